@@ -1,0 +1,54 @@
+"""Load workflow definitions from YAML: safe load → schema validation → named checks → compile.
+
+Files are named ``<key>.v<version>.yaml``; every version stays loadable so running cases keep the
+definition they started with when a newer one is published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from definitions.yamlsafe import load_yaml
+from workflow.compiled import WorkflowSet
+from workflow.definition import WorkflowDefinition
+from workflow.errors import InvalidDefinition
+from workflow.registry import Registry
+
+__all__ = ["WORKFLOWS_DIR", "load_definition", "load_workflows"]
+
+WORKFLOWS_DIR = Path(__file__).with_name("workflows")
+
+
+def load_definition(path: Path) -> WorkflowDefinition:
+    """Parse and validate one file; the graph checks run when it is added to a set."""
+    document = load_yaml(path)
+    try:
+        definition = WorkflowDefinition.model_validate(document)
+    except ValidationError as error:
+        raise InvalidDefinition(str(path), _messages(error)) from None
+    expected = f"{definition.key}.v{definition.version}.yaml"
+    if path.name != expected:
+        raise InvalidDefinition(str(path), [f"file declares {definition.ref}; name it {expected}"])
+    return definition
+
+
+def _messages(error: ValidationError) -> list[str]:
+    return [
+        f"{'.'.join(str(part) for part in item['loc']) or '(document)'}: {item['msg']}"
+        for item in error.errors()
+    ]
+
+
+def load_workflows(registries: Mapping[str, Registry], directory: Path | None = None) -> WorkflowSet:
+    """Every ``*.yaml`` of the directory, each compiled against the registry of its key."""
+    workflows = WorkflowSet()
+    for path in sorted((directory or WORKFLOWS_DIR).glob("*.yaml")):
+        definition = load_definition(path)
+        registry = registries.get(definition.key)
+        if registry is None:
+            raise InvalidDefinition(str(path), [f"no guards and actions are registered for {definition.key!r}"])
+        workflows.add(definition, registry, str(path))
+    return workflows

@@ -1,0 +1,162 @@
+"""The one exception tree of motcua.
+
+Every error a caller can act on is a subclass of :class:`MotcuaError` and carries the data that
+names what was wrong. Driver errors (SQL, Redis, HTTP) are translated into these at the adapter
+boundary and never escape it. :class:`Retryable` marks failures worth trying again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+__all__ = [
+    "CaseAlreadyExists",
+    "CaseNotFound",
+    "ConcurrencyConflict",
+    "GuardRejected",
+    "InvalidDefinition",
+    "InvalidInput",
+    "MalformedData",
+    "MotcuaError",
+    "NoRuleSetInForce",
+    "Retryable",
+    "RoleNotAllowed",
+    "StorageUnavailable",
+    "TransitionNotAllowed",
+    "UnknownDefinition",
+    "UnknownProcedure",
+    "UnknownRuleSet",
+    "UnknownTrigger",
+]
+
+
+class MotcuaError(Exception):
+    """Root of every error motcua raises on purpose."""
+
+
+class Retryable(MotcuaError):
+    """A failure that may succeed when tried again (a lost race, a service briefly away)."""
+
+
+class InvalidDefinition(MotcuaError):
+    """A definition file (workflow, procedure, rule set, office, plan) failed validation."""
+
+    def __init__(self, source: str, problems: Sequence[str]) -> None:
+        self.source = source
+        self.problems = tuple(problems)
+        super().__init__(f"{source}: " + "; ".join(self.problems))
+
+
+class InvalidInput(MotcuaError):
+    """A caller passed an argument that cannot be used."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+class UnknownDefinition(MotcuaError):
+    def __init__(self, key: str, version: int | None = None) -> None:
+        self.key = key
+        self.version = version
+        shown = key if version is None else f"{key} v{version}"
+        super().__init__(f"no workflow definition {shown}")
+
+
+class UnknownProcedure(MotcuaError):
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(f"no procedure {code!r} in the catalogue")
+
+
+class UnknownRuleSet(MotcuaError):
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(f"no rule set {key!r} in the rule book")
+
+
+class NoRuleSetInForce(MotcuaError):
+    """No rule set of the rule book covers the given day."""
+
+    def __init__(self, at: date) -> None:
+        self.at = at
+        super().__init__(f"no rule set is in force on {at.isoformat()}")
+
+
+class UnknownTrigger(MotcuaError):
+    def __init__(self, trigger: str, definition: str) -> None:
+        self.trigger = trigger
+        self.definition = definition
+        super().__init__(f"{definition} declares no trigger {trigger!r}")
+
+
+class TransitionNotAllowed(MotcuaError):
+    """The trigger exists but no region can take it from the current state."""
+
+    def __init__(self, trigger: str, state: Mapping[str, str]) -> None:
+        self.trigger = trigger
+        self.state = dict(state)
+        shown = ", ".join(f"{region}={name}" for region, name in self.state.items())
+        super().__init__(f"trigger {trigger!r} is not allowed in state {{{shown}}}")
+
+
+class GuardRejected(TransitionNotAllowed):
+    """Transitions exist from the current state but their guards said no."""
+
+    def __init__(self, trigger: str, state: Mapping[str, str], guards: Sequence[str]) -> None:
+        super().__init__(trigger, state)
+        self.guards = tuple(guards)
+        self.args = (f"{self.args[0]}: rejected by {', '.join(self.guards)}",)
+
+
+class RoleNotAllowed(MotcuaError):
+    def __init__(self, actor: str, roles: Sequence[str], trigger: str, allowed: Sequence[str]) -> None:
+        self.actor = actor
+        self.roles = tuple(roles)
+        self.trigger = trigger
+        self.allowed = tuple(allowed)
+        super().__init__(
+            f"actor {actor!r} with roles {list(self.roles)} may not fire {trigger!r} "
+            f"(allowed: {list(self.allowed)})"
+        )
+
+
+class MalformedData(MotcuaError):
+    """The data given with a trigger is missing fields or has wrong values."""
+
+    def __init__(self, trigger: str, problems: Mapping[str, str]) -> None:
+        self.trigger = trigger
+        self.problems = dict(problems)
+        shown = "; ".join(f"{name}: {message}" for name, message in self.problems.items())
+        super().__init__(f"data of {trigger!r} rejected: {shown}")
+
+
+class CaseNotFound(MotcuaError):
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(f"no dossier or task with code {code!r}")
+
+
+class CaseAlreadyExists(MotcuaError):
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(f"a dossier or task with code {code!r} already exists")
+
+
+class ConcurrencyConflict(Retryable):
+    """Another writer committed first; reload and decide again."""
+
+    def __init__(self, code: str, expected_version: int) -> None:
+        self.code = code
+        self.expected_version = expected_version
+        super().__init__(f"{code} changed since version {expected_version}")
+
+
+class StorageUnavailable(Retryable):
+    """The database could not be reached; nothing was written."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(f"storage unavailable: {detail}")

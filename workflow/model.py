@@ -1,0 +1,84 @@
+"""Domain values: cases (dossiers and plan tasks), actors, timer changes and effects.
+
+All frozen. A *case* is one running instance of a workflow definition: a dossier of an
+administrative procedure, or a task of the reform plan. Its attributes hold JSON values only,
+so that what is stored, hashed and replayed is exactly what the engine saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeAlias
+
+__all__ = [
+    "GENESIS_HASH",
+    "Actor",
+    "CancelTimer",
+    "Case",
+    "Effect",
+    "JsonValue",
+    "SetTimer",
+    "TimerChange",
+]
+
+JsonValue: TypeAlias = str | int | float | bool | list["JsonValue"] | dict[str, "JsonValue"] | None
+
+GENESIS_HASH = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who fires a trigger, and the roles they hold (officer, specialist, leader, applicant, system)."""
+
+    name: str
+    roles: frozenset[str]
+
+    @classmethod
+    def of(cls, name: str, *roles: str) -> Actor:
+        return cls(name=name, roles=frozenset(roles))
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    code: str
+    definition_key: str
+    definition_version: int
+    rule_set: str
+    state: Mapping[str, str]
+    attributes: Mapping[str, JsonValue]
+    version: int
+    head_hash: str
+    opened_at: datetime
+    updated_at: datetime
+
+    @property
+    def definition_ref(self) -> str:
+        return f"{self.definition_key}@{self.definition_version}"
+
+
+@dataclass(frozen=True, slots=True)
+class SetTimer:
+    """Arm (or re-arm) the named timer of a case: at ``due_at`` the worker fires ``trigger``."""
+
+    name: str
+    trigger: str
+    due_at: datetime
+    data: Mapping[str, JsonValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    name: str
+
+
+TimerChange: TypeAlias = SetTimer | CancelTimer
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """A side effect released after commit through the outbox (a notification, a portal sync…)."""
+
+    kind: str
+    payload: Mapping[str, JsonValue] = field(default_factory=dict)

@@ -1,0 +1,59 @@
+"""The application service: load, decide, commit, notify. One unit of work per call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from workflow.audit import AuditEntry
+from workflow.engine import OPEN_TRIGGER, Decision, Engine
+from workflow.errors import ConcurrencyConflict, MotcuaError
+from workflow.model import Actor, Case
+from workflow.ports import CaseStore, Observer
+
+__all__ = ["CaseService"]
+
+
+class CaseService:
+    def __init__(self, engine: Engine, store: CaseStore, observers: Sequence[Observer] = ()) -> None:
+        self.engine = engine
+        self.store = store
+        self.observers = tuple(observers)
+
+    def open(
+        self, key: str, code: str, actor: Actor, data: Mapping[str, object], *, rule_set: str,
+        version: int | None = None,
+    ) -> Case:
+        def decide() -> Decision:
+            return self.engine.open(key, code, actor, data, rule_set=rule_set, version=version)
+
+        return self._run(code, OPEN_TRIGGER, decide)
+
+    def fire(
+        self, code: str, trigger: str, actor: Actor, data: Mapping[str, object] | None = None,
+        expected_version: int | None = None,
+    ) -> Case:
+        def decide() -> Decision:
+            case = self.store.load(code)
+            if expected_version is not None and case.version != expected_version:
+                raise ConcurrencyConflict(code, expected_version)
+            return self.engine.fire(case, trigger, actor, data or {})
+
+        return self._run(code, trigger, decide)
+
+    def get(self, code: str) -> Case:
+        return self.store.load(code)
+
+    def history(self, code: str) -> Sequence[AuditEntry]:
+        return self.store.history(code)
+
+    def _run(self, code: str, trigger: str, decide: Callable[[], Decision]) -> Case:
+        try:
+            decision = decide()
+            self.store.commit(decision)
+        except MotcuaError as error:
+            for observer in self.observers:
+                observer.rejected(code, trigger, error)
+            raise
+        for observer in self.observers:
+            observer.committed(decision)
+        return decision.case

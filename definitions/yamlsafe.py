@@ -7,6 +7,7 @@ booleans, reads ``13:30`` as the string it looks like, and refuses a mapping tha
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Hashable
 from pathlib import Path
@@ -54,6 +55,17 @@ class DefinitionLoader(yaml.SafeLoader):
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> datetime.date:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:  # e.g. 2027-02-30: PyYAML lets the ValueError escape
+            raise yaml.constructor.ConstructorError(
+                None, None, f"invalid date {node.value!r}: {exc}", node.start_mark
+            ) from exc
+
+
+DefinitionLoader.add_constructor("tag:yaml.org,2002:timestamp", DefinitionLoader.construct_yaml_timestamp)
+
 
 def _install_resolvers() -> None:
     resolvers = {
@@ -78,4 +90,5 @@ def load_yaml(path: Path) -> object:
     try:
         return yaml.load(text, Loader=DefinitionLoader)  # DefinitionLoader is a SafeLoader
     except yaml.YAMLError as exc:
-        raise InvalidDefinition(str(path), [f"YAML syntax error: {exc}"]) from exc
+        kind = "invalid YAML value" if isinstance(exc, yaml.constructor.ConstructorError) else "YAML syntax error"
+        raise InvalidDefinition(str(path), [f"{kind}: {exc}"]) from exc

@@ -1,0 +1,96 @@
+"""The ``motcua`` command line. Each command opens the engine on ``--db`` (or MOTCUA_DATABASE_URL)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from adapters.bootstrap import open_motcua
+from adapters.cli.calendar_cmd import calendar_app
+from adapters.cli.procedures_cmd import register as register_procedures
+from adapters.cli.render import timeline
+from adapters.demo import DEMO_START, run_story
+from adapters.logging import configure_logging
+from definitions.workflows import WORKFLOWS_DIR, load_definition
+from workflow.audit import verify_chains
+from workflow.clock import ManualClock
+from workflow.diagram import mermaid
+from workflow.errors import MotcuaError, UnknownDefinition
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(help="motcua — workflow engine for commune one-stop shops (Bộ phận Một cửa).",
+                  no_args_is_help=True, add_completion=False)
+app.add_typer(calendar_app, name="calendar")
+register_procedures(app)
+
+DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: sqlite:///motcua.db).")]
+_out = Console()
+_err = Console(stderr=True)
+
+
+@app.command()
+def demo(db: DbOption = None, quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False) -> None:
+    """Run a short end-to-end story on the embedded default and print the dossiers' histories."""
+    clock = ManualClock(DEMO_START)
+    motcua = open_motcua(db, clock=clock, observers=[])
+    try:
+        cases = run_story(motcua, clock)
+        for case in cases:
+            definition = motcua.workflows.get(case.definition_key, case.definition_version).definition
+            if not quiet:
+                _out.print(timeline(case, motcua.store.history(case.code), definition))
+        _out.print(f"[green]{len(cases)} hồ sơ đã xử lý[/green] — kiểm tra nhật ký: motcua verify")
+    finally:
+        motcua.close()
+
+
+@app.command()
+def verify(db: DbOption = None) -> None:
+    """Check every audit chain; exit 1 naming the first broken entry of each broken chain."""
+    motcua = open_motcua(db, observers=[])
+    try:
+        breaks = list(verify_chains(motcua.store.cases(), motcua.store.entries()))
+    finally:
+        motcua.close()
+    for found in breaks:
+        _err.print(f"[red]BROKEN[/red] {found}", highlight=False)
+    if breaks:
+        raise typer.Exit(1)
+    _out.print("[green]audit log intact[/green]: every chain verifies")
+
+
+@app.command()
+def history(code: str, db: DbOption = None) -> None:
+    """Print a dossier's (or plan task's) timeline."""
+    motcua = open_motcua(db, observers=[])
+    try:
+        case = motcua.store.load(code)
+        definition = motcua.workflows.get(case.definition_key, case.definition_version).definition
+        _out.print(timeline(case, motcua.store.history(code), definition))
+    finally:
+        motcua.close()
+
+
+@app.command()
+def diagram(key: str, version: Annotated[int | None, typer.Option("--version")] = None) -> None:
+    """Print a Mermaid state diagram of a workflow definition (all regions)."""
+    paths = sorted(WORKFLOWS_DIR.glob(f"{key}.v*.yaml"))
+    chosen = [p for p in paths if version is None or p.name == f"{key}.v{version}.yaml"]
+    if not chosen:
+        raise UnknownDefinition(key, version)
+    latest = max((load_definition(Path(p)) for p in chosen), key=lambda d: d.version)
+    sys.stdout.write(mermaid(latest))
+
+
+def main() -> None:
+    configure_logging()
+    try:
+        app()
+    except MotcuaError as error:
+        _err.print(f"[red]error:[/red] {error}", highlight=False)
+        sys.exit(2)

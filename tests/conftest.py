@@ -1,0 +1,33 @@
+"""Fixtures shared by every layer of tests: a clock, the cast, an engine on the memory store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+
+from adapters.bootstrap import Motcua, open_motcua
+from workflow.clock import ManualClock
+from workflow.model import Actor
+from workflow.worktime import VN_TZ
+
+START = datetime(2024, 3, 4, 8, 0, tzinfo=VN_TZ)  # a Monday, office open
+
+OFFICER = Actor.of("Nguyễn Thị Lan", "officer")
+SPECIALIST = Actor.of("Phạm Văn Hùng", "specialist")
+LEADER = Actor.of("Lê Minh Tuấn", "leader")
+APPLICANT = Actor.of("Trần Văn An", "applicant")
+SYSTEM = Actor.of("motcua", "system")
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def motcua(clock: ManualClock) -> Iterator[Motcua]:
+    app = open_motcua("memory://", clock=clock, observers=[])
+    yield app
+    app.close()

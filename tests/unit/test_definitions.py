@@ -1,0 +1,176 @@
+"""Definitions as data: the shipped ones load; each named check rejects a broken one by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from adapters.bootstrap import Motcua
+from definitions.workflows import WORKFLOWS_DIR, load_definition, load_workflows
+from definitions.yamlsafe import load_yaml
+from workflow.compiled import WorkflowSet
+from workflow.errors import InvalidDefinition
+from workflow.registry import Registry
+
+DOSSIER = WORKFLOWS_DIR / "tthc-dossier.v1.yaml"
+DVCQG_STATES = {
+    "submitted": 1, "received": 2, "refused": 3, "processing": 4, "supplement_requested": 5,
+    "awaiting_payment": 6, "withdrawal_requested": 7, "stopped": 8, "result_ready": 9, "returned": 10,
+}
+
+
+def test_shipped_definitions_compile(motcua: Motcua) -> None:
+    keys = {(d.key, d.version) for d in motcua.workflows.definitions()}
+    assert keys == {("tthc-dossier", 1), ("plan-task", 1)}
+
+
+def test_dossier_lifecycle_carries_dvcqg_codes(motcua: Motcua) -> None:
+    definition = motcua.workflows.latest("tthc-dossier").definition
+    states = definition.regions["lifecycle"].states
+    for name, code in DVCQG_STATES.items():
+        assert states[name].status_code == code
+    assert all(spec.status_code is not None for spec in states.values())
+    assert set(definition.regions) == {"lifecycle", "deadline", "records"}
+    assert {"received", "processing", "returned"} <= set(states)
+    assert "overdue" in definition.regions["deadline"].states
+    assert "digitized" in definition.regions["records"].states
+
+
+def test_plan_task_regions(motcua: Motcua) -> None:
+    definition = motcua.workflows.latest("plan-task").definition
+    assert set(definition.regions["lifecycle"].states) == {"planned", "in_progress", "done", "cancelled"}
+    assert set(definition.regions) == {"lifecycle", "deadline", "evidence"}
+
+
+def _document() -> dict[str, Any]:
+    loaded = load_yaml(DOSSIER)
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def _write(tmp_path: Path, document: dict[str, Any]) -> Path:
+    path = tmp_path / "tthc-dossier.v1.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def _compile(motcua: Motcua, path: Path) -> None:
+    registry = motcua.workflows.latest("tthc-dossier").registry
+    WorkflowSet().add(load_definition(path), registry, str(path))
+
+
+def _problems(motcua: Motcua, tmp_path: Path, document: dict[str, Any]) -> InvalidDefinition:
+    path = _write(tmp_path, document)
+    with pytest.raises(InvalidDefinition) as raised:
+        _compile(motcua, path)
+    assert raised.value.source == str(path)
+    return raised.value
+
+
+def test_two_initial_states(motcua: Motcua, tmp_path: Path) -> None:
+    document = _document()
+    document["regions"]["deadline"]["states"]["overdue"]["initial"] = True
+    error = _problems(motcua, tmp_path, document)
+    assert any("'deadline'" in p and "exactly one initial" in p and "overdue" in p for p in error.problems)
+
+
+def test_unknown_state_in_transition(motcua: Motcua, tmp_path: Path) -> None:
+    document = _document()
+    document["triggers"]["approve"]["transitions"][0]["dest"] = "signed"
+    error = _problems(motcua, tmp_path, document)
+    assert any("'approve'" in p and "'lifecycle'" in p and "signed" in p for p in error.problems)
+
+
+def test_unknown_region_and_when(motcua: Motcua, tmp_path: Path) -> None:
+    document = _document()
+    document["triggers"]["digitize"]["transitions"][0]["region"] = "archive"
+    document["triggers"]["mark_overdue"]["transitions"][0]["when"] = {"lifecycle": ["sleeping"]}
+    error = _problems(motcua, tmp_path, document)
+    assert any("unknown region 'archive'" in p for p in error.problems)
+    assert any("'mark_overdue'" in p and "sleeping" in p for p in error.problems)
+
+
+def test_transition_leaving_a_final_state(motcua: Motcua, tmp_path: Path) -> None:
+    document = _document()
+    document["triggers"]["receive"]["transitions"][0]["source"] = ["submitted", "refused"]
+    error = _problems(motcua, tmp_path, document)
+    assert any("leaves final states ['refused']" in p for p in error.problems)
+
+
+def test_unreachable_state(motcua: Motcua, tmp_path: Path) -> None:
+    document = _document()
+    document["regions"]["records"]["states"]["archived"] = {"label": "Lưu trữ"}
+    error = _problems(motcua, tmp_path, document)
+    assert any("'records'" in p and "['archived']" in p and "cannot be reached" in p for p in error.problems)
+
+
+def test_unregistered_guard_and_action(motcua: Motcua, tmp_path: Path) -> None:
+    document = _document()
+    document["triggers"]["approve"]["transitions"][0]["guards"] = ["has_signature"]
+    document["triggers"]["approve"]["transitions"][0]["actions"] = ["send_fax"]
+    error = _problems(motcua, tmp_path, document)
+    assert any("guards ['has_signature']" in p for p in error.problems)
+    assert any("actions ['send_fax']" in p for p in error.problems)
+
+
+def test_action_firing_an_undeclared_trigger(motcua: Motcua, tmp_path: Path) -> None:
+    document = _document()
+    del document["triggers"]["escalate"]
+    error = _problems(motcua, tmp_path, document)
+    assert any("fires triggers ['escalate']" in p for p in error.problems)
+
+
+def test_undeclared_role(motcua: Motcua, tmp_path: Path) -> None:
+    document = _document()
+    document["triggers"]["approve"]["roles"] = ["chairman"]
+    error = _problems(motcua, tmp_path, document)
+    assert any("'approve'" in p and "chairman" in p for p in error.problems)
+
+
+def test_schema_errors_name_the_path(tmp_path: Path) -> None:
+    document = _document()
+    document["triggers"]["approve"]["colour"] = "red"
+    document["regions"]["lifecycle"]["states"]["received"]["status_code"] = 11
+    path = _write(tmp_path, document)
+    with pytest.raises(InvalidDefinition) as raised:
+        load_definition(path)
+    text = str(raised.value)
+    assert "triggers.approve.colour" in text
+    assert "regions.lifecycle.states.received.status_code" in text
+
+
+def test_file_name_must_match_key_and_version(tmp_path: Path) -> None:
+    path = tmp_path / "tthc-dossier.v7.yaml"
+    path.write_text(DOSSIER.read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(InvalidDefinition, match=r"name it tthc-dossier\.v1\.yaml"):
+        load_definition(path)
+
+
+def test_yaml_on_off_yes_no_stay_strings(tmp_path: Path) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_text("a: on\nb: no\nc: yes\nd: off\ne: true\nf: '13:30'\ng: 13:30\n", encoding="utf-8")
+    assert load_yaml(path) == {"a": "on", "b": "no", "c": "yes", "d": "off", "e": True, "f": "13:30", "g": "13:30"}
+
+
+def test_broken_yaml_is_an_invalid_definition(tmp_path: Path) -> None:
+    path = tmp_path / "bad.v1.yaml"
+    path.write_text("key: [unclosed\n", encoding="utf-8")
+    with pytest.raises(InvalidDefinition) as raised:
+        load_definition(path)
+    assert raised.value.source == str(path)
+
+
+def test_workflow_without_registry_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "tthc-dossier.v1.yaml").write_text(DOSSIER.read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(InvalidDefinition, match="no guards and actions are registered"):
+        load_workflows({"plan-task": Registry()}, tmp_path)
+
+
+def test_machines_are_shared_and_hold_no_models(motcua: Motcua) -> None:
+    compiled = motcua.workflows.latest("tthc-dossier")
+    machines = compiled._machines  # inspected on purpose: the sharing is the property under test
+    assert set(machines) == {"lifecycle", "deadline", "records"}
+    assert all(machine.models == [] for machine in machines.values())

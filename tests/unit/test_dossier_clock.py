@@ -1,0 +1,139 @@
+"""The legal clock on dossiers: appointment at reception, pauses, apologies, end of processing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from adapters.bootstrap import Motcua
+from tests.conftest import APPLICANT, LEADER, OFFICER, SPECIALIST, SYSTEM
+from workflow.clock import ManualClock
+from workflow.desk import Applicant
+from workflow.model import Case, SetTimer
+from workflow.worktime import VN_TZ
+
+MARITAL = "1.004873"  # 3 working days
+BIRTH = "1.001193"  # within the day, cut-off 15:00
+
+
+def at(clock: ManualClock, *parts: int) -> None:
+    clock.set(datetime(*parts, tzinfo=VN_TZ))  # type: ignore[misc]  # year, month, day, hour, minute
+
+
+def fire(motcua: Motcua, case: Case, trigger: str, actor: object, **data: object) -> Case:
+    from workflow.model import Actor  # noqa: PLC0415
+
+    assert isinstance(actor, Actor)
+    return motcua.service.fire(case.code, trigger, actor, data)
+
+
+def appointment(case: Case) -> datetime:
+    return datetime.fromisoformat(str(case.attributes["appointment"]))
+
+
+def test_domain_example_appointment_on_a_makeup_saturday(motcua: Motcua, clock: ManualClock) -> None:
+    at(clock, 2024, 4, 26, 16, 10)
+    case = motcua.desk.receive(MARITAL, "direct", Applicant("A"), OFFICER)
+    assert appointment(case) == datetime(2024, 5, 4, 16, 10, tzinfo=VN_TZ)
+    timers = {t.name: t for t in motcua.store.timers(case.code)}
+    assert timers["overdue"].due_at == appointment(case)
+    assert timers["due_soon"].due_at == datetime(2024, 5, 3, 16, 10, tzinfo=VN_TZ)
+
+
+def test_same_day_procedure_after_cutoff_is_due_next_working_day(motcua: Motcua, clock: ManualClock) -> None:
+    at(clock, 2024, 3, 8, 15, 30)  # Friday after the 15:00 cut-off
+    case = motcua.desk.receive(BIRTH, "direct", Applicant("A"), OFFICER)
+    assert appointment(case) == datetime(2024, 3, 11, 17, 0, tzinfo=VN_TZ)
+
+
+def test_supplement_pause_of_two_working_days_moves_appointment_by_two(motcua: Motcua, clock: ManualClock) -> None:
+    at(clock, 2024, 3, 4, 8, 0)  # Monday
+    case = motcua.desk.receive(MARITAL, "direct", Applicant("A"), OFFICER)
+    first = appointment(case)
+    assert first == datetime(2024, 3, 7, 8, 0, tzinfo=VN_TZ)
+    case = fire(motcua, case, "assign", OFFICER, assignee=SPECIALIST.name)
+    at(clock, 2024, 3, 5, 9, 0)
+    case = fire(motcua, case, "request_supplement", SPECIALIST, reason="Bổ sung giấy chứng tử")
+    assert motcua.store.timers(case.code) == []  # paused: no timer may fire
+    at(clock, 2024, 3, 7, 9, 0)  # two working days later
+    case = fire(motcua, case, "supplement_received", OFFICER)
+    assert appointment(case) == datetime(2024, 3, 11, 8, 0, tzinfo=VN_TZ)  # Thu 7 → Mon 11 over the weekend
+    assert motcua.service.engine.clock.now() < appointment(case)
+    history = case.attributes["appointment_history"]
+    assert isinstance(history, list) and [h["kind"] for h in history] == ["initial", "paused"]  # type: ignore[index]
+    assert case.attributes["supplement_requests"] == 1
+    names = {t.name for t in motcua.store.timers(case.code)}
+    assert {"overdue", "due_soon"} <= names
+
+
+def test_pause_over_a_weekend_counts_only_working_time(motcua: Motcua, clock: ManualClock) -> None:
+    at(clock, 2024, 3, 4, 8, 0)
+    case = motcua.desk.receive(MARITAL, "direct", Applicant("A"), OFFICER)
+    case = fire(motcua, case, "assign", OFFICER, assignee=SPECIALIST.name)
+    case = fire(motcua, case, "request_payment", SPECIALIST, amount=50000)
+    at(clock, 2024, 3, 8, 16, 0)  # Friday 16:00
+    case = fire(motcua, case, "payment_received", OFFICER, online=True)
+    # paused Mon 08:00 → Fri 16:00 = 7 + 3×8 + 7 = 38 working hours; Thu 7/3 08:00 + 38 h = Wed 13/3 16:00
+    assert appointment(case) == datetime(2024, 3, 13, 16, 0, tzinfo=VN_TZ)
+    assert case.attributes["paid_online"] is True
+
+
+def test_apology_is_recorded_but_never_moves_the_legal_appointment(motcua: Motcua, clock: ManualClock) -> None:
+    at(clock, 2024, 3, 4, 8, 0)
+    case = motcua.desk.receive(MARITAL, "direct", Applicant("A"), OFFICER)
+    legal = appointment(case)
+    case = fire(motcua, case, "assign", OFFICER, assignee=SPECIALIST.name)
+    at(clock, 2024, 3, 5, 10, 0)  # before the apology deadline (Wed 08:00)
+    case = fire(motcua, case, "apologize", LEADER, reason="Cần xác minh", new_date="2024-03-12")
+    assert appointment(case) == legal
+    apologies = case.attributes["apologies"]
+    assert isinstance(apologies, list) and apologies[0]["in_time"] is True  # type: ignore[index]
+    at(clock, 2024, 3, 7, 9, 0)  # after the appointment: too late
+    case = fire(motcua, case, "apologize", LEADER, reason="Chưa xong", new_date="2024-03-14")
+    assert case.attributes["apologies"][1]["in_time"] is False  # type: ignore[index]
+    kinds = [h["kind"] for h in case.attributes["appointment_history"]]  # type: ignore[union-attr,index]
+    assert kinds == ["initial", "apology", "apology"]
+    forms = [e.payload["form"] for e in motcua.store.effects(case.code)]
+    assert forms.count("apology") == 2
+
+
+def test_clock_stops_at_the_end_of_processing(motcua: Motcua, clock: ManualClock) -> None:
+    at(clock, 2024, 3, 4, 8, 0)
+    case = motcua.desk.receive(MARITAL, "direct", Applicant("A"), OFFICER)
+    case = fire(motcua, case, "assign", OFFICER, assignee=SPECIALIST.name)
+    case = fire(motcua, case, "submit_for_approval", SPECIALIST, approver=LEADER.name, electronic=True)
+    case = fire(motcua, case, "approve", LEADER)
+    at(clock, 2024, 3, 5, 14, 0)
+    case = fire(motcua, case, "mark_result_ready", SPECIALIST)
+    assert case.attributes["ended_at"] == "2024-03-05T14:00:00+07:00"
+    assert motcua.store.timers(case.code) == []
+    at(clock, 2024, 3, 6, 8, 0)
+    case = fire(motcua, case, "return_result", OFFICER)
+    case = fire(motcua, case, "rate", APPLICANT, rating=4)
+    assert case.attributes["ended_at"] == "2024-03-05T14:00:00+07:00"
+    assert case.attributes["handovers"] == 2 and case.attributes["electronic_handovers"] == 1
+
+
+def test_timers_fire_warning_overdue_and_escalation(motcua: Motcua, clock: ManualClock) -> None:
+    at(clock, 2024, 3, 4, 8, 0)
+    case = motcua.desk.receive(MARITAL, "direct", Applicant("A"), OFFICER)
+    timers = {t.name: t for t in motcua.store.timers(case.code)}
+    escalation = [t for t in timers.values() if t.trigger == "escalate"]
+    assert escalation and all(t.due_at > timers["overdue"].due_at for t in escalation)
+    for timer in sorted(timers.values(), key=lambda t: t.due_at):
+        clock.set(timer.due_at + timedelta(seconds=1))
+        case = motcua.service.fire(case.code, timer.trigger, SYSTEM, dict(timer.data))
+    assert case.state["deadline"] == "overdue"
+    notices = [e.payload for e in motcua.store.effects(case.code) if e.kind == "notify"]
+    assert [n["event"] for n in notices] == ["due_soon", "overdue", *["escalation"] * len(escalation)]
+    assert [n["role"] for n in notices][:2] == ["officer", "leader"]
+    assert isinstance(timers["overdue"], SetTimer)
+
+
+def test_rule_set_in_force_at_reception_is_kept(motcua: Motcua, clock: ManualClock) -> None:
+    at(clock, 2025, 6, 30, 16, 0)
+    old = motcua.desk.receive(MARITAL, "direct", Applicant("A"), OFFICER)
+    at(clock, 2025, 7, 1, 8, 0)
+    new = motcua.desk.receive(MARITAL, "direct", Applicant("B"), OFFICER)
+    assert (old.rule_set, new.rule_set) == ("nd61-2018", "nd118-2025")
+    old = fire(motcua, old, "assign", OFFICER, assignee=SPECIALIST.name)
+    assert old.rule_set == "nd61-2018"

@@ -29,8 +29,9 @@ app.add_typer(calendar_app, name="calendar")
 register_procedures(app)
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: sqlite:///motcua.db).")]
-_out = Console()
-_err = Console(stderr=True)
+_PIPE_WIDTH = 160  # rich assumes 80 columns when not on a terminal: too narrow for timelines
+_out = Console(width=None if sys.stdout.isatty() else _PIPE_WIDTH)
+_err = Console(stderr=True, width=None if sys.stderr.isatty() else _PIPE_WIDTH)
 
 
 @app.command()

@@ -1,0 +1,94 @@
+"""Engines from URLs: the one module that knows the connection quirks of SQLite and PostgreSQL.
+
+- ``sqlite:///path.db`` — a file in WAL mode with foreign keys on and a busy timeout. pysqlite's
+  own transaction handling is switched off: reads run as single autocommit statements (each one
+  a consistent snapshot), and a connection carrying :data:`WRITE` begins with ``BEGIN
+  IMMEDIATE``, so concurrent writers queue for the write lock instead of failing half-way.
+- ``sqlite://`` — an in-memory database held by one connection (:class:`StaticPool`), so that
+  every checkout sees the same database.
+- ``postgresql://…`` (or ``postgres://``) — PostgreSQL through psycopg 3, with pre-ping so a
+  restarted server costs one reconnect, not an error.
+
+JSON is written with ``ensure_ascii=False``: Vietnamese text stays readable in the database.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+from workflow.errors import InvalidInput
+
+__all__ = ["WRITE", "create_engine", "dialect_url", "json_dumps"]
+
+BEGIN_OPTION: Final = "motcua_sqlite_begin"
+WRITE: Final[dict[str, Any]] = {BEGIN_OPTION: "IMMEDIATE"}
+"""Execution options of a write transaction (``engine.execution_options(**WRITE)``)."""
+
+BUSY_TIMEOUT_MS: Final = 30_000
+CONNECT_TIMEOUT_S: Final = 10
+_POSTGRES_NAMES: Final = frozenset({"postgres", "postgresql"})
+
+
+def dialect_url(url: str) -> URL:
+    """The SQLAlchemy URL for ``url``: PostgreSQL always through psycopg 3, SQLite through pysqlite."""
+    parsed = make_url(url)
+    backend = parsed.drivername.partition("+")[0]
+    if backend in _POSTGRES_NAMES:
+        return parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername in {"sqlite", "sqlite+pysqlite"}:
+        return parsed
+    shown = parsed.render_as_string(hide_password=True)
+    raise InvalidInput("url", f"{shown}: only sqlite:// and postgresql:// databases are supported")
+
+
+def create_engine(url: str) -> Engine:
+    parsed = dialect_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    return _postgres_engine(parsed)
+
+
+def json_dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _postgres_engine(url: URL) -> Engine:
+    return sa.create_engine(
+        url, json_serializer=json_dumps, pool_pre_ping=True,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "motcua"},
+    )
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    in_memory = url.database in (None, "", ":memory:")
+    pool: dict[str, Any] = {"poolclass": StaticPool} if in_memory else {}
+    engine = sa.create_engine(
+        url, json_serializer=json_dumps, connect_args={"check_same_thread": False}, **pool
+    )
+    event.listen(engine, "connect", _configure_sqlite)
+    event.listen(engine, "begin", _begin_sqlite)
+    return engine
+
+
+def _configure_sqlite(dbapi_connection: sqlite3.Connection, record: ConnectionPoolEntry) -> None:
+    dbapi_connection.isolation_level = None  # no implicit BEGIN: _begin_sqlite decides
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")  # answers "memory" for an in-memory database
+    finally:
+        cursor.close()
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    mode = connection.get_execution_options().get(BEGIN_OPTION)
+    if mode is not None:
+        connection.exec_driver_sql(f"BEGIN {mode}")

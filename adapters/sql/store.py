@@ -1,0 +1,207 @@
+"""The SQL adapter of :class:`workflow.ports.CaseStore`, on SQLite or PostgreSQL.
+
+``commit`` is one transaction: the case row (inserted, or updated ``WHERE version = expected``),
+the audit entry, the timer rows and the outbox rows; it writes all of them or nothing. Conflicts
+are found by the statements themselves: an ``INSERT … ON CONFLICT DO NOTHING`` or an ``UPDATE``
+that returns no row (``RETURNING``, since rowcount is not reliable through every driver). So they
+read the same on both databases and never leave a PostgreSQL transaction aborted.
+``cases()`` and ``entries()`` stream in batches (a server-side cursor on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Final, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from adapters.sql import mapping
+from adapters.sql.engine import WRITE, create_engine
+from adapters.sql.errors import translated
+from adapters.sql.migrate import upgrade_engine
+from adapters.sql.tables import AuditEntryRow, CaseRow, OutboxRow, Row, SequenceCounterRow, TimerRow, table_of
+from workflow.audit import AuditEntry
+from workflow.engine import Decision
+from workflow.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict
+from workflow.model import CancelTimer, Case, Effect, SetTimer, TimerChange
+
+__all__ = ["SqlStore"]
+
+STREAM_BATCH: Final = 500
+
+CASE = table_of(CaseRow)
+AUDIT = table_of(AuditEntryRow)
+TIMER = table_of(TimerRow)
+OUTBOX = table_of(OutboxRow)
+COUNTER = table_of(SequenceCounterRow)
+
+R = TypeVar("R", bound=Row)
+T = TypeVar("T")
+Upsert = postgresql.Insert | sqlite.Insert
+
+
+class SqlStore:
+    """A :class:`~workflow.ports.CaseStore` on SQLite or PostgreSQL.
+
+    Build it with :meth:`from_url`, or from an engine made by :func:`adapters.sql.engine.create_engine`
+    (which configures SQLite's transactions). It is safe to share between threads.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._writer = engine.execution_options(**WRITE)
+
+    @classmethod
+    def from_url(cls, url: str, *, migrate: bool = False) -> SqlStore:
+        """A store on ``sqlite:///file.db``, ``sqlite://`` (memory) or ``postgresql://…``.
+
+        With ``migrate=True`` the schema is first brought to the latest revision.
+        """
+        store = cls(create_engine(url))
+        try:
+            if migrate:
+                upgrade_engine(store._engine)
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def close(self) -> None:
+        """Close every pooled connection; the store must not be used afterwards."""
+        self._engine.dispose()
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def load(self, code: str) -> Case:
+        with self._session() as session:
+            row = session.get(CaseRow, code)
+            if row is None:
+                raise CaseNotFound(code)
+            return mapping.case_from_row(row)
+
+    def history(self, code: str) -> Sequence[AuditEntry]:
+        statement = select(AuditEntryRow).where(col(AuditEntryRow.case_code) == code)
+        return self._all(statement.order_by(col(AuditEntryRow.sequence)), mapping.entry_from_row)
+
+    def timers(self, code: str) -> Sequence[SetTimer]:
+        statement = select(TimerRow).where(col(TimerRow.case_code) == code, col(TimerRow.status) == "armed")
+        return self._all(statement.order_by(col(TimerRow.name)), mapping.timer_from_row)
+
+    def effects(self, code: str) -> Sequence[Effect]:
+        statement = select(OutboxRow).where(col(OutboxRow.case_code) == code)
+        ordered = statement.order_by(col(OutboxRow.position), col(OutboxRow.id))
+        return self._all(ordered, mapping.effect_from_row)
+
+    def cases(self) -> Iterator[Case]:
+        return self._stream(select(CaseRow).order_by(col(CaseRow.code)), mapping.case_from_row)
+
+    def entries(self) -> Iterator[AuditEntry]:
+        ordered = select(AuditEntryRow).order_by(col(AuditEntryRow.case_code), col(AuditEntryRow.sequence))
+        return self._stream(ordered, mapping.entry_from_row)
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with translated(), Session(self._engine) as session:
+            yield session
+
+    def _all(self, statement: SelectOfScalar[R], convert: Callable[[R], T]) -> list[T]:
+        with self._session() as session:
+            return [convert(row) for row in session.exec(statement)]
+
+    def _stream(self, statement: SelectOfScalar[R], convert: Callable[[R], T]) -> Iterator[T]:
+        with self._session() as session:
+            for row in session.exec(statement.execution_options(yield_per=STREAM_BATCH)):
+                yield convert(row)
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def commit(self, decision: Decision) -> None:
+        code = decision.case.code
+        with translated(), self._writer.begin() as connection:
+            self._save_case(connection, decision.case, decision.expected_version)
+            position = self._append(connection, decision.entry)
+            for change in decision.timers:
+                self._apply_timer(connection, code, change)
+            self._enqueue(connection, position, decision)
+
+    def next_sequence(self, scope: str) -> int:
+        statement = self._insert(COUNTER).values(scope=scope, value=1)
+        statement = statement.on_conflict_do_update(
+            index_elements=[COUNTER.c.scope], set_={"value": COUNTER.c.value + 1}
+        )
+        with translated(), self._writer.begin() as connection:
+            return int(connection.execute(statement.returning(COUNTER.c.value)).scalar_one())
+
+    def _save_case(self, connection: Connection, case: Case, expected_version: int) -> None:
+        row = mapping.values(mapping.case_row(case))
+        if expected_version == 0:
+            inserted = self._insert(CASE).values(row).on_conflict_do_nothing().returning(CASE.c.code)
+            if connection.execute(inserted).first() is None:
+                raise CaseAlreadyExists(case.code)
+            return
+        current = sa.and_(CASE.c.code == case.code, CASE.c.version == expected_version)
+        updated = sa.update(CASE).where(current).values(row).returning(CASE.c.code)
+        if connection.execute(updated).first() is None:
+            raise self._lost(connection, case.code, expected_version)
+
+    def _lost(self, connection: Connection, code: str, expected_version: int) -> Exception:
+        found = connection.execute(sa.select(CASE.c.code).where(CASE.c.code == code)).first()
+        return CaseNotFound(code) if found is None else ConcurrencyConflict(code, expected_version)
+
+    def _append(self, connection: Connection, entry: AuditEntry) -> int:
+        row = mapping.values(mapping.entry_row(entry), skip={"position"})
+        statement = self._insert(AUDIT).values(row).on_conflict_do_nothing(
+            index_elements=[AUDIT.c.case_code, AUDIT.c.sequence]
+        )
+        position = connection.execute(statement.returning(AUDIT.c.position)).scalar_one_or_none()
+        if position is None:
+            raise ConcurrencyConflict(entry.case_code, entry.sequence - 1)
+        return int(position)
+
+    def _apply_timer(self, connection: Connection, code: str, change: TimerChange) -> None:
+        if isinstance(change, CancelTimer):
+            gone = sa.and_(TIMER.c.case_code == code, TIMER.c.name == change.name)
+            connection.execute(sa.delete(TIMER).where(gone))
+            return
+        statement = self._insert(TIMER).values(mapping.values(mapping.timer_row(code, change)))
+        rearmed = {
+            "trigger": statement.excluded.trigger, "due_at": statement.excluded.due_at,
+            "data": statement.excluded.data, "status": "armed",
+            "generation": TIMER.c.generation + 1, "claimed_until": None,
+        }
+        connection.execute(statement.on_conflict_do_update(
+            index_elements=[TIMER.c.case_code, TIMER.c.name], set_=rearmed
+        ))
+
+    def _enqueue(self, connection: Connection, position: int, decision: Decision) -> None:
+        at = decision.entry.occurred_at
+        rows = [
+            mapping.values(mapping.outbox_row(decision.case.code, position, effect, at), skip={"id"})
+            for effect in decision.effects
+        ]
+        if rows:
+            connection.execute(sa.insert(OUTBOX), rows)
+
+    def _insert(self, table: sa.Table) -> Upsert:
+        """An INSERT that knows ``ON CONFLICT`` (both databases spell it the same way)."""
+        if self._engine.dialect.name == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)

@@ -1,0 +1,165 @@
+"""The SQL schema as SQLModel rows: what is stored, never what the core works with.
+
+Rows are mapped to and from the domain dataclasses by :mod:`adapters.sql.mapping`. The tables
+have their own :class:`~sqlalchemy.MetaData` (with a naming convention), so the schema is exactly
+these tables and :mod:`adapters.sql.migrations` can be compared with it.
+
+Two column types carry the storage rules:
+
+- :class:`UtcDateTime` stores instants in UTC and always hands back aware datetimes (SQLite has
+  no time-zone type, so it stores naive UTC text and the zone is put back on read);
+- :data:`CODE` compares case codes byte-wise (``COLLATE "C"`` on PostgreSQL, SQLite's default),
+  so ``ORDER BY code`` is Python's string order whatever the database locale: the merge-join of
+  :func:`workflow.audit.verify_chains` relies on it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "CODE",
+    "ID",
+    "NAMING_CONVENTION",
+    "AuditEntryRow",
+    "CaseRow",
+    "OutboxRow",
+    "Row",
+    "SequenceCounterRow",
+    "TimerRow",
+    "UtcDateTime",
+    "metadata",
+    "table_of",
+]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+CODE = sa.String().with_variant(sa.String(collation="C"), "postgresql")
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # INTEGER PRIMARY KEY is SQLite's rowid
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """An aware instant, stored in UTC to the microsecond, read back aware (UTC)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"refusing to store the naive datetime {value.isoformat()}")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Row(SQLModel, registry=registry(metadata=metadata)):
+    """Base of every row class: binds them to :data:`metadata`, not SQLModel's global one."""
+
+
+class CaseRow(Row, table=True):
+    __tablename__ = "case"
+
+    code: str = Field(primary_key=True, sa_type=CODE)
+    definition_key: str = Field(sa_type=sa.String)
+    definition_version: int
+    rule_set: str = Field(sa_type=sa.String)
+    state: dict[str, str] = Field(sa_type=sa.JSON)
+    attributes: dict[str, Any] = Field(sa_type=sa.JSON)
+    version: int
+    head_hash: str = Field(sa_type=sa.String)
+    opened_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class AuditEntryRow(Row, table=True):
+    __tablename__ = "audit_entry"
+    __table_args__ = (
+        sa.UniqueConstraint("case_code", "sequence"),  # optimistic concurrency, and the (code, seq) index
+        {"sqlite_autoincrement": True},  # positions are never reused
+    )
+
+    position: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    case_code: str = Field(foreign_key="case.code", sa_type=CODE)
+    sequence: int
+    occurred_at: datetime = Field(sa_type=UtcDateTime)
+    actor: str = Field(sa_type=sa.String)
+    role: str = Field(sa_type=sa.String)
+    trigger: str = Field(sa_type=sa.String)
+    state_before: dict[str, str] = Field(sa_type=sa.JSON)
+    state_after: dict[str, str] = Field(sa_type=sa.JSON)
+    data: dict[str, Any] = Field(sa_type=sa.JSON)
+    changes: dict[str, Any] = Field(sa_type=sa.JSON)
+    reason: str | None = Field(default=None, sa_type=sa.String)
+    definition_key: str = Field(sa_type=sa.String)
+    definition_version: int
+    rule_set: str = Field(sa_type=sa.String)
+    prev_hash: str = Field(sa_type=sa.String)
+    hash: str = Field(sa_type=sa.String)
+    schema_version: int
+
+
+class TimerRow(Row, table=True):
+    __tablename__ = "timer"
+    __table_args__ = (sa.Index("ix_timer_status_due_at", "status", "due_at"),)
+
+    case_code: str = Field(primary_key=True, foreign_key="case.code", sa_type=CODE)
+    name: str = Field(primary_key=True, sa_type=sa.String)
+    trigger: str = Field(sa_type=sa.String)
+    due_at: datetime = Field(sa_type=UtcDateTime)
+    data: dict[str, Any] = Field(sa_type=sa.JSON)
+    status: str = Field(default="armed", sa_type=sa.String)
+    generation: int = 1  # + 1 on every re-arm, so a worker can tell a stale claim from a live one
+    claimed_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class OutboxRow(Row, table=True):
+    __tablename__ = "outbox"
+    __table_args__ = (
+        sa.Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+        sa.Index("ix_outbox_case_code_position", "case_code", "position"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    case_code: str = Field(foreign_key="case.code", sa_type=CODE)
+    position: int = Field(foreign_key="audit_entry.position", sa_type=ID)
+    kind: str = Field(sa_type=sa.String)
+    payload: dict[str, Any] = Field(sa_type=sa.JSON)
+    status: str = Field(default="pending", sa_type=sa.String)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_type=UtcDateTime)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    last_error: str | None = Field(default=None, sa_type=sa.String)
+
+
+class SequenceCounterRow(Row, table=True):
+    __tablename__ = "sequence_counter"
+
+    scope: str = Field(primary_key=True, sa_type=sa.String)
+    value: int = Field(sa_type=sa.BigInteger)
+
+
+
+def table_of(row_class: type[Row]) -> sa.Table:
+    """The Core table behind a row class, for statements the ORM does not express (upserts)."""
+    return metadata.tables[str(row_class.__tablename__)]

@@ -15,7 +15,7 @@ from workflow.clock import Clock
 from workflow.compiled import CompiledTrigger, CompiledWorkflow, RegionRun, WorkflowSet, validate_data
 from workflow.definition import TransitionSpec
 from workflow.errors import GuardRejected, InvalidInput, RoleNotAllowed, TransitionNotAllowed
-from workflow.model import GENESIS_HASH, Actor, Case, Effect, JsonValue, TimerChange
+from workflow.model import GENESIS_HASH, Actor, Case, DueTimer, Effect, JsonValue, TimerChange
 from workflow.registry import Context
 
 __all__ = ["OPEN_TRIGGER", "Decision", "Engine"]
@@ -29,6 +29,7 @@ class Decision:
     entry: AuditEntry
     timers: tuple[TimerChange, ...] = ()
     effects: tuple[Effect, ...] = ()
+    consumes: DueTimer | None = None  # the timer this decision fires: removed in the same transaction
 
     @property
     def expected_version(self) -> int:

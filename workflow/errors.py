@@ -14,6 +14,7 @@ __all__ = [
     "CaseAlreadyExists",
     "CaseNotFound",
     "ConcurrencyConflict",
+    "DeliveryFailed",
     "GuardRejected",
     "InvalidDefinition",
     "InvalidInput",
@@ -22,6 +23,8 @@ __all__ = [
     "NoRuleSetInForce",
     "Retryable",
     "RoleNotAllowed",
+    "StaleTimer",
+    "StorageFailure",
     "StorageUnavailable",
     "TransitionNotAllowed",
     "UnknownDefinition",
@@ -160,3 +163,31 @@ class StorageUnavailable(Retryable):
     def __init__(self, detail: str) -> None:
         self.detail = detail
         super().__init__(f"storage unavailable: {detail}")
+
+
+class StorageFailure(MotcuaError):
+    """The database refused the work for a reason trying again will not fix (schema, data)."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(f"storage failure: {detail}")
+
+
+class StaleTimer(MotcuaError):
+    """The timer was re-armed, cancelled or already fired since it was claimed: nothing to do."""
+
+    def __init__(self, code: str, name: str, generation: int) -> None:
+        self.code = code
+        self.name = name
+        self.generation = generation
+        super().__init__(f"timer {name!r} of {code} (generation {generation}) is no longer armed")
+
+
+class DeliveryFailed(MotcuaError):
+    """A notifier could not deliver an effect; ``retryable`` says whether trying later may help."""
+
+    def __init__(self, kind: str, detail: str, *, retryable: bool = True) -> None:
+        self.kind = kind
+        self.detail = detail
+        self.retryable = retryable
+        super().__init__(f"{kind} delivery failed: {detail}")

@@ -14,11 +14,14 @@ from typing import TypeAlias
 
 __all__ = [
     "GENESIS_HASH",
+    "SYSTEM_ACTOR",
     "Actor",
     "CancelTimer",
     "Case",
+    "DueTimer",
     "Effect",
     "JsonValue",
+    "OutboxItem",
     "SetTimer",
     "TimerChange",
 ]
@@ -38,6 +41,9 @@ class Actor:
     @classmethod
     def of(cls, name: str, *roles: str) -> Actor:
         return cls(name=name, roles=frozenset(roles))
+
+
+SYSTEM_ACTOR = Actor(name="motcua", roles=frozenset({"system"}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,3 +88,30 @@ class Effect:
 
     kind: str
     payload: Mapping[str, JsonValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DueTimer:
+    """An armed timer a dispatcher claimed. ``generation`` is the global position of the audit entry
+    that armed it: a re-armed timer gets a new one, so a stale claim can never fire the new timer."""
+
+    case_code: str
+    name: str
+    trigger: str
+    due_at: datetime
+    data: Mapping[str, JsonValue]
+    generation: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """An effect waiting in the outbox (or parked after failing too often)."""
+
+    id: int
+    case_code: str
+    kind: str
+    payload: Mapping[str, JsonValue]
+    attempts: int
+    status: str
+    next_attempt_at: datetime
+    last_error: str | None = None

@@ -2,18 +2,22 @@
 
 :class:`CaseStore` is the unit of work: ``commit`` writes the case row (version + 1), its audit
 entry, its timer changes and its outbox effects atomically, or raises and writes nothing.
+:class:`TimerQueue` and :class:`Outbox` are what the worker needs from the same database;
+:class:`Notifier` delivers one effect (log, e-mail, webhook).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from workflow.audit import AuditEntry
 from workflow.engine import Decision
-from workflow.model import Case, Effect, SetTimer
+from workflow.model import Case, DueTimer, Effect, OutboxItem, SetTimer
+from workflow.retry import Settlement
 
-__all__ = ["CaseStore", "Observer"]
+__all__ = ["CaseStore", "Notifier", "Observer", "Outbox", "Storage", "TimerQueue"]
 
 
 class CaseStore(Protocol):
@@ -26,6 +30,9 @@ class CaseStore(Protocol):
 
         Raises :class:`~workflow.errors.ConcurrencyConflict` (another writer won) or
         :class:`~workflow.errors.CaseAlreadyExists` (opening a code already used); nothing is written then.
+        When the decision ``consumes`` a timer, that timer row (same name and generation) is removed in
+        the same transaction, or :class:`~workflow.errors.StaleTimer` is raised and nothing is written.
+        Armed timers get the decision entry's global position as their generation.
         """
         ...
 
@@ -34,11 +41,12 @@ class CaseStore(Protocol):
         ...
 
     def cases(self) -> Iterator[Case]:
-        """Every case, ordered by code."""
+        """Every case, ordered by code. Lazy: a SQL store reads at the first ``next()`` and holds a
+        connection until the iterator is exhausted or closed."""
         ...
 
     def entries(self) -> Iterator[AuditEntry]:
-        """Every audit entry, ordered by case code then sequence."""
+        """Every audit entry, ordered by case code then sequence. Lazy, like :meth:`cases`."""
         ...
 
     def timers(self, code: str) -> Sequence[SetTimer]:
@@ -46,7 +54,8 @@ class CaseStore(Protocol):
         ...
 
     def effects(self, code: str) -> Sequence[Effect]:
-        """The effects a case's decisions put in the outbox, in commit order."""
+        """The effects a case's decisions put in the outbox, in commit order (delivered ones included:
+        outbox rows are marked, never deleted)."""
         ...
 
     def next_sequence(self, scope: str) -> int:
@@ -60,3 +69,51 @@ class Observer(Protocol):
     def committed(self, decision: Decision) -> None: ...
 
     def rejected(self, code: str, trigger: str, error: Exception) -> None: ...
+
+
+class TimerQueue(Protocol):
+    def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[DueTimer]:
+        """Claim up to ``limit`` armed timers due at ``now``, oldest first, for ``lease``.
+
+        A claimed timer is not handed out again until its lease runs out (its message was lost, its
+        worker died), so several dispatchers can claim side by side without handing one timer twice.
+        """
+        ...
+
+    def discard(self, timer: DueTimer) -> bool:
+        """Remove a timer that can no longer take effect (its trigger is not allowed any more).
+
+        Only the same generation is removed; returns whether it was."""
+        ...
+
+    def armed_count(self, now: datetime) -> tuple[int, int]:
+        """(armed timers, of which due at ``now``): the backlog a dashboard shows."""
+        ...
+
+
+class Outbox(Protocol):
+    def claim_effects(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxItem]:
+        """Claim up to ``limit`` pending effects whose next attempt is due, for ``lease``."""
+        ...
+
+    def delivered(self, item_id: int, now: datetime) -> None: ...
+
+    def failed(self, item_id: int, error: str, settlement: Settlement) -> None:
+        """Record a failed attempt: retry at the settlement's instant, or park the effect."""
+        ...
+
+    def parked(self) -> list[OutboxItem]: ...
+
+    def requeue(self, item_ids: Sequence[int] | None, now: datetime) -> int:
+        """Make parked effects pending again (all of them when ``item_ids`` is None); returns how many."""
+        ...
+
+
+class Notifier(Protocol):
+    def deliver(self, item: OutboxItem) -> None:
+        """Deliver one effect; raise :class:`~workflow.errors.DeliveryFailed` when it could not be."""
+        ...
+
+
+class Storage(CaseStore, TimerQueue, Outbox, Protocol):
+    """One database behind all three ports: what every shipped adapter implements."""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 from workflow.audit import AuditEntry
 from workflow.engine import OPEN_TRIGGER, Decision, Engine
-from workflow.errors import ConcurrencyConflict, MotcuaError
-from workflow.model import Actor, Case
-from workflow.ports import CaseStore, Observer
+from workflow.errors import CaseNotFound, ConcurrencyConflict, MotcuaError, StaleTimer, TransitionNotAllowed
+from workflow.model import SYSTEM_ACTOR, Actor, Case, DueTimer
+from workflow.ports import CaseStore, Observer, TimerQueue
 
 __all__ = ["CaseService"]
 
@@ -39,6 +40,25 @@ class CaseService:
             return self.engine.fire(case, trigger, actor, data or {})
 
         return self._run(code, trigger, decide)
+
+    def fire_timer(self, timer: DueTimer, queue: TimerQueue) -> Case | None:
+        """Fire a claimed timer through the normal path, exactly once.
+
+        The decision consumes the timer row in its own transaction, so a duplicate message, a re-armed
+        or a cancelled timer finds nothing to consume and changes nothing (``None``). A timer whose
+        trigger the case no longer allows is discarded. A lost race raises ``ConcurrencyConflict``
+        (retryable): the timer stays armed and fires on the next try.
+        """
+        try:
+            case = self.store.load(timer.case_code)
+            decision = self.engine.fire(case, timer.trigger, SYSTEM_ACTOR, timer.data)
+        except (TransitionNotAllowed, CaseNotFound):
+            queue.discard(timer)
+            return None
+        try:
+            return self._run(timer.case_code, timer.trigger, lambda: replace(decision, consumes=timer))
+        except StaleTimer:
+            return None
 
     def get(self, code: str) -> Case:
         return self.store.load(code)

@@ -1,0 +1,146 @@
+"""Timers and effects in-process: the embedded default the demo and simulations run on."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from adapters.bootstrap import Motcua
+from tests.conftest import LEADER, OFFICER, SPECIALIST
+from workers.dispatcher import Dispatcher
+from workers.handlers import Handlers
+from workers.inline import InlineRunner, InlineSink
+from workflow.clock import ManualClock
+from workflow.desk import Applicant
+from workflow.errors import DeliveryFailed
+from workflow.model import Case, OutboxItem
+from workflow.retry import RetryPolicy
+from workflow.worktime import VN_TZ
+
+
+class Recorder:
+    """A notifier that keeps what it was given; fails the first ``failures`` deliveries."""
+
+    def __init__(self, failures: int = 0, retryable: bool = True) -> None:
+        self.items: list[OutboxItem] = []
+        self.failures = failures
+        self.retryable = retryable
+
+    def deliver(self, item: OutboxItem) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise DeliveryFailed(item.kind, "receiver down", retryable=self.retryable)
+        self.items.append(item)
+
+
+def runner(motcua: Motcua, clock: ManualClock, notifier: Recorder, policy: RetryPolicy | None = None) -> InlineRunner:
+    handlers = Handlers(motcua.service, motcua.store, motcua.store, notifier, clock, policy or RetryPolicy())
+    return InlineRunner(handlers, clock)
+
+
+def receive(motcua: Motcua) -> Case:
+    case = motcua.desk.receive("1.004873", "direct", Applicant("Trần Văn An"), OFFICER)  # 3 working days
+    return motcua.service.fire(case.code, "assign", OFFICER, {"assignee": SPECIALIST.name})
+
+
+def triggers(motcua: Motcua, code: str) -> list[str]:
+    return [entry.trigger for entry in motcua.store.history(code)]
+
+
+def test_timers_fire_at_their_due_instant_in_order(motcua: Motcua, clock: ManualClock) -> None:
+    notifier = Recorder()
+    case = receive(motcua)
+    fired = runner(motcua, clock, notifier).run_until(datetime(2024, 3, 31, tzinfo=VN_TZ))
+    history = motcua.store.history(case.code)
+    timed = [entry for entry in history if entry.actor == "motcua"]
+    assert [entry.trigger for entry in timed] == ["mark_due_soon", "mark_overdue", "escalate"]
+    assert fired == 3
+    assert timed[0].occurred_at == datetime(2024, 3, 6, 8, 0, tzinfo=VN_TZ)
+    assert timed[1].occurred_at == datetime(2024, 3, 7, 8, 0, tzinfo=VN_TZ)
+    assert motcua.store.load(case.code).state["deadline"] == "overdue"
+    assert motcua.store.timers(case.code) == []
+    events = [item.payload.get("event") for item in notifier.items if item.kind == "notify"]
+    assert events == ["due_soon", "overdue", "escalation"]
+    assert clock.now() == datetime(2024, 3, 31, tzinfo=VN_TZ)
+
+
+def test_returned_before_appointment_never_marks_overdue(motcua: Motcua, clock: ManualClock) -> None:
+    case = receive(motcua)
+    for trigger, actor, data in [
+        ("submit_for_approval", SPECIALIST, {"approver": LEADER.name}),
+        ("approve", LEADER, {}),
+        ("mark_result_ready", SPECIALIST, {}),
+        ("return_result", OFFICER, {}),
+    ]:
+        motcua.service.fire(case.code, trigger, actor, data)
+    assert runner(motcua, clock, Recorder()).run_until(datetime(2024, 4, 30, tzinfo=VN_TZ)) == 0
+    assert "mark_overdue" not in triggers(motcua, case.code)
+
+
+def test_paused_clock_fires_nothing_then_resumes(motcua: Motcua, clock: ManualClock) -> None:
+    case = receive(motcua)
+    motcua.service.fire(case.code, "request_supplement", SPECIALIST, {"reason": "Thiếu giấy"})
+    work = runner(motcua, clock, Recorder())
+    assert work.run_until(datetime(2024, 3, 20, tzinfo=VN_TZ)) == 0
+    motcua.service.fire(case.code, "supplement_received", OFFICER)
+    work.run_until(datetime(2024, 4, 30, tzinfo=VN_TZ))
+    assert triggers(motcua, case.code).count("mark_overdue") == 1
+
+
+def test_duplicate_and_stale_timer_messages_change_nothing(motcua: Motcua, clock: ManualClock) -> None:
+    case = receive(motcua)
+    clock.set(datetime(2024, 3, 7, 9, 0, tzinfo=VN_TZ))
+    claimed = motcua.store.claim_due(clock.now(), 10, timedelta(minutes=1))
+    handlers = Handlers(motcua.service, motcua.store, motcua.store, Recorder(), clock)
+    sink = InlineSink(handlers)
+    for timer in claimed:
+        sink.send_timer(timer)
+    for timer in claimed:  # the broker delivered every message twice
+        sink.send_timer(timer)
+    assert (sink.fired, sink.stale) == (2, 2)
+    assert triggers(motcua, case.code).count("mark_overdue") == 1
+
+
+def test_a_claim_is_not_handed_out_twice_until_its_lease_ends(motcua: Motcua, clock: ManualClock) -> None:
+    receive(motcua)
+    clock.set(datetime(2024, 3, 7, 9, 0, tzinfo=VN_TZ))
+    first = motcua.store.claim_due(clock.now(), 10, timedelta(minutes=1))
+    assert len(first) == 2
+    assert motcua.store.claim_due(clock.now(), 10, timedelta(minutes=1)) == []
+    clock.advance(timedelta(minutes=2))  # the messages were lost: the lease runs out
+    assert {t.name for t in motcua.store.claim_due(clock.now(), 10, timedelta(minutes=1))} == {"due_soon", "overdue"}
+
+
+def test_failing_effects_are_retried_with_backoff_then_parked(motcua: Motcua, clock: ManualClock) -> None:
+    notifier = Recorder(failures=100)
+    work = runner(motcua, clock, notifier, RetryPolicy(max_attempts=3, base=timedelta(seconds=10)))
+    case = receive(motcua)
+    work.deliver_effects()
+    assert motcua.store.parked() == []
+    clock.advance(timedelta(seconds=10))
+    work.deliver_effects()
+    clock.advance(timedelta(seconds=20))
+    work.deliver_effects()
+    parked = motcua.store.parked()
+    assert [(item.case_code, item.attempts) for item in parked] == [(case.code, 3)]
+    assert parked[0].last_error == "receiver down"
+    notifier.failures = 0
+    assert motcua.store.requeue(None, clock.now()) == 1
+    work.deliver_effects()
+    assert motcua.store.parked() == [] and len(notifier.items) == 1
+
+
+def test_permanent_failures_park_at_once(motcua: Motcua, clock: ManualClock) -> None:
+    work = runner(motcua, clock, Recorder(failures=1, retryable=False))
+    receive(motcua)
+    work.deliver_effects()
+    assert [item.attempts for item in motcua.store.parked()] == [1]
+
+
+def test_dispatcher_tick_sends_due_work(motcua: Motcua, clock: ManualClock) -> None:
+    case = receive(motcua)
+    clock.set(datetime(2024, 3, 7, 9, 0, tzinfo=VN_TZ))
+    handlers = Handlers(motcua.service, motcua.store, motcua.store, Recorder(), clock)
+    report = Dispatcher(motcua.store, motcua.store, InlineSink(handlers), clock).tick()
+    assert (report.timers, report.send_errors) == (2, 0)
+    assert report.effects >= 1
+    assert triggers(motcua, case.code)[-2:] == ["mark_due_soon", "mark_overdue"]

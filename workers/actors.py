@@ -1,0 +1,105 @@
+"""dramatiq actors, declared on a broker that is passed in (never a global bound at import time).
+
+Messages carry the claimed timer or outbox item as plain JSON. The handlers behind them are built
+lazily, once per worker process, by the factory the composition root provides.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import dramatiq
+
+from workers.handlers import Handlers
+from workflow.errors import Retryable
+from workflow.model import DueTimer, JsonValue, OutboxItem
+
+__all__ = ["DELIVER_EFFECT", "FIRE_TIMER", "DramatiqSink", "declare_actors", "effect_message", "timer_message"]
+
+FIRE_TIMER = "motcua.fire_timer"
+DELIVER_EFFECT = "motcua.deliver_effect"
+QUEUE = "motcua"
+_RETRY_OPTIONS: dict[str, Any] = {"max_retries": 20, "min_backoff": 200, "max_backoff": 30_000}
+
+
+def timer_message(timer: DueTimer) -> dict[str, JsonValue]:
+    return {
+        "case_code": timer.case_code, "name": timer.name, "trigger": timer.trigger,
+        "due_at": timer.due_at.isoformat(), "data": dict(timer.data), "generation": timer.generation,
+    }
+
+
+def _timer(message: Mapping[str, Any]) -> DueTimer:
+    return DueTimer(
+        case_code=message["case_code"], name=message["name"], trigger=message["trigger"],
+        due_at=datetime.fromisoformat(message["due_at"]), data=message["data"], generation=message["generation"],
+    )
+
+
+def effect_message(item: OutboxItem) -> dict[str, JsonValue]:
+    return {
+        "id": item.id, "case_code": item.case_code, "kind": item.kind, "payload": dict(item.payload),
+        "attempts": item.attempts, "status": item.status, "next_attempt_at": item.next_attempt_at.isoformat(),
+    }
+
+
+def _effect(message: Mapping[str, Any]) -> OutboxItem:
+    return OutboxItem(
+        id=message["id"], case_code=message["case_code"], kind=message["kind"], payload=message["payload"],
+        attempts=message["attempts"], status=message["status"],
+        next_attempt_at=datetime.fromisoformat(message["next_attempt_at"]),
+    )
+
+
+class _Lazy:
+    """Builds the handlers on first use in each process (database pools must not cross a fork)."""
+
+    def __init__(self, factory: Callable[[], Handlers]) -> None:
+        self._factory = factory
+        self._handlers: Handlers | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Handlers:
+        with self._lock:
+            if self._handlers is None:
+                self._handlers = self._factory()
+            return self._handlers
+
+
+def _retry_when(retries: int, error: Exception) -> bool:
+    """Retry what may succeed later (a lost race, the database away); give up on the rest at once.
+
+    A timer given up on stays claimed until its lease runs out, then the dispatcher hands it out again.
+    """
+    return isinstance(error, Retryable) and retries < int(_RETRY_OPTIONS["max_retries"])
+
+
+@dataclass(frozen=True)
+class DramatiqSink:
+    fire_timer: dramatiq.Actor[..., None]
+    deliver_effect: dramatiq.Actor[..., None]
+
+    def send_timer(self, timer: DueTimer) -> None:
+        self.fire_timer.send(timer_message(timer))
+
+    def send_effect(self, item: OutboxItem) -> None:
+        self.deliver_effect.send(effect_message(item))
+
+
+def declare_actors(broker: dramatiq.Broker, handlers: Callable[[], Handlers]) -> DramatiqSink:
+    lazy = _Lazy(handlers)
+
+    def fire_timer(message: dict[str, Any]) -> None:
+        lazy().handle_timer(_timer(message))
+
+    def deliver_effect(message: dict[str, Any]) -> None:
+        lazy().handle_effect(_effect(message))
+
+    options = {**{k: v for k, v in _RETRY_OPTIONS.items() if k != "max_retries"}, "retry_when": _retry_when}
+    declare_timer = dramatiq.actor(actor_name=FIRE_TIMER, queue_name=QUEUE, broker=broker, **options)
+    declare_effect = dramatiq.actor(actor_name=DELIVER_EFFECT, queue_name=QUEUE, broker=broker, **options)
+    return DramatiqSink(fire_timer=declare_timer(fire_timer), deliver_effect=declare_effect(deliver_effect))

@@ -1,0 +1,39 @@
+"""What a worker does with one message: fire a timer, or deliver an effect. Thin: the service decides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from workflow.clock import Clock
+from workflow.errors import DeliveryFailed
+from workflow.model import Case, DueTimer, OutboxItem
+from workflow.ports import Notifier, Outbox, TimerQueue
+from workflow.retry import RetryPolicy, Settlement
+from workflow.service import CaseService
+
+__all__ = ["Handlers"]
+
+
+@dataclass(frozen=True)
+class Handlers:
+    service: CaseService
+    timers: TimerQueue
+    outbox: Outbox
+    notifier: Notifier
+    clock: Clock
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def handle_timer(self, timer: DueTimer) -> Case | None:
+        """Fire the timer exactly once; ``None`` when it was stale. Retryable errors propagate."""
+        return self.service.fire_timer(timer, self.timers)
+
+    def handle_effect(self, item: OutboxItem) -> Settlement | None:
+        """Deliver one effect; on failure record the policy's settlement (retry later, or park)."""
+        try:
+            self.notifier.deliver(item)
+        except DeliveryFailed as failure:
+            settlement = self.policy.after_failure(item.attempts + 1, self.clock.now(), retryable=failure.retryable)
+            self.outbox.failed(item.id, failure.detail, settlement)
+            return settlement
+        self.outbox.delivered(item.id, self.clock.now())
+        return None

@@ -1,0 +1,78 @@
+"""The embedded default: timers and effects handled in-process, synchronously, on an injected clock.
+
+This is the demo's mode and the simulations': ``run_until(instant)`` walks the clock forward from
+one due timer to the next, firing each at its due instant, so a year of deadlines runs in seconds
+and the same inputs always give the same log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from workers.handlers import Handlers
+from workflow.clock import ManualClock
+from workflow.errors import ConcurrencyConflict
+from workflow.model import DueTimer, OutboxItem
+
+__all__ = ["InlineRunner", "InlineSink"]
+
+_CONFLICT_RETRIES = 3
+
+
+@dataclass
+class InlineSink:
+    handlers: Handlers
+    fired: int = 0
+    stale: int = 0
+
+    def send_timer(self, timer: DueTimer) -> None:
+        for attempt in range(_CONFLICT_RETRIES):
+            try:
+                result = self.handlers.handle_timer(timer)
+            except ConcurrencyConflict:
+                if attempt == _CONFLICT_RETRIES - 1:
+                    raise
+                continue
+            self.fired += result is not None
+            self.stale += result is None
+            return
+
+    def send_effect(self, item: OutboxItem) -> None:
+        self.handlers.handle_effect(item)
+
+
+@dataclass
+class InlineRunner:
+    """Moves a manual clock through due timers, handling each at its due instant."""
+
+    handlers: Handlers
+    clock: ManualClock
+    batch: int = 100
+    lease: timedelta = timedelta(minutes=2)
+    sink: InlineSink = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sink = InlineSink(self.handlers)
+
+    def run_until(self, instant: datetime) -> int:
+        """Fire every timer due up to ``instant`` (in due order), deliver effects, and leave the clock there."""
+        fired_before = self.sink.fired
+        while claimed := self.handlers.timers.claim_due(instant, self.batch, self.lease):
+            for timer in claimed:
+                if timer.due_at > self.clock.now():
+                    self.clock.set(timer.due_at)
+                self.sink.send_timer(timer)
+            self.deliver_effects()
+        if instant > self.clock.now():
+            self.clock.set(instant)
+        self.deliver_effects()
+        return self.sink.fired - fired_before
+
+    def deliver_effects(self) -> int:
+        delivered = 0
+        while items := self.handlers.outbox.claim_effects(self.clock.now(), self.batch, self.lease):
+            for item in items:
+                self.sink.send_effect(item)
+            delivered += len(items)
+        return delivered

@@ -7,11 +7,12 @@ the compiled workflows, the procedure catalogue, the rule book and the office ca
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from adapters.logging import LoggingObserver
 from adapters.memory import MemoryStore
+from adapters.notifiers import FanOut, LogNotifier, SmtpNotifier, WebhookNotifier
 from definitions.catalogue import load_procedures, load_rule_sets
 from definitions.offices import DEFAULT_OFFICE, load_office
 from definitions.workflows import load_workflows
@@ -23,12 +24,20 @@ from workflow.desk import Desk
 from workflow.dossier_actions import DossierServices, dossier_registry
 from workflow.engine import Engine
 from workflow.errors import InvalidInput
-from workflow.ports import CaseStore, Observer
+from workflow.ports import Notifier, Observer, Storage
 from workflow.service import CaseService
 from workflow.sla import SlaClock
 from workflow.task_actions import TaskServices, task_registry
 
-__all__ = ["DEFAULT_AGENCY", "DEFAULT_DATABASE_URL", "Motcua", "database_url", "open_motcua", "open_store"]
+__all__ = [
+    "DEFAULT_AGENCY",
+    "DEFAULT_DATABASE_URL",
+    "Motcua",
+    "database_url",
+    "notifier_from_settings",
+    "open_motcua",
+    "open_store",
+]
 
 DEFAULT_DATABASE_URL = "sqlite:///motcua.db"
 DEFAULT_AGENCY = "000.00.00.H23"  # electronic id of the receiving agency (mã định danh), configurable
@@ -39,7 +48,7 @@ def database_url(explicit: str | None = None) -> str:
     return explicit or os.environ.get("MOTCUA_DATABASE_URL") or DEFAULT_DATABASE_URL
 
 
-def open_store(url: str) -> CaseStore:
+def open_store(url: str) -> Storage:
     if url == "memory://":
         return MemoryStore()
     if url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
@@ -49,11 +58,40 @@ def open_store(url: str) -> CaseStore:
     raise InvalidInput("database url", f"{url!r}: use sqlite:///FILE, postgresql://… or memory://")
 
 
+_ROLES = ("officer", "specialist", "leader", "chairman", "owner")
+
+
+def notifier_from_settings(environ: Mapping[str, str] | None = None) -> Notifier:
+    """Structured log always; e-mail when MOTCUA_SMTP_HOST is set; a webhook when MOTCUA_WEBHOOK_URL is.
+
+    Recipients per role come from MOTCUA_NOTIFY_OFFICER, _LEADER, _CHAIRMAN… (comma-separated).
+    """
+    env = os.environ if environ is None else environ
+    notifiers: list[Notifier] = [LogNotifier()]
+    if host := env.get("MOTCUA_SMTP_HOST"):
+        recipients = {role: _addresses(env.get(f"MOTCUA_NOTIFY_{role.upper()}", "")) for role in _ROLES}
+        notifiers.append(SmtpNotifier(
+            host, int(env.get("MOTCUA_SMTP_PORT", "25")), env.get("MOTCUA_SMTP_FROM", "motcua@localhost"),
+            recipients, starttls=env.get("MOTCUA_SMTP_STARTTLS", "false") == "true",
+            username=env.get("MOTCUA_SMTP_USER"), password=env.get("MOTCUA_SMTP_PASSWORD"),
+        ))
+    if url := env.get("MOTCUA_WEBHOOK_URL"):
+        secret = env.get("MOTCUA_WEBHOOK_SECRET")
+        if not secret:
+            raise InvalidInput("MOTCUA_WEBHOOK_SECRET", "a webhook needs a secret to sign its requests")
+        notifiers.append(WebhookNotifier(url, secret.encode("utf-8")))
+    return notifiers[0] if len(notifiers) == 1 else FanOut(notifiers)
+
+
+def _addresses(text: str) -> list[str]:
+    return [address.strip() for address in text.split(",") if address.strip()]
+
+
 @dataclass(frozen=True)
 class Motcua:
     service: CaseService
     desk: Desk
-    store: CaseStore
+    store: Storage
     workflows: WorkflowSet
     catalogue: Catalogue
     rules: RuleBook

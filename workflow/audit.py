@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from workflow.model import GENESIS_HASH, Case, JsonValue
 
@@ -24,6 +25,7 @@ __all__ = [
     "canonical_bytes",
     "entry_hash",
     "seal",
+    "sealed",
     "verify_chains",
 ]
 
@@ -52,8 +54,14 @@ class AuditEntry:
     position: int | None = None  # global order, assigned by the store at commit
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _utc_text(instant: datetime) -> str:
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (what ``strftime`` would print, at a fraction of the cost)."""
+    u = instant.astimezone(UTC)
+    return (f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}"
+            f".{u.microsecond:06d}Z")
 
 
 def canonical_bytes(entry: AuditEntry) -> bytes:
@@ -75,8 +83,7 @@ def canonical_bytes(entry: AuditEntry) -> bytes:
         "rule_set": entry.rule_set,
         "prev": entry.prev_hash,
     }
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return text.encode("utf-8")
+    return _CANONICAL.encode(document).encode("utf-8")
 
 
 def entry_hash(entry: AuditEntry) -> str:
@@ -86,6 +93,11 @@ def entry_hash(entry: AuditEntry) -> str:
 def seal(entry: AuditEntry) -> AuditEntry:
     """Return the entry with its hash filled in."""
     return replace(entry, hash=entry_hash(entry))
+
+
+def sealed(**fields: Any) -> AuditEntry:
+    """Build an entry and its hash in one go (the engine's path: one construction, not two)."""
+    return AuditEntry(**fields, hash=entry_hash(AuditEntry(**fields)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ costs one bisection and one division, like walking one.
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -128,6 +129,7 @@ class WorkingCalendar:
         self._day_us = self._hours.day_length_us
         self._lo, self._hi = 1, 0  # indexed years [lo, hi]; empty while hi < lo
         self._days: list[int] = []  # ordinals of the working days of years lo..hi, ascending
+        self._indexing = threading.Lock()  # worker threads share one calendar; the index grows lazily
         self._check_removed_days_off()
 
     @property
@@ -271,6 +273,12 @@ class WorkingCalendar:
         """Index the working days of every year from `first` to `last` (and those already indexed)."""
         if self._lo <= first and last <= self._hi:
             return
+        with self._indexing:
+            self._grow(first, last)
+
+    def _grow(self, first: int, last: int) -> None:
+        if self._lo <= first and last <= self._hi:
+            return  # another thread indexed it meanwhile
         lo, hi = (first, last) if self._hi < self._lo else (min(first, self._lo), max(last, self._hi))
         self._check_year(lo)
         self._check_year(hi)

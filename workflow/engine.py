@@ -8,9 +8,9 @@ commit. Given the same case, input and clock, the engine decides the same thing.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from workflow.audit import AuditEntry, seal
+from workflow.audit import AuditEntry, sealed
 from workflow.clock import Clock
 from workflow.compiled import CompiledTrigger, CompiledWorkflow, RegionRun, WorkflowSet, validate_data
 from workflow.definition import TransitionSpec
@@ -85,18 +85,19 @@ class Engine:
     def _decide(
         self, compiled: CompiledWorkflow, context: Context, state: dict[str, str], actions: tuple[str, ...]
     ) -> Decision:
-        plan = _run_actions(compiled, replace(context, state=state), actions)
         case = context.case
-        entry = seal(AuditEntry(
+        plan = _run_actions(compiled, context, state, actions)
+        entry = sealed(
             case_code=case.code, sequence=case.version + 1, occurred_at=context.now, actor=context.actor.name,
-            role=context.role, trigger=context.trigger, state_before=dict(case.state), state_after=state,
-            data=dict(context.data), changes=dict(plan.changes), reason=_reason(context.data),
+            role=context.role, trigger=context.trigger, state_before=case.state, state_after=state,
+            data=context.data, changes=plan.changes, reason=_reason(context.data),
             definition_key=case.definition_key, definition_version=case.definition_version,
             rule_set=case.rule_set, prev_hash=case.head_hash,
-        ))
-        after = replace(
-            case, state=state, attributes=plan.attributes, version=entry.sequence,
-            head_hash=entry.hash, updated_at=context.now,
+        )
+        after = Case(
+            code=case.code, definition_key=case.definition_key, definition_version=case.definition_version,
+            rule_set=case.rule_set, state=state, attributes=plan.attributes, version=entry.sequence,
+            head_hash=entry.hash, opened_at=case.opened_at, updated_at=context.now,
         )
         return Decision(after, entry, tuple(plan.timers), tuple(plan.effects))
 
@@ -126,10 +127,17 @@ def _move(
     return state, scratch.taken
 
 
-def _run_actions(compiled: CompiledWorkflow, context: Context, actions: tuple[str, ...]) -> _Plan:
+def _run_actions(
+    compiled: CompiledWorkflow, context: Context, state: dict[str, str], actions: tuple[str, ...]
+) -> _Plan:
     plan = _Plan(dict(context.case.attributes), {}, [], [])
+    if not actions:
+        return plan
+    # one context for every action: it sees the new state, and the attributes as earlier actions left them
+    acting = Context(context.case, context.trigger, context.actor, context.role, context.data, context.now,
+                     state, plan.attributes)
     for name in actions:
-        outcome = compiled.action(name)(replace(context, attributes=plan.attributes))
+        outcome = compiled.action(name)(acting)
         plan.attributes.update(outcome.attributes)
         plan.changes.update(outcome.attributes)
         plan.timers.extend(outcome.timers)

@@ -13,6 +13,7 @@ from adapters.bootstrap import open_motcua
 from adapters.cli.calendar_cmd import calendar_app
 from adapters.cli.procedures_cmd import register as register_procedures
 from adapters.cli.render import timeline
+from adapters.cli.worker_cmd import register as register_worker
 from adapters.demo import DEMO_START, run_story
 from adapters.logging import configure_logging
 from definitions.workflows import WORKFLOWS_DIR, load_definition
@@ -27,6 +28,7 @@ app = typer.Typer(help="motcua — workflow engine for commune one-stop shops (B
                   no_args_is_help=True, add_completion=False)
 app.add_typer(calendar_app, name="calendar")
 register_procedures(app)
+register_worker(app)
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: sqlite:///motcua.db).")]
 _PIPE_WIDTH = 160  # rich assumes 80 columns when not on a terminal: too narrow for timelines

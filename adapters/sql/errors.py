@@ -12,22 +12,11 @@ from contextlib import contextmanager
 
 from sqlalchemy import exc
 
-from workflow.errors import MotcuaError, StorageUnavailable
+from workflow.errors import StorageFailure, StorageUnavailable
 
-__all__ = ["StorageFailure", "translated"]
+__all__ = ["translated"]
 
 _UNREACHABLE = (exc.InterfaceError, exc.DisconnectionError, exc.TimeoutError)
-
-
-class StorageFailure(MotcuaError):
-    """The database refused a statement (schema missing or older than the code, data it cannot hold).
-
-    Unlike :class:`~workflow.errors.StorageUnavailable`, trying again will not help.
-    """
-
-    def __init__(self, detail: str) -> None:
-        self.detail = detail
-        super().__init__(f"storage failure: {detail}")
 
 
 @contextmanager

@@ -12,14 +12,16 @@ from typing import Any
 
 from adapters.sql.tables import AuditEntryRow, CaseRow, OutboxRow, Row, TimerRow, table_of
 from workflow.audit import AuditEntry
-from workflow.model import Case, Effect, JsonValue, SetTimer
+from workflow.model import Case, DueTimer, Effect, JsonValue, OutboxItem, SetTimer
 
 __all__ = [
     "case_from_row",
     "case_row",
+    "due_timer_from_row",
     "effect_from_row",
     "entry_from_row",
     "entry_row",
+    "outbox_item_from_row",
     "outbox_row",
     "timer_from_row",
     "timer_row",
@@ -71,11 +73,11 @@ def entry_from_row(row: AuditEntryRow) -> AuditEntry:
     )
 
 
-def timer_row(case_code: str, timer: SetTimer) -> TimerRow:
-    """A freshly armed timer; re-arming an existing row is the store's upsert."""
+def timer_row(case_code: str, timer: SetTimer, generation: int) -> TimerRow:
+    """A timer armed by the audit entry at position ``generation``, not claimed."""
     return TimerRow(
         case_code=case_code, name=timer.name, trigger=timer.trigger, due_at=timer.due_at,
-        data=dict(timer.data), status="armed", generation=1, claimed_until=None,
+        data=dict(timer.data), status="armed", generation=generation, claimed_until=None,
     )
 
 
@@ -83,16 +85,31 @@ def timer_from_row(row: TimerRow) -> SetTimer:
     return SetTimer(name=row.name, trigger=row.trigger, due_at=row.due_at, data=_json_object(row.data))
 
 
+def due_timer_from_row(row: TimerRow) -> DueTimer:
+    return DueTimer(
+        case_code=row.case_code, name=row.name, trigger=row.trigger, due_at=row.due_at,
+        data=_json_object(row.data), generation=row.generation,
+    )
+
+
 def outbox_row(case_code: str, position: int, effect: Effect, at: datetime) -> OutboxRow:
     """A pending outbox row; ``at`` is the decision's instant (the injected clock, not the database's)."""
     return OutboxRow(
         case_code=case_code, position=position, kind=effect.kind, payload=dict(effect.payload),
-        status="pending", attempts=0, next_attempt_at=at, created_at=at, last_error=None,
+        status="pending", attempts=0, next_attempt_at=at, created_at=at, last_error=None, claimed_until=None,
     )
 
 
 def effect_from_row(row: OutboxRow) -> Effect:
     return Effect(kind=row.kind, payload=_json_object(row.payload))
+
+
+def outbox_item_from_row(row: OutboxRow) -> OutboxItem:
+    assert row.id is not None, "an outbox row read back from the database has its id"
+    return OutboxItem(
+        id=row.id, case_code=row.case_code, kind=row.kind, payload=_json_object(row.payload),
+        attempts=row.attempts, status=row.status, next_attempt_at=row.next_attempt_at, last_error=row.last_error,
+    )
 
 
 def _json_object(value: dict[str, Any]) -> dict[str, JsonValue]:

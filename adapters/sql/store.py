@@ -1,17 +1,26 @@
-"""The SQL adapter of :class:`workflow.ports.CaseStore`, on SQLite or PostgreSQL.
+"""The SQL adapter of :class:`workflow.ports.Storage` (cases, timers, outbox), on SQLite or PostgreSQL.
 
 ``commit`` is one transaction: the case row (inserted, or updated ``WHERE version = expected``),
-the audit entry, the timer rows and the outbox rows; it writes all of them or nothing. Conflicts
-are found by the statements themselves: an ``INSERT … ON CONFLICT DO NOTHING`` or an ``UPDATE``
-that returns no row (``RETURNING``, since rowcount is not reliable through every driver). So they
-read the same on both databases and never leave a PostgreSQL transaction aborted.
+the audit entry, the consumed timer row (deleted ``WHERE generation = claimed``), the armed timer
+rows and the outbox rows; it writes all of them or nothing. Conflicts are found by the statements
+themselves: an ``INSERT … ON CONFLICT DO NOTHING``, an ``UPDATE`` or ``DELETE`` that returns no row
+(``RETURNING``, since rowcount is not reliable through every driver). So they read the same on
+both databases and never leave a PostgreSQL transaction aborted.
 ``cases()`` and ``entries()`` stream in batches (a server-side cursor on PostgreSQL).
+
+Claims (:meth:`SqlStore.claim_due`, :meth:`SqlStore.claim_effects`) are one ``UPDATE … WHERE key IN
+(SELECT … ORDER BY … LIMIT n FOR UPDATE SKIP LOCKED) RETURNING …``: on PostgreSQL any number of
+dispatchers claim side by side, each skipping the rows another is claiming; on SQLite (which has no
+row locks, and SQLAlchemy leaves the ``FOR UPDATE`` out) the statement runs under ``BEGIN IMMEDIATE``,
+one claimer at a time. Status values are written into the SQL text (:data:`ARMED`…), not bound: the
+claims must match the predicate of their partial index, which a parameter never does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Final, TypeVar
 
@@ -28,8 +37,9 @@ from adapters.sql.migrate import upgrade_engine
 from adapters.sql.tables import AuditEntryRow, CaseRow, OutboxRow, Row, SequenceCounterRow, TimerRow, table_of
 from workflow.audit import AuditEntry
 from workflow.engine import Decision
-from workflow.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict
-from workflow.model import CancelTimer, Case, Effect, SetTimer, TimerChange
+from workflow.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict, StaleTimer
+from workflow.model import CancelTimer, Case, DueTimer, Effect, OutboxItem, SetTimer, TimerChange
+from workflow.retry import RetryAt, Settlement
 
 __all__ = ["SqlStore"]
 
@@ -41,13 +51,19 @@ TIMER = table_of(TimerRow)
 OUTBOX = table_of(OutboxRow)
 COUNTER = table_of(SequenceCounterRow)
 
+Status = sa.ColumnElement[str]
+ARMED: Final[Status] = sa.literal_column("'armed'", sa.String)
+PENDING: Final[Status] = sa.literal_column("'pending'", sa.String)
+PARKED: Final[Status] = sa.literal_column("'parked'", sa.String)
+DELIVERED: Final[Status] = sa.literal_column("'delivered'", sa.String)
+
 R = TypeVar("R", bound=Row)
 T = TypeVar("T")
 Upsert = postgresql.Insert | sqlite.Insert
 
 
 class SqlStore:
-    """A :class:`~workflow.ports.CaseStore` on SQLite or PostgreSQL.
+    """A :class:`~workflow.ports.Storage` on SQLite or PostgreSQL.
 
     Build it with :meth:`from_url`, or from an engine made by :func:`adapters.sql.engine.create_engine`
     (which configures SQLite's transactions). It is safe to share between threads.
@@ -138,8 +154,10 @@ class SqlStore:
         with translated(), self._writer.begin() as connection:
             self._save_case(connection, decision.case, decision.expected_version)
             position = self._append(connection, decision.entry)
+            if decision.consumes is not None:
+                self._consume(connection, code, decision.consumes)
             for change in decision.timers:
-                self._apply_timer(connection, code, change)
+                self._apply_timer(connection, code, change, position)
             self._enqueue(connection, position, decision)
 
     def next_sequence(self, scope: str) -> int:
@@ -176,16 +194,25 @@ class SqlStore:
             raise ConcurrencyConflict(entry.case_code, entry.sequence - 1)
         return int(position)
 
-    def _apply_timer(self, connection: Connection, code: str, change: TimerChange) -> None:
+    def _consume(self, connection: Connection, code: str, timer: DueTimer) -> None:
+        """Delete the fired timer if it is still the one claimed (same generation), or raise StaleTimer."""
+        stale = StaleTimer(timer.case_code, timer.name, timer.generation)  # raised, the transaction rolls back
+        if timer.case_code != code:
+            raise stale
+        same = sa.and_(TIMER.c.case_code == code, TIMER.c.name == timer.name, TIMER.c.generation == timer.generation)
+        if connection.execute(sa.delete(TIMER).where(same).returning(TIMER.c.name)).first() is None:
+            raise stale
+
+    def _apply_timer(self, connection: Connection, code: str, change: TimerChange, position: int) -> None:
         if isinstance(change, CancelTimer):
             gone = sa.and_(TIMER.c.case_code == code, TIMER.c.name == change.name)
             connection.execute(sa.delete(TIMER).where(gone))
             return
-        statement = self._insert(TIMER).values(mapping.values(mapping.timer_row(code, change)))
+        statement = self._insert(TIMER).values(mapping.values(mapping.timer_row(code, change, position)))
         rearmed = {
             "trigger": statement.excluded.trigger, "due_at": statement.excluded.due_at,
             "data": statement.excluded.data, "status": "armed",
-            "generation": TIMER.c.generation + 1, "claimed_until": None,
+            "generation": statement.excluded.generation, "claimed_until": None,
         }
         connection.execute(statement.on_conflict_do_update(
             index_elements=[TIMER.c.case_code, TIMER.c.name], set_=rearmed
@@ -200,8 +227,119 @@ class SqlStore:
         if rows:
             connection.execute(sa.insert(OUTBOX), rows)
 
+    # -- TimerQueue -----------------------------------------------------------------------------
+
+    def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[DueTimer]:
+        if limit < 1:
+            return []
+        rows = self._claim(_claim_due_statement(now, limit, lease), TimerRow)
+        claimed = [mapping.due_timer_from_row(row) for row in rows]
+        return sorted(claimed, key=lambda timer: (timer.due_at, timer.case_code, timer.name))
+
+    def discard(self, timer: DueTimer) -> bool:
+        same = sa.and_(
+            TIMER.c.case_code == timer.case_code, TIMER.c.name == timer.name,
+            TIMER.c.generation == timer.generation,
+        )
+        with translated(), self._writer.begin() as connection:
+            return connection.execute(sa.delete(TIMER).where(same).returning(TIMER.c.name)).first() is not None
+
+    def armed_count(self, now: datetime) -> tuple[int, int]:
+        due = sa.func.count().filter(TIMER.c.due_at <= now)
+        statement = sa.select(sa.func.count(), due).where(TIMER.c.status == ARMED)
+        with translated(), self._engine.connect() as connection:
+            armed, of_which_due = connection.execute(statement).one()
+        return int(armed), int(of_which_due)
+
+    # -- Outbox ---------------------------------------------------------------------------------
+
+    def claim_effects(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxItem]:
+        if limit < 1:
+            return []
+        rows = self._claim(_claim_effects_statement(now, limit, lease), OutboxRow)
+        return sorted((mapping.outbox_item_from_row(row) for row in rows), key=lambda item: item.id)
+
+    def delivered(self, item_id: int, now: datetime) -> None:
+        self._settle(item_id, DELIVERED)
+
+    def failed(self, item_id: int, error: str, settlement: Settlement) -> None:
+        if isinstance(settlement, RetryAt):
+            self._settle(item_id, PENDING, error, retry_at=settlement.at)
+        else:
+            self._settle(item_id, PARKED, error)
+
+    def parked(self) -> list[OutboxItem]:
+        statement = select(OutboxRow).where(col(OutboxRow.status) == PARKED).order_by(col(OutboxRow.id))
+        return self._all(statement, mapping.outbox_item_from_row)
+
+    def requeue(self, item_ids: Sequence[int] | None, now: datetime) -> int:
+        chosen = OUTBOX.c.status == PARKED
+        if item_ids is not None:
+            chosen = sa.and_(chosen, OUTBOX.c.id.in_(list(item_ids)))
+        statement = sa.update(OUTBOX).where(chosen).values(status=PENDING, next_attempt_at=now)
+        with translated(), self._writer.begin() as connection:
+            return len(connection.execute(statement.returning(OUTBOX.c.id)).all())
+
+    def _claim(self, statement: sa.Update, row_class: type[R]) -> list[R]:
+        with translated(), self._writer.begin() as connection:
+            return [row_class(**row) for row in connection.execute(statement).mappings()]
+
+    def _settle(
+        self, item_id: int, status: Status, error: str | None = None, *, retry_at: datetime | None = None
+    ) -> None:
+        """End an attempt on an outbox row: count it, record how it went, free its claim."""
+        changes: dict[str, object] = {
+            "status": status, "attempts": OUTBOX.c.attempts + 1, "last_error": error, "claimed_until": None,
+        }
+        if retry_at is not None:
+            changes["next_attempt_at"] = retry_at
+        statement = sa.update(OUTBOX).where(OUTBOX.c.id == item_id).values(changes)
+        with translated(), self._writer.begin() as connection:
+            connection.execute(statement)
+
     def _insert(self, table: sa.Table) -> Upsert:
         """An INSERT that knows ``ON CONFLICT`` (both databases spell it the same way)."""
         if self._engine.dialect.name == "postgresql":
             return postgresql.insert(table)
         return sqlite.insert(table)
+
+
+def _claim_due_statement(now: datetime, limit: int, lease: timedelta) -> sa.Update:
+    """Lease the ``limit`` oldest armed timers due at ``now`` whose last lease (if any) ran out.
+
+    The locking SELECT is a CTE so that it runs exactly once whatever join the planner picks (a
+    subquery on the inner side of a nested loop may be run again, and lock other rows each time).
+    """
+    free = sa.or_(TIMER.c.claimed_until.is_(None), TIMER.c.claimed_until <= now)
+    due = (
+        sa.select(TIMER.c.case_code, TIMER.c.name)
+        .where(TIMER.c.status == ARMED, TIMER.c.due_at <= now, free)
+        .order_by(TIMER.c.due_at, TIMER.c.case_code, TIMER.c.name)
+        .limit(_inline(limit))
+        .with_for_update(skip_locked=True)
+        .cte("due")
+    )
+    key = sa.tuple_(TIMER.c.case_code, TIMER.c.name)
+    chosen = key.in_(sa.select(due.c.case_code, due.c.name))
+    return sa.update(TIMER).where(chosen).values(claimed_until=now + lease).returning(*TIMER.c)
+
+
+def _claim_effects_statement(now: datetime, limit: int, lease: timedelta) -> sa.Update:
+    """Lease the ``limit`` first pending effects whose next attempt is due and that nobody holds."""
+    free = sa.or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until <= now)
+    ready = (
+        sa.select(OUTBOX.c.id)
+        .where(OUTBOX.c.status == PENDING, OUTBOX.c.next_attempt_at <= now, free)
+        .order_by(OUTBOX.c.id)
+        .limit(_inline(limit))
+        .with_for_update(skip_locked=True)
+        .cte("ready")
+    )
+    chosen = OUTBOX.c.id.in_(sa.select(ready.c.id))
+    return sa.update(OUTBOX).where(chosen).values(claimed_until=now + lease).returning(*OUTBOX.c)
+
+
+def _inline(limit: int) -> sa.ColumnElement[int]:
+    """The LIMIT written into the statement: a PostgreSQL generic plan (psycopg prepares a statement
+    run five times) then still knows the claim is small, and joins it back by primary key."""
+    return sa.literal(int(limit), sa.Integer, literal_execute=True)

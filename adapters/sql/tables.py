@@ -8,9 +8,10 @@ Two column types carry the storage rules:
 
 - :class:`UtcDateTime` stores instants in UTC and always hands back aware datetimes (SQLite has
   no time-zone type, so it stores naive UTC text and the zone is put back on read);
-- :data:`CODE` compares case codes byte-wise (``COLLATE "C"`` on PostgreSQL, SQLite's default),
-  so ``ORDER BY code`` is Python's string order whatever the database locale: the merge-join of
-  :func:`workflow.audit.verify_chains` relies on it.
+- :data:`CODE` compares case codes (and timer names) byte-wise (``COLLATE "C"`` on PostgreSQL,
+  SQLite's default), so ``ORDER BY code`` is Python's string order whatever the database locale:
+  the merge-join of :func:`workflow.audit.verify_chains` relies on it, and so does the memory
+  store's order of timers.
 """
 
 from __future__ import annotations
@@ -119,23 +120,38 @@ class AuditEntryRow(Row, table=True):
 
 
 class TimerRow(Row, table=True):
+    """An armed timer; firing (consuming) or cancelling it deletes the row.
+
+    ``claimed_until`` is a dispatcher's lease. The claim index holds ``status = 'armed'`` rows only, so a
+    status other than armed (a paused timer, say) would take a timer out of the claim at no cost.
+    """
+
     __tablename__ = "timer"
-    __table_args__ = (sa.Index("ix_timer_status_due_at", "status", "due_at"),)
+    __table_args__ = (
+        # the claim: WHERE status = 'armed' AND due_at <= now ORDER BY due_at LIMIT n
+        sa.Index("ix_timer_armed_due_at", "due_at",
+                 postgresql_where=sa.text("status = 'armed'"), sqlite_where=sa.text("status = 'armed'")),
+    )
 
     case_code: str = Field(primary_key=True, foreign_key="case.code", sa_type=CODE)
-    name: str = Field(primary_key=True, sa_type=sa.String)
+    name: str = Field(primary_key=True, sa_type=CODE)  # byte order too: timers(code) and claims sort by it
     trigger: str = Field(sa_type=sa.String)
     due_at: datetime = Field(sa_type=UtcDateTime)
     data: dict[str, Any] = Field(sa_type=sa.JSON)
     status: str = Field(default="armed", sa_type=sa.String)
-    generation: int = 1  # + 1 on every re-arm, so a worker can tell a stale claim from a live one
+    # the global position of the audit entry that armed it: unique forever, so a stale claim never matches
+    generation: int = Field(sa_type=ID)
     claimed_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class OutboxRow(Row, table=True):
     __tablename__ = "outbox"
     __table_args__ = (
-        sa.Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+        # rows are kept once delivered: the claim and the operator's list only index the live ones
+        sa.Index("ix_outbox_pending_id", "id",
+                 postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'")),
+        sa.Index("ix_outbox_parked_id", "id",
+                 postgresql_where=sa.text("status = 'parked'"), sqlite_where=sa.text("status = 'parked'")),
         sa.Index("ix_outbox_case_code_position", "case_code", "position"),
         {"sqlite_autoincrement": True},
     )
@@ -150,6 +166,7 @@ class OutboxRow(Row, table=True):
     next_attempt_at: datetime = Field(sa_type=UtcDateTime)
     created_at: datetime = Field(sa_type=UtcDateTime)
     last_error: str | None = Field(default=None, sa_type=sa.String)
+    claimed_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class SequenceCounterRow(Row, table=True):
@@ -157,7 +174,6 @@ class SequenceCounterRow(Row, table=True):
 
     scope: str = Field(primary_key=True, sa_type=sa.String)
     value: int = Field(sa_type=sa.BigInteger)
-
 
 
 def table_of(row_class: type[Row]) -> sa.Table:

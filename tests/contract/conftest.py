@@ -1,16 +1,17 @@
-"""Fixtures of the store contract: one suite, run on every :class:`~workflow.ports.CaseStore`.
+"""Fixtures of the store contract: one suite, run on every :class:`~workflow.ports.Storage`.
 
 ``store`` is the memory store, a SQL store on a SQLite file, and a SQL store on a fresh
 PostgreSQL database cloned from a template migrated once per session. ``desk`` drives a real
 engine (a small definition built in Python, a manual clock) against that store: every decision
-the tests commit is one the engine really made.
+the tests commit is one the engine really made, timers fired included (the worker's way: the
+decision of the timer's trigger, consuming the claimed timer).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,17 +22,20 @@ from adapters.memory import MemoryStore
 from adapters.sql.migrate import upgrade
 from adapters.sql.store import SqlStore
 from tests import services
+from workflow.audit import AuditEntry
 from workflow.clock import ManualClock
 from workflow.compiled import WorkflowSet
 from workflow.definition import WorkflowDefinition
 from workflow.engine import Decision, Engine
-from workflow.model import Actor, CancelTimer, Effect, JsonValue, SetTimer
-from workflow.ports import CaseStore
+from workflow.errors import CaseNotFound
+from workflow.model import SYSTEM_ACTOR, Actor, CancelTimer, Case, DueTimer, Effect, JsonValue, SetTimer
+from workflow.ports import CaseStore, Storage
 from workflow.registry import Context, Outcome, Registry
 
 KEY = "ho-so-thu"
 RULE_SET = "nd-118-2025"
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+LEASE = timedelta(minutes=5)
 START = datetime(2025, 3, 3, 8, 15, 30, 123456, tzinfo=HANOI)
 OFFICER = Actor.of("Nguyễn Thị Ngọc Ánh", "officer")
 APPLICANT = "Trần Văn Đức"
@@ -49,20 +53,20 @@ def _welcome(context: Context) -> Outcome:
     applicant = context.data["applicant"]
     papers: list[JsonValue] = [{"tên": "Căn cước công dân", "bản": 1}, {"tên": "Đơn đề nghị", "ghi chú": None}]
     profile: dict[str, JsonValue] = {"người nộp": applicant, "phí": context.data.get("fee"), "giấy tờ": papers}
-    reminder = SetTimer("reminder", "expire", context.now + timedelta(days=3), {"mức": "nhắc", "lần": [1, 2]})
+    reminder = SetTimer("reminder", "remind", context.now + timedelta(days=3), {"level": "nhắc", "round": 1})
     notice = Effect("notify", {"to": applicant, "text": "Hồ sơ đã được tiếp nhận", "at": context.now.isoformat()})
     return Outcome(attributes={"profile": profile}, timers=(reminder,), effects=(notice,))
 
 
 def _arm_deadline(context: Context) -> Outcome:
-    deadline = SetTimer("deadline", "expire", context.now + timedelta(days=10), {"loại": "hạn xử lý"})
+    deadline = SetTimer("deadline", "expire", context.now + timedelta(days=10), {"kind": "hạn xử lý"})
     return Outcome(timers=(deadline,), effects=(Effect("portal_sync", {"status": 3}),))
 
 
 def _extend_deadline(context: Context) -> Outcome:
     days = context.data["days"]
     assert isinstance(days, int)
-    deadline = SetTimer("deadline", "expire", context.now + timedelta(days=days), {"loại": "gia hạn"})
+    deadline = SetTimer("deadline", "expire", context.now + timedelta(days=days), {"kind": "gia hạn"})
     return Outcome(attributes={"extended_by": days}, timers=(deadline,))
 
 
@@ -80,7 +84,7 @@ def _close_file(context: Context) -> Outcome:
 
 def registry() -> Registry:
     actions = Registry()
-    actions.add_action("welcome", _welcome, frozenset({"expire"}))
+    actions.add_action("welcome", _welcome, frozenset({"remind"}))
     actions.add_action("arm_deadline", _arm_deadline, frozenset({"expire"}))
     actions.add_action("extend_deadline", _extend_deadline, frozenset({"expire"}))
     actions.add_action("count_note", _count_note)
@@ -108,8 +112,11 @@ def definition() -> WorkflowDefinition:
             "extend": _trigger("Gia hạn", "processing", None, ["extend_deadline"],
                                data={"days": {"type": "integer", "required": True}}),
             "return_result": _trigger("Trả kết quả", "processing", "returned", ["close_file"]),
-            "expire": {"label": "Hết hạn", "roles": ["system"], "timer": True, "transitions": [
-                {"region": "deadline", "source": "on_time", "dest": "overdue"}]},
+            "expire": {"label": "Hết hạn", "roles": ["system"], "timer": True, "data": {"kind": {"type": "text"}},
+                       "transitions": [{"region": "deadline", "source": "on_time", "dest": "overdue"}]},
+            "remind": {"label": "Nhắc việc", "roles": ["system"], "timer": True,  # allowed again and again
+                       "data": {"level": {"type": "text"}, "round": {"type": "integer"}},
+                       "transitions": [{"region": "lifecycle", "source": ["received", "processing"]}]},
         },
         "opening": {"label": "Tiếp nhận hồ sơ", "roles": ["officer"], "actions": ["welcome"], "data": {
             "applicant": {"type": "text", "required": True}, "address": {"type": "text"},
@@ -126,11 +133,31 @@ def _trigger(
     return {"label": label, "roles": ["officer"], "data": dict(data or {}), "transitions": [transition]}
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything a failed commit must leave untouched."""
+
+    case: Case | None
+    history: list[AuditEntry]
+    timers: list[SetTimer]
+    effects: list[Effect]
+    cases: list[Case]
+
+
+def snapshot(store: CaseStore, code: str) -> Snapshot:
+    try:
+        case: Case | None = store.load(code)
+    except CaseNotFound:
+        case = None
+    history, timers, effects = store.history(code), store.timers(code), store.effects(code)
+    return Snapshot(case, list(history), list(timers), list(effects), list(store.cases()))
+
+
 @dataclass
 class Desk:
     """A one-stop desk: the real engine deciding, the store under test committing."""
 
-    store: CaseStore
+    store: Storage
     engine: Engine
     clock: ManualClock
 
@@ -148,6 +175,17 @@ class Desk:
         decision = self.decide(code, trigger, data)
         self.store.commit(decision)
         return decision
+
+    def claim(self, after: timedelta, limit: int = 100, lease: timedelta = LEASE) -> list[DueTimer]:
+        """Let ``after`` pass, then claim what is due, as a dispatcher would."""
+        self.clock.advance(after)
+        return self.store.claim_due(self.clock.now(), limit, lease)
+
+    def consume(self, timer: DueTimer) -> Decision:
+        """The decision of a claimed timer's trigger on the case as stored now, consuming the timer."""
+        self.clock.advance(timedelta(seconds=1))
+        case = self.store.load(timer.case_code)
+        return replace(self.engine.fire(case, timer.trigger, SYSTEM_ACTOR, timer.data), consumes=timer)
 
 
 @pytest.fixture(scope="session")
@@ -188,7 +226,7 @@ def sql_url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 @pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest) -> Iterator[CaseStore]:
+def store(request: pytest.FixtureRequest) -> Iterator[Storage]:
     if request.param == "memory":
         yield MemoryStore()
         return
@@ -197,6 +235,6 @@ def store(request: pytest.FixtureRequest) -> Iterator[CaseStore]:
 
 
 @pytest.fixture
-def desk(store: CaseStore, workflows: WorkflowSet) -> Desk:
+def desk(store: Storage, workflows: WorkflowSet) -> Desk:
     clock = ManualClock(START)
     return Desk(store, Engine(workflows, clock), clock)

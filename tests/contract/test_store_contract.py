@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import threading
 import unicodedata
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, timedelta
 from pathlib import Path
 
@@ -17,9 +17,8 @@ import pytest
 import sqlalchemy as sa
 
 from adapters.sql.engine import dialect_url
-from adapters.sql.errors import StorageFailure
 from adapters.sql.store import SqlStore
-from tests.contract.conftest import APPLICANT, OFFICER, OPENING, START, Desk
+from tests.contract.conftest import APPLICANT, LEASE, OFFICER, OPENING, START, Desk, Snapshot, snapshot
 from workflow.audit import AuditEntry, verify_chains
 from workflow.clock import ManualClock
 from workflow.compiled import WorkflowSet
@@ -30,32 +29,14 @@ from workflow.errors import (
     ConcurrencyConflict,
     InvalidInput,
     Retryable,
+    StorageFailure,
     StorageUnavailable,
 )
-from workflow.model import Case, Effect, SetTimer
+from workflow.model import Case, DueTimer, SetTimer
 from workflow.ports import CaseStore
+from workflow.retry import Park
 
 CODE = "000.00.12.H01-250303-0001"
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Everything a failed commit must leave untouched."""
-
-    case: Case | None
-    history: list[AuditEntry]
-    timers: list[SetTimer]
-    effects: list[Effect]
-    cases: list[Case]
-
-
-def snapshot(store: CaseStore, code: str) -> Snapshot:
-    try:
-        case: Case | None = store.load(code)
-    except CaseNotFound:
-        case = None
-    history, timers, effects = store.history(code), store.timers(code), store.effects(code)
-    return Snapshot(case, list(history), list(timers), list(effects), list(store.cases()))
 
 
 def unpositioned(entries: Iterator[AuditEntry] | list[AuditEntry]) -> list[AuditEntry]:
@@ -204,7 +185,7 @@ def test_timers_are_set_rearmed_and_cancelled(desk: Desk) -> None:
     assert isinstance(rearmed, SetTimer) and isinstance(deadline, SetTimer)
     assert rearmed.due_at > deadline.due_at
     assert list(desk.store.timers(CODE)) == [rearmed, reminder]
-    assert desk.store.timers(CODE)[0].data == {"loại": "gia hạn"}
+    assert desk.store.timers(CODE)[0].data == {"kind": "gia hạn"}
 
     desk.fire(CODE, "return_result")
     assert list(desk.store.timers(CODE)) == []
@@ -310,8 +291,11 @@ def test_sql_instants_come_back_aware_in_utc(sql_url: str, workflows: WorkflowSe
     assert case.opened_at == START and timer.due_at == START + timedelta(days=3)
 
 
-def test_sql_rearming_a_timer_bumps_its_generation_and_frees_its_claim(sql_url: str, workflows: WorkflowSet) -> None:
+def test_sql_rearming_a_timer_takes_the_entry_position_and_frees_its_claim(
+    sql_url: str, workflows: WorkflowSet
+) -> None:
     desk = _desk(sql_url, workflows)
+    desk.open("another-case")  # so that positions and sequences differ
     desk.open(CODE)
     desk.fire(CODE, "start")
     assert isinstance(desk.store, SqlStore)
@@ -321,8 +305,11 @@ def test_sql_rearming_a_timer_bumps_its_generation_and_frees_its_claim(sql_url: 
     desk.fire(CODE, "extend", {"days": 3})
     desk.fire(CODE, "extend", {"days": 4})
 
-    rows = _rows(desk.store, "SELECT name, status, generation, claimed_until FROM timer ORDER BY name")
-    assert rows == [("deadline", "armed", 3, None), ("reminder", "armed", 1, None)]
+    query = f"SELECT name, status, generation, claimed_until FROM timer WHERE case_code = '{CODE}' ORDER BY name"
+    positions = [entry.position for entry in desk.store.history(CODE)]
+    assert positions[0] != 1
+    assert _rows(desk.store, query) == [("deadline", "armed", positions[3], None),
+                                        ("reminder", "armed", positions[0], None)]
 
 
 def test_sql_outbox_rows_are_pending_and_point_at_their_entry(sql_url: str, workflows: WorkflowSet) -> None:
@@ -345,6 +332,23 @@ def test_sqlite_file_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
     with SqlStore.from_url(f"sqlite:///{tmp_path}/wal.db", migrate=True) as store:
         assert _rows(store, "PRAGMA journal_mode") == [("wal",)]
         assert _rows(store, "PRAGMA foreign_keys") == [(1,)]
+
+
+def test_sqlite_claims_use_their_partial_indexes(tmp_path: Path) -> None:
+    """The PostgreSQL plans are asserted in tests/integration/test_postgres_claims.py."""
+    seen: list[tuple[str, object]] = []
+    with SqlStore.from_url(f"sqlite:///{tmp_path}/plans.db", migrate=True) as store:
+        sa.event.listen(store.engine, "before_cursor_execute",
+                        lambda _c, _k, statement, parameters, *_: seen.append((statement, parameters)))
+        store.claim_due(START, 10, LEASE)
+        store.claim_effects(START, 10, LEASE)
+        with store.engine.connect() as connection:
+            plans = [" / ".join(str(row[-1]) for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", args))
+                     for sql, args in seen if sql.startswith("WITH")]
+
+    assert len(plans) == 2
+    assert "USING INDEX ix_timer_armed_due_at (due_at<?)" in plans[0]
+    assert "USING INDEX ix_outbox_pending_id" in plans[1]
 
 
 def test_sqlite_memory_is_one_database_for_every_connection(workflows: WorkflowSet) -> None:
@@ -380,8 +384,15 @@ def test_an_unreachable_database_raises_storage_unavailable(url: str, workflows:
         decision: Decision = Engine(workflows, ManualClock(START)).open(
             "ho-so-thu", CODE, OFFICER, OPENING, rule_set="nd-118-2025"
         )
-        for attempt in (lambda: store.load(CODE), lambda: store.commit(decision),
-                        lambda: store.next_sequence("x"), lambda: list(store.cases())):
+        timer = DueTimer(CODE, "deadline", "expire", START, {}, generation=1)
+        attempts: list[Callable[[], object]] = [
+            lambda: store.load(CODE), lambda: store.commit(decision), lambda: store.next_sequence("x"),
+            lambda: list(store.cases()), lambda: store.claim_due(START, 10, LEASE), lambda: store.discard(timer),
+            lambda: store.armed_count(START), lambda: store.claim_effects(START, 10, LEASE),
+            lambda: store.delivered(1, START), lambda: store.failed(1, "x", Park("x")), store.parked,
+            lambda: store.requeue(None, START),
+        ]
+        for attempt in attempts:
             with pytest.raises(StorageUnavailable):
                 attempt()
 

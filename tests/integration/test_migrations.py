@@ -1,6 +1,7 @@
 """The schema is the sum of the migrations: Alembic's ``upgrade head`` builds exactly the tables.
 
-Run on SQLite and on PostgreSQL, from an empty database each time.
+Run on SQLite and on PostgreSQL, from an empty database each time, and from a database left at
+an earlier revision with rows in it (databases in the field are upgraded, never rebuilt).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,8 +21,12 @@ from alembic.script import ScriptDirectory
 
 from adapters.sql.engine import create_engine
 from adapters.sql.migrate import alembic_config, upgrade
-from adapters.sql.tables import metadata
+from adapters.sql.store import SqlStore
+from adapters.sql.tables import UtcDateTime, metadata
 from tests.services import postgres_database, postgres_url, require_postgres
+from workflow.model import DueTimer, SetTimer
+
+HEAD = "0002"
 
 
 @pytest.fixture(params=[
@@ -70,7 +76,7 @@ def test_upgrade_is_idempotent_and_ends_at_head(empty_url: str, connection: sa.C
     upgrade(empty_url)
 
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head == "0001"
+    assert head == HEAD
     assert _heads(connection) == (head,)
 
 
@@ -86,8 +92,48 @@ def test_processes_starting_together_migrate_once(empty_url: str, connection: sa
         for started in [pool.submit(start_up) for _ in range(starters)]:
             started.result(timeout=60)
 
-    assert _heads(connection) == ("0001",)
+    assert _heads(connection) == (HEAD,)
     assert _differences(connection) == []
+
+
+def _rows_at_0001(connection: sa.Connection, at: datetime, due: datetime) -> None:
+    """A dossier with an entry, an armed timer (re-armed once: generation 2 in the old count) and a
+    pending effect, written as a database at revision 0001 held them."""
+    instants = {"at": at, "due": due}
+    statements = [
+        """INSERT INTO "case" VALUES ('H-1', 'k', 1, 'r', '{}', '{}', 2, 'h', :at, :at)""",
+        """INSERT INTO audit_entry (case_code, sequence, occurred_at, actor, role, "trigger", state_before,
+             state_after, data, changes, definition_key, definition_version, rule_set, prev_hash, hash, schema_version)
+           VALUES ('H-1', 1, :at, 'a', 'officer', 'open', '{}', '{}', '{}', '{}', 'k', 1, 'r', 'p', 'h', 1)""",
+        """INSERT INTO timer VALUES ('H-1', 'deadline', 'expire', :due, '{"kind": "hạn"}', 'armed', 2, NULL)""",
+        """INSERT INTO outbox (case_code, position, kind, payload, status, attempts, next_attempt_at, created_at)
+           SELECT 'H-1', max(position), 'notify', '{}', 'pending', 0, :at, :at FROM audit_entry""",
+    ]
+    with connection.begin():
+        for statement in statements:
+            typed = [sa.bindparam(name, value, type_=UtcDateTime()) for name, value in instants.items()
+                     if f":{name}" in statement]
+            connection.execute(sa.text(statement).bindparams(*typed))
+
+
+def test_a_database_at_0001_upgrades_to_head_with_its_rows(empty_url: str, connection: sa.Connection) -> None:
+    at, due, lease = datetime(2025, 1, 6, 1, 0, tzinfo=UTC), datetime(2025, 1, 9, 1, 0, tzinfo=UTC), timedelta(hours=1)
+    with connection.begin():
+        command.upgrade(alembic_config(connection), "0001")
+    _rows_at_0001(connection, at, due)
+
+    upgrade(empty_url)
+
+    assert _heads(connection) == (HEAD,)
+    assert _differences(connection) == []
+    with SqlStore.from_url(empty_url) as store:
+        assert list(store.timers("H-1")) == [SetTimer("deadline", "expire", due, {"kind": "hạn"})]
+        [armed] = store.claim_due(due, 10, lease)
+        assert armed == DueTimer("H-1", "deadline", "expire", due, {"kind": "hạn"}, generation=2)
+        [effect] = store.claim_effects(at, 10, lease)
+        assert (effect.case_code, effect.kind, effect.status, effect.attempts) == ("H-1", "notify", "pending", 0)
+        assert store.claim_effects(at, 10, lease) == []  # the new lease column holds
+        assert store.discard(armed) is True
 
 
 def test_downgrade_to_base_removes_every_table(empty_url: str, connection: sa.Connection) -> None:
@@ -101,15 +147,16 @@ def test_downgrade_to_base_removes_every_table(empty_url: str, connection: sa.Co
 
 @pytest.mark.integration
 def test_case_codes_sort_byte_wise_on_postgresql() -> None:
-    """``COLLATE "C"``: ORDER BY code is Python's order whatever the database locale (compare_metadata
-    does not look at collations, so this is checked here)."""
+    """``COLLATE "C"``: ORDER BY code (and timer name) is Python's order whatever the database locale
+    (compare_metadata does not look at collations, so this is checked here)."""
     require_postgres()
     with postgres_database() as name:
         upgrade(postgres_url(name))
         engine = create_engine(postgres_url(name))
         query = sa.text(
-            "SELECT table_name, collation_name FROM information_schema.columns "
-            "WHERE table_schema = current_schema() AND column_name IN ('code', 'case_code') ORDER BY table_name"
+            "SELECT table_name, column_name, collation_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND (column_name IN ('code', 'case_code') "
+            "OR (table_name, column_name) = ('timer', 'name')) ORDER BY table_name, column_name"
         )
         try:
             with engine.connect() as connection:
@@ -117,4 +164,5 @@ def test_case_codes_sort_byte_wise_on_postgresql() -> None:
         finally:
             engine.dispose()
 
-    assert collations == [("audit_entry", "C"), ("case", "C"), ("outbox", "C"), ("timer", "C")]
+    assert collations == [("audit_entry", "case_code", "C"), ("case", "code", "C"), ("outbox", "case_code", "C"),
+                          ("timer", "case_code", "C"), ("timer", "name", "C")]

@@ -1,0 +1,43 @@
+"""Compose notifiers: pick one by effect kind, or deliver to several."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from workflow.errors import DeliveryFailed
+from workflow.model import OutboxItem
+from workflow.ports import Notifier
+
+__all__ = ["FanOut", "RoutingNotifier"]
+
+
+class RoutingNotifier:
+    """Hands each effect to the notifier registered for its kind, or to ``default``."""
+
+    def __init__(self, by_kind: Mapping[str, Notifier], default: Notifier) -> None:
+        self.by_kind = dict(by_kind)
+        self.default = default
+
+    def deliver(self, item: OutboxItem) -> None:
+        self.by_kind.get(item.kind, self.default).deliver(item)
+
+
+class FanOut:
+    """Delivers each effect to every notifier, then raises the first failure, if any.
+
+    One failing channel does not hold back the others, but a retry delivers to all of them again:
+    put only notifiers that tolerate repeats here (a webhook's ``Idempotency-Key``, a log line).
+    """
+
+    def __init__(self, notifiers: Iterable[Notifier]) -> None:
+        self.notifiers = tuple(notifiers)
+
+    def deliver(self, item: OutboxItem) -> None:
+        failures: list[DeliveryFailed] = []
+        for notifier in self.notifiers:
+            try:
+                notifier.deliver(item)
+            except DeliveryFailed as failure:
+                failures.append(failure)
+        if failures:
+            raise failures[0]

@@ -1,0 +1,225 @@
+"""Deliver notify effects as e-mail, in Vietnamese, to the addresses configured for each role.
+
+A ``notify`` effect (due soon, overdue, escalated) becomes one UTF-8 message to every address of
+the role it names, for instance ``[motcua] Hồ sơ 000.00.06.H56-231027-0361 sắp đến hạn trả kết
+quả``. A ``form`` effect is e-mailed only when ``form_role`` names who receives forms; other kinds,
+and roles without an address, are logged and skipped. Failures are translated here: a connection
+refused or timed out and 4xx replies may pass when retried; 5xx replies, malformed addresses and
+a server lacking a configured feature (STARTTLS, AUTH) will not.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.charset import QP, Charset
+from email.errors import HeaderParseError
+from email.header import Header
+from email.headerregistry import Address
+from email.message import EmailMessage, Message
+from email.utils import format_datetime, formataddr
+
+import structlog
+
+from workflow.errors import DeliveryFailed
+from workflow.model import JsonValue, OutboxItem
+from workflow.worktime import VN_TZ
+
+__all__ = ["Letter", "SmtpNotifier", "compose"]
+
+_ROLES = {
+    "officer": "Công chức Bộ phận Một cửa",
+    "leader": "Lãnh đạo phụ trách",
+    "chairman": "Chủ tịch Ủy ban nhân dân",
+    "owner": "Người chủ trì nhiệm vụ",
+}
+_DOSSIER_EVENTS = {
+    "due_soon": "sắp đến hạn trả kết quả",
+    "overdue": "đã quá hạn trả kết quả",
+    "escalation": "đã quá hạn trả kết quả, báo cáo cấp trên",
+}
+_TASK_EVENTS = {
+    "due_soon": "sắp đến hạn hoàn thành",
+    "overdue": "đã quá hạn hoàn thành",
+    "escalation": "đã quá hạn hoàn thành, báo cáo cấp trên",
+}
+_FOOTER = "Thư được gửi tự động từ hệ thống motcua, vui lòng không trả lời thư này."
+
+
+@dataclass(frozen=True, slots=True)
+class Letter:
+    """What to write, and to which role."""
+
+    role: str
+    subject: str
+    body: str
+
+
+def compose(item: OutboxItem, form_role: str | None = None) -> Letter | None:
+    """The letter for an effect, or None when this kind is not e-mailed."""
+    if item.kind == "notify":
+        return _notice(item)
+    if item.kind == "form" and form_role is not None:
+        return _form_notice(item, form_role)
+    return None
+
+
+def _notice(item: OutboxItem) -> Letter:
+    payload = item.payload
+    is_task = "task" in payload and "dossier" not in payload
+    noun, events = ("Nhiệm vụ", _TASK_EVENTS) if is_task else ("Hồ sơ", _DOSSIER_EVENTS)
+    code = _str(payload.get("task" if is_task else "dossier")) or item.case_code
+    event = _str(payload.get("event"))
+    headline = f"{noun} {code} {events.get(event, 'có thông báo mới')}"
+    role = _str(payload.get("role"))
+    lines = [f"Kính gửi: {_ROLES.get(role, role)},", "", f"{headline}.", "", f"Thời điểm: {_when(payload.get('at'))}"]
+    if payload.get("step") is not None:
+        lines.append(f"Lần báo cáo cấp trên: {payload['step']}")
+    if payload.get("owner"):
+        lines.append(f"Người chủ trì: {payload['owner']}")
+    lines += ["", "Đề nghị kiểm tra và xử lý trên hệ thống.", "", _FOOTER]
+    return Letter(role, f"[motcua] {headline}", "\n".join(lines) + "\n")
+
+
+def _form_notice(item: OutboxItem, role: str) -> Letter:
+    payload = item.payload
+    dossier = _str(payload.get("dossier")) or item.case_code
+    name = _str(payload.get("name")) or _str(payload.get("form"))
+    lines = [
+        f"Kính gửi: {_ROLES.get(role, role)},", "",
+        f"Hồ sơ {dossier}: đã lập {name} (mẫu số {_str(payload.get('number'))}).", "",
+        f"Người lập: {_str(payload.get('by'))}", f"Thời điểm: {_when(payload.get('at'))}", "", _FOOTER,
+    ]
+    return Letter(role, f"[motcua] Hồ sơ {dossier}: đã lập {name}", "\n".join(lines) + "\n")
+
+
+def _str(value: JsonValue | None) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def _when(value: JsonValue | None) -> str:
+    """An ISO instant as officials read it: ``14:30 ngày 27/10/2023``, Vietnam time."""
+    if not isinstance(value, str):
+        return "không rõ"
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(VN_TZ)
+    return f"{moment:%H:%M} ngày {moment:%d/%m/%Y}"
+
+
+class SmtpNotifier:
+    """Sends one e-mail per effect with :mod:`smtplib`: a new connection each time, nothing to close."""
+
+    def __init__(
+        self, host: str, port: int, sender: str, recipients: Mapping[str, Sequence[str]], *,
+        starttls: bool = False, username: str | None = None, password: str | None = None,
+        timeout: float = 10, form_role: str | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.sender = sender
+        self.recipients = {role: tuple(addresses) for role, addresses in recipients.items()}
+        self.starttls = starttls
+        self.username = username
+        self.password = password
+        self.timeout = timeout
+        self.form_role = form_role
+        self.log = structlog.get_logger("motcua.notifiers.smtp")
+
+    def deliver(self, item: OutboxItem) -> None:
+        letter = compose(item, self.form_role)
+        log = self.log.bind(dossier=item.case_code, effect_id=item.id, kind=item.kind)
+        if letter is None:
+            log.info("email.skipped", reason="kind not e-mailed")
+            return
+        addresses = self.recipients.get(letter.role, ())
+        if not addresses:
+            log.warning("email.skipped", reason="no recipient for role", role=letter.role)
+            return
+        try:
+            sender, recipients = _address(self.sender), [_address(entry) for entry in addresses]
+            refused = self._send(sender, recipients, self._message(item, letter, sender, recipients))
+        except (smtplib.SMTPException, OSError, _BadAddress) as error:
+            raise _failure(item.kind, error) from error
+        if refused:
+            log.warning("email.partly_refused", role=letter.role, refused=sorted(refused))
+        log.info("email.sent", role=letter.role, recipients=len(addresses) - len(refused))
+
+    def _message(self, item: OutboxItem, letter: Letter, sender: Address, recipients: Sequence[Address]) -> bytes:
+        """The message as sent: CRLF lines, 7-bit (encoded words in headers, quoted-printable body).
+
+        Built with the ``compat32`` API, not ``EmailMessage``: the modern header folder of the
+        Pythons we run on drops the space where it folds a long encoded Subject between two words
+        ("đã quá" arrives as "đãquá"; CPython gh-144156).
+        """
+        charset = Charset("utf-8")
+        charset.body_encoding = QP
+        message: Message[str, str | Header] = Message()
+        message.set_payload(unicodedata.normalize("NFC", letter.body), charset)
+        message["Subject"] = Header(unicodedata.normalize("NFC", letter.subject), "utf-8")
+        message["From"] = _render(sender)
+        message["To"] = ", ".join(_render(address) for address in recipients)
+        message["Date"] = format_datetime(datetime.now(VN_TZ))
+        message["Message-ID"] = f"<motcua-effect-{item.id}@{sender.domain}>"
+        message["Auto-Submitted"] = "auto-generated"
+        return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+
+    def _send(self, sender: Address, recipients: Sequence[Address], message: bytes) -> dict[str, tuple[int, bytes]]:
+        """Returns the recipients the server refused when it accepted others."""
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            if self.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if self.username is not None:
+                smtp.login(self.username, self.password or "")
+            return smtp.sendmail(sender.addr_spec, [to.addr_spec for to in recipients], message)
+
+
+class _BadAddress(ValueError):
+    def __init__(self, entry: str) -> None:
+        super().__init__(f"malformed address {entry!r}")
+
+
+def _address(entry: str) -> Address:
+    """One address, bare (``a@b.vn``) or with a display name (``Lê Minh Tuấn <tuan@b.vn>``)."""
+    holder = EmailMessage()
+    try:
+        holder["To"] = entry
+        header = holder["To"]
+        found = header.addresses
+    except (ValueError, IndexError, HeaderParseError) as error:
+        raise _BadAddress(entry) from error
+    if header.defects or len(found) != 1 or not found[0].addr_spec.isascii() or not found[0].domain:
+        raise _BadAddress(entry)
+    address: Address = found[0]
+    return address
+
+
+def _render(address: Address) -> str:
+    return formataddr((address.display_name, address.addr_spec), charset="utf-8")
+
+
+def _failure(kind: str, error: Exception) -> DeliveryFailed:
+    """Translate an smtplib or socket error: 4xx and network trouble are retryable, the rest final."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        replies = {address: (code, _text(reply)) for address, (code, reply) in error.recipients.items()}
+        transient = all(400 <= code < 500 for code, _ in replies.values())  # noqa: PLR2004 (SMTP reply classes)
+        return DeliveryFailed(kind, f"e-mail: every recipient refused: {replies}", retryable=transient)
+    if isinstance(error, smtplib.SMTPResponseException):
+        permanent = 500 <= error.smtp_code < 600  # noqa: PLR2004 (SMTP reply classes)
+        detail = f"e-mail: {type(error).__name__} {error.smtp_code} {_text(error.smtp_error)}"
+        return DeliveryFailed(kind, detail, retryable=not permanent)
+    permanent = isinstance(error, smtplib.SMTPNotSupportedError | _BadAddress | ssl.SSLCertVerificationError)
+    return DeliveryFailed(kind, f"e-mail: {type(error).__name__}: {error}", retryable=not permanent)
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply

@@ -1,0 +1,118 @@
+"""Deliver effects by HTTP POST to a receiver that checks an HMAC signature.
+
+The request body is the effect as JSON (UTF-8, not ASCII-escaped)::
+
+    {"id": 42, "case": "000.00.06.H56-231027-0361", "kind": "notify", "payload": {...}, "attempt": 1}
+
+with these headers:
+
+``X-Motcua-Timestamp``
+    Unix seconds when the request was signed.
+``X-Motcua-Signature``
+    ``sha256=`` and the hex HMAC-SHA256, keyed by the shared secret, of ``<timestamp>.<body>``
+    (the timestamp's ASCII digits, a dot, then the raw body bytes).
+``Idempotency-Key``
+    ``motcua-effect-<id>``: the same on every retry of one effect, so a receiver can drop repeats.
+
+A receiver checks the request with :func:`verify_signature` before trusting it. A 2xx answer
+means delivered; 408, 429, 5xx, timeouts and connection errors are worth retrying; any other answer
+is final. Each delivery opens its own connection: nothing to close, and safe across worker forks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Mapping
+from http import HTTPStatus
+
+import httpx
+
+from workflow.errors import DeliveryFailed
+from workflow.model import OutboxItem
+
+__all__ = ["WebhookNotifier", "verify_signature"]
+
+_SIGNATURE_PREFIX = "sha256="
+_RETRYABLE_STATUSES = frozenset({HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS})
+
+
+def _sign(secret: bytes, timestamp: str, body: bytes) -> str:
+    """The ``X-Motcua-Signature`` value for a body sent at ``timestamp`` (as written in the header)."""
+    digest = hmac.new(secret, timestamp.encode("ascii") + b"." + body, hashlib.sha256).hexdigest()
+    return _SIGNATURE_PREFIX + digest
+
+
+def verify_signature(
+    secret: bytes, timestamp: str | int, body: bytes, signature: str, now: float, *, tolerance: int = 300
+) -> bool:
+    """Whether a webhook request is authentic and fresh. For receivers.
+
+    ``timestamp`` and ``signature`` are the ``X-Motcua-Timestamp`` and ``X-Motcua-Signature``
+    headers, ``body`` the raw request body (before any JSON parsing), ``now`` the receiver's Unix
+    time. False when the timestamp is not a number or is more than ``tolerance`` seconds away from
+    ``now`` (a replayed request), or when the signature does not match; compared in constant time.
+    """
+    text = str(timestamp)
+    if not (text.isascii() and text.isdigit()) or abs(now - int(text)) > tolerance:
+        return False
+    expected = _sign(secret, text, body)
+    return hmac.compare_digest(expected.encode("ascii"), signature.encode("utf-8"))
+
+
+class WebhookNotifier:
+    """POSTs each effect to ``url`` as signed JSON (the contract is in this module's docstring)."""
+
+    def __init__(self, url: str, secret: bytes, timeout: float = 10) -> None:
+        self.url = url
+        self.secret = secret
+        self.timeout = timeout
+
+    def deliver(self, item: OutboxItem) -> None:
+        try:
+            body = _body(item)
+        except (TypeError, ValueError) as error:
+            raise DeliveryFailed(item.kind, f"webhook: payload is not JSON: {error}", retryable=False) from error
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "X-Motcua-Timestamp": timestamp,
+            "X-Motcua-Signature": _sign(self.secret, timestamp, body),
+            "Idempotency-Key": f"motcua-effect-{item.id}",
+        }
+        try:
+            response = httpx.post(self.url, content=body, headers=headers, timeout=self.timeout)
+        except (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL) as error:
+            raise DeliveryFailed(item.kind, f"webhook: {error}", retryable=False) from error
+        except httpx.TimeoutException as error:
+            raise DeliveryFailed(item.kind, f"webhook: timed out after {self.timeout}s") from error
+        except httpx.RequestError as error:
+            raise DeliveryFailed(item.kind, f"webhook: {type(error).__name__}: {error}") from error
+        _check(item, response)
+
+
+def _body(item: OutboxItem) -> bytes:
+    document = {
+        "id": item.id, "case": item.case_code, "kind": item.kind, "payload": item.payload,
+        "attempt": item.attempts + 1,
+    }
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=_json_default).encode("utf-8")
+
+
+def _json_default(value: object) -> object:
+    """Payloads hold JSON values, but may arrive as read-only mappings or tuples."""
+    if isinstance(value, Mapping):
+        return {str(key): item for key, item in value.items()}
+    if isinstance(value, tuple | frozenset):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+
+def _check(item: OutboxItem, response: httpx.Response) -> None:
+    status = response.status_code
+    if response.is_success:
+        return
+    retryable = status in _RETRYABLE_STATUSES or status >= HTTPStatus.INTERNAL_SERVER_ERROR
+    raise DeliveryFailed(item.kind, f"webhook: HTTP {status} {response.reason_phrase}".rstrip(), retryable=retryable)

@@ -1,0 +1,296 @@
+"""The contract of :class:`workflow.ports.TimerQueue` and :class:`workflow.ports.Outbox`, and of
+``commit`` consuming a timer, run on the memory store, SQLite and PostgreSQL.
+
+Timers are armed and fired by the real engine: ``open`` arms ``reminder`` (+3 days, trigger
+``remind``, allowed again and again), ``start`` arms ``deadline`` (+10 days, ``expire``),
+``extend`` re-arms ``deadline``, ``return_result`` cancels both. A timer is fired the worker's way:
+the decision of its trigger on the case as stored, ``consumes`` the claimed timer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from tests.contract.conftest import LEASE, START, Desk, snapshot
+from workflow.errors import ConcurrencyConflict, StaleTimer
+from workflow.model import DueTimer, OutboxItem, SetTimer
+from workflow.ports import Storage
+from workflow.retry import Park, RetryAt
+
+CODE = "000.00.12.H01-250303-0007"
+DAY = timedelta(days=1)
+
+
+def _names(timers: list[DueTimer]) -> list[tuple[str, str]]:
+    return [(timer.case_code, timer.name) for timer in timers]
+
+
+def _armed_by(desk: Desk, code: str, sequence: int) -> int:
+    """The global position of a case's ``sequence``-th entry: the generation of what it armed."""
+    position = desk.store.history(code)[sequence - 1].position
+    assert position is not None
+    return position
+
+
+# -- consuming a timer ------------------------------------------------------------------------------
+
+
+def test_a_claimed_timer_carries_what_armed_it(desk: Desk) -> None:
+    desk.open("another-case")  # positions are global: the second case's first entry is not 1
+    opened = desk.open(CODE)
+
+    [reminder, other] = desk.claim(3 * DAY)  # due at the same instant: by case code
+
+    assert reminder == DueTimer(CODE, "reminder", "remind", START + 3 * DAY, {"level": "nhắc", "round": 1},
+                                generation=_armed_by(desk, CODE, 1))
+    assert isinstance(opened.timers[0], SetTimer) and reminder.due_at == opened.timers[0].due_at
+    assert other.generation != reminder.generation
+
+
+def test_consuming_a_timer_writes_the_entry_and_removes_the_timer(desk: Desk) -> None:
+    desk.open(CODE)
+    started = desk.fire(CODE, "start")
+    [reminder] = desk.claim(3 * DAY)
+
+    fired = desk.consume(reminder)
+    desk.store.commit(fired)
+
+    assert desk.store.load(CODE) == fired.case
+    assert [replace(entry, position=None) for entry in desk.store.history(CODE)][-1] == fired.entry
+    assert fired.entry.trigger == "remind" and fired.entry.actor == "motcua"
+    assert list(desk.store.timers(CODE)) == list(started.timers)  # the deadline only
+    assert desk.store.armed_count(desk.clock.now()) == (1, 0)
+
+
+def test_consuming_a_timer_rearmed_since_its_claim_is_stale_and_writes_nothing(desk: Desk) -> None:
+    desk.open(CODE)
+    desk.fire(CODE, "start")
+    [_, deadline] = desk.claim(10 * DAY)
+    desk.fire(CODE, "extend", {"days": 2})  # re-armed while its message was on the way
+    before = snapshot(desk.store, CODE)
+
+    with pytest.raises(StaleTimer) as caught:
+        desk.store.commit(desk.consume(deadline))
+
+    assert (caught.value.code, caught.value.name, caught.value.generation) == (CODE, "deadline", deadline.generation)
+    assert snapshot(desk.store, CODE) == before
+    [rearmed] = [timer for timer in desk.claim(2 * DAY) if timer.name == "deadline"]
+    assert rearmed.generation == _armed_by(desk, CODE, 3) != deadline.generation
+
+
+def test_consuming_a_timer_twice_is_stale_the_second_time(desk: Desk) -> None:
+    desk.open(CODE)
+    [reminder] = desk.claim(3 * DAY)
+    desk.store.commit(desk.consume(reminder))
+    duplicate = desk.consume(reminder)  # the broker delivered the message again: decided on the new version
+    before = snapshot(desk.store, CODE)
+
+    with pytest.raises(StaleTimer):
+        desk.store.commit(duplicate)
+
+    assert snapshot(desk.store, CODE) == before
+    assert [entry.trigger for entry in before.history] == ["open", "remind"]
+
+
+def test_consuming_a_cancelled_timer_is_stale(desk: Desk) -> None:
+    desk.open(CODE)
+    desk.fire(CODE, "start")
+    [_, deadline] = desk.claim(10 * DAY)
+    desk.fire(CODE, "return_result")  # cancels both timers
+    before = snapshot(desk.store, CODE)
+
+    with pytest.raises(StaleTimer):
+        desk.store.commit(desk.consume(deadline))
+
+    assert snapshot(desk.store, CODE) == before
+
+
+def test_a_lost_race_while_consuming_leaves_the_timer_armed(desk: Desk) -> None:
+    desk.open(CODE)
+    [reminder] = desk.claim(3 * DAY)
+    late = desk.consume(reminder)
+    desk.fire(CODE, "start")  # an officer got there first
+
+    with pytest.raises(ConcurrencyConflict):
+        desk.store.commit(late)
+
+    assert [timer.name for timer in desk.store.timers(CODE)] == ["deadline", "reminder"]
+    desk.store.commit(desk.consume(reminder))  # the retry, decided again, fires it
+    assert [timer.name for timer in desk.store.timers(CODE)] == ["deadline"]
+
+
+# -- claims -----------------------------------------------------------------------------------------
+
+
+def test_claims_are_oldest_first_and_limited(desk: Desk) -> None:
+    for code in ("c-3", "c-1"):  # armed at the same instant: the tie goes by case code
+        desk.open(code)
+    desk.clock.advance(timedelta(hours=1))
+    desk.open("c-2")
+    desk.clock.advance(timedelta(hours=1))
+    desk.open("c-0")
+    desk.fire("c-0", "start")  # its deadline is due long after
+
+    first = desk.claim(3 * DAY - timedelta(minutes=30), limit=2, lease=DAY)
+    second = desk.store.claim_due(desk.clock.now(), 2, DAY)
+    third = desk.store.claim_due(desk.clock.now(), 2, DAY)
+
+    assert _names(first) == [("c-1", "reminder"), ("c-3", "reminder")]
+    assert _names(second) == [("c-2", "reminder")]  # c-0's reminder is due an hour later
+    assert third == []
+    assert [timer.due_at for timer in first + second] == sorted(timer.due_at for timer in first + second)
+    later = desk.claim(timedelta(hours=1))
+    assert _names(later) == [("c-0", "reminder")]
+
+
+def test_a_claim_holds_for_its_lease_then_lapses(desk: Desk) -> None:
+    desk.open(CODE)
+    [claimed] = desk.claim(3 * DAY, lease=LEASE)
+
+    assert desk.claim(timedelta(0)) == []
+    assert desk.claim(LEASE - timedelta(microseconds=1)) == []  # still held
+    assert desk.claim(timedelta(microseconds=1)) == [claimed]  # the message was lost: claimed again
+    assert desk.claim(timedelta(0)) == []
+
+
+def test_a_timer_not_yet_due_is_not_claimed(desk: Desk) -> None:
+    desk.open(CODE)
+
+    assert desk.claim(3 * DAY - timedelta(microseconds=1)) == []
+    assert _names(desk.claim(timedelta(microseconds=1))) == [(CODE, "reminder")]
+
+
+def test_rearming_a_claimed_timer_frees_it_for_the_next_claim(desk: Desk) -> None:
+    desk.open(CODE)
+    desk.fire(CODE, "start")
+    [_, deadline] = desk.claim(10 * DAY, lease=DAY)
+
+    desk.fire(CODE, "extend", {"days": 0})  # due at once, under a new generation
+
+    [rearmed] = desk.claim(timedelta(0))
+    assert (rearmed.name, rearmed.generation) == ("deadline", _armed_by(desk, CODE, 3))
+    assert rearmed.generation != deadline.generation
+
+
+def test_discard_removes_only_the_same_generation(desk: Desk) -> None:
+    desk.open(CODE)
+    desk.fire(CODE, "start")
+    [_, deadline] = desk.claim(10 * DAY)
+    desk.fire(CODE, "extend", {"days": 5})
+
+    assert desk.store.discard(deadline) is False
+    assert [timer.name for timer in desk.store.timers(CODE)] == ["deadline", "reminder"]
+    current = replace(deadline, generation=_armed_by(desk, CODE, 3))
+    assert desk.store.discard(current) is True
+    assert [timer.name for timer in desk.store.timers(CODE)] == ["reminder"]
+    assert desk.store.discard(current) is False
+
+
+def test_armed_count_counts_claimed_timers_too(desk: Desk) -> None:
+    desk.open("c-1")
+    desk.open("c-2")
+    desk.fire("c-2", "start")
+    assert desk.store.armed_count(desk.clock.now()) == (3, 0)
+
+    desk.claim(4 * DAY)
+
+    assert desk.store.armed_count(desk.clock.now()) == (3, 2)
+    assert desk.store.armed_count(desk.clock.now() + 10 * DAY) == (3, 3)
+
+
+# -- the outbox -------------------------------------------------------------------------------------
+
+
+def _opened_with_effects(desk: Desk) -> list[OutboxItem]:
+    """Three pending effects: notify (open), portal_sync (start), noted (note); all due now."""
+    desk.open(CODE)
+    desk.fire(CODE, "start")
+    desk.fire(CODE, "note")
+    return desk.store.claim_effects(desk.clock.now(), 10, LEASE)
+
+
+def test_claim_effects_hands_out_pending_effects_in_order_for_a_lease(desk: Desk) -> None:
+    desk.open(CODE)
+    desk.fire(CODE, "start")
+    now = desk.clock.now()
+
+    first = desk.store.claim_effects(now, 1, LEASE)
+    rest = desk.store.claim_effects(now, 10, LEASE)
+
+    [notify] = first
+    assert (notify.case_code, notify.kind, notify.payload["text"]) == (CODE, "notify", "Hồ sơ đã được tiếp nhận")
+    assert (notify.attempts, notify.status, notify.next_attempt_at, notify.last_error) == (0, "pending", START, None)
+    assert [item.kind for item in rest] == ["portal_sync"]
+    assert notify.id < rest[0].id
+    assert desk.store.claim_effects(now + LEASE - timedelta(microseconds=1), 10, LEASE) == []
+    assert desk.store.claim_effects(now + LEASE, 10, LEASE) == first + rest  # the relay died: claimed again
+
+
+def test_an_effect_is_not_claimed_before_its_decision(desk: Desk) -> None:
+    desk.open(CODE)
+
+    assert desk.store.claim_effects(START - timedelta(microseconds=1), 10, LEASE) == []
+    assert len(desk.store.claim_effects(START, 10, LEASE)) == 1
+
+
+def test_a_delivered_effect_is_kept_but_never_claimed_again(desk: Desk) -> None:
+    items = _opened_with_effects(desk)
+
+    desk.store.delivered(items[0].id, desk.clock.now())
+
+    later = desk.clock.now() + LEASE
+    assert [item.id for item in desk.store.claim_effects(later, 10, LEASE)] == [item.id for item in items[1:]]
+    assert [effect.kind for effect in desk.store.effects(CODE)] == ["notify", "portal_sync", "noted"]
+    assert desk.store.parked() == []
+
+
+def test_a_failed_effect_is_retried_at_the_settled_instant(desk: Desk) -> None:
+    [notify, *_] = _opened_with_effects(desk)
+    retry_at = desk.clock.now() + timedelta(seconds=10)  # sooner than the lease: failing frees the claim
+
+    desk.store.failed(notify.id, "máy chủ không trả lời", RetryAt(retry_at))
+
+    assert desk.store.claim_effects(retry_at - timedelta(microseconds=1), 10, LEASE) == []
+    [again] = desk.store.claim_effects(retry_at, 10, LEASE)
+    assert again == replace(notify, attempts=1, next_attempt_at=retry_at, last_error="máy chủ không trả lời")
+    desk.store.delivered(again.id, retry_at)
+    others = desk.store.claim_effects(retry_at + LEASE, 10, LEASE)  # the first claim of the others lapsed
+    assert [item.kind for item in others] == ["portal_sync", "noted"]
+
+
+def test_a_parked_effect_is_listed_until_requeued(desk: Desk) -> None:
+    notify, portal_sync, noted = _opened_with_effects(desk)
+    desk.store.failed(notify.id, "địa chỉ không tồn tại", Park("the failure is permanent"))
+    retried_at = desk.clock.now()
+    desk.store.failed(portal_sync.id, "hết lần thử", RetryAt(retried_at))
+    desk.store.failed(portal_sync.id, "hết lần thử", Park("failed 2 times"))
+    later = retried_at + LEASE
+
+    parked = desk.store.parked()
+
+    assert parked == [
+        replace(notify, attempts=1, status="parked", last_error="địa chỉ không tồn tại"),
+        replace(portal_sync, attempts=2, status="parked", next_attempt_at=retried_at, last_error="hết lần thử"),
+    ]
+    assert [item.id for item in desk.store.claim_effects(later, 10, LEASE)] == [noted.id]
+
+    assert desk.store.requeue([portal_sync.id, noted.id], later) == 1  # noted is not parked
+    [requeued] = desk.store.claim_effects(later, 10, LEASE)
+    assert requeued == replace(portal_sync, attempts=2, status="pending", next_attempt_at=later,
+                               last_error="hết lần thử")
+    assert [item.id for item in desk.store.parked()] == [notify.id]
+    assert desk.store.requeue(None, later) == 1
+    assert desk.store.requeue(None, later) == 0
+    assert desk.store.parked() == []
+
+
+def test_effects_of_an_empty_store(store: Storage) -> None:
+    now = START + DAY
+    assert store.claim_effects(now, 10, LEASE) == []
+    assert store.claim_due(now, 10, LEASE) == []
+    assert store.armed_count(now) == (0, 0)
+    assert store.parked() == []
+    assert store.requeue(None, now) == 0

@@ -128,12 +128,13 @@ class MemoryStore:
     # -- TimerQueue -------------------------------------------------------------------------------
 
     def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[DueTimer]:
+        """Due, unclaimed timers that are their case's earliest armed one (a case's timers fire in order)."""
         with self._lock:
             due = sorted(
-                ((code, armed) for code, timers in self._timers.items() for armed in timers.values()
+                ((code, armed) for code, timers in self._timers.items() for armed in _firsts(timers)
                  if armed.timer.due_at <= now and (armed.claimed_until is None or armed.claimed_until <= now)),
                 key=lambda pair: (pair[1].timer.due_at, pair[0], pair[1].timer.name),
-            )[:limit]
+            )[:max(limit, 0)]
             for _, armed in due:
                 armed.claimed_until = now + lease
             return [_due(code, armed) for code, armed in due]
@@ -192,6 +193,13 @@ class MemoryStore:
             for item in chosen:
                 self._outbox[item.id] = replace(item, status="pending", next_attempt_at=now)
             return len(chosen)
+
+
+def _firsts(timers: dict[str, _Timer]) -> list[_Timer]:
+    if not timers:
+        return []
+    earliest = min(armed.timer.due_at for armed in timers.values())
+    return [armed for armed in timers.values() if armed.timer.due_at == earliest]
 
 
 def _due(code: str, armed: _Timer) -> DueTimer:

@@ -305,15 +305,21 @@ class SqlStore:
 
 
 def _claim_due_statement(now: datetime, limit: int, lease: timedelta) -> sa.Update:
-    """Lease the ``limit`` oldest armed timers due at ``now`` whose last lease (if any) ran out.
+    """Lease the ``limit`` oldest armed timers due at ``now`` whose last lease (if any) ran out, and
+    that are their case's earliest armed timer (so a case's warning, overdue mark and escalations can
+    never overtake one another on the workers).
 
     The locking SELECT is a CTE so that it runs exactly once whatever join the planner picks (a
     subquery on the inner side of a nested loop may be run again, and lock other rows each time).
     """
     free = sa.or_(TIMER.c.claimed_until.is_(None), TIMER.c.claimed_until <= now)
+    earlier = TIMER.alias("earlier")
+    first_of_case = ~sa.exists().where(  # a case's timers fire in due order: one at a time per case
+        earlier.c.case_code == TIMER.c.case_code, earlier.c.status == ARMED, earlier.c.due_at < TIMER.c.due_at
+    )
     due = (
         sa.select(TIMER.c.case_code, TIMER.c.name)
-        .where(TIMER.c.status == ARMED, TIMER.c.due_at <= now, free)
+        .where(TIMER.c.status == ARMED, TIMER.c.due_at <= now, free, first_of_case)
         .order_by(TIMER.c.due_at, TIMER.c.case_code, TIMER.c.name)
         .limit(_inline(limit))
         .with_for_update(skip_locked=True)

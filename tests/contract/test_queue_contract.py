@@ -35,6 +35,18 @@ def _armed_by(desk: Desk, code: str, sequence: int) -> int:
     return position
 
 
+def _deadline(desk: Desk, after: timedelta, lease: timedelta | None = None) -> DueTimer:
+    """Claim the case's deadline. Its earlier reminder is claimed and fired first: a case's timers are
+    handed out one at a time, in due order, so an escalation can never overtake its overdue mark."""
+    options = {} if lease is None else {"lease": lease}
+    [reminder] = desk.claim(after, **options)
+    assert reminder.name == "reminder"
+    desk.store.commit(desk.consume(reminder))
+    [deadline] = desk.claim(timedelta(0), **options)
+    assert deadline.name == "deadline"
+    return deadline
+
+
 # -- consuming a timer ------------------------------------------------------------------------------
 
 
@@ -68,7 +80,7 @@ def test_consuming_a_timer_writes_the_entry_and_removes_the_timer(desk: Desk) ->
 def test_consuming_a_timer_rearmed_since_its_claim_is_stale_and_writes_nothing(desk: Desk) -> None:
     desk.open(CODE)
     desk.fire(CODE, "start")
-    [_, deadline] = desk.claim(10 * DAY)
+    deadline = _deadline(desk, 10 * DAY)
     desk.fire(CODE, "extend", {"days": 2})  # re-armed while its message was on the way
     before = snapshot(desk.store, CODE)
 
@@ -78,7 +90,7 @@ def test_consuming_a_timer_rearmed_since_its_claim_is_stale_and_writes_nothing(d
     assert (caught.value.code, caught.value.name, caught.value.generation) == (CODE, "deadline", deadline.generation)
     assert snapshot(desk.store, CODE) == before
     [rearmed] = [timer for timer in desk.claim(2 * DAY) if timer.name == "deadline"]
-    assert rearmed.generation == _armed_by(desk, CODE, 3) != deadline.generation
+    assert rearmed.generation == _armed_by(desk, CODE, 4) != deadline.generation
 
 
 def test_consuming_a_timer_twice_is_stale_the_second_time(desk: Desk) -> None:
@@ -98,7 +110,7 @@ def test_consuming_a_timer_twice_is_stale_the_second_time(desk: Desk) -> None:
 def test_consuming_a_cancelled_timer_is_stale(desk: Desk) -> None:
     desk.open(CODE)
     desk.fire(CODE, "start")
-    [_, deadline] = desk.claim(10 * DAY)
+    deadline = _deadline(desk, 10 * DAY)
     desk.fire(CODE, "return_result")  # cancels both timers
     before = snapshot(desk.store, CODE)
 
@@ -166,26 +178,26 @@ def test_a_timer_not_yet_due_is_not_claimed(desk: Desk) -> None:
 def test_rearming_a_claimed_timer_frees_it_for_the_next_claim(desk: Desk) -> None:
     desk.open(CODE)
     desk.fire(CODE, "start")
-    [_, deadline] = desk.claim(10 * DAY, lease=DAY)
+    deadline = _deadline(desk, 10 * DAY, lease=DAY)
 
     desk.fire(CODE, "extend", {"days": 0})  # due at once, under a new generation
 
     [rearmed] = desk.claim(timedelta(0))
-    assert (rearmed.name, rearmed.generation) == ("deadline", _armed_by(desk, CODE, 3))
+    assert (rearmed.name, rearmed.generation) == ("deadline", _armed_by(desk, CODE, 4))
     assert rearmed.generation != deadline.generation
 
 
 def test_discard_removes_only_the_same_generation(desk: Desk) -> None:
     desk.open(CODE)
     desk.fire(CODE, "start")
-    [_, deadline] = desk.claim(10 * DAY)
+    deadline = _deadline(desk, 10 * DAY)
     desk.fire(CODE, "extend", {"days": 5})
 
     assert desk.store.discard(deadline) is False
-    assert [timer.name for timer in desk.store.timers(CODE)] == ["deadline", "reminder"]
-    current = replace(deadline, generation=_armed_by(desk, CODE, 3))
+    assert [timer.name for timer in desk.store.timers(CODE)] == ["deadline"]
+    current = replace(deadline, generation=_armed_by(desk, CODE, 4))
     assert desk.store.discard(current) is True
-    assert [timer.name for timer in desk.store.timers(CODE)] == ["reminder"]
+    assert [timer.name for timer in desk.store.timers(CODE)] == []
     assert desk.store.discard(current) is False
 
 
@@ -294,3 +306,17 @@ def test_effects_of_an_empty_store(store: Storage) -> None:
     assert store.armed_count(now) == (0, 0)
     assert store.parked() == []
     assert store.requeue(None, now) == 0
+
+
+def test_a_case_timers_are_handed_out_one_at_a_time_in_due_order(desk: Desk) -> None:
+    desk.open(CODE)
+    desk.fire(CODE, "start")
+    desk.open("c-other")
+
+    first = desk.claim(11 * DAY, lease=DAY)  # both of CODE's timers are due; only its reminder goes
+    assert set(_names(first)) == {("c-other", "reminder"), (CODE, "reminder")}
+    assert desk.store.claim_due(desk.clock.now(), 10, DAY) == []
+
+    reminder = next(timer for timer in first if timer.case_code == CODE)
+    desk.store.commit(desk.consume(reminder))
+    assert _names(desk.store.claim_due(desk.clock.now(), 10, DAY)) == [(CODE, "deadline")]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import structlog
+
 from workflow.clock import Clock
 from workflow.errors import DeliveryFailed
 from workflow.model import Case, DueTimer, OutboxItem
@@ -25,10 +27,15 @@ class Handlers:
 
     def handle_timer(self, timer: DueTimer) -> Case | None:
         """Fire the timer exactly once; ``None`` when it was stale. Retryable errors propagate."""
-        return self.service.fire_timer(timer, self.timers)
+        with structlog.contextvars.bound_contextvars(dossier=timer.case_code, trigger=timer.trigger, actor="motcua"):
+            return self.service.fire_timer(timer, self.timers)
 
     def handle_effect(self, item: OutboxItem) -> Settlement | None:
         """Deliver one effect; on failure record the policy's settlement (retry later, or park)."""
+        with structlog.contextvars.bound_contextvars(dossier=item.case_code, effect=item.id):
+            return self._deliver(item)
+
+    def _deliver(self, item: OutboxItem) -> Settlement | None:
         try:
             self.notifier.deliver(item)
         except DeliveryFailed as failure:

@@ -216,5 +216,11 @@ class WorkflowSet:
             raise UnknownDefinition(key)
         return self._compiled[(key, max(versions))]
 
+    def status_of(self, key: str, version: int, lifecycle_state: str) -> int | None:
+        """The DVCQG status code of a lifecycle state; ``None`` for workflows without codes (plan tasks)."""
+        region = self.get(key, version).definition.regions.get("lifecycle")
+        spec = region.states.get(lifecycle_state) if region else None
+        return spec.status_code if spec else None
+
     def definitions(self) -> list[WorkflowDefinition]:
         return [compiled.definition for compiled in self._compiled.values()]

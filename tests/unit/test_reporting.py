@@ -64,7 +64,8 @@ def test_paused_at_the_period_end_is_within_even_past_its_appointment() -> None:
     paused = facts("a", date(2024, 3, 1), appointment=date(2024, 3, 10), status=5,
                    pauses=(Pause(date(2024, 3, 8), None),))
     assert counts(paused)["pending_within"] == 1
-    resumed = facts("b", date(2024, 3, 1), appointment=date(2024, 3, 10), pauses=(Pause(date(2024, 3, 8), date(2024, 3, 20)),))
+    resumed = facts("b", date(2024, 3, 1), appointment=date(2024, 3, 10),
+                    pauses=(Pause(date(2024, 3, 8), date(2024, 3, 20)),))
     assert counts(resumed)["pending_overdue"] == 1
 
 
@@ -114,8 +115,7 @@ def random_facts(draw: st.DrawFn) -> DossierFacts:
     pauses = () if pause is None else (Pause(received + timedelta(days=pause[0]),
                                              None if pause[1] is None else received + timedelta(days=sum(pause))),)
     return facts(draw(st.uuids()).hex, received, ended, appointment, channel=draw(st.sampled_from([1, 2, 3, None])),
-                 status=draw(st.sampled_from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])), field=draw(st.sampled_from(["HT", "CT"])),
-                 pauses=pauses)
+                 status=draw(st.sampled_from(range(1, 11))), field=draw(st.sampled_from(["HT", "CT"])), pauses=pauses)
 
 
 @settings(max_examples=300, deadline=None)

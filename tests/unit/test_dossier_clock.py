@@ -110,7 +110,7 @@ def test_clock_stops_at_the_end_of_processing(motcua: Motcua, clock: ManualClock
     case = fire(motcua, case, "return_result", OFFICER)
     case = fire(motcua, case, "rate", APPLICANT, rating=4)
     assert case.attributes["ended_at"] == "2024-03-05T14:00:00+07:00"
-    assert case.attributes["handovers"] == 2 and case.attributes["electronic_handovers"] == 1
+    assert case.attributes["handovers"] == 3 and case.attributes["electronic_handovers"] == 1
 
 
 def test_timers_fire_warning_overdue_and_escalation(motcua: Motcua, clock: ManualClock) -> None:

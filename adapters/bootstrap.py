@@ -1,7 +1,7 @@
 """Composition root: the only place that reads settings and wires the core to its adapters.
 
 ``open_motcua(url)`` gives a ready :class:`Motcua`: the case service, the one-stop desk, the store,
-the compiled workflows, the procedure catalogue, the rule book and the office calendar.
+the compiled workflows, the procedure catalogue, the rule book, the office calendar and the reports.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from adapters.logging import LoggingObserver
 from adapters.memory import MemoryStore
+from adapters.memory_reports import MemoryReports
 from adapters.notifiers import FanOut, LogNotifier, SmtpNotifier, WebhookNotifier
 from definitions.catalogue import load_procedures, load_rule_sets
 from definitions.offices import DEFAULT_OFFICE, load_office
@@ -24,7 +25,7 @@ from workflow.desk import Desk
 from workflow.dossier_actions import DossierServices, dossier_registry
 from workflow.engine import Engine
 from workflow.errors import InvalidInput
-from workflow.ports import Notifier, Observer, Storage
+from workflow.ports import Notifier, Observer, Reports, Storage
 from workflow.service import CaseService
 from workflow.sla import SlaClock
 from workflow.task_actions import TaskServices, task_registry
@@ -36,6 +37,7 @@ __all__ = [
     "database_url",
     "notifier_from_settings",
     "open_motcua",
+    "open_reports",
     "open_store",
 ]
 
@@ -56,6 +58,18 @@ def open_store(url: str) -> Storage:
 
         return SqlStore.from_url(url, migrate=True)
     raise InvalidInput("database url", f"{url!r}: use sqlite:///FILE, postgresql://… or memory://")
+
+
+def open_reports(store: Storage, workflows: WorkflowSet) -> Reports:
+    """The reporting projection on the store's database: in memory beside a memory store, else in SQL."""
+    if isinstance(store, MemoryStore):
+        return MemoryReports(store, workflows.status_of)
+    from adapters.sql.reports import SqlReports  # noqa: PLC0415 - SQL loads only when a SQL URL is used
+    from adapters.sql.store import SqlStore  # noqa: PLC0415 - same
+
+    if isinstance(store, SqlStore):
+        return SqlReports(store.engine, workflows.status_of)
+    raise InvalidInput("database url", f"no reporting projection for a {type(store).__name__}")
 
 
 _ROLES = ("officer", "specialist", "leader", "chairman", "owner")
@@ -96,6 +110,7 @@ class Motcua:
     catalogue: Catalogue
     rules: RuleBook
     calendar: WorkingCalendar
+    reports: Reports
 
     def close(self) -> None:
         close = getattr(self.store, "close", None)
@@ -118,4 +133,4 @@ def open_motcua(
     engine = Engine(workflows, clock or SystemClock())
     service = CaseService(engine, store, [LoggingObserver()] if observers is None else observers)
     desk = Desk(service, store, catalogue, rules, agency)
-    return Motcua(service, desk, store, workflows, catalogue, rules, calendar)
+    return Motcua(service, desk, store, workflows, catalogue, rules, calendar, open_reports(store, workflows))

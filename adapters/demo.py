@@ -127,8 +127,9 @@ def _withdrawn(story: _Story) -> Case:
     case = story.receive("1.001731", "direct", "Bùi Thị Lý", "Hỗ trợ chi phí mai táng")
     case = story.fire(case, "assign", c.officer, assignee=c.specialist.name, electronic=True)
     story.at(3, 10, 0)
+    new_date = (story.clock.now() + timedelta(days=5)).date().isoformat()
     case = story.fire(case, "apologize", c.leader, reason="Chờ xác minh hồ sơ đối tượng bảo trợ",
-                      new_date="2024-03-15")
+                      new_date=new_date)
     story.at(3, 15, 0)
     case = story.fire(case, "request_withdrawal", c.applicant, reason="Gia đình đã làm thủ tục tại nơi cư trú")
     return story.fire(case, "confirm_withdrawal", c.officer)

@@ -1,9 +1,11 @@
 """The real services integration tests run against, and throwaway PostgreSQL databases on them.
 
 Where the services are comes from ``MOTCUA_TEST_POSTGRES_URL`` and ``MOTCUA_TEST_REDIS_URL``
-(defaults: the local servers). A test that needs one calls :func:`require_postgres` or
-:func:`require_redis`: when the service does not answer the test is skipped, unless ``CI`` is
-``true``, where a missing service is a failure, never a silent skip.
+(defaults: the local servers); tests that kill Redis start their own ``redis-server``
+(``MOTCUA_TEST_REDIS_SERVER``, default: the one on the PATH). A test that needs one calls
+:func:`require_postgres`, :func:`require_redis` or :func:`require_redis_server`: when the service
+does not answer the test is skipped, unless ``CI`` is ``true``, where a missing service is a
+failure, never a silent skip.
 
 Each PostgreSQL test gets its own database (:func:`postgres_database`), cloned from a template
 the caller migrated once, and dropped afterwards. Fresh databases use the ICU ``vi-VN``
@@ -14,6 +16,7 @@ collation when the server has it, so that nothing passes only because the locale
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +34,7 @@ __all__ = [
     "redis_url",
     "require_postgres",
     "require_redis",
+    "require_redis_server",
 ]
 
 DEFAULT_POSTGRES_URL: Final = "postgresql://postgres@127.0.0.1:5432/test"
@@ -71,6 +75,15 @@ def require_redis() -> str:
     finally:
         client.close()
     return url
+
+
+def require_redis_server() -> str:
+    """The path of a ``redis-server`` binary (``MOTCUA_TEST_REDIS_SERVER``, else the PATH's), for the tests
+    that run a private Redis to kill and restart it; skip (fail under ``CI=true``) when there is none."""
+    binary = os.environ.get("MOTCUA_TEST_REDIS_SERVER") or shutil.which("redis-server")
+    if binary is None or not os.access(binary, os.X_OK):
+        _unavailable("redis-server", "this machine", FileNotFoundError("no redis-server binary to start"))
+    return binary
 
 
 @contextmanager

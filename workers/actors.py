@@ -7,7 +7,8 @@ lazily, once per worker process, by the factory the composition root provides.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,11 +41,19 @@ def _timer(message: Mapping[str, Any]) -> DueTimer:
     )
 
 
-def effect_message(item: OutboxItem) -> dict[str, JsonValue]:
+def effect_message(item: OutboxItem, claimed_until: datetime | None = None) -> dict[str, JsonValue]:
+    """The effect, and when its claim runs out (a message handled later is dropped: by then the
+    dispatcher may have sent the effect again, and an effect must not be delivered twice)."""
     return {
         "id": item.id, "case_code": item.case_code, "kind": item.kind, "payload": dict(item.payload),
         "attempts": item.attempts, "status": item.status, "next_attempt_at": item.next_attempt_at.isoformat(),
+        "claimed_until": None if claimed_until is None else claimed_until.isoformat(),
     }
+
+
+def _claimed_until(message: Mapping[str, Any]) -> datetime | None:
+    until = message.get("claimed_until")  # absent from messages sent before it was added
+    return None if until is None else datetime.fromisoformat(until)
 
 
 def _effect(message: Mapping[str, Any]) -> OutboxItem:
@@ -75,31 +84,55 @@ def _retry_when(retries: int, error: Exception) -> bool:
 
     A timer given up on stays claimed until its lease runs out, then the dispatcher hands it out again.
     """
-    return isinstance(error, Retryable) and retries < int(_RETRY_OPTIONS["max_retries"])
+    return isinstance(error, dramatiq.Retry) and retries < int(_RETRY_OPTIONS["max_retries"])
+
+
+@contextmanager
+def _retried_later() -> Iterator[None]:
+    """A :class:`~workflow.errors.Retryable` failure becomes dramatiq's ``Retry``: retried with backoff,
+    and logged as a retry, not as an unhandled exception with its traceback (an outage would flood the log)."""
+    try:
+        yield
+    except Retryable as error:
+        raise dramatiq.Retry(f"{type(error).__name__}: {error}") from error
+
+
+def _unknown_backlog() -> int:
+    return 0
 
 
 @dataclass(frozen=True)
 class DramatiqSink:
     fire_timer: dramatiq.Actor[..., None]
     deliver_effect: dramatiq.Actor[..., None]
+    queued: Callable[[], int] = _unknown_backlog
 
     def send_timer(self, timer: DueTimer) -> None:
         self.fire_timer.send(timer_message(timer))
 
-    def send_effect(self, item: OutboxItem) -> None:
-        self.deliver_effect.send(effect_message(item))
+    def send_effect(self, item: OutboxItem, claimed_until: datetime | None = None) -> None:
+        self.deliver_effect.send(effect_message(item, claimed_until))
+
+    def backlog(self) -> int:
+        return self.queued()
 
 
-def declare_actors(broker: dramatiq.Broker, handlers: Callable[[], Handlers]) -> DramatiqSink:
+def declare_actors(
+    broker: dramatiq.Broker, handlers: Callable[[], Handlers], backlog: Callable[[], int] = _unknown_backlog
+) -> DramatiqSink:
+    """Declare both actors on ``broker``; ``backlog`` counts the messages the broker holds unfinished
+    (what the dispatcher's backpressure reads; brokers that cannot say count 0)."""
     lazy = _Lazy(handlers)
 
     def fire_timer(message: dict[str, Any]) -> None:
-        lazy().handle_timer(_timer(message))
+        with _retried_later():
+            lazy().handle_timer(_timer(message))
 
     def deliver_effect(message: dict[str, Any]) -> None:
-        lazy().handle_effect(_effect(message))
+        with _retried_later():
+            lazy().handle_effect(_effect(message), _claimed_until(message))
 
     options = {**{k: v for k, v in _RETRY_OPTIONS.items() if k != "max_retries"}, "retry_when": _retry_when}
     declare_timer = dramatiq.actor(actor_name=FIRE_TIMER, queue_name=QUEUE, broker=broker, **options)
     declare_effect = dramatiq.actor(actor_name=DELIVER_EFFECT, queue_name=QUEUE, broker=broker, **options)
-    return DramatiqSink(fire_timer=declare_timer(fire_timer), deliver_effect=declare_effect(deliver_effect))
+    return DramatiqSink(declare_timer(fire_timer), declare_effect(deliver_effect), backlog)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import structlog
 
@@ -14,6 +15,8 @@ from workflow.retry import RetryPolicy, Settlement
 from workflow.service import CaseService
 
 __all__ = ["Handlers"]
+
+log = structlog.get_logger("motcua.worker")
 
 
 @dataclass(frozen=True)
@@ -30,12 +33,22 @@ class Handlers:
         with structlog.contextvars.bound_contextvars(dossier=timer.case_code, trigger=timer.trigger, actor="motcua"):
             return self.service.fire_timer(timer, self.timers)
 
-    def handle_effect(self, item: OutboxItem) -> Settlement | None:
-        """Deliver one effect; on failure record the policy's settlement (retry later, or park)."""
+    def handle_effect(self, item: OutboxItem, claimed_until: datetime | None = None) -> Settlement | None:
+        """Deliver one effect; on failure record the policy's settlement (retry later, or park).
+
+        An effect whose claim ran out (``claimed_until``) is not delivered: the dispatcher may have sent
+        it again already, and it is still pending, so the newer message delivers it."""
         with structlog.contextvars.bound_contextvars(dossier=item.case_code, effect=item.id):
+            if claimed_until is not None and self.clock.now() >= claimed_until:
+                log.info("effect.claim_expired", claimed_until=claimed_until.isoformat())
+                return None
             return self._deliver(item)
 
     def _deliver(self, item: OutboxItem) -> Settlement | None:
+        """The database is asked first (the effect's case is read): while it is away this raises
+        ``StorageUnavailable`` and the message is retried without delivering. Otherwise every retry during
+        an outage would deliver again an effect whose delivery it cannot record."""
+        self.service.get(item.case_code)
         try:
             self.notifier.deliver(item)
         except DeliveryFailed as failure:

@@ -38,8 +38,11 @@ class InlineSink:
             self.stale += result is None
             return
 
-    def send_effect(self, item: OutboxItem) -> None:
-        self.handlers.handle_effect(item)
+    def send_effect(self, item: OutboxItem, claimed_until: datetime | None = None) -> None:
+        self.handlers.handle_effect(item)  # handled now, well within its claim
+
+    def backlog(self) -> int:
+        return 0  # every message is handled as it is sent
 
 
 @dataclass

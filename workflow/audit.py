@@ -5,20 +5,28 @@ itself and the store-assigned global position; ``prev_hash`` links it to the cas
 entry (:data:`~workflow.model.GENESIS_HASH` for the first). The case row keeps the head hash and
 version, so removing or adding an entry at the end of a chain is detected as surely as changing
 one in the middle.
+
+Entries are versioned (``schema_version``). An entry is stored, and hashed, in the layout of the
+version it was written in: :data:`CANONICAL_FORMS` holds the canonical form of every version ever
+written, so an old entry verifies for ever. Readers see old entries upcast to the current layout
+(:mod:`workflow.upcasting`); verification always runs on the entry as stored.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from workflow.errors import InvalidInput
 from workflow.model import GENESIS_HASH, Case, JsonValue
+from workflow.worktime import to_vietnam_time
 
 __all__ = [
+    "CANONICAL_FORMS",
     "ENTRY_SCHEMA_VERSION",
     "AuditEntry",
     "ChainBreak",
@@ -64,9 +72,9 @@ def _utc_text(instant: datetime) -> str:
             f".{u.microsecond:06d}Z")
 
 
-def canonical_bytes(entry: AuditEntry) -> bytes:
-    """The exact bytes that are hashed: sorted keys, no spaces, UTF-8, instants in UTC."""
-    document: dict[str, JsonValue] = {
+def _canonical_v1(entry: AuditEntry) -> dict[str, JsonValue]:
+    """Schema 1 (current): every field, the instant in UTC."""
+    return {
         "schema": entry.schema_version,
         "case": entry.case_code,
         "seq": entry.sequence,
@@ -83,6 +91,56 @@ def canonical_bytes(entry: AuditEntry) -> bytes:
         "rule_set": entry.rule_set,
         "prev": entry.prev_hash,
     }
+
+
+def _canonical_v0(entry: AuditEntry) -> dict[str, JsonValue]:
+    """Schema 0 (the pilot's prototype layout, see docs/auditing.md): no ``changes`` and no ``reason``
+    of their own (the attributes the actions set travelled inside ``data`` under ``_set``, the reason
+    was a data field), and the instant written in Vietnam time.
+
+    A schema-0 row keeps ``changes`` empty and ``reason`` null; should either be filled, it is hashed
+    too, so that nothing a reader might take from those columns escapes the hash.
+    """
+    extra: dict[str, JsonValue] = {}
+    if entry.changes:
+        extra["changes"] = dict(entry.changes)
+    if entry.reason is not None:
+        extra["reason"] = entry.reason
+    return {
+        **extra,
+        "schema": entry.schema_version,
+        "case": entry.case_code,
+        "seq": entry.sequence,
+        "at": to_vietnam_time(entry.occurred_at).isoformat(timespec="microseconds"),
+        "actor": entry.actor,
+        "role": entry.role,
+        "trigger": entry.trigger,
+        "before": dict(entry.state_before),
+        "after": dict(entry.state_after),
+        "data": dict(entry.data),
+        "definition": f"{entry.definition_key}@{entry.definition_version}",
+        "rule_set": entry.rule_set,
+        "prev": entry.prev_hash,
+    }
+
+
+CANONICAL_FORMS: Mapping[int, Callable[[AuditEntry], dict[str, JsonValue]]] = {
+    0: _canonical_v0,
+    ENTRY_SCHEMA_VERSION: _canonical_v1,
+}
+"""The canonical form of each schema version, over the entry as stored in that version's layout."""
+
+
+def canonical_bytes(entry: AuditEntry) -> bytes:
+    """The exact bytes that are hashed: the canonical form of the entry's own schema version, sorted
+    keys, no spaces, UTF-8."""
+    if entry.schema_version == ENTRY_SCHEMA_VERSION:  # the engine's path: no lookup
+        document = _canonical_v1(entry)
+    else:
+        form = CANONICAL_FORMS.get(entry.schema_version)
+        if form is None:
+            raise InvalidInput("schema_version", f"no canonical form for audit schema {entry.schema_version}")
+        document = form(entry)
     return _CANONICAL.encode(document).encode("utf-8")
 
 
@@ -165,6 +223,8 @@ def _entry_problem(
 ) -> str | None:
     if entry.sequence != sequence:
         return f"sequence {entry.sequence} found where {sequence} was expected (entry missing or inserted)"
+    if entry.schema_version not in CANONICAL_FORMS:
+        return f"written in unknown audit schema {entry.schema_version} (entry altered)"
     if entry.prev_hash != previous_hash:
         return "prev_hash does not match the previous entry (entry removed, inserted or rewritten)"
     if entry.hash != entry_hash(entry):

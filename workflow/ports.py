@@ -3,21 +3,24 @@
 :class:`CaseStore` is the unit of work: ``commit`` writes the case row (version + 1), its audit
 entry, its timer changes and its outbox effects atomically, or raises and writes nothing.
 :class:`TimerQueue` and :class:`Outbox` are what the worker needs from the same database;
-:class:`Notifier` delivers one effect (log, e-mail, webhook).
+:class:`Notifier` delivers one effect (log, e-mail, webhook). :class:`Reports` is the reporting
+projection folded from the audit log by global position, and the official reports computed over it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from workflow.audit import AuditEntry
 from workflow.engine import Decision
+from workflow.metrics import IndicatorCounts
 from workflow.model import Case, DueTimer, Effect, OutboxItem, SetTimer
+from workflow.reporting import Bieu06, DossierFacts
 from workflow.retry import Settlement
 
-__all__ = ["CaseStore", "Notifier", "Observer", "Outbox", "Storage", "TimerQueue"]
+__all__ = ["CaseStore", "Notifier", "Observer", "Outbox", "Reports", "Storage", "TimerQueue"]
 
 
 class CaseStore(Protocol):
@@ -117,3 +120,31 @@ class Notifier(Protocol):
 
 class Storage(CaseStore, TimerQueue, Outbox, Protocol):
     """One database behind all three ports: what every shipped adapter implements."""
+
+
+class Reports(Protocol):
+    """The reporting projection: one :class:`~workflow.reporting.DossierFacts` per dossier, folded from
+    the audit log in global order, and the reports of a period computed over it.
+
+    Reports read the projection as it stands: call :meth:`catch_up` first to include the latest entries.
+    """
+
+    def catch_up(self) -> int:
+        """Fold the audit entries written since the last catch-up; returns how many were read."""
+        ...
+
+    def rebuild(self) -> int:
+        """Forget the projection and fold the whole log again; returns how many entries were read."""
+        ...
+
+    def bieu06(self, start: date, end: date) -> Bieu06:
+        """Biểu số 06/VPCP/KSTT for [start, end], exactly as :func:`workflow.reporting.bieu06` computes it."""
+        ...
+
+    def indicator_counts(self, start: date, end: date) -> IndicatorCounts:
+        """The Decision 766 counts for [start, end], exactly as :func:`workflow.metrics.indicator_counts`."""
+        ...
+
+    def facts(self, code: str) -> DossierFacts | None:
+        """A dossier's folded facts (``None`` for unknown codes and cases that are not dossiers)."""
+        ...

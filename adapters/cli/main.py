@@ -10,14 +10,17 @@ import typer
 from rich.console import Console
 
 from adapters.bootstrap import open_motcua
+from adapters.cli.audit_cmd import register as register_audit
 from adapters.cli.calendar_cmd import calendar_app
+from adapters.cli.import_cmd import register as register_import
+from adapters.cli.plan_cmd import register as register_plan
 from adapters.cli.procedures_cmd import register as register_procedures
 from adapters.cli.render import timeline
+from adapters.cli.report_cmd import register as register_reports
 from adapters.cli.worker_cmd import register as register_worker
 from adapters.demo import DEMO_START, run_story
 from adapters.logging import configure_logging
 from definitions.workflows import WORKFLOWS_DIR, load_definition
-from workflow.audit import verify_chains
 from workflow.clock import ManualClock
 from workflow.diagram import mermaid
 from workflow.errors import MotcuaError, UnknownDefinition
@@ -29,6 +32,10 @@ app = typer.Typer(help="motcua — workflow engine for commune one-stop shops (B
 app.add_typer(calendar_app, name="calendar")
 register_procedures(app)
 register_worker(app)
+register_reports(app)
+register_import(app)
+register_plan(app)
+register_audit(app)
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: sqlite:///motcua.db).")]
 _PIPE_WIDTH = 160  # rich assumes 80 columns when not on a terminal: too narrow for timelines
@@ -48,33 +55,6 @@ def demo(db: DbOption = None, quiet: Annotated[bool, typer.Option("--quiet", "-q
             if not quiet:
                 _out.print(timeline(case, motcua.store.history(case.code), definition))
         _out.print(f"[green]{len(cases)} hồ sơ đã xử lý[/green] — kiểm tra nhật ký: motcua verify")
-    finally:
-        motcua.close()
-
-
-@app.command()
-def verify(db: DbOption = None) -> None:
-    """Check every audit chain; exit 1 naming the first broken entry of each broken chain."""
-    motcua = open_motcua(db, observers=[])
-    try:
-        breaks = list(verify_chains(motcua.store.cases(), motcua.store.entries()))
-    finally:
-        motcua.close()
-    for found in breaks:
-        _err.print(f"[red]BROKEN[/red] {found}", highlight=False)
-    if breaks:
-        raise typer.Exit(1)
-    _out.print("[green]audit log intact[/green]: every chain verifies")
-
-
-@app.command()
-def history(code: str, db: DbOption = None) -> None:
-    """Print a dossier's (or plan task's) timeline."""
-    motcua = open_motcua(db, observers=[])
-    try:
-        case = motcua.store.load(code)
-        definition = motcua.workflows.get(case.definition_key, case.definition_version).definition
-        _out.print(timeline(case, motcua.store.history(code), definition))
     finally:
         motcua.close()
 

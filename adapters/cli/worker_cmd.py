@@ -29,13 +29,15 @@ def worker(
     threads: Annotated[int, typer.Option("--threads", min=1, help="threads per worker process")] = 8,
     lease: Annotated[float, typer.Option("--lease-seconds", min=1, help="claim lease before re-dispatch")] = 120,
     poll: Annotated[float, typer.Option("--poll-seconds", min=0.05, help="dispatcher poll interval")] = 1.0,
+    in_flight: Annotated[int, typer.Option(
+        "--max-in-flight", min=1, help="messages sent and not yet handled before the dispatcher stops claiming")] = 500,
 ) -> None:
     """Run the timer dispatcher and the workers until SIGTERM / Ctrl-C."""
     from adapters.worker import WorkerOptions, run_worker  # noqa: PLC0415 - dramatiq loads only for this command
 
     run_worker(WorkerOptions(
         database_url=database_url(db), broker_url=broker, processes=processes, threads=threads,
-        lease=timedelta(seconds=lease), poll=timedelta(seconds=poll),
+        lease=timedelta(seconds=lease), poll=timedelta(seconds=poll), max_in_flight=in_flight,
     ))
 
 

@@ -6,8 +6,11 @@
   IMMEDIATE``, so concurrent writers queue for the write lock instead of failing half-way.
 - ``sqlite://`` — an in-memory database held by one connection (:class:`StaticPool`), so that
   every checkout sees the same database.
-- ``postgresql://…`` (or ``postgres://``) — PostgreSQL through psycopg 3, with pre-ping so a
-  restarted server costs one reconnect, not an error.
+- ``postgresql://…`` (or ``postgres://``) — PostgreSQL through psycopg 3. No pre-ping (it would cost a
+  round trip per checkout): a connection found dead fails its call with ``StorageUnavailable`` and is
+  invalidated with every older one (by :class:`sqlalchemy.engine.Connection`, or by
+  :mod:`adapters.sql.driver` on the hot path), so the next call reconnects; connections are also
+  recycled after :data:`POOL_RECYCLE_S`, before a server or a proxy drops them as idle.
 
 JSON is written with ``ensure_ascii=False``: Vietnamese text stays readable in the database.
 """
@@ -33,7 +36,9 @@ WRITE: Final[dict[str, Any]] = {BEGIN_OPTION: "IMMEDIATE"}
 
 BUSY_TIMEOUT_MS: Final = 30_000
 CONNECT_TIMEOUT_S: Final = 10
+POOL_RECYCLE_S: Final = 1800
 _POSTGRES_NAMES: Final = frozenset({"postgres", "postgresql"})
+_JSON: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once: json.dumps builds one a call
 
 
 def dialect_url(url: str) -> URL:
@@ -56,12 +61,12 @@ def create_engine(url: str) -> Engine:
 
 
 def json_dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _JSON.encode(value)
 
 
 def _postgres_engine(url: URL) -> Engine:
     return sa.create_engine(
-        url, json_serializer=json_dumps, pool_pre_ping=True,
+        url, json_serializer=json_dumps, pool_recycle=POOL_RECYCLE_S,
         connect_args={"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "motcua"},
     )
 

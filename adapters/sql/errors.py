@@ -2,7 +2,9 @@
 
 Conflicts (a lost race, a code already used) are detected by the statements themselves
 (``ON CONFLICT DO NOTHING``, ``UPDATE … WHERE version = ?``), not by parsing driver errors; what
-remains here is the database being away or refusing a statement.
+remains here is the database being away or refusing a statement. Errors raised by the driver itself
+(on the hot path of :mod:`adapters.sql.driver`) are first wrapped as SQLAlchemy wraps them
+(:func:`wrapped`), so that both paths are judged by the same rules.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import exc
+from sqlalchemy.engine import Dialect
 
-from workflow.errors import StorageFailure, StorageUnavailable
+from workflow.errors import MotcuaError, StorageFailure, StorageUnavailable
 
-__all__ = ["translated"]
+__all__ = ["translated", "translation", "wrapped"]
 
 _UNREACHABLE = (exc.InterfaceError, exc.DisconnectionError, exc.TimeoutError)
 
@@ -25,9 +28,21 @@ def translated() -> Iterator[None]:
     try:
         yield
     except exc.SQLAlchemyError as error:
-        if _unreachable(error):
-            raise StorageUnavailable(_detail(error)) from error
-        raise StorageFailure(_detail(error)) from error
+        raise translation(error) from error
+
+
+def translation(error: exc.SQLAlchemyError) -> MotcuaError:
+    """The :mod:`workflow.errors` error that stands for ``error``: retryable if the database is away."""
+    if _unreachable(error):
+        return StorageUnavailable(_detail(error))
+    return StorageFailure(_detail(error))
+
+
+def wrapped(error: Exception, dialect: Dialect, *, disconnected: bool) -> exc.SQLAlchemyError:
+    """A driver's own error as SQLAlchemy's :class:`~sqlalchemy.exc.DBAPIError` of the same kind."""
+    return exc.DBAPIError.instance(
+        None, None, error, dialect.loaded_dbapi.Error, connection_invalidated=disconnected, dialect=dialect
+    )
 
 
 def _unreachable(error: exc.SQLAlchemyError) -> bool:

@@ -2,44 +2,66 @@
 
 Rows never leave the adapter and domain objects never go into a session: every field is copied
 by name here, so a column added to a table or a field added to a dataclass fails loudly.
+Writes bind parameter dicts (``*_params``) straight to the statements of :mod:`adapters.sql.queries`,
+JSON encoded once with :func:`~adapters.sql.engine.json_dumps` and instants by a :class:`~adapters.sql.codec.Codec`;
+``load`` decodes its driver row with :func:`case_from_record`; the other reads go through SQLModel rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from adapters.sql.tables import AuditEntryRow, CaseRow, OutboxRow, Row, TimerRow, table_of
+from adapters.sql.codec import Codec
+from adapters.sql.engine import json_dumps
+from adapters.sql.tables import AuditEntryRow, CaseRow, OutboxRow, TimerRow
 from workflow.audit import AuditEntry
+from workflow.engine import Decision
 from workflow.model import Case, DueTimer, Effect, JsonValue, OutboxItem, SetTimer
 
 __all__ = [
+    "case_from_record",
     "case_from_row",
-    "case_row",
+    "case_params",
+    "decision_params",
     "due_timer_from_row",
     "effect_from_row",
+    "effect_params",
     "entry_from_row",
-    "entry_row",
+    "entry_params",
     "outbox_item_from_row",
-    "outbox_row",
     "timer_from_row",
-    "timer_row",
-    "values",
+    "timer_params",
 ]
 
 
-def values(row: Row, *, skip: Collection[str] = ()) -> dict[str, Any]:
-    """The row's column values by column name, for Core statements."""
-    table = table_of(type(row))
-    return {column.key: getattr(row, column.key) for column in table.columns if column.key not in skip}
+def decision_params(decision: Decision, codec: Codec) -> tuple[dict[str, object], dict[str, object]]:
+    """The case's and the entry's values of a decision; the state the entry led to (the case's) is encoded once."""
+    case, entry = decision.case, decision.entry
+    state_text = json_dumps(dict(case.state))
+    shared = state_text if entry.state_after == case.state else None
+    return case_params(case, codec, state_text), entry_params(entry, codec, shared)
 
 
-def case_row(case: Case) -> CaseRow:
-    return CaseRow(
-        code=case.code, definition_key=case.definition_key, definition_version=case.definition_version,
-        rule_set=case.rule_set, state=dict(case.state), attributes=dict(case.attributes),
-        version=case.version, head_hash=case.head_hash, opened_at=case.opened_at, updated_at=case.updated_at,
+def case_params(case: Case, codec: Codec, state_text: str | None = None) -> dict[str, object]:
+    """The case's values by placeholder name, for ``insert_case`` and ``update_case``; ``state_text`` is the
+    JSON of ``case.state`` when the caller has encoded it already."""
+    return {
+        "code": case.code, "definition_key": case.definition_key, "definition_version": case.definition_version,
+        "rule_set": case.rule_set, "state": json_dumps(dict(case.state)) if state_text is None else state_text,
+        "attributes": json_dumps(dict(case.attributes)), "version": case.version, "head_hash": case.head_hash,
+        "opened_at": codec.instant(case.opened_at), "updated_at": codec.instant(case.updated_at),
+    }
+
+
+def case_from_record(record: Sequence[Any], codec: Codec) -> Case:
+    """A case from a ``load_case`` row (columns in :data:`adapters.sql.queries.CASE_COLUMNS` order)."""
+    code, key, definition_version, rule_set, state, attributes, version, head_hash, opened_at, updated_at = record
+    return Case(
+        code=code, definition_key=key, definition_version=definition_version, rule_set=rule_set,
+        state=codec.json_from(state), attributes=codec.json_from(attributes), version=version, head_hash=head_hash,
+        opened_at=codec.instant_from(opened_at), updated_at=codec.instant_from(updated_at),
     )
 
 
@@ -51,15 +73,20 @@ def case_from_row(row: CaseRow) -> Case:
     )
 
 
-def entry_row(entry: AuditEntry) -> AuditEntryRow:
-    return AuditEntryRow(
-        position=entry.position, case_code=entry.case_code, sequence=entry.sequence,
-        occurred_at=entry.occurred_at, actor=entry.actor, role=entry.role, trigger=entry.trigger,
-        state_before=dict(entry.state_before), state_after=dict(entry.state_after), data=dict(entry.data),
-        changes=dict(entry.changes), reason=entry.reason, definition_key=entry.definition_key,
-        definition_version=entry.definition_version, rule_set=entry.rule_set, prev_hash=entry.prev_hash,
-        hash=entry.hash, schema_version=entry.schema_version,
-    )
+def entry_params(entry: AuditEntry, codec: Codec, state_text: str | None = None) -> dict[str, object]:
+    """The entry's values by placeholder name, for ``append_entry`` (the store assigns its position);
+    ``state_text`` is the JSON of ``entry.state_after`` when the caller has encoded it already, and an
+    internal transition's ``state_before`` is that text again."""
+    after = json_dumps(dict(entry.state_after)) if state_text is None else state_text
+    before = after if entry.state_before == entry.state_after else json_dumps(dict(entry.state_before))
+    return {
+        "case_code": entry.case_code, "sequence": entry.sequence, "occurred_at": codec.instant(entry.occurred_at),
+        "actor": entry.actor, "role": entry.role, "trigger": entry.trigger, "state_before": before,
+        "state_after": after, "data": json_dumps(dict(entry.data)), "changes": json_dumps(dict(entry.changes)),
+        "reason": entry.reason, "definition_key": entry.definition_key,
+        "definition_version": entry.definition_version, "rule_set": entry.rule_set, "prev_hash": entry.prev_hash,
+        "hash": entry.hash, "schema_version": entry.schema_version,
+    }
 
 
 def entry_from_row(row: AuditEntryRow) -> AuditEntry:
@@ -73,12 +100,12 @@ def entry_from_row(row: AuditEntryRow) -> AuditEntry:
     )
 
 
-def timer_row(case_code: str, timer: SetTimer, generation: int) -> TimerRow:
-    """A timer armed by the audit entry at position ``generation``, not claimed."""
-    return TimerRow(
-        case_code=case_code, name=timer.name, trigger=timer.trigger, due_at=timer.due_at,
-        data=dict(timer.data), status="armed", generation=generation, claimed_until=None,
-    )
+def timer_params(case_code: str, timer: SetTimer, generation: int, codec: Codec) -> dict[str, object]:
+    """A timer armed by the audit entry at position ``generation``, for ``arm_timer`` (armed, not claimed)."""
+    return {
+        "case_code": case_code, "name": timer.name, "trigger": timer.trigger, "due_at": codec.instant(timer.due_at),
+        "data": json_dumps(dict(timer.data)), "generation": generation,
+    }
 
 
 def timer_from_row(row: TimerRow) -> SetTimer:
@@ -92,12 +119,13 @@ def due_timer_from_row(row: TimerRow) -> DueTimer:
     )
 
 
-def outbox_row(case_code: str, position: int, effect: Effect, at: datetime) -> OutboxRow:
-    """A pending outbox row; ``at`` is the decision's instant (the injected clock, not the database's)."""
-    return OutboxRow(
-        case_code=case_code, position=position, kind=effect.kind, payload=dict(effect.payload),
-        status="pending", attempts=0, next_attempt_at=at, created_at=at, last_error=None, claimed_until=None,
-    )
+def effect_params(case_code: str, position: int, effect: Effect, at: datetime, codec: Codec) -> dict[str, object]:
+    """A pending outbox row, for ``enqueue_effect``; ``at`` is the decision's instant (the injected clock,
+    not the database's): the first attempt is due at once."""
+    return {
+        "case_code": case_code, "position": position, "kind": effect.kind,
+        "payload": json_dumps(dict(effect.payload)), "at": codec.instant(at),
+    }
 
 
 def effect_from_row(row: OutboxRow) -> Effect:

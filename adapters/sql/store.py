@@ -8,6 +8,13 @@ themselves: an ``INSERT … ON CONFLICT DO NOTHING``, an ``UPDATE`` or ``DELETE`
 both databases and never leave a PostgreSQL transaction aborted.
 ``cases()`` and ``entries()`` stream in batches (a server-side cursor on PostgreSQL).
 
+The hot path — ``load``, ``commit``, ``next_sequence``, ``discard`` — runs the named statements of
+:mod:`adapters.sql.queries` on the pool's driver connections (:mod:`adapters.sql.driver`), with
+parameter dicts mapped straight from the domain values (:mod:`adapters.sql.mapping`): a transition
+is the read, then ``BEGIN``, the case, the entry and ``COMMIT`` (five round trips on PostgreSQL), plus
+the consumed timer, one statement per timer change and one ``executemany`` for the outbox rows. The
+other reads and the claims go through SQLModel and SQLAlchemy Core.
+
 Claims (:meth:`SqlStore.claim_due`, :meth:`SqlStore.claim_effects`) are one ``UPDATE … WHERE key IN
 (SELECT … ORDER BY … LIMIT n FOR UPDATE SKIP LOCKED) RETURNING …``: on PostgreSQL any number of
 dispatchers claim side by side, each skipping the rows another is claiming; on SQLite (which has no
@@ -25,16 +32,16 @@ from types import TracebackType
 from typing import Final, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from adapters.sql import mapping
+from adapters.sql.driver import Driver, Params, Unit
 from adapters.sql.engine import WRITE, create_engine
 from adapters.sql.errors import translated
 from adapters.sql.migrate import upgrade_engine
-from adapters.sql.tables import AuditEntryRow, CaseRow, OutboxRow, Row, SequenceCounterRow, TimerRow, table_of
+from adapters.sql.tables import AuditEntryRow, CaseRow, OutboxRow, Row, TimerRow, table_of
 from workflow.audit import AuditEntry
 from workflow.engine import Decision
 from workflow.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict, StaleTimer
@@ -45,11 +52,8 @@ __all__ = ["SqlStore"]
 
 STREAM_BATCH: Final = 500
 
-CASE = table_of(CaseRow)
-AUDIT = table_of(AuditEntryRow)
 TIMER = table_of(TimerRow)
 OUTBOX = table_of(OutboxRow)
-COUNTER = table_of(SequenceCounterRow)
 
 Status = sa.ColumnElement[str]
 ARMED: Final[Status] = sa.literal_column("'armed'", sa.String)
@@ -59,7 +63,6 @@ DELIVERED: Final[Status] = sa.literal_column("'delivered'", sa.String)
 
 R = TypeVar("R", bound=Row)
 T = TypeVar("T")
-Upsert = postgresql.Insert | sqlite.Insert
 
 
 class SqlStore:
@@ -72,6 +75,9 @@ class SqlStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._writer = engine.execution_options(**WRITE)
+        self._driver = Driver(engine)
+        self._sql = self._driver.queries
+        self._codec = self._driver.codec
 
     @classmethod
     def from_url(cls, url: str, *, migrate: bool = False) -> SqlStore:
@@ -107,11 +113,11 @@ class SqlStore:
     # -- reads ----------------------------------------------------------------------------------
 
     def load(self, code: str) -> Case:
-        with self._session() as session:
-            row = session.get(CaseRow, code)
-            if row is None:
-                raise CaseNotFound(code)
-            return mapping.case_from_row(row)
+        with self._driver.reading() as unit:
+            record = unit.first(self._sql.load_case, {"code": code})
+        if record is None:
+            raise CaseNotFound(code)
+        return mapping.case_from_record(record, self._codec)
 
     def history(self, code: str) -> Sequence[AuditEntry]:
         statement = select(AuditEntryRow).where(col(AuditEntryRow.case_code) == code)
@@ -151,81 +157,56 @@ class SqlStore:
 
     def commit(self, decision: Decision) -> None:
         code = decision.case.code
-        with translated(), self._writer.begin() as connection:
-            self._save_case(connection, decision.case, decision.expected_version)
-            position = self._append(connection, decision.entry)
+        case_params, entry_params = mapping.decision_params(decision, self._codec)
+        with self._driver.transaction() as unit:
+            self._save_case(unit, code, case_params, decision.expected_version)
+            position = self._append(unit, decision.entry, entry_params)
             if decision.consumes is not None:
-                self._consume(connection, code, decision.consumes)
+                self._consume(unit, code, decision.consumes)
             for change in decision.timers:
-                self._apply_timer(connection, code, change, position)
-            self._enqueue(connection, position, decision)
+                self._apply_timer(unit, code, change, position)
+            self._enqueue(unit, position, decision)
 
     def next_sequence(self, scope: str) -> int:
-        statement = self._insert(COUNTER).values(scope=scope, value=1)
-        statement = statement.on_conflict_do_update(
-            index_elements=[COUNTER.c.scope], set_={"value": COUNTER.c.value + 1}
-        )
-        with translated(), self._writer.begin() as connection:
-            return int(connection.execute(statement.returning(COUNTER.c.value)).scalar_one())
+        with self._driver.transaction() as unit:
+            record = unit.first(self._sql.next_sequence, {"scope": scope})
+        assert record is not None, "an upsert … RETURNING returns its row"
+        return int(record[0])
 
-    def _save_case(self, connection: Connection, case: Case, expected_version: int) -> None:
-        row = mapping.values(mapping.case_row(case))
+    def _save_case(self, unit: Unit, code: str, params: Params, expected_version: int) -> None:
         if expected_version == 0:
-            inserted = self._insert(CASE).values(row).on_conflict_do_nothing().returning(CASE.c.code)
-            if connection.execute(inserted).first() is None:
-                raise CaseAlreadyExists(case.code)
+            if unit.first(self._sql.insert_case, params) is None:
+                raise CaseAlreadyExists(code)
             return
-        current = sa.and_(CASE.c.code == case.code, CASE.c.version == expected_version)
-        updated = sa.update(CASE).where(current).values(row).returning(CASE.c.code)
-        if connection.execute(updated).first() is None:
-            raise self._lost(connection, case.code, expected_version)
+        if unit.first(self._sql.update_case, {**params, "expected_version": expected_version}) is None:
+            raise self._lost(unit, code, expected_version)
 
-    def _lost(self, connection: Connection, code: str, expected_version: int) -> Exception:
-        found = connection.execute(sa.select(CASE.c.code).where(CASE.c.code == code)).first()
+    def _lost(self, unit: Unit, code: str, expected_version: int) -> Exception:
+        found = unit.first(self._sql.find_case, {"code": code})
         return CaseNotFound(code) if found is None else ConcurrencyConflict(code, expected_version)
 
-    def _append(self, connection: Connection, entry: AuditEntry) -> int:
-        row = mapping.values(mapping.entry_row(entry), skip={"position"})
-        statement = self._insert(AUDIT).values(row).on_conflict_do_nothing(
-            index_elements=[AUDIT.c.case_code, AUDIT.c.sequence]
-        )
-        position = connection.execute(statement.returning(AUDIT.c.position)).scalar_one_or_none()
-        if position is None:
+    def _append(self, unit: Unit, entry: AuditEntry, params: Params) -> int:
+        record = unit.first(self._sql.append_entry, params)
+        if record is None:
             raise ConcurrencyConflict(entry.case_code, entry.sequence - 1)
-        return int(position)
+        return int(record[0])
 
-    def _consume(self, connection: Connection, code: str, timer: DueTimer) -> None:
+    def _consume(self, unit: Unit, code: str, timer: DueTimer) -> None:
         """Delete the fired timer if it is still the one claimed (same generation), or raise StaleTimer."""
-        stale = StaleTimer(timer.case_code, timer.name, timer.generation)  # raised, the transaction rolls back
-        if timer.case_code != code:
-            raise stale
-        same = sa.and_(TIMER.c.case_code == code, TIMER.c.name == timer.name, TIMER.c.generation == timer.generation)
-        if connection.execute(sa.delete(TIMER).where(same).returning(TIMER.c.name)).first() is None:
-            raise stale
+        if timer.case_code != code or unit.first(self._sql.consume_timer, _claimed(timer)) is None:
+            raise StaleTimer(timer.case_code, timer.name, timer.generation)  # the transaction rolls back
 
-    def _apply_timer(self, connection: Connection, code: str, change: TimerChange, position: int) -> None:
+    def _apply_timer(self, unit: Unit, code: str, change: TimerChange, position: int) -> None:
         if isinstance(change, CancelTimer):
-            gone = sa.and_(TIMER.c.case_code == code, TIMER.c.name == change.name)
-            connection.execute(sa.delete(TIMER).where(gone))
-            return
-        statement = self._insert(TIMER).values(mapping.values(mapping.timer_row(code, change, position)))
-        rearmed = {
-            "trigger": statement.excluded.trigger, "due_at": statement.excluded.due_at,
-            "data": statement.excluded.data, "status": "armed",
-            "generation": statement.excluded.generation, "claimed_until": None,
-        }
-        connection.execute(statement.on_conflict_do_update(
-            index_elements=[TIMER.c.case_code, TIMER.c.name], set_=rearmed
-        ))
+            unit.execute(self._sql.cancel_timer, {"case_code": code, "name": change.name})
+        else:
+            unit.execute(self._sql.arm_timer, mapping.timer_params(code, change, position, self._codec))
 
-    def _enqueue(self, connection: Connection, position: int, decision: Decision) -> None:
-        at = decision.entry.occurred_at
-        rows = [
-            mapping.values(mapping.outbox_row(decision.case.code, position, effect, at), skip={"id"})
-            for effect in decision.effects
-        ]
+    def _enqueue(self, unit: Unit, position: int, decision: Decision) -> None:
+        code, at = decision.case.code, decision.entry.occurred_at
+        rows = [mapping.effect_params(code, position, effect, at, self._codec) for effect in decision.effects]
         if rows:
-            connection.execute(sa.insert(OUTBOX), rows)
+            unit.executemany(self._sql.enqueue_effect, rows)
 
     # -- TimerQueue -----------------------------------------------------------------------------
 
@@ -237,12 +218,8 @@ class SqlStore:
         return sorted(claimed, key=lambda timer: (timer.due_at, timer.case_code, timer.name))
 
     def discard(self, timer: DueTimer) -> bool:
-        same = sa.and_(
-            TIMER.c.case_code == timer.case_code, TIMER.c.name == timer.name,
-            TIMER.c.generation == timer.generation,
-        )
-        with translated(), self._writer.begin() as connection:
-            return connection.execute(sa.delete(TIMER).where(same).returning(TIMER.c.name)).first() is not None
+        with self._driver.transaction() as unit:
+            return unit.first(self._sql.consume_timer, _claimed(timer)) is not None
 
     def armed_count(self, now: datetime) -> tuple[int, int]:
         due = sa.func.count().filter(TIMER.c.due_at <= now)
@@ -297,12 +274,6 @@ class SqlStore:
         with translated(), self._writer.begin() as connection:
             connection.execute(statement)
 
-    def _insert(self, table: sa.Table) -> Upsert:
-        """An INSERT that knows ``ON CONFLICT`` (both databases spell it the same way)."""
-        if self._engine.dialect.name == "postgresql":
-            return postgresql.insert(table)
-        return sqlite.insert(table)
-
 
 def _claim_due_statement(now: datetime, limit: int, lease: timedelta) -> sa.Update:
     """Lease the ``limit`` oldest armed timers due at ``now`` whose last lease (if any) ran out, and
@@ -349,3 +320,9 @@ def _inline(limit: int) -> sa.ColumnElement[int]:
     """The LIMIT written into the statement: a PostgreSQL generic plan (psycopg prepares a statement
     run five times) then still knows the claim is small, and joins it back by primary key."""
     return sa.literal(int(limit), sa.Integer, literal_execute=True)
+
+
+def _claimed(timer: DueTimer) -> Params:
+    """The timer row as claimed (same generation): fired, re-armed or cancelled since, it matches no row."""
+    return {"case_code": timer.case_code, "name": timer.name, "generation": timer.generation}
+

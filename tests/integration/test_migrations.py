@@ -26,7 +26,7 @@ from adapters.sql.tables import UtcDateTime, metadata
 from tests.services import postgres_database, postgres_url, require_postgres
 from workflow.model import DueTimer, SetTimer
 
-HEAD = "0002"
+HEAD = "0004"
 
 
 @pytest.fixture(params=[
@@ -164,5 +164,6 @@ def test_case_codes_sort_byte_wise_on_postgresql() -> None:
         finally:
             engine.dispose()
 
-    assert collations == [("audit_entry", "case_code", "C"), ("case", "code", "C"), ("outbox", "case_code", "C"),
+    assert collations == [("audit_entry", "case_code", "C"), ("case", "code", "C"), ("dossier_pause", "code", "C"),
+                          ("dossier_report", "code", "C"), ("outbox", "case_code", "C"),
                           ("timer", "case_code", "C"), ("timer", "name", "C")]

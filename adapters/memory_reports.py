@@ -1,0 +1,62 @@
+"""The in-memory reference adapter of :class:`workflow.ports.Reports`.
+
+It folds the memory store's audit entries by global position with :func:`workflow.reporting.fold`
+(read upcast to the current audit schema, as every reader reads them) and computes the reports with
+the reference functions of the core, dossier by dossier in Python: the yardstick the SQL projection
+is held to.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+
+from adapters.memory import MemoryStore
+from workflow.metrics import IndicatorCounts, indicator_counts
+from workflow.reporting import Bieu06, DossierFacts, StatusOf, bieu06, fold
+from workflow.upcasting import upcast
+
+__all__ = ["MemoryReports"]
+
+
+class MemoryReports:
+    def __init__(self, store: MemoryStore, status_of: StatusOf) -> None:
+        self._store = store
+        self._status_of = status_of
+        self._lock = threading.Lock()
+        self._facts: dict[str, DossierFacts] = {}
+        self._checkpoint = 0
+
+    def catch_up(self) -> int:
+        with self._lock:
+            fresh = sorted(
+                (entry for entry in self._store.entries() if (entry.position or 0) > self._checkpoint),
+                key=lambda entry: entry.position or 0,
+            )
+            for entry in fresh:
+                folded = fold(self._facts.get(entry.case_code), upcast(entry), self._status_of)
+                if folded is not None:
+                    self._facts[entry.case_code] = folded
+                self._checkpoint = entry.position or self._checkpoint
+            return len(fresh)
+
+    def rebuild(self) -> int:
+        with self._lock:
+            self._facts.clear()
+            self._checkpoint = 0
+        return self.catch_up()
+
+    def bieu06(self, start: date, end: date) -> Bieu06:
+        return bieu06(self._snapshot(), start, end)
+
+    def indicator_counts(self, start: date, end: date) -> IndicatorCounts:
+        return indicator_counts(self._snapshot(), start, end)
+
+    def facts(self, code: str) -> DossierFacts | None:
+        with self._lock:
+            return self._facts.get(code)
+
+    def _snapshot(self) -> list[DossierFacts]:
+        """The facts ordered by dossier code (the order the SQL adapter reads them in)."""
+        with self._lock:
+            return [self._facts[code] for code in sorted(self._facts)]

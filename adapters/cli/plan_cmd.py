@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.bootstrap import Motcua, open_motcua
+from adapters.cli.groups import report_group
 from definitions.plans import load_plan
 from workflow.errors import CaseAlreadyExists, CaseNotFound, InvalidInput, NoRuleSetInForce
 from workflow.model import SYSTEM_ACTOR, Actor, JsonValue
@@ -386,18 +387,9 @@ def report_book(
 # -- wiring ----------------------------------------------------------------------------------------
 
 
-def _report_group(app: typer.Typer) -> typer.Typer:
-    """The ``report`` group, shared with other report commands when one is registered already."""
-    for group in app.registered_groups:
-        if group.name == "report" and group.typer_instance is not None:
-            return group.typer_instance
-    report = typer.Typer(help="Báo cáo (reports).", no_args_is_help=True, add_completion=False)
-    app.add_typer(report, name="report")
-    return report
-
 
 def register(app: typer.Typer) -> None:
     app.add_typer(plan_app, name="plan")
-    report = _report_group(app)
+    report = report_group(app)
     report.command("plan")(report_plan)
     report.command("book")(report_book)

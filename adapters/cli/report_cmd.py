@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.bootstrap import Motcua, open_motcua
+from adapters.cli.groups import report_group
 from adapters.cli.report_render import (
     bieu06_csv,
     bieu06_table,
@@ -170,18 +171,9 @@ def rebuild(db: DbOption = None) -> None:
     typer.echo(f"reporting projection rebuilt: {folded} audit entries folded")
 
 
-def _report_group(app: typer.Typer) -> typer.Typer:
-    """The ``report`` group, shared with the other report commands when one is registered already."""
-    for group in app.registered_groups:
-        if group.name == "report" and group.typer_instance is not None:
-            return group.typer_instance
-    report = typer.Typer(help="Báo cáo (reports).", no_args_is_help=True, add_completion=False)
-    app.add_typer(report, name="report")
-    return report
-
 
 def register(app: typer.Typer) -> None:
-    report = _report_group(app)
+    report = report_group(app)
     report.command("bieu06")(bieu06)
     report.command("par766")(par766)
     app.add_typer(projections_app, name="projections")

@@ -1,4 +1,4 @@
-"""The in-memory reference adapter of the core's ports: CaseStore, TimerQueue and Outbox.
+"""The in-memory reference adapter of the core's ports: CaseStore, CaseQueries, TimerQueue and Outbox.
 
 Good enough to run the product in-process and the yardstick of the contract suite: it keeps the
 same guarantees as the SQL stores (atomic commit, optimistic concurrency, append-only entries,
@@ -17,6 +17,7 @@ from workflow.audit import AuditEntry
 from workflow.engine import Decision
 from workflow.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict, StaleTimer
 from workflow.model import CancelTimer, Case, DueTimer, Effect, OutboxItem, SetTimer
+from workflow.queries import CaseFilter, Page, check_page, matches
 from workflow.retry import Park, Settlement
 
 __all__ = ["MemoryStore"]
@@ -119,6 +120,14 @@ class MemoryStore:
         with self._lock:
             items = [item for item in self._outbox.values() if item.case_code == code]
         return [Effect(item.kind, item.payload) for item in items]
+
+    def find(self, where: CaseFilter, *, after: str | None = None, limit: int = 50) -> Page:
+        check_page(limit)
+        with self._lock:
+            codes = sorted(code for code in self._cases if after is None or code > after)
+            found = [case for case in (self._cases[code] for code in codes) if matches(case, where)]
+        items = tuple(found[:limit])
+        return Page(items, items[-1].code if len(found) > limit else None)
 
     def next_sequence(self, scope: str) -> int:
         with self._lock:

@@ -17,10 +17,11 @@ from workflow.audit import AuditEntry
 from workflow.engine import Decision
 from workflow.metrics import IndicatorCounts
 from workflow.model import Case, DueTimer, Effect, OutboxItem, SetTimer
+from workflow.queries import CaseFilter, Page
 from workflow.reporting import Bieu06, DossierFacts
 from workflow.retry import Settlement
 
-__all__ = ["CaseStore", "Notifier", "Observer", "Outbox", "Reports", "Storage", "TimerQueue"]
+__all__ = ["CaseQueries", "CaseStore", "Notifier", "Observer", "Outbox", "Reports", "Storage", "TimerQueue"]
 
 
 class CaseStore(Protocol):
@@ -118,8 +119,16 @@ class Notifier(Protocol):
         ...
 
 
-class Storage(CaseStore, TimerQueue, Outbox, Protocol):
-    """One database behind all three ports: what every shipped adapter implements."""
+class CaseQueries(Protocol):
+    def find(self, where: CaseFilter, *, after: str | None = None, limit: int = 50) -> Page:
+        """The cases :func:`workflow.queries.matches` selects, ordered by code, the first ``limit`` of
+        those whose code sorts after ``after``; :class:`~workflow.errors.InvalidInput` for a ``limit``
+        outside 1…:data:`~workflow.queries.MAX_PAGE`."""
+        ...
+
+
+class Storage(CaseStore, CaseQueries, TimerQueue, Outbox, Protocol):
+    """One database behind all four ports: what every shipped adapter implements."""
 
 
 class Reports(Protocol):

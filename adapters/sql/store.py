@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -46,12 +46,14 @@ from workflow.audit import AuditEntry
 from workflow.engine import Decision
 from workflow.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict, StaleTimer
 from workflow.model import CancelTimer, Case, DueTimer, Effect, OutboxItem, SetTimer, TimerChange
+from workflow.queries import CaseFilter, Page, appointment_text, check_page
 from workflow.retry import RetryAt, Settlement
 
 __all__ = ["SqlStore"]
 
 STREAM_BATCH: Final = 500
 
+CASE = table_of(CaseRow)
 TIMER = table_of(TimerRow)
 OUTBOX = table_of(OutboxRow)
 
@@ -138,6 +140,15 @@ class SqlStore:
     def entries(self) -> Iterator[AuditEntry]:
         ordered = select(AuditEntryRow).order_by(col(AuditEntryRow.case_code), col(AuditEntryRow.sequence))
         return self._stream(ordered, mapping.entry_from_row)
+
+    def find(self, where: CaseFilter, *, after: str | None = None, limit: int = 50) -> Page:
+        check_page(limit)
+        statement = select(CaseRow).where(*_conditions(where))
+        if after is not None:
+            statement = statement.where(col(CaseRow.code) > after)
+        found = self._all(statement.order_by(col(CaseRow.code)).limit(limit + 1), mapping.case_from_row)
+        items = tuple(found[:limit])
+        return Page(items, items[-1].code if len(found) > limit else None)
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
@@ -273,6 +284,26 @@ class SqlStore:
         statement = sa.update(OUTBOX).where(OUTBOX.c.id == item_id).values(changes)
         with translated(), self._writer.begin() as connection:
             connection.execute(statement)
+
+
+def _conditions(where: CaseFilter) -> list[sa.ColumnElement[bool]]:
+    """The SQL of :func:`workflow.queries.matches`: JSON paths read the same on SQLite and PostgreSQL."""
+    state, attributes = CASE.c.state, CASE.c.attributes
+    officer = sa.func.coalesce(attributes["assignee"].as_string(), attributes["owner"].as_string())
+    wanted: list[tuple[str | None, sa.ColumnElement[Any]]] = [
+        (where.definition_key, CASE.c.definition_key),
+        (where.lifecycle, state["lifecycle"].as_string()),
+        (where.deadline, state["deadline"].as_string()),
+        (where.procedure, attributes["procedure"].as_string()),
+        (where.officer, officer),
+    ]
+    conditions = [column == value for value, column in wanted if value is not None]
+    if where.due_before is not None:
+        conditions.append(attributes["appointment"].as_string() <= appointment_text(where.due_before))
+    if where.ended is not None:
+        ended_at = attributes["ended_at"].as_string()
+        conditions.append(ended_at.is_not(None) if where.ended else ended_at.is_(None))
+    return conditions
 
 
 def _claim_due_statement(now: datetime, limit: int, lease: timedelta) -> sa.Update:

@@ -1,0 +1,132 @@
+"""The contract of :class:`workflow.ports.CaseQueries`: every store finds exactly the cases that
+:func:`workflow.queries.matches` selects, in code order, page after page without gaps or repeats.
+
+The dossiers are real ones: received at the desk for catalogue procedures, handed to officers,
+paused, returned, and run overdue by their own deadline timers, on the memory store, SQLite and
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from itertools import product
+
+import pytest
+
+from definitions.catalogue import load_procedures, load_rule_sets
+from definitions.offices import DEFAULT_OFFICE, load_office
+from definitions.workflows import load_workflows
+from workflow.clock import ManualClock
+from workflow.desk import Applicant, Desk
+from workflow.dossier_actions import DossierServices, dossier_registry
+from workflow.engine import Engine
+from workflow.errors import InvalidInput
+from workflow.model import Actor, Case
+from workflow.ports import Storage
+from workflow.queries import MAX_PAGE, CaseFilter, matches
+from workflow.service import CaseService
+from workflow.sla import SlaClock
+from workflow.task_actions import TaskServices, task_registry
+from workflow.worktime import VN_TZ
+
+START = datetime(2024, 3, 4, 8, 0, tzinfo=VN_TZ)  # a Monday
+OFFICER = Actor.of("Nguyễn Thị Lan", "officer")
+SPECIALISTS = ("Phạm Văn Hùng", "Lê Thị Thu")
+PROCEDURES = ("1.001193", "1.004873", "2.001019")
+
+
+def _desk(store: Storage, clock: ManualClock) -> Desk:
+    catalogue, rules = load_procedures(), load_rule_sets()
+    sla = SlaClock(load_office(DEFAULT_OFFICE).calendar())
+    workflows = load_workflows({
+        "tthc-dossier": dossier_registry(DossierServices(sla, catalogue, rules)),
+        "plan-task": task_registry(TaskServices(sla, rules)),
+    })
+    return Desk(CaseService(Engine(workflows, clock), store), store, catalogue, rules, "000.00.00.H23")
+
+
+def _populate(store: Storage) -> list[Case]:
+    """Fourteen dossiers over two weeks; the first ones run overdue by the time the last arrive."""
+    clock = ManualClock(START)
+    desk = _desk(store, clock)
+    service = desk.service
+    for n in range(14):
+        clock.set(START + timedelta(days=n, hours=n % 3))
+        procedure = PROCEDURES[n % len(PROCEDURES)]
+        if n % 6 == 1:  # refused at the desk: its processing ended at once
+            case = desk.submit(procedure, "direct", Applicant(f"Công dân số {n}"), OFFICER)
+            service.fire(case.code, "refuse", OFFICER, {"reason": "Không thuộc thẩm quyền"})
+            continue
+        case = desk.receive(procedure, "direct", Applicant(f"Công dân số {n}"), OFFICER)
+        if n % 4 != 3:
+            case = service.fire(case.code, "assign", OFFICER, {"assignee": SPECIALISTS[n % 2]})
+        if n % 5 == 2 and n % 4 != 3:
+            service.fire(case.code, "request_supplement", OFFICER, {"reason": "Bổ sung giấy tờ"})
+        for timer in store.claim_due(clock.now(), 100, timedelta(minutes=5)):
+            service.fire_timer(timer, store)
+    return list(store.cases())
+
+
+def _filters(cases: list[Case]) -> list[CaseFilter]:
+    lifecycles = [*sorted({c.state["lifecycle"] for c in cases}), "returned"]
+    deadlines = sorted({c.state["deadline"] for c in cases})
+    instants = [START + timedelta(days=d) for d in (0, 5, 10, 20)]
+    found = [CaseFilter(lifecycle=s) for s in lifecycles]
+    found += [CaseFilter(deadline=d) for d in deadlines]
+    found += [CaseFilter(procedure=p, officer=o) for p, o in product(PROCEDURES, (*SPECIALISTS, None))]
+    found += [CaseFilter(due_before=i, definition_key="tthc-dossier") for i in instants]
+    found += [CaseFilter(deadline="overdue", lifecycle="processing"), CaseFilter(definition_key="plan-task")]
+    found += [CaseFilter(ended=True), CaseFilter(ended=False, deadline="overdue")]
+    return [*found, CaseFilter()]
+
+
+@pytest.fixture
+def cases(store: Storage) -> list[Case]:
+    return _populate(store)
+
+
+def test_the_population_covers_what_the_filters_tell_apart(cases: list[Case]) -> None:
+    states = {(c.state["lifecycle"], c.state["deadline"]) for c in cases}
+    assert {"received", "processing", "supplement_requested"} <= {lifecycle for lifecycle, _ in states}
+    assert {"on_time", "overdue"} <= {deadline for _, deadline in states}
+    assert any(c.attributes.get("ended_at") for c in cases)
+
+
+def test_find_selects_what_matches_selects_in_code_order(store: Storage, cases: list[Case]) -> None:
+    for where in _filters(cases):
+        expected = [c.code for c in cases if matches(c, where)]
+        page = store.find(where, limit=MAX_PAGE)
+        assert [c.code for c in page.items] == expected, where
+        assert page.next_cursor is None
+
+
+@pytest.mark.parametrize("limit", [1, 3, 14])
+def test_pages_follow_each_other_without_gaps_or_repeats(store: Storage, cases: list[Case], limit: int) -> None:
+    where = CaseFilter(definition_key="tthc-dossier")
+    seen: list[str] = []
+    after: str | None = None
+    while True:
+        page = store.find(where, after=after, limit=limit)
+        assert len(page.items) <= limit
+        seen += [c.code for c in page.items]
+        if page.next_cursor is None:
+            break
+        after = page.next_cursor
+    assert seen == sorted(c.code for c in cases)
+
+
+def test_found_cases_are_the_stored_cases(store: Storage, cases: list[Case]) -> None:
+    page = store.find(CaseFilter(officer=SPECIALISTS[0]), limit=50)
+    assert page.items
+    assert all(store.load(c.code) == c for c in page.items)
+
+
+@pytest.mark.parametrize("limit", [0, -1, MAX_PAGE + 1])
+def test_a_limit_out_of_range_is_refused(store: Storage, limit: int) -> None:
+    with pytest.raises(InvalidInput, match="limit"):
+        store.find(CaseFilter(), limit=limit)
+
+
+def test_a_bound_without_offset_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="due_before"):
+        CaseFilter(due_before=datetime(2024, 3, 4, 8, 0))

@@ -26,6 +26,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy --strict tests/typing/usage.py
 
 pytest: $(STAMP)
 	$(BIN)/pytest

@@ -1,4 +1,4 @@
-"""Imports flow one way: adapters → workers → definitions → workflow. The core loads no infrastructure."""
+"""Imports flow one way: motcua → adapters → workers → definitions → workflow. The core loads no infrastructure."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-LAYERS = ("workflow", "definitions", "workers", "adapters")  # each may import only those before it
+LAYERS = ("workflow", "definitions", "workers", "adapters", "motcua")  # each may import only those before it
 # Loaded at all (by us or by a library the core uses): infrastructure the core must never pull in.
 NEVER_LOADED_BY_CORE = ("sqlalchemy", "sqlmodel", "dramatiq", "redis", "yaml", "structlog", "psycopg",
                         "fastapi", "typer", "rich", "alembic", "openpyxl")

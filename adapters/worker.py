@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -63,7 +62,7 @@ class WorkerOptions:
 
 def handlers_for(motcua: Motcua, clock: Clock) -> Handlers:
     store = motcua.store
-    return Handlers(motcua.service, store, store, notifier_from_settings(), clock)
+    return Handlers(motcua.service, store, store, notifier_from_settings(motcua=motcua, clock=clock), clock)
 
 
 def _on_send_error(what: str, error: Exception) -> None:
@@ -113,13 +112,6 @@ class _Fleet:
         return child
 
 
-def _whole_log_lines() -> None:
-    """One write() per log line: the command's processes share its stderr, and structlog's print logger
-    writes a line and its newline separately, so under PYTHONUNBUFFERED (usual in containers) the lines of
-    two processes ran together into one that is not JSON."""
-    structlog.configure(logger_factory=structlog.WriteLoggerFactory(file=sys.stderr))
-
-
 def _log_tick(report: TickReport) -> None:
     if report.timers or report.effects or report.send_errors:
         log.info("dispatch.tick", timers=report.timers, effects=report.effects, send_errors=report.send_errors)
@@ -164,7 +156,6 @@ def run_worker(options: WorkerOptions, stop: threading.Event | None = None) -> N
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         _stop_on_signals(stop)
-    _whole_log_lines()
     clock = SystemClock()
     notifier_from_settings()  # bad notifier settings stop the command now, not every worker process's messages
     motcua = open_motcua(options.database_url, clock=clock)
@@ -220,7 +211,6 @@ def worker_process(options: WorkerOptions) -> None:
     from adapters.logging import configure_logging  # noqa: PLC0415 - configured once per spawned process
 
     configure_logging()
-    _whole_log_lines()
     assert options.broker_url is not None
     broker = redis_broker(options.broker_url)
     factory: Callable[[], Handlers] = lambda: _process_handlers(options.database_url)  # noqa: E731

@@ -34,6 +34,7 @@ pytest: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.calendar
 	$(BIN)/python -m bench.engine
+	$(BIN)/python -m bench.http
 	$(BIN)/python -m bench.reports
 	$(BIN)/python -m bench.timers
 

@@ -1,19 +1,24 @@
 """Composition root: the only place that reads settings and wires the core to its adapters.
 
 ``open_motcua(url)`` gives a ready :class:`Motcua`: the case service, the one-stop desk, the store,
-the compiled workflows, the procedure catalogue, the rule book, the office calendar and the reports.
+the compiled workflows, the procedure catalogue, the rule book, the office calendar, the reports and the
+DVCQG sync status. When a DVCQG portal is configured (``MOTCUA_DVCQG_URL``), every decision on a dossier
+puts a ``dvcqg.sync`` effect in the outbox and the worker's notifier sends it to the portal
+(docs/dvcqg-sync.md).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from adapters.dvcqg.status import MemorySyncLog, SyncLog
+from adapters.dvcqg.sync import PORTAL_KIND, HttpxTransport, PortalNotifier, PortalTransport, UnconfiguredPortal
 from adapters.logging import LoggingObserver
 from adapters.memory import MemoryStore
 from adapters.memory_reports import MemoryReports
-from adapters.notifiers import FanOut, LogNotifier, SmtpNotifier, WebhookNotifier
+from adapters.notifiers import FanOut, LogNotifier, RoutingNotifier, SmtpNotifier, WebhookNotifier
 from definitions.catalogue import load_procedures, load_rule_sets
 from definitions.offices import DEFAULT_OFFICE, load_office
 from definitions.workflows import load_workflows
@@ -26,6 +31,7 @@ from workflow.dossier_actions import DossierServices, dossier_registry
 from workflow.engine import Engine
 from workflow.errors import InvalidInput
 from workflow.ports import Notifier, Observer, Reports, Storage
+from workflow.retry import RetryPolicy
 from workflow.service import CaseService
 from workflow.sla import SlaClock
 from workflow.task_actions import TaskServices, task_registry
@@ -33,16 +39,24 @@ from workflow.task_actions import TaskServices, task_registry
 __all__ = [
     "DEFAULT_AGENCY",
     "DEFAULT_DATABASE_URL",
+    "PORTAL_PUBLISH",
     "Motcua",
+    "PortalSettings",
     "database_url",
     "notifier_from_settings",
     "open_motcua",
     "open_reports",
     "open_store",
+    "open_sync_log",
+    "portal_notifier",
+    "portal_settings",
+    "publish_from_settings",
 ]
 
 DEFAULT_DATABASE_URL = "sqlite:///motcua.db"
 DEFAULT_AGENCY = "000.00.00.H23"  # electronic id of the receiving agency (mã định danh), configurable
+PORTAL_PUBLISH: Mapping[str, tuple[str, ...]] = {"tthc-dossier": (PORTAL_KIND,)}  # what is synced to DVCQG
+DEFAULT_PORTAL_TIMEOUT_S = 10.0
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -60,27 +74,99 @@ def open_store(url: str) -> Storage:
     raise InvalidInput("database url", f"{url!r}: use sqlite:///FILE, postgresql://… or memory://")
 
 
-def open_reports(store: Storage, workflows: WorkflowSet) -> Reports:
-    """The reporting projection on the store's database: in memory beside a memory store, else in SQL."""
+def open_reports(store: Storage, workflows: WorkflowSet, sync: SyncLog | None = None) -> Reports:
+    """The reporting projection on the store's database: in memory beside a memory store, else in SQL.
+
+    ``sync``, given where a DVCQG portal is configured, makes the ``sync`` indicator measured."""
     if isinstance(store, MemoryStore):
-        return MemoryReports(store, workflows.status_of)
+        return MemoryReports(store, workflows.status_of, sync)
     from adapters.sql.reports import SqlReports  # noqa: PLC0415 - SQL loads only when a SQL URL is used
     from adapters.sql.store import SqlStore  # noqa: PLC0415 - same
 
     if isinstance(store, SqlStore):
-        return SqlReports(store.engine, workflows.status_of)
+        return SqlReports(store.engine, workflows.status_of, sync_measured=sync is not None)
     raise InvalidInput("database url", f"no reporting projection for a {type(store).__name__}")
+
+
+def open_sync_log(store: Storage) -> SyncLog:
+    """The DVCQG sync status on the store's database."""
+    if isinstance(store, MemoryStore):
+        return MemorySyncLog()
+    from adapters.dvcqg.sql_status import SqlSyncLog  # noqa: PLC0415 - SQL loads only when a SQL URL is used
+    from adapters.sql.store import SqlStore  # noqa: PLC0415 - same
+
+    if isinstance(store, SqlStore):
+        return SqlSyncLog(store.engine)
+    raise InvalidInput("database url", f"no sync status table for a {type(store).__name__}")
+
+
+@dataclass(frozen=True)
+class PortalSettings:
+    """Where and how to reach the DVCQG portal (or the province's LGSP in front of it)."""
+
+    url: str
+    token: str
+    agency: str | None = None  # DonViXuLy; the desk's agency when not set
+    timeout: float = DEFAULT_PORTAL_TIMEOUT_S
+
+
+def portal_settings(environ: Mapping[str, str] | None = None) -> PortalSettings | None:
+    """MOTCUA_DVCQG_URL (none: no portal), MOTCUA_DVCQG_TOKEN (required with a URL), MOTCUA_DVCQG_AGENCY,
+    MOTCUA_DVCQG_TIMEOUT (seconds, 10)."""
+    env = os.environ if environ is None else environ
+    url = env.get("MOTCUA_DVCQG_URL")
+    if not url:
+        return None
+    token = env.get("MOTCUA_DVCQG_TOKEN")
+    if not token:
+        raise InvalidInput("MOTCUA_DVCQG_TOKEN", "the DVCQG portal needs an access token")
+    try:
+        timeout = float(env.get("MOTCUA_DVCQG_TIMEOUT", str(DEFAULT_PORTAL_TIMEOUT_S)))
+    except ValueError:
+        raise InvalidInput("MOTCUA_DVCQG_TIMEOUT", "seconds, e.g. 10") from None
+    return PortalSettings(url, token, env.get("MOTCUA_DVCQG_AGENCY") or None, timeout)
+
+
+def publish_from_settings(environ: Mapping[str, str] | None = None) -> Mapping[str, tuple[str, ...]]:
+    """What every decision publishes: the dossiers to DVCQG when a portal is configured, else nothing."""
+    return PORTAL_PUBLISH if portal_settings(environ) is not None else {}
 
 
 _ROLES = ("officer", "specialist", "leader", "chairman", "owner")
 
 
-def notifier_from_settings(environ: Mapping[str, str] | None = None) -> Notifier:
+def notifier_from_settings(
+    environ: Mapping[str, str] | None = None, *, motcua: Motcua | None = None, clock: Clock | None = None
+) -> Notifier:
     """Structured log always; e-mail when MOTCUA_SMTP_HOST is set; a webhook when MOTCUA_WEBHOOK_URL is.
 
-    Recipients per role come from MOTCUA_NOTIFY_OFFICER, _LEADER, _CHAIRMAN… (comma-separated).
+    Recipients per role come from MOTCUA_NOTIFY_OFFICER, _LEADER, _CHAIRMAN… (comma-separated). Given
+    ``motcua`` (whose store the portal reads), ``dvcqg.sync`` effects go to the DVCQG portal of
+    :func:`portal_settings` (and the log), or are parked while none is configured.
     """
     env = os.environ if environ is None else environ
+    base = _channels(env)
+    settings = portal_settings(env)  # bad portal settings stop the command at once
+    if motcua is None:
+        return base
+    portal: Notifier = UnconfiguredPortal()
+    if settings is not None:
+        transport = HttpxTransport(settings.url, settings.token, timeout=settings.timeout)
+        portal = FanOut([LogNotifier(), portal_notifier(motcua, transport, clock or SystemClock(),
+                                                         agency=settings.agency)])
+    return RoutingNotifier({PORTAL_KIND: portal}, base)
+
+
+def portal_notifier(
+    motcua: Motcua, transport: PortalTransport, clock: Clock, *, agency: str | None = None,
+    policy: RetryPolicy | None = None,
+) -> PortalNotifier:
+    """The notifier of ``dvcqg.sync`` effects on ``motcua``'s store, sync status and workflows."""
+    return PortalNotifier(motcua.store, motcua.workflows, motcua.sync, transport, clock,
+                          agency=agency or motcua.desk.agency, policy=policy)
+
+
+def _channels(env: Mapping[str, str]) -> Notifier:
     notifiers: list[Notifier] = [LogNotifier()]
     if host := env.get("MOTCUA_SMTP_HOST"):
         recipients = {role: _addresses(env.get(f"MOTCUA_NOTIFY_{role.upper()}", "")) for role in _ROLES}
@@ -111,6 +197,8 @@ class Motcua:
     rules: RuleBook
     calendar: WorkingCalendar
     reports: Reports
+    sync: SyncLog = field(default_factory=MemorySyncLog)
+    publish: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def close(self) -> None:
         close = getattr(self.store, "close", None)
@@ -121,7 +209,10 @@ class Motcua:
 def open_motcua(
     url: str | None = None, *, clock: Clock | None = None, office: str = DEFAULT_OFFICE,
     agency: str = DEFAULT_AGENCY, observers: Sequence[Observer] | None = None,
+    publish: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Motcua:
+    """``publish``: the effect kinds every decision of a workflow releases (:data:`PORTAL_PUBLISH` syncs the
+    dossiers to DVCQG); by default :func:`publish_from_settings`."""
     catalogue, rules = load_procedures(), load_rule_sets()
     calendar = load_office(office).calendar()
     sla = SlaClock(calendar)
@@ -129,8 +220,11 @@ def open_motcua(
         "tthc-dossier": dossier_registry(DossierServices(sla, catalogue, rules)),
         "plan-task": task_registry(TaskServices(sla, rules)),
     })
+    published = publish_from_settings() if publish is None else publish
     store = open_store(database_url(url))
-    engine = Engine(workflows, clock or SystemClock())
+    engine = Engine(workflows, clock or SystemClock(), published)
     service = CaseService(engine, store, [LoggingObserver()] if observers is None else observers)
     desk = Desk(service, store, catalogue, rules, agency)
-    return Motcua(service, desk, store, workflows, catalogue, rules, calendar, open_reports(store, workflows))
+    sync = open_sync_log(store)
+    reports = open_reports(store, workflows, sync if published else None)
+    return Motcua(service, desk, store, workflows, catalogue, rules, calendar, reports, sync, published)

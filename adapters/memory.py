@@ -195,6 +195,10 @@ class MemoryStore:
         with self._lock:
             return [item for item in self._outbox.values() if item.status == "parked"]
 
+    def backlog(self) -> int:
+        with self._lock:
+            return sum(1 for item in self._outbox.values() if item.status == "pending")
+
     def requeue(self, item_ids: Sequence[int] | None, now: datetime) -> int:
         with self._lock:
             chosen = [item for item in self._outbox.values() if item.status == "parked"

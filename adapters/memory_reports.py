@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from datetime import date
 
+from adapters.dvcqg.status import SyncLog
 from adapters.memory import MemoryStore
 from workflow.metrics import IndicatorCounts, indicator_counts
 from workflow.reporting import Bieu06, DossierFacts, StatusOf, bieu06, fold
@@ -20,8 +21,9 @@ __all__ = ["MemoryReports"]
 
 
 class MemoryReports:
-    def __init__(self, store: MemoryStore, status_of: StatusOf) -> None:
+    def __init__(self, store: MemoryStore, status_of: StatusOf, sync: SyncLog | None = None) -> None:
         self._store = store
+        self._sync = sync  # given where a DVCQG portal is configured: the sync indicator is counted
         self._status_of = status_of
         self._lock = threading.Lock()
         self._facts: dict[str, DossierFacts] = {}
@@ -50,11 +52,18 @@ class MemoryReports:
         return bieu06(self._snapshot(), start, end)
 
     def indicator_counts(self, start: date, end: date) -> IndicatorCounts:
-        return indicator_counts(self._snapshot(), start, end)
+        return indicator_counts(self._snapshot(), start, end, self._fully_synced())
 
     def facts(self, code: str) -> DossierFacts | None:
         with self._lock:
             return self._facts.get(code)
+
+    def _fully_synced(self) -> set[str] | None:
+        """The dossiers whose every entry is synced to DVCQG (``None``: no portal, not measured)."""
+        if self._sync is None:
+            return None
+        versions = {case.code: case.version for case in self._store.cases()}
+        return {code for code, synced in self._sync.synced_counts().items() if synced == versions.get(code)}
 
     def _snapshot(self) -> list[DossierFacts]:
         """The facts ordered by dossier code (the order the SQL adapter reads them in)."""

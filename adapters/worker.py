@@ -36,7 +36,9 @@ from workers.inline import InlineSink
 from workflow.clock import Clock, SystemClock
 from workflow.errors import Retryable
 
-__all__ = ["WorkerOptions", "handlers_for", "queued_messages", "redis_broker", "run_worker", "worker_process"]
+__all__ = [
+    "WorkerOptions", "dispatch_sink", "handlers_for", "queued_messages", "redis_broker", "run_worker", "worker_process",
+]
 
 log = structlog.get_logger("motcua.worker")
 
@@ -161,10 +163,8 @@ def run_worker(options: WorkerOptions, stop: threading.Event | None = None) -> N
     motcua = open_motcua(options.database_url, clock=clock)
     fleet: _Fleet | None = None
     try:
-        sink: Sink = InlineSink(handlers_for(motcua, clock))
+        sink = dispatch_sink(motcua, clock, options.broker_url)
         if options.broker_url:
-            broker = redis_broker(options.broker_url)
-            sink = declare_actors(broker, _never_handles, lambda: queued_messages(broker))
             fleet = _Fleet(options)
             fleet.start()
         dispatcher = Dispatcher(motcua.store, motcua.store, sink, clock, batch=options.batch, lease=options.lease,
@@ -202,6 +202,15 @@ def _shown(url: str | None) -> str:
 
 def _never_handles() -> Handlers:
     raise RuntimeError("the dispatcher process only sends messages")
+
+
+def dispatch_sink(motcua: Motcua, clock: Clock, broker_url: str | None) -> Sink:
+    """Where a dispatcher sends what it claims: handled in-process without a broker, else messages on Redis
+    for the ``motcua worker`` processes (this process declares the actors only to send)."""
+    if not broker_url:
+        return InlineSink(handlers_for(motcua, clock))
+    broker = redis_broker(broker_url)
+    return declare_actors(broker, _never_handles, lambda: queued_messages(broker))
 
 
 def worker_process(options: WorkerOptions) -> None:

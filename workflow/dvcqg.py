@@ -24,6 +24,7 @@ from workflow.errors import MotcuaError
 from workflow.worktime import VN_TZ, to_vietnam_time
 
 __all__ = [
+    "APPLICANT_KINDS",
     "CHANNEL_NAMES",
     "ENDED_STATUSES",
     "NOT_RECEIVED_STATUSES",
@@ -41,6 +42,7 @@ __all__ = [
 ]
 
 CHANNEL_NAMES: Final[Mapping[int, str]] = {1: "direct", 2: "online", 3: "postal"}  # KenhThucHien
+APPLICANT_KINDS: Final[Mapping[int, str]] = {1: "citizen", 2: "business", 3: "agency", 4: "other"}  # LoaiDoiTuong
 ENDED_STATUSES: Final = frozenset({7, 8, 9, 10})  # E exists
 PAUSED_STATUSES: Final = frozenset({5, 6})  # the legal clock stands still
 SUPPLEMENT_STATUS: Final = 5

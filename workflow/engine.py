@@ -48,9 +48,17 @@ class _Plan:
 
 
 class Engine:
-    def __init__(self, workflows: WorkflowSet, clock: Clock) -> None:
+    """Decides. ``publish`` maps a definition key to effect kinds released by *every* decision of its cases
+    (``Effect(kind, {"sequence": n})``, after the actions' own effects): how a composition root has each
+    change of a dossier synchronised elsewhere, in the transaction that commits it. The core gives the
+    kinds no meaning."""
+
+    def __init__(
+        self, workflows: WorkflowSet, clock: Clock, publish: Mapping[str, tuple[str, ...]] | None = None
+    ) -> None:
         self.workflows = workflows
         self.clock = clock
+        self.publish: Mapping[str, tuple[str, ...]] = {key: kinds for key, kinds in (publish or {}).items() if kinds}
 
     def open(
         self, key: str, code: str, actor: Actor, data: Mapping[str, object], *, rule_set: str,
@@ -99,7 +107,13 @@ class Engine:
             rule_set=case.rule_set, state=state, attributes=plan.attributes, version=entry.sequence,
             head_hash=entry.hash, opened_at=case.opened_at, updated_at=context.now,
         )
+        if self.publish and case.definition_key in self.publish:
+            plan.effects.extend(_published(self.publish[case.definition_key], entry.sequence))
         return Decision(after, entry, tuple(plan.timers), tuple(plan.effects))
+
+
+def _published(kinds: tuple[str, ...], sequence: int) -> list[Effect]:
+    return [Effect(kind, {"sequence": sequence}) for kind in kinds]
 
 
 def _role(actor: Actor, allowed: frozenset[str], trigger: str) -> str:

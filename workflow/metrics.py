@@ -13,11 +13,18 @@ Populations (where domain.md is silent, the national formula sheet of Decision 7
 - *received*: accepted dossiers whose reception date is in the period (Biểu 06's online + direct/postal);
   online share, electronic results, digitisation, online payment and electronic hand-overs count
   among them, as the formula sheet counts its dossier indicators by reception date.
+
+The ``sync`` indicator (docs/dvcqg-sync.md) counts among the *received* dossiers those motcua handles
+itself (imported ones come from the portal and are left out), and in its numerator those whose every
+change (audit entry) reached the portal, as the sync status stands when the report is computed. It is
+measured only where the portal is configured: :func:`indicator_counts` is given the set of fully synced
+dossiers then, and ``None`` otherwise, in which case the indicator is reported "not measured", never
+estimated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import date
 
@@ -38,8 +45,8 @@ __all__ = [
 
 SATISFIED_RATING = 4  # ratings are 1–5; 4 "hài lòng" and 5 "rất hài lòng" count as satisfied
 SYNC_NOT_MEASURED = (
-    "sync: not measured — motcua keeps no per-dossier DVCQG sync status yet, so the value is reported "
-    "as 0 with 0 points, not estimated"
+    "sync: not measured — no DVCQG portal is configured (MOTCUA_DVCQG_URL), so motcua syncs nothing and "
+    "the value is reported as 0 with 0 points, not estimated"
 )
 NOT_APPLICABLE = "{key}: no dossier in the denominator for this period (N/A, 0 points)"
 
@@ -77,21 +84,35 @@ class IndicatorCounts:
     with_fee: int = 0  # received, with a non-zero fee
     paid_online: int = 0  # of those, paid online
     electronic_handover: int = 0  # received, handed over at least once and every time electronically
+    sync_total: int = 0  # received and handled in motcua (not imported), when sync is measured
+    synced: int = 0  # of those, every change synced to DVCQG
+    sync_measured: bool = False  # a portal is configured: the two counts above mean something
 
     def as_json(self) -> dict[str, JsonValue]:
-        return {item.name: int(getattr(self, item.name)) for item in fields(self)}
+        return {item.name: _json_count(getattr(self, item.name)) for item in fields(self)}
 
 
-def indicator_counts(facts: Iterable[DossierFacts], start: date, end: date) -> IndicatorCounts:
-    """The reference counts for [start, end]: Biểu 06's semantics dossier by dossier, then the rest."""
-    totals = dict.fromkeys((item.name for item in fields(IndicatorCounts)), 0)
+def _json_count(value: int | bool) -> JsonValue:
+    return value if isinstance(value, bool) else int(value)
+
+
+def indicator_counts(
+    facts: Iterable[DossierFacts], start: date, end: date, synced: Container[str] | None = None
+) -> IndicatorCounts:
+    """The reference counts for [start, end]: Biểu 06's semantics dossier by dossier, then the rest.
+
+    ``synced``: the codes of the dossiers whose every change reached DVCQG, where a portal is configured;
+    ``None`` leaves the sync indicator unmeasured."""
+    totals = dict.fromkeys((item.name for item in fields(IndicatorCounts) if item.name != "sync_measured"), 0)
     for item in facts:
-        for name, value in _dossier_counts(item, start, end).items():
+        for name, value in _dossier_counts(item, start, end, synced).items():
             totals[name] += value
-    return IndicatorCounts(**totals)
+    return IndicatorCounts(**totals, sync_measured=synced is not None)
 
 
-def _dossier_counts(item: DossierFacts, start: date, end: date) -> dict[str, int]:
+def _dossier_counts(
+    item: DossierFacts, start: date, end: date, synced: Container[str] | None = None
+) -> dict[str, int]:
     row = bieu06([item], start, end).total  # one dossier's Biểu 06 row: its semantics, written once
     if not row.total:
         return {}
@@ -106,6 +127,8 @@ def _dossier_counts(item: DossierFacts, start: date, end: date) -> dict[str, int
     }
     if row.online + row.direct_postal:
         counts.update(_received_counts(item, online=row.online > 0))
+        if synced is not None and not item.imported:
+            counts.update(sync_total=1, synced=int(item.code in synced))
     return counts
 
 
@@ -180,7 +203,7 @@ _RATIOS: Mapping[str, Ratio] = {
     "digitized": lambda c: (c.digitized, c.received),
     "satisfaction": _satisfaction,
     "payment": lambda c: (c.paid_online, c.with_fee),
-    "sync": lambda c: None,  # no per-dossier sync status exists yet: see SYNC_NOT_MEASURED
+    "sync": lambda c: (c.synced, c.sync_total) if c.sync_measured else None,  # else SYNC_NOT_MEASURED
 }
 
 
@@ -196,7 +219,8 @@ def par766(counts: IndicatorCounts, rules: RuleSet) -> list[Indicator]:
 def scorecard(counts: IndicatorCounts, rules: RuleSet, start: date, end: date) -> Scorecard:
     indicators = tuple(par766(counts, rules))
     notes = [NOT_APPLICABLE.format(key=i.key) for i in indicators if i.value is None]
-    notes.append(SYNC_NOT_MEASURED)
+    if not counts.sync_measured:
+        notes.append(SYNC_NOT_MEASURED)
     return Scorecard(start, end, rules.key, indicators, tuple(notes))
 
 

@@ -108,6 +108,10 @@ class Outbox(Protocol):
 
     def parked(self) -> list[OutboxItem]: ...
 
+    def backlog(self) -> int:
+        """How many effects wait for delivery (pending, claimed or not; parked ones are not counted)."""
+        ...
+
     def requeue(self, item_ids: Sequence[int] | None, now: datetime) -> int:
         """Make parked effects pending again (all of them when ``item_ids`` is None); returns how many."""
         ...

@@ -12,11 +12,13 @@ from rich.console import Console
 from adapters.bootstrap import open_motcua
 from adapters.cli.audit_cmd import register as register_audit
 from adapters.cli.calendar_cmd import calendar_app
+from adapters.cli.http_cmd import register_http
 from adapters.cli.import_cmd import register as register_import
 from adapters.cli.plan_cmd import register as register_plan
 from adapters.cli.procedures_cmd import register as register_procedures
 from adapters.cli.render import timeline
 from adapters.cli.report_cmd import register as register_reports
+from adapters.cli.sync_cmd import register_sync
 from adapters.cli.worker_cmd import register as register_worker
 from adapters.demo import DEMO_START, run_story
 from adapters.logging import configure_logging
@@ -36,6 +38,8 @@ register_reports(app)
 register_import(app)
 register_plan(app)
 register_audit(app)
+register_sync(app)
+register_http(app)
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: sqlite:///motcua.db).")]
 _PIPE_WIDTH = 160  # rich assumes 80 columns when not on a terminal: too narrow for timelines

@@ -17,7 +17,9 @@ another one took and committed 8. Reading "after the checkpoint" at that instant
 checkpoint past 7, and never fold 7. So a catch-up first takes a *horizon*: it locks ``audit_entry``
 in ``SHARE`` mode for an instant (which waits for the transactions writing entries, and holds off new
 ones meanwhile) and reads the highest position; every position up to it is then committed or will
-never be, and the catch-up stops there. SQLite writers are serialised and commit in position order.
+never be, and the catch-up stops there. The lock is taken by ``motcua_audit_horizon()`` (migration
+0007), a function running as the schema's owner, so the application's role needs no privilege on the
+log beyond INSERT and SELECT. SQLite writers are serialised and commit in position order.
 
 **Reports.** Biểu 06 is one ``SELECT field_code, … GROUP BY field_code`` with ``SUM(CASE …)`` over
 comparisons of the precomputed Vietnam dates (the field names are joined to its few rows afterwards);
@@ -44,6 +46,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from adapters.sql.engine import WRITE
 from adapters.sql.errors import translated
+from adapters.sql.portal_tables import PortalSyncRow
 from adapters.sql.report_tables import (
     OPEN,
     DossierPauseRow,
@@ -51,7 +54,7 @@ from adapters.sql.report_tables import (
     ProjectionCheckpointRow,
     ReportFieldRow,
 )
-from adapters.sql.tables import AuditEntryRow, table_of
+from adapters.sql.tables import AuditEntryRow, CaseRow, table_of
 from workflow.audit import AuditEntry
 from workflow.metrics import SATISFIED_RATING, IndicatorCounts
 from workflow.reporting import ONLINE, Bieu06, Bieu06Row, DossierFacts, Pause, StatusOf, fold
@@ -68,6 +71,8 @@ REPORT = table_of(DossierReportRow)
 PAUSE = table_of(DossierPauseRow)
 CHECKPOINT = table_of(ProjectionCheckpointRow)
 FIELD = table_of(ReportFieldRow)
+SYNC = table_of(PortalSyncRow)
+CASE = table_of(CaseRow)
 _NEVER_ACCEPTED = (1, 3)
 _FACT_COLUMNS = tuple(item.name for item in fields(DossierFacts) if item.name != "pauses")
 
@@ -76,8 +81,11 @@ class SqlReports:
     """A :class:`~workflow.ports.Reports` on the database of ``engine`` (made by
     :func:`adapters.sql.engine.create_engine`, migrated to 0003 or later; share the store's engine)."""
 
-    def __init__(self, engine: Engine, status_of: StatusOf, *, batch: int = BATCH) -> None:
+    def __init__(
+        self, engine: Engine, status_of: StatusOf, *, batch: int = BATCH, sync_measured: bool = False
+    ) -> None:
         self._engine = engine
+        self._sync_measured = sync_measured  # a DVCQG portal is configured: the sync indicator is counted
         self._writer = engine.execution_options(**WRITE)
         self._status_of = status_of
         self._batch = batch
@@ -117,9 +125,8 @@ class SqlReports:
         """The highest position below which no entry can still appear (PostgreSQL; see the module doc)."""
         if self._engine.dialect.name != "postgresql":
             return None
-        with translated(), self._engine.begin() as connection:
-            connection.execute(sa.text("LOCK TABLE audit_entry IN SHARE MODE"))
-            return int(connection.execute(sa.select(sa.func.coalesce(sa.func.max(AUDIT.c.position), 0))).scalar_one())
+        with translated(), self._engine.begin() as connection:  # the lock is the function's, held to the commit
+            return int(connection.execute(sa.select(sa.func.motcua_audit_horizon())).scalar_one())
 
     def _checkpoint(self, connection: Connection) -> int:
         """The checkpoint's position, the row created if missing and locked until the transaction ends."""
@@ -195,8 +202,9 @@ class SqlReports:
 
     def indicator_counts(self, start: date, end: date) -> IndicatorCounts:
         with self._reading() as connection:
-            found = connection.execute(indicator_statement(start, end)).one()._mapping
-        return _indicator_counts({name: int(value or 0) for name, value in found.items()})
+            found = connection.execute(indicator_statement(start, end, sync=self._sync_measured)).one()._mapping
+        return _indicator_counts({name: int(value or 0) for name, value in found.items()},
+                                 sync_measured=self._sync_measured)
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
@@ -231,10 +239,10 @@ def bieu06_statement(start: date, end: date) -> sa.Select[*tuple[Any, ...]]:
     )
 
 
-def indicator_statement(start: date, end: date) -> sa.Select[*tuple[Any, ...]]:
-    """The one aggregation of the Decision 766 counts."""
+def indicator_statement(start: date, end: date, *, sync: bool = False) -> sa.Select[*tuple[Any, ...]]:
+    """The one aggregation of the Decision 766 counts (``sync``: with the DVCQG sync counts, else 0)."""
     counts = _Counts(start, end)
-    return sa.select(*counts.indicators()).where(counts.to_handle())
+    return sa.select(*counts.indicators(), *counts.sync(measured=sync)).where(counts.to_handle())
 
 
 class _Counts:
@@ -294,6 +302,22 @@ class _Counts:
                  "electronic_handover"),
         ]
 
+    def sync(self, *, measured: bool) -> list[sa.ColumnElement[int]]:
+        """Received dossiers handled in motcua, and of those the ones with every entry synced to DVCQG."""
+        if not measured:
+            return [sa.literal(0).label("sync_total"), sa.literal(0).label("synced")]
+        own = sa.and_(self.received, ~REPORT.c.imported)
+        return [_sum(own, "sync_total"), _sum(sa.and_(own, _fully_synced(REPORT.c.code)), "synced")]
+
+
+def _fully_synced(code: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    """Every entry of the dossier synced: its synced ``portal_sync`` rows (a range of the primary key) are as
+    many as its entries (the case's version)."""
+    synced = (sa.select(sa.func.count()).select_from(SYNC)
+              .where(SYNC.c.case_code == code, SYNC.c.status == "synced").scalar_subquery())
+    version = sa.select(CASE.c.version).where(CASE.c.code == code).scalar_subquery()
+    return sa.and_(synced > 0, synced == version)
+
 
 def _sum(condition: sa.ColumnElement[bool], name: str) -> sa.ColumnElement[int]:
     return sa.func.sum(sa.case((condition, 1), else_=0)).label(name)
@@ -319,13 +343,13 @@ def _bieu06_row(found: Sequence[Any]) -> Bieu06Row:
     )
 
 
-def _indicator_counts(found: Mapping[str, int]) -> IndicatorCounts:
+def _indicator_counts(found: Mapping[str, int], *, sync_measured: bool) -> IndicatorCounts:
     resolved = found["resolved_early"] + found["resolved_on_time"] + found["resolved_late"]
     derived = {
         "pending_within": found["total"] - resolved - found["pending_overdue"],
         "late": found["resolved_late"] + found["pending_overdue"],
     }
-    return IndicatorCounts(**found, **derived)
+    return IndicatorCounts(**{**found, **derived}, sync_measured=sync_measured)
 
 
 def _entry_of(row: sa.RowMapping) -> AuditEntry:

@@ -260,6 +260,11 @@ class SqlStore:
         statement = select(OutboxRow).where(col(OutboxRow.status) == PARKED).order_by(col(OutboxRow.id))
         return self._all(statement, mapping.outbox_item_from_row)
 
+    def backlog(self) -> int:
+        with translated(), self._engine.connect() as connection:
+            counted = sa.select(sa.func.count()).select_from(OUTBOX).where(OUTBOX.c.status == PENDING)
+            return int(connection.execute(counted).scalar_one())
+
     def requeue(self, item_ids: Sequence[int] | None, now: datetime) -> int:
         chosen = OUTBOX.c.status == PARKED
         if item_ids is not None:

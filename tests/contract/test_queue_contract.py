@@ -283,6 +283,7 @@ def test_a_parked_effect_is_listed_until_requeued(desk: Desk) -> None:
 
     parked = desk.store.parked()
 
+    assert desk.store.backlog() == 1  # noted: the parked ones wait for an operator, not for delivery
     assert parked == [
         replace(notify, attempts=1, status="parked", last_error="địa chỉ không tồn tại"),
         replace(portal_sync, attempts=2, status="parked", next_attempt_at=retried_at, last_error="hết lần thử"),
@@ -294,6 +295,7 @@ def test_a_parked_effect_is_listed_until_requeued(desk: Desk) -> None:
     assert requeued == replace(portal_sync, attempts=2, status="pending", next_attempt_at=later,
                                last_error="hết lần thử")
     assert [item.id for item in desk.store.parked()] == [notify.id]
+    assert desk.store.backlog() == 2  # portal_sync requeued, noted
     assert desk.store.requeue(None, later) == 1
     assert desk.store.requeue(None, later) == 0
     assert desk.store.parked() == []

@@ -23,10 +23,15 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.bootstrap import Motcua, open_motcua
+from adapters.bootstrap import PORTAL_PUBLISH, Motcua, open_motcua, portal_notifier
+from adapters.dvcqg.sync import PORTAL_KIND, HttpxTransport
+from adapters.notifiers import LogNotifier, RoutingNotifier
 from adapters.sql.reports import SqlReports
 from adapters.sql.store import SqlStore
 from tests.contract.conftest import BACKENDS, _database
+from tests.fake_portal import TOKEN, fake_portal
+from workers.handlers import Handlers
+from workers.inline import InlineRunner
 from workflow.catalogue import Channel
 from workflow.clock import ManualClock
 from workflow.desk import Applicant
@@ -395,3 +400,43 @@ def test_random_histories_keep_the_identity_and_match_the_reference(
             assert app.reports.indicator_counts(*period) == indicator_counts(facts, *period)
     finally:
         app.close()
+
+
+# -- the DVCQG sync indicator --------------------------------------------------------------------
+
+
+def test_the_sync_counts_equal_the_reference(request: pytest.FixtureRequest, backend: str) -> None:
+    """With a portal configured, the scenario's effects go to a fake portal that refuses some dossiers for
+    good: the projection's sync counts must equal the reference's over the sync status recorded."""
+    clock = ManualClock(at(date(2023, 12, 1), 7))
+    url_context = contextlib.nullcontext("memory://") if backend == "memory" else _database(backend, request)
+    with fake_portal() as portal, url_context as url:
+        app = open_motcua(url, clock=clock, observers=[], publish=PORTAL_PUBLISH)
+        try:
+            notifier = RoutingNotifier(
+                {PORTAL_KIND: portal_notifier(app, HttpxTransport(portal.url, TOKEN, timeout=5), clock)}, LogNotifier())
+            runner = InlineRunner(Handlers(app.service, app.store, app.store, notifier, clock), clock)
+            office = Office(app, clock)
+            scenario = Scenario(office)
+            scenario.new_year()
+            scenario.january()
+            portal.refused.update(office.codes[1::3])  # some dossiers never reach the portal
+            runner.deliver_effects()
+            scenario.february()
+            scenario.march()  # the later changes wait in the outbox: those dossiers are not fully synced
+            app.reports.catch_up()
+            versions = {case.code: case.version for case in app.store.cases()}
+            synced = {code for code, n in app.sync.synced_counts().items() if n == versions[code]}
+            assert 0 < len(synced) < len(office.codes)
+            facts = folded_facts(app)
+            for start, end in PERIODS:
+                counts = app.reports.indicator_counts(start, end)
+                assert counts == indicator_counts(facts, start, end, synced), (start, end)
+                assert counts.sync_measured
+        finally:
+            app.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)

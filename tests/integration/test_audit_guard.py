@@ -225,6 +225,11 @@ def test_the_documented_roles_let_the_application_append_but_never_rewrite() -> 
 
         code = populate(as_role(url, app))  # the whole demo, as the application
         assert verify(as_role(url, app)).returncode == 0
+        reporting = open_motcua(as_role(url, app), observers=[])
+        try:
+            assert reporting.reports.catch_up() > 0  # the horizon's lock is taken by the owner's function
+        finally:
+            reporting.close()
 
         with psycopg.connect(libpq(url, app), autocommit=True) as connection:
             touched = connection.execute('UPDATE "case" SET updated_at = updated_at WHERE code = %s', (code,))

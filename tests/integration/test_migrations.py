@@ -26,7 +26,7 @@ from adapters.sql.tables import UtcDateTime, metadata
 from tests.services import postgres_database, postgres_url, require_postgres
 from workflow.model import DueTimer, SetTimer
 
-HEAD = "0004"
+HEAD = "0007"
 
 
 @pytest.fixture(params=[
@@ -166,4 +166,4 @@ def test_case_codes_sort_byte_wise_on_postgresql() -> None:
 
     assert collations == [("audit_entry", "case_code", "C"), ("case", "code", "C"), ("dossier_pause", "code", "C"),
                           ("dossier_report", "code", "C"), ("outbox", "case_code", "C"),
-                          ("timer", "case_code", "C"), ("timer", "name", "C")]
+                          ("portal_sync", "case_code", "C"), ("timer", "case_code", "C"), ("timer", "name", "C")]

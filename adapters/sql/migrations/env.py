@@ -11,6 +11,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
+import adapters.sql.http_tables  # registers the HTTP API's rows in the metadata
+import adapters.sql.portal_tables  # registers the DVCQG sync status rows in the metadata
 import adapters.sql.report_tables  # noqa: F401 - registers the reporting projection's rows in the metadata
 from adapters.sql.engine import WRITE, create_engine, dialect_url
 from adapters.sql.tables import metadata

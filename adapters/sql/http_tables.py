@@ -1,0 +1,52 @@
+"""The rows of the HTTP API (revision 0005): API keys and idempotency records.
+
+- ``api_key``: one row per key handed out by ``motcua apikey create``. The key itself is never stored:
+  ``key_id`` is its public lookup prefix, ``key_hash`` the SHA-256 of a per-key salt and the secret part
+  (the secret is 32 random bytes, so a fast hash is the right tool; no password stretching is needed);
+  ``roles`` the roles of the actor the key stands for; ``revoked_at`` is set when the key is revoked.
+- ``idempotency_record``: the first answer to a POST carrying an ``Idempotency-Key``, scoped by the API
+  key that sent it. ``status_code`` is NULL while the first request is still in flight; ``reserved`` is
+  what that request noted it was about to create (a dossier code, a version), for a retry that takes over.
+
+The rows share :data:`adapters.sql.tables.metadata`; the migration environment imports this module.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field
+
+from adapters.sql.tables import Row, UtcDateTime
+
+__all__ = ["ApiKeyRow", "IdempotencyRow"]
+
+
+class ApiKeyRow(Row, table=True):
+    __tablename__ = "api_key"
+
+    key_id: str = Field(primary_key=True, sa_type=sa.String)
+    key_hash: str = Field(sa_type=sa.String)
+    salt: str = Field(sa_type=sa.String)
+    actor: str = Field(sa_type=sa.String)
+    roles: list[str] = Field(sa_type=sa.JSON)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class IdempotencyRow(Row, table=True):
+    __tablename__ = "idempotency_record"
+    __table_args__ = (
+        sa.Index("ix_idempotency_record_created_at", "created_at"),  # purging old records
+    )
+
+    key_id: str = Field(primary_key=True, sa_type=sa.String)
+    idempotency_key: str = Field(primary_key=True, sa_type=sa.String)
+    fingerprint: str = Field(sa_type=sa.String)
+    status_code: int | None = Field(default=None, sa_type=sa.SmallInteger)
+    headers: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    body: str | None = Field(default=None, sa_type=sa.Text)
+    reserved: str | None = Field(default=None, sa_type=sa.String)
+    created_at: datetime = Field(sa_type=UtcDateTime)

@@ -1,0 +1,53 @@
+"""The reporting projection's horizon without the application holding a table lock privilege.
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-26
+
+A catch-up of the reporting projection on PostgreSQL first waits for the transactions writing audit
+entries and reads the highest position (``adapters/sql/reports.py`` explains why). That needs a
+``SHARE`` lock on ``audit_entry``, which PostgreSQL grants only to a role with UPDATE, DELETE or TRUNCATE
+privilege on it — exactly what the application role of docs/auditing.md is denied. The function
+``motcua_audit_horizon()`` takes the lock and reads the position as its owner (``SECURITY DEFINER``,
+with the search path fixed at creation), so the application calls it with no privilege over the log
+beyond INSERT and SELECT. It can do nothing but hold writers back for the instant of a ``max()``.
+
+SQLite gets nothing: its writers are serialised and commit in position order.
+
+Frozen like 0001: imports nothing from the application.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from alembic import op
+
+revision: str = "0007"
+down_revision: str | Sequence[str] | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+FUNCTION: Final = "motcua_audit_horizon"
+
+CREATE_FUNCTION: Final = f"""
+CREATE FUNCTION {FUNCTION}() RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+BEGIN
+    LOCK TABLE audit_entry IN SHARE MODE;
+    RETURN coalesce((SELECT max(position) FROM audit_entry), 0);
+END;
+$$
+"""
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute(CREATE_FUNCTION)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute(f"DROP FUNCTION IF EXISTS {FUNCTION}()")

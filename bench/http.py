@@ -1,0 +1,187 @@
+"""What the HTTP API costs over the transitions it carries, measured in one run.
+
+``python -m bench.http [--json] [--quick] [--db URL]`` starts ``motcua serve`` (uvicorn, its own process,
+no dispatcher) on a scratch SQLite file (or ``--db``), and reports the median of several repetitions of:
+
+- ``http_events_per_s``: ``POST /dossiers/{code}/events`` answered per second, one client on one
+  keep-alive connection, each request with its If-Match and API key (``assign`` from ``processing``,
+  an internal transition, so the loop runs at steady state);
+- ``floor_fire_per_s``: the same transitions done directly through ``CaseService.fire`` (with the
+  expected version) on the same database, in this process: the server's own persisted transition rate;
+- ``ratio`` = http ÷ floor (1.0 would be an API that costs nothing), and the same with ``clients``
+  concurrent clients (``http_events_per_s_n``, ``floor_fire_per_s_n``, ``ratio_n``), each on its own dossier.
+
+The two are timed round-robin after the same warm-up (``bench._util.round_robin``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from adapters.bootstrap import Motcua, open_motcua
+from adapters.http.keys import new_key
+from adapters.http.serve import http_store
+from bench._util import Batch, describe_machine, median, round_robin, threaded_ops_per_s
+from workflow.clock import SystemClock
+from workflow.desk import Applicant
+from workflow.model import Actor
+
+__all__ = ["DEFAULT", "QUICK", "Sizes", "main", "render_table", "run"]
+
+OFFICER = Actor.of("Nguyễn Thị Lan", "officer")
+SERVE = [sys.executable, "-c", "from adapters.cli.main import main; main()", "serve", "--no-dispatch"]
+
+
+@dataclass(frozen=True)
+class Sizes:
+    ops: int
+    repeats: int
+    clients: int
+
+
+DEFAULT = Sizes(ops=200, repeats=5, clients=4)
+QUICK = Sizes(ops=10, repeats=1, clients=2)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _server(url: str) -> Iterator[str]:
+    """``motcua serve`` on ``url`` in its own process; yields its base URL."""
+    port = _free_port()
+    process = subprocess.Popen([*SERVE, "--db", url, "--port", str(port)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base, process)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"motcua serve exited with status {process.returncode}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise RuntimeError("motcua serve did not answer /healthz within 60 s")
+
+
+def _processing(motcua: Motcua) -> tuple[str, int]:
+    case = motcua.desk.receive("1.004873", "direct", Applicant("Trần Văn An"), OFFICER)
+    case = motcua.service.fire(case.code, "assign", OFFICER, {"assignee": "Phạm Văn Hùng"})
+    return case.code, case.version
+
+
+def _http_fires(base: str, key: str, code: str, version: int) -> Batch:
+    client = httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=60)
+    etag = f'"{version}"'
+
+    def batch(ops: int) -> None:
+        nonlocal etag
+        for n in range(ops):
+            answer = client.post(f"/dossiers/{code}/events", headers={"If-Match": etag},
+                                 json={"trigger": "assign", "data": {"assignee": f"Cán bộ {n % 7}"}})
+            if answer.status_code != 200:
+                raise RuntimeError(f"POST events answered {answer.status_code}: {answer.text}")
+            etag = answer.headers["etag"]
+
+    return batch
+
+
+def _service_fires(motcua: Motcua, code: str, version: int) -> Batch:
+    current = version
+
+    def batch(ops: int) -> None:
+        nonlocal current
+        for n in range(ops):
+            case = motcua.service.fire(code, "assign", OFFICER, {"assignee": f"Cán bộ {n % 7}"},
+                                       expected_version=current)
+            current = case.version
+
+    return batch
+
+
+def _measure(motcua: Motcua, base: str, key: str, sizes: Sizes) -> dict[str, Any]:
+    dossiers = [_processing(motcua) for _ in range(2 + 2 * sizes.clients)]
+    http, floor = _http_fires(base, key, *dossiers[0]), _service_fires(motcua, *dossiers[1])
+    samples = round_robin({"http": http, "floor": floor}, sizes.ops, repeats=sizes.repeats)
+    http_per_s, floor_per_s = (1e9 / median(samples[name]) for name in ("http", "floor"))
+    crowd = dossiers[2:]
+    http_n = threaded_ops_per_s([_http_fires(base, key, *dossier) for dossier in crowd[:sizes.clients]], sizes.ops)
+    floor_n = threaded_ops_per_s([_service_fires(motcua, *dossier) for dossier in crowd[sizes.clients:]], sizes.ops)
+    n = sizes.clients
+    return {
+        "http_events_per_s": http_per_s, "floor_fire_per_s": floor_per_s, "ratio": http_per_s / floor_per_s,
+        f"http_events_per_s_{n}": http_n, f"floor_fire_per_s_{n}": floor_n, f"ratio_{n}": http_n / floor_n,
+    }
+
+
+def run(sizes: Sizes, url: str | None = None) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-http-") as directory:
+        chosen = url or f"sqlite:///{Path(directory) / 'http.db'}"
+        motcua = open_motcua(chosen, clock=SystemClock(), observers=[])
+        try:
+            created = new_key("Phần mềm một cửa", ["officer"], SystemClock().now())
+            http_store(motcua.store).add_key(created.stored)
+            with _server(chosen) as base:
+                figures = _measure(motcua, base, created.secret_text, sizes)
+        finally:
+            motcua.close()
+    database = "sqlite" if chosen.startswith("sqlite") else chosen.split(":", 1)[0]
+    return {**figures, "database": database, "clients": sizes.clients, "ops": sizes.ops, "repeats": sizes.repeats,
+            "machine": describe_machine()}
+
+
+def render_table(result: Mapping[str, Any]) -> str:
+    n = result["clients"]
+    rows = [("figure", "1 client", f"{n} clients"),
+            ("POST /dossiers/{code}/events per s", f"{result['http_events_per_s']:.0f}",
+             f"{result[f'http_events_per_s_{n}']:.0f}"),
+            ("CaseService.fire per s (floor)", f"{result['floor_fire_per_s']:.0f}",
+             f"{result[f'floor_fire_per_s_{n}']:.0f}"),
+            ("ratio http / floor", f"{result['ratio']:.2f}", f"{result[f'ratio_{n}']:.2f}")]
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join([*lines, "", f"database: {result['database']}",
+                      f"machine: {json.dumps(result['machine'], ensure_ascii=False)}"])
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.http", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke tests, CI)")
+    parser.add_argument("--db", help="database URL (default: a scratch SQLite file)")
+    args = parser.parse_args(argv)
+    result = run(QUICK if args.quick else DEFAULT, args.db)
+    print(json.dumps(result, ensure_ascii=False) if args.json else render_table(result))
+
+
+if __name__ == "__main__":
+    main()

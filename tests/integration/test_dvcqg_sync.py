@@ -1,0 +1,229 @@
+"""Dossiers synced to a local fake DVCQG portal (a real HTTP server) through the outbox and the inline worker,
+on memory, SQLite and PostgreSQL: records received, sync status per entry and per dossier, retries with
+backoff on a manual clock, parking and requeue, and the ``sync`` indicator of ``report par766``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from adapters.bootstrap import PORTAL_PUBLISH, Motcua, notifier_from_settings, open_motcua, portal_notifier
+from adapters.dvcqg.sync import PORTAL_KIND, HttpxTransport, PortalAnswer, read_answer
+from adapters.notifiers import LogNotifier, RoutingNotifier
+from adapters.sql.migrate import upgrade
+from tests import services
+from tests.conftest import OFFICER, SPECIALIST, START
+from tests.fake_portal import TOKEN, FakePortal, fake_portal
+from workers.handlers import Handlers
+from workers.inline import InlineRunner
+from workflow.clock import ManualClock
+from workflow.desk import Applicant
+from workflow.errors import DeliveryFailed
+from workflow.metrics import scorecard
+from workflow.model import OutboxItem
+from workflow.portal import summarize
+from workflow.retry import RetryPolicy
+
+APPLICANT = Applicant("Trần Văn An", phone="0912345678")
+POLICY = RetryPolicy()
+
+
+@dataclass
+class Office:
+    app: Motcua
+    clock: ManualClock
+    portal: FakePortal
+    runner: InlineRunner
+
+    def receive(self) -> str:
+        code = self.app.desk.receive("1.004873", "direct", APPLICANT, OFFICER).code
+        self.clock.advance(timedelta(minutes=30))
+        self.app.service.fire(code, "assign", OFFICER, {"assignee": SPECIALIST.name})
+        return code
+
+    def deliver(self) -> int:
+        return self.runner.deliver_effects()
+
+    def statuses(self, code: str) -> list[tuple[int, str, int]]:
+        return [(item.sequence, item.status, item.attempts) for item in self.app.sync.statuses(code)]
+
+    def parked(self) -> list[int]:
+        return [item.id for item in self.app.store.parked() if item.kind == PORTAL_KIND]
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+def office(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Office]:
+    clock = ManualClock(START)
+    with fake_portal() as portal, _url(request.param, tmp_path) as url:
+        app = open_motcua(url, clock=clock, observers=[], publish=PORTAL_PUBLISH)
+        portal_side = portal_notifier(app, HttpxTransport(portal.url, TOKEN, timeout=5), clock, policy=POLICY)
+        notifier = RoutingNotifier({PORTAL_KIND: portal_side}, LogNotifier())
+        handlers = Handlers(app.service, app.store, app.store, notifier, clock, POLICY)
+        try:
+            yield Office(app, clock, portal, InlineRunner(handlers, clock))
+        finally:
+            app.close()
+
+
+@contextmanager
+def _url(backend: str, tmp_path: Path) -> Iterator[str]:
+    if backend == "memory":
+        yield "memory://"
+    elif backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'motcua.db'}"
+    else:
+        services.require_postgres()
+        with services.postgres_database() as name:
+            url = services.postgres_url(name)
+            upgrade(url)
+            yield url
+
+
+def test_every_change_reaches_the_portal(office: Office) -> None:
+    code = office.receive()
+    assert office.deliver() == 4  # open, receive (and its receipt form), assign
+
+    assert office.portal.services() == [
+        ("DongBoHoSoMC", False), ("CapNhatTienDoHoSoMC", False),
+        ("DongBoHoSoMC", True), ("CapNhatTienDoHoSoMC", False),
+        ("DongBoHoSoMC", True), ("CapNhatTienDoHoSoMC", False),
+    ]
+    record = office.portal.dossiers[code]
+    assert (record["TrangThaiHoSo"], record["KenhThucHien"], record["ChuHoSo"]) == (4, 1, "Trần Văn An")
+    assert [(p["NoiDungXuLy"], p["TrangThai"]) for p in office.portal.progress] == [
+        ("Đăng ký hồ sơ", 1), ("Tiếp nhận hồ sơ", 2), ("Chuyển hồ sơ cho người xử lý", 4)]
+    assert office.statuses(code) == [(1, "synced", 1), (2, "synced", 1), (3, "synced", 1)]
+    summary = summarize(office.app.store.load(code), office.app.sync.statuses(code))
+    assert summary.complete and summary.first_sync_delay == timedelta(minutes=30)  # delivered after assign
+
+
+def test_a_dossier_the_portal_already_holds_is_sent_as_an_update(office: Office) -> None:
+    code = office.app.desk.submit("1.004873", "online", APPLICANT, OFFICER).code
+    office.portal.dossiers[code] = {"MaHoSo": code}  # synced by another system before
+    office.deliver()
+
+    assert office.portal.services() == [
+        ("DongBoHoSoMC", False), ("DongBoHoSoMC", True), ("CapNhatTienDoHoSoMC", False)]
+    assert office.portal.dossiers[code]["TrangThaiHoSo"] == 1
+    assert office.statuses(code) == [(1, "synced", 1)]
+
+
+def test_transient_failures_are_retried_with_backoff(office: Office) -> None:
+    office.portal.then(503, b"Service Unavailable").then(500, {"error_code": "500", "message": "Lỗi hệ thống"})
+    code = office.app.desk.submit("1.004873", "online", APPLICANT, OFFICER).code
+    office.deliver()
+    assert office.statuses(code) == [(1, "failed", 1)]
+    assert "HTTP 503" in (office.app.sync.statuses(code)[0].last_error or "")
+
+    office.clock.advance(timedelta(seconds=9))
+    assert office.deliver() == 0  # 10 s after the first failure
+    office.clock.advance(timedelta(seconds=1))
+    assert office.deliver() == 1 and office.statuses(code) == [(1, "failed", 2)]
+    office.clock.advance(timedelta(seconds=20))  # then 20 s
+    assert office.deliver() == 1
+    assert office.statuses(code) == [(1, "synced", 3)]
+    assert office.portal.dossiers[code]["TrangThaiHoSo"] == 1 and office.parked() == []
+
+
+def test_malformed_answers_park_at_once_and_a_requeue_delivers(office: Office) -> None:
+    office.portal.then(200, b"<html>502 Bad Gateway</html>")
+    code = office.app.desk.submit("1.004873", "online", APPLICANT, OFFICER).code
+    office.deliver()
+
+    assert office.statuses(code) == [(1, "parked", 1)]
+    error = office.app.sync.statuses(code)[0].last_error or ""
+    assert "malformed answer (not JSON)" in error
+    assert office.app.store.requeue(office.parked(), office.clock.now()) == 1
+    office.deliver()
+    assert office.statuses(code) == [(1, "synced", 2)] and code in office.portal.dossiers
+
+
+def test_refusals_park_and_nothing_is_lost(office: Office) -> None:
+    refused = office.app.desk.submit("1.004873", "online", APPLICANT, OFFICER).code
+    office.portal.refused.add(refused)
+    kept = office.receive()
+    office.deliver()
+
+    assert office.statuses(refused) == [(1, "parked", 1)]
+    assert "không hợp lệ" in (office.app.sync.statuses(refused)[0].last_error or "")
+    assert [status for _, status, _ in office.statuses(kept)] == ["synced"] * 3
+    office.portal.refused.clear()
+    office.app.store.requeue(None, office.clock.now())
+    office.deliver()
+    assert office.statuses(refused) == [(1, "synced", 2)]
+
+
+def test_an_unreachable_portal_fails_retryably(office: Office) -> None:
+    transport = HttpxTransport("http://127.0.0.1:9/", TOKEN, timeout=1)  # discard port: refused
+    notifier = portal_notifier(office.app, transport, office.clock, policy=POLICY)
+    code = office.app.desk.submit("1.004873", "online", APPLICANT, OFFICER).code
+    item = next(i for i in office.app.store.claim_effects(office.clock.now(), 10, timedelta(minutes=1))
+                if i.kind == PORTAL_KIND)
+    with pytest.raises(DeliveryFailed) as failed:
+        notifier.deliver(item)
+    assert failed.value.retryable
+    assert office.statuses(code) == [(1, "failed", 1)]
+
+
+def test_the_sync_indicator_of_par766(office: Office) -> None:
+    synced = office.receive()
+    failing = office.receive()
+    office.portal.refused.add(failing)
+    office.deliver()
+    office.app.reports.catch_up()
+
+    counts = office.app.reports.indicator_counts(date(2024, 3, 1), date(2024, 3, 31))
+    assert (counts.sync_measured, counts.sync_total, counts.synced) == (True, 2, 1)
+    card = scorecard(counts, office.app.rules.in_force(date(2024, 3, 31)), date(2024, 3, 1), date(2024, 3, 31))
+    sync = next(indicator for indicator in card.indicators if indicator.key == "sync")
+    assert (sync.value, sync.points) == (50.0, 3.0)
+    assert not any(note.startswith("sync: not measured") for note in card.notes)
+    assert synced != failing
+
+
+def test_answers_are_read_strictly() -> None:
+    assert read_answer("DongBoHoSoMC", PortalAnswer(200, b'{"error_code": 0, "message": "OK"}')) == "done"
+    for status, body, retryable in ((429, b"", True), (400, b"bad", False), (200, b'{"message": "x"}', False),
+                                    (200, b'{"error_code": "7", "message": "Sai MaTTHC"}', False)):
+        with pytest.raises(DeliveryFailed) as failed:
+            read_answer("DongBoHoSoMC", PortalAnswer(status, body))
+        assert failed.value.retryable is retryable
+
+
+def test_settings_route_sync_effects_to_the_portal(motcua: Motcua) -> None:
+    with pytest.raises(Exception, match="MOTCUA_DVCQG_TOKEN"):
+        notifier_from_settings({"MOTCUA_DVCQG_URL": "http://portal.invalid/"})
+    unconfigured = notifier_from_settings({}, motcua=motcua)
+    code = motcua.desk.submit("1.004873", "online", APPLICANT, OFFICER).code
+    assert motcua.store.effects(code) == []  # not published: the portal is not configured
+    item = OutboxItem(1, code, PORTAL_KIND, {"sequence": 1}, 0, "pending", START)
+    with pytest.raises(DeliveryFailed) as failed:
+        unconfigured.deliver(item)
+    assert not failed.value.retryable and "MOTCUA_DVCQG_URL" in failed.value.detail
+
+
+def test_the_sync_status_command(tmp_path: Path) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415 - the CLI's test client
+
+    from adapters.cli.main import app as cli  # noqa: PLC0415
+
+    url = f"sqlite:///{tmp_path / 'motcua.db'}"
+    clock = ManualClock(START)
+    with fake_portal() as portal:
+        motcua = open_motcua(url, clock=clock, observers=[], publish=PORTAL_PUBLISH)
+        notifier = RoutingNotifier({PORTAL_KIND: portal_notifier(motcua, HttpxTransport(portal.url, TOKEN), clock)},
+                                   LogNotifier())
+        code = motcua.desk.receive("1.004873", "direct", APPLICANT, OFFICER).code
+        portal.then(503, b"")
+        InlineRunner(Handlers(motcua.service, motcua.store, motcua.store, notifier, clock), clock).deliver_effects()
+        motcua.close()
+
+    listed = CliRunner().invoke(cli, ["sync", "status", "--db", url])
+    one = CliRunner().invoke(cli, ["sync", "status", code, "--db", url])
+    assert listed.exit_code == 0 and code in listed.output and "failed" in listed.output
+    assert one.exit_code == 0 and "HTTP 503" in one.output and "synced" in one.output

@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.http
 	$(BIN)/python -m bench.reports
 	$(BIN)/python -m bench.timers
+	$(BIN)/python -m bench.demo
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -14,6 +14,7 @@ __all__ = [
     "CaseAlreadyExists",
     "CaseNotFound",
     "ConcurrencyConflict",
+    "DatabaseNotEmpty",
     "DeliveryFailed",
     "GuardRejected",
     "InvalidDefinition",
@@ -191,3 +192,13 @@ class DeliveryFailed(MotcuaError):
         self.detail = detail
         self.retryable = retryable
         super().__init__(f"{kind} delivery failed: {detail}")
+
+
+class DatabaseNotEmpty(MotcuaError):
+    """A command that builds a database from nothing (``motcua demo``) was pointed at one holding cases."""
+
+    def __init__(self, url: str, cases: int) -> None:
+        self.url = url
+        self.cases = cases
+        super().__init__(f"{url} already holds cases ({cases}+): the demo needs an empty database, "
+                         "give another --db or leave --db out to use the one in --out")

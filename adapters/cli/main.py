@@ -22,6 +22,7 @@ from adapters.cli.sync_cmd import register_sync
 from adapters.cli.worker_cmd import register as register_worker
 from adapters.demo import DEMO_START, run_story
 from adapters.logging import configure_logging
+from adapters.simulation.scenario import DemoOptions
 from definitions.workflows import WORKFLOWS_DIR, load_definition
 from workflow.clock import ManualClock
 from workflow.diagram import mermaid
@@ -48,8 +49,33 @@ _err = Console(stderr=True, width=None if sys.stderr.isatty() else _PIPE_WIDTH)
 
 
 @app.command()
-def demo(db: DbOption = None, quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False) -> None:
-    """Run a short end-to-end story on the embedded default and print the dossiers' histories."""
+def demo(
+    *,
+    year: Annotated[int, typer.Option("--year", help="Năm mô phỏng (a year of the commune's reform plan).")] = 2023,
+    commune: Annotated[str, typer.Option("--commune", help="Xã (a commune with a plan in definitions/plans/).")]
+    = "An Thượng",
+    dossiers: Annotated[int, typer.Option("--dossiers", help="Số hồ sơ trong năm (dossiers in the year).")] = 6000,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same year, same numbers.")] = 1,
+    db: Annotated[str | None, typer.Option("--db", help="An EMPTY database (default: a fresh OUT/motcua.db).")]
+    = None,
+    broker: Annotated[str | None, typer.Option("--broker", help="redis://… : timers through dramatiq on Redis.")]
+    = None,
+    threads: Annotated[int, typer.Option("--threads", help="dramatiq worker threads with --broker.")] = 4,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the database, workbooks and charts.")]
+    = Path("demo-output"),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Mô phỏng một năm của Bộ phận Một cửa xã và kế hoạch CCHC, rồi in các báo cáo (docs/demo.md)."""
+    from adapters.simulation.console import run_and_print  # noqa: PLC0415 - matplotlib & co. load only here
+
+    options = DemoOptions(year=year, commune=commune, dossiers=dossiers, seed=seed, db=db, broker=broker,
+                          out=out, threads=threads)
+    run_and_print(options, _out, _err, progress=not quiet and _err.is_terminal)
+
+
+@app.command()
+def story(db: DbOption = None, quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False) -> None:
+    """Six dossiers over six weeks, every path once (docs/auditing.md walks through them); prints their histories."""
     clock = ManualClock(DEMO_START)
     motcua = open_motcua(db, clock=clock, observers=[])
     try:

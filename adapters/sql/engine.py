@@ -4,6 +4,10 @@
   own transaction handling is switched off: reads run as single autocommit statements (each one
   a consistent snapshot), and a connection carrying :data:`WRITE` begins with ``BEGIN
   IMMEDIATE``, so concurrent writers queue for the write lock instead of failing half-way.
+- ``sqlite:///path.db?synchronous=normal`` — the same, with ``PRAGMA synchronous = NORMAL`` instead of
+  SQLite's default ``FULL``: in WAL mode a commit then survives a crash of the process but not a power
+  loss or an OS crash (the last transactions may be lost, the database stays consistent). Explicit and
+  off by default; ``motcua demo`` uses it for the fresh database of its simulation.
 - ``sqlite://`` — an in-memory database held by one connection (:class:`StaticPool`), so that
   every checkout sees the same database.
 - ``postgresql://…`` (or ``postgres://``) — PostgreSQL through psycopg 3. No pre-ping (it would cost a
@@ -38,6 +42,8 @@ BUSY_TIMEOUT_MS: Final = 30_000
 CONNECT_TIMEOUT_S: Final = 10
 POOL_RECYCLE_S: Final = 1800
 _POSTGRES_NAMES: Final = frozenset({"postgres", "postgresql"})
+SYNCHRONOUS_PARAMETER: Final = "synchronous"
+_SYNCHRONOUS_MODES: Final = frozenset({"full", "normal"})
 _JSON: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once: json.dumps builds one a call
 
 
@@ -72,23 +78,42 @@ def _postgres_engine(url: URL) -> Engine:
 
 
 def _sqlite_engine(url: URL) -> Engine:
+    synchronous = _synchronous(url)
+    url = url.difference_update_query([SYNCHRONOUS_PARAMETER])
     in_memory = url.database in (None, "", ":memory:")
     pool: dict[str, Any] = {"poolclass": StaticPool} if in_memory else {}
     engine = sa.create_engine(
         url, json_serializer=json_dumps, connect_args={"check_same_thread": False}, **pool
     )
-    event.listen(engine, "connect", _configure_sqlite)
+
+    def configure(dbapi_connection: sqlite3.Connection, record: ConnectionPoolEntry) -> None:
+        _configure_sqlite(dbapi_connection, synchronous)
+
+    event.listen(engine, "connect", configure)
     event.listen(engine, "begin", _begin_sqlite)
     return engine
 
 
-def _configure_sqlite(dbapi_connection: sqlite3.Connection, record: ConnectionPoolEntry) -> None:
+def _synchronous(url: URL) -> str | None:
+    """The ``synchronous`` query parameter (``full`` or ``normal``), or None for SQLite's default."""
+    value = url.query.get(SYNCHRONOUS_PARAMETER)
+    if value is None:
+        return None
+    mode = value if isinstance(value, str) else value[-1]
+    if mode.lower() not in _SYNCHRONOUS_MODES:
+        raise InvalidInput("url", f"synchronous={mode}: use full or normal")
+    return mode.upper()
+
+
+def _configure_sqlite(dbapi_connection: sqlite3.Connection, synchronous: str | None) -> None:
     dbapi_connection.isolation_level = None  # no implicit BEGIN: _begin_sqlite decides
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")  # answers "memory" for an in-memory database
+        if synchronous is not None:  # one of _SYNCHRONOUS_MODES, never user text
+            cursor.execute(f"PRAGMA synchronous = {synchronous}")
     finally:
         cursor.close()
 

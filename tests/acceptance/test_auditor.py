@@ -1,4 +1,8 @@
-"""An auditor's day on the demo's database, through the command line only (docs/auditing.md)."""
+"""An auditor's day on the six-dossier story's database, through the command line only (docs/auditing.md).
+
+The story (``adapters.demo.run_story``: six dossiers, each a known chapter) is written in-process; every
+check after that goes through the command line. ``motcua demo`` itself (the simulated year) has its own
+tests in ``test_year_demo.py``."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import pytest
 from openpyxl import load_workbook  # type: ignore[import-untyped]  # openpyxl ships no type information
 
 from adapters.bootstrap import open_motcua
+from adapters.demo import DEMO_START, run_story
 from tests.conftest import OFFICER, SPECIALIST
 from workflow.audit import AuditEntry, entry_hash
 from workflow.clock import ManualClock
@@ -34,11 +39,20 @@ def motcua(*args: str) -> subprocess.CompletedProcess[str]:
                           timeout=300, check=False)
 
 
+def write_story(path: Path) -> None:
+    """The six dossiers of the story, again (a second run numbers them -0002, … on the same days)."""
+    clock = ManualClock(DEMO_START)
+    app = open_motcua(f"sqlite:///{path}", clock=clock, observers=[])
+    try:
+        run_story(app, clock)
+    finally:
+        app.close()
+
+
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("auditor") / "demo.db"
-    ran = motcua("demo", "--quiet", "--db", f"sqlite:///{path}")
-    assert ran.returncode == 0, ran.stderr
+    write_story(path)
     return path
 
 
@@ -169,7 +183,7 @@ def test_an_anchor_catches_what_the_chain_alone_cannot(copy: Path, tmp_path: Pat
     ran = motcua("verify", "--anchor", str(anchor), *db(copy))
     assert ran.returncode == 0 and "the log matches it" in ran.stdout
 
-    assert motcua("demo", "--quiet", *db(copy)).returncode == 0  # life goes on: six more dossiers
+    write_story(copy)  # life goes on: six more dossiers
     ran = motcua("verify", "--anchor", str(anchor), *db(copy))
     assert ran.returncode == 0 and "6 new chains" in ran.stdout
 

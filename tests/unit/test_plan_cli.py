@@ -306,10 +306,8 @@ def motcua_cli(*args: str) -> subprocess.CompletedProcess[str]:
                           timeout=300, check=False, cwd=ROOT)
 
 
-def test_report_plan_runs_on_the_demo_database(tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path / 'x.db'}"
-    demo = motcua_cli("demo", "--db", db)
-    assert demo.returncode == 0, demo.stderr
+def test_report_plan_runs_on_the_demo_database(demo_db: str) -> None:
+    db = demo_db  # the six-dossier story (``motcua demo`` itself now simulates a year: tests/acceptance)
     report = motcua_cli("report", "plan", "definitions/plans/an-thuong-2023.yaml", "--db", db)
     assert report.returncode == 0, report.stderr
     assert "Tỷ lệ hồ sơ giải quyết trước hạn, đúng hạn" in report.stdout

@@ -4,7 +4,8 @@
 the compiled workflows, the procedure catalogue, the rule book, the office calendar, the reports and the
 DVCQG sync status. When a DVCQG portal is configured (``MOTCUA_DVCQG_URL``), every decision on a dossier
 puts a ``dvcqg.sync`` effect in the outbox and the worker's notifier sends it to the portal
-(docs/dvcqg-sync.md).
+(docs/dvcqg-sync.md). That setting decides what decisions publish, never what a report says: the reports'
+``sync`` indicator reads which dossiers were published from the outbox itself.
 """
 
 from __future__ import annotations
@@ -74,17 +75,18 @@ def open_store(url: str) -> Storage:
     raise InvalidInput("database url", f"{url!r}: use sqlite:///FILE, postgresql://… or memory://")
 
 
-def open_reports(store: Storage, workflows: WorkflowSet, sync: SyncLog | None = None) -> Reports:
+def open_reports(store: Storage, workflows: WorkflowSet, sync: SyncLog) -> Reports:
     """The reporting projection on the store's database: in memory beside a memory store, else in SQL.
 
-    ``sync``, given where a DVCQG portal is configured, makes the ``sync`` indicator measured."""
+    ``sync``: the DVCQG sync status on the same database. Whether the ``sync`` indicator is measured is read
+    from the data (dossiers with ``dvcqg.sync`` effects), never from this process's settings."""
     if isinstance(store, MemoryStore):
         return MemoryReports(store, workflows.status_of, sync)
     from adapters.sql.reports import SqlReports  # noqa: PLC0415 - SQL loads only when a SQL URL is used
     from adapters.sql.store import SqlStore  # noqa: PLC0415 - same
 
     if isinstance(store, SqlStore):
-        return SqlReports(store.engine, workflows.status_of, sync_measured=sync is not None)
+        return SqlReports(store.engine, workflows.status_of)
     raise InvalidInput("database url", f"no reporting projection for a {type(store).__name__}")
 
 
@@ -212,7 +214,8 @@ def open_motcua(
     publish: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Motcua:
     """``publish``: the effect kinds every decision of a workflow releases (:data:`PORTAL_PUBLISH` syncs the
-    dossiers to DVCQG); by default :func:`publish_from_settings`."""
+    dossiers to DVCQG); by default :func:`publish_from_settings`. It changes only what decisions emit: the
+    reports measure the ``sync`` indicator from the data, whatever this process publishes."""
     catalogue, rules = load_procedures(), load_rule_sets()
     calendar = load_office(office).calendar()
     sla = SlaClock(calendar)
@@ -226,5 +229,5 @@ def open_motcua(
     service = CaseService(engine, store, [LoggingObserver()] if observers is None else observers)
     desk = Desk(service, store, catalogue, rules, agency)
     sync = open_sync_log(store)
-    reports = open_reports(store, workflows, sync if published else None)
+    reports = open_reports(store, workflows, sync)
     return Motcua(service, desk, store, workflows, catalogue, rules, calendar, reports, sync, published)

@@ -121,6 +121,11 @@ class MemoryStore:
             items = [item for item in self._outbox.values() if item.case_code == code]
         return [Effect(item.kind, item.payload) for item in items]
 
+    def cases_with_effect(self, kind: str) -> frozenset[str]:
+        """The dossiers with at least one outbox effect of ``kind`` (delivered effects are kept)."""
+        with self._lock:
+            return frozenset(item.case_code for item in self._outbox.values() if item.kind == kind)
+
     def find(self, where: CaseFilter, *, after: str | None = None, limit: int = 50) -> Page:
         check_page(limit)
         with self._lock:

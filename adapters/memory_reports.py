@@ -3,7 +3,8 @@
 It folds the memory store's audit entries by global position with :func:`workflow.reporting.fold`
 (read upcast to the current audit schema, as every reader reads them) and computes the reports with
 the reference functions of the core, dossier by dossier in Python: the yardstick the SQL projection
-is held to.
+is held to. The ``sync`` indicator reads the outbox (the dossiers with a ``dvcqg.sync`` effect were
+published) and the sync status as they stand when the report is computed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import date
 from adapters.dvcqg.status import SyncLog
 from adapters.memory import MemoryStore
 from workflow.metrics import IndicatorCounts, indicator_counts
+from workflow.portal import SYNC_KIND
 from workflow.reporting import Bieu06, DossierFacts, StatusOf, bieu06, fold
 from workflow.upcasting import upcast
 
@@ -21,9 +23,9 @@ __all__ = ["MemoryReports"]
 
 
 class MemoryReports:
-    def __init__(self, store: MemoryStore, status_of: StatusOf, sync: SyncLog | None = None) -> None:
+    def __init__(self, store: MemoryStore, status_of: StatusOf, sync: SyncLog) -> None:
         self._store = store
-        self._sync = sync  # given where a DVCQG portal is configured: the sync indicator is counted
+        self._sync = sync  # the DVCQG sync status the portal notifier records
         self._status_of = status_of
         self._lock = threading.Lock()
         self._facts: dict[str, DossierFacts] = {}
@@ -52,16 +54,15 @@ class MemoryReports:
         return bieu06(self._snapshot(), start, end)
 
     def indicator_counts(self, start: date, end: date) -> IndicatorCounts:
-        return indicator_counts(self._snapshot(), start, end, self._fully_synced())
+        published = self._store.cases_with_effect(SYNC_KIND)
+        return indicator_counts(self._snapshot(), start, end, published=published, synced=self._fully_synced())
 
     def facts(self, code: str) -> DossierFacts | None:
         with self._lock:
             return self._facts.get(code)
 
-    def _fully_synced(self) -> set[str] | None:
-        """The dossiers whose every entry is synced to DVCQG (``None``: no portal, not measured)."""
-        if self._sync is None:
-            return None
+    def _fully_synced(self) -> set[str]:
+        """The dossiers whose every entry is synced to DVCQG."""
         versions = {case.code: case.version for case in self._store.cases()}
         return {code for code, synced in self._sync.synced_counts().items() if synced == versions.get(code)}
 

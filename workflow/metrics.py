@@ -14,12 +14,12 @@ Populations (where domain.md is silent, the national formula sheet of Decision 7
   online share, electronic results, digitisation, online payment and electronic hand-overs count
   among them, as the formula sheet counts its dossier indicators by reception date.
 
-The ``sync`` indicator (docs/dvcqg-sync.md) counts among the *received* dossiers those motcua handles
-itself (imported ones come from the portal and are left out), and in its numerator those whose every
-change (audit entry) reached the portal, as the sync status stands when the report is computed. It is
-measured only where the portal is configured: :func:`indicator_counts` is given the set of fully synced
-dossiers then, and ``None`` otherwise, in which case the indicator is reported "not measured", never
-estimated.
+The ``sync`` indicator (docs/dvcqg-sync.md) is decided by the data, never by a process's settings: its
+population is the *received* dossiers motcua handles itself (imported ones come from the portal) that
+were *published* — with at least one ``dvcqg.sync`` effect in the outbox; a dossier received before
+publishing was turned on has none and is left out. Its numerator is those whose every change (audit
+entry) is synced, as the sync status stands when the report is computed. A period none of whose dossiers
+was published is reported "not measured" (0, 0 points and a note), never estimated.
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ __all__ = [
 
 SATISFIED_RATING = 4  # ratings are 1–5; 4 "hài lòng" and 5 "rất hài lòng" count as satisfied
 SYNC_NOT_MEASURED = (
-    "sync: not measured — no DVCQG portal is configured (MOTCUA_DVCQG_URL), so motcua syncs nothing and "
-    "the value is reported as 0 with 0 points, not estimated"
+    "sync: not measured — no dossier of the period was published to DVCQG (no portal was configured when they "
+    "were handled), so the value is reported as 0 with 0 points, not estimated"
 )
 NOT_APPLICABLE = "{key}: no dossier in the denominator for this period (N/A, 0 points)"
 
@@ -84,34 +84,36 @@ class IndicatorCounts:
     with_fee: int = 0  # received, with a non-zero fee
     paid_online: int = 0  # of those, paid online
     electronic_handover: int = 0  # received, handed over at least once and every time electronically
-    sync_total: int = 0  # received and handled in motcua (not imported), when sync is measured
+    sync_total: int = 0  # received, handled in motcua (not imported) and published to DVCQG
     synced: int = 0  # of those, every change synced to DVCQG
-    sync_measured: bool = False  # a portal is configured: the two counts above mean something
+
+    @property
+    def sync_measured(self) -> bool:
+        """At least one dossier of the period was published to DVCQG: the sync counts mean something."""
+        return self.sync_total > 0
 
     def as_json(self) -> dict[str, JsonValue]:
-        return {item.name: _json_count(getattr(self, item.name)) for item in fields(self)}
-
-
-def _json_count(value: int | bool) -> JsonValue:
-    return value if isinstance(value, bool) else int(value)
+        counts: dict[str, JsonValue] = {item.name: int(getattr(self, item.name)) for item in fields(self)}
+        return {**counts, "sync_measured": self.sync_measured}
 
 
 def indicator_counts(
-    facts: Iterable[DossierFacts], start: date, end: date, synced: Container[str] | None = None
+    facts: Iterable[DossierFacts], start: date, end: date, *, published: Container[str] = frozenset(),
+    synced: Container[str] = frozenset(),
 ) -> IndicatorCounts:
     """The reference counts for [start, end]: Biểu 06's semantics dossier by dossier, then the rest.
 
-    ``synced``: the codes of the dossiers whose every change reached DVCQG, where a portal is configured;
-    ``None`` leaves the sync indicator unmeasured."""
-    totals = dict.fromkeys((item.name for item in fields(IndicatorCounts) if item.name != "sync_measured"), 0)
+    ``published``: the codes of the dossiers with at least one ``dvcqg.sync`` effect; ``synced``: those whose
+    every change reached DVCQG."""
+    totals = dict.fromkeys((item.name for item in fields(IndicatorCounts)), 0)
     for item in facts:
-        for name, value in _dossier_counts(item, start, end, synced).items():
+        for name, value in _dossier_counts(item, start, end, published, synced).items():
             totals[name] += value
-    return IndicatorCounts(**totals, sync_measured=synced is not None)
+    return IndicatorCounts(**totals)
 
 
 def _dossier_counts(
-    item: DossierFacts, start: date, end: date, synced: Container[str] | None = None
+    item: DossierFacts, start: date, end: date, published: Container[str], synced: Container[str]
 ) -> dict[str, int]:
     row = bieu06([item], start, end).total  # one dossier's Biểu 06 row: its semantics, written once
     if not row.total:
@@ -127,7 +129,7 @@ def _dossier_counts(
     }
     if row.online + row.direct_postal:
         counts.update(_received_counts(item, online=row.online > 0))
-        if synced is not None and not item.imported:
+        if not item.imported and item.code in published:
             counts.update(sync_total=1, synced=int(item.code in synced))
     return counts
 

@@ -3,9 +3,13 @@
 :func:`dossier_record` is the ``DongBoHoSoMC`` record of a dossier as it stands now; :func:`progress_record`
 the ``CapNhatTienDoHoSoMC`` record of one of its audit entries. Both read only the case, its audit
 entries (the log alone: what was recorded, never recomputed) and its workflow definition (status codes,
-trigger and role labels). Dates are ``yyyyMMddHHmmss`` in Vietnam time (:func:`workflow.dvcqg.portal_text`);
-the status is the ``status_code`` the definition gives the lifecycle state; the channel is the code of
-:data:`workflow.dvcqg.CHANNEL_NAMES`. A record built here reads back through :func:`workflow.dvcqg.parse_record`.
+trigger, role and state labels). Dates are ``yyyyMMddHHmmss`` in Vietnam time
+(:func:`workflow.dvcqg.portal_text`); the status is the ``status_code`` the definition gives the lifecycle
+state; the channel is the code of :data:`workflow.dvcqg.CHANNEL_NAMES`. A record built here reads back
+through :func:`workflow.dvcqg.parse_record`, with the same R, E and A: ``DanhSachHoSoBoSung`` lists the
+legal pauses of the clock (supplements, fee payments), each with the appointment before and after it, so
+that its last ``NgayHenTraMoi`` is the legal appointment in force; an apology's new date is never one
+(domain.md §3) and travels only in the apology's progress record (``NoiDungXuLy``).
 
 The sync status a portal adapter keeps is modelled here too: :class:`EntrySync` per audit entry and
 :class:`DossierSync`, the per-dossier summary :func:`summarize` derives from them.
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Final, Literal
 
 from workflow.audit import AuditEntry
@@ -24,11 +28,11 @@ from workflow.dvcqg import APPLICANT_KINDS, CHANNEL_NAMES, portal_text
 from workflow.engine import OPEN_TRIGGER
 from workflow.errors import InvalidInput
 from workflow.model import Case, JsonValue
-from workflow.worktime import VN_TZ, to_vietnam_time
 
 __all__ = [
     "DOSSIER_SERVICE",
     "PROGRESS_SERVICE",
+    "SYNC_KIND",
     "DossierSync",
     "EntrySync",
     "SyncStatus",
@@ -40,9 +44,13 @@ __all__ = [
 
 DOSSIER_SERVICE: Final = "DongBoHoSoMC"
 PROGRESS_SERVICE: Final = "CapNhatTienDoHoSoMC"
+SYNC_KIND: Final = "dvcqg.sync"  # the outbox effect of a published change: Effect(SYNC_KIND, {"sequence": n})
 _CHANNEL_CODES: Final = {name: code for code, name in CHANNEL_NAMES.items()}
 _KIND_CODES: Final = {name: code for code, name in APPLICANT_KINDS.items()}
 _DIGITIZED: Final = frozenset({"digitized", "result_digitized"})
+_SUPPLEMENT_REQUEST: Final = "request_supplement"
+_SUPPLEMENT_RECEIVED: Final = "supplement_received"
+_APOLOGY: Final = "apologize"
 
 
 # -- the dossier record --------------------------------------------------------------------------
@@ -75,7 +83,7 @@ def dossier_record(
         "KenhThucHien": _CHANNEL_CODES.get(str(a.get("channel")), 1),
         "HoSoCoThanhPhanSoHoa": int(case.state.get("records") in _DIGITIZED),
         "DuocThanhToanTrucTuyen": int(a.get("paid_online") is True),
-        "TaiLieuNop": [], "DanhSachLePhi": _fees(a, name), "DanhSachHoSoBoSung": _supplements(entries),
+        "TaiLieuNop": [], "DanhSachLePhi": _fees(a, name), "DanhSachHoSoBoSung": _supplements(entries, definition),
         "DanhSachGiayToKetQua": _results(a, name),
     }
     return record
@@ -117,34 +125,42 @@ def _results(attributes: Mapping[str, JsonValue], name: str) -> list[JsonValue]:
     return [{"MaGiayToKetQua": code, "TenGiayTo": f"Kết quả: {name}"} for code in codes if isinstance(code, str)]
 
 
-def _supplements(entries: Sequence[AuditEntry]) -> list[JsonValue]:
-    """Supplement requests (asked, supplied, appointment before and after the pause) and apologies (the
-    appointment in force and the new date promised), in the order they happened."""
+def _supplements(entries: Sequence[AuditEntry], definition: WorkflowDefinition) -> list[JsonValue]:
+    """``DanhSachHoSoBoSung``: one item per legal pause of the clock, in the order they happened, so that the
+    last ``NgayHenTraMoi`` given is the legal appointment in force (domain.md §5: how an import reads A).
+
+    A supplement request opens an item (asked, what for, the appointment before); the supplement closes it
+    (supplied, the appointment shifted by the pause). Any other move of the appointment after reception —
+    the end of a fee pause (``awaiting_payment``, status 6) — is an item of its own: no ``NgayBoSung`` (no
+    document was asked for, and the portal counts supplement requests), ``NgayTiepNhanBoSung`` the instant
+    the clock resumed, ``NoiDungBoSung`` the label of the state the clock stood still in. Apologies are no
+    items: their new date is not an appointment (domain.md §3); their progress record carries it."""
     items: list[dict[str, JsonValue]] = []
     appointment: JsonValue = None
     for entry in entries:
-        if entry.trigger == "request_supplement":
-            items.append({"NgayBoSung": portal_text(entry.occurred_at), "NgayTiepNhanBoSung": "",
-                          "NoiDungBoSung": entry.reason or "", "NgayHenTraTruoc": _stamp(appointment),
-                          "NgayHenTraMoi": ""})
-        elif entry.trigger == "supplement_received" and items and items[-1]["NgayTiepNhanBoSung"] == "":
-            items[-1]["NgayTiepNhanBoSung"] = portal_text(entry.occurred_at)
-            items[-1]["NgayHenTraMoi"] = _stamp(entry.changes.get("appointment", appointment))
-        elif entry.trigger == "apologize":
-            items.append({"NgayBoSung": "", "NgayTiepNhanBoSung": "", "NoiDungBoSung": entry.reason or "",
-                          "NgayHenTraTruoc": _stamp(appointment),
-                          "NgayHenTraMoi": _new_date(entry.data.get("new_date"), appointment)})
-        appointment = entry.changes.get("appointment", appointment)
+        moved = entry.changes.get("appointment", appointment)
+        if entry.trigger == _SUPPLEMENT_REQUEST:
+            items.append(_item(entry.reason or "", appointment, requested=portal_text(entry.occurred_at)))
+        elif entry.trigger == _SUPPLEMENT_RECEIVED and items and items[-1]["NgayTiepNhanBoSung"] == "":
+            items[-1].update(NgayTiepNhanBoSung=portal_text(entry.occurred_at), NgayHenTraMoi=_stamp(moved))
+        elif appointment is not None and "appointment" in entry.changes:
+            items.append(_item(_state_label(definition, entry.state_before), appointment,
+                               supplied=portal_text(entry.occurred_at), moved=_stamp(moved)))
+        appointment = moved
     return list(items)
 
 
-def _new_date(day: JsonValue, appointment: JsonValue) -> str:
-    """An apology's new date (a day) at the clock time of the appointment it replaces (17:00 without one)."""
-    if not isinstance(day, str):
-        return ""
-    previous = _instant(appointment)
-    clock = to_vietnam_time(previous).time() if previous is not None else time(17, 0)
-    return portal_text(datetime.combine(datetime.fromisoformat(day).date(), clock, VN_TZ))
+def _item(
+    content: str, before: JsonValue, *, requested: str = "", supplied: str = "", moved: str = ""
+) -> dict[str, JsonValue]:
+    return {"NgayBoSung": requested, "NgayTiepNhanBoSung": supplied, "NoiDungBoSung": content,
+            "NgayHenTraTruoc": _stamp(before), "NgayHenTraMoi": moved}
+
+
+def _state_label(definition: WorkflowDefinition, state: Mapping[str, str]) -> str:
+    lifecycle = definition.regions.get("lifecycle")
+    spec = lifecycle.states.get(state.get("lifecycle", "")) if lifecycle else None
+    return spec.label if spec else state.get("lifecycle", "")
 
 
 # -- the progress record ---------------------------------------------------------------------------
@@ -163,7 +179,7 @@ def progress_record(
     return {
         "MaHoSo": entry.case_code, "NguoiXuLy": entry.actor, "ChucDanh": definition.roles.get(entry.role, entry.role),
         "ThoiDiemXuLy": portal_text(entry.occurred_at), "PhongBanXuLy": agency,
-        "NoiDungXuLy": _label(definition, entry.trigger), "TrangThai": status_code(definition, entry.state_after),
+        "NoiDungXuLy": _content(definition, entry), "TrangThai": status_code(definition, entry.state_after),
         "NgayBatDau": portal_text(started), "NgayKetThucTheoQuyDinh": _stamp(_appointment_after(entries, sequence)),
     }
 
@@ -179,6 +195,17 @@ def _label(definition: WorkflowDefinition, trigger: str) -> str:
         return definition.opening.label
     spec = definition.triggers.get(trigger)
     return spec.label if spec else trigger
+
+
+def _content(definition: WorkflowDefinition, entry: AuditEntry) -> str:
+    """The trigger's label; an apology's adds the new date promised and the reason, which the dossier record
+    does not carry (a new date is not an appointment, domain.md §3)."""
+    label = _label(definition, entry.trigger)
+    new_date = entry.data.get("new_date") if entry.trigger == _APOLOGY else None
+    if not isinstance(new_date, str):
+        return label
+    shown = datetime.fromisoformat(new_date).strftime("%d/%m/%Y")
+    return f"{label}: hẹn trả ngày {shown}" + (f"; lý do: {entry.reason}" if entry.reason else "")
 
 
 def _appointment_after(entries: Sequence[AuditEntry], sequence: int) -> JsonValue:

@@ -151,7 +151,9 @@ def par766(
 ) -> None:
     """Decision 766 indicators computable from dossiers, scored with the rule set in force at the period's end.
 
-    The status-sync indicator is reported as 0: motcua keeps no per-dossier DVCQG sync status yet.
+    The DVCQG status-sync indicator counts the period's dossiers that were published to the portal and,
+    of those, the ones with every change synced (docs/dvcqg-sync.md), read from the database whatever
+    this shell's settings; where none of the period's dossiers was published it is "not measured" (0).
     """
     chosen = _period(start, end, period, cutoff_day)
     with _reporting(db) as motcua:

@@ -47,6 +47,7 @@ from workflow.model import JsonValue, OutboxItem
 from workflow.portal import (
     DOSSIER_SERVICE,
     PROGRESS_SERVICE,
+    SYNC_KIND,
     EntrySync,
     SyncStatus,
     dossier_record,
@@ -68,7 +69,7 @@ __all__ = [
     "read_answer",
 ]
 
-PORTAL_KIND: Final = "dvcqg.sync"
+PORTAL_KIND: Final = SYNC_KIND
 DUPLICATE_MARK: Final = "đã tồn tại"
 _RETRYABLE: Final = frozenset({HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS})
 _DETAIL_LIMIT: Final = 300  # characters of an answer quoted in an error

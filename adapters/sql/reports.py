@@ -23,13 +23,14 @@ log beyond INSERT and SELECT. SQLite writers are serialised and commit in positi
 
 **Reports.** Biểu 06 is one ``SELECT field_code, … GROUP BY field_code`` with ``SUM(CASE …)`` over
 comparisons of the precomputed Vietnam dates (the field names are joined to its few rows afterwards);
-the Decision 766 counts are one aggregation over the same rows. A dossier not ended has ``ended_on`` =
-:data:`~adapters.sql.report_tables.OPEN`, so "not ended before the period" is one range of the index
-``ix_dossier_report_bieu06``, which holds every column Biểu 06 reads: the report is an index-only range
-scan, of the period's dossiers and the open ones, not of the commune's whole history. Paused at the end
-of the period is an uncorrelated ``NOT IN`` over the pauses running then (one range of their index),
-hashed once per query. Both reports return exactly what the core's reference functions return over the
-folded facts (the contract tests hold them to it).
+the Decision 766 counts are one aggregation over the same rows (the ``sync`` counts with a correlated
+``EXISTS`` over the outbox's ``dvcqg.sync`` effects and a count of ``portal_sync`` rows). A dossier not
+ended has ``ended_on`` = :data:`~adapters.sql.report_tables.OPEN`, so "not ended before the period" is one
+range of the index ``ix_dossier_report_bieu06``, which holds every column Biểu 06 reads: the report is an
+index-only range scan, of the period's dossiers and the open ones, not of the commune's whole history.
+Paused at the end of the period is an uncorrelated ``NOT IN`` over the pauses running then (one range of
+their index), hashed once per query. Both reports return exactly what the core's reference functions
+return over the folded facts (the contract tests hold them to it).
 """
 
 from __future__ import annotations
@@ -54,9 +55,10 @@ from adapters.sql.report_tables import (
     ProjectionCheckpointRow,
     ReportFieldRow,
 )
-from adapters.sql.tables import AuditEntryRow, CaseRow, table_of
+from adapters.sql.tables import AuditEntryRow, CaseRow, OutboxRow, table_of
 from workflow.audit import AuditEntry
 from workflow.metrics import SATISFIED_RATING, IndicatorCounts
+from workflow.portal import SYNC_KIND
 from workflow.reporting import ONLINE, Bieu06, Bieu06Row, DossierFacts, Pause, StatusOf, fold
 from workflow.upcasting import upcast
 from workflow.worktime import to_vietnam_time
@@ -72,6 +74,7 @@ PAUSE = table_of(DossierPauseRow)
 CHECKPOINT = table_of(ProjectionCheckpointRow)
 FIELD = table_of(ReportFieldRow)
 SYNC = table_of(PortalSyncRow)
+OUTBOX = table_of(OutboxRow)
 CASE = table_of(CaseRow)
 _NEVER_ACCEPTED = (1, 3)
 _FACT_COLUMNS = tuple(item.name for item in fields(DossierFacts) if item.name != "pauses")
@@ -81,11 +84,8 @@ class SqlReports:
     """A :class:`~workflow.ports.Reports` on the database of ``engine`` (made by
     :func:`adapters.sql.engine.create_engine`, migrated to 0003 or later; share the store's engine)."""
 
-    def __init__(
-        self, engine: Engine, status_of: StatusOf, *, batch: int = BATCH, sync_measured: bool = False
-    ) -> None:
+    def __init__(self, engine: Engine, status_of: StatusOf, *, batch: int = BATCH) -> None:
         self._engine = engine
-        self._sync_measured = sync_measured  # a DVCQG portal is configured: the sync indicator is counted
         self._writer = engine.execution_options(**WRITE)
         self._status_of = status_of
         self._batch = batch
@@ -202,9 +202,8 @@ class SqlReports:
 
     def indicator_counts(self, start: date, end: date) -> IndicatorCounts:
         with self._reading() as connection:
-            found = connection.execute(indicator_statement(start, end, sync=self._sync_measured)).one()._mapping
-        return _indicator_counts({name: int(value or 0) for name, value in found.items()},
-                                 sync_measured=self._sync_measured)
+            found = connection.execute(indicator_statement(start, end)).one()._mapping
+        return _indicator_counts({name: int(value or 0) for name, value in found.items()})
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
@@ -239,10 +238,10 @@ def bieu06_statement(start: date, end: date) -> sa.Select[*tuple[Any, ...]]:
     )
 
 
-def indicator_statement(start: date, end: date, *, sync: bool = False) -> sa.Select[*tuple[Any, ...]]:
-    """The one aggregation of the Decision 766 counts (``sync``: with the DVCQG sync counts, else 0)."""
+def indicator_statement(start: date, end: date) -> sa.Select[*tuple[Any, ...]]:
+    """The one aggregation of the Decision 766 counts, the DVCQG sync counts included."""
     counts = _Counts(start, end)
-    return sa.select(*counts.indicators(), *counts.sync(measured=sync)).where(counts.to_handle())
+    return sa.select(*counts.indicators(), *counts.sync()).where(counts.to_handle())
 
 
 class _Counts:
@@ -302,12 +301,17 @@ class _Counts:
                  "electronic_handover"),
         ]
 
-    def sync(self, *, measured: bool) -> list[sa.ColumnElement[int]]:
-        """Received dossiers handled in motcua, and of those the ones with every entry synced to DVCQG."""
-        if not measured:
-            return [sa.literal(0).label("sync_total"), sa.literal(0).label("synced")]
-        own = sa.and_(self.received, ~REPORT.c.imported)
-        return [_sum(own, "sync_total"), _sum(sa.and_(own, _fully_synced(REPORT.c.code)), "synced")]
+    def sync(self) -> list[sa.ColumnElement[int]]:
+        """Received dossiers handled in motcua and published to DVCQG, and of those the ones with every entry
+        synced (docs/dvcqg-sync.md)."""
+        published = sa.and_(self.received, ~REPORT.c.imported, _published(REPORT.c.code))
+        return [_sum(published, "sync_total"), _sum(sa.and_(published, _fully_synced(REPORT.c.code)), "synced")]
+
+
+def _published(code: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    """The dossier has a ``dvcqg.sync`` effect in the outbox (delivered rows are kept): one range of the index
+    on the outbox's ``case_code``."""
+    return sa.exists().where(OUTBOX.c.case_code == code, OUTBOX.c.kind == SYNC_KIND)
 
 
 def _fully_synced(code: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
@@ -343,13 +347,13 @@ def _bieu06_row(found: Sequence[Any]) -> Bieu06Row:
     )
 
 
-def _indicator_counts(found: Mapping[str, int], *, sync_measured: bool) -> IndicatorCounts:
+def _indicator_counts(found: Mapping[str, int]) -> IndicatorCounts:
     resolved = found["resolved_early"] + found["resolved_on_time"] + found["resolved_late"]
     derived = {
         "pending_within": found["total"] - resolved - found["pending_overdue"],
         "late": found["resolved_late"] + found["pending_overdue"],
     }
-    return IndicatorCounts(**{**found, **derived}, sync_measured=sync_measured)
+    return IndicatorCounts(**{**found, **derived})
 
 
 def _entry_of(row: sa.RowMapping) -> AuditEntry:

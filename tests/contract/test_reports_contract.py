@@ -35,8 +35,9 @@ from workers.inline import InlineRunner
 from workflow.catalogue import Channel
 from workflow.clock import ManualClock
 from workflow.desk import Applicant
+from workflow.engine import Engine
 from workflow.errors import MalformedData, TransitionNotAllowed
-from workflow.metrics import indicator_counts
+from workflow.metrics import SYNC_NOT_MEASURED, indicator_counts, scorecard
 from workflow.model import Actor, JsonValue
 from workflow.periods import parse_period
 from workflow.reporting import Bieu06, DossierFacts, bieu06, fold
@@ -428,11 +429,73 @@ def test_the_sync_counts_equal_the_reference(request: pytest.FixtureRequest, bac
             versions = {case.code: case.version for case in app.store.cases()}
             synced = {code for code, n in app.sync.synced_counts().items() if n == versions[code]}
             assert 0 < len(synced) < len(office.codes)
+            published = {code for code in office.codes if any(e.kind == PORTAL_KIND for e in app.store.effects(code))}
+            assert published == set(office.codes)  # published from the start
             facts = folded_facts(app)
             for start, end in PERIODS:
                 counts = app.reports.indicator_counts(start, end)
-                assert counts == indicator_counts(facts, start, end, synced), (start, end)
-                assert counts.sync_measured
+                assert counts == indicator_counts(facts, start, end, published=published, synced=synced), (start, end)
+                assert counts.sync_measured is (counts.received > 0)  # every dossier was published
+        finally:
+            app.close()
+
+
+def publishing(app: Motcua, clock: ManualClock, *, on: bool) -> None:
+    """Publishing to DVCQG turned on or off, as restarting the office's processes with or without a portal."""
+    app.service.engine = Engine(app.workflows, clock, PORTAL_PUBLISH if on else {})
+
+
+SYNC_EXPECTED = {  # (from, to): (sync_total, synced) — the published dossiers, and those fully synced
+    (date(2024, 2, 1), date(2024, 2, 29)): (0, 0),  # nothing received
+    (date(2024, 3, 4), date(2024, 3, 4)): (0, 0),  # "before" only: received before publishing, left out
+    (date(2024, 3, 5), date(2024, 3, 5)): (1, 0),  # "straddling": its first changes never reached the portal
+    (date(2024, 3, 6), date(2024, 3, 6)): (1, 1),  # "full"
+    (date(2024, 3, 7), date(2024, 3, 7)): (1, 0),  # "partial": its last change still in the outbox
+    (date(2024, 3, 8), date(2024, 3, 8)): (1, 0),  # "switched off": its last change made with publishing off
+    (date(2024, 3, 1), date(2024, 3, 31)): (4, 1),
+}
+
+
+def test_the_sync_indicator_counts_the_published_dossiers(request: pytest.FixtureRequest, backend: str) -> None:
+    """Whether the indicator is measured, and over which dossiers, is read from the data (the outbox's
+    ``dvcqg.sync`` effects), never from the reporting process's settings: the reports here are opened
+    without publishing. Expected numbers are written out; the reference must agree with them too."""
+    clock = ManualClock(at(date(2024, 3, 1), 7))
+    url_context = contextlib.nullcontext("memory://") if backend == "memory" else _database(backend, request)
+    with fake_portal() as portal, url_context as url:
+        app = open_motcua(url, clock=clock, observers=[], publish={})
+        try:
+            notifier = RoutingNotifier(
+                {PORTAL_KIND: portal_notifier(app, HttpxTransport(portal.url, TOKEN, timeout=5), clock)}, LogNotifier())
+            runner = InlineRunner(Handlers(app.service, app.store, app.store, notifier, clock), clock)
+            office = Office(app, clock)
+            office.at(date(2024, 3, 4)).receive("1.004873")  # "before": never published
+            straddling = office.at(date(2024, 3, 5)).receive("1.004873")
+            publishing(app, clock, on=True)
+            office.at(date(2024, 3, 6)).fire(straddling, "assign")
+            full = office.receive("1.004873")
+            partial = office.at(date(2024, 3, 7)).receive("1.004873")
+            switched_off = office.at(date(2024, 3, 8)).receive("1.004873")
+            runner.deliver_effects()
+            office.at(date(2024, 3, 11)).fire(partial, "assign")  # published, never delivered
+            publishing(app, clock, on=False)
+            office.fire(switched_off, "assign")  # no effect: never synced
+            app.reports.catch_up()
+
+            facts = folded_facts(app)
+            published, synced = {straddling, full, partial, switched_off}, {full}
+            for (start, end), (total, done) in SYNC_EXPECTED.items():
+                counts = app.reports.indicator_counts(start, end)
+                found = (counts.sync_total, counts.synced, counts.sync_measured)
+                assert found == (total, done, total > 0), (start, end)
+                assert counts == indicator_counts(facts, start, end, published=published, synced=synced)
+            march = scorecard(app.reports.indicator_counts(date(2024, 3, 1), date(2024, 3, 31)),
+                              app.rules.in_force(date(2024, 3, 31)), date(2024, 3, 1), date(2024, 3, 31))
+            assert next((i.value, i.points) for i in march.indicators if i.key == "sync") == (25.0, 1.5)
+            assert SYNC_NOT_MEASURED not in march.notes
+            alone = scorecard(app.reports.indicator_counts(date(2024, 3, 4), date(2024, 3, 4)),
+                              app.rules.in_force(date(2024, 3, 4)), date(2024, 3, 4), date(2024, 3, 4))
+            assert SYNC_NOT_MEASURED in alone.notes
         finally:
             app.close()
 

@@ -9,7 +9,15 @@ import pytest
 
 from definitions.catalogue import load_rule_sets
 from workflow.catalogue import RuleSet
-from workflow.metrics import INDICATOR_KEYS, Indicator, IndicatorCounts, indicator_counts, par766, scorecard
+from workflow.metrics import (
+    INDICATOR_KEYS,
+    SYNC_NOT_MEASURED,
+    Indicator,
+    IndicatorCounts,
+    indicator_counts,
+    par766,
+    scorecard,
+)
 from workflow.reporting import DossierFacts
 from workflow.worktime import VN_TZ
 
@@ -115,3 +123,23 @@ def test_counts_follow_the_bieu06_populations(rating: int) -> None:
         satisfied=1, received=2, received_online=1, paper_result=2, electronic_result=1, digitized=1,
         with_fee=1, paid_online=1, electronic_handover=1,
     )
+
+
+def test_sync_counts_the_published_dossiers_received_in_the_period() -> None:
+    facts = [
+        dossier("a", date(2024, 1, 5)),  # published, every change synced
+        dossier("b", date(2024, 1, 6)),  # published, a change not synced
+        dossier("c", date(2024, 1, 7)),  # received before publishing was on: left out
+        dossier("d", date(2024, 1, 8), imported=True),  # from the portal: left out
+        dossier("e", date(2023, 12, 20)),  # carried over, not received in the period: left out
+    ]
+    published, synced = {"a", "b", "d", "e"}, {"a", "d", "e"}
+    counts = indicator_counts(facts, *Q1, published=published, synced=synced)
+    assert (counts.sync_total, counts.synced, counts.sync_measured) == (2, 1, True)
+    assert counts.as_json()["sync_measured"] is True
+    card = scorecard(counts, RULES, *Q1)
+    assert next((i.value, i.points) for i in card.indicators if i.key == "sync") == (50.0, 3.0)
+    assert not any(note.startswith("sync:") for note in card.notes)
+    unpublished = indicator_counts(facts, *Q1, synced=synced)
+    assert (unpublished.sync_total, unpublished.synced, unpublished.sync_measured) == (0, 0, False)
+    assert SYNC_NOT_MEASURED in scorecard(unpublished, RULES, *Q1).notes

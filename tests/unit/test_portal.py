@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+import pytest
 
 from adapters.bootstrap import PORTAL_PUBLISH, Motcua, open_motcua
-from tests.conftest import LEADER, OFFICER, SPECIALIST
+from tests.conftest import LEADER, OFFICER, SPECIALIST, START
 from workers.handlers import Handlers
 from workers.inline import InlineRunner
 from workflow.clock import ManualClock
 from workflow.desk import Applicant
-from workflow.dvcqg import parse_record
+from workflow.dvcqg import parse_record, portal_text
 from workflow.engine import Engine
 from workflow.model import Actor, Effect, JsonValue, OutboxItem
 from workflow.portal import EntrySync, dossier_record, progress_record, summarize
+from workflow.worktime import VN_TZ
 
 APPLICANT = Applicant("Trần Văn An", phone="0912345678", email="an@example.vn")
 AGENCY = "000.00.00.H23"
@@ -94,13 +97,14 @@ def test_the_dossier_record(clock: ManualClock) -> None:
         "DanhSachHoSoBoSung": [
             {"NgayBoSung": "20240304120000", "NgayTiepNhanBoSung": "20240304140000", "NoiDungBoSung": "Bản sao CCCD",
              "NgayHenTraTruoc": "20240307080000", "NgayHenTraMoi": "20240307083000"},  # paused 13:30–14:00
-            {"NgayBoSung": "", "NgayTiepNhanBoSung": "", "NoiDungBoSung": "Chờ xác minh",
-             "NgayHenTraTruoc": "20240307083000", "NgayHenTraMoi": "20240312083000"},
-        ],
+        ],  # the apology's new date (12/3) is no appointment: it is in its progress record only
         "DanhSachGiayToKetQua": [],
     }
     read = parse_record(record, 0)  # what motcua sends, motcua's importer reads
     assert (read.code, read.status, read.channel, read.applicant) == (code, 9, 1, "Trần Văn An")
+    assert read.due == ("DanhSachHoSoBoSung[0].NgayHenTraMoi", datetime(2024, 3, 7, 8, 30, tzinfo=VN_TZ))
+    assert read.due[1] == datetime.fromisoformat(str(case.attributes["appointment"]))
+    assert (read.received_at, read.end) == (START, START + timedelta(hours=14))
 
 
 def test_the_progress_record_of_each_entry(clock: ManualClock) -> None:
@@ -117,6 +121,73 @@ def test_the_progress_record_of_each_entry(clock: ManualClock) -> None:
     first = progress_record(entries, 1, definition, AGENCY)
     assert (first["NoiDungXuLy"], first["TrangThai"], first["NgayKetThucTheoQuyDinh"]) == ("Đăng ký hồ sơ", 1, "")
     assert progress_record(entries, 5, definition, AGENCY)["NgayKetThucTheoQuyDinh"] == "20240307083000"
+    apology = progress_record(entries, 6, definition, AGENCY)
+    assert (apology["NoiDungXuLy"], apology["NgayKetThucTheoQuyDinh"]) == (
+        "Xin lỗi và hẹn lại ngày trả kết quả: hẹn trả ngày 12/03/2024; lý do: Chờ xác minh", "20240307083000")
+
+
+FEE_PROCEDURE = "2.001019"  # 2 working days, fee 50 000
+Steps = list[tuple[str, Actor, dict[str, JsonValue]]]
+PAYMENT: Steps = [("request_payment", SPECIALIST, {"amount": 50000}), ("payment_received", OFFICER, {})]
+SUPPLEMENT: Steps = [("request_supplement", SPECIALIST, {"reason": "Bản sao CCCD"}),
+                     ("supplement_received", OFFICER, {})]
+APOLOGY: Steps = [("apologize", LEADER, {"reason": "Chờ xác minh", "new_date": "2024-03-15"})]
+DECIDE: Steps = [("submit_for_approval", SPECIALIST, {"approver": LEADER.name}), ("approve", LEADER, {}),
+                 ("mark_result_ready", OFFICER, {})]
+ROUND_TRIPS = {
+    "supplement, fee and apology": [*SUPPLEMENT, *PAYMENT, *APOLOGY, *DECIDE],
+    "fee only": [*PAYMENT, *DECIDE],
+    "apology only": [*APOLOGY, *DECIDE],
+    "nothing": DECIDE,
+    "still paying": PAYMENT[:1],
+}
+
+
+@pytest.mark.parametrize("story", ROUND_TRIPS)
+def test_a_record_reads_back_with_the_dossiers_r_e_and_a(clock: ManualClock, story: str) -> None:
+    """Every legal move of the appointment is in the record, an apology's new date is not: re-imported, a
+    dossier keeps its reception, end and legal appointment (domain.md §5), so it stays late or on time."""
+    motcua = published(clock)
+    code = motcua.desk.receive(FEE_PROCEDURE, "direct", APPLICANT, OFFICER).code
+    for trigger, actor, data in [("assign", OFFICER, {"assignee": SPECIALIST.name}), *ROUND_TRIPS[story]]:
+        clock.advance(timedelta(hours=3))  # every pause holds the clock for working time
+        motcua.service.fire(code, trigger, actor, data)
+    case, entries = motcua.store.load(code), motcua.store.history(code)
+    definition = motcua.workflows.get(case.definition_key, case.definition_version).definition
+
+    read = parse_record(dossier_record(case, entries, definition, AGENCY), 0)
+
+    a = case.attributes
+    assert read.due is not None and read.due[1] == datetime.fromisoformat(str(a["appointment"]))
+    assert read.received_at == datetime.fromisoformat(str(a["received_at"]))
+    assert read.end == (datetime.fromisoformat(str(a["ended_at"])) if a.get("ended_at") else None)
+    moves = [item for item in a["appointment_history"] if item["kind"] == "paused"]  # type: ignore[union-attr,index]
+    assert [portal_text(item.new_appointment) for item in read.supplements if item.new_appointment] == [
+        portal_text(datetime.fromisoformat(str(move["appointment"]))) for move in moves]  # type: ignore[index]
+    assert len(moves) == story.count("fee") + story.count("supplement")
+
+
+def test_a_fee_pause_is_an_item_of_its_own(clock: ManualClock) -> None:
+    """Received Monday 8:00 (2 working days: Wednesday 8:00), assigned at 11:00; the fee awaited from 14:00 to
+    17:00 holds the clock for 3 working hours: the appointment moves to Wednesday 11:00. The apology at 20:00
+    promises Friday: no item."""
+    motcua = published(clock)
+    code = motcua.desk.receive(FEE_PROCEDURE, "direct", APPLICANT, OFFICER).code
+    for trigger, actor, data in [("assign", OFFICER, {"assignee": SPECIALIST.name}), *PAYMENT, *APOLOGY]:
+        clock.advance(timedelta(hours=3))
+        motcua.service.fire(code, trigger, actor, data)
+    case, entries = motcua.store.load(code), motcua.store.history(code)
+    definition = motcua.workflows.get(case.definition_key, case.definition_version).definition
+
+    record = dossier_record(case, entries, definition, AGENCY)
+
+    assert (record["NgayHenTra"], record["TrangThaiHoSo"]) == ("20240306080000", 4)
+    assert record["DanhSachHoSoBoSung"] == [
+        {"NgayBoSung": "", "NgayTiepNhanBoSung": "20240304170000",
+         "NoiDungBoSung": "Yêu cầu thực hiện nghĩa vụ tài chính",
+         "NgayHenTraTruoc": "20240306080000", "NgayHenTraMoi": "20240306110000"},
+    ]
+    assert case.attributes["appointment"] == "2024-03-06T11:00:00+07:00"
 
 
 def test_a_dossier_summary_counts_its_synced_entries(clock: ManualClock) -> None:

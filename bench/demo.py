@@ -43,7 +43,7 @@ _PER_DOSSIER = 9  # open, receive, digitize, assign, submit, approve, result rea
 def floor_transitions_per_s(transitions: int, folder: Path) -> float:
     """Persisted, audited transitions per second through the service alone, on the demo's SQLite settings."""
     clock = ManualClock(datetime(2023, 3, 6, 8, 0, tzinfo=VN_TZ))
-    app = open_motcua(f"sqlite:///{folder / 'floor.db'}?synchronous=normal", clock=clock, observers=[],
+    app = open_motcua(f"sqlite:///{folder / 'floor.db'}?synchronous=normal", clock=clock, observers=[], publish={},
                       office="an-thuong")
     fire = app.service.fire
     try:
@@ -64,6 +64,12 @@ def floor_transitions_per_s(transitions: int, folder: Path) -> float:
         app.close()
 
 
+def _audited(database: Path) -> int:
+    """Every transition the year wrote to the log (timer-fired ones included), counted in the log itself."""
+    with sqlite3.connect(database) as connection:
+        return int(connection.execute("SELECT COUNT(*) FROM audit_entry").fetchone()[0])
+
+
 def run(dossiers: int = 6000, seed: int = 1) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="motcua-bench-demo-") as scratch:
         folder = Path(scratch)
@@ -71,7 +77,7 @@ def run(dossiers: int = 6000, seed: int = 1) -> dict[str, Any]:
         result = run_demo(DemoOptions(dossiers=dossiers, seed=seed, out=folder / "out"))
         write_outputs(result, folder / "out")
         seconds = time.perf_counter() - started
-        transitions = result.run.tally.transitions
+        transitions = _audited(folder / "out" / "motcua.db")  # those the simulation fired and the timers'
         floor = floor_transitions_per_s(transitions, folder)
     demo_rate = transitions / seconds
     return {

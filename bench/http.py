@@ -7,7 +7,8 @@ no dispatcher) on a scratch SQLite file (or ``--db``), and reports the median of
   keep-alive connection, each request with its If-Match and API key (``assign`` from ``processing``,
   an internal transition, so the loop runs at steady state);
 - ``floor_fire_per_s``: the same transitions done directly through ``CaseService.fire`` (with the
-  expected version) on the same database, in this process: the server's own persisted transition rate;
+  expected version) on the same database, in this process, observed as the server observes its decisions
+  (a JSON log line, the Prometheus counters): the server's own persisted transition rate;
 - ``ratio`` = http ÷ floor (1.0 would be an API that costs nothing), and the same with ``clients``
   concurrent clients (``http_events_per_s_n``, ``floor_fire_per_s_n``, ``ratio_n``), each on its own dossier.
 
@@ -31,14 +32,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import structlog
+from prometheus_client import CollectorRegistry
 
 from adapters.bootstrap import Motcua, open_motcua
 from adapters.http.keys import new_key
+from adapters.http.metrics import MetricsObserver
 from adapters.http.serve import http_store
+from adapters.logging import LoggingObserver, configure_logging
 from bench._util import Batch, describe_machine, median, round_robin, threaded_ops_per_s
 from workflow.clock import SystemClock
 from workflow.desk import Applicant
 from workflow.model import Actor
+from workflow.ports import Observer
 
 __all__ = ["DEFAULT", "QUICK", "Sizes", "main", "render_table", "run"]
 
@@ -142,10 +148,27 @@ def _measure(motcua: Motcua, base: str, key: str, sizes: Sizes) -> dict[str, Any
     }
 
 
+@contextmanager
+def _logs_thrown_away() -> Iterator[None]:
+    """JSON log lines rendered as the server renders them, written to /dev/null; the configuration before is
+    put back after (the benchmark also runs inside the test suite)."""
+    before = structlog.get_config()
+    with open(os.devnull, "w", encoding="utf-8") as devnull:
+        configure_logging(json=True)
+        structlog.configure(logger_factory=structlog.WriteLoggerFactory(file=devnull))
+        try:
+            yield
+        finally:
+            structlog.configure(**before)
+
+
 def run(sizes: Sizes, url: str | None = None) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="bench-http-") as directory:
+    with tempfile.TemporaryDirectory(prefix="bench-http-") as directory, _logs_thrown_away():
         chosen = url or f"sqlite:///{Path(directory) / 'http.db'}"
-        motcua = open_motcua(chosen, clock=SystemClock(), observers=[])
+        # The floor's service observes its decisions as the server's does (a JSON log line, metrics), the log
+        # thrown away like the server's stderr: what differs between the two figures is HTTP, nothing else.
+        observers: list[Observer] = [LoggingObserver(), MetricsObserver(CollectorRegistry())]
+        motcua = open_motcua(chosen, clock=SystemClock(), observers=observers)
         try:
             created = new_key("Phần mềm một cửa", ["officer"], SystemClock().now())
             http_store(motcua.store).add_key(created.stored)

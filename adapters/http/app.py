@@ -41,7 +41,7 @@ from adapters.http.schemas import (
 )
 from workflow.clock import Clock, SystemClock
 from workflow.desk import DOSSIER_WORKFLOW, Applicant
-from workflow.errors import CaseAlreadyExists, InvalidInput, MotcuaError, RoleNotAllowed
+from workflow.errors import CaseAlreadyExists, ConcurrencyConflict, InvalidInput, MotcuaError, RoleNotAllowed
 from workflow.metrics import scorecard
 from workflow.model import Actor, Case
 from workflow.periods import Period, period_of
@@ -57,6 +57,9 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="mc_<id>
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", description="Retries return the first answer.")]
 IfMatch = Annotated[str | None, Header(alias="If-Match", description='The dossier\'s ETag: "<version>".')]
 _ETAG_HEADER: Final = {"ETag": {"description": 'The dossier\'s version, "<version>"', "schema": {"type": "string"}}}
+
+
+APPLICANT_ONLY: Final = frozenset({"applicant"})
 
 
 def etag_of(version: int) -> str:
@@ -181,7 +184,11 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
             if _fired_already(motcua, code, body, key.principal, reservation.earlier):
                 return context.dossier_response(dossier_of(motcua.service.get(code), motcua.workflows))
             reservation.keep(str(expected + 1))
-            case = motcua.service.fire(code, body.trigger, key.principal, body.data, expected_version=expected)
+            try:
+                case = motcua.service.fire(code, body.trigger, key.principal, body.data, expected_version=expected)
+            except ConcurrencyConflict as conflict:  # tell the client which version to read
+                current = motcua.service.get(code).version
+                raise p.ApiProblem(p.STALE, str(conflict), current_version=current) from conflict
             return context.dossier_response(dossier_of(case, motcua.workflows))
 
         request_print = fingerprint("POST", f"/dossiers/{code}/events", body.model_dump(mode="json"), if_match)
@@ -194,7 +201,7 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
         context.motcua.service.get(code)
         return [entry_of(entry) for entry in context.motcua.service.history(code)]
 
-    @app.get("/dossiers", response_model=DossierPage, tags=["dossiers"], responses=p.responses(401, 422, 503))
+    @app.get("/dossiers", response_model=DossierPage, tags=["dossiers"], responses=p.responses(401, 403, 422, 503))
     def find(
         *,
         key: Principal,
@@ -205,7 +212,10 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
         cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     ) -> DossierPage:
-        """Dossiers by code, a page at a time."""
+        """Dossiers by code, a page at a time. Staff keys only: a list shows every applicant's contact details,
+        which a key acting for applicants (role ``applicant`` alone) must not read in bulk."""
+        if not key.principal.roles - APPLICANT_ONLY:
+            raise p.ApiProblem(p.NOT_STAFF, f"{key.actor} acts for applicants: read a dossier by its code instead")
         where = CaseFilter(definition_key=DOSSIER_WORKFLOW, lifecycle=state, deadline=deadline,
                            procedure=procedure, officer=officer)
         page = context.motcua.store.find(where, after=cursor, limit=limit)

@@ -12,7 +12,10 @@ a retry after that takes the claim over with the reservation (:class:`Reservatio
 run's work instead of repeating it: the dossier is opened under the reserved code at most once (and
 received if the first run stopped in between), and a trigger whose entry is already in the log at the
 reserved version is answered with the dossier as it stands, never fired again. A 5xx answer is not
-stored: the claim is released and a retry runs afresh.
+stored: the claim is released, and a retry runs afresh — taking over at once what it had reserved, so a
+server error between opening a dossier and receiving it does not open a second one. Only the same
+request (same fingerprint) takes an abandoned claim over; and each claim is fenced by the instant it was
+made, so a run slower than the lease, overtaken by a retry, can no longer store or release anything.
 """
 
 from __future__ import annotations
@@ -89,19 +92,21 @@ class Idempotency:
             return action(_NO_KEY)
         if not _KEY.match(key):
             raise ApiProblem(BAD_KEY, "Idempotency-Key must be 1 to 255 visible ASCII characters")
-        claimed = self.records.claim(scope, key, request_print, self.clock.now())
+        claimed_at = self.clock.now()
+        claimed = self.records.claim(scope, key, request_print, claimed_at)
         if not claimed.fresh:
             return self._earlier(claimed.fingerprint, request_print, claimed.response, key)
-        reservation = Reservation(claimed.reserved, lambda reserved: self.records.reserve(scope, key, reserved))
+        reservation = Reservation(claimed.reserved,
+                                  lambda reserved: self.records.reserve(scope, key, claimed_at, reserved))
         try:
             response = _answer(action, reservation)
         except BaseException:
-            self.records.release(scope, key)
+            self.records.release(scope, key, claimed_at)
             raise
         if response.status_code >= 500:  # noqa: PLR2004 - server errors are retried afresh, not replayed
-            self.records.release(scope, key)
+            self.records.release(scope, key, claimed_at)
         else:
-            self.records.complete(scope, key, _stored(response))
+            self.records.complete(scope, key, claimed_at, _stored(response))
         return response
 
     @staticmethod

@@ -104,17 +104,24 @@ class ApiKeyStore(Protocol):
 
 
 class IdempotencyStore(Protocol):
+    """Records claimed at an instant (``claimed_at``, the ``now`` of :meth:`claim`): the later calls name
+    it, and do nothing when the claim was taken over meanwhile (a run slower than the lease is fenced off)."""
+
     def claim(self, scope: str, key: str, fingerprint: str, now: datetime) -> Claimed:
-        """Insert an in-flight record, or return the one there (an abandoned claim is taken over: fresh)."""
+        """Insert an in-flight record, or return the one there. An abandoned claim of the same request
+        (same fingerprint) is taken over: fresh, with what it reserved."""
         ...
 
-    def reserve(self, scope: str, key: str, reserved: str) -> None:
+    def reserve(self, scope: str, key: str, claimed_at: datetime, reserved: str) -> None:
         """Note on an in-flight claim what its action is about to create (kept if the claim is taken over)."""
         ...
 
-    def complete(self, scope: str, key: str, response: StoredResponse) -> None: ...
+    def complete(self, scope: str, key: str, claimed_at: datetime, response: StoredResponse) -> None: ...
 
-    def release(self, scope: str, key: str) -> None: ...
+    def release(self, scope: str, key: str, claimed_at: datetime) -> None:
+        """Give a claim up after a server error: forgotten, or — when it reserved something — left for the
+        next try to take over at once, reservation included."""
+        ...
 
 
 class HttpStore(ApiKeyStore, IdempotencyStore, Protocol):
@@ -190,23 +197,34 @@ class MemoryHttpStore:
             if record is None:
                 self._records[(scope, key)] = _Record(fingerprint, now)
                 return Claimed(fresh=True)
-            if record.response is None and record.created_at + IN_FLIGHT_LEASE <= now:  # abandoned: take over
+            if _abandoned(record.response, record.created_at, now) and record.fingerprint == fingerprint:
                 self._records[(scope, key)] = _Record(fingerprint, now, reserved=record.reserved)
                 return Claimed(fresh=True, reserved=record.reserved)
             return Claimed(fresh=False, fingerprint=record.fingerprint, response=record.response)
 
-    def reserve(self, scope: str, key: str, reserved: str) -> None:
+    def reserve(self, scope: str, key: str, claimed_at: datetime, reserved: str) -> None:
         with self._lock:
-            record = self._records.get((scope, key))
-            if record is not None:
+            if (record := self._held(scope, key, claimed_at)) is not None:
                 record.reserved = reserved
 
-    def complete(self, scope: str, key: str, response: StoredResponse) -> None:
+    def _held(self, scope: str, key: str, claimed_at: datetime) -> _Record | None:
+        record = self._records.get((scope, key))
+        return record if record is not None and record.created_at == claimed_at else None
+
+    def complete(self, scope: str, key: str, claimed_at: datetime, response: StoredResponse) -> None:
         with self._lock:
-            record = self._records.get((scope, key))
-            if record is not None:
+            if (record := self._held(scope, key, claimed_at)) is not None:
                 record.response = response
 
-    def release(self, scope: str, key: str) -> None:
+    def release(self, scope: str, key: str, claimed_at: datetime) -> None:
         with self._lock:
-            self._records.pop((scope, key), None)
+            if (record := self._held(scope, key, claimed_at)) is None:
+                return
+            if record.reserved is None:
+                del self._records[(scope, key)]
+            else:
+                record.created_at = claimed_at - IN_FLIGHT_LEASE  # abandoned now: the next try takes it over
+
+
+def _abandoned(response: StoredResponse | None, created_at: datetime, now: datetime) -> bool:
+    return response is None and created_at + IN_FLIGHT_LEASE <= now

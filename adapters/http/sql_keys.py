@@ -60,34 +60,38 @@ class SqlHttpStore:
             return connection.execute(revoked).first() is not None
 
     def claim(self, scope: str, key: str, fingerprint: str, now: datetime) -> Claimed:
-        this = sa.and_(RECORDS.c.key_id == scope, RECORDS.c.idempotency_key == key)
-        abandoned = sa.and_(this, RECORDS.c.status_code.is_(None), RECORDS.c.created_at <= now - IN_FLIGHT_LEASE)
+        this = _this(scope, key)
+        abandoned = sa.and_(this, RECORDS.c.status_code.is_(None), RECORDS.c.created_at <= now - IN_FLIGHT_LEASE,
+                            RECORDS.c.fingerprint == fingerprint)  # only the same request takes a claim over
         with translated(), self._writer.begin() as connection:
             inserted = self._insert(scope, key, fingerprint, now).returning(RECORDS.c.key_id)
             if connection.execute(inserted).first() is not None:
                 return Claimed(fresh=True)
-            taken = sa.update(RECORDS).where(abandoned).values(fingerprint=fingerprint, created_at=now)
+            taken = sa.update(RECORDS).where(abandoned).values(created_at=now)
             if (abandoned_row := connection.execute(taken.returning(RECORDS.c.reserved)).first()) is not None:
                 return Claimed(fresh=True, reserved=abandoned_row.reserved)
             row = connection.execute(sa.select(RECORDS).where(this)).one()
         response = None if row.status_code is None else StoredResponse(row.status_code, row.headers or {}, row.body)
         return Claimed(fresh=False, fingerprint=row.fingerprint, response=response)
 
-    def reserve(self, scope: str, key: str, reserved: str) -> None:
-        this = sa.and_(RECORDS.c.key_id == scope, RECORDS.c.idempotency_key == key)
-        with translated(), self._writer.begin() as connection:
-            connection.execute(sa.update(RECORDS).where(this).values(reserved=reserved))
+    def reserve(self, scope: str, key: str, claimed_at: datetime, reserved: str) -> None:
+        self._update(_held(scope, key, claimed_at), {"reserved": reserved})
 
-    def complete(self, scope: str, key: str, response: StoredResponse) -> None:
-        this = sa.and_(RECORDS.c.key_id == scope, RECORDS.c.idempotency_key == key)
+    def complete(self, scope: str, key: str, claimed_at: datetime, response: StoredResponse) -> None:
         values = {"status_code": response.status_code, "headers": dict(response.headers), "body": response.body}
-        with translated(), self._writer.begin() as connection:
-            connection.execute(sa.update(RECORDS).where(this).values(values))
+        self._update(_held(scope, key, claimed_at), values)
 
-    def release(self, scope: str, key: str) -> None:
-        this = sa.and_(RECORDS.c.key_id == scope, RECORDS.c.idempotency_key == key)
+    def release(self, scope: str, key: str, claimed_at: datetime) -> None:
+        held = _held(scope, key, claimed_at)
         with translated(), self._writer.begin() as connection:
-            connection.execute(sa.delete(RECORDS).where(this))
+            connection.execute(sa.delete(RECORDS).where(held, RECORDS.c.reserved.is_(None)))
+            # a claim that reserved something is left abandoned, for the next try to take over at once
+            abandoned_now = claimed_at - IN_FLIGHT_LEASE
+            connection.execute(sa.update(RECORDS).where(held).values(created_at=abandoned_now))
+
+    def _update(self, where: sa.ColumnElement[bool], values: dict[str, Any]) -> None:
+        with translated(), self._writer.begin() as connection:
+            connection.execute(sa.update(RECORDS).where(where).values(values))
 
     def _insert(self, scope: str, key: str, fingerprint: str, now: datetime) -> sa.Insert:
         values = {"key_id": scope, "idempotency_key": key, "fingerprint": fingerprint, "created_at": now}
@@ -96,3 +100,10 @@ class SqlHttpStore:
         return sqlite.insert(RECORDS).values(values).on_conflict_do_nothing()
 
 
+def _this(scope: str, key: str) -> sa.ColumnElement[bool]:
+    return sa.and_(RECORDS.c.key_id == scope, RECORDS.c.idempotency_key == key)
+
+
+def _held(scope: str, key: str, claimed_at: datetime) -> sa.ColumnElement[bool]:
+    """The record, if the claim made at ``claimed_at`` still holds it (not taken over since)."""
+    return sa.and_(_this(scope, key), RECORDS.c.created_at == claimed_at)

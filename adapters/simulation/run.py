@@ -62,7 +62,8 @@ def _fresh(scenario: Scenario) -> None:
 
 
 def _open(scenario: Scenario, clock: ManualClock) -> Motcua:
-    app = open_motcua(scenario.database_url, clock=clock, office=scenario.office, observers=[])
+    # nothing published: a simulated year must not depend on (or reach) a DVCQG portal configured around it
+    app = open_motcua(scenario.database_url, clock=clock, office=scenario.office, observers=[], publish={})
     if found := app.store.find(CaseFilter(), limit=1).items:
         app.close()
         raise DatabaseNotEmpty(scenario.database_url.split("?")[0], len(found))

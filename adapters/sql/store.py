@@ -294,7 +294,8 @@ class SqlStore:
 def _conditions(where: CaseFilter) -> list[sa.ColumnElement[bool]]:
     """The SQL of :func:`workflow.queries.matches`: JSON paths read the same on SQLite and PostgreSQL."""
     state, attributes = CASE.c.state, CASE.c.attributes
-    officer = sa.func.coalesce(attributes["assignee"].as_string(), attributes["owner"].as_string())
+    assignee = sa.func.nullif(attributes["assignee"].as_string(), "")  # Python's `or` skips "" too
+    officer = sa.func.coalesce(assignee, attributes["owner"].as_string())
     wanted: list[tuple[str | None, sa.ColumnElement[Any]]] = [
         (where.definition_key, CASE.c.definition_key),
         (where.lifecycle, state["lifecycle"].as_string()),

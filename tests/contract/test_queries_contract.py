@@ -58,7 +58,9 @@ def _populate(store: Storage) -> list[Case]:
             service.fire(case.code, "refuse", OFFICER, {"reason": "Không thuộc thẩm quyền"})
             continue
         case = desk.receive(procedure, "direct", Applicant(f"Công dân số {n}"), OFFICER)
-        if n % 4 != 3:
+        if n == 13:  # a blank assignee: no officer holds it, on every store
+            case = service.fire(case.code, "assign", OFFICER, {"assignee": "   "})
+        elif n % 4 != 3:
             case = service.fire(case.code, "assign", OFFICER, {"assignee": SPECIALISTS[n % 2]})
         if n % 5 == 2 and n % 4 != 3:
             service.fire(case.code, "request_supplement", OFFICER, {"reason": "Bổ sung giấy tờ"})
@@ -76,7 +78,7 @@ def _filters(cases: list[Case]) -> list[CaseFilter]:
     found += [CaseFilter(procedure=p, officer=o) for p, o in product(PROCEDURES, (*SPECIALISTS, None))]
     found += [CaseFilter(due_before=i, definition_key="tthc-dossier") for i in instants]
     found += [CaseFilter(deadline="overdue", lifecycle="processing"), CaseFilter(definition_key="plan-task")]
-    found += [CaseFilter(ended=True), CaseFilter(ended=False, deadline="overdue")]
+    found += [CaseFilter(ended=True), CaseFilter(ended=False, deadline="overdue"), CaseFilter(officer="")]
     return [*found, CaseFilter()]
 
 

@@ -19,6 +19,7 @@ from adapters.http.schemas import ReceiveRequest
 from adapters.http.serve import built_app
 from workflow.clock import ManualClock
 from workflow.desk import Applicant
+from workflow.errors import StorageUnavailable
 from workflow.model import Actor
 
 PROCEDURE = "1.004873"  # Xác nhận tình trạng hôn nhân
@@ -122,6 +123,13 @@ def test_listing_filters_and_pages_by_code(api: Api) -> None:
     assert len(by_procedure.json()["items"]) == 3
 
 
+def test_a_key_acting_for_applicants_reads_one_dossier_but_lists_none(api: Api) -> None:
+    code = api.receive()["code"]
+    citizen = api.headers("applicant")
+    assert api.client.get(f"/dossiers/{code}", headers=citizen).status_code == 200
+    _problem(api.client.get("/dossiers", headers=citizen), 403, "staff-only")
+
+
 def test_procedures_and_reports(api: Api) -> None:
     api.receive()
     procedures = api.client.get("/procedures", headers=api.headers()).json()
@@ -186,10 +194,11 @@ def test_if_match_is_required_well_formed_and_current(api: Api) -> None:
     _problem(api.client.post(url, json=body, headers=api.headers()), 428, "if-match-required")
     _problem(api.client.post(url, json=body, headers=api.headers(**{"If-Match": "2"})), 400, "invalid-if-match")
     stale = _problem(api.fire(code, "assign", {"assignee": "X"}, version=1), 412, "version-mismatch")
-    assert "changed since version 1" in str(stale["detail"])
+    assert "changed since version 1" in str(stale["detail"]) and stale["current_version"] == 2
     won = api.fire(code, "assign", {"assignee": "Phạm Văn Hùng"}, version=2)
     assert won.status_code == 200 and won.headers["etag"] == '"3"'  # type: ignore[attr-defined]
-    _problem(api.fire(code, "assign", {"assignee": "Y"}, version=2), 412, "version-mismatch")
+    late = _problem(api.fire(code, "assign", {"assignee": "Y"}, version=2), 412, "version-mismatch")
+    assert late["current_version"] == 3
     assert len(api.client.get(f"/dossiers/{code}/history", headers=api.headers()).json()) == 3
 
 
@@ -265,7 +274,7 @@ def _abandon(api: Api, clock: ManualClock, key: str, request_print: str, reserve
     """What a first run that died after committing, before storing its answer, leaves behind."""
     key_id = api.keys["officer"].split("_")[1]
     assert api.store.claim(key_id, key, request_print, clock.now()).fresh
-    api.store.reserve(key_id, key, reserved)
+    api.store.reserve(key_id, key, clock.now(), reserved)
 
 
 def test_a_retry_after_a_crash_finishes_the_first_reception_and_opens_nothing_twice(
@@ -289,6 +298,27 @@ def test_a_retry_after_a_crash_finishes_the_first_reception_and_opens_nothing_tw
     assert len(list(api.motcua.store.cases())) == 1
     again = api.client.post("/dossiers", json=body, headers=api.headers(**{"Idempotency-Key": "crash-1"}))
     assert again.json() == retried.json() and again.headers["idempotent-replayed"] == "true"
+
+
+def test_a_server_error_between_opening_and_receiving_does_not_open_a_second_dossier(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fire = api.motcua.service.fire
+
+    def database_gone_once(code: str, trigger: str, *args: object, **kwargs: object) -> object:
+        monkeypatch.setattr(api.motcua.service, "fire", fire)  # the next try finds the database back
+        raise StorageUnavailable("the connection was reset")
+
+    monkeypatch.setattr(api.motcua.service, "fire", database_gone_once)
+    body = {"procedure": PROCEDURE, "channel": "direct", "applicant": {"name": "Trần Văn An"}}
+    headers = api.headers(**{"Idempotency-Key": "flaky-1"})
+
+    _problem(api.client.post("/dossiers", json=body, headers=headers), 503, "storage-unavailable")
+    retried = api.client.post("/dossiers", json=body, headers=headers)
+
+    assert retried.status_code == 201, retried.text
+    [case] = api.motcua.store.cases()
+    assert retried.json()["code"] == case.code and case.state["lifecycle"] == "received"
 
 
 def test_a_retry_after_a_crash_does_not_fire_the_trigger_again(api: Api, clock: ManualClock) -> None:

@@ -58,7 +58,7 @@ def test_a_claim_is_fresh_once_then_shows_the_record(store: HttpStore) -> None:
     in_flight = store.claim("k1", "a", "print", NOW)
     assert not in_flight.fresh and in_flight.fingerprint == "print" and in_flight.response is None
     assert store.claim("k2", "a", "other", NOW).fresh  # another API key, another scope
-    store.complete("k1", "a", StoredResponse(201, {"etag": '"2"'}, '{"code": "X"}'))
+    store.complete("k1", "a", NOW, StoredResponse(201, {"etag": '"2"'}, '{"code": "X"}'))
     done = store.claim("k1", "a", "print", NOW + IN_FLIGHT_LEASE * 2)
     assert done.response == StoredResponse(201, {"etag": '"2"'}, '{"code": "X"}')
 
@@ -66,20 +66,36 @@ def test_a_claim_is_fresh_once_then_shows_the_record(store: HttpStore) -> None:
 def test_an_abandoned_or_released_claim_runs_again(store: HttpStore) -> None:
     assert store.claim("k1", "a", "print", NOW).fresh
     assert not store.claim("k1", "a", "print", NOW + IN_FLIGHT_LEASE - timedelta(seconds=1)).fresh
-    assert store.claim("k1", "a", "print", NOW + IN_FLIGHT_LEASE).fresh
-    store.release("k1", "a")
+    later = NOW + IN_FLIGHT_LEASE
+    assert store.claim("k1", "a", "print", later).fresh
+    store.release("k1", "a", later)
     assert store.claim("k1", "a", "print", NOW).fresh
 
 
-def test_a_taken_over_claim_hands_back_what_the_first_run_reserved(store: HttpStore) -> None:
-    first = store.claim("k1", "a", "print", NOW)
-    assert first.fresh and first.reserved is None
-    store.reserve("k1", "a", "000.00.00.H23-240304-0007")
-    assert store.claim("k1", "a", "print", NOW).reserved is None  # in flight: nothing handed out
-    taken = store.claim("k1", "a", "print", NOW + IN_FLIGHT_LEASE)
-    assert taken.fresh and taken.reserved == "000.00.00.H23-240304-0007"
-    assert store.claim("k1", "a", "print", NOW + IN_FLIGHT_LEASE * 2).reserved == "000.00.00.H23-240304-0007"
-    assert store.claim("k2", "b", "print", NOW).reserved is None
+def test_only_the_same_request_takes_an_abandoned_claim_over(store: HttpStore) -> None:
+    assert store.claim("k1", "a", "print", NOW).fresh
+    other = store.claim("k1", "a", "another request", NOW + IN_FLIGHT_LEASE)
+    assert not other.fresh and other.fingerprint == "print"  # the caller answers 422: key reused
+    assert store.claim("k1", "a", "print", NOW + IN_FLIGHT_LEASE).fresh
+
+
+def test_a_claim_taken_over_fences_off_the_slow_first_run(store: HttpStore) -> None:
+    assert store.claim("k1", "a", "print", NOW).fresh
+    later = NOW + IN_FLIGHT_LEASE
+    assert store.claim("k1", "a", "print", later).fresh  # the first run is slower than the lease
+    store.complete("k1", "a", NOW, StoredResponse(201, {}, '{"code": "FIRST"}'))  # its answer is not kept
+    store.release("k1", "a", NOW)  # nor may it release the new claim
+    assert store.claim("k1", "a", "print", later).response is None
+    store.complete("k1", "a", later, StoredResponse(201, {}, '{"code": "SECOND"}'))
+    assert store.claim("k1", "a", "print", later).response == StoredResponse(201, {}, '{"code": "SECOND"}')
+
+
+def test_a_released_claim_that_reserved_something_is_taken_over_at_once(store: HttpStore) -> None:
+    assert store.claim("k1", "a", "print", NOW).fresh
+    store.reserve("k1", "a", NOW, "000.00.00.H23-240304-0007")
+    store.release("k1", "a", NOW)  # a 5xx after the dossier was opened
+    again = store.claim("k1", "a", "print", NOW + timedelta(seconds=1))
+    assert again.fresh and again.reserved == "000.00.00.H23-240304-0007"
 
 
 def test_the_apikey_commands_create_list_and_revoke(tmp_path: Path) -> None:

@@ -126,3 +126,15 @@ def test_a_rerun_in_the_same_folder_starts_from_a_fresh_database(tmp_path: Path)
     first, again = small(5, tmp_path), small(5, tmp_path)
     assert first.head_hashes == again.head_hashes  # not twice the dossiers
     assert again.year_report.total.total == again.run.tally.received
+
+
+def test_a_portal_configured_around_the_demo_changes_nothing_in_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = small(5, tmp_path / "plain")
+    monkeypatch.setenv("MOTCUA_DVCQG_URL", "http://127.0.0.1:9/never-reached")
+    monkeypatch.setenv("MOTCUA_DVCQG_TOKEN", "token")
+    around = small(5, tmp_path / "around")
+    assert around.head_hashes == plain.head_hashes
+    assert not any(kind.startswith("dvcqg.sync") for kind in around.delivered)
+    assert around.card.as_json() == plain.card.as_json()

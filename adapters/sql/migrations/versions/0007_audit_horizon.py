@@ -8,9 +8,12 @@ A catch-up of the reporting projection on PostgreSQL first waits for the transac
 entries and reads the highest position (``adapters/sql/reports.py`` explains why). That needs a
 ``SHARE`` lock on ``audit_entry``, which PostgreSQL grants only to a role with UPDATE, DELETE or TRUNCATE
 privilege on it — exactly what the application role of docs/auditing.md is denied. The function
-``motcua_audit_horizon()`` takes the lock and reads the position as its owner (``SECURITY DEFINER``,
-with the search path fixed at creation), so the application calls it with no privilege over the log
-beyond INSERT and SELECT. It can do nothing but hold writers back for the instant of a ``max()``.
+``motcua_audit_horizon()`` takes the lock and reads the position as its owner (``SECURITY DEFINER``), so
+the application calls it with no privilege over the log beyond INSERT and SELECT. Hardened as PostgreSQL
+advises for such functions: the table is named with its schema, the search path is that schema then
+``pg_temp`` (a caller's temporary table cannot stand in for the log), and EXECUTE is taken from PUBLIC —
+the owner grants it to the application role (docs/auditing.md, roles step 2). The lock lasts until the
+caller's transaction ends: the catch-up commits at once.
 
 SQLite gets nothing: its writers are serialised and commit in position order.
 
@@ -31,20 +34,24 @@ depends_on: str | Sequence[str] | None = None
 
 FUNCTION: Final = "motcua_audit_horizon"
 
-CREATE_FUNCTION: Final = f"""
-CREATE FUNCTION {FUNCTION}() RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+CREATE_FUNCTION: Final = """
+CREATE FUNCTION {schema}.{function}() RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = {schema}, pg_temp AS $$
 BEGIN
-    LOCK TABLE audit_entry IN SHARE MODE;
-    RETURN coalesce((SELECT max(position) FROM audit_entry), 0);
+    LOCK TABLE {schema}.audit_entry IN SHARE MODE;
+    RETURN coalesce((SELECT max(position) FROM {schema}.audit_entry), 0);
 END;
 $$
 """
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
         return
-    op.execute(CREATE_FUNCTION)
+    schema = bind.dialect.identifier_preparer.quote(bind.exec_driver_sql("SELECT current_schema()").scalar_one())
+    op.execute(CREATE_FUNCTION.format(schema=schema, function=FUNCTION))
+    op.execute(f"REVOKE EXECUTE ON FUNCTION {schema}.{FUNCTION}() FROM PUBLIC")
 
 
 def downgrade() -> None:

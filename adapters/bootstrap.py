@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from adapters.dvcqg.status import MemorySyncLog, SyncLog
 from adapters.dvcqg.sync import PORTAL_KIND, HttpxTransport, PortalNotifier, PortalTransport, UnconfiguredPortal
@@ -37,6 +38,9 @@ from workflow.service import CaseService
 from workflow.sla import SlaClock
 from workflow.task_actions import TaskServices, task_registry
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine as SqlEngine
+
 __all__ = [
     "DEFAULT_AGENCY",
     "DEFAULT_DATABASE_URL",
@@ -52,6 +56,7 @@ __all__ = [
     "portal_notifier",
     "portal_settings",
     "publish_from_settings",
+    "sql_engine",
 ]
 
 DEFAULT_DATABASE_URL = "sqlite:///motcua.db"
@@ -83,11 +88,17 @@ def open_reports(store: Storage, workflows: WorkflowSet, sync: SyncLog) -> Repor
     if isinstance(store, MemoryStore):
         return MemoryReports(store, workflows.status_of, sync)
     from adapters.sql.reports import SqlReports  # noqa: PLC0415 - SQL loads only when a SQL URL is used
-    from adapters.sql.store import SqlStore  # noqa: PLC0415 - same
+
+    return SqlReports(sql_engine(store, "reporting projection"), workflows.status_of)
+
+
+def sql_engine(store: Storage, what: str) -> SqlEngine:
+    """The database engine of a SQL store, for the tables that live beside its cases (``what``: for the error)."""
+    from adapters.sql.store import SqlStore  # noqa: PLC0415 - SQL loads only when a SQL URL is used
 
     if isinstance(store, SqlStore):
-        return SqlReports(store.engine, workflows.status_of)
-    raise InvalidInput("database url", f"no reporting projection for a {type(store).__name__}")
+        return store.engine
+    raise InvalidInput("database url", f"no {what} for a {type(store).__name__}")
 
 
 def open_sync_log(store: Storage) -> SyncLog:
@@ -95,11 +106,8 @@ def open_sync_log(store: Storage) -> SyncLog:
     if isinstance(store, MemoryStore):
         return MemorySyncLog()
     from adapters.dvcqg.sql_status import SqlSyncLog  # noqa: PLC0415 - SQL loads only when a SQL URL is used
-    from adapters.sql.store import SqlStore  # noqa: PLC0415 - same
 
-    if isinstance(store, SqlStore):
-        return SqlSyncLog(store.engine)
-    raise InvalidInput("database url", f"no sync status table for a {type(store).__name__}")
+    return SqlSyncLog(sql_engine(store, "sync status table"))
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,14 @@ import structlog
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from adapters.bootstrap import Motcua, open_motcua
+from adapters.bootstrap import Motcua, open_motcua, sql_engine
 from adapters.http.app import create_app
 from adapters.http.keys import HttpStore, MemoryHttpStore
 from adapters.http.metrics import MetricsObserver
 from adapters.logging import LoggingObserver
 from adapters.memory import MemoryStore
 from workflow.clock import Clock, SystemClock
-from workflow.errors import InvalidInput, Retryable
+from workflow.errors import Retryable
 from workflow.ports import Storage
 
 __all__ = ["ServeOptions", "built_app", "http_store", "serve"]
@@ -52,11 +52,8 @@ def http_store(store: Storage) -> HttpStore:
     if isinstance(store, MemoryStore):
         return MemoryHttpStore()
     from adapters.http.sql_keys import SqlHttpStore  # noqa: PLC0415 - SQL loads only for SQL stores
-    from adapters.sql.store import SqlStore  # noqa: PLC0415 - same
 
-    if isinstance(store, SqlStore):
-        return SqlHttpStore(store.engine)
-    raise InvalidInput("database url", f"no API key store for a {type(store).__name__}")
+    return SqlHttpStore(sql_engine(store, "API key store"))
 
 
 @contextmanager

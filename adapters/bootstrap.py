@@ -15,28 +15,29 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from adapters.dvcqg.status import MemorySyncLog, SyncLog
-from adapters.dvcqg.sync import PORTAL_KIND, HttpxTransport, PortalNotifier, PortalTransport, UnconfiguredPortal
-from adapters.logging import LoggingObserver
-from adapters.memory import MemoryStore
-from adapters.memory_reports import MemoryReports
-from adapters.notifiers import FanOut, LogNotifier, RoutingNotifier, SmtpNotifier, WebhookNotifier
-from definitions.catalogue import load_procedures, load_rule_sets
-from definitions.offices import DEFAULT_OFFICE, load_office
-from definitions.workflows import load_workflows
-from workflow.calendar import WorkingCalendar
-from workflow.catalogue import Catalogue, RuleBook
-from workflow.clock import Clock, SystemClock
-from workflow.compiled import WorkflowSet
-from workflow.desk import Desk
-from workflow.dossier_actions import DossierServices, dossier_registry
-from workflow.engine import Engine
-from workflow.errors import InvalidInput
-from workflow.ports import Notifier, Observer, Reports, Storage
-from workflow.retry import RetryPolicy
-from workflow.service import CaseService
-from workflow.sla import SlaClock
-from workflow.task_actions import TaskServices, task_registry
+from motcua.adapters.logging import LoggingObserver
+from motcua.adapters.memory.reports import MemoryReports
+from motcua.adapters.memory.store import MemoryStore
+from motcua.adapters.notifiers import FanOut, LogNotifier, RoutingNotifier, SmtpNotifier, WebhookNotifier
+from motcua.adapters.portal.status import MemorySyncLog, SyncLog
+from motcua.adapters.portal.sync import PORTAL_KIND, HttpxTransport, PortalNotifier, PortalTransport, UnconfiguredPortal
+from motcua.definitions.catalogue import load_procedures, load_rule_sets
+from motcua.definitions.offices import DEFAULT_OFFICE, load_office
+from motcua.definitions.workflows import load_workflows
+from motcua.workflow.dossiers.actions import DossierServices, dossier_registry
+from motcua.workflow.dossiers.catalogue import Catalogue, RuleBook
+from motcua.workflow.dossiers.desk import Desk
+from motcua.workflow.dossiers.sla import SlaClock
+from motcua.workflow.engine.clock import Clock, SystemClock
+from motcua.workflow.engine.compiled import WorkflowSet
+from motcua.workflow.engine.decisions import Engine
+from motcua.workflow.engine.errors import InvalidInput
+from motcua.workflow.engine.ports import Notifier, Observer, Storage
+from motcua.workflow.engine.retry import RetryPolicy
+from motcua.workflow.engine.service import CaseService
+from motcua.workflow.plan.actions import TaskServices, task_registry
+from motcua.workflow.reports.ports import Reports
+from motcua.workflow.worktime.calendar import WorkingCalendar
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine as SqlEngine
@@ -74,7 +75,7 @@ def open_store(url: str) -> Storage:
     if url == "memory://":
         return MemoryStore()
     if url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
-        from adapters.sql.store import SqlStore  # noqa: PLC0415 - SQL drivers load only when a SQL URL is used
+        from motcua.adapters.sql.store import SqlStore  # noqa: PLC0415 - SQL drivers load only when a SQL URL is used
 
         return SqlStore.from_url(url, migrate=True)
     raise InvalidInput("database url", f"{url!r}: use sqlite:///FILE, postgresql://… or memory://")
@@ -87,14 +88,14 @@ def open_reports(store: Storage, workflows: WorkflowSet, sync: SyncLog) -> Repor
     from the data (dossiers with ``dvcqg.sync`` effects), never from this process's settings."""
     if isinstance(store, MemoryStore):
         return MemoryReports(store, workflows.status_of, sync)
-    from adapters.sql.reports import SqlReports  # noqa: PLC0415 - SQL loads only when a SQL URL is used
+    from motcua.adapters.sql.reports import SqlReports  # noqa: PLC0415 - SQL loads only when a SQL URL is used
 
     return SqlReports(sql_engine(store, "reporting projection"), workflows.status_of)
 
 
 def sql_engine(store: Storage, what: str) -> SqlEngine:
     """The database engine of a SQL store, for the tables that live beside its cases (``what``: for the error)."""
-    from adapters.sql.store import SqlStore  # noqa: PLC0415 - SQL loads only when a SQL URL is used
+    from motcua.adapters.sql.store import SqlStore  # noqa: PLC0415 - SQL loads only when a SQL URL is used
 
     if isinstance(store, SqlStore):
         return store.engine
@@ -105,7 +106,7 @@ def open_sync_log(store: Storage) -> SyncLog:
     """The DVCQG sync status on the store's database."""
     if isinstance(store, MemoryStore):
         return MemorySyncLog()
-    from adapters.dvcqg.sql_status import SqlSyncLog  # noqa: PLC0415 - SQL loads only when a SQL URL is used
+    from motcua.adapters.sql.portal_status import SqlSyncLog  # noqa: PLC0415 - SQL loads only when a SQL URL is used
 
     return SqlSyncLog(sql_engine(store, "sync status table"))
 

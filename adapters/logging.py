@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 
-from workflow.engine import Decision
+from motcua.workflow.engine.decisions import Decision
 
 __all__ = ["LoggingObserver", "configure_logging", "mask_identifiers", "mask_text"]
 

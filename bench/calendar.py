@@ -21,7 +21,7 @@ from importlib import metadata
 
 import holidays
 
-from workflow.calendar import VN_TZ, Duration, DurationUnit, WorkingCalendar
+from motcua.workflow.worktime.calendar import VN_TZ, Duration, DurationUnit, WorkingCalendar
 
 __all__ = ["main", "run"]
 
@@ -83,7 +83,7 @@ def run(starts_count: int = 2000, repeats: int = 15, seed: int = 2024) -> dict[s
     floor = medians.pop("floor")
     due_us = medians
     return {
-        "benchmark": "workflow.calendar.WorkingCalendar.due",
+        "benchmark": "motcua.workflow.worktime.calendar.WorkingCalendar.due",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpu_count": os.cpu_count()},
         "holidays_version": metadata.version("holidays"),

@@ -22,15 +22,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from adapters.bootstrap import open_motcua
-from adapters.simulation.files import write_outputs
-from adapters.simulation.run import run_demo
-from adapters.simulation.scenario import DemoOptions
 from bench._util import describe_machine
-from workflow.clock import ManualClock
-from workflow.desk import Applicant
-from workflow.model import Actor
-from workflow.worktime import VN_TZ
+from motcua.adapters.bootstrap import open_motcua
+from motcua.simulation.files import write_outputs
+from motcua.simulation.run import run_demo
+from motcua.simulation.scenario import DemoOptions
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.engine.clock import VN_TZ, ManualClock
+from motcua.workflow.engine.model import Actor
 
 __all__ = ["TARGET_SECONDS", "floor_transitions_per_s", "main", "render_table", "run"]
 

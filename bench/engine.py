@@ -44,17 +44,16 @@ from sqlalchemy.engine import make_url
 from statemachine import State, StateMachine
 from transitions import EventData, Machine
 
-import workflow
-from adapters.bootstrap import Motcua, open_motcua
-from adapters.sql.engine import json_dumps
-from adapters.sql.store import SqlStore
 from bench._util import Batch, describe_machine, median, round_robin, threaded_ops_per_s
-from workflow.audit import verify_chains
-from workflow.clock import ManualClock
-from workflow.compiled import WorkflowSet
-from workflow.desk import Applicant
-from workflow.model import Actor, Case, JsonValue
-from workflow.worktime import VN_TZ
+from motcua import workflow
+from motcua.adapters.bootstrap import Motcua, open_motcua
+from motcua.adapters.sql.engine import json_dumps
+from motcua.adapters.sql.store import SqlStore
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.engine.audit import verify_chains
+from motcua.workflow.engine.clock import VN_TZ, ManualClock
+from motcua.workflow.engine.compiled import WorkflowSet
+from motcua.workflow.engine.model import Actor, Case, JsonValue
 
 __all__ = ["DEFAULT", "QUICK", "TARGETS", "Sizes", "main", "render_table", "run"]
 

@@ -35,21 +35,21 @@ import httpx
 import structlog
 from prometheus_client import CollectorRegistry
 
-from adapters.bootstrap import Motcua, open_motcua
-from adapters.http.keys import new_key
-from adapters.http.metrics import MetricsObserver
-from adapters.http.serve import http_store
-from adapters.logging import LoggingObserver, configure_logging
 from bench._util import Batch, describe_machine, median, round_robin, threaded_ops_per_s
-from workflow.clock import SystemClock
-from workflow.desk import Applicant
-from workflow.model import Actor
-from workflow.ports import Observer
+from motcua.adapters.bootstrap import Motcua, open_motcua
+from motcua.adapters.keys import new_key
+from motcua.adapters.logging import LoggingObserver, configure_logging
+from motcua.entrypoints.http.metrics import MetricsObserver
+from motcua.entrypoints.http.serve import http_store
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.engine.clock import SystemClock
+from motcua.workflow.engine.model import Actor
+from motcua.workflow.engine.ports import Observer
 
 __all__ = ["DEFAULT", "QUICK", "Sizes", "main", "render_table", "run"]
 
 OFFICER = Actor.of("Nguyễn Thị Lan", "officer")
-SERVE = [sys.executable, "-c", "from adapters.cli.main import main; main()", "serve", "--no-dispatch"]
+SERVE = [sys.executable, "-c", "from motcua.entrypoints.cli.main import main; main()", "serve", "--no-dispatch"]
 
 
 @dataclass(frozen=True)

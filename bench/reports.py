@@ -3,7 +3,7 @@
 ``python -m bench.reports [--json] [--quick] [--dossiers N] [--postgres URL | --no-postgres]`` reports,
 on PostgreSQL (a scratch database) and SQLite (a temporary file):
 
-- ``bieu06_ratio``: the median time of a yearly Biểu 06 for 2024 through :class:`adapters.sql.reports.SqlReports`
+- ``bieu06_ratio``: the median time of a yearly Biểu 06 for 2024 through :class:`motcua.adapters.sql.reports.SqlReports`
   (one ``GROUP BY field_code`` aggregation, Python included) over the median time of one bare
   ``SELECT field_code, COUNT(*) FROM dossier_report GROUP BY field_code`` on the same table in the same run,
   timed round-robin after a warm-up (target ≤ 2);
@@ -40,21 +40,20 @@ import sqlalchemy as sa
 from psycopg import sql
 from sqlalchemy.engine import Engine, make_url
 
-from adapters.bootstrap import Motcua, open_motcua
-from adapters.sql.engine import create_engine
-from adapters.sql.migrate import upgrade
-from adapters.sql.report_tables import OPEN, DossierPauseRow, DossierReportRow
-from adapters.sql.reports import SqlReports, bieu06_statement
-from adapters.sql.tables import table_of
 from bench._util import describe_machine, median
-from definitions.catalogue import load_procedures
-from workflow.catalogue import CHANNELS, Channel, Procedure
-from workflow.clock import ManualClock
-from workflow.compiled import WorkflowSet
-from workflow.desk import Applicant
-from workflow.model import Actor, JsonValue
-from workflow.reporting import Bieu06, DossierFacts, bieu06, fold
-from workflow.worktime import VN_TZ
+from motcua.adapters.bootstrap import Motcua, open_motcua
+from motcua.adapters.sql.engine import create_engine
+from motcua.adapters.sql.migrate import upgrade
+from motcua.adapters.sql.report_tables import OPEN, DossierPauseRow, DossierReportRow
+from motcua.adapters.sql.reports import SqlReports, bieu06_statement
+from motcua.adapters.sql.tables import table_of
+from motcua.definitions.catalogue import load_procedures
+from motcua.workflow.dossiers.catalogue import CHANNELS, Channel, Procedure
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.engine.clock import VN_TZ, ManualClock
+from motcua.workflow.engine.compiled import WorkflowSet
+from motcua.workflow.engine.model import Actor, JsonValue
+from motcua.workflow.reports.projection import Bieu06, DossierFacts, bieu06, fold
 
 __all__ = ["DEFAULT", "QUICK", "TARGETS", "Sizes", "main", "render_table", "run"]
 
@@ -269,7 +268,7 @@ def _sqlite(value: object) -> object:
     if isinstance(value, datetime):
         return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
     if isinstance(value, date):
-        return value.toordinal()  # adapters.sql.report_tables.Day
+        return value.toordinal()  # motcua.adapters.sql.report_tables.Day
     if isinstance(value, bool):
         return int(value)
     return value

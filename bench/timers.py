@@ -49,15 +49,14 @@ import sqlalchemy as sa
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from adapters.bootstrap import open_motcua
-from adapters.sql.migrate import upgrade
-from adapters.sql.store import SqlStore
-from adapters.worker import redis_broker
 from bench._util import describe_machine, median
-from workflow.clock import ManualClock
-from workflow.desk import Applicant
-from workflow.model import Actor
-from workflow.worktime import VN_TZ
+from motcua.adapters.bootstrap import open_motcua
+from motcua.adapters.sql.migrate import upgrade
+from motcua.adapters.sql.store import SqlStore
+from motcua.workers.broker import redis_broker
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.engine.clock import VN_TZ, ManualClock
+from motcua.workflow.engine.model import Actor
 
 __all__ = ["DEFAULT", "QUICK", "TARGETS", "Sizes", "main", "render_table", "run"]
 
@@ -210,7 +209,7 @@ def _prepare(url: str, sizes: Sizes) -> None:
 @contextlib.contextmanager
 def _worker(database: str, broker: str, threads: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """``motcua worker --processes 1`` (defaults otherwise), in its own process group, killed afterwards."""
-    command = [sys.executable, "-m", "adapters.cli", "worker", "--db", database, "--broker", broker,
+    command = [sys.executable, "-m", "motcua.entrypoints.cli", "worker", "--db", database, "--broker", broker,
                "--processes", "1", "--threads", str(threads)]
     with log.open("wb") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)

@@ -9,7 +9,7 @@
         ...
 
 ``rules/<key>.yaml`` holds one rule set each, its ``key`` equal to the file name. Every problem
-is reported as :class:`~workflow.errors.InvalidDefinition` naming the file, the procedure code or
+is reported as :class:`~motcua.workflow.engine.errors.InvalidDefinition` naming the file, the procedure code or
 rule-set key, and the field at fault.
 """
 
@@ -20,9 +20,16 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from definitions.yamlsafe import load_yaml
-from workflow.catalogue import Catalogue, Procedure, RuleBook, RuleSet, check_continuity, check_field_names
-from workflow.errors import InvalidDefinition
+from motcua.definitions.yamlsafe import load_yaml
+from motcua.workflow.dossiers.catalogue import (
+    Catalogue,
+    Procedure,
+    RuleBook,
+    RuleSet,
+    check_continuity,
+    check_field_names,
+)
+from motcua.workflow.engine.errors import InvalidDefinition
 
 __all__ = ["PROCEDURES_DIR", "RULES_DIR", "load_procedures", "load_rule_sets"]
 

@@ -1,8 +1,8 @@
 """Per-office calendar settings, loaded from ``definitions/offices/<name>.yaml``.
 
 Safe load (no on/off/yes/no booleans) → pydantic schema (``extra="forbid"``) → frozen
-:class:`OfficeSettings` ready to build a :class:`workflow.calendar.WorkingCalendar`. A bad file raises
-:class:`workflow.errors.InvalidDefinition` naming the file and the field.
+:class:`OfficeSettings` ready to build a :class:`motcua.workflow.worktime.calendar.WorkingCalendar`. A bad file raises
+:class:`motcua.workflow.engine.errors.InvalidDefinition` naming the file and the field.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
-from definitions.yamlsafe import load_yaml
-from workflow.calendar import CalendarOverrides, OfficeHours, WorkingCalendar
-from workflow.errors import InvalidDefinition, InvalidInput
+from motcua.definitions.yamlsafe import load_yaml
+from motcua.workflow.engine.errors import InvalidDefinition, InvalidInput
+from motcua.workflow.worktime.calendar import CalendarOverrides, OfficeHours, WorkingCalendar
 
 __all__ = [
     "DEFAULT_OFFICE",

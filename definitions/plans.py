@@ -1,9 +1,9 @@
-"""Load a reform plan (``definitions/plans/<key>.yaml``) into a checked :class:`~workflow.plan.Plan`.
+"""Load a reform plan (``definitions/plans/<key>.yaml``) into a checked :class:`~motcua.workflow.plan.model.Plan`.
 
 Safe load (no on/off/yes/no booleans, no duplicate keys) → pydantic schema (``extra="forbid"``) → the
-whole-plan checks of :func:`workflow.plan.plan_problems`, with metric keys resolved against
-:data:`workflow.plan_metrics.METRICS`. Every problem is reported at once as
-:class:`~workflow.errors.InvalidDefinition` naming the file and the task, target or field at fault
+whole-plan checks of :func:`motcua.workflow.plan.model.plan_problems`, with metric keys resolved against
+:data:`motcua.workflow.plan.metrics.METRICS`. Every problem is reported at once as
+:class:`~motcua.workflow.engine.errors.InvalidDefinition` naming the file and the task, target or field at fault
 ("task cd-09: due_day: …", "target ontime: unknown metric …"). A date the calendar does not have
 (``2023-02-30``) is named the same way, by its task.
 """
@@ -16,10 +16,10 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from definitions.yamlsafe import DefinitionLoader
-from workflow.errors import InvalidDefinition
-from workflow.plan import Plan, plan_problems
-from workflow.plan_metrics import METRIC_UNITS
+from motcua.definitions.yamlsafe import DefinitionLoader
+from motcua.workflow.engine.errors import InvalidDefinition
+from motcua.workflow.plan.metrics import METRIC_UNITS
+from motcua.workflow.plan.model import Plan, plan_problems
 
 __all__ = ["PLANS_DIR", "load_plan", "plan_paths"]
 

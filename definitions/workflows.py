@@ -11,11 +11,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from definitions.yamlsafe import load_yaml
-from workflow.compiled import WorkflowSet
-from workflow.definition import WorkflowDefinition
-from workflow.errors import InvalidDefinition
-from workflow.registry import Registry
+from motcua.definitions.yamlsafe import load_yaml
+from motcua.workflow.engine.compiled import WorkflowSet
+from motcua.workflow.engine.definition import WorkflowDefinition
+from motcua.workflow.engine.errors import InvalidDefinition
+from motcua.workflow.engine.registry import Registry
 
 __all__ = ["WORKFLOWS_DIR", "load_definition", "load_workflows"]
 

@@ -1,8 +1,12 @@
 """motcua — the workflow engine of a commune's one-stop shop (Bộ phận Một cửa), for host programs.
 
 The public surface is this module: everything a host needs is importable from ``motcua`` and
-listed in ``__all__``; the packages below it (``workflow``, ``definitions``, ``workers``,
-``adapters``) are the implementation and may change between releases.
+listed in ``__all__``; the subpackages (``motcua.workflow``, ``motcua.definitions``, ``motcua.workers``,
+``motcua.adapters``, ``motcua.simulation``, ``motcua.entrypoints``) are the implementation and may change
+between releases.
+
+The names are resolved on first use (PEP 562), so that importing a subpackage — the engine alone, say —
+does not load the database and HTTP layers that :func:`connect` needs.
 
     import motcua
 
@@ -16,39 +20,42 @@ See ``docs/embedding.md``.
 
 from __future__ import annotations
 
-from motcua.shop import OneStop, connect
-from workflow.audit import AuditEntry
-from workflow.catalogue import Channel, Procedure
-from workflow.clock import Clock, ManualClock, SystemClock
-from workflow.desk import Applicant
-from workflow.engine import Decision
-from workflow.errors import (
-    CaseAlreadyExists,
-    CaseNotFound,
-    ConcurrencyConflict,
-    DeliveryFailed,
-    GuardRejected,
-    InvalidDefinition,
-    InvalidInput,
-    MalformedData,
-    MotcuaError,
-    NoRuleSetInForce,
-    Retryable,
-    RoleNotAllowed,
-    StorageFailure,
-    StorageUnavailable,
-    TransitionNotAllowed,
-    UnknownDefinition,
-    UnknownProcedure,
-    UnknownRuleSet,
-    UnknownTrigger,
-)
-from workflow.metrics import Indicator, Scorecard
-from workflow.model import Actor, Case, JsonValue
-from workflow.ports import Observer
-from workflow.queries import CaseFilter, Page
-from workflow.reporting import Bieu06, Bieu06Row
-from workflow.worktime import VN_TZ
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from motcua.shop import OneStop, connect
+    from motcua.workflow.dossiers.catalogue import Channel, Procedure
+    from motcua.workflow.dossiers.desk import Applicant
+    from motcua.workflow.engine.audit import AuditEntry
+    from motcua.workflow.engine.clock import VN_TZ, Clock, ManualClock, SystemClock
+    from motcua.workflow.engine.decisions import Decision
+    from motcua.workflow.engine.errors import (
+        CaseAlreadyExists,
+        CaseNotFound,
+        ConcurrencyConflict,
+        DeliveryFailed,
+        GuardRejected,
+        InvalidDefinition,
+        InvalidInput,
+        MalformedData,
+        MotcuaError,
+        NoRuleSetInForce,
+        Retryable,
+        RoleNotAllowed,
+        StorageFailure,
+        StorageUnavailable,
+        TransitionNotAllowed,
+        UnknownDefinition,
+        UnknownProcedure,
+        UnknownRuleSet,
+        UnknownTrigger,
+    )
+    from motcua.workflow.engine.model import Actor, Case, JsonValue
+    from motcua.workflow.engine.ports import Observer
+    from motcua.workflow.engine.queries import CaseFilter, Page
+    from motcua.workflow.reports.par766 import Indicator, Scorecard
+    from motcua.workflow.reports.projection import Bieu06, Bieu06Row
 
 __all__ = [
     "VN_TZ",
@@ -92,3 +99,60 @@ __all__ = [
     "UnknownTrigger",
     "connect",
 ]
+
+# Where each public name is defined.
+_HOMES: dict[str, str] = {
+    "Actor": "motcua.workflow.engine.model",
+    "Applicant": "motcua.workflow.dossiers.desk",
+    "AuditEntry": "motcua.workflow.engine.audit",
+    "Bieu06": "motcua.workflow.reports.projection",
+    "Bieu06Row": "motcua.workflow.reports.projection",
+    "Case": "motcua.workflow.engine.model",
+    "CaseAlreadyExists": "motcua.workflow.engine.errors",
+    "CaseFilter": "motcua.workflow.engine.queries",
+    "CaseNotFound": "motcua.workflow.engine.errors",
+    "Channel": "motcua.workflow.dossiers.catalogue",
+    "Clock": "motcua.workflow.engine.clock",
+    "ConcurrencyConflict": "motcua.workflow.engine.errors",
+    "Decision": "motcua.workflow.engine.decisions",
+    "DeliveryFailed": "motcua.workflow.engine.errors",
+    "GuardRejected": "motcua.workflow.engine.errors",
+    "Indicator": "motcua.workflow.reports.par766",
+    "InvalidDefinition": "motcua.workflow.engine.errors",
+    "InvalidInput": "motcua.workflow.engine.errors",
+    "JsonValue": "motcua.workflow.engine.model",
+    "MalformedData": "motcua.workflow.engine.errors",
+    "ManualClock": "motcua.workflow.engine.clock",
+    "MotcuaError": "motcua.workflow.engine.errors",
+    "NoRuleSetInForce": "motcua.workflow.engine.errors",
+    "Observer": "motcua.workflow.engine.ports",
+    "OneStop": "motcua.shop",
+    "Page": "motcua.workflow.engine.queries",
+    "Procedure": "motcua.workflow.dossiers.catalogue",
+    "Retryable": "motcua.workflow.engine.errors",
+    "RoleNotAllowed": "motcua.workflow.engine.errors",
+    "Scorecard": "motcua.workflow.reports.par766",
+    "StorageFailure": "motcua.workflow.engine.errors",
+    "StorageUnavailable": "motcua.workflow.engine.errors",
+    "SystemClock": "motcua.workflow.engine.clock",
+    "TransitionNotAllowed": "motcua.workflow.engine.errors",
+    "UnknownDefinition": "motcua.workflow.engine.errors",
+    "UnknownProcedure": "motcua.workflow.engine.errors",
+    "UnknownRuleSet": "motcua.workflow.engine.errors",
+    "UnknownTrigger": "motcua.workflow.engine.errors",
+    "VN_TZ": "motcua.workflow.engine.clock",
+    "connect": "motcua.shop",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'motcua' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

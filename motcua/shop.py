@@ -1,7 +1,7 @@
 """:class:`OneStop`: what a host program holds — one commune's one-stop shop on one database.
 
-It is a thin face over the composition root (:func:`adapters.bootstrap.open_motcua`): every call is
-one unit of work of :class:`workflow.service.CaseService`, or one read. Nothing here decides; the
+It is a thin face over the composition root (:func:`motcua.adapters.bootstrap.open_motcua`): every call is
+one unit of work of :class:`motcua.workflow.engine.service.CaseService`, or one read. Nothing here decides; the
 engine does, and the store keeps what it decided.
 """
 
@@ -12,16 +12,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from types import TracebackType
 
-from adapters.bootstrap import DEFAULT_AGENCY, Motcua, open_motcua
-from workflow.audit import AuditEntry
-from workflow.catalogue import Channel, Procedure
-from workflow.clock import Clock
-from workflow.desk import DOSSIER_WORKFLOW, Applicant
-from workflow.metrics import Scorecard, scorecard
-from workflow.model import Actor, Case
-from workflow.ports import Observer
-from workflow.queries import CaseFilter, Page
-from workflow.reporting import Bieu06
+from motcua.adapters.bootstrap import DEFAULT_AGENCY, Motcua, open_motcua
+from motcua.workflow.dossiers.catalogue import Channel, Procedure
+from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW, Applicant
+from motcua.workflow.engine.audit import AuditEntry
+from motcua.workflow.engine.clock import Clock
+from motcua.workflow.engine.model import Actor, Case
+from motcua.workflow.engine.ports import Observer
+from motcua.workflow.engine.queries import CaseFilter, Page
+from motcua.workflow.reports.par766 import Scorecard, scorecard
+from motcua.workflow.reports.projection import Bieu06
 
 __all__ = ["OneStop", "connect"]
 
@@ -64,11 +64,11 @@ class OneStop:
         expected_version: int | None = None,
     ) -> Case:
         """Fire ``trigger`` on the dossier (or plan task) ``code``; with ``expected_version``, only if
-        nobody changed it since (else :class:`~workflow.errors.ConcurrencyConflict`)."""
+        nobody changed it since (else :class:`~motcua.workflow.engine.errors.ConcurrencyConflict`)."""
         return self.parts.service.fire(code, trigger, actor, data, expected_version=expected_version)
 
     def dossier(self, code: str) -> Case:
-        """The case as it stands (:class:`~workflow.errors.CaseNotFound` for an unknown code)."""
+        """The case as it stands (:class:`~motcua.workflow.engine.errors.CaseNotFound` for an unknown code)."""
         return self.parts.service.get(code)
 
     def history(self, code: str) -> Sequence[AuditEntry]:

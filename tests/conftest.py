@@ -7,10 +7,9 @@ from datetime import datetime
 
 import pytest
 
-from adapters.bootstrap import Motcua, open_motcua
-from workflow.clock import ManualClock
-from workflow.model import Actor
-from workflow.worktime import VN_TZ
+from motcua.adapters.bootstrap import Motcua, open_motcua
+from motcua.workflow.engine.clock import VN_TZ, ManualClock
+from motcua.workflow.engine.model import Actor
 
 START = datetime(2024, 3, 4, 8, 0, tzinfo=VN_TZ)  # a Monday, office open
 

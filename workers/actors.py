@@ -15,9 +15,9 @@ from typing import Any
 
 import dramatiq
 
-from workers.handlers import Handlers
-from workflow.errors import Retryable
-from workflow.model import DueTimer, JsonValue, OutboxItem
+from motcua.workers.handlers import Handlers
+from motcua.workflow.engine.errors import Retryable
+from motcua.workflow.engine.model import DueTimer, JsonValue, OutboxItem
 
 __all__ = ["DELIVER_EFFECT", "FIRE_TIMER", "DramatiqSink", "declare_actors", "effect_message", "timer_message"]
 
@@ -89,7 +89,7 @@ def _retry_when(retries: int, error: Exception) -> bool:
 
 @contextmanager
 def _retried_later() -> Iterator[None]:
-    """A :class:`~workflow.errors.Retryable` failure becomes dramatiq's ``Retry``: retried with backoff,
+    """A :class:`~motcua.workflow.engine.errors.Retryable` failure becomes dramatiq's ``Retry``: retried with backoff,
     and logged as a retry, not as an unhandled exception with its traceback (an outage would flood the log)."""
     try:
         yield

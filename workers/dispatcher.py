@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
-from workflow.clock import Clock
-from workflow.model import DueTimer, OutboxItem
-from workflow.ports import Outbox, TimerQueue
+from motcua.workflow.engine.clock import Clock
+from motcua.workflow.engine.model import DueTimer, OutboxItem
+from motcua.workflow.engine.ports import Outbox, TimerQueue
 
 __all__ = ["Dispatcher", "Sink", "TickReport"]
 

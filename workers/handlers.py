@@ -7,12 +7,12 @@ from datetime import datetime
 
 import structlog
 
-from workflow.clock import Clock
-from workflow.errors import DeliveryFailed
-from workflow.model import Case, DueTimer, OutboxItem
-from workflow.ports import Notifier, Outbox, TimerQueue
-from workflow.retry import RetryPolicy, Settlement
-from workflow.service import CaseService
+from motcua.workflow.engine.clock import Clock
+from motcua.workflow.engine.errors import DeliveryFailed
+from motcua.workflow.engine.model import Case, DueTimer, OutboxItem
+from motcua.workflow.engine.ports import Notifier, Outbox, TimerQueue
+from motcua.workflow.engine.retry import RetryPolicy, Settlement
+from motcua.workflow.engine.service import CaseService
 
 __all__ = ["Handlers"]
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from workers.handlers import Handlers
-from workflow.clock import ManualClock
-from workflow.errors import ConcurrencyConflict
-from workflow.model import DueTimer, OutboxItem
+from motcua.workers.handlers import Handlers
+from motcua.workflow.engine.clock import ManualClock
+from motcua.workflow.engine.errors import ConcurrencyConflict
+from motcua.workflow.engine.model import DueTimer, OutboxItem
 
 __all__ = ["InlineRunner", "InlineSink"]
 

@@ -7,9 +7,9 @@ each role, :class:`WebhookNotifier` posts signed JSON to another system (which c
 
 from __future__ import annotations
 
-from adapters.notifiers.log import LogNotifier
-from adapters.notifiers.routing import FanOut, RoutingNotifier
-from adapters.notifiers.smtp import SmtpNotifier
-from adapters.notifiers.webhook import WebhookNotifier, verify_signature
+from motcua.adapters.notifiers.log import LogNotifier
+from motcua.adapters.notifiers.routing import FanOut, RoutingNotifier
+from motcua.adapters.notifiers.smtp import SmtpNotifier
+from motcua.adapters.notifiers.webhook import WebhookNotifier, verify_signature
 
 __all__ = ["FanOut", "LogNotifier", "RoutingNotifier", "SmtpNotifier", "WebhookNotifier", "verify_signature"]

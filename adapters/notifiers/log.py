@@ -1,7 +1,7 @@
 """The default notifier: one structlog event per effect, nothing sent anywhere.
 
 Personal identifiers in the payload are masked by the pipeline that
-:func:`adapters.logging.configure_logging` sets up; the payload is handed over as plain dicts and
+:func:`motcua.adapters.logging.configure_logging` sets up; the payload is handed over as plain dicts and
 lists so that the masking processor reaches every nested value.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import structlog
 
-from workflow.model import OutboxItem
+from motcua.workflow.engine.model import OutboxItem
 
 __all__ = ["LogNotifier"]
 

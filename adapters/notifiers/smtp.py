@@ -25,9 +25,9 @@ from email.utils import format_datetime, formataddr
 
 import structlog
 
-from workflow.errors import DeliveryFailed
-from workflow.model import JsonValue, OutboxItem
-from workflow.worktime import VN_TZ
+from motcua.workflow.engine.clock import VN_TZ
+from motcua.workflow.engine.errors import DeliveryFailed
+from motcua.workflow.engine.model import JsonValue, OutboxItem
 
 __all__ = ["Letter", "SmtpNotifier", "compose"]
 

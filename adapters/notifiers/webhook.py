@@ -30,8 +30,8 @@ from http import HTTPStatus
 
 import httpx
 
-from workflow.errors import DeliveryFailed
-from workflow.model import OutboxItem
+from motcua.workflow.engine.errors import DeliveryFailed
+from motcua.workflow.engine.model import OutboxItem
 
 __all__ = ["WebhookNotifier", "verify_signature"]
 

@@ -1,10 +1,10 @@
 """Many decisions in one transaction, for file imports: cases and audit entries, all of them or none.
 
-:meth:`SqlStore.commit <adapters.sql.store.SqlStore.commit>` writes one decision per transaction; an
+:meth:`SqlStore.commit <motcua.adapters.sql.store.SqlStore.commit>` writes one decision per transaction; an
 import must write thousands as one, since nothing of a refused file may remain. :func:`transaction`
 opens one write transaction on the store's engine (``BEGIN IMMEDIATE`` on SQLite) and hands out a
-:class:`BulkWriter`, which writes with the store's own row mapping (:mod:`adapters.sql.mapping`) and
-statements (:mod:`adapters.sql.queries`), a batch at a time:
+:class:`BulkWriter`, which writes with the store's own row mapping (:mod:`motcua.adapters.sql.mapping`) and
+statements (:mod:`motcua.adapters.sql.queries`), a batch at a time:
 
 - :meth:`BulkWriter.cases` reads a batch's cases, ``FOR UPDATE`` on PostgreSQL (SQLite's write
   transaction already holds the whole database), so nobody moves them before the commit;
@@ -13,7 +13,7 @@ statements (:mod:`adapters.sql.queries`), a batch at a time:
   another writer created or moved meanwhile raises, and the whole transaction rolls back.
 
 Only plain decisions are taken: imported dossiers arm no timers, release no effects and consume no
-timer, so a decision carrying any of them is refused (:class:`~workflow.errors.InvalidInput`).
+timer, so a decision carrying any of them is refused (:class:`~motcua.workflow.engine.errors.InvalidInput`).
 """
 
 from __future__ import annotations
@@ -24,15 +24,15 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from adapters.sql import mapping
-from adapters.sql.codec import codec_for
-from adapters.sql.engine import WRITE
-from adapters.sql.errors import translated
-from adapters.sql.queries import Queries
-from adapters.sql.tables import AuditEntryRow, CaseRow, table_of
-from workflow.engine import Decision
-from workflow.errors import CaseAlreadyExists, ConcurrencyConflict, InvalidInput, MotcuaError
-from workflow.model import Case
+from motcua.adapters.sql import mapping
+from motcua.adapters.sql.codec import codec_for
+from motcua.adapters.sql.engine import WRITE
+from motcua.adapters.sql.errors import translated
+from motcua.adapters.sql.queries import Queries
+from motcua.adapters.sql.tables import AuditEntryRow, CaseRow, table_of
+from motcua.workflow.engine.decisions import Decision
+from motcua.workflow.engine.errors import CaseAlreadyExists, ConcurrencyConflict, InvalidInput, MotcuaError
+from motcua.workflow.engine.model import Case
 
 __all__ = ["BulkWriter", "transaction"]
 

@@ -1,12 +1,12 @@
-"""Column values as each driver takes and gives them, for the statements of :mod:`adapters.sql.queries`.
+"""Column values as each driver takes and gives them, for the statements of :mod:`motcua.adapters.sql.queries`.
 
-They write what SQLAlchemy's column types of :mod:`adapters.sql.tables` write, so that rows stored
+They write what SQLAlchemy's column types of :mod:`motcua.adapters.sql.tables` write, so that rows stored
 either way read back the same either way:
 
-- JSON is bound as the text of :func:`adapters.sql.engine.json_dumps` (UTF-8, no ``\\u`` escapes) on
-  both databases (:mod:`adapters.sql.mapping` encodes it); PostgreSQL hands a ``json`` column back
+- JSON is bound as the text of :func:`motcua.adapters.sql.engine.json_dumps` (UTF-8, no ``\\u`` escapes) on
+  both databases (:mod:`motcua.adapters.sql.mapping` encodes it); PostgreSQL hands a ``json`` column back
   decoded, SQLite hands back its text;
-- an instant is :class:`~adapters.sql.tables.UtcDateTime`'s: aware on PostgreSQL (``timestamptz``),
+- an instant is :class:`~motcua.adapters.sql.tables.UtcDateTime`'s: aware on PostgreSQL (``timestamptz``),
   naive UTC text to the microsecond on SQLite (``YYYY-MM-DD HH:MM:SS.ffffff``, SQLAlchemy's
   format), and an aware UTC datetime when read back; a naive datetime is refused.
 """
@@ -17,7 +17,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from workflow.errors import StorageFailure
+from motcua.workflow.engine.errors import StorageFailure
 
 __all__ = ["Codec", "PostgresCodec", "SqliteCodec", "codec_for"]
 

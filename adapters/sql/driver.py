@@ -1,11 +1,11 @@
-"""The store's hot path: the named statements of :mod:`adapters.sql.queries` run on the pool's DBAPI connections.
+"""The store's hot path: the named statements of :mod:`motcua.adapters.sql.queries` run on the pool's DBAPI connections.
 
 A transition costs a ``load`` and a ``commit``. Through a SQLAlchemy :class:`~sqlalchemy.engine.Connection`
 each of them paid for autobegin, engine events, an execution context and a result wrapper per statement
 (and the SQLite ``BEGIN IMMEDIATE`` as one more full execution): more than the statements themselves.
 Here a call checks a connection out of the engine's pool, runs its statements on a driver cursor and
 gives it back; SQLAlchemy still owns the pool (reset on return, recycling, invalidation), the dialect's
-disconnect detection and the connect-time setup of :mod:`adapters.sql.engine` (SQLite's PRAGMAs).
+disconnect detection and the connect-time setup of :mod:`motcua.adapters.sql.engine` (SQLite's PRAGMAs).
 
 - :meth:`Driver.reading` runs statements outside any transaction: on SQLite each one reads one
   snapshot, as every read of the store does; on PostgreSQL the connection is in autocommit for the
@@ -14,10 +14,11 @@ disconnect detection and the connect-time setup of :mod:`adapters.sql.engine` (S
   lock rather than fail half-way), psycopg's implicit ``BEGIN`` on PostgreSQL; committed at the end,
   rolled back on any error.
 
-A driver error leaves as a :mod:`workflow.errors` one, judged by :mod:`adapters.sql.errors` like the
+A driver error leaves as a :mod:`motcua.workflow.engine.errors` one, judged by :mod:`motcua.adapters.sql.errors` like
+the
 errors of the SQLAlchemy paths. A disconnect invalidates the connection and then, at the next checkout,
 the whole pool (:class:`~sqlalchemy.exc.InvalidatePoolError`, what SQLAlchemy's own Connection does):
-after a database restart one call fails as :class:`~workflow.errors.StorageUnavailable` and the next
+after a database restart one call fails as :class:`~motcua.workflow.engine.errors.StorageUnavailable` and the next
 ones reconnect, without the round trip a pre-ping would add to every checkout.
 """
 
@@ -32,9 +33,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.engine.interfaces import DBAPICursor, DBAPIModule
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
-from adapters.sql.codec import Codec, codec_for
-from adapters.sql.errors import translation, wrapped
-from adapters.sql.queries import Queries
+from motcua.adapters.sql.codec import Codec, codec_for
+from motcua.adapters.sql.errors import translation, wrapped
+from motcua.adapters.sql.queries import Queries
 
 __all__ = ["Driver", "Params", "Record", "Unit"]
 
@@ -127,7 +128,7 @@ class Driver:
 
 class Unit:
     """One unit of work on one pooled connection, as a context manager (a class, not a generator: this
-    is the hot path). Its methods take statements of :class:`~adapters.sql.queries.Queries`."""
+    is the hot path). Its methods take statements of :class:`~motcua.adapters.sql.queries.Queries`."""
 
     __slots__ = ("_connection", "_cursor", "_driver", "_transaction")
 

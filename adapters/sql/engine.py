@@ -13,7 +13,7 @@
 - ``postgresql://…`` (or ``postgres://``) — PostgreSQL through psycopg 3. No pre-ping (it would cost a
   round trip per checkout): a connection found dead fails its call with ``StorageUnavailable`` and is
   invalidated with every older one (by :class:`sqlalchemy.engine.Connection`, or by
-  :mod:`adapters.sql.driver` on the hot path), so the next call reconnects; connections are also
+  :mod:`motcua.adapters.sql.driver` on the hot path), so the next call reconnects; connections are also
   recycled after :data:`POOL_RECYCLE_S`, before a server or a proxy drops them as idle.
 
 JSON is written with ``ensure_ascii=False``: Vietnamese text stays readable in the database.
@@ -30,7 +30,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
-from workflow.errors import InvalidInput
+from motcua.workflow.engine.errors import InvalidInput
 
 __all__ = ["WRITE", "create_engine", "dialect_url", "json_dumps"]
 

@@ -3,7 +3,7 @@
 Conflicts (a lost race, a code already used) are detected by the statements themselves
 (``ON CONFLICT DO NOTHING``, ``UPDATE … WHERE version = ?``), not by parsing driver errors; what
 remains here is the database being away or refusing a statement. Errors raised by the driver itself
-(on the hot path of :mod:`adapters.sql.driver`) are first wrapped as SQLAlchemy wraps them
+(on the hot path of :mod:`motcua.adapters.sql.driver`) are first wrapped as SQLAlchemy wraps them
 (:func:`wrapped`), so that both paths are judged by the same rules.
 """
 
@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from sqlalchemy import exc
 from sqlalchemy.engine import Dialect
 
-from workflow.errors import MotcuaError, StorageFailure, StorageUnavailable
+from motcua.workflow.engine.errors import MotcuaError, StorageFailure, StorageUnavailable
 
 __all__ = ["translated", "translation", "wrapped"]
 
@@ -24,7 +24,7 @@ _UNREACHABLE = (exc.InterfaceError, exc.DisconnectionError, exc.TimeoutError)
 
 @contextmanager
 def translated() -> Iterator[None]:
-    """Run a block, turning SQLAlchemy and driver errors into :mod:`workflow.errors` ones."""
+    """Run a block, turning SQLAlchemy and driver errors into :mod:`motcua.workflow.engine.errors` ones."""
     try:
         yield
     except exc.SQLAlchemyError as error:
@@ -32,7 +32,7 @@ def translated() -> Iterator[None]:
 
 
 def translation(error: exc.SQLAlchemyError) -> MotcuaError:
-    """The :mod:`workflow.errors` error that stands for ``error``: retryable if the database is away."""
+    """The :mod:`motcua.workflow.engine.errors` error that stands for ``error``: retryable if the database is away."""
     if _unreachable(error):
         return StorageUnavailable(_detail(error))
     return StorageFailure(_detail(error))

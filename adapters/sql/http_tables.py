@@ -8,7 +8,7 @@
   key that sent it. ``status_code`` is NULL while the first request is still in flight; ``reserved`` is
   what that request noted it was about to create (a dossier code, a version), for a retry that takes over.
 
-The rows share :data:`adapters.sql.tables.metadata`; the migration environment imports this module.
+The rows share :data:`motcua.adapters.sql.tables.metadata`; the migration environment imports this module.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from adapters.sql.tables import Row, UtcDateTime
+from motcua.adapters.sql.tables import Row, UtcDateTime
 
 __all__ = ["ApiKeyRow", "IdempotencyRow"]
 

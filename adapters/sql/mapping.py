@@ -1,9 +1,10 @@
-"""Explicit mapping between the domain dataclasses and the rows of :mod:`adapters.sql.tables`.
+"""Explicit mapping between the domain dataclasses and the rows of :mod:`motcua.adapters.sql.tables`.
 
 Rows never leave the adapter and domain objects never go into a session: every field is copied
 by name here, so a column added to a table or a field added to a dataclass fails loudly.
-Writes bind parameter dicts (``*_params``) straight to the statements of :mod:`adapters.sql.queries`,
-JSON encoded once with :func:`~adapters.sql.engine.json_dumps` and instants by a :class:`~adapters.sql.codec.Codec`;
+Writes bind parameter dicts (``*_params``) straight to the statements of :mod:`motcua.adapters.sql.queries`,
+JSON encoded once with :func:`~motcua.adapters.sql.engine.json_dumps` and instants by a
+:class:`~motcua.adapters.sql.codec.Codec`;
 ``load`` decodes its driver row with :func:`case_from_record`; the other reads go through SQLModel rows.
 """
 
@@ -13,12 +14,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from adapters.sql.codec import Codec
-from adapters.sql.engine import json_dumps
-from adapters.sql.tables import AuditEntryRow, CaseRow, OutboxRow, TimerRow
-from workflow.audit import AuditEntry
-from workflow.engine import Decision
-from workflow.model import Case, DueTimer, Effect, JsonValue, OutboxItem, SetTimer
+from motcua.adapters.sql.codec import Codec
+from motcua.adapters.sql.engine import json_dumps
+from motcua.adapters.sql.tables import AuditEntryRow, CaseRow, OutboxRow, TimerRow
+from motcua.workflow.engine.audit import AuditEntry
+from motcua.workflow.engine.decisions import Decision
+from motcua.workflow.engine.model import Case, DueTimer, Effect, JsonValue, OutboxItem, SetTimer
 
 __all__ = [
     "case_from_record",
@@ -56,7 +57,7 @@ def case_params(case: Case, codec: Codec, state_text: str | None = None) -> dict
 
 
 def case_from_record(record: Sequence[Any], codec: Codec) -> Case:
-    """A case from a ``load_case`` row (columns in :data:`adapters.sql.queries.CASE_COLUMNS` order)."""
+    """A case from a ``load_case`` row (columns in :data:`motcua.adapters.sql.queries.CASE_COLUMNS` order)."""
     code, key, definition_version, rule_set, state, attributes, version, head_hash, opened_at, updated_at = record
     return Case(
         code=code, definition_key=key, definition_version=definition_version, rule_set=rule_set,

@@ -1,7 +1,7 @@
 """Schema migrations run from code: :func:`upgrade` brings a database to the latest revision.
 
 The Alembic configuration is built here (no ``alembic.ini`` at runtime) and the scripts ship
-inside the package (:mod:`adapters.sql.migrations`). The whole upgrade runs in one transaction;
+inside the package (:mod:`motcua.adapters.sql.migrations`). The whole upgrade runs in one transaction;
 on PostgreSQL it also holds an advisory lock, so that any number of processes starting at once
 migrate the schema exactly once (the others wait, then find it at head). On SQLite the upgrade
 transaction begins with ``BEGIN IMMEDIATE``, which serializes them the same way.
@@ -19,8 +19,8 @@ from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from adapters.sql.engine import WRITE, create_engine
-from adapters.sql.errors import translated
+from motcua.adapters.sql.engine import WRITE, create_engine
+from motcua.adapters.sql.errors import translated
 
 __all__ = ["MIGRATIONS", "alembic_config", "upgrade", "upgrade_engine"]
 

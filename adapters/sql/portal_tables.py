@@ -2,7 +2,7 @@
 
 ``portal_sync`` is keyed like the audit log, ``(case_code, sequence)``; an entry without a row is
 pending. The per-dossier summary is computed from these rows and the case's version (its number of
-entries), never stored twice. The rows share :data:`adapters.sql.tables.metadata`; the migration
+entries), never stored twice. The rows share :data:`motcua.adapters.sql.tables.metadata`; the migration
 environment imports this module.
 """
 
@@ -13,7 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from adapters.sql.tables import CODE, Row, UtcDateTime
+from motcua.adapters.sql.tables import CODE, Row, UtcDateTime
 
 __all__ = ["PortalSyncRow"]
 

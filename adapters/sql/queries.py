@@ -3,12 +3,12 @@
 They are written once with ``:name`` placeholders and rendered once per driver (:meth:`Queries.rendered`):
 SQLite's ``sqlite3`` takes them as they are, psycopg takes ``%(name)s``. The text carries no casts: the
 database takes each parameter's type from its column (psycopg sends a ``str`` as *unknown*), so a JSON
-column is given its text (:func:`adapters.sql.engine.json_dumps`, the bytes SQLAlchemy's JSON type wrote)
-and an instant what :class:`adapters.sql.tables.UtcDateTime` binds (see :mod:`adapters.sql.codec`).
+column is given its text (:func:`motcua.adapters.sql.engine.json_dumps`, the bytes SQLAlchemy's JSON type wrote)
+and an instant what :class:`motcua.adapters.sql.tables.UtcDateTime` binds (see :mod:`motcua.adapters.sql.codec`).
 
 Conflicts are found by the statements themselves: ``insert_case`` and ``append_entry`` do nothing on a
 conflict, ``update_case`` and ``consume_timer`` match no row when another writer came first, and all
-four then return no row. Status values are written into the text, never bound (see :mod:`adapters.sql.store`).
+four then return no row. Status values are written into the text, never bound (see :mod:`motcua.adapters.sql.store`).
 
 The claims (:meth:`SqlStore.claim_due`, :meth:`SqlStore.claim_effects`) and the operator's rare writes
 stay SQLAlchemy Core statements: they are composed (CTEs, an inlined ``LIMIT``, ``FOR UPDATE SKIP LOCKED``

@@ -1,6 +1,6 @@
 """The rows of the reporting projection (revision 0003): what is stored, never what the core works with.
 
-- ``dossier_report``: one row per dossier, the fields of :class:`workflow.reporting.DossierFacts`, with
+- ``dossier_report``: one row per dossier, the fields of :class:`motcua.workflow.reports.projection.DossierFacts`, with
   the Vietnam dates of reception (R), end of processing (E) and appointment (A) precomputed as date
   columns (:class:`Day`; ``ended_on`` is :data:`OPEN` while the dossier is not ended), so that Biểu 06 is
   date comparisons inside one ``GROUP BY``, over one index range;
@@ -9,7 +9,7 @@
 - ``report_field``: the name of each field code, looked up once per row of a report;
 - ``projection_checkpoint``: the global audit position a projection has folded up to.
 
-The rows share :data:`adapters.sql.tables.metadata`, so the schema compared with the migrations is
+The rows share :data:`motcua.adapters.sql.tables.metadata`, so the schema compared with the migrations is
 one; the migration environment imports this module.
 """
 
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field
 
-from adapters.sql.tables import CODE, ID, Row, UtcDateTime
+from motcua.adapters.sql.tables import CODE, ID, Row, UtcDateTime
 
 __all__ = ["OPEN", "Day", "DossierPauseRow", "DossierReportRow", "ProjectionCheckpointRow", "ReportFieldRow"]
 

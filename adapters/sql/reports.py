@@ -1,12 +1,12 @@
-"""The SQL adapter of :class:`workflow.ports.Reports`: a projection of the audit log, and reports as
+"""The SQL adapter of :class:`motcua.workflow.engine.ports.Reports`: a projection of the audit log, and reports as
 one aggregation each over it, on SQLite or PostgreSQL.
 
 **Catching up.** The projection (``dossier_report``, ``dossier_pause``, ``report_field``, see
-:mod:`adapters.sql.report_tables`) remembers in ``projection_checkpoint`` the global position it has
+:mod:`motcua.adapters.sql.report_tables`) remembers in ``projection_checkpoint`` the global position it has
 folded up to. :meth:`SqlReports.catch_up` reads the entries after it in position order, in batches,
-upcast to the current audit schema (:func:`workflow.upcasting.upcast`, as every reader reads them);
+upcast to the current audit schema (:func:`motcua.workflow.auditing.upcasting.upcast`, as every reader reads them);
 each batch loads the facts of the dossiers it touches, folds the entries into them with
-:func:`workflow.reporting.fold` (the core's fold, never a copy), upserts the rows and advances the
+:func:`motcua.workflow.reports.projection.fold` (the core's fold, never a copy), upserts the rows and advances the
 checkpoint, all in one transaction, so a crash anywhere leaves the projection at a batch boundary.
 Concurrent catch-ups queue on the checkpoint row (``FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE``).
 :meth:`SqlReports.rebuild` empties the projection and folds the whole log in one transaction (on
@@ -25,7 +25,7 @@ log beyond INSERT and SELECT. SQLite writers are serialised and commit in positi
 comparisons of the precomputed Vietnam dates (the field names are joined to its few rows afterwards);
 the Decision 766 counts are one aggregation over the same rows (the ``sync`` counts with a correlated
 ``EXISTS`` over the outbox's ``dvcqg.sync`` effects and a count of ``portal_sync`` rows). A dossier not
-ended has ``ended_on`` = :data:`~adapters.sql.report_tables.OPEN`, so "not ended before the period" is one
+ended has ``ended_on`` = :data:`~motcua.adapters.sql.report_tables.OPEN`, so "not ended before the period" is one
 range of the index ``ix_dossier_report_bieu06``, which holds every column Biểu 06 reads: the report is an
 index-only range scan, of the period's dossiers and the open ones, not of the commune's whole history.
 Paused at the end of the period is an uncorrelated ``NOT IN`` over the pauses running then (one range of
@@ -45,23 +45,23 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from adapters.sql.engine import WRITE
-from adapters.sql.errors import translated
-from adapters.sql.portal_tables import PortalSyncRow
-from adapters.sql.report_tables import (
+from motcua.adapters.sql.engine import WRITE
+from motcua.adapters.sql.errors import translated
+from motcua.adapters.sql.portal_tables import PortalSyncRow
+from motcua.adapters.sql.report_tables import (
     OPEN,
     DossierPauseRow,
     DossierReportRow,
     ProjectionCheckpointRow,
     ReportFieldRow,
 )
-from adapters.sql.tables import AuditEntryRow, CaseRow, OutboxRow, table_of
-from workflow.audit import AuditEntry
-from workflow.metrics import SATISFIED_RATING, IndicatorCounts
-from workflow.portal import SYNC_KIND
-from workflow.reporting import ONLINE, Bieu06, Bieu06Row, DossierFacts, Pause, StatusOf, fold
-from workflow.upcasting import upcast
-from workflow.worktime import to_vietnam_time
+from motcua.adapters.sql.tables import AuditEntryRow, CaseRow, OutboxRow, table_of
+from motcua.workflow.auditing.upcasting import upcast
+from motcua.workflow.dvcqg.portal import SYNC_KIND
+from motcua.workflow.engine.audit import AuditEntry
+from motcua.workflow.engine.clock import to_vietnam_time
+from motcua.workflow.reports.par766 import SATISFIED_RATING, IndicatorCounts
+from motcua.workflow.reports.projection import ONLINE, Bieu06, Bieu06Row, DossierFacts, Pause, StatusOf, fold
 
 __all__ = ["BATCH", "PROJECTION", "SqlReports", "bieu06_statement", "indicator_statement"]
 
@@ -81,8 +81,8 @@ _FACT_COLUMNS = tuple(item.name for item in fields(DossierFacts) if item.name !=
 
 
 class SqlReports:
-    """A :class:`~workflow.ports.Reports` on the database of ``engine`` (made by
-    :func:`adapters.sql.engine.create_engine`, migrated to 0003 or later; share the store's engine)."""
+    """A :class:`~motcua.workflow.engine.ports.Reports` on the database of ``engine`` (made by
+    :func:`motcua.adapters.sql.engine.create_engine`, migrated to 0003 or later; share the store's engine)."""
 
     def __init__(self, engine: Engine, status_of: StatusOf, *, batch: int = BATCH) -> None:
         self._engine = engine
@@ -247,7 +247,7 @@ def indicator_statement(start: date, end: date) -> sa.Select[*tuple[Any, ...]]:
 class _Counts:
     """The ``SUM(CASE …)`` terms of one period, over ``dossier_report``'s Vietnam dates.
 
-    An open dossier's ``ended_on`` is :data:`~adapters.sql.report_tables.OPEN` (9999-12-31): after every
+    An open dossier's ``ended_on`` is :data:`~motcua.adapters.sql.report_tables.OPEN` (9999-12-31): after every
     period's end. Paused-at-the-end is an uncorrelated ``IN`` over ``dossier_pause``, which both databases
     evaluate once (a hashed subplan, an ephemeral index) and probe per row.
     """

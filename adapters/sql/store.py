@@ -1,4 +1,4 @@
-"""The SQL adapter of :class:`workflow.ports.Storage` (cases, timers, outbox), on SQLite or PostgreSQL.
+"""The SQL adapter of :class:`motcua.workflow.engine.ports.Storage` (cases, timers, outbox), on SQLite or PostgreSQL.
 
 ``commit`` is one transaction: the case row (inserted, or updated ``WHERE version = expected``),
 the audit entry, the consumed timer row (deleted ``WHERE generation = claimed``), the armed timer
@@ -9,8 +9,8 @@ both databases and never leave a PostgreSQL transaction aborted.
 ``cases()`` and ``entries()`` stream in batches (a server-side cursor on PostgreSQL).
 
 The hot path — ``load``, ``commit``, ``next_sequence``, ``discard`` — runs the named statements of
-:mod:`adapters.sql.queries` on the pool's driver connections (:mod:`adapters.sql.driver`), with
-parameter dicts mapped straight from the domain values (:mod:`adapters.sql.mapping`): a transition
+:mod:`motcua.adapters.sql.queries` on the pool's driver connections (:mod:`motcua.adapters.sql.driver`), with
+parameter dicts mapped straight from the domain values (:mod:`motcua.adapters.sql.mapping`): a transition
 is the read, then ``BEGIN``, the case, the entry and ``COMMIT`` (five round trips on PostgreSQL), plus
 the consumed timer, one statement per timer change and one ``executemany`` for the outbox rows. The
 other reads and the claims go through SQLModel and SQLAlchemy Core.
@@ -36,18 +36,18 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from adapters.sql import mapping
-from adapters.sql.driver import Driver, Params, Unit
-from adapters.sql.engine import WRITE, create_engine
-from adapters.sql.errors import translated
-from adapters.sql.migrate import upgrade_engine
-from adapters.sql.tables import AuditEntryRow, CaseRow, OutboxRow, Row, TimerRow, table_of
-from workflow.audit import AuditEntry
-from workflow.engine import Decision
-from workflow.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict, StaleTimer
-from workflow.model import CancelTimer, Case, DueTimer, Effect, OutboxItem, SetTimer, TimerChange
-from workflow.queries import CaseFilter, Page, appointment_text, check_page
-from workflow.retry import RetryAt, Settlement
+from motcua.adapters.sql import mapping
+from motcua.adapters.sql.driver import Driver, Params, Unit
+from motcua.adapters.sql.engine import WRITE, create_engine
+from motcua.adapters.sql.errors import translated
+from motcua.adapters.sql.migrate import upgrade_engine
+from motcua.adapters.sql.tables import AuditEntryRow, CaseRow, OutboxRow, Row, TimerRow, table_of
+from motcua.workflow.engine.audit import AuditEntry
+from motcua.workflow.engine.decisions import Decision
+from motcua.workflow.engine.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict, StaleTimer
+from motcua.workflow.engine.model import CancelTimer, Case, DueTimer, Effect, OutboxItem, SetTimer, TimerChange
+from motcua.workflow.engine.queries import CaseFilter, Page, appointment_text, check_page
+from motcua.workflow.engine.retry import RetryAt, Settlement
 
 __all__ = ["SqlStore"]
 
@@ -68,9 +68,9 @@ T = TypeVar("T")
 
 
 class SqlStore:
-    """A :class:`~workflow.ports.Storage` on SQLite or PostgreSQL.
+    """A :class:`~motcua.workflow.engine.ports.Storage` on SQLite or PostgreSQL.
 
-    Build it with :meth:`from_url`, or from an engine made by :func:`adapters.sql.engine.create_engine`
+    Build it with :meth:`from_url`, or from an engine made by :func:`motcua.adapters.sql.engine.create_engine`
     (which configures SQLite's transactions). It is safe to share between threads.
     """
 
@@ -292,7 +292,7 @@ class SqlStore:
 
 
 def _conditions(where: CaseFilter) -> list[sa.ColumnElement[bool]]:
-    """The SQL of :func:`workflow.queries.matches`: JSON paths read the same on SQLite and PostgreSQL."""
+    """The SQL of :func:`motcua.workflow.engine.queries.matches`: JSON paths read the same on SQLite and PostgreSQL."""
     state, attributes = CASE.c.state, CASE.c.attributes
     assignee = sa.func.nullif(attributes["assignee"].as_string(), "")  # Python's `or` skips "" too
     officer = sa.func.coalesce(assignee, attributes["owner"].as_string())

@@ -1,8 +1,8 @@
 """The SQL schema as SQLModel rows: what is stored, never what the core works with.
 
-Rows are mapped to and from the domain dataclasses by :mod:`adapters.sql.mapping`. The tables
+Rows are mapped to and from the domain dataclasses by :mod:`motcua.adapters.sql.mapping`. The tables
 have their own :class:`~sqlalchemy.MetaData` (with a naming convention), so the schema is exactly
-these tables and :mod:`adapters.sql.migrations` can be compared with it.
+these tables and :mod:`motcua.adapters.sql.migrations` can be compared with it.
 
 Two column types carry the storage rules:
 
@@ -10,7 +10,7 @@ Two column types carry the storage rules:
   no time-zone type, so it stores naive UTC text and the zone is put back on read);
 - :data:`CODE` compares case codes (and timer names) byte-wise (``COLLATE "C"`` on PostgreSQL,
   SQLite's default), so ``ORDER BY code`` is Python's string order whatever the database locale:
-  the merge-join of :func:`workflow.audit.verify_chains` relies on it, and so does the memory
+  the merge-join of :func:`motcua.workflow.engine.audit.verify_chains` relies on it, and so does the memory
   store's order of timers.
 """
 

@@ -1,6 +1,6 @@
 """An auditor's day on the six-dossier story's database, through the command line only (docs/auditing.md).
 
-The story (``adapters.demo.run_story``: six dossiers, each a known chapter) is written in-process; every
+The story (``motcua.simulation.story.run_story``: six dossiers, each a known chapter) is written in-process; every
 check after that goes through the command line. ``motcua demo`` itself (the simulated year) has its own
 tests in ``test_year_demo.py``."""
 
@@ -19,15 +19,14 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook  # type: ignore[import-untyped]  # openpyxl ships no type information
 
-from adapters.bootstrap import open_motcua
-from adapters.demo import DEMO_START, run_story
+from motcua.adapters.bootstrap import open_motcua
+from motcua.simulation.story import DEMO_START, run_story
+from motcua.workflow.auditing.upcasting import V0_CHANGES_KEY
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.engine.audit import AuditEntry, entry_hash
+from motcua.workflow.engine.clock import VN_TZ, ManualClock
+from motcua.workflow.engine.model import GENESIS_HASH
 from tests.conftest import OFFICER, SPECIALIST
-from workflow.audit import AuditEntry, entry_hash
-from workflow.clock import ManualClock
-from workflow.desk import Applicant
-from workflow.model import GENESIS_HASH
-from workflow.upcasting import V0_CHANGES_KEY
-from workflow.worktime import VN_TZ
 
 MARITAL = "000.00.00.H23-240311-0001"  # the demo's dossier with a supplement request (9 entries)
 BIRTH = "000.00.00.H23-240304-0001"  # the demo's first dossier (10 entries)
@@ -35,7 +34,7 @@ ID_NUMBER, PHONE = "030201001234", "0912345678"
 
 
 def motcua(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "adapters.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "motcua.entrypoints.cli", *args], capture_output=True, text=True,
                           timeout=300, check=False)
 
 

@@ -12,7 +12,7 @@ import pytest
 
 
 def motcua(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "adapters.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "motcua.entrypoints.cli", *args], capture_output=True, text=True,
                           timeout=300, check=False)
 
 

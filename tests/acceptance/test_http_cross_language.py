@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-MOTCUA = [sys.executable, "-c", "from adapters.cli.main import main; main()"]
+MOTCUA = [sys.executable, "-c", "from motcua.entrypoints.cli.main import main; main()"]
 STEPS = [  # (trigger, data) from reception to return: the host's only domain knowledge
     ("assign", {"assignee": "Phạm Văn Hùng"}),
     ("submit_for_approval", {"approver": "Lê Minh Tuấn"}),

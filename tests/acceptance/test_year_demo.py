@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook  # type: ignore[import-untyped]  # openpyxl ships no type information
 
-from adapters.simulation.charts import CHART_FILES
+from motcua.simulation.charts import CHART_FILES
 from tests import services
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def motcua(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "adapters.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "motcua.entrypoints.cli", *args], capture_output=True, text=True,
                           timeout=600, check=False)
 
 

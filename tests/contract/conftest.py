@@ -1,4 +1,4 @@
-"""Fixtures of the store contract: one suite, run on every :class:`~workflow.ports.Storage`.
+"""Fixtures of the store contract: one suite, run on every :class:`~motcua.workflow.engine.ports.Storage`.
 
 ``store`` is the memory store, a SQL store on a SQLite file, and a SQL store on a fresh
 PostgreSQL database cloned from a template migrated once per session. ``desk`` drives a real
@@ -18,19 +18,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from adapters.memory import MemoryStore
-from adapters.sql.migrate import upgrade
-from adapters.sql.store import SqlStore
+from motcua.adapters.memory.store import MemoryStore
+from motcua.adapters.sql.migrate import upgrade
+from motcua.adapters.sql.store import SqlStore
+from motcua.workflow.engine.audit import AuditEntry
+from motcua.workflow.engine.clock import ManualClock
+from motcua.workflow.engine.compiled import WorkflowSet
+from motcua.workflow.engine.decisions import Decision, Engine
+from motcua.workflow.engine.definition import WorkflowDefinition
+from motcua.workflow.engine.errors import CaseNotFound
+from motcua.workflow.engine.model import SYSTEM_ACTOR, Actor, CancelTimer, Case, DueTimer, Effect, JsonValue, SetTimer
+from motcua.workflow.engine.ports import CaseStore, Storage
+from motcua.workflow.engine.registry import Context, Outcome, Registry
 from tests import services
-from workflow.audit import AuditEntry
-from workflow.clock import ManualClock
-from workflow.compiled import WorkflowSet
-from workflow.definition import WorkflowDefinition
-from workflow.engine import Decision, Engine
-from workflow.errors import CaseNotFound
-from workflow.model import SYSTEM_ACTOR, Actor, CancelTimer, Case, DueTimer, Effect, JsonValue, SetTimer
-from workflow.ports import CaseStore, Storage
-from workflow.registry import Context, Outcome, Registry
 
 KEY = "ho-so-thu"
 RULE_SET = "nd-118-2025"

@@ -1,5 +1,5 @@
-"""The contract of :class:`workflow.ports.CaseQueries`: every store finds exactly the cases that
-:func:`workflow.queries.matches` selects, in code order, page after page without gaps or repeats.
+"""The contract of :class:`motcua.workflow.engine.ports.CaseQueries`: every store finds exactly the cases that
+:func:`motcua.workflow.engine.queries.matches` selects, in code order, page after page without gaps or repeats.
 
 The dossiers are real ones: received at the desk for catalogue procedures, handed to officers,
 paused, returned, and run overdue by their own deadline timers, on the memory store, SQLite and
@@ -13,21 +13,20 @@ from itertools import product
 
 import pytest
 
-from definitions.catalogue import load_procedures, load_rule_sets
-from definitions.offices import DEFAULT_OFFICE, load_office
-from definitions.workflows import load_workflows
-from workflow.clock import ManualClock
-from workflow.desk import Applicant, Desk
-from workflow.dossier_actions import DossierServices, dossier_registry
-from workflow.engine import Engine
-from workflow.errors import InvalidInput
-from workflow.model import Actor, Case
-from workflow.ports import Storage
-from workflow.queries import MAX_PAGE, CaseFilter, matches
-from workflow.service import CaseService
-from workflow.sla import SlaClock
-from workflow.task_actions import TaskServices, task_registry
-from workflow.worktime import VN_TZ
+from motcua.definitions.catalogue import load_procedures, load_rule_sets
+from motcua.definitions.offices import DEFAULT_OFFICE, load_office
+from motcua.definitions.workflows import load_workflows
+from motcua.workflow.dossiers.actions import DossierServices, dossier_registry
+from motcua.workflow.dossiers.desk import Applicant, Desk
+from motcua.workflow.dossiers.sla import SlaClock
+from motcua.workflow.engine.clock import VN_TZ, ManualClock
+from motcua.workflow.engine.decisions import Engine
+from motcua.workflow.engine.errors import InvalidInput
+from motcua.workflow.engine.model import Actor, Case
+from motcua.workflow.engine.ports import Storage
+from motcua.workflow.engine.queries import MAX_PAGE, CaseFilter, matches
+from motcua.workflow.engine.service import CaseService
+from motcua.workflow.plan.actions import TaskServices, task_registry
 
 START = datetime(2024, 3, 4, 8, 0, tzinfo=VN_TZ)  # a Monday
 OFFICER = Actor.of("Nguyễn Thị Lan", "officer")

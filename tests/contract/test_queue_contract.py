@@ -1,4 +1,5 @@
-"""The contract of :class:`workflow.ports.TimerQueue` and :class:`workflow.ports.Outbox`, and of
+"""The contract of :class:`motcua.workflow.engine.ports.TimerQueue` and :class:`motcua.workflow.engine.ports.Outbox`,
+and of
 ``commit`` consuming a timer, run on the memory store, SQLite and PostgreSQL.
 
 Timers are armed and fired by the real engine: ``open`` arms ``reminder`` (+3 days, trigger
@@ -14,11 +15,11 @@ from datetime import timedelta
 
 import pytest
 
+from motcua.workflow.engine.errors import ConcurrencyConflict, StaleTimer
+from motcua.workflow.engine.model import DueTimer, OutboxItem, SetTimer
+from motcua.workflow.engine.ports import Storage
+from motcua.workflow.engine.retry import Park, RetryAt
 from tests.contract.conftest import LEASE, START, Desk, snapshot
-from workflow.errors import ConcurrencyConflict, StaleTimer
-from workflow.model import DueTimer, OutboxItem, SetTimer
-from workflow.ports import Storage
-from workflow.retry import Park, RetryAt
 
 CODE = "000.00.12.H01-250303-0007"
 DAY = timedelta(days=1)

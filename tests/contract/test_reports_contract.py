@@ -1,9 +1,10 @@
-"""The contract of :class:`workflow.ports.Reports`, on the memory projection, SQLite and PostgreSQL.
+"""The contract of :class:`motcua.workflow.engine.ports.Reports`, on the memory projection, SQLite and PostgreSQL.
 
 Dossiers are driven through the real engine on a manual clock (received at the counter, online and by
 post, refused, left unreceived, paused for a supplement or a fee, withdrawn, stopped, late, apologised
 for, carried over a year's end); then every report of the projection must equal the core's reference
-(:func:`workflow.reporting.bieu06`, :func:`workflow.metrics.indicator_counts`) over the facts folded
+(:func:`motcua.workflow.reports.projection.bieu06`, :func:`motcua.workflow.reports.par766.indicator_counts`) over the
+facts folded
 from the same audit log, for many periods. An incremental catch-up must end where a rebuild does.
 A Hypothesis property drives random dossier histories through the engine (memory and SQLite) and
 checks the Biểu 06 identity in every row, and the SQL projection against the reference.
@@ -23,25 +24,24 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.bootstrap import PORTAL_PUBLISH, Motcua, open_motcua, portal_notifier
-from adapters.dvcqg.sync import PORTAL_KIND, HttpxTransport
-from adapters.notifiers import LogNotifier, RoutingNotifier
-from adapters.sql.reports import SqlReports
-from adapters.sql.store import SqlStore
+from motcua.adapters.bootstrap import PORTAL_PUBLISH, Motcua, open_motcua, portal_notifier
+from motcua.adapters.notifiers import LogNotifier, RoutingNotifier
+from motcua.adapters.portal.sync import PORTAL_KIND, HttpxTransport
+from motcua.adapters.sql.reports import SqlReports
+from motcua.adapters.sql.store import SqlStore
+from motcua.workers.handlers import Handlers
+from motcua.workers.inline import InlineRunner
+from motcua.workflow.dossiers.catalogue import Channel
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.engine.clock import VN_TZ, ManualClock
+from motcua.workflow.engine.decisions import Engine
+from motcua.workflow.engine.errors import MalformedData, TransitionNotAllowed
+from motcua.workflow.engine.model import Actor, JsonValue
+from motcua.workflow.reports.par766 import SYNC_NOT_MEASURED, indicator_counts, scorecard
+from motcua.workflow.reports.periods import parse_period
+from motcua.workflow.reports.projection import Bieu06, DossierFacts, bieu06, fold
 from tests.contract.conftest import BACKENDS, _database
 from tests.fake_portal import TOKEN, fake_portal
-from workers.handlers import Handlers
-from workers.inline import InlineRunner
-from workflow.catalogue import Channel
-from workflow.clock import ManualClock
-from workflow.desk import Applicant
-from workflow.engine import Engine
-from workflow.errors import MalformedData, TransitionNotAllowed
-from workflow.metrics import SYNC_NOT_MEASURED, indicator_counts, scorecard
-from workflow.model import Actor, JsonValue
-from workflow.periods import parse_period
-from workflow.reporting import Bieu06, DossierFacts, bieu06, fold
-from workflow.worktime import VN_TZ
 
 EVERYONE = Actor.of("Nguyễn Thị Lan", "officer", "specialist", "leader", "applicant", "system")
 APPLICANT = Applicant("Trần Văn An", phone="0912345678")

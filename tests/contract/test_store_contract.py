@@ -1,6 +1,6 @@
-"""The contract of :class:`workflow.ports.CaseStore`, run on the memory store, SQLite and PostgreSQL.
+"""The contract of :class:`motcua.workflow.engine.ports.CaseStore`, run on the memory store, SQLite and PostgreSQL.
 
-Every store must behave like :class:`adapters.memory.MemoryStore`, the reference. The checks at
+Every store must behave like :class:`motcua.adapters.memory.store.MemoryStore`, the reference. The checks at
 the end of the file (``sql_url``) look at what the SQL stores put in their tables.
 """
 
@@ -16,14 +16,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from adapters.sql.engine import dialect_url
-from adapters.sql.store import SqlStore
-from tests.contract.conftest import APPLICANT, LEASE, OFFICER, OPENING, START, Desk, Snapshot, snapshot
-from workflow.audit import AuditEntry, verify_chains
-from workflow.clock import ManualClock
-from workflow.compiled import WorkflowSet
-from workflow.engine import Decision, Engine
-from workflow.errors import (
+from motcua.adapters.sql.engine import dialect_url
+from motcua.adapters.sql.store import SqlStore
+from motcua.workflow.engine.audit import AuditEntry, verify_chains
+from motcua.workflow.engine.clock import ManualClock
+from motcua.workflow.engine.compiled import WorkflowSet
+from motcua.workflow.engine.decisions import Decision, Engine
+from motcua.workflow.engine.errors import (
     CaseAlreadyExists,
     CaseNotFound,
     ConcurrencyConflict,
@@ -32,9 +31,10 @@ from workflow.errors import (
     StorageFailure,
     StorageUnavailable,
 )
-from workflow.model import Case, DueTimer, SetTimer
-from workflow.ports import CaseStore
-from workflow.retry import Park
+from motcua.workflow.engine.model import Case, DueTimer, SetTimer
+from motcua.workflow.engine.ports import CaseStore
+from motcua.workflow.engine.retry import Park
+from tests.contract.conftest import APPLICANT, LEASE, OFFICER, OPENING, START, Desk, Snapshot, snapshot
 
 CODE = "000.00.12.H01-250303-0001"
 

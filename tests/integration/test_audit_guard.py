@@ -22,12 +22,12 @@ import pytest
 from alembic import command
 from psycopg import errors, sql
 
-from adapters.bootstrap import open_motcua
-from adapters.demo import DEMO_START, run_story
-from adapters.sql.engine import create_engine
-from adapters.sql.migrate import alembic_config, upgrade
+from motcua.adapters.bootstrap import open_motcua
+from motcua.adapters.sql.engine import create_engine
+from motcua.adapters.sql.migrate import alembic_config, upgrade
+from motcua.simulation.story import DEMO_START, run_story
+from motcua.workflow.engine.clock import ManualClock
 from tests.services import postgres_database, postgres_url, require_postgres
-from workflow.clock import ManualClock
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "auditing.md"
 FIRST = "(SELECT MIN(case_code) FROM audit_entry)"
@@ -57,7 +57,7 @@ def populate(url: str) -> str:
 
 
 def verify(url: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "adapters.cli", "verify", "--db", url], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "motcua.entrypoints.cli", "verify", "--db", url], capture_output=True,
                           text=True, timeout=300, check=False)
 
 

@@ -21,23 +21,22 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from adapters.bootstrap import Motcua, open_motcua
-from adapters.cli.import_cmd import register
-from adapters.cli.main import app as motcua_cli
-from adapters.dvcqg.importer import BATCH, BadFile, FileRefused, ImportReport, import_file
-from adapters.sql.migrate import upgrade
+from motcua.adapters.bootstrap import Motcua, open_motcua
+from motcua.adapters.sql.migrate import upgrade
+from motcua.entrypoints.cli.import_cmd import register
+from motcua.entrypoints.cli.main import app as motcua_cli
+from motcua.entrypoints.importer import BATCH, BadFile, FileRefused, ImportReport, import_file
+from motcua.workflow.auditing.replay import replay
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.dvcqg.imports import check_dossier_workflow
+from motcua.workflow.dvcqg.records import RecordRefused, parse_record
+from motcua.workflow.engine.audit import verify_chains
+from motcua.workflow.engine.clock import VN_TZ, ManualClock
+from motcua.workflow.engine.definition import WorkflowDefinition
+from motcua.workflow.engine.errors import InvalidDefinition, StorageFailure
+from motcua.workflow.engine.model import Actor
+from motcua.workflow.reports.projection import DossierFacts, bieu06, fold
 from tests import services
-from workflow.audit import verify_chains
-from workflow.clock import ManualClock
-from workflow.definition import WorkflowDefinition
-from workflow.desk import Applicant
-from workflow.dvcqg import RecordRefused, parse_record
-from workflow.errors import InvalidDefinition, StorageFailure
-from workflow.imports import check_dossier_workflow
-from workflow.model import Actor
-from workflow.replay import replay
-from workflow.reporting import DossierFacts, bieu06, fold
-from workflow.worktime import VN_TZ
 
 IMPORT_AT = datetime(2024, 4, 15, 9, 0, tzinfo=VN_TZ)
 Q1 = (date(2024, 1, 1), date(2024, 3, 31))
@@ -295,7 +294,7 @@ def test_a_dossier_handled_in_motcua_is_not_overwritten_and_nothing_is_written(a
 def test_a_database_failure_half_way_leaves_nothing(
     sql_app: Motcua, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from adapters.sql import bulk  # noqa: PLC0415 - SQL backends only
+    from motcua.adapters.sql import bulk  # noqa: PLC0415 - SQL backends only
 
     import_file(write(tmp_path / "first.json", GOOD), sql_app)
     before = rows(sql_app)

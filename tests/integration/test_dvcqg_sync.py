@@ -12,22 +12,22 @@ from pathlib import Path
 
 import pytest
 
-from adapters.bootstrap import PORTAL_PUBLISH, Motcua, notifier_from_settings, open_motcua, portal_notifier
-from adapters.dvcqg.sync import PORTAL_KIND, HttpxTransport, PortalAnswer, read_answer
-from adapters.notifiers import LogNotifier, RoutingNotifier
-from adapters.sql.migrate import upgrade
+from motcua.adapters.bootstrap import PORTAL_PUBLISH, Motcua, notifier_from_settings, open_motcua, portal_notifier
+from motcua.adapters.notifiers import LogNotifier, RoutingNotifier
+from motcua.adapters.portal.sync import PORTAL_KIND, HttpxTransport, PortalAnswer, read_answer
+from motcua.adapters.sql.migrate import upgrade
+from motcua.workers.handlers import Handlers
+from motcua.workers.inline import InlineRunner
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.dvcqg.portal import summarize
+from motcua.workflow.engine.clock import ManualClock
+from motcua.workflow.engine.errors import DeliveryFailed
+from motcua.workflow.engine.model import OutboxItem
+from motcua.workflow.engine.retry import RetryPolicy
+from motcua.workflow.reports.par766 import scorecard
 from tests import services
 from tests.conftest import OFFICER, SPECIALIST, START
 from tests.fake_portal import TOKEN, FakePortal, fake_portal
-from workers.handlers import Handlers
-from workers.inline import InlineRunner
-from workflow.clock import ManualClock
-from workflow.desk import Applicant
-from workflow.errors import DeliveryFailed
-from workflow.metrics import scorecard
-from workflow.model import OutboxItem
-from workflow.portal import summarize
-from workflow.retry import RetryPolicy
 
 APPLICANT = Applicant("Trần Văn An", phone="0912345678")
 POLICY = RetryPolicy()
@@ -210,7 +210,7 @@ def test_settings_route_sync_effects_to_the_portal(motcua: Motcua) -> None:
 def test_the_sync_status_command(tmp_path: Path) -> None:
     from typer.testing import CliRunner  # noqa: PLC0415 - the CLI's test client
 
-    from adapters.cli.main import app as cli  # noqa: PLC0415
+    from motcua.entrypoints.cli.main import app as cli  # noqa: PLC0415
 
     url = f"sqlite:///{tmp_path / 'motcua.db'}"
     clock = ManualClock(START)

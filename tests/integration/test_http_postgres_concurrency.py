@@ -19,12 +19,12 @@ import httpx
 import pytest
 import uvicorn
 
-from adapters.bootstrap import Motcua
-from adapters.http.keys import new_key
-from adapters.http.serve import built_app
+from motcua.adapters.bootstrap import Motcua
+from motcua.adapters.keys import new_key
+from motcua.entrypoints.http.serve import built_app
+from motcua.workflow.engine.audit import verify_chains
+from motcua.workflow.engine.clock import SystemClock
 from tests.services import postgres_database, postgres_url, require_postgres
-from workflow.audit import verify_chains
-from workflow.clock import SystemClock
 
 pytestmark = pytest.mark.integration
 

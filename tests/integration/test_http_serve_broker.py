@@ -21,7 +21,7 @@ import redis
 from tests import services
 from tests.acceptance.test_http_cross_language import _free_port
 
-MOTCUA = [sys.executable, "-c", "from adapters.cli.main import main; main()"]
+MOTCUA = [sys.executable, "-c", "from motcua.entrypoints.cli.main import main; main()"]
 REDIS_DB = 11  # a database of the test Redis no other test uses
 
 

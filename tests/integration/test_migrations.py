@@ -19,12 +19,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from adapters.sql.engine import create_engine
-from adapters.sql.migrate import alembic_config, upgrade
-from adapters.sql.store import SqlStore
-from adapters.sql.tables import UtcDateTime, metadata
+from motcua.adapters.sql.engine import create_engine
+from motcua.adapters.sql.migrate import alembic_config, upgrade
+from motcua.adapters.sql.store import SqlStore
+from motcua.adapters.sql.tables import UtcDateTime, metadata
+from motcua.workflow.engine.model import DueTimer, SetTimer
 from tests.services import postgres_database, postgres_url, require_postgres
-from workflow.model import DueTimer, SetTimer
 
 HEAD = "0007"
 

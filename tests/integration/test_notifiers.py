@@ -27,8 +27,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 from structlog.testing import capture_logs
 
-from adapters.logging import mask_identifiers
-from adapters.notifiers import (
+from motcua.adapters.logging import mask_identifiers
+from motcua.adapters.notifiers import (
     FanOut,
     LogNotifier,
     RoutingNotifier,
@@ -36,9 +36,9 @@ from adapters.notifiers import (
     WebhookNotifier,
     verify_signature,
 )
-from workflow.errors import DeliveryFailed
-from workflow.model import JsonValue, OutboxItem
-from workflow.worktime import VN_TZ
+from motcua.workflow.engine.clock import VN_TZ
+from motcua.workflow.engine.errors import DeliveryFailed
+from motcua.workflow.engine.model import JsonValue, OutboxItem
 
 DOSSIER = "000.00.06.H56-231027-0361"
 TASK = "KH-CCHC-2025-017"

@@ -19,16 +19,16 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from adapters.sql.migrate import upgrade
-from adapters.sql.store import SqlStore
+from motcua.adapters.sql.migrate import upgrade
+from motcua.adapters.sql.store import SqlStore
+from motcua.workflow.engine.clock import ManualClock
+from motcua.workflow.engine.compiled import WorkflowSet
+from motcua.workflow.engine.decisions import Engine
+from motcua.workflow.engine.errors import ConcurrencyConflict
+from motcua.workflow.engine.model import DueTimer
+from motcua.workflow.engine.service import CaseService
 from tests.contract.conftest import KEY, OFFICER, OPENING, RULE_SET, definition, registry
 from tests.services import postgres_database, postgres_url, require_postgres
-from workflow.clock import ManualClock
-from workflow.compiled import WorkflowSet
-from workflow.engine import Engine
-from workflow.errors import ConcurrencyConflict
-from workflow.model import DueTimer
-from workflow.service import CaseService
 
 pytestmark = pytest.mark.integration
 

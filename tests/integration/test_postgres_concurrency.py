@@ -1,6 +1,6 @@
 """Writers racing on one case on a real PostgreSQL: every transition lands once, losers write nothing.
 
-Each writer has its own :class:`~adapters.sql.store.SqlStore` (its own pool, as a separate worker
+Each writer has its own :class:`~motcua.adapters.sql.store.SqlStore` (its own pool, as a separate worker
 process would) and its own engine; they share nothing but the database.
 """
 
@@ -15,17 +15,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from adapters.sql.migrate import upgrade
-from adapters.sql.store import SqlStore
+from motcua.adapters.sql.migrate import upgrade
+from motcua.adapters.sql.store import SqlStore
+from motcua.workflow.engine.audit import verify_chains
+from motcua.workflow.engine.clock import ManualClock
+from motcua.workflow.engine.compiled import WorkflowSet
+from motcua.workflow.engine.decisions import Decision, Engine
+from motcua.workflow.engine.definition import WorkflowDefinition
+from motcua.workflow.engine.errors import ConcurrencyConflict
+from motcua.workflow.engine.model import Actor, Effect, SetTimer
+from motcua.workflow.engine.registry import Context, Outcome, Registry
 from tests.services import postgres_database, postgres_url, require_postgres
-from workflow.audit import verify_chains
-from workflow.clock import ManualClock
-from workflow.compiled import WorkflowSet
-from workflow.definition import WorkflowDefinition
-from workflow.engine import Decision, Engine
-from workflow.errors import ConcurrencyConflict
-from workflow.model import Actor, Effect, SetTimer
-from workflow.registry import Context, Outcome, Registry
 
 pytestmark = pytest.mark.integration
 

@@ -20,14 +20,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from adapters.bootstrap import open_motcua
-from adapters.sql.migrate import upgrade
+from motcua.adapters.bootstrap import open_motcua
+from motcua.adapters.sql.migrate import upgrade
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.engine.clock import VN_TZ, ManualClock
+from motcua.workflow.engine.model import Actor
 from tests import services
 from tests.reliability.harness import RedisServer, WorkerCommand, free_port
-from workflow.clock import ManualClock
-from workflow.desk import Applicant
-from workflow.model import Actor
-from workflow.worktime import VN_TZ
 
 RECEIVED_AT = datetime(2024, 3, 4, 8, 0, tzinfo=VN_TZ)  # a Monday: every deadline fell in March 2024
 PROCEDURE = "1.004873"  # xác nhận tình trạng hôn nhân: 3 working days

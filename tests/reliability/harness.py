@@ -29,8 +29,8 @@ from typing import IO, Any, Final
 import psycopg
 import redis
 
-from adapters.sql.store import SqlStore
-from workflow.audit import verify_chains
+from motcua.adapters.sql.store import SqlStore
+from motcua.workflow.engine.audit import verify_chains
 
 __all__ = [
     "TIMER_TRIGGERS",
@@ -217,7 +217,7 @@ class WorkerCommand:
 
 def _motcua() -> list[str]:
     script = Path(sys.executable).parent / "motcua"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "adapters.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "motcua.entrypoints.cli"]
 
 
 def _children(pid: int) -> list[int]:

@@ -18,17 +18,16 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy.engine import make_url
 
-from adapters.bootstrap import open_motcua
-from adapters.worker import queued_messages, redis_broker
+from motcua.adapters.bootstrap import open_motcua
+from motcua.workers.actors import declare_actors
+from motcua.workers.broker import queued_messages, redis_broker
+from motcua.workers.handlers import Handlers
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.engine.clock import VN_TZ, ManualClock
+from motcua.workflow.engine.model import Actor, DueTimer
+from motcua.workflow.engine.service import CaseService
 from tests.reliability.conftest import OFFICER, PROCEDURE, Launch, Seeded, receive_dossiers, settle_receipts
 from tests.reliability.harness import TIMER_TRIGGERS, Ledger, Outcome, RedisServer, TcpProxy, WorkerCommand, wait_for
-from workers.actors import declare_actors
-from workers.handlers import Handlers
-from workflow.clock import ManualClock
-from workflow.desk import Applicant
-from workflow.model import Actor, DueTimer
-from workflow.service import CaseService
-from workflow.worktime import VN_TZ
 
 pytestmark = [pytest.mark.reliability, pytest.mark.integration]
 

@@ -10,15 +10,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from adapters.bootstrap import Motcua
+from motcua.adapters.bootstrap import Motcua
+from motcua.workflow.auditing.anchor import Anchor, ChainHead, check, digest, take
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.engine.audit import AuditEntry, entry_hash, verify_chains
+from motcua.workflow.engine.clock import VN_TZ, ManualClock
+from motcua.workflow.engine.errors import InvalidInput
+from motcua.workflow.engine.model import GENESIS_HASH, Case
 from tests.conftest import LEADER, OFFICER, SPECIALIST
-from workflow.anchor import Anchor, ChainHead, check, digest, take
-from workflow.audit import AuditEntry, entry_hash, verify_chains
-from workflow.clock import ManualClock
-from workflow.desk import Applicant
-from workflow.errors import InvalidInput
-from workflow.model import GENESIS_HASH, Case
-from workflow.worktime import VN_TZ
 
 TAKEN = datetime(2024, 3, 8, 17, 30, tzinfo=VN_TZ)
 

@@ -6,12 +6,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import pairwise
 
-from adapters.bootstrap import Motcua
-from adapters.memory import MemoryStore
+from motcua.adapters.bootstrap import Motcua
+from motcua.adapters.memory.store import MemoryStore
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.engine.audit import AuditEntry, canonical_bytes, check_chain, entry_hash, verify_chains
+from motcua.workflow.engine.model import GENESIS_HASH, Case
 from tests.conftest import OFFICER, SPECIALIST
-from workflow.audit import AuditEntry, canonical_bytes, check_chain, entry_hash, verify_chains
-from workflow.desk import Applicant
-from workflow.model import GENESIS_HASH, Case
 
 
 def story(motcua: Motcua) -> tuple[Case, list[AuditEntry]]:

@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import holidays
 import pytest
 
-from workflow.calendar import (
+from motcua.workflow.engine.errors import InvalidInput
+from motcua.workflow.worktime.calendar import (
     VN_TZ,
     CalendarOverrides,
     Duration,
@@ -17,7 +18,6 @@ from workflow.calendar import (
     WorkingCalendar,
     classify,
 )
-from workflow.errors import InvalidInput
 
 CAL = WorkingCalendar()
 WD = DurationUnit.WORKING_DAYS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from adapters.cli.calendar_cmd import calendar_app
+from motcua.entrypoints.cli.calendar_cmd import calendar_app
 
 RUNNER = CliRunner()
 

@@ -8,7 +8,7 @@ import holidays
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workflow.calendar import VN_TZ, Duration, DurationUnit, OfficeHours, WorkingCalendar, classify
+from motcua.workflow.worktime.calendar import VN_TZ, Duration, DurationUnit, OfficeHours, WorkingCalendar, classify
 
 CAL = WorkingCalendar()
 PACKAGE = holidays.country_holidays("VN", language="vi")

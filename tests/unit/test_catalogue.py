@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from definitions.catalogue import PROCEDURES_DIR, RULES_DIR, load_procedures
-from definitions.yamlsafe import load_yaml
-from workflow.catalogue import Catalogue, Procedure, ProcessingTime
-from workflow.errors import InvalidDefinition, UnknownProcedure
+from motcua.definitions.catalogue import PROCEDURES_DIR, RULES_DIR, load_procedures
+from motcua.definitions.yamlsafe import load_yaml
+from motcua.workflow.dossiers.catalogue import Catalogue, Procedure, ProcessingTime
+from motcua.workflow.engine.errors import InvalidDefinition, UnknownProcedure
 
 ENTRY = """\
   - code: "{code}"

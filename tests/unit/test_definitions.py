@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 import yaml
 
-from adapters.bootstrap import Motcua
-from definitions.workflows import WORKFLOWS_DIR, load_definition, load_workflows
-from definitions.yamlsafe import load_yaml
-from workflow.compiled import WorkflowSet
-from workflow.errors import InvalidDefinition
-from workflow.registry import Registry
+from motcua.adapters.bootstrap import Motcua
+from motcua.definitions.workflows import WORKFLOWS_DIR, load_definition, load_workflows
+from motcua.definitions.yamlsafe import load_yaml
+from motcua.workflow.engine.compiled import WorkflowSet
+from motcua.workflow.engine.errors import InvalidDefinition
+from motcua.workflow.engine.registry import Registry
 
 DOSSIER = WORKFLOWS_DIR / "tthc-dossier.v1.yaml"
 DVCQG_STATES = {

@@ -6,13 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from adapters.bootstrap import Motcua
+from motcua.adapters.bootstrap import Motcua
+from motcua.workers.dispatcher import Dispatcher
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.engine.clock import VN_TZ, ManualClock
+from motcua.workflow.engine.model import DueTimer, OutboxItem
 from tests.conftest import OFFICER
-from workers.dispatcher import Dispatcher
-from workflow.clock import ManualClock
-from workflow.desk import Applicant
-from workflow.model import DueTimer, OutboxItem
-from workflow.worktime import VN_TZ
 
 LEASE = timedelta(minutes=2)
 PAST_EVERY_DEADLINE = datetime(2024, 4, 30, 9, 0, tzinfo=VN_TZ)

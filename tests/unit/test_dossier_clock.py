@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from adapters.bootstrap import Motcua
+from motcua.adapters.bootstrap import Motcua
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.engine.clock import VN_TZ, ManualClock
+from motcua.workflow.engine.model import Case, SetTimer
 from tests.conftest import APPLICANT, LEADER, OFFICER, SPECIALIST, SYSTEM
-from workflow.clock import ManualClock
-from workflow.desk import Applicant
-from workflow.model import Case, SetTimer
-from workflow.worktime import VN_TZ
 
 MARITAL = "1.004873"  # 3 working days
 BIRTH = "1.001193"  # within the day, cut-off 15:00
@@ -20,7 +19,7 @@ def at(clock: ManualClock, *parts: int) -> None:
 
 
 def fire(motcua: Motcua, case: Case, trigger: str, actor: object, **data: object) -> Case:
-    from workflow.model import Actor  # noqa: PLC0415
+    from motcua.workflow.engine.model import Actor  # noqa: PLC0415
 
     assert isinstance(actor, Actor)
     return motcua.service.fire(case.code, trigger, actor, data)

@@ -6,11 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.bootstrap import Motcua
-from tests.conftest import APPLICANT, LEADER, OFFICER, SPECIALIST, SYSTEM
-from workflow.clock import ManualClock
-from workflow.desk import Applicant
-from workflow.errors import (
+from motcua.adapters.bootstrap import Motcua
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.engine.clock import ManualClock
+from motcua.workflow.engine.errors import (
     CaseAlreadyExists,
     CaseNotFound,
     ConcurrencyConflict,
@@ -21,7 +20,8 @@ from workflow.errors import (
     UnknownProcedure,
     UnknownTrigger,
 )
-from workflow.model import Case
+from motcua.workflow.engine.model import Case
+from tests.conftest import APPLICANT, LEADER, OFFICER, SPECIALIST, SYSTEM
 
 BIRTH = "1.001193"  # đăng ký khai sinh: within the day, cut-off 15:00
 MARITAL = "1.004873"  # xác nhận tình trạng hôn nhân: 3 working days

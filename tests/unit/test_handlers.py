@@ -6,14 +6,14 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.bootstrap import Motcua
+from motcua.adapters.bootstrap import Motcua
+from motcua.workers.handlers import Handlers
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.engine.clock import ManualClock
+from motcua.workflow.engine.errors import StorageUnavailable
+from motcua.workflow.engine.model import Case, OutboxItem
+from motcua.workflow.engine.service import CaseService
 from tests.conftest import OFFICER
-from workers.handlers import Handlers
-from workflow.clock import ManualClock
-from workflow.desk import Applicant
-from workflow.errors import StorageUnavailable
-from workflow.model import Case, OutboxItem
-from workflow.service import CaseService
 
 
 class Recorder:

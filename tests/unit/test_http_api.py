@@ -10,17 +10,17 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
-from adapters.bootstrap import Motcua, open_motcua
-from adapters.http.app import create_app
-from adapters.http.idempotency import fingerprint
-from adapters.http.keys import IN_FLIGHT_LEASE, MemoryHttpStore, new_key
-from adapters.http.metrics import MetricsObserver
-from adapters.http.schemas import ReceiveRequest
-from adapters.http.serve import built_app
-from workflow.clock import ManualClock
-from workflow.desk import Applicant
-from workflow.errors import StorageUnavailable
-from workflow.model import Actor
+from motcua.adapters.bootstrap import Motcua, open_motcua
+from motcua.adapters.keys import IN_FLIGHT_LEASE, MemoryHttpStore, new_key
+from motcua.entrypoints.http.app import create_app
+from motcua.entrypoints.http.idempotency import fingerprint
+from motcua.entrypoints.http.metrics import MetricsObserver
+from motcua.entrypoints.http.schemas import ReceiveRequest
+from motcua.entrypoints.http.serve import built_app
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.engine.clock import ManualClock
+from motcua.workflow.engine.errors import StorageUnavailable
+from motcua.workflow.engine.model import Actor
 
 PROCEDURE = "1.004873"  # Xác nhận tình trạng hôn nhân
 ROLES = ("officer", "specialist", "leader", "applicant")

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from adapters.cli.main import app
-from adapters.http.keys import IN_FLIGHT_LEASE, HttpStore, MemoryHttpStore, StoredResponse, authenticate, new_key
-from adapters.http.sql_keys import SqlHttpStore
-from adapters.sql.store import SqlStore
-from workflow.errors import InvalidInput
+from motcua.adapters.keys import IN_FLIGHT_LEASE, HttpStore, MemoryHttpStore, StoredResponse, authenticate, new_key
+from motcua.adapters.sql.keys import SqlHttpStore
+from motcua.adapters.sql.store import SqlStore
+from motcua.entrypoints.cli.main import app
+from motcua.workflow.engine.errors import InvalidInput
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 

@@ -19,14 +19,14 @@ from prometheus_client import CollectorRegistry
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from adapters.bootstrap import open_motcua
-from adapters.http.app import create_app
-from adapters.http.keys import MemoryHttpStore, new_key
-from adapters.http.metrics import MetricsObserver
+from motcua.adapters.bootstrap import open_motcua
+from motcua.adapters.keys import MemoryHttpStore, new_key
+from motcua.entrypoints.http.app import create_app
+from motcua.entrypoints.http.metrics import MetricsObserver
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.engine.clock import ManualClock
+from motcua.workflow.engine.model import Actor
 from tests.conftest import START
-from workflow.clock import ManualClock
-from workflow.desk import Applicant
-from workflow.model import Actor
 
 KEY: dict[str, str] = {}
 

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from adapters.bootstrap import Motcua
+from motcua.adapters.bootstrap import Motcua
+from motcua.workers.dispatcher import Dispatcher
+from motcua.workers.handlers import Handlers
+from motcua.workers.inline import InlineRunner, InlineSink
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.engine.clock import VN_TZ, ManualClock
+from motcua.workflow.engine.errors import DeliveryFailed
+from motcua.workflow.engine.model import Case, OutboxItem
+from motcua.workflow.engine.retry import RetryPolicy
 from tests.conftest import LEADER, OFFICER, SPECIALIST
-from workers.dispatcher import Dispatcher
-from workers.handlers import Handlers
-from workers.inline import InlineRunner, InlineSink
-from workflow.clock import ManualClock
-from workflow.desk import Applicant
-from workflow.errors import DeliveryFailed
-from workflow.model import Case, OutboxItem
-from workflow.retry import RetryPolicy
-from workflow.worktime import VN_TZ
 
 
 class Recorder:

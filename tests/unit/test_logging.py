@@ -8,12 +8,12 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from adapters.bootstrap import Motcua, open_motcua
-from adapters.logging import LoggingObserver, configure_logging, mask_identifiers, mask_text
+from motcua.adapters.bootstrap import Motcua, open_motcua
+from motcua.adapters.logging import LoggingObserver, configure_logging, mask_identifiers, mask_text
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.engine.clock import ManualClock
+from motcua.workflow.engine.errors import TransitionNotAllowed
 from tests.conftest import LEADER, OFFICER
-from workflow.clock import ManualClock
-from workflow.desk import Applicant
-from workflow.errors import TransitionNotAllowed
 
 
 def test_mask_text_keeps_only_the_last_digits() -> None:

@@ -7,9 +7,10 @@ from datetime import date, datetime
 
 import pytest
 
-from definitions.catalogue import load_rule_sets
-from workflow.catalogue import RuleSet
-from workflow.metrics import (
+from motcua.definitions.catalogue import load_rule_sets
+from motcua.workflow.dossiers.catalogue import RuleSet
+from motcua.workflow.engine.clock import VN_TZ
+from motcua.workflow.reports.par766 import (
     INDICATOR_KEYS,
     SYNC_NOT_MEASURED,
     Indicator,
@@ -18,8 +19,7 @@ from workflow.metrics import (
     par766,
     scorecard,
 )
-from workflow.reporting import DossierFacts
-from workflow.worktime import VN_TZ
+from motcua.workflow.reports.projection import DossierFacts
 
 RULES = load_rule_sets().in_force(date(2024, 12, 31))
 Q1 = (date(2024, 1, 1), date(2024, 3, 31))

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from workflow.errors import InvalidInput
-from workflow.periods import Period, parse_period, period_of
+from motcua.workflow.engine.errors import InvalidInput
+from motcua.workflow.reports.periods import Period, parse_period, period_of
 
 
 @pytest.mark.parametrize(("text", "start", "end"), [

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from definitions.catalogue import load_procedures
-from definitions.plans import PLANS_DIR, load_plan, plan_paths
-from workflow.errors import InvalidDefinition
-from workflow.plan import Plan, PlanTarget
-from workflow.plan_metrics import (
+from motcua.definitions.catalogue import load_procedures
+from motcua.definitions.plans import PLANS_DIR, load_plan, plan_paths
+from motcua.workflow.engine.clock import VN_TZ
+from motcua.workflow.engine.errors import InvalidDefinition
+from motcua.workflow.plan.metrics import (
     METRICS,
     Measurement,
     PlanInputs,
@@ -23,8 +23,8 @@ from workflow.plan_metrics import (
     evaluate,
     measure,
 )
-from workflow.reporting import DossierFacts, Pause
-from workflow.worktime import VN_TZ
+from motcua.workflow.plan.model import Plan, PlanTarget
+from motcua.workflow.reports.projection import DossierFacts, Pause
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = PLANS_DIR / "an-thuong-2023.yaml"

@@ -15,17 +15,17 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner, Result
 
-from adapters.bootstrap import Motcua, open_motcua
-from adapters.cli.main import app
-from adapters.cli.plan_cmd import BOOK_COLUMNS, load_tasks
-from adapters.demo import DEMO_START, run_story
-from definitions.plans import PLANS_DIR, load_plan
-from workflow.clock import ManualClock
-from workflow.desk import Applicant
-from workflow.errors import InvalidInput
-from workflow.model import Actor
-from workflow.plan import Plan
-from workflow.worktime import VN_TZ
+from motcua.adapters.bootstrap import Motcua, open_motcua
+from motcua.definitions.plans import PLANS_DIR, load_plan
+from motcua.entrypoints.cli.main import app
+from motcua.entrypoints.cli.plan_cmd import BOOK_COLUMNS
+from motcua.simulation.story import DEMO_START, run_story
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.engine.clock import VN_TZ, ManualClock
+from motcua.workflow.engine.errors import InvalidInput
+from motcua.workflow.engine.model import Actor
+from motcua.workflow.plan.intake import load_tasks
+from motcua.workflow.plan.model import Plan
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAN = PLANS_DIR / "an-thuong-2023.yaml"
@@ -121,11 +121,11 @@ def test_recurring_tasks_become_one_case_per_period(tmp_path: Path) -> None:
 
 
 def test_load_tasks_names_cases_that_no_longer_match_the_plan(motcua: Motcua, plan: Plan) -> None:
-    first = load_tasks(motcua, plan)
+    first = load_tasks(motcua.service, motcua.rules, plan)
     assert (len(first.created), len(first.existing), first.differing) == (45, 0, ())
     changed_task = plan.task("tc-01").model_copy(update={"text": "Nội dung đã sửa"})
     edited = plan.model_copy(update={"tasks": tuple(changed_task if t.id == "tc-01" else t for t in plan.tasks)})
-    second = load_tasks(motcua, edited)
+    second = load_tasks(motcua.service, motcua.rules, edited)
     assert (second.created, len(second.existing), second.differing) == ((), 45, ("an-thuong-2023/tc-01",))
     assert motcua.store.load("an-thuong-2023/tc-01").attributes["title"] == plan.task("tc-01").text
 
@@ -186,7 +186,7 @@ def test_task_progress_moves_the_task_metrics(tmp_path: Path, plan: Plan) -> Non
     clock = ManualClock(datetime(2023, 3, 1, 8, 0, tzinfo=VN_TZ))
     motcua = open_motcua(db, clock=clock, observers=[])
     try:
-        load_tasks(motcua, plan)
+        load_tasks(motcua.service, motcua.rules, plan)
         clock.set(datetime(2023, 3, 10, 9, 0, tzinfo=VN_TZ))
         code = "an-thuong-2023/cd-09/q1"
         motcua.service.fire(code, "start", OWNER)
@@ -302,7 +302,7 @@ def test_book_csv_file_and_xlsx_without_out(demo_db: str, tmp_path: Path) -> Non
 
 
 def motcua_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "adapters.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "motcua.entrypoints.cli", *args], capture_output=True, text=True,
                           timeout=300, check=False, cwd=ROOT)
 
 

@@ -6,17 +6,16 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from adapters.bootstrap import PORTAL_PUBLISH, Motcua, open_motcua
+from motcua.adapters.bootstrap import PORTAL_PUBLISH, Motcua, open_motcua
+from motcua.workers.handlers import Handlers
+from motcua.workers.inline import InlineRunner
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.dvcqg.portal import EntrySync, dossier_record, progress_record, summarize
+from motcua.workflow.dvcqg.records import parse_record, portal_text
+from motcua.workflow.engine.clock import VN_TZ, ManualClock
+from motcua.workflow.engine.decisions import Engine
+from motcua.workflow.engine.model import Actor, Effect, JsonValue, OutboxItem
 from tests.conftest import LEADER, OFFICER, SPECIALIST, START
-from workers.handlers import Handlers
-from workers.inline import InlineRunner
-from workflow.clock import ManualClock
-from workflow.desk import Applicant
-from workflow.dvcqg import parse_record, portal_text
-from workflow.engine import Engine
-from workflow.model import Actor, Effect, JsonValue, OutboxItem
-from workflow.portal import EntrySync, dossier_record, progress_record, summarize
-from workflow.worktime import VN_TZ
 
 APPLICANT = Applicant("Trần Văn An", phone="0912345678", email="an@example.vn")
 AGENCY = "000.00.00.H23"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from typer.testing import CliRunner
 
-from adapters.cli.procedures_cmd import register
+from motcua.entrypoints.cli.procedures_cmd import register
 
 WIDE = {"COLUMNS": "220"}
 

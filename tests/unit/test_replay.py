@@ -11,21 +11,21 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from adapters.bootstrap import DEFAULT_AGENCY, Motcua, open_motcua
-from adapters.memory import MemoryStore
+from motcua.adapters.bootstrap import DEFAULT_AGENCY, Motcua, open_motcua
+from motcua.adapters.memory.store import MemoryStore
+from motcua.workflow.auditing.control_sheet import APPLICANT_UNIT, ONE_STOP_UNIT, control_sheet
+from motcua.workflow.auditing.replay import ABSENT, Difference, compare, replay, replay_all, replay_at, replay_steps
+from motcua.workflow.auditing.upcasting import V0_CHANGES_KEY, UpcasterRegistry, stored_mapping, upcast, upcast_v0_to_v1
+from motcua.workflow.dossiers.catalogue import Channel
+from motcua.workflow.dossiers.desk import Applicant, Desk
+from motcua.workflow.engine.audit import AuditEntry, check_chain, entry_hash, sealed, verify_chains
+from motcua.workflow.engine.clock import VN_TZ, ManualClock
+from motcua.workflow.engine.decisions import Engine
+from motcua.workflow.engine.errors import InvalidInput, MotcuaError
+from motcua.workflow.engine.model import GENESIS_HASH, Actor, Case, JsonValue
+from motcua.workflow.engine.service import CaseService
+from motcua.workflow.worktime.hours import Timeliness
 from tests.conftest import APPLICANT, LEADER, OFFICER, SPECIALIST, START
-from workflow.audit import AuditEntry, check_chain, entry_hash, sealed, verify_chains
-from workflow.catalogue import Channel
-from workflow.clock import ManualClock
-from workflow.control_sheet import APPLICANT_UNIT, ONE_STOP_UNIT, control_sheet
-from workflow.desk import Applicant, Desk
-from workflow.engine import Engine
-from workflow.errors import InvalidInput, MotcuaError
-from workflow.model import GENESIS_HASH, Actor, Case, JsonValue
-from workflow.replay import ABSENT, Difference, compare, replay, replay_all, replay_at, replay_steps
-from workflow.service import CaseService
-from workflow.upcasting import V0_CHANGES_KEY, UpcasterRegistry, stored_mapping, upcast, upcast_v0_to_v1
-from workflow.worktime import VN_TZ, Timeliness
 
 MARITAL = "1.004873"  # 3 working days
 BIRTH = "1.001193"  # within the day

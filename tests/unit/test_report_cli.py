@@ -17,11 +17,11 @@ import typer
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 from typer.testing import CliRunner
 
-from adapters.bootstrap import open_motcua
-from adapters.cli.report_cmd import register
-from adapters.demo import DEMO_START, run_story
-from workflow.clock import ManualClock
-from workflow.reporting import BIEU06_COUNTS
+from motcua.adapters.bootstrap import open_motcua
+from motcua.entrypoints.cli.report_cmd import register
+from motcua.simulation.story import DEMO_START, run_story
+from motcua.workflow.engine.clock import ManualClock
+from motcua.workflow.reports.projection import BIEU06_COUNTS
 
 RUNNER = CliRunner()
 APP = typer.Typer()

@@ -7,11 +7,10 @@ from datetime import date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.bootstrap import Motcua
-from adapters.demo import run_story
-from workflow.clock import ManualClock
-from workflow.reporting import DossierFacts, Pause, bieu06, fold
-from workflow.worktime import VN_TZ
+from motcua.adapters.bootstrap import Motcua
+from motcua.simulation.story import run_story
+from motcua.workflow.engine.clock import VN_TZ, ManualClock
+from motcua.workflow.reports.projection import DossierFacts, Pause, bieu06, fold
 
 
 def at(day: date, hour: int = 9) -> datetime:

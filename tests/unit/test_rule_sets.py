@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from definitions.catalogue import RULES_DIR, load_rule_sets
-from workflow.catalogue import RuleBook, RuleSet
-from workflow.errors import InvalidDefinition, NoRuleSetInForce, UnknownRuleSet
+from motcua.definitions.catalogue import RULES_DIR, load_rule_sets
+from motcua.workflow.dossiers.catalogue import RuleBook, RuleSet
+from motcua.workflow.engine.errors import InvalidDefinition, NoRuleSetInForce, UnknownRuleSet
 
 
 def copy_rules(directory: Path, **replacements: str) -> None:

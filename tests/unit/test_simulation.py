@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from adapters.simulation.cast import MIN_DAILY_MINUTES, draw_cast
-from adapters.simulation.plan_progress import plan_schedule
-from adapters.simulation.run import DemoResult, run_demo
-from adapters.simulation.scenario import DemoOptions, resolve
-from adapters.simulation.workload import draw_workload, working_days
-from definitions.catalogue import load_procedures
-from definitions.offices import load_office
-from definitions.plans import PLANS_DIR, load_plan
-from workflow.errors import DatabaseNotEmpty, InvalidInput
+from motcua.definitions.catalogue import load_procedures
+from motcua.definitions.offices import load_office
+from motcua.definitions.plans import PLANS_DIR, load_plan
+from motcua.simulation.cast import MIN_DAILY_MINUTES, draw_cast
+from motcua.simulation.plan_progress import plan_schedule
+from motcua.simulation.run import DemoResult, run_demo
+from motcua.simulation.scenario import DemoOptions, resolve
+from motcua.simulation.workload import draw_workload, working_days
+from motcua.workflow.engine.errors import DatabaseNotEmpty, InvalidInput
 
 CATALOGUE = load_procedures()
 CALENDAR = load_office("an-thuong").calendar()

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import yaml
 
-from adapters.bootstrap import Motcua
-from definitions.workflows import WORKFLOWS_DIR, load_workflows
+from motcua.adapters.bootstrap import Motcua
+from motcua.definitions.workflows import WORKFLOWS_DIR, load_workflows
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.engine.decisions import Engine
+from motcua.workflow.engine.service import CaseService
 from tests.conftest import OFFICER, SPECIALIST
-from workflow.desk import Applicant
-from workflow.engine import Engine
-from workflow.service import CaseService
 
 
 def publish_v2(tmp_path: Path) -> Path:

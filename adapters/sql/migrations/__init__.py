@@ -1,1 +1,1 @@
-"""Alembic migrations of the SQL schema, shipped with the package (run by :mod:`adapters.sql.migrate`)."""
+"""Alembic migrations of the SQL schema, shipped with the package (run by :mod:`motcua.adapters.sql.migrate`)."""

@@ -1,6 +1,6 @@
 """The Alembic environment of motcua's SQL schema.
 
-:func:`adapters.sql.migrate.upgrade` hands over an open connection, already inside the
+:func:`motcua.adapters.sql.migrate.upgrade` hands over an open connection, already inside the
 transaction (and, on PostgreSQL, the advisory lock) the upgrade runs in; nothing here reads an
 ``alembic.ini`` or configures logging. The ``alembic`` command line works too, given
 ``sqlalchemy.url``.
@@ -11,11 +11,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import adapters.sql.http_tables  # registers the HTTP API's rows in the metadata
-import adapters.sql.portal_tables  # registers the DVCQG sync status rows in the metadata
-import adapters.sql.report_tables  # noqa: F401 - registers the reporting projection's rows in the metadata
-from adapters.sql.engine import WRITE, create_engine, dialect_url
-from adapters.sql.tables import metadata
+import motcua.adapters.sql.http_tables  # registers the HTTP API's rows in the metadata
+import motcua.adapters.sql.portal_tables  # registers the DVCQG sync status rows in the metadata
+import motcua.adapters.sql.report_tables  # noqa: F401 - registers the reporting projection's rows in the metadata
+from motcua.adapters.sql.engine import WRITE, create_engine, dialect_url
+from motcua.adapters.sql.tables import metadata
 
 
 def _migrate(connection: Connection) -> None:

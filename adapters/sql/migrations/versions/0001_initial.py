@@ -5,7 +5,7 @@ Revises:
 Create Date: 2025-01-06
 
 Frozen: this file describes the schema as it was at revision 0001 and imports nothing from the
-application, so later changes to :mod:`adapters.sql.tables` need a new revision, never an edit.
+application, so later changes to :mod:`motcua.adapters.sql.tables` need a new revision, never an edit.
 """
 
 from __future__ import annotations

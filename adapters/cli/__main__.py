@@ -1,3 +1,0 @@
-from adapters.cli.main import main
-
-main()

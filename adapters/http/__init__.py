@@ -1,6 +1,0 @@
-"""The HTTP API of motcua (FastAPI): hosts in Java, .NET, PHP… run dossiers over HTTP.
-
-:func:`adapters.http.app.create_app` builds the application from an opened
-:class:`~adapters.bootstrap.Motcua` and an :class:`~adapters.http.keys.HttpStore` (API keys and
-idempotency records); ``motcua serve`` runs it under uvicorn. See docs/embedding.md.
-"""

@@ -1,0 +1,230 @@
+"""API keys and idempotency records: the small port the HTTP API needs, and its in-memory adapter.
+
+A key reads ``mc_<key_id>_<secret>``: ``key_id`` (12 hex digits) is the public lookup prefix, the
+secret is 32 random bytes (``secrets.token_urlsafe``). Only ``SHA-256(salt ‖ secret)`` is stored, with
+a random per-key salt: for a high-entropy random secret a fast hash is enough (nothing to brute-force),
+and the comparison is constant-time (:func:`hmac.compare_digest`).
+
+An idempotency record is scoped by the API key that sent the request. :meth:`IdempotencyStore.claim`
+inserts it *in flight* (no response yet) or returns what is already there; :meth:`complete` stores the
+first response; :meth:`release` forgets a claim whose request failed unexpectedly (5xx) so that a retry
+runs again. :meth:`reserve` notes, before the action writes anything, what the action is about to create
+(a dossier's code, the version a trigger will make): a retry that takes over an abandoned claim is handed
+that note back, and finishes the first run's work instead of doing it twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Final, Protocol
+
+from motcua.workflow.engine.errors import InvalidInput
+from motcua.workflow.engine.model import Actor
+
+__all__ = [
+    "IN_FLIGHT_LEASE",
+    "KEY_PREFIX",
+    "ApiKey",
+    "ApiKeyStore",
+    "Claimed",
+    "HttpStore",
+    "IdempotencyStore",
+    "MemoryHttpStore",
+    "NewKey",
+    "StoredResponse",
+    "authenticate",
+    "new_key",
+]
+
+KEY_PREFIX: Final = "mc"
+IN_FLIGHT_LEASE: Final = timedelta(seconds=60)
+"""A claim with no response after this long is taken as abandoned (its server died): a retry runs again."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A stored key: never the key itself, only its salted hash."""
+
+    key_id: str
+    key_hash: str
+    salt: str
+    actor: str
+    roles: tuple[str, ...]
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+    @property
+    def principal(self) -> Actor:
+        return Actor.of(self.actor, *self.roles)
+
+
+@dataclass(frozen=True, slots=True)
+class NewKey:
+    """A key just created: ``secret_text`` is shown once, ``stored`` is what is kept."""
+
+    secret_text: str
+    stored: ApiKey
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    status_code: int
+    headers: Mapping[str, str]
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """The outcome of a claim: ``fresh`` (run the request), else the record found, maybe still in flight."""
+
+    fresh: bool
+    fingerprint: str = ""
+    response: StoredResponse | None = None
+    reserved: str | None = None  # what an abandoned first run noted it was creating
+
+
+class ApiKeyStore(Protocol):
+    def add_key(self, key: ApiKey) -> None: ...
+
+    def key(self, key_id: str) -> ApiKey | None: ...
+
+    def api_keys(self) -> Sequence[ApiKey]:
+        """Every key (revoked ones included), oldest first."""
+        ...
+
+    def revoke(self, key_id: str, at: datetime) -> bool:
+        """Mark a live key revoked; False when there is no such live key."""
+        ...
+
+
+class IdempotencyStore(Protocol):
+    """Records claimed at an instant (``claimed_at``, the ``now`` of :meth:`claim`): the later calls name
+    it, and do nothing when the claim was taken over meanwhile (a run slower than the lease is fenced off)."""
+
+    def claim(self, scope: str, key: str, fingerprint: str, now: datetime) -> Claimed:
+        """Insert an in-flight record, or return the one there. An abandoned claim of the same request
+        (same fingerprint) is taken over: fresh, with what it reserved."""
+        ...
+
+    def reserve(self, scope: str, key: str, claimed_at: datetime, reserved: str) -> None:
+        """Note on an in-flight claim what its action is about to create (kept if the claim is taken over)."""
+        ...
+
+    def complete(self, scope: str, key: str, claimed_at: datetime, response: StoredResponse) -> None: ...
+
+    def release(self, scope: str, key: str, claimed_at: datetime) -> None:
+        """Give a claim up after a server error: forgotten, or — when it reserved something — left for the
+        next try to take over at once, reservation included."""
+        ...
+
+
+class HttpStore(ApiKeyStore, IdempotencyStore, Protocol):
+    """Both ports on one database: what the HTTP API is given."""
+
+
+def _hash(salt: str, secret: str) -> str:
+    return hashlib.sha256(bytes.fromhex(salt) + secret.encode("utf-8")).hexdigest()
+
+
+def new_key(actor: str, roles: Sequence[str], now: datetime) -> NewKey:
+    """A fresh random key for ``actor`` with ``roles``."""
+    if not actor.strip():
+        raise InvalidInput("--actor", "an API key stands for a named actor")
+    if not roles or any(not role.strip() for role in roles):
+        raise InvalidInput("--role", "give at least one role (officer, specialist, leader…)")
+    key_id, secret, salt = secrets.token_hex(6), secrets.token_urlsafe(32), secrets.token_hex(16)
+    stored = ApiKey(key_id, _hash(salt, secret), salt, actor.strip(), tuple(dict.fromkeys(roles)), now)
+    return NewKey(f"{KEY_PREFIX}_{key_id}_{secret}", stored)
+
+
+def authenticate(keys: ApiKeyStore, presented: str) -> ApiKey | None:
+    """The live key ``presented`` is, or None (malformed, unknown, wrong secret or revoked)."""
+    prefix, _, rest = presented.partition("_")
+    key_id, _, secret = rest.partition("_")
+    if prefix != KEY_PREFIX or not key_id or not secret:
+        return None
+    stored = keys.key(key_id)
+    if stored is None or stored.revoked_at is not None:
+        return None
+    return stored if hmac.compare_digest(_hash(stored.salt, secret), stored.key_hash) else None
+
+
+@dataclass(slots=True)
+class _Record:
+    fingerprint: str
+    created_at: datetime
+    response: StoredResponse | None = None
+    reserved: str | None = None
+
+
+@dataclass
+class MemoryHttpStore:
+    """Keys and idempotency records in memory, beside a ``memory://`` store."""
+
+    _keys: dict[str, ApiKey] = field(default_factory=dict)
+    _records: dict[tuple[str, str], _Record] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add_key(self, key: ApiKey) -> None:
+        with self._lock:
+            self._keys[key.key_id] = key
+
+    def key(self, key_id: str) -> ApiKey | None:
+        with self._lock:
+            return self._keys.get(key_id)
+
+    def api_keys(self) -> Sequence[ApiKey]:
+        with self._lock:
+            return sorted(self._keys.values(), key=lambda key: key.created_at)
+
+    def revoke(self, key_id: str, at: datetime) -> bool:
+        with self._lock:
+            key = self._keys.get(key_id)
+            if key is None or key.revoked_at is not None:
+                return False
+            self._keys[key_id] = replace(key, revoked_at=at)
+            return True
+
+    def claim(self, scope: str, key: str, fingerprint: str, now: datetime) -> Claimed:
+        with self._lock:
+            record = self._records.get((scope, key))
+            if record is None:
+                self._records[(scope, key)] = _Record(fingerprint, now)
+                return Claimed(fresh=True)
+            if _abandoned(record.response, record.created_at, now) and record.fingerprint == fingerprint:
+                self._records[(scope, key)] = _Record(fingerprint, now, reserved=record.reserved)
+                return Claimed(fresh=True, reserved=record.reserved)
+            return Claimed(fresh=False, fingerprint=record.fingerprint, response=record.response)
+
+    def reserve(self, scope: str, key: str, claimed_at: datetime, reserved: str) -> None:
+        with self._lock:
+            if (record := self._held(scope, key, claimed_at)) is not None:
+                record.reserved = reserved
+
+    def _held(self, scope: str, key: str, claimed_at: datetime) -> _Record | None:
+        record = self._records.get((scope, key))
+        return record if record is not None and record.created_at == claimed_at else None
+
+    def complete(self, scope: str, key: str, claimed_at: datetime, response: StoredResponse) -> None:
+        with self._lock:
+            if (record := self._held(scope, key, claimed_at)) is not None:
+                record.response = response
+
+    def release(self, scope: str, key: str, claimed_at: datetime) -> None:
+        with self._lock:
+            if (record := self._held(scope, key, claimed_at)) is None:
+                return
+            if record.reserved is None:
+                del self._records[(scope, key)]
+            else:
+                record.created_at = claimed_at - IN_FLIGHT_LEASE  # abandoned now: the next try takes it over
+
+
+def _abandoned(response: StoredResponse | None, created_at: datetime, now: datetime) -> bool:
+    return response is None and created_at + IN_FLIGHT_LEASE <= now

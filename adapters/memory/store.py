@@ -1,0 +1,225 @@
+"""The in-memory reference adapter of the core's ports: CaseStore, CaseQueries, TimerQueue and Outbox.
+
+Good enough to run the product in-process and the yardstick of the contract suite: it keeps the
+same guarantees as the SQL stores (atomic commit, optimistic concurrency, append-only entries,
+timers consumed exactly once, claims with leases).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from itertools import count
+
+from motcua.workflow.engine.audit import AuditEntry
+from motcua.workflow.engine.decisions import Decision
+from motcua.workflow.engine.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict, StaleTimer
+from motcua.workflow.engine.model import CancelTimer, Case, DueTimer, Effect, OutboxItem, SetTimer
+from motcua.workflow.engine.queries import CaseFilter, Page, check_page, matches
+from motcua.workflow.engine.retry import Park, Settlement
+
+__all__ = ["MemoryStore"]
+
+
+@dataclass(slots=True)
+class _Timer:
+    timer: SetTimer
+    generation: int
+    claimed_until: datetime | None = None
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cases: dict[str, Case] = {}
+        self._entries: dict[str, list[AuditEntry]] = {}
+        self._timers: dict[str, dict[str, _Timer]] = {}
+        self._outbox: dict[int, OutboxItem] = {}
+        self._outbox_claims: dict[int, datetime] = {}
+        self._sequences: dict[str, int] = {}
+        self._positions = count(1)
+        self._outbox_ids = count(1)
+
+    # -- CaseStore --------------------------------------------------------------------------------
+
+    def load(self, code: str) -> Case:
+        with self._lock:
+            case = self._cases.get(code)
+        if case is None:
+            raise CaseNotFound(code)
+        return case
+
+    def commit(self, decision: Decision) -> None:
+        case = decision.case
+        with self._lock:
+            self._check_version(case.code, decision.expected_version)
+            self._check_consumed(decision)
+            entry = replace(decision.entry, position=next(self._positions))
+            self._cases[case.code] = case
+            self._entries.setdefault(case.code, []).append(entry)
+            if decision.consumes is not None:
+                del self._timers[case.code][decision.consumes.name]
+            self._apply_timers(case.code, decision, entry.position or 0)
+            self._enqueue(case.code, decision)
+
+    def _check_version(self, code: str, expected: int) -> None:
+        stored = self._cases.get(code)
+        if stored is None and expected != 0:
+            raise CaseNotFound(code)
+        if stored is not None and expected == 0:
+            raise CaseAlreadyExists(code)
+        if stored is not None and stored.version != expected:
+            raise ConcurrencyConflict(code, expected)
+
+    def _check_consumed(self, decision: Decision) -> None:
+        timer = decision.consumes
+        if timer is None:
+            return
+        armed = self._timers.get(timer.case_code, {}).get(timer.name)
+        if armed is None or armed.generation != timer.generation:
+            raise StaleTimer(timer.case_code, timer.name, timer.generation)
+
+    def _apply_timers(self, code: str, decision: Decision, position: int) -> None:
+        armed = self._timers.setdefault(code, {})
+        for change in decision.timers:
+            if isinstance(change, CancelTimer):
+                armed.pop(change.name, None)
+            else:
+                armed[change.name] = _Timer(change, position)
+
+    def _enqueue(self, code: str, decision: Decision) -> None:
+        for effect in decision.effects:
+            item_id = next(self._outbox_ids)
+            self._outbox[item_id] = OutboxItem(
+                id=item_id, case_code=code, kind=effect.kind, payload=effect.payload, attempts=0,
+                status="pending", next_attempt_at=decision.entry.occurred_at,
+            )
+
+    def history(self, code: str) -> Sequence[AuditEntry]:
+        with self._lock:
+            return list(self._entries.get(code, ()))
+
+    def cases(self) -> Iterator[Case]:
+        with self._lock:
+            snapshot = [self._cases[code] for code in sorted(self._cases)]
+        return iter(snapshot)
+
+    def entries(self) -> Iterator[AuditEntry]:
+        with self._lock:
+            snapshot = [entry for code in sorted(self._entries) for entry in self._entries[code]]
+        return iter(snapshot)
+
+    def timers(self, code: str) -> Sequence[SetTimer]:
+        with self._lock:
+            armed = self._timers.get(code, {})
+            return [armed[name].timer for name in sorted(armed)]
+
+    def effects(self, code: str) -> Sequence[Effect]:
+        with self._lock:
+            items = [item for item in self._outbox.values() if item.case_code == code]
+        return [Effect(item.kind, item.payload) for item in items]
+
+    def cases_with_effect(self, kind: str) -> frozenset[str]:
+        """The dossiers with at least one outbox effect of ``kind`` (delivered effects are kept)."""
+        with self._lock:
+            return frozenset(item.case_code for item in self._outbox.values() if item.kind == kind)
+
+    def find(self, where: CaseFilter, *, after: str | None = None, limit: int = 50) -> Page:
+        check_page(limit)
+        with self._lock:
+            codes = sorted(code for code in self._cases if after is None or code > after)
+            found = [case for case in (self._cases[code] for code in codes) if matches(case, where)]
+        items = tuple(found[:limit])
+        return Page(items, items[-1].code if len(found) > limit else None)
+
+    def next_sequence(self, scope: str) -> int:
+        with self._lock:
+            self._sequences[scope] = self._sequences.get(scope, 0) + 1
+            return self._sequences[scope]
+
+    # -- TimerQueue -------------------------------------------------------------------------------
+
+    def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[DueTimer]:
+        """Due, unclaimed timers that are their case's earliest armed one (a case's timers fire in order)."""
+        with self._lock:
+            due = sorted(
+                ((code, armed) for code, timers in self._timers.items() for armed in _firsts(timers)
+                 if armed.timer.due_at <= now and (armed.claimed_until is None or armed.claimed_until <= now)),
+                key=lambda pair: (pair[1].timer.due_at, pair[0], pair[1].timer.name),
+            )[:max(limit, 0)]
+            for _, armed in due:
+                armed.claimed_until = now + lease
+            return [_due(code, armed) for code, armed in due]
+
+    def discard(self, timer: DueTimer) -> bool:
+        with self._lock:
+            armed = self._timers.get(timer.case_code, {})
+            current = armed.get(timer.name)
+            if current is None or current.generation != timer.generation:
+                return False
+            del armed[timer.name]
+            return True
+
+    def armed_count(self, now: datetime) -> tuple[int, int]:
+        with self._lock:
+            armed = [timer for timers in self._timers.values() for timer in timers.values()]
+        return len(armed), sum(1 for timer in armed if timer.timer.due_at <= now)
+
+    # -- Outbox -----------------------------------------------------------------------------------
+
+    def claim_effects(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxItem]:
+        with self._lock:
+            ready = [
+                item for item in self._outbox.values()
+                if item.status == "pending" and item.next_attempt_at <= now
+                and self._outbox_claims.get(item.id, now) <= now
+            ][:limit]
+            for item in ready:
+                self._outbox_claims[item.id] = now + lease
+            return ready
+
+    def delivered(self, item_id: int, now: datetime) -> None:
+        with self._lock:
+            item = self._outbox[item_id]
+            self._outbox[item_id] = replace(item, status="delivered", attempts=item.attempts + 1, last_error=None)
+            self._outbox_claims.pop(item_id, None)
+
+    def failed(self, item_id: int, error: str, settlement: Settlement) -> None:
+        with self._lock:
+            item = self._outbox[item_id]
+            retry_at = None if isinstance(settlement, Park) else settlement.at
+            self._outbox[item_id] = replace(
+                item, attempts=item.attempts + 1, last_error=error, status="pending" if retry_at else "parked",
+                next_attempt_at=retry_at or item.next_attempt_at,
+            )
+            self._outbox_claims.pop(item_id, None)
+
+    def parked(self) -> list[OutboxItem]:
+        with self._lock:
+            return [item for item in self._outbox.values() if item.status == "parked"]
+
+    def backlog(self) -> int:
+        with self._lock:
+            return sum(1 for item in self._outbox.values() if item.status == "pending")
+
+    def requeue(self, item_ids: Sequence[int] | None, now: datetime) -> int:
+        with self._lock:
+            chosen = [item for item in self._outbox.values() if item.status == "parked"
+                      and (item_ids is None or item.id in item_ids)]
+            for item in chosen:
+                self._outbox[item.id] = replace(item, status="pending", next_attempt_at=now)
+            return len(chosen)
+
+
+def _firsts(timers: dict[str, _Timer]) -> list[_Timer]:
+    if not timers:
+        return []
+    earliest = min(armed.timer.due_at for armed in timers.values())
+    return [armed for armed in timers.values() if armed.timer.due_at == earliest]
+
+
+def _due(code: str, armed: _Timer) -> DueTimer:
+    timer = armed.timer
+    return DueTimer(code, timer.name, timer.trigger, timer.due_at, dict(timer.data), armed.generation)

@@ -1,0 +1,3 @@
+from motcua.entrypoints.cli.main import main
+
+main()

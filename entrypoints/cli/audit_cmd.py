@@ -1,0 +1,429 @@
+"""The auditor's commands: ``history``, ``verify``, ``replay``, ``anchor``, ``control-sheet``, ``subject export``.
+
+Everything they show is read from the audit log: a dossier's history and its state at an instant are
+replayed from its entries (:mod:`motcua.workflow.auditing.replay`), never taken from the case row; ``replay`` holds the
+case rows to their replay; ``anchor`` writes a digest of every chain's head that ``verify --anchor``
+proves the log still matches later; ``subject export`` gathers what the log holds about one applicant.
+See docs/auditing.md and docs/personal-data.md.
+
+Each command logs one structured event; the identifier masking of :mod:`motcua.adapters.logging` keeps ID
+numbers and phone numbers out of the logs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Final
+
+import structlog
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from motcua.adapters.bootstrap import Motcua, open_motcua
+from motcua.adapters.logging import mask_text
+from motcua.adapters.render.timeline import (
+    Timeline,
+    build_timeline,
+    entry_json,
+    minute,
+    subject_dossiers,
+    timeline_json,
+)
+from motcua.workflow.auditing.anchor import Anchor, AnchorReport, check, take
+from motcua.workflow.auditing.control_sheet import ControlSheet, control_sheet
+from motcua.workflow.auditing.replay import Difference, replay_all
+from motcua.workflow.engine.audit import AuditEntry, verify_chains
+from motcua.workflow.engine.clock import VN_TZ, to_vietnam_time
+from motcua.workflow.engine.definition import WorkflowDefinition
+from motcua.workflow.engine.errors import CaseNotFound, InvalidInput
+from motcua.workflow.engine.model import Case, JsonValue
+
+__all__ = ["register", "subject_app"]
+
+DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: sqlite:///motcua.db).")]
+OutOption = Annotated[Path | None, typer.Option("--out", help="Write to this file instead of the screen.")]
+subject_app = typer.Typer(help="Dữ liệu cá nhân của người nộp hồ sơ (Nghị định 13/2023/NĐ-CP).",
+                          no_args_is_help=True, add_completion=False)
+
+_PIPE_WIDTH: Final = 160  # rich assumes 80 columns when not on a terminal: too narrow for timelines
+_out = Console(width=None if sys.stdout.isatty() else _PIPE_WIDTH)
+_err = Console(stderr=True, width=None if sys.stderr.isatty() else _PIPE_WIDTH)
+_log = structlog.get_logger("motcua.audit")
+_INSTANT_FORMATS: Final = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y")
+_SHOWN_ATTRIBUTES: Final = {
+    "received_at": "Thời điểm tiếp nhận", "appointment": "Ngày hẹn trả (hợp pháp)", "paused_at": "Tạm dừng tính từ",
+    "ended_at": "Kết thúc xử lý", "assignee": "Người xử lý",
+}
+_INSTANTS: Final = frozenset({"received_at", "appointment", "paused_at", "ended_at"})
+
+
+class HistoryFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    XLSX = "xlsx"
+
+
+class ListFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("history")(history)
+    app.command("verify")(verify)
+    app.command("replay")(replay)
+    app.command("anchor")(anchor)
+    app.command("control-sheet")(control_sheet_command)
+    app.add_typer(subject_app, name="subject")
+
+
+# -- shared ----------------------------------------------------------------------------------------
+
+
+def parse_instant(text: str) -> datetime:
+    """ISO 8601 (``2024-03-04T09:30``, offset optional) or ``04/03/2024 09:30``; naive means Vietnam time."""
+    cleaned = text.strip()
+    try:
+        parsed = datetime.fromisoformat(cleaned)
+    except ValueError:
+        parsed = _vietnamese_instant(cleaned)
+    return parsed.replace(tzinfo=VN_TZ) if parsed.tzinfo is None else parsed
+
+
+def _vietnamese_instant(text: str) -> datetime:
+    for pattern in _INSTANT_FORMATS:
+        try:
+            return datetime.strptime(text, pattern)  # naive on purpose: Vietnam time is implied
+        except ValueError:
+            continue
+    raise InvalidInput("--at", f"{text!r}: use 2024-03-04T09:30 (ISO 8601) or 04/03/2024 09:30")
+
+
+def _entries(motcua: Motcua, code: str) -> tuple[list[AuditEntry], WorkflowDefinition]:
+    entries = list(motcua.store.history(code))
+    if not entries:
+        raise CaseNotFound(code)
+    first = entries[0]
+    return entries, motcua.workflows.get(first.definition_key, first.definition_version).definition
+
+
+def _dump(document: object) -> str:
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+def _emit(text: str, out: Path | None) -> None:
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
+def _need_out(out: Path | None, what: str) -> Path:
+    if out is None:
+        raise InvalidInput("--out", f"{what} is a file: give --out FILE.xlsx")
+    return out
+
+
+# -- history ---------------------------------------------------------------------------------------
+
+
+def history(
+    code: Annotated[str, typer.Argument(help="Mã hồ sơ (dossier code) or plan task code.")],
+    at: Annotated[str | None, typer.Option("--at", help="Show the dossier as it stood at this instant "
+                                           "(ISO 8601 or dd/mm/yyyy HH:MM; Vietnam time unless an offset is given).")]
+    = None,
+    output: Annotated[HistoryFormat, typer.Option("--format", help="table, json or xlsx")] = HistoryFormat.TABLE,
+    out: OutOption = None,
+    db: DbOption = None,
+) -> None:
+    """Print a dossier's timeline — or, with --at, the dossier as it stood then, replayed from its log."""
+    instant = parse_instant(at) if at is not None else None
+    motcua = open_motcua(db, observers=[])
+    try:
+        entries, definition = _entries(motcua, code)
+    finally:
+        motcua.close()
+    timeline = build_timeline(entries, definition, instant)
+    _log.info("audit.history", dossier=code, at=instant.isoformat() if instant else None, format=output.value,
+              entries=len(timeline.rows))
+    if output is HistoryFormat.XLSX:
+        from motcua.adapters.render.audit_xlsx import write_history  # noqa: PLC0415 - openpyxl loads only for a workbook
+
+        write_history(timeline, _need_out(out, "an xlsx history"))
+    elif output is HistoryFormat.JSON:
+        _emit(_dump(timeline_json(timeline)), out)
+    else:
+        _print_tables(timeline, out)
+
+
+def _print_tables(timeline: Timeline, out: Path | None) -> None:
+    console = _out if out is None else Console(file=out.open("w", encoding="utf-8"), width=_PIPE_WIDTH)
+    try:
+        console.print(_timeline_table(timeline))
+        if timeline.appointments:
+            console.print(_appointment_table(timeline))
+        if timeline.at is not None:
+            console.print(_state_table(timeline))
+    finally:
+        if out is not None:
+            console.file.close()
+
+
+def _timeline_table(timeline: Timeline) -> Table:
+    title = f"Hồ sơ {timeline.code} — {timeline.title}"
+    if timeline.at is not None:
+        title += f" — đến {minute(timeline.at)}"
+    table = Table(title=title, show_lines=True)
+    for column in ("#", "Thời điểm", "Người thực hiện", "Thao tác", "Trạng thái (trước → sau)", "Lý do / ghi chú"):
+        table.add_column(column)
+    for row in timeline.rows:
+        states = "\n".join(str(move) for move in row.moves)
+        note = "\n".join(part for part in (row.reason or "", row.note) if part)
+        table.add_row(str(row.sequence), minute(row.at), f"{row.actor}\n({row.role_label})", row.trigger_label,
+                      states, note)
+    return table
+
+
+def _appointment_table(timeline: Timeline) -> Table:
+    table = Table(title="Lịch sử hẹn trả kết quả")
+    for column in ("Thời điểm", "Ngày hẹn trả", "Loại", "Lý do"):
+        table.add_column(column)
+    for item in timeline.appointments:
+        table.add_row(item.at, item.appointment, item.kind_label, item.reason)
+    return table
+
+
+def _state_table(timeline: Timeline) -> Table:
+    assert timeline.at is not None, "a state table is shown for --at only"
+    table = Table(title=f"Hồ sơ tại thời điểm {minute(timeline.at)} (phiên bản {timeline.case.version})")
+    table.add_column("Mục")
+    table.add_column("Giá trị")
+    for label, state, shown in timeline.states:
+        table.add_row(label, f"{shown} ({state})")
+    for name, label in _SHOWN_ATTRIBUTES.items():
+        value = timeline.case.attributes.get(name)
+        if isinstance(value, str):
+            table.add_row(label, minute(datetime.fromisoformat(value)) if name in _INSTANTS else value)
+    return table
+
+
+# -- verify ------------------------------------------------------------------------------------------
+
+
+def verify(
+    db: DbOption = None,
+    anchor_file: Annotated[Path | None, typer.Option("--anchor", help="Also prove the log still matches this "
+                                                     "anchor (written earlier by `motcua anchor`).")] = None,
+) -> None:
+    """Check every audit chain; exit 1 naming the first broken entry of each broken chain."""
+    anchored = _read_anchor(anchor_file) if anchor_file is not None else None
+    motcua = open_motcua(db, observers=[])
+    try:
+        breaks = list(verify_chains(motcua.store.cases(), motcua.store.entries()))
+        report = check(anchored, motcua.store.entries()) if anchored is not None else None
+    finally:
+        motcua.close()
+    for found in breaks:
+        _err.print(f"[red]BROKEN[/red] {found}", highlight=False)
+    _log.info("audit.verified", broken=len(breaks), anchor=anchored.digest if anchored else None,
+              anchor_intact=report.intact if report else None)
+    if report is not None and anchored is not None:
+        _print_anchor_report(anchored, report)
+    if breaks or (report is not None and not report.intact):
+        raise typer.Exit(1)
+    _out.print("[green]audit log intact[/green]: every chain verifies")
+
+
+def _read_anchor(path: Path) -> Anchor:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise InvalidInput("--anchor", f"{path}: {error}") from None
+    return Anchor.from_json(document)
+
+
+def _print_anchor_report(anchored: Anchor, report: AnchorReport) -> None:
+    for finding in report.findings:
+        label = "[red]ANCHOR BROKEN[/red]" if finding.broken else "[yellow]ANCHOR WARNING[/yellow]"
+        _err.print(f"{label} {finding}", highlight=False)
+    verdict = "matches" if report.intact else "does NOT match"
+    _out.print(f"anchor {anchored.digest[:16]}… of {minute(anchored.taken_at)} ({report.chains_checked} chains, "
+               f"{anchored.count} entries): the log {verdict} it", highlight=False)
+    _out.print(f"since the anchor: {report.changes()}", highlight=False)
+
+
+# -- replay ------------------------------------------------------------------------------------------
+
+
+def replay(
+    db: DbOption = None,
+    output: Annotated[ListFormat, typer.Option("--format", help="text or json")] = ListFormat.TEXT,
+) -> None:
+    """Rebuild every case from the audit log alone and compare it with its stored row; exit 1 on any difference."""
+    motcua = open_motcua(db, observers=[])
+    counted = _Counter()
+    try:
+        differences = list(replay_all(counted.cases(motcua.store.cases()), motcua.store.entries()))
+    finally:
+        motcua.close()
+    _log.info("audit.replayed", cases=counted.count, differences=len(differences))
+    if output is ListFormat.JSON:
+        sys.stdout.write(_dump({"cases": counted.count, "differences": [_difference_json(d) for d in differences]}))
+    else:
+        _print_differences(differences, counted.count)
+    if differences:
+        raise typer.Exit(1)
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def cases(self, cases: Iterator[Case]) -> Iterator[Case]:
+        for case in cases:
+            self.count += 1
+            yield case
+
+
+def _difference_json(difference: Difference) -> dict[str, JsonValue]:
+    return {"code": difference.code, "field": difference.field, "stored": difference.stored,
+            "replayed": difference.replayed}
+
+
+def _print_differences(differences: Sequence[Difference], cases: int) -> None:
+    for difference in differences:
+        _out.print(f"[red]DIFFERS[/red] {difference.code}  {difference.field}: stored {difference.stored} "
+                   f"≠ replayed {difference.replayed}", highlight=False, markup=True)
+    if differences:
+        codes = len({difference.code for difference in differences})
+        _err.print(f"[red]{len(differences)} differences on {codes} of {cases} cases[/red]")
+    else:
+        _out.print(f"[green]replay identical[/green]: all {cases} case rows equal their replay from the audit log")
+
+
+# -- anchor ------------------------------------------------------------------------------------------
+
+
+def anchor(db: DbOption = None, out: OutOption = None) -> None:
+    """Write a digest of every chain's head (SHA-256 over code, sequence, head hash; count; max position)."""
+    motcua = open_motcua(db, observers=[])
+    try:
+        taken = take(motcua.store.entries(), motcua.service.engine.clock.now())
+    finally:
+        motcua.close()
+    _emit(_dump(taken.as_json()), out)
+    _log.info("audit.anchored", digest=taken.digest, chains=len(taken.heads), count=taken.count,
+              max_position=taken.max_position)
+    if out is not None:
+        _out.print(f"anchor written to {out}: digest {taken.digest} — {len(taken.heads)} chains, {taken.count} "
+                   f"entries, last position {taken.max_position}", highlight=False)
+
+
+# -- control sheet -----------------------------------------------------------------------------------
+
+
+def control_sheet_command(
+    code: Annotated[str, typer.Argument(help="Mã hồ sơ (dossier code).")],
+    out: OutOption = None,
+    output: Annotated[HistoryFormat | None, typer.Option("--format", help="table, json or xlsx (default: xlsx "
+                                                          "with --out FILE.xlsx, else table)")] = None,
+    db: DbOption = None,
+) -> None:
+    """The process control sheet (Phiếu kiểm soát quá trình giải quyết hồ sơ) of a dossier, from its log."""
+    motcua = open_motcua(db, observers=[])
+    try:
+        entries, _ = _entries(motcua, code)
+    finally:
+        motcua.close()
+    sheet = control_sheet(entries)
+    chosen = output or (HistoryFormat.XLSX if out is not None and out.suffix == ".xlsx" else HistoryFormat.TABLE)
+    _log.info("audit.control_sheet", dossier=code, handovers=len(sheet.handovers), format=chosen.value)
+    if chosen is HistoryFormat.XLSX:
+        from motcua.adapters.render.audit_xlsx import write_control_sheet  # noqa: PLC0415 - openpyxl loads only for a workbook
+
+        target = _need_out(out, "an xlsx control sheet")
+        write_control_sheet(sheet, target)
+        _out.print(f"Phiếu kiểm soát của hồ sơ {code}: {len(sheet.handovers)} lần giao nhận → {target}",
+                   highlight=False)
+    elif chosen is HistoryFormat.JSON:
+        _emit(_dump(_sheet_json(sheet)), out)
+    else:
+        _out.print(_sheet_table(sheet))
+
+
+def _sheet_json(sheet: ControlSheet) -> dict[str, JsonValue]:
+    return {
+        "code": sheet.code, "procedure": sheet.procedure, "applicant": sheet.applicant,
+        "received_at": to_vietnam_time(sheet.received_at).isoformat() if sheet.received_at else None,
+        "appointment": to_vietnam_time(sheet.appointment).isoformat() if sheet.appointment else None,
+        "handovers": [
+            {
+                "number": h.number, "sequence": h.sequence, "step": h.trigger, "at": to_vietnam_time(h.at).isoformat(),
+                "giver": h.giver.name, "giver_unit": h.giver.unit, "receiver": h.receiver.name,
+                "receiver_unit": h.receiver.unit,
+                "deadline": to_vietnam_time(h.deadline).isoformat() if h.deadline else None,
+                "result": h.result.value, "result_label": h.result.label, "electronic": h.electronic, "note": h.note,
+            }
+            for h in sheet.handovers
+        ],
+    }
+
+
+def _sheet_table(sheet: ControlSheet) -> Table:
+    table = Table(title=f"PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ — Mã hồ sơ: {sheet.code}", show_lines=True)
+    for column in ("TÊN CƠ QUAN", "THỜI GIAN GIAO, NHẬN HỒ SƠ", "KẾT QUẢ", "GHI CHÚ"):
+        table.add_column(column)
+    for h in sheet.handovers:
+        table.add_row(f"1. Giao: {h.giver.unit}\n2. Nhận: {h.receiver.unit}",
+                      f"{minute(h.at)}\nNgười giao: {h.giver.name or '—'}\nNgười nhận: {h.receiver.name or '—'}",
+                      h.result.label, h.note)
+    return table
+
+
+# -- subject export ----------------------------------------------------------------------------------
+
+
+@subject_app.command("export")
+def subject_export(
+    id_number: Annotated[str, typer.Argument(help="Số định danh cá nhân (CCCD) of the applicant.")],
+    db: DbOption = None,
+    out: OutOption = None,
+) -> None:
+    """Export every dossier and audit entry about one applicant (matched on applicant_id) as JSON."""
+    wanted = "".join(id_number.split())
+    if not wanted:
+        raise InvalidInput("ID_NUMBER", "give the applicant's identification number")
+    motcua = open_motcua(db, observers=[])
+    try:
+        found = list(subject_dossiers(motcua.store.entries(), wanted))
+        now = motcua.service.engine.clock.now()
+    finally:
+        motcua.close()
+    _emit(_dump(_subject_document(wanted, found, now)), out)
+    _log.info("subject.exported", id_number=wanted, dossiers=len(found), to_file=out is not None)
+    _err.print(f"{len(found)} hồ sơ về người có số định danh {mask_text(wanted)}", highlight=False)
+
+
+def _subject_document(
+    id_number: str, found: list[tuple[Case, list[AuditEntry]]], now: datetime
+) -> dict[str, JsonValue]:
+    return {
+        "kind": "motcua-subject-export", "exported_at": to_vietnam_time(now).isoformat(),
+        "subject": {"applicant_id": id_number},
+        "legal_basis": "Nghị định 13/2023/NĐ-CP về bảo vệ dữ liệu cá nhân; xem docs/personal-data.md",
+        "dossiers": [
+            {
+                "code": case.code, "definition": case.definition_ref, "rule_set": case.rule_set,
+                "opened_at": to_vietnam_time(case.opened_at).isoformat(), "version": case.version,
+                "state": dict(case.state), "attributes": dict(case.attributes),
+                "entries": [entry_json(entry) for entry in entries],
+            }
+            for case, entries in found
+        ],
+    }

@@ -1,0 +1,156 @@
+"""``motcua calendar``: due instants and days off of an office's working calendar.
+
+Every bad input ends with exit code 2 and one line on stderr naming what was wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from motcua.definitions.offices import DEFAULT_OFFICE, load_office
+from motcua.workflow.engine.errors import InvalidDefinition, InvalidInput, MotcuaError
+from motcua.workflow.worktime.calendar import Duration, DurationUnit, WorkingCalendar
+
+__all__ = ["calendar_app"]
+
+calendar_app = typer.Typer(
+    help="Lịch làm việc (working calendar): due instants and days off.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+_USAGE_ERROR = 2
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
+_DURATION_OPTIONS = {
+    "--working-days": DurationUnit.WORKING_DAYS,
+    "--working-hours": DurationUnit.WORKING_HOURS,
+    "--calendar-days": DurationUnit.CALENDAR_DAYS,
+}
+
+OfficeOption = Annotated[str, typer.Option("--office", help="Office settings in definitions/offices/.")]
+
+
+@dataclass(frozen=True)
+class _DueRequest:
+    received: datetime
+    duration: Duration
+    cutoff: time | None
+
+
+def _fail(error: MotcuaError) -> NoReturn:
+    if isinstance(error, InvalidInput):
+        message = f"{error.field}: {error.message}"
+    elif isinstance(error, InvalidDefinition):
+        message = f"invalid office file {error.source}: {'; '.join(error.problems)}"
+    else:
+        message = str(error)
+    typer.echo("error: " + " ".join(message.split()), err=True)
+    raise typer.Exit(code=_USAGE_ERROR)
+
+
+def _timestamp(text: str | None) -> datetime:
+    if text is None:
+        raise InvalidInput("--received", "is required (an ISO 8601 timestamp, e.g. 2024-04-26T16:10)")
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput("--received", f"{text!r} is not an ISO 8601 timestamp") from None
+
+
+def _cutoff(text: str | None) -> time | None:
+    if text is None:
+        return None
+    if not _CLOCK.match(text):
+        raise InvalidInput("--cutoff", f"{text!r} is not a clock time HH:MM")
+    return time.fromisoformat(text)
+
+
+def _count(option: str, text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise InvalidInput(option, f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise InvalidInput(option, f"must not be negative, got {value}")
+    return value
+
+
+def _duration(given: dict[str, str | None]) -> Duration:
+    chosen = {option: text for option, text in given.items() if text is not None}
+    if len(chosen) != 1:
+        options = " | ".join(_DURATION_OPTIONS)
+        raise InvalidInput("duration", f"give exactly one of {options} (got {len(chosen)})")
+    [(option, text)] = chosen.items()
+    return Duration(_count(option, text), _DURATION_OPTIONS[option])
+
+
+@calendar_app.command("due")
+def due_command(
+    *,
+    received: Annotated[str | None, typer.Option("--received", help="Reception instant, ISO 8601.")] = None,
+    working_days: Annotated[str | None, typer.Option("--working-days", help="N working days.")] = None,
+    working_hours: Annotated[str | None, typer.Option("--working-hours", help="N working hours.")] = None,
+    calendar_days: Annotated[str | None, typer.Option("--calendar-days", help="N calendar days.")] = None,
+    cutoff: Annotated[str | None, typer.Option("--cutoff", help="Cut-off clock time HH:MM.")] = None,
+    office: OfficeOption = DEFAULT_OFFICE,
+) -> None:
+    """Print the due instant (ISO 8601 with seconds and offset) of a dossier received at --received."""
+    durations = {
+        "--working-days": working_days,
+        "--working-hours": working_hours,
+        "--calendar-days": calendar_days,
+    }
+    try:
+        request = _DueRequest(_timestamp(received), _duration(durations), _cutoff(cutoff))
+        calendar = load_office(office).calendar()
+        moment = calendar.due(request.received, request.duration, request.cutoff)
+    except MotcuaError as error:
+        _fail(error)
+    typer.echo(moment.isoformat(timespec="seconds"))
+
+
+def _year(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidInput("YEAR", f"{text!r} is not a year") from None
+
+
+def _rows(calendar: WorkingCalendar, year: int) -> list[tuple[date, str, str]]:
+    rows = [(day, "Nghỉ", name) for day, name in calendar.days_off(year)]
+    rows += [(day, "Làm bù", name) for day, name in calendar.extra_working_days(year)]
+    removed = calendar.overrides.removed_days_off.items()
+    rows += [(day, "Đi làm", reason) for day, reason in removed if day.year == year]
+    return sorted(rows)
+
+
+def _table(title: str, rows: list[tuple[date, str, str]]) -> Table:
+    table = Table(title=title)
+    for column in ("Ngày", "Thứ", "Loại", "Tên"):
+        table.add_column(column)
+    for day, kind, name in rows:
+        table.add_row(day.isoformat(), _WEEKDAYS[day.weekday()], kind, name)
+    return table
+
+
+@calendar_app.command("days")
+def days_command(
+    year: Annotated[str, typer.Argument(help="Calendar year, e.g. 2025.")],
+    office: OfficeOption = DEFAULT_OFFICE,
+) -> None:
+    """List the days off and the make-up working days of YEAR, with their names."""
+    try:
+        number = _year(year)
+        settings = load_office(office)
+        rows = _rows(settings.calendar(), number)
+    except MotcuaError as error:
+        _fail(error)
+    Console().print(_table(f"{settings.label} — năm {number}", rows))

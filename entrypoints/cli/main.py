@@ -1,0 +1,109 @@
+"""The ``motcua`` command line. Each command opens the engine on ``--db`` (or MOTCUA_DATABASE_URL)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from motcua.adapters.bootstrap import open_motcua
+from motcua.adapters.logging import configure_logging
+from motcua.definitions.workflows import WORKFLOWS_DIR, load_definition
+from motcua.entrypoints.cli.audit_cmd import register as register_audit
+from motcua.entrypoints.cli.calendar_cmd import calendar_app
+from motcua.entrypoints.cli.http_cmd import register_http
+from motcua.entrypoints.cli.import_cmd import register as register_import
+from motcua.entrypoints.cli.plan_cmd import register as register_plan
+from motcua.entrypoints.cli.procedures_cmd import register as register_procedures
+from motcua.entrypoints.cli.render import timeline
+from motcua.entrypoints.cli.report_cmd import register as register_reports
+from motcua.entrypoints.cli.sync_cmd import register_sync
+from motcua.entrypoints.cli.worker_cmd import register as register_worker
+from motcua.simulation.scenario import DemoOptions
+from motcua.simulation.story import DEMO_START, run_story
+from motcua.workflow.engine.clock import ManualClock
+from motcua.workflow.engine.diagram import mermaid
+from motcua.workflow.engine.errors import MotcuaError, UnknownDefinition
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(help="motcua — workflow engine for commune one-stop shops (Bộ phận Một cửa).",
+                  no_args_is_help=True, add_completion=False)
+app.add_typer(calendar_app, name="calendar")
+register_procedures(app)
+register_worker(app)
+register_reports(app)
+register_import(app)
+register_plan(app)
+register_audit(app)
+register_sync(app)
+register_http(app)
+
+DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: sqlite:///motcua.db).")]
+_PIPE_WIDTH = 160  # rich assumes 80 columns when not on a terminal: too narrow for timelines
+_out = Console(width=None if sys.stdout.isatty() else _PIPE_WIDTH)
+_err = Console(stderr=True, width=None if sys.stderr.isatty() else _PIPE_WIDTH)
+
+
+@app.command()
+def demo(
+    *,
+    year: Annotated[int, typer.Option("--year", help="Năm mô phỏng (a year of the commune's reform plan).")] = 2023,
+    commune: Annotated[str, typer.Option("--commune", help="Xã (a commune with a plan in definitions/plans/).")]
+    = "An Thượng",
+    dossiers: Annotated[int, typer.Option("--dossiers", help="Số hồ sơ trong năm (dossiers in the year).")] = 6000,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same year, same numbers.")] = 1,
+    db: Annotated[str | None, typer.Option("--db", help="An EMPTY database (default: a fresh OUT/motcua.db).")]
+    = None,
+    broker: Annotated[str | None, typer.Option("--broker", help="redis://… : timers through dramatiq on Redis.")]
+    = None,
+    threads: Annotated[int, typer.Option("--threads", help="dramatiq worker threads with --broker.")] = 4,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the database, workbooks and charts.")]
+    = Path("demo-output"),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Mô phỏng một năm của Bộ phận Một cửa xã và kế hoạch CCHC, rồi in các báo cáo (docs/demo.md)."""
+    from motcua.simulation.console import run_and_print  # noqa: PLC0415 - matplotlib & co. load only here
+
+    options = DemoOptions(year=year, commune=commune, dossiers=dossiers, seed=seed, db=db, broker=broker,
+                          out=out, threads=threads)
+    run_and_print(options, _out, _err, progress=not quiet and _err.is_terminal)
+
+
+@app.command()
+def story(db: DbOption = None, quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False) -> None:
+    """Six dossiers over six weeks, every path once (docs/auditing.md walks through them); prints their histories."""
+    clock = ManualClock(DEMO_START)
+    motcua = open_motcua(db, clock=clock, observers=[])
+    try:
+        cases = run_story(motcua, clock)
+        for case in cases:
+            definition = motcua.workflows.get(case.definition_key, case.definition_version).definition
+            if not quiet:
+                _out.print(timeline(case, motcua.store.history(case.code), definition))
+        _out.print(f"[green]{len(cases)} hồ sơ đã xử lý[/green] — kiểm tra nhật ký: motcua verify")
+    finally:
+        motcua.close()
+
+
+@app.command()
+def diagram(key: str, version: Annotated[int | None, typer.Option("--version")] = None) -> None:
+    """Print a Mermaid state diagram of a workflow definition (all regions)."""
+    paths = sorted(WORKFLOWS_DIR.glob(f"{key}.v*.yaml"))
+    chosen = [p for p in paths if version is None or p.name == f"{key}.v{version}.yaml"]
+    if not chosen:
+        raise UnknownDefinition(key, version)
+    latest = max((load_definition(Path(p)) for p in chosen), key=lambda d: d.version)
+    sys.stdout.write(mermaid(latest))
+
+
+def main() -> None:
+    configure_logging()
+    try:
+        app()
+    except MotcuaError as error:
+        _err.print(f"[red]error:[/red] {error}", highlight=False)
+        sys.exit(2)

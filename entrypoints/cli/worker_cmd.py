@@ -1,0 +1,79 @@
+"""``motcua worker`` and ``motcua outbox failed|retry``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from motcua.adapters.bootstrap import database_url, open_motcua
+from motcua.workflow.engine.clock import SystemClock, to_vietnam_time
+
+__all__ = ["outbox_app", "register"]
+
+DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: sqlite:///motcua.db).")]
+outbox_app = typer.Typer(help="Effects waiting in the outbox: list the parked ones, retry them.",
+                         no_args_is_help=True, add_completion=False)
+_out = Console()
+
+
+def worker(
+    *,
+    db: DbOption = None,
+    broker: Annotated[str | None, typer.Option("--broker", help="redis://host:port/db; omit to run in-process")] = None,
+    processes: Annotated[int, typer.Option("--processes", min=1, help="dramatiq worker processes")] = 1,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="threads per worker process")] = 8,
+    lease: Annotated[float, typer.Option("--lease-seconds", min=1, help="claim lease before re-dispatch")] = 120,
+    poll: Annotated[float, typer.Option("--poll-seconds", min=0.05, help="dispatcher poll interval")] = 1.0,
+    in_flight: Annotated[int, typer.Option(
+        "--max-in-flight", min=1, help="messages sent and not yet handled before the dispatcher stops claiming")] = 500,
+) -> None:
+    """Run the timer dispatcher and the workers until SIGTERM / Ctrl-C."""
+    from motcua.entrypoints.worker import WorkerOptions, run_worker  # noqa: PLC0415 - dramatiq loads only for this command
+
+    run_worker(WorkerOptions(
+        database_url=database_url(db), broker_url=broker, processes=processes, threads=threads,
+        lease=timedelta(seconds=lease), poll=timedelta(seconds=poll), max_in_flight=in_flight,
+    ))
+
+
+@outbox_app.command("failed")
+def failed(db: DbOption = None) -> None:
+    """List the effects parked after failing too often (or failing for good)."""
+    motcua = open_motcua(db, observers=[])
+    try:
+        parked = motcua.store.parked()
+    finally:
+        motcua.close()
+    table = Table(title=f"Hiệu ứng lỗi chờ xử lý ({len(parked)})")
+    for column in ("id", "hồ sơ", "loại", "lần thử", "lỗi cuối", "sự kiện"):
+        table.add_column(column)
+    for item in parked:
+        event = str(item.payload.get("event") or item.payload.get("form") or "")
+        table.add_row(str(item.id), item.case_code, item.kind, str(item.attempts), item.last_error or "", event)
+    _out.print(table)
+
+
+@outbox_app.command("retry")
+def retry(
+    ids: Annotated[list[int] | None, typer.Argument(help="outbox ids to retry")] = None,
+    every: Annotated[bool, typer.Option("--all", help="retry every parked effect")] = False,
+    db: DbOption = None,
+) -> None:
+    """Make parked effects pending again; the next dispatcher tick delivers them."""
+    if not ids and not every:
+        raise typer.BadParameter("name the outbox ids to retry, or pass --all")
+    motcua = open_motcua(db, observers=[])
+    try:
+        count = motcua.store.requeue(None if every else ids, SystemClock().now())
+    finally:
+        motcua.close()
+    _out.print(f"{count} hiệu ứng được đưa lại hàng đợi ({to_vietnam_time(SystemClock().now()):%d/%m/%Y %H:%M})")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("worker")(worker)
+    app.add_typer(outbox_app, name="outbox")

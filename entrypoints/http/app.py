@@ -1,0 +1,359 @@
+"""The FastAPI application: ``create_app(motcua, store)``; no globals, no settings read here.
+
+Every route but ``/healthz``, ``/metrics`` and the OpenAPI document needs an ``X-API-Key``. A dossier's
+``ETag`` is its version as a strong tag (``"3"``); ``POST /dossiers/{code}/events`` *requires*
+``If-Match`` with it (428 without, 412 when stale): a host cannot overwrite a change it has not seen.
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the routes' annotations, which name local dependencies.
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Final
+
+from fastapi import Depends, FastAPI, Header, Query, Request, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.security import APIKeyHeader
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from starlette.exceptions import HTTPException
+
+from motcua.adapters.bootstrap import Motcua
+from motcua.adapters.keys import ApiKey, HttpStore, authenticate
+from motcua.entrypoints.http import problems as p
+from motcua.entrypoints.http.idempotency import Idempotency, Reservation, fingerprint
+from motcua.entrypoints.http.metrics import StoreGauges
+from motcua.entrypoints.http.schemas import (
+    Bieu06Report,
+    Dossier,
+    DossierPage,
+    EventRequest,
+    Health,
+    HistoryEntry,
+    Par766Report,
+    ProcedureOut,
+    ReceiveRequest,
+    dossier_of,
+    entry_of,
+)
+from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW, Applicant
+from motcua.workflow.engine.clock import Clock, SystemClock
+from motcua.workflow.engine.errors import (
+    CaseAlreadyExists,
+    ConcurrencyConflict,
+    InvalidInput,
+    MotcuaError,
+    RoleNotAllowed,
+)
+from motcua.workflow.engine.model import Actor, Case
+from motcua.workflow.engine.queries import CaseFilter
+from motcua.workflow.reports.par766 import scorecard
+from motcua.workflow.reports.periods import Period, period_of
+
+__all__ = ["MAX_LIMIT", "create_app", "etag_of"]
+
+MAX_LIMIT: Final = 200
+_IF_MATCH: Final = re.compile(r'^\s*"(\d{1,18})"\s*$')
+log = logging.getLogger("motcua.http")
+
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="mc_<id>_<secret> from `motcua apikey create`")
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", description="Retries return the first answer.")]
+IfMatch = Annotated[str | None, Header(alias="If-Match", description='The dossier\'s ETag: "<version>".')]
+_ETAG_HEADER: Final = {"ETag": {"description": 'The dossier\'s version, "<version>"', "schema": {"type": "string"}}}
+
+
+APPLICANT_ONLY: Final = frozenset({"applicant"})
+
+
+def etag_of(version: int) -> str:
+    return f'"{version}"'
+
+
+def _expected_version(if_match: str | None) -> int:
+    if if_match is None:
+        raise p.ApiProblem(p.IF_MATCH_REQUIRED, 'send If-Match: "<version>" with the ETag of the dossier you saw')
+    match = _IF_MATCH.match(if_match)
+    if match is None:
+        raise p.ApiProblem(p.BAD_IF_MATCH, f'If-Match {if_match!r} is not one strong ETag "<version>"')
+    return int(match[1])
+
+
+@dataclass(frozen=True)
+class _Context:
+    motcua: Motcua
+    store: HttpStore
+    clock: Clock
+    idempotency: Idempotency
+
+    def dossier_response(self, dossier: Dossier, status: int = 200, location: bool = False) -> JSONResponse:
+        headers = {"ETag": etag_of(dossier.version)}
+        if location:
+            headers["Location"] = f"/dossiers/{dossier.code}"
+        return JSONResponse(dossier.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+def create_app(motcua: Motcua, store: HttpStore, *, registry: CollectorRegistry | None = None,
+               clock: Clock | None = None, title: str = "motcua") -> FastAPI:
+    """The HTTP API over an opened engine. ``registry`` receives the store's gauges and serves /metrics (the
+    caller registers a :class:`~motcua.entrypoints.http.metrics.MetricsObserver` on it and passes that observer to
+    ``open_motcua``)."""
+    chosen_clock = clock or SystemClock()
+    context = _Context(motcua, store, chosen_clock, Idempotency(store, chosen_clock))
+    app = FastAPI(title=title, version="1", description=__doc__ or "")
+    _handlers(app)
+    _dossier_routes(app, context)
+    _catalogue_routes(app, context)
+    _report_routes(app, context)
+    _operations_routes(app, context, registry or CollectorRegistry())
+    _document(app)
+    return app
+
+
+def _authenticated(store: HttpStore) -> Callable[[str | None], ApiKey]:
+    def principal(presented: Annotated[str | None, Security(_api_key)] = None) -> ApiKey:
+        key = authenticate(store, presented) if presented else None
+        if key is None:
+            raise p.ApiProblem(p.UNAUTHENTICATED, "send X-API-Key with a live key from `motcua apikey create`")
+        return key
+
+    return principal
+
+
+def _receive(context: _Context, body: ReceiveRequest, key: ApiKey, reservation: Reservation) -> JSONResponse:
+    motcua, actor = context.motcua, key.principal
+    procedure = motcua.catalogue.get(body.procedure)
+    receiving = motcua.workflows.latest(procedure.workflow).definition.triggers.get("receive")
+    if body.receive and receiving is not None and not actor.roles & set(receiving.roles):
+        # checked before opening: a refused reception must not leave a submitted dossier behind
+        raise RoleNotAllowed(actor.name, sorted(actor.roles), "receive", receiving.roles)
+    code = reservation.earlier or motcua.desk.new_code()
+    reservation.keep(code)
+    case = _register(motcua, body, actor, code, resumed=reservation.earlier is not None)
+    return context.dossier_response(dossier_of(case, motcua.workflows), 201, location=True)
+
+
+def _register(motcua: Motcua, body: ReceiveRequest, actor: Actor, code: str, *, resumed: bool) -> Case:
+    """Open the dossier under ``code`` and receive it; a resumed request finishes what its first run began."""
+    applicant = Applicant(body.applicant.name, body.applicant.kind, body.applicant.id_number, body.applicant.phone,
+                          body.applicant.email, body.applicant.address)
+    try:
+        case = motcua.desk.submit(body.procedure, body.channel, applicant, actor, summary=body.summary, code=code)
+    except CaseAlreadyExists:
+        if not resumed:
+            raise
+        case = motcua.service.get(code)  # the first run opened it, then died
+    if body.receive and case.state.get("lifecycle") == "submitted":
+        case = motcua.service.fire(code, "receive", actor)
+    return case
+
+
+def _fired_already(motcua: Motcua, code: str, body: EventRequest, actor: Actor, reserved: str | None) -> bool:
+    """Whether an abandoned first run of this request fired its trigger: its entry is at the reserved version."""
+    if reserved is None:
+        return False
+    entries = motcua.service.history(code)
+    sequence = int(reserved)
+    return len(entries) >= sequence and (entries[sequence - 1].trigger, entries[sequence - 1].actor) == (
+        body.trigger, actor.name)
+
+
+def _dossier_routes(app: FastAPI, context: _Context) -> None:
+    principal = _authenticated(context.store)
+    Principal = Annotated[ApiKey, Depends(principal)]  # noqa: N806 - a type alias local to the routes
+
+    @app.post("/dossiers", status_code=201, response_model=Dossier, tags=["dossiers"],
+              responses={201: {"headers": _ETAG_HEADER}, **p.responses(400, 401, 403, 409, 422, 503)})
+    def receive(body: ReceiveRequest, key: Principal, idempotency_key: IdempotencyKey = None) -> Response:
+        """Register a dossier and (unless ``receive`` is false) receive it: the appointment is set."""
+        request_print = fingerprint("POST", "/dossiers", body.model_dump(mode="json"), None)
+        return context.idempotency.run(key.key_id, idempotency_key, request_print,
+                                       lambda reservation: _receive(context, body, key, reservation))
+
+    @app.get("/dossiers/{code}", response_model=Dossier, tags=["dossiers"],
+             responses={200: {"headers": _ETAG_HEADER}, **p.responses(401, 404, 503)})
+    def get_dossier(code: str, key: Principal) -> Response:
+        """A dossier at its latest version; the ETag is what If-Match must carry to change it."""
+        return context.dossier_response(dossier_of(context.motcua.service.get(code), context.motcua.workflows))
+
+    @app.post("/dossiers/{code}/events", response_model=Dossier, tags=["dossiers"],
+              responses={200: {"headers": _ETAG_HEADER}, **p.responses(400, 401, 403, 404, 409, 412, 422, 428, 503)})
+    def fire(code: str, body: EventRequest, key: Principal, if_match: IfMatch = None,
+             idempotency_key: IdempotencyKey = None) -> Response:
+        """Fire a trigger on a dossier; ``If-Match`` (the ETag you read) is required."""
+        expected = _expected_version(if_match)  # before the idempotency claim: a 428 is not an answer to keep
+
+        def action(reservation: Reservation) -> JSONResponse:
+            motcua = context.motcua
+            if _fired_already(motcua, code, body, key.principal, reservation.earlier):
+                return context.dossier_response(dossier_of(motcua.service.get(code), motcua.workflows))
+            reservation.keep(str(expected + 1))
+            try:
+                case = motcua.service.fire(code, body.trigger, key.principal, body.data, expected_version=expected)
+            except ConcurrencyConflict as conflict:  # tell the client which version to read
+                current = motcua.service.get(code).version
+                raise p.ApiProblem(p.STALE, str(conflict), current_version=current) from conflict
+            return context.dossier_response(dossier_of(case, motcua.workflows))
+
+        request_print = fingerprint("POST", f"/dossiers/{code}/events", body.model_dump(mode="json"), if_match)
+        return context.idempotency.run(key.key_id, idempotency_key, request_print, action)
+
+    @app.get("/dossiers/{code}/history", response_model=list[HistoryEntry], tags=["dossiers"],
+             responses=p.responses(401, 404, 503))
+    def history(code: str, key: Principal) -> list[HistoryEntry]:
+        """Every audit entry of the dossier, in order (the process control sheet's data)."""
+        context.motcua.service.get(code)
+        return [entry_of(entry) for entry in context.motcua.service.history(code)]
+
+    @app.get("/dossiers", response_model=DossierPage, tags=["dossiers"], responses=p.responses(401, 403, 422, 503))
+    def find(
+        *,
+        key: Principal,
+        state: Annotated[str | None, Query(description="Lifecycle state: received, processing…")] = None,
+        deadline: Annotated[str | None, Query(description="on_time, due_soon or overdue")] = None,
+        procedure: Annotated[str | None, Query(description="Procedure code, 1.004873")] = None,
+        officer: Annotated[str | None, Query(description="Who holds the dossier (assignee)")] = None,
+        cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    ) -> DossierPage:
+        """Dossiers by code, a page at a time. Staff keys only: a list shows every applicant's contact details,
+        which a key acting for applicants (role ``applicant`` alone) must not read in bulk."""
+        if not key.principal.roles - APPLICANT_ONLY:
+            raise p.ApiProblem(p.NOT_STAFF, f"{key.actor} acts for applicants: read a dossier by its code instead")
+        where = CaseFilter(definition_key=DOSSIER_WORKFLOW, lifecycle=state, deadline=deadline,
+                           procedure=procedure, officer=officer)
+        page = context.motcua.store.find(where, after=cursor, limit=limit)
+        workflows = context.motcua.workflows
+        return DossierPage(items=[dossier_of(case, workflows) for case in page.items], next_cursor=page.next_cursor)
+
+
+def _catalogue_routes(app: FastAPI, context: _Context) -> None:
+    principal = _authenticated(context.store)
+
+    @app.get("/procedures", response_model=list[ProcedureOut], tags=["catalogue"], responses=p.responses(401))
+    def procedures(key: Annotated[ApiKey, Depends(principal)]) -> list[ProcedureOut]:
+        """The procedure catalogue: what ``POST /dossiers`` accepts as ``procedure``."""
+        return [ProcedureOut.model_validate(procedure.model_dump(
+            include={"code", "name", "field_code", "field_name", "level", "processing_time", "fee", "paper_result",
+                     "workflow"})) for procedure in context.motcua.catalogue]
+
+
+FromDay = Annotated[str | None, Query(alias="from", description="First day, YYYY-MM-DD")]
+ToDay = Annotated[str | None, Query(description="Last day, YYYY-MM-DD, included")]
+PeriodText = Annotated[str | None, Query(description="2024-03, 2024-Q1 or 2024 (instead of from/to)")]
+CutoffDay = Annotated[int | None, Query(ge=1, le=28, description="Data cut-off day (15: the 15th to the 14th)")]
+
+
+def _period(start: str | None, end: str | None, period: str | None, cutoff: int | None) -> Period:
+    try:
+        return period_of(start, end, period, cutoff)
+    except InvalidInput as error:
+        raise InvalidInput(error.field.lstrip("-").replace("-", "_"), error.message) from None
+
+
+def _report_routes(app: FastAPI, context: _Context) -> None:
+    principal = _authenticated(context.store)
+    reports = context.motcua.reports
+
+    @app.get("/reports/bieu06", response_model=Bieu06Report, tags=["reports"], responses=p.responses(401, 422, 503))
+    def bieu06(key: Annotated[ApiKey, Depends(principal)], start: FromDay = None, to: ToDay = None,
+               period: PeriodText = None, cutoff_day: CutoffDay = None) -> JSONResponse:
+        """Biểu số 06/VPCP/KSTT for the period."""
+        chosen = _period(start, to, period, cutoff_day)
+        reports.catch_up()
+        return JSONResponse(reports.bieu06(chosen.start, chosen.end).as_json())
+
+    @app.get("/reports/par766", response_model=Par766Report, tags=["reports"], responses=p.responses(401, 422, 503))
+    def par766(key: Annotated[ApiKey, Depends(principal)], start: FromDay = None, to: ToDay = None,
+               period: PeriodText = None, cutoff_day: CutoffDay = None) -> JSONResponse:
+        """The Decision 766 indicators, scored with the rule set in force on the period's last day."""
+        chosen = _period(start, to, period, cutoff_day)
+        reports.catch_up()
+        counts = reports.indicator_counts(chosen.start, chosen.end)
+        card = scorecard(counts, context.motcua.rules.in_force(chosen.end), chosen.start, chosen.end)
+        return JSONResponse(card.as_json())
+
+
+def _operations_routes(app: FastAPI, context: _Context, registry: CollectorRegistry) -> None:
+    store = context.motcua.store
+    registry.register(StoreGauges(store, context.clock))
+
+    @app.get("/healthz", response_model=Health, tags=["operations"], responses=p.responses(503))
+    def healthz() -> Health:
+        """Alive, and the database answers."""
+        armed, due = store.armed_count(context.clock.now())
+        return Health(status="ok", timers_armed=armed, timers_due=due)
+
+    @app.get("/metrics", response_class=PlainTextResponse, tags=["operations"],
+             responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
+    def metrics() -> Response:
+        """Prometheus metrics (text exposition format)."""
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _validation_problems(error: RequestValidationError) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    for item in error.errors():
+        where = ".".join(str(part) for part in item.get("loc", ()))
+        problems.setdefault(where or "request", str(item.get("msg", "invalid")))
+    return problems
+
+
+def _handlers(app: FastAPI) -> None:
+    async def on_problem(request: Request, error: Exception) -> Response:
+        assert isinstance(error, p.ApiProblem)
+        return p.problem_response(error)
+
+    async def on_motcua(request: Request, error: Exception) -> Response:
+        assert isinstance(error, MotcuaError)
+        problem = p.from_error(error)
+        if problem.spec is p.INTERNAL:
+            log.error("http.error", exc_info=error)
+        return p.problem_response(problem)
+
+    async def on_invalid(request: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestValidationError)
+        problems = _validation_problems(error)
+        detail = "; ".join(f"{where}: {message}" for where, message in problems.items())
+        return p.problem_response(p.ApiProblem(p.INVALID_REQUEST, detail, problems=problems))
+
+    async def on_http(request: Request, error: Exception) -> Response:
+        assert isinstance(error, HTTPException)
+        spec = {404: p.ROUTE_NOT_FOUND, 405: p.METHOD}.get(error.status_code, p.Spec(error.status_code, "http-error",
+                                                                                      "HTTP error"))
+        return p.problem_response(p.ApiProblem(spec, str(error.detail)), headers=error.headers)
+
+    app.add_exception_handler(p.ApiProblem, on_problem)
+    app.add_exception_handler(MotcuaError, on_motcua)
+    app.add_exception_handler(RequestValidationError, on_invalid)
+    app.add_exception_handler(HTTPException, on_http)
+
+
+def _document(app: FastAPI) -> None:
+    """The OpenAPI document, with the Problem schema every error response refers to."""
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components["Problem"] = p.Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            _drop_default_validation_errors(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise the document
+
+
+def _drop_default_validation_errors(schema: dict[str, Any]) -> None:
+    """FastAPI documents its own 422 body; ours is a Problem, declared on each route."""
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            answer = operation.get("responses", {}).get("422")
+            if answer and "application/json" in answer.get("content", {}):
+                answer["content"] = {p.PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+                answer["description"] = "Invalid body, query, trigger or data"
+    for name in ("HTTPValidationError", "ValidationError"):
+        schema.get("components", {}).get("schemas", {}).pop(name, None)
+
+

@@ -1,0 +1,146 @@
+"""Errors as ``application/problem+json`` (RFC 9457), one stable ``code`` per typed error.
+
+``type`` is ``urn:motcua:problem:<code>``; ``code`` is the same short name, the one a host switches on.
+Typed errors of the core keep their data: ``problems`` (field → message) for bad data, ``state`` for a
+trigger not allowed, ``allowed_roles`` for a role refused, ``current_version`` for a stale write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from motcua.workflow.engine import errors
+
+__all__ = [
+    "PROBLEM_MEDIA_TYPE",
+    "ApiProblem",
+    "Problem",
+    "Spec",
+    "from_error",
+    "problem_response",
+    "responses",
+]
+
+PROBLEM_MEDIA_TYPE: Final = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """Problem details (RFC 9457) with motcua's stable error code and the data of the typed error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(description="urn:motcua:problem:<code>")
+    title: str
+    status: int
+    code: str = Field(description="Stable error code: switch on this.")
+    detail: str
+    problems: dict[str, str] | None = Field(default=None, description="Field → what was wrong with it.")
+    state: dict[str, str] | None = Field(default=None, description="The dossier's state per region.")
+    allowed_roles: list[str] | None = None
+    guards: list[str] | None = None
+    current_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    status: int
+    code: str
+    title: str
+
+
+NOT_FOUND = Spec(404, "case-not-found", "No such dossier")
+UNKNOWN_TRIGGER = Spec(422, "unknown-trigger", "Unknown trigger")
+NOT_ALLOWED = Spec(409, "transition-not-allowed", "Trigger not allowed in this state")
+GUARD = Spec(409, "guard-rejected", "Rejected by a guard")
+ROLE = Spec(403, "role-not-allowed", "Role may not fire this trigger")
+NOT_STAFF = Spec(403, "staff-only", "Only a key of the commune's staff may list dossiers")
+MALFORMED = Spec(422, "malformed-data", "Malformed trigger data")
+STALE = Spec(412, "version-mismatch", "The dossier changed since that version")
+EXISTS = Spec(409, "case-already-exists", "Dossier code already used")
+PROCEDURE = Spec(422, "unknown-procedure", "Unknown procedure")
+INPUT = Spec(422, "invalid-input", "Invalid input")
+RULES = Spec(422, "no-rule-set-in-force", "No rule set in force")
+UNAVAILABLE = Spec(503, "storage-unavailable", "Storage unavailable, try again")
+INTERNAL = Spec(500, "internal-error", "Internal error")
+UNAUTHENTICATED = Spec(401, "unauthenticated", "A valid API key is required")
+IF_MATCH_REQUIRED = Spec(428, "if-match-required", "If-Match is required")
+BAD_IF_MATCH = Spec(400, "invalid-if-match", "Malformed If-Match")
+INVALID_REQUEST = Spec(422, "invalid-request", "Invalid request")
+KEY_REUSED = Spec(422, "idempotency-key-reused", "Idempotency-Key reused with another request")
+IN_FLIGHT = Spec(409, "idempotency-request-in-flight", "The first request with this Idempotency-Key is running")
+BAD_KEY = Spec(400, "invalid-idempotency-key", "Malformed Idempotency-Key")
+ROUTE_NOT_FOUND = Spec(404, "not-found", "No such resource")
+METHOD = Spec(405, "method-not-allowed", "Method not allowed")
+
+
+class ApiProblem(Exception):
+    """Raised by the HTTP layer itself (authentication, preconditions, idempotency)."""
+
+    def __init__(self, spec: Spec, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.spec = spec
+        self.detail = detail
+        self.extra = extra
+
+
+def _spec_of(error: errors.MotcuaError) -> Spec:
+    specs: tuple[tuple[type[errors.MotcuaError], Spec], ...] = (
+        (errors.CaseNotFound, NOT_FOUND), (errors.UnknownTrigger, UNKNOWN_TRIGGER), (errors.GuardRejected, GUARD),
+        (errors.TransitionNotAllowed, NOT_ALLOWED), (errors.RoleNotAllowed, ROLE), (errors.MalformedData, MALFORMED),
+        (errors.ConcurrencyConflict, STALE), (errors.CaseAlreadyExists, EXISTS), (errors.UnknownProcedure, PROCEDURE),
+        (errors.InvalidInput, INPUT), (errors.NoRuleSetInForce, RULES), (errors.StorageUnavailable, UNAVAILABLE),
+    )
+    return next((spec for kind, spec in specs if isinstance(error, kind)), INTERNAL)
+
+
+def _extra_of(error: errors.MotcuaError) -> dict[str, Any]:
+    if isinstance(error, errors.MalformedData):
+        return {"problems": error.problems}
+    if isinstance(error, errors.InvalidInput):
+        return {"problems": {error.field: error.message}}
+    if isinstance(error, errors.GuardRejected):
+        return {"state": error.state, "guards": list(error.guards)}
+    if isinstance(error, errors.TransitionNotAllowed):
+        return {"state": error.state}
+    if isinstance(error, errors.RoleNotAllowed):
+        return {"allowed_roles": list(error.allowed)}
+    return {}
+
+
+def from_error(error: errors.MotcuaError) -> ApiProblem:
+    spec = _spec_of(error)
+    detail = "the server failed; the error is logged" if spec is INTERNAL else str(error)
+    return ApiProblem(spec, detail, **_extra_of(error))
+
+
+def problem_response(problem: ApiProblem, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    spec = problem.spec
+    body = Problem(type=f"urn:motcua:problem:{spec.code}", title=spec.title, status=spec.status, code=spec.code,
+                   detail=problem.detail, **problem.extra)
+    extra_headers = dict(headers or {})
+    if spec is UNAVAILABLE:
+        extra_headers["Retry-After"] = "1"
+    if spec is UNAUTHENTICATED:
+        extra_headers["WWW-Authenticate"] = 'ApiKey header="X-API-Key"'
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=spec.status,
+                        media_type=PROBLEM_MEDIA_TYPE, headers=extra_headers)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route: a problem body for each status it may answer with."""
+    schema = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    return {status: {"content": {PROBLEM_MEDIA_TYPE: schema}, "description": _DESCRIPTIONS.get(status, "Problem")}
+            for status in statuses}
+
+
+_DESCRIPTIONS: Final = {
+    400: "Malformed header", 401: "Missing or unknown API key", 403: "The key's roles may not do this",
+    404: "No such dossier", 409: "Not allowed in this state, or the same Idempotency-Key is in flight",
+    412: "If-Match names a version that is no longer current", 422: "Invalid body, query, trigger or data",
+    428: "If-Match is required", 503: "Storage unavailable, try again",
+}

@@ -1,0 +1,192 @@
+"""The bodies of the HTTP API as pydantic models: every request and response has a schema in OpenAPI."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from motcua.workflow.engine.audit import AuditEntry
+from motcua.workflow.engine.compiled import WorkflowSet
+from motcua.workflow.engine.model import Case
+
+__all__ = [
+    "ApplicantBody",
+    "Bieu06Counts",
+    "Bieu06Report",
+    "Bieu06Row",
+    "Dossier",
+    "DossierPage",
+    "EventRequest",
+    "Health",
+    "HistoryEntry",
+    "IndicatorScore",
+    "Par766Report",
+    "ProcedureOut",
+    "ProcessingTimeOut",
+    "ReceiveRequest",
+    "dossier_of",
+    "entry_of",
+]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ApplicantBody(_Body):
+    name: str = Field(min_length=1, max_length=500, description="Chủ hồ sơ")
+    kind: Literal["citizen", "business", "agency", "other"] = "citizen"
+    id_number: str | None = Field(default=None, max_length=100)
+    phone: str | None = Field(default=None, max_length=100)
+    email: str | None = Field(default=None, max_length=500)
+    address: str | None = Field(default=None, max_length=1000)
+
+
+class ReceiveRequest(_Body):
+    """A dossier to register; received at once unless ``receive`` is false (an online submission waiting)."""
+
+    procedure: str = Field(min_length=1, max_length=50, examples=["1.004873"])
+    channel: Literal["direct", "online", "postal"]
+    applicant: ApplicantBody
+    summary: str | None = Field(default=None, max_length=2000)
+    receive: bool = True
+
+
+class EventRequest(_Body):
+    trigger: str = Field(min_length=1, max_length=100, examples=["assign"])
+    data: dict[str, Any] = Field(default_factory=dict, examples=[{"assignee": "Phạm Văn Hùng"}])
+
+
+class Dossier(_Body):
+    code: str = Field(examples=["000.00.00.H23-240304-0001"])
+    workflow: str
+    workflow_version: int
+    rule_set: str
+    procedure: str | None
+    state: dict[str, str] = Field(description="The state of each region (lifecycle, deadline, records).")
+    state_labels: dict[str, str] = Field(description="The Vietnamese label of each region's state.")
+    status_code: int | None = Field(description="DVCQG TrangThaiHoSo of the lifecycle state.")
+    appointment: str | None = Field(description="The appointment (ISO 8601, +07:00), once received.")
+    attributes: dict[str, Any]
+    version: int = Field(description="Send it back as If-Match: \"<version>\" to change the dossier.")
+    opened_at: datetime
+    updated_at: datetime
+
+
+class DossierPage(_Body):
+    items: list[Dossier]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page.")
+
+
+class HistoryEntry(_Body):
+    sequence: int
+    position: int | None
+    occurred_at: datetime
+    actor: str
+    role: str
+    trigger: str
+    state_before: dict[str, str]
+    state_after: dict[str, str]
+    data: dict[str, Any]
+    changes: dict[str, Any]
+    reason: str | None
+    definition_version: int
+    rule_set: str
+    prev_hash: str
+    hash: str
+
+
+class ProcessingTimeOut(_Body):
+    amount: int
+    unit: Literal["working_days", "working_hours", "calendar_days"]
+
+
+class ProcedureOut(_Body):
+    code: str
+    name: str
+    field_code: str
+    field_name: str
+    level: Literal["toan_trinh", "mot_phan", "truc_tiep"]
+    processing_time: dict[str, ProcessingTimeOut]
+    fee: int
+    paper_result: bool
+    workflow: str
+
+
+class Bieu06Counts(_Body):
+    total: int
+    online: int
+    direct_postal: int
+    carried_over: int
+    resolved: int
+    resolved_early: int
+    resolved_on_time: int
+    resolved_late: int
+    pending: int
+    pending_within: int
+    pending_overdue: int
+
+
+class Bieu06Row(Bieu06Counts):
+    field_code: str
+    field_name: str
+
+
+class Bieu06Report(_Body):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    start: str = Field(alias="from", serialization_alias="from")
+    to: str
+    rows: list[Bieu06Row]
+    total: Bieu06Counts
+
+
+class IndicatorScore(_Body):
+    key: str
+    value: float | None
+    points: float
+    max_points: float
+
+
+class Par766Report(_Body):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    start: str = Field(alias="from", serialization_alias="from")
+    to: str
+    rule_set: str
+    indicators: list[IndicatorScore]
+    total_points: float
+    notes: list[str]
+
+
+class Health(_Body):
+    status: Literal["ok"]
+    timers_armed: int
+    timers_due: int
+
+
+def dossier_of(case: Case, workflows: WorkflowSet) -> Dossier:
+    definition = workflows.get(case.definition_key, case.definition_version).definition
+    labels = {region: definition.regions[region].states[name].label
+              for region, name in case.state.items() if region in definition.regions}
+    procedure, appointment = case.attributes.get("procedure"), case.attributes.get("appointment")
+    return Dossier(
+        code=case.code, workflow=case.definition_key, workflow_version=case.definition_version,
+        rule_set=case.rule_set, procedure=procedure if isinstance(procedure, str) else None,
+        state=dict(case.state), state_labels=labels,
+        status_code=workflows.status_of(case.definition_key, case.definition_version, case.state.get("lifecycle", "")),
+        appointment=appointment if isinstance(appointment, str) else None, attributes=dict(case.attributes),
+        version=case.version, opened_at=case.opened_at, updated_at=case.updated_at,
+    )
+
+
+def entry_of(entry: AuditEntry) -> HistoryEntry:
+    return HistoryEntry(
+        sequence=entry.sequence, position=entry.position, occurred_at=entry.occurred_at, actor=entry.actor,
+        role=entry.role, trigger=entry.trigger, state_before=dict(entry.state_before),
+        state_after=dict(entry.state_after), data=dict(entry.data), changes=dict(entry.changes), reason=entry.reason,
+        definition_version=entry.definition_version, rule_set=entry.rule_set, prev_hash=entry.prev_hash,
+        hash=entry.hash,
+    )

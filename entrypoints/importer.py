@@ -1,0 +1,325 @@
+"""Import a DVCQG dossier sync file: stream it twice, check every record, then write all of it or nothing.
+
+The file is a JSON list of ``DongBoHoSoMC`` records, or the sync body ``{"service": …, "isUpdating": …,
+"data": [records]}``. It is never loaded whole: ``ijson`` hands the records over one at a time.
+
+- Pass 1 reads every record (:meth:`motcua.workflow.dvcqg.imports.DvcqgImport.read`), collects the first refusals
+  (record index, ``MaHoSo``, field) and refuses the whole file on any of them, before anything is
+  written. A ``MaHoSo`` given twice in one file is refused too: which of the two would be the truth?
+- Pass 2 reads the file again and writes, in batches, inside **one** transaction on a SQL store
+  (:mod:`motcua.adapters.sql.bulk`): cases and audit entries, no timers (imported dossiers arm none, the
+  portal runs their clock) and no outbox rows. A failure half-way, a dossier motcua handles itself, or
+  a file that changed between the passes (its SHA-256 is compared) rolls everything back. On any
+  other store (the in-memory one) every decision is made first and committed afterwards, so a refusal
+  leaves nothing either; only a concurrent in-process writer on the same dossiers could then interleave.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, Protocol
+
+import ijson  # type: ignore[import-untyped]  # ijson ships no type information
+
+from motcua.adapters.bootstrap import Motcua
+from motcua.adapters.memory.store import MemoryStore
+from motcua.workflow.dvcqg.imports import DossierNotImported, DvcqgImport
+from motcua.workflow.dvcqg.records import DvcqgRecord, Problem, RecordRefused
+from motcua.workflow.engine.decisions import Decision
+from motcua.workflow.engine.errors import CaseNotFound, MotcuaError
+from motcua.workflow.engine.model import Case
+from motcua.workflow.engine.ports import CaseStore
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+__all__ = ["BATCH", "BadFile", "FileRefused", "ImportReport", "ProgressSink", "import_file"]
+
+BATCH: Final = 250  # records decided and written together in pass 2: what bounds the memory
+SHOWN_REFUSALS: Final = 20  # refusals kept for the message: the first ones, in file order
+_BOM: Final = b"\xef\xbb\xbf"
+_SERVICE: Final = "DongBoHoSoMC"
+_SHAPE: Final = 'expected a JSON list of records or {"service": …, "isUpdating": …, "data": [records]}'
+
+
+class BadFile(MotcuaError):
+    """The file cannot be read as a DVCQG sync file at all (missing, not JSON, wrong shape)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+class FileRefused(MotcuaError):
+    """Records of the file were refused; nothing of the file was written."""
+
+    def __init__(self, path: Path, refused: Iterable[RecordRefused], count: int, records: int) -> None:
+        self.path = path
+        self.refused = tuple(refused)
+        self.count = count
+        self.records = records
+        super().__init__(f"{path}: {count} of {records} records refused, nothing was written")
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    records: int
+    created: int
+    updated: int
+
+    @property
+    def unchanged(self) -> int:
+        return self.records - self.created - self.updated
+
+
+class ProgressSink(Protocol):
+    """Where the importer tells how far it is (the CLI shows a progress bar)."""
+
+    def phase(self, name: str, total: int | None) -> None: ...
+
+    def advance(self, records: int) -> None: ...
+
+
+class _Silent:
+    def phase(self, name: str, total: int | None) -> None:
+        pass
+
+    def advance(self, records: int) -> None:
+        pass
+
+
+def import_file(
+    path: Path, motcua: Motcua, *, at: datetime | None = None, progress: ProgressSink | None = None
+) -> ImportReport:
+    """Import every record of ``path``, or none: :class:`BadFile` / :class:`FileRefused` say why not.
+
+    ``at`` is the instant of the import (default: the engine's clock): the entries' time.
+    """
+    importer = DvcqgImport(motcua.workflows, motcua.rules, motcua.catalogue)
+    sink = progress or _Silent()
+    source = _SyncFile(path)
+    sink.phase("Kiểm tra (pass 1)", None)
+    count, digest = _check(source, importer, sink)
+    sink.phase("Ghi (pass 2)", count)
+    writer = _Writer(importer, at or motcua.service.engine.clock.now(), sink)
+    try:
+        return _write(writer, motcua.store, source, digest)
+    except RecordRefused as refusal:  # a dossier motcua handles itself; nothing was written
+        raise FileRefused(path, [refusal], 1, count) from None
+
+
+def _write(writer: _Writer, store: CaseStore, source: _SyncFile, digest: str) -> ImportReport:
+    if not isinstance(store, MemoryStore):
+        from motcua.adapters.sql.store import SqlStore  # noqa: PLC0415 - SQL drivers load only for a SQL store
+
+        if isinstance(store, SqlStore):
+            return writer.in_sql(store.engine, source, digest)
+    return writer.in_memory(store, source, digest)
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+class _HashingReader:
+    """A binary file that hashes what it hands to the parser, and skips a UTF-8 byte-order mark."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("rb")
+        self._digest = hashlib.sha256()
+        self._first = True
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._file.read(size)
+        if self._first and chunk:
+            self._first = False
+            chunk = chunk.removeprefix(_BOM)
+        self._digest.update(chunk)
+        return chunk
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _SyncFile:
+    """The records of a sync file, streamed at C speed from where the file's head says they are."""
+
+    def __init__(self, path: Path) -> None:
+        if not path.is_file():
+            raise BadFile(path, "no such file")
+        self.path = path
+        self.digest = ""
+        with self._parsing() as reader:
+            self.prefix = _records_prefix(path, ijson.parse(reader))  # "item" (a list) or "data.item" (a body)
+
+    @contextmanager
+    def records(self) -> Iterator[Iterator[object]]:
+        """Every record, then the file's digest in :attr:`digest` (the parser reads it to the end)."""
+        with self._parsing() as reader:
+            yield ijson.items(reader, self.prefix, use_float=True)
+            self.digest = reader.hexdigest()
+
+    @contextmanager
+    def _parsing(self) -> Iterator[_HashingReader]:
+        try:
+            reader = _HashingReader(self.path)
+        except OSError as error:
+            raise BadFile(self.path, error.strerror or str(error)) from None
+        try:
+            yield reader
+        except ijson.JSONError as error:
+            raise BadFile(self.path, f"not JSON: {_first_line(error)}") from None
+        finally:
+            reader.close()
+
+
+def _first_line(error: Exception) -> str:
+    return re.split(r"\\n|\n", str(error).strip())[0].removeprefix("b'")
+
+
+def _records_prefix(path: Path, events: Iterator[tuple[str, str, object]]) -> str:
+    """Where the records are, read from the head of the file only (up to the start of ``data``).
+
+    ``service``, when it comes before ``data`` (as portals write it), must be the dossier sync.
+    """
+    first = next(events, None)
+    if first is None or first[1] not in ("start_array", "start_map"):
+        raise BadFile(path, _SHAPE)
+    if first[1] == "start_array":
+        return "item"
+    for prefix, event, value in events:
+        if prefix == "service" and event == "string" and value != _SERVICE:
+            raise BadFile(path, f"service {value!r}: only {_SERVICE} dossier records are imported")
+        if prefix == "data":
+            if event != "start_array":
+                raise BadFile(path, '"data" must be a list of records')
+            return "data.item"
+    raise BadFile(path, f'no "data" list: {_SHAPE}')
+
+
+# -- pass 1 --------------------------------------------------------------------------------------
+
+
+def _check(source: _SyncFile, importer: DvcqgImport, sink: ProgressSink) -> tuple[int, str]:
+    """Read every record; refuse the file on the first problems. Returns the count and the digest."""
+    refused: list[RecordRefused] = []
+    refusals = 0
+    codes: dict[str, int] = {}  # MaHoSo → index: bounded by the number of dossiers, not their size
+    count = 0
+    with source.records() as records:
+        for index, raw in enumerate(records):
+            count = index + 1
+            problem = _problem(importer, raw, index, codes)
+            if problem is not None:
+                refusals += 1
+                if len(refused) < SHOWN_REFUSALS:
+                    refused.append(problem)
+            if count % BATCH == 0:
+                sink.advance(BATCH)
+    sink.advance(count % BATCH)
+    if refusals:
+        raise FileRefused(source.path, refused, refusals, count)
+    return count, source.digest
+
+
+def _problem(importer: DvcqgImport, raw: object, index: int, codes: dict[str, int]) -> RecordRefused | None:
+    try:
+        record = importer.read(raw, index)
+    except RecordRefused as refusal:
+        return refusal
+    first = codes.setdefault(record.code, index)
+    if first != index:
+        return RecordRefused(index, record.code, [Problem("MaHoSo", f"also given by record {first}")])
+    return None
+
+
+# -- pass 2 --------------------------------------------------------------------------------------
+
+
+class _Writer:
+    def __init__(self, importer: DvcqgImport, at: datetime, sink: ProgressSink) -> None:
+        self.importer = importer
+        self.at = at
+        self.sink = sink
+        self.created = 0
+        self.updated = 0
+        self.records = 0
+
+    def in_sql(self, engine: Engine, source: _SyncFile, digest: str) -> ImportReport:
+        """Every batch in one transaction: a refusal, a failure or a changed file rolls all of it back."""
+        from motcua.adapters.sql.bulk import transaction  # noqa: PLC0415 - only SQL stores get here
+
+        with transaction(engine) as writing:
+            with source.records() as raws:
+                for records in _batches(self._read(raws)):
+                    current = writing.cases([record.code for _, record in records])
+                    writing.write(self._decide(records, current))
+                    self.sink.advance(len(records))
+            self._same_file(source, digest)
+        return self._report()
+
+    def in_memory(self, store: CaseStore, source: _SyncFile, digest: str) -> ImportReport:
+        """Every decision first, then the commits: a refusal leaves nothing behind."""
+        decisions: list[Decision] = []
+        with source.records() as raws:
+            for records in _batches(self._read(raws)):
+                current = {record.code: case for _, record in records if (case := _load(store, record.code))}
+                decisions.extend(self._decide(records, current))
+                self.sink.advance(len(records))
+        self._same_file(source, digest)
+        for decision in decisions:
+            store.commit(decision)
+        return self._report()
+
+    def _read(self, raws: Iterable[object]) -> Iterator[tuple[int, DvcqgRecord]]:
+        """The records validated again (the file is read anew); the raw objects are dropped at once."""
+        for index, raw in enumerate(raws):
+            self.records += 1
+            yield index, self.importer.read(raw, index)
+
+    def _decide(self, records: list[tuple[int, DvcqgRecord]], current: dict[str, Case]) -> list[Decision]:
+        decisions = []
+        for index, record in records:
+            try:
+                decision = self.importer.decide(record, current.get(record.code), self.at)
+            except DossierNotImported as error:
+                raise RecordRefused(index, record.code, [Problem("MaHoSo", str(error))]) from None
+            if decision is not None:
+                decisions.append(decision)
+                self.created += decision.expected_version == 0
+                self.updated += decision.expected_version != 0
+        return decisions
+
+    def _same_file(self, source: _SyncFile, digest: str) -> None:
+        if source.digest != digest:
+            raise BadFile(source.path, "the file changed while it was being imported; nothing was written")
+
+    def _report(self) -> ImportReport:
+        return ImportReport(self.records, self.created, self.updated)
+
+
+def _load(store: CaseStore, code: str) -> Case | None:
+    try:
+        return store.load(code)
+    except CaseNotFound:
+        return None
+
+
+def _batches(items: Iterable[tuple[int, DvcqgRecord]]) -> Iterator[list[tuple[int, DvcqgRecord]]]:
+    batch: list[tuple[int, DvcqgRecord]] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

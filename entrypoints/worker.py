@@ -1,0 +1,228 @@
+"""`motcua worker`: the dispatcher and the dramatiq workers, wired to a database and a broker.
+
+Without a broker everything runs in this process (the embedded default): the dispatcher hands due
+timers and effects straight to the handlers. With ``--broker redis://…`` this process claims and
+sends, and ``--processes`` child processes run dramatiq workers with ``--threads`` threads each; run
+as many of these on as many machines as needed — claims use ``FOR UPDATE SKIP LOCKED`` on PostgreSQL.
+
+The main process supervises its children: one that dies (killed, crashed) is started again at the
+next tick, and a child whose parent died stops by itself, so no orphan keeps consuming.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from multiprocessing.process import BaseProcess
+from types import FrameType
+from typing import Final
+from urllib.parse import urlsplit, urlunsplit
+
+import dramatiq
+import structlog
+
+from motcua.adapters.bootstrap import Motcua, notifier_from_settings, open_motcua
+from motcua.workers.actors import declare_actors
+from motcua.workers.broker import queued_messages, redis_broker
+from motcua.workers.dispatcher import Dispatcher, Sink, TickReport
+from motcua.workers.handlers import Handlers
+from motcua.workers.inline import InlineSink
+from motcua.workflow.engine.clock import Clock, SystemClock
+from motcua.workflow.engine.errors import Retryable
+
+__all__ = [
+    "WorkerOptions", "dispatch_sink", "handlers_for", "run_worker", "worker_process",
+]
+
+log = structlog.get_logger("motcua.worker")
+
+BUSY_POLL: Final = timedelta(milliseconds=50)  # the wait between ticks while more is due than was sent
+MAX_BACKOFF: Final = timedelta(seconds=30)  # the longest wait of the dispatcher while the database is away
+PARENT_CHECK_S: Final = 1.0  # how often a worker process looks for its parent
+RESTART_DELAY: Final = timedelta(seconds=5)
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    database_url: str
+    broker_url: str | None = None
+    processes: int = 1
+    threads: int = 8
+    lease: timedelta = timedelta(minutes=2)
+    poll: timedelta = timedelta(seconds=1)
+    batch: int = 500
+    max_in_flight: int = 500
+
+
+def handlers_for(motcua: Motcua, clock: Clock) -> Handlers:
+    store = motcua.store
+    return Handlers(motcua.service, store, store, notifier_from_settings(motcua=motcua, clock=clock), clock)
+
+
+def _on_send_error(what: str, error: Exception) -> None:
+    log.warning("dispatch.send_failed", what=what, error=type(error).__name__, detail=str(error))
+
+
+class _Fleet:
+    """The dramatiq worker processes of this ``motcua worker``; one that dies is started again (a slot is
+    restarted at most once per RESTART_DELAY, so a child failing at start does not spin)."""
+
+    def __init__(self, options: WorkerOptions) -> None:
+        self._options = options
+        self._context = multiprocessing.get_context("spawn")
+        self._children: list[BaseProcess] = []
+        self._started: list[float] = []
+
+    def start(self) -> None:
+        for n in range(self._options.processes):
+            self._children.append(self._spawn(n))
+            self._started.append(time.monotonic())
+
+    def replace_dead(self) -> None:
+        for n, child in enumerate(self._children):
+            if child.is_alive() or time.monotonic() - self._started[n] < RESTART_DELAY.total_seconds():
+                continue
+            log.warning("worker.process.died", process=child.name, pid=child.pid, exitcode=child.exitcode)
+            child.close()
+            self._children[n], self._started[n] = self._spawn(n), time.monotonic()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        for child in self._children:
+            if child.is_alive():
+                child.terminate()
+        deadline = time.monotonic() + timeout
+        for child in self._children:
+            child.join(max(0.0, deadline - time.monotonic()))
+            if child.is_alive():
+                child.kill()
+                child.join(5.0)
+
+    def _spawn(self, n: int) -> BaseProcess:
+        child = self._context.Process(
+            target=worker_process, args=(self._options,), name=f"motcua-worker-{n}", daemon=False
+        )
+        child.start()
+        log.info("worker.process.spawned", process=child.name, pid=child.pid)
+        return child
+
+
+def _log_tick(report: TickReport) -> None:
+    if report.timers or report.effects or report.send_errors:
+        log.info("dispatch.tick", timers=report.timers, effects=report.effects, send_errors=report.send_errors)
+
+
+def _dispatch_loop(dispatcher: Dispatcher, poll: timedelta, stop: threading.Event, fleet: _Fleet | None) -> None:
+    """Tick until ``stop``; while the database or the broker is away, wait longer and longer (up to
+    MAX_BACKOFF), logging each failed attempt once."""
+    failures = 0
+    while not stop.is_set():
+        try:
+            report = dispatcher.tick()
+        except Retryable as error:
+            report = None
+            log.warning("dispatch.unavailable", error=type(error).__name__, detail=str(error),
+                        retry_in_s=_backoff(poll, failures + 1).total_seconds())
+        if fleet is not None:
+            fleet.replace_dead()
+        if report is None or report.broker_down:
+            failures += 1
+            stop.wait(_backoff(poll, failures).total_seconds())
+            continue
+        failures = 0
+        _log_tick(report)
+        stop.wait(min(poll, BUSY_POLL).total_seconds() if report.busy else poll.total_seconds())
+
+
+def _backoff(poll: timedelta, failures: int) -> timedelta:
+    return min(poll * (1 << min(failures, 16)), MAX_BACKOFF)
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handle(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+
+
+def run_worker(options: WorkerOptions, stop: threading.Event | None = None) -> None:
+    """Run until SIGTERM/SIGINT (or ``stop`` is set)."""
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        _stop_on_signals(stop)
+    clock = SystemClock()
+    notifier_from_settings()  # bad notifier settings stop the command now, not every worker process's messages
+    motcua = open_motcua(options.database_url, clock=clock)
+    fleet: _Fleet | None = None
+    try:
+        sink = dispatch_sink(motcua, clock, options.broker_url)
+        if options.broker_url:
+            fleet = _Fleet(options)
+            fleet.start()
+        dispatcher = Dispatcher(motcua.store, motcua.store, sink, clock, batch=options.batch, lease=options.lease,
+                                max_in_flight=options.max_in_flight, on_send_error=_on_send_error)
+        log.info("worker.started", broker=_shown(options.broker_url), processes=options.processes if fleet else 0)
+        _dispatch_loop(dispatcher, options.poll, stop, fleet)
+    finally:
+        log.info("worker.stopping")
+        if fleet is not None:
+            fleet.stop()
+        motcua.close()
+        log.info("worker.stopped")
+
+
+def _shown(url: str | None) -> str:
+    """The broker URL for a log line, without credentials."""
+    if not url:
+        return "inline"
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], query=""))
+
+
+def _never_handles() -> Handlers:
+    raise RuntimeError("the dispatcher process only sends messages")
+
+
+def dispatch_sink(motcua: Motcua, clock: Clock, broker_url: str | None) -> Sink:
+    """Where a dispatcher sends what it claims: handled in-process without a broker, else messages on Redis
+    for the ``motcua worker`` processes (this process declares the actors only to send)."""
+    if not broker_url:
+        return InlineSink(handlers_for(motcua, clock))
+    broker = redis_broker(broker_url)
+    return declare_actors(broker, _never_handles, lambda: queued_messages(broker))
+
+
+def worker_process(options: WorkerOptions) -> None:
+    """One dramatiq worker process: its own database pool, its own broker connection.
+
+    Stops on SIGTERM/SIGINT, and by itself when the process that started it is gone."""
+    from motcua.adapters.logging import configure_logging  # noqa: PLC0415 - configured once per spawned process
+
+    configure_logging()
+    assert options.broker_url is not None
+    broker = redis_broker(options.broker_url)
+    factory: Callable[[], Handlers] = lambda: _process_handlers(options.database_url)  # noqa: E731
+    declare_actors(broker, factory)
+    worker = dramatiq.Worker(broker, worker_threads=options.threads, worker_timeout=100)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    worker.start()
+    log.info("worker.process.started", threads=options.threads)
+    parent = multiprocessing.parent_process()
+    while not stop.wait(PARENT_CHECK_S):
+        if parent is not None and not parent.is_alive():
+            log.warning("worker.process.orphaned", detail="the dispatcher process is gone: stopping")
+            break
+    worker.stop(timeout=10_000)
+    broker.close()
+    log.info("worker.process.stopped")
+
+
+def _process_handlers(database_url: str) -> Handlers:
+    clock = SystemClock()
+    return handlers_for(open_motcua(database_url, clock=clock), clock)

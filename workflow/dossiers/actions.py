@@ -1,0 +1,242 @@
+"""The guards and actions that ``tthc-dossier`` definitions name.
+
+Each action reads the context and returns an :class:`~motcua.workflow.engine.registry.Outcome`: attributes to
+record on the dossier (appointment history, hand-overs, apologies…), timers to arm or cancel and
+effects for the outbox (forms to issue, people to notify). They never write anything themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from motcua.workflow.dossiers.catalogue import Catalogue, Channel, FormKey, RuleBook, RuleSet
+from motcua.workflow.dossiers.sla import SlaClock, appointment_entry, attribute_instant
+from motcua.workflow.engine.clock import text
+from motcua.workflow.engine.model import Effect, JsonValue
+from motcua.workflow.engine.registry import Action, Context, Outcome, Registry
+
+__all__ = ["DossierServices", "dossier_registry"]
+
+_CHANNELS: dict[str, Channel] = {"direct": "direct", "online": "online", "postal": "postal"}
+
+
+@dataclass(frozen=True, slots=True)
+class DossierServices:
+    clock: SlaClock
+    catalogue: Catalogue
+    rules: RuleBook
+
+    def rule_set(self, context: Context) -> RuleSet:
+        return self.rules.get(context.case.rule_set)
+
+
+def _str(context: Context, name: str) -> str:
+    value = context.attributes.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _int(context: Context, name: str) -> int:
+    value = context.attributes.get(name)
+    return value if isinstance(value, int) else 0
+
+
+def _list(context: Context, name: str) -> list[JsonValue]:
+    value = context.attributes.get(name)
+    return list(value) if isinstance(value, list) else []
+
+
+def _form(services: DossierServices, context: Context, key: FormKey) -> Effect:
+    spec = services.rule_set(context).form(key)
+    payload: dict[str, JsonValue] = {
+        "form": key, "number": spec.number, "name": spec.name, "dossier": context.case.code,
+        "at": text(context.now), "by": context.actor.name,
+    }
+    return Effect("form", payload)
+
+
+def _notify(context: Context, event: str, role: str, **extra: JsonValue) -> Effect:
+    payload: dict[str, JsonValue] = {
+        "event": event, "role": role, "dossier": context.case.code, "at": text(context.now), **extra,
+    }
+    return Effect("notify", payload)
+
+
+class _DossierActions:
+    def __init__(self, services: DossierServices) -> None:
+        self.s = services
+
+    def describe_procedure(self, context: Context) -> Outcome:
+        procedure = self.s.catalogue.get(_str(context, "procedure"))
+        return Outcome(attributes={
+            "procedure_name": procedure.name, "field_code": procedure.field_code,
+            "field_name": procedure.field_name, "level": procedure.level,
+            "paper_result": procedure.paper_result, "fee": procedure.fee,
+            "supplement_requests": 0, "handovers": 0, "electronic_handovers": 0,
+        })
+
+    def start_clock(self, context: Context) -> Outcome:
+        procedure = self.s.catalogue.get(_str(context, "procedure"))
+        channel = _CHANNELS.get(_str(context, "channel"), "direct")
+        appointment = self.s.clock.appointment(procedure, channel, context.now)
+        rules = self.s.rule_set(context)
+        return Outcome(
+            attributes={
+                "received_at": text(context.now), "appointment": text(appointment),
+                "apology_due": text(self.s.clock.apology_deadline(rules, appointment)),
+                "appointment_history": [appointment_entry(context.now, appointment, "initial", None)],
+            },
+            timers=self.s.clock.timers(rules, appointment, context.now),
+        )
+
+    def pause_clock(self, context: Context) -> Outcome:
+        attributes: dict[str, JsonValue] = {"paused_at": text(context.now)}
+        if context.state.get("lifecycle") == "supplement_requested":
+            attributes["supplement_requests"] = _int(context, "supplement_requests") + 1
+        return Outcome(attributes=attributes, timers=self.s.clock.cancel_all(self.s.rule_set(context)))
+
+    def resume_clock(self, context: Context) -> Outcome:
+        paused_at = attribute_instant(context.attributes, "paused_at")
+        appointment = attribute_instant(context.attributes, "appointment")
+        if paused_at is None or appointment is None:
+            return Outcome()
+        moved = self.s.clock.shifted(appointment, paused_at, context.now)
+        rules = self.s.rule_set(context)
+        history = _list(context, "appointment_history")
+        history.append(appointment_entry(context.now, moved, "paused", context.trigger))
+        return Outcome(
+            attributes={
+                "paused_at": None, "appointment": text(moved), "appointment_history": history,
+                "apology_due": text(self.s.clock.apology_deadline(rules, moved)),
+            },
+            timers=self.s.clock.timers(rules, moved, context.now),
+        )
+
+    def stop_clock(self, context: Context) -> Outcome:
+        attributes: dict[str, JsonValue] = {}
+        if context.attributes.get("ended_at") is None:
+            attributes = {"ended_at": text(context.now), "end_state": context.state.get("lifecycle")}
+        return Outcome(attributes=attributes, timers=self.s.clock.cancel_all(self.s.rule_set(context)))
+
+    def record_handover(self, context: Context) -> Outcome:
+        electronic = context.data.get("electronic") is True
+        receiver = context.data.get("assignee") or context.data.get("approver")
+        attributes: dict[str, JsonValue] = {
+            "handovers": _int(context, "handovers") + 1,
+            "electronic_handovers": _int(context, "electronic_handovers") + int(electronic),
+        }
+        if "assignee" in context.data:
+            attributes["assignee"] = receiver
+        return Outcome(attributes=attributes)
+
+    def record_apology(self, context: Context) -> Outcome:
+        due = attribute_instant(context.attributes, "apology_due")
+        apology: dict[str, JsonValue] = {
+            "at": text(context.now), "by": context.actor.name, "reason": context.data.get("reason"),
+            "new_date": context.data.get("new_date"), "in_time": due is None or context.now <= due,
+        }
+        history = _list(context, "appointment_history")
+        history.append(appointment_entry(context.now, str(context.data["new_date"]), "apology",
+                                         str(context.data.get("reason"))))
+        return Outcome(
+            attributes={"apologies": [*_list(context, "apologies"), apology], "appointment_history": history},
+            effects=(_form(self.s, context, "apology"),),
+        )
+
+    def notify_due_soon(self, context: Context) -> Outcome:
+        return Outcome(effects=(_notify(context, "due_soon", _rung_role(self.s.rule_set(context), -1)),))
+
+    def notify_overdue(self, context: Context) -> Outcome:
+        return Outcome(effects=(_notify(context, "overdue", _rung_role(self.s.rule_set(context), 0)),))
+
+    def notify_escalation(self, context: Context) -> Outcome:
+        step = context.data.get("step")
+        rungs = self.s.rule_set(context).escalation
+        index = step - 1 if isinstance(step, int) and 0 < step <= len(rungs) else len(rungs) - 1
+        return Outcome(effects=(_notify(context, "escalation", rungs[index].notify_role, step=step),))
+
+
+def _rung_role(rules: RuleSet, offset: int) -> str:
+    """The role the ladder names for a warning before (-1) or at (0) the appointment."""
+    for rung in rules.escalation:
+        if (rung.after_working_days < 0) == (offset < 0) and rung.after_working_days <= 0:
+            return rung.notify_role
+    return "officer" if offset < 0 else "leader"
+
+
+class _RecordActions:
+    """Actions that only record what happened and issue the matching form."""
+
+    def __init__(self, services: DossierServices) -> None:
+        self.s = services
+
+    def issue_receipt(self, context: Context) -> Outcome:
+        return Outcome(effects=(_form(self.s, context, "receipt"),))
+
+    def issue_refusal(self, context: Context) -> Outcome:
+        return Outcome(
+            attributes={"ended_at": text(context.now), "end_state": "refused"},
+            effects=(_form(self.s, context, "refusal"),),
+        )
+
+    def issue_supplement_request(self, context: Context) -> Outcome:
+        return Outcome(effects=(_form(self.s, context, "supplement_request"),))
+
+    def issue_stop_notice(self, context: Context) -> Outcome:
+        rules = self.s.rule_set(context)
+        key: FormKey = "stop_notice" if "stop_notice" in rules.forms else "refusal"
+        return Outcome(effects=(_form(self.s, context, key),))
+
+    def record_completion_request(self, context: Context) -> Outcome:
+        return Outcome(attributes={"completion_requested": True},
+                       effects=(_form(self.s, context, "supplement_request"),))
+
+    def record_payment(self, context: Context) -> Outcome:
+        return Outcome(attributes={"paid_online": context.data.get("online") is True})
+
+    def record_return(self, context: Context) -> Outcome:
+        return Outcome(attributes={"returned_at": text(context.now)})
+
+    def record_digitization(self, context: Context) -> Outcome:
+        return Outcome(attributes={"digitized_components": context.data.get("components")})
+
+    def record_electronic_result(self, context: Context) -> Outcome:
+        number = len(_list(context, "electronic_results")) + 1
+        code = context.data.get("result_code") or f"{context.case.code}-KQ{number}"
+        return Outcome(attributes={"electronic_results": [*_list(context, "electronic_results"), code]})
+
+    def record_rating(self, context: Context) -> Outcome:
+        rating = context.data.get("rating")
+        return Outcome(attributes={"rating": rating, "rating_comment": context.data.get("comment")})
+
+
+def dossier_registry(services: DossierServices) -> Registry:
+    registry = Registry()
+    registry.add_guard("not_guided_before", lambda c: not c.case.attributes.get("completion_requested"))
+    registry.add_guard("submitted_online", lambda c: c.case.attributes.get("channel") == "online")
+    timed, recorded = _DossierActions(services), _RecordActions(services)
+    arming = frozenset({"mark_due_soon", "mark_overdue", "escalate"})
+    registry.add_action("start_clock", timed.start_clock, arming)
+    registry.add_action("resume_clock", timed.resume_clock, arming)
+    actions: dict[str, Action] = {
+        "describe_procedure": timed.describe_procedure,
+        "pause_clock": timed.pause_clock,
+        "stop_clock": timed.stop_clock,
+        "record_handover": timed.record_handover,
+        "record_apology": timed.record_apology,
+        "notify_due_soon": timed.notify_due_soon,
+        "notify_overdue": timed.notify_overdue,
+        "notify_escalation": timed.notify_escalation,
+        "issue_receipt": recorded.issue_receipt,
+        "issue_refusal": recorded.issue_refusal,
+        "issue_supplement_request": recorded.issue_supplement_request,
+        "issue_stop_notice": recorded.issue_stop_notice,
+        "record_completion_request": recorded.record_completion_request,
+        "record_payment": recorded.record_payment,
+        "record_return": recorded.record_return,
+        "record_digitization": recorded.record_digitization,
+        "record_electronic_result": recorded.record_electronic_result,
+        "record_rating": recorded.record_rating,
+    }
+    for name, action in actions.items():
+        registry.add_action(name, action)
+    return registry

@@ -1,0 +1,91 @@
+"""The legal clock of a dossier: appointment, pauses, warnings and escalations as values.
+
+Everything here is computed from the working-time calendar and the dossier's rule set; nothing
+is stored here. Instants travel in case attributes as ISO 8601 text with the Vietnam offset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from motcua.workflow.dossiers.catalogue import Channel, Procedure, RuleSet
+from motcua.workflow.engine.clock import instant, text
+from motcua.workflow.engine.model import CancelTimer, JsonValue, SetTimer, TimerChange
+from motcua.workflow.worktime.calendar import WorkingCalendar
+from motcua.workflow.worktime.hours import Duration, DurationUnit
+
+__all__ = [
+    "DUE_SOON_TIMER",
+    "OVERDUE_TIMER",
+    "SlaClock",
+    "appointment_entry",
+]
+
+DUE_SOON_TIMER = "due_soon"
+OVERDUE_TIMER = "overdue"
+
+
+def appointment_entry(at: datetime, appointment: datetime | str, kind: str, reason: str | None) -> JsonValue:
+    shown = appointment if isinstance(appointment, str) else text(appointment)
+    return {"at": text(at), "appointment": shown, "kind": kind, "reason": reason}
+
+
+@dataclass(frozen=True, slots=True)
+class SlaClock:
+    """Deadline arithmetic for one office's calendar."""
+
+    calendar: WorkingCalendar
+
+    @property
+    def working_day(self) -> timedelta:
+        return self.calendar.hours.day_length
+
+    def appointment(self, procedure: Procedure, channel: Channel, received: datetime) -> datetime:
+        allowed = procedure.time_for(channel)
+        duration = Duration(allowed.amount, DurationUnit(allowed.unit))
+        return self.calendar.due(received, duration, procedure.cutoff)
+
+    def working_days_from(self, appointment: datetime, days: int) -> datetime:
+        """The instant ``days`` working days after (negative: before) the appointment."""
+        span = self.working_day * abs(days)
+        if days < 0:
+            return self.calendar.subtract_working(appointment, span)
+        return self.calendar.add_working(appointment, span)
+
+    def apology_deadline(self, rules: RuleSet, appointment: datetime) -> datetime:
+        return self.working_days_from(appointment, -rules.apology_lead_working_days)
+
+    def timers(self, rules: RuleSet, appointment: datetime, now: datetime) -> tuple[TimerChange, ...]:
+        """Warning at the due-soon threshold, overdue at the appointment, then the ladder."""
+        changes: list[TimerChange] = [
+            SetTimer(OVERDUE_TIMER, "mark_overdue", appointment),
+        ]
+        due_soon = self.working_days_from(appointment, -rules.due_soon_working_days)
+        warn = due_soon > now
+        changes.append(SetTimer(DUE_SOON_TIMER, "mark_due_soon", due_soon) if warn else CancelTimer(DUE_SOON_TIMER))
+        for step, rung in enumerate(rules.escalation, start=1):
+            if rung.after_working_days > 0:
+                at = self.working_days_from(appointment, rung.after_working_days)
+                changes.append(SetTimer(_escalation_name(step), "escalate", at, {"step": step}))
+        return tuple(changes)
+
+    def cancel_all(self, rules: RuleSet) -> tuple[TimerChange, ...]:
+        names = [DUE_SOON_TIMER, OVERDUE_TIMER]
+        names += [_escalation_name(step) for step, _ in enumerate(rules.escalation, start=1)]
+        return tuple(CancelTimer(name) for name in names)
+
+    def shifted(self, appointment: datetime, paused_at: datetime, resumed_at: datetime) -> datetime:
+        """The appointment moved by the working time the clock stood still."""
+        paused = self.calendar.elapsed_working(paused_at, resumed_at)
+        return self.calendar.add_working(appointment, paused) if paused else appointment
+
+
+def _escalation_name(step: int) -> str:
+    return f"escalation_{step}"
+
+
+def attribute_instant(attributes: Mapping[str, JsonValue], name: str) -> datetime | None:
+    value = attributes.get(name)
+    return instant(value) if value is not None else None

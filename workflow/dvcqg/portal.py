@@ -1,0 +1,272 @@
+"""What motcua sends to the national public service portal (DVCQG, domain.md §5), built without I/O.
+
+:func:`dossier_record` is the ``DongBoHoSoMC`` record of a dossier as it stands now; :func:`progress_record`
+the ``CapNhatTienDoHoSoMC`` record of one of its audit entries. Both read only the case, its audit
+entries (the log alone: what was recorded, never recomputed) and its workflow definition (status codes,
+trigger, role and state labels). Dates are ``yyyyMMddHHmmss`` in Vietnam time
+(:func:`motcua.workflow.dvcqg.records.portal_text`); the status is the ``status_code`` the definition gives the
+lifecycle
+state; the channel is the code of :data:`motcua.workflow.dvcqg.records.CHANNEL_NAMES`. A record built here reads back
+through :func:`motcua.workflow.dvcqg.records.parse_record`, with the same R, E and A: ``DanhSachHoSoBoSung`` lists the
+legal pauses of the clock (supplements, fee payments), each with the appointment before and after it, so
+that its last ``NgayHenTraMoi`` is the legal appointment in force; an apology's new date is never one
+(domain.md §3) and travels only in the apology's progress record (``NoiDungXuLy``).
+
+The sync status a portal adapter keeps is modelled here too: :class:`EntrySync` per audit entry and
+:class:`DossierSync`, the per-dossier summary :func:`summarize` derives from them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final, Literal
+
+from motcua.workflow.dvcqg.records import APPLICANT_KINDS, CHANNEL_NAMES, portal_text
+from motcua.workflow.engine.audit import AuditEntry
+from motcua.workflow.engine.decisions import OPEN_TRIGGER
+from motcua.workflow.engine.definition import WorkflowDefinition
+from motcua.workflow.engine.errors import InvalidInput
+from motcua.workflow.engine.model import Case, JsonValue
+
+__all__ = [
+    "DOSSIER_SERVICE",
+    "PROGRESS_SERVICE",
+    "SYNC_KIND",
+    "DossierSync",
+    "EntrySync",
+    "SyncStatus",
+    "dossier_record",
+    "progress_record",
+    "status_code",
+    "summarize",
+]
+
+DOSSIER_SERVICE: Final = "DongBoHoSoMC"
+PROGRESS_SERVICE: Final = "CapNhatTienDoHoSoMC"
+SYNC_KIND: Final = "dvcqg.sync"  # the outbox effect of a published change: Effect(SYNC_KIND, {"sequence": n})
+_CHANNEL_CODES: Final = {name: code for code, name in CHANNEL_NAMES.items()}
+_KIND_CODES: Final = {name: code for code, name in APPLICANT_KINDS.items()}
+_DIGITIZED: Final = frozenset({"digitized", "result_digitized"})
+_SUPPLEMENT_REQUEST: Final = "request_supplement"
+_SUPPLEMENT_RECEIVED: Final = "supplement_received"
+_APOLOGY: Final = "apologize"
+
+
+# -- the dossier record --------------------------------------------------------------------------
+
+
+def status_code(definition: WorkflowDefinition, case_state: Mapping[str, str]) -> int:
+    """``TrangThaiHoSo``: the status code the definition gives the lifecycle state."""
+    lifecycle = definition.regions.get("lifecycle")
+    spec = lifecycle.states.get(case_state.get("lifecycle", "")) if lifecycle else None
+    if spec is None or spec.status_code is None:
+        raise InvalidInput("lifecycle", f"{definition.ref}: state {case_state.get('lifecycle')!r} has no DVCQG code")
+    return spec.status_code
+
+
+def dossier_record(
+    case: Case, entries: Sequence[AuditEntry], definition: WorkflowDefinition, agency: str
+) -> dict[str, JsonValue]:
+    """The ``DongBoHoSoMC`` record of the dossier as it stands (``entries``: its whole history)."""
+    a = case.attributes
+    name = _text(a.get("procedure_name"))
+    record: dict[str, JsonValue] = {
+        "MaHoSo": case.code, "MaTTHC": _text(a.get("procedure")), "TenTTHC": name,
+        "MaLinhVuc": _text(a.get("field_code")), "TenLinhVuc": _text(a.get("field_name")),
+        "ChuHoSo": _text(a.get("applicant_name")), "LoaiDoiTuong": _KIND_CODES.get(str(a.get("applicant_kind")), 1),
+        "SoDienThoai": _text(a.get("phone")), "Email": _text(a.get("email")),
+        "TrichYeuHoSo": _text(a.get("summary")) or name,
+        "NgayTiepNhan": _stamp(a.get("received_at")), "NgayHenTra": _stamp(_initial_appointment(a)),
+        "TrangThaiHoSo": status_code(definition, case.state), "NgayTra": _stamp(a.get("returned_at")),
+        "NgayKetThucXuLy": _stamp(a.get("ended_at")), "DonViXuLy": agency,
+        "KenhThucHien": _CHANNEL_CODES.get(str(a.get("channel")), 1),
+        "HoSoCoThanhPhanSoHoa": int(case.state.get("records") in _DIGITIZED),
+        "DuocThanhToanTrucTuyen": int(a.get("paid_online") is True),
+        "TaiLieuNop": [], "DanhSachLePhi": _fees(a, name), "DanhSachHoSoBoSung": _supplements(entries, definition),
+        "DanhSachGiayToKetQua": _results(a, name),
+    }
+    return record
+
+
+def _text(value: JsonValue) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _instant(value: JsonValue) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _stamp(value: JsonValue | datetime) -> str:
+    """A portal date, or ``""`` (what the portal sends for no date)."""
+    moment = value if isinstance(value, datetime) else _instant(value)
+    return portal_text(moment) if moment is not None else ""
+
+
+def _initial_appointment(attributes: Mapping[str, JsonValue]) -> JsonValue:
+    """``NgayHenTra`` is the appointment of the receipt; later ones travel in ``DanhSachHoSoBoSung``."""
+    history = attributes.get("appointment_history")
+    if isinstance(history, list) and history and isinstance(history[0], dict):
+        return history[0].get("appointment")
+    return attributes.get("appointment")
+
+
+def _fees(attributes: Mapping[str, JsonValue], name: str) -> list[JsonValue]:
+    fee = attributes.get("fee")
+    if not isinstance(fee, int) or fee <= 0:
+        return []
+    return [{"MaPhiLePhi": _text(attributes.get("procedure")), "TenPhiLePhi": f"Phí, lệ phí: {name}", "Gia": fee}]
+
+
+def _results(attributes: Mapping[str, JsonValue], name: str) -> list[JsonValue]:
+    codes = attributes.get("electronic_results")
+    if not isinstance(codes, list):
+        return []
+    return [{"MaGiayToKetQua": code, "TenGiayTo": f"Kết quả: {name}"} for code in codes if isinstance(code, str)]
+
+
+def _supplements(entries: Sequence[AuditEntry], definition: WorkflowDefinition) -> list[JsonValue]:
+    """``DanhSachHoSoBoSung``: one item per legal pause of the clock, in the order they happened, so that the
+    last ``NgayHenTraMoi`` given is the legal appointment in force (domain.md §5: how an import reads A).
+
+    A supplement request opens an item (asked, what for, the appointment before); the supplement closes it
+    (supplied, the appointment shifted by the pause). Any other move of the appointment after reception —
+    the end of a fee pause (``awaiting_payment``, status 6) — is an item of its own: no ``NgayBoSung`` (no
+    document was asked for, and the portal counts supplement requests), ``NgayTiepNhanBoSung`` the instant
+    the clock resumed, ``NoiDungBoSung`` the label of the state the clock stood still in. Apologies are no
+    items: their new date is not an appointment (domain.md §3); their progress record carries it."""
+    items: list[dict[str, JsonValue]] = []
+    appointment: JsonValue = None
+    for entry in entries:
+        moved = entry.changes.get("appointment", appointment)
+        if entry.trigger == _SUPPLEMENT_REQUEST:
+            items.append(_item(entry.reason or "", appointment, requested=portal_text(entry.occurred_at)))
+        elif entry.trigger == _SUPPLEMENT_RECEIVED and items and items[-1]["NgayTiepNhanBoSung"] == "":
+            items[-1].update(NgayTiepNhanBoSung=portal_text(entry.occurred_at), NgayHenTraMoi=_stamp(moved))
+        elif appointment is not None and "appointment" in entry.changes:
+            items.append(_item(_state_label(definition, entry.state_before), appointment,
+                               supplied=portal_text(entry.occurred_at), moved=_stamp(moved)))
+        appointment = moved
+    return list(items)
+
+
+def _item(
+    content: str, before: JsonValue, *, requested: str = "", supplied: str = "", moved: str = ""
+) -> dict[str, JsonValue]:
+    return {"NgayBoSung": requested, "NgayTiepNhanBoSung": supplied, "NoiDungBoSung": content,
+            "NgayHenTraTruoc": _stamp(before), "NgayHenTraMoi": moved}
+
+
+def _state_label(definition: WorkflowDefinition, state: Mapping[str, str]) -> str:
+    lifecycle = definition.regions.get("lifecycle")
+    spec = lifecycle.states.get(state.get("lifecycle", "")) if lifecycle else None
+    return spec.label if spec else state.get("lifecycle", "")
+
+
+# -- the progress record ---------------------------------------------------------------------------
+
+
+def progress_record(
+    entries: Sequence[AuditEntry], sequence: int, definition: WorkflowDefinition, agency: str
+) -> dict[str, JsonValue]:
+    """The ``CapNhatTienDoHoSoMC`` record of the entry ``sequence`` (``entries``: the history up to it at least).
+
+    The step runs from the previous change (``NgayBatDau``) to this one (``ThoiDiemXuLy``); its due time
+    (``NgayKetThucTheoQuyDinh``) is the legal appointment in force after the entry, ``""`` before reception.
+    """
+    entry = _entry(entries, sequence)
+    started = entries[sequence - 2].occurred_at if sequence > 1 else entry.occurred_at
+    return {
+        "MaHoSo": entry.case_code, "NguoiXuLy": entry.actor, "ChucDanh": definition.roles.get(entry.role, entry.role),
+        "ThoiDiemXuLy": portal_text(entry.occurred_at), "PhongBanXuLy": agency,
+        "NoiDungXuLy": _content(definition, entry), "TrangThai": status_code(definition, entry.state_after),
+        "NgayBatDau": portal_text(started), "NgayKetThucTheoQuyDinh": _stamp(_appointment_after(entries, sequence)),
+    }
+
+
+def _entry(entries: Sequence[AuditEntry], sequence: int) -> AuditEntry:
+    if not 1 <= sequence <= len(entries) or entries[sequence - 1].sequence != sequence:
+        raise InvalidInput("sequence", f"no audit entry {sequence} in a history of {len(entries)}")
+    return entries[sequence - 1]
+
+
+def _label(definition: WorkflowDefinition, trigger: str) -> str:
+    if trigger == OPEN_TRIGGER:
+        return definition.opening.label
+    spec = definition.triggers.get(trigger)
+    return spec.label if spec else trigger
+
+
+def _content(definition: WorkflowDefinition, entry: AuditEntry) -> str:
+    """The trigger's label; an apology's adds the new date promised and the reason, which the dossier record
+    does not carry (a new date is not an appointment, domain.md §3)."""
+    label = _label(definition, entry.trigger)
+    new_date = entry.data.get("new_date") if entry.trigger == _APOLOGY else None
+    if not isinstance(new_date, str):
+        return label
+    shown = datetime.fromisoformat(new_date).strftime("%d/%m/%Y")
+    return f"{label}: hẹn trả ngày {shown}" + (f"; lý do: {entry.reason}" if entry.reason else "")
+
+
+def _appointment_after(entries: Sequence[AuditEntry], sequence: int) -> JsonValue:
+    appointment: JsonValue = None
+    for entry in entries[:sequence]:
+        appointment = entry.changes.get("appointment", appointment)
+    return appointment
+
+
+# -- sync status -----------------------------------------------------------------------------------
+
+SyncStatus = Literal["pending", "synced", "failed", "parked"]
+
+
+@dataclass(frozen=True, slots=True)
+class EntrySync:
+    """The sync status of one audit entry: ``failed`` will be retried, ``parked`` waits for an operator."""
+
+    case_code: str
+    sequence: int
+    status: SyncStatus
+    attempts: int
+    updated_at: datetime
+    last_error: str | None = None
+    synced_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DossierSync:
+    """A dossier's sync summary: its changes (audit entries), how many reached the portal, and when first."""
+
+    case_code: str
+    entries: int
+    synced: int
+    status: SyncStatus
+    last_synced_sequence: int | None
+    first_synced_at: datetime | None
+    first_sync_delay: timedelta | None  # from the dossier's opening to its first synced change
+
+    @property
+    def complete(self) -> bool:
+        """Every change of the dossier reached the portal (the ``sync`` indicator's numerator)."""
+        return self.entries > 0 and self.synced == self.entries
+
+
+def summarize(case: Case, statuses: Iterable[EntrySync]) -> DossierSync:
+    """The summary of a case at its version from its entries' statuses (an entry without one is pending)."""
+    recorded = {item.sequence: item for item in statuses if item.sequence <= case.version}
+    synced = [item for item in recorded.values() if item.status == "synced"]
+    first = min((item.synced_at for item in synced if item.synced_at is not None), default=None)
+    return DossierSync(
+        case_code=case.code, entries=case.version, synced=len(synced), status=_overall(case.version, recorded),
+        last_synced_sequence=max((item.sequence for item in synced), default=None), first_synced_at=first,
+        first_sync_delay=first - case.opened_at if first is not None else None,
+    )
+
+
+def _overall(version: int, recorded: Mapping[int, EntrySync]) -> SyncStatus:
+    states = {recorded[n].status if n in recorded else "pending" for n in range(1, version + 1)}
+    return next((status for status in _WORST_FIRST if status in states), "synced")
+
+
+_WORST_FIRST: Final[tuple[SyncStatus, ...]] = ("parked", "failed", "pending")

@@ -1,0 +1,247 @@
+"""The append-only, hash-chained audit log: entries, their canonical encoding, and chain checks.
+
+Each entry's ``hash`` is SHA-256 over a canonical JSON encoding of every field but the hash
+itself and the store-assigned global position; ``prev_hash`` links it to the case's previous
+entry (:data:`~motcua.workflow.engine.model.GENESIS_HASH` for the first). The case row keeps the head hash and
+version, so removing or adding an entry at the end of a chain is detected as surely as changing
+one in the middle.
+
+Entries are versioned (``schema_version``). An entry is stored, and hashed, in the layout of the
+version it was written in: :data:`CANONICAL_FORMS` holds the canonical form of every version ever
+written, so an old entry verifies for ever. Readers see old entries upcast to the current layout
+(:mod:`motcua.workflow.auditing.upcasting`); verification always runs on the entry as stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from motcua.workflow.engine.clock import to_vietnam_time
+from motcua.workflow.engine.errors import InvalidInput
+from motcua.workflow.engine.model import GENESIS_HASH, Case, JsonValue
+
+__all__ = [
+    "CANONICAL_FORMS",
+    "ENTRY_SCHEMA_VERSION",
+    "AuditEntry",
+    "ChainBreak",
+    "canonical_bytes",
+    "entry_hash",
+    "seal",
+    "sealed",
+    "verify_chains",
+]
+
+ENTRY_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    case_code: str
+    sequence: int
+    occurred_at: datetime
+    actor: str
+    role: str
+    trigger: str
+    state_before: Mapping[str, str]
+    state_after: Mapping[str, str]
+    data: Mapping[str, JsonValue]
+    changes: Mapping[str, JsonValue]  # attributes the actions set: the log alone replays a case
+    reason: str | None
+    definition_key: str
+    definition_version: int
+    rule_set: str
+    prev_hash: str
+    hash: str = ""
+    schema_version: int = ENTRY_SCHEMA_VERSION
+    position: int | None = None  # global order, assigned by the store at commit
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _utc_text(instant: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (what ``strftime`` would print, at a fraction of the cost)."""
+    u = instant.astimezone(UTC)
+    return (f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}"
+            f".{u.microsecond:06d}Z")
+
+
+def _canonical_v1(entry: AuditEntry) -> dict[str, JsonValue]:
+    """Schema 1 (current): every field, the instant in UTC."""
+    return {
+        "schema": entry.schema_version,
+        "case": entry.case_code,
+        "seq": entry.sequence,
+        "at": _utc_text(entry.occurred_at),
+        "actor": entry.actor,
+        "role": entry.role,
+        "trigger": entry.trigger,
+        "before": dict(entry.state_before),
+        "after": dict(entry.state_after),
+        "data": dict(entry.data),
+        "changes": dict(entry.changes),
+        "reason": entry.reason,
+        "definition": f"{entry.definition_key}@{entry.definition_version}",
+        "rule_set": entry.rule_set,
+        "prev": entry.prev_hash,
+    }
+
+
+def _canonical_v0(entry: AuditEntry) -> dict[str, JsonValue]:
+    """Schema 0 (the pilot's prototype layout, see docs/auditing.md): no ``changes`` and no ``reason``
+    of their own (the attributes the actions set travelled inside ``data`` under ``_set``, the reason
+    was a data field), and the instant written in Vietnam time.
+
+    A schema-0 row keeps ``changes`` empty and ``reason`` null; should either be filled, it is hashed
+    too, so that nothing a reader might take from those columns escapes the hash.
+    """
+    extra: dict[str, JsonValue] = {}
+    if entry.changes:
+        extra["changes"] = dict(entry.changes)
+    if entry.reason is not None:
+        extra["reason"] = entry.reason
+    return {
+        **extra,
+        "schema": entry.schema_version,
+        "case": entry.case_code,
+        "seq": entry.sequence,
+        "at": to_vietnam_time(entry.occurred_at).isoformat(timespec="microseconds"),
+        "actor": entry.actor,
+        "role": entry.role,
+        "trigger": entry.trigger,
+        "before": dict(entry.state_before),
+        "after": dict(entry.state_after),
+        "data": dict(entry.data),
+        "definition": f"{entry.definition_key}@{entry.definition_version}",
+        "rule_set": entry.rule_set,
+        "prev": entry.prev_hash,
+    }
+
+
+CANONICAL_FORMS: Mapping[int, Callable[[AuditEntry], dict[str, JsonValue]]] = {
+    0: _canonical_v0,
+    ENTRY_SCHEMA_VERSION: _canonical_v1,
+}
+"""The canonical form of each schema version, over the entry as stored in that version's layout."""
+
+
+def canonical_bytes(entry: AuditEntry) -> bytes:
+    """The exact bytes that are hashed: the canonical form of the entry's own schema version, sorted
+    keys, no spaces, UTF-8."""
+    if entry.schema_version == ENTRY_SCHEMA_VERSION:  # the engine's path: no lookup
+        document = _canonical_v1(entry)
+    else:
+        form = CANONICAL_FORMS.get(entry.schema_version)
+        if form is None:
+            raise InvalidInput("schema_version", f"no canonical form for audit schema {entry.schema_version}")
+        document = form(entry)
+    return _CANONICAL.encode(document).encode("utf-8")
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    return hashlib.sha256(canonical_bytes(entry)).hexdigest()
+
+
+def seal(entry: AuditEntry) -> AuditEntry:
+    """Return the entry with its hash filled in."""
+    return replace(entry, hash=entry_hash(entry))
+
+
+def sealed(**fields: Any) -> AuditEntry:
+    """Build an entry and its hash in one go (the engine's path: one construction, not two)."""
+    return AuditEntry(**fields, hash=entry_hash(AuditEntry(**fields)))
+
+
+@dataclass(frozen=True, slots=True)
+class ChainBreak:
+    """The first place where a case's chain stops matching what the engine wrote."""
+
+    case_code: str
+    sequence: int
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.case_code} #{self.sequence}: {self.problem}"
+
+
+def verify_chains(cases: Iterable[Case], entries: Iterable[AuditEntry]) -> Iterator[ChainBreak]:
+    """Merge-join cases (ordered by code) with entries (ordered by code, sequence).
+
+    Yields the first break of every broken chain, including entries whose case row is gone.
+    """
+    pending = _group_by_case(entries)
+    current = next(pending, None)
+    for case in cases:
+        while current is not None and current[0] < case.code:
+            yield ChainBreak(current[0], current[1][0].sequence, "entries without a case row")
+            current = next(pending, None)
+        chain: list[AuditEntry] = []
+        if current is not None and current[0] == case.code:
+            chain = current[1]
+            current = next(pending, None)
+        found = check_chain(case, chain)
+        if found is not None:
+            yield found
+    while current is not None:
+        yield ChainBreak(current[0], current[1][0].sequence, "entries without a case row")
+        current = next(pending, None)
+
+
+def _group_by_case(entries: Iterable[AuditEntry]) -> Iterator[tuple[str, list[AuditEntry]]]:
+    code: str | None = None
+    chain: list[AuditEntry] = []
+    for entry in entries:
+        if entry.case_code != code and chain:
+            yield chain[0].case_code, chain
+            chain = []
+        code = entry.case_code
+        chain.append(entry)
+    if chain:
+        yield chain[0].case_code, chain
+
+
+def check_chain(case: Case, chain: list[AuditEntry]) -> ChainBreak | None:
+    """Check one case's entries against each other and against the case row."""
+    previous_hash = GENESIS_HASH
+    previous_state: Mapping[str, str] | None = None
+    for expected_sequence, entry in enumerate(chain, start=1):
+        problem = _entry_problem(entry, expected_sequence, previous_hash, previous_state)
+        if problem is not None:
+            return ChainBreak(case.code, expected_sequence, problem)
+        previous_hash, previous_state = entry.hash, entry.state_after
+    return _head_problem(case, len(chain), previous_hash, previous_state)
+
+
+def _entry_problem(
+    entry: AuditEntry, sequence: int, previous_hash: str, previous_state: Mapping[str, str] | None
+) -> str | None:
+    if entry.sequence != sequence:
+        return f"sequence {entry.sequence} found where {sequence} was expected (entry missing or inserted)"
+    if entry.schema_version not in CANONICAL_FORMS:
+        return f"written in unknown audit schema {entry.schema_version} (entry altered)"
+    if entry.prev_hash != previous_hash:
+        return "prev_hash does not match the previous entry (entry removed, inserted or rewritten)"
+    if entry.hash != entry_hash(entry):
+        return "hash does not match the entry's content (entry altered)"
+    if previous_state is not None and dict(entry.state_before) != dict(previous_state):
+        return "state_before differs from the previous entry's state_after"
+    return None
+
+
+def _head_problem(
+    case: Case, length: int, last_hash: str, last_state: Mapping[str, str] | None
+) -> ChainBreak | None:
+    if case.version != length:
+        return ChainBreak(case.code, min(case.version, length) + 1,
+                          f"case is at version {case.version} but its chain has {length} entries")
+    if case.head_hash != last_hash:
+        return ChainBreak(case.code, length, "case head hash differs from its last entry")
+    if last_state is not None and dict(case.state) != dict(last_state):
+        return ChainBreak(case.code, length, "case state differs from its last entry's state_after")
+    return None

@@ -1,0 +1,153 @@
+"""Small named checks run on every definition at load; each returns the problems it found.
+
+A problem names the region and the offending states, triggers, roles, guards or actions, so the
+author of a broken file knows what to fix. :func:`validate` raises one
+:class:`~motcua.workflow.engine.errors.InvalidDefinition` listing all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from motcua.workflow.engine.definition import TransitionSpec, WorkflowDefinition
+from motcua.workflow.engine.errors import InvalidDefinition
+from motcua.workflow.engine.registry import Registry
+
+__all__ = [
+    "CHECKS",
+    "check_final_states_are_final",
+    "check_one_initial_state",
+    "check_references",
+    "check_registered_names",
+    "check_roles_declared",
+    "check_states_reachable",
+    "validate",
+]
+
+Check = Callable[[WorkflowDefinition, Registry], list[str]]
+
+
+def _transitions(definition: WorkflowDefinition) -> Iterator[tuple[str, TransitionSpec]]:
+    for trigger, spec in definition.triggers.items():
+        for transition in spec.transitions:
+            yield trigger, transition
+
+
+def check_one_initial_state(definition: WorkflowDefinition, registry: Registry) -> list[str]:
+    problems = []
+    for name, region in definition.regions.items():
+        initial = region.initial_states
+        if len(initial) != 1:
+            problems.append(f"region {name!r} must have exactly one initial state, has {list(initial)}")
+    return problems
+
+
+def check_references(definition: WorkflowDefinition, registry: Registry) -> list[str]:
+    problems = []
+    for trigger, transition in _transitions(definition):
+        region = definition.regions.get(transition.region)
+        if region is None:
+            problems.append(f"trigger {trigger!r} names unknown region {transition.region!r}")
+            continue
+        named = [*transition.source, *([transition.dest] if transition.dest else [])]
+        unknown = sorted({state for state in named if state not in region.states})
+        if unknown:
+            problems.append(f"trigger {trigger!r}: region {transition.region!r} has no states {unknown}")
+        problems.extend(_when_problems(definition, trigger, transition))
+    return problems
+
+
+def _when_problems(definition: WorkflowDefinition, trigger: str, transition: TransitionSpec) -> list[str]:
+    problems = []
+    for region_name, states in transition.when.items():
+        region = definition.regions.get(region_name)
+        if region is None:
+            problems.append(f"trigger {trigger!r}: 'when' names unknown region {region_name!r}")
+            continue
+        unknown = sorted(set(states) - set(region.states))
+        if unknown:
+            problems.append(f"trigger {trigger!r}: 'when' region {region_name!r} has no states {unknown}")
+    return problems
+
+
+def check_roles_declared(definition: WorkflowDefinition, registry: Registry) -> list[str]:
+    problems = []
+    for trigger, spec in definition.triggers.items():
+        unknown = sorted(set(spec.roles) - set(definition.roles))
+        if unknown:
+            problems.append(f"trigger {trigger!r} allows undeclared roles {unknown}")
+    if unknown := sorted(set(definition.opening.roles) - set(definition.roles)):
+        problems.append(f"opening allows undeclared roles {unknown}")
+    return problems
+
+
+def check_final_states_are_final(definition: WorkflowDefinition, registry: Registry) -> list[str]:
+    problems = []
+    for trigger, transition in _transitions(definition):
+        region = definition.regions.get(transition.region)
+        if region is None or transition.dest is None:
+            continue
+        leaving = sorted(
+            state for state in transition.source
+            if state in region.states and region.states[state].final and state != transition.dest
+        )
+        if leaving:
+            problems.append(
+                f"trigger {trigger!r} leaves final states {leaving} of region {transition.region!r}"
+            )
+    return problems
+
+
+def check_states_reachable(definition: WorkflowDefinition, registry: Registry) -> list[str]:
+    problems = []
+    for name, region in definition.regions.items():
+        edges: dict[str, set[str]] = {state: set() for state in region.states}
+        for _, transition in _transitions(definition):
+            if transition.region == name and transition.dest in region.states:
+                for source in transition.source:
+                    edges.setdefault(source, set()).add(transition.dest)
+        seen = _reach(edges, set(region.initial_states))
+        unreachable = sorted(set(region.states) - seen)
+        if unreachable:
+            problems.append(f"region {name!r}: states {unreachable} cannot be reached from the initial state")
+    return problems
+
+
+def _reach(edges: dict[str, set[str]], start: set[str]) -> set[str]:
+    seen, todo = set(start), list(start)
+    while todo:
+        for nxt in edges.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def check_registered_names(definition: WorkflowDefinition, registry: Registry) -> list[str]:
+    guards = {g for _, t in _transitions(definition) for g in t.guards}
+    actions = {a for _, t in _transitions(definition) for a in t.actions} | set(definition.opening.actions)
+    problems = []
+    if missing := sorted(guards - set(registry.guards)):
+        problems.append(f"guards {missing} are not registered")
+    if missing := sorted(actions - set(registry.actions)):
+        problems.append(f"actions {missing} are not registered")
+    for action in sorted(actions & set(registry.actions)):
+        if absent := sorted(registry.actions[action].fires - set(definition.triggers)):
+            problems.append(f"action {action!r} fires triggers {absent} that the definition does not declare")
+    return problems
+
+
+CHECKS: tuple[Check, ...] = (
+    check_one_initial_state,
+    check_references,
+    check_roles_declared,
+    check_final_states_are_final,
+    check_states_reachable,
+    check_registered_names,
+)
+
+
+def validate(definition: WorkflowDefinition, registry: Registry, source: str) -> None:
+    problems = [problem for check in CHECKS for problem in check(definition, registry)]
+    if problems:
+        raise InvalidDefinition(source, problems)

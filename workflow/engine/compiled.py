@@ -1,0 +1,226 @@
+"""Definitions compiled into shared ``transitions`` machines, one per region, once per version.
+
+This is the only module that touches ``transitions``. Each region of a definition becomes one
+:class:`transitions.Machine` created with ``model=None`` and ``auto_transitions=False``; every case
+of that definition version shares it, and a trigger runs on a throwaway subject that holds just
+the region's current state (the maintainers' advice for many models, transitions issue #146).
+Guards are wired as condition callables and the transition taken is recorded by an ``after``
+callable, so no callback is ever named by a string and no generated method reaches our API.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
+from transitions import EventData, Machine
+
+from motcua.workflow.engine.checks import validate
+from motcua.workflow.engine.definition import DataField, DataType, TransitionSpec, TriggerSpec, WorkflowDefinition
+from motcua.workflow.engine.errors import MalformedData, UnknownDefinition, UnknownTrigger
+from motcua.workflow.engine.model import JsonValue
+from motcua.workflow.engine.registry import Action, Context, Guard, Registry
+
+__all__ = ["CompiledTrigger", "CompiledWorkflow", "RegionRun", "WorkflowSet"]
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+_Text = Annotated[str, AfterValidator(_nfc), Field(min_length=1)]
+_Rating = Annotated[int, Field(ge=1, le=5)]
+_PLAIN_TYPES: dict[DataType, object] = {
+    DataType.TEXT: _Text,
+    DataType.INTEGER: int,
+    DataType.NUMBER: float,
+    DataType.BOOLEAN: bool,
+    DataType.DATE: date,
+    DataType.DATETIME: datetime,
+    DataType.RATING: _Rating,
+}
+
+
+def _field_type(spec: DataField) -> Any:
+    if spec.type is DataType.CHOICE:
+        return Literal[spec.choices]
+    return _PLAIN_TYPES[spec.type]
+
+
+def data_model(name: str, fields: Mapping[str, DataField]) -> type[BaseModel]:
+    """A pydantic model that validates a trigger's data: declared fields only, typed."""
+    definitions: dict[str, Any] = {
+        field: (_field_type(spec), ...) if spec.required else (_field_type(spec) | None, None)
+        for field, spec in fields.items()
+    }
+    config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model: type[BaseModel] = create_model(f"{name}_data", __config__=config, **definitions)
+    return model
+
+
+def validate_data(trigger: str, model: type[BaseModel], data: Mapping[str, object]) -> dict[str, JsonValue]:
+    try:
+        parsed = model.model_validate(dict(data))
+    except ValidationError as error:
+        raise MalformedData(trigger, _problems(error)) from None
+    dumped: dict[str, JsonValue] = parsed.model_dump(mode="json", exclude_none=True)
+    return dumped
+
+
+def _problems(error: ValidationError) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "data"
+        problems[where] = "missing" if item["type"] == "missing" else item["msg"]
+    return problems
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledTrigger:
+    name: str
+    spec: TriggerSpec
+    roles: frozenset[str]
+    data: type[BaseModel]
+    regions: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class RegionRun:
+    """Per-call scratch handed to the shared machines through the event's kwargs."""
+
+    context: Context
+    taken: list[TransitionSpec]
+    rejected: list[str]
+
+
+class _Subject:
+    """The throwaway model a shared machine moves: one region's state, nothing else."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+
+
+class CompiledWorkflow:
+    def __init__(self, definition: WorkflowDefinition, registry: Registry) -> None:
+        self.definition = definition
+        self.registry = registry
+        self.opening_data = data_model("open", definition.opening.data)
+        self.triggers = {
+            name: self._compile_trigger(name, spec) for name, spec in definition.triggers.items()
+        }
+        self._machines = {name: self._machine(name) for name in definition.regions}
+
+    def trigger(self, name: str) -> CompiledTrigger:
+        compiled = self.triggers.get(name)
+        if compiled is None:
+            raise UnknownTrigger(name, self.definition.ref)
+        return compiled
+
+    def action(self, name: str) -> Action:
+        return self.registry.actions[name].run
+
+    def has_transition(self, region: str, trigger: str, state: str) -> bool:
+        event = self._machines[region].events.get(trigger)
+        return event is not None and state in event.transitions
+
+    def run_region(self, region: str, trigger: str, state: str, scratch: RegionRun) -> str:
+        subject = _Subject(state)
+        self._machines[region].events[trigger].trigger(subject, run=scratch)
+        return subject.state
+
+    def _compile_trigger(self, name: str, spec: TriggerSpec) -> CompiledTrigger:
+        touched = {transition.region for transition in spec.transitions}
+        regions = tuple(region for region in self.definition.regions if region in touched)
+        return CompiledTrigger(name, spec, frozenset(spec.roles), data_model(name, spec.data), regions)
+
+    def _machine(self, region: str) -> Machine:
+        transitions = [
+            self._transition(trigger, spec)
+            for trigger, trigger_spec in self.definition.triggers.items()
+            for spec in trigger_spec.transitions
+            if spec.region == region
+        ]
+        states = list(self.definition.regions[region].states)
+        return Machine(
+            model=None, states=states, initial=self.definition.regions[region].initial,
+            transitions=transitions, auto_transitions=False, send_event=True,
+        )
+
+    def _transition(self, trigger: str, spec: TransitionSpec) -> dict[str, object]:
+        conditions = [_when(spec.when)] if spec.when else []
+        conditions += [_guard(name, self.registry.guards[name]) for name in spec.guards]
+        return {
+            "trigger": trigger, "source": list(spec.source), "dest": spec.dest,
+            "conditions": conditions, "after": [_record(spec)],
+        }
+
+
+def _when(required: Mapping[str, tuple[str, ...]]) -> Callable[[EventData], bool]:
+    def holds(event: EventData) -> bool:
+        run: RegionRun = event.kwargs["run"]
+        state = run.context.case.state
+        if all(state.get(region) in allowed for region, allowed in required.items()):
+            return True
+        run.rejected.append("when " + ", ".join(f"{r} in {list(a)}" for r, a in required.items()))
+        return False
+
+    return holds
+
+
+def _guard(name: str, guard: Guard) -> Callable[[EventData], bool]:
+    def holds(event: EventData) -> bool:
+        run: RegionRun = event.kwargs["run"]
+        if guard(run.context):
+            return True
+        run.rejected.append(name)
+        return False
+
+    return holds
+
+
+def _record(spec: TransitionSpec) -> Callable[[EventData], None]:
+    def taken(event: EventData) -> None:
+        run: RegionRun = event.kwargs["run"]
+        run.taken.append(spec)
+
+    return taken
+
+
+class WorkflowSet:
+    """Every loaded definition version, compiled once and shared."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[tuple[str, int], CompiledWorkflow] = {}
+
+    def add(self, definition: WorkflowDefinition, registry: Registry, source: str) -> CompiledWorkflow:
+        validate(definition, registry, source)
+        compiled = CompiledWorkflow(definition, registry)
+        self._compiled[(definition.key, definition.version)] = compiled
+        return compiled
+
+    def get(self, key: str, version: int) -> CompiledWorkflow:
+        compiled = self._compiled.get((key, version))
+        if compiled is None:
+            raise UnknownDefinition(key, version)
+        return compiled
+
+    def latest(self, key: str) -> CompiledWorkflow:
+        versions = [version for (name, version) in self._compiled if name == key]
+        if not versions:
+            raise UnknownDefinition(key)
+        return self._compiled[(key, max(versions))]
+
+    def status_of(self, key: str, version: int, lifecycle_state: str) -> int | None:
+        """The DVCQG status code of a lifecycle state; ``None`` for workflows without codes (plan tasks)."""
+        region = self.get(key, version).definition.regions.get("lifecycle")
+        spec = region.states.get(lifecycle_state) if region else None
+        return spec.status_code if spec else None
+
+    def definitions(self) -> list[WorkflowDefinition]:
+        return [compiled.definition for compiled in self._compiled.values()]

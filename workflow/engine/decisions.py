@@ -1,0 +1,164 @@
+"""The engine decides; it never writes. ``open`` and ``fire`` return a :class:`Decision`.
+
+A decision holds the case as it will be (version + 1), the sealed audit entry, the timer changes
+and the effects; the service persists them in one unit of work and releases effects after
+commit. Given the same case, input and clock, the engine decides the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from motcua.workflow.engine.audit import AuditEntry, sealed
+from motcua.workflow.engine.clock import Clock
+from motcua.workflow.engine.compiled import CompiledTrigger, CompiledWorkflow, RegionRun, WorkflowSet, validate_data
+from motcua.workflow.engine.definition import TransitionSpec
+from motcua.workflow.engine.errors import GuardRejected, InvalidInput, RoleNotAllowed, TransitionNotAllowed
+from motcua.workflow.engine.model import GENESIS_HASH, Actor, Case, DueTimer, Effect, JsonValue, TimerChange
+from motcua.workflow.engine.registry import Context
+
+__all__ = ["OPEN_TRIGGER", "Decision", "Engine"]
+
+OPEN_TRIGGER = "open"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    case: Case
+    entry: AuditEntry
+    timers: tuple[TimerChange, ...] = ()
+    effects: tuple[Effect, ...] = ()
+    consumes: DueTimer | None = None  # the timer this decision fires: removed in the same transaction
+
+    @property
+    def expected_version(self) -> int:
+        """The version the stored case must still have for this decision to commit."""
+        return self.case.version - 1
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What the actions of one trigger add up to."""
+
+    attributes: dict[str, JsonValue]
+    changes: dict[str, JsonValue]
+    timers: list[TimerChange]
+    effects: list[Effect]
+
+
+class Engine:
+    """Decides. ``publish`` maps a definition key to effect kinds released by *every* decision of its cases
+    (``Effect(kind, {"sequence": n})``, after the actions' own effects): how a composition root has each
+    change of a dossier synchronised elsewhere, in the transaction that commits it. The core gives the
+    kinds no meaning."""
+
+    def __init__(
+        self, workflows: WorkflowSet, clock: Clock, publish: Mapping[str, tuple[str, ...]] | None = None
+    ) -> None:
+        self.workflows = workflows
+        self.clock = clock
+        self.publish: Mapping[str, tuple[str, ...]] = {key: kinds for key, kinds in (publish or {}).items() if kinds}
+
+    def open(
+        self, key: str, code: str, actor: Actor, data: Mapping[str, object], *, rule_set: str,
+        version: int | None = None,
+    ) -> Decision:
+        compiled = self.workflows.latest(key) if version is None else self.workflows.get(key, version)
+        if not code.strip():
+            raise InvalidInput("code", "a case needs a non-empty code")
+        opening = compiled.definition.opening
+        role = _role(actor, frozenset(opening.roles), OPEN_TRIGGER)
+        values = validate_data(OPEN_TRIGGER, compiled.opening_data, data)
+        now = self.clock.now()
+        case = Case(
+            code=code, definition_key=compiled.definition.key, definition_version=compiled.definition.version,
+            rule_set=rule_set, state={}, attributes=values, version=0, head_hash=GENESIS_HASH,
+            opened_at=now, updated_at=now,
+        )
+        context = Context(case, OPEN_TRIGGER, actor, role, values, now, case.state, case.attributes)
+        state = compiled.definition.initial_state()
+        return self._decide(compiled, context, state, opening.actions)
+
+    def fire(self, case: Case, trigger: str, actor: Actor, data: Mapping[str, object]) -> Decision:
+        compiled = self.workflows.get(case.definition_key, case.definition_version)
+        spec = compiled.trigger(trigger)
+        role = _role(actor, spec.roles, trigger)
+        values = validate_data(trigger, spec.data, data)
+        context = Context(case, trigger, actor, role, values, self.clock.now(), case.state, case.attributes)
+        state, taken = _move(compiled, spec, context)
+        actions = tuple(action for transition in taken for action in transition.actions)
+        return self._decide(compiled, context, state, actions)
+
+    def _decide(
+        self, compiled: CompiledWorkflow, context: Context, state: dict[str, str], actions: tuple[str, ...]
+    ) -> Decision:
+        case = context.case
+        plan = _run_actions(compiled, context, state, actions)
+        entry = sealed(
+            case_code=case.code, sequence=case.version + 1, occurred_at=context.now, actor=context.actor.name,
+            role=context.role, trigger=context.trigger, state_before=case.state, state_after=state,
+            data=context.data, changes=plan.changes, reason=_reason(context.data),
+            definition_key=case.definition_key, definition_version=case.definition_version,
+            rule_set=case.rule_set, prev_hash=case.head_hash,
+        )
+        after = Case(
+            code=case.code, definition_key=case.definition_key, definition_version=case.definition_version,
+            rule_set=case.rule_set, state=state, attributes=plan.attributes, version=entry.sequence,
+            head_hash=entry.hash, opened_at=case.opened_at, updated_at=context.now,
+        )
+        if self.publish and case.definition_key in self.publish:
+            plan.effects.extend(_published(self.publish[case.definition_key], entry.sequence))
+        return Decision(after, entry, tuple(plan.timers), tuple(plan.effects))
+
+
+def _published(kinds: tuple[str, ...], sequence: int) -> list[Effect]:
+    return [Effect(kind, {"sequence": sequence}) for kind in kinds]
+
+
+def _role(actor: Actor, allowed: frozenset[str], trigger: str) -> str:
+    usable = sorted(actor.roles & allowed)
+    if not usable:
+        raise RoleNotAllowed(actor.name, sorted(actor.roles), trigger, sorted(allowed))
+    return usable[0]
+
+
+def _move(
+    compiled: CompiledWorkflow, spec: CompiledTrigger, context: Context
+) -> tuple[dict[str, str], list[TransitionSpec]]:
+    state = dict(context.case.state)
+    scratch = RegionRun(context, [], [])
+    candidates = False
+    for region in spec.regions:
+        current = state[region]
+        if compiled.has_transition(region, spec.name, current):
+            candidates = True
+            state[region] = compiled.run_region(region, spec.name, current, scratch)
+    if not candidates:
+        raise TransitionNotAllowed(spec.name, context.case.state)
+    if not scratch.taken:
+        raise GuardRejected(spec.name, context.case.state, scratch.rejected)
+    return state, scratch.taken
+
+
+def _run_actions(
+    compiled: CompiledWorkflow, context: Context, state: dict[str, str], actions: tuple[str, ...]
+) -> _Plan:
+    plan = _Plan(dict(context.case.attributes), {}, [], [])
+    if not actions:
+        return plan
+    # one context for every action: it sees the new state, and the attributes as earlier actions left them
+    acting = Context(context.case, context.trigger, context.actor, context.role, context.data, context.now,
+                     state, plan.attributes)
+    for name in actions:
+        outcome = compiled.action(name)(acting)
+        plan.attributes.update(outcome.attributes)
+        plan.changes.update(outcome.attributes)
+        plan.timers.extend(outcome.timers)
+        plan.effects.extend(outcome.effects)
+    return plan
+
+
+def _reason(data: Mapping[str, JsonValue]) -> str | None:
+    reason = data.get("reason")
+    return reason if isinstance(reason, str) else None

@@ -1,0 +1,136 @@
+"""Workflow definitions as data: the typed, frozen model that YAML documents are validated into.
+
+A definition declares orthogonal *regions* (lifecycle, deadline, records, …), each a flat state
+machine, and *triggers* whose transitions may move several regions at once. Nothing here is
+evaluated from text: guards and actions are names resolved against a registry
+(:mod:`motcua.workflow.engine.registry`); the graph checks live in :mod:`motcua.workflow.engine.checks`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = [
+    "ClockMode",
+    "DataField",
+    "DataType",
+    "OpeningSpec",
+    "Region",
+    "StateSpec",
+    "TransitionSpec",
+    "TriggerSpec",
+    "WorkflowDefinition",
+]
+
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ClockMode(StrEnum):
+    """What the legal clock does while a lifecycle state holds."""
+
+    IDLE = "idle"  # not started yet (submitted online, not received)
+    RUNNING = "running"
+    PAUSED = "paused"  # waiting for the applicant: supplement, payment
+    STOPPED = "stopped"  # processing ended
+
+
+class StateSpec(_Frozen):
+    label: str = Field(min_length=1)
+    initial: bool = False
+    final: bool = False
+    status_code: int | None = Field(default=None, ge=1, le=10)
+    clock: ClockMode | None = None
+
+
+class Region(_Frozen):
+    label: str = Field(min_length=1)
+    states: dict[Name, StateSpec] = Field(min_length=1)
+
+    @property
+    def initial_states(self) -> tuple[str, ...]:
+        return tuple(name for name, spec in self.states.items() if spec.initial)
+
+    @property
+    def initial(self) -> str:
+        return self.initial_states[0]
+
+
+class DataType(StrEnum):
+    TEXT = "text"
+    INTEGER = "integer"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    DATETIME = "datetime"
+    RATING = "rating"  # 1..5, an applicant's satisfaction
+    CHOICE = "choice"
+
+
+class DataField(_Frozen):
+    type: DataType
+    required: bool = False
+    label: str = ""
+    choices: tuple[str, ...] = ()
+
+    @field_validator("choices")
+    @classmethod
+    def _choices_are_distinct(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("choices must be distinct")
+        return value
+
+
+class TransitionSpec(_Frozen):
+    region: Name
+    source: tuple[Name, ...] = Field(min_length=1)
+    dest: Name | None = None  # None: an internal transition, the state does not change
+    guards: tuple[Name, ...] = ()
+    actions: tuple[Name, ...] = ()
+    when: dict[Name, tuple[Name, ...]] = Field(default_factory=dict)  # other regions' states required
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
+
+
+class TriggerSpec(_Frozen):
+    label: str = Field(min_length=1)
+    roles: tuple[Name, ...] = Field(min_length=1)
+    data: dict[Name, DataField] = Field(default_factory=dict)
+    transitions: tuple[TransitionSpec, ...] = Field(min_length=1)
+    timer: bool = False  # fired by the worker when a timer falls due
+
+
+class OpeningSpec(_Frozen):
+    """How a case comes into being: who may open it, the attributes it takes, what runs then."""
+
+    label: str = Field(min_length=1)
+    roles: tuple[Name, ...] = Field(min_length=1)
+    data: dict[Name, DataField] = Field(default_factory=dict)
+    actions: tuple[Name, ...] = ()
+
+
+class WorkflowDefinition(_Frozen):
+    key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")]
+    version: int = Field(ge=1)
+    title: str = Field(min_length=1)
+    rule_sets: tuple[str, ...] = Field(min_length=1)
+    roles: dict[Name, str] = Field(min_length=1)  # role → Vietnamese label
+    regions: dict[Name, Region] = Field(min_length=1)
+    triggers: dict[Name, TriggerSpec] = Field(min_length=1)
+    opening: OpeningSpec
+
+    @property
+    def ref(self) -> str:
+        return f"{self.key}@{self.version}"
+
+    def initial_state(self) -> dict[str, str]:
+        return {name: region.initial for name, region in self.regions.items()}

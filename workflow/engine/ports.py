@@ -1,0 +1,134 @@
+"""The ports the core needs from the outside world. Adapters implement them.
+
+:class:`CaseStore` is the unit of work: ``commit`` writes the case row (version + 1), its audit
+entry, its timer changes and its outbox effects atomically, or raises and writes nothing.
+:class:`TimerQueue` and :class:`Outbox` are what the worker needs from the same database;
+:class:`Notifier` delivers one effect (log, e-mail, webhook). :class:`Reports` is the reporting
+projection folded from the audit log by global position, and the official reports computed over it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from motcua.workflow.engine.audit import AuditEntry
+from motcua.workflow.engine.decisions import Decision
+from motcua.workflow.engine.model import Case, DueTimer, Effect, OutboxItem, SetTimer
+from motcua.workflow.engine.queries import CaseFilter, Page
+from motcua.workflow.engine.retry import Settlement
+
+__all__ = ["CaseQueries", "CaseStore", "Notifier", "Observer", "Outbox", "Storage", "TimerQueue"]
+
+
+class CaseStore(Protocol):
+    def load(self, code: str) -> Case:
+        """The case at its latest version; :class:`~motcua.workflow.engine.errors.CaseNotFound` if absent."""
+        ...
+
+    def commit(self, decision: Decision) -> None:
+        """Persist a decision atomically, if the stored case is still at ``decision.expected_version``.
+
+        Raises :class:`~motcua.workflow.engine.errors.ConcurrencyConflict` (another writer won) or
+        :class:`~motcua.workflow.engine.errors.CaseAlreadyExists` (opening a code already used); nothing is written
+        then.
+        When the decision ``consumes`` a timer, that timer row (same name and generation) is removed in
+        the same transaction, or :class:`~motcua.workflow.engine.errors.StaleTimer` is raised and nothing is written.
+        Armed timers get the decision entry's global position as their generation.
+        """
+        ...
+
+    def history(self, code: str) -> Sequence[AuditEntry]:
+        """A case's entries in sequence order (empty if the case is unknown)."""
+        ...
+
+    def cases(self) -> Iterator[Case]:
+        """Every case, ordered by code. Lazy: a SQL store reads at the first ``next()`` and holds a
+        connection until the iterator is exhausted or closed."""
+        ...
+
+    def entries(self) -> Iterator[AuditEntry]:
+        """Every audit entry, ordered by case code then sequence. Lazy, like :meth:`cases`."""
+        ...
+
+    def timers(self, code: str) -> Sequence[SetTimer]:
+        """The timers currently armed on a case, ordered by name."""
+        ...
+
+    def effects(self, code: str) -> Sequence[Effect]:
+        """The effects a case's decisions put in the outbox, in commit order (delivered ones included:
+        outbox rows are marked, never deleted)."""
+        ...
+
+    def next_sequence(self, scope: str) -> int:
+        """1, 2, 3… per scope, never twice (dossier numbers per agency and day)."""
+        ...
+
+
+class Observer(Protocol):
+    """Hooks around a decision (logging, metrics, effect relay), called by the service."""
+
+    def committed(self, decision: Decision) -> None: ...
+
+    def rejected(self, code: str, trigger: str, error: Exception) -> None: ...
+
+
+class TimerQueue(Protocol):
+    def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[DueTimer]:
+        """Claim up to ``limit`` armed timers due at ``now``, oldest first, for ``lease``.
+
+        A claimed timer is not handed out again until its lease runs out (its message was lost, its
+        worker died), so several dispatchers can claim side by side without handing one timer twice.
+        """
+        ...
+
+    def discard(self, timer: DueTimer) -> bool:
+        """Remove a timer that can no longer take effect (its trigger is not allowed any more).
+
+        Only the same generation is removed; returns whether it was."""
+        ...
+
+    def armed_count(self, now: datetime) -> tuple[int, int]:
+        """(armed timers, of which due at ``now``): the backlog a dashboard shows."""
+        ...
+
+
+class Outbox(Protocol):
+    def claim_effects(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxItem]:
+        """Claim up to ``limit`` pending effects whose next attempt is due, for ``lease``."""
+        ...
+
+    def delivered(self, item_id: int, now: datetime) -> None: ...
+
+    def failed(self, item_id: int, error: str, settlement: Settlement) -> None:
+        """Record a failed attempt: retry at the settlement's instant, or park the effect."""
+        ...
+
+    def parked(self) -> list[OutboxItem]: ...
+
+    def backlog(self) -> int:
+        """How many effects wait for delivery (pending, claimed or not; parked ones are not counted)."""
+        ...
+
+    def requeue(self, item_ids: Sequence[int] | None, now: datetime) -> int:
+        """Make parked effects pending again (all of them when ``item_ids`` is None); returns how many."""
+        ...
+
+
+class Notifier(Protocol):
+    def deliver(self, item: OutboxItem) -> None:
+        """Deliver one effect; raise :class:`~motcua.workflow.engine.errors.DeliveryFailed` when it could not be."""
+        ...
+
+
+class CaseQueries(Protocol):
+    def find(self, where: CaseFilter, *, after: str | None = None, limit: int = 50) -> Page:
+        """The cases :func:`motcua.workflow.engine.queries.matches` selects, ordered by code, the first ``limit`` of
+        those whose code sorts after ``after``; :class:`~motcua.workflow.engine.errors.InvalidInput` for a ``limit``
+        outside 1…:data:`~motcua.workflow.engine.queries.MAX_PAGE`."""
+        ...
+
+
+class Storage(CaseStore, CaseQueries, TimerQueue, Outbox, Protocol):
+    """One database behind all four ports: what every shipped adapter implements."""

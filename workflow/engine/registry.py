@@ -1,0 +1,89 @@
+"""Named guards and actions that definitions refer to.
+
+Definitions hold names only; a :class:`Registry` resolves them to callables when a definition
+is compiled, so nothing is ever evaluated from text and a misspelt name fails at load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from motcua.workflow.engine.model import Actor, Case, Effect, JsonValue, TimerChange
+
+__all__ = ["Action", "ActionEntry", "Context", "Guard", "Outcome", "Registry"]
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a guard or an action may look at. Guards see the state before the trigger,
+    actions the state after it and the attributes as earlier actions left them."""
+
+    case: Case
+    trigger: str
+    actor: Actor
+    role: str
+    data: Mapping[str, JsonValue]
+    now: datetime
+    state: Mapping[str, str]
+    attributes: Mapping[str, JsonValue]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an action decides: attributes to merge, timers to set or cancel, effects to release."""
+
+    attributes: Mapping[str, JsonValue] = field(default_factory=dict)
+    timers: tuple[TimerChange, ...] = ()
+    effects: tuple[Effect, ...] = ()
+
+
+Guard = Callable[[Context], bool]
+Action = Callable[[Context], Outcome]
+
+
+@dataclass(frozen=True, slots=True)
+class ActionEntry:
+    run: Action
+    fires: frozenset[str]  # triggers its timers will fire: each must exist in the definition
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._guards: dict[str, Guard] = {}
+        self._actions: dict[str, ActionEntry] = {}
+
+    def add_guard(self, name: str, guard: Guard) -> None:
+        self._guards[name] = guard
+
+    def add_action(self, name: str, action: Action, fires: frozenset[str] = frozenset()) -> None:
+        self._actions[name] = ActionEntry(action, fires)
+
+    def guard(self, name: str) -> Callable[[Guard], Guard]:
+        def register(guard: Guard) -> Guard:
+            self.add_guard(name, guard)
+            return guard
+
+        return register
+
+    def action(self, name: str, *fires: str) -> Callable[[Action], Action]:
+        def register(action: Action) -> Action:
+            self.add_action(name, action, frozenset(fires))
+            return action
+
+        return register
+
+    @property
+    def guards(self) -> Mapping[str, Guard]:
+        return self._guards
+
+    @property
+    def actions(self) -> Mapping[str, ActionEntry]:
+        return self._actions
+
+    def merged(self, other: Registry) -> Registry:
+        combined = Registry()
+        combined._guards = {**self._guards, **other._guards}
+        combined._actions = {**self._actions, **other._actions}
+        return combined

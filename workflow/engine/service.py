@@ -1,0 +1,85 @@
+"""The application service: load, decide, commit, notify. One unit of work per call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+
+from motcua.workflow.engine.audit import AuditEntry
+from motcua.workflow.engine.decisions import OPEN_TRIGGER, Decision, Engine
+from motcua.workflow.engine.errors import (
+    CaseNotFound,
+    ConcurrencyConflict,
+    MotcuaError,
+    StaleTimer,
+    TransitionNotAllowed,
+)
+from motcua.workflow.engine.model import SYSTEM_ACTOR, Actor, Case, DueTimer
+from motcua.workflow.engine.ports import CaseStore, Observer, TimerQueue
+
+__all__ = ["CaseService"]
+
+
+class CaseService:
+    def __init__(self, engine: Engine, store: CaseStore, observers: Sequence[Observer] = ()) -> None:
+        self.engine = engine
+        self.store = store
+        self.observers = tuple(observers)
+
+    def open(
+        self, key: str, code: str, actor: Actor, data: Mapping[str, object], *, rule_set: str,
+        version: int | None = None,
+    ) -> Case:
+        def decide() -> Decision:
+            return self.engine.open(key, code, actor, data, rule_set=rule_set, version=version)
+
+        return self._run(code, OPEN_TRIGGER, decide)
+
+    def fire(
+        self, code: str, trigger: str, actor: Actor, data: Mapping[str, object] | None = None,
+        expected_version: int | None = None,
+    ) -> Case:
+        def decide() -> Decision:
+            case = self.store.load(code)
+            if expected_version is not None and case.version != expected_version:
+                raise ConcurrencyConflict(code, expected_version)
+            return self.engine.fire(case, trigger, actor, data or {})
+
+        return self._run(code, trigger, decide)
+
+    def fire_timer(self, timer: DueTimer, queue: TimerQueue) -> Case | None:
+        """Fire a claimed timer through the normal path, exactly once.
+
+        The decision consumes the timer row in its own transaction, so a duplicate message, a re-armed
+        or a cancelled timer finds nothing to consume and changes nothing (``None``). A timer whose
+        trigger the case no longer allows is discarded. A lost race raises ``ConcurrencyConflict``
+        (retryable): the timer stays armed and fires on the next try.
+        """
+        try:
+            case = self.store.load(timer.case_code)
+            decision = self.engine.fire(case, timer.trigger, SYSTEM_ACTOR, timer.data)
+        except (TransitionNotAllowed, CaseNotFound):
+            queue.discard(timer)
+            return None
+        try:
+            return self._run(timer.case_code, timer.trigger, lambda: replace(decision, consumes=timer))
+        except StaleTimer:
+            return None
+
+    def get(self, code: str) -> Case:
+        return self.store.load(code)
+
+    def history(self, code: str) -> Sequence[AuditEntry]:
+        return self.store.history(code)
+
+    def _run(self, code: str, trigger: str, decide: Callable[[], Decision]) -> Case:
+        try:
+            decision = decide()
+            self.store.commit(decision)
+        except MotcuaError as error:
+            for observer in self.observers:
+                observer.rejected(code, trigger, error)
+            raise
+        for observer in self.observers:
+            observer.committed(decision)
+        return decision.case

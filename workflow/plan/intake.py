@@ -1,0 +1,59 @@
+"""Plan intake: every occurrence of a plan's tasks becomes a ``plan-task`` case, once.
+
+Loading is idempotent: an occurrence whose case exists is left as it is (and named when its title,
+owner or due date no longer match the plan), so a plan can be loaded again after it is edited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from motcua.workflow.dossiers.catalogue import RuleBook
+from motcua.workflow.engine.errors import CaseAlreadyExists, CaseNotFound
+from motcua.workflow.engine.model import SYSTEM_ACTOR, Actor, JsonValue
+from motcua.workflow.engine.service import CaseService
+from motcua.workflow.plan.metrics import PLAN_TASK_WORKFLOW
+from motcua.workflow.plan.model import Occurrence, Plan
+
+__all__ = ["LoadResult", "load_tasks"]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    created: tuple[str, ...]
+    existing: tuple[str, ...]
+    differing: tuple[str, ...]  # existing cases whose title, owner or due date no longer match the plan
+
+
+def _opening_data(plan: Plan, occurrence: Occurrence) -> dict[str, JsonValue]:
+    data: dict[str, JsonValue] = {
+        "plan": plan.key, "task": occurrence.task.id, "title": occurrence.task.text,
+        "owner": plan.owner_text(occurrence.task), "due": occurrence.due.isoformat(),
+    }
+    if occurrence.period is not None:
+        data["period"] = occurrence.period
+    return data
+
+
+def load_tasks(service: CaseService, rules: RuleBook, plan: Plan, actor: Actor = SYSTEM_ACTOR) -> LoadResult:
+    """Open a ``plan-task`` case per occurrence not yet in the store; never changes an existing one."""
+    created: list[str] = []
+    existing: list[str] = []
+    differing: list[str] = []
+    for occurrence in plan.occurrences():
+        data = _opening_data(plan, occurrence)
+        try:
+            case = service.get(occurrence.code)
+        except CaseNotFound:
+            rule_set = rules.in_force(occurrence.due).key
+            try:
+                service.open(PLAN_TASK_WORKFLOW, occurrence.code, actor, data, rule_set=rule_set)
+            except CaseAlreadyExists:  # another loader won the race
+                existing.append(occurrence.code)
+            else:
+                created.append(occurrence.code)
+            continue
+        existing.append(occurrence.code)
+        if any(case.attributes.get(name) != data[name] for name in ("title", "owner", "due")):
+            differing.append(occurrence.code)
+    return LoadResult(tuple(created), tuple(existing), tuple(differing))

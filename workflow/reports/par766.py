@@ -1,0 +1,239 @@
+"""The Decision 766/QĐ-TTg indicators computable from dossiers (domain.md §4), as counts then scores.
+
+:class:`IndicatorCounts` are plain counts over the dossiers of a period, each one a ``SUM(CASE …)``
+that a SQL adapter computes in one aggregation over the reporting projection;
+:func:`indicator_counts` is the reference over :class:`~motcua.workflow.reports.projection.DossierFacts`.
+:func:`par766` turns counts into scored indicators with the points and thresholds of a rule set,
+never with numbers of its own.
+
+Populations (where domain.md is silent, the national formula sheet of Decision 766 decides):
+
+- *to handle*: the dossiers of Biểu 06's total, with its semantics (never-accepted ones left out);
+  progress, satisfaction, ratings and late dossiers count among them;
+- *received*: accepted dossiers whose reception date is in the period (Biểu 06's online + direct/postal);
+  online share, electronic results, digitisation, online payment and electronic hand-overs count
+  among them, as the formula sheet counts its dossier indicators by reception date.
+
+The ``sync`` indicator (docs/dvcqg-sync.md) is decided by the data, never by a process's settings: its
+population is the *received* dossiers motcua handles itself (imported ones come from the portal) that
+were *published* — with at least one ``dvcqg.sync`` effect in the outbox; a dossier received before
+publishing was turned on has none and is left out. Its numerator is those whose every change (audit
+entry) is synced, as the sync status stands when the report is computed. A period none of whose dossiers
+was published is reported "not measured" (0, 0 points and a note), never estimated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Container, Iterable, Mapping
+from dataclasses import dataclass, fields
+from datetime import date
+
+from motcua.workflow.dossiers.catalogue import RuleSet
+from motcua.workflow.engine.model import JsonValue
+from motcua.workflow.reports.projection import DossierFacts, bieu06
+
+__all__ = [
+    "INDICATOR_KEYS",
+    "SATISFIED_RATING",
+    "Indicator",
+    "IndicatorCounts",
+    "Scorecard",
+    "indicator_counts",
+    "par766",
+    "scorecard",
+]
+
+SATISFIED_RATING = 4  # ratings are 1–5; 4 "hài lòng" and 5 "rất hài lòng" count as satisfied
+SYNC_NOT_MEASURED = (
+    "sync: not measured — no dossier of the period was published to DVCQG (no portal was configured when they "
+    "were handled), so the value is reported as 0 with 0 points, not estimated"
+)
+NOT_APPLICABLE = "{key}: no dossier in the denominator for this period (N/A, 0 points)"
+
+# Output key → the key of the indicator in the rule set's ``par766`` (points and thresholds live there).
+INDICATOR_KEYS: Mapping[str, str] = {
+    "progress": "progress",
+    "online": "online_share",
+    "e_result": "e_result",
+    "digitized": "digitised_dossiers",
+    "satisfaction": "handling_satisfaction",
+    "payment": "online_payment",
+    "sync": "dossier_sync",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorCounts:
+    """Counts over the dossiers of one period; see the module docstring for the two populations."""
+
+    total: int = 0  # to handle (Biểu 06 total)
+    resolved_early: int = 0
+    resolved_on_time: int = 0
+    resolved_late: int = 0
+    pending_within: int = 0
+    pending_overdue: int = 0
+    late: int = 0  # to handle, resolved late or still pending past the appointment
+    late_apologised: int = 0  # of the late ones, with an apology sent in time
+    rated: int = 0  # to handle, rated by the applicant
+    satisfied: int = 0  # of the rated ones, rating ≥ SATISFIED_RATING
+    received: int = 0  # received in the period
+    received_online: int = 0
+    paper_result: int = 0  # received, of a procedure that returns a paper result
+    electronic_result: int = 0  # of those, with an electronic result issued
+    digitized: int = 0  # received, digitised, with an electronic result where the procedure returns paper
+    with_fee: int = 0  # received, with a non-zero fee
+    paid_online: int = 0  # of those, paid online
+    electronic_handover: int = 0  # received, handed over at least once and every time electronically
+    sync_total: int = 0  # received, handled in motcua (not imported) and published to DVCQG
+    synced: int = 0  # of those, every change synced to DVCQG
+
+    @property
+    def sync_measured(self) -> bool:
+        """At least one dossier of the period was published to DVCQG: the sync counts mean something."""
+        return self.sync_total > 0
+
+    def as_json(self) -> dict[str, JsonValue]:
+        counts: dict[str, JsonValue] = {item.name: int(getattr(self, item.name)) for item in fields(self)}
+        return {**counts, "sync_measured": self.sync_measured}
+
+
+def indicator_counts(
+    facts: Iterable[DossierFacts], start: date, end: date, *, published: Container[str] = frozenset(),
+    synced: Container[str] = frozenset(),
+) -> IndicatorCounts:
+    """The reference counts for [start, end]: Biểu 06's semantics dossier by dossier, then the rest.
+
+    ``published``: the codes of the dossiers with at least one ``dvcqg.sync`` effect; ``synced``: those whose
+    every change reached DVCQG."""
+    totals = dict.fromkeys((item.name for item in fields(IndicatorCounts)), 0)
+    for item in facts:
+        for name, value in _dossier_counts(item, start, end, published, synced).items():
+            totals[name] += value
+    return IndicatorCounts(**totals)
+
+
+def _dossier_counts(
+    item: DossierFacts, start: date, end: date, published: Container[str], synced: Container[str]
+) -> dict[str, int]:
+    row = bieu06([item], start, end).total  # one dossier's Biểu 06 row: its semantics, written once
+    if not row.total:
+        return {}
+    late = row.resolved_late + row.pending_overdue
+    counts = {
+        "total": 1, "resolved_early": row.resolved_early, "resolved_on_time": row.resolved_on_time,
+        "resolved_late": row.resolved_late, "pending_within": row.pending_within,
+        "pending_overdue": row.pending_overdue, "late": late,
+        "late_apologised": int(late > 0 and item.apologies_in_time > 0),
+        "rated": int(item.rating is not None),
+        "satisfied": int(item.rating is not None and item.rating >= SATISFIED_RATING),
+    }
+    if row.online + row.direct_postal:
+        counts.update(_received_counts(item, online=row.online > 0))
+        if not item.imported and item.code in published:
+            counts.update(sync_total=1, synced=int(item.code in synced))
+    return counts
+
+
+def _received_counts(item: DossierFacts, *, online: bool) -> dict[str, int]:
+    return {
+        "received": 1, "received_online": int(online),
+        "paper_result": int(item.paper_result),
+        "electronic_result": int(item.paper_result and item.electronic_result),
+        "digitized": int(item.digitized and (item.electronic_result or not item.paper_result)),
+        "with_fee": int(item.fee != 0), "paid_online": int(item.fee != 0 and item.paid_online),
+        "electronic_handover": int(0 < item.handovers == item.electronic_handovers),
+    }
+
+
+# -- scores ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    """One scored indicator: ``value`` in percent (``None`` when its denominator is 0), points earned."""
+
+    key: str
+    value: float | None
+    points: float
+    max_points: float
+
+    def as_json(self) -> dict[str, JsonValue]:
+        return {"key": self.key, "value": self.value, "points": self.points, "max_points": self.max_points}
+
+
+@dataclass(frozen=True, slots=True)
+class Scorecard:
+    start: date
+    end: date
+    rule_set: str
+    indicators: tuple[Indicator, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def total_points(self) -> float:
+        return round(sum(indicator.points for indicator in self.indicators), 2)
+
+    @property
+    def max_points(self) -> float:
+        return round(sum(indicator.max_points for indicator in self.indicators), 2)
+
+    def as_json(self) -> dict[str, JsonValue]:
+        return {
+            "from": self.start.isoformat(), "to": self.end.isoformat(), "rule_set": self.rule_set,
+            "indicators": [indicator.as_json() for indicator in self.indicators],
+            "total_points": self.total_points, "notes": list(self.notes),
+        }
+
+
+Ratio = Callable[[IndicatorCounts], tuple[int, int] | None]
+
+
+def _progress(c: IndicatorCounts) -> tuple[int, int]:
+    return c.resolved_early + c.resolved_on_time + c.pending_within, c.total
+
+
+def _satisfaction(c: IndicatorCounts) -> tuple[int, int]:
+    """100 % − (late rate + complaint rate): the dossiers neither late nor rated unsatisfied, as a share
+    of those to handle (a rating below 4 is the only complaint a dossier carries)."""
+    return c.total - c.late - (c.rated - c.satisfied), c.total
+
+
+_RATIOS: Mapping[str, Ratio] = {
+    "progress": _progress,
+    "online": lambda c: (c.received_online, c.received),
+    "e_result": lambda c: (c.electronic_result, c.paper_result),
+    "digitized": lambda c: (c.digitized, c.received),
+    "satisfaction": _satisfaction,
+    "payment": lambda c: (c.paid_online, c.with_fee),
+    "sync": lambda c: (c.synced, c.sync_total) if c.sync_measured else None,  # else SYNC_NOT_MEASURED
+}
+
+
+def par766(counts: IndicatorCounts, rules: RuleSet) -> list[Indicator]:
+    """The dossier indicators of Decision 766 scored with ``rules``' points and thresholds.
+
+    Points are ``max_points`` from ``full_at_percent`` up, proportional below it; a value is a percentage
+    rounded to two decimals, like the national dashboard shows it.
+    """
+    return [_score(key, counts, rules) for key in INDICATOR_KEYS]
+
+
+def scorecard(counts: IndicatorCounts, rules: RuleSet, start: date, end: date) -> Scorecard:
+    indicators = tuple(par766(counts, rules))
+    notes = [NOT_APPLICABLE.format(key=i.key) for i in indicators if i.value is None]
+    if not counts.sync_measured:
+        notes.append(SYNC_NOT_MEASURED)
+    return Scorecard(start, end, rules.key, indicators, tuple(notes))
+
+
+def _score(key: str, counts: IndicatorCounts, rules: RuleSet) -> Indicator:
+    spec = rules.par766.indicator(INDICATOR_KEYS[key])
+    ratio = _RATIOS[key](counts)
+    if ratio is None:
+        return Indicator(key, 0.0, 0.0, spec.max_points)
+    numerator, denominator = ratio
+    if denominator == 0:
+        return Indicator(key, None, 0.0, spec.max_points)
+    percent = 100 * max(numerator, 0) / denominator
+    points = spec.max_points * min(1.0, percent / spec.full_at_percent)
+    return Indicator(key, round(percent, 2), round(points, 2), spec.max_points)

@@ -1,0 +1,238 @@
+"""The reporting projection and the official report semantics (domain.md §4, the [ours] definitions).
+
+A dossier's :class:`DossierFacts` are folded from its audit entries in global order, so the
+projection can be kept up to date incrementally and rebuilt from scratch. Biểu 06 is defined here
+once, over facts, as the reference implementation; the SQL adapter computes the same numbers with
+one ``GROUP BY`` and the tests hold the two to each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+
+from motcua.workflow.engine.audit import AuditEntry
+from motcua.workflow.engine.clock import to_vietnam_time
+from motcua.workflow.engine.model import JsonValue
+from motcua.workflow.worktime.hours import Timeliness, classify
+
+__all__ = [
+    "BIEU06_COUNTS",
+    "Bieu06",
+    "Bieu06Row",
+    "DossierFacts",
+    "Pause",
+    "StatusOf",
+    "bieu06",
+    "fold",
+]
+
+StatusOf = Callable[[str, int, str], int | None]  # (definition key, version, lifecycle state) → DVCQG code
+_CHANNEL_CODES = {"direct": 1, "online": 2, "postal": 3}
+ONLINE = _CHANNEL_CODES["online"]
+_END_CODES = frozenset({7, 8, 9, 10})
+_NEVER_ACCEPTED = frozenset({1, 3})
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """A stretch of time the legal clock stood still (supplement or payment), by Vietnam dates."""
+
+    start: date
+    end: date | None  # None: still paused
+
+
+@dataclass(frozen=True, slots=True)
+class DossierFacts:
+    """What the reports need of one dossier. Instants are kept; report logic compares Vietnam dates."""
+
+    code: str
+    procedure: str
+    field_code: str
+    field_name: str
+    channel: int | None  # KenhThucHien: 1 direct, 2 online, 3 postal
+    status: int  # TrangThaiHoSo now
+    received_at: datetime | None = None  # R
+    ended_at: datetime | None = None  # E: first time the dossier reached 7, 8, 9 or 10
+    appointment: datetime | None = None  # A: the legal appointment after pauses, never an apology's date
+    pauses: tuple[Pause, ...] = ()
+    paper_result: bool = True
+    electronic_result: bool = False
+    digitized: bool = False
+    handovers: int = 0
+    electronic_handovers: int = 0
+    fee: int = 0
+    paid_online: bool = False
+    rating: int | None = None
+    apologies: int = 0
+    apologies_in_time: int = 0
+    imported: bool = False
+    position: int = 0  # the last audit position folded in
+
+    def paused_on(self, day: date) -> bool:
+        return any(p.start <= day and (p.end is None or p.end > day) for p in self.pauses)
+
+
+# -- folding the log -----------------------------------------------------------------------------
+
+
+def _instant(value: JsonValue) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+def _vn_date(instant: datetime) -> date:
+    return to_vietnam_time(instant).date()
+
+
+def _opened(entry: AuditEntry, status: int) -> DossierFacts:
+    data, changes = entry.data, entry.changes
+    channel = _CHANNEL_CODES.get(str(data.get("channel")))
+    return DossierFacts(
+        code=entry.case_code, procedure=str(data.get("procedure", "")),
+        field_code=str(changes.get("field_code", "")), field_name=str(changes.get("field_name", "")),
+        channel=channel, status=status, paper_result=changes.get("paper_result") is not False,
+        fee=fee if isinstance(fee := changes.get("fee"), int) else 0,
+        imported=entry.trigger == "import", position=entry.position or 0,
+    )
+
+
+def fold(facts: DossierFacts | None, entry: AuditEntry, status_of: StatusOf) -> DossierFacts | None:
+    """The facts after one more entry; ``None`` for entries of cases that are not dossiers."""
+    status = status_of(entry.definition_key, entry.definition_version, entry.state_after.get("lifecycle", ""))
+    if status is None:
+        return facts
+    current = _opened(entry, status) if facts is None else facts
+    return _apply(current, entry, status)
+
+
+def _apply(facts: DossierFacts, entry: AuditEntry, status: int) -> DossierFacts:
+    changes: dict[str, object] = {"status": status, "position": entry.position or facts.position}
+    changes.update(_clock_changes(facts, entry.changes, entry.occurred_at))
+    changes.update(_record_changes(facts, entry))
+    if facts.ended_at is None and status in _END_CODES:
+        changes["ended_at"] = _instant(entry.changes.get("ended_at")) or entry.occurred_at
+    return replace(facts, **changes)  # type: ignore[arg-type]  # the keys are DossierFacts fields
+
+
+def _clock_changes(facts: DossierFacts, changed: Mapping[str, JsonValue], at: datetime) -> dict[str, object]:
+    out: dict[str, object] = {}
+    if "received_at" in changed:
+        out["received_at"] = _instant(changed["received_at"])
+    if "appointment" in changed:
+        out["appointment"] = _instant(changed["appointment"])
+    if "paused_at" in changed:
+        paused = _instant(changed["paused_at"])
+        if paused is not None:
+            out["pauses"] = (*facts.pauses, Pause(_vn_date(paused), None))
+        elif facts.pauses and facts.pauses[-1].end is None:
+            out["pauses"] = (*facts.pauses[:-1], Pause(facts.pauses[-1].start, _vn_date(at)))
+    if "ended_at" in changed and facts.ended_at is None:
+        out["ended_at"] = _instant(changed["ended_at"])
+    return out
+
+
+def _record_changes(facts: DossierFacts, entry: AuditEntry) -> dict[str, object]:
+    changed: Mapping[str, JsonValue] = entry.changes
+    out: dict[str, object] = {}
+    if entry.state_after.get("records") in ("digitized", "result_digitized"):
+        out["digitized"] = True
+    if "electronic_results" in changed or entry.state_after.get("records") == "result_digitized":
+        out["electronic_result"] = True
+    for name in ("handovers", "electronic_handovers", "rating"):
+        if isinstance(changed.get(name), int):
+            out[name] = changed[name]
+    if "paid_online" in changed:
+        out["paid_online"] = changed["paid_online"] is True
+    if isinstance(apologies := changed.get("apologies"), list):
+        out["apologies"] = len(apologies)
+        out["apologies_in_time"] = sum(1 for a in apologies if isinstance(a, dict) and a.get("in_time") is True)
+    return out
+
+
+# -- Biểu 06 -------------------------------------------------------------------------------------
+
+BIEU06_COUNTS = (
+    "total", "online", "direct_postal", "carried_over", "resolved", "resolved_early", "resolved_on_time",
+    "resolved_late", "pending", "pending_within", "pending_overdue",
+)
+
+
+@dataclass(slots=True)
+class Bieu06Row:
+    field_code: str
+    field_name: str
+    total: int = 0
+    online: int = 0
+    direct_postal: int = 0
+    carried_over: int = 0
+    resolved: int = 0
+    resolved_early: int = 0
+    resolved_on_time: int = 0
+    resolved_late: int = 0
+    pending: int = 0
+    pending_within: int = 0
+    pending_overdue: int = 0
+
+    def counts(self) -> dict[str, int]:
+        return {name: int(getattr(self, name)) for name in BIEU06_COUNTS}
+
+    def add(self, other: Bieu06Row) -> None:
+        for name in BIEU06_COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass(frozen=True, slots=True)
+class Bieu06:
+    start: date
+    end: date
+    rows: tuple[Bieu06Row, ...]
+    total: Bieu06Row = field(default_factory=lambda: Bieu06Row("", "Tổng số"))
+
+    def as_json(self) -> dict[str, JsonValue]:
+        return {
+            "from": self.start.isoformat(), "to": self.end.isoformat(),
+            "rows": [{"field_code": r.field_code, "field_name": r.field_name, **r.counts()} for r in self.rows],
+            "total": dict(self.total.counts()),
+        }
+
+
+def _count(row: Bieu06Row, facts: DossierFacts, start: date, end: date) -> None:
+    received = _vn_date(facts.received_at) if facts.received_at else None
+    ended = _vn_date(facts.ended_at) if facts.ended_at else None
+    if received is None or received > end or (ended is not None and ended < start):
+        return
+    row.total += 1
+    if received >= start:
+        if facts.channel == ONLINE:
+            row.online += 1
+        else:
+            row.direct_postal += 1
+    else:
+        row.carried_over += 1
+    if ended is not None and ended <= end:
+        row.resolved += 1
+        kind = classify(facts.ended_at, facts.appointment)  # type: ignore[arg-type]  # ended implies ended_at
+        row.resolved_early += kind is Timeliness.EARLY
+        row.resolved_on_time += kind is Timeliness.ON_TIME
+        row.resolved_late += kind is Timeliness.LATE
+        return
+    row.pending += 1
+    overdue = facts.appointment is not None and _vn_date(facts.appointment) < end and not facts.paused_on(end)
+    row.pending_overdue += overdue
+    row.pending_within += not overdue
+
+
+def bieu06(facts: Iterable[DossierFacts], start: date, end: date) -> Bieu06:
+    """Biểu số 06/VPCP/KSTT for [start, end], one row per field ordered by code, and the total."""
+    rows: dict[str, Bieu06Row] = {}
+    for item in facts:
+        if item.status in _NEVER_ACCEPTED:
+            continue
+        row = rows.setdefault(item.field_code, Bieu06Row(item.field_code, item.field_name))
+        _count(row, item, start, end)
+    ordered = tuple(rows[code] for code in sorted(rows) if rows[code].total)
+    report = Bieu06(start, end, ordered)
+    for row in ordered:
+        report.total.add(row)
+    return report

@@ -1,10 +1,11 @@
 """Composition root: the only place that reads settings and wires the core to its adapters.
 
-``open_motcua(url)`` gives a ready :class:`Motcua`: the case service, the one-stop desk, the store,
-the compiled workflows, the procedure catalogue, the rule book, the office calendar, the reports and the
-DVCQG sync status. When a DVCQG portal is configured (``MOTCUA_DVCQG_URL``), every decision on a dossier
+``open_motcua(url)`` gives a ready :class:`Motcua`: the case service, the one-stop desk, the backend the
+URL names (:func:`motcua.adapters.backends.open_backend`: the store, the DVCQG sync status, the HTTP API's
+keys, the bulk writer), the compiled workflows, the procedure catalogue, the rule book, the office
+calendar and the reports. When a DVCQG portal is configured (``MOTCUA_DVCQG_URL``), every decision on a dossier
 puts a ``dvcqg.sync`` effect in the outbox and the worker's notifier sends it to the portal
-(docs/dvcqg-sync.md). That setting decides what decisions publish, never what a report says: the reports'
+(docs/how-to/sync-to-dvcqg.md). That setting decides what decisions publish, never what a report says: the reports'
 ``sync`` indicator reads which dossiers were published from the outbox itself.
 """
 
@@ -13,13 +14,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from motcua.adapters.backends import Backend, open_backend
 from motcua.adapters.logging import LoggingObserver
-from motcua.adapters.memory.reports import MemoryReports
-from motcua.adapters.memory.store import MemoryStore
 from motcua.adapters.notifiers import FanOut, LogNotifier, RoutingNotifier, SmtpNotifier, WebhookNotifier
-from motcua.adapters.portal.status import MemorySyncLog, SyncLog
+from motcua.adapters.portal.status import SyncLog
 from motcua.adapters.portal.sync import PORTAL_KIND, HttpxTransport, PortalNotifier, PortalTransport, UnconfiguredPortal
 from motcua.definitions.catalogue import load_procedures, load_rule_sets
 from motcua.definitions.offices import DEFAULT_OFFICE, load_office
@@ -39,9 +38,6 @@ from motcua.workflow.plan.actions import TaskServices, task_registry
 from motcua.workflow.reports.ports import Reports
 from motcua.workflow.worktime.calendar import WorkingCalendar
 
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine as SqlEngine
-
 __all__ = [
     "DEFAULT_AGENCY",
     "DEFAULT_DATABASE_URL",
@@ -51,13 +47,9 @@ __all__ = [
     "database_url",
     "notifier_from_settings",
     "open_motcua",
-    "open_reports",
-    "open_store",
-    "open_sync_log",
     "portal_notifier",
     "portal_settings",
     "publish_from_settings",
-    "sql_engine",
 ]
 
 DEFAULT_DATABASE_URL = "sqlite:///motcua.db"
@@ -69,46 +61,6 @@ DEFAULT_PORTAL_TIMEOUT_S = 10.0
 def database_url(explicit: str | None = None) -> str:
     """``--db`` wins, then ``MOTCUA_DATABASE_URL``, then the embedded SQLite default."""
     return explicit or os.environ.get("MOTCUA_DATABASE_URL") or DEFAULT_DATABASE_URL
-
-
-def open_store(url: str) -> Storage:
-    if url == "memory://":
-        return MemoryStore()
-    if url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
-        from motcua.adapters.sql.store import SqlStore  # noqa: PLC0415 - SQL drivers load only when a SQL URL is used
-
-        return SqlStore.from_url(url, migrate=True)
-    raise InvalidInput("database url", f"{url!r}: use sqlite:///FILE, postgresql://… or memory://")
-
-
-def open_reports(store: Storage, workflows: WorkflowSet, sync: SyncLog) -> Reports:
-    """The reporting projection on the store's database: in memory beside a memory store, else in SQL.
-
-    ``sync``: the DVCQG sync status on the same database. Whether the ``sync`` indicator is measured is read
-    from the data (dossiers with ``dvcqg.sync`` effects), never from this process's settings."""
-    if isinstance(store, MemoryStore):
-        return MemoryReports(store, workflows.status_of, sync)
-    from motcua.adapters.sql.reports import SqlReports  # noqa: PLC0415 - SQL loads only when a SQL URL is used
-
-    return SqlReports(sql_engine(store, "reporting projection"), workflows.status_of)
-
-
-def sql_engine(store: Storage, what: str) -> SqlEngine:
-    """The database engine of a SQL store, for the tables that live beside its cases (``what``: for the error)."""
-    from motcua.adapters.sql.store import SqlStore  # noqa: PLC0415 - SQL loads only when a SQL URL is used
-
-    if isinstance(store, SqlStore):
-        return store.engine
-    raise InvalidInput("database url", f"no {what} for a {type(store).__name__}")
-
-
-def open_sync_log(store: Storage) -> SyncLog:
-    """The DVCQG sync status on the store's database."""
-    if isinstance(store, MemoryStore):
-        return MemorySyncLog()
-    from motcua.adapters.sql.portal_status import SqlSyncLog  # noqa: PLC0415 - SQL loads only when a SQL URL is used
-
-    return SqlSyncLog(sql_engine(store, "sync status table"))
 
 
 @dataclass(frozen=True)
@@ -202,19 +154,25 @@ def _addresses(text: str) -> list[str]:
 class Motcua:
     service: CaseService
     desk: Desk
-    store: Storage
+    backend: Backend
     workflows: WorkflowSet
     catalogue: Catalogue
     rules: RuleBook
     calendar: WorkingCalendar
     reports: Reports
-    sync: SyncLog = field(default_factory=MemorySyncLog)
     publish: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
+    @property
+    def store(self) -> Storage:
+        return self.backend.store
+
+    @property
+    def sync(self) -> SyncLog:
+        """The DVCQG sync status on the store's database."""
+        return self.backend.sync
+
     def close(self) -> None:
-        close = getattr(self.store, "close", None)
-        if callable(close):
-            close()
+        self.backend.close()
 
 
 def open_motcua(
@@ -224,7 +182,8 @@ def open_motcua(
 ) -> Motcua:
     """``publish``: the effect kinds every decision of a workflow releases (:data:`PORTAL_PUBLISH` syncs the
     dossiers to DVCQG); by default :func:`publish_from_settings`. It changes only what decisions emit: the
-    reports measure the ``sync`` indicator from the data, whatever this process publishes."""
+    reports measure the ``sync`` indicator from the data (dossiers with ``dvcqg.sync`` effects), whatever
+    this process publishes."""
     catalogue, rules = load_procedures(), load_rule_sets()
     calendar = load_office(office).calendar()
     sla = SlaClock(calendar)
@@ -233,10 +192,13 @@ def open_motcua(
         "plan-task": task_registry(TaskServices(sla, rules)),
     })
     published = publish_from_settings() if publish is None else publish
-    store = open_store(database_url(url))
     engine = Engine(workflows, clock or SystemClock(), published)
-    service = CaseService(engine, store, [LoggingObserver()] if observers is None else observers)
-    desk = Desk(service, store, catalogue, rules, agency)
-    sync = open_sync_log(store)
-    reports = open_reports(store, workflows, sync)
-    return Motcua(service, desk, store, workflows, catalogue, rules, calendar, reports, sync, published)
+    backend = open_backend(database_url(url))
+    try:
+        reports = backend.reports(workflows.status_of)
+    except BaseException:
+        backend.close()  # opened, then refused: nothing of it may stay open
+        raise
+    service = CaseService(engine, backend.store, [LoggingObserver()] if observers is None else observers)
+    desk = Desk(service, backend.store, catalogue, rules, agency)
+    return Motcua(service, desk, backend, workflows, catalogue, rules, calendar, reports, published)

@@ -75,11 +75,11 @@ class LoggingObserver:
     def committed(self, decision: Decision) -> None:
         entry = decision.entry
         self.log.info(
-            "transition.committed", dossier=entry.case_code, trigger=entry.trigger, actor=entry.actor,
+            "transition.committed", case=entry.case_code, trigger=entry.trigger, actor=entry.actor,
             role=entry.role, sequence=entry.sequence, state=dict(entry.state_after), data=dict(entry.data),
             timers=len(decision.timers), effects=len(decision.effects),
         )
 
     def rejected(self, code: str, trigger: str, error: Exception) -> None:
-        self.log.warning("transition.rejected", dossier=code, trigger=trigger, error=type(error).__name__,
+        self.log.warning("transition.rejected", case=code, trigger=trigger, error=type(error).__name__,
                          detail=str(error))

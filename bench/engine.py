@@ -303,9 +303,9 @@ def _chains_intact(app: Motcua) -> bool:
     return next(verify_chains(app.store.cases(), app.store.entries()), None) is None
 
 
-def _store_pragmas(app: Motcua) -> dict[str, object]:
-    assert isinstance(app.store, SqlStore), "the SQLite benchmark needs the SQL store"
-    with app.store.engine.connect() as connection:
+def _store_pragmas(url: str) -> dict[str, object]:
+    """The PRAGMAs of a store's connection on ``url`` (set by its engine on every connection it makes)."""
+    with SqlStore.from_url(url) as store, store.engine.connect() as connection:
         return {name: connection.exec_driver_sql(f"PRAGMA {name}").scalar() for name in SQLITE_PRAGMAS}
 
 
@@ -320,7 +320,7 @@ def measure_sqlite(sizes: Sizes, directory: Path) -> dict[str, object]:
     path = directory / "bench.db"
     app = _open(f"sqlite:///{path}")
     try:
-        pragmas = _store_pragmas(app)
+        pragmas = _store_pragmas(f"sqlite:///{path}")
         connection = _sqlite_connection(path, pragmas)
         try:
             batches = {"engine": _service_fires(app, _processing(app).code),

@@ -45,7 +45,6 @@ from typing import Any, Final
 
 import dramatiq
 import psycopg
-import sqlalchemy as sa
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
@@ -327,29 +326,12 @@ def _add_armed(url: str, first: int, last: int, due: int) -> None:
         connection.execute("ANALYZE")
 
 
-def _claim_statement(store: SqlStore) -> tuple[str, Any]:
-    """The SQL text and parameters of one real claim, as the store sends them."""
-    seen: list[tuple[str, Any]] = []
-
-    def record(*event: Any) -> None:  # (connection, cursor, statement, parameters, context, executemany)
-        statement, parameters = event[2], event[3]
-        if statement.lstrip().upper().startswith(("WITH", "UPDATE")) and "timer" in statement:
-            seen.append((statement, parameters))
-
-    sa.event.listen(store.engine, "before_cursor_execute", record)
-    try:
-        store.claim_due(datetime.now(UTC), CLAIM_BATCH, timedelta(microseconds=1))
-    finally:
-        sa.event.remove(store.engine, "before_cursor_execute", record)
-    if not seen:
-        raise RuntimeError("the claim did not go through SQLAlchemy: no statement to explain")
-    return seen[-1]
-
-
 def _plan(store: SqlStore) -> list[str]:
-    statement, parameters = _claim_statement(store)
+    """PostgreSQL's plan of one real claim: the store's own statement, with the parameters it binds."""
+    now = datetime.now(UTC)
+    parameters = {"now": now, "until": now + timedelta(microseconds=1)}
     with store.engine.connect() as connection:
-        rows = connection.exec_driver_sql("EXPLAIN " + statement, parameters).all()
+        rows = connection.exec_driver_sql(f"EXPLAIN {store.queries.claim_due(CLAIM_BATCH)}", parameters).all()
         connection.rollback()
     return [str(row[0]) for row in rows]
 

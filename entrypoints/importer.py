@@ -6,12 +6,11 @@ The file is a JSON list of ``DongBoHoSoMC`` records, or the sync body ``{"servic
 - Pass 1 reads every record (:meth:`motcua.workflow.dvcqg.imports.DvcqgImport.read`), collects the first refusals
   (record index, ``MaHoSo``, field) and refuses the whole file on any of them, before anything is
   written. A ``MaHoSo`` given twice in one file is refused too: which of the two would be the truth?
-- Pass 2 reads the file again and writes, in batches, inside **one** transaction on a SQL store
-  (:mod:`motcua.adapters.sql.bulk`): cases and audit entries, no timers (imported dossiers arm none, the
-  portal runs their clock) and no outbox rows. A failure half-way, a dossier motcua handles itself, or
-  a file that changed between the passes (its SHA-256 is compared) rolls everything back. On any
-  other store (the in-memory one) every decision is made first and committed afterwards, so a refusal
-  leaves nothing either; only a concurrent in-process writer on the same dossiers could then interleave.
+- Pass 2 reads the file again and writes, in batches, through **one** unit of work of the backend's bulk
+  writer (:mod:`motcua.adapters.bulk`; one transaction on a SQL database): cases and audit entries, no
+  timers (imported dossiers arm none, the portal runs their clock) and no outbox rows. A failure half-way,
+  a dossier motcua handles itself, or a file that changed between the passes (its SHA-256 is compared)
+  leaves nothing written.
 """
 
 from __future__ import annotations
@@ -19,27 +18,24 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import Final, Protocol
 
 import ijson  # type: ignore[import-untyped]  # ijson ships no type information
 
 from motcua.adapters.bootstrap import Motcua
-from motcua.adapters.memory.store import MemoryStore
-from motcua.workflow.dvcqg.imports import DossierNotImported, DvcqgImport
-from motcua.workflow.dvcqg.records import DvcqgRecord, Problem, RecordRefused
+from motcua.adapters.bulk import BulkWriter
+from motcua.entrypoints.errors import BadFile, FileRefused
+from motcua.workflow.dvcqg.imports import DvcqgImport
+from motcua.workflow.dvcqg.records import DvcqgRecord
 from motcua.workflow.engine.decisions import Decision
-from motcua.workflow.engine.errors import CaseNotFound, MotcuaError
+from motcua.workflow.engine.errors import DossierNotImported, Problem, RecordRefused
 from motcua.workflow.engine.model import Case
-from motcua.workflow.engine.ports import CaseStore
 
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
-__all__ = ["BATCH", "BadFile", "FileRefused", "ImportReport", "ProgressSink", "import_file"]
+__all__ = ["BATCH", "ImportReport", "ProgressSink", "import_file"]
 
 BATCH: Final = 250  # records decided and written together in pass 2: what bounds the memory
 SHOWN_REFUSALS: Final = 20  # refusals kept for the message: the first ones, in file order
@@ -47,25 +43,6 @@ _BOM: Final = b"\xef\xbb\xbf"
 _SERVICE: Final = "DongBoHoSoMC"
 _SHAPE: Final = 'expected a JSON list of records or {"service": …, "isUpdating": …, "data": [records]}'
 
-
-class BadFile(MotcuaError):
-    """The file cannot be read as a DVCQG sync file at all (missing, not JSON, wrong shape)."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        self.path = path
-        self.reason = reason
-        super().__init__(f"{path}: {reason}")
-
-
-class FileRefused(MotcuaError):
-    """Records of the file were refused; nothing of the file was written."""
-
-    def __init__(self, path: Path, refused: Iterable[RecordRefused], count: int, records: int) -> None:
-        self.path = path
-        self.refused = tuple(refused)
-        self.count = count
-        self.records = records
-        super().__init__(f"{path}: {count} of {records} records refused, nothing was written")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,18 +87,9 @@ def import_file(
     sink.phase("Ghi (pass 2)", count)
     writer = _Writer(importer, at or motcua.service.engine.clock.now(), sink)
     try:
-        return _write(writer, motcua.store, source, digest)
+        return writer.write(motcua.backend.bulk(), source, digest)
     except RecordRefused as refusal:  # a dossier motcua handles itself; nothing was written
         raise FileRefused(path, [refusal], 1, count) from None
-
-
-def _write(writer: _Writer, store: CaseStore, source: _SyncFile, digest: str) -> ImportReport:
-    if not isinstance(store, MemoryStore):
-        from motcua.adapters.sql.store import SqlStore  # noqa: PLC0415 - SQL drivers load only for a SQL store
-
-        if isinstance(store, SqlStore):
-            return writer.in_sql(store.engine, source, digest)
-    return writer.in_memory(store, source, digest)
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -254,30 +222,15 @@ class _Writer:
         self.updated = 0
         self.records = 0
 
-    def in_sql(self, engine: Engine, source: _SyncFile, digest: str) -> ImportReport:
-        """Every batch in one transaction: a refusal, a failure or a changed file rolls all of it back."""
-        from motcua.adapters.sql.bulk import transaction  # noqa: PLC0415 - only SQL stores get here
-
-        with transaction(engine) as writing:
+    def write(self, bulk: AbstractContextManager[BulkWriter], source: _SyncFile, digest: str) -> ImportReport:
+        """Every batch in one unit of work: a refusal, a failure or a changed file leaves none of it."""
+        with bulk as writing:
             with source.records() as raws:
                 for records in _batches(self._read(raws)):
                     current = writing.cases([record.code for _, record in records])
                     writing.write(self._decide(records, current))
                     self.sink.advance(len(records))
             self._same_file(source, digest)
-        return self._report()
-
-    def in_memory(self, store: CaseStore, source: _SyncFile, digest: str) -> ImportReport:
-        """Every decision first, then the commits: a refusal leaves nothing behind."""
-        decisions: list[Decision] = []
-        with source.records() as raws:
-            for records in _batches(self._read(raws)):
-                current = {record.code: case for _, record in records if (case := _load(store, record.code))}
-                decisions.extend(self._decide(records, current))
-                self.sink.advance(len(records))
-        self._same_file(source, digest)
-        for decision in decisions:
-            store.commit(decision)
         return self._report()
 
     def _read(self, raws: Iterable[object]) -> Iterator[tuple[int, DvcqgRecord]]:
@@ -305,13 +258,6 @@ class _Writer:
 
     def _report(self) -> ImportReport:
         return ImportReport(self.records, self.created, self.updated)
-
-
-def _load(store: CaseStore, code: str) -> Case | None:
-    try:
-        return store.load(code)
-    except CaseNotFound:
-        return None
 
 
 def _batches(items: Iterable[tuple[int, DvcqgRecord]]) -> Iterator[list[tuple[int, DvcqgRecord]]]:

@@ -15,7 +15,7 @@ does not load the database and HTTP layers that :func:`connect` needs.
         dossier = shop.receive("1.001193", motcua.Applicant("Trần Văn An"), officer)
         dossier = shop.fire(dossier.code, "assign", officer, {"assignee": "Phạm Văn Hùng"})
 
-See ``docs/embedding.md``.
+See ``docs/reference/python-api.md``.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         CaseNotFound,
         ConcurrencyConflict,
         DeliveryFailed,
+        DeliveryUnavailable,
         GuardRejected,
         InvalidDefinition,
         InvalidInput,
@@ -73,6 +74,7 @@ __all__ = [
     "ConcurrencyConflict",
     "Decision",
     "DeliveryFailed",
+    "DeliveryUnavailable",
     "GuardRejected",
     "Indicator",
     "InvalidDefinition",
@@ -116,6 +118,7 @@ _HOMES: dict[str, str] = {
     "ConcurrencyConflict": "motcua.workflow.engine.errors",
     "Decision": "motcua.workflow.engine.decisions",
     "DeliveryFailed": "motcua.workflow.engine.errors",
+    "DeliveryUnavailable": "motcua.workflow.engine.errors",
     "GuardRejected": "motcua.workflow.engine.errors",
     "Indicator": "motcua.workflow.reports.par766",
     "InvalidDefinition": "motcua.workflow.engine.errors",

@@ -7,6 +7,7 @@ engine does, and the store keeps what it decided.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -20,8 +21,9 @@ from motcua.workflow.engine.clock import Clock
 from motcua.workflow.engine.model import Actor, Case
 from motcua.workflow.engine.ports import Observer
 from motcua.workflow.engine.queries import CaseFilter, Page
-from motcua.workflow.reports.par766 import Scorecard, scorecard
+from motcua.workflow.reports.par766 import Scorecard
 from motcua.workflow.reports.projection import Bieu06
+from motcua.workflow.reports.service import ReportService
 
 __all__ = ["OneStop", "connect"]
 
@@ -67,9 +69,15 @@ class OneStop:
         nobody changed it since (else :class:`~motcua.workflow.engine.errors.ConcurrencyConflict`)."""
         return self.parts.service.fire(code, trigger, actor, data, expected_version=expected_version)
 
-    def dossier(self, code: str) -> Case:
-        """The case as it stands (:class:`~motcua.workflow.engine.errors.CaseNotFound` for an unknown code)."""
+    def case(self, code: str) -> Case:
+        """The case — a dossier or a plan task — as it stands (:class:`~motcua.workflow.engine.errors.CaseNotFound`
+        for an unknown code)."""
         return self.parts.service.get(code)
+
+    def dossier(self, code: str) -> Case:
+        """Deprecated alias of :meth:`case`, kept for the 0.2 release only (it returned plan tasks too)."""
+        warnings.warn("OneStop.dossier() is now OneStop.case()", DeprecationWarning, stacklevel=2)
+        return self.case(code)
 
     def history(self, code: str) -> Sequence[AuditEntry]:
         """Every decision on the case, oldest first, as the audit log keeps it."""
@@ -111,14 +119,14 @@ class OneStop:
 
     def bieu06(self, start: date, end: date) -> Bieu06:
         """Biểu số 06/VPCP/KSTT for [start, end], over the whole log up to now."""
-        self.parts.reports.catch_up()
-        return self.parts.reports.bieu06(start, end)
+        return self._reports().caught_up().bieu06(start, end)
 
     def par766(self, start: date, end: date) -> Scorecard:
         """The Decision 766 indicators and points for [start, end], under the rules in force at ``end``."""
-        self.parts.reports.catch_up()
-        counts = self.parts.reports.indicator_counts(start, end)
-        return scorecard(counts, self.parts.rules.in_force(end), start, end)
+        return self._reports().caught_up().scorecard(start, end)
+
+    def _reports(self) -> ReportService:
+        return ReportService(self.parts.reports, self.parts.rules)
 
     # -- lifetime ---------------------------------------------------------------------------------
 

@@ -25,8 +25,9 @@ from motcua.workflow.engine.clock import VN_TZ, ManualClock
 from motcua.workflow.engine.errors import DatabaseNotEmpty
 from motcua.workflow.engine.queries import CaseFilter
 from motcua.workflow.plan.metrics import PlanInputs, TargetResult, dossier_facts, evaluate, task_statuses
-from motcua.workflow.reports.par766 import Scorecard, scorecard
+from motcua.workflow.reports.par766 import Scorecard
 from motcua.workflow.reports.projection import Bieu06, DossierFacts
+from motcua.workflow.reports.service import ReportService
 
 __all__ = ["DemoResult", "run_demo"]
 
@@ -84,13 +85,12 @@ def _pump(app: Motcua, clock: ManualClock, notifier: CountingNotifier, options: 
 
 
 def _reports(app: Motcua, year: int) -> tuple[tuple[tuple[str, Bieu06], ...], Scorecard]:
-    app.reports.catch_up()
-    periods = [(label, app.reports.bieu06(date(year, first, 1), _month_end(year, last)))
+    reports = ReportService(app.reports, app.rules).caught_up()
+    periods = [(label, reports.bieu06(date(year, first, 1), _month_end(year, last)))
                for label, first, last in QUARTERS]
     start, end = date(year, 1, 1), date(year, 12, 31)
-    periods.append((f"Năm {year}", app.reports.bieu06(start, end)))
-    card = scorecard(app.reports.indicator_counts(start, end), app.rules.in_force(end), start, end)
-    return tuple(periods), card
+    periods.append((f"Năm {year}", reports.bieu06(start, end)))
+    return tuple(periods), reports.scorecard(start, end)
 
 
 def _month_end(year: int, month: int) -> date:

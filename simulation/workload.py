@@ -10,7 +10,6 @@ the same list, element for element; the only randomness is the ``random.Random``
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -196,10 +195,3 @@ def draw_workload(
         arrivals.append(Arrival(0, at, procedure, channel, person_name(rng), fate))
     arrivals.sort(key=lambda arrival: arrival.at)
     return [Arrival(n, a.at, a.procedure, a.channel, a.applicant, a.fate) for n, a in enumerate(arrivals, 1)]
-
-
-def field_counts(arrivals: Sequence[Arrival]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for arrival in arrivals:
-        counts[arrival.procedure.field_code] = counts.get(arrival.procedure.field_code, 0) + 1
-    return counts

@@ -1,6 +1,6 @@
 """A local fake of the DVCQG sync API: a real HTTP server on 127.0.0.1, a free port, in a thread.
 
-It answers like the portal is assumed to (docs/dvcqg-sync.md): ``{"error_code": "0", "message": …}`` on
+It answers like the portal is assumed to (docs/reference/dvcqg-records.md): ``{"error_code": "0", "message": …}`` on
 success; a ``DongBoHoSoMC`` record whose ``MaHoSo`` it already holds, sent with ``isUpdating`` false, is
 refused with ``"Hồ sơ … đã tồn tại"``; a wrong bearer token gets HTTP 401. Scripted answers (``then``)
 come first, one per request: transient 5xx, malformed bodies, refusals.

@@ -52,7 +52,7 @@ def effect_message(item: OutboxItem, claimed_until: datetime | None = None) -> d
 
 
 def _claimed_until(message: Mapping[str, Any]) -> datetime | None:
-    until = message.get("claimed_until")  # absent from messages sent before it was added
+    until = message["claimed_until"]
     return None if until is None else datetime.fromisoformat(until)
 
 

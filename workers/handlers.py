@@ -30,7 +30,7 @@ class Handlers:
 
     def handle_timer(self, timer: DueTimer) -> Case | None:
         """Fire the timer exactly once; ``None`` when it was stale. Retryable errors propagate."""
-        with structlog.contextvars.bound_contextvars(dossier=timer.case_code, trigger=timer.trigger, actor="motcua"):
+        with structlog.contextvars.bound_contextvars(case=timer.case_code, trigger=timer.trigger, actor="motcua"):
             return self.service.fire_timer(timer, self.timers)
 
     def handle_effect(self, item: OutboxItem, claimed_until: datetime | None = None) -> Settlement | None:
@@ -38,7 +38,7 @@ class Handlers:
 
         An effect whose claim ran out (``claimed_until``) is not delivered: the dispatcher may have sent
         it again already, and it is still pending, so the newer message delivers it."""
-        with structlog.contextvars.bound_contextvars(dossier=item.case_code, effect=item.id):
+        with structlog.contextvars.bound_contextvars(case=item.case_code, effect=item.id):
             if claimed_until is not None and self.clock.now() >= claimed_until:
                 log.info("effect.claim_expired", claimed_until=claimed_until.isoformat())
                 return None
@@ -52,7 +52,7 @@ class Handlers:
         try:
             self.notifier.deliver(item)
         except DeliveryFailed as failure:
-            settlement = self.policy.after_failure(item.attempts + 1, self.clock.now(), retryable=failure.retryable)
+            settlement = self.policy.after_failure(item.attempts + 1, self.clock.now(), failure)
             self.outbox.failed(item.id, failure.detail, settlement)
             return settlement
         self.outbox.delivered(item.id, self.clock.now())

@@ -8,13 +8,13 @@ timers consumed exactly once, claims with leases).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import count
 
 from motcua.workflow.engine.audit import AuditEntry
-from motcua.workflow.engine.decisions import Decision
+from motcua.workflow.engine.decisions import Decision, chain
 from motcua.workflow.engine.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict, StaleTimer
 from motcua.workflow.engine.model import CancelTimer, Case, DueTimer, Effect, OutboxItem, SetTimer
 from motcua.workflow.engine.queries import CaseFilter, Page, check_page, matches
@@ -34,6 +34,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._cases: dict[str, Case] = {}
+        self._index: dict[str, Mapping[str, str]] = {}  # what each case is found by (Decision.index)
         self._entries: dict[str, list[AuditEntry]] = {}
         self._timers: dict[str, dict[str, _Timer]] = {}
         self._outbox: dict[int, OutboxItem] = {}
@@ -51,18 +52,24 @@ class MemoryStore:
             raise CaseNotFound(code)
         return case
 
-    def commit(self, decision: Decision) -> None:
-        case = decision.case
+    def commit(self, decision: Decision, *then: Decision) -> None:
+        decisions = chain(decision, then)  # checked before the lock: a broken chain changes nothing
         with self._lock:
-            self._check_version(case.code, decision.expected_version)
-            self._check_consumed(decision)
-            entry = replace(decision.entry, position=next(self._positions))
-            self._cases[case.code] = case
-            self._entries.setdefault(case.code, []).append(entry)
-            if decision.consumes is not None:
-                del self._timers[case.code][decision.consumes.name]
-            self._apply_timers(case.code, decision, entry.position or 0)
-            self._enqueue(case.code, decision)
+            self._check_version(decision.case.code, decision.expected_version)
+            self._check_consumed(decision)  # only the first decision of a chain may consume a timer
+            for each in decisions:
+                self._write(each)
+
+    def _write(self, decision: Decision) -> None:
+        case = decision.case
+        entry = replace(decision.entry, position=next(self._positions))
+        self._cases[case.code] = case
+        self._index[case.code] = decision.index
+        self._entries.setdefault(case.code, []).append(entry)
+        if decision.consumes is not None:
+            del self._timers[case.code][decision.consumes.name]
+        self._apply_timers(case.code, decision, entry.position or 0)
+        self._enqueue(case.code, decision)
 
     def _check_version(self, code: str, expected: int) -> None:
         stored = self._cases.get(code)
@@ -130,7 +137,7 @@ class MemoryStore:
         check_page(limit)
         with self._lock:
             codes = sorted(code for code in self._cases if after is None or code > after)
-            found = [case for case in (self._cases[code] for code in codes) if matches(case, where)]
+            found = [self._cases[code] for code in codes if matches(self._cases[code], where, self._index[code])]
         items = tuple(found[:limit])
         return Page(items, items[-1].code if len(found) > limit else None)
 

@@ -23,7 +23,7 @@ class LogNotifier:
         self.log = structlog.get_logger(logger_name)
 
     def deliver(self, item: OutboxItem) -> None:
-        self.log.bind(dossier=item.case_code).info(
+        self.log.bind(case=item.case_code).info(
             "effect.released", effect_id=item.id, kind=item.kind, attempt=item.attempts + 1,
             payload=_plain(item.payload),
         )

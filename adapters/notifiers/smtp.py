@@ -26,7 +26,7 @@ from email.utils import format_datetime, formataddr
 import structlog
 
 from motcua.workflow.engine.clock import VN_TZ
-from motcua.workflow.engine.errors import DeliveryFailed
+from motcua.workflow.engine.errors import DeliveryFailed, delivery_failure
 from motcua.workflow.engine.model import JsonValue, OutboxItem
 
 __all__ = ["Letter", "SmtpNotifier", "compose"]
@@ -137,7 +137,7 @@ class SmtpNotifier:
 
     def deliver(self, item: OutboxItem) -> None:
         letter = compose(item, self.form_role)
-        log = self.log.bind(dossier=item.case_code, effect_id=item.id, kind=item.kind)
+        log = self.log.bind(case=item.case_code, effect_id=item.id, kind=item.kind)
         if letter is None:
             log.info("email.skipped", reason="kind not e-mailed")
             return
@@ -212,13 +212,13 @@ def _failure(kind: str, error: Exception) -> DeliveryFailed:
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         replies = {address: (code, _text(reply)) for address, (code, reply) in error.recipients.items()}
         transient = all(400 <= code < 500 for code, _ in replies.values())  # noqa: PLR2004 (SMTP reply classes)
-        return DeliveryFailed(kind, f"e-mail: every recipient refused: {replies}", retryable=transient)
+        return delivery_failure(kind, f"e-mail: every recipient refused: {replies}", transient=transient)
     if isinstance(error, smtplib.SMTPResponseException):
         permanent = 500 <= error.smtp_code < 600  # noqa: PLR2004 (SMTP reply classes)
         detail = f"e-mail: {type(error).__name__} {error.smtp_code} {_text(error.smtp_error)}"
-        return DeliveryFailed(kind, detail, retryable=not permanent)
+        return delivery_failure(kind, detail, transient=not permanent)
     permanent = isinstance(error, smtplib.SMTPNotSupportedError | _BadAddress | ssl.SSLCertVerificationError)
-    return DeliveryFailed(kind, f"e-mail: {type(error).__name__}: {error}", retryable=not permanent)
+    return delivery_failure(kind, f"e-mail: {type(error).__name__}: {error}", transient=not permanent)
 
 
 def _text(reply: bytes | str) -> str:

@@ -30,7 +30,7 @@ from http import HTTPStatus
 
 import httpx
 
-from motcua.workflow.engine.errors import DeliveryFailed
+from motcua.workflow.engine.errors import DeliveryFailed, DeliveryUnavailable, delivery_failure
 from motcua.workflow.engine.model import OutboxItem
 
 __all__ = ["WebhookNotifier", "verify_signature"]
@@ -74,7 +74,7 @@ class WebhookNotifier:
         try:
             body = _body(item)
         except (TypeError, ValueError) as error:
-            raise DeliveryFailed(item.kind, f"webhook: payload is not JSON: {error}", retryable=False) from error
+            raise DeliveryFailed(item.kind, f"webhook: payload is not JSON: {error}") from error
         timestamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",
@@ -85,11 +85,11 @@ class WebhookNotifier:
         try:
             response = httpx.post(self.url, content=body, headers=headers, timeout=self.timeout)
         except (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL) as error:
-            raise DeliveryFailed(item.kind, f"webhook: {error}", retryable=False) from error
+            raise DeliveryFailed(item.kind, f"webhook: {error}") from error
         except httpx.TimeoutException as error:
-            raise DeliveryFailed(item.kind, f"webhook: timed out after {self.timeout}s") from error
+            raise DeliveryUnavailable(item.kind, f"webhook: timed out after {self.timeout}s") from error
         except httpx.RequestError as error:
-            raise DeliveryFailed(item.kind, f"webhook: {type(error).__name__}: {error}") from error
+            raise DeliveryUnavailable(item.kind, f"webhook: {type(error).__name__}: {error}") from error
         _check(item, response)
 
 
@@ -115,4 +115,4 @@ def _check(item: OutboxItem, response: httpx.Response) -> None:
     if response.is_success:
         return
     retryable = status in _RETRYABLE_STATUSES or status >= HTTPStatus.INTERNAL_SERVER_ERROR
-    raise DeliveryFailed(item.kind, f"webhook: HTTP {status} {response.reason_phrase}".rstrip(), retryable=retryable)
+    raise delivery_failure(item.kind, f"webhook: HTTP {status} {response.reason_phrase}".rstrip(), transient=retryable)

@@ -10,14 +10,14 @@ record of the dossier *as it stands now* and the ``CapNhatTienDoHoSoMC`` record 
     {"service": "CapNhatTienDoHoSoMC", "isUpdating": false, "data": [{...}]}
 
 ``isUpdating`` is true once one of the dossier's entries was synced. The portal's answer (an assumption,
-see docs/dvcqg-sync.md) is JSON ``{"error_code": "0", "message": "…"}``; :func:`read_answer` reads it:
+see docs/how-to/sync-to-dvcqg.md) is JSON ``{"error_code": "0", "message": "…"}``; :func:`read_answer` reads it:
 
 - ``error_code`` 0: done;
 - a message containing ``đã tồn tại`` ("already exists"): the dossier record is sent again as an update,
   a progress record is already there; both count as done;
-- HTTP 408, 429, 5xx, timeouts, connection errors: ``DeliveryFailed(retryable=True)`` (backoff, then park);
+- HTTP 408, 429, 5xx, timeouts, connection errors: ``DeliveryUnavailable`` (retryable: backoff, then park);
 - any other refusal (other 4xx, a non-zero ``error_code``) and malformed answers (not JSON, no
-  ``error_code``): ``DeliveryFailed(retryable=False)``, parked at once for an operator
+  ``error_code``): ``DeliveryFailed`` (final), parked at once for an operator
   (``motcua outbox retry``).
 
 After each attempt the entry's status goes to the :class:`~motcua.adapters.portal.status.SyncLog`: synced,
@@ -39,6 +39,7 @@ from typing import Final, Literal, Protocol
 
 import httpx
 
+from motcua.adapters.errors import PortalAddressInvalid, PortalUnreachable
 from motcua.adapters.portal.status import SyncLog
 from motcua.workflow.auditing.upcasting import upcast
 from motcua.workflow.dvcqg.portal import (
@@ -52,7 +53,7 @@ from motcua.workflow.dvcqg.portal import (
 )
 from motcua.workflow.engine.clock import Clock
 from motcua.workflow.engine.compiled import WorkflowSet
-from motcua.workflow.engine.errors import DeliveryFailed, MotcuaError
+from motcua.workflow.engine.errors import DeliveryFailed, DeliveryUnavailable, MotcuaError
 from motcua.workflow.engine.model import JsonValue, OutboxItem
 from motcua.workflow.engine.ports import CaseStore
 from motcua.workflow.engine.retry import Park, RetryPolicy
@@ -61,6 +62,7 @@ __all__ = [
     "DUPLICATE_MARK",
     "PORTAL_KIND",
     "HttpxTransport",
+    "PortalAddressInvalid",
     "PortalAnswer",
     "PortalNotifier",
     "PortalTransport",
@@ -84,18 +86,10 @@ class PortalAnswer:
     body: bytes
 
 
-class PortalUnreachable(MotcuaError):
-    """No answer came (connection refused or reset, timeout); ``retryable`` False for a bad URL."""
-
-    def __init__(self, detail: str, *, retryable: bool = True) -> None:
-        self.detail = detail
-        self.retryable = retryable
-        super().__init__(detail)
-
-
 class PortalTransport(Protocol):
     def send(self, document: Mapping[str, JsonValue]) -> PortalAnswer:
-        """POST one document; :class:`PortalUnreachable` when no answer came."""
+        """POST one document; :class:`PortalUnreachable` when no answer came, :class:`PortalAddressInvalid` when the
+        URL cannot be used."""
         ...
 
 
@@ -112,7 +106,7 @@ class HttpxTransport:
         try:
             response = httpx.post(self.url, content=body, headers=self._headers, timeout=self.timeout)
         except (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL) as error:
-            raise PortalUnreachable(f"{error}", retryable=False) from error
+            raise PortalAddressInvalid(f"{error}") from error
         except httpx.TimeoutException as error:
             raise PortalUnreachable(f"timed out after {self.timeout}s") from error
         except httpx.RequestError as error:
@@ -128,23 +122,21 @@ Verdict = Literal["done", "duplicate"]
 def read_answer(service: str, answer: PortalAnswer) -> Verdict:
     """What the portal said, or :class:`DeliveryFailed` (retryable for 408, 429 and 5xx only)."""
     if answer.status >= HTTPStatus.INTERNAL_SERVER_ERROR or answer.status in _RETRYABLE:
-        raise DeliveryFailed(PORTAL_KIND, f"{service}: HTTP {answer.status} {_shown(answer.body)}".rstrip())
+        raise DeliveryUnavailable(PORTAL_KIND, f"{service}: HTTP {answer.status} {_shown(answer.body)}".rstrip())
     accepted = HTTPStatus.OK <= answer.status < HTTPStatus.MULTIPLE_CHOICES
     document, why = _document(answer)
     if document is None:
         if accepted:
             shown = _shown(answer.body) or "(empty)"
-            raise DeliveryFailed(PORTAL_KIND, f"{service}: malformed answer ({why}), HTTP {answer.status}: {shown}",
-                                 retryable=False)
-        raise DeliveryFailed(PORTAL_KIND, f"{service}: refused, HTTP {answer.status}: {_shown(answer.body)}".rstrip(),
-                             retryable=False)
+            raise DeliveryFailed(PORTAL_KIND, f"{service}: malformed answer ({why}), HTTP {answer.status}: {shown}")
+        raise DeliveryFailed(PORTAL_KIND, f"{service}: refused, HTTP {answer.status}: {_shown(answer.body)}".rstrip())
     code, message = document["error_code"], document.get("message") or ""
     if _is_duplicate(str(message)):
         return "duplicate"
     if accepted and str(code).strip() == "0":
         return "done"
     raise DeliveryFailed(PORTAL_KIND, f"{service}: refused (HTTP {answer.status}, error_code {code}): "
-                         f"{message or 'no message'}", retryable=False)
+                         f"{message or 'no message'}")
 
 
 def _document(answer: PortalAnswer) -> tuple[Mapping[str, JsonValue] | None, str]:
@@ -204,8 +196,7 @@ class PortalNotifier:
             dossier = dossier_record(case, entries, definition, self.agency)
             progress = progress_record(entries, sequence, definition, self.agency)
         except MotcuaError as error:
-            raise DeliveryFailed(PORTAL_KIND, f"no record for {code} entry {sequence}: {error}",
-                                 retryable=False) from error
+            raise DeliveryFailed(PORTAL_KIND, f"no record for {code} entry {sequence}: {error}") from error
         updating = any(status.status == "synced" for status in self.sync.statuses(code))
         if self._post(DOSSIER_SERVICE, dossier, updating=updating) == "duplicate" and not updating:
             self._post(DOSSIER_SERVICE, dossier, updating=True)
@@ -216,11 +207,13 @@ class PortalNotifier:
         try:
             answer = self.transport.send(document)
         except PortalUnreachable as error:
-            raise DeliveryFailed(PORTAL_KIND, f"{service}: {error.detail}", retryable=error.retryable) from error
+            raise DeliveryUnavailable(PORTAL_KIND, f"{service}: {error.detail}") from error
+        except PortalAddressInvalid as error:
+            raise DeliveryFailed(PORTAL_KIND, f"{service}: {error.detail}") from error
         return read_answer(service, answer)
 
     def _failed_status(self, item: OutboxItem, failure: DeliveryFailed) -> SyncStatus:
-        settlement = self.policy.after_failure(item.attempts + 1, self.clock.now(), retryable=failure.retryable)
+        settlement = self.policy.after_failure(item.attempts + 1, self.clock.now(), failure)
         return "parked" if isinstance(settlement, Park) else "failed"
 
     def _record(self, item: OutboxItem, sequence: int, status: SyncStatus, error: str | None) -> None:
@@ -234,8 +227,7 @@ class PortalNotifier:
 def _sequence(item: OutboxItem) -> int:
     sequence = item.payload.get("sequence")
     if item.kind != PORTAL_KIND or not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 1:
-        raise DeliveryFailed(item.kind, f"not a {PORTAL_KIND} effect with an entry sequence: {dict(item.payload)}",
-                             retryable=False)
+        raise DeliveryFailed(item.kind, f"not a {PORTAL_KIND} effect with an entry sequence: {dict(item.payload)}")
     return sequence
 
 
@@ -243,5 +235,4 @@ class UnconfiguredPortal:
     """Where ``dvcqg.sync`` effects go while no portal is configured: parked, never lost nor dropped."""
 
     def deliver(self, item: OutboxItem) -> None:
-        raise DeliveryFailed(item.kind, "no DVCQG portal is configured (MOTCUA_DVCQG_URL): parked until one is",
-                             retryable=False)
+        raise DeliveryFailed(item.kind, "no DVCQG portal is configured (MOTCUA_DVCQG_URL): parked until one is")

@@ -19,6 +19,8 @@ from openpyxl.styles import Alignment, Border, Font, Side  # type: ignore[import
 from motcua.adapters.render.timeline import Timeline, minute
 from motcua.workflow.auditing.control_sheet import ControlSheet, HandOver
 from motcua.workflow.engine.clock import to_vietnam_time
+from motcua.workflow.engine.definition import WorkflowDefinition
+from motcua.workflow.engine.labels import trigger_label
 
 __all__ = ["control_sheet_workbook", "history_workbook", "write_control_sheet", "write_history"]
 
@@ -32,13 +34,6 @@ DATA_HEADERS: Final = (
     "STT", "Bước", "Người giao", "Đơn vị giao", "Người nhận", "Đơn vị nhận", "Thời điểm giao, nhận", "Hạn của bước",
     "Kết quả", "Ghi chú", "Mục nhật ký số",
 )
-STEP_LABELS: Final = {
-    "receive": "Tiếp nhận hồ sơ", "assign": "Chuyển hồ sơ cho người xử lý",
-    "submit_for_approval": "Trình lãnh đạo phê duyệt", "send_back": "Trả lại chuyên viên xử lý",
-    "approve": "Phê duyệt kết quả", "mark_result_ready": "Chuyển kết quả về Bộ phận Một cửa",
-    "return_result": "Trả kết quả", "request_supplement": "Yêu cầu bổ sung giấy tờ",
-    "supplement_received": "Nhận hồ sơ bổ sung",
-}
 _THIN = Side(style="thin")
 _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _WRAP = Alignment(wrap_text=True, vertical="top")
@@ -110,28 +105,28 @@ def _form(sheet: Any, control: ControlSheet) -> None:
         sheet.cell(row=foot + offset, column=1, value=note).font = Font(italic=True, size=9)
 
 
-def _data(sheet: Any, control: ControlSheet) -> None:
+def _data(sheet: Any, control: ControlSheet, definition: WorkflowDefinition) -> None:
     sheet.append(list(DATA_HEADERS))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for h in control.handovers:
         sheet.append([
-            h.number, STEP_LABELS.get(h.trigger, h.trigger), h.giver.name, h.giver.unit, h.receiver.name,
+            h.number, trigger_label(definition, h.trigger), h.giver.name, h.giver.unit, h.receiver.name,
             h.receiver.unit, minute(h.at), minute(h.deadline) if h.deadline else "", h.result.label, h.note,
             h.sequence,
         ])
 
 
-def control_sheet_workbook(control: ControlSheet) -> Any:
-    """The workbook: the official form, then the same rows as data."""
+def control_sheet_workbook(control: ControlSheet, definition: WorkflowDefinition) -> Any:
+    """The workbook: the official form, then the same rows as data, each step named by ``definition``'s label."""
     book = Workbook()
     _form(book.active, control)
-    _data(book.create_sheet("Dữ liệu"), control)
+    _data(book.create_sheet("Dữ liệu"), control, definition)
     return book
 
 
-def write_control_sheet(control: ControlSheet, path: Path) -> None:
-    control_sheet_workbook(control).save(path)
+def write_control_sheet(control: ControlSheet, definition: WorkflowDefinition, path: Path) -> None:
+    control_sheet_workbook(control, definition).save(path)
 
 
 def _history_sheet(sheet: Any, timeline: Timeline) -> None:

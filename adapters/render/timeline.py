@@ -1,8 +1,10 @@
 """What the auditor's tools show, as plain values: a dossier's timeline with its Vietnamese labels.
 
-Built from the audit entries (replayed, never read from the case row) and the dossier's pinned
-definition; rendered as a rich table and JSON by :mod:`motcua.entrypoints.cli.audit_cmd` and as a workbook by
-:mod:`motcua.adapters.render.audit_xlsx`. Times are shown in Vietnam time, to the minute (``dd/mm/yyyy HH:MM``).
+Built once (:func:`build_timeline`) from the audit entries (replayed, never read from the case row) and the
+dossier's pinned definition, whose labels it carries (:mod:`motcua.workflow.engine.labels`); rendered by thin
+renderers: rich tables (:func:`timeline_tables`, for ``motcua history`` and ``motcua story``), JSON
+(:func:`timeline_json`) and a workbook (:func:`motcua.adapters.render.audit_xlsx.history_workbook`). Times are
+shown in Vietnam time, to the minute (``dd/mm/yyyy HH:MM``).
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from datetime import date, datetime
 from itertools import groupby
 from typing import Final
 
+from rich.table import Table
+
 from motcua.workflow.auditing.replay import replay, replay_at
 from motcua.workflow.auditing.upcasting import upcast
 from motcua.workflow.engine.audit import AuditEntry
 from motcua.workflow.engine.clock import to_vietnam_time
-from motcua.workflow.engine.decisions import OPEN_TRIGGER
 from motcua.workflow.engine.definition import WorkflowDefinition
 from motcua.workflow.engine.errors import CaseNotFound
+from motcua.workflow.engine.labels import region_label, role_label, state_label, trigger_label
 from motcua.workflow.engine.model import Case, JsonValue
 
 __all__ = [
@@ -32,9 +36,9 @@ __all__ = [
     "build_timeline",
     "entry_json",
     "minute",
-    "state_labels",
     "subject_dossiers",
     "timeline_json",
+    "timeline_tables",
 ]
 
 PERSONAL_ID_FIELD: Final = "applicant_id"
@@ -44,6 +48,12 @@ APPOINTMENT_KINDS: Final[Mapping[str, str]] = {
     "paused": "Dời hẹn do tạm dừng tính thời gian (bổ sung, nghĩa vụ tài chính)",
     "apology": "Hẹn lại theo phiếu xin lỗi (không thay hẹn trả hợp pháp)",
 }
+# The attributes the state table shows beside the regions (the actions set them; no definition declares them).
+_SHOWN_ATTRIBUTES: Final[Mapping[str, str]] = {
+    "received_at": "Thời điểm tiếp nhận", "appointment": "Ngày hẹn trả (hợp pháp)", "paused_at": "Tạm dừng tính từ",
+    "ended_at": "Kết thúc xử lý", "assignee": "Người xử lý",
+}
+_INSTANTS: Final = frozenset({"received_at", "appointment", "paused_at", "ended_at"})
 
 
 def minute(instant: datetime) -> str:
@@ -117,29 +127,13 @@ class Timeline:
     states: tuple[tuple[str, str, str], ...]  # (region label, state, state label) of ``case``
 
 
-def state_labels(definition: WorkflowDefinition, region: str, state: str | None) -> str:
-    if state is None:
-        return ""
-    spec = definition.regions.get(region)
-    found = spec.states.get(state) if spec is not None else None
-    return found.label if found is not None else state
-
-
-def _trigger_label(definition: WorkflowDefinition, trigger: str) -> str:
-    if trigger == OPEN_TRIGGER:
-        return definition.opening.label
-    spec = definition.triggers.get(trigger)
-    return spec.label if spec is not None else trigger
-
-
 def _moves(definition: WorkflowDefinition, entry: AuditEntry) -> tuple[RegionMove, ...]:
     moves = []
     for region, after in entry.state_after.items():
         before = entry.state_before.get(region)
-        spec = definition.regions.get(region)
         moves.append(RegionMove(
-            region, spec.label if spec is not None else region, before, after,
-            state_labels(definition, region, before), state_labels(definition, region, after),
+            region, region_label(definition, region), before, after,
+            state_label(definition, region, before), state_label(definition, region, after),
         ))
     return tuple(moves)
 
@@ -159,8 +153,8 @@ def _row(definition: WorkflowDefinition, stored: AuditEntry) -> TimelineRow:
     entry = upcast(stored)
     return TimelineRow(
         sequence=entry.sequence, at=entry.occurred_at, actor=entry.actor, role=entry.role,
-        role_label=definition.roles.get(entry.role, entry.role), trigger=entry.trigger,
-        trigger_label=_trigger_label(definition, entry.trigger), moves=_moves(definition, entry),
+        role_label=role_label(definition, entry.role), trigger=entry.trigger,
+        trigger_label=trigger_label(definition, entry.trigger), moves=_moves(definition, entry),
         reason=entry.reason, note=_note(entry), schema_version=stored.schema_version, hash=stored.hash,
     )
 
@@ -173,7 +167,7 @@ def _appointments(definition: WorkflowDefinition, case: Case) -> tuple[Appointme
             continue
         kind = str(item.get("kind") or "")
         reason = item.get("reason")
-        shown = _trigger_label(definition, reason) if isinstance(reason, str) else ""  # a pause names its trigger
+        shown = trigger_label(definition, reason) if isinstance(reason, str) else ""  # a pause names its trigger
         rows.append(AppointmentRow(
             at=_shown(item.get("at")), appointment=_shown(item.get("appointment")), kind=kind,
             kind_label=APPOINTMENT_KINDS.get(kind, kind), reason=shown,
@@ -196,8 +190,7 @@ def build_timeline(
         raise CaseNotFound(f"{code} (not yet opened at {minute(at)})" if at is not None else code)
     shown = [entry for entry in entries if entry.sequence <= case.version]
     states = tuple(
-        (definition.regions[region].label if region in definition.regions else region, state,
-         state_labels(definition, region, state))
+        (region_label(definition, region), state, state_label(definition, region, state))
         for region, state in case.state.items()
     )
     return Timeline(
@@ -234,6 +227,57 @@ def _row_json(row: TimelineRow) -> dict[str, JsonValue]:
         },
         "reason": row.reason, "note": row.note, "schema_version": row.schema_version, "hash": row.hash,
     }
+
+
+# -- rich tables ---------------------------------------------------------------------------------
+
+
+def timeline_tables(timeline: Timeline) -> list[Table]:
+    """The timeline as a terminal shows it: the entries, the appointment history when there is one, and
+    the dossier as it stood at the instant asked for."""
+    tables = [_entries_table(timeline)]
+    if timeline.appointments:
+        tables.append(_appointments_table(timeline))
+    if timeline.at is not None:
+        tables.append(_state_table(timeline, timeline.at))
+    return tables
+
+
+def _entries_table(timeline: Timeline) -> Table:
+    title = f"Hồ sơ {timeline.code} — {timeline.title}"
+    if timeline.at is not None:
+        title += f" — đến {minute(timeline.at)}"
+    table = Table(title=title, show_lines=True)
+    for column in ("#", "Thời điểm", "Người thực hiện", "Thao tác", "Trạng thái (trước → sau)", "Lý do / ghi chú"):
+        table.add_column(column)
+    for row in timeline.rows:
+        states = "\n".join(str(move) for move in row.moves)
+        note = "\n".join(part for part in (row.reason or "", row.note) if part)
+        table.add_row(str(row.sequence), minute(row.at), f"{row.actor}\n({row.role_label})", row.trigger_label,
+                      states, note)
+    return table
+
+
+def _appointments_table(timeline: Timeline) -> Table:
+    table = Table(title="Lịch sử hẹn trả kết quả")
+    for column in ("Thời điểm", "Ngày hẹn trả", "Loại", "Lý do"):
+        table.add_column(column)
+    for item in timeline.appointments:
+        table.add_row(item.at, item.appointment, item.kind_label, item.reason)
+    return table
+
+
+def _state_table(timeline: Timeline, at: datetime) -> Table:
+    table = Table(title=f"Hồ sơ tại thời điểm {minute(at)} (phiên bản {timeline.case.version})")
+    table.add_column("Mục")
+    table.add_column("Giá trị")
+    for label, state, shown in timeline.states:
+        table.add_row(label, f"{shown} ({state})")
+    for name, label in _SHOWN_ATTRIBUTES.items():
+        value = timeline.case.attributes.get(name)
+        if isinstance(value, str):
+            table.add_row(label, minute(datetime.fromisoformat(value)) if name in _INSTANTS else value)
+    return table
 
 
 # -- personal data -------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Column values as each driver takes and gives them, for the statements of :mod:`motcua.adapters.sql.queries`.
+"""Column values as each driver takes and gives them, for the statements of :mod:`motcua.adapters.sql.statement`.
 
 They write what SQLAlchemy's column types of :mod:`motcua.adapters.sql.tables` write, so that rows stored
 either way read back the same either way:
@@ -8,20 +8,23 @@ either way read back the same either way:
   decoded, SQLite hands back its text;
 - an instant is :class:`~motcua.adapters.sql.tables.UtcDateTime`'s: aware on PostgreSQL (``timestamptz``),
   naive UTC text to the microsecond on SQLite (``YYYY-MM-DD HH:MM:SS.ffffff``, SQLAlchemy's
-  format), and an aware UTC datetime when read back; a naive datetime is refused.
+  format), and an aware UTC datetime when read back; a naive datetime is refused;
+- a day (:class:`~motcua.adapters.sql.report_tables.Day`) is a ``date`` on PostgreSQL, its day number
+  (``date.toordinal()``) on SQLite; a boolean is SQLite's 0 or 1 (``bool()`` of either reads it back);
+- a list parameter (:func:`~motcua.adapters.sql.statement.one_of`) is an array on PostgreSQL, its JSON text on SQLite.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
+from motcua.adapters.sql.engine import json_dumps
 from motcua.workflow.engine.errors import StorageFailure
 
 __all__ = ["Codec", "PostgresCodec", "SqliteCodec", "codec_for"]
-
-JsonObject = dict[str, Any]  # what the JSON columns hold: objects (a state's values are strings)
 
 
 class Codec(Protocol):
@@ -31,8 +34,17 @@ class Codec(Protocol):
     def instant_from(self, value: Any) -> datetime:
         """An instant read back: aware, in UTC."""
 
-    def json_from(self, value: Any) -> JsonObject:
-        """A JSON object read back from a JSON column."""
+    def json_from(self, value: Any) -> Any:
+        """A JSON document read back from a JSON column."""
+
+    def day(self, value: date) -> object:
+        """A calendar day as the driver binds it."""
+
+    def day_from(self, value: Any) -> date:
+        """A calendar day read back."""
+
+    def values(self, items: Sequence[object]) -> object:
+        """A list parameter as :func:`~motcua.adapters.sql.statement.one_of` takes it."""
 
 
 def _aware(value: datetime) -> datetime:
@@ -42,7 +54,7 @@ def _aware(value: datetime) -> datetime:
 
 
 class PostgresCodec:
-    """psycopg binds an aware datetime as ``timestamptz`` and decodes ``json`` columns itself."""
+    """psycopg binds an aware datetime as ``timestamptz``, a list as an array, and decodes ``json`` columns itself."""
 
     def instant(self, value: datetime) -> object:
         return _aware(value).astimezone(UTC)
@@ -51,12 +63,22 @@ class PostgresCodec:
         instant: datetime = value
         return instant.astimezone(UTC)
 
-    def json_from(self, value: Any) -> JsonObject:
-        return dict(value)
+    def json_from(self, value: Any) -> Any:
+        return value
+
+    def day(self, value: date) -> object:
+        return value
+
+    def day_from(self, value: Any) -> date:
+        day: date = value
+        return day
+
+    def values(self, items: Sequence[object]) -> object:
+        return list(items)
 
 
 class SqliteCodec:
-    """sqlite3 stores and returns text: naive UTC instants, JSON documents."""
+    """sqlite3 stores and returns text (naive UTC instants, JSON documents) and integers (days, booleans)."""
 
     def instant(self, value: datetime) -> object:
         return _aware(value).astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
@@ -64,9 +86,17 @@ class SqliteCodec:
     def instant_from(self, value: Any) -> datetime:
         return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
-    def json_from(self, value: Any) -> JsonObject:
-        decoded: JsonObject = json.loads(value)
-        return decoded
+    def json_from(self, value: Any) -> Any:
+        return json.loads(value)
+
+    def day(self, value: date) -> object:
+        return value.toordinal()
+
+    def day_from(self, value: Any) -> date:
+        return date.fromordinal(value)
+
+    def values(self, items: Sequence[object]) -> object:
+        return json_dumps(list(items))
 
 
 def codec_for(dialect: str) -> Codec:

@@ -1,4 +1,5 @@
-"""The store's hot path: the named statements of :mod:`motcua.adapters.sql.queries` run on the pool's DBAPI connections.
+"""The one driver layer of the SQL adapter: statements (:mod:`motcua.adapters.sql.statement`) run on the pool's
+DBAPI connections, for every store on the database (cases, reports, API keys, sync status, bulk import).
 
 A transition costs a ``load`` and a ``commit``. Through a SQLAlchemy :class:`~sqlalchemy.engine.Connection`
 each of them paid for autobegin, engine events, an execution context and a result wrapper per statement
@@ -10,94 +11,137 @@ disconnect detection and the connect-time setup of :mod:`motcua.adapters.sql.eng
 - :meth:`Driver.reading` runs statements outside any transaction: on SQLite each one reads one
   snapshot, as every read of the store does; on PostgreSQL the connection is in autocommit for the
   call, so a read is one round trip (no ``BEGIN``, no ``ROLLBACK``).
+- :meth:`Driver.scanning` is a read that needs a transaction on PostgreSQL (a server-side cursor for
+  :meth:`Unit.stream`, a ``SET LOCAL``), rolled back at the end; on SQLite it is :meth:`Driver.reading`.
 - :meth:`Driver.transaction` is one transaction: ``BEGIN IMMEDIATE`` on SQLite (writers queue for the
   lock rather than fail half-way), psycopg's implicit ``BEGIN`` on PostgreSQL; committed at the end,
   rolled back on any error.
 
-A driver error leaves as a :mod:`motcua.workflow.engine.errors` one, judged by :mod:`motcua.adapters.sql.errors` like
-the
-errors of the SQLAlchemy paths. A disconnect invalidates the connection and then, at the next checkout,
-the whole pool (:class:`~sqlalchemy.exc.InvalidatePoolError`, what SQLAlchemy's own Connection does):
-after a database restart one call fails as :class:`~motcua.workflow.engine.errors.StorageUnavailable` and the next
-ones reconnect, without the round trip a pre-ping would add to every checkout.
+A driver error leaves as a :mod:`motcua.workflow.engine.errors` one, judged by :mod:`motcua.adapters.sql.errors`
+like SQLAlchemy's own (migrations still run through SQLAlchemy). A disconnect invalidates the connection
+and then, at the next checkout, the whole pool (:class:`~sqlalchemy.exc.InvalidatePoolError`, what
+SQLAlchemy's own Connection does): after a database restart one call fails as
+:class:`~motcua.workflow.engine.errors.StorageUnavailable` and the next ones reconnect, without the round trip a
+pre-ping would add to every checkout.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import event, exc
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.engine.interfaces import DBAPICursor, DBAPIModule
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from motcua.adapters.sql.codec import Codec, codec_for
+from motcua.adapters.sql.engine import SQLITE_BEGIN, create_engine
 from motcua.adapters.sql.errors import translation, wrapped
-from motcua.adapters.sql.queries import Queries
+from motcua.adapters.sql.migrate import upgrade_engine
+from motcua.adapters.sql.statement import Statement
 
 __all__ = ["Driver", "Params", "Record", "Unit"]
 
-SQLITE_BEGIN: Final = "BEGIN IMMEDIATE"
 _CURSOR: Final = "motcua_cursor"
+_STREAM: Final = "motcua_stream"  # the name of a PostgreSQL server-side cursor
 
 Params = Mapping[str, object]
 Record = Sequence[Any]
 
 
+@dataclass(frozen=True, slots=True)
+class _Mode:
+    """How a unit of work begins and ends on one database."""
+
+    autocommit: bool = False  # PostgreSQL reads: every statement its own round trip, no BEGIN or ROLLBACK
+    begin: str | None = None  # SQLite's BEGIN IMMEDIATE
+    transaction: bool = False  # ended by a commit or a rollback
+    commit: bool = False  # committed when the unit succeeds (else rolled back)
+
+
+_MODES: Final = {  # (reading, scanning, transaction) per dialect
+    "postgresql": (_Mode(autocommit=True), _Mode(transaction=True), _Mode(transaction=True, commit=True)),
+    "sqlite": (_Mode(), _Mode(), _Mode(begin=SQLITE_BEGIN, transaction=True, commit=True)),
+}
+
+
 class Driver:
-    """Named statements, a codec and the units of work that run them, for one engine's dialect."""
+    """The engine's pool, its dialect (which statements are compiled for), its codec, and the units of work
+    that run statements. Shared by every store on one database; safe to share between threads."""
 
     def __init__(self, engine: Engine) -> None:
-        dialect = engine.dialect
-        self.queries = Queries().rendered(dialect.name)
-        self.codec: Codec = codec_for(dialect.name)
-        self.error: type[DBAPIModule.Error] = dialect.loaded_dbapi.Error
+        self.dialect: Dialect = engine.dialect
+        self.codec: Codec = codec_for(self.dialect.name)
+        self.error: type[DBAPIModule.Error] = self.dialect.loaded_dbapi.Error
         self._engine = engine
-        self._dialect = dialect
-        postgres = dialect.name == "postgresql"
-        self._begin = None if postgres else SQLITE_BEGIN
-        self._autocommit_reads = postgres
+        self._reading, self._scanning, self._transaction = _MODES[self.dialect.name]
         self._disconnects = _Disconnects(engine)
+
+    @classmethod
+    def from_url(cls, url: str, *, migrate: bool = False) -> Driver:
+        """A driver on ``sqlite:///file.db``, ``sqlite://`` (memory) or ``postgresql://…``; with ``migrate=True``
+        the schema is first brought to the latest revision."""
+        engine = create_engine(url)
+        try:
+            if migrate:
+                upgrade_engine(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine)
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def close(self) -> None:
+        """Close every pooled connection; the driver must not be used afterwards."""
+        self._engine.dispose()
 
     def reading(self) -> Unit:
         """Statements outside any transaction: ``with driver.reading() as unit: unit.first(…)``."""
-        return Unit(self, transaction=False)
+        return Unit(self, self._reading)
+
+    def scanning(self) -> Unit:
+        """Reads in a transaction on PostgreSQL (for :meth:`Unit.stream`, a ``SET LOCAL``), rolled back at the end."""
+        return Unit(self, self._scanning)
 
     def transaction(self) -> Unit:
         """Statements in one transaction, committed when the block ends, rolled back if it raises."""
-        return Unit(self, transaction=True)
+        return Unit(self, self._transaction)
 
     def connect(self) -> PoolProxiedConnection:
         """A connection checked out of the pool (which hands connect errors up unwrapped)."""
         try:
             return self._engine.raw_connection()
         except self.error as error:
-            disconnected = self._dialect.is_disconnect(error, None, None)
-            raise translation(wrapped(error, self._dialect, disconnected=disconnected)) from error
+            disconnected = self.dialect.is_disconnect(error, None, None)
+            raise translation(wrapped(error, self.dialect, disconnected=disconnected)) from error
         except exc.SQLAlchemyError as error:  # the pool's own: overflow timeout, too many reconnects
             raise translation(error) from error
 
-    def enter(self, connection: PoolProxiedConnection, *, transaction: bool) -> DBAPICursor:
+    def enter(self, connection: PoolProxiedConnection, mode: _Mode) -> DBAPICursor:
         """Prepare a checked-out connection for one unit of work and hand out its cursor."""
-        if not transaction and self._autocommit_reads:
+        if mode.autocommit:
             _set_autocommit(connection, True)
         cursor = _cursor(connection)
-        if transaction and self._begin is not None:
-            cursor.execute(self._begin)
+        if mode.begin is not None:
+            cursor.execute(mode.begin)
         return cursor
 
-    def leave(self, connection: PoolProxiedConnection, *, transaction: bool, failed: bool) -> None:
-        """End the unit: commit (or roll back if it failed), or leave autocommit; raises if the commit fails."""
+    def leave(self, connection: PoolProxiedConnection, mode: _Mode, *, failed: bool) -> None:
+        """End the unit: commit (or roll back), or leave autocommit; raises if the commit fails."""
         if not connection.is_valid:  # invalidated by a disconnect: nothing to end
             return
-        if not transaction:
-            if self._autocommit_reads:
-                self._leave_autocommit(connection)
+        if mode.autocommit:
+            self._leave_autocommit(connection)
+        if not mode.transaction:
             return
         try:
-            if not failed:
+            if mode.commit and not failed:
                 connection.commit()
                 return
         except BaseException:
@@ -105,14 +149,21 @@ class Driver:
             raise
         self._rollback(connection)
 
+    def stream_cursor(self, connection: PoolProxiedConnection) -> DBAPICursor:
+        """A cursor of its own for :meth:`Unit.stream`: server-side on PostgreSQL (rows arrive a batch at a time)."""
+        if self.dialect.name == "postgresql":
+            cursor: DBAPICursor = connection.cursor(name=_STREAM)
+            return cursor
+        return connection.cursor()
+
     def translated(self, error: DBAPIModule.Error, connection: PoolProxiedConnection) -> Exception:
         """The error to raise for a driver error; a disconnect invalidates the connection, then the pool."""
-        disconnected = self._dialect.is_disconnect(error, connection.dbapi_connection, None)
+        disconnected = self.dialect.is_disconnect(error, connection.dbapi_connection, None)
         if disconnected:
             if connection.is_valid:
                 connection.invalidate(error)
             self._disconnects.seen()
-        return translation(wrapped(error, self._dialect, disconnected=disconnected))
+        return translation(wrapped(error, self.dialect, disconnected=disconnected))
 
     def _rollback(self, connection: PoolProxiedConnection) -> None:
         with suppress(self.error):  # a connection that cannot roll back is dead: the error in flight says so
@@ -128,30 +179,46 @@ class Driver:
 
 class Unit:
     """One unit of work on one pooled connection, as a context manager (a class, not a generator: this
-    is the hot path). Its methods take statements of :class:`~motcua.adapters.sql.queries.Queries`."""
+    is the hot path). Its methods take the :data:`~motcua.adapters.sql.statement.Statement` texts of the
+    ``*_queries`` modules and parameters as the driver binds them (:mod:`motcua.adapters.sql.codec`)."""
 
-    __slots__ = ("_connection", "_cursor", "_driver", "_transaction")
+    __slots__ = ("_connection", "_cursor", "_driver", "_mode")
 
-    def __init__(self, driver: Driver, *, transaction: bool) -> None:
+    def __init__(self, driver: Driver, mode: _Mode) -> None:
         self._driver = driver
-        self._transaction = transaction
+        self._mode = mode
 
-    def execute(self, statement: str, params: Params) -> None:
+    def execute(self, statement: Statement, params: Params) -> None:
         self._cursor.execute(statement, params)
 
-    def executemany(self, statement: str, rows: Sequence[Params]) -> None:
+    def executemany(self, statement: Statement, rows: Sequence[Params]) -> None:
         self._cursor.executemany(statement, rows)
 
-    def first(self, statement: str, params: Params) -> Record | None:
+    def first(self, statement: Statement, params: Params) -> Record | None:
         """The first row the statement returned, or ``None``: how a conflict or a missing row shows."""
         self._cursor.execute(statement, params)
         row: Record | None = self._cursor.fetchone()
         return row
 
+    def all(self, statement: Statement, params: Params) -> Sequence[Record]:
+        self._cursor.execute(statement, params)
+        rows: Sequence[Record] = self._cursor.fetchall()
+        return rows
+
+    def stream(self, statement: Statement, params: Params, batch: int) -> Iterator[Record]:
+        """The rows ``batch`` at a time, on a cursor of their own (the unit must be :meth:`Driver.scanning`)."""
+        cursor = self._driver.stream_cursor(self._connection)
+        try:
+            cursor.execute(statement, params)
+            while rows := cursor.fetchmany(batch):
+                yield from rows
+        finally:
+            cursor.close()
+
     def __enter__(self) -> Unit:
         connection = self._connection = self._driver.connect()
         try:
-            self._cursor = self._driver.enter(connection, transaction=self._transaction)
+            self._cursor = self._driver.enter(connection, self._mode)
         except BaseException as error:
             self.__exit__(type(error), error, error.__traceback__)  # raises the translation of a driver error
             raise
@@ -161,7 +228,7 @@ class Unit:
         driver, connection = self._driver, self._connection
         failure = driver.translated(error, connection) if isinstance(error, driver.error) else None
         try:
-            driver.leave(connection, transaction=self._transaction, failed=error is not None)
+            driver.leave(connection, self._mode, failed=error is not None)
         except driver.error as late:  # the commit failed
             raise driver.translated(late, connection) from late
         finally:

@@ -2,8 +2,10 @@
 
 - ``sqlite:///path.db`` — a file in WAL mode with foreign keys on and a busy timeout. pysqlite's
   own transaction handling is switched off: reads run as single autocommit statements (each one
-  a consistent snapshot), and a connection carrying :data:`WRITE` begins with ``BEGIN
-  IMMEDIATE``, so concurrent writers queue for the write lock instead of failing half-way.
+  a consistent snapshot), and a write begins with :data:`SQLITE_BEGIN` (the driver's transactions; a
+  SQLAlchemy connection carrying :data:`WRITE`, the migrations'), so concurrent writers queue for the
+  write lock instead of failing half-way. Parameters are named (``:name``), as the statements of
+  :mod:`motcua.adapters.sql.statement` are compiled.
 - ``sqlite:///path.db?synchronous=normal`` — the same, with ``PRAGMA synchronous = NORMAL`` instead of
   SQLite's default ``FULL``: in WAL mode a commit then survives a crash of the process but not a power
   loss or an OS crash (the last transactions may be lost, the database stays consistent). Explicit and
@@ -12,8 +14,8 @@
   every checkout sees the same database.
 - ``postgresql://…`` (or ``postgres://``) — PostgreSQL through psycopg 3. No pre-ping (it would cost a
   round trip per checkout): a connection found dead fails its call with ``StorageUnavailable`` and is
-  invalidated with every older one (by :class:`sqlalchemy.engine.Connection`, or by
-  :mod:`motcua.adapters.sql.driver` on the hot path), so the next call reconnects; connections are also
+  invalidated with every older one (by :mod:`motcua.adapters.sql.driver`, or by
+  :class:`sqlalchemy.engine.Connection` for the migrations), so the next call reconnects; connections are also
   recycled after :data:`POOL_RECYCLE_S`, before a server or a proxy drops them as idle.
 
 JSON is written with ``ensure_ascii=False``: Vietnamese text stays readable in the database.
@@ -32,11 +34,12 @@ from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from motcua.workflow.engine.errors import InvalidInput
 
-__all__ = ["WRITE", "create_engine", "dialect_url", "json_dumps"]
+__all__ = ["SQLITE_BEGIN", "WRITE", "create_engine", "dialect_url", "json_dumps"]
 
-BEGIN_OPTION: Final = "motcua_sqlite_begin"
-WRITE: Final[dict[str, Any]] = {BEGIN_OPTION: "IMMEDIATE"}
-"""Execution options of a write transaction (``engine.execution_options(**WRITE)``)."""
+SQLITE_BEGIN: Final = "BEGIN IMMEDIATE"
+BEGIN_OPTION: Final = "motcua_sqlite_write"
+WRITE: Final[dict[str, Any]] = {BEGIN_OPTION: True}
+"""Execution options of a SQLAlchemy write transaction (``engine.execution_options(**WRITE)``)."""
 
 BUSY_TIMEOUT_MS: Final = 30_000
 CONNECT_TIMEOUT_S: Final = 10
@@ -82,8 +85,8 @@ def _sqlite_engine(url: URL) -> Engine:
     url = url.difference_update_query([SYNCHRONOUS_PARAMETER])
     in_memory = url.database in (None, "", ":memory:")
     pool: dict[str, Any] = {"poolclass": StaticPool} if in_memory else {}
-    engine = sa.create_engine(
-        url, json_serializer=json_dumps, connect_args={"check_same_thread": False}, **pool
+    engine = sa.create_engine(  # named parameters: the statements of motcua.adapters.sql.statement
+        url, json_serializer=json_dumps, connect_args={"check_same_thread": False}, paramstyle="named", **pool
     )
 
     def configure(dbapi_connection: sqlite3.Connection, record: ConnectionPoolEntry) -> None:
@@ -119,6 +122,5 @@ def _configure_sqlite(dbapi_connection: sqlite3.Connection, synchronous: str | N
 
 
 def _begin_sqlite(connection: Connection) -> None:
-    mode = connection.get_execution_options().get(BEGIN_OPTION)
-    if mode is not None:
-        connection.exec_driver_sql(f"BEGIN {mode}")
+    if connection.get_execution_options().get(BEGIN_OPTION):
+        connection.exec_driver_sql(SQLITE_BEGIN)

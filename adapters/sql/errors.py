@@ -3,8 +3,9 @@
 Conflicts (a lost race, a code already used) are detected by the statements themselves
 (``ON CONFLICT DO NOTHING``, ``UPDATE … WHERE version = ?``), not by parsing driver errors; what
 remains here is the database being away or refusing a statement. Errors raised by the driver itself
-(on the hot path of :mod:`motcua.adapters.sql.driver`) are first wrapped as SQLAlchemy wraps them
-(:func:`wrapped`), so that both paths are judged by the same rules.
+(every statement runs on :mod:`motcua.adapters.sql.driver`) are first wrapped as SQLAlchemy wraps them
+(:func:`wrapped`), so that they are judged by the same rules as SQLAlchemy's own errors (the pool's, and
+the migrations' through :func:`translated`).
 """
 
 from __future__ import annotations

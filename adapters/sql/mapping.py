@@ -1,40 +1,47 @@
-"""Explicit mapping between the domain dataclasses and the rows of :mod:`motcua.adapters.sql.tables`.
+"""Explicit mapping between the domain dataclasses and the store's statements (:mod:`motcua.adapters.sql.queries`).
 
-Rows never leave the adapter and domain objects never go into a session: every field is copied
-by name here, so a column added to a table or a field added to a dataclass fails loudly.
-Writes bind parameter dicts (``*_params``) straight to the statements of :mod:`motcua.adapters.sql.queries`,
-JSON encoded once with :func:`~motcua.adapters.sql.engine.json_dumps` and instants by a
-:class:`~motcua.adapters.sql.codec.Codec`;
-``load`` decodes its driver row with :func:`case_from_record`; the other reads go through SQLModel rows.
+Domain objects never reach the database and driver rows never leave the adapter: every field is copied
+by name here, so a column added to a table or a field added to a dataclass fails loudly. Writes bind
+parameter dicts (``*_params``), JSON encoded once with :func:`~motcua.adapters.sql.engine.json_dumps` and
+instants by a :class:`~motcua.adapters.sql.codec.Codec`; reads decode driver rows (``*_from_record``), in
+the column orders the statements name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from motcua.adapters.sql.codec import Codec
 from motcua.adapters.sql.engine import json_dumps
-from motcua.adapters.sql.tables import AuditEntryRow, CaseRow, OutboxRow, TimerRow
+from motcua.adapters.sql.queries import INDEX_COLUMNS
 from motcua.workflow.engine.audit import AuditEntry
 from motcua.workflow.engine.decisions import Decision
-from motcua.workflow.engine.model import Case, DueTimer, Effect, JsonValue, OutboxItem, SetTimer
+from motcua.workflow.engine.model import Case, DueTimer, Effect, OutboxItem, SetTimer
 
 __all__ = [
     "case_from_record",
-    "case_from_row",
     "case_params",
     "decision_params",
-    "due_timer_from_row",
-    "effect_from_row",
+    "due_timer_from_record",
+    "effect_from_record",
     "effect_params",
-    "entry_from_row",
+    "entry_from_record",
     "entry_params",
-    "outbox_item_from_row",
-    "timer_from_row",
+    "maybe",
+    "outbox_item_from_record",
+    "timer_from_record",
     "timer_params",
 ]
+
+Record = Sequence[Any]
+T = TypeVar("T")
+
+
+def maybe(convert: Callable[[Any], T], value: Any) -> T | None:
+    """``convert(value)``, or ``None`` for a NULL."""
+    return None if value is None else convert(value)
 
 
 def decision_params(decision: Decision, codec: Codec) -> tuple[dict[str, object], dict[str, object]]:
@@ -42,35 +49,32 @@ def decision_params(decision: Decision, codec: Codec) -> tuple[dict[str, object]
     case, entry = decision.case, decision.entry
     state_text = json_dumps(dict(case.state))
     shared = state_text if entry.state_after == case.state else None
-    return case_params(case, codec, state_text), entry_params(entry, codec, shared)
+    return case_params(case, decision.index, codec, state_text), entry_params(entry, codec, shared)
 
 
-def case_params(case: Case, codec: Codec, state_text: str | None = None) -> dict[str, object]:
-    """The case's values by placeholder name, for ``insert_case`` and ``update_case``; ``state_text`` is the
-    JSON of ``case.state`` when the caller has encoded it already."""
-    return {
+def case_params(
+    case: Case, index: Mapping[str, str], codec: Codec, state_text: str | None = None
+) -> dict[str, object]:
+    """The case's values and its index by placeholder name, for ``insert_case`` and ``update_case``;
+    ``state_text`` is the JSON of ``case.state`` when the caller has encoded it already."""
+    params: dict[str, object] = {
         "code": case.code, "definition_key": case.definition_key, "definition_version": case.definition_version,
         "rule_set": case.rule_set, "state": json_dumps(dict(case.state)) if state_text is None else state_text,
         "attributes": json_dumps(dict(case.attributes)), "version": case.version, "head_hash": case.head_hash,
         "opened_at": codec.instant(case.opened_at), "updated_at": codec.instant(case.updated_at),
     }
+    for key, column in INDEX_COLUMNS.items():
+        params[column] = index.get(key)
+    return params
 
 
-def case_from_record(record: Sequence[Any], codec: Codec) -> Case:
-    """A case from a ``load_case`` row (columns in :data:`motcua.adapters.sql.queries.CASE_COLUMNS` order)."""
+def case_from_record(record: Record, codec: Codec) -> Case:
+    """A case from a row of :data:`motcua.adapters.sql.queries.CASE_COLUMNS`."""
     code, key, definition_version, rule_set, state, attributes, version, head_hash, opened_at, updated_at = record
     return Case(
         code=code, definition_key=key, definition_version=definition_version, rule_set=rule_set,
         state=codec.json_from(state), attributes=codec.json_from(attributes), version=version, head_hash=head_hash,
         opened_at=codec.instant_from(opened_at), updated_at=codec.instant_from(updated_at),
-    )
-
-
-def case_from_row(row: CaseRow) -> Case:
-    return Case(
-        code=row.code, definition_key=row.definition_key, definition_version=row.definition_version,
-        rule_set=row.rule_set, state=dict(row.state), attributes=_json_object(row.attributes),
-        version=row.version, head_hash=row.head_hash, opened_at=row.opened_at, updated_at=row.updated_at,
     )
 
 
@@ -90,14 +94,16 @@ def entry_params(entry: AuditEntry, codec: Codec, state_text: str | None = None)
     }
 
 
-def entry_from_row(row: AuditEntryRow) -> AuditEntry:
+def entry_from_record(record: Record, codec: Codec) -> AuditEntry:
+    """An entry from a row of :data:`motcua.adapters.sql.queries.ENTRY_COLUMNS` and its position."""
+    (case_code, sequence, occurred_at, actor, role, trigger, state_before, state_after, data, changes, reason,
+     definition_key, definition_version, rule_set, prev_hash, hash_, schema_version, position) = record
     return AuditEntry(
-        case_code=row.case_code, sequence=row.sequence, occurred_at=row.occurred_at, actor=row.actor,
-        role=row.role, trigger=row.trigger, state_before=dict(row.state_before),
-        state_after=dict(row.state_after), data=_json_object(row.data), changes=_json_object(row.changes),
-        reason=row.reason, definition_key=row.definition_key, definition_version=row.definition_version,
-        rule_set=row.rule_set, prev_hash=row.prev_hash, hash=row.hash, schema_version=row.schema_version,
-        position=row.position,
+        case_code=case_code, sequence=sequence, occurred_at=codec.instant_from(occurred_at), actor=actor, role=role,
+        trigger=trigger, state_before=codec.json_from(state_before), state_after=codec.json_from(state_after),
+        data=codec.json_from(data), changes=codec.json_from(changes), reason=reason, definition_key=definition_key,
+        definition_version=definition_version, rule_set=rule_set, prev_hash=prev_hash, hash=hash_,
+        schema_version=schema_version, position=position,
     )
 
 
@@ -109,14 +115,18 @@ def timer_params(case_code: str, timer: SetTimer, generation: int, codec: Codec)
     }
 
 
-def timer_from_row(row: TimerRow) -> SetTimer:
-    return SetTimer(name=row.name, trigger=row.trigger, due_at=row.due_at, data=_json_object(row.data))
+def timer_from_record(record: Record, codec: Codec) -> SetTimer:
+    """An armed timer from a row of :data:`motcua.adapters.sql.queries.TIMER_COLUMNS`."""
+    _, name, trigger, due_at, data, _ = record
+    return SetTimer(name=name, trigger=trigger, due_at=codec.instant_from(due_at), data=codec.json_from(data))
 
 
-def due_timer_from_row(row: TimerRow) -> DueTimer:
+def due_timer_from_record(record: Record, codec: Codec) -> DueTimer:
+    """A claimed timer from a row of :data:`motcua.adapters.sql.queries.TIMER_COLUMNS`."""
+    case_code, name, trigger, due_at, data, generation = record
     return DueTimer(
-        case_code=row.case_code, name=row.name, trigger=row.trigger, due_at=row.due_at,
-        data=_json_object(row.data), generation=row.generation,
+        case_code=case_code, name=name, trigger=trigger, due_at=codec.instant_from(due_at),
+        data=codec.json_from(data), generation=generation,
     )
 
 
@@ -129,18 +139,15 @@ def effect_params(case_code: str, position: int, effect: Effect, at: datetime, c
     }
 
 
-def effect_from_row(row: OutboxRow) -> Effect:
-    return Effect(kind=row.kind, payload=_json_object(row.payload))
+def effect_from_record(record: Record, codec: Codec) -> Effect:
+    kind, payload = record
+    return Effect(kind=kind, payload=codec.json_from(payload))
 
 
-def outbox_item_from_row(row: OutboxRow) -> OutboxItem:
-    assert row.id is not None, "an outbox row read back from the database has its id"
+def outbox_item_from_record(record: Record, codec: Codec) -> OutboxItem:
+    """An outbox row from a row of :data:`motcua.adapters.sql.queries.OUTBOX_ITEM_COLUMNS`."""
+    item_id, case_code, kind, payload, attempts, status, next_attempt_at, last_error = record
     return OutboxItem(
-        id=row.id, case_code=row.case_code, kind=row.kind, payload=_json_object(row.payload),
-        attempts=row.attempts, status=row.status, next_attempt_at=row.next_attempt_at, last_error=row.last_error,
+        id=item_id, case_code=case_code, kind=kind, payload=codec.json_from(payload), attempts=attempts,
+        status=status, next_attempt_at=codec.instant_from(next_attempt_at), last_error=last_error,
     )
-
-
-def _json_object(value: dict[str, Any]) -> dict[str, JsonValue]:
-    """A JSON object read back from a JSON column (already decoded by the driver)."""
-    return dict(value)

@@ -1,102 +1,317 @@
-"""Every statement the store runs through the driver, by name, in one place (procrastinate's ``queries.sql``).
+"""Every statement of the store (cases, timers, outbox), by name, in one place (procrastinate's ``queries.sql``).
 
-They are written once with ``:name`` placeholders and rendered once per driver (:meth:`Queries.rendered`):
-SQLite's ``sqlite3`` takes them as they are, psycopg takes ``%(name)s``. The text carries no casts: the
-database takes each parameter's type from its column (psycopg sends a ``str`` as *unknown*), so a JSON
-column is given its text (:func:`motcua.adapters.sql.engine.json_dumps`, the bytes SQLAlchemy's JSON type wrote)
-and an instant what :class:`motcua.adapters.sql.tables.UtcDateTime` binds (see :mod:`motcua.adapters.sql.codec`).
+The statements are Core constructs compiled once per dialect (:mod:`motcua.adapters.sql.statement`); their
+parameters are named after the columns they fill, their rows come back in the column orders below, which
+:mod:`motcua.adapters.sql.mapping` decodes.
 
 Conflicts are found by the statements themselves: ``insert_case`` and ``append_entry`` do nothing on a
 conflict, ``update_case`` and ``consume_timer`` match no row when another writer came first, and all
-four then return no row. Status values are written into the text, never bound (see :mod:`motcua.adapters.sql.store`).
+four then return no row. Status values are written into the text, never bound: the claims must match
+the predicate of their partial index, which a parameter never does.
 
-The claims (:meth:`SqlStore.claim_due`, :meth:`SqlStore.claim_effects`) and the operator's rare writes
-stay SQLAlchemy Core statements: they are composed (CTEs, an inlined ``LIMIT``, ``FOR UPDATE SKIP LOCKED``
-that SQLite leaves out) rather than run thousands of times a second.
+A few statements exist in several shapes, each compiled on first use and kept: a claim per ``LIMIT`` (written
+into the text, so that a PostgreSQL generic plan — psycopg prepares a statement run five times — still knows
+the claim is small and joins it back by primary key), :meth:`StoreQueries.find` per shape of its filter
+(which of its fields are set).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, fields
-from typing import Final
+from typing import Any, Final
 
-__all__ = ["CASE_COLUMNS", "Queries"]
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+from motcua.adapters.sql.statement import Compiler, Statement, one_of, param
+from motcua.adapters.sql.tables import AuditEntryRow, CaseRow, OutboxRow, SequenceCounterRow, TimerRow, table_of
+from motcua.workflow.engine.queries import INDEX_KEYS, CaseFilter, due_text
+
+__all__ = [
+    "CASE_COLUMNS",
+    "ENTRY_COLUMNS",
+    "INDEX_COLUMNS",
+    "OUTBOX_ITEM_COLUMNS",
+    "TIMER_COLUMNS",
+    "StoreQueries",
+    "case_insert",
+    "case_update",
+    "entry_insert",
+    "find_params",
+]
+
+CASE = table_of(CaseRow)
+AUDIT = table_of(AuditEntryRow)
+TIMER = table_of(TimerRow)
+OUTBOX = table_of(OutboxRow)
+COUNTER = table_of(SequenceCounterRow)
 
 CASE_COLUMNS: Final = (
     "code", "definition_key", "definition_version", "rule_set", "state", "attributes", "version", "head_hash",
     "opened_at", "updated_at",
 )
-"""The columns of ``load_case``, in the order of its result row."""
-
-_ENTRY_COLUMNS: Final = (
+"""The columns of a case read back (``load_case``, ``cases``), in the order of its rows."""
+INDEX_COLUMNS: Final = {key: f"index_{key}" for key in INDEX_KEYS}
+"""The column of each search key of a case's index, written with the case."""
+ENTRY_COLUMNS: Final = (
     "case_code", "sequence", "occurred_at", "actor", "role", "trigger", "state_before", "state_after", "data",
     "changes", "reason", "definition_key", "definition_version", "rule_set", "prev_hash", "hash", "schema_version",
 )
-_TIMER_COLUMNS: Final = ("case_code", "name", "trigger", "due_at", "data", "generation")
-_RESERVED: Final = frozenset({"trigger"})  # a keyword in both dialects: quoted, as SQLAlchemy quotes it
-_PLACEHOLDER: Final = re.compile(r"(?<![:\w]):(\w+)")  # ``:name``, not a ``::type`` cast
+"""The columns of an entry as appended; read back, its ``position`` follows them."""
+TIMER_COLUMNS: Final = ("case_code", "name", "trigger", "due_at", "data", "generation")
+OUTBOX_ITEM_COLUMNS: Final = (
+    "id", "case_code", "kind", "payload", "attempts", "status", "next_attempt_at", "last_error",
+)
+
+Status = sa.ColumnElement[str]
+ARMED: Final[Status] = sa.literal_column("'armed'", sa.String)
+PENDING: Final[Status] = sa.literal_column("'pending'", sa.String)
+PARKED: Final[Status] = sa.literal_column("'parked'", sa.String)
+DELIVERED: Final[Status] = sa.literal_column("'delivered'", sa.String)
+_EQUAL: Final = ("definition_key", "lifecycle", "deadline", "procedure", "officer")  # CaseFilter's equalities
+_REGIONS: Final = ("lifecycle", "deadline")  # the filter's fields that are a region's state
 
 
-def _names(columns: tuple[str, ...]) -> str:
-    return ", ".join(f'"{column}"' if column in _RESERVED else column for column in columns)
+class StoreQueries:
+    """The store's statements, compiled for one dialect."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        sql = self._sql = Compiler(dialect)
+        code = param("code")
+        self.load_case = sql(_columns(CASE, CASE_COLUMNS).where(CASE.c.code == code))
+        self.find_case = sql(sa.select(CASE.c.code).where(CASE.c.code == code))
+        self.insert_case = sql(case_insert(sql))
+        self.update_case = sql(case_update())
+        self.append_entry = sql(entry_insert(sql))
+        self.next_sequence = sql(_next_sequence(sql))
+        self.history = sql(_entries().where(AUDIT.c.case_code == code).order_by(AUDIT.c.sequence))
+        self.entries = sql(_entries().order_by(AUDIT.c.case_code, AUDIT.c.sequence))
+        self.cases = sql(_columns(CASE, CASE_COLUMNS).order_by(CASE.c.code))
+        self.consume_timer = sql(sa.delete(TIMER).where(_claimed()).returning(TIMER.c.name))
+        self.cancel_timer = sql(sa.delete(TIMER).where(_timer()))
+        self.arm_timer = sql(_arm_timer(sql))
+        self.timers = sql(_armed_timers())
+        self.armed_count = sql(_armed_count())
+        self.enqueue_effect = sql(_enqueue_effect(sql))
+        self.effects = sql(_effects())
+        self.parked = sql(_columns(OUTBOX, OUTBOX_ITEM_COLUMNS).where(OUTBOX.c.status == PARKED).order_by(OUTBOX.c.id))
+        self.backlog = sql(sa.select(sa.func.count()).select_from(OUTBOX).where(OUTBOX.c.status == PENDING))
+        self.requeue_all = sql(_requeue(OUTBOX.c.status == PARKED))
+        self.requeue_chosen = sql(_requeue(sa.and_(OUTBOX.c.status == PARKED, one_of(OUTBOX.c.id, "ids"))))
+        self.delivered = sql(_settle(DELIVERED, error=False))
+        self.retry = sql(_settle(PENDING, error=True, retry=True))
+        self.park = sql(_settle(PARKED, error=True))
+        self._claims: dict[tuple[str, int], Statement] = {}
+        self._finds: dict[tuple[object, ...], Statement] = {}
+
+    def claim_due(self, limit: int) -> Statement:
+        """Lease the ``limit`` oldest due timers (parameters ``now``, ``until``; see :func:`_claim_due`)."""
+        return self._claim("timer", limit)
+
+    def claim_effects(self, limit: int) -> Statement:
+        """Lease the ``limit`` first pending effects due (parameters ``now``, ``until``)."""
+        return self._claim("outbox", limit)
+
+    def find(self, where: CaseFilter, *, after: bool) -> Statement:
+        """The cases ``where`` selects, by code, after ``after`` when given, the first ``limit``; its parameters
+        are the filter's fields that are set, ``after`` and ``limit`` (:func:`find_params` gives them)."""
+        shape = (*(getattr(where, name) is not None for name in _EQUAL), where.due_before is not None,
+                 where.ended, after)
+        statement = self._finds.get(shape)
+        if statement is None:
+            statement = self._finds[shape] = self._sql(_find(where, after=after))
+        return statement
+
+    def _claim(self, table: str, limit: int) -> Statement:
+        statement = self._claims.get((table, limit))
+        if statement is None:
+            built = _claim_due(limit) if table == "timer" else _claim_effects(limit)
+            statement = self._claims[(table, limit)] = self._sql(built)
+        return statement
 
 
-def _values(columns: tuple[str, ...]) -> str:
-    return ", ".join(f":{column}" for column in columns)
+def find_params(where: CaseFilter, after: str | None, limit: int) -> dict[str, object]:
+    """The parameters of :meth:`StoreQueries.find`: one more row than ``limit`` is read, to tell whether a next
+    page exists."""
+    params: dict[str, object] = {name: value for name in _EQUAL if (value := getattr(where, name)) is not None}
+    if where.due_before is not None:
+        params["due_before"] = due_text(where.due_before)
+    if after is not None:
+        params["after"] = after
+    params["limit"] = limit + 1
+    return params
 
 
-def _assignments(columns: tuple[str, ...]) -> str:
-    return ", ".join(f"{_names((column,))} = :{column}" for column in columns)
+# -- cases and entries ------------------------------------------------------------------------------
 
 
-def _pyformat(statement: str) -> str:
-    return _PLACEHOLDER.sub(r"%(\1)s", statement)
+def case_insert(sql: Compiler) -> sa.Insert:
+    """Insert a case row (its index included), or nothing if the code is taken; returns the code it inserted."""
+    columns = (*CASE_COLUMNS, *INDEX_COLUMNS.values())
+    return sql.insert(CASE).values(_params(columns)).on_conflict_do_nothing().returning(CASE.c.code)
 
 
-@dataclass(frozen=True, slots=True)
-class Queries:
-    """The named statements, with ``:name`` placeholders until :meth:`rendered` for a driver."""
+def case_update() -> sa.Update:
+    """Update a case row still at ``expected_version``; returns its code, or no row when another writer came first."""
+    columns = (*CASE_COLUMNS[1:], *INDEX_COLUMNS.values())
+    current = sa.and_(CASE.c.code == param("code"), CASE.c.version == param("expected_version"))
+    return sa.update(CASE).where(current).values(_params(columns)).returning(CASE.c.code)
 
-    load_case: str = f'SELECT {_names(CASE_COLUMNS)} FROM "case" WHERE code = :code'
-    find_case: str = 'SELECT code FROM "case" WHERE code = :code'
-    insert_case: str = (
-        f'INSERT INTO "case" ({_names(CASE_COLUMNS)}) VALUES ({_values(CASE_COLUMNS)})'
-        " ON CONFLICT DO NOTHING RETURNING code"
+
+def entry_insert(sql: Compiler) -> sa.Insert:
+    """Append an entry, or nothing if its sequence is taken; returns the position it was given."""
+    inserted = sql.insert(AUDIT).values(_params(ENTRY_COLUMNS))
+    return inserted.on_conflict_do_nothing(index_elements=[AUDIT.c.case_code, AUDIT.c.sequence]).returning(
+        AUDIT.c.position
     )
-    update_case: str = (
-        f'UPDATE "case" SET {_assignments(CASE_COLUMNS[1:])}'
-        " WHERE code = :code AND version = :expected_version RETURNING code"
+
+
+def _entries() -> sa.Select[*tuple[Any, ...]]:
+    return _columns(AUDIT, (*ENTRY_COLUMNS, "position"))
+
+
+def _next_sequence(sql: Compiler) -> sa.Insert:
+    counted = sql.insert(COUNTER).values(scope=param("scope"), value=1)
+    counted_again = counted.on_conflict_do_update(index_elements=[COUNTER.c.scope], set_={"value": COUNTER.c.value + 1})
+    return counted_again.returning(COUNTER.c.value)
+
+
+def _find(where: CaseFilter, *, after: bool) -> sa.Select[*tuple[Any, ...]]:
+    columns = {"definition_key": CASE.c.definition_key, **{region: _state(region) for region in _REGIONS},
+               **{key: CASE.c[column] for key, column in INDEX_COLUMNS.items()}}
+    conditions = [columns[name] == param(name) for name in _EQUAL if getattr(where, name) is not None]
+    if where.due_before is not None:
+        conditions.append(columns["due"] <= param("due_before"))
+    if where.ended is not None:
+        conditions.append(columns["ended"].is_not(None) if where.ended else columns["ended"].is_(None))
+    if after:
+        conditions.append(CASE.c.code > param("after"))
+    return _columns(CASE, CASE_COLUMNS).where(*conditions).order_by(CASE.c.code).limit(param("limit"))
+
+
+def _state(region: str) -> sa.ColumnElement[str]:
+    """A region's state in the case's state JSON (the same path on SQLite and PostgreSQL)."""
+    state: sa.ColumnElement[str] = CASE.c.state[region].as_string()
+    return state
+
+
+# -- timers -----------------------------------------------------------------------------------------
+
+
+def _timer() -> sa.ColumnElement[bool]:
+    return sa.and_(TIMER.c.case_code == param("case_code"), TIMER.c.name == param("name"))
+
+
+def _claimed() -> sa.ColumnElement[bool]:
+    """The timer row as claimed (same generation): fired, re-armed or cancelled since, it matches no row."""
+    return sa.and_(_timer(), TIMER.c.generation == param("generation"))
+
+
+def _arm_timer(sql: Compiler) -> sa.Insert:
+    """Arm a timer (armed, not claimed), or re-arm it with its new trigger, instant, data and generation."""
+    armed = sql.insert(TIMER).values({**_params(TIMER_COLUMNS), "status": ARMED, "claimed_until": sa.null()})
+    new = armed.excluded
+    rearmed = {"trigger": new.trigger, "due_at": new.due_at, "data": new.data, "status": ARMED,
+               "generation": new.generation, "claimed_until": sa.null()}
+    return armed.on_conflict_do_update(index_elements=[TIMER.c.case_code, TIMER.c.name], set_=rearmed)
+
+
+def _armed_timers() -> sa.Select[*tuple[Any, ...]]:
+    mine = sa.and_(TIMER.c.case_code == param("code"), TIMER.c.status == ARMED)
+    return _columns(TIMER, TIMER_COLUMNS).where(mine).order_by(TIMER.c.name)
+
+
+def _armed_count() -> sa.Select[*tuple[Any, ...]]:
+    due = sa.func.count().filter(TIMER.c.due_at <= param("now"))
+    return sa.select(sa.func.count(), due).where(TIMER.c.status == ARMED)
+
+
+def _claim_due(limit: int) -> sa.Update:
+    """Lease the ``limit`` oldest armed timers due at ``now`` whose last lease (if any) ran out, and
+    that are their case's earliest armed timer (so a case's warning, overdue mark and escalations can
+    never overtake one another on the workers).
+
+    On PostgreSQL any number of dispatchers claim side by side, each skipping the rows another is
+    claiming (``FOR UPDATE SKIP LOCKED``); SQLite has no row locks (the clause is left out) and runs it
+    under ``BEGIN IMMEDIATE``, one claimer at a time. The locking SELECT is a CTE so that it runs exactly
+    once whatever join the planner picks (a subquery on the inner side of a nested loop may be run again,
+    and lock other rows each time).
+    """
+    now = param("now")
+    free = sa.or_(TIMER.c.claimed_until.is_(None), TIMER.c.claimed_until <= now)
+    earlier = TIMER.alias("earlier")
+    first_of_case = ~sa.exists().where(  # a case's timers fire in due order: one at a time per case
+        earlier.c.case_code == TIMER.c.case_code, earlier.c.status == ARMED, earlier.c.due_at < TIMER.c.due_at
     )
-    append_entry: str = (
-        f"INSERT INTO audit_entry ({_names(_ENTRY_COLUMNS)}) VALUES ({_values(_ENTRY_COLUMNS)})"
-        " ON CONFLICT (case_code, sequence) DO NOTHING RETURNING position"
+    due = (
+        sa.select(TIMER.c.case_code, TIMER.c.name)
+        .where(TIMER.c.status == ARMED, TIMER.c.due_at <= now, free, first_of_case)
+        .order_by(TIMER.c.due_at, TIMER.c.case_code, TIMER.c.name)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("due")
     )
-    consume_timer: str = (
-        "DELETE FROM timer WHERE case_code = :case_code AND name = :name AND generation = :generation"
-        " RETURNING name"
-    )
-    cancel_timer: str = "DELETE FROM timer WHERE case_code = :case_code AND name = :name"
-    arm_timer: str = (
-        f"INSERT INTO timer ({_names(_TIMER_COLUMNS)}, status, claimed_until)"
-        f" VALUES ({_values(_TIMER_COLUMNS)}, 'armed', NULL)"
-        ' ON CONFLICT (case_code, name) DO UPDATE SET "trigger" = excluded."trigger", due_at = excluded.due_at,'
-        " data = excluded.data, status = 'armed', generation = excluded.generation, claimed_until = NULL"
-    )
-    enqueue_effect: str = (
-        "INSERT INTO outbox (case_code, position, kind, payload, status, attempts, next_attempt_at, created_at,"
-        " last_error, claimed_until) VALUES (:case_code, :position, :kind, :payload, 'pending', 0, :at, :at,"
-        " NULL, NULL)"
-    )
-    next_sequence: str = (
-        "INSERT INTO sequence_counter (scope, value) VALUES (:scope, 1)"
-        " ON CONFLICT (scope) DO UPDATE SET value = sequence_counter.value + 1 RETURNING value"
+    chosen = sa.tuple_(TIMER.c.case_code, TIMER.c.name).in_(sa.select(due.c.case_code, due.c.name))
+    claimed = sa.update(TIMER).where(chosen).values(claimed_until=param("until"))
+    return claimed.returning(*(TIMER.c[name] for name in TIMER_COLUMNS))
+
+
+# -- outbox -----------------------------------------------------------------------------------------
+
+
+def _enqueue_effect(sql: Compiler) -> sa.Insert:
+    """A pending outbox row; ``at`` is the decision's instant: the first attempt is due at once."""
+    return sql.insert(OUTBOX).values(
+        case_code=param("case_code"), position=param("position"), kind=param("kind"), payload=param("payload"),
+        status=PENDING, attempts=0, next_attempt_at=param("at"), created_at=param("at"), last_error=sa.null(),
+        claimed_until=sa.null(),
     )
 
-    def rendered(self, dialect: str) -> Queries:
-        """The statements in the placeholder style of ``dialect``'s driver (``sqlite`` or ``postgresql``)."""
-        if dialect == "sqlite":
-            return self
-        if dialect == "postgresql":
-            return Queries(**{each.name: _pyformat(getattr(self, each.name)) for each in fields(self)})
-        raise ValueError(f"no driver placeholders known for the {dialect} dialect")
+
+def _effects() -> sa.Select[*tuple[Any, ...]]:
+    mine = OUTBOX.c.case_code == param("code")
+    return sa.select(OUTBOX.c.kind, OUTBOX.c.payload).where(mine).order_by(OUTBOX.c.position, OUTBOX.c.id)
+
+
+def _claim_effects(limit: int) -> sa.Update:
+    """Lease the ``limit`` first pending effects whose next attempt is due and that nobody holds."""
+    now = param("now")
+    free = sa.or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until <= now)
+    ready = (
+        sa.select(OUTBOX.c.id)
+        .where(OUTBOX.c.status == PENDING, OUTBOX.c.next_attempt_at <= now, free)
+        .order_by(OUTBOX.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("ready")
+    )
+    claimed = sa.update(OUTBOX).where(OUTBOX.c.id.in_(sa.select(ready.c.id))).values(claimed_until=param("until"))
+    return claimed.returning(*(OUTBOX.c[name] for name in OUTBOX_ITEM_COLUMNS))
+
+
+def _settle(status: Status, *, error: bool, retry: bool = False) -> sa.Update:
+    """End an attempt on an outbox row (``id``): count it, record how it went (``error``), free its claim,
+    and for a retry set when the next attempt is due (``retry_at``)."""
+    changes: dict[str, Any] = {
+        "status": status, "attempts": OUTBOX.c.attempts + 1, "claimed_until": sa.null(),
+        "last_error": param("error") if error else sa.null(),
+    }
+    if retry:
+        changes["next_attempt_at"] = param("retry_at")
+    return sa.update(OUTBOX).where(OUTBOX.c.id == param("id")).values(changes)
+
+
+def _requeue(chosen: sa.ColumnElement[bool]) -> sa.Update:
+    requeued = sa.update(OUTBOX).where(chosen).values(status=PENDING, next_attempt_at=param("now"))
+    return requeued.returning(OUTBOX.c.id)
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+
+def _columns(table: sa.Table, names: tuple[str, ...]) -> sa.Select[*tuple[Any, ...]]:
+    return sa.select(*(table.c[name] for name in names))
+
+
+def _params(columns: tuple[str, ...]) -> dict[str, Any]:
+    """Each column filled by the parameter of its name."""
+    return {name: param(name) for name in columns}

@@ -1,8 +1,10 @@
 """The SQL schema as SQLModel rows: what is stored, never what the core works with.
 
-Rows are mapped to and from the domain dataclasses by :mod:`motcua.adapters.sql.mapping`. The tables
+The row classes are the schema: the migrations (:mod:`motcua.adapters.sql.migrations`) are compared with
+them, and every statement is written over their Core tables (:func:`table_of`, the ``*_queries`` modules);
+no row object is ever built, the driver's rows are decoded by :mod:`motcua.adapters.sql.mapping`. The tables
 have their own :class:`~sqlalchemy.MetaData` (with a naming convention), so the schema is exactly
-these tables and :mod:`motcua.adapters.sql.migrations` can be compared with it.
+these tables.
 
 Two column types carry the storage rules:
 
@@ -90,6 +92,11 @@ class CaseRow(Row, table=True):
     head_hash: str = Field(sa_type=sa.String)
     opened_at: datetime = Field(sa_type=UtcDateTime)
     updated_at: datetime = Field(sa_type=UtcDateTime)
+    # the case's index (motcua.workflow.engine.queries.INDEX_KEYS): what a query finds it by, written with the row
+    index_procedure: str | None = Field(default=None, sa_type=sa.String)
+    index_officer: str | None = Field(default=None, sa_type=sa.String)
+    index_due: str | None = Field(default=None, sa_type=sa.String)
+    index_ended: str | None = Field(default=None, sa_type=sa.String)
 
 
 class AuditEntryRow(Row, table=True):
@@ -177,5 +184,5 @@ class SequenceCounterRow(Row, table=True):
 
 
 def table_of(row_class: type[Row]) -> sa.Table:
-    """The Core table behind a row class, for statements the ORM does not express (upserts)."""
+    """The Core table behind a row class: what the statements are written over."""
     return metadata.tables[str(row_class.__tablename__)]

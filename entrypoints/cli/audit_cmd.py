@@ -4,7 +4,7 @@ Everything they show is read from the audit log: a dossier's history and its sta
 replayed from its entries (:mod:`motcua.workflow.auditing.replay`), never taken from the case row; ``replay`` holds the
 case rows to their replay; ``anchor`` writes a digest of every chain's head that ``verify --anchor``
 proves the log still matches later; ``subject export`` gathers what the log holds about one applicant.
-See docs/auditing.md and docs/personal-data.md.
+See docs/explanation/audit-log.md and docs/explanation/personal-data.md.
 
 Each command logs one structured event; the identifier masking of :mod:`motcua.adapters.logging` keeps ID
 numbers and phone numbers out of the logs.
@@ -34,6 +34,7 @@ from motcua.adapters.render.timeline import (
     minute,
     subject_dossiers,
     timeline_json,
+    timeline_tables,
 )
 from motcua.workflow.auditing.anchor import Anchor, AnchorReport, check, take
 from motcua.workflow.auditing.control_sheet import ControlSheet, control_sheet
@@ -56,11 +57,6 @@ _out = Console(width=None if sys.stdout.isatty() else _PIPE_WIDTH)
 _err = Console(stderr=True, width=None if sys.stderr.isatty() else _PIPE_WIDTH)
 _log = structlog.get_logger("motcua.audit")
 _INSTANT_FORMATS: Final = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y")
-_SHOWN_ATTRIBUTES: Final = {
-    "received_at": "Thời điểm tiếp nhận", "appointment": "Ngày hẹn trả (hợp pháp)", "paused_at": "Tạm dừng tính từ",
-    "ended_at": "Kết thúc xử lý", "assignee": "Người xử lý",
-}
-_INSTANTS: Final = frozenset({"received_at", "appointment", "paused_at", "ended_at"})
 
 
 class HistoryFormat(StrEnum):
@@ -150,7 +146,7 @@ def history(
     finally:
         motcua.close()
     timeline = build_timeline(entries, definition, instant)
-    _log.info("audit.history", dossier=code, at=instant.isoformat() if instant else None, format=output.value,
+    _log.info("audit.history", case=code, at=instant.isoformat() if instant else None, format=output.value,
               entries=len(timeline.rows))
     if output is HistoryFormat.XLSX:
         from motcua.adapters.render.audit_xlsx import write_history  # noqa: PLC0415 - openpyxl loads only for a workbook
@@ -165,52 +161,11 @@ def history(
 def _print_tables(timeline: Timeline, out: Path | None) -> None:
     console = _out if out is None else Console(file=out.open("w", encoding="utf-8"), width=_PIPE_WIDTH)
     try:
-        console.print(_timeline_table(timeline))
-        if timeline.appointments:
-            console.print(_appointment_table(timeline))
-        if timeline.at is not None:
-            console.print(_state_table(timeline))
+        for table in timeline_tables(timeline):
+            console.print(table)
     finally:
         if out is not None:
             console.file.close()
-
-
-def _timeline_table(timeline: Timeline) -> Table:
-    title = f"Hồ sơ {timeline.code} — {timeline.title}"
-    if timeline.at is not None:
-        title += f" — đến {minute(timeline.at)}"
-    table = Table(title=title, show_lines=True)
-    for column in ("#", "Thời điểm", "Người thực hiện", "Thao tác", "Trạng thái (trước → sau)", "Lý do / ghi chú"):
-        table.add_column(column)
-    for row in timeline.rows:
-        states = "\n".join(str(move) for move in row.moves)
-        note = "\n".join(part for part in (row.reason or "", row.note) if part)
-        table.add_row(str(row.sequence), minute(row.at), f"{row.actor}\n({row.role_label})", row.trigger_label,
-                      states, note)
-    return table
-
-
-def _appointment_table(timeline: Timeline) -> Table:
-    table = Table(title="Lịch sử hẹn trả kết quả")
-    for column in ("Thời điểm", "Ngày hẹn trả", "Loại", "Lý do"):
-        table.add_column(column)
-    for item in timeline.appointments:
-        table.add_row(item.at, item.appointment, item.kind_label, item.reason)
-    return table
-
-
-def _state_table(timeline: Timeline) -> Table:
-    assert timeline.at is not None, "a state table is shown for --at only"
-    table = Table(title=f"Hồ sơ tại thời điểm {minute(timeline.at)} (phiên bản {timeline.case.version})")
-    table.add_column("Mục")
-    table.add_column("Giá trị")
-    for label, state, shown in timeline.states:
-        table.add_row(label, f"{shown} ({state})")
-    for name, label in _SHOWN_ATTRIBUTES.items():
-        value = timeline.case.attributes.get(name)
-        if isinstance(value, str):
-            table.add_row(label, minute(datetime.fromisoformat(value)) if name in _INSTANTS else value)
-    return table
 
 
 # -- verify ------------------------------------------------------------------------------------------
@@ -338,17 +293,17 @@ def control_sheet_command(
     """The process control sheet (Phiếu kiểm soát quá trình giải quyết hồ sơ) of a dossier, from its log."""
     motcua = open_motcua(db, observers=[])
     try:
-        entries, _ = _entries(motcua, code)
+        entries, definition = _entries(motcua, code)
     finally:
         motcua.close()
     sheet = control_sheet(entries)
     chosen = output or (HistoryFormat.XLSX if out is not None and out.suffix == ".xlsx" else HistoryFormat.TABLE)
-    _log.info("audit.control_sheet", dossier=code, handovers=len(sheet.handovers), format=chosen.value)
+    _log.info("audit.control_sheet", case=code, handovers=len(sheet.handovers), format=chosen.value)
     if chosen is HistoryFormat.XLSX:
         from motcua.adapters.render.audit_xlsx import write_control_sheet  # noqa: PLC0415 - openpyxl loads only for a workbook
 
         target = _need_out(out, "an xlsx control sheet")
-        write_control_sheet(sheet, target)
+        write_control_sheet(sheet, definition, target)
         _out.print(f"Phiếu kiểm soát của hồ sơ {code}: {len(sheet.handovers)} lần giao nhận → {target}",
                    highlight=False)
     elif chosen is HistoryFormat.JSON:
@@ -416,7 +371,7 @@ def _subject_document(
     return {
         "kind": "motcua-subject-export", "exported_at": to_vietnam_time(now).isoformat(),
         "subject": {"applicant_id": id_number},
-        "legal_basis": "Nghị định 13/2023/NĐ-CP về bảo vệ dữ liệu cá nhân; xem docs/personal-data.md",
+        "legal_basis": "Nghị định 13/2023/NĐ-CP về bảo vệ dữ liệu cá nhân; xem docs/explanation/personal-data.md",
         "dossiers": [
             {
                 "code": case.code, "definition": case.definition_ref, "rule_set": case.rule_set,

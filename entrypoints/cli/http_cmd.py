@@ -10,7 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from motcua.adapters.bootstrap import database_url, open_store
+from motcua.adapters.backends import open_backend
+from motcua.adapters.bootstrap import database_url
 from motcua.adapters.keys import ApiKeyStore, new_key
 from motcua.workflow.engine.clock import SystemClock, to_vietnam_time
 from motcua.workflow.engine.errors import InvalidInput
@@ -43,18 +44,13 @@ def serve(
 @contextmanager
 def _keys(db: str | None) -> Iterator[ApiKeyStore]:
     """The key store on ``--db`` (a SQL database: memory:// keys would vanish with this command)."""
-    url = database_url(db)
-    if url == "memory://":
-        raise InvalidInput("--db", "keys of memory:// live inside one server process: use a SQL database")
-    from motcua.entrypoints.http.serve import http_store  # noqa: PLC0415 - FastAPI loads only for these commands
-
-    store = open_store(url)
+    backend = open_backend(database_url(db))
     try:
-        yield http_store(store)
+        if not backend.durable:
+            raise InvalidInput("--db", "keys of memory:// live inside one server process: use a SQL database")
+        yield backend.keys
     finally:
-        close = getattr(store, "close", None)
-        if callable(close):
-            close()
+        backend.close()
 
 
 @apikey_app.command("create")

@@ -25,7 +25,8 @@ from rich.progress import (
 from rich.text import Text
 
 from motcua.adapters.bootstrap import open_motcua
-from motcua.entrypoints.importer import BadFile, FileRefused, import_file
+from motcua.entrypoints.errors import BadFile, FileRefused
+from motcua.entrypoints.importer import import_file
 from motcua.workflow.engine.errors import MotcuaError
 
 __all__ = ["import_app", "register"]

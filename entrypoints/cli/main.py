@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from motcua.adapters.bootstrap import open_motcua
+from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.adapters.logging import configure_logging
+from motcua.adapters.render.timeline import build_timeline, timeline_tables
 from motcua.definitions.workflows import WORKFLOWS_DIR, load_definition
 from motcua.entrypoints.cli.audit_cmd import register as register_audit
 from motcua.entrypoints.cli.calendar_cmd import calendar_app
@@ -18,7 +19,6 @@ from motcua.entrypoints.cli.http_cmd import register_http
 from motcua.entrypoints.cli.import_cmd import register as register_import
 from motcua.entrypoints.cli.plan_cmd import register as register_plan
 from motcua.entrypoints.cli.procedures_cmd import register as register_procedures
-from motcua.entrypoints.cli.render import timeline
 from motcua.entrypoints.cli.report_cmd import register as register_reports
 from motcua.entrypoints.cli.sync_cmd import register_sync
 from motcua.entrypoints.cli.worker_cmd import register as register_worker
@@ -27,6 +27,7 @@ from motcua.simulation.story import DEMO_START, run_story
 from motcua.workflow.engine.clock import ManualClock
 from motcua.workflow.engine.diagram import mermaid
 from motcua.workflow.engine.errors import MotcuaError, UnknownDefinition
+from motcua.workflow.engine.model import Case
 
 __all__ = ["app", "main"]
 
@@ -65,7 +66,7 @@ def demo(
     = Path("demo-output"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Mô phỏng một năm của Bộ phận Một cửa xã và kế hoạch CCHC, rồi in các báo cáo (docs/demo.md)."""
+    """Mô phỏng một năm của Bộ phận Một cửa xã và kế hoạch CCHC, rồi in các báo cáo (docs/tutorials/demo.md)."""
     from motcua.simulation.console import run_and_print  # noqa: PLC0415 - matplotlib & co. load only here
 
     options = DemoOptions(year=year, commune=commune, dossiers=dossiers, seed=seed, db=db, broker=broker,
@@ -75,18 +76,25 @@ def demo(
 
 @app.command()
 def story(db: DbOption = None, quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False) -> None:
-    """Six dossiers over six weeks, every path once (docs/auditing.md walks through them); prints their histories."""
+    """Six dossiers over six weeks, every path once (docs/explanation/audit-log.md walks through them); prints their
+    histories."""
     clock = ManualClock(DEMO_START)
     motcua = open_motcua(db, clock=clock, observers=[])
     try:
         cases = run_story(motcua, clock)
         for case in cases:
-            definition = motcua.workflows.get(case.definition_key, case.definition_version).definition
             if not quiet:
-                _out.print(timeline(case, motcua.store.history(case.code), definition))
+                _print_history(motcua, case)
         _out.print(f"[green]{len(cases)} hồ sơ đã xử lý[/green] — kiểm tra nhật ký: motcua verify")
     finally:
         motcua.close()
+
+
+def _print_history(motcua: Motcua, case: Case) -> None:
+    """The case's timeline, as ``motcua history`` prints it."""
+    definition = motcua.workflows.get(case.definition_key, case.definition_version).definition
+    for table in timeline_tables(build_timeline(motcua.store.history(case.code), definition)):
+        _out.print(table)
 
 
 @app.command()

@@ -235,7 +235,8 @@ def report_plan(
         return
     console = _console()
     console.print(_targets_table(plan, results, first, last))
-    console.print("(*) chỉ tiêu kế hoạch không ghi con số, lấy theo yêu cầu của văn bản (xem docs/plan-metrics.md)")
+    console.print("(*) chỉ tiêu kế hoạch không ghi con số, lấy theo yêu cầu của văn bản "
+                  "(xem docs/reference/reform-plan.md)")
     if all(r.verdict is Verdict.NO_DATA for r in results if r.spec.source == "dossiers"):
         console.print(f"Không có hồ sơ nào trong kỳ {_shown(first)}–{_shown(last)}: chọn kỳ khác bằng --from/--to.")
     console.print(_tasks_table(plan, tasks, inputs.as_of))

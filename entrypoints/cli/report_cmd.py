@@ -37,9 +37,10 @@ from motcua.adapters.render.reports import (
 from motcua.entrypoints.cli.groups import report_group
 from motcua.workflow.engine.errors import InvalidInput, MotcuaError
 from motcua.workflow.engine.model import JsonValue
-from motcua.workflow.reports.par766 import Scorecard, scorecard
+from motcua.workflow.reports.par766 import Scorecard
 from motcua.workflow.reports.periods import Period, period_of
 from motcua.workflow.reports.projection import Bieu06
+from motcua.workflow.reports.service import ReportService
 
 __all__ = ["Format", "bieu06", "par766", "projections_app", "rebuild", "register"]
 
@@ -85,6 +86,11 @@ def _reporting(db: str | None) -> Iterator[Motcua]:
     except MotcuaError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
+
+
+def _reports(motcua: Motcua) -> ReportService:
+    """The reports over the projection caught up with the audit log."""
+    return ReportService(motcua.reports, motcua.rules).caught_up()
 
 
 def _period(start: str | None, end: str | None, period: str | None, cutoff_day: int | None) -> Period:
@@ -137,8 +143,7 @@ def bieu06(
     """Biểu số 06/VPCP/KSTT: dossiers received, resolved and in progress in the period, per field."""
     chosen = _period(start, end, period, cutoff_day)
     with _reporting(db) as motcua:
-        motcua.reports.catch_up()
-        report: Bieu06 = motcua.reports.bieu06(chosen.start, chosen.end)
+        report: Bieu06 = _reports(motcua).bieu06(chosen.start, chosen.end)
         agency = motcua.desk.agency
     rendered = _Rendered(report.as_json(), lambda: bieu06_csv(report), lambda: bieu06_table(report),
                          lambda path: bieu06_xlsx(report, path, agency=f"Cơ quan, đơn vị: {agency}"))
@@ -152,14 +157,12 @@ def par766(
     """Decision 766 indicators computable from dossiers, scored with the rule set in force at the period's end.
 
     The DVCQG status-sync indicator counts the period's dossiers that were published to the portal and,
-    of those, the ones with every change synced (docs/dvcqg-sync.md), read from the database whatever
+    of those, the ones with every change synced (docs/how-to/sync-to-dvcqg.md), read from the database whatever
     this shell's settings; where none of the period's dossiers was published it is "not measured" (0).
     """
     chosen = _period(start, end, period, cutoff_day)
     with _reporting(db) as motcua:
-        motcua.reports.catch_up()
-        counts = motcua.reports.indicator_counts(chosen.start, chosen.end)
-        card: Scorecard = scorecard(counts, motcua.rules.in_force(chosen.end), chosen.start, chosen.end)
+        card: Scorecard = _reports(motcua).scorecard(chosen.start, chosen.end)
     rendered = _Rendered(card.as_json(), lambda: par766_csv(card), lambda: par766_table(card),
                          lambda path: par766_xlsx(card, path))
     _emit(rendered, output, out)

@@ -2,5 +2,5 @@
 
 :func:`motcua.entrypoints.http.app.create_app` builds the application from an opened
 :class:`~motcua.adapters.bootstrap.Motcua` and an :class:`~motcua.adapters.keys.HttpStore` (API keys and
-idempotency records); ``motcua serve`` runs it under uvicorn. See docs/embedding.md.
+idempotency records); ``motcua serve`` runs it under uvicorn. See docs/reference/python-api.md.
 """

@@ -46,12 +46,11 @@ from motcua.workflow.engine.errors import (
     ConcurrencyConflict,
     InvalidInput,
     MotcuaError,
-    RoleNotAllowed,
 )
 from motcua.workflow.engine.model import Actor, Case
 from motcua.workflow.engine.queries import CaseFilter
-from motcua.workflow.reports.par766 import scorecard
 from motcua.workflow.reports.periods import Period, period_of
+from motcua.workflow.reports.service import ReportService
 
 __all__ = ["MAX_LIMIT", "create_app", "etag_of"]
 
@@ -124,11 +123,7 @@ def _authenticated(store: HttpStore) -> Callable[[str | None], ApiKey]:
 
 def _receive(context: _Context, body: ReceiveRequest, key: ApiKey, reservation: Reservation) -> JSONResponse:
     motcua, actor = context.motcua, key.principal
-    procedure = motcua.catalogue.get(body.procedure)
-    receiving = motcua.workflows.latest(procedure.workflow).definition.triggers.get("receive")
-    if body.receive and receiving is not None and not actor.roles & set(receiving.roles):
-        # checked before opening: a refused reception must not leave a submitted dossier behind
-        raise RoleNotAllowed(actor.name, sorted(actor.roles), "receive", receiving.roles)
+    motcua.catalogue.get(body.procedure)  # an unknown procedure is a 404 before a dossier number is drawn
     code = reservation.earlier or motcua.desk.new_code()
     reservation.keep(code)
     case = _register(motcua, body, actor, code, resumed=reservation.earlier is not None)
@@ -136,18 +131,18 @@ def _receive(context: _Context, body: ReceiveRequest, key: ApiKey, reservation: 
 
 
 def _register(motcua: Motcua, body: ReceiveRequest, actor: Actor, code: str, *, resumed: bool) -> Case:
-    """Open the dossier under ``code`` and receive it; a resumed request finishes what its first run began."""
+    """Open the dossier under ``code`` and (unless ``receive`` is false) receive it, one unit of work of the desk,
+    whose service refuses a role that may not before anything is written; a resumed request answers with what
+    its first run committed."""
     applicant = Applicant(body.applicant.name, body.applicant.kind, body.applicant.id_number, body.applicant.phone,
                           body.applicant.email, body.applicant.address)
+    register = motcua.desk.receive if body.receive else motcua.desk.submit
     try:
-        case = motcua.desk.submit(body.procedure, body.channel, applicant, actor, summary=body.summary, code=code)
+        return register(body.procedure, body.channel, applicant, actor, summary=body.summary, code=code)
     except CaseAlreadyExists:
         if not resumed:
             raise
-        case = motcua.service.get(code)  # the first run opened it, then died
-    if body.receive and case.state.get("lifecycle") == "submitted":
-        case = motcua.service.fire(code, "receive", actor)
-    return case
+    return motcua.service.get(code)  # the first run committed it (opened and received at once), then died
 
 
 def _fired_already(motcua: Motcua, code: str, body: EventRequest, actor: Actor, reserved: str | None) -> bool:
@@ -255,25 +250,21 @@ def _period(start: str | None, end: str | None, period: str | None, cutoff: int 
 
 def _report_routes(app: FastAPI, context: _Context) -> None:
     principal = _authenticated(context.store)
-    reports = context.motcua.reports
+    reports = ReportService(context.motcua.reports, context.motcua.rules)
 
     @app.get("/reports/bieu06", response_model=Bieu06Report, tags=["reports"], responses=p.responses(401, 422, 503))
     def bieu06(key: Annotated[ApiKey, Depends(principal)], start: FromDay = None, to: ToDay = None,
                period: PeriodText = None, cutoff_day: CutoffDay = None) -> JSONResponse:
         """Biểu số 06/VPCP/KSTT for the period."""
         chosen = _period(start, to, period, cutoff_day)
-        reports.catch_up()
-        return JSONResponse(reports.bieu06(chosen.start, chosen.end).as_json())
+        return JSONResponse(reports.caught_up().bieu06(chosen.start, chosen.end).as_json())
 
     @app.get("/reports/par766", response_model=Par766Report, tags=["reports"], responses=p.responses(401, 422, 503))
     def par766(key: Annotated[ApiKey, Depends(principal)], start: FromDay = None, to: ToDay = None,
                period: PeriodText = None, cutoff_day: CutoffDay = None) -> JSONResponse:
         """The Decision 766 indicators, scored with the rule set in force on the period's last day."""
         chosen = _period(start, to, period, cutoff_day)
-        reports.catch_up()
-        counts = reports.indicator_counts(chosen.start, chosen.end)
-        card = scorecard(counts, context.motcua.rules.in_force(chosen.end), chosen.start, chosen.end)
-        return JSONResponse(card.as_json())
+        return JSONResponse(reports.caught_up().scorecard(chosen.start, chosen.end).as_json())
 
 
 def _operations_routes(app: FastAPI, context: _Context, registry: CollectorRegistry) -> None:

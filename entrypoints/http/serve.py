@@ -22,17 +22,15 @@ import structlog
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from motcua.adapters.bootstrap import Motcua, open_motcua, sql_engine
-from motcua.adapters.keys import HttpStore, MemoryHttpStore
+from motcua.adapters.bootstrap import Motcua, open_motcua
+from motcua.adapters.keys import HttpStore
 from motcua.adapters.logging import LoggingObserver
-from motcua.adapters.memory.store import MemoryStore
 from motcua.entrypoints.http.app import create_app
 from motcua.entrypoints.http.metrics import MetricsObserver
 from motcua.workflow.engine.clock import Clock, SystemClock
 from motcua.workflow.engine.errors import Retryable
-from motcua.workflow.engine.ports import Storage
 
-__all__ = ["ServeOptions", "built_app", "http_store", "serve"]
+__all__ = ["ServeOptions", "built_app", "serve"]
 
 log = structlog.get_logger("motcua.http")
 
@@ -47,23 +45,14 @@ class ServeOptions:
     poll: timedelta = timedelta(seconds=1)
 
 
-def http_store(store: Storage) -> HttpStore:
-    """Keys and idempotency records on the store's own database (in memory beside a memory store)."""
-    if isinstance(store, MemoryStore):
-        return MemoryHttpStore()
-    from motcua.adapters.sql.keys import SqlHttpStore  # noqa: PLC0415 - SQL loads only for SQL stores
-
-    return SqlHttpStore(sql_engine(store, "API key store"))
-
-
 @contextmanager
 def built_app(url: str, *, clock: Clock | None = None) -> Iterator[tuple[FastAPI, Motcua, HttpStore]]:
     """The engine on ``url`` with the metrics observer, and the app over it; closed on exit."""
     registry = CollectorRegistry()
     motcua = open_motcua(url, clock=clock, observers=[LoggingObserver(), MetricsObserver(registry)])
     try:
-        store = http_store(motcua.store)
-        yield create_app(motcua, store, registry=registry, clock=clock), motcua, store
+        keys = motcua.backend.keys  # on the store's own database (in memory beside a memory store)
+        yield create_app(motcua, keys, registry=registry, clock=clock), motcua, keys
     finally:
         motcua.close()
 

@@ -1,4 +1,5 @@
-"""An auditor's day on the six-dossier story's database, through the command line only (docs/auditing.md).
+"""An auditor's day on the six-dossier story's database, through the command line only
+(docs/tutorials/auditing-the-story.md).
 
 The story (``motcua.simulation.story.run_story``: six dossiers, each a known chapter) is written in-process; every
 check after that goes through the command line. ``motcua demo`` itself (the simulated year) has its own

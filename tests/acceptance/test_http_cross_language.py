@@ -3,7 +3,7 @@
 The server is the real thing: ``motcua serve`` under uvicorn on a free port, in its own process, on a
 SQLite file, with a key from ``motcua apikey create``. The client imports nothing of motcua: it speaks
 plain HTTP with :mod:`urllib`, finds every path and body field in ``/openapi.json``, and knows only what
-a host's developer reads in docs/embedding.md — the names of the workflow's triggers.
+a host's developer reads in docs/reference/http-api.md — the names of the workflow's triggers.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """The contract of :class:`motcua.workflow.engine.ports.CaseQueries`: every store finds exactly the cases that
-:func:`motcua.workflow.engine.queries.matches` selects, in code order, page after page without gaps or repeats.
+:func:`motcua.workflow.engine.queries.matches` selects (given the values the definitions index), in code order,
+page after page without gaps or repeats.
 
 The dossiers are real ones: received at the desk for catalogue procedures, handed to officers,
 paused, returned, and run overdue by their own deadline timers, on the memory store, SQLite and
@@ -20,6 +21,7 @@ from motcua.workflow.dossiers.actions import DossierServices, dossier_registry
 from motcua.workflow.dossiers.desk import Applicant, Desk
 from motcua.workflow.dossiers.sla import SlaClock
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
+from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.decisions import Engine
 from motcua.workflow.engine.errors import InvalidInput
 from motcua.workflow.engine.model import Actor, Case
@@ -34,14 +36,16 @@ SPECIALISTS = ("Phạm Văn Hùng", "Lê Thị Thu")
 PROCEDURES = ("1.001193", "1.004873", "2.001019")
 
 
+CATALOGUE, RULES = load_procedures(), load_rule_sets()
+SLA = SlaClock(load_office(DEFAULT_OFFICE).calendar())
+WORKFLOWS: WorkflowSet = load_workflows({
+    "tthc-dossier": dossier_registry(DossierServices(SLA, CATALOGUE, RULES)),
+    "plan-task": task_registry(TaskServices(SLA, RULES)),
+})
+
+
 def _desk(store: Storage, clock: ManualClock) -> Desk:
-    catalogue, rules = load_procedures(), load_rule_sets()
-    sla = SlaClock(load_office(DEFAULT_OFFICE).calendar())
-    workflows = load_workflows({
-        "tthc-dossier": dossier_registry(DossierServices(sla, catalogue, rules)),
-        "plan-task": task_registry(TaskServices(sla, rules)),
-    })
-    return Desk(CaseService(Engine(workflows, clock), store), store, catalogue, rules, "000.00.00.H23")
+    return Desk(CaseService(Engine(WORKFLOWS, clock), store), store, CATALOGUE, RULES, "000.00.00.H23")
 
 
 def _populate(store: Storage) -> list[Case]:
@@ -95,7 +99,7 @@ def test_the_population_covers_what_the_filters_tell_apart(cases: list[Case]) ->
 
 def test_find_selects_what_matches_selects_in_code_order(store: Storage, cases: list[Case]) -> None:
     for where in _filters(cases):
-        expected = [c.code for c in cases if matches(c, where)]
+        expected = [c.code for c in cases if matches(c, where, WORKFLOWS.index_of(c))]
         page = store.find(where, limit=MAX_PAGE)
         assert [c.code for c in page.items] == expected, where
         assert page.next_cursor is None

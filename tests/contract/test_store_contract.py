@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from motcua.adapters.sql.codec import SqliteCodec
 from motcua.adapters.sql.engine import dialect_url
 from motcua.adapters.sql.store import SqlStore
 from motcua.workflow.engine.audit import AuditEntry, verify_chains
@@ -257,9 +258,12 @@ def test_concurrent_writers_on_one_case_lose_and_duplicate_nothing(desk: Desk, w
 # -- what the SQL stores keep in their tables -------------------------------------------------------
 
 
-def _desk(url: str, workflows: WorkflowSet) -> Desk:
+@pytest.fixture
+def sql_desk(sql_url: str, workflows: WorkflowSet) -> Iterator[Desk]:
+    """A desk on a SQL store of its own, closed after the test (its pooled connections with it)."""
     clock = ManualClock(START)
-    return Desk(SqlStore.from_url(url), Engine(workflows, clock), clock)
+    with SqlStore.from_url(sql_url) as store:
+        yield Desk(store, Engine(workflows, clock), clock)
 
 
 def _rows(store: CaseStore, query: str) -> list[tuple[object, ...]]:
@@ -268,8 +272,8 @@ def _rows(store: CaseStore, query: str) -> list[tuple[object, ...]]:
         return [tuple(row) for row in connection.execute(sa.text(query))]
 
 
-def test_sql_json_is_stored_as_readable_utf8(sql_url: str, workflows: WorkflowSet) -> None:
-    desk = _desk(sql_url, workflows)
+def test_sql_json_is_stored_as_readable_utf8(sql_desk: Desk) -> None:
+    desk = sql_desk
     desk.open(CODE)
 
     [(attributes,)] = _rows(desk.store, 'SELECT CAST(attributes AS TEXT) FROM "case"')
@@ -279,8 +283,8 @@ def test_sql_json_is_stored_as_readable_utf8(sql_url: str, workflows: WorkflowSe
     assert "\\u" not in attributes
 
 
-def test_sql_instants_come_back_aware_in_utc(sql_url: str, workflows: WorkflowSet) -> None:
-    desk = _desk(sql_url, workflows)
+def test_sql_instants_come_back_aware_in_utc(sql_desk: Desk) -> None:
+    desk = sql_desk
     desk.open(CODE)
 
     case = desk.store.load(CODE)
@@ -291,10 +295,8 @@ def test_sql_instants_come_back_aware_in_utc(sql_url: str, workflows: WorkflowSe
     assert case.opened_at == START and timer.due_at == START + timedelta(days=3)
 
 
-def test_sql_rearming_a_timer_takes_the_entry_position_and_frees_its_claim(
-    sql_url: str, workflows: WorkflowSet
-) -> None:
-    desk = _desk(sql_url, workflows)
+def test_sql_rearming_a_timer_takes_the_entry_position_and_frees_its_claim(sql_desk: Desk) -> None:
+    desk = sql_desk
     desk.open("another-case")  # so that positions and sequences differ
     desk.open(CODE)
     desk.fire(CODE, "start")
@@ -312,8 +314,8 @@ def test_sql_rearming_a_timer_takes_the_entry_position_and_frees_its_claim(
                                         ("reminder", "armed", positions[0], None)]
 
 
-def test_sql_outbox_rows_are_pending_and_point_at_their_entry(sql_url: str, workflows: WorkflowSet) -> None:
-    desk = _desk(sql_url, workflows)
+def test_sql_outbox_rows_are_pending_and_point_at_their_entry(sql_desk: Desk) -> None:
+    desk = sql_desk
     opened = desk.open(CODE)
     started = desk.fire(CODE, "start")
 
@@ -336,15 +338,12 @@ def test_sqlite_file_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
 
 def test_sqlite_claims_use_their_partial_indexes(tmp_path: Path) -> None:
     """The PostgreSQL plans are asserted in tests/integration/test_postgres_claims.py."""
-    seen: list[tuple[str, object]] = []
     with SqlStore.from_url(f"sqlite:///{tmp_path}/plans.db", migrate=True) as store:
-        sa.event.listen(store.engine, "before_cursor_execute",
-                        lambda _c, _k, statement, parameters, *_: seen.append((statement, parameters)))
-        store.claim_due(START, 10, LEASE)
-        store.claim_effects(START, 10, LEASE)
+        claims = (store.queries.claim_due(10), store.queries.claim_effects(10))  # what claim_due(…, 10, …) runs
+        args = {"now": SqliteCodec().instant(START), "until": SqliteCodec().instant(START + LEASE)}
         with store.engine.connect() as connection:
             plans = [" / ".join(str(row[-1]) for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", args))
-                     for sql, args in seen if sql.startswith("WITH")]
+                     for sql in claims]
 
     assert len(plans) == 2
     assert "USING INDEX ix_timer_armed_due_at (due_at<?)" in plans[0]
@@ -397,8 +396,8 @@ def test_an_unreachable_database_raises_storage_unavailable(url: str, workflows:
                 attempt()
 
 
-def test_a_failure_half_way_through_a_commit_writes_nothing(sql_url: str, workflows: WorkflowSet) -> None:
-    desk = _desk(sql_url, workflows)
+def test_a_failure_half_way_through_a_commit_writes_nothing(sql_desk: Desk) -> None:
+    desk = sql_desk
     assert isinstance(desk.store, SqlStore)
     with desk.store.engine.begin() as connection:  # the outbox insert, last in the commit, will fail
         connection.execute(sa.text("DROP TABLE outbox"))

@@ -1,4 +1,4 @@
-"""Importing DVCQG sync files (domain.md §5) on the memory store, SQLite and PostgreSQL.
+"""Importing DVCQG sync files (one-stop-shop.md, the national portal) on the memory store, SQLite and PostgreSQL.
 
 Hand-written records at every boundary: a good file imports and its chains verify; importing it again
 changes nothing; a changed record adds exactly one entry; every kind of bad record refuses the whole
@@ -25,15 +25,16 @@ from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.adapters.sql.migrate import upgrade
 from motcua.entrypoints.cli.import_cmd import register
 from motcua.entrypoints.cli.main import app as motcua_cli
-from motcua.entrypoints.importer import BATCH, BadFile, FileRefused, ImportReport, import_file
+from motcua.entrypoints.errors import BadFile, FileRefused
+from motcua.entrypoints.importer import BATCH, ImportReport, import_file
 from motcua.workflow.auditing.replay import replay
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.dvcqg.imports import check_dossier_workflow
-from motcua.workflow.dvcqg.records import RecordRefused, parse_record
+from motcua.workflow.dvcqg.records import parse_record
 from motcua.workflow.engine.audit import verify_chains
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
 from motcua.workflow.engine.definition import WorkflowDefinition
-from motcua.workflow.engine.errors import InvalidDefinition, StorageFailure
+from motcua.workflow.engine.errors import InvalidDefinition, RecordRefused, StorageFailure
 from motcua.workflow.engine.model import Actor
 from motcua.workflow.reports.projection import DossierFacts, bieu06, fold
 from tests import services
@@ -298,16 +299,16 @@ def test_a_database_failure_half_way_leaves_nothing(
 
     import_file(write(tmp_path / "first.json", GOOD), sql_app)
     before = rows(sql_app)
-    written = bulk.BulkWriter.write
+    written = bulk.SqlBulkWriter.write
     calls = []
 
-    def failing(self: bulk.BulkWriter, decisions: Any) -> None:
+    def failing(self: bulk.SqlBulkWriter, decisions: Any) -> None:
         calls.append(len(decisions))
         if len(calls) == 2:
             raise StorageFailure("disk full (simulated)")
         written(self, decisions)
 
-    monkeypatch.setattr(bulk.BulkWriter, "write", failing)
+    monkeypatch.setattr(bulk.SqlBulkWriter, "write", failing)
     records = [rec(n) for n in range(10, 10 + 3 * BATCH)]
     with pytest.raises(StorageFailure):
         import_file(write(tmp_path / "second.json", records), sql_app)

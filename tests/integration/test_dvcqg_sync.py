@@ -21,7 +21,7 @@ from motcua.workers.inline import InlineRunner
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.dvcqg.portal import summarize
 from motcua.workflow.engine.clock import ManualClock
-from motcua.workflow.engine.errors import DeliveryFailed
+from motcua.workflow.engine.errors import DeliveryFailed, Retryable
 from motcua.workflow.engine.model import OutboxItem
 from motcua.workflow.engine.retry import RetryPolicy
 from motcua.workflow.reports.par766 import scorecard
@@ -166,7 +166,7 @@ def test_an_unreachable_portal_fails_retryably(office: Office) -> None:
                 if i.kind == PORTAL_KIND)
     with pytest.raises(DeliveryFailed) as failed:
         notifier.deliver(item)
-    assert failed.value.retryable
+    assert isinstance(failed.value, Retryable)
     assert office.statuses(code) == [(1, "failed", 1)]
 
 
@@ -192,7 +192,7 @@ def test_answers_are_read_strictly() -> None:
                                     (200, b'{"error_code": "7", "message": "Sai MaTTHC"}', False)):
         with pytest.raises(DeliveryFailed) as failed:
             read_answer("DongBoHoSoMC", PortalAnswer(status, body))
-        assert failed.value.retryable is retryable
+        assert isinstance(failed.value, Retryable) is retryable
 
 
 def test_settings_route_sync_effects_to_the_portal(motcua: Motcua) -> None:
@@ -204,7 +204,7 @@ def test_settings_route_sync_effects_to_the_portal(motcua: Motcua) -> None:
     item = OutboxItem(1, code, PORTAL_KIND, {"sequence": 1}, 0, "pending", START)
     with pytest.raises(DeliveryFailed) as failed:
         unconfigured.deliver(item)
-    assert not failed.value.retryable and "MOTCUA_DVCQG_URL" in failed.value.detail
+    assert not isinstance(failed.value, Retryable) and "MOTCUA_DVCQG_URL" in failed.value.detail
 
 
 def test_the_sync_status_command(tmp_path: Path) -> None:

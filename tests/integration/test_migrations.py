@@ -19,14 +19,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from motcua.adapters.sql.engine import create_engine
+from motcua.adapters.sql.engine import create_engine, json_dumps
 from motcua.adapters.sql.migrate import alembic_config, upgrade
 from motcua.adapters.sql.store import SqlStore
 from motcua.adapters.sql.tables import UtcDateTime, metadata
-from motcua.workflow.engine.model import DueTimer, SetTimer
+from motcua.workflow.engine.model import DueTimer, JsonValue, SetTimer
+from motcua.workflow.engine.queries import CaseFilter
 from tests.services import postgres_database, postgres_url, require_postgres
 
-HEAD = "0007"
+HEAD = "0008"
 
 
 @pytest.fixture(params=[
@@ -134,6 +135,39 @@ def test_a_database_at_0001_upgrades_to_head_with_its_rows(empty_url: str, conne
         assert (effect.case_code, effect.kind, effect.status, effect.attempts) == ("H-1", "notify", "pending", 0)
         assert store.claim_effects(at, 10, lease) == []  # the new lease column holds
         assert store.discard(armed) is True
+
+
+# cases stored at 0007, and what the filter read from their attributes then
+CASES_AT_0007: dict[str, dict[str, JsonValue]] = {
+    "D-1": {"procedure": "1.001193", "assignee": "Phạm Văn Hùng", "appointment": "2025-01-10T17:00:00+07:00",
+            "ended_at": "2025-01-08T09:00:00+07:00"},
+    "D-2": {"procedure": "1.004873", "assignee": "", "appointment": "2025-01-20T17:00:00+07:00", "ended_at": None},
+    "T-1": {"owner": "Lê Thị Thu", "due": "2025-02-01"},
+}
+
+
+def test_a_database_at_0007_finds_its_cases_as_before(empty_url: str, connection: sa.Connection) -> None:
+    """0008 moves the filter from attribute names to the case's index columns: the rows already stored get the
+    values the filter read from their attributes, so every query finds what it found before the upgrade."""
+    at = sa.bindparam("at", datetime(2025, 1, 6, 1, 0, tzinfo=UTC), type_=UtcDateTime())
+    with connection.begin():
+        command.upgrade(alembic_config(connection), "0007")
+        for code, attributes in CASES_AT_0007.items():
+            connection.execute(sa.text(
+                """INSERT INTO "case" VALUES (:code, 'k', 1, 'r', '{}', :attributes, 1, 'h', :at, :at)"""
+            ).bindparams(at), {"code": code, "attributes": json_dumps(attributes)})
+
+    upgrade(empty_url)
+
+    with SqlStore.from_url(empty_url) as store:
+        def found(**where: object) -> list[str]:
+            return [case.code for case in store.find(CaseFilter(**where)).items]  # type: ignore[arg-type]
+
+        assert found(officer="Phạm Văn Hùng") == ["D-1"] and found(officer="Lê Thị Thu") == ["T-1"]
+        assert found(officer="") == []
+        assert found(procedure="1.004873") == ["D-2"]
+        assert found(due_before=datetime(2025, 1, 15, tzinfo=UTC)) == ["D-1"]
+        assert found(ended=True) == ["D-1"] and found(ended=False) == ["D-2", "T-1"]
 
 
 def test_downgrade_to_base_removes_every_table(empty_url: str, connection: sa.Connection) -> None:

@@ -37,7 +37,7 @@ from motcua.adapters.notifiers import (
     verify_signature,
 )
 from motcua.workflow.engine.clock import VN_TZ
-from motcua.workflow.engine.errors import DeliveryFailed
+from motcua.workflow.engine.errors import DeliveryFailed, Retryable
 from motcua.workflow.engine.model import JsonValue, OutboxItem
 
 DOSSIER = "000.00.06.H56-231027-0361"
@@ -186,7 +186,7 @@ def test_a_role_without_recipients_sends_nothing_and_says_so(smtp: SmtpService) 
     assert smtp.mailbox.received == []
     [skipped] = [entry for entry in logs if entry["event"] == "email.skipped"]
     assert skipped["role"] == "owner"
-    assert skipped["dossier"] == DOSSIER
+    assert skipped["case"] == DOSSIER
     assert skipped["log_level"] == "warning"
 
 
@@ -221,7 +221,7 @@ def test_smtp_replies_are_classified_by_their_class(
 
     failed = failure(smtp.notifier(), effect(role="leader"))
 
-    assert failed.retryable is retryable
+    assert isinstance(failed, Retryable) is retryable
     assert failed.kind == "notify"
     assert (rcpt_reply or data_reply or "").split()[0] in failed.detail
     assert smtp.mailbox.received == []
@@ -243,7 +243,7 @@ def test_one_refused_recipient_does_not_hold_back_the_others(smtp: SmtpService) 
 def test_a_malformed_address_is_a_permanent_failure(smtp: SmtpService, address: str) -> None:
     failed = failure(smtp.notifier(recipients={"officer": [address]}), effect())
 
-    assert failed.retryable is False
+    assert not isinstance(failed, Retryable)
     assert "malformed address" in failed.detail
     assert smtp.mailbox.received == []
 
@@ -259,7 +259,7 @@ def test_refused_credentials_are_a_permanent_failure() -> None:
         failed = failure(service.notifier(username="motcua", password="sai-mat-khau"), effect())
         service.notifier(username="motcua", password="dung-mat-khau").deliver(effect())
 
-        assert failed.retryable is False
+        assert not isinstance(failed, Retryable)
         assert "535" in failed.detail
         assert len(service.mailbox.received) == 1
 
@@ -267,7 +267,7 @@ def test_refused_credentials_are_a_permanent_failure() -> None:
 def test_starttls_asked_of_a_server_without_it_is_a_permanent_failure(smtp: SmtpService) -> None:
     failed = failure(smtp.notifier(starttls=True), effect())
 
-    assert failed.retryable is False
+    assert not isinstance(failed, Retryable)
     assert "STARTTLS" in failed.detail
 
 
@@ -276,7 +276,7 @@ def test_smtp_connection_refused_is_retryable() -> None:
 
     failed = failure(notifier, effect())
 
-    assert failed.retryable is True
+    assert isinstance(failed, Retryable)
     assert "ConnectionRefusedError" in failed.detail
 
 
@@ -289,7 +289,7 @@ def test_smtp_server_that_never_greets_times_out_retryably() -> None:
 
         failed = failure(notifier, effect())
 
-    assert failed.retryable is True
+    assert isinstance(failed, Retryable)
     assert time.monotonic() - started < 3
 
 
@@ -398,7 +398,7 @@ def test_a_retry_carries_the_same_idempotency_key(receiver: Receiver) -> None:
     receiver.statuses = [503]
     notifier = receiver.notifier()
 
-    assert failure(notifier, effect()).retryable
+    assert isinstance(failure(notifier, effect()), Retryable)
     notifier.deliver(effect(attempts=1))
 
     first, second = receiver.requests
@@ -416,7 +416,7 @@ def test_webhook_answers_are_classified(receiver: Receiver, status: int, retryab
 
     failed = failure(receiver.notifier(), effect())
 
-    assert failed.retryable is retryable
+    assert isinstance(failed, Retryable) is retryable
     assert f"HTTP {status}" in failed.detail
 
 
@@ -433,7 +433,7 @@ def test_a_slow_receiver_times_out_retryably(receiver: Receiver) -> None:
 
     failed = failure(receiver.notifier(timeout=0.2), effect())
 
-    assert failed.retryable is True
+    assert isinstance(failed, Retryable)
     assert "timed out" in failed.detail
     assert time.monotonic() - started < 1.0
 
@@ -441,14 +441,14 @@ def test_a_slow_receiver_times_out_retryably(receiver: Receiver) -> None:
 def test_webhook_connection_refused_is_retryable() -> None:
     failed = failure(WebhookNotifier(f"http://127.0.0.1:{free_port()}/", SECRET, timeout=2), effect())
 
-    assert failed.retryable is True
+    assert isinstance(failed, Retryable)
     assert "ConnectError" in failed.detail
 
 
 def test_a_url_that_cannot_work_is_a_permanent_failure() -> None:
     failed = failure(WebhookNotifier("ftp://127.0.0.1/effects", SECRET), effect())
 
-    assert failed.retryable is False
+    assert not isinstance(failed, Retryable)
 
 
 # -- Log, routing ----------------------------------------------------------------------------------
@@ -463,7 +463,7 @@ def test_the_log_notifier_binds_the_dossier_and_masks_a_phone_number() -> None:
 
     [event] = logs
     assert event["event"] == "effect.released"
-    assert event["dossier"] == DOSSIER
+    assert event["case"] == DOSSIER
     assert event["kind"] == "notify"
     assert event["effect_id"] == 42
     assert event["payload"]["contact"] == {"note": "gọi lại số *******678", "phones": ["*********321"]}
@@ -483,6 +483,6 @@ def test_routing_by_kind_and_fanning_out_over_real_channels(smtp: SmtpService, r
     receiver.statuses = [503]
     failed = failure(FanOut([receiver.notifier(), smtp.notifier()]), effect())
 
-    assert failed.retryable is True
+    assert isinstance(failed, Retryable)
     assert "HTTP 503" in failed.detail
     assert len(smtp.mailbox.received) == 2  # the e-mail went out although the webhook failed

@@ -12,12 +12,12 @@ import re
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from motcua.adapters.sql.migrate import upgrade
 from motcua.adapters.sql.store import SqlStore
@@ -100,18 +100,16 @@ def _analyze(store: SqlStore) -> None:
 # -- the plans --------------------------------------------------------------------------------------
 
 
-class Captured:
-    """The SQL text and parameters of the last claim the store sent to the server."""
+@dataclass(frozen=True)
+class Claim:
+    """The SQL text and parameters of a claim, as the store sends them to the server."""
 
-    def __init__(self, store: SqlStore, prefix: str) -> None:
-        self.prefix = prefix
-        self.statement = ""
-        self.parameters: dict[str, Any] = {}
-        event.listen(store.engine, "before_cursor_execute", self._seen)
+    statement: str
+    parameters: dict[str, Any]
 
-    def _seen(self, conn: object, cursor: object, statement: str, parameters: Any, *context: object) -> None:
-        if statement.startswith(self.prefix):
-            self.statement, self.parameters = statement, dict(parameters)
+    @classmethod
+    def of(cls, statement: str, lease: timedelta) -> Claim:
+        return cls(statement, {"now": NOW, "until": NOW + lease})
 
 
 def _plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -120,22 +118,22 @@ def _plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from _plan_nodes(child)
 
 
-def _custom_plan(store: SqlStore, captured: Captured) -> list[dict[str, Any]]:
+def _custom_plan(store: SqlStore, claim: Claim) -> list[dict[str, Any]]:
     with store.engine.connect() as connection:
-        explained = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {captured.statement}", captured.parameters)
+        explained = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {claim.statement}", claim.parameters)
         [document] = explained.scalar_one()
         connection.rollback()
     return list(_plan_nodes(document["Plan"]))
 
 
-def _generic_plan(store: SqlStore, captured: Captured) -> list[dict[str, Any]]:
+def _generic_plan(store: SqlStore, claim: Claim) -> list[dict[str, Any]]:
     """The plan a prepared statement gets when PostgreSQL stops planning for the values at hand."""
     names: list[str] = []
-    for name in re.findall(r"%\((\w+)\)s", captured.statement):
+    for name in re.findall(r"%\((\w+)\)s", claim.statement):
         if name not in names:
             names.append(name)
-    numbered = re.sub(r"%\((\w+)\)s", lambda found: f"${names.index(found.group(1)) + 1}", captured.statement)
-    arguments = ", ".join(_literal(captured.parameters[name]) for name in names)  # EXECUTE binds no parameters
+    numbered = re.sub(r"%\((\w+)\)s", lambda found: f"${names.index(found.group(1)) + 1}", claim.statement)
+    arguments = ", ".join(_literal(claim.parameters[name]) for name in names)  # EXECUTE binds no parameters
     with store.engine.connect() as connection:
         connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
         connection.exec_driver_sql(f"PREPARE claim AS {numbered}")
@@ -161,23 +159,23 @@ def _assert_found_through(nodes: list[dict[str, Any]], index: str, table: str) -
 
 def test_the_timer_claim_finds_due_timers_through_its_partial_index(store: SqlStore) -> None:
     due = _fill_timers(store, cases=2_000, per_case=10, due_every=500)  # 20,000 armed, 40 due
-    captured = Captured(store, "WITH due AS")
+    claim = Claim.of(store.queries.claim_due(50), LONG_LEASE)
 
     claimed = store.claim_due(NOW, 50, LONG_LEASE)
 
     assert len(claimed) == due == 40
-    for plan in (_custom_plan(store, captured), _generic_plan(store, captured)):
+    for plan in (_custom_plan(store, claim), _generic_plan(store, claim)):
         _assert_found_through(plan, "ix_timer_armed_due_at", "timer")
 
 
 def test_the_outbox_claim_finds_pending_effects_through_its_partial_index(store: SqlStore) -> None:
     _fill_outbox(store, rows=20_000, pending_every=400)  # 50 pending among 20,000 kept
-    captured = Captured(store, "WITH ready AS")
+    claim = Claim.of(store.queries.claim_effects(20), LONG_LEASE)
 
     claimed = store.claim_effects(NOW, 20, LONG_LEASE)
 
     assert len(claimed) == 20
-    for plan in (_custom_plan(store, captured), _generic_plan(store, captured)):
+    for plan in (_custom_plan(store, claim), _generic_plan(store, claim)):
         _assert_found_through(plan, "ix_outbox_pending_id", "outbox")
 
 

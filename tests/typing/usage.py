@@ -43,7 +43,7 @@ def run(url: str = "memory://") -> CountingObserver:
         online: motcua.Case = shop.submit("1.001193", applicant, motcua.Actor.of("Trần Văn An", "applicant"))
         moved: motcua.Case = shop.fire(received.code, "assign", officer, {"assignee": "Phạm Văn Hùng"},
                                        expected_version=received.version)
-        again: motcua.Case = shop.dossier(moved.code)
+        again: motcua.Case = shop.case(moved.code)
         entries: Sequence[motcua.AuditEntry] = shop.history(again.code)
         status: int | None = shop.status_code(again)
         assert status == 4 and len(entries) == 3 and online.state["lifecycle"] == "submitted"
@@ -64,7 +64,7 @@ def _refusals(shop: motcua.OneStop, case: motcua.Case, officer: motcua.Actor) ->
     assert [type(e) for e in refused] == [motcua.TransitionNotAllowed, motcua.MalformedData,
                                           motcua.ConcurrencyConflict]
     try:
-        shop.dossier("no-such-code")
+        shop.case("no-such-code")
     except motcua.CaseNotFound as error:
         refused.append(error)
     assert isinstance(refused[-1], motcua.CaseNotFound)

@@ -1,4 +1,5 @@
-"""Working calendar: days off from the `holidays` package, office hours, due instants (domain.md §3)."""
+"""Working calendar: days off from the `holidays` package, office hours, due instants (one-stop-shop.md, the legal
+clock)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def due(received: datetime, amount: int, unit: DurationUnit, cutoff: time | None
     return CAL.due(received, Duration(amount, unit), cutoff)
 
 
-# -- the worked example of domain.md §3 ----------------------------------------------------------------
+# -- the worked example of the legal clock (docs/explanation/one-stop-shop.md) ---------------------
 
 
 def test_domain_example_three_working_days_over_the_30_4_swap() -> None:

@@ -13,6 +13,7 @@ from motcua.definitions.workflows import WORKFLOWS_DIR, load_definition, load_wo
 from motcua.definitions.yamlsafe import load_yaml
 from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.errors import InvalidDefinition
+from motcua.workflow.engine.queries import indexed
 from motcua.workflow.engine.registry import Registry
 
 DOSSIER = WORKFLOWS_DIR / "tthc-dossier.v1.yaml"
@@ -128,6 +129,25 @@ def test_undeclared_role(motcua: Motcua, tmp_path: Path) -> None:
     document["triggers"]["approve"]["roles"] = ["chairman"]
     error = _problems(motcua, tmp_path, document)
     assert any("'approve'" in p and "chairman" in p for p in error.problems)
+
+
+def test_the_index_declares_known_search_keys_read_from_named_attributes(motcua: Motcua, tmp_path: Path) -> None:
+    document = _document()
+    document["index"] = {"officer": ["assignee", "owner", "assignee"], "colour": "paint", "due": []}
+    error = _problems(motcua, tmp_path, document)
+    assert any("unknown search keys ['colour']" in p for p in error.problems)
+    assert any("'officer'" in p and "['assignee'] more than once" in p for p in error.problems)
+    assert any("'due' names no attribute" in p for p in error.problems)
+
+
+def test_the_shipped_index_reads_the_first_filled_attribute(motcua: Motcua) -> None:
+    dossier = motcua.workflows.latest("tthc-dossier").definition
+    assert dossier.index == {"procedure": ("procedure",), "officer": ("assignee",), "due": ("appointment",),
+                             "ended": ("ended_at",)}
+    assert motcua.workflows.latest("plan-task").definition.index == {"officer": ("owner",), "ended": ("ended_at",)}
+    assert indexed({"officer": ("assignee", "owner")}, {"assignee": "", "owner": "Lê Thị Thu", "ended_at": None}) == {
+        "officer": "Lê Thị Thu"}
+    assert indexed({"ended": ("ended_at",), "due": ("appointment",)}, {"ended_at": None, "appointment": 3}) == {}
 
 
 def test_schema_errors_name_the_path(tmp_path: Path) -> None:

@@ -62,6 +62,14 @@ def test_decision_carries_entry_timers_and_effects(motcua: Motcua) -> None:
     assert motcua.store.load(opened.code) == opened  # deciding wrote nothing
 
 
+def test_decision_carries_the_values_its_definition_indexes(motcua: Motcua) -> None:
+    case = received(motcua)
+    decision = motcua.service.engine.fire(case, "assign", OFFICER, {"assignee": SPECIALIST.name})
+    assert decision.index == {"procedure": MARITAL, "officer": SPECIALIST.name,
+                              "due": decision.case.attributes["appointment"]}
+    assert decision.index == motcua.workflows.index_of(decision.case)
+
+
 def test_unknown_trigger_is_typed_and_writes_nothing(motcua: Motcua) -> None:
     case = received(motcua)
     with pytest.raises(UnknownTrigger) as raised:

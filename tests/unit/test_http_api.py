@@ -19,6 +19,7 @@ from motcua.entrypoints.http.schemas import ReceiveRequest
 from motcua.entrypoints.http.serve import built_app
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.engine.clock import ManualClock
+from motcua.workflow.engine.decisions import Decision
 from motcua.workflow.engine.errors import StorageUnavailable
 from motcua.workflow.engine.model import Actor
 
@@ -285,7 +286,7 @@ def test_a_retry_after_a_crash_finishes_the_first_reception_and_opens_nothing_tw
     as_sent = ReceiveRequest.model_validate(body).model_dump(mode="json")
     _abandon(api, clock, "crash-1", fingerprint("POST", "/dossiers", as_sent, None), code)
     officer = Actor.of("Cán bộ officer", "officer")
-    api.motcua.desk.submit(PROCEDURE, "direct", Applicant("Trần Văn An"), officer, code=code)  # then it died
+    api.motcua.desk.receive(PROCEDURE, "direct", Applicant("Trần Văn An"), officer, code=code)  # then it died
     early = api.client.post("/dossiers", json=body, headers=api.headers(**{"Idempotency-Key": "crash-1"}))
     _problem(early, 409, "idempotency-request-in-flight")
 
@@ -300,25 +301,28 @@ def test_a_retry_after_a_crash_finishes_the_first_reception_and_opens_nothing_tw
     assert again.json() == retried.json() and again.headers["idempotent-replayed"] == "true"
 
 
-def test_a_server_error_between_opening_and_receiving_does_not_open_a_second_dossier(
+def test_a_server_error_while_receiving_leaves_nothing_and_the_retry_opens_one_dossier(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fire = api.motcua.service.fire
+    store = api.motcua.service.store
+    commit = store.commit
 
-    def database_gone_once(code: str, trigger: str, *args: object, **kwargs: object) -> object:
-        monkeypatch.setattr(api.motcua.service, "fire", fire)  # the next try finds the database back
+    def database_gone_once(*decisions: Decision) -> None:
+        monkeypatch.setattr(store, "commit", commit)  # the next try finds the database back
         raise StorageUnavailable("the connection was reset")
 
-    monkeypatch.setattr(api.motcua.service, "fire", database_gone_once)
+    monkeypatch.setattr(store, "commit", database_gone_once)
     body = {"procedure": PROCEDURE, "channel": "direct", "applicant": {"name": "Trần Văn An"}}
     headers = api.headers(**{"Idempotency-Key": "flaky-1"})
 
     _problem(api.client.post("/dossiers", json=body, headers=headers), 503, "storage-unavailable")
+    assert list(api.motcua.store.cases()) == []  # opening and receiving are one commit: nothing half-received
     retried = api.client.post("/dossiers", json=body, headers=headers)
 
     assert retried.status_code == 201, retried.text
     [case] = api.motcua.store.cases()
     assert retried.json()["code"] == case.code and case.state["lifecycle"] == "received"
+    assert [entry.trigger for entry in api.motcua.store.history(case.code)] == ["open", "receive"]
 
 
 def test_a_retry_after_a_crash_does_not_fire_the_trigger_again(api: Api, clock: ManualClock) -> None:

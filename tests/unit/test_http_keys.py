@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from motcua.adapters.keys import IN_FLIGHT_LEASE, HttpStore, MemoryHttpStore, StoredResponse, authenticate, new_key
-from motcua.adapters.sql.keys import SqlHttpStore
-from motcua.adapters.sql.store import SqlStore
+from motcua.adapters.backends import MEMORY_URL, open_backend
+from motcua.adapters.keys import IN_FLIGHT_LEASE, HttpStore, StoredResponse, authenticate, new_key
 from motcua.entrypoints.cli.main import app
 from motcua.workflow.engine.errors import InvalidInput
 
@@ -21,11 +20,12 @@ NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 
 @pytest.fixture(params=["memory", "sqlite"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HttpStore]:
-    if request.param == "memory":
-        yield MemoryHttpStore()
-        return
-    with SqlStore.from_url(f"sqlite:///{tmp_path / 'keys.db'}", migrate=True) as sql:
-        yield SqlHttpStore(sql.engine)
+    """The keys of the backend the factory opens (in memory, or on a SQLite file beside the dossiers)."""
+    backend = open_backend(MEMORY_URL if request.param == "memory" else f"sqlite:///{tmp_path / 'keys.db'}")
+    try:
+        yield backend.keys
+    finally:
+        backend.close()
 
 
 def test_a_key_is_stored_hashed_and_authenticates_until_revoked(store: HttpStore) -> None:

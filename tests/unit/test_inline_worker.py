@@ -10,7 +10,7 @@ from motcua.workers.handlers import Handlers
 from motcua.workers.inline import InlineRunner, InlineSink
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
-from motcua.workflow.engine.errors import DeliveryFailed
+from motcua.workflow.engine.errors import delivery_failure
 from motcua.workflow.engine.model import Case, OutboxItem
 from motcua.workflow.engine.retry import RetryPolicy
 from tests.conftest import LEADER, OFFICER, SPECIALIST
@@ -27,7 +27,7 @@ class Recorder:
     def deliver(self, item: OutboxItem) -> None:
         if self.failures:
             self.failures -= 1
-            raise DeliveryFailed(item.kind, "receiver down", retryable=self.retryable)
+            raise delivery_failure(item.kind, "receiver down", transient=self.retryable)
         self.items.append(item)
 
 

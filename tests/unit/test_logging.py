@@ -29,10 +29,10 @@ def test_committed_and_rejected_transitions_are_logged_masked(clock: ManualClock
         with pytest.raises(TransitionNotAllowed):
             motcua.service.fire(case.code, "approve", LEADER)
     committed = [event for event in logs if event["event"] == "transition.committed"]
-    assert [(e["dossier"], e["trigger"], e["actor"]) for e in committed] == [
+    assert [(e["case"], e["trigger"], e["actor"]) for e in committed] == [
         (case.code, "open", OFFICER.name), (case.code, "receive", OFFICER.name)]
     rejected = [event for event in logs if event["event"] == "transition.rejected"]
-    assert rejected[0]["dossier"] == case.code and rejected[0]["trigger"] == "approve"
+    assert rejected[0]["case"] == case.code and rejected[0]["trigger"] == "approve"
     text = json.dumps(logs, ensure_ascii=False, default=str)
     assert "030201001234" not in text and "0912345678" not in text and "Trần Văn An" not in text
 

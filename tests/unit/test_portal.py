@@ -145,7 +145,8 @@ ROUND_TRIPS = {
 @pytest.mark.parametrize("story", ROUND_TRIPS)
 def test_a_record_reads_back_with_the_dossiers_r_e_and_a(clock: ManualClock, story: str) -> None:
     """Every legal move of the appointment is in the record, an apology's new date is not: re-imported, a
-    dossier keeps its reception, end and legal appointment (domain.md §5), so it stays late or on time."""
+    dossier keeps its reception, end and legal appointment (one-stop-shop.md, the national portal), so it stays late
+    or on time."""
     motcua = published(clock)
     code = motcua.desk.receive(FEE_PROCEDURE, "direct", APPLICANT, OFFICER).code
     for trigger, actor, data in [("assign", OFFICER, {"assignee": SPECIALIST.name}), *ROUND_TRIPS[story]]:

@@ -1,4 +1,5 @@
-"""Biểu 06 semantics (domain.md §4 [ours]) on the reference implementation, and the projection fold."""
+"""Biểu 06 semantics (one-stop-shop.md, the official reports) on the reference implementation, and the projection
+fold."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 The law asks that every hand-over of a dossier be recorded with its giver, its receiver, the time to
 the minute and the result of the step — early, on time or late — and that the system keep this sheet
-by itself (domain.md §2): it is the audit log read hand-over by hand-over. A hand-over is an entry
+by itself (one-stop-shop.md, the dossier's path): it is the audit log read hand-over by hand-over. A hand-over is an
+entry
 whose trigger moves the dossier from one person or unit to another; :data:`HANDOVERS` lists them, in
 the order a dossier usually meets them: received from the applicant at the one-stop, assigned to the
 processing officer, submitted to the leader, approved (back to the officer who submitted), sent back,
@@ -12,7 +13,7 @@ the file, sent back to them and received again.
 How a step is judged [ours]. The catalogue gives a procedure one legal processing time and no times
 per step, so each hand-over is judged against the dossier's **legal appointment as it stands right
 after the step** — shifted by legal pauses (supplement, payment), never moved by an apology's new date
-— comparing Vietnam calendar dates, the rule the dossier itself is judged by (domain.md §3): a step
+— comparing Vietnam calendar dates, the rule the dossier itself is judged by (one-stop-shop.md, the legal clock): a step
 made on a day before the appointment's is early, on its day on time, after it late; a step made while
 the dossier has no appointment yet is on time. A caller that knows step-level deadlines passes its own
 :data:`StepDeadline`.

@@ -11,7 +11,7 @@ An upcast entry keeps the stored ``hash`` (it still names the entry) but it is a
 record: its ``schema_version`` is the current one, so hashing it again proves nothing. Verify what is
 stored, read what is upcast.
 
-Schema 0 is the layout the pilot's prototype wrote (docs/auditing.md): the attributes the actions set
+Schema 0 is the layout the pilot's prototype wrote (docs/explanation/audit-log.md): the attributes the actions set
 travelled inside ``data`` under the reserved key ``_set`` (the ``changes`` column, added later, holds
 ``{}``), and the reason was a data field only. :func:`upcast_v0_to_v1` moves them where schema 1 has
 them.

@@ -2,7 +2,9 @@
 
 It picks the rule set in force on the day of reception (kept by the dossier for life), numbers
 the dossier ``<agency>-<yyMMdd>-<sequence>`` and opens it; a counter or postal dossier is
-received at once, an online one waits in ``submitted`` until an officer receives it.
+received at once (opened and received in one unit of work of the service), an online one waits in
+``submitted`` until an officer receives it. Who may do either is the definition's to say, and the
+engine's to check before anything is written.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from motcua.workflow.engine.model import Actor, Case, JsonValue
 from motcua.workflow.engine.ports import CaseStore
 from motcua.workflow.engine.service import CaseService
 
-__all__ = ["DOSSIER_WORKFLOW", "Applicant", "Desk"]
+__all__ = ["DOSSIER_WORKFLOW", "RECEIVE", "Applicant", "Desk"]
 
 DOSSIER_WORKFLOW = "tthc-dossier"
+RECEIVE = "receive"  # the trigger of a dossier's reception
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,21 +55,29 @@ class Desk:
         summary: str | None = None, code: str | None = None,
     ) -> Case:
         """Register a dossier without receiving it yet (status 1, submitted online)."""
+        return self._register(procedure, channel, applicant, actor, summary=summary, code=code, then=())
+
+    def receive(
+        self, procedure: str, channel: Channel, applicant: Applicant, actor: Actor, *,
+        summary: str | None = None, code: str | None = None,
+    ) -> Case:
+        """Register and receive a dossier: the receipt with its appointment is issued.
+
+        One unit of work: opened and received in one transaction, or, refused (a role that may not receive,
+        bad data), nothing written but the dossier number drawn for it."""
+        return self._register(procedure, channel, applicant, actor, summary=summary, code=code, then=(RECEIVE,))
+
+    def _register(
+        self, procedure: str, channel: Channel, applicant: Applicant, actor: Actor, *, summary: str | None,
+        code: str | None, then: tuple[str, ...],
+    ) -> Case:
         definition = self.catalogue.get(procedure).workflow
         today = to_vietnam_time(self.service.engine.clock.now()).date()
         data: dict[str, JsonValue] = {"procedure": procedure, "channel": channel, **applicant.as_data()}
         if summary:
             data["summary"] = summary
         rule_set = self.rules.in_force(today).key
-        return self.service.open(definition, code or self.new_code(), actor, data, rule_set=rule_set)
-
-    def receive(
-        self, procedure: str, channel: Channel, applicant: Applicant, actor: Actor, *,
-        summary: str | None = None, code: str | None = None,
-    ) -> Case:
-        """Register and receive a dossier: the receipt with its appointment is issued."""
-        opened = self.submit(procedure, channel, applicant, actor, summary=summary, code=code)
-        return self.service.fire(opened.code, "receive", actor)
+        return self.service.open(definition, code or self.new_code(), actor, data, rule_set=rule_set, then=then)
 
     def new_code(self) -> str:
         today = to_vietnam_time(self.service.engine.clock.now())

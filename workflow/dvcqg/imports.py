@@ -1,4 +1,5 @@
-"""DVCQG dossier records imported as motcua dossiers: decisions, like the engine's (domain.md §5).
+"""DVCQG dossier records imported as motcua dossiers: decisions, like the engine's (one-stop-shop.md, the national
+portal).
 
 :meth:`DvcqgImport.read` validates a portal record (:mod:`motcua.workflow.dvcqg.records`) and checks that a rule set
 was in force at its reception. :meth:`DvcqgImport.decide` turns it into the
@@ -18,7 +19,7 @@ effects: the portal, not motcua, runs their clock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Final
 
@@ -28,8 +29,6 @@ from motcua.workflow.dvcqg.records import (
     NOT_RECEIVED_STATUSES,
     PAUSED_STATUSES,
     DvcqgRecord,
-    Problem,
-    RecordRefused,
     parse_record,
     vietnam_date,
 )
@@ -38,7 +37,13 @@ from motcua.workflow.engine.clock import text
 from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.decisions import Decision
 from motcua.workflow.engine.definition import WorkflowDefinition
-from motcua.workflow.engine.errors import InvalidDefinition, MotcuaError, NoRuleSetInForce
+from motcua.workflow.engine.errors import (
+    DossierNotImported,
+    InvalidDefinition,
+    NoRuleSetInForce,
+    Problem,
+    RecordRefused,
+)
 from motcua.workflow.engine.model import GENESIS_HASH, Case, JsonValue
 from motcua.workflow.worktime.hours import Timeliness, classify
 
@@ -49,7 +54,6 @@ __all__ = [
     "IMPORT_TRIGGER",
     "LIFECYCLE_OF_STATUS",
     "SOURCE",
-    "DossierNotImported",
     "DvcqgImport",
     "check_dossier_workflow",
 ]
@@ -65,14 +69,6 @@ LIFECYCLE_OF_STATUS: Final[Mapping[int, str]] = {
 }
 _APPLICANT_KINDS: Final = {1: "citizen", 2: "business", 3: "agency", 4: "other"}  # LoaiDoiTuong
 _NEEDED_STATES: Final = {"deadline": ("on_time", "overdue"), "records": ("paper", "digitized", "result_digitized")}
-
-
-class DossierNotImported(MotcuaError):
-    """The code names a dossier motcua handles itself: an import must not overwrite it."""
-
-    def __init__(self, code: str) -> None:
-        self.code = code
-        super().__init__(f"dossier {code!r} is handled in motcua, not imported from {SOURCE}: not overwritten")
 
 
 # -- decisions ---------------------------------------------------------------------------------
@@ -99,6 +95,7 @@ class DvcqgImport:
     """Reads portal records and decides what each one changes; writes nothing."""
 
     def __init__(self, workflows: WorkflowSet, rules: RuleBook, catalogue: Catalogue) -> None:
+        self.workflows = workflows
         self.definition = workflows.latest(DOSSIER_WORKFLOW).definition
         check_dossier_workflow(self.definition)
         self.rules = rules
@@ -129,7 +126,8 @@ class DvcqgImport:
         same_state = all(current.state.get(r) == state[r] for r in ("lifecycle", "records"))
         if not changes and same_state:
             return None
-        return _decision(current, record, state, attributes={**current.attributes, **changes}, changes=changes, at=at)
+        return _decision(current, record, state, attributes={**current.attributes, **changes}, changes=changes, at=at,
+                         index_of=self.workflows.index_of)
 
     def _first(self, record: DvcqgRecord, at: datetime) -> Decision:
         rule_set = self.rules.in_force(vietnam_date(record.received_at or at)).key
@@ -138,7 +136,8 @@ class DvcqgImport:
             code=record.code, definition_key=self.definition.key, definition_version=self.definition.version,
             rule_set=rule_set, state={}, attributes={}, version=0, head_hash=GENESIS_HASH, opened_at=at, updated_at=at,
         )
-        return _decision(case, record, _state(record, at), attributes=attributes, changes=attributes, at=at)
+        return _decision(case, record, _state(record, at), attributes=attributes, changes=attributes, at=at,
+                         index_of=self.workflows.index_of)
 
     def _procedure(self, record: DvcqgRecord) -> dict[str, JsonValue]:
         """What the catalogue knows of the procedure, when it lists it."""
@@ -250,8 +249,9 @@ def _data(record: DvcqgRecord) -> dict[str, JsonValue]:
 
 def _decision(
     case: Case, record: DvcqgRecord, state: dict[str, str], *, attributes: dict[str, JsonValue],
-    changes: dict[str, JsonValue], at: datetime,
+    changes: dict[str, JsonValue], at: datetime, index_of: Callable[[Case], Mapping[str, str]],
 ) -> Decision:
+    """The decision of an import; ``index_of`` gives the values the case is found by (its definition's index)."""
     entry = sealed(
         case_code=case.code, sequence=case.version + 1, occurred_at=at, actor=IMPORT_ACTOR, role=IMPORT_ROLE,
         trigger=IMPORT_TRIGGER, state_before=dict(case.state), state_after=state, data=_data(record),
@@ -263,4 +263,4 @@ def _decision(
         rule_set=case.rule_set, state=state, attributes=attributes, version=entry.sequence,
         head_hash=entry.hash, opened_at=case.opened_at, updated_at=at,
     )
-    return Decision(after, entry)
+    return Decision(after, entry, index_of(after))

@@ -1,4 +1,5 @@
-"""What motcua sends to the national public service portal (DVCQG, domain.md §5), built without I/O.
+"""What motcua sends to the national public service portal (DVCQG, one-stop-shop.md, the national portal), built
+without I/O.
 
 :func:`dossier_record` is the ``DongBoHoSoMC`` record of a dossier as it stands now; :func:`progress_record`
 the ``CapNhatTienDoHoSoMC`` record of one of its audit entries. Both read only the case, its audit
@@ -10,7 +11,7 @@ state; the channel is the code of :data:`motcua.workflow.dvcqg.records.CHANNEL_N
 through :func:`motcua.workflow.dvcqg.records.parse_record`, with the same R, E and A: ``DanhSachHoSoBoSung`` lists the
 legal pauses of the clock (supplements, fee payments), each with the appointment before and after it, so
 that its last ``NgayHenTraMoi`` is the legal appointment in force; an apology's new date is never one
-(domain.md §3) and travels only in the apology's progress record (``NoiDungXuLy``).
+(one-stop-shop.md, the legal clock) and travels only in the apology's progress record (``NoiDungXuLy``).
 
 The sync status a portal adapter keeps is modelled here too: :class:`EntrySync` per audit entry and
 :class:`DossierSync`, the per-dossier summary :func:`summarize` derives from them.
@@ -25,9 +26,9 @@ from typing import Final, Literal
 
 from motcua.workflow.dvcqg.records import APPLICANT_KINDS, CHANNEL_NAMES, portal_text
 from motcua.workflow.engine.audit import AuditEntry
-from motcua.workflow.engine.decisions import OPEN_TRIGGER
 from motcua.workflow.engine.definition import WorkflowDefinition
 from motcua.workflow.engine.errors import InvalidInput
+from motcua.workflow.engine.labels import role_label, state_label, trigger_label
 from motcua.workflow.engine.model import Case, JsonValue
 
 __all__ = [
@@ -128,14 +129,16 @@ def _results(attributes: Mapping[str, JsonValue], name: str) -> list[JsonValue]:
 
 def _supplements(entries: Sequence[AuditEntry], definition: WorkflowDefinition) -> list[JsonValue]:
     """``DanhSachHoSoBoSung``: one item per legal pause of the clock, in the order they happened, so that the
-    last ``NgayHenTraMoi`` given is the legal appointment in force (domain.md §5: how an import reads A).
+    last ``NgayHenTraMoi`` given is the legal appointment in force (one-stop-shop.md, the national portal: how an
+    import reads A).
 
     A supplement request opens an item (asked, what for, the appointment before); the supplement closes it
     (supplied, the appointment shifted by the pause). Any other move of the appointment after reception —
     the end of a fee pause (``awaiting_payment``, status 6) — is an item of its own: no ``NgayBoSung`` (no
     document was asked for, and the portal counts supplement requests), ``NgayTiepNhanBoSung`` the instant
     the clock resumed, ``NoiDungBoSung`` the label of the state the clock stood still in. Apologies are no
-    items: their new date is not an appointment (domain.md §3); their progress record carries it."""
+    items: their new date is not an appointment (one-stop-shop.md, the legal clock); their progress record carries
+    it."""
     items: list[dict[str, JsonValue]] = []
     appointment: JsonValue = None
     for entry in entries:
@@ -145,7 +148,8 @@ def _supplements(entries: Sequence[AuditEntry], definition: WorkflowDefinition) 
         elif entry.trigger == _SUPPLEMENT_RECEIVED and items and items[-1]["NgayTiepNhanBoSung"] == "":
             items[-1].update(NgayTiepNhanBoSung=portal_text(entry.occurred_at), NgayHenTraMoi=_stamp(moved))
         elif appointment is not None and "appointment" in entry.changes:
-            items.append(_item(_state_label(definition, entry.state_before), appointment,
+            lifecycle = entry.state_before.get("lifecycle", "")
+            items.append(_item(state_label(definition, "lifecycle", lifecycle), appointment,
                                supplied=portal_text(entry.occurred_at), moved=_stamp(moved)))
         appointment = moved
     return list(items)
@@ -156,12 +160,6 @@ def _item(
 ) -> dict[str, JsonValue]:
     return {"NgayBoSung": requested, "NgayTiepNhanBoSung": supplied, "NoiDungBoSung": content,
             "NgayHenTraTruoc": _stamp(before), "NgayHenTraMoi": moved}
-
-
-def _state_label(definition: WorkflowDefinition, state: Mapping[str, str]) -> str:
-    lifecycle = definition.regions.get("lifecycle")
-    spec = lifecycle.states.get(state.get("lifecycle", "")) if lifecycle else None
-    return spec.label if spec else state.get("lifecycle", "")
 
 
 # -- the progress record ---------------------------------------------------------------------------
@@ -178,7 +176,7 @@ def progress_record(
     entry = _entry(entries, sequence)
     started = entries[sequence - 2].occurred_at if sequence > 1 else entry.occurred_at
     return {
-        "MaHoSo": entry.case_code, "NguoiXuLy": entry.actor, "ChucDanh": definition.roles.get(entry.role, entry.role),
+        "MaHoSo": entry.case_code, "NguoiXuLy": entry.actor, "ChucDanh": role_label(definition, entry.role),
         "ThoiDiemXuLy": portal_text(entry.occurred_at), "PhongBanXuLy": agency,
         "NoiDungXuLy": _content(definition, entry), "TrangThai": status_code(definition, entry.state_after),
         "NgayBatDau": portal_text(started), "NgayKetThucTheoQuyDinh": _stamp(_appointment_after(entries, sequence)),
@@ -191,17 +189,10 @@ def _entry(entries: Sequence[AuditEntry], sequence: int) -> AuditEntry:
     return entries[sequence - 1]
 
 
-def _label(definition: WorkflowDefinition, trigger: str) -> str:
-    if trigger == OPEN_TRIGGER:
-        return definition.opening.label
-    spec = definition.triggers.get(trigger)
-    return spec.label if spec else trigger
-
-
 def _content(definition: WorkflowDefinition, entry: AuditEntry) -> str:
     """The trigger's label; an apology's adds the new date promised and the reason, which the dossier record
-    does not carry (a new date is not an appointment, domain.md §3)."""
-    label = _label(definition, entry.trigger)
+    does not carry (a new date is not an appointment, one-stop-shop.md, the legal clock)."""
+    label = trigger_label(definition, entry.trigger)
     new_date = entry.data.get("new_date") if entry.trigger == _APOLOGY else None
     if not isinstance(new_date, str):
         return label

@@ -3,7 +3,8 @@
 :func:`parse_record` reads one record of a sync file into a frozen :class:`DvcqgRecord`: strict on the
 fields motcua uses (codes, statuses, channels, ``yyyyMMddHHmmss`` dates in Vietnam time, fees), blind to
 the many it does not. Portals send codes and flags as numbers or as strings of digits, and absent dates
-as ``""``: both are read. A record that is malformed or contradicts itself (domain.md §5: E before R, an
+as ``""``: both are read. A record that is malformed or contradicts itself (one-stop-shop.md, the national portal: E
+before R, an
 unknown status or channel, a missing code…) is refused with :class:`RecordRefused`, which names the
 record and every field at fault. What an import *does* with a record is :mod:`motcua.workflow.dvcqg.imports`.
 """
@@ -12,8 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from functools import cached_property
 from typing import Annotated, Final
@@ -21,7 +21,7 @@ from typing import Annotated, Final
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, ValidationError
 
 from motcua.workflow.engine.clock import VN_TZ, to_vietnam_time
-from motcua.workflow.engine.errors import MotcuaError
+from motcua.workflow.engine.errors import Problem, RecordRefused
 
 __all__ = [
     "APPLICANT_KINDS",
@@ -32,8 +32,6 @@ __all__ = [
     "SUPPLEMENT_STATUS",
     "DvcqgRecord",
     "Fee",
-    "Problem",
-    "RecordRefused",
     "ResultDocument",
     "Supplement",
     "parse_record",
@@ -226,26 +224,6 @@ class DvcqgRecord(_Portal):
 # -- refusals ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
-
-
-class RecordRefused(MotcuaError):
-    """A record that cannot be imported; ``index`` is its place in the file's list, from 0."""
-
-    def __init__(self, index: int, code: str | None, problems: Sequence[Problem]) -> None:
-        self.index = index
-        self.code = code
-        self.problems = tuple(problems)
-        named = f"MaHoSo {code!r}" if code else "no MaHoSo"
-        super().__init__(f"record {index} ({named}): " + "; ".join(str(p) for p in self.problems))
-
-
 def _problems(error: ValidationError) -> list[Problem]:
     problems = []
     for item in error.errors():
@@ -260,7 +238,7 @@ def portal_text(instant: datetime) -> str:
 
 
 def _contradictions(record: DvcqgRecord) -> list[Problem]:
-    """The record against itself (domain.md §5): what a portal record may not say at once."""
+    """The record against itself (one-stop-shop.md, the national portal): what a portal record may not say at once."""
     problems = []
     received, status = record.received_at, record.status
     if received is None and status not in NOT_RECEIVED_STATUSES:

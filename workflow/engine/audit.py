@@ -94,7 +94,7 @@ def _canonical_v1(entry: AuditEntry) -> dict[str, JsonValue]:
 
 
 def _canonical_v0(entry: AuditEntry) -> dict[str, JsonValue]:
-    """Schema 0 (the pilot's prototype layout, see docs/auditing.md): no ``changes`` and no ``reason``
+    """Schema 0 (the pilot's prototype layout, see docs/explanation/audit-log.md): no ``changes`` and no ``reason``
     of their own (the attributes the actions set travelled inside ``data`` under ``_set``, the reason
     was a data field), and the instant written in Vietnam time.
 

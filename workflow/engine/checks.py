@@ -11,11 +11,13 @@ from collections.abc import Callable, Iterator
 
 from motcua.workflow.engine.definition import TransitionSpec, WorkflowDefinition
 from motcua.workflow.engine.errors import InvalidDefinition
+from motcua.workflow.engine.queries import INDEX_KEYS
 from motcua.workflow.engine.registry import Registry
 
 __all__ = [
     "CHECKS",
     "check_final_states_are_final",
+    "check_index",
     "check_one_initial_state",
     "check_references",
     "check_registered_names",
@@ -137,6 +139,19 @@ def check_registered_names(definition: WorkflowDefinition, registry: Registry) -
     return problems
 
 
+def check_index(definition: WorkflowDefinition, registry: Registry) -> list[str]:
+    """The index declares known search keys, each read from at least one attribute, none twice."""
+    problems = []
+    if unknown := sorted(set(definition.index) - set(INDEX_KEYS)):
+        problems.append(f"index declares unknown search keys {unknown}; known: {list(INDEX_KEYS)}")
+    for key, names in definition.index.items():
+        if not names:
+            problems.append(f"index key {key!r} names no attribute")
+        if repeated := sorted({name for name in names if names.count(name) > 1}):
+            problems.append(f"index key {key!r} names attributes {repeated} more than once")
+    return problems
+
+
 CHECKS: tuple[Check, ...] = (
     check_one_initial_state,
     check_references,
@@ -144,6 +159,7 @@ CHECKS: tuple[Check, ...] = (
     check_final_states_are_final,
     check_states_reachable,
     check_registered_names,
+    check_index,
 )
 
 

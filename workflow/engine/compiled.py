@@ -22,7 +22,8 @@ from transitions import EventData, Machine
 from motcua.workflow.engine.checks import validate
 from motcua.workflow.engine.definition import DataField, DataType, TransitionSpec, TriggerSpec, WorkflowDefinition
 from motcua.workflow.engine.errors import MalformedData, UnknownDefinition, UnknownTrigger
-from motcua.workflow.engine.model import JsonValue
+from motcua.workflow.engine.model import Case, JsonValue
+from motcua.workflow.engine.queries import indexed
 from motcua.workflow.engine.registry import Action, Context, Guard, Registry
 
 __all__ = ["CompiledTrigger", "CompiledWorkflow", "RegionRun", "WorkflowSet"]
@@ -221,6 +222,10 @@ class WorkflowSet:
         region = self.get(key, version).definition.regions.get("lifecycle")
         spec = region.states.get(lifecycle_state) if region else None
         return spec.status_code if spec else None
+
+    def index_of(self, case: Case) -> dict[str, str]:
+        """The values ``case`` is found by, as the index of its definition version reads its attributes."""
+        return indexed(self.get(case.definition_key, case.definition_version).definition.index, case.attributes)
 
     def definitions(self) -> list[WorkflowDefinition]:
         return [compiled.definition for compiled in self._compiled.values()]

@@ -1,14 +1,19 @@
 """The engine decides; it never writes. ``open`` and ``fire`` return a :class:`Decision`.
 
-A decision holds the case as it will be (version + 1), the sealed audit entry, the timer changes
-and the effects; the service persists them in one unit of work and releases effects after
-commit. Given the same case, input and clock, the engine decides the same thing.
+A decision holds the case as it will be (version + 1), the sealed audit entry, the values the case
+is found by (its index, :func:`~motcua.workflow.engine.queries.indexed`), the timer changes and the
+effects; the service persists them in one unit of work and releases effects after commit. Given the
+same case, input and clock, the engine decides the same thing.
+
+Several decisions may make one unit of work: a *chain* (:func:`chain`), each decided on the case the
+previous one left (a dossier opened and received at once), committed together or not at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from motcua.workflow.engine.audit import AuditEntry, sealed
 from motcua.workflow.engine.clock import Clock
@@ -16,9 +21,10 @@ from motcua.workflow.engine.compiled import CompiledTrigger, CompiledWorkflow, R
 from motcua.workflow.engine.definition import TransitionSpec
 from motcua.workflow.engine.errors import GuardRejected, InvalidInput, RoleNotAllowed, TransitionNotAllowed
 from motcua.workflow.engine.model import GENESIS_HASH, Actor, Case, DueTimer, Effect, JsonValue, TimerChange
+from motcua.workflow.engine.queries import indexed
 from motcua.workflow.engine.registry import Context
 
-__all__ = ["OPEN_TRIGGER", "Decision", "Engine"]
+__all__ = ["OPEN_TRIGGER", "Decision", "Engine", "chain"]
 
 OPEN_TRIGGER = "open"
 
@@ -27,6 +33,7 @@ OPEN_TRIGGER = "open"
 class Decision:
     case: Case
     entry: AuditEntry
+    index: Mapping[str, str]  # the values a query finds the case by, as its definition's index reads them
     timers: tuple[TimerChange, ...] = ()
     effects: tuple[Effect, ...] = ()
     consumes: DueTimer | None = None  # the timer this decision fires: removed in the same transaction
@@ -109,7 +116,23 @@ class Engine:
         )
         if self.publish and case.definition_key in self.publish:
             plan.effects.extend(_published(self.publish[case.definition_key], entry.sequence))
-        return Decision(after, entry, tuple(plan.timers), tuple(plan.effects))
+        index = indexed(compiled.definition.index, plan.attributes)
+        return Decision(after, entry, index, tuple(plan.timers), tuple(plan.effects))
+
+
+def chain(first: Decision, then: Sequence[Decision]) -> tuple[Decision, ...]:
+    """``first`` and ``then`` as one unit of work, checked: every decision is on the case the previous one left
+    (same code, the next version, the entry chained to the previous entry's hash), and only ``first`` may
+    consume a timer. A broken chain is a programming error (:class:`ValueError`), never the store's to judge."""
+    decisions = (first, *then)
+    for previous, decision in pairwise(decisions):
+        if (decision.case.code != previous.case.code or decision.expected_version != previous.case.version
+                or decision.entry.prev_hash != previous.entry.hash):
+            raise ValueError(f"decision {decision.entry.sequence} on {decision.case.code!r} does not follow "
+                             f"decision {previous.entry.sequence} on {previous.case.code!r}")
+        if decision.consumes is not None:
+            raise ValueError(f"only the first decision of a chain may consume a timer ({decision.consumes.name!r})")
+    return decisions
 
 
 def _published(kinds: tuple[str, ...], sequence: int) -> list[Effect]:

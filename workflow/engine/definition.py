@@ -1,7 +1,9 @@
 """Workflow definitions as data: the typed, frozen model that YAML documents are validated into.
 
 A definition declares orthogonal *regions* (lifecycle, deadline, records, …), each a flat state
-machine, and *triggers* whose transitions may move several regions at once. Nothing here is
+machine, and *triggers* whose transitions may move several regions at once. Its *index* names, for
+each search key of :data:`motcua.workflow.engine.queries.INDEX_KEYS`, the attributes a query reads it from
+(:func:`motcua.workflow.engine.queries.indexed`). Nothing here is
 evaluated from text: guards and actions are names resolved against a registry
 (:mod:`motcua.workflow.engine.registry`); the graph checks live in :mod:`motcua.workflow.engine.checks`.
 """
@@ -127,6 +129,14 @@ class WorkflowDefinition(_Frozen):
     regions: dict[Name, Region] = Field(min_length=1)
     triggers: dict[Name, TriggerSpec] = Field(min_length=1)
     opening: OpeningSpec
+    index: dict[Name, tuple[Name, ...]] = Field(default_factory=dict)  # search key → attributes, first filled wins
+
+    @field_validator("index", mode="before")
+    @classmethod
+    def _attributes_one_or_many(cls, value: object) -> object:
+        if not isinstance(value, dict):
+            return value
+        return {key: (names,) if isinstance(names, str) else names for key, names in value.items()}
 
     @property
     def ref(self) -> str:

@@ -8,6 +8,7 @@ boundary and never escape it. :class:`Retryable` marks failures worth trying aga
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 __all__ = [
@@ -16,12 +17,16 @@ __all__ = [
     "ConcurrencyConflict",
     "DatabaseNotEmpty",
     "DeliveryFailed",
+    "DeliveryUnavailable",
+    "DossierNotImported",
     "GuardRejected",
     "InvalidDefinition",
     "InvalidInput",
     "MalformedData",
     "MotcuaError",
     "NoRuleSetInForce",
+    "Problem",
+    "RecordRefused",
     "Retryable",
     "RoleNotAllowed",
     "StaleTimer",
@@ -32,6 +37,7 @@ __all__ = [
     "UnknownProcedure",
     "UnknownRuleSet",
     "UnknownTrigger",
+    "delivery_failure",
 ]
 
 
@@ -61,7 +67,7 @@ class InvalidInput(MotcuaError):
         super().__init__(f"{field}: {message}")
 
 
-class UnknownDefinition(MotcuaError):
+class UnknownDefinition(MotcuaError, LookupError):
     def __init__(self, key: str, version: int | None = None) -> None:
         self.key = key
         self.version = version
@@ -69,19 +75,19 @@ class UnknownDefinition(MotcuaError):
         super().__init__(f"no workflow definition {shown}")
 
 
-class UnknownProcedure(MotcuaError):
+class UnknownProcedure(MotcuaError, LookupError):
     def __init__(self, code: str) -> None:
         self.code = code
         super().__init__(f"no procedure {code!r} in the catalogue")
 
 
-class UnknownRuleSet(MotcuaError):
+class UnknownRuleSet(MotcuaError, LookupError):
     def __init__(self, key: str) -> None:
         self.key = key
         super().__init__(f"no rule set {key!r} in the rule book")
 
 
-class NoRuleSetInForce(MotcuaError):
+class NoRuleSetInForce(MotcuaError, LookupError):
     """No rule set of the rule book covers the given day."""
 
     def __init__(self, at: date) -> None:
@@ -89,7 +95,7 @@ class NoRuleSetInForce(MotcuaError):
         super().__init__(f"no rule set is in force on {at.isoformat()}")
 
 
-class UnknownTrigger(MotcuaError):
+class UnknownTrigger(MotcuaError, LookupError):
     def __init__(self, trigger: str, definition: str) -> None:
         self.trigger = trigger
         self.definition = definition
@@ -137,7 +143,7 @@ class MalformedData(MotcuaError):
         super().__init__(f"data of {trigger!r} rejected: {shown}")
 
 
-class CaseNotFound(MotcuaError):
+class CaseNotFound(MotcuaError, LookupError):
     def __init__(self, code: str) -> None:
         self.code = code
         super().__init__(f"no dossier or task with code {code!r}")
@@ -185,13 +191,21 @@ class StaleTimer(MotcuaError):
 
 
 class DeliveryFailed(MotcuaError):
-    """A notifier could not deliver an effect; ``retryable`` says whether trying later may help."""
+    """A notifier could not deliver an effect, and trying again will not help (the effect is parked)."""
 
-    def __init__(self, kind: str, detail: str, *, retryable: bool = True) -> None:
+    def __init__(self, kind: str, detail: str) -> None:
         self.kind = kind
         self.detail = detail
-        self.retryable = retryable
         super().__init__(f"{kind} delivery failed: {detail}")
+
+
+class DeliveryUnavailable(DeliveryFailed, Retryable):
+    """A notifier could not deliver an effect now (receiver away, busy, timed out): tried again later."""
+
+
+def delivery_failure(kind: str, detail: str, *, transient: bool) -> DeliveryFailed:
+    """The failure for a delivery judged transient (retryable) or permanent."""
+    return DeliveryUnavailable(kind, detail) if transient else DeliveryFailed(kind, detail)
 
 
 class DatabaseNotEmpty(MotcuaError):
@@ -202,3 +216,34 @@ class DatabaseNotEmpty(MotcuaError):
         self.cases = cases
         super().__init__(f"{url} already holds cases ({cases}+): the demo needs an empty database, "
                          "give another --db or leave --db out to use the one in --out")
+
+
+# -- the DVCQG exchange ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class RecordRefused(MotcuaError):
+    """A record that cannot be imported; ``index`` is its place in the file's list, from 0."""
+
+    def __init__(self, index: int, code: str | None, problems: Sequence[Problem]) -> None:
+        self.index = index
+        self.code = code
+        self.problems = tuple(problems)
+        named = f"MaHoSo {code!r}" if code else "no MaHoSo"
+        super().__init__(f"record {index} ({named}): " + "; ".join(str(p) for p in self.problems))
+
+
+class DossierNotImported(MotcuaError):
+    """The code names a dossier motcua handles itself: an import must not overwrite it."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(f"dossier {code!r} is handled in motcua, not imported from DVCQG: not overwritten")

@@ -1,7 +1,8 @@
 """The ports the core needs from the outside world. Adapters implement them.
 
 :class:`CaseStore` is the unit of work: ``commit`` writes the case row (version + 1), its audit
-entry, its timer changes and its outbox effects atomically, or raises and writes nothing.
+entry, its timer changes and its outbox effects atomically, or raises and writes nothing (for one
+decision, or a chain of decisions on one case).
 :class:`TimerQueue` and :class:`Outbox` are what the worker needs from the same database;
 :class:`Notifier` delivers one effect (log, e-mail, webhook). :class:`Reports` is the reporting
 projection folded from the audit log by global position, and the official reports computed over it.
@@ -27,7 +28,7 @@ class CaseStore(Protocol):
         """The case at its latest version; :class:`~motcua.workflow.engine.errors.CaseNotFound` if absent."""
         ...
 
-    def commit(self, decision: Decision) -> None:
+    def commit(self, decision: Decision, *then: Decision) -> None:
         """Persist a decision atomically, if the stored case is still at ``decision.expected_version``.
 
         Raises :class:`~motcua.workflow.engine.errors.ConcurrencyConflict` (another writer won) or
@@ -36,6 +37,11 @@ class CaseStore(Protocol):
         When the decision ``consumes`` a timer, that timer row (same name and generation) is removed in
         the same transaction, or :class:`~motcua.workflow.engine.errors.StaleTimer` is raised and nothing is written.
         Armed timers get the decision entry's global position as their generation.
+
+        ``then`` are decisions taken on the case ``decision`` leaves, in order (a
+        :func:`~motcua.workflow.engine.decisions.chain`): all are one transaction. Only ``decision``'s expected
+        version is checked against the store; each entry is appended, each decision's timers and effects applied,
+        in order, and the case row is saved as the last decision leaves it. Any failure writes none of them.
         """
         ...
 
@@ -67,7 +73,9 @@ class CaseStore(Protocol):
 
 
 class Observer(Protocol):
-    """Hooks around a decision (logging, metrics, effect relay), called by the service."""
+    """Hooks around a decision (logging, metrics, effect relay), called by the service: ``committed`` once per
+    decision after its transaction committed (in order, for each decision of a chain), ``rejected`` once for a
+    unit of work refused or failed, naming the trigger that was refused."""
 
     def committed(self, decision: Decision) -> None: ...
 

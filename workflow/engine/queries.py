@@ -5,6 +5,12 @@ ordered by case code and paged by keyset: a :class:`Page` carries the code to co
 a page never skips or repeats a case when others are opened meanwhile (a new code sorts where it
 sorts; it shows up in a later page or not at all, never twice).
 
+What a filter may ask of a case's attributes is the case's *index*: the workflow definition's
+``index`` section names, for each search key of :data:`INDEX_KEYS`, the attributes its value is read
+from (the first holding non-empty text), so the engine knows no attribute by name. The engine computes
+the values (:func:`indexed`) when it decides, the decision carries them, and the stores keep them beside
+the case, written in the same commit.
+
 :func:`matches` is the reference meaning of a filter: the memory store applies it as it is, and
 the SQL store's query must select exactly the same cases (the contract suite checks both).
 """
@@ -20,9 +26,11 @@ from motcua.workflow.engine.clock import text
 from motcua.workflow.engine.errors import InvalidInput
 from motcua.workflow.engine.model import Case, JsonValue
 
-__all__ = ["MAX_PAGE", "CaseFilter", "Page", "appointment_text", "check_page", "matches", "officer_of"]
+__all__ = ["INDEX_KEYS", "MAX_PAGE", "CaseFilter", "Page", "check_page", "due_text", "indexed", "matches"]
 
 MAX_PAGE: Final = 500
+INDEX_KEYS: Final = ("procedure", "officer", "due", "ended")
+"""The search keys a definition's ``index`` may declare: what :class:`CaseFilter` asks of attributes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +39,14 @@ class CaseFilter:
 
     - ``definition_key``: the workflow (``"tthc-dossier"``, ``"plan-task"``);
     - ``lifecycle`` / ``deadline``: the state of that region (``"processing"``, ``"overdue"``…);
+
+    and the search keys of the case's index (what the shipped definitions index them from):
+
     - ``procedure``: the catalogue code of a dossier's procedure (``"1.001193"``);
     - ``officer``: who holds the case now, a dossier's ``assignee`` or a plan task's ``owner``;
-    - ``due_before``: dossiers whose legal appointment falls at or before this instant;
-    - ``ended``: ``False`` for dossiers still being dealt with, ``True`` for those whose processing ended
-      (returned, refused, withdrawn, stopped or with a result ready: the ``ended_at`` a dossier keeps).
+    - ``due_before``: cases whose ``due`` (a dossier's legal appointment) falls at or before this instant;
+    - ``ended``: ``False`` for cases still being dealt with, ``True`` for those whose processing ended
+      (the ``ended_at`` a dossier or a plan task keeps).
     """
 
     definition_key: str | None = None
@@ -64,31 +75,36 @@ def check_page(limit: int) -> None:
         raise InvalidInput("limit", f"{limit} is not between 1 and {MAX_PAGE}")
 
 
-def officer_of(attributes: Mapping[str, JsonValue]) -> JsonValue:
-    """A dossier's current handler, or the officer in charge of a plan task."""
-    return attributes.get("assignee") or attributes.get("owner")
+def indexed(index: Mapping[str, tuple[str, ...]], attributes: Mapping[str, JsonValue]) -> dict[str, str]:
+    """The values a case is found by: for each search key of a definition's ``index``, the first of its
+    attributes that holds non-empty text (a key none of them fills is left out)."""
+    values: dict[str, str] = {}
+    for key, names in index.items():
+        for name in names:
+            value = attributes.get(name)
+            if isinstance(value, str) and value:
+                values[key] = value
+                break
+    return values
 
 
-def appointment_text(instant: datetime) -> str:
-    """``due_before`` as the appointments are stored (ISO 8601, Vietnam time): text order is time order."""
+def due_text(instant: datetime) -> str:
+    """``due_before`` as the ``due`` values are stored (ISO 8601, Vietnam time): text order is time order."""
     return text(instant)
 
 
-def matches(case: Case, where: CaseFilter) -> bool:
-    attributes = case.attributes
+def matches(case: Case, where: CaseFilter, index: Mapping[str, str]) -> bool:
+    """Whether ``case``, with the values of :func:`indexed`, is one ``where`` selects."""
     wanted: tuple[tuple[object, object], ...] = (
         (where.definition_key, case.definition_key),
         (where.lifecycle, case.state.get("lifecycle")),
         (where.deadline, case.state.get("deadline")),
-        (where.procedure, attributes.get("procedure")),
-        (where.officer, officer_of(attributes)),
+        (where.procedure, index.get("procedure")),
+        (where.officer, index.get("officer")),
     )
     if any(expected is not None and expected != actual for expected, actual in wanted):
         return False
-    if where.ended is not None and where.ended != (attributes.get("ended_at") is not None):
+    if where.ended is not None and where.ended != ("ended" in index):
         return False
-    return where.due_before is None or _due_by(attributes.get("appointment"), where.due_before)
-
-
-def _due_by(appointment: JsonValue, bound: datetime) -> bool:
-    return isinstance(appointment, str) and appointment <= appointment_text(bound)
+    due = index.get("due")
+    return where.due_before is None or (due is not None and due <= due_text(where.due_before))

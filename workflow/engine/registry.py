@@ -60,20 +60,6 @@ class Registry:
     def add_action(self, name: str, action: Action, fires: frozenset[str] = frozenset()) -> None:
         self._actions[name] = ActionEntry(action, fires)
 
-    def guard(self, name: str) -> Callable[[Guard], Guard]:
-        def register(guard: Guard) -> Guard:
-            self.add_guard(name, guard)
-            return guard
-
-        return register
-
-    def action(self, name: str, *fires: str) -> Callable[[Action], Action]:
-        def register(action: Action) -> Action:
-            self.add_action(name, action, frozenset(fires))
-            return action
-
-        return register
-
     @property
     def guards(self) -> Mapping[str, Guard]:
         return self._guards
@@ -81,9 +67,3 @@ class Registry:
     @property
     def actions(self) -> Mapping[str, ActionEntry]:
         return self._actions
-
-    def merged(self, other: Registry) -> Registry:
-        combined = Registry()
-        combined._guards = {**self._guards, **other._guards}
-        combined._actions = {**self._actions, **other._actions}
-        return combined

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from motcua.workflow.engine.errors import Retryable
+
 __all__ = ["Park", "RetryAt", "RetryPolicy", "Settlement"]
 
 
@@ -31,9 +33,9 @@ class RetryPolicy:
     base: timedelta = timedelta(seconds=10)
     cap: timedelta = timedelta(hours=1)
 
-    def after_failure(self, attempts: int, now: datetime, *, retryable: bool) -> Settlement:
-        """``attempts`` counts the failed try that just happened."""
-        if not retryable:
+    def after_failure(self, attempts: int, now: datetime, failure: Exception) -> Settlement:
+        """``attempts`` counts the failed try that just happened; only a :class:`Retryable` failure is tried again."""
+        if not isinstance(failure, Retryable):
             return Park("the failure is permanent")
         if attempts >= self.max_attempts:
             return Park(f"failed {attempts} times")

@@ -28,24 +28,31 @@ class CaseService:
 
     def open(
         self, key: str, code: str, actor: Actor, data: Mapping[str, object], *, rule_set: str,
-        version: int | None = None,
+        version: int | None = None, then: Sequence[str] = (),
     ) -> Case:
-        def decide() -> Decision:
-            return self.engine.open(key, code, actor, data, rule_set=rule_set, version=version)
+        """Open case ``code``. ``then`` are triggers the same actor fires next, without data (a dossier received
+        at the desk: ``then=("receive",)``): every one is decided on the case the previous one left, before
+        anything is written, and all are committed in one transaction. A refusal of any of them (role, data,
+        guard, state) writes nothing."""
 
-        return self._run(code, OPEN_TRIGGER, decide)
+        def decide(decided: list[Decision]) -> None:
+            decided.append(self.engine.open(key, code, actor, data, rule_set=rule_set, version=version))
+            for trigger in then:
+                decided.append(self.engine.fire(decided[-1].case, trigger, actor, {}))
+
+        return self._run(code, (OPEN_TRIGGER, *then), decide)
 
     def fire(
         self, code: str, trigger: str, actor: Actor, data: Mapping[str, object] | None = None,
         expected_version: int | None = None,
     ) -> Case:
-        def decide() -> Decision:
+        def decide(decided: list[Decision]) -> None:
             case = self.store.load(code)
             if expected_version is not None and case.version != expected_version:
                 raise ConcurrencyConflict(code, expected_version)
-            return self.engine.fire(case, trigger, actor, data or {})
+            decided.append(self.engine.fire(case, trigger, actor, data or {}))
 
-        return self._run(code, trigger, decide)
+        return self._run(code, (trigger,), decide)
 
     def fire_timer(self, timer: DueTimer, queue: TimerQueue) -> Case | None:
         """Fire a claimed timer through the normal path, exactly once.
@@ -62,7 +69,8 @@ class CaseService:
             queue.discard(timer)
             return None
         try:
-            return self._run(timer.case_code, timer.trigger, lambda: replace(decision, consumes=timer))
+            return self._run(timer.case_code, (timer.trigger,),
+                             lambda decided: decided.append(replace(decision, consumes=timer)))
         except StaleTimer:
             return None
 
@@ -72,14 +80,19 @@ class CaseService:
     def history(self, code: str) -> Sequence[AuditEntry]:
         return self.store.history(code)
 
-    def _run(self, code: str, trigger: str, decide: Callable[[], Decision]) -> Case:
+    def _run(self, code: str, triggers: Sequence[str], decide: Callable[[list[Decision]], None]) -> Case:
+        """One unit of work: ``decide`` appends a decision per trigger, all are committed together, then told."""
+        decided: list[Decision] = []
         try:
-            decision = decide()
-            self.store.commit(decision)
+            decide(decided)
+            self.store.commit(decided[0], *decided[1:])
         except MotcuaError as error:
+            # refused while deciding: the trigger being decided; refused by the store: the unit's first trigger
+            refused = triggers[len(decided)] if len(decided) < len(triggers) else triggers[0]
             for observer in self.observers:
-                observer.rejected(code, trigger, error)
+                observer.rejected(code, refused, error)
             raise
-        for observer in self.observers:
-            observer.committed(decision)
-        return decision.case
+        for decision in decided:
+            for observer in self.observers:
+                observer.committed(decision)
+        return decided[-1].case

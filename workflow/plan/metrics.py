@@ -1,7 +1,8 @@
-"""The metrics behind the reform plan's targets, and their evaluation (docs/plan-metrics.md).
+"""The metrics behind the reform plan's targets, and their evaluation (docs/reference/reform-plan.md).
 
 Dossier metrics are computed from :class:`~motcua.workflow.reports.projection.DossierFacts` folded from the audit log
-(:func:`dossier_facts`), with the period semantics of Biểu 06 (domain.md §4): a dossier is *received* in
+(:func:`dossier_facts`), with the period semantics of Biểu 06 (one-stop-shop.md, the official reports): a dossier is
+*received* in
 the period when date(R) falls in it, *resolved* when date(E) does, *late* when resolved late or still
 pending past its appointment at the period's end. Catalogue metrics read the procedures' online level;
 task metrics read the plan's own ``plan-task`` cases. A metric that motcua cannot measure says so, with

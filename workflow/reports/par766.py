@@ -1,4 +1,5 @@
-"""The Decision 766/QĐ-TTg indicators computable from dossiers (domain.md §4), as counts then scores.
+"""The Decision 766/QĐ-TTg indicators computable from dossiers (one-stop-shop.md, the official reports), as counts
+then scores.
 
 :class:`IndicatorCounts` are plain counts over the dossiers of a period, each one a ``SUM(CASE …)``
 that a SQL adapter computes in one aggregation over the reporting projection;
@@ -6,7 +7,7 @@ that a SQL adapter computes in one aggregation over the reporting projection;
 :func:`par766` turns counts into scored indicators with the points and thresholds of a rule set,
 never with numbers of its own.
 
-Populations (where domain.md is silent, the national formula sheet of Decision 766 decides):
+Populations (where motcua's own definitions are silent, the national formula sheet of Decision 766 decides):
 
 - *to handle*: the dossiers of Biểu 06's total, with its semantics (never-accepted ones left out);
   progress, satisfaction, ratings and late dossiers count among them;
@@ -14,7 +15,7 @@ Populations (where domain.md is silent, the national formula sheet of Decision 7
   online share, electronic results, digitisation, online payment and electronic hand-overs count
   among them, as the formula sheet counts its dossier indicators by reception date.
 
-The ``sync`` indicator (docs/dvcqg-sync.md) is decided by the data, never by a process's settings: its
+The ``sync`` indicator (docs/how-to/sync-to-dvcqg.md) is decided by the data, never by a process's settings: its
 population is the *received* dossiers motcua handles itself (imported ones come from the portal) that
 were *published* — with at least one ``dvcqg.sync`` effect in the outbox; a dossier received before
 publishing was turned on has none and is left out. Its numerator is those whose every change (audit

@@ -1,4 +1,5 @@
-"""The reporting projection and the official report semantics (domain.md §4, the [ours] definitions).
+"""The reporting projection and the official report semantics (one-stop-shop.md, the official reports, the [ours]
+definitions).
 
 A dossier's :class:`DossierFacts` are folded from its audit entries in global order, so the
 projection can be kept up to date incrementally and rebuilt from scratch. Biểu 06 is defined here

@@ -1,4 +1,5 @@
-"""The working calendar of a Vietnamese office: days off, working time and due instants (domain.md §3).
+"""The working calendar of a Vietnamese office: days off, working time and due instants (one-stop-shop.md, the legal
+clock).
 
 Days off come from the ``holidays`` package (country ``VN``, Vietnamese names), corrected per office by
 :class:`CalendarOverrides`. Working days are indexed per year as sorted ordinals, so a position in working
@@ -193,7 +194,7 @@ class WorkingCalendar:
         return _at(self._next_working_ordinal(day.toordinal(), day.year), clock_us(self._hours.opening))
 
     def due(self, received: datetime, duration: Duration, cutoff: time | None = None) -> datetime:
-        """The due instant of `duration` counted from `received` (domain.md §3)."""
+        """The due instant of `duration` counted from `received` (one-stop-shop.md, the legal clock)."""
         if not isinstance(duration, Duration):
             raise InvalidInput("duration", f"expected a Duration, got {type(duration).__name__}")
         start = self.effective_start(received, cutoff)

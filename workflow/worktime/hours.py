@@ -1,4 +1,4 @@
-"""Values of working time: office hours, durations, timeliness (domain.md §3).
+"""Values of working time: office hours, durations, timeliness (one-stop-shop.md, the legal clock).
 
 Pure values, no holidays: :mod:`motcua.workflow.worktime.calendar` combines them with the days off. Clock times inside a
 day are handled as integer microseconds since midnight so that walking through intervals is exact.

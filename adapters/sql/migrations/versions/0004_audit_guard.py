@@ -10,10 +10,10 @@ application never changes or removes an entry, so any attempt is an accident or 
 fails whoever makes it — the owner role and a superuser included, until one of them disables the
 trigger (``ALTER TABLE audit_entry DISABLE TRIGGER …``, which the hash chain and the anchors of
 ``motcua verify`` then catch). The roles that keep the application itself from trying are set up as
-docs/auditing.md shows.
+docs/how-to/set-up-postgresql-roles.md shows.
 
 SQLite gets no trigger: it has no roles, so whoever can write the file can drop a trigger as easily as
-rewrite a row; its evidence is the hash chain plus anchors kept off the machine (docs/auditing.md).
+rewrite a row; its evidence is the hash chain plus anchors kept off the machine (docs/explanation/audit-log.md).
 
 Frozen like 0001: imports nothing from the application.
 """

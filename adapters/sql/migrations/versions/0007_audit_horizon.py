@@ -7,12 +7,12 @@ Create Date: 2026-11-26
 A catch-up of the reporting projection on PostgreSQL first waits for the transactions writing audit
 entries and reads the highest position (``adapters/sql/reports.py`` explains why). That needs a
 ``SHARE`` lock on ``audit_entry``, which PostgreSQL grants only to a role with UPDATE, DELETE or TRUNCATE
-privilege on it — exactly what the application role of docs/auditing.md is denied. The function
+privilege on it — exactly what the application role of docs/how-to/set-up-postgresql-roles.md is denied. The function
 ``motcua_audit_horizon()`` takes the lock and reads the position as its owner (``SECURITY DEFINER``), so
 the application calls it with no privilege over the log beyond INSERT and SELECT. Hardened as PostgreSQL
 advises for such functions: the table is named with its schema, the search path is that schema then
 ``pg_temp`` (a caller's temporary table cannot stand in for the log), and EXECUTE is taken from PUBLIC —
-the owner grants it to the application role (docs/auditing.md, roles step 2). The lock lasts until the
+the owner grants it to the application role (docs/how-to/set-up-postgresql-roles.md, step 2). The lock lasts until the
 caller's transaction ends: the catch-up commits at once.
 
 SQLite gets nothing: its writers are serialised and commit in position order.

@@ -1,0 +1,75 @@
+"""The one factory: the database a URL names, and every store on it.
+
+:func:`open_backend` picks the backend from the URL — ``memory://``, ``sqlite:///FILE`` (``sqlite://`` in
+memory), ``postgresql://…`` — and hands out a :class:`Backend`: the case store with its timer queue and
+outbox (:class:`~motcua.workflow.engine.ports.Storage`), the reporting projection
+(:class:`~motcua.workflow.reports.ports.Reports`), the DVCQG sync status
+(:class:`~motcua.adapters.portal.status.SyncLog`), the HTTP API's keys and idempotency records
+(:class:`~motcua.adapters.keys.HttpStore`) and the bulk writer of file imports
+(:class:`~motcua.adapters.bulk.BulkWriter`), all on one database. Nothing else asks which
+backend it holds: what differs between them is a capability of the backend (``durable``), never a
+type to test.
+
+A SQL backend migrates its schema when opened, and its stores share one driver (one pool); the SQL
+modules load only when a SQL URL is opened.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Final, Protocol
+
+from motcua.adapters.bulk import BulkWriter
+from motcua.adapters.keys import HttpStore
+from motcua.adapters.memory.backend import MemoryBackend
+from motcua.adapters.portal.status import SyncLog
+from motcua.workflow.engine.errors import InvalidInput
+from motcua.workflow.engine.ports import Storage
+from motcua.workflow.reports.ports import Reports
+from motcua.workflow.reports.projection import StatusOf
+
+__all__ = ["MEMORY_URL", "Backend", "open_backend"]
+
+MEMORY_URL: Final = "memory://"
+SQL_SCHEMES: Final = ("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")
+
+
+class Backend(Protocol):
+    """Every store on one database."""
+
+    @property
+    def durable(self) -> bool:
+        """Whether what is written outlives the process (a database, not memory)."""
+        ...
+
+    @property
+    def store(self) -> Storage: ...
+
+    @property
+    def sync(self) -> SyncLog: ...
+
+    @property
+    def keys(self) -> HttpStore: ...
+
+    def reports(self, status_of: StatusOf) -> Reports:
+        """The reporting projection on this database (``status_of``: the DVCQG status of a lifecycle state)."""
+        ...
+
+    def bulk(self) -> AbstractContextManager[BulkWriter]:
+        """One unit of work of many decisions: all of them stand when the block ends, none if it raises."""
+        ...
+
+    def close(self) -> None:
+        """Release the database (the pool's connections); no store may be used afterwards."""
+        ...
+
+
+def open_backend(url: str) -> Backend:
+    """The backend ``url`` names, its schema brought up to date."""
+    if url == MEMORY_URL:
+        return MemoryBackend()
+    if url.startswith(SQL_SCHEMES):
+        from motcua.adapters.sql.backend import SqlBackend  # noqa: PLC0415 - SQL drivers load only for a SQL URL
+
+        return SqlBackend.from_url(url)
+    raise InvalidInput("database url", f"{url!r}: use sqlite:///FILE, postgresql://… or {MEMORY_URL}")

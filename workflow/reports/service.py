@@ -1,0 +1,43 @@
+"""The reports of a period, as every caller computes them: Biểu 06 and the Decision 766 scorecard.
+
+One use case for the public API, the HTTP routes, the ``motcua report`` commands and the demo. The
+reporting projection (:class:`~motcua.workflow.reports.ports.Reports`) is read as it stands: a caller
+that wants the latest decisions included catches it up first, once, with :meth:`ReportService.caught_up`
+(a request or a command before its one report; the demo once before its five Biểu 06 and its scorecard).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from motcua.workflow.dossiers.catalogue import RuleBook
+from motcua.workflow.reports.par766 import Scorecard, scorecard
+from motcua.workflow.reports.ports import Reports
+from motcua.workflow.reports.projection import Bieu06
+
+__all__ = ["ReportService"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportService:
+    """The reports over ``projection``, the Decision 766 indicators scored with the rule set of ``rules``
+    in force on the period's last day."""
+
+    projection: Reports
+    rules: RuleBook
+
+    def caught_up(self) -> ReportService:
+        """Fold the audit entries written since the last catch-up: the reports that follow include every
+        decision committed before this call."""
+        self.projection.catch_up()
+        return self
+
+    def bieu06(self, start: date, end: date) -> Bieu06:
+        """Biểu số 06/VPCP/KSTT for [start, end]."""
+        return self.projection.bieu06(start, end)
+
+    def scorecard(self, start: date, end: date) -> Scorecard:
+        """The Decision 766 indicators and points for [start, end], under the rules in force at ``end``."""
+        counts = self.projection.indicator_counts(start, end)
+        return scorecard(counts, self.rules.in_force(end), start, end)

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,6 @@ from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.adapters.keys import new_key
 from motcua.adapters.logging import LoggingObserver, configure_logging
 from motcua.entrypoints.http.metrics import MetricsObserver
-from motcua.entrypoints.http.serve import http_store
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.engine.clock import SystemClock
 from motcua.workflow.engine.model import Actor
@@ -104,8 +103,7 @@ def _processing(motcua: Motcua) -> tuple[str, int]:
     return case.code, case.version
 
 
-def _http_fires(base: str, key: str, code: str, version: int) -> Batch:
-    client = httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=60)
+def _http_fires(client: httpx.Client, code: str, version: int) -> Batch:
     etag = f'"{version}"'
 
     def batch(ops: int) -> None:
@@ -135,12 +133,19 @@ def _service_fires(motcua: Motcua, code: str, version: int) -> Batch:
 
 def _measure(motcua: Motcua, base: str, key: str, sizes: Sizes) -> dict[str, Any]:
     dossiers = [_processing(motcua) for _ in range(2 + 2 * sizes.clients)]
-    http, floor = _http_fires(base, key, *dossiers[0]), _service_fires(motcua, *dossiers[1])
-    samples = round_robin({"http": http, "floor": floor}, sizes.ops, repeats=sizes.repeats)
-    http_per_s, floor_per_s = (1e9 / median(samples[name]) for name in ("http", "floor"))
-    crowd = dossiers[2:]
-    http_n = threaded_ops_per_s([_http_fires(base, key, *dossier) for dossier in crowd[:sizes.clients]], sizes.ops)
-    floor_n = threaded_ops_per_s([_service_fires(motcua, *dossier) for dossier in crowd[sizes.clients:]], sizes.ops)
+    with ExitStack() as connections:  # each client keeps its connection open until every figure is taken
+
+        def client() -> httpx.Client:
+            return connections.enter_context(httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=60))
+
+        http, floor = _http_fires(client(), *dossiers[0]), _service_fires(motcua, *dossiers[1])
+        samples = round_robin({"http": http, "floor": floor}, sizes.ops, repeats=sizes.repeats)
+        http_per_s, floor_per_s = (1e9 / median(samples[name]) for name in ("http", "floor"))
+        crowd = dossiers[2:]
+        http_n = threaded_ops_per_s([_http_fires(client(), *dossier) for dossier in crowd[:sizes.clients]],
+                                    sizes.ops)
+        floor_n = threaded_ops_per_s([_service_fires(motcua, *dossier) for dossier in crowd[sizes.clients:]],
+                                     sizes.ops)
     n = sizes.clients
     return {
         "http_events_per_s": http_per_s, "floor_fire_per_s": floor_per_s, "ratio": http_per_s / floor_per_s,
@@ -171,7 +176,7 @@ def run(sizes: Sizes, url: str | None = None) -> dict[str, Any]:
         motcua = open_motcua(chosen, clock=SystemClock(), observers=observers)
         try:
             created = new_key("Phần mềm một cửa", ["officer"], SystemClock().now())
-            http_store(motcua.store).add_key(created.stored)
+            motcua.backend.keys.add_key(created.stored)
             with _server(chosen) as base:
                 figures = _measure(motcua, base, created.secret_text, sizes)
         finally:

@@ -1,5 +1,5 @@
 """`motcua serve --broker redis://…`: the server's dispatcher sends what falls due to Redis, and a separate
-`motcua worker --broker …` delivers it — the production shape of docs/operations.md, with real processes,
+`motcua worker --broker …` delivers it — the production shape of docs/how-to/serve-the-http-api.md, with real processes,
 a real Redis (its own database number, emptied before and after) and a SQLite file both processes share.
 """
 
@@ -63,7 +63,8 @@ def _until(condition: Callable[[], bool], seconds: float = 30.0) -> None:
 
 def _started(command: list[str], log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env)
+    with log.open("w") as out:  # the child writes to its own copy of the descriptor
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
 
 
 def _stopped(process: subprocess.Popen[bytes]) -> None:

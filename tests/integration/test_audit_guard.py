@@ -1,7 +1,7 @@
 """Tamper evidence beyond the hash chain.
 
-On PostgreSQL the audit table refuses UPDATE, DELETE and TRUNCATE (the trigger of migration 0004),
-and the roles of docs/auditing.md keep the application from even trying. Whoever gets past that —
+On PostgreSQL the audit table refuses UPDATE, DELETE and TRUNCATE (the trigger of migration 0004), and the
+roles of docs/how-to/set-up-postgresql-roles.md keep the application from even trying. Whoever gets past that —
 a superuser disabling the trigger, or anyone with the SQLite file — is still caught: ``motcua verify``
 names the dossier and the sequence of every row deleted, altered or inserted.
 """
@@ -29,7 +29,7 @@ from motcua.simulation.story import DEMO_START, run_story
 from motcua.workflow.engine.clock import ManualClock
 from tests.services import postgres_database, postgres_url, require_postgres
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "auditing.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "how-to" / "set-up-postgresql-roles.md"
 FIRST = "(SELECT MIN(case_code) FROM audit_entry)"
 TAMPERING = {  # what is done to the first dossier's chain, and the sequence verify must name
     "altered": (f"UPDATE audit_entry SET actor = 'Kẻ giả mạo' WHERE sequence = 3 AND case_code = {FIRST}", 3),
@@ -181,7 +181,7 @@ def test_tampering_is_named_by_dossier_and_sequence(
 
 
 def documented_sql(step: int) -> str:
-    """The SQL block of docs/auditing.md that starts with ``-- motcua roles, step N``."""
+    """The SQL block of docs/how-to/set-up-postgresql-roles.md that starts with ``-- motcua roles, step N``."""
     blocks = re.findall(r"```sql\n(.*?)```", DOCS.read_text(encoding="utf-8"), flags=re.DOTALL)
     [block] = [str(b) for b in blocks if b.startswith(f"-- motcua roles, step {step}")]
     return block

@@ -16,6 +16,7 @@ modules load only when a SQL URL is opened.
 
 from __future__ import annotations
 
+import re
 from contextlib import AbstractContextManager
 from typing import Final, Protocol
 
@@ -23,8 +24,8 @@ from motcua.adapters.bulk import BulkWriter
 from motcua.adapters.keys import HttpStore
 from motcua.adapters.memory.backend import MemoryBackend
 from motcua.adapters.portal.status import SyncLog
-from motcua.workflow.engine.errors import InvalidInput
 from motcua.workflow.engine.ports import Storage
+from motcua.workflow.errors import InvalidInput
 from motcua.workflow.reports.ports import Reports
 from motcua.workflow.reports.projection import StatusOf
 
@@ -72,4 +73,10 @@ def open_backend(url: str) -> Backend:
         from motcua.adapters.sql.backend import SqlBackend  # noqa: PLC0415 - SQL drivers load only for a SQL URL
 
         return SqlBackend.from_url(url)
-    raise InvalidInput("database url", f"{url!r}: use sqlite:///FILE, postgresql://… or {MEMORY_URL}")
+    shown = _without_password(url)
+    raise InvalidInput("database url", f"{shown!r}: use sqlite:///FILE, postgresql://… or {MEMORY_URL}")
+
+
+def _without_password(url: str) -> str:
+    """``url`` as it may be shown: a password in it is replaced by ``***``."""
+    return re.sub(r"(//[^/:@]*:)[^/@]*@", r"\1***@", url)

@@ -30,10 +30,10 @@ from motcua.workflow.dossiers.sla import SlaClock
 from motcua.workflow.engine.clock import Clock, SystemClock
 from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.decisions import Engine
-from motcua.workflow.engine.errors import InvalidInput
 from motcua.workflow.engine.ports import Notifier, Observer, Storage
 from motcua.workflow.engine.retry import RetryPolicy
 from motcua.workflow.engine.service import CaseService
+from motcua.workflow.errors import InvalidInput
 from motcua.workflow.plan.actions import TaskServices, task_registry
 from motcua.workflow.reports.ports import Reports
 from motcua.workflow.worktime.calendar import WorkingCalendar

@@ -5,8 +5,8 @@ An import must write thousands of decisions, and nothing of a refused file may r
 a batch at a time: :meth:`~BulkWriter.cases` reads the stored cases a batch decides on (and holds them
 until the end), :meth:`~BulkWriter.write` writes the batch's decisions. Leaving the block without an error
 makes all of them stand; an error anywhere leaves none. The SQL writer is one transaction
-(:mod:`motcua.adapters.sql.bulk`); the memory writer commits the decisions one by one when the block ends
-(:mod:`motcua.adapters.memory.backend`).
+(:mod:`motcua.adapters.sql.bulk`); the memory writer commits them together when the block ends, restoring the
+store if one is refused (:mod:`motcua.adapters.memory.backend`).
 
 Only plain decisions are taken: imported dossiers arm no timers, release no effects and consume no
 timer, so a decision carrying any of them is refused (:func:`require_plain`).
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from motcua.workflow.engine.decisions import Decision
-from motcua.workflow.engine.errors import InvalidInput
 from motcua.workflow.engine.model import Case
+from motcua.workflow.errors import InvalidInput
 
 __all__ = ["BulkWriter", "require_plain"]
 

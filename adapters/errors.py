@@ -1,12 +1,12 @@
 """The errors of the driven side that are not the core's: each a :class:`MotcuaError`.
 
 Driver errors (SQL, SMTP, HTTP) never leave an adapter as they are: they become these, or the core's
-errors (:mod:`motcua.workflow.engine.errors`), at the boundary.
+errors (:mod:`motcua.workflow.errors`), at the boundary.
 """
 
 from __future__ import annotations
 
-from motcua.workflow.engine.errors import MotcuaError, Retryable
+from motcua.workflow.errors import MotcuaError, Retryable
 
 __all__ = ["PortalAddressInvalid", "PortalUnreachable"]
 

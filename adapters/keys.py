@@ -24,8 +24,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Final, Protocol
 
-from motcua.workflow.engine.errors import InvalidInput
 from motcua.workflow.engine.model import Actor
+from motcua.workflow.errors import InvalidInput
 
 __all__ = [
     "IN_FLIGHT_LEASE",

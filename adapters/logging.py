@@ -67,7 +67,7 @@ def configure_logging(json: bool | None = None, level: int = logging.INFO) -> No
 
 
 class LoggingObserver:
-    """Logs each committed decision and each rejection, with dossier code, trigger and actor bound."""
+    """Logs each committed decision and each rejection, with the case code (key `case`), trigger and actor bound."""
 
     def __init__(self) -> None:
         self.log = structlog.get_logger("motcua.engine")

@@ -9,7 +9,7 @@
         ...
 
 ``rules/<key>.yaml`` holds one rule set each, its ``key`` equal to the file name. Every problem
-is reported as :class:`~motcua.workflow.engine.errors.InvalidDefinition` naming the file, the procedure code or
+is reported as :class:`~motcua.workflow.errors.InvalidDefinition` naming the file, the procedure code or
 rule-set key, and the field at fault.
 """
 
@@ -29,7 +29,7 @@ from motcua.workflow.dossiers.catalogue import (
     check_continuity,
     check_field_names,
 )
-from motcua.workflow.engine.errors import InvalidDefinition
+from motcua.workflow.errors import InvalidDefinition
 
 __all__ = ["PROCEDURES_DIR", "RULES_DIR", "load_procedures", "load_rule_sets"]
 

@@ -2,7 +2,7 @@
 
 Safe load (no on/off/yes/no booleans) → pydantic schema (``extra="forbid"``) → frozen
 :class:`OfficeSettings` ready to build a :class:`motcua.workflow.worktime.calendar.WorkingCalendar`. A bad file raises
-:class:`motcua.workflow.engine.errors.InvalidDefinition` naming the file and the field.
+:class:`motcua.workflow.errors.InvalidDefinition` naming the file and the field.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
 from motcua.definitions.yamlsafe import load_yaml
-from motcua.workflow.engine.errors import InvalidDefinition, InvalidInput
+from motcua.workflow.errors import InvalidDefinition, InvalidInput, NotFound
 from motcua.workflow.worktime.calendar import CalendarOverrides, OfficeHours, WorkingCalendar
 
 __all__ = [
@@ -102,7 +102,7 @@ def load_office(name: str = DEFAULT_OFFICE, directory: Path = OFFICES_DIR) -> Of
     path = directory / f"{name}.yaml"
     if not path.is_file():
         known = ", ".join(office_names(directory)) or "none"
-        raise InvalidInput("office", f"unknown office {name!r} (known: {known})")
+        raise NotFound("office", f"unknown office {name!r} (known: {known})")
     return load_office_file(path)
 
 

@@ -3,7 +3,7 @@
 Safe load (no on/off/yes/no booleans, no duplicate keys) → pydantic schema (``extra="forbid"``) → the
 whole-plan checks of :func:`motcua.workflow.plan.model.plan_problems`, with metric keys resolved against
 :data:`motcua.workflow.plan.metrics.METRICS`. Every problem is reported at once as
-:class:`~motcua.workflow.engine.errors.InvalidDefinition` naming the file and the task, target or field at fault
+:class:`~motcua.workflow.errors.InvalidDefinition` naming the file and the task, target or field at fault
 ("task cd-09: due_day: …", "target ontime: unknown metric …"). A date the calendar does not have
 (``2023-02-30``) is named the same way, by its task.
 """
@@ -17,7 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from motcua.definitions.yamlsafe import DefinitionLoader
-from motcua.workflow.engine.errors import InvalidDefinition
+from motcua.workflow.errors import InvalidDefinition
 from motcua.workflow.plan.metrics import METRIC_UNITS
 from motcua.workflow.plan.model import Plan, plan_problems
 

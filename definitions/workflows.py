@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from motcua.definitions.yamlsafe import load_yaml
 from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.definition import WorkflowDefinition
-from motcua.workflow.engine.errors import InvalidDefinition
 from motcua.workflow.engine.registry import Registry
+from motcua.workflow.errors import InvalidDefinition
 
 __all__ = ["WORKFLOWS_DIR", "load_definition", "load_workflows"]
 

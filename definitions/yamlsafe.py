@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from motcua.workflow.engine.errors import InvalidDefinition
+from motcua.workflow.errors import InvalidDefinition
 
 __all__ = ["DefinitionLoader", "load_yaml"]
 

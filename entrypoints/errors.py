@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from motcua.workflow.engine.errors import MotcuaError, RecordRefused
+from motcua.workflow.errors import MotcuaError, RecordRefused
 
 __all__ = ["BadFile", "FileRefused"]
 

@@ -32,8 +32,8 @@ from motcua.entrypoints.errors import BadFile, FileRefused
 from motcua.workflow.dvcqg.imports import DvcqgImport
 from motcua.workflow.dvcqg.records import DvcqgRecord
 from motcua.workflow.engine.decisions import Decision
-from motcua.workflow.engine.errors import DossierNotImported, Problem, RecordRefused
 from motcua.workflow.engine.model import Case
+from motcua.workflow.errors import DossierNotImported, Problem, RecordRefused
 
 __all__ = ["BATCH", "ImportReport", "ProgressSink", "import_file"]
 

@@ -33,7 +33,7 @@ from motcua.workers.dispatcher import Dispatcher, Sink, TickReport
 from motcua.workers.handlers import Handlers
 from motcua.workers.inline import InlineSink
 from motcua.workflow.engine.clock import Clock, SystemClock
-from motcua.workflow.engine.errors import Retryable
+from motcua.workflow.errors import Retryable
 
 __all__ = [
     "WorkerOptions", "dispatch_sink", "handlers_for", "run_worker", "worker_process",

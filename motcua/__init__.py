@@ -30,7 +30,10 @@ if TYPE_CHECKING:
     from motcua.workflow.engine.audit import AuditEntry
     from motcua.workflow.engine.clock import VN_TZ, Clock, ManualClock, SystemClock
     from motcua.workflow.engine.decisions import Decision
-    from motcua.workflow.engine.errors import (
+    from motcua.workflow.engine.model import Actor, Case, JsonValue
+    from motcua.workflow.engine.ports import Observer
+    from motcua.workflow.engine.queries import CaseFilter, Page
+    from motcua.workflow.errors import (
         CaseAlreadyExists,
         CaseNotFound,
         ConcurrencyConflict,
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
         MalformedData,
         MotcuaError,
         NoRuleSetInForce,
+        NotFound,
         Retryable,
         RoleNotAllowed,
         StorageFailure,
@@ -52,9 +56,6 @@ if TYPE_CHECKING:
         UnknownRuleSet,
         UnknownTrigger,
     )
-    from motcua.workflow.engine.model import Actor, Case, JsonValue
-    from motcua.workflow.engine.ports import Observer
-    from motcua.workflow.engine.queries import CaseFilter, Page
     from motcua.workflow.reports.par766 import Indicator, Scorecard
     from motcua.workflow.reports.projection import Bieu06, Bieu06Row
 
@@ -84,6 +85,7 @@ __all__ = [
     "ManualClock",
     "MotcuaError",
     "NoRuleSetInForce",
+    "NotFound",
     "Observer",
     "OneStop",
     "Page",
@@ -110,51 +112,54 @@ _HOMES: dict[str, str] = {
     "Bieu06": "motcua.workflow.reports.projection",
     "Bieu06Row": "motcua.workflow.reports.projection",
     "Case": "motcua.workflow.engine.model",
-    "CaseAlreadyExists": "motcua.workflow.engine.errors",
+    "CaseAlreadyExists": "motcua.workflow.errors",
     "CaseFilter": "motcua.workflow.engine.queries",
-    "CaseNotFound": "motcua.workflow.engine.errors",
+    "CaseNotFound": "motcua.workflow.errors",
     "Channel": "motcua.workflow.dossiers.catalogue",
     "Clock": "motcua.workflow.engine.clock",
-    "ConcurrencyConflict": "motcua.workflow.engine.errors",
+    "ConcurrencyConflict": "motcua.workflow.errors",
     "Decision": "motcua.workflow.engine.decisions",
-    "DeliveryFailed": "motcua.workflow.engine.errors",
-    "DeliveryUnavailable": "motcua.workflow.engine.errors",
-    "GuardRejected": "motcua.workflow.engine.errors",
+    "DeliveryFailed": "motcua.workflow.errors",
+    "DeliveryUnavailable": "motcua.workflow.errors",
+    "GuardRejected": "motcua.workflow.errors",
     "Indicator": "motcua.workflow.reports.par766",
-    "InvalidDefinition": "motcua.workflow.engine.errors",
-    "InvalidInput": "motcua.workflow.engine.errors",
+    "InvalidDefinition": "motcua.workflow.errors",
+    "InvalidInput": "motcua.workflow.errors",
     "JsonValue": "motcua.workflow.engine.model",
-    "MalformedData": "motcua.workflow.engine.errors",
+    "MalformedData": "motcua.workflow.errors",
     "ManualClock": "motcua.workflow.engine.clock",
-    "MotcuaError": "motcua.workflow.engine.errors",
-    "NoRuleSetInForce": "motcua.workflow.engine.errors",
+    "MotcuaError": "motcua.workflow.errors",
+    "NoRuleSetInForce": "motcua.workflow.errors",
+    "NotFound": "motcua.workflow.errors",
     "Observer": "motcua.workflow.engine.ports",
     "OneStop": "motcua.shop",
     "Page": "motcua.workflow.engine.queries",
     "Procedure": "motcua.workflow.dossiers.catalogue",
-    "Retryable": "motcua.workflow.engine.errors",
-    "RoleNotAllowed": "motcua.workflow.engine.errors",
+    "Retryable": "motcua.workflow.errors",
+    "RoleNotAllowed": "motcua.workflow.errors",
     "Scorecard": "motcua.workflow.reports.par766",
-    "StorageFailure": "motcua.workflow.engine.errors",
-    "StorageUnavailable": "motcua.workflow.engine.errors",
+    "StorageFailure": "motcua.workflow.errors",
+    "StorageUnavailable": "motcua.workflow.errors",
     "SystemClock": "motcua.workflow.engine.clock",
-    "TransitionNotAllowed": "motcua.workflow.engine.errors",
-    "UnknownDefinition": "motcua.workflow.engine.errors",
-    "UnknownProcedure": "motcua.workflow.engine.errors",
-    "UnknownRuleSet": "motcua.workflow.engine.errors",
-    "UnknownTrigger": "motcua.workflow.engine.errors",
+    "TransitionNotAllowed": "motcua.workflow.errors",
+    "UnknownDefinition": "motcua.workflow.errors",
+    "UnknownProcedure": "motcua.workflow.errors",
+    "UnknownRuleSet": "motcua.workflow.errors",
+    "UnknownTrigger": "motcua.workflow.errors",
     "VN_TZ": "motcua.workflow.engine.clock",
     "connect": "motcua.shop",
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'motcua' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+if not TYPE_CHECKING:  # type checkers see the imports above, and so flag a misspelt name
+
+    def __getattr__(name: str) -> Any:
+        home = _HOMES.get(name)
+        if home is None:
+            raise AttributeError(f"module 'motcua' has no attribute {name!r}")
+        value = getattr(importlib.import_module(home), name)
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:

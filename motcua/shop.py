@@ -66,16 +66,16 @@ class OneStop:
         expected_version: int | None = None,
     ) -> Case:
         """Fire ``trigger`` on the dossier (or plan task) ``code``; with ``expected_version``, only if
-        nobody changed it since (else :class:`~motcua.workflow.engine.errors.ConcurrencyConflict`)."""
+        nobody changed it since (else :class:`~motcua.workflow.errors.ConcurrencyConflict`)."""
         return self.parts.service.fire(code, trigger, actor, data, expected_version=expected_version)
 
     def case(self, code: str) -> Case:
-        """The case — a dossier or a plan task — as it stands (:class:`~motcua.workflow.engine.errors.CaseNotFound`
+        """The case — a dossier or a plan task — as it stands (:class:`~motcua.workflow.errors.CaseNotFound`
         for an unknown code)."""
         return self.parts.service.get(code)
 
     def dossier(self, code: str) -> Case:
-        """Deprecated alias of :meth:`case`, kept for the 0.2 release only (it returned plan tasks too)."""
+        """Deprecated alias of :meth:`case` (the name said "dossier" but returned plan tasks too); removed in 0.2."""
         warnings.warn("OneStop.dossier() is now OneStop.case()", DeprecationWarning, stacklevel=2)
         return self.case(code)
 

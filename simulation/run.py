@@ -22,9 +22,9 @@ from motcua.simulation.timers import CountingNotifier, InlinePump, RedisPump, Ti
 from motcua.simulation.workload import Arrival, draw_workload, working_days
 from motcua.simulation.year import YearRun, run_year
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
-from motcua.workflow.engine.errors import DatabaseNotEmpty
 from motcua.workflow.engine.queries import CaseFilter
-from motcua.workflow.plan.metrics import PlanInputs, TargetResult, dossier_facts, evaluate, task_statuses
+from motcua.workflow.errors import DatabaseNotEmpty
+from motcua.workflow.plan.metrics import TargetResult, evaluate, plan_inputs
 from motcua.workflow.reports.par766 import Scorecard
 from motcua.workflow.reports.projection import Bieu06, DossierFacts
 from motcua.workflow.reports.service import ReportService
@@ -119,10 +119,10 @@ def run_demo(options: DemoOptions, progress: Callable[[int], None] = lambda adva
         finally:
             pump.close()
         periods, card = _reports(app, options.year)
-        facts = tuple(dossier_facts(app.store.entries(), app.workflows.status_of))
-        statuses = task_statuses(app.store.cases(), scenario.plan.key)
-        inputs = PlanInputs(facts, tuple(app.catalogue), tuple(statuses.values()), date(options.year, 1, 1),
-                            date(options.year, 12, 31), date(options.year, 12, 31))
+        year_end = date(options.year, 12, 31)
+        inputs, _ = plan_inputs(app.store.entries(), app.store.cases(), app.workflows.status_of, app.catalogue,
+                                scenario.plan, start=date(options.year, 1, 1), end=year_end, as_of=year_end)
+        facts = tuple(inputs.facts)
         targets = evaluate(scenario.plan, inputs)
         heads = {case.code: case.head_hash for case in app.store.cases()}
         return DemoResult(scenario, options, year, cast, len(arrivals), periods, card, targets, facts,

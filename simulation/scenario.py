@@ -1,7 +1,7 @@
 """What the demo was asked for, checked before anything is written: the commune and year (a reform plan
 of that commune for that year must exist in ``definitions/plans/``), the size, the output folder and the
-database. Bad options raise :class:`~motcua.workflow.engine.errors.InvalidInput`; a ``--db`` holding cases raises
-:class:`~motcua.workflow.engine.errors.DatabaseNotEmpty`.
+database. Bad options raise :class:`~motcua.workflow.errors.InvalidInput`; a ``--db`` holding cases raises
+:class:`~motcua.workflow.errors.DatabaseNotEmpty`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from motcua.definitions.offices import DEFAULT_OFFICE, office_names
 from motcua.definitions.plans import load_plan, plan_paths
-from motcua.workflow.engine.errors import InvalidInput
+from motcua.workflow.errors import InvalidInput, NotFound
 from motcua.workflow.plan.model import Plan
 
 __all__ = ["DEMO_DB_NAME", "MAX_DOSSIERS", "DemoOptions", "Scenario", "resolve"]
@@ -59,7 +59,7 @@ def _plan_for(commune: str, year: int) -> Plan:
     mine = [plan for plan in plans if wanted and _folded(_commune_name(plan)) == wanted]
     if not mine:
         known = ", ".join(sorted({_commune_name(plan) for plan in plans})) or "none"
-        raise InvalidInput("--commune", f"{commune!r} has no reform plan in definitions/plans/ (communes: {known})")
+        raise NotFound("--commune", f"{commune!r} has no reform plan in definitions/plans/ (communes: {known})")
     for plan in mine:
         if plan.year == year:
             return plan

@@ -23,8 +23,8 @@ from motcua.workers.dispatcher import Dispatcher
 from motcua.workers.handlers import Handlers
 from motcua.workers.inline import InlineRunner
 from motcua.workflow.engine.clock import ManualClock
-from motcua.workflow.engine.errors import StorageUnavailable
 from motcua.workflow.engine.model import OutboxItem
+from motcua.workflow.errors import StorageUnavailable
 
 __all__ = ["CountingNotifier", "InlinePump", "RedisPump", "TimerPump"]
 

@@ -16,8 +16,8 @@ from typing import Any
 import dramatiq
 
 from motcua.workers.handlers import Handlers
-from motcua.workflow.engine.errors import Retryable
 from motcua.workflow.engine.model import DueTimer, JsonValue, OutboxItem
+from motcua.workflow.errors import Retryable
 
 __all__ = ["DELIVER_EFFECT", "FIRE_TIMER", "DramatiqSink", "declare_actors", "effect_message", "timer_message"]
 
@@ -89,7 +89,7 @@ def _retry_when(retries: int, error: Exception) -> bool:
 
 @contextmanager
 def _retried_later() -> Iterator[None]:
-    """A :class:`~motcua.workflow.engine.errors.Retryable` failure becomes dramatiq's ``Retry``: retried with backoff,
+    """A :class:`~motcua.workflow.errors.Retryable` failure becomes dramatiq's ``Retry``: retried with backoff,
     and logged as a retry, not as an unhandled exception with its traceback (an outage would flood the log)."""
     try:
         yield

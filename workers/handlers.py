@@ -8,11 +8,11 @@ from datetime import datetime
 import structlog
 
 from motcua.workflow.engine.clock import Clock
-from motcua.workflow.engine.errors import DeliveryFailed
 from motcua.workflow.engine.model import Case, DueTimer, OutboxItem
 from motcua.workflow.engine.ports import Notifier, Outbox, TimerQueue
 from motcua.workflow.engine.retry import RetryPolicy, Settlement
 from motcua.workflow.engine.service import CaseService
+from motcua.workflow.errors import DeliveryFailed
 
 __all__ = ["Handlers"]
 

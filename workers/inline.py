@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 from motcua.workers.handlers import Handlers
 from motcua.workflow.engine.clock import ManualClock
-from motcua.workflow.engine.errors import ConcurrencyConflict
 from motcua.workflow.engine.model import DueTimer, OutboxItem
+from motcua.workflow.errors import ConcurrencyConflict
 
 __all__ = ["InlineRunner", "InlineSink"]
 

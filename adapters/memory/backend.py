@@ -17,8 +17,8 @@ from motcua.adapters.memory.reports import MemoryReports
 from motcua.adapters.memory.store import MemoryStore
 from motcua.adapters.portal.status import MemorySyncLog
 from motcua.workflow.engine.decisions import Decision
-from motcua.workflow.engine.errors import CaseNotFound
 from motcua.workflow.engine.model import Case
+from motcua.workflow.errors import CaseNotFound
 from motcua.workflow.reports.projection import StatusOf
 
 __all__ = ["MemoryBackend", "MemoryBulkWriter"]
@@ -64,6 +64,5 @@ class MemoryBulkWriter:
         self._decisions.extend(decisions)
 
     def commit(self) -> None:
-        """Commit the decisions kept, in order."""
-        for decision in self._decisions:
-            self._store.commit(decision)
+        """Commit the decisions kept, in order, all or none."""
+        self._store.commit_plain(self._decisions)

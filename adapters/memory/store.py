@@ -15,10 +15,10 @@ from itertools import count
 
 from motcua.workflow.engine.audit import AuditEntry
 from motcua.workflow.engine.decisions import Decision, chain
-from motcua.workflow.engine.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict, StaleTimer
 from motcua.workflow.engine.model import CancelTimer, Case, DueTimer, Effect, OutboxItem, SetTimer
 from motcua.workflow.engine.queries import CaseFilter, Page, check_page, matches
 from motcua.workflow.engine.retry import Park, Settlement
+from motcua.workflow.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict, StaleTimer
 
 __all__ = ["MemoryStore"]
 
@@ -59,6 +59,19 @@ class MemoryStore:
             self._check_consumed(decision)  # only the first decision of a chain may consume a timer
             for each in decisions:
                 self._write(each)
+
+    def commit_plain(self, decisions: Sequence[Decision]) -> None:
+        """Commit plain decisions (no timers, effects or consumed timer) on any cases, all or none: each is
+        checked against the version the ones before it left; a refusal restores what the others wrote."""
+        with self._lock:
+            saved = dict(self._cases), dict(self._index), {code: list(es) for code, es in self._entries.items()}
+            try:
+                for decision in decisions:
+                    self._check_version(decision.case.code, decision.expected_version)
+                    self._write(decision)
+            except BaseException:
+                self._cases, self._index, self._entries = saved
+                raise
 
     def _write(self, decision: Decision) -> None:
         case = decision.case

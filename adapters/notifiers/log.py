@@ -17,7 +17,7 @@ __all__ = ["LogNotifier"]
 
 
 class LogNotifier:
-    """Logs ``effect.released`` with the dossier code bound; never fails for an effect's content."""
+    """Logs ``effect.released`` with the case code bound (key ``case``); never fails for an effect's content."""
 
     def __init__(self, logger_name: str = "motcua.effects") -> None:
         self.log = structlog.get_logger(logger_name)

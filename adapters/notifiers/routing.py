@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from motcua.workflow.engine.errors import DeliveryFailed
 from motcua.workflow.engine.model import OutboxItem
 from motcua.workflow.engine.ports import Notifier
+from motcua.workflow.errors import DeliveryFailed
 
 __all__ = ["FanOut", "RoutingNotifier"]
 

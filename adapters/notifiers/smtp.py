@@ -26,8 +26,8 @@ from email.utils import format_datetime, formataddr
 import structlog
 
 from motcua.workflow.engine.clock import VN_TZ
-from motcua.workflow.engine.errors import DeliveryFailed, delivery_failure
 from motcua.workflow.engine.model import JsonValue, OutboxItem
+from motcua.workflow.errors import DeliveryFailed, delivery_failure
 
 __all__ = ["Letter", "SmtpNotifier", "compose"]
 

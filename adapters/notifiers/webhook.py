@@ -30,8 +30,8 @@ from http import HTTPStatus
 
 import httpx
 
-from motcua.workflow.engine.errors import DeliveryFailed, DeliveryUnavailable, delivery_failure
 from motcua.workflow.engine.model import OutboxItem
+from motcua.workflow.errors import DeliveryFailed, DeliveryUnavailable, delivery_failure
 
 __all__ = ["WebhookNotifier", "verify_signature"]
 

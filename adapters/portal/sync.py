@@ -53,10 +53,10 @@ from motcua.workflow.dvcqg.portal import (
 )
 from motcua.workflow.engine.clock import Clock
 from motcua.workflow.engine.compiled import WorkflowSet
-from motcua.workflow.engine.errors import DeliveryFailed, DeliveryUnavailable, MotcuaError
 from motcua.workflow.engine.model import JsonValue, OutboxItem
 from motcua.workflow.engine.ports import CaseStore
 from motcua.workflow.engine.retry import Park, RetryPolicy
+from motcua.workflow.errors import DeliveryFailed, DeliveryUnavailable, MotcuaError
 
 __all__ = [
     "DUPLICATE_MARK",

@@ -22,9 +22,9 @@ from motcua.workflow.auditing.upcasting import upcast
 from motcua.workflow.engine.audit import AuditEntry
 from motcua.workflow.engine.clock import to_vietnam_time
 from motcua.workflow.engine.definition import WorkflowDefinition
-from motcua.workflow.engine.errors import CaseNotFound
 from motcua.workflow.engine.labels import region_label, role_label, state_label, trigger_label
 from motcua.workflow.engine.model import Case, JsonValue
+from motcua.workflow.errors import CaseNotFound
 
 __all__ = [
     "APPOINTMENT_KINDS",
@@ -180,7 +180,7 @@ def build_timeline(
 ) -> Timeline:
     """The timeline of one case (entries in sequence order), up to ``at`` when given.
 
-    Raises :class:`~motcua.workflow.engine.errors.CaseNotFound` when there are no entries, or none by ``at``.
+    Raises :class:`~motcua.workflow.errors.CaseNotFound` when there are no entries, or none by ``at``.
     """
     if not entries:
         raise CaseNotFound("")

@@ -24,8 +24,8 @@ from motcua.adapters.sql.bulk_queries import BulkQueries
 from motcua.adapters.sql.codec import Codec
 from motcua.adapters.sql.driver import Driver, Unit
 from motcua.workflow.engine.decisions import Decision
-from motcua.workflow.engine.errors import CaseAlreadyExists, ConcurrencyConflict, MotcuaError
 from motcua.workflow.engine.model import Case
+from motcua.workflow.errors import CaseAlreadyExists, ConcurrencyConflict, MotcuaError
 
 __all__ = ["SqlBulkWriter", "transaction"]
 

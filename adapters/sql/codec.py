@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from motcua.adapters.sql.engine import json_dumps
-from motcua.workflow.engine.errors import StorageFailure
+from motcua.workflow.errors import StorageFailure
 
 __all__ = ["Codec", "PostgresCodec", "SqliteCodec", "codec_for"]
 

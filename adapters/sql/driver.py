@@ -17,11 +17,11 @@ disconnect detection and the connect-time setup of :mod:`motcua.adapters.sql.eng
   lock rather than fail half-way), psycopg's implicit ``BEGIN`` on PostgreSQL; committed at the end,
   rolled back on any error.
 
-A driver error leaves as a :mod:`motcua.workflow.engine.errors` one, judged by :mod:`motcua.adapters.sql.errors`
+A driver error leaves as a :mod:`motcua.workflow.errors` one, judged by :mod:`motcua.adapters.sql.errors`
 like SQLAlchemy's own (migrations still run through SQLAlchemy). A disconnect invalidates the connection
 and then, at the next checkout, the whole pool (:class:`~sqlalchemy.exc.InvalidatePoolError`, what
 SQLAlchemy's own Connection does): after a database restart one call fails as
-:class:`~motcua.workflow.engine.errors.StorageUnavailable` and the next ones reconnect, without the round trip a
+:class:`~motcua.workflow.errors.StorageUnavailable` and the next ones reconnect, without the round trip a
 pre-ping would add to every checkout.
 """
 

@@ -32,7 +32,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
-from motcua.workflow.engine.errors import InvalidInput
+from motcua.workflow.errors import InvalidInput
 
 __all__ = ["SQLITE_BEGIN", "WRITE", "create_engine", "dialect_url", "json_dumps"]
 

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from sqlalchemy import exc
 from sqlalchemy.engine import Dialect
 
-from motcua.workflow.engine.errors import MotcuaError, StorageFailure, StorageUnavailable
+from motcua.workflow.errors import MotcuaError, StorageFailure, StorageUnavailable
 
 __all__ = ["translated", "translation", "wrapped"]
 
@@ -25,7 +25,7 @@ _UNREACHABLE = (exc.InterfaceError, exc.DisconnectionError, exc.TimeoutError)
 
 @contextmanager
 def translated() -> Iterator[None]:
-    """Run a block, turning SQLAlchemy and driver errors into :mod:`motcua.workflow.engine.errors` ones."""
+    """Run a block, turning SQLAlchemy and driver errors into :mod:`motcua.workflow.errors` ones."""
     try:
         yield
     except exc.SQLAlchemyError as error:
@@ -33,7 +33,7 @@ def translated() -> Iterator[None]:
 
 
 def translation(error: exc.SQLAlchemyError) -> MotcuaError:
-    """The :mod:`motcua.workflow.engine.errors` error that stands for ``error``: retryable if the database is away."""
+    """The :mod:`motcua.workflow.errors` error that stands for ``error``: retryable if the database is away."""
     if _unreachable(error):
         return StorageUnavailable(_detail(error))
     return StorageFailure(_detail(error))

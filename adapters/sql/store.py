@@ -39,10 +39,10 @@ from motcua.adapters.sql.queries import StoreQueries, find_params
 from motcua.adapters.sql.statement import Statement
 from motcua.workflow.engine.audit import AuditEntry
 from motcua.workflow.engine.decisions import Decision, chain
-from motcua.workflow.engine.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict, StaleTimer
 from motcua.workflow.engine.model import CancelTimer, Case, DueTimer, Effect, OutboxItem, SetTimer, TimerChange
 from motcua.workflow.engine.queries import CaseFilter, Page, check_page
 from motcua.workflow.engine.retry import RetryAt, Settlement
+from motcua.workflow.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict, StaleTimer
 
 __all__ = ["SqlStore"]
 

@@ -42,8 +42,8 @@ from motcua.workflow.auditing.replay import Difference, replay_all
 from motcua.workflow.engine.audit import AuditEntry, verify_chains
 from motcua.workflow.engine.clock import VN_TZ, to_vietnam_time
 from motcua.workflow.engine.definition import WorkflowDefinition
-from motcua.workflow.engine.errors import CaseNotFound, InvalidInput
 from motcua.workflow.engine.model import Case, JsonValue
+from motcua.workflow.errors import CaseNotFound, InvalidInput
 
 __all__ = ["register", "subject_app"]
 

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from motcua.definitions.offices import DEFAULT_OFFICE, load_office
-from motcua.workflow.engine.errors import InvalidDefinition, InvalidInput, MotcuaError
+from motcua.workflow.errors import InvalidDefinition, InvalidInput, MotcuaError
 from motcua.workflow.worktime.calendar import Duration, DurationUnit, WorkingCalendar
 
 __all__ = ["calendar_app"]

@@ -14,7 +14,7 @@ from motcua.adapters.backends import open_backend
 from motcua.adapters.bootstrap import database_url
 from motcua.adapters.keys import ApiKeyStore, new_key
 from motcua.workflow.engine.clock import SystemClock, to_vietnam_time
-from motcua.workflow.engine.errors import InvalidInput
+from motcua.workflow.errors import InvalidInput, NotFound
 
 __all__ = ["apikey_app", "register_http"]
 
@@ -88,7 +88,7 @@ def revoke(key_id: Annotated[str, typer.Argument(help="The key id (the part afte
     """Revoke a key: requests with it get 401 from now on."""
     with _keys(db) as keys:
         if not keys.revoke(key_id, SystemClock().now()):
-            raise InvalidInput("key id", f"no live API key {key_id!r}")
+            raise NotFound("key id", f"no live API key {key_id!r}")
     typer.echo(f"revoked {key_id}")
 
 

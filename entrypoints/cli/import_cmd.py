@@ -27,7 +27,7 @@ from rich.text import Text
 from motcua.adapters.bootstrap import open_motcua
 from motcua.entrypoints.errors import BadFile, FileRefused
 from motcua.entrypoints.importer import import_file
-from motcua.workflow.engine.errors import MotcuaError
+from motcua.workflow.errors import MotcuaError
 
 __all__ = ["import_app", "register"]
 

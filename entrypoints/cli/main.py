@@ -26,8 +26,8 @@ from motcua.simulation.scenario import DemoOptions
 from motcua.simulation.story import DEMO_START, run_story
 from motcua.workflow.engine.clock import ManualClock
 from motcua.workflow.engine.diagram import mermaid
-from motcua.workflow.engine.errors import MotcuaError, UnknownDefinition
 from motcua.workflow.engine.model import Case
+from motcua.workflow.errors import MotcuaError, UnknownDefinition
 
 __all__ = ["app", "main"]
 

@@ -31,8 +31,8 @@ from motcua.definitions.plans import load_plan
 from motcua.entrypoints.cli.groups import report_group
 from motcua.workflow.dossiers.tracking_book import BookRow, tracking_book
 from motcua.workflow.engine.clock import to_vietnam_time
-from motcua.workflow.engine.errors import InvalidInput, NoRuleSetInForce
 from motcua.workflow.engine.model import JsonValue
+from motcua.workflow.errors import InvalidInput, NoRuleSetInForce
 from motcua.workflow.plan.intake import load_tasks
 from motcua.workflow.plan.metrics import (
     PLAN_TASK_WORKFLOW,
@@ -40,9 +40,8 @@ from motcua.workflow.plan.metrics import (
     TargetResult,
     TaskStatus,
     Verdict,
-    dossier_facts,
     evaluate,
-    task_statuses,
+    plan_inputs,
 )
 from motcua.workflow.plan.model import GROUP_LABELS, Occurrence, Plan
 
@@ -198,10 +197,8 @@ def _tasks_table(plan: Plan, rows: list[dict[str, JsonValue]], as_of: date) -> T
 
 def _plan_inputs(motcua: Motcua, plan: Plan, start: date, end: date) -> tuple[PlanInputs, dict[str, TaskStatus]]:
     today = to_vietnam_time(motcua.service.engine.clock.now()).date()
-    facts = dossier_facts(motcua.store.entries(), motcua.workflows.status_of)
-    statuses = task_statuses(motcua.store.cases(), plan.key)
-    inputs = PlanInputs(facts, tuple(motcua.catalogue), tuple(statuses.values()), start, end, min(today, end))
-    return inputs, statuses
+    return plan_inputs(motcua.store.entries(), motcua.store.cases(), motcua.workflows.status_of, motcua.catalogue,
+                       plan, start=start, end=end, as_of=min(today, end))
 
 
 def report_plan(

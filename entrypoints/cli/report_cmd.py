@@ -35,8 +35,8 @@ from motcua.adapters.render.reports import (
     par766_xlsx,
 )
 from motcua.entrypoints.cli.groups import report_group
-from motcua.workflow.engine.errors import InvalidInput, MotcuaError
 from motcua.workflow.engine.model import JsonValue
+from motcua.workflow.errors import InvalidInput, MotcuaError
 from motcua.workflow.reports.par766 import Scorecard
 from motcua.workflow.reports.periods import Period, period_of
 from motcua.workflow.reports.projection import Bieu06

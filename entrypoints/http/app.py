@@ -41,14 +41,14 @@ from motcua.entrypoints.http.schemas import (
 )
 from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW, Applicant
 from motcua.workflow.engine.clock import Clock, SystemClock
-from motcua.workflow.engine.errors import (
+from motcua.workflow.engine.model import Actor, Case
+from motcua.workflow.engine.queries import CaseFilter
+from motcua.workflow.errors import (
     CaseAlreadyExists,
     ConcurrencyConflict,
     InvalidInput,
     MotcuaError,
 )
-from motcua.workflow.engine.model import Actor, Case
-from motcua.workflow.engine.queries import CaseFilter
 from motcua.workflow.reports.periods import Period, period_of
 from motcua.workflow.reports.service import ReportService
 
@@ -123,7 +123,9 @@ def _authenticated(store: HttpStore) -> Callable[[str | None], ApiKey]:
 
 def _receive(context: _Context, body: ReceiveRequest, key: ApiKey, reservation: Reservation) -> JSONResponse:
     motcua, actor = context.motcua, key.principal
-    motcua.catalogue.get(body.procedure)  # an unknown procedure is a 404 before a dossier number is drawn
+    if reservation.earlier is None:  # refused (unknown procedure, role, data) before a dossier number is drawn
+        motcua.desk.vet(body.procedure, body.channel, _applicant(body), actor, summary=body.summary,
+                        receive=body.receive)
     code = reservation.earlier or motcua.desk.new_code()
     reservation.keep(code)
     case = _register(motcua, body, actor, code, resumed=reservation.earlier is not None)
@@ -134,15 +136,18 @@ def _register(motcua: Motcua, body: ReceiveRequest, actor: Actor, code: str, *, 
     """Open the dossier under ``code`` and (unless ``receive`` is false) receive it, one unit of work of the desk,
     whose service refuses a role that may not before anything is written; a resumed request answers with what
     its first run committed."""
-    applicant = Applicant(body.applicant.name, body.applicant.kind, body.applicant.id_number, body.applicant.phone,
-                          body.applicant.email, body.applicant.address)
     register = motcua.desk.receive if body.receive else motcua.desk.submit
     try:
-        return register(body.procedure, body.channel, applicant, actor, summary=body.summary, code=code)
+        return register(body.procedure, body.channel, _applicant(body), actor, summary=body.summary, code=code)
     except CaseAlreadyExists:
         if not resumed:
             raise
     return motcua.service.get(code)  # the first run committed it (opened and received at once), then died
+
+
+def _applicant(body: ReceiveRequest) -> Applicant:
+    person = body.applicant
+    return Applicant(person.name, person.kind, person.id_number, person.phone, person.email, person.address)
 
 
 def _fired_already(motcua: Motcua, code: str, body: EventRequest, actor: Actor, reserved: str | None) -> bool:

@@ -33,7 +33,7 @@ from fastapi.responses import JSONResponse
 from motcua.adapters.keys import IdempotencyStore, StoredResponse
 from motcua.entrypoints.http.problems import BAD_KEY, IN_FLIGHT, KEY_REUSED, ApiProblem, from_error, problem_response
 from motcua.workflow.engine.clock import Clock
-from motcua.workflow.engine.errors import MotcuaError
+from motcua.workflow.errors import MotcuaError
 
 __all__ = ["REPLAYED_HEADER", "Idempotency", "Reservation", "fingerprint"]
 

@@ -14,7 +14,7 @@ from typing import Any, Final
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from motcua.workflow.engine import errors
+from motcua.workflow import errors
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",

@@ -28,7 +28,7 @@ from motcua.adapters.logging import LoggingObserver
 from motcua.entrypoints.http.app import create_app
 from motcua.entrypoints.http.metrics import MetricsObserver
 from motcua.workflow.engine.clock import Clock, SystemClock
-from motcua.workflow.engine.errors import Retryable
+from motcua.workflow.errors import Retryable
 
 __all__ = ["ServeOptions", "built_app", "serve"]
 

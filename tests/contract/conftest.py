@@ -26,10 +26,10 @@ from motcua.workflow.engine.clock import ManualClock
 from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.decisions import Decision, Engine
 from motcua.workflow.engine.definition import WorkflowDefinition
-from motcua.workflow.engine.errors import CaseNotFound
 from motcua.workflow.engine.model import SYSTEM_ACTOR, Actor, CancelTimer, Case, DueTimer, Effect, JsonValue, SetTimer
 from motcua.workflow.engine.ports import CaseStore, Storage
 from motcua.workflow.engine.registry import Context, Outcome, Registry
+from motcua.workflow.errors import CaseNotFound
 from tests import services
 
 KEY = "ho-so-thu"

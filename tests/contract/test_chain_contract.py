@@ -18,8 +18,8 @@ from motcua.workflow.engine.audit import verify_chains
 from motcua.workflow.engine.clock import ManualClock
 from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.decisions import Decision, Engine
-from motcua.workflow.engine.errors import CaseAlreadyExists, ConcurrencyConflict, StaleTimer
 from motcua.workflow.engine.model import SYSTEM_ACTOR, Effect
+from motcua.workflow.errors import CaseAlreadyExists, ConcurrencyConflict, StaleTimer
 from tests.contract.conftest import KEY, OFFICER, OPENING, RULE_SET, START, Desk, Snapshot, snapshot
 
 CODE = "000.00.12.H01-250303-0042"

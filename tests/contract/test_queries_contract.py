@@ -23,11 +23,11 @@ from motcua.workflow.dossiers.sla import SlaClock
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
 from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.decisions import Engine
-from motcua.workflow.engine.errors import InvalidInput
 from motcua.workflow.engine.model import Actor, Case
 from motcua.workflow.engine.ports import Storage
 from motcua.workflow.engine.queries import MAX_PAGE, CaseFilter, matches
 from motcua.workflow.engine.service import CaseService
+from motcua.workflow.errors import InvalidInput
 from motcua.workflow.plan.actions import TaskServices, task_registry
 
 START = datetime(2024, 3, 4, 8, 0, tzinfo=VN_TZ)  # a Monday

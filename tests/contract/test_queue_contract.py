@@ -15,10 +15,10 @@ from datetime import timedelta
 
 import pytest
 
-from motcua.workflow.engine.errors import ConcurrencyConflict, StaleTimer
 from motcua.workflow.engine.model import DueTimer, OutboxItem, SetTimer
 from motcua.workflow.engine.ports import Storage
 from motcua.workflow.engine.retry import Park, RetryAt
+from motcua.workflow.errors import ConcurrencyConflict, StaleTimer
 from tests.contract.conftest import LEASE, START, Desk, snapshot
 
 CODE = "000.00.12.H01-250303-0007"

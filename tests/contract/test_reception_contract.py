@@ -92,7 +92,7 @@ def test_a_reception_by_a_role_that_may_not_receive_writes_nothing(shop: motcua.
     assert_nothing_written(shop)
     assert recorder.refusals == [("receive", "RoleNotAllowed")]
     assert recorder.told == []
-    assert shop.receive(BIRTH, APPLICANT, OFFICER).code == SECOND  # the refusal spent number 0001
+    assert shop.receive(BIRTH, APPLICANT, OFFICER).code == FIRST  # the refusal drew no number
 
 
 def test_a_submission_by_a_role_that_may_not_open_writes_nothing(shop: motcua.OneStop, recorder: Recorder) -> None:

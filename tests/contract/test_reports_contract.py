@@ -35,8 +35,8 @@ from motcua.workflow.dossiers.catalogue import Channel
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
 from motcua.workflow.engine.decisions import Engine
-from motcua.workflow.engine.errors import MalformedData, TransitionNotAllowed
 from motcua.workflow.engine.model import Actor, JsonValue
+from motcua.workflow.errors import MalformedData, TransitionNotAllowed
 from motcua.workflow.reports.par766 import SYNC_NOT_MEASURED, indicator_counts, scorecard
 from motcua.workflow.reports.periods import parse_period
 from motcua.workflow.reports.projection import Bieu06, DossierFacts, bieu06, fold

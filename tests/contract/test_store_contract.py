@@ -23,7 +23,10 @@ from motcua.workflow.engine.audit import AuditEntry, verify_chains
 from motcua.workflow.engine.clock import ManualClock
 from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.decisions import Decision, Engine
-from motcua.workflow.engine.errors import (
+from motcua.workflow.engine.model import Case, DueTimer, SetTimer
+from motcua.workflow.engine.ports import CaseStore
+from motcua.workflow.engine.retry import Park
+from motcua.workflow.errors import (
     CaseAlreadyExists,
     CaseNotFound,
     ConcurrencyConflict,
@@ -32,9 +35,6 @@ from motcua.workflow.engine.errors import (
     StorageFailure,
     StorageUnavailable,
 )
-from motcua.workflow.engine.model import Case, DueTimer, SetTimer
-from motcua.workflow.engine.ports import CaseStore
-from motcua.workflow.engine.retry import Park
 from tests.contract.conftest import APPLICANT, LEASE, OFFICER, OPENING, START, Desk, Snapshot, snapshot
 
 CODE = "000.00.12.H01-250303-0001"

@@ -34,8 +34,8 @@ from motcua.workflow.dvcqg.records import parse_record
 from motcua.workflow.engine.audit import verify_chains
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
 from motcua.workflow.engine.definition import WorkflowDefinition
-from motcua.workflow.engine.errors import InvalidDefinition, RecordRefused, StorageFailure
 from motcua.workflow.engine.model import Actor
+from motcua.workflow.errors import InvalidDefinition, RecordRefused, StorageFailure
 from motcua.workflow.reports.projection import DossierFacts, bieu06, fold
 from tests import services
 

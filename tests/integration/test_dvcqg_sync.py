@@ -21,9 +21,9 @@ from motcua.workers.inline import InlineRunner
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.dvcqg.portal import summarize
 from motcua.workflow.engine.clock import ManualClock
-from motcua.workflow.engine.errors import DeliveryFailed, Retryable
 from motcua.workflow.engine.model import OutboxItem
 from motcua.workflow.engine.retry import RetryPolicy
+from motcua.workflow.errors import DeliveryFailed, Retryable
 from motcua.workflow.reports.par766 import scorecard
 from tests import services
 from tests.conftest import OFFICER, SPECIALIST, START

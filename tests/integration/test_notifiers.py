@@ -37,8 +37,8 @@ from motcua.adapters.notifiers import (
     verify_signature,
 )
 from motcua.workflow.engine.clock import VN_TZ
-from motcua.workflow.engine.errors import DeliveryFailed, Retryable
 from motcua.workflow.engine.model import JsonValue, OutboxItem
+from motcua.workflow.errors import DeliveryFailed, Retryable
 
 DOSSIER = "000.00.06.H56-231027-0361"
 TASK = "KH-CCHC-2025-017"

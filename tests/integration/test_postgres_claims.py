@@ -24,9 +24,9 @@ from motcua.adapters.sql.store import SqlStore
 from motcua.workflow.engine.clock import ManualClock
 from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.decisions import Engine
-from motcua.workflow.engine.errors import ConcurrencyConflict
 from motcua.workflow.engine.model import DueTimer
 from motcua.workflow.engine.service import CaseService
+from motcua.workflow.errors import ConcurrencyConflict
 from tests.contract.conftest import KEY, OFFICER, OPENING, RULE_SET, definition, registry
 from tests.services import postgres_database, postgres_url, require_postgres
 

@@ -22,9 +22,9 @@ from motcua.workflow.engine.clock import ManualClock
 from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.decisions import Decision, Engine
 from motcua.workflow.engine.definition import WorkflowDefinition
-from motcua.workflow.engine.errors import ConcurrencyConflict
 from motcua.workflow.engine.model import Actor, Effect, SetTimer
 from motcua.workflow.engine.registry import Context, Outcome, Registry
+from motcua.workflow.errors import ConcurrencyConflict
 from tests.services import postgres_database, postgres_url, require_postgres
 
 pytestmark = pytest.mark.integration

@@ -15,8 +15,8 @@ from motcua.workflow.auditing.anchor import Anchor, ChainHead, check, digest, ta
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.engine.audit import AuditEntry, entry_hash, verify_chains
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
-from motcua.workflow.engine.errors import InvalidInput
 from motcua.workflow.engine.model import GENESIS_HASH, Case
+from motcua.workflow.errors import InvalidInput
 from tests.conftest import LEADER, OFFICER, SPECIALIST
 
 TAKEN = datetime(2024, 3, 8, 17, 30, tzinfo=VN_TZ)

@@ -7,16 +7,20 @@ the code base.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from motcua.adapters.backends import MEMORY_URL, open_backend
+from motcua.adapters.bootstrap import Motcua
 from motcua.adapters.keys import new_key
 from motcua.workflow.dvcqg.portal import EntrySync
 from motcua.workflow.engine.compiled import WorkflowSet
-from motcua.workflow.engine.errors import InvalidInput
+from motcua.workflow.engine.decisions import Decision
+from motcua.workflow.errors import CaseAlreadyExists, CaseNotFound, InvalidInput
+from tests.conftest import OFFICER
 
 NOW = datetime(2026, 12, 6, 2, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,3 +74,26 @@ def test_no_module_but_the_factory_switches_on_store_types() -> None:
         for line in path.read_text(encoding="utf-8").splitlines() if TYPE_SWITCH.search(line)
     }
     assert offenders == {}
+
+
+def test_a_refused_url_is_shown_without_its_password() -> None:
+    with pytest.raises(InvalidInput, match="database url") as refused:
+        open_backend("mysql://clerk:s3cret-pass@db/motcua")
+    assert "s3cret-pass" not in str(refused.value)
+
+
+def test_the_memory_bulk_writer_writes_all_or_nothing(motcua: Motcua) -> None:
+    def plain(code: str) -> Decision:
+        data = {"procedure": "1.001193", "channel": "direct", "applicant_name": "Trần Văn An"}
+        opened = motcua.service.engine.open("tthc-dossier", code, OFFICER, data, rule_set="nd61-2018")
+        return replace(opened, timers=(), effects=())
+
+    first, clash = plain("X-0001"), plain("X-0002")
+    motcua.store.commit(plain("X-0002"))  # someone opened X-0002 meanwhile: the import's opening of it is stale
+
+    with pytest.raises(CaseAlreadyExists), motcua.backend.bulk() as writer:
+        writer.write([first, clash])
+
+    with pytest.raises(CaseNotFound):
+        motcua.store.load("X-0001")
+    assert [entry.case_code for entry in motcua.store.entries()] == ["X-0002"]

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import holidays
 import pytest
 
-from motcua.workflow.engine.errors import InvalidInput
+from motcua.workflow.errors import InvalidInput
 from motcua.workflow.worktime.calendar import (
     VN_TZ,
     CalendarOverrides,

@@ -12,7 +12,7 @@ import pytest
 from motcua.definitions.catalogue import PROCEDURES_DIR, RULES_DIR, load_procedures
 from motcua.definitions.yamlsafe import load_yaml
 from motcua.workflow.dossiers.catalogue import Catalogue, Procedure, ProcessingTime
-from motcua.workflow.engine.errors import InvalidDefinition, UnknownProcedure
+from motcua.workflow.errors import InvalidDefinition, UnknownProcedure
 
 ENTRY = """\
   - code: "{code}"

@@ -12,9 +12,9 @@ from motcua.adapters.bootstrap import Motcua
 from motcua.definitions.workflows import WORKFLOWS_DIR, load_definition, load_workflows
 from motcua.definitions.yamlsafe import load_yaml
 from motcua.workflow.engine.compiled import WorkflowSet
-from motcua.workflow.engine.errors import InvalidDefinition
 from motcua.workflow.engine.queries import indexed
 from motcua.workflow.engine.registry import Registry
+from motcua.workflow.errors import InvalidDefinition
 
 DOSSIER = WORKFLOWS_DIR / "tthc-dossier.v1.yaml"
 DVCQG_STATES = {

@@ -9,7 +9,8 @@ import pytest
 from motcua.adapters.bootstrap import Motcua
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.engine.clock import ManualClock
-from motcua.workflow.engine.errors import (
+from motcua.workflow.engine.model import Case
+from motcua.workflow.errors import (
     CaseAlreadyExists,
     CaseNotFound,
     ConcurrencyConflict,
@@ -20,7 +21,6 @@ from motcua.workflow.engine.errors import (
     UnknownProcedure,
     UnknownTrigger,
 )
-from motcua.workflow.engine.model import Case
 from tests.conftest import APPLICANT, LEADER, OFFICER, SPECIALIST, SYSTEM
 
 BIRTH = "1.001193"  # đăng ký khai sinh: within the day, cut-off 15:00

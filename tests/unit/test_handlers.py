@@ -10,9 +10,9 @@ from motcua.adapters.bootstrap import Motcua
 from motcua.workers.handlers import Handlers
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.engine.clock import ManualClock
-from motcua.workflow.engine.errors import StorageUnavailable
 from motcua.workflow.engine.model import Case, OutboxItem
 from motcua.workflow.engine.service import CaseService
+from motcua.workflow.errors import StorageUnavailable
 from tests.conftest import OFFICER
 
 

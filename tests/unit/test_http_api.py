@@ -20,8 +20,8 @@ from motcua.entrypoints.http.serve import built_app
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.engine.clock import ManualClock
 from motcua.workflow.engine.decisions import Decision
-from motcua.workflow.engine.errors import StorageUnavailable
 from motcua.workflow.engine.model import Actor
+from motcua.workflow.errors import StorageUnavailable
 
 PROCEDURE = "1.004873"  # Xác nhận tình trạng hôn nhân
 ROLES = ("officer", "specialist", "leader", "applicant")
@@ -179,6 +179,8 @@ def test_a_role_that_may_not_fire_is_403_and_nothing_changes(api: Api) -> None:
         "procedure": PROCEDURE, "channel": "direct", "applicant": {"name": "A"}}), 403, "role-not-allowed")
     assert api.client.get("/dossiers", headers=api.headers()).json()["items"] == [api.client.get(
         f"/dossiers/{code}", headers=api.headers()).json()]  # the refused reception opened nothing
+    following = api.receive()["code"]  # and drew no dossier number: the register has no gap
+    assert int(following.rsplit("-", 1)[1]) == int(code.rsplit("-", 1)[1]) + 1
 
 
 def test_unknown_dossiers_are_404(api: Api) -> None:

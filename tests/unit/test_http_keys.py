@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from motcua.adapters.backends import MEMORY_URL, open_backend
 from motcua.adapters.keys import IN_FLIGHT_LEASE, HttpStore, StoredResponse, authenticate, new_key
 from motcua.entrypoints.cli.main import app
-from motcua.workflow.engine.errors import InvalidInput
+from motcua.workflow.errors import InvalidInput
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 

@@ -10,9 +10,9 @@ from motcua.workers.handlers import Handlers
 from motcua.workers.inline import InlineRunner, InlineSink
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
-from motcua.workflow.engine.errors import delivery_failure
 from motcua.workflow.engine.model import Case, OutboxItem
 from motcua.workflow.engine.retry import RetryPolicy
+from motcua.workflow.errors import delivery_failure
 from tests.conftest import LEADER, OFFICER, SPECIALIST
 
 

@@ -12,7 +12,7 @@ from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.adapters.logging import LoggingObserver, configure_logging, mask_identifiers, mask_text
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.engine.clock import ManualClock
-from motcua.workflow.engine.errors import TransitionNotAllowed
+from motcua.workflow.errors import TransitionNotAllowed
 from tests.conftest import LEADER, OFFICER
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from motcua.definitions.offices import OFFICES_DIR, load_office, load_office_file, office_names
-from motcua.workflow.engine.errors import InvalidDefinition, InvalidInput
+from motcua.workflow.errors import InvalidDefinition, InvalidInput
 from motcua.workflow.worktime.calendar import VN_TZ, Duration, DurationUnit, OfficeHours
 
 HOURS = """\

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from motcua.workflow.engine.errors import InvalidInput
+from motcua.workflow.errors import InvalidInput
 from motcua.workflow.reports.periods import Period, parse_period, period_of
 
 

@@ -13,7 +13,7 @@ import yaml
 from motcua.definitions.catalogue import load_procedures
 from motcua.definitions.plans import PLANS_DIR, load_plan, plan_paths
 from motcua.workflow.engine.clock import VN_TZ
-from motcua.workflow.engine.errors import InvalidDefinition
+from motcua.workflow.errors import InvalidDefinition
 from motcua.workflow.plan.metrics import (
     METRICS,
     Measurement,

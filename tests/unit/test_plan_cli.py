@@ -22,8 +22,8 @@ from motcua.entrypoints.cli.plan_cmd import BOOK_COLUMNS
 from motcua.simulation.story import DEMO_START, run_story
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
-from motcua.workflow.engine.errors import InvalidInput
 from motcua.workflow.engine.model import Actor
+from motcua.workflow.errors import InvalidInput
 from motcua.workflow.plan.intake import load_tasks
 from motcua.workflow.plan.model import Plan
 

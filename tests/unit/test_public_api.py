@@ -40,7 +40,7 @@ def test_case_reads_any_case_and_dossier_is_its_deprecated_alias() -> None:
 
 
 @pytest.mark.parametrize("name", ["CaseNotFound", "UnknownDefinition", "UnknownProcedure", "UnknownRuleSet",
-                                  "UnknownTrigger", "NoRuleSetInForce"])
+                                  "UnknownTrigger", "NoRuleSetInForce", "NotFound"])
 def test_not_found_errors_are_lookup_errors(name: str) -> None:
     error = getattr(motcua, name)
     assert issubclass(error, motcua.MotcuaError) and issubclass(error, LookupError)

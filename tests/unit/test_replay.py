@@ -21,9 +21,9 @@ from motcua.workflow.dossiers.desk import Applicant, Desk
 from motcua.workflow.engine.audit import AuditEntry, check_chain, entry_hash, sealed, verify_chains
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
 from motcua.workflow.engine.decisions import Engine
-from motcua.workflow.engine.errors import InvalidInput, MotcuaError
 from motcua.workflow.engine.model import GENESIS_HASH, Actor, Case, JsonValue
 from motcua.workflow.engine.service import CaseService
+from motcua.workflow.errors import InvalidInput, MotcuaError
 from motcua.workflow.worktime.hours import Timeliness
 from tests.conftest import APPLICANT, LEADER, OFFICER, SPECIALIST, START
 

@@ -10,7 +10,7 @@ import pytest
 
 from motcua.definitions.catalogue import RULES_DIR, load_rule_sets
 from motcua.workflow.dossiers.catalogue import RuleBook, RuleSet
-from motcua.workflow.engine.errors import InvalidDefinition, NoRuleSetInForce, UnknownRuleSet
+from motcua.workflow.errors import InvalidDefinition, NoRuleSetInForce, NotFound, UnknownRuleSet
 
 
 def copy_rules(directory: Path, **replacements: str) -> None:
@@ -98,7 +98,7 @@ def test_par766_points_are_data() -> None:
     assert par.indicator("online_payment").max_points == 10
     assert par.indicator("e_result").max_points == 6
     assert math.isclose(sum(i.max_points for i in par.indicators), 100)
-    with pytest.raises(KeyError):
+    with pytest.raises(NotFound):
         par.indicator("nonexistent")
 
 

@@ -16,7 +16,7 @@ from motcua.simulation.plan_progress import plan_schedule
 from motcua.simulation.run import DemoResult, run_demo
 from motcua.simulation.scenario import DemoOptions, resolve
 from motcua.simulation.workload import draw_workload, working_days
-from motcua.workflow.engine.errors import DatabaseNotEmpty, InvalidInput
+from motcua.workflow.errors import DatabaseNotEmpty, InvalidInput
 
 CATALOGUE = load_procedures()
 CALENDAR = load_office("an-thuong").calendar()

@@ -31,8 +31,8 @@ from typing import Final, Protocol
 
 from motcua.workflow.engine.audit import CANONICAL_FORMS, AuditEntry, entry_hash
 from motcua.workflow.engine.clock import to_vietnam_time
-from motcua.workflow.engine.errors import InvalidInput
 from motcua.workflow.engine.model import GENESIS_HASH, JsonValue
+from motcua.workflow.errors import InvalidInput
 
 __all__ = [
     "ANCHOR_FORMAT",
@@ -107,7 +107,7 @@ class Anchor:
 
     @classmethod
     def from_json(cls, document: object) -> Anchor:
-        """Read an anchor document back; :class:`~motcua.workflow.engine.errors.InvalidInput` names what is wrong."""
+        """Read an anchor document back; :class:`~motcua.workflow.errors.InvalidInput` names what is wrong."""
         if not isinstance(document, Mapping) or document.get("kind") != ANCHOR_KIND:
             raise InvalidInput("anchor", f"not a {ANCHOR_KIND} document")
         if document.get("format") != ANCHOR_FORMAT:

@@ -24,8 +24,8 @@ from dataclasses import fields, replace
 from typing import Any, Final
 
 from motcua.workflow.engine.audit import ENTRY_SCHEMA_VERSION, AuditEntry
-from motcua.workflow.engine.errors import InvalidInput
 from motcua.workflow.engine.model import JsonValue
+from motcua.workflow.errors import InvalidInput
 
 __all__ = [
     "UPCASTERS",

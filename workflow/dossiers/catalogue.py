@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from motcua.workflow.engine.errors import InvalidDefinition, NoRuleSetInForce, UnknownProcedure, UnknownRuleSet
+from motcua.workflow.errors import InvalidDefinition, NoRuleSetInForce, NotFound, UnknownProcedure, UnknownRuleSet
 
 __all__ = [
     "CHANNELS",
@@ -237,7 +237,7 @@ class Par766(_Frozen):
         for indicator in self.indicators:
             if indicator.key == key:
                 return indicator
-        raise KeyError(key)
+        raise NotFound("indicator", f"no Decision 766 indicator {key!r} in this rule set")
 
 
 def _par766_problems(par: Par766) -> list[str]:

@@ -64,20 +64,38 @@ class Desk:
         """Register and receive a dossier: the receipt with its appointment is issued.
 
         One unit of work: opened and received in one transaction, or, refused (a role that may not receive,
-        bad data), nothing written but the dossier number drawn for it."""
+        bad data), nothing written — not even a dossier number drawn."""
         return self._register(procedure, channel, applicant, actor, summary=summary, code=code, then=(RECEIVE,))
+
+    def vet(
+        self, procedure: str, channel: Channel, applicant: Applicant, actor: Actor, *,
+        summary: str | None = None, receive: bool = True,
+    ) -> None:
+        """Raise what :meth:`receive` (or :meth:`submit`) would refuse, before a dossier number is drawn for it:
+        for a caller that draws the number itself (:meth:`new_code`) and keeps it before registering."""
+        key, data, rule_set = self._opening(procedure, channel, applicant, summary)
+        self.service.vet_opening(key, actor, data, rule_set=rule_set, then=(RECEIVE,) if receive else ())
 
     def _register(
         self, procedure: str, channel: Channel, applicant: Applicant, actor: Actor, *, summary: str | None,
         code: str | None, then: tuple[str, ...],
     ) -> Case:
-        definition = self.catalogue.get(procedure).workflow
+        key, data, rule_set = self._opening(procedure, channel, applicant, summary)
+        if code is None:
+            self.service.vet_opening(key, actor, data, rule_set=rule_set, then=then)
+            code = self.new_code()
+        return self.service.open(key, code, actor, data, rule_set=rule_set, then=then)
+
+    def _opening(
+        self, procedure: str, channel: Channel, applicant: Applicant, summary: str | None,
+    ) -> tuple[str, dict[str, JsonValue], str]:
+        """The workflow, the opening data and the rule set in force today of a dossier for ``procedure``."""
+        key = self.catalogue.get(procedure).workflow
         today = to_vietnam_time(self.service.engine.clock.now()).date()
         data: dict[str, JsonValue] = {"procedure": procedure, "channel": channel, **applicant.as_data()}
         if summary:
             data["summary"] = summary
-        rule_set = self.rules.in_force(today).key
-        return self.service.open(definition, code or self.new_code(), actor, data, rule_set=rule_set, then=then)
+        return key, data, self.rules.in_force(today).key
 
     def new_code(self) -> str:
         today = to_vietnam_time(self.service.engine.clock.now())

@@ -37,14 +37,14 @@ from motcua.workflow.engine.clock import text
 from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.decisions import Decision
 from motcua.workflow.engine.definition import WorkflowDefinition
-from motcua.workflow.engine.errors import (
+from motcua.workflow.engine.model import GENESIS_HASH, Case, JsonValue
+from motcua.workflow.errors import (
     DossierNotImported,
     InvalidDefinition,
     NoRuleSetInForce,
     Problem,
     RecordRefused,
 )
-from motcua.workflow.engine.model import GENESIS_HASH, Case, JsonValue
 from motcua.workflow.worktime.hours import Timeliness, classify
 
 __all__ = [

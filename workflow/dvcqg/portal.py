@@ -27,9 +27,9 @@ from typing import Final, Literal
 from motcua.workflow.dvcqg.records import APPLICANT_KINDS, CHANNEL_NAMES, portal_text
 from motcua.workflow.engine.audit import AuditEntry
 from motcua.workflow.engine.definition import WorkflowDefinition
-from motcua.workflow.engine.errors import InvalidInput
 from motcua.workflow.engine.labels import role_label, state_label, trigger_label
 from motcua.workflow.engine.model import Case, JsonValue
+from motcua.workflow.errors import InvalidInput, NotFound
 
 __all__ = [
     "DOSSIER_SERVICE",
@@ -185,7 +185,7 @@ def progress_record(
 
 def _entry(entries: Sequence[AuditEntry], sequence: int) -> AuditEntry:
     if not 1 <= sequence <= len(entries) or entries[sequence - 1].sequence != sequence:
-        raise InvalidInput("sequence", f"no audit entry {sequence} in a history of {len(entries)}")
+        raise NotFound("sequence", f"no audit entry {sequence} in a history of {len(entries)}")
     return entries[sequence - 1]
 
 

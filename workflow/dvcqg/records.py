@@ -21,7 +21,7 @@ from typing import Annotated, Final
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, ValidationError
 
 from motcua.workflow.engine.clock import VN_TZ, to_vietnam_time
-from motcua.workflow.engine.errors import Problem, RecordRefused
+from motcua.workflow.errors import Problem, RecordRefused
 
 __all__ = [
     "APPLICANT_KINDS",

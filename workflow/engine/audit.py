@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from motcua.workflow.engine.clock import to_vietnam_time
-from motcua.workflow.engine.errors import InvalidInput
 from motcua.workflow.engine.model import GENESIS_HASH, Case, JsonValue
+from motcua.workflow.errors import InvalidInput
 
 __all__ = [
     "CANONICAL_FORMS",

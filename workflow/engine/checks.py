@@ -2,7 +2,7 @@
 
 A problem names the region and the offending states, triggers, roles, guards or actions, so the
 author of a broken file knows what to fix. :func:`validate` raises one
-:class:`~motcua.workflow.engine.errors.InvalidDefinition` listing all of them.
+:class:`~motcua.workflow.errors.InvalidDefinition` listing all of them.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from motcua.workflow.engine.definition import TransitionSpec, WorkflowDefinition
-from motcua.workflow.engine.errors import InvalidDefinition
 from motcua.workflow.engine.queries import INDEX_KEYS
 from motcua.workflow.engine.registry import Registry
+from motcua.workflow.errors import InvalidDefinition
 
 __all__ = [
     "CHECKS",

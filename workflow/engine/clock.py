@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from motcua.workflow.engine.errors import InvalidInput
+from motcua.workflow.errors import InvalidInput
 
 __all__ = ["VN_TZ", "Clock", "ManualClock", "SystemClock", "instant", "text", "to_vietnam_time"]
 

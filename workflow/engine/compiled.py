@@ -21,10 +21,10 @@ from transitions import EventData, Machine
 
 from motcua.workflow.engine.checks import validate
 from motcua.workflow.engine.definition import DataField, DataType, TransitionSpec, TriggerSpec, WorkflowDefinition
-from motcua.workflow.engine.errors import MalformedData, UnknownDefinition, UnknownTrigger
 from motcua.workflow.engine.model import Case, JsonValue
 from motcua.workflow.engine.queries import indexed
 from motcua.workflow.engine.registry import Action, Context, Guard, Registry
+from motcua.workflow.errors import MalformedData, UnknownDefinition, UnknownTrigger
 
 __all__ = ["CompiledTrigger", "CompiledWorkflow", "RegionRun", "WorkflowSet"]
 

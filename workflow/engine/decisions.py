@@ -19,10 +19,10 @@ from motcua.workflow.engine.audit import AuditEntry, sealed
 from motcua.workflow.engine.clock import Clock
 from motcua.workflow.engine.compiled import CompiledTrigger, CompiledWorkflow, RegionRun, WorkflowSet, validate_data
 from motcua.workflow.engine.definition import TransitionSpec
-from motcua.workflow.engine.errors import GuardRejected, InvalidInput, RoleNotAllowed, TransitionNotAllowed
 from motcua.workflow.engine.model import GENESIS_HASH, Actor, Case, DueTimer, Effect, JsonValue, TimerChange
 from motcua.workflow.engine.queries import indexed
 from motcua.workflow.engine.registry import Context
+from motcua.workflow.errors import GuardRejected, InvalidInput, RoleNotAllowed, TransitionNotAllowed
 
 __all__ = ["OPEN_TRIGGER", "Decision", "Engine", "chain"]
 

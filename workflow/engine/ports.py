@@ -25,17 +25,17 @@ __all__ = ["CaseQueries", "CaseStore", "Notifier", "Observer", "Outbox", "Storag
 
 class CaseStore(Protocol):
     def load(self, code: str) -> Case:
-        """The case at its latest version; :class:`~motcua.workflow.engine.errors.CaseNotFound` if absent."""
+        """The case at its latest version; :class:`~motcua.workflow.errors.CaseNotFound` if absent."""
         ...
 
     def commit(self, decision: Decision, *then: Decision) -> None:
         """Persist a decision atomically, if the stored case is still at ``decision.expected_version``.
 
-        Raises :class:`~motcua.workflow.engine.errors.ConcurrencyConflict` (another writer won) or
-        :class:`~motcua.workflow.engine.errors.CaseAlreadyExists` (opening a code already used); nothing is written
+        Raises :class:`~motcua.workflow.errors.ConcurrencyConflict` (another writer won) or
+        :class:`~motcua.workflow.errors.CaseAlreadyExists` (opening a code already used); nothing is written
         then.
         When the decision ``consumes`` a timer, that timer row (same name and generation) is removed in
-        the same transaction, or :class:`~motcua.workflow.engine.errors.StaleTimer` is raised and nothing is written.
+        the same transaction, or :class:`~motcua.workflow.errors.StaleTimer` is raised and nothing is written.
         Armed timers get the decision entry's global position as their generation.
 
         ``then`` are decisions taken on the case ``decision`` leaves, in order (a
@@ -126,14 +126,14 @@ class Outbox(Protocol):
 
 class Notifier(Protocol):
     def deliver(self, item: OutboxItem) -> None:
-        """Deliver one effect; raise :class:`~motcua.workflow.engine.errors.DeliveryFailed` when it could not be."""
+        """Deliver one effect; raise :class:`~motcua.workflow.errors.DeliveryFailed` when it could not be."""
         ...
 
 
 class CaseQueries(Protocol):
     def find(self, where: CaseFilter, *, after: str | None = None, limit: int = 50) -> Page:
         """The cases :func:`motcua.workflow.engine.queries.matches` selects, ordered by code, the first ``limit`` of
-        those whose code sorts after ``after``; :class:`~motcua.workflow.engine.errors.InvalidInput` for a ``limit``
+        those whose code sorts after ``after``; :class:`~motcua.workflow.errors.InvalidInput` for a ``limit``
         outside 1…:data:`~motcua.workflow.engine.queries.MAX_PAGE`."""
         ...
 

@@ -23,8 +23,8 @@ from datetime import datetime
 from typing import Final
 
 from motcua.workflow.engine.clock import text
-from motcua.workflow.engine.errors import InvalidInput
 from motcua.workflow.engine.model import Case, JsonValue
+from motcua.workflow.errors import InvalidInput
 
 __all__ = ["INDEX_KEYS", "MAX_PAGE", "CaseFilter", "Page", "check_page", "due_text", "indexed", "matches"]
 

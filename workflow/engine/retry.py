@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from motcua.workflow.engine.errors import Retryable
+from motcua.workflow.errors import Retryable
 
 __all__ = ["Park", "RetryAt", "RetryPolicy", "Settlement"]
 

@@ -7,17 +7,19 @@ from dataclasses import replace
 
 from motcua.workflow.engine.audit import AuditEntry
 from motcua.workflow.engine.decisions import OPEN_TRIGGER, Decision, Engine
-from motcua.workflow.engine.errors import (
+from motcua.workflow.engine.model import SYSTEM_ACTOR, Actor, Case, DueTimer
+from motcua.workflow.engine.ports import CaseStore, Observer, TimerQueue
+from motcua.workflow.errors import (
     CaseNotFound,
     ConcurrencyConflict,
     MotcuaError,
     StaleTimer,
     TransitionNotAllowed,
 )
-from motcua.workflow.engine.model import SYSTEM_ACTOR, Actor, Case, DueTimer
-from motcua.workflow.engine.ports import CaseStore, Observer, TimerQueue
 
-__all__ = ["CaseService"]
+__all__ = ["UNNUMBERED", "CaseService"]
+
+UNNUMBERED = "unnumbered"  # the code a refusal is reported under when no number was drawn for the case yet
 
 
 class CaseService:
@@ -36,11 +38,30 @@ class CaseService:
         guard, state) writes nothing."""
 
         def decide(decided: list[Decision]) -> None:
-            decided.append(self.engine.open(key, code, actor, data, rule_set=rule_set, version=version))
-            for trigger in then:
-                decided.append(self.engine.fire(decided[-1].case, trigger, actor, {}))
+            self._decide_opening(decided, key, code, actor, data, rule_set=rule_set, version=version, then=then)
 
         return self._run(code, (OPEN_TRIGGER, *then), decide)
+
+    def vet_opening(
+        self, key: str, actor: Actor, data: Mapping[str, object], *, rule_set: str, then: Sequence[str] = (),
+    ) -> None:
+        """Decide an opening (and ``then``) for a case not numbered yet, and throw the decisions away: raises what
+        :meth:`open` would (role, data, guard), so that a caller draws a number only for a case that will open.
+        Writes nothing; observers hear of a refusal under :data:`UNNUMBERED`."""
+        decided: list[Decision] = []
+        try:
+            self._decide_opening(decided, key, UNNUMBERED, actor, data, rule_set=rule_set, version=None, then=then)
+        except MotcuaError as error:
+            self._rejected(UNNUMBERED, (OPEN_TRIGGER, *then), len(decided), error)
+            raise
+
+    def _decide_opening(
+        self, decided: list[Decision], key: str, code: str, actor: Actor, data: Mapping[str, object], *,
+        rule_set: str, version: int | None, then: Sequence[str],
+    ) -> None:
+        decided.append(self.engine.open(key, code, actor, data, rule_set=rule_set, version=version))
+        for trigger in then:
+            decided.append(self.engine.fire(decided[-1].case, trigger, actor, {}))
 
     def fire(
         self, code: str, trigger: str, actor: Actor, data: Mapping[str, object] | None = None,
@@ -87,12 +108,15 @@ class CaseService:
             decide(decided)
             self.store.commit(decided[0], *decided[1:])
         except MotcuaError as error:
-            # refused while deciding: the trigger being decided; refused by the store: the unit's first trigger
-            refused = triggers[len(decided)] if len(decided) < len(triggers) else triggers[0]
-            for observer in self.observers:
-                observer.rejected(code, refused, error)
+            self._rejected(code, triggers, len(decided), error)
             raise
         for decision in decided:
             for observer in self.observers:
                 observer.committed(decision)
         return decided[-1].case
+
+    def _rejected(self, code: str, triggers: Sequence[str], decided: int, error: MotcuaError) -> None:
+        """Tell the observers: refused while deciding, under the trigger being decided; by the store, the first."""
+        refused = triggers[decided] if decided < len(triggers) else triggers[0]
+        for observer in self.observers:
+            observer.rejected(code, refused, error)

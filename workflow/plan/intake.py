@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from motcua.workflow.dossiers.catalogue import RuleBook
-from motcua.workflow.engine.errors import CaseAlreadyExists, CaseNotFound
 from motcua.workflow.engine.model import SYSTEM_ACTOR, Actor, JsonValue
 from motcua.workflow.engine.service import CaseService
+from motcua.workflow.errors import CaseAlreadyExists, CaseNotFound
 from motcua.workflow.plan.metrics import PLAN_TASK_WORKFLOW
 from motcua.workflow.plan.model import Occurrence, Plan
 

@@ -39,6 +39,7 @@ __all__ = [
     "dossier_facts",
     "evaluate",
     "measure",
+    "plan_inputs",
     "task_statuses",
 ]
 
@@ -217,6 +218,17 @@ def dossier_facts(entries: Iterable[AuditEntry], status_of: StatusOf) -> list[Do
         if facts is not None:
             folded[entry.case_code] = facts
     return [folded[code] for code in sorted(folded)]
+
+
+def plan_inputs(
+    entries: Iterable[AuditEntry], cases: Iterable[Case], status_of: StatusOf, procedures: Iterable[Procedure],
+    plan: Plan, *, start: date, end: date, as_of: date,
+) -> tuple[PlanInputs, dict[str, TaskStatus]]:
+    """What ``plan``'s targets are measured on, from the audit log and the cases, for the period [start, end],
+    and its task cases by code."""
+    statuses = task_statuses(cases, plan.key)
+    facts = tuple(dossier_facts(entries, status_of))
+    return PlanInputs(facts, tuple(procedures), tuple(statuses.values()), start, end, as_of), statuses
 
 
 def task_statuses(cases: Iterable[Case], plan_key: str) -> dict[str, TaskStatus]:

@@ -17,6 +17,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
+from motcua.workflow.errors import NotFound
+
 __all__ = [
     "GROUP_LABELS",
     "PERIODS",
@@ -184,7 +186,7 @@ class Plan(_Frozen):
         for task in self.tasks:
             if task.id == task_id:
                 return task
-        raise KeyError(task_id)
+        raise NotFound("task", f"no task {task_id!r} in plan {self.key!r}")
 
     def owner_text(self, task: PlanTask) -> str:
         """The owners' Vietnamese labels: "Lead (chủ trì); phối hợp: other, other"."""

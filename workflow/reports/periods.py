@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from motcua.workflow.engine.errors import InvalidInput
+from motcua.workflow.errors import InvalidInput
 
 __all__ = ["MAX_CUTOFF_DAY", "Period", "parse_date", "parse_period", "period_of"]
 

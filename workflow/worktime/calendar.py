@@ -19,7 +19,7 @@ from types import MappingProxyType
 import holidays
 
 from motcua.workflow.engine.clock import VN_TZ, to_vietnam_time
-from motcua.workflow.engine.errors import InvalidInput
+from motcua.workflow.errors import InvalidInput
 from motcua.workflow.worktime.hours import (
     DEFAULT_INTERVALS,
     Duration,

@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from motcua.workflow.engine.clock import to_vietnam_time
-from motcua.workflow.engine.errors import InvalidInput
+from motcua.workflow.errors import InvalidInput
 
 __all__ = [
     "DEFAULT_INTERVALS",

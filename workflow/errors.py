@@ -1,8 +1,13 @@
-"""The one exception tree of motcua.
+"""The errors of the core (the engine and its families), together: the one exception tree of motcua.
 
-Every error a caller can act on is a subclass of :class:`MotcuaError` and carries the data that
-names what was wrong. Driver errors (SQL, Redis, HTTP) are translated into these at the adapter
-boundary and never escape it. :class:`Retryable` marks failures worth trying again.
+It sits beside ``engine/`` rather than in it, so that the engine names no family's errors while every error of
+the core layer lives in one module. The driven and the driving side add their own few (``adapters/errors.py``,
+``entrypoints/errors.py``), all under :class:`MotcuaError`.
+
+Every error a caller can act on is a subclass of :class:`MotcuaError` and carries the data that names what was
+wrong; an error saying that something named does not exist is also a :class:`LookupError`. Driver errors (SQL,
+Redis, HTTP) are translated into these at the adapter boundary and never escape it. :class:`Retryable` — a type,
+never a flag — marks failures worth trying again.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ __all__ = [
     "MalformedData",
     "MotcuaError",
     "NoRuleSetInForce",
+    "NotFound",
     "Problem",
     "RecordRefused",
     "Retryable",
@@ -65,6 +71,10 @@ class InvalidInput(MotcuaError):
         self.field = field
         self.message = message
         super().__init__(f"{field}: {message}")
+
+
+class NotFound(InvalidInput, LookupError):
+    """A caller named something that does not exist (an office, a plan, an API key, an entry, an indicator)."""
 
 
 class UnknownDefinition(MotcuaError, LookupError):

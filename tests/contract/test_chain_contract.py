@@ -155,36 +155,6 @@ def test_concurrent_opening_chains_of_one_code_leave_one_whole_chain(desk: Desk,
     assert len(desk.store.effects(CODE)) == 3 and len(desk.store.timers(CODE)) == 2
 
 
-def test_concurrent_chains_on_one_case_land_whole_or_not_at_all(desk: Desk, workflows: WorkflowSet) -> None:
-    desk.open(CODE)
-    desk.fire(CODE, "start")
-    writers, each = 3, 4
-    clock = ManualClock(START + timedelta(days=1))
-
-    def write() -> None:
-        engine, landed = Engine(workflows, clock), 0
-        while landed < each:
-            first = engine.fire(desk.store.load(CODE), "note", OFFICER, {})
-            try:
-                desk.store.commit(first, engine.fire(first.case, "note", OFFICER, {}))
-            except ConcurrencyConflict:
-                continue
-            landed += 1
-
-    threads = [threading.Thread(target=write) for _ in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    case = desk.store.load(CODE)
-    assert case.version == 2 + writers * each * 2
-    assert case.attributes["notes"] == writers * each * 2
-    assert [entry.sequence for entry in desk.store.history(CODE)] == list(range(1, case.version + 1))
-    assert [effect.payload["n"] for effect in desk.store.effects(CODE)[2:]] == list(range(1, writers * each * 2 + 1))
-    assert list(verify_chains(desk.store.cases(), desk.store.entries())) == []
-
-
 def test_nothing_of_a_refused_chain_is_left_on_an_empty_store(desk: Desk) -> None:
     chain = opened_and_started(desk.engine)
     broken = (chain[0], chain[2])  # the note was decided on the started case, not the opened one

@@ -21,6 +21,7 @@ from motcua.entrypoints.cli.plan_cmd import register as register_plan
 from motcua.entrypoints.cli.procedures_cmd import register as register_procedures
 from motcua.entrypoints.cli.report_cmd import register as register_reports
 from motcua.entrypoints.cli.sync_cmd import register_sync
+from motcua.entrypoints.cli.units_cmd import units_app
 from motcua.entrypoints.cli.worker_cmd import register as register_worker
 from motcua.simulation.scenario import DemoOptions
 from motcua.simulation.story import DEMO_START, run_story
@@ -34,6 +35,7 @@ __all__ = ["app", "main"]
 app = typer.Typer(help="motcua — workflow engine for commune one-stop shops (Bộ phận Một cửa).",
                   no_args_is_help=True, add_completion=False)
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(units_app, name="units")
 register_procedures(app)
 register_worker(app)
 register_reports(app)

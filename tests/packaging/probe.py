@@ -72,10 +72,11 @@ def definitions() -> dict[str, object]:
     from motcua.definitions.catalogue import PROCEDURES_DIR, RULES_DIR, load_procedures, load_rule_sets  # noqa: PLC0415
     from motcua.definitions.offices import OFFICES_DIR, load_office, office_names  # noqa: PLC0415
     from motcua.definitions.plans import PLANS_DIR, load_plan, plan_paths  # noqa: PLC0415
+    from motcua.definitions.units import UNITS_DIR, load_units  # noqa: PLC0415
     from motcua.definitions.workflows import WORKFLOWS_DIR, load_definition  # noqa: PLC0415
 
     folders = {"workflows": WORKFLOWS_DIR, "procedures": PROCEDURES_DIR, "rules": RULES_DIR,
-               "offices": OFFICES_DIR, "plans": PLANS_DIR}
+               "offices": OFFICES_DIR, "plans": PLANS_DIR, "units": UNITS_DIR}
     app = open_motcua("memory://", observers=[])  # compiles every workflow against its guards and actions
     try:
         compiled = sorted(definition.ref for definition in app.workflows.definitions())
@@ -90,6 +91,7 @@ def definitions() -> dict[str, object]:
         "rules": sorted(rule_set.key for rule_set in load_rule_sets()),
         "offices": {name: load_office(name).label for name in office_names()},
         "plans": {path.name: len(load_plan(path).tasks) for path in plan_paths()},
+        "units": sorted(unit.code for unit in load_units().units),
     }
 
 

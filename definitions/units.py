@@ -1,0 +1,166 @@
+"""Administrative units, loaded from ``definitions/units/<province>.yaml`` (one file per province).
+
+Safe load (no on/off/yes/no booleans) → pydantic schema (``extra="forbid"``) → frozen
+:class:`motcua.workflow.units.Province` values → one :class:`motcua.workflow.units.UnitRegister` across every file,
+checked by :func:`motcua.workflow.units.build_register`. A bad file raises
+:class:`motcua.workflow.errors.InvalidDefinition` naming the file (or the folder, for checks across files) and the
+offenders. See docs/reference/units.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from motcua.definitions.offices import OFFICES_DIR, Day, IntervalEntry, Text, office_names
+from motcua.definitions.yamlsafe import load_yaml
+from motcua.workflow.errors import InvalidDefinition, InvalidInput
+from motcua.workflow.units import YEAR_ROUND, Province, Resolution, Season, Unit, UnitKind, UnitRegister, build_register
+from motcua.workflow.worktime.hours import OfficeHours
+
+__all__ = ["UNITS_DIR", "load_province_file", "load_units", "unit_files"]
+
+UNITS_DIR = Path(__file__).with_name("units")
+_SLUG = r"^[a-z0-9][a-z0-9-]*$"
+MonthDayText = Annotated[str, StringConstraints(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")]
+Slug = Annotated[str, StringConstraints(pattern=_SLUG)]
+Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]*$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SeasonEntry(_Model):
+    name: Text
+    first_day: MonthDayText
+    last_day: MonthDayText
+    office_hours: tuple[IntervalEntry, ...] = Field(min_length=1)
+
+
+class ResolutionEntry(_Model):
+    number: Text
+    signed: Day
+
+
+class UnitEntry(_Model):
+    code: Code
+    name: Text
+    kind: UnitKind
+    valid_from: Day | None = None
+    valid_to: Day | None = None
+    successors: tuple[Code, ...] = ()
+    succession: ResolutionEntry | None = None
+    seasons: tuple[SeasonEntry, ...] = ()
+    office: Slug | None = None
+    unconfirmed: bool = False
+    note: str = ""
+
+
+class ProvinceEntry(_Model):
+    code: Slug
+    name: Text
+    kind: Annotated[str, StringConstraints(pattern=r"^(tỉnh|thành phố)$")]
+    valid_from: Day | None = None
+    valid_to: Day | None = None
+    seasons: tuple[SeasonEntry, ...] = ()
+    note: str = ""
+
+
+class UnitsFile(_Model):
+    """The schema of one province file."""
+
+    province: ProvinceEntry
+    units: tuple[UnitEntry, ...] = Field(min_length=1)
+
+
+def unit_files(directory: Path = UNITS_DIR) -> list[Path]:
+    return sorted(directory.glob("*.yaml"))
+
+
+def load_units(directory: Path = UNITS_DIR, offices: Path = OFFICES_DIR) -> UnitRegister:
+    """Every province file of `directory`, checked together (successors may cross provinces)."""
+    provinces = [load_province_file(path, offices) for path in unit_files(directory)]
+    return build_register(provinces, str(directory))
+
+
+def load_province_file(path: Path, offices: Path = OFFICES_DIR) -> Province:
+    source = str(path)
+    try:
+        document = UnitsFile.model_validate(load_yaml(path))
+    except ValidationError as error:
+        raise InvalidDefinition(source, _messages(error)) from None
+    _check_offices(source, document, offices)
+    try:
+        return _province(document)
+    except InvalidInput as error:
+        raise InvalidDefinition(source, [f"{error.field}: {error.message}"]) from None
+
+
+def _messages(error: ValidationError) -> list[str]:
+    return [f"{'.'.join(str(part) for part in item['loc']) or '(document)'}: {item['msg']}" for item in error.errors()]
+
+
+def _check_offices(source: str, document: UnitsFile, offices: Path) -> None:
+    known = set(office_names(offices))
+    problems = [
+        f"unit {unit.code} ({unit.name}): unknown office {unit.office!r} (known: {', '.join(sorted(known))})"
+        for unit in document.units
+        if unit.office is not None and unit.office not in known
+    ]
+    if problems:
+        raise InvalidDefinition(source, problems)
+
+
+def _province(document: UnitsFile) -> Province:
+    entry = document.province
+    return Province(
+        code=entry.code,
+        name=entry.name,
+        kind=entry.kind,
+        units=tuple(_unit(unit, entry.code) for unit in document.units),
+        valid_from=entry.valid_from,
+        valid_to=entry.valid_to,
+        seasons=_seasons(entry.seasons) or YEAR_ROUND,
+        note=entry.note,
+    )
+
+
+def _unit(entry: UnitEntry, province: str) -> Unit:
+    succession = entry.succession
+    return Unit(
+        code=entry.code,
+        name=entry.name,
+        kind=entry.kind,
+        province=province,
+        valid_from=entry.valid_from,
+        valid_to=entry.valid_to,
+        successors=entry.successors,
+        succession=Resolution(succession.number, succession.signed) if succession else None,
+        seasons=_seasons(entry.seasons),
+        office=entry.office,
+        unconfirmed=entry.unconfirmed,
+        note=entry.note.strip(),
+    )
+
+
+def _seasons(entries: tuple[SeasonEntry, ...]) -> tuple[Season, ...]:
+    return tuple(
+        Season(entry.name, _month_day(entry.first_day), _month_day(entry.last_day), _hours(entry.office_hours))
+        for entry in entries
+    )
+
+
+def _month_day(text: str) -> tuple[int, int]:
+    month, day = text.split("-")
+    return int(month), int(day)
+
+
+def _hours(entries: tuple[IntervalEntry, ...]) -> OfficeHours:
+    intervals = ((dt.time.fromisoformat(entry.start), dt.time.fromisoformat(entry.end)) for entry in entries)
+    return OfficeHours(tuple(intervals))
+
+

@@ -1,0 +1,174 @@
+"""Administrative units as data: the shipped register, its checks, and ``motcua units list``."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from motcua.definitions.units import load_units
+from motcua.entrypoints.cli.units_cmd import units_app
+from motcua.workflow.errors import InvalidDefinition, InvalidInput, NotFound
+
+OLD = {"LOCAL-HD-AN-THUONG", "LOCAL-HD-CAM-THUONG", "LOCAL-HD-BINH-HAN", "LOCAL-HD-NGUYEN-TRAI"}
+THANH_DONG = "LOCAL-HP-THANH-DONG"
+RUNNER = CliRunner()
+
+PROVINCE = """\
+province:
+  code: thu
+  name: "Thử"
+  kind: tỉnh
+"""
+SEASONS = """\
+  seasons:
+    - name: "Hè"
+      first_day: "04-01"
+      last_day: "{summer_end}"
+      office_hours: [{{start: "07:00", end: "11:30"}}]
+    - name: "Đông"
+      first_day: "11-01"
+      last_day: "03-31"
+      office_hours: [{{start: "07:30", end: "12:00"}}]
+"""
+
+
+def unit(code: str, *, valid_from: str = "", valid_to: str = "", successors: str = "", office: str = "") -> str:
+    lines = [f"  - code: {code}", f'    name: "{code}"', "    kind: xã"]
+    lines += [f"    valid_from: {valid_from}"] if valid_from else []
+    lines += [f"    valid_to: {valid_to}"] if valid_to else []
+    if successors:
+        lines += [f"    successors: [{successors}]", '    succession: {number: "1/NQ", signed: 2025-06-16}']
+    lines += [f"    office: {office}"] if office else []
+    return "\n".join(lines) + "\n"
+
+
+def write(tmp_path: Path, *units: str, seasons: str = "") -> Path:
+    (tmp_path / "thu.yaml").write_text(PROVINCE + seasons + "units:\n" + "".join(units), encoding="utf-8")
+    return tmp_path
+
+
+def refused(directory: Path) -> str:
+    with pytest.raises(InvalidDefinition) as caught:
+        load_units(directory)
+    return " | ".join(caught.value.problems)
+
+
+def test_the_shipped_units_load_and_every_local_code_is_unconfirmed() -> None:
+    register = load_units()
+    assert {province.code for province in register.provinces} == {"hai-duong", "hai-phong"}
+    assert all(unit.unconfirmed and unit.note for unit in register.units if unit.code.startswith("LOCAL-"))
+
+
+def test_the_merger_of_1_july_2025() -> None:
+    register = load_units()
+    before = {unit.code for unit in register.live_at(date(2025, 6, 30))}
+    after = {unit.code for unit in register.live_at(date(2025, 7, 1))}
+    assert before == OLD
+    assert THANH_DONG in after
+    assert len(after) >= 5
+    assert not after & OLD
+
+
+def test_successor_at_follows_the_chain() -> None:
+    register = load_units()
+    assert register.successor_at("LOCAL-HD-BINH-HAN", date(2025, 6, 30)).name == "Bình Hàn"
+    assert register.successor_at("LOCAL-HD-BINH-HAN", date(2025, 7, 1)).code == THANH_DONG
+    chain = register.chain("LOCAL-HD-AN-THUONG", date(2026, 1, 1))
+    assert [unit.code for unit in chain] == ["LOCAL-HD-AN-THUONG", THANH_DONG]
+    assert chain[0].succession is not None
+    assert chain[0].succession.number == "1669/NQ-UBTVQH15"
+    with pytest.raises(NotFound):
+        register.successor_at("NOWHERE", date(2025, 7, 1))
+    with pytest.raises(InvalidInput, match="not yet in force"):
+        register.successor_at(THANH_DONG, date(2025, 6, 30))
+
+
+def test_seasonal_hours_of_hai_duong() -> None:
+    register = load_units()
+    an_thuong = register.versions("LOCAL-HD-AN-THUONG")[0]
+    assert register.hours_on(an_thuong, date(2025, 6, 2)).intervals[0] == (time(7, 0), time(11, 30))
+    assert register.hours_on(an_thuong, date(2025, 1, 6)).intervals[0] == (time(7, 30), time(12, 0))
+    assert register.hours_on(an_thuong, date(2024, 2, 29)).intervals[0] == (time(7, 30), time(12, 0))
+    assert an_thuong.office == "an-thuong"
+
+
+def test_a_split_unit_has_no_single_successor(tmp_path: Path) -> None:
+    register = load_units(write(
+        tmp_path,
+        unit("A", valid_to="2025-06-30", successors="B, C"),
+        unit("B", valid_from="2025-07-01"),
+        unit("C", valid_from="2025-07-01"),
+    ))
+    with pytest.raises(InvalidInput, match="2 successors: B, C"):
+        register.successor_at("A", date(2025, 7, 1))
+
+
+@pytest.mark.parametrize(
+    ("units", "seasons", "named"),
+    [
+        ((unit("A", valid_to="2025-06-30", successors="Z"),), "", "A (xã A, thu): unknown successor Z"),
+        (
+            (unit("A", valid_from="2024-01-01", valid_to="2025-06-30", successors="B"),
+             unit("B", valid_from="2025-07-01", valid_to="2025-12-31", successors="A")),
+            "",
+            "succession cycle: A → B → A",
+        ),
+        (
+            (unit("A", valid_to="2025-06-30"), unit("A", valid_from="2025-06-01")),
+            "",
+            "code A: xã A (…–2025-06-30) and xã A (2025-06-01–…) overlap",
+        ),
+        ((unit("A", valid_from="2025-07-01", valid_to="2025-06-30"),), "", "valid_to 2025-06-30 is before"),
+        (
+            (unit("A", valid_to="2025-06-30", successors="B"), unit("B", valid_from="2025-07-02")),
+            "",
+            "A (xã A, thu): successor B is not in force on 2025-07-01",
+        ),
+        ((unit("A"),), SEASONS.format(summer_end="10-30"),
+         "province thu: seasons leave days without office hours: 10-31"),
+        ((unit("A"),), SEASONS.format(summer_end="11-02"), "province thu: seasons overlap on 11-01, 11-02"),
+        ((unit("LOCAL-A"),), "", "LOCAL-A (xã LOCAL-A, thu): a LOCAL-… code must be marked unconfirmed"),
+        ((unit("A", valid_to="2025-06-30", successors="A"),), "", "succession cycle: A → A"),
+    ],
+    ids=["unknown-successor", "cycle", "overlap", "inverted", "successor-gap", "season-gap", "season-overlap",
+         "local-code", "self-successor"],
+)
+def test_each_check_refuses_a_bad_file_naming_the_offender(
+    tmp_path: Path, units: tuple[str, ...], seasons: str, named: str
+) -> None:
+    assert named in refused(write(tmp_path, *units, seasons=seasons))
+
+
+def test_an_unknown_office_and_a_bad_month_day_are_refused(tmp_path: Path) -> None:
+    assert "unknown office 'nowhere'" in refused(write(tmp_path, unit("A", office="nowhere")))
+    bad = SEASONS.format(summer_end="02-30")
+    assert "02-30 is not a day of the year" in refused(write(tmp_path, unit("A"), seasons=bad))
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = RUNNER.invoke(units_app, ["list", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_the_command_lists_the_units_at_a_date() -> None:
+    code, out, _ = run("--at", "2025-06-30")
+    assert code == 0
+    assert "An Thượng" in out
+    assert "Thành Đông" not in out
+    code, out, _ = run("--at", "2025-07-01", "--json")
+    assert code == 0
+    records = json.loads(out)
+    assert THANH_DONG in {record["code"] for record in records}
+    assert all(record["unconfirmed"] for record in records)
+    code, out, _ = run("--json")
+    assert {record["code"] for record in json.loads(out)} >= OLD | {THANH_DONG}
+
+
+def test_the_command_refuses_a_bad_date() -> None:
+    code, out, err = run("--at", "30/06/2025")
+    assert (code, out) == (2, "")
+    assert err == "error: --at: '30/06/2025' is not a date YYYY-MM-DD\n"

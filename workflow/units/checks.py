@@ -1,0 +1,218 @@
+"""The checks of a unit register: each returns the problems it finds, naming the offenders.
+
+:func:`build_register` runs them all and raises one :class:`InvalidDefinition` listing every problem.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
+from itertools import combinations
+
+from motcua.workflow.errors import InvalidDefinition
+from motcua.workflow.units.model import (
+    LOCAL_CODE_PREFIX,
+    Province,
+    Season,
+    Unit,
+    UnitRegister,
+    next_day,
+)
+
+__all__ = [
+    "CHECKS",
+    "build_register",
+    "check_acyclic_succession",
+    "check_known_successors",
+    "check_local_codes_unconfirmed",
+    "check_no_overlapping_codes",
+    "check_seasons",
+    "check_successions_recorded",
+    "check_successors_follow",
+    "check_unconfirmed_have_note",
+    "check_unique_provinces",
+    "check_validity_order",
+]
+
+_DAYS_IN_YEAR = 366  # a leap year: 29 February must be covered too
+
+
+def _who(unit: Unit) -> str:
+    return f"{unit.code} ({unit.label}, {unit.province})"
+
+
+def _span(unit: Unit) -> str:
+    start = unit.valid_from.isoformat() if unit.valid_from else "…"
+    end = unit.valid_to.isoformat() if unit.valid_to else "…"
+    return f"{start}–{end}"
+
+
+def check_unique_provinces(register: UnitRegister) -> list[str]:
+    counts = Counter(province.code for province in register.provinces)
+    return [f"province {code}: defined {count} times" for code, count in sorted(counts.items()) if count > 1]
+
+
+def check_validity_order(register: UnitRegister) -> list[str]:
+    return [
+        f"unit {_who(unit)}: valid_to {unit.valid_to} is before valid_from {unit.valid_from}"
+        for unit in register.units
+        if unit.valid_from and unit.valid_to and unit.valid_to < unit.valid_from
+    ]
+
+
+def _overlap(first: Unit, second: Unit) -> bool:
+    first_start, second_start = first.valid_from or date.min, second.valid_from or date.min
+    first_end, second_end = first.valid_to or date.max, second.valid_to or date.max
+    return first_start <= second_end and second_start <= first_end
+
+
+def check_no_overlapping_codes(register: UnitRegister) -> list[str]:
+    return [
+        f"code {first.code}: {first.label} ({_span(first)}) and {second.label} ({_span(second)}) overlap"
+        for first, second in combinations(register.units, 2)
+        if first.code == second.code and _overlap(first, second)
+    ]
+
+
+def check_known_successors(register: UnitRegister) -> list[str]:
+    known = {unit.code for unit in register.units}
+    return [
+        f"unit {_who(unit)}: unknown successor {successor}"
+        for unit in register.units
+        for successor in unit.successors
+        if successor not in known
+    ]
+
+
+def check_successions_recorded(register: UnitRegister) -> list[str]:
+    """Successors need an end (valid_to) and the resolution that decided them; a resolution needs successors."""
+    problems = []
+    for unit in register.units:
+        if unit.successors and unit.valid_to is None:
+            problems.append(f"unit {_who(unit)}: has successors but no valid_to")
+        if unit.successors and unit.succession is None:
+            problems.append(f"unit {_who(unit)}: has successors but no succession resolution")
+        if unit.succession and not unit.successors:
+            problems.append(f"unit {_who(unit)}: names a succession resolution but no successors")
+    return problems
+
+
+def check_successors_follow(register: UnitRegister) -> list[str]:
+    """Each successor is in force on the day after its predecessor ends."""
+    known = {unit.code for unit in register.units}
+    return [
+        f"unit {_who(unit)}: successor {successor} is not in force on {next_day(unit.valid_to)}"
+        for unit in register.units
+        if unit.valid_to is not None
+        for successor in unit.successors
+        if successor in known and register.unit_at(successor, next_day(unit.valid_to)) is None
+    ]
+
+
+def _edges(register: UnitRegister) -> dict[str, set[str]]:
+    edges: dict[str, set[str]] = {unit.code: set() for unit in register.units}
+    for unit in register.units:
+        edges[unit.code].update(code for code in unit.successors if code in edges)
+    return edges
+
+
+def _cycle_from(start: str, edges: dict[str, set[str]]) -> list[str] | None:
+    path: list[str] = [start]
+    stack = [iter(sorted(edges[start]))]
+    while stack:
+        following = next(stack[-1], None)
+        if following is None:
+            stack.pop()
+            path.pop()
+        elif following == start:
+            return [*path, start]
+        elif following not in path:
+            path.append(following)
+            stack.append(iter(sorted(edges[following])))
+    return None
+
+
+def check_acyclic_succession(register: UnitRegister) -> list[str]:
+    """No code is its own successor, however far the chain goes (each cycle reported once)."""
+    edges = _edges(register)
+    problems, seen = [], set()
+    for code in sorted(edges):
+        cycle = _cycle_from(code, edges)
+        if cycle and frozenset(cycle) not in seen:
+            seen.add(frozenset(cycle))
+            problems.append("succession cycle: " + " → ".join(cycle))
+    return problems
+
+
+def _ranges(days: Iterable[int]) -> str:
+    names = [_month_day_name(day) for day in sorted(days)]
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")  # noqa: PLR2004
+
+
+def _month_day_name(index: int) -> str:
+    day = date.fromordinal(date(2000, 1, 1).toordinal() + index)
+    return f"{day:%m-%d}"
+
+
+def season_problems(owner: str, seasons: Sequence[Season]) -> list[str]:
+    """Seasons must cover every day of the year exactly once."""
+    if not seasons:
+        return []
+    counts = Counter(day for season in seasons for day in season.days())
+    missing = [day for day in range(_DAYS_IN_YEAR) if counts[day] == 0]
+    doubled = [day for day, count in counts.items() if count > 1]
+    problems = []
+    if missing:
+        problems.append(f"{owner}: seasons leave days without office hours: {_ranges(missing)}")
+    if doubled:
+        problems.append(f"{owner}: seasons overlap on {_ranges(doubled)}")
+    return problems
+
+
+def check_seasons(register: UnitRegister) -> list[str]:
+    owners: list[tuple[str, Sequence[Season]]] = [
+        (f"province {province.code}", province.seasons) for province in register.provinces
+    ]
+    owners += [(f"unit {_who(unit)}", unit.seasons) for unit in register.units]
+    return [problem for owner, seasons in owners for problem in season_problems(owner, seasons)]
+
+
+def check_local_codes_unconfirmed(register: UnitRegister) -> list[str]:
+    """A project-local code is a stand-in, never presented as the real agency code."""
+    return [
+        f"unit {_who(unit)}: a {LOCAL_CODE_PREFIX}… code must be marked unconfirmed"
+        for unit in register.units
+        if unit.code.startswith(LOCAL_CODE_PREFIX) and not unit.unconfirmed
+    ]
+
+
+def check_unconfirmed_have_note(register: UnitRegister) -> list[str]:
+    return [
+        f"unit {_who(unit)}: unconfirmed without a note saying what to confirm"
+        for unit in register.units
+        if unit.unconfirmed and not unit.note.strip()
+    ]
+
+
+CHECKS: tuple[Callable[[UnitRegister], list[str]], ...] = (
+    check_unique_provinces,
+    check_validity_order,
+    check_no_overlapping_codes,
+    check_known_successors,
+    check_successions_recorded,
+    check_successors_follow,
+    check_acyclic_succession,
+    check_seasons,
+    check_local_codes_unconfirmed,
+    check_unconfirmed_have_note,
+)
+
+
+def build_register(provinces: Sequence[Province], source: str) -> UnitRegister:
+    """A validated register; InvalidDefinition(source, problems) listing every problem found."""
+    register = UnitRegister(tuple(provinces))
+    problems = [problem for check in CHECKS for problem in check(register)]
+    if problems:
+        raise InvalidDefinition(source, problems)
+    return register

@@ -1,0 +1,204 @@
+"""Provinces, their commune-level units, the resolutions that merged them, and seasonal office hours.
+
+A unit is one version of a commune-level administrative unit: its DVCQG agency code (mã định danh), name and
+kind, valid from ``valid_from`` to ``valid_to`` (both inclusive; ``None`` means "before the register's records" /
+"still in force"). When a unit ends, ``successors`` name the codes that carry it on from the next day, and
+``succession`` the resolution that decided it. The checks live in :mod:`motcua.workflow.units.checks`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+
+from motcua.workflow.errors import InvalidInput, NotFound
+from motcua.workflow.worktime.hours import OfficeHours
+
+__all__ = [
+    "LOCAL_CODE_PREFIX",
+    "YEAR_ROUND",
+    "MonthDay",
+    "Province",
+    "Resolution",
+    "Season",
+    "Unit",
+    "UnitKind",
+    "UnitRegister",
+]
+
+LOCAL_CODE_PREFIX = "LOCAL-"  # a code made up by this project, standing in for the one the province publishes
+_LEAP_YEAR = 2000  # month-days are placed in a leap year, so that 29 February exists
+MonthDay = tuple[int, int]
+
+
+class UnitKind(StrEnum):
+    XA = "xã"
+    PHUONG = "phường"
+    DAC_KHU = "đặc khu"
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The act that decided a succession, e.g. 1669/NQ-UBTVQH15 of 2025-06-16."""
+
+    number: str
+    signed: date
+
+
+def day_of_year(month_day: MonthDay) -> int:
+    """Index 0–365 of a (month, day) in a leap year; InvalidInput if there is no such day."""
+    month, day = month_day
+    try:
+        return (date(_LEAP_YEAR, month, day) - date(_LEAP_YEAR, 1, 1)).days
+    except ValueError:
+        raise InvalidInput("season", f"{month:02d}-{day:02d} is not a day of the year") from None
+
+
+@dataclass(frozen=True)
+class Season:
+    """Office hours from ``first_day`` to ``last_day`` (month, day; inclusive; may wrap over New Year)."""
+
+    name: str
+    first_day: MonthDay
+    last_day: MonthDay
+    hours: OfficeHours
+
+    def __post_init__(self) -> None:
+        day_of_year(self.first_day)
+        day_of_year(self.last_day)
+
+    def days(self) -> Iterator[int]:
+        """The leap-year day indices the season covers."""
+        first, last = day_of_year(self.first_day), day_of_year(self.last_day)
+        span = (last - first) % 366 + 1
+        return ((first + offset) % 366 for offset in range(span))
+
+    def covers(self, day: date) -> bool:
+        return day_of_year((day.month, day.day)) in set(self.days())
+
+
+YEAR_ROUND = (Season("Cả năm", (1, 1), (12, 31), OfficeHours()),)
+
+
+def _in_force(valid_from: date | None, valid_to: date | None, day: date) -> bool:
+    return (valid_from is None or valid_from <= day) and (valid_to is None or day <= valid_to)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One version of a commune-level unit. ``seasons`` empty: the province's; ``office``: a calendar file name."""
+
+    code: str
+    name: str
+    kind: UnitKind
+    province: str
+    valid_from: date | None = None
+    valid_to: date | None = None
+    successors: tuple[str, ...] = ()
+    succession: Resolution | None = None
+    seasons: tuple[Season, ...] = ()
+    office: str | None = None
+    unconfirmed: bool = False
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.name}"
+
+    def live_at(self, day: date) -> bool:
+        return _in_force(self.valid_from, self.valid_to, day)
+
+
+@dataclass(frozen=True)
+class Province:
+    """A province-level unit (tỉnh or thành phố) and its commune-level units."""
+
+    code: str
+    name: str
+    kind: str
+    units: tuple[Unit, ...]
+    valid_from: date | None = None
+    valid_to: date | None = None
+    seasons: tuple[Season, ...] = YEAR_ROUND
+    note: str = ""
+
+    def live_at(self, day: date) -> bool:
+        return _in_force(self.valid_from, self.valid_to, day)
+
+
+@dataclass(frozen=True)
+class UnitRegister:
+    """Every province and unit known, across files. Build it with :func:`checks.build_register` (validated)."""
+
+    provinces: tuple[Province, ...]
+    _provinces: dict[str, Province] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_provinces", {province.code: province for province in self.provinces})
+
+    @property
+    def units(self) -> tuple[Unit, ...]:
+        return tuple(unit for province in self.provinces for unit in province.units)
+
+    def province(self, code: str) -> Province:
+        if code not in self._provinces:
+            raise NotFound("province", f"unknown province {code!r} (known: {', '.join(self._provinces)})")
+        return self._provinces[code]
+
+    def versions(self, code: str) -> tuple[Unit, ...]:
+        """Every version of the unit `code`, oldest first; NotFound if none."""
+        found = sorted((unit for unit in self.units if unit.code == code), key=_start)
+        if not found:
+            raise NotFound("unit", f"unknown unit code {code!r}")
+        return tuple(found)
+
+    def live_at(self, day: date) -> tuple[Unit, ...]:
+        """The units in force on `day`."""
+        return tuple(unit for unit in self.units if unit.live_at(day))
+
+    def unit_at(self, code: str, day: date) -> Unit | None:
+        return next((unit for unit in self.versions(code) if unit.live_at(day)), None)
+
+    def successor_at(self, code: str, day: date) -> Unit:
+        """The unit that carries `code` on at `day`: itself if in force, else its successors', followed.
+
+        NotFound for an unknown code; InvalidInput if `day` is before the unit existed or if it was split
+        among several units (the message names them).
+        """
+        return self.chain(code, day)[-1]
+
+    def chain(self, code: str, day: date) -> tuple[Unit, ...]:
+        """The units from `code` to the one in force on `day`, following successors."""
+        chain: list[Unit] = []
+        while (current := self.unit_at(code, day)) is None:
+            ended = self._ended_before(code, day)
+            chain.append(ended)
+            code = self._single_successor(ended)
+        return (*chain, current)
+
+    def hours_on(self, unit: Unit, day: date) -> OfficeHours:
+        """The office hours of `unit` on `day`: its own seasons, else its province's."""
+        seasons = unit.seasons or self.province(unit.province).seasons
+        return next(season.hours for season in seasons if season.covers(day))
+
+    def _ended_before(self, code: str, day: date) -> Unit:
+        ended = [unit for unit in self.versions(code) if unit.valid_to is not None and unit.valid_to < day]
+        if not ended:
+            raise InvalidInput("day", f"unit {code!r} was not yet in force on {day.isoformat()}")
+        return ended[-1]
+
+    def _single_successor(self, unit: Unit) -> str:
+        if len(unit.successors) != 1:
+            named = ", ".join(unit.successors) or "none"
+            raise InvalidInput("unit", f"{unit.code} ({unit.label}) has {len(unit.successors)} successors: {named}")
+        return unit.successors[0]
+
+
+def _start(unit: Unit) -> date:
+    return unit.valid_from or date.min
+
+
+def next_day(day: date) -> date:
+    return day + timedelta(days=1)

@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from motcua.definitions.offices import OFFICES_DIR, Day, IntervalEntry, Text, office_names
 from motcua.definitions.yamlsafe import load_yaml
 from motcua.workflow.errors import InvalidDefinition, InvalidInput
-from motcua.workflow.units import YEAR_ROUND, Province, Resolution, Season, Unit, UnitKind, UnitRegister, build_register
+from motcua.workflow.units.checks import build_register
+from motcua.workflow.units.model import YEAR_ROUND, Province, Resolution, Season, Unit, UnitKind, UnitRegister
 from motcua.workflow.worktime.hours import OfficeHours
 
 __all__ = ["UNITS_DIR", "load_province_file", "load_units", "unit_files"]

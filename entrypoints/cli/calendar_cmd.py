@@ -8,14 +8,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from motcua.definitions.offices import DEFAULT_OFFICE, load_office
-from motcua.workflow.errors import InvalidDefinition, InvalidInput, MotcuaError
+from motcua.entrypoints.cli.usage import fail
+from motcua.workflow.errors import InvalidInput, MotcuaError
 from motcua.workflow.worktime.calendar import Duration, DurationUnit, WorkingCalendar
 
 __all__ = ["calendar_app"]
@@ -26,7 +27,6 @@ calendar_app = typer.Typer(
     add_completion=False,
 )
 
-_USAGE_ERROR = 2
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
 _DURATION_OPTIONS = {
@@ -43,17 +43,6 @@ class _DueRequest:
     received: datetime
     duration: Duration
     cutoff: time | None
-
-
-def _fail(error: MotcuaError) -> NoReturn:
-    if isinstance(error, InvalidInput):
-        message = f"{error.field}: {error.message}"
-    elif isinstance(error, InvalidDefinition):
-        message = f"invalid office file {error.source}: {'; '.join(error.problems)}"
-    else:
-        message = str(error)
-    typer.echo("error: " + " ".join(message.split()), err=True)
-    raise typer.Exit(code=_USAGE_ERROR)
 
 
 def _timestamp(text: str | None) -> datetime:
@@ -113,7 +102,7 @@ def due_command(
         calendar = load_office(office).calendar()
         moment = calendar.due(request.received, request.duration, request.cutoff)
     except MotcuaError as error:
-        _fail(error)
+        fail(error, source="office file")
     typer.echo(moment.isoformat(timespec="seconds"))
 
 
@@ -152,5 +141,5 @@ def days_command(
         settings = load_office(office)
         rows = _rows(settings.calendar(), number)
     except MotcuaError as error:
-        _fail(error)
+        fail(error, source="office file")
     Console().print(_table(f"{settings.label} — năm {number}", rows))

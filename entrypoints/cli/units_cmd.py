@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from motcua.definitions.units import load_units
-from motcua.workflow.errors import InvalidDefinition, InvalidInput, MotcuaError
-from motcua.workflow.units import Unit
+from motcua.entrypoints.cli.usage import fail
+from motcua.workflow.errors import InvalidInput, MotcuaError
+from motcua.workflow.units.model import Unit
 
 __all__ = ["units_app"]
 
@@ -25,24 +26,12 @@ units_app = typer.Typer(
     add_completion=False,
 )
 
-_USAGE_ERROR = 2
 _TABLE_WIDTH = 160
 
 
 @units_app.callback()
 def units_group() -> None:
     """Đơn vị hành chính cấp xã (a group, so that ``list`` keeps its name beside later commands)."""
-
-
-def _fail(error: MotcuaError) -> NoReturn:
-    if isinstance(error, InvalidInput):
-        message = f"{error.field}: {error.message}"
-    elif isinstance(error, InvalidDefinition):
-        message = f"invalid units file {error.source}: {'; '.join(error.problems)}"
-    else:
-        message = str(error)
-    typer.echo("error: " + " ".join(message.split()), err=True)
-    raise typer.Exit(code=_USAGE_ERROR)
 
 
 def _day(text: str | None) -> date | None:
@@ -102,7 +91,7 @@ def list_command(
         day = _day(at)
         register = load_units()
     except MotcuaError as error:
-        _fail(error)
+        fail(error, source="units file")
     units = register.units if day is None else register.live_at(day)
     if as_json:
         typer.echo(json.dumps([_record(unit) for unit in units], ensure_ascii=False, indent=2))

@@ -22,6 +22,7 @@ from motcua.adapters.portal.status import SyncLog
 from motcua.adapters.portal.sync import PORTAL_KIND, HttpxTransport, PortalNotifier, PortalTransport, UnconfiguredPortal
 from motcua.definitions.catalogue import load_procedures, load_rule_sets
 from motcua.definitions.offices import DEFAULT_OFFICE, load_office
+from motcua.definitions.units import load_units, unit_calendars
 from motcua.definitions.workflows import load_workflows
 from motcua.workflow.dossiers.actions import DossierServices, dossier_registry
 from motcua.workflow.dossiers.catalogue import Catalogue, RuleBook
@@ -36,6 +37,7 @@ from motcua.workflow.engine.service import CaseService
 from motcua.workflow.errors import InvalidInput
 from motcua.workflow.plan.actions import TaskServices, task_registry
 from motcua.workflow.reports.ports import Reports
+from motcua.workflow.units.directory import UnitDirectory
 from motcua.workflow.worktime.calendar import WorkingCalendar
 
 __all__ = [
@@ -184,12 +186,13 @@ def open_motcua(
     dossiers to DVCQG); by default :func:`publish_from_settings`. It changes only what decisions emit: the
     reports measure the ``sync`` indicator from the data (dossiers with ``dvcqg.sync`` effects), whatever
     this process publishes."""
-    catalogue, rules = load_procedures(), load_rule_sets()
+    catalogue, rules, register = load_procedures(), load_rule_sets(), load_units()
     calendar = load_office(office).calendar()
     sla = SlaClock(calendar)
+    clocks = {code: SlaClock(unit_calendar) for code, unit_calendar in unit_calendars(register).items()}
     workflows = load_workflows({
-        "tthc-dossier": dossier_registry(DossierServices(sla, catalogue, rules)),
-        "plan-task": task_registry(TaskServices(sla, rules)),
+        "tthc-dossier": dossier_registry(DossierServices(sla, catalogue, rules, clocks)),
+        "plan-task": task_registry(TaskServices(sla, rules, clocks)),
     })
     published = publish_from_settings() if publish is None else publish
     engine = Engine(workflows, clock or SystemClock(), published)
@@ -200,5 +203,5 @@ def open_motcua(
         backend.close()  # opened, then refused: nothing of it may stay open
         raise
     service = CaseService(engine, backend.store, [LoggingObserver()] if observers is None else observers)
-    desk = Desk(service, backend.store, catalogue, rules, agency)
+    desk = Desk(service, backend.store, catalogue, rules, agency, units=UnitDirectory(register, agency))
     return Motcua(service, desk, backend, workflows, catalogue, rules, calendar, reports, published)

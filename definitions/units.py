@@ -15,14 +15,15 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from motcua.definitions.offices import OFFICES_DIR, Day, IntervalEntry, Text, office_names
+from motcua.definitions.offices import DEFAULT_OFFICE, OFFICES_DIR, Day, IntervalEntry, Text, load_office, office_names
 from motcua.definitions.yamlsafe import load_yaml
 from motcua.workflow.errors import InvalidDefinition, InvalidInput
 from motcua.workflow.units.checks import build_register
 from motcua.workflow.units.model import YEAR_ROUND, Province, Resolution, Season, Unit, UnitKind, UnitRegister
+from motcua.workflow.worktime.calendar import WorkingCalendar
 from motcua.workflow.worktime.hours import OfficeHours
 
-__all__ = ["UNITS_DIR", "load_province_file", "load_units", "unit_files"]
+__all__ = ["UNITS_DIR", "load_province_file", "load_units", "unit_calendars", "unit_files"]
 
 UNITS_DIR = Path(__file__).with_name("units")
 _SLUG = r"^[a-z0-9][a-z0-9-]*$"
@@ -86,6 +87,20 @@ def load_units(directory: Path = UNITS_DIR, offices: Path = OFFICES_DIR) -> Unit
     """Every province file of `directory`, checked together (successors may cross provinces)."""
     provinces = [load_province_file(path, offices) for path in unit_files(directory)]
     return build_register(provinces, str(directory))
+
+
+def unit_calendars(register: UnitRegister, offices: Path = OFFICES_DIR) -> dict[str, WorkingCalendar]:
+    """The working calendar of each unit code (its latest version): the days off and worked of its office file
+    (the default office's without one), and its hours — its own seasons, else its province's; the office file's
+    hours when neither declares seasons."""
+    latest = {unit.code: unit for unit in sorted(register.units, key=lambda unit: unit.valid_from or dt.date.min)}
+    calendars: dict[str, WorkingCalendar] = {}
+    for code, unit in latest.items():
+        office = load_office(unit.office or DEFAULT_OFFICE, offices)
+        declared = unit.seasons or register.province(unit.province).seasons
+        seasonal = None if declared is YEAR_ROUND else register.seasonal_hours(unit)
+        calendars[code] = WorkingCalendar(office.hours, office.overrides, seasonal)
+    return calendars
 
 
 def load_province_file(path: Path, offices: Path = OFFICES_DIR) -> Province:

@@ -31,6 +31,7 @@ __all__ = [
     "MotcuaError",
     "NoRuleSetInForce",
     "NotFound",
+    "OutsideScope",
     "Problem",
     "RecordRefused",
     "Retryable",
@@ -141,6 +142,16 @@ class RoleNotAllowed(MotcuaError):
             f"actor {actor!r} with roles {list(self.roles)} may not fire {trigger!r} "
             f"(allowed: {list(self.allowed)})"
         )
+
+
+class OutsideScope(MotcuaError):
+    """A caller scoped to some units (or to one applicant) asked to create or act for others. Reads and moves of
+    an existing case outside the scope answer :class:`CaseNotFound` instead: its existence is not disclosed."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
 
 
 class MalformedData(MotcuaError):

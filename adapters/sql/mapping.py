@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from motcua.adapters.sql.codec import Codec
 from motcua.adapters.sql.engine import json_dumps
-from motcua.adapters.sql.queries import INDEX_COLUMNS
+from motcua.adapters.sql.queries import INDEX_COLUMNS, STATE_COLUMNS
 from motcua.workflow.engine.audit import AuditEntry
 from motcua.workflow.engine.decisions import Decision
 from motcua.workflow.engine.model import Case, DueTimer, Effect, OutboxItem, SetTimer
@@ -65,6 +65,8 @@ def case_params(
     }
     for key, column in INDEX_COLUMNS.items():
         params[column] = index.get(key)
+    for region, column in STATE_COLUMNS.items():
+        params[column] = case.state.get(region)
     return params
 
 

@@ -22,6 +22,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
+from motcua.adapters.sql.codec import Codec
 from motcua.adapters.sql.statement import Compiler, Statement, one_of, param
 from motcua.adapters.sql.tables import AuditEntryRow, CaseRow, OutboxRow, SequenceCounterRow, TimerRow, table_of
 from motcua.workflow.engine.queries import INDEX_KEYS, CaseFilter, due_text
@@ -52,6 +53,9 @@ CASE_COLUMNS: Final = (
 """The columns of a case read back (``load_case``, ``cases``), in the order of its rows."""
 INDEX_COLUMNS: Final = {key: f"index_{key}" for key in INDEX_KEYS}
 """The column of each search key of a case's index, written with the case."""
+STATE_COLUMNS: Final = {region: f"state_{region}" for region in ("lifecycle", "deadline")}
+"""The column of each region a query filters on, copied from the case's state when it is written."""
+WRITTEN_INDEX: Final = (*INDEX_COLUMNS.values(), *STATE_COLUMNS.values())
 ENTRY_COLUMNS: Final = (
     "case_code", "sequence", "occurred_at", "actor", "role", "trigger", "state_before", "state_after", "data",
     "changes", "reason", "definition_key", "definition_version", "rule_set", "prev_hash", "hash", "schema_version",
@@ -67,8 +71,8 @@ ARMED: Final[Status] = sa.literal_column("'armed'", sa.String)
 PENDING: Final[Status] = sa.literal_column("'pending'", sa.String)
 PARKED: Final[Status] = sa.literal_column("'parked'", sa.String)
 DELIVERED: Final[Status] = sa.literal_column("'delivered'", sa.String)
-_EQUAL: Final = ("definition_key", "lifecycle", "deadline", "procedure", "officer")  # CaseFilter's equalities
-_REGIONS: Final = ("lifecycle", "deadline")  # the filter's fields that are a region's state
+_EQUAL: Final = ("definition_key", "lifecycle", "deadline", "procedure", "officer", "unit", "applicant")
+"""CaseFilter's equalities."""
 
 
 class StoreQueries:
@@ -115,7 +119,7 @@ class StoreQueries:
         """The cases ``where`` selects, by code, after ``after`` when given, the first ``limit``; its parameters
         are the filter's fields that are set, ``after`` and ``limit`` (:func:`find_params` gives them)."""
         shape = (*(getattr(where, name) is not None for name in _EQUAL), where.due_before is not None,
-                 where.ended, after)
+                 where.ended, where.units is not None, after)
         statement = self._finds.get(shape)
         if statement is None:
             statement = self._finds[shape] = self._sql(_find(where, after=after))
@@ -129,10 +133,12 @@ class StoreQueries:
         return statement
 
 
-def find_params(where: CaseFilter, after: str | None, limit: int) -> dict[str, object]:
+def find_params(where: CaseFilter, after: str | None, limit: int, codec: Codec) -> dict[str, object]:
     """The parameters of :meth:`StoreQueries.find`: one more row than ``limit`` is read, to tell whether a next
     page exists."""
     params: dict[str, object] = {name: value for name in _EQUAL if (value := getattr(where, name)) is not None}
+    if where.units is not None:
+        params["units"] = codec.values(sorted(where.units))
     if where.due_before is not None:
         params["due_before"] = due_text(where.due_before)
     if after is not None:
@@ -146,13 +152,13 @@ def find_params(where: CaseFilter, after: str | None, limit: int) -> dict[str, o
 
 def case_insert(sql: Compiler) -> sa.Insert:
     """Insert a case row (its index included), or nothing if the code is taken; returns the code it inserted."""
-    columns = (*CASE_COLUMNS, *INDEX_COLUMNS.values())
+    columns = (*CASE_COLUMNS, *WRITTEN_INDEX)
     return sql.insert(CASE).values(_params(columns)).on_conflict_do_nothing().returning(CASE.c.code)
 
 
 def case_update() -> sa.Update:
     """Update a case row still at ``expected_version``; returns its code, or no row when another writer came first."""
-    columns = (*CASE_COLUMNS[1:], *INDEX_COLUMNS.values())
+    columns = (*CASE_COLUMNS[1:], *WRITTEN_INDEX)
     current = sa.and_(CASE.c.code == param("code"), CASE.c.version == param("expected_version"))
     return sa.update(CASE).where(current).values(_params(columns)).returning(CASE.c.code)
 
@@ -176,9 +182,11 @@ def _next_sequence(sql: Compiler) -> sa.Insert:
 
 
 def _find(where: CaseFilter, *, after: bool) -> sa.Select[*tuple[Any, ...]]:
-    columns = {"definition_key": CASE.c.definition_key, **{region: _state(region) for region in _REGIONS},
-               **{key: CASE.c[column] for key, column in INDEX_COLUMNS.items()}}
+    columns = {"definition_key": CASE.c.definition_key,
+               **{key: CASE.c[column] for key, column in (*INDEX_COLUMNS.items(), *STATE_COLUMNS.items())}}
     conditions = [columns[name] == param(name) for name in _EQUAL if getattr(where, name) is not None]
+    if where.units is not None:
+        conditions.append(sa.or_(one_of(columns["unit"], "units"), one_of(columns["received_by"], "units")))
     if where.due_before is not None:
         conditions.append(columns["due"] <= param("due_before"))
     if where.ended is not None:
@@ -188,10 +196,6 @@ def _find(where: CaseFilter, *, after: bool) -> sa.Select[*tuple[Any, ...]]:
     return _columns(CASE, CASE_COLUMNS).where(*conditions).order_by(CASE.c.code).limit(param("limit"))
 
 
-def _state(region: str) -> sa.ColumnElement[str]:
-    """A region's state in the case's state JSON (the same path on SQLite and PostgreSQL)."""
-    state: sa.ColumnElement[str] = CASE.c.state[region].as_string()
-    return state
 
 
 # -- timers -----------------------------------------------------------------------------------------

@@ -128,7 +128,7 @@ class SqlStore:
         check_page(limit)
         statement = self._sql.find(where, after=after is not None)
         with self._driver.reading() as unit:
-            records = unit.all(statement, find_params(where, after, limit))
+            records = unit.all(statement, find_params(where, after, limit, self._codec))
         items = tuple(mapping.case_from_record(record, self._codec) for record in records[:limit])
         return Page(items, items[-1].code if len(records) > limit else None)
 

@@ -143,8 +143,10 @@ def test_the_index_declares_known_search_keys_read_from_named_attributes(motcua:
 def test_the_shipped_index_reads_the_first_filled_attribute(motcua: Motcua) -> None:
     dossier = motcua.workflows.latest("tthc-dossier").definition
     assert dossier.index == {"procedure": ("procedure",), "officer": ("assignee",), "due": ("appointment",),
-                             "ended": ("ended_at",)}
-    assert motcua.workflows.latest("plan-task").definition.index == {"officer": ("owner",), "ended": ("ended_at",)}
+                             "ended": ("ended_at",), "unit": ("deciding_unit",), "received_by": ("receiving_unit",),
+                             "applicant": ("applicant_id",)}
+    assert motcua.workflows.latest("plan-task").definition.index == {"officer": ("owner",), "ended": ("ended_at",),
+                                                                     "unit": ("unit",)}
     assert indexed({"officer": ("assignee", "owner")}, {"assignee": "", "owner": "Lê Thị Thu", "ended_at": None}) == {
         "officer": "Lê Thị Thu"}
     assert indexed({"ended": ("ended_at",), "due": ("appointment",)}, {"ended_at": None, "appointment": 3}) == {}

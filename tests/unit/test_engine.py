@@ -66,7 +66,8 @@ def test_decision_carries_the_values_its_definition_indexes(motcua: Motcua) -> N
     case = received(motcua)
     decision = motcua.service.engine.fire(case, "assign", OFFICER, {"assignee": SPECIALIST.name})
     assert decision.index == {"procedure": MARITAL, "officer": SPECIALIST.name,
-                              "due": decision.case.attributes["appointment"]}
+                              "due": decision.case.attributes["appointment"], "unit": "000.00.00.H23",
+                              "received_by": "000.00.00.H23"}
     assert decision.index == motcua.workflows.index_of(decision.case)
 
 

@@ -7,13 +7,15 @@ effects for the outbox (forms to issue, people to notify). They never write anyt
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from motcua.workflow.dossiers.catalogue import Catalogue, Channel, FormKey, RuleBook, RuleSet
 from motcua.workflow.dossiers.sla import SlaClock, appointment_entry, attribute_instant
 from motcua.workflow.engine.clock import text
 from motcua.workflow.engine.model import Effect, JsonValue
 from motcua.workflow.engine.registry import Action, Context, Outcome, Registry
+from motcua.workflow.units.transfer import register_transfer
 
 __all__ = ["DossierServices", "dossier_registry"]
 
@@ -22,12 +24,20 @@ _CHANNELS: dict[str, Channel] = {"direct": "direct", "online": "online", "postal
 
 @dataclass(frozen=True, slots=True)
 class DossierServices:
+    """``clock``: the legal clock of a dossier whose deciding unit has none of its own in ``clocks`` (by agency
+    code): the deadline is counted on the deciding unit's calendar and office hours."""
+
     clock: SlaClock
     catalogue: Catalogue
     rules: RuleBook
+    clocks: Mapping[str, SlaClock] = field(default_factory=dict)
 
     def rule_set(self, context: Context) -> RuleSet:
         return self.rules.get(context.case.rule_set)
+
+    def clock_for(self, context: Context) -> SlaClock:
+        unit = context.attributes.get("deciding_unit")
+        return self.clocks.get(unit, self.clock) if isinstance(unit, str) else self.clock
 
 
 def _str(context: Context, name: str) -> str:
@@ -77,45 +87,45 @@ class _DossierActions:
     def start_clock(self, context: Context) -> Outcome:
         procedure = self.s.catalogue.get(_str(context, "procedure"))
         channel = _CHANNELS.get(_str(context, "channel"), "direct")
-        appointment = self.s.clock.appointment(procedure, channel, context.now)
+        appointment = self.s.clock_for(context).appointment(procedure, channel, context.now)
         rules = self.s.rule_set(context)
         return Outcome(
             attributes={
                 "received_at": text(context.now), "appointment": text(appointment),
-                "apology_due": text(self.s.clock.apology_deadline(rules, appointment)),
+                "apology_due": text(self.s.clock_for(context).apology_deadline(rules, appointment)),
                 "appointment_history": [appointment_entry(context.now, appointment, "initial", None)],
             },
-            timers=self.s.clock.timers(rules, appointment, context.now),
+            timers=self.s.clock_for(context).timers(rules, appointment, context.now),
         )
 
     def pause_clock(self, context: Context) -> Outcome:
         attributes: dict[str, JsonValue] = {"paused_at": text(context.now)}
         if context.state.get("lifecycle") == "supplement_requested":
             attributes["supplement_requests"] = _int(context, "supplement_requests") + 1
-        return Outcome(attributes=attributes, timers=self.s.clock.cancel_all(self.s.rule_set(context)))
+        return Outcome(attributes=attributes, timers=self.s.clock_for(context).cancel_all(self.s.rule_set(context)))
 
     def resume_clock(self, context: Context) -> Outcome:
         paused_at = attribute_instant(context.attributes, "paused_at")
         appointment = attribute_instant(context.attributes, "appointment")
         if paused_at is None or appointment is None:
             return Outcome()
-        moved = self.s.clock.shifted(appointment, paused_at, context.now)
+        moved = self.s.clock_for(context).shifted(appointment, paused_at, context.now)
         rules = self.s.rule_set(context)
         history = _list(context, "appointment_history")
         history.append(appointment_entry(context.now, moved, "paused", context.trigger))
         return Outcome(
             attributes={
                 "paused_at": None, "appointment": text(moved), "appointment_history": history,
-                "apology_due": text(self.s.clock.apology_deadline(rules, moved)),
+                "apology_due": text(self.s.clock_for(context).apology_deadline(rules, moved)),
             },
-            timers=self.s.clock.timers(rules, moved, context.now),
+            timers=self.s.clock_for(context).timers(rules, moved, context.now),
         )
 
     def stop_clock(self, context: Context) -> Outcome:
         attributes: dict[str, JsonValue] = {}
         if context.attributes.get("ended_at") is None:
             attributes = {"ended_at": text(context.now), "end_state": context.state.get("lifecycle")}
-        return Outcome(attributes=attributes, timers=self.s.clock.cancel_all(self.s.rule_set(context)))
+        return Outcome(attributes=attributes, timers=self.s.clock_for(context).cancel_all(self.s.rule_set(context)))
 
     def record_handover(self, context: Context) -> Outcome:
         electronic = context.data.get("electronic") is True
@@ -239,4 +249,5 @@ def dossier_registry(services: DossierServices) -> Registry:
     }
     for name, action in actions.items():
         registry.add_action(name, action)
+    register_transfer(registry)
     return registry

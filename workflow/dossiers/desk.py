@@ -1,7 +1,8 @@
 """The one-stop desk: receiving dossiers for catalogue procedures.
 
-It picks the rule set in force on the day of reception (kept by the dossier for life), numbers
-the dossier ``<agency>-<yyMMdd>-<sequence>`` and opens it; a counter or postal dossier is
+It picks the rule set in force on the day of reception (kept by the dossier for life), records the
+receiving and the deciding unit (:class:`~motcua.workflow.units.directory.UnitDirectory` says which may),
+numbers the dossier ``<receiving unit's agency code>-<yyMMdd>-<sequence>`` and opens it; a counter or postal dossier is
 received at once (opened and received in one unit of work of the service), an online one waits in
 ``submitted`` until an officer receives it. Who may do either is the definition's to say, and the
 engine's to check before anything is written.
@@ -10,12 +11,15 @@ engine's to check before anything is written.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from motcua.workflow.dossiers.catalogue import Catalogue, Channel, RuleBook
 from motcua.workflow.engine.clock import to_vietnam_time
 from motcua.workflow.engine.model import Actor, Case, JsonValue
 from motcua.workflow.engine.ports import CaseStore
 from motcua.workflow.engine.service import CaseService
+from motcua.workflow.units.directory import Reception, UnitDirectory
+from motcua.workflow.units.model import UnitRegister
 
 __all__ = ["DOSSIER_WORKFLOW", "RECEIVE", "Applicant", "Desk"]
 
@@ -41,64 +45,88 @@ class Applicant:
 
 
 class Desk:
+    """``agency``: the home unit's agency code, where dossiers are received unless a call names another unit;
+    ``units``: the register of the province's units (none: a standalone desk, home unit only)."""
+
     def __init__(
-        self, service: CaseService, store: CaseStore, catalogue: Catalogue, rules: RuleBook, agency: str
+        self, service: CaseService, store: CaseStore, catalogue: Catalogue, rules: RuleBook, agency: str, *,
+        units: UnitDirectory | None = None,
     ) -> None:
         self.service = service
         self.store = store
         self.catalogue = catalogue
         self.rules = rules
         self.agency = agency
+        self.units = units or UnitDirectory(UnitRegister(()), agency)
 
     def submit(
         self, procedure: str, channel: Channel, applicant: Applicant, actor: Actor, *,
-        summary: str | None = None, code: str | None = None,
+        summary: str | None = None, code: str | None = None, unit: str | None = None,
+        deciding_unit: str | None = None,
     ) -> Case:
         """Register a dossier without receiving it yet (status 1, submitted online)."""
-        return self._register(procedure, channel, applicant, actor, summary=summary, code=code, then=())
+        return self._register(procedure, channel, applicant, actor, summary=summary, code=code, then=(),
+                              units=self.reception(unit, deciding_unit))
 
     def receive(
         self, procedure: str, channel: Channel, applicant: Applicant, actor: Actor, *,
-        summary: str | None = None, code: str | None = None,
+        summary: str | None = None, code: str | None = None, unit: str | None = None,
+        deciding_unit: str | None = None,
     ) -> Case:
-        """Register and receive a dossier: the receipt with its appointment is issued.
+        """Register and receive a dossier at ``unit`` (the home unit by default) for ``deciding_unit`` (the
+        receiving unit by default): the receipt with its appointment is issued.
 
         One unit of work: opened and received in one transaction, or, refused (a role that may not receive,
-        bad data), nothing written — not even a dossier number drawn."""
-        return self._register(procedure, channel, applicant, actor, summary=summary, code=code, then=(RECEIVE,))
+        bad data, a unit not in force), nothing written — not even a dossier number drawn."""
+        return self._register(procedure, channel, applicant, actor, summary=summary, code=code, then=(RECEIVE,),
+                              units=self.reception(unit, deciding_unit))
 
     def vet(
         self, procedure: str, channel: Channel, applicant: Applicant, actor: Actor, *,
-        summary: str | None = None, receive: bool = True,
-    ) -> None:
+        summary: str | None = None, receive: bool = True, unit: str | None = None,
+        deciding_unit: str | None = None,
+    ) -> Reception:
         """Raise what :meth:`receive` (or :meth:`submit`) would refuse, before a dossier number is drawn for it:
-        for a caller that draws the number itself (:meth:`new_code`) and keeps it before registering."""
-        key, data, rule_set = self._opening(procedure, channel, applicant, summary)
+        for a caller that draws the number itself (:meth:`new_code`) and keeps it before registering. Returns
+        the units the dossier would belong to."""
+        units = self.reception(unit, deciding_unit)
+        key, data, rule_set = self._opening(procedure, channel, applicant, summary, units)
         self.service.vet_opening(key, actor, data, rule_set=rule_set, then=(RECEIVE,) if receive else ())
+        return units
+
+    def reception(self, unit: str | None, deciding_unit: str | None) -> Reception:
+        """The receiving and deciding units of a dossier received now (InvalidInput for a unit that may not)."""
+        return self.units.reception(unit, deciding_unit, self._today())
 
     def _register(
         self, procedure: str, channel: Channel, applicant: Applicant, actor: Actor, *, summary: str | None,
-        code: str | None, then: tuple[str, ...],
+        code: str | None, then: tuple[str, ...], units: Reception,
     ) -> Case:
-        key, data, rule_set = self._opening(procedure, channel, applicant, summary)
+        key, data, rule_set = self._opening(procedure, channel, applicant, summary, units)
         if code is None:
             self.service.vet_opening(key, actor, data, rule_set=rule_set, then=then)
-            code = self.new_code()
+            code = self.new_code(units.receiving)
         return self.service.open(key, code, actor, data, rule_set=rule_set, then=then)
 
     def _opening(
-        self, procedure: str, channel: Channel, applicant: Applicant, summary: str | None,
+        self, procedure: str, channel: Channel, applicant: Applicant, summary: str | None, units: Reception,
     ) -> tuple[str, dict[str, JsonValue], str]:
         """The workflow, the opening data and the rule set in force today of a dossier for ``procedure``."""
         key = self.catalogue.get(procedure).workflow
-        today = to_vietnam_time(self.service.engine.clock.now()).date()
-        data: dict[str, JsonValue] = {"procedure": procedure, "channel": channel, **applicant.as_data()}
+        data: dict[str, JsonValue] = {
+            "procedure": procedure, "channel": channel, **applicant.as_data(),
+            "receiving_unit": units.receiving, "deciding_unit": units.deciding,
+        }
         if summary:
             data["summary"] = summary
-        return key, data, self.rules.in_force(today).key
+        return key, data, self.rules.in_force(self._today()).key
 
-    def new_code(self) -> str:
-        today = to_vietnam_time(self.service.engine.clock.now())
-        day = today.strftime("%y%m%d")
-        sequence = self.store.next_sequence(f"{self.agency}-{day}")
-        return f"{self.agency}-{day}-{sequence:04d}"
+    def _today(self) -> date:
+        return to_vietnam_time(self.service.engine.clock.now()).date()
+
+    def new_code(self, unit: str | None = None) -> str:
+        """The next dossier number of the receiving ``unit`` (the home unit by default) today."""
+        agency = unit or self.agency
+        day = to_vietnam_time(self.service.engine.clock.now()).strftime("%y%m%d")
+        sequence = self.store.next_sequence(f"{agency}-{day}")
+        return f"{agency}-{day}-{sequence:04d}"

@@ -29,7 +29,7 @@ from motcua.workflow.errors import InvalidInput
 __all__ = ["INDEX_KEYS", "MAX_PAGE", "CaseFilter", "Page", "check_page", "due_text", "indexed", "matches"]
 
 MAX_PAGE: Final = 500
-INDEX_KEYS: Final = ("procedure", "officer", "due", "ended")
+INDEX_KEYS: Final = ("procedure", "officer", "due", "ended", "unit", "received_by", "applicant")
 """The search keys a definition's ``index`` may declare: what :class:`CaseFilter` asks of attributes."""
 
 
@@ -46,7 +46,11 @@ class CaseFilter:
     - ``officer``: who holds the case now, a dossier's ``assignee`` or a plan task's ``owner``;
     - ``due_before``: cases whose ``due`` (a dossier's legal appointment) falls at or before this instant;
     - ``ended``: ``False`` for cases still being dealt with, ``True`` for those whose processing ended
-      (the ``ended_at`` a dossier or a plan task keeps).
+      (the ``ended_at`` a dossier or a plan task keeps);
+    - ``unit``: the administrative unit that holds the case (a dossier's deciding unit, a plan task's unit);
+    - ``units``: cases held *or received* by one of these units (an access scope: a dossier received at one
+      commune for another is seen by both);
+    - ``applicant``: the applicant's identity number (``applicant_id``), for an applicant's own dossiers.
     """
 
     definition_key: str | None = None
@@ -56,8 +60,13 @@ class CaseFilter:
     officer: str | None = None
     due_before: datetime | None = None
     ended: bool | None = None
+    unit: str | None = None
+    units: frozenset[str] | None = None
+    applicant: str | None = None
 
     def __post_init__(self) -> None:
+        if self.units is not None and not isinstance(self.units, frozenset):
+            object.__setattr__(self, "units", frozenset(self.units))
         if self.due_before is not None and self.due_before.tzinfo is None:
             raise InvalidInput("due_before", f"{self.due_before.isoformat()} has no UTC offset")
 
@@ -101,8 +110,12 @@ def matches(case: Case, where: CaseFilter, index: Mapping[str, str]) -> bool:
         (where.deadline, case.state.get("deadline")),
         (where.procedure, index.get("procedure")),
         (where.officer, index.get("officer")),
+        (where.unit, index.get("unit")),
+        (where.applicant, index.get("applicant")),
     )
     if any(expected is not None and expected != actual for expected, actual in wanted):
+        return False
+    if where.units is not None and not ({index.get("unit"), index.get("received_by")} & where.units):
         return False
     if where.ended is not None and where.ended != ("ended" in index):
         return False

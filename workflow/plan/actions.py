@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from motcua.workflow.dossiers.catalogue import RuleBook
@@ -10,20 +11,28 @@ from motcua.workflow.dossiers.sla import DUE_SOON_TIMER, OVERDUE_TIMER, SlaClock
 from motcua.workflow.engine.clock import VN_TZ, text
 from motcua.workflow.engine.model import Effect, JsonValue
 from motcua.workflow.engine.registry import Action, Context, Outcome, Registry
+from motcua.workflow.units.transfer import register_transfer
 
 __all__ = ["TaskServices", "task_registry"]
 
 
 @dataclass(frozen=True, slots=True)
 class TaskServices:
+    """``clocks``: the clock of each unit (by agency code) that has its own; ``clock`` for the others."""
+
     clock: SlaClock
     rules: RuleBook
+    clocks: Mapping[str, SlaClock] = field(default_factory=dict)
+
+    def clock_for(self, context: Context) -> SlaClock:
+        unit = context.attributes.get("unit")
+        return self.clocks.get(unit, self.clock) if isinstance(unit, str) else self.clock
 
 
 def _due_instant(services: TaskServices, context: Context) -> datetime:
     """A task is due at the close of office hours on its due date."""
     due = date.fromisoformat(str(context.attributes["due"]))
-    closing: time = services.clock.calendar.hours.closing
+    closing: time = services.clock_for(context).calendar.hours_on(due).closing
     return datetime.combine(due, closing, tzinfo=VN_TZ)
 
 
@@ -42,12 +51,13 @@ class _TaskActions:
     def arm_task_timers(self, context: Context) -> Outcome:
         due = _due_instant(self.s, context)
         rules = self.s.rules.get(context.case.rule_set)
-        return Outcome(attributes={"due_at": text(due)}, timers=self.s.clock.timers(rules, due, context.now))
+        timers = self.s.clock_for(context).timers(rules, due, context.now)
+        return Outcome(attributes={"due_at": text(due)}, timers=timers)
 
     def close_task(self, context: Context) -> Outcome:
         rules = self.s.rules.get(context.case.rule_set)
         attributes: dict[str, JsonValue] = {"ended_at": text(context.now), "end_state": context.state["lifecycle"]}
-        return Outcome(attributes=attributes, timers=self.s.clock.cancel_all(rules))
+        return Outcome(attributes=attributes, timers=self.s.clock_for(context).cancel_all(rules))
 
     def record_evidence(self, context: Context) -> Outcome:
         filed = context.attributes.get("evidence")
@@ -79,4 +89,5 @@ def task_registry(services: TaskServices) -> Registry:
     }
     for name, action in named.items():
         registry.add_action(name, action)
+    register_transfer(registry)
     return registry

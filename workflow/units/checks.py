@@ -167,6 +167,10 @@ def season_problems(owner: str, seasons: Sequence[Season]) -> list[str]:
         problems.append(f"{owner}: seasons leave days without office hours: {_ranges(missing)}")
     if doubled:
         problems.append(f"{owner}: seasons overlap on {_ranges(doubled)}")
+    lengths = {season.hours.day_length for season in seasons}
+    if len(lengths) > 1:
+        shown = ", ".join(f"{season.name} {season.hours.day_length}" for season in seasons)
+        problems.append(f"{owner}: seasons must keep the working day's length (a unit of legal time): {shown}")
     return problems
 
 

@@ -8,7 +8,7 @@ kind, valid from ``valid_from`` to ``valid_to`` (both inclusive; ``None`` means 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
@@ -182,6 +182,12 @@ class UnitRegister:
         """The office hours of `unit` on `day`: its own seasons, else its province's."""
         seasons = unit.seasons or self.province(unit.province).seasons
         return next(season.hours for season in seasons if season.covers(day))
+
+    def seasonal_hours(self, unit: Unit) -> Callable[[int, int], OfficeHours | None]:
+        """The office hours of `unit` by (month, day): what a unit's working calendar is built with."""
+        seasons = unit.seasons or self.province(unit.province).seasons
+        table = {index: season.hours for season in seasons for index in season.days()}
+        return lambda month, day: table.get(day_of_year((month, day)))
 
     def _ended_before(self, code: str, day: date) -> Unit:
         ended = [unit for unit in self.versions(code) if unit.valid_to is not None and unit.valid_to < day]

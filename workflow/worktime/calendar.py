@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
@@ -120,13 +120,23 @@ class WorkingCalendar:
     """Working days and working time of one office, in Asia/Ho_Chi_Minh.
 
     Naive datetimes are read as Vietnam time; every datetime returned is aware, in ``VN_TZ``.
+
+    ``seasonal`` gives the office hours of a (month, day) when they change with the season (Hải Dương's
+    summer and winter hours); ``hours`` are then those of the days it does not name. Every season's working
+    day must be as long as ``hours``' (a working day is the unit of legal time: the hours move, the day's
+    length does not), else :class:`InvalidInput` on the first day that differs.
     """
 
-    def __init__(self, hours: OfficeHours | None = None, overrides: CalendarOverrides | None = None) -> None:
+    def __init__(
+        self, hours: OfficeHours | None = None, overrides: CalendarOverrides | None = None,
+        seasonal: Callable[[int, int], OfficeHours | None] | None = None,
+    ) -> None:
         self._hours = OfficeHours() if hours is None else hours
         self._overrides = CalendarOverrides() if overrides is None else overrides
         self._package = holidays.country_holidays("VN", language="vi")
         self._day_us = self._hours.day_length_us
+        self._seasonal = seasonal
+        self._by_month_day: dict[tuple[int, int], OfficeHours] = {}
         self._lo, self._hi = 1, 0  # indexed years [lo, hi]; empty while hi < lo
         self._days: list[int] = []  # ordinals of the working days of years lo..hi, ascending
         self._indexing = threading.Lock()  # worker threads share one calendar; the index grows lazily
@@ -134,7 +144,27 @@ class WorkingCalendar:
 
     @property
     def hours(self) -> OfficeHours:
+        """The office hours of a day no season names (every day, without seasons)."""
         return self._hours
+
+    def hours_on(self, day: date) -> OfficeHours:
+        """The office hours of `day`: its season's, else :attr:`hours`."""
+        if self._seasonal is None:
+            return self._hours
+        key = (day.month, day.day)
+        found = self._by_month_day.get(key)
+        if found is None:
+            found = self._by_month_day[key] = self._season_hours(key)
+        return found
+
+    def _season_hours(self, key: tuple[int, int]) -> OfficeHours:
+        assert self._seasonal is not None
+        found = self._seasonal(*key) or self._hours
+        if found.day_length_us != self._day_us:
+            message = (f"the working day of {key[1]:02d}/{key[0]:02d} lasts {found.day_length}, not "
+                       f"{self._hours.day_length} like the others: seasons move the hours, not the day's length")
+            raise InvalidInput("seasons", message)
+        return found
 
     @property
     def overrides(self) -> CalendarOverrides:
@@ -188,10 +218,11 @@ class WorkingCalendar:
         local = to_vietnam_time(received)
         day, clock = local.date(), clock_us(local.time())
         if self.is_working_day(day) and clock <= limit:
-            opened = self._hours.next_open_us(clock)
+            opened = self.hours_on(day).next_open_us(clock)
             if opened is not None:
                 return _at(day.toordinal(), opened)
-        return _at(self._next_working_ordinal(day.toordinal(), day.year), clock_us(self._hours.opening))
+        following = self._next_working_ordinal(day.toordinal(), day.year)
+        return _at(following, clock_us(self.hours_on(date.fromordinal(following)).opening))
 
     def due(self, received: datetime, duration: Duration, cutoff: time | None = None) -> datetime:
         """The due instant of `duration` counted from `received` (one-stop-shop.md, the legal clock)."""
@@ -201,7 +232,7 @@ class WorkingCalendar:
         if duration.unit is DurationUnit.CALENDAR_DAYS:
             return self._calendar_days_due(start, duration.amount)
         if duration.unit is DurationUnit.WORKING_DAYS and duration.amount == 0:
-            return _at(start.toordinal(), clock_us(self._hours.closing))
+            return _at(start.toordinal(), clock_us(self.hours_on(start.date()).closing))
         return self.add_working(start, _working_amount(duration, self._hours.day_length))
 
     def add_working(self, start: datetime, amount: timedelta) -> datetime:
@@ -215,7 +246,8 @@ class WorkingCalendar:
         if rest == 0:  # exactly at a closing time: stay there, not at the next opening
             day_index, rest = day_index - 1, self._day_us
         self._extend_to_index(day_index)
-        return _at(self._days[day_index], self._hours.clock_reaching_us(rest))
+        ordinal = self._days[day_index]
+        return _at(ordinal, self.hours_on(date.fromordinal(ordinal)).clock_reaching_us(rest))
 
     def subtract_working(self, end: datetime, amount: timedelta) -> datetime:
         """The latest instant before `end` from which `amount` of working time remains until `end`."""
@@ -227,7 +259,8 @@ class WorkingCalendar:
         while (target := self._position(local) - micros) < 0:
             self._cover(self._lo - 1 - (-target // self._day_us) // _DAYS_PER_YEAR_FLOOR, self._hi)
         day_index, rest = divmod(target, self._day_us)
-        return _at(self._days[day_index], self._hours.clock_leaving_us(rest))
+        ordinal = self._days[day_index]
+        return _at(ordinal, self.hours_on(date.fromordinal(ordinal)).clock_leaving_us(rest))
 
     def elapsed_working(self, start: datetime, end: datetime) -> timedelta:
         """Working time between two instants; zero when `end` is not after `start`."""
@@ -255,7 +288,7 @@ class WorkingCalendar:
         index = bisect_left(self._days, ordinal)
         position = index * self._day_us
         if index < len(self._days) and self._days[index] == ordinal:
-            position += self._hours.offset_us(clock_us(local.time()))
+            position += self.hours_on(local.date()).offset_us(clock_us(local.time()))
         return position
 
     def _next_working_ordinal(self, ordinal: int, year: int) -> int:

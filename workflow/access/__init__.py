@@ -1,0 +1,1 @@
+"""Who sees what: access scopes over units and applicants."""

@@ -1,0 +1,78 @@
+"""The cases as one caller may see and move them: every read and write of a scoped caller goes through here.
+
+HTTP routes, the Python API's scoped handle and the console all hold a :class:`ScopedCases`; none checks a
+scope itself. A case outside the scope is :class:`~motcua.workflow.errors.CaseNotFound` — to a read, a move,
+its history — exactly like a code never issued, so a guessed code discloses nothing. A query is narrowed to
+the scope before the store runs it. Creating a dossier at a unit outside the scope, or for another
+applicant, is :class:`~motcua.workflow.errors.OutsideScope`, refused before a dossier number is drawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from motcua.workflow.access.scope import Scope
+from motcua.workflow.dossiers.catalogue import Channel
+from motcua.workflow.dossiers.desk import Applicant, Desk
+from motcua.workflow.engine.audit import AuditEntry
+from motcua.workflow.engine.model import Actor, Case
+from motcua.workflow.engine.ports import CaseQueries
+from motcua.workflow.engine.queries import CaseFilter, Page, indexed
+from motcua.workflow.engine.service import CaseService
+from motcua.workflow.errors import CaseNotFound
+from motcua.workflow.units.directory import Reception
+
+__all__ = ["ScopedCases"]
+
+
+@dataclass(frozen=True)
+class ScopedCases:
+    service: CaseService
+    queries: CaseQueries
+    desk: Desk
+    scope: Scope
+
+    def case(self, code: str) -> Case:
+        """The case ``code`` if it is in scope; :class:`CaseNotFound` otherwise, as for an unknown code."""
+        case = self.service.get(code)
+        if not self.scope.unlimited and not self.scope.admits(self.index_of(case)):
+            raise CaseNotFound(code)
+        return case
+
+    def history(self, code: str) -> Sequence[AuditEntry]:
+        self.case(code)
+        return self.service.history(code)
+
+    def fire(
+        self, code: str, trigger: str, actor: Actor, data: Mapping[str, object] | None = None,
+        expected_version: int | None = None,
+    ) -> Case:
+        """Fire ``trigger`` on a case in scope (the engine checks the actor's roles, as for anyone)."""
+        self.case(code)
+        return self.service.fire(code, trigger, actor, data, expected_version=expected_version)
+
+    def find(self, where: CaseFilter, *, after: str | None = None, limit: int = 50) -> Page:
+        return self.queries.find(self.scope.narrow(where), after=after, limit=limit)
+
+    def vet_reception(self, applicant: Applicant, unit: str | None, deciding_unit: str | None) -> Reception:
+        """The units a new dossier would belong to, if this scope may create it there for this applicant."""
+        units = self.desk.reception(unit, deciding_unit)
+        self.scope.check_unit("unit", units.receiving)
+        self.scope.check_applicant("applicant.id_number", applicant.id_number)
+        return units
+
+    def register(
+        self, procedure: str, channel: Channel, applicant: Applicant, actor: Actor, *, receive: bool = True,
+        summary: str | None = None, code: str | None = None, unit: str | None = None,
+        deciding_unit: str | None = None,
+    ) -> Case:
+        """Register (and, with ``receive``, receive) a dossier at ``unit`` for ``deciding_unit``, in scope."""
+        units = self.vet_reception(applicant, unit, deciding_unit)
+        register = self.desk.receive if receive else self.desk.submit
+        return register(procedure, channel, applicant, actor, summary=summary, code=code, unit=units.receiving,
+                        deciding_unit=units.deciding)
+
+    def index_of(self, case: Case) -> dict[str, str]:
+        definition = self.service.engine.workflows.get(case.definition_key, case.definition_version).definition
+        return indexed(definition.index, case.attributes)

@@ -1,0 +1,49 @@
+"""A case carried over to the unit that succeeds its own: the ``transfer`` trigger's guard and action.
+
+Both workflows (dossiers and plan tasks) declare the trigger, fired by the system alone, in every state a
+case is still being dealt with. It changes no state: the case's unit attributes that named the old unit
+(``receiving_unit``, ``deciding_unit`` of a dossier; ``unit`` of a plan task) name the successor from then
+on, and ``unit_history`` keeps what changed, when and by which resolution, so the case's history shows both
+units. The appointment and the armed timers are left as they were: a receipt's appointment is a promise
+made to the applicant, which a merger does not move.
+"""
+
+from __future__ import annotations
+
+from motcua.workflow.engine.clock import text
+from motcua.workflow.engine.model import JsonValue
+from motcua.workflow.engine.registry import Context, Outcome, Registry
+
+__all__ = ["HELD_BY_PREDECESSOR", "RECORD_TRANSFER", "TRANSFER", "UNIT_ATTRIBUTES", "held_by_predecessor",
+           "record_transfer", "register_transfer"]
+
+TRANSFER = "transfer"
+RECORD_TRANSFER = "record_transfer"
+HELD_BY_PREDECESSOR = "held_by_predecessor"
+UNIT_ATTRIBUTES = ("receiving_unit", "deciding_unit", "unit")
+"""The attributes that name a unit a case belongs to."""
+
+
+def held_by_predecessor(context: Context) -> bool:
+    """The case still belongs to the unit the transfer is from (a second transfer finds nothing to move)."""
+    old = context.data.get("from_unit")
+    return any(context.case.attributes.get(name) == old for name in UNIT_ATTRIBUTES)
+
+
+def record_transfer(context: Context) -> Outcome:
+    old, new = context.data.get("from_unit"), context.data.get("to_unit")
+    moved = [name for name in UNIT_ATTRIBUTES if context.attributes.get(name) == old]
+    history = context.attributes.get("unit_history")
+    entries: list[JsonValue] = list(history) if isinstance(history, list) else []
+    entries.append({
+        "at": text(context.now), "from": old, "to": new, "attributes": list(moved),
+        "resolution": context.data.get("resolution"), "effective": context.data.get("effective"),
+    })
+    changes: dict[str, JsonValue] = {name: new for name in moved}
+    return Outcome(attributes={**changes, "unit_history": entries})
+
+
+def register_transfer(registry: Registry) -> None:
+    """Name the guard and the action a workflow's ``transfer`` trigger uses."""
+    registry.add_guard(HELD_BY_PREDECESSOR, held_by_predecessor)
+    registry.add_action(RECORD_TRANSFER, record_transfer)

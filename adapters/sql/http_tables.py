@@ -34,6 +34,10 @@ class ApiKeyRow(Row, table=True):
     roles: list[str] = Field(sa_type=sa.JSON)
     created_at: datetime = Field(sa_type=UtcDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # the key's scope (revision 0010): unit codes, or a province, or one applicant; none of them: every unit
+    units: list[str] | None = Field(default=None, sa_type=sa.JSON)
+    province: str | None = Field(default=None, sa_type=sa.String)
+    applicant: str | None = Field(default=None, sa_type=sa.String)
 
 
 class IdempotencyRow(Row, table=True):

@@ -63,6 +63,9 @@ class DossierReportRow(Row, table=True):
         # the whole history of the commune.
         sa.Index("ix_dossier_report_bieu06", "ended_on", "received_on", "appointment_on", "status", "channel",
                  "field_code", "code"),
+        # the same for one unit's report (revision 0010): the unit's range of the same columns
+        sa.Index("ix_dossier_report_unit_bieu06", "unit", "ended_on", "received_on", "appointment_on", "status",
+                 "channel", "field_code", "code"),
     )
 
     code: str = Field(primary_key=True, sa_type=CODE)
@@ -89,6 +92,7 @@ class DossierReportRow(Row, table=True):
     apologies_in_time: int = Field(sa_type=sa.Integer)
     imported: bool = Field(sa_type=sa.Boolean)
     position: int = Field(sa_type=ID)  # the last audit position folded into the row
+    unit: str | None = Field(default=None, sa_type=sa.String)  # the deciding unit it is counted under (0010)
 
 
 class DossierPauseRow(Row, table=True):

@@ -16,6 +16,7 @@ import pytest
 
 from motcua.definitions.catalogue import load_procedures, load_rule_sets
 from motcua.definitions.offices import DEFAULT_OFFICE, load_office
+from motcua.definitions.units import load_units, unit_calendars
 from motcua.definitions.workflows import load_workflows
 from motcua.workflow.dossiers.actions import DossierServices, dossier_registry
 from motcua.workflow.dossiers.desk import Applicant, Desk
@@ -29,23 +30,30 @@ from motcua.workflow.engine.queries import MAX_PAGE, CaseFilter, matches
 from motcua.workflow.engine.service import CaseService
 from motcua.workflow.errors import InvalidInput
 from motcua.workflow.plan.actions import TaskServices, task_registry
+from motcua.workflow.units.directory import UnitDirectory
 
 START = datetime(2024, 3, 4, 8, 0, tzinfo=VN_TZ)  # a Monday
 OFFICER = Actor.of("Nguyễn Thị Lan", "officer")
 SPECIALISTS = ("Phạm Văn Hùng", "Lê Thị Thu")
 PROCEDURES = ("1.001193", "1.004873", "2.001019")
+UNITS = ("LOCAL-HD-AN-THUONG", "LOCAL-HD-CAM-THUONG", "LOCAL-HD-BINH-HAN")  # in force in 2024
+DECIDING = "LOCAL-HD-NGUYEN-TRAI"  # decides some dossiers the others receive
+APPLICANTS = ("030190000001", "030190000002", "030190000003")
 
 
 CATALOGUE, RULES = load_procedures(), load_rule_sets()
 SLA = SlaClock(load_office(DEFAULT_OFFICE).calendar())
+REGISTER = load_units()
+CLOCKS = {code: SlaClock(calendar) for code, calendar in unit_calendars(REGISTER).items()}
 WORKFLOWS: WorkflowSet = load_workflows({
-    "tthc-dossier": dossier_registry(DossierServices(SLA, CATALOGUE, RULES)),
-    "plan-task": task_registry(TaskServices(SLA, RULES)),
+    "tthc-dossier": dossier_registry(DossierServices(SLA, CATALOGUE, RULES, CLOCKS)),
+    "plan-task": task_registry(TaskServices(SLA, RULES, CLOCKS)),
 })
 
 
 def _desk(store: Storage, clock: ManualClock) -> Desk:
-    return Desk(CaseService(Engine(WORKFLOWS, clock), store), store, CATALOGUE, RULES, "000.00.00.H23")
+    return Desk(CaseService(Engine(WORKFLOWS, clock), store), store, CATALOGUE, RULES, UNITS[0],
+                units=UnitDirectory(REGISTER, UNITS[0]))
 
 
 def _populate(store: Storage) -> list[Case]:
@@ -56,11 +64,13 @@ def _populate(store: Storage) -> list[Case]:
     for n in range(14):
         clock.set(START + timedelta(days=n, hours=n % 3))
         procedure = PROCEDURES[n % len(PROCEDURES)]
+        applicant = Applicant(f"Công dân số {n}", id_number=APPLICANTS[n % 3] if n % 7 else None)
+        unit, deciding = UNITS[n % 3], DECIDING if n % 4 == 0 else None
         if n % 6 == 1:  # refused at the desk: its processing ended at once
-            case = desk.submit(procedure, "direct", Applicant(f"Công dân số {n}"), OFFICER)
+            case = desk.submit(procedure, "direct", applicant, OFFICER, unit=unit, deciding_unit=deciding)
             service.fire(case.code, "refuse", OFFICER, {"reason": "Không thuộc thẩm quyền"})
             continue
-        case = desk.receive(procedure, "direct", Applicant(f"Công dân số {n}"), OFFICER)
+        case = desk.receive(procedure, "direct", applicant, OFFICER, unit=unit, deciding_unit=deciding)
         if n == 13:  # a blank assignee: no officer holds it, on every store
             case = service.fire(case.code, "assign", OFFICER, {"assignee": "   "})
         elif n % 4 != 3:
@@ -82,6 +92,12 @@ def _filters(cases: list[Case]) -> list[CaseFilter]:
     found += [CaseFilter(due_before=i, definition_key="tthc-dossier") for i in instants]
     found += [CaseFilter(deadline="overdue", lifecycle="processing"), CaseFilter(definition_key="plan-task")]
     found += [CaseFilter(ended=True), CaseFilter(ended=False, deadline="overdue"), CaseFilter(officer="")]
+    found += [CaseFilter(unit=u) for u in (*UNITS, DECIDING, "LOCAL-HP-THANH-DONG")]
+    found += [CaseFilter(units=frozenset({u})) for u in (*UNITS, DECIDING)]
+    found += [CaseFilter(units=frozenset(UNITS[:2])), CaseFilter(units=frozenset()),
+              CaseFilter(unit=DECIDING, units=frozenset({UNITS[0]}), lifecycle="processing")]
+    found += [CaseFilter(applicant=a) for a in (*APPLICANTS, "000000000000")]
+    found += [CaseFilter(applicant=APPLICANTS[0], units=frozenset({UNITS[0]}), ended=False)]
     return [*found, CaseFilter()]
 
 
@@ -95,6 +111,10 @@ def test_the_population_covers_what_the_filters_tell_apart(cases: list[Case]) ->
     assert {"received", "processing", "supplement_requested"} <= {lifecycle for lifecycle, _ in states}
     assert {"on_time", "overdue"} <= {deadline for _, deadline in states}
     assert any(c.attributes.get("ended_at") for c in cases)
+    pairs = {(c.attributes["receiving_unit"], c.attributes["deciding_unit"]) for c in cases}
+    assert {(u, u) for u in UNITS} | {(u, DECIDING) for u in UNITS} <= pairs  # received for another unit, too
+    assert {c.attributes.get("applicant_id") for c in cases} == {*APPLICANTS, None}
+    assert all(c.code.startswith(c.attributes["receiving_unit"] + "-") for c in cases)  # numbered per receiving unit
 
 
 def test_find_selects_what_matches_selects_in_code_order(store: Storage, cases: list[Case]) -> None:

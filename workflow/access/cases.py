@@ -18,7 +18,7 @@ from motcua.workflow.dossiers.desk import Applicant, Desk
 from motcua.workflow.engine.audit import AuditEntry
 from motcua.workflow.engine.model import Actor, Case
 from motcua.workflow.engine.ports import CaseQueries
-from motcua.workflow.engine.queries import CaseFilter, Page, indexed
+from motcua.workflow.engine.queries import CaseFilter, Page
 from motcua.workflow.engine.service import CaseService
 from motcua.workflow.errors import CaseNotFound
 from motcua.workflow.units.directory import Reception
@@ -73,6 +73,5 @@ class ScopedCases:
         return register(procedure, channel, applicant, actor, summary=summary, code=code, unit=units.receiving,
                         deciding_unit=units.deciding)
 
-    def index_of(self, case: Case) -> dict[str, str]:
-        definition = self.service.engine.workflows.get(case.definition_key, case.definition_version).definition
-        return indexed(definition.index, case.attributes)
+    def index_of(self, case: Case) -> Mapping[str, str]:
+        return self.service.engine.workflows.index_of(case)

@@ -47,6 +47,7 @@ __all__ = [
     "Motcua",
     "PortalSettings",
     "database_url",
+    "home_unit",
     "notifier_from_settings",
     "open_motcua",
     "portal_notifier",
@@ -58,6 +59,12 @@ DEFAULT_DATABASE_URL = "sqlite:///motcua.db"
 DEFAULT_AGENCY = "000.00.00.H23"  # electronic id of the receiving agency (mã định danh), configurable
 PORTAL_PUBLISH: Mapping[str, tuple[str, ...]] = {"tthc-dossier": (PORTAL_KIND,)}  # what is synced to DVCQG
 DEFAULT_PORTAL_TIMEOUT_S = 10.0
+
+
+def home_unit(explicit: str | None = None) -> str:
+    """The unit a desk receives for unless told otherwise: ``agency`` wins, then ``MOTCUA_AGENCY``, then
+    :data:`DEFAULT_AGENCY` (a standalone commune)."""
+    return explicit or os.environ.get("MOTCUA_AGENCY") or DEFAULT_AGENCY
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -179,7 +186,7 @@ class Motcua:
 
 def open_motcua(
     url: str | None = None, *, clock: Clock | None = None, office: str = DEFAULT_OFFICE,
-    agency: str = DEFAULT_AGENCY, observers: Sequence[Observer] | None = None,
+    agency: str | None = None, observers: Sequence[Observer] | None = None,
     publish: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Motcua:
     """``publish``: the effect kinds every decision of a workflow releases (:data:`PORTAL_PUBLISH` syncs the
@@ -203,5 +210,6 @@ def open_motcua(
         backend.close()  # opened, then refused: nothing of it may stay open
         raise
     service = CaseService(engine, backend.store, [LoggingObserver()] if observers is None else observers)
-    desk = Desk(service, backend.store, catalogue, rules, agency, units=UnitDirectory(register, agency))
+    home = home_unit(agency)
+    desk = Desk(service, backend.store, catalogue, rules, home, units=UnitDirectory(register, home))
     return Motcua(service, desk, backend, workflows, catalogue, rules, calendar, reports, published)

@@ -14,7 +14,7 @@ from motcua.workflow.dvcqg.portal import EntrySync, dossier_record, progress_rec
 from motcua.workflow.dvcqg.records import parse_record, portal_text
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
 from motcua.workflow.engine.decisions import Engine
-from motcua.workflow.engine.model import Actor, Effect, JsonValue, OutboxItem
+from motcua.workflow.engine.model import SYSTEM_ACTOR, Actor, Effect, JsonValue, OutboxItem
 from tests.conftest import LEADER, OFFICER, SPECIALIST, START
 
 APPLICANT = Applicant("Trần Văn An", phone="0912345678", email="an@example.vn")
@@ -203,3 +203,26 @@ def test_a_dossier_summary_counts_its_synced_entries(clock: ManualClock) -> None
         1, 2, "failed", timedelta(seconds=30))
     done = summarize(case, [first, EntrySync(code, 2, "synced", 3, at, synced_at=at)])
     assert done.complete and done.status == "synced" and done.last_synced_sequence == 2
+
+
+def test_the_records_name_the_unit_that_decides_and_follow_a_merger(clock: ManualClock) -> None:
+    clock.set(datetime(2025, 6, 2, 9, 0, tzinfo=VN_TZ))
+    motcua = open_motcua("memory://", clock=clock, observers=[], agency="LOCAL-HD-AN-THUONG", publish=PORTAL_PUBLISH)
+    case = motcua.desk.receive("1.004873", "direct", Applicant("Trần Văn An"), OFFICER,
+                               deciding_unit="LOCAL-HD-CAM-THUONG")
+    armed = motcua.store.timers(case.code)
+    assert armed
+    clock.set(datetime(2025, 7, 1, 0, 5, tzinfo=VN_TZ))
+    moved = motcua.service.fire(case.code, "transfer", SYSTEM_ACTOR, {
+        "from_unit": "LOCAL-HD-CAM-THUONG", "to_unit": "LOCAL-HP-THANH-DONG", "resolution": "1669/NQ-UBTVQH15",
+        "effective": "2025-07-01"})
+    entries = motcua.store.history(case.code)
+    definition = motcua.workflows.get(case.definition_key, case.definition_version).definition
+    assert dossier_record(moved, entries, definition, "000.00.00.H23")["DonViXuLy"] == "LOCAL-HP-THANH-DONG"
+    held = [progress_record(entries, n, definition, "000.00.00.H23")["PhongBanXuLy"] for n in (1, 2, 3)]
+    assert held == ["LOCAL-HD-CAM-THUONG", "LOCAL-HD-CAM-THUONG", "LOCAL-HP-THANH-DONG"]
+    assert moved.attributes["receiving_unit"] == "LOCAL-HD-AN-THUONG"  # only the unit that ended is replaced
+    assert moved.attributes["unit_history"] == [{
+        "at": "2025-07-01T00:05:00+07:00", "from": "LOCAL-HD-CAM-THUONG", "to": "LOCAL-HP-THANH-DONG",
+        "attributes": ["deciding_unit"], "resolution": "1669/NQ-UBTVQH15", "effective": "2025-07-01"}]
+    assert (moved.state, motcua.store.timers(case.code)) == (case.state, armed)  # no state moved, timers kept

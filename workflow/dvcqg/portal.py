@@ -70,7 +70,8 @@ def status_code(definition: WorkflowDefinition, case_state: Mapping[str, str]) -
 def dossier_record(
     case: Case, entries: Sequence[AuditEntry], definition: WorkflowDefinition, agency: str
 ) -> dict[str, JsonValue]:
-    """The ``DongBoHoSoMC`` record of the dossier as it stands (``entries``: its whole history)."""
+    """The ``DongBoHoSoMC`` record of the dossier as it stands (``entries``: its whole history). ``DonViXuLy`` is
+    the dossier's deciding unit; ``agency`` only for a dossier from before units."""
     a = case.attributes
     name = _text(a.get("procedure_name"))
     record: dict[str, JsonValue] = {
@@ -81,7 +82,7 @@ def dossier_record(
         "TrichYeuHoSo": _text(a.get("summary")) or name,
         "NgayTiepNhan": _stamp(a.get("received_at")), "NgayHenTra": _stamp(_initial_appointment(a)),
         "TrangThaiHoSo": status_code(definition, case.state), "NgayTra": _stamp(a.get("returned_at")),
-        "NgayKetThucXuLy": _stamp(a.get("ended_at")), "DonViXuLy": agency,
+        "NgayKetThucXuLy": _stamp(a.get("ended_at")), "DonViXuLy": _text(a.get("deciding_unit")) or agency,
         "KenhThucHien": _CHANNEL_CODES.get(str(a.get("channel")), 1),
         "HoSoCoThanhPhanSoHoa": int(case.state.get("records") in _DIGITIZED),
         "DuocThanhToanTrucTuyen": int(a.get("paid_online") is True),
@@ -177,7 +178,7 @@ def progress_record(
     started = entries[sequence - 2].occurred_at if sequence > 1 else entry.occurred_at
     return {
         "MaHoSo": entry.case_code, "NguoiXuLy": entry.actor, "ChucDanh": role_label(definition, entry.role),
-        "ThoiDiemXuLy": portal_text(entry.occurred_at), "PhongBanXuLy": agency,
+        "ThoiDiemXuLy": portal_text(entry.occurred_at), "PhongBanXuLy": _unit_after(entries, sequence) or agency,
         "NoiDungXuLy": _content(definition, entry), "TrangThai": status_code(definition, entry.state_after),
         "NgayBatDau": portal_text(started), "NgayKetThucTheoQuyDinh": _stamp(_appointment_after(entries, sequence)),
     }
@@ -198,6 +199,15 @@ def _content(definition: WorkflowDefinition, entry: AuditEntry) -> str:
         return label
     shown = datetime.fromisoformat(new_date).strftime("%d/%m/%Y")
     return f"{label}: hẹn trả ngày {shown}" + (f"; lý do: {entry.reason}" if entry.reason else "")
+
+
+def _unit_after(entries: Sequence[AuditEntry], sequence: int) -> str:
+    """The deciding unit that held the dossier after the entry ``sequence``: named by the opening's data, moved by
+    a merger's transfer (its ``changes``)."""
+    unit: JsonValue = entries[0].data.get("deciding_unit") if entries else None
+    for entry in entries[1:sequence]:
+        unit = entry.changes.get("deciding_unit", unit)
+    return _text(unit)
 
 
 def _appointment_after(entries: Sequence[AuditEntry], sequence: int) -> JsonValue:

@@ -5,6 +5,11 @@ secret is 32 random bytes (``secrets.token_urlsafe``). Only ``SHA-256(salt ‖ s
 a random per-key salt: for a high-entropy random secret a fast hash is enough (nothing to brute-force),
 and the comparison is constant-time (:func:`hmac.compare_digest`).
 
+A key carries its *scope*, what it may see (:meth:`ApiKey.scope`): the units of a commune's staff, a whole
+province (provincial staff, inspectors: their roles still decide what they may move), or one applicant's
+own dossiers. A key with none of them — made before keys had scopes, or an operator's ``--all-units`` key —
+sees every unit.
+
 An idempotency record is scoped by the API key that sent the request. :meth:`IdempotencyStore.claim`
 inserts it *in flight* (no response yet) or returns what is already there; :meth:`complete` stores the
 first response; :meth:`release` forgets a claim whose request failed unexpectedly (5xx) so that a retry
@@ -24,10 +29,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Final, Protocol
 
+from motcua.workflow.access.scope import EVERYTHING, Scope
 from motcua.workflow.engine.model import Actor
 from motcua.workflow.errors import InvalidInput
+from motcua.workflow.units.directory import UnitDirectory
 
 __all__ = [
+    "APPLICANT_ROLE",
     "IN_FLIGHT_LEASE",
     "KEY_PREFIX",
     "ApiKey",
@@ -43,13 +51,16 @@ __all__ = [
 ]
 
 KEY_PREFIX: Final = "mc"
+APPLICANT_ROLE: Final = "applicant"
+_SHOWN: Final = 3  # the characters of an applicant's identity number a listing shows
 IN_FLIGHT_LEASE: Final = timedelta(seconds=60)
 """A claim with no response after this long is taken as abandoned (its server died): a retry runs again."""
 
 
 @dataclass(frozen=True, slots=True)
 class ApiKey:
-    """A stored key: never the key itself, only its salted hash."""
+    """A stored key: never the key itself, only its salted hash. At most one of ``units`` (unit codes),
+    ``province`` (a province code) and ``applicant`` (an applicant's identity number) is set: the scope."""
 
     key_id: str
     key_hash: str
@@ -58,10 +69,35 @@ class ApiKey:
     roles: tuple[str, ...]
     created_at: datetime
     revoked_at: datetime | None = None
+    units: tuple[str, ...] | None = None
+    province: str | None = None
+    applicant: str | None = None
 
     @property
     def principal(self) -> Actor:
         return Actor.of(self.actor, *self.roles)
+
+    def scope(self, units: UnitDirectory) -> Scope:
+        """The cases this key may see, with the province's units read from ``units``."""
+        if self.applicant is not None:
+            return Scope.of_applicant(self.applicant)
+        if self.province is not None:
+            return Scope.of_units(units.province_codes(self.province), label=f"tỉnh/thành phố {self.province}")
+        if self.units is not None:
+            return Scope.of_units(self.units)
+        return EVERYTHING
+
+    @property
+    def scope_text(self) -> str:
+        """The scope in one line, the applicant's identity number masked (its last 3 characters only)."""
+        if self.applicant is not None:
+            shown = self.applicant[-_SHOWN:] if len(self.applicant) > _SHOWN else ""
+            return f"applicant ***{shown}"
+        if self.province is not None:
+            return f"province {self.province}"
+        if self.units is not None:
+            return f"units {', '.join(self.units)}"
+        return "every unit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,15 +168,38 @@ def _hash(salt: str, secret: str) -> str:
     return hashlib.sha256(bytes.fromhex(salt) + secret.encode("utf-8")).hexdigest()
 
 
-def new_key(actor: str, roles: Sequence[str], now: datetime) -> NewKey:
-    """A fresh random key for ``actor`` with ``roles``."""
+def new_key(
+    actor: str, roles: Sequence[str], now: datetime, *, units: Sequence[str] | None = None,
+    province: str | None = None, applicant: str | None = None,
+) -> NewKey:
+    """A fresh random key for ``actor`` with ``roles``, scoped to ``units``, a ``province`` or one ``applicant``
+    (none of them: every unit)."""
     if not actor.strip():
         raise InvalidInput("--actor", "an API key stands for a named actor")
     if not roles or any(not role.strip() for role in roles):
         raise InvalidInput("--role", "give at least one role (officer, specialist, leader…)")
+    chosen = tuple(dict.fromkeys(roles))
+    _check_scope(chosen, units, province, applicant)
     key_id, secret, salt = secrets.token_hex(6), secrets.token_urlsafe(32), secrets.token_hex(16)
-    stored = ApiKey(key_id, _hash(salt, secret), salt, actor.strip(), tuple(dict.fromkeys(roles)), now)
+    stored = ApiKey(key_id, _hash(salt, secret), salt, actor.strip(), chosen, now,
+                    units=None if units is None else tuple(dict.fromkeys(units)), province=province,
+                    applicant=applicant)
     return NewKey(f"{KEY_PREFIX}_{key_id}_{secret}", stored)
+
+
+def _check_scope(
+    roles: tuple[str, ...], units: Sequence[str] | None, province: str | None, applicant: str | None
+) -> None:
+    if sum(kind is not None for kind in (units, province, applicant)) > 1:
+        raise InvalidInput("--unit", "a key has one scope: units, a province or an applicant, not several")
+    if units is not None and (not units or any(not code.strip() for code in units)):
+        raise InvalidInput("--unit", "give at least one unit code")
+    if province is not None and not province.strip():
+        raise InvalidInput("--province", "give a province code")
+    if applicant is not None and not applicant.strip():
+        raise InvalidInput("--applicant-id", "give the applicant's identity number")
+    if applicant is not None and roles != (APPLICANT_ROLE,):
+        raise InvalidInput("--applicant-id", "a key acting for one applicant has the role applicant and no other")
 
 
 def authenticate(keys: ApiKeyStore, presented: str) -> ApiKey | None:

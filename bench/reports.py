@@ -189,6 +189,7 @@ class _Generator:
             "rating": _RATINGS[int(r() * len(_RATINGS))] if resolved else None,
             "apologies": int(late and r() < 0.8), "apologies_in_time": int(late and r() < 0.7),
             "imported": False, "position": position,
+            "unit": code.rsplit("-", 2)[0],  # the receiving desk decides: the unit a standalone commune records
         }
         return tuple(values[name] for name in _NAMES)
 

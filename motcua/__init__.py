@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from motcua.shop import OneStop, connect
+    from motcua.workflow.access.scope import EVERYTHING, Scope
     from motcua.workflow.dossiers.catalogue import Channel, Procedure
     from motcua.workflow.dossiers.desk import Applicant
     from motcua.workflow.engine.audit import AuditEntry
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
         MotcuaError,
         NoRuleSetInForce,
         NotFound,
+        OutsideScope,
         Retryable,
         RoleNotAllowed,
         StorageFailure,
@@ -60,6 +62,7 @@ if TYPE_CHECKING:
     from motcua.workflow.reports.projection import Bieu06, Bieu06Row
 
 __all__ = [
+    "EVERYTHING",
     "VN_TZ",
     "Actor",
     "Applicant",
@@ -88,10 +91,12 @@ __all__ = [
     "NotFound",
     "Observer",
     "OneStop",
+    "OutsideScope",
     "Page",
     "Procedure",
     "Retryable",
     "RoleNotAllowed",
+    "Scope",
     "Scorecard",
     "StorageFailure",
     "StorageUnavailable",
@@ -121,6 +126,7 @@ _HOMES: dict[str, str] = {
     "Decision": "motcua.workflow.engine.decisions",
     "DeliveryFailed": "motcua.workflow.errors",
     "DeliveryUnavailable": "motcua.workflow.errors",
+    "EVERYTHING": "motcua.workflow.access.scope",
     "GuardRejected": "motcua.workflow.errors",
     "Indicator": "motcua.workflow.reports.par766",
     "InvalidDefinition": "motcua.workflow.errors",
@@ -133,10 +139,12 @@ _HOMES: dict[str, str] = {
     "NotFound": "motcua.workflow.errors",
     "Observer": "motcua.workflow.engine.ports",
     "OneStop": "motcua.shop",
+    "OutsideScope": "motcua.workflow.errors",
     "Page": "motcua.workflow.engine.queries",
     "Procedure": "motcua.workflow.dossiers.catalogue",
     "Retryable": "motcua.workflow.errors",
     "RoleNotAllowed": "motcua.workflow.errors",
+    "Scope": "motcua.workflow.access.scope",
     "Scorecard": "motcua.workflow.reports.par766",
     "StorageFailure": "motcua.workflow.errors",
     "StorageUnavailable": "motcua.workflow.errors",

@@ -1,19 +1,26 @@
-""":class:`OneStop`: what a host program holds — one commune's one-stop shop on one database.
+""":class:`OneStop`: what a host program holds — a one-stop shop on one database, seen through one scope.
 
 It is a thin face over the composition root (:func:`motcua.adapters.bootstrap.open_motcua`): every call is
 one unit of work of :class:`motcua.workflow.engine.service.CaseService`, or one read. Nothing here decides; the
 engine does, and the store keeps what it decided.
+
+A province shares one database among its units, so a handle sees only its :class:`~motcua.workflow.access.scope.Scope`
+(``connect(unit=…)``: that unit's dossiers; :meth:`OneStop.scoped`: any other): every read, move, query and
+reception goes through :class:`~motcua.workflow.access.cases.ScopedCases`, exactly as an HTTP key's requests do.
+A case outside the scope is :class:`~motcua.workflow.errors.CaseNotFound`, as if its code had never been issued.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from types import TracebackType
 
-from motcua.adapters.bootstrap import DEFAULT_AGENCY, Motcua, open_motcua
+from motcua.adapters.bootstrap import Motcua, open_motcua
+from motcua.workflow.access.cases import ScopedCases
+from motcua.workflow.access.scope import EVERYTHING, Scope
 from motcua.workflow.dossiers.catalogue import Channel, Procedure
 from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW, Applicant
 from motcua.workflow.engine.audit import AuditEntry
@@ -21,6 +28,7 @@ from motcua.workflow.engine.clock import Clock
 from motcua.workflow.engine.model import Actor, Case
 from motcua.workflow.engine.ports import Observer
 from motcua.workflow.engine.queries import CaseFilter, Page
+from motcua.workflow.errors import InvalidInput
 from motcua.workflow.reports.par766 import Scorecard
 from motcua.workflow.reports.projection import Bieu06
 from motcua.workflow.reports.service import ReportService
@@ -29,37 +37,65 @@ __all__ = ["OneStop", "connect"]
 
 
 def connect(
-    url: str | None = None, *, clock: Clock | None = None, agency: str | None = None,
-    observers: Sequence[Observer] | None = None,
+    url: str | None = None, *, unit: str | None = None, scope: Scope | None = None, clock: Clock | None = None,
+    agency: str | None = None, observers: Sequence[Observer] | None = None,
 ) -> OneStop:
     """The one-stop shop on ``url`` (``sqlite:///FILE``, ``postgresql://…`` or ``memory://``; default
     ``MOTCUA_DATABASE_URL``, else ``sqlite:///motcua.db``), its schema brought up to date.
 
-    ``clock`` is the wall clock unless given (tests and simulations pass a ``ManualClock``);
-    ``agency`` is the receiving agency's electronic id that prefixes dossier codes; ``observers`` are
-    called after each decision is committed or refused (default: one structured log line each).
+    ``unit`` is the desk's home unit (a code of ``motcua units list``): where dossiers are received and numbered
+    unless a call names another, and, unless ``scope`` says otherwise, the only unit whose cases the handle sees.
+    ``scope`` is what the handle sees (default: the ``unit``'s cases, else everything). ``agency`` is the home
+    unit's code for a standalone commune, outside the unit register (default ``MOTCUA_AGENCY``, else
+    ``000.00.00.H23``); it does not scope the handle. ``clock`` is the wall clock unless given (tests and
+    simulations pass a ``ManualClock``); ``observers`` are called after each decision is committed or refused
+    (default: one structured log line each).
     """
-    return OneStop(open_motcua(url, clock=clock, agency=agency or DEFAULT_AGENCY, observers=observers))
+    if unit is not None and agency is not None and unit != agency:
+        raise InvalidInput("unit", f"the home unit is {unit!r} or {agency!r}, not both: give unit alone")
+    parts = open_motcua(url, clock=clock, agency=unit or agency, observers=observers)
+    if unit is not None and not parts.desk.units.knows(unit):
+        parts.close()
+        raise InvalidInput("unit", f"unknown unit {unit!r}: `motcua units list` shows the codes")
+    chosen = scope if scope is not None else Scope.of_units([unit]) if unit is not None else EVERYTHING
+    return OneStop(parts, chosen)
 
 
 @dataclass(frozen=True)
 class OneStop:
-    """Dossiers in, decisions out, reports at the end of the period. Close it (or use ``with``) when done."""
+    """Dossiers in, decisions out, reports at the end of the period, within ``scope``. Close it (or use ``with``)
+    when done."""
 
     parts: Motcua
+    scope: Scope = EVERYTHING
+
+    def scoped(self, scope: Scope) -> OneStop:
+        """The same shop seen through ``scope`` (one database: closing either handle closes both)."""
+        return replace(self, scope=scope)
+
+    def _cases(self) -> ScopedCases:
+        return ScopedCases(self.parts.service, self.parts.store, self.parts.desk, self.scope)
 
     # -- dossiers ---------------------------------------------------------------------------------
 
     def receive(
         self, procedure: str, applicant: Applicant, actor: Actor, *, channel: Channel = "direct",
-        summary: str | None = None,
+        summary: str | None = None, unit: str | None = None, deciding_unit: str | None = None,
     ) -> Case:
-        """Register and receive a dossier at the desk: its receipt and legal appointment are issued."""
-        return self.parts.desk.receive(procedure, channel, applicant, actor, summary=summary)
+        """Register and receive a dossier at ``unit`` (default: the home unit) for ``deciding_unit`` (default: the
+        receiving unit): its receipt and legal appointment are issued. A unit outside the scope is
+        :class:`~motcua.workflow.errors.OutsideScope`, refused before a dossier number is drawn."""
+        return self._cases().register(procedure, channel, applicant, actor, summary=summary, unit=unit,
+                                      deciding_unit=deciding_unit)
 
-    def submit(self, procedure: str, applicant: Applicant, actor: Actor, *, summary: str | None = None) -> Case:
-        """Register a dossier submitted online: it waits (status 1) until an officer receives it."""
-        return self.parts.desk.submit(procedure, "online", applicant, actor, summary=summary)
+    def submit(
+        self, procedure: str, applicant: Applicant, actor: Actor, *, summary: str | None = None,
+        unit: str | None = None, deciding_unit: str | None = None,
+    ) -> Case:
+        """Register a dossier submitted online at ``unit`` for ``deciding_unit``: it waits (status 1) until an
+        officer receives it."""
+        return self._cases().register(procedure, "online", applicant, actor, receive=False, summary=summary,
+                                      unit=unit, deciding_unit=deciding_unit)
 
     def fire(
         self, code: str, trigger: str, actor: Actor, data: Mapping[str, object] | None = None, *,
@@ -67,12 +103,12 @@ class OneStop:
     ) -> Case:
         """Fire ``trigger`` on the dossier (or plan task) ``code``; with ``expected_version``, only if
         nobody changed it since (else :class:`~motcua.workflow.errors.ConcurrencyConflict`)."""
-        return self.parts.service.fire(code, trigger, actor, data, expected_version=expected_version)
+        return self._cases().fire(code, trigger, actor, data, expected_version=expected_version)
 
     def case(self, code: str) -> Case:
         """The case — a dossier or a plan task — as it stands (:class:`~motcua.workflow.errors.CaseNotFound`
-        for an unknown code)."""
-        return self.parts.service.get(code)
+        for an unknown code, or one outside the scope)."""
+        return self._cases().case(code)
 
     def dossier(self, code: str) -> Case:
         """Deprecated alias of :meth:`case` (the name said "dossier" but returned plan tasks too); removed in 0.2."""
@@ -81,7 +117,7 @@ class OneStop:
 
     def history(self, code: str) -> Sequence[AuditEntry]:
         """Every decision on the case, oldest first, as the audit log keeps it."""
-        return self.parts.service.history(code)
+        return self._cases().history(code)
 
     def status_code(self, case: Case) -> int | None:
         """The DVCQG ``TrangThaiHoSo`` (1–10) of a dossier's lifecycle state; ``None`` for plan tasks."""
@@ -90,8 +126,8 @@ class OneStop:
     # -- queries ----------------------------------------------------------------------------------
 
     def find(self, where: CaseFilter | None = None, *, after: str | None = None, limit: int = 50) -> Page:
-        """Cases matching ``where`` (every case without one), by code, ``limit`` at a time after ``after``."""
-        return self.parts.store.find(where or CaseFilter(), after=after, limit=limit)
+        """Cases in scope matching ``where`` (every one without it), by code, ``limit`` at a time after ``after``."""
+        return self._cases().find(where or CaseFilter(), after=after, limit=limit)
 
     def overdue(self, *, after: str | None = None, limit: int = 50) -> Page:
         """Dossiers past their legal appointment and still being dealt with."""
@@ -117,13 +153,18 @@ class OneStop:
 
     # -- reports ----------------------------------------------------------------------------------
 
-    def bieu06(self, start: date, end: date) -> Bieu06:
-        """Biểu số 06/VPCP/KSTT for [start, end], over the whole log up to now."""
-        return self._reports().caught_up().bieu06(start, end)
+    def bieu06(self, start: date, end: date, *, unit: str | None = None) -> Bieu06:
+        """Biểu số 06/VPCP/KSTT for [start, end], over the whole log up to now: of ``unit``, else of the scope's
+        units (the sum of them; the province for a handle not scoped to units). ``NotFound`` for a unit unknown
+        or outside the scope."""
+        units = self._cases().report_units(unit)
+        return self._reports().caught_up().bieu06(start, end, units=units)
 
-    def par766(self, start: date, end: date) -> Scorecard:
-        """The Decision 766 indicators and points for [start, end], under the rules in force at ``end``."""
-        return self._reports().caught_up().scorecard(start, end)
+    def par766(self, start: date, end: date, *, unit: str | None = None) -> Scorecard:
+        """The Decision 766 indicators and points for [start, end], under the rules in force at ``end``: of
+        ``unit``, else of the scope's units, as for :meth:`bieu06`."""
+        units = self._cases().report_units(unit)
+        return self._reports().caught_up().scorecard(start, end, units=units)
 
     def _reports(self) -> ReportService:
         return ReportService(self.parts.reports, self.parts.rules)

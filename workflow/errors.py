@@ -39,6 +39,7 @@ __all__ = [
     "StaleTimer",
     "StorageFailure",
     "StorageUnavailable",
+    "SuccessionHalted",
     "TransitionNotAllowed",
     "UnknownDefinition",
     "UnknownProcedure",
@@ -209,6 +210,18 @@ class StaleTimer(MotcuaError):
         self.name = name
         self.generation = generation
         super().__init__(f"timer {name!r} of {code} (generation {generation}) is no longer armed")
+
+
+class SuccessionHalted(MotcuaError):
+    """Applying a unit succession stopped at case ``code``: the cases moved before it stay moved, this one was not
+    (each transfer is its own transaction). Run it again once the cause is fixed: moved cases are not moved twice."""
+
+    def __init__(self, code: str, from_unit: str, to_unit: str, detail: str) -> None:
+        self.code = code
+        self.from_unit = from_unit
+        self.to_unit = to_unit
+        self.detail = detail
+        super().__init__(f"succession {from_unit} → {to_unit} stopped at {code}: {detail}")
 
 
 class DeliveryFailed(MotcuaError):

@@ -50,12 +50,13 @@ class MemoryReports:
             self._checkpoint = 0
         return self.catch_up()
 
-    def bieu06(self, start: date, end: date) -> Bieu06:
-        return bieu06(self._snapshot(), start, end)
+    def bieu06(self, start: date, end: date, *, units: frozenset[str] | None = None) -> Bieu06:
+        return bieu06(self._snapshot(), start, end, units=units)
 
-    def indicator_counts(self, start: date, end: date) -> IndicatorCounts:
+    def indicator_counts(self, start: date, end: date, *, units: frozenset[str] | None = None) -> IndicatorCounts:
         published = self._store.cases_with_effect(SYNC_KIND)
-        return indicator_counts(self._snapshot(), start, end, published=published, synced=self._fully_synced())
+        return indicator_counts(self._snapshot(), start, end, published=published, synced=self._fully_synced(),
+                                units=units)
 
     def facts(self, code: str) -> DossierFacts | None:
         with self._lock:

@@ -91,8 +91,15 @@ def _named(row: Bieu06Row) -> str:
 # -- Biểu 06 ---------------------------------------------------------------------------------------
 
 
-def bieu06_table(report: Bieu06) -> Table:
-    table = Table(title=f"{BIEU06_FORM} — {BIEU06_TITLE.capitalize()}\n{_period_line(report)}", show_lines=False)
+def _titled(heading: str | None, title: str) -> str:
+    """``title`` under the line naming what the report covers (its unit, or the province), when given."""
+    return title if heading is None else f"{heading}\n{title}"
+
+
+def bieu06_table(report: Bieu06, *, heading: str | None = None) -> Table:
+    """``heading``: the line naming the unit (or the province) the report covers, above the title."""
+    title = _titled(heading, f"{BIEU06_FORM} — {BIEU06_TITLE.capitalize()}\n{_period_line(report)}")
+    table = Table(title=title, show_lines=False)
     table.add_column("STT", justify="right")
     table.add_column("Lĩnh vực", overflow="fold")
     for name in BIEU06_COUNTS:
@@ -262,9 +269,10 @@ def _value(value: float | None) -> str:
     return "N/A" if value is None else f"{value:.2f}"
 
 
-def par766_table(card: Scorecard) -> Table:
-    title = (f"Chỉ số Quyết định 766/QĐ-TTg — từ {shown(card.start)} đến {shown(card.end)} "
-             f"(bộ quy tắc {card.rule_set})")
+def par766_table(card: Scorecard, *, heading: str | None = None) -> Table:
+    """``heading``: as :func:`bieu06_table`'s."""
+    title = _titled(heading, f"Chỉ số Quyết định 766/QĐ-TTg — từ {shown(card.start)} đến {shown(card.end)} "
+                             f"(bộ quy tắc {card.rule_set})")
     table = Table(title=title, caption="\n".join(card.notes) or None)
     for column, justify in (("Chỉ số", "left"), ("Tỷ lệ (%)", "right"), ("Điểm", "right"), ("Tối đa", "right")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]  # literal justify values
@@ -287,13 +295,17 @@ def par766_csv(card: Scorecard) -> str:
     return buffer.getvalue()
 
 
-def par766_xlsx(card: Scorecard, out: Path) -> None:
+def par766_xlsx(card: Scorecard, out: Path, *, heading: str | None = None) -> None:
+    """``heading``: the unit (or the province) the scorecard covers, in A1 above the title when given."""
     xl = _openpyxl()
 
     book = xl.Workbook()
     sheet = book.active
     assert sheet is not None  # a new workbook always has one sheet
     sheet.title = "QD 766"
+    if heading is not None:
+        sheet.append([heading])
+    title = 1 if heading is None else 2  # the title row
     sheet.append([f"Chỉ số Quyết định 766/QĐ-TTg — từ {shown(card.start)} đến {shown(card.end)}"])
     sheet.append([f"Bộ quy tắc: {card.rule_set}"])
     sheet.append(["Mã", "Chỉ số", "Tỷ lệ (%)", "Điểm", "Điểm tối đa"])
@@ -303,7 +315,7 @@ def par766_xlsx(card: Scorecard, out: Path) -> None:
     sheet.append(["", "Tổng", None, card.total_points, card.max_points])
     for note in card.notes:
         sheet.append([note])
-    for cell in (*sheet[1], *sheet[3], *sheet[sheet.max_row - len(card.notes)]):
+    for cell in (*sheet[1], *sheet[title], *sheet[title + 2], *sheet[sheet.max_row - len(card.notes)]):
         cell.font = xl.Font(bold=True)
     sheet.column_dimensions["B"].width = 52
     book.save(out)

@@ -22,7 +22,8 @@ __all__ = ["KEY_COLUMNS", "RECORD_COLUMNS", "HttpQueries"]
 KEYS = table_of(ApiKeyRow)
 RECORDS = table_of(IdempotencyRow)
 
-KEY_COLUMNS: Final = ("key_id", "key_hash", "salt", "actor", "roles", "created_at", "revoked_at")
+KEY_COLUMNS: Final = ("key_id", "key_hash", "salt", "actor", "roles", "created_at", "revoked_at", "units", "province",
+                      "applicant")
 """The columns of a key, in the order of its rows."""
 RECORD_COLUMNS: Final = ("fingerprint", "status_code", "headers", "body")
 """The columns of an idempotency record read back by ``record``."""

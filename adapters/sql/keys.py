@@ -1,4 +1,5 @@
-"""API keys and idempotency records in the SQL database beside the dossiers (tables of revision 0005).
+"""API keys and idempotency records in the SQL database beside the dossiers (tables of revision 0005; the keys'
+scopes of 0010).
 
 A claim is one write transaction: ``INSERT … ON CONFLICT DO NOTHING RETURNING`` on the (API key,
 Idempotency-Key) primary key (RETURNING, not the row count, which psycopg does not report here), so of
@@ -34,7 +35,9 @@ class SqlHttpStore:
     def add_key(self, key: ApiKey) -> None:
         values = {"key_id": key.key_id, "key_hash": key.key_hash, "salt": key.salt, "actor": key.actor,
                   "roles": json_dumps(list(key.roles)), "created_at": self._codec.instant(key.created_at),
-                  "revoked_at": maybe(self._codec.instant, key.revoked_at)}
+                  "revoked_at": maybe(self._codec.instant, key.revoked_at),
+                  "units": None if key.units is None else json_dumps(list(key.units)), "province": key.province,
+                  "applicant": key.applicant}
         self._write(self._sql.add_key, values)
 
     def key(self, key_id: str) -> ApiKey | None:
@@ -94,6 +97,7 @@ class SqlHttpStore:
 
 
 def _key_from(record: Record, codec: Codec) -> ApiKey:
-    key_id, key_hash, salt, actor, roles, created_at, revoked_at = record
+    key_id, key_hash, salt, actor, roles, created_at, revoked_at, units, province, applicant = record
     return ApiKey(key_id, key_hash, salt, actor, tuple(codec.json_from(roles)), codec.instant_from(created_at),
-                  maybe(codec.instant_from, revoked_at))
+                  maybe(codec.instant_from, revoked_at), units=None if units is None else tuple(codec.json_from(units)),
+                  province=province, applicant=applicant)

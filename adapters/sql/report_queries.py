@@ -6,6 +6,9 @@ GROUP BY field_code`` with ``SUM(CASE …)`` over comparisons of the precomputed
 names are joined to its few rows afterwards); the Decision 766 counts are one aggregation over the same
 rows (the ``sync`` counts with a correlated ``EXISTS`` over the outbox's ``dvcqg.sync`` effects and a count
 of ``portal_sync`` rows). The period is two parameters, ``start`` and ``end``: each report is compiled once.
+A report of some units is a second statement of each, with ``unit`` one of the list parameter ``units``
+(:func:`~motcua.adapters.sql.statement.one_of`), read through ``ix_dossier_report_unit_bieu06``; the report
+of every unit keeps its own statement, with no condition on the unit, over ``ix_dossier_report_bieu06``.
 """
 
 from __future__ import annotations
@@ -69,8 +72,10 @@ class ReportQueries:
         self.name_field = sql(_name_field(sql))
         self.empty = tuple(sql(sa.delete(table)) for table in (PAUSE, REPORT, FIELD))
         self.bieu06 = sql(_bieu06())
+        self.bieu06_of_units = sql(_bieu06(of_units=True))
         indicators = _indicators()
         self.indicators = sql(indicators)
+        self.indicators_of_units = sql(_indicators(of_units=True))
         self.indicator_names = tuple(column.name for column in indicators.selected_columns)
 
 
@@ -95,14 +100,14 @@ def _name_field(sql: Compiler) -> sa.Insert:
                                        set_={"field_name": named.excluded.field_name})
 
 
-def _bieu06() -> sa.Select[*tuple[Any, ...]]:
+def _bieu06(*, of_units: bool = False) -> sa.Select[*tuple[Any, ...]]:
     """The one aggregation of Biểu 06: per field, the counts the other columns follow from; the field's name
     is joined to the few rows it yields (inside the aggregation, a per-group lookup would keep PostgreSQL
-    from aggregating in parallel)."""
+    from aggregating in parallel). ``of_units``: of the units of the list parameter ``units`` only."""
     counts = _Counts()
     grouped = (
         sa.select(REPORT.c.field_code, *counts.bieu06())
-        .where(counts.to_handle())
+        .where(counts.to_handle(of_units=of_units))
         .group_by(REPORT.c.field_code)
         .subquery("grouped")
     )
@@ -115,10 +120,11 @@ def _bieu06() -> sa.Select[*tuple[Any, ...]]:
     )
 
 
-def _indicators() -> sa.Select[*tuple[Any, ...]]:
-    """The one aggregation of the Decision 766 counts, the DVCQG sync counts included."""
+def _indicators(*, of_units: bool = False) -> sa.Select[*tuple[Any, ...]]:
+    """The one aggregation of the Decision 766 counts, the DVCQG sync counts included (``of_units``: as
+    :func:`_bieu06`)."""
     counts = _Counts()
-    return sa.select(*counts.indicators(), *counts.sync()).where(counts.to_handle())
+    return sa.select(*counts.indicators(), *counts.sync()).where(counts.to_handle(of_units=of_units))
 
 
 class _Counts:
@@ -141,10 +147,13 @@ class _Counts:
         self.on_time = sa.and_(self.resolved, sa.or_(c.appointment_on.is_(None), c.ended_on == c.appointment_on))
         self.late = sa.and_(self.resolved, c.ended_on > c.appointment_on)
 
-    def to_handle(self) -> sa.ColumnElement[bool]:
-        """Accepted, received by the end, and not ended before the start (the range of the index)."""
+    def to_handle(self, *, of_units: bool = False) -> sa.ColumnElement[bool]:
+        """Accepted, received by the end, and not ended before the start (the range of the index); with
+        ``of_units``, counted under one of the units of the list parameter ``units``: one range of
+        ``ix_dossier_report_unit_bieu06`` per unit (its leading column), the same columns after it."""
         c = REPORT.c
-        return sa.and_(c.ended_on >= self.start, c.received_on <= self.end, c.status.not_in(_NEVER_ACCEPTED))
+        period = sa.and_(c.ended_on >= self.start, c.received_on <= self.end, c.status.not_in(_NEVER_ACCEPTED))
+        return sa.and_(one_of(c.unit, "units"), period) if of_units else period
 
     def bieu06(self) -> list[sa.ColumnElement[int]]:
         """total, online, carried over, early, on time, late, overdue: the other columns follow from them."""

@@ -26,6 +26,9 @@ log beyond INSERT and SELECT. SQLite writers are serialised and commit in positi
 ended has ``ended_on`` = :data:`~motcua.adapters.sql.report_tables.OPEN`, so "not ended before the period" is one
 range of the index ``ix_dossier_report_bieu06``, which holds every column Biểu 06 reads: the report is an
 index-only range scan, of the period's dossiers and the open ones, not of the commune's whole history.
+The report of some units (``units``) reads ``ix_dossier_report_unit_bieu06`` instead, the same columns after
+``unit``: one such range per unit. ``unit`` is the deciding unit the dossier is counted under (the rule is
+:mod:`motcua.workflow.reports.projection`'s), written with the rest of its facts.
 Paused at the end of the period is an uncorrelated ``NOT IN`` over the pauses running then (one range of
 their index), hashed once per query. Both reports return exactly what the core's reference functions
 return over the folded facts (the contract tests hold them to it).
@@ -180,23 +183,30 @@ class SqlReports:
 
     # -- reports --------------------------------------------------------------------------------
 
-    def bieu06(self, start: date, end: date) -> Bieu06:
-        found = self._report(self._sql.bieu06, start, end)
+    def bieu06(self, start: date, end: date, *, units: frozenset[str] | None = None) -> Bieu06:
+        statement = self._sql.bieu06 if units is None else self._sql.bieu06_of_units
+        found = self._report(statement, start, end, units)
         rows = sorted((_bieu06_row(row) for row in found), key=lambda row: row.field_code)
         report = Bieu06(start, end, tuple(rows))
         for row in rows:
             report.total.add(row)
         return report
 
-    def indicator_counts(self, start: date, end: date) -> IndicatorCounts:
-        [found] = self._report(self._sql.indicators, start, end)
+    def indicator_counts(self, start: date, end: date, *, units: frozenset[str] | None = None) -> IndicatorCounts:
+        statement = self._sql.indicators if units is None else self._sql.indicators_of_units
+        [found] = self._report(statement, start, end, units)
         return _indicator_counts({name: int(value or 0) for name, value in zip(self._sql.indicator_names, found,
                                                                                strict=True)})
 
-    def _report(self, statement: Statement, start: date, end: date) -> Sequence[Record]:
-        """One report's rows; on PostgreSQL without JIT: compiling one aggregation with LLVM costs more than it
-        saves (its cost estimate crosses ``jit_above_cost`` long before it takes a second)."""
-        period = {"start": self._codec.day(start), "end": self._codec.day(end)}
+    def _report(
+        self, statement: Statement, start: date, end: date, units: frozenset[str] | None
+    ) -> Sequence[Record]:
+        """One report's rows (``units``: the list the statement of some units takes); on PostgreSQL without JIT:
+        compiling one aggregation with LLVM costs more than it saves (its cost estimate crosses
+        ``jit_above_cost`` long before it takes a second)."""
+        period: dict[str, Any] = {"start": self._codec.day(start), "end": self._codec.day(end)}
+        if units is not None:
+            period["units"] = self._codec.values(sorted(units))
         with self._driver.scanning() as unit:
             if self._postgres:
                 unit.execute(self._sql.jit_off, {})

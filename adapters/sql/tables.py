@@ -83,8 +83,14 @@ class CaseRow(Row, table=True):
     __tablename__ = "case"
     __table_args__ = (
         # a unit's cases in a state, by code (find by unit + state [+ due], keyset-paged): one range whose
-        # rows come in page order, so a page costs the same at 10 thousand cases as at 2 million
-        sa.Index("ix_case_unit_lifecycle_code", "index_unit", "state_lifecycle", "code"),
+        # rows come in page order, so a page costs the same at 10 thousand cases as at 2 million. Due and
+        # ended follow the code (they do not change the order): the scan tests them on the index entry and
+        # visits the table only for the page's rows, and a prepared statement's generic plan, which cannot
+        # know how big a unit's backlog is, still finds reading in this order cheaper than sorting it.
+        # On PostgreSQL migration 0009 also creates the statistics object st_case_lifecycle_ended
+        # (SQLAlchemy has no construct for it): without it the planner takes "processing AND not ended" for
+        # far rarer than it is, and sorts a unit's whole backlog instead of reading one page
+        sa.Index("ix_case_unit_lifecycle_code", "index_unit", "state_lifecycle", "code", "index_due", "index_ended"),
         sa.Index("ix_case_received_by_code", "index_received_by", "code"),  # a scope: received by its units
         sa.Index("ix_case_applicant_code", "index_applicant", "code"),  # an applicant's own dossiers
     )

@@ -1,7 +1,14 @@
-"""``motcua serve`` and ``motcua apikey create|list|revoke``."""
+"""``motcua serve`` and ``motcua apikey create|list|revoke``.
+
+A key is created with exactly one scope — ``--unit CODE…`` (a commune's staff), ``--province CODE``
+(provincial staff, inspectors), ``--applicant-id ID`` (software acting for one applicant, role ``applicant``
+alone) or ``--all-units`` (an operator's key, said out loud): a key nobody scoped is a choice, never an
+omission. Unit and province codes are checked against the unit register the server reads.
+"""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -11,17 +18,19 @@ from rich.console import Console
 from rich.table import Table
 
 from motcua.adapters.backends import open_backend
-from motcua.adapters.bootstrap import database_url
-from motcua.adapters.keys import ApiKeyStore, new_key
+from motcua.adapters.bootstrap import database_url, open_motcua
+from motcua.adapters.keys import APPLICANT_ROLE, ApiKey, ApiKeyStore, new_key
+from motcua.entrypoints.cli.usage import fail
 from motcua.workflow.engine.clock import SystemClock, to_vietnam_time
-from motcua.workflow.errors import InvalidInput, NotFound
+from motcua.workflow.errors import InvalidInput, MotcuaError, NotFound
+from motcua.workflow.units.directory import UnitDirectory
 
 __all__ = ["apikey_app", "register_http"]
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: sqlite:///motcua.db).")]
 apikey_app = typer.Typer(help="API keys of the HTTP API (stored hashed; a key is shown once).",
                          no_args_is_help=True, add_completion=False)
-_out = Console()
+_out = Console(width=None if sys.stdout.isatty() else 160)  # rich assumes 80 columns off a terminal: too narrow
 
 
 def serve(
@@ -46,39 +55,86 @@ def _keys(db: str | None) -> Iterator[ApiKeyStore]:
     """The key store on ``--db`` (a SQL database: memory:// keys would vanish with this command)."""
     backend = open_backend(database_url(db))
     try:
-        if not backend.durable:
-            raise InvalidInput("--db", "keys of memory:// live inside one server process: use a SQL database")
+        _durable(backend.durable)
         yield backend.keys
     finally:
         backend.close()
 
 
+_SCOPE_FLAGS = "--unit CODE…, --province CODE, --applicant-id ID or --all-units"
+
+
 @apikey_app.command("create")
-def create(
+def create(  # noqa: PLR0917 - one parameter per option, as typer reads them
     actor: Annotated[str, typer.Option("--actor", help="The actor the key stands for (recorded in the audit log)")],
     role: Annotated[list[str], typer.Option("--role", help="A role of the actor; repeat for several")],
+    unit: Annotated[list[str] | None, typer.Option(
+        "--unit", help="A unit whose dossiers the key sees (`motcua units list`); repeat for several")] = None,
+    province: Annotated[str | None, typer.Option(
+        "--province", help="A province whose units' dossiers the key sees (its roles decide what it moves)")] = None,
+    applicant_id: Annotated[str | None, typer.Option(
+        "--applicant-id", help="With --role applicant alone: the applicant whose own dossiers the key sees")] = None,
+    all_units: Annotated[bool, typer.Option("--all-units", help="An operator's key: every unit's dossiers")] = False,
     db: DbOption = None,
 ) -> None:
-    """Create a key and print it once: only its hash is stored."""
-    created = new_key(actor, role, SystemClock().now())
-    with _keys(db) as keys:
-        keys.add_key(created.stored)
+    """Create a key with one scope and print it once: only its hash is stored."""
+    try:
+        _one_scope(role, unit, province, applicant_id, all_units)
+        created = new_key(actor, role, SystemClock().now(), units=unit or None, province=province,
+                          applicant=applicant_id)
+        motcua = open_motcua(database_url(db), observers=[], publish={})  # for its unit register
+        try:
+            _durable(motcua.backend.durable)
+            _check_known(created.stored, motcua.desk.units)
+            motcua.backend.keys.add_key(created.stored)
+        finally:
+            motcua.close()
+    except MotcuaError as error:
+        fail(error, source="units file")
+    stored = created.stored
     typer.echo(created.secret_text)
-    typer.echo(f"key id {created.stored.key_id} for {created.stored.actor} ({', '.join(created.stored.roles)}): "
+    typer.echo(f"key id {stored.key_id} for {stored.actor} ({', '.join(stored.roles)}), {stored.scope_text}: "
                "store the key now, it is not shown again", err=True)
+
+
+def _one_scope(
+    roles: list[str], units: list[str] | None, province: str | None, applicant: str | None, all_units: bool
+) -> None:
+    if APPLICANT_ROLE in roles and applicant is None:
+        raise InvalidInput("--applicant-id", "a key with role applicant acts for one applicant: give --applicant-id "
+                                             "(and no other role)")
+    given = [bool(units), province is not None, applicant is not None, all_units]
+    if sum(given) != 1:
+        raise InvalidInput("scope", f"give exactly one of {_SCOPE_FLAGS}")
+
+
+def _check_known(key: ApiKey, units: UnitDirectory) -> None:
+    """InvalidInput for a unit or province the register does not know (a typo would scope the key to nothing)."""
+    for code in key.units or ():
+        if not units.knows(code):
+            raise InvalidInput("--unit", f"unknown unit {code!r}: `motcua units list` shows the codes")
+    provinces = {province.code for province in units.register.provinces}
+    if key.province is not None and key.province not in provinces:
+        raise InvalidInput("--province", f"unknown province {key.province!r} (known: {', '.join(sorted(provinces))})")
+
+
+def _durable(durable: bool) -> None:
+    if not durable:
+        raise InvalidInput("--db", "keys of memory:// live inside one server process: use a SQL database")
 
 
 @apikey_app.command("list")
 def list_keys(db: DbOption = None) -> None:
-    """The keys (ids, actors, roles, when created and revoked): never the keys themselves."""
+    """The keys (ids, actors, roles, scopes, when created and revoked): never the keys themselves, nor an
+    applicant's identity number in clear."""
     with _keys(db) as keys:
         stored = keys.api_keys()
     table = Table(title=f"API keys ({len(stored)})")
-    for column in ("key id", "actor", "roles", "created", "revoked"):
+    for column in ("key id", "actor", "roles", "scope", "created", "revoked"):
         table.add_column(column)
     for key in stored:
         revoked = to_vietnam_time(key.revoked_at).isoformat(timespec="minutes") if key.revoked_at else ""
-        table.add_row(key.key_id, key.actor, ", ".join(key.roles),
+        table.add_row(key.key_id, key.actor, ", ".join(key.roles), key.scope_text,
                       to_vietnam_time(key.created_at).isoformat(timespec="minutes"), revoked)
     _out.print(table)
 

@@ -3,7 +3,8 @@
 ``plan load`` turns a reform plan's tasks into ``plan-task`` cases, one per task and, for a recurring task,
 one per period (code ``<plan>/<task>`` or ``<plan>/<task>/<period>``); a second run creates nothing.
 ``report plan`` shows the plan's targets (target, actual, verdict) and its tasks' own status. ``report book``
-prints the dossier tracking book (Sổ theo dõi hồ sơ) of a period as a table, CSV or an Excel workbook.
+prints the dossier tracking book (Sổ theo dõi hồ sơ) of a period as a table, CSV or an Excel workbook, of one
+unit (``--unit``) or of the province (every unit), its title naming which.
 
 Reports fold the whole audit log in memory (``motcua.workflow.reports.projection.fold``): fine at the size of a
 commune's
@@ -29,6 +30,7 @@ from rich.table import Table
 from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.definitions.plans import load_plan
 from motcua.entrypoints.cli.groups import report_group
+from motcua.entrypoints.cli.report_scope import UnitOption, report_scope
 from motcua.workflow.dossiers.tracking_book import BookRow, tracking_book
 from motcua.workflow.engine.clock import to_vietnam_time
 from motcua.workflow.engine.model import JsonValue
@@ -253,13 +255,14 @@ def _book_cells(row: BookRow) -> list[str]:
     ]
 
 
-def _book_title(motcua: Motcua, start: date, end: date) -> str:
+def _book_title(motcua: Motcua, start: date, end: date, heading: str) -> str:
+    """The form's title, the period and ``heading``, the unit (or the province) the book covers."""
     period = f"từ {_shown(start)} đến {_shown(end)}"
     try:
         form = motcua.rules.in_force(start).form("tracking_book")
     except NoRuleSetInForce:  # a period before the first rule set: the book still prints
-        return f"SỔ THEO DÕI HỒ SƠ — {period}"
-    return f"{form.name.upper()} (mẫu số {form.number}) — {period}"
+        return f"SỔ THEO DÕI HỒ SƠ — {period} — {heading}"
+    return f"{form.name.upper()} (mẫu số {form.number}) — {period} — {heading}"
 
 
 def _book_csv(rows: tuple[BookRow, ...]) -> str:
@@ -317,16 +320,17 @@ def report_book(
     end: Annotated[str, typer.Option("--to", help="Ngày nhận đến (YYYY-MM-DD), tính cả ngày này.")],
     output: Annotated[BookFormat, typer.Option("--format", help="table, csv or xlsx.")] = BookFormat.TABLE,
     out: Annotated[Path | None, typer.Option("--out", help="Ghi ra tệp (bắt buộc với xlsx).")] = None,
-    db: DbOption = None,
+    *, unit: UnitOption = None, db: DbOption = None,
 ) -> None:
-    """Sổ theo dõi hồ sơ: mỗi hồ sơ tiếp nhận trong kỳ một dòng."""
+    """Sổ theo dõi hồ sơ: mỗi hồ sơ tiếp nhận trong kỳ một dòng; của một đơn vị (--unit), hoặc của cả tỉnh."""
     first, last = _period(_day(start, "--from"), _day(end, "--to"), None)
     if output is BookFormat.XLSX and out is None:
         raise InvalidInput("--out", "the xlsx format writes a file: give --out FILE.xlsx")
     motcua = open_motcua(db, observers=[])
     try:
-        rows = tracking_book(motcua.store.entries(), motcua.workflows.status_of, first, last)
-        title = _book_title(motcua, first, last)
+        scope = report_scope(motcua, unit)
+        rows = tracking_book(motcua.store.entries(), motcua.workflows.status_of, first, last, units=scope.units)
+        title = _book_title(motcua, first, last, scope.heading)
     finally:
         motcua.close()
     if output is BookFormat.XLSX and out is not None:

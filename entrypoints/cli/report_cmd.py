@@ -4,10 +4,12 @@ Both reports first catch the reporting projection up with the audit log, then co
 aggregation over it (or the in-memory reference on ``memory://``). A period is ``--from``/``--to``
 (dates, inclusive) or ``--period`` (``2024-03``, ``2024-Q1``, ``2024``), optionally with the
 government's data cut-off (``--cutoff-day 15``: the 15th of the previous month to the 14th).
-``par766`` scores the indicators with the rule set in force on the period's last day.
+``par766`` scores the indicators with the rule set in force on the period's last day. ``--unit CODE`` reports
+one unit, its absence the province (every unit; :mod:`motcua.entrypoints.cli.report_scope`), and the headings
+of the table and of the workbook name which.
 
-Bad input (a malformed date or period, ``--period`` with ``--from``…) exits with status 2 and a
-one-line message on standard error.
+Bad input (a malformed date or period, ``--period`` with ``--from``, an unknown ``--unit``…) exits with status 2
+and a one-line message on standard error.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from motcua.adapters.render.reports import (
     par766_xlsx,
 )
 from motcua.entrypoints.cli.groups import report_group
+from motcua.entrypoints.cli.report_scope import UnitOption, report_scope
 from motcua.workflow.engine.model import JsonValue
 from motcua.workflow.errors import InvalidInput, MotcuaError
 from motcua.workflow.reports.par766 import Scorecard
@@ -138,23 +141,26 @@ def _emit(rendered: _Rendered, output: Format, out: Path | None) -> None:
 
 def bieu06(
     *, start: FromOption = None, end: ToOption = None, period: PeriodOption = None, cutoff_day: CutoffOption = None,
-    output: FormatOption = Format.TABLE, out: OutOption = None, db: DbOption = None,
+    unit: UnitOption = None, output: FormatOption = Format.TABLE, out: OutOption = None, db: DbOption = None,
 ) -> None:
-    """Biểu số 06/VPCP/KSTT: dossiers received, resolved and in progress in the period, per field."""
+    """Biểu số 06/VPCP/KSTT: dossiers received, resolved and in progress in the period, per field; of one unit
+    (--unit), or of the province (every unit) when omitted."""
     chosen = _period(start, end, period, cutoff_day)
     with _reporting(db) as motcua:
-        report: Bieu06 = _reports(motcua).bieu06(chosen.start, chosen.end)
-        agency = motcua.desk.agency
-    rendered = _Rendered(report.as_json(), lambda: bieu06_csv(report), lambda: bieu06_table(report),
-                         lambda path: bieu06_xlsx(report, path, agency=f"Cơ quan, đơn vị: {agency}"))
+        scope = report_scope(motcua, unit)
+        report: Bieu06 = _reports(motcua).bieu06(chosen.start, chosen.end, units=scope.units)
+    rendered = _Rendered(report.as_json(), lambda: bieu06_csv(report),
+                         lambda: bieu06_table(report, heading=scope.heading),
+                         lambda path: bieu06_xlsx(report, path, agency=scope.heading))
     _emit(rendered, output, out)
 
 
 def par766(
     *, start: FromOption = None, end: ToOption = None, period: PeriodOption = None, cutoff_day: CutoffOption = None,
-    output: FormatOption = Format.TABLE, out: OutOption = None, db: DbOption = None,
+    unit: UnitOption = None, output: FormatOption = Format.TABLE, out: OutOption = None, db: DbOption = None,
 ) -> None:
-    """Decision 766 indicators computable from dossiers, scored with the rule set in force at the period's end.
+    """Decision 766 indicators computable from dossiers, scored with the rule set in force at the period's end;
+    of one unit (--unit), or of the province (every unit) when omitted.
 
     The DVCQG status-sync indicator counts the period's dossiers that were published to the portal and,
     of those, the ones with every change synced (docs/how-to/sync-to-dvcqg.md), read from the database whatever
@@ -162,9 +168,10 @@ def par766(
     """
     chosen = _period(start, end, period, cutoff_day)
     with _reporting(db) as motcua:
-        card: Scorecard = _reports(motcua).scorecard(chosen.start, chosen.end)
-    rendered = _Rendered(card.as_json(), lambda: par766_csv(card), lambda: par766_table(card),
-                         lambda path: par766_xlsx(card, path))
+        scope = report_scope(motcua, unit)
+        card: Scorecard = _reports(motcua).scorecard(chosen.start, chosen.end, units=scope.units)
+    rendered = _Rendered(card.as_json(), lambda: par766_csv(card), lambda: par766_table(card, heading=scope.heading),
+                         lambda path: par766_xlsx(card, path, heading=scope.heading))
     _emit(rendered, output, out)
 
 

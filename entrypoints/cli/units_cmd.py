@@ -1,22 +1,27 @@
-"""``motcua units``: the commune-level administrative units of definitions/units/, at a date or all.
+"""``motcua units``: the commune-level administrative units of definitions/units/, at a date or all, and
+``units apply``, which carries the open cases of the units that ended over to their successors.
 
-Every bad input ends with exit code 2 and one line on stderr naming what was wrong.
+Every bad input ends with exit code 2 and one line on stderr naming what was wrong. ``units apply`` ends with
+exit code 1 when a unit split among several successors still has open cases: a person must divide them.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date
-from typing import Annotated
+from datetime import date, datetime, time
+from typing import Annotated, Final
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from motcua.adapters.bootstrap import open_motcua
 from motcua.definitions.units import load_units
 from motcua.entrypoints.cli.usage import fail
+from motcua.workflow.engine.clock import VN_TZ, SystemClock, to_vietnam_time
 from motcua.workflow.errors import InvalidInput, MotcuaError
 from motcua.workflow.units.model import Unit
+from motcua.workflow.units.succession import SuccessionReport, SuccessionResult, apply_successions
 
 __all__ = ["units_app"]
 
@@ -27,6 +32,8 @@ units_app = typer.Typer(
 )
 
 _TABLE_WIDTH = 160
+STRANDED: Final = 1  # the exit code of `units apply` when a split unit still has open cases
+DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: sqlite:///motcua.db).")]
 
 
 @units_app.callback()
@@ -98,3 +105,89 @@ def list_command(
         return
     title = f"Đơn vị hành chính cấp xã — {'ngày ' + day.isoformat() if day else 'tất cả'} ({len(units)})"
     Console(width=_TABLE_WIDTH).print(_table(title, units))
+
+
+# -- apply ---------------------------------------------------------------------------------------------
+
+
+def _apply_instant(day: date | None, now: datetime, *, dry_run: bool) -> datetime:
+    """The instant the successions are applied at: now, or the start of --at (never later than today, unless only
+    looking)."""
+    today = to_vietnam_time(now).date()
+    if day is None or day == today:
+        return now
+    if day > today and not dry_run:
+        raise InvalidInput("--at", f"{day.isoformat()} is after today ({today.isoformat()}): a succession is applied "
+                                   "from its effective day on; --dry-run shows what it will move")
+    return datetime.combine(day, time.min, tzinfo=VN_TZ)
+
+
+def _result_record(result: SuccessionResult) -> dict[str, object]:
+    succession = result.succession
+    return {
+        "from_unit": succession.old.code,
+        "to_unit": succession.new.code if succession.new else None,
+        "successors": list(succession.successors),
+        "effective": succession.effective.isoformat(),
+        "resolution": succession.resolution.number if succession.resolution else None,
+        "moved": list(result.moved),
+        "skipped": list(result.skipped),
+        "stranded": list(result.stranded),
+    }
+
+
+def _report_record(report: SuccessionReport) -> dict[str, object]:
+    return {"day": report.day.isoformat(), "dry_run": report.dry_run, "moved": report.moved,
+            "successions": [_result_record(result) for result in report.results]}
+
+
+def _report_table(report: SuccessionReport) -> Table:
+    mode = " — chạy thử, không ghi gì" if report.dry_run else ""
+    table = Table(title=f"Sắp xếp đơn vị hành chính — ngày {report.day:%d/%m/%Y}{mode}")
+    moved = "Sẽ chuyển" if report.dry_run else "Đã chuyển"
+    for column in ("Đơn vị cũ", "Đơn vị kế thừa", "Hiệu lực từ", "Nghị quyết", moved, "Bỏ qua", "Chưa chuyển"):
+        table.add_column(column, overflow="fold")
+    for result in report.results:
+        succession = result.succession
+        new = f"{succession.new.label} ({succession.new.code})" if succession.new else (
+            "chia cho " + ", ".join(succession.successors))
+        table.add_row(
+            f"{succession.old.label} ({succession.old.code})", new, f"{succession.effective:%d/%m/%Y}",
+            succession.resolution.number if succession.resolution else "", str(len(result.moved)),
+            str(len(result.skipped)), str(len(result.stranded)),
+        )
+    return table
+
+
+@units_app.command("apply")
+def apply_command(
+    *,
+    at: Annotated[str | None, typer.Option("--at", help="Apply the successions in force on this date, YYYY-MM-DD "
+                                           "(default: today, Vietnam time).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Write nothing: show what would move.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document instead of a table.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Move the open dossiers and plan tasks of the units that ended to their successor (one audited transfer per
+    case; timers kept). Idempotent: run it at or after 00:00 of the effective day, again whenever you like."""
+    clock = SystemClock()
+    try:
+        now = _apply_instant(_day(at), clock.now(), dry_run=dry_run)
+        register = load_units()
+    except MotcuaError as error:
+        fail(error, source="units file")
+    motcua = open_motcua(db, clock=clock, observers=[])
+    try:
+        report = apply_successions(motcua.service, motcua.store, register, now, dry_run=dry_run)
+    finally:
+        motcua.close()
+    if as_json:
+        typer.echo(json.dumps(_report_record(report), ensure_ascii=False, indent=2))
+    else:
+        Console(width=_TABLE_WIDTH).print(_report_table(report))
+    for result in report.stranded:
+        successors = ", ".join(result.succession.successors)
+        typer.echo(f"error: {result.succession.old.code} is split among {successors}: {len(result.stranded)} open "
+                   "case(s) left where they are (a split is never applied automatically)", err=True)
+    if report.stranded:
+        raise typer.Exit(code=STRANDED)

@@ -3,6 +3,10 @@
 Every route but ``/healthz``, ``/metrics`` and the OpenAPI document needs an ``X-API-Key``. A dossier's
 ``ETag`` is its version as a strong tag (``"3"``); ``POST /dossiers/{code}/events`` *requires*
 ``If-Match`` with it (428 without, 412 when stale): a host cannot overwrite a change it has not seen.
+
+A key sees only its scope (its units, its province, or its applicant's own dossiers): every dossier route goes
+through a :class:`~motcua.workflow.access.cases.ScopedCases`, where a dossier outside the scope is 404, as a code
+never issued; registering one outside it is 403 ``outside-scope``, before a dossier number is drawn.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations, which name local dependencies.
@@ -39,6 +43,7 @@ from motcua.entrypoints.http.schemas import (
     dossier_of,
     entry_of,
 )
+from motcua.workflow.access.cases import ScopedCases
 from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW, Applicant
 from motcua.workflow.engine.clock import Clock, SystemClock
 from motcua.workflow.engine.model import Actor, Case
@@ -48,9 +53,11 @@ from motcua.workflow.errors import (
     ConcurrencyConflict,
     InvalidInput,
     MotcuaError,
+    NotFound,
 )
 from motcua.workflow.reports.periods import Period, period_of
 from motcua.workflow.reports.service import ReportService
+from motcua.workflow.units.directory import Reception
 
 __all__ = ["MAX_LIMIT", "create_app", "etag_of"]
 
@@ -87,6 +94,11 @@ class _Context:
     clock: Clock
     idempotency: Idempotency
 
+    def cases(self, key: ApiKey) -> ScopedCases:
+        """The dossiers as ``key`` may see and move them."""
+        motcua = self.motcua
+        return ScopedCases(motcua.service, motcua.store, motcua.desk, key.scope(motcua.desk.units))
+
     def dossier_response(self, dossier: Dossier, status: int = 200, location: bool = False) -> JSONResponse:
         headers = {"ETag": etag_of(dossier.version)}
         if location:
@@ -122,23 +134,33 @@ def _authenticated(store: HttpStore) -> Callable[[str | None], ApiKey]:
 
 
 def _receive(context: _Context, body: ReceiveRequest, key: ApiKey, reservation: Reservation) -> JSONResponse:
-    motcua, actor = context.motcua, key.principal
+    motcua, actor, applicant = context.motcua, key.principal, _applicant(body)
+    # a unit outside the scope or not in force, another applicant's dossier: refused first, every time
+    units = context.cases(key).vet_reception(applicant, body.unit or _only_unit(key), body.deciding_unit)
     if reservation.earlier is None:  # refused (unknown procedure, role, data) before a dossier number is drawn
-        motcua.desk.vet(body.procedure, body.channel, _applicant(body), actor, summary=body.summary,
-                        receive=body.receive)
-    code = reservation.earlier or motcua.desk.new_code()
+        motcua.desk.vet(body.procedure, body.channel, applicant, actor, summary=body.summary,
+                        receive=body.receive, unit=units.receiving, deciding_unit=units.deciding)
+    code = reservation.earlier or motcua.desk.new_code(units.receiving)
     reservation.keep(code)
-    case = _register(motcua, body, actor, code, resumed=reservation.earlier is not None)
+    case = _register(motcua, body, actor, code, units, resumed=reservation.earlier is not None)
     return context.dossier_response(dossier_of(case, motcua.workflows), 201, location=True)
 
 
-def _register(motcua: Motcua, body: ReceiveRequest, actor: Actor, code: str, *, resumed: bool) -> Case:
+def _only_unit(key: ApiKey) -> str | None:
+    """A key of one unit receives there unless the body names another; any other key at the server's home unit."""
+    return key.units[0] if key.units is not None and len(key.units) == 1 else None
+
+
+def _register(
+    motcua: Motcua, body: ReceiveRequest, actor: Actor, code: str, units: Reception, *, resumed: bool
+) -> Case:
     """Open the dossier under ``code`` and (unless ``receive`` is false) receive it, one unit of work of the desk,
     whose service refuses a role that may not before anything is written; a resumed request answers with what
     its first run committed."""
     register = motcua.desk.receive if body.receive else motcua.desk.submit
     try:
-        return register(body.procedure, body.channel, _applicant(body), actor, summary=body.summary, code=code)
+        return register(body.procedure, body.channel, _applicant(body), actor, summary=body.summary, code=code,
+                        unit=units.receiving, deciding_unit=units.deciding)
     except CaseAlreadyExists:
         if not resumed:
             raise
@@ -150,11 +172,11 @@ def _applicant(body: ReceiveRequest) -> Applicant:
     return Applicant(person.name, person.kind, person.id_number, person.phone, person.email, person.address)
 
 
-def _fired_already(motcua: Motcua, code: str, body: EventRequest, actor: Actor, reserved: str | None) -> bool:
+def _fired_already(cases: ScopedCases, code: str, body: EventRequest, actor: Actor, reserved: str | None) -> bool:
     """Whether an abandoned first run of this request fired its trigger: its entry is at the reserved version."""
     if reserved is None:
         return False
-    entries = motcua.service.history(code)
+    entries = cases.history(code)
     sequence = int(reserved)
     return len(entries) >= sequence and (entries[sequence - 1].trigger, entries[sequence - 1].actor) == (
         body.trigger, actor.name)
@@ -167,7 +189,9 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
     @app.post("/dossiers", status_code=201, response_model=Dossier, tags=["dossiers"],
               responses={201: {"headers": _ETAG_HEADER}, **p.responses(400, 401, 403, 409, 422, 503)})
     def receive(body: ReceiveRequest, key: Principal, idempotency_key: IdempotencyKey = None) -> Response:
-        """Register a dossier and (unless ``receive`` is false) receive it: the appointment is set."""
+        """Register a dossier at ``unit`` for ``deciding_unit`` and (unless ``receive`` is false) receive it: the
+        appointment is set. A unit outside the key's scope, or another applicant's dossier for a key acting for
+        one applicant, is 403 ``outside-scope``."""
         request_print = fingerprint("POST", "/dossiers", body.model_dump(mode="json"), None)
         return context.idempotency.run(key.key_id, idempotency_key, request_print,
                                        lambda reservation: _receive(context, body, key, reservation))
@@ -175,8 +199,9 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
     @app.get("/dossiers/{code}", response_model=Dossier, tags=["dossiers"],
              responses={200: {"headers": _ETAG_HEADER}, **p.responses(401, 404, 503)})
     def get_dossier(code: str, key: Principal) -> Response:
-        """A dossier at its latest version; the ETag is what If-Match must carry to change it."""
-        return context.dossier_response(dossier_of(context.motcua.service.get(code), context.motcua.workflows))
+        """A dossier at its latest version; the ETag is what If-Match must carry to change it. 404 outside the key's
+        scope."""
+        return context.dossier_response(dossier_of(context.cases(key).case(code), context.motcua.workflows))
 
     @app.post("/dossiers/{code}/events", response_model=Dossier, tags=["dossiers"],
               responses={200: {"headers": _ETAG_HEADER}, **p.responses(400, 401, 403, 404, 409, 412, 422, 428, 503)})
@@ -186,14 +211,15 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
         expected = _expected_version(if_match)  # before the idempotency claim: a 428 is not an answer to keep
 
         def action(reservation: Reservation) -> JSONResponse:
-            motcua = context.motcua
-            if _fired_already(motcua, code, body, key.principal, reservation.earlier):
-                return context.dossier_response(dossier_of(motcua.service.get(code), motcua.workflows))
+            motcua, cases = context.motcua, context.cases(key)
+            seen = cases.case(code)  # 404 outside the key's scope, before anything is reserved
+            if _fired_already(cases, code, body, key.principal, reservation.earlier):
+                return context.dossier_response(dossier_of(seen, motcua.workflows))
             reservation.keep(str(expected + 1))
             try:
-                case = motcua.service.fire(code, body.trigger, key.principal, body.data, expected_version=expected)
+                case = cases.fire(code, body.trigger, key.principal, body.data, expected_version=expected)
             except ConcurrencyConflict as conflict:  # tell the client which version to read
-                current = motcua.service.get(code).version
+                current = cases.case(code).version
                 raise p.ApiProblem(p.STALE, str(conflict), current_version=current) from conflict
             return context.dossier_response(dossier_of(case, motcua.workflows))
 
@@ -203,9 +229,9 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
     @app.get("/dossiers/{code}/history", response_model=list[HistoryEntry], tags=["dossiers"],
              responses=p.responses(401, 404, 503))
     def history(code: str, key: Principal) -> list[HistoryEntry]:
-        """Every audit entry of the dossier, in order (the process control sheet's data)."""
-        context.motcua.service.get(code)
-        return [entry_of(entry) for entry in context.motcua.service.history(code)]
+        """Every audit entry of the dossier, in order (the process control sheet's data). 404 outside the key's
+        scope."""
+        return [entry_of(entry) for entry in context.cases(key).history(code)]
 
     @app.get("/dossiers", response_model=DossierPage, tags=["dossiers"], responses=p.responses(401, 403, 422, 503))
     def find(
@@ -215,16 +241,19 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
         deadline: Annotated[str | None, Query(description="on_time, due_soon or overdue")] = None,
         procedure: Annotated[str | None, Query(description="Procedure code, 1.004873")] = None,
         officer: Annotated[str | None, Query(description="Who holds the dossier (assignee)")] = None,
+        unit: Annotated[str | None, Query(description="The unit that holds the dossier (its deciding unit)")] = None,
         cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     ) -> DossierPage:
-        """Dossiers by code, a page at a time. Staff keys only: a list shows every applicant's contact details,
-        which a key acting for applicants (role ``applicant`` alone) must not read in bulk."""
-        if not key.principal.roles - APPLICANT_ONLY:
-            raise p.ApiProblem(p.NOT_STAFF, f"{key.actor} acts for applicants: read a dossier by its code instead")
+        """Dossiers by code, a page at a time, within the key's scope: a unit's key lists what its units hold or
+        received, a key acting for one applicant that applicant's own dossiers. A key acting for applicants with
+        no applicant identity (made before keys had scopes) lists none: a list shows applicants' contact details."""
+        if not key.principal.roles - APPLICANT_ONLY and key.applicant is None:
+            raise p.ApiProblem(p.NOT_STAFF, f"{key.actor} acts for applicants but for no one in particular: re-issue "
+                                            "the key with --applicant-id, or read a dossier by its code")
         where = CaseFilter(definition_key=DOSSIER_WORKFLOW, lifecycle=state, deadline=deadline,
-                           procedure=procedure, officer=officer)
-        page = context.motcua.store.find(where, after=cursor, limit=limit)
+                           procedure=procedure, officer=officer, unit=unit)
+        page = context.cases(key).find(where, after=cursor, limit=limit)
         workflows = context.motcua.workflows
         return DossierPage(items=[dossier_of(case, workflows) for case in page.items], next_cursor=page.next_cursor)
 
@@ -253,23 +282,40 @@ def _period(start: str | None, end: str | None, period: str | None, cutoff: int 
         raise InvalidInput(error.field.lstrip("-").replace("-", "_"), error.message) from None
 
 
+UnitCode = Annotated[str | None, Query(description="One unit (default: every unit of the key's scope)")]
+
+
+def _report_units(context: _Context, key: ApiKey, unit: str | None) -> frozenset[str] | None:
+    """The units a report of ``key`` covers; 404 ``unit-not-found`` for a unit unknown or outside its scope."""
+    try:
+        return context.cases(key).report_units(unit)
+    except NotFound as error:
+        raise p.ApiProblem(p.UNIT_NOT_FOUND, error.message) from None
+
+
 def _report_routes(app: FastAPI, context: _Context) -> None:
     principal = _authenticated(context.store)
     reports = ReportService(context.motcua.reports, context.motcua.rules)
 
-    @app.get("/reports/bieu06", response_model=Bieu06Report, tags=["reports"], responses=p.responses(401, 422, 503))
-    def bieu06(key: Annotated[ApiKey, Depends(principal)], start: FromDay = None, to: ToDay = None,
-               period: PeriodText = None, cutoff_day: CutoffDay = None) -> JSONResponse:
-        """Biểu số 06/VPCP/KSTT for the period."""
+    @app.get("/reports/bieu06", response_model=Bieu06Report, tags=["reports"],
+             responses=p.responses(401, 404, 422, 503))
+    def bieu06(*, key: Annotated[ApiKey, Depends(principal)], start: FromDay = None, to: ToDay = None,
+               period: PeriodText = None, cutoff_day: CutoffDay = None, unit: UnitCode = None) -> JSONResponse:
+        """Biểu số 06/VPCP/KSTT for the period: of ``unit``, else of the key's units (a unit's key: the sum of its
+        units; a province's or an unscoped key: the province)."""
         chosen = _period(start, to, period, cutoff_day)
-        return JSONResponse(reports.caught_up().bieu06(chosen.start, chosen.end).as_json())
+        units = _report_units(context, key, unit)
+        return JSONResponse(reports.caught_up().bieu06(chosen.start, chosen.end, units=units).as_json())
 
-    @app.get("/reports/par766", response_model=Par766Report, tags=["reports"], responses=p.responses(401, 422, 503))
-    def par766(key: Annotated[ApiKey, Depends(principal)], start: FromDay = None, to: ToDay = None,
-               period: PeriodText = None, cutoff_day: CutoffDay = None) -> JSONResponse:
-        """The Decision 766 indicators, scored with the rule set in force on the period's last day."""
+    @app.get("/reports/par766", response_model=Par766Report, tags=["reports"],
+             responses=p.responses(401, 404, 422, 503))
+    def par766(*, key: Annotated[ApiKey, Depends(principal)], start: FromDay = None, to: ToDay = None,
+               period: PeriodText = None, cutoff_day: CutoffDay = None, unit: UnitCode = None) -> JSONResponse:
+        """The Decision 766 indicators, scored with the rule set in force on the period's last day: of ``unit``,
+        else of the key's units, as for Biểu 06."""
         chosen = _period(start, to, period, cutoff_day)
-        return JSONResponse(reports.caught_up().scorecard(chosen.start, chosen.end).as_json())
+        units = _report_units(context, key, unit)
+        return JSONResponse(reports.caught_up().scorecard(chosen.start, chosen.end, units=units).as_json())
 
 
 def _operations_routes(app: FastAPI, context: _Context, registry: CollectorRegistry) -> None:

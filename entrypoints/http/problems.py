@@ -59,6 +59,8 @@ NOT_ALLOWED = Spec(409, "transition-not-allowed", "Trigger not allowed in this s
 GUARD = Spec(409, "guard-rejected", "Rejected by a guard")
 ROLE = Spec(403, "role-not-allowed", "Role may not fire this trigger")
 NOT_STAFF = Spec(403, "staff-only", "Only a key of the commune's staff may list dossiers")
+OUTSIDE = Spec(403, "outside-scope", "Outside this key's scope")
+UNIT_NOT_FOUND = Spec(404, "unit-not-found", "No such unit")
 MALFORMED = Spec(422, "malformed-data", "Malformed trigger data")
 STALE = Spec(412, "version-mismatch", "The dossier changed since that version")
 EXISTS = Spec(409, "case-already-exists", "Dossier code already used")
@@ -94,6 +96,7 @@ def _spec_of(error: errors.MotcuaError) -> Spec:
         (errors.TransitionNotAllowed, NOT_ALLOWED), (errors.RoleNotAllowed, ROLE), (errors.MalformedData, MALFORMED),
         (errors.ConcurrencyConflict, STALE), (errors.CaseAlreadyExists, EXISTS), (errors.UnknownProcedure, PROCEDURE),
         (errors.InvalidInput, INPUT), (errors.NoRuleSetInForce, RULES), (errors.StorageUnavailable, UNAVAILABLE),
+        (errors.OutsideScope, OUTSIDE),
     )
     return next((spec for kind, spec in specs if isinstance(error, kind)), INTERNAL)
 
@@ -101,7 +104,7 @@ def _spec_of(error: errors.MotcuaError) -> Spec:
 def _extra_of(error: errors.MotcuaError) -> dict[str, Any]:
     if isinstance(error, errors.MalformedData):
         return {"problems": error.problems}
-    if isinstance(error, errors.InvalidInput):
+    if isinstance(error, errors.InvalidInput | errors.OutsideScope):
         return {"problems": {error.field: error.message}}
     if isinstance(error, errors.GuardRejected):
         return {"state": error.state, "guards": list(error.guards)}
@@ -139,8 +142,9 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 _DESCRIPTIONS: Final = {
-    400: "Malformed header", 401: "Missing or unknown API key", 403: "The key's roles may not do this",
-    404: "No such dossier", 409: "Not allowed in this state, or the same Idempotency-Key is in flight",
+    400: "Malformed header", 401: "Missing or unknown API key", 403: "The key's roles or scope may not do this",
+    404: "No such dossier (or none in the key's scope)",
+    409: "Not allowed in this state, or the same Idempotency-Key is in flight",
     412: "If-Match names a version that is no longer current", 422: "Invalid body, query, trigger or data",
     428: "If-Match is required", 503: "Storage unavailable, try again",
 }

@@ -52,6 +52,11 @@ class ReceiveRequest(_Body):
     applicant: ApplicantBody
     summary: str | None = Field(default=None, max_length=2000)
     receive: bool = True
+    unit: str | None = Field(default=None, max_length=100, description=(
+        "The receiving unit's code (default: the key's one unit, else the server's home unit); within the key's "
+        "scope"))
+    deciding_unit: str | None = Field(default=None, max_length=100, description=(
+        "The unit that decides, of the same province (default: the receiving unit)"))
 
 
 class EventRequest(_Body):
@@ -69,6 +74,8 @@ class Dossier(_Body):
     state_labels: dict[str, str] = Field(description="The Vietnamese label of each region's state.")
     status_code: int | None = Field(description="DVCQG TrangThaiHoSo of the lifecycle state.")
     appointment: str | None = Field(description="The appointment (ISO 8601, +07:00), once received.")
+    receiving_unit: str | None = Field(description="The unit that received the dossier (agency code).")
+    deciding_unit: str | None = Field(description="The unit that decides it, whose calendar counts the deadline.")
     attributes: dict[str, Any]
     version: int = Field(description="Send it back as If-Match: \"<version>\" to change the dossier.")
     opened_at: datetime
@@ -172,12 +179,15 @@ def dossier_of(case: Case, workflows: WorkflowSet) -> Dossier:
     labels = {region: definition.regions[region].states[name].label
               for region, name in case.state.items() if region in definition.regions}
     procedure, appointment = case.attributes.get("procedure"), case.attributes.get("appointment")
+    receiving, deciding = case.attributes.get("receiving_unit"), case.attributes.get("deciding_unit")
     return Dossier(
         code=case.code, workflow=case.definition_key, workflow_version=case.definition_version,
         rule_set=case.rule_set, procedure=procedure if isinstance(procedure, str) else None,
         state=dict(case.state), state_labels=labels,
         status_code=workflows.status_of(case.definition_key, case.definition_version, case.state.get("lifecycle", "")),
-        appointment=appointment if isinstance(appointment, str) else None, attributes=dict(case.attributes),
+        appointment=appointment if isinstance(appointment, str) else None,
+        receiving_unit=receiving if isinstance(receiving, str) else None,
+        deciding_unit=deciding if isinstance(deciding, str) else None, attributes=dict(case.attributes),
         version=case.version, opened_at=case.opened_at, updated_at=case.updated_at,
     )
 

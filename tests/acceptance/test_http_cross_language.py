@@ -51,7 +51,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
     db, port = f"sqlite:///{tmp_path / 'host.db'}", _free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     created = subprocess.run([*MOTCUA, "apikey", "create", "--actor", "Phần mềm một cửa", "--role", "officer",
-                              "--role", "specialist", "--role", "leader", "--db", db],
+                              "--role", "specialist", "--role", "leader", "--all-units", "--db", db],
                              capture_output=True, text=True, check=True, env=env, timeout=60)
     key = created.stdout.strip()
     log = (tmp_path / "server.log").open("w")

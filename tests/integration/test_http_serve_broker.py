@@ -81,7 +81,7 @@ def test_the_server_sends_through_redis_and_a_worker_delivers(tmp_path: Path, br
     db_file = tmp_path / "commune.db"
     db, port = f"sqlite:///{db_file}", _free_port()
     created = subprocess.run([*MOTCUA, "apikey", "create", "--actor", "Phần mềm một cửa", "--role", "officer",
-                              "--db", db], capture_output=True, text=True, check=True, timeout=60)
+                              "--all-units", "--db", db], capture_output=True, text=True, check=True, timeout=60)
     server = _started([*MOTCUA, "serve", "--port", str(port), "--db", db, "--broker", broker], tmp_path / "s.log")
     worker: subprocess.Popen[bytes] | None = None
     try:

@@ -50,6 +50,7 @@ def run(url: str = "memory://") -> CountingObserver:
         _refusals(shop, again, officer)
         _queries(shop, again, online)
         _reports(shop)
+    _scopes(url, clock, officer, applicant)
     return observer
 
 
@@ -89,6 +90,29 @@ def _reports(shop: motcua.OneStop) -> None:
     card: motcua.Scorecard = shop.par766(date(2024, 1, 1), date(2024, 3, 31))
     indicators: Sequence[motcua.Indicator] = card.indicators
     assert report.total.total == 1 and rows and indicators  # the online one is not received yet
+
+
+
+def _scopes(url: str, clock: motcua.Clock, officer: motcua.Actor, applicant: motcua.Applicant) -> None:
+    """A handle scoped to its home unit, and another scope on the same shop."""
+    with motcua.connect(url, unit="LOCAL-HD-AN-THUONG", clock=clock, observers=[]) as shop:
+        scope: motcua.Scope = shop.scope
+        received: motcua.Case = shop.receive("1.001193", applicant, officer, deciding_unit="LOCAL-HD-CAM-THUONG")
+        elsewhere: motcua.OneStop = shop.scoped(motcua.Scope.of_units(["LOCAL-HD-BINH-HAN"]))
+        refused: list[motcua.MotcuaError] = []
+        try:
+            elsewhere.case(received.code)
+        except motcua.CaseNotFound as error:
+            refused.append(error)
+        try:
+            elsewhere.receive("1.001193", applicant, officer, unit="LOCAL-HD-AN-THUONG")
+        except motcua.OutsideScope as error:
+            refused.append(error)
+        report: motcua.Bieu06 = shop.bieu06(date(2024, 1, 1), date(2024, 3, 31), unit="LOCAL-HD-AN-THUONG")
+        everything: motcua.OneStop = shop.scoped(motcua.EVERYTHING)
+        assert scope.units == frozenset({"LOCAL-HD-AN-THUONG"}) and everything.case(received.code) == received
+        assert [type(error) for error in refused] == [motcua.CaseNotFound, motcua.OutsideScope]
+        assert report.total.total == 0  # counted under the deciding unit, Cẩm Thượng
 
 
 if __name__ == "__main__":

@@ -214,7 +214,7 @@ def test_the_records_name_the_unit_that_decides_and_follow_a_merger(clock: Manua
     assert armed
     clock.set(datetime(2025, 7, 1, 0, 5, tzinfo=VN_TZ))
     moved = motcua.service.fire(case.code, "transfer", SYSTEM_ACTOR, {
-        "from_unit": "LOCAL-HD-CAM-THUONG", "to_unit": "LOCAL-HP-THANH-DONG", "resolution": "1669/NQ-UBTVQH15",
+        "from_units": ["LOCAL-HD-CAM-THUONG"], "to_unit": "LOCAL-HP-THANH-DONG", "resolution": "1669/NQ-UBTVQH15",
         "effective": "2025-07-01"})
     entries = motcua.store.history(case.code)
     definition = motcua.workflows.get(case.definition_key, case.definition_version).definition
@@ -223,6 +223,6 @@ def test_the_records_name_the_unit_that_decides_and_follow_a_merger(clock: Manua
     assert held == ["LOCAL-HD-CAM-THUONG", "LOCAL-HD-CAM-THUONG", "LOCAL-HP-THANH-DONG"]
     assert moved.attributes["receiving_unit"] == "LOCAL-HD-AN-THUONG"  # only the unit that ended is replaced
     assert moved.attributes["unit_history"] == [{
-        "at": "2025-07-01T00:05:00+07:00", "from": "LOCAL-HD-CAM-THUONG", "to": "LOCAL-HP-THANH-DONG",
+        "at": "2025-07-01T00:05:00+07:00", "from": ["LOCAL-HD-CAM-THUONG"], "to": "LOCAL-HP-THANH-DONG",
         "attributes": ["deciding_unit"], "resolution": "1669/NQ-UBTVQH15", "effective": "2025-07-01"}]
     assert (moved.state, motcua.store.timers(case.code)) == (case.state, armed)  # no state moved, timers kept

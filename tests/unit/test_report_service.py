@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from motcua.definitions.catalogue import load_rule_sets
@@ -23,6 +23,7 @@ class CountingProjection:
     """A reporting projection that counts its catch-ups and answers fixed counts."""
 
     catch_ups: int = 0
+    asked: list[frozenset[str] | None] = field(default_factory=list)  # the units of each report asked for
 
     def catch_up(self) -> int:
         self.catch_ups += 1
@@ -31,10 +32,12 @@ class CountingProjection:
     def rebuild(self) -> int:
         return 0
 
-    def bieu06(self, start: date, end: date) -> Bieu06:
+    def bieu06(self, start: date, end: date, *, units: frozenset[str] | None = None) -> Bieu06:
+        self.asked.append(units)
         return bieu06([], start, end)
 
-    def indicator_counts(self, start: date, end: date) -> IndicatorCounts:
+    def indicator_counts(self, start: date, end: date, *, units: frozenset[str] | None = None) -> IndicatorCounts:
+        self.asked.append(units)
         return IndicatorCounts(total=4, resolved_on_time=3, pending_overdue=1, late=1, received=4)
 
     def facts(self, code: str) -> DossierFacts | None:
@@ -55,6 +58,16 @@ def test_one_catch_up_serves_every_report_that_follows() -> None:
     reports.bieu06(date(2024, 1, 1), date(2024, 3, 31))
     reports.scorecard(*YEAR)
     assert projection.catch_ups == 1
+
+
+def test_the_units_asked_for_reach_the_projection() -> None:
+    projection = CountingProjection()
+    reports = ReportService(projection, RULES)
+    unit = frozenset({"LOCAL-HP-THANH-DONG"})
+    reports.bieu06(*YEAR, units=unit)
+    reports.scorecard(*YEAR, units=unit)
+    reports.bieu06(*YEAR)
+    assert projection.asked == [unit, unit, None]  # None: every dossier, the province's report
 
 
 def test_labels_come_from_the_definition_and_unknown_names_show_as_themselves() -> None:

@@ -3,6 +3,7 @@ fold."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from hypothesis import given, settings
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from motcua.adapters.bootstrap import Motcua
 from motcua.simulation.story import run_story
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
+from motcua.workflow.reports.par766 import indicator_counts
 from motcua.workflow.reports.projection import DossierFacts, Pause, bieu06, fold
 
 
@@ -103,6 +105,18 @@ def test_rows_per_field_ordered_and_summed() -> None:
     assert shape["from"] == "2024-01-01" and shape["total"]["total"] == 3  # type: ignore[index,call-overload]
 
 
+def test_a_units_report_counts_the_dossiers_counted_under_them_alone() -> None:
+    items = [replace(facts("a", date(2024, 2, 1)), unit="X"), replace(facts("b", date(2024, 2, 1)), unit="Y"),
+             replace(facts("c", date(2024, 2, 2), field="CT"), unit="X"), facts("d", date(2024, 2, 3))]  # d: no unit
+
+    assert bieu06(items, *Q1, units=frozenset({"X"})).total.total == 2
+    assert bieu06(items, *Q1, units=frozenset({"X", "Y"})).total.total == 3
+    assert bieu06(items, *Q1, units=frozenset()).rows == ()
+    assert bieu06(items, *Q1).total.total == 4  # every dossier, the one with no unit recorded included
+    assert indicator_counts(items, *Q1, units=frozenset({"Y"})).total == 1
+    assert indicator_counts(items, *Q1).total == 4
+
+
 days = st.dates(min_value=date(2023, 10, 1), max_value=date(2024, 6, 30))
 
 
@@ -127,6 +141,17 @@ def test_identity_holds_in_every_row(items: list[DossierFacts], start: date, len
         assert c["online"] + c["direct_postal"] + c["carried_over"] == c["total"] == c["resolved"] + c["pending"]
         assert c["resolved"] == c["resolved_early"] + c["resolved_on_time"] + c["resolved_late"]
         assert c["pending"] == c["pending_within"] + c["pending_overdue"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(random_facts(), st.sampled_from(["X", "Y", "Z"])), max_size=30), days, st.integers(0, 120))
+def test_every_units_report_sums_to_the_report_of_every_dossier(
+    drawn: list[tuple[DossierFacts, str]], start: date, length: int
+) -> None:
+    items, end = [replace(item, unit=unit) for item, unit in drawn], start + timedelta(days=length)
+    whole = bieu06(items, start, end).total.counts()
+    parts = [bieu06(items, start, end, units=frozenset({unit})).total.counts() for unit in "XYZ"]
+    assert {name: sum(part[name] for part in parts) for name in whole} == whole
 
 
 def test_fold_of_the_demo_log_matches_the_dossiers(motcua: Motcua, clock: ManualClock) -> None:

@@ -20,7 +20,7 @@ from motcua.workflow.engine.model import Actor, Case
 from motcua.workflow.engine.ports import CaseQueries
 from motcua.workflow.engine.queries import CaseFilter, Page
 from motcua.workflow.engine.service import CaseService
-from motcua.workflow.errors import CaseNotFound
+from motcua.workflow.errors import CaseNotFound, NotFound
 from motcua.workflow.units.directory import Reception
 
 __all__ = ["ScopedCases"]
@@ -72,6 +72,16 @@ class ScopedCases:
         register = self.desk.receive if receive else self.desk.submit
         return register(procedure, channel, applicant, actor, summary=summary, code=code, unit=units.receiving,
                         deciding_unit=units.deciding)
+
+    def report_units(self, unit: str | None) -> frozenset[str] | None:
+        """The units a report covers: ``unit`` alone if this scope may see it, else every unit of the scope
+        (``None``: all of them, the province). :class:`NotFound` for a unit unknown or outside the scope."""
+        if unit is None:
+            return self.scope.units
+        known = self.desk.units.knows(unit) or unit == self.desk.units.home
+        if not known or (self.scope.units is not None and unit not in self.scope.units):
+            raise NotFound("unit", f"no unit {unit!r} in this scope ({self.scope.label})")
+        return frozenset({unit})
 
     def index_of(self, case: Case) -> Mapping[str, str]:
         return self.service.engine.workflows.index_of(case)

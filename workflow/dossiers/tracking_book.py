@@ -5,6 +5,9 @@ built from the audit log alone: the dossier's facts are folded as for Biểu 06,
 what the register shows besides (the applicant's name, the procedure's name, the first hand-over to the
 processing officer, the day the result was handed back, the pauses, apologies and withdrawals as notes).
 The book is an official register: it names the applicant in full, and never shows the ID number.
+
+A unit's book lists the dossiers counted under it by the reports' rule (its deciding unit that ended it, or
+holds it now: :mod:`motcua.workflow.reports.projection`), so a province's book is its units' books together.
 """
 
 from __future__ import annotations
@@ -112,8 +115,12 @@ def _row(number: int, facts: DossierFacts, register: _Register) -> BookRow:
     )
 
 
-def tracking_book(entries: Iterable[AuditEntry], status_of: StatusOf, start: date, end: date) -> tuple[BookRow, ...]:
-    """The rows of the book for dossiers received from ``start`` to ``end`` (inclusive)."""
+def tracking_book(
+    entries: Iterable[AuditEntry], status_of: StatusOf, start: date, end: date, *,
+    units: frozenset[str] | None = None,
+) -> tuple[BookRow, ...]:
+    """The rows of the book for dossiers received from ``start`` to ``end`` (inclusive), of ``units`` (``None``:
+    every dossier): a dossier is in the book of the unit the reports count it under (``DossierFacts.unit``)."""
     facts: dict[str, DossierFacts] = {}
     registers: dict[str, _Register] = {}
     for entry in sorted(entries, key=lambda e: e.position or 0):
@@ -126,6 +133,7 @@ def tracking_book(entries: Iterable[AuditEntry], status_of: StatusOf, start: dat
     received = [
         item for item in facts.values()
         if item.received_at is not None and start <= to_vietnam_time(item.received_at).date() <= end
+        and item.counted_in(units)
     ]
     received.sort(key=lambda item: (item.received_at or datetime.min, item.code))
     return tuple(_row(number, item, registers[item.code]) for number, item in enumerate(received, start=1))

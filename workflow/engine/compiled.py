@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 from transitions import EventData, Machine
@@ -35,6 +35,7 @@ def _nfc(text: str) -> str:
 
 _Text = Annotated[str, AfterValidator(_nfc), Field(min_length=1)]
 _Rating = Annotated[int, Field(ge=1, le=5)]
+_MAX_LIST: Final = 50
 _PLAIN_TYPES: dict[DataType, object] = {
     DataType.TEXT: _Text,
     DataType.INTEGER: int,
@@ -43,6 +44,7 @@ _PLAIN_TYPES: dict[DataType, object] = {
     DataType.DATE: date,
     DataType.DATETIME: datetime,
     DataType.RATING: _Rating,
+    DataType.TEXT_LIST: Annotated[list[_Text], Field(min_length=1, max_length=_MAX_LIST)],
 }
 
 

@@ -73,6 +73,7 @@ class DataType(StrEnum):
     DATETIME = "datetime"
     RATING = "rating"  # 1..5, an applicant's satisfaction
     CHOICE = "choice"
+    TEXT_LIST = "text_list"  # one or more texts (at most 50), e.g. the units a merger joins
 
 
 class DataField(_Frozen):

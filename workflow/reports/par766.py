@@ -100,14 +100,17 @@ class IndicatorCounts:
 
 def indicator_counts(
     facts: Iterable[DossierFacts], start: date, end: date, *, published: Container[str] = frozenset(),
-    synced: Container[str] = frozenset(),
+    synced: Container[str] = frozenset(), units: frozenset[str] | None = None,
 ) -> IndicatorCounts:
     """The reference counts for [start, end]: Biểu 06's semantics dossier by dossier, then the rest.
 
     ``published``: the codes of the dossiers with at least one ``dvcqg.sync`` effect; ``synced``: those whose
-    every change reached DVCQG."""
+    every change reached DVCQG; ``units``: only the dossiers counted under one of them (``None``: every
+    dossier), by the rule of :mod:`motcua.workflow.reports.projection`."""
     totals = dict.fromkeys((item.name for item in fields(IndicatorCounts)), 0)
     for item in facts:
+        if not item.counted_in(units):
+            continue
         for name, value in _dossier_counts(item, start, end, published, synced).items():
             totals[name] += value
     return IndicatorCounts(**totals)

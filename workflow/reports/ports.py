@@ -16,6 +16,8 @@ class Reports(Protocol):
     the audit log in global order, and the reports of a period computed over it.
 
     Reports read the projection as it stands: call :meth:`catch_up` first to include the latest entries.
+    Each report takes ``units``: only the dossiers counted under one of them (``DossierFacts.unit``, the deciding
+    unit that holds the dossier now), or, ``None``, every dossier.
     """
 
     def catch_up(self) -> int:
@@ -26,12 +28,12 @@ class Reports(Protocol):
         """Forget the projection and fold the whole log again; returns how many entries were read."""
         ...
 
-    def bieu06(self, start: date, end: date) -> Bieu06:
+    def bieu06(self, start: date, end: date, *, units: frozenset[str] | None = None) -> Bieu06:
         """Biểu số 06/VPCP/KSTT for [start, end], exactly as :func:`motcua.workflow.reports.projection.bieu06`
         computes it."""
         ...
 
-    def indicator_counts(self, start: date, end: date) -> IndicatorCounts:
+    def indicator_counts(self, start: date, end: date, *, units: frozenset[str] | None = None) -> IndicatorCounts:
         """The Decision 766 counts for [start, end], exactly as
         :func:`motcua.workflow.reports.par766.indicator_counts`."""
         ...

@@ -5,11 +5,21 @@ A dossier's :class:`DossierFacts` are folded from its audit entries in global or
 projection can be kept up to date incrementally and rebuilt from scratch. Biểu 06 is defined here
 once, over facts, as the reference implementation; the SQL adapter computes the same numbers with
 one ``GROUP BY`` and the tests hold the two to each other.
+
+**The unit a dossier is counted under.** One unit, never two (``DossierFacts.unit``): its *deciding* unit as
+the projection last folded it — the unit that ended it, or, while it is not ended, the unit that holds it
+now. The opening entry sets it (the ``deciding_unit`` of its data); a ``transfer`` entry (a merger) moves it
+to the successor only while the dossier's processing has not ended (``ended_at`` unset). So a dossier ended
+before its unit was merged stays under the old unit (even if its result, ready, is handed back by the
+successor), and one still open moves, with its whole history, to the successor. A report over a period
+spanning a merger counts each dossier once, and a report of every unit (``units=None``: the province, or
+the whole system) is the sum of the reports of its units. A dossier with no deciding unit recorded (opened
+before units existed, or imported without one) is counted in the report of every unit only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
@@ -34,6 +44,7 @@ _CHANNEL_CODES = {"direct": 1, "online": 2, "postal": 3}
 ONLINE = _CHANNEL_CODES["online"]
 _END_CODES = frozenset({7, 8, 9, 10})
 _NEVER_ACCEPTED = frozenset({1, 3})
+DECIDING_UNIT = "deciding_unit"  # the attribute naming the unit a dossier is counted under
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +81,11 @@ class DossierFacts:
     apologies_in_time: int = 0
     imported: bool = False
     position: int = 0  # the last audit position folded in
+    unit: str | None = None  # the deciding unit it is counted under: set at opening, moved by a transfer until ended
+
+    def counted_in(self, units: Container[str] | None) -> bool:
+        """Counted in a report of ``units`` (``None``: every dossier, the province's or the whole system's)."""
+        return units is None or (self.unit is not None and self.unit in units)
 
     def paused_on(self, day: date) -> bool:
         return any(p.start <= day and (p.end is None or p.end > day) for p in self.pauses)
@@ -95,6 +111,7 @@ def _opened(entry: AuditEntry, status: int) -> DossierFacts:
         channel=channel, status=status, paper_result=changes.get("paper_result") is not False,
         fee=fee if isinstance(fee := changes.get("fee"), int) else 0,
         imported=entry.trigger == "import", position=entry.position or 0,
+        unit=unit if isinstance(unit := changes.get(DECIDING_UNIT, data.get(DECIDING_UNIT)), str) else None,
     )
 
 
@@ -111,6 +128,8 @@ def _apply(facts: DossierFacts, entry: AuditEntry, status: int) -> DossierFacts:
     changes: dict[str, object] = {"status": status, "position": entry.position or facts.position}
     changes.update(_clock_changes(facts, entry.changes, entry.occurred_at))
     changes.update(_record_changes(facts, entry))
+    if facts.ended_at is None and isinstance(unit := entry.changes.get(DECIDING_UNIT), str):
+        changes["unit"] = unit  # a transfer to the successor of a merged unit; an ended dossier stays put
     if facts.ended_at is None and status in _END_CODES:
         changes["ended_at"] = _instant(entry.changes.get("ended_at")) or entry.occurred_at
     return replace(facts, **changes)  # type: ignore[arg-type]  # the keys are DossierFacts fields
@@ -224,11 +243,14 @@ def _count(row: Bieu06Row, facts: DossierFacts, start: date, end: date) -> None:
     row.pending_within += not overdue
 
 
-def bieu06(facts: Iterable[DossierFacts], start: date, end: date) -> Bieu06:
-    """Biểu số 06/VPCP/KSTT for [start, end], one row per field ordered by code, and the total."""
+def bieu06(
+    facts: Iterable[DossierFacts], start: date, end: date, *, units: frozenset[str] | None = None
+) -> Bieu06:
+    """Biểu số 06/VPCP/KSTT for [start, end], one row per field ordered by code, and the total; of the dossiers
+    counted under one of ``units`` (``None``: every dossier; see the module docstring for the rule)."""
     rows: dict[str, Bieu06Row] = {}
     for item in facts:
-        if item.status in _NEVER_ACCEPTED:
+        if item.status in _NEVER_ACCEPTED or not item.counted_in(units):
             continue
         row = rows.setdefault(item.field_code, Bieu06Row(item.field_code, item.field_name))
         _count(row, item, start, end)

@@ -4,6 +4,11 @@ One use case for the public API, the HTTP routes, the ``motcua report`` commands
 reporting projection (:class:`~motcua.workflow.reports.ports.Reports`) is read as it stands: a caller
 that wants the latest decisions included catches it up first, once, with :meth:`ReportService.caught_up`
 (a request or a command before its one report; the demo once before its five Biểu 06 and its scorecard).
+
+Every report takes ``units``: the reports of those units alone, or, ``None``, of every dossier (the
+province). A dossier is counted under one unit, the deciding unit that holds it now (the rule is written in
+:mod:`motcua.workflow.reports.projection`), so the province's report is the sum of its units' reports. Which
+units a caller may ask for (its scope, the register) is the caller's to check.
 """
 
 from __future__ import annotations
@@ -33,11 +38,12 @@ class ReportService:
         self.projection.catch_up()
         return self
 
-    def bieu06(self, start: date, end: date) -> Bieu06:
-        """Biểu số 06/VPCP/KSTT for [start, end]."""
-        return self.projection.bieu06(start, end)
+    def bieu06(self, start: date, end: date, *, units: frozenset[str] | None = None) -> Bieu06:
+        """Biểu số 06/VPCP/KSTT for [start, end], of the dossiers of ``units`` (``None``: every dossier)."""
+        return self.projection.bieu06(start, end, units=units)
 
-    def scorecard(self, start: date, end: date) -> Scorecard:
-        """The Decision 766 indicators and points for [start, end], under the rules in force at ``end``."""
-        counts = self.projection.indicator_counts(start, end)
+    def scorecard(self, start: date, end: date, *, units: frozenset[str] | None = None) -> Scorecard:
+        """The Decision 766 indicators and points for [start, end], under the rules in force at ``end``, of the
+        dossiers of ``units`` (``None``: every dossier)."""
+        counts = self.projection.indicator_counts(start, end, units=units)
         return scorecard(counts, self.rules.in_force(end), start, end)

@@ -24,20 +24,29 @@ UNIT_ATTRIBUTES = ("receiving_unit", "deciding_unit", "unit")
 """The attributes that name a unit a case belongs to."""
 
 
+def _from_units(context: Context) -> list[JsonValue]:
+    units = context.data.get("from_units")
+    return units if isinstance(units, list) else []
+
+
 def held_by_predecessor(context: Context) -> bool:
-    """The case still belongs to the unit the transfer is from (a second transfer finds nothing to move)."""
-    old = context.data.get("from_unit")
-    return any(context.case.attributes.get(name) == old for name in UNIT_ATTRIBUTES)
+    """The case still belongs to a unit the transfer is from (a second transfer finds nothing to move)."""
+    old = _from_units(context)
+    return any(context.case.attributes.get(name) in old for name in UNIT_ATTRIBUTES)
 
 
 def record_transfer(context: Context) -> Outcome:
-    old, new = context.data.get("from_unit"), context.data.get("to_unit")
-    moved = [name for name in UNIT_ATTRIBUTES if context.attributes.get(name) == old]
+    """One entry per case, however many of its unit attributes name the merged units (a dossier received at one
+    of them for another is moved once)."""
+    old, new = _from_units(context), context.data.get("to_unit")
+    moved = {name: context.attributes[name] for name in UNIT_ATTRIBUTES if context.attributes.get(name) in old}
     history = context.attributes.get("unit_history")
     entries: list[JsonValue] = list(history) if isinstance(history, list) else []
+    replaced: list[JsonValue] = [*sorted({str(unit) for unit in moved.values()})]
     entries.append({
-        "at": text(context.now), "from": old, "to": new, "attributes": list(moved),
-        "resolution": context.data.get("resolution"), "effective": context.data.get("effective"),
+        "at": text(context.now), "from": replaced, "to": new,
+        "attributes": list(moved), "resolution": context.data.get("resolution"),
+        "effective": context.data.get("effective"),
     })
     changes: dict[str, JsonValue] = {name: new for name in moved}
     return Outcome(attributes={**changes, "unit_history": entries})

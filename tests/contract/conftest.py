@@ -218,6 +218,16 @@ def _database(backend: str, request: pytest.FixtureRequest) -> Iterator[str]:
         yield services.postgres_url(name)
 
 
+@pytest.fixture(params=BACKENDS)
+def url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The URL of an empty, migrated database of each backend (``memory://`` for the memory store)."""
+    if request.param == "memory":
+        yield "memory://"
+        return
+    with _database(request.param, request) as database:
+        yield database
+
+
 @pytest.fixture(params=SQL_BACKENDS)
 def sql_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """For the SQL-only checks: the URL of a fresh database of each SQL backend."""

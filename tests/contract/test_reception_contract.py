@@ -21,7 +21,7 @@ from motcua.adapters.sql.store import SqlStore
 from motcua.workflow.engine.clock import ManualClock
 from motcua.workflow.engine.decisions import Decision
 from tests.conftest import START
-from tests.contract.conftest import BACKENDS, _database
+from tests.contract.conftest import BACKENDS
 
 BIRTH: Final = "1.001193"
 OFFICER: Final = motcua.Actor.of("Nguyễn Thị Lan", "officer")
@@ -45,15 +45,6 @@ class Recorder:
 
     def rejected(self, code: str, trigger: str, error: Exception) -> None:
         self.refusals.append((trigger, type(error).__name__))
-
-
-@pytest.fixture(params=BACKENDS)
-def url(request: pytest.FixtureRequest) -> Iterator[str]:
-    if request.param == "memory":
-        yield "memory://"
-        return
-    with _database(request.param, request) as database:
-        yield database
 
 
 @pytest.fixture

@@ -33,7 +33,6 @@ from motcua.workflow.engine.model import SYSTEM_ACTOR, Actor, Case, SetTimer
 from motcua.workflow.engine.queries import CaseFilter
 from motcua.workflow.engine.service import CaseService
 from motcua.workflow.units.succession import SuccessionReport, apply_successions
-from tests.contract.conftest import BACKENDS, _database
 
 START: Final = datetime(2025, 6, 23, 8, 0, tzinfo=VN_TZ)  # a Monday, a week before the merger
 EVE: Final = datetime(2025, 6, 30, 17, 30, tzinfo=VN_TZ)
@@ -82,15 +81,6 @@ class World:
     def apply(self, *, dry_run: bool = False, service: CaseService | None = None, page: int = 200) -> SuccessionReport:
         return apply_successions(service or self.app.service, self.app.store, self.app.desk.units.register,
                                  self.clock.now(), dry_run=dry_run, page=page)
-
-
-@pytest.fixture(params=BACKENDS)
-def url(request: pytest.FixtureRequest) -> Iterator[str]:
-    if request.param == "memory":
-        yield "memory://"
-        return
-    with _database(request.param, request) as database:
-        yield database
 
 
 @pytest.fixture

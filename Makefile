@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.reports
 	$(BIN)/python -m bench.timers
 	$(BIN)/python -m bench.demo
+	$(BIN)/python -m bench.province
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -7,8 +7,15 @@ and the comparison is constant-time (:func:`hmac.compare_digest`).
 
 A key carries its *scope*, what it may see (:meth:`ApiKey.scope`): the units of a commune's staff, a whole
 province (provincial staff, inspectors: their roles still decide what they may move), or one applicant's
-own dossiers. A key with none of them — made before keys had scopes, or an operator's ``--all-units`` key —
-sees every unit.
+own dossiers. A staff key with none of them — made before keys had scopes, or an operator's ``--all-units``
+key — sees every unit; a key made before scopes whose only role is ``applicant`` acts for no one in particular
+and sees nothing (fail closed: it could otherwise read and withdraw anyone's dossier).
+
+No key holds the role ``system``: it belongs to motcua's own processes (timers, imports, successions), whose
+triggers move deadlines and units. :func:`new_key` refuses it, and :attr:`ApiKey.principal` drops it from a
+key stored before it did. What a key names is bounded and shaped before anything looks it up: unit codes as
+the unit files write them (:data:`~motcua.definitions.units.UNIT_CODE_PATTERN`, at most 64 characters), a
+province's code likewise, an applicant's identity number 1 to 32 letters and digits.
 
 An idempotency record is scoped by the API key that sent the request. :meth:`IdempotencyStore.claim`
 inserts it *in flight* (no response yet) or returns what is already there; :meth:`complete` stores the
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 from collections.abc import Mapping, Sequence
@@ -29,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Final, Protocol
 
+from motcua.definitions.units import PROVINCE_CODE_PATTERN, UNIT_CODE_MAX_LENGTH, UNIT_CODE_PATTERN
 from motcua.workflow.access.scope import EVERYTHING, Scope
 from motcua.workflow.engine.model import Actor
 from motcua.workflow.errors import InvalidInput
@@ -38,6 +47,7 @@ __all__ = [
     "APPLICANT_ROLE",
     "IN_FLIGHT_LEASE",
     "KEY_PREFIX",
+    "SYSTEM_ROLE",
     "ApiKey",
     "ApiKeyStore",
     "Claimed",
@@ -52,6 +62,12 @@ __all__ = [
 
 KEY_PREFIX: Final = "mc"
 APPLICANT_ROLE: Final = "applicant"
+SYSTEM_ROLE: Final = "system"
+"""The role of motcua's own processes (timers, imports, successions): never a key's."""
+_UNIT_CODE: Final = re.compile(UNIT_CODE_PATTERN)
+_PROVINCE_CODE: Final = re.compile(PROVINCE_CODE_PATTERN)
+_APPLICANT_ID: Final = re.compile(r"[0-9A-Za-z]{1,32}")
+_NOTHING: Final = Scope(units=frozenset(), label="nothing: a key for applicants made without --applicant-id")
 _SHOWN: Final = 3  # the characters of an applicant's identity number a listing shows
 IN_FLIGHT_LEASE: Final = timedelta(seconds=60)
 """A claim with no response after this long is taken as abandoned (its server died): a retry runs again."""
@@ -75,7 +91,8 @@ class ApiKey:
 
     @property
     def principal(self) -> Actor:
-        return Actor.of(self.actor, *self.roles)
+        """The actor the key fires as: its roles but ``system``, which a key stored before keys refused it may hold."""
+        return Actor.of(self.actor, *(role for role in self.roles if role != SYSTEM_ROLE))
 
     def scope(self, units: UnitDirectory) -> Scope:
         """The cases this key may see, with the province's units read from ``units``."""
@@ -85,7 +102,12 @@ class ApiKey:
             return Scope.of_units(units.province_codes(self.province), label=f"tỉnh/thành phố {self.province}")
         if self.units is not None:
             return Scope.of_units(self.units)
-        return EVERYTHING
+        return _NOTHING if self.for_no_one else EVERYTHING
+
+    @property
+    def for_no_one(self) -> bool:
+        """Whether this is a key with no staff role and no applicant (made before keys had scopes): it sees nothing."""
+        return self.applicant is None and not self.principal.roles - {APPLICANT_ROLE}
 
     @property
     def scope_text(self) -> str:
@@ -97,7 +119,7 @@ class ApiKey:
             return f"province {self.province}"
         if self.units is not None:
             return f"units {', '.join(self.units)}"
-        return "every unit"
+        return "nothing (no --applicant-id: re-issue it)" if self.for_no_one else "every unit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +200,9 @@ def new_key(
         raise InvalidInput("--actor", "an API key stands for a named actor")
     if not roles or any(not role.strip() for role in roles):
         raise InvalidInput("--role", "give at least one role (officer, specialist, leader…)")
+    if any(role.strip().casefold() == SYSTEM_ROLE for role in roles):
+        raise InvalidInput("--role", "no key may hold the role system: it belongs to motcua's own processes (timers, "
+                                     "imports, successions)")
     chosen = tuple(dict.fromkeys(roles))
     _check_scope(chosen, units, province, applicant)
     key_id, secret, salt = secrets.token_hex(6), secrets.token_urlsafe(32), secrets.token_hex(16)
@@ -192,14 +217,24 @@ def _check_scope(
 ) -> None:
     if sum(kind is not None for kind in (units, province, applicant)) > 1:
         raise InvalidInput("--unit", "a key has one scope: units, a province or an applicant, not several")
-    if units is not None and (not units or any(not code.strip() for code in units)):
+    if units is not None and not units:
         raise InvalidInput("--unit", "give at least one unit code")
-    if province is not None and not province.strip():
-        raise InvalidInput("--province", "give a province code")
-    if applicant is not None and not applicant.strip():
-        raise InvalidInput("--applicant-id", "give the applicant's identity number")
+    if units is not None and not all(_shaped(_UNIT_CODE, code) for code in units):
+        raise InvalidInput("--unit", f"a unit code is 1 to {UNIT_CODE_MAX_LENGTH} letters, digits, dots and dashes "
+                                     "(`motcua units list` shows them)")
+    if province is not None and not _shaped(_PROVINCE_CODE, province):
+        raise InvalidInput("--province", f"a province code is 1 to {UNIT_CODE_MAX_LENGTH} lowercase letters, digits "
+                                         "and dashes (hai-phong)")
+    if applicant is not None and not _APPLICANT_ID.fullmatch(applicant):
+        raise InvalidInput("--applicant-id", "an identity number is 1 to 32 letters and digits, nothing around them "
+                                             "(a citizen's: 12 digits; a passport or a tax code: letters and digits)")
     if applicant is not None and roles != (APPLICANT_ROLE,):
         raise InvalidInput("--applicant-id", "a key acting for one applicant has the role applicant and no other")
+
+
+def _shaped(pattern: re.Pattern[str], code: str) -> bool:
+    """Whether ``code`` is one whole ``pattern`` of at most the length a code may have (never read in full)."""
+    return len(code) <= UNIT_CODE_MAX_LENGTH and pattern.fullmatch(code) is not None
 
 
 def authenticate(keys: ApiKeyStore, presented: str) -> ApiKey | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Final
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -23,13 +23,26 @@ from motcua.workflow.units.model import YEAR_ROUND, Province, Resolution, Season
 from motcua.workflow.worktime.calendar import WorkingCalendar
 from motcua.workflow.worktime.hours import OfficeHours
 
-__all__ = ["UNITS_DIR", "load_province_file", "load_units", "unit_calendars", "unit_files"]
+__all__ = [
+    "PROVINCE_CODE_PATTERN",
+    "UNITS_DIR",
+    "UNIT_CODE_MAX_LENGTH",
+    "UNIT_CODE_PATTERN",
+    "load_province_file",
+    "load_units",
+    "unit_calendars",
+    "unit_files",
+]
 
 UNITS_DIR = Path(__file__).with_name("units")
 _SLUG = r"^[a-z0-9][a-z0-9-]*$"
+UNIT_CODE_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9.-]*$"
+"""A unit's code (its DVCQG agency code, or a ``LOCAL-…`` code): the shape the HTTP API and the keys accept too."""
+UNIT_CODE_MAX_LENGTH: Final = 64
+PROVINCE_CODE_PATTERN: Final = _SLUG
 MonthDayText = Annotated[str, StringConstraints(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")]
 Slug = Annotated[str, StringConstraints(pattern=_SLUG)]
-Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]*$")]
+Code = Annotated[str, StringConstraints(pattern=UNIT_CODE_PATTERN, max_length=UNIT_CODE_MAX_LENGTH)]
 
 
 class _Model(BaseModel):

@@ -60,6 +60,7 @@ class Dossier:
     ready_from: datetime | None = None  # not workable before (waiting for a verification)
     worked: bool = False  # the specialist has opened it (supplement, fee, verification decided)
     apologised: bool = False
+    decider: Office | None = None  # a province: the office of the deciding unit, when not the receiving one
 
 
 @dataclass
@@ -81,11 +82,17 @@ class Tally:
 
 
 class Office:
-    """The desk, the specialists and the leaders acting on dossiers through the engine."""
+    """The desk, the specialists and the leaders acting on dossiers through the engine.
 
-    def __init__(self, app: Motcua, clock: ManualClock, cast: Cast, agenda: Agenda) -> None:
+    In a province each unit has its office (``unit``: its agency code, ``calendar``: its own hours); a
+    dossier received here for another unit (:meth:`arrive` with ``decider``) is handled by that unit's office.
+    Without ``unit`` the desk receives at its home unit, as one commune's demo does."""
+
+    def __init__(self, app: Motcua, clock: ManualClock, cast: Cast, agenda: Agenda, *, unit: str | None = None,
+                 calendar: WorkingCalendar | None = None) -> None:
         self.app, self.clock, self.cast, self.agenda = app, clock, cast, agenda
-        self.calendar: WorkingCalendar = app.calendar
+        self.unit = unit
+        self.calendar: WorkingCalendar = calendar or app.calendar
         self.tally = Tally()
         self.queues: dict[str, list[Dossier]] = {p.actor.name: [] for p in cast.specialists}
         self.watch: list[tuple[datetime, int, Dossier]] = []  # apology deadlines to look at
@@ -122,27 +129,38 @@ class Office:
 
     # -- reception ----------------------------------------------------------------------------------
 
-    def arrive(self, arrival: Arrival) -> Dossier:
-        dossier = Dossier(arrival)
+    def arrive(self, arrival: Arrival, decider: Office | None = None) -> Dossier:
+        dossier = Dossier(arrival, decider=decider)
         applicant = Applicant(arrival.applicant, phone=_phone(arrival.number))
         summary = arrival.procedure.name[:120]
+        units = self._units(decider)
         if arrival.channel == "online":
             case = self.app.desk.submit(arrival.procedure.code, "online", applicant, self.cast.applicant,
-                                        summary=summary)
+                                        summary=summary, **units)
             self._opened(dossier, case, 1)
             first_look = self.calendar.effective_start(self.now() + timedelta(minutes=20))
             self.agenda.at(max(first_look, self.now()), lambda: self.receive_online(dossier))
             return dossier
         clerk = self.cast.clerk(self.today()).actor
         if arrival.fate.refused:
-            case = self.app.desk.submit(arrival.procedure.code, arrival.channel, applicant, clerk, summary=summary)
+            case = self.app.desk.submit(arrival.procedure.code, arrival.channel, applicant, clerk, summary=summary,
+                                        **units)
             self._opened(dossier, case, 1)
             self.agenda.at(self.now() + timedelta(minutes=4), lambda: self.refuse(dossier))
             return dossier
-        case = self.app.desk.receive(arrival.procedure.code, arrival.channel, applicant, clerk, summary=summary)
+        case = self.app.desk.receive(arrival.procedure.code, arrival.channel, applicant, clerk, summary=summary,
+                                     **units)
         self._opened(dossier, case, 2)
         self._received(dossier, case)
         return dossier
+
+    def _units(self, decider: Office | None) -> dict[str, str]:
+        """The desk's unit arguments: none for one commune's desk (its home unit), else this unit's code and,
+        for a dossier decided elsewhere, the deciding unit's."""
+        if self.unit is None:
+            return {}
+        deciding = decider.unit if decider is not None and decider.unit is not None else self.unit
+        return {"unit": self.unit, "deciding_unit": deciding}
 
     def _opened(self, dossier: Dossier, case: Case, transitions: int) -> None:
         dossier.code, dossier.lifecycle = case.code, case.state["lifecycle"]
@@ -168,12 +186,13 @@ class Office:
         self.tally.received += 1
         dossier.appointment = _instant(case.attributes.get("appointment"))
         dossier.apology_due = _instant(case.attributes.get("apology_due"))
+        decider = dossier.decider or self  # the unit that decides keeps the apology list and assigns the work
         if dossier.apology_due is not None:
-            heapq.heappush(self.watch, (dossier.apology_due, next(self._order), dossier))
+            heapq.heappush(decider.watch, (dossier.apology_due, next(decider._order), dossier))
         if dossier.arrival.fate.digitize:
             self.move_to(self.now() + timedelta(minutes=2))
             self.fire(dossier, "digitize", self.cast.clerk(self.today()).actor, components=2)
-        self.agenda.at(self.now() + timedelta(minutes=3), lambda: self.assign(dossier))
+        self.agenda.at(self.now() + timedelta(minutes=3), lambda: decider.assign(dossier))
 
     def assign(self, dossier: Dossier) -> None:
         handler = self._handler(dossier.arrival.procedure.field_code)

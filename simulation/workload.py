@@ -10,6 +10,7 @@ the same list, element for element; the only randomness is the ``random.Random``
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -177,10 +178,12 @@ def _procedures(catalogue: Catalogue, day: date) -> tuple[list[Procedure], list[
 
 
 def draw_workload(
-    rng: random.Random, year: int, count: int, catalogue: Catalogue, calendar: WorkingCalendar
+    rng: random.Random, year: int, count: int, catalogue: Catalogue, calendar: WorkingCalendar,
+    *, days: Sequence[date] | None = None,
 ) -> list[Arrival]:
-    """``count`` dossiers spread over the working days of ``year``, in arrival order."""
-    days = working_days(calendar, year)
+    """``count`` dossiers spread over the working days of ``year`` (or over ``days``, those of it a unit is in
+    force), in arrival order."""
+    days = working_days(calendar, year) if days is None else list(days)
     weights = [MONTH_FACTOR[day.month - 1] for day in days]
     picked = sorted(rng.choices(range(len(days)), weights, k=count))
     arrivals: list[Arrival] = []

@@ -3,7 +3,9 @@
 A key is created with exactly one scope — ``--unit CODE…`` (a commune's staff), ``--province CODE``
 (provincial staff, inspectors), ``--applicant-id ID`` (software acting for one applicant, role ``applicant``
 alone) or ``--all-units`` (an operator's key, said out loud): a key nobody scoped is a choice, never an
-omission. Unit and province codes are checked against the unit register the server reads.
+omission. Codes and the identity number are checked for their shape and length first (a malformed one is
+refused without being echoed), then unit and province codes against the unit register the server reads. No key
+gets the role ``system``: it is motcua's own, for its timers, imports and successions.
 """
 
 from __future__ import annotations

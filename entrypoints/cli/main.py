@@ -28,7 +28,7 @@ from motcua.simulation.story import DEMO_START, run_story
 from motcua.workflow.engine.clock import ManualClock
 from motcua.workflow.engine.diagram import mermaid
 from motcua.workflow.engine.model import Case
-from motcua.workflow.errors import MotcuaError, UnknownDefinition
+from motcua.workflow.errors import InvalidInput, MotcuaError, UnknownDefinition
 
 __all__ = ["app", "main"]
 
@@ -54,10 +54,12 @@ _err = Console(stderr=True, width=None if sys.stderr.isatty() else _PIPE_WIDTH)
 @app.command()
 def demo(
     *,
-    year: Annotated[int, typer.Option("--year", help="Năm mô phỏng (a year of the commune's reform plan).")] = 2023,
-    commune: Annotated[str, typer.Option("--commune", help="Xã (a commune with a plan in definitions/plans/).")]
-    = "An Thượng",
-    dossiers: Annotated[int, typer.Option("--dossiers", help="Số hồ sơ trong năm (dossiers in the year).")] = 6000,
+    year: Annotated[int | None, typer.Option(
+        "--year", help="Năm mô phỏng (a year of the commune's reform plan; default 2023).")] = None,
+    commune: Annotated[str | None, typer.Option(
+        "--commune", help="Xã (a commune with a plan in definitions/plans/; default An Thượng).")] = None,
+    dossiers: Annotated[int | None, typer.Option(
+        "--dossiers", help="Số hồ sơ trong năm (dossiers in the year; default 6000, with --province 3000).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same year, same numbers.")] = 1,
     db: Annotated[str | None, typer.Option("--db", help="An EMPTY database (default: a fresh OUT/motcua.db).")]
     = None,
@@ -67,13 +69,38 @@ def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for the database, workbooks and charts.")]
     = Path("demo-output"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    province: Annotated[bool, typer.Option(
+        "--province", help="Năm 2025 của một tỉnh: các đơn vị của definitions/units/, qua sắp xếp 01/07/2025.")]
+    = False,
 ) -> None:
-    """Mô phỏng một năm của Bộ phận Một cửa xã và kế hoạch CCHC, rồi in các báo cáo (docs/tutorials/demo.md)."""
+    """Mô phỏng một năm của Bộ phận Một cửa xã và kế hoạch CCHC, rồi in các báo cáo (docs/tutorials/demo.md).
+
+    With --province: the province's 2025 — its communes until the merger, the wards of Hải Phòng after it."""
+    progress = not quiet and _err.is_terminal
+    if province:
+        _province_demo(year, commune, broker, dossiers, seed=seed, db=db, out=out, progress=progress)
+        return
     from motcua.simulation.console import run_and_print  # noqa: PLC0415 - matplotlib & co. load only here
 
-    options = DemoOptions(year=year, commune=commune, dossiers=dossiers, seed=seed, db=db, broker=broker,
+    options = DemoOptions(year=2023 if year is None else year, commune="An Thượng" if commune is None else commune,
+                          dossiers=6000 if dossiers is None else dossiers, seed=seed, db=db, broker=broker,
                           out=out, threads=threads)
-    run_and_print(options, _out, _err, progress=not quiet and _err.is_terminal)
+    run_and_print(options, _out, _err, progress=progress)
+
+
+def _province_demo(year: int | None, commune: str | None, broker: str | None, dossiers: int | None, *, seed: int,
+                   db: str | None, out: Path, progress: bool) -> None:
+    from motcua.simulation.province import PROVINCE_DOSSIERS, PROVINCE_YEAR, ProvinceOptions  # noqa: PLC0415
+    from motcua.simulation.province_output import run_and_print_province  # noqa: PLC0415 - matplotlib & co.
+
+    if year not in (None, PROVINCE_YEAR):
+        raise InvalidInput("--year", f"{year}: the province demo plays {PROVINCE_YEAR}, the year of the merger")
+    if commune is not None:
+        raise InvalidInput("--commune", "the province demo plays every unit of definitions/units/")
+    if broker is not None:
+        raise InvalidInput("--broker", "the province demo fires its timers in process")
+    options = ProvinceOptions(dossiers=PROVINCE_DOSSIERS if dossiers is None else dossiers, seed=seed, db=db, out=out)
+    run_and_print_province(options, _out, _err, progress=progress)
 
 
 @app.command()

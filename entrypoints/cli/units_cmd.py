@@ -21,7 +21,7 @@ from motcua.entrypoints.cli.usage import fail
 from motcua.workflow.engine.clock import VN_TZ, SystemClock, to_vietnam_time
 from motcua.workflow.errors import InvalidInput, MotcuaError
 from motcua.workflow.units.model import Unit
-from motcua.workflow.units.succession import SuccessionReport, SuccessionResult, apply_successions
+from motcua.workflow.units.succession import SuccessionReport, SuccessionResult, adopt_unitless, apply_successions
 
 __all__ = ["units_app"]
 
@@ -32,6 +32,7 @@ units_app = typer.Typer(
 )
 
 _TABLE_WIDTH = 160
+_MAX_CODE = 64
 STRANDED: Final = 1  # the exit code of `units apply` when a split unit still has open cases
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: sqlite:///motcua.db).")]
 
@@ -191,3 +192,31 @@ def apply_command(
                    "case(s) left where they are (a split is never applied automatically)", err=True)
     if report.stranded:
         raise typer.Exit(code=STRANDED)
+
+
+@units_app.command("adopt")
+def adopt_command(
+    unit: Annotated[str, typer.Argument(help="The code of the unit that held this database's cases.")],
+    *,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Write nothing: show what would be adopted.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document instead of a line.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Give UNIT to every dossier and plan task written before units existed (one audited entry each), so that
+    scoped keys, per-unit reports and `units apply` see them. Idempotent."""
+    try:
+        register = load_units()
+        if len(unit) > _MAX_CODE or not any(known.code == unit for known in register.units):
+            raise InvalidInput("UNIT", f"unknown unit {unit[:_MAX_CODE]!r}: `motcua units list` shows the codes")
+    except MotcuaError as error:
+        fail(error, source="units file")
+    motcua = open_motcua(db, clock=SystemClock(), observers=[])
+    try:
+        adopted = adopt_unitless(motcua.service, motcua.store, register, unit, dry_run=dry_run)
+    finally:
+        motcua.close()
+    if as_json:
+        typer.echo(json.dumps({"unit": unit, "dry_run": dry_run, "adopted": list(adopted)}, ensure_ascii=False))
+    else:
+        verb = "would be adopted by" if dry_run else "adopted by"
+        typer.echo(f"{len(adopted)} case(s) {verb} {unit}; run `motcua units apply` to carry them over if it ended")

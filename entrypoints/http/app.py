@@ -6,7 +6,9 @@ Every route but ``/healthz``, ``/metrics`` and the OpenAPI document needs an ``X
 
 A key sees only its scope (its units, its province, or its applicant's own dossiers): every dossier route goes
 through a :class:`~motcua.workflow.access.cases.ScopedCases`, where a dossier outside the scope is 404, as a code
-never issued; registering one outside it is 403 ``outside-scope``, before a dossier number is drawn.
+never issued; registering one outside it is 403 ``outside-scope``, before a dossier number is drawn. A unit a
+request names (``?unit=``, the body's ``unit`` and ``deciding_unit``) has a unit code's shape and length, or the
+request is 422 before anything reads it.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations, which name local dependencies.
@@ -27,6 +29,7 @@ from starlette.exceptions import HTTPException
 
 from motcua.adapters.bootstrap import Motcua
 from motcua.adapters.keys import ApiKey, HttpStore, authenticate
+from motcua.definitions.units import UNIT_CODE_MAX_LENGTH, UNIT_CODE_PATTERN
 from motcua.entrypoints.http import problems as p
 from motcua.entrypoints.http.idempotency import Idempotency, Reservation, fingerprint
 from motcua.entrypoints.http.metrics import StoreGauges
@@ -69,9 +72,6 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="mc_<id>
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", description="Retries return the first answer.")]
 IfMatch = Annotated[str | None, Header(alias="If-Match", description='The dossier\'s ETag: "<version>".')]
 _ETAG_HEADER: Final = {"ETag": {"description": 'The dossier\'s version, "<version>"', "schema": {"type": "string"}}}
-
-
-APPLICANT_ONLY: Final = frozenset({"applicant"})
 
 
 def etag_of(version: int) -> str:
@@ -233,7 +233,7 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
         scope."""
         return [entry_of(entry) for entry in context.cases(key).history(code)]
 
-    @app.get("/dossiers", response_model=DossierPage, tags=["dossiers"], responses=p.responses(401, 403, 422, 503))
+    @app.get("/dossiers", response_model=DossierPage, tags=["dossiers"], responses=p.responses(401, 422, 503))
     def find(
         *,
         key: Principal,
@@ -241,16 +241,14 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
         deadline: Annotated[str | None, Query(description="on_time, due_soon or overdue")] = None,
         procedure: Annotated[str | None, Query(description="Procedure code, 1.004873")] = None,
         officer: Annotated[str | None, Query(description="Who holds the dossier (assignee)")] = None,
-        unit: Annotated[str | None, Query(description="The unit that holds the dossier (its deciding unit)")] = None,
+        unit: Annotated[str | None, Query(description="The unit that holds the dossier (its deciding unit)",
+                                          max_length=UNIT_CODE_MAX_LENGTH, pattern=UNIT_CODE_PATTERN)] = None,
         cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     ) -> DossierPage:
         """Dossiers by code, a page at a time, within the key's scope: a unit's key lists what its units hold or
         received, a key acting for one applicant that applicant's own dossiers. A key acting for applicants with
-        no applicant identity (made before keys had scopes) lists none: a list shows applicants' contact details."""
-        if not key.principal.roles - APPLICANT_ONLY and key.applicant is None:
-            raise p.ApiProblem(p.NOT_STAFF, f"{key.actor} acts for applicants but for no one in particular: re-issue "
-                                            "the key with --applicant-id, or read a dossier by its code")
+        no applicant identity (made before keys had scopes) sees none."""
         where = CaseFilter(definition_key=DOSSIER_WORKFLOW, lifecycle=state, deadline=deadline,
                            procedure=procedure, officer=officer, unit=unit)
         page = context.cases(key).find(where, after=cursor, limit=limit)
@@ -282,7 +280,8 @@ def _period(start: str | None, end: str | None, period: str | None, cutoff: int 
         raise InvalidInput(error.field.lstrip("-").replace("-", "_"), error.message) from None
 
 
-UnitCode = Annotated[str | None, Query(description="One unit (default: every unit of the key's scope)")]
+UnitCode = Annotated[str | None, Query(description="One unit (default: every unit of the key's scope)",
+                                       max_length=UNIT_CODE_MAX_LENGTH, pattern=UNIT_CODE_PATTERN)]
 
 
 def _report_units(context: _Context, key: ApiKey, unit: str | None) -> frozenset[str] | None:

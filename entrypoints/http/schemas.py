@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from motcua.definitions.units import UNIT_CODE_MAX_LENGTH, UNIT_CODE_PATTERN
 from motcua.workflow.engine.audit import AuditEntry
 from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.model import Case
@@ -52,11 +53,12 @@ class ReceiveRequest(_Body):
     applicant: ApplicantBody
     summary: str | None = Field(default=None, max_length=2000)
     receive: bool = True
-    unit: str | None = Field(default=None, max_length=100, description=(
+    unit: str | None = Field(default=None, max_length=UNIT_CODE_MAX_LENGTH, pattern=UNIT_CODE_PATTERN, description=(
         "The receiving unit's code (default: the key's one unit, else the server's home unit); within the key's "
         "scope"))
-    deciding_unit: str | None = Field(default=None, max_length=100, description=(
-        "The unit that decides, of the same province (default: the receiving unit)"))
+    deciding_unit: str | None = Field(
+        default=None, max_length=UNIT_CODE_MAX_LENGTH, pattern=UNIT_CODE_PATTERN,
+        description="The unit that decides, of the same province (default: the receiving unit)")
 
 
 class EventRequest(_Body):

@@ -249,5 +249,5 @@ def dossier_registry(services: DossierServices) -> Registry:
     }
     for name, action in actions.items():
         registry.add_action(name, action)
-    register_transfer(registry)
+    register_transfer(registry, ("receiving_unit", "deciding_unit"))
     return registry

@@ -89,5 +89,5 @@ def task_registry(services: TaskServices) -> Registry:
     }
     for name, action in named.items():
         registry.add_action(name, action)
-    register_transfer(registry)
+    register_transfer(registry, ("unit",))
     return registry

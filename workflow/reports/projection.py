@@ -14,7 +14,8 @@ before its unit was merged stays under the old unit (even if its result, ready, 
 successor), and one still open moves, with its whole history, to the successor. A report over a period
 spanning a merger counts each dossier once, and a report of every unit (``units=None``: the province, or
 the whole system) is the sum of the reports of its units. A dossier with no deciding unit recorded (opened
-before units existed, or imported without one) is counted in the report of every unit only.
+before units existed, or imported without one) is counted in the report of every unit only, until
+``motcua units adopt`` gives it one.
 """
 
 from __future__ import annotations
@@ -128,8 +129,8 @@ def _apply(facts: DossierFacts, entry: AuditEntry, status: int) -> DossierFacts:
     changes: dict[str, object] = {"status": status, "position": entry.position or facts.position}
     changes.update(_clock_changes(facts, entry.changes, entry.occurred_at))
     changes.update(_record_changes(facts, entry))
-    if facts.ended_at is None and isinstance(unit := entry.changes.get(DECIDING_UNIT), str):
-        changes["unit"] = unit  # a transfer to the successor of a merged unit; an ended dossier stays put
+    if (facts.ended_at is None or facts.unit is None) and isinstance(unit := entry.changes.get(DECIDING_UNIT), str):
+        changes["unit"] = unit  # a transfer (an ended dossier stays put), or an adoption (any dossier)
     if facts.ended_at is None and status in _END_CODES:
         changes["ended_at"] = _instant(entry.changes.get("ended_at")) or entry.occurred_at
     return replace(facts, **changes)  # type: ignore[arg-type]  # the keys are DossierFacts fields

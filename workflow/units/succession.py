@@ -29,7 +29,7 @@ from typing import Final
 
 from motcua.workflow.engine.clock import to_vietnam_time
 from motcua.workflow.engine.model import SYSTEM_ACTOR, Case, JsonValue
-from motcua.workflow.engine.ports import CaseQueries
+from motcua.workflow.engine.ports import CaseQueries, CaseStore
 from motcua.workflow.engine.queries import CaseFilter
 from motcua.workflow.engine.service import CaseService
 from motcua.workflow.errors import (
@@ -40,15 +40,17 @@ from motcua.workflow.errors import (
     TransitionNotAllowed,
 )
 from motcua.workflow.units.model import Resolution, Unit, UnitRegister, next_day
-from motcua.workflow.units.transfer import TRANSFER
+from motcua.workflow.units.transfer import ADOPT, TRANSFER, UNIT_ATTRIBUTES
 
 __all__ = [
+    "ADOPTION_REASON",
     "ATTEMPTS",
     "ENDED_AT_THE_DESK",
     "PAGE",
     "Succession",
     "SuccessionReport",
     "SuccessionResult",
+    "adopt_unitless",
     "apply_successions",
     "due_successions",
 ]
@@ -256,3 +258,46 @@ class _Run:
 
 def _halted(case: Case, succession: Succession, detail: str) -> SuccessionHalted:
     return SuccessionHalted(case.code, succession.old.code, succession.new.code if succession.new else "", detail)
+
+
+ADOPTION_REASON: Final = "Hồ sơ, nhiệm vụ lập trước khi hệ thống có danh mục đơn vị hành chính"
+
+
+def adopt_unitless(
+    service: CaseService, store: CaseStore, register: UnitRegister, unit: str, *, dry_run: bool = False,
+) -> tuple[str, ...]:
+    """Give ``unit`` to every case without a unit of the register — written before units existed, or by a
+    standalone desk under a code the register does not know: one audited ``adopt_unit`` entry each, by the
+    system, in any state, so that scopes, reports and a later :func:`apply_successions` see it. Idempotent (an
+    adopted case has a registered unit). Returns the codes adopted (with ``dry_run``: that would be, nothing
+    written). A lost race is retried (:data:`ATTEMPTS`)."""
+    known = {known.code for known in register.units}
+    if unit not in known:
+        raise InvalidInput("unit", f"unknown unit {unit!r}: `motcua units list` shows the codes")
+    found = {case.code: _unknown_units(case, known) for case in store.cases()}  # read fully before writing
+    chosen = {code: unknown for code, unknown in found.items() if unknown is not None}
+    base: dict[str, JsonValue] = {"unit": unit, "reason": ADOPTION_REASON}
+    return tuple(code for code, unknown in chosen.items()
+                 if _adopt(service, code, {**base, "from_units": unknown} if unknown else base, dry_run=dry_run))
+
+
+def _unknown_units(case: Case, known: set[str]) -> list[JsonValue] | None:
+    """The codes outside the register that the case names ([] when it names none at all); None: nothing to adopt."""
+    named = [value for name in UNIT_ATTRIBUTES if isinstance(value := case.attributes.get(name), str) and value]
+    unknown: list[JsonValue] = [*sorted({value for value in named if value not in known})]
+    return unknown if unknown or not named else None
+
+
+def _adopt(service: CaseService, code: str, data: dict[str, JsonValue], *, dry_run: bool) -> bool:
+    for _ in range(ATTEMPTS):
+        try:
+            if dry_run:
+                service.engine.fire(service.get(code), ADOPT, SYSTEM_ACTOR, data)  # decided, thrown away
+            else:
+                service.fire(code, ADOPT, SYSTEM_ACTOR, data)
+        except TransitionNotAllowed:  # adopted meanwhile
+            return False
+        except ConcurrencyConflict:
+            continue
+        return True
+    raise SuccessionHalted(code, "", str(data["unit"]), f"still changing after {ATTEMPTS} attempts")

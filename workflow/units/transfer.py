@@ -6,20 +6,31 @@ case is still being dealt with. It changes no state: the case's unit attributes 
 on, and ``unit_history`` keeps what changed, when and by which resolution, so the case's history shows both
 units. The appointment and the armed timers are left as they were: a receipt's appointment is a promise
 made to the applicant, which a merger does not move.
+
+The ``adopt_unit`` trigger gives a unit of the register to a case that has none: written before units existed,
+or by a standalone desk under a code the register does not know (``from_units``). In any state, once, the
+case's unit attributes that are missing or name one of ``from_units`` are set to the unit that held its
+database, so that scopes, reports and later mergers see it like any other.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
 
 from motcua.workflow.engine.clock import text
 from motcua.workflow.engine.model import JsonValue
 from motcua.workflow.engine.registry import Context, Outcome, Registry
 
-__all__ = ["HELD_BY_PREDECESSOR", "RECORD_TRANSFER", "TRANSFER", "UNIT_ATTRIBUTES", "held_by_predecessor",
+__all__ = ["ADOPT", "HELD_BY_PREDECESSOR", "RECORD_TRANSFER", "TRANSFER", "UNIT_ATTRIBUTES", "held_by_predecessor",
            "record_transfer", "register_transfer"]
 
 TRANSFER = "transfer"
 RECORD_TRANSFER = "record_transfer"
 HELD_BY_PREDECESSOR = "held_by_predecessor"
+ADOPT = "adopt_unit"
+_UNITLESS = "has_no_registered_unit"
+_RECORD_ADOPTION = "record_adoption"
 UNIT_ATTRIBUTES = ("receiving_unit", "deciding_unit", "unit")
 """The attributes that name a unit a case belongs to."""
 
@@ -52,7 +63,27 @@ def record_transfer(context: Context) -> Outcome:
     return Outcome(attributes={**changes, "unit_history": entries})
 
 
-def register_transfer(registry: Registry) -> None:
-    """Name the guard and the action a workflow's ``transfer`` trigger uses."""
+def _adoptable(attributes: Sequence[str], context: Context) -> bool:
+    """Some unit attribute of the case is missing or names a code the adoption replaces."""
+    replaced = _from_units(context)
+    return any(not (value := context.case.attributes.get(name)) or value in replaced for name in attributes)
+
+
+def _record_adoption(attributes: Sequence[str], context: Context) -> Outcome:
+    unit, replaced = context.data.get("unit"), _from_units(context)
+    chosen = [name for name in attributes if not (value := context.attributes.get(name)) or value in replaced]
+    before: list[JsonValue] = [*sorted({str(value) for name in chosen if (value := context.attributes.get(name))})]
+    history = context.attributes.get("unit_history")
+    entries: list[JsonValue] = list(history) if isinstance(history, list) else []
+    entries.append({"at": text(context.now), "from": before, "to": unit, "attributes": list(chosen),
+                    "resolution": None, "effective": None, "reason": context.data.get("reason")})
+    return Outcome(attributes={**dict.fromkeys(chosen, unit), "unit_history": entries})
+
+
+def register_transfer(registry: Registry, attributes: Sequence[str]) -> None:
+    """Name the guards and actions a workflow's ``transfer`` and ``adopt_unit`` triggers use; ``attributes``: the
+    workflow's unit attributes, which an adoption sets."""
     registry.add_guard(HELD_BY_PREDECESSOR, held_by_predecessor)
     registry.add_action(RECORD_TRANSFER, record_transfer)
+    registry.add_guard(_UNITLESS, partial(_adoptable, tuple(attributes)))
+    registry.add_action(_RECORD_ADOPTION, partial(_record_adoption, tuple(attributes)))

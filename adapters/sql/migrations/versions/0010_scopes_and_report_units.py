@@ -5,11 +5,12 @@ Revises: 0009
 Create Date: 2026-12-06
 
 - ``api_key.units`` (a JSON list of unit codes), ``province`` (a province code) and ``applicant`` (an
-  applicant's identity number): what the key may see. A key from before this revision has none of them and
-  keeps seeing every unit: re-issue such keys with a scope (docs/explanation/units-and-scopes.md).
+  applicant's identity number): what the key may see. A staff key from before this revision has none of them
+  and keeps seeing every unit; one whose only role is ``applicant`` sees nothing (it acts for no one in
+  particular): re-issue such keys with a scope (docs/explanation/units-and-scopes.md).
 - ``dossier_report.unit``: the deciding unit a dossier is counted under, with an index for one unit's Biểu 06.
   The column is filled when the projection folds the dossier's entries: rebuild the projection after this
-  revision (``motcua report rebuild``, or at the next catch-up of an empty projection) for rows folded before.
+  revision (``motcua projections rebuild``, or at the next catch-up of an empty projection) for rows folded before.
 
 Frozen like 0001: imports nothing from the application.
 """

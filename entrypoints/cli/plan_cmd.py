@@ -105,11 +105,12 @@ def _shown(moment: datetime | date | None, with_time: bool = False) -> str:
 
 @plan_app.command("load")
 def plan_load(path: PlanArgument, db: DbOption = None) -> None:
-    """Nạp nhiệm vụ của kế hoạch thành hồ sơ công việc (plan-task); chạy lại không tạo trùng."""
+    """Nạp nhiệm vụ của kế hoạch thành hồ sơ công việc (plan-task) của đơn vị MOTCUA_AGENCY; chạy lại không tạo
+    trùng."""
     plan = load_plan(path)
     motcua = open_motcua(db, observers=[])
     try:
-        result = load_tasks(motcua.service, motcua.rules, plan)
+        result = load_tasks(motcua.service, motcua.rules, plan, unit=motcua.desk.agency)
     finally:
         motcua.close()
     typer.echo(f"{plan.title}: {len(result.created)} nhiệm vụ mới, {len(result.existing)} đã có "

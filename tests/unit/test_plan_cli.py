@@ -102,6 +102,20 @@ def test_plan_load_twice_is_idempotent(tmp_path: Path) -> None:
         motcua.close()
 
 
+def test_the_tasks_belong_to_the_home_unit_and_follow_its_hours(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOTCUA_AGENCY", "LOCAL-HD-AN-THUONG")
+    db = f"sqlite:///{tmp_path / 'plan.db'}"
+    ok("plan", "load", str(PLAN), "--db", db)
+    motcua = open_motcua(db, observers=[])
+    try:
+        winter, summer = motcua.store.load("an-thuong-2023/cd-09/q1"), motcua.store.load("an-thuong-2023/cd-09/q2")
+    finally:
+        motcua.close()
+    assert winter.attributes["unit"] == summer.attributes["unit"] == "LOCAL-HD-AN-THUONG"
+    assert winter.attributes["due_at"] == "2023-03-15T16:30:00+07:00"  # Hải Dương's winter closing
+    assert summer.attributes["due_at"] == "2023-06-15T17:00:00+07:00"
+
+
 def test_recurring_tasks_become_one_case_per_period(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'plan.db'}"
     ok("plan", "load", str(PLAN), "--db", db)

@@ -25,23 +25,28 @@ class LoadResult:
     differing: tuple[str, ...]  # existing cases whose title, owner or due date no longer match the plan
 
 
-def _opening_data(plan: Plan, occurrence: Occurrence) -> dict[str, JsonValue]:
+def _opening_data(plan: Plan, occurrence: Occurrence, unit: str | None) -> dict[str, JsonValue]:
     data: dict[str, JsonValue] = {
         "plan": plan.key, "task": occurrence.task.id, "title": occurrence.task.text,
         "owner": plan.owner_text(occurrence.task), "due": occurrence.due.isoformat(),
     }
+    if unit is not None:
+        data["unit"] = unit
     if occurrence.period is not None:
         data["period"] = occurrence.period
     return data
 
 
-def load_tasks(service: CaseService, rules: RuleBook, plan: Plan, actor: Actor = SYSTEM_ACTOR) -> LoadResult:
-    """Open a ``plan-task`` case per occurrence not yet in the store; never changes an existing one."""
+def load_tasks(
+    service: CaseService, rules: RuleBook, plan: Plan, actor: Actor = SYSTEM_ACTOR, *, unit: str | None = None,
+) -> LoadResult:
+    """Open a ``plan-task`` case per occurrence not yet in the store; never changes an existing one. ``unit``: the
+    administrative unit whose plan it is (its tasks are that unit's cases: scopes, successions)."""
     created: list[str] = []
     existing: list[str] = []
     differing: list[str] = []
     for occurrence in plan.occurrences():
-        data = _opening_data(plan, occurrence)
+        data = _opening_data(plan, occurrence, unit)
         try:
             case = service.get(occurrence.code)
         except CaseNotFound:

@@ -102,7 +102,9 @@ def test_plan_load_twice_is_idempotent(tmp_path: Path) -> None:
         motcua.close()
 
 
-def test_the_tasks_belong_to_the_home_unit_and_follow_its_hours(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_tasks_belong_to_the_home_unit_and_follow_its_hours(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MOTCUA_AGENCY", "LOCAL-HD-AN-THUONG")
     db = f"sqlite:///{tmp_path / 'plan.db'}"
     ok("plan", "load", str(PLAN), "--db", db)

@@ -66,7 +66,8 @@ SYSTEM_ROLE: Final = "system"
 """The role of motcua's own processes (timers, imports, successions): never a key's."""
 _UNIT_CODE: Final = re.compile(UNIT_CODE_PATTERN)
 _PROVINCE_CODE: Final = re.compile(PROVINCE_CODE_PATTERN)
-_APPLICANT_ID: Final = re.compile(r"[0-9A-Za-z]{1,32}")
+_APPLICANT_ID: Final = re.compile(r"[0-9A-Za-z]{1,32}|(?=.{3,32}$)[0-9A-Za-z]+-[0-9A-Za-z]+")
+"""A citizen's 12 digits, a passport number, a tax code — a branch's with its one dash (0101234567-001)."""
 _NOTHING: Final = Scope(units=frozenset(), label="nothing: a key for applicants made without --applicant-id")
 _SHOWN: Final = 3  # the characters of an applicant's identity number a listing shows
 IN_FLIGHT_LEASE: Final = timedelta(seconds=60)
@@ -227,7 +228,8 @@ def _check_scope(
                                          "and dashes (hai-phong)")
     if applicant is not None and not _APPLICANT_ID.fullmatch(applicant):
         raise InvalidInput("--applicant-id", "an identity number is 1 to 32 letters and digits, nothing around them "
-                                             "(a citizen's: 12 digits; a passport or a tax code: letters and digits)")
+                                             "(a citizen's: 12 digits; a passport or a tax code: letters and digits, "
+                                             "a branch's tax code with one dash)")
     if applicant is not None and roles != (APPLICANT_ROLE,):
         raise InvalidInput("--applicant-id", "a key acting for one applicant has the role applicant and no other")
 

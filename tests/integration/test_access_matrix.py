@@ -10,13 +10,15 @@ PostgreSQL, over HTTP (FastAPI's TestClient) and through ``motcua.connect(...)``
 
 Outside the scope a dossier is exactly a code never issued (404, the same problem body); a reception outside it
 is 403 ``outside-scope`` (:class:`~motcua.OutsideScope`) before a number is drawn; a report of a unit outside it
-is 404 ``unit-not-found`` (:class:`~motcua.NotFound`). Then the attacks of the issue, tried as an attacker would.
+is 404 ``unit-not-found`` (:class:`~motcua.NotFound`). Then the attacks of the issue, tried as an attacker would,
+keys stored before the hardening (one holding the role ``system``, one for applicants with no applicant) and
+hostile unit parameters (a NUL byte, 5,000 characters).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -450,3 +452,101 @@ def test_connect_with_a_unit_scopes_the_handle_and_refuses_an_unknown_unit(shop:
             assert other.receive(MARRIAGE, X, OPERATOR).code == f"{B}-250707-0002"
     with pytest.raises(motcua.InvalidInput, match="unknown unit 'NO-SUCH-UNIT'"):
         motcua.connect(url, unit="NO-SUCH-UNIT", observers=[])
+
+
+# -- keys stored before the hardening, and hostile parameters ----------------------------------------------
+
+
+def _stored_before(shop: motcua.OneStop, actor: str, *roles: str) -> dict[str, str]:
+    """The header of a key as a database from before the hardening holds it (no scope, these roles as stored)."""
+    created = new_key(actor, ["officer"], START)
+    shop.parts.backend.keys.add_key(replace(created.stored, roles=roles))
+    return {"X-API-Key": created.secret_text}
+
+
+def _untouched(shop: motcua.OneStop) -> None:
+    everything = shop.scoped(motcua.EVERYTHING)
+    for code in DOSSIERS:
+        case = everything.case(code)
+        assert (case.version, case.state["lifecycle"], case.state["deadline"]) == (2, "received", "on_time")
+        assert [entry.trigger for entry in everything.history(code)] == ["open", "receive"]
+    assert {everything.case(code).attributes["deciding_unit"] for code in (D_AB, D_B)} == {B}
+
+
+@pytest.mark.parametrize(("trigger", "data"), [
+    ("transfer", {"from_units": [B], "to_unit": A, "resolution": "1669/NQ-UBTVQH15", "effective": "2025-07-07"}),
+    ("mark_overdue", {}),
+])
+def test_a_key_stored_with_the_system_role_cannot_fire_the_systems_triggers(
+    http: Http, shop: motcua.OneStop, trigger: str, data: Mapping[str, object]
+) -> None:
+    legacy = _stored_before(shop, "Phần mềm cũ", "officer", "system")
+    for code in DOSSIERS:
+        answer = http.client.post(f"/dossiers/{code}/events", json={"trigger": trigger, "data": dict(data)},
+                                  headers={**legacy, "If-Match": '"2"'})
+        body = _problem(answer, 403, "role-not-allowed")
+        assert body["allowed_roles"] == ["system"]
+    _untouched(shop)
+    assert http.client.get(f"/dossiers/{D_B}", headers=legacy).status_code == 200  # still a staff key: it reads
+
+
+def test_a_key_for_applicants_stored_without_an_applicant_sees_nothing(http: Http, shop: motcua.OneStop) -> None:
+    legacy = _stored_before(shop, "Cổng cũ", "applicant")
+    unknown = _problem(http.client.get(f"/dossiers/{A}-250707-0099", headers=legacy), 404, "case-not-found")
+    for code in DOSSIERS:
+        read = _problem(http.client.get(f"/dossiers/{code}", headers=legacy), 404, "case-not-found")
+        assert read == {**unknown, "detail": unknown["detail"].replace(f"{A}-250707-0099", code)}
+        assert _problem(http.client.get(f"/dossiers/{code}/history", headers=legacy), 404, "case-not-found") == read
+        withdrawal = http.client.post(f"/dossiers/{code}/events", json={"trigger": "request_withdrawal",
+                                                                         "data": WITHDRAW},
+                                      headers={**legacy, "If-Match": '"2"'})
+        assert _problem(withdrawal, 404, "case-not-found") == read
+    for query in ({}, {"unit": A}, {"unit": B}, {"state": "received"}):
+        listing = http.client.get("/dossiers", params=query, headers=legacy)
+        assert (listing.status_code, listing.json()) == (200, {"items": [], "next_cursor": None}), listing.text
+    period = {"from": MONTH[0].isoformat(), "to": MONTH[1].isoformat()}
+    assert http.client.get("/reports/bieu06", params=period, headers=legacy).json()["total"]["total"] == 0
+    _problem(http.client.get("/reports/bieu06", params={**period, "unit": A}, headers=legacy), 404, "unit-not-found")
+    _untouched(shop)
+
+
+HOSTILE_UNITS: Final = {"nul": "LOCAL-HP\x00", "only-nul": "\x00", "long": "X" * 5000, "65": "X" * 65,
+                        "newline": f"{A}\n", "space": f" {A}", "dash-first": "-LOCAL", "vietnamese": "Thành-Đông"}
+
+
+@pytest.mark.parametrize("route", ["/dossiers", "/reports/bieu06", "/reports/par766"])
+@pytest.mark.parametrize("hostile", HOSTILE_UNITS)
+def test_a_unit_parameter_not_shaped_as_a_unit_code_is_422_naming_it(http: Http, route: str, hostile: str) -> None:
+    value = HOSTILE_UNITS[hostile]
+    query = {"unit": value} if route == "/dossiers" else {"period": "2025-07", "unit": value}
+
+    body = _problem(http.client.get(route, params=query, headers=http.as_("unscoped")), 422, "invalid-request")
+
+    assert set(body["problems"]) == {"query.unit"}
+    assert value.strip() not in body["detail"] and len(body["detail"]) < 200
+
+
+@pytest.mark.parametrize("field", ["unit", "deciding_unit"])
+@pytest.mark.parametrize("hostile", HOSTILE_UNITS)
+def test_a_unit_in_the_body_not_shaped_as_a_unit_code_is_422_and_draws_no_number(
+    http: Http, shop: motcua.OneStop, field: str, hostile: str
+) -> None:
+    value = HOSTILE_UNITS[hostile]
+    body = {"procedure": MARRIAGE, "channel": "direct", "applicant": {"name": "Phạm Thị Cúc"}, field: value}
+
+    answer = _problem(http.client.post("/dossiers", json=body, headers=http.as_("unscoped")), 422, "invalid-request")
+
+    assert set(answer["problems"]) == {f"body.{field}"}
+    assert value.strip() not in answer["detail"] and len(answer["detail"]) < 200
+    assert shop.scoped(motcua.EVERYTHING).receive(MARRIAGE, X, OPERATOR).code == f"{A}-250707-0003"
+
+
+def test_a_well_shaped_unknown_unit_of_the_longest_length_is_not_found_and_echoed_no_longer(http: Http) -> None:
+    longest = "L" * 64
+    for route in ("/reports/bieu06", "/reports/par766"):
+        answer = http.client.get(route, params={"period": "2025-07", "unit": longest}, headers=http.as_("unscoped"))
+        body = _problem(answer, 404, "unit-not-found")
+        assert longest in body["detail"] and len(body["detail"]) < 64 + 100
+    assert http.codes("unscoped", unit=longest) == set()
+    refused = _problem(http.receive("unscoped", longest, X), 422, "invalid-input")
+    assert set(refused["problems"]) == {"receiving_unit"}

@@ -25,6 +25,7 @@ from motcua.workflow.errors import StorageUnavailable
 
 PROCEDURE = "1.004873"  # Xác nhận tình trạng hôn nhân
 ROLES = ("officer", "specialist", "leader", "applicant")
+CITIZEN = {"name": "Trần Văn An", "id_number": "001203004567"}  # the applicant the applicant key acts for
 
 
 @dataclass
@@ -61,7 +62,8 @@ def api(clock: ManualClock) -> Iterator[Api]:
     store = MemoryHttpStore()
     keys = {}
     for role in ROLES:
-        created = new_key(f"Cán bộ {role}", [role], clock.now())
+        created = new_key(f"Cán bộ {role}", [role], clock.now(),
+                          applicant=CITIZEN["id_number"] if role == "applicant" else None)
         store.add_key(created.stored)
         keys[role] = created.secret_text
     with TestClient(create_app(motcua, store, registry=registry, clock=clock)) as client:
@@ -124,11 +126,13 @@ def test_listing_filters_and_pages_by_code(api: Api) -> None:
     assert len(by_procedure.json()["items"]) == 3
 
 
-def test_a_key_acting_for_applicants_reads_one_dossier_but_lists_none(api: Api) -> None:
-    code = api.receive()["code"]
+def test_a_key_acting_for_an_applicant_reads_and_lists_that_applicants_dossiers_alone(api: Api) -> None:
+    own, other = api.receive(applicant=CITIZEN)["code"], api.receive()["code"]
     citizen = api.headers("applicant")
-    assert api.client.get(f"/dossiers/{code}", headers=citizen).status_code == 200
-    _problem(api.client.get("/dossiers", headers=citizen), 403, "staff-only")
+    assert api.client.get(f"/dossiers/{own}", headers=citizen).status_code == 200
+    _problem(api.client.get(f"/dossiers/{other}", headers=citizen), 404, "case-not-found")
+    listed = api.client.get("/dossiers", headers=citizen).json()
+    assert [item["code"] for item in listed["items"]] == [own]
 
 
 def test_procedures_and_reports(api: Api) -> None:
@@ -171,12 +175,12 @@ def test_no_key_or_a_wrong_or_revoked_key_is_401(api: Api, clock: ManualClock) -
 
 
 def test_a_role_that_may_not_fire_is_403_and_nothing_changes(api: Api) -> None:
-    code = api.receive()["code"]
+    code = api.receive(applicant=CITIZEN)["code"]  # the applicant's own: in its key's scope
     body = _problem(api.fire(code, "assign", {"assignee": "X"}, role="applicant"), 403, "role-not-allowed")
     assert body["allowed_roles"] == ["leader", "officer"]
     assert api.client.get(f"/dossiers/{code}", headers=api.headers()).json()["version"] == 2
     _problem(api.client.post("/dossiers", headers=api.headers("applicant"), json={
-        "procedure": PROCEDURE, "channel": "direct", "applicant": {"name": "A"}}), 403, "role-not-allowed")
+        "procedure": PROCEDURE, "channel": "direct", "applicant": CITIZEN}), 403, "role-not-allowed")
     assert api.client.get("/dossiers", headers=api.headers()).json()["items"] == [api.client.get(
         f"/dossiers/{code}", headers=api.headers()).json()]  # the refused reception opened nothing
     following = api.receive()["code"]  # and drew no dossier number: the register has no gap

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,9 +13,12 @@ from typer.testing import CliRunner
 
 from motcua.adapters.backends import MEMORY_URL, open_backend
 from motcua.adapters.keys import IN_FLIGHT_LEASE, HttpStore, StoredResponse, authenticate, new_key
+from motcua.definitions.units import load_units
 from motcua.entrypoints.cli.main import app
 from motcua.entrypoints.cli.usage import USAGE_ERROR
+from motcua.workflow.access.scope import EVERYTHING
 from motcua.workflow.errors import InvalidInput
+from motcua.workflow.units.directory import UnitDirectory
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 
@@ -84,6 +88,84 @@ def test_a_key_has_one_scope_and_an_applicants_key_no_other_role() -> None:
         new_key("An", ["applicant", "officer"], NOW, applicant="001203004567")
     with pytest.raises(InvalidInput, match="--applicant-id"):
         new_key("An", ["applicant"], NOW, applicant=" ")
+
+
+@pytest.mark.parametrize("roles", [("system",), ("officer", "system"), ("officer", " system "), ("System",)])
+def test_no_key_may_hold_the_system_role(roles: tuple[str, ...]) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        new_key("Bộ hẹn giờ", roles, NOW)
+    assert refused.value.field == "--role"
+    assert "belongs to motcua's own processes (timers, imports, successions)" in refused.value.message
+
+
+def test_a_key_stored_with_the_system_role_fires_without_it_and_keeps_its_scope(store: HttpStore) -> None:
+    """Keys made before new_key refused the role: what they fire as never carries it (fail closed)."""
+    made = new_key("Phần mềm cũ", ["officer"], NOW)
+    store.add_key(replace(made.stored, roles=("officer", "system")))
+    legacy = authenticate(store, made.secret_text)
+    alone = replace(made.stored, roles=("system",))
+
+    assert legacy is not None and legacy.roles == ("officer", "system")  # stored as it was
+    assert legacy.principal.roles == {"officer"} and legacy.principal.name == "Phần mềm cũ"
+    assert legacy.scope(_directory()) is EVERYTHING  # a staff key of before scopes, as documented
+    assert alone.principal.roles == frozenset()
+    assert alone.scope(_directory()).units == frozenset()  # no role left: it sees nothing either
+
+
+def test_a_key_for_applicants_without_an_applicant_sees_nothing() -> None:
+    """Made before --applicant-id existed (new_key still makes one for a host's own use): fail closed."""
+    legacy = new_key("Cổng cũ", ["applicant"], NOW).stored
+    scope = legacy.scope(_directory())
+
+    assert (scope.units, scope.applicant, scope.unlimited) == (frozenset(), None, False)
+    assert not scope.admits({"unit": "LOCAL-HP-LE-CHAN", "received_by": "LOCAL-HP-LE-CHAN", "applicant": ""})
+    assert "--applicant-id" in scope.label and legacy.scope_text == "nothing (no --applicant-id: re-issue it)"
+    staff = new_key("Vận hành", ["officer", "applicant"], NOW).stored
+    assert staff.scope(_directory()) is EVERYTHING and staff.scope_text == "every unit"
+
+
+@pytest.mark.parametrize("applicant", [
+    " 001203004567", "001203004567 ", "001203004567\n", "0012-0300-4567", "00120300456７", "", "x" * 33, "Ａ1",
+    "-0101234567", "0101234567-", "0101234567-" + "0" * 22,
+], ids=["space-before", "space-after", "newline", "dashes", "fullwidth-digit", "empty", "too-long", "fullwidth-A",
+        "dash-first", "dash-last", "branch-too-long"])
+def test_an_applicant_id_is_letters_and_digits_alone(applicant: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        new_key("Cổng", ["applicant"], NOW, applicant=applicant)
+    assert refused.value.field == "--applicant-id" and "1 to 32 letters and digits" in refused.value.message
+    assert applicant.strip() not in refused.value.message or not applicant.strip()
+
+
+@pytest.mark.parametrize("applicant", ["001203004567", "B1234567", "0101234567", "0101234567-001", "x" * 32, "7"])
+def test_an_applicant_id_of_letters_and_digits_is_taken_as_it_is(applicant: str) -> None:
+    assert new_key("Cổng", ["applicant"], NOW, applicant=applicant).stored.applicant == applicant
+
+
+@pytest.mark.parametrize(("scope", "field"), [
+    ({"units": ["A" * 65]}, "--unit"),
+    ({"units": ["LOCAL-HP-LE-CHAN", "LOCAL-HP\x00"]}, "--unit"),
+    ({"units": ["-LOCAL"]}, "--unit"),
+    ({"units": [" LOCAL-HP-LE-CHAN"]}, "--unit"),
+    ({"units": ["LOCAL-HP-LE-CHAN\n"]}, "--unit"),
+    ({"province": "h" * 65}, "--province"),
+    ({"province": "Hai-Phong"}, "--province"),
+    ({"province": "hai phong"}, "--province"),
+    ({"province": ""}, "--province"),
+], ids=["unit-too-long", "unit-nul", "unit-dash-first", "unit-space", "unit-newline", "province-too-long",
+        "province-capitals", "province-space", "province-empty"])
+def test_unit_and_province_codes_are_bounded_and_shaped(scope: dict[str, object], field: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        new_key("Lan", ["officer"], NOW, **scope)  # type: ignore[arg-type]
+    assert refused.value.field == field and "1 to 64" in refused.value.message
+
+
+def test_a_unit_code_of_64_characters_is_a_code() -> None:
+    code = "L" * 64
+    assert new_key("Lan", ["officer"], NOW, units=[code, "000.00.00.H23"]).stored.units == (code, "000.00.00.H23")
+
+
+def _directory() -> UnitDirectory:
+    return UnitDirectory(load_units(), "LOCAL-HP-THANH-DONG")
 
 
 def test_a_claim_is_fresh_once_then_shows_the_record(store: HttpStore) -> None:
@@ -193,4 +275,46 @@ def test_apikey_create_refuses_a_missing_mixed_or_unknown_scope(tmp_path: Path, 
     assert answer.exit_code == USAGE_ERROR and said in answer.stderr
     assert answer.stdout == ""  # no key printed
     assert "001203004567" not in answer.stderr
+    assert "API keys (0)" in runner.invoke(app, ["apikey", "list", "--db", db]).stdout
+
+
+@pytest.mark.parametrize("options", [
+    ["--role", "system", "--all-units"],
+    ["--role", "officer", "--role", "system", "--unit", "LOCAL-HP-LE-CHAN"],
+], ids=["system-alone", "system-beside-officer"])
+def test_apikey_create_refuses_the_system_role(tmp_path: Path, options: list[str]) -> None:
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+
+    answer = runner.invoke(app, ["apikey", "create", "--actor", "Bộ hẹn giờ", *options, "--db", db])
+
+    assert answer.exit_code == USAGE_ERROR and answer.stdout == ""
+    assert answer.stderr.splitlines() == ["error: --role: no key may hold the role system: it belongs to motcua's own "
+                                          "processes (timers, imports, successions)"]
+    assert "API keys (0)" in runner.invoke(app, ["apikey", "list", "--db", db]).stdout
+
+
+@pytest.mark.parametrize(("options", "said"), [
+    (["--role", "officer", "--unit", "LOCAL-HP-" + "X" * 5000], "--unit: a unit code is 1 to 64"),
+    (["--role", "officer", "--unit", "LOCAL-HP-LE-CHAN", "--unit", "LOCAL HP"], "--unit: a unit code is 1 to 64"),
+    (["--role", "leader", "--province", "hai-phong" * 600], "--province: a province code is 1 to 64"),
+    (["--role", "applicant", "--applicant-id", " 001203004567"], "--applicant-id: an identity number is 1 to 32"),
+    (["--role", "applicant", "--applicant-id", "001203004567 "], "--applicant-id: an identity number is 1 to 32"),
+    (["--role", "applicant", "--applicant-id", "001-203-004-567"], "--applicant-id: an identity number is 1 to 32"),
+    (["--role", "applicant", "--applicant-id", "0" * 33], "--applicant-id: an identity number is 1 to 32"),
+    (["--role", "applicant", "--applicant-id", ""], "--applicant-id: an identity number is 1 to 32"),
+], ids=["unit-too-long", "unit-with-space", "province-too-long", "id-space-before", "id-space-after", "id-dashes",
+        "id-too-long", "id-empty"])
+def test_apikey_create_refuses_malformed_codes_and_ids_without_echoing_them(
+    tmp_path: Path, options: list[str], said: str
+) -> None:
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+
+    answer = runner.invoke(app, ["apikey", "create", "--actor", "Lan", *options, "--db", db])
+
+    assert answer.exit_code == USAGE_ERROR and answer.stdout == ""
+    [line] = answer.stderr.splitlines()
+    assert line.startswith(f"error: {said}") and len(line) < 250
+    assert options[-1].strip() not in line or not options[-1].strip()  # the value is not echoed back
     assert "API keys (0)" in runner.invoke(app, ["apikey", "list", "--db", db]).stdout

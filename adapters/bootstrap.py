@@ -14,9 +14,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
 
+from motcua.adapters.anchors import DirectoryPublisher, WebhookPublisher, log_failure, log_published
 from motcua.adapters.backends import Backend, open_backend
-from motcua.adapters.logging import LoggingObserver
+from motcua.adapters.logging import LoggingObserver, Pseudonyms
 from motcua.adapters.notifiers import FanOut, LogNotifier, RoutingNotifier, SmtpNotifier, WebhookNotifier
 from motcua.adapters.portal.status import SyncLog
 from motcua.adapters.portal.sync import PORTAL_KIND, HttpxTransport, PortalNotifier, PortalTransport, UnconfiguredPortal
@@ -24,6 +27,7 @@ from motcua.definitions.catalogue import load_procedures, load_rule_sets
 from motcua.definitions.offices import DEFAULT_OFFICE, load_office
 from motcua.definitions.units import load_units, unit_calendars
 from motcua.definitions.workflows import load_workflows
+from motcua.workers.anchors import AnchorPublisher, AnchorSchedule
 from motcua.workflow.dossiers.actions import DossierServices, dossier_registry
 from motcua.workflow.dossiers.catalogue import Catalogue, RuleBook
 from motcua.workflow.dossiers.desk import Desk
@@ -42,12 +46,18 @@ from motcua.workflow.worktime.calendar import WorkingCalendar
 
 __all__ = [
     "DEFAULT_AGENCY",
+    "DEFAULT_ANCHOR_EVERY_MINUTES",
     "DEFAULT_DATABASE_URL",
+    "DEFAULT_HTTP_MAX_BODY",
     "PORTAL_PUBLISH",
     "Motcua",
     "PortalSettings",
+    "anchor_schedule_from_settings",
     "database_url",
     "home_unit",
+    "http_max_body",
+    "log_pseudonyms",
+    "logging_observer",
     "notifier_from_settings",
     "open_motcua",
     "portal_notifier",
@@ -97,6 +107,44 @@ def portal_settings(environ: Mapping[str, str] | None = None) -> PortalSettings 
     except ValueError:
         raise InvalidInput("MOTCUA_DVCQG_TIMEOUT", "seconds, e.g. 10") from None
     return PortalSettings(url, token, env.get("MOTCUA_DVCQG_AGENCY") or None, timeout)
+
+
+PSEUDONYM_KEY_MIN = 16  # characters of MOTCUA_LOG_PSEUDONYM_KEY: a short key would let names be tried
+
+
+def log_pseudonyms(environ: Mapping[str, str] | None = None) -> Pseudonyms | None:
+    """MOTCUA_LOG_PSEUDONYM_KEY (none: log lines name no actor, only the role): the per-deployment secret of the
+    actors' pseudonyms in the logs (docs/explanation/personal-data.md)."""
+    env = os.environ if environ is None else environ
+    key = env.get("MOTCUA_LOG_PSEUDONYM_KEY")
+    if not key:
+        return None
+    if len(key) < PSEUDONYM_KEY_MIN:
+        raise InvalidInput("MOTCUA_LOG_PSEUDONYM_KEY", f"at least {PSEUDONYM_KEY_MIN} characters (a random secret)")
+    return Pseudonyms(key.encode("utf-8"))
+
+
+def logging_observer(workflows: WorkflowSet | None = None, environ: Mapping[str, str] | None = None) -> LoggingObserver:
+    """The observer that logs each decision: the data fields ``workflows``' definitions declare not personal (default:
+    the shipped definitions), the actor as :func:`log_pseudonyms` says."""
+    definitions = workflows.definitions() if workflows is not None else None
+    return LoggingObserver(definitions, pseudonyms=log_pseudonyms(environ))
+
+
+DEFAULT_HTTP_MAX_BODY = 1_048_576  # bytes of one HTTP request body: the largest legitimate one is under 10 kB
+_MAX_BODY_DIGITS = 18
+
+
+def http_max_body(environ: Mapping[str, str] | None = None) -> int:
+    """MOTCUA_HTTP_MAX_BODY: the largest request body the HTTP API reads, in bytes (1 MiB); a larger one is answered
+    413 before it is read (:mod:`motcua.entrypoints.http.limits`)."""
+    env = os.environ if environ is None else environ
+    text = env.get("MOTCUA_HTTP_MAX_BODY", "").strip()
+    if not text:
+        return DEFAULT_HTTP_MAX_BODY
+    if not (text.isascii() and text.isdigit() and len(text) <= _MAX_BODY_DIGITS and int(text) > 0):
+        raise InvalidInput("MOTCUA_HTTP_MAX_BODY", "a whole number of bytes, at least 1 (1048576 is 1 MiB)")
+    return int(text)
 
 
 def publish_from_settings(environ: Mapping[str, str] | None = None) -> Mapping[str, tuple[str, ...]]:
@@ -159,6 +207,36 @@ def _addresses(text: str) -> list[str]:
     return [address.strip() for address in text.split(",") if address.strip()]
 
 
+DEFAULT_ANCHOR_EVERY_MINUTES = 60.0
+
+
+def anchor_schedule_from_settings(
+    motcua: Motcua, clock: Clock, environ: Mapping[str, str] | None = None
+) -> AnchorSchedule | None:
+    """The worker's published anchors (docs/auditing.md), or None when MOTCUA_ANCHOR_TO is unset: a directory, or
+    an ``http(s)://`` URL whose requests MOTCUA_ANCHOR_SECRET (else MOTCUA_WEBHOOK_SECRET) signs; one anchor at
+    start, then every MOTCUA_ANCHOR_EVERY_MINUTES (a positive number, 60). Bad settings stop the command now."""
+    env = os.environ if environ is None else environ
+    target = env.get("MOTCUA_ANCHOR_TO", "").strip()
+    if not target:
+        return None
+    text = env.get("MOTCUA_ANCHOR_EVERY_MINUTES", str(DEFAULT_ANCHOR_EVERY_MINUTES))
+    try:
+        minutes = float(text)
+    except ValueError:
+        minutes = -1.0
+    if not 0 < minutes < float("inf"):
+        raise InvalidInput("MOTCUA_ANCHOR_EVERY_MINUTES", "a positive number of minutes, e.g. 60")
+    publisher: AnchorPublisher = DirectoryPublisher(Path(target))
+    if target.startswith(("http://", "https://")):
+        secret = env.get("MOTCUA_ANCHOR_SECRET") or env.get("MOTCUA_WEBHOOK_SECRET")
+        if not secret:
+            raise InvalidInput("MOTCUA_ANCHOR_SECRET", "anchors sent to a webhook need a secret to sign them")
+        publisher = WebhookPublisher(target, secret.encode("utf-8"))
+    return AnchorSchedule(motcua.store.entries, publisher, clock, timedelta(minutes=minutes),
+                          on_published=log_published, on_error=log_failure)
+
+
 @dataclass(frozen=True)
 class Motcua:
     service: CaseService
@@ -203,13 +281,15 @@ def open_motcua(
     })
     published = publish_from_settings() if publish is None else publish
     engine = Engine(workflows, clock or SystemClock(), published)
+    # the observers first: a bad logging setting stops the call before anything is connected
+    told: Sequence[Observer] = [logging_observer(workflows)] if observers is None else observers
     backend = open_backend(database_url(url))
     try:
         reports = backend.reports(workflows.status_of)
     except BaseException:
         backend.close()  # opened, then refused: nothing of it may stay open
         raise
-    service = CaseService(engine, backend.store, [LoggingObserver()] if observers is None else observers)
+    service = CaseService(engine, backend.store, told)
     home = home_unit(agency)
     desk = Desk(service, backend.store, catalogue, rules, home, units=UnitDirectory(register, home))
     return Motcua(service, desk, backend, workflows, catalogue, rules, calendar, reports, published)

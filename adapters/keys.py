@@ -13,7 +13,10 @@ and sees nothing (fail closed: it could otherwise read and withdraw anyone's dos
 
 No key holds the role ``system``: it belongs to motcua's own processes (timers, imports, successions), whose
 triggers move deadlines and units. :func:`new_key` refuses it, and :attr:`ApiKey.principal` drops it from a
-key stored before it did. What a key names is bounded and shaped before anything looks it up: unit codes as
+key stored before it did. Nor does a key hold a role no workflow declares (:func:`key_roles`, read from the
+definitions' ``roles:``): a typo or an invented ``superadmin`` would be a key that moves nothing, or one a later
+definition silently empowers. A provincial inspector's role, ``inspector``, is declared by both workflows and
+allowed by no trigger: it reads. What a key names is bounded and shaped before anything looks it up: unit codes as
 the unit files write them (:data:`~motcua.definitions.units.UNIT_CODE_PATTERN`, at most 64 characters), a
 province's code likewise, an applicant's identity number 1 to 32 letters and digits.
 
@@ -35,9 +38,11 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Final, Protocol
 
 from motcua.definitions.units import PROVINCE_CODE_PATTERN, UNIT_CODE_MAX_LENGTH, UNIT_CODE_PATTERN
+from motcua.definitions.workflows import WORKFLOWS_DIR, load_definition
 from motcua.workflow.access.scope import EVERYTHING, Scope
 from motcua.workflow.engine.model import Actor
 from motcua.workflow.errors import InvalidInput
@@ -57,6 +62,7 @@ __all__ = [
     "NewKey",
     "StoredResponse",
     "authenticate",
+    "key_roles",
     "new_key",
 ]
 
@@ -70,6 +76,7 @@ _APPLICANT_ID: Final = re.compile(r"[0-9A-Za-z]{1,32}|(?=.{3,32}$)[0-9A-Za-z]+-[
 """A citizen's 12 digits, a passport number, a tax code — a branch's with its one dash (0101234567-001)."""
 _NOTHING: Final = Scope(units=frozenset(), label="nothing: a key for applicants made without --applicant-id")
 _SHOWN: Final = 3  # the characters of an applicant's identity number a listing shows
+_ROLE_SHOWN: Final = 40  # the characters of an unknown role an error quotes
 IN_FLIGHT_LEASE: Final = timedelta(seconds=60)
 """A claim with no response after this long is taken as abandoned (its server died): a retry runs again."""
 
@@ -191,6 +198,13 @@ def _hash(salt: str, secret: str) -> str:
     return hashlib.sha256(bytes.fromhex(salt) + secret.encode("utf-8")).hexdigest()
 
 
+@cache
+def key_roles() -> frozenset[str]:
+    """The roles a key may hold: those some workflow definition declares (its ``roles:``), but ``system``."""
+    declared = (load_definition(path).roles for path in sorted(WORKFLOWS_DIR.glob("*.yaml")))
+    return frozenset(role for roles in declared for role in roles) - {SYSTEM_ROLE}
+
+
 def new_key(
     actor: str, roles: Sequence[str], now: datetime, *, units: Sequence[str] | None = None,
     province: str | None = None, applicant: str | None = None,
@@ -204,6 +218,7 @@ def new_key(
     if any(role.strip().casefold() == SYSTEM_ROLE for role in roles):
         raise InvalidInput("--role", "no key may hold the role system: it belongs to motcua's own processes (timers, "
                                      "imports, successions)")
+    _check_declared(roles)
     chosen = tuple(dict.fromkeys(roles))
     _check_scope(chosen, units, province, applicant)
     key_id, secret, salt = secrets.token_hex(6), secrets.token_urlsafe(32), secrets.token_hex(16)
@@ -211,6 +226,15 @@ def new_key(
                     units=None if units is None else tuple(dict.fromkeys(units)), province=province,
                     applicant=applicant)
     return NewKey(f"{KEY_PREFIX}_{key_id}_{secret}", stored)
+
+
+def _check_declared(roles: Sequence[str]) -> None:
+    known = key_roles()
+    for role in roles:
+        if role not in known:
+            shown = role if len(role) <= _ROLE_SHOWN else f"{role[:_ROLE_SHOWN]}…"
+            raise InvalidInput("--role", f"unknown role {shown!r}: a key's roles are those the workflows declare "
+                                         f"({', '.join(sorted(known))})")
 
 
 def _check_scope(

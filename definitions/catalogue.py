@@ -11,6 +11,11 @@
 ``rules/<key>.yaml`` holds one rule set each, its ``key`` equal to the file name. Every problem
 is reported as :class:`~motcua.workflow.errors.InvalidDefinition` naming the file, the procedure code or
 rule-set key, and the field at fault.
+
+Both are bounded like every definition (:func:`motcua.definitions.yamlsafe.read_yaml`: a file of at most 1 MiB,
+16 deep, no aliases, texts of at most 2,000 characters without control characters); a procedure's and a field's
+code is one line of at most 64 characters, their names at most 500. A code out of bounds is never shown: the
+procedure is named by its place in the file.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from motcua.definitions.yamlsafe import load_yaml
+from motcua.definitions.yamlsafe import bound_problems, load_yaml, located, read_yaml
 from motcua.workflow.dossiers.catalogue import (
     Catalogue,
     Procedure,
@@ -29,6 +34,7 @@ from motcua.workflow.dossiers.catalogue import (
     check_continuity,
     check_field_names,
 )
+from motcua.workflow.engine.bounds import CODE_MAX, NAME_MAX, line_problem
 from motcua.workflow.errors import InvalidDefinition
 
 __all__ = ["PROCEDURES_DIR", "RULES_DIR", "load_procedures", "load_rule_sets"]
@@ -37,6 +43,8 @@ PROCEDURES_DIR = Path(__file__).with_name("procedures")
 RULES_DIR = Path(__file__).with_name("rules")
 _FILE_KEYS = frozenset({"field", "procedures"})
 _FIELD_KEYS = frozenset({"code", "name"})
+_FIELD_LIMITS = {"code": CODE_MAX, "name": NAME_MAX}  # a field's code and name: one line each
+_PROCEDURE_LIMITS = {"code": CODE_MAX, "name": NAME_MAX, "workflow": CODE_MAX}
 
 
 def load_procedures(directory: Path | None = None) -> Catalogue:
@@ -69,10 +77,11 @@ def load_rule_sets(directory: Path | None = None) -> RuleBook:
 
 
 def _read_procedure_file(path: Path) -> list[Procedure]:
-    document = _mapping(load_yaml(path), str(path), "the file")
+    document = _mapping(_bounded(path), str(path), "the file")
     problems = [f"unknown top-level key {key!r}" for key in sorted(set(document) - _FILE_KEYS)]
     field = _mapping(document.get("field"), str(path), "'field'")
     problems.extend(f"field: unknown key {key!r}" for key in sorted(set(field) - _FIELD_KEYS))
+    problems.extend(f"field: {key}: {problem}" for key, problem in _too_long(field, _FIELD_LIMITS))
     entries = document.get("procedures")
     if not isinstance(entries, list) or not entries:
         problems.append("'procedures' must be a non-empty list")
@@ -91,10 +100,13 @@ def _read_procedure_file(path: Path) -> list[Procedure]:
 def _procedure(entry: object, field: Mapping[str, object], index: int) -> tuple[Procedure | None, list[str]]:
     if not isinstance(entry, dict):
         return None, [f"procedure #{index}: must be a mapping"]
-    name = f"procedure {entry.get('code', f'#{index}')}"
+    name = f"procedure {_code_of(entry, index)}"
     clash = sorted({"field_code", "field_name"} & set(entry))
     if clash:
         return None, [f"{name}: {', '.join(clash)} come from the file's 'field' header"]
+    too_long = _too_long(entry, _PROCEDURE_LIMITS)
+    if too_long:
+        return None, [f"{name}: {key}: {problem}" for key, problem in too_long]
     data = {**entry, "field_code": field.get("code"), "field_name": field.get("name")}
     try:
         return Procedure.model_validate(data), []
@@ -112,6 +124,37 @@ def _read_rule_set(path: Path) -> RuleSet:
     if rules.key != path.stem:
         raise InvalidDefinition(str(path), [f"{name}: key must equal the file name {path.stem!r}"])
     return rules
+
+
+def _bounded(path: Path) -> object:
+    """The file within the bounds of every definition (:func:`~motcua.definitions.yamlsafe.read_yaml`), a text out
+    of them named by its procedure."""
+    document = read_yaml(path)
+    problems = [f"{_where(where, document)}: {message}" for where, message in bound_problems(document)]
+    if problems:
+        raise InvalidDefinition(str(path), problems)
+    return document
+
+
+def _where(where: tuple[int | str, ...], document: object) -> str:
+    """``("procedures", 2, "name")`` → ``procedure 1.001193: name``."""
+    entries = document.get("procedures") if isinstance(document, dict) else None
+    if len(where) >= 2 and where[0] == "procedures" and isinstance(where[1], int) and isinstance(entries, list):  # noqa: PLR2004
+        entry = entries[where[1]]
+        rest = located(where[2:])
+        return f"procedure {_code_of(entry, where[1] + 1) if isinstance(entry, dict) else f'#{where[1] + 1}'}: {rest}"
+    return located(where)
+
+
+def _code_of(entry: Mapping[str, object], index: int) -> str:
+    """A procedure's code as a message shows it: only a code in bounds, else its place in the file."""
+    code = entry.get("code")
+    return code if isinstance(code, str) and line_problem(code, CODE_MAX) is None else f"#{index}"
+
+
+def _too_long(values: Mapping[str, object], limits: Mapping[str, int]) -> list[tuple[str, str]]:
+    return [(key, problem) for key, limit in limits.items()
+            if isinstance(text := values.get(key), str) and (problem := line_problem(text.strip(), limit))]
 
 
 def _mapping(value: object, source: str, what: str) -> dict[str, object]:

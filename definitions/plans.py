@@ -6,6 +6,11 @@ whole-plan checks of :func:`motcua.workflow.plan.model.plan_problems`, with metr
 :class:`~motcua.workflow.errors.InvalidDefinition` naming the file and the task, target or field at fault
 ("task cd-09: due_day: …", "target ontime: unknown metric …"). A date the calendar does not have
 (``2023-02-30``) is named the same way, by its task.
+
+A plan is bounded like every definition (:func:`motcua.definitions.yamlsafe.read_yaml`: at most 1 MiB, 16 deep, no
+aliases, texts of at most 2,000 characters without control characters) and, before the schema reads it, its codes
+(``key``, the owners', tasks' and targets' ids) are at most 64 characters and its names (``title``, ``commune``,
+``issued_by``, an owner's ``label``) at most 500: nothing is written from a plan that is not.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from motcua.definitions.yamlsafe import DefinitionLoader
+from motcua.definitions.yamlsafe import DefinitionLoader, bound_problems, read_yaml
+from motcua.workflow.engine.bounds import CODE_MAX, NAME_MAX, line_problem
 from motcua.workflow.errors import InvalidDefinition
 from motcua.workflow.plan.metrics import METRIC_UNITS
 from motcua.workflow.plan.model import Plan, plan_problems
@@ -61,18 +67,45 @@ def load_plan(path: Path) -> Plan:
 
 
 def _read(path: Path) -> dict[str, object]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidDefinition(str(path), [f"cannot read the file: {exc}"]) from exc
-    try:
-        document = yaml.load(text, Loader=_PlanLoader)  # _PlanLoader is a SafeLoader
-    except yaml.YAMLError as exc:
-        kind = "invalid YAML value" if isinstance(exc, yaml.constructor.ConstructorError) else "YAML syntax error"
-        raise InvalidDefinition(str(path), [f"{kind}: {exc}"]) from exc
+    document = read_yaml(path, _PlanLoader)
     if not isinstance(document, dict):
         raise InvalidDefinition(str(path), ["the file must be a mapping"])
+    problems = dict(bound_problems(document))
+    for where, message in _length_problems(document):
+        problems.setdefault(where, message)
+    if problems:
+        raise InvalidDefinition(str(path), [f"{_where(where, document)}: {message}"
+                                            for where, message in problems.items()])
     return document
+
+
+_CODES = ("key", "default_owner")  # codes: CODE_MAX characters at most (the owners' keys are checked as keys)
+_NAMES = ("title", "commune", "issued_by")  # names: NAME_MAX
+_ITEM_CODES = {"tasks": ("id", "owners"), "targets": ("id", "task", "metric")}
+
+
+def _length_problems(document: dict[str, object]) -> list[tuple[tuple[int | str, ...], str]]:
+    """A plan's codes and names against their bounds, before the schema reads them (every text is already at most
+    TEXT_MAX characters, with no control character)."""
+    found: list[tuple[tuple[int | str, ...], object, int]] = [((field,), document.get(field), CODE_MAX)
+                                                              for field in _CODES]
+    found += [((field,), document.get(field), NAME_MAX) for field in _NAMES]
+    owners = document.get("owners")
+    if isinstance(owners, dict):
+        found += [(("owners", key, "label"), owner.get("label"), NAME_MAX)
+                  for key, owner in owners.items() if isinstance(owner, dict)]
+    for items, fields in _ITEM_CODES.items():
+        entries = document.get(items)
+        for index, entry in enumerate(entries if isinstance(entries, list) else []):
+            if isinstance(entry, dict):
+                found += [((items, index, field), entry.get(field), CODE_MAX) for field in fields]
+    return [(where, problem) for where, value, limit in found for problem in _too_long(value, limit)]
+
+
+def _too_long(value: object, limit: int) -> list[str]:
+    texts = value if isinstance(value, list) else [value]
+    return [f"longer than {limit} characters ({len(text)})" for text in texts
+            if isinstance(text, str) and len(text) > limit][:1]
 
 
 def _messages(error: ValidationError, document: dict[str, object]) -> list[str]:
@@ -85,7 +118,8 @@ def _where(location: tuple[int | str, ...], document: dict[str, object]) -> str:
         items = document.get(str(location[0]))
         entry = items[location[1]] if isinstance(items, list) and location[1] < len(items) else None
         name = entry.get("id") if isinstance(entry, dict) else None
-        label = f"{_ITEMS[str(location[0])]} {name if isinstance(name, str) else '#' + str(location[1] + 1)}"
+        named = isinstance(name, str) and line_problem(name, CODE_MAX) is None  # an id out of bounds is not shown
+        label = f"{_ITEMS[str(location[0])]} {name if named else '#' + str(location[1] + 1)}"
         rest = ".".join(str(part) for part in location[2:])
         return f"{label}: {rest}" if rest else label
     return ".".join(str(part) for part in location) or "(document)"

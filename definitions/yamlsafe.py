@@ -3,6 +3,11 @@
 ``yaml.safe_load`` turns ``on``/``off``/``yes``/``no`` into booleans and ``13:30`` into the base-60
 integer 810. Definitions are written by people, so this loader only accepts ``true``/``false`` as
 booleans, reads ``13:30`` as the string it looks like, and refuses a mapping that repeats a key.
+
+A definition is an input like any other (:mod:`motcua.workflow.engine.bounds`): a file of at most 1 MiB, nested at
+most 16 deep, with no anchors or aliases, checked before its values are built (building them recurses, and aliases
+multiply them); every key one line of at most 64 characters, every text at most 2,000 with no control character but
+tabs and line breaks. The loaders add their own bounds (a procedure's name, a plan's codes).
 """
 
 from __future__ import annotations
@@ -11,12 +16,25 @@ import datetime
 import re
 from collections.abc import Hashable
 from pathlib import Path
+from typing import Final
 
 import yaml
 
+from motcua.workflow.engine.bounds import CODE_MAX, TEXT_MAX, excerpt, line_problem, text_problem
 from motcua.workflow.errors import InvalidDefinition
 
-__all__ = ["DefinitionLoader", "load_yaml"]
+__all__ = [
+    "DEFINITION_DEPTH_MAX",
+    "DEFINITION_MAX_BYTES",
+    "DefinitionLoader",
+    "bound_problems",
+    "load_yaml",
+    "located",
+    "read_yaml",
+]
+
+DEFINITION_MAX_BYTES: Final = 1_048_576  # one definition file; the largest shipped (a reform plan) is 26 kB
+DEFINITION_DEPTH_MAX: Final = 16  # mappings and lists nested in one file; the deepest shipped (a workflow) is 7
 
 _BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 _INT = re.compile(
@@ -82,13 +100,78 @@ _install_resolvers()
 
 
 def load_yaml(path: Path) -> object:
-    """Parse one YAML file; a syntax error or an unreadable file raises InvalidDefinition."""
+    """Parse one YAML file within the bounds; a syntax error, an unreadable file or a value out of bounds raises
+    InvalidDefinition, naming where ("tasks[3].text: contains a control character…")."""
+    document = read_yaml(path)
+    problems = [f"{located(where)}: {message}" for where, message in bound_problems(document)]
+    if problems:
+        raise InvalidDefinition(str(path), problems)
+    return document
+
+
+def read_yaml(path: Path, loader: type[DefinitionLoader] = DefinitionLoader) -> object:
+    """Parse one YAML file of at most :data:`DEFINITION_MAX_BYTES`, nested at most :data:`DEFINITION_DEPTH_MAX`
+    deep, without anchors or aliases (a few lines of aliases expand into billions of values), checked before it is
+    built; the texts in it are :func:`bound_problems`' to check. ``loader`` is a :class:`DefinitionLoader`."""
+    source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:  # read up to the bound, whatever the file claims (a pipe, /dev/zero)
+            content = file.read(DEFINITION_MAX_BYTES + 1)
+        if len(content) > DEFINITION_MAX_BYTES:
+            raise InvalidDefinition(source, [f"the file is larger than {DEFINITION_MAX_BYTES:,} bytes"])
+        text = content.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidDefinition(str(path), [f"cannot read the file: {exc}"]) from exc
+        raise InvalidDefinition(source, [f"cannot read the file: {exc}"]) from exc
     try:
-        return yaml.load(text, Loader=DefinitionLoader)  # DefinitionLoader is a SafeLoader
+        _check_structure(text, loader, source)
+        return yaml.load(text, Loader=loader)  # a DefinitionLoader is a SafeLoader
     except yaml.YAMLError as exc:
         kind = "invalid YAML value" if isinstance(exc, yaml.constructor.ConstructorError) else "YAML syntax error"
-        raise InvalidDefinition(str(path), [f"{kind}: {exc}"]) from exc
+        raise InvalidDefinition(source, [f"{kind}: {exc}"]) from exc
+
+
+def _check_structure(text: str, loader: type[DefinitionLoader], source: str) -> None:
+    """Depth and aliases from the parser's events, which come without recursion (building the values recurses)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise InvalidDefinition(source, [f"line {_line(event)}: anchors and aliases are not read in definitions"])
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > DEFINITION_DEPTH_MAX:
+                raise InvalidDefinition(source, [f"line {_line(event)}: nested more than {DEFINITION_DEPTH_MAX} deep"])
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _line(event: yaml.Event) -> int:
+    mark = event.start_mark
+    return mark.line + 1 if mark is not None else 0
+
+
+def bound_problems(document: object) -> list[tuple[tuple[int | str, ...], str]]:
+    """Where (a path of keys and indexes) and what is wrong with each text of ``document``: every key is one line
+    of at most :data:`~motcua.workflow.engine.bounds.CODE_MAX` characters, every text at most
+    :data:`~motcua.workflow.engine.bounds.TEXT_MAX`, with no control character but tabs and line breaks."""
+    problems: list[tuple[tuple[int | str, ...], str]] = []
+    pending: list[tuple[tuple[int | str, ...], object]] = [((), document)]
+    while pending:
+        where, value = pending.pop()
+        if isinstance(value, str) and (problem := text_problem(value, TEXT_MAX)):
+            problems.append((where, problem))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                key_problem = line_problem(key, CODE_MAX) if isinstance(key, str) else None
+                part = excerpt(key) if key_problem else key if isinstance(key, int | str) else str(key)
+                if key_problem is not None:
+                    problems.append(((*where, part), f"key {key_problem}"))
+                pending.append(((*where, part), item))
+        elif isinstance(value, list):
+            pending.extend(((*where, index), item) for index, item in enumerate(value))
+    return sorted(problems, key=lambda problem: str(problem[0]))
+
+
+def located(where: tuple[int | str, ...]) -> str:
+    """``("tasks", 3, "text")`` → ``tasks[3].text``."""
+    shown = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in where).lstrip(".")
+    return shown or "(document)"

@@ -146,6 +146,8 @@ class _SyncFile:
             yield reader
         except ijson.JSONError as error:
             raise BadFile(self.path, f"not JSON: {_first_line(error)}") from None
+        except UnicodeDecodeError as error:  # a byte that is not UTF-8, or a lone surrogate escaped (\udfff)
+            raise BadFile(self.path, f"not UTF-8 text: {error.reason} at byte {error.start} of a value") from None
         finally:
             reader.close()
 

@@ -6,28 +6,37 @@ sends, and ``--processes`` child processes run dramatiq workers with ``--threads
 as many of these on as many machines as needed — claims use ``FOR UPDATE SKIP LOCKED`` on PostgreSQL.
 
 The main process supervises its children: one that dies (killed, crashed) is started again at the
-next tick, and a child whose parent died stops by itself, so no orphan keeps consuming.
+next tick, and a child whose parent died stops by itself, so no orphan keeps consuming: on Linux the kernel
+tells it at once (``PR_SET_PDEATHSIG``: SIGTERM when the parent dies), elsewhere it looks every
+PARENT_CHECK_S. It then takes no new message, finishes the ones in hand (for at most STOP_TIMEOUT) and exits.
 """
 
 from __future__ import annotations
 
+import ctypes
+import logging
 import multiprocessing
+import os
 import signal
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from multiprocessing.process import BaseProcess
 from types import FrameType
-from typing import Final
+from typing import Final, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import dramatiq
 import structlog
 
-from motcua.adapters.bootstrap import Motcua, notifier_from_settings, open_motcua
+from motcua.adapters.bootstrap import Motcua, anchor_schedule_from_settings, notifier_from_settings, open_motcua
+from motcua.adapters.logging import error_fields
 from motcua.workers.actors import declare_actors
+from motcua.workers.anchors import AnchorSchedule
 from motcua.workers.broker import queued_messages, redis_broker
 from motcua.workers.dispatcher import Dispatcher, Sink, TickReport
 from motcua.workers.handlers import Handlers
@@ -43,8 +52,10 @@ log = structlog.get_logger("motcua.worker")
 
 BUSY_POLL: Final = timedelta(milliseconds=50)  # the wait between ticks while more is due than was sent
 MAX_BACKOFF: Final = timedelta(seconds=30)  # the longest wait of the dispatcher while the database is away
-PARENT_CHECK_S: Final = 1.0  # how often a worker process looks for its parent
+PARENT_CHECK_S: Final = 0.2  # how often a worker process looks for its parent (where the kernel cannot tell it)
 RESTART_DELAY: Final = timedelta(seconds=5)
+STOP_TIMEOUT: Final = timedelta(seconds=10)  # a stopping worker process finishes its messages in hand, this long
+_PR_SET_PDEATHSIG: Final = 1  # <linux/prctl.h>
 
 
 @dataclass(frozen=True)
@@ -65,7 +76,7 @@ def handlers_for(motcua: Motcua, clock: Clock) -> Handlers:
 
 
 def _on_send_error(what: str, error: Exception) -> None:
-    log.warning("dispatch.send_failed", what=what, error=type(error).__name__, detail=str(error))
+    log.warning("dispatch.send_failed", what=what, **error_fields(error))
 
 
 class _Fleet:
@@ -104,7 +115,7 @@ class _Fleet:
 
     def _spawn(self, n: int) -> BaseProcess:
         child = self._context.Process(
-            target=worker_process, args=(self._options,), name=f"motcua-worker-{n}", daemon=False
+            target=_worker_main, args=(self._options,), name=f"motcua-worker-{n}", daemon=False
         )
         child.start()
         log.info("worker.process.spawned", process=child.name, pid=child.pid)
@@ -125,7 +136,7 @@ def _dispatch_loop(dispatcher: Dispatcher, poll: timedelta, stop: threading.Even
             report = dispatcher.tick()
         except Retryable as error:
             report = None
-            log.warning("dispatch.unavailable", error=type(error).__name__, detail=str(error),
+            log.warning("dispatch.unavailable", **error_fields(error),
                         retry_in_s=_backoff(poll, failures + 1).total_seconds())
         if fleet is not None:
             fleet.replace_dead()
@@ -159,7 +170,11 @@ def run_worker(options: WorkerOptions, stop: threading.Event | None = None) -> N
     notifier_from_settings()  # bad notifier settings stop the command now, not every worker process's messages
     motcua = open_motcua(options.database_url, clock=clock)
     fleet: _Fleet | None = None
+    anchors: AnchorSchedule | None = None
     try:
+        anchors = anchor_schedule_from_settings(motcua, clock)  # anchors published on a schedule (docs/auditing.md)
+        if anchors is not None:
+            anchors.start()
         sink = dispatch_sink(motcua, clock, options.broker_url)
         if options.broker_url:
             fleet = _Fleet(options)
@@ -172,6 +187,8 @@ def run_worker(options: WorkerOptions, stop: threading.Event | None = None) -> N
         log.info("worker.stopping")
         if fleet is not None:
             fleet.stop()
+        if anchors is not None:
+            anchors.stop()
         motcua.close()
         log.info("worker.stopped")
 
@@ -211,16 +228,58 @@ def worker_process(options: WorkerOptions) -> None:
     worker = dramatiq.Worker(broker, worker_threads=options.threads, worker_timeout=100)
     stop = threading.Event()
     _stop_on_signals(stop)
+    _stop_with_parent()
     worker.start()
     log.info("worker.process.started", threads=options.threads)
     parent = multiprocessing.parent_process()
-    while not stop.wait(PARENT_CHECK_S):
-        if parent is not None and not parent.is_alive():
-            log.warning("worker.process.orphaned", detail="the dispatcher process is gone: stopping")
-            break
-    worker.stop(timeout=10_000)
+    while not stop.is_set() and not _orphaned(parent):
+        stop.wait(PARENT_CHECK_S)
+    if _orphaned(parent):
+        log.warning("worker.process.orphaned", detail="the dispatcher process is gone: stopping")
+    worker.stop(timeout=int(STOP_TIMEOUT.total_seconds() * 1000))
     broker.close()
     log.info("worker.process.stopped")
+
+
+def _worker_main(options: WorkerOptions) -> NoReturn:
+    """A spawned worker process: :func:`worker_process`, then out at once.
+
+    Once stopped it holds nothing worth a teardown (its messages are finished or handed back, its connections
+    close with it), and the interpreter's teardown takes most of a second on a busy machine: an orphan would
+    outlive its parent by that much. So its output is flushed and it exits without one (status 1, after the
+    traceback, when it failed)."""
+    code = 1
+    try:
+        worker_process(options)
+        code = 0
+    except BaseException:  # what multiprocessing would print for a failed process, then the same status
+        traceback.print_exc()
+    finally:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _stop_with_parent() -> None:
+    """On Linux, have the kernel send this process SIGTERM (which stops it) when its parent dies.
+
+    The kernel watches the parent *thread* that started this process: the dispatcher loop's, which lives as long
+    as the command does. Elsewhere, or if the call fails, the process still looks for its parent every
+    PARENT_CHECK_S; a parent that died before the call is found by the first look."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        failed = libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0
+    except (OSError, AttributeError):  # no libc, or one without prctl
+        failed = True
+    if failed:
+        log.warning("worker.process.parent_watch", detail=f"prctl failed: polling every {PARENT_CHECK_S}s")
+
+
+def _orphaned(parent: BaseProcess | None) -> bool:
+    return parent is not None and not parent.is_alive()
 
 
 def _process_handlers(database_url: str) -> Handlers:

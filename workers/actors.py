@@ -10,13 +10,14 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import dramatiq
 
 from motcua.workers.handlers import Handlers
 from motcua.workflow.engine.model import DueTimer, JsonValue, OutboxItem
+from motcua.workflow.engine.ports import Claim
 from motcua.workflow.errors import Retryable
 
 __all__ = ["DELIVER_EFFECT", "FIRE_TIMER", "DramatiqSink", "declare_actors", "effect_message", "timer_message"]
@@ -41,19 +42,24 @@ def _timer(message: Mapping[str, Any]) -> DueTimer:
     )
 
 
-def effect_message(item: OutboxItem, claimed_until: datetime | None = None) -> dict[str, JsonValue]:
-    """The effect, and when its claim runs out (a message handled later is dropped: by then the
-    dispatcher may have sent the effect again, and an effect must not be delivered twice)."""
+def effect_message(item: OutboxItem, claim: Claim | None = None) -> dict[str, JsonValue]:
+    """The effect, and the claim it was sent under: its token, when it runs out (a message handled later is
+    dropped: by then the dispatcher may have sent the effect again) and the lease its handler holds it for."""
     return {
         "id": item.id, "case_code": item.case_code, "kind": item.kind, "payload": dict(item.payload),
         "attempts": item.attempts, "status": item.status, "next_attempt_at": item.next_attempt_at.isoformat(),
-        "claimed_until": None if claimed_until is None else claimed_until.isoformat(),
+        "claimed_until": None if claim is None else claim.until.isoformat(),
+        "claim": None if claim is None else claim.token,
+        "lease_s": None if claim is None else claim.lease.total_seconds(),
     }
 
 
-def _claimed_until(message: Mapping[str, Any]) -> datetime | None:
-    until = message["claimed_until"]
-    return None if until is None else datetime.fromisoformat(until)
+def _claim(message: Mapping[str, Any]) -> Claim | None:
+    """The claim of an effect message; None for one without a token (sent by a motcua before 0011)."""
+    token, until, lease = message.get("claim"), message.get("claimed_until"), message.get("lease_s")
+    if token is None or until is None or lease is None:
+        return None
+    return Claim(token, datetime.fromisoformat(until), timedelta(seconds=lease))
 
 
 def _effect(message: Mapping[str, Any]) -> OutboxItem:
@@ -110,8 +116,8 @@ class DramatiqSink:
     def send_timer(self, timer: DueTimer) -> None:
         self.fire_timer.send(timer_message(timer))
 
-    def send_effect(self, item: OutboxItem, claimed_until: datetime | None = None) -> None:
-        self.deliver_effect.send(effect_message(item, claimed_until))
+    def send_effect(self, item: OutboxItem, claim: Claim | None = None) -> None:
+        self.deliver_effect.send(effect_message(item, claim))
 
     def backlog(self) -> int:
         return self.queued()
@@ -130,7 +136,7 @@ def declare_actors(
 
     def deliver_effect(message: dict[str, Any]) -> None:
         with _retried_later():
-            lazy().handle_effect(_effect(message), _claimed_until(message))
+            lazy().handle_effect(_effect(message), _claim(message))
 
     options = {**{k: v for k, v in _RETRY_OPTIONS.items() if k != "max_retries"}, "retry_when": _retry_when}
     declare_timer = dramatiq.actor(actor_name=FIRE_TIMER, queue_name=QUEUE, broker=broker, **options)

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Protocol, TypeVar
 
 from motcua.workflow.engine.clock import Clock
 from motcua.workflow.engine.model import DueTimer, OutboxItem
-from motcua.workflow.engine.ports import Outbox, TimerQueue
+from motcua.workflow.engine.ports import Claim, Outbox, TimerQueue
 
 __all__ = ["Dispatcher", "Sink", "TickReport"]
 
@@ -32,8 +32,8 @@ class Sink(Protocol):
 
     def send_timer(self, timer: DueTimer) -> None: ...
 
-    def send_effect(self, item: OutboxItem, claimed_until: datetime | None = None) -> None:
-        """Send an effect whose claim runs out at ``claimed_until``."""
+    def send_effect(self, item: OutboxItem, claim: Claim | None = None) -> None:
+        """Send an effect claimed under ``claim`` (its handler holds that claim while it delivers)."""
         ...
 
     def backlog(self) -> int:
@@ -75,9 +75,10 @@ class Dispatcher:
         timers = self.timers.claim_due(now, timer_room, self.lease) if timer_room > 0 else []
         errors = self._send_all(timers, self.sink.send_timer, "timer")
         effect_room = min(self.batch, room - len(timers))
-        items = self.outbox.claim_effects(now, effect_room, self.lease) if effect_room > 0 and not errors else []
-        until = now + self.lease
-        errors += self._send_all(items, lambda item: self.sink.send_effect(item, until), "effect")
+        claim = Claim.new(now, self.lease)
+        wanted = effect_room > 0 and not errors
+        items = self.outbox.claim_effects(now, effect_room, self.lease, claim.token) if wanted else []
+        errors += self._send_all(items, lambda item: self.sink.send_effect(item, claim), "effect")
         # anything claimed: tick again soon (a case's next timer is claimable once this one is committed)
         return TickReport(len(timers), len(items), errors, busy=bool(timers or items))
 

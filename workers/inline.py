@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from motcua.workers.handlers import Handlers
 from motcua.workflow.engine.clock import ManualClock
 from motcua.workflow.engine.model import DueTimer, OutboxItem
+from motcua.workflow.engine.ports import Claim
 from motcua.workflow.errors import ConcurrencyConflict
 
 __all__ = ["InlineRunner", "InlineSink"]
@@ -38,8 +39,8 @@ class InlineSink:
             self.stale += result is None
             return
 
-    def send_effect(self, item: OutboxItem, claimed_until: datetime | None = None) -> None:
-        self.handlers.handle_effect(item)  # handled now, well within its claim
+    def send_effect(self, item: OutboxItem, claim: Claim | None = None) -> None:
+        self.handlers.handle_effect(item, claim)  # handled now, under the claim that sent it, if any
 
     def backlog(self) -> int:
         return 0  # every message is handled as it is sent

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import count
 
-from motcua.workflow.engine.audit import AuditEntry
+from motcua.workflow.engine.audit import AuditEntry, seal_positions
 from motcua.workflow.engine.decisions import Decision, chain
 from motcua.workflow.engine.model import CancelTimer, Case, DueTimer, Effect, OutboxItem, SetTimer
 from motcua.workflow.engine.queries import CaseFilter, Page, check_page, matches
@@ -30,6 +30,14 @@ class _Timer:
     claimed_until: datetime | None = None
 
 
+@dataclass(slots=True)
+class _Claim:
+    """A pending effect's claim: its token (None: nobody can hold it) and when its lease runs out."""
+
+    token: str | None
+    until: datetime
+
+
 class MemoryStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -38,7 +46,7 @@ class MemoryStore:
         self._entries: dict[str, list[AuditEntry]] = {}
         self._timers: dict[str, dict[str, _Timer]] = {}
         self._outbox: dict[int, OutboxItem] = {}
-        self._outbox_claims: dict[int, datetime] = {}
+        self._outbox_claims: dict[int, _Claim] = {}
         self._sequences: dict[str, int] = {}
         self._positions = count(1)
         self._outbox_ids = count(1)
@@ -75,10 +83,12 @@ class MemoryStore:
 
     def _write(self, decision: Decision) -> None:
         case = decision.case
-        entry = replace(decision.entry, position=next(self._positions))
+        chain = self._entries.setdefault(case.code, [])
+        [entry] = seal_positions(chain[-1].position_hash if chain else None, [decision.entry],
+                                 [next(self._positions)])  # what the SQL store's INSERT does
         self._cases[case.code] = case
         self._index[case.code] = decision.index
-        self._entries.setdefault(case.code, []).append(entry)
+        chain.append(entry)
         if decision.consumes is not None:
             del self._timers[case.code][decision.consumes.name]
         self._apply_timers(case.code, decision, entry.position or 0)
@@ -189,32 +199,53 @@ class MemoryStore:
 
     # -- Outbox -----------------------------------------------------------------------------------
 
-    def claim_effects(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxItem]:
+    def claim_effects(self, now: datetime, limit: int, lease: timedelta, token: str | None = None) -> list[OutboxItem]:
         with self._lock:
             ready = [
                 item for item in self._outbox.values()
-                if item.status == "pending" and item.next_attempt_at <= now
-                and self._outbox_claims.get(item.id, now) <= now
-            ][:limit]
+                if item.status == "pending" and item.next_attempt_at <= now and self._free(item.id, now)
+            ][:max(limit, 0)]
             for item in ready:
-                self._outbox_claims[item.id] = now + lease
+                self._outbox_claims[item.id] = _Claim(token, now + lease)
             return ready
 
-    def delivered(self, item_id: int, now: datetime) -> None:
+    def hold(self, item_id: int, token: str, until: datetime) -> bool:
+        with self._lock:
+            if not self._held(item_id, token):
+                return False
+            self._outbox_claims[item_id].until = until
+            return True
+
+    def delivered(self, item_id: int, now: datetime) -> bool:
         with self._lock:
             item = self._outbox[item_id]
+            if item.status == "delivered":
+                return False
             self._outbox[item_id] = replace(item, status="delivered", attempts=item.attempts + 1, last_error=None)
             self._outbox_claims.pop(item_id, None)
+            return True
 
-    def failed(self, item_id: int, error: str, settlement: Settlement) -> None:
+    def failed(self, item_id: int, error: str, settlement: Settlement, token: str | None = None) -> bool:
         with self._lock:
             item = self._outbox[item_id]
+            if item.status != "pending" or (token is not None and not self._held(item_id, token)):
+                return False
             retry_at = None if isinstance(settlement, Park) else settlement.at
             self._outbox[item_id] = replace(
                 item, attempts=item.attempts + 1, last_error=error, status="pending" if retry_at else "parked",
                 next_attempt_at=retry_at or item.next_attempt_at,
             )
             self._outbox_claims.pop(item_id, None)
+            return True
+
+    def _free(self, item_id: int, now: datetime) -> bool:
+        claim = self._outbox_claims.get(item_id)
+        return claim is None or claim.until <= now
+
+    def _held(self, item_id: int, token: str) -> bool:
+        """Whether the effect is pending under the claim ``token`` (the caller holds the lock)."""
+        item, claim = self._outbox.get(item_id), self._outbox_claims.get(item_id)
+        return item is not None and item.status == "pending" and claim is not None and claim.token == token
 
     def parked(self) -> list[OutboxItem]:
         with self._lock:

@@ -1,19 +1,27 @@
 """The default notifier: one structlog event per effect, nothing sent anywhere.
 
-Personal identifiers in the payload are masked by the pipeline that
-:func:`motcua.adapters.logging.configure_logging` sets up; the payload is handed over as plain dicts and
-lists so that the masking processor reaches every nested value.
+Logs by allowlist: of an effect's payload, the line shows the keys that carry codes, instants and counts
+(:data:`PUBLIC_PAYLOAD`: the event, the role notified, the case, the form's key…), each value as
+:func:`motcua.adapters.logging.shown` shows it, and only the *names* of the others (``withheld``): a form's
+``by`` and a task's ``owner`` name people, and a payload key added later is withheld until it is listed here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from typing import Final
 
 import structlog
 
+from motcua.adapters.logging import shown
 from motcua.workflow.engine.model import OutboxItem
 
-__all__ = ["LogNotifier"]
+__all__ = ["PUBLIC_PAYLOAD", "LogNotifier"]
+
+PUBLIC_PAYLOAD: Final = frozenset({
+    "event", "role", "dossier", "task", "at", "form", "number", "step", "sequence",
+})
+"""The payload keys of the effects motcua emits that carry no person: a notice's event, role, case and instant, a
+form's key and number, an escalation's step, a sync's entry sequence."""
 
 
 class LogNotifier:
@@ -23,16 +31,9 @@ class LogNotifier:
         self.log = structlog.get_logger(logger_name)
 
     def deliver(self, item: OutboxItem) -> None:
+        payload = {key: shown(value) for key, value in item.payload.items() if key in PUBLIC_PAYLOAD}
+        withheld = sorted(key for key in item.payload if key not in PUBLIC_PAYLOAD)
         self.log.bind(case=item.case_code).info(
-            "effect.released", effect_id=item.id, kind=item.kind, attempt=item.attempts + 1,
-            payload=_plain(item.payload),
+            "effect.released", effect_id=item.id, kind=item.kind, attempt=item.attempts + 1, payload=payload,
+            **({"withheld": withheld} if withheld else {}),
         )
-
-
-def _plain(value: object) -> object:
-    """Mappings as dicts, sequences as lists, all the way down (what the masking processor walks)."""
-    if isinstance(value, Mapping):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
-        return [_plain(item) for item in value]
-    return value

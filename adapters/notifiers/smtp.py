@@ -25,6 +25,7 @@ from email.utils import format_datetime, formataddr
 
 import structlog
 
+from motcua.adapters.notifiers.identity import EFFECT_ID_HEADER, effect_key
 from motcua.workflow.engine.clock import VN_TZ
 from motcua.workflow.engine.model import JsonValue, OutboxItem
 from motcua.workflow.errors import DeliveryFailed, delivery_failure
@@ -139,19 +140,19 @@ class SmtpNotifier:
         letter = compose(item, self.form_role)
         log = self.log.bind(case=item.case_code, effect_id=item.id, kind=item.kind)
         if letter is None:
-            log.info("email.skipped", reason="kind not e-mailed")
+            log.info("email.skipped", cause="kind not e-mailed")
             return
         addresses = self.recipients.get(letter.role, ())
         if not addresses:
-            log.warning("email.skipped", reason="no recipient for role", role=letter.role)
+            log.warning("email.skipped", cause="no recipient for role", role=letter.role)
             return
         try:
             sender, recipients = _address(self.sender), [_address(entry) for entry in addresses]
             refused = self._send(sender, recipients, self._message(item, letter, sender, recipients))
         except (smtplib.SMTPException, OSError, _BadAddress) as error:
             raise _failure(item.kind, error) from error
-        if refused:
-            log.warning("email.partly_refused", role=letter.role, refused=sorted(refused))
+        if refused:  # counted, not named: an address names a person
+            log.warning("email.partly_refused", role=letter.role, refused=len(refused))
         log.info("email.sent", role=letter.role, recipients=len(addresses) - len(refused))
 
     def _message(self, item: OutboxItem, letter: Letter, sender: Address, recipients: Sequence[Address]) -> bytes:
@@ -169,7 +170,8 @@ class SmtpNotifier:
         message["From"] = _render(sender)
         message["To"] = ", ".join(_render(address) for address in recipients)
         message["Date"] = format_datetime(datetime.now(VN_TZ))
-        message["Message-ID"] = f"<motcua-effect-{item.id}@{sender.domain}>"
+        message["Message-ID"] = f"<{effect_key(item)}@{sender.domain}>"  # the same on every attempt
+        message[EFFECT_ID_HEADER] = effect_key(item)
         message["Auto-Submitted"] = "auto-generated"
         return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
 

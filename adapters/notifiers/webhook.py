@@ -2,7 +2,8 @@
 
 The request body is the effect as JSON (UTF-8, not ASCII-escaped)::
 
-    {"id": 42, "case": "000.00.06.H56-231027-0361", "kind": "notify", "payload": {...}, "attempt": 1}
+    {"id": 42, "idempotency_key": "motcua-effect-42", "case": "000.00.06.H56-231027-0361", "kind": "notify",
+     "payload": {...}, "attempt": 1}
 
 with these headers:
 
@@ -12,7 +13,8 @@ with these headers:
     ``sha256=`` and the hex HMAC-SHA256, keyed by the shared secret, of ``<timestamp>.<body>``
     (the timestamp's ASCII digits, a dot, then the raw body bytes).
 ``Idempotency-Key``
-    ``motcua-effect-<id>``: the same on every retry of one effect, so a receiver can drop repeats.
+    ``motcua-effect-<id>`` (:func:`~motcua.adapters.notifiers.identity.effect_key`, also ``idempotency_key`` in
+    the body): the same on every attempt to deliver one effect, so a receiver can drop repeats.
 
 A receiver checks the request with :func:`verify_signature` before trusting it. A 2xx answer
 means delivered; 408, 429, 5xx, timeouts and connection errors are worth retrying; any other answer
@@ -30,6 +32,7 @@ from http import HTTPStatus
 
 import httpx
 
+from motcua.adapters.notifiers.identity import effect_key
 from motcua.workflow.engine.model import OutboxItem
 from motcua.workflow.errors import DeliveryFailed, DeliveryUnavailable, delivery_failure
 
@@ -80,7 +83,7 @@ class WebhookNotifier:
             "Content-Type": "application/json",
             "X-Motcua-Timestamp": timestamp,
             "X-Motcua-Signature": _sign(self.secret, timestamp, body),
-            "Idempotency-Key": f"motcua-effect-{item.id}",
+            "Idempotency-Key": effect_key(item),
         }
         try:
             response = httpx.post(self.url, content=body, headers=headers, timeout=self.timeout)
@@ -95,8 +98,8 @@ class WebhookNotifier:
 
 def _body(item: OutboxItem) -> bytes:
     document = {
-        "id": item.id, "case": item.case_code, "kind": item.kind, "payload": item.payload,
-        "attempt": item.attempts + 1,
+        "id": item.id, "idempotency_key": effect_key(item), "case": item.case_code, "kind": item.kind,
+        "payload": item.payload, "attempt": item.attempts + 1,
     }
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=_json_default).encode("utf-8")
 

@@ -18,7 +18,9 @@
   :class:`sqlalchemy.engine.Connection` for the migrations), so the next call reconnects; connections are also
   recycled after :data:`POOL_RECYCLE_S`, before a server or a proxy drops them as idle.
 
-JSON is written with ``ensure_ascii=False``: Vietnamese text stays readable in the database.
+JSON is written with ``ensure_ascii=False``: Vietnamese text stays readable in the database. Every SQLite
+connection gets the function :data:`SEAL_FUNCTION`, with which the store's INSERT seals an audit entry to its
+position (PostgreSQL computes the seal with its own ``sha256``).
 """
 
 from __future__ import annotations
@@ -32,9 +34,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
+from motcua.workflow.engine.audit import position_seal
 from motcua.workflow.errors import InvalidInput
 
-__all__ = ["SQLITE_BEGIN", "WRITE", "create_engine", "dialect_url", "json_dumps"]
+__all__ = ["SEAL_FUNCTION", "SQLITE_BEGIN", "WRITE", "create_engine", "dialect_url", "json_dumps"]
+
+SEAL_FUNCTION: Final = "motcua_position_seal"
+"""``motcua_position_seal(previous, position, hash)``: :func:`motcua.workflow.engine.audit.position_seal` in SQLite."""
 
 SQLITE_BEGIN: Final = "BEGIN IMMEDIATE"
 BEGIN_OPTION: Final = "motcua_sqlite_write"
@@ -110,6 +116,7 @@ def _synchronous(url: URL) -> str | None:
 
 def _configure_sqlite(dbapi_connection: sqlite3.Connection, synchronous: str | None) -> None:
     dbapi_connection.isolation_level = None  # no implicit BEGIN: _begin_sqlite decides
+    dbapi_connection.create_function(SEAL_FUNCTION, 3, position_seal, deterministic=True)
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

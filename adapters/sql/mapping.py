@@ -97,15 +97,15 @@ def entry_params(entry: AuditEntry, codec: Codec, state_text: str | None = None)
 
 
 def entry_from_record(record: Record, codec: Codec) -> AuditEntry:
-    """An entry from a row of :data:`motcua.adapters.sql.queries.ENTRY_COLUMNS` and its position."""
+    """An entry from a row of :data:`motcua.adapters.sql.queries.STORED_ENTRY_COLUMNS`."""
     (case_code, sequence, occurred_at, actor, role, trigger, state_before, state_after, data, changes, reason,
-     definition_key, definition_version, rule_set, prev_hash, hash_, schema_version, position) = record
+     definition_key, definition_version, rule_set, prev_hash, hash_, schema_version, position, position_hash) = record
     return AuditEntry(
         case_code=case_code, sequence=sequence, occurred_at=codec.instant_from(occurred_at), actor=actor, role=role,
         trigger=trigger, state_before=codec.json_from(state_before), state_after=codec.json_from(state_after),
         data=codec.json_from(data), changes=codec.json_from(changes), reason=reason, definition_key=definition_key,
         definition_version=definition_version, rule_set=rule_set, prev_hash=prev_hash, hash=hash_,
-        schema_version=schema_version, position=position,
+        schema_version=schema_version, position=position, position_hash=position_hash,
     )
 
 

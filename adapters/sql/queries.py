@@ -4,6 +4,9 @@ The statements are Core constructs compiled once per dialect (:mod:`motcua.adapt
 parameters are named after the columns they fill, their rows come back in the column orders below, which
 :mod:`motcua.adapters.sql.mapping` decodes.
 
+An entry's position is taken by the statement that appends it, which seals the entry to it in the same
+breath (:func:`entry_insert`): the position seal of :mod:`motcua.workflow.engine.audit` is never a second write.
+
 Conflicts are found by the statements themselves: ``insert_case`` and ``append_entry`` do nothing on a
 conflict, ``update_case`` and ``consume_timer`` match no row when another writer came first, and all
 four then return no row. Status values are written into the text, never bound: the claims must match
@@ -23,8 +26,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 from motcua.adapters.sql.codec import Codec
+from motcua.adapters.sql.engine import SEAL_FUNCTION
 from motcua.adapters.sql.statement import Compiler, Statement, one_of, param
 from motcua.adapters.sql.tables import AuditEntryRow, CaseRow, OutboxRow, SequenceCounterRow, TimerRow, table_of
+from motcua.workflow.engine.model import GENESIS_HASH
 from motcua.workflow.engine.queries import INDEX_KEYS, CaseFilter, due_text
 
 __all__ = [
@@ -32,6 +37,7 @@ __all__ = [
     "ENTRY_COLUMNS",
     "INDEX_COLUMNS",
     "OUTBOX_ITEM_COLUMNS",
+    "STORED_ENTRY_COLUMNS",
     "TIMER_COLUMNS",
     "StoreQueries",
     "case_insert",
@@ -60,7 +66,9 @@ ENTRY_COLUMNS: Final = (
     "case_code", "sequence", "occurred_at", "actor", "role", "trigger", "state_before", "state_after", "data",
     "changes", "reason", "definition_key", "definition_version", "rule_set", "prev_hash", "hash", "schema_version",
 )
-"""The columns of an entry as appended; read back, its ``position`` follows them."""
+"""The columns of an entry as appended; read back, its ``position`` and ``position_hash`` follow them."""
+STORED_ENTRY_COLUMNS: Final = (*ENTRY_COLUMNS, "position", "position_hash")
+"""The columns of an entry read back, in the order :func:`motcua.adapters.sql.mapping.entry_from_record` decodes."""
 TIMER_COLUMNS: Final = ("case_code", "name", "trigger", "due_at", "data", "generation")
 OUTBOX_ITEM_COLUMNS: Final = (
     "id", "case_code", "kind", "payload", "attempts", "status", "next_attempt_at", "last_error",
@@ -101,9 +109,12 @@ class StoreQueries:
         self.backlog = sql(sa.select(sa.func.count()).select_from(OUTBOX).where(OUTBOX.c.status == PENDING))
         self.requeue_all = sql(_requeue(OUTBOX.c.status == PARKED))
         self.requeue_chosen = sql(_requeue(sa.and_(OUTBOX.c.status == PARKED, one_of(OUTBOX.c.id, "ids"))))
+        self.hold = sql(_hold())
         self.delivered = sql(_settle(DELIVERED, error=False))
         self.retry = sql(_settle(PENDING, error=True, retry=True))
         self.park = sql(_settle(PARKED, error=True))
+        self.retry_held = sql(_settle(PENDING, error=True, retry=True, held=True))
+        self.park_held = sql(_settle(PARKED, error=True, held=True))
         self._claims: dict[tuple[str, int], Statement] = {}
         self._finds: dict[tuple[object, ...], Statement] = {}
 
@@ -112,7 +123,7 @@ class StoreQueries:
         return self._claim("timer", limit)
 
     def claim_effects(self, limit: int) -> Statement:
-        """Lease the ``limit`` first pending effects due (parameters ``now``, ``until``)."""
+        """Lease the ``limit`` first pending effects due (parameters ``now``, ``until``, ``token``)."""
         return self._claim("outbox", limit)
 
     def find(self, where: CaseFilter, *, after: bool) -> Statement:
@@ -164,15 +175,56 @@ def case_update() -> sa.Update:
 
 
 def entry_insert(sql: Compiler) -> sa.Insert:
-    """Append an entry, or nothing if its sequence is taken; returns the position it was given."""
-    inserted = sql.insert(AUDIT).values(_params(ENTRY_COLUMNS))
-    return inserted.on_conflict_do_nothing(index_elements=[AUDIT.c.case_code, AUDIT.c.sequence]).returning(
-        AUDIT.c.position
-    )
+    """Append an entry at the next position, sealed to it, or nothing if its sequence is taken; returns the
+    position it was given.
+
+    The position and the previous entry's seal are read by a CTE of the INSERT itself, so the position is
+    taken while the statement holds its lock on ``audit_entry`` (the reports' horizon waits for exactly the
+    transactions holding it, :mod:`motcua.adapters.sql.reports`) and the seal costs no round trip: on
+    PostgreSQL the next value of the table's sequence and ``sha256`` in SQL, on SQLite (writers serialised by
+    ``BEGIN IMMEDIATE``) the next AUTOINCREMENT value and :data:`SEAL_FUNCTION`. Both compute
+    :func:`motcua.workflow.engine.audit.position_seal` exactly (the contract tests verify what each store wrote).
+    """
+    allotted = sa.select(
+        _next_position(sql.dialect.name).label("position"),
+        sa.func.coalesce(_previous_seal(), sa.literal(GENESIS_HASH, sa.String)).label("previous"),
+    ).cte("allotted")
+    position = sa.select(allotted.c.position).scalar_subquery()
+    seal = sa.select(_seal(sql.dialect.name, allotted.c.previous, allotted.c.position)).scalar_subquery()
+    inserted = sql.insert(AUDIT).values({**_params(ENTRY_COLUMNS), "position": position, "position_hash": seal})
+    return inserted.add_cte(allotted).on_conflict_do_nothing(
+        index_elements=[AUDIT.c.case_code, AUDIT.c.sequence]).returning(AUDIT.c.position)
+
+
+def _next_position(dialect: str) -> sa.ColumnElement[int]:
+    if dialect == "postgresql":
+        named = (sa.literal(AUDIT.name, sa.String), sa.literal(AUDIT.c.position.name, sa.String))
+        return sa.func.nextval(sa.func.pg_get_serial_sequence(*named))
+    used = sa.table("sqlite_sequence", sa.column("name"), sa.column("seq"))
+    last_given = sa.select(used.c.seq).where(used.c.name == sa.literal(AUDIT.name, sa.String)).scalar_subquery()
+    highest = sa.select(sa.func.max(AUDIT.c.position)).scalar_subquery()
+    none = sa.literal(0, sa.Integer)
+    return sa.func.max(sa.func.coalesce(last_given, none), sa.func.coalesce(highest, none)) + 1
+
+
+def _previous_seal() -> sa.ScalarSelect[Any]:
+    previous = sa.and_(AUDIT.c.case_code == param("case_code"),
+                       AUDIT.c.sequence == sa.cast(param("sequence"), sa.Integer) - 1)
+    return sa.select(AUDIT.c.position_hash).where(previous).scalar_subquery()
+
+
+def _seal(dialect: str, previous: sa.ColumnElement[str], position: sa.ColumnElement[int]) -> sa.ColumnElement[str]:
+    """``position_seal(previous, position, hash)`` in SQL."""
+    entry_hash = sa.cast(param("hash"), sa.String)
+    if dialect != "postgresql":
+        return getattr(sa.func, SEAL_FUNCTION)(previous, position, entry_hash)  # type: ignore[no-any-return]
+    text = previous + ":" + sa.cast(position, sa.String) + ":" + entry_hash
+    utf8, hexadecimal = sa.literal("UTF8", sa.String), sa.literal("hex", sa.String)
+    return sa.func.encode(sa.func.sha256(sa.func.convert_to(text, utf8)), hexadecimal)
 
 
 def _entries() -> sa.Select[*tuple[Any, ...]]:
-    return _columns(AUDIT, (*ENTRY_COLUMNS, "position"))
+    return _columns(AUDIT, STORED_ENTRY_COLUMNS)
 
 
 def _next_sequence(sql: Compiler) -> sa.Insert:
@@ -267,7 +319,7 @@ def _enqueue_effect(sql: Compiler) -> sa.Insert:
     return sql.insert(OUTBOX).values(
         case_code=param("case_code"), position=param("position"), kind=param("kind"), payload=param("payload"),
         status=PENDING, attempts=0, next_attempt_at=param("at"), created_at=param("at"), last_error=sa.null(),
-        claimed_until=sa.null(),
+        claimed_until=sa.null(), claim_token=sa.null(),
     )
 
 
@@ -277,7 +329,8 @@ def _effects() -> sa.Select[*tuple[Any, ...]]:
 
 
 def _claim_effects(limit: int) -> sa.Update:
-    """Lease the ``limit`` first pending effects whose next attempt is due and that nobody holds."""
+    """Lease the ``limit`` first pending effects whose next attempt is due and that nobody holds, under the
+    claim's ``token`` (NULL: a claim nobody holds, for a caller delivering at once)."""
     now = param("now")
     free = sa.or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until <= now)
     ready = (
@@ -288,20 +341,37 @@ def _claim_effects(limit: int) -> sa.Update:
         .with_for_update(skip_locked=True)
         .cte("ready")
     )
-    claimed = sa.update(OUTBOX).where(OUTBOX.c.id.in_(sa.select(ready.c.id))).values(claimed_until=param("until"))
+    chosen = OUTBOX.c.id.in_(sa.select(ready.c.id))
+    claimed = sa.update(OUTBOX).where(chosen).values(claimed_until=param("until"), claim_token=param("token"))
     return claimed.returning(*(OUTBOX.c[name] for name in OUTBOX_ITEM_COLUMNS))
 
 
-def _settle(status: Status, *, error: bool, retry: bool = False) -> sa.Update:
+def _held() -> sa.ColumnElement[bool]:
+    """The pending row ``id`` under the claim ``token``: delivered, parked or claimed again since, no row."""
+    return sa.and_(OUTBOX.c.id == param("id"), OUTBOX.c.status == PENDING, OUTBOX.c.claim_token == param("token"))
+
+
+def _hold() -> sa.Update:
+    """Extend a claim to ``until`` while its holder delivers; returns the row's id, or no row when it lost it."""
+    return sa.update(OUTBOX).where(_held()).values(claimed_until=param("until")).returning(OUTBOX.c.id)
+
+
+def _settle(status: Status, *, error: bool, retry: bool = False, held: bool = False) -> sa.Update:
     """End an attempt on an outbox row (``id``): count it, record how it went (``error``), free its claim,
-    and for a retry set when the next attempt is due (``retry_at``)."""
+    and for a retry set when the next attempt is due (``retry_at``); returns the row's id, or no row when
+    the attempt may not be recorded. A delivery is recorded unless one was already; a failure only on a
+    pending row, and only under its claim (``token``) when ``held``."""
     changes: dict[str, Any] = {
-        "status": status, "attempts": OUTBOX.c.attempts + 1, "claimed_until": sa.null(),
+        "status": status, "attempts": OUTBOX.c.attempts + 1, "claimed_until": sa.null(), "claim_token": sa.null(),
         "last_error": param("error") if error else sa.null(),
     }
     if retry:
         changes["next_attempt_at"] = param("retry_at")
-    return sa.update(OUTBOX).where(OUTBOX.c.id == param("id")).values(changes)
+    if status is DELIVERED:
+        recordable = sa.and_(OUTBOX.c.id == param("id"), OUTBOX.c.status != DELIVERED)
+    else:
+        recordable = _held() if held else sa.and_(OUTBOX.c.id == param("id"), OUTBOX.c.status == PENDING)
+    return sa.update(OUTBOX).where(recordable).values(changes).returning(OUTBOX.c.id)
 
 
 def _requeue(chosen: sa.ColumnElement[bool]) -> sa.Update:

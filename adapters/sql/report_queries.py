@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 from motcua.adapters.sql.portal_tables import PortalSyncRow
-from motcua.adapters.sql.queries import AUDIT, CASE, ENTRY_COLUMNS, OUTBOX
+from motcua.adapters.sql.queries import AUDIT, CASE, OUTBOX, STORED_ENTRY_COLUMNS
 from motcua.adapters.sql.report_tables import (
     DossierPauseRow,
     DossierReportRow,
@@ -82,7 +82,7 @@ class ReportQueries:
 def _entries() -> sa.Select[*tuple[Any, ...]]:
     """The next batch (``batch``) of entries after position ``after``, up to the ``horizon``."""
     chosen = sa.and_(AUDIT.c.position > param("after"), AUDIT.c.position <= param("horizon"))
-    batch = _columns(AUDIT, (*ENTRY_COLUMNS, "position")).where(chosen).order_by(AUDIT.c.position)
+    batch = _columns(AUDIT, STORED_ENTRY_COLUMNS).where(chosen).order_by(AUDIT.c.position)
     return batch.limit(param("batch"))
 
 

@@ -21,7 +21,9 @@ Claims (:meth:`SqlStore.claim_due`, :meth:`SqlStore.claim_effects`) are one ``UP
 (SELECT … ORDER BY … LIMIT n FOR UPDATE SKIP LOCKED) RETURNING …``: on PostgreSQL any number of
 dispatchers claim side by side, each skipping the rows another is claiming; on SQLite (which has no
 row locks, and SQLAlchemy leaves the ``FOR UPDATE`` out) the statement runs under ``BEGIN IMMEDIATE``,
-one claimer at a time.
+one claimer at a time. An effects' claim writes its token on the rows (``claim_token``); the worker delivering
+one holds it (:meth:`SqlStore.hold`: ``UPDATE … SET claimed_until WHERE id AND status = 'pending' AND claim_token``),
+and a failed attempt is recorded under the same condition: a holder that lost its claim changes nothing.
 """
 
 from __future__ import annotations
@@ -217,22 +219,27 @@ class SqlStore:
 
     # -- Outbox ---------------------------------------------------------------------------------
 
-    def claim_effects(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxItem]:
+    def claim_effects(self, now: datetime, limit: int, lease: timedelta, token: str | None = None) -> list[OutboxItem]:
         if limit < 1:
             return []
-        records = self._claim(self._sql.claim_effects(limit), now, lease)
+        records = self._claim(self._sql.claim_effects(limit), now, lease, {"token": token})
         return sorted((mapping.outbox_item_from_record(record, self._codec) for record in records),
                       key=lambda item: item.id)
 
-    def delivered(self, item_id: int, now: datetime) -> None:
-        self._write(self._sql.delivered, {"id": item_id})
+    def hold(self, item_id: int, token: str, until: datetime) -> bool:
+        return self._changed(self._sql.hold, {"id": item_id, "token": token, "until": self._codec.instant(until)})
 
-    def failed(self, item_id: int, error: str, settlement: Settlement) -> None:
+    def delivered(self, item_id: int, now: datetime) -> bool:
+        return self._changed(self._sql.delivered, {"id": item_id})
+
+    def failed(self, item_id: int, error: str, settlement: Settlement, token: str | None = None) -> bool:
+        params: dict[str, object] = {"id": item_id, "error": error}
+        if token is not None:
+            params["token"] = token
         if isinstance(settlement, RetryAt):
-            retry_at = self._codec.instant(settlement.at)
-            self._write(self._sql.retry, {"id": item_id, "error": error, "retry_at": retry_at})
-        else:
-            self._write(self._sql.park, {"id": item_id, "error": error})
+            statement = self._sql.retry if token is None else self._sql.retry_held
+            return self._changed(statement, {**params, "retry_at": self._codec.instant(settlement.at)})
+        return self._changed(self._sql.park if token is None else self._sql.park_held, params)
 
     def parked(self) -> list[OutboxItem]:
         with self._driver.reading() as unit:
@@ -252,14 +259,17 @@ class SqlStore:
                 return len(unit.all(self._sql.requeue_all, {"now": at}))
             return len(unit.all(self._sql.requeue_chosen, {"now": at, "ids": self._codec.values(list(item_ids))}))
 
-    def _claim(self, statement: Statement, now: datetime, lease: timedelta) -> Sequence[Sequence[object]]:
-        params = {"now": self._codec.instant(now), "until": self._codec.instant(now + lease)}
+    def _claim(
+        self, statement: Statement, now: datetime, lease: timedelta, more: Params | None = None
+    ) -> Sequence[Sequence[object]]:
+        params = {"now": self._codec.instant(now), "until": self._codec.instant(now + lease), **(more or {})}
         with self._driver.transaction() as unit:
             return unit.all(statement, params)
 
-    def _write(self, statement: Statement, params: Params) -> None:
+    def _changed(self, statement: Statement, params: Params) -> bool:
+        """Run an ``UPDATE … RETURNING`` in its own transaction; whether it changed a row."""
         with self._driver.transaction() as unit:
-            unit.execute(statement, params)
+            return unit.first(statement, params) is not None
 
 
 def _claimed(timer: DueTimer) -> Params:

@@ -143,6 +143,9 @@ class AuditEntryRow(Row, table=True):
     prev_hash: str = Field(sa_type=sa.String)
     hash: str = Field(sa_type=sa.String)
     schema_version: int
+    # the position seal (motcua.workflow.engine.audit.position_seal), computed by the INSERT with the position;
+    # NULL on entries appended before migration 0011
+    position_hash: str | None = Field(default=None, sa_type=sa.String)
 
 
 class TimerRow(Row, table=True):
@@ -193,6 +196,8 @@ class OutboxRow(Row, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime)
     last_error: str | None = Field(default=None, sa_type=sa.String)
     claimed_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # the token of the claim that holds the row (a worker delivering it extends ``claimed_until`` under it)
+    claim_token: str | None = Field(default=None, sa_type=sa.String)
 
 
 class SequenceCounterRow(Row, table=True):

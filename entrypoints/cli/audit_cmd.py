@@ -3,11 +3,12 @@
 Everything they show is read from the audit log: a dossier's history and its state at an instant are
 replayed from its entries (:mod:`motcua.workflow.auditing.replay`), never taken from the case row; ``replay`` holds the
 case rows to their replay; ``anchor`` writes a digest of every chain's head that ``verify --anchor``
-proves the log still matches later; ``subject export`` gathers what the log holds about one applicant.
+proves the log still matches later (``--anchor DIR``: the latest the worker published there, docs/auditing.md);
+``subject export`` gathers what the log holds about one applicant.
 See docs/explanation/audit-log.md and docs/explanation/personal-data.md.
 
-Each command logs one structured event; the identifier masking of :mod:`motcua.adapters.logging` keeps ID
-numbers and phone numbers out of the logs.
+Each command logs one structured event of codes and counts — ``subject export`` logs how many dossiers it found,
+never whose — and :mod:`motcua.adapters.logging` masks any ID or phone number that would still reach a line.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ _out = Console(width=None if sys.stdout.isatty() else _PIPE_WIDTH)
 _err = Console(stderr=True, width=None if sys.stderr.isatty() else _PIPE_WIDTH)
 _log = structlog.get_logger("motcua.audit")
 _INSTANT_FORMATS: Final = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y")
+ANCHOR_FILES: Final = "anchor-*.json"  # what the worker's directory publisher writes (motcua.adapters.anchors)
 
 
 class HistoryFormat(StrEnum):
@@ -174,7 +176,8 @@ def _print_tables(timeline: Timeline, out: Path | None) -> None:
 def verify(
     db: DbOption = None,
     anchor_file: Annotated[Path | None, typer.Option("--anchor", help="Also prove the log still matches this "
-                                                     "anchor (written earlier by `motcua anchor`).")] = None,
+                                                     "anchor (written earlier by `motcua anchor`), or the latest "
+                                                     "of a directory the worker publishes to.")] = None,
 ) -> None:
     """Check every audit chain; exit 1 naming the first broken entry of each broken chain."""
     anchored = _read_anchor(anchor_file) if anchor_file is not None else None
@@ -196,6 +199,12 @@ def verify(
 
 
 def _read_anchor(path: Path) -> Anchor:
+    if path.is_dir():  # the worker's published anchors (MOTCUA_ANCHOR_TO): named by instant, so the last is the latest
+        published = sorted(path.glob(ANCHOR_FILES))
+        if not published:
+            raise InvalidInput("--anchor", f"{path}: no {ANCHOR_FILES} in this directory")
+        path = published[-1]
+        _out.print(f"anchor file: {path.name}", highlight=False)
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
@@ -361,7 +370,7 @@ def subject_export(
     finally:
         motcua.close()
     _emit(_dump(_subject_document(wanted, found, now)), out)
-    _log.info("subject.exported", id_number=wanted, dossiers=len(found), to_file=out is not None)
+    _log.info("subject.exported", dossiers=len(found), to_file=out is not None)  # whose: not in a log
     _err.print(f"{len(found)} hồ sơ về người có số định danh {mask_text(wanted)}", highlight=False)
 
 

@@ -4,8 +4,10 @@ A key is created with exactly one scope — ``--unit CODE…`` (a commune's staf
 (provincial staff, inspectors), ``--applicant-id ID`` (software acting for one applicant, role ``applicant``
 alone) or ``--all-units`` (an operator's key, said out loud): a key nobody scoped is a choice, never an
 omission. Codes and the identity number are checked for their shape and length first (a malformed one is
-refused without being echoed), then unit and province codes against the unit register the server reads. No key
-gets the role ``system``: it is motcua's own, for its timers, imports and successions.
+refused without being echoed), then unit and province codes against the unit register the server reads. A key's
+roles are those some workflow declares (``inspector`` among them: it reads, no trigger allows it); anything else is
+refused, naming the known roles. No key gets the role ``system``: it is motcua's own, for its timers, imports and
+successions.
 """
 
 from __future__ import annotations
@@ -69,7 +71,9 @@ _SCOPE_FLAGS = "--unit CODE…, --province CODE, --applicant-id ID or --all-unit
 @apikey_app.command("create")
 def create(  # noqa: PLR0917 - one parameter per option, as typer reads them
     actor: Annotated[str, typer.Option("--actor", help="The actor the key stands for (recorded in the audit log)")],
-    role: Annotated[list[str], typer.Option("--role", help="A role of the actor; repeat for several")],
+    role: Annotated[list[str], typer.Option(
+        "--role", help="A role a workflow declares (officer, specialist, leader, applicant, inspector, owner); repeat "
+                       "for several")],
     unit: Annotated[list[str] | None, typer.Option(
         "--unit", help="A unit whose dossiers the key sees (`motcua units list`); repeat for several")] = None,
     province: Annotated[str | None, typer.Option(

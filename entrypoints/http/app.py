@@ -9,6 +9,10 @@ through a :class:`~motcua.workflow.access.cases.ScopedCases`, where a dossier ou
 never issued; registering one outside it is 403 ``outside-scope``, before a dossier number is drawn. A unit a
 request names (``?unit=``, the body's ``unit`` and ``deciding_unit``) has a unit code's shape and length, or the
 request is 422 before anything reads it.
+
+Every answer carries browser-facing headers (``Cache-Control: no-store``, a strict Content-Security-Policy, no
+framing, no sniffing, no referrer; HSTS over TLS), and ``/docs`` loads nothing from outside motcua
+(:mod:`~motcua.entrypoints.http.security`).
 """
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations, which name local dependencies.
@@ -19,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
-from fastapi import Depends, FastAPI, Header, Query, Request, Security
+from fastapi import Depends, FastAPI, Header, Path, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -27,9 +31,10 @@ from fastapi.security import APIKeyHeader
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.exceptions import HTTPException
 
-from motcua.adapters.bootstrap import Motcua
+from motcua.adapters.bootstrap import DEFAULT_HTTP_MAX_BODY, Motcua
 from motcua.adapters.keys import ApiKey, HttpStore, authenticate
 from motcua.definitions.units import UNIT_CODE_MAX_LENGTH, UNIT_CODE_PATTERN
+from motcua.entrypoints.http import limits
 from motcua.entrypoints.http import problems as p
 from motcua.entrypoints.http.idempotency import Idempotency, Reservation, fingerprint
 from motcua.entrypoints.http.metrics import StoreGauges
@@ -40,14 +45,17 @@ from motcua.entrypoints.http.schemas import (
     EventRequest,
     Health,
     HistoryEntry,
+    OneLine,
     Par766Report,
     ProcedureOut,
     ReceiveRequest,
     dossier_of,
     entry_of,
 )
+from motcua.entrypoints.http.security import secure
 from motcua.workflow.access.cases import ScopedCases
 from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW, Applicant
+from motcua.workflow.engine.bounds import CASE_CODE_MAX, CODE_MAX, EXCERPT_MAX, NAME_MAX, excerpt, line_problem
 from motcua.workflow.engine.clock import Clock, SystemClock
 from motcua.workflow.engine.model import Actor, Case
 from motcua.workflow.engine.queries import CaseFilter
@@ -65,6 +73,7 @@ from motcua.workflow.units.directory import Reception
 __all__ = ["MAX_LIMIT", "create_app", "etag_of"]
 
 MAX_LIMIT: Final = 200
+_KEY_MAX: Final = 256  # characters of an X-API-Key worth looking up (a key is about 60)
 _IF_MATCH: Final = re.compile(r'^\s*"(\d{1,18})"\s*$')
 log = logging.getLogger("motcua.http")
 
@@ -72,6 +81,7 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="mc_<id>
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", description="Retries return the first answer.")]
 IfMatch = Annotated[str | None, Header(alias="If-Match", description='The dossier\'s ETag: "<version>".')]
 _ETAG_HEADER: Final = {"ETag": {"description": 'The dossier\'s version, "<version>"', "schema": {"type": "string"}}}
+CaseCode = Annotated[str, Path(description="The dossier's code", max_length=CASE_CODE_MAX), OneLine]
 
 
 def etag_of(version: int) -> str:
@@ -83,7 +93,7 @@ def _expected_version(if_match: str | None) -> int:
         raise p.ApiProblem(p.IF_MATCH_REQUIRED, 'send If-Match: "<version>" with the ETag of the dossier you saw')
     match = _IF_MATCH.match(if_match)
     if match is None:
-        raise p.ApiProblem(p.BAD_IF_MATCH, f'If-Match {if_match!r} is not one strong ETag "<version>"')
+        raise p.ApiProblem(p.BAD_IF_MATCH, f'If-Match {excerpt(if_match)} is not one strong ETag "<version>"')
     return int(match[1])
 
 
@@ -107,25 +117,29 @@ class _Context:
 
 
 def create_app(motcua: Motcua, store: HttpStore, *, registry: CollectorRegistry | None = None,
-               clock: Clock | None = None, title: str = "motcua") -> FastAPI:
+               clock: Clock | None = None, title: str = "motcua", max_body: int = DEFAULT_HTTP_MAX_BODY) -> FastAPI:
     """The HTTP API over an opened engine. ``registry`` receives the store's gauges and serves /metrics (the
     caller registers a :class:`~motcua.entrypoints.http.metrics.MetricsObserver` on it and passes that observer to
-    ``open_motcua``)."""
+    ``open_motcua``). A body over ``max_body`` bytes is answered 413 before it is read."""
     chosen_clock = clock or SystemClock()
     context = _Context(motcua, store, chosen_clock, Idempotency(store, chosen_clock))
-    app = FastAPI(title=title, version="1", description=__doc__ or "")
+    app = FastAPI(title=title, version="1", description=__doc__ or "", docs_url=None, redoc_url=None,
+                  swagger_ui_oauth2_redirect_url=None)  # /docs is served by secure(), from motcua's own assets
     _handlers(app)
+    limits.install(app, max_body)  # inside secure(): a 413 carries its headers too
     _dossier_routes(app, context)
     _catalogue_routes(app, context)
     _report_routes(app, context)
     _operations_routes(app, context, registry or CollectorRegistry())
     _document(app)
+    secure(app)  # last: its headers are added outside every other middleware, on every answer
     return app
 
 
 def _authenticated(store: HttpStore) -> Callable[[str | None], ApiKey]:
     def principal(presented: Annotated[str | None, Security(_api_key)] = None) -> ApiKey:
-        key = authenticate(store, presented) if presented else None
+        # a key with a control character or of kilobytes is no key: it is not looked up (a NUL fails PostgreSQL)
+        key = authenticate(store, presented) if presented and line_problem(presented, _KEY_MAX) is None else None
         if key is None:
             raise p.ApiProblem(p.UNAUTHENTICATED, "send X-API-Key with a live key from `motcua apikey create`")
         return key
@@ -187,7 +201,7 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
     Principal = Annotated[ApiKey, Depends(principal)]  # noqa: N806 - a type alias local to the routes
 
     @app.post("/dossiers", status_code=201, response_model=Dossier, tags=["dossiers"],
-              responses={201: {"headers": _ETAG_HEADER}, **p.responses(400, 401, 403, 409, 422, 503)})
+              responses={201: {"headers": _ETAG_HEADER}, **p.responses(400, 401, 403, 409, 413, 422, 503)})
     def receive(body: ReceiveRequest, key: Principal, idempotency_key: IdempotencyKey = None) -> Response:
         """Register a dossier at ``unit`` for ``deciding_unit`` and (unless ``receive`` is false) receive it: the
         appointment is set. A unit outside the key's scope, or another applicant's dossier for a key acting for
@@ -198,14 +212,15 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
 
     @app.get("/dossiers/{code}", response_model=Dossier, tags=["dossiers"],
              responses={200: {"headers": _ETAG_HEADER}, **p.responses(401, 404, 503)})
-    def get_dossier(code: str, key: Principal) -> Response:
+    def get_dossier(code: CaseCode, key: Principal) -> Response:
         """A dossier at its latest version; the ETag is what If-Match must carry to change it. 404 outside the key's
         scope."""
         return context.dossier_response(dossier_of(context.cases(key).case(code), context.motcua.workflows))
 
     @app.post("/dossiers/{code}/events", response_model=Dossier, tags=["dossiers"],
-              responses={200: {"headers": _ETAG_HEADER}, **p.responses(400, 401, 403, 404, 409, 412, 422, 428, 503)})
-    def fire(code: str, body: EventRequest, key: Principal, if_match: IfMatch = None,
+              responses={200: {"headers": _ETAG_HEADER},
+                         **p.responses(400, 401, 403, 404, 409, 412, 413, 422, 428, 503)})
+    def fire(code: CaseCode, body: EventRequest, key: Principal, if_match: IfMatch = None,
              idempotency_key: IdempotencyKey = None) -> Response:
         """Fire a trigger on a dossier; ``If-Match`` (the ETag you read) is required."""
         expected = _expected_version(if_match)  # before the idempotency claim: a 428 is not an answer to keep
@@ -228,7 +243,7 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
 
     @app.get("/dossiers/{code}/history", response_model=list[HistoryEntry], tags=["dossiers"],
              responses=p.responses(401, 404, 503))
-    def history(code: str, key: Principal) -> list[HistoryEntry]:
+    def history(code: CaseCode, key: Principal) -> list[HistoryEntry]:
         """Every audit entry of the dossier, in order (the process control sheet's data). 404 outside the key's
         scope."""
         return [entry_of(entry) for entry in context.cases(key).history(code)]
@@ -237,13 +252,18 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
     def find(
         *,
         key: Principal,
-        state: Annotated[str | None, Query(description="Lifecycle state: received, processing…")] = None,
-        deadline: Annotated[str | None, Query(description="on_time, due_soon or overdue")] = None,
-        procedure: Annotated[str | None, Query(description="Procedure code, 1.004873")] = None,
-        officer: Annotated[str | None, Query(description="Who holds the dossier (assignee)")] = None,
+        state: Annotated[str | None, Query(description="Lifecycle state: received, processing…",
+                                           max_length=CODE_MAX), OneLine] = None,
+        deadline: Annotated[str | None, Query(description="on_time, due_soon or overdue", max_length=CODE_MAX),
+                            OneLine] = None,
+        procedure: Annotated[str | None, Query(description="Procedure code, 1.004873", max_length=CODE_MAX),
+                             OneLine] = None,
+        officer: Annotated[str | None, Query(description="Who holds the dossier (assignee)", max_length=NAME_MAX),
+                           OneLine] = None,
         unit: Annotated[str | None, Query(description="The unit that holds the dossier (its deciding unit)",
                                           max_length=UNIT_CODE_MAX_LENGTH, pattern=UNIT_CODE_PATTERN)] = None,
-        cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+        cursor: Annotated[str | None, Query(description="next_cursor of the previous page",
+                                            max_length=CASE_CODE_MAX), OneLine] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     ) -> DossierPage:
         """Dossiers by code, a page at a time, within the key's scope: a unit's key lists what its units hold or
@@ -267,9 +287,10 @@ def _catalogue_routes(app: FastAPI, context: _Context) -> None:
                      "workflow"})) for procedure in context.motcua.catalogue]
 
 
-FromDay = Annotated[str | None, Query(alias="from", description="First day, YYYY-MM-DD")]
-ToDay = Annotated[str | None, Query(description="Last day, YYYY-MM-DD, included")]
-PeriodText = Annotated[str | None, Query(description="2024-03, 2024-Q1 or 2024 (instead of from/to)")]
+FromDay = Annotated[str | None, Query(alias="from", description="First day, YYYY-MM-DD", max_length=CODE_MAX), OneLine]
+ToDay = Annotated[str | None, Query(description="Last day, YYYY-MM-DD, included", max_length=CODE_MAX), OneLine]
+PeriodText = Annotated[str | None, Query(description="2024-03, 2024-Q1 or 2024 (instead of from/to)",
+                                         max_length=CODE_MAX), OneLine]
 CutoffDay = Annotated[int | None, Query(ge=1, le=28, description="Data cut-off day (15: the 15th to the 14th)")]
 
 
@@ -335,10 +356,12 @@ def _operations_routes(app: FastAPI, context: _Context, registry: CollectorRegis
 
 
 def _validation_problems(error: RequestValidationError) -> dict[str, str]:
+    """Field → what is wrong, for the first errors only; pydantic's errors carry the input, the answer never does."""
     problems: dict[str, str] = {}
-    for item in error.errors():
-        where = ".".join(str(part) for part in item.get("loc", ()))
-        problems.setdefault(where or "request", str(item.get("msg", "invalid")))
+    for item in error.errors()[: p.PROBLEMS_MAX]:
+        where = ".".join(str(part) if len(str(part)) <= EXCERPT_MAX else f"{str(part)[:EXCERPT_MAX]}…"
+                         for part in item.get("loc", ()))
+        problems.setdefault(where or "request", str(item.get("msg", "invalid")).removeprefix("Value error, "))
     return problems
 
 

@@ -3,6 +3,10 @@
 ``type`` is ``urn:motcua:problem:<code>``; ``code`` is the same short name, the one a host switches on.
 Typed errors of the core keep their data: ``problems`` (field → message) for bad data, ``state`` for a
 trigger not allowed, ``allowed_roles`` for a role refused, ``current_version`` for a stale write.
+
+A problem never quotes more of the input than a short excerpt: the messages name the field and what is wrong, and
+:func:`problem_response` cuts whatever reaches it (``detail``, the first ten ``problems``), so that a request of a
+megabyte cannot buy an answer of a megabyte.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from motcua.workflow import errors
 
 __all__ = [
+    "DETAIL_MAX",
+    "PROBLEMS_MAX",
     "PROBLEM_MEDIA_TYPE",
     "ApiProblem",
     "Problem",
@@ -27,6 +33,10 @@ __all__ = [
 ]
 
 PROBLEM_MEDIA_TYPE: Final = "application/problem+json"
+DETAIL_MAX: Final = 500  # characters of a problem's detail
+PROBLEMS_MAX: Final = 10  # fields a problem names
+FIELD_MAX: Final = 100  # characters of a field's name in ``problems``
+MESSAGE_MAX: Final = 300  # characters of what is wrong with it
 
 
 class Problem(BaseModel):
@@ -77,6 +87,7 @@ IN_FLIGHT = Spec(409, "idempotency-request-in-flight", "The first request with t
 BAD_KEY = Spec(400, "invalid-idempotency-key", "Malformed Idempotency-Key")
 ROUTE_NOT_FOUND = Spec(404, "not-found", "No such resource")
 METHOD = Spec(405, "method-not-allowed", "Method not allowed")
+TOO_LARGE = Spec(413, "request-too-large", "Request body too large")
 
 
 class ApiProblem(Exception):
@@ -120,10 +131,29 @@ def from_error(error: errors.MotcuaError) -> ApiProblem:
     return ApiProblem(spec, detail, **_extra_of(error))
 
 
+def _cut(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters, and encodable (a lone surrogate a caller sent is escaped)."""
+    shown = text if len(text) <= limit else text[: limit - 1] + "…"
+    return shown.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _bounded(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The typed error's data within the bounds of an answer: the first problems, each named and told briefly."""
+    problems = extra.get("problems")
+    if not isinstance(problems, Mapping):
+        return dict(extra)
+    kept = list(problems.items())[:PROBLEMS_MAX]
+    return {**extra, "problems": {_cut(str(where), FIELD_MAX): _cut(str(message), MESSAGE_MAX)
+                                  for where, message in kept}}
+
+
 def problem_response(problem: ApiProblem, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """The problem as an answer, never larger than a few kilobytes whatever the input was: ``detail`` is cut to
+    :data:`DETAIL_MAX` characters and ``problems`` to its first :data:`PROBLEMS_MAX` entries (each cut too). The
+    messages quote no input but a short excerpt; this is the net under them."""
     spec = problem.spec
     body = Problem(type=f"urn:motcua:problem:{spec.code}", title=spec.title, status=spec.status, code=spec.code,
-                   detail=problem.detail, **problem.extra)
+                   detail=_cut(problem.detail, DETAIL_MAX), **_bounded(problem.extra))
     extra_headers = dict(headers or {})
     if spec is UNAVAILABLE:
         extra_headers["Retry-After"] = "1"
@@ -144,6 +174,7 @@ _DESCRIPTIONS: Final = {
     400: "Malformed header", 401: "Missing or unknown API key", 403: "The key's roles or scope may not do this",
     404: "No such dossier (or none in the key's scope)",
     409: "Not allowed in this state, or the same Idempotency-Key is in flight",
-    412: "If-Match names a version that is no longer current", 422: "Invalid body, query, trigger or data",
+    412: "If-Match names a version that is no longer current", 413: "The body is larger than the server's limit",
+    422: "Invalid body, query, trigger or data",
     428: "If-Match is required", 503: "Storage unavailable, try again",
 }

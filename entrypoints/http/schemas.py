@@ -1,18 +1,34 @@
-"""The bodies of the HTTP API as pydantic models: every request and response has a schema in OpenAPI."""
+"""The bodies of the HTTP API as pydantic models: every request and response has a schema in OpenAPI.
+
+Every text of a request has a length in the document and holds no control character (tabs and line breaks only in
+free text: an address, a summary); a trigger's ``data`` nests at most 8 deep and its texts are the engine's to bound
+(2,000 characters, the same rule on every path: :mod:`motcua.workflow.engine.compiled`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from motcua.definitions.units import UNIT_CODE_MAX_LENGTH, UNIT_CODE_PATTERN
 from motcua.workflow.engine.audit import AuditEntry
+from motcua.workflow.engine.bounds import (
+    CODE_MAX,
+    JSON_DEPTH_MAX,
+    NAME_MAX,
+    TEXT_MAX,
+    free_text,
+    has_surrogate,
+    json_depth,
+    json_size,
+    one_line,
+)
 from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.model import Case
 
 __all__ = [
+    "DATA_SIZE_MAX",
     "ApplicantBody",
     "Bieu06Counts",
     "Bieu06Report",
@@ -20,9 +36,11 @@ __all__ = [
     "Dossier",
     "DossierPage",
     "EventRequest",
+    "FreeText",
     "Health",
     "HistoryEntry",
     "IndicatorScore",
+    "OneLine",
     "Par766Report",
     "ProcedureOut",
     "ProcessingTimeOut",
@@ -32,26 +50,45 @@ __all__ = [
 ]
 
 
+# Every text of a request is bounded (motcua.workflow.engine.bounds): a length in the document, and no control
+# character — none in one line, none but tabs and line breaks in free text. A refusal is 422 naming the field.
+OneLine = AfterValidator(one_line)
+FreeText = AfterValidator(free_text)
+DATA_SIZE_MAX: Final = 200_000  # characters of a trigger's data as JSON: 50 texts of 2,000 and their names fit
+
+
+def _bounded_data(data: dict[str, Any]) -> dict[str, Any]:
+    """A trigger's data, at most :data:`JSON_DEPTH_MAX` deep and :data:`DATA_SIZE_MAX` characters, before anything
+    reads it (its fields and their texts are the engine's to check, on every path)."""
+    if json_depth(data, JSON_DEPTH_MAX) > JSON_DEPTH_MAX:
+        raise ValueError(f"nested more than {JSON_DEPTH_MAX} deep")
+    if json_size(data, DATA_SIZE_MAX) > DATA_SIZE_MAX:
+        raise ValueError(f"larger than {DATA_SIZE_MAX:,} characters")
+    if has_surrogate(data):  # before the request's fingerprint encodes it
+        raise ValueError("holds a lone surrogate, which is not text")
+    return data
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class ApplicantBody(_Body):
-    name: str = Field(min_length=1, max_length=500, description="Chủ hồ sơ")
+    name: Annotated[str, OneLine] = Field(min_length=1, max_length=NAME_MAX, description="Chủ hồ sơ")
     kind: Literal["citizen", "business", "agency", "other"] = "citizen"
-    id_number: str | None = Field(default=None, max_length=100)
-    phone: str | None = Field(default=None, max_length=100)
-    email: str | None = Field(default=None, max_length=500)
-    address: str | None = Field(default=None, max_length=1000)
+    id_number: Annotated[str | None, OneLine] = Field(default=None, max_length=100)
+    phone: Annotated[str | None, OneLine] = Field(default=None, max_length=100)
+    email: Annotated[str | None, OneLine] = Field(default=None, max_length=NAME_MAX)
+    address: Annotated[str | None, FreeText] = Field(default=None, max_length=1000)
 
 
 class ReceiveRequest(_Body):
     """A dossier to register; received at once unless ``receive`` is false (an online submission waiting)."""
 
-    procedure: str = Field(min_length=1, max_length=50, examples=["1.004873"])
+    procedure: Annotated[str, OneLine] = Field(min_length=1, max_length=CODE_MAX, examples=["1.004873"])
     channel: Literal["direct", "online", "postal"]
     applicant: ApplicantBody
-    summary: str | None = Field(default=None, max_length=2000)
+    summary: Annotated[str | None, FreeText] = Field(default=None, max_length=TEXT_MAX)
     receive: bool = True
     unit: str | None = Field(default=None, max_length=UNIT_CODE_MAX_LENGTH, pattern=UNIT_CODE_PATTERN, description=(
         "The receiving unit's code (default: the key's one unit, else the server's home unit); within the key's "
@@ -62,8 +99,11 @@ class ReceiveRequest(_Body):
 
 
 class EventRequest(_Body):
-    trigger: str = Field(min_length=1, max_length=100, examples=["assign"])
-    data: dict[str, Any] = Field(default_factory=dict, examples=[{"assignee": "Phạm Văn Hùng"}])
+    trigger: Annotated[str, OneLine] = Field(min_length=1, max_length=100, examples=["assign"])
+    data: Annotated[dict[str, Any], AfterValidator(_bounded_data)] = Field(
+        default_factory=dict, examples=[{"assignee": "Phạm Văn Hùng"}],
+        description=f"The trigger's declared fields; at most {JSON_DEPTH_MAX} deep and {DATA_SIZE_MAX:,} characters, "
+                    f"texts of at most {TEXT_MAX:,} characters without control characters but tabs and line breaks")
 
 
 class Dossier(_Body):

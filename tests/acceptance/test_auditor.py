@@ -222,8 +222,8 @@ def test_entries_written_in_schema_0_still_read_and_verify(copy: Path) -> None:
         )
         entry = replace(entry, hash=entry_hash(entry))
         sql(copy, "UPDATE audit_entry SET data = ?, changes = '{}', reason = NULL, schema_version = 0, prev_hash = ?, "
-                  "hash = ? WHERE position = ?", json.dumps(data, ensure_ascii=False), previous, entry.hash,
-            row["position"])
+                  "hash = ?, position_hash = NULL WHERE position = ?", json.dumps(data, ensure_ascii=False), previous,
+            entry.hash, row["position"])  # the prototype sealed no position either
         previous = entry.hash
     sql(copy, """UPDATE "case" SET head_hash = ? WHERE code = ?""", previous, MARITAL)
 

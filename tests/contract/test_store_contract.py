@@ -348,7 +348,7 @@ def test_sqlite_claims_use_their_partial_indexes(tmp_path: Path) -> None:
     """The PostgreSQL plans are asserted in tests/integration/test_postgres_claims.py."""
     with SqlStore.from_url(f"sqlite:///{tmp_path}/plans.db", migrate=True) as store:
         claims = (store.queries.claim_due(10), store.queries.claim_effects(10))  # what claim_due(…, 10, …) runs
-        args = {"now": SqliteCodec().instant(START), "until": SqliteCodec().instant(START + LEASE)}
+        args = {"now": SqliteCodec().instant(START), "until": SqliteCodec().instant(START + LEASE), "token": "t"}
         with store.engine.connect() as connection:
             plans = [" / ".join(str(row[-1]) for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", args))
                      for sql in claims]

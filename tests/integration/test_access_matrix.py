@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any, Final, Protocol
 
 import pytest
@@ -28,10 +27,8 @@ from fastapi.testclient import TestClient
 
 import motcua
 from motcua.adapters.keys import new_key
-from motcua.adapters.sql.migrate import upgrade
 from motcua.entrypoints.http.app import create_app
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
-from tests import services
 
 A, B, OTHER = "LOCAL-HP-THANH-DONG", "LOCAL-HP-LE-CHAN", "LOCAL-HP-NGO-QUYEN"
 PROVINCE: Final = "hai-phong"
@@ -83,26 +80,6 @@ CALLERS: Final = {
 
 
 # -- the province's database, on every backend ---------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def postgres_template() -> Iterator[str]:
-    services.require_postgres()
-    with services.postgres_database() as name:
-        upgrade(services.postgres_url(name))
-        yield name
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "memory":
-        yield "memory://"
-    elif request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'province.db'}"
-    else:
-        services.require_postgres()
-        with services.postgres_database(template=request.getfixturevalue("postgres_template")) as name:
-            yield services.postgres_url(name)
 
 
 @pytest.fixture

@@ -187,25 +187,31 @@ def documented_sql(step: int) -> str:
     return block
 
 
+def documented_step(step: int, names: dict[str, str]) -> str:
+    """A documented block with its role (and database) names replaced."""
+    block = documented_sql(step)
+    for old, new in names.items():
+        block = block.replace(old, new)
+    return block
+
+
 @contextmanager
-def documented_roles() -> Iterator[tuple[str, str, str]]:
+def documented_roles() -> Iterator[tuple[str, str, str, str]]:
     """A database set up exactly as the documentation says, with unique role names; yields
-    (superuser URL, owner, app), then drops the database and the roles."""
+    (superuser URL, owner, app, reader), then drops the database and the roles."""
     suffix = uuid.uuid4().hex[:8]
-    owner, app = f"motcua_owner_{suffix}", f"motcua_app_{suffix}"
+    owner, app, reader = f"motcua_owner_{suffix}", f"motcua_app_{suffix}", f"motcua_reader_{suffix}"
     try:
         with postgres_database() as name:
             url = postgres_url(name)
-            names = {"motcua_owner": owner, "motcua_app": app, "DATABASE motcua": f'DATABASE "{name}"'}
-            step1 = documented_sql(1)
-            for old, new in names.items():
-                step1 = step1.replace(old, new)
+            names = {"motcua_owner": owner, "motcua_app": app, "motcua_reader": reader,
+                     "DATABASE motcua": f'DATABASE "{name}"'}
             with psycopg.connect(libpq(url), autocommit=True) as connection:
-                connection.execute(step1)
-            yield url, owner, app
+                connection.execute(documented_step(1, names))
+            yield url, owner, app, reader
     finally:
         with psycopg.connect(libpq(postgres_url("postgres")), autocommit=True) as connection:
-            for role in (app, owner):
+            for role in (reader, app, owner):
                 connection.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
@@ -217,9 +223,9 @@ def as_role(url: str, role: str) -> str:
 @pytest.mark.integration
 def test_the_documented_roles_let_the_application_append_but_never_rewrite() -> None:
     require_postgres()
-    with documented_roles() as (url, owner, app):
+    with documented_roles() as (url, owner, app, reader):
         upgrade(as_role(url, owner))  # migrations run as the owner
-        step2 = documented_sql(2).replace("motcua_app", app)
+        step2 = documented_step(2, {"motcua_app": app, "motcua_reader": reader})
         with psycopg.connect(libpq(url, owner), autocommit=True) as connection:
             connection.execute(step2)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import tracemalloc
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,6 @@ import typer
 from typer.testing import CliRunner
 
 from motcua.adapters.bootstrap import Motcua, open_motcua
-from motcua.adapters.sql.migrate import upgrade
 from motcua.entrypoints.cli.import_cmd import register
 from motcua.entrypoints.cli.main import app as motcua_cli
 from motcua.entrypoints.errors import BadFile, FileRefused
@@ -37,7 +35,7 @@ from motcua.workflow.engine.definition import WorkflowDefinition
 from motcua.workflow.engine.model import Actor
 from motcua.workflow.errors import InvalidDefinition, RecordRefused, StorageFailure
 from motcua.workflow.reports.projection import DossierFacts, bieu06, fold
-from tests import services
+from tests.integration.conftest import database
 
 IMPORT_AT = datetime(2024, 4, 15, 9, 0, tzinfo=VN_TZ)
 Q1 = (date(2024, 1, 1), date(2024, 3, 31))
@@ -91,26 +89,6 @@ GOOD = [
 
 
 # -- backends --------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def postgres_template() -> Iterator[str]:
-    services.require_postgres()
-    with services.postgres_database() as name:
-        upgrade(services.postgres_url(name))
-        yield name
-
-
-@contextmanager
-def database(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if backend == "memory":
-        yield "memory://"
-    elif backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'motcua.db'}"
-    else:
-        services.require_postgres()
-        with services.postgres_database(template=request.getfixturevalue("postgres_template")) as name:
-            yield services.postgres_url(name)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -583,3 +561,87 @@ def test_a_large_file_streams_in_bounded_memory(tmp_path: Path) -> None:
         assert rows(app) == (GENERATED, GENERATED)
     finally:
         app.close()
+
+
+# -- bounds: odd bytes, over-long values, deep nesting, huge records (issue 14) ------------------------------------
+
+
+def nested(depth: int) -> str:
+    """A JSON value ``depth`` lists deep, as text: no JSON encoder of Python writes 50,000 levels."""
+    return "[" * depth + "]" * depth
+
+
+def write_raw(path: Path, records: list[dict[str, Any]], raw: dict[str, str]) -> Path:
+    """A sync body whose last record also holds the ``raw`` JSON texts (field → JSON) as they are."""
+    *first, last = records
+    extra = "".join(f", {json.dumps(key)}: {value}" for key, value in raw.items())
+    body = json.dumps(last, ensure_ascii=False)[:-1] + extra + "}"
+    head = "".join(json.dumps(record, ensure_ascii=False) + ", " for record in first)
+    path.write_text('{"service": "DongBoHoSoMC", "data": [' + head + body + "]}", encoding="utf-8")
+    return path
+
+
+HOSTILE_RECORDS = [
+    pytest.param({"MaHoSo": code(9) + "\x00"}, {}, "MaHoSo", id="nul-in-MaHoSo"),
+    pytest.param({"MaHoSo": "A" * 100_000}, {}, "MaHoSo", id="100000-character-MaHoSo"),
+    pytest.param({"MaHoSo": "A" * 101}, {}, "MaHoSo", id="101-character-MaHoSo"),
+    pytest.param({"ChuHoSo": "B" * 20_000_000}, {}, "ChuHoSo", id="20-MB-ChuHoSo"),
+    pytest.param({"ChuHoSo": "B" * 501}, {}, "ChuHoSo", id="501-character-ChuHoSo"),
+    pytest.param({"ChuHoSo": "Trần\x00Văn An"}, {}, "ChuHoSo", id="nul-in-ChuHoSo"),
+    pytest.param({"SoDienThoai": "0912\r\n345678"}, {}, "SoDienThoai", id="line-break-in-a-phone-number"),
+    pytest.param({"TrichYeuHoSo": "\x1b]0;owned\x07"}, {}, "TrichYeuHoSo", id="escape-sequence-in-the-summary"),
+    pytest.param({"TrichYeuHoSo": "x" * 2_001}, {}, "TrichYeuHoSo", id="2001-character-summary"),
+    pytest.param({"MaTTHC": "1" * 65}, {}, "MaTTHC", id="65-character-procedure-code"),
+    pytest.param({"DanhSachLePhi": [{"TenPhiLePhi": "Lệ\x00phí", "Gia": "8000"}]}, {}, "DanhSachLePhi[0].TenPhiLePhi",
+                 id="nul-in-a-fee"),
+    pytest.param({}, {"ChuHoSo": nested(50_000)}, "ChuHoSo", id="ChuHoSo-nested-50000-deep"),
+    pytest.param({}, {"TaiLieuNop": nested(50_000)}, "TaiLieuNop", id="unused-field-nested-50000-deep"),
+    pytest.param({}, {"TaiLieuNop": nested(8)}, "TaiLieuNop", id="unused-field-nested-9-deep"),
+    pytest.param({}, {"TaiLieuNop": json.dumps(["x" * 1000] * 1_100)}, "TaiLieuNop", id="unused-field-of-1-MB"),
+]
+
+
+@pytest.mark.parametrize(("fields", "raw", "field"), HOSTILE_RECORDS)
+def test_a_hostile_record_refuses_the_whole_file_before_anything_is_written(
+    app: Motcua, tmp_path: Path, fields: dict[str, Any], raw: dict[str, str], field: str
+) -> None:
+    path = write_raw(tmp_path / "hostile.json", [rec(8), rec(9, **fields)], raw)
+
+    with pytest.raises(FileRefused) as refused:
+        import_file(path, app)
+
+    (record,) = refused.value.refused
+    assert record.index == 1 and field in [problem.field for problem in record.problems], str(record)[:500]
+    assert len(str(record)) < 400, str(record)[:500]  # named, never quoted
+    assert rows(app) == (0, 0)
+
+
+def test_tabs_and_line_breaks_are_free_text_in_a_summary_only(app: Motcua, tmp_path: Path) -> None:
+    report = import_file(write(tmp_path / "ok.json", [rec(1, TrichYeuHoSo="Khai sinh\r\ncho con\tthứ hai")]), app)
+    assert counts(report) == (1, 1, 0, 0)
+    (case,) = app.store.cases()
+    assert case.attributes["summary"] == "Khai sinh\r\ncho con\tthứ hai"
+
+
+def test_the_longest_values_in_bounds_import(app: Motcua, tmp_path: Path) -> None:
+    longest = rec(1, MaHoSo="M" * 100, MaTTHC="1" * 64, TenTTHC="T" * 500, ChuHoSo="Đ" * 500, TrichYeuHoSo="x" * 2000,
+                  TaiLieuNop=json.loads(nested(7)))
+    assert counts(import_file(write(tmp_path / "longest.json", [longest]), app)) == (1, 1, 0, 0)
+
+
+def test_the_cli_names_a_hostile_record_in_a_few_lines(tmp_path: Path) -> None:
+    path = write_raw(tmp_path / "hostile.json", [rec(8, MaHoSo="A" * 100_000), rec(9)], {"ChuHoSo": nested(50_000)})
+    url = f"sqlite:///{tmp_path / 'motcua.db'}"
+    result = CliRunner().invoke(cli, ["import", "dvcqg", str(path), "--db", url])
+    assert result.exit_code == 2
+    assert len(result.stderr) < 1_000, result.stderr[:1_000]
+    assert "MaHoSo: longer than 100 characters (100000)" in " ".join(result.stderr.split())
+    assert "ChuHoSo: nested more than 8 deep" in " ".join(result.stderr.split())
+
+
+def test_a_lone_surrogate_the_parser_cannot_decode_is_a_bad_file_not_a_crash(app: Motcua, tmp_path: Path) -> None:
+    path = write_raw(tmp_path / "surrogate.json", [rec(8), rec(9)], {"TenTTHC": '"\\udfff"'})
+    with pytest.raises(BadFile) as refused:
+        import_file(path, app)
+    assert "not UTF-8 text" in str(refused.value)
+    assert rows(app) == (0, 0)

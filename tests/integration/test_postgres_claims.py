@@ -109,7 +109,7 @@ class Claim:
 
     @classmethod
     def of(cls, statement: str, lease: timedelta) -> Claim:
-        return cls(statement, {"now": NOW, "until": NOW + lease})
+        return cls(statement, {"now": NOW, "until": NOW + lease, "token": "plan"})  # the effects' claim token
 
 
 def _plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -146,7 +146,9 @@ def _generic_plan(store: SqlStore, claim: Claim) -> list[dict[str, Any]]:
 
 
 def _literal(value: object) -> str:
-    assert isinstance(value, datetime), f"only instants are bound in a claim, not {value!r}"
+    if isinstance(value, str):  # the claim's token
+        return f"TEXT '{value}'"
+    assert isinstance(value, datetime), f"only instants and a token are bound in a claim, not {value!r}"
     return f"TIMESTAMPTZ '{value.isoformat()}'"
 
 

@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final
@@ -122,6 +122,7 @@ class WorkerCommand:
     name: str
     args: Sequence[str]
     log: Path
+    environment: Mapping[str, str] = field(default_factory=dict)  # settings added to the cleaned environment
     process: subprocess.Popen[bytes] | None = None
     _output: IO[bytes] | None = field(default=None, repr=False)
 
@@ -129,6 +130,7 @@ class WorkerCommand:
         self._output = self.log.open("ab")
         env = {key: value for key, value in os.environ.items() if not key.startswith(_NOTIFIER_SETTINGS)}
         env["PYTHONUNBUFFERED"] = "1"
+        env.update(self.environment)
         self.process = subprocess.Popen([*_motcua(), "worker", *self.args], stdout=self._output,
                                         stderr=subprocess.STDOUT, env=env, start_new_session=True)
 

@@ -13,7 +13,7 @@ import pytest
 from motcua.adapters.bootstrap import Motcua
 from motcua.workflow.auditing.anchor import Anchor, ChainHead, check, digest, take
 from motcua.workflow.dossiers.desk import Applicant
-from motcua.workflow.engine.audit import AuditEntry, entry_hash, verify_chains
+from motcua.workflow.engine.audit import AuditEntry, entry_hash, seal_positions, verify_chains
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
 from motcua.workflow.engine.model import GENESIS_HASH, Case
 from motcua.workflow.errors import InvalidInput
@@ -37,14 +37,14 @@ def log(motcua: Motcua) -> list[AuditEntry]:
 
 
 def rechained(chain: list[AuditEntry]) -> list[AuditEntry]:
-    """What a forger with write access does: recompute every prev_hash and hash of a chain."""
+    """What a forger with write access does: recompute every prev_hash and hash of a chain, and its position seals."""
     out, previous = [], GENESIS_HASH
     for original in chain:
         entry = replace(original, prev_hash=previous)
         entry = replace(entry, hash=entry_hash(entry))
         out.append(entry)
         previous = entry.hash
-    return out
+    return seal_positions(None, out, [entry.position or 0 for entry in out])
 
 
 @pytest.fixture
@@ -58,7 +58,9 @@ def test_an_anchor_lists_every_head_with_count_and_last_position(
     anchored: tuple[list[Case], list[AuditEntry], Anchor],
 ) -> None:
     cases, entries, anchor = anchored
-    assert anchor.heads == tuple(ChainHead(c.code, c.version, c.head_hash) for c in sorted(cases, key=lambda c: c.code))
+    seals = {(e.case_code, e.sequence): e.position_hash for e in entries}
+    assert anchor.heads == tuple(ChainHead(c.code, c.version, c.head_hash, seals[c.code, c.version])
+                                 for c in sorted(cases, key=lambda c: c.code))
     assert (anchor.count, anchor.max_position) == (len(entries), max(e.position or 0 for e in entries))
     assert anchor.digest == digest(anchor.heads, anchor.count, anchor.max_position)
     assert len(anchor.digest) == 64
@@ -87,7 +89,7 @@ def test_the_document_round_trips_and_refuses_what_is_not_an_anchor(
     document = json.loads(json.dumps(anchor.as_json()))
     assert document["taken_at"] == "2024-03-08T17:30:00+07:00" and document["chains"] == 3
     assert Anchor.from_json(document) == anchor
-    for broken in ({"kind": "other"}, {**document, "format": 2}, {**document, "count": -1},
+    for broken in ({"kind": "other"}, {**document, "format": 3}, {**document, "count": -1},
                    {**document, "digest": "xyz"}, {**document, "taken_at": "2024-03-08T17:30"},
                    {**document, "heads": [{"code": "A", "sequence": 0, "hash": "0" * 64}]}):
         with pytest.raises(InvalidInput):
@@ -99,6 +101,7 @@ def test_an_untouched_log_matches_and_growth_is_reported_not_judged(
 ) -> None:
     cases, _, anchor = anchored
     assert check(anchor, log(motcua)).intact
+    clock.set(TAKEN + timedelta(minutes=1))  # what comes after the anchor is dated after it
     motcua.service.fire(cases[0].code, "approve", LEADER)
     dossiers(motcua, clock, count=1)
     report = check(anchor, log(motcua))

@@ -9,7 +9,14 @@ from itertools import pairwise
 from motcua.adapters.bootstrap import Motcua
 from motcua.adapters.memory.store import MemoryStore
 from motcua.workflow.dossiers.desk import Applicant
-from motcua.workflow.engine.audit import AuditEntry, canonical_bytes, check_chain, entry_hash, verify_chains
+from motcua.workflow.engine.audit import (
+    AuditEntry,
+    canonical_bytes,
+    check_chain,
+    entry_hash,
+    seal_positions,
+    verify_chains,
+)
 from motcua.workflow.engine.model import GENESIS_HASH, Case
 from tests.conftest import OFFICER, SPECIALIST
 
@@ -62,7 +69,7 @@ def test_deleted_last_entry_is_caught_by_the_case_row(motcua: Motcua) -> None:
 def test_inserted_entry_is_named(motcua: Motcua) -> None:
     case, entries = story(motcua)
     forged = replace(entries[1], sequence=2, trigger="approve")
-    forged = replace(forged, hash=entry_hash(forged))
+    [forged] = seal_positions(entries[0].position_hash, [replace(forged, hash=entry_hash(forged))], [99])
     tampered = [entries[0], forged, *[replace(e, sequence=e.sequence + 1) for e in entries[1:]]]
     found = check_chain(case, tampered)
     assert found is not None and found.sequence == 3
@@ -73,7 +80,7 @@ def test_appended_entry_is_caught_by_the_case_row(motcua: Motcua) -> None:
     last = entries[-1]
     extra = replace(last, sequence=len(entries) + 1, prev_hash=last.hash, trigger="stop",
                     state_before=last.state_after)
-    extra = replace(extra, hash=entry_hash(extra))
+    [extra] = seal_positions(last.position_hash, [replace(extra, hash=entry_hash(extra))], [99])
     found = check_chain(case, [*entries, extra])
     assert found is not None and "version" in found.problem
 

@@ -11,6 +11,7 @@ from motcua.workers.dispatcher import Dispatcher
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
 from motcua.workflow.engine.model import DueTimer, OutboxItem
+from motcua.workflow.engine.ports import Claim
 from tests.conftest import OFFICER
 
 LEASE = timedelta(minutes=2)
@@ -25,15 +26,15 @@ class Recorder:
     down: bool = False
     fail_from: int | None = None
     timers: list[DueTimer] = field(default_factory=list)
-    effects: list[tuple[OutboxItem, datetime | None]] = field(default_factory=list)
+    effects: list[tuple[OutboxItem, Claim | None]] = field(default_factory=list)
 
     def send_timer(self, timer: DueTimer) -> None:
         self._check()
         self.timers.append(timer)
 
-    def send_effect(self, item: OutboxItem, claimed_until: datetime | None = None) -> None:
+    def send_effect(self, item: OutboxItem, claim: Claim | None = None) -> None:
         self._check()
-        self.effects.append((item, claimed_until))
+        self.effects.append((item, claim))
 
     def backlog(self) -> int:
         if self.down:
@@ -63,7 +64,8 @@ def test_a_tick_claims_no_more_than_the_room_left_timers_at_least_half(motcua: M
     report = dispatcher(motcua, clock, sink, max_in_flight=40).tick()
     assert (report.timers, report.effects, report.busy) == (15, 15, True)  # room 30: half to timers, the rest
     assert (len(sink.timers), len(sink.effects)) == (15, 15)
-    assert {until for _, until in sink.effects} == {clock.now() + LEASE}  # each effect knows when its claim ends
+    assert {claim.until for _, claim in sink.effects if claim} == {clock.now() + LEASE}  # when its claim ends
+    assert len({claim.token for _, claim in sink.effects if claim}) == 1  # the claim each row carries
 
 
 def test_effects_take_the_room_timers_leave(motcua: Motcua, clock: ManualClock) -> None:

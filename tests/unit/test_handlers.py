@@ -11,6 +11,7 @@ from motcua.workers.handlers import Handlers
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.engine.clock import ManualClock
 from motcua.workflow.engine.model import Case, OutboxItem
+from motcua.workflow.engine.ports import Claim
 from motcua.workflow.engine.service import CaseService
 from motcua.workflow.errors import StorageUnavailable
 from tests.conftest import OFFICER
@@ -46,13 +47,14 @@ def test_an_effect_is_not_delivered_while_the_database_is_away(motcua: Motcua, c
 def test_an_effect_whose_claim_ran_out_is_left_to_the_newer_message(motcua: Motcua, clock: ManualClock) -> None:
     motcua.desk.receive("1.004873", "direct", Applicant("Trần Văn An"), OFFICER)
     lease = timedelta(minutes=1)
-    [item] = motcua.store.claim_effects(clock.now(), 10, lease)
-    claimed_until = clock.now() + lease
+    claim = Claim.new(clock.now(), lease)
+    [item] = motcua.store.claim_effects(clock.now(), 10, lease, claim.token)
     notifier = Recorder()
     handlers = Handlers(motcua.service, motcua.store, motcua.store, notifier, clock)
     clock.advance(lease)
-    assert handlers.handle_effect(item, claimed_until) is None
+    assert handlers.handle_effect(item, claim) is None
     assert notifier.items == []
-    [again] = motcua.store.claim_effects(clock.now(), 10, lease)  # still pending: the dispatcher sends it again
-    handlers.handle_effect(again, clock.now() + lease)
+    newer = Claim.new(clock.now(), lease)
+    [again] = motcua.store.claim_effects(clock.now(), 10, lease, newer.token)  # still pending: sent again
+    handlers.handle_effect(again, newer)
     assert notifier.items == [again]

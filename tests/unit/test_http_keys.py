@@ -12,8 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from motcua.adapters.backends import MEMORY_URL, open_backend
-from motcua.adapters.keys import IN_FLIGHT_LEASE, HttpStore, StoredResponse, authenticate, new_key
+from motcua.adapters.keys import IN_FLIGHT_LEASE, HttpStore, StoredResponse, authenticate, key_roles, new_key
 from motcua.definitions.units import load_units
+from motcua.definitions.workflows import WORKFLOWS_DIR, load_definition
 from motcua.entrypoints.cli.main import app
 from motcua.entrypoints.cli.usage import USAGE_ERROR
 from motcua.workflow.access.scope import EVERYTHING
@@ -318,3 +319,53 @@ def test_apikey_create_refuses_malformed_codes_and_ids_without_echoing_them(
     assert line.startswith(f"error: {said}") and len(line) < 250
     assert options[-1].strip() not in line or not options[-1].strip()  # the value is not echoed back
     assert "API keys (0)" in runner.invoke(app, ["apikey", "list", "--db", db]).stdout
+
+
+# -- roles: only those a workflow declares, never system ------------------------------------------------------
+
+KNOWN_ROLES = "applicant, inspector, leader, officer, owner, specialist"
+
+
+def test_the_roles_a_key_may_hold_are_those_the_workflows_declare_but_system() -> None:
+    declared = {role for path in WORKFLOWS_DIR.glob("*.yaml") for role in load_definition(path).roles}
+
+    assert key_roles() == declared - {"system"} == set(KNOWN_ROLES.split(", "))
+    for path in WORKFLOWS_DIR.glob("*.yaml"):  # the inspector is declared and no trigger allows it: it reads only
+        definition = load_definition(path)
+        assert definition.roles["inspector"] == "Thanh tra, kiểm tra"
+        allowed = {role for spec in definition.triggers.values() for role in spec.roles} | set(definition.opening.roles)
+        assert "inspector" not in allowed
+
+
+@pytest.mark.parametrize("roles", [
+    ("superadmin",), ("officer", "superadmin"), ("Officer",), (" officer",), ("officer\x00",), ("x" * 5000,),
+], ids=["superadmin", "beside-officer", "capitalised", "space-before", "nul", "huge"])
+def test_a_key_may_hold_no_role_that_no_workflow_declares(roles: tuple[str, ...]) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        new_key("Quản trị", roles, NOW)
+
+    assert refused.value.field == "--role"
+    assert refused.value.message.endswith(f"a key's roles are those the workflows declare ({KNOWN_ROLES})")
+    assert len(refused.value.message) < 200  # a huge role is not echoed in full
+
+
+def test_an_inspectors_key_is_made_with_a_declared_role() -> None:
+    made = new_key("Thanh tra tỉnh", ["inspector"], NOW, province="hai-phong").stored
+    assert made.roles == ("inspector",) and made.principal.roles == {"inspector"}
+
+
+def test_apikey_create_refuses_an_undeclared_role_naming_the_known_ones(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+
+    answer = runner.invoke(app, ["apikey", "create", "--actor", "Quản trị", "--role", "superadmin", "--all-units",
+                                 "--db", db])
+    inspector = runner.invoke(app, ["apikey", "create", "--actor", "Thanh tra", "--role", "inspector", "--province",
+                                    "hai-phong", "--db", db])
+
+    assert answer.exit_code == USAGE_ERROR and answer.stdout == ""
+    assert answer.stderr.splitlines() == [f"error: --role: unknown role 'superadmin': a key's roles are those the "
+                                          f"workflows declare ({KNOWN_ROLES})"]
+    assert inspector.exit_code == 0, inspector.output
+    listed = runner.invoke(app, ["apikey", "list", "--db", db]).stdout
+    assert "API keys (1)" in listed and "superadmin" not in listed and "inspector" in listed

@@ -18,7 +18,7 @@ from motcua.workflow.auditing.replay import ABSENT, Difference, compare, replay,
 from motcua.workflow.auditing.upcasting import V0_CHANGES_KEY, UpcasterRegistry, stored_mapping, upcast, upcast_v0_to_v1
 from motcua.workflow.dossiers.catalogue import Channel
 from motcua.workflow.dossiers.desk import Applicant, Desk
-from motcua.workflow.engine.audit import AuditEntry, check_chain, entry_hash, sealed, verify_chains
+from motcua.workflow.engine.audit import AuditEntry, check_chain, entry_hash, seal_positions, sealed, verify_chains
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
 from motcua.workflow.engine.decisions import Engine
 from motcua.workflow.engine.model import GENESIS_HASH, Actor, Case, JsonValue
@@ -226,7 +226,8 @@ def as_v0(entries: list[AuditEntry]) -> list[AuditEntry]:
         data = dict(entry.data)
         if entry.changes:
             data[V0_CHANGES_KEY] = dict(entry.changes)
-        old = replace(entry, data=data, changes={}, reason=None, schema_version=0, prev_hash=previous, hash="")
+        old = replace(entry, data=data, changes={}, reason=None, schema_version=0, prev_hash=previous, hash="",
+                      position_hash=None)  # schema 0 knew no position seal
         old = replace(old, hash=entry_hash(old))
         written.append(old)
         previous = old.hash
@@ -267,6 +268,7 @@ def test_an_old_entry_verifies_inside_a_chain_continued_in_the_current_schema(wi
         entry = replace(entry, hash=entry_hash(entry))
         rest.append(entry)
         previous = entry.hash
+    rest = seal_positions(None, rest, [entry.position or 0 for entry in rest])  # sealed from the first new entry
     mixed = [*old, *rest]
     stored = replace(case, head_hash=previous)
     assert list(verify_chains([stored], mixed)) == []

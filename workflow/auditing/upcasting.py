@@ -14,7 +14,8 @@ stored, read what is upcast.
 Schema 0 is the layout the pilot's prototype wrote (docs/explanation/audit-log.md): the attributes the actions set
 travelled inside ``data`` under the reserved key ``_set`` (the ``changes`` column, added later, holds
 ``{}``), and the reason was a data field only. :func:`upcast_v0_to_v1` moves them where schema 1 has
-them.
+them. Schema 2 changed no field (its entries carry a position seal beside their hash, see
+:mod:`motcua.workflow.engine.audit`): :func:`upcast_v1_to_v2` only renumbers.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "stored_mapping",
     "upcast",
     "upcast_v0_to_v1",
+    "upcast_v1_to_v2",
 ]
 
 StoredEntry = dict[str, object]
@@ -107,8 +109,15 @@ def upcast_v0_to_v1(stored: StoredEntry) -> StoredEntry:
     return {**stored, "data": data, "changes": changes, "reason": reason if isinstance(reason, str) else None}
 
 
+def upcast_v1_to_v2(stored: StoredEntry) -> StoredEntry:
+    """Schema 1 → 2: the same fields (schema 2 added the position seal, which the store writes beside the
+    entry; an entry written in schema 1 has none, and reading it does not make one up)."""
+    return dict(stored)
+
+
 UPCASTERS: Final = UpcasterRegistry()
 UPCASTERS.register(0, upcast_v0_to_v1)
+UPCASTERS.register(1, upcast_v1_to_v2)
 
 
 def upcast(entry: AuditEntry) -> AuditEntry:

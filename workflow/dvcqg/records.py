@@ -7,6 +7,12 @@ as ``""``: both are read. A record that is malformed or contradicts itself (one-
 before R, an
 unknown status or channel, a missing code…) is refused with :class:`RecordRefused`, which names the
 record and every field at fault. What an import *does* with a record is :mod:`motcua.workflow.dvcqg.imports`.
+
+Every input is bounded (:mod:`motcua.workflow.engine.bounds`), before anything is written: a record nests at most
+8 deep and holds at most :data:`RECORD_MAX` characters (checked before any field is read); ``MaHoSo`` is at most
+100 characters, the other codes 64, names, telephone numbers and e-mail addresses 500, ``TrichYeuHoSo`` 2,000; no
+text holds a control character (``TrichYeuHoSo`` may hold tabs and line breaks). A refusal quotes a short excerpt of
+a value, never the value.
 """
 
 from __future__ import annotations
@@ -20,6 +26,19 @@ from typing import Annotated, Final
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, ValidationError
 
+from motcua.workflow.engine.bounds import (
+    CASE_CODE_MAX,
+    CODE_MAX,
+    EXCERPT_MAX,
+    JSON_DEPTH_MAX,
+    NAME_MAX,
+    TEXT_MAX,
+    checked_line,
+    excerpt,
+    json_shape,
+    line_problem,
+    text_problem,
+)
 from motcua.workflow.engine.clock import VN_TZ, to_vietnam_time
 from motcua.workflow.errors import Problem, RecordRefused
 
@@ -29,6 +48,7 @@ __all__ = [
     "ENDED_STATUSES",
     "NOT_RECEIVED_STATUSES",
     "PAUSED_STATUSES",
+    "RECORD_MAX",
     "SUPPLEMENT_STATUS",
     "DvcqgRecord",
     "Fee",
@@ -48,6 +68,8 @@ NOT_RECEIVED_STATUSES: Final = frozenset({1, 3})  # never accepted: no R needed
 _STAMP: Final = re.compile(r"[0-9]{14}")
 _SMALL_NUMBER: Final = re.compile(r"[0-9]{1,2}")
 _AMOUNT: Final = re.compile(r"[0-9]{1,15}")
+RECORD_MAX: Final = 1_000_000  # characters of one record: a record is a few kilobytes, its documents are links
+_SCALARS: Final = (str, int, float, type(None))
 
 
 # -- field types: strict on what motcua uses ---------------------------------------------------
@@ -58,12 +80,12 @@ def _instant(value: object) -> datetime | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str) or not _STAMP.fullmatch(value):
-        raise ValueError(f"expected a date yyyyMMddHHmmss (Vietnam time), got {value!r}")
+        raise ValueError(f"expected a date yyyyMMddHHmmss (Vietnam time), got {excerpt(value)}")
     try:
         return datetime(int(value[:4]), int(value[4:6]), int(value[6:8]), int(value[8:10]), int(value[10:12]),
                         int(value[12:]), tzinfo=VN_TZ)
     except ValueError as error:
-        raise ValueError(f"{value!r} is not a real date and time ({error})") from None
+        raise ValueError(f"{excerpt(value)} is not a real date and time ({error})") from None
 
 
 def _code_in(low: int, high: int, *, optional: bool) -> Callable[[object], int | None]:
@@ -77,9 +99,9 @@ def _code_in(low: int, high: int, *, optional: bool) -> Callable[[object], int |
         elif isinstance(value, str) and _SMALL_NUMBER.fullmatch(value):
             number = int(value)
         else:
-            raise ValueError(f"expected a code {low}–{high}, got {value!r}")
+            raise ValueError(f"expected a code {low}–{high}, got {excerpt(value)}")
         if not low <= number <= high:
-            raise ValueError(f"unknown code {value!r}: expected {low}–{high}")
+            raise ValueError(f"unknown code {excerpt(value)}: expected {low}–{high}")
         return number
 
     return parse
@@ -90,7 +112,7 @@ def _flag(value: object) -> bool:
         return value is True
     if (isinstance(value, int) and value in (0, 1)) or (isinstance(value, str) and value in ("", "0", "1")):
         return value in (1, "1")
-    raise ValueError(f"expected 0 or 1, got {value!r}")
+    raise ValueError(f"expected 0 or 1, got {excerpt(value)}")
 
 
 def _amount(value: object) -> int:
@@ -103,32 +125,42 @@ def _amount(value: object) -> int:
         return int(value)
     if isinstance(value, str) and _AMOUNT.fullmatch(value):
         return int(value)
-    raise ValueError(f"expected a whole, non-negative amount of đồng, got {value!r}")
+    raise ValueError(f"expected a whole, non-negative amount of đồng, got {excerpt(value)}")
 
 
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"expected text, got {value!r}")
-    cleaned = unicodedata.normalize("NFC", value).strip()
-    return cleaned or None
+def _text(limit: int, *, free: bool = False) -> Callable[[object], str | None]:
+    """Text of at most ``limit`` characters, trimmed and NFC; one line (no control character), or with ``free``
+    free text (tabs and line breaks allowed). Absent or blank is no text."""
+
+    def parse(value: object) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise ValueError(f"expected text, got {excerpt(value)}")
+        cleaned = unicodedata.normalize("NFC", value).strip()
+        problem = text_problem(cleaned, limit) if free else line_problem(cleaned, limit)
+        if problem is not None:
+            raise ValueError(problem)
+        return cleaned or None
+
+    return parse
 
 
-def _required_text(value: object) -> str:
-    cleaned = _text(value)
+def _required_code(value: object) -> str:
+    cleaned = _text(CODE_MAX)(value)
     if cleaned is None:
         raise ValueError("missing" if value is None else "must not be empty")
     return cleaned
 
 
 def _dossier_code(value: object) -> str:
-    """``MaHoSo`` is the motcua code as is: only a missing or blank one is refused."""
+    """``MaHoSo`` is the motcua code as is: a missing or blank one is refused, and so is one longer than
+    :data:`~motcua.workflow.engine.bounds.CASE_CODE_MAX` or holding a control character."""
     if not isinstance(value, str):
-        raise ValueError("missing" if value is None else f"expected text, got {value!r}")
+        raise ValueError("missing" if value is None else f"expected text, got {excerpt(value)}")
     if not value.strip():
         raise ValueError("must not be empty")
-    return value
+    return checked_line(value, CASE_CODE_MAX)
 
 
 def _listed(value: object) -> object:
@@ -136,8 +168,10 @@ def _listed(value: object) -> object:
 
 
 Instant = Annotated[datetime | None, PlainValidator(_instant)]
-Text = Annotated[str | None, PlainValidator(_text)]
-RequiredText = Annotated[str, PlainValidator(_required_text)]
+Code = Annotated[str | None, PlainValidator(_text(CODE_MAX))]
+RequiredCode = Annotated[str, PlainValidator(_required_code)]
+Name = Annotated[str | None, PlainValidator(_text(NAME_MAX))]
+FreeText = Annotated[str | None, PlainValidator(_text(TEXT_MAX, free=True))]
 
 
 class _Portal(BaseModel):
@@ -156,33 +190,33 @@ class Supplement(_Portal):
 class Fee(_Portal):
     """One item of ``DanhSachLePhi``."""
 
-    code: Text = Field(default=None, alias="MaPhiLePhi")
-    name: Text = Field(default=None, alias="TenPhiLePhi")
+    code: Code = Field(default=None, alias="MaPhiLePhi")
+    name: Name = Field(default=None, alias="TenPhiLePhi")
     amount: Annotated[int, PlainValidator(_amount)] = Field(default=0, alias="Gia")
 
 
 class ResultDocument(_Portal):
     """One item of ``DanhSachGiayToKetQua``: a result document the portal holds electronically."""
 
-    code: Text = Field(default=None, alias="MaGiayToKetQua")
-    document_id: Text = Field(default=None, alias="GiayToId")
-    name: Text = Field(default=None, alias="TenGiayTo")
+    code: Name = Field(default=None, alias="MaGiayToKetQua")
+    document_id: Name = Field(default=None, alias="GiayToId")
+    name: Name = Field(default=None, alias="TenGiayTo")
 
 
 class DvcqgRecord(_Portal):
     """A dossier record of the portal (``DongBoHoSoMC``), with the fields motcua uses."""
 
     code: Annotated[str, PlainValidator(_dossier_code)] = Field(alias="MaHoSo")
-    procedure_code: RequiredText = Field(alias="MaTTHC")
-    procedure_name: Text = Field(default=None, alias="TenTTHC")
-    field_code: RequiredText = Field(alias="MaLinhVuc")
-    field_name: Text = Field(default=None, alias="TenLinhVuc")
-    applicant: Text = Field(default=None, alias="ChuHoSo")
+    procedure_code: RequiredCode = Field(alias="MaTTHC")
+    procedure_name: Name = Field(default=None, alias="TenTTHC")
+    field_code: RequiredCode = Field(alias="MaLinhVuc")
+    field_name: Name = Field(default=None, alias="TenLinhVuc")
+    applicant: Name = Field(default=None, alias="ChuHoSo")
     applicant_kind: Annotated[int | None, PlainValidator(_code_in(1, 4, optional=True))] = Field(
         default=None, alias="LoaiDoiTuong")
-    phone: Text = Field(default=None, alias="SoDienThoai")
-    email: Text = Field(default=None, alias="Email")
-    summary: Text = Field(default=None, alias="TrichYeuHoSo")
+    phone: Name = Field(default=None, alias="SoDienThoai")
+    email: Name = Field(default=None, alias="Email")
+    summary: FreeText = Field(default=None, alias="TrichYeuHoSo")
     received_at: Instant = Field(default=None, alias="NgayTiepNhan")
     appointment: Instant = Field(default=None, alias="NgayHenTra")
     status: Annotated[int, PlainValidator(_code_in(1, 10, optional=False))] = Field(alias="TrangThaiHoSo")
@@ -260,12 +294,49 @@ def vietnam_date(instant: datetime) -> date:
 
 
 
+def _oversized(raw: Mapping[object, object]) -> list[Problem]:
+    """The record against the bounds of any input, before anything reads its fields: no field nested deeper than
+    :data:`~motcua.workflow.engine.bounds.JSON_DEPTH_MAX` (with the record itself), no record larger than
+    :data:`RECORD_MAX` characters."""
+    problems: list[Problem] = []
+    total, largest, largest_key = 0, 0, None
+    for key, value in raw.items():
+        if isinstance(value, _SCALARS):  # most fields: measured here, without a walk
+            size = len(value) if isinstance(value, str) else 5
+        else:
+            depth, size = json_shape(value, JSON_DEPTH_MAX - 1, RECORD_MAX)  # the record is the first level
+            if depth >= JSON_DEPTH_MAX:
+                problems.append(Problem(_field_name(key), f"nested more than {JSON_DEPTH_MAX} deep"))
+        weight = size + len(str(key)) + 4  # a field's name counts as much as its value
+        total += weight
+        if weight > largest:
+            largest, largest_key = weight, key
+    if not problems and total > RECORD_MAX:
+        shown = "record" if largest_key is None else _field_name(largest_key)
+        problems.append(Problem(shown, f"the record is larger than {RECORD_MAX:,} characters, this field the largest"))
+    return problems
+
+
+def _field_name(key: object) -> str:
+    text = str(key) if isinstance(key, str | int) else type(key).__name__
+    return text if line_problem(text, CODE_MAX) is None else excerpt(text)
+
+
+def _shown_code(code: object) -> str | None:
+    """``MaHoSo`` as a refusal names it: as is, or its first characters when it is not a code at all."""
+    if not isinstance(code, str) or not code.strip():
+        return None
+    return code if len(code) <= CASE_CODE_MAX else code[:EXCERPT_MAX] + "…"
+
+
 def parse_record(raw: object, index: int) -> DvcqgRecord:
     """The validated record at ``index`` of a file, or :class:`RecordRefused` naming every problem found."""
     if not isinstance(raw, Mapping):
         raise RecordRefused(index, None, [Problem("record", f"expected an object, got {type(raw).__name__}")])
-    code = raw.get("MaHoSo")
-    shown = code if isinstance(code, str) and code.strip() else None
+    shown = _shown_code(raw.get("MaHoSo"))
+    oversized = _oversized(raw)
+    if oversized:
+        raise RecordRefused(index, shown, oversized)
     try:
         record = DvcqgRecord.model_validate(raw)
     except ValidationError as error:

@@ -6,6 +6,15 @@ entry (:data:`~motcua.workflow.engine.model.GENESIS_HASH` for the first). The ca
 version, so removing or adding an entry at the end of a chain is detected as surely as changing
 one in the middle.
 
+The global position is given by the store when the entry is inserted, after the engine sealed it, so it
+cannot be under ``hash``. From schema 2 the store puts it under a second hash instead, in the same
+statement that inserts the entry: the *position seal* (:func:`position_seal`), SHA-256 over the previous
+entry's seal, the position and the entry's hash — a chain of its own beside the hash chain. An entry moved
+to another position, or two entries' positions swapped (of one chain or of two), no longer match their
+seals; a schema-2 entry stripped of its seal is named too (``schema`` is under ``hash``). The seal holds no
+secret: whoever can rewrite rows can recompute it, as they can recompute a chain; an anchor, which records
+every head's seal, pins the positions of everything before it (docs/auditing.md).
+
 Entries are versioned (``schema_version``). An entry is stored, and hashed, in the layout of the
 version it was written in: :data:`CANONICAL_FORMS` holds the canonical form of every version ever
 written, so an old entry verifies for ever. Readers see old entries upcast to the current layout
@@ -17,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,16 +37,22 @@ from motcua.workflow.errors import InvalidInput
 __all__ = [
     "CANONICAL_FORMS",
     "ENTRY_SCHEMA_VERSION",
+    "POSITION_SEALED_FROM",
     "AuditEntry",
     "ChainBreak",
     "canonical_bytes",
     "entry_hash",
+    "position_problem",
+    "position_seal",
     "seal",
+    "seal_positions",
     "sealed",
     "verify_chains",
 ]
 
-ENTRY_SCHEMA_VERSION = 1
+ENTRY_SCHEMA_VERSION = 2
+POSITION_SEALED_FROM = 2
+"""The first schema whose entries must carry a position seal (older ones were written without)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +75,9 @@ class AuditEntry:
     hash: str = ""
     schema_version: int = ENTRY_SCHEMA_VERSION
     position: int | None = None  # global order, assigned by the store at commit
+    # the position seal, written by the store with the position (schema 2 on); derived, like the position,
+    # from what the store did, so two entries equal in content compare equal whatever their seals
+    position_hash: str | None = field(default=None, compare=False)
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -73,7 +91,8 @@ def _utc_text(instant: datetime) -> str:
 
 
 def _canonical_v1(entry: AuditEntry) -> dict[str, JsonValue]:
-    """Schema 1 (current): every field, the instant in UTC."""
+    """Schemas 1 and 2 (current): every field, the instant in UTC. Schema 2 changed no field: its entries are
+    stored with a position seal, which ``schema`` (under the hash) obliges them to keep."""
     return {
         "schema": entry.schema_version,
         "case": entry.case_code,
@@ -126,6 +145,7 @@ def _canonical_v0(entry: AuditEntry) -> dict[str, JsonValue]:
 
 CANONICAL_FORMS: Mapping[int, Callable[[AuditEntry], dict[str, JsonValue]]] = {
     0: _canonical_v0,
+    1: _canonical_v1,
     ENTRY_SCHEMA_VERSION: _canonical_v1,
 }
 """The canonical form of each schema version, over the entry as stored in that version's layout."""
@@ -156,6 +176,26 @@ def seal(entry: AuditEntry) -> AuditEntry:
 def sealed(**fields: Any) -> AuditEntry:
     """Build an entry and its hash in one go (the engine's path: one construction, not two)."""
     return AuditEntry(**fields, hash=entry_hash(AuditEntry(**fields)))
+
+
+def position_seal(previous: str, position: int, entry_hash: str) -> str:
+    """The position seal of the entry hashed ``entry_hash`` at ``position``: SHA-256 (hex) of the UTF-8 text
+    ``previous:position:entry_hash``, where ``previous`` is the seal of the case's previous entry, or
+    :data:`~motcua.workflow.engine.model.GENESIS_HASH` when that entry has none (the first entry, or one written
+    before schema 2). Simple enough to compute in SQL: on PostgreSQL the store's INSERT does
+    (:func:`motcua.adapters.sql.queries.entry_insert`)."""
+    return hashlib.sha256(f"{previous}:{position}:{entry_hash}".encode()).hexdigest()
+
+
+def seal_positions(previous: str | None, entries: Iterable[AuditEntry], positions: Iterable[int]) -> list[AuditEntry]:
+    """One case's next entries at their positions, each with its position seal; ``previous`` is the seal of
+    the entry before them (``None``: it has none, or there is none). What a store does when it appends."""
+    sealed_entries = []
+    for entry, position in zip(entries, positions, strict=True):
+        seal_ = position_seal(previous or GENESIS_HASH, position, entry.hash)
+        sealed_entries.append(replace(entry, position=position, position_hash=seal_))
+        previous = seal_
+    return sealed_entries
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,14 +248,29 @@ def _group_by_case(entries: Iterable[AuditEntry]) -> Iterator[tuple[str, list[Au
 
 def check_chain(case: Case, chain: list[AuditEntry]) -> ChainBreak | None:
     """Check one case's entries against each other and against the case row."""
-    previous_hash = GENESIS_HASH
+    previous_hash = previous_seal = GENESIS_HASH
     previous_state: Mapping[str, str] | None = None
     for expected_sequence, entry in enumerate(chain, start=1):
-        problem = _entry_problem(entry, expected_sequence, previous_hash, previous_state)
+        problem = (_entry_problem(entry, expected_sequence, previous_hash, previous_state)
+                   or position_problem(entry, previous_seal))
         if problem is not None:
             return ChainBreak(case.code, expected_sequence, problem)
         previous_hash, previous_state = entry.hash, entry.state_after
+        previous_seal = entry.position_hash or GENESIS_HASH
     return _head_problem(case, len(chain), previous_hash, previous_state)
+
+
+def position_problem(entry: AuditEntry, previous_seal: str) -> str | None:
+    """Whether the entry still stands where it was appended: its seal matches the previous entry's seal, its
+    position and its hash. An entry written before schema 2 has no seal to match (its position is unbound)."""
+    if entry.position_hash is None:
+        if entry.schema_version >= POSITION_SEALED_FROM:
+            return "no position seal, which its schema requires (seal removed)"
+        return None
+    if entry.position is None or entry.position_hash != position_seal(previous_seal, entry.position, entry.hash):
+        return (f"position seal does not match position {entry.position} (entry moved, positions swapped, "
+                "or the previous entry's seal rewritten)")
+    return None
 
 
 def _entry_problem(

@@ -8,17 +8,20 @@ author of a broken file knows what to fix. :func:`validate` raises one
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Final
 
-from motcua.workflow.engine.definition import TransitionSpec, WorkflowDefinition
+from motcua.workflow.engine.definition import DataField, TransitionSpec, WorkflowDefinition
 from motcua.workflow.engine.queries import INDEX_KEYS
 from motcua.workflow.engine.registry import Registry
 from motcua.workflow.errors import InvalidDefinition
 
 __all__ = [
     "CHECKS",
+    "PERSON_KEYS",
     "check_final_states_are_final",
     "check_index",
     "check_one_initial_state",
+    "check_personal_fields",
     "check_references",
     "check_registered_names",
     "check_roles_declared",
@@ -152,6 +155,37 @@ def check_index(definition: WorkflowDefinition, registry: Registry) -> list[str]
     return problems
 
 
+PERSON_KEYS: Final = ("applicant", "officer")
+"""The search keys whose attributes name a person (an applicant's identity number, an officer's name)."""
+
+
+def _data_fields(definition: WorkflowDefinition) -> Iterator[tuple[str, str, DataField]]:
+    """(where, field, spec) of the opening's data and every trigger's."""
+    for name, spec in definition.opening.data.items():
+        yield "the opening", name, spec
+    for trigger, trigger_spec in definition.triggers.items():
+        for name, spec in trigger_spec.data.items():
+            yield f"trigger {trigger!r}", name, spec
+
+
+def check_personal_fields(definition: WorkflowDefinition, registry: Registry) -> list[str]:
+    """A field name is personal everywhere or nowhere (a log must not show in one trigger what another withholds),
+    and no field the index reads a person from (:data:`PERSON_KEYS`) is declared ``personal: false``."""
+    declared: dict[str, dict[bool, list[str]]] = {}
+    for where, name, spec in _data_fields(definition):
+        declared.setdefault(name, {True: [], False: []})[spec.personal].append(where)
+    problems = [
+        f"field {name!r} is personal in {sides[True]} but 'personal: false' in {sides[False]}: declare it alike"
+        for name, sides in declared.items() if sides[True] and sides[False]
+    ]
+    for key in PERSON_KEYS:
+        for name in definition.index.get(key, ()):
+            if name in declared and declared[name][False]:
+                problems.append(f"field {name!r} is read by the index key {key!r}, a person: it cannot be "
+                                f"'personal: false' ({declared[name][False]})")
+    return problems
+
+
 CHECKS: tuple[Check, ...] = (
     check_one_initial_state,
     check_references,
@@ -160,6 +194,7 @@ CHECKS: tuple[Check, ...] = (
     check_states_reachable,
     check_registered_names,
     check_index,
+    check_personal_fields,
 )
 
 

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 from transitions import EventData, Machine
 
+from motcua.workflow.engine.bounds import CODE_MAX, TEXT_MAX, excerpt, free_text
 from motcua.workflow.engine.checks import validate
 from motcua.workflow.engine.definition import DataField, DataType, TransitionSpec, TriggerSpec, WorkflowDefinition
 from motcua.workflow.engine.model import Case, JsonValue
@@ -33,13 +34,18 @@ def _nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-_Text = Annotated[str, AfterValidator(_nfc), Field(min_length=1)]
+# Text of a trigger's data, on every path (HTTP, CLI, Python): trimmed, NFC, 1 to TEXT_MAX characters, no control
+# character but tabs and line breaks (bounds.py). Numbers are finite and integers exact in a JSON double (±2⁵³), so
+# that every host reads back what was stored, and no database refuses it.
+_Text = Annotated[str, AfterValidator(free_text), AfterValidator(_nfc), Field(min_length=1, max_length=TEXT_MAX)]
 _Rating = Annotated[int, Field(ge=1, le=5)]
+_SAFE_INTEGER: Final = 2**53 - 1
 _MAX_LIST: Final = 50
+_MAX_PROBLEMS: Final = 10  # the fields a refusal names: enough to fix a form, never the size of the input
 _PLAIN_TYPES: dict[DataType, object] = {
     DataType.TEXT: _Text,
-    DataType.INTEGER: int,
-    DataType.NUMBER: float,
+    DataType.INTEGER: Annotated[int, Field(ge=-_SAFE_INTEGER, le=_SAFE_INTEGER)],
+    DataType.NUMBER: Annotated[float, Field(allow_inf_nan=False)],
     DataType.BOOLEAN: bool,
     DataType.DATE: date,
     DataType.DATETIME: datetime,
@@ -75,10 +81,13 @@ def validate_data(trigger: str, model: type[BaseModel], data: Mapping[str, objec
 
 
 def _problems(error: ValidationError) -> dict[str, str]:
+    """Field → what is wrong, for the first :data:`_MAX_PROBLEMS` errors; a field named by the caller (an unknown
+    one) is shown cut to a short excerpt, the value never."""
     problems: dict[str, str] = {}
-    for item in error.errors():
+    for item in error.errors(include_input=False, include_url=False)[:_MAX_PROBLEMS]:
         where = ".".join(str(part) for part in item["loc"]) or "data"
-        problems[where] = "missing" if item["type"] == "missing" else item["msg"]
+        shown = where if len(where) <= CODE_MAX else excerpt(where, CODE_MAX)
+        problems[shown] = "missing" if item["type"] == "missing" else item["msg"].removeprefix("Value error, ")
     return problems
 
 

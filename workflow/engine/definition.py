@@ -77,10 +77,16 @@ class DataType(StrEnum):
 
 
 class DataField(_Frozen):
+    """One field of a trigger's (or the opening's) data. ``personal`` (the default) keeps its value out of every log
+    line; ``personal: false`` is the author's word that the field carries codes, counts, flags or dates — never a
+    person's name, number, address or words — and lets its value reach the log. Logs by allowlist: a field added
+    without the flag is withheld, never shown by mistake."""
+
     type: DataType
     required: bool = False
     label: str = ""
     choices: tuple[str, ...] = ()
+    personal: bool = True
 
     @field_validator("choices")
     @classmethod

@@ -10,7 +10,9 @@ projection folded from the audit log by global position, and the official report
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -20,7 +22,7 @@ from motcua.workflow.engine.model import Case, DueTimer, Effect, OutboxItem, Set
 from motcua.workflow.engine.queries import CaseFilter, Page
 from motcua.workflow.engine.retry import Settlement
 
-__all__ = ["CaseQueries", "CaseStore", "Notifier", "Observer", "Outbox", "Storage", "TimerQueue"]
+__all__ = ["CaseQueries", "CaseStore", "Claim", "Notifier", "Observer", "Outbox", "Storage", "TimerQueue"]
 
 
 class CaseStore(Protocol):
@@ -102,15 +104,46 @@ class TimerQueue(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One claim of outbox rows: its ``token`` (written on every row it claimed), when its lease runs out, and
+    the lease a holder extends it by while a delivery runs. A row carries the token of its latest claim only,
+    so a holder whose claim was taken over (its lease ran out, another dispatcher claimed the row) can tell."""
+
+    token: str
+    until: datetime
+    lease: timedelta
+
+    @classmethod
+    def new(cls, now: datetime, lease: timedelta) -> Claim:
+        """A claim made at ``now`` for ``lease``, under a fresh random token."""
+        return cls(uuid.uuid4().hex, now + lease, lease)
+
+
 class Outbox(Protocol):
-    def claim_effects(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxItem]:
-        """Claim up to ``limit`` pending effects whose next attempt is due, for ``lease``."""
+    """Effects waiting for delivery. A dispatcher claims them for a lease under a token (:class:`Claim`); the
+    worker delivering one holds the claim while it delivers (:meth:`hold`), so that no other claim hands it out
+    meanwhile, and records how the attempt went only while no other attempt recorded it first."""
+
+    def claim_effects(self, now: datetime, limit: int, lease: timedelta, token: str | None = None) -> list[OutboxItem]:
+        """Claim up to ``limit`` pending effects whose next attempt is due and that no claim holds, for ``lease``,
+        writing ``token`` on them (none: a claim that nobody can hold, for a caller delivering at once)."""
         ...
 
-    def delivered(self, item_id: int, now: datetime) -> None: ...
+    def hold(self, item_id: int, token: str, until: datetime) -> bool:
+        """Extend the claim ``token`` on a pending effect to ``until``; False (and nothing changes) when the
+        effect is no longer pending (delivered, parked) or another claim took it over since."""
+        ...
 
-    def failed(self, item_id: int, error: str, settlement: Settlement) -> None:
-        """Record a failed attempt: retry at the settlement's instant, or park the effect."""
+    def delivered(self, item_id: int, now: datetime) -> bool:
+        """Mark the effect delivered and free its claim, whoever holds it (it was delivered); False when it was
+        marked delivered already (another attempt delivered it too)."""
+        ...
+
+    def failed(self, item_id: int, error: str, settlement: Settlement, token: str | None = None) -> bool:
+        """Record a failed attempt: retry at the settlement's instant, or park the effect. Only on a pending
+        effect, and, given a ``token``, only while that claim holds it; False (and nothing changes) otherwise:
+        another attempt delivered it, or holds it now and will record its own outcome."""
         ...
 
     def parked(self) -> list[OutboxItem]: ...

@@ -14,7 +14,12 @@ import statistics
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+from motcua.adapters.bootstrap import Motcua
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.engine.clock import ManualClock
+from motcua.workflow.engine.model import Actor
 
 __all__ = ["Batch", "describe_machine", "median", "per_op_ns", "round_robin", "threaded_ops_per_s"]
 
@@ -79,3 +84,27 @@ def describe_machine() -> dict[str, object]:
         "cpu_count": os.cpu_count(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+_OFFICER, _SPECIALIST = Actor.of("Nguyễn Thị Lan", "officer"), Actor.of("Phạm Văn Hùng", "specialist")
+_LEADER, _APPLICANT = Actor.of("Nguyễn Văn Hiệu", "leader"), Actor.of("Công dân", "applicant")
+_PER_DOSSIER = 9  # open, receive, digitize, assign, submit, approve, result ready, return, rate
+
+
+def dossier_path_rate(app: Motcua, clock: ManualClock, transitions: int, *, unit: str | None = None) -> float:
+    """The floor of the demo benchmarks: dossiers carried from reception to rating by ``CaseService.fire`` alone,
+    one after another, ``transitions`` at least; audited transitions per second."""
+    fire = app.service.fire
+    started, done = time.perf_counter(), 0
+    while done < transitions:
+        case = app.desk.receive("2.000815", "direct", Applicant("Trần Văn An"), _OFFICER, unit=unit)
+        fire(case.code, "digitize", _OFFICER, {"components": 1})
+        fire(case.code, "assign", _OFFICER, {"assignee": _SPECIALIST.name})
+        fire(case.code, "submit_for_approval", _SPECIALIST, {"approver": _LEADER.name})
+        fire(case.code, "approve", _LEADER)
+        fire(case.code, "mark_result_ready", _SPECIALIST)
+        fire(case.code, "return_result", _OFFICER)
+        fire(case.code, "rate", _APPLICANT, {"rating": 5})
+        done += _PER_DOSSIER
+        clock.advance(timedelta(seconds=30))
+    return done / (time.perf_counter() - started)

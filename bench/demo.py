@@ -18,25 +18,20 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench._util import describe_machine
+from bench._util import describe_machine, dossier_path_rate
 from motcua.adapters.bootstrap import open_motcua
 from motcua.simulation.files import write_outputs
 from motcua.simulation.run import run_demo
 from motcua.simulation.scenario import DemoOptions
-from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
-from motcua.workflow.engine.model import Actor
 
 __all__ = ["TARGET_SECONDS", "floor_transitions_per_s", "main", "render_table", "run"]
 
 TARGET_SECONDS = 60.0
-_OFFICER, _SPECIALIST = Actor.of("Nguyễn Thị Lan", "officer"), Actor.of("Phạm Văn Hùng", "specialist")
-_LEADER, _APPLICANT = Actor.of("Nguyễn Văn Hiệu", "leader"), Actor.of("Công dân", "applicant")
-_PER_DOSSIER = 9  # open, receive, digitize, assign, submit, approve, result ready, return, rate
 
 
 def floor_transitions_per_s(transitions: int, folder: Path) -> float:
@@ -44,21 +39,8 @@ def floor_transitions_per_s(transitions: int, folder: Path) -> float:
     clock = ManualClock(datetime(2023, 3, 6, 8, 0, tzinfo=VN_TZ))
     app = open_motcua(f"sqlite:///{folder / 'floor.db'}?synchronous=normal", clock=clock, observers=[], publish={},
                       office="an-thuong")
-    fire = app.service.fire
     try:
-        started, done = time.perf_counter(), 0
-        while done < transitions:
-            case = app.desk.receive("2.000815", "direct", Applicant("Trần Văn An"), _OFFICER)
-            fire(case.code, "digitize", _OFFICER, {"components": 1})
-            fire(case.code, "assign", _OFFICER, {"assignee": _SPECIALIST.name})
-            fire(case.code, "submit_for_approval", _SPECIALIST, {"approver": _LEADER.name})
-            fire(case.code, "approve", _LEADER)
-            fire(case.code, "mark_result_ready", _SPECIALIST)
-            fire(case.code, "return_result", _OFFICER)
-            fire(case.code, "rate", _APPLICANT, {"rating": 5})
-            done += _PER_DOSSIER
-            clock.advance(timedelta(seconds=30))
-        return done / (time.perf_counter() - started)
+        return dossier_path_rate(app, clock, transitions)
     finally:
         app.close()
 

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from bench._util import describe_machine, median
+from bench._util import describe_machine, dossier_path_rate, median
 from motcua.adapters.bootstrap import open_motcua
 from motcua.adapters.sql.codec import codec_for
 from motcua.adapters.sql.driver import Driver
@@ -54,10 +54,8 @@ from motcua.adapters.sql.store import SqlStore
 from motcua.definitions.catalogue import load_procedures
 from motcua.simulation.province import ProvinceOptions, run_province
 from motcua.simulation.province_output import units_add_up, write_province_outputs
-from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
 from motcua.workflow.engine.compiled import WorkflowSet
-from motcua.workflow.engine.model import Actor
 from motcua.workflow.engine.queries import CaseFilter, due_text
 
 __all__ = ["DEFAULT", "QUICK", "TARGETS", "Sizes", "main", "render_table", "run"]
@@ -388,9 +386,6 @@ def measure_bieu06(admin_url: str, sizes: Sizes) -> dict[str, object]:
 
 # -- the province demo -------------------------------------------------------------------------------
 
-_OFFICER, _SPECIALIST = Actor.of("Nguyễn Thị Lan", "officer"), Actor.of("Phạm Văn Hùng", "specialist")
-_LEADER, _APPLICANT = Actor.of("Nguyễn Văn Hiệu", "leader"), Actor.of("Công dân", "applicant")
-_PER_DOSSIER = 9  # open, receive, digitize, assign, submit, approve, result ready, return, rate
 FLOOR_UNIT = "LOCAL-HP-THANH-DONG"
 
 
@@ -399,21 +394,8 @@ def floor_transitions_per_s(url: str, transitions: int) -> float:
     the demo: its dossiers are received in 2026 at phường Thành Đông, beside the year's), as bench.demo's floor."""
     clock = ManualClock(datetime(2026, 3, 2, 8, 0, tzinfo=VN_TZ))
     app = open_motcua(url, clock=clock, observers=[], publish={})
-    fire = app.service.fire
     try:
-        started, done = time.perf_counter(), 0
-        while done < transitions:
-            case = app.desk.receive("2.000815", "direct", Applicant("Trần Văn An"), _OFFICER, unit=FLOOR_UNIT)
-            fire(case.code, "digitize", _OFFICER, {"components": 1})
-            fire(case.code, "assign", _OFFICER, {"assignee": _SPECIALIST.name})
-            fire(case.code, "submit_for_approval", _SPECIALIST, {"approver": _LEADER.name})
-            fire(case.code, "approve", _LEADER)
-            fire(case.code, "mark_result_ready", _SPECIALIST)
-            fire(case.code, "return_result", _OFFICER)
-            fire(case.code, "rate", _APPLICANT, {"rating": 5})
-            done += _PER_DOSSIER
-            clock.advance(timedelta(seconds=30))
-        return done / (time.perf_counter() - started)
+        return dossier_path_rate(app, clock, transitions, unit=FLOOR_UNIT)
     finally:
         app.close()
 

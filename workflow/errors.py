@@ -36,6 +36,7 @@ __all__ = [
     "RecordRefused",
     "Retryable",
     "RoleNotAllowed",
+    "RuleRefused",
     "StaleTimer",
     "StorageFailure",
     "StorageUnavailable",
@@ -131,6 +132,19 @@ class GuardRejected(TransitionNotAllowed):
         super().__init__(trigger, state)
         self.guards = tuple(guards)
         self.args = (f"{self.args[0]}: rejected by {', '.join(self.guards)}",)
+
+
+class RuleRefused(GuardRejected):
+    """A guard refused by a named legal rule: ``rule`` (its key), ``source`` (the legal text) and ``reason`` (what
+    the case already holds that the rule forbids, e.g. the first apology letter's date)."""
+
+    def __init__(self, trigger: str, state: Mapping[str, str], guards: Sequence[str], *, rule: str, source: str,
+                 reason: str) -> None:
+        super().__init__(trigger, state, guards)
+        self.rule = rule
+        self.source = source
+        self.reason = reason
+        self.args = (f"{trigger!r} refused by rule {rule} ({source}): {reason}",)
 
 
 class RoleNotAllowed(MotcuaError):

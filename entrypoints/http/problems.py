@@ -117,7 +117,8 @@ def _extra_of(error: errors.MotcuaError) -> dict[str, Any]:
     if isinstance(error, errors.InvalidInput | errors.OutsideScope):
         return {"problems": {error.field: error.message}}
     if isinstance(error, errors.GuardRejected):
-        return {"state": error.state, "guards": list(error.guards)}
+        named = {"rule": error.rule, "source": error.source} if isinstance(error, errors.RuleRefused) else {}
+        return {"state": error.state, "guards": list(error.guards), **named}
     if isinstance(error, errors.TransitionNotAllowed):
         return {"state": error.state}
     if isinstance(error, errors.RoleNotAllowed):

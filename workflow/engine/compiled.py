@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Annotated, Any, Final, Literal
 
@@ -24,7 +24,7 @@ from motcua.workflow.engine.checks import validate
 from motcua.workflow.engine.definition import DataField, DataType, TransitionSpec, TriggerSpec, WorkflowDefinition
 from motcua.workflow.engine.model import Case, JsonValue
 from motcua.workflow.engine.queries import indexed
-from motcua.workflow.engine.registry import Action, Context, Guard, Registry
+from motcua.workflow.engine.registry import Action, Context, Guard, Refusal, Registry
 from motcua.workflow.errors import MalformedData, UnknownDefinition, UnknownTrigger
 
 __all__ = ["CompiledTrigger", "CompiledWorkflow", "RegionRun", "WorkflowSet"]
@@ -107,6 +107,7 @@ class RegionRun:
     context: Context
     taken: list[TransitionSpec]
     rejected: list[str]
+    refusals: list[Refusal] = field(default_factory=list)
 
 
 class _Subject:
@@ -188,9 +189,12 @@ def _when(required: Mapping[str, tuple[str, ...]]) -> Callable[[EventData], bool
 def _guard(name: str, guard: Guard) -> Callable[[EventData], bool]:
     def holds(event: EventData) -> bool:
         run: RegionRun = event.kwargs["run"]
-        if guard(run.context):
+        verdict = guard(run.context)
+        if verdict and not isinstance(verdict, Refusal):
             return True
         run.rejected.append(name)
+        if isinstance(verdict, Refusal):
+            run.refusals.append(verdict)
         return False
 
     return holds

@@ -22,7 +22,7 @@ from motcua.workflow.engine.definition import TransitionSpec
 from motcua.workflow.engine.model import GENESIS_HASH, Actor, Case, DueTimer, Effect, JsonValue, TimerChange
 from motcua.workflow.engine.queries import indexed
 from motcua.workflow.engine.registry import Context
-from motcua.workflow.errors import GuardRejected, InvalidInput, RoleNotAllowed, TransitionNotAllowed
+from motcua.workflow.errors import GuardRejected, InvalidInput, RoleNotAllowed, RuleRefused, TransitionNotAllowed
 
 __all__ = ["OPEN_TRIGGER", "Decision", "Engine", "chain"]
 
@@ -159,6 +159,10 @@ def _move(
             state[region] = compiled.run_region(region, spec.name, current, scratch)
     if not candidates:
         raise TransitionNotAllowed(spec.name, context.case.state)
+    if not scratch.taken and scratch.refusals:
+        refusal = scratch.refusals[0]
+        raise RuleRefused(spec.name, context.case.state, scratch.rejected, rule=refusal.rule,
+                          source=refusal.source, reason=refusal.reason)
     if not scratch.taken:
         raise GuardRejected(spec.name, context.case.state, scratch.rejected)
     return state, scratch.taken

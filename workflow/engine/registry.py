@@ -12,7 +12,7 @@ from datetime import datetime
 
 from motcua.workflow.engine.model import Actor, Case, Effect, JsonValue, TimerChange
 
-__all__ = ["Action", "ActionEntry", "Context", "Guard", "Outcome", "Registry"]
+__all__ = ["Action", "ActionEntry", "Context", "Guard", "Outcome", "Refusal", "Registry"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +39,20 @@ class Outcome:
     effects: tuple[Effect, ...] = ()
 
 
-Guard = Callable[[Context], bool]
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A guard's "no" that names the legal rule it applies: the engine raises
+    :class:`~motcua.workflow.errors.RuleRefused` with it when no other transition is taken."""
+
+    rule: str
+    source: str
+    reason: str
+
+    def __bool__(self) -> bool:
+        return False
+
+
+Guard = Callable[[Context], "bool | Refusal"]
 Action = Callable[[Context], Outcome]
 
 

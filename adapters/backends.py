@@ -27,7 +27,7 @@ from motcua.adapters.portal.status import SyncLog
 from motcua.workflow.engine.ports import Storage
 from motcua.workflow.errors import InvalidInput
 from motcua.workflow.reports.ports import Reports
-from motcua.workflow.reports.projection import StatusOf
+from motcua.workflow.reports.projection import EligibleOf, StatusOf
 
 __all__ = ["MEMORY_URL", "Backend", "open_backend"]
 
@@ -52,8 +52,9 @@ class Backend(Protocol):
     @property
     def keys(self) -> HttpStore: ...
 
-    def reports(self, status_of: StatusOf) -> Reports:
-        """The reporting projection on this database (``status_of``: the DVCQG status of a lifecycle state)."""
+    def reports(self, status_of: StatusOf, eligible_of: EligibleOf) -> Reports:
+        """The reporting projection on this database (``status_of``: the DVCQG status of a lifecycle state;
+        ``eligible_of``: whether a procedure was eligible for full-online service on a day, the catalogue's)."""
         ...
 
     def bulk(self) -> AbstractContextManager[BulkWriter]:

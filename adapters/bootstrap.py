@@ -285,7 +285,7 @@ def open_motcua(
     told: Sequence[Observer] = [logging_observer(workflows)] if observers is None else observers
     backend = open_backend(database_url(url))
     try:
-        reports = backend.reports(workflows.status_of)
+        reports = backend.reports(workflows.status_of, catalogue.full_online_eligible)
     except BaseException:
         backend.close()  # opened, then refused: nothing of it may stay open
         raise

@@ -340,7 +340,8 @@ def time_reports(url: str, repeats: int) -> dict[str, object]:
     try:
         with psycopg.connect(_libpq(url), autocommit=True) as connection:
             connection.execute("SET jit = off")  # as the adapter runs its reports: the floor is not slowed down
-            reports = SqlReports(driver, WorkflowSet().status_of)  # the queries only read: nothing is folded
+            # the queries only read: nothing is folded
+            reports = SqlReports(driver, WorkflowSet().status_of, load_procedures().full_online_eligible)
             one = frozenset({REPORT_UNIT})
             runs: dict[str, Callable[[], object]] = {
                 "province": lambda: reports.bieu06(*YEAR),

@@ -117,7 +117,8 @@ class _Generator:
 
     def __init__(self, seed: int = 2024) -> None:
         self.random = random.Random(seed)
-        procedures = list(load_procedures())
+        self.catalogue = load_procedures()
+        procedures = list(self.catalogue)
         kinds = [_Kind(p.code, p.field_code, p.field_name, p.fee, p.paper_result, _allowed(p)) for p in procedures]
         weights = [_FIELD_WEIGHTS.get(p.field_code, 5) / len(_by_field(procedures, p.field_code))
                    for p in procedures]
@@ -188,7 +189,10 @@ class _Generator:
             "paid_online": kind.fee > 0 and r() < 0.4,
             "rating": _RATINGS[int(r() * len(_RATINGS))] if resolved else None,
             "apologies": int(late and r() < 0.8), "apologies_in_time": int(late and r() < 0.7),
+            "redated_in_time": late and r() < 0.6, "supplement_requests": int(r() < 0.05) + int(r() < 0.005),
             "imported": False, "position": position,
+            "full_online_eligible": received is not None and self.catalogue.full_online_eligible(kind.code,
+                                                                                                 received.date()),
             "unit": code.rsplit("-", 2)[0],  # the receiving desk decides: the unit a standalone commune records
         }
         return tuple(values[name] for name in _NAMES)
@@ -348,7 +352,7 @@ def seed(app: Motcua, clock: ManualClock, dossiers: int) -> None:
 def _reference(app: Motcua, workflows: WorkflowSet) -> list[DossierFacts]:
     facts: dict[str, DossierFacts] = {}
     for entry in sorted(app.store.entries(), key=lambda entry: entry.position or 0):
-        item = fold(facts.get(entry.case_code), entry, workflows.status_of)
+        item = fold(facts.get(entry.case_code), entry, workflows.status_of, app.catalogue.full_online_eligible)
         if item is not None:
             facts[entry.case_code] = item
     return list(facts.values())
@@ -380,7 +384,8 @@ def measure(url: str, loaded: Callable[[], float], sizes: Sizes, catch_up_url: s
     load_seconds = loaded()
     driver = Driver.from_url(url)
     try:
-        reports = SqlReports(driver, WorkflowSet().status_of)  # the queries only read: no fold happens
+        # the queries only read: no fold happens
+        reports = SqlReports(driver, WorkflowSet().status_of, load_procedures().full_online_eligible)
         result: dict[str, object] = {"load_seconds": load_seconds,
                                      **time_queries(driver.engine, reports, sizes.repeats)}
         result["plan"] = _plan(driver)

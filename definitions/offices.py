@@ -3,19 +3,24 @@
 Safe load (no on/off/yes/no booleans) → pydantic schema (``extra="forbid"``) → frozen
 :class:`OfficeSettings` ready to build a :class:`motcua.workflow.worktime.calendar.WorkingCalendar`. A bad file raises
 :class:`motcua.workflow.errors.InvalidDefinition` naming the file and the field.
+
+:meth:`OfficeSettings.calendar` is where every calendar of the product is built (the engine's, each unit's, the
+commands'): the ``holidays`` package, the national corrections of ``definitions/calendar/vn.yaml``, then the
+office's own overrides.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
+from motcua.definitions.calendar import national_calendar
 from motcua.definitions.yamlsafe import load_yaml
 from motcua.workflow.errors import InvalidDefinition, InvalidInput, NotFound
 from motcua.workflow.worktime.calendar import CalendarOverrides, OfficeHours, WorkingCalendar
@@ -87,8 +92,10 @@ class OfficeSettings:
     overrides: CalendarOverrides
     source: str
 
-    def calendar(self) -> WorkingCalendar:
-        return WorkingCalendar(self.hours, self.overrides)
+    def calendar(self, seasonal: Callable[[int, int], OfficeHours | None] | None = None) -> WorkingCalendar:
+        """The office's working calendar: the package's days, corrected by the national calendar, then by the
+        office's overrides; ``seasonal``: the hours of a (month, day) when they change with the season."""
+        return WorkingCalendar(self.hours, self.overrides, seasonal, national_calendar())
 
 
 def office_names(directory: Path = OFFICES_DIR) -> list[str]:

@@ -103,16 +103,16 @@ def load_units(directory: Path = UNITS_DIR, offices: Path = OFFICES_DIR) -> Unit
 
 
 def unit_calendars(register: UnitRegister, offices: Path = OFFICES_DIR) -> dict[str, WorkingCalendar]:
-    """The working calendar of each unit code (its latest version): the days off and worked of its office file
-    (the default office's without one), and its hours — its own seasons, else its province's; the office file's
-    hours when neither declares seasons."""
+    """The working calendar of each unit code (its latest version): the national corrections and the days off and
+    worked of its office file (the default office's without one), and its hours — its own seasons, else its
+    province's; the office file's hours when neither declares seasons."""
     latest = {unit.code: unit for unit in sorted(register.units, key=lambda unit: unit.valid_from or dt.date.min)}
     calendars: dict[str, WorkingCalendar] = {}
     for code, unit in latest.items():
         office = load_office(unit.office or DEFAULT_OFFICE, offices)
         declared = unit.seasons or register.province(unit.province).seasons
         seasonal = None if declared is YEAR_ROUND else register.seasonal_hours(unit)
-        calendars[code] = WorkingCalendar(office.hours, office.overrides, seasonal)
+        calendars[code] = office.calendar(seasonal)
     return calendars
 
 

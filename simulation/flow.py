@@ -114,6 +114,8 @@ class Office:
         case = self.app.service.fire(dossier.code, trigger, actor, data)
         self._count(trigger)
         dossier.lifecycle = case.state["lifecycle"]
+        # the legal appointment as pauses moved it: an apology's new date may not be before it
+        dossier.appointment = _instant(case.attributes.get("appointment")) or dossier.appointment
         return case
 
     def _count(self, trigger: str) -> None:

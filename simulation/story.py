@@ -126,7 +126,8 @@ def _withdrawn(story: _Story) -> Case:
     case = story.receive("1.001731", "direct", "Bùi Thị Lý", "Hỗ trợ chi phí mai táng")
     case = story.fire(case, "assign", c.officer, assignee=c.specialist.name, electronic=True)
     story.at(3, 10, 0)
-    new_date = (story.clock.now() + timedelta(days=5)).date().isoformat()
+    appointment = datetime.fromisoformat(str(case.attributes["appointment"]))
+    new_date = (appointment + timedelta(days=2)).date().isoformat()  # a new date after the appointment it misses
     case = story.fire(case, "apologize", c.leader, reason="Chờ xác minh hồ sơ đối tượng bảo trợ",
                       new_date=new_date)
     story.at(3, 15, 0)

@@ -19,7 +19,7 @@ from motcua.adapters.portal.status import MemorySyncLog
 from motcua.workflow.engine.decisions import Decision
 from motcua.workflow.engine.model import Case
 from motcua.workflow.errors import CaseNotFound
-from motcua.workflow.reports.projection import StatusOf
+from motcua.workflow.reports.projection import EligibleOf, StatusOf
 
 __all__ = ["MemoryBackend", "MemoryBulkWriter"]
 
@@ -32,8 +32,8 @@ class MemoryBackend:
         self.sync = MemorySyncLog()
         self.keys = MemoryHttpStore()
 
-    def reports(self, status_of: StatusOf) -> MemoryReports:
-        return MemoryReports(self.store, status_of, self.sync)
+    def reports(self, status_of: StatusOf, eligible_of: EligibleOf) -> MemoryReports:
+        return MemoryReports(self.store, status_of, eligible_of, self.sync)
 
     @contextmanager
     def bulk(self) -> Iterator[MemoryBulkWriter]:

@@ -17,16 +17,17 @@ from motcua.adapters.portal.status import SyncLog
 from motcua.workflow.auditing.upcasting import upcast
 from motcua.workflow.dvcqg.portal import SYNC_KIND
 from motcua.workflow.reports.par766 import IndicatorCounts, indicator_counts
-from motcua.workflow.reports.projection import Bieu06, DossierFacts, StatusOf, bieu06, fold
+from motcua.workflow.reports.projection import Bieu06, DossierFacts, EligibleOf, StatusOf, bieu06, fold
 
 __all__ = ["MemoryReports"]
 
 
 class MemoryReports:
-    def __init__(self, store: MemoryStore, status_of: StatusOf, sync: SyncLog) -> None:
+    def __init__(self, store: MemoryStore, status_of: StatusOf, eligible_of: EligibleOf, sync: SyncLog) -> None:
         self._store = store
         self._sync = sync  # the DVCQG sync status the portal notifier records
         self._status_of = status_of
+        self._eligible_of = eligible_of
         self._lock = threading.Lock()
         self._facts: dict[str, DossierFacts] = {}
         self._checkpoint = 0
@@ -38,7 +39,7 @@ class MemoryReports:
                 key=lambda entry: entry.position or 0,
             )
             for entry in fresh:
-                folded = fold(self._facts.get(entry.case_code), upcast(entry), self._status_of)
+                folded = fold(self._facts.get(entry.case_code), upcast(entry), self._status_of, self._eligible_of)
                 if folded is not None:
                     self._facts[entry.case_code] = folded
                 self._checkpoint = entry.position or self._checkpoint

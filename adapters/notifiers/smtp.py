@@ -37,11 +37,13 @@ _ROLES = {
     "leader": "Lãnh đạo phụ trách",
     "chairman": "Chủ tịch Ủy ban nhân dân",
     "owner": "Người chủ trì nhiệm vụ",
+    "specialist": "Công chức chuyên môn xử lý hồ sơ",
 }
 _DOSSIER_EVENTS = {
     "due_soon": "sắp đến hạn trả kết quả",
     "overdue": "đã quá hạn trả kết quả",
     "escalation": "đã quá hạn trả kết quả, báo cáo cấp trên",
+    "step_due_soon": "sắp hết thời hạn của bước xử lý theo quy trình nội bộ",
 }
 _TASK_EVENTS = {
     "due_soon": "sắp đến hạn hoàn thành",
@@ -80,6 +82,11 @@ def _notice(item: OutboxItem) -> Letter:
     lines = [f"Kính gửi: {_ROLES.get(role, role)},", "", f"{headline}.", "", f"Thời điểm: {_when(payload.get('at'))}"]
     if payload.get("step") is not None:
         lines.append(f"Lần báo cáo cấp trên: {payload['step']}")
+    if payload.get("process_step") is not None:
+        lines.append(f"Bước xử lý: {_str(payload.get('step_label')) or _str(payload['process_step'])}")
+        lines.append(f"Hạn của bước: {_when(payload.get('step_due'))}")
+    if payload.get("holder"):
+        lines.append(f"Người đang xử lý: {payload['holder']}")
     if payload.get("owner"):
         lines.append(f"Người chủ trì: {payload['owner']}")
     lines += ["", "Đề nghị kiểm tra và xử lý trên hệ thống.", "", _FOOTER]
@@ -87,15 +94,19 @@ def _notice(item: OutboxItem) -> Letter:
 
 
 def _form_notice(item: OutboxItem, role: str) -> Letter:
+    """A paper the desk issued (``đã lập``) or received from the applicant (``đã nhận``), with its form's number, or
+    none when the rule set prescribes no form for the act."""
     payload = item.payload
     dossier = _str(payload.get("dossier")) or item.case_code
     name = _str(payload.get("name")) or _str(payload.get("form"))
+    number = _str(payload.get("number"))
+    verb, who = ("đã nhận", "Người tiếp nhận") if payload.get("received") is True else ("đã lập", "Người lập")
     lines = [
         f"Kính gửi: {_ROLES.get(role, role)},", "",
-        f"Hồ sơ {dossier}: đã lập {name} (mẫu số {_str(payload.get('number'))}).", "",
-        f"Người lập: {_str(payload.get('by'))}", f"Thời điểm: {_when(payload.get('at'))}", "", _FOOTER,
+        f"Hồ sơ {dossier}: {verb} {name} ({f'mẫu số {number}' if number else 'không theo mẫu'}).", "",
+        f"{who}: {_str(payload.get('by'))}", f"Thời điểm: {_when(payload.get('at'))}", "", _FOOTER,
     ]
-    return Letter(role, f"[motcua] Hồ sơ {dossier}: đã lập {name}", "\n".join(lines) + "\n")
+    return Letter(role, f"[motcua] Hồ sơ {dossier}: {verb} {name}", "\n".join(lines) + "\n")
 
 
 def _str(value: JsonValue | None) -> str:

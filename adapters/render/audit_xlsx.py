@@ -3,7 +3,9 @@
 The control sheet follows the official form (Phiếu kiểm soát quá trình giải quyết hồ sơ, form 05 of
 Circular 01/2018/TT-VPCP, 06 of Circular 03/2025/TT-VPCP): four columns — the units that give and
 receive, the time of the hand-over to the minute with the two people's names, the result of the step
-(Trước hạn / Đúng hạn / Quá hạn), a note — then a second sheet with the same rows as flat data.
+(Trước hạn / Đúng hạn / Quá hạn), a note — then a second sheet with the same rows as flat data. A hand-over that
+ends a step of the procedure's internal process is judged against the step's own budget; its note names the step,
+the budget and the working time spent, and the data sheet has them in columns of their own.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from openpyxl import Workbook  # type: ignore[import-untyped]  # openpyxl ships 
 from openpyxl.styles import Alignment, Border, Font, Side  # type: ignore[import-untyped]  # same
 
 from motcua.adapters.render.timeline import Timeline, minute
-from motcua.workflow.auditing.control_sheet import ControlSheet, HandOver
+from motcua.workflow.auditing.control_sheet import ControlSheet, HandOver, StepCheck
+from motcua.workflow.dossiers.internal_process import working_time_label
 from motcua.workflow.engine.clock import to_vietnam_time
 from motcua.workflow.engine.definition import WorkflowDefinition
 from motcua.workflow.engine.labels import trigger_label
@@ -32,7 +35,8 @@ FORM_HEADERS: Final = (
 )
 DATA_HEADERS: Final = (
     "STT", "Bước", "Người giao", "Đơn vị giao", "Người nhận", "Đơn vị nhận", "Thời điểm giao, nhận", "Hạn của bước",
-    "Kết quả", "Ghi chú", "Mục nhật ký số",
+    "Kết quả", "Ghi chú", "Bước của quy trình nội bộ", "Thời hạn của bước", "Bắt đầu bước", "Kết thúc bước",
+    "Thời gian đã dùng (phút làm việc)", "Mục nhật ký số",
 )
 _THIN = Side(style="thin")
 _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
@@ -53,13 +57,21 @@ def _title(sheet: Any, row: int, text: str, *, bold: bool = True, size: int = 12
     cell.alignment = _CENTRE
 
 
+def _step_note(step: StepCheck | None) -> str:
+    """``Bước «…»: thời hạn 0,5 ngày làm việc, đã dùng 5 giờ 10 phút`` for a hand-over that ends a step."""
+    if step is None:
+        return ""
+    return (f"Bước «{step.label}»: thời hạn {step.budget or 'không tính thời gian'}, "
+            f"đã dùng {working_time_label(step.spent)}")
+
+
 def _form_row(sheet: Any, row: int, handover: HandOver) -> None:
     values = (
         f"1. Giao: {handover.giver.unit}\n2. Nhận: {handover.receiver.unit}",
         f"{_spoken_time(handover.at)}\nNgười giao: {handover.giver.name or '—'}\n"
         f"Người nhận: {handover.receiver.name or '—'}",
         handover.result.label,
-        handover.note,
+        "\n".join(part for part in (handover.note, _step_note(handover.step)) if part),
     )
     for column, value in enumerate(values, start=1):
         cell = sheet.cell(row=row, column=column, value=value)
@@ -96,8 +108,9 @@ def _form(sheet: Any, control: ControlSheet) -> None:
     foot = header + len(control.handovers) + 2
     notes = (
         "Ghi chú: Kết quả giải quyết hồ sơ do bên nhận hồ sơ ghi khi nhận bàn giao hồ sơ.",
-        "Mỗi bước được đánh giá theo ngày hẹn trả kết quả hợp pháp của hồ sơ tại thời điểm bàn giao "
-        "(đã cộng thời gian tạm dừng; không tính ngày hẹn lại trong phiếu xin lỗi).",
+        "Bước có thời hạn riêng theo quy trình nội bộ được đánh giá theo thời hạn ấy (thời gian làm việc đã dùng, "
+        "không tính thời gian tạm dừng); mỗi bước khác được đánh giá theo ngày hẹn trả kết quả hợp pháp của hồ sơ "
+        "tại thời điểm bàn giao (đã cộng thời gian tạm dừng; không tính ngày hẹn lại trong phiếu xin lỗi).",
         "Phiếu được lập tự động từ nhật ký hệ thống (motcua).",
     )
     for offset, note in enumerate(notes):
@@ -113,8 +126,15 @@ def _data(sheet: Any, control: ControlSheet, definition: WorkflowDefinition) -> 
         sheet.append([
             h.number, trigger_label(definition, h.trigger), h.giver.name, h.giver.unit, h.receiver.name,
             h.receiver.unit, minute(h.at), minute(h.deadline) if h.deadline else "", h.result.label, h.note,
-            h.sequence,
+            *_step_columns(h.step), h.sequence,
         ])
+
+
+def _step_columns(step: StepCheck | None) -> tuple[str | int, ...]:
+    if step is None:
+        return ("", "", "", "", "")
+    return (step.label, step.budget or "không tính thời gian", minute(step.started), minute(step.ended),
+            int(step.spent.total_seconds()) // 60)
 
 
 def control_sheet_workbook(control: ControlSheet, definition: WorkflowDefinition) -> Any:

@@ -255,14 +255,14 @@ def _letter(column: int) -> str:
 
 PAR766_LABELS: dict[str, str] = {
     "progress": "Tiến độ giải quyết (trước hạn, đúng hạn, trong hạn)",
-    "online": "Tỷ lệ hồ sơ tiếp nhận trực tuyến",
+    "online": "Tỷ lệ hồ sơ trực tuyến toàn trình (TTHC đủ điều kiện toàn trình)",
     "e_result": "Tỷ lệ hồ sơ có kết quả điện tử",
     "digitized": "Tỷ lệ hồ sơ số hóa (và kết quả điện tử khi bắt buộc)",
     "satisfaction": "Mức độ hài lòng trong thực hiện TTHC",
     "payment": "Tỷ lệ hồ sơ thanh toán trực tuyến",
     "sync": "Tỷ lệ hồ sơ đồng bộ trạng thái với Cổng DVCQG",
 }
-_PAR766_HEADER = ("key", "label", "value_percent", "points", "max_points")
+_PAR766_HEADER = ("key", "label", "numerator", "denominator", "value_percent", "points", "max_points")
 
 
 def _value(value: float | None) -> str:
@@ -274,13 +274,16 @@ def par766_table(card: Scorecard, *, heading: str | None = None) -> Table:
     title = _titled(heading, f"Chỉ số Quyết định 766/QĐ-TTg — từ {shown(card.start)} đến {shown(card.end)} "
                              f"(bộ quy tắc {card.rule_set})")
     table = Table(title=title, caption="\n".join(card.notes) or None)
-    for column, justify in (("Chỉ số", "left"), ("Tỷ lệ (%)", "right"), ("Điểm", "right"), ("Tối đa", "right")):
+    columns = (("Chỉ số", "left"), ("Tử số", "right"), ("Mẫu số", "right"), ("Tỷ lệ (%)", "right"),
+               ("Điểm", "right"), ("Tối đa", "right"))
+    for column, justify in columns:
         table.add_column(column, justify=justify)  # type: ignore[arg-type]  # literal justify values
     for indicator in card.indicators:
-        table.add_row(PAR766_LABELS.get(indicator.key, indicator.key), _value(indicator.value),
-                      f"{indicator.points:g}", f"{indicator.max_points:g}")
+        table.add_row(PAR766_LABELS.get(indicator.key, indicator.key), str(indicator.numerator),
+                      str(indicator.denominator), _value(indicator.value), f"{indicator.points:g}",
+                      f"{indicator.max_points:g}")
     table.add_section()
-    table.add_row("Tổng", "", f"{card.total_points:g}", f"{card.max_points:g}", style="bold")
+    table.add_row("Tổng", "", "", "", f"{card.total_points:g}", f"{card.max_points:g}", style="bold")
     return table
 
 
@@ -289,9 +292,10 @@ def par766_csv(card: Scorecard) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(_PAR766_HEADER)
     for indicator in card.indicators:
-        writer.writerow([indicator.key, PAR766_LABELS.get(indicator.key, indicator.key),
-                         "" if indicator.value is None else indicator.value, indicator.points, indicator.max_points])
-    writer.writerow(["total", "Tổng", "", card.total_points, card.max_points])
+        writer.writerow([indicator.key, PAR766_LABELS.get(indicator.key, indicator.key), indicator.numerator,
+                         indicator.denominator, "" if indicator.value is None else indicator.value, indicator.points,
+                         indicator.max_points])
+    writer.writerow(["total", "Tổng", "", "", "", card.total_points, card.max_points])
     return buffer.getvalue()
 
 
@@ -308,11 +312,11 @@ def par766_xlsx(card: Scorecard, out: Path, *, heading: str | None = None) -> No
     title = 1 if heading is None else 2  # the title row
     sheet.append([f"Chỉ số Quyết định 766/QĐ-TTg — từ {shown(card.start)} đến {shown(card.end)}"])
     sheet.append([f"Bộ quy tắc: {card.rule_set}"])
-    sheet.append(["Mã", "Chỉ số", "Tỷ lệ (%)", "Điểm", "Điểm tối đa"])
+    sheet.append(["Mã", "Chỉ số", "Tử số", "Mẫu số", "Tỷ lệ (%)", "Điểm", "Điểm tối đa"])
     for indicator in card.indicators:
-        sheet.append([indicator.key, PAR766_LABELS.get(indicator.key, indicator.key), indicator.value,
-                      indicator.points, indicator.max_points])
-    sheet.append(["", "Tổng", None, card.total_points, card.max_points])
+        sheet.append([indicator.key, PAR766_LABELS.get(indicator.key, indicator.key), indicator.numerator,
+                      indicator.denominator, indicator.value, indicator.points, indicator.max_points])
+    sheet.append(["", "Tổng", None, None, None, card.total_points, card.max_points])
     for note in card.notes:
         sheet.append([note])
     for cell in (*sheet[1], *sheet[title], *sheet[title + 2], *sheet[sheet.max_row - len(card.notes)]):

@@ -17,7 +17,7 @@ from motcua.adapters.sql.keys import SqlHttpStore
 from motcua.adapters.sql.portal_status import SqlSyncLog
 from motcua.adapters.sql.reports import SqlReports
 from motcua.adapters.sql.store import SqlStore
-from motcua.workflow.reports.projection import StatusOf
+from motcua.workflow.reports.projection import EligibleOf, StatusOf
 
 __all__ = ["SqlBackend"]
 
@@ -42,8 +42,8 @@ class SqlBackend:
     def keys(self) -> SqlHttpStore:
         return SqlHttpStore(self._driver)
 
-    def reports(self, status_of: StatusOf) -> SqlReports:
-        return SqlReports(self._driver, status_of)
+    def reports(self, status_of: StatusOf, eligible_of: EligibleOf) -> SqlReports:
+        return SqlReports(self._driver, status_of, eligible_of)
 
     def bulk(self) -> AbstractContextManager[SqlBulkWriter]:
         return transaction(self._driver, self._bulk_queries)

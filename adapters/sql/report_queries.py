@@ -30,7 +30,7 @@ from motcua.adapters.sql.report_tables import (
 from motcua.adapters.sql.statement import Compiler, one_of, param
 from motcua.adapters.sql.tables import table_of
 from motcua.workflow.dvcqg.portal import SYNC_KIND
-from motcua.workflow.reports.par766 import SATISFIED_RATING
+from motcua.workflow.reports.par766 import SATISFIED_RATING, SUPPLEMENT_REQUESTS_ON_TIME
 from motcua.workflow.reports.projection import ONLINE, DossierFacts
 
 __all__ = ["DAY_COLUMNS", "FACT_COLUMNS", "PAUSE_COLUMNS", "ReportQueries"]
@@ -143,6 +143,9 @@ class _Counts:
         self.received = c.received_on >= start
         paused = sa.select(PAUSE.c.code).where(PAUSE.c.end_on > end, PAUSE.c.start_on <= end)
         self.overdue = sa.and_(c.ended_on > end, c.appointment_on < end, c.code.not_in(paused))
+        # not overdue, spelt so that a missing appointment (NULL) is within, as in the reference
+        past = sa.and_(c.appointment_on.is_not(None), c.appointment_on < end, c.code.not_in(paused))
+        self.within = sa.and_(c.ended_on > end, sa.not_(past))
         self.early = sa.and_(self.resolved, c.ended_on < c.appointment_on)
         self.on_time = sa.and_(self.resolved, sa.or_(c.appointment_on.is_(None), c.ended_on == c.appointment_on))
         self.late = sa.and_(self.resolved, c.ended_on > c.appointment_on)
@@ -175,10 +178,14 @@ class _Counts:
         return [
             *(column for column in self.bieu06() if column.name not in ("online", "carried_over")),
             _sum(sa.and_(sa.or_(self.late, self.overdue), c.apologies_in_time > 0), "late_apologised"),
+            _sum(sa.and_(sa.or_(self.early, self.on_time, self.within),
+                         c.supplement_requests > SUPPLEMENT_REQUESTS_ON_TIME), "resupplemented"),
             _sum(c.rating.is_not(None), "rated"),
             _sum(c.rating >= SATISFIED_RATING, "satisfied"),
             _sum(self.received, "received"),
             _sum(sa.and_(self.received, c.channel == ONLINE), "received_online"),
+            _sum(sa.and_(self.received, c.full_online_eligible), "full_online_eligible"),
+            _sum(sa.and_(self.received, c.full_online_eligible, c.channel == ONLINE), "full_online"),
             _sum(paper, "paper_result"),
             _sum(sa.and_(paper, c.electronic_result), "electronic_result"),
             _sum(sa.and_(self.received, c.digitized, sa.or_(c.electronic_result, ~c.paper_result)), "digitized"),

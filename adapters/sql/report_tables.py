@@ -90,7 +90,12 @@ class DossierReportRow(Row, table=True):
     rating: int | None = Field(default=None, sa_type=sa.SmallInteger)
     apologies: int = Field(sa_type=sa.Integer)
     apologies_in_time: int = Field(sa_type=sa.Integer)
+    # an apology sent in time fixed a new date; asked to supplement how many times (0013; rebuilt by the upgrade)
+    redated_in_time: bool = Field(sa_type=sa.Boolean, sa_column_kwargs={"server_default": sa.false()})
+    supplement_requests: int = Field(sa_type=sa.Integer, sa_column_kwargs={"server_default": "0"})
     imported: bool = Field(sa_type=sa.Boolean)
+    # its procedure was eligible for full-online service on the date of R (0014; false until a rebuild for older rows)
+    full_online_eligible: bool = Field(sa_type=sa.Boolean, sa_column_kwargs={"server_default": sa.false()})
     position: int = Field(sa_type=ID)  # the last audit position folded into the row
     unit: str | None = Field(default=None, sa_type=sa.String)  # the deciding unit it is counted under (0010)
 

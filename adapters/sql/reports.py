@@ -48,7 +48,7 @@ from motcua.adapters.sql.statement import Statement
 from motcua.workflow.auditing.upcasting import upcast
 from motcua.workflow.engine.clock import to_vietnam_time
 from motcua.workflow.reports.par766 import IndicatorCounts
-from motcua.workflow.reports.projection import Bieu06, Bieu06Row, DossierFacts, Pause, StatusOf, fold
+from motcua.workflow.reports.projection import Bieu06, Bieu06Row, DossierFacts, EligibleOf, Pause, StatusOf, fold
 
 __all__ = ["BATCH", "PROJECTION", "SqlReports"]
 
@@ -56,19 +56,21 @@ BATCH: Final = 1000  # audit entries folded per transaction
 PROJECTION: Final = "reporting"  # the checkpoint's name
 UNBOUNDED: Final = 2**63 - 1  # the horizon on SQLite, whose writers commit in position order
 _INSTANTS: Final = ("received_at", "ended_at", "appointment")
-_FLAGS: Final = ("paper_result", "electronic_result", "digitized", "paid_online", "imported")
+_FLAGS: Final = ("paper_result", "electronic_result", "digitized", "paid_online", "imported", "full_online_eligible",
+                 "redated_in_time")
 
 
 class SqlReports:
     """A :class:`~motcua.workflow.reports.ports.Reports` on the database of ``driver`` (migrated to 0003 or
-    later; share the store's driver)."""
+    later; share the store's driver); ``eligible_of`` judges a dossier's full-online eligibility at its reception."""
 
-    def __init__(self, driver: Driver, status_of: StatusOf, *, batch: int = BATCH) -> None:
+    def __init__(self, driver: Driver, status_of: StatusOf, eligible_of: EligibleOf, *, batch: int = BATCH) -> None:
         self._driver = driver
         self._codec = driver.codec
         self._sql = ReportQueries(driver.dialect)
         self._postgres = driver.dialect.name == "postgresql"
         self._status_of = status_of
+        self._eligible_of = eligible_of
         self._batch = batch
 
     # -- the projection -------------------------------------------------------------------------
@@ -127,7 +129,7 @@ class SqlReports:
         facts = self._load(unit, sorted({entry.case_code for entry in entries}))
         changed: set[str] = set()
         for entry in entries:
-            folded = fold(facts.get(entry.case_code), entry, self._status_of)
+            folded = fold(facts.get(entry.case_code), entry, self._status_of, self._eligible_of)
             if folded is not None:
                 facts[entry.case_code] = folded
                 changed.add(entry.case_code)

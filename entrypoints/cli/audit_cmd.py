@@ -38,8 +38,9 @@ from motcua.adapters.render.timeline import (
     timeline_tables,
 )
 from motcua.workflow.auditing.anchor import Anchor, AnchorReport, check, take
-from motcua.workflow.auditing.control_sheet import ControlSheet, control_sheet
+from motcua.workflow.auditing.control_sheet import ControlSheet, StepCheck, control_sheet
 from motcua.workflow.auditing.replay import Difference, replay_all
+from motcua.workflow.dossiers.internal_process import working_time_label
 from motcua.workflow.engine.audit import AuditEntry, verify_chains
 from motcua.workflow.engine.clock import VN_TZ, to_vietnam_time
 from motcua.workflow.engine.definition import WorkflowDefinition
@@ -333,20 +334,46 @@ def _sheet_json(sheet: ControlSheet) -> dict[str, JsonValue]:
                 "receiver_unit": h.receiver.unit,
                 "deadline": to_vietnam_time(h.deadline).isoformat() if h.deadline else None,
                 "result": h.result.value, "result_label": h.result.label, "electronic": h.electronic, "note": h.note,
+                "process_step": _step_json(h.step) if h.step is not None else None,
             }
             for h in sheet.handovers
+        ],
+        "late_steps": [
+            {"number": h.number, "key": h.step.key, "label": h.step.label} for h in sheet.late_steps if h.step
         ],
     }
 
 
+def _step_json(step: StepCheck) -> dict[str, JsonValue]:
+    """The step of the internal process a hand-over ends: its budget, start, end, working time spent, result."""
+    return {
+        "key": step.key, "label": step.label, "budget": step.budget,
+        "budget_minutes": int(step.budget_time.total_seconds()) // 60 if step.budget_time is not None else None,
+        "started": to_vietnam_time(step.started).isoformat(), "ended": to_vietnam_time(step.ended).isoformat(),
+        "spent_minutes": int(step.spent.total_seconds()) // 60,
+        "due": to_vietnam_time(step.due).isoformat() if step.due else None,
+        "result": step.result.value if step.result is not None else None,
+    }
+
+
+def _step_cell(step: StepCheck | None) -> str:
+    if step is None:
+        return ""
+    return (f"{step.label}\nThời hạn: {step.budget or 'không tính thời gian'}\nBắt đầu: {minute(step.started)}\n"
+            f"Kết thúc: {minute(step.ended)}\nĐã dùng: {working_time_label(step.spent)}")
+
+
 def _sheet_table(sheet: ControlSheet) -> Table:
     table = Table(title=f"PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ — Mã hồ sơ: {sheet.code}", show_lines=True)
-    for column in ("TÊN CƠ QUAN", "THỜI GIAN GIAO, NHẬN HỒ SƠ", "KẾT QUẢ", "GHI CHÚ"):
+    for column in ("TÊN CƠ QUAN", "THỜI GIAN GIAO, NHẬN HỒ SƠ", "KẾT QUẢ", "GHI CHÚ", "BƯỚC (THỜI HẠN RIÊNG)"):
         table.add_column(column)
     for h in sheet.handovers:
         table.add_row(f"1. Giao: {h.giver.unit}\n2. Nhận: {h.receiver.unit}",
                       f"{minute(h.at)}\nNgười giao: {h.giver.name or '—'}\nNgười nhận: {h.receiver.name or '—'}",
-                      h.result.label, h.note)
+                      h.result.label, h.note, _step_cell(h.step))
+    if sheet.late_steps:
+        late = "; ".join(f"{h.number}. {h.step.label}" for h in sheet.late_steps if h.step is not None)
+        table.caption = f"Bước quá thời hạn riêng: {late}"
     return table
 
 

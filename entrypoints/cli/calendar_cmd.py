@@ -1,13 +1,18 @@
 """``motcua calendar``: due instants and days off of an office's working calendar.
 
+Every calendar here is the product's: the ``holidays`` package, the national corrections
+(``definitions/calendar/vn.yaml``), then the office's overrides. ``days`` shows for each day the legal text behind
+it (``Nguồn``) and marks the package's days no announcement confirms yet (``Tạm tính``).
 Every bad input ends with exit code 2 and one line on stderr naming what was wrong.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import datetime, time
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -16,8 +21,9 @@ from rich.table import Table
 
 from motcua.definitions.offices import DEFAULT_OFFICE, load_office
 from motcua.entrypoints.cli.usage import fail
+from motcua.workflow.engine.model import JsonValue
 from motcua.workflow.errors import InvalidInput, MotcuaError
-from motcua.workflow.worktime.calendar import Duration, DurationUnit, WorkingCalendar
+from motcua.workflow.worktime.calendar import CalendarDay, DayOrigin, Duration, DurationUnit
 
 __all__ = ["calendar_app"]
 
@@ -36,6 +42,12 @@ _DURATION_OPTIONS = {
 }
 
 OfficeOption = Annotated[str, typer.Option("--office", help="Office settings in definitions/offices/.")]
+_PROVISIONAL = "Tạm tính"
+
+
+class DaysFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
 
 
 @dataclass(frozen=True)
@@ -113,33 +125,55 @@ def _year(text: str) -> int:
         raise InvalidInput("YEAR", f"{text!r} is not a year") from None
 
 
-def _rows(calendar: WorkingCalendar, year: int) -> list[tuple[date, str, str]]:
-    rows = [(day, "Nghỉ", name) for day, name in calendar.days_off(year)]
-    rows += [(day, "Làm bù", name) for day, name in calendar.extra_working_days(year)]
-    removed = calendar.overrides.removed_days_off.items()
-    rows += [(day, "Đi làm", reason) for day, reason in removed if day.year == year]
-    return sorted(rows)
+def _source(item: CalendarDay) -> str:
+    """The ``Nguồn`` column: the legal text, the office's own file, or the package's guess."""
+    if item.source is not None:
+        return item.source.label
+    if item.origin is DayOrigin.OFFICE:
+        return DayOrigin.OFFICE.label
+    return f"{DayOrigin.PACKAGE.label} (chưa có thông báo)"
 
 
-def _table(title: str, rows: list[tuple[date, str, str]]) -> Table:
-    table = Table(title=title)
-    for column in ("Ngày", "Thứ", "Loại", "Tên"):
+def _table(title: str, rows: list[CalendarDay]) -> Table:
+    table = Table(title=title, caption=f"{_PROVISIONAL}: ngày nghỉ, ngày làm bù chưa được công bố, có thể thay đổi.")
+    for column in ("Ngày", "Thứ", "Loại", "Tên", "Nguồn", _PROVISIONAL):
         table.add_column(column)
-    for day, kind, name in rows:
-        table.add_row(day.isoformat(), _WEEKDAYS[day.weekday()], kind, name)
+    for item in rows:
+        table.add_row(item.day.isoformat(), _WEEKDAYS[item.day.weekday()], item.kind.label, item.name or "",
+                      _source(item), _PROVISIONAL if item.provisional else "")
     return table
+
+
+def _document(label: str, year: int, rows: list[CalendarDay]) -> dict[str, JsonValue]:
+    days: list[JsonValue] = [
+        {
+            "date": item.day.isoformat(), "weekday": _WEEKDAYS[item.day.weekday()], "kind": item.kind.value,
+            "kind_label": item.kind.label, "name": item.name, "working": item.working,
+            "origin": item.origin.value if item.origin else None,
+            "source": item.source.label if item.source else None,
+            "source_number": item.source.number if item.source else None,
+            "source_signed": item.source.signed.isoformat() if item.source else None,
+            "provisional": item.provisional,
+        }
+        for item in rows
+    ]
+    return {"office": label, "year": year, "days": days}
 
 
 @calendar_app.command("days")
 def days_command(
     year: Annotated[str, typer.Argument(help="Calendar year, e.g. 2025.")],
     office: OfficeOption = DEFAULT_OFFICE,
+    output: Annotated[DaysFormat, typer.Option("--format", help="table or json.")] = DaysFormat.TABLE,
 ) -> None:
-    """List the days off and the make-up working days of YEAR, with their names."""
+    """List the days off, make-up working days and cancelled days off of YEAR: name, legal source, provisional."""
     try:
         number = _year(year)
         settings = load_office(office)
-        rows = _rows(settings.calendar(), number)
+        rows = settings.calendar().special_days(number)
     except MotcuaError as error:
         fail(error, source="office file")
+    if output is DaysFormat.JSON:
+        typer.echo(json.dumps(_document(settings.label, number, rows), ensure_ascii=False, indent=2))
+        return
     Console().print(_table(f"{settings.label} — năm {number}", rows))

@@ -263,7 +263,8 @@ def _book_title(motcua: Motcua, start: date, end: date, heading: str) -> str:
         form = motcua.rules.in_force(start).form("tracking_book")
     except NoRuleSetInForce:  # a period before the first rule set: the book still prints
         return f"SỔ THEO DÕI HỒ SƠ — {period} — {heading}"
-    return f"{form.name.upper()} (mẫu số {form.number}) — {period} — {heading}"
+    numbered = f" (mẫu số {form.number})" if form.number is not None else ""
+    return f"{form.name.upper()}{numbered} — {period} — {heading}"
 
 
 def _book_csv(rows: tuple[BookRow, ...]) -> str:

@@ -53,6 +53,8 @@ class Problem(BaseModel):
     state: dict[str, str] | None = Field(default=None, description="The dossier's state per region.")
     allowed_roles: list[str] | None = None
     guards: list[str] | None = None
+    rule: str | None = Field(default=None, description="The legal rule a guard refused by (rule-refused).")
+    source: str | None = Field(default=None, description="The legal text of that rule.")
     current_version: int | None = None
 
 

@@ -194,6 +194,8 @@ class Bieu06Report(_Body):
 
 class IndicatorScore(_Body):
     key: str
+    numerator: int
+    denominator: int
     value: float | None
     points: float
     max_points: float

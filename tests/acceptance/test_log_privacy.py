@@ -192,6 +192,7 @@ def _python_api(shop: motcua.OneStop, seeds: Seeds, clock: ManualClock) -> list[
 
     fire(main, "assign", OFFICER, assignee=seeds.text("assign", "assignee"))
     fire(main, "request_supplement", SPECIALIST)
+    fire(main, "authorise_extra_supplement", LEADER)  # one more request allowed, with a (personal) reason
     fire(main, "supplement_received", APPLICANT)
     fire(main, "request_payment", SPECIALIST, amount=AMOUNT)
     fire(main, "payment_received", OFFICER)

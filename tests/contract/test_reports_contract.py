@@ -112,7 +112,7 @@ def folded_facts(app: Motcua) -> list[DossierFacts]:
     """The reference: the whole log folded by position, ordered by dossier code."""
     facts: dict[str, DossierFacts] = {}
     for entry in sorted(app.store.entries(), key=lambda entry: entry.position or 0):
-        item = fold(facts.get(entry.case_code), entry, app.workflows.status_of)
+        item = fold(facts.get(entry.case_code), entry, app.workflows.status_of, app.catalogue.full_online_eligible)
         if item is not None:
             facts[entry.case_code] = item
     return [facts[code] for code in sorted(facts)]

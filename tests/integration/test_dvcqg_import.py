@@ -119,7 +119,8 @@ def verified(app: Motcua) -> bool:
 def folded(app: Motcua) -> dict[str, DossierFacts]:
     facts: dict[str, DossierFacts | None] = {}
     for entry in sorted(app.store.entries(), key=lambda e: e.position or 0):
-        facts[entry.case_code] = fold(facts.get(entry.case_code), entry, app.workflows.status_of)
+        facts[entry.case_code] = fold(facts.get(entry.case_code), entry, app.workflows.status_of,
+                                      app.catalogue.full_online_eligible)
     return {key: value for key, value in facts.items() if value is not None}
 
 

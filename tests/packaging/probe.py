@@ -69,6 +69,7 @@ def imports() -> dict[str, object]:
 
 def definitions() -> dict[str, object]:
     from motcua.adapters.bootstrap import open_motcua  # noqa: PLC0415
+    from motcua.definitions.calendar import CALENDAR_DIR, NATIONAL_FILE, load_national_calendar  # noqa: PLC0415
     from motcua.definitions.catalogue import PROCEDURES_DIR, RULES_DIR, load_procedures, load_rule_sets  # noqa: PLC0415
     from motcua.definitions.offices import OFFICES_DIR, load_office, office_names  # noqa: PLC0415
     from motcua.definitions.plans import PLANS_DIR, load_plan, plan_paths  # noqa: PLC0415
@@ -76,7 +77,7 @@ def definitions() -> dict[str, object]:
     from motcua.definitions.workflows import WORKFLOWS_DIR, load_definition  # noqa: PLC0415
 
     folders = {"workflows": WORKFLOWS_DIR, "procedures": PROCEDURES_DIR, "rules": RULES_DIR,
-               "offices": OFFICES_DIR, "plans": PLANS_DIR, "units": UNITS_DIR}
+               "offices": OFFICES_DIR, "plans": PLANS_DIR, "units": UNITS_DIR, "calendar": CALENDAR_DIR}
     app = open_motcua("memory://", observers=[])  # compiles every workflow against its guards and actions
     try:
         compiled = sorted(definition.ref for definition in app.workflows.definitions())
@@ -90,6 +91,7 @@ def definitions() -> dict[str, object]:
         "procedures": sorted(procedure.code for procedure in load_procedures()),
         "rules": sorted(rule_set.key for rule_set in load_rule_sets()),
         "offices": {name: load_office(name).label for name in office_names()},
+        "calendar": [correction.day.isoformat() for correction in load_national_calendar(NATIONAL_FILE).corrections],
         "plans": {path.name: len(load_plan(path).tasks) for path in plan_paths()},
         "units": sorted(unit.code for unit in load_units().units),
     }

@@ -175,7 +175,7 @@ def test_the_wheel_holds_every_module_and_data_file_of_the_source(built: Built) 
     with zipfile.ZipFile(built.wheel) as wheel:
         shipped = {name for name in wheel.namelist() if not dist_info(name)}
 
-    for kind in ("workflows", "procedures", "rules", "offices", "plans", "units"):
+    for kind in ("workflows", "procedures", "rules", "offices", "plans", "units", "calendar"):
         assert any(name.startswith(f"motcua/definitions/{kind}/") for name in expected), f"no {kind} in the source"
     assert "motcua/adapters/sql/migrations/script.py.mako" in expected
     assert sorted(expected - shipped) == []
@@ -244,7 +244,7 @@ def test_every_yaml_definition_loads_from_the_installed_package(venv: Venv, outs
 
     folders = report.pop("folders")
     assert isinstance(folders, dict)
-    assert set(folders) == {"workflows", "procedures", "rules", "offices", "plans", "units"}
+    assert set(folders) == {"workflows", "procedures", "rules", "offices", "plans", "units", "calendar"}
     assert {kind: folder for kind, folder in folders.items() if not inside(folder, venv.site_packages)} == {}
     source = probe.definitions()
     source.pop("folders")

@@ -16,6 +16,7 @@ import pytest
 from motcua.adapters.backends import MEMORY_URL, open_backend
 from motcua.adapters.bootstrap import Motcua
 from motcua.adapters.keys import new_key
+from motcua.definitions.catalogue import load_procedures
 from motcua.workflow.dvcqg.portal import EntrySync
 from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.decisions import Decision
@@ -37,7 +38,7 @@ def test_the_url_names_the_backend_and_every_store_is_on_it(url: str, durable: b
         key = new_key("Nguyễn Thị Lan", ["officer"], NOW).stored
         backend.keys.add_key(key)
         backend.sync.record(EntrySync("H-1", 1, "synced", 1, NOW, synced_at=NOW))
-        reports = backend.reports(WorkflowSet().status_of)
+        reports = backend.reports(WorkflowSet().status_of, load_procedures().full_online_eligible)
         assert backend.keys.key(key.key_id) == key
         assert backend.sync.synced_counts() == {"H-1": 1}
         assert reports.catch_up() == 0 and list(backend.store.cases()) == []

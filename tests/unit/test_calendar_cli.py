@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
+from motcua.definitions.offices import load_office
+from motcua.entrypoints.cli import calendar_cmd
 from motcua.entrypoints.cli.calendar_cmd import calendar_app
 
 RUNNER = CliRunner()
+FIXTURE_OFFICES = Path(__file__).resolve().parents[1] / "fixtures" / "offices"
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -28,12 +34,13 @@ def test_due_prints_only_the_instant() -> None:
         (("--received", "2024-04-26T09:00", "--calendar-days", "3"), "2024-05-02T09:00:00+07:00"),
         (("--received", "2024-06-03T15:30", "--working-days", "0", "--cutoff", "15:00"), "2024-06-04T17:00:00+07:00"),
         (("--received", "2024-06-03T15:30", "--working-days", "0"), "2024-06-03T17:00:00+07:00"),
+        (("--received", "2025-12-31T10:00", "--working-days", "1"), "2026-01-05T10:00:00+07:00"),
         (
-            ("--received", "2027-02-02T15:00", "--working-days", "1", "--office", "an-thuong"),
-            "2027-02-11T15:00:00+07:00",
+            ("--received", "2025-12-31T10:00", "--working-days", "1", "--office", "an-thuong"),
+            "2026-01-05T10:00:00+07:00",
         ),
     ],
-    ids=["utc-input", "working-hours", "calendar-days", "cutoff", "no-cutoff", "office"],
+    ids=["utc-input", "working-hours", "calendar-days", "cutoff", "no-cutoff", "new-year-2026-swap", "office"],
 )
 def test_due_variants(args: tuple[str, ...], expected: str) -> None:
     code, out, _ = run("due", *args)
@@ -81,11 +88,44 @@ def test_days_lists_days_off_and_make_up_saturdays() -> None:
     assert "2024-06-03" not in out
 
 
-def test_days_of_an_office_show_its_overrides() -> None:
-    code, out, _ = run("days", "2027", "--office", "an-thuong")
+def test_days_2026_show_the_new_year_swap_with_its_source() -> None:
+    result = RUNNER.invoke(calendar_app, ["days", "2026"], env={"COLUMNS": "220"})
+    assert result.exit_code == 0, result.stderr
+    lines = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if line.startswith("│")}
+    for day in ("2026-01-02", "2026-01-10"):
+        assert "Công văn 12729/VPCP-KGVX ngày 25/12/2025" in lines[day] and "Tạm tính" not in lines[day]
+    assert "Làm bù" in lines["2026-01-10"] and "Thứ Bảy" in lines["2026-01-10"]
+    assert "Tạm tính" in lines["2026-11-24"]
+    assert "Nguồn" in result.stdout
+
+
+def test_days_as_json_mark_sources_and_provisional_days() -> None:
+    code, out, _ = run("days", "2026", "--format", "json")
+    assert code == 0
+    days = {item["date"]: item for item in json.loads(out)["days"]}
+    swap = days["2026-01-02"]
+    assert (swap["kind"], swap["working"], swap["origin"], swap["provisional"]) == ("day_off", False, "national", False)
+    assert (swap["source_number"], swap["source_signed"]) == ("12729/VPCP-KGVX", "2025-12-25")
+    assert (days["2026-01-10"]["kind"], days["2026-01-10"]["working"]) == ("make_up", True)
+    assert [day for day, item in days.items() if item["provisional"]] == ["2026-11-24"]
+    code, out, _ = run("days", "2027", "--format", "json")
+    provisional = [item["date"] for item in json.loads(out)["days"] if item["provisional"]]
+    assert "2027-02-05" in provisional and "2027-01-01" not in provisional
+
+
+def test_days_of_an_office_show_its_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(calendar_cmd, "load_office", lambda name: load_office(name, FIXTURE_OFFICES))
+    code, out, _ = run("days", "2027", "--office", "vi-du-hoan-doi")
     assert code == 0
     assert "2027-02-03" in out and "2027-02-20" in out
-    assert "An Thượng" in out
+    assert "Văn phòng ví dụ" in out
+    code, out, _ = run("days", "2027", "--office", "vi-du-hoan-doi", "--format", "json")
+    office_days = {day["date"]: day for day in json.loads(out)["days"] if day["origin"] == "office"}
+    assert {day: (item["kind"], item["working"]) for day, item in office_days.items()} == {
+        "2027-02-03": ("day_off", False), "2027-02-20": ("make_up", True),
+    }
+    code, out, _ = run("due", "--received", "2027-02-02T15:00", "--working-days", "1", "--office", "vi-du-hoan-doi")
+    assert (code, out) == (0, "2027-02-11T15:00:00+07:00\n")
 
 
 @pytest.mark.parametrize(("args", "named"), [(("abc",), "YEAR"), (("2024", "--office", "x"), "office")])

@@ -226,6 +226,35 @@ def test_bad_triggers_data_and_bodies_are_422_or_409(api: Api) -> None:
     _problem(api.client.delete("/dossiers", headers=api.headers()), 405, "method-not-allowed")
 
 
+def test_a_refusal_by_a_legal_rule_names_the_rule_and_its_source(api: Api) -> None:
+    """A second supplement request, then a second re-dating: 409 guard-rejected with ``rule`` and ``source``; only a
+    leader may authorise one more request, and the authorised one passes."""
+    code = api.receive(procedure="1.001776")["code"]  # 10 working days; received 2024: Decree 61/2018
+    rules = api.motcua.rules.get("nd61-2018")
+    api.fire(code, "assign", {"assignee": "Phạm Văn Hùng"})
+    for trigger, role in (("request_supplement", "specialist"), ("supplement_received", "officer")):
+        assert api.fire(code, trigger, {"reason": "Bản sao CCCD"} if role == "specialist" else {},
+                        role=role).status_code == 200  # type: ignore[attr-defined]
+    again = _problem(api.fire(code, "request_supplement", {"reason": "Lần hai"}, role="specialist"), 409,
+                     "guard-rejected")
+    assert (again["rule"], again["source"]) == ("supplement_request_limit", rules.supplement_requests.source)
+    assert again["guards"] == ["supplement_request_allowed"] and "04/03/2024" in str(again["detail"])
+    _problem(api.fire(code, "authorise_extra_supplement", {"reason": "Cần xác nhận"}, role="officer"), 403,
+             "role-not-allowed")
+    assert api.fire(code, "authorise_extra_supplement", {"reason": "Cần xác nhận"},
+                    role="leader").status_code == 200  # type: ignore[attr-defined]
+    assert api.fire(code, "request_supplement", {"reason": "Lần hai"},
+                    role="specialist").status_code == 200  # type: ignore[attr-defined]
+    assert api.fire(code, "apologize", {"reason": "Chờ xác minh", "new_date": "2024-03-29"},
+                    role="leader").status_code == 200  # type: ignore[attr-defined]
+    redated = _problem(api.fire(code, "apologize", {"reason": "Lần hai", "new_date": "2024-04-05"}, role="leader"),
+                       409, "guard-rejected")
+    assert (redated["rule"], redated["source"]) == ("redating_limit", rules.redating.source)
+    history = api.client.get(f"/dossiers/{code}/history", headers=api.headers()).json()
+    assert [entry["trigger"] for entry in history][-3:] == ["authorise_extra_supplement", "request_supplement",
+                                                            "apologize"]
+
+
 # -- idempotency -------------------------------------------------------------------------------------
 
 

@@ -57,10 +57,10 @@ def test_progress_is_twenty_times_the_on_time_share() -> None:
 
 
 def test_online_share_earns_full_points_from_fifty_percent() -> None:
-    assert scores(IndicatorCounts(received=10, received_online=5))["online"].points == 12
-    assert scores(IndicatorCounts(received=10, received_online=9))["online"].points == 12
-    low = scores(IndicatorCounts(received=10, received_online=2))["online"]
-    assert (low.value, low.points) == (20.0, 4.8)
+    assert scores(IndicatorCounts(full_online_eligible=10, full_online=5))["online"].points == 12
+    assert scores(IndicatorCounts(full_online_eligible=10, full_online=9))["online"].points == 12
+    low = scores(IndicatorCounts(received=40, received_online=30, full_online_eligible=10, full_online=2))["online"]
+    assert (low.numerator, low.denominator, low.value, low.points) == (2, 10, 20.0, 4.8)
 
 
 def test_satisfaction_is_100_minus_late_and_complaint_rates() -> None:
@@ -92,8 +92,8 @@ def test_sync_is_reported_as_not_measured() -> None:
     assert any(note.startswith("sync: not measured") for note in card.notes)
     shape = card.as_json()
     assert set(shape) == {"from", "to", "rule_set", "indicators", "total_points", "notes"}
-    assert shape["indicators"][0] == {"key": "progress", "value": 100.0, "points": 20.0,  # type: ignore[index]
-                                      "max_points": 20.0}
+    assert shape["indicators"][0] == {"key": "progress", "numerator": 3, "denominator": 3,  # type: ignore[index]
+                                      "value": 100.0, "points": 20.0, "max_points": 20.0}
 
 
 def test_points_and_thresholds_come_from_the_rule_set() -> None:
@@ -102,7 +102,7 @@ def test_points_and_thresholds_come_from_the_rule_set() -> None:
         if indicator.key == "online_share" else indicator for indicator in RULES.par766.indicators
     )
     rules = RULES.model_copy(update={"par766": RULES.par766.model_copy(update={"indicators": indicators})})
-    online = scores(IndicatorCounts(received=10, received_online=2), rules)["online"]
+    online = scores(IndicatorCounts(full_online_eligible=10, full_online=2), rules)["online"]
     assert (online.points, online.max_points) == (2.4, 3.0)
 
 

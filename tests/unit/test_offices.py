@@ -11,6 +11,7 @@ from motcua.definitions.offices import OFFICES_DIR, load_office, load_office_fil
 from motcua.workflow.errors import InvalidDefinition, InvalidInput
 from motcua.workflow.worktime.calendar import VN_TZ, Duration, DurationUnit, OfficeHours
 
+FIXTURE_OFFICES = Path(__file__).resolve().parents[1] / "fixtures" / "offices"
 HOURS = """\
 office_hours:
   - start: "07:00"
@@ -53,8 +54,17 @@ def test_default_office_has_the_production_hours_and_no_overrides() -> None:
     assert due == datetime(2024, 5, 4, 16, 10, tzinfo=VN_TZ)
 
 
-def test_example_office_overrides_hours_and_days() -> None:
+def test_an_thuong_keeps_its_hours_and_the_national_days_only() -> None:
     settings = load_office("an-thuong")
+    assert settings.hours.intervals == ((time(7, 30), time(12)), (time(13), time(16, 30)))
+    assert not settings.overrides.extra_days_off
+    assert not settings.overrides.extra_working_days
+    assert not settings.overrides.removed_days_off
+
+
+def test_example_office_overrides_hours_and_days() -> None:
+    """The invented 2027 swap of a test fixture office (real offices carry no invented days)."""
+    settings = load_office("vi-du-hoan-doi", FIXTURE_OFFICES)
     assert settings.hours.intervals == ((time(7, 30), time(12)), (time(13), time(16, 30)))
     assert settings.overrides.extra_days_off[date(2027, 2, 3)].startswith("Nghỉ")
     calendar = settings.calendar()

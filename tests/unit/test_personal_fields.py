@@ -32,7 +32,7 @@ NOT_PERSONAL = {
         "open": {"procedure", "channel", "applicant_kind", "receiving_unit", "deciding_unit"},
         "assign": {"electronic"}, "payment_received": {"online"}, "submit_for_approval": {"electronic"},
         "send_back": {"from_units"}, "mark_result_ready": {"electronic"}, "digitize": {"components"},
-        "apologize": {"new_date"}, "escalate": {"step"},
+        "apologize": {"new_date"}, "escalate": {"step"}, "warn_step": {"step"},  # a step key (reception, …)
         "transfer": {"from_units", "to_unit", "resolution", "effective"}, "adopt_unit": {"unit", "from_units"},
     },
     "plan-task": {

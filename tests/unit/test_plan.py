@@ -329,7 +329,7 @@ def test_on_time_rate_counts_resolved_dossiers_of_the_period(plan: Plan) -> None
 
 def test_apology_coverage_over_late_and_overdue_pending(plan: Plan) -> None:
     measured = measure("apology_coverage", plan, inputs(
-        facts("late-apologised", at(1), at(8), at(5), apologies=1, apologies_in_time=1),
+        facts("late-apologised", at(1), at(8), at(5), apologies=1, apologies_in_time=1, redated_in_time=True),
         facts("late-apology-too-late", at(1), at(8), at(5), apologies=1, apologies_in_time=0),
         facts("pending-overdue", at(1), None, at(20)),
         facts("paused-overdue", at(1), None, at(20), status=5, pauses=(Pause(date(2024, 3, 18), None),)),

@@ -122,10 +122,12 @@ def test_par766_json(db: str) -> None:
     assert card["rule_set"] == "nd61-2018"  # in force on 2024-03-31
     assert [item["key"] for item in card["indicators"]] == [
         "progress", "online", "e_result", "digitized", "satisfaction", "payment", "sync"]
-    assert all(list(item) == ["key", "value", "points", "max_points"] for item in card["indicators"])
+    assert all(list(item) == ["key", "numerator", "denominator", "value", "points", "max_points"]
+               for item in card["indicators"])
     progress = card["indicators"][0]
     assert (progress["value"], progress["points"], progress["max_points"]) == (100.0, 20.0, 20.0)
-    assert card["indicators"][-1] == {"key": "sync", "value": 0.0, "points": 0.0, "max_points": 6.0}
+    assert card["indicators"][-1] == {"key": "sync", "numerator": 0, "denominator": 0, "value": 0.0, "points": 0.0,
+                                      "max_points": 6.0}
     assert any("sync: not measured" in note for note in card["notes"])
     assert card["total_points"] == round(sum(item["points"] for item in card["indicators"]), 2)
 
@@ -135,7 +137,8 @@ def test_par766_table_and_csv(db: str) -> None:
     assert code == 0 and "766" in out and "not measured" in out
     code, out, _ = run("report", "par766", "--period", "2024-03", "--format", "csv", "--db", db)
     lines = list(csv.reader(io.StringIO(out)))
-    assert lines[0] == ["key", "label", "value_percent", "points", "max_points"] and lines[-1][0] == "total"
+    assert lines[0] == ["key", "label", "numerator", "denominator", "value_percent", "points", "max_points"]
+    assert lines[-1][0] == "total"
 
 
 def test_projections_rebuild(db: str) -> None:

@@ -61,9 +61,9 @@ def test_forms_of_each_frame() -> None:
     old, new = book.get("nd61-2018"), book.get("nd118-2025")
     assert old.form("receipt").name == "Giấy tiếp nhận hồ sơ và hẹn trả kết quả"
     assert old.form("apology").name == "Phiếu xin lỗi và hẹn lại ngày trả kết quả"
-    assert "stop_notice" not in old.forms
-    assert new.form("apology").name == "Phiếu xin lỗi và đề nghị gia hạn thời gian giải quyết"
-    assert new.form("stop_notice").number == "05"
+    assert old.form("withdrawal_notice").number is None  # explicit: Circular 01/2018 has no stop form
+    assert new.form("apology").name == "Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết"
+    assert new.form("withdrawal_notice").number == "05"  # the whole map: tests/unit/test_forms_map.py
     assert (new.form("control_sheet").number, new.form("tracking_book").number) == ("06", "07")
 
 
@@ -71,7 +71,8 @@ def test_deadline_parameters() -> None:
     for rules in load_rule_sets():
         assert rules.apology_lead_working_days == 1
         assert rules.due_soon_working_days == 1
-        assert rules.supplement_requests_allowed == 1
+        assert (rules.supplement_requests.allowed, rules.supplement_requests.within_working_days) == (1, 3)
+        assert rules.redating.allowed == 1
         steps = [(s.after_working_days, s.notify_role) for s in rules.escalation]
         assert steps == [(-1, "officer"), (0, "leader"), (2, "chairman")]
 

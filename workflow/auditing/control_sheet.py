@@ -10,13 +10,19 @@ processing officer, submitted to the leader, approved (back to the officer who s
 the result passed to the one-stop, returned to the applicant — and, when the applicant must complete
 the file, sent back to them and received again.
 
-How a step is judged [ours]. The catalogue gives a procedure one legal processing time and no times
-per step, so each hand-over is judged against the dossier's **legal appointment as it stands right
-after the step** — shifted by legal pauses (supplement, payment), never moved by an apology's new date
+How a step is judged. A procedure whose catalogue entry carries the province's internal process (its
+``steps``, one-stop-shop.md, step budgets) has each step's clock recorded on the dossier by the action
+``step_clock`` (:mod:`motcua.workflow.dossiers.step_clock`): a hand-over that ends a step — the dossier leaves
+the step's state for another than a pause — is judged against **that step's own budget**: late when the step
+spent more working time than its budget (over all its visits, pauses not counted), early when it ended on a
+Vietnam calendar date before its limit's, on time otherwise; the row shows the step, its budget, when it started
+and ended and the working time it spent (:class:`StepCheck`). Every other hand-over, and every hand-over of a
+procedure without published steps, is judged [ours] against the dossier's **legal appointment as it stands
+right after the step** — shifted by legal pauses (supplement, payment), never moved by an apology's new date
 — comparing Vietnam calendar dates, the rule the dossier itself is judged by (one-stop-shop.md, the legal clock): a step
 made on a day before the appointment's is early, on its day on time, after it late; a step made while
-the dossier has no appointment yet is on time. A caller that knows step-level deadlines passes its own
-:data:`StepDeadline`.
+the dossier has no appointment yet is on time. A caller that knows other deadlines passes its own
+:data:`StepDeadline` for those rows.
 
 Everything is folded from the entries (:mod:`motcua.workflow.auditing.replay`): never from the stored case row.
 """
@@ -25,11 +31,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
 from motcua.workflow.auditing.replay import fold
 from motcua.workflow.auditing.upcasting import upcast
+from motcua.workflow.dossiers.step_clock import PAUSE_STATES, judge, records, step_of
 from motcua.workflow.engine.audit import AuditEntry
 from motcua.workflow.engine.model import Case, JsonValue
 from motcua.workflow.worktime.hours import Timeliness, classify
@@ -42,9 +49,11 @@ __all__ = [
     "ControlSheet",
     "HandOver",
     "Party",
+    "StepCheck",
     "StepDeadline",
     "appointment_deadline",
     "control_sheet",
+    "step_check",
 ]
 
 ONE_STOP_UNIT: Final = "Bộ phận tiếp nhận và trả kết quả"
@@ -79,6 +88,22 @@ class Party:
 
 
 @dataclass(frozen=True, slots=True)
+class StepCheck:
+    """The step of the internal process a hand-over ends, judged against its own budget (``result`` ``None``: a
+    step that counts no time, judged by the appointment like any other row)."""
+
+    key: str
+    label: str
+    budget: str | None  # as the decision writes it: 0,5 ngày làm việc
+    budget_time: timedelta | None  # the budget in working time on the deciding unit's calendar
+    started: datetime  # when the step first started
+    ended: datetime
+    spent: timedelta  # working time spent in the step, over all its visits, pauses not counted
+    due: datetime | None  # the limit of the step's last visit
+    result: Timeliness | None
+
+
+@dataclass(frozen=True, slots=True)
 class HandOver:
     number: int  # row of the sheet, from 1
     sequence: int  # the audit entry it comes from
@@ -90,6 +115,7 @@ class HandOver:
     result: Timeliness
     electronic: bool | None  # handed over electronically (None: the record does not say)
     note: str
+    step: StepCheck | None = None  # the step of the internal process this hand-over ends, if the procedure has one
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +126,11 @@ class ControlSheet:
     received_at: datetime | None
     appointment: datetime | None  # the legal appointment as it stands after the last entry
     handovers: tuple[HandOver, ...]
+
+    @property
+    def late_steps(self) -> tuple[HandOver, ...]:
+        """The hand-overs that ended a step later than its own budget allowed."""
+        return tuple(h for h in self.handovers if h.step is not None and h.step.result is Timeliness.LATE)
 
 
 def _instant(value: JsonValue | None) -> datetime | None:
@@ -160,6 +191,23 @@ class _Walk:
         return (applicant if entry.trigger in _FROM_APPLICANT else actor), receiver
 
 
+def step_check(before: Case | None, after: Case) -> StepCheck | None:
+    """The step a move from ``before`` to ``after`` ends: the dossier left the step's state for another that is not a
+    pause, and the dossier recorded the step's clock."""
+    if before is None:
+        return None
+    left, state = before.state.get("lifecycle"), after.state.get("lifecycle")
+    key = step_of(left)
+    if key is None or state == left or state in PAUSE_STATES:
+        return None
+    record = records(after.attributes).get(key)
+    if record is None or record.ended is None or record.open:
+        return None
+    return StepCheck(key=key, label=record.label, budget=record.budget, budget_time=record.budget_time,
+                     started=record.started, ended=record.ended, spent=record.spent, due=record.due,
+                     result=judge(record))
+
+
 def _note(entry: AuditEntry) -> str:
     parts = [entry.reason or _text(entry.data, "note") or _text(entry.data, "decision_number")]
     if entry.data.get("electronic") is True:
@@ -172,7 +220,8 @@ def control_sheet(
     deadline: StepDeadline = appointment_deadline,
 ) -> ControlSheet:
     """The sheet of one dossier from its entries in sequence order. ``units`` names the unit each role
-    works in, over :data:`DEFAULT_UNITS`; ``deadline`` says what each step is judged by."""
+    works in, over :data:`DEFAULT_UNITS`; ``deadline`` says what each hand-over that ends no budgeted step is judged
+    by (a step with a budget is judged against it)."""
     walk = _Walk({**DEFAULT_UNITS, **(units or {})})
     rows: list[HandOver] = []
     case: Case | None = None
@@ -182,12 +231,17 @@ def control_sheet(
         if entry.trigger not in HANDOVERS:
             continue
         parties = walk.parties(entry, before, case)
-        due = deadline(entry, case)
+        check = step_check(before, case)
+        if check is not None and check.result is not None:
+            due, result = check.due, check.result
+        else:
+            due = deadline(entry, case)
+            result = classify(entry.occurred_at, due)
         electronic = entry.data.get("electronic")
         rows.append(HandOver(
             number=len(rows) + 1, sequence=entry.sequence, trigger=entry.trigger, at=entry.occurred_at,
-            giver=parties[0], receiver=parties[1], deadline=due, result=classify(entry.occurred_at, due),
-            electronic=electronic if isinstance(electronic, bool) else None, note=_note(entry),
+            giver=parties[0], receiver=parties[1], deadline=due, result=result,
+            electronic=electronic if isinstance(electronic, bool) else None, note=_note(entry), step=check,
         ))
     attributes: Mapping[str, JsonValue] = case.attributes if case is not None else {}
     return ControlSheet(

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from motcua.workflow.dossiers.catalogue import Catalogue, Channel, FormKey, RuleBook, RuleSet
+from motcua.workflow.dossiers.catalogue import RECEIVED_FORMS, Catalogue, Channel, FormKey, RuleBook, RuleSet
+from motcua.workflow.dossiers.limits import checked_new_date, register_limits
 from motcua.workflow.dossiers.sla import SlaClock, appointment_entry, attribute_instant
+from motcua.workflow.dossiers.step_clock import register_steps
 from motcua.workflow.engine.clock import text
 from motcua.workflow.engine.model import Effect, JsonValue
-from motcua.workflow.engine.registry import Action, Context, Outcome, Registry
+from motcua.workflow.engine.registry import Action, Context, Guard, Outcome, Refusal, Registry
 from motcua.workflow.units.transfer import register_transfer
 
 __all__ = ["DossierServices", "dossier_registry"]
@@ -56,12 +58,32 @@ def _list(context: Context, name: str) -> list[JsonValue]:
 
 
 def _form(services: DossierServices, context: Context, key: FormKey) -> Effect:
+    """The paper of act ``key`` under the dossier's rule set: its form's number (``None`` when the rule set has no
+    form for the act) and name, and whether the desk received it from the applicant rather than issued it."""
     spec = services.rule_set(context).form(key)
     payload: dict[str, JsonValue] = {
-        "form": key, "number": spec.number, "name": spec.name, "dossier": context.case.code,
-        "at": text(context.now), "by": context.actor.name,
+        "form": key, "number": spec.number, "name": spec.name, "received": key in RECEIVED_FORMS,
+        "dossier": context.case.code, "at": text(context.now), "by": context.actor.name,
     }
     return Effect("form", payload)
+
+
+def _withdrawal_allowed(services: DossierServices) -> Guard:
+    """The guard of a withdrawal: once a decision is issued (the lifecycle is ``approved``: the leader signed the
+    result), a rule set whose withdrawal rule says so refuses it, naming the rule and its source. Judged on the
+    state, not on an attribute, so that dossiers approved before the rule existed are judged alike."""
+
+    def guard(context: Context) -> bool | Refusal:
+        rule = services.rule_set(context).withdrawal
+        if rule.after_decision or context.case.state.get("lifecycle") != "approved":
+            return True
+        return Refusal(
+            rule="withdrawal_before_decision", source=rule.source,
+            reason="hồ sơ đã có quyết định giải quyết (lãnh đạo đã ký kết quả): tổ chức, cá nhân chỉ được rút hồ sơ "
+                   "khi chưa có kết quả giải quyết",
+        )
+
+    return guard
 
 
 def _notify(context: Context, event: str, role: str, **extra: JsonValue) -> Effect:
@@ -89,11 +111,12 @@ class _DossierActions:
         channel = _CHANNELS.get(_str(context, "channel"), "direct")
         appointment = self.s.clock_for(context).appointment(procedure, channel, context.now)
         rules = self.s.rule_set(context)
+        provisional = self.s.clock_for(context).provisional_days(context.now, appointment)
         return Outcome(
             attributes={
                 "received_at": text(context.now), "appointment": text(appointment),
                 "apology_due": text(self.s.clock_for(context).apology_deadline(rules, appointment)),
-                "appointment_history": [appointment_entry(context.now, appointment, "initial", None)],
+                "appointment_history": [appointment_entry(context.now, appointment, "initial", None, provisional)],
             },
             timers=self.s.clock_for(context).timers(rules, appointment, context.now),
         )
@@ -111,8 +134,10 @@ class _DossierActions:
             return Outcome()
         moved = self.s.clock_for(context).shifted(appointment, paused_at, context.now)
         rules = self.s.rule_set(context)
+        received = attribute_instant(context.attributes, "received_at") or paused_at  # the span counted: from reception
+        provisional = self.s.clock_for(context).provisional_days(received, moved)
         history = _list(context, "appointment_history")
-        history.append(appointment_entry(context.now, moved, "paused", context.trigger))
+        history.append(appointment_entry(context.now, moved, "paused", context.trigger, provisional))
         return Outcome(
             attributes={
                 "paused_at": None, "appointment": text(moved), "appointment_history": history,
@@ -139,18 +164,21 @@ class _DossierActions:
         return Outcome(attributes=attributes)
 
     def record_apology(self, context: Context) -> Outcome:
+        """The letter, and the new date it fixes (if any: one letter may, guard ``redating_allowed``) beside the
+        legal appointment in ``appointment_history``: the appointment itself never moves."""
         due = attribute_instant(context.attributes, "apology_due")
+        new_date = checked_new_date(context)
+        shown = None if new_date is None else new_date.isoformat()
         apology: dict[str, JsonValue] = {
             "at": text(context.now), "by": context.actor.name, "reason": context.data.get("reason"),
-            "new_date": context.data.get("new_date"), "in_time": due is None or context.now <= due,
+            "new_date": shown, "in_time": due is None or context.now <= due,
         }
-        history = _list(context, "appointment_history")
-        history.append(appointment_entry(context.now, str(context.data["new_date"]), "apology",
-                                         str(context.data.get("reason"))))
-        return Outcome(
-            attributes={"apologies": [*_list(context, "apologies"), apology], "appointment_history": history},
-            effects=(_form(self.s, context, "apology"),),
-        )
+        attributes: dict[str, JsonValue] = {"apologies": [*_list(context, "apologies"), apology]}
+        if shown is not None:
+            history = _list(context, "appointment_history")
+            history.append(appointment_entry(context.now, shown, "apology", str(context.data.get("reason"))))
+            attributes["appointment_history"] = history
+        return Outcome(attributes=attributes, effects=(_form(self.s, context, "apology"),))
 
     def notify_due_soon(self, context: Context) -> Outcome:
         return Outcome(effects=(_notify(context, "due_soon", _rung_role(self.s.rule_set(context), -1)),))
@@ -191,10 +219,21 @@ class _RecordActions:
     def issue_supplement_request(self, context: Context) -> Outcome:
         return Outcome(effects=(_form(self.s, context, "supplement_request"),))
 
+    def record_decision(self, context: Context) -> Outcome:
+        """The leader signed the result: a decision is issued (a withdrawal may no longer be allowed)."""
+        return Outcome(attributes={"decided_at": text(context.now)})
+
+    def record_withdrawal_request(self, context: Context) -> Outcome:
+        """The applicant's request to withdraw (or the desk's record of it, made on their behalf)."""
+        return Outcome(effects=(_form(self.s, context, "withdrawal_request"),))
+
+    def issue_withdrawal_notice(self, context: Context) -> Outcome:
+        """The desk confirms the withdrawal: processing stopped on the applicant's request."""
+        return Outcome(effects=(_form(self.s, context, "withdrawal_notice"),))
+
     def issue_stop_notice(self, context: Context) -> Outcome:
-        rules = self.s.rule_set(context)
-        key: FormKey = "stop_notice" if "stop_notice" in rules.forms else "refusal"
-        return Outcome(effects=(_form(self.s, context, key),))
+        """The agency stops processing of its own decision (the leader, with a reason)."""
+        return Outcome(effects=(_form(self.s, context, "stop_notice"),))
 
     def record_completion_request(self, context: Context) -> Outcome:
         return Outcome(attributes={"completion_requested": True},
@@ -223,6 +262,7 @@ def dossier_registry(services: DossierServices) -> Registry:
     registry = Registry()
     registry.add_guard("not_guided_before", lambda c: not c.case.attributes.get("completion_requested"))
     registry.add_guard("submitted_online", lambda c: c.case.attributes.get("channel") == "online")
+    registry.add_guard("withdrawal_allowed", _withdrawal_allowed(services))
     timed, recorded = _DossierActions(services), _RecordActions(services)
     arming = frozenset({"mark_due_soon", "mark_overdue", "escalate"})
     registry.add_action("start_clock", timed.start_clock, arming)
@@ -239,6 +279,9 @@ def dossier_registry(services: DossierServices) -> Registry:
         "issue_receipt": recorded.issue_receipt,
         "issue_refusal": recorded.issue_refusal,
         "issue_supplement_request": recorded.issue_supplement_request,
+        "record_decision": recorded.record_decision,
+        "record_withdrawal_request": recorded.record_withdrawal_request,
+        "issue_withdrawal_notice": recorded.issue_withdrawal_notice,
         "issue_stop_notice": recorded.issue_stop_notice,
         "record_completion_request": recorded.record_completion_request,
         "record_payment": recorded.record_payment,
@@ -250,4 +293,6 @@ def dossier_registry(services: DossierServices) -> Registry:
     for name, action in actions.items():
         registry.add_action(name, action)
     register_transfer(registry, ("receiving_unit", "deciding_unit"))
+    register_steps(registry, services)
+    register_limits(registry, services)
     return registry

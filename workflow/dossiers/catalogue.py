@@ -15,28 +15,35 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, time, timedelta
 from itertools import pairwise
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from motcua.workflow.dossiers.internal_process import ProcessStep, steps_problems
 from motcua.workflow.errors import InvalidDefinition, NoRuleSetInForce, NotFound, UnknownProcedure, UnknownRuleSet
 
 __all__ = [
     "CHANNELS",
+    "RECEIVED_FORMS",
+    "REQUIRED_FORMS",
     "Catalogue",
     "Channel",
     "EscalationStep",
     "FormKey",
     "FormSpec",
+    "FullOnlineChange",
     "Level",
     "Par766",
     "Par766Group",
     "Par766Indicator",
     "Procedure",
     "ProcessingTime",
+    "RedatingRule",
     "RuleBook",
     "RuleSet",
+    "SupplementRule",
     "TimeUnit",
+    "WithdrawalRule",
     "check_continuity",
     "check_field_names",
 ]
@@ -45,25 +52,25 @@ Channel = Literal["direct", "online", "postal"]
 Level = Literal["toan_trinh", "mot_phan", "truc_tiep"]
 TimeUnit = Literal["working_days", "working_hours", "calendar_days"]
 FormKey = Literal[
-    "receipt",
-    "supplement_request",
-    "refusal",
-    "apology",
-    "stop_notice",
-    "control_sheet",
-    "tracking_book",
+    "receipt",  # the desk receives the dossier (receive)
+    "supplement_request",  # guidance before reception (request_completion), a supplement asked (request_supplement)
+    "refusal",  # the desk refuses to receive it (refuse)
+    "apology",  # the leader apologises for a late result (apologize)
+    "withdrawal_request",  # the applicant asks to withdraw (request_withdrawal): a paper the desk receives
+    "withdrawal_notice",  # the desk confirms the withdrawal, processing stopped on request (confirm_withdrawal)
+    "stop_notice",  # the agency stops processing of its own decision (stop)
+    "control_sheet",  # the process control sheet the system keeps (motcua control-sheet)
+    "tracking_book",  # the register of dossiers received (motcua report book)
 ]
+"""Every act of the dossier workflow that issues or receives a paper: each rule set maps each of them to its form
+(a :class:`FormSpec`, whose number is ``None`` when the rule set's circular prescribes no form for that act)."""
 Role = Literal["officer", "leader", "chairman"]
 
 CHANNELS: tuple[Channel, ...] = ("direct", "online", "postal")
-REQUIRED_FORMS: tuple[FormKey, ...] = (
-    "receipt",
-    "supplement_request",
-    "refusal",
-    "apology",
-    "control_sheet",
-    "tracking_book",
-)
+REQUIRED_FORMS: tuple[FormKey, ...] = get_args(FormKey)
+"""Every act: a rule set must say, for each, which form it uses or that it has none."""
+RECEIVED_FORMS: frozenset[FormKey] = frozenset({"withdrawal_request"})
+"""The acts whose paper the desk receives from the applicant; every other act's paper is issued by the agency."""
 _CODE_PATTERN = r"^\d\.\d{6}$"
 _HHMM = re.compile(r"^(\d{2}):(\d{2})$")
 
@@ -79,8 +86,27 @@ class ProcessingTime(_Frozen):
     unit: TimeUnit
 
 
+class FullOnlineChange(_Frozen):
+    """From ``since`` on (a Vietnam date), the procedure is, or is no longer, eligible for full-online service
+    (đủ điều kiện cung cấp dịch vụ công trực tuyến toàn trình), as ``source`` says."""
+
+    since: date
+    eligible: bool
+    source: str = Field(min_length=1)
+
+
 class Procedure(_Frozen):
-    """One administrative procedure as published in the national database (CSDLQG về TTHC)."""
+    """One administrative procedure as published in the national database (CSDLQG về TTHC).
+
+    ``level`` is the online level published now. ``full_online`` is the dated history of its eligibility for
+    full-online service, the population of the Decision 766 online indicator; without one, the procedure is
+    eligible exactly when its level is ``toan_trinh``, from ``valid_from`` (every day when unset). With one, it is
+    eligible on a day when the latest change on or before that day says so (not before the first change), and the
+    latest change must agree with ``level``.
+
+    ``steps`` is the province's internal process (:mod:`motcua.workflow.dossiers.internal_process`), checked against
+    the direct channel's legal time; without steps a dossier is judged by its appointment alone.
+    """
 
     code: str = Field(pattern=_CODE_PATTERN)
     name: str = Field(min_length=1)
@@ -95,6 +121,10 @@ class Procedure(_Frozen):
     source: str = Field(min_length=1)
     valid_from: date | None = None
     valid_to: date | None = None
+    full_online: tuple[FullOnlineChange, ...] = ()
+    supplement_request_within_working_days: int | None = Field(default=None, ge=0)  # sector law, else the rule set's
+    steps: tuple[ProcessStep, ...] = ()  # the province's internal process; none: no per-step judgement
+    steps_source: str | None = Field(default=None, min_length=1)  # the decision that approved the steps
 
     @field_validator("processing_time")
     @classmethod
@@ -116,6 +146,17 @@ class Procedure(_Frozen):
     def _check_validity(self) -> Procedure:
         if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
             raise ValueError(f"valid_to {self.valid_to} is before valid_from {self.valid_from}")
+        problems = _full_online_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _check_steps(self) -> Procedure:
+        legal = self.processing_time["direct"]
+        problems = steps_problems(self.steps, self.steps_source, legal.amount, legal.unit)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def time_for(self, channel: Channel) -> ProcessingTime:
@@ -124,6 +165,38 @@ class Procedure(_Frozen):
     def valid_on(self, day: date) -> bool:
         after_start = self.valid_from is None or self.valid_from <= day
         return after_start and (self.valid_to is None or day <= self.valid_to)
+
+    def full_online_on(self, day: date) -> bool:
+        """Eligible for full-online service on ``day`` (a dossier is judged on the Vietnam date of its reception)."""
+        if not self.full_online:
+            return self.level == "toan_trinh" and (self.valid_from is None or self.valid_from <= day)
+        in_force = [change for change in self.full_online if change.since <= day]
+        return in_force[-1].eligible if in_force else False
+
+
+def _full_online_problems(procedure: Procedure) -> list[str]:
+    """The history of eligibility: dated in strictly increasing order, each change a change, the latest one
+    agreeing with the level published now, none before the procedure's validity starts."""
+    history = procedure.full_online
+    if not history:
+        return []
+    days = [change.since for change in history]
+    problems = []
+    if days != sorted(set(days)):
+        problems.append(f"full_online: the dates must strictly increase, got {[d.isoformat() for d in days]}")
+    problems.extend(
+        f"full_online: the change of {later.since} repeats eligible: {str(later.eligible).lower()}"
+        for earlier, later in pairwise(history) if earlier.eligible == later.eligible
+    )
+    latest, full = history[-1], procedure.level == "toan_trinh"
+    if latest.eligible != full:
+        problems.append(
+            f"full_online: the latest change ({latest.since}) says eligible: {str(latest.eligible).lower()} "
+            f"but level is {procedure.level!r} (eligible exactly when level is 'toan_trinh')"
+        )
+    if procedure.valid_from is not None and days[0] < procedure.valid_from:
+        problems.append(f"full_online: the change of {days[0]} is before valid_from {procedure.valid_from}")
+    return problems
 
 
 def _parse_hhmm(text: str) -> time:
@@ -155,6 +228,12 @@ class Catalogue:
             return self._by_code[code]
         except KeyError:
             raise UnknownProcedure(code) from None
+
+    def full_online_eligible(self, code: str, day: date) -> bool:
+        """Whether procedure ``code`` was eligible for full-online service on ``day``; ``False`` for a code the
+        catalogue does not list (an imported dossier of another office's procedure)."""
+        procedure = self._by_code.get(code)
+        return procedure is not None and procedure.full_online_on(day)
 
     def by_field(self, field_code: str) -> tuple[Procedure, ...]:
         return tuple(p for p in self if p.field_code == field_code)
@@ -189,8 +268,46 @@ def check_field_names(procedures: Iterable[Procedure]) -> list[str]:
 
 
 class FormSpec(_Frozen):
-    number: str = Field(pattern=r"^\d{2}$")
+    """The paper of one act under one rule set: the circular's form ``number`` and ``name``, or ``number: null``
+    when the circular prescribes no form for the act; ``name`` then names the paper and ``note`` says why."""
+
+    number: str | None = Field(pattern=r"^\d{2}$")  # required, even when null: no act falls back to another form
     name: str = Field(min_length=1)
+    note: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _explain_no_form(self) -> FormSpec:
+        if self.number is None and self.note is None:
+            raise ValueError("a paper without a form number needs a note saying why")
+        return self
+
+
+class WithdrawalRule(_Frozen):
+    """When the applicant may withdraw a dossier: ``after_decision`` false, only while no decision (the result the
+    leader signed) is issued; ``source``, the text the refusal names."""
+
+    after_decision: bool
+    source: str = Field(min_length=1)
+
+
+class RedatingRule(_Frozen):
+    """How many apology letters of a dossier may fix a new date for its result (hẹn lại ngày trả kết quả):
+    ``allowed``, counted over the letters that carry one; ``source``, the text a refusal names. A letter without a
+    new date is never limited."""
+
+    allowed: int = Field(ge=0)
+    source: str = Field(min_length=1)
+
+
+class SupplementRule(_Frozen):
+    """How many written requests to supplement a received dossier are allowed (``allowed``; a leader's
+    authorisation lets one more through), and within how many working days of reception the first one is due
+    (``within_working_days``, unless the procedure's sector law says otherwise:
+    :attr:`Procedure.supplement_request_within_working_days`); ``source``, the text a refusal names."""
+
+    allowed: int = Field(ge=1)
+    within_working_days: int = Field(ge=0)
+    source: str = Field(min_length=1)
 
 
 class EscalationStep(_Frozen):
@@ -266,10 +383,13 @@ class RuleSet(_Frozen):
     effective_from: date
     effective_to: date | None = None
     forms: dict[FormKey, FormSpec]
+    withdrawal: WithdrawalRule
     apology_lead_working_days: int = Field(ge=0)
     due_soon_working_days: int = Field(ge=0)
+    step_warning_working_hours: float = Field(ge=0, allow_inf_nan=False)  # warn a step's holder this early
     escalation: tuple[EscalationStep, ...] = Field(min_length=1)
-    supplement_requests_allowed: int = Field(ge=1)
+    redating: RedatingRule
+    supplement_requests: SupplementRule
     par766: Par766
 
     @model_validator(mode="after")
@@ -287,9 +407,18 @@ class RuleSet(_Frozen):
 
 
 def _rule_set_problems(rules: RuleSet) -> list[str]:
-    problems = [f"forms: missing {key!r}" for key in REQUIRED_FORMS if key not in rules.forms]
-    numbers = [spec.number for spec in rules.forms.values()]
-    problems.extend(f"forms: number {n} used twice" for n in sorted({n for n in numbers if numbers.count(n) > 1}))
+    problems = [
+        f"forms: missing {key!r} (every act names its form, or number: null with a note)"
+        for key in REQUIRED_FORMS if key not in rules.forms
+    ]
+    names: dict[str, set[str]] = {}
+    for spec in rules.forms.values():
+        if spec.number is not None:
+            names.setdefault(spec.number, set()).add(spec.name)
+    problems.extend(
+        f"forms: number {number} is given two names: {' / '.join(sorted(named))}"
+        for number, named in sorted(names.items()) if len(named) > 1
+    )
     offsets = [step.after_working_days for step in rules.escalation]
     if offsets != sorted(set(offsets)):
         problems.append(f"escalation: after_working_days must strictly increase, got {offsets}")

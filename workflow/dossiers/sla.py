@@ -6,12 +6,12 @@ is stored here. Instants travel in case attributes as ISO 8601 text with the Vie
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from motcua.workflow.dossiers.catalogue import Channel, Procedure, RuleSet
-from motcua.workflow.engine.clock import instant, text
+from motcua.workflow.engine.clock import instant, text, to_vietnam_time
 from motcua.workflow.engine.model import CancelTimer, JsonValue, SetTimer, TimerChange
 from motcua.workflow.worktime.calendar import WorkingCalendar
 from motcua.workflow.worktime.hours import Duration, DurationUnit
@@ -27,9 +27,17 @@ DUE_SOON_TIMER = "due_soon"
 OVERDUE_TIMER = "overdue"
 
 
-def appointment_entry(at: datetime, appointment: datetime | str, kind: str, reason: str | None) -> JsonValue:
+def appointment_entry(
+    at: datetime, appointment: datetime | str, kind: str, reason: str | None, provisional: Sequence[date] = (),
+) -> JsonValue:
+    """One line of ``appointment_history``. ``provisional``: the provisional days (a weekday off or a Saturday
+    worked that no announcement confirms yet, :meth:`SlaClock.provisional_days`) the appointment was counted
+    over; listed as ``provisional_days`` only when there are some: the date may still move."""
     shown = appointment if isinstance(appointment, str) else text(appointment)
-    return {"at": text(at), "appointment": shown, "kind": kind, "reason": reason}
+    entry: dict[str, JsonValue] = {"at": text(at), "appointment": shown, "kind": kind, "reason": reason}
+    if provisional:
+        entry["provisional_days"] = [day.isoformat() for day in provisional]
+    return entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +83,12 @@ class SlaClock:
         names = [DUE_SOON_TIMER, OVERDUE_TIMER]
         names += [_escalation_name(step) for step, _ in enumerate(rules.escalation, start=1)]
         return tuple(CancelTimer(name) for name in names)
+
+    def provisional_days(self, start: datetime, appointment: datetime) -> tuple[date, ...]:
+        """The provisional days from ``start``'s date to the appointment's (both included) that the count went
+        over: the appointment may still move when the government announces them."""
+        first, last = to_vietnam_time(start).date(), to_vietnam_time(appointment).date()
+        return self.calendar.provisional_days(first, last)
 
     def shifted(self, appointment: datetime, paused_at: datetime, resumed_at: datetime) -> datetime:
         """The appointment moved by the working time the clock stood still."""

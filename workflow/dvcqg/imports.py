@@ -152,7 +152,7 @@ _OWNED: Final = (
     "procedure", "procedure_name", "channel", "applicant_name", "applicant_kind", "phone", "email", "summary",
     "field_code", "field_name", "paper_result", "fee", "received_at", "appointment", "appointment_history",
     "ended_at", "end_state", "paused_at", "returned_at", "paid_online", "electronic_results", "dvcqg_status",
-    "imported", "source",
+    "imported", "source", "supplement_requests",
 )
 
 
@@ -174,6 +174,8 @@ def _attributes(
         "paused_at": _paused_at(record, at, current), "returned_at": _iso(record.returned_at),
         "paid_online": record.online_payment in (1, 2), "electronic_results": _results(record),
         "dvcqg_status": record.status, "imported": True, "source": SOURCE,
+        # the portal's count (a second one is late in Decision 766); none given when none, as before it was read
+        "supplement_requests": len(record.supplements) or None,
     }
     return {key: value for key, value in values.items() if value is not None}
 

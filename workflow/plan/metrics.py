@@ -70,7 +70,7 @@ METRICS: Mapping[str, MetricSpec] = {spec.key: spec for spec in (
     _spec("on_time_rate", "Tỷ lệ hồ sơ giải quyết trước hạn, đúng hạn", "dossiers",
           "hồ sơ giải quyết xong trong kỳ trước hạn + đúng hạn ÷ hồ sơ giải quyết xong trong kỳ"),
     _spec("apology_coverage", "Tỷ lệ hồ sơ quá hạn có thư xin lỗi đúng hạn", "dossiers",
-          "hồ sơ quá hạn trong kỳ có thư xin lỗi gửi đúng hạn ÷ hồ sơ quá hạn trong kỳ"),
+          "hồ sơ quá hạn trong kỳ có thư xin lỗi gửi đúng hạn, hẹn lại ngày trả kết quả ÷ hồ sơ quá hạn trong kỳ"),
     _spec("satisfaction_rate", "Tỷ lệ hài lòng", "dossiers",
           "hồ sơ được đánh giá 4 hoặc 5 (trên thang 1–5) ÷ hồ sơ giải quyết xong trong kỳ có đánh giá"),
     _spec("electronic_routing_rate", "Tỷ lệ hồ sơ luân chuyển nội bộ bằng phương thức điện tử", "dossiers",
@@ -299,8 +299,11 @@ def _on_time(plan: Plan, inputs: PlanInputs) -> Measurement:
 
 
 def _apology(plan: Plan, inputs: PlanInputs) -> Measurement:
+    """A late dossier is covered by the letter the rules ask for: sent in time, fixing a new date for the result
+    (``redated_in_time``); a letter without a new date, or one sent too late, does not cover it. A dossier may be
+    re-dated once (the rule set's ``redating``), so it counts once however many letters it has."""
     late = [f for f in _accepted(inputs.facts) if _late(f, inputs.start, inputs.end)]
-    return _ratio("apology_coverage", late, lambda f: f.apologies_in_time > 0, "không có hồ sơ quá hạn trong kỳ")
+    return _ratio("apology_coverage", late, lambda f: f.redated_in_time, "không có hồ sơ quá hạn trong kỳ")
 
 
 def _satisfaction(plan: Plan, inputs: PlanInputs) -> Measurement:

@@ -12,8 +12,21 @@ Populations (where motcua's own definitions are silent, the national formula she
 - *to handle*: the dossiers of Biểu 06's total, with its semantics (never-accepted ones left out);
   progress, satisfaction, ratings and late dossiers count among them;
 - *received*: accepted dossiers whose reception date is in the period (Biểu 06's online + direct/postal);
-  online share, electronic results, digitisation, online payment and electronic hand-overs count
+  the online indicator, electronic results, digitisation, online payment and electronic hand-overs count
   among them, as the formula sheet counts its dossier indicators by reception date.
+
+The *online* indicator is the national one (docs/explanation/one-stop-shop.md, the online indicator): the received
+dossiers received online ÷ the received dossiers, both of procedures eligible for full-online service (toàn trình) on
+the date of their reception (``DossierFacts.full_online_eligible``, judged with the catalogue's dated eligibility);
+a dossier of a procedure not eligible then counts in neither, whatever its channel. Every scored indicator carries
+its numerator and denominator, so a reader can check the percentage.
+
+The *progress* indicator is Biểu 06's (resolved early + on time + in progress within the limit, ÷ to handle) with one
+difference, the portal's: a dossier asked to supplement more than :data:`SUPPLEMENT_REQUESTS_ON_TIME` time(s)
+(``DossierFacts.supplement_requests``, a leader's authorised extra request included) is not on time there, whatever
+its dates (``resupplemented`` counts those Biểu 06 calls early, on time or within). Only there: Biểu 06, the late
+dossiers and the satisfaction indicator keep Biểu 06's semantics (docs/explanation/one-stop-shop.md, limits on
+letters).
 
 The ``sync`` indicator (docs/how-to/sync-to-dvcqg.md) is decided by the data, never by a process's settings: its
 population is the *received* dossiers motcua handles itself (imported ones come from the portal) that
@@ -36,6 +49,7 @@ from motcua.workflow.reports.projection import DossierFacts, bieu06
 __all__ = [
     "INDICATOR_KEYS",
     "SATISFIED_RATING",
+    "SUPPLEMENT_REQUESTS_ON_TIME",
     "Indicator",
     "IndicatorCounts",
     "Scorecard",
@@ -45,6 +59,7 @@ __all__ = [
 ]
 
 SATISFIED_RATING = 4  # ratings are 1–5; 4 "hài lòng" and 5 "rất hài lòng" count as satisfied
+SUPPLEMENT_REQUESTS_ON_TIME = 1  # the portal counts a dossier asked to supplement more often not on time (progress)
 SYNC_NOT_MEASURED = (
     "sync: not measured — no dossier of the period was published to DVCQG (no portal was configured when they "
     "were handled), so the value is reported as 0 with 0 points, not estimated"
@@ -75,10 +90,13 @@ class IndicatorCounts:
     pending_overdue: int = 0
     late: int = 0  # to handle, resolved late or still pending past the appointment
     late_apologised: int = 0  # of the late ones, with an apology sent in time
+    resupplemented: int = 0  # early, on time or within, yet asked to supplement more than once: late for progress
     rated: int = 0  # to handle, rated by the applicant
     satisfied: int = 0  # of the rated ones, rating ≥ SATISFIED_RATING
     received: int = 0  # received in the period
     received_online: int = 0
+    full_online_eligible: int = 0  # received, of a procedure eligible for full-online service on the date of R
+    full_online: int = 0  # of those, received online (hồ sơ trực tuyến toàn trình)
     paper_result: int = 0  # received, of a procedure that returns a paper result
     electronic_result: int = 0  # of those, with an electronic result issued
     digitized: int = 0  # received, digitised, with an electronic result where the procedure returns paper
@@ -128,6 +146,7 @@ def _dossier_counts(
         "resolved_late": row.resolved_late, "pending_within": row.pending_within,
         "pending_overdue": row.pending_overdue, "late": late,
         "late_apologised": int(late > 0 and item.apologies_in_time > 0),
+        "resupplemented": int(late == 0 and item.supplement_requests > SUPPLEMENT_REQUESTS_ON_TIME),
         "rated": int(item.rating is not None),
         "satisfied": int(item.rating is not None and item.rating >= SATISFIED_RATING),
     }
@@ -141,6 +160,8 @@ def _dossier_counts(
 def _received_counts(item: DossierFacts, *, online: bool) -> dict[str, int]:
     return {
         "received": 1, "received_online": int(online),
+        "full_online_eligible": int(item.full_online_eligible),
+        "full_online": int(item.full_online_eligible and online),
         "paper_result": int(item.paper_result),
         "electronic_result": int(item.paper_result and item.electronic_result),
         "digitized": int(item.digitized and (item.electronic_result or not item.paper_result)),
@@ -154,15 +175,19 @@ def _received_counts(item: DossierFacts, *, online: bool) -> dict[str, int]:
 
 @dataclass(frozen=True, slots=True)
 class Indicator:
-    """One scored indicator: ``value`` in percent (``None`` when its denominator is 0), points earned."""
+    """One scored indicator: ``value`` = ``numerator`` ÷ ``denominator`` in percent (``None`` when the denominator
+    is 0), points earned."""
 
     key: str
     value: float | None
     points: float
     max_points: float
+    numerator: int
+    denominator: int
 
     def as_json(self) -> dict[str, JsonValue]:
-        return {"key": self.key, "value": self.value, "points": self.points, "max_points": self.max_points}
+        return {"key": self.key, "numerator": self.numerator, "denominator": self.denominator, "value": self.value,
+                "points": self.points, "max_points": self.max_points}
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +218,8 @@ Ratio = Callable[[IndicatorCounts], tuple[int, int] | None]
 
 
 def _progress(c: IndicatorCounts) -> tuple[int, int]:
-    return c.resolved_early + c.resolved_on_time + c.pending_within, c.total
+    """Biểu 06's early, on time and within, less the dossiers asked to supplement more than once."""
+    return c.resolved_early + c.resolved_on_time + c.pending_within - c.resupplemented, c.total
 
 
 def _satisfaction(c: IndicatorCounts) -> tuple[int, int]:
@@ -204,7 +230,7 @@ def _satisfaction(c: IndicatorCounts) -> tuple[int, int]:
 
 _RATIOS: Mapping[str, Ratio] = {
     "progress": _progress,
-    "online": lambda c: (c.received_online, c.received),
+    "online": lambda c: (c.full_online, c.full_online_eligible),
     "e_result": lambda c: (c.electronic_result, c.paper_result),
     "digitized": lambda c: (c.digitized, c.received),
     "satisfaction": _satisfaction,
@@ -234,10 +260,10 @@ def _score(key: str, counts: IndicatorCounts, rules: RuleSet) -> Indicator:
     spec = rules.par766.indicator(INDICATOR_KEYS[key])
     ratio = _RATIOS[key](counts)
     if ratio is None:
-        return Indicator(key, 0.0, 0.0, spec.max_points)
-    numerator, denominator = ratio
+        return Indicator(key, 0.0, 0.0, spec.max_points, 0, 0)
+    numerator, denominator = max(ratio[0], 0), ratio[1]  # satisfaction's difference is never below 0
     if denominator == 0:
-        return Indicator(key, None, 0.0, spec.max_points)
-    percent = 100 * max(numerator, 0) / denominator
+        return Indicator(key, None, 0.0, spec.max_points, numerator, denominator)
+    percent = 100 * numerator / denominator
     points = spec.max_points * min(1.0, percent / spec.full_at_percent)
-    return Indicator(key, round(percent, 2), round(points, 2), spec.max_points)
+    return Indicator(key, round(percent, 2), round(points, 2), spec.max_points, numerator, denominator)

@@ -34,6 +34,7 @@ __all__ = [
     "Bieu06",
     "Bieu06Row",
     "DossierFacts",
+    "EligibleOf",
     "Pause",
     "StatusOf",
     "bieu06",
@@ -41,6 +42,7 @@ __all__ = [
 ]
 
 StatusOf = Callable[[str, int, str], int | None]  # (definition key, version, lifecycle state) → DVCQG code
+EligibleOf = Callable[[str, date], bool]  # (procedure code, Vietnam date of R) → eligible for full-online service
 _CHANNEL_CODES = {"direct": 1, "online": 2, "postal": 3}
 ONLINE = _CHANNEL_CODES["online"]
 _END_CODES = frozenset({7, 8, 9, 10})
@@ -80,7 +82,10 @@ class DossierFacts:
     rating: int | None = None
     apologies: int = 0
     apologies_in_time: int = 0
+    redated_in_time: bool = False  # an apology letter sent in time fixed a new date (the plan's apology coverage)
+    supplement_requests: int = 0  # written requests to supplement after reception (Decision 766: a second is late)
     imported: bool = False
+    full_online_eligible: bool = False  # its procedure was eligible for full-online service on the date of R
     position: int = 0  # the last audit position folded in
     unit: str | None = None  # the deciding unit it is counted under: set at opening, moved by a transfer until ended
 
@@ -116,18 +121,29 @@ def _opened(entry: AuditEntry, status: int) -> DossierFacts:
     )
 
 
-def fold(facts: DossierFacts | None, entry: AuditEntry, status_of: StatusOf) -> DossierFacts | None:
-    """The facts after one more entry; ``None`` for entries of cases that are not dossiers."""
+def fold(
+    facts: DossierFacts | None, entry: AuditEntry, status_of: StatusOf, eligible_of: EligibleOf | None = None
+) -> DossierFacts | None:
+    """The facts after one more entry; ``None`` for entries of cases that are not dossiers.
+
+    ``eligible_of`` judges, whenever R is set, whether the dossier's procedure was eligible for full-online service
+    on the date of R (the catalogue's :meth:`~motcua.workflow.dossiers.catalogue.Catalogue.full_online_eligible`), so
+    a rebuild judges old dossiers too; without it (a reader that never reports on the online indicator, such as the
+    tracking book) ``full_online_eligible`` stays ``False``."""
     status = status_of(entry.definition_key, entry.definition_version, entry.state_after.get("lifecycle", ""))
     if status is None:
         return facts
     current = _opened(entry, status) if facts is None else facts
-    return _apply(current, entry, status)
+    return _apply(current, entry, status, eligible_of)
 
 
-def _apply(facts: DossierFacts, entry: AuditEntry, status: int) -> DossierFacts:
+def _apply(facts: DossierFacts, entry: AuditEntry, status: int, eligible_of: EligibleOf | None) -> DossierFacts:
     changes: dict[str, object] = {"status": status, "position": entry.position or facts.position}
     changes.update(_clock_changes(facts, entry.changes, entry.occurred_at))
+    if "received_at" in changes and eligible_of is not None:
+        received = changes["received_at"]
+        changes["full_online_eligible"] = isinstance(received, datetime) and eligible_of(
+            facts.procedure, _vn_date(received))
     changes.update(_record_changes(facts, entry))
     if (facts.ended_at is None or facts.unit is None) and isinstance(unit := entry.changes.get(DECIDING_UNIT), str):
         changes["unit"] = unit  # a transfer (an ended dossier stays put), or an adoption (any dossier)
@@ -160,14 +176,16 @@ def _record_changes(facts: DossierFacts, entry: AuditEntry) -> dict[str, object]
         out["digitized"] = True
     if "electronic_results" in changed or entry.state_after.get("records") == "result_digitized":
         out["electronic_result"] = True
-    for name in ("handovers", "electronic_handovers", "rating"):
+    for name in ("handovers", "electronic_handovers", "rating", "supplement_requests"):
         if isinstance(changed.get(name), int):
             out[name] = changed[name]
     if "paid_online" in changed:
         out["paid_online"] = changed["paid_online"] is True
     if isinstance(apologies := changed.get("apologies"), list):
         out["apologies"] = len(apologies)
-        out["apologies_in_time"] = sum(1 for a in apologies if isinstance(a, dict) and a.get("in_time") is True)
+        in_time = [a for a in apologies if isinstance(a, dict) and a.get("in_time") is True]
+        out["apologies_in_time"] = len(in_time)
+        out["redated_in_time"] = any(a.get("new_date") is not None for a in in_time)
     return out
 
 

@@ -1,10 +1,13 @@
 """The working calendar of a Vietnamese office: days off, working time and due instants (one-stop-shop.md, the legal
 clock).
 
-Days off come from the ``holidays`` package (country ``VN``, Vietnamese names), corrected per office by
-:class:`CalendarOverrides`. Working days are indexed per year as sorted ordinals, so a position in working
-time is ``index of the day × length of a working day + time worked that day``: walking 250 working days
-costs one bisection and one division, like walking one.
+Days off come from the ``holidays`` package (country ``VN``, Vietnamese names), corrected first for the whole
+country by a :class:`~motcua.workflow.worktime.national.NationalCalendar` (the government's announcements: a swap,
+a make-up Saturday the package lacks), then per office by :class:`CalendarOverrides`.
+:meth:`WorkingCalendar.describe` tells of a day whether it is worked, its name, the legal text behind it and whether
+it is *provisional* (the package's guess for a holiday not announced yet). Working days are indexed per year as
+sorted ordinals, so a position in working time is ``index of the day × length of a working day + time worked that
+day``: walking 250 working days costs one bisection and one division, like walking one.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from types import MappingProxyType
 
 import holidays
@@ -31,14 +35,19 @@ from motcua.workflow.worktime.hours import (
     clock_from_us,
     clock_us,
 )
+from motcua.workflow.worktime.national import Correction, CorrectionKind, LegalSource, NationalCalendar
 
 __all__ = [
     "DEFAULT_INTERVALS",
     "VN_TZ",
+    "CalendarDay",
     "CalendarOverrides",
+    "DayKind",
+    "DayOrigin",
     "Duration",
     "DurationUnit",
     "Interval",
+    "NationalCalendar",
     "OfficeHours",
     "Timeliness",
     "WorkingCalendar",
@@ -96,6 +105,76 @@ class CalendarOverrides:
         )
 
 
+class DayKind(StrEnum):
+    """What a day is in the calendar."""
+
+    WORKING = "working"  # an ordinary working day
+    WEEKEND = "weekend"  # an ordinary weekly rest day
+    DAY_OFF = "day_off"  # a holiday, a day in lieu, a swapped day (on a weekend too)
+    MAKE_UP = "make_up"  # a weekend day worked
+    WORKED = "worked"  # a day off cancelled: worked
+
+    @property
+    def label(self) -> str:
+        return _KIND_LABELS[self]
+
+
+_KIND_LABELS = {
+    DayKind.WORKING: "Ngày làm việc",
+    DayKind.WEEKEND: "Nghỉ hằng tuần",
+    DayKind.DAY_OFF: "Nghỉ",
+    DayKind.MAKE_UP: "Làm bù",
+    DayKind.WORKED: "Đi làm",
+}
+
+
+class DayOrigin(StrEnum):
+    """Who decided a day that is not ordinary: the package's rules, the national corrections, the office file."""
+
+    PACKAGE = "package"
+    NATIONAL = "national"
+    OFFICE = "office"
+
+    @property
+    def label(self) -> str:
+        return _ORIGIN_LABELS[self]
+
+
+_ORIGIN_LABELS = {
+    DayOrigin.PACKAGE: "Gói holidays",
+    DayOrigin.NATIONAL: "Lịch toàn quốc",
+    DayOrigin.OFFICE: "Lịch của văn phòng",
+}
+_CORRECTION_KINDS = {
+    CorrectionKind.DAY_OFF: DayKind.DAY_OFF,
+    CorrectionKind.WORKING_DAY: DayKind.MAKE_UP,
+    CorrectionKind.REMOVED: DayKind.WORKED,
+}
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    """One day as the calendar counts it. ``origin`` is None for an ordinary day; ``source`` is the legal text
+    behind a day the package or the national corrections decide (None when none confirms it, or for the office's
+    own days); ``provisional`` marks a package day no announcement confirms yet: it may still move."""
+
+    day: date
+    working: bool
+    kind: DayKind
+    name: str | None = None
+    origin: DayOrigin | None = None
+    source: LegalSource | None = None
+    provisional: bool = False
+
+    @property
+    def moves_the_count(self) -> bool:
+        """A weekday off or a weekend day worked: the days that change a count of working days."""
+        return self.kind in (DayKind.DAY_OFF, DayKind.MAKE_UP) and self.working is (self.day.weekday() >= _SATURDAY)
+
+
+_SATURDAY = 5
+
+
 def _amount_us(amount: timedelta) -> int:
     if not isinstance(amount, timedelta):
         raise InvalidInput("amount", f"expected a timedelta, got {type(amount).__name__}")
@@ -121,19 +200,25 @@ class WorkingCalendar:
 
     Naive datetimes are read as Vietnam time; every datetime returned is aware, in ``VN_TZ``.
 
-    ``seasonal`` gives the office hours of a (month, day) when they change with the season (Hải Dương's
-    summer and winter hours); ``hours`` are then those of the days it does not name. Every season's working
-    day must be as long as ``hours``' (a working day is the unit of legal time: the hours move, the day's
-    length does not), else :class:`InvalidInput` on the first day that differs.
+    ``national`` are the country's corrections, applied before ``overrides`` (without it: the package's days as they
+    are, every one of them provisional; the product's calendars get the shipped corrections from
+    :meth:`motcua.definitions.offices.OfficeSettings.calendar`). ``seasonal`` gives the office hours of a (month,
+    day) when they change with the season (Hải Dương's summer and winter hours); ``hours`` are then those of the
+    days it does not name. Every season's working day must be as long as ``hours``' (a working day is the unit of
+    legal time: the hours move, the day's length does not), else :class:`InvalidInput` on the first day that
+    differs.
     """
 
     def __init__(
         self, hours: OfficeHours | None = None, overrides: CalendarOverrides | None = None,
         seasonal: Callable[[int, int], OfficeHours | None] | None = None,
+        national: NationalCalendar | None = None,
     ) -> None:
         self._hours = OfficeHours() if hours is None else hours
         self._overrides = CalendarOverrides() if overrides is None else overrides
+        self._national = NationalCalendar() if national is None else national
         self._package = holidays.country_holidays("VN", language="vi")
+        self._provisional: dict[int, tuple[date, ...]] = {}  # per year: the provisional days that move a count
         self._day_us = self._hours.day_length_us
         self._seasonal = seasonal
         self._by_month_day: dict[tuple[int, int], OfficeHours] = {}
@@ -171,6 +256,10 @@ class WorkingCalendar:
         return self._overrides
 
     @property
+    def national(self) -> NationalCalendar:
+        return self._national
+
+    @property
     def years(self) -> tuple[int, int]:
         """First and last year the holiday data covers."""
         return self._package.start_year, self._package.end_year
@@ -190,25 +279,77 @@ class WorkingCalendar:
         return date.fromordinal(self._next_working_ordinal(day.toordinal(), day.year))
 
     def days_off(self, year: int) -> list[tuple[date, str]]:
-        """Days off of `year` the package or the office names (weekend holidays included), by date."""
-        self._check_year(year)
-        self._cover(year, year)
-        removed = self._overrides.removed_days_off
-        names = {day: str(name) for day, name in self._package.items() if day.year == year}
-        names = {day: name for day, name in names.items() if day not in removed}
-        names.update((day, name) for day, name in self._overrides.extra_days_off.items() if day.year == year)
-        return [(day, name) for day, name in sorted(names.items()) if not self.is_working_day(day)]
+        """Days off of `year` the package, the national corrections or the office name (weekend holidays
+        included), by date."""
+        return [(item.day, item.name or "") for item in self.special_days(year)
+                if item.kind is DayKind.DAY_OFF and not item.working]
 
     def extra_working_days(self, year: int) -> list[tuple[date, str]]:
-        """Weekend days worked in `year` (make-up Saturdays of the package or of the office), by date."""
+        """Weekend days worked in `year` (make-up Saturdays of the package, the national corrections or the
+        office), by date."""
+        return [(item.day, item.name or "") for item in self.special_days(year)
+                if item.kind is DayKind.MAKE_UP and item.working]
+
+    def describe(self, day: date) -> CalendarDay:
+        """What `day` is: worked or not, its name, who decided it and on what legal text, provisional or not.
+
+        The office's overrides win over the national corrections, which win over the package."""
+        day = _as_date(day)
+        working = self.is_working_day(day)
+        office = self._office_day(day, working)
+        if office is not None:
+            return office
+        correction = self._national.correction(day)
+        if correction is not None:
+            kind = _CORRECTION_KINDS[correction.kind]
+            return CalendarDay(day, working, kind, correction.name, DayOrigin.NATIONAL, correction.source)
+        if day in self._package or day in self._package.weekend_workdays:
+            kind = DayKind.DAY_OFF if day in self._package else DayKind.MAKE_UP
+            name = str(self._package[day]) if kind is DayKind.DAY_OFF else self._makeup_name(day)
+            source = self._national.confirmation(day)
+            return CalendarDay(day, working, kind, name, DayOrigin.PACKAGE, source, provisional=source is None)
+        return CalendarDay(day, working, DayKind.WORKING if working else DayKind.WEEKEND)
+
+    def special_days(self, year: int) -> list[CalendarDay]:
+        """Every day of `year` that is not an ordinary working day or weekend, by date."""
         self._check_year(year)
         first, last = self.years
         self._cover(max(year - 1, first), min(year + 1, last))  # a swap may cross the new year
-        package_days = [day for day in sorted(self._package.weekend_workdays) if day.year == year]
-        found = {day: self._makeup_name(day) for day in package_days}
-        office_days = self._overrides.extra_working_days.items()
-        found.update((day, name) for day, name in office_days if day.year == year)
-        return [(day, name) for day, name in sorted(found.items()) if self.is_working_day(day)]
+        overrides = self._overrides
+        candidates = {day for day in self._package if day.year == year}
+        candidates.update(day for day in self._package.weekend_workdays if day.year == year)
+        candidates.update(item.day for item in self._national.corrections if item.day.year == year)
+        for days in (overrides.extra_days_off, overrides.extra_working_days, overrides.removed_days_off):
+            candidates.update(day for day in days if day.year == year)
+        described = (self.describe(day) for day in sorted(candidates))
+        return [item for item in described if item.origin is not None]
+
+    def provisional_days(self, first: date, last: date) -> tuple[date, ...]:
+        """The provisional days from `first` to `last` (both included) that move a count of working days: a
+        weekday off or a weekend day worked that no announcement confirms yet."""
+        first, last = _as_date(first), _as_date(last)
+        found: list[date] = []
+        for year in range(first.year, last.year + 1):
+            found.extend(day for day in self._provisional_of(year) if first <= day <= last)
+        return tuple(found)
+
+    def _provisional_of(self, year: int) -> tuple[date, ...]:
+        known = self._provisional.get(year)
+        if known is None:
+            special = self.special_days(year)
+            known = tuple(item.day for item in special if item.provisional and item.moves_the_count)
+            self._provisional[year] = known  # computed again at worst by a racing thread: same value
+        return known
+
+    def _office_day(self, day: date, working: bool) -> CalendarDay | None:
+        overrides = self._overrides
+        if day in overrides.extra_days_off:
+            return CalendarDay(day, working, DayKind.DAY_OFF, overrides.extra_days_off[day], DayOrigin.OFFICE)
+        if day in overrides.extra_working_days:
+            return CalendarDay(day, working, DayKind.MAKE_UP, overrides.extra_working_days[day], DayOrigin.OFFICE)
+        if day in overrides.removed_days_off:
+            return CalendarDay(day, working, DayKind.WORKED, overrides.removed_days_off[day], DayOrigin.OFFICE)
+        return None
 
     # -- instants -----------------------------------------------------------------------------------
 
@@ -342,8 +483,30 @@ class WorkingCalendar:
         if day in overrides.extra_working_days:
             return True
         if day in overrides.removed_days_off:
+            return not self._package.is_weekend(day) or self._national_makeup(day)
+        return self._national_says_working(day)
+
+    def _national_says_working(self, day: date) -> bool:
+        """The package's answer, corrected by the national calendar."""
+        correction = self._national.correction(day)
+        if correction is None:
+            return bool(self._package.is_working_day(day))
+        if correction.kind is CorrectionKind.REMOVED:
             return not self._package.is_weekend(day) or day in self._package.weekend_workdays
-        return bool(self._package.is_working_day(day))
+        return correction.kind is CorrectionKind.WORKING_DAY
+
+    def _national_makeup(self, day: date) -> bool:
+        correction = self._national.correction(day)
+        if correction is not None:
+            return correction.kind is CorrectionKind.WORKING_DAY
+        return day in self._package.weekend_workdays
+
+    def _national_day_off(self, day: date) -> bool:
+        """A day off of the package or of the national corrections (not one they cancel)."""
+        correction = self._national.correction(day)
+        if correction is not None:
+            return correction.kind is CorrectionKind.DAY_OFF
+        return day in self._package
 
     def _makeup_name(self, day: date) -> str:
         """Name a make-up working day after the day off it pays for (the package names only the latter)."""
@@ -356,9 +519,55 @@ class WorkingCalendar:
     def _check_removed_days_off(self) -> None:
         for day in self._overrides.removed_days_off:
             self._check_year(day.year)
-            if day not in self._package:
-                message = f"{day.isoformat()} is not a day off in the holidays data: nothing to remove"
+            if not self._national_day_off(day):
+                message = (f"{day.isoformat()} is not a day off in the holidays data or the national corrections: "
+                           "nothing to remove")
                 raise InvalidInput("removed_days_off", message)
+
+    def national_problems(self) -> list[str]:
+        """What is wrong with the national corrections against the ``holidays`` package, each naming its entry: a
+        correction outside the package's years, an announcement whose break is not all off (or whose make-up days
+        are not worked) once corrected, a fixed day that is not off. Empty when the corrections and the
+        announcements agree. A correction the package has since learnt is not wrong (applying it changes nothing):
+        :meth:`redundant_corrections` names those, for the maintainer to delete after upgrading the package."""
+        first, last = self.years
+        problems = [f"{item.where}: outside the years the holiday data covers ({first}–{last})"
+                    for item in self._national.corrections if not first <= item.day.year <= last]
+        for announcement in self._national.announcements:
+            for day in announcement.break_days():
+                if self._national_says_working(day):
+                    problems.append(f"{announcement.where}: {day.isoformat()} is a working day in the corrected "
+                                    "calendar, but the announcement gives it off: add it to days_off")
+            for day in announcement.working_days:
+                if not self._national_says_working(day):
+                    problems.append(f"{announcement.where}: {day.isoformat()} is not worked in the corrected "
+                                    "calendar, but the announcement makes it a working day: add it to working_days")
+        last_year = min(max(self._national.years(), default=0), self.years[1])  # the years the file speaks of
+        for fixed in self._national.fixed_days:
+            for year in range(max(fixed.since, self.years[0]), last_year + 1):
+                fixed_on = fixed.on(year)
+                if fixed_on is not None and not self._national_day_off(fixed_on):
+                    problems.append(f"fixed_days {fixed.month:02d}-{fixed.day:02d}: {fixed_on.isoformat()} is not a "
+                                    "day off in the corrected calendar")
+        return problems
+
+    def redundant_corrections(self) -> list[str]:
+        """The national corrections the ``holidays`` package already applies (a later release learnt them), each
+        naming its entry: harmless, but to be deleted so that the file lists only what the package has wrong."""
+        return [problem for item in self._national.corrections if (problem := self._redundancy(item))]
+
+    def _redundancy(self, item: Correction) -> str | None:
+        day, package = item.day, self._package
+        first, last = self.years
+        if not first <= day.year <= last:
+            return None
+        if item.kind is CorrectionKind.REMOVED and day not in package:
+            return f"{item.where}: not a day off in the holidays package: nothing to remove"
+        if item.kind is CorrectionKind.DAY_OFF and not package.is_working_day(day):
+            return f"{item.where}: already a day off in the holidays package (or a weekend): nothing to add"
+        if item.kind is CorrectionKind.WORKING_DAY and package.is_working_day(day):
+            return f"{item.where}: already a working day in the holidays package: nothing to add"
+        return None
 
 
 def _cutoff_us(cutoff: time | None) -> int:

@@ -24,6 +24,7 @@ from motcua.adapters.notifiers import FanOut, LogNotifier, RoutingNotifier, Smtp
 from motcua.adapters.portal.status import SyncLog
 from motcua.adapters.portal.sync import PORTAL_KIND, HttpxTransport, PortalNotifier, PortalTransport, UnconfiguredPortal
 from motcua.definitions.catalogue import load_procedures, load_rule_sets
+from motcua.definitions.catalogue_store import CatalogueStore
 from motcua.definitions.offices import DEFAULT_OFFICE, load_office
 from motcua.definitions.units import load_units, unit_calendars
 from motcua.definitions.workflows import load_workflows
@@ -39,6 +40,7 @@ from motcua.workflow.engine.ports import Notifier, Observer, Storage
 from motcua.workflow.engine.retry import RetryPolicy
 from motcua.workflow.engine.service import CaseService
 from motcua.workflow.errors import InvalidInput
+from motcua.workflow.feedback.actions import FEEDBACK_WORKFLOW, FeedbackServices, feedback_registry
 from motcua.workflow.plan.actions import TaskServices, task_registry
 from motcua.workflow.reports.ports import Reports
 from motcua.workflow.units.directory import UnitDirectory
@@ -62,6 +64,8 @@ __all__ = [
     "open_motcua",
     "portal_notifier",
     "portal_settings",
+    "procedure_catalogue",
+    "procedures_dir",
     "publish_from_settings",
 ]
 
@@ -75,6 +79,22 @@ def home_unit(explicit: str | None = None) -> str:
     """The unit a desk receives for unless told otherwise: ``agency`` wins, then ``MOTCUA_AGENCY``, then
     :data:`DEFAULT_AGENCY` (a standalone commune)."""
     return explicit or os.environ.get("MOTCUA_AGENCY") or DEFAULT_AGENCY
+
+
+def procedures_dir(explicit: Path | None = None, environ: Mapping[str, str] | None = None) -> Path | None:
+    """The province's catalogue directory (:mod:`motcua.definitions.catalogue_store`): ``--dir`` wins, then
+    ``MOTCUA_PROCEDURES_DIR``; ``None``: the shipped catalogue, read-only."""
+    env = os.environ if environ is None else environ
+    text = env.get("MOTCUA_PROCEDURES_DIR", "").strip()
+    return explicit or (Path(text) if text else None)
+
+
+def procedure_catalogue(environ: Mapping[str, str] | None = None) -> Catalogue:
+    """The catalogue in use: the current revision of ``MOTCUA_PROCEDURES_DIR``, or the shipped one when it is unset
+    or holds no revision yet."""
+    root = procedures_dir(environ=environ)
+    current = CatalogueStore(root).current() if root is not None else None
+    return load_procedures() if current is None else load_procedures(current, legacy_fees=False)
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -271,13 +291,14 @@ def open_motcua(
     dossiers to DVCQG); by default :func:`publish_from_settings`. It changes only what decisions emit: the
     reports measure the ``sync`` indicator from the data (dossiers with ``dvcqg.sync`` effects), whatever
     this process publishes."""
-    catalogue, rules, register = load_procedures(), load_rule_sets(), load_units()
+    catalogue, rules, register = procedure_catalogue(), load_rule_sets(), load_units()
     calendar = load_office(office).calendar()
     sla = SlaClock(calendar)
     clocks = {code: SlaClock(unit_calendar) for code, unit_calendar in unit_calendars(register).items()}
     workflows = load_workflows({
         "tthc-dossier": dossier_registry(DossierServices(sla, catalogue, rules, clocks)),
         "plan-task": task_registry(TaskServices(sla, rules, clocks)),
+        FEEDBACK_WORKFLOW: feedback_registry(FeedbackServices(sla, rules, clocks)),
     })
     published = publish_from_settings() if publish is None else publish
     engine = Engine(workflows, clock or SystemClock(), published)

@@ -103,6 +103,7 @@ class _Kind:
     field_code: str
     field_name: str
     fee: int
+    fee_known: bool
     paper_result: bool
     allowed: timedelta
 
@@ -119,7 +120,8 @@ class _Generator:
         self.random = random.Random(seed)
         self.catalogue = load_procedures()
         procedures = list(self.catalogue)
-        kinds = [_Kind(p.code, p.field_code, p.field_name, p.fee, p.paper_result, _allowed(p)) for p in procedures]
+        kinds = [_Kind(p.code, p.field_code, p.field_name, p.fee, p.fees[-1].known, p.paper_result, _allowed(p))
+                 for p in procedures]
         weights = [_FIELD_WEIGHTS.get(p.field_code, 5) / len(_by_field(procedures, p.field_code))
                    for p in procedures]
         total = sum(weights)
@@ -186,7 +188,7 @@ class _Generator:
             "paper_result": kind.paper_result, "electronic_result": resolved and r() < 0.6,
             "digitized": r() < 0.7, "handovers": handovers,
             "electronic_handovers": handovers if r() < 0.8 else 0, "fee": kind.fee,
-            "paid_online": kind.fee > 0 and r() < 0.4,
+            "fee_known": kind.fee_known, "paid_online": kind.fee > 0 and r() < 0.4,
             "rating": _RATINGS[int(r() * len(_RATINGS))] if resolved else None,
             "apologies": int(late and r() < 0.8), "apologies_in_time": int(late and r() < 0.7),
             "redated_in_time": late and r() < 0.6, "supplement_requests": int(r() < 0.05) + int(r() < 0.005),

@@ -37,7 +37,7 @@ from motcua.workflow.dossiers.catalogue import (
 from motcua.workflow.engine.bounds import CODE_MAX, NAME_MAX, line_problem
 from motcua.workflow.errors import InvalidDefinition
 
-__all__ = ["PROCEDURES_DIR", "RULES_DIR", "load_procedures", "load_rule_sets"]
+__all__ = ["PROCEDURES_DIR", "RULES_DIR", "field_procedures", "load_procedures", "load_rule_sets"]
 
 PROCEDURES_DIR = Path(__file__).with_name("procedures")
 RULES_DIR = Path(__file__).with_name("rules")
@@ -47,13 +47,16 @@ _FIELD_LIMITS = {"code": CODE_MAX, "name": NAME_MAX}  # a field's code and name:
 _PROCEDURE_LIMITS = {"code": CODE_MAX, "name": NAME_MAX, "workflow": CODE_MAX}
 
 
-def load_procedures(directory: Path | None = None) -> Catalogue:
-    """Read every ``*.yaml`` of ``directory`` (default: the shipped procedures) into a catalogue."""
+def load_procedures(directory: Path | None = None, *, legacy_fees: bool | None = None) -> Catalogue:
+    """Read every ``*.yaml`` of ``directory`` (default: the shipped procedures) into a catalogue; several files may
+    hold one field. ``legacy_fees`` (default: true for any directory but the shipped one) accepts a silent zero fee
+    (a flat ``fee: 0``, or none) as the old flat shape did; the shipped catalogue never does."""
     folder = directory or PROCEDURES_DIR
+    lenient = legacy_fees if legacy_fees is not None else folder.resolve() != PROCEDURES_DIR.resolve()
     origin: dict[str, Path] = {}
     procedures: list[Procedure] = []
     for path in sorted(folder.glob("*.yaml")):
-        for procedure in _read_procedure_file(path):
+        for procedure in field_procedures(read_yaml(path), str(path), legacy_fees=lenient):
             if procedure.code in origin:
                 raise InvalidDefinition(
                     str(path), [f"procedure {procedure.code}: code already defined in {origin[procedure.code]}"]
@@ -76,10 +79,18 @@ def load_rule_sets(directory: Path | None = None) -> RuleBook:
     return RuleBook(rule_sets)
 
 
-def _read_procedure_file(path: Path) -> list[Procedure]:
-    document = _mapping(_bounded(path), str(path), "the file")
+def field_procedures(document: object, source: str, *, legacy_fees: bool = False) -> list[Procedure]:
+    """The procedures of one field document (the mapping of a ``procedures/<field>.yaml``: ``field`` and
+    ``procedures``), each checked; every problem raised at once as :class:`InvalidDefinition` from ``source``, each
+    naming its procedure (its code, or its place ``#n``) and field. Unless ``legacy_fees``, a silent zero fee (a
+    flat ``fee: 0`` or no fee at all, or a per-case amount of 0) is refused: a free procedure says ``exempt`` with
+    its article, a fee the provincial council sets says ``council``."""
+    bounds = [f"{_where(where, document)}: {message}" for where, message in bound_problems(document)]
+    if bounds:
+        raise InvalidDefinition(source, bounds)
+    document = _mapping(document, source, "the file")
     problems = [f"unknown top-level key {key!r}" for key in sorted(set(document) - _FILE_KEYS)]
-    field = _mapping(document.get("field"), str(path), "'field'")
+    field = _mapping(document.get("field"), source, "'field'")
     problems.extend(f"field: unknown key {key!r}" for key in sorted(set(field) - _FIELD_KEYS))
     problems.extend(f"field: {key}: {problem}" for key, problem in _too_long(field, _FIELD_LIMITS))
     entries = document.get("procedures")
@@ -92,9 +103,20 @@ def _read_procedure_file(path: Path) -> list[Procedure]:
         problems.extend(entry_problems)
         if procedure is not None:
             procedures.append(procedure)
+            if not legacy_fees:
+                problems.extend(_silent_zero(procedure, entry))
     if problems:
-        raise InvalidDefinition(str(path), problems)
+        raise InvalidDefinition(source, problems)
     return procedures
+
+
+def _silent_zero(procedure: Procedure, entry: Mapping[str, object]) -> list[str]:
+    """A fee of 0 that does not say why: never in the catalogue a province relies on."""
+    if "fees" not in entry:
+        return [f"procedure {procedure.code}: fee: a flat fee (or none) is not a schedule: write 'fees' "
+                f"(exempt with its article, council with its basis, or an amount with its basis)"]
+    return [f"procedure {procedure.code}: fees.{index}: a per_case amount of 0: say exempt with its article or council"
+            for index, fee in enumerate(procedure.fees) if fee.kind == "per_case" and fee.amount == 0]
 
 
 def _procedure(entry: object, field: Mapping[str, object], index: int) -> tuple[Procedure | None, list[str]]:
@@ -111,7 +133,17 @@ def _procedure(entry: object, field: Mapping[str, object], index: int) -> tuple[
     try:
         return Procedure.model_validate(data), []
     except ValidationError as error:
-        return None, _messages(name, error)
+        return None, [_flat_location(line, entry) for line in _messages(name, error)]
+
+
+def _flat_location(message: str, entry: Mapping[str, object]) -> str:
+    """A problem of an entry in the old flat shape, named by the key the file wrote (``processing_time``, not
+    ``versions.0.processing_time``)."""
+    if "versions" not in entry:
+        message = message.replace(": versions.0.", ": ", 1)
+    if "fees" not in entry:
+        message = message.replace(": fees.0.amount:", ": fee:", 1)
+    return message
 
 
 def _read_rule_set(path: Path) -> RuleSet:
@@ -124,16 +156,6 @@ def _read_rule_set(path: Path) -> RuleSet:
     if rules.key != path.stem:
         raise InvalidDefinition(str(path), [f"{name}: key must equal the file name {path.stem!r}"])
     return rules
-
-
-def _bounded(path: Path) -> object:
-    """The file within the bounds of every definition (:func:`~motcua.definitions.yamlsafe.read_yaml`), a text out
-    of them named by its procedure."""
-    document = read_yaml(path)
-    problems = [f"{_where(where, document)}: {message}" for where, message in bound_problems(document)]
-    if problems:
-        raise InvalidDefinition(str(path), problems)
-    return document
 
 
 def _where(where: tuple[int | str, ...], document: object) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from pathlib import Path
 from typing import Final
 
@@ -54,8 +54,9 @@ _FLOAT = re.compile(
 _REPLACED_TAGS = frozenset({"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 
 
-class DefinitionLoader(yaml.SafeLoader):
-    """A safe loader with YAML 1.2-like scalars and no duplicate keys."""
+class DefinitionLoader(yaml.CSafeLoader):
+    """A safe loader with YAML 1.2-like scalars and no duplicate keys; libyaml parses (PyYAML's wheels carry it),
+    the values are built in Python by the safe constructor."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[object, object]:
         seen: set[object] = set()
@@ -124,7 +125,7 @@ def read_yaml(path: Path, loader: type[DefinitionLoader] = DefinitionLoader) -> 
         raise InvalidDefinition(source, [f"cannot read the file: {exc}"]) from exc
     try:
         _check_structure(text, loader, source)
-        return yaml.load(text, Loader=loader)  # a DefinitionLoader is a SafeLoader
+        return yaml.load(text, Loader=loader)  # a DefinitionLoader is a safe loader
     except yaml.YAMLError as exc:
         kind = "invalid YAML value" if isinstance(exc, yaml.constructor.ConstructorError) else "YAML syntax error"
         raise InvalidDefinition(source, [f"{kind}: {exc}"]) from exc
@@ -132,8 +133,19 @@ def read_yaml(path: Path, loader: type[DefinitionLoader] = DefinitionLoader) -> 
 
 def _check_structure(text: str, loader: type[DefinitionLoader], source: str) -> None:
     """Depth and aliases from the parser's events, which come without recursion (building the values recurses)."""
+    try:
+        _check_events(yaml.parse(text, Loader=loader), source)
+    except yaml.YAMLError as exc:
+        if "maximum nesting depth" not in str(exc):
+            raise
+        mark = getattr(exc, "problem_mark", None)  # libyaml's own limit, reached while scanning ahead
+        line = mark.line + 1 if mark is not None else 0
+        raise InvalidDefinition(source, [f"line {line}: nested more than {DEFINITION_DEPTH_MAX} deep"]) from None
+
+
+def _check_events(events: Iterator[yaml.Event], source: str) -> None:
     depth = 0
-    for event in yaml.parse(text, Loader=loader):
+    for event in events:
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise InvalidDefinition(source, [f"line {_line(event)}: anchors and aliases are not read in definitions"])
         if isinstance(event, yaml.CollectionStartEvent):

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
         UnknownRuleSet,
         UnknownTrigger,
     )
+    from motcua.workflow.feedback.intake import Feedback
     from motcua.workflow.reports.par766 import Indicator, Scorecard
     from motcua.workflow.reports.projection import Bieu06, Bieu06Row
 
@@ -80,6 +81,7 @@ __all__ = [
     "Decision",
     "DeliveryFailed",
     "DeliveryUnavailable",
+    "Feedback",
     "GuardRejected",
     "Indicator",
     "InvalidDefinition",
@@ -129,6 +131,7 @@ _HOMES: dict[str, str] = {
     "DeliveryFailed": "motcua.workflow.errors",
     "DeliveryUnavailable": "motcua.workflow.errors",
     "EVERYTHING": "motcua.workflow.access.scope",
+    "Feedback": "motcua.workflow.feedback.intake",
     "GuardRejected": "motcua.workflow.errors",
     "Indicator": "motcua.workflow.reports.par766",
     "InvalidDefinition": "motcua.workflow.errors",

@@ -29,6 +29,8 @@ from motcua.workflow.engine.model import Actor, Case
 from motcua.workflow.engine.ports import Observer
 from motcua.workflow.engine.queries import CaseFilter, Page
 from motcua.workflow.errors import InvalidInput
+from motcua.workflow.feedback.actions import FEEDBACK_WORKFLOW
+from motcua.workflow.feedback.intake import Feedback
 from motcua.workflow.reports.par766 import Scorecard
 from motcua.workflow.reports.projection import Bieu06
 from motcua.workflow.reports.service import ReportService
@@ -97,17 +99,32 @@ class OneStop:
         return self._cases().register(procedure, "online", applicant, actor, receive=False, summary=summary,
                                       unit=unit, deciding_unit=deciding_unit)
 
+    # -- citizens' feedback ------------------------------------------------------------------------
+
+    def receive_feedback(self, feedback: Feedback, actor: Actor, *, unit: str | None = None) -> Case:
+        """Receive citizens' feedback (phản ánh, kiến nghị) at ``unit`` (default: the home unit): a ``pakn`` case
+        whose answer is due within the legal time, its timers armed. A unit outside the scope is
+        :class:`~motcua.workflow.errors.OutsideScope`; a ``feedback.dossier`` the scope does not see is
+        :class:`~motcua.workflow.errors.InvalidInput`. Move it with :meth:`fire` (``assign``, ``extend``,
+        ``answer``, ``decline``, ``publish``, ``rate``)."""
+        return self._cases().receive_feedback(feedback, actor, unit=unit)
+
+    def feedback(self, where: CaseFilter | None = None, *, after: str | None = None, limit: int = 50) -> Page:
+        """Feedback cases in scope matching ``where`` (its ``definition_key`` is set to ``pakn``)."""
+        chosen = replace(where or CaseFilter(), definition_key=FEEDBACK_WORKFLOW)
+        return self.find(chosen, after=after, limit=limit)
+
     def fire(
         self, code: str, trigger: str, actor: Actor, data: Mapping[str, object] | None = None, *,
         expected_version: int | None = None,
     ) -> Case:
-        """Fire ``trigger`` on the dossier (or plan task) ``code``; with ``expected_version``, only if
+        """Fire ``trigger`` on the dossier (or plan task, or feedback) ``code``; with ``expected_version``, only if
         nobody changed it since (else :class:`~motcua.workflow.errors.ConcurrencyConflict`)."""
         return self._cases().fire(code, trigger, actor, data, expected_version=expected_version)
 
     def case(self, code: str) -> Case:
-        """The case — a dossier or a plan task — as it stands (:class:`~motcua.workflow.errors.CaseNotFound`
-        for an unknown code, or one outside the scope)."""
+        """The case — a dossier, a plan task or a piece of feedback — as it stands
+        (:class:`~motcua.workflow.errors.CaseNotFound` for an unknown code, or one outside the scope)."""
         return self._cases().case(code)
 
     def dossier(self, code: str) -> Case:
@@ -167,7 +184,7 @@ class OneStop:
         return self._reports().caught_up().scorecard(start, end, units=units)
 
     def _reports(self) -> ReportService:
-        return ReportService(self.parts.reports, self.parts.rules)
+        return ReportService(self.parts.reports, self.parts.rules, self.parts.store)
 
     # -- lifetime ---------------------------------------------------------------------------------
 

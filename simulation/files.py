@@ -15,6 +15,7 @@ from motcua.adapters.render.reports import bieu06_xlsx, par766_xlsx
 from motcua.simulation.charts import write_charts
 from motcua.simulation.run import DemoResult
 from motcua.workflow.engine.model import JsonValue
+from motcua.workflow.feedback.metrics import feedback_rows
 
 __all__ = ["PLAN_HEADER", "PLAN_SHEET", "summary_json", "write_outputs"]
 
@@ -36,6 +37,10 @@ def _plan_xlsx(result: DemoResult, out: Path) -> None:
         measured = target.measurement
         sheet.append([target.spec.label, target.target.task, target.target.shown(), measured.percent,
                       measured.numerator, measured.denominator, target.verdict.label, measured.reason or ""])
+    sheet.append([])
+    sheet.append(["Phản ánh, kiến nghị", "", "", "Số lượng"])
+    for _, label, count in feedback_rows(result.feedback):
+        sheet.append([label, "", "", count])
     for cell in (*sheet[1], *sheet[2]):
         cell.font = Font(bold=True)
     sheet.column_dimensions["A"].width = 60
@@ -51,6 +56,7 @@ def summary_json(result: DemoResult) -> dict[str, JsonValue]:
         "bieu06": {label: report.as_json() for label, report in result.periods},
         "par766": result.card.as_json(),
         "plan_targets": {t.target.id: t.verdict.value for t in result.targets},
+        "feedback": {key: count for key, _, count in feedback_rows(result.feedback)},
         "seconds": round(result.seconds, 2),
     }
 

@@ -78,6 +78,7 @@ class Tally:
     results: int = 0
     dossiers_done: int = 0
     tasks_done: int = 0
+    feedback: int = 0  # citizens' feedback received (simulation/feedback.py)
     by_trigger: dict[str, int] = field(default_factory=dict)
 
 

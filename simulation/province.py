@@ -315,7 +315,7 @@ def run_province(options: ProvinceOptions, progress: Callable[[int], None] = lam
     app = _open(url, clock)
     try:
         year, spans, counts = _play(app, clock, options, progress, on_total)
-        reports = ReportService(app.reports, app.rules).caught_up()
+        reports = ReportService(app.reports, app.rules, app.store).caught_up()
         start, end = date(PROVINCE_YEAR, 1, 1), date(PROVINCE_YEAR, 12, 31)
         monthly = _received_monthly(app)
         units = tuple(

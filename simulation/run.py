@@ -11,11 +11,12 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.simulation.cast import Cast, draw_cast
+from motcua.simulation.feedback import feedback_arrivals
 from motcua.simulation.plan_progress import plan_schedule
 from motcua.simulation.scenario import DemoOptions, Scenario, resolve
 from motcua.simulation.timers import CountingNotifier, InlinePump, RedisPump, TimerPump
@@ -25,7 +26,7 @@ from motcua.workflow.engine.clock import VN_TZ, ManualClock
 from motcua.workflow.engine.queries import CaseFilter
 from motcua.workflow.errors import DatabaseNotEmpty
 from motcua.workflow.plan.metrics import TargetResult, evaluate, plan_inputs
-from motcua.workflow.reports.par766 import Scorecard
+from motcua.workflow.reports.par766 import FeedbackCounts, Scorecard
 from motcua.workflow.reports.projection import Bieu06, DossierFacts
 from motcua.workflow.reports.service import ReportService
 
@@ -49,6 +50,7 @@ class DemoResult:
     head_hashes: dict[str, str]
     seconds: float
     agency: str
+    feedback: FeedbackCounts = field(default_factory=FeedbackCounts)  # the year's citizens' feedback
 
     @property
     def year_report(self) -> Bieu06:
@@ -85,7 +87,7 @@ def _pump(app: Motcua, clock: ManualClock, notifier: CountingNotifier, options: 
 
 
 def _reports(app: Motcua, year: int) -> tuple[tuple[tuple[str, Bieu06], ...], Scorecard]:
-    reports = ReportService(app.reports, app.rules).caught_up()
+    reports = ReportService(app.reports, app.rules, app.store).caught_up()
     periods = [(label, reports.bieu06(date(year, first, 1), _month_end(year, last)))
                for label, first, last in QUARTERS]
     start, end = date(year, 1, 1), date(year, 12, 31)
@@ -114,8 +116,9 @@ def run_demo(options: DemoOptions, progress: Callable[[int], None] = lambda adva
         notifier = CountingNotifier()
         pump = _pump(app, clock, notifier, options)
         try:
+            feedback = feedback_arrivals(days, random.Random(f"{options.seed}-feedback"))  # the dossiers' draws kept
             year = run_year(app, clock, pump, cast=cast, days=days, arrivals=arrivals, plan=scenario.plan,
-                            plan_steps=steps, progress=progress)
+                            plan_steps=steps, progress=progress, feedback=feedback)
         finally:
             pump.close()
         periods, card = _reports(app, options.year)
@@ -126,6 +129,7 @@ def run_demo(options: DemoOptions, progress: Callable[[int], None] = lambda adva
         targets = evaluate(scenario.plan, inputs)
         heads = {case.code: case.head_hash for case in app.store.cases()}
         return DemoResult(scenario, options, year, cast, len(arrivals), periods, card, targets, facts,
-                          dict(notifier.delivered), heads, time.perf_counter() - started, app.desk.agency)
+                          dict(notifier.delivered), heads, time.perf_counter() - started, app.desk.agency,
+                          inputs.feedback)
     finally:
         app.close()

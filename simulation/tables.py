@@ -10,6 +10,7 @@ from rich.table import Table
 
 from motcua.adapters.render.reports import BIEU06_LABELS, bieu06_table, par766_table
 from motcua.simulation.run import DemoResult
+from motcua.workflow.feedback.metrics import feedback_rows
 from motcua.workflow.plan.metrics import TargetResult, Verdict
 from motcua.workflow.reports.projection import BIEU06_COUNTS
 
@@ -83,6 +84,16 @@ def plan_table(result: DemoResult) -> Table:
     return table
 
 
+def feedback_table(result: DemoResult) -> Table:
+    """The plan report's rows on citizens' feedback, over the year."""
+    table = Table(title=f"{result.scenario.plan.title} — phản ánh, kiến nghị")
+    table.add_column("Phản ánh, kiến nghị", overflow="fold")
+    table.add_column("Số lượng", justify="right")
+    for _, label, count in feedback_rows(result.feedback):
+        table.add_row(label, str(count))
+    return table
+
+
 def tables(result: DemoResult) -> list[Table]:
     return [summary_table(result), quarters_table(result), bieu06_table(result.year_report),
-            par766_table(result.card), plan_table(result)]
+            par766_table(result.card), plan_table(result), feedback_table(result)]

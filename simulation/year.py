@@ -17,6 +17,7 @@ from functools import partial
 
 from motcua.adapters.bootstrap import Motcua
 from motcua.simulation.cast import Cast
+from motcua.simulation.feedback import FeedbackArrival, FeedbackRun
 from motcua.simulation.flow import Agenda, Office, Tally
 from motcua.simulation.plan_progress import TaskStep
 from motcua.simulation.timers import TimerPump
@@ -100,12 +101,13 @@ class _Year:
 def run_year(
     app: Motcua, clock: ManualClock, pump: TimerPump, *, cast: Cast, days: Sequence[date],
     arrivals: Sequence[Arrival], plan: Plan | None, plan_steps: Sequence[TaskStep],
-    progress: Callable[[int], None] = lambda advance: None,
+    progress: Callable[[int], None] = lambda advance: None, feedback: Sequence[FeedbackArrival] = (),
 ) -> YearRun:
-    """Play the year; ``progress`` is told of every dossier that arrives."""
+    """Play the year; ``progress`` is told of every dossier that arrives; ``feedback``: the citizens' feedback."""
     year = _Year(app, clock, pump, cast)
     year.schedule_rounds(days)
     year.schedule_arrivals(arrivals, progress)
+    FeedbackRun(app, year.agenda, cast, year.office.tally).schedule(feedback)
     if plan is not None:
         year.schedule_plan(plan, days[0], plan_steps)
     end = datetime.combine(days[-1].replace(month=12, day=31), time(23, 59), tzinfo=VN_TZ)

@@ -19,6 +19,8 @@ from datetime import date
 __all__ = [
     "CaseAlreadyExists",
     "CaseNotFound",
+    "CatalogueImportRefused",
+    "CellProblem",
     "ConcurrencyConflict",
     "DatabaseNotEmpty",
     "DeliveryFailed",
@@ -295,3 +297,28 @@ class DossierNotImported(MotcuaError):
     def __init__(self, code: str) -> None:
         self.code = code
         super().__init__(f"dossier {code!r} is handled in motcua, not imported from DVCQG: not overwritten")
+
+
+# -- the procedure catalogue import -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CellProblem:
+    """What is wrong with one cell of an imported list: ``row`` is the row of the file as a spreadsheet numbers it
+    (0: the file as a whole), ``column`` the column's header as the file gives it (empty: the whole row)."""
+
+    row: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        where = "the file" if self.row == 0 else f"row {self.row}"
+        return f"{where}, {self.column}: {self.message}" if self.column else f"{where}: {self.message}"
+
+
+class CatalogueImportRefused(InvalidDefinition):
+    """A procedure list that cannot become a catalogue revision; nothing was written."""
+
+    def __init__(self, source: str, problems: Sequence[CellProblem]) -> None:
+        self.cells = tuple(problems)
+        super().__init__(source, [str(problem) for problem in self.cells])

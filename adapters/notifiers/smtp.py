@@ -50,6 +50,15 @@ _TASK_EVENTS = {
     "overdue": "đã quá hạn hoàn thành",
     "escalation": "đã quá hạn hoàn thành, báo cáo cấp trên",
 }
+_FEEDBACK_EVENTS = {
+    "due_soon": "sắp đến hạn trả lời",
+    "overdue": "đã quá hạn trả lời",
+    "escalation": "đã quá hạn trả lời, báo cáo cấp trên",
+    "classification_late": "đã quá hạn phân loại, chuyển xử lý",
+    "feedback_published": "đã được công khai kết quả trả lời",
+}
+# what a notify payload names (its key) → the noun of the headline and its events; the first key present wins
+_SUBJECTS = (("task", "Nhiệm vụ", _TASK_EVENTS), ("feedback", "Phản ánh, kiến nghị", _FEEDBACK_EVENTS))
 _FOOTER = "Thư được gửi tự động từ hệ thống motcua, vui lòng không trả lời thư này."
 
 
@@ -73,9 +82,10 @@ def compose(item: OutboxItem, form_role: str | None = None) -> Letter | None:
 
 def _notice(item: OutboxItem) -> Letter:
     payload = item.payload
-    is_task = "task" in payload and "dossier" not in payload
-    noun, events = ("Nhiệm vụ", _TASK_EVENTS) if is_task else ("Hồ sơ", _DOSSIER_EVENTS)
-    code = _str(payload.get("task" if is_task else "dossier")) or item.case_code
+    key, noun, events = "dossier", "Hồ sơ", _DOSSIER_EVENTS
+    if "dossier" not in payload:
+        key, noun, events = next((found for found in _SUBJECTS if found[0] in payload), (key, noun, events))
+    code = _str(payload.get(key)) or item.case_code
     event = _str(payload.get("event"))
     headline = f"{noun} {code} {events.get(event, 'có thông báo mới')}"
     role = _str(payload.get("role"))

@@ -193,7 +193,7 @@ class PortalNotifier:
         entries = [upcast(entry) for entry in self.store.history(code)]
         definition = self.workflows.get(case.definition_key, case.definition_version).definition
         try:
-            dossier = dossier_record(case, entries, definition, self.agency)
+            dossier = dossier_record(case, entries, definition, self.agency, at=self.clock.now())  # sent now
             progress = progress_record(entries, sequence, definition, self.agency)
         except MotcuaError as error:
             raise DeliveryFailed(PORTAL_KIND, f"no record for {code} entry {sequence}: {error}") from error

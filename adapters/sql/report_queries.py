@@ -174,7 +174,7 @@ class _Counts:
     def indicators(self) -> list[sa.ColumnElement[int]]:
         c = REPORT.c
         paper = sa.and_(self.received, c.paper_result)
-        fee = sa.and_(self.received, c.fee != 0)
+        fee = sa.and_(self.received, c.fee_known, c.fee != 0)
         return [
             *(column for column in self.bieu06() if column.name not in ("online", "carried_over")),
             _sum(sa.and_(sa.or_(self.late, self.overdue), c.apologies_in_time > 0), "late_apologised"),
@@ -191,6 +191,7 @@ class _Counts:
             _sum(sa.and_(self.received, c.digitized, sa.or_(c.electronic_result, ~c.paper_result)), "digitized"),
             _sum(fee, "with_fee"),
             _sum(sa.and_(fee, c.paid_online), "paid_online"),
+            _sum(sa.and_(self.received, ~c.fee_known), "fee_unknown"),
             _sum(sa.and_(self.received, c.handovers > 0, c.electronic_handovers == c.handovers),
                  "electronic_handover"),
         ]

@@ -86,6 +86,8 @@ class DossierReportRow(Row, table=True):
     handovers: int = Field(sa_type=sa.Integer)
     electronic_handovers: int = Field(sa_type=sa.Integer)
     fee: int = Field(sa_type=sa.BigInteger)
+    # false: a council fee of unknown amount, left out of the payment indicator (0015; rebuilt by the upgrade)
+    fee_known: bool = Field(sa_type=sa.Boolean, sa_column_kwargs={"server_default": sa.true()})
     paid_online: bool = Field(sa_type=sa.Boolean)
     rating: int | None = Field(default=None, sa_type=sa.SmallInteger)
     apologies: int = Field(sa_type=sa.Integer)

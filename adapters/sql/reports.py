@@ -57,7 +57,7 @@ PROJECTION: Final = "reporting"  # the checkpoint's name
 UNBOUNDED: Final = 2**63 - 1  # the horizon on SQLite, whose writers commit in position order
 _INSTANTS: Final = ("received_at", "ended_at", "appointment")
 _FLAGS: Final = ("paper_result", "electronic_result", "digitized", "paid_online", "imported", "full_online_eligible",
-                 "redated_in_time")
+                 "redated_in_time", "fee_known")
 
 
 class SqlReports:

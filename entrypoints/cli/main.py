@@ -18,7 +18,9 @@ from motcua.entrypoints.cli.calendar_cmd import calendar_app
 from motcua.entrypoints.cli.http_cmd import register_http
 from motcua.entrypoints.cli.import_cmd import register as register_import
 from motcua.entrypoints.cli.plan_cmd import register as register_plan
+from motcua.entrypoints.cli.procedures_cmd import procedures_app
 from motcua.entrypoints.cli.procedures_cmd import register as register_procedures
+from motcua.entrypoints.cli.procedures_import_cmd import register as register_procedure_import
 from motcua.entrypoints.cli.report_cmd import register as register_reports
 from motcua.entrypoints.cli.sync_cmd import register_sync
 from motcua.entrypoints.cli.units_cmd import units_app
@@ -37,6 +39,7 @@ app = typer.Typer(help="motcua — workflow engine for commune one-stop shops (B
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(units_app, name="units")
 register_procedures(app)
+register_procedure_import(procedures_app)  # procedures import FILE, procedures rollback
 register_worker(app)
 register_reports(app)
 register_import(app)

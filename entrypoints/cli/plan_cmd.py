@@ -35,6 +35,7 @@ from motcua.workflow.dossiers.tracking_book import BookRow, tracking_book
 from motcua.workflow.engine.clock import to_vietnam_time
 from motcua.workflow.engine.model import JsonValue
 from motcua.workflow.errors import InvalidInput, NoRuleSetInForce
+from motcua.workflow.feedback.metrics import feedback_rows
 from motcua.workflow.plan.intake import load_tasks
 from motcua.workflow.plan.metrics import (
     PLAN_TASK_WORKFLOW,
@@ -46,6 +47,7 @@ from motcua.workflow.plan.metrics import (
     plan_inputs,
 )
 from motcua.workflow.plan.model import GROUP_LABELS, Occurrence, Plan
+from motcua.workflow.reports.par766 import FeedbackCounts
 
 __all__ = ["plan_app", "register", "report_book", "report_plan"]
 
@@ -181,6 +183,15 @@ def _targets_table(plan: Plan, results: tuple[TargetResult, ...], start: date, e
     return table
 
 
+def _feedback_table(plan: Plan, counts: FeedbackCounts, start: date, end: date) -> Table:
+    table = Table(title=f"{plan.title} — phản ánh, kiến nghị, kỳ {_shown(start)}–{_shown(end)}", show_lines=True)
+    table.add_column("Phản ánh, kiến nghị", overflow="fold")
+    table.add_column("Số lượng", justify="right")
+    for _, label, count in feedback_rows(counts):
+        table.add_row(label, str(count))
+    return table
+
+
 def _tasks_table(plan: Plan, rows: list[dict[str, JsonValue]], as_of: date) -> Table:
     table = Table(title=f"{plan.title} — nhiệm vụ ({len(rows)}), tính đến ngày {_shown(as_of)}", show_lines=True)
     columns = ("Mã", "Nội dung", "Chủ trì", "Hạn", "Tiến độ", "Trạng thái hạn (nhắc việc)", "Minh chứng",
@@ -229,6 +240,8 @@ def report_plan(
         document: dict[str, JsonValue] = {
             "plan": plan.key, "title": plan.title, "from": first.isoformat(), "to": last.isoformat(),
             "as_of": inputs.as_of.isoformat(), "targets": [_target_json(r) for r in results],
+            "feedback": [{"key": key, "label": label, "count": count}
+                         for key, label, count in feedback_rows(inputs.feedback)],
             "tasks": list[JsonValue](tasks),
         }
         typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
@@ -239,6 +252,7 @@ def report_plan(
                   "(xem docs/reference/reform-plan.md)")
     if all(r.verdict is Verdict.NO_DATA for r in results if r.spec.source == "dossiers"):
         console.print(f"Không có hồ sơ nào trong kỳ {_shown(first)}–{_shown(last)}: chọn kỳ khác bằng --from/--to.")
+    console.print(_feedback_table(plan, inputs.feedback, first, last))
     console.print(_tasks_table(plan, tasks, inputs.as_of))
 
 

@@ -93,7 +93,7 @@ def _reporting(db: str | None) -> Iterator[Motcua]:
 
 def _reports(motcua: Motcua) -> ReportService:
     """The reports over the projection caught up with the audit log."""
-    return ReportService(motcua.reports, motcua.rules).caught_up()
+    return ReportService(motcua.reports, motcua.rules, motcua.store).caught_up()
 
 
 def _period(start: str | None, end: str | None, period: str | None, cutoff_day: int | None) -> Period:

@@ -43,6 +43,10 @@ from motcua.entrypoints.http.schemas import (
     Dossier,
     DossierPage,
     EventRequest,
+    FeedbackCase,
+    FeedbackEventRequest,
+    FeedbackPage,
+    FeedbackRequest,
     Health,
     HistoryEntry,
     OneLine,
@@ -54,6 +58,7 @@ from motcua.entrypoints.http.schemas import (
 )
 from motcua.entrypoints.http.security import secure
 from motcua.workflow.access.cases import ScopedCases
+from motcua.workflow.dossiers.catalogue import Procedure
 from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW, Applicant
 from motcua.workflow.engine.bounds import CASE_CODE_MAX, CODE_MAX, EXCERPT_MAX, NAME_MAX, excerpt, line_problem
 from motcua.workflow.engine.clock import Clock, SystemClock
@@ -61,11 +66,14 @@ from motcua.workflow.engine.model import Actor, Case
 from motcua.workflow.engine.queries import CaseFilter
 from motcua.workflow.errors import (
     CaseAlreadyExists,
+    CaseNotFound,
     ConcurrencyConflict,
     InvalidInput,
     MotcuaError,
     NotFound,
 )
+from motcua.workflow.feedback.actions import FEEDBACK_WORKFLOW
+from motcua.workflow.feedback.intake import Feedback
 from motcua.workflow.reports.periods import Period, period_of
 from motcua.workflow.reports.service import ReportService
 from motcua.workflow.units.directory import Reception
@@ -128,6 +136,7 @@ def create_app(motcua: Motcua, store: HttpStore, *, registry: CollectorRegistry 
     _handlers(app)
     limits.install(app, max_body)  # inside secure(): a 413 carries its headers too
     _dossier_routes(app, context)
+    _feedback_routes(app, context)
     _catalogue_routes(app, context)
     _report_routes(app, context)
     _operations_routes(app, context, registry or CollectorRegistry())
@@ -196,6 +205,33 @@ def _fired_already(cases: ScopedCases, code: str, body: EventRequest, actor: Act
         body.trigger, actor.name)
 
 
+def fire_event(
+    context: _Context, key: ApiKey, code: str, body: EventRequest, *, if_match: str | None,
+    idempotency_key: str | None, path: str, workflow: str | None = None,
+) -> Response:
+    """Fire ``body.trigger`` on the case ``code`` in ``key``'s scope (of ``workflow`` only, when given: another
+    case is 404), If-Match and Idempotency-Key as for every event route."""
+    expected = _expected_version(if_match)  # before the idempotency claim: a 428 is not an answer to keep
+
+    def action(reservation: Reservation) -> JSONResponse:
+        motcua, cases = context.motcua, context.cases(key)
+        seen = cases.case(code)  # 404 outside the key's scope, before anything is reserved
+        if workflow is not None and seen.definition_key != workflow:
+            raise CaseNotFound(code)
+        if _fired_already(cases, code, body, key.principal, reservation.earlier):
+            return context.dossier_response(dossier_of(seen, motcua.workflows))
+        reservation.keep(str(expected + 1))
+        try:
+            case = cases.fire(code, body.trigger, key.principal, body.data, expected_version=expected)
+        except ConcurrencyConflict as conflict:  # tell the client which version to read
+            current = cases.case(code).version
+            raise p.ApiProblem(p.STALE, str(conflict), current_version=current) from conflict
+        return context.dossier_response(dossier_of(case, motcua.workflows))
+
+    request_print = fingerprint("POST", path, body.model_dump(mode="json"), if_match)
+    return context.idempotency.run(key.key_id, idempotency_key, request_print, action)
+
+
 def _dossier_routes(app: FastAPI, context: _Context) -> None:
     principal = _authenticated(context.store)
     Principal = Annotated[ApiKey, Depends(principal)]  # noqa: N806 - a type alias local to the routes
@@ -223,23 +259,8 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
     def fire(code: CaseCode, body: EventRequest, key: Principal, if_match: IfMatch = None,
              idempotency_key: IdempotencyKey = None) -> Response:
         """Fire a trigger on a dossier; ``If-Match`` (the ETag you read) is required."""
-        expected = _expected_version(if_match)  # before the idempotency claim: a 428 is not an answer to keep
-
-        def action(reservation: Reservation) -> JSONResponse:
-            motcua, cases = context.motcua, context.cases(key)
-            seen = cases.case(code)  # 404 outside the key's scope, before anything is reserved
-            if _fired_already(cases, code, body, key.principal, reservation.earlier):
-                return context.dossier_response(dossier_of(seen, motcua.workflows))
-            reservation.keep(str(expected + 1))
-            try:
-                case = cases.fire(code, body.trigger, key.principal, body.data, expected_version=expected)
-            except ConcurrencyConflict as conflict:  # tell the client which version to read
-                current = cases.case(code).version
-                raise p.ApiProblem(p.STALE, str(conflict), current_version=current) from conflict
-            return context.dossier_response(dossier_of(case, motcua.workflows))
-
-        request_print = fingerprint("POST", f"/dossiers/{code}/events", body.model_dump(mode="json"), if_match)
-        return context.idempotency.run(key.key_id, idempotency_key, request_print, action)
+        return fire_event(context, key, code, body, if_match=if_match, idempotency_key=idempotency_key,
+                          path=f"/dossiers/{code}/events")
 
     @app.get("/dossiers/{code}/history", response_model=list[HistoryEntry], tags=["dossiers"],
              responses=p.responses(401, 404, 503))
@@ -276,15 +297,91 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
         return DossierPage(items=[dossier_of(case, workflows) for case in page.items], next_cursor=page.next_cursor)
 
 
+def _feedback_routes(app: FastAPI, context: _Context) -> None:
+    """Citizens' feedback (``pakn`` cases): received, read, moved and listed within the key's scope, like dossiers
+    (the same Dossier body, ETag and If-Match; a code of another workflow is 404 here)."""
+    principal = _authenticated(context.store)
+    Principal = Annotated[ApiKey, Depends(principal)]  # noqa: N806 - a type alias local to the routes
+
+    def feedback_case(key: ApiKey, code: str) -> Case:
+        case = context.cases(key).case(code)
+        if case.definition_key != FEEDBACK_WORKFLOW:
+            raise CaseNotFound(code)
+        return case
+
+    @app.post("/feedback", status_code=201, response_model=Dossier, tags=["feedback"],
+              responses={201: {"headers": _ETAG_HEADER}, **p.responses(400, 401, 403, 409, 413, 422, 503)})
+    def receive_feedback(body: FeedbackRequest, key: Principal, idempotency_key: IdempotencyKey = None) -> Response:
+        """Receive citizens' feedback at ``unit``: its answer is due within the legal time, its timers armed. A unit
+        outside the key's scope is 403 ``outside-scope``; a ``dossier`` the key does not see is 422."""
+        def action(reservation: Reservation) -> JSONResponse:
+            feedback = Feedback(body.sender_name, body.content, body.channel, body.contact, body.dossier,
+                                body.private)
+            case = context.cases(key).receive_feedback(feedback, key.principal, unit=body.unit or _only_unit(key))
+            response = context.dossier_response(dossier_of(case, context.motcua.workflows), 201)
+            response.headers["Location"] = f"/feedback/{case.code}"
+            return response
+
+        request_print = fingerprint("POST", "/feedback", body.model_dump(mode="json"), None)
+        return context.idempotency.run(key.key_id, idempotency_key, request_print, action)
+
+    @app.get("/feedback/{code}", response_model=FeedbackCase, tags=["feedback"],
+             responses={200: {"headers": _ETAG_HEADER}, **p.responses(401, 404, 503)})
+    def get_feedback(code: CaseCode, key: Principal) -> Response:
+        """A piece of feedback at its latest version. 404 outside the key's scope."""
+        return context.dossier_response(dossier_of(feedback_case(key, code), context.motcua.workflows))
+
+    @app.post("/feedback/{code}/events", response_model=Dossier, tags=["feedback"],
+              responses={200: {"headers": _ETAG_HEADER},
+                         **p.responses(400, 401, 403, 404, 409, 412, 413, 422, 428, 503)})
+    def fire_feedback(code: CaseCode, body: FeedbackEventRequest, key: Principal, if_match: IfMatch = None,
+                      idempotency_key: IdempotencyKey = None) -> Response:
+        """Fire a trigger on a piece of feedback (``assign``, ``extend``, ``answer``, ``decline``, ``publish``,
+        ``rate``); ``If-Match`` is required."""
+        return fire_event(context, key, code, body, if_match=if_match, idempotency_key=idempotency_key,
+                          path=f"/feedback/{code}/events", workflow=FEEDBACK_WORKFLOW)
+
+    @app.get("/feedback", response_model=FeedbackPage, tags=["feedback"], responses=p.responses(401, 422, 503))
+    def find_feedback(
+        *,
+        key: Principal,
+        state: Annotated[str | None, Query(description="Lifecycle state: received, assigned, answered, declined",
+                                           max_length=CODE_MAX), OneLine] = None,
+        deadline: Annotated[str | None, Query(description="on_time, due_soon or overdue", max_length=CODE_MAX),
+                            OneLine] = None,
+        unit: Annotated[str | None, Query(description="The unit that holds the feedback",
+                                          max_length=UNIT_CODE_MAX_LENGTH, pattern=UNIT_CODE_PATTERN)] = None,
+        cursor: Annotated[str | None, Query(description="next_cursor of the previous page",
+                                            max_length=CASE_CODE_MAX), OneLine] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    ) -> FeedbackPage:
+        """Feedback by code, a page at a time, within the key's scope."""
+        where = CaseFilter(definition_key=FEEDBACK_WORKFLOW, lifecycle=state, deadline=deadline, unit=unit)
+        page = context.cases(key).find(where, after=cursor, limit=limit)
+        workflows = context.motcua.workflows
+        return FeedbackPage(items=[dossier_of(case, workflows) for case in page.items], next_cursor=page.next_cursor)
+
+
 def _catalogue_routes(app: FastAPI, context: _Context) -> None:
     principal = _authenticated(context.store)
 
     @app.get("/procedures", response_model=list[ProcedureOut], tags=["catalogue"], responses=p.responses(401))
     def procedures(key: Annotated[ApiKey, Depends(principal)]) -> list[ProcedureOut]:
         """The procedure catalogue: what ``POST /dossiers`` accepts as ``procedure``."""
-        return [ProcedureOut.model_validate(procedure.model_dump(
-            include={"code", "name", "field_code", "field_name", "level", "processing_time", "fee", "paper_result",
-                     "workflow"})) for procedure in context.motcua.catalogue]
+        return [_procedure_out(procedure) for procedure in context.motcua.catalogue]
+
+
+def _procedure_out(procedure: Procedure) -> ProcedureOut:
+    """A procedure as its latest catalogue version and fee entry describe it (``motcua procedures show`` gives
+    every version)."""
+    version, fee = procedure.current, procedure.fees[-1]
+    return ProcedureOut.model_validate({
+        "code": procedure.code, "name": procedure.name, "field_code": procedure.field_code,
+        "field_name": procedure.field_name, "level": version.level,
+        "processing_time": {channel: time.model_dump() for channel, time in version.processing_time.items()},
+        "fee": fee.base, "paper_result": version.paper_result, "workflow": procedure.workflow,
+        "version": version.key, "fee_kind": fee.kind, "fee_known": fee.known,
+    })
 
 
 FromDay = Annotated[str | None, Query(alias="from", description="First day, YYYY-MM-DD", max_length=CODE_MAX), OneLine]
@@ -315,7 +412,7 @@ def _report_units(context: _Context, key: ApiKey, unit: str | None) -> frozenset
 
 def _report_routes(app: FastAPI, context: _Context) -> None:
     principal = _authenticated(context.store)
-    reports = ReportService(context.motcua.reports, context.motcua.rules)
+    reports = ReportService(context.motcua.reports, context.motcua.rules, context.motcua.store)
 
     @app.get("/reports/bieu06", response_model=Bieu06Report, tags=["reports"],
              responses=p.responses(401, 404, 422, 503))

@@ -36,6 +36,10 @@ __all__ = [
     "Dossier",
     "DossierPage",
     "EventRequest",
+    "FeedbackCase",
+    "FeedbackEventRequest",
+    "FeedbackPage",
+    "FeedbackRequest",
     "FreeText",
     "Health",
     "HistoryEntry",
@@ -106,6 +110,28 @@ class EventRequest(_Body):
                     f"texts of at most {TEXT_MAX:,} characters without control characters but tabs and line breaks")
 
 
+class FeedbackEventRequest(EventRequest):
+    """A trigger fired on a piece of feedback (``assign``, ``extend``, ``answer``, ``decline``, ``publish``,
+    ``rate``): the same body as a dossier's event."""
+
+
+class FeedbackRequest(_Body):
+    """Citizens' feedback (phản ánh, kiến nghị) to receive: a ``pakn`` case, its answer due within the legal time."""
+
+    sender_name: Annotated[str, OneLine] = Field(min_length=1, max_length=NAME_MAX,
+                                                 description="Cá nhân, tổ chức phản ánh")
+    content: Annotated[str, FreeText] = Field(min_length=1, max_length=TEXT_MAX,
+                                              description="Nội dung phản ánh, kiến nghị")
+    channel: Literal["direct", "online", "postal", "phone"] = "direct"
+    contact: Annotated[str | None, OneLine] = Field(default=None, max_length=NAME_MAX)
+    dossier: Annotated[str | None, OneLine] = Field(default=None, max_length=CODE_MAX, description=(
+        "The code of the dossier it concerns: a dossier the key sees (else 422)"))
+    private: bool = Field(default=False, description="Concerns private data: the answer is not published")
+    unit: str | None = Field(default=None, max_length=UNIT_CODE_MAX_LENGTH, pattern=UNIT_CODE_PATTERN, description=(
+        "The receiving unit's code (default: the key's one unit, else the server's home unit); within the key's "
+        "scope"))
+
+
 class Dossier(_Body):
     code: str = Field(examples=["000.00.00.H23-240304-0001"])
     workflow: str
@@ -125,6 +151,16 @@ class Dossier(_Body):
 
 
 class DossierPage(_Body):
+    items: list[Dossier]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page.")
+
+
+class FeedbackCase(Dossier):
+    """A piece of citizens' feedback (a ``pakn`` case), in the shape of a dossier: ``procedure``, ``appointment`` and
+    the units of a dossier are null; the answer's deadline is ``attributes.answer_due_at``."""
+
+
+class FeedbackPage(_Body):
     items: list[Dossier]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page.")
 
@@ -162,6 +198,9 @@ class ProcedureOut(_Body):
     fee: int
     paper_result: bool
     workflow: str
+    version: str = Field(description="The catalogue version shown (its since date, or 'origin'): the latest")
+    fee_kind: Literal["per_case", "per_page", "exempt", "council"]
+    fee_known: bool = Field(description="False: a fee the provincial council sets, amount not known (never free)")
 
 
 class Bieu06Counts(_Body):

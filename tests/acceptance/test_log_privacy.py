@@ -80,7 +80,7 @@ SAFE_VALUES: Final[Mapping[str, object]] = {  # the non-personal fields: codes, 
     "procedure": PROCEDURE, "channel": "direct", "applicant_kind": "citizen", "receiving_unit": UNIT,
     "deciding_unit": UNIT, "electronic": True, "online": True, "components": 3, "new_date": "2024-03-29",
     "from_units": ["LOCAL-HD-CU-01"], "plan": "ke-hoach-cchc-2024", "task": "T-07", "due": "2024-03-08",
-    "period": "2024-Q1", "unit": UNIT,
+    "period": "2024-Q1", "unit": UNIT, "payment_channel": "national",
 }
 
 
@@ -200,7 +200,8 @@ def _python_api(shop: motcua.OneStop, seeds: Seeds, clock: ManualClock) -> list[
     fire(main, "send_back", LEADER)
     fire(main, "submit_for_approval", SPECIALIST, approver=seeds.text("submit_for_approval", "approver"))
     fire(main, "approve", LEADER)
-    fire(main, "digitize", OFFICER)
+    files = [{"component": "Bản sao CCCD", "file": seeds.text("digitize", "component_files"), "digitized": True}]
+    fire(main, "digitize", OFFICER, component_files=files)  # a file's name may name a person: never logged
     fire(main, "issue_electronic_result", OFFICER)
     fire(main, "mark_result_ready", OFFICER)
     fire(main, "return_result", OFFICER, receiver=seeds.text("return_result", "receiver"))
@@ -237,6 +238,17 @@ def _python_api(shop: motcua.OneStop, seeds: Seeds, clock: ManualClock) -> list[
     service.fire("KH-LOG-01", "file_evidence", TASK_OWNER, seeds.data("file_evidence", "plan-task"))
     service.fire("KH-LOG-01", "complete", TASK_OWNER, seeds.data("complete", "plan-task"))
     service.fire("KH-LOG-02", "cancel", LEADER, seeds.data("cancel", "plan-task"))
+
+    # citizens' feedback: the sender's name, contact and content, the answer, reasons and assignee are personal
+    for code in ("PAKN-LOG-01", "PAKN-LOG-02"):
+        opening = seeds.data(OPEN_TRIGGER, "pakn", dossier=main, private=False)
+        service.open("pakn", code, OFFICER, opening, rule_set="nd61-2018")
+    service.fire("PAKN-LOG-01", "assign", OFFICER, seeds.data("assign", "pakn", category="khac"))
+    service.fire("PAKN-LOG-01", "extend", LEADER, seeds.data("extend", "pakn", working_days=2))
+    service.fire("PAKN-LOG-01", "answer", SPECIALIST, seeds.data("answer", "pakn", private=False))
+    service.fire("PAKN-LOG-01", "publish", OFFICER, seeds.data("publish", "pakn", where="Cổng thông tin điện tử xã"))
+    service.fire("PAKN-LOG-01", "rate", OFFICER, seeds.data("rate", "pakn", satisfied=False))
+    service.fire("PAKN-LOG-02", "decline", OFFICER, seeds.data("decline", "pakn", transferred_to="UBND huyện"))
     clock.advance(timedelta(minutes=5))
     return [waiting, "KH-LOG-03"]
 

@@ -86,8 +86,8 @@ def test_a_withdrawal_refused_after_the_decision_writes_nothing(shop: motcua.One
     with pytest.raises(motcua.RuleRefused) as refused:
         shop.fire(case.code, "request_withdrawal", APPLICANT, {"reason": "Không còn nhu cầu"})
 
-    assert (refused.value.rule, refused.value.source) == (
-        "withdrawal_before_decision", "Nghị định 118/2025/NĐ-CP, Điều 21; Thông tư 03/2025/TT-VPCP")
+    assert refused.value.rule == "withdrawal_before_decision"
+    assert refused.value.source.startswith("Nghị định 118/2025/NĐ-CP, Điều 21; Thông tư 03/2025/TT-VPCP")
     after = (store.load(case.code), list(store.history(case.code)), list(store.effects(case.code)),
              list(store.timers(case.code)), store.armed_count(later), store.backlog())
     assert after == before

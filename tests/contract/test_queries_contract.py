@@ -29,6 +29,7 @@ from motcua.workflow.engine.ports import Storage
 from motcua.workflow.engine.queries import MAX_PAGE, CaseFilter, matches
 from motcua.workflow.engine.service import CaseService
 from motcua.workflow.errors import InvalidInput
+from motcua.workflow.feedback.actions import FeedbackServices, feedback_registry
 from motcua.workflow.plan.actions import TaskServices, task_registry
 from motcua.workflow.units.directory import UnitDirectory
 
@@ -48,6 +49,7 @@ CLOCKS = {code: SlaClock(calendar) for code, calendar in unit_calendars(REGISTER
 WORKFLOWS: WorkflowSet = load_workflows({
     "tthc-dossier": dossier_registry(DossierServices(SLA, CATALOGUE, RULES, CLOCKS)),
     "plan-task": task_registry(TaskServices(SLA, RULES, CLOCKS)),
+    "pakn": feedback_registry(FeedbackServices(SLA, RULES, CLOCKS)),
 })
 
 

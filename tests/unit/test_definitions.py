@@ -25,7 +25,7 @@ DVCQG_STATES = {
 
 def test_shipped_definitions_compile(motcua: Motcua) -> None:
     keys = {(d.key, d.version) for d in motcua.workflows.definitions()}
-    assert keys == {("tthc-dossier", 1), ("plan-task", 1)}
+    assert keys == {("tthc-dossier", 1), ("plan-task", 1), ("pakn", 1)}
 
 
 def test_dossier_lifecycle_carries_dvcqg_codes(motcua: Motcua) -> None:

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FOLDERS = ("workflow", "definitions", "workers", "adapters", "simulation", "entrypoints")
 API = "api"  # the modules directly in motcua/
 LAYERS = ("workflow", "definitions", "workers", "adapters", API, "simulation", "entrypoints")
-FAMILIES = ("worktime", "auditing", "dossiers", "plan", "reports", "dvcqg", "units")
+FAMILIES = ("worktime", "auditing", "dossiers", "plan", "reports", "dvcqg", "units", "feedback")
 # Loaded at all (by us or by a library the core uses): infrastructure the core must never pull in.
 NEVER_LOADED_BY_CORE = ("sqlalchemy", "sqlmodel", "dramatiq", "redis", "yaml", "structlog", "psycopg",
                         "fastapi", "typer", "rich", "alembic", "openpyxl")

@@ -24,6 +24,7 @@ from motcua.workflow.engine.decisions import Engine
 from motcua.workflow.engine.model import Case
 from motcua.workflow.engine.service import CaseService
 from motcua.workflow.errors import InvalidDefinition, InvalidInput
+from motcua.workflow.feedback.actions import FeedbackServices, feedback_registry
 from motcua.workflow.plan.actions import TaskServices, task_registry
 from motcua.workflow.units.directory import UnitDirectory
 from motcua.workflow.worktime.calendar import DayKind, DayOrigin, Duration, DurationUnit, WorkingCalendar
@@ -252,6 +253,7 @@ def desk(catalogue: Catalogue, clock: ManualClock) -> Desk:
     workflows = load_workflows({
         "tthc-dossier": dossier_registry(DossierServices(sla, catalogue, rules, clocks)),
         "plan-task": task_registry(TaskServices(sla, rules, clocks)),
+        "pakn": feedback_registry(FeedbackServices(sla, rules, clocks)),
     })
     store = MemoryStore()
     return Desk(CaseService(Engine(workflows, clock), store), store, catalogue, rules, DEFAULT_AGENCY,

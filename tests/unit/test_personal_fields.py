@@ -30,13 +30,20 @@ DOSSIER = WORKFLOWS_DIR / "tthc-dossier.v1.yaml"
 NOT_PERSONAL = {
     "tthc-dossier": {
         "open": {"procedure", "channel", "applicant_kind", "receiving_unit", "deciding_unit"},
-        "assign": {"electronic"}, "payment_received": {"online"}, "submit_for_approval": {"electronic"},
+        "assign": {"electronic"}, "payment_received": {"online", "payment_channel"},  # a choice of two channels
+        "submit_for_approval": {"electronic"},
         "send_back": {"from_units"}, "mark_result_ready": {"electronic"}, "digitize": {"components"},
         "apologize": {"new_date"}, "escalate": {"step"}, "warn_step": {"step"},  # a step key (reception, …)
         "transfer": {"from_units", "to_unit", "resolution", "effective"}, "adopt_unit": {"unit", "from_units"},
     },
     "plan-task": {
         "open": {"plan", "task", "due", "period", "unit"}, "cancel": {"from_units"}, "escalate": {"step"},
+        "transfer": {"from_units", "to_unit", "resolution", "effective"}, "adopt_unit": {"unit", "from_units"},
+    },
+    "pakn": {  # the sender's name, contact and content, the answer, the assignee and reasons stay out of the logs
+        "open": {"channel", "unit", "dossier", "private"}, "assign": {"category"}, "extend": {"working_days"},
+        "answer": {"private"}, "decline": {"transferred_to"}, "publish": {"where"}, "rate": {"satisfied"},
+        "escalate": {"step"},
         "transfer": {"from_units", "to_unit", "resolution", "effective"}, "adopt_unit": {"unit", "from_units"},
     },
 }

@@ -19,11 +19,13 @@ from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.definitions.plans import PLANS_DIR, load_plan
 from motcua.entrypoints.cli.main import app
 from motcua.entrypoints.cli.plan_cmd import BOOK_COLUMNS
+from motcua.shop import connect
 from motcua.simulation.story import DEMO_START, run_story
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
 from motcua.workflow.engine.model import Actor
 from motcua.workflow.errors import InvalidInput
+from motcua.workflow.feedback.intake import Feedback
 from motcua.workflow.plan.intake import load_tasks
 from motcua.workflow.plan.model import Plan
 
@@ -162,7 +164,7 @@ def test_report_plan_after_the_demo_shows_actual_values(demo_db: str) -> None:
     document = report_json(demo_db, *DEMO_PERIOD)
     assert (document["from"], document["to"], document["as_of"]) == ("2024-03-01", "2024-04-30", "2024-04-30")
     targets = targets_of(document)
-    assert len(targets) == 18
+    assert len(targets) == 19  # the feedback target of cd-08 added (issue 16)
 
     def actual(target: str) -> tuple[object, ...]:
         item = targets[target]
@@ -333,3 +335,20 @@ def test_report_plan_runs_on_the_demo_database(demo_db: str) -> None:
     assert in_demo_period.returncode == 0, in_demo_period.stderr
     targets = targets_of(json.loads(in_demo_period.stdout))
     assert targets["ontime"]["actual"] == 100.0 and targets["electronic-routing"]["actual"] == 75.0
+
+
+def test_report_plan_shows_the_feedback_rows_and_target(demo_db: str) -> None:
+    officer, specialist = Actor.of("Nguyễn Thị Lan", "officer"), Actor.of("Phạm Văn Hùng", "specialist")
+    clock = ManualClock(datetime(2024, 4, 1, 9, 0, tzinfo=VN_TZ))
+    with connect(demo_db, clock=clock, observers=[]) as shop:
+        answered = shop.receive_feedback(Feedback("Nguyễn Văn Bình", "Hồ sơ chậm"), officer)
+        shop.fire(answered.code, "assign", officer, {"category": "khac", "assignee": specialist.name})
+        shop.fire(answered.code, "answer", specialist, {"answer": "Đã trả lời"})
+        shop.receive_feedback(Feedback("Lê Thị Cúc", "Niêm yết thiếu"), officer)
+    document = report_json(demo_db, "--from", "2024-04-01", "--to", "2024-04-01")
+    rows = document["feedback"]
+    assert isinstance(rows, list)
+    assert {row["key"]: row["count"] for row in rows} == {
+        "received": 2, "answered_on_time": 1, "answered_late": 0, "pending_within": 1, "pending_overdue": 0}
+    target = targets_of(document)["feedback"]
+    assert (target["numerator"], target["denominator"], target["actual"]) == (2, 2, 100.0)

@@ -84,7 +84,7 @@ def test_the_dossier_record(clock: ManualClock) -> None:
     case, entries = motcua.store.load(code), motcua.store.history(code)
     definition = motcua.workflows.get(case.definition_key, case.definition_version).definition
 
-    record = dossier_record(case, entries, definition, AGENCY)
+    record = dossier_record(case, entries, definition, AGENCY, at=clock.now())
 
     assert record == {
         "MaHoSo": code, "MaTTHC": "1.004873", "TenTTHC": "Thủ tục cấp Giấy xác nhận tình trạng hôn nhân",
@@ -155,7 +155,7 @@ def test_a_record_reads_back_with_the_dossiers_r_e_and_a(clock: ManualClock, sto
     case, entries = motcua.store.load(code), motcua.store.history(code)
     definition = motcua.workflows.get(case.definition_key, case.definition_version).definition
 
-    read = parse_record(dossier_record(case, entries, definition, AGENCY), 0)
+    read = parse_record(dossier_record(case, entries, definition, AGENCY, at=clock.now()), 0)
 
     a = case.attributes
     assert read.due is not None and read.due[1] == datetime.fromisoformat(str(a["appointment"]))
@@ -179,7 +179,7 @@ def test_a_fee_pause_is_an_item_of_its_own(clock: ManualClock) -> None:
     case, entries = motcua.store.load(code), motcua.store.history(code)
     definition = motcua.workflows.get(case.definition_key, case.definition_version).definition
 
-    record = dossier_record(case, entries, definition, AGENCY)
+    record = dossier_record(case, entries, definition, AGENCY, at=clock.now())
 
     assert (record["NgayHenTra"], record["TrangThaiHoSo"]) == ("20240306080000", 4)
     assert record["DanhSachHoSoBoSung"] == [
@@ -218,7 +218,8 @@ def test_the_records_name_the_unit_that_decides_and_follow_a_merger(clock: Manua
         "effective": "2025-07-01"})
     entries = motcua.store.history(case.code)
     definition = motcua.workflows.get(case.definition_key, case.definition_version).definition
-    assert dossier_record(moved, entries, definition, "000.00.00.H23")["DonViXuLy"] == "LOCAL-HP-THANH-DONG"
+    record = dossier_record(moved, entries, definition, "000.00.00.H23", at=clock.now())
+    assert record["DonViXuLy"] == "LOCAL-HP-THANH-DONG"
     held = [progress_record(entries, n, definition, "000.00.00.H23")["PhongBanXuLy"] for n in (1, 2, 3)]
     assert held == ["LOCAL-HD-CAM-THUONG", "LOCAL-HD-CAM-THUONG", "LOCAL-HP-THANH-DONG"]
     assert moved.attributes["receiving_unit"] == "LOCAL-HD-AN-THUONG"  # only the unit that ended is replaced

@@ -121,12 +121,13 @@ def test_par766_json(db: str) -> None:
     assert {"from", "to", "indicators", "total_points"} <= set(card)
     assert card["rule_set"] == "nd61-2018"  # in force on 2024-03-31
     assert [item["key"] for item in card["indicators"]] == [
-        "progress", "online", "e_result", "digitized", "satisfaction", "payment", "sync"]
+        "progress", "online", "e_result", "digitized", "satisfaction", "payment", "sync",
+        "petition_on_time", "petition_satisfaction"]  # the feedback indicators, computed since issue 16
     assert all(list(item) == ["key", "numerator", "denominator", "value", "points", "max_points"]
                for item in card["indicators"])
     progress = card["indicators"][0]
     assert (progress["value"], progress["points"], progress["max_points"]) == (100.0, 20.0, 20.0)
-    assert card["indicators"][-1] == {"key": "sync", "numerator": 0, "denominator": 0, "value": 0.0, "points": 0.0,
+    assert card["indicators"][-3] == {"key": "sync", "numerator": 0, "denominator": 0, "value": 0.0, "points": 0.0,
                                       "max_points": 6.0}
     assert any("sync: not measured" in note for note in card["notes"])
     assert card["total_points"] == round(sum(item["points"] for item in card["indicators"]), 2)

@@ -12,11 +12,14 @@ from motcua.definitions.catalogue import load_procedures
 from motcua.definitions.offices import load_office
 from motcua.definitions.plans import PLANS_DIR, load_plan
 from motcua.simulation.cast import MIN_DAILY_MINUTES, draw_cast
+from motcua.simulation.feedback import FEEDBACK_PER_YEAR
+from motcua.simulation.files import summary_json
 from motcua.simulation.plan_progress import plan_schedule
 from motcua.simulation.run import DemoResult, run_demo
 from motcua.simulation.scenario import DemoOptions, resolve
 from motcua.simulation.workload import draw_workload, working_days
 from motcua.workflow.errors import DatabaseNotEmpty, InvalidInput
+from motcua.workflow.feedback.metrics import FEEDBACK_ROWS
 
 CATALOGUE = load_procedures()
 CALENDAR = load_office("an-thuong").calendar()
@@ -138,3 +141,25 @@ def test_a_portal_configured_around_the_demo_changes_nothing_in_it(
     assert around.head_hashes == plain.head_hashes
     assert not any(kind.startswith("dvcqg.sync") for kind in around.delivered)
     assert around.card.as_json() == plain.card.as_json()
+
+
+# -- citizens' feedback (issue 16) ----------------------------------------------------------------------
+
+
+def test_the_year_has_feedback_some_late_some_on_dossiers_with_its_timers_and_plan_rows(tmp_path: Path) -> None:
+    result = small(5, tmp_path)
+    counts = result.feedback
+    assert counts.received == result.run.tally.feedback == FEEDBACK_PER_YEAR
+    assert counts.answered_on_time > counts.answered_late > 0  # most on time, some late
+    assert counts.on_dossiers > 0 and counts.to_handle < counts.received  # some concern dossiers, some declined
+    card = {indicator.key: indicator for indicator in result.card.indicators}
+    on_time = card["petition_on_time"]
+    assert (on_time.numerator, on_time.denominator) == (counts.answered_on_time + counts.pending_within,
+                                                        counts.to_handle)
+    assert card["petition_satisfaction"].denominator == counts.answered
+    feedback_target = next(t for t in result.targets if t.target.id == "feedback")
+    assert feedback_target.measurement.denominator == counts.to_handle
+    assert result.delivered  # the feedback's warnings and overdue marks were sent like the dossiers'
+    summary = summary_json(result)["feedback"]
+    assert isinstance(summary, dict) and list(summary) == [key for key, _ in FEEDBACK_ROWS]
+    assert summary["answered_late"] == counts.answered_late

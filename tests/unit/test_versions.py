@@ -28,7 +28,7 @@ def publish_v2(tmp_path: Path) -> Path:
 def test_running_dossier_keeps_its_version(motcua: Motcua, tmp_path: Path) -> None:
     old = motcua.desk.receive("1.004873", "direct", Applicant("Trần Văn An"), OFFICER)
     assert old.definition_version == 1
-    registries = {key: motcua.workflows.latest(key).registry for key in ("tthc-dossier", "plan-task")}
+    registries = {key: motcua.workflows.latest(key).registry for key in ("tthc-dossier", "plan-task", "pakn")}
     workflows = load_workflows(registries, publish_v2(tmp_path))
     service = CaseService(Engine(workflows, motcua.service.engine.clock), motcua.store)
 

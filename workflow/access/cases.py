@@ -4,7 +4,9 @@ HTTP routes, the Python API's scoped handle and the console all hold a :class:`S
 scope itself. A case outside the scope is :class:`~motcua.workflow.errors.CaseNotFound` — to a read, a move,
 its history — exactly like a code never issued, so a guessed code discloses nothing. A query is narrowed to
 the scope before the store runs it. Creating a dossier at a unit outside the scope, or for another
-applicant, is :class:`~motcua.workflow.errors.OutsideScope`, refused before a dossier number is drawn.
+applicant, is :class:`~motcua.workflow.errors.OutsideScope`, refused before a dossier number is drawn; so is
+receiving citizens' feedback at a unit outside the scope, and feedback naming a dossier the caller cannot see is
+:class:`~motcua.workflow.errors.InvalidInput` (as if the dossier did not exist).
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from dataclasses import dataclass
 
 from motcua.workflow.access.scope import Scope
 from motcua.workflow.dossiers.catalogue import Channel
-from motcua.workflow.dossiers.desk import Applicant, Desk
+from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW, Applicant, Desk
 from motcua.workflow.engine.audit import AuditEntry
 from motcua.workflow.engine.model import Actor, Case
 from motcua.workflow.engine.ports import CaseQueries
 from motcua.workflow.engine.queries import CaseFilter, Page
 from motcua.workflow.engine.service import CaseService
-from motcua.workflow.errors import CaseNotFound, NotFound
+from motcua.workflow.errors import CaseNotFound, InvalidInput, NotFound
+from motcua.workflow.feedback.intake import Feedback, open_feedback
 from motcua.workflow.units.directory import Reception
 
 __all__ = ["ScopedCases"]
@@ -72,6 +75,20 @@ class ScopedCases:
         register = self.desk.receive if receive else self.desk.submit
         return register(procedure, channel, applicant, actor, summary=summary, code=code, unit=units.receiving,
                         deciding_unit=units.deciding)
+
+    def receive_feedback(self, feedback: Feedback, actor: Actor, *, unit: str | None = None) -> Case:
+        """Receive citizens' feedback at ``unit`` (default: the home unit), in scope; the dossier it names, if any,
+        must be a dossier this scope sees."""
+        receiving = self.desk.reception(unit, None).receiving
+        self.scope.check_unit("unit", receiving)
+        if feedback.dossier is not None:
+            try:
+                linked = self.case(feedback.dossier)
+            except CaseNotFound:
+                raise InvalidInput("dossier", f"no dossier {feedback.dossier!r} in this scope") from None
+            if linked.definition_key != DOSSIER_WORKFLOW:
+                raise InvalidInput("dossier", f"{feedback.dossier!r} is not a dossier")
+        return open_feedback(self.service, self.desk.store, self.desk.rules, feedback, actor, unit=receiving)
 
     def report_units(self, unit: str | None) -> frozenset[str] | None:
         """The units a report covers: ``unit`` alone if this scope may see it, else every unit of the scope

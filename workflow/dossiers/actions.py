@@ -14,7 +14,7 @@ from motcua.workflow.dossiers.catalogue import RECEIVED_FORMS, Catalogue, Channe
 from motcua.workflow.dossiers.limits import checked_new_date, register_limits
 from motcua.workflow.dossiers.sla import SlaClock, appointment_entry, attribute_instant
 from motcua.workflow.dossiers.step_clock import register_steps
-from motcua.workflow.engine.clock import text
+from motcua.workflow.engine.clock import text, to_vietnam_time
 from motcua.workflow.engine.model import Effect, JsonValue
 from motcua.workflow.engine.registry import Action, Context, Guard, Outcome, Refusal, Registry
 from motcua.workflow.units.transfer import register_transfer
@@ -98,18 +98,32 @@ class _DossierActions:
         self.s = services
 
     def describe_procedure(self, context: Context) -> Outcome:
+        """The procedure as the catalogue version in force on the day the dossier is registered (the Vietnam date,
+        as for its rule set) says: the dossier keeps that version (``catalogue_version``) and the fee entry then in
+        force (``fee_schedule``; ``fee`` its per-case or first-page amount, ``fee_known`` false for a council fee
+        whose amount the catalogue does not know)."""
         procedure = self.s.catalogue.get(_str(context, "procedure"))
+        day = to_vietnam_time(context.now).date()
+        version, fee = procedure.version_on(day), procedure.fee_on(day)
+        fee_schedule: dict[str, JsonValue] = dict(fee.as_attribute())
         return Outcome(attributes={
             "procedure_name": procedure.name, "field_code": procedure.field_code,
-            "field_name": procedure.field_name, "level": procedure.level,
-            "paper_result": procedure.paper_result, "fee": procedure.fee,
+            "field_name": procedure.field_name, "level": version.level, "catalogue_version": version.key,
+            "paper_result": version.paper_result, "fee": fee.base, "fee_known": fee.known,
+            "fee_schedule": fee_schedule,
             "supplement_requests": 0, "handovers": 0, "electronic_handovers": 0,
         })
 
     def start_clock(self, context: Context) -> Outcome:
+        """The appointment, counted by the catalogue version the dossier keeps (``catalogue_version``; a dossier
+        without one, or whose version the catalogue no longer lists, by the version in force today)."""
         procedure = self.s.catalogue.get(_str(context, "procedure"))
+        kept = _str(context, "catalogue_version")
+        today = to_vietnam_time(context.now).date()
+        known = {version.key for version in procedure.versions}
+        version = procedure.version(kept) if kept in known else procedure.version_on(today)
         channel = _CHANNELS.get(_str(context, "channel"), "direct")
-        appointment = self.s.clock_for(context).appointment(procedure, channel, context.now)
+        appointment = self.s.clock_for(context).appointment(version, channel, context.now)
         rules = self.s.rule_set(context)
         provisional = self.s.clock_for(context).provisional_days(context.now, appointment)
         return Outcome(
@@ -240,18 +254,33 @@ class _RecordActions:
                        effects=(_form(self.s, context, "supplement_request"),))
 
     def record_payment(self, context: Context) -> Outcome:
-        return Outcome(attributes={"paid_online": context.data.get("online") is True})
+        """Paid online when the desk says so or names the online channel (``payment_channel_online`` refuses both
+        "not online" and a channel)."""
+        channel = context.data.get("payment_channel")
+        online = context.data.get("online") is True or channel is not None
+        return Outcome(attributes={"paid_online": online, **({"payment_channel": channel} if channel else {})})
 
     def record_return(self, context: Context) -> Outcome:
         return Outcome(attributes={"returned_at": text(context.now)})
 
     def record_digitization(self, context: Context) -> Outcome:
-        return Outcome(attributes={"digitized_components": context.data.get("components")})
+        files = context.data.get("component_files")
+        kept: list[JsonValue] = [  # both flags always written: a flag not given is "no"
+            {"component": item.get("component"), "file": item.get("file"), "digitized": item.get("digitized") is True,
+             "reused": item.get("reused") is True}
+            for item in (files if isinstance(files, list) else []) if isinstance(item, dict)
+        ]
+        return Outcome(attributes={"digitized_components": context.data.get("components"),
+                                   **({"component_files": kept} if kept else {})})
 
     def record_electronic_result(self, context: Context) -> Outcome:
         number = len(_list(context, "electronic_results")) + 1
         code = context.data.get("result_code") or f"{context.case.code}-KQ{number}"
-        return Outcome(attributes={"electronic_results": [*_list(context, "electronic_results"), code]})
+        url = context.data.get("result_url")
+        links = context.attributes.get("electronic_result_links")
+        known = links if isinstance(links, dict) else {}
+        linked = {"electronic_result_links": {**known, str(code): url}} if url else {}
+        return Outcome(attributes={"electronic_results": [*_list(context, "electronic_results"), code], **linked})
 
     def record_rating(self, context: Context) -> Outcome:
         rating = context.data.get("rating")
@@ -262,6 +291,8 @@ def dossier_registry(services: DossierServices) -> Registry:
     registry = Registry()
     registry.add_guard("not_guided_before", lambda c: not c.case.attributes.get("completion_requested"))
     registry.add_guard("submitted_online", lambda c: c.case.attributes.get("channel") == "online")
+    registry.add_guard("payment_channel_online",
+                       lambda c: not (c.data.get("online") is False and c.data.get("payment_channel")))
     registry.add_guard("withdrawal_allowed", _withdrawal_allowed(services))
     timed, recorded = _DossierActions(services), _RecordActions(services)
     arming = frozenset({"mark_due_soon", "mark_overdue", "escalate"})

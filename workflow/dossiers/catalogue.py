@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, time, timedelta
 from itertools import pairwise
-from typing import Literal, get_args
+from typing import Literal, Protocol, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -24,19 +24,27 @@ from motcua.workflow.errors import InvalidDefinition, NoRuleSetInForce, NotFound
 
 __all__ = [
     "CHANNELS",
+    "ORIGIN_VERSION",
     "RECEIVED_FORMS",
     "REQUIRED_FORMS",
+    "Authority",
     "Catalogue",
     "Channel",
     "EscalationStep",
+    "FeeEntry",
+    "FeeKind",
+    "FeedbackRule",
     "FormKey",
     "FormSpec",
     "FullOnlineChange",
+    "Government",
+    "LegalBasis",
     "Level",
     "Par766",
     "Par766Group",
     "Par766Indicator",
     "Procedure",
+    "ProcedureVersion",
     "ProcessingTime",
     "RedatingRule",
     "RuleBook",
@@ -51,6 +59,9 @@ __all__ = [
 Channel = Literal["direct", "online", "postal"]
 Level = Literal["toan_trinh", "mot_phan", "truc_tiep"]
 TimeUnit = Literal["working_days", "working_hours", "calendar_days"]
+Government = Literal["central", "province", "district", "commune"]
+"""A level of government: the one that decides a procedure, the one whose desk receives it."""
+FeeKind = Literal["per_case", "per_page", "exempt", "council"]
 FormKey = Literal[
     "receipt",  # the desk receives the dossier (receive)
     "supplement_request",  # guidance before reception (request_completion), a supplement asked (request_supplement)
@@ -73,6 +84,9 @@ RECEIVED_FORMS: frozenset[FormKey] = frozenset({"withdrawal_request"})
 """The acts whose paper the desk receives from the applicant; every other act's paper is issued by the agency."""
 _CODE_PATTERN = r"^\d\.\d{6}$"
 _HHMM = re.compile(r"^(\d{2}):(\d{2})$")
+_FLAT_VERSION_KEYS = ("level", "processing_time", "cutoff", "paper_result")
+ORIGIN_VERSION = "origin"
+"""The key of a procedure's first version when it is undated (``since: null``: since always in this catalogue)."""
 
 
 class _Frozen(BaseModel):
@@ -95,36 +109,42 @@ class FullOnlineChange(_Frozen):
     source: str = Field(min_length=1)
 
 
-class Procedure(_Frozen):
-    """One administrative procedure as published in the national database (CSDLQG về TTHC).
+class LegalBasis(_Frozen):
+    """A text the procedure rests on (its number in ``text``), signed on ``signed``, and the texts that amended it
+    since (``amended_by``, each with its number and date): kept current, so that a reader sees the text in force."""
 
-    ``level`` is the online level published now. ``full_online`` is the dated history of its eligibility for
-    full-online service, the population of the Decision 766 online indicator; without one, the procedure is
-    eligible exactly when its level is ``toan_trinh``, from ``valid_from`` (every day when unset). With one, it is
-    eligible on a day when the latest change on or before that day says so (not before the first change), and the
-    latest change must agree with ``level``.
+    text: str = Field(min_length=1)
+    signed: date | None = None
+    amended_by: tuple[str, ...] = ()
 
-    ``steps`` is the province's internal process (:mod:`motcua.workflow.dossiers.internal_process`), checked against
-    the direct channel's legal time; without steps a dossier is judged by its appointment alone.
-    """
 
-    code: str = Field(pattern=_CODE_PATTERN)
-    name: str = Field(min_length=1)
-    field_code: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
-    field_name: str = Field(min_length=1)
-    level: Level
+class Authority(_Frozen):
+    """The level of government that decides the procedure and the one whose desk receives it, from ``since`` to
+    ``until`` (both inclusive; ``None``: open). Many moved from the district to the commune on 1/7/2025."""
+
+    since: date | None = None
+    until: date | None = None
+    decides: Government
+    receives: Government
+
+
+class ProcedureVersion(_Frozen):
+    """The procedure as one text set it, in force from ``since`` (``None``: since always, as far as this catalogue
+    knows) until the next version's ``since``: its processing time per channel, the extension the law allows
+    (``extension`` in words, or ``extension_working_days``), the cut-off hour, the online level and the eligibility
+    for full-online service (``full_online``; unset: eligible exactly when the level is ``toan_trinh``).
+
+    A dossier keeps the version in force at its reception (:attr:`key`, recorded as ``catalogue_version``)."""
+
+    since: date | None = None
     processing_time: dict[Channel, ProcessingTime]
+    extension: str | None = Field(default=None, min_length=1)
+    extension_working_days: int | None = Field(default=None, ge=1)
     cutoff: time | None = None
-    fee: int = Field(default=0, ge=0)
+    level: Level
+    full_online: bool | None = None
     paper_result: bool = True
-    workflow: str = Field(default="tthc-dossier", min_length=1)
-    source: str = Field(min_length=1)
-    valid_from: date | None = None
-    valid_to: date | None = None
-    full_online: tuple[FullOnlineChange, ...] = ()
-    supplement_request_within_working_days: int | None = Field(default=None, ge=0)  # sector law, else the rule set's
-    steps: tuple[ProcessStep, ...] = ()  # the province's internal process; none: no per-step judgement
-    steps_source: str | None = Field(default=None, min_length=1)  # the decision that approved the steps
+    source: str | None = Field(default=None, min_length=1)
 
     @field_validator("processing_time")
     @classmethod
@@ -142,11 +162,220 @@ class Procedure(_Frozen):
             raise ValueError(f"cutoff must be a quoted 'HH:MM' string, got {value!r}")
         return _parse_hhmm(value)
 
+    @property
+    def key(self) -> str:
+        """The version's stable id: the ISO date of ``since``, or :data:`ORIGIN_VERSION` for the first, undated."""
+        return self.since.isoformat() if self.since is not None else ORIGIN_VERSION
+
+    @property
+    def eligible(self) -> bool:
+        """Eligible for full-online service (the population of the Decision 766 online indicator)."""
+        return self.full_online if self.full_online is not None else self.level == "toan_trinh"
+
+    def time_for(self, channel: Channel) -> ProcessingTime:
+        return self.processing_time[channel]
+
+
+class FeeEntry(_Frozen):
+    """What the applicant pays from ``since`` to ``until`` (both inclusive; ``None``: open), by ``kind``:
+
+    - ``per_case``: ``amount`` đồng per case (per ``per``, e.g. "bản" for a copy);
+    - ``per_page``: ``amount`` đồng a page for the first ``first_pages`` pages, ``then`` đồng each page after,
+      at most ``cap`` đồng per ``per`` (chứng thực bản sao: 2,000, from page 3 1,000, at most 200,000 a copy);
+    - ``exempt``: free by law, ``basis`` naming the article;
+    - ``council``: set by the provincial People's Council under ``basis``; ``resolution`` names its resolution when
+      known, ``amount`` its amount when known — unknown otherwise, never a silent 0.
+    """
+
+    since: date | None = None
+    until: date | None = None
+    kind: FeeKind
+    amount: int | None = Field(default=None, ge=0)
+    first_pages: int | None = Field(default=None, ge=1)
+    then: int | None = Field(default=None, ge=0)
+    cap: int | None = Field(default=None, ge=1)
+    per: str | None = Field(default=None, min_length=1)
+    basis: str | None = Field(default=None, min_length=1)
+    resolution: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> FeeEntry:
+        problems = _fee_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def known(self) -> bool:
+        """Whether the amount is known: every kind but a council fee whose amount is not given."""
+        return self.kind != "council" or self.amount is not None
+
+    @property
+    def base(self) -> int:
+        """The amount a dossier's ``fee`` carries: per case, or the first page's; 0 when exempt or unknown."""
+        return self.amount or 0
+
+    def as_attribute(self) -> dict[str, str | int | None]:
+        """The entry as a dossier records it (``fee_schedule``): every key, ``None`` where unset; dates as ISO."""
+        data = self.model_dump(mode="json")
+        return {key: value for key, value in data.items() if value is None or isinstance(value, str | int)}
+
+    def fee_for(self, pages: int = 1, copies: int = 1) -> int | None:
+        """What ``copies`` copies (cases) of ``pages`` pages each cost; ``None`` when the amount is unknown."""
+        if pages < 1 or copies < 1:
+            raise ValueError("pages and copies count from 1")
+        if self.kind == "exempt":
+            return 0
+        if self.amount is None:
+            return None
+        if self.kind != "per_page":
+            return self.amount * copies
+        first = min(pages, self.first_pages or pages)
+        one = first * self.amount + (pages - first) * (self.then if self.then is not None else self.amount)
+        return (one if self.cap is None else min(one, self.cap)) * copies
+
+
+def _fee_problems(entry: FeeEntry) -> list[str]:
+    """Each kind says what it needs and carries nothing it does not use."""
+    optional = ("amount", "first_pages", "then", "cap", "resolution")
+    given = {name for name in optional if getattr(entry, name) is not None}
+    allowed = {"per_case": {"amount"}, "per_page": {"amount", "first_pages", "then", "cap"},
+               "exempt": set(), "council": {"amount", "resolution"}}[entry.kind]
+    problems = [f"{name} does not apply to a {entry.kind} fee" for name in sorted(given - allowed)]
+    if entry.kind in {"per_case", "per_page"} and entry.amount is None:
+        problems.append(f"a {entry.kind} fee needs its amount")
+    if entry.kind == "per_page" and (entry.first_pages is None) != (entry.then is None):
+        problems.append("a per_page fee gives first_pages and then together (or neither)")
+    if entry.kind == "exempt" and entry.basis is None:
+        problems.append("an exempt fee needs the article that exempts it (basis)")
+    if entry.kind == "council" and entry.basis is None:
+        problems.append("a council fee needs the text that lets the council set it (basis)")
+    if entry.since is not None and entry.until is not None and entry.until < entry.since:
+        problems.append(f"until {entry.until} is before since {entry.since}")
+    return problems
+
+
+class _Dated(Protocol):
+    """An entry of a dated schedule (fees, authority)."""
+
+    @property
+    def since(self) -> date | None: ...
+    @property
+    def until(self) -> date | None: ...
+
+
+def _schedule_problems(name: str, entries: Sequence[_Dated], start: date | None, end: date | None) -> list[str]:
+    """Exactly one entry in force on every day from ``start`` to ``end`` (``None``: always, open)."""
+    problems = []
+    first, last = entries[0], entries[-1]
+    if first.since is not None and (start is None or first.since > start):
+        problems.append(f"{name}: no entry before {first.since} (the procedure starts {start or 'always'})")
+    for index, (earlier, later) in enumerate(pairwise(entries), start=1):
+        if later.since is None:
+            problems.append(f"{name}.{index}: only the first entry may have since: null")
+        elif earlier.until is None or earlier.until >= later.since:
+            problems.append(f"{name}.{index}: overlaps the entry before (it runs to {earlier.until or 'open end'})")
+        elif earlier.until + timedelta(days=1) < later.since:
+            problems.append(f"{name}.{index}: no entry from {earlier.until + timedelta(days=1)} to "
+                            f"{later.since - timedelta(days=1)}")
+    problems.extend(f"{name}.{index}: until {entry.until} is before since {entry.since}"
+                    for index, entry in enumerate(entries)
+                    if entry.since is not None and entry.until is not None and entry.until < entry.since)
+    if last.until is not None and (end is None or last.until < end):
+        problems.append(f"{name}: no entry after {last.until} (the procedure runs to {end or 'open end'})")
+    return problems
+
+
+_T = TypeVar("_T", bound=_Dated)
+
+
+def _on(entries: Sequence[_T], day: date) -> _T:
+    """The entry in force on ``day``; before the first, the first (the catalogue knows none older); after the last,
+    the last. The schedule checks guarantee one entry a day in between."""
+    for entry in entries:
+        if (entry.since is None or entry.since <= day) and (entry.until is None or day <= entry.until):
+            return entry
+    first = entries[0]
+    return first if first.since is not None and day < first.since else entries[-1]
+
+
+def _from_flat(data: object) -> object:
+    """The old flat shape (``level``, ``processing_time``, ``cutoff``, ``paper_result``, ``valid_from``, ``fee``)
+    as one version and one fee entry: older files and tests keep working. A flat ``fee`` becomes a per-case fee
+    without basis (the loader refuses a silent 0 in shipped files). The two shapes do not mix."""
+    if not isinstance(data, dict):
+        return data
+    flat = [key for key in (*_FLAT_VERSION_KEYS, "valid_from") if key in data]
+    out = dict(data)
+    if "versions" in data:
+        if flat:
+            raise ValueError(f"{', '.join(flat)}: give these in 'versions' (the flat shape and versions do not mix)")
+    else:
+        version = {key: out.pop(key) for key in _FLAT_VERSION_KEYS if key in out}
+        version["since"] = out.pop("valid_from", None)
+        out["versions"] = [version]
+    if "fee" in out:
+        if "fees" in out:
+            raise ValueError("fee: give the amount in 'fees' (a flat fee and a schedule do not mix)")
+        out["fees"] = [{"kind": "per_case", "amount": out.pop("fee")}]
+    elif "fees" not in out:
+        out["fees"] = [{"kind": "per_case", "amount": 0}]
+    return out
+
+
+class Procedure(_Frozen):
+    """One administrative procedure as published in the national database (CSDLQG về TTHC), dated.
+
+    ``versions`` (ordered by ``since``) hold what changes with the texts: the processing time, the online level,
+    full-online eligibility; ``fees`` is the fee schedule (exactly one :class:`FeeEntry` on any day of the
+    procedure's life); ``authority`` who decides and who receives, dated; ``legal_bases`` the texts, kept current.
+    ``level``, ``processing_time``, ``cutoff``, ``paper_result`` and ``fee`` read the latest version and fee entry
+    (as published now); a dossier reads the version in force at its reception (:meth:`version_on`).
+
+    ``full_online`` (the old flat shape's dated history of eligibility) overrides the versions' eligibility: the
+    procedure is eligible on a day when the latest change on or before that day says so (not before the first
+    change), and the latest change must agree with ``level``.
+
+    ``steps`` is the province's internal process (:mod:`motcua.workflow.dossiers.internal_process`), checked against
+    the latest version's direct legal time; without steps a dossier is judged by its appointment alone.
+    """
+
+    code: str = Field(pattern=_CODE_PATTERN)
+    name: str = Field(min_length=1)
+    field_code: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    field_name: str = Field(min_length=1)
+    confirmed: bool = False
+    workflow: str = Field(default="tthc-dossier", min_length=1)
+    source: str = Field(min_length=1)
+    legal_bases: tuple[LegalBasis, ...] = ()
+    authority: tuple[Authority, ...] = ()
+    versions: tuple[ProcedureVersion, ...]
+    fees: tuple[FeeEntry, ...]
+    valid_to: date | None = None
+    full_online: tuple[FullOnlineChange, ...] = ()
+    supplement_request_within_working_days: int | None = Field(default=None, ge=0)  # sector law, else the rule set's
+    steps: tuple[ProcessStep, ...] = ()  # the province's internal process; none: no per-step judgement
+    steps_source: str | None = Field(default=None, min_length=1)  # the decision that approved the steps
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_shape(cls, data: object) -> object:
+        return _from_flat(data)
+
+    @field_validator("versions", "fees")
+    @classmethod
+    def _not_empty(cls, value: tuple[object, ...]) -> tuple[object, ...]:
+        if not value:
+            raise ValueError("at least one entry is required")
+        return value
+
     @model_validator(mode="after")
     def _check_validity(self) -> Procedure:
-        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
-            raise ValueError(f"valid_to {self.valid_to} is before valid_from {self.valid_from}")
-        problems = _full_online_problems(self)
+        problems = _version_problems(self)
+        problems.extend(_schedule_problems("fees", self.fees, self.valid_from, self.valid_to))
+        if self.authority:
+            problems.extend(_schedule_problems("authority", self.authority, self.valid_from, self.valid_to))
+        problems.extend(_full_online_problems(self))
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -159,19 +388,86 @@ class Procedure(_Frozen):
             raise ValueError("; ".join(problems))
         return self
 
+    @property
+    def current(self) -> ProcedureVersion:
+        """The latest version (as published now)."""
+        return self.versions[-1]
+
+    @property
+    def level(self) -> Level:
+        return self.current.level
+
+    @property
+    def processing_time(self) -> dict[Channel, ProcessingTime]:
+        return self.current.processing_time
+
+    @property
+    def cutoff(self) -> time | None:
+        return self.current.cutoff
+
+    @property
+    def paper_result(self) -> bool:
+        return self.current.paper_result
+
+    @property
+    def fee(self) -> int:
+        """The latest fee entry's base amount (:attr:`FeeEntry.base`)."""
+        return self.fees[-1].base
+
+    @property
+    def valid_from(self) -> date | None:
+        return self.versions[0].since
+
     def time_for(self, channel: Channel) -> ProcessingTime:
-        return self.processing_time[channel]
+        return self.current.time_for(channel)
 
     def valid_on(self, day: date) -> bool:
         after_start = self.valid_from is None or self.valid_from <= day
         return after_start and (self.valid_to is None or day <= self.valid_to)
 
+    def version_on(self, day: date) -> ProcedureVersion:
+        """The version in force on ``day`` (a dossier's: the Vietnam date of its reception). Before the first
+        version, the first: the catalogue knows none older (:meth:`valid_on` says whether the procedure existed)."""
+        in_force = [version for version in self.versions if version.since is None or version.since <= day]
+        return in_force[-1] if in_force else self.versions[0]
+
+    def version(self, key: str) -> ProcedureVersion:
+        """The version whose :attr:`ProcedureVersion.key` is ``key`` (as a dossier recorded it)."""
+        for version in self.versions:
+            if version.key == key:
+                return version
+        raise NotFound("catalogue version", f"procedure {self.code} has no version {key!r}")
+
+    def fee_on(self, day: date) -> FeeEntry:
+        """The fee entry in force on ``day`` (outside the procedure's life, the nearest)."""
+        return _on(self.fees, day)
+
+    def authority_on(self, day: date) -> Authority | None:
+        """Who decides and receives on ``day``; ``None`` when the catalogue does not say."""
+        return _on(self.authority, day) if self.authority else None
+
     def full_online_on(self, day: date) -> bool:
         """Eligible for full-online service on ``day`` (a dossier is judged on the Vietnam date of its reception)."""
         if not self.full_online:
-            return self.level == "toan_trinh" and (self.valid_from is None or self.valid_from <= day)
+            return (self.valid_from is None or self.valid_from <= day) and self.version_on(day).eligible
         in_force = [change for change in self.full_online if change.since <= day]
         return in_force[-1].eligible if in_force else False
+
+
+def _version_problems(procedure: Procedure) -> list[str]:
+    problems = []
+    days = [version.since for version in procedure.versions]
+    if any(day is None for day in days[1:]):
+        problems.append("versions: only the first version may have since: null")
+    dated = [day for day in days if day is not None]
+    if dated != sorted(set(dated)):
+        problems.append(f"versions: since must strictly increase, got {[d.isoformat() for d in dated]}")
+    start, end = procedure.valid_from, procedure.valid_to
+    if end is not None and dated and dated[-1] > end:
+        problems.append(f"versions: the version of {dated[-1]} starts after valid_to {end}")
+    elif start is not None and end is not None and end < start:
+        problems.append(f"valid_to {end} is before valid_from {start}")
+    return problems
 
 
 def _full_online_problems(procedure: Procedure) -> list[str]:
@@ -228,6 +524,10 @@ class Catalogue:
             return self._by_code[code]
         except KeyError:
             raise UnknownProcedure(code) from None
+
+    def version_on(self, code: str, day: date) -> ProcedureVersion:
+        """The version of procedure ``code`` in force on ``day`` (:meth:`Procedure.version_on`)."""
+        return self.get(code).version_on(day)
 
     def full_online_eligible(self, code: str, day: date) -> bool:
         """Whether procedure ``code`` was eligible for full-online service on ``day``; ``False`` for a code the
@@ -307,6 +607,19 @@ class SupplementRule(_Frozen):
 
     allowed: int = Field(ge=1)
     within_working_days: int = Field(ge=0)
+    source: str = Field(min_length=1)
+
+
+class FeedbackRule(_Frozen):
+    """The time limits of citizens' feedback (phản ánh, kiến nghị, the ``pakn`` workflow): classified and assigned
+    (or transferred) within ``classify_within_working_days`` of reception, answered within
+    ``answer_within_working_days`` of reception, extended at most ``extensions`` time(s) by at most
+    ``extension_max_working_days``; ``source``, the text a refusal names (docs/explanation/one-stop-shop.md)."""
+
+    classify_within_working_days: int = Field(ge=0)
+    answer_within_working_days: int = Field(ge=1)
+    extension_max_working_days: int = Field(ge=0)
+    extensions: int = Field(ge=0)
     source: str = Field(min_length=1)
 
 
@@ -390,6 +703,7 @@ class RuleSet(_Frozen):
     escalation: tuple[EscalationStep, ...] = Field(min_length=1)
     redating: RedatingRule
     supplement_requests: SupplementRule
+    feedback: FeedbackRule
     par766: Par766
 
     @model_validator(mode="after")

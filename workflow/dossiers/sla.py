@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from motcua.workflow.dossiers.catalogue import Channel, Procedure, RuleSet
+from motcua.workflow.dossiers.catalogue import Channel, Procedure, ProcedureVersion, RuleSet
 from motcua.workflow.engine.clock import instant, text, to_vietnam_time
 from motcua.workflow.engine.model import CancelTimer, JsonValue, SetTimer, TimerChange
 from motcua.workflow.worktime.calendar import WorkingCalendar
@@ -50,10 +50,16 @@ class SlaClock:
     def working_day(self) -> timedelta:
         return self.calendar.hours.day_length
 
-    def appointment(self, procedure: Procedure, channel: Channel, received: datetime) -> datetime:
+    def appointment(self, procedure: Procedure | ProcedureVersion, channel: Channel, received: datetime) -> datetime:
+        """The legal appointment of a dossier received at ``received`` by ``channel``: counted by the version a
+        dossier keeps (a :class:`Procedure` counts by its latest version)."""
         allowed = procedure.time_for(channel)
         duration = Duration(allowed.amount, DurationUnit(allowed.unit))
         return self.calendar.due(received, duration, procedure.cutoff)
+
+    def due_in_working_days(self, received: datetime, days: int) -> datetime:
+        """The deadline ``days`` working days counted from ``received`` (the legal clock's rules, no cutoff)."""
+        return self.calendar.due(received, Duration(days, DurationUnit.WORKING_DAYS))
 
     def working_days_from(self, appointment: datetime, days: int) -> datetime:
         """The instant ``days`` working days after (negative: before) the appointment."""

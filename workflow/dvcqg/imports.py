@@ -28,6 +28,7 @@ from motcua.workflow.dvcqg.records import (
     CHANNEL_NAMES,
     NOT_RECEIVED_STATUSES,
     PAUSED_STATUSES,
+    PAYMENT_CHANNELS,
     DvcqgRecord,
     parse_record,
     vietnam_date,
@@ -152,7 +153,7 @@ _OWNED: Final = (
     "procedure", "procedure_name", "channel", "applicant_name", "applicant_kind", "phone", "email", "summary",
     "field_code", "field_name", "paper_result", "fee", "received_at", "appointment", "appointment_history",
     "ended_at", "end_state", "paused_at", "returned_at", "paid_online", "electronic_results", "dvcqg_status",
-    "imported", "source", "supplement_requests",
+    "imported", "source", "supplement_requests", "component_files", "electronic_result_links", "payment_channel",
 )
 
 
@@ -173,6 +174,8 @@ def _attributes(
         "end_state": LIFECYCLE_OF_STATUS[record.status] if record.end else None,
         "paused_at": _paused_at(record, at, current), "returned_at": _iso(record.returned_at),
         "paid_online": record.online_payment in (1, 2), "electronic_results": _results(record),
+        "payment_channel": PAYMENT_CHANNELS.get(record.online_payment) if record.online_payment else None,
+        "component_files": _files(record), "electronic_result_links": _links(record),
         "dvcqg_status": record.status, "imported": True, "source": SOURCE,
         # the portal's count (a second one is late in Decision 766); none given when none, as before it was read
         "supplement_requests": len(record.supplements) or None,
@@ -214,6 +217,26 @@ def _results(record: DvcqgRecord) -> list[JsonValue] | None:
         for number, item in enumerate(record.results, start=1)
     ]
     return codes or None
+
+
+def _files(record: DvcqgRecord) -> list[JsonValue] | None:
+    """``TaiLieuNop`` as the dossier keeps ``digitize``'s ``component_files``: the component, the file (its address,
+    else its name), digitised, reused (``DuocTaiSuDung`` 1 or 2). A file marked deleted is no component any more."""
+    files: list[JsonValue] = [
+        {"component": item.component or "", "file": item.file or "", "digitized": item.digitized,
+         "reused": item.reused in (1, 2)}
+        for item in record.files if not item.deleted
+    ]
+    return files or None
+
+
+def _links(record: DvcqgRecord) -> dict[str, JsonValue] | None:
+    """The link of each result that has one (``DuongDanTepTinKetQua``), by the code the dossier keeps it under."""
+    codes = _results(record) or []
+    links: dict[str, JsonValue] = {
+        str(code): item.url for code, item in zip(codes, record.results, strict=True) if item.url
+    }
+    return links or None
 
 
 def _state(record: DvcqgRecord, at: datetime) -> dict[str, str]:

@@ -13,6 +13,12 @@ legal pauses of the clock (supplements, fee payments), each with the appointment
 that its last ``NgayHenTraMoi`` is the legal appointment in force; an apology's new date is never one
 (one-stop-shop.md, the legal clock) and travels only in the apology's progress record (``NoiDungXuLy``).
 
+The dossier record's format is the one in force on the day it is sent
+(:func:`motcua.workflow.dvcqg.records.record_format`): from 25/01/2026 (Circular 04/2025/TT-VPCP) it lists the
+component files filed (``TaiLieuNop``, with their digitisation and reuse flags), the link of each electronic result,
+one fee line per amount charged or per the procedure's fee schedule, and the online payment channel; before, it is
+what motcua sent until then.
+
 The sync status a portal adapter keeps is modelled here too: :class:`EntrySync` per audit entry and
 :class:`DossierSync`, the per-dossier summary :func:`summarize` derives from them.
 """
@@ -24,7 +30,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
-from motcua.workflow.dvcqg.records import APPLICANT_KINDS, CHANNEL_NAMES, portal_text
+from motcua.workflow.dvcqg.records import (
+    APPLICANT_KINDS,
+    CHANNEL_NAMES,
+    PAYMENT_CHANNELS,
+    portal_text,
+    record_format,
+    vietnam_date,
+)
 from motcua.workflow.engine.audit import AuditEntry
 from motcua.workflow.engine.definition import WorkflowDefinition
 from motcua.workflow.engine.labels import role_label, state_label, trigger_label
@@ -53,6 +66,9 @@ _DIGITIZED: Final = frozenset({"digitized", "result_digitized"})
 _SUPPLEMENT_REQUEST: Final = "request_supplement"
 _SUPPLEMENT_RECEIVED: Final = "supplement_received"
 _APOLOGY: Final = "apologize"
+_PAYMENT_REQUEST: Final = "request_payment"
+_PAYMENT_CODES: Final = {name: code for code, name in PAYMENT_CHANNELS.items()}
+_LINK_SCHEMES: Final = ("https://", "http://")
 
 
 # -- the dossier record --------------------------------------------------------------------------
@@ -68,12 +84,23 @@ def status_code(definition: WorkflowDefinition, case_state: Mapping[str, str]) -
 
 
 def dossier_record(
-    case: Case, entries: Sequence[AuditEntry], definition: WorkflowDefinition, agency: str
+    case: Case, entries: Sequence[AuditEntry], definition: WorkflowDefinition, agency: str, *, at: datetime
 ) -> dict[str, JsonValue]:
-    """The ``DongBoHoSoMC`` record of the dossier as it stands (``entries``: its whole history). ``DonViXuLy`` is
-    the dossier's deciding unit; ``agency`` only for a dossier from before units."""
+    """The ``DongBoHoSoMC`` record of the dossier as it stands (``entries``: its whole history), in the format in
+    force on the day of ``at``, the instant it is sent. ``DonViXuLy`` is the dossier's deciding unit; ``agency`` only
+    for a dossier from before units."""
     a = case.attributes
     name = _text(a.get("procedure_name"))
+    if record_format(vietnam_date(at)) == "tt04-2025":
+        return {**_practice(case, entries, definition, agency, name), **_tt04_2025(case, entries, name)}
+    return _practice(case, entries, definition, agency, name)
+
+
+def _practice(
+    case: Case, entries: Sequence[AuditEntry], definition: WorkflowDefinition, agency: str, name: str
+) -> dict[str, JsonValue]:
+    """The record as motcua sent it before 25/01/2026 (the ``DongBoHoSoMC`` practice)."""
+    a = case.attributes
     record: dict[str, JsonValue] = {
         "MaHoSo": case.code, "MaTTHC": _text(a.get("procedure")), "TenTTHC": name,
         "MaLinhVuc": _text(a.get("field_code")), "TenLinhVuc": _text(a.get("field_name")),
@@ -90,6 +117,108 @@ def dossier_record(
         "DanhSachGiayToKetQua": _results(a, name),
     }
     return record
+
+
+def _tt04_2025(case: Case, entries: Sequence[AuditEntry], name: str) -> dict[str, JsonValue]:
+    """What the record holds from 25/01/2026 on, over the practice's: the same field names (the practice's; the
+    circular's own list could not be read, docs/reference/dvcqg-records.md), filled from what the dossier records."""
+    a = case.attributes
+    files = _files(a)
+    digitized = case.state.get("records") in _DIGITIZED or any(item["DuocSoHoa"] == 1 for item in files)
+    return {
+        "HoSoCoThanhPhanSoHoa": int(digitized), "DuocThanhToanTrucTuyen": _payment_code(a),
+        "TaiLieuNop": list(files), "DanhSachLePhi": _fee_lines(a, entries, name),
+        "DanhSachGiayToKetQua": _linked_results(a, name),
+    }
+
+
+def _files(attributes: Mapping[str, JsonValue]) -> list[dict[str, JsonValue]]:
+    """``TaiLieuNop``: one item per component file the desk recorded (``digitize``'s ``component_files``). A file kept
+    as an address goes in ``DuongDanTaiTepTin`` (its name is the address's last part), one kept as a name in
+    ``TenTepDinhKem``; ``TepDinhKemId`` is its number in the list."""
+    kept = attributes.get("component_files")
+    items: list[dict[str, JsonValue]] = []
+    for number, item in enumerate(kept if isinstance(kept, list) else [], start=1):
+        if not isinstance(item, dict):
+            continue
+        file = _text(item.get("file"))
+        link = file if file.startswith(_LINK_SCHEMES) else ""
+        items.append({
+            "TepDinhKemId": str(number), "TenTepDinhKem": link.rstrip("/").rsplit("/", 1)[-1] if link else file,
+            "IsDeleted": 0, "MaThanhPhanHoSo": _text(item.get("component")), "DuongDanTaiTepTin": link,
+            "DuocSoHoa": int(item.get("digitized") is True), "DuocTaiSuDung": int(item.get("reused") is True),
+        })
+    return items
+
+
+def _payment_code(attributes: Mapping[str, JsonValue]) -> int:
+    """``DuocThanhToanTrucTuyen``: 0 not paid online; 1 on the DVCQG payment platform, 2 through another payment
+    portal (practice before 2026). Paid online without a channel recorded (dossiers from before ``channel``) is 1,
+    as motcua sent before."""
+    if attributes.get("paid_online") is not True:
+        return 0
+    return _PAYMENT_CODES.get(_text(attributes.get("payment_channel")), 1)
+
+
+def _fee_lines(attributes: Mapping[str, JsonValue], entries: Sequence[AuditEntry], name: str) -> list[JsonValue]:
+    """``DanhSachLePhi``: one line per amount the dossier was asked to pay (``request_payment``), named after the
+    procedure's fee schedule; with none asked, one line of the schedule in force at reception (``fee_schedule``, else
+    ``fee`` on dossiers from before schedules): a per-case amount, ``Gia`` 0 for an exemption (a line of 0 is what tells
+    the portal the dossier owes nothing), nothing when the amount is not known (per page or set by the council, not
+    charged yet): never a silent 0."""
+    code, title = _text(attributes.get("procedure")), _fee_title(attributes.get("fee_schedule"), name)
+    asked = [entry.data.get("amount") for entry in entries if entry.trigger == _PAYMENT_REQUEST]
+    amounts = [amount for amount in asked if isinstance(amount, int) and amount >= 0]
+    if amounts:
+        return [{"MaPhiLePhi": code if number == 1 else f"{code}-{number}", "TenPhiLePhi": title, "Gia": amount}
+                for number, amount in enumerate(amounts, start=1)]
+    due = _scheduled_amount(attributes)
+    return [] if due is None else [{"MaPhiLePhi": code, "TenPhiLePhi": title, "Gia": due}]
+
+
+def _scheduled_amount(attributes: Mapping[str, JsonValue]) -> int | None:
+    schedule, fee = attributes.get("fee_schedule"), attributes.get("fee")
+    if not isinstance(schedule, dict):  # a dossier received before fee schedules: its fee, when one is owed
+        return fee if isinstance(fee, int) and fee > 0 else None
+    if schedule.get("kind") == "exempt":
+        return 0
+    amount = schedule.get("amount") if schedule.get("kind") in ("per_case", "council") else None
+    if isinstance(amount, int) and amount >= 0:
+        return amount
+    return fee if isinstance(fee, int) and fee > 0 else None  # per page, or a council's unknown amount: as charged
+
+
+def _fee_title(schedule: JsonValue, name: str) -> str:
+    """``TenPhiLePhi``: the procedure, and how its fee is set (the schedule's basis), when the dossier records it."""
+    kind = schedule.get("kind") if isinstance(schedule, dict) else None
+    basis = _text(schedule.get("basis")) if isinstance(schedule, dict) else ""
+    if kind == "exempt":
+        return f"Miễn phí, lệ phí: {name}" + (f" ({basis})" if basis else "")
+    if kind == "per_page" and isinstance(schedule, dict):
+        first, then = schedule.get("first_pages"), schedule.get("then")
+        pages = (f"; {first} trang đầu {schedule.get('amount')} đồng/trang, "
+                 f"từ trang thứ {_next(first)} {then} đồng/trang")
+        cap = schedule.get("cap")
+        return f"Phí, lệ phí: {name}{pages}" + (f", tối đa {cap} đồng" if cap is not None else "")
+    if kind == "council" and isinstance(schedule, dict):
+        resolution = _text(schedule.get("resolution"))
+        return f"Phí, lệ phí: {name}" + (f" ({resolution})" if resolution else " (theo nghị quyết HĐND tỉnh)")
+    return f"Phí, lệ phí: {name}"
+
+
+def _next(first: JsonValue) -> str:
+    return str(first + 1) if isinstance(first, int) else "tiếp theo"
+
+
+def _linked_results(attributes: Mapping[str, JsonValue], name: str) -> list[JsonValue]:
+    """``DanhSachGiayToKetQua`` with ``DuongDanTepTinKetQua``, the link of each result (``""`` when none was given)."""
+    links = attributes.get("electronic_result_links")
+    known = links if isinstance(links, dict) else {}
+    results = _results(attributes, name)
+    for item in results:
+        if isinstance(item, dict):
+            item["DuongDanTepTinKetQua"] = _text(known.get(_text(item.get("MaGiayToKetQua"))))
+    return results
 
 
 def _text(value: JsonValue) -> str:

@@ -8,6 +8,15 @@ before R, an
 unknown status or channel, a missing code…) is refused with :class:`RecordRefused`, which names the
 record and every field at fault. What an import *does* with a record is :mod:`motcua.workflow.dvcqg.imports`.
 
+Two formats (docs/reference/dvcqg-records.md, the two formats): the practice before 2026 and the one motcua sends from
+:data:`TT04_2025_FROM` on (Circular 04/2025/TT-VPCP, in force 25/01/2026), chosen by the day a record is *sent*
+(:func:`record_format`). The circular's text could not be read: every field name here is the ``DongBoHoSoMC`` practice
+before 2026 (the portal's connectors and the indicator rules of its coordination system), and the circular is assumed
+to keep those names and make the component files, the result's link, the fee lines and the payment channel part of
+every record. The parser reads both formats: an imported file says nothing of when it was sent. The items of the lists
+motcua now reads whole (``TaiLieuNop``, ``DanhSachGiayToKetQua``) are strict: a field that neither the practice nor
+motcua knows is refused, so a misspelt flag is never read as "not digitised".
+
 Every input is bounded (:mod:`motcua.workflow.engine.bounds`), before anything is written: a record nests at most
 8 deep and holds at most :data:`RECORD_MAX` characters (checked before any field is read); ``MaHoSo`` is at most
 100 characters, the other codes 64, names, telephone numbers and e-mail addresses 500, ``TrichYeuHoSo`` 2,000; no
@@ -22,7 +31,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from functools import cached_property
-from typing import Annotated, Final
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, ValidationError
 
@@ -48,14 +57,19 @@ __all__ = [
     "ENDED_STATUSES",
     "NOT_RECEIVED_STATUSES",
     "PAUSED_STATUSES",
+    "PAYMENT_CHANNELS",
     "RECORD_MAX",
     "SUPPLEMENT_STATUS",
+    "TT04_2025_FROM",
     "DvcqgRecord",
     "Fee",
+    "RecordFormat",
     "ResultDocument",
+    "SubmittedFile",
     "Supplement",
     "parse_record",
     "portal_text",
+    "record_format",
     "vietnam_date",
 ]
 
@@ -65,6 +79,11 @@ ENDED_STATUSES: Final = frozenset({7, 8, 9, 10})  # E exists
 PAUSED_STATUSES: Final = frozenset({5, 6})  # the legal clock stands still
 SUPPLEMENT_STATUS: Final = 5
 NOT_RECEIVED_STATUSES: Final = frozenset({1, 3})  # never accepted: no R needed
+# DuocThanhToanTrucTuyen, practice before 2026 (the coordination system's indicator "tỷ lệ hồ sơ thanh toán trực
+# tuyến"): 1 paid online on the DVCQG payment platform, 2 through a ministry's or province's payment portal; 0 not
+PAYMENT_CHANNELS: Final[Mapping[int, str]] = {1: "national", 2: "provincial"}
+TT04_2025_FROM: Final = date(2026, 1, 25)  # Circular 04/2025/TT-VPCP (issued 08/12/2025) in force
+RecordFormat = Literal["practice", "tt04-2025"]
 _STAMP: Final = re.compile(r"[0-9]{14}")
 _SMALL_NUMBER: Final = re.compile(r"[0-9]{1,2}")
 _AMOUNT: Final = re.compile(r"[0-9]{1,15}")
@@ -167,15 +186,52 @@ def _listed(value: object) -> object:
     return [] if value is None or value == "" else value
 
 
+def record_format(sent_on: date) -> RecordFormat:
+    """The format of a record sent on ``sent_on`` (Vietnam date): the circular's from :data:`TT04_2025_FROM` on.
+    The day of sending decides, not the dossier's reception: the portal reads every record it receives by the rules in
+    force that day, so a dossier received in 2025 and synced in 2026 is sent in the new format."""
+    return "tt04-2025" if sent_on >= TT04_2025_FROM else "practice"
+
+
 Instant = Annotated[datetime | None, PlainValidator(_instant)]
 Code = Annotated[str | None, PlainValidator(_text(CODE_MAX))]
 RequiredCode = Annotated[str, PlainValidator(_required_code)]
 Name = Annotated[str | None, PlainValidator(_text(NAME_MAX))]
 FreeText = Annotated[str | None, PlainValidator(_text(TEXT_MAX, free=True))]
+Link = Annotated[str | None, PlainValidator(_text(TEXT_MAX))]  # a file's name or its address: one line
+Flag = Annotated[bool, PlainValidator(_flag)]
 
 
 class _Portal(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=False)
+
+
+class _Item(BaseModel):
+    """An item of a list motcua reads whole: a field it does not know is refused (a misspelt flag is no "0")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+
+
+class SubmittedFile(_Item):
+    """One item of ``TaiLieuNop``: a file of a component of the dossier (thành phần hồ sơ). Every name is the
+    practice before 2026 (assumed kept by Circular 04/2025/TT-VPCP, whose text could not be read)."""
+
+    file_id: Name = Field(default=None, alias="TepDinhKemId")
+    file_name: Link = Field(default=None, alias="TenTepDinhKem")
+    deleted: Flag = Field(default=False, alias="IsDeleted")  # a file withdrawn: not a component any more
+    component: Name = Field(default=None, alias="MaThanhPhanHoSo")
+    url: Link = Field(default=None, alias="DuongDanTaiTepTin")
+    digitized: Flag = Field(default=False, alias="DuocSoHoa")  # 0 or 1
+    # 0 submitted; 1 taken from data already held (tái sử dụng); 2 the same, replacing the result MaKetQuaThayThe
+    reused: Annotated[int | None, PlainValidator(_code_in(0, 2, optional=True))] = Field(
+        default=None, alias="DuocTaiSuDung")
+    from_national_catalogue: Flag = Field(default=False, alias="DuocLayTuKhoDMQG")  # read, not kept
+    replaced_result: Name = Field(default=None, alias="MaKetQuaThayThe")  # read, not kept
+
+    @property
+    def file(self) -> str | None:
+        """The file as motcua keeps it: its address, else its name."""
+        return self.url or self.file_name
 
 
 class Supplement(_Portal):
@@ -195,12 +251,16 @@ class Fee(_Portal):
     amount: Annotated[int, PlainValidator(_amount)] = Field(default=0, alias="Gia")
 
 
-class ResultDocument(_Portal):
-    """One item of ``DanhSachGiayToKetQua``: a result document the portal holds electronically."""
+class ResultDocument(_Item):
+    """One item of ``DanhSachGiayToKetQua``: a result document the portal holds electronically, with the address of
+    its file (``DuongDanTepTinKetQua``: the coordination system counts a result electronic when it has one). Names:
+    practice before 2026."""
 
     code: Name = Field(default=None, alias="MaGiayToKetQua")
     document_id: Name = Field(default=None, alias="GiayToId")
     name: Name = Field(default=None, alias="TenGiayTo")
+    component: Name = Field(default=None, alias="MaThanhPhanHoSo")  # practice sends "0": read, not kept
+    url: Link = Field(default=None, alias="DuongDanTepTinKetQua")
 
 
 class DvcqgRecord(_Portal):
@@ -224,10 +284,11 @@ class DvcqgRecord(_Portal):
     ended_at: Instant = Field(default=None, alias="NgayKetThucXuLy")
     channel: Annotated[int | None, PlainValidator(_code_in(1, 3, optional=True))] = Field(
         default=None, alias="KenhThucHien")
-    digitized: Annotated[bool, PlainValidator(_flag)] = Field(default=False, alias="HoSoCoThanhPhanSoHoa")
+    digitized: Flag = Field(default=False, alias="HoSoCoThanhPhanSoHoa")
     online_payment: Annotated[int | None, PlainValidator(_code_in(0, 2, optional=True))] = Field(
         default=None, alias="DuocThanhToanTrucTuyen")
     fees: Annotated[tuple[Fee, ...], BeforeValidator(_listed)] = Field(default=(), alias="DanhSachLePhi")
+    files: Annotated[tuple[SubmittedFile, ...], BeforeValidator(_listed)] = Field(default=(), alias="TaiLieuNop")
     supplements: Annotated[tuple[Supplement, ...], BeforeValidator(_listed)] = Field(
         default=(), alias="DanhSachHoSoBoSung")
     results: Annotated[tuple[ResultDocument, ...], BeforeValidator(_listed)] = Field(

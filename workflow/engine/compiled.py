@@ -54,16 +54,20 @@ _PLAIN_TYPES: dict[DataType, object] = {
 }
 
 
-def _field_type(spec: DataField) -> Any:
+def _field_type(name: str, spec: DataField) -> Any:
     if spec.type is DataType.CHOICE:
         return Literal[spec.choices]
+    if spec.type is DataType.RECORD_LIST:  # each item validated like a trigger's data: declared fields only, typed
+        item: Any = data_model(name, spec.fields)
+        return Annotated[list[item], Field(min_length=1, max_length=_MAX_LIST)]
     return _PLAIN_TYPES[spec.type]
 
 
 def data_model(name: str, fields: Mapping[str, DataField]) -> type[BaseModel]:
     """A pydantic model that validates a trigger's data: declared fields only, typed."""
     definitions: dict[str, Any] = {
-        field: (_field_type(spec), ...) if spec.required else (_field_type(spec) | None, None)
+        field: (_field_type(f"{name}_{field}", spec), ...) if spec.required
+        else (_field_type(f"{name}_{field}", spec) | None, None)
         for field, spec in fields.items()
     }
     config = ConfigDict(extra="forbid", str_strip_whitespace=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
     "ClockMode",
@@ -74,6 +74,7 @@ class DataType(StrEnum):
     RATING = "rating"  # 1..5, an applicant's satisfaction
     CHOICE = "choice"
     TEXT_LIST = "text_list"  # one or more texts (at most 50), e.g. the units a merger joins
+    RECORD_LIST = "record_list"  # one or more items (at most 50), each an object of the declared scalar `fields`
 
 
 class DataField(_Frozen):
@@ -87,6 +88,8 @@ class DataField(_Frozen):
     label: str = ""
     choices: tuple[str, ...] = ()
     personal: bool = True
+    # record_list: the fields of each item, scalars only (no list in a list); ``personal`` is the whole list's
+    fields: dict[Name, DataField] = Field(default_factory=dict)
 
     @field_validator("choices")
     @classmethod
@@ -94,6 +97,16 @@ class DataField(_Frozen):
         if len(set(value)) != len(value):
             raise ValueError("choices must be distinct")
         return value
+
+    @model_validator(mode="after")
+    def _fields_only_for_record_lists(self) -> DataField:
+        if (self.type is DataType.RECORD_LIST) != bool(self.fields):
+            raise ValueError("`fields` is given for a record_list, and only for one (at least one field)")
+        nested = sorted(name for name, spec in self.fields.items()
+                        if spec.type in (DataType.RECORD_LIST, DataType.TEXT_LIST))
+        if nested:
+            raise ValueError(f"the fields of a record_list item are scalars: {', '.join(nested)} is a list")
+        return self
 
 
 class TransitionSpec(_Frozen):

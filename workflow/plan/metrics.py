@@ -5,14 +5,15 @@ Dossier metrics are computed from :class:`~motcua.workflow.reports.projection.Do
 *received* in
 the period when date(R) falls in it, *resolved* when date(E) does, *late* when resolved late or still
 pending past its appointment at the period's end. Catalogue metrics read the procedures' online level;
-task metrics read the plan's own ``plan-task`` cases. A metric that motcua cannot measure says so, with
-the reason: it never yields a number.
+task metrics read the plan's own ``plan-task`` cases; feedback metrics the citizens' feedback (``pakn`` cases,
+:mod:`motcua.workflow.feedback.metrics`), whose counts the report also shows as rows of their own. A metric that
+motcua cannot measure says so, with the reason: it never yields a number.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from fractions import Fraction
@@ -22,7 +23,9 @@ from motcua.workflow.dossiers.catalogue import Procedure
 from motcua.workflow.engine.audit import AuditEntry
 from motcua.workflow.engine.clock import to_vietnam_time
 from motcua.workflow.engine.model import Case
+from motcua.workflow.feedback.metrics import feedback_counts
 from motcua.workflow.plan.model import Plan, PlanTarget
+from motcua.workflow.reports.par766 import FeedbackCounts
 from motcua.workflow.reports.projection import DossierFacts, StatusOf, bieu06, fold
 from motcua.workflow.worktime.hours import Timeliness, classify
 
@@ -44,7 +47,7 @@ __all__ = [
 ]
 
 PLAN_TASK_WORKFLOW = "plan-task"
-Source = Literal["dossiers", "catalogue", "tasks", "none"]
+Source = Literal["dossiers", "catalogue", "tasks", "feedback", "none"]
 _SATISFIED = 4  # ratings 4 (hài lòng) and 5 (rất hài lòng) of the 1–5 scale
 _RESULT_CODES = frozenset({9, 10})  # a result exists: ready at the desk or returned
 _NEVER_ACCEPTED = frozenset({1, 3})
@@ -87,6 +90,9 @@ METRICS: Mapping[str, MetricSpec] = {spec.key: spec for spec in (
           "nhiệm vụ hoàn thành không muộn hơn hạn ÷ nhiệm vụ (không bị hủy) đã đến hạn hoặc đã hoàn thành"),
     _spec("periodic_report_on_time_rate", "Tỷ lệ báo cáo định kỳ gửi đúng hạn", "tasks",
           "kỳ báo cáo hoàn thành không muộn hơn hạn ÷ kỳ báo cáo (không bị hủy) đã đến hạn hoặc đã hoàn thành"),
+    _spec("feedback_on_time_rate", "Tỷ lệ phản ánh, kiến nghị xử lý đúng hạn", "feedback",
+          "phản ánh, kiến nghị trả lời đúng, trước hạn và đang trong hạn ÷ phản ánh, kiến nghị thuộc thẩm quyền "
+          "phải xử lý trong kỳ"),
     _spec("self_inspection_coverage", "Tỷ lệ cán bộ, công chức được tự kiểm tra về cải cách hành chính", "none",
           "cán bộ, công chức được kiểm tra ÷ cán bộ, công chức của UBND xã",
           _NOT_RECORDED + "các cuộc tự kiểm tra và danh sách cán bộ, công chức"),
@@ -197,6 +203,7 @@ class PlanInputs:
     start: date
     end: date
     as_of: date  # tasks due on or before this day count as due
+    feedback: FeedbackCounts = field(default_factory=FeedbackCounts)  # the citizens' feedback of [start, end]
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,9 +233,11 @@ def plan_inputs(
 ) -> tuple[PlanInputs, dict[str, TaskStatus]]:
     """What ``plan``'s targets are measured on, from the audit log and the cases, for the period [start, end],
     and its task cases by code."""
-    statuses = task_statuses(cases, plan.key)
+    every = list(cases)
+    statuses = task_statuses(every, plan.key)
     facts = tuple(dossier_facts(entries, status_of))
-    return PlanInputs(facts, tuple(procedures), tuple(statuses.values()), start, end, as_of), statuses
+    feedback = feedback_counts(every, start, end)
+    return PlanInputs(facts, tuple(procedures), tuple(statuses.values()), start, end, as_of, feedback), statuses
 
 
 def task_statuses(cases: Iterable[Case], plan_key: str) -> dict[str, TaskStatus]:
@@ -365,6 +374,13 @@ def _reports_on_time(plan: Plan, inputs: PlanInputs) -> Measurement:
     return _task_ratio("periodic_report_on_time_rate", plan, inputs, reports_only=True)
 
 
+def _feedback_on_time(plan: Plan, inputs: PlanInputs) -> Measurement:
+    """Decision 766's feedback indicator, over the plan's period: answered on time or still within ÷ to handle."""
+    counts = inputs.feedback
+    return Measurement("feedback_on_time_rate", counts.answered_on_time + counts.pending_within, counts.to_handle,
+                       None if counts.to_handle else "không có phản ánh, kiến nghị phải xử lý trong kỳ")
+
+
 _MEASURES: Mapping[str, Measure] = {
     "on_time_rate": _on_time,
     "apology_coverage": _apology,
@@ -376,6 +392,7 @@ _MEASURES: Mapping[str, Measure] = {
     "full_online_procedure_rate": _full_online,
     "plan_task_on_time_rate": _tasks_on_time,
     "periodic_report_on_time_rate": _reports_on_time,
+    "feedback_on_time_rate": _feedback_on_time,
 }
 
 

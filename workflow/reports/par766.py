@@ -28,12 +28,23 @@ its dates (``resupplemented`` counts those Biểu 06 calls early, on time or wit
 dossiers and the satisfaction indicator keep Biểu 06's semantics (docs/explanation/one-stop-shop.md, limits on
 letters).
 
+The *payment* indicator (online payment) is the received dossiers with a fee paid online ÷ the received dossiers with
+a fee, the fee being the one the catalogue's fee schedule gave the dossier at reception (``DossierFacts.fee``). A
+dossier whose fee the catalogue does not know (a fee the provincial council sets, its amount not given:
+``fee_known`` false) counts in neither: it is not free, and it is not known to carry a fee; ``fee_unknown`` counts
+them and the scorecard says how many were left out (docs/explanation/one-stop-shop.md, fees).
+
 The ``sync`` indicator (docs/how-to/sync-to-dvcqg.md) is decided by the data, never by a process's settings: its
 population is the *received* dossiers motcua handles itself (imported ones come from the portal) that
 were *published* — with at least one ``dvcqg.sync`` effect in the outbox; a dossier received before
 publishing was turned on has none and is left out. Its numerator is those whose every change (audit
 entry) is synced, as the sync status stands when the report is computed. A period none of whose dossiers
 was published is reported "not measured" (0, 0 points and a note), never estimated.
+
+The feedback indicators (``petition_on_time``, ``petition_satisfaction``) are counted over the citizens' feedback of
+the period (:class:`FeedbackCounts`, the ``pakn`` cases: :mod:`motcua.workflow.feedback.metrics`), and the
+*complaint rate* of ``satisfaction`` (100 % − (late rate + complaint rate)) counts, besides the dossiers rated
+unsatisfied, the dossiers that feedback received in the period concerns (docs/explanation/one-stop-shop.md).
 """
 
 from __future__ import annotations
@@ -47,9 +58,11 @@ from motcua.workflow.engine.model import JsonValue
 from motcua.workflow.reports.projection import DossierFacts, bieu06
 
 __all__ = [
+    "FEE_UNKNOWN",
     "INDICATOR_KEYS",
     "SATISFIED_RATING",
     "SUPPLEMENT_REQUESTS_ON_TIME",
+    "FeedbackCounts",
     "Indicator",
     "IndicatorCounts",
     "Scorecard",
@@ -64,7 +77,12 @@ SYNC_NOT_MEASURED = (
     "sync: not measured — no dossier of the period was published to DVCQG (no portal was configured when they "
     "were handled), so the value is reported as 0 with 0 points, not estimated"
 )
+FEE_UNKNOWN = (
+    "payment: {count} received dossier(s) of a procedure whose fee the catalogue does not know (set by the provincial "
+    "council, amount not given) are left out of the payment indicator, neither free nor paid"
+)
 NOT_APPLICABLE = "{key}: no dossier in the denominator for this period (N/A, 0 points)"
+NO_FEEDBACK = "{key}: no feedback (phản ánh, kiến nghị) in the denominator for this period (N/A, 0 points)"
 
 # Output key → the key of the indicator in the rule set's ``par766`` (points and thresholds live there).
 INDICATOR_KEYS: Mapping[str, str] = {
@@ -75,7 +93,10 @@ INDICATOR_KEYS: Mapping[str, str] = {
     "satisfaction": "handling_satisfaction",
     "payment": "online_payment",
     "sync": "dossier_sync",
+    "petition_on_time": "petition_on_time",
+    "petition_satisfaction": "petition_satisfaction",
 }
+_FEEDBACK_KEYS = frozenset({"petition_on_time", "petition_satisfaction"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +121,9 @@ class IndicatorCounts:
     paper_result: int = 0  # received, of a procedure that returns a paper result
     electronic_result: int = 0  # of those, with an electronic result issued
     digitized: int = 0  # received, digitised, with an electronic result where the procedure returns paper
-    with_fee: int = 0  # received, with a non-zero fee
+    with_fee: int = 0  # received, with a known non-zero fee
     paid_online: int = 0  # of those, paid online
+    fee_unknown: int = 0  # received, whose fee the catalogue does not know (council, no amount): in neither
     electronic_handover: int = 0  # received, handed over at least once and every time electronically
     sync_total: int = 0  # received, handled in motcua (not imported) and published to DVCQG
     synced: int = 0  # of those, every change synced to DVCQG
@@ -114,6 +136,30 @@ class IndicatorCounts:
     def as_json(self) -> dict[str, JsonValue]:
         counts: dict[str, JsonValue] = {item.name: int(getattr(self, item.name)) for item in fields(self)}
         return {**counts, "sync_measured": self.sync_measured}
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackCounts:
+    """Counts over the citizens' feedback (``pakn`` cases) of one period, Biểu 06's way: *to handle* are those
+    within the unit's competence (not declined) received by the period's end and not answered before its start;
+    *received* are those received in it (declined ones too)."""
+
+    received: int = 0
+    to_handle: int = 0
+    answered_on_time: int = 0  # to handle, answered in the period by the (extended) deadline
+    answered_late: int = 0
+    pending_within: int = 0  # to handle, not answered at the period's end, deadline not passed
+    pending_overdue: int = 0
+    unsatisfied: int = 0  # answered in the period, rated unsatisfied by the sender
+    on_dossiers: int = 0  # the dossiers that feedback received in the period (not declined) concerns, each once
+
+    @property
+    def answered(self) -> int:
+        return self.answered_on_time + self.answered_late
+
+    def as_json(self) -> dict[str, JsonValue]:
+        counts: dict[str, JsonValue] = {item.name: int(getattr(self, item.name)) for item in fields(self)}
+        return {**counts, "answered": self.answered}
 
 
 def indicator_counts(
@@ -165,7 +211,9 @@ def _received_counts(item: DossierFacts, *, online: bool) -> dict[str, int]:
         "paper_result": int(item.paper_result),
         "electronic_result": int(item.paper_result and item.electronic_result),
         "digitized": int(item.digitized and (item.electronic_result or not item.paper_result)),
-        "with_fee": int(item.fee != 0), "paid_online": int(item.fee != 0 and item.paid_online),
+        "with_fee": int(item.fee_known and item.fee != 0),
+        "paid_online": int(item.fee_known and item.fee != 0 and item.paid_online),
+        "fee_unknown": int(not item.fee_known),
         "electronic_handover": int(0 < item.handovers == item.electronic_handovers),
     }
 
@@ -214,51 +262,70 @@ class Scorecard:
         }
 
 
-Ratio = Callable[[IndicatorCounts], tuple[int, int] | None]
+Ratio = Callable[[IndicatorCounts, FeedbackCounts], tuple[int, int] | None]
 
 
-def _progress(c: IndicatorCounts) -> tuple[int, int]:
+def _progress(c: IndicatorCounts, f: FeedbackCounts) -> tuple[int, int]:
     """Biểu 06's early, on time and within, less the dossiers asked to supplement more than once."""
     return c.resolved_early + c.resolved_on_time + c.pending_within - c.resupplemented, c.total
 
 
-def _satisfaction(c: IndicatorCounts) -> tuple[int, int]:
-    """100 % − (late rate + complaint rate): the dossiers neither late nor rated unsatisfied, as a share
-    of those to handle (a rating below 4 is the only complaint a dossier carries)."""
-    return c.total - c.late - (c.rated - c.satisfied), c.total
+def _satisfaction(c: IndicatorCounts, f: FeedbackCounts) -> tuple[int, int]:
+    """100 % − (late rate + complaint rate), as a share of the dossiers to handle: less the late ones, those rated
+    unsatisfied (a rating below 4) and those that feedback received in the period concerns."""
+    return c.total - c.late - (c.rated - c.satisfied) - f.on_dossiers, c.total
+
+
+def _petition_on_time(c: IndicatorCounts, f: FeedbackCounts) -> tuple[int, int]:
+    """Feedback answered on time (or early) or still within its deadline ÷ feedback to handle."""
+    return f.answered_on_time + f.pending_within, f.to_handle
+
+
+def _petition_satisfaction(c: IndicatorCounts, f: FeedbackCounts) -> tuple[int, int]:
+    """Answered feedback whose sender did not say "unsatisfied" ÷ feedback answered in the period."""
+    return f.answered - f.unsatisfied, f.answered
 
 
 _RATIOS: Mapping[str, Ratio] = {
     "progress": _progress,
-    "online": lambda c: (c.full_online, c.full_online_eligible),
-    "e_result": lambda c: (c.electronic_result, c.paper_result),
-    "digitized": lambda c: (c.digitized, c.received),
+    "online": lambda c, f: (c.full_online, c.full_online_eligible),
+    "e_result": lambda c, f: (c.electronic_result, c.paper_result),
+    "digitized": lambda c, f: (c.digitized, c.received),
     "satisfaction": _satisfaction,
-    "payment": lambda c: (c.paid_online, c.with_fee),
-    "sync": lambda c: (c.synced, c.sync_total) if c.sync_measured else None,  # else SYNC_NOT_MEASURED
+    "payment": lambda c, f: (c.paid_online, c.with_fee),
+    "sync": lambda c, f: (c.synced, c.sync_total) if c.sync_measured else None,  # else SYNC_NOT_MEASURED
+    "petition_on_time": _petition_on_time,
+    "petition_satisfaction": _petition_satisfaction,
 }
 
 
-def par766(counts: IndicatorCounts, rules: RuleSet) -> list[Indicator]:
-    """The dossier indicators of Decision 766 scored with ``rules``' points and thresholds.
+def par766(counts: IndicatorCounts, rules: RuleSet, feedback: FeedbackCounts | None = None) -> list[Indicator]:
+    """The dossier and feedback indicators of Decision 766 scored with ``rules``' points and thresholds
+    (``feedback``: the period's feedback counts; none given, no feedback).
 
     Points are ``max_points`` from ``full_at_percent`` up, proportional below it; a value is a percentage
     rounded to two decimals, like the national dashboard shows it.
     """
-    return [_score(key, counts, rules) for key in INDICATOR_KEYS]
+    chosen = feedback if feedback is not None else FeedbackCounts()
+    return [_score(key, counts, chosen, rules) for key in INDICATOR_KEYS]
 
 
-def scorecard(counts: IndicatorCounts, rules: RuleSet, start: date, end: date) -> Scorecard:
-    indicators = tuple(par766(counts, rules))
-    notes = [NOT_APPLICABLE.format(key=i.key) for i in indicators if i.value is None]
+def scorecard(
+    counts: IndicatorCounts, rules: RuleSet, start: date, end: date, feedback: FeedbackCounts | None = None,
+) -> Scorecard:
+    indicators = tuple(par766(counts, rules, feedback))
+    notes = [(NO_FEEDBACK if i.key in _FEEDBACK_KEYS else NOT_APPLICABLE).format(key=i.key)
+             for i in indicators if i.value is None]
     if not counts.sync_measured:
         notes.append(SYNC_NOT_MEASURED)
+    if counts.fee_unknown:
+        notes.append(FEE_UNKNOWN.format(count=counts.fee_unknown))
     return Scorecard(start, end, rules.key, indicators, tuple(notes))
 
 
-def _score(key: str, counts: IndicatorCounts, rules: RuleSet) -> Indicator:
+def _score(key: str, counts: IndicatorCounts, feedback: FeedbackCounts, rules: RuleSet) -> Indicator:
     spec = rules.par766.indicator(INDICATOR_KEYS[key])
-    ratio = _RATIOS[key](counts)
+    ratio = _RATIOS[key](counts, feedback)
     if ratio is None:
         return Indicator(key, 0.0, 0.0, spec.max_points, 0, 0)
     numerator, denominator = max(ratio[0], 0), ratio[1]  # satisfaction's difference is never below 0

@@ -78,6 +78,7 @@ class DossierFacts:
     handovers: int = 0
     electronic_handovers: int = 0
     fee: int = 0
+    fee_known: bool = True  # false: a council fee whose amount the catalogue does not know (left out of payment)
     paid_online: bool = False
     rating: int | None = None
     apologies: int = 0
@@ -115,7 +116,7 @@ def _opened(entry: AuditEntry, status: int) -> DossierFacts:
         code=entry.case_code, procedure=str(data.get("procedure", "")),
         field_code=str(changes.get("field_code", "")), field_name=str(changes.get("field_name", "")),
         channel=channel, status=status, paper_result=changes.get("paper_result") is not False,
-        fee=fee if isinstance(fee := changes.get("fee"), int) else 0,
+        fee=fee if isinstance(fee := changes.get("fee"), int) else 0, fee_known=changes.get("fee_known") is not False,
         imported=entry.trigger == "import", position=entry.position or 0,
         unit=unit if isinstance(unit := changes.get(DECIDING_UNIT, data.get(DECIDING_UNIT)), str) else None,
     )

@@ -9,6 +9,10 @@ Every report takes ``units``: the reports of those units alone, or, ``None``, of
 province). A dossier is counted under one unit, the deciding unit that holds it now (the rule is written in
 :mod:`motcua.workflow.reports.projection`), so the province's report is the sum of its units' reports. Which
 units a caller may ask for (its scope, the register) is the caller's to check.
+
+Given the store's case queries (``cases``), the scorecard's feedback indicators are counted over the citizens'
+feedback (``pakn`` cases) of the same units and period (:mod:`motcua.workflow.feedback.metrics`); without them,
+as with no feedback at all.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from motcua.workflow.dossiers.catalogue import RuleBook
+from motcua.workflow.engine.ports import CaseQueries
+from motcua.workflow.feedback.metrics import feedback_cases, feedback_counts
 from motcua.workflow.reports.par766 import Scorecard, scorecard
 from motcua.workflow.reports.ports import Reports
 from motcua.workflow.reports.projection import Bieu06
@@ -31,6 +37,7 @@ class ReportService:
 
     projection: Reports
     rules: RuleBook
+    cases: CaseQueries | None = None
 
     def caught_up(self) -> ReportService:
         """Fold the audit entries written since the last catch-up: the reports that follow include every
@@ -46,4 +53,7 @@ class ReportService:
         """The Decision 766 indicators and points for [start, end], under the rules in force at ``end``, of the
         dossiers of ``units`` (``None``: every dossier)."""
         counts = self.projection.indicator_counts(start, end, units=units)
-        return scorecard(counts, self.rules.in_force(end), start, end)
+        feedback = None
+        if self.cases is not None:
+            feedback = feedback_counts(feedback_cases(self.cases, units), start, end, units=units)
+        return scorecard(counts, self.rules.in_force(end), start, end, feedback)

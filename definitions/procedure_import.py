@@ -1,0 +1,310 @@
+"""Read a province's procedure list (CSV, XLSX or the catalogue's YAML) into a new catalogue, and say what changes.
+
+:func:`plan_import` reads the file within bounds, turns it into field documents
+(:mod:`motcua.workflow.dossiers.catalogue_import`), has the catalogue's loader validate them exactly as they would be
+written, and compares them with the catalogue in use: an :class:`ImportPlan`, nothing written. :func:`apply_import`
+writes the plan as a new revision of the catalogue directory (:class:`~motcua.definitions.catalogue_store.
+CatalogueStore`), all or nothing.
+
+The bounds: a file of at most :data:`MAX_FILE_BYTES`, at most :data:`MAX_ROWS` rows and :data:`MAX_COLUMNS`
+columns, each cell a text of at most 2,000 characters; a CSV in UTF-8 (a byte-order mark allowed, ``,`` ``;`` or a
+tab between cells); an XLSX without macros or formulas (its first sheet is read, uncompressed at most
+:data:`MAX_UNZIPPED_BYTES`). The header row is the first of the first :data:`HEADER_SEARCH_ROWS` rows naming a code
+column (rows above it, a title, are skipped).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import tempfile
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from motcua.definitions.catalogue import PROCEDURES_DIR, load_procedures
+from motcua.definitions.catalogue_store import CatalogueStore, Manifest, dump_document, file_names
+from motcua.definitions.yamlsafe import load_yaml
+from motcua.workflow.dossiers.catalogue_import import (
+    COLUMNS,
+    CatalogueDiff,
+    Document,
+    diff,
+    end_missing,
+    header_key,
+    merge,
+    read_rows,
+)
+from motcua.workflow.errors import CatalogueImportRefused, CellProblem, InvalidDefinition
+
+__all__ = [
+    "HEADER_SEARCH_ROWS",
+    "MAX_COLUMNS",
+    "MAX_FILE_BYTES",
+    "MAX_ROWS",
+    "MAX_UNZIPPED_BYTES",
+    "ImportPlan",
+    "apply_import",
+    "plan_import",
+    "read_documents",
+    "read_table",
+]
+
+MAX_FILE_BYTES: Final = 5 * 1024 * 1024  # a province's whole list is a few hundred kB
+MAX_UNZIPPED_BYTES: Final = 50 * 1024 * 1024  # an XLSX is a zip: what it may expand to
+MAX_ROWS: Final = 5_000  # a province publishes about 2,000 procedures, a commune's list a few hundred
+MAX_COLUMNS: Final = 40
+HEADER_SEARCH_ROWS: Final = 10
+_CODE_HEADERS: Final = frozenset(alias for alias, key in COLUMNS.items() if key == "code")
+_MACRO_SUFFIXES: Final = frozenset({".xlsm", ".xltm", ".xlsb", ".xls"})
+_DELIMITERS: Final = (",", ";", "\t")
+
+Table = tuple[int, list[str], list[tuple[int, dict[str, str]]]]  # header row, headers, (row, cells by header)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportPlan:
+    """What an import would do: the new catalogue, the one in use, their difference; nothing written yet."""
+
+    source: str  # the file's name
+    sha256: str
+    documents: tuple[Document, ...]
+    current: tuple[Document, ...]
+    base_revision: int | None  # the revision compared with (None: the shipped catalogue)
+    difference: CatalogueDiff
+
+
+def plan_import(path: Path, root: Path | None, *, effective: date) -> ImportPlan:
+    """Read ``path`` against the catalogue in use under ``root`` (``None``: the shipped one).
+
+    CSV/XLSX: the province's whole list; a directory of YAML field files: the whole catalogue — a procedure of the
+    catalogue they no longer list is kept, ended the day before ``effective``
+    (:func:`~motcua.workflow.dossiers.catalogue_import.end_missing`). One YAML field file: its procedures added or
+    replaced whole, by code; nothing ended."""
+    content = _bounded_bytes(path) if path.is_file() else b""
+    digest = hashlib.sha256(content).hexdigest() if path.is_file() else _directory_digest(path)
+    store = CatalogueStore(root) if root is not None else None
+    base = store.current_revision() if store is not None else None
+    current_dir = (store.current() if store is not None else None) or PROCEDURES_DIR
+    current = read_documents(current_dir)
+    suffix = path.suffix.lower()
+    rows: dict[str, int] = {}
+    if path.is_dir():
+        documents = end_missing(_yaml_directory(path), current, effective=effective)
+    elif suffix in (".yaml", ".yml"):
+        documents = _yaml_file(path, current)
+    else:
+        header_row, headers, cells = read_table(path, content)
+        published = read_rows(str(path), headers, cells, header_row=header_row)
+        note = (f"Nhập từ danh sách {path.name} (sha256 {digest[:12]}…) ngày {effective.isoformat()}: mã, tên, mức độ, "
+                "thời hạn và phí theo danh sách công bố; chưa kiểm chứng với quyết định công bố.")
+        merged = merge(str(path), published, current, effective=effective, note=note)
+        documents = end_missing(merged, current, effective=effective)
+        rows = {row.code: row.row for row in published}
+    validate(str(path), documents, rows)
+    return ImportPlan(path.name, digest, tuple(documents), tuple(current), base, diff(current, documents))
+
+
+def apply_import(plan: ImportPlan, root: Path, *, at: datetime) -> Manifest:
+    """Write the plan as a new revision of ``root`` and make it current, or nothing."""
+    return CatalogueStore(root).write(plan.documents, source=plan.source, sha256=plan.sha256, at=at,
+                                      expected=plan.base_revision)
+
+
+def validate(source: str, documents: Sequence[Document], rows: dict[str, int]) -> None:
+    """The catalogue's loader on the documents exactly as they would be written (in a scratch directory); its
+    problems named by the row of the list that gave the procedure."""
+    with tempfile.TemporaryDirectory(prefix="motcua-import-") as scratch:
+        for name, document in zip(file_names(documents), documents, strict=True):
+            (Path(scratch) / name).write_text(dump_document(document), encoding="utf-8")
+        try:
+            load_procedures(Path(scratch), legacy_fees=False)
+        except InvalidDefinition as error:
+            raise CatalogueImportRefused(source, [_located(problem, rows) for problem in error.problems]) from None
+
+
+def _located(problem: str, rows: dict[str, int]) -> CellProblem:
+    found = re.search(r"procedure (\d\.\d{6})", problem)
+    return CellProblem(rows.get(found.group(1), 0) if found else 0, "", problem)
+
+
+def read_documents(directory: Path) -> list[Document]:
+    """The field documents of a catalogue directory, as their files hold them (bounded like every definition)."""
+    documents = []
+    for path in sorted(directory.glob("*.yaml")):
+        document = load_yaml(path)
+        if not isinstance(document, dict):
+            raise InvalidDefinition(str(path), ["the file must be a mapping"])
+        documents.append(document)
+    return documents
+
+
+def _yaml_directory(path: Path) -> list[Document]:
+    documents = read_documents(path)
+    if not documents:
+        raise CatalogueImportRefused(str(path), [CellProblem(0, "", "no *.yaml field file in the directory")])
+    return documents
+
+
+def _yaml_file(path: Path, current: Sequence[Document]) -> list[Document]:
+    """The catalogue with the procedures of one field file added or replaced whole, by code; nothing ended."""
+    document = load_yaml(path)
+    header = document.get("field") if isinstance(document, dict) else None
+    entries = document.get("procedures") if isinstance(document, dict) else None
+    if not isinstance(document, dict) or not isinstance(header, dict) or not isinstance(entries, list):
+        raise CatalogueImportRefused(str(path), [CellProblem(0, "", "a field file holds 'field' and 'procedures'")])
+    given = {str(entry.get("code")) for entry in entries if isinstance(entry, dict)}
+    kept = []
+    for other in current:
+        procedures = [entry for entry in _procedures(other) if str(entry.get("code")) not in given]
+        if procedures:
+            kept.append({**other, "procedures": procedures})
+    return [*kept, document]
+
+
+def _procedures(document: Document) -> list[dict[str, object]]:
+    entries = document.get("procedures")
+    return [entry for entry in entries if isinstance(entry, dict)] if isinstance(entries, list) else []
+
+
+def _field_code(document: Document) -> object:
+    header = document.get("field")
+    return header.get("code") if isinstance(header, dict) else None
+
+
+def _directory_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    for file in sorted(path.glob("*.yaml")):
+        digest.update(file.name.encode() + b"\0" + _bounded_bytes(file))
+    return digest.hexdigest()
+
+
+def _bounded_bytes(path: Path) -> bytes:
+    refused = CatalogueImportRefused
+    try:
+        with path.open("rb") as file:
+            content = file.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise refused(str(path), [CellProblem(0, "", f"cannot read the file: {error.strerror}")]) from None
+    if len(content) > MAX_FILE_BYTES:
+        raise refused(str(path), [CellProblem(0, "", f"the file is larger than {MAX_FILE_BYTES:,} bytes")])
+    return content
+
+
+# -- tables --------------------------------------------------------------------------------------
+
+
+def read_table(path: Path, content: bytes | None = None) -> Table:
+    """The header row, the headers and the rows of a CSV or XLSX list, within the bounds."""
+    data = _bounded_bytes(path) if content is None else content
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _table(str(path), _csv_rows(str(path), data))
+    if suffix in _MACRO_SUFFIXES:
+        raise _refused(path, 0, f"a {suffix} workbook is not read: save the list as .xlsx (without macros) or CSV")
+    if suffix == ".xlsx":
+        return _table(str(path), _xlsx_rows(path, data))
+    raise _refused(path, 0, "a list is .csv, .xlsx, or the catalogue's .yaml")
+
+
+def _refused(path: Path | str, row: int, message: str, column: str = "") -> CatalogueImportRefused:
+    return CatalogueImportRefused(str(path), [CellProblem(row, column, message)])
+
+
+def _table(source: str, rows: Iterator[tuple[int, list[str]]]) -> Table:
+    header_row, headers = 0, []
+    records: list[tuple[int, dict[str, str]]] = []
+    scanned: list[tuple[int, list[str]]] = []
+    for number, cells in rows:
+        if number > MAX_ROWS + HEADER_SEARCH_ROWS:
+            raise _refused(source, number, f"more than {MAX_ROWS:,} rows")
+        if len(cells) > MAX_COLUMNS:
+            raise _refused(source, number, f"more than {MAX_COLUMNS} columns")
+        if not header_row:
+            scanned.append((number, cells))
+            if any(header_key(cell) in _CODE_HEADERS for cell in cells):
+                header_row, headers = number, cells
+            elif len(scanned) >= HEADER_SEARCH_ROWS:
+                header_row, headers = scanned[0]  # no code column: the first row, its problems named as such
+                records.extend(_record(source, n, c, headers) for n, c in scanned[1:])
+            continue
+        records.append(_record(source, number, cells, headers))
+    if not header_row:
+        if not scanned:
+            raise _refused(source, 0, "the list is empty")
+        header_row, headers = scanned[0]
+        records.extend(_record(source, n, c, headers) for n, c in scanned[1:])
+    if len(records) > MAX_ROWS:
+        raise _refused(source, records[MAX_ROWS][0], f"more than {MAX_ROWS:,} rows")
+    return header_row, headers, records
+
+
+def _record(source: str, number: int, cells: list[str], headers: list[str]) -> tuple[int, dict[str, str]]:
+    extra = [cell for cell in cells[len(headers):] if cell.strip()]
+    if extra:
+        raise _refused(source, number, f"{len(cells)} cells for {len(headers)} columns")
+    return number, {header: cell for header, cell in zip(headers, cells, strict=False) if header.strip()}
+
+
+def _csv_rows(source: str, data: bytes) -> Iterator[tuple[int, list[str]]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        row = data[: error.start].count(b"\n") + 1
+        raise _refused(source, row, f"not UTF-8 text (byte {error.start}): save the list as 'CSV UTF-8'") from None
+    first = text.split("\n", 1)[0]
+    delimiter = max(_DELIMITERS, key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    number = 0
+    try:
+        for number, cells in enumerate(reader, start=1):
+            yield number, cells
+    except csv.Error as error:
+        raise _refused(source, number + 1, f"not CSV: {error}") from None
+
+
+def _xlsx_rows(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except zipfile.BadZipFile:
+        raise _refused(path, 0, "not an XLSX workbook") from None
+    if any(entry.filename.lower().endswith("vbaproject.bin") for entry in entries):
+        raise _refused(path, 0, "the workbook holds macros: save it as .xlsx without them")
+    if sum(entry.file_size for entry in entries) > MAX_UNZIPPED_BYTES:
+        raise _refused(path, 0, f"the workbook expands to more than {MAX_UNZIPPED_BYTES:,} bytes")
+    from openpyxl import load_workbook  # type: ignore[import-untyped]  # noqa: PLC0415 - only for a workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except Exception as error:
+        raise _refused(path, 0, f"not a readable XLSX workbook: {type(error).__name__}") from None
+    try:
+        sheet = workbook.worksheets[0]
+        for number, row in enumerate(sheet.iter_rows(), start=1):
+            if number > MAX_ROWS + HEADER_SEARCH_ROWS:
+                raise _refused(path, number, f"more than {MAX_ROWS:,} rows")
+            yield number, [_xlsx_cell(path, number, cell) for cell in row]
+    finally:
+        workbook.close()
+
+
+def _xlsx_cell(path: Path, number: int, cell: Any) -> str:
+    value = cell.value
+    if getattr(cell, "data_type", None) == "f" or (isinstance(value, str) and value.startswith("=")):
+        column = getattr(cell, "column_letter", "")
+        raise _refused(path, number, "a formula: paste the values, not the formulas", column)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)

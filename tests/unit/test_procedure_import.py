@@ -1,0 +1,454 @@
+"""Importing a province's procedure list: reading CSV/XLSX/YAML within bounds, the typed refusals naming row and
+column, the merge into dated versions and fees, the difference, and the atomic revisions of the catalogue
+directory."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from openpyxl import Workbook  # type: ignore[import-untyped]
+
+from motcua.adapters.bootstrap import procedure_catalogue
+from motcua.definitions import catalogue_store, procedure_import
+from motcua.definitions.catalogue import PROCEDURES_DIR, load_procedures
+from motcua.definitions.catalogue_store import CURRENT_FILE, MANIFEST_FILE, CatalogueStore
+from motcua.definitions.procedure_import import apply_import, plan_import
+from motcua.workflow.dossiers.catalogue import Procedure
+from motcua.workflow.dossiers.catalogue_import import parse_fee, parse_level, parse_time
+from motcua.workflow.errors import CatalogueImportRefused, CellProblem, InvalidInput
+
+DAY = date(2026, 1, 1)
+HEADERS = ["STT", "Mã thủ tục", "Tên thủ tục", "Lĩnh vực", "Mức độ DVC", "Thời hạn giải quyết", "Phí, lệ phí",
+           "Cấp thực hiện"]
+_UNITS = {"working_days": "ngày làm việc", "working_hours": "giờ làm việc", "calendar_days": "ngày"}
+_LEVELS = {"toan_trinh": "Toàn trình", "mot_phan": "Một phần", "truc_tiep": "Trực tiếp"}
+
+
+def _money(amount: int | None) -> str:
+    return f"{amount or 0:,}".replace(",", ".")
+
+
+def _time(procedure: Procedure) -> str:
+    def one(channel: str) -> str:
+        value = procedure.time_for(channel)  # type: ignore[arg-type]
+        return "Trong ngày" if value.amount == 0 else f"{value.amount:02d} {_UNITS[value.unit]}"
+    if one("online") == one("direct") and one("postal") == one("direct"):
+        return one("direct")
+    return f"Trực tiếp: {one('direct')}; Trực tuyến: {one('online')}; Bưu chính: {one('postal')}"
+
+
+def _fee(procedure: Procedure) -> str:
+    fee = procedure.fees[-1]
+    return {"exempt": "Không", "council": "Theo Nghị quyết của HĐND tỉnh",
+            "per_case": f"Lệ phí: {_money(fee.amount)} đồng", "per_page": f"{_money(fee.amount)} đồng/trang"}[fee.kind]
+
+
+def shipped_rows() -> list[list[str]]:
+    """The shipped catalogue as the national list would publish it."""
+    return [[str(number), p.code, p.name, p.field_name, _LEVELS[p.level], _time(p), _fee(p), "Cấp Xã"]
+            for number, p in enumerate(load_procedures(), start=1)]
+
+
+def write_csv(path: Path, rows: list[list[str]], headers: list[str] = HEADERS) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(headers)
+        writer.writerows(rows)
+    return path
+
+
+def write_xlsx(path: Path, rows: list[list[object]], headers: list[str] = HEADERS, title: bool = True) -> Path:
+    workbook = Workbook()
+    sheet = workbook.active
+    if title:
+        sheet.append(["DANH MỤC THỦ TỤC HÀNH CHÍNH CẤP XÃ"])
+    sheet.append(headers)
+    for row in rows:
+        sheet.append(row)
+    workbook.save(path)
+    return path
+
+
+def refused(path: Path, root: Path | None = None) -> list[CellProblem]:
+    with pytest.raises(CatalogueImportRefused) as caught:
+        plan_import(path, root, effective=DAY)
+    return list(caught.value.cells)
+
+
+def row_of(code: str, rows: list[list[str]]) -> list[str]:
+    return next(row for row in rows if row[1] == code)
+
+
+# -- the readings of a cell ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("03 ngày làm việc", {"direct": {"amount": 3, "unit": "working_days"}}),
+    ("Trong ngày", {"direct": {"amount": 0, "unit": "working_days"}}),
+    ("Ngay trong ngày làm việc", {"direct": {"amount": 0, "unit": "working_days"}}),
+    ("08 giờ làm việc", {"direct": {"amount": 8, "unit": "working_hours"}}),
+    ("30 ngày kể từ ngày nhận đủ hồ sơ hợp lệ", {"direct": {"amount": 30, "unit": "calendar_days"}}),
+    ("Trực tiếp: 05 ngày làm việc; Trực tuyến: 03 ngày làm việc",
+     {"direct": {"amount": 5, "unit": "working_days"}, "online": {"amount": 3, "unit": "working_days"}}),
+])
+def test_times_read(text: str, expected: dict[str, object]) -> None:
+    assert parse_time(text) == expected
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("ba ngày", "not a duration"),
+    ("-3 ngày làm việc", "negative"),
+    ("400 ngày làm việc", "longer than 365 working days"),
+    ("2,5 ngày làm việc", "whole number"),
+    ("Trực tuyến: 3 ngày làm việc; Bưu chính: 4 ngày làm việc", "without their channel"),
+])
+def test_impossible_times_refused(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_time(text)
+
+
+def test_fees_read() -> None:
+    assert parse_fee("Không", None) == {"kind": "exempt"}
+    assert parse_fee("Miễn phí", "Luật Hộ tịch 2014, Điều 11") == {"kind": "exempt",
+                                                                   "basis": "Luật Hộ tịch 2014, Điều 11"}
+    assert parse_fee("Lệ phí: 8.000 đồng", "TT 85/2019") == {"kind": "per_case", "amount": 8000, "basis": "TT 85/2019"}
+    assert parse_fee("3.000 đồng/bản", None) == {"kind": "per_case", "amount": 3000, "per": "bản"}
+    assert parse_fee("2.000 đồng/trang", None) == {"kind": "per_page", "amount": 2000}
+    council = parse_fee("Theo Nghị quyết số 12/2023/NQ-HĐND tỉnh Cao Bằng", None)
+    assert council == {"kind": "council", "resolution": "Nghị quyết số 12/2023/NQ-HĐND tỉnh Cao Bằng",
+                       "basis": "Theo Nghị quyết số 12/2023/NQ-HĐND tỉnh Cao Bằng"}
+    assert parse_fee("Theo Nghị quyết HĐND tỉnh", None)["kind"] == "council"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("tuỳ trường hợp", "cannot read the fee"),
+    ("5.000 đồng hoặc 10.000 đồng", "several amounts"),
+])
+def test_unreadable_fees_refused(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_fee(text, None)
+
+
+def test_levels_read() -> None:
+    assert [parse_level(text) for text in ("Toàn trình", "một phần", "Mức độ 4", "Trực tiếp")] == [
+        "toan_trinh", "mot_phan", "toan_trinh", "truc_tiep"]
+    with pytest.raises(ValueError, match="unknown online level"):
+        parse_level("Mức độ 9")
+
+
+# -- the list, read against the catalogue --------------------------------------------------------
+
+
+def test_the_shipped_catalogue_as_a_list_changes_nothing(tmp_path: Path) -> None:
+    plan = plan_import(write_csv(tmp_path / "list.csv", shipped_rows()), None, effective=DAY)
+    assert plan.difference.empty
+    assert plan.difference.unchanged == len(load_procedures())
+    assert plan.base_revision is None
+
+
+def test_changes_become_dated_versions_and_fees(tmp_path: Path) -> None:
+    rows = shipped_rows()
+    birth = row_of("1.001193", rows)
+    birth[2] = "Thủ tục đăng ký khai sinh (tên mới)"
+    copy = row_of("2.000815", rows)
+    copy[5] = "01 ngày làm việc"
+    rows.remove(row_of("1.000894", rows))
+    rows.append(["99", "1.999999", "Thủ tục thử nghiệm", "Hộ tịch", "Một phần", "05 ngày làm việc",
+                 "Theo Nghị quyết HĐND tỉnh", "Cấp Xã"])
+    plan = plan_import(write_csv(tmp_path / "list.csv", rows), None, effective=DAY)
+    difference = plan.difference
+    assert [code for code, _, _ in difference.added] == ["1.999999"]
+    assert difference.removed == ()
+    assert [(code, last) for code, _, _, last in difference.ended] == [("1.000894", date(2025, 12, 31))]
+    assert difference.unchanged == len(load_procedures()) - 3  # one ended, two changed
+    assert {change.code: change.keys for change in difference.changed} == {"1.001193": ("name",),
+                                                                         "2.000815": ("versions",)}
+    entries = {entry["code"]: entry for document in plan.documents for entry in document["procedures"]}  # type: ignore[union-attr]
+    versions = entries["2.000815"]["versions"]
+    assert versions[-1]["since"] == DAY
+    assert versions[-1]["processing_time"] == {"direct": {"amount": 1, "unit": "working_days"}}
+    assert versions[-2]["since"] is None  # the earlier version stays, for dossiers received before
+    assert entries["1.000894"]["valid_to"] == date(2025, 12, 31)  # kept for the dossiers received under it
+    new = entries["1.999999"]
+    assert new["confirmed"] is False
+    assert new["fees"] == [{"since": DAY, "kind": "council", "basis": "Theo Nghị quyết HĐND tỉnh"}]
+
+
+def test_a_changed_fee_closes_the_one_in_force(tmp_path: Path) -> None:
+    rows = [[*row[:6], row[6], row[7]] for row in shipped_rows()]
+    signature = row_of("2.000884", rows)
+    signature[6] = "Lệ phí: 20.000 đồng"
+    headers = [*HEADERS, "Căn cứ phí, lệ phí"]
+    rows = [[*row, "Nghị quyết thử 01/2026"] if row is signature else [*row, ""] for row in rows]
+    plan = plan_import(write_csv(tmp_path / "list.csv", rows, headers), None, effective=DAY)
+    assert [change.keys for change in plan.difference.changed] == [("fees",)]
+    fees = next(entry["fees"] for document in plan.documents for entry in document["procedures"]  # type: ignore[union-attr]
+                if entry["code"] == "2.000884")
+    assert fees[-2]["until"] == date(2025, 12, 31)
+    assert fees[-1] == {"since": DAY, "kind": "per_case", "amount": 20000, "basis": "Nghị quyết thử 01/2026"}
+
+
+def test_a_changed_fee_without_basis_is_refused(tmp_path: Path) -> None:
+    rows = shipped_rows()
+    row_of("2.000884", rows)[6] = "Lệ phí: 20.000 đồng"
+    problems = refused(write_csv(tmp_path / "list.csv", rows))
+    number = rows.index(row_of("2.000884", rows)) + 2
+    assert [(p.row, p.column) for p in problems] == [(number, "Phí, lệ phí")]
+    assert "basis" in problems[0].message
+
+
+def test_a_new_exempt_procedure_needs_its_article(tmp_path: Path) -> None:
+    rows = [*shipped_rows(), ["99", "1.999999", "Thủ tục thử", "Hộ tịch", "Một phần", "Trong ngày", "Không", "Xã"]]
+    problems = refused(write_csv(tmp_path / "list.csv", rows))
+    assert [(p.row, p.column) for p in problems] == [(len(rows) + 1, "Phí, lệ phí")]
+    assert "exempts" in problems[0].message
+
+
+@pytest.mark.parametrize(("change", "column", "message"), [
+    ((1, ""), "Mã thủ tục", "missing code"),
+    ((1, "1.0011930"), "Mã thủ tục", "d.dddddd"),
+    ((5, "-2 ngày làm việc"), "Thời hạn giải quyết", "negative"),
+    ((5, "500 ngày làm việc"), "Thời hạn giải quyết", "365"),
+    ((5, "nhanh"), "Thời hạn giải quyết", "not a duration"),
+    ((4, "Mức độ 7"), "Mức độ DVC", "unknown online level"),
+    ((6, "tuỳ"), "Phí, lệ phí", "cannot read the fee"),
+])
+def test_bad_cells_are_named_by_row_and_column(tmp_path: Path, change: tuple[int, str], column: str,
+                                               message: str) -> None:
+    rows = shipped_rows()
+    rows[3][change[0]] = change[1]
+    problems = refused(write_csv(tmp_path / "list.csv", rows))
+    assert [(p.row, p.column) for p in problems] == [(5, column)]  # the header is row 1: the 4th procedure, row 5
+    assert message in problems[0].message
+
+
+def test_a_code_given_twice_is_refused(tmp_path: Path) -> None:
+    rows = shipped_rows()
+    rows.append(list(rows[0]))
+    problems = refused(write_csv(tmp_path / "list.csv", rows))
+    assert [(p.row, p.column) for p in problems] == [(len(rows) + 1, "Mã thủ tục")]
+    assert "also given in row 2" in problems[0].message
+
+
+def test_an_unknown_column_is_refused(tmp_path: Path) -> None:
+    rows = [[*row, "x"] for row in shipped_rows()]
+    problems = refused(write_csv(tmp_path / "list.csv", rows, [*HEADERS, "Ghi chú riêng"]))
+    assert [(p.row, p.column) for p in problems] == [(1, "Ghi chú riêng")]
+    assert "unknown column" in problems[0].message
+
+
+def test_a_new_field_needs_its_code(tmp_path: Path) -> None:
+    rows = [*shipped_rows(), ["99", "1.999999", "Thủ tục thử", "Lĩnh vực mới", "Một phần", "Trong ngày",
+                              "Theo Nghị quyết HĐND tỉnh", "Xã"]]
+    problems = refused(write_csv(tmp_path / "list.csv", rows))
+    assert [(p.row, p.column) for p in problems] == [(len(rows) + 1, "Lĩnh vực")]
+    assert "Mã lĩnh vực" in problems[0].message
+
+
+def test_a_csv_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "list.csv", shipped_rows())
+    lines = path.read_bytes().split(b"\n")
+    lines[3] = b"\xfb" + lines[3]  # a Windows-1258 byte (û) on row 4
+    path.write_bytes(b"\n".join(lines))
+    problems = refused(path)
+    assert [(p.row, p.column) for p in problems] == [(4, "")]
+    assert "not UTF-8" in problems[0].message
+
+
+def test_a_file_too_large_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(procedure_import, "MAX_FILE_BYTES", 100)
+    problems = refused(write_csv(tmp_path / "list.csv", shipped_rows()))
+    assert "larger than 100 bytes" in problems[0].message
+
+
+def test_too_many_rows_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(procedure_import, "MAX_ROWS", 5)
+    for path in (write_csv(tmp_path / "list.csv", shipped_rows()), write_xlsx(tmp_path / "list.xlsx", shipped_rows())):
+        assert "more than 5 rows" in refused(path)[0].message
+
+
+def test_a_cell_too_long_is_refused(tmp_path: Path) -> None:
+    rows = shipped_rows()
+    rows[0][2] = "Đ" * 600
+    problems = refused(write_csv(tmp_path / "list.csv", rows))
+    assert [(p.row, p.column) for p in problems] == [(2, "Tên thủ tục")]
+
+
+# -- workbooks -----------------------------------------------------------------------------------
+
+
+def test_an_xlsx_list_with_a_title_row(tmp_path: Path) -> None:
+    rows: list[list[object]] = [list(row) for row in shipped_rows()]
+    rows[0][0] = 1  # numbers are read as their text
+    row_of("2.000815", rows)[5] = "02 ngày làm việc"  # type: ignore[arg-type]
+    plan = plan_import(write_xlsx(tmp_path / "list.xlsx", rows), None, effective=DAY)
+    assert [change.code for change in plan.difference.changed] == ["2.000815"]
+
+
+def test_an_xlsx_row_is_named_as_the_sheet_numbers_it(tmp_path: Path) -> None:
+    rows: list[list[object]] = [list(row) for row in shipped_rows()]
+    rows[2][1] = "9.99"
+    problems = refused(write_xlsx(tmp_path / "list.xlsx", rows))
+    assert [(p.row, p.column) for p in problems] == [(5, "Mã thủ tục")]  # title 1, header 2, third procedure 5
+
+
+def test_an_xlsx_with_a_formula_is_refused(tmp_path: Path) -> None:
+    rows: list[list[object]] = [list(row) for row in shipped_rows()]
+    rows[1][0] = "=1+1"
+    problems = refused(write_xlsx(tmp_path / "list.xlsx", rows))
+    assert (problems[0].row, problems[0].column) == (4, "A")
+    assert "formula" in problems[0].message
+
+
+def test_a_workbook_with_macros_is_refused(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "list.xlsm", [list(row) for row in shipped_rows()])
+    assert "macros" in refused(path)[0].message
+
+
+def test_a_file_that_is_not_a_workbook_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "list.xlsx"
+    path.write_bytes(b"not a zip")
+    assert "not an XLSX workbook" in refused(path)[0].message
+
+
+# -- YAML ----------------------------------------------------------------------------------------
+
+
+def test_a_yaml_field_file_replaces_the_procedures_it_holds(tmp_path: Path) -> None:
+    document = yaml.safe_load((PROCEDURES_DIR / "chung-thuc.yaml").read_text(encoding="utf-8"))
+    document["procedures"][0]["name"] = "Tên đã sửa"
+    removed = document["procedures"].pop()["code"]
+    path = tmp_path / "ct.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    plan = plan_import(path, None, effective=DAY)
+    assert [change.keys for change in plan.difference.changed] == [("name",)]
+    assert plan.difference.ended == ()  # one file adds or replaces what it holds; it ends nothing
+    assert plan.difference.unchanged == len(load_procedures()) - 1
+    assert removed in {entry["code"] for d in plan.documents for entry in d["procedures"]}  # type: ignore[union-attr]
+
+
+def test_a_yaml_file_the_loader_refuses_is_refused(tmp_path: Path) -> None:
+    document = yaml.safe_load((PROCEDURES_DIR / "chung-thuc.yaml").read_text(encoding="utf-8"))
+    document["procedures"][0]["fees"] = [{"since": None, "kind": "exempt"}]
+    path = tmp_path / "ct.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    problems = refused(path)
+    assert any("article that exempts it" in problem.message for problem in problems)
+
+
+def test_a_yaml_directory_is_the_whole_catalogue(tmp_path: Path) -> None:
+    assert plan_import(PROCEDURES_DIR, None, effective=DAY).difference.empty
+
+
+# -- revisions -----------------------------------------------------------------------------------
+
+
+def _changed_list(tmp_path: Path, name: str) -> Path:
+    rows = shipped_rows()
+    row_of("1.001193", rows)[2] = name
+    return write_csv(tmp_path / f"{abs(hash(name))}.csv", rows)
+
+
+def test_apply_writes_a_revision_the_engine_reads(tmp_path: Path) -> None:
+    root = tmp_path / "catalogue"
+    plan = plan_import(_changed_list(tmp_path, "Khai sinh A"), root, effective=DAY)
+    manifest = apply_import(plan, root, at=datetime(2026, 1, 1, tzinfo=UTC))
+    assert manifest.revision == 1
+    assert manifest.previous is None
+    assert (root / CURRENT_FILE).read_text(encoding="utf-8").strip() == "1"
+    written = json.loads((root / "revisions" / "000001" / MANIFEST_FILE).read_text(encoding="utf-8"))
+    assert written["sha256"] == plan.sha256
+    assert written["procedures"] == len(load_procedures())
+    catalogue = procedure_catalogue({"MOTCUA_PROCEDURES_DIR": str(root)})
+    assert catalogue.get("1.001193").name == "Khai sinh A"
+    assert procedure_catalogue({}).get("1.001193").name == "Thủ tục đăng ký khai sinh"  # the shipped one, untouched
+
+
+def test_a_second_import_then_rollback(tmp_path: Path) -> None:
+    root = tmp_path / "catalogue"
+    apply_import(plan_import(_changed_list(tmp_path, "Khai sinh A"), root, effective=DAY), root, at=datetime.now(UTC))
+    second = plan_import(_changed_list(tmp_path, "Khai sinh B"), root, effective=DAY)
+    assert second.base_revision == 1
+    assert [change.keys for change in second.difference.changed] == [("name",)]
+    assert apply_import(second, root, at=datetime.now(UTC)).previous == 1
+    store = CatalogueStore(root)
+    assert store.revisions() == [1, 2]
+    assert store.rollback().revision == 1
+    assert procedure_catalogue({"MOTCUA_PROCEDURES_DIR": str(root)}).get("1.001193").name == "Khai sinh A"
+    with pytest.raises(InvalidInput, match="replaced the shipped catalogue"):
+        store.rollback()
+
+
+def test_a_plan_applied_after_another_import_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "catalogue"
+    stale = plan_import(_changed_list(tmp_path, "Khai sinh A"), root, effective=DAY)
+    apply_import(plan_import(_changed_list(tmp_path, "Khai sinh B"), root, effective=DAY), root, at=datetime.now(UTC))
+    with pytest.raises(InvalidInput, match="became current"):
+        apply_import(stale, root, at=datetime.now(UTC))
+    assert CatalogueStore(root).revisions() == [1]
+
+
+def test_a_failure_mid_write_leaves_the_previous_revision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "catalogue"
+    apply_import(plan_import(_changed_list(tmp_path, "Khai sinh A"), root, effective=DAY), root, at=datetime.now(UTC))
+    plan = plan_import(_changed_list(tmp_path, "Khai sinh B"), root, effective=DAY)
+    real_write, calls = catalogue_store._write, []
+
+    def failing(path: Path, text: str) -> None:
+        calls.append(path.name)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        real_write(path, text)
+
+    monkeypatch.setattr(catalogue_store, "_write", failing)
+    with pytest.raises(OSError, match="disk full"):
+        apply_import(plan, root, at=datetime.now(UTC))
+    assert sorted(path.name for path in (root / "revisions").iterdir()) == ["000001"]  # no staging left behind
+    assert (root / CURRENT_FILE).read_text(encoding="utf-8").strip() == "1"
+    assert procedure_catalogue({"MOTCUA_PROCEDURES_DIR": str(root)}).get("1.001193").name == "Khai sinh A"
+
+
+def test_a_failure_when_switching_leaves_the_previous_revision(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "catalogue"
+    apply_import(plan_import(_changed_list(tmp_path, "Khai sinh A"), root, effective=DAY), root, at=datetime.now(UTC))
+    plan = plan_import(_changed_list(tmp_path, "Khai sinh B"), root, effective=DAY)
+
+    def no_replace(source: object, target: object) -> None:
+        raise OSError("replace failed")
+
+    monkeypatch.setattr(catalogue_store.os, "replace", no_replace)
+    with pytest.raises(OSError, match="replace failed"):
+        apply_import(plan, root, at=datetime.now(UTC))
+    monkeypatch.undo()
+    assert CatalogueStore(root).revisions() == [1]
+    assert procedure_catalogue({"MOTCUA_PROCEDURES_DIR": str(root)}).get("1.001193").name == "Khai sinh A"
+
+
+def test_an_ended_procedure_listed_again_is_in_force_again(tmp_path: Path) -> None:
+    root = tmp_path / "catalogue"
+    rows = shipped_rows()
+    without = [row for row in rows if row[1] != "1.000894"]
+    apply_import(plan_import(write_csv(tmp_path / "a.csv", without), root, effective=DAY), root, at=datetime.now(UTC))
+    assert procedure_catalogue({"MOTCUA_PROCEDURES_DIR": str(root)}).get("1.000894").valid_to == date(2025, 12, 31)
+    again = plan_import(write_csv(tmp_path / "b.csv", without), root, effective=date(2026, 2, 1))
+    assert again.difference.empty  # ended already: it stays ended on its day
+    back = plan_import(write_csv(tmp_path / "c.csv", rows), root, effective=date(2026, 2, 1))
+    assert [(change.code, change.keys) for change in back.difference.changed] == [("1.000894", ("valid_to",))]
+
+
+def test_a_change_dated_before_the_latest_version_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "catalogue"
+    rows = shipped_rows()
+    row_of("2.000815", rows)[5] = "01 ngày làm việc"
+    apply_import(plan_import(write_csv(tmp_path / "a.csv", rows), root, effective=DAY), root, at=datetime.now(UTC))
+    row_of("2.000815", rows)[5] = "02 ngày làm việc"
+    with pytest.raises(CatalogueImportRefused) as caught:
+        plan_import(write_csv(tmp_path / "b.csv", rows), root, effective=date(2025, 6, 1))
+    assert [(p.row, p.column) for p in caught.value.cells] == [(rows.index(row_of("2.000815", rows)) + 2, "")]
+    assert "give a later --since" in caught.value.cells[0].message

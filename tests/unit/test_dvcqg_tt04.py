@@ -15,7 +15,9 @@ import pytest
 
 from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.entrypoints.importer import import_file
+from motcua.workflow.dossiers.catalogue import Catalogue
 from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.dvcqg.imports import DvcqgImport
 from motcua.workflow.dvcqg.portal import dossier_record
 from motcua.workflow.dvcqg.records import TT04_2025_FROM, parse_record, record_format
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
@@ -23,6 +25,7 @@ from motcua.workflow.engine.definition import DataField
 from motcua.workflow.engine.model import Case, JsonValue
 from motcua.workflow.errors import GuardRejected, MalformedData, RecordRefused
 from tests.conftest import LEADER, OFFICER, SPECIALIST
+from tests.unit.test_catalogue_versions import MOVED, procedure
 
 APPLICANT = Applicant("Trần Văn An", phone="0912345678", email="an@example.vn")
 AGENCY = "000.00.00.H23"
@@ -261,3 +264,16 @@ def test_a_record_list_declares_its_scalar_fields() -> None:
         DataField.model_validate({"type": "record_list", "fields": {"names": {"type": "text_list"}}})
     with pytest.raises(ValueError, match="fields"):
         DataField.model_validate({"type": "text", "fields": {"name": {"type": "text"}}})
+
+
+def test_an_imported_dossier_takes_the_fee_in_force_on_its_reception_day(motcua: Motcua) -> None:
+    """The importer reads the catalogue as it stood when the portal's dossier was received, like a desk does."""
+    importer = DvcqgImport(motcua.workflows, motcua.rules, Catalogue([procedure()]))
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=VN_TZ)
+    fees: dict[str, JsonValue] = {}
+    for received in ("20250602080000", "20250804080000"):
+        raw = _record(MaHoSo=f"H-{received[:8]}", MaTTHC=MOVED, NgayTiepNhan=received, NgayHenTra=received)
+        decision = importer.decide(importer.read(raw, 0), None, at)
+        assert decision is not None
+        fees[received[:4] + received[4:6]] = decision.case.attributes.get("fee")
+    assert fees == {"202506": 20000, "202508": 0}  # per case until 30/6/2025; then set by the council, unknown

@@ -34,7 +34,7 @@ from motcua.workflow.dvcqg.records import (
     vietnam_date,
 )
 from motcua.workflow.engine.audit import sealed
-from motcua.workflow.engine.clock import text
+from motcua.workflow.engine.clock import text, to_vietnam_time
 from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.decisions import Decision
 from motcua.workflow.engine.definition import WorkflowDefinition
@@ -141,11 +141,16 @@ class DvcqgImport:
                          index_of=self.workflows.index_of)
 
     def _procedure(self, record: DvcqgRecord) -> dict[str, JsonValue]:
-        """What the catalogue knows of the procedure, when it lists it."""
+        """What the catalogue knows of the procedure, when it lists it: its version and fee in force on the record's
+        reception day (the latest when the record gives none)."""
         if record.procedure_code not in self.catalogue:
             return {}
         procedure = self.catalogue.get(record.procedure_code)
-        return {"name": procedure.name, "paper_result": procedure.paper_result, "fee": procedure.fee}
+        if record.received_at is None:
+            return {"name": procedure.name, "paper_result": procedure.paper_result, "fee": procedure.fee}
+        day = to_vietnam_time(record.received_at).date()
+        version, fee = procedure.version_on(day), procedure.fee_on(day)
+        return {"name": procedure.name, "paper_result": version.paper_result, "fee": fee.base}
 
 
 # every attribute an import may set: a key the new record no longer gives is set to None

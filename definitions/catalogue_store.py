@@ -12,16 +12,21 @@ A new revision is written whole into a staging directory beside the others, read
 renamed to its number, and only then made current by replacing ``CURRENT`` (``os.replace``: atomic on one file
 system). A failure at any step leaves the revision in use as it was and no new revision behind. Earlier revisions
 stay: :meth:`CatalogueStore.rollback` makes one of them current again. Until a first revision is written, the
-catalogue in use is the shipped one.
+catalogue in use is the shipped one. Writes and rollbacks take turns (``fcntl.flock`` on ``ROOT/.lock``); a file name
+comes from a field code only if it is a plain name (:func:`file_names`), and lands directly in its directory
+(:func:`inside`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,12 +37,14 @@ import yaml
 from motcua.definitions.catalogue import load_procedures
 from motcua.workflow.errors import InvalidDefinition, InvalidInput
 
-__all__ = ["CURRENT_FILE", "MANIFEST_FILE", "CatalogueStore", "Manifest", "dump_document", "file_names"]
+__all__ = ["CURRENT_FILE", "MANIFEST_FILE", "CatalogueStore", "Manifest", "dump_document", "file_names", "inside"]
 
 CURRENT_FILE: Final = "CURRENT"
 MANIFEST_FILE: Final = "manifest.json"
 _REVISIONS: Final = "revisions"
 _STAGING: Final = ".staging-"
+_LOCK: Final = ".lock"
+_STEM: Final = re.compile(r"[a-z][a-z0-9_-]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,14 +62,24 @@ class Manifest:
 
 def file_names(documents: Sequence[dict[str, object]]) -> list[str]:
     """The documents' files in a revision: their field code, lower case (``HT`` → ``ht.yaml``), then ``ht-2.yaml``…
-    for a field held in several documents."""
+    for a field held in several documents. A code that would not make such a name (a path, a dot) is refused."""
     names: list[str] = []
     for document in documents:
         header = document.get("field")
         stem = str(header.get("code") if isinstance(header, dict) else "field").lower()
+        if not _STEM.fullmatch(stem):
+            raise InvalidInput("field", f"field code {stem[:40]!r} cannot name a file: letters, digits and _ only")
         names.append(f"{stem}.yaml" if f"{stem}.yaml" not in names else
                      next(f"{stem}-{n}.yaml" for n in range(2, len(names) + 3) if f"{stem}-{n}.yaml" not in names))
     return names
+
+
+def inside(directory: Path, name: str) -> Path:
+    """``directory / name``, refused unless it is a file directly inside ``directory``."""
+    target = (directory / name).resolve()
+    if target.parent != directory.resolve():
+        raise InvalidInput("field", f"{name!r} is not a file name inside {directory}")
+    return target
 
 
 class _Dumper(yaml.SafeDumper):
@@ -120,51 +137,92 @@ class CatalogueStore:
         """Write ``documents`` as a new revision and make it current, or nothing at all.
 
         ``expected`` is the revision the documents were compared with: if another one became current since, the
-        write is refused (the difference shown would no longer be the one applied)."""
-        previous = self.current_revision()
-        if previous != expected:
-            raise InvalidInput("catalogue", f"revision {previous} became current after the difference was computed "
-                                            f"against {expected}: run the import again")
-        self.revisions_dir.mkdir(parents=True, exist_ok=True)
-        number = max(self.revisions(), default=0) + 1
-        count = sum(len(entries) for document in documents if isinstance(entries := document.get("procedures"), list))
-        manifest = Manifest(number, at.isoformat(), source, sha256, previous, count)
-        staging = Path(tempfile.mkdtemp(prefix=_STAGING, dir=self.revisions_dir))
-        final = self.directory(number)
-        try:
-            for name, document in zip(file_names(documents), documents, strict=True):
-                _write(staging / name, dump_document(document))
-            _write(staging / MANIFEST_FILE, json.dumps(asdict(manifest), ensure_ascii=False, indent=2) + "\n")
-            load_procedures(staging, legacy_fees=False)  # the loader's last word on exactly what is written
-            staging.rename(final)  # refused if a concurrent import took the number
-            _sync_directory(self.revisions_dir)
-            self._point(number)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            if final.exists() and self.current_revision() != number:
-                shutil.rmtree(final, ignore_errors=True)
-            raise
-        return manifest
+        write is refused (the difference shown would no longer be the one applied). Writes and rollbacks of one
+        directory take turns (an exclusive lock on ``ROOT/.lock``); on failure only what this call created is
+        removed."""
+        names = file_names(documents)
+        with self._locked():
+            previous = self.current_revision()
+            if previous != expected:
+                raise InvalidInput("catalogue", f"revision {previous} became current after the difference was "
+                                                f"computed against {expected}: run the import again")
+            try:
+                self.revisions_dir.mkdir(parents=True, exist_ok=True)
+                staging = Path(tempfile.mkdtemp(prefix=_STAGING, dir=self.revisions_dir))
+            except OSError as error:
+                raise InvalidInput("catalogue", f"cannot write in {self.revisions_dir}: {_reason(error)}") from None
+            number = max(self.revisions(), default=0) + 1
+            count = sum(len(entries) for document in documents
+                        if isinstance(entries := document.get("procedures"), list))
+            manifest = Manifest(number, at.isoformat(), source, sha256, previous, count)
+            final, renamed = self.directory(number), False
+            try:
+                for name, document in zip(names, documents, strict=True):
+                    _write(inside(staging, name), dump_document(document))
+                _write(staging / MANIFEST_FILE, json.dumps(asdict(manifest), ensure_ascii=False, indent=2) + "\n")
+                load_procedures(staging, legacy_fees=False)  # the loader's last word on exactly what is written
+                staging.rename(final)  # refused if the number exists (a writer that ignored the lock)
+                renamed = True
+                _sync_directory(self.revisions_dir)
+                self._point(number)
+            except BaseException as error:
+                shutil.rmtree(staging, ignore_errors=True)
+                if renamed and self._pointed() != number:
+                    shutil.rmtree(final, ignore_errors=True)
+                if isinstance(error, OSError):
+                    raise InvalidInput("catalogue", f"cannot write revision {number}: {_reason(error)}") from None
+                raise
+            return manifest
 
     def rollback(self, to: int | None = None) -> Manifest:
         """Make revision ``to`` (by default the one the current revision replaced) current again."""
-        current = self.current_revision()
-        if current is None:
-            raise InvalidInput("revision", "no revision was written yet: the shipped catalogue is in use")
-        target = self.manifest(current).previous if to is None else to
-        if target is None:
-            raise InvalidInput("revision", f"revision {current} replaced the shipped catalogue: give --to N")
-        if target not in self.revisions():
-            raise InvalidInput("revision", f"no revision {target} in {self.revisions_dir}")
-        load_procedures(self.directory(target), legacy_fees=False)  # one that no longer loads is not made current
-        self._point(target)
-        return self.manifest(target)
+        with self._locked():
+            current = self.current_revision()
+            if current is None:
+                raise InvalidInput("revision", "no revision was written yet: the shipped catalogue is in use")
+            target = self.manifest(current).previous if to is None else to
+            if target is None:
+                raise InvalidInput("revision", f"revision {current} replaced the shipped catalogue: give --to N")
+            if target not in self.revisions():
+                raise InvalidInput("revision", f"no revision {target} in {self.revisions_dir}")
+            load_procedures(self.directory(target), legacy_fees=False)  # one that no longer loads stays unused
+            try:
+                self._point(target)
+            except OSError as error:
+                raise InvalidInput("revision", f"cannot make revision {target} current: {_reason(error)}") from None
+            return self.manifest(target)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """An exclusive lock on ``ROOT/.lock`` (waited for) while the block runs."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(self.root / _LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise InvalidInput("catalogue", f"cannot lock {self.root}: {_reason(error)}") from None
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)  # closing releases the lock
+
+    def _pointed(self) -> int | None:
+        """The revision ``CURRENT`` names, unchecked (``None`` if unreadable)."""
+        try:
+            text = (self.root / CURRENT_FILE).read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+        return int(text) if text.isdigit() else None
 
     def _point(self, revision: int) -> None:
         pending = self.root / f"{CURRENT_FILE}.tmp"
         _write(pending, f"{revision}\n")
         os.replace(pending, self.root / CURRENT_FILE)
         _sync_directory(self.root)
+
+
+def _reason(error: OSError) -> str:
+    return error.strerror or str(error)
 
 
 def _write(path: Path, text: str) -> None:

@@ -8,9 +8,10 @@ CatalogueStore`), all or nothing.
 
 The bounds: a file of at most :data:`MAX_FILE_BYTES`, at most :data:`MAX_ROWS` rows and :data:`MAX_COLUMNS`
 columns, each cell a text of at most 2,000 characters; a CSV in UTF-8 (a byte-order mark allowed, ``,`` ``;`` or a
-tab between cells); an XLSX without macros or formulas (its first sheet is read, uncompressed at most
-:data:`MAX_UNZIPPED_BYTES`). The header row is the first of the first :data:`HEADER_SEARCH_ROWS` rows naming a code
-column (rows above it, a title, are skipped).
+tab between cells); an XLSX without macros or formulas (its first sheet is read whole whatever its stored dimension
+says, uncompressed at most :data:`MAX_UNZIPPED_BYTES`; a row openpyxl cannot read is a refusal naming it). The
+header row is the first of the first :data:`HEADER_SEARCH_ROWS` rows naming a code column (rows above it, a title, are
+skipped).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from motcua.definitions.catalogue import PROCEDURES_DIR, load_procedures
-from motcua.definitions.catalogue_store import CatalogueStore, Manifest, dump_document, file_names
+from motcua.definitions.catalogue_store import CatalogueStore, Manifest, dump_document, file_names, inside
 from motcua.definitions.yamlsafe import load_yaml
 from motcua.workflow.dossiers.catalogue_import import (
     COLUMNS,
@@ -36,6 +37,7 @@ from motcua.workflow.dossiers.catalogue_import import (
     Document,
     diff,
     end_missing,
+    field_code_problem,
     header_key,
     merge,
     read_rows,
@@ -118,14 +120,25 @@ def apply_import(plan: ImportPlan, root: Path, *, at: datetime) -> Manifest:
 
 def validate(source: str, documents: Sequence[Document], rows: dict[str, int]) -> None:
     """The catalogue's loader on the documents exactly as they would be written (in a scratch directory); its
-    problems named by the row of the list that gave the procedure."""
+    problems named by the row of the list that gave the procedure. A field code that cannot name a file is refused
+    before anything is written."""
+    bad = [CellProblem(_row_of(document, rows), "field.code", f"{str(_field_code(document))[:40]!r}: {problem}")
+           for document in documents if (problem := field_code_problem(_field_code(document)))]
+    if bad:
+        raise CatalogueImportRefused(source, bad)
     with tempfile.TemporaryDirectory(prefix="motcua-import-") as scratch:
         for name, document in zip(file_names(documents), documents, strict=True):
-            (Path(scratch) / name).write_text(dump_document(document), encoding="utf-8")
+            inside(Path(scratch), name).write_text(dump_document(document), encoding="utf-8")
         try:
             load_procedures(Path(scratch), legacy_fees=False)
         except InvalidDefinition as error:
             raise CatalogueImportRefused(source, [_located(problem, rows) for problem in error.problems]) from None
+
+
+def _row_of(document: Document, rows: dict[str, int]) -> int:
+    """The first row of the list that gave one of the document's procedures (0: none did)."""
+    return min((rows[code] for entry in _procedures(document) if (code := str(entry.get("code"))) in rows),
+               default=0)
 
 
 def _located(problem: str, rows: dict[str, int]) -> CellProblem:
@@ -284,19 +297,33 @@ def _xlsx_rows(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as error:
         raise _refused(path, 0, f"not a readable XLSX workbook: {type(error).__name__}") from None
+    number, sheet_name = 0, "?"
     try:
         sheet = workbook.worksheets[0]
-        for number, row in enumerate(sheet.iter_rows(), start=1):
+        sheet_name = sheet.title
+        sheet.reset_dimensions()  # the stored <dimension> may be stale: read every row the sheet holds
+        rows = sheet.iter_rows()
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                break
+            except Exception as error:  # the sheet's XML, a cell's type or reference: whatever openpyxl raises
+                raise _refused(path, number + 1, f"sheet {sheet_name!r}: unreadable row after row {number} "
+                                                 f"({type(error).__name__})") from None
+            number += 1
             if number > MAX_ROWS + HEADER_SEARCH_ROWS:
                 raise _refused(path, number, f"more than {MAX_ROWS:,} rows")
             yield number, [_xlsx_cell(path, number, cell) for cell in row]
+    except IndexError:
+        raise _refused(path, 0, "the workbook has no sheet") from None
     finally:
         workbook.close()
 
 
 def _xlsx_cell(path: Path, number: int, cell: Any) -> str:
     value = cell.value
-    if getattr(cell, "data_type", None) == "f" or (isinstance(value, str) and value.startswith("=")):
+    if getattr(cell, "data_type", None) == "f":  # a text that would become one: catalogue_import.cell_text_problem
         column = getattr(cell, "column_letter", "")
         raise _refused(path, number, "a formula: paste the values, not the formulas", column)
     if value is None:

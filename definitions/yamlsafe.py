@@ -16,7 +16,7 @@ import datetime
 import re
 from collections.abc import Hashable, Iterator
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import yaml
 
@@ -54,9 +54,15 @@ _FLOAT = re.compile(
 _REPLACED_TAGS = frozenset({"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 
 
-class DefinitionLoader(yaml.CSafeLoader):
-    """A safe loader with YAML 1.2-like scalars and no duplicate keys; libyaml parses (PyYAML's wheels carry it),
-    the values are built in Python by the safe constructor."""
+if TYPE_CHECKING:
+    _SafeBase = yaml.CSafeLoader
+else:  # a PyYAML built without libyaml has no CSafeLoader: its pure-Python parser then reads the same
+    _SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class DefinitionLoader(_SafeBase):
+    """A safe loader with YAML 1.2-like scalars and no duplicate keys; libyaml parses (PyYAML's wheels carry it;
+    without it, PyYAML's own parser), the values are built in Python by the safe constructor."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[object, object]:
         seen: set[object] = set()
@@ -129,6 +135,8 @@ def read_yaml(path: Path, loader: type[DefinitionLoader] = DefinitionLoader) -> 
     except yaml.YAMLError as exc:
         kind = "invalid YAML value" if isinstance(exc, yaml.constructor.ConstructorError) else "YAML syntax error"
         raise InvalidDefinition(source, [f"{kind}: {exc}"]) from exc
+    except ValueError as exc:  # a value Python refuses to build, e.g. an integer of more than 4,300 digits
+        raise InvalidDefinition(source, [f"invalid YAML value: {exc}"]) from exc
 
 
 def _check_structure(text: str, loader: type[DefinitionLoader], source: str) -> None:

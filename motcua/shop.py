@@ -103,8 +103,9 @@ class OneStop:
 
     def receive_feedback(self, feedback: Feedback, actor: Actor, *, unit: str | None = None) -> Case:
         """Receive citizens' feedback (phản ánh, kiến nghị) at ``unit`` (default: the home unit): a ``pakn`` case
-        whose answer is due within the legal time, its timers armed. A unit outside the scope is
-        :class:`~motcua.workflow.errors.OutsideScope`; a ``feedback.dossier`` the scope does not see is
+        whose answer is due within the legal time, its timers armed. A unit outside the scope, or another
+        applicant's ``feedback.applicant_id`` for a handle acting for one applicant (whose own is filled in when left
+        out), is :class:`~motcua.workflow.errors.OutsideScope`; a ``feedback.dossier`` the scope does not see is
         :class:`~motcua.workflow.errors.InvalidInput`. Move it with :meth:`fire` (``assign``, ``extend``,
         ``answer``, ``decline``, ``publish``, ``rate``)."""
         return self._cases().receive_feedback(feedback, actor, unit=unit)

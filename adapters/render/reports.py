@@ -17,6 +17,7 @@ from typing import Any
 
 from rich.table import Table
 
+from motcua.workflow.dossiers.catalogue_import import runs_as_formula
 from motcua.workflow.reports.par766 import Scorecard
 from motcua.workflow.reports.projection import BIEU06_COUNTS, Bieu06, Bieu06Row
 
@@ -112,12 +113,17 @@ def bieu06_table(report: Bieu06, *, heading: str | None = None) -> Table:
     return table
 
 
+def _csv_text(text: str) -> str:
+    """A text a spreadsheet opening the CSV would run as a formula, quoted with ``'`` (shown as text)."""
+    return f"'{text}" if runs_as_formula(text) else text
+
+
 def bieu06_csv(report: Bieu06) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["field_code", "field_name", *BIEU06_COUNTS])
     for row in report.rows:
-        writer.writerow([row.field_code, row.field_name, *row.counts().values()])
+        writer.writerow([_csv_text(row.field_code), _csv_text(row.field_name), *row.counts().values()])
     writer.writerow(["", TOTAL_LABEL, *report.total.counts().values()])
     return buffer.getvalue()
 
@@ -134,6 +140,7 @@ def bieu06_xlsx(report: Bieu06, out: Path, *, agency: str | None = None) -> None
     first = _HEADER_TOP + 4
     for number, row in enumerate(report.rows, start=1):
         sheet.append([number, _named(row), *row.counts().values()])
+        sheet.cell(row=sheet.max_row, column=_FIELD_COLUMN).data_type = "s"  # a name, never a formula
     sheet.append([TOTAL_LABEL, None, *report.total.counts().values()])  # A:B merged, the label in A
     last = sheet.max_row
     sheet.merge_cells(start_row=last, start_column=1, end_row=last, end_column=2)

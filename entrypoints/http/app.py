@@ -313,11 +313,22 @@ def _feedback_routes(app: FastAPI, context: _Context) -> None:
               responses={201: {"headers": _ETAG_HEADER}, **p.responses(400, 401, 403, 409, 413, 422, 503)})
     def receive_feedback(body: FeedbackRequest, key: Principal, idempotency_key: IdempotencyKey = None) -> Response:
         """Receive citizens' feedback at ``unit``: its answer is due within the legal time, its timers armed. A unit
-        outside the key's scope is 403 ``outside-scope``; a ``dossier`` the key does not see is 422."""
+        outside the key's scope, or another applicant's identity for a key acting for one applicant, is 403
+        ``outside-scope``; a ``dossier`` the key does not see is 422. With Idempotency-Key, the code is reserved
+        before the case is opened, as for ``POST /dossiers``: a retry opens it at most once."""
         def action(reservation: Reservation) -> JSONResponse:
+            cases, unit = context.cases(key), body.unit or _only_unit(key)
             feedback = Feedback(body.sender_name, body.content, body.channel, body.contact, body.dossier,
-                                body.private)
-            case = context.cases(key).receive_feedback(feedback, key.principal, unit=body.unit or _only_unit(key))
+                                body.private, body.applicant_id)
+            cases.vet_feedback(feedback, unit)  # refused first, every time, as a dossier's reception
+            code = reservation.earlier or cases.feedback_code(feedback, key.principal, unit)
+            reservation.keep(code)
+            try:
+                case = cases.receive_feedback(feedback, key.principal, unit=unit, code=code)
+            except CaseAlreadyExists:
+                if reservation.earlier is None:
+                    raise
+                case = cases.case(code)  # the first run opened it, then died before its answer was stored
             response = context.dossier_response(dossier_of(case, context.motcua.workflows), 201)
             response.headers["Location"] = f"/feedback/{case.code}"
             return response

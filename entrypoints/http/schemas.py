@@ -130,6 +130,9 @@ class FeedbackRequest(_Body):
     unit: str | None = Field(default=None, max_length=UNIT_CODE_MAX_LENGTH, pattern=UNIT_CODE_PATTERN, description=(
         "The receiving unit's code (default: the key's one unit, else the server's home unit); within the key's "
         "scope"))
+    applicant_id: Annotated[str | None, OneLine] = Field(default=None, max_length=100, description=(
+        "The sender's identity number; a key acting for one applicant: its own (filled in when left out, another "
+        "is 403 outside-scope)"))
 
 
 class Dossier(_Body):

@@ -241,13 +241,13 @@ def _python_api(shop: motcua.OneStop, seeds: Seeds, clock: ManualClock) -> list[
 
     # citizens' feedback: the sender's name, contact and content, the answer, reasons and assignee are personal
     for code in ("PAKN-LOG-01", "PAKN-LOG-02"):
-        opening = seeds.data(OPEN_TRIGGER, "pakn", dossier=main, private=False)
+        opening = seeds.data(OPEN_TRIGGER, "pakn", dossier=main, private=False, applicant_id=ID_NUMBER)
         service.open("pakn", code, OFFICER, opening, rule_set="nd61-2018")
     service.fire("PAKN-LOG-01", "assign", OFFICER, seeds.data("assign", "pakn", category="khac"))
     service.fire("PAKN-LOG-01", "extend", LEADER, seeds.data("extend", "pakn", working_days=2))
     service.fire("PAKN-LOG-01", "answer", SPECIALIST, seeds.data("answer", "pakn", private=False))
     service.fire("PAKN-LOG-01", "publish", OFFICER, seeds.data("publish", "pakn", where="Cổng thông tin điện tử xã"))
-    service.fire("PAKN-LOG-01", "rate", OFFICER, seeds.data("rate", "pakn", satisfied=False))
+    service.fire("PAKN-LOG-01", "rate", APPLICANT, seeds.data("rate", "pakn", satisfied=False))
     service.fire("PAKN-LOG-02", "decline", OFFICER, seeds.data("decline", "pakn", transferred_to="UBND huyện"))
     clock.advance(timedelta(minutes=5))
     return [waiting, "KH-LOG-03"]

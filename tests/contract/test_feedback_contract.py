@@ -18,6 +18,7 @@ from motcua.workflow.reports.par766 import FeedbackCounts
 from tests.conftest import START
 
 OFFICER: Final = motcua.Actor.of("Nguyễn Thị Lan", "officer")
+SENDER: Final = motcua.Actor.of("Nguyễn Văn Bình", "applicant")  # the sender rates the answer, never the unit
 SPECIALIST: Final = motcua.Actor.of("Phạm Văn Hùng", "specialist")
 ASSIGN: Final = {"category": "quy_dinh_hanh_chinh", "assignee": "Phạm Văn Hùng"}
 MARCH: Final = (date(2024, 3, 1), date(2024, 3, 31))
@@ -47,7 +48,7 @@ def test_feedback_is_stored_timed_and_counted_alike(shop: motcua.OneStop, clock:
     shop.fire(first.code, "assign", OFFICER, ASSIGN)
     clock.advance(timedelta(hours=3))
     shop.fire(first.code, "answer", SPECIALIST, {"answer": "Đã chỉ đạo"})
-    shop.fire(first.code, "rate", OFFICER, {"satisfied": False})
+    shop.fire(first.code, "rate", SENDER, {"satisfied": False})
     assert list(store.timers(first.code)) == []
     clock.set(instant(second.attributes["answer_due_at"]) + timedelta(minutes=1))
     while claimed := store.claim_due(clock.now(), 50, timedelta(minutes=1)):

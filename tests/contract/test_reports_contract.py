@@ -189,7 +189,7 @@ class Scenario:
         o.fire(c["withdrawn"], "confirm_withdrawal")
         c["same_day"] = o.at(date(2024, 3, 14), 15).receive("2.000884")  # within the day, fee 10 000
         o.at(date(2024, 3, 14), 16).resolve(c["same_day"])
-        c["still_paused"] = o.at(date(2024, 3, 25)).receive("1.014028")  # 3 working days
+        c["still_paused"] = o.at(date(2024, 3, 25)).receive("1.001022")  # 3 working days (in force in 2024)
         o.fire(c["still_paused"], "assign")
         o.at(date(2024, 3, 27)).fire(c["still_paused"], "request_supplement")  # never supplied
         c["across"] = o.at(date(2024, 3, 29)).receive("1.004837", "postal")

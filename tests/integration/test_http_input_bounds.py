@@ -111,6 +111,8 @@ def test_every_route_declares_the_parameters_this_test_covers(api: Api) -> None:
                                                   "limit")},
         *{(("GET", route, name)) for route in ("/reports/bieu06", "/reports/par766")
           for name in ("from", "to", "period", "cutoff_day", "unit")},
+        ("GET", "/feedback/{code}", "code"), ("POST", "/feedback/{code}/events", "code"),
+        *{("GET", "/feedback", name) for name in ("state", "deadline", "unit", "cursor", "limit")},
     }
 
 

@@ -202,7 +202,7 @@ def test_decline_takes_it_out_of_the_competence_counts(shop: OneStop) -> None:
 def test_counts_by_period_and_unit(shop: OneStop, motcua: Motcua, clock: ManualClock) -> None:
     dossier = shop.receive("1.004873", Applicant("Trần Văn An"), OFFICER)
     on_time = answered(shop, received(shop, dossier=dossier.code).code)
-    shop.fire(on_time.code, "rate", OFFICER, {"satisfied": False})
+    shop.fire(on_time.code, "rate", APPLICANT, {"satisfied": False})
     late = received(shop, dossier=dossier.code)  # the same dossier: one complaint
     pending = received(shop)
     shop.fire(late.code, "assign", OFFICER, ASSIGN)

@@ -5,22 +5,30 @@ directory."""
 from __future__ import annotations
 
 import csv
+import io
 import json
+import re
+import threading
+import time
+import zipfile
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 import yaml
-from openpyxl import Workbook  # type: ignore[import-untyped]
+from openpyxl import Workbook, load_workbook  # type: ignore[import-untyped]
 
 from motcua.adapters.bootstrap import procedure_catalogue
+from motcua.adapters.render.reports import bieu06_csv, bieu06_xlsx
 from motcua.definitions import catalogue_store, procedure_import
 from motcua.definitions.catalogue import PROCEDURES_DIR, load_procedures
 from motcua.definitions.catalogue_store import CURRENT_FILE, MANIFEST_FILE, CatalogueStore
 from motcua.definitions.procedure_import import apply_import, plan_import
 from motcua.workflow.dossiers.catalogue import Procedure
-from motcua.workflow.dossiers.catalogue_import import parse_fee, parse_level, parse_time
+from motcua.workflow.dossiers.catalogue_import import cell_text_problem, parse_fee, parse_level, parse_time
 from motcua.workflow.errors import CatalogueImportRefused, CellProblem, InvalidInput
+from motcua.workflow.reports.projection import Bieu06, Bieu06Row
 
 DAY = date(2026, 1, 1)
 HEADERS = ["STT", "Mã thủ tục", "Tên thủ tục", "Lĩnh vực", "Mức độ DVC", "Thời hạn giải quyết", "Phí, lệ phí",
@@ -406,7 +414,7 @@ def test_a_failure_mid_write_leaves_the_previous_revision(tmp_path: Path, monkey
         real_write(path, text)
 
     monkeypatch.setattr(catalogue_store, "_write", failing)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(InvalidInput, match="disk full"):
         apply_import(plan, root, at=datetime.now(UTC))
     assert sorted(path.name for path in (root / "revisions").iterdir()) == ["000001"]  # no staging left behind
     assert (root / CURRENT_FILE).read_text(encoding="utf-8").strip() == "1"
@@ -423,7 +431,7 @@ def test_a_failure_when_switching_leaves_the_previous_revision(tmp_path: Path,
         raise OSError("replace failed")
 
     monkeypatch.setattr(catalogue_store.os, "replace", no_replace)
-    with pytest.raises(OSError, match="replace failed"):
+    with pytest.raises(InvalidInput, match="replace failed"):
         apply_import(plan, root, at=datetime.now(UTC))
     monkeypatch.undo()
     assert CatalogueStore(root).revisions() == [1]
@@ -452,3 +460,122 @@ def test_a_change_dated_before_the_latest_version_is_refused(tmp_path: Path) -> 
         plan_import(write_csv(tmp_path / "b.csv", rows), root, effective=date(2025, 6, 1))
     assert [(p.row, p.column) for p in caught.value.cells] == [(rows.index(row_of("2.000815", rows)) + 2, "")]
     assert "give a later --since" in caught.value.cells[0].message
+
+
+# -- review fixes: paths, concurrent writes, stale XLSX dimensions, formulas -------------------
+
+
+def test_a_field_code_that_is_a_path_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    target = tmp_path / "pwned"
+    document = {"field": {"code": f"../../../../../../..{target}", "name": "Hộ tịch giả"},
+                "procedures": [{"code": "1.999999", "name": "Thủ tục giả"}]}
+    path = tmp_path / "evil.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    problems = refused(path)
+    assert [(p.row, p.column) for p in problems] == [(0, "field.code")]
+    assert not target.with_suffix(".yaml").exists()
+    with pytest.raises(InvalidInput, match="cannot name a file"):
+        catalogue_store.file_names([document])
+    with pytest.raises(InvalidInput, match="not a file name inside"):
+        catalogue_store.inside(tmp_path / "scratch", "../ht.yaml")
+
+
+def test_a_field_code_too_long_is_refused_naming_its_row(tmp_path: Path) -> None:
+    headers = [*HEADERS, "Mã lĩnh vực"]
+    rows = [[*row, ""] for row in shipped_rows()]
+    rows.append(["99", "1.999999", "Thủ tục mới", "Lĩnh vực mới", "Trực tiếp", "05 ngày làm việc", "Không",
+                 "Cấp Xã", "X" * 33])
+    problems = refused(write_csv(tmp_path / "list.csv", rows, headers))
+    assert [(p.row, p.column) for p in problems] == [(len(rows) + 1, "Mã lĩnh vực")]
+
+
+def test_concurrent_writes_take_turns_and_the_loser_removes_nothing(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "catalogue"
+    documents = procedure_import.read_documents(PROCEDURES_DIR)
+    real_load = catalogue_store.load_procedures
+
+    def slow_load(path: Path, **options: bool) -> object:
+        time.sleep(0.2)  # both writers in flight: without the lock both pass the revision check
+        return real_load(path, **options)
+
+    monkeypatch.setattr(catalogue_store, "load_procedures", slow_load)
+    outcomes: dict[str, object] = {}
+    start = threading.Barrier(2)
+
+    def write(name: str) -> None:
+        start.wait()
+        try:
+            outcomes[name] = CatalogueStore(root).write(documents, source=name, sha256="0" * 64,
+                                                        at=datetime.now(UTC), expected=None)
+        except InvalidInput as error:
+            outcomes[name] = error
+
+    threads = [threading.Thread(target=write, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    written = [o for o in outcomes.values() if isinstance(o, catalogue_store.Manifest)]
+    lost = [o for o in outcomes.values() if isinstance(o, InvalidInput)]
+    assert len(written) == 1 and len(lost) == 1 and "became current" in lost[0].message
+    store = CatalogueStore(root)
+    assert store.revisions() == [1] and store.current_revision() == 1
+    assert store.manifest(1).source == written[0].source
+    assert sorted(path.name for path in store.revisions_dir.iterdir()) == ["000001"]
+    load_procedures(store.directory(1), legacy_fees=False)
+
+
+def _edited_sheet(path: Path, edit: Callable[[str], str]) -> Path:
+    """``path`` with its first sheet's XML edited (as another program might have saved it)."""
+    with zipfile.ZipFile(path) as archive:
+        entries = {info.filename: archive.read(info) for info in archive.infolist()}
+    name = "xl/worksheets/sheet1.xml"
+    entries[name] = edit(entries[name].decode("utf-8")).encode("utf-8")
+    edited = path.with_name(f"edited-{path.name}")
+    with zipfile.ZipFile(edited, "w") as archive:
+        for entry, data in entries.items():
+            archive.writestr(entry, data)
+    return edited
+
+
+def test_an_xlsx_with_a_stale_dimension_is_read_whole(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "list.xlsx", [list(row) for row in shipped_rows()])
+    edited = _edited_sheet(path, lambda xml: re.sub(r'<dimension ref="[^"]*"', '<dimension ref="A1:B2"', xml))
+    assert 'ref="A1:B2"' in zipfile.ZipFile(edited).read("xl/worksheets/sheet1.xml").decode()
+    plan = plan_import(edited, None, effective=DAY)
+    assert plan.difference.empty  # every row read: none of the shipped procedures ended
+
+
+@pytest.mark.parametrize("edit", [
+    lambda xml: xml.replace("</sheetData>", '<row r="200"><c r="A200" t="n"><v>abc</v></c></row></sheetData>'),
+    lambda xml: xml.replace("</sheetData>", '<row r="200"><c r="!!"><v>1</v></c></row></sheetData>'),
+    lambda xml: xml.replace("</sheetData>", "<row r="),
+])
+def test_an_unreadable_xlsx_row_is_a_typed_refusal(tmp_path: Path, edit: Callable[[str], str]) -> None:
+    path = write_xlsx(tmp_path / "list.xlsx", [list(row) for row in shipped_rows()])
+    problems = refused(_edited_sheet(path, edit))
+    assert len(problems) == 1 and problems[0].row > 0 and "unreadable row" in problems[0].message
+
+
+@pytest.mark.parametrize("text", ["=HYPERLINK(\"http://x\")", "+1+cmd", "@SUM(A1)", "-x+1", "Khai sinh \u202e"])
+def test_a_cell_a_spreadsheet_would_run_is_refused(tmp_path: Path, text: str) -> None:
+    rows = shipped_rows()
+    rows[1][2] = text
+    problems = refused(write_csv(tmp_path / "list.csv", rows))
+    assert [(p.row, p.column) for p in problems] == [(3, "Tên thủ tục")]
+
+
+def test_a_negative_number_is_not_a_formula() -> None:
+    assert cell_text_problem("-5") is None and cell_text_problem("Khai sinh - kết hôn") is None
+    assert cell_text_problem("-") is None
+
+
+def test_bieu06_exports_quote_what_a_spreadsheet_would_run(tmp_path: Path) -> None:
+    report = Bieu06(DAY, DAY, (Bieu06Row("HT", "=HYPERLINK(\"http://x\")", total=1), Bieu06Row("CT", "-5")))
+    lines = list(csv.reader(io.StringIO(bieu06_csv(report))))
+    assert [line[1] for line in lines[1:3]] == ["'=HYPERLINK(\"http://x\")", "-5"]
+    bieu06_xlsx(report, tmp_path / "b.xlsx")
+    sheet = load_workbook(tmp_path / "b.xlsx").active
+    cells = [cell for line in sheet.iter_rows() for cell in line if str(cell.value).startswith("=HYPERLINK")]
+    assert [(cell.value, cell.data_type) for cell in cells] == [("=HYPERLINK(\"http://x\") (HT)", "s")]

@@ -5,14 +5,15 @@ scope itself. A case outside the scope is :class:`~motcua.workflow.errors.CaseNo
 its history — exactly like a code never issued, so a guessed code discloses nothing. A query is narrowed to
 the scope before the store runs it. Creating a dossier at a unit outside the scope, or for another
 applicant, is :class:`~motcua.workflow.errors.OutsideScope`, refused before a dossier number is drawn; so is
-receiving citizens' feedback at a unit outside the scope, and feedback naming a dossier the caller cannot see is
-:class:`~motcua.workflow.errors.InvalidInput` (as if the dossier did not exist).
+receiving citizens' feedback at a unit outside the scope, or under another applicant's identity number (a key
+acting for one applicant receives feedback under its own, filled in when left out), and feedback naming a dossier
+the caller cannot see is :class:`~motcua.workflow.errors.InvalidInput` (as if the dossier did not exist).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from motcua.workflow.access.scope import Scope
 from motcua.workflow.dossiers.catalogue import Channel
@@ -23,7 +24,7 @@ from motcua.workflow.engine.ports import CaseQueries
 from motcua.workflow.engine.queries import CaseFilter, Page
 from motcua.workflow.engine.service import CaseService
 from motcua.workflow.errors import CaseNotFound, InvalidInput, NotFound
-from motcua.workflow.feedback.intake import Feedback, open_feedback
+from motcua.workflow.feedback.intake import Feedback, new_feedback_code, open_feedback
 from motcua.workflow.units.directory import Reception
 
 __all__ = ["ScopedCases"]
@@ -76,11 +77,15 @@ class ScopedCases:
         return register(procedure, channel, applicant, actor, summary=summary, code=code, unit=units.receiving,
                         deciding_unit=units.deciding)
 
-    def receive_feedback(self, feedback: Feedback, actor: Actor, *, unit: str | None = None) -> Case:
-        """Receive citizens' feedback at ``unit`` (default: the home unit), in scope; the dossier it names, if any,
-        must be a dossier this scope sees."""
+    def vet_feedback(self, feedback: Feedback, unit: str | None) -> tuple[Feedback, str]:
+        """``feedback`` as this scope receives it (a key acting for one applicant: under that applicant's identity
+        number) and the unit receiving it (default: the home unit), if this scope may; the dossier it names, if
+        any, must be a dossier this scope sees."""
         receiving = self.desk.reception(unit, None).receiving
         self.scope.check_unit("unit", receiving)
+        if self.scope.applicant is not None:
+            feedback = replace(feedback, applicant_id=feedback.applicant_id or self.scope.applicant)
+            self.scope.check_applicant("applicant_id", feedback.applicant_id)
         if feedback.dossier is not None:
             try:
                 linked = self.case(feedback.dossier)
@@ -88,7 +93,21 @@ class ScopedCases:
                 raise InvalidInput("dossier", f"no dossier {feedback.dossier!r} in this scope") from None
             if linked.definition_key != DOSSIER_WORKFLOW:
                 raise InvalidInput("dossier", f"{feedback.dossier!r} is not a dossier")
-        return open_feedback(self.service, self.desk.store, self.desk.rules, feedback, actor, unit=receiving)
+        return feedback, receiving
+
+    def receive_feedback(
+        self, feedback: Feedback, actor: Actor, *, unit: str | None = None, code: str | None = None,
+    ) -> Case:
+        """Receive citizens' feedback at ``unit`` in scope (:meth:`vet_feedback`), under ``code`` (one reserved
+        earlier) or a new one."""
+        feedback, receiving = self.vet_feedback(feedback, unit)
+        return open_feedback(self.service, self.desk.store, self.desk.rules, feedback, actor, unit=receiving,
+                             code=code)
+
+    def feedback_code(self, feedback: Feedback, actor: Actor, unit: str | None = None) -> str:
+        """A new code for ``feedback`` at ``unit``, drawn once it is vetted in scope and as an opening."""
+        feedback, receiving = self.vet_feedback(feedback, unit)
+        return new_feedback_code(self.service, self.desk.store, self.desk.rules, feedback, actor, unit=receiving)
 
     def report_units(self, unit: str | None) -> frozenset[str] | None:
         """The units a report covers: ``unit`` alone if this scope may see it, else every unit of the scope

@@ -39,12 +39,14 @@ __all__ = [
     "Published",
     "diff",
     "end_missing",
+    "field_code_problem",
     "header_key",
     "merge",
     "parse_fee",
     "parse_level",
     "parse_time",
     "read_rows",
+    "runs_as_formula",
 ]
 
 Document = dict[str, object]
@@ -73,7 +75,10 @@ IGNORED_COLUMNS: Final = frozenset({
 bases itself (``authority``, ``legal_bases``); a list cannot date them."""
 _REQUIRED: Final = ("code", "name")
 _CODE: Final = re.compile(r"^(\d\.\d{6})(?:\.H\d{2})?$")  # a province's portal may add its suffix: 1.000948.H38
-_FIELD_CODE: Final = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_FIELD_CODE: Final = re.compile(r"^[A-Z][A-Z0-9_]*$")  # the catalogue model's Procedure.field_code
+_FIELD_CODE_MAX: Final = 32
+_FORMULA_START: Final = re.compile(r"^(?:[=+@]|-\D)")  # what a spreadsheet runs; -5 (a number) and - are not
+_BIDI_CONTROLS: Final = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _LEVELS: Final[Mapping[str, Level]] = {
     "toàn trình": "toan_trinh", "dvc trực tuyến toàn trình": "toan_trinh", "mức độ 4": "toan_trinh",
     "một phần": "mot_phan", "dvc trực tuyến một phần": "mot_phan", "mức độ 3": "mot_phan",
@@ -217,7 +222,7 @@ def _read_row(number: int, values: Mapping[str, str | None], names: Mapping[str,
               problems: _Problems) -> Published | None:
     before = len(problems.items)
     for key, text in values.items():
-        if text is not None and (problem := text_problem(text, TEXT_MAX)):
+        if text is not None and (problem := text_problem(text, TEXT_MAX) or cell_text_problem(text)):
             problems.add(number, names[key], problem)
     if len(problems.items) > before:
         return None
@@ -228,8 +233,8 @@ def _read_row(number: int, values: Mapping[str, str | None], names: Mapping[str,
     elif problem := line_problem(name, NAME_MAX):
         problems.add(number, names["name"], problem)
     field_code = values.get("field_code")
-    if field_code is not None and not _FIELD_CODE.match(field_code):
-        problems.add(number, names["field_code"], "a field code is upper-case letters, digits and _ (e.g. HT)")
+    if field_code is not None and (problem := field_code_problem(field_code)):
+        problems.add(number, names["field_code"], problem)
     level = _parsed(parse_level, values.get("level"), number, names["level"], problems)
     times = _parsed(parse_time, values.get("time"), number, names["time"], problems)
     fee_text = values.get("fee")
@@ -242,6 +247,29 @@ def _read_row(number: int, values: Mapping[str, str | None], names: Mapping[str,
     if len(problems.items) > before or code is None or name is None:
         return None
     return Published(number, code, name, values.get("field"), field_code, level, times, fee)
+
+
+def field_code_problem(code: object) -> str | None:
+    """What is wrong with a field code (it also names the field's file), or ``None``."""
+    if not isinstance(code, str) or len(code) > _FIELD_CODE_MAX or not _FIELD_CODE.match(code):
+        return f"a field code is upper-case letters, digits and _ (e.g. HT), at most {_FIELD_CODE_MAX}"
+    return None
+
+
+def runs_as_formula(text: str) -> bool:
+    """Whether a spreadsheet opening ``text`` as a cell would read it as a formula (``=``, ``+``, ``@``, or ``-``
+    not starting a number): refused on import, quoted on export."""
+    return _FORMULA_START.match(text) is not None
+
+
+def cell_text_problem(text: str) -> str | None:
+    """A cell a spreadsheet would run as a formula (``=``, ``+``, ``@``, ``-`` not starting a number) or holding
+    bidirectional override characters (text shown in another order than stored), or ``None``."""
+    if runs_as_formula(text):
+        return "a cell may not start with =, +, @ or - (a spreadsheet would run it as a formula)"
+    if _BIDI_CONTROLS.search(text):
+        return "a cell may not hold bidirectional override characters (U+202A–U+202E, U+2066–U+2069)"
+    return None
 
 
 def _code(text: str | None, number: int, column: str, problems: _Problems) -> str | None:

@@ -18,6 +18,7 @@ from motcua.workflow.engine.clock import to_vietnam_time
 from motcua.workflow.engine.model import Actor, Case, JsonValue
 from motcua.workflow.engine.ports import CaseStore
 from motcua.workflow.engine.service import CaseService
+from motcua.workflow.errors import InvalidInput
 from motcua.workflow.units.directory import Reception, UnitDirectory
 from motcua.workflow.units.model import UnitRegister
 
@@ -111,15 +112,21 @@ class Desk:
     def _opening(
         self, procedure: str, channel: Channel, applicant: Applicant, summary: str | None, units: Reception,
     ) -> tuple[str, dict[str, JsonValue], str]:
-        """The workflow, the opening data and the rule set in force today of a dossier for ``procedure``."""
-        key = self.catalogue.get(procedure).workflow
+        """The workflow, the opening data and the rule set in force today of a dossier for ``procedure``
+        (InvalidInput for a procedure the catalogue does not have in force today)."""
+        today = self._today()
+        entry = self.catalogue.get(procedure)
+        if not entry.valid_on(today):
+            raise InvalidInput("procedure", f"procedure {procedure} is not in force on {today.isoformat()}"
+                                            f" (in force {_validity(entry.valid_from, entry.valid_to)})")
+        key = entry.workflow
         data: dict[str, JsonValue] = {
             "procedure": procedure, "channel": channel, **applicant.as_data(),
             "receiving_unit": units.receiving, "deciding_unit": units.deciding,
         }
         if summary:
             data["summary"] = summary
-        return key, data, self.rules.in_force(self._today()).key
+        return key, data, self.rules.in_force(today).key
 
     def _today(self) -> date:
         return to_vietnam_time(self.service.engine.clock.now()).date()
@@ -130,3 +137,10 @@ class Desk:
         day = to_vietnam_time(self.service.engine.clock.now()).strftime("%y%m%d")
         sequence = self.store.next_sequence(f"{agency}-{day}")
         return f"{agency}-{day}-{sequence:04d}"
+
+
+def _validity(since: date | None, until: date | None) -> str:
+    """A procedure's validity as words: ``from 2025-07-01``, ``until 2025-06-30``, ``2023-01-01 to 2025-06-30``."""
+    if since and until:
+        return f"{since.isoformat()} to {until.isoformat()}"
+    return f"from {since.isoformat()}" if since else f"until {until.isoformat()}" if until else "always"

@@ -164,8 +164,8 @@ def _fee_lines(attributes: Mapping[str, JsonValue], entries: Sequence[AuditEntry
     """``DanhSachLePhi``: one line per amount the dossier was asked to pay (``request_payment``), named after the
     procedure's fee schedule; with none asked, one line of the schedule in force at reception (``fee_schedule``, else
     ``fee`` on dossiers from before schedules): a per-case amount, ``Gia`` 0 for an exemption (a line of 0 is what tells
-    the portal the dossier owes nothing), nothing when the amount is not known (per page or set by the council, not
-    charged yet): never a silent 0."""
+    the portal the dossier owes nothing), nothing when the amount is not known (per page — never the first page's
+    price — or set by the council, not charged yet): never a silent 0."""
     code, title = _text(attributes.get("procedure")), _fee_title(attributes.get("fee_schedule"), name)
     asked = [entry.data.get("amount") for entry in entries if entry.trigger == _PAYMENT_REQUEST]
     amounts = [amount for amount in asked if isinstance(amount, int) and amount >= 0]
@@ -180,12 +180,15 @@ def _scheduled_amount(attributes: Mapping[str, JsonValue]) -> int | None:
     schedule, fee = attributes.get("fee_schedule"), attributes.get("fee")
     if not isinstance(schedule, dict):  # a dossier received before fee schedules: its fee, when one is owed
         return fee if isinstance(fee, int) and fee > 0 else None
-    if schedule.get("kind") == "exempt":
+    kind = schedule.get("kind")
+    if kind == "exempt":
         return 0
-    amount = schedule.get("amount") if schedule.get("kind") in ("per_case", "council") else None
+    if kind == "per_page":  # the amount hangs on the pages and copies: only what request_payment asked says it
+        return None
+    amount = schedule.get("amount")
     if isinstance(amount, int) and amount >= 0:
         return amount
-    return fee if isinstance(fee, int) and fee > 0 else None  # per page, or a council's unknown amount: as charged
+    return fee if isinstance(fee, int) and fee > 0 else None  # a council's amount not in the schedule: as charged
 
 
 def _fee_title(schedule: JsonValue, name: str) -> str:

@@ -27,6 +27,7 @@ from motcua.workflow.engine.clock import VN_TZ, instant
 from motcua.workflow.engine.model import Actor, Case, JsonValue
 from motcua.workflow.engine.queries import CaseFilter
 from motcua.workflow.feedback.intake import Feedback, FeedbackChannel
+from motcua.workflow.worktime.calendar import WorkingCalendar
 
 __all__ = ["FEEDBACK_PER_YEAR", "FeedbackArrival", "FeedbackRun", "feedback_arrivals"]
 
@@ -83,12 +84,14 @@ def feedback_arrivals(days: Sequence[date], rng: random.Random, count: int = FEE
 
 
 class FeedbackRun:
-    """Receives each piece at its instant, then schedules its next steps on ``agenda``."""
+    """Receives each piece at its instant, then schedules its next steps on ``agenda``; ``unit``: where it is
+    received (default: the home unit), on ``calendar`` (default: the home unit's), by ``cast``'s officers."""
 
-    def __init__(self, app: Motcua, agenda: Agenda, cast: Cast, tally: Tally) -> None:
-        self.app, self.agenda, self.tally = app, agenda, tally
+    def __init__(self, app: Motcua, agenda: Agenda, cast: Cast, tally: Tally, *, unit: str | None = None,
+                 calendar: WorkingCalendar | None = None) -> None:
+        self.app, self.agenda, self.tally, self.unit = app, agenda, tally, unit
         self.cases = ScopedCases(app.service, app.store, app.desk, EVERYTHING)
-        self.clock = SlaClock(app.calendar)
+        self.clock = SlaClock(calendar or app.calendar)
         self.officer = cast.desk[0].actor
         self.specialist = cast.specialists[0].actor if cast.specialists else Actor.of("Công chức", "specialist")
         self.leader = cast.leaders[0].actor if cast.leaders else Actor.of("Lãnh đạo UBND xã", "leader")
@@ -101,7 +104,7 @@ class FeedbackRun:
     def arrive(self, arrival: FeedbackArrival) -> None:
         feedback = Feedback(arrival.sender, arrival.content, arrival.channel, None, self._dossier(arrival),
                             arrival.private)
-        case = self.cases.receive_feedback(feedback, self.officer)
+        case = self.cases.receive_feedback(feedback, self.officer, unit=self.unit)
         self._count("open")
         classify_by = instant(case.attributes["classify_due_at"])
         assign_at = (self.clock.working_days_from(classify_by, 1) if arrival.late_classification
@@ -137,7 +140,8 @@ class FeedbackRun:
     def _dossier(self, arrival: FeedbackArrival) -> str | None:
         if arrival.dossier_pick is None:
             return None
-        dossiers = self.app.store.find(CaseFilter(DOSSIER_WORKFLOW), limit=200).items
+        units = frozenset({self.unit}) if self.unit is not None else None
+        dossiers = self.app.store.find(CaseFilter(DOSSIER_WORKFLOW, units=units), limit=200).items
         return dossiers[int(arrival.dossier_pick * len(dossiers))].code if dossiers else None
 
     def _fire(self, code: str, trigger: str, actor: Actor, data: dict[str, JsonValue]) -> Case:

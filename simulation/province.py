@@ -12,10 +12,13 @@ while every dossier goes through the one engine, store and timers of the provinc
 - at 00:00 on the day a merger takes effect, :func:`~motcua.workflow.units.succession.apply_successions` moves
   every open case of the old units to their successor (one ``transfer`` entry each); the old units' officers
   finish what they held, now under the successor's code, and arrivals go to the new units;
+- each unit receives citizens' feedback (phản ánh, kiến nghị) as one commune's demo does
+  (:mod:`motcua.simulation.feedback`), in the same proportion to its dossiers (:func:`feedback_share`);
 - the timers fire at the start of each half-day, as in one commune's demo.
 
-Then the reporting projection is caught up once, and Biểu 06 for the year is computed for each unit and for
-the whole database (the province). Nothing reads the wall clock; the only randomness is drawn from
+Then the reporting projection is caught up once, and Biểu 06, the Decision 766 scorecard (with its feedback
+indicators) and the reform plan's feedback rows for the year are computed for each unit and for the whole database
+(the province). Nothing reads the wall clock; the only randomness is drawn from
 ``random.Random(seed)`` before the year is played.
 """
 
@@ -32,8 +35,9 @@ from pathlib import Path
 from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.definitions.units import unit_calendars
 from motcua.simulation.cast import Cast, Staff, draw_cast
+from motcua.simulation.feedback import FEEDBACK_PER_YEAR, FeedbackRun, feedback_arrivals
 from motcua.simulation.flow import Agenda, Office, Tally
-from motcua.simulation.scenario import DEMO_DB_NAME, MAX_DOSSIERS
+from motcua.simulation.scenario import DEMO_DB_NAME, MAX_DOSSIERS, DemoOptions
 from motcua.simulation.timers import CountingNotifier, InlinePump
 from motcua.simulation.work import Work
 from motcua.simulation.workload import MONTH_FACTOR, Arrival, draw_workload, person_name, working_days
@@ -41,18 +45,22 @@ from motcua.workflow.engine.clock import VN_TZ, ManualClock
 from motcua.workflow.engine.model import Actor
 from motcua.workflow.engine.queries import CaseFilter
 from motcua.workflow.errors import DatabaseNotEmpty, InvalidInput
+from motcua.workflow.feedback.metrics import feedback_cases, feedback_counts
+from motcua.workflow.reports.par766 import FeedbackCounts, Scorecard
 from motcua.workflow.reports.projection import Bieu06
 from motcua.workflow.reports.service import ReportService
 from motcua.workflow.units.model import Unit, UnitRegister, next_day
 from motcua.workflow.units.succession import SuccessionReport, apply_successions
 from motcua.workflow.worktime.calendar import WorkingCalendar
 
-__all__ = ["PROVINCE_DOSSIERS", "PROVINCE_YEAR", "ProvinceOptions", "ProvinceResult", "UnitYear", "run_province"]
+__all__ = ["FEEDBACK_FLOOR", "PROVINCE_DOSSIERS", "PROVINCE_YEAR", "ProvinceOptions", "ProvinceResult", "UnitYear",
+           "feedback_share", "run_province"]
 
 PROVINCE_YEAR = 2025
 PROVINCE_DOSSIERS = 3000
 ELSEWHERE_SHARE = 0.08  # dossiers received at one unit for another unit of the same province, which decides them
 ROUND = timedelta(hours=1)
+FEEDBACK_FLOOR = 6  # pieces of feedback a unit receives at least in its part of the year: something to count
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,8 @@ class UnitYear:
     arrivals: int
     received_monthly: tuple[int, ...]  # dossiers received at the unit, per month (numbered with its code)
     report: Bieu06  # Biểu 06 of the year, of the dossiers counted under the unit
+    card: Scorecard  # the Decision 766 indicators of the year, its feedback indicators included
+    feedback: FeedbackCounts  # the reform plan's feedback rows of the year: the feedback the unit holds
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,8 @@ class ProvinceResult:
     database_file: Path | None
     units: tuple[UnitYear, ...]
     province: Bieu06  # Biểu 06 of the year, every dossier of the database
+    province_card: Scorecard
+    province_feedback: FeedbackCounts
     tally: Tally
     timers_fired: int
     mergers: tuple[SuccessionReport, ...]
@@ -154,6 +166,12 @@ def _shares(spans: Sequence[_Span], total: int) -> list[int]:
     for index in by_remainder[:total - sum(counts)]:
         counts[index] += 1
     return counts
+
+
+def feedback_share(dossiers: int) -> int:
+    """The feedback of a unit that receives ``dossiers`` in the year: one commune's demo's proportion
+    (:data:`FEEDBACK_PER_YEAR` for its default year of dossiers), at least :data:`FEEDBACK_FLOOR`."""
+    return max(FEEDBACK_FLOOR, round(dossiers * FEEDBACK_PER_YEAR / DemoOptions.dossiers))
 
 
 def _cast(rng: random.Random, days: Sequence[date], arrivals: Sequence[Arrival]) -> Cast:
@@ -256,6 +274,14 @@ class _ProvinceYear:
         return total
 
 
+def _schedule_feedback(year: _ProvinceYear, span: _Span, cast: Cast, calendar: WorkingCalendar, *,
+                       rng: random.Random, count: int) -> None:
+    """The unit's citizens' feedback of its part of the year, received at it by its own officers."""
+    office = year.offices[span.unit.code]
+    run = FeedbackRun(year.app, year.agenda, cast, office.tally, unit=span.unit.code, calendar=calendar)
+    run.schedule(feedback_arrivals(span.days, rng, count))
+
+
 def _elsewhere(rng: random.Random, span: _Span, spans: Sequence[_Span], day: date) -> Unit | None:
     """Another unit of the same province in force on ``day`` that decides the dossier, now and then."""
     if rng.random() >= ELSEWHERE_SHARE:
@@ -286,6 +312,9 @@ def _play(app: Motcua, clock: ManualClock, options: ProvinceOptions, progress: C
             decider = _elsewhere(rng, span, spans, arrival.at.date())
             deciding = year.offices[decider.code] if decider is not None else None
             year.schedule_arrival(arrival, year.offices[span.unit.code], deciding, progress)
+    for span, count, cast in zip(spans, counts, casts, strict=True):
+        _schedule_feedback(year, span, cast, calendars[span.unit.code], count=feedback_share(count),
+                           rng=random.Random(f"{options.seed}-feedback-{span.unit.code}"))  # the dossiers' draws kept
     year.schedule_timers(working_days(app.calendar, PROVINCE_YEAR))
     year.schedule_mergers(PROVINCE_YEAR)
     year.run(datetime.combine(last_day, time(23, 59), tzinfo=VN_TZ))
@@ -320,9 +349,13 @@ def run_province(options: ProvinceOptions, progress: Callable[[int], None] = lam
         monthly = _received_monthly(app)
         units = tuple(
             UnitYear(span.unit, span.days[0], span.days[-1], count, tuple(monthly.get(span.unit.code, [0] * 12)),
-                     reports.bieu06(start, end, units=frozenset({span.unit.code})))
+                     reports.bieu06(start, end, units=frozenset({span.unit.code})),
+                     reports.scorecard(start, end, units=frozenset({span.unit.code})),
+                     feedback_counts(feedback_cases(app.store, frozenset({span.unit.code})), start, end,
+                                     units=frozenset({span.unit.code})))
             for span, count in zip(spans, counts, strict=True))
-        return ProvinceResult(options, url, path, units, reports.bieu06(start, end), year.tally(), year.timers_fired,
-                              tuple(year.mergers), wall.perf_counter() - started)
+        return ProvinceResult(options, url, path, units, reports.bieu06(start, end), reports.scorecard(start, end),
+                              feedback_counts(feedback_cases(app.store), start, end), year.tally(),
+                              year.timers_fired, tuple(year.mergers), wall.perf_counter() - started)
     finally:
         app.close()

@@ -3,6 +3,8 @@ merger, the workbooks and a JSON summary.
 
 - ``bieu06-2025-<unit code>.xlsx``: each unit's Biểu 06 of the year (the dossiers counted under it: a dossier
   transferred by the merger counts under the successor); ``bieu06-2025-toan-tinh.xlsx``: every dossier;
+- on the console, beside Biểu 06, the reform plan's feedback rows and the Decision 766 feedback indicators
+  (``petition_on_time``, ``petition_satisfaction``) of each unit and of the province;
 - ``ho-so-theo-don-vi-theo-thang.png``: dossiers received per month at each unit — the old communes stop in
   June, phường Thành Đông starts in July;
 - ``tom-tat-tinh.json``: the figures of the run.
@@ -25,6 +27,8 @@ from motcua.simulation.charts import MONTHS
 from motcua.simulation.province import PROVINCE_YEAR, ProvinceOptions, ProvinceResult, UnitYear, run_province
 from motcua.simulation.tables import PERIOD_COLUMNS
 from motcua.workflow.engine.model import JsonValue
+from motcua.workflow.feedback.metrics import feedback_rows
+from motcua.workflow.reports.par766 import FeedbackCounts, Scorecard
 from motcua.workflow.reports.projection import BIEU06_COUNTS
 
 __all__ = ["PROVINCE_CHART", "PROVINCE_SUMMARY", "province_tables", "run_and_print_province",
@@ -34,6 +38,7 @@ PROVINCE_CHART = "ho-so-theo-don-vi-theo-thang.png"
 PROVINCE_SUMMARY = "tom-tat-tinh.json"
 PROVINCE_BOOK = f"bieu06-{PROVINCE_YEAR}-toan-tinh.xlsx"
 PROVINCE_LABEL = "Toàn tỉnh"
+PETITION_INDICATORS = (("petition_on_time", "PAKN đúng hạn (%)"), ("petition_satisfaction", "PAKN hài lòng (%)"))
 PROVINCE_HEADING = "Toàn tỉnh: mọi đơn vị của cơ sở dữ liệu (Hải Dương đến 30/06/2025, Hải Phòng từ 01/07/2025)"
 
 
@@ -61,6 +66,7 @@ def _summary_table(result: ProvinceResult) -> Table:
     rows = [
         ("Hồ sơ nộp", result.arrivals), ("Hồ sơ tiếp nhận", tally.received), ("Từ chối tiếp nhận", tally.refused),
         ("Đã có kết quả", tally.results), ("Rút hồ sơ", tally.withdrawn),
+        ("Phản ánh, kiến nghị tiếp nhận", tally.feedback),
         (f"Hồ sơ chuyển sang đơn vị kế thừa ({effective})", result.transferred),
         ("Nhắc việc, quá hạn, báo cáo cấp trên (bộ hẹn giờ)", result.timers_fired),
         ("Bước xử lý ghi nhật ký (có chuỗi băm)", tally.transitions + result.timers_fired + result.transferred),
@@ -96,8 +102,37 @@ def _active(unit: UnitYear) -> str:
     return f"{unit.first_day:%d/%m}–{unit.last_day:%d/%m}"
 
 
+def _petition(card: Scorecard) -> dict[str, JsonValue]:
+    """The Decision 766 feedback indicators of ``card``, by key."""
+    keys = {key for key, _ in PETITION_INDICATORS}
+    return {indicator.key: indicator.as_json() for indicator in card.indicators if indicator.key in keys}
+
+
+def _feedback_cells(counts: FeedbackCounts, card: Scorecard) -> list[str]:
+    petition = _petition(card)
+    values = [petition.get(key, {}) for key, _ in PETITION_INDICATORS]
+    shown = [f"{value['value']:.1f}" if isinstance(value, dict) and isinstance(value.get("value"), float) else "—"
+             for value in values]
+    return [str(count) for _, _, count in feedback_rows(counts)] + shown
+
+
+def _feedback_table(result: ProvinceResult) -> Table:
+    table = Table(title=f"Phản ánh, kiến nghị năm {PROVINCE_YEAR} — theo đơn vị và toàn tỉnh "
+                        "(kế hoạch CCHC; chỉ số Quyết định 766)")
+    table.add_column("Đơn vị", no_wrap=True)
+    for _, label in (*((key, label) for key, label, _ in feedback_rows(FeedbackCounts())), *PETITION_INDICATORS):
+        table.add_column(label, justify="right", overflow="fold")
+    for unit in result.units:
+        table.add_row(unit.unit.label, *_feedback_cells(unit.feedback, unit.card))
+    table.add_section()
+    table.add_row(PROVINCE_LABEL, *_feedback_cells(result.province_feedback, result.province_card), style="bold")
+    table.caption = "A piece of feedback counts under the unit that holds it (a merger moves what is still open)"
+    return table
+
+
 def province_tables(result: ProvinceResult) -> list[Table]:
-    return [_summary_table(result), _units_table(result), bieu06_table(result.province, heading=PROVINCE_HEADING)]
+    return [_summary_table(result), _units_table(result), _feedback_table(result),
+            bieu06_table(result.province, heading=PROVINCE_HEADING)]
 
 
 # -- files -------------------------------------------------------------------------------------------
@@ -143,9 +178,16 @@ def summary_json(result: ProvinceResult) -> dict[str, JsonValue]:
         "units": {unit.unit.code: {"label": unit.unit.label, "first_day": unit.first_day.isoformat(),
                                    "last_day": unit.last_day.isoformat(), "arrivals": unit.arrivals,
                                    "received_monthly": list(unit.received_monthly),
-                                   "bieu06": unit.report.as_json()} for unit in result.units},
+                                   "bieu06": unit.report.as_json(), "feedback": _feedback_json(unit.feedback),
+                                   "petition": _petition(unit.card)} for unit in result.units},
         "province": result.province.as_json(),
+        "province_feedback": _feedback_json(result.province_feedback),
+        "province_petition": _petition(result.province_card),
     }
+
+
+def _feedback_json(counts: FeedbackCounts) -> dict[str, JsonValue]:
+    return {key: count for key, _, count in feedback_rows(counts)}
 
 
 def write_province_outputs(result: ProvinceResult, out: Path) -> list[Path]:

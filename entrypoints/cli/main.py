@@ -15,6 +15,7 @@ from motcua.adapters.render.timeline import build_timeline, timeline_tables
 from motcua.definitions.workflows import WORKFLOWS_DIR, load_definition
 from motcua.entrypoints.cli.audit_cmd import register as register_audit
 from motcua.entrypoints.cli.calendar_cmd import calendar_app
+from motcua.entrypoints.cli.feedback_cmd import register as register_feedback
 from motcua.entrypoints.cli.http_cmd import register_http
 from motcua.entrypoints.cli.import_cmd import register as register_import
 from motcua.entrypoints.cli.plan_cmd import register as register_plan
@@ -42,6 +43,7 @@ register_procedures(app)
 register_procedure_import(procedures_app)  # procedures import FILE, procedures rollback
 register_worker(app)
 register_reports(app)
+register_feedback(app)
 register_import(app)
 register_plan(app)
 register_audit(app)

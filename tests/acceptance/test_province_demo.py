@@ -2,7 +2,9 @@
 
 Counted in the database itself: the province's Biểu 06 is the sum of its units'; after the merger no open
 dossier is held by an old unit and none is received there; every dossier still open at 00:00 on 1 July has
-exactly one transfer entry, and no other dossier has one; the audit log verifies and replays.
+exactly one transfer entry, and no other dossier has one; every unit receives citizens' feedback, counted under the
+unit that holds it in the plan's feedback rows and the Decision 766 feedback indicators; the audit log verifies and
+replays.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 OLD_UNITS = ("LOCAL-HD-AN-THUONG", "LOCAL-HD-BINH-HAN", "LOCAL-HD-CAM-THUONG", "LOCAL-HD-NGUYEN-TRAI")
 WARD = "LOCAL-HP-THANH-DONG"
 MERGER_UTC = "2025-06-30 17:00:00"  # 00:00 on 1 July 2025 in Vietnam, as SQLite stores instants (naive UTC)
-FINAL = ("returned", "refused", "withdrawn", "stopped")
+FINAL = ("returned", "refused", "withdrawn", "stopped", "answered", "declined")  # a dossier's, then feedback's
+FEEDBACK_ROWS = ("received", "answered_on_time", "answered_late", "pending_within", "pending_overdue")
 OLD = ", ".join(f"'{code}'" for code in OLD_UNITS)
 
 
@@ -46,7 +49,8 @@ def test_it_prints_each_units_report_and_the_provinces(
         province: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
     _, ran = province
     for text in ("Biểu số 06/VPCP/KSTT năm 2025 — theo đơn vị và toàn tỉnh", "xã An Thượng", "phường Thành Đông",
-                 "đến 30/06", "từ 01/07", "Toàn tỉnh bằng tổng các đơn vị", "motcua verify"):
+                 "đến 30/06", "từ 01/07", "Toàn tỉnh bằng tổng các đơn vị", "motcua verify",
+                 "Phản ánh, kiến nghị năm 2025 — theo đơn vị và toàn tỉnh", "PAKN đúng hạn (%)"):
         assert text in ran.stdout, text
     assert "KHÁC tổng" not in ran.stdout
 
@@ -100,13 +104,40 @@ def test_every_dossier_open_at_the_merger_was_transferred_exactly_once(
                               "GROUP BY case_code"))
     entries = rows(db, "SELECT DISTINCT occurred_at, actor, json_extract(data, '$.to_unit'), "
                        "json_extract(data, '$.resolution') FROM audit_entry WHERE \"trigger\" = 'transfer'")
-    moved = rows(db, "SELECT DISTINCT json_extract(attributes, '$.deciding_unit') FROM \"case\" WHERE code IN "
+    moved = rows(db, "SELECT DISTINCT COALESCE(json_extract(attributes, '$.deciding_unit'), "
+                     "json_extract(attributes, '$.unit')) FROM \"case\" WHERE code IN "
                      "(SELECT case_code FROM audit_entry WHERE \"trigger\" = 'transfer')")
 
     assert len(still_open) >= 3  # the run is big enough for the merger to carry some dossiers over
     assert transfers == dict.fromkeys(still_open, 1)
     assert entries == [(f"{MERGER_UTC}.000000", "motcua", WARD, "1669/NQ-UBTVQH15")]
     assert moved == [(WARD,)]
+
+
+def test_every_unit_receives_feedback_counted_under_the_unit_that_holds_it(
+        province: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    out, _ = province
+    summary = json.loads((out / "tom-tat-tinh.json").read_text(encoding="utf-8"))
+    units, whole = summary["units"], summary["province_feedback"]
+    held = dict(rows(out / "motcua.db", "SELECT json_extract(attributes, '$.unit'), COUNT(*) FROM \"case\" "
+                                        "WHERE definition_key = 'pakn' GROUP BY 1"))
+
+    assert {code: unit["feedback"]["received"] for code, unit in units.items()} == held
+    assert all(count > 0 for count in held.values()) and set(held) == set(units)
+    for row in FEEDBACK_ROWS:
+        assert whole[row] == sum(unit["feedback"][row] for unit in units.values()), row
+    assert whole["answered_on_time"] + whole["answered_late"] > 0
+    for unit in (*units.values(), {"petition": summary["province_petition"]}):
+        on_time = unit["petition"]["petition_on_time"]
+        assert on_time["denominator"] > 0 and on_time["value"] is not None
+    transferred = rows(out / "motcua.db", "SELECT COUNT(*) FROM \"case\" WHERE definition_key = 'pakn' AND code IN "
+                                          "(SELECT case_code FROM audit_entry WHERE \"trigger\" = 'transfer')")
+    assert transferred == [(units[WARD]["feedback"]["received"] - _received_at(out, WARD),)]
+
+
+def _received_at(out: Path, unit: str) -> int:
+    [(count,)] = rows(out / "motcua.db", f"SELECT COUNT(*) FROM \"case\" WHERE code LIKE 'PAKN-{unit}-%'")
+    return int(str(count))
 
 
 def test_the_rule_set_follows_the_day_of_reception(province: tuple[Path, subprocess.CompletedProcess[str]]) -> None:

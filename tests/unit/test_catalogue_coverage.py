@@ -20,6 +20,7 @@ MISSING = ("chưa kiểm chứng", "chưa đọc", "chưa thấy", "chưa đối
 
 NAMED = {
     "2.000986": "liên thông đăng ký khai sinh – đăng ký thường trú – cấp thẻ bảo hiểm y tế cho trẻ em dưới 6 tuổi",
+    "1.011537": "liên thông đăng ký khai tử – xóa đăng ký thường trú – trợ cấp mai táng, hỗ trợ chi phí mai táng",
     "2.001035": "chứng thực giao dịch liên quan đến động sản, quyền sử dụng đất, nhà ở",
     "2.001406": "chứng thực văn bản phân chia di sản",
     "1.001699": "xác định mức độ khuyết tật và cấp Giấy xác nhận khuyết tật",
@@ -67,3 +68,14 @@ def test_the_procedures_moved_on_1_july_2025_were_the_districts_the_day_before(c
     procedure = CATALOGUE.get(code)
     before, after = procedure.authority_on(LAST_DISTRICT_DAY), procedure.authority_on(FIRST_COMMUNE_DAY)
     assert (before and before.decides, after and after.decides) == ("district", "commune")
+
+
+def test_the_linked_death_procedure_follows_decree_301_2026_from_1_september_2026() -> None:
+    procedure = CATALOGUE.get("1.011537")
+    before, after = procedure.version_on(date(2026, 8, 31)), procedure.version_on(date(2026, 9, 1))
+    assert before.source is not None and "CHƯA ĐỐI CHIẾU" in before.source  # Decree 63/2024's time: not read
+    assert (after.time_for("direct").amount, after.time_for("direct").unit) == (1, "calendar_days")  # "trong 24 giờ"
+    assert after.extension is not None and "03 ngày làm việc" in after.extension
+    assert any(basis.text.startswith("Nghị định 63/2024/NĐ-CP") and basis.amended_by for basis in procedure.legal_bases)
+    fee = procedure.fee_on(NEW_YEAR_2026)
+    assert fee.kind == "exempt" and fee.basis is not None and "Điều 11" in fee.basis

@@ -485,6 +485,8 @@ def _postgres_or_note(sizes: Sizes, admin_url: str | None, notes: list[str]) -> 
 NOTES = [
     "inmemory floor: the bare machine evaluates one condition; the engine's assign transition has none",
     "sqlite floor: hand-written sqlite3 on the SqlStore's own tables (created by its migration), same PRAGMAs",
+    "persisted floors write schema-1 entries (stdlib json + SHA-256, no position seal): about 8 µs more per entry"
+    " than the engine's schema-3 orjson encoding, under 2% of a persisted transition",
     "postgres engine clients: one open_motcua (own SqlStore, own SQLAlchemy pool) per thread;"
     " SqlStore.from_url takes no pool size and a shared engine would use SQLAlchemy's default 5 + 10 overflow",
     "memory: SQLite file on tmpfs when available (heap growth is measured, not time); window traced by tracemalloc",

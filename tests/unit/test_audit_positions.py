@@ -79,7 +79,7 @@ def test_every_new_entry_is_sealed_to_its_position_chained_to_the_previous_seal(
     app, _ = database
     first, second = dossier(app, "Trần Văn An"), dossier(app, "Lê Thị Bình")
     entries = list(app.store.entries())
-    assert {entry.schema_version for entry in entries} == {ENTRY_SCHEMA_VERSION} == {2}
+    assert {entry.schema_version for entry in entries} == {ENTRY_SCHEMA_VERSION} == {3}
     for code in (first.code, second.code):
         previous = GENESIS_HASH
         for entry in (e for e in entries if e.case_code == code):
@@ -186,7 +186,7 @@ def test_an_untouched_log_of_old_and_new_entries_verifies_and_replays(database: 
 
     chain = list(app.store.history(old_case.code))
     assert [(e.schema_version, e.position_hash is None) for e in chain] == [(1, True), (1, True), (1, True),
-                                                                            (2, False)]
+                                                                            (3, False)]
     assert chain[-1].position_hash == position_seal(GENESIS_HASH, chain[-1].position or 0, chain[-1].hash)
     assert breaks(app) == []
     assert list(replay_all(app.store.cases(), app.store.entries())) == []

@@ -15,7 +15,8 @@ Schema 0 is the layout the pilot's prototype wrote (docs/explanation/audit-log.m
 travelled inside ``data`` under the reserved key ``_set`` (the ``changes`` column, added later, holds
 ``{}``), and the reason was a data field only. :func:`upcast_v0_to_v1` moves them where schema 1 has
 them. Schema 2 changed no field (its entries carry a position seal beside their hash, see
-:mod:`motcua.workflow.engine.audit`): :func:`upcast_v1_to_v2` only renumbers.
+:mod:`motcua.workflow.engine.audit`): :func:`upcast_v1_to_v2` only renumbers; so does :func:`upcast_v2_to_v3`
+(schema 3 changed the encoding under the hash, not the fields).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ __all__ = [
     "upcast",
     "upcast_v0_to_v1",
     "upcast_v1_to_v2",
+    "upcast_v2_to_v3",
 ]
 
 StoredEntry = dict[str, object]
@@ -115,9 +117,16 @@ def upcast_v1_to_v2(stored: StoredEntry) -> StoredEntry:
     return dict(stored)
 
 
+def upcast_v2_to_v3(stored: StoredEntry) -> StoredEntry:
+    """Schema 2 → 3: the same fields (schema 3 encodes them otherwise under the hash; the entry keeps the hash it
+    was written with, which only its own schema's form recomputes)."""
+    return dict(stored)
+
+
 UPCASTERS: Final = UpcasterRegistry()
 UPCASTERS.register(0, upcast_v0_to_v1)
 UPCASTERS.register(1, upcast_v1_to_v2)
+UPCASTERS.register(2, upcast_v2_to_v3)
 
 
 def upcast(entry: AuditEntry) -> AuditEntry:

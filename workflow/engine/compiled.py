@@ -30,14 +30,15 @@ from motcua.workflow.errors import MalformedData, UnknownDefinition, UnknownTrig
 __all__ = ["CompiledTrigger", "CompiledWorkflow", "RegionRun", "WorkflowSet"]
 
 
-def _nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
+def _free_nfc(text: str) -> str:
+    """Free text (:func:`~motcua.workflow.engine.bounds.free_text`), then NFC: one validator, called once a field."""
+    return unicodedata.normalize("NFC", free_text(text))
 
 
 # Text of a trigger's data, on every path (HTTP, CLI, Python): trimmed, NFC, 1 to TEXT_MAX characters, no control
 # character but tabs and line breaks (bounds.py). Numbers are finite and integers exact in a JSON double (±2⁵³), so
 # that every host reads back what was stored, and no database refuses it.
-_Text = Annotated[str, AfterValidator(free_text), AfterValidator(_nfc), Field(min_length=1, max_length=TEXT_MAX)]
+_Text = Annotated[str, AfterValidator(_free_nfc), Field(min_length=1, max_length=TEXT_MAX)]
 _Rating = Annotated[int, Field(ge=1, le=5)]
 _SAFE_INTEGER: Final = 2**53 - 1
 _MAX_LIST: Final = 50
@@ -76,11 +77,13 @@ def data_model(name: str, fields: Mapping[str, DataField]) -> type[BaseModel]:
 
 
 def validate_data(trigger: str, model: type[BaseModel], data: Mapping[str, object]) -> dict[str, JsonValue]:
+    """``data`` validated by ``model``, as JSON values, the fields not given left out. Runs the model's validator and
+    serializer themselves (what ``model_validate`` and ``model_dump`` wrap): once per decision, a microsecond less."""
     try:
-        parsed = model.model_validate(dict(data))
+        parsed = model.__pydantic_validator__.validate_python(data if type(data) is dict else dict(data))
     except ValidationError as error:
         raise MalformedData(trigger, _problems(error)) from None
-    dumped: dict[str, JsonValue] = parsed.model_dump(mode="json", exclude_none=True)
+    dumped: dict[str, JsonValue] = model.__pydantic_serializer__.to_python(parsed, mode="json", exclude_none=True)
     return dumped
 
 

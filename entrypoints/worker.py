@@ -38,7 +38,14 @@ from motcua.adapters.logging import error_fields
 from motcua.workers.actors import declare_actors
 from motcua.workers.anchors import AnchorSchedule
 from motcua.workers.broker import queued_messages, redis_broker
-from motcua.workers.dispatcher import Dispatcher, Sink, TickReport
+from motcua.workers.dispatcher import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_POLL,
+    Dispatcher,
+    Sink,
+    TickReport,
+)
 from motcua.workers.handlers import Handlers
 from motcua.workers.inline import InlineSink
 from motcua.workflow.engine.clock import Clock, SystemClock
@@ -65,14 +72,17 @@ class WorkerOptions:
     processes: int = 1
     threads: int = 8
     lease: timedelta = timedelta(minutes=2)
-    poll: timedelta = timedelta(seconds=1)
+    poll: timedelta = DEFAULT_POLL
     batch: int = 500
-    max_in_flight: int = 500
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    batch_size: int = DEFAULT_BATCH_SIZE  # timers (or effects) one message carries
 
 
-def handlers_for(motcua: Motcua, clock: Clock) -> Handlers:
+def handlers_for(motcua: Motcua, clock: Clock, stopping: threading.Event | None = None) -> Handlers:
+    """The handlers of one process; ``stopping``, once set, lets a batch of effects start no more deliveries."""
     store = motcua.store
-    return Handlers(motcua.service, store, store, notifier_from_settings(motcua=motcua, clock=clock), clock)
+    notifier = notifier_from_settings(motcua=motcua, clock=clock)
+    return Handlers(motcua.service, store, store, notifier, clock, stopping=stopping or threading.Event())
 
 
 def _on_send_error(what: str, error: Exception) -> None:
@@ -180,7 +190,8 @@ def run_worker(options: WorkerOptions, stop: threading.Event | None = None) -> N
             fleet = _Fleet(options)
             fleet.start()
         dispatcher = Dispatcher(motcua.store, motcua.store, sink, clock, batch=options.batch, lease=options.lease,
-                                max_in_flight=options.max_in_flight, on_send_error=_on_send_error)
+                                max_in_flight=options.max_in_flight, batch_size=options.batch_size,
+                                on_send_error=_on_send_error)
         log.info("worker.started", broker=_shown(options.broker_url), processes=options.processes if fleet else 0)
         _dispatch_loop(dispatcher, options.poll, stop, fleet)
     finally:
@@ -223,10 +234,10 @@ def worker_process(options: WorkerOptions) -> None:
     configure_logging()
     assert options.broker_url is not None
     broker = redis_broker(options.broker_url)
-    factory: Callable[[], Handlers] = lambda: _process_handlers(options.database_url)  # noqa: E731
+    stop = threading.Event()
+    factory: Callable[[], Handlers] = lambda: _process_handlers(options.database_url, stop)  # noqa: E731
     declare_actors(broker, factory)
     worker = dramatiq.Worker(broker, worker_threads=options.threads, worker_timeout=100)
-    stop = threading.Event()
     _stop_on_signals(stop)
     _stop_with_parent()
     worker.start()
@@ -234,6 +245,7 @@ def worker_process(options: WorkerOptions) -> None:
     parent = multiprocessing.parent_process()
     while not stop.is_set() and not _orphaned(parent):
         stop.wait(PARENT_CHECK_S)
+    stop.set()  # a batch in hand starts no more deliveries (orphaned, the signal may not have come)
     if _orphaned(parent):
         log.warning("worker.process.orphaned", detail="the dispatcher process is gone: stopping")
     worker.stop(timeout=int(STOP_TIMEOUT.total_seconds() * 1000))
@@ -282,6 +294,6 @@ def _orphaned(parent: BaseProcess | None) -> bool:
     return parent is not None and not parent.is_alive()
 
 
-def _process_handlers(database_url: str) -> Handlers:
+def _process_handlers(database_url: str, stopping: threading.Event) -> Handlers:
     clock = SystemClock()
-    return handlers_for(open_motcua(database_url, clock=clock), clock)
+    return handlers_for(open_motcua(database_url, clock=clock), clock, stopping)

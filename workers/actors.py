@@ -1,30 +1,40 @@
 """dramatiq actors, declared on a broker that is passed in (never a global bound at import time).
 
-Messages carry the claimed timer or outbox item as plain JSON. The handlers behind them are built
+Messages carry the claimed timers or outbox items as plain JSON: a batch of them (``motcua.fire_timers``,
+``motcua.deliver_effects``: what the dispatcher sends), or one (``motcua.fire_timer``, ``motcua.deliver_effect``:
+what a dispatcher before batches sent, still handled). The handlers behind them are built
 lazily, once per worker process, by the factory the composition root provides.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final, TypeVar
 
 import dramatiq
 
+from motcua.workers.dispatcher import MAX_BATCH_SIZE
 from motcua.workers.handlers import Handlers
 from motcua.workflow.engine.model import DueTimer, JsonValue, OutboxItem
 from motcua.workflow.engine.ports import Claim
-from motcua.workflow.errors import Retryable
+from motcua.workflow.errors import InvalidInput, Retryable
 
-__all__ = ["DELIVER_EFFECT", "FIRE_TIMER", "DramatiqSink", "declare_actors", "effect_message", "timer_message"]
+__all__ = [
+    "DELIVER_EFFECT", "DELIVER_EFFECTS", "FIRE_TIMER", "FIRE_TIMERS", "MAX_BATCH", "DramatiqSink", "declare_actors",
+    "effect_message", "effects_message", "timer_message", "timers_message",
+]
 
-FIRE_TIMER = "motcua.fire_timer"
+FIRE_TIMER = "motcua.fire_timer"  # one timer a message (what a dispatcher before batches sent)
 DELIVER_EFFECT = "motcua.deliver_effect"
+FIRE_TIMERS = "motcua.fire_timers"  # a batch of timers a message
+DELIVER_EFFECTS = "motcua.deliver_effects"  # a batch of effects claimed together, under their claim
+MAX_BATCH: Final = MAX_BATCH_SIZE  # the most timers or effects one message may carry
 QUEUE = "motcua"
+T = TypeVar("T")
 _RETRY_OPTIONS: dict[str, Any] = {"max_retries": 20, "min_backoff": 200, "max_backoff": 30_000}
 
 
@@ -52,6 +62,32 @@ def effect_message(item: OutboxItem, claim: Claim | None = None) -> dict[str, Js
         "claim": None if claim is None else claim.token,
         "lease_s": None if claim is None else claim.lease.total_seconds(),
     }
+
+
+def timers_message(timers: Sequence[DueTimer], lease: timedelta | None = None) -> dict[str, JsonValue]:
+    """The timers, and the lease their notices are claimed for when the batch commits (none: left to a dispatcher)."""
+    return {"timers": [timer_message(timer) for timer in _bounded(timers)],
+            "lease_s": None if lease is None else lease.total_seconds()}
+
+
+def effects_message(items: Sequence[OutboxItem], claim: Claim | None = None) -> dict[str, JsonValue]:
+    """The effects of one claim, and that claim (its token, when it runs out, its lease), as one message."""
+    effects: list[JsonValue] = []
+    for item in _bounded(items):
+        effects.append({"id": item.id, "case_code": item.case_code, "kind": item.kind, "payload": dict(item.payload),
+                        "attempts": item.attempts, "status": item.status,
+                        "next_attempt_at": item.next_attempt_at.isoformat()})
+    return {
+        "effects": effects, "claimed_until": None if claim is None else claim.until.isoformat(),
+        "claim": None if claim is None else claim.token,
+        "lease_s": None if claim is None else claim.lease.total_seconds(),
+    }
+
+
+def _bounded(work: Sequence[T]) -> Sequence[T]:
+    if len(work) > MAX_BATCH:
+        raise InvalidInput("batch", f"a message carries at most {MAX_BATCH} timers or effects, not {len(work)}")
+    return work
 
 
 def _claim(message: Mapping[str, Any]) -> Claim | None:
@@ -111,6 +147,8 @@ def _unknown_backlog() -> int:
 class DramatiqSink:
     fire_timer: dramatiq.Actor[..., None]
     deliver_effect: dramatiq.Actor[..., None]
+    fire_timers: dramatiq.Actor[..., None]
+    deliver_effects: dramatiq.Actor[..., None]
     queued: Callable[[], int] = _unknown_backlog
 
     def send_timer(self, timer: DueTimer) -> None:
@@ -118,6 +156,12 @@ class DramatiqSink:
 
     def send_effect(self, item: OutboxItem, claim: Claim | None = None) -> None:
         self.deliver_effect.send(effect_message(item, claim))
+
+    def send_timers(self, timers: Sequence[DueTimer], lease: timedelta | None = None) -> None:
+        self.fire_timers.send(timers_message(timers, lease))
+
+    def send_effects(self, items: Sequence[OutboxItem], claim: Claim | None = None) -> None:
+        self.deliver_effects.send(effects_message(items, claim))
 
     def backlog(self) -> int:
         return self.queued()
@@ -138,7 +182,20 @@ def declare_actors(
         with _retried_later():
             lazy().handle_effect(_effect(message), _claim(message))
 
+    def fire_timers(message: dict[str, Any]) -> None:
+        with _retried_later():
+            lease = message.get("lease_s")
+            lazy().handle_timers([_timer(each) for each in _bounded(message["timers"])],
+                                 None if lease is None else timedelta(seconds=lease))
+
+    def deliver_effects(message: dict[str, Any]) -> None:
+        with _retried_later():
+            lazy().handle_effects([_effect(each) for each in _bounded(message["effects"])], _claim(message))
+
     options = {**{k: v for k, v in _RETRY_OPTIONS.items() if k != "max_retries"}, "retry_when": _retry_when}
-    declare_timer = dramatiq.actor(actor_name=FIRE_TIMER, queue_name=QUEUE, broker=broker, **options)
-    declare_effect = dramatiq.actor(actor_name=DELIVER_EFFECT, queue_name=QUEUE, broker=broker, **options)
-    return DramatiqSink(declare_timer(fire_timer), declare_effect(deliver_effect), backlog)
+
+    def declare(name: str, handle: Callable[[dict[str, Any]], None]) -> dramatiq.Actor[..., None]:
+        return dramatiq.actor(actor_name=name, queue_name=QUEUE, broker=broker, **options)(handle)
+
+    return DramatiqSink(declare(FIRE_TIMER, fire_timer), declare(DELIVER_EFFECT, deliver_effect),
+                        declare(FIRE_TIMERS, fire_timers), declare(DELIVER_EFFECTS, deliver_effects), backlog)

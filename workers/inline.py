@@ -7,6 +7,7 @@ and the same inputs always give the same log.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -41,6 +42,14 @@ class InlineSink:
 
     def send_effect(self, item: OutboxItem, claim: Claim | None = None) -> None:
         self.handlers.handle_effect(item, claim)  # handled now, under the claim that sent it, if any
+
+    def send_timers(self, timers: Sequence[DueTimer], lease: timedelta | None = None) -> None:
+        fired = self.handlers.handle_timers(timers, lease)  # lost races are retried alone, inside
+        self.fired += fired.fired
+        self.stale += fired.stale
+
+    def send_effects(self, items: Sequence[OutboxItem], claim: Claim | None = None) -> None:
+        self.handlers.handle_effects(items, claim)
 
     def backlog(self) -> int:
         return 0  # every message is handled as it is sent

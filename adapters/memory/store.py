@@ -14,8 +14,10 @@ from datetime import datetime, timedelta
 from itertools import count
 
 from motcua.workflow.engine.audit import AuditEntry, seal_positions
+from motcua.workflow.engine.batches import Committed, Unit, check_codes, codes_of, refusals
 from motcua.workflow.engine.decisions import Decision, chain
-from motcua.workflow.engine.model import CancelTimer, Case, DueTimer, Effect, OutboxItem, SetTimer
+from motcua.workflow.engine.model import ArmedTimer, CancelTimer, Case, DueTimer, Effect, OutboxItem, SetTimer
+from motcua.workflow.engine.ports import Claim
 from motcua.workflow.engine.queries import CaseFilter, Page, check_page, matches
 from motcua.workflow.engine.retry import Park, Settlement
 from motcua.workflow.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict, StaleTimer
@@ -68,6 +70,26 @@ class MemoryStore:
             for each in decisions:
                 self._write(each)
 
+    def load_many(self, codes: Sequence[str]) -> Mapping[str, Case]:
+        check_codes(codes)
+        with self._lock:
+            return {code: self._cases[code] for code in codes if code in self._cases}
+
+    def commit_each(self, units: Sequence[Unit], claim: Claim | None = None) -> Committed:
+        codes = codes_of(units)
+        chains = [chain(unit[0], unit[1:], timers=True) for unit in units]  # a broken chain raises before the lock
+        with self._lock:
+            versions = {code: self._cases[code].version for code in codes if code in self._cases}
+            armed = {(code, name): timer.generation for code in codes
+                     for name, timer in self._timers.get(code, {}).items()}
+            refused = refusals(chains, versions, armed)
+            released: list[OutboxItem] = []
+            for decisions, refusal in zip(chains, refused, strict=True):
+                if refusal is None:
+                    for each in decisions:
+                        released += self._write(each, claim)
+        return Committed(refused, released if claim is not None else [])
+
     def commit_plain(self, decisions: Sequence[Decision]) -> None:
         """Commit plain decisions (no timers, effects or consumed timer) on any cases, all or none: each is
         checked against the version the ones before it left; a refusal restores what the others wrote."""
@@ -81,7 +103,7 @@ class MemoryStore:
                 self._cases, self._index, self._entries = saved
                 raise
 
-    def _write(self, decision: Decision) -> None:
+    def _write(self, decision: Decision, claim: Claim | None = None) -> list[OutboxItem]:
         case = decision.case
         chain = self._entries.setdefault(case.code, [])
         [entry] = seal_positions(chain[-1].position_hash if chain else None, [decision.entry],
@@ -92,7 +114,7 @@ class MemoryStore:
         if decision.consumes is not None:
             del self._timers[case.code][decision.consumes.name]
         self._apply_timers(case.code, decision, entry.position or 0)
-        self._enqueue(case.code, decision)
+        return self._enqueue(case.code, decision, claim)
 
     def _check_version(self, code: str, expected: int) -> None:
         stored = self._cases.get(code)
@@ -119,13 +141,19 @@ class MemoryStore:
             else:
                 armed[change.name] = _Timer(change, position)
 
-    def _enqueue(self, code: str, decision: Decision) -> None:
+    def _enqueue(self, code: str, decision: Decision, claim: Claim | None = None) -> list[OutboxItem]:
+        """The decision's outbox rows, pending (claimed by ``claim``, if given: its committer delivers them)."""
+        items = []
         for effect in decision.effects:
             item_id = next(self._outbox_ids)
-            self._outbox[item_id] = OutboxItem(
+            item = self._outbox[item_id] = OutboxItem(
                 id=item_id, case_code=code, kind=effect.kind, payload=effect.payload, attempts=0,
                 status="pending", next_attempt_at=decision.entry.occurred_at,
             )
+            if claim is not None:
+                self._outbox_claims[item_id] = _Claim(claim.token, claim.until)
+            items.append(item)
+        return items
 
     def history(self, code: str) -> Sequence[AuditEntry]:
         with self._lock:
@@ -197,6 +225,12 @@ class MemoryStore:
             armed = [timer for timers in self._timers.values() for timer in timers.values()]
         return len(armed), sum(1 for timer in armed if timer.timer.due_at <= now)
 
+    def armed_timers(self, limit: int) -> list[ArmedTimer]:
+        with self._lock:
+            armed = [ArmedTimer(code, t.timer.name, t.timer.trigger, t.timer.due_at, t.claimed_until)
+                     for code, timers in self._timers.items() for t in timers.values()]
+        return sorted(armed, key=lambda timer: (timer.due_at, timer.case_code, timer.name))[:max(limit, 0)]
+
     # -- Outbox -----------------------------------------------------------------------------------
 
     def claim_effects(self, now: datetime, limit: int, lease: timedelta, token: str | None = None) -> list[OutboxItem]:
@@ -215,6 +249,22 @@ class MemoryStore:
                 return False
             self._outbox_claims[item_id].until = until
             return True
+
+    def hold_many(self, item_ids: Sequence[int], token: str, until: datetime) -> set[int]:
+        with self._lock:
+            held = {item_id for item_id in item_ids if self._held(item_id, token)}
+            for item_id in held:
+                self._outbox_claims[item_id].until = until
+            return held
+
+    def delivered_many(self, item_ids: Sequence[int], now: datetime) -> set[int]:
+        with self._lock:
+            marked = {item_id for item_id in item_ids if self._outbox[item_id].status != "delivered"}
+            for item_id in marked:
+                item = self._outbox[item_id]
+                self._outbox[item_id] = replace(item, status="delivered", attempts=item.attempts + 1, last_error=None)
+                self._outbox_claims.pop(item_id, None)
+            return marked
 
     def delivered(self, item_id: int, now: datetime) -> bool:
         with self._lock:

@@ -43,7 +43,7 @@ from motcua.adapters.sql.errors import translation, wrapped
 from motcua.adapters.sql.migrate import upgrade_engine
 from motcua.adapters.sql.statement import Statement
 
-__all__ = ["Driver", "Params", "Record", "Unit"]
+__all__ = ["Driver", "Params", "Pending", "Pipeline", "Record", "Unit"]
 
 _CURSOR: Final = "motcua_cursor"
 _STREAM: Final = "motcua_stream"  # the name of a PostgreSQL server-side cursor
@@ -205,6 +205,12 @@ class Unit:
         rows: Sequence[Record] = self._cursor.fetchall()
         return rows
 
+    def pipeline(self) -> Pipeline:
+        """Statements sent without waiting for each one's answer until the block ends (PostgreSQL's pipeline
+        mode: one round trip for them all); on SQLite, which has no round trips, each runs at once. Any error is
+        raised by the end of the block at the latest. Only in a :meth:`Driver.transaction`."""
+        return Pipeline(self._connection, self._cursor, pipelined=self._driver.dialect.name == "postgresql")
+
     def stream(self, statement: Statement, params: Params, batch: int) -> Iterator[Record]:
         """The rows ``batch`` at a time, on a cursor of their own (the unit must be :meth:`Driver.scanning`)."""
         cursor = self._driver.stream_cursor(self._connection)
@@ -235,6 +241,57 @@ class Unit:
             connection.close()
         if failure is not None:
             raise failure from error
+
+
+class Pending:
+    """The answer of a statement sent in a :class:`Pipeline`: its first row, read once the pipeline has ended."""
+
+    __slots__ = ("_cursor", "_read", "_row")
+
+    def __init__(self, cursor: DBAPICursor, row: Record | None = None, *, read: bool = False) -> None:
+        self._cursor, self._row, self._read = cursor, row, read
+
+    def first(self) -> Record | None:
+        """The first row the statement returned, or ``None`` (how a conflict or a missing row shows)."""
+        if not self._read:
+            self._row, self._read = self._cursor.fetchone(), True
+            self._cursor.close()
+        return self._row
+
+
+class Pipeline:
+    """Statements of one transaction sent back to back (:meth:`Unit.pipeline`), as a context manager: ``execute``
+    for a statement whose answer is not needed, ``later`` for one whose first row is read after the block."""
+
+    __slots__ = ("_connection", "_context", "_cursor", "_pipelined")
+
+    def __init__(self, connection: PoolProxiedConnection, cursor: DBAPICursor, *, pipelined: bool) -> None:
+        self._connection, self._cursor, self._pipelined = connection, cursor, pipelined
+        self._context: Any = None
+
+    def execute(self, statement: Statement, params: Params) -> None:
+        self._cursor.execute(statement, params)
+
+    def later(self, statement: Statement, params: Params) -> Pending:
+        if not self._pipelined:
+            self._cursor.execute(statement, params)
+            return Pending(self._cursor, self._cursor.fetchone(), read=True)
+        cursor = self._connection.cursor()  # a cursor of its own: a pipelined cursor keeps its last answer only
+        cursor.execute(statement, params)
+        return Pending(cursor)
+
+    def __enter__(self) -> Pipeline:
+        if self._pipelined:
+            driver = self._connection.dbapi_connection
+            assert driver is not None, "a checked-out connection is valid until invalidated"
+            self._context = driver.pipeline()
+            self._context.__enter__()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: object) -> None:
+        if self._context is not None:
+            context, self._context = self._context, None
+            context.__exit__(kind, error, trace)  # the sync: answers arrive, errors are raised
 
 
 def _cursor(connection: PoolProxiedConnection) -> DBAPICursor:

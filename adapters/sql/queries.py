@@ -101,9 +101,13 @@ class StoreQueries:
         self.consume_timer = sql(sa.delete(TIMER).where(_claimed()).returning(TIMER.c.name))
         self.cancel_timer = sql(sa.delete(TIMER).where(_timer()))
         self.arm_timer = sql(_arm_timer(sql))
+        self.arm_timer_by_entry = sql(_arm_timer(sql, by_entry=True))
         self.timers = sql(_armed_timers())
         self.armed_count = sql(_armed_count())
+        self.timer_table = sql(_timer_table())
         self.enqueue_effect = sql(_enqueue_effect(sql))
+        self.enqueue_effect_by_entry = sql(_enqueue_effect(sql, by_entry=True))
+        self.enqueue_claimed_effect = sql(_enqueue_effect(sql, by_entry=True, claimed=True))
         self.effects = sql(_effects())
         self.parked = sql(_columns(OUTBOX, OUTBOX_ITEM_COLUMNS).where(OUTBOX.c.status == PARKED).order_by(OUTBOX.c.id))
         self.backlog = sql(sa.select(sa.func.count()).select_from(OUTBOX).where(OUTBOX.c.status == PENDING))
@@ -111,6 +115,11 @@ class StoreQueries:
         self.requeue_chosen = sql(_requeue(sa.and_(OUTBOX.c.status == PARKED, one_of(OUTBOX.c.id, "ids"))))
         self.hold = sql(_hold())
         self.delivered = sql(_settle(DELIVERED, error=False))
+        self.load_cases = sql(_columns(CASE, CASE_COLUMNS).where(one_of(CASE.c.code, "codes")))
+        self.lock_cases = sql(_lock_cases())
+        self.lock_timers = sql(_lock_timers())
+        self.hold_many = sql(_hold(many=True))
+        self.delivered_many = sql(_settle(DELIVERED, error=False, many=True))
         self.retry = sql(_settle(PENDING, error=True, retry=True))
         self.park = sql(_settle(PARKED, error=True))
         self.retry_held = sql(_settle(PENDING, error=True, retry=True, held=True))
@@ -262,9 +271,21 @@ def _claimed() -> sa.ColumnElement[bool]:
     return sa.and_(_timer(), TIMER.c.generation == param("generation"))
 
 
-def _arm_timer(sql: Compiler) -> sa.Insert:
-    """Arm a timer (armed, not claimed), or re-arm it with its new trigger, instant, data and generation."""
-    armed = sql.insert(TIMER).values({**_params(TIMER_COLUMNS), "status": ARMED, "claimed_until": sa.null()})
+def _entry_position() -> sa.ScalarSelect[Any]:
+    """The position of the entry ``sequence`` of the case ``entry_case``: what a statement sent before that entry's
+    position is known (in a pipeline) takes instead of a ``position`` or ``generation`` parameter. (A parameter of
+    its own, not ``case_code``: PostgreSQL would deduce two types for one placeholder.)"""
+    entry = sa.and_(AUDIT.c.case_code == param("entry_case"), AUDIT.c.sequence == param("sequence"))
+    return sa.select(AUDIT.c.position).where(entry).scalar_subquery()
+
+
+def _arm_timer(sql: Compiler, *, by_entry: bool = False) -> sa.Insert:
+    """Arm a timer (armed, not claimed), or re-arm it with its new trigger, instant, data and generation (or, with
+    ``by_entry``, the position of the entry ``sequence`` that armed it)."""
+    values = {**_params(TIMER_COLUMNS), "status": ARMED, "claimed_until": sa.null()}
+    if by_entry:
+        values["generation"] = _entry_position()
+    armed = sql.insert(TIMER).values(values)
     new = armed.excluded
     rearmed = {"trigger": new.trigger, "due_at": new.due_at, "data": new.data, "status": ARMED,
                "generation": new.generation, "claimed_until": sa.null()}
@@ -279,6 +300,13 @@ def _armed_timers() -> sa.Select[*tuple[Any, ...]]:
 def _armed_count() -> sa.Select[*tuple[Any, ...]]:
     due = sa.func.count().filter(TIMER.c.due_at <= param("now"))
     return sa.select(sa.func.count(), due).where(TIMER.c.status == ARMED)
+
+
+def _timer_table() -> sa.Select[*tuple[Any, ...]]:
+    """The first ``limit`` armed timers by due instant, with their claims (the operator's table)."""
+    columns = (TIMER.c.case_code, TIMER.c.name, TIMER.c.trigger, TIMER.c.due_at, TIMER.c.claimed_until)
+    order = (TIMER.c.due_at, TIMER.c.case_code, TIMER.c.name)
+    return sa.select(*columns).where(TIMER.c.status == ARMED).order_by(*order).limit(param("limit"))
 
 
 def _claim_due(limit: int) -> sa.Update:
@@ -311,16 +339,36 @@ def _claim_due(limit: int) -> sa.Update:
     return claimed.returning(*(TIMER.c[name] for name in TIMER_COLUMNS))
 
 
+def _lock_cases() -> sa.Select[*tuple[Any, ...]]:
+    """The code and version of the cases of the list ``codes``, locked (in code order: two batches never wait on
+    each other in a cycle) until the batch's transaction ends."""
+    chosen = one_of(CASE.c.code, "codes")
+    return sa.select(CASE.c.code, CASE.c.version).where(chosen).order_by(CASE.c.code).with_for_update()
+
+
+def _lock_timers() -> sa.Select[*tuple[Any, ...]]:
+    """The name and generation of every timer row of the cases of ``codes``, locked; taken after the cases, as a
+    lone commit takes them."""
+    chosen = one_of(TIMER.c.case_code, "codes")
+    rows = sa.select(TIMER.c.case_code, TIMER.c.name, TIMER.c.generation).where(chosen)
+    return rows.order_by(TIMER.c.case_code, TIMER.c.name).with_for_update()
+
+
 # -- outbox -----------------------------------------------------------------------------------------
 
 
-def _enqueue_effect(sql: Compiler) -> sa.Insert:
-    """A pending outbox row; ``at`` is the decision's instant: the first attempt is due at once."""
-    return sql.insert(OUTBOX).values(
-        case_code=param("case_code"), position=param("position"), kind=param("kind"), payload=param("payload"),
+def _enqueue_effect(sql: Compiler, *, by_entry: bool = False, claimed: bool = False) -> sa.Insert:
+    """A pending outbox row; ``at`` is the decision's instant: the first attempt is due at once. Its position is
+    ``position``, or (``by_entry``) the position of the case's entry ``sequence``. A ``claimed`` row is written
+    under the claim ``token`` until ``until`` (its committer delivers it at once) and returned."""
+    position = _entry_position() if by_entry else param("position")
+    claim = (param("until"), param("token")) if claimed else (sa.null(), sa.null())
+    inserted = sql.insert(OUTBOX).values(
+        case_code=param("case_code"), position=position, kind=param("kind"), payload=param("payload"),
         status=PENDING, attempts=0, next_attempt_at=param("at"), created_at=param("at"), last_error=sa.null(),
-        claimed_until=sa.null(), claim_token=sa.null(),
+        claimed_until=claim[0], claim_token=claim[1],
     )
+    return inserted.returning(*(OUTBOX.c[name] for name in OUTBOX_ITEM_COLUMNS)) if claimed else inserted
 
 
 def _effects() -> sa.Select[*tuple[Any, ...]]:
@@ -346,17 +394,24 @@ def _claim_effects(limit: int) -> sa.Update:
     return claimed.returning(*(OUTBOX.c[name] for name in OUTBOX_ITEM_COLUMNS))
 
 
-def _held() -> sa.ColumnElement[bool]:
-    """The pending row ``id`` under the claim ``token``: delivered, parked or claimed again since, no row."""
-    return sa.and_(OUTBOX.c.id == param("id"), OUTBOX.c.status == PENDING, OUTBOX.c.claim_token == param("token"))
+def _chosen(*, many: bool = False) -> sa.ColumnElement[bool]:
+    """The outbox row ``id``, or (``many``) the rows of the list ``ids``."""
+    return one_of(OUTBOX.c.id, "ids") if many else OUTBOX.c.id == param("id")  # type: ignore[no-any-return]
 
 
-def _hold() -> sa.Update:
-    """Extend a claim to ``until`` while its holder delivers; returns the row's id, or no row when it lost it."""
-    return sa.update(OUTBOX).where(_held()).values(claimed_until=param("until")).returning(OUTBOX.c.id)
+def _held(*, many: bool = False) -> sa.ColumnElement[bool]:
+    """The pending row ``id`` (or rows ``ids``) under the claim ``token``: delivered, parked or claimed again since,
+    no row."""
+    return sa.and_(_chosen(many=many), OUTBOX.c.status == PENDING, OUTBOX.c.claim_token == param("token"))
 
 
-def _settle(status: Status, *, error: bool, retry: bool = False, held: bool = False) -> sa.Update:
+def _hold(*, many: bool = False) -> sa.Update:
+    """Extend a claim to ``until`` while its holder delivers; returns the row's id (the ids of the rows ``ids``
+    still held, with ``many``), or no row when it lost it."""
+    return sa.update(OUTBOX).where(_held(many=many)).values(claimed_until=param("until")).returning(OUTBOX.c.id)
+
+
+def _settle(status: Status, *, error: bool, retry: bool = False, held: bool = False, many: bool = False) -> sa.Update:
     """End an attempt on an outbox row (``id``): count it, record how it went (``error``), free its claim,
     and for a retry set when the next attempt is due (``retry_at``); returns the row's id, or no row when
     the attempt may not be recorded. A delivery is recorded unless one was already; a failure only on a
@@ -368,7 +423,7 @@ def _settle(status: Status, *, error: bool, retry: bool = False, held: bool = Fa
     if retry:
         changes["next_attempt_at"] = param("retry_at")
     if status is DELIVERED:
-        recordable = sa.and_(OUTBOX.c.id == param("id"), OUTBOX.c.status != DELIVERED)
+        recordable = sa.and_(_chosen(many=many), OUTBOX.c.status != DELIVERED)
     else:
         recordable = _held() if held else sa.and_(OUTBOX.c.id == param("id"), OUTBOX.c.status == PENDING)
     return sa.update(OUTBOX).where(recordable).values(changes).returning(OUTBOX.c.id)

@@ -28,7 +28,7 @@ and a failed attempt is recorded under the same condition: a holder that lost it
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Final
@@ -36,12 +36,24 @@ from typing import Final
 from sqlalchemy.engine import Engine
 
 from motcua.adapters.sql import mapping
-from motcua.adapters.sql.driver import Driver, Params, Unit
+from motcua.adapters.sql.driver import Driver, Params, Pending, Pipeline, Record, Unit
 from motcua.adapters.sql.queries import StoreQueries, find_params
 from motcua.adapters.sql.statement import Statement
 from motcua.workflow.engine.audit import AuditEntry
+from motcua.workflow.engine.batches import Committed, check_codes, codes_of, refusals
+from motcua.workflow.engine.batches import Unit as BatchUnit
 from motcua.workflow.engine.decisions import Decision, chain
-from motcua.workflow.engine.model import CancelTimer, Case, DueTimer, Effect, OutboxItem, SetTimer, TimerChange
+from motcua.workflow.engine.model import (
+    ArmedTimer,
+    CancelTimer,
+    Case,
+    DueTimer,
+    Effect,
+    OutboxItem,
+    SetTimer,
+    TimerChange,
+)
+from motcua.workflow.engine.ports import Claim
 from motcua.workflow.engine.queries import CaseFilter, Page, check_page
 from motcua.workflow.engine.retry import RetryAt, Settlement
 from motcua.workflow.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict, StaleTimer
@@ -49,6 +61,8 @@ from motcua.workflow.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyC
 __all__ = ["SqlStore"]
 
 STREAM_BATCH: Final = 500
+_Written = tuple[Params, list[Params]]  # a chain's case row and entries, encoded
+_Check = tuple[Pending, Exception]  # a statement sent in a pipeline, and what it means when it returned no row
 
 
 class SqlStore:
@@ -138,13 +152,108 @@ class SqlStore:
 
     def commit(self, decision: Decision, *then: Decision) -> None:
         decisions = chain(decision, then)
-        last = decisions[-1]  # the case row is saved once, as the last decision leaves it
-        case_params, last_entry = mapping.decision_params(last, self._codec)
-        entries = [*(mapping.entry_params(each.entry, self._codec) for each in decisions[:-1]), last_entry]
+        written = self._written(decisions)
         with self._driver.transaction() as unit:
-            self._save_case(unit, last.case.code, case_params, decision.expected_version)
-            for each, entry_params in zip(decisions, entries, strict=True):
-                self._record(unit, each, entry_params)
+            self._write(unit, decisions, written)
+
+    def load_many(self, codes: Sequence[str]) -> Mapping[str, Case]:
+        check_codes(codes)
+        if not codes:
+            return {}
+        with self._driver.reading() as unit:
+            records = unit.all(self._sql.load_cases, {"codes": self._codec.values(list(codes))})
+        cases = (mapping.case_from_record(record, self._codec) for record in records)
+        return {case.code: case for case in cases}
+
+    def commit_each(self, units: Sequence[BatchUnit], claim: Claim | None = None) -> Committed:
+        """One transaction: the batch's case rows and their timer rows are locked and read, the rule of
+        :mod:`motcua.workflow.engine.batches` says which units may be written, and those are, as :meth:`commit`
+        writes a unit. So a refused unit costs nothing, and no statement of an accepted one can conflict."""
+        codes = codes_of(units)
+        if not codes:
+            return Committed([])
+        chains = [chain(unit[0], unit[1:], timers=True) for unit in units]
+        written = [self._written(decisions) for decisions in chains]  # encoded before the transaction
+        listed = {"codes": self._codec.values(codes)}
+        with self._driver.transaction() as unit:
+            versions = {str(code): int(version) for code, version in unit.all(self._sql.lock_cases, listed)}
+            armed = {(str(code), str(name)): int(generation)
+                     for code, name, generation in unit.all(self._sql.lock_timers, listed)}
+            refused = refusals(chains, versions, armed)
+            accepted = [(decisions, params) for decisions, params, refusal in zip(chains, written, refused, strict=True)
+                        if refusal is None]
+            released = self._write_pipelined(unit, accepted, self._claim_params(claim))
+        return Committed(refused, [mapping.outbox_item_from_record(record, self._codec) for record in released])
+
+    def _claim_params(self, claim: Claim | None) -> Params | None:
+        return None if claim is None else {"token": claim.token, "until": self._codec.instant(claim.until)}
+
+    def _write_pipelined(
+        self, unit: Unit, chains: Sequence[tuple[Sequence[Decision], _Written]], claim: Params | None
+    ) -> list[Record]:
+        """The accepted units' writes, as :meth:`_write` makes them, sent back to back (one round trip on
+        PostgreSQL): an entry's position is read by the statements that need it (armed timers, outbox rows) rather
+        than returned first. Every statement that can miss is still checked, once the answers are in: a miss
+        raises, and the whole transaction rolls back."""
+        checks: list[_Check] = []
+        released: list[Pending] = []
+        with unit.pipeline() as pipe:
+            for decisions, (case_params, entries) in chains:
+                code, expected = decisions[-1].case.code, decisions[0].expected_version
+                lost = ConcurrencyConflict(code, expected)
+                checks.append((pipe.later(self._sql.update_case, {**case_params, "expected_version": expected}), lost))
+                for each, entry_params in zip(decisions, entries, strict=True):
+                    checks += self._record_pipelined(pipe, each, entry_params)
+                    released += self._enqueue_pipelined(pipe, each, claim)
+        for pending, failure in checks:
+            if pending.first() is None:
+                raise failure
+        rows = [pending.first() for pending in released]
+        return [row for row in rows if row is not None]
+
+    def _enqueue_pipelined(self, pipe: Pipeline, decision: Decision, claim: Params | None) -> list[Pending]:
+        """A decision's outbox rows, at its entry's position; claimed (and their rows to be read) under ``claim``."""
+        code, entry = decision.case.code, decision.entry
+        by_entry = {"entry_case": code, "sequence": entry.sequence}
+        pending: list[Pending] = []
+        for effect in decision.effects:
+            params = {**mapping.effect_params(code, 0, effect, entry.occurred_at, self._codec), **by_entry}
+            if claim is None:
+                pipe.execute(self._sql.enqueue_effect_by_entry, params)
+            else:
+                pending.append(pipe.later(self._sql.enqueue_claimed_effect, {**params, **claim}))
+        return pending
+
+    def _record_pipelined(self, pipe: Pipeline, decision: Decision, entry_params: Params) -> list[_Check]:
+        code, entry = decision.case.code, decision.entry
+        checks: list[_Check] = [
+            (pipe.later(self._sql.append_entry, entry_params), ConcurrencyConflict(code, entry.sequence - 1)),
+        ]
+        timer = decision.consumes
+        if timer is not None:
+            stale = StaleTimer(timer.case_code, timer.name, timer.generation)
+            checks.append((pipe.later(self._sql.consume_timer, _claimed(timer)), stale))
+        by_entry = {"entry_case": code, "sequence": entry.sequence}
+        for change in decision.timers:
+            if isinstance(change, CancelTimer):
+                pipe.execute(self._sql.cancel_timer, {"case_code": code, "name": change.name})
+            else:
+                params = mapping.timer_params(code, change, 0, self._codec)
+                pipe.execute(self._sql.arm_timer_by_entry, {**params, **by_entry})
+        return checks
+
+    def _written(self, decisions: Sequence[Decision]) -> _Written:
+        """A chain's parameters: its case row, as the last decision leaves it, and each decision's entry."""
+        case_params, last_entry = mapping.decision_params(decisions[-1], self._codec)
+        return case_params, [*(mapping.entry_params(each.entry, self._codec) for each in decisions[:-1]), last_entry]
+
+    def _write(self, unit: Unit, decisions: Sequence[Decision], written: _Written) -> None:
+        """A chain's writes: the case row once (checked against the first decision's expected version), then each
+        decision's entry, consumed timer, timer changes and outbox rows, in order."""
+        case_params, entries = written
+        self._save_case(unit, decisions[-1].case.code, case_params, decisions[0].expected_version)
+        for each, entry_params in zip(decisions, entries, strict=True):
+            self._record(unit, each, entry_params)
 
     def _record(self, unit: Unit, decision: Decision, entry_params: Params) -> None:
         """One decision's entry, consumed timer, timer changes and outbox rows, in the commit's transaction."""
@@ -217,6 +326,15 @@ class SqlStore:
         armed, of_which_due = record
         return int(armed), int(of_which_due)
 
+    def armed_timers(self, limit: int) -> list[ArmedTimer]:
+        if limit < 1:
+            return []
+        with self._driver.reading() as unit:
+            records = unit.all(self._sql.timer_table, {"limit": limit})
+        instant = self._codec.instant_from
+        return [ArmedTimer(code, name, trigger, instant(due_at), None if claimed is None else instant(claimed))
+                for code, name, trigger, due_at, claimed in records]
+
     # -- Outbox ---------------------------------------------------------------------------------
 
     def claim_effects(self, now: datetime, limit: int, lease: timedelta, token: str | None = None) -> list[OutboxItem]:
@@ -231,6 +349,13 @@ class SqlStore:
 
     def delivered(self, item_id: int, now: datetime) -> bool:
         return self._changed(self._sql.delivered, {"id": item_id})
+
+    def hold_many(self, item_ids: Sequence[int], token: str, until: datetime) -> set[int]:
+        params = {"token": token, "until": self._codec.instant(until)}
+        return self._changed_many(self._sql.hold_many, item_ids, params)
+
+    def delivered_many(self, item_ids: Sequence[int], now: datetime) -> set[int]:
+        return self._changed_many(self._sql.delivered_many, item_ids, {})
 
     def failed(self, item_id: int, error: str, settlement: Settlement, token: str | None = None) -> bool:
         params: dict[str, object] = {"id": item_id, "error": error}
@@ -265,6 +390,14 @@ class SqlStore:
         params = {"now": self._codec.instant(now), "until": self._codec.instant(now + lease), **(more or {})}
         with self._driver.transaction() as unit:
             return unit.all(statement, params)
+
+    def _changed_many(self, statement: Statement, item_ids: Sequence[int], params: Params) -> set[int]:
+        """Run an ``UPDATE … WHERE id IN ids … RETURNING id`` in its own transaction; the ids it changed."""
+        if not item_ids:
+            return set()
+        with self._driver.transaction() as unit:
+            records = unit.all(statement, {**params, "ids": self._codec.values(list(item_ids))})
+        return {int(record[0]) for record in records}
 
     def _changed(self, statement: Statement, params: Params) -> bool:
         """Run an ``UPDATE … RETURNING`` in its own transaction; whether it changed a row."""

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from motcua.adapters.bootstrap import database_url, open_motcua
+from motcua.workers.dispatcher import DEFAULT_BATCH_SIZE, DEFAULT_MAX_IN_FLIGHT, DEFAULT_POLL, MAX_BATCH_SIZE
 from motcua.workflow.engine.clock import SystemClock, to_vietnam_time
 
 __all__ = ["outbox_app", "register"]
@@ -27,16 +28,22 @@ def worker(
     processes: Annotated[int, typer.Option("--processes", min=1, help="dramatiq worker processes")] = 1,
     threads: Annotated[int, typer.Option("--threads", min=1, help="threads per worker process")] = 8,
     lease: Annotated[float, typer.Option("--lease-seconds", min=1, help="claim lease before re-dispatch")] = 120,
-    poll: Annotated[float, typer.Option("--poll-seconds", min=0.05, help="dispatcher poll interval")] = 1.0,
+    poll: Annotated[float, typer.Option(
+        "--poll-seconds", min=0.05, help="dispatcher poll interval")] = DEFAULT_POLL.total_seconds(),
     in_flight: Annotated[int, typer.Option(
-        "--max-in-flight", min=1, help="messages sent and not yet handled before the dispatcher stops claiming")] = 500,
+        "--max-in-flight", min=1,
+        help="timers and effects sent and not yet handled before the dispatcher stops claiming",
+    )] = DEFAULT_MAX_IN_FLIGHT,
+    batch_size: Annotated[int, typer.Option(
+        "--batch-size", min=1, max=MAX_BATCH_SIZE,
+        help="timers (or effects) one message carries")] = DEFAULT_BATCH_SIZE,
 ) -> None:
     """Run the timer dispatcher and the workers until SIGTERM / Ctrl-C."""
     from motcua.entrypoints.worker import WorkerOptions, run_worker  # noqa: PLC0415 - dramatiq loads only for this command
 
     run_worker(WorkerOptions(
         database_url=database_url(db), broker_url=broker, processes=processes, threads=threads,
-        lease=timedelta(seconds=lease), poll=timedelta(seconds=poll), max_in_flight=in_flight,
+        lease=timedelta(seconds=lease), poll=timedelta(seconds=poll), max_in_flight=in_flight, batch_size=batch_size,
     ))
 
 

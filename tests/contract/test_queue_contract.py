@@ -214,6 +214,22 @@ def test_armed_count_counts_claimed_timers_too(desk: Desk) -> None:
     assert desk.store.armed_count(desk.clock.now() + 10 * DAY) == (3, 3)
 
 
+def test_the_timer_table_lists_armed_timers_by_due_instant_with_their_claims(desk: Desk) -> None:
+    desk.open("c-2")
+    desk.open("c-1")
+    desk.fire("c-2", "start")
+    [first, second] = desk.claim(4 * DAY, lease=DAY)  # both reminders, due at the same instant: by case code
+
+    table = desk.store.armed_timers(10)
+
+    assert [(t.case_code, t.name, t.trigger) for t in table] == [
+        ("c-1", "reminder", "remind"), ("c-2", "reminder", "remind"), ("c-2", "deadline", "expire")]
+    assert [t.due_at for t in table[:2]] == [first.due_at, second.due_at]
+    claimed_until = desk.clock.now() + DAY  # claimed now, after four days, for a day
+    assert [t.claimed_until for t in table] == [claimed_until, claimed_until, None]
+    assert desk.store.armed_timers(1) == table[:1] and desk.store.armed_timers(0) == []
+
+
 # -- the outbox -------------------------------------------------------------------------------------
 
 

@@ -21,7 +21,8 @@ from tests import services
 pytestmark = pytest.mark.integration
 
 MEASURED = ("e2e_timers_per_s", "e2e_seconds", "noop_messages_per_s", "noop_seconds", "e2e_ratio",
-            "claim_small_ms", "claim_large_ms", "claim_growth")
+            "e2e_delivered_per_s", "e2e_delivered_seconds", "e2e_delivered_ratio", "burst_seconds",
+            "burst_timers_per_s", "claim_small_ms", "claim_large_ms", "claim_growth")
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +46,12 @@ def test_every_timed_timer_fired_exactly_once(report: Mapping[str, object]) -> N
     assert report["e2e_timers"] == 3 * bench_timers.QUICK.dossiers
     assert report["e2e_exactly_once"] is True
     assert report["e2e_worker_alive"] is True
+
+
+def test_every_burst_timer_fired_and_notified_exactly_once(report: Mapping[str, object]) -> None:
+    dossiers, each = bench_timers.QUICK.burst
+    assert report["burst_timers"] == dossiers * each
+    assert report["burst_exactly_once"] is True
 
 
 def test_the_claim_plan_names_the_claim_index(report: Mapping[str, object]) -> None:

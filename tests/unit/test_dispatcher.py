@@ -3,15 +3,19 @@ send stops the batch. On the memory store, with a sink that records what it is g
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import pytest
+
 from motcua.adapters.bootstrap import Motcua
-from motcua.workers.dispatcher import Dispatcher
+from motcua.workers.dispatcher import Dispatcher, batches
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
 from motcua.workflow.engine.model import DueTimer, OutboxItem
 from motcua.workflow.engine.ports import Claim
+from motcua.workflow.errors import InvalidInput
 from tests.conftest import OFFICER
 
 LEASE = timedelta(minutes=2)
@@ -106,3 +110,43 @@ def test_a_failing_send_stops_the_batch_and_the_rest_comes_back_after_the_lease(
     assert dispatcher(motcua, clock, sink).tick().timers == 0  # still claimed
     clock.advance(LEASE)
     assert dispatcher(motcua, clock, sink).tick().timers == 6  # every claim ran out: all six are sent again
+
+
+def test_batches_keep_a_case_together_and_stay_bounded() -> None:
+    work = ["A", "B", "B", "B", "C", "D", "D", "D", "D", "D", "D", "E"]  # items by case, as a claim returns them
+    assert list(batches(work, 4, lambda item: item)) == [
+        ["A", "B", "B", "B"], ["C"], ["D", "D", "D", "D"], ["D", "D", "E"]]  # a case longer than a batch is cut
+    assert list(batches(work, 4)) == [work[0:4], work[4:8], work[8:12]]  # without cases: plain slices
+    assert list(batches([], 4)) == []
+
+
+def test_a_batch_sink_gets_whole_batches_and_the_room_counts_them(motcua: Motcua, clock: ManualClock) -> None:
+    receive(motcua, 30)
+    clock.set(PAST_EVERY_DEADLINE)
+    sink = BatchRecorder(held=1)  # one batch of 10 in the broker already
+    report = Dispatcher(motcua.store, motcua.store, sink, clock, lease=LEASE, max_in_flight=40, batch_size=10).tick()
+    assert (report.timers, report.effects) == (15, 10)  # room 30: 15 timers (two messages) and one more batch
+    assert [len(batch) for batch in sink.timer_batches] == [10, 5]
+    assert [len(batch) for batch, _ in sink.effect_batches] == [10]
+    assert {lease for lease in sink.leases} == {LEASE}  # a timer batch's notices are claimed for the lease
+
+
+def test_a_batch_size_out_of_bounds_is_refused(motcua: Motcua, clock: ManualClock) -> None:
+    with pytest.raises(InvalidInput, match="1 to 1000"):
+        Dispatcher(motcua.store, motcua.store, BatchRecorder(), clock, batch_size=0)
+
+
+@dataclass
+class BatchRecorder(Recorder):
+    """A sink taking batches, one message each."""
+
+    timer_batches: list[list[DueTimer]] = field(default_factory=list)
+    effect_batches: list[tuple[list[OutboxItem], Claim | None]] = field(default_factory=list)
+    leases: list[timedelta | None] = field(default_factory=list)
+
+    def send_timers(self, timers: Sequence[DueTimer], lease: timedelta | None = None) -> None:
+        self.timer_batches.append(list(timers))
+        self.leases.append(lease)
+
+    def send_effects(self, items: Sequence[OutboxItem], claim: Claim | None = None) -> None:
+        self.effect_batches.append((list(items), claim))

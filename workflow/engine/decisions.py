@@ -120,17 +120,19 @@ class Engine:
         return Decision(after, entry, index, tuple(plan.timers), tuple(plan.effects))
 
 
-def chain(first: Decision, then: Sequence[Decision]) -> tuple[Decision, ...]:
+def chain(first: Decision, then: Sequence[Decision], *, timers: bool = False) -> tuple[Decision, ...]:
     """``first`` and ``then`` as one unit of work, checked: every decision is on the case the previous one left
     (same code, the next version, the entry chained to the previous entry's hash), and only ``first`` may
-    consume a timer. A broken chain is a programming error (:class:`ValueError`), never the store's to judge."""
+    consume a timer — unless ``timers``: a chain of timers fired together, each decision consuming its own (a
+    batch's unit, :mod:`motcua.workflow.engine.batches`). A broken chain is a programming error
+    (:class:`ValueError`), never the store's to judge."""
     decisions = (first, *then)
     for previous, decision in pairwise(decisions):
         if (decision.case.code != previous.case.code or decision.expected_version != previous.case.version
                 or decision.entry.prev_hash != previous.entry.hash):
             raise ValueError(f"decision {decision.entry.sequence} on {decision.case.code!r} does not follow "
                              f"decision {previous.entry.sequence} on {previous.case.code!r}")
-        if decision.consumes is not None:
+        if decision.consumes is not None and not timers:
             raise ValueError(f"only the first decision of a chain may consume a timer ({decision.consumes.name!r})")
     return decisions
 
@@ -140,10 +142,11 @@ def _published(kinds: tuple[str, ...], sequence: int) -> list[Effect]:
 
 
 def _role(actor: Actor, allowed: frozenset[str], trigger: str) -> str:
-    usable = sorted(actor.roles & allowed)
+    """The first, by name, of the actor's roles the trigger allows."""
+    usable = actor.roles & allowed
     if not usable:
         raise RoleNotAllowed(actor.name, sorted(actor.roles), trigger, sorted(allowed))
-    return usable[0]
+    return min(usable)
 
 
 def _move(

@@ -16,6 +16,7 @@ __all__ = [
     "GENESIS_HASH",
     "SYSTEM_ACTOR",
     "Actor",
+    "ArmedTimer",
     "CancelTimer",
     "Case",
     "DueTimer",
@@ -101,6 +102,18 @@ class DueTimer:
     due_at: datetime
     data: Mapping[str, JsonValue]
     generation: int
+
+
+@dataclass(frozen=True, slots=True)
+class ArmedTimer:
+    """An armed timer as an operator's table shows it: when it falls due, and until when a dispatcher's claim
+    holds it (``None``: not claimed; a lease in the past ran out)."""
+
+    case_code: str
+    name: str
+    trigger: str
+    due_at: datetime
+    claimed_until: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

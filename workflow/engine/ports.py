@@ -2,7 +2,8 @@
 
 :class:`CaseStore` is the unit of work: ``commit`` writes the case row (version + 1), its audit
 entry, its timer changes and its outbox effects atomically, or raises and writes nothing (for one
-decision, or a chain of decisions on one case).
+decision, or a chain of decisions on one case); ``commit_each`` writes a batch of such units on several
+cases in one transaction, each only if its lone commit would succeed (a worker's batch of timers).
 :class:`TimerQueue` and :class:`Outbox` are what the worker needs from the same database;
 :class:`Notifier` delivers one effect (log, e-mail, webhook). :class:`Reports` is the reporting
 projection folded from the audit log by global position, and the official reports computed over it.
@@ -11,14 +12,15 @@ projection folded from the audit log by global position, and the official report
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from motcua.workflow.engine.audit import AuditEntry
+from motcua.workflow.engine.batches import Committed, Unit
 from motcua.workflow.engine.decisions import Decision
-from motcua.workflow.engine.model import Case, DueTimer, Effect, OutboxItem, SetTimer
+from motcua.workflow.engine.model import ArmedTimer, Case, DueTimer, Effect, OutboxItem, SetTimer
 from motcua.workflow.engine.queries import CaseFilter, Page
 from motcua.workflow.engine.retry import Settlement
 
@@ -44,6 +46,25 @@ class CaseStore(Protocol):
         :func:`~motcua.workflow.engine.decisions.chain`): all are one transaction. Only ``decision``'s expected
         version is checked against the store; each entry is appended, each decision's timers and effects applied,
         in order, and the case row is saved as the last decision leaves it. Any failure writes none of them.
+        """
+        ...
+
+    def load_many(self, codes: Sequence[str]) -> Mapping[str, Case]:
+        """The cases of ``codes`` at their latest versions, by code; an unknown code is left out. At most
+        :data:`~motcua.workflow.engine.batches.MAX_UNITS` codes."""
+        ...
+
+    def commit_each(self, units: Sequence[Unit], claim: Claim | None = None) -> Committed:
+        """Commit several units (each a chain of decisions on one case, as :meth:`commit` takes it; no two on one
+        case) in one transaction, each unit only if its lone commit would succeed: gives, per unit, ``None``
+        (written) or the error its lone commit would raise (:class:`~motcua.workflow.errors.ConcurrencyConflict`,
+        :class:`~motcua.workflow.errors.CaseNotFound`, :class:`~motcua.workflow.errors.StaleTimer`…), having
+        written nothing of that unit. A refused unit never stops the others (:mod:`motcua.workflow.engine.batches`
+        has the rule). Any other failure raises and writes nothing at all.
+
+        Given a ``claim``, the effects the written units release are written claimed by it (its token, until its
+        end) and returned: the caller delivers them at once, and should it not, they are pending again when the
+        claim runs out.
         """
         ...
 
@@ -103,6 +124,11 @@ class TimerQueue(Protocol):
         """(armed timers, of which due at ``now``): the backlog a dashboard shows."""
         ...
 
+    def armed_timers(self, limit: int) -> list[ArmedTimer]:
+        """The first ``limit`` armed timers by due instant (then case code and name), with their claims: the
+        operator's table of timers due and claimed."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Claim:
@@ -133,6 +159,15 @@ class Outbox(Protocol):
     def hold(self, item_id: int, token: str, until: datetime) -> bool:
         """Extend the claim ``token`` on a pending effect to ``until``; False (and nothing changes) when the
         effect is no longer pending (delivered, parked) or another claim took it over since."""
+        ...
+
+    def hold_many(self, item_ids: Sequence[int], token: str, until: datetime) -> set[int]:
+        """:meth:`hold` for several effects in one transaction; returns the ids whose claim was extended."""
+        ...
+
+    def delivered_many(self, item_ids: Sequence[int], now: datetime) -> set[int]:
+        """:meth:`delivered` for several effects in one transaction; returns the ids marked now (the others were
+        marked delivered already)."""
         ...
 
     def delivered(self, item_id: int, now: datetime) -> bool:

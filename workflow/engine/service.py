@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from motcua.workflow.engine.audit import AuditEntry
+from motcua.workflow.engine.batches import Committed
 from motcua.workflow.engine.decisions import OPEN_TRIGGER, Decision, Engine
-from motcua.workflow.engine.model import SYSTEM_ACTOR, Actor, Case, DueTimer
-from motcua.workflow.engine.ports import CaseStore, Observer, TimerQueue
+from motcua.workflow.engine.model import SYSTEM_ACTOR, Actor, Case, DueTimer, OutboxItem
+from motcua.workflow.engine.ports import CaseStore, Claim, Observer, TimerQueue
 from motcua.workflow.errors import (
     CaseNotFound,
     ConcurrencyConflict,
@@ -17,9 +18,25 @@ from motcua.workflow.errors import (
     TransitionNotAllowed,
 )
 
-__all__ = ["UNNUMBERED", "CaseService"]
+__all__ = ["ALONE_RETRIES", "UNNUMBERED", "CaseService", "FiredTimers"]
 
 UNNUMBERED = "unnumbered"  # the code a refusal is reported under when no number was drawn for the case yet
+ALONE_RETRIES = 3  # a timer fired alone after its batch was refused: lost races retried this many times
+
+
+_Decided = tuple[list[Decision], list[DueTimer], list[DueTimer]]  # a case's chain, timers left alone, to discard
+_Batch = tuple[list[list[Decision]], list[DueTimer]]  # a batch's units, and the timers left to fire alone
+
+
+@dataclass(frozen=True, slots=True)
+class FiredTimers:
+    """What a batch of timers came to: how many fired, how many were stale (fired, cancelled or re-armed already;
+    discarded), and how many of them all had to be fired alone after the batch."""
+
+    fired: int
+    stale: int
+    alone: int
+    released: tuple[OutboxItem, ...] = ()  # the effects released by the batch's transaction, claimed (if asked)
 
 
 class CaseService:
@@ -94,6 +111,103 @@ class CaseService:
                              lambda decided: decided.append(replace(decision, consumes=timer)))
         except StaleTimer:
             return None
+
+    def fire_timers(self, timers: Sequence[DueTimer], queue: TimerQueue, claim: Claim | None = None) -> FiredTimers:
+        """Fire a batch of claimed timers, each exactly once, in as few transactions as correctness allows.
+
+        The timers are grouped by case (in the order given); each case is loaded once, with the others
+        (:meth:`~motcua.workflow.engine.ports.CaseStore.load_many`), and its timers decided one after the other, each
+        on the case the previous one left and consuming its own timer. All the cases' decisions are committed in one
+        transaction (:meth:`~motcua.workflow.engine.ports.CaseStore.commit_each`), each case's only if its lone
+        commit would succeed. A case whose commit is refused — another writer came first, a timer was cancelled or
+        re-armed meanwhile — is fired again alone, timer by timer, through :meth:`fire_timer` (a lost race retried
+        up to :data:`ALONE_RETRIES` times): never lost, never doubled, and never a reason to undo the others.
+
+        A timer whose trigger its stored case no longer allows, or whose case is gone, is discarded, as
+        :meth:`fire_timer` does. One a case allows only because of a timer decided before it in the batch, or whose
+        row an earlier timer of the batch changed, is fired alone too, after the batch committed.
+
+        Given a ``claim``, the effects the batch's transaction releases are written claimed by it and returned
+        (``released``), for the caller to deliver at once; those of timers fired alone wait for a dispatcher.
+        """
+        units, alone = self._decide_batch(timers, queue)
+        committed = self.store.commit_each(units, claim) if units else Committed([])
+        fired = 0
+        for unit, refusal in zip(units, committed.refused, strict=True):
+            if refusal is not None:
+                alone += [decision.consumes for decision in unit if decision.consumes is not None]
+                continue
+            fired += len(unit)
+            for decision in unit:
+                for observer in self.observers:
+                    observer.committed(decision)
+        order = {id(timer): n for n, timer in enumerate(timers)}  # a case's timers fire in the order given
+        fired_alone = self._fire_alone(sorted(alone, key=lambda timer: order[id(timer)]), queue)
+        return FiredTimers(fired=fired + fired_alone, alone=len(alone), stale=len(timers) - fired - fired_alone,
+                           released=tuple(committed.released))
+
+    def _decide_batch(self, timers: Sequence[DueTimer], queue: TimerQueue) -> _Batch:
+        """The batch's units (one per case, its cases loaded at once) and the timers left to fire alone; the timers
+        of a case that is gone, or whose trigger the stored case does not allow, are discarded."""
+        by_case: dict[str, list[DueTimer]] = {}
+        for timer in timers:
+            by_case.setdefault(timer.case_code, []).append(timer)
+        cases = self.store.load_many(list(by_case))
+        units: list[list[Decision]] = []
+        alone: list[DueTimer] = []
+        for code, mine in by_case.items():
+            case = cases.get(code)
+            decided, rest, stale = self._decide_timers(case, mine) if case is not None else ([], [], mine)
+            units += [decided] if decided else []
+            alone += rest
+            for timer in stale:
+                queue.discard(timer)
+        return units, alone
+
+    def _decide_timers(self, case: Case, timers: Sequence[DueTimer]) -> _Decided:
+        """One case's timers decided in a chain: (the decisions, the timers left to fire alone, the timers to
+        discard: their trigger the stored case does not allow)."""
+        decided: list[Decision] = []
+        discard: list[DueTimer] = []
+        changed: set[str] = set()  # the timers an earlier decision of the chain cancelled or re-armed
+        for n, timer in enumerate(timers):
+            if timer.name in changed:
+                return decided, list(timers[n:]), discard
+            try:
+                decision = self.engine.fire(decided[-1].case if decided else case, timer.trigger, SYSTEM_ACTOR,
+                                            timer.data)
+            except TransitionNotAllowed:
+                if decided:  # refused on a state the batch has not committed yet: decided again alone
+                    return decided, list(timers[n:]), discard
+                discard.append(timer)
+                continue
+            except MotcuaError:  # raised again, for this timer only, when fired alone
+                return decided, list(timers[n:]), discard
+            decided.append(replace(decision, consumes=timer))
+            changed.update(change.name for change in decision.timers)
+        return decided, [], discard
+
+    def _fire_alone(self, timers: Sequence[DueTimer], queue: TimerQueue) -> int:
+        """Fire each timer through :meth:`fire_timer`, a lost race retried; returns how many fired. Every timer is
+        tried; the first error that remains is raised at the end."""
+        fired, failure = 0, None
+        for timer in timers:
+            try:
+                fired += self._retried(timer, queue) is not None
+            except MotcuaError as error:
+                failure = failure or error
+        if failure is not None:
+            raise failure
+        return fired
+
+    def _retried(self, timer: DueTimer, queue: TimerQueue) -> Case | None:
+        for attempt in range(ALONE_RETRIES):
+            try:
+                return self.fire_timer(timer, queue)
+            except ConcurrencyConflict:
+                if attempt == ALONE_RETRIES - 1:
+                    raise
+        return None
 
     def get(self, code: str) -> Case:
         return self.store.load(code)

@@ -44,6 +44,7 @@ from typing import Final, Protocol
 from motcua.definitions.units import PROVINCE_CODE_PATTERN, UNIT_CODE_MAX_LENGTH, UNIT_CODE_PATTERN
 from motcua.definitions.workflows import WORKFLOWS_DIR, load_definition
 from motcua.workflow.access.scope import EVERYTHING, Scope
+from motcua.workflow.engine.clock import Clock
 from motcua.workflow.engine.model import Actor
 from motcua.workflow.errors import InvalidInput
 from motcua.workflow.units.directory import UnitDirectory
@@ -51,6 +52,8 @@ from motcua.workflow.units.directory import UnitDirectory
 __all__ = [
     "APPLICANT_ROLE",
     "IN_FLIGHT_LEASE",
+    "KEY_CACHE_SIZE",
+    "KEY_CACHE_TTL",
     "KEY_PREFIX",
     "SYSTEM_ROLE",
     "ApiKey",
@@ -61,9 +64,13 @@ __all__ = [
     "MemoryHttpStore",
     "NewKey",
     "StoredResponse",
+    "VerifiedKeys",
     "authenticate",
+    "check_grant",
     "key_roles",
     "new_key",
+    "principal_of",
+    "scope_of",
 ]
 
 KEY_PREFIX: Final = "mc"
@@ -79,6 +86,11 @@ _SHOWN: Final = 3  # the characters of an applicant's identity number a listing 
 _ROLE_SHOWN: Final = 40  # the characters of an unknown role an error quotes
 IN_FLIGHT_LEASE: Final = timedelta(seconds=60)
 """A claim with no response after this long is taken as abandoned (its server died): a retry runs again."""
+KEY_CACHE_TTL: Final = timedelta(seconds=5)
+"""How long a server process trusts a key it verified without reading it again: a key revoked is refused by every
+server at most this long after ``motcua apikey revoke`` (:class:`VerifiedKeys`)."""
+KEY_CACHE_SIZE: Final = 4096
+"""Keys a server process keeps verified at most (a province's calling programs are a few hundred)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,22 +112,16 @@ class ApiKey:
     @property
     def principal(self) -> Actor:
         """The actor the key fires as: its roles but ``system``, which a key stored before keys refused it may hold."""
-        return Actor.of(self.actor, *(role for role in self.roles if role != SYSTEM_ROLE))
+        return principal_of(self.actor, self.roles)
 
     def scope(self, units: UnitDirectory) -> Scope:
         """The cases this key may see, with the province's units read from ``units``."""
-        if self.applicant is not None:
-            return Scope.of_applicant(self.applicant)
-        if self.province is not None:
-            return Scope.of_units(units.province_codes(self.province), label=f"tỉnh/thành phố {self.province}")
-        if self.units is not None:
-            return Scope.of_units(self.units)
-        return _NOTHING if self.for_no_one else EVERYTHING
+        return scope_of(self.roles, units, units=self.units, province=self.province, applicant=self.applicant)
 
     @property
     def for_no_one(self) -> bool:
         """Whether this is a key with no staff role and no applicant (made before keys had scopes): it sees nothing."""
-        return self.applicant is None and not self.principal.roles - {APPLICANT_ROLE}
+        return _for_no_one(self.roles, self.applicant)
 
     @property
     def scope_text(self) -> str:
@@ -128,6 +134,31 @@ class ApiKey:
         if self.units is not None:
             return f"units {', '.join(self.units)}"
         return "nothing (no --applicant-id: re-issue it)" if self.for_no_one else "every unit"
+
+
+def principal_of(name: str, roles: Sequence[str]) -> Actor:
+    """The actor a key or a console user acts as: its roles but ``system`` (motcua's own, never a person's)."""
+    return Actor.of(name, *(role for role in roles if role != SYSTEM_ROLE))
+
+
+def scope_of(
+    roles: Sequence[str], directory: UnitDirectory, *, units: Sequence[str] | None = None,
+    province: str | None = None, applicant: str | None = None,
+) -> Scope:
+    """The cases a key or a console user with these ``roles`` and this grant may see (the one rule for both): one
+    applicant's own dossiers, a province's units (read from ``directory``), some units, else every unit — but
+    nothing at all for an unscoped grant whose only role is ``applicant``."""
+    if applicant is not None:
+        return Scope.of_applicant(applicant)
+    if province is not None:
+        return Scope.of_units(directory.province_codes(province), label=f"tỉnh/thành phố {province}")
+    if units is not None:
+        return Scope.of_units(units)
+    return _NOTHING if _for_no_one(roles, applicant) else EVERYTHING
+
+
+def _for_no_one(roles: Sequence[str], applicant: str | None) -> bool:
+    return applicant is None and not set(roles) - {APPLICANT_ROLE, SYSTEM_ROLE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,12 +246,7 @@ def new_key(
         raise InvalidInput("--actor", "an API key stands for a named actor")
     if not roles or any(not role.strip() for role in roles):
         raise InvalidInput("--role", "give at least one role (officer, specialist, leader…)")
-    if any(role.strip().casefold() == SYSTEM_ROLE for role in roles):
-        raise InvalidInput("--role", "no key may hold the role system: it belongs to motcua's own processes (timers, "
-                                     "imports, successions)")
-    _check_declared(roles)
-    chosen = tuple(dict.fromkeys(roles))
-    _check_scope(chosen, units, province, applicant)
+    chosen = check_grant(roles, units, province, applicant)
     key_id, secret, salt = secrets.token_hex(6), secrets.token_urlsafe(32), secrets.token_hex(16)
     stored = ApiKey(key_id, _hash(salt, secret), salt, actor.strip(), chosen, now,
                     units=None if units is None else tuple(dict.fromkeys(units)), province=province,
@@ -228,8 +254,22 @@ def new_key(
     return NewKey(f"{KEY_PREFIX}_{key_id}_{secret}", stored)
 
 
-def _check_declared(roles: Sequence[str]) -> None:
-    known = key_roles()
+def check_grant(
+    roles: Sequence[str], units: Sequence[str] | None, province: str | None, applicant: str | None,
+    *, known: frozenset[str] | None = None,
+) -> tuple[str, ...]:
+    """``roles`` without repeats, if they and the scope are a grant a key (or a console user) may hold: no
+    ``system``, only the ``known`` roles (default: those the workflows declare), one scope of a valid shape."""
+    if any(role.strip().casefold() == SYSTEM_ROLE for role in roles):
+        raise InvalidInput("--role", "no key may hold the role system: it belongs to motcua's own processes (timers, "
+                                     "imports, successions)")
+    _check_declared(roles, key_roles() if known is None else known)
+    chosen = tuple(dict.fromkeys(roles))
+    _check_scope(chosen, units, province, applicant)
+    return chosen
+
+
+def _check_declared(roles: Sequence[str], known: frozenset[str]) -> None:
     for role in roles:
         if role not in known:
             shown = role if len(role) <= _ROLE_SHOWN else f"{role[:_ROLE_SHOWN]}…"
@@ -273,6 +313,42 @@ def authenticate(keys: ApiKeyStore, presented: str) -> ApiKey | None:
     if stored is None or stored.revoked_at is not None:
         return None
     return stored if hmac.compare_digest(_hash(stored.salt, secret), stored.key_hash) else None
+
+
+class VerifiedKeys:
+    """The keys a server process verified in the last ``ttl`` (:data:`KEY_CACHE_TTL`), so that a request with a key
+    seen a moment ago costs no database read and no hash: :meth:`recent` answers from memory only, :meth:`verify`
+    reads the store and remembers a live key it verified. What is remembered is the SHA-256 of the text presented,
+    never the text; a refusal is never remembered (a key created a moment ago works at once, a wrong one is looked up
+    every time, as before). A key revoked is refused once its entry is ``ttl`` old: revocation takes effect within
+    ``ttl``. An entry from a clock's future (the clock was set back) is not trusted either. At most ``size`` entries:
+    when full, all are forgotten and verified again."""
+
+    def __init__(self, keys: ApiKeyStore, clock: Clock, *, ttl: timedelta = KEY_CACHE_TTL,
+                 size: int = KEY_CACHE_SIZE) -> None:
+        self._keys = keys
+        self._clock = clock
+        self._ttl = ttl
+        self._size = size
+        self._verified: dict[bytes, tuple[ApiKey, datetime]] = {}
+
+    def recent(self, presented: str) -> ApiKey | None:
+        """The key ``presented`` is, if it was verified less than ``ttl`` ago; None: ask :meth:`verify`."""
+        entry = self._verified.get(hashlib.sha256(presented.encode()).digest())
+        if entry is None:
+            return None
+        key, verified_at = entry
+        return key if verified_at <= self._clock.now() < verified_at + self._ttl else None
+
+    def verify(self, presented: str) -> ApiKey | None:
+        """The live key ``presented`` is, read from the store (:func:`authenticate`), or None."""
+        verified_at = self._clock.now()
+        key = authenticate(self._keys, presented)
+        if key is not None:
+            if len(self._verified) >= self._size:
+                self._verified.clear()
+            self._verified[hashlib.sha256(presented.encode()).digest()] = (key, verified_at)
+        return key
 
 
 @dataclass(slots=True)

@@ -12,12 +12,17 @@ no dispatcher) on a scratch SQLite file (or ``--db``), and reports the median of
 - ``ratio`` = http ÷ floor (1.0 would be an API that costs nothing), and the same with ``clients``
   concurrent clients (``http_events_per_s_n``, ``floor_fire_per_s_n``, ``ratio_n``), each on its own dossier.
 
-The two are timed round-robin after the same warm-up (``bench._util.round_robin``).
+The two are timed round-robin after the same warm-up (``bench._util.round_robin``). The clients are the standard
+library's ``http.client``, each on a keep-alive connection opened afresh for each timed batch — real HTTP/1.1 over
+TCP, every header and the JSON body sent, the status checked and the answer read whole — rather than httpx, whose own
+0.4–0.9 ms of CPU per request, on the same cores as the server, was measured as the API's cost
+(``docs/reference/benchmarks.md``).
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import socket
@@ -103,16 +108,20 @@ def _processing(motcua: Motcua) -> tuple[str, int]:
     return case.code, case.version
 
 
-def _http_fires(client: httpx.Client, code: str, version: int) -> Batch:
-    etag = f'"{version}"'
+def _http_fires(connection: http.client.HTTPConnection, key: str, code: str, version: int) -> Batch:
+    etag, path = f'"{version}"', f"/dossiers/{code}/events"
 
     def batch(ops: int) -> None:
         nonlocal etag
+        connection.close()  # idle while the others ran, the server may have closed it: connect afresh, once a batch
         for n in range(ops):
-            answer = client.post(f"/dossiers/{code}/events", headers={"If-Match": etag},
-                                 json={"trigger": "assign", "data": {"assignee": f"Cán bộ {n % 7}"}})
-            if answer.status_code != 200:
-                raise RuntimeError(f"POST events answered {answer.status_code}: {answer.text}")
+            body = json.dumps({"trigger": "assign", "data": {"assignee": f"Cán bộ {n % 7}"}}, ensure_ascii=False)
+            connection.request("POST", path, body.encode(), {"X-API-Key": key, "If-Match": etag,
+                                                              "Content-Type": "application/json"})
+            answer = connection.getresponse()
+            text = answer.read()
+            if answer.status != 200:
+                raise RuntimeError(f"POST events answered {answer.status}: {text.decode()}")
             etag = answer.headers["etag"]
 
     return batch
@@ -133,16 +142,19 @@ def _service_fires(motcua: Motcua, code: str, version: int) -> Batch:
 
 def _measure(motcua: Motcua, base: str, key: str, sizes: Sizes) -> dict[str, Any]:
     dossiers = [_processing(motcua) for _ in range(2 + 2 * sizes.clients)]
-    with ExitStack() as connections:  # each client keeps its connection open until every figure is taken
+    with ExitStack() as connections:  # each client's connection, closed when every figure is taken
 
-        def client() -> httpx.Client:
-            return connections.enter_context(httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=60))
+        def client() -> http.client.HTTPConnection:
+            host, port = base.removeprefix("http://").split(":")
+            connection = http.client.HTTPConnection(host, int(port), timeout=60)
+            connections.callback(connection.close)
+            return connection
 
-        http, floor = _http_fires(client(), *dossiers[0]), _service_fires(motcua, *dossiers[1])
-        samples = round_robin({"http": http, "floor": floor}, sizes.ops, repeats=sizes.repeats)
+        fires, floor = _http_fires(client(), key, *dossiers[0]), _service_fires(motcua, *dossiers[1])
+        samples = round_robin({"http": fires, "floor": floor}, sizes.ops, repeats=sizes.repeats)
         http_per_s, floor_per_s = (1e9 / median(samples[name]) for name in ("http", "floor"))
         crowd = dossiers[2:]
-        http_n = threaded_ops_per_s([_http_fires(client(), *dossier) for dossier in crowd[:sizes.clients]],
+        http_n = threaded_ops_per_s([_http_fires(client(), key, *dossier) for dossier in crowd[:sizes.clients]],
                                     sizes.ops)
         floor_n = threaded_ops_per_s([_service_fires(motcua, *dossier) for dossier in crowd[sizes.clients:]],
                                      sizes.ops)

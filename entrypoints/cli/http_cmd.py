@@ -13,7 +13,7 @@ successions.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Annotated
 
@@ -29,7 +29,7 @@ from motcua.workflow.engine.clock import SystemClock, to_vietnam_time
 from motcua.workflow.errors import InvalidInput, MotcuaError, NotFound
 from motcua.workflow.units.directory import UnitDirectory
 
-__all__ = ["apikey_app", "register_http"]
+__all__ = ["apikey_app", "check_known", "register_http"]
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: sqlite:///motcua.db).")]
 apikey_app = typer.Typer(help="API keys of the HTTP API (stored hashed; a key is shown once).",
@@ -46,12 +46,18 @@ def serve(
         "--broker", help="redis://…: send due timers and effects to `motcua worker --broker` workers")] = None,
     dispatch: Annotated[bool, typer.Option(
         "--dispatch/--no-dispatch", help="Run the timer and effect dispatcher in this process")] = True,
+    workers: Annotated[int, typer.Option(
+        "--workers", min=1, help="Processes answering requests (the dispatcher runs once, in the "
+                                         "supervisor); more than 1 needs a SQL database")] = 1,
+    access_log: Annotated[bool, typer.Option(
+        "--access-log/--no-access-log", help="Log a line per request (each transition is logged anyway)")] = False,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs and /openapi.json) until SIGTERM / Ctrl-C."""
     from motcua.entrypoints.http.serve import ServeOptions  # noqa: PLC0415 - uvicorn loads only for this command
     from motcua.entrypoints.http.serve import serve as run  # noqa: PLC0415 - same
 
-    run(ServeOptions(database_url(db), host=host, port=port, broker_url=broker, dispatch=dispatch))
+    run(ServeOptions(database_url(db), host=host, port=port, broker_url=broker, dispatch=dispatch, workers=workers,
+                     access_log=access_log))
 
 
 @contextmanager
@@ -115,13 +121,18 @@ def _one_scope(
 
 
 def _check_known(key: ApiKey, units: UnitDirectory) -> None:
-    """InvalidInput for a unit or province the register does not know (a typo would scope the key to nothing)."""
-    for code in key.units or ():
-        if not units.knows(code):
+    check_known(key.units, key.province, units)
+
+
+def check_known(unit_codes: Sequence[str] | None, province: str | None, units: UnitDirectory) -> None:
+    """InvalidInput for a unit or province the register does not know (a typo would scope a key or a user to
+    nothing)."""
+    for code in unit_codes or ():
+        if not units.knows(code) and code != units.home:  # the home unit holds the dossiers of a server without units
             raise InvalidInput("--unit", f"unknown unit {code!r}: `motcua units list` shows the codes")
     provinces = {province.code for province in units.register.provinces}
-    if key.province is not None and key.province not in provinces:
-        raise InvalidInput("--province", f"unknown province {key.province!r} (known: {', '.join(sorted(provinces))})")
+    if province is not None and province not in provinces:
+        raise InvalidInput("--province", f"unknown province {province!r} (known: {', '.join(sorted(provinces))})")
 
 
 def _durable(durable: bool) -> None:

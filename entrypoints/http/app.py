@@ -19,7 +19,7 @@ framing, no sniffing, no referrer; HSTS over TLS), and ``/docs`` loads nothing f
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
@@ -29,15 +29,19 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.security import APIKeyHeader
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from pydantic import TypeAdapter
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from motcua.adapters.bootstrap import DEFAULT_HTTP_MAX_BODY, Motcua
-from motcua.adapters.keys import ApiKey, HttpStore, authenticate
+from motcua.adapters.keys import ApiKey, HttpStore, VerifiedKeys
 from motcua.definitions.units import UNIT_CODE_MAX_LENGTH, UNIT_CODE_PATTERN
+from motcua.entrypoints.console.app import console_of
 from motcua.entrypoints.http import limits
 from motcua.entrypoints.http import problems as p
 from motcua.entrypoints.http.idempotency import Idempotency, Reservation, fingerprint
 from motcua.entrypoints.http.metrics import StoreGauges
+from motcua.entrypoints.http.offload import InFlight, Offload
 from motcua.entrypoints.http.schemas import (
     Bieu06Report,
     Dossier,
@@ -90,6 +94,7 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", descripti
 IfMatch = Annotated[str | None, Header(alias="If-Match", description='The dossier\'s ETag: "<version>".')]
 _ETAG_HEADER: Final = {"ETag": {"description": 'The dossier\'s version, "<version>"', "schema": {"type": "string"}}}
 CaseCode = Annotated[str, Path(description="The dossier's code", max_length=CASE_CODE_MAX), OneLine]
+_DOSSIER_JSON: Final = TypeAdapter(Dossier)  # pydantic's own encoder: the model straight to JSON bytes
 
 
 def etag_of(version: int) -> str:
@@ -111,26 +116,33 @@ class _Context:
     store: HttpStore
     clock: Clock
     idempotency: Idempotency
+    keys: VerifiedKeys
+    offload: Offload
 
     def cases(self, key: ApiKey) -> ScopedCases:
         """The dossiers as ``key`` may see and move them."""
         motcua = self.motcua
         return ScopedCases(motcua.service, motcua.store, motcua.desk, key.scope(motcua.desk.units))
 
-    def dossier_response(self, dossier: Dossier, status: int = 200, location: bool = False) -> JSONResponse:
+    def dossier_response(self, dossier: Dossier, status: int = 200, location: bool = False) -> Response:
         headers = {"ETag": etag_of(dossier.version)}
         if location:
             headers["Location"] = f"/dossiers/{dossier.code}"
-        return JSONResponse(dossier.model_dump(mode="json"), status_code=status, headers=headers)
+        return Response(_DOSSIER_JSON.dump_json(dossier), status_code=status, headers=headers,
+                        media_type="application/json")
 
 
 def create_app(motcua: Motcua, store: HttpStore, *, registry: CollectorRegistry | None = None,
-               clock: Clock | None = None, title: str = "motcua", max_body: int = DEFAULT_HTTP_MAX_BODY) -> FastAPI:
+               clock: Clock | None = None, title: str = "motcua", max_body: int = DEFAULT_HTTP_MAX_BODY,
+               short_on_loop: bool = True) -> FastAPI:
     """The HTTP API over an opened engine. ``registry`` receives the store's gauges and serves /metrics (the
     caller registers a :class:`~motcua.entrypoints.http.metrics.MetricsObserver` on it and passes that observer to
-    ``open_motcua``). A body over ``max_body`` bytes is answered 413 before it is read."""
+    ``open_motcua``). A body over ``max_body`` bytes is answered 413 before it is read. ``short_on_loop``: a
+    dossier's read or transition runs on the event loop when its request is alone (:mod:`.offload`; not on
+    PostgreSQL, where the thread pool overlaps the waits of concurrent requests)."""
     chosen_clock = clock or SystemClock()
-    context = _Context(motcua, store, chosen_clock, Idempotency(store, chosen_clock))
+    context = _Context(motcua, store, chosen_clock, Idempotency(store, chosen_clock), VerifiedKeys(store, chosen_clock),
+                       Offload(on_loop=short_on_loop))
     app = FastAPI(title=title, version="1", description=__doc__ or "", docs_url=None, redoc_url=None,
                   swagger_ui_oauth2_redirect_url=None)  # /docs is served by secure(), from motcua's own assets
     _handlers(app)
@@ -141,14 +153,20 @@ def create_app(motcua: Motcua, store: HttpStore, *, registry: CollectorRegistry 
     _report_routes(app, context)
     _operations_routes(app, context, registry or CollectorRegistry())
     _document(app)
+    app.add_middleware(InFlight, offload=context.offload)  # counts what short routes wait for (offload.py)
+    console_of(app, motcua, chosen_clock)  # the browser console under /console (before secure(): its headers too)
     secure(app)  # last: its headers are added outside every other middleware, on every answer
     return app
 
 
-def _authenticated(store: HttpStore) -> Callable[[str | None], ApiKey]:
-    def principal(presented: Annotated[str | None, Security(_api_key)] = None) -> ApiKey:
+def _authenticated(keys: VerifiedKeys) -> Callable[[str | None], Awaitable[ApiKey]]:
+    """The key of a request. Run on the event loop: a key verified a moment ago is answered from memory
+    (:class:`~motcua.adapters.keys.VerifiedKeys`), only another is read from the store, on the thread pool."""
+    async def principal(presented: Annotated[str | None, Security(_api_key)] = None) -> ApiKey:
         # a key with a control character or of kilobytes is no key: it is not looked up (a NUL fails PostgreSQL)
-        key = authenticate(store, presented) if presented and line_problem(presented, _KEY_MAX) is None else None
+        key = None
+        if presented and line_problem(presented, _KEY_MAX) is None:
+            key = keys.recent(presented) or await run_in_threadpool(keys.verify, presented)
         if key is None:
             raise p.ApiProblem(p.UNAUTHENTICATED, "send X-API-Key with a live key from `motcua apikey create`")
         return key
@@ -156,7 +174,7 @@ def _authenticated(store: HttpStore) -> Callable[[str | None], ApiKey]:
     return principal
 
 
-def _receive(context: _Context, body: ReceiveRequest, key: ApiKey, reservation: Reservation) -> JSONResponse:
+def _receive(context: _Context, body: ReceiveRequest, key: ApiKey, reservation: Reservation) -> Response:
     motcua, actor, applicant = context.motcua, key.principal, _applicant(body)
     # a unit outside the scope or not in force, another applicant's dossier: refused first, every time
     units = context.cases(key).vet_reception(applicant, body.unit or _only_unit(key), body.deciding_unit)
@@ -213,7 +231,7 @@ def fire_event(
     case is 404), If-Match and Idempotency-Key as for every event route."""
     expected = _expected_version(if_match)  # before the idempotency claim: a 428 is not an answer to keep
 
-    def action(reservation: Reservation) -> JSONResponse:
+    def action(reservation: Reservation) -> Response:
         motcua, cases = context.motcua, context.cases(key)
         seen = cases.case(code)  # 404 outside the key's scope, before anything is reserved
         if workflow is not None and seen.definition_key != workflow:
@@ -222,7 +240,7 @@ def fire_event(
             return context.dossier_response(dossier_of(seen, motcua.workflows))
         reservation.keep(str(expected + 1))
         try:
-            case = cases.fire(code, body.trigger, key.principal, body.data, expected_version=expected)
+            case = cases.fire(code, body.trigger, key.principal, body.data, expected_version=expected, seen=seen)
         except ConcurrencyConflict as conflict:  # tell the client which version to read
             current = cases.case(code).version
             raise p.ApiProblem(p.STALE, str(conflict), current_version=current) from conflict
@@ -233,11 +251,12 @@ def fire_event(
 
 
 def _dossier_routes(app: FastAPI, context: _Context) -> None:
-    principal = _authenticated(context.store)
+    principal = _authenticated(context.keys)
     Principal = Annotated[ApiKey, Depends(principal)]  # noqa: N806 - a type alias local to the routes
 
     @app.post("/dossiers", status_code=201, response_model=Dossier, tags=["dossiers"],
               responses={201: {"headers": _ETAG_HEADER}, **p.responses(400, 401, 403, 409, 413, 422, 503)})
+    @context.offload.short
     def receive(body: ReceiveRequest, key: Principal, idempotency_key: IdempotencyKey = None) -> Response:
         """Register a dossier at ``unit`` for ``deciding_unit`` and (unless ``receive`` is false) receive it: the
         appointment is set. A unit outside the key's scope, or another applicant's dossier for a key acting for
@@ -248,6 +267,7 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
 
     @app.get("/dossiers/{code}", response_model=Dossier, tags=["dossiers"],
              responses={200: {"headers": _ETAG_HEADER}, **p.responses(401, 404, 503)})
+    @context.offload.short
     def get_dossier(code: CaseCode, key: Principal) -> Response:
         """A dossier at its latest version; the ETag is what If-Match must carry to change it. 404 outside the key's
         scope."""
@@ -256,6 +276,7 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
     @app.post("/dossiers/{code}/events", response_model=Dossier, tags=["dossiers"],
               responses={200: {"headers": _ETAG_HEADER},
                          **p.responses(400, 401, 403, 404, 409, 412, 413, 422, 428, 503)})
+    @context.offload.short
     def fire(code: CaseCode, body: EventRequest, key: Principal, if_match: IfMatch = None,
              idempotency_key: IdempotencyKey = None) -> Response:
         """Fire a trigger on a dossier; ``If-Match`` (the ETag you read) is required."""
@@ -300,7 +321,7 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
 def _feedback_routes(app: FastAPI, context: _Context) -> None:
     """Citizens' feedback (``pakn`` cases): received, read, moved and listed within the key's scope, like dossiers
     (the same Dossier body, ETag and If-Match; a code of another workflow is 404 here)."""
-    principal = _authenticated(context.store)
+    principal = _authenticated(context.keys)
     Principal = Annotated[ApiKey, Depends(principal)]  # noqa: N806 - a type alias local to the routes
 
     def feedback_case(key: ApiKey, code: str) -> Case:
@@ -316,7 +337,7 @@ def _feedback_routes(app: FastAPI, context: _Context) -> None:
         outside the key's scope, or another applicant's identity for a key acting for one applicant, is 403
         ``outside-scope``; a ``dossier`` the key does not see is 422. With Idempotency-Key, the code is reserved
         before the case is opened, as for ``POST /dossiers``: a retry opens it at most once."""
-        def action(reservation: Reservation) -> JSONResponse:
+        def action(reservation: Reservation) -> Response:
             cases, unit = context.cases(key), body.unit or _only_unit(key)
             feedback = Feedback(body.sender_name, body.content, body.channel, body.contact, body.dossier,
                                 body.private, body.applicant_id)
@@ -338,6 +359,7 @@ def _feedback_routes(app: FastAPI, context: _Context) -> None:
 
     @app.get("/feedback/{code}", response_model=FeedbackCase, tags=["feedback"],
              responses={200: {"headers": _ETAG_HEADER}, **p.responses(401, 404, 503)})
+    @context.offload.short
     def get_feedback(code: CaseCode, key: Principal) -> Response:
         """A piece of feedback at its latest version. 404 outside the key's scope."""
         return context.dossier_response(dossier_of(feedback_case(key, code), context.motcua.workflows))
@@ -345,6 +367,7 @@ def _feedback_routes(app: FastAPI, context: _Context) -> None:
     @app.post("/feedback/{code}/events", response_model=Dossier, tags=["feedback"],
               responses={200: {"headers": _ETAG_HEADER},
                          **p.responses(400, 401, 403, 404, 409, 412, 413, 422, 428, 503)})
+    @context.offload.short
     def fire_feedback(code: CaseCode, body: FeedbackEventRequest, key: Principal, if_match: IfMatch = None,
                       idempotency_key: IdempotencyKey = None) -> Response:
         """Fire a trigger on a piece of feedback (``assign``, ``extend``, ``answer``, ``decline``, ``publish``,
@@ -374,7 +397,7 @@ def _feedback_routes(app: FastAPI, context: _Context) -> None:
 
 
 def _catalogue_routes(app: FastAPI, context: _Context) -> None:
-    principal = _authenticated(context.store)
+    principal = _authenticated(context.keys)
 
     @app.get("/procedures", response_model=list[ProcedureOut], tags=["catalogue"], responses=p.responses(401))
     def procedures(key: Annotated[ApiKey, Depends(principal)]) -> list[ProcedureOut]:
@@ -422,7 +445,7 @@ def _report_units(context: _Context, key: ApiKey, unit: str | None) -> frozenset
 
 
 def _report_routes(app: FastAPI, context: _Context) -> None:
-    principal = _authenticated(context.store)
+    principal = _authenticated(context.keys)
     reports = ReportService(context.motcua.reports, context.motcua.rules, context.motcua.store)
 
     @app.get("/reports/bieu06", response_model=Bieu06Report, tags=["reports"],

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from typing import Final
 
 from fastapi import Response
-from fastapi.responses import JSONResponse
 
 from motcua.adapters.keys import IdempotencyStore, StoredResponse
 from motcua.entrypoints.http.problems import BAD_KEY, IN_FLIGHT, KEY_REUSED, ApiProblem, from_error, problem_response
@@ -70,7 +69,7 @@ class Reservation:
 _NO_KEY = Reservation(None, lambda reserved: None)
 
 
-def _answer(action: Callable[[Reservation], JSONResponse], reservation: Reservation) -> Response:
+def _answer(action: Callable[[Reservation], Response], reservation: Reservation) -> Response:
     try:
         return action(reservation)
     except MotcuaError as error:
@@ -85,7 +84,7 @@ class Idempotency:
     clock: Clock
 
     def run(
-        self, scope: str, key: str | None, request_print: str, action: Callable[[Reservation], JSONResponse]
+        self, scope: str, key: str | None, request_print: str, action: Callable[[Reservation], Response]
     ) -> Response:
         """Run ``action`` once per (scope, key); without a key, simply run it."""
         if key is None:

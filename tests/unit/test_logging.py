@@ -233,9 +233,9 @@ def test_configured_twice_one_handler() -> None:
 
 
 def test_the_served_access_log_shows_no_query_and_no_client(capfd: pytest.CaptureFixture[str]) -> None:
-    """``motcua serve``'s uvicorn with its own configuration: access lines through motcua's logging."""
+    """``motcua serve --access-log``'s uvicorn with its own configuration: access lines through motcua's logging."""
     with _configured() as buffer, built_app("memory://") as (app, _, _):
-        server = uvicorn.Server(server_config(app, ServeOptions("memory://", port=0)))
+        server = uvicorn.Server(server_config(app, ServeOptions("memory://", port=0, access_log=True)))
         thread = threading.Thread(target=server.run)
         thread.start()
         try:

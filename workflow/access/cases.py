@@ -50,10 +50,13 @@ class ScopedCases:
 
     def fire(
         self, code: str, trigger: str, actor: Actor, data: Mapping[str, object] | None = None,
-        expected_version: int | None = None,
+        expected_version: int | None = None, *, seen: Case | None = None,
     ) -> Case:
-        """Fire ``trigger`` on a case in scope (the engine checks the actor's roles, as for anyone)."""
-        self.case(code)
+        """Fire ``trigger`` on a case in scope (the engine checks the actor's roles, as for anyone). ``seen``: the case
+        as :meth:`case` has just read it; at ``expected_version`` it is not read again — the store refuses the
+        decision if the case changed since, so the case moved is the one whose scope was checked."""
+        if seen is None or seen.code != code or expected_version is None or seen.version != expected_version:
+            self.case(code)
         return self.service.fire(code, trigger, actor, data, expected_version=expected_version)
 
     def find(self, where: CaseFilter, *, after: str | None = None, limit: int = 50) -> Page:

@@ -1,0 +1,86 @@
+"""Where a short route's blocking work runs: on the event loop when it is the process's only request, else on the
+thread pool.
+
+FastAPI runs a ``def`` route on a thread of anyio's pool: the event loop hands the call to a worker thread and waits
+to be woken with its result — two thread switches per request. On an idle machine they cost ≈ 0.1 ms; on a loaded
+one each switch waits for the scheduler, and the hop cost more than the transition it carried (profile and figures
+in ``docs/reference/benchmarks.md``). :class:`Offload` removes it where that is safe:
+
+- :class:`InFlight` (a plain ASGI middleware) counts the HTTP requests the process is answering;
+- a route marked :meth:`Offload.short` — one dossier read, or one transition: a single unit of work on the
+  database — runs straight on the event loop when its request is the only one in flight, and on the thread pool
+  otherwise (a report or a listing is running on a thread: it is not held up).
+
+So one client, or clients taking turns, never pay the hop; a request on the loop holds it for one unit of work,
+its wait for SQLite's one writer included (a request arriving meanwhile waits that long — as a write would anyway,
+behind the same writer). Every other route stays on the pool.
+
+Only where a unit of work has nothing worth overlapping: SQLite (one writer at a time, in this process) and
+``memory://``. On PostgreSQL a unit of work waits on the network and on the server's commit, and the requests of
+several clients overlap those waits on the pool's threads — run on the loop they would queue behind each other (4
+clients measured at a third of the pool's rate): there ``Offload(on_loop=False)`` keeps every route on the pool.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["InFlight", "Offload", "run_on_pool"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Offload:
+    """The count of requests in flight in this app, and the way to mark a route short."""
+
+    def __init__(self, *, on_loop: bool = True) -> None:
+        self.on_loop = on_loop
+        self.in_flight = 0
+
+    def short(self, work: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+        """``work`` (a route's function, its signature kept for FastAPI) run on the event loop when its request is
+        alone in flight (and ``on_loop``), on the thread pool otherwise."""
+        if not self.on_loop:
+            return run_on_pool(work)
+
+        @functools.wraps(work)
+        async def route(*args: P.args, **kwargs: P.kwargs) -> R:
+            if self.in_flight <= 1:  # only this request: nothing waits on the loop
+                return work(*args, **kwargs)
+            return await run_in_threadpool(work, *args, **kwargs)
+
+        return route
+
+
+def run_on_pool(work: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+    """``work`` on the thread pool, always (what FastAPI does with a ``def`` route)."""
+
+    @functools.wraps(work)
+    async def route(*args: P.args, **kwargs: P.kwargs) -> R:
+        return await run_in_threadpool(work, *args, **kwargs)
+
+    return route
+
+
+class InFlight:
+    """ASGI middleware: counts the HTTP requests of ``offload`` from their start to their last byte."""
+
+    def __init__(self, app: ASGIApp, *, offload: Offload) -> None:
+        self.app = app
+        self.offload = offload
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.offload.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.offload.in_flight -= 1

@@ -1,0 +1,157 @@
+"""What keeps a request close to the engine, and what it must not cost: keys verified a moment ago are not read again
+(a revoked key is refused within :data:`KEY_CACHE_TTL`), and a short route runs on the event loop only when its
+request is alone in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.types import Receive, Send
+from starlette.types import Scope as AsgiScope
+
+from motcua.adapters.bootstrap import Motcua, open_motcua
+from motcua.adapters.keys import KEY_CACHE_TTL, MemoryHttpStore, VerifiedKeys, new_key
+from motcua.entrypoints.http.app import create_app
+from motcua.entrypoints.http.offload import Offload
+from motcua.entrypoints.http.serve import ServeOptions, server_config
+from motcua.workflow.access.cases import ScopedCases
+from motcua.workflow.access.scope import EVERYTHING, Scope
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.engine.clock import ManualClock
+from motcua.workflow.engine.model import Actor
+from motcua.workflow.errors import CaseNotFound, ConcurrencyConflict
+
+
+@dataclass
+class Served:
+    client: TestClient
+    store: MemoryHttpStore
+    key: str
+    key_id: str
+
+
+@pytest.fixture
+def served(clock: ManualClock) -> Iterator[Served]:
+    motcua: Motcua = open_motcua("memory://", clock=clock, observers=[])
+    store = MemoryHttpStore()
+    created = new_key("Phần mềm một cửa", ["officer"], clock.now())
+    store.add_key(created.stored)
+    with TestClient(create_app(motcua, store, clock=clock)) as client:
+        yield Served(client, store, created.secret_text, created.stored.key_id)
+    motcua.close()
+
+
+def _status(served: Served, key: str) -> int:
+    return served.client.get("/procedures", headers={"X-API-Key": key}).status_code
+
+
+def test_a_revoked_key_is_refused_once_its_verification_is_older_than_the_bound(
+    served: Served, clock: ManualClock
+) -> None:
+    assert _status(served, served.key) == 200  # verified: remembered for KEY_CACHE_TTL
+    assert served.store.revoke(served.key_id, clock.now())
+    clock.advance(KEY_CACHE_TTL / 2)
+    assert _status(served, served.key) == 200  # within the bound the process still trusts it, as documented
+    clock.advance(KEY_CACHE_TTL / 2)
+    answer = served.client.get("/procedures", headers={"X-API-Key": served.key})
+    assert answer.status_code == 401 and answer.json()["code"] == "unauthenticated"
+
+
+def test_a_refusal_is_never_remembered_so_a_new_key_works_at_once(served: Served, clock: ManualClock) -> None:
+    late = new_key("Cổng dịch vụ công", ["officer"], clock.now())
+    assert _status(served, late.secret_text) == 401
+    served.store.add_key(late.stored)
+    assert _status(served, late.secret_text) == 200
+
+
+@dataclass
+class _Settable:
+    """A clock an operator may set back (a ManualClock only moves forward)."""
+
+    instant: datetime
+
+    def now(self) -> datetime:
+        return self.instant
+
+
+def test_an_entry_from_the_clocks_future_is_read_again(clock: ManualClock) -> None:
+    store, settable = MemoryHttpStore(), _Settable(clock.now())
+    created = new_key("Phần mềm một cửa", ["officer"], clock.now())
+    store.add_key(created.stored)
+    keys = VerifiedKeys(store, settable)
+    assert keys.verify(created.secret_text) == created.stored
+    assert keys.recent(created.secret_text) == created.stored
+    settable.instant -= KEY_CACHE_TTL / 5  # the clock was set back: the entry is not trusted
+    assert keys.recent(created.secret_text) is None
+
+
+def test_a_full_cache_forgets_and_verifies_again(clock: ManualClock) -> None:
+    store = MemoryHttpStore()
+    made = [new_key(f"Phần mềm {n}", ["officer"], clock.now()) for n in range(3)]
+    for created in made:
+        store.add_key(created.stored)
+    keys = VerifiedKeys(store, clock, size=2)
+    assert [keys.verify(created.secret_text) for created in made] == [created.stored for created in made]
+    assert keys.recent(made[0].secret_text) is None and keys.recent(made[2].secret_text) == made[2].stored
+    assert keys.verify(made[0].secret_text) == made[0].stored  # read again from the store, still live
+
+
+def test_a_short_route_runs_on_the_loop_alone_and_on_the_pool_beside_another_request() -> None:
+    offload = Offload()
+    route = offload.short(threading.get_ident)
+
+    async def where(in_flight: int) -> tuple[int, int]:
+        offload.in_flight = in_flight
+        return threading.get_ident(), await route()
+
+    loop_thread, ran_on = asyncio.run(where(1))
+    assert ran_on == loop_thread
+    loop_thread, ran_on = asyncio.run(where(2))
+    assert ran_on != loop_thread
+
+
+def test_without_on_loop_a_short_route_always_runs_on_the_pool() -> None:
+    offload = Offload(on_loop=False)
+    route = offload.short(threading.get_ident)
+
+    async def where() -> tuple[int, int]:
+        offload.in_flight = 1
+        return threading.get_ident(), await route()
+
+    loop_thread, ran_on = asyncio.run(where())
+    assert ran_on != loop_thread
+
+
+def test_the_access_log_is_off_unless_asked_for() -> None:
+    assert server_config(_asgi, ServeOptions("memory://")).access_log is False
+    assert server_config(_asgi, ServeOptions("memory://", access_log=True)).access_log is True
+
+
+async def _asgi(scope: AsgiScope, receive: Receive, send: Send) -> None:
+    raise AssertionError("never called: only the configuration is read")
+
+
+def test_a_case_passed_as_seen_is_not_read_again_yet_moved_only_at_the_version_seen(clock: ManualClock) -> None:
+    motcua = open_motcua("memory://", clock=clock, observers=[])
+    try:
+        officer = Actor.of("Nguyễn Thị Lan", "officer")
+        cases = ScopedCases(motcua.service, motcua.store, motcua.desk, EVERYTHING)
+        code = motcua.desk.receive("1.004873", "direct", Applicant("Trần Văn An"), officer).code
+        seen = cases.case(code)
+        moved = cases.fire(code, "assign", officer, {"assignee": "Phạm Văn Hùng"}, expected_version=seen.version,
+                           seen=seen)
+        assert moved.version == seen.version + 1
+        with pytest.raises(ConcurrencyConflict):  # changed since it was seen: refused, never moved unchecked
+            cases.fire(code, "assign", officer, {"assignee": "Lê Thị Mai"}, expected_version=seen.version, seen=seen)
+        nowhere = ScopedCases(motcua.service, motcua.store, motcua.desk, Scope.of_units(["NOWHERE"]))
+        with pytest.raises(CaseNotFound):  # a seen case at another version than expected: the scope is read again
+            nowhere.fire(code, "assign", officer, {"assignee": "Lê Thị Mai"}, expected_version=moved.version,
+                         seen=seen)
+    finally:
+        motcua.close()

@@ -5,7 +5,8 @@ memory), ``postgresql://…`` — and hands out a :class:`Backend`: the case sto
 outbox (:class:`~motcua.workflow.engine.ports.Storage`), the reporting projection
 (:class:`~motcua.workflow.reports.ports.Reports`), the DVCQG sync status
 (:class:`~motcua.adapters.portal.status.SyncLog`), the HTTP API's keys and idempotency records
-(:class:`~motcua.adapters.keys.HttpStore`) and the bulk writer of file imports
+(:class:`~motcua.adapters.keys.HttpStore`), the console's users and sessions
+(:class:`~motcua.adapters.users.UserStore`) and the bulk writer of file imports
 (:class:`~motcua.adapters.bulk.BulkWriter`), all on one database. Nothing else asks which
 backend it holds: what differs between them is a capability of the backend (``durable``), never a
 type to test.
@@ -24,6 +25,7 @@ from motcua.adapters.bulk import BulkWriter
 from motcua.adapters.keys import HttpStore
 from motcua.adapters.memory.backend import MemoryBackend
 from motcua.adapters.portal.status import SyncLog
+from motcua.adapters.users import UserStore
 from motcua.workflow.engine.ports import Storage
 from motcua.workflow.errors import InvalidInput
 from motcua.workflow.reports.ports import Reports
@@ -51,6 +53,11 @@ class Backend(Protocol):
 
     @property
     def keys(self) -> HttpStore: ...
+
+    @property
+    def users(self) -> UserStore:
+        """The browser console's users and sessions."""
+        ...
 
     def reports(self, status_of: StatusOf, eligible_of: EligibleOf) -> Reports:
         """The reporting projection on this database (``status_of``: the DVCQG status of a lifecycle state;

@@ -16,6 +16,7 @@ from motcua.adapters.keys import MemoryHttpStore
 from motcua.adapters.memory.reports import MemoryReports
 from motcua.adapters.memory.store import MemoryStore
 from motcua.adapters.portal.status import MemorySyncLog
+from motcua.adapters.users import MemoryUserStore
 from motcua.workflow.engine.decisions import Decision
 from motcua.workflow.engine.model import Case
 from motcua.workflow.errors import CaseNotFound
@@ -31,6 +32,7 @@ class MemoryBackend:
         self.store = MemoryStore()
         self.sync = MemorySyncLog()
         self.keys = MemoryHttpStore()
+        self.users = MemoryUserStore()
 
     def reports(self, status_of: StatusOf, eligible_of: EligibleOf) -> MemoryReports:
         return MemoryReports(self.store, status_of, eligible_of, self.sync)

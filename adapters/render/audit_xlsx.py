@@ -142,6 +142,17 @@ def control_sheet_workbook(control: ControlSheet, definition: WorkflowDefinition
     book = Workbook()
     _form(book.active, control)
     _data(book.create_sheet("Dữ liệu"), control, definition)
+    return _texts_only(book)
+
+
+def _texts_only(book: Any) -> Any:
+    """``book`` with every cell openpyxl took for a formula (a text starting with ``=``: a note, a name someone
+    typed) kept as the text it is, never run by the spreadsheet that opens it."""
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
     return book
 
 
@@ -186,7 +197,7 @@ def history_workbook(timeline: Timeline) -> Any:
     for sheet in book.worksheets:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
-    return book
+    return _texts_only(book)
 
 
 def write_history(timeline: Timeline, path: Path) -> None:

@@ -28,6 +28,7 @@ _FIELD_COLUMN = 2
 
 __all__ = [
     "BIEU06_FORM",
+    "BIEU06_GROUPS",
     "BIEU06_LABELS",
     "bieu06_csv",
     "bieu06_table",
@@ -60,6 +61,8 @@ _GROUPS = (
     ("Số hồ sơ đã giải quyết", "resolved", "resolved_late"),
     ("Số hồ sơ đang giải quyết", "pending", "pending_overdue"),
 )
+BIEU06_GROUPS = _GROUPS
+"""The three groups of columns of the form (label, first count, last count): the workbook's header and the console's."""
 _SHORT = {"total": "Tiếp nhận", "resolved": "Đã giải quyết", "pending": "Đang giải quyết"}
 _COLUMNS = 2 + len(BIEU06_COUNTS)  # STT, Lĩnh vực, then the counts: 13
 _HEADER_TOP = 5  # first header row of the workbook

@@ -17,6 +17,7 @@ from motcua.adapters.sql.keys import SqlHttpStore
 from motcua.adapters.sql.portal_status import SqlSyncLog
 from motcua.adapters.sql.reports import SqlReports
 from motcua.adapters.sql.store import SqlStore
+from motcua.adapters.sql.users import SqlUserStore
 from motcua.workflow.reports.projection import EligibleOf, StatusOf
 
 __all__ = ["SqlBackend"]
@@ -41,6 +42,10 @@ class SqlBackend:
     @cached_property
     def keys(self) -> SqlHttpStore:
         return SqlHttpStore(self._driver)
+
+    @cached_property
+    def users(self) -> SqlUserStore:
+        return SqlUserStore(self._driver)
 
     def reports(self, status_of: StatusOf, eligible_of: EligibleOf) -> SqlReports:
         return SqlReports(self._driver, status_of, eligible_of)

@@ -8,6 +8,10 @@
   key that sent it. ``status_code`` is NULL while the first request is still in flight; ``reserved`` is
   what that request noted it was about to create (a dossier code, a version), for a retry that takes over.
 
+- ``console_user`` and ``console_session`` (revision 0016): the browser console's users (their Argon2 password
+  hash, never the password; roles and scope as an API key's; failed sign-ins and the lock-out) and their sessions
+  (the SHA-256 of the cookie's id, never the id; the CSRF token; the expiry).
+
 The rows share :data:`motcua.adapters.sql.tables.metadata`; the migration environment imports this module.
 """
 
@@ -21,7 +25,7 @@ from sqlmodel import Field
 
 from motcua.adapters.sql.tables import Row, UtcDateTime
 
-__all__ = ["ApiKeyRow", "IdempotencyRow"]
+__all__ = ["ApiKeyRow", "ConsoleSessionRow", "ConsoleUserRow", "IdempotencyRow"]
 
 
 class ApiKeyRow(Row, table=True):
@@ -54,3 +58,31 @@ class IdempotencyRow(Row, table=True):
     body: str | None = Field(default=None, sa_type=sa.Text)
     reserved: str | None = Field(default=None, sa_type=sa.String)
     created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class ConsoleUserRow(Row, table=True):
+    __tablename__ = "console_user"
+
+    name: str = Field(primary_key=True, sa_type=sa.String)
+    password_hash: str = Field(sa_type=sa.String)
+    roles: list[str] = Field(sa_type=sa.JSON)
+    units: list[str] | None = Field(default=None, sa_type=sa.JSON)
+    province: str | None = Field(default=None, sa_type=sa.String)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    disabled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    failures: int = Field(default=0, sa_type=sa.Integer)
+    locked_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class ConsoleSessionRow(Row, table=True):
+    __tablename__ = "console_session"
+    __table_args__ = (
+        sa.Index("ix_console_session_expires_at", "expires_at"),  # purging expired sessions
+        sa.Index("ix_console_session_user_name", "user_name"),  # ending a disabled user's sessions
+    )
+
+    key: str = Field(primary_key=True, sa_type=sa.String)
+    user_name: str = Field(sa_type=sa.String)
+    csrf_token: str = Field(sa_type=sa.String)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    expires_at: datetime = Field(sa_type=UtcDateTime)

@@ -25,6 +25,7 @@ from motcua.entrypoints.cli.procedures_import_cmd import register as register_pr
 from motcua.entrypoints.cli.report_cmd import register as register_reports
 from motcua.entrypoints.cli.sync_cmd import register_sync
 from motcua.entrypoints.cli.units_cmd import units_app
+from motcua.entrypoints.cli.user_cmd import register as register_users
 from motcua.entrypoints.cli.worker_cmd import register as register_worker
 from motcua.simulation.scenario import DemoOptions
 from motcua.simulation.story import DEMO_START, run_story
@@ -48,6 +49,7 @@ register_import(app)
 register_plan(app)
 register_audit(app)
 register_sync(app)
+register_users(app)
 register_http(app)
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: sqlite:///motcua.db).")]

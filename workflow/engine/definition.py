@@ -87,6 +87,8 @@ class DataField(_Frozen):
     required: bool = False
     label: str = ""
     choices: tuple[str, ...] = ()
+    # how a person reads each choice (forms, pages): every key one of ``choices``; a choice without one shows its code
+    choice_labels: dict[str, str] = Field(default_factory=dict)
     personal: bool = True
     # record_list: the fields of each item, scalars only (no list in a list); ``personal`` is the whole list's
     fields: dict[Name, DataField] = Field(default_factory=dict)
@@ -97,6 +99,20 @@ class DataField(_Frozen):
         if len(set(value)) != len(value):
             raise ValueError("choices must be distinct")
         return value
+
+    @model_validator(mode="after")
+    def _labels_name_choices(self) -> DataField:
+        unknown = sorted(set(self.choice_labels) - set(self.choices))
+        if unknown:
+            raise ValueError(f"choice_labels name what is not a choice: {', '.join(unknown)}")
+        empty = sorted(choice for choice, label in self.choice_labels.items() if not label.strip())
+        if empty:
+            raise ValueError(f"choice_labels: the label of {', '.join(empty)} is empty")
+        return self
+
+    def choice_label(self, value: str) -> str:
+        """How a person reads ``value`` of this choice: its label, or the value itself."""
+        return self.choice_labels.get(value, value)
 
     @model_validator(mode="after")
     def _fields_only_for_record_lists(self) -> DataField:

@@ -1,0 +1,139 @@
+"""What the operations and audit pages show, limited to the user's scope, built without HTTP.
+
+The rows come from the same places as the operator's commands: the timer table (``TimerQueue.armed_timers``), the
+outbox's parked effects (``motcua outbox failed``; retried as ``motcua outbox retry`` does), the DVCQG sync status
+(``motcua sync status``), the audit chains (``motcua verify``) and anchors (``motcua anchor``). An operator or an
+auditor of some units sees the rows of their units' cases only, exactly as :class:`ScopedCases` decides; one of
+every unit sees everything, including what belongs to no case any more (entries without a case row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from motcua.adapters.bootstrap import Motcua
+from motcua.workflow.access.cases import ScopedCases
+from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW
+from motcua.workflow.dvcqg.portal import DossierSync, summarize
+from motcua.workflow.engine.audit import AuditEntry, ChainBreak, verify_chains
+from motcua.workflow.engine.model import ArmedTimer, Case, OutboxItem
+from motcua.workflow.engine.queries import CaseFilter
+from motcua.workflow.errors import CaseNotFound
+
+__all__ = [
+    "TIMERS_SHOWN",
+    "ChainCheck",
+    "ParkedEffect",
+    "TimerLine",
+    "chain_check",
+    "parked_effects",
+    "requeue",
+    "sync_page",
+    "timer_lines",
+]
+
+TIMERS_SHOWN: Final = 200
+"""Timers a page lists (the earliest due); the counts above the table cover them all."""
+SYNC_PAGE: Final = 50
+
+
+def visible(cases: ScopedCases, codes: Iterable[str]) -> set[str]:
+    """The codes among ``codes`` whose case the scope sees."""
+    wanted = set(codes)
+    if cases.scope.unlimited:
+        return wanted
+    seen: set[str] = set()
+    for code in wanted:
+        try:
+            cases.case(code)
+        except CaseNotFound:
+            continue
+        seen.add(code)
+    return seen
+
+
+@dataclass(frozen=True, slots=True)
+class TimerLine:
+    timer: ArmedTimer
+    due: bool  # due now: the dispatcher should have claimed it
+    claimed: bool  # a dispatcher's lease holds it now
+
+
+def timer_lines(motcua: Motcua, cases: ScopedCases, now: datetime) -> tuple[TimerLine, ...]:
+    """The earliest armed timers of the scope's cases, each due or not, claimed or not at ``now``."""
+    timers = motcua.store.armed_timers(TIMERS_SHOWN)
+    seen = visible(cases, (timer.case_code for timer in timers))
+    return tuple(TimerLine(timer, timer.due_at <= now, timer.claimed_until is not None and timer.claimed_until > now)
+                 for timer in timers if timer.case_code in seen)
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedEffect:
+    item: OutboxItem
+    event: str  # what the effect was about (the event or the form), never its payload's personal data
+
+
+def parked_effects(motcua: Motcua, cases: ScopedCases) -> tuple[ParkedEffect, ...]:
+    """The outbox's parked effects of the scope's cases, as ``motcua outbox failed`` lists them."""
+    parked = motcua.store.parked()
+    seen = visible(cases, (item.case_code for item in parked))
+    return tuple(ParkedEffect(item, str(item.payload.get("event") or item.payload.get("form") or ""))
+                 for item in parked if item.case_code in seen)
+
+
+def requeue(motcua: Motcua, cases: ScopedCases, ids: Sequence[int] | None, now: datetime) -> int:
+    """Make parked effects of the scope pending again (``ids``, or every one the scope sees when None)."""
+    allowed = {effect.item.id for effect in parked_effects(motcua, cases)}
+    chosen = sorted(allowed if ids is None else allowed & set(ids))
+    if not chosen:
+        return 0
+    return motcua.store.requeue(chosen, now)
+
+
+def sync_page(motcua: Motcua, cases: ScopedCases, after: str | None) -> tuple[tuple[DossierSync, ...], str | None]:
+    """A page of the scope's dossiers (what is published to DVCQG) with their sync summary, and the next cursor."""
+    found = cases.find(CaseFilter(definition_key=DOSSIER_WORKFLOW), after=after, limit=SYNC_PAGE)
+    return tuple(summarize(case, motcua.sync.statuses(case.code)) for case in found.items), found.next_cursor
+
+
+@dataclass(frozen=True, slots=True)
+class ChainCheck:
+    """Every chain of the scope checked: how many, and the first break of each broken one."""
+
+    chains: int
+    entries: int
+    breaks: tuple[ChainBreak, ...]
+
+
+class _Counted:
+    """Counts what passes through an iterator (the cases and entries a check reads once)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def cases(self, items: Iterable[Case]) -> Iterator[Case]:
+        for item in items:
+            self.count += 1
+            yield item
+
+    def entries(self, items: Iterable[AuditEntry]) -> Iterator[AuditEntry]:
+        for item in items:
+            self.count += 1
+            yield item
+
+
+def chain_check(motcua: Motcua, cases: ScopedCases) -> ChainCheck:
+    """:func:`~motcua.workflow.engine.audit.verify_chains` over the scope's cases (all of them, and entries left
+    without a case row, for a scope of every unit)."""
+    store, chains, entries = motcua.store, _Counted(), _Counted()
+    if cases.scope.unlimited:
+        breaks = tuple(verify_chains(chains.cases(store.cases()), entries.entries(store.entries())))
+        return ChainCheck(chains.count, entries.count, breaks)
+    mine = [case for case in store.cases() if cases.scope.admits(cases.index_of(case))]
+    codes = {case.code for case in mine}
+    scoped = (entry for entry in store.entries() if entry.case_code in codes)
+    breaks = tuple(verify_chains(chains.cases(mine), entries.entries(scoped)))
+    return ChainCheck(chains.count, entries.count, breaks)

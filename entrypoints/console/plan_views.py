@@ -1,0 +1,109 @@
+"""What the reform-plan page shows, built without HTTP: the plan's targets measured over a period and its tasks.
+
+The same measurement as ``motcua report plan`` (:func:`motcua.workflow.plan.metrics.plan_inputs` and
+:func:`~motcua.workflow.plan.metrics.evaluate`), limited to what the user sees: the plan tasks and the citizens'
+feedback of the scope's units, and the dossiers counted under them (``DossierFacts.counted_in``), so a commune's
+officer measures the commune's own dossiers and an unscoped user the whole database. Like the command, it folds the
+audit log in memory: fine at the size of a commune's year.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+
+from motcua.adapters.bootstrap import Motcua
+from motcua.definitions.plans import load_plan, plan_paths
+from motcua.workflow.access.scope import Scope
+from motcua.workflow.engine.model import Case
+from motcua.workflow.errors import InvalidInput, NotFound
+from motcua.workflow.feedback.metrics import feedback_rows
+from motcua.workflow.plan.metrics import PLAN_TASK_WORKFLOW, TargetResult, TaskStatus, evaluate, plan_inputs
+from motcua.workflow.plan.model import Occurrence, Plan
+from motcua.workflow.reports.periods import parse_date
+
+__all__ = ["PlanPage", "TaskLine", "plan_page"]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskLine:
+    """One task (one period of a recurring task) and the state of its case, when the plan is loaded."""
+
+    code: str
+    title: str
+    owner: str
+    due: date
+    loaded: bool
+    progress: str = "Chưa nạp"
+    deadline: str = ""
+    evidence: int = 0
+    overdue: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PlanPage:
+    plans: tuple[tuple[str, str], ...]  # (key, title) of every plan shipped
+    plan: Plan
+    start: date
+    end: date
+    as_of: date
+    targets: tuple[TargetResult, ...]
+    feedback: tuple[tuple[str, str, int], ...]
+    tasks: tuple[TaskLine, ...]
+
+
+def _chosen(plans: list[Plan], key: str | None) -> Plan:
+    if not plans:
+        raise NotFound("plan", "no reform plan is shipped in definitions/plans")
+    if key is None:
+        return plans[0]
+    for plan in plans:
+        if plan.key == key:
+            return plan
+    raise NotFound("plan", f"no plan {key!r}")
+
+
+def _period(plan: Plan, start: str | None, end: str | None) -> tuple[date, date]:
+    first = parse_date(start, "from") if start else plan.start
+    last = parse_date(end, "to") if end else plan.end
+    if last < first:
+        raise InvalidInput("to", f"{last.isoformat()} is before {first.isoformat()}")
+    return first, last
+
+
+def _seen(motcua: Motcua, scope: Scope) -> list[Case]:
+    """Every case ``scope`` sees."""
+    if scope.unlimited:
+        return list(motcua.store.cases())
+    return [case for case in motcua.store.cases() if scope.admits(motcua.workflows.index_of(case))]
+
+
+def _line(motcua: Motcua, plan: Plan, occurrence: Occurrence, status: TaskStatus | None, as_of: date) -> TaskLine:
+    code, due, owner = occurrence.code, occurrence.due, plan.owner_text(occurrence.task)
+    title = occurrence.task.text + (f" — {occurrence.period_label}" if occurrence.period_label else "")
+    if status is None:
+        return TaskLine(code, title, owner, due, loaded=False)
+    regions = motcua.workflows.latest(PLAN_TASK_WORKFLOW).definition.regions
+    lifecycle, deadline = regions["lifecycle"].states, regions["deadline"].states
+    return TaskLine(
+        code, title, owner, due, loaded=True,
+        progress=lifecycle[status.lifecycle].label if status.lifecycle in lifecycle else status.lifecycle,
+        deadline=deadline[status.deadline].label if status.deadline in deadline else status.deadline,
+        evidence=status.evidence, overdue=status.overdue(as_of),
+    )
+
+
+def plan_page(motcua: Motcua, scope: Scope, key: str | None, *, start: str | None, end: str | None,
+              today: date) -> PlanPage:
+    """The plan ``key`` (the first shipped when None) measured over [start, end] (the plan's year by default), as
+    ``scope`` sees it. :class:`NotFound` for an unknown plan, :class:`InvalidInput` for a bad date."""
+    plans = [load_plan(path) for path in plan_paths()]
+    plan = _chosen(plans, key)
+    first, last = _period(plan, start, end)
+    inputs, statuses = plan_inputs(motcua.store.entries(), _seen(motcua, scope), motcua.workflows.status_of,
+                                   motcua.catalogue, plan, start=first, end=last, as_of=min(today, last))
+    inputs = replace(inputs, facts=tuple(facts for facts in inputs.facts if facts.counted_in(scope.units)))
+    tasks = tuple(_line(motcua, plan, occurrence, statuses.get(occurrence.code), inputs.as_of)
+                  for occurrence in plan.occurrences())
+    return PlanPage(tuple((p.key, p.title) for p in plans), plan, first, last, inputs.as_of, evaluate(plan, inputs),
+                    feedback_rows(inputs.feedback), tasks)

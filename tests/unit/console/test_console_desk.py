@@ -1,0 +1,146 @@
+"""The desk and the lists of dossiers: what each user's scope shows, the counts and their links, paging, search."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from motcua.entrypoints.console import desk
+from tests.unit.console.console_a import AN_THUONG, APPLICANT, CAM_THUONG, PROVINCE, Site, site
+
+
+@pytest.fixture(scope="module")
+def office() -> Site:
+    built = site()
+    built.fire(built.codes["an_open"], "assign", {"assignee": "lan"})
+    built.fire(built.codes["an_open"], "request_supplement", {"reason": "Bản sao giấy khai sinh"})
+    return built
+
+
+def _codes(html: str) -> set[str]:
+    return set(re.findall(r'href="/console/dossiers/([A-Z0-9-]+)"', html))
+
+
+def _tile(html: str, label: str) -> tuple[int, str]:
+    found = re.search(rf'<a class="tile[^"]*" href="([^"]+)"><strong>(\d+)</strong><span>{label}</span>', html)
+    assert found is not None, label
+    return int(found[2]), found[1].replace("&amp;", "&")
+
+
+def test_the_desk_counts_the_open_dossiers_of_the_users_units(office: Site) -> None:
+    page = office.browser("lan", ["officer"], units=[AN_THUONG]).get("/console/")
+    assert page.status_code == 200
+    assert "Hồ sơ đang giải quyết (2)" in page.text
+    assert _tile(page.text, "Yêu cầu bổ sung giấy tờ") == (1, "/console/dossiers?state=supplement_requested")
+    assert _tile(page.text, "Hồ sơ tôi đang xử lý") == (1, "/console/dossiers?officer=lan")
+    assert "Phạm Văn Hùng" in page.text  # by officer
+    assert "/console/dossiers?procedure=1.004873" in page.text  # by procedure, linked
+
+
+def test_a_province_user_counts_every_unit_of_the_province(office: Site) -> None:
+    page = office.browser("tra", ["inspector"], province=PROVINCE).get("/console/")
+    assert "Hồ sơ đang giải quyết (3)" in page.text
+
+
+def test_a_tile_links_to_the_list_it_counts(office: Site) -> None:
+    browser = office.browser("lan2", ["officer"], units=[AN_THUONG])
+    count, url = _tile(browser.get("/console/").text, "Yêu cầu bổ sung giấy tờ")
+    listed = browser.get(url)
+    assert listed.status_code == 200 and _codes(listed.text) == {office.codes["an_open"]}
+    assert count == 1
+
+
+def test_the_list_shows_only_the_users_scope(office: Site) -> None:
+    an = office.browser("lan3", ["officer"], units=[AN_THUONG]).get("/console/dossiers")
+    cam = office.browser("hoa", ["officer"], units=[CAM_THUONG]).get("/console/dossiers")
+    assert _codes(an.text) == {office.codes["an_open"], office.codes["an_assigned"]}
+    assert _codes(cam.text) == {office.codes["cam_open"]}
+
+
+def test_the_list_filters_by_the_declared_states_and_the_index(office: Site) -> None:
+    browser = office.browser("lan4", ["officer"], units=[AN_THUONG])
+    by_officer = browser.get("/console/dossiers", params={"officer": "Phạm Văn Hùng"})
+    assert _codes(by_officer.text) == {office.codes["an_assigned"]}
+    by_state = browser.get("/console/dossiers", params={"state": "processing"})
+    assert _codes(by_state.text) == {office.codes["an_assigned"]}
+    assert "Đang xử lý" in by_state.text  # the filter said in words, the definition's label
+    by_procedure = browser.get("/console/dossiers", params={"procedure": "1.004873", "scope": "all"})
+    assert len(_codes(by_procedure.text)) == 2
+    assert _codes(browser.get("/console/dossiers", params={"scope": "ended"}).text) == set()
+
+
+@pytest.mark.parametrize("params", [{"state": "no-such-state"}, {"deadline": "late"}, {"scope": "some"}])
+def test_a_filter_the_workflow_does_not_declare_is_refused(office: Site, params: dict[str, str]) -> None:
+    answer = office.browser(f"lan-{next(iter(params.values()))}", ["officer"], units=[AN_THUONG]).get(
+        "/console/dossiers", params=params)
+    assert answer.status_code == 400 and "Bộ lọc không hợp lệ" in answer.text
+
+
+def test_the_list_is_paged_by_code(office: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(desk, "PAGE_SIZE", 1)
+    browser = office.browser("tra2", ["inspector"], province=PROVINCE)
+    seen: list[str] = []
+    url: str | None = "/console/dossiers"
+    while url is not None:
+        page = browser.get(url)
+        seen.extend(sorted(_codes(page.text)))
+        found = re.search(r'<a href="([^"]+)" rel="next">', page.text)
+        url = found[1].replace("&amp;", "&") if found else None
+    assert seen == sorted(office.codes.values())
+
+
+def test_search_by_code_opens_the_dossier_in_scope_only(office: Site) -> None:
+    code = office.codes["cam_open"]
+    cam = office.browser("hoa2", ["officer"], units=[CAM_THUONG]).get("/console/dossiers", params={"q": code})
+    assert cam.status_code == 303 and cam.headers["location"] == f"/console/dossiers/{code}"
+    an = office.browser("lan5", ["officer"], units=[AN_THUONG]).get("/console/dossiers", params={"q": code})
+    assert an.status_code == 200 and _codes(an.text) == set()  # as for a code never issued
+
+
+def test_search_by_identity_number_lists_the_applicants_dossiers(office: Site) -> None:
+    page = office.browser("lan6", ["officer"], units=[AN_THUONG]).get(
+        "/console/dossiers", params={"q": APPLICANT.id_number})
+    assert _codes(page.text) == {office.codes["an_open"], office.codes["an_assigned"]}
+
+
+def test_an_over_long_query_is_refused_as_a_page(office: Site) -> None:
+    answer = office.browser("lan7", ["officer"], units=[AN_THUONG]).get("/console/dossiers", params={"q": "x" * 500})
+    assert answer.status_code == 400 and answer.headers["content-type"].startswith("text/html")
+
+
+ROLES = ("officer", "specialist", "leader", "inspector", "owner", "operator", "auditor")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_opens_the_desk_the_list_and_the_dossiers_of_its_units_only(office: Site, role: str) -> None:
+    browser = office.browser(f"{role}-an", [role], units=[AN_THUONG])
+    mine, other = office.codes["an_assigned"], office.codes["cam_open"]
+    assert browser.get("/console/").status_code == 200
+    assert _codes(browser.get("/console/dossiers").text) == {office.codes["an_open"], mine}
+    assert browser.get(f"/console/dossiers/{mine}").status_code == 200
+    assert browser.get(f"/console/dossiers/{mine}/control-sheet.xlsx").status_code == 200
+    assert browser.get(f"/console/dossiers/{other}").status_code == 404
+    assert browser.get(f"/console/dossiers/{other}/control-sheet.xlsx").status_code == 404
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_of_every_unit_sees_everything(office: Site, role: str) -> None:
+    browser = office.browser(f"{role}-all", [role])
+    assert _codes(browser.get("/console/dossiers").text) == set(office.codes.values())
+    assert all(browser.get(f"/console/dossiers/{code}").status_code == 200 for code in office.codes.values())
+
+
+def test_the_navigation_shows_each_role_its_pages(office: Site) -> None:
+    officer = office.browser("nav-officer", ["officer"], units=[AN_THUONG]).get("/console/").text
+    operator = office.browser("nav-operator", ["operator"]).get("/console/").text
+    auditor = office.browser("nav-auditor", ["auditor"]).get("/console/").text
+    assert 'href="/console/operations"' not in officer and 'href="/console/audit"' not in officer
+    assert 'href="/console/operations"' in operator and 'href="/console/audit"' in operator
+    assert 'href="/console/operations"' not in auditor and 'href="/console/audit"' in auditor
+
+
+def test_the_desk_says_when_it_counted_only_the_first_dossiers(office: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(desk, "DESK_SCAN_MAX", 2)
+    page = office.browser("tra3", ["inspector"], province=PROVINCE).get("/console/")
+    assert "Hồ sơ đang giải quyết (2)" in page.text and "Chỉ tính 2 hồ sơ đầu tiên" in page.text

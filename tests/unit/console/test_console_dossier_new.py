@@ -1,0 +1,63 @@
+"""Receiving a dossier at the desk from the browser: the form from the opening's data, the scope, the refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from motcua.workflow.engine.queries import CaseFilter
+from tests.unit.console.console_a import AN_THUONG, CAM_THUONG, PROCEDURE, Site, csrf_of, site
+
+APPLICANT = {"data.applicant_name": "Lê Thị Hoa", "data.applicant_id": "001199000111", "data.channel": "direct",
+             "data.procedure": PROCEDURE, "data.summary": "Xin xác nhận tình trạng hôn nhân"}
+
+
+@pytest.fixture
+def office() -> Site:
+    return site()
+
+
+def _post(browser, data: dict[str, str]):  # type: ignore[no-untyped-def]
+    token = csrf_of(browser.get("/console/dossiers/new").text)
+    return browser.post("/console/dossiers/new", data={"csrf_token": token, **data})
+
+
+def test_the_form_is_labelled_from_the_opening_data(office: Site) -> None:
+    page = office.browser("lan", ["officer"], units=[AN_THUONG]).get("/console/dossiers/new")
+    assert page.status_code == 200
+    for label in ("Mã thủ tục hành chính", "Kênh thực hiện", "Chủ hồ sơ", "Số định danh cá nhân", "Tiếp nhận hồ sơ"):
+        assert label in page.text
+    assert f'<option value="{PROCEDURE}"' in page.text
+    assert '<label for="new-data-applicant_name">' in page.text and 'id="new-data-applicant_name"' in page.text
+
+
+def test_an_officer_receives_a_dossier_at_their_unit(office: Site) -> None:
+    answer = _post(office.browser("lan", ["officer"], units=[AN_THUONG]), APPLICANT)
+    assert answer.status_code == 303
+    code = answer.headers["location"].removeprefix("/console/dossiers/").removesuffix("?done=receive")
+    case = office.motcua.service.get(code)
+    assert case.state["lifecycle"] == "received" and case.attributes["receiving_unit"] == AN_THUONG
+    assert case.attributes["applicant_name"] == "Lê Thị Hoa" and case.attributes["appointment"]
+    assert [entry.actor for entry in office.motcua.service.history(code)] == ["lan", "lan"]
+
+
+def test_a_unit_outside_the_scope_is_refused_before_a_number_is_drawn(office: Site) -> None:
+    before = office.motcua.store.find(CaseFilter(), limit=100).items
+    answer = _post(office.browser("lan", ["officer"], units=[AN_THUONG]),
+                   {**APPLICANT, "data.receiving_unit": CAM_THUONG})
+    assert answer.status_code == 422 and "ngoài phạm vi" in answer.text
+    assert office.motcua.store.find(CaseFilter(), limit=100).items == before
+    assert 'value="Lê Thị Hoa"' in answer.text  # what was typed is kept
+
+
+def test_missing_or_unknown_data_is_refused_in_words(office: Site) -> None:
+    browser = office.browser("lan", ["officer"], units=[AN_THUONG])
+    nameless = _post(browser, {**APPLICANT, "data.applicant_name": ""})
+    assert nameless.status_code == 422 and "Chủ hồ sơ" in nameless.text
+    unknown = _post(browser, {**APPLICANT, "data.procedure": "9.999999"})
+    assert unknown.status_code == 422 and "không có trong danh mục" in unknown.text
+
+
+def test_only_officers_receive_and_only_with_the_csrf_token(office: Site) -> None:
+    assert office.browser("hung", ["specialist"], units=[AN_THUONG]).get("/console/dossiers/new").status_code == 403
+    browser = office.browser("lan", ["officer"], units=[AN_THUONG])
+    assert browser.post("/console/dossiers/new", data=APPLICANT).status_code == 403

@@ -1,0 +1,144 @@
+"""The operations and audit pages: operators and auditors only; timers, parked effects and their retry (CSRF),
+DVCQG sync, the chains verified with the first break named, anchors kept and checked."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from motcua.adapters.memory.store import MemoryStore
+from motcua.workflow.engine.model import OutboxItem
+from motcua.workflow.engine.retry import Park
+from tests.unit.console.pages_b import AN_THUONG, CAM_THUONG, Office, csrf_of, office
+
+OPERATIONS = ("/console/operations", "/console/operations/outbox", "/console/operations/sync")
+AUDIT = ("/console/audit", "/console/audit/verify", "/console/audit/anchors", "/console/audit/anchor.json")
+
+
+@pytest.fixture(scope="module")
+def shop() -> Iterator[Office]:
+    built = office()
+    yield built
+    built.motcua.close()
+
+
+@pytest.fixture
+def fresh() -> Iterator[Office]:
+    """An office of its own, for a test that changes it."""
+    built = office()
+    yield built
+    built.motcua.close()
+
+
+def park_one(shop: Office, code: str) -> OutboxItem:
+    """Fail one pending effect of ``code`` for good, as a worker does on a permanent refusal."""
+    store = shop.motcua.store
+    claimed = store.claim_effects(shop.clock.now() + timedelta(days=365), 100, timedelta(minutes=1))
+    chosen = next(item for item in claimed if item.case_code == code)
+    assert store.failed(chosen.id, "550 hộp thư không tồn tại", Park("permanent"))
+    return chosen
+
+
+@pytest.mark.parametrize("page", OPERATIONS + AUDIT)
+def test_officers_leaders_and_inspectors_are_refused(shop: Office, page: str) -> None:
+    for roles in (["officer"], ["leader", "specialist"], ["inspector"]):
+        answer = shop.browser(f"refused-{len(roles)}-{roles[0]}-{page}", roles).get(page)
+        assert answer.status_code == 403, (roles, page)
+        assert "Traceback" not in answer.text
+
+
+def test_auditors_read_the_audit_pages_but_not_the_operations(shop: Office) -> None:
+    auditor = shop.browser("auditor", ["auditor"])
+    assert [auditor.get(page).status_code for page in AUDIT] == [200] * len(AUDIT)
+    assert [auditor.get(page).status_code for page in OPERATIONS] == [403] * len(OPERATIONS)
+    operator = shop.browser("operator", ["operator"])
+    assert [operator.get(page).status_code for page in OPERATIONS + AUDIT] == [200] * (len(OPERATIONS) + len(AUDIT))
+
+
+def test_the_timer_table_shows_the_scopes_timers_due_and_claimed(shop: Office) -> None:
+    store = shop.motcua.store
+    claimed = store.claim_due(shop.clock.now() + timedelta(days=365), 1, timedelta(days=1000))[0]
+    everyone = shop.browser("ops-all", ["operator"]).get("/console/operations").text
+    assert all(shop.codes[name] in everyone for name in ("an_open", "an_online", "cam_open"))  # still open: timed
+    assert '<span class="badge warn">Đến hạn</span>' in everyone  # the clock is past some warnings
+    line = re.search(rf"{re.escape(claimed.case_code)}</a></td>\s*<td>{claimed.name}</td>.*?</tr>", everyone, re.S)
+    assert line is not None and 'class="badge ok"' in line[0]  # held by the dispatcher's lease
+    cam = shop.browser("ops-cam", ["operator"], units=[CAM_THUONG]).get("/console/operations").text
+    assert shop.codes["cam_open"] in cam
+    assert not any(shop.codes[name] in cam for name in ("an_done", "an_open", "an_online"))
+
+
+def test_a_parked_effect_is_retried_with_the_forms_token(fresh: Office) -> None:
+    parked = park_one(fresh, fresh.codes["an_open"])
+    operator = fresh.browser("ops-retry", ["operator"], units=[AN_THUONG])
+    page = operator.get("/console/operations/outbox")
+    assert fresh.codes["an_open"] in page.text and "550 hộp thư không tồn tại" in page.text
+    refused = operator.post("/console/operations/outbox/retry", data={"effect": str(parked.id)})
+    assert refused.status_code == 403
+    assert [item.id for item in fresh.motcua.store.parked()] == [parked.id]
+    token = csrf_of(operator, "/console/operations/outbox")
+    answer = operator.post("/console/operations/outbox/retry", data={"effect": str(parked.id), "csrf_token": token})
+    assert answer.status_code == 303 and answer.headers["location"].endswith("retried=1")
+    assert fresh.motcua.store.parked() == []
+    assert "Không có hiệu ứng nào bị dừng" in operator.get("/console/operations/outbox").text
+
+
+def test_retry_all_never_touches_another_units_effects(fresh: Office) -> None:
+    theirs = park_one(fresh, fresh.codes["cam_open"])
+    operator = fresh.browser("ops-an", ["operator"], units=[AN_THUONG])
+    assert fresh.codes["cam_open"] not in operator.get("/console/operations/outbox").text
+    token = csrf_of(operator, "/console/operations/outbox")
+    answer = operator.post("/console/operations/outbox/retry", data={"all": "1", "csrf_token": token})
+    assert answer.headers["location"].endswith("retried=0")
+    answer = operator.post("/console/operations/outbox/retry", data={"effect": str(theirs.id), "csrf_token": token})
+    assert answer.headers["location"].endswith("retried=0")
+    assert [item.id for item in fresh.motcua.store.parked()] == [theirs.id]
+
+
+def test_the_sync_page_lists_the_scopes_dossiers(shop: Office) -> None:
+    page = shop.browser("ops-sync", ["operator"], units=[CAM_THUONG]).get("/console/operations/sync").text
+    assert shop.codes["cam_open"] in page and shop.codes["an_open"] not in page
+    assert "Đang chờ" in page  # no portal configured: nothing synced yet
+
+
+def test_every_chain_verifies_until_one_is_tampered_with(fresh: Office) -> None:
+    auditor = fresh.browser("auditor-verify", ["auditor"])
+    assert "Nhật ký nguyên vẹn" in auditor.get("/console/audit/verify").text
+    store = fresh.motcua.store
+    assert isinstance(store, MemoryStore)
+    code = fresh.codes["an_done"]
+    entries = store._entries[code]  # the tampering an attacker with the database's disk would do
+    entries[1] = replace(entries[1], data={**entries[1].data, "note": "sửa lén"})
+    page = auditor.get("/console/audit/verify").text
+    assert "1 chuỗi bị gãy" in page
+    assert re.search(rf"<td>{re.escape(code)}</td><td class=\"num\">2</td>", page)
+    scoped = fresh.browser("auditor-cam", ["auditor"], units=[CAM_THUONG]).get("/console/audit/verify").text
+    assert "Nhật ký nguyên vẹn" in scoped and "Đã kiểm tra 1 chuỗi" in scoped
+
+
+def test_an_anchor_downloaded_then_checked(fresh: Office) -> None:
+    auditor = fresh.browser("auditor-anchor", ["auditor"])
+    kept = auditor.get("/console/audit/anchor.json")
+    assert kept.status_code == 200 and kept.json()["kind"] == "motcua-audit-anchor"
+    fresh.receive("later", CAM_THUONG, fresh.clock.now().date())
+    token = csrf_of(auditor, "/console/audit/anchors")
+    checked = auditor.post("/console/audit/anchors/check", data={"csrf_token": token},
+                           files={"anchor": ("anchor.json", kept.content, "application/json")})
+    assert checked.status_code == 200
+    assert "Nhật ký khớp dấu neo" in checked.text and "1 chuỗi mới" in checked.text
+    garbage = auditor.post("/console/audit/anchors/check", data={"csrf_token": token},
+                           files={"anchor": ("anchor.json", b"{}", "application/json")})
+    assert garbage.status_code == 400 and "Không đọc được dấu neo" in garbage.text
+    no_token = auditor.post("/console/audit/anchors/check",
+                            files={"anchor": ("anchor.json", kept.content, "application/json")})
+    assert no_token.status_code == 403
+
+
+def test_anchors_are_for_users_of_every_unit(shop: Office) -> None:
+    scoped = shop.browser("auditor-an", ["auditor"], units=[AN_THUONG])
+    assert scoped.get("/console/audit/anchors").status_code == 403
+    assert scoped.get("/console/audit/anchor.json").status_code == 403

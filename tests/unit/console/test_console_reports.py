@@ -1,0 +1,185 @@
+"""The report pages of the console: Biểu 06 and Decision 766 per unit and for the province, their charts and
+workbooks, the reform plan; each user sees their own units' numbers and never another unit's."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import date
+
+import openpyxl  # type: ignore[import-untyped]
+import pytest
+from PIL import Image
+
+from motcua.definitions.plans import load_plan, plan_paths
+from motcua.entrypoints.console.report_views import (
+    ReportQuery,
+    bieu06_header,
+    month_spans,
+    on_time_series,
+    overdue_series,
+    week_ends,
+)
+from motcua.workflow.errors import InvalidInput
+from motcua.workflow.plan.intake import load_tasks
+from motcua.workflow.reports.periods import Period
+from motcua.workflow.reports.projection import BIEU06_COUNTS, Bieu06, Bieu06Row
+from motcua.workflow.reports.service import ReportService
+from tests.unit.console.pages_b import AN_THUONG, CAM_THUONG, Office, cells, office
+
+YEAR = "period=2025"
+
+
+@pytest.fixture(scope="module")
+def shop() -> Iterator[Office]:
+    built = office()
+    yield built
+    built.motcua.close()
+
+
+def totals(shop: Office, units: frozenset[str] | None) -> list[int]:
+    service = ReportService(shop.motcua.reports, shop.motcua.rules, shop.motcua.store).caught_up()
+    return list(service.bieu06(date(2025, 1, 1), date(2025, 12, 31), units=units).total.counts().values())
+
+
+def test_an_officer_sees_an_thuongs_bieu06_and_never_cam_thuongs(shop: Office) -> None:
+    officer = shop.browser("an-officer", ["officer"], units=[AN_THUONG])
+    page = officer.get(f"/console/reports/bieu06?{YEAR}")
+    assert page.status_code == 200
+    assert cells(page.text, "total") == totals(shop, frozenset({AN_THUONG}))
+    assert cells(page.text, "total")[0] == 3  # the three dossiers An Thượng received
+    assert "Biểu số 06/VPCP/KSTT" in page.text and "xã An Thượng" in page.text
+    for asked in (f"/console/reports/bieu06?{YEAR}&unit={CAM_THUONG}", f"/console/reports/par766?unit={CAM_THUONG}",
+                  f"/console/reports/bieu06.xlsx?unit={CAM_THUONG}", f"/console/charts/on-time.png?unit={CAM_THUONG}"):
+        refused = officer.get(asked)
+        assert refused.status_code == 404, asked
+        assert "image/png" not in refused.headers["content-type"]
+
+
+def test_the_province_is_the_sum_of_its_units(shop: Office) -> None:
+    inspector = shop.browser("inspector", ["inspector"], province="hai-duong")
+    province = cells(inspector.get(f"/console/reports/bieu06?{YEAR}").text, "total")
+    an = cells(inspector.get(f"/console/reports/bieu06?{YEAR}&unit={AN_THUONG}").text, "total")
+    cam = cells(inspector.get(f"/console/reports/bieu06?{YEAR}&unit={CAM_THUONG}").text, "total")
+    assert province == [a + c for a, c in zip(an, cam, strict=True)]
+    assert province[0] == 4
+    assert province == totals(shop, None)
+    assert "Đơn vị: tỉnh Hải Dương" in inspector.get(f"/console/reports/bieu06?{YEAR}").text
+
+
+def test_the_page_is_laid_out_as_the_form(shop: Office) -> None:
+    page = shop.browser("layout", ["leader"], units=[AN_THUONG]).get(f"/console/reports/bieu06?{YEAR}")
+    numbers = [f"<th scope=\"col\">({column})</th>" for column in range(1, 14)]
+    assert all(number in page.text for number in numbers)
+    assert "Số hồ sơ tiếp nhận giải quyết" in page.text and 'colspan="4"' in page.text
+    assert "style=" not in page.text and "<script>" not in page.text  # the CSP forbids both
+    header = bieu06_header()
+    assert sum(cell.colspan for cell in header[0]) == 2 + len(BIEU06_COUNTS)
+
+
+def test_the_workbook_is_the_clis_and_matches_the_page(shop: Office) -> None:
+    officer = shop.browser("xlsx", ["officer"], units=[AN_THUONG])
+    shown = cells(officer.get(f"/console/reports/bieu06?{YEAR}").text, "total")
+    answer = officer.get(f"/console/reports/bieu06.xlsx?{YEAR}")
+    assert answer.status_code == 200
+    assert "attachment" in answer.headers["content-disposition"]
+    sheet = openpyxl.load_workbook(io.BytesIO(answer.content)).active
+    total_row = next(row for row in sheet.iter_rows(values_only=True) if row[0] == "Tổng cộng")
+    assert list(total_row[2:13]) == shown
+    assert sheet["A1"].value == "Đơn vị: xã An Thượng (LOCAL-HD-AN-THUONG)"
+
+
+def test_the_scorecard_and_its_workbook(shop: Office) -> None:
+    officer = shop.browser("p766", ["officer"], units=[AN_THUONG])
+    page = officer.get(f"/console/reports/par766?{YEAR}")
+    assert page.status_code == 200
+    service = ReportService(shop.motcua.reports, shop.motcua.rules, shop.motcua.store).caught_up()
+    card = service.scorecard(date(2025, 1, 1), date(2025, 12, 31), units=frozenset({AN_THUONG}))
+    assert f'<td class="num">{card.total_points:g}</td>' in page.text
+    sheet = openpyxl.load_workbook(io.BytesIO(officer.get(f"/console/reports/par766.xlsx?{YEAR}").content)).active
+    total_row = next(row for row in sheet.iter_rows(values_only=True) if row[1] == "Tổng")
+    assert total_row[5] == card.total_points
+
+
+@pytest.mark.parametrize("chart", ["on-time", "overdue", "channels"])
+def test_each_chart_is_a_real_image(shop: Office, chart: str) -> None:
+    answer = shop.browser(f"chart-{chart}", ["officer"], units=[AN_THUONG]).get(f"/console/charts/{chart}.png?{YEAR}")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "image/png"
+    image = Image.open(io.BytesIO(answer.content))
+    assert image.format == "PNG" and image.size == (800, 400)
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'none'" in answer.headers["content-security-policy"]
+
+
+def test_a_bad_period_is_said_in_words(shop: Office) -> None:
+    page = shop.browser("typo", ["officer"], units=[AN_THUONG]).get("/console/reports/bieu06?period=2025-Q5")
+    assert page.status_code == 400
+    assert "Không lập được báo cáo" in page.text and "2025-Q5" in page.text
+    assert "Traceback" not in page.text
+
+
+def test_reports_need_a_signed_in_user(shop: Office) -> None:
+    from fastapi.testclient import TestClient  # noqa: PLC0415
+
+    anonymous = TestClient(shop.app, follow_redirects=False)
+    for page in ("/console/reports", "/console/reports/bieu06", "/console/reports/bieu06.xlsx",
+                 "/console/charts/on-time.png", "/console/plan"):
+        answer = anonymous.get(page)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/console/sign-in"), page
+    listing = shop.browser("reader", ["specialist"], units=[AN_THUONG]).get("/console/reports")
+    assert all(f'href="/console/{page}"' in listing.text for page in ("reports/bieu06", "reports/par766", "plan"))
+
+
+def test_the_plan_page_shows_targets_and_tasks(shop: Office) -> None:
+    page = shop.browser("planner", ["leader"], units=[AN_THUONG]).get("/console/plan")
+    assert page.status_code == 200
+    assert "Kế hoạch cải cách hành chính nhà nước xã An Thượng năm 2023" in page.text
+    assert "Chỉ tiêu" in page.text and "Nhiệm vụ (" in page.text
+    assert shop.browser("planner-2", ["leader"]).get("/console/plan?plan=nope").status_code == 404
+
+
+def test_the_plans_tasks_are_seen_by_their_units_users_only() -> None:
+    shop = office()
+    try:
+        plan = load_plan(plan_paths()[0])
+        created = load_tasks(shop.motcua.service, shop.motcua.rules, plan, unit=AN_THUONG).created
+        an = shop.browser("an-leader", ["leader"], units=[AN_THUONG]).get("/console/plan").text
+        cam = shop.browser("cam-leader", ["leader"], units=[CAM_THUONG]).get("/console/plan").text
+        assert an.count("Chưa nạp") == 0 and cam.count("Chưa nạp") == len(created) > 0
+    finally:
+        shop.motcua.close()
+
+
+def test_a_period_is_asked_as_of_the_cli() -> None:
+    # nothing asked: this year up to today, never a period running into the future
+    assert ReportQuery().period_at(date(2025, 5, 6)) == Period(date(2025, 1, 1), date(2025, 5, 6))
+    assert ReportQuery(cutoff_day=15).period_at(date(2025, 5, 6)) == Period(date(2024, 12, 15), date(2025, 12, 14))
+    assert ReportQuery(period="2025-Q1", cutoff_day=15).period_at(date(2025, 5, 6)) == Period(
+        date(2024, 12, 15), date(2025, 3, 14))
+    with pytest.raises(InvalidInput):
+        ReportQuery(period="2025", start="2025-01-01").period_at(date(2025, 5, 6))
+    assert ReportQuery(period="2025", unit=AN_THUONG).query_string() == f"period=2025&unit={AN_THUONG}"
+
+
+def test_months_and_weeks_of_a_period() -> None:
+    cut = Period(date(2024, 12, 15), date(2025, 3, 14))
+    assert month_spans(cut)[0] == ("T12/2024", date(2024, 12, 15), date(2024, 12, 31))
+    assert month_spans(cut)[-1] == ("T3/2025", date(2025, 3, 1), date(2025, 3, 14))
+    weeks = week_ends(Period(date(2025, 6, 1), date(2025, 6, 30)))
+    assert weeks[0] == date(2025, 6, 1) and weeks[-1] == date(2025, 6, 30)
+    assert all(day.weekday() == 6 for day in weeks[:-1])
+
+
+def test_the_series_are_read_from_bieu06() -> None:
+    asked: list[tuple[date, date]] = []
+
+    def report_of(start: date, end: date) -> Bieu06:
+        asked.append((start, end))
+        row = Bieu06Row("", "", resolved=4, resolved_early=1, resolved_on_time=2, pending_overdue=start.day)
+        return Bieu06(start, end, (row,), total=row)
+
+    period = Period(date(2025, 1, 1), date(2025, 2, 28))
+    assert on_time_series(report_of, period) == (("T1/2025", 75.0), ("T2/2025", 75.0))
+    assert overdue_series(report_of, period)[0] == (date(2025, 1, 5), 5)  # one-day report on the week's last day
+    assert (date(2025, 1, 5), date(2025, 1, 5)) in asked

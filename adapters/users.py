@@ -56,6 +56,8 @@ __all__ = [
     "SignInPolicy",
     "User",
     "UserStore",
+    "check_name",
+    "check_password",
     "hash_password",
     "new_session",
     "new_user",
@@ -216,6 +218,15 @@ class UserStore(Protocol):
         """Store a new user; False when the name is taken."""
         ...
 
+    def add_first_user(self, user: User) -> bool:
+        """Store ``user`` if there is no user at all (disabled ones count) — one atomic step, so that two first-run
+        setups at once make one user —; False when there is one already."""
+        ...
+
+    def has_users(self) -> bool:
+        """Whether any user (disabled ones included) exists."""
+        ...
+
     def user(self, name: str) -> User | None: ...
 
     def users(self) -> Sequence[User]:
@@ -250,6 +261,12 @@ def user_roles() -> frozenset[str]:
     return key_roles() | frozenset(CONSOLE_ROLES)
 
 
+def check_name(name: str) -> None:
+    if len(name) > NAME_MAX or not _NAME.fullmatch(name):
+        raise InvalidInput("--name", f"a user name is 1 to {NAME_MAX} letters, digits, dots, dashes, @ and "
+                                     "underscores, starting with a letter or a digit")
+
+
 def check_password(password: str) -> None:
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
         raise InvalidInput("password", f"a password has {PASSWORD_MIN} to {PASSWORD_MAX} characters")
@@ -264,9 +281,7 @@ def new_user(
     province: str | None = None,
 ) -> User:
     """A user with the hash of ``password``, if the name, the roles and the scope are valid (as an API key's)."""
-    if len(name) > NAME_MAX or not _NAME.fullmatch(name):
-        raise InvalidInput("--name", f"a user name is 1 to {NAME_MAX} letters, digits, dots, dashes, @ and "
-                                     "underscores, starting with a letter or a digit")
+    check_name(name)
     if not roles:
         raise InvalidInput("--role", "give at least one role (officer, specialist, leader…)")
     if "applicant" in roles:
@@ -320,6 +335,17 @@ class MemoryUserStore:
                 return False
             self._users[user.name] = user
             return True
+
+    def add_first_user(self, user: User) -> bool:
+        with self._lock:
+            if self._users:
+                return False
+            self._users[user.name] = user
+            return True
+
+    def has_users(self) -> bool:
+        with self._lock:
+            return bool(self._users)
 
     def user(self, name: str) -> User | None:
         with self._lock:

@@ -11,7 +11,7 @@ from motcua.adapters.sql.http_tables import ConsoleSessionRow, ConsoleUserRow
 from motcua.adapters.sql.statement import Compiler, param
 from motcua.adapters.sql.tables import table_of
 
-__all__ = ["SESSION_COLUMNS", "USER_COLUMNS", "UserQueries"]
+__all__ = ["FIRST_USER_LOCK", "SESSION_COLUMNS", "USER_COLUMNS", "UserQueries"]
 
 USERS = table_of(ConsoleUserRow)
 SESSIONS = table_of(ConsoleSessionRow)
@@ -20,6 +20,9 @@ USER_COLUMNS: Final = ("name", "password_hash", "roles", "created_at", "units", 
                        "locked_until")
 """The columns of a user, in the order of its rows."""
 SESSION_COLUMNS: Final = ("key", "user_name", "csrf_token", "created_at", "expires_at")
+FIRST_USER_LOCK: Final = int.from_bytes(b"mc1stusr", "big") >> 1
+"""PostgreSQL's transaction-level advisory lock taken before the first user is added (a positive 64-bit key, apart
+from the migrations' own)."""
 
 
 class UserQueries:
@@ -32,6 +35,10 @@ class UserQueries:
                             .on_conflict_do_nothing().returning(USERS.c.name))
         self.user = sql(users.where(USERS.c.name == param("name")))
         self.users = sql(users.order_by(USERS.c.name))
+        self.any_user = sql(sa.select(USERS.c.name).limit(1))
+        # PostgreSQL: the first-user creations queue here, each then sees the user the one before it committed
+        self.first_user_lock = sql(sa.select(sa.func.pg_advisory_xact_lock(
+            sa.literal(FIRST_USER_LOCK, sa.BigInteger)))) if dialect.name == "postgresql" else None
         live = sa.and_(USERS.c.name == param("name"), USERS.c.disabled_at.is_(None))
         self.disable = sql(sa.update(USERS).where(live).values(disabled_at=param("at")).returning(USERS.c.name))
         self.end_sessions_of = sql(sa.delete(SESSIONS).where(SESSIONS.c.user_name == param("name")))

@@ -25,14 +25,30 @@ class SqlUserStore:
         self._sql = UserQueries(driver.dialect)
 
     def add_user(self, user: User) -> bool:
-        instant = self._codec.instant
-        values = {"name": user.name, "password_hash": user.password_hash, "roles": json_dumps(list(user.roles)),
-                  "created_at": instant(user.created_at),
-                  "units": None if user.units is None else json_dumps(list(user.units)), "province": user.province,
-                  "disabled_at": maybe(instant, user.disabled_at), "failures": user.failures,
-                  "locked_until": maybe(instant, user.locked_until)}
         with self._driver.transaction() as unit:
-            return unit.first(self._sql.add_user, values) is not None
+            return unit.first(self._sql.add_user, self._values(user)) is not None
+
+    def add_first_user(self, user: User) -> bool:
+        # one transaction, serialized: BEGIN IMMEDIATE on SQLite, an advisory transaction lock on PostgreSQL (under
+        # READ COMMITTED the check after the lock sees a first user committed by whoever held it before)
+        with self._driver.transaction() as unit:
+            if self._sql.first_user_lock is not None:
+                unit.first(self._sql.first_user_lock, {})
+            if unit.first(self._sql.any_user, {}) is not None:
+                return False
+            return unit.first(self._sql.add_user, self._values(user)) is not None
+
+    def has_users(self) -> bool:
+        with self._driver.reading() as unit:
+            return unit.first(self._sql.any_user, {}) is not None
+
+    def _values(self, user: User) -> Params:
+        instant = self._codec.instant
+        return {"name": user.name, "password_hash": user.password_hash, "roles": json_dumps(list(user.roles)),
+                "created_at": instant(user.created_at),
+                "units": None if user.units is None else json_dumps(list(user.units)), "province": user.province,
+                "disabled_at": maybe(instant, user.disabled_at), "failures": user.failures,
+                "locked_until": maybe(instant, user.locked_until)}
 
     def user(self, name: str) -> User | None:
         with self._driver.reading() as unit:

@@ -18,21 +18,24 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from motcua.adapters.bootstrap import Motcua
 from motcua.adapters.users import policy_from_settings
-from motcua.entrypoints.console import auth, desk, dossier, operations, reception, reports, workflows
+from motcua.entrypoints.console import auth, desk, dossier, operations, reception, reports, setup, workflows
 from motcua.entrypoints.console.base import PREFIX, STATIC_DIR, Console, http_error_page
 from motcua.workflow.engine.clock import Clock
 
 __all__ = ["STATIC_PATH", "ConsoleTooLarge", "console_of", "mount_console"]
 
 STATIC_PATH: Final = f"{PREFIX}/static"
-_PAGES: Final = (auth, desk, reception, dossier, reports, workflows, operations)  # reception's /dossiers/new first
+_PAGES: Final = (auth, setup, desk, reception, dossier, reports, workflows, operations)  # reception before dossier
 
 
 def console_of(app: FastAPI, motcua: Motcua, clock: Clock) -> None:
     """Mount the console over ``motcua``, its users on the store's database (in memory beside a memory store), with
     the sign-in policy of the ``MOTCUA_CONSOLE_*`` settings (:func:`~motcua.adapters.users.policy_from_settings`:
-    a bad one stops the app from being built)."""
-    mount_console(app, Console(motcua, motcua.backend.users, clock, policy_from_settings()))
+    a bad one stops the app from being built). The console is kept as ``app.state.console`` (``motcua serve`` opens
+    its first-run setup there)."""
+    console = Console(motcua, motcua.backend.users, clock, policy_from_settings())
+    app.state.console = console
+    mount_console(app, console)
 
 
 def mount_console(app: FastAPI, console: Console) -> None:

@@ -6,7 +6,8 @@
   lock-out after repeated failures). On success a *new* session is made, whatever session id the browser brought
   (no fixation), and set in an HttpOnly, SameSite=Strict cookie, Secure over HTTPS; the browser goes on to
   ``next`` (a console page of this site only). A refusal says the same thing for a wrong name, a wrong password,
-  a disabled or a locked-out user.
+  a disabled or a locked-out user. While no user exists at all, the page says how the first one is made: the
+  setup page with the code ``motcua serve`` printed (:mod:`.setup`), or ``motcua user create``.
 - ``POST /console/sign-out`` (with the session's CSRF token): the session is deleted and the cookie cleared.
 """
 
@@ -33,7 +34,7 @@ from motcua.entrypoints.console.base import (
     safe_next,
 )
 
-__all__ = ["SIGN_IN_COOKIE", "routes"]
+__all__ = ["SIGN_IN_COOKIE", "routes", "secure_cookie", "start_session"]
 
 SIGN_IN_COOKIE: Final = "motcua_signin"
 _SIGN_IN_TOKEN_AGE: Final = 1800  # seconds a sign-in form stays valid
@@ -66,16 +67,8 @@ def routes(console: Console) -> APIRouter:
         if user is None:
             log.info("console.sign_in.refused")
             return _form(console, request, target, error=_REFUSED, status_code=401)
-        ended = request.cookies.get(SESSION_COOKIE)
-        if ended and len(ended) <= SESSION_ID_MAX:
-            console.users.end_session(session_key(ended))  # whatever session the browser brought ends here
-        session_id, session = new_session(user.name, now, console.policy.session_lifetime)
-        console.users.add_session(session)
-        console.users.purge_sessions(now)
         log.info("console.sign_in")
-        response = RedirectResponse(target, status_code=303)
-        response.set_cookie(SESSION_COOKIE, session_id, max_age=int(console.policy.session_lifetime.total_seconds()),
-                            path=PREFIX, secure=_secure(console, request), httponly=True, samesite="strict")
+        response = start_session(console, request, user.name, target)
         response.delete_cookie(SIGN_IN_COOKIE, path=f"{PREFIX}/sign-in")
         return response
 
@@ -83,24 +76,42 @@ def routes(console: Console) -> APIRouter:
     def sign_out(request: Request, user: Annotated[ConsoleUser, Depends(console.posted)]) -> Response:
         console.users.end_session(user.session_key)
         response = RedirectResponse(f"{PREFIX}/sign-in", status_code=303)
-        response.delete_cookie(SESSION_COOKIE, path=PREFIX, secure=_secure(console, request), httponly=True,
+        response.delete_cookie(SESSION_COOKIE, path=PREFIX, secure=secure_cookie(console, request), httponly=True,
                                samesite="strict")
         return response
 
     return pages
 
 
+def start_session(console: Console, request: Request, name: str, target: str) -> Response:
+    """A *new* session for the user ``name`` (whatever session the browser brought ends: no fixation), in an
+    HttpOnly, SameSite=Strict cookie; the browser goes on to ``target``."""
+    now = console.clock.now()
+    ended = request.cookies.get(SESSION_COOKIE)
+    if ended and len(ended) <= SESSION_ID_MAX:
+        console.users.end_session(session_key(ended))  # whatever session the browser brought ends here
+    session_id, session = new_session(name, now, console.policy.session_lifetime)
+    console.users.add_session(session)
+    console.users.purge_sessions(now)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(SESSION_COOKIE, session_id, max_age=int(console.policy.session_lifetime.total_seconds()),
+                        path=PREFIX, secure=secure_cookie(console, request), httponly=True, samesite="strict")
+    return response
+
+
 def _form(console: Console, request: Request, target: str, *, error: str | None = None,
           status_code: int = 200) -> Response:
     token = secrets.token_urlsafe(24)
+    no_user = not console.users.has_users()  # the page says how the first user is made
     response = console.render(request, None, "sign_in.html", status_code=status_code, next_url=target,
-                              signin_token=token, error=error)
+                              signin_token=token, error=error, no_user=no_user,
+                              setup_open=no_user and console.first_run.is_open)
     response.set_cookie(SIGN_IN_COOKIE, token, max_age=_SIGN_IN_TOKEN_AGE, path=f"{PREFIX}/sign-in",
-                        secure=_secure(console, request), httponly=True, samesite="strict")
+                        secure=secure_cookie(console, request), httponly=True, samesite="strict")
     response.headers.update(HEADERS)
     return response
 
 
-def _secure(console: Console, request: Request) -> bool:
+def secure_cookie(console: Console, request: Request) -> bool:
     chosen = console.policy.secure_cookie
     return request.url.scheme == "https" if chosen is None else chosen

@@ -36,6 +36,7 @@ from starlette.exceptions import HTTPException
 
 from motcua.adapters.bootstrap import Motcua
 from motcua.adapters.users import CONSOLE_ROLES, SignInPolicy, UserStore, session_key
+from motcua.entrypoints.console.first_run import FirstRun
 from motcua.workflow.access.cases import ScopedCases
 from motcua.workflow.access.scope import Scope
 from motcua.workflow.engine.clock import Clock, SystemClock, to_vietnam_time
@@ -169,13 +170,15 @@ def _vietnam_time(instant: datetime | None, spec: str = "%d/%m/%Y %H:%M") -> str
 class Console:
     """What the pages need: the engine, the users and sessions, the clock, the templates, the sign-in policy (its
     ``secure_cookie`` None by default: the session cookie is Secure when the request came over HTTPS — uvicorn sets
-    the scheme from TLS or a trusted proxy's X-Forwarded-Proto)."""
+    the scheme from TLS or a trusted proxy's X-Forwarded-Proto). ``first_run``: the setup code of a console without
+    users (:mod:`~motcua.entrypoints.console.first_run`; closed until ``motcua serve`` opens it)."""
 
     motcua: Motcua
     users: UserStore
     clock: Clock = field(default_factory=SystemClock)
     policy: SignInPolicy = field(default_factory=SignInPolicy)
     templates: Jinja2Templates = field(default_factory=_templates)
+    first_run: FirstRun = field(default_factory=FirstRun)
 
     def cases(self, user: ConsoleUser) -> ScopedCases:
         """The dossiers as ``user`` may see and move them (as an API key with the same grant)."""

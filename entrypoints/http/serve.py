@@ -11,6 +11,11 @@ With ``--workers N`` (N > 1) uvicorn's supervisor starts N processes answering o
 engine and connections; the dispatcher (unless ``--no-dispatch``) runs once, in the supervisor, never in the N
 processes: one claimer per server, as with one process.
 
+On a database without any console user, one process prints the console's first-run setup code on standard error
+(never in the logs) and opens ``/console/setup``; with ``--workers N`` no process holds a code, and the server says
+instead that the first user is made with ``motcua user create … --all-units``
+(:mod:`motcua.entrypoints.console.first_run`).
+
 Timers fired are counted in ``/metrics`` where they fire: in this process with one process and the dispatcher
 inline only. uvicorn's access log is off unless ``access_log`` (``--access-log``): each committed transition has
 its own log line, and the access line cost ≈ 0.06 ms a request.
@@ -123,7 +128,19 @@ def serve(options: ServeOptions) -> None:
         _serve_processes(options, clock)
         return
     with built_app(options.database_url, clock=clock) as (app, motcua, _), _dispatching(motcua, options, clock):
+        _offer_setup(app, options)
         uvicorn.Server(server_config(app, options)).run()
+
+
+def _offer_setup(app: FastAPI, options: ServeOptions) -> None:
+    """On a database without any console user: the first-run setup code, printed on standard error (never logged;
+    :mod:`motcua.entrypoints.console.first_run`)."""
+    from motcua.entrypoints.console.base import Console  # noqa: PLC0415 - only for this check
+    from motcua.entrypoints.console.first_run import announce, setup_address  # noqa: PLC0415 - same
+
+    console = app.state.console
+    assert isinstance(console, Console), "create_app keeps its console in app.state"
+    announce(console.first_run, console.users, setup_address(options.host, options.port))
 
 
 @contextmanager
@@ -151,6 +168,7 @@ def _serve_processes(options: ServeOptions, clock: Clock) -> None:
     factory = functools.partial(worker_app, options.database_url, limit)
     config = server_config(factory, options)  # a factory (factory=True): each process calls it
     with ExitStack() as stack:
+        _no_setup_with_workers(options.database_url)
         socket = config.bind_socket()
         stack.callback(socket.close)
         if options.dispatch:
@@ -158,6 +176,19 @@ def _serve_processes(options: ServeOptions, clock: Clock) -> None:
             stack.callback(motcua.close)
             stack.enter_context(_dispatching(motcua, options, clock))
         Multiprocess(config, sockets=[socket]).run()
+
+
+def _no_setup_with_workers(database_url: str) -> None:
+    """No process of ``--workers N`` holds a setup code (each would count wrong codes apart): on a database without
+    any console user, say that the first one is made with ``motcua user create``."""
+    from motcua.adapters.backends import open_backend  # noqa: PLC0415 - only for this check
+    from motcua.entrypoints.console.first_run import refuse_with_workers  # noqa: PLC0415 - same
+
+    backend = open_backend(database_url)
+    try:
+        refuse_with_workers(backend.users)
+    finally:
+        backend.close()
 
 
 def worker_app(database_url: str, max_body: int) -> ASGIApp:

@@ -83,3 +83,39 @@ def test_disabling_a_user_ends_their_sessions(users: UserStore) -> None:
     assert not users.disable("lan", NOW) and not users.disable("nobody", NOW)
     assert users.user("lan").disabled_at == NOW  # type: ignore[union-attr]
     assert users.session("a") is None and users.session("o") is not None
+
+
+def test_only_one_first_user_however_many_ask_at_once(url: str) -> None:
+    """Six stores on the same database (six connections, as six processes) ask at once: one first user."""
+    import threading  # noqa: PLC0415 - this test alone
+
+    backends = [open_backend(url)]
+    shared = not backends[0].durable  # memory:// is one process's: every thread shares it
+    backends += [backends[0] if shared else open_backend(url) for _ in range(5)]
+    start = threading.Barrier(len(backends))
+    made: list[str] = []
+
+    def ask(index: int) -> None:
+        start.wait()
+        if backends[index].users.add_first_user(replace(OPS, name=f"ops-{index}")):
+            made.append(f"ops-{index}")
+
+    try:
+        threads = [threading.Thread(target=ask, args=(index,)) for index in range(len(backends))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(made) == 1 and [user.name for user in backends[0].users.users()] == made
+        assert backends[0].users.has_users()
+        assert not backends[0].users.add_first_user(replace(OPS, name="late"))
+    finally:
+        for backend in {id(backend): backend for backend in backends}.values():
+            backend.close()
+
+
+def test_has_users_counts_disabled_ones(users: UserStore) -> None:
+    assert not users.has_users()
+    assert users.add_first_user(LAN) and users.has_users()
+    users.disable("lan", NOW)
+    assert users.has_users() and not users.add_first_user(OPS)

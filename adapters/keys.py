@@ -35,6 +35,7 @@ import hmac
 import re
 import secrets
 import threading
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -248,7 +249,8 @@ def new_key(
         raise InvalidInput("--role", "give at least one role (officer, specialist, leader…)")
     chosen = check_grant(roles, units, province, applicant)
     key_id, secret, salt = secrets.token_hex(6), secrets.token_urlsafe(32), secrets.token_hex(16)
-    stored = ApiKey(key_id, _hash(salt, secret), salt, actor.strip(), chosen, now,
+    name = unicodedata.normalize("NFC", actor.strip())  # the name its decisions are sealed under: NFC, as all text
+    stored = ApiKey(key_id, _hash(salt, secret), salt, name, chosen, now,
                     units=None if units is None else tuple(dict.fromkeys(units)), province=province,
                     applicant=applicant)
     return NewKey(f"{KEY_PREFIX}_{key_id}_{secret}", stored)

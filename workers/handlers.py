@@ -73,7 +73,11 @@ class Handlers:
         with structlog.contextvars.bound_contextvars(timers=len(timers), role="system"):
             fired = self.service.fire_timers(timers, self.timers, claim)
         if claim is not None and fired.released:
-            self._deliver_held(list(fired.released), claim)
+            released = list(fired.released)
+            if claim.until - self.clock.now() < claim.lease * 2 / 3:  # firing took long: the heartbeat's first beat
+                self.handle_effects(released, claim)  # (a third of a lease in) could come too late — hold afresh
+            else:
+                self._deliver_held(released, claim)
         return fired
 
     def handle_effect(self, item: OutboxItem, claim: Claim | None = None) -> Settlement | None:

@@ -291,15 +291,18 @@ def subject_dossiers(entries: Iterable[AuditEntry], id_number: str) -> Iterator[
     """Every case (replayed) whose entries name the person ``id_number`` as applicant, with its entries.
 
     ``entries`` ordered by case code then sequence; a case matches when its replayed attributes or any of
-    its entries' data (the opening's above all) carry ``applicant_id`` = ``id_number``.
+    its entries' data (the opening's above all) carry ``applicant_id`` = ``id_number``. The entries are given as
+    stored (their schema and hash as written, so that an export can be checked against the chain); they are read
+    upcast.
     """
     for _, group in groupby(entries, key=lambda entry: entry.case_code):
-        chain = [upcast(entry) for entry in group]
+        stored = list(group)
+        chain = [upcast(entry) for entry in stored]
         case = replay(chain)
         if case is None:
             continue
         if case.attributes.get(PERSONAL_ID_FIELD) == id_number or any(_names(e, id_number) for e in chain):
-            yield case, chain
+            yield case, stored
 
 
 def entry_json(entry: AuditEntry) -> dict[str, JsonValue]:

@@ -13,7 +13,10 @@ in ``docs/reference/benchmarks.md``). :class:`Offload` removes it where that is 
 
 So one client, or clients taking turns, never pay the hop; a request on the loop holds it for one unit of work,
 its wait for SQLite's one writer included (a request arriving meanwhile waits that long — as a write would anyway,
-behind the same writer). Every other route stays on the pool.
+behind the same writer). Every other route stays on the pool. Not only behind this process's writes: while another
+process holds SQLite's writer — a ``motcua worker`` committing a batch of timers, another process of ``--workers N``,
+an import — a write run on the loop waits for it (up to the busy timeout, 30 s), and every request of this process
+waits with it, the reads and ``/healthz`` that WAL would let through on the pool included.
 
 Only where a unit of work has nothing worth overlapping: SQLite (one writer at a time, in this process) and
 ``memory://``. On PostgreSQL a unit of work waits on the network and on the server's commit, and the requests of

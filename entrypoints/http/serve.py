@@ -69,17 +69,19 @@ class ServeOptions:
 
 @contextmanager
 def built_app(
-    url: str, *, clock: Clock | None = None, max_body: int | None = None
+    url: str, *, clock: Clock | None = None, max_body: int | None = None, alone: bool = True
 ) -> Iterator[tuple[FastAPI, Motcua, HttpStore]]:
     """The engine on ``url`` with the metrics observer, and the app over it; closed on exit. ``max_body``: the
-    request-size limit in bytes (default: ``MOTCUA_HTTP_MAX_BODY``, else 1 MiB)."""
+    request-size limit in bytes (default: ``MOTCUA_HTTP_MAX_BODY``, else 1 MiB). ``alone``: this process is the only
+    server process on the database (not one of ``--workers N``, whose siblings hold SQLite's writer in turn: a
+    request run on the event loop would hold up every request of its process while a sibling writes — offload.py)."""
     limit = http_max_body() if max_body is None else max_body  # a bad setting stops the server before it opens
     registry = CollectorRegistry()
     motcua = open_motcua(url, clock=clock, observers=[logging_observer(), MetricsObserver(registry)])
     try:
         keys = motcua.backend.keys  # on the store's own database (in memory beside a memory store)
         app = create_app(motcua, keys, registry=registry, clock=clock, max_body=limit,
-                         short_on_loop=url.startswith(("sqlite:", "memory:")))  # offload.py: nothing to overlap
+                         short_on_loop=alone and url.startswith(("sqlite:", "memory:")))  # offload.py
         yield app, motcua, keys
     finally:
         motcua.close()
@@ -199,7 +201,7 @@ def worker_app(database_url: str, max_body: int) -> ASGIApp:
 
     configure_logging()
     opened = ExitStack()
-    app, _, _ = opened.enter_context(built_app(database_url, clock=SystemClock(), max_body=max_body))
+    app, _, _ = opened.enter_context(built_app(database_url, clock=SystemClock(), max_body=max_body, alone=False))
     return _Closing(app, opened.close)
 
 

@@ -308,7 +308,12 @@ def _link_problem(code: str, prefix: list[AuditEntry]) -> AnchorFinding | None:
 
 
 def _matches_own_hash(entry: AuditEntry) -> bool:
-    return entry.schema_version in CANONICAL_FORMS and entry_hash(entry) == entry.hash
+    if entry.schema_version not in CANONICAL_FORMS:
+        return False
+    try:
+        return entry_hash(entry) == entry.hash
+    except InvalidInput:  # a value with no canonical form (a NaN put in by hand): rewritten
+        return False
 
 
 def _uncovered(entries: list[AuditEntry], anchor: Anchor) -> list[AnchorFinding]:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -181,15 +182,32 @@ def canonical_v3_bytes(
         "prev": prev_hash,
     }
     try:
-        return orjson.dumps(document, option=_ORJSON_OPTIONS)
+        encoded = orjson.dumps(document, option=_ORJSON_OPTIONS)
     except TypeError:  # a mapping that is not a dict (orjson takes no other), or a value JSON has not
         for name in ("before", "after", "data", "changes"):
             document[name] = dict(document[name])  # type: ignore[call-overload]  # one of the mappings above
-    try:
-        return orjson.dumps(document, option=_ORJSON_OPTIONS)
-    except TypeError as error:  # orjson.JSONEncodeError: a value JSON has no canonical text for
+        try:
+            encoded = orjson.dumps(document, option=_ORJSON_OPTIONS)
+        except TypeError as error:  # orjson.JSONEncodeError: a value JSON has no canonical text for
+            raise InvalidInput("audit entry", f"{case_code} #{sequence} holds a value with no canonical JSON: "
+                               f"{error}") from None
+    # orjson writes NaN and ±Infinity as null: one more null than the reason's means a value may be one of them
+    # (or a null, or a text holding "null": then the walk finds nothing). Written, NaN would hash as null would.
+    if encoded.count(b"null") > (reason is None) and _has_non_finite((data, changes)):
         raise InvalidInput("audit entry", f"{case_code} #{sequence} holds a value with no canonical JSON: "
-                           f"{error}") from None
+                           "a number that is not finite (NaN or Infinity)")
+    return encoded
+
+
+def _has_non_finite(value: object) -> bool:
+    """Whether a float NaN or ±Infinity is somewhere in ``value`` (mappings, lists and tuples walked)."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, Mapping):
+        return any(_has_non_finite(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_non_finite(item) for item in value)
+    return False
 
 
 def _v3_instant(instant: datetime) -> orjson.Fragment:
@@ -355,11 +373,19 @@ def _entry_problem(
         return f"written in unknown audit schema {entry.schema_version} (entry altered)"
     if entry.prev_hash != previous_hash:
         return "prev_hash does not match the previous entry (entry removed, inserted or rewritten)"
-    if entry.hash != entry_hash(entry):
-        return "hash does not match the entry's content (entry altered)"
+    if (problem := _hash_problem(entry)) is not None:
+        return problem
     if previous_state is not None and dict(entry.state_before) != dict(previous_state):
         return "state_before differs from the previous entry's state_after"
     return None
+
+
+def _hash_problem(entry: AuditEntry) -> str | None:
+    try:
+        digest = entry_hash(entry)
+    except InvalidInput as error:  # a value written in no canonical form (NaN put in by hand): not the engine's
+        return f"hash cannot be recomputed: {error.message} (entry altered)"
+    return None if entry.hash == digest else "hash does not match the entry's content (entry altered)"
 
 
 def _head_problem(

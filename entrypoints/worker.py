@@ -35,6 +35,8 @@ import structlog
 
 from motcua.adapters.bootstrap import Motcua, anchor_schedule_from_settings, notifier_from_settings, open_motcua
 from motcua.adapters.logging import error_fields
+from motcua.adapters.sql.listen import TimerListener, timer_listener
+from motcua.adapters.sql.store import SqlStore
 from motcua.workers.actors import declare_actors
 from motcua.workers.anchors import AnchorSchedule
 from motcua.workers.broker import queued_messages, redis_broker
@@ -49,6 +51,7 @@ from motcua.workers.dispatcher import (
 from motcua.workers.handlers import Handlers
 from motcua.workers.inline import InlineSink
 from motcua.workflow.engine.clock import Clock, SystemClock
+from motcua.workflow.engine.ports import Storage
 from motcua.workflow.errors import Retryable
 
 __all__ = [
@@ -58,6 +61,7 @@ __all__ = [
 log = structlog.get_logger("motcua.worker")
 
 BUSY_POLL: Final = timedelta(milliseconds=50)  # the wait between ticks while more is due than was sent
+WAKE_GAP: Final = timedelta(milliseconds=10)  # the least time between two ticks a notification brings forward
 MAX_BACKOFF: Final = timedelta(seconds=30)  # the longest wait of the dispatcher while the database is away
 PARENT_CHECK_S: Final = 0.2  # how often a worker process looks for its parent (where the kernel cannot tell it)
 RESTART_DELAY: Final = timedelta(seconds=5)
@@ -137,11 +141,37 @@ def _log_tick(report: TickReport) -> None:
         log.info("dispatch.tick", timers=report.timers, effects=report.effects, send_errors=report.send_errors)
 
 
-def _dispatch_loop(dispatcher: Dispatcher, poll: timedelta, stop: threading.Event, fleet: _Fleet | None) -> None:
-    """Tick until ``stop``; while the database or the broker is away, wait longer and longer (up to
-    MAX_BACKOFF), logging each failed attempt once."""
-    failures = 0
+class _Alarm:
+    """What the dispatcher sleeps on between ticks: the poll runs out, or it is rung (a notification that a timer
+    falls due soon, or the stop)."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self._rung = threading.Event()
+        self.stop = stop
+        self._watch = threading.Thread(target=self._ring_on_stop, name="motcua-dispatch-stop", daemon=True)
+        self._watch.start()
+
+    def ring(self) -> None:
+        self._rung.set()
+
+    def sleep(self, seconds: float) -> bool:
+        """Sleep ``seconds`` or until rung; True when rung (and not stopped)."""
+        rung = self._rung.wait(seconds)
+        self._rung.clear()
+        return rung and not self.stop.is_set()
+
+    def _ring_on_stop(self) -> None:
+        self.stop.wait()
+        self._rung.set()
+
+
+def _dispatch_loop(dispatcher: Dispatcher, poll: timedelta, alarm: _Alarm, fleet: _Fleet | None) -> None:
+    """Tick until ``alarm.stop``; while the database or the broker is away, wait longer and longer (up to
+    MAX_BACKOFF), logging each failed attempt once. Idle, sleep until the next timer falls due (at most ``poll``)
+    or until the alarm rings; two ticks are at least WAKE_GAP apart, however often it rings."""
+    failures, stop = 0, alarm.stop
     while not stop.is_set():
+        ticked = time.monotonic()
         try:
             report = dispatcher.tick()
         except Retryable as error:
@@ -156,7 +186,18 @@ def _dispatch_loop(dispatcher: Dispatcher, poll: timedelta, stop: threading.Even
             continue
         failures = 0
         _log_tick(report)
-        stop.wait(min(poll, BUSY_POLL).total_seconds() if report.busy else poll.total_seconds())
+        if alarm.sleep(_wait_after(dispatcher, report, poll).total_seconds()):
+            stop.wait(max(0.0, WAKE_GAP.total_seconds() - (time.monotonic() - ticked)))
+
+
+def _wait_after(dispatcher: Dispatcher, report: TickReport, poll: timedelta) -> timedelta:
+    if report.busy:
+        return min(poll, BUSY_POLL)
+    try:
+        return dispatcher.idle_wait(poll)
+    except Retryable as error:  # the database went away since the tick: the next tick says so
+        log.debug("dispatch.next_due_unavailable", **error_fields(error))
+        return poll
 
 
 def _backoff(poll: timedelta, failures: int) -> timedelta:
@@ -181,6 +222,7 @@ def run_worker(options: WorkerOptions, stop: threading.Event | None = None) -> N
     motcua = open_motcua(options.database_url, clock=clock)
     fleet: _Fleet | None = None
     anchors: AnchorSchedule | None = None
+    listener: TimerListener | None = None
     try:
         anchors = anchor_schedule_from_settings(motcua, clock)  # anchors published on a schedule (docs/auditing.md)
         if anchors is not None:
@@ -192,16 +234,29 @@ def run_worker(options: WorkerOptions, stop: threading.Event | None = None) -> N
         dispatcher = Dispatcher(motcua.store, motcua.store, sink, clock, batch=options.batch, lease=options.lease,
                                 max_in_flight=options.max_in_flight, batch_size=options.batch_size,
                                 on_send_error=_on_send_error)
-        log.info("worker.started", broker=_shown(options.broker_url), processes=options.processes if fleet else 0)
-        _dispatch_loop(dispatcher, options.poll, stop, fleet)
+        alarm = _Alarm(stop)
+        listener = _listener(motcua.store, alarm)
+        log.info("worker.started", broker=_shown(options.broker_url), processes=options.processes if fleet else 0,
+                 listening=listener is not None)
+        _dispatch_loop(dispatcher, options.poll, alarm, fleet)
     finally:
         log.info("worker.stopping")
+        if listener is not None:
+            listener.stop()
         if fleet is not None:
             fleet.stop()
         if anchors is not None:
             anchors.stop()
         motcua.close()
         log.info("worker.stopped")
+
+
+def _listener(store: Storage, alarm: _Alarm) -> TimerListener | None:
+    """On PostgreSQL, a started listener that rings ``alarm`` when a timer falls due soon (None elsewhere)."""
+    listener = timer_listener(store.engine, alarm.ring) if isinstance(store, SqlStore) else None
+    if listener is not None:
+        listener.start()
+    return listener
 
 
 def _shown(url: str | None) -> str:

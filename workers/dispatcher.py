@@ -13,13 +13,17 @@ refilled by quarters, since each claim scans what is due.
 What a tick claims goes out in batches: one message carries up to ``batch_size`` timers (or effects of one
 claim), which a worker fires in one transaction where correctness allows and whose notices it settles together.
 The room counts timers and effects, a message in the broker as ``batch_size`` of them.
+
+Between ticks an idle dispatcher sleeps (:func:`idle_wait`) until the next armed timer falls due, never longer than
+the poll; on PostgreSQL a notification (``motcua_timer``: a timer armed or re-dated to fall due within a minute)
+wakes it at once. The poll stays the safety net: a lost notification only makes a timer as late as the poll.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Final, Protocol, TypeVar, runtime_checkable
 
 from motcua.workflow.engine.clock import Clock
@@ -28,8 +32,8 @@ from motcua.workflow.engine.ports import Claim, Outbox, TimerQueue
 from motcua.workflow.errors import InvalidInput
 
 __all__ = [
-    "DEFAULT_BATCH_SIZE", "DEFAULT_MAX_IN_FLIGHT", "DEFAULT_POLL", "MAX_BATCH_SIZE", "BatchSink", "Dispatcher", "Sink",
-    "TickReport",
+    "DEFAULT_BATCH_SIZE", "DEFAULT_MAX_IN_FLIGHT", "DEFAULT_POLL", "MAX_BATCH_SIZE", "BatchSink", "Dispatcher",
+    "NextDue", "Sink", "TickReport", "idle_wait",
 ]
 
 T = TypeVar("T")
@@ -69,6 +73,25 @@ class BatchSink(Sink, Protocol):
     def send_effects(self, items: Sequence[OutboxItem], claim: Claim | None = None) -> None:
         """Send a batch of effects claimed under ``claim`` as one message (held and settled together)."""
         ...
+
+
+@runtime_checkable
+class NextDue(Protocol):
+    """A timer queue that can say when its next timer falls due: the dispatcher sleeps until then."""
+
+    def next_due(self, after: datetime) -> datetime | None:
+        """The earliest instant after ``after`` at which an armed timer falls due (None: none is armed later)."""
+        ...
+
+
+def idle_wait(now: datetime, next_due: datetime | None, poll: timedelta) -> timedelta:
+    """How long an idle dispatcher sleeps: until ``next_due``, never longer than ``poll`` (nor less than nothing).
+
+    A ``next_due`` not after ``now`` means a timer due that the tick could not claim (its case's earlier timer is in
+    flight, or another dispatcher holds it): waiting for it would spin, so the poll applies."""
+    if next_due is None or next_due <= now:
+        return poll
+    return min(poll, next_due - now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +143,14 @@ class Dispatcher:
         # anything claimed or still in the broker: tick again soon (a case's next timer is claimable, and the
         # notices a fired timer released are pending, once the message in flight is committed)
         return TickReport(len(timers), len(items), errors, busy=bool(timers or items or backlog))
+
+    def idle_wait(self, poll: timedelta) -> timedelta:
+        """How long to sleep after a tick that found nothing more to do: :func:`idle_wait` on the queue's next due
+        timer (the poll when the queue cannot tell)."""
+        if not isinstance(self.timers, NextDue):
+            return poll
+        now = self.clock.now()
+        return idle_wait(now, self.timers.next_due(now), poll)
 
     def _timers_sender(self) -> Callable[[list[DueTimer]], None]:
         sink = self.sink

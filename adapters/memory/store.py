@@ -211,6 +211,13 @@ class MemoryStore:
                 armed.claimed_until = now + lease
             return [_due(code, armed) for code, armed in due]
 
+    def next_due(self, after: datetime) -> datetime | None:
+        """The earliest instant after ``after`` at which an armed timer falls due (None: none is armed later)."""
+        with self._lock:
+            later = [armed.timer.due_at for timers in self._timers.values() for armed in timers.values()
+                     if armed.timer.due_at > after]
+        return min(later, default=None)
+
     def discard(self, timer: DueTimer) -> bool:
         with self._lock:
             armed = self._timers.get(timer.case_code, {})

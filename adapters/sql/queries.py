@@ -104,6 +104,7 @@ class StoreQueries:
         self.arm_timer_by_entry = sql(_arm_timer(sql, by_entry=True))
         self.timers = sql(_armed_timers())
         self.armed_count = sql(_armed_count())
+        self.next_due = sql(_next_due())
         self.timer_table = sql(_timer_table())
         self.enqueue_effect = sql(_enqueue_effect(sql))
         self.enqueue_effect_by_entry = sql(_enqueue_effect(sql, by_entry=True))
@@ -300,6 +301,12 @@ def _armed_timers() -> sa.Select[*tuple[Any, ...]]:
 def _armed_count() -> sa.Select[*tuple[Any, ...]]:
     due = sa.func.count().filter(TIMER.c.due_at <= param("now"))
     return sa.select(sa.func.count(), due).where(TIMER.c.status == ARMED)
+
+
+def _next_due() -> sa.Select[*tuple[Any, ...]]:
+    """The earliest instant after ``now`` at which an armed timer falls due (on ``ix_timer_armed_due_at``)."""
+    later = sa.and_(TIMER.c.status == ARMED, TIMER.c.due_at > param("now"))
+    return sa.select(TIMER.c.due_at).where(later).order_by(TIMER.c.due_at).limit(1)
 
 
 def _timer_table() -> sa.Select[*tuple[Any, ...]]:

@@ -200,8 +200,12 @@ class SqlStore:
         with unit.pipeline() as pipe:
             for decisions, (case_params, entries) in chains:
                 code, expected = decisions[-1].case.code, decisions[0].expected_version
-                lost = ConcurrencyConflict(code, expected)
-                checks.append((pipe.later(self._sql.update_case, {**case_params, "expected_version": expected}), lost))
+                if expected == 0:  # a unit opening its case: inserted, as a lone commit does (_save_case)
+                    checks.append((pipe.later(self._sql.insert_case, case_params), CaseAlreadyExists(code)))
+                else:
+                    lost = ConcurrencyConflict(code, expected)
+                    saved = pipe.later(self._sql.update_case, {**case_params, "expected_version": expected})
+                    checks.append((saved, lost))
                 for each, entry_params in zip(decisions, entries, strict=True):
                     checks += self._record_pipelined(pipe, each, entry_params)
                     released += self._enqueue_pipelined(pipe, each, claim)
@@ -325,6 +329,12 @@ class SqlStore:
         assert record is not None, "an aggregate returns its row"
         armed, of_which_due = record
         return int(armed), int(of_which_due)
+
+    def next_due(self, after: datetime) -> datetime | None:
+        """The earliest instant after ``after`` at which an armed timer falls due (None: none is armed later)."""
+        with self._driver.reading() as unit:
+            record = unit.first(self._sql.next_due, {"now": self._codec.instant(after)})
+        return None if record is None else self._codec.instant_from(record[0])
 
     def armed_timers(self, limit: int) -> list[ArmedTimer]:
         if limit < 1:

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import pytest
 
+from motcua.workers.dispatcher import NextDue
 from motcua.workflow.engine.model import DueTimer, OutboxItem, SetTimer
 from motcua.workflow.engine.ports import Storage
 from motcua.workflow.engine.retry import Park, RetryAt
@@ -212,6 +213,21 @@ def test_armed_count_counts_claimed_timers_too(desk: Desk) -> None:
 
     assert desk.store.armed_count(desk.clock.now()) == (3, 2)
     assert desk.store.armed_count(desk.clock.now() + 10 * DAY) == (3, 3)
+
+
+def test_next_due_is_the_earliest_armed_timer_strictly_after_the_instant(desk: Desk) -> None:
+    store = desk.store
+    assert isinstance(store, NextDue)  # what the dispatcher sleeps until
+    assert store.next_due(desk.clock.now()) is None
+    desk.open(CODE)
+    desk.fire(CODE, "start")
+    reminder, deadline = sorted(timer.due_at for timer in store.timers(CODE))
+
+    assert store.next_due(desk.clock.now()) == reminder
+    desk.claim(3 * DAY)  # the reminder, claimed: due now, so no longer after now
+    assert store.next_due(reminder - timedelta(microseconds=1)) == reminder
+    assert store.next_due(reminder) == deadline
+    assert store.next_due(deadline) is None
 
 
 def test_the_timer_table_lists_armed_timers_by_due_instant_with_their_claims(desk: Desk) -> None:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from motcua.adapters.bootstrap import Motcua
-from motcua.workers.dispatcher import Dispatcher, batches
+from motcua.workers.dispatcher import DEFAULT_POLL, Dispatcher, batches, idle_wait
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
 from motcua.workflow.engine.model import DueTimer, OutboxItem
@@ -150,3 +150,30 @@ class BatchRecorder(Recorder):
 
     def send_effects(self, items: Sequence[OutboxItem], claim: Claim | None = None) -> None:
         self.effect_batches.append((list(items), claim))
+
+
+NOW = datetime(2024, 3, 4, 9, 0, tzinfo=VN_TZ)
+
+
+@pytest.mark.parametrize(("next_due", "wait"), [
+    pytest.param(None, DEFAULT_POLL, id="nothing armed later: the poll"),
+    pytest.param(NOW + timedelta(milliseconds=30), timedelta(milliseconds=30), id="due within the poll: until then"),
+    pytest.param(NOW + DEFAULT_POLL, DEFAULT_POLL, id="due as the poll ends: the poll"),
+    pytest.param(NOW + timedelta(days=3), DEFAULT_POLL, id="due later: the poll bounds the sleep"),
+    pytest.param(NOW, DEFAULT_POLL, id="due now and unclaimed: the poll, never a spin"),
+    pytest.param(NOW - timedelta(minutes=1), DEFAULT_POLL, id="overdue and unclaimed: the poll"),
+])
+def test_an_idle_dispatcher_sleeps_until_the_next_timer_at_most_the_poll(
+    next_due: datetime | None, wait: timedelta
+) -> None:
+    assert idle_wait(NOW, next_due, DEFAULT_POLL) == wait
+
+
+def test_the_dispatcher_sleeps_until_the_first_timer_of_its_queue(motcua: Motcua, clock: ManualClock) -> None:
+    receive(motcua, 1)
+    store = motcua.store
+    first = min((timer for case in store.cases() for timer in store.timers(case.code)), key=lambda t: t.due_at)
+    clock.set(first.due_at - timedelta(hours=1))
+    assert dispatcher(motcua, clock, Recorder()).idle_wait(DEFAULT_POLL) == DEFAULT_POLL
+    clock.set(first.due_at - timedelta(milliseconds=70))
+    assert dispatcher(motcua, clock, Recorder()).idle_wait(DEFAULT_POLL) == timedelta(milliseconds=70)

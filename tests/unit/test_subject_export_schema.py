@@ -1,4 +1,4 @@
-"""A subject export gives each entry as stored: its schema and hash as written, so the export checks against the chain."""
+"""A subject export gives each entry as stored: its schema and hash as written, to check against the chain."""
 
 from __future__ import annotations
 

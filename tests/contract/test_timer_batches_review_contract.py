@@ -1,0 +1,74 @@
+"""commit_each as its rule says (:mod:`motcua.workflow.engine.batches`), on every store: a unit opening a case (its
+first decision at version 0) is written when no case holds the code, beside the other units of the batch, and refused
+alone (``CaseAlreadyExists``) when one does — as its lone commit would be. The same claimed timers sent in two
+batches (two dispatchers, a lease run out) and fired at the same time by two workers fire once each."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from motcua.workflow.engine.model import Case
+from motcua.workflow.engine.service import CaseService, FiredTimers
+from motcua.workflow.errors import CaseAlreadyExists
+from tests.contract.conftest import KEY, LEASE, OFFICER, OPENING, RULE_SET, Desk
+
+DAY = timedelta(days=1)
+FIRST, SECOND, THIRD = (f"000.00.12.H01-250303-{n:04d}" for n in (7, 8, 9))
+
+
+def test_a_unit_opening_a_case_is_written_beside_the_others(desk: Desk) -> None:
+    desk.open(FIRST)
+    desk.fire(FIRST, "start")
+    [reminder] = desk.claim(3 * DAY + timedelta(hours=1))
+    fired = desk.consume(reminder)
+    opened = desk.engine.open(KEY, SECOND, OFFICER, OPENING, rule_set=RULE_SET)
+
+    assert desk.store.commit_each([[fired], [opened]]).refused == [None, None]
+
+    assert desk.store.load(FIRST) == fired.case and desk.store.load(SECOND) == opened.case
+    assert [entry.trigger for entry in desk.store.history(SECOND)] == [opened.entry.trigger]
+
+
+def test_a_unit_opening_a_case_already_there_is_refused_alone(desk: Desk) -> None:
+    desk.open(FIRST)
+    desk.open(THIRD)
+    again = desk.engine.open(KEY, THIRD, OFFICER, OPENING, rule_set=RULE_SET)
+    moved = desk.decide(FIRST, "start")
+
+    refused = desk.store.commit_each([[moved], [again]]).refused
+
+    assert refused[0] is None and isinstance(refused[1], CaseAlreadyExists)
+    assert desk.store.load(FIRST) == moved.case and desk.store.load(THIRD).version == 1
+
+
+def test_the_same_timers_in_two_batches_fired_at_once_fire_once_each(desk: Desk) -> None:
+    codes = [FIRST, SECOND, THIRD]
+    for code in codes:
+        desk.open(code)
+        desk.fire(code, "start")
+    claimed = desk.claim(3 * DAY + timedelta(hours=1))
+    assert sorted(timer.case_code for timer in claimed) == codes
+    both_loaded = threading.Barrier(2)  # each worker has read the cases before either commits
+    load_many = desk.store.load_many
+
+    def load_then_wait(loaded_codes: Sequence[str]) -> Mapping[str, Case]:
+        loaded = load_many(loaded_codes)
+        both_loaded.wait(timeout=30)
+        return loaded
+
+    service = CaseService(desk.engine, desk.store)
+    original = desk.store.load_many
+    desk.store.load_many = load_then_wait  # type: ignore[method-assign]  # both batches decide on the same state
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            runs: list[FiredTimers] = list(pool.map(lambda _: service.fire_timers(claimed, desk.store), range(2)))
+    finally:
+        desk.store.load_many = original  # type: ignore[method-assign]
+
+    assert sum(run.fired for run in runs) == len(codes)
+    fired = [[e.trigger for e in desk.store.history(code) if e.actor == "motcua"] for code in codes]
+    assert fired == [["remind"]] * len(codes)
+    assert desk.store.claim_due(desk.clock.now() + LEASE, 100, LEASE) == []

@@ -68,8 +68,10 @@ def desk_software(console: Server) -> Callable[[str], str]:
     return receive
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(chromium: str) -> Iterator[Browser]:
+    """Playwright's sync API runs an asyncio loop in this thread while it is open: it is closed when the browser
+    tests end (package scope), so that the tests after them may run their own loops (``asyncio.run``)."""
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 - imported once require_browser found it
 
     with sync_playwright() as playwright:

@@ -10,6 +10,7 @@ callable, so no callback is ever named by a string and no generated method reach
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,15 +20,15 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 from transitions import EventData, Machine
 
-from motcua.workflow.engine.bounds import CODE_MAX, TEXT_MAX, excerpt, free_text
+from motcua.workflow.engine.bounds import CODE_MAX, TEXT_MAX, excerpt, free_text, text_problem
 from motcua.workflow.engine.checks import validate
 from motcua.workflow.engine.definition import DataField, DataType, TransitionSpec, TriggerSpec, WorkflowDefinition
 from motcua.workflow.engine.model import Case, JsonValue
-from motcua.workflow.engine.queries import indexed
+from motcua.workflow.engine.queries import index_order, indexed
 from motcua.workflow.engine.registry import Action, Context, Guard, Refusal, Registry
 from motcua.workflow.errors import MalformedData, UnknownDefinition, UnknownTrigger
 
-__all__ = ["CompiledTrigger", "CompiledWorkflow", "RegionRun", "WorkflowSet"]
+__all__ = ["CompiledTrigger", "CompiledWorkflow", "QuickData", "RegionRun", "WorkflowSet"]
 
 
 def _free_nfc(text: str) -> str:
@@ -39,8 +40,9 @@ def _free_nfc(text: str) -> str:
 # character but tabs and line breaks (bounds.py). Numbers are finite and integers exact in a JSON double (±2⁵³), so
 # that every host reads back what was stored, and no database refuses it.
 _Text = Annotated[str, AfterValidator(_free_nfc), Field(min_length=1, max_length=TEXT_MAX)]
-_Rating = Annotated[int, Field(ge=1, le=5)]
 _SAFE_INTEGER: Final = 2**53 - 1
+_RATING: Final = (1, 5)  # an applicant's satisfaction, lowest to highest
+_Rating = Annotated[int, Field(ge=_RATING[0], le=_RATING[1])]
 _MAX_LIST: Final = 50
 _MAX_PROBLEMS: Final = 10  # the fields a refusal names: enough to fix a form, never the size of the input
 _PLAIN_TYPES: dict[DataType, object] = {
@@ -53,6 +55,97 @@ _PLAIN_TYPES: dict[DataType, object] = {
     DataType.RATING: _Rating,
     DataType.TEXT_LIST: Annotated[list[_Text], Field(min_length=1, max_length=_MAX_LIST)],
 }
+
+
+# -- the quick path: a value the types above certainly take as it is --------------------------------------------------
+#
+# For each scalar type, a predicate that holds only of values the pydantic type above accepts *unchanged* (exact type,
+# already trimmed and NFC, within the same bounds): for such data the model's validator and serializer would return
+# the data itself, so :func:`validate_data` returns it without them. Whatever a predicate does not vouch for — a
+# value to coerce, trim or refuse, a missing or undeclared field, a date, a list — goes through the model, which alone
+# refuses (its messages are the only ones). The predicates read the same bounds as the types; a property test
+# (tests/unit/test_quick_data.py) checks that the two paths agree on every input.
+
+
+def _plain_text(value: object) -> bool:
+    return (type(value) is str and value != "" and not value[0].isspace() and not value[-1].isspace()
+            and text_problem(value, TEXT_MAX) is None and unicodedata.is_normalized("NFC", value))
+
+
+def _exact_integer(value: object) -> bool:
+    return type(value) is int and -_SAFE_INTEGER <= value <= _SAFE_INTEGER
+
+
+def _finite_number(value: object) -> bool:
+    return type(value) is float and math.isfinite(value)
+
+
+def _boolean(value: object) -> bool:
+    return type(value) is bool
+
+
+def _rating(value: object) -> bool:
+    return type(value) is int and _RATING[0] <= value <= _RATING[1]
+
+
+_TAKEN_AS_IS: dict[DataType, Callable[[object], bool]] = {
+    DataType.TEXT: _plain_text,
+    DataType.INTEGER: _exact_integer,
+    DataType.NUMBER: _finite_number,
+    DataType.BOOLEAN: _boolean,
+    DataType.RATING: _rating,
+}
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[object], bool] | None:
+    if any(choice != choice.strip() for choice in choices):  # a choice pydantic's trimming might touch: no shortcut
+        return None
+    allowed = frozenset(choices)
+    return lambda value: type(value) is str and value in allowed
+
+
+_QuickField = tuple[str, Callable[[object], bool], bool]  # name, the predicate, required
+
+
+class QuickData:
+    """The quick path of one trigger's data (flat data of text, numbers, booleans, ratings and choices): the data
+    itself, in the fields' declared order and without the ``None`` of optional fields, when every value is one its
+    type takes as it is; else ``None``, and the model decides."""
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: tuple[_QuickField, ...]) -> None:
+        self._fields = fields
+
+    @classmethod
+    def of(cls, fields: Mapping[str, DataField]) -> QuickData | None:
+        """The quick path of these fields, or ``None`` when one of them is not a plain scalar."""
+        compiled: list[_QuickField] = []
+        for name, spec in fields.items():
+            check = _one_of(spec.choices) if spec.type is DataType.CHOICE else _TAKEN_AS_IS.get(spec.type)
+            if check is None:
+                return None
+            compiled.append((name, check, spec.required))
+        return cls(tuple(compiled))
+
+    def __call__(self, data: Mapping[str, object]) -> dict[str, JsonValue] | None:
+        if type(data) is not dict:
+            return None
+        values: dict[str, JsonValue] = {}
+        found = 0
+        for name, check, required in self._fields:
+            if name not in data:
+                if required:
+                    return None
+                continue
+            found += 1
+            value = data[name]
+            if value is None and not required:
+                continue
+            if not check(value):
+                return None
+            values[name] = value  # a str, int, float or bool: check() said so
+        return values if found == len(data) else None  # an undeclared field: the model names it
 
 
 def _field_type(name: str, spec: DataField) -> Any:
@@ -76,9 +169,14 @@ def data_model(name: str, fields: Mapping[str, DataField]) -> type[BaseModel]:
     return model
 
 
-def validate_data(trigger: str, model: type[BaseModel], data: Mapping[str, object]) -> dict[str, JsonValue]:
-    """``data`` validated by ``model``, as JSON values, the fields not given left out. Runs the model's validator and
-    serializer themselves (what ``model_validate`` and ``model_dump`` wrap): once per decision, a microsecond less."""
+def validate_data(
+    trigger: str, model: type[BaseModel], data: Mapping[str, object], quick: QuickData | None = None
+) -> dict[str, JsonValue]:
+    """``data`` validated by ``model``, as JSON values, the fields not given left out. Data the ``quick`` path vouches
+    for (:class:`QuickData`, compiled from the same fields) is returned by it; anything else runs the model's
+    validator and serializer themselves (what ``model_validate`` and ``model_dump`` wrap)."""
+    if quick is not None and (values := quick(data)) is not None:
+        return values
     try:
         parsed = model.__pydantic_validator__.validate_python(data if type(data) is dict else dict(data))
     except ValidationError as error:
@@ -105,6 +203,7 @@ class CompiledTrigger:
     roles: frozenset[str]
     data: type[BaseModel]
     regions: tuple[str, ...]
+    quick: QuickData | None = None  # the data's quick path, when the data is flat and plain (:class:`QuickData`)
 
 
 @dataclass(slots=True)
@@ -131,10 +230,16 @@ class CompiledWorkflow:
         self.definition = definition
         self.registry = registry
         self.opening_data = data_model("open", definition.opening.data)
+        self.opening_quick = QuickData.of(definition.opening.data)
+        self.index_order = index_order(definition.index)  # what the case is found by, read once per decision
         self.triggers = {
             name: self._compile_trigger(name, spec) for name, spec in definition.triggers.items()
         }
         self._machines = {name: self._machine(name) for name in definition.regions}
+        # resolved once, like the guards wired into the machines: every name a definition uses is registered (checks)
+        self._events = {(region, trigger): event for region, machine in self._machines.items()
+                        for trigger, event in machine.events.items()}
+        self._actions = {name: entry.run for name, entry in registry.actions.items()}
 
     def trigger(self, name: str) -> CompiledTrigger:
         compiled = self.triggers.get(name)
@@ -143,21 +248,22 @@ class CompiledWorkflow:
         return compiled
 
     def action(self, name: str) -> Action:
-        return self.registry.actions[name].run
+        return self._actions[name]
 
     def has_transition(self, region: str, trigger: str, state: str) -> bool:
-        event = self._machines[region].events.get(trigger)
+        event = self._events.get((region, trigger))
         return event is not None and state in event.transitions
 
     def run_region(self, region: str, trigger: str, state: str, scratch: RegionRun) -> str:
         subject = _Subject(state)
-        self._machines[region].events[trigger].trigger(subject, run=scratch)
+        self._events[(region, trigger)].trigger(subject, run=scratch)
         return subject.state
 
     def _compile_trigger(self, name: str, spec: TriggerSpec) -> CompiledTrigger:
         touched = {transition.region for transition in spec.transitions}
         regions = tuple(region for region in self.definition.regions if region in touched)
-        return CompiledTrigger(name, spec, frozenset(spec.roles), data_model(name, spec.data), regions)
+        return CompiledTrigger(name, spec, frozenset(spec.roles), data_model(name, spec.data), regions,
+                               QuickData.of(spec.data))
 
     def _machine(self, region: str) -> Machine:
         transitions = [

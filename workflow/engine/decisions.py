@@ -20,7 +20,7 @@ from motcua.workflow.engine.clock import Clock
 from motcua.workflow.engine.compiled import CompiledTrigger, CompiledWorkflow, RegionRun, WorkflowSet, validate_data
 from motcua.workflow.engine.definition import TransitionSpec
 from motcua.workflow.engine.model import GENESIS_HASH, Actor, Case, DueTimer, Effect, JsonValue, TimerChange
-from motcua.workflow.engine.queries import indexed
+from motcua.workflow.engine.queries import indexed_by
 from motcua.workflow.engine.registry import Context
 from motcua.workflow.errors import GuardRejected, InvalidInput, RoleNotAllowed, RuleRefused, TransitionNotAllowed
 
@@ -46,8 +46,10 @@ class Decision:
 
 @dataclass(slots=True)
 class _Plan:
-    """What the actions of one trigger add up to."""
+    """What the actions of one trigger add up to: the new state and attributes (the engine's own dicts, shown to the
+    guards and actions through the decision's one context), the attributes the actions set, the timers, the effects."""
 
+    state: dict[str, str]
     attributes: dict[str, JsonValue]
     changes: dict[str, JsonValue]
     timers: list[TimerChange]
@@ -76,32 +78,41 @@ class Engine:
             raise InvalidInput("code", "a case needs a non-empty code")
         opening = compiled.definition.opening
         role = _role(actor, frozenset(opening.roles), OPEN_TRIGGER)
-        values = validate_data(OPEN_TRIGGER, compiled.opening_data, data)
+        values = validate_data(OPEN_TRIGGER, compiled.opening_data, data, compiled.opening_quick)
         now = self.clock.now()
         case = Case(
             code=code, definition_key=compiled.definition.key, definition_version=compiled.definition.version,
             rule_set=rule_set, state={}, attributes=values, version=0, head_hash=GENESIS_HASH,
             opened_at=now, updated_at=now,
         )
-        context = Context(case, OPEN_TRIGGER, actor, role, values, now, case.state, case.attributes)
-        state = compiled.definition.initial_state()
-        return self._decide(compiled, context, state, opening.actions)
+        moved: dict[str, str] = {}
+        attributes = dict(values)
+        context = Context(case, OPEN_TRIGGER, actor, role, values, now, moved, attributes)
+        plan = _Plan(moved, attributes, {}, [], [])
+        return self._decide(compiled, context, plan, compiled.definition.initial_state(), opening.actions)
 
     def fire(self, case: Case, trigger: str, actor: Actor, data: Mapping[str, object]) -> Decision:
         compiled = self.workflows.get(case.definition_key, case.definition_version)
         spec = compiled.trigger(trigger)
         role = _role(actor, spec.roles, trigger)
-        values = validate_data(trigger, spec.data, data)
-        context = Context(case, trigger, actor, role, values, self.clock.now(), case.state, case.attributes)
+        values = validate_data(trigger, spec.data, data, spec.quick)
+        # one context for the whole decision: the guards see copies of the state and attributes before the trigger,
+        # then the same context, its state and attributes brought forward in place (the plan's), is the actions'
+        plan = _Plan(dict(case.state), dict(case.attributes), {}, [], [])
+        context = Context(case, trigger, actor, role, values, self.clock.now(), plan.state, plan.attributes)
         state, taken = _move(compiled, spec, context)
-        actions = tuple(action for transition in taken for action in transition.actions)
-        return self._decide(compiled, context, state, actions)
+        actions = taken[0].actions if len(taken) == 1 else tuple(a for transition in taken for a in transition.actions)
+        return self._decide(compiled, context, plan, state, actions)
 
     def _decide(
-        self, compiled: CompiledWorkflow, context: Context, state: dict[str, str], actions: tuple[str, ...]
+        self, compiled: CompiledWorkflow, context: Context, plan: _Plan, state: dict[str, str],
+        actions: tuple[str, ...],
     ) -> Decision:
+        """``context`` shows the ``plan``'s state and attributes (copies of the case's, the engine's own): the state is
+        brought to ``state``, the actions run, and the new case keeps both."""
         case = context.case
-        plan = _run_actions(compiled, context, state, actions)
+        _run_actions(compiled, context, plan, state, actions)
+        state = plan.state
         entry = sealed(
             case_code=case.code, sequence=case.version + 1, occurred_at=context.now, actor=context.actor.name,
             role=context.role, trigger=context.trigger, state_before=case.state, state_after=state,
@@ -109,15 +120,13 @@ class Engine:
             definition_key=case.definition_key, definition_version=case.definition_version,
             rule_set=case.rule_set, prev_hash=case.head_hash,
         )
-        after = Case(
-            code=case.code, definition_key=case.definition_key, definition_version=case.definition_version,
-            rule_set=case.rule_set, state=state, attributes=plan.attributes, version=entry.sequence,
-            head_hash=entry.hash, opened_at=case.opened_at, updated_at=context.now,
-        )
+        after = Case(case.code, case.definition_key, case.definition_version, case.rule_set, state, plan.attributes,
+                     entry.sequence, entry.hash, case.opened_at, context.now)
         if self.publish and case.definition_key in self.publish:
             plan.effects.extend(_published(self.publish[case.definition_key], entry.sequence))
-        index = indexed(compiled.definition.index, plan.attributes)
-        return Decision(after, entry, index, tuple(plan.timers), tuple(plan.effects))
+        index = indexed_by(compiled.index_order, plan.attributes)
+        return Decision(after, entry, index, tuple(plan.timers) if plan.timers else (),
+                        tuple(plan.effects) if plan.effects else ())
 
 
 def chain(first: Decision, then: Sequence[Decision], *, timers: bool = False) -> tuple[Decision, ...]:
@@ -152,11 +161,12 @@ def _role(actor: Actor, allowed: frozenset[str], trigger: str) -> str:
 def _move(
     compiled: CompiledWorkflow, spec: CompiledTrigger, context: Context
 ) -> tuple[dict[str, str], list[TransitionSpec]]:
-    state = dict(context.case.state)
-    scratch = RegionRun(context, [], [])
+    """The regions the trigger moves, each to its new state (the others left out), and the transitions taken."""
+    state: dict[str, str] = {}
+    scratch = RegionRun(context, [], [], [])
     candidates = False
     for region in spec.regions:
-        current = state[region]
+        current = context.case.state[region]
         if compiled.has_transition(region, spec.name, current):
             candidates = True
             state[region] = compiled.run_region(region, spec.name, current, scratch)
@@ -172,21 +182,18 @@ def _move(
 
 
 def _run_actions(
-    compiled: CompiledWorkflow, context: Context, state: dict[str, str], actions: tuple[str, ...]
-) -> _Plan:
-    plan = _Plan(dict(context.case.attributes), {}, [], [])
-    if not actions:
-        return plan
-    # one context for every action: it sees the new state, and the attributes as earlier actions left them
-    acting = Context(context.case, context.trigger, context.actor, context.role, context.data, context.now,
-                     state, plan.attributes)
+    compiled: CompiledWorkflow, context: Context, plan: _Plan, state: dict[str, str], actions: tuple[str, ...]
+) -> None:
+    """The actions run on ``context``, which shows the plan's state and attributes: the state updated by ``state``
+    (the regions moved) first, the attributes updated by each action in turn, so an action sees the new state and
+    the attributes as earlier actions left them."""
+    plan.state.update(state)
     for name in actions:
-        outcome = compiled.action(name)(acting)
+        outcome = compiled.action(name)(context)
         plan.attributes.update(outcome.attributes)
         plan.changes.update(outcome.attributes)
         plan.timers.extend(outcome.timers)
         plan.effects.extend(outcome.effects)
-    return plan
 
 
 def _reason(data: Mapping[str, JsonValue]) -> str | None:

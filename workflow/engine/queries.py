@@ -26,7 +26,10 @@ from motcua.workflow.engine.clock import text
 from motcua.workflow.engine.model import Case, JsonValue
 from motcua.workflow.errors import InvalidInput
 
-__all__ = ["INDEX_KEYS", "MAX_PAGE", "CaseFilter", "Page", "check_page", "due_text", "indexed", "matches"]
+__all__ = [
+    "INDEX_KEYS", "MAX_PAGE", "CaseFilter", "Page", "check_page", "due_text", "index_order", "indexed", "indexed_by",
+    "matches",
+]
 
 MAX_PAGE: Final = 500
 INDEX_KEYS: Final = ("procedure", "officer", "due", "ended", "unit", "received_by", "applicant")
@@ -87,13 +90,23 @@ def check_page(limit: int) -> None:
 def indexed(index: Mapping[str, tuple[str, ...]], attributes: Mapping[str, JsonValue]) -> dict[str, str]:
     """The values a case is found by: for each search key of a definition's ``index``, the first of its
     attributes that holds non-empty text (a key none of them fills is left out)."""
+    return indexed_by(index_order(index), attributes)
+
+
+def index_order(index: Mapping[str, tuple[str, ...]]) -> tuple[tuple[str, str], ...]:
+    """A definition's ``index`` flattened for :func:`indexed_by`: (search key, attribute), in the order read. Computed
+    once per definition version (:class:`~motcua.workflow.engine.compiled.CompiledWorkflow`)."""
+    return tuple((key, name) for key, names in index.items() for name in names)
+
+
+def indexed_by(order: tuple[tuple[str, str], ...], attributes: Mapping[str, JsonValue]) -> dict[str, str]:
+    """:func:`indexed`, from the flattened index (:func:`index_order`): a key takes the first of its attributes that
+    holds non-empty text."""
     values: dict[str, str] = {}
-    for key, names in index.items():
-        for name in names:
-            value = attributes.get(name)
-            if isinstance(value, str) and value:
-                values[key] = value
-                break
+    for key, name in order:
+        value = attributes.get(name)
+        if isinstance(value, str) and value and key not in values:
+            values[key] = value
     return values
 
 

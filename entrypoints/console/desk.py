@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Final
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -95,10 +95,19 @@ def tally(console: Console, user: ConsoleUser) -> DeskTally:
 
 
 def _field_name(console: Console, row: DossierRow) -> str:
+    return _field_of(console, row.procedure)
+
+
+def _field_of(console: Console, procedure: str) -> str:
     try:
-        return console.motcua.catalogue.get(row.procedure).field_name
+        return console.motcua.catalogue.get(procedure).field_name
     except LookupError:
         return "(thủ tục ngoài danh mục)"
+
+
+def _desk_url(field_name: str) -> str:
+    """The desk with its procedures narrowed to one field (each procedure then links to its list of dossiers)."""
+    return f"/console/?{urlencode({'field': field_name})}#theo-thu-tuc"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,13 +145,17 @@ def routes(console: Console) -> APIRouter:
     SignedIn = Annotated[ConsoleUser, Depends(console.signed_in)]  # noqa: N806 - a type alias local to the routes
 
     @pages.get("/")
-    def desk(request: Request, user: SignedIn) -> Response:
+    def desk(request: Request, user: SignedIn,
+             field: Annotated[str | None, Query(max_length=_QUERY_MAX)] = None) -> Response:
         counts = tally(console, user)
-        procedures = [(code, _procedure_name(console, code), count) for code, count in counts.procedures.most_common()]
+        chosen = field.strip() if field and field.strip() in counts.fields else None  # an unknown field: all
+        procedures = [(code, _procedure_name(console, code), count) for code, count in counts.procedures.most_common()
+                      if chosen is None or _field_of(console, code) == chosen]
         return console.render(
             request, user, "desk.html", tiles=_tiles(console, user, counts), counts=counts,
             officers=sorted(counts.officers.items(), key=lambda item: (-item[1], item[0])),
             fields=sorted(counts.fields.items(), key=lambda item: (-item[1], item[0])), procedures=procedures,
+            chosen_field=chosen, field_url=_desk_url,
             officer_url=lambda name: ListQuery(officer=name).url(),
             procedure_url=lambda code: ListQuery(procedure=code).url(), scan_max=DESK_SCAN_MAX,
         )

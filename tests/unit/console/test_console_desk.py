@@ -144,3 +144,17 @@ def test_the_desk_says_when_it_counted_only_the_first_dossiers(office: Site, mon
     monkeypatch.setattr(desk, "DESK_SCAN_MAX", 2)
     page = office.browser("tra3", ["inspector"], province=PROVINCE).get("/console/")
     assert "Hồ sơ đang giải quyết (2)" in page.text and "Chỉ tính 2 hồ sơ đầu tiên" in page.text
+
+
+def test_a_field_row_links_to_the_desk_narrowed_to_its_procedures(office: Site) -> None:
+    browser = office.browser("lan4", ["officer"], units=[AN_THUONG])
+    page = browser.get("/console/").text
+    links = re.findall(r'<td><a href="(/console/\?field=[^"#]+)#theo-thu-tuc">([^<]+)</a></td>', page)
+    assert links, "every field row links to its procedures"
+    url, name = links[0]
+    narrowed = browser.get(url.replace("&amp;", "&"))
+    assert narrowed.status_code == 200 and f"Theo thủ tục — lĩnh vực {name}" in narrowed.text
+    procedures = set(re.findall(r'href="/console/dossiers\?procedure=([0-9.]+)"', narrowed.text))
+    assert procedures and all(office.motcua.catalogue.get(code).field_name == name for code in procedures)
+    unknown = browser.get("/console/", params={"field": "<không có>"})
+    assert unknown.status_code == 200 and "lĩnh vực &lt;" not in unknown.text and "— lĩnh vực" not in unknown.text

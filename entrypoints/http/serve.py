@@ -48,6 +48,8 @@ from motcua.workflow.errors import InvalidInput, Retryable
 if TYPE_CHECKING:
     import uvicorn
 
+    from motcua.workers.dispatcher import Dispatcher
+
 __all__ = ["MAX_WORKERS", "ServeOptions", "built_app", "serve", "server_config", "worker_app"]
 
 log = structlog.get_logger("motcua.http")
@@ -99,7 +101,17 @@ def _dispatch(motcua: Motcua, options: ServeOptions, clock: Clock, stop: threadi
             log.warning("dispatch.unavailable", **error_fields(error))
             stop.wait(5 * options.poll.total_seconds())
             continue
-        stop.wait(0.05 if report.busy else options.poll.total_seconds())
+        stop.wait(0.05 if report.busy else _idle_wait(dispatcher, options.poll).total_seconds())
+
+
+def _idle_wait(dispatcher: Dispatcher, poll: timedelta) -> timedelta:
+    """Idle, the dispatcher sleeps until the next armed timer falls due, at most ``poll`` (as ``motcua worker``'s
+    does; without its PostgreSQL notifications: a timer re-dated earlier waits at most the poll)."""
+    try:
+        return dispatcher.idle_wait(poll)
+    except Retryable as error:  # the database went away since the tick: the next tick says so
+        log.debug("dispatch.next_due_unavailable", **error_fields(error))
+        return poll
 
 
 def server_config(app: ASGIApp | Callable[[], ASGIApp], options: ServeOptions) -> uvicorn.Config:

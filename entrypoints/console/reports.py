@@ -167,22 +167,31 @@ def routes(console: Console) -> APIRouter:
     return pages
 
 
+def _report_page(console: Console, request: Request, user: ConsoleUser, query: ReportQuery, *, template: str,
+                 shown: Callable[[_Asked], dict[str, Any]]) -> Response:
+    """A report's page: the form, and the report ``shown`` gives for the period and units asked — or the form with
+    the reason in words (400) when the question is bad. A unit outside the scope is the 404 of an unknown one."""
+    context = _form_context(console, user, query)
+    try:
+        asked = _asked(console, user, query)
+    except NotFound:
+        raise  # a unit outside the scope: the same 404 page as a unit that does not exist
+    except InvalidInput as error:
+        return console.render(request, user, template, status_code=400, error=error.message, **context)
+    return console.render(request, user, template, asked=asked, period_text=_period_text(asked.period),
+                          **shown(asked), **context)
+
+
 def _report_routes(pages: APIRouter, console: Console, User: Any) -> None:  # noqa: N803 - the routes' type alias
     @pages.get("/reports/bieu06")
     def bieu06_page(request: Request, user: User, query: Question) -> Response:
-        context = _form_context(console, user, query)
-        try:
-            asked = _asked(console, user, query)
-        except NotFound:
-            raise  # a unit outside the scope: the same 404 page as a unit that does not exist
-        except InvalidInput as error:
-            return console.render(request, user, "reports_bieu06.html", status_code=400, error=error.message,
-                                  **context)
-        report = _service(console).bieu06(asked.period.start, asked.period.end, units=asked.units)
-        return console.render(request, user, "reports_bieu06.html", asked=asked, form=BIEU06_FORM,
-                              title=BIEU06_TITLE, period_text=_period_text(asked.period), header=bieu06_header(),
-                              lines=bieu06_lines(report), charts=_CHARTS if chartable(asked.period) else (),
-                              chart_months_max=CHART_MONTHS_MAX, **context)
+        def shown(asked: _Asked) -> dict[str, Any]:
+            report = _service(console).bieu06(asked.period.start, asked.period.end, units=asked.units)
+            return {"form": BIEU06_FORM, "title": BIEU06_TITLE, "header": bieu06_header(),
+                    "lines": bieu06_lines(report), "charts": _CHARTS if chartable(asked.period) else (),
+                    "chart_months_max": CHART_MONTHS_MAX}
+
+        return _report_page(console, request, user, query, template="reports_bieu06.html", shown=shown)
 
     @pages.get("/reports/bieu06.xlsx")
     def bieu06_workbook(user: User, query: Question) -> Response:
@@ -193,17 +202,11 @@ def _report_routes(pages: APIRouter, console: Console, User: Any) -> None:  # no
 
     @pages.get("/reports/par766")
     def par766_page(request: Request, user: User, query: Question) -> Response:
-        context = _form_context(console, user, query)
-        try:
-            asked = _asked(console, user, query)
-        except NotFound:
-            raise  # a unit outside the scope: the same 404 page as a unit that does not exist
-        except InvalidInput as error:
-            return console.render(request, user, "reports_par766.html", status_code=400, error=error.message,
-                                  **context)
-        card = _service(console).scorecard(asked.period.start, asked.period.end, units=asked.units)
-        return console.render(request, user, "reports_par766.html", asked=asked, card=card, labels=PAR766_LABELS,
-                              period_text=_period_text(asked.period), **context)
+        def shown(asked: _Asked) -> dict[str, Any]:
+            card = _service(console).scorecard(asked.period.start, asked.period.end, units=asked.units)
+            return {"card": card, "labels": PAR766_LABELS}
+
+        return _report_page(console, request, user, query, template="reports_par766.html", shown=shown)
 
     @pages.get("/reports/par766.xlsx")
     def par766_workbook(user: User, query: Question) -> Response:

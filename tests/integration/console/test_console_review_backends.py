@@ -5,23 +5,11 @@ or a sign-in name is refused alike everywhere (PostgreSQL refuses a NUL in a que
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
-
-from motcua.adapters import users
 from motcua.adapters.users import SignInPolicy, sign_in
-from tests.unit.console.console_a import AN_THUONG, PASSWORD, Site, cheap_passwords, site
+from tests.unit.console.console_a import AN_THUONG, PASSWORD, Site
 
 _SIGN_IN = re.compile(r'name="signin_token" value="([^"]+)"')
-
-
-@pytest.fixture
-def office(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
-    monkeypatch.setattr(users, "PASSWORDS", cheap_passwords())
-    built = site(url)
-    yield built
-    built.motcua.close()
 
 
 def test_a_control_character_in_an_address_is_a_400_in_words_on_every_backend(office: Site) -> None:

@@ -4,21 +4,9 @@ sessions, lock-outs and the version a page saw behave the same on the SQL store 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
-
-from motcua.adapters import users
 from motcua.adapters.users import SignInPolicy, session_key
-from tests.unit.console.console_a import CAM_THUONG, Site, cheap_passwords, csrf_of, session_of, site
-
-
-@pytest.fixture
-def office(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
-    monkeypatch.setattr(users, "PASSWORDS", cheap_passwords())
-    built = site(url)
-    yield built
-    built.motcua.close()
+from tests.unit.console.console_a import CAM_THUONG, Site, csrf_of, session_of
 
 
 def test_a_day_at_the_desk_on_every_backend(office: Site) -> None:

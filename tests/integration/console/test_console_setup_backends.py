@@ -4,21 +4,9 @@ console make one user, and the page is gone after."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
-import pytest
-
-from motcua.adapters import users
-from tests.unit.console.console_a import PASSWORD, Site, cheap_passwords, site
+from tests.unit.console.console_a import PASSWORD, Site
 from tests.unit.console.test_console_setup import SETUP_TOKEN, opened
-
-
-@pytest.fixture
-def office(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
-    monkeypatch.setattr(users, "PASSWORDS", cheap_passwords())
-    built = site(url)
-    yield built
-    built.motcua.close()
 
 
 def test_two_setups_at_once_make_one_user_on_every_backend(office: Site) -> None:

@@ -18,6 +18,7 @@ modules load only when a SQL URL is opened.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Final, Protocol
 
@@ -35,6 +36,14 @@ __all__ = ["MEMORY_URL", "Backend", "open_backend"]
 
 MEMORY_URL: Final = "memory://"
 SQL_SCHEMES: Final = ("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")
+
+
+class Waker(Protocol):
+    """A source of wake-ups for the dispatcher (a PostgreSQL listener), started and stopped by its owner."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 class Backend(Protocol):
@@ -66,6 +75,11 @@ class Backend(Protocol):
 
     def bulk(self) -> AbstractContextManager[BulkWriter]:
         """One unit of work of many decisions: all of them stand when the block ends, none if it raises."""
+        ...
+
+    def timer_wakeups(self, wake: Callable[[], None]) -> Waker | None:
+        """Something that calls ``wake`` when a timer is armed or re-dated to fall due soon, once started (None
+        where the database cannot say: SQLite, memory — the dispatcher's bounded sleep is all there is)."""
         ...
 
     def close(self) -> None:

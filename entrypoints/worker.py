@@ -33,10 +33,9 @@ from urllib.parse import urlsplit, urlunsplit
 import dramatiq
 import structlog
 
+from motcua.adapters.backends import Backend, Waker
 from motcua.adapters.bootstrap import Motcua, anchor_schedule_from_settings, notifier_from_settings, open_motcua
 from motcua.adapters.logging import error_fields
-from motcua.adapters.sql.listen import TimerListener, timer_listener
-from motcua.adapters.sql.store import SqlStore
 from motcua.workers.actors import declare_actors
 from motcua.workers.anchors import AnchorSchedule
 from motcua.workers.broker import queued_messages, redis_broker
@@ -51,7 +50,6 @@ from motcua.workers.dispatcher import (
 from motcua.workers.handlers import Handlers
 from motcua.workers.inline import InlineSink
 from motcua.workflow.engine.clock import Clock, SystemClock
-from motcua.workflow.engine.ports import Storage
 from motcua.workflow.errors import Retryable
 
 __all__ = [
@@ -222,7 +220,7 @@ def run_worker(options: WorkerOptions, stop: threading.Event | None = None) -> N
     motcua = open_motcua(options.database_url, clock=clock)
     fleet: _Fleet | None = None
     anchors: AnchorSchedule | None = None
-    listener: TimerListener | None = None
+    listener: Waker | None = None
     try:
         anchors = anchor_schedule_from_settings(motcua, clock)  # anchors published on a schedule (docs/auditing.md)
         if anchors is not None:
@@ -235,7 +233,7 @@ def run_worker(options: WorkerOptions, stop: threading.Event | None = None) -> N
                                 max_in_flight=options.max_in_flight, batch_size=options.batch_size,
                                 on_send_error=_on_send_error)
         alarm = _Alarm(stop)
-        listener = _listener(motcua.store, alarm)
+        listener = _listener(motcua.backend, alarm)
         log.info("worker.started", broker=_shown(options.broker_url), processes=options.processes if fleet else 0,
                  listening=listener is not None)
         _dispatch_loop(dispatcher, options.poll, alarm, fleet)
@@ -251,9 +249,9 @@ def run_worker(options: WorkerOptions, stop: threading.Event | None = None) -> N
         log.info("worker.stopped")
 
 
-def _listener(store: Storage, alarm: _Alarm) -> TimerListener | None:
+def _listener(backend: Backend, alarm: _Alarm) -> Waker | None:
     """On PostgreSQL, a started listener that rings ``alarm`` when a timer falls due soon (None elsewhere)."""
-    listener = timer_listener(store.engine, alarm.ring) if isinstance(store, SqlStore) else None
+    listener = backend.timer_wakeups(alarm.ring)
     if listener is not None:
         listener.start()
     return listener

@@ -7,7 +7,7 @@ could interleave with the commits.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Final
 
@@ -42,6 +42,10 @@ class MemoryBackend:
         writer = MemoryBulkWriter(self.store)
         yield writer
         writer.commit()
+
+    def timer_wakeups(self, wake: Callable[[], None]) -> None:
+        """Nothing to listen to: the memory store lives in this process (the dispatcher's sleep is bounded)."""
+        return None
 
     def close(self) -> None:
         """Nothing to release: the stores go with the backend."""

@@ -6,6 +6,7 @@ out (:mod:`motcua.adapters.sql.statement`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from functools import cached_property
 from typing import Final
@@ -14,6 +15,7 @@ from motcua.adapters.sql.bulk import SqlBulkWriter, transaction
 from motcua.adapters.sql.bulk_queries import BulkQueries
 from motcua.adapters.sql.driver import Driver
 from motcua.adapters.sql.keys import SqlHttpStore
+from motcua.adapters.sql.listen import TimerListener, timer_listener
 from motcua.adapters.sql.portal_status import SqlSyncLog
 from motcua.adapters.sql.reports import SqlReports
 from motcua.adapters.sql.store import SqlStore
@@ -52,6 +54,9 @@ class SqlBackend:
 
     def bulk(self) -> AbstractContextManager[SqlBulkWriter]:
         return transaction(self._driver, self._bulk_queries)
+
+    def timer_wakeups(self, wake: Callable[[], None]) -> TimerListener | None:
+        return timer_listener(self._driver.engine, wake)
 
     def close(self) -> None:
         self._driver.close()

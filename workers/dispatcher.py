@@ -130,6 +130,7 @@ class Dispatcher:
             return TickReport(0, 0, 1, broker_down=True)
         room = max(0, self.max_in_flight - backlog * self._per_message)
         if room < max(1, self.max_in_flight // 4):  # refill by quarters: a claim costs a scan of what is due
+            self._probe()  # no claim while the broker is this full, but a database away is met (and logged) at once
             return TickReport(0, 0, 0, busy=True)
         now = self.clock.now()
         timer_room = min(self.batch, room - room // 2)
@@ -143,6 +144,12 @@ class Dispatcher:
         # anything claimed or still in the broker: tick again soon (a case's next timer is claimable, and the
         # notices a fired timer released are pending, once the message in flight is committed)
         return TickReport(len(timers), len(items), errors, busy=bool(timers or items or backlog))
+
+    def _probe(self) -> None:
+        """One read of the timer queue (its next due time) on a tick that claims nothing: a database that went away
+        raises here, as a claim would, so the outage is seen while the broker drains."""
+        if isinstance(self.timers, NextDue):
+            self.timers.next_due(self.clock.now())
 
     def idle_wait(self, poll: timedelta) -> timedelta:
         """How long to sleep after a tick that found nothing more to do: :func:`idle_wait` on the queue's next due

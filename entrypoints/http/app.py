@@ -233,14 +233,14 @@ def fire_event(
 
     def action(reservation: Reservation) -> Response:
         motcua, cases = context.motcua, context.cases(key)
-        seen = cases.case(code)  # 404 outside the key's scope, before anything is reserved
-        if workflow is not None and seen.definition_key != workflow:
-            raise CaseNotFound(code)
-        if _fired_already(cases, code, body, key.principal, reservation.earlier):
-            return context.dossier_response(dossier_of(seen, motcua.workflows))
+        if reservation.earlier is not None:  # a retry of a first run abandoned after its reservation
+            seen = cases.case(code, workflow=workflow)  # 404 outside the key's scope
+            if _fired_already(cases, code, body, key.principal, reservation.earlier):
+                return context.dossier_response(dossier_of(seen, motcua.workflows))
         reservation.keep(str(expected + 1))
-        try:
-            case = cases.fire(code, body.trigger, key.principal, body.data, expected_version=expected, seen=seen)
+        try:  # the scope is checked on the case the engine reads to decide: 404 outside it, before the version
+            case = cases.fire(code, body.trigger, key.principal, body.data, expected_version=expected,
+                              workflow=workflow)
         except ConcurrencyConflict as conflict:  # tell the client which version to read
             current = cases.case(code).version
             raise p.ApiProblem(p.STALE, str(conflict), current_version=current) from conflict

@@ -137,21 +137,29 @@ async def _asgi(scope: AsgiScope, receive: Receive, send: Send) -> None:
     raise AssertionError("never called: only the configuration is read")
 
 
-def test_a_case_passed_as_seen_is_not_read_again_yet_moved_only_at_the_version_seen(clock: ManualClock) -> None:
+def test_a_scoped_fire_checks_the_scope_on_the_case_it_moves_reading_it_once(
+    clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     motcua = open_motcua("memory://", clock=clock, observers=[])
     try:
         officer = Actor.of("Nguyễn Thị Lan", "officer")
-        cases = ScopedCases(motcua.service, motcua.store, motcua.desk, EVERYTHING)
         code = motcua.desk.receive("1.004873", "direct", Applicant("Trần Văn An"), officer).code
-        seen = cases.case(code)
-        moved = cases.fire(code, "assign", officer, {"assignee": "Phạm Văn Hùng"}, expected_version=seen.version,
-                           seen=seen)
-        assert moved.version == seen.version + 1
-        with pytest.raises(ConcurrencyConflict):  # changed since it was seen: refused, never moved unchecked
-            cases.fire(code, "assign", officer, {"assignee": "Lê Thị Mai"}, expected_version=seen.version, seen=seen)
+        before = motcua.service.get(code)
+        reads: list[str] = []
+        load = motcua.store.load
+        monkeypatch.setattr(motcua.store, "load", lambda read: reads.append(read) or load(read))
+        cases = ScopedCases(motcua.service, motcua.store, motcua.desk, EVERYTHING)
+        moved = cases.fire(code, "assign", officer, {"assignee": "Phạm Văn Hùng"}, expected_version=before.version)
+        assert (moved.version, reads) == (before.version + 1, [code])  # one read: the engine's own
         nowhere = ScopedCases(motcua.service, motcua.store, motcua.desk, Scope.of_units(["NOWHERE"]))
-        with pytest.raises(CaseNotFound):  # a seen case at another version than expected: the scope is read again
-            nowhere.fire(code, "assign", officer, {"assignee": "Lê Thị Mai"}, expected_version=moved.version,
-                         seen=seen)
+        for version in (moved.version, before.version):  # outside the scope: 404 before the version is compared
+            with pytest.raises(CaseNotFound):
+                nowhere.fire(code, "assign", officer, {"assignee": "Lê Thị Mai"}, expected_version=version)
+        with pytest.raises(CaseNotFound):  # of another workflow: as unknown
+            cases.fire(code, "assign", officer, {"assignee": "Lê Thị Mai"}, expected_version=moved.version,
+                       workflow="feedback")
+        with pytest.raises(ConcurrencyConflict):  # in scope, changed since: refused, never moved unchecked
+            cases.fire(code, "assign", officer, {"assignee": "Lê Thị Mai"}, expected_version=before.version)
+        assert motcua.service.get(code) == moved  # nothing refused was written
     finally:
         motcua.close()

@@ -37,11 +37,11 @@ class ScopedCases:
     desk: Desk
     scope: Scope
 
-    def case(self, code: str) -> Case:
-        """The case ``code`` if it is in scope; :class:`CaseNotFound` otherwise, as for an unknown code."""
+    def case(self, code: str, *, workflow: str | None = None) -> Case:
+        """The case ``code`` if it is in scope (and of ``workflow``, when given); :class:`CaseNotFound` otherwise, as
+        for an unknown code."""
         case = self.service.get(code)
-        if not self.scope.unlimited and not self.scope.admits(self.index_of(case)):
-            raise CaseNotFound(code)
+        self._admit(case, workflow)
         return case
 
     def history(self, code: str) -> Sequence[AuditEntry]:
@@ -50,14 +50,20 @@ class ScopedCases:
 
     def fire(
         self, code: str, trigger: str, actor: Actor, data: Mapping[str, object] | None = None,
-        expected_version: int | None = None, *, seen: Case | None = None,
+        expected_version: int | None = None, *, workflow: str | None = None,
     ) -> Case:
-        """Fire ``trigger`` on a case in scope (the engine checks the actor's roles, as for anyone). ``seen``: the case
-        as :meth:`case` has just read it; at ``expected_version`` it is not read again — the store refuses the
-        decision if the case changed since, so the case moved is the one whose scope was checked."""
-        if seen is None or seen.code != code or expected_version is None or seen.version != expected_version:
-            self.case(code)
-        return self.service.fire(code, trigger, actor, data, expected_version=expected_version)
+        """Fire ``trigger`` on a case in scope (and of ``workflow``, when given; the engine checks the actor's roles,
+        as for anyone). The scope is checked on the case the engine reads for the decision, in its unit of work:
+        the case moved is the one checked, and a case outside the scope is :class:`CaseNotFound` before its version
+        is compared (a 404, never a 409 that would tell it exists)."""
+        return self.service.fire(code, trigger, actor, data, expected_version=expected_version,
+                                 admit=lambda case: self._admit(case, workflow))
+
+    def _admit(self, case: Case, workflow: str | None) -> None:
+        if workflow is not None and case.definition_key != workflow:
+            raise CaseNotFound(case.code)
+        if not self.scope.unlimited and not self.scope.admits(self.index_of(case)):
+            raise CaseNotFound(case.code)
 
     def find(self, where: CaseFilter, *, after: str | None = None, limit: int = 50) -> Page:
         return self.queries.find(self.scope.narrow(where), after=after, limit=limit)

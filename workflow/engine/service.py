@@ -82,10 +82,15 @@ class CaseService:
 
     def fire(
         self, code: str, trigger: str, actor: Actor, data: Mapping[str, object] | None = None,
-        expected_version: int | None = None,
+        expected_version: int | None = None, *, admit: Callable[[Case], None] | None = None,
     ) -> Case:
+        """Fire ``trigger`` on the case ``code``. ``admit``, given, vets the case as read for this decision (before
+        its version is compared): a caller's scope is checked on the very case moved, without a read of its own."""
+
         def decide(decided: list[Decision]) -> None:
             case = self.store.load(code)
+            if admit is not None:
+                admit(case)
             if expected_version is not None and case.version != expected_version:
                 raise ConcurrencyConflict(code, expected_version)
             decided.append(self.engine.fire(case, trigger, actor, data or {}))

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +54,7 @@ __all__ = ["DEFAULT", "QUICK", "Sizes", "main", "render_table", "run"]
 
 OFFICER = Actor.of("Nguyễn Thị Lan", "officer")
 SERVE = [sys.executable, "-c", "from motcua.entrypoints.cli.main import main; main()", "serve", "--no-dispatch"]
+BARE = [sys.executable, "-c", "from bench._bare_asgi import main; main()"]
 
 
 @dataclass(frozen=True)
@@ -75,10 +76,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _server(url: str) -> Iterator[str]:
-    """``motcua serve`` on ``url`` in its own process; yields its base URL."""
+def _server(url: str, *, bare: bool = False) -> Iterator[str]:
+    """``motcua serve`` (or, ``bare``, the bare ASGI app of :mod:`bench._bare_asgi`) on ``url`` in its own process;
+    yields its base URL."""
     port = _free_port()
-    process = subprocess.Popen([*SERVE, "--db", url, "--port", str(port)], stdout=subprocess.DEVNULL,
+    command = [*BARE, url, str(port)] if bare else [*SERVE, "--db", url, "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=Path(__file__).parent.parent,
                                stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     base = f"http://127.0.0.1:{port}"
     try:
@@ -140,28 +143,35 @@ def _service_fires(motcua: Motcua, code: str, version: int) -> Batch:
     return batch
 
 
-def _measure(motcua: Motcua, base: str, key: str, sizes: Sizes) -> dict[str, Any]:
-    dossiers = [_processing(motcua) for _ in range(2 + 2 * sizes.clients)]
+def _measure(motcua: Motcua, bases: Mapping[str, str], key: str, sizes: Sizes) -> dict[str, Any]:
+    """``bases``: the base URL of ``motcua serve`` (``http``) and of the bare ASGI app (``bare``)."""
+    n = sizes.clients
+    dossiers = iter([_processing(motcua) for _ in range(3 + 3 * n)])
     with ExitStack() as connections:  # each client's connection, closed when every figure is taken
 
-        def client() -> http.client.HTTPConnection:
-            host, port = base.removeprefix("http://").split(":")
+        def client(name: str) -> Batch:
+            host, port = bases[name].removeprefix("http://").split(":")
             connection = http.client.HTTPConnection(host, int(port), timeout=60)
             connections.callback(connection.close)
-            return connection
+            return _http_fires(connection, key, *next(dossiers))
 
-        fires, floor = _http_fires(client(), key, *dossiers[0]), _service_fires(motcua, *dossiers[1])
-        samples = round_robin({"http": fires, "floor": floor}, sizes.ops, repeats=sizes.repeats)
-        http_per_s, floor_per_s = (1e9 / median(samples[name]) for name in ("http", "floor"))
-        crowd = dossiers[2:]
-        http_n = threaded_ops_per_s([_http_fires(client(), key, *dossier) for dossier in crowd[:sizes.clients]],
-                                    sizes.ops)
-        floor_n = threaded_ops_per_s([_service_fires(motcua, *dossier) for dossier in crowd[sizes.clients:]],
-                                     sizes.ops)
-    n = sizes.clients
+        def floor() -> Batch:
+            return _service_fires(motcua, *next(dossiers))
+
+        samples = round_robin({"http": client("http"), "bare": client("bare"), "floor": floor()}, sizes.ops,
+                              repeats=sizes.repeats)
+        one = {name: 1e9 / median(samples[name]) for name in ("http", "bare", "floor")}
+        makers: dict[str, Callable[[], Batch]] = {"http": lambda: client("http"), "bare": lambda: client("bare"),
+                                                  "floor": floor}
+        crowd = {name: threaded_ops_per_s([make() for _ in range(n)], sizes.ops) for name, make in makers.items()}
     return {
-        "http_events_per_s": http_per_s, "floor_fire_per_s": floor_per_s, "ratio": http_per_s / floor_per_s,
-        f"http_events_per_s_{n}": http_n, f"floor_fire_per_s_{n}": floor_n, f"ratio_{n}": http_n / floor_n,
+        "http_events_per_s": one["http"], "floor_fire_per_s": one["floor"], "ratio": one["http"] / one["floor"],
+        f"http_events_per_s_{n}": crowd["http"], f"floor_fire_per_s_{n}": crowd["floor"],
+        f"ratio_{n}": crowd["http"] / crowd["floor"],
+        "bare_events_per_s": one["bare"], "bare_ratio": one["bare"] / one["floor"],
+        "http_over_bare": one["http"] / one["bare"],
+        f"bare_events_per_s_{n}": crowd["bare"], f"bare_ratio_{n}": crowd["bare"] / crowd["floor"],
+        f"http_over_bare_{n}": crowd["http"] / crowd["bare"],
     }
 
 
@@ -189,8 +199,8 @@ def run(sizes: Sizes, url: str | None = None) -> dict[str, Any]:
         try:
             created = new_key("Phần mềm một cửa", ["officer"], SystemClock().now())
             motcua.backend.keys.add_key(created.stored)
-            with _server(chosen) as base:
-                figures = _measure(motcua, base, created.secret_text, sizes)
+            with _server(chosen) as base, _server(chosen, bare=True) as bare:
+                figures = _measure(motcua, {"http": base, "bare": bare}, created.secret_text, sizes)
         finally:
             motcua.close()
     database = "sqlite" if chosen.startswith("sqlite") else chosen.split(":", 1)[0]
@@ -200,14 +210,19 @@ def run(sizes: Sizes, url: str | None = None) -> dict[str, Any]:
 
 def render_table(result: Mapping[str, Any]) -> str:
     n = result["clients"]
+
+    def row(label: str, key: str, spec: str) -> tuple[str, str, str]:
+        return label, format(result[key], spec), format(result[f"{key}_{n}"], spec)
+
     rows = [("figure", "1 client", f"{n} clients"),
-            ("POST /dossiers/{code}/events per s", f"{result['http_events_per_s']:.0f}",
-             f"{result[f'http_events_per_s_{n}']:.0f}"),
-            ("CaseService.fire per s (floor)", f"{result['floor_fire_per_s']:.0f}",
-             f"{result[f'floor_fire_per_s_{n}']:.0f}"),
-            ("ratio http / floor", f"{result['ratio']:.2f}", f"{result[f'ratio_{n}']:.2f}")]
-    widths = [max(len(row[column]) for row in rows) for column in range(3)]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+            row("POST /dossiers/{code}/events per s", "http_events_per_s", ".0f"),
+            row("CaseService.fire per s (floor)", "floor_fire_per_s", ".0f"),
+            row("ratio http / floor", "ratio", ".2f"),
+            row("bare ASGI app per s (ceiling)", "bare_events_per_s", ".0f"),
+            row("ratio bare / floor", "bare_ratio", ".2f"),
+            row("ratio http / bare", "http_over_bare", ".2f")]
+    widths = [max(len(line[column]) for line in rows) for column in range(3)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)) for line in rows]
     return "\n".join([*lines, "", f"database: {result['database']}",
                       f"machine: {json.dumps(result['machine'], ensure_ascii=False)}"])
 

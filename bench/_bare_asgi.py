@@ -1,0 +1,73 @@
+"""The ceiling of any Python HTTP API on this machine: a bare ASGI callable that does nothing but the transition.
+
+``bench.http`` runs it beside ``motcua serve``, under the same uvicorn settings (``server_config``: httptools,
+uvloop, no access log), on the same database, with the same observers as the server's (a JSON log line per
+decision, the Prometheus counters). Per request it reads the body, takes the dossier's code from the path and the
+version from ``If-Match``, decodes the JSON, calls ``CaseService.fire`` and answers the case's code, state and
+version as JSON with its ETag. Nothing of an API's own: no key, no validation, no scope, no problem documents, no
+middleware. What ``motcua serve`` answers beyond it is the API's cost; what it answers below the floor is the cost
+of HTTP in Python on these cores, which no API can go under.
+
+``python -c "from bench._bare_asgi import main; main()" DATABASE_URL PORT``
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+
+from prometheus_client import CollectorRegistry
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from motcua.adapters.bootstrap import logging_observer, open_motcua
+from motcua.adapters.logging import configure_logging
+from motcua.entrypoints.http.metrics import MetricsObserver
+from motcua.entrypoints.http.serve import ServeOptions, server_config
+from motcua.workflow.engine.clock import SystemClock
+from motcua.workflow.engine.model import Actor
+from motcua.workflow.engine.service import CaseService
+
+__all__ = ["bare_app", "main"]
+
+OFFICER = Actor.of("Nguyễn Thị Lan", "officer")
+
+
+def bare_app(service: CaseService) -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["method"] != "POST":  # the benchmark's wait for the server to be up
+            await _answer(send, b"ok")
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body, more = body + message.get("body", b""), message.get("more_body", False)
+        code = scope["path"].split("/")[2]
+        version = int(dict(scope["headers"])[b"if-match"].strip(b'"'))
+        event = json.loads(body)
+        case = service.fire(code, event["trigger"], OFFICER, event.get("data"), expected_version=version)
+        answer = json.dumps({"code": case.code, "state": case.state, "version": case.version}).encode()
+        await _answer(send, answer, (b"etag", f'"{case.version}"'.encode()))
+
+    return app
+
+
+async def _answer(send: Send, body: bytes, *headers: tuple[bytes, bytes]) -> None:
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *headers]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    import uvicorn  # noqa: PLC0415 - as motcua serve does
+
+    url, port = argv or sys.argv[1:3]
+    configure_logging()
+    motcua = open_motcua(url, clock=SystemClock(), observers=[logging_observer(), MetricsObserver(CollectorRegistry())])
+    try:
+        uvicorn.Server(server_config(bare_app(motcua.service), ServeOptions(url, port=int(port)))).run()
+    finally:
+        motcua.close()

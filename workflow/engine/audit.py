@@ -39,6 +39,7 @@ from typing import Final
 import orjson
 
 from motcua.workflow.engine.clock import to_vietnam_time
+from motcua.workflow.engine.frozen import quick_init
 from motcua.workflow.engine.model import GENESIS_HASH, Case, JsonValue
 from motcua.workflow.errors import InvalidInput
 
@@ -65,6 +66,7 @@ POSITION_SEALED_FROM = 2
 """The first schema whose entries must carry a position seal (older ones were written without)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
     case_code: str

@@ -19,6 +19,7 @@ from motcua.workflow.engine.audit import AuditEntry, sealed
 from motcua.workflow.engine.clock import Clock
 from motcua.workflow.engine.compiled import CompiledTrigger, CompiledWorkflow, RegionRun, WorkflowSet, validate_data
 from motcua.workflow.engine.definition import TransitionSpec
+from motcua.workflow.engine.frozen import quick_init
 from motcua.workflow.engine.model import GENESIS_HASH, Actor, Case, DueTimer, Effect, JsonValue, TimerChange
 from motcua.workflow.engine.queries import indexed_by
 from motcua.workflow.engine.registry import Context
@@ -29,6 +30,7 @@ __all__ = ["OPEN_TRIGGER", "Decision", "Engine", "chain"]
 OPEN_TRIGGER = "open"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Decision:
     case: Case

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeAlias
 
+from motcua.workflow.engine.frozen import quick_init
+
 __all__ = [
     "GENESIS_HASH",
     "SYSTEM_ACTOR",
@@ -47,6 +49,7 @@ class Actor:
 SYSTEM_ACTOR = Actor(name="motcua", roles=frozenset({"system"}))
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Case:
     code: str

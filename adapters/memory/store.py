@@ -218,11 +218,14 @@ class MemoryStore:
                      if armed.timer.due_at > after]
         return min(later, default=None)
 
-    def discard(self, timer: DueTimer) -> bool:
+    def discard(self, timer: DueTimer, seen: int | None = None) -> bool:
         with self._lock:
             armed = self._timers.get(timer.case_code, {})
             current = armed.get(timer.name)
             if current is None or current.generation != timer.generation:
+                return False
+            case = self._cases.get(timer.case_code)
+            if seen is not None and (case is None or case.version != seen):
                 return False
             del armed[timer.name]
             return True
@@ -266,7 +269,8 @@ class MemoryStore:
 
     def delivered_many(self, item_ids: Sequence[int], now: datetime) -> set[int]:
         with self._lock:
-            marked = {item_id for item_id in item_ids if self._outbox[item_id].status != "delivered"}
+            marked = {item_id for item_id in item_ids  # an unknown id is no effect, as for SQL's UPDATE
+                      if item_id in self._outbox and self._outbox[item_id].status != "delivered"}
             for item_id in marked:
                 item = self._outbox[item_id]
                 self._outbox[item_id] = replace(item, status="delivered", attempts=item.attempts + 1, last_error=None)
@@ -275,8 +279,8 @@ class MemoryStore:
 
     def delivered(self, item_id: int, now: datetime) -> bool:
         with self._lock:
-            item = self._outbox[item_id]
-            if item.status == "delivered":
+            item = self._outbox.get(item_id)
+            if item is None or item.status == "delivered":
                 return False
             self._outbox[item_id] = replace(item, status="delivered", attempts=item.attempts + 1, last_error=None)
             self._outbox_claims.pop(item_id, None)

@@ -99,6 +99,8 @@ class StoreQueries:
         self.entries = sql(_entries().order_by(AUDIT.c.case_code, AUDIT.c.sequence))
         self.cases = sql(_columns(CASE, CASE_COLUMNS).order_by(CASE.c.code))
         self.consume_timer = sql(sa.delete(TIMER).where(_claimed()).returning(TIMER.c.name))
+        unmoved = sa.exists().where(CASE.c.code == param("case_code"), CASE.c.version == param("seen"))
+        self.discard_timer = sql(sa.delete(TIMER).where(_claimed(), unmoved).returning(TIMER.c.name))
         self.cancel_timer = sql(sa.delete(TIMER).where(_timer()))
         self.arm_timer = sql(_arm_timer(sql))
         self.arm_timer_by_entry = sql(_arm_timer(sql, by_entry=True))

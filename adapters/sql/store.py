@@ -319,9 +319,11 @@ class SqlStore:
         claimed = [mapping.due_timer_from_record(record, self._codec) for record in records]
         return sorted(claimed, key=lambda timer: (timer.due_at, timer.case_code, timer.name))
 
-    def discard(self, timer: DueTimer) -> bool:
+    def discard(self, timer: DueTimer, seen: int | None = None) -> bool:
         with self._driver.transaction() as unit:
-            return unit.first(self._sql.consume_timer, _claimed(timer)) is not None
+            if seen is None:
+                return unit.first(self._sql.consume_timer, _claimed(timer)) is not None
+            return unit.first(self._sql.discard_timer, {**_claimed(timer), "seen": seen}) is not None
 
     def armed_count(self, now: datetime) -> tuple[int, int]:
         with self._driver.reading() as unit:

@@ -203,6 +203,19 @@ def test_discard_removes_only_the_same_generation(desk: Desk) -> None:
     assert desk.store.discard(current) is False
 
 
+def test_discard_given_the_version_seen_removes_only_while_the_case_is_still_at_it(desk: Desk) -> None:
+    desk.open(CODE)
+    desk.fire(CODE, "start")
+    deadline = _deadline(desk, 10 * DAY)
+    seen = desk.store.load(CODE).version
+    desk.fire(CODE, "note", {"text": "đã gọi điện"})  # the case moved: it might allow the trigger again
+
+    assert desk.store.discard(deadline, seen) is False  # kept, claimed: judged again on its next claim
+    assert [timer.name for timer in desk.store.timers(CODE)] == ["deadline"]
+    assert desk.store.discard(deadline, seen + 1) is True  # at the version that refused it: gone
+    assert [timer.name for timer in desk.store.timers(CODE)] == []
+
+
 def test_armed_count_counts_claimed_timers_too(desk: Desk) -> None:
     desk.open("c-1")
     desk.open("c-2")

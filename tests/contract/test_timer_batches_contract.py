@@ -261,3 +261,33 @@ def test_effects_are_held_and_settled_together(desk: Desk) -> None:
     assert desk.store.hold_many(ids, claim.token, claim.until + LEASE) == set()  # delivered: no claim to hold
     assert desk.store.backlog() == 0
     assert desk.store.delivered_many([], desk.clock.now()) == set()
+    unknown = max(ids) + 1_000  # no such effect: ignored by every store, as SQL's UPDATE matches no row
+    assert desk.store.delivered_many([unknown], desk.clock.now()) == set()
+    assert desk.store.delivered(unknown, desk.clock.now()) is False
+    assert desk.store.hold_many([unknown], claim.token, claim.until + LEASE) == set()
+
+
+class _RecordingQueue:
+    """The store as the service's timer queue, the discards it is asked for written down."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk, self.discards = desk, list[tuple[str, int | None]]()
+
+    def discard(self, timer: DueTimer, seen: int | None = None) -> bool:
+        self.discards.append((timer.case_code, seen))
+        return self.desk.store.discard(timer, seen)
+
+
+def test_a_refused_timer_is_discarded_only_at_the_version_that_refused_it_alone_and_in_a_batch(desk: Desk) -> None:
+    claimed = _opened(desk)
+    ended = CODES[3]
+    desk.fire(ended, "return_result")  # its reminder no longer allowed (and cancelled with it)
+    version = desk.store.load(ended).version
+    alone, batch = _RecordingQueue(desk), _RecordingQueue(desk)
+    [refused] = [timer for timer in claimed if timer.case_code == ended]
+
+    assert _service(desk).fire_timer(refused, alone) is None  # type: ignore[arg-type]
+    _service(desk).fire_timers(claimed, batch)  # type: ignore[arg-type]
+
+    assert alone.discards == [(ended, version)]
+    assert batch.discards == [(ended, version)]

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-
 from fastapi.testclient import TestClient
 
 from bench import http as bench_http

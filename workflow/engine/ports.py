@@ -114,10 +114,13 @@ class TimerQueue(Protocol):
         """
         ...
 
-    def discard(self, timer: DueTimer) -> bool:
+    def discard(self, timer: DueTimer, seen: int | None = None) -> bool:
         """Remove a timer that can no longer take effect (its trigger is not allowed any more).
 
-        Only the same generation is removed; returns whether it was."""
+        Only the same generation is removed, and, given ``seen`` (the version of the case whose state refused the
+        trigger), only while the case is still at that version: a case moved since may allow the trigger again, so
+        the timer stays claimed and is judged afresh when its lease runs out. ``None``: the case is gone. Returns
+        whether it was removed."""
         ...
 
     def armed_count(self, now: datetime) -> tuple[int, int]:

@@ -102,14 +102,19 @@ class CaseService:
 
         The decision consumes the timer row in its own transaction, so a duplicate message, a re-armed
         or a cancelled timer finds nothing to consume and changes nothing (``None``). A timer whose
-        trigger the case no longer allows is discarded. A lost race raises ``ConcurrencyConflict``
+        trigger the case no longer allows is discarded — only while the case is still as read: moved meanwhile, the
+        timer stays claimed and is judged again when its lease runs out. A lost race raises ``ConcurrencyConflict``
         (retryable): the timer stays armed and fires on the next try.
         """
         try:
             case = self.store.load(timer.case_code)
-            decision = self.engine.fire(case, timer.trigger, SYSTEM_ACTOR, timer.data)
-        except (TransitionNotAllowed, CaseNotFound):
+        except CaseNotFound:
             queue.discard(timer)
+            return None
+        try:
+            decision = self.engine.fire(case, timer.trigger, SYSTEM_ACTOR, timer.data)
+        except TransitionNotAllowed:
+            queue.discard(timer, case.version)  # kept if the case moved since it was read: judged again later
             return None
         try:
             return self._run(timer.case_code, (timer.trigger,),
@@ -166,7 +171,7 @@ class CaseService:
             units += [decided] if decided else []
             alone += rest
             for timer in stale:
-                queue.discard(timer)
+                queue.discard(timer, None if case is None else case.version)
         return units, alone
 
     def _decide_timers(self, case: Case, timers: Sequence[DueTimer]) -> _Decided:

@@ -10,7 +10,11 @@ no dispatcher) on a scratch SQLite file (or ``--db``), and reports the median of
   expected version) on the same database, in this process, observed as the server observes its decisions
   (a JSON log line, the Prometheus counters): the server's own persisted transition rate;
 - ``ratio`` = http ÷ floor (1.0 would be an API that costs nothing), and the same with ``clients``
-  concurrent clients (``http_events_per_s_n``, ``floor_fire_per_s_n``, ``ratio_n``), each on its own dossier.
+  concurrent clients (``http_events_per_s_n``, ``floor_fire_per_s_n``, ``ratio_n``), each on its own dossier;
+- ``bare_events_per_s`` (and ``_n``): the same requests answered by a bare ASGI app doing nothing but the
+  transition (:mod:`bench._bare_asgi`: same uvicorn settings, database and observers; no key, validation, scope or
+  middleware), ``bare_ratio`` = bare ÷ floor — the ceiling of HTTP in Python on these cores, which no API goes
+  under — and ``http_over_bare`` = http ÷ bare, what motcua's API adds.
 
 The two are timed round-robin after the same warm-up (``bench._util.round_robin``). The clients are the standard
 library's ``http.client``, each on a keep-alive connection opened afresh for each timed batch — real HTTP/1.1 over

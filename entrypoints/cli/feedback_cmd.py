@@ -84,24 +84,24 @@ class FeedbackInput:
     unit: str | None
 
 
-def _line(limit: int) -> Callable[[str, object], str]:
+def _string(problem_of: Callable[[str, int], str | None], limit: int) -> Callable[[str, object], str]:
+    """The check of a text field: a string, stripped and NFC-normalised, that ``problem_of`` finds nothing wrong with
+    at ``limit`` characters."""
     def check(field: str, value: object) -> str:
         if not isinstance(value, str):
             raise InvalidInput(field, f"a text is expected, not {type(value).__name__}")
         text = unicodedata.normalize("NFC", value.strip())
-        if problem := line_problem(text, limit):
+        if problem := problem_of(text, limit):
             raise InvalidInput(field, problem)
         return text
     return check
 
 
-def _text(field: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise InvalidInput(field, f"a text is expected, not {type(value).__name__}")
-    text = unicodedata.normalize("NFC", value.strip())
-    if problem := text_problem(text, TEXT_MAX):
-        raise InvalidInput(field, problem)
-    return text
+def _line(limit: int) -> Callable[[str, object], str]:
+    return _string(line_problem, limit)
+
+
+_text: Final = _string(text_problem, TEXT_MAX)
 
 
 def _channel(field: str, value: object) -> FeedbackChannel:

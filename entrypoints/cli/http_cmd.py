@@ -24,6 +24,7 @@ from rich.table import Table
 from motcua.adapters.backends import open_backend
 from motcua.adapters.bootstrap import database_url, open_motcua
 from motcua.adapters.keys import APPLICANT_ROLE, ApiKey, ApiKeyStore, new_key
+from motcua.entrypoints.cli.scope_options import KeyAllUnits, KeyProvince, KeyUnits, one_scope
 from motcua.entrypoints.cli.usage import fail
 from motcua.workflow.engine.clock import SystemClock, to_vietnam_time
 from motcua.workflow.errors import InvalidInput, MotcuaError, NotFound
@@ -80,13 +81,11 @@ def create(  # noqa: PLR0917 - one parameter per option, as typer reads them
     role: Annotated[list[str], typer.Option(
         "--role", help="A role a workflow declares (officer, specialist, leader, applicant, inspector, owner); repeat "
                        "for several")],
-    unit: Annotated[list[str] | None, typer.Option(
-        "--unit", help="A unit whose dossiers the key sees (`motcua units list`); repeat for several")] = None,
-    province: Annotated[str | None, typer.Option(
-        "--province", help="A province whose units' dossiers the key sees (its roles decide what it moves)")] = None,
+    unit: KeyUnits = None,
+    province: KeyProvince = None,
     applicant_id: Annotated[str | None, typer.Option(
         "--applicant-id", help="With --role applicant alone: the applicant whose own dossiers the key sees")] = None,
-    all_units: Annotated[bool, typer.Option("--all-units", help="An operator's key: every unit's dossiers")] = False,
+    all_units: KeyAllUnits = False,
     db: DbOption = None,
 ) -> None:
     """Create a key with one scope and print it once: only its hash is stored."""
@@ -115,9 +114,7 @@ def _one_scope(
     if APPLICANT_ROLE in roles and applicant is None:
         raise InvalidInput("--applicant-id", "a key with role applicant acts for one applicant: give --applicant-id "
                                              "(and no other role)")
-    given = [bool(units), province is not None, applicant is not None, all_units]
-    if sum(given) != 1:
-        raise InvalidInput("scope", f"give exactly one of {_SCOPE_FLAGS}")
+    one_scope(_SCOPE_FLAGS, units, province, all_units, applicant is not None)
 
 
 def _check_known(key: ApiKey, units: UnitDirectory) -> None:

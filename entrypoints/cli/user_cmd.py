@@ -24,6 +24,7 @@ from motcua.adapters.backends import open_backend
 from motcua.adapters.bootstrap import database_url, open_motcua
 from motcua.adapters.users import PASSWORD_MAX, UserStore, check_password, new_user
 from motcua.entrypoints.cli.http_cmd import check_known
+from motcua.entrypoints.cli.scope_options import UserAllUnits, UserProvince, UserUnits, one_scope
 from motcua.entrypoints.cli.usage import fail
 from motcua.workflow.engine.clock import SystemClock, to_vietnam_time
 from motcua.workflow.errors import InvalidInput, MotcuaError, NotFound
@@ -43,17 +44,14 @@ def create(  # noqa: PLR0917 - one parameter per option, as typer reads them
     role: Annotated[list[str], typer.Option(
         "--role", help="officer, specialist, leader, inspector, owner, or the console's operator and auditor; "
                        "repeat for several")],
-    unit: Annotated[list[str] | None, typer.Option(
-        "--unit", help="A unit whose dossiers the user sees (`motcua units list`); repeat for several")] = None,
-    province: Annotated[str | None, typer.Option(
-        "--province", help="A province whose units' dossiers the user sees")] = None,
-    all_units: Annotated[bool, typer.Option("--all-units", help="Every unit's dossiers (an operator)")] = False,
+    unit: UserUnits = None,
+    province: UserProvince = None,
+    all_units: UserAllUnits = False,
     db: DbOption = None,
 ) -> None:
     """Create a console user; the password is asked (or read from the first line of standard input)."""
     try:
-        if sum([bool(unit), province is not None, all_units]) != 1:
-            raise InvalidInput("scope", f"give exactly one of {_SCOPE_FLAGS}")
+        one_scope(_SCOPE_FLAGS, unit, province, all_units)
         password = _password()
         user = new_user(name, password, role, SystemClock().now(), units=unit or None, province=province)
         motcua = open_motcua(database_url(db), observers=[], publish={})  # for its unit register

@@ -13,7 +13,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from motcua.adapters import users
 from motcua.adapters.keys import key_roles
 from motcua.adapters.users import (
     CONSOLE_ROLES,
@@ -34,26 +33,15 @@ from tests.unit.console.console_a import (
     PASSWORD,
     START,
     Site,
-    cheap_passwords,
     csrf_of,
     plant,
     session_of,
-    site,
 )
 
 A_ROUTES = ("/console/", "/console/dossiers", "/console/dossiers/LOCAL-HD-AN-THUONG-250602-0001",
             "/console/dossiers/LOCAL-HD-AN-THUONG-250602-0001/control-sheet.xlsx")
 REFUSED = "Tên đăng nhập hoặc mật khẩu không đúng"
-
-
-@pytest.fixture(autouse=True)
-def _cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users, "PASSWORDS", cheap_passwords())
-
-
-@pytest.fixture
-def office() -> Site:
-    return site()
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 
 def _session_cookie(answer: object) -> str:

@@ -18,29 +18,19 @@ import pytest
 import structlog
 from fastapi.testclient import TestClient
 
-from motcua.adapters import users
 from motcua.adapters.backends import open_backend
 from motcua.adapters.logging import configure_logging
 from motcua.adapters.users import SignInPolicy, new_user, session_key
 from motcua.entrypoints.console.base import CONSOLE_POLICY, Console
 from motcua.entrypoints.console.first_run import FirstRun, SetupCheck, announce, refuse_with_workers, setup_address
 from motcua.entrypoints.http.serve import ServeOptions, _no_setup_with_workers, _offer_setup
-from tests.unit.console.console_a import PASSWORD, START, Site, cheap_passwords, session_of, site
+from tests.unit.console.console_a import PASSWORD, START, Site, session_of
 
 _BANNER = re.compile(r"^Mã thiết lập bảng điều khiển: ((?:[A-Z2-7]{4}-){7}[A-Z2-7]{4})  — mở "
                      r"http://127\.0\.0\.1:8000/console/setup$")
 SETUP_TOKEN = re.compile(r'name="setup_token" value="([^"]+)"')
 WRONG = "Mã thiết lập không đúng"
-
-
-@pytest.fixture(autouse=True)
-def _cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users, "PASSWORDS", cheap_passwords())
-
-
-@pytest.fixture
-def office() -> Site:
-    return site()
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 
 def console_of(office: Site) -> Console:

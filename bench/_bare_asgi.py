@@ -2,28 +2,32 @@
 
 ``bench.http`` runs it beside ``motcua serve``, under the same uvicorn settings (``server_config``: httptools,
 uvloop, no access log), on the same database, with the same observers as the server's (a JSON log line per
-decision, the Prometheus counters). Per request it reads the body, takes the dossier's code from the path and the
-version from ``If-Match``, decodes the JSON, calls ``CaseService.fire`` and answers the case's code, state and
-version as JSON with its ETag. Nothing of an API's own: no key, no validation, no scope, no problem documents, no
-middleware. What ``motcua serve`` answers beyond it is the API's cost; what it answers below the floor is the cost
-of HTTP in Python on these cores, which no API can go under.
+decision, the Prometheus counters), the transition run where the server runs it (on the event loop on SQLite, on
+the thread pool on PostgreSQL: :func:`~motcua.entrypoints.http.serve.short_on_loop`). Per request it reads the body,
+takes the dossier's code from the path and the version from ``If-Match``, decodes the JSON, calls
+``CaseService.fire`` and answers the case's code, state and version as JSON with its ETag. Nothing of an API's own:
+no key, no validation, no scope, no problem documents, no middleware. The gap between it and the floor is what HTTP
+in Python costs on these cores with the same server; the gap between ``motcua serve`` and it is what motcua's API
+adds. (A ceiling for this server, not a proof that no server could do better.)
 
 ``python -c "from bench._bare_asgi import main; main()" DATABASE_URL PORT``
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from motcua.adapters.bootstrap import logging_observer, open_motcua
 from motcua.adapters.logging import configure_logging
 from motcua.entrypoints.http.metrics import MetricsObserver
-from motcua.entrypoints.http.serve import ServeOptions, server_config
+from motcua.entrypoints.http.serve import ServeOptions, server_config, short_on_loop
 from motcua.workflow.engine.clock import SystemClock
 from motcua.workflow.engine.model import Actor
 from motcua.workflow.engine.service import CaseService
@@ -33,7 +37,7 @@ __all__ = ["bare_app", "main"]
 OFFICER = Actor.of("Nguyễn Thị Lan", "officer")
 
 
-def bare_app(service: CaseService) -> ASGIApp:
+def bare_app(service: CaseService, *, on_loop: bool = True) -> ASGIApp:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
@@ -47,7 +51,9 @@ def bare_app(service: CaseService) -> ASGIApp:
         code = scope["path"].split("/")[2]
         version = int(dict(scope["headers"])[b"if-match"].strip(b'"'))
         event = json.loads(body)
-        case = service.fire(code, event["trigger"], OFFICER, event.get("data"), expected_version=version)
+        fire = functools.partial(service.fire, code, event["trigger"], OFFICER, event.get("data"),
+                                 expected_version=version)
+        case = fire() if on_loop else await run_in_threadpool(fire)
         answer = json.dumps({"code": case.code, "state": case.state, "version": case.version}).encode()
         await _answer(send, answer, (b"etag", f'"{case.version}"'.encode()))
 
@@ -68,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     configure_logging()
     motcua = open_motcua(url, clock=SystemClock(), observers=[logging_observer(), MetricsObserver(CollectorRegistry())])
     try:
-        uvicorn.Server(server_config(bare_app(motcua.service), ServeOptions(url, port=int(port)))).run()
+        app = bare_app(motcua.service, on_loop=short_on_loop(url))
+        uvicorn.Server(server_config(app, ServeOptions(url, port=int(port)))).run()
     finally:
         motcua.close()

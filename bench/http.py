@@ -13,8 +13,9 @@ no dispatcher) on a scratch SQLite file (or ``--db``), and reports the median of
   concurrent clients (``http_events_per_s_n``, ``floor_fire_per_s_n``, ``ratio_n``), each on its own dossier;
 - ``bare_events_per_s`` (and ``_n``): the same requests answered by a bare ASGI app doing nothing but the
   transition (:mod:`bench._bare_asgi`: same uvicorn settings, database and observers; no key, validation, scope or
-  middleware), ``bare_ratio`` = bare ÷ floor — the ceiling of HTTP in Python on these cores, which no API goes
-  under — and ``http_over_bare`` = http ÷ bare, what motcua's API adds.
+  middleware; the transition on the loop or the thread pool as the server runs it), ``bare_ratio`` = bare ÷
+  floor — what HTTP in Python costs on these cores with this server — and ``http_over_bare`` = http ÷ bare, what
+  motcua's API adds.
 
 The two are timed round-robin after the same warm-up (``bench._util.round_robin``). The clients are the standard
 library's ``http.client``, each on a keep-alive connection opened afresh for each timed batch — real HTTP/1.1 over
@@ -85,8 +86,10 @@ def _server(url: str, *, bare: bool = False) -> Iterator[str]:
     yields its base URL."""
     port = _free_port()
     command = [*BARE, url, str(port)] if bare else [*SERVE, "--db", url, "--port", str(port)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=Path(__file__).parent.parent,
-                               stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    root = str(Path(__file__).resolve().parent.parent)  # where ``bench`` is importable from, whatever the cwd
+    path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": path})
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base, process)

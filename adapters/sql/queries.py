@@ -99,8 +99,7 @@ class StoreQueries:
         self.entries = sql(_entries().order_by(AUDIT.c.case_code, AUDIT.c.sequence))
         self.cases = sql(_columns(CASE, CASE_COLUMNS).order_by(CASE.c.code))
         self.consume_timer = sql(sa.delete(TIMER).where(_claimed()).returning(TIMER.c.name))
-        unmoved = sa.exists().where(CASE.c.code == param("case_code"), CASE.c.version == param("seen"))
-        self.discard_timer = sql(sa.delete(TIMER).where(_claimed(), unmoved).returning(TIMER.c.name))
+        self.discard_timer = sql(sa.delete(TIMER).where(_claimed(), _unmoved()).returning(TIMER.c.name))
         self.cancel_timer = sql(sa.delete(TIMER).where(_timer()))
         self.arm_timer = sql(_arm_timer(sql))
         self.arm_timer_by_entry = sql(_arm_timer(sql, by_entry=True))
@@ -272,6 +271,13 @@ def _timer() -> sa.ColumnElement[bool]:
 def _claimed() -> sa.ColumnElement[bool]:
     """The timer row as claimed (same generation): fired, re-armed or cancelled since, it matches no row."""
     return sa.and_(_timer(), TIMER.c.generation == param("generation"))
+
+
+def _unmoved() -> sa.Exists:
+    """The case ``case_code`` is still at version ``seen``. Its row is locked for share (PostgreSQL; SQLite's
+    ``BEGIN IMMEDIATE`` already holds the writer): a move in flight is waited for and then seen, never read past."""
+    case = sa.select(CASE.c.code).where(CASE.c.code == param("case_code"), CASE.c.version == param("seen"))
+    return sa.exists(case.with_for_update(read=True))
 
 
 def _entry_position() -> sa.ScalarSelect[Any]:

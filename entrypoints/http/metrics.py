@@ -19,10 +19,13 @@ from prometheus_client.registry import Collector
 from motcua.workflow.engine.clock import Clock
 from motcua.workflow.engine.decisions import Decision
 from motcua.workflow.engine.ports import Storage
+from motcua.workflow.errors import CaseNotFound, UnknownTrigger
 
-__all__ = ["SYNC_KIND", "MetricsObserver", "StoreGauges"]
+__all__ = ["SYNC_KIND", "UNNAMED_TRIGGER", "MetricsObserver", "StoreGauges"]
 
 SYNC_KIND: Final = "dvcqg.sync"
+UNNAMED_TRIGGER: Final = "(unnamed)"
+"""The ``trigger`` label of a rejection whose trigger was not found declared on an existing case."""
 
 
 class MetricsObserver:
@@ -42,7 +45,10 @@ class MetricsObserver:
             self.timers_fired.labels(decision.entry.trigger).inc()
 
     def rejected(self, code: str, trigger: str, error: Exception) -> None:
-        self.rejections.labels(trigger, type(error).__name__).inc()
+        # a trigger refused as undeclared, or on a case unknown (or outside the caller's scope), is whatever text the
+        # caller sent: one label value for them all, so no caller can grow the series without bound
+        named = UNNAMED_TRIGGER if isinstance(error, UnknownTrigger | CaseNotFound) else trigger
+        self.rejections.labels(named, type(error).__name__).inc()
 
 
 class StoreGauges(Collector):

@@ -83,10 +83,17 @@ def built_app(
     try:
         keys = motcua.backend.keys  # on the store's own database (in memory beside a memory store)
         app = create_app(motcua, keys, registry=registry, clock=clock, max_body=limit,
-                         short_on_loop=alone and url.startswith(("sqlite:", "memory:")))  # offload.py
+                         short_on_loop=short_on_loop(url, alone=alone))
         yield app, motcua, keys
     finally:
         motcua.close()
+
+
+def short_on_loop(url: str, *, alone: bool = True) -> bool:
+    """Whether a dossier's read or transition runs on the event loop when its request is alone in flight
+    (:mod:`~motcua.entrypoints.http.offload`): on SQLite and in memory, in a process alone on its database; never on
+    PostgreSQL, where the thread pool overlaps the waits of concurrent requests."""
+    return alone and url.startswith(("sqlite:", "memory:"))
 
 
 def _dispatch(motcua: Motcua, options: ServeOptions, clock: Clock, stop: threading.Event) -> None:

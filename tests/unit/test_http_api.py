@@ -160,6 +160,17 @@ def test_health_and_metrics_need_no_key(api: Api) -> None:
         assert f"\n{gauge} " in metrics
 
 
+def test_a_caller_cannot_grow_the_rejection_series_with_triggers_of_its_own(api: Api) -> None:
+    code = api.receive()["code"]
+    for n in range(3):  # undeclared triggers on a real case, any trigger on an unknown code
+        assert api.fire(code, f"probe-{n}").status_code == 422  # type: ignore[attr-defined]
+        assert api.fire("000.00.00.H99-990101-0001", f"probe-{n}", version=1).status_code == 404  # type: ignore[attr-defined]
+    metrics = api.client.get("/metrics").text
+    assert "probe-" not in metrics
+    assert 'motcua_rejections_total{error="UnknownTrigger",trigger="(unnamed)"} 3.0' in metrics
+    assert 'motcua_rejections_total{error="CaseNotFound",trigger="(unnamed)"} 3.0' in metrics
+
+
 # -- refusals ----------------------------------------------------------------------------------------
 
 

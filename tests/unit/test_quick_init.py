@@ -43,6 +43,9 @@ def test_the_engine_values_keep_their_dataclass_signature(cls: type) -> None:
     names = [f.name for f in dataclasses.fields(cls)]
     assert list(inspect.signature(cls).parameters) == names
     assert cls.__init__.__qualname__ == f"{cls.__qualname__}.__init__"
+    assert cls.__init__.__module__ == cls.__module__
+    assert inspect.signature(cls).parameters.keys() == inspect.signature(cls.__init__).parameters.keys() - {"self"}
+    assert set(cls.__init__.__annotations__) == {*names, "return"}
 
 
 def test_positional_keyword_and_default_arguments_build_the_same_value_as_a_dataclass() -> None:

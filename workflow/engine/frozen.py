@@ -28,7 +28,7 @@ def quick_init(cls: type[T]) -> type[T]:
     unsupported = [f.name for f in fields if f.default_factory is not dataclasses.MISSING or f.kw_only or not f.init]
     if not (params.frozen and "__slots__" in vars(cls)) or hasattr(cls, "__post_init__") or unsupported:
         raise TypeError(f"quick_init supports frozen, slotted dataclasses with plain fields only: {cls.__name__}")
-    namespace: dict[str, object] = {}
+    namespace: dict[str, object] = {"__name__": cls.__module__}  # the generated function's module: the class's
     arguments, lines = [], []
     for field in fields:
         namespace[f"_set_{field.name}"] = getattr(cls, field.name).__set__
@@ -41,5 +41,6 @@ def quick_init(cls: type[T]) -> type[T]:
     exec(f"def __init__(self, {', '.join(arguments)}):\n" + "\n".join(lines), namespace)
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"  # type: ignore[attr-defined]
+    init.__annotations__ = dict(cls.__init__.__annotations__)  # the dataclass's
     setattr(cls, "__init__", init)  # noqa: B010 - a class's method replaced, as dataclasses sets it
     return cls

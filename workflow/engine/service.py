@@ -30,8 +30,9 @@ _Batch = tuple[list[list[Decision]], list[DueTimer]]  # a batch's units, and the
 
 @dataclass(frozen=True, slots=True)
 class FiredTimers:
-    """What a batch of timers came to: how many fired, how many were stale (fired, cancelled or re-armed already;
-    discarded), and how many of them all had to be fired alone after the batch."""
+    """What a batch of timers came to: how many fired, how many did not (fired, cancelled or re-armed already; refused
+    by their case and discarded — or kept, claimed, when the case moved meanwhile), and how many of them all had to
+    be fired alone after the batch."""
 
     fired: int
     stale: int

@@ -40,3 +40,10 @@ def database(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> It
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with database(request.param, request, tmp_path) as found:
         yield found
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty, migrated PostgreSQL database of the test's own (the PostgreSQL-only tests)."""
+    with database("postgres", request, tmp_path) as found:
+        yield found

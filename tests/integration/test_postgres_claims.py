@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from motcua.adapters.sql.migrate import upgrade
 from motcua.adapters.sql.store import SqlStore
 from motcua.workflow.engine.clock import ManualClock
 from motcua.workflow.engine.compiled import WorkflowSet
@@ -28,7 +27,6 @@ from motcua.workflow.engine.model import DueTimer
 from motcua.workflow.engine.service import CaseService
 from motcua.workflow.errors import ConcurrencyConflict
 from tests.contract.conftest import KEY, OFFICER, OPENING, RULE_SET, definition, registry
-from tests.services import postgres_database, postgres_url, require_postgres
 
 pytestmark = pytest.mark.integration
 
@@ -36,15 +34,6 @@ NOW = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)
 LONG_LEASE = timedelta(hours=1)
 CLAIMERS = 4
 SCAN_NODES = frozenset({"Index Scan", "Index Only Scan", "Bitmap Index Scan"})
-
-
-@pytest.fixture
-def database_url() -> Iterator[str]:
-    require_postgres()
-    with postgres_database() as name:
-        url = postgres_url(name)
-        upgrade(url)
-        yield url
 
 
 @pytest.fixture

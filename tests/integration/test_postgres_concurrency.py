@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from motcua.adapters.sql.migrate import upgrade
 from motcua.adapters.sql.store import SqlStore
 from motcua.workflow.engine.audit import verify_chains
 from motcua.workflow.engine.clock import ManualClock
@@ -25,7 +24,6 @@ from motcua.workflow.engine.definition import WorkflowDefinition
 from motcua.workflow.engine.model import Actor, Effect, SetTimer
 from motcua.workflow.engine.registry import Context, Outcome, Registry
 from motcua.workflow.errors import ConcurrencyConflict
-from tests.services import postgres_database, postgres_url, require_postgres
 
 pytestmark = pytest.mark.integration
 
@@ -70,15 +68,6 @@ def _engine(offset: int = 0) -> Engine:
 
 def _officer(name: str) -> Actor:
     return Actor.of(name, "officer")
-
-
-@pytest.fixture
-def database_url() -> Iterator[str]:
-    require_postgres()
-    with postgres_database() as name:
-        url = postgres_url(name)
-        upgrade(url)
-        yield url
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ no dispatcher) on a scratch SQLite file (or ``--db``), and reports the median of
   expected version) on the same database, in this process, observed as the server observes its decisions
   (a JSON log line, the Prometheus counters): the server's own persisted transition rate;
 - ``ratio`` = http ÷ floor (1.0 would be an API that costs nothing), and the same with ``clients``
-  concurrent clients (``http_events_per_s_n``, ``floor_fire_per_s_n``, ``ratio_n``), each on its own dossier;
+  concurrent clients (``http_events_per_s_n``, ``floor_fire_per_s_n``, ``ratio_n``), each on its own dossier, the
+  three crowds taking turns too (median of ``repeats`` rounds);
 - ``bare_events_per_s`` (and ``_n``): the same requests answered by a bare ASGI app doing nothing but the
   transition (:mod:`bench._bare_asgi`: same uvicorn settings, database and observers; no key, validation, scope or
   middleware; the transition on the loop or the thread pool as the server runs it), ``bare_ratio`` = bare ÷
@@ -170,7 +171,12 @@ def _measure(motcua: Motcua, bases: Mapping[str, str], key: str, sizes: Sizes) -
         one = {name: 1e9 / median(samples[name]) for name in ("http", "bare", "floor")}
         makers: dict[str, Callable[[], Batch]] = {"http": lambda: client("http"), "bare": lambda: client("bare"),
                                                   "floor": floor}
-        crowd = {name: threaded_ops_per_s([make() for _ in range(n)], sizes.ops) for name, make in makers.items()}
+        crowds = {name: [make() for _ in range(n)] for name, make in makers.items()}  # n clients each, own dossiers
+        rates: dict[str, list[float]] = {name: [] for name in crowds}
+        for _ in range(sizes.repeats):  # taking turns, as the one-client figures do: drift hits all three alike
+            for name, crowd_of in crowds.items():
+                rates[name].append(threaded_ops_per_s(crowd_of, sizes.ops))
+        crowd = {name: median(values) for name, values in rates.items()}
     return {
         "http_events_per_s": one["http"], "floor_fire_per_s": one["floor"], "ratio": one["http"] / one["floor"],
         f"http_events_per_s_{n}": crowd["http"], f"floor_fire_per_s_{n}": crowd["floor"],

@@ -21,7 +21,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, TypeGuard
 
 from fastapi import Depends, FastAPI, Header, Path, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
@@ -42,6 +42,7 @@ from motcua.entrypoints.http import problems as p
 from motcua.entrypoints.http.idempotency import Idempotency, Reservation, fingerprint
 from motcua.entrypoints.http.metrics import StoreGauges
 from motcua.entrypoints.http.offload import InFlight, Offload
+from motcua.entrypoints.http.quick import PlainRequest, quick_route
 from motcua.entrypoints.http.schemas import (
     Bieu06Report,
     Dossier,
@@ -94,6 +95,7 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", descripti
 IfMatch = Annotated[str | None, Header(alias="If-Match", description='The dossier\'s ETag: "<version>".')]
 _ETAG_HEADER: Final = {"ETag": {"description": 'The dossier\'s version, "<version>"', "schema": {"type": "string"}}}
 CaseCode = Annotated[str, Path(description="The dossier's code", max_length=CASE_CODE_MAX), OneLine]
+_Route = Callable[..., Awaitable[Response]]
 _DOSSIER_JSON: Final = TypeAdapter(Dossier)  # pydantic's own encoder: the model straight to JSON bytes
 
 
@@ -163,15 +165,44 @@ def _authenticated(keys: VerifiedKeys) -> Callable[[str | None], Awaitable[ApiKe
     """The key of a request. Run on the event loop: a key verified a moment ago is answered from memory
     (:class:`~motcua.adapters.keys.VerifiedKeys`), only another is read from the store, on the thread pool."""
     async def principal(presented: Annotated[str | None, Security(_api_key)] = None) -> ApiKey:
-        # a key with a control character or of kilobytes is no key: it is not looked up (a NUL fails PostgreSQL)
         key = None
-        if presented and line_problem(presented, _KEY_MAX) is None:
+        if _presentable(presented):
             key = keys.recent(presented) or await run_in_threadpool(keys.verify, presented)
         if key is None:
             raise p.ApiProblem(p.UNAUTHENTICATED, "send X-API-Key with a live key from `motcua apikey create`")
         return key
 
     return principal
+
+
+def _presentable(presented: str | None) -> TypeGuard[str]:
+    """Whether an X-API-Key is worth looking up: a key with a control character or of kilobytes is no key (a NUL
+    fails PostgreSQL)."""
+    return bool(presented) and line_problem(presented or "", _KEY_MAX) is None
+
+
+def _plain_event(keys: VerifiedKeys, model: type[EventRequest]) -> PlainRequest:
+    """An event route's quick path (:mod:`.quick`): the route function's arguments when FastAPI would pass them as
+    they are — a key verified a moment ago, the path's code one line within its bound, a JSON body the route's model
+    accepts, sent as ``application/json`` — else ``None``, and FastAPI answers."""
+    async def plain(request: Request) -> dict[str, Any] | None:
+        headers, code = request.headers, request.path_params.get("code")
+        presented = headers.get("x-api-key")
+        key = keys.recent(presented) if _presentable(presented) else None
+        if key is None or not isinstance(code, str) or line_problem(code, CASE_CODE_MAX) is not None:
+            return None
+        if headers.get("content-type") != "application/json":
+            return None
+        try:
+            body = model.model_validate(await request.json())  # what FastAPI does: json.loads, the model
+        except HTTPException:  # the body over its limit: answered as FastAPI answers it, re-raised
+            raise
+        except Exception:  # anything FastAPI would refuse (or fail to read) is FastAPI's to answer
+            return None
+        return {"code": code, "body": body, "key": key, "if_match": headers.get("if-match"),
+                "idempotency_key": headers.get("idempotency-key")}
+
+    return plain
 
 
 def _receive(context: _Context, body: ReceiveRequest, key: ApiKey, reservation: Reservation) -> Response:
@@ -250,6 +281,17 @@ def fire_event(
     return context.idempotency.run(key.key_id, idempotency_key, request_print, action)
 
 
+def _quick_post(app: FastAPI, path: str, plain: PlainRequest, **declared: Any) -> Callable[[_Route], _Route]:
+    """``@app.post(path, **declared)`` for a route with a quick path (:mod:`.quick`): declared, documented and
+    validated as any other."""
+    def register(endpoint: _Route) -> _Route:
+        app.router.add_api_route(path, endpoint, methods=["POST"], route_class_override=quick_route(plain),
+                                 **declared)
+        return endpoint
+
+    return register
+
+
 def _dossier_routes(app: FastAPI, context: _Context) -> None:
     principal = _authenticated(context.keys)
     Principal = Annotated[ApiKey, Depends(principal)]  # noqa: N806 - a type alias local to the routes
@@ -273,9 +315,10 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
         scope."""
         return context.dossier_response(dossier_of(context.cases(key).case(code), context.motcua.workflows))
 
-    @app.post("/dossiers/{code}/events", response_model=Dossier, tags=["dossiers"],
-              responses={200: {"headers": _ETAG_HEADER},
-                         **p.responses(400, 401, 403, 404, 409, 412, 413, 422, 428, 503)})
+    @_quick_post(app, "/dossiers/{code}/events", _plain_event(context.keys, EventRequest),
+                 response_model=Dossier, tags=["dossiers"],
+                 responses={200: {"headers": _ETAG_HEADER},
+                            **p.responses(400, 401, 403, 404, 409, 412, 413, 422, 428, 503)})
     @context.offload.short
     def fire(code: CaseCode, body: EventRequest, key: Principal, if_match: IfMatch = None,
              idempotency_key: IdempotencyKey = None) -> Response:
@@ -364,9 +407,10 @@ def _feedback_routes(app: FastAPI, context: _Context) -> None:
         """A piece of feedback at its latest version. 404 outside the key's scope."""
         return context.dossier_response(dossier_of(feedback_case(key, code), context.motcua.workflows))
 
-    @app.post("/feedback/{code}/events", response_model=Dossier, tags=["feedback"],
-              responses={200: {"headers": _ETAG_HEADER},
-                         **p.responses(400, 401, 403, 404, 409, 412, 413, 422, 428, 503)})
+    @_quick_post(app, "/feedback/{code}/events", _plain_event(context.keys, FeedbackEventRequest),
+                 response_model=Dossier, tags=["feedback"],
+                 responses={200: {"headers": _ETAG_HEADER},
+                            **p.responses(400, 401, 403, 404, 409, 412, 413, 422, 428, 503)})
     @context.offload.short
     def fire_feedback(code: CaseCode, body: FeedbackEventRequest, key: Principal, if_match: IfMatch = None,
                       idempotency_key: IdempotencyKey = None) -> Response:

@@ -1,0 +1,177 @@
+"""The event routes' quick path (:mod:`motcua.entrypoints.http.quick`) changes no answer and is taken.
+
+Two servers are built alike — the same memory store's contents, the same key, the same stopped clock — one as shipped,
+one whose quick path steps aside (it does whenever the application overrides a dependency), so every request there is
+answered by FastAPI's own handler. The same requests, plain and hostile, go to both: status, headers and body must be
+byte for byte the same, and the dossiers move alike.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import fastapi.routing
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from motcua.adapters.bootstrap import open_motcua
+from motcua.adapters.keys import MemoryHttpStore, new_key
+from motcua.entrypoints.http.app import create_app
+from motcua.workflow.engine.clock import ManualClock
+from tests.conftest import START
+
+RECEIVE = {"procedure": "1.004873", "channel": "direct", "applicant": {"name": "Trần Văn An"}}
+FEEDBACK = {"sender_name": "Nguyễn Văn Bình", "content": "Hồ sơ chậm", "channel": "online"}
+
+
+def _no_override() -> None:
+    """A dependency override that overrides nothing the API uses: it only makes the quick path step aside."""
+
+
+@dataclass
+class Pair:
+    quick: TestClient
+    resolved: TestClient
+    key: str
+    codes: dict[str, str]  # route prefix → a case code there
+
+    def both(self, path: str, **request: Any) -> tuple[Any, Any]:
+        return self.quick.post(path, **request), self.resolved.post(path, **request)
+
+
+@pytest.fixture(scope="module")
+def pair() -> Iterator[Pair]:
+    clock = ManualClock(START)
+    created = new_key("Nguyễn Thị Lan", ["officer", "specialist", "leader"], clock.now())
+    clients = []
+    for quick in (True, False):
+        store = MemoryHttpStore()
+        store.add_key(created.stored)
+        app = create_app(open_motcua("memory://", clock=clock, observers=[]), store, clock=clock)
+        if not quick:
+            app.dependency_overrides[_no_override] = _no_override
+        clients.append(TestClient(app, raise_server_exceptions=False))
+    quick_client, resolved_client = clients
+    with quick_client, resolved_client:
+        headers = {"X-API-Key": created.secret_text}
+        codes = {}
+        for prefix, path, body in (("dossiers", "/dossiers", RECEIVE), ("feedback", "/feedback", FEEDBACK)):
+            answers = [client.post(path, json=body, headers=headers) for client in clients]
+            assert [answer.status_code for answer in answers] == [201, 201], answers[0].text
+            assert answers[0].json() == answers[1].json()
+            codes[prefix] = answers[0].json()["code"]
+        yield Pair(quick_client, resolved_client, created.secret_text, codes)
+
+
+def _same(quick: Any, resolved: Any) -> None:
+    assert quick.status_code == resolved.status_code, (quick.text, resolved.text)
+    assert quick.content == resolved.content
+    assert sorted(quick.headers.multi_items()) == sorted(resolved.headers.multi_items())
+
+
+_TEXT = st.text(st.characters(codec="utf-8"), max_size=12)
+_VALUE = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _TEXT,
+                      lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+                      max_leaves=8)
+_ASSIGN = st.sampled_from([{"assignee": "Phạm Văn Hùng"}, {"assignee": "Phạm Văn Hùng", "category": "khac"}])
+_EVENT = st.one_of(
+    st.fixed_dictionaries({"trigger": st.just("assign"), "data": _ASSIGN}),  # a move, of a dossier or feedback
+    st.fixed_dictionaries({"trigger": st.sampled_from(["assign", "extend", "publish", "", "no-such"]) | _TEXT},
+                          optional={"data": _ASSIGN | st.just({}) | _VALUE, "extra": _VALUE}))
+
+
+def _body(event: Any, form: str) -> bytes:
+    if form == "json":
+        return json.dumps(event, ensure_ascii=False).encode()
+    return {"broken": b'{"trigger": "assign", ', "empty": b"", "array": b"[]", "latin1": "{\"trigger\": \"é\"}".encode(
+        "latin-1"), "nan": b'{"trigger": "assign", "data": {"x": NaN}}'}[form]
+
+
+@st.composite
+def _requests(draw: Callable[..., Any], pair: Pair) -> tuple[str, dict[str, Any]]:
+    prefix = draw(st.sampled_from(sorted(pair.codes)))
+    other = pair.codes["dossiers" if prefix == "feedback" else "feedback"]
+    hostile = [other, "NO-SUCH-0001", "x" * 101, "a%00b", "a%0Ab", "Hồ sơ"]
+    code = draw(st.sampled_from([pair.codes[prefix]] * 6 + hostile))
+    headers: dict[str, str] = {}
+    key = draw(st.sampled_from(["live"] * 6 + ["none", "wrong", "long"]))
+    if key != "none":
+        headers["X-API-Key"] = {"live": pair.key, "wrong": "mc_nope_nope", "long": "k" * 300}[key]
+    content_type = draw(st.sampled_from(["application/json"] * 6 + ["application/json; charset=utf-8", "text/plain",
+                                                                     "application/problem+json", None]))
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    version = draw(st.sampled_from(["current"] * 4 + ["stale", "garbage", None]))
+    if version is not None:
+        headers["If-Match"] = {"current": "{version}", "stale": '"1"', "garbage": "W/x"}[version]
+    if draw(st.booleans()):
+        headers["Idempotency-Key"] = draw(st.sampled_from(["retry-1", "retry-2", "bad key\t"]))
+    form = draw(st.sampled_from(["json"] * 8 + ["broken", "empty", "array", "latin1", "nan"]))
+    return f"/{prefix}/{code}/events", {"content": _body(draw(_EVENT), form), "headers": headers}
+
+
+def _current(pair: Pair, path: str) -> str:
+    read = pair.quick.get(path.removesuffix("/events"), headers={"X-API-Key": pair.key})
+    return read.headers.get("ETag", '"1"')
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_every_answer_is_the_one_fastapi_gives(pair: Pair, data: st.DataObject) -> None:
+    path, request = data.draw(_requests(pair))
+    if request["headers"].get("If-Match") == "{version}":
+        request["headers"]["If-Match"] = _current(pair, path)
+    quick, resolved = pair.both(path, **request)
+    event(f"{quick.status_code} {quick.json()['code'] if quick.status_code >= 400 else 'moved'}")  # what was met
+    _same(quick, resolved)
+
+
+def test_plain_moves_and_refusals_are_the_same_on_both(pair: Pair) -> None:
+    """Valid transitions (with and without an Idempotency-Key, and its replay), each followed by a stale, an
+    unauthenticated and a malformed request, on each route."""
+    for n in range(12):
+        for prefix in ("dossiers", "feedback"):
+            path = f"/{prefix}/{pair.codes[prefix]}/events"
+            data = {"assignee": f"Cán bộ {n}"} | ({"category": "thu_tuc_hanh_chinh"} if prefix == "feedback" else {})
+            move = json.dumps({"trigger": "assign", "data": data}).encode()
+            headers = {"X-API-Key": pair.key, "Content-Type": "application/json", "If-Match": _current(pair, path)}
+            if n % 3 == 0:
+                headers["Idempotency-Key"] = f"move-{prefix}-{n}"
+            quick, resolved = pair.both(path, content=move, headers=headers)
+            assert quick.status_code == 200, quick.text
+            _same(quick, resolved)
+            for changed in ({}, {"X-API-Key": "mc_nope_nope"}, {"If-Match": "nonsense"}):  # {}: stale, or replayed
+                _same(*pair.both(path, content=move, headers={**headers, **changed}))
+            _same(*pair.both(path, content=b"{", headers=headers))
+
+
+def test_a_plain_request_skips_fastapis_resolution_and_any_other_does_not(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resolved: list[str] = []
+    solve = fastapi.routing.solve_dependencies
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        resolved.append(kwargs["request"].url.path)
+        return await solve(*args, **kwargs)
+
+    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counted)
+    path = f"/dossiers/{pair.codes['dossiers']}/events"
+    move = json.dumps({"trigger": "assign", "data": {"assignee": "Lê Văn Nam"}}).encode()
+
+    def send(content_type: str) -> int:
+        headers = {"X-API-Key": pair.key, "Content-Type": content_type, "If-Match": _current(pair, path)}
+        answer = pair.quick.post(path, content=move, headers=headers)
+        assert answer.status_code == 200, answer.text
+        return len([seen for seen in resolved if seen == path])
+
+    assert send("application/json") == 0  # the key was verified a moment ago (the fixture's requests)
+    assert send("application/json; charset=utf-8") == 1  # not the plain form: FastAPI's handler
+    assert pair.resolved.post(path, content=move, headers={"X-API-Key": pair.key, "Content-Type": "application/json"}
+                              ).status_code == 428
+    assert resolved.count(path) == 2  # the app that overrides a dependency always resolves

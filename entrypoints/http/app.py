@@ -277,8 +277,10 @@ def fire_event(
             raise p.ApiProblem(p.STALE, str(conflict), current_version=current) from conflict
         return context.dossier_response(dossier_of(case, motcua.workflows))
 
-    request_print = fingerprint("POST", path, body.model_dump(mode="json"), if_match)
-    return context.idempotency.run(key.key_id, idempotency_key, request_print, action)
+    def printed() -> str:
+        return fingerprint("POST", path, body.model_dump(mode="json"), if_match)
+
+    return context.idempotency.run(key.key_id, idempotency_key, printed, action)
 
 
 def _quick_post(app: FastAPI, path: str, plain: PlainRequest, **declared: Any) -> Callable[[_Route], _Route]:
@@ -303,8 +305,8 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
         """Register a dossier at ``unit`` for ``deciding_unit`` and (unless ``receive`` is false) receive it: the
         appointment is set. A unit outside the key's scope, or another applicant's dossier for a key acting for
         one applicant, is 403 ``outside-scope``."""
-        request_print = fingerprint("POST", "/dossiers", body.model_dump(mode="json"), None)
-        return context.idempotency.run(key.key_id, idempotency_key, request_print,
+        return context.idempotency.run(key.key_id, idempotency_key,
+                                       lambda: fingerprint("POST", "/dossiers", body.model_dump(mode="json"), None),
                                        lambda reservation: _receive(context, body, key, reservation))
 
     @app.get("/dossiers/{code}", response_model=Dossier, tags=["dossiers"],
@@ -397,8 +399,9 @@ def _feedback_routes(app: FastAPI, context: _Context) -> None:
             response.headers["Location"] = f"/feedback/{case.code}"
             return response
 
-        request_print = fingerprint("POST", "/feedback", body.model_dump(mode="json"), None)
-        return context.idempotency.run(key.key_id, idempotency_key, request_print, action)
+        return context.idempotency.run(key.key_id, idempotency_key,
+                                       lambda: fingerprint("POST", "/feedback", body.model_dump(mode="json"), None),
+                                       action)
 
     @app.get("/feedback/{code}", response_model=FeedbackCase, tags=["feedback"],
              responses={200: {"headers": _ETAG_HEADER}, **p.responses(401, 404, 503)})

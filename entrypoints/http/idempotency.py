@@ -84,13 +84,15 @@ class Idempotency:
     clock: Clock
 
     def run(
-        self, scope: str, key: str | None, request_print: str, action: Callable[[Reservation], Response]
+        self, scope: str, key: str | None, printed: Callable[[], str], action: Callable[[Reservation], Response]
     ) -> Response:
-        """Run ``action`` once per (scope, key); without a key, simply run it."""
+        """Run ``action`` once per (scope, key); without a key, simply run it. ``printed``: the request's
+        :func:`fingerprint`, taken only when there is a key to keep it under."""
         if key is None:
             return action(_NO_KEY)
         if not _KEY.match(key):
             raise ApiProblem(BAD_KEY, "Idempotency-Key must be 1 to 255 visible ASCII characters")
+        request_print = printed()
         claimed_at = self.clock.now()
         claimed = self.records.claim(scope, key, request_print, claimed_at)
         if not claimed.fresh:

@@ -44,7 +44,6 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from motcua.entrypoints.http.problems import INTERNAL, ApiProblem, problem_response
@@ -116,10 +115,9 @@ class SecurityHeaders:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message.setdefault("headers", [])
-                headers = MutableHeaders(scope=message)
-                for name, value in added:
-                    headers.setdefault(name, value)
+                present = list(message.get("headers", ()))
+                names = {name.lower() for name, _ in present}  # a header the answer set itself is kept
+                message["headers"] = present + [(name, value) for name, value in added if name not in names]
             await send(message)
 
         try:
@@ -129,7 +127,7 @@ class SecurityHeaders:
                 await problem_response(ApiProblem(INTERNAL, _FAILED))(scope, receive, send_with_headers)
             raise  # and the server logs it, as it would have
 
-    def _headers(self, scope: Scope) -> list[tuple[str, str]]:
+    def _headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
         path, root = str(scope.get("path", "")), str(scope.get("root_path", ""))
         path = path.removeprefix(root) if root and path.startswith(f"{root}/") else path  # behind a path prefix
         asset = path.startswith(f"{ASSETS_PATH}/")
@@ -140,4 +138,4 @@ class SecurityHeaders:
         ]
         if scope.get("scheme") == "https":
             added.append(("strict-transport-security", HSTS))
-        return added
+        return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in added]  # as ASGI sends them

@@ -31,6 +31,7 @@ from motcua.adapters.bulk import BulkWriter
 from motcua.entrypoints.errors import BadFile, FileRefused
 from motcua.workflow.dvcqg.imports import DvcqgImport
 from motcua.workflow.dvcqg.records import DvcqgRecord
+from motcua.workflow.engine.bounds import JSON_DEPTH_MAX
 from motcua.workflow.engine.decisions import Decision
 from motcua.workflow.engine.model import Case
 from motcua.workflow.errors import DossierNotImported, Problem, RecordRefused
@@ -42,6 +43,14 @@ SHOWN_REFUSALS: Final = 20  # refusals kept for the message: the first ones, in 
 _BOM: Final = b"\xef\xbb\xbf"
 _SERVICE: Final = "DongBoHoSoMC"
 _SHAPE: Final = 'expected a JSON list of records or {"service": …, "isUpdating": …, "data": [records]}'
+_CUT: Final = JSON_DEPTH_MAX + 4
+"""Containers nested deeper than this in the file are cut to an empty text before the parser builds anything of them.
+The body, its list and the record take three levels and a record's field may nest ``JSON_DEPTH_MAX - 1`` more, so a
+value cut belongs to a record refused for its depth anyway, with the same message. What the cut saves is time: the
+parser keeps the path to every value, which grows with the depth, so a record nested 50,000 deep cost 12 s to parse
+and one 500,000 deep (a 1 MB file) would cost an hour; cut, it costs what its bytes cost."""
+_OPENS: Final = frozenset({"start_map", "start_array"})
+_CLOSES: Final = frozenset({"end_map", "end_array"})
 
 
 
@@ -127,13 +136,13 @@ class _SyncFile:
         self.path = path
         self.digest = ""
         with self._parsing() as reader:
-            self.prefix = _records_prefix(path, ijson.parse(reader))  # "item" (a list) or "data.item" (a body)
+            self.prefix = _records_prefix(path, _parsed(reader))  # "item" (a list) or "data.item" (a body)
 
     @contextmanager
     def records(self) -> Iterator[Iterator[object]]:
         """Every record, then the file's digest in :attr:`digest` (the parser reads it to the end)."""
         with self._parsing() as reader:
-            yield ijson.items(reader, self.prefix, use_float=True)
+            yield ijson.items(_parsed(reader), self.prefix)
             self.digest = reader.hexdigest()
 
     @contextmanager
@@ -150,6 +159,35 @@ class _SyncFile:
             raise BadFile(self.path, f"not UTF-8 text: {error.reason} at byte {error.start} of a value") from None
         finally:
             reader.close()
+
+
+def _parsed(reader: _HashingReader) -> Iterator[tuple[str, str, object]]:
+    """The parser's events (path, event, value), every container deeper than :data:`_CUT` cut first."""
+    return ijson.parse(_cut(ijson.basic_parse(reader, use_float=True)))  # type: ignore[no-any-return]
+
+
+def _cut(events: Iterable[tuple[str, object]]) -> Iterator[tuple[str, object]]:
+    """``events`` with each container that opens deeper than :data:`_CUT` replaced by an empty text."""
+    stream, depth = iter(events), 0
+    for event, value in stream:
+        if event in _OPENS:
+            if depth == _CUT:
+                _skip_container(stream)
+                yield "string", ""
+                continue
+            depth += 1
+        elif event in _CLOSES:
+            depth -= 1
+        yield event, value
+
+
+def _skip_container(stream: Iterator[tuple[str, object]]) -> None:
+    """Read ``stream`` past the end of the container just opened."""
+    open_ = 1
+    for event, _ in stream:
+        open_ += (event in _OPENS) - (event in _CLOSES)
+        if open_ == 0:
+            return
 
 
 def _first_line(error: Exception) -> str:

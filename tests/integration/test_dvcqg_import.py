@@ -9,6 +9,7 @@ memory. ``motcua import dvcqg`` is exercised through the CLI.
 
 from __future__ import annotations
 
+import io
 import json
 import tracemalloc
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import ijson  # type: ignore[import-untyped]
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -24,12 +26,13 @@ from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.entrypoints.cli.import_cmd import register
 from motcua.entrypoints.cli.main import app as motcua_cli
 from motcua.entrypoints.errors import BadFile, FileRefused
-from motcua.entrypoints.importer import BATCH, ImportReport, import_file
+from motcua.entrypoints.importer import _CUT, BATCH, ImportReport, _cut, import_file
 from motcua.workflow.auditing.replay import replay
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.dvcqg.imports import check_dossier_workflow
 from motcua.workflow.dvcqg.records import parse_record
 from motcua.workflow.engine.audit import verify_chains
+from motcua.workflow.engine.bounds import JSON_DEPTH_MAX
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
 from motcua.workflow.engine.definition import WorkflowDefinition
 from motcua.workflow.engine.model import Actor
@@ -599,6 +602,7 @@ HOSTILE_RECORDS = [
     pytest.param({"DanhSachLePhi": [{"TenPhiLePhi": "Lệ\x00phí", "Gia": "8000"}]}, {}, "DanhSachLePhi[0].TenPhiLePhi",
                  id="nul-in-a-fee"),
     pytest.param({}, {"ChuHoSo": nested(50_000)}, "ChuHoSo", id="ChuHoSo-nested-50000-deep"),
+    pytest.param({}, {"ChuHoSo": nested(500_000)}, "ChuHoSo", id="ChuHoSo-nested-500000-deep"),  # a 1 MB record
     # TaiLieuNop is read since issue 16 (component files): the unused field is now DanhSachTepDinhKemKhac
     pytest.param({}, {UNUSED: nested(50_000)}, UNUSED, id="unused-field-nested-50000-deep"),
     pytest.param({}, {UNUSED: nested(8)}, UNUSED, id="unused-field-nested-9-deep"),
@@ -619,6 +623,18 @@ def test_a_hostile_record_refuses_the_whole_file_before_anything_is_written(
     assert record.index == 1 and field in [problem.field for problem in record.problems], str(record)[:500]
     assert len(str(record)) < 400, str(record)[:500]  # named, never quoted
     assert rows(app) == (0, 0)
+
+
+def test_the_parser_never_builds_a_path_deeper_than_the_cut() -> None:
+    """ijson keeps the path to every value (its prefix), so a value n deep costs n² before anything can refuse it:
+    12 s at 50,000 levels, an hour at 500,000. Containers deeper than the cut never reach that parser."""
+    text = '{"service": "DongBoHoSoMC", "x": ' + nested(500_000) + ', "data": [{"ChuHoSo": ' + nested(500_000) + "}]}"
+    depth = deepest = 0
+    for event, _ in _cut(ijson.basic_parse(io.BytesIO(text.encode()))):
+        depth += (event in ("start_map", "start_array")) - (event in ("end_map", "end_array"))
+        deepest = max(deepest, depth)
+    assert deepest == _CUT and depth == 0
+    assert _CUT - 3 > JSON_DEPTH_MAX  # a cut field (below the body, its list and the record) is refused anyway
 
 
 def test_tabs_and_line_breaks_are_free_text_in_a_summary_only(app: Motcua, tmp_path: Path) -> None:

@@ -96,6 +96,7 @@ IfMatch = Annotated[str | None, Header(alias="If-Match", description='The dossie
 _ETAG_HEADER: Final = {"ETag": {"description": 'The dossier\'s version, "<version>"', "schema": {"type": "string"}}}
 CaseCode = Annotated[str, Path(description="The dossier's code", max_length=CASE_CODE_MAX), OneLine]
 _Route = Callable[..., Awaitable[Response]]
+_EVENT_ARGUMENTS: Final = frozenset({"code", "body", "key", "if_match", "idempotency_key"})
 _DOSSIER_JSON: Final = TypeAdapter(Dossier)  # pydantic's own encoder: the model straight to JSON bytes
 
 
@@ -182,14 +183,13 @@ def _presentable(presented: str | None) -> TypeGuard[str]:
 
 
 def _plain_event(keys: VerifiedKeys, model: type[EventRequest]) -> PlainRequest:
-    """An event route's quick path (:mod:`.quick`): the route function's arguments when FastAPI would pass them as
-    they are — a key verified a moment ago, the path's code one line within its bound, a JSON body the route's model
-    accepts, sent as ``application/json`` — else ``None``, and FastAPI answers."""
+    """An event route's quick path (:mod:`.quick`): the route function's arguments (:data:`_EVENT_ARGUMENTS`) when
+    FastAPI would pass them as they are — the path's code one line within its bound, a JSON body the route's model
+    accepts, sent as ``application/json``, a key verified a moment ago — else ``None``, and FastAPI answers. The key is
+    looked up once the body is read, as FastAPI does: a key revoked while a body trickles in is refused."""
     async def plain(request: Request) -> dict[str, Any] | None:
         headers, code = request.headers, request.path_params.get("code")
-        presented = headers.get("x-api-key")
-        key = keys.recent(presented) if _presentable(presented) else None
-        if key is None or not isinstance(code, str) or line_problem(code, CASE_CODE_MAX) is not None:
+        if not isinstance(code, str) or line_problem(code, CASE_CODE_MAX) is not None:
             return None
         if headers.get("content-type") != "application/json":
             return None
@@ -198,6 +198,10 @@ def _plain_event(keys: VerifiedKeys, model: type[EventRequest]) -> PlainRequest:
         except HTTPException:  # the body over its limit: answered as FastAPI answers it, re-raised
             raise
         except Exception:  # anything FastAPI would refuse (or fail to read) is FastAPI's to answer
+            return None
+        presented = headers.get("x-api-key")
+        key = keys.recent(presented) if _presentable(presented) else None
+        if key is None:
             return None
         return {"code": code, "body": body, "key": key, "if_match": headers.get("if-match"),
                 "idempotency_key": headers.get("idempotency-key")}
@@ -287,8 +291,8 @@ def _quick_post(app: FastAPI, path: str, plain: PlainRequest, **declared: Any) -
     """``@app.post(path, **declared)`` for a route with a quick path (:mod:`.quick`): declared, documented and
     validated as any other."""
     def register(endpoint: _Route) -> _Route:
-        app.router.add_api_route(path, endpoint, methods=["POST"], route_class_override=quick_route(plain),
-                                 **declared)
+        app.router.add_api_route(path, endpoint, methods=["POST"],
+                                 route_class_override=quick_route(plain, _EVENT_ARGUMENTS), **declared)
         return endpoint
 
     return register

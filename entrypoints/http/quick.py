@@ -12,7 +12,9 @@ asks a :data:`PlainRequest` function first. That function returns the route func
 request FastAPI would accept as it is and pass the very same values for — it reads, it never answers; for anything
 else it returns ``None`` and FastAPI's own handler runs, with its 401, its 422 documents and their order. So the quick
 path can change no answer: an error is always FastAPI's, and a request it serves reaches the same function with the
-same arguments. One rule of its own: it steps aside whenever the application overrides a dependency (tests).
+same arguments. It steps aside whenever the application overrides a dependency (tests) or FastAPI's own tracing is
+on (OpenTelemetry: FastAPI records the request and its values as it resolves them), and the key is looked up only
+once the body has been read, as FastAPI does: a body sent slowly cannot carry a key past its revocation.
 
 The route is declared as any other (``add_api_route`` with ``route_class_override``): the OpenAPI document is the
 same.
@@ -21,11 +23,12 @@ same.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping
 from typing import Any, TypeAlias
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from fastapi.telemetry import get_telemetry_data  # set while FastAPI traces a request (an OpenTelemetry provider)
 
 __all__ = ["PlainRequest", "quick_route"]
 
@@ -34,23 +37,36 @@ PlainRequest: TypeAlias = Callable[[Request], Awaitable[Mapping[str, Any] | None
 Handler: TypeAlias = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
-def quick_route(plain: PlainRequest) -> type[APIRoute]:
+def quick_route(plain: PlainRequest, parameters: Collection[str]) -> type[APIRoute]:
     """An ``APIRoute`` class whose requests ``plain`` finds plain call the route's function directly; see the module.
-    (One class per kind of route: FastAPI makes the route from the class.)"""
+    ``parameters``: the names of the arguments ``plain`` gives, which must be the function's own, every one (checked
+    when the route is made). One class per kind of route: FastAPI makes the route from the class."""
 
     class QuickRoute(APIRoute):
         def get_route_handler(self) -> Handler:
-            if not inspect.iscoroutinefunction(self.endpoint):
-                raise TypeError(f"{self.path}: a quick route's function is a coroutine function (async def)")
+            _check(self.path, self.endpoint, parameters)
             return _handler(plain, self.endpoint, self.dependency_overrides_provider, super().get_route_handler())
 
     return QuickRoute
 
 
+def _check(path: str, endpoint: Callable[..., Any], parameters: Collection[str]) -> None:
+    """Refuse, when the app is built, a function the quick path could call wrongly."""
+    signature = inspect.signature(endpoint, eval_str=True)  # through functools.wraps, the route's own
+    if not inspect.iscoroutinefunction(endpoint):
+        raise TypeError(f"{path}: a quick route's function is a coroutine function (async def)")
+    if set(signature.parameters) != set(parameters):
+        raise TypeError(f"{path}: the function takes {sorted(signature.parameters)}, the quick path gives "
+                        f"{sorted(parameters)}")
+    answer = signature.return_annotation
+    if not (isinstance(answer, type) and issubclass(answer, Response)):
+        raise TypeError(f"{path}: a quick route's function answers a Response (FastAPI would encode anything else)")
+
+
 def _handler(plain: PlainRequest, endpoint: Callable[..., Awaitable[object]], overrides: object,
              resolved: Handler) -> Handler:
     async def handler(request: Request) -> Response:
-        arguments = None if getattr(overrides, "dependency_overrides", None) else await plain(request)
+        arguments = None if _aside(overrides) else await plain(request)
         if arguments is None:
             return await resolved(request)
         answer = await endpoint(**arguments)
@@ -59,3 +75,9 @@ def _handler(plain: PlainRequest, endpoint: Callable[..., Awaitable[object]], ov
         return answer
 
     return handler
+
+
+def _aside(overrides: object) -> bool:
+    """Whether FastAPI must handle every request: a dependency is overridden (tests), or FastAPI's own tracing is
+    on (it records the request, its body and its values while it resolves them)."""
+    return bool(getattr(overrides, "dependency_overrides", None)) or get_telemetry_data() is not None

@@ -51,6 +51,7 @@ from motcua.workflow.dvcqg.portal import (
     dossier_record,
     progress_record,
 )
+from motcua.workflow.engine.bounds import json_document
 from motcua.workflow.engine.clock import Clock
 from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.model import JsonValue, OutboxItem
@@ -142,7 +143,7 @@ def read_answer(service: str, answer: PortalAnswer) -> Verdict:
 def _document(answer: PortalAnswer) -> tuple[Mapping[str, JsonValue] | None, str]:
     """The answer's JSON object with an ``error_code`` (a number or text), or ``None`` and why not."""
     try:
-        document = json.loads(answer.body.decode("utf-8"))
+        document = json_document(answer.body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         return None, "not JSON"
     if not isinstance(document, dict) or "error_code" not in document:

@@ -42,6 +42,7 @@ from motcua.workflow.auditing.control_sheet import ControlSheet, StepCheck, cont
 from motcua.workflow.auditing.replay import Difference, replay_all
 from motcua.workflow.dossiers.internal_process import working_time_label
 from motcua.workflow.engine.audit import AuditEntry, verify_chains
+from motcua.workflow.engine.bounds import json_document
 from motcua.workflow.engine.clock import VN_TZ, to_vietnam_time
 from motcua.workflow.engine.definition import WorkflowDefinition
 from motcua.workflow.engine.model import Case, JsonValue
@@ -207,7 +208,7 @@ def _read_anchor(path: Path) -> Anchor:
         path = published[-1]
         _out.print(f"anchor file: {path.name}", highlight=False)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json_document(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise InvalidInput("--anchor", f"{path}: {error}") from None
     return Anchor.from_json(document)

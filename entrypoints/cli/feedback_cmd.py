@@ -32,7 +32,15 @@ from rich.table import Table
 from motcua.adapters.render.timeline import build_timeline, timeline_json, timeline_tables
 from motcua.entrypoints.cli.usage import fail
 from motcua.shop import OneStop, connect
-from motcua.workflow.engine.bounds import CASE_CODE_MAX, CODE_MAX, NAME_MAX, TEXT_MAX, line_problem, text_problem
+from motcua.workflow.engine.bounds import (
+    CASE_CODE_MAX,
+    CODE_MAX,
+    NAME_MAX,
+    TEXT_MAX,
+    json_document,
+    line_problem,
+    text_problem,
+)
 from motcua.workflow.engine.clock import instant, to_vietnam_time
 from motcua.workflow.engine.definition import WorkflowDefinition
 from motcua.workflow.engine.labels import state_label
@@ -136,11 +144,13 @@ def read_feedback_file(path: Path) -> dict[str, object]:
     if len(raw) > FILE_MAX:
         raise InvalidInput("--file", f"{path}: larger than {FILE_MAX:,} bytes")
     try:
-        document = json.loads(raw.decode("utf-8"))
+        document = json_document(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise InvalidInput("--file", f"{path}: not UTF-8") from None
     except json.JSONDecodeError as error:
         raise InvalidInput("--file", f"{path}: not JSON ({error.msg}, line {error.lineno})") from None
+    except ValueError as error:  # nested too deep to read
+        raise InvalidInput("--file", f"{path}: not JSON ({error})") from None
     if not isinstance(document, dict):
         raise InvalidInput("--file", f"{path}: a JSON object of feedback fields is expected")
     return document

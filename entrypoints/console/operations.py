@@ -22,7 +22,6 @@ What a user of some units sees is limited to their units' cases (:mod:`motcua.en
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations.
 
-import json
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
@@ -37,7 +36,7 @@ from motcua.entrypoints.console.operations_views import (
     timer_lines,
 )
 from motcua.workflow.auditing.anchor import Anchor, check, take
-from motcua.workflow.engine.bounds import CASE_CODE_MAX
+from motcua.workflow.engine.bounds import CASE_CODE_MAX, json_document
 from motcua.workflow.engine.clock import to_vietnam_time
 from motcua.workflow.errors import InvalidInput
 
@@ -136,7 +135,7 @@ def _audit_routes(pages: APIRouter, console: Console) -> None:
         try:
             if len(content) > ANCHOR_MAX_BYTES:
                 raise InvalidInput("anchor", "the file is larger than any anchor")
-            anchored = Anchor.from_json(json.loads(content.decode("utf-8")))
+            anchored = Anchor.from_json(json_document(content.decode("utf-8")))
         except (InvalidInput, ValueError) as error:
             message = error.message if isinstance(error, InvalidInput) else "the file is not an anchor's JSON"
             return console.render(request, user, "audit_anchors.html", status_code=400, error=message,

@@ -130,8 +130,9 @@ def test_transient_failures_are_retried_with_backoff(office: Office) -> None:
     assert office.portal.dossiers[code]["TrangThaiHoSo"] == 1 and office.parked() == []
 
 
-def test_malformed_answers_park_at_once_and_a_requeue_delivers(office: Office) -> None:
-    office.portal.then(200, b"<html>502 Bad Gateway</html>")
+@pytest.mark.parametrize("body", [b"<html>502 Bad Gateway</html>", b"[" * 100_000], ids=["html", "nested-100000-deep"])
+def test_malformed_answers_park_at_once_and_a_requeue_delivers(office: Office, body: bytes) -> None:
+    office.portal.then(200, body)
     code = office.app.desk.submit("1.004873", "online", APPLICANT, OFFICER).code
     office.deliver()
 

@@ -125,6 +125,10 @@ def test_anchors_are_written_on_schedule_and_pin_an_insiders_append_in_time(
     (tmp_path / "empty").mkdir()
     ran = motcua_cli("verify", "--anchor", str(tmp_path / "empty"), "--db", url)
     assert ran.returncode == 2 and "no anchor-*.json in this directory" in ran.stderr, ran.stderr
+    (tmp_path / "deep.json").write_text("[" * 100_000, encoding="utf-8")  # Python's parser would recurse out
+    ran = motcua_cli("verify", "--anchor", str(tmp_path / "deep.json"), "--db", url)
+    assert ran.returncode == 2 and "nested deeper than a JSON document may be read" in ran.stderr, ran.stderr
+    assert "Traceback" not in ran.stderr
 
 
 def test_a_failed_publication_is_reported_and_tried_again_soon(app: Motcua, clock: ManualClock) -> None:

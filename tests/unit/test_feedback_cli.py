@@ -144,6 +144,7 @@ def test_a_refused_input_names_its_field_and_writes_nothing(db: str, args: tuple
     ('{"sender_name": "An", "content": "x", "private": "yes"}', "private: true or false is expected"),
     ('["An", "x"]', "--file: "),
     ('{"sender_name": "An",', "not JSON"),
+    ("[" * 60_000, "not JSON (nested deeper than a JSON document may be read)"),  # no RecursionError escapes
     ("x" * (FILE_MAX + 1), f"larger than {FILE_MAX:,} bytes"),
 ])
 def test_a_refused_file_names_its_field(db: str, tmp_path: Path, content: str, field: str) -> None:

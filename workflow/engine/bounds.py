@@ -19,6 +19,7 @@ The messages are English like every other refusal of the core; none of them quot
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Final
@@ -35,6 +36,7 @@ __all__ = [
     "free_text",
     "has_surrogate",
     "json_depth",
+    "json_document",
     "json_shape",
     "json_size",
     "line_problem",
@@ -100,6 +102,15 @@ def checked_line(text: str, limit: int) -> str:
     if problem is not None:
         raise ValueError(problem)
     return text
+
+
+def json_document(text: str | bytes) -> object:
+    """``json.loads``, with a document nested deeper than Python's parser recurses refused like any other malformed
+    JSON: a :class:`ValueError` (``json.loads`` raises :class:`RecursionError` there, which no caller expects)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested deeper than a JSON document may be read") from None
 
 
 def json_depth(value: object, limit: int = JSON_DEPTH_MAX) -> int:

@@ -133,6 +133,9 @@ def test_an_anchor_downloaded_then_checked(fresh: Office) -> None:
     garbage = auditor.post("/console/audit/anchors/check", data={"csrf_token": token},
                            files={"anchor": ("anchor.json", b"{}", "application/json")})
     assert garbage.status_code == 400 and "Không đọc được dấu neo" in garbage.text
+    deep = auditor.post("/console/audit/anchors/check", data={"csrf_token": token},
+                        files={"anchor": ("anchor.json", b"[" * 100_000, "application/json")})
+    assert deep.status_code == 400 and "Không đọc được dấu neo" in deep.text
     no_token = auditor.post("/console/audit/anchors/check",
                             files={"anchor": ("anchor.json", kept.content, "application/json")})
     assert no_token.status_code == 403

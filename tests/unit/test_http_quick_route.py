@@ -173,17 +173,21 @@ def test_plain_moves_and_refusals_are_the_same_on_both(pair: Pair) -> None:
             _same(*pair.both(path, content=b"{", headers=headers))
 
 
-def test_a_plain_request_skips_fastapis_resolution_and_any_other_does_not(
-    pair: Pair, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    resolved: list[str] = []
+@pytest.fixture
+def resolved(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The path of every request FastAPI resolved the parameters of (its own handler ran), in order."""
+    paths: list[str] = []
     solve = vars(fastapi.routing)["solve_dependencies"]
 
     async def counted(*args: Any, **kwargs: Any) -> Any:
-        resolved.append(kwargs["request"].url.path)
+        paths.append(kwargs["request"].url.path)
         return await solve(*args, **kwargs)
 
     monkeypatch.setattr(fastapi.routing, "solve_dependencies", counted)
+    return paths
+
+
+def test_a_plain_request_skips_fastapis_resolution_and_any_other_does_not(pair: Pair, resolved: list[str]) -> None:
     path = f"/dossiers/{pair.codes['dossiers']}/events"
     move = json.dumps({"trigger": "assign", "data": {"assignee": "Lê Văn Nam"}}).encode()
 
@@ -231,17 +235,11 @@ def test_a_key_revoked_while_its_body_is_sent_is_refused() -> None:
         assert client.get(f"/dossiers/{code}", headers={"X-API-Key": "x"}).status_code == 401
 
 
-def test_while_fastapi_traces_every_request_is_fastapis(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_while_fastapi_traces_every_request_is_fastapis(
+    pair: Pair, resolved: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """FastAPI records the request, its body and its values for OpenTelemetry while it resolves them: with a tracer
     on, the quick path steps aside."""
-    resolved: list[str] = []
-    solve = vars(fastapi.routing)["solve_dependencies"]
-
-    async def counted(*args: Any, **kwargs: Any) -> Any:
-        resolved.append(kwargs["request"].url.path)
-        return await solve(*args, **kwargs)
-
-    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counted)
     monkeypatch.setattr(motcua.entrypoints.http.quick, "get_telemetry_data", object)
     path = f"/dossiers/{pair.codes['dossiers']}/events"
     headers = {"X-API-Key": pair.key, "Content-Type": "application/json", "If-Match": _current(pair, path)}

@@ -2,7 +2,7 @@
 resolution, every other request is answered by FastAPI as before.
 
 Profiled on ``POST /dossiers/{code}/events``: FastAPI's dependency and parameter resolution (the key's
-``Security`` header and its ``Depends``, the path and header parameters, the body's model) costs 90–150 µs a request
+``Security`` header and its ``Depends``, the path and header parameters, the body's model) costs 100–150 µs a request
 on two cores, a quarter of what the API adds to a transition (``docs/reference/benchmarks.md``). Most of it is
 generic machinery run afresh per request (each parameter's annotation inspected again, an exit stack, a dependency
 cache), not the validation itself.

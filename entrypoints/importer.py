@@ -49,6 +49,10 @@ The body, its list and the record take three levels and a record's field may nes
 value cut belongs to a record refused for its depth anyway, with the same message. What the cut saves is time: the
 parser keeps the path to every value, which grows with the depth, so a record nested 50,000 deep cost 12 s to parse
 and one 500,000 deep (a 1 MB file) would cost an hour; cut, it costs what its bytes cost."""
+_KEPT: Final = 2
+"""Levels of the file whose path is ever compared: ``service``, ``data``, ``item`` (a list), ``data.item`` (a body)."""
+_NAME_MAX: Final = 16  # a key longer than any of those names is never compared: it is not kept
+_BELOW: Final = "\x00"  # the path of everything below those levels (no key of JSON text holds a NUL unescaped)
 _OPENS: Final = frozenset({"start_map", "start_array"})
 _CLOSES: Final = frozenset({"end_map", "end_array"})
 
@@ -136,7 +140,7 @@ class _SyncFile:
         self.path = path
         self.digest = ""
         with self._parsing() as reader:
-            self.prefix = _records_prefix(path, _parsed(reader))  # "item" (a list) or "data.item" (a body)
+            self.prefix = _records_prefix(path, _parsed(reader, use_float=False))  # "item" or "data.item"
 
     @contextmanager
     def records(self) -> Iterator[Iterator[object]]:
@@ -161,9 +165,27 @@ class _SyncFile:
             reader.close()
 
 
-def _parsed(reader: _HashingReader) -> Iterator[tuple[str, str, object]]:
-    """The parser's events (path, event, value), every container deeper than :data:`_CUT` cut first."""
-    return ijson.parse(_cut(ijson.basic_parse(reader, use_float=True)))  # type: ignore[no-any-return]
+def _parsed(reader: _HashingReader, *, use_float: bool = True) -> Iterator[tuple[str, str, object]]:
+    """ijson's parse events (path, event, value) of ``reader``, every container deeper than :data:`_CUT` cut first and
+    the path kept for the first :data:`_KEPT` levels only: ijson's own ``parse`` joins the whole path for every event,
+    so a long key over many events (a 400,000-character key above 200,000 others: 7 s) costs their product."""
+    path: list[str] = []  # the key (or "item") of each open container, for the first _KEPT levels
+    for event, value in _cut(ijson.basic_parse(reader, use_float=use_float)):
+        depth = len(path)
+        if event == "map_key":
+            yield _path(path[:-1], depth), event, value
+            if depth <= _KEPT:
+                path[-1] = value if isinstance(value, str) and len(value) <= _NAME_MAX else _BELOW
+            continue
+        if event in _CLOSES and depth:
+            path.pop()
+        yield _path(path, len(path)), event, value
+        if event in _OPENS:
+            path.append(_BELOW if event == "start_map" else "item")  # a map's key comes with its next event
+
+
+def _path(path: list[str], depth: int) -> str:
+    return ".".join(path) if depth <= _KEPT else _BELOW
 
 
 def _cut(events: Iterable[tuple[str, object]]) -> Iterator[tuple[str, object]]:

@@ -26,7 +26,7 @@ from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.entrypoints.cli.import_cmd import register
 from motcua.entrypoints.cli.main import app as motcua_cli
 from motcua.entrypoints.errors import BadFile, FileRefused
-from motcua.entrypoints.importer import _CUT, BATCH, ImportReport, _cut, import_file
+from motcua.entrypoints.importer import _CUT, BATCH, ImportReport, _cut, _HashingReader, _parsed, import_file
 from motcua.workflow.auditing.replay import replay
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.dvcqg.imports import check_dossier_workflow
@@ -635,6 +635,30 @@ def test_the_parser_never_builds_a_path_deeper_than_the_cut() -> None:
         deepest = max(deepest, depth)
     assert deepest == _CUT and depth == 0
     assert _CUT - 3 > JSON_DEPTH_MAX  # a cut field (below the body, its list and the record) is refused anyway
+
+
+def test_no_path_the_parser_builds_grows_with_a_key_or_the_depth(tmp_path: Path) -> None:
+    """ijson's own parse joins the whole path for every event: a 400,000-character key above 200,000 others took 7 s
+    (quadratic in the file). The paths compared are two levels of short names; nothing longer is built."""
+    key = "k" * 400_000
+    many = ", ".join(['"a": 0'] * 20_000)
+    text = ('{"service": "DongBoHoSoMC", "' + key + '": {' + many + '}, "data": [{"' + key + '": {' + many + "}}]}")
+    path = tmp_path / "long-keys.json"
+    path.write_text(text, encoding="utf-8")
+    reader = _HashingReader(path)
+    try:
+        prefixes = {prefix for prefix, _, _ in _parsed(reader)}
+    finally:
+        reader.close()
+    assert {"", "service", "data", "data.item"} <= prefixes
+    assert max(len(prefix) for prefix in prefixes) <= len("data.item")
+
+
+def test_a_number_before_the_records_is_read_as_the_head_scan_always_read_it(app: Motcua, tmp_path: Path) -> None:
+    path = tmp_path / "other.json"
+    path.write_text('{"x": 99999999999999999999, "service": "Other", "data": []}', encoding="utf-8")
+    with pytest.raises(BadFile, match="service 'Other': only DongBoHoSoMC"):
+        import_file(path, app)
 
 
 def test_tabs_and_line_breaks_are_free_text_in_a_summary_only(app: Motcua, tmp_path: Path) -> None:

@@ -51,7 +51,7 @@ from motcua.workflow.dvcqg.portal import (
     dossier_record,
     progress_record,
 )
-from motcua.workflow.engine.bounds import json_document
+from motcua.workflow.engine.bounds import excerpt, json_document, line_problem
 from motcua.workflow.engine.clock import Clock
 from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.model import JsonValue, OutboxItem
@@ -136,8 +136,15 @@ def read_answer(service: str, answer: PortalAnswer) -> Verdict:
         return "duplicate"
     if accepted and str(code).strip() == "0":
         return "done"
-    raise DeliveryFailed(PORTAL_KIND, f"{service}: refused (HTTP {answer.status}, error_code {code}): "
-                         f"{message or 'no message'}")
+    raise DeliveryFailed(PORTAL_KIND, f"{service}: refused (HTTP {answer.status}, error_code {_said(code)}): "
+                         f"{_said(message) if message else 'no message'}")
+
+
+def _said(value: object) -> str:
+    """What the portal said, as it said it when that is one line of at most :data:`_DETAIL_LIMIT` characters, else an
+    excerpt (a NUL, a lone surrogate or megabytes of it would fail the sync log's column, or fill it)."""
+    text = str(value)
+    return text if line_problem(text, _DETAIL_LIMIT) is None else excerpt(text, _DETAIL_LIMIT)
 
 
 def _document(answer: PortalAnswer) -> tuple[Mapping[str, JsonValue] | None, str]:

@@ -4,6 +4,7 @@ backoff on a manual clock, parking and requeue, and the ``sync`` indicator of ``
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -185,6 +186,19 @@ def test_the_sync_indicator_of_par766(office: Office) -> None:
     assert (sync.value, sync.points) == (50.0, 3.0)
     assert not any(note.startswith("sync: not measured") for note in card.notes)
     assert synced != failing
+
+
+@pytest.mark.parametrize("message", ["a\ud800b", "a\x00b", "Sai MaTTHC " * 100_000], ids=["surrogate", "nul", "1-MB"])
+def test_a_refusal_is_quoted_within_bounds_and_parks(office: Office, message: str) -> None:
+    """A portal's refusal message is kept as it came when it is one short line, else as an excerpt: a lone surrogate
+    or a NUL failed the sync log's write (the effect was handed out again at every lease), a megabyte filled it."""
+    office.portal.then(200, b'{"error_code": "7", "message": ' + json.dumps(message).encode() + b"}")
+    code = office.app.desk.submit("1.004873", "online", APPLICANT, OFFICER).code
+    office.deliver()
+
+    assert office.statuses(code) == [(1, "parked", 1)]
+    error = office.app.sync.statuses(code)[0].last_error or ""
+    assert "refused (HTTP 200, error_code 7)" in error and len(error) < 500, error[:500]
 
 
 def test_answers_are_read_strictly() -> None:

@@ -91,7 +91,9 @@ def test_the_document_round_trips_and_refuses_what_is_not_an_anchor(
     assert Anchor.from_json(document) == anchor
     for broken in ({"kind": "other"}, {**document, "format": 3}, {**document, "count": -1},
                    {**document, "digest": "xyz"}, {**document, "taken_at": "2024-03-08T17:30"},
-                   {**document, "heads": [{"code": "A", "sequence": 0, "hash": "0" * 64}]}):
+                   {**document, "heads": [{"code": "A", "sequence": 0, "hash": "0" * 64}]},
+                   {**document, "heads": [{"code": "\ud800", "sequence": 1, "hash": "0" * 64}]},
+                   {**document, "heads": [{"code": "A\x00", "sequence": 1, "hash": "0" * 64}]}):
         with pytest.raises(InvalidInput):
             Anchor.from_json(broken)
 

@@ -37,6 +37,7 @@ from itertools import groupby
 from typing import Final, Protocol
 
 from motcua.workflow.engine.audit import CANONICAL_FORMS, AuditEntry, entry_hash, position_problem
+from motcua.workflow.engine.bounds import CASE_CODE_MAX, line_problem
 from motcua.workflow.engine.clock import to_vietnam_time
 from motcua.workflow.engine.model import GENESIS_HASH, JsonValue
 from motcua.workflow.errors import InvalidInput
@@ -176,6 +177,9 @@ def _hex(value: object, name: str) -> str:
 def _head(item: object, index: int, format_: int) -> ChainHead:
     if not isinstance(item, Mapping) or not isinstance(item.get("code"), str):
         raise InvalidInput("anchor", f"heads[{index}] must be an object with a code")
+    problem = line_problem(item["code"], CASE_CODE_MAX)  # a NUL or a lone surrogate fails the digest, later
+    if problem is not None:
+        raise InvalidInput("anchor", f"heads[{index}].code: {problem}")
     sequence = _natural(item.get("sequence"), f"heads[{index}].sequence")
     if sequence < 1:
         raise InvalidInput("anchor", f"heads[{index}].sequence must be ≥ 1")

@@ -3,6 +3,7 @@ DVCQG sync, the chains verified with the first break named, anchors kept and che
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -136,6 +137,10 @@ def test_an_anchor_downloaded_then_checked(fresh: Office) -> None:
     deep = auditor.post("/console/audit/anchors/check", data={"csrf_token": token},
                         files={"anchor": ("anchor.json", b"[" * 100_000, "application/json")})
     assert deep.status_code == 400 and "Không đọc được dấu neo" in deep.text
+    surrogate = json.dumps({**kept.json(), "heads": [{"code": "\ud800", "sequence": 1, "hash": "0" * 64}]})
+    odd = auditor.post("/console/audit/anchors/check", data={"csrf_token": token},
+                       files={"anchor": ("anchor.json", surrogate.encode(), "application/json")})
+    assert odd.status_code == 400 and "Không đọc được dấu neo" in odd.text  # was a 500: the digest failed later
     no_token = auditor.post("/console/audit/anchors/check",
                             files={"anchor": ("anchor.json", kept.content, "application/json")})
     assert no_token.status_code == 403

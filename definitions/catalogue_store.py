@@ -35,6 +35,7 @@ from typing import Final
 import yaml
 
 from motcua.definitions.catalogue import load_procedures
+from motcua.workflow.engine.bounds import json_document
 from motcua.workflow.errors import InvalidDefinition, InvalidInput
 
 __all__ = ["CURRENT_FILE", "MANIFEST_FILE", "CatalogueStore", "Manifest", "dump_document", "file_names", "inside"]
@@ -128,7 +129,7 @@ class CatalogueStore:
     def manifest(self, revision: int) -> Manifest:
         path = self.directory(revision) / MANIFEST_FILE
         try:
-            return Manifest(**json.loads(path.read_text(encoding="utf-8")))
+            return Manifest(**json_document(path.read_text(encoding="utf-8")))  # type: ignore[arg-type]
         except (OSError, ValueError, TypeError) as error:
             raise InvalidDefinition(str(path), [f"cannot read the manifest: {error}"]) from None
 

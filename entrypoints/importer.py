@@ -46,13 +46,13 @@ _SHAPE: Final = 'expected a JSON list of records or {"service": …, "isUpdating
 _CUT: Final = JSON_DEPTH_MAX + 4
 """Containers nested deeper than this in the file are cut to an empty text before the parser builds anything of them.
 The body, its list and the record take three levels and a record's field may nest ``JSON_DEPTH_MAX - 1`` more, so a
-value cut belongs to a record refused for its depth anyway, with the same message. What the cut saves is time: the
-parser keeps the path to every value, which grows with the depth, so a record nested 50,000 deep cost 12 s to parse
-and one 500,000 deep (a 1 MB file) would cost an hour; cut, it costs what its bytes cost."""
+value cut belongs to a record refused for its depth anyway, with the same message. What the cut saves is time: with
+ijson's own path to every value, a record nested 50,000 deep cost 12 s to parse and one 500,000 deep (a 1 MB file)
+would cost an hour; cut (and the path kept short, :func:`_parsed`), it costs what its bytes cost."""
 _KEPT: Final = 2
 """Levels of the file whose path is ever compared: ``service``, ``data``, ``item`` (a list), ``data.item`` (a body)."""
 _NAME_MAX: Final = 16  # a key longer than any of those names is never compared: it is not kept
-_BELOW: Final = "\x00"  # the path of everything below those levels (no key of JSON text holds a NUL unescaped)
+_BELOW: Final = "\x00"  # the path of everything below those levels, and of a long key: never a name compared
 _OPENS: Final = frozenset({"start_map", "start_array"})
 _CLOSES: Final = frozenset({"end_map", "end_array"})
 
@@ -169,7 +169,7 @@ def _parsed(reader: _HashingReader, *, use_float: bool = True) -> Iterator[tuple
     """ijson's parse events (path, event, value) of ``reader``, every container deeper than :data:`_CUT` cut first and
     the path kept for the first :data:`_KEPT` levels only: ijson's own ``parse`` joins the whole path for every event,
     so a long key over many events (a 400,000-character key above 200,000 others: 7 s) costs their product."""
-    path: list[str] = []  # the key (or "item") of each open container, for the first _KEPT levels
+    path: list[str] = []  # each open container's key or "item"; below _KEPT levels only a placeholder
     for event, value in _cut(ijson.basic_parse(reader, use_float=use_float)):
         depth = len(path)
         if event == "map_key":

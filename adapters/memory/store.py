@@ -230,16 +230,21 @@ class MemoryStore:
             del armed[timer.name]
             return True
 
-    def armed_count(self, now: datetime) -> tuple[int, int]:
+    def armed_count(self, now: datetime, where: CaseFilter | None = None) -> tuple[int, int]:
         with self._lock:
-            armed = [timer for timers in self._timers.values() for timer in timers.values()]
+            armed = [timer for code, timers in self._timers.items() if self._selects(where, code)
+                     for timer in timers.values()]
         return len(armed), sum(1 for timer in armed if timer.timer.due_at <= now)
 
-    def armed_timers(self, limit: int) -> list[ArmedTimer]:
+    def armed_timers(self, limit: int, where: CaseFilter | None = None) -> list[ArmedTimer]:
         with self._lock:
             armed = [ArmedTimer(code, t.timer.name, t.timer.trigger, t.timer.due_at, t.claimed_until)
-                     for code, timers in self._timers.items() for t in timers.values()]
+                     for code, timers in self._timers.items() if self._selects(where, code) for t in timers.values()]
         return sorted(armed, key=lambda timer: (timer.due_at, timer.case_code, timer.name))[:max(limit, 0)]
+
+    def _selects(self, where: CaseFilter | None, code: str) -> bool:
+        """Whether the case ``code`` is one ``where`` selects (any case, when None); under the lock."""
+        return where is None or (code in self._cases and matches(self._cases[code], where, self._index[code]))
 
     # -- Outbox -----------------------------------------------------------------------------------
 
@@ -312,9 +317,10 @@ class MemoryStore:
         with self._lock:
             return [item for item in self._outbox.values() if item.status == "parked"]
 
-    def backlog(self) -> int:
+    def backlog(self, where: CaseFilter | None = None) -> int:
         with self._lock:
-            return sum(1 for item in self._outbox.values() if item.status == "pending")
+            return sum(1 for item in self._outbox.values()
+                       if item.status == "pending" and self._selects(where, item.case_code))
 
     def requeue(self, item_ids: Sequence[int] | None, now: datetime) -> int:
         with self._lock:

@@ -112,7 +112,7 @@ class StoreQueries:
         self.enqueue_claimed_effect = sql(_enqueue_effect(sql, by_entry=True, claimed=True))
         self.effects = sql(_effects())
         self.parked = sql(_columns(OUTBOX, OUTBOX_ITEM_COLUMNS).where(OUTBOX.c.status == PARKED).order_by(OUTBOX.c.id))
-        self.backlog = sql(sa.select(sa.func.count()).select_from(OUTBOX).where(OUTBOX.c.status == PENDING))
+        self.backlog = sql(_backlog())
         self.requeue_all = sql(_requeue(OUTBOX.c.status == PARKED))
         self.requeue_chosen = sql(_requeue(sa.and_(OUTBOX.c.status == PARKED, one_of(OUTBOX.c.id, "ids"))))
         self.hold = sql(_hold())
@@ -140,11 +140,27 @@ class StoreQueries:
     def find(self, where: CaseFilter, *, after: bool) -> Statement:
         """The cases ``where`` selects, by code, after ``after`` when given, the first ``limit``; its parameters
         are the filter's fields that are set, ``after`` and ``limit`` (:func:`find_params` gives them)."""
-        shape = (*(getattr(where, name) is not None for name in _EQUAL), where.due_before is not None,
+        return self._of_cases("find", where, after=after)
+
+    def armed_count_of(self, where: CaseFilter) -> Statement:
+        """:attr:`armed_count` of the cases ``where`` selects (parameters: ``now`` and :func:`filter_params`)."""
+        return self._of_cases("armed_count", where)
+
+    def timer_table_of(self, where: CaseFilter) -> Statement:
+        """:attr:`timer_table` of the cases ``where`` selects (parameters: ``limit`` and :func:`filter_params`)."""
+        return self._of_cases("timer_table", where)
+
+    def backlog_of(self, where: CaseFilter) -> Statement:
+        """:attr:`backlog` of the cases ``where`` selects (parameters: :func:`filter_params`)."""
+        return self._of_cases("backlog", where)
+
+    def _of_cases(self, kind: str, where: CaseFilter, *, after: bool = False) -> Statement:
+        """A statement over the cases ``where`` selects, made once per shape of the filter (which fields are set)."""
+        shape = (kind, *(getattr(where, name) is not None for name in _EQUAL), where.due_before is not None,
                  where.ended, where.units is not None, after)
         statement = self._finds.get(shape)
         if statement is None:
-            statement = self._finds[shape] = self._sql(_find(where, after=after))
+            statement = self._finds[shape] = self._sql(_OF_CASES[kind](where, after))
         return statement
 
     def _claim(self, table: str, limit: int) -> Statement:
@@ -158,14 +174,20 @@ class StoreQueries:
 def find_params(where: CaseFilter, after: str | None, limit: int, codec: Codec) -> dict[str, object]:
     """The parameters of :meth:`StoreQueries.find`: one more row than ``limit`` is read, to tell whether a next
     page exists."""
+    params = filter_params(where, codec)
+    if after is not None:
+        params["after"] = after
+    params["limit"] = limit + 1
+    return params
+
+
+def filter_params(where: CaseFilter, codec: Codec) -> dict[str, object]:
+    """The parameters of the fields of ``where`` that are set, in a statement over the cases it selects."""
     params: dict[str, object] = {name: value for name in _EQUAL if (value := getattr(where, name)) is not None}
     if where.units is not None:
         params["units"] = codec.values(sorted(where.units))
     if where.due_before is not None:
         params["due_before"] = due_text(where.due_before)
-    if after is not None:
-        params["after"] = after
-    params["limit"] = limit + 1
     return params
 
 
@@ -244,7 +266,8 @@ def _next_sequence(sql: Compiler) -> sa.Insert:
     return counted_again.returning(COUNTER.c.value)
 
 
-def _find(where: CaseFilter, *, after: bool) -> sa.Select[*tuple[Any, ...]]:
+def _selected(where: CaseFilter) -> list[sa.ColumnElement[bool]]:
+    """The conditions on ``case`` rows of the fields of ``where`` that are set."""
     columns = {"definition_key": CASE.c.definition_key,
                **{key: CASE.c[column] for key, column in (*INDEX_COLUMNS.items(), *STATE_COLUMNS.items())}}
     conditions = [columns[name] == param(name) for name in _EQUAL if getattr(where, name) is not None]
@@ -254,9 +277,39 @@ def _find(where: CaseFilter, *, after: bool) -> sa.Select[*tuple[Any, ...]]:
         conditions.append(columns["due"] <= param("due_before"))
     if where.ended is not None:
         conditions.append(columns["ended"].is_not(None) if where.ended else columns["ended"].is_(None))
-    if after:
-        conditions.append(CASE.c.code > param("after"))
+    return conditions
+
+
+def _find(where: CaseFilter, after: bool) -> sa.Select[*tuple[Any, ...]]:
+    conditions = [*_selected(where), *([CASE.c.code > param("after")] if after else [])]
     return _columns(CASE, CASE_COLUMNS).where(*conditions).order_by(CASE.c.code).limit(param("limit"))
+
+
+def _of_cases(table: sa.Table, where: CaseFilter) -> sa.ColumnElement[bool]:
+    """``table``'s rows whose case ``where`` selects (the case's own row, by its code)."""
+    chosen = sa.select(CASE.c.code).where(*_selected(where))
+    return table.c.case_code.in_(chosen)
+
+
+def _armed_count_of(where: CaseFilter, _: bool) -> sa.Select[*tuple[Any, ...]]:
+    return _armed_count().where(_of_cases(TIMER, where))
+
+
+def _timer_table_of(where: CaseFilter, _: bool) -> sa.Select[*tuple[Any, ...]]:
+    return _timer_table().where(_of_cases(TIMER, where))
+
+
+def _backlog_of(where: CaseFilter, _: bool) -> sa.Select[*tuple[Any, ...]]:
+    return _backlog().where(_of_cases(OUTBOX, where))
+
+
+def _backlog() -> sa.Select[*tuple[Any, ...]]:
+    """The effects waiting for delivery (pending, claimed or not)."""
+    return sa.select(sa.func.count()).select_from(OUTBOX).where(OUTBOX.c.status == PENDING)
+
+
+_OF_CASES: Final = {"find": _find, "armed_count": _armed_count_of, "timer_table": _timer_table_of,
+                    "backlog": _backlog_of}
 
 
 

@@ -28,7 +28,7 @@ and a failed attempt is recorded under the same condition: a holder that lost it
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Final
@@ -37,7 +37,7 @@ from sqlalchemy.engine import Engine
 
 from motcua.adapters.sql import mapping
 from motcua.adapters.sql.driver import Driver, Params, Pending, Pipeline, Record, Unit
-from motcua.adapters.sql.queries import StoreQueries, find_params
+from motcua.adapters.sql.queries import StoreQueries, filter_params, find_params
 from motcua.adapters.sql.statement import Statement
 from motcua.workflow.engine.audit import AuditEntry
 from motcua.workflow.engine.batches import Committed, check_codes, codes_of, refusals
@@ -325,9 +325,10 @@ class SqlStore:
                 return unit.first(self._sql.consume_timer, _claimed(timer)) is not None
             return unit.first(self._sql.discard_timer, {**_claimed(timer), "seen": seen}) is not None
 
-    def armed_count(self, now: datetime) -> tuple[int, int]:
+    def armed_count(self, now: datetime, where: CaseFilter | None = None) -> tuple[int, int]:
+        statement, params = self._of_cases(self._sql.armed_count, self._sql.armed_count_of, where)
         with self._driver.reading() as unit:
-            record = unit.first(self._sql.armed_count, {"now": self._codec.instant(now)})
+            record = unit.first(statement, {**params, "now": self._codec.instant(now)})
         assert record is not None, "an aggregate returns its row"
         armed, of_which_due = record
         return int(armed), int(of_which_due)
@@ -338,11 +339,12 @@ class SqlStore:
             record = unit.first(self._sql.next_due, {"now": self._codec.instant(after)})
         return None if record is None else self._codec.instant_from(record[0])
 
-    def armed_timers(self, limit: int) -> list[ArmedTimer]:
+    def armed_timers(self, limit: int, where: CaseFilter | None = None) -> list[ArmedTimer]:
         if limit < 1:
             return []
+        statement, params = self._of_cases(self._sql.timer_table, self._sql.timer_table_of, where)
         with self._driver.reading() as unit:
-            records = unit.all(self._sql.timer_table, {"limit": limit})
+            records = unit.all(statement, {**params, "limit": limit})
         instant = self._codec.instant_from
         return [ArmedTimer(code, name, trigger, instant(due_at), None if claimed is None else instant(claimed))
                 for code, name, trigger, due_at, claimed in records]
@@ -383,9 +385,10 @@ class SqlStore:
             records = unit.all(self._sql.parked, {})
         return [mapping.outbox_item_from_record(record, self._codec) for record in records]
 
-    def backlog(self) -> int:
+    def backlog(self, where: CaseFilter | None = None) -> int:
+        statement, params = self._of_cases(self._sql.backlog, self._sql.backlog_of, where)
         with self._driver.reading() as unit:
-            record = unit.first(self._sql.backlog, {})
+            record = unit.first(statement, params)
         assert record is not None, "an aggregate returns its row"
         return int(record[0])
 
@@ -395,6 +398,14 @@ class SqlStore:
             if item_ids is None:
                 return len(unit.all(self._sql.requeue_all, {"now": at}))
             return len(unit.all(self._sql.requeue_chosen, {"now": at, "ids": self._codec.values(list(item_ids))}))
+
+    def _of_cases(
+        self, every: Statement, scoped: Callable[[CaseFilter], Statement], where: CaseFilter | None
+    ) -> tuple[Statement, Params]:
+        """``every`` (no filter), or the statement ``scoped`` makes for ``where`` with the filter's parameters."""
+        if where is None:
+            return every, {}
+        return scoped(where), filter_params(where, self._codec)
 
     def _claim(
         self, statement: Statement, now: datetime, lease: timedelta, more: Params | None = None

@@ -2,7 +2,8 @@
 
 Operations (role ``operator``):
 
-- ``GET /console/operations``: the timers armed and due (counts), and the earliest timers with their claims;
+- ``GET /console/operations``: the timers armed and due and the effects waiting (counts), and the earliest timers with
+  their claims — of the operator's units (of the whole system for an operator of every unit);
 - ``GET /console/operations/outbox``: the parked effects, each with a retry button, and one to retry them all;
   ``POST /console/operations/outbox/retry`` (the session's CSRF token; ``effect`` ids, or ``all``) makes them
   pending again, as ``motcua outbox retry`` does (docs/how-to/retry-parked-effects.md);
@@ -33,7 +34,7 @@ from motcua.entrypoints.console.operations_views import (
     parked_effects,
     requeue,
     sync_page,
-    timer_lines,
+    timer_board,
 )
 from motcua.workflow.auditing.anchor import Anchor, check, take
 from motcua.workflow.engine.bounds import CASE_CODE_MAX, json_document
@@ -68,10 +69,8 @@ def _operations_routes(pages: APIRouter, console: Console) -> None:
 
     @pages.get("/operations")
     def operations(request: Request, user: Operator) -> Response:
-        now = console.clock.now()
-        armed, due = motcua.store.armed_count(now)
-        return console.render(request, user, "operations.html", armed=armed, due=due,
-                              backlog=motcua.store.backlog(), timers=timer_lines(motcua, console.cases(user), now))
+        board = timer_board(motcua, console.cases(user), console.clock.now())
+        return console.render(request, user, "operations.html", board=board)
 
     @pages.get("/operations/outbox")
     def outbox(request: Request, user: Operator,

@@ -27,12 +27,13 @@ __all__ = [
     "TIMERS_SHOWN",
     "ChainCheck",
     "ParkedEffect",
+    "TimerBoard",
     "TimerLine",
     "chain_check",
     "parked_effects",
     "requeue",
     "sync_page",
-    "timer_lines",
+    "timer_board",
 ]
 
 TIMERS_SHOWN: Final = 200
@@ -62,12 +63,27 @@ class TimerLine:
     claimed: bool  # a dispatcher's lease holds it now
 
 
-def timer_lines(motcua: Motcua, cases: ScopedCases, now: datetime) -> tuple[TimerLine, ...]:
-    """The earliest armed timers of the scope's cases, each due or not, claimed or not at ``now``."""
-    timers = motcua.store.armed_timers(TIMERS_SHOWN)
-    seen = visible(cases, (timer.case_code for timer in timers))
-    return tuple(TimerLine(timer, timer.due_at <= now, timer.claimed_until is not None and timer.claimed_until > now)
-                 for timer in timers if timer.case_code in seen)
+@dataclass(frozen=True, slots=True)
+class TimerBoard:
+    """The timers page: the counts and the earliest timers of the scope's cases."""
+
+    armed: int
+    due: int  # of which due now
+    backlog: int  # effects waiting for delivery
+    lines: tuple[TimerLine, ...]
+    everywhere: bool  # a scope of every unit: the figures are the whole system's
+
+
+def timer_board(motcua: Motcua, cases: ScopedCases, now: datetime) -> TimerBoard:
+    """The armed timers, those due at ``now`` and the effects waiting, of the scope's cases (the store selects them,
+    as it selects the scope's dossiers: :meth:`~motcua.workflow.access.scope.Scope.narrow`), and the earliest
+    :data:`TIMERS_SHOWN` of those timers, each due or not, claimed or not."""
+    where = None if cases.scope.unlimited else cases.scope.narrow(CaseFilter())
+    store = motcua.store
+    armed, due = store.armed_count(now, where)
+    lines = tuple(TimerLine(timer, timer.due_at <= now, timer.claimed_until is not None and timer.claimed_until > now)
+                  for timer in store.armed_timers(TIMERS_SHOWN, where))
+    return TimerBoard(armed, due, store.backlog(where), lines, everywhere=where is None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ import pytest
 from motcua.workers.dispatcher import NextDue
 from motcua.workflow.engine.model import DueTimer, OutboxItem, SetTimer
 from motcua.workflow.engine.ports import Storage
+from motcua.workflow.engine.queries import CaseFilter
 from motcua.workflow.engine.retry import Park, RetryAt
 from motcua.workflow.errors import ConcurrencyConflict, StaleTimer
 from tests.contract.conftest import LEASE, START, Desk, snapshot
@@ -257,6 +258,26 @@ def test_the_timer_table_lists_armed_timers_by_due_instant_with_their_claims(des
     claimed_until = desk.clock.now() + DAY  # claimed now, after four days, for a day
     assert [t.claimed_until for t in table] == [claimed_until, claimed_until, None]
     assert desk.store.armed_timers(1) == table[:1] and desk.store.armed_timers(0) == []
+
+
+def test_the_counts_and_the_table_of_the_cases_a_filter_selects(desk: Desk) -> None:
+    for code in ("c-1", "c-2", "c-3"):
+        desk.open(code)  # each arms its reminder and enqueues its notice
+    desk.fire("c-2", "start")  # c-2 alone is processing: its deadline armed, its portal_sync enqueued
+    desk.claim(4 * DAY, lease=DAY)  # the three reminders are due, and claimed
+    now, processing = desk.clock.now(), CaseFilter(lifecycle="processing")
+
+    table = desk.store.armed_timers(10)
+    scoped = desk.store.armed_timers(10, processing)
+
+    assert scoped == [timer for timer in table if timer.case_code == "c-2"]
+    assert [timer.name for timer in scoped] == ["reminder", "deadline"]
+    assert desk.store.armed_timers(1, processing) == scoped[:1]
+    assert (desk.store.armed_count(now), desk.store.armed_count(now, processing)) == ((4, 3), (2, 1))
+    assert (desk.store.backlog(), desk.store.backlog(processing)) == (4, 2)
+    nothing = CaseFilter(lifecycle="returned")
+    assert (desk.store.armed_timers(10, nothing), desk.store.armed_count(now, nothing),
+            desk.store.backlog(nothing)) == ([], (0, 0), 0)
 
 
 # -- the outbox -------------------------------------------------------------------------------------

@@ -123,13 +123,14 @@ class TimerQueue(Protocol):
         whether it was removed."""
         ...
 
-    def armed_count(self, now: datetime) -> tuple[int, int]:
-        """(armed timers, of which due at ``now``): the backlog a dashboard shows."""
+    def armed_count(self, now: datetime, where: CaseFilter | None = None) -> tuple[int, int]:
+        """(armed timers, of which due at ``now``): the backlog a dashboard shows; of the cases ``where`` selects
+        (an operator's scope, :meth:`~motcua.workflow.access.scope.Scope.narrow`), of every case when None."""
         ...
 
-    def armed_timers(self, limit: int) -> list[ArmedTimer]:
+    def armed_timers(self, limit: int, where: CaseFilter | None = None) -> list[ArmedTimer]:
         """The first ``limit`` armed timers by due instant (then case code and name), with their claims: the
-        operator's table of timers due and claimed."""
+        operator's table of timers due and claimed; of the cases ``where`` selects (every case when None)."""
         ...
 
 
@@ -186,8 +187,9 @@ class Outbox(Protocol):
 
     def parked(self) -> list[OutboxItem]: ...
 
-    def backlog(self) -> int:
-        """How many effects wait for delivery (pending, claimed or not; parked ones are not counted)."""
+    def backlog(self, where: CaseFilter | None = None) -> int:
+        """How many effects wait for delivery (pending, claimed or not; parked ones are not counted); of the cases
+        ``where`` selects (every case when None)."""
         ...
 
     def requeue(self, item_ids: Sequence[int] | None, now: datetime) -> int:

@@ -40,3 +40,12 @@ def test_timers_claims_and_a_retried_effect_on_every_backend(shop: Office) -> No
     answer = operator.post("/console/operations/outbox/retry", data={"effect": str(effect.id), "csrf_token": token})
     assert answer.status_code == 303 and store.parked() == []
     assert "Nhật ký nguyên vẹn" in shop.browser("auditor", ["auditor"]).get("/console/audit/verify").text
+
+
+def test_an_operator_of_one_unit_counts_the_timers_of_that_unit_on_every_backend(shop: Office) -> None:
+    store, cam = shop.motcua.store, shop.codes["cam_open"]
+    theirs = [timer for timer in store.armed_timers(1000) if timer.case_code == cam]
+    page = shop.browser("operator-cam", ["operator"], units=[CAM_THUONG]).get("/console/operations").text
+    assert theirs and f"<strong>{len(theirs)}</strong><span>Hẹn giờ đang chờ</span>" in page
+    assert page.count(f"{cam}</a></td>") == len(theirs)
+    assert not any(shop.codes[name] in page for name in ("an_done", "an_open", "an_online"))

@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 
 from motcua.adapters.memory.store import MemoryStore
+from motcua.entrypoints.console import operations_views
 from motcua.workflow.engine.model import OutboxItem
 from motcua.workflow.engine.retry import Park
 from tests.unit.console.pages_b import AN_THUONG, CAM_THUONG, Office, csrf_of, office
@@ -71,6 +72,29 @@ def test_the_timer_table_shows_the_scopes_timers_due_and_claimed(shop: Office) -
     cam = shop.browser("ops-cam", ["operator"], units=[CAM_THUONG]).get("/console/operations").text
     assert shop.codes["cam_open"] in cam
     assert not any(shop.codes[name] in cam for name in ("an_done", "an_open", "an_online"))
+
+
+def test_an_operator_of_one_unit_sees_the_earliest_timers_and_the_counts_of_that_unit(
+    shop: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, now = shop.motcua.store, shop.clock.now()
+    units = {AN_THUONG: ("an_done", "an_open", "an_online"), CAM_THUONG: ("cam_open",)}
+    earliest = store.armed_timers(1)[0].case_code  # the system's earliest timer, of one unit
+    other = next(unit for unit, names in units.items() if earliest not in {shop.codes[name] for name in names})
+    theirs = [timer for timer in store.armed_timers(1000) if timer.case_code in {shop.codes[n] for n in units[other]}]
+    monkeypatch.setattr(operations_views, "TIMERS_SHOWN", 1)  # a table full of the other units' timers
+
+    page = shop.browser(f"ops-one-{other}", ["operator"], units=[other]).get("/console/operations").text
+
+    assert re.search(rf"{re.escape(theirs[0].case_code)}</a></td>\s*<td>{theirs[0].name}</td>", page)
+    assert earliest not in page
+    assert "Số liệu của các hồ sơ thuộc đơn vị của bạn." in page
+    assert f"<strong>{len(theirs)}</strong><span>Hẹn giờ đang chờ</span>" in page
+    due = sum(1 for timer in theirs if timer.due_at <= now)
+    assert re.search(rf"<strong>{due}</strong><span>Đã đến hạn, chưa xử lý</span>", page)
+    everyone = shop.browser("ops-every-unit", ["operator"]).get("/console/operations").text
+    assert "Số liệu của toàn hệ thống." in everyone
+    assert f"<strong>{store.armed_count(now)[0]}</strong><span>Hẹn giờ đang chờ</span>" in everyone
 
 
 def test_a_parked_effect_is_retried_with_the_forms_token(fresh: Office) -> None:

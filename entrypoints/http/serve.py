@@ -125,7 +125,7 @@ def server_config(app: ASGIApp | Callable[[], ASGIApp], options: ServeOptions) -
     """uvicorn's settings. ``log_config=None``: uvicorn installs no handler of its own, so its lines (the access log,
     an unhandled error) go through motcua's logging (:func:`motcua.adapters.logging.configure_logging`): rendered as
     JSON lines like every other, a path without its query string, a client without its address, a traceback as its
-    outline."""
+    outline. No ``Server`` header: the answers do not name the server software."""
     import uvicorn  # noqa: PLC0415 - the server loads only for this command
 
     for name in _UVICORN_LOGGERS:  # handlers a uvicorn configured earlier in this process would bypass motcua's
@@ -133,7 +133,8 @@ def server_config(app: ASGIApp | Callable[[], ASGIApp], options: ServeOptions) -
         logger.handlers.clear()
         logger.propagate = True
     return uvicorn.Config(app, host=options.host, port=options.port, log_level="info", log_config=None,
-                          access_log=options.access_log, workers=options.workers, factory=options.workers > 1)
+                          access_log=options.access_log, workers=options.workers, factory=options.workers > 1,
+                          server_header=False)  # "server: uvicorn" tells a stranger what to attack
 
 
 def serve(options: ServeOptions) -> None:

@@ -31,6 +31,7 @@ from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.adapters.keys import MemoryHttpStore, new_key
 from motcua.entrypoints.http.app import create_app
 from motcua.entrypoints.http.security import API_POLICY, HSTS
+from motcua.entrypoints.http.serve import ServeOptions, server_config
 from motcua.workflow.engine.clock import ManualClock, SystemClock
 
 PROCEDURE: Final = "1.004873"
@@ -209,10 +210,27 @@ def _free_port() -> int:
         return port
 
 
+def test_motcua_serve_answers_without_naming_its_server(served: tuple[TestClient, Motcua, dict[str, str]]) -> None:
+    app = served[0].app
+    assert isinstance(app, FastAPI)
+    port = _free_port()
+    with _running(uvicorn.Server(server_config(app, ServeOptions("memory://", port=port)))) as base:
+        answers = [httpx.get(f"{base}/healthz"), httpx.get(f"{base}/dossiers/none")]
+    assert [answer.status_code for answer in answers] == [200, 401]
+    for answer in answers:
+        assert "server" not in answer.headers and answer.headers["x-content-type-options"] == "nosniff"
+
+
 @contextmanager
 def _uvicorn(app: FastAPI, **options: str) -> Iterator[str]:
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options))
+    with _running(uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                                **options))) as base:
+        yield base
+
+
+@contextmanager
+def _running(server: uvicorn.Server) -> Iterator[str]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -220,7 +238,7 @@ def _uvicorn(app: FastAPI, **options: str) -> Iterator[str]:
         assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{server.config.port}"
     finally:
         server.should_exit = True
         thread.join(30)

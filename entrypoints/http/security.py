@@ -63,6 +63,7 @@ _ALWAYS: Final = (
 )
 _INLINE_SCRIPT: Final = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
 _FAILED: Final = "the server failed; the error is logged"
+_KINDS: Final = ("asset", "docs", "api")  # the paths whose answers carry different headers
 
 
 def secure(app: FastAPI) -> None:
@@ -103,6 +104,7 @@ class SecurityHeaders:
     def __init__(self, app: ASGIApp, *, docs_policy: str) -> None:
         self.app = app
         self.docs_policy = docs_policy
+        self._encoded = {(kind, tls): self._made(kind, tls) for kind in _KINDS for tls in (False, True)}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -130,12 +132,17 @@ class SecurityHeaders:
     def _headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
         path, root = str(scope.get("path", "")), str(scope.get("root_path", ""))
         path = path.removeprefix(root) if root and path.startswith(f"{root}/") else path  # behind a path prefix
-        asset = path.startswith(f"{ASSETS_PATH}/")
+        kind = "asset" if path.startswith(f"{ASSETS_PATH}/") else "docs" if path == DOCS_PATH else "api"
+        return self._encoded[(kind, scope.get("scheme") == "https")]
+
+    def _made(self, kind: str, tls: bool) -> list[tuple[bytes, bytes]]:
+        """The headers of an answer to a ``kind`` of path (``asset``, ``docs``, ``api``), over TLS or not, encoded as
+        ASGI sends them (made once: every answer of a kind carries the same)."""
         added = [
-            ("cache-control", "no-cache" if asset else "no-store"),
-            ("content-security-policy", self.docs_policy if path == DOCS_PATH else API_POLICY),
+            ("cache-control", "no-cache" if kind == "asset" else "no-store"),
+            ("content-security-policy", self.docs_policy if kind == "docs" else API_POLICY),
             *_ALWAYS,
         ]
-        if scope.get("scheme") == "https":
+        if tls:
             added.append(("strict-transport-security", HSTS))
-        return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in added]  # as ASGI sends them
+        return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in added]

@@ -21,8 +21,10 @@ pytestmark = [pytest.mark.reliability, pytest.mark.integration]
 
 DOSSIERS = 25  # × 4 effects for the webhook: the receipt, and the notices of three due timers
 DELIVERY_S = 2.0
+# messages of five effects (not the default fifty): the deliveries spread over the worker processes' threads, and
+# each message is still a batch, held, extended and marked together, whose slow deliveries go side by side
 LEASE_OPTIONS = ("--processes", "2", "--threads", "4", "--lease-seconds", "1", "--poll-seconds", "0.2",
-                 "--max-in-flight", "40")
+                 "--max-in-flight", "40", "--batch-size", "5")
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.reliability, pytest.mark.integration]
 
 DOSSIERS = 600  # × 3 due timers: the worker process is still busy when its parent dies
 BOUND_S = 1.0  # docs/how-to/run-the-worker.md: an orphaned worker process stops within a second
-DELIVERY_S = 3.0  # the slow receiver's answer
+DELIVERY_S = 2.0  # the slow receiver's answer: twice the lease
 IN_HAND_S = 0.2  # a message taken just before the parent died may reach the receiver this much later
 
 
@@ -60,8 +60,9 @@ def test_a_worker_process_whose_parent_was_killed_stops_within_a_second(
     assert command.events()["worker.process.stopped"] == 1, command.summary()
 
 
-def _worker(name: str, database: str, broker: str, tmp_path: Path, environment: dict[str, str]) -> WorkerCommand:
-    options = ["--processes", "1", "--threads", "4", "--lease-seconds", "2", "--poll-seconds", "0.2"]
+def _worker(name: str, database: str, broker: str, tmp_path: Path, environment: dict[str, str], *,
+            processes: int = 1) -> WorkerCommand:
+    options = ["--processes", str(processes), "--threads", "4", "--lease-seconds", "1", "--poll-seconds", "0.2"]
     return WorkerCommand(name, ["--db", database, "--broker", broker, *options], tmp_path / f"worker-{name}.log",
                          environment=environment)
 
@@ -84,7 +85,7 @@ def test_an_orphan_finishes_the_deliveries_in_hand_and_takes_no_other(
         assert receiver.arrived_after(killed + IN_HAND_S) == [], "the orphan took new messages"
         assert first.events()["effect.delivered_again"] == 0
 
-        second = _worker("second", empty_database, redis_server.url, tmp_path, receiver.environment())
+        second = _worker("second", empty_database, redis_server.url, tmp_path, receiver.environment(), processes=2)
         with running([second]):  # the rest, by a new worker: what the orphan delivered is not delivered again
             assert wait_for(lambda: all_delivered(empty_database), 120), second.summary()
             time.sleep(2 * DELIVERY_S)  # a duplicate claimed late would have reached the receiver now

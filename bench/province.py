@@ -83,7 +83,7 @@ class Sizes:
 
 
 DEFAULT = Sizes((10_000, 2_000_000), pages=2000, report_dossiers=2_000_000, repeats=7, demo_dossiers=3000)
-QUICK = Sizes((10_000, 20_000), pages=100, report_dossiers=20_000, repeats=3, demo_dossiers=120)
+QUICK = Sizes((10_000, 20_000), pages=100, report_dossiers=20_000, repeats=3, demo_dossiers=60)
 
 
 # -- the scratch database --------------------------------------------------------------------------

@@ -27,7 +27,7 @@ def _databases() -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def report() -> Mapping[str, Any]:
+def report(frozen_heap: None) -> Mapping[str, Any]:
     require_postgres()
     before = _databases()
     out = io.StringIO()

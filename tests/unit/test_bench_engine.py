@@ -24,7 +24,7 @@ POSTGRES = tuple(
 
 
 @pytest.fixture(scope="module")
-def report() -> Mapping[str, object]:
+def report(frozen_heap: None) -> Mapping[str, object]:
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
         bench_engine.main(["--quick", "--json", "--postgres", UNREACHABLE])

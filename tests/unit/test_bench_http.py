@@ -19,7 +19,7 @@ from motcua.workflow.engine.clock import SystemClock
 
 
 @pytest.fixture(scope="module")
-def report() -> Mapping[str, object]:
+def report(frozen_heap: None) -> Mapping[str, object]:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         bench_http.main(["--quick", "--json"])

@@ -313,9 +313,10 @@ class MemoryStore:
         item, claim = self._outbox.get(item_id), self._outbox_claims.get(item_id)
         return item is not None and item.status == "pending" and claim is not None and claim.token == token
 
-    def parked(self) -> list[OutboxItem]:
+    def parked(self, where: CaseFilter | None = None) -> list[OutboxItem]:
         with self._lock:
-            return [item for item in self._outbox.values() if item.status == "parked"]
+            return [item for item in self._outbox.values()
+                    if item.status == "parked" and self._selects(where, item.case_code)]
 
     def backlog(self, where: CaseFilter | None = None) -> int:
         with self._lock:

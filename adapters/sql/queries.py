@@ -111,7 +111,7 @@ class StoreQueries:
         self.enqueue_effect_by_entry = sql(_enqueue_effect(sql, by_entry=True))
         self.enqueue_claimed_effect = sql(_enqueue_effect(sql, by_entry=True, claimed=True))
         self.effects = sql(_effects())
-        self.parked = sql(_columns(OUTBOX, OUTBOX_ITEM_COLUMNS).where(OUTBOX.c.status == PARKED).order_by(OUTBOX.c.id))
+        self.parked = sql(_parked())
         self.backlog = sql(_backlog())
         self.requeue_all = sql(_requeue(OUTBOX.c.status == PARKED))
         self.requeue_chosen = sql(_requeue(sa.and_(OUTBOX.c.status == PARKED, one_of(OUTBOX.c.id, "ids"))))
@@ -149,6 +149,10 @@ class StoreQueries:
     def timer_table_of(self, where: CaseFilter) -> Statement:
         """:attr:`timer_table` of the cases ``where`` selects (parameters: ``limit`` and :func:`filter_params`)."""
         return self._of_cases("timer_table", where)
+
+    def parked_of(self, where: CaseFilter) -> Statement:
+        """:attr:`parked` of the cases ``where`` selects (parameters: :func:`filter_params`)."""
+        return self._of_cases("parked", where)
 
     def backlog_of(self, where: CaseFilter) -> Statement:
         """:attr:`backlog` of the cases ``where`` selects (parameters: :func:`filter_params`)."""
@@ -303,13 +307,22 @@ def _backlog_of(where: CaseFilter, _: bool) -> sa.Select[*tuple[Any, ...]]:
     return _backlog().where(_of_cases(OUTBOX, where))
 
 
+def _parked_of(where: CaseFilter, _: bool) -> sa.Select[*tuple[Any, ...]]:
+    return _parked().where(_of_cases(OUTBOX, where))
+
+
+def _parked() -> sa.Select[*tuple[Any, ...]]:
+    """The effects parked after their last attempt, by id."""
+    return _columns(OUTBOX, OUTBOX_ITEM_COLUMNS).where(OUTBOX.c.status == PARKED).order_by(OUTBOX.c.id)
+
+
 def _backlog() -> sa.Select[*tuple[Any, ...]]:
     """The effects waiting for delivery (pending, claimed or not)."""
     return sa.select(sa.func.count()).select_from(OUTBOX).where(OUTBOX.c.status == PENDING)
 
 
 _OF_CASES: Final = {"find": _find, "armed_count": _armed_count_of, "timer_table": _timer_table_of,
-                    "backlog": _backlog_of}
+                    "backlog": _backlog_of, "parked": _parked_of}
 
 
 

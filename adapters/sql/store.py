@@ -380,9 +380,10 @@ class SqlStore:
             return self._changed(statement, {**params, "retry_at": self._codec.instant(settlement.at)})
         return self._changed(self._sql.park if token is None else self._sql.park_held, params)
 
-    def parked(self) -> list[OutboxItem]:
+    def parked(self, where: CaseFilter | None = None) -> list[OutboxItem]:
+        statement, params = self._of_cases(self._sql.parked, self._sql.parked_of, where)
         with self._driver.reading() as unit:
-            records = unit.all(self._sql.parked, {})
+            records = unit.all(statement, params)
         return [mapping.outbox_item_from_record(record, self._codec) for record in records]
 
     def backlog(self, where: CaseFilter | None = None) -> int:

@@ -3,8 +3,9 @@
 The rows come from the same places as the operator's commands: the timer table (``TimerQueue.armed_timers``), the
 outbox's parked effects (``motcua outbox failed``; retried as ``motcua outbox retry`` does), the DVCQG sync status
 (``motcua sync status``), the audit chains (``motcua verify``) and anchors (``motcua anchor``). An operator or an
-auditor of some units sees the rows of their units' cases only, exactly as :class:`ScopedCases` decides; one of
-every unit sees everything, including what belongs to no case any more (entries without a case row).
+auditor of some units sees the rows of their units' cases only: the store is asked for the cases the scope's lists
+select (:meth:`~motcua.workflow.access.scope.Scope.narrow`), the chains are checked as :class:`ScopedCases` admits a
+case; one of every unit sees everything, including what belongs to no case any more (entries without a case row).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from motcua.workflow.dvcqg.portal import DossierSync, summarize
 from motcua.workflow.engine.audit import AuditEntry, ChainBreak, verify_chains
 from motcua.workflow.engine.model import ArmedTimer, Case, OutboxItem
 from motcua.workflow.engine.queries import CaseFilter
-from motcua.workflow.errors import CaseNotFound
 
 __all__ = [
     "TIMERS_SHOWN",
@@ -41,19 +41,10 @@ TIMERS_SHOWN: Final = 200
 SYNC_PAGE: Final = 50
 
 
-def visible(cases: ScopedCases, codes: Iterable[str]) -> set[str]:
-    """The codes among ``codes`` whose case the scope sees."""
-    wanted = set(codes)
-    if cases.scope.unlimited:
-        return wanted
-    seen: set[str] = set()
-    for code in wanted:
-        try:
-            cases.case(code)
-        except CaseNotFound:
-            continue
-        seen.add(code)
-    return seen
+def _selected(cases: ScopedCases) -> CaseFilter | None:
+    """What the store is asked for the scope's cases: every case for a scope of every unit (entries and rows of
+    cases gone too), else the cases :meth:`~motcua.workflow.access.scope.Scope.narrow` selects."""
+    return None if cases.scope.unlimited else cases.scope.narrow(CaseFilter())
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +69,7 @@ def timer_board(motcua: Motcua, cases: ScopedCases, now: datetime) -> TimerBoard
     """The armed timers, those due at ``now`` and the effects waiting, of the scope's cases (the store selects them,
     as it selects the scope's dossiers: :meth:`~motcua.workflow.access.scope.Scope.narrow`), and the earliest
     :data:`TIMERS_SHOWN` of those timers, each due or not, claimed or not."""
-    where = None if cases.scope.unlimited else cases.scope.narrow(CaseFilter())
-    store = motcua.store
+    where, store = _selected(cases), motcua.store
     armed, due = store.armed_count(now, where)
     lines = tuple(TimerLine(timer, timer.due_at <= now, timer.claimed_until is not None and timer.claimed_until > now)
                   for timer in store.armed_timers(TIMERS_SHOWN, where))
@@ -94,10 +84,8 @@ class ParkedEffect:
 
 def parked_effects(motcua: Motcua, cases: ScopedCases) -> tuple[ParkedEffect, ...]:
     """The outbox's parked effects of the scope's cases, as ``motcua outbox failed`` lists them."""
-    parked = motcua.store.parked()
-    seen = visible(cases, (item.case_code for item in parked))
     return tuple(ParkedEffect(item, str(item.payload.get("event") or item.payload.get("form") or ""))
-                 for item in parked if item.case_code in seen)
+                 for item in motcua.store.parked(_selected(cases)))
 
 
 def requeue(motcua: Motcua, cases: ScopedCases, ids: Sequence[int] | None, now: datetime) -> int:

@@ -368,6 +368,21 @@ def test_a_parked_effect_is_listed_until_requeued(desk: Desk) -> None:
     assert desk.store.parked() == []
 
 
+def test_the_parked_effects_of_the_cases_a_filter_selects(desk: Desk) -> None:
+    desk.open("c-1")
+    desk.open("c-2")
+    desk.fire("c-2", "start")  # c-2 alone is processing
+    far = desk.clock.now() + 365 * DAY
+    for item in desk.store.claim_effects(far, 10, LEASE):  # the two notices and c-2's portal_sync, parked
+        desk.store.failed(item.id, "hết lần thử", Park("failed for good"))
+
+    every, processing = desk.store.parked(), desk.store.parked(CaseFilter(lifecycle="processing"))
+
+    assert [item.case_code for item in every] == ["c-1", "c-2", "c-2"]
+    assert processing == [item for item in every if item.case_code == "c-2"]
+    assert desk.store.parked(CaseFilter(lifecycle="returned")) == []
+
+
 def test_effects_of_an_empty_store(store: Storage) -> None:
     now = START + DAY
     assert store.claim_effects(now, 10, LEASE) == []

@@ -185,7 +185,10 @@ class Outbox(Protocol):
         another attempt delivered it, or holds it now and will record its own outcome."""
         ...
 
-    def parked(self) -> list[OutboxItem]: ...
+    def parked(self, where: CaseFilter | None = None) -> list[OutboxItem]:
+        """The effects parked after their last attempt, by id; of the cases ``where`` selects (every case when
+        None)."""
+        ...
 
     def backlog(self, where: CaseFilter | None = None) -> int:
         """How many effects wait for delivery (pending, claimed or not; parked ones are not counted); of the cases

@@ -143,6 +143,21 @@ def test_a_well_formed_parameter_at_its_bound_is_still_read(api: Api) -> None:
     assert listing.status_code == 200 and listing.json()["items"] == []
 
 
+@pytest.mark.parametrize("query", [
+    {"from": "2000-01-01", "to": "9999-12-31"},  # the stores' "not ended yet" day: open dossiers would count resolved
+    {"from": "1989-12-31", "to": "2024-03-31"}, {"from": "20240301", "to": "2024-03-31"},
+    {"from": "2024-W09-5", "to": "2024-03-31"}, {"period": "٢٠٢٤"}, {"period": "2199"},
+])
+def test_a_report_of_days_out_of_range_or_written_otherwise_is_422_naming_them(
+    api: Api, query: dict[str, str]
+) -> None:
+    for route in ("/reports/bieu06", "/reports/par766"):
+        body = _problem(api.client.get(route, params=query, headers=api.headers()), 422, "invalid-input")
+        assert len(body["problems"]) == 1 and set(body["problems"]) <= {"from", "to", "period"}, body
+    within = api.client.get("/reports/bieu06", params={"from": "1990-01-01", "to": "2199-12-31"}, headers=api.headers())
+    assert within.status_code == 200 and within.json()["total"]["pending"] == 1  # the open dossier: not resolved
+
+
 # -- every text of a body ----------------------------------------------------------------------------------------
 
 BODY_TEXTS: Final = {

@@ -13,15 +13,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Final
 
 from motcua.workflow.errors import InvalidInput
 
-__all__ = ["MAX_CUTOFF_DAY", "Period", "parse_date", "parse_period", "period_of"]
+__all__ = ["FIRST_DAY", "LAST_DAY", "MAX_CUTOFF_DAY", "Period", "parse_date", "parse_period", "period_of"]
 
 MAX_CUTOFF_DAY = 28  # every month has a day 28: the cut-off exists in February too
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
-_YEAR = re.compile(r"^(\d{4})$")
+FIRST_DAY: Final = date(1990, 1, 1)
+LAST_DAY: Final = date(2199, 12, 31)
+"""The days a report may cover: long before the first one-stop shop (2003), and a bound far short of the dates the
+stores use for "not ended yet" (an open dossier's ``ended_on`` is ``date.max``)."""
+_MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")  # ASCII digits only: `\d` takes any script's
+_QUARTER = re.compile(r"^([0-9]{4})-[Qq]([1-4])$")
+_YEAR = re.compile(r"^([0-9]{4})$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # fromisoformat alone takes 20250101 and week dates too
 _MONTHS_PER_QUARTER = 3
 _MONTHS_PER_YEAR = 12
 
@@ -36,14 +42,21 @@ class Period:
     def __post_init__(self) -> None:
         if self.end < self.start:
             raise InvalidInput("--to", f"{self.end.isoformat()} is before --from {self.start.isoformat()}")
+        for option, day in (("--from", self.start), ("--to", self.end)):
+            if not FIRST_DAY <= day <= LAST_DAY:
+                raise InvalidInput(option, f"{day.isoformat()} is outside the days a report covers "
+                                           f"({FIRST_DAY.isoformat()} … {LAST_DAY.isoformat()})")
 
 
 def parse_date(text: str, option: str) -> date:
     """A ``YYYY-MM-DD`` date; :class:`InvalidInput` naming ``option`` otherwise."""
+    stripped = text.strip()
     try:
-        return date.fromisoformat(text.strip())
+        if _DATE.match(stripped):
+            return date.fromisoformat(stripped)
     except ValueError:
-        raise InvalidInput(option, f"{text!r} is not a date (YYYY-MM-DD)") from None
+        pass
+    raise InvalidInput(option, f"{text[:40]!r} is not a date (YYYY-MM-DD)") from None
 
 
 def parse_period(text: str, cutoff_day: int | None = None) -> Period:
@@ -89,8 +102,9 @@ def _months(text: str) -> tuple[tuple[int, int], int]:
 
 def _year(digits: str, text: str) -> int:
     year = int(digits)
-    if not date.min.year < year < date.max.year:
-        raise InvalidInput("--period", f"{text!r}: year {year} is out of range")
+    if not FIRST_DAY.year < year < LAST_DAY.year:  # a cut-off period starts in the year before and may end after
+        raise InvalidInput("--period", f"{text!r}: year {year} is outside the years a report covers "
+                                       f"({FIRST_DAY.year + 1}–{LAST_DAY.year - 1})")
     return year
 
 

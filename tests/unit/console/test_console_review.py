@@ -37,7 +37,7 @@ from motcua.entrypoints.console.report_views import CHART_MONTHS_MAX, chartable
 from motcua.workflow.access.cases import ScopedCases
 from motcua.workflow.engine.clock import ManualClock
 from motcua.workflow.errors import InvalidInput, UnknownProcedure
-from motcua.workflow.reports.periods import Period
+from motcua.workflow.reports.periods import LAST_DAY, Period
 from tests.unit.console.console_a import (
     AN_THUONG,
     APPLICANT,
@@ -84,7 +84,7 @@ class Counting(Passwords):
 
 def test_a_chart_of_centuries_is_refused_in_words_and_the_page_draws_none(office: Site) -> None:
     browser = office.browser("lan", ["officer"], units=[AN_THUONG])
-    centuries = {"from": "0001-01-01", "to": "9999-12-31"}
+    centuries = {"from": "1990-01-01", "to": "2199-12-31"}  # every day a report may cover
     for chart in ("on-time", "overdue", "channels"):
         refused = browser.get(f"/console/charts/{chart}.png", params=centuries)
         assert refused.status_code == 400 and refused.headers["content-type"].startswith("text/html")
@@ -92,6 +92,11 @@ def test_a_chart_of_centuries_is_refused_in_words_and_the_page_draws_none(office
     page = browser.get("/console/reports/bieu06", params=centuries)
     assert page.status_code == 200 and "/console/charts/" not in page.text  # the table, without its charts
     assert f"tối đa {CHART_MONTHS_MAX} tháng" in page.text
+    beyond = {"from": "0001-01-01", "to": "9999-12-31"}  # days no report covers: the form says which
+    chart = browser.get("/console/charts/on-time.png", params=beyond)
+    assert chart.status_code == 400 and "Dữ liệu gửi lên không hợp lệ." in chart.text
+    form = browser.get("/console/reports/bieu06", params=beyond)
+    assert form.status_code == 400 and "1990-01-01" in form.text and "Traceback" not in form.text
     year = browser.get("/console/reports/bieu06", params={"period": "2025"})
     assert year.status_code == 200 and "/console/charts/on-time.png" in year.text
     assert browser.get("/console/charts/on-time.png", params={"period": "2025"}).status_code == 200
@@ -100,7 +105,7 @@ def test_a_chart_of_centuries_is_refused_in_words_and_the_page_draws_none(office
 def test_chartable_counts_the_months_without_listing_them() -> None:
     assert chartable(Period(date(2020, 1, 1), date(2024, 12, 31)))  # five years: sixty months
     assert not chartable(Period(date(2020, 1, 1), date(2025, 1, 1)))
-    assert not chartable(Period(date(9999, 12, 1), date(9999, 12, 31)))  # its following month does not exist
+    assert chartable(Period(date(2199, 12, 1), LAST_DAY))  # the last month a report may cover
 
 
 # --- the dossier page -------------------------------------------------------------------------------------------

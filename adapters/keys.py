@@ -45,6 +45,7 @@ from typing import Final, Protocol
 from motcua.definitions.units import PROVINCE_CODE_PATTERN, UNIT_CODE_MAX_LENGTH, UNIT_CODE_PATTERN
 from motcua.definitions.workflows import WORKFLOWS_DIR, load_definition
 from motcua.workflow.access.scope import EVERYTHING, Scope
+from motcua.workflow.engine.bounds import NAME_MAX, line_problem
 from motcua.workflow.engine.clock import Clock
 from motcua.workflow.engine.model import Actor
 from motcua.workflow.errors import InvalidInput
@@ -245,6 +246,8 @@ def new_key(
     (none of them: every unit)."""
     if not actor.strip():
         raise InvalidInput("--actor", "an API key stands for a named actor")
+    if (problem := line_problem(actor, NAME_MAX)) is not None:  # its decisions are sealed and listed under it
+        raise InvalidInput("--actor", problem)
     if not roles or any(not role.strip() for role in roles):
         raise InvalidInput("--role", "give at least one role (officer, specialist, leader…)")
     chosen = check_grant(roles, units, province, applicant)

@@ -37,6 +37,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from motcua.adapters.keys import check_grant, key_roles, principal_of, scope_of
 from motcua.workflow.access.scope import Scope
+from motcua.workflow.engine.bounds import line_problem
 from motcua.workflow.engine.model import Actor
 from motcua.workflow.errors import InvalidInput, Retryable
 from motcua.workflow.units.directory import UnitDirectory
@@ -270,6 +271,9 @@ def check_name(name: str) -> None:
 def check_password(password: str) -> None:
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
         raise InvalidInput("password", f"a password has {PASSWORD_MIN} to {PASSWORD_MAX} characters")
+    if line_problem(password, PASSWORD_MAX) is not None:  # a NUL, a control character, bytes that were not UTF-8
+        raise InvalidInput("password", "a password is text on one line: no control character, no byte that is not "
+                                       "UTF-8")
 
 
 def hash_password(password: str) -> str:

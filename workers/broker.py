@@ -8,11 +8,22 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 
 from motcua.workers.actors import QUEUE
+from motcua.workflow.errors import InvalidInput
 
-__all__ = ["queued_messages", "redis_broker"]
+__all__ = ["checked_url", "queued_messages", "redis_broker"]
 
 REDIS_CONNECT_TIMEOUT_S: Final = 5  # a Redis that does not answer must not hang the dispatcher
 REDIS_SOCKET_TIMEOUT_S: Final = 10
+
+
+def checked_url(url: str) -> str:
+    """``url`` if it is a Redis URL that parses (``redis://``, ``rediss://``, ``unix://``; nothing is connected to);
+    :class:`InvalidInput` naming ``--broker`` otherwise, before a worker or a dispatcher starts on it."""
+    try:
+        redis.Redis.from_url(url)
+    except ValueError as error:  # no scheme or another one, a port that is no number, an unclosed [ …
+        raise InvalidInput("--broker", f"not a Redis URL ({str(error)[:120]}): give redis://HOST:PORT/DB") from None
+    return url
 
 
 def redis_broker(url: str) -> RedisBroker:

@@ -32,6 +32,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from motcua.workflow.engine.audit import position_seal
@@ -58,7 +59,10 @@ _JSON: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # bu
 
 def dialect_url(url: str) -> URL:
     """The SQLAlchemy URL for ``url``: PostgreSQL always through psycopg 3, SQLite through pysqlite."""
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):  # no scheme, a port that is no number, an unclosed [ …
+        raise InvalidInput("url", "not a database URL: give sqlite:///FILE or postgresql://…") from None
     backend = parsed.drivername.partition("+")[0]
     if backend in _POSTGRES_NAMES:
         return parsed.set(drivername="postgresql+psycopg")

@@ -16,11 +16,13 @@ from typing import Final
 
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from motcua.adapters.sql.engine import WRITE, create_engine
 from motcua.adapters.sql.errors import translated
+from motcua.workflow.errors import InvalidInput
 
 __all__ = ["MIGRATIONS", "alembic_config", "upgrade", "upgrade_engine"]
 
@@ -54,7 +56,11 @@ def upgrade_engine(engine: Engine) -> None:
         _exclusive(connection),
         connection.execution_options(**WRITE).begin(),
     ):
-        command.upgrade(alembic_config(connection), "head")
+        try:
+            command.upgrade(alembic_config(connection), "head")
+        except CommandError as error:  # a revision no migration of this motcua knows: a newer one's, or another's
+            raise InvalidInput("database", f"its schema is not one this motcua knows ({str(error)[:200]}): a "
+                                           "database of a newer motcua, or of another application") from None
 
 
 @contextmanager

@@ -37,12 +37,12 @@ from motcua.adapters.render.timeline import (
     timeline_json,
     timeline_tables,
 )
-from motcua.workflow.auditing.anchor import Anchor, AnchorReport, check, take
+from motcua.workflow.auditing.anchor import ANCHOR_MAX_BYTES, Anchor, AnchorReport, check, take
 from motcua.workflow.auditing.control_sheet import ControlSheet, StepCheck, control_sheet
 from motcua.workflow.auditing.replay import Difference, replay_all
 from motcua.workflow.dossiers.internal_process import working_time_label
 from motcua.workflow.engine.audit import AuditEntry, verify_chains
-from motcua.workflow.engine.bounds import json_document
+from motcua.workflow.engine.bounds import EXCERPT_MAX, day_problem, json_document
 from motcua.workflow.engine.clock import VN_TZ, to_vietnam_time
 from motcua.workflow.engine.definition import WorkflowDefinition
 from motcua.workflow.engine.model import Case, JsonValue
@@ -93,6 +93,8 @@ def parse_instant(text: str) -> datetime:
         parsed = datetime.fromisoformat(cleaned)
     except ValueError:
         parsed = _vietnamese_instant(cleaned)
+    if (problem := day_problem(parsed.date())) is not None:  # at the calendar's ends, a time zone overflows it
+        raise InvalidInput("--at", problem)
     return parsed.replace(tzinfo=VN_TZ) if parsed.tzinfo is None else parsed
 
 
@@ -102,7 +104,7 @@ def _vietnamese_instant(text: str) -> datetime:
             return datetime.strptime(text, pattern)  # naive on purpose: Vietnam time is implied
         except ValueError:
             continue
-    raise InvalidInput("--at", f"{text!r}: use 2024-03-04T09:30 (ISO 8601) or 04/03/2024 09:30")
+    raise InvalidInput("--at", f"{text[:EXCERPT_MAX]!r}: use 2024-03-04T09:30 (ISO 8601) or 04/03/2024 09:30")
 
 
 def _entries(motcua: Motcua, code: str) -> tuple[list[AuditEntry], WorkflowDefinition]:
@@ -208,10 +210,21 @@ def _read_anchor(path: Path) -> Anchor:
         path = published[-1]
         _out.print(f"anchor file: {path.name}", highlight=False)
     try:
-        document = json_document(path.read_text(encoding="utf-8"))
+        document = json_document(_bounded_text(path))
     except (OSError, ValueError) as error:
         raise InvalidInput("--anchor", f"{path}: {error}") from None
     return Anchor.from_json(document)
+
+
+def _bounded_text(path: Path) -> str:
+    """The text of the anchor file ``path``: a regular file of at most :data:`ANCHOR_MAX_BYTES` (never read past it)."""
+    if not path.is_file():
+        raise ValueError("not a regular file")
+    with path.open("rb") as file:
+        content = file.read(ANCHOR_MAX_BYTES + 1)
+    if len(content) > ANCHOR_MAX_BYTES:
+        raise ValueError(f"larger than {ANCHOR_MAX_BYTES:,} bytes: no anchor is")
+    return content.decode("utf-8")
 
 
 def _print_anchor_report(anchored: Anchor, report: AnchorReport) -> None:

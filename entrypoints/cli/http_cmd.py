@@ -57,6 +57,10 @@ def serve(
     from motcua.entrypoints.http.serve import ServeOptions  # noqa: PLC0415 - uvicorn loads only for this command
     from motcua.entrypoints.http.serve import serve as run  # noqa: PLC0415 - same
 
+    if broker is not None:  # refused before the server starts: its dispatcher thread would die on it unseen
+        from motcua.workers.broker import checked_url  # noqa: PLC0415 - dramatiq loads only with a broker
+
+        broker = checked_url(broker)
     run(ServeOptions(database_url(db), host=host, port=port, broker_url=broker, dispatch=dispatch, workers=workers,
                      access_log=access_log))
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.adapters.logging import configure_logging
@@ -150,4 +151,9 @@ def main() -> None:
         app()
     except MotcuaError as error:
         _err.print(f"[red]error:[/red] {error}", highlight=False)
+        sys.exit(2)
+    except OSError as error:  # a file or a directory the command was given cannot be used (an --out, a --dir …)
+        named = f"{error.filename}: " if error.filename is not None else ""
+        _err.print(f"[red]error:[/red] {escape(named)}{escape(error.strerror or type(error).__name__)}",
+                   highlight=False)
         sys.exit(2)

@@ -23,7 +23,9 @@ from motcua.adapters.bootstrap import procedures_dir
 from motcua.definitions.catalogue_store import CatalogueStore
 from motcua.definitions.procedure_import import ImportPlan, apply_import, plan_import
 from motcua.workflow.dossiers.catalogue_import import CatalogueDiff
+from motcua.workflow.engine.bounds import day_problem
 from motcua.workflow.errors import CatalogueImportRefused, InvalidInput, MotcuaError
+from motcua.workflow.reports.periods import parse_date
 
 __all__ = ["import_procedures", "register", "rollback_procedures"]
 
@@ -117,10 +119,10 @@ def rollback_procedures(
 def _day(text: str | None) -> date:
     if text is None:
         return datetime.now(_VIETNAM).date()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput("--since", "a day as YYYY-MM-DD") from None
+    day = parse_date(text, "--since")
+    if (problem := day_problem(day)) is not None:
+        raise InvalidInput("--since", problem)
+    return day
 
 
 def _print_plan(out: Console, plan: ImportPlan, root: Path | None) -> None:

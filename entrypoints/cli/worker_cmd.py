@@ -27,9 +27,10 @@ def worker(
     broker: Annotated[str | None, typer.Option("--broker", help="redis://host:port/db; omit to run in-process")] = None,
     processes: Annotated[int, typer.Option("--processes", min=1, help="dramatiq worker processes")] = 1,
     threads: Annotated[int, typer.Option("--threads", min=1, help="threads per worker process")] = 8,
-    lease: Annotated[float, typer.Option("--lease-seconds", min=1, help="claim lease before re-dispatch")] = 120,
+    lease: Annotated[float, typer.Option(
+        "--lease-seconds", min=1, max=86_400, help="claim lease before re-dispatch")] = 120,
     poll: Annotated[float, typer.Option(
-        "--poll-seconds", min=0.05, help="dispatcher poll interval")] = DEFAULT_POLL.total_seconds(),
+        "--poll-seconds", min=0.05, max=3600, help="dispatcher poll interval")] = DEFAULT_POLL.total_seconds(),
     in_flight: Annotated[int, typer.Option(
         "--max-in-flight", min=1,
         help="timers and effects sent and not yet handled before the dispatcher stops claiming",
@@ -40,9 +41,11 @@ def worker(
 ) -> None:
     """Run the timer dispatcher and the workers until SIGTERM / Ctrl-C."""
     from motcua.entrypoints.worker import WorkerOptions, run_worker  # noqa: PLC0415 - dramatiq loads only for this command
+    from motcua.workers.broker import checked_url  # noqa: PLC0415 - same
 
     run_worker(WorkerOptions(
-        database_url=database_url(db), broker_url=broker, processes=processes, threads=threads,
+        database_url=database_url(db), broker_url=None if broker is None else checked_url(broker),
+        processes=processes, threads=threads,
         lease=timedelta(seconds=lease), poll=timedelta(seconds=poll), max_in_flight=in_flight, batch_size=batch_size,
     ))
 

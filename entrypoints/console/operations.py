@@ -36,7 +36,7 @@ from motcua.entrypoints.console.operations_views import (
     sync_page,
     timer_board,
 )
-from motcua.workflow.auditing.anchor import Anchor, check, take
+from motcua.workflow.auditing.anchor import ANCHOR_MAX_BYTES, Anchor, check, take
 from motcua.workflow.engine.bounds import CASE_CODE_MAX, json_document
 from motcua.workflow.engine.clock import to_vietnam_time
 from motcua.workflow.errors import InvalidInput
@@ -45,8 +45,6 @@ __all__ = ["ANCHOR_MAX_BYTES", "AUDITOR", "OPERATOR", "routes"]
 
 OPERATOR: Final = "operator"
 AUDITOR: Final = "auditor"
-ANCHOR_MAX_BYTES: Final = 32 * 1024 * 1024
-"""The largest anchor file the check reads (one head of about 200 bytes per chain: a province's years)."""
 _RETRY_MAX: Final = 500  # effect ids one retry form may name
 _EVERY_UNIT_ONLY: Final = "Dấu neo bao trùm toàn bộ nhật ký: trang này dành cho tài khoản được xem mọi đơn vị."
 

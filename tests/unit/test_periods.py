@@ -60,7 +60,7 @@ def test_from_and_to_are_dates_inclusive() -> None:
 def test_a_report_covers_1990_to_2199() -> None:
     assert period_of(" 1990-01-01", "2199-12-31 ", None) == Period(FIRST_DAY, LAST_DAY)
     assert parse_period("1991", 15).start == date(1990, 12, 15) and parse_period("2198-12").end == date(2198, 12, 31)
-    with pytest.raises(InvalidInput, match="outside the days a report covers"):
+    with pytest.raises(InvalidInput, match="outside the days motcua takes"):
         Period(date(2024, 1, 1), date.max)  # constructed directly too
 
 

@@ -45,6 +45,7 @@ from motcua.workflow.errors import InvalidInput
 __all__ = [
     "ANCHOR_FORMAT",
     "ANCHOR_KIND",
+    "ANCHOR_MAX_BYTES",
     "READABLE_FORMATS",
     "Anchor",
     "AnchorFinding",
@@ -58,6 +59,8 @@ __all__ = [
 
 ANCHOR_KIND: Final = "motcua-audit-anchor"
 ANCHOR_FORMAT: Final = 2
+ANCHOR_MAX_BYTES: Final = 32 * 1024 * 1024
+"""The largest anchor file a check reads (one head of about 200 bytes per chain: a province's years)."""
 READABLE_FORMATS: Final = frozenset({1, ANCHOR_FORMAT})  # 1: heads without their position seals
 _HASH = re.compile(r"[0-9a-f]{64}")
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)

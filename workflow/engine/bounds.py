@@ -22,16 +22,20 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from datetime import date
 from typing import Final
 
 __all__ = [
     "CASE_CODE_MAX",
     "CODE_MAX",
     "EXCERPT_MAX",
+    "FIRST_DAY",
     "JSON_DEPTH_MAX",
+    "LAST_DAY",
     "NAME_MAX",
     "TEXT_MAX",
     "checked_line",
+    "day_problem",
     "excerpt",
     "free_text",
     "has_surrogate",
@@ -50,10 +54,22 @@ NAME_MAX: Final = 500  # a name: a person's, an organisation's, a procedure's
 TEXT_MAX: Final = 2_000  # free text: a summary, a note, a reason (and any text of a trigger's data)
 JSON_DEPTH_MAX: Final = 8  # containers (objects, lists) nested in one JSON value
 EXCERPT_MAX: Final = 40  # characters of an input an error may show
+FIRST_DAY: Final = date(1990, 1, 1)
+LAST_DAY: Final = date(2199, 12, 31)
+"""The days a person may name (a report's, an instant to replay at, a catalogue's effective day): long before the first
+one-stop shop (2003), and far short of the calendar's ends, where arithmetic on a day overflows and where the stores
+mark "not ended yet" (an open dossier's ``ended_on`` is ``date.max``)."""
 
 _LINE_FORBIDDEN: Final = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _TEXT_FORBIDDEN: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def day_problem(day: date) -> str | None:
+    """Why ``day`` is not one a person may name (outside :data:`FIRST_DAY` … :data:`LAST_DAY`), or None."""
+    if FIRST_DAY <= day <= LAST_DAY:
+        return None
+    return f"{day.isoformat()} is outside the days motcua takes ({FIRST_DAY.isoformat()} … {LAST_DAY.isoformat()})"
 
 
 def _forbidden(text: str, pattern: re.Pattern[str]) -> str | None:

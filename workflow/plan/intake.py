@@ -41,24 +41,30 @@ def load_tasks(
     service: CaseService, rules: RuleBook, plan: Plan, actor: Actor = SYSTEM_ACTOR, *, unit: str | None = None,
 ) -> LoadResult:
     """Open a ``plan-task`` case per occurrence not yet in the store; never changes an existing one. ``unit``: the
-    administrative unit whose plan it is (its tasks are that unit's cases: scopes, successions)."""
-    created: list[str] = []
+    administrative unit whose plan it is (its tasks are that unit's cases: scopes, successions). Every new opening is
+    decided first (its rule set in force on its due day, its data, the actor's role) and thrown away: a plan refused
+    for one task writes none."""
     existing: list[str] = []
     differing: list[str] = []
+    fresh: list[tuple[Occurrence, dict[str, JsonValue], str]] = []
     for occurrence in plan.occurrences():
         data = _opening_data(plan, occurrence, unit)
         try:
             case = service.get(occurrence.code)
         except CaseNotFound:
-            rule_set = rules.in_force(occurrence.due).key
-            try:
-                service.open(PLAN_TASK_WORKFLOW, occurrence.code, actor, data, rule_set=rule_set)
-            except CaseAlreadyExists:  # another loader won the race
-                existing.append(occurrence.code)
-            else:
-                created.append(occurrence.code)
+            fresh.append((occurrence, data, rules.in_force(occurrence.due).key))
             continue
         existing.append(occurrence.code)
         if any(case.attributes.get(name) != data[name] for name in ("title", "owner", "due")):
             differing.append(occurrence.code)
+    for _, data, rule_set in fresh:
+        service.vet_opening(PLAN_TASK_WORKFLOW, actor, data, rule_set=rule_set)
+    created: list[str] = []
+    for occurrence, data, rule_set in fresh:
+        try:
+            service.open(PLAN_TASK_WORKFLOW, occurrence.code, actor, data, rule_set=rule_set)
+        except CaseAlreadyExists:  # another loader won the race
+            existing.append(occurrence.code)
+        else:
+            created.append(occurrence.code)
     return LoadResult(tuple(created), tuple(existing), tuple(differing))

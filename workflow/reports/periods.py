@@ -13,17 +13,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Final
 
+from motcua.workflow.engine.bounds import FIRST_DAY, LAST_DAY, day_problem
 from motcua.workflow.errors import InvalidInput
 
 __all__ = ["FIRST_DAY", "LAST_DAY", "MAX_CUTOFF_DAY", "Period", "parse_date", "parse_period", "period_of"]
 
 MAX_CUTOFF_DAY = 28  # every month has a day 28: the cut-off exists in February too
-FIRST_DAY: Final = date(1990, 1, 1)
-LAST_DAY: Final = date(2199, 12, 31)
-"""The days a report may cover: long before the first one-stop shop (2003), and a bound far short of the dates the
-stores use for "not ended yet" (an open dossier's ``ended_on`` is ``date.max``)."""
 _MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")  # ASCII digits only: `\d` takes any script's
 _QUARTER = re.compile(r"^([0-9]{4})-[Qq]([1-4])$")
 _YEAR = re.compile(r"^([0-9]{4})$")
@@ -43,9 +39,8 @@ class Period:
         if self.end < self.start:
             raise InvalidInput("--to", f"{self.end.isoformat()} is before --from {self.start.isoformat()}")
         for option, day in (("--from", self.start), ("--to", self.end)):
-            if not FIRST_DAY <= day <= LAST_DAY:
-                raise InvalidInput(option, f"{day.isoformat()} is outside the days a report covers "
-                                           f"({FIRST_DAY.isoformat()} … {LAST_DAY.isoformat()})")
+            if (problem := day_problem(day)) is not None:
+                raise InvalidInput(option, problem)
 
 
 def parse_date(text: str, option: str) -> date:

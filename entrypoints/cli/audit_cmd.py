@@ -26,7 +26,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from motcua.adapters.bootstrap import Motcua, open_motcua
+from motcua.adapters.bootstrap import Motcua, database_url, open_motcua
 from motcua.adapters.logging import mask_text
 from motcua.adapters.render.timeline import (
     Timeline,
@@ -37,6 +37,7 @@ from motcua.adapters.render.timeline import (
     timeline_json,
     timeline_tables,
 )
+from motcua.adapters.sql.engine import dialect_url
 from motcua.workflow.auditing.anchor import ANCHOR_MAX_BYTES, Anchor, AnchorReport, check, take
 from motcua.workflow.auditing.control_sheet import ControlSheet, StepCheck, control_sheet
 from motcua.workflow.auditing.replay import Difference, replay_all
@@ -185,7 +186,7 @@ def verify(
 ) -> None:
     """Check every audit chain; exit 1 naming the first broken entry of each broken chain."""
     anchored = _read_anchor(anchor_file) if anchor_file is not None else None
-    motcua = open_motcua(db, observers=[])
+    motcua = open_motcua(_kept(db), observers=[])
     try:
         breaks = list(verify_chains(motcua.store.cases(), motcua.store.entries()))
         report = check(anchored, motcua.store.entries()) if anchored is not None else None
@@ -200,6 +201,20 @@ def verify(
     if breaks or (report is not None and not report.intact):
         raise typer.Exit(1)
     _out.print("[green]audit log intact[/green]: every chain verifies")
+
+
+def _kept(db: str | None) -> str:
+    """The database an auditor's command reads: one that exists. A check of a database made on the spot — a mistyped
+    SQLite path, an empty path or ``memory://`` — would find nothing broken and say the log is intact."""
+    url = database_url(db)
+    if url.startswith("memory:"):
+        raise InvalidInput("--db", "memory:// holds no log to check: name the database that keeps it")
+    parsed = dialect_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = parsed.database or ""
+        if path in ("", ":memory:") or not Path(path).is_file():
+            raise InvalidInput("--db", f"no database file at {path[:EXCERPT_MAX]!r}: name the one that keeps the log")
+    return url
 
 
 def _read_anchor(path: Path) -> Anchor:
@@ -245,7 +260,7 @@ def replay(
     output: Annotated[ListFormat, typer.Option("--format", help="text or json")] = ListFormat.TEXT,
 ) -> None:
     """Rebuild every case from the audit log alone and compare it with its stored row; exit 1 on any difference."""
-    motcua = open_motcua(db, observers=[])
+    motcua = open_motcua(_kept(db), observers=[])
     counted = _Counter()
     try:
         differences = list(replay_all(counted.cases(motcua.store.cases()), motcua.store.entries()))
@@ -291,7 +306,7 @@ def _print_differences(differences: Sequence[Difference], cases: int) -> None:
 
 def anchor(db: DbOption = None, out: OutOption = None) -> None:
     """Write a digest of every chain's head (SHA-256 over code, sequence, head hash; count; max position)."""
-    motcua = open_motcua(db, observers=[])
+    motcua = open_motcua(_kept(db), observers=[])
     try:
         taken = take(motcua.store.entries(), motcua.service.engine.clock.now())
     finally:

@@ -173,3 +173,13 @@ def test_serve_malformed_broker_does_not_keep_serving_without_dispatcher(tmp_pat
     text = err.decode("utf-8", "replace")
     assert not still_serving, "serve kept answering with its dispatcher thread dead:\n" + text[-1200:]
     assert "Traceback" not in text and process.returncode == 2
+
+
+# 12. an auditor's command on a database made on the spot would call an empty log intact --------------------------
+@pytest.mark.parametrize("command", ["verify", "replay", "anchor"])
+@pytest.mark.parametrize("db", ["sqlite:///{tmp}/typo.db", "sqlite:///", "memory://"],
+                         ids=["typo", "no-path", "memory"])
+def test_an_auditors_command_reads_only_a_database_that_exists(tmp_path: Path, command: str, db: str) -> None:
+    done = run([command, "--db", db.format(tmp=tmp_path)], tmp_path)
+    assert_usage_error(done)
+    assert "--db" in done.stderr and list(tmp_path.iterdir()) == []  # nothing created either

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -30,6 +31,7 @@ from motcua.entrypoints.cli.user_cmd import register as register_users
 from motcua.entrypoints.cli.worker_cmd import register as register_worker
 from motcua.simulation.scenario import DemoOptions
 from motcua.simulation.story import DEMO_START, run_story
+from motcua.workflow.engine.bounds import EXCERPT_MAX
 from motcua.workflow.engine.clock import ManualClock
 from motcua.workflow.engine.diagram import mermaid
 from motcua.workflow.engine.model import Case
@@ -55,6 +57,7 @@ register_http(app)
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: sqlite:///motcua.db).")]
 _PIPE_WIDTH = 160  # rich assumes 80 columns when not on a terminal: too narrow for timelines
+_WORKFLOW_KEY = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")  # what a definition's key is: its file names start with it
 _out = Console(width=None if sys.stdout.isatty() else _PIPE_WIDTH)
 _err = Console(stderr=True, width=None if sys.stderr.isatty() else _PIPE_WIDTH)
 
@@ -137,6 +140,8 @@ def _print_history(motcua: Motcua, case: Case) -> None:
 @app.command()
 def diagram(key: str, version: Annotated[int | None, typer.Option("--version")] = None) -> None:
     """Print a Mermaid state diagram of a workflow definition (all regions)."""
+    if not _WORKFLOW_KEY.fullmatch(key):  # a key, never a file pattern or a path
+        raise UnknownDefinition(key[:EXCERPT_MAX], version)
     paths = sorted(WORKFLOWS_DIR.glob(f"{key}.v*.yaml"))
     chosen = [p for p in paths if version is None or p.name == f"{key}.v{version}.yaml"]
     if not chosen:

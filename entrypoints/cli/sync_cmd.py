@@ -49,6 +49,7 @@ def _dossiers(motcua: Motcua) -> Table:
 
 
 def _entries(motcua: Motcua, code: str) -> Table:
+    motcua.store.load(code)  # CaseNotFound (exit 2) for a code no case has, not an empty table
     history = motcua.store.history(code)
     recorded = {item.sequence: item for item in motcua.sync.statuses(code)}
     table = Table(title=f"Đồng bộ hồ sơ {code}")

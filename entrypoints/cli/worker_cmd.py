@@ -12,6 +12,7 @@ from rich.table import Table
 from motcua.adapters.bootstrap import database_url, open_motcua
 from motcua.workers.dispatcher import DEFAULT_BATCH_SIZE, DEFAULT_MAX_IN_FLIGHT, DEFAULT_POLL, MAX_BATCH_SIZE
 from motcua.workflow.engine.clock import SystemClock, to_vietnam_time
+from motcua.workflow.errors import InvalidInput
 
 __all__ = ["outbox_app", "register"]
 
@@ -19,6 +20,7 @@ DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (defaul
 outbox_app = typer.Typer(help="Effects waiting in the outbox: list the parked ones, retry them.",
                          no_args_is_help=True, add_completion=False)
 _out = Console()
+_IDS_SHOWN = 10  # ids an error names
 
 
 def worker(
@@ -74,10 +76,15 @@ def retry(
     db: DbOption = None,
 ) -> None:
     """Make parked effects pending again; the next dispatcher tick delivers them."""
-    if not ids and not every:
-        raise typer.BadParameter("name the outbox ids to retry, or pass --all")
+    if bool(ids) == every:
+        raise typer.BadParameter("name the outbox ids to retry, or pass --all (not both)")
     motcua = open_motcua(db, observers=[])
     try:
+        missing = sorted(set(ids or ()) - {item.id for item in motcua.store.parked()})
+        if missing:  # an id mistyped, or an effect delivered or retried since: nothing is requeued
+            shown = ", ".join(str(item)[:20] for item in missing[:_IDS_SHOWN])
+            more = " …" if len(missing) > _IDS_SHOWN else ""
+            raise InvalidInput("ids", f"no parked effect {shown}{more} (`motcua outbox failed` lists them)")
         count = motcua.store.requeue(None if every else ids, SystemClock().now())
     finally:
         motcua.close()

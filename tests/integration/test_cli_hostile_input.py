@@ -183,3 +183,24 @@ def test_an_auditors_command_reads_only_a_database_that_exists(tmp_path: Path, c
     done = run([command, "--db", db.format(tmp=tmp_path)], tmp_path)
     assert_usage_error(done)
     assert "--db" in done.stderr and list(tmp_path.iterdir()) == []  # nothing created either
+
+
+# 13. exit 0 on something that is not there; a key read as a file pattern -----------------------------------------
+@pytest.mark.parametrize("args", [
+    ["sync", "status", "000.00.00.H23-990101-9999"],
+    ["outbox", "retry", "99999999999999999999999999"],
+], ids=["sync-unknown-dossier", "retry-unknown-id"])
+def test_a_command_about_nothing_is_a_usage_error(tmp_path: Path, story_db: str, args: list[str]) -> None:
+    assert_usage_error(run([*args, "--db", story_db], tmp_path))
+
+
+def test_retrying_some_ids_and_all_at_once_is_refused_as_a_usage_error(tmp_path: Path, story_db: str) -> None:
+    done = run(["outbox", "retry", "1", "--all", "--db", story_db], tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr and "not both" in done.stderr
+
+
+@pytest.mark.parametrize("key", ["*", "../../../../tmp/x", "tthc-dossier*"])
+def test_diagram_reads_a_workflow_key_never_a_pattern(tmp_path: Path, key: str) -> None:
+    done = run(["diagram", key], tmp_path)
+    assert_usage_error(done)
+    assert "flowchart" not in done.stdout and "stateDiagram" not in done.stdout

@@ -178,7 +178,7 @@ def _reception(place: tuple[str, ...], value: object) -> dict[str, Any]:
 
 @pytest.mark.parametrize("field", BODY_TEXTS)
 def test_a_hostile_text_anywhere_in_a_reception_is_422_naming_it_and_draws_no_number(api: Api, field: str) -> None:
-    for hostile in ("a\x00b", "\x1b[2J", "a\x0bb", "\ud800", "x" * 100_000):
+    for hostile in ("a\x00b", "\x1b[2J", "a\x0bb", "\ud800", "x" * 100_000, "Lan\u202egnp.exe", "Lan\u200b"):
         content = json.dumps(_reception(BODY_TEXTS[field], hostile))  # ASCII: a lone surrogate travels as \ud800
         answer = api.client.post("/dossiers", content=content,
                                  headers=api.headers(**{"Content-Type": "application/json"}))

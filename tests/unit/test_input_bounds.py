@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
@@ -42,6 +43,29 @@ def test_free_text_holds_tabs_and_line_breaks_only() -> None:
     assert text_problem("Dòng một\r\nDòng hai\tcột") is None
     for text in ("a\x00b", "\x1b]0;x\x07", "\x0b", "\x0c", "\u0085", "\udfff"):
         assert text_problem(text) is not None, repr(text)
+
+
+@pytest.mark.parametrize("character", ["\u202e", "\u202a", "\u2066", "\u2069", "\u200e", "\u200f", "\u061c",
+                                       "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"])
+def test_no_text_holds_an_invisible_formatting_character(character: str) -> None:
+    """A right-to-left override shows ``Lan\u202egnp.exe`` as ``Lanexe.png``; a zero-width space makes two names that
+    look the same differ: neither a line nor free text takes them."""
+    text = f"Nguyễn Thị{character} Lan"
+    expected = f"contains an invisible formatting character (U+{ord(character):04X}) at position 11"
+    assert line_problem(text, 64) == expected
+    assert text_problem(text) == expected
+
+
+def test_a_line_holds_no_line_separator_but_free_text_may() -> None:
+    assert line_problem("Dòng một\u2028Dòng hai", 64) == "contains a line separator (U+2028) at position 9"
+    assert line_problem("a\u2029b", 64) == "contains a line separator (U+2029) at position 2"
+    assert text_problem("Dòng một\u2028Dòng hai") is None
+
+
+def test_vietnamese_in_nfc_and_in_nfd_is_plain_text() -> None:
+    text = "Trần Thị Ngọc Ánh, phường Thành Đông"
+    assert line_problem(unicodedata.normalize("NFC", text), 64) is None
+    assert line_problem(unicodedata.normalize("NFD", text), 64) is None  # combining marks are not formatting
 
 
 def test_a_problem_names_the_character_and_its_place_never_the_text() -> None:

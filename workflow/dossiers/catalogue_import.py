@@ -78,7 +78,6 @@ _CODE: Final = re.compile(r"^(\d\.\d{6})(?:\.H\d{2})?$")  # a province's portal 
 _FIELD_CODE: Final = re.compile(r"^[A-Z][A-Z0-9_]*$")  # the catalogue model's Procedure.field_code
 _FIELD_CODE_MAX: Final = 32
 _FORMULA_START: Final = re.compile(r"^(?:[=+@]|-\D)")  # what a spreadsheet runs; -5 (a number) and - are not
-_BIDI_CONTROLS: Final = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _LEVELS: Final[Mapping[str, Level]] = {
     "toàn trình": "toan_trinh", "dvc trực tuyến toàn trình": "toan_trinh", "mức độ 4": "toan_trinh",
     "một phần": "mot_phan", "dvc trực tuyến một phần": "mot_phan", "mức độ 3": "mot_phan",
@@ -263,12 +262,10 @@ def runs_as_formula(text: str) -> bool:
 
 
 def cell_text_problem(text: str) -> str | None:
-    """A cell a spreadsheet would run as a formula (``=``, ``+``, ``@``, ``-`` not starting a number) or holding
-    bidirectional override characters (text shown in another order than stored), or ``None``."""
+    """A cell a spreadsheet would run as a formula (``=``, ``+``, ``@``, ``-`` not starting a number), or ``None``.
+    (Bidirectional and zero-width characters are refused with every text, by :func:`bounds.text_problem`.)"""
     if runs_as_formula(text):
         return "a cell may not start with =, +, @ or - (a spreadsheet would run it as a formula)"
-    if _BIDI_CONTROLS.search(text):
-        return "a cell may not hold bidirectional override characters (U+202A–U+202E, U+2066–U+2069)"
     return None
 
 

@@ -6,8 +6,13 @@ PostgreSQL fails the statement; a control character in a name travels into repor
 nested fifty thousand deep exhausts the parsers' recursion; an input of megabytes quoted back in an error turns a
 small request into a large answer. So:
 
-- a **line** (a code, a name, a telephone number: one line of text) holds no control character at all;
+- a **line** (a code, a name, a telephone number: one line of text) holds no control character at all, nor a line or
+  paragraph separator (U+2028, U+2029);
 - **free text** (a summary, a note, an address) may hold tabs and line breaks (``\\t``, ``\\n``, ``\\r``), nothing else;
+- neither holds an invisible formatting character: the bidirectional controls (U+061C, U+200E, U+200F,
+  U+202A–U+202E, U+2066–U+2069), which show a text in another order than it is stored (a name that reads one way
+  on the screen and another in the log), nor the zero-width ones (U+200B–U+200D, U+2060–U+2064, U+FEFF), which
+  make two names that look the same differ (Vietnamese, in NFC, needs none of them);
 - neither holds a lone surrogate (no UTF-8 encodes it: a JSON ``"\\ud800"`` parses, then fails the driver);
 - lengths are counted in characters: codes :data:`CODE_MAX`, a case's code :data:`CASE_CODE_MAX`, names
   :data:`NAME_MAX`, free text :data:`TEXT_MAX`;
@@ -60,8 +65,9 @@ LAST_DAY: Final = date(2199, 12, 31)
 one-stop shop (2003), and far short of the calendar's ends, where arithmetic on a day overflows and where the stores
 mark "not ended yet" (an open dossier's ``ended_on`` is ``date.max``)."""
 
-_LINE_FORBIDDEN: Final = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-_TEXT_FORBIDDEN: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_INVISIBLE: Final = "\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+_LINE_FORBIDDEN: Final = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff{_INVISIBLE}]")
+_TEXT_FORBIDDEN: Final = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff{_INVISIBLE}]")
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
 
@@ -77,8 +83,17 @@ def _forbidden(text: str, pattern: re.Pattern[str]) -> str | None:
     if found is None:
         return None
     character = ord(found.group())
-    kind = "a lone surrogate" if 0xD800 <= character <= 0xDFFF else "a control character"  # noqa: PLR2004
-    return f"contains {kind} (U+{character:04X}) at position {found.start() + 1}"
+    return f"contains {_kind(character)} (U+{character:04X}) at position {found.start() + 1}"
+
+
+def _kind(character: int) -> str:
+    if 0xD800 <= character <= 0xDFFF:  # noqa: PLR2004
+        return "a lone surrogate"
+    if character in (0x2028, 0x2029):
+        return "a line separator"
+    if character > 0x9F:  # noqa: PLR2004
+        return "an invisible formatting character"
+    return "a control character"
 
 
 def line_problem(text: str, limit: int) -> str | None:

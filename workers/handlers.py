@@ -25,7 +25,7 @@ from typing import Final
 import structlog
 
 from motcua.workflow.engine.clock import Clock
-from motcua.workflow.engine.model import Case, DueTimer, OutboxItem
+from motcua.workflow.engine.model import Case, DueTimer, OutboxItem, ParkedTimer
 from motcua.workflow.engine.ports import Claim, Notifier, Outbox, TimerQueue
 from motcua.workflow.engine.retry import RetryPolicy, Settlement
 from motcua.workflow.engine.service import CaseService, FiredTimers
@@ -57,10 +57,14 @@ class Handlers:
         default_factory=lambda: ThreadPoolExecutor(SIDE_BY_SIDE, thread_name_prefix="motcua-deliver"),
         init=False, repr=False, compare=False)
 
-    def handle_timer(self, timer: DueTimer) -> Case | None:
-        """Fire the timer exactly once; ``None`` when it was stale. Retryable errors propagate."""
+    def handle_timer(self, timer: DueTimer) -> Case | ParkedTimer | None:
+        """Fire the timer exactly once, or park it when its trigger fails for good; ``None`` when it was stale.
+        Retryable errors propagate."""
         with structlog.contextvars.bound_contextvars(case=timer.case_code, trigger=timer.trigger, role="system"):
-            return self.service.fire_timer(timer, self.timers)
+            outcome = self.service.fire_or_park(timer, self.timers)
+        if isinstance(outcome, ParkedTimer):
+            _parked([outcome])
+        return outcome
 
     def handle_timers(self, timers: Sequence[DueTimer], lease: timedelta | None = None) -> FiredTimers:
         """Fire a batch of timers, each exactly once, in one transaction where correctness allows
@@ -72,6 +76,7 @@ class Handlers:
         claim = None if lease is None else Claim.new(self.clock.now(), lease)
         with structlog.contextvars.bound_contextvars(timers=len(timers), role="system"):
             fired = self.service.fire_timers(timers, self.timers, claim)
+        _parked(fired.parked)
         if claim is not None and fired.released:
             released = list(fired.released)
             if claim.until - self.clock.now() < claim.lease * 2 / 3:  # firing took long: the heartbeat's first beat
@@ -247,3 +252,11 @@ class Handlers:
             if not held:
                 log.warning("effect.claim_lost", outcome="delivering")
                 return
+
+
+def _parked(timers: Sequence[ParkedTimer]) -> None:
+    """Tell the operator of each timer set aside: its case, name and trigger and the kind of error (the error's text,
+    which may quote the case's data, stays in the database: ``motcua timers parked``)."""
+    for timer in timers:
+        log.warning("timer.parked", case=timer.case_code, timer=timer.name, trigger=timer.trigger,
+                    error=timer.error.partition(":")[0])

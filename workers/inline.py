@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from motcua.workers.handlers import Handlers
 from motcua.workflow.engine.clock import ManualClock
-from motcua.workflow.engine.model import DueTimer, OutboxItem
+from motcua.workflow.engine.model import Case, DueTimer, OutboxItem, ParkedTimer
 from motcua.workflow.engine.ports import Claim
 from motcua.workflow.errors import ConcurrencyConflict
 
@@ -27,6 +27,7 @@ class InlineSink:
     handlers: Handlers
     fired: int = 0
     stale: int = 0
+    parked: int = 0
 
     def send_timer(self, timer: DueTimer) -> None:
         for attempt in range(_CONFLICT_RETRIES):
@@ -36,7 +37,8 @@ class InlineSink:
                 if attempt == _CONFLICT_RETRIES - 1:
                     raise
                 continue
-            self.fired += result is not None
+            self.fired += isinstance(result, Case)
+            self.parked += isinstance(result, ParkedTimer)
             self.stale += result is None
             return
 
@@ -47,6 +49,7 @@ class InlineSink:
         fired = self.handlers.handle_timers(timers, lease)  # lost races are retried alone, inside
         self.fired += fired.fired
         self.stale += fired.stale
+        self.parked += len(fired.parked)
 
     def send_effects(self, items: Sequence[OutboxItem], claim: Claim | None = None) -> None:
         self.handlers.handle_effects(items, claim)

@@ -16,7 +16,16 @@ from itertools import count
 from motcua.workflow.engine.audit import AuditEntry, seal_positions
 from motcua.workflow.engine.batches import Committed, Unit, check_codes, codes_of, refusals
 from motcua.workflow.engine.decisions import Decision, chain
-from motcua.workflow.engine.model import ArmedTimer, CancelTimer, Case, DueTimer, Effect, OutboxItem, SetTimer
+from motcua.workflow.engine.model import (
+    ArmedTimer,
+    CancelTimer,
+    Case,
+    DueTimer,
+    Effect,
+    OutboxItem,
+    ParkedTimer,
+    SetTimer,
+)
 from motcua.workflow.engine.ports import Claim
 from motcua.workflow.engine.queries import CaseFilter, Page, check_page, matches
 from motcua.workflow.engine.retry import Park, Settlement
@@ -30,6 +39,7 @@ class _Timer:
     timer: SetTimer
     generation: int
     claimed_until: datetime | None = None
+    error: str | None = None  # parked, and why (TimerQueue.park)
 
 
 @dataclass(slots=True)
@@ -172,7 +182,7 @@ class MemoryStore:
     def timers(self, code: str) -> Sequence[SetTimer]:
         with self._lock:
             armed = self._timers.get(code, {})
-            return [armed[name].timer for name in sorted(armed)]
+            return [armed[name].timer for name in sorted(armed) if armed[name].error is None]
 
     def effects(self, code: str) -> Sequence[Effect]:
         with self._lock:
@@ -214,8 +224,7 @@ class MemoryStore:
     def next_due(self, after: datetime) -> datetime | None:
         """The earliest instant after ``after`` at which an armed timer falls due (None: none is armed later)."""
         with self._lock:
-            later = [armed.timer.due_at for timers in self._timers.values() for armed in timers.values()
-                     if armed.timer.due_at > after]
+            later = [armed.timer.due_at for armed in self._armed() if armed.timer.due_at > after]
         return min(later, default=None)
 
     def discard(self, timer: DueTimer, seen: int | None = None) -> bool:
@@ -233,14 +242,42 @@ class MemoryStore:
     def armed_count(self, now: datetime, where: CaseFilter | None = None) -> tuple[int, int]:
         with self._lock:
             armed = [timer for code, timers in self._timers.items() if self._selects(where, code)
-                     for timer in timers.values()]
+                     for timer in timers.values() if timer.error is None]
         return len(armed), sum(1 for timer in armed if timer.timer.due_at <= now)
 
     def armed_timers(self, limit: int, where: CaseFilter | None = None) -> list[ArmedTimer]:
         with self._lock:
             armed = [ArmedTimer(code, t.timer.name, t.timer.trigger, t.timer.due_at, t.claimed_until)
-                     for code, timers in self._timers.items() if self._selects(where, code) for t in timers.values()]
+                     for code, timers in self._timers.items() if self._selects(where, code)
+                     for t in timers.values() if t.error is None]
         return sorted(armed, key=lambda timer: (timer.due_at, timer.case_code, timer.name))[:max(limit, 0)]
+
+    def park(self, timer: DueTimer, error: str) -> bool:
+        with self._lock:
+            current = self._timers.get(timer.case_code, {}).get(timer.name)
+            if current is None or current.generation != timer.generation:
+                return False
+            current.error, current.claimed_until = error, None
+            return True
+
+    def parked_timers(self, where: CaseFilter | None = None) -> list[ParkedTimer]:
+        with self._lock:
+            parked = [ParkedTimer(code, t.timer.name, t.timer.trigger, t.timer.due_at, t.error)
+                      for code, timers in self._timers.items() if self._selects(where, code)
+                      for t in timers.values() if t.error is not None]
+        return sorted(parked, key=lambda timer: (timer.due_at, timer.case_code, timer.name))
+
+    def requeue_timers(self, timers: Sequence[tuple[str, str]] | None) -> int:
+        with self._lock:
+            chosen = [armed for code, mine in self._timers.items() for name, armed in mine.items()
+                      if armed.error is not None and (timers is None or (code, name) in timers)]
+            for armed in chosen:
+                armed.error, armed.claimed_until = None, None
+            return len(chosen)
+
+    def _armed(self) -> Iterator[_Timer]:
+        """Every armed timer (parked ones left out); under the lock."""
+        return (armed for timers in self._timers.values() for armed in timers.values() if armed.error is None)
 
     def _selects(self, where: CaseFilter | None, code: str) -> bool:
         """Whether the case ``code`` is one ``where`` selects (any case, when None); under the lock."""
@@ -333,10 +370,12 @@ class MemoryStore:
 
 
 def _firsts(timers: dict[str, _Timer]) -> list[_Timer]:
-    if not timers:
+    """A case's earliest armed timers (parked ones neither fire nor hold back the others)."""
+    armed = [timer for timer in timers.values() if timer.error is None]
+    if not armed:
         return []
-    earliest = min(armed.timer.due_at for armed in timers.values())
-    return [armed for armed in timers.values() if armed.timer.due_at == earliest]
+    earliest = min(timer.timer.due_at for timer in armed)
+    return [timer for timer in armed if timer.timer.due_at == earliest]
 
 
 def _due(code: str, armed: _Timer) -> DueTimer:

@@ -107,6 +107,10 @@ class StoreQueries:
         self.armed_count = sql(_armed_count())
         self.next_due = sql(_next_due())
         self.timer_table = sql(_timer_table())
+        self.park_timer = sql(_park_timer())
+        self.parked_timers = sql(_parked_timers())
+        self.requeue_timers_all = sql(_requeue_timers(TIMER.c.status == PARKED))
+        self.requeue_timer = sql(_requeue_timers(sa.and_(_timer(), TIMER.c.status == PARKED)))
         self.enqueue_effect = sql(_enqueue_effect(sql))
         self.enqueue_effect_by_entry = sql(_enqueue_effect(sql, by_entry=True))
         self.enqueue_claimed_effect = sql(_enqueue_effect(sql, by_entry=True, claimed=True))
@@ -149,6 +153,10 @@ class StoreQueries:
     def timer_table_of(self, where: CaseFilter) -> Statement:
         """:attr:`timer_table` of the cases ``where`` selects (parameters: ``limit`` and :func:`filter_params`)."""
         return self._of_cases("timer_table", where)
+
+    def parked_timers_of(self, where: CaseFilter) -> Statement:
+        """:attr:`parked_timers` of the cases ``where`` selects (parameters: :func:`filter_params`)."""
+        return self._of_cases("parked_timers", where)
 
     def parked_of(self, where: CaseFilter) -> Statement:
         """:attr:`parked` of the cases ``where`` selects (parameters: :func:`filter_params`)."""
@@ -321,8 +329,12 @@ def _backlog() -> sa.Select[*tuple[Any, ...]]:
     return sa.select(sa.func.count()).select_from(OUTBOX).where(OUTBOX.c.status == PENDING)
 
 
+def _parked_timers_of(where: CaseFilter, _: bool) -> sa.Select[*tuple[Any, ...]]:
+    return _parked_timers().where(_of_cases(TIMER, where))
+
+
 _OF_CASES: Final = {"find": _find, "armed_count": _armed_count_of, "timer_table": _timer_table_of,
-                    "backlog": _backlog_of, "parked": _parked_of}
+                    "backlog": _backlog_of, "parked": _parked_of, "parked_timers": _parked_timers_of}
 
 
 
@@ -363,7 +375,7 @@ def _arm_timer(sql: Compiler, *, by_entry: bool = False) -> sa.Insert:
     armed = sql.insert(TIMER).values(values)
     new = armed.excluded
     rearmed = {"trigger": new.trigger, "due_at": new.due_at, "data": new.data, "status": ARMED,
-               "generation": new.generation, "claimed_until": sa.null()}
+               "generation": new.generation, "claimed_until": sa.null(), "error": sa.null()}
     return armed.on_conflict_do_update(index_elements=[TIMER.c.case_code, TIMER.c.name], set_=rearmed)
 
 
@@ -388,6 +400,25 @@ def _timer_table() -> sa.Select[*tuple[Any, ...]]:
     columns = (TIMER.c.case_code, TIMER.c.name, TIMER.c.trigger, TIMER.c.due_at, TIMER.c.claimed_until)
     order = (TIMER.c.due_at, TIMER.c.case_code, TIMER.c.name)
     return sa.select(*columns).where(TIMER.c.status == ARMED).order_by(*order).limit(param("limit"))
+
+
+def _park_timer() -> sa.Update:
+    """Park the timer as claimed (same generation) with the reason ``error``: out of the claim and its index."""
+    parked = sa.update(TIMER).where(_claimed()).values(status=PARKED, error=param("error"), claimed_until=sa.null())
+    return parked.returning(TIMER.c.name)
+
+
+def _parked_timers() -> sa.Select[*tuple[Any, ...]]:
+    """The parked timers by due instant, then case code and name, with their reasons."""
+    columns = (TIMER.c.case_code, TIMER.c.name, TIMER.c.trigger, TIMER.c.due_at, TIMER.c.error)
+    order = (TIMER.c.due_at, TIMER.c.case_code, TIMER.c.name)
+    return sa.select(*columns).where(TIMER.c.status == PARKED).order_by(*order)
+
+
+def _requeue_timers(chosen: sa.ColumnElement[bool]) -> sa.Update:
+    """Parked timers armed again, unclaimed, their reason cleared."""
+    requeued = sa.update(TIMER).where(chosen).values(status=ARMED, error=sa.null(), claimed_until=sa.null())
+    return requeued.returning(TIMER.c.name)
 
 
 def _claim_due(limit: int) -> sa.Update:

@@ -50,6 +50,7 @@ from motcua.workflow.engine.model import (
     DueTimer,
     Effect,
     OutboxItem,
+    ParkedTimer,
     SetTimer,
     TimerChange,
 )
@@ -348,6 +349,25 @@ class SqlStore:
         instant = self._codec.instant_from
         return [ArmedTimer(code, name, trigger, instant(due_at), None if claimed is None else instant(claimed))
                 for code, name, trigger, due_at, claimed in records]
+
+    def park(self, timer: DueTimer, error: str) -> bool:
+        with self._driver.transaction() as unit:
+            return unit.first(self._sql.park_timer, {**_claimed(timer), "error": error}) is not None
+
+    def parked_timers(self, where: CaseFilter | None = None) -> list[ParkedTimer]:
+        statement, params = self._of_cases(self._sql.parked_timers, self._sql.parked_timers_of, where)
+        with self._driver.reading() as unit:
+            records = unit.all(statement, params)
+        instant = self._codec.instant_from
+        return [ParkedTimer(code, name, trigger, instant(due_at), error)
+                for code, name, trigger, due_at, error in records]
+
+    def requeue_timers(self, timers: Sequence[tuple[str, str]] | None) -> int:
+        with self._driver.transaction() as unit:
+            if timers is None:
+                return len(unit.all(self._sql.requeue_timers_all, {}))
+            return sum(len(unit.all(self._sql.requeue_timer, {"case_code": code, "name": name}))
+                       for code, name in dict.fromkeys(timers))
 
     # -- Outbox ---------------------------------------------------------------------------------
 

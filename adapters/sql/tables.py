@@ -152,7 +152,8 @@ class TimerRow(Row, table=True):
     """An armed timer; firing (consuming) or cancelling it deletes the row.
 
     ``claimed_until`` is a dispatcher's lease. The claim index holds ``status = 'armed'`` rows only, so a
-    status other than armed (a paused timer, say) would take a timer out of the claim at no cost.
+    status other than armed takes a timer out of the claim at no cost: ``'parked'``, a timer whose trigger failed
+    for good, with the reason in ``error`` (:meth:`motcua.workflow.engine.ports.TimerQueue.park`).
     """
 
     __tablename__ = "timer"
@@ -171,6 +172,7 @@ class TimerRow(Row, table=True):
     # the global position of the audit entry that armed it: unique forever, so a stale claim never matches
     generation: int = Field(sa_type=ID)
     claimed_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    error: str | None = Field(default=None, sa_type=sa.String)  # why it was parked (status 'parked'); NULL if armed
 
 
 class OutboxRow(Row, table=True):

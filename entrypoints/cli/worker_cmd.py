@@ -1,4 +1,4 @@
-"""``motcua worker`` and ``motcua outbox failed|retry``."""
+"""``motcua worker``, ``motcua outbox failed|retry`` and ``motcua timers parked|retry``."""
 
 from __future__ import annotations
 
@@ -11,13 +11,16 @@ from rich.table import Table
 
 from motcua.adapters.bootstrap import database_url, open_motcua
 from motcua.workers.dispatcher import DEFAULT_BATCH_SIZE, DEFAULT_MAX_IN_FLIGHT, DEFAULT_POLL, MAX_BATCH_SIZE
+from motcua.workflow.engine.bounds import excerpt
 from motcua.workflow.engine.clock import SystemClock, to_vietnam_time
 from motcua.workflow.errors import InvalidInput
 
-__all__ = ["outbox_app", "register"]
+__all__ = ["outbox_app", "register", "timers_app"]
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: sqlite:///motcua.db).")]
 outbox_app = typer.Typer(help="Effects waiting in the outbox: list the parked ones, retry them.",
+                         no_args_is_help=True, add_completion=False)
+timers_app = typer.Typer(help="Timers parked after their trigger failed for good: list them, send them back.",
                          no_args_is_help=True, add_completion=False)
 _out = Console()
 _IDS_SHOWN = 10  # ids an error names
@@ -91,6 +94,46 @@ def retry(
     _out.print(f"{count} hiệu ứng được đưa lại hàng đợi ({to_vietnam_time(SystemClock().now()):%d/%m/%Y %H:%M})")
 
 
+@timers_app.command("parked")
+def parked_timers(db: DbOption = None) -> None:
+    """List the timers set aside because their trigger failed for a reason no retry cures, with that reason."""
+    motcua = open_motcua(db, observers=[])
+    try:
+        parked = motcua.store.parked_timers()
+    finally:
+        motcua.close()
+    _out.print(f"Hẹn giờ tạm dừng do lỗi: {len(parked)}", highlight=False)
+    for timer in parked:  # lines, not a table: a code or a reason cut to a terminal's width would mislead
+        due = f"{to_vietnam_time(timer.due_at):%d/%m/%Y %H:%M}"
+        _out.print(f"{timer.case_code}  {timer.name}  {timer.trigger}  đến hạn {due}\n    lỗi: {timer.error}",
+                   markup=False, highlight=False, soft_wrap=True)
+
+
+@timers_app.command("retry")
+def retry_timers(
+    codes: Annotated[list[str] | None, typer.Argument(help="dossiers whose parked timers to send back")] = None,
+    every: Annotated[bool, typer.Option("--all", help="send back every parked timer")] = False,
+    db: DbOption = None,
+) -> None:
+    """Arm parked timers again (after the cause was fixed); the next dispatcher tick fires those due."""
+    if bool(codes) == every:
+        raise typer.BadParameter("name the dossiers whose parked timers to send back, or pass --all (not both)")
+    motcua = open_motcua(db, observers=[])
+    try:
+        parked = motcua.store.parked_timers()
+        missing = sorted(set(codes or ()) - {timer.case_code for timer in parked})
+        if missing:  # a code mistyped, or its timers sent back or cancelled since: nothing is sent back
+            shown = ", ".join(excerpt(code) for code in missing[:_IDS_SHOWN])
+            more = " …" if len(missing) > _IDS_SHOWN else ""
+            raise InvalidInput("codes", f"no parked timer on {shown}{more} (`motcua timers parked` lists them)")
+        chosen = None if every else [(t.case_code, t.name) for t in parked if t.case_code in set(codes or ())]
+        count = motcua.store.requeue_timers(chosen)
+    finally:
+        motcua.close()
+    _out.print(f"{count} hẹn giờ được kích hoạt lại ({to_vietnam_time(SystemClock().now()):%d/%m/%Y %H:%M})")
+
+
 def register(app: typer.Typer) -> None:
     app.command("worker")(worker)
     app.add_typer(outbox_app, name="outbox")
+    app.add_typer(timers_app, name="timers")

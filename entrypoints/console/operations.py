@@ -2,8 +2,11 @@
 
 Operations (role ``operator``):
 
-- ``GET /console/operations``: the timers armed and due and the effects waiting (counts), and the earliest timers with
-  their claims — of the operator's units (of the whole system for an operator of every unit);
+- ``GET /console/operations``: the timers armed and due and the effects waiting (counts), the earliest timers with
+  their claims, and the timers parked after their trigger failed for good, each dossier's with a button to arm them
+  again, and one for them all — of the operator's units (of the whole system for an operator of every unit);
+  ``POST /console/operations/timers/retry`` (the session's CSRF token; ``case`` codes, or ``all``) arms them again,
+  as ``motcua timers retry`` does;
 - ``GET /console/operations/outbox``: the parked effects, each with a retry button, and one to retry them all;
   ``POST /console/operations/outbox/retry`` (the session's CSRF token; ``effect`` ids, or ``all``) makes them
   pending again, as ``motcua outbox retry`` does (docs/how-to/retry-parked-effects.md);
@@ -33,6 +36,7 @@ from motcua.entrypoints.console.operations_views import (
     chain_check,
     parked_effects,
     requeue,
+    requeue_timers,
     sync_page,
     timer_board,
 )
@@ -66,9 +70,23 @@ def _operations_routes(pages: APIRouter, console: Console) -> None:
     motcua = console.motcua
 
     @pages.get("/operations")
-    def operations(request: Request, user: Operator) -> Response:
+    def operations(request: Request, user: Operator,
+                   rearmed: Annotated[int | None, Query(ge=0, le=1_000_000)] = None) -> Response:
         board = timer_board(motcua, console.cases(user), console.clock.now())
-        return console.render(request, user, "operations.html", board=board)
+        return console.render(request, user, "operations.html", board=board, rearmed=rearmed)
+
+    @pages.post("/operations/timers/retry")
+    def retry_timers(user: Annotated[ConsoleUser, Depends(console.posted)],
+                     case: Annotated[list[str] | None, Form(max_length=_RETRY_MAX)] = None,
+                     every: Annotated[str | None, Form(alias="all", max_length=8)] = None) -> Response:
+        if not user.holds(OPERATOR):
+            raise PageError(403, "Chỉ người vận hành được kích hoạt lại hẹn giờ.")
+        if every is None and not case:
+            raise InvalidInput("case", "name the dossiers whose timers to arm again, or all")
+        count = requeue_timers(motcua, console.cases(user), None if every is not None else case)
+        answer = RedirectResponse(f"{PREFIX}/operations?rearmed={count}", status_code=303)
+        answer.headers.update(HEADERS)
+        return answer
 
     @pages.get("/operations/outbox")
     def outbox(request: Request, user: Operator,

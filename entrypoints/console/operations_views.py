@@ -20,7 +20,7 @@ from motcua.workflow.access.cases import ScopedCases
 from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW
 from motcua.workflow.dvcqg.portal import DossierSync, summarize
 from motcua.workflow.engine.audit import AuditEntry, ChainBreak, verify_chains
-from motcua.workflow.engine.model import ArmedTimer, Case, OutboxItem
+from motcua.workflow.engine.model import ArmedTimer, Case, OutboxItem, ParkedTimer
 from motcua.workflow.engine.queries import CaseFilter
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "chain_check",
     "parked_effects",
     "requeue",
+    "requeue_timers",
     "sync_page",
     "timer_board",
 ]
@@ -63,6 +64,7 @@ class TimerBoard:
     backlog: int  # effects waiting for delivery
     lines: tuple[TimerLine, ...]
     everywhere: bool  # a scope of every unit: the figures are the whole system's
+    parked: tuple[ParkedTimer, ...] = ()  # set aside after their trigger failed for good
 
 
 def timer_board(motcua: Motcua, cases: ScopedCases, now: datetime) -> TimerBoard:
@@ -73,7 +75,16 @@ def timer_board(motcua: Motcua, cases: ScopedCases, now: datetime) -> TimerBoard
     armed, due = store.armed_count(now, where)
     lines = tuple(TimerLine(timer, timer.due_at <= now, timer.claimed_until is not None and timer.claimed_until > now)
                   for timer in store.armed_timers(TIMERS_SHOWN, where))
-    return TimerBoard(armed, due, store.backlog(where), lines, everywhere=where is None)
+    return TimerBoard(armed, due, store.backlog(where), lines, everywhere=where is None,
+                      parked=tuple(store.parked_timers(where)))
+
+
+def requeue_timers(motcua: Motcua, cases: ScopedCases, codes: Sequence[str] | None) -> int:
+    """Arm again the parked timers of the scope's cases (of the dossiers ``codes``, or every one the scope sees when
+    None), as ``motcua timers retry`` does."""
+    chosen = [(timer.case_code, timer.name) for timer in motcua.store.parked_timers(_selected(cases))
+              if codes is None or timer.case_code in codes]
+    return motcua.store.requeue_timers(chosen) if chosen else 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -156,7 +156,8 @@ def test_health_and_metrics_need_no_key(api: Api) -> None:
     metrics = api.client.get("/metrics").text
     assert 'motcua_transitions_total{trigger="receive",workflow="tthc-dossier"} 1.0' in metrics
     assert 'motcua_rejections_total{error="TransitionNotAllowed",trigger="approve"} 1.0' in metrics
-    for gauge in ("motcua_timers_armed", "motcua_timers_lagging", "motcua_outbox_parked", "motcua_sync_failures"):
+    for gauge in ("motcua_timers_armed", "motcua_timers_lagging", "motcua_timers_parked", "motcua_outbox_parked",
+                  "motcua_sync_failures"):
         assert f"\n{gauge} " in metrics
 
 

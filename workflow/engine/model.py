@@ -25,6 +25,7 @@ __all__ = [
     "Effect",
     "JsonValue",
     "OutboxItem",
+    "ParkedTimer",
     "SetTimer",
     "TimerChange",
 ]
@@ -117,6 +118,20 @@ class ArmedTimer:
     trigger: str
     due_at: datetime
     claimed_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedTimer:
+    """A timer set aside after its trigger failed for a reason no retry cures (its data no longer fits the
+    definition, a trigger or a role the definition lacks…): not claimed again, nor holding back its case's later
+    timers, until an operator sends it back (:meth:`~motcua.workflow.engine.ports.TimerQueue.requeue_timers`) or a
+    later decision of its case re-arms or cancels it. ``error``: what refused it, as the worker saw it."""
+
+    case_code: str
+    name: str
+    trigger: str
+    due_at: datetime
+    error: str
 
 
 @dataclass(frozen=True, slots=True)

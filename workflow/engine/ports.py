@@ -20,7 +20,7 @@ from typing import Protocol
 from motcua.workflow.engine.audit import AuditEntry
 from motcua.workflow.engine.batches import Committed, Unit
 from motcua.workflow.engine.decisions import Decision
-from motcua.workflow.engine.model import ArmedTimer, Case, DueTimer, Effect, OutboxItem, SetTimer
+from motcua.workflow.engine.model import ArmedTimer, Case, DueTimer, Effect, OutboxItem, ParkedTimer, SetTimer
 from motcua.workflow.engine.queries import CaseFilter, Page
 from motcua.workflow.engine.retry import Settlement
 
@@ -121,6 +121,23 @@ class TimerQueue(Protocol):
         trigger), only while the case is still at that version: a case moved since may allow the trigger again, so
         the timer stays claimed and is judged afresh when its lease runs out. ``None``: the case is gone. Returns
         whether it was removed."""
+        ...
+
+    def park(self, timer: DueTimer, error: str) -> bool:
+        """Set aside a timer whose trigger failed for a reason no retry cures, with that reason: not claimed again,
+        not counted as armed, not holding back its case's later timers. Only the same generation (a timer re-armed
+        or cancelled since is left alone); returns whether it was parked. Re-arming the timer (a later decision)
+        makes it armed again."""
+        ...
+
+    def parked_timers(self, where: CaseFilter | None = None) -> list[ParkedTimer]:
+        """The parked timers by due instant (then case code and name); of the cases ``where`` selects (every case
+        when None)."""
+        ...
+
+    def requeue_timers(self, timers: Sequence[tuple[str, str]] | None) -> int:
+        """Make parked timers armed again, unclaimed (all of them when ``timers`` is None, else those named by
+        ``(case code, timer name)``); returns how many."""
         ...
 
     def armed_count(self, now: datetime, where: CaseFilter | None = None) -> tuple[int, int]:

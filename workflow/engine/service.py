@@ -8,20 +8,23 @@ from dataclasses import dataclass, replace
 from motcua.workflow.engine.audit import AuditEntry
 from motcua.workflow.engine.batches import Committed
 from motcua.workflow.engine.decisions import OPEN_TRIGGER, Decision, Engine
-from motcua.workflow.engine.model import SYSTEM_ACTOR, Actor, Case, DueTimer, OutboxItem
+from motcua.workflow.engine.model import SYSTEM_ACTOR, Actor, Case, DueTimer, OutboxItem, ParkedTimer
 from motcua.workflow.engine.ports import CaseStore, Claim, Observer, TimerQueue
 from motcua.workflow.errors import (
     CaseNotFound,
     ConcurrencyConflict,
     MotcuaError,
+    Retryable,
     StaleTimer,
+    StorageFailure,
     TransitionNotAllowed,
 )
 
-__all__ = ["ALONE_RETRIES", "UNNUMBERED", "CaseService", "FiredTimers"]
+__all__ = ["ALONE_RETRIES", "ERROR_MAX", "UNNUMBERED", "CaseService", "FiredTimers", "incurable"]
 
 UNNUMBERED = "unnumbered"  # the code a refusal is reported under when no number was drawn for the case yet
 ALONE_RETRIES = 3  # a timer fired alone after its batch was refused: lost races retried this many times
+ERROR_MAX = 500  # characters of a parked timer's error kept with it
 
 
 _Decided = tuple[list[Decision], list[DueTimer], list[DueTimer]]  # a case's chain, timers left alone, to discard
@@ -31,13 +34,22 @@ _Batch = tuple[list[list[Decision]], list[DueTimer]]  # a batch's units, and the
 @dataclass(frozen=True, slots=True)
 class FiredTimers:
     """What a batch of timers came to: how many fired, how many did not (fired, cancelled or re-armed already; refused
-    by their case and discarded — or kept, claimed, when the case moved meanwhile), and how many of them all had to
-    be fired alone after the batch."""
+    by their case and discarded — or kept, claimed, when the case moved meanwhile), how many of them all had to be
+    fired alone after the batch, and the ones set aside (parked) because their trigger failed for good."""
 
     fired: int
     stale: int
     alone: int
     released: tuple[OutboxItem, ...] = ()  # the effects released by the batch's transaction, claimed (if asked)
+    parked: tuple[ParkedTimer, ...] = ()
+
+
+def incurable(error: MotcuaError) -> bool:
+    """Whether a timer's trigger that failed with ``error`` would fail the same way on every retry, so the timer is
+    parked rather than handed out again at each lease: the case's data no longer fits its definition, a trigger, a
+    role, a definition or a rule set the system lacks… Not a lost race or the database away (:class:`Retryable`),
+    nor a store that failed (:class:`StorageFailure`: the next attempt may find it well)."""
+    return not isinstance(error, Retryable | StorageFailure)
 
 
 class CaseService:
@@ -153,9 +165,10 @@ class CaseService:
                 for observer in self.observers:
                     observer.committed(decision)
         order = {id(timer): n for n, timer in enumerate(timers)}  # a case's timers fire in the order given
-        fired_alone = self._fire_alone(sorted(alone, key=lambda timer: order[id(timer)]), queue)
-        return FiredTimers(fired=fired + fired_alone, alone=len(alone), stale=len(timers) - fired - fired_alone,
-                           released=tuple(committed.released))
+        fired_alone, parked = self._fire_alone(sorted(alone, key=lambda timer: order[id(timer)]), queue)
+        return FiredTimers(fired=fired + fired_alone, alone=len(alone),
+                           stale=len(timers) - fired - fired_alone - len(parked), released=tuple(committed.released),
+                           parked=tuple(parked))
 
     def _decide_batch(self, timers: Sequence[DueTimer], queue: TimerQueue) -> _Batch:
         """The batch's units (one per case, its cases loaded at once) and the timers left to fire alone; the timers
@@ -198,18 +211,41 @@ class CaseService:
             changed.update(change.name for change in decision.timers)
         return decided, [], discard
 
-    def _fire_alone(self, timers: Sequence[DueTimer], queue: TimerQueue) -> int:
-        """Fire each timer through :meth:`fire_timer`, a lost race retried; returns how many fired. Every timer is
-        tried; the first error that remains is raised at the end."""
-        fired, failure = 0, None
+    def _fire_alone(self, timers: Sequence[DueTimer], queue: TimerQueue) -> tuple[int, list[ParkedTimer]]:
+        """:meth:`fire_or_park` each timer; returns how many fired and the timers parked. Every timer is tried; the
+        first error that remains is raised at the end."""
+        fired, parked, failure = 0, [], None
         for timer in timers:
             try:
-                fired += self._retried(timer, queue) is not None
+                outcome = self.fire_or_park(timer, queue)
             except MotcuaError as error:
                 failure = failure or error
+                continue
+            fired += isinstance(outcome, Case)
+            parked += [outcome] if isinstance(outcome, ParkedTimer) else []
         if failure is not None:
             raise failure
-        return fired
+        return fired, parked
+
+    def fire_or_park(self, timer: DueTimer, queue: TimerQueue) -> Case | ParkedTimer | None:
+        """:meth:`fire_timer`, a lost race retried; a timer whose trigger fails for good (:func:`incurable`) is
+        parked and returned as such. ``None``: the timer was stale (fired, re-armed, cancelled or discarded)."""
+        try:
+            return self._retried(timer, queue)
+        except MotcuaError as error:
+            if not incurable(error):
+                raise
+            return self._park(timer, error, queue)
+
+    def _park(self, timer: DueTimer, error: MotcuaError, queue: TimerQueue) -> ParkedTimer | None:
+        """Set ``timer`` aside with the reason ``error`` gives (observers hear of the refusal); ``None`` when it was
+        re-armed, cancelled or fired meanwhile and so not parked."""
+        for observer in self.observers:
+            observer.rejected(timer.case_code, timer.trigger, error)
+        reason = f"{type(error).__name__}: {error}"[:ERROR_MAX]
+        if not queue.park(timer, reason):
+            return None
+        return ParkedTimer(timer.case_code, timer.name, timer.trigger, timer.due_at, reason)
 
     def _retried(self, timer: DueTimer, queue: TimerQueue) -> Case | None:
         for attempt in range(ALONE_RETRIES):

@@ -13,7 +13,7 @@ import pytest
 
 from motcua.adapters.memory.store import MemoryStore
 from motcua.entrypoints.console import operations_views
-from motcua.workflow.engine.model import OutboxItem
+from motcua.workflow.engine.model import DueTimer, OutboxItem
 from motcua.workflow.engine.retry import Park
 from tests.unit.console.pages_b import AN_THUONG, CAM_THUONG, Office, csrf_of, office
 
@@ -122,6 +122,48 @@ def test_retry_all_never_touches_another_units_effects(fresh: Office) -> None:
     answer = operator.post("/console/operations/outbox/retry", data={"effect": str(theirs.id), "csrf_token": token})
     assert answer.headers["location"].endswith("retried=0")
     assert [item.id for item in fresh.motcua.store.parked()] == [theirs.id]
+
+
+def park_timer(shop: Office, code: str) -> DueTimer:
+    """Park the earliest timer of ``code``, as a worker does when its trigger fails for good."""
+    store = shop.motcua.store
+    claimed = store.claim_due(shop.clock.now() + timedelta(days=365), 1000, timedelta(minutes=1))
+    chosen = next(timer for timer in claimed if timer.case_code == code)
+    assert store.park(chosen, "MalformedData: data of remind: round: not an integer")
+    return chosen
+
+
+def test_a_parked_timer_is_listed_and_armed_again_with_the_forms_token(fresh: Office) -> None:
+    code = fresh.codes["an_open"]
+    parked = park_timer(fresh, code)
+    operator = fresh.browser("ops-rearm", ["operator"], units=[AN_THUONG])
+    page = operator.get("/console/operations").text
+    assert "<strong>1</strong><span>Hẹn giờ tạm dừng do lỗi</span>" in page
+    line = re.search(rf"{re.escape(code)}</a></td>\s*<td>{parked.name}</td>.*?</tr>", page.split("ops-parked")[1], re.S)
+    assert line is not None and "MalformedData: data of remind" in line[0]
+    refused = operator.post("/console/operations/timers/retry", data={"case": code})
+    assert refused.status_code == 403
+    assert len(fresh.motcua.store.parked_timers()) == 1
+    token = csrf_of(operator, "/console/operations")
+    answer = operator.post("/console/operations/timers/retry", data={"case": code, "csrf_token": token})
+    assert answer.status_code == 303 and answer.headers["location"].endswith("rearmed=1")
+    assert fresh.motcua.store.parked_timers() == []
+    after = operator.get("/console/operations?rearmed=1").text
+    assert "Đã kích hoạt lại 1 hẹn giờ." in after and "ops-parked" not in after
+
+
+def test_arming_all_again_never_touches_another_units_timers(fresh: Office) -> None:
+    theirs = park_timer(fresh, fresh.codes["cam_open"])
+    operator = fresh.browser("ops-an-timers", ["operator"], units=[AN_THUONG])
+    page = operator.get("/console/operations").text
+    assert "ops-parked" not in page and "<strong>0</strong><span>Hẹn giờ tạm dừng do lỗi</span>" in page
+    token = csrf_of(operator, "/console/operations")
+    for data in ({"all": "1"}, {"case": theirs.case_code}):
+        answer = operator.post("/console/operations/timers/retry", data={**data, "csrf_token": token})
+        assert answer.headers["location"].endswith("rearmed=0")
+    assert [timer.case_code for timer in fresh.motcua.store.parked_timers()] == [theirs.case_code]
+    nothing = operator.post("/console/operations/timers/retry", data={"csrf_token": token})
+    assert nothing.status_code == 400
 
 
 def test_the_sync_page_lists_the_scopes_dossiers(shop: Office) -> None:

@@ -204,3 +204,38 @@ def test_diagram_reads_a_workflow_key_never_a_pattern(tmp_path: Path, key: str) 
     done = run(["diagram", key], tmp_path)
     assert_usage_error(done)
     assert "flowchart" not in done.stdout and "stateDiagram" not in done.stdout
+
+
+# 14. a SQLite file of another application, or no SQLite file at all, was migrated into (or failed unnamed) --------
+@pytest.mark.parametrize("args", [
+    ["history", CODE], ["story", "-q"], ["report", "bieu06", "--period", "2024-Q1"], ["apikey", "list"],
+    ["outbox", "failed"],
+], ids=["history", "story", "bieu06", "apikey-list", "outbox-failed"])
+@pytest.mark.parametrize("kind", ["another-application", "not-sqlite"])
+def test_a_sqlite_file_not_motcuas_is_refused_untouched(tmp_path: Path, args: list[str], kind: str) -> None:
+    path = tmp_path / "app.db"
+    if kind == "another-application":
+        with sqlite3.connect(path) as connection:
+            connection.execute("CREATE TABLE customer (id INTEGER PRIMARY KEY, name TEXT)")
+            connection.execute("INSERT INTO customer VALUES (1, 'An')")
+        connection.close()
+    else:
+        path.write_text("name,phone\nAn,0901\n", encoding="utf-8")
+    before = path.read_bytes()
+    done = run([*args, "--db", f"sqlite:///{path}"], tmp_path)
+    assert_usage_error(done)
+    assert "app.db" in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["app.db"]  # no -wal, no -shm, no -journal
+
+
+@pytest.mark.parametrize("existing", ["new-path", "empty-file"])
+def test_a_new_path_or_an_empty_file_is_still_created_and_migrated(tmp_path: Path, existing: str) -> None:
+    path = tmp_path / "fresh.db"
+    if existing == "empty-file":
+        path.touch()
+    done = run(["story", "-q", "--db", f"sqlite:///{path}"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)
+    connection.close()

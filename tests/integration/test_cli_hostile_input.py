@@ -239,3 +239,32 @@ def test_a_new_path_or_an_empty_file_is_still_created_and_migrated(tmp_path: Pat
     with sqlite3.connect(path) as connection:
         assert connection.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)
     connection.close()
+
+
+# 15. a refusal that came after a directory or a lock file was made --------------------------------------------
+def test_procedures_rollback_of_a_missing_directory_creates_nothing(tmp_path: Path) -> None:
+    done = run(["procedures", "rollback", "--dir", str(tmp_path / "missing" / "catalogue")], tmp_path)
+    assert_usage_error(done)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_procedures_rollback_of_an_empty_directory_writes_no_lock_file(tmp_path: Path) -> None:
+    assert_usage_error(run(["procedures", "rollback", "--dir", str(tmp_path)], tmp_path))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("province", [False, True], ids=["commune", "province"])
+def test_demo_refusing_its_db_creates_no_out_directory(tmp_path: Path, story_db: str, province: bool) -> None:
+    out = tmp_path / "new" / "demo-output"
+    done = run(["demo", *(["--province"] if province else []), "--dossiers", "10", "--quiet",
+                "--db", story_db, "--out", str(out)], tmp_path)
+    assert_usage_error(done)
+    assert "already holds cases" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_out_under_a_file_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    done = run(["demo", "--dossiers", "10", "--quiet", "--out", str(tmp_path / "a-file" / "out")], tmp_path)
+    assert_usage_error(done)
+    assert [p.name for p in tmp_path.iterdir()] == ["a-file"]

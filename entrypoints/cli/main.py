@@ -27,7 +27,7 @@ from motcua.entrypoints.cli.procedures_import_cmd import register as register_pr
 from motcua.entrypoints.cli.report_cmd import register as register_reports
 from motcua.entrypoints.cli.sync_cmd import register_sync
 from motcua.entrypoints.cli.units_cmd import units_app
-from motcua.entrypoints.cli.usage import USAGE_ERROR
+from motcua.entrypoints.cli.usage import USAGE_ERROR, shown
 from motcua.entrypoints.cli.user_cmd import register as register_users
 from motcua.entrypoints.cli.worker_cmd import register as register_worker
 from motcua.simulation.scenario import DemoOptions
@@ -164,5 +164,5 @@ def main() -> None:
 
 def _refuse(message: str) -> NoReturn:
     """End on a refusal: ``error: …`` on one line of stderr (never wrapped), exit status 2."""
-    _err.print(f"[red]error:[/red] {escape(' '.join(message.split()))}", highlight=False, soft_wrap=True)
+    _err.print(f"[red]error:[/red] {escape(shown(message))}", highlight=False, soft_wrap=True)
     sys.exit(USAGE_ERROR)

@@ -38,6 +38,7 @@ from motcua.adapters.render.reports import (
 )
 from motcua.entrypoints.cli.groups import report_group
 from motcua.entrypoints.cli.report_scope import UnitOption, report_scope
+from motcua.entrypoints.cli.usage import USAGE_ERROR, shown
 from motcua.workflow.engine.model import JsonValue
 from motcua.workflow.errors import InvalidInput, MotcuaError
 from motcua.workflow.reports.par766 import Scorecard
@@ -87,8 +88,8 @@ def _reporting(db: str | None) -> Iterator[Motcua]:
         finally:
             motcua.close()
     except MotcuaError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        typer.echo(f"error: {shown(str(error))}", err=True)
+        raise typer.Exit(USAGE_ERROR) from None
 
 
 def _reports(motcua: Motcua) -> ReportService:
@@ -100,8 +101,8 @@ def _period(start: str | None, end: str | None, period: str | None, cutoff_day: 
     try:
         return period_of(start, end, period, cutoff_day)
     except InvalidInput as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        typer.echo(f"error: {shown(str(error))}", err=True)
+        raise typer.Exit(USAGE_ERROR) from None
 
 
 @dataclass(frozen=True)

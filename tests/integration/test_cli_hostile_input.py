@@ -268,3 +268,34 @@ def test_demo_out_under_a_file_is_refused_before_anything_is_written(tmp_path: P
     done = run(["demo", "--dossiers", "10", "--quiet", "--out", str(tmp_path / "a-file" / "out")], tmp_path)
     assert_usage_error(done)
     assert [p.name for p in tmp_path.iterdir()] == ["a-file"]
+
+
+# 16. an argument of 100,000 characters was echoed whole in the error (and looked up in the database first) ------
+LONG = "A" * 100_000
+
+
+@pytest.mark.parametrize("args", [
+    ["history", LONG], ["control-sheet", LONG, "--out", "c.xlsx"], ["sync", "status", LONG],
+    ["subject", "export", LONG, "--out", "s.json"], ["apikey", "revoke", LONG], ["user", "disable", LONG],
+], ids=["history", "control-sheet", "sync-status", "subject-export", "apikey-revoke", "user-disable"])
+def test_an_overlong_identifier_is_refused_before_the_database_is_opened(tmp_path: Path, args: list[str]) -> None:
+    done = run([*args, "--db", f"sqlite:///{tmp_path / 'x.db'}"], tmp_path)
+    assert_usage_error(done)
+    assert "longer than" in done.stderr and len(done.stderr) < 200, done.stderr[:300]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_procedures_show_refuses_an_overlong_code_without_echoing_it(tmp_path: Path) -> None:
+    done = run(["procedures", "show", LONG], tmp_path)
+    assert_usage_error(done)
+    assert "longer than 64 characters" in done.stderr and len(done.stderr) < 200, done.stderr[:300]
+
+
+@pytest.mark.parametrize("args", [
+    ["report", "bieu06", "--period", LONG], ["plan", "load", LONG], ["history", CODE, "--out", f"/nonexistent/{LONG}"],
+], ids=["period", "plan-file", "out-path"])
+def test_an_error_echoes_at_most_a_bounded_excerpt_of_an_argument(tmp_path: Path, story_db: str,
+                                                                  args: list[str]) -> None:
+    done = run([*args, "--db", story_db], tmp_path)
+    assert_usage_error(done)
+    assert "characters)" in done.stderr and len(done.stderr) < 400, done.stderr[:500]

@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 from motcua.adapters.bootstrap import Motcua, database_url, open_motcua
+from motcua.adapters.files import replacing, write_text
 from motcua.adapters.logging import mask_text
 from motcua.adapters.render.timeline import (
     Timeline,
@@ -125,7 +126,7 @@ def _emit(text: str, out: Path | None) -> None:
     if out is None:
         sys.stdout.write(text)
     else:
-        out.write_text(text, encoding="utf-8")
+        write_text(out, text)
 
 
 def _need_out(out: Path | None, what: str) -> Path:
@@ -168,13 +169,16 @@ def history(
 
 
 def _print_tables(timeline: Timeline, out: Path | None) -> None:
-    console = _out if out is None else Console(file=out.open("w", encoding="utf-8"), width=_PIPE_WIDTH)
-    try:
-        for table in timeline_tables(timeline):
-            console.print(table)
-    finally:
-        if out is not None:
-            console.file.close()
+    if out is None:
+        _print_to(_out, timeline)
+        return
+    with replacing(out) as temporary, temporary.open("w", encoding="utf-8") as file:
+        _print_to(Console(file=file, width=_PIPE_WIDTH), timeline)
+
+
+def _print_to(console: Console, timeline: Timeline) -> None:
+    for table in timeline_tables(timeline):
+        console.print(table)
 
 
 # -- verify ------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from motcua.adapters.bootstrap import Motcua, open_motcua
+from motcua.adapters.files import replacing, write_text
 from motcua.adapters.render.reports import (
     bieu06_csv,
     bieu06_table,
@@ -129,7 +130,7 @@ def _emit(rendered: _Rendered, output: Format, out: Path | None) -> None:
         if out is None:
             _console().print(table)
             return
-        with out.open("w", encoding="utf-8") as file:
+        with replacing(out) as temporary, temporary.open("w", encoding="utf-8") as file:
             _console(file).print(table)
         return
     document = json.dumps(rendered.document, ensure_ascii=False, indent=2) + "\n"
@@ -137,7 +138,7 @@ def _emit(rendered: _Rendered, output: Format, out: Path | None) -> None:
     if out is None:
         typer.echo(content, nl=False)
     else:  # a CSV file carries a BOM so that Excel reads it as UTF-8
-        out.write_text(content, encoding="utf-8-sig" if output is Format.CSV else "utf-8")
+        write_text(out, content, encoding="utf-8-sig" if output is Format.CSV else "utf-8")
 
 
 def bieu06(

@@ -176,11 +176,12 @@ class CatalogueStore:
             return manifest
 
     def rollback(self, to: int | None = None) -> Manifest:
-        """Make revision ``to`` (by default the one the current revision replaced) current again."""
+        """Make revision ``to`` (by default the one the current revision replaced) current again. A directory with no
+        revision is refused before the lock is taken: a rollback of nothing creates nothing (no directory, no lock
+        file)."""
+        self._written()
         with self._locked():
-            current = self.current_revision()
-            if current is None:
-                raise InvalidInput("revision", "no revision was written yet: the shipped catalogue is in use")
+            current = self._written()
             target = self.manifest(current).previous if to is None else to
             if target is None:
                 raise InvalidInput("revision", f"revision {current} replaced the shipped catalogue: give --to N")
@@ -192,6 +193,14 @@ class CatalogueStore:
             except OSError as error:
                 raise InvalidInput("revision", f"cannot make revision {target} current: {_reason(error)}") from None
             return self.manifest(target)
+
+    def _written(self) -> int:
+        """The current revision; refused if none was written yet."""
+        current = self.current_revision()
+        if current is None:
+            raise InvalidInput("revision", f"no revision was written yet in {self.root}: the shipped catalogue is in "
+                                           "use")
+        return current
 
     @contextmanager
     def _locked(self) -> Iterator[None]:

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from motcua.adapters.files import replacing
 from motcua.workflow.engine.clock import to_vietnam_time
 from motcua.workflow.reports.projection import DossierFacts
 from motcua.workflow.worktime.hours import Timeliness, classify
@@ -120,7 +121,8 @@ def _channel_chart(plt: Any, counts: dict[int, list[int]], year: int, out: Path)
 
 def _save(plt: Any, figure: Any, out: Path) -> None:
     figure.tight_layout()
-    figure.savefig(out, format="png", metadata={"Software": None})  # no version stamp: same data, same bytes
+    with replacing(out) as temporary:
+        figure.savefig(temporary, format="png", metadata={"Software": None})  # no version stamp: same data, same bytes
     plt.close(figure)
 
 

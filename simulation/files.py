@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from motcua.adapters.files import replacing, write_text
 from motcua.adapters.render.reports import bieu06_xlsx, par766_xlsx
 from motcua.simulation.charts import write_charts
 from motcua.simulation.run import DemoResult
@@ -44,7 +45,8 @@ def _plan_xlsx(result: DemoResult, out: Path) -> None:
     for cell in (*sheet[1], *sheet[2]):
         cell.font = Font(bold=True)
     sheet.column_dimensions["A"].width = 60
-    book.save(out)
+    with replacing(out) as temporary:
+        book.save(temporary)
 
 
 def summary_json(result: DemoResult) -> dict[str, JsonValue]:
@@ -75,5 +77,5 @@ def write_outputs(result: DemoResult, out: Path) -> list[Path]:
     written.extend(write_charts(result.facts, result.options.year, out))
     summary = {key: value for key, value in summary_json(result).items() if key != "seconds"}
     written.append(out / "tom-tat.json")
-    written[-1].write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    write_text(written[-1], json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
     return written

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from motcua.adapters.files import replacing, write_text
 from motcua.adapters.render.reports import bieu06_table, bieu06_xlsx
 from motcua.simulation.charts import MONTHS
 from motcua.simulation.province import PROVINCE_YEAR, ProvinceOptions, ProvinceResult, UnitYear, run_province
@@ -165,7 +166,8 @@ def _merger_chart(result: ProvinceResult, out: Path) -> None:
     axes.legend(fontsize=7, ncol=2)
     axes.grid(alpha=0.3)
     figure.tight_layout()
-    figure.savefig(out, format="png", metadata={"Software": None})  # no version stamp: same data, same bytes
+    with replacing(out) as temporary:
+        figure.savefig(temporary, format="png", metadata={"Software": None})  # no version stamp: same data, same bytes
     plt.close(figure)
 
 
@@ -201,7 +203,7 @@ def write_province_outputs(result: ProvinceResult, out: Path) -> list[Path]:
     written.append(out / PROVINCE_CHART)
     _merger_chart(result, written[-1])
     written.append(out / PROVINCE_SUMMARY)
-    written[-1].write_text(json.dumps(summary_json(result), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    write_text(written[-1], json.dumps(summary_json(result), ensure_ascii=False, indent=2) + "\n")
     return written
 
 

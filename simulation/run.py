@@ -13,12 +13,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.simulation.cast import Cast, draw_cast
 from motcua.simulation.feedback import feedback_arrivals
 from motcua.simulation.plan_progress import plan_schedule
-from motcua.simulation.scenario import DemoOptions, Scenario, resolve
+from motcua.simulation.scenario import DemoOptions, Scenario, make_folder, resolve
 from motcua.simulation.timers import CountingNotifier, InlinePump, RedisPump, TimerPump
 from motcua.simulation.workload import Arrival, draw_workload, working_days
 from motcua.simulation.year import YearRun, run_year
@@ -63,6 +64,22 @@ def _fresh(scenario: Scenario) -> None:
             scenario.fresh_file.with_name(scenario.fresh_file.name + suffix).unlink(missing_ok=True)
 
 
+def _prepared(scenario: Scenario, out: Path, clock: ManualClock) -> Motcua:
+    """The database, ready for the year, and the output folder made. A ``--db`` is opened and found empty before the
+    folder is made, the demo's own file after: a refusal writes nothing."""
+    if scenario.fresh_file is not None:
+        make_folder(out)
+        _fresh(scenario)
+        return _open(scenario, clock)
+    app = _open(scenario, clock)
+    try:
+        make_folder(out)
+    except BaseException:
+        app.close()
+        raise
+    return app
+
+
 def _open(scenario: Scenario, clock: ManualClock) -> Motcua:
     # nothing published: a simulated year must not depend on (or reach) a DVCQG portal configured around it
     app = open_motcua(scenario.database_url, clock=clock, office=scenario.office, observers=[], publish={})
@@ -103,9 +120,8 @@ def run_demo(options: DemoOptions, progress: Callable[[int], None] = lambda adva
              on_total: Callable[[int], None] = lambda total: None) -> DemoResult:
     scenario = resolve(options)
     started = time.perf_counter()
-    _fresh(scenario)
     clock = ManualClock(datetime(options.year, 1, 1, tzinfo=VN_TZ))
-    app = _open(scenario, clock)
+    app = _prepared(scenario, options.out, clock)
     try:
         rng = random.Random(options.seed)
         days = working_days(app.calendar, options.year)

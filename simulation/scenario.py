@@ -6,6 +6,7 @@ database. Bad options raise :class:`~motcua.workflow.errors.InvalidInput`; a ``-
 
 from __future__ import annotations
 
+import os
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from motcua.definitions.plans import load_plan, plan_paths
 from motcua.workflow.errors import InvalidInput, NotFound
 from motcua.workflow.plan.model import Plan
 
-__all__ = ["DEMO_DB_NAME", "MAX_DOSSIERS", "DemoOptions", "Scenario", "resolve"]
+__all__ = ["DEMO_DB_NAME", "MAX_DOSSIERS", "DemoOptions", "Scenario", "make_folder", "resolve", "writable_folder"]
 
 DEMO_DB_NAME = "motcua.db"
 MAX_DOSSIERS = 200_000
@@ -72,18 +73,27 @@ def _office_of(plan: Plan) -> str:
     return name if name in office_names() else DEFAULT_OFFICE
 
 
-def _writable(out: Path) -> None:
+def writable_folder(out: Path) -> None:
+    """Refuse ``out`` unless the demo can write there: a writable folder, or a path whose nearest existing folder is
+    writable (it is created later, by :func:`make_folder`). Nothing is created here."""
+    existing = next((path for path in (out, *out.parents) if path.exists()), Path("."))
+    if not existing.is_dir():
+        raise InvalidInput("--out", f"{out}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InvalidInput("--out", f"{out}: cannot write in {existing}")
+
+
+def make_folder(out: Path) -> None:
+    """Create the output folder (once every option, and a ``--db``, has been accepted)."""
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".motcua-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
     except OSError as error:
         raise InvalidInput("--out", f"{out}: cannot write there ({error.strerror or error})") from None
 
 
 def resolve(options: DemoOptions) -> Scenario:
-    """Check every option; only then is the output folder created."""
+    """Check every option, writing nothing: the output folder is created by :func:`make_folder`, after a ``--db``
+    is found empty."""
     if options.dossiers < 1 or options.dossiers > MAX_DOSSIERS:
         raise InvalidInput("--dossiers", f"{options.dossiers}: give a number from 1 to {MAX_DOSSIERS:,}")
     if options.threads < 1:
@@ -91,7 +101,7 @@ def resolve(options: DemoOptions) -> Scenario:
     if options.broker is not None and not options.broker.startswith(("redis://", "rediss://", "unix://")):
         raise InvalidInput("--broker", f"{options.broker!r}: use redis://host:port/db")
     plan = _plan_for(options.commune, options.year)
-    _writable(options.out)
+    writable_folder(options.out)
     if options.db is not None:
         return Scenario(_commune_name(plan), _office_of(plan), plan, options.db, None)
     path = options.out / DEMO_DB_NAME

@@ -18,6 +18,7 @@ from typing import Any, Final
 from openpyxl import Workbook  # type: ignore[import-untyped]  # openpyxl ships no type information
 from openpyxl.styles import Alignment, Border, Font, Side  # type: ignore[import-untyped]  # same
 
+from motcua.adapters.files import replacing
 from motcua.adapters.render.timeline import Timeline, minute
 from motcua.workflow.auditing.control_sheet import ControlSheet, HandOver, StepCheck
 from motcua.workflow.dossiers.internal_process import working_time_label
@@ -157,7 +158,8 @@ def _texts_only(book: Any) -> Any:
 
 
 def write_control_sheet(control: ControlSheet, definition: WorkflowDefinition, path: Path) -> None:
-    control_sheet_workbook(control, definition).save(path)
+    with replacing(path) as temporary:
+        control_sheet_workbook(control, definition).save(temporary)
 
 
 def _history_sheet(sheet: Any, timeline: Timeline) -> None:
@@ -201,4 +203,5 @@ def history_workbook(timeline: Timeline) -> Any:
 
 
 def write_history(timeline: Timeline, path: Path) -> None:
-    history_workbook(timeline).save(path)
+    with replacing(path) as temporary:
+        history_workbook(timeline).save(temporary)

@@ -17,6 +17,7 @@ from typing import Any
 
 from rich.table import Table
 
+from motcua.adapters.files import replacing
 from motcua.workflow.dossiers.catalogue_import import runs_as_formula
 from motcua.workflow.reports.par766 import Scorecard
 from motcua.workflow.reports.projection import BIEU06_COUNTS, Bieu06, Bieu06Row
@@ -150,7 +151,8 @@ def bieu06_xlsx(report: Bieu06, out: Path, *, agency: str | None = None) -> None
     _xlsx_body_style(sheet, first, last)
     _xlsx_signatures(sheet, last + 2)
     _xlsx_print_setup(sheet)
-    book.save(out)
+    with replacing(out) as temporary:
+        book.save(temporary)
 
 
 def _xlsx_heading(sheet: Worksheet, report: Bieu06, agency: str | None) -> None:
@@ -332,4 +334,5 @@ def par766_xlsx(card: Scorecard, out: Path, *, heading: str | None = None) -> No
     for cell in (*sheet[1], *sheet[title], *sheet[title + 2], *sheet[sheet.max_row - len(card.notes)]):
         cell.font = xl.Font(bold=True)
     sheet.column_dimensions["B"].width = 52
-    book.save(out)
+    with replacing(out) as temporary:
+        book.save(temporary)

@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 from motcua.adapters.bootstrap import Motcua, database_url, open_motcua
+from motcua.adapters.files import replacing, write_text
 from motcua.adapters.logging import mask_text
 from motcua.adapters.render.timeline import (
     Timeline,
@@ -38,12 +39,13 @@ from motcua.adapters.render.timeline import (
     timeline_tables,
 )
 from motcua.adapters.sql.engine import dialect_url
+from motcua.entrypoints.cli.usage import bounded_line
 from motcua.workflow.auditing.anchor import ANCHOR_MAX_BYTES, Anchor, AnchorReport, check, take
 from motcua.workflow.auditing.control_sheet import ControlSheet, StepCheck, control_sheet
 from motcua.workflow.auditing.replay import Difference, replay_all
 from motcua.workflow.dossiers.internal_process import working_time_label
 from motcua.workflow.engine.audit import AuditEntry, verify_chains
-from motcua.workflow.engine.bounds import EXCERPT_MAX, day_problem, json_document
+from motcua.workflow.engine.bounds import CASE_CODE_MAX, CODE_MAX, EXCERPT_MAX, day_problem, json_document
 from motcua.workflow.engine.clock import VN_TZ, to_vietnam_time
 from motcua.workflow.engine.definition import WorkflowDefinition
 from motcua.workflow.engine.model import Case, JsonValue
@@ -124,7 +126,7 @@ def _emit(text: str, out: Path | None) -> None:
     if out is None:
         sys.stdout.write(text)
     else:
-        out.write_text(text, encoding="utf-8")
+        write_text(out, text)
 
 
 def _need_out(out: Path | None, what: str) -> Path:
@@ -137,7 +139,8 @@ def _need_out(out: Path | None, what: str) -> Path:
 
 
 def history(
-    code: Annotated[str, typer.Argument(help="Mã hồ sơ (dossier code) or plan task code.")],
+    code: Annotated[str, typer.Argument(help="Mã hồ sơ (dossier code) or plan task code.",
+                                        callback=bounded_line(CASE_CODE_MAX))],
     at: Annotated[str | None, typer.Option("--at", help="Show the dossier as it stood at this instant "
                                            "(ISO 8601 or dd/mm/yyyy HH:MM; Vietnam time unless an offset is given).")]
     = None,
@@ -166,13 +169,16 @@ def history(
 
 
 def _print_tables(timeline: Timeline, out: Path | None) -> None:
-    console = _out if out is None else Console(file=out.open("w", encoding="utf-8"), width=_PIPE_WIDTH)
-    try:
-        for table in timeline_tables(timeline):
-            console.print(table)
-    finally:
-        if out is not None:
-            console.file.close()
+    if out is None:
+        _print_to(_out, timeline)
+        return
+    with replacing(out) as temporary, temporary.open("w", encoding="utf-8") as file:
+        _print_to(Console(file=file, width=_PIPE_WIDTH), timeline)
+
+
+def _print_to(console: Console, timeline: Timeline) -> None:
+    for table in timeline_tables(timeline):
+        console.print(table)
 
 
 # -- verify ------------------------------------------------------------------------------------------
@@ -323,7 +329,7 @@ def anchor(db: DbOption = None, out: OutOption = None) -> None:
 
 
 def control_sheet_command(
-    code: Annotated[str, typer.Argument(help="Mã hồ sơ (dossier code).")],
+    code: Annotated[str, typer.Argument(help="Mã hồ sơ (dossier code).", callback=bounded_line(CASE_CODE_MAX))],
     out: OutOption = None,
     output: Annotated[HistoryFormat | None, typer.Option("--format", help="table, json or xlsx (default: xlsx "
                                                           "with --out FILE.xlsx, else table)")] = None,
@@ -411,7 +417,8 @@ def _sheet_table(sheet: ControlSheet) -> Table:
 
 @subject_app.command("export")
 def subject_export(
-    id_number: Annotated[str, typer.Argument(help="Số định danh cá nhân (CCCD) of the applicant.")],
+    id_number: Annotated[str, typer.Argument(help="Số định danh cá nhân (CCCD) of the applicant.",
+                                             callback=bounded_line(CODE_MAX))],
     db: DbOption = None,
     out: OutOption = None,
 ) -> None:

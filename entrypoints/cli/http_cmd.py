@@ -25,7 +25,8 @@ from motcua.adapters.backends import open_backend
 from motcua.adapters.bootstrap import database_url, open_motcua
 from motcua.adapters.keys import APPLICANT_ROLE, ApiKey, ApiKeyStore, new_key
 from motcua.entrypoints.cli.scope_options import KeyAllUnits, KeyProvince, KeyUnits, one_scope
-from motcua.entrypoints.cli.usage import fail
+from motcua.entrypoints.cli.usage import bounded_line, fail
+from motcua.workflow.engine.bounds import CODE_MAX
 from motcua.workflow.engine.clock import SystemClock, to_vietnam_time
 from motcua.workflow.errors import InvalidInput, MotcuaError, NotFound
 from motcua.workflow.units.directory import UnitDirectory
@@ -158,7 +159,10 @@ def list_keys(db: DbOption = None) -> None:
 
 
 @apikey_app.command("revoke")
-def revoke(key_id: Annotated[str, typer.Argument(help="The key id (the part after mc_)")], db: DbOption = None) -> None:
+def revoke(
+    key_id: Annotated[str, typer.Argument(help="The key id (the part after mc_)", callback=bounded_line(CODE_MAX))],
+    db: DbOption = None,
+) -> None:
     """Revoke a key: requests with it get 401 from now on."""
     with _keys(db) as keys:
         if not keys.revoke(key_id, SystemClock().now()):

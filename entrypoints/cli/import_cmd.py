@@ -25,6 +25,7 @@ from rich.progress import (
 from rich.text import Text
 
 from motcua.adapters.bootstrap import open_motcua
+from motcua.entrypoints.cli.usage import shown
 from motcua.entrypoints.errors import BadFile, FileRefused
 from motcua.entrypoints.importer import import_file
 from motcua.workflow.errors import MotcuaError
@@ -91,7 +92,7 @@ class _Bar:
 
 
 def _fail(message: str) -> typer.Exit:
-    _err.print(f"[red]error:[/red] {escape(' '.join(message.split()))}", highlight=False, soft_wrap=True)
+    _err.print(f"[red]error:[/red] {escape(shown(message))}", highlight=False, soft_wrap=True)
     return typer.Exit(code=_USAGE_ERROR)
 
 

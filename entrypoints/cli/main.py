@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -27,6 +27,7 @@ from motcua.entrypoints.cli.procedures_import_cmd import register as register_pr
 from motcua.entrypoints.cli.report_cmd import register as register_reports
 from motcua.entrypoints.cli.sync_cmd import register_sync
 from motcua.entrypoints.cli.units_cmd import units_app
+from motcua.entrypoints.cli.usage import USAGE_ERROR, shown
 from motcua.entrypoints.cli.user_cmd import register as register_users
 from motcua.entrypoints.cli.worker_cmd import register as register_worker
 from motcua.simulation.scenario import DemoOptions
@@ -155,10 +156,13 @@ def main() -> None:
     try:
         app()
     except MotcuaError as error:
-        _err.print(f"[red]error:[/red] {error}", highlight=False)
-        sys.exit(2)
+        _refuse(str(error))
     except OSError as error:  # a file or a directory the command was given cannot be used (an --out, a --dir …)
         named = f"{error.filename}: " if error.filename is not None else ""
-        _err.print(f"[red]error:[/red] {escape(named)}{escape(error.strerror or type(error).__name__)}",
-                   highlight=False)
-        sys.exit(2)
+        _refuse(f"{named}{error.strerror or type(error).__name__}")
+
+
+def _refuse(message: str) -> NoReturn:
+    """End on a refusal: ``error: …`` on one line of stderr (never wrapped), exit status 2."""
+    _err.print(f"[red]error:[/red] {escape(shown(message))}", highlight=False, soft_wrap=True)
+    sys.exit(USAGE_ERROR)

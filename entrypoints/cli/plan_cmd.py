@@ -28,6 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from motcua.adapters.bootstrap import Motcua, open_motcua
+from motcua.adapters.files import replacing, write_text
 from motcua.definitions.plans import load_plan
 from motcua.entrypoints.cli.groups import report_group
 from motcua.entrypoints.cli.report_scope import UnitOption, report_scope
@@ -319,7 +320,8 @@ def _book_xlsx(title: str, rows: tuple[BookRow, ...], out: Path) -> None:
             cell.number_format = "dd/mm/yyyy hh:mm"
     for letter, width in zip("ABCDEFGHIJ", (6, 26, 48, 24, 17, 17, 17, 17, 14, 48), strict=True):
         sheet.column_dimensions[letter].width = width
-    book.save(out)
+    with replacing(out) as temporary:
+        book.save(temporary)
 
 
 def _book_table(title: str, rows: tuple[BookRow, ...]) -> Table:
@@ -357,7 +359,7 @@ def report_book(
         if out is None:
             typer.echo(text, nl=False)
         else:
-            out.write_text(text, encoding="utf-8-sig")  # the BOM lets Excel read UTF-8
+            write_text(out, text, encoding="utf-8-sig")  # the BOM lets Excel read UTF-8
             typer.echo(f"{len(rows)} hồ sơ → {out}")
     else:
         _console().print(_book_table(title, rows))

@@ -13,6 +13,7 @@ from rich.console import Console, Group
 from rich.table import Table
 
 from motcua.adapters.bootstrap import procedure_catalogue
+from motcua.entrypoints.cli.usage import bounded_line, shown
 from motcua.workflow.dossiers.catalogue import (
     CHANNELS,
     Channel,
@@ -24,6 +25,7 @@ from motcua.workflow.dossiers.catalogue import (
     ProcessingTime,
     TimeUnit,
 )
+from motcua.workflow.engine.bounds import CODE_MAX
 from motcua.workflow.engine.clock import to_vietnam_time
 from motcua.workflow.errors import UnknownProcedure
 
@@ -67,7 +69,7 @@ def procedures(
     rows = catalogue.by_field(field) if field else tuple(catalogue)
     if not rows:
         known = ", ".join(f"{code} ({name})" for code, name in catalogue.fields().items())
-        console.print(f"Không có lĩnh vực {field!r}. Các lĩnh vực: {known}")
+        console.print(shown(f"Không có lĩnh vực {field!r}. Các lĩnh vực: {known}"), highlight=False, markup=False)
         raise typer.Exit(code=1)
     day = _day(on)
     console.print(_table(tuple(procedure for procedure in rows if procedure.valid_on(day)), day))
@@ -75,7 +77,7 @@ def procedures(
 
 @procedures_app.command("show")
 def show(
-    code: str = typer.Argument(..., help="Mã thủ tục (mã TTHC), ví dụ 2.000815."),
+    code: str = typer.Argument(..., help="Mã thủ tục (mã TTHC), ví dụ 2.000815.", callback=bounded_line(CODE_MAX)),
     output: Format = FormatOption,
 ) -> None:
     """Một thủ tục: các phiên bản, thẩm quyền, biểu phí, các bước nội bộ, căn cứ pháp lý và nguồn."""
@@ -83,7 +85,7 @@ def show(
     try:
         procedure = catalogue.get(code)
     except UnknownProcedure:
-        typer.echo(f"Không có thủ tục {code!r} trong danh mục ({len(catalogue)} thủ tục).", err=True)
+        typer.echo(shown(f"Không có thủ tục {code!r} trong danh mục ({len(catalogue)} thủ tục)."), err=True)
         raise typer.Exit(code=1) from None
     if output is Format.json:
         typer.echo(json.dumps(_as_json(procedure), ensure_ascii=False, indent=2))

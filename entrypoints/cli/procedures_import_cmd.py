@@ -22,6 +22,7 @@ from rich.markup import escape
 from motcua.adapters.bootstrap import procedures_dir
 from motcua.definitions.catalogue_store import CatalogueStore
 from motcua.definitions.procedure_import import ImportPlan, apply_import, plan_import
+from motcua.entrypoints.cli.usage import shown
 from motcua.workflow.dossiers.catalogue_import import CatalogueDiff
 from motcua.workflow.engine.bounds import day_problem
 from motcua.workflow.errors import CatalogueImportRefused, InvalidInput, MotcuaError
@@ -51,7 +52,7 @@ def _consoles() -> tuple[Console, Console]:
 
 
 def _fail(err: Console, message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {escape(' '.join(message.split()))}", highlight=False, soft_wrap=True)
+    err.print(f"[red]error:[/red] {escape(shown(message))}", highlight=False, soft_wrap=True)
     return typer.Exit(code=_USAGE_ERROR)
 
 

@@ -28,6 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from motcua.adapters.bootstrap import Motcua, open_motcua
+from motcua.adapters.files import replacing, write_text
 from motcua.adapters.render.reports import (
     bieu06_csv,
     bieu06_table,
@@ -38,6 +39,7 @@ from motcua.adapters.render.reports import (
 )
 from motcua.entrypoints.cli.groups import report_group
 from motcua.entrypoints.cli.report_scope import UnitOption, report_scope
+from motcua.entrypoints.cli.usage import USAGE_ERROR, shown
 from motcua.workflow.engine.model import JsonValue
 from motcua.workflow.errors import InvalidInput, MotcuaError
 from motcua.workflow.reports.par766 import Scorecard
@@ -87,8 +89,8 @@ def _reporting(db: str | None) -> Iterator[Motcua]:
         finally:
             motcua.close()
     except MotcuaError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        typer.echo(f"error: {shown(str(error))}", err=True)
+        raise typer.Exit(USAGE_ERROR) from None
 
 
 def _reports(motcua: Motcua) -> ReportService:
@@ -100,8 +102,8 @@ def _period(start: str | None, end: str | None, period: str | None, cutoff_day: 
     try:
         return period_of(start, end, period, cutoff_day)
     except InvalidInput as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        typer.echo(f"error: {shown(str(error))}", err=True)
+        raise typer.Exit(USAGE_ERROR) from None
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ def _emit(rendered: _Rendered, output: Format, out: Path | None) -> None:
         if out is None:
             _console().print(table)
             return
-        with out.open("w", encoding="utf-8") as file:
+        with replacing(out) as temporary, temporary.open("w", encoding="utf-8") as file:
             _console(file).print(table)
         return
     document = json.dumps(rendered.document, ensure_ascii=False, indent=2) + "\n"
@@ -136,7 +138,7 @@ def _emit(rendered: _Rendered, output: Format, out: Path | None) -> None:
     if out is None:
         typer.echo(content, nl=False)
     else:  # a CSV file carries a BOM so that Excel reads it as UTF-8
-        out.write_text(content, encoding="utf-8-sig" if output is Format.CSV else "utf-8")
+        write_text(out, content, encoding="utf-8-sig" if output is Format.CSV else "utf-8")
 
 
 def bieu06(

@@ -11,7 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from motcua.adapters.bootstrap import PORTAL_PUBLISH, Motcua, open_motcua
+from motcua.entrypoints.cli.usage import bounded_line
 from motcua.workflow.dvcqg.portal import EntrySync, summarize
+from motcua.workflow.engine.bounds import CASE_CODE_MAX
 from motcua.workflow.engine.clock import to_vietnam_time
 
 __all__ = ["register_sync", "status"]
@@ -24,7 +26,8 @@ _out = Console(width=None if sys.stdout.isatty() else _PIPE_WIDTH)
 
 
 @sync_app.command("status")
-def status(code: Annotated[str | None, typer.Argument(help="A dossier code: its changes one by one.")] = None,
+def status(code: Annotated[str | None, typer.Argument(help="A dossier code: its changes one by one.",
+                                                      callback=bounded_line(CASE_CODE_MAX))] = None,
            db: DbOption = None) -> None:
     """Sync status per dossier (every dossier), or per change of one dossier."""
     motcua = open_motcua(db, observers=[])

@@ -1,16 +1,40 @@
-"""How a command ends on bad input: one line on stderr naming what was wrong, and exit code 2."""
+"""How a command ends on bad input: one line on stderr naming what was wrong, and exit code 2.
+
+Whatever a refusal echoes is bounded here, once for every command: a run of more than :data:`ECHO_MAX` characters
+without a space (an argument quoted back, a path) is cut, with an ellipsis and its length. An identifier given as
+an argument is refused early, before any database is opened, when it is longer than an identifier can be
+(:func:`bounded_line`, the bounds of :mod:`motcua.workflow.engine.bounds`)."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Final, NoReturn
 
 import typer
 
+from motcua.workflow.engine.bounds import line_problem
 from motcua.workflow.errors import InvalidDefinition, InvalidInput, MotcuaError
 
-__all__ = ["USAGE_ERROR", "fail"]
+__all__ = ["ECHO_MAX", "USAGE_ERROR", "bounded_line", "fail", "shown"]
 
 USAGE_ERROR: Final = 2
+ECHO_MAX: Final = 80  # characters of one word (an argument, a path) an error message may echo
+_LONG_WORD: Final = re.compile(rf"\S{{{ECHO_MAX + 1},}}")
+
+
+def shown(message: str) -> str:
+    """``message`` on one line, every word of it longer than :data:`ECHO_MAX` cut: ``AAAA…… (100000 characters)``."""
+    return _LONG_WORD.sub(lambda word: f"{word[0][:ECHO_MAX]}… ({len(word[0])} characters)", " ".join(message.split()))
+
+
+def bounded_line(limit: int) -> Callable[[typer.CallbackParam, str | None], str | None]:
+    """A typer callback refusing an argument that is not one line of at most ``limit`` characters."""
+    def check(param: typer.CallbackParam, value: str | None) -> str | None:
+        if value is not None and (problem := line_problem(value, limit)) is not None:
+            raise InvalidInput((param.name or "argument").upper(), problem)
+        return value
+    return check
 
 
 def fail(error: MotcuaError, *, source: str) -> NoReturn:
@@ -21,5 +45,5 @@ def fail(error: MotcuaError, *, source: str) -> NoReturn:
         message = f"invalid {source} {error.source}: {'; '.join(error.problems)}"
     else:
         message = str(error)
-    typer.echo("error: " + " ".join(message.split()), err=True)
+    typer.echo("error: " + shown(message), err=True)
     raise typer.Exit(code=USAGE_ERROR)

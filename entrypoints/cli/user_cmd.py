@@ -22,10 +22,10 @@ from rich.table import Table
 
 from motcua.adapters.backends import open_backend
 from motcua.adapters.bootstrap import database_url, open_motcua
-from motcua.adapters.users import PASSWORD_MAX, UserStore, check_password, new_user
+from motcua.adapters.users import NAME_MAX, PASSWORD_MAX, UserStore, check_password, new_user
 from motcua.entrypoints.cli.http_cmd import check_known
 from motcua.entrypoints.cli.scope_options import UserAllUnits, UserProvince, UserUnits, one_scope
-from motcua.entrypoints.cli.usage import fail
+from motcua.entrypoints.cli.usage import bounded_line, fail
 from motcua.workflow.engine.clock import SystemClock, to_vietnam_time
 from motcua.workflow.errors import InvalidInput, MotcuaError, NotFound
 
@@ -81,7 +81,8 @@ def _password() -> str:
 
 
 @user_app.command("disable")
-def disable(name: Annotated[str, typer.Argument(help="The user's name")], db: DbOption = None) -> None:
+def disable(name: Annotated[str, typer.Argument(help="The user's name", callback=bounded_line(NAME_MAX))],
+            db: DbOption = None) -> None:
     """Disable a user: they cannot sign in, and their sessions end now."""
     with _users(db) as users:
         if not users.disable(name, SystemClock().now()):

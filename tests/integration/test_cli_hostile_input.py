@@ -204,3 +204,98 @@ def test_diagram_reads_a_workflow_key_never_a_pattern(tmp_path: Path, key: str) 
     done = run(["diagram", key], tmp_path)
     assert_usage_error(done)
     assert "flowchart" not in done.stdout and "stateDiagram" not in done.stdout
+
+
+# 14. a SQLite file of another application, or no SQLite file at all, was migrated into (or failed unnamed) --------
+@pytest.mark.parametrize("args", [
+    ["history", CODE], ["story", "-q"], ["report", "bieu06", "--period", "2024-Q1"], ["apikey", "list"],
+    ["outbox", "failed"],
+], ids=["history", "story", "bieu06", "apikey-list", "outbox-failed"])
+@pytest.mark.parametrize("kind", ["another-application", "not-sqlite"])
+def test_a_sqlite_file_not_motcuas_is_refused_untouched(tmp_path: Path, args: list[str], kind: str) -> None:
+    path = tmp_path / "app.db"
+    if kind == "another-application":
+        with sqlite3.connect(path) as connection:
+            connection.execute("CREATE TABLE customer (id INTEGER PRIMARY KEY, name TEXT)")
+            connection.execute("INSERT INTO customer VALUES (1, 'An')")
+        connection.close()
+    else:
+        path.write_text("name,phone\nAn,0901\n", encoding="utf-8")
+    before = path.read_bytes()
+    done = run([*args, "--db", f"sqlite:///{path}"], tmp_path)
+    assert_usage_error(done)
+    assert "app.db" in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["app.db"]  # no -wal, no -shm, no -journal
+
+
+@pytest.mark.parametrize("existing", ["new-path", "empty-file"])
+def test_a_new_path_or_an_empty_file_is_still_created_and_migrated(tmp_path: Path, existing: str) -> None:
+    path = tmp_path / "fresh.db"
+    if existing == "empty-file":
+        path.touch()
+    done = run(["story", "-q", "--db", f"sqlite:///{path}"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)
+    connection.close()
+
+
+# 15. a refusal that came after a directory or a lock file was made --------------------------------------------
+def test_procedures_rollback_of_a_missing_directory_creates_nothing(tmp_path: Path) -> None:
+    done = run(["procedures", "rollback", "--dir", str(tmp_path / "missing" / "catalogue")], tmp_path)
+    assert_usage_error(done)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_procedures_rollback_of_an_empty_directory_writes_no_lock_file(tmp_path: Path) -> None:
+    assert_usage_error(run(["procedures", "rollback", "--dir", str(tmp_path)], tmp_path))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("province", [False, True], ids=["commune", "province"])
+def test_demo_refusing_its_db_creates_no_out_directory(tmp_path: Path, story_db: str, province: bool) -> None:
+    out = tmp_path / "new" / "demo-output"
+    done = run(["demo", *(["--province"] if province else []), "--dossiers", "10", "--quiet",
+                "--db", story_db, "--out", str(out)], tmp_path)
+    assert_usage_error(done)
+    assert "already holds cases" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_out_under_a_file_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    done = run(["demo", "--dossiers", "10", "--quiet", "--out", str(tmp_path / "a-file" / "out")], tmp_path)
+    assert_usage_error(done)
+    assert [p.name for p in tmp_path.iterdir()] == ["a-file"]
+
+
+# 16. an argument of 100,000 characters was echoed whole in the error (and looked up in the database first) ------
+LONG = "A" * 100_000
+
+
+@pytest.mark.parametrize("args", [
+    ["history", LONG], ["control-sheet", LONG, "--out", "c.xlsx"], ["sync", "status", LONG],
+    ["subject", "export", LONG, "--out", "s.json"], ["apikey", "revoke", LONG], ["user", "disable", LONG],
+], ids=["history", "control-sheet", "sync-status", "subject-export", "apikey-revoke", "user-disable"])
+def test_an_overlong_identifier_is_refused_before_the_database_is_opened(tmp_path: Path, args: list[str]) -> None:
+    done = run([*args, "--db", f"sqlite:///{tmp_path / 'x.db'}"], tmp_path)
+    assert_usage_error(done)
+    assert "longer than" in done.stderr and len(done.stderr) < 200, done.stderr[:300]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_procedures_show_refuses_an_overlong_code_without_echoing_it(tmp_path: Path) -> None:
+    done = run(["procedures", "show", LONG], tmp_path)
+    assert_usage_error(done)
+    assert "longer than 64 characters" in done.stderr and len(done.stderr) < 200, done.stderr[:300]
+
+
+@pytest.mark.parametrize("args", [
+    ["report", "bieu06", "--period", LONG], ["plan", "load", LONG], ["history", CODE, "--out", f"/nonexistent/{LONG}"],
+], ids=["period", "plan-file", "out-path"])
+def test_an_error_echoes_at_most_a_bounded_excerpt_of_an_argument(tmp_path: Path, story_db: str,
+                                                                  args: list[str]) -> None:
+    done = run([*args, "--db", story_db], tmp_path)
+    assert_usage_error(done)
+    assert "characters)" in done.stderr and len(done.stderr) < 400, done.stderr[:500]

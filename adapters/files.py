@@ -1,0 +1,35 @@
+"""Every file a command writes (an ``--out``: reports, exports, sheets, the demo's workbooks and charts) is written
+whole or not at all: into a temporary file beside it, then moved into place with :func:`os.replace` (atomic on one
+file system). A failure half-way removes the temporary and leaves the file that was there before as it was."""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["replacing", "write_text"]
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A temporary path in ``path``'s directory to write to; moved onto ``path`` when the block ends, removed if it
+    raises. A directory at ``path`` is refused before anything is written."""
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: Path, text: str, encoding: str = "utf-8") -> None:
+    """``path.write_text(text)``, whole or not at all."""
+    with replacing(path) as temporary:
+        temporary.write_text(text, encoding=encoding)

@@ -1,0 +1,101 @@
+"""Every ``--out`` file is written whole or not at all: a failure half-way (a full disk, a crash of the writer)
+leaves the file that was there before unchanged and no temporary beside it (each of these failed before: the file
+was truncated in place)."""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from motcua.adapters.files import replacing
+from motcua.entrypoints.cli.main import app
+
+CODE = "000.00.00.H23-240304-0001"  # a dossier of `motcua story`
+PREVIOUS = b"the previous, good report\n"
+
+
+@pytest.fixture(scope="module")
+def story_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('story') / 'story.db'}"
+    done = CliRunner().invoke(app, ["story", "-q", "--db", url])
+    assert done.exit_code == 0, done.output
+    return url
+
+
+def _half_then_full_disk(original: Callable[..., Any]) -> Callable[..., Any]:
+    """A writer that writes part of what it was given, then fails as a full disk does."""
+    def writer(self: Any, target: Any, *args: Any, **kwargs: Any) -> Any:
+        name = target if isinstance(target, str | Path) else self
+        Path(name).write_bytes(b"PK\x03\x04 half a file")
+        raise OSError(errno.ENOSPC, "No space left on device", str(name))
+    return writer
+
+
+def _left(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir())
+
+
+@pytest.mark.parametrize("args", [
+    ["history", CODE, "--format", "json"],
+    ["history", CODE],
+    ["report", "bieu06", "--period", "2024-Q1", "--format", "csv"],
+    ["report", "bieu06", "--period", "2024-Q1"],
+    ["anchor"],
+], ids=["history-json", "history-table", "bieu06-csv", "bieu06-table", "anchor"])
+def test_a_text_out_failing_half_way_leaves_the_previous_file(
+    tmp_path: Path, story_db: str, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    out = tmp_path / "out.txt"
+    out.write_bytes(PREVIOUS)
+    real_open = Path.open
+
+    def failing_open(self: Path, mode: str = "r", *rest: Any, **kwargs: Any) -> Any:
+        if "w" not in mode or self.parent != tmp_path:
+            return real_open(self, mode, *rest, **kwargs)
+        file = real_open(self, mode, *rest, **kwargs)
+        file.write("half a rep")
+        file.close()
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+
+    monkeypatch.setattr(Path, "open", failing_open)
+    done = CliRunner().invoke(app, [*args, "--out", str(out), "--db", story_db])
+    assert done.exit_code != 0
+    assert out.read_bytes() == PREVIOUS
+    assert _left(tmp_path) == ["out.txt"]
+
+
+@pytest.mark.parametrize("args", [
+    ["history", CODE, "--format", "xlsx"],
+    ["control-sheet", CODE],
+    ["report", "bieu06", "--period", "2024-Q1", "--format", "xlsx"],
+], ids=["history-xlsx", "control-sheet", "bieu06-xlsx"])
+def test_a_workbook_out_failing_half_way_leaves_the_previous_file(
+    tmp_path: Path, story_db: str, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    out = tmp_path / "out.xlsx"
+    out.write_bytes(PREVIOUS)
+    monkeypatch.setattr(openpyxl.Workbook, "save", _half_then_full_disk(openpyxl.Workbook.save))
+    done = CliRunner().invoke(app, [*args, "--out", str(out), "--db", story_db])
+    assert done.exit_code != 0
+    assert out.read_bytes() == PREVIOUS
+    assert _left(tmp_path) == ["out.xlsx"]
+
+
+def test_an_out_written_whole_replaces_the_previous_file(tmp_path: Path, story_db: str) -> None:
+    out = tmp_path / "h.json"
+    out.write_bytes(PREVIOUS)
+    done = CliRunner().invoke(app, ["history", CODE, "--format", "json", "--out", str(out), "--db", story_db])
+    assert done.exit_code == 0, done.output
+    assert out.read_text(encoding="utf-8").startswith("{") and _left(tmp_path) == ["h.json"]
+
+
+def test_replacing_refuses_a_directory_before_writing(tmp_path: Path) -> None:
+    with pytest.raises(IsADirectoryError), replacing(tmp_path):
+        pytest.fail("nothing may be written for a directory")
+    assert _left(tmp_path) == []

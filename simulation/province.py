@@ -37,7 +37,7 @@ from motcua.definitions.units import unit_calendars
 from motcua.simulation.cast import Cast, Staff, draw_cast
 from motcua.simulation.feedback import FEEDBACK_PER_YEAR, FeedbackRun, feedback_arrivals
 from motcua.simulation.flow import Agenda, Office, Tally
-from motcua.simulation.scenario import DEMO_DB_NAME, MAX_DOSSIERS, DemoOptions, make_folder, writable_folder
+from motcua.simulation.scenario import DEMO_DB_NAME, MAX_DOSSIERS, DemoOptions, prepared, writable_folder
 from motcua.simulation.timers import CountingNotifier, InlinePump
 from motcua.simulation.work import Work
 from motcua.simulation.workload import MONTH_FACTOR, Arrival, draw_workload, person_name, working_days
@@ -120,23 +120,6 @@ def _database(options: ProvinceOptions) -> tuple[str, Path | None]:
         return options.db, None
     path = options.out / DEMO_DB_NAME
     return f"sqlite:///{path}?synchronous=normal", path
-
-
-def _prepared(url: str, path: Path | None, out: Path, clock: ManualClock) -> Motcua:
-    """The database, ready for the year, and the output folder made: a ``--db`` is opened and found empty first, so
-    that a refusal writes nothing; the demo's own file is replaced."""
-    if path is not None:
-        make_folder(out)
-        for suffix in ("", "-wal", "-shm"):
-            path.with_name(path.name + suffix).unlink(missing_ok=True)
-        return _open(url, clock)
-    app = _open(url, clock)
-    try:
-        make_folder(out)
-    except BaseException:
-        app.close()
-        raise
-    return app
 
 
 def _open(url: str, clock: ManualClock) -> Motcua:
@@ -354,7 +337,7 @@ def run_province(options: ProvinceOptions, progress: Callable[[int], None] = lam
     url, path = _database(options)
     started = wall.perf_counter()
     clock = ManualClock(datetime(PROVINCE_YEAR, 1, 1, tzinfo=VN_TZ))
-    app = _prepared(url, path, options.out, clock)
+    app = prepared(partial(_open, url, clock), options.out, path)
     try:
         year, spans, counts = _play(app, clock, options, progress, on_total)
         reports = ReportService(app.reports, app.rules, app.store).caught_up()

@@ -13,13 +13,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
+from functools import partial
 
 from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.simulation.cast import Cast, draw_cast
 from motcua.simulation.feedback import feedback_arrivals
 from motcua.simulation.plan_progress import plan_schedule
-from motcua.simulation.scenario import DemoOptions, Scenario, make_folder, resolve
+from motcua.simulation.scenario import DemoOptions, Scenario, prepared, resolve
 from motcua.simulation.timers import CountingNotifier, InlinePump, RedisPump, TimerPump
 from motcua.simulation.workload import Arrival, draw_workload, working_days
 from motcua.simulation.year import YearRun, run_year
@@ -56,28 +56,6 @@ class DemoResult:
     @property
     def year_report(self) -> Bieu06:
         return self.periods[-1][1]
-
-
-def _fresh(scenario: Scenario) -> None:
-    if scenario.fresh_file is not None:
-        for suffix in ("", "-wal", "-shm"):
-            scenario.fresh_file.with_name(scenario.fresh_file.name + suffix).unlink(missing_ok=True)
-
-
-def _prepared(scenario: Scenario, out: Path, clock: ManualClock) -> Motcua:
-    """The database, ready for the year, and the output folder made. A ``--db`` is opened and found empty before the
-    folder is made, the demo's own file after: a refusal writes nothing."""
-    if scenario.fresh_file is not None:
-        make_folder(out)
-        _fresh(scenario)
-        return _open(scenario, clock)
-    app = _open(scenario, clock)
-    try:
-        make_folder(out)
-    except BaseException:
-        app.close()
-        raise
-    return app
 
 
 def _open(scenario: Scenario, clock: ManualClock) -> Motcua:
@@ -121,7 +99,7 @@ def run_demo(options: DemoOptions, progress: Callable[[int], None] = lambda adva
     scenario = resolve(options)
     started = time.perf_counter()
     clock = ManualClock(datetime(options.year, 1, 1, tzinfo=VN_TZ))
-    app = _prepared(scenario, options.out, clock)
+    app = prepared(partial(_open, scenario, clock), options.out, scenario.fresh_file)
     try:
         rng = random.Random(options.seed)
         days = working_days(app.calendar, options.year)

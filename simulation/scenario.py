@@ -8,15 +8,23 @@ from __future__ import annotations
 
 import os
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from motcua.definitions.offices import DEFAULT_OFFICE, office_names
 from motcua.definitions.plans import load_plan, plan_paths
 from motcua.workflow.errors import InvalidInput, NotFound
 from motcua.workflow.plan.model import Plan
 
-__all__ = ["DEMO_DB_NAME", "MAX_DOSSIERS", "DemoOptions", "Scenario", "make_folder", "resolve", "writable_folder"]
+if TYPE_CHECKING:
+    from motcua.adapters.bootstrap import Motcua
+
+__all__ = [
+    "DEMO_DB_NAME", "MAX_DOSSIERS", "DemoOptions", "Scenario", "make_folder", "prepared", "remove_database", "resolve",
+    "writable_folder",
+]
 
 DEMO_DB_NAME = "motcua.db"
 MAX_DOSSIERS = 200_000
@@ -89,6 +97,29 @@ def make_folder(out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise InvalidInput("--out", f"{out}: cannot write there ({error.strerror or error})") from None
+
+
+def remove_database(path: Path) -> None:
+    """Remove the SQLite file at ``path`` and its ``-wal`` and ``-shm`` companions (the demo's own file, replaced)."""
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+
+
+def prepared(open_database: Callable[[], Motcua], out: Path, own_file: Path | None) -> Motcua:
+    """The database, ready for the year, and the output folder made. A ``--db`` (``own_file`` None) is opened and found
+    empty before the folder is made, the demo's own file (``own_file``, removed first) after: a refusal writes
+    nothing."""
+    if own_file is not None:
+        make_folder(out)
+        remove_database(own_file)
+        return open_database()
+    app = open_database()
+    try:
+        make_folder(out)
+    except BaseException:
+        app.close()
+        raise
+    return app
 
 
 def resolve(options: DemoOptions) -> Scenario:

@@ -42,6 +42,7 @@ def timer_message(timer: DueTimer) -> dict[str, JsonValue]:
     return {
         "case_code": timer.case_code, "name": timer.name, "trigger": timer.trigger,
         "due_at": timer.due_at.isoformat(), "data": dict(timer.data), "generation": timer.generation,
+        "attempts": timer.attempts,
     }
 
 
@@ -49,6 +50,7 @@ def _timer(message: Mapping[str, Any]) -> DueTimer:
     return DueTimer(
         case_code=message["case_code"], name=message["name"], trigger=message["trigger"],
         due_at=datetime.fromisoformat(message["due_at"]), data=message["data"], generation=message["generation"],
+        attempts=message.get("attempts", 0),  # a message of a motcua before 0018 carries none
     )
 
 

@@ -25,10 +25,10 @@ from typing import Final
 import structlog
 
 from motcua.workflow.engine.clock import Clock
-from motcua.workflow.engine.model import Case, DueTimer, OutboxItem, ParkedTimer
+from motcua.workflow.engine.model import Case, DueTimer, OutboxItem
 from motcua.workflow.engine.ports import Claim, Notifier, Outbox, TimerQueue
-from motcua.workflow.engine.retry import RetryPolicy, Settlement
-from motcua.workflow.engine.service import CaseService, FiredTimers
+from motcua.workflow.engine.retry import RetryAt, RetryPolicy, Settlement
+from motcua.workflow.engine.service import CaseService, FiredTimers, TimerFailure
 from motcua.workflow.errors import DeliveryFailed, Retryable
 
 __all__ = ["HEARTBEATS_PER_LEASE", "MAX_HOLD", "Handlers"]
@@ -57,13 +57,13 @@ class Handlers:
         default_factory=lambda: ThreadPoolExecutor(SIDE_BY_SIDE, thread_name_prefix="motcua-deliver"),
         init=False, repr=False, compare=False)
 
-    def handle_timer(self, timer: DueTimer) -> Case | ParkedTimer | None:
-        """Fire the timer exactly once, or park it when its trigger fails for good; ``None`` when it was stale.
-        Retryable errors propagate."""
+    def handle_timer(self, timer: DueTimer) -> Case | TimerFailure | None:
+        """Fire the timer exactly once, or record its trigger's failure (tried again later, or parked); ``None`` when
+        it was stale. Retryable errors propagate."""
         with structlog.contextvars.bound_contextvars(case=timer.case_code, trigger=timer.trigger, role="system"):
-            outcome = self.service.fire_or_park(timer, self.timers)
-        if isinstance(outcome, ParkedTimer):
-            _parked([outcome])
+            outcome = self.service.fire_claimed(timer, self.timers)
+        if isinstance(outcome, TimerFailure):
+            _failed([outcome])
         return outcome
 
     def handle_timers(self, timers: Sequence[DueTimer], lease: timedelta | None = None) -> FiredTimers:
@@ -76,7 +76,7 @@ class Handlers:
         claim = None if lease is None else Claim.new(self.clock.now(), lease)
         with structlog.contextvars.bound_contextvars(timers=len(timers), role="system"):
             fired = self.service.fire_timers(timers, self.timers, claim)
-        _parked(fired.parked)
+        _failed(fired.failed)
         if claim is not None and fired.released:
             released = list(fired.released)
             if claim.until - self.clock.now() < claim.lease * 2 / 3:  # firing took long: the heartbeat's first beat
@@ -254,9 +254,15 @@ class Handlers:
                 return
 
 
-def _parked(timers: Sequence[ParkedTimer]) -> None:
-    """Tell the operator of each timer set aside: its case, name and trigger and the kind of error (the error's text,
-    which may quote the case's data, stays in the database: ``motcua timers parked``)."""
-    for timer in timers:
-        log.warning("timer.parked", case=timer.case_code, timer=timer.name, trigger=timer.trigger,
-                    error=timer.error.partition(":")[0])
+def _failed(failures: Sequence[TimerFailure]) -> None:
+    """Tell the operator of each timer whose trigger failed: its case, name and trigger, the kind of error, and when
+    it is tried again (``timer.failed``) or that it was set aside (``timer.parked``). The error's text stays in the
+    database (``motcua timers parked``)."""
+    for failure in failures:
+        timer, kind = failure.timer, failure.error.partition(":")[0]
+        fields = {"case": timer.case_code, "timer": timer.name, "trigger": timer.trigger, "error": kind,
+                  "attempt": timer.attempts + 1}
+        if isinstance(failure.settlement, RetryAt):
+            log.warning("timer.failed", **fields, retry_at=failure.settlement.at.isoformat())
+        else:
+            log.warning("timer.parked", **fields)

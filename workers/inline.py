@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 
 from motcua.workers.handlers import Handlers
 from motcua.workflow.engine.clock import ManualClock
-from motcua.workflow.engine.model import Case, DueTimer, OutboxItem, ParkedTimer
+from motcua.workflow.engine.model import Case, DueTimer, OutboxItem
 from motcua.workflow.engine.ports import Claim
+from motcua.workflow.engine.service import TimerFailure
 from motcua.workflow.errors import ConcurrencyConflict
 
 __all__ = ["InlineRunner", "InlineSink"]
@@ -27,7 +28,7 @@ class InlineSink:
     handlers: Handlers
     fired: int = 0
     stale: int = 0
-    parked: int = 0
+    failed: int = 0  # timers whose trigger failed (tried again later, or parked)
 
     def send_timer(self, timer: DueTimer) -> None:
         for attempt in range(_CONFLICT_RETRIES):
@@ -38,7 +39,7 @@ class InlineSink:
                     raise
                 continue
             self.fired += isinstance(result, Case)
-            self.parked += isinstance(result, ParkedTimer)
+            self.failed += isinstance(result, TimerFailure)
             self.stale += result is None
             return
 
@@ -49,7 +50,7 @@ class InlineSink:
         fired = self.handlers.handle_timers(timers, lease)  # lost races are retried alone, inside
         self.fired += fired.fired
         self.stale += fired.stale
-        self.parked += len(fired.parked)
+        self.failed += len(fired.failed)
 
     def send_effects(self, items: Sequence[OutboxItem], claim: Claim | None = None) -> None:
         self.handlers.handle_effects(items, claim)

@@ -39,7 +39,9 @@ class _Timer:
     timer: SetTimer
     generation: int
     claimed_until: datetime | None = None
-    error: str | None = None  # parked, and why (TimerQueue.park)
+    attempts: int = 0  # failed so far (TimerQueue.timer_failed); 0: sound, holds back its case's later timers
+    error: str | None = None  # the last failure
+    parked: bool = False
 
 
 @dataclass(slots=True)
@@ -182,7 +184,7 @@ class MemoryStore:
     def timers(self, code: str) -> Sequence[SetTimer]:
         with self._lock:
             armed = self._timers.get(code, {})
-            return [armed[name].timer for name in sorted(armed) if armed[name].error is None]
+            return [armed[name].timer for name in sorted(armed) if not armed[name].parked]
 
     def effects(self, code: str) -> Sequence[Effect]:
         with self._lock:
@@ -242,42 +244,51 @@ class MemoryStore:
     def armed_count(self, now: datetime, where: CaseFilter | None = None) -> tuple[int, int]:
         with self._lock:
             armed = [timer for code, timers in self._timers.items() if self._selects(where, code)
-                     for timer in timers.values() if timer.error is None]
+                     for timer in timers.values() if not timer.parked]
         return len(armed), sum(1 for timer in armed if timer.timer.due_at <= now)
 
     def armed_timers(self, limit: int, where: CaseFilter | None = None) -> list[ArmedTimer]:
         with self._lock:
-            armed = [ArmedTimer(code, t.timer.name, t.timer.trigger, t.timer.due_at, t.claimed_until)
+            armed = [ArmedTimer(code, t.timer.name, t.timer.trigger, t.timer.due_at, t.claimed_until, t.attempts,
+                                t.error)
                      for code, timers in self._timers.items() if self._selects(where, code)
-                     for t in timers.values() if t.error is None]
+                     for t in timers.values() if not t.parked]
         return sorted(armed, key=lambda timer: (timer.due_at, timer.case_code, timer.name))[:max(limit, 0)]
 
-    def park(self, timer: DueTimer, error: str) -> bool:
+    def timer_failed(self, timer: DueTimer, error: str, settlement: Settlement, seen: int) -> bool:
         with self._lock:
             current = self._timers.get(timer.case_code, {}).get(timer.name)
-            if current is None or current.generation != timer.generation:
+            case = self._cases.get(timer.case_code)
+            if current is None or current.generation != timer.generation or case is None or case.version != seen:
                 return False
-            current.error, current.claimed_until = error, None
+            current.attempts, current.error = timer.attempts + 1, error
+            current.parked = isinstance(settlement, Park)
+            current.claimed_until = None if isinstance(settlement, Park) else settlement.at
             return True
 
-    def parked_timers(self, where: CaseFilter | None = None) -> list[ParkedTimer]:
+    def parked_timers(self, limit: int, where: CaseFilter | None = None) -> list[ParkedTimer]:
         with self._lock:
-            parked = [ParkedTimer(code, t.timer.name, t.timer.trigger, t.timer.due_at, t.error)
+            parked = [ParkedTimer(code, t.timer.name, t.timer.trigger, t.timer.due_at, t.error or "", t.attempts)
                       for code, timers in self._timers.items() if self._selects(where, code)
-                      for t in timers.values() if t.error is not None]
-        return sorted(parked, key=lambda timer: (timer.due_at, timer.case_code, timer.name))
+                      for t in timers.values() if t.parked]
+        return sorted(parked, key=lambda timer: (timer.due_at, timer.case_code, timer.name))[:max(limit, 0)]
+
+    def parked_count(self, where: CaseFilter | None = None) -> int:
+        with self._lock:
+            return sum(1 for code, timers in self._timers.items() if self._selects(where, code)
+                       for t in timers.values() if t.parked)
 
     def requeue_timers(self, timers: Sequence[tuple[str, str]] | None) -> int:
         with self._lock:
             chosen = [armed for code, mine in self._timers.items() for name, armed in mine.items()
-                      if armed.error is not None and (timers is None or (code, name) in timers)]
+                      if armed.parked and (timers is None or (code, name) in timers)]
             for armed in chosen:
-                armed.error, armed.claimed_until = None, None
+                armed.parked, armed.attempts, armed.error, armed.claimed_until = False, 0, None, None
             return len(chosen)
 
     def _armed(self) -> Iterator[_Timer]:
         """Every armed timer (parked ones left out); under the lock."""
-        return (armed for timers in self._timers.values() for armed in timers.values() if armed.error is None)
+        return (armed for timers in self._timers.values() for armed in timers.values() if not armed.parked)
 
     def _selects(self, where: CaseFilter | None, code: str) -> bool:
         """Whether the case ``code`` is one ``where`` selects (any case, when None); under the lock."""
@@ -370,14 +381,14 @@ class MemoryStore:
 
 
 def _firsts(timers: dict[str, _Timer]) -> list[_Timer]:
-    """A case's earliest armed timers (parked ones neither fire nor hold back the others)."""
-    armed = [timer for timer in timers.values() if timer.error is None]
-    if not armed:
-        return []
-    earliest = min(timer.timer.due_at for timer in armed)
-    return [timer for timer in armed if timer.timer.due_at == earliest]
+    """A case's timers no sound armed timer of the case precedes: a case's timers fire in due order, but one that
+    failed (waiting to be tried again, or parked) holds back no other, and a parked one is not handed out at all."""
+    sound = [timer.timer.due_at for timer in timers.values() if not timer.parked and timer.attempts == 0]
+    earliest = min(sound, default=None)
+    return [timer for timer in timers.values()
+            if not timer.parked and (earliest is None or timer.timer.due_at <= earliest)]
 
 
 def _due(code: str, armed: _Timer) -> DueTimer:
     timer = armed.timer
-    return DueTimer(code, timer.name, timer.trigger, timer.due_at, dict(timer.data), armed.generation)
+    return DueTimer(code, timer.name, timer.trigger, timer.due_at, dict(timer.data), armed.generation, armed.attempts)

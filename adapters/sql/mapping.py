@@ -124,11 +124,11 @@ def timer_from_record(record: Record, codec: Codec) -> SetTimer:
 
 
 def due_timer_from_record(record: Record, codec: Codec) -> DueTimer:
-    """A claimed timer from a row of :data:`motcua.adapters.sql.queries.TIMER_COLUMNS`."""
-    case_code, name, trigger, due_at, data, generation = record
+    """A claimed timer from a row of :data:`motcua.adapters.sql.queries.TIMER_COLUMNS` and ``attempts``."""
+    case_code, name, trigger, due_at, data, generation, attempts = record
     return DueTimer(
         case_code=case_code, name=name, trigger=trigger, due_at=codec.instant_from(due_at),
-        data=codec.json_from(data), generation=generation,
+        data=codec.json_from(data), generation=generation, attempts=attempts,
     )
 
 

@@ -107,8 +107,10 @@ class StoreQueries:
         self.armed_count = sql(_armed_count())
         self.next_due = sql(_next_due())
         self.timer_table = sql(_timer_table())
-        self.park_timer = sql(_park_timer())
+        self.timer_retry = sql(_timer_failed(parked=False))
+        self.timer_park = sql(_timer_failed(parked=True))
         self.parked_timers = sql(_parked_timers())
+        self.parked_count = sql(_parked_count())
         self.requeue_timers_all = sql(_requeue_timers(TIMER.c.status == PARKED))
         self.requeue_timer = sql(_requeue_timers(sa.and_(_timer(), TIMER.c.status == PARKED)))
         self.enqueue_effect = sql(_enqueue_effect(sql))
@@ -155,8 +157,12 @@ class StoreQueries:
         return self._of_cases("timer_table", where)
 
     def parked_timers_of(self, where: CaseFilter) -> Statement:
-        """:attr:`parked_timers` of the cases ``where`` selects (parameters: :func:`filter_params`)."""
+        """:attr:`parked_timers` of the cases ``where`` selects (parameters: ``limit`` and :func:`filter_params`)."""
         return self._of_cases("parked_timers", where)
+
+    def parked_count_of(self, where: CaseFilter) -> Statement:
+        """:attr:`parked_count` of the cases ``where`` selects (parameters: :func:`filter_params`)."""
+        return self._of_cases("parked_count", where)
 
     def parked_of(self, where: CaseFilter) -> Statement:
         """:attr:`parked` of the cases ``where`` selects (parameters: :func:`filter_params`)."""
@@ -333,8 +339,13 @@ def _parked_timers_of(where: CaseFilter, _: bool) -> sa.Select[*tuple[Any, ...]]
     return _parked_timers().where(_of_cases(TIMER, where))
 
 
+def _parked_count_of(where: CaseFilter, _: bool) -> sa.Select[*tuple[Any, ...]]:
+    return _parked_count().where(_of_cases(TIMER, where))
+
+
 _OF_CASES: Final = {"find": _find, "armed_count": _armed_count_of, "timer_table": _timer_table_of,
-                    "backlog": _backlog_of, "parked": _parked_of, "parked_timers": _parked_timers_of}
+                    "backlog": _backlog_of, "parked": _parked_of, "parked_timers": _parked_timers_of,
+                    "parked_count": _parked_count_of}
 
 
 
@@ -369,13 +380,13 @@ def _entry_position() -> sa.ScalarSelect[Any]:
 def _arm_timer(sql: Compiler, *, by_entry: bool = False) -> sa.Insert:
     """Arm a timer (armed, not claimed), or re-arm it with its new trigger, instant, data and generation (or, with
     ``by_entry``, the position of the entry ``sequence`` that armed it)."""
-    values = {**_params(TIMER_COLUMNS), "status": ARMED, "claimed_until": sa.null()}
+    values = {**_params(TIMER_COLUMNS), "status": ARMED, "claimed_until": sa.null(), "attempts": 0}
     if by_entry:
         values["generation"] = _entry_position()
     armed = sql.insert(TIMER).values(values)
     new = armed.excluded
     rearmed = {"trigger": new.trigger, "due_at": new.due_at, "data": new.data, "status": ARMED,
-               "generation": new.generation, "claimed_until": sa.null(), "error": sa.null()}
+               "generation": new.generation, "claimed_until": sa.null(), "attempts": 0, "error": sa.null()}
     return armed.on_conflict_do_update(index_elements=[TIMER.c.case_code, TIMER.c.name], set_=rearmed)
 
 
@@ -396,29 +407,36 @@ def _next_due() -> sa.Select[*tuple[Any, ...]]:
 
 
 def _timer_table() -> sa.Select[*tuple[Any, ...]]:
-    """The first ``limit`` armed timers by due instant, with their claims (the operator's table)."""
-    columns = (TIMER.c.case_code, TIMER.c.name, TIMER.c.trigger, TIMER.c.due_at, TIMER.c.claimed_until)
+    """The first ``limit`` armed timers by due instant, with their claims and failures (the operator's table)."""
+    columns = (TIMER.c.case_code, TIMER.c.name, TIMER.c.trigger, TIMER.c.due_at, TIMER.c.claimed_until,
+               TIMER.c.attempts, TIMER.c.error)
     order = (TIMER.c.due_at, TIMER.c.case_code, TIMER.c.name)
     return sa.select(*columns).where(TIMER.c.status == ARMED).order_by(*order).limit(param("limit"))
 
 
-def _park_timer() -> sa.Update:
-    """Park the timer as claimed (same generation) with the reason ``error``: out of the claim and its index."""
-    parked = sa.update(TIMER).where(_claimed()).values(status=PARKED, error=param("error"), claimed_until=sa.null())
-    return parked.returning(TIMER.c.name)
+def _timer_failed(*, parked: bool) -> sa.Update:
+    """Record a failure of the timer as claimed (same generation), while its case is still at version ``seen``:
+    ``attempts`` and ``error`` written, and either claimed until ``until`` (tried again then) or parked."""
+    values: dict[str, Any] = {"attempts": param("attempts"), "error": param("error")}
+    values |= {"status": PARKED, "claimed_until": sa.null()} if parked else {"claimed_until": param("until")}
+    return sa.update(TIMER).where(_claimed(), _unmoved()).values(values).returning(TIMER.c.name)
 
 
 def _parked_timers() -> sa.Select[*tuple[Any, ...]]:
-    """The parked timers by due instant, then case code and name, with their reasons."""
-    columns = (TIMER.c.case_code, TIMER.c.name, TIMER.c.trigger, TIMER.c.due_at, TIMER.c.error)
+    """The first ``limit`` parked timers by due instant, then case code and name, with their last failures."""
+    columns = (TIMER.c.case_code, TIMER.c.name, TIMER.c.trigger, TIMER.c.due_at, TIMER.c.error, TIMER.c.attempts)
     order = (TIMER.c.due_at, TIMER.c.case_code, TIMER.c.name)
-    return sa.select(*columns).where(TIMER.c.status == PARKED).order_by(*order)
+    return sa.select(*columns).where(TIMER.c.status == PARKED).order_by(*order).limit(param("limit"))
+
+
+def _parked_count() -> sa.Select[*tuple[Any, ...]]:
+    return sa.select(sa.func.count()).select_from(TIMER).where(TIMER.c.status == PARKED)
 
 
 def _requeue_timers(chosen: sa.ColumnElement[bool]) -> sa.Update:
-    """Parked timers armed again, unclaimed, their reason cleared."""
-    requeued = sa.update(TIMER).where(chosen).values(status=ARMED, error=sa.null(), claimed_until=sa.null())
-    return requeued.returning(TIMER.c.name)
+    """Parked timers armed again, unclaimed, their failures forgotten."""
+    values = {"status": ARMED, "attempts": 0, "error": sa.null(), "claimed_until": sa.null()}
+    return sa.update(TIMER).where(chosen).values(values).returning(TIMER.c.name)
 
 
 def _claim_due(limit: int) -> sa.Update:
@@ -435,8 +453,9 @@ def _claim_due(limit: int) -> sa.Update:
     now = param("now")
     free = sa.or_(TIMER.c.claimed_until.is_(None), TIMER.c.claimed_until <= now)
     earlier = TIMER.alias("earlier")
-    first_of_case = ~sa.exists().where(  # a case's timers fire in due order: one at a time per case
-        earlier.c.case_code == TIMER.c.case_code, earlier.c.status == ARMED, earlier.c.due_at < TIMER.c.due_at
+    first_of_case = ~sa.exists().where(  # a case's timers fire in due order, one at a time; a failed one holds none
+        earlier.c.case_code == TIMER.c.case_code, earlier.c.status == ARMED, earlier.c.attempts == 0,
+        earlier.c.due_at < TIMER.c.due_at,
     )
     due = (
         sa.select(TIMER.c.case_code, TIMER.c.name)
@@ -448,7 +467,7 @@ def _claim_due(limit: int) -> sa.Update:
     )
     chosen = sa.tuple_(TIMER.c.case_code, TIMER.c.name).in_(sa.select(due.c.case_code, due.c.name))
     claimed = sa.update(TIMER).where(chosen).values(claimed_until=param("until"))
-    return claimed.returning(*(TIMER.c[name] for name in TIMER_COLUMNS))
+    return claimed.returning(*(TIMER.c[name] for name in TIMER_COLUMNS), TIMER.c.attempts)
 
 
 def _lock_cases() -> sa.Select[*tuple[Any, ...]]:

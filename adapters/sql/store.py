@@ -56,7 +56,7 @@ from motcua.workflow.engine.model import (
 )
 from motcua.workflow.engine.ports import Claim
 from motcua.workflow.engine.queries import CaseFilter, Page, check_page
-from motcua.workflow.engine.retry import RetryAt, Settlement
+from motcua.workflow.engine.retry import Park, RetryAt, Settlement
 from motcua.workflow.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict, StaleTimer
 
 __all__ = ["SqlStore"]
@@ -347,20 +347,35 @@ class SqlStore:
         with self._driver.reading() as unit:
             records = unit.all(statement, {**params, "limit": limit})
         instant = self._codec.instant_from
-        return [ArmedTimer(code, name, trigger, instant(due_at), None if claimed is None else instant(claimed))
-                for code, name, trigger, due_at, claimed in records]
+        return [ArmedTimer(code, name, trigger, instant(due_at), None if claimed is None else instant(claimed),
+                           attempts, error)
+                for code, name, trigger, due_at, claimed, attempts, error in records]
 
-    def park(self, timer: DueTimer, error: str) -> bool:
+    def timer_failed(self, timer: DueTimer, error: str, settlement: Settlement, seen: int) -> bool:
+        params = {**_claimed(timer), "seen": seen, "attempts": timer.attempts + 1, "error": error}
+        if isinstance(settlement, Park):
+            statement = self._sql.timer_park
+        else:
+            statement, params = self._sql.timer_retry, {**params, "until": self._codec.instant(settlement.at)}
         with self._driver.transaction() as unit:
-            return unit.first(self._sql.park_timer, {**_claimed(timer), "error": error}) is not None
+            return unit.first(statement, params) is not None
 
-    def parked_timers(self, where: CaseFilter | None = None) -> list[ParkedTimer]:
+    def parked_timers(self, limit: int, where: CaseFilter | None = None) -> list[ParkedTimer]:
+        if limit < 1:
+            return []
         statement, params = self._of_cases(self._sql.parked_timers, self._sql.parked_timers_of, where)
         with self._driver.reading() as unit:
-            records = unit.all(statement, params)
+            records = unit.all(statement, {**params, "limit": limit})
         instant = self._codec.instant_from
-        return [ParkedTimer(code, name, trigger, instant(due_at), error)
-                for code, name, trigger, due_at, error in records]
+        return [ParkedTimer(code, name, trigger, instant(due_at), error or "", attempts)
+                for code, name, trigger, due_at, error, attempts in records]
+
+    def parked_count(self, where: CaseFilter | None = None) -> int:
+        statement, params = self._of_cases(self._sql.parked_count, self._sql.parked_count_of, where)
+        with self._driver.reading() as unit:
+            record = unit.first(statement, params)
+        assert record is not None, "an aggregate returns its row"
+        return int(record[0])
 
     def requeue_timers(self, timers: Sequence[tuple[str, str]] | None) -> int:
         with self._driver.transaction() as unit:

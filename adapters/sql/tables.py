@@ -153,7 +153,8 @@ class TimerRow(Row, table=True):
 
     ``claimed_until`` is a dispatcher's lease. The claim index holds ``status = 'armed'`` rows only, so a
     status other than armed takes a timer out of the claim at no cost: ``'parked'``, a timer whose trigger failed
-    for good, with the reason in ``error`` (:meth:`motcua.workflow.engine.ports.TimerQueue.park`).
+    again and again, with its last failure in ``error`` (:meth:`motcua.workflow.engine.ports.TimerQueue.timer_failed`);
+    the operator's list reads them on an index of their own.
     """
 
     __tablename__ = "timer"
@@ -161,6 +162,8 @@ class TimerRow(Row, table=True):
         # the claim: WHERE status = 'armed' AND due_at <= now ORDER BY due_at LIMIT n
         sa.Index("ix_timer_armed_due_at", "due_at",
                  postgresql_where=sa.text("status = 'armed'"), sqlite_where=sa.text("status = 'armed'")),
+        sa.Index("ix_timer_parked_due_at", "due_at",
+                 postgresql_where=sa.text("status = 'parked'"), sqlite_where=sa.text("status = 'parked'")),
     )
 
     case_code: str = Field(primary_key=True, foreign_key="case.code", sa_type=CODE)
@@ -172,7 +175,9 @@ class TimerRow(Row, table=True):
     # the global position of the audit entry that armed it: unique forever, so a stale claim never matches
     generation: int = Field(sa_type=ID)
     claimed_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    error: str | None = Field(default=None, sa_type=sa.String)  # why it was parked (status 'parked'); NULL if armed
+    # failures of its trigger so far (0: sound; it holds back its case's later timers), and the last one
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    error: str | None = Field(default=None, sa_type=sa.String)
 
 
 class OutboxRow(Row, table=True):

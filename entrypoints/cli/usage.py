@@ -16,7 +16,7 @@ import typer
 from motcua.workflow.engine.bounds import line_problem
 from motcua.workflow.errors import InvalidDefinition, InvalidInput, MotcuaError
 
-__all__ = ["ECHO_MAX", "USAGE_ERROR", "bounded_line", "fail", "shown"]
+__all__ = ["ECHO_MAX", "USAGE_ERROR", "bounded_line", "bounded_lines", "fail", "shown"]
 
 USAGE_ERROR: Final = 2
 ECHO_MAX: Final = 80  # characters of one word (an argument, a path) an error message may echo
@@ -34,6 +34,17 @@ def bounded_line(limit: int) -> Callable[[typer.CallbackParam, str | None], str 
         if value is not None and (problem := line_problem(value, limit)) is not None:
             raise InvalidInput((param.name or "argument").upper(), problem)
         return value
+    return check
+
+
+def bounded_lines(limit: int) -> Callable[[typer.CallbackParam, list[str] | None], list[str] | None]:
+    """:func:`bounded_line` for every value of an argument that takes several."""
+    one = bounded_line(limit)
+
+    def check(param: typer.CallbackParam, values: list[str] | None) -> list[str] | None:
+        for value in values or ():
+            one(param, value)
+        return values
     return check
 
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Final
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from motcua.adapters.bootstrap import database_url, open_motcua
+from motcua.adapters.bootstrap import Motcua, database_url, open_motcua
+from motcua.entrypoints.cli.usage import bounded_lines
 from motcua.workers.dispatcher import DEFAULT_BATCH_SIZE, DEFAULT_MAX_IN_FLIGHT, DEFAULT_POLL, MAX_BATCH_SIZE
-from motcua.workflow.engine.bounds import excerpt
+from motcua.workflow.engine.bounds import CASE_CODE_MAX, excerpt
 from motcua.workflow.engine.clock import SystemClock, to_vietnam_time
 from motcua.workflow.errors import InvalidInput
 
@@ -24,6 +25,8 @@ timers_app = typer.Typer(help="Timers parked after their trigger failed for good
                          no_args_is_help=True, add_completion=False)
 _out = Console()
 _IDS_SHOWN = 10  # ids an error names
+PARKED_SHOWN: Final = 1_000  # parked timers `motcua timers parked` lists (the count names them all)
+PARKED_MAX: Final = 100_000  # parked timers `motcua timers retry` reads to find the codes' (parked timers are rare)
 
 
 def worker(
@@ -96,41 +99,49 @@ def retry(
 
 @timers_app.command("parked")
 def parked_timers(db: DbOption = None) -> None:
-    """List the timers set aside because their trigger failed for a reason no retry cures, with that reason."""
+    """List the timers set aside after their trigger failed again and again, with the last failure."""
     motcua = open_motcua(db, observers=[])
     try:
-        parked = motcua.store.parked_timers()
+        parked, count = motcua.store.parked_timers(PARKED_SHOWN), motcua.store.parked_count()
     finally:
         motcua.close()
-    _out.print(f"Hẹn giờ tạm dừng do lỗi: {len(parked)}", highlight=False)
+    shown = f" (the {len(parked):,} due first)" if count > len(parked) else ""
+    _out.print(f"Hẹn giờ tạm dừng do lỗi: {count}{shown}", highlight=False)
     for timer in parked:  # lines, not a table: a code or a reason cut to a terminal's width would mislead
         due = f"{to_vietnam_time(timer.due_at):%d/%m/%Y %H:%M}"
-        _out.print(f"{timer.case_code}  {timer.name}  {timer.trigger}  đến hạn {due}\n    lỗi: {timer.error}",
-                   markup=False, highlight=False, soft_wrap=True)
+        _out.print(f"{timer.case_code}  {timer.name}  {timer.trigger}  đến hạn {due}  lần {timer.attempts}\n"
+                   f"    lỗi: {timer.error}", markup=False, highlight=False, soft_wrap=True)
 
 
 @timers_app.command("retry")
 def retry_timers(
-    codes: Annotated[list[str] | None, typer.Argument(help="dossiers whose parked timers to send back")] = None,
+    codes: Annotated[list[str] | None, typer.Argument(help="dossiers whose parked timers to send back",
+                                                      callback=bounded_lines(CASE_CODE_MAX))] = None,
     every: Annotated[bool, typer.Option("--all", help="send back every parked timer")] = False,
     db: DbOption = None,
 ) -> None:
-    """Arm parked timers again (after the cause was fixed); the next dispatcher tick fires those due."""
+    """Arm parked timers again (after the cause was fixed), their failures forgotten; the next dispatcher tick fires
+    those due."""
     if bool(codes) == every:
         raise typer.BadParameter("name the dossiers whose parked timers to send back, or pass --all (not both)")
     motcua = open_motcua(db, observers=[])
     try:
-        parked = motcua.store.parked_timers()
-        missing = sorted(set(codes or ()) - {timer.case_code for timer in parked})
-        if missing:  # a code mistyped, or its timers sent back or cancelled since: nothing is sent back
-            shown = ", ".join(excerpt(code) for code in missing[:_IDS_SHOWN])
-            more = " …" if len(missing) > _IDS_SHOWN else ""
-            raise InvalidInput("codes", f"no parked timer on {shown}{more} (`motcua timers parked` lists them)")
-        chosen = None if every else [(t.case_code, t.name) for t in parked if t.case_code in set(codes or ())]
-        count = motcua.store.requeue_timers(chosen)
+        count = motcua.store.requeue_timers(None) if every else _requeue_of(motcua, codes or [])
     finally:
         motcua.close()
     _out.print(f"{count} hẹn giờ được kích hoạt lại ({to_vietnam_time(SystemClock().now()):%d/%m/%Y %H:%M})")
+
+
+def _requeue_of(motcua: Motcua, codes: list[str]) -> int:
+    """Arm again the parked timers of ``codes``; a code with none (mistyped, armed again or cancelled since) is
+    refused first, and nothing is armed."""
+    parked = motcua.store.parked_timers(PARKED_MAX)
+    missing = sorted(set(codes) - {timer.case_code for timer in parked})
+    if missing:
+        shown = ", ".join(excerpt(code) for code in missing[:_IDS_SHOWN])
+        more = " …" if len(missing) > _IDS_SHOWN else ""
+        raise InvalidInput("codes", f"no parked timer on {shown}{more} (`motcua timers parked` lists them)")
+    return motcua.store.requeue_timers([(t.case_code, t.name) for t in parked if t.case_code in set(codes)])
 
 
 def register(app: typer.Typer) -> None:

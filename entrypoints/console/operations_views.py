@@ -24,6 +24,7 @@ from motcua.workflow.engine.model import ArmedTimer, Case, OutboxItem, ParkedTim
 from motcua.workflow.engine.queries import CaseFilter
 
 __all__ = [
+    "PARKED_MAX",
     "TIMERS_SHOWN",
     "ChainCheck",
     "ParkedEffect",
@@ -39,6 +40,8 @@ __all__ = [
 
 TIMERS_SHOWN: Final = 200
 """Timers a page lists (the earliest due); the counts above the table cover them all."""
+PARKED_MAX: Final = 100_000
+"""Parked timers one request arms again (parked timers are rare: each is a fault an operator looked at)."""
 SYNC_PAGE: Final = 50
 
 
@@ -64,7 +67,8 @@ class TimerBoard:
     backlog: int  # effects waiting for delivery
     lines: tuple[TimerLine, ...]
     everywhere: bool  # a scope of every unit: the figures are the whole system's
-    parked: tuple[ParkedTimer, ...] = ()  # set aside after their trigger failed for good
+    parked: tuple[ParkedTimer, ...] = ()  # the first of those set aside after their trigger failed again and again
+    parked_count: int = 0
 
 
 def timer_board(motcua: Motcua, cases: ScopedCases, now: datetime) -> TimerBoard:
@@ -76,13 +80,16 @@ def timer_board(motcua: Motcua, cases: ScopedCases, now: datetime) -> TimerBoard
     lines = tuple(TimerLine(timer, timer.due_at <= now, timer.claimed_until is not None and timer.claimed_until > now)
                   for timer in store.armed_timers(TIMERS_SHOWN, where))
     return TimerBoard(armed, due, store.backlog(where), lines, everywhere=where is None,
-                      parked=tuple(store.parked_timers(where)))
+                      parked=tuple(store.parked_timers(TIMERS_SHOWN, where)), parked_count=store.parked_count(where))
 
 
 def requeue_timers(motcua: Motcua, cases: ScopedCases, codes: Sequence[str] | None) -> int:
     """Arm again the parked timers of the scope's cases (of the dossiers ``codes``, or every one the scope sees when
     None), as ``motcua timers retry`` does."""
-    chosen = [(timer.case_code, timer.name) for timer in motcua.store.parked_timers(_selected(cases))
+    where = _selected(cases)
+    if where is None and codes is None:
+        return motcua.store.requeue_timers(None)
+    chosen = [(timer.case_code, timer.name) for timer in motcua.store.parked_timers(PARKED_MAX, where)
               if codes is None or timer.case_code in codes]
     return motcua.store.requeue_timers(chosen) if chosen else 0
 

@@ -62,8 +62,8 @@ class StoreGauges(Collector):
         armed, due = self._store.armed_count(self._clock.now())
         yield GaugeMetricFamily("motcua_timers_armed", "Timers armed.", value=armed)
         yield GaugeMetricFamily("motcua_timers_lagging", "Timers due and not fired yet.", value=due)
-        yield GaugeMetricFamily("motcua_timers_parked", "Timers parked after their trigger failed for good.",
-                                value=len(self._store.parked_timers()))
+        yield GaugeMetricFamily("motcua_timers_parked", "Timers parked after their trigger failed again and again.",
+                                value=self._store.parked_count())
         parked = self._store.parked()
         yield GaugeMetricFamily("motcua_outbox_parked", "Effects parked after failing.", value=len(parked))
         failures = sum(1 for item in parked if item.kind == SYNC_KIND)

@@ -1,11 +1,12 @@
-"""A timer whose trigger fails for good, end to end: a dossier on an SQLite file, a dispatcher and a real dramatiq
+"""A timer whose trigger keeps failing, end to end: a dossier on an SQLite file, a dispatcher and a real dramatiq
 worker (stub broker), the operator's commands.
 
 Before, such a timer (here: its trigger retired from the definition, as a careless deploy or migration leaves it)
 failed its message, stayed claimed until its lease ran out, and was handed out again, for ever — and, first of its
-dossier, held back the dossier's later timers. Now the worker parks it once, with the reason; the log says so
-without the case's data; the dispatcher claims it no more; ``motcua timers parked`` lists it and ``motcua timers
-retry`` sends it back once the cause is fixed, and it fires exactly once.
+dossier, held back the dossier's later timers. Now each failure is recorded with the timer and logged without the
+case's data; it is tried again after 1, 2, 4, 8, 16 minutes, then parked; the dispatcher claims it no more;
+``motcua timers parked`` lists it and ``motcua timers retry`` sends it back once the cause is fixed, and it fires
+exactly once.
 """
 
 from __future__ import annotations
@@ -100,19 +101,27 @@ def test_a_timer_failing_for_good_is_parked_once_listed_and_sent_back(
     clock.set(due_at + timedelta(minutes=1))
 
     with capture_logs() as logs:
-        assert _run(one_stop, clock).timers == 1  # handled without failing its message (join is fail-fast)
-    [parked] = [line for line in logs if line["event"] == "timer.parked"]
-    assert parked == {"event": "timer.parked", "log_level": "warning", "case": code, "timer": name,
-                      "trigger": RETIRED, "error": "UnknownTrigger"}
+        for wait in (1, 2, 4, 8, 16):
+            assert _run(one_stop, clock).timers == 1  # handled without failing its message (join is fail-fast)
+            clock.advance(timedelta(minutes=wait - 0.5))
+            assert _run(one_stop, clock).timers == 0  # not before its wait is over
+            clock.advance(timedelta(minutes=0.5))
+        assert _run(one_stop, clock).timers == 1  # the sixth failure: parked
+    failed = [line for line in logs if line["event"] in ("timer.failed", "timer.parked")]
+    assert [(line["event"], line["attempt"]) for line in failed] == [
+        *(("timer.failed", n) for n in range(1, 6)), ("timer.parked", 6)]
+    assert failed[-1] == {"event": "timer.parked", "log_level": "warning", "case": code, "timer": name,
+                          "trigger": RETIRED, "error": "UnknownTrigger", "attempt": 6}
     assert not any(APPLICANT.name in str(line) or APPLICANT.id_number in str(line) for line in logs)
 
-    clock.advance(LEASE * 3)  # its lease would have run out: before, it was handed out again here
+    clock.advance(timedelta(days=1))  # before, it was handed out again at every lease
     assert _run(one_stop, clock).timers == 0
     status, listed = _cli(url, "timers", "parked")
-    [reason] = [timer.error for timer in one_stop.parts.store.parked_timers()]
+    [reason] = [timer.error for timer in one_stop.parts.store.parked_timers(10)]
     assert reason.startswith("UnknownTrigger: ") and RETIRED in reason
     assert status == 0 and listed.splitlines() == [
-        "Hẹn giờ tạm dừng do lỗi: 1", f"{code}  {name}  {RETIRED}  đến hạn {_shown(due_at)}", f"    lỗi: {reason}"]
+        "Hẹn giờ tạm dừng do lỗi: 1", f"{code}  {name}  {RETIRED}  đến hạn {_shown(due_at)}  lần 6",
+        f"    lỗi: {reason}"]
 
     status, refused = _cli(url, "timers", "retry", "000.00.00.H00-250908-9999")
     assert (status, refused) == (2, "error: codes: no parked timer on '000.00.00.H00-250908-9999' "

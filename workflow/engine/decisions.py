@@ -23,7 +23,15 @@ from motcua.workflow.engine.frozen import quick_init
 from motcua.workflow.engine.model import GENESIS_HASH, Actor, Case, DueTimer, Effect, JsonValue, TimerChange
 from motcua.workflow.engine.queries import indexed_by
 from motcua.workflow.engine.registry import Context
-from motcua.workflow.errors import GuardRejected, InvalidInput, RoleNotAllowed, RuleRefused, TransitionNotAllowed
+from motcua.workflow.errors import (
+    GuardRejected,
+    InvalidInput,
+    RoleNotAllowed,
+    RuleRefused,
+    TransitionNotAllowed,
+    UnknownDefinition,
+    UnknownTrigger,
+)
 
 __all__ = ["OPEN_TRIGGER", "Decision", "Engine", "chain"]
 
@@ -105,6 +113,16 @@ class Engine:
         state, taken = _move(compiled, spec, context)
         actions = taken[0].actions if len(taken) == 1 else tuple(a for transition in taken for a in transition.actions)
         return self._decide(compiled, context, plan, state, actions)
+
+    def allows(self, case: Case, trigger: str) -> bool | None:
+        """Whether ``case``'s state has a transition for ``trigger`` in a region it moves — roles, data and guards
+        aside; ``None`` when this engine knows neither the case's definition nor the trigger (it cannot tell)."""
+        try:
+            compiled = self.workflows.get(case.definition_key, case.definition_version)
+            spec = compiled.trigger(trigger)
+        except (UnknownDefinition, UnknownTrigger):
+            return None
+        return any(compiled.has_transition(region, trigger, case.state.get(region, "")) for region in spec.regions)
 
     def _decide(
         self, compiled: CompiledWorkflow, context: Context, plan: _Plan, state: dict[str, str],

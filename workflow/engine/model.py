@@ -98,7 +98,8 @@ class Effect:
 @dataclass(frozen=True, slots=True)
 class DueTimer:
     """An armed timer a dispatcher claimed. ``generation`` is the global position of the audit entry
-    that armed it: a re-armed timer gets a new one, so a stale claim can never fire the new timer."""
+    that armed it: a re-armed timer gets a new one, so a stale claim can never fire the new timer. ``attempts``:
+    how many times its trigger failed already (:meth:`~motcua.workflow.engine.ports.TimerQueue.timer_failed`)."""
 
     case_code: str
     name: str
@@ -106,6 +107,7 @@ class DueTimer:
     due_at: datetime
     data: Mapping[str, JsonValue]
     generation: int
+    attempts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,20 +120,23 @@ class ArmedTimer:
     trigger: str
     due_at: datetime
     claimed_until: datetime | None
+    attempts: int = 0  # its trigger failed this many times; it is tried again when the claim runs out
+    error: str | None = None  # the last failure
 
 
 @dataclass(frozen=True, slots=True)
 class ParkedTimer:
-    """A timer set aside after its trigger failed for a reason no retry cures (its data no longer fits the
-    definition, a trigger or a role the definition lacks…): not claimed again, nor holding back its case's later
+    """A timer set aside after its trigger failed again and again (its data no longer fits the definition, a trigger
+    or a role the definition lacks, an action that fails…): not claimed again, nor holding back its case's later
     timers, until an operator sends it back (:meth:`~motcua.workflow.engine.ports.TimerQueue.requeue_timers`) or a
-    later decision of its case re-arms or cancels it. ``error``: what refused it, as the worker saw it."""
+    later decision of its case re-arms or cancels it. ``error``: the last failure, as the worker saw it."""
 
     case_code: str
     name: str
     trigger: str
     due_at: datetime
     error: str
+    attempts: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,21 +123,28 @@ class TimerQueue(Protocol):
         whether it was removed."""
         ...
 
-    def park(self, timer: DueTimer, error: str) -> bool:
-        """Set aside a timer whose trigger failed for a reason no retry cures, with that reason: not claimed again,
-        not counted as armed, not holding back its case's later timers. Only the same generation (a timer re-armed
-        or cancelled since is left alone); returns whether it was parked. Re-arming the timer (a later decision)
-        makes it armed again."""
+    def timer_failed(self, timer: DueTimer, error: str, settlement: Settlement, seen: int) -> bool:
+        """Record that a claimed timer's trigger failed (``error``) as its ``timer.attempts + 1``-th failure: claimed
+        until the settlement's instant, then handed out again (no longer holding back its case's later timers
+        meanwhile), or parked (:class:`~motcua.workflow.engine.retry.Park`): not claimed again, not counted as armed,
+        until an operator requeues it. Only the same generation, and only while its case is still at version ``seen``
+        (the version the trigger failed on: a case moved since is judged afresh when the lease runs out, as
+        :meth:`discard` leaves it); returns whether it was recorded. Re-arming the timer (a later decision) makes it
+        armed and sound again."""
         ...
 
-    def parked_timers(self, where: CaseFilter | None = None) -> list[ParkedTimer]:
-        """The parked timers by due instant (then case code and name); of the cases ``where`` selects (every case
-        when None)."""
+    def parked_timers(self, limit: int, where: CaseFilter | None = None) -> list[ParkedTimer]:
+        """The first ``limit`` parked timers by due instant (then case code and name); of the cases ``where`` selects
+        (every case when None)."""
+        ...
+
+    def parked_count(self, where: CaseFilter | None = None) -> int:
+        """How many timers are parked; of the cases ``where`` selects (every case when None)."""
         ...
 
     def requeue_timers(self, timers: Sequence[tuple[str, str]] | None) -> int:
-        """Make parked timers armed again, unclaimed (all of them when ``timers`` is None, else those named by
-        ``(case code, timer name)``); returns how many."""
+        """Make parked timers armed again, unclaimed, their failures forgotten (all of them when ``timers`` is None,
+        else those named by ``(case code, timer name)``); returns how many."""
         ...
 
     def armed_count(self, now: datetime, where: CaseFilter | None = None) -> tuple[int, int]:

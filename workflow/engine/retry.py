@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from motcua.workflow.errors import Retryable
 
-__all__ = ["Park", "RetryAt", "RetryPolicy", "Settlement"]
+__all__ = ["Park", "RetryAt", "RetryPolicy", "Settlement", "TimerRetryPolicy"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,3 +41,21 @@ class RetryPolicy:
             return Park(f"failed {attempts} times")
         delay = min(self.cap, self.base * (2 ** (attempts - 1)))
         return RetryAt(now + delay)
+
+
+@dataclass(frozen=True, slots=True)
+class TimerRetryPolicy:
+    """What to do after a timer's trigger failed for a reason no lost race explains (its data refused, a trigger, a
+    role or a definition this worker does not know, an action that raised): try again after ``base × 2^(attempt-1)``
+    (1, 2, 4, 8, 16 minutes: half an hour in all, longer than a rolling deploy whose old workers do not know the new
+    definitions yet), then park it for an operator after ``max_attempts`` failures."""
+
+    max_attempts: int = 6
+    base: timedelta = timedelta(minutes=1)
+    cap: timedelta = timedelta(hours=1)
+
+    def after_failure(self, attempts: int, now: datetime) -> Settlement:
+        """``attempts`` counts the failure that just happened."""
+        if attempts >= self.max_attempts:
+            return Park(f"failed {attempts} times")
+        return RetryAt(now + min(self.cap, self.base * (2 ** (attempts - 1))))

@@ -8,8 +8,9 @@ from dataclasses import dataclass, replace
 from motcua.workflow.engine.audit import AuditEntry
 from motcua.workflow.engine.batches import Committed
 from motcua.workflow.engine.decisions import OPEN_TRIGGER, Decision, Engine
-from motcua.workflow.engine.model import SYSTEM_ACTOR, Actor, Case, DueTimer, OutboxItem, ParkedTimer
+from motcua.workflow.engine.model import SYSTEM_ACTOR, Actor, Case, DueTimer, OutboxItem
 from motcua.workflow.engine.ports import CaseStore, Claim, Observer, TimerQueue
+from motcua.workflow.engine.retry import Park, Settlement, TimerRetryPolicy
 from motcua.workflow.errors import (
     CaseNotFound,
     ConcurrencyConflict,
@@ -20,11 +21,11 @@ from motcua.workflow.errors import (
     TransitionNotAllowed,
 )
 
-__all__ = ["ALONE_RETRIES", "ERROR_MAX", "UNNUMBERED", "CaseService", "FiredTimers", "incurable"]
+__all__ = ["ALONE_RETRIES", "ERROR_MAX", "UNNUMBERED", "CaseService", "FiredTimers", "TimerFailure", "failing"]
 
 UNNUMBERED = "unnumbered"  # the code a refusal is reported under when no number was drawn for the case yet
 ALONE_RETRIES = 3  # a timer fired alone after its batch was refused: lost races retried this many times
-ERROR_MAX = 500  # characters of a parked timer's error kept with it
+ERROR_MAX = 500  # characters of a failed timer's error kept with it
 
 
 _Decided = tuple[list[Decision], list[DueTimer], list[DueTimer]]  # a case's chain, timers left alone, to discard
@@ -32,31 +33,64 @@ _Batch = tuple[list[list[Decision]], list[DueTimer]]  # a batch's units, and the
 
 
 @dataclass(frozen=True, slots=True)
+class TimerFailure:
+    """A timer whose trigger failed, and what was done about it (:class:`~motcua.workflow.engine.retry.RetryAt`: tried
+    again then; :class:`~motcua.workflow.engine.retry.Park`: set aside for an operator). ``error``: the failure's type
+    and, for motcua's own errors, their message (which names fields, never their values)."""
+
+    timer: DueTimer
+    error: str
+    settlement: Settlement
+
+    @property
+    def parked(self) -> bool:
+        return isinstance(self.settlement, Park)
+
+
+@dataclass(frozen=True, slots=True)
 class FiredTimers:
     """What a batch of timers came to: how many fired, how many did not (fired, cancelled or re-armed already; refused
     by their case and discarded — or kept, claimed, when the case moved meanwhile), how many of them all had to be
-    fired alone after the batch, and the ones set aside (parked) because their trigger failed for good."""
+    fired alone after the batch, and the ones whose trigger failed (tried again later, or parked)."""
 
     fired: int
     stale: int
     alone: int
     released: tuple[OutboxItem, ...] = ()  # the effects released by the batch's transaction, claimed (if asked)
-    parked: tuple[ParkedTimer, ...] = ()
+    failed: tuple[TimerFailure, ...] = ()
 
 
-def incurable(error: MotcuaError) -> bool:
-    """Whether a timer's trigger that failed with ``error`` would fail the same way on every retry, so the timer is
-    parked rather than handed out again at each lease: the case's data no longer fits its definition, a trigger, a
-    role, a definition or a rule set the system lacks… Not a lost race or the database away (:class:`Retryable`),
-    nor a store that failed (:class:`StorageFailure`: the next attempt may find it well)."""
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    """A timer's trigger that failed on ``case`` (the case as read for the decision)."""
+
+    error: Exception
+    case: Case
+
+
+def failing(error: Exception) -> bool:
+    """Whether a timer's trigger that raised ``error`` counts as a failure of the timer — tried again after a growing
+    wait, then parked (:class:`~motcua.workflow.engine.retry.TimerRetryPolicy`) — rather than an outage the message's
+    own retry covers: anything but a lost race or the database away (:class:`Retryable`) and a store that failed
+    (:class:`StorageFailure`). So data that no longer fits the definition, a trigger, a role, a definition or a rule
+    set this worker lacks, an action that raised (a bug)."""
     return not isinstance(error, Retryable | StorageFailure)
 
 
+def _described(error: Exception) -> str:
+    """What a failed timer keeps of its error: motcua's own errors with their message (they name fields, never
+    values), any other only by its type (its message may quote anything)."""
+    text = f"{type(error).__name__}: {error}" if isinstance(error, MotcuaError) else type(error).__name__
+    return text[:ERROR_MAX]
+
+
 class CaseService:
-    def __init__(self, engine: Engine, store: CaseStore, observers: Sequence[Observer] = ()) -> None:
+    def __init__(self, engine: Engine, store: CaseStore, observers: Sequence[Observer] = (),
+                 timer_retry: TimerRetryPolicy | None = None) -> None:
         self.engine = engine
         self.store = store
         self.observers = tuple(observers)
+        self.timer_retry = timer_retry or TimerRetryPolicy()
 
     def open(
         self, key: str, code: str, actor: Actor, data: Mapping[str, object], *, rule_set: str,
@@ -117,8 +151,30 @@ class CaseService:
         or a cancelled timer finds nothing to consume and changes nothing (``None``). A timer whose
         trigger the case no longer allows is discarded — only while the case is still as read: moved meanwhile, the
         timer stays claimed and is judged again when its lease runs out. A lost race raises ``ConcurrencyConflict``
-        (retryable): the timer stays armed and fires on the next try.
+        (retryable): the timer stays armed and fires on the next try. Any other refusal is raised, the timer left
+        as claimed (:meth:`fire_claimed` records it as the timer's failure).
         """
+        outcome = self._fire_one(timer, queue)
+        if isinstance(outcome, _Refused):
+            raise outcome.error
+        return outcome
+
+    def fire_claimed(self, timer: DueTimer, queue: TimerQueue) -> Case | TimerFailure | None:
+        """:meth:`fire_timer`, a lost race retried; a trigger that fails (:func:`failing`) is recorded as the timer's
+        failure — tried again after the policy's wait, or parked — unless the case's state no longer has the trigger
+        at all (its data aside), when the timer is discarded. ``None``: stale, discarded, or not recorded because the
+        case moved meanwhile (judged afresh when its lease runs out)."""
+        for attempt in range(ALONE_RETRIES):
+            try:
+                outcome = self._fire_one(timer, queue)
+            except ConcurrencyConflict:
+                if attempt == ALONE_RETRIES - 1:
+                    raise
+                continue
+            return self._settle(timer, outcome, queue) if isinstance(outcome, _Refused) else outcome
+        return None
+
+    def _fire_one(self, timer: DueTimer, queue: TimerQueue) -> Case | _Refused | None:
         try:
             case = self.store.load(timer.case_code)
         except CaseNotFound:
@@ -129,11 +185,30 @@ class CaseService:
         except TransitionNotAllowed:
             queue.discard(timer, case.version)  # kept if the case moved since it was read: judged again later
             return None
+        except Exception as error:  # an action's bug too: the timer's failure, not the batch's
+            if not failing(error):
+                raise
+            return _Refused(error, case)
         try:
             return self._run(timer.case_code, (timer.trigger,),
                              lambda decided: decided.append(replace(decision, consumes=timer)))
         except StaleTimer:
             return None
+
+    def _settle(self, timer: DueTimer, refused: _Refused, queue: TimerQueue) -> TimerFailure | None:
+        """Record a failed trigger as the timer's failure, while its case is as the trigger failed on; or discard the
+        timer when that case's state no longer has the trigger at all (bad data on a dossier returned since)."""
+        case = refused.case
+        if self.engine.allows(case, timer.trigger) is False:
+            queue.discard(timer, case.version)
+            return None
+        failure = TimerFailure(timer, _described(refused.error),
+                               self.timer_retry.after_failure(timer.attempts + 1, self.engine.clock.now()))
+        if not queue.timer_failed(timer, failure.error, failure.settlement, case.version):
+            return None
+        for observer in self.observers:
+            observer.rejected(timer.case_code, timer.trigger, refused.error)
+        return failure
 
     def fire_timers(self, timers: Sequence[DueTimer], queue: TimerQueue, claim: Claim | None = None) -> FiredTimers:
         """Fire a batch of claimed timers, each exactly once, in as few transactions as correctness allows.
@@ -165,10 +240,10 @@ class CaseService:
                 for observer in self.observers:
                     observer.committed(decision)
         order = {id(timer): n for n, timer in enumerate(timers)}  # a case's timers fire in the order given
-        fired_alone, parked = self._fire_alone(sorted(alone, key=lambda timer: order[id(timer)]), queue)
+        fired_alone, failed = self._fire_alone(sorted(alone, key=lambda timer: order[id(timer)]), queue)
         return FiredTimers(fired=fired + fired_alone, alone=len(alone),
-                           stale=len(timers) - fired - fired_alone - len(parked), released=tuple(committed.released),
-                           parked=tuple(parked))
+                           stale=len(timers) - fired - fired_alone - len(failed), released=tuple(committed.released),
+                           failed=tuple(failed))
 
     def _decide_batch(self, timers: Sequence[DueTimer], queue: TimerQueue) -> _Batch:
         """The batch's units (one per case, its cases loaded at once) and the timers left to fire alone; the timers
@@ -205,56 +280,27 @@ class CaseService:
                     return decided, list(timers[n:]), discard
                 discard.append(timer)
                 continue
-            except MotcuaError:  # raised again, for this timer only, when fired alone
+            except Exception:  # raised again, or recorded as this timer's failure, when fired alone
                 return decided, list(timers[n:]), discard
             decided.append(replace(decision, consumes=timer))
             changed.update(change.name for change in decision.timers)
         return decided, [], discard
 
-    def _fire_alone(self, timers: Sequence[DueTimer], queue: TimerQueue) -> tuple[int, list[ParkedTimer]]:
-        """:meth:`fire_or_park` each timer; returns how many fired and the timers parked. Every timer is tried; the
-        first error that remains is raised at the end."""
-        fired, parked, failure = 0, [], None
+    def _fire_alone(self, timers: Sequence[DueTimer], queue: TimerQueue) -> tuple[int, list[TimerFailure]]:
+        """:meth:`fire_claimed` each timer; returns how many fired and the failures recorded. Every timer is tried;
+        the first error that remains is raised at the end."""
+        fired, failed, failure = 0, [], None
         for timer in timers:
             try:
-                outcome = self.fire_or_park(timer, queue)
+                outcome = self.fire_claimed(timer, queue)
             except MotcuaError as error:
                 failure = failure or error
                 continue
             fired += isinstance(outcome, Case)
-            parked += [outcome] if isinstance(outcome, ParkedTimer) else []
+            failed += [outcome] if isinstance(outcome, TimerFailure) else []
         if failure is not None:
             raise failure
-        return fired, parked
-
-    def fire_or_park(self, timer: DueTimer, queue: TimerQueue) -> Case | ParkedTimer | None:
-        """:meth:`fire_timer`, a lost race retried; a timer whose trigger fails for good (:func:`incurable`) is
-        parked and returned as such. ``None``: the timer was stale (fired, re-armed, cancelled or discarded)."""
-        try:
-            return self._retried(timer, queue)
-        except MotcuaError as error:
-            if not incurable(error):
-                raise
-            return self._park(timer, error, queue)
-
-    def _park(self, timer: DueTimer, error: MotcuaError, queue: TimerQueue) -> ParkedTimer | None:
-        """Set ``timer`` aside with the reason ``error`` gives (observers hear of the refusal); ``None`` when it was
-        re-armed, cancelled or fired meanwhile and so not parked."""
-        for observer in self.observers:
-            observer.rejected(timer.case_code, timer.trigger, error)
-        reason = f"{type(error).__name__}: {error}"[:ERROR_MAX]
-        if not queue.park(timer, reason):
-            return None
-        return ParkedTimer(timer.case_code, timer.name, timer.trigger, timer.due_at, reason)
-
-    def _retried(self, timer: DueTimer, queue: TimerQueue) -> Case | None:
-        for attempt in range(ALONE_RETRIES):
-            try:
-                return self.fire_timer(timer, queue)
-            except ConcurrencyConflict:
-                if attempt == ALONE_RETRIES - 1:
-                    raise
-        return None
+        return fired, failed
 
     def get(self, code: str) -> Case:
         return self.store.load(code)

@@ -14,7 +14,7 @@ import pytest
 from motcua.adapters.memory.store import MemoryStore
 from motcua.entrypoints.console import operations_views
 from motcua.workflow.engine.model import DueTimer, OutboxItem
-from motcua.workflow.engine.retry import Park
+from motcua.workflow.engine.retry import Park, RetryAt
 from tests.unit.console.pages_b import AN_THUONG, CAM_THUONG, Office, csrf_of, office
 
 OPERATIONS = ("/console/operations", "/console/operations/outbox", "/console/operations/sync")
@@ -125,11 +125,12 @@ def test_retry_all_never_touches_another_units_effects(fresh: Office) -> None:
 
 
 def park_timer(shop: Office, code: str) -> DueTimer:
-    """Park the earliest timer of ``code``, as a worker does when its trigger fails for good."""
+    """Park the earliest timer of ``code``, as a worker does when its trigger failed again and again."""
     store = shop.motcua.store
     claimed = store.claim_due(shop.clock.now() + timedelta(days=365), 1000, timedelta(minutes=1))
     chosen = next(timer for timer in claimed if timer.case_code == code)
-    assert store.park(chosen, "MalformedData: data of remind: round: not an integer")
+    seen = store.load(code).version
+    assert store.timer_failed(chosen, "MalformedData: data of remind: round: not an integer", Park("x"), seen)
     return chosen
 
 
@@ -140,16 +141,27 @@ def test_a_parked_timer_is_listed_and_armed_again_with_the_forms_token(fresh: Of
     page = operator.get("/console/operations").text
     assert "<strong>1</strong><span>Hẹn giờ tạm dừng do lỗi</span>" in page
     line = re.search(rf"{re.escape(code)}</a></td>\s*<td>{parked.name}</td>.*?</tr>", page.split("ops-parked")[1], re.S)
-    assert line is not None and "MalformedData: data of remind" in line[0]
+    assert line is not None and "MalformedData: data of remind: round: not an integer (lần 1)" in line[0]
     refused = operator.post("/console/operations/timers/retry", data={"case": code})
     assert refused.status_code == 403
-    assert len(fresh.motcua.store.parked_timers()) == 1
+    assert fresh.motcua.store.parked_count() == 1
     token = csrf_of(operator, "/console/operations")
     answer = operator.post("/console/operations/timers/retry", data={"case": code, "csrf_token": token})
     assert answer.status_code == 303 and answer.headers["location"].endswith("rearmed=1")
-    assert fresh.motcua.store.parked_timers() == []
+    assert fresh.motcua.store.parked_count() == 0
     after = operator.get("/console/operations?rearmed=1").text
     assert "Đã kích hoạt lại 1 hẹn giờ." in after and "ops-parked" not in after
+
+
+def test_a_timer_waiting_to_be_tried_again_shows_its_failure(fresh: Office) -> None:
+    store, code = fresh.motcua.store, fresh.codes["an_open"]
+    claimed = store.claim_due(fresh.clock.now() + timedelta(days=365), 1000, timedelta(minutes=1))
+    chosen = next(timer for timer in claimed if timer.case_code == code)
+    retry_at = fresh.clock.now() + timedelta(minutes=1)
+    assert store.timer_failed(chosen, "UnknownTrigger: x", RetryAt(retry_at), store.load(code).version)
+    page = fresh.browser("ops-failing", ["operator"], units=[AN_THUONG]).get("/console/operations").text
+    line = re.search(rf"{re.escape(code)}</a></td>\s*<td>{chosen.name}</td>.*?</tr>", page, re.S)
+    assert line is not None and 'title="UnknownTrigger: x">Lỗi lần 1, thử lại lúc' in line[0]
 
 
 def test_arming_all_again_never_touches_another_units_timers(fresh: Office) -> None:
@@ -161,7 +173,7 @@ def test_arming_all_again_never_touches_another_units_timers(fresh: Office) -> N
     for data in ({"all": "1"}, {"case": theirs.case_code}):
         answer = operator.post("/console/operations/timers/retry", data={**data, "csrf_token": token})
         assert answer.headers["location"].endswith("rearmed=0")
-    assert [timer.case_code for timer in fresh.motcua.store.parked_timers()] == [theirs.case_code]
+    assert [timer.case_code for timer in fresh.motcua.store.parked_timers(10)] == [theirs.case_code]
     nothing = operator.post("/console/operations/timers/retry", data={"csrf_token": token})
     assert nothing.status_code == 400
 

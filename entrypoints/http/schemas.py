@@ -77,7 +77,19 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ApplicantBody(_Body):
+class _Request(_Body):
+    """A request's body: strict JSON, every value of its field's own JSON type — ``true`` or ``false`` for a boolean
+    (never ``"yes"``, ``"true"``, ``1``), a string for a text, an object for an object (and, for any later field, an
+    integer for an integer: not ``"3"`` nor ``3.0``). A value of another type is 422 naming the field.
+
+    FastAPI validates the parsed body in pydantic's *python* mode, where strict mode takes a ``date``, an enum or a
+    UUID only as that object, never as the string JSON carries: a field of such a type needs ``Field(strict=False)``
+    (or a ``Literal`` of strings, as the fields here do) to be readable at all."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ApplicantBody(_Request):
     name: Annotated[str, OneLine] = Field(min_length=1, max_length=NAME_MAX, description="Chủ hồ sơ")
     kind: Literal["citizen", "business", "agency", "other"] = "citizen"
     id_number: Annotated[str | None, OneLine] = Field(default=None, max_length=100)
@@ -86,7 +98,7 @@ class ApplicantBody(_Body):
     address: Annotated[str | None, FreeText] = Field(default=None, max_length=1000)
 
 
-class ReceiveRequest(_Body):
+class ReceiveRequest(_Request):
     """A dossier to register; received at once unless ``receive`` is false (an online submission waiting)."""
 
     procedure: Annotated[str, OneLine] = Field(min_length=1, max_length=CODE_MAX, examples=["1.004873"])
@@ -102,7 +114,7 @@ class ReceiveRequest(_Body):
         description="The unit that decides, of the same province (default: the receiving unit)")
 
 
-class EventRequest(_Body):
+class EventRequest(_Request):
     trigger: Annotated[str, OneLine] = Field(min_length=1, max_length=100, examples=["assign"])
     data: Annotated[dict[str, Any], AfterValidator(_bounded_data)] = Field(
         default_factory=dict, examples=[{"assignee": "Phạm Văn Hùng"}],
@@ -115,7 +127,7 @@ class FeedbackEventRequest(EventRequest):
     ``rate``): the same body as a dossier's event."""
 
 
-class FeedbackRequest(_Body):
+class FeedbackRequest(_Request):
     """Citizens' feedback (phản ánh, kiến nghị) to receive: a ``pakn`` case, its answer due within the legal time."""
 
     sender_name: Annotated[str, OneLine] = Field(min_length=1, max_length=NAME_MAX,

@@ -2,21 +2,27 @@
 with nothing written:
 
 - a request body is strict JSON: ``"receive": "yes"`` (or ``"true"``, ``1``, ``"on"``) was read as ``true``;
+- a listing's ``state`` or ``deadline`` no loaded definition declares answered an empty page, as if nothing were in it;
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 
 from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.adapters.keys import MemoryHttpStore, new_key
+from motcua.definitions.workflows import WORKFLOWS_DIR, load_workflows
 from motcua.entrypoints.http.app import create_app
 from motcua.workflow.engine.clock import ManualClock
+from motcua.workflow.errors import UnknownDefinition
 
 RECEPTION: Final = {"procedure": "1.004873", "channel": "direct", "applicant": {"name": "Trần Văn An"}}
 FEEDBACK: Final = {"sender_name": "Nguyễn Văn Bình", "content": "Hồ sơ chậm"}
@@ -117,3 +123,75 @@ def test_the_json_types_are_still_read_every_literal_and_boolean_as_sent(api: Ap
     assert moved.status_code == 200, moved.text
     feedback = api.post("/feedback", {**FEEDBACK, "private": True, "channel": "phone"})
     assert feedback.status_code == 201 and feedback.json()["attributes"]["private"] is True
+
+
+# -- a listing's state and deadline are states a definition declares ---------------------------------------------
+
+DOSSIER_STATES: Final = ("submitted, received, refused, processing, awaiting_approval, approved, supplement_requested, "
+                         "awaiting_payment, withdrawal_requested, withdrawn, stopped, result_ready, returned")
+TAKEN: Final = {
+    ("/dossiers", "state"): f"not a lifecycle state of tthc-dossier: one of {DOSSIER_STATES}",
+    ("/dossiers", "deadline"): "not a deadline state of tthc-dossier: one of on_time, due_soon, overdue",
+    ("/feedback", "state"): "not a lifecycle state of pakn: one of received, assigned, answered, declined",
+    ("/feedback", "deadline"): "not a deadline state of pakn: one of on_time, due_soon, overdue",
+}
+
+
+@pytest.mark.parametrize(("path", "parameter"), list(TAKEN))
+@pytest.mark.parametrize("value", ["nope", "Received", "OVERDUE", "received ", " on_time", "late", "", "0",
+                                   "paper", "done", "processing,received"])
+def test_a_listing_filter_no_definition_declares_is_422_naming_it_and_the_values_it_takes(
+    api: Api, path: str, parameter: str, value: str
+) -> None:
+    api.post("/dossiers", RECEPTION)
+    api.post("/feedback", FEEDBACK)
+    answer = api.client.get(path, params={parameter: value}, headers=api.headers())
+    body = _problem(answer, 422, "invalid-request")
+    assert body["problems"] == {f"query.{parameter}": TAKEN[(path, parameter)]}, body
+    assert body["detail"] == f"query.{parameter}: {TAKEN[(path, parameter)]}"
+
+
+def test_a_state_of_the_other_workflow_is_not_one_of_this_listing(api: Api) -> None:
+    for path, state in (("/dossiers", "assigned"), ("/feedback", "processing")):
+        answer = api.client.get(path, params={"state": state}, headers=api.headers())
+        assert list(_problem(answer, 422, "invalid-request")["problems"]) == ["query.state"]
+
+
+def test_every_declared_state_and_deadline_is_still_a_filter(api: Api) -> None:
+    dossier = api.post("/dossiers", RECEPTION).json()["code"]
+    feedback = api.post("/feedback", FEEDBACK).json()["code"]
+    for path, code in (("/dossiers", dossier), ("/feedback", feedback)):
+        for parameter in ("state", "deadline"):
+            for value in TAKEN[(path, parameter)].split(": one of ")[1].split(", "):
+                answer = api.client.get(path, params={parameter: value}, headers=api.headers())
+                assert answer.status_code == 200, answer.text
+                found = [item["code"] for item in answer.json()["items"]]
+                assert found == ([code] if value in ("received", "on_time") else []), (path, parameter, value)
+
+
+def test_the_document_lists_the_values_each_filter_takes(api: Api) -> None:
+    document = api.client.get("/openapi.json").json()
+    for (path, parameter), message in TAKEN.items():
+        declared = next(item for item in document["paths"][path]["get"]["parameters"] if item["name"] == parameter)
+        assert declared["schema"]["enum"] == message.split(": one of ")[1].split(", "), (path, parameter)
+
+
+def test_the_states_a_filter_takes_are_those_of_every_loaded_version(api: Api, tmp_path: Path) -> None:
+    """A state only one version declares is a state a case may be in: a v2 that adds a state of its records adds it
+    to what a filter takes, and v1's stay."""
+    for path in WORKFLOWS_DIR.glob("*.yaml"):
+        shutil.copy(path, tmp_path / path.name)
+    document = yaml.safe_load((WORKFLOWS_DIR / "tthc-dossier.v1.yaml").read_text(encoding="utf-8"))
+    document["version"] = 2
+    document["regions"]["records"]["states"]["microfilmed"] = {"label": "Đã vi phim"}
+    document["triggers"]["microfilm"] = {"label": "Vi phim", "roles": ["officer"], "transitions": [
+        {"region": "records", "source": "digitized", "dest": "microfilmed"}]}
+    (tmp_path / "tthc-dossier.v2.yaml").write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    workflows = load_workflows({key: api.motcua.workflows.latest(key).registry
+                                for key in ("tthc-dossier", "plan-task", "pakn")}, tmp_path)
+
+    assert workflows.states("tthc-dossier", "records") == ("paper", "digitized", "result_digitized", "microfilmed")
+    assert api.motcua.workflows.states("tthc-dossier", "records") == ("paper", "digitized", "result_digitized")
+    assert workflows.states("tthc-dossier", "no-such-region") == ()
+    with pytest.raises(UnknownDefinition):
+        workflows.states("no-such-workflow", "lifecycle")

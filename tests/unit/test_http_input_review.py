@@ -3,6 +3,8 @@ with nothing written:
 
 - a request body is strict JSON: ``"receive": "yes"`` (or ``"true"``, ``1``, ``"on"``) was read as ``true``;
 - a listing's ``state`` or ``deadline`` no loaded definition declares answered an empty page, as if nothing were in it;
+- ``applicant.id_number`` of ``POST /dossiers`` (and ``applicant_id`` of ``POST /feedback``) took any line of 100
+  characters, while an applicant's key is made only for an identity number of one shape: now both take that shape;
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.adapters.keys import MemoryHttpStore, new_key
 from motcua.definitions.workflows import WORKFLOWS_DIR, load_workflows
 from motcua.entrypoints.http.app import create_app
+from motcua.workflow.engine.bounds import id_number_problem
 from motcua.workflow.engine.clock import ManualClock
-from motcua.workflow.errors import UnknownDefinition
+from motcua.workflow.errors import InvalidInput, UnknownDefinition
 
 RECEPTION: Final = {"procedure": "1.004873", "channel": "direct", "applicant": {"name": "Trần Văn An"}}
 FEEDBACK: Final = {"sender_name": "Nguyễn Văn Bình", "content": "Hồ sơ chậm"}
@@ -33,6 +36,7 @@ class Api:
     client: TestClient
     key: str
     motcua: Motcua
+    store: MemoryHttpStore
 
     def headers(self, **extra: str) -> dict[str, str]:
         return {"X-API-Key": self.key, **extra}
@@ -52,7 +56,7 @@ def api(clock: ManualClock) -> Iterator[Api]:
     created = new_key("Nguyễn Thị Lan", ["officer", "specialist", "leader"], clock.now())
     store.add_key(created.stored)
     with TestClient(create_app(motcua, store, clock=clock)) as client:
-        yield Api(client, created.secret_text, motcua)
+        yield Api(client, created.secret_text, motcua, store)
     motcua.close()
 
 
@@ -195,3 +199,54 @@ def test_the_states_a_filter_takes_are_those_of_every_loaded_version(api: Api, t
     assert workflows.states("tthc-dossier", "no-such-region") == ()
     with pytest.raises(UnknownDefinition):
         workflows.states("no-such-workflow", "lifecycle")
+
+
+# -- an identity number has one shape, the one an applicant's key is made with -----------------------------------
+
+MALFORMED_IDS: Final = [
+    "", " 001203004567", "001203004567 ", "001 203 004 567", "001-203-004-567", "-001203004567", "001203004567-",
+    "0" * 33, "０１２３４５６７８９０１", "٠١٢٣٤٥٦٧٨٩٠١", "Nguyễn", "001203004567\u200b", "<script>", "1;DROP",
+    "x" * 101,
+]
+WELL_FORMED_IDS: Final = ["001203004567", "030201001234", "B1234567", "0100109106-001", "a", "0" * 32]
+
+
+@pytest.mark.parametrize("value", MALFORMED_IDS)
+def test_an_applicants_id_number_of_another_shape_is_422_naming_it_and_writes_nothing(api: Api, value: str) -> None:
+    body = {**RECEPTION, "applicant": {"name": "Trần Văn An", "id_number": value}}
+    refused = _problem(api.post("/dossiers", body), 422, "invalid-request")
+    assert list(refused["problems"]) == ["body.applicant.id_number"], refused
+    assert not value.strip() or value.strip() not in refused["detail"], refused  # the message quotes none of it
+    feedback = _problem(api.post("/feedback", {**FEEDBACK, "applicant_id": value}), 422, "invalid-request")
+    assert list(feedback["problems"]) == ["body.applicant_id"], feedback
+    assert api.written() == (0, 0)
+    assert api.post("/dossiers", RECEPTION).json()["code"].endswith("-0001")  # no number was drawn
+
+
+@pytest.mark.parametrize("value", MALFORMED_IDS[:8])
+def test_the_rule_is_the_one_an_applicants_key_is_made_with(clock: ManualClock, value: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        new_key("Cổng dịch vụ công", ["applicant"], clock.now(), applicant=value)
+    assert refused.value.field == "--applicant-id"
+    assert refused.value.message == id_number_problem(value)
+
+
+@pytest.mark.parametrize("value", WELL_FORMED_IDS)
+def test_an_id_number_of_the_shape_is_kept_as_sent_and_an_applicants_key_finds_its_dossier(
+    api: Api, clock: ManualClock, value: str
+) -> None:
+    answer = api.post("/dossiers", {**RECEPTION, "applicant": {"name": "Trần Văn An", "id_number": value}})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["attributes"]["applicant_id"] == value
+    applicant = new_key("Cổng dịch vụ công", ["applicant"], clock.now(), applicant=value)
+    api.store.add_key(applicant.stored)
+    listed = api.client.get("/dossiers", headers={"X-API-Key": applicant.secret_text})
+    assert [item["code"] for item in listed.json()["items"]] == [answer.json()["code"]]
+    feedback = api.post("/feedback", {**FEEDBACK, "applicant_id": value})
+    assert feedback.status_code == 201 and feedback.json()["attributes"]["applicant_id"] == value
+
+
+def test_an_id_number_left_out_or_null_is_none(api: Api) -> None:
+    for applicant in ({"name": "Trần Văn An"}, {"name": "Trần Văn An", "id_number": None}):
+        answer = api.post("/dossiers", {**RECEPTION, "applicant": applicant})
+        assert answer.status_code == 201 and "applicant_id" not in answer.json()["attributes"]

@@ -571,6 +571,20 @@ def _validation_problems(error: RequestValidationError) -> dict[str, str]:
     return problems
 
 
+_FASTAPI_UNREADABLE: Final = "There was an error parsing the body"  # FastAPI's 400 for a body it failed to read
+
+
+def _json_syntax_error(error: RequestValidationError) -> p.ApiProblem | None:
+    """The 400 for a body that is not JSON (FastAPI reports it as a validation error, ``json_invalid``, at the
+    character the parser stopped at), else ``None``: JSON that parses and fails the model is a 422 as ever."""
+    for item in error.errors():
+        location = item.get("loc", ())
+        if item.get("type") == "json_invalid" and len(location) == 2 and isinstance(location[1], int):  # noqa: PLR2004
+            message = str(item.get("ctx", {}).get("error", "malformed"))
+            return p.unreadable_body(p.not_json(message, location[1]))
+    return None
+
+
 def _handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, error: Exception) -> Response:
         assert isinstance(error, p.ApiProblem)
@@ -585,12 +599,17 @@ def _handlers(app: FastAPI) -> None:
 
     async def on_invalid(request: Request, error: Exception) -> Response:
         assert isinstance(error, RequestValidationError)
+        unreadable = _json_syntax_error(error)
+        if unreadable is not None:
+            return p.problem_response(unreadable)
         problems = _validation_problems(error)
         detail = "; ".join(f"{where}: {message}" for where, message in problems.items())
         return p.problem_response(p.ApiProblem(p.INVALID_REQUEST, detail, problems=problems))
 
     async def on_http(request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
+        if error.status_code == 400 and error.detail == _FASTAPI_UNREADABLE:  # noqa: PLR2004
+            return p.problem_response(p.unreadable_body(p.unreadable_cause(error.__cause__)))
         spec = {404: p.ROUTE_NOT_FOUND, 405: p.METHOD}.get(error.status_code, p.Spec(error.status_code, "http-error",
                                                                                       "HTTP error"))
         return p.problem_response(p.ApiProblem(spec, str(error.detail)), headers=error.headers)

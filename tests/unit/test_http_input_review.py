@@ -5,12 +5,17 @@ with nothing written:
 - a listing's ``state`` or ``deadline`` no loaded definition declares answered an empty page, as if nothing were in it;
 - ``applicant.id_number`` of ``POST /dossiers`` (and ``applicant_id`` of ``POST /feedback``) took any line of 100
   characters, while an applicant's key is made only for an identity number of one shape: now both take that shape;
+- a body that could not be read (not UTF-8, not JSON, cut off) was ``400 http-error`` "There was an error parsing
+  the body", or ``422 invalid-request`` "JSON decode error": now ``400 unreadable-body`` saying what was wrong, quoting
+  none of the body.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -250,3 +255,110 @@ def test_an_id_number_left_out_or_null_is_none(api: Api) -> None:
     for applicant in ({"name": "Trần Văn An"}, {"name": "Trần Văn An", "id_number": None}):
         answer = api.post("/dossiers", {**RECEPTION, "applicant": applicant})
         assert answer.status_code == 201 and "applicant_id" not in answer.json()["attributes"]
+
+
+# -- a body that is not JSON in UTF-8 ----------------------------------------------------------------------------
+
+PERSONAL: Final = {"procedure": "1.004873", "channel": "direct",
+                   "applicant": {"name": "Trần Văn An", "id_number": "001203004567", "phone": "0912345678"}}
+TEXT: Final = json.dumps(PERSONAL, ensure_ascii=False)
+
+
+def _routes(api: Api) -> list[tuple[str, dict[str, str]]]:
+    code = api.post("/dossiers", RECEPTION).json()["code"]
+    feedback = api.post("/feedback", FEEDBACK).json()["code"]
+    return [("/dossiers", {}), ("/feedback", {}), (f"/dossiers/{code}/events", {"If-Match": '"2"'}),
+            (f"/feedback/{feedback}/events", {"If-Match": '"1"'})]
+
+
+def _unreadable(answer: Any) -> str:
+    body = _problem(answer, 400, "unreadable-body")
+    assert body["title"] == "Unreadable request body" and list(body["problems"]) == ["body"], body
+    for personal in ("Trần", "Tr\\u1ea7n", "001203004567", "0912345678", "Văn"):
+        assert personal not in answer.text, answer.text  # nothing of the body is quoted back
+    detail: str = body["detail"]
+    assert detail == f"the request body {body['problems']['body']}", body
+    return detail
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    pytest.param(TEXT[:-1], "is not valid JSON: Expecting ',' delimiter at position ", id="cut-short"),
+    pytest.param(TEXT + "}", "is not valid JSON: Extra data at position ", id="extra-data"),
+    pytest.param(TEXT.replace('"', "'"), "is not valid JSON: Expecting property name enclosed in double quotes at "
+                 "position 2", id="single-quotes"),
+    pytest.param("{" + TEXT[1:-1] + ",}", "is not valid JSON: Expecting property name enclosed in double quotes at ",
+                 id="trailing-comma"),
+    pytest.param("procedure=1.004873&applicant=Trần Văn An", "is not valid JSON: Expecting value at position 1",
+                 id="a-form"),
+    pytest.param(TEXT.replace("Trần", "Tr\\ud8"), "is not valid JSON: Invalid \\uXXXX escape at position ",
+                 id="bad-escape"),
+])
+def test_a_body_that_is_not_json_is_400_unreadable_body_saying_where_and_quoting_none_of_it(
+    api: Api, content: str, said: str
+) -> None:
+    for path, headers in _routes(api):
+        before = api.written()
+        answer = api.client.post(path, content=content.encode(),
+                                 headers=api.headers(**{"Content-Type": "application/json", **headers}))
+        assert _unreadable(answer).startswith(f"the request body {said}"), (path, answer.text)
+        assert api.written() == before
+
+
+@pytest.mark.parametrize("content", [
+    pytest.param(TEXT.encode("cp1258", errors="replace"), id="windows-1258"),
+    pytest.param(TEXT.encode("utf-8")[:-3] + b"\xff}", id="a-stray-byte"),
+])
+def test_a_body_that_is_not_utf8_is_400_unreadable_body(api: Api, content: bytes) -> None:
+    for path, headers in _routes(api):
+        before = api.written()
+        answer = api.client.post(path, content=content,
+                                 headers=api.headers(**{"Content-Type": "application/json", **headers}))
+        assert _unreadable(answer).startswith("the request body is not UTF-8 text (byte "), (path, answer.text)
+        assert api.written() == before
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    pytest.param(b"[" * 200_000, "is nested deeper than a JSON document can be read", id="200000-deep"),
+    pytest.param(b'{"procedure": ' + b"9" * 5_000 + b"}", "holds a number of more than 4,300 digits", id="5000-digits"),
+])
+def test_a_json_body_no_parser_could_read_is_400_unreadable_body(api: Api, content: bytes, said: str) -> None:
+    answer = api.client.post("/dossiers", content=content, headers=api.headers(**{"Content-Type": "application/json"}))
+    assert _unreadable(answer).startswith(f"the request body {said}")
+    assert api.written() == (0, 0)
+
+
+@pytest.mark.parametrize("events", [False, True])
+def test_a_body_cut_off_by_a_disconnect_is_400_unreadable_body_and_writes_nothing(api: Api, events: bool) -> None:
+    """A chunked body whose client goes away before its last chunk: the application is told so, never reads the
+    half it got as a request (on an event route too, whose quick path steps aside for it)."""
+    path = f"/dossiers/{api.post('/dossiers', RECEPTION).json()['code']}/events" if events else "/dossiers"
+    before = api.written()
+    sent: list[MutableMapping[str, Any]] = []
+    chunks = iter([{"type": "http.request", "body": TEXT.encode()[:40], "more_body": True},
+                   {"type": "http.disconnect"}])
+
+    async def receive() -> dict[str, Any]:
+        return next(chunks, {"type": "http.disconnect"})
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    headers = [(b"x-api-key", api.key.encode()), (b"content-type", b"application/json"),
+               (b"transfer-encoding", b"chunked"), (b"if-match", b'"2"')]
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": headers,
+             "client": ("127.0.0.1", 50000), "server": ("testserver", 80)}
+    asyncio.run(api.client.app(scope, receive, send))  # type: ignore[arg-type]
+
+    start = next(message for message in sent if message["type"] == "http.response.start")
+    body = json.loads(b"".join(message.get("body", b"") for message in sent if message["type"] == "http.response.body"))
+    assert (start["status"], body["code"]) == (400, "unreadable-body"), body
+    assert body["detail"] == "the request body ended before it was complete: the client disconnected while sending it"
+    assert api.written() == before
+
+
+@pytest.mark.parametrize("content", [b"[]", b'"Tr\\u1ea7n"', b"null", b"{}", b'{"procedure": NaN}'])
+def test_json_that_parses_but_fails_the_model_is_still_422_invalid_request(api: Api, content: bytes) -> None:
+    answer = api.client.post("/dossiers", content=content, headers=api.headers(**{"Content-Type": "application/json"}))
+    assert _problem(answer, 422, "invalid-request")["problems"], answer.text
+    assert api.written() == (0, 0)

@@ -18,7 +18,8 @@ definitions' ``roles:``): a typo or an invented ``superadmin`` would be a key th
 definition silently empowers. A provincial inspector's role, ``inspector``, is declared by both workflows and
 allowed by no trigger: it reads. What a key names is bounded and shaped before anything looks it up: unit codes as
 the unit files write them (:data:`~motcua.definitions.units.UNIT_CODE_PATTERN`, at most 64 characters), a
-province's code likewise, an applicant's identity number 1 to 32 letters and digits.
+province's code likewise, an applicant's identity number as every identity number is
+(:func:`~motcua.workflow.engine.bounds.id_number_problem`: 1 to 32 letters and digits).
 
 An idempotency record is scoped by the API key that sent the request. :meth:`IdempotencyStore.claim`
 inserts it *in flight* (no response yet) or returns what is already there; :meth:`complete` stores the
@@ -45,7 +46,7 @@ from typing import Final, Protocol
 from motcua.definitions.units import PROVINCE_CODE_PATTERN, UNIT_CODE_MAX_LENGTH, UNIT_CODE_PATTERN
 from motcua.definitions.workflows import WORKFLOWS_DIR, load_definition
 from motcua.workflow.access.scope import EVERYTHING, Scope
-from motcua.workflow.engine.bounds import NAME_MAX, line_problem
+from motcua.workflow.engine.bounds import NAME_MAX, id_number_problem, line_problem
 from motcua.workflow.engine.clock import Clock
 from motcua.workflow.engine.model import Actor
 from motcua.workflow.errors import InvalidInput
@@ -81,7 +82,6 @@ SYSTEM_ROLE: Final = "system"
 """The role of motcua's own processes (timers, imports, successions): never a key's."""
 _UNIT_CODE: Final = re.compile(UNIT_CODE_PATTERN)
 _PROVINCE_CODE: Final = re.compile(PROVINCE_CODE_PATTERN)
-_APPLICANT_ID: Final = re.compile(r"[0-9A-Za-z]{1,32}|(?=.{3,32}$)[0-9A-Za-z]+-[0-9A-Za-z]+")
 """A citizen's 12 digits, a passport number, a tax code — a branch's with its one dash (0101234567-001)."""
 _NOTHING: Final = Scope(units=frozenset(), label="nothing: a key for applicants made without --applicant-id")
 _SHOWN: Final = 3  # the characters of an applicant's identity number a listing shows
@@ -295,10 +295,9 @@ def _check_scope(
     if province is not None and not _shaped(_PROVINCE_CODE, province):
         raise InvalidInput("--province", f"a province code is 1 to {UNIT_CODE_MAX_LENGTH} lowercase letters, digits "
                                          "and dashes (hai-phong)")
-    if applicant is not None and not _APPLICANT_ID.fullmatch(applicant):
-        raise InvalidInput("--applicant-id", "an identity number is 1 to 32 letters and digits, nothing around them "
-                                             "(a citizen's: 12 digits; a passport or a tax code: letters and digits, "
-                                             "a branch's tax code with one dash)")
+    problem = None if applicant is None else id_number_problem(applicant)
+    if problem is not None:
+        raise InvalidInput("--applicant-id", problem)
     if applicant is not None and roles != (APPLICANT_ROLE,):
         raise InvalidInput("--applicant-id", "a key acting for one applicant has the role applicant and no other")
 

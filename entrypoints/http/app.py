@@ -29,7 +29,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.security import APIKeyHeader
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from pydantic import TypeAdapter
+from pydantic import AfterValidator, TypeAdapter
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
@@ -67,6 +67,7 @@ from motcua.workflow.dossiers.catalogue import Procedure
 from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW, Applicant
 from motcua.workflow.engine.bounds import CASE_CODE_MAX, CODE_MAX, EXCERPT_MAX, NAME_MAX, excerpt, line_problem
 from motcua.workflow.engine.clock import Clock, SystemClock
+from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.model import Actor, Case
 from motcua.workflow.engine.queries import CaseFilter
 from motcua.workflow.errors import (
@@ -298,6 +299,23 @@ def _quick_post(app: FastAPI, path: str, plain: PlainRequest, **declared: Any) -
     return register
 
 
+def _state_filter(workflows: WorkflowSet, workflow: str, region: str, description: str) -> tuple[Any, AfterValidator]:
+    """A listing's ``?state=`` or ``?deadline=``: the query parameter, whose document lists the states of ``region``
+    some loaded version of ``workflow`` declares (:meth:`~motcua.workflow.engine.compiled.WorkflowSet.states`), and
+    the check that refuses any other value — it could only answer an empty page — 422 naming the parameter and the
+    values it takes."""
+    states = workflows.states(workflow, region)
+    taken = ", ".join(states)
+
+    def declared(value: str | None) -> str | None:
+        if value is not None and value not in states:
+            raise ValueError(f"not a {region} state of {workflow}: one of {taken}")
+        return value
+
+    query = Query(description=f"{description}: {taken}", max_length=CODE_MAX, json_schema_extra={"enum": list(states)})
+    return query, AfterValidator(declared)
+
+
 def _dossier_routes(app: FastAPI, context: _Context) -> None:
     principal = _authenticated(context.keys)
     Principal = Annotated[ApiKey, Depends(principal)]  # noqa: N806 - a type alias local to the routes
@@ -339,14 +357,17 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
         scope."""
         return [entry_of(entry) for entry in context.cases(key).history(code)]
 
+    state_query, known_state = _state_filter(context.motcua.workflows, DOSSIER_WORKFLOW, "lifecycle",
+                                             "Lifecycle state")
+    deadline_query, known_deadline = _state_filter(context.motcua.workflows, DOSSIER_WORKFLOW, "deadline",
+                                                   "Deadline state")
+
     @app.get("/dossiers", response_model=DossierPage, tags=["dossiers"], responses=p.responses(401, 422, 503))
     def find(
         *,
         key: Principal,
-        state: Annotated[str | None, Query(description="Lifecycle state: received, processing…",
-                                           max_length=CODE_MAX), OneLine] = None,
-        deadline: Annotated[str | None, Query(description="on_time, due_soon or overdue", max_length=CODE_MAX),
-                            OneLine] = None,
+        state: Annotated[str | None, state_query, OneLine, known_state] = None,
+        deadline: Annotated[str | None, deadline_query, OneLine, known_deadline] = None,
         procedure: Annotated[str | None, Query(description="Procedure code, 1.004873", max_length=CODE_MAX),
                              OneLine] = None,
         officer: Annotated[str | None, Query(description="Who holds the dossier (assignee)", max_length=NAME_MAX),
@@ -426,14 +447,17 @@ def _feedback_routes(app: FastAPI, context: _Context) -> None:
         return fire_event(context, key, code, body, if_match=if_match, idempotency_key=idempotency_key,
                           path=f"/feedback/{code}/events", workflow=FEEDBACK_WORKFLOW)
 
+    state_query, known_state = _state_filter(context.motcua.workflows, FEEDBACK_WORKFLOW, "lifecycle",
+                                             "Lifecycle state")
+    deadline_query, known_deadline = _state_filter(context.motcua.workflows, FEEDBACK_WORKFLOW, "deadline",
+                                                   "Deadline state")
+
     @app.get("/feedback", response_model=FeedbackPage, tags=["feedback"], responses=p.responses(401, 422, 503))
     def find_feedback(
         *,
         key: Principal,
-        state: Annotated[str | None, Query(description="Lifecycle state: received, assigned, answered, declined",
-                                           max_length=CODE_MAX), OneLine] = None,
-        deadline: Annotated[str | None, Query(description="on_time, due_soon or overdue", max_length=CODE_MAX),
-                            OneLine] = None,
+        state: Annotated[str | None, state_query, OneLine, known_state] = None,
+        deadline: Annotated[str | None, deadline_query, OneLine, known_deadline] = None,
         unit: Annotated[str | None, Query(description="The unit that holds the feedback",
                                           max_length=UNIT_CODE_MAX_LENGTH, pattern=UNIT_CODE_PATTERN)] = None,
         cursor: Annotated[str | None, Query(description="next_cursor of the previous page",
@@ -547,6 +571,20 @@ def _validation_problems(error: RequestValidationError) -> dict[str, str]:
     return problems
 
 
+_FASTAPI_UNREADABLE: Final = "There was an error parsing the body"  # FastAPI's 400 for a body it failed to read
+
+
+def _json_syntax_error(error: RequestValidationError) -> p.ApiProblem | None:
+    """The 400 for a body that is not JSON (FastAPI reports it as a validation error, ``json_invalid``, at the
+    character the parser stopped at), else ``None``: JSON that parses and fails the model is a 422 as ever."""
+    for item in error.errors():
+        location = item.get("loc", ())
+        if item.get("type") == "json_invalid" and len(location) == 2 and isinstance(location[1], int):  # noqa: PLR2004
+            message = str(item.get("ctx", {}).get("error", "malformed"))
+            return p.unreadable_body(p.not_json(message, location[1]))
+    return None
+
+
 def _handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, error: Exception) -> Response:
         assert isinstance(error, p.ApiProblem)
@@ -561,12 +599,17 @@ def _handlers(app: FastAPI) -> None:
 
     async def on_invalid(request: Request, error: Exception) -> Response:
         assert isinstance(error, RequestValidationError)
+        unreadable = _json_syntax_error(error)
+        if unreadable is not None:
+            return p.problem_response(unreadable)
         problems = _validation_problems(error)
         detail = "; ".join(f"{where}: {message}" for where, message in problems.items())
         return p.problem_response(p.ApiProblem(p.INVALID_REQUEST, detail, problems=problems))
 
     async def on_http(request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
+        if error.status_code == 400 and error.detail == _FASTAPI_UNREADABLE:  # noqa: PLR2004
+            return p.problem_response(p.unreadable_body(p.unreadable_cause(error.__cause__)))
         spec = {404: p.ROUTE_NOT_FOUND, 405: p.METHOD}.get(error.status_code, p.Spec(error.status_code, "http-error",
                                                                                       "HTTP error"))
         return p.problem_response(p.ApiProblem(spec, str(error.detail)), headers=error.headers)

@@ -11,12 +11,14 @@ megabyte cannot buy an answer of a megabyte.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import ClientDisconnect
 
 from motcua.workflow import errors
 
@@ -28,8 +30,11 @@ __all__ = [
     "Problem",
     "Spec",
     "from_error",
+    "not_json",
     "problem_response",
     "responses",
+    "unreadable_body",
+    "unreadable_cause",
 ]
 
 PROBLEM_MEDIA_TYPE: Final = "application/problem+json"
@@ -90,6 +95,7 @@ BAD_KEY = Spec(400, "invalid-idempotency-key", "Malformed Idempotency-Key")
 ROUTE_NOT_FOUND = Spec(404, "not-found", "No such resource")
 METHOD = Spec(405, "method-not-allowed", "Method not allowed")
 TOO_LARGE = Spec(413, "request-too-large", "Request body too large")
+UNREADABLE = Spec(400, "unreadable-body", "Unreadable request body")
 
 
 class ApiProblem(Exception):
@@ -134,6 +140,31 @@ def from_error(error: errors.MotcuaError) -> ApiProblem:
     return ApiProblem(spec, detail, **_extra_of(error))
 
 
+def unreadable_body(what: str) -> ApiProblem:
+    """A body that is not a JSON document at all (400): ``what`` says why, in words that quote none of the body."""
+    return ApiProblem(UNREADABLE, f"the request body {what}", problems={"body": what})
+
+
+def unreadable_cause(cause: BaseException | None) -> str:
+    """Why a body could not be read, from the error its reading raised (:func:`unreadable_body`'s ``what``); a
+    JSON syntax error is FastAPI's own (``json_invalid``), told by :func:`not_json`."""
+    if isinstance(cause, UnicodeDecodeError):
+        return f"is not UTF-8 text (byte {cause.start + 1} is no part of a character)"
+    if isinstance(cause, RecursionError):
+        return "is nested deeper than a JSON document can be read"
+    if isinstance(cause, ValueError):  # json.loads: an integer of more digits than Python converts
+        return f"holds a number of more than {sys.get_int_max_str_digits():,} digits, more than can be read"
+    if isinstance(cause, ClientDisconnect):
+        return "ended before it was complete: the client disconnected while sending it"
+    return "could not be read"
+
+
+def not_json(message: str, position: int) -> str:
+    """:func:`unreadable_body`'s ``what`` for a JSON syntax error: the parser's message (which quotes nothing of the
+    document) and the character it stopped at, counted from 1."""
+    return f"is not valid JSON: {message} at position {position + 1}"
+
+
 def _cut(text: str, limit: int) -> str:
     """``text`` in at most ``limit`` characters, and encodable (a lone surrogate a caller sent is escaped)."""
     shown = text if len(text) <= limit else text[: limit - 1] + "…"
@@ -174,7 +205,8 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 _DESCRIPTIONS: Final = {
-    400: "Malformed header", 401: "Missing or unknown API key", 403: "The key's roles or scope may not do this",
+    400: "Malformed header, or a body that is not JSON in UTF-8", 401: "Missing or unknown API key",
+    403: "The key's roles or scope may not do this",
     404: "No such dossier (or none in the key's scope)",
     409: "Not allowed in this state, or the same Idempotency-Key is in flight",
     412: "If-Match names a version that is no longer current", 413: "The body is larger than the server's limit",

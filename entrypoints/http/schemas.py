@@ -1,8 +1,10 @@
 """The bodies of the HTTP API as pydantic models: every request and response has a schema in OpenAPI.
 
 Every text of a request has a length in the document and holds no control character (tabs and line breaks only in
-free text: an address, a summary); a trigger's ``data`` nests at most 8 deep and its texts are the engine's to bound
-(2,000 characters, the same rule on every path: :mod:`motcua.workflow.engine.compiled`)."""
+free text: an address, a summary); an identity number (``applicant.id_number``, ``applicant_id``) is shaped as the
+one an applicant's key is made with (:func:`~motcua.workflow.engine.bounds.id_number_problem`); a trigger's ``data``
+nests at most 8 deep and its texts are the engine's to bound (2,000 characters, the same rule on every path:
+:mod:`motcua.workflow.engine.compiled`)."""
 
 from __future__ import annotations
 
@@ -15,11 +17,13 @@ from motcua.definitions.units import UNIT_CODE_MAX_LENGTH, UNIT_CODE_PATTERN
 from motcua.workflow.engine.audit import AuditEntry
 from motcua.workflow.engine.bounds import (
     CODE_MAX,
+    ID_NUMBER_MAX,
     JSON_DEPTH_MAX,
     NAME_MAX,
     TEXT_MAX,
     free_text,
     has_surrogate,
+    id_number,
     json_depth,
     json_size,
     one_line,
@@ -58,6 +62,7 @@ __all__ = [
 # character — none in one line, none but tabs and line breaks in free text. A refusal is 422 naming the field.
 OneLine = AfterValidator(one_line)
 FreeText = AfterValidator(free_text)
+IdNumber = AfterValidator(id_number)  # an identity number's shape, the one an applicant's key is made with
 DATA_SIZE_MAX: Final = 200_000  # characters of a trigger's data as JSON: 50 texts of 2,000 and their names fit
 
 
@@ -77,16 +82,31 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ApplicantBody(_Body):
+class _Request(_Body):
+    """A request's body: strict JSON, every value of its field's own JSON type — ``true`` or ``false`` for a boolean
+    (never ``"yes"``, ``"true"``, ``1``), a string for a text, an object for an object (and, for any later field, an
+    integer for an integer: not ``"3"`` nor ``3.0``). A value of another type is 422 naming the field.
+
+    FastAPI validates the parsed body in pydantic's *python* mode, where strict mode takes a ``date``, an enum or a
+    UUID only as that object, never as the string JSON carries: a field of such a type needs ``Field(strict=False)``
+    (or a ``Literal`` of strings, as the fields here do) to be readable at all."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ApplicantBody(_Request):
     name: Annotated[str, OneLine] = Field(min_length=1, max_length=NAME_MAX, description="Chủ hồ sơ")
     kind: Literal["citizen", "business", "agency", "other"] = "citizen"
-    id_number: Annotated[str | None, OneLine] = Field(default=None, max_length=100)
+    id_number: Annotated[str | None, OneLine, IdNumber] = Field(
+        default=None, max_length=ID_NUMBER_MAX, description=(
+            "Số định danh: 1 to 32 letters and digits, one dash at most inside (a citizen's: 12 digits); the identity "
+            "a key acting for one applicant must be"))
     phone: Annotated[str | None, OneLine] = Field(default=None, max_length=100)
     email: Annotated[str | None, OneLine] = Field(default=None, max_length=NAME_MAX)
     address: Annotated[str | None, FreeText] = Field(default=None, max_length=1000)
 
 
-class ReceiveRequest(_Body):
+class ReceiveRequest(_Request):
     """A dossier to register; received at once unless ``receive`` is false (an online submission waiting)."""
 
     procedure: Annotated[str, OneLine] = Field(min_length=1, max_length=CODE_MAX, examples=["1.004873"])
@@ -102,7 +122,7 @@ class ReceiveRequest(_Body):
         description="The unit that decides, of the same province (default: the receiving unit)")
 
 
-class EventRequest(_Body):
+class EventRequest(_Request):
     trigger: Annotated[str, OneLine] = Field(min_length=1, max_length=100, examples=["assign"])
     data: Annotated[dict[str, Any], AfterValidator(_bounded_data)] = Field(
         default_factory=dict, examples=[{"assignee": "Phạm Văn Hùng"}],
@@ -115,7 +135,7 @@ class FeedbackEventRequest(EventRequest):
     ``rate``): the same body as a dossier's event."""
 
 
-class FeedbackRequest(_Body):
+class FeedbackRequest(_Request):
     """Citizens' feedback (phản ánh, kiến nghị) to receive: a ``pakn`` case, its answer due within the legal time."""
 
     sender_name: Annotated[str, OneLine] = Field(min_length=1, max_length=NAME_MAX,
@@ -130,9 +150,9 @@ class FeedbackRequest(_Body):
     unit: str | None = Field(default=None, max_length=UNIT_CODE_MAX_LENGTH, pattern=UNIT_CODE_PATTERN, description=(
         "The receiving unit's code (default: the key's one unit, else the server's home unit); within the key's "
         "scope"))
-    applicant_id: Annotated[str | None, OneLine] = Field(default=None, max_length=100, description=(
-        "The sender's identity number; a key acting for one applicant: its own (filled in when left out, another "
-        "is 403 outside-scope)"))
+    applicant_id: Annotated[str | None, OneLine, IdNumber] = Field(default=None, max_length=ID_NUMBER_MAX, description=(
+        "The sender's identity number, shaped as an applicant's; a key acting for one applicant: its own (filled in "
+        "when left out, another is 403 outside-scope)"))
 
 
 class Dossier(_Body):

@@ -231,7 +231,8 @@ def test_bad_triggers_data_and_bodies_are_422_or_409(api: Api) -> None:
     invalid = api.client.post(f"/dossiers/{code}/events", json={"data": {}}, headers=api.headers(**{"If-Match": '"2"'}))
     assert "body.trigger" in _problem(invalid, 422, "invalid-request")["problems"]  # type: ignore[operator]
     not_json = api.client.post("/dossiers", content=b"{", headers=api.headers(**{"Content-Type": "application/json"}))
-    _problem(not_json, 422, "invalid-request")
+    assert _problem(not_json, 400, "unreadable-body")["detail"] == (  # not JSON at all: unreadable, not invalid
+        "the request body is not valid JSON: Expecting property name enclosed in double quotes at position 2")
     _problem(api.client.post("/dossiers", headers=api.headers(), json={
         "procedure": "9.999999", "channel": "direct", "applicant": {"name": "A"}}), 422, "unknown-procedure")
     _problem(api.client.get("/dossiers?limit=500", headers=api.headers()), 422, "invalid-request")

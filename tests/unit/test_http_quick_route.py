@@ -95,10 +95,13 @@ _VALUE = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allo
                       lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
                       max_leaves=8)
 _ASSIGN = st.sampled_from([{"assignee": "Phạm Văn Hùng"}, {"assignee": "Phạm Văn Hùng", "category": "khac"}])
+_MISTYPED = st.sampled_from([1, 0, True, 1.0, None, ["assign"], {"name": "assign"}, "true"])  # strict JSON: never
+# coerced to the field's type, on either path
 _EVENT = st.one_of(
     st.fixed_dictionaries({"trigger": st.just("assign"), "data": _ASSIGN}),  # a move, of a dossier or feedback
-    st.fixed_dictionaries({"trigger": st.sampled_from(["assign", "extend", "publish", "", "no-such"]) | _TEXT},
-                          optional={"data": _ASSIGN | st.just({}) | _VALUE, "extra": _VALUE}))
+    st.fixed_dictionaries({"trigger": st.sampled_from(["assign", "extend", "publish", "", "no-such"]) | _TEXT
+                                      | _MISTYPED},
+                          optional={"data": _ASSIGN | st.just({}) | _VALUE | _MISTYPED, "extra": _VALUE}))
 
 
 def _body(event: Any, form: str) -> bytes:

@@ -17,6 +17,8 @@ small request into a large answer. So:
 - lengths are counted in characters: codes :data:`CODE_MAX`, a case's code :data:`CASE_CODE_MAX`, names
   :data:`NAME_MAX`, free text :data:`TEXT_MAX`;
 - a JSON value nests at most :data:`JSON_DEPTH_MAX` containers deep (a trigger's data is flat: one list at most);
+- a person's or an organisation's identity number (an applicant's, the one an applicant's API key acts for) is
+  :func:`id_number_problem`'s shape: 1 to :data:`ID_NUMBER_MAX` ASCII letters and digits, one dash at most inside;
 - an error names what is wrong and where, never more of the input than :func:`excerpt` shows.
 
 The messages are English like every other refusal of the core; none of them quotes the input.
@@ -35,6 +37,7 @@ __all__ = [
     "CODE_MAX",
     "EXCERPT_MAX",
     "FIRST_DAY",
+    "ID_NUMBER_MAX",
     "JSON_DEPTH_MAX",
     "LAST_DAY",
     "NAME_MAX",
@@ -44,6 +47,8 @@ __all__ = [
     "excerpt",
     "free_text",
     "has_surrogate",
+    "id_number",
+    "id_number_problem",
     "json_depth",
     "json_document",
     "json_shape",
@@ -69,6 +74,8 @@ _INVISIBLE: Final = "\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\
 _LINE_FORBIDDEN: Final = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff{_INVISIBLE}]")
 _TEXT_FORBIDDEN: Final = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff{_INVISIBLE}]")
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
+ID_NUMBER_MAX: Final = 32  # characters of an identity number (a citizen's: 12 digits)
+_ID_NUMBER: Final = re.compile(r"[0-9A-Za-z]{1,32}|(?=.{3,32}$)[0-9A-Za-z]+-[0-9A-Za-z]+")
 
 
 def day_problem(day: date) -> str | None:
@@ -76,6 +83,25 @@ def day_problem(day: date) -> str | None:
     if FIRST_DAY <= day <= LAST_DAY:
         return None
     return f"{day.isoformat()} is outside the days motcua takes ({FIRST_DAY.isoformat()} … {LAST_DAY.isoformat()})"
+
+
+def id_number_problem(text: str) -> str | None:
+    """What is wrong with ``text`` as an identity number, or ``None``: 1 to :data:`ID_NUMBER_MAX` ASCII letters and
+    digits — a citizen's identity number (CCCD, 12 digits), a passport's, a tax code — or two such runs joined by one
+    dash (a branch's tax code, 0100109106-001); nothing around them. The message quotes nothing of ``text``."""
+    if _ID_NUMBER.fullmatch(text) is not None:
+        return None
+    return ("an identity number is 1 to 32 letters and digits, nothing around them (a citizen's: 12 digits; a "
+            "passport or a tax code: letters and digits, a branch's tax code with one dash)")
+
+
+def id_number(text: str) -> str:
+    """``text`` if it is shaped as an identity number (:func:`id_number_problem`); else :class:`ValueError`
+    (pydantic's way)."""
+    problem = id_number_problem(text) if isinstance(text, str) else None
+    if problem is not None:
+        raise ValueError(problem)
+    return text
 
 
 def _forbidden(text: str, pattern: re.Pattern[str]) -> str | None:

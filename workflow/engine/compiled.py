@@ -345,6 +345,17 @@ class WorkflowSet:
             raise UnknownDefinition(key)
         return self._compiled[(key, max(versions))]
 
+    def states(self, key: str, region: str) -> tuple[str, ...]:
+        """The states of ``region`` that some loaded version of workflow ``key`` declares, in the order its versions
+        declare them: what a case of ``key`` may be in there (a case of an earlier version keeps a state a later one
+        dropped), and so the values a filter on that region may take — any other finds nothing, ever.
+        :class:`UnknownDefinition` for a workflow not loaded."""
+        versions = sorted(version for (name, version) in self._compiled if name == key)
+        if not versions:
+            raise UnknownDefinition(key)
+        regions = (self._compiled[(key, version)].definition.regions.get(region) for version in versions)
+        return tuple(dict.fromkeys(state for spec in regions if spec is not None for state in spec.states))
+
     def status_of(self, key: str, version: int, lifecycle_state: str) -> int | None:
         """The DVCQG status code of a lifecycle state; ``None`` for workflows without codes (plan tasks)."""
         region = self.get(key, version).definition.regions.get("lifecycle")

@@ -255,7 +255,7 @@ def list_command(
             raise InvalidInput("--after", problem)
         with connect(db, observers=[]) as shop:
             definition = shop.parts.workflows.latest(FEEDBACK_WORKFLOW).definition
-            where = _filter(shop, definition, unit, state, overdue=overdue)
+            where = _filter(shop, unit, state, overdue=overdue)
             page = shop.feedback(where, after=after, limit=limit)
     except MotcuaError as error:
         fail(error, source="feedback")
@@ -269,14 +269,13 @@ def list_command(
         console.print(f"Trang sau: --after {page.next_cursor}", highlight=False)
 
 
-def _filter(shop: OneStop, definition: WorkflowDefinition, unit: str | None, state: str | None, *,
-            overdue: bool) -> CaseFilter:
+def _filter(shop: OneStop, unit: str | None, state: str | None, *, overdue: bool) -> CaseFilter:
     if unit is not None:
         units = shop.parts.desk.units
         if line_problem(unit, CODE_MAX) or not (units.knows(unit) or unit == units.home):
             raise NotFound("--unit", f"no unit {unit[:CODE_MAX]!r}: `motcua units list` shows the codes")
     if state is not None:
-        states = tuple(definition.regions["lifecycle"].states)
+        states = shop.parts.workflows.states(FEEDBACK_WORKFLOW, "lifecycle")  # every version's, as HTTP takes
         if state not in states:
             raise InvalidInput("--state", f"{state[:20]!r}: one of {', '.join(states)}")
     return CaseFilter(lifecycle=state, unit=unit, deadline="overdue" if overdue else None,

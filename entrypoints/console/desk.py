@@ -185,7 +185,7 @@ def routes(console: Console) -> APIRouter:
                           officer=officer or None, unit=unit or None, applicant=applicant or None, scope=scope)
         definition = console.motcua.workflows.latest(DOSSIER_WORKFLOW).definition
         try:
-            query.check(definition)
+            query.check(console.motcua.workflows)
         except InvalidInput:
             raise PageError(400, "Bộ lọc không hợp lệ.") from None
         page = cases.find(query.where(), after=after or None, limit=PAGE_SIZE)

@@ -14,6 +14,7 @@ from motcua.adapters.bootstrap import Motcua
 from motcua.definitions.units import UNIT_CODE_MAX_LENGTH
 from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW
 from motcua.workflow.engine.bounds import CODE_MAX, NAME_MAX
+from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.definition import WorkflowDefinition
 from motcua.workflow.engine.labels import state_label
 from motcua.workflow.engine.model import Case, JsonValue
@@ -104,10 +105,11 @@ class ListQuery:
     applicant: str | None = None
     scope: str = "open"
 
-    def check(self, definition: WorkflowDefinition) -> None:
-        """InvalidInput for a state the workflow does not declare, or a value too long to be one."""
+    def check(self, workflows: WorkflowSet) -> None:
+        """InvalidInput for a state no loaded version of the dossier workflow declares (the rule of every listing:
+        :meth:`~motcua.workflow.engine.compiled.WorkflowSet.states`), or a value too long to be one."""
         for region, value in (("lifecycle", self.state), ("deadline", self.deadline)):
-            if value is not None and value not in definition.regions[region].states:
+            if value is not None and value not in workflows.states(DOSSIER_WORKFLOW, region):
                 raise InvalidInput(region, "not a state of the dossier workflow")
         bounds = ((self.procedure, CODE_MAX), (self.officer, NAME_MAX), (self.unit, UNIT_CODE_MAX_LENGTH),
                   (self.applicant, 32))

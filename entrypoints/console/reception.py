@@ -26,6 +26,7 @@ from motcua.entrypoints.console.dossier import refusal_text
 from motcua.entrypoints.console.forms import DATA_PREFIX, FormField, form_fields, read_data
 from motcua.workflow.dossiers.catalogue import Channel
 from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW, Applicant
+from motcua.workflow.engine.bounds import id_number_problem
 from motcua.workflow.engine.decisions import OPEN_TRIGGER
 from motcua.workflow.engine.definition import WorkflowDefinition
 from motcua.workflow.engine.model import JsonValue
@@ -80,6 +81,10 @@ def _register(console: Console, user: ConsoleUser, data: Mapping[str, JsonValue]
     name = text("applicant_name")
     if name is None or not name.strip():
         raise MalformedData(OPEN_TRIGGER, {"applicant_name": "bắt buộc"})
+    identity = text("applicant_id")
+    if identity is not None and id_number_problem(identity) is not None:  # the rule HTTP and API keys apply
+        raise MalformedData(OPEN_TRIGGER, {"applicant_id": "chỉ gồm chữ cái và chữ số (CCCD: 12 chữ số; mã số thuế "
+                                                           "của chi nhánh có một dấu gạch ngang)"})
     applicant = Applicant(name, text("applicant_kind") or "citizen", text("applicant_id"), text("phone"),
                           text("email"), text("address"))
     unit = text("receiving_unit") or (user.units[0] if user.units is not None and len(user.units) == 1 else None)

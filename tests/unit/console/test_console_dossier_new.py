@@ -55,6 +55,12 @@ def test_missing_or_unknown_data_is_refused_in_words(office: Site) -> None:
     assert nameless.status_code == 422 and "Chủ hồ sơ" in nameless.text
     unknown = _post(browser, {**APPLICANT, "data.procedure": "9.999999"})
     assert unknown.status_code == 422 and "không có trong danh mục" in unknown.text
+    before = office.motcua.store.find(CaseFilter(), limit=100).items
+    for shaped_otherwise in ("0011 9900 0111", "001199000111;--", "Lê Thị Hoa", "x" * 33):
+        refused = _post(browser, {**APPLICANT, "data.applicant_id": shaped_otherwise})
+        assert refused.status_code == 422 and "chỉ gồm chữ cái và chữ số" in refused.text, shaped_otherwise
+    assert office.motcua.store.find(CaseFilter(), limit=100).items == before  # nothing written, no number drawn
+    assert _post(browser, {**APPLICANT, "data.applicant_id": "0100109106-001"}).status_code == 303  # a branch
 
 
 def test_only_officers_receive_and_only_with_the_csrf_token(office: Site) -> None:

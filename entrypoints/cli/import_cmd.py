@@ -25,7 +25,7 @@ from rich.progress import (
 from rich.text import Text
 
 from motcua.adapters.bootstrap import open_motcua
-from motcua.entrypoints.cli.usage import shown
+from motcua.entrypoints.cli.usage import refusal
 from motcua.entrypoints.errors import BadFile, FileRefused
 from motcua.entrypoints.importer import import_file
 from motcua.workflow.errors import MotcuaError
@@ -35,7 +35,6 @@ __all__ = ["import_app", "register"]
 import_app = typer.Typer(help="Nhập hồ sơ từ hệ thống khác (import dossiers).", no_args_is_help=True,
                          add_completion=False)
 
-_USAGE_ERROR: Final = 2
 _PIPE_WIDTH: Final = 160
 _out = Console(width=None if sys.stdout.isatty() else _PIPE_WIDTH)
 _err = Console(stderr=True, width=None if sys.stderr.isatty() else _PIPE_WIDTH)
@@ -92,8 +91,7 @@ class _Bar:
 
 
 def _fail(message: str) -> typer.Exit:
-    _err.print(f"[red]error:[/red] {escape(shown(message))}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=_USAGE_ERROR)
+    return refusal(_err, message)
 
 
 @import_app.command("dvcqg")

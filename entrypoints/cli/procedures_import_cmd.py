@@ -22,7 +22,7 @@ from rich.markup import escape
 from motcua.adapters.bootstrap import procedures_dir
 from motcua.definitions.catalogue_store import CatalogueStore
 from motcua.definitions.procedure_import import ImportPlan, apply_import, plan_import
-from motcua.entrypoints.cli.usage import shown
+from motcua.entrypoints.cli.usage import refusal
 from motcua.workflow.dossiers.catalogue_import import CatalogueDiff
 from motcua.workflow.engine.bounds import day_problem
 from motcua.workflow.errors import CatalogueImportRefused, InvalidInput, MotcuaError
@@ -30,7 +30,6 @@ from motcua.workflow.reports.periods import parse_date
 
 __all__ = ["import_procedures", "register", "rollback_procedures"]
 
-_USAGE_ERROR: Final = 2
 _PIPE_WIDTH: Final = 160
 _VIETNAM: Final = ZoneInfo("Asia/Ho_Chi_Minh")
 _NO_DIR: Final = ("the shipped catalogue is read-only: set MOTCUA_PROCEDURES_DIR (or give --dir) to a directory "
@@ -51,9 +50,6 @@ def _consoles() -> tuple[Console, Console]:
             Console(stderr=True, width=None if sys.stderr.isatty() else _PIPE_WIDTH))
 
 
-def _fail(err: Console, message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {escape(shown(message))}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=_USAGE_ERROR)
 
 
 def import_procedures(
@@ -70,22 +66,22 @@ def import_procedures(
     out, err = _consoles()
     root = procedures_dir(directory)
     if not file.exists():
-        raise _fail(err, f"{file}: no such file")
+        raise refusal(err, f"{file}: no such file")
     try:
         effective = _day(since)
         plan = plan_import(file, root, effective=effective)
     except CatalogueImportRefused as refused:
         for problem in refused.cells:
             err.print(f"[red]refused[/red] {escape(str(problem))}", highlight=False, soft_wrap=True)
-        raise _fail(err, f"{file}: {len(refused.cells)} problem(s), nothing was written") from None
+        raise refusal(err, f"{file}: {len(refused.cells)} problem(s), nothing was written") from None
     except MotcuaError as error:
-        raise _fail(err, str(error)) from None
+        raise refusal(err, str(error)) from None
     _print_plan(out, plan, root)
     if plan.difference.empty:
         out.print("Không có thay đổi: không ghi phiên bản mới.")
         return
     if root is None:
-        raise _fail(err, _NO_DIR)
+        raise refusal(err, _NO_DIR)
     if not apply and sys.stdin.isatty():
         apply = typer.confirm("Ghi phiên bản mới của danh mục?", default=False)
     if not apply:
@@ -94,7 +90,7 @@ def import_procedures(
     try:
         manifest = apply_import(plan, root, at=datetime.now(UTC))
     except MotcuaError as error:
-        raise _fail(err, f"{error} (nothing was written)") from None
+        raise refusal(err, f"{error} (nothing was written)") from None
     out.print(f"[green]Đã ghi phiên bản {manifest.revision}[/green] của {escape(str(root))} "
               f"({manifest.procedures} thủ tục); phiên bản trước: {manifest.previous or 'danh mục kèm theo'}. "
               "Khởi động lại các tiến trình (serve, worker) để dùng danh mục mới.", highlight=False)
@@ -108,11 +104,11 @@ def rollback_procedures(
     out, err = _consoles()
     root = procedures_dir(directory)
     if root is None:
-        raise _fail(err, _NO_DIR)
+        raise refusal(err, _NO_DIR)
     try:
         manifest = CatalogueStore(root).rollback(to)
     except MotcuaError as error:
-        raise _fail(err, str(error)) from None
+        raise refusal(err, str(error)) from None
     out.print(f"Phiên bản {manifest.revision} ({escape(manifest.source)}, {manifest.written_at}) là phiên bản "
               "đang dùng. Khởi động lại các tiến trình (serve, worker) để dùng nó.", highlight=False)
 

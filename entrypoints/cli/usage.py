@@ -12,11 +12,13 @@ from collections.abc import Callable
 from typing import Final, NoReturn
 
 import typer
+from rich.console import Console
+from rich.markup import escape
 
 from motcua.workflow.engine.bounds import line_problem
 from motcua.workflow.errors import InvalidDefinition, InvalidInput, MotcuaError
 
-__all__ = ["ECHO_MAX", "USAGE_ERROR", "bounded_line", "bounded_lines", "fail", "shown"]
+__all__ = ["ECHO_MAX", "USAGE_ERROR", "bounded_line", "bounded_lines", "fail", "refusal", "shown"]
 
 USAGE_ERROR: Final = 2
 ECHO_MAX: Final = 80  # characters of one word (an argument, a path) an error message may echo
@@ -46,6 +48,13 @@ def bounded_lines(limit: int) -> Callable[[typer.CallbackParam, list[str] | None
             one(param, value)
         return values
     return check
+
+
+def refusal(err: Console, message: str) -> typer.Exit:
+    """Print ``message`` as a command's refusal on ``err`` (a rich console on stderr: the word ``error`` in red, the
+    message bounded by :func:`shown`, never read as markup) and the exit to raise: code :data:`USAGE_ERROR`."""
+    err.print(f"[red]error:[/red] {escape(shown(message))}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=USAGE_ERROR)
 
 
 def fail(error: MotcuaError, *, source: str) -> NoReturn:

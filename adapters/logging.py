@@ -38,6 +38,7 @@ import structlog
 from motcua.definitions.workflows import WORKFLOWS_DIR, load_definition
 from motcua.workflow.engine.decisions import OPEN_TRIGGER, Decision
 from motcua.workflow.engine.definition import WorkflowDefinition
+from motcua.workflow.errors import ActionFailed
 
 __all__ = [
     "PSEUDONYM_LENGTH",
@@ -187,7 +188,10 @@ class LoggingObserver:
         )
 
     def rejected(self, code: str, trigger: str, error: Exception) -> None:
-        self.log.warning("transition.rejected", case=shown(code), trigger=shown(trigger), **error_fields(error))
+        fields = error_fields(error)
+        if isinstance(error, ActionFailed) and error.__cause__ is not None:  # a bug: where it was (types, frames)
+            fields["traceback"] = _outline(error.__cause__)
+        self.log.warning("transition.rejected", case=shown(code), trigger=shown(trigger), **fields)
 
 
 # -- configuration -------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 
 __all__ = [
+    "ActionFailed",
     "CaseAlreadyExists",
     "CaseNotFound",
     "CatalogueImportRefused",
@@ -179,6 +180,16 @@ class MalformedData(MotcuaError):
         self.problems = dict(problems)
         shown = "; ".join(f"{name}: {message}" for name, message in self.problems.items())
         super().__init__(f"data of {trigger!r} rejected: {shown}")
+
+
+class ActionFailed(MotcuaError):
+    """An action or a guard of ``trigger`` raised an error that is not motcua's (a bug, a broken extension): named by
+    its type (``kind``) only — its message may quote anything. The error itself is the ``__cause__``."""
+
+    def __init__(self, trigger: str, kind: str) -> None:
+        self.trigger = trigger
+        self.kind = kind
+        super().__init__(f"an action or a guard of {trigger!r} raised {kind}")
 
 
 class CaseNotFound(MotcuaError, LookupError):

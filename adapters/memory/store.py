@@ -39,7 +39,7 @@ class _Timer:
     timer: SetTimer
     generation: int
     claimed_until: datetime | None = None
-    attempts: int = 0  # failed so far (TimerQueue.timer_failed); 0: sound, holds back its case's later timers
+    attempts: int = 0  # its trigger's failures so far (TimerQueue.timer_failed)
     error: str | None = None  # the last failure
     parked: bool = False
 
@@ -259,8 +259,9 @@ class MemoryStore:
         with self._lock:
             current = self._timers.get(timer.case_code, {}).get(timer.name)
             case = self._cases.get(timer.case_code)
-            if current is None or current.generation != timer.generation or case is None or case.version != seen:
-                return False
+            if (current is None or current.generation != timer.generation or current.parked
+                    or current.attempts != timer.attempts or case is None or case.version != seen):
+                return False  # fired, re-armed, recorded by another attempt, requeued, or its case moved
             current.attempts, current.error = timer.attempts + 1, error
             current.parked = isinstance(settlement, Park)
             current.claimed_until = None if isinstance(settlement, Park) else settlement.at
@@ -381,12 +382,11 @@ class MemoryStore:
 
 
 def _firsts(timers: dict[str, _Timer]) -> list[_Timer]:
-    """A case's timers no sound armed timer of the case precedes: a case's timers fire in due order, but one that
-    failed (waiting to be tried again, or parked) holds back no other, and a parked one is not handed out at all."""
-    sound = [timer.timer.due_at for timer in timers.values() if not timer.parked and timer.attempts == 0]
-    earliest = min(sound, default=None)
-    return [timer for timer in timers.values()
-            if not timer.parked and (earliest is None or timer.timer.due_at <= earliest)]
+    """A case's earliest armed timers: a case's timers fire in due order, one that failed holding back the later ones
+    until it fires or is parked; a parked one holds back none and is not handed out."""
+    armed = [timer for timer in timers.values() if not timer.parked]
+    earliest = min((timer.timer.due_at for timer in armed), default=None)
+    return [timer for timer in armed if timer.timer.due_at == earliest]
 
 
 def _due(code: str, armed: _Timer) -> DueTimer:

@@ -415,11 +415,14 @@ def _timer_table() -> sa.Select[*tuple[Any, ...]]:
 
 
 def _timer_failed(*, parked: bool) -> sa.Update:
-    """Record a failure of the timer as claimed (same generation), while its case is still at version ``seen``:
-    ``attempts`` and ``error`` written, and either claimed until ``until`` (tried again then) or parked."""
+    """Record a failure of the timer as claimed — same generation, still armed with the failures it was claimed with
+    (``claimed_attempts``: a message handed out again records nothing twice, nor over an operator's requeue) — while
+    its case is still at version ``seen``: ``attempts`` and ``error`` written, and either claimed until ``until``
+    (tried again then) or parked."""
     values: dict[str, Any] = {"attempts": param("attempts"), "error": param("error")}
     values |= {"status": PARKED, "claimed_until": sa.null()} if parked else {"claimed_until": param("until")}
-    return sa.update(TIMER).where(_claimed(), _unmoved()).values(values).returning(TIMER.c.name)
+    as_claimed = sa.and_(_claimed(), TIMER.c.status == ARMED, TIMER.c.attempts == param("claimed_attempts"))
+    return sa.update(TIMER).where(as_claimed, _unmoved()).values(values).returning(TIMER.c.name)
 
 
 def _parked_timers() -> sa.Select[*tuple[Any, ...]]:
@@ -442,7 +445,8 @@ def _requeue_timers(chosen: sa.ColumnElement[bool]) -> sa.Update:
 def _claim_due(limit: int) -> sa.Update:
     """Lease the ``limit`` oldest armed timers due at ``now`` whose last lease (if any) ran out, and
     that are their case's earliest armed timer (so a case's warning, overdue mark and escalations can
-    never overtake one another on the workers).
+    never overtake one another on the workers; a timer whose trigger failed holds back the later ones while it
+    is tried again, until it is parked).
 
     On PostgreSQL any number of dispatchers claim side by side, each skipping the rows another is
     claiming (``FOR UPDATE SKIP LOCKED``); SQLite has no row locks (the clause is left out) and runs it
@@ -453,9 +457,8 @@ def _claim_due(limit: int) -> sa.Update:
     now = param("now")
     free = sa.or_(TIMER.c.claimed_until.is_(None), TIMER.c.claimed_until <= now)
     earlier = TIMER.alias("earlier")
-    first_of_case = ~sa.exists().where(  # a case's timers fire in due order, one at a time; a failed one holds none
-        earlier.c.case_code == TIMER.c.case_code, earlier.c.status == ARMED, earlier.c.attempts == 0,
-        earlier.c.due_at < TIMER.c.due_at,
+    first_of_case = ~sa.exists().where(  # a case's timers fire in due order: one at a time per case
+        earlier.c.case_code == TIMER.c.case_code, earlier.c.status == ARMED, earlier.c.due_at < TIMER.c.due_at
     )
     due = (
         sa.select(TIMER.c.case_code, TIMER.c.name)

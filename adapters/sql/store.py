@@ -352,7 +352,8 @@ class SqlStore:
                 for code, name, trigger, due_at, claimed, attempts, error in records]
 
     def timer_failed(self, timer: DueTimer, error: str, settlement: Settlement, seen: int) -> bool:
-        params = {**_claimed(timer), "seen": seen, "attempts": timer.attempts + 1, "error": error}
+        params = {**_claimed(timer), "seen": seen, "claimed_attempts": timer.attempts, "attempts": timer.attempts + 1,
+                  "error": error}
         if isinstance(settlement, Park):
             statement = self._sql.timer_park
         else:

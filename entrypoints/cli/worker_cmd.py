@@ -21,7 +21,7 @@ __all__ = ["outbox_app", "register", "timers_app"]
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: sqlite:///motcua.db).")]
 outbox_app = typer.Typer(help="Effects waiting in the outbox: list the parked ones, retry them.",
                          no_args_is_help=True, add_completion=False)
-timers_app = typer.Typer(help="Timers parked after their trigger failed for good: list them, send them back.",
+timers_app = typer.Typer(help="Timers parked after their trigger failed six times: list them, send them back.",
                          no_args_is_help=True, add_completion=False)
 _out = Console()
 _IDS_SHOWN = 10  # ids an error names

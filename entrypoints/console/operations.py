@@ -3,8 +3,9 @@
 Operations (role ``operator``):
 
 - ``GET /console/operations``: the timers armed and due and the effects waiting (counts), the earliest timers with
-  their claims, and the timers parked after their trigger failed for good, each dossier's with a button to arm them
-  again, and one for them all — of the operator's units (of the whole system for an operator of every unit);
+  their claims (and failures), and the timers parked after their trigger failed six times, each dossier's with a
+  button to arm them again, and one for them all — of the operator's units (of the whole system for an operator of
+  every unit);
   ``POST /console/operations/timers/retry`` (the session's CSRF token; ``case`` codes, or ``all``) arms them again,
   as ``motcua timers retry`` does;
 - ``GET /console/operations/outbox``: the parked effects, each with a retry button, and one to retry them all;

@@ -250,6 +250,13 @@ class CompiledWorkflow:
     def action(self, name: str) -> Action:
         return self._actions[name]
 
+    def could_move(self, trigger: str, state: Mapping[str, str]) -> bool:
+        """Whether some transition of ``trigger`` starts from ``state`` and finds the other regions as its ``when``
+        requires — roles, data and guards aside: whether the trigger could move a case in ``state`` at all."""
+        return any(state.get(spec.region) in spec.source
+                   and all(state.get(region) in allowed for region, allowed in spec.when.items())
+                   for spec in self.trigger(trigger).spec.transitions)
+
     def has_transition(self, region: str, trigger: str, state: str) -> bool:
         event = self._events.get((region, trigger))
         return event is not None and state in event.transitions

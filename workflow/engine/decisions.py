@@ -115,14 +115,13 @@ class Engine:
         return self._decide(compiled, context, plan, state, actions)
 
     def allows(self, case: Case, trigger: str) -> bool | None:
-        """Whether ``case``'s state has a transition for ``trigger`` in a region it moves — roles, data and guards
-        aside; ``None`` when this engine knows neither the case's definition nor the trigger (it cannot tell)."""
+        """Whether ``trigger`` could move ``case`` in its state at all — a transition from it whose ``when`` holds;
+        roles, data and guards aside; ``None`` when this engine knows the case's definition or the trigger not (it
+        cannot tell)."""
         try:
-            compiled = self.workflows.get(case.definition_key, case.definition_version)
-            spec = compiled.trigger(trigger)
+            return self.workflows.get(case.definition_key, case.definition_version).could_move(trigger, case.state)
         except (UnknownDefinition, UnknownTrigger):
             return None
-        return any(compiled.has_transition(region, trigger, case.state.get(region, "")) for region in spec.regions)
 
     def _decide(
         self, compiled: CompiledWorkflow, context: Context, plan: _Plan, state: dict[str, str],

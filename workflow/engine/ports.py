@@ -125,12 +125,13 @@ class TimerQueue(Protocol):
 
     def timer_failed(self, timer: DueTimer, error: str, settlement: Settlement, seen: int) -> bool:
         """Record that a claimed timer's trigger failed (``error``) as its ``timer.attempts + 1``-th failure: claimed
-        until the settlement's instant, then handed out again (no longer holding back its case's later timers
-        meanwhile), or parked (:class:`~motcua.workflow.engine.retry.Park`): not claimed again, not counted as armed,
-        until an operator requeues it. Only the same generation, and only while its case is still at version ``seen``
-        (the version the trigger failed on: a case moved since is judged afresh when the lease runs out, as
-        :meth:`discard` leaves it); returns whether it was recorded. Re-arming the timer (a later decision) makes it
-        armed and sound again."""
+        until the settlement's instant, then handed out again (holding back its case's later timers meanwhile), or
+        parked (:class:`~motcua.workflow.engine.retry.Park`): not claimed again, not counted as armed, holding back
+        nothing, until an operator requeues it. Only on the timer as it was claimed — same generation, armed, with
+        ``timer.attempts`` failures (a message handed out again records nothing twice) — and only while its case is
+        still at version ``seen`` (the version the trigger failed on: a case moved since is judged afresh when the
+        lease runs out, as :meth:`discard` leaves it); returns whether it was recorded. Re-arming the timer (a later
+        decision) makes it armed and sound again."""
         ...
 
     def parked_timers(self, limit: int, where: CaseFilter | None = None) -> list[ParkedTimer]:

@@ -12,6 +12,7 @@ from motcua.workflow.engine.model import SYSTEM_ACTOR, Actor, Case, DueTimer, Ou
 from motcua.workflow.engine.ports import CaseStore, Claim, Observer, TimerQueue
 from motcua.workflow.engine.retry import Park, Settlement, TimerRetryPolicy
 from motcua.workflow.errors import (
+    ActionFailed,
     CaseNotFound,
     ConcurrencyConflict,
     MotcuaError,
@@ -36,7 +37,7 @@ _Batch = tuple[list[list[Decision]], list[DueTimer]]  # a batch's units, and the
 class TimerFailure:
     """A timer whose trigger failed, and what was done about it (:class:`~motcua.workflow.engine.retry.RetryAt`: tried
     again then; :class:`~motcua.workflow.engine.retry.Park`: set aside for an operator). ``error``: the failure's type
-    and, for motcua's own errors, their message (which names fields, never their values)."""
+    and message — motcua's own errors name fields, never their values; any other is :class:`ActionFailed`, by type."""
 
     timer: DueTimer
     error: str
@@ -77,11 +78,14 @@ def failing(error: Exception) -> bool:
     return not isinstance(error, Retryable | StorageFailure)
 
 
-def _described(error: Exception) -> str:
-    """What a failed timer keeps of its error: motcua's own errors with their message (they name fields, never
-    values), any other only by its type (its message may quote anything)."""
-    text = f"{type(error).__name__}: {error}" if isinstance(error, MotcuaError) else type(error).__name__
-    return text[:ERROR_MAX]
+def _reported(error: Exception, trigger: str) -> MotcuaError:
+    """A timer's failure as motcua reports it: its own errors as they are (they name fields, never values), any other
+    as :class:`ActionFailed`, by its type only (its message may quote anything), the error itself its cause."""
+    if isinstance(error, MotcuaError):
+        return error
+    reported = ActionFailed(trigger, type(error).__name__)
+    reported.__cause__ = error
+    return reported
 
 
 class CaseService:
@@ -198,16 +202,16 @@ class CaseService:
     def _settle(self, timer: DueTimer, refused: _Refused, queue: TimerQueue) -> TimerFailure | None:
         """Record a failed trigger as the timer's failure, while its case is as the trigger failed on; or discard the
         timer when that case's state no longer has the trigger at all (bad data on a dossier returned since)."""
-        case = refused.case
+        case, error = refused.case, _reported(refused.error, timer.trigger)
         if self.engine.allows(case, timer.trigger) is False:
             queue.discard(timer, case.version)
             return None
-        failure = TimerFailure(timer, _described(refused.error),
+        failure = TimerFailure(timer, f"{type(error).__name__}: {error}"[:ERROR_MAX],
                                self.timer_retry.after_failure(timer.attempts + 1, self.engine.clock.now()))
         if not queue.timer_failed(timer, failure.error, failure.settlement, case.version):
-            return None
+            return None  # recorded by another attempt, or the case moved: judged afresh when the lease runs out
         for observer in self.observers:
-            observer.rejected(timer.case_code, timer.trigger, refused.error)
+            observer.rejected(timer.case_code, timer.trigger, error)
         return failure
 
     def fire_timers(self, timers: Sequence[DueTimer], queue: TimerQueue, claim: Claim | None = None) -> FiredTimers:

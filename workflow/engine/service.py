@@ -222,8 +222,9 @@ class CaseService:
         on the case the previous one left and consuming its own timer. All the cases' decisions are committed in one
         transaction (:meth:`~motcua.workflow.engine.ports.CaseStore.commit_each`), each case's only if its lone
         commit would succeed. A case whose commit is refused — another writer came first, a timer was cancelled or
-        re-armed meanwhile — is fired again alone, timer by timer, through :meth:`fire_timer` (a lost race retried
-        up to :data:`ALONE_RETRIES` times): never lost, never doubled, and never a reason to undo the others.
+        re-armed meanwhile — is fired again alone, timer by timer, through :meth:`fire_claimed` (a lost race retried
+        up to :data:`ALONE_RETRIES` times): never lost, never doubled, and never a reason to undo the others. So is a
+        case whose trigger failed otherwise (:func:`failing`): its failure is recorded with its timer (``failed``).
 
         A timer whose trigger its stored case no longer allows, or whose case is gone, is discarded, as
         :meth:`fire_timer` does. One a case allows only because of a timer decided before it in the batch, or whose

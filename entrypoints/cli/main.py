@@ -32,7 +32,6 @@ from motcua.entrypoints.cli.user_cmd import register as register_users
 from motcua.entrypoints.cli.worker_cmd import register as register_worker
 from motcua.simulation.scenario import DemoOptions
 from motcua.simulation.story import DEMO_START, run_story
-from motcua.workflow.engine.bounds import EXCERPT_MAX
 from motcua.workflow.engine.clock import ManualClock
 from motcua.workflow.engine.diagram import mermaid
 from motcua.workflow.engine.model import Case
@@ -142,7 +141,7 @@ def _print_history(motcua: Motcua, case: Case) -> None:
 def diagram(key: str, version: Annotated[int | None, typer.Option("--version")] = None) -> None:
     """Print a Mermaid state diagram of a workflow definition (all regions)."""
     if not _WORKFLOW_KEY.fullmatch(key):  # a key, never a file pattern or a path
-        raise UnknownDefinition(key[:EXCERPT_MAX], version)
+        raise UnknownDefinition(key, version)  # echoed bounded, as every error is (usage.shown)
     paths = sorted(WORKFLOWS_DIR.glob(f"{key}.v*.yaml"))
     chosen = [p for p in paths if version is None or p.name == f"{key}.v{version}.yaml"]
     if not chosen:

@@ -206,6 +206,12 @@ def test_diagram_reads_a_workflow_key_never_a_pattern(tmp_path: Path, key: str) 
     assert "flowchart" not in done.stdout and "stateDiagram" not in done.stdout
 
 
+def test_an_over_long_diagram_key_is_echoed_cut_with_its_length(tmp_path: Path) -> None:
+    done = run(["diagram", "a" * 100_000], tmp_path)
+    assert_usage_error(done)
+    assert "… (100000 characters)" in done.stderr and len(done.stderr) < 500
+
+
 # 14. a SQLite file of another application, or no SQLite file at all, was migrated into (or failed unnamed) --------
 @pytest.mark.parametrize("args", [
     ["history", CODE], ["story", "-q"], ["report", "bieu06", "--period", "2024-Q1"], ["apikey", "list"],

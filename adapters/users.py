@@ -26,7 +26,8 @@ import re
 import secrets
 import threading
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -114,17 +115,29 @@ class Passwords:
         return self.hasher.hash(_nfc(password))
 
     def verifies(self, password_hash: str | None, password: str) -> bool:
-        """Whether ``password`` is the one hashed (both read as NFC: "mật khẩu" typed composed or decomposed is one
-        password); for no hash (an unknown name) a dummy is verified, so that a wrong name costs the same time as a
-        wrong password."""
+        """Whether ``password`` is the one hashed, checked in a turn of its own (:meth:`turn`, :meth:`matches`)."""
+        with self.turn():
+            return self.matches(password_hash, password)
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """One of the ``at_once`` turns to verify a password, held while the block runs; :class:`PasswordsBusy` when
+        none came within ``wait`` — raised before the block, so that nothing in it (a guess counted) happens."""
         if not self._turns.acquire(timeout=self._wait):
             raise PasswordsBusy
+        try:
+            yield
+        finally:
+            self._turns.release()
+
+    def matches(self, password_hash: str | None, password: str) -> bool:
+        """Whether ``password`` is the one hashed (both read as NFC: "mật khẩu" typed composed or decomposed is one
+        password); for no hash (an unknown name) a dummy is verified, so that a wrong name costs the same time as a
+        wrong password. Call it inside a :meth:`turn`."""
         try:
             return self.hasher.verify(password_hash or self._dummy, _nfc(password)) and password_hash is not None
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
-        finally:
-            self._turns.release()
 
 
 PASSWORDS = Passwords()
@@ -240,10 +253,11 @@ class UserStore(Protocol):
 
     def set_failures(self, name: str, failures: int, locked_until: datetime | None) -> None: ...
 
-    def add_failure(self, name: str, now: datetime, max_failures: int, until: datetime) -> bool:
-        """Count one more wrong password of ``name`` — one atomic step, so that guesses sent at once are counted
-        one by one —, unless they are locked out at ``now``; at ``max_failures`` lock them out until ``until`` (the
-        count starts afresh). Whether this failure locked them out."""
+    def count_guess(self, name: str, now: datetime, max_failures: int, until: datetime) -> bool:
+        """Count a password about to be checked for ``name`` as a failure — one atomic step, so that guesses sent at
+        once are counted one by one —, unless they are locked out at ``now``; at ``max_failures`` lock them out until
+        ``until`` (the count starts afresh). Whether the guess was counted, and so may be checked: False for a user
+        locked out (or unknown)."""
         ...
 
     def add_session(self, session: Session) -> None: ...
@@ -307,21 +321,22 @@ def new_session(user: str, now: datetime, lifetime: timedelta) -> tuple[str, Ses
 
 def sign_in(store: UserStore, name: str, password: str, now: datetime, policy: SignInPolicy) -> User | None:
     """The live user ``name`` if ``password`` is theirs and they are not locked out; None otherwise (alike for a
-    wrong name, a wrong password, a disabled or a locked user). A wrong password counts towards the lock-out; the
-    right one resets the count."""
+    wrong name, a wrong password, a disabled or a locked user). Every guess is counted as a failure *before* its
+    password is checked, in one atomic step: guesses sent at once cannot all be checked before the lock-out is
+    written, so no more than ``policy.max_failures`` are checked in a lock-out's window. The right one resets the
+    count."""
     shaped = len(name) <= NAME_MAX and _NAME.fullmatch(name) is not None  # no other name exists: none looked up
     user = store.user(name) if shaped and len(password) <= PASSWORD_MAX else None
     if user is None or user.disabled_at is not None:
         PASSWORDS.verifies(None, password)
         return None
-    if user.locked(now):
-        PASSWORDS.verifies(None, password)  # as long as a wrong password takes: a lock-out is not told by the time
-        return None
-    if not PASSWORDS.verifies(user.password_hash, password):
-        store.add_failure(user.name, now, policy.max_failures, now + policy.lock_for)
-        return None
-    if user.failures or user.locked_until is not None:
-        store.set_failures(user.name, 0, None)
+    with PASSWORDS.turn():  # busy: refused before the guess is counted (a flood never locks a user out)
+        if not store.count_guess(user.name, now, policy.max_failures, now + policy.lock_for):
+            PASSWORDS.matches(None, password)  # as long as a wrong password takes: a lock-out is not told by the time
+            return None
+        if not PASSWORDS.matches(user.password_hash, password):
+            return None  # counted already
+    store.set_failures(user.name, 0, None)
     return user
 
 
@@ -373,16 +388,15 @@ class MemoryUserStore:
             if (user := self._users.get(name)) is not None:
                 self._users[name] = replace(user, failures=failures, locked_until=locked_until)
 
-    def add_failure(self, name: str, now: datetime, max_failures: int, until: datetime) -> bool:
+    def count_guess(self, name: str, now: datetime, max_failures: int, until: datetime) -> bool:
         with self._lock:
             user = self._users.get(name)
             if user is None or user.locked(now):
                 return False
             failures = user.failures + 1
-            locked = failures >= max_failures
-            self._users[name] = replace(user, failures=0, locked_until=until) if locked else replace(
+            self._users[name] = replace(user, failures=0, locked_until=until) if failures >= max_failures else replace(
                 user, failures=failures)
-            return locked
+            return True
 
     def add_session(self, session: Session) -> None:
         with self._lock:

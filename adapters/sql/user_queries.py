@@ -45,7 +45,7 @@ class UserQueries:
         self.set_failures = sql(sa.update(USERS).where(USERS.c.name == param("name")).values(
             failures=param("failures"), locked_until=param("locked_until")))
         open_to_guess = sa.or_(USERS.c.locked_until.is_(None), USERS.c.locked_until <= param("now"))
-        self.add_failure = sql(sa.update(USERS).where(USERS.c.name == param("name"), open_to_guess)
+        self.count_guess = sql(sa.update(USERS).where(USERS.c.name == param("name"), open_to_guess)
                                .values(failures=USERS.c.failures + 1).returning(USERS.c.failures))
         self.lock = sql(sa.update(USERS).where(USERS.c.name == param("name")).values(
             failures=0, locked_until=param("until")))

@@ -71,13 +71,14 @@ class SqlUserStore:
         self._write(self._sql.set_failures, {"name": name, "failures": failures,
                                              "locked_until": maybe(self._codec.instant, locked_until)})
 
-    def add_failure(self, name: str, now: datetime, max_failures: int, until: datetime) -> bool:
+    def count_guess(self, name: str, now: datetime, max_failures: int, until: datetime) -> bool:
         # one transaction: the increment holds the row until the lock is written (concurrent guesses count apart)
         with self._driver.transaction() as unit:
-            counted = unit.first(self._sql.add_failure, {"name": name, "now": self._codec.instant(now)})
-            if counted is None or int(counted[0]) < max_failures:
-                return False
-            unit.execute(self._sql.lock, {"name": name, "until": self._codec.instant(until)})
+            counted = unit.first(self._sql.count_guess, {"name": name, "now": self._codec.instant(now)})
+            if counted is None:
+                return False  # locked out, or no such user
+            if int(counted[0]) >= max_failures:
+                unit.execute(self._sql.lock, {"name": name, "until": self._codec.instant(until)})
             return True
 
     def add_session(self, session: Session) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -47,20 +49,35 @@ def test_failures_and_lock_out_are_kept(users: UserStore) -> None:
     assert users.user("lan").failures == 2 and users.user("lan").locked_until is None  # type: ignore[union-attr]
 
 
-def test_a_failure_is_counted_then_locks_and_a_locked_user_counts_none(users: UserStore) -> None:
+def test_a_guess_is_counted_then_locks_and_a_locked_user_counts_none(users: UserStore) -> None:
     users.add_user(LAN)
     until = NOW + timedelta(minutes=15)
-    assert not users.add_failure("lan", NOW, 3, until) and not users.add_failure("lan", NOW, 3, until)
+    assert users.count_guess("lan", NOW, 3, until) and users.count_guess("lan", NOW, 3, until)
     assert users.user("lan").failures == 2  # type: ignore[union-attr]
-    assert users.add_failure("lan", NOW, 3, until)  # the third locks, and the count starts afresh
+    assert users.count_guess("lan", NOW, 3, until)  # the third is counted, and locks: the count starts afresh
     locked = users.user("lan")
     assert locked is not None and locked.failures == 0 and locked.locked_until == until
-    assert not users.add_failure("lan", NOW + timedelta(minutes=1), 3, NOW + timedelta(hours=1))  # locked: none
+    assert not users.count_guess("lan", NOW + timedelta(minutes=1), 3, NOW + timedelta(hours=1))  # locked: none
     assert users.user("lan") == locked
     later = until + timedelta(seconds=1)  # the lock ran out: counting starts again
-    assert not users.add_failure("lan", later, 3, later + timedelta(minutes=15))
+    assert users.count_guess("lan", later, 3, later + timedelta(minutes=15))
     assert users.user("lan").failures == 1  # type: ignore[union-attr]
-    assert not users.add_failure("nobody", NOW, 3, until)
+    assert not users.count_guess("nobody", NOW, 3, until)
+
+
+def test_guesses_sent_at_once_are_counted_one_by_one_and_no_more_than_allowed_pass(users: UserStore) -> None:
+    users.add_user(LAN)
+    until = NOW + timedelta(minutes=15)
+    barrier = threading.Barrier(12)
+
+    def guess() -> bool:
+        barrier.wait()
+        return users.count_guess("lan", NOW, 5, until)
+
+    with ThreadPoolExecutor(12) as pool:
+        counted = list(pool.map(lambda _: guess(), range(12)))
+    assert counted.count(True) == 5  # the fifth locks: the seven after it are never checked
+    assert users.user("lan").locked(NOW)  # type: ignore[union-attr]
 
 
 def test_sessions_are_found_ended_and_purged(users: UserStore) -> None:

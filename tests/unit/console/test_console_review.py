@@ -74,9 +74,9 @@ class Counting(Passwords):
         super().__init__(cheap_passwords().hasher)
         self.verified = 0
 
-    def verifies(self, password_hash: str | None, password: str) -> bool:
+    def matches(self, password_hash: str | None, password: str) -> bool:
         self.verified += 1
-        return super().verifies(password_hash, password)
+        return super().matches(password_hash, password)
 
 
 # --- reports: the charts' period is bounded ---------------------------------------------------------------------

@@ -5,7 +5,9 @@ password, ``motcua serve`` then makes a **setup code** (:meth:`FirstRun.open`: 1
 :mod:`secrets`, shown as eight groups of four base32 letters and digits, easy to type) and prints it on its
 terminal's standard error — never through the logs, which are shipped and kept far more widely than a terminal —
 beside the address of ``/console/setup``. Whoever can read the server's terminal is the person setting it up;
-whoever can only reach its port is not.
+whoever can only reach its port is not. Only on a terminal: when standard error is a file or a pipe (systemd, a
+container, a log shipper) the JSON log lines go there too, so no code is made and the first user is made with
+``motcua user create`` (:data:`NO_TERMINAL_MESSAGE`).
 
 Only the code's SHA-256 is kept, in this process's memory (a high-entropy code needs no slow hash; a copy of the
 database or of the memory holds nothing that opens the page). The memory is the right place: the code is for this
@@ -33,8 +35,8 @@ from typing import Final, TextIO
 
 from motcua.adapters.users import SignInPolicy, UserStore
 
-__all__ = ["CODE_BYTES", "CODE_MAX", "WORKERS_MESSAGE", "FirstRun", "SetupCheck", "announce", "refuse_with_workers",
-           "setup_address"]
+__all__ = ["CODE_BYTES", "CODE_MAX", "NO_TERMINAL_MESSAGE", "WORKERS_MESSAGE", "FirstRun", "SetupCheck", "announce",
+           "refuse_with_workers", "setup_address"]
 
 CODE_BYTES: Final = 20
 """Random bytes of a setup code: 160 bits (32 base32 characters)."""
@@ -46,6 +48,10 @@ WORKERS_MESSAGE: Final = (
     "Chưa có tài khoản bảng điều khiển nào. Với --workers > 1 trang /console/setup không mở (mã thiết lập chỉ "
     "sống trong một tiến trình): tạo tài khoản đầu tiên bằng `motcua user create --name TÊN --role operator "
     "--all-units --db URL`, hoặc chạy `motcua serve` một lần không có --workers.")
+NO_TERMINAL_MESSAGE: Final = (
+    "Chưa có tài khoản bảng điều khiển nào. Lỗi chuẩn (stderr) không phải là một terminal — nó có thể đi cùng nhật "
+    "ký — nên mã thiết lập không được in và trang /console/setup không mở: tạo tài khoản đầu tiên bằng `motcua user "
+    "create --name TÊN --role operator --all-units --db URL`, hoặc chạy `motcua serve` một lần tại một terminal.")
 
 
 class SetupCheck(enum.Enum):
@@ -120,22 +126,29 @@ def setup_address(host: str, port: int) -> str:
 def refuse_with_workers(users: UserStore, out: TextIO | None = None) -> bool:
     """With ``--workers N`` no process holds a code: when there is no user, say on ``out`` (standard error) how the
     first one is made instead; whether it did."""
-    if users.has_users():
-        return False
-    stream = sys.stderr if out is None else out
-    stream.write(WORKERS_MESSAGE + "\n")
-    stream.flush()
-    return True
+    return _refuse(users, WORKERS_MESSAGE, sys.stderr if out is None else out)
 
 
 def announce(first_run: FirstRun, users: UserStore, address: str, out: TextIO | None = None) -> bool:
     """Open the setup and print its code on ``out`` (standard error) — one plain line, never a log line — when
-    there is no user at all; whether it did."""
-    if users.has_users():
+    there is no user at all and ``out`` is a terminal; whether it did. Written anywhere else (a file, a pipe to a log
+    shipper, a container's log), the code would sit beside the JSON log lines that share standard error: the setup
+    stays closed and :data:`NO_TERMINAL_MESSAGE` says how the first user is made instead."""
+    stream = sys.stderr if out is None else out
+    if users.has_users() or not stream.isatty():
         first_run.close()
+        _refuse(users, NO_TERMINAL_MESSAGE, stream)
         return False
     code = first_run.open()
-    stream = sys.stderr if out is None else out
     stream.write(f"Mã thiết lập bảng điều khiển: {code}  — mở {address}\n")
+    stream.flush()
+    return True
+
+
+def _refuse(users: UserStore, message: str, stream: TextIO) -> bool:
+    """When there is no user, say ``message`` on ``stream``; whether it did."""
+    if users.has_users():
+        return False
+    stream.write(message + "\n")
     stream.flush()
     return True

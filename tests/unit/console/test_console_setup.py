@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import re
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr
@@ -22,7 +23,14 @@ from motcua.adapters.backends import open_backend
 from motcua.adapters.logging import configure_logging
 from motcua.adapters.users import SignInPolicy, new_user, session_key
 from motcua.entrypoints.console.base import CONSOLE_POLICY, Console
-from motcua.entrypoints.console.first_run import FirstRun, SetupCheck, announce, refuse_with_workers, setup_address
+from motcua.entrypoints.console.first_run import (
+    NO_TERMINAL_MESSAGE,
+    FirstRun,
+    SetupCheck,
+    announce,
+    refuse_with_workers,
+    setup_address,
+)
 from motcua.entrypoints.http.serve import ServeOptions, _no_setup_with_workers, _offer_setup
 from tests.unit.console.console_a import PASSWORD, START, Site, session_of
 
@@ -39,9 +47,16 @@ def console_of(office: Site) -> Console:
     return console
 
 
+class Terminal(io.StringIO):
+    """What a server's terminal shows: standard error when it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 def opened(office: Site) -> str:
     """Open the setup as ``motcua serve`` does; the code it printed."""
-    out = io.StringIO()
+    out = Terminal()
     assert announce(console_of(office).first_run, office.users, setup_address("127.0.0.1", 8000), out)
     found = _BANNER.match(out.getvalue().rstrip("\n"))
     assert found is not None, out.getvalue()
@@ -59,8 +74,9 @@ def set_up(client: TestClient, code: str, *, name: str = "quan-tri", password: s
                                                "setup_token": token[1]})
 
 
-def test_serve_prints_one_code_on_stderr_only_when_there_is_no_user(office: Site,
-                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_serve_prints_one_code_on_stderr_only_when_there_is_no_user(office: Site, capsys: pytest.CaptureFixture[str],
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # standard error is the server's terminal
     options = ServeOptions("memory://")
     _offer_setup(office.app, options)
     printed = capsys.readouterr()
@@ -247,7 +263,7 @@ def _logging_into(buffer: io.StringIO) -> Iterator[None]:
 
 
 def test_the_code_never_reaches_a_log_line(office: Site) -> None:
-    buffer = io.StringIO()
+    buffer = Terminal()  # a terminal showing the log lines as JSON (MOTCUA_LOG_JSON=1) and the code
     with _logging_into(buffer):
         _offer_setup(office.app, ServeOptions("memory://"))  # the banner goes to the same stderr as the logs
         code = _BANNER.match(buffer.getvalue().splitlines()[0])
@@ -264,3 +280,13 @@ def test_the_code_never_reaches_a_log_line(office: Site) -> None:
     for secret in (code[1], code[1].replace("-", ""), PASSWORD.upper()):
         assert secret.upper() not in text
 
+
+
+def test_no_code_is_made_when_standard_error_is_not_a_terminal(office: Site) -> None:
+    buffer = io.StringIO()  # a file, a pipe to a log shipper, a container's log: where the JSON log lines go too
+    with _logging_into(buffer):
+        _offer_setup(office.app, ServeOptions("memory://"))
+        assert office.anonymous().get("/console/setup").status_code == 404
+    said = buffer.getvalue()
+    assert said.splitlines()[0] == NO_TERMINAL_MESSAGE and "motcua user create --name TÊN" in said
+    assert not _BANNER.search(said) and not console_of(office).first_run.is_open

@@ -141,6 +141,22 @@ def test_the_python_api_refuses_a_nul_in_an_applicants_name_and_draws_no_number(
     assert motcua.desk.receive("1.004873", "direct", Applicant("Trần Văn An"), OFFICER).code.endswith("-0001")
 
 
+def test_the_desk_keeps_an_applicants_name_phone_and_email_to_one_line_on_every_path(motcua: Motcua) -> None:
+    """The name, the telephone number and the e-mail go out as they are to DVCQG records and sheets: one line each,
+    the telephone number 100 characters at most, as the HTTP API has them — not the engine's free text of 2,000."""
+    hostile = Applicant("Trần Văn An\nNguyễn Thị Giả mạo", phone="09" * 700, email="a@b\tc", address="x" * 1001)
+    with pytest.raises(MalformedData) as refused:
+        motcua.desk.receive("1.004873", "direct", hostile, OFFICER)
+    assert refused.value.problems == {
+        "applicant_name": "contains a control character (U+000A) at position 12",
+        "phone": "longer than 100 characters (1400)", "email": "contains a control character (U+0009) at position 4",
+        "address": "longer than 1000 characters (1001)"}
+    assert sum(1 for _ in motcua.store.cases()) == 0  # refused before a number is drawn
+    kept = Applicant("Trần Văn An", phone="0912 345 678 (máy lẻ 12)", email="an@example.vn",
+                     address="Số 12, ngõ 3\nPhố Huế")  # an address may run over lines
+    assert motcua.desk.receive("1.004873", "direct", kept, OFFICER).code.endswith("-0001")
+
+
 def test_the_python_api_refuses_a_control_character_in_a_triggers_data(motcua: Motcua) -> None:
     code = motcua.desk.receive("1.004873", "direct", Applicant("Trần Văn An"), OFFICER).code
     with pytest.raises(MalformedData) as refused:

@@ -6,7 +6,8 @@
 - ``POST /console/dossiers/new`` (with ``csrf_token``): registers and receives the dossier through the user's
   :class:`~motcua.workflow.access.cases.ScopedCases` — a unit outside the scope is refused before a number is
   drawn —, the appointment set; 303 to the new dossier's page. A refusal (missing data, an unknown procedure, a
-  unit outside the scope or not in force) is the form again, 422, said in words, the values kept.
+  unit outside the scope or not in force, an applicant's text out of the desk's bounds) is the form again, 422, said
+  in words — a field's own problem beside it —, the values kept.
 
 For users holding the role ``officer`` (the opening's and the reception's role at the desk); others get a 403 page.
 """
@@ -25,7 +26,7 @@ from motcua.entrypoints.console.base import Console, ConsoleUser, router, verify
 from motcua.entrypoints.console.dossier import refusal_text
 from motcua.entrypoints.console.forms import DATA_PREFIX, FormField, form_fields, read_data
 from motcua.workflow.dossiers.catalogue import Channel
-from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW, Applicant
+from motcua.workflow.dossiers.desk import APPLICANT_BOUNDS, DOSSIER_WORKFLOW, Applicant, TextBound, applicant_problems
 from motcua.workflow.engine.bounds import id_number_problem
 from motcua.workflow.engine.decisions import OPEN_TRIGGER
 from motcua.workflow.engine.definition import WorkflowDefinition
@@ -58,8 +59,9 @@ def routes(console: Console) -> APIRouter:
             data = read_data(OPEN_TRIGGER, definition.opening.data, posted)
             code = _register(console, user, data)
         except MotcuaError as error:
+            problems = error.problems if isinstance(error, MalformedData) else {}
             return _form(console, request, user, posted, error=refusal_text(definition, OPEN_TRIGGER, error),
-                         status_code=422)
+                         problems=problems, status_code=422)
         return RedirectResponse(f"/console/dossiers/{quote(code, safe='')}?done=receive", status_code=303)
 
     return pages
@@ -87,6 +89,9 @@ def _register(console: Console, user: ConsoleUser, data: Mapping[str, JsonValue]
                                                            "của chi nhánh có một dấu gạch ngang)"})
     applicant = Applicant(name, text("applicant_kind") or "citizen", text("applicant_id"), text("phone"),
                           text("email"), text("address"))
+    problems = applicant_problems(applicant)  # the desk's bounds, said in Vietnamese before the desk refuses
+    if problems:
+        raise MalformedData(OPEN_TRIGGER, {field: _bound_words(APPLICANT_BOUNDS[field]) for field in problems})
     unit = text("receiving_unit") or (user.units[0] if user.units is not None and len(user.units) == 1 else None)
     case = console.cases(user).register(
         text("procedure") or "", channel, applicant, user.actor, receive=True,
@@ -94,13 +99,31 @@ def _register(console: Console, user: ConsoleUser, data: Mapping[str, JsonValue]
     return case.code
 
 
+def _bound_words(bound: TextBound) -> str:
+    """A text's bound in words: ``một dòng, tối đa 100 ký tự…``."""
+    limit = f"{bound.limit:,}".replace(",", ".")
+    if bound.one_line:
+        return f"chỉ một dòng, tối đa {limit} ký tự, không có ký tự điều khiển"
+    return f"tối đa {limit} ký tự, không có ký tự điều khiển (ngoài xuống dòng và tab)"
+
+
 def _form(console: Console, request: Request, user: ConsoleUser, posted: Mapping[str, str], *,
-          error: str | None = None, status_code: int = 200) -> Response:
+          error: str | None = None, problems: Mapping[str, str] | None = None, status_code: int = 200) -> Response:
     definition = _definition(console)
-    fields = [_with_choices(console, user, field, posted.get(field.name)) for field in
-              form_fields(definition.opening.data)]
+    fields = [_with_problem(_with_choices(console, user, field, posted.get(field.name)), problems or {})
+              for field in form_fields(definition.opening.data)]
     return console.render(request, user, "dossier_new.html", status_code=status_code, fields=fields,
                           title=definition.opening.label, error=error)
+
+
+def _with_problem(field: FormField, problems: Mapping[str, str]) -> FormField:
+    """The field with its bound as the input's ``maxlength``, and what is wrong with it, if anything, beside it."""
+    name = field.name.removeprefix(DATA_PREFIX)
+    bound = APPLICANT_BOUNDS.get(name)
+    if bound is not None and field.maxlength is not None:
+        field = replace(field, maxlength=min(field.maxlength, bound.limit))
+    problem = problems.get(name)
+    return field if problem is None else replace(field, help=f"Chưa hợp lệ: {problem}")
 
 
 def _with_choices(console: Console, user: ConsoleUser, field: FormField, value: str | None) -> FormField:

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from motcua.definitions.units import UNIT_CODE_MAX_LENGTH, UNIT_CODE_PATTERN
+from motcua.workflow.dossiers.desk import APPLICANT_BOUNDS
 from motcua.workflow.engine.audit import AuditEntry
 from motcua.workflow.engine.bounds import (
     CODE_MAX,
@@ -94,16 +95,23 @@ class _Request(_Body):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+_APPLICANT: Final = APPLICANT_BOUNDS  # the desk's bounds of an applicant's texts, the console's too
+
+
 class ApplicantBody(_Request):
-    name: Annotated[str, OneLine] = Field(min_length=1, max_length=NAME_MAX, description="Chủ hồ sơ")
+    """The applicant (Chủ hồ sơ): the name, the telephone number and the e-mail one line each, the address free text
+    (tabs and line breaks allowed); the same bounds as the console's reception form."""
+
+    name: Annotated[str, OneLine] = Field(min_length=1, max_length=_APPLICANT["applicant_name"].limit,
+                                          description="Chủ hồ sơ")
     kind: Literal["citizen", "business", "agency", "other"] = "citizen"
     id_number: Annotated[str | None, OneLine, IdNumber] = Field(
         default=None, max_length=ID_NUMBER_MAX, description=(
             "Số định danh: 1 to 32 letters and digits, one dash at most inside (a citizen's: 12 digits); the identity "
             "a key acting for one applicant must be"))
-    phone: Annotated[str | None, OneLine] = Field(default=None, max_length=100)
-    email: Annotated[str | None, OneLine] = Field(default=None, max_length=NAME_MAX)
-    address: Annotated[str | None, FreeText] = Field(default=None, max_length=1000)
+    phone: Annotated[str | None, OneLine] = Field(default=None, max_length=_APPLICANT["phone"].limit)
+    email: Annotated[str | None, OneLine] = Field(default=None, max_length=_APPLICANT["email"].limit)
+    address: Annotated[str | None, FreeText] = Field(default=None, max_length=_APPLICANT["address"].limit)
 
 
 class ReceiveRequest(_Request):

@@ -164,6 +164,31 @@ def test_schema_errors_name_the_path(tmp_path: Path) -> None:
     assert "regions.lifecycle.states.received.status_code" in text
 
 
+@pytest.mark.parametrize(("field", "problem"), [
+    ({"type": "text", "min": 1}, "`min` and `max` are given for an integer or a number only, not a text"),
+    ({"type": "integer", "min": 0.5}, "`min` and `max` of an integer are integers"),
+    ({"type": "integer", "min": 5, "max": 1}, "`min` (5) is greater than `max` (1)"),
+    ({"type": "integer", "max": 2**60}, "`min` and `max` are within ±9007199254740991"),
+    ({"type": "number", "min": "0"}, "request_payment.data.amount.min"),
+    ({"type": "integer", "min": True}, "request_payment.data.amount.min"),
+    ({"type": "number", "max": float("inf")}, "request_payment.data.amount.max"),
+])
+def test_a_fields_min_and_max_are_checked_when_the_definition_loads(
+    tmp_path: Path, field: dict[str, Any], problem: str
+) -> None:
+    document = _document()
+    document["triggers"]["request_payment"]["data"]["amount"] = {"required": True, **field}
+    with pytest.raises(InvalidDefinition) as raised:
+        load_definition(_write(tmp_path, document))
+    assert problem in str(raised.value)
+
+
+def test_the_shipped_amounts_and_counts_are_never_negative(motcua: Motcua) -> None:
+    triggers = motcua.workflows.latest("tthc-dossier").definition.triggers
+    assert triggers["request_payment"].data["amount"].min == 0
+    assert triggers["digitize"].data["components"].min == 0
+
+
 def test_file_name_must_match_key_and_version(tmp_path: Path) -> None:
     path = tmp_path / "tthc-dossier.v7.yaml"
     path.write_text(DOSSIER.read_text(encoding="utf-8"), encoding="utf-8")

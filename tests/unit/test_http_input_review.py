@@ -362,3 +362,25 @@ def test_json_that_parses_but_fails_the_model_is_still_422_invalid_request(api: 
     answer = api.client.post("/dossiers", content=content, headers=api.headers(**{"Content-Type": "application/json"}))
     assert _problem(answer, 422, "invalid-request")["problems"], answer.text
     assert api.written() == (0, 0)
+
+
+# -- a trigger's data within its field's bounds ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("trigger", "data", "field"), [
+    ("apologize", {"reason": "quá tải", "new_date": "9999-12-31"}, "new_date"),
+    ("request_payment", {"amount": -5_000_000}, "amount"),
+    ("digitize", {"components": -7}, "components"),
+])
+def test_data_out_of_its_fields_bounds_is_422_naming_the_field_and_writes_nothing(
+    api: Api, trigger: str, data: dict[str, object], field: str
+) -> None:
+    """A re-dating to 9999 would use up the one a letter may make; a negative fee would be dropped by the portal."""
+    code = api.post("/dossiers", RECEPTION).json()["code"]
+    version = api.post(f"/dossiers/{code}/events", {"trigger": "assign", "data": {"assignee": "Phạm Văn Hùng"}},
+                       **{"If-Match": '"2"'}).json()["version"]
+    before = api.written()
+    answer = api.post(f"/dossiers/{code}/events", {"trigger": trigger, "data": data}, **{"If-Match": f'"{version}"'})
+    body = _problem(answer, 422, "malformed-data")
+    assert field in json.dumps(body["problems"], ensure_ascii=False), body
+    assert api.written() == before

@@ -25,10 +25,13 @@ from motcua.definitions.yamlsafe import load_yaml
 from motcua.entrypoints.cli.main import app as motcua_cli
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.engine.bounds import excerpt, has_surrogate, json_depth, json_size, line_problem, text_problem
-from motcua.workflow.engine.compiled import data_model, validate_data
+from motcua.workflow.engine.compiled import QuickData, data_model, validate_data
 from motcua.workflow.engine.definition import DataField, DataType
+from motcua.workflow.engine.model import Actor, JsonValue
 from motcua.workflow.errors import InvalidDefinition, MalformedData
 from tests.conftest import OFFICER
+
+EVERYONE: Final = Actor.of("Nguyễn Thị Lan", "officer", "specialist", "leader")
 
 # -- the rules ----------------------------------------------------------------------------------------------------
 
@@ -139,6 +142,56 @@ def test_the_python_api_refuses_a_nul_in_an_applicants_name_and_draws_no_number(
     assert list(refused.value.problems) == ["applicant_name"]
     assert sum(1 for _ in motcua.store.cases()) == 0
     assert motcua.desk.receive("1.004873", "direct", Applicant("Trần Văn An"), OFFICER).code.endswith("-0001")
+
+
+def test_the_desk_keeps_an_applicants_name_phone_and_email_to_one_line_on_every_path(motcua: Motcua) -> None:
+    """The name, the telephone number and the e-mail go out as they are to DVCQG records and sheets: one line each,
+    the telephone number 100 characters at most, as the HTTP API has them — not the engine's free text of 2,000."""
+    hostile = Applicant("Trần Văn An\nNguyễn Thị Giả mạo", phone="09" * 700, email="a@b\tc", address="x" * 1001)
+    with pytest.raises(MalformedData) as refused:
+        motcua.desk.receive("1.004873", "direct", hostile, OFFICER)
+    assert refused.value.problems == {
+        "applicant_name": "contains a control character (U+000A) at position 12",
+        "phone": "longer than 100 characters (1400)", "email": "contains a control character (U+0009) at position 4",
+        "address": "longer than 1000 characters (1001)"}
+    assert sum(1 for _ in motcua.store.cases()) == 0  # refused before a number is drawn
+    kept = Applicant("Trần Văn An", phone="0912 345 678 (máy lẻ 12)", email="an@example.vn",
+                     address="Số 12, ngõ 3\nPhố Huế")  # an address may run over lines
+    assert motcua.desk.receive("1.004873", "direct", kept, OFFICER).code.endswith("-0001")
+
+
+RANGED: Final = {"amount": DataField(type=DataType.INTEGER, min=0), "share": DataField(type=DataType.NUMBER, min=-1.5,
+                                                                                       max=2)}
+
+
+@pytest.mark.parametrize(("data", "problem"), [
+    ({"amount": -1}, {"amount": "Input should be greater than or equal to 0"}),
+    ({"amount": 2**53}, {"amount": "Input should be less than or equal to 9007199254740991"}),
+    ({"share": 2.5}, {"share": "Input should be less than or equal to 2"}),
+    ({"share": -2}, {"share": "Input should be greater than or equal to -1.5"}),
+])
+def test_a_fields_min_and_max_bound_its_values_on_both_paths(data: dict[str, object], problem: dict[str, str]) -> None:
+    model, quick = data_model("ranged", RANGED), QuickData.of(RANGED)
+    for path in (quick, None):  # the quick path stands aside, and the model refuses naming the field and the bound
+        with pytest.raises(MalformedData) as refused:
+            validate_data("ranged", model, data, path)
+        assert refused.value.problems == problem
+    assert validate_data("ranged", model, {"amount": 0, "share": -1.5}, quick) == {"amount": 0, "share": -1.5}
+    assert validate_data("ranged", model, {"amount": 2**53 - 1, "share": 2}, quick) == {"amount": 2**53 - 1, "share": 2}
+
+
+@pytest.mark.parametrize(("trigger", "data", "field"), [
+    ("request_payment", {"amount": -5_000_000}, "amount"), ("digitize", {"components": -7}, "components")])
+def test_a_dossiers_amount_and_components_are_never_negative(
+    motcua: Motcua, trigger: str, data: dict[str, JsonValue], field: str
+) -> None:
+    """The portal would drop a negative fee line silently; a negative count of components means nothing."""
+    code = motcua.desk.receive("1.004873", "direct", Applicant("Trần Văn An"), OFFICER).code
+    motcua.service.fire(code, "assign", OFFICER, {"assignee": "Phạm Văn Hùng"})
+    with pytest.raises(MalformedData) as refused:
+        motcua.service.fire(code, trigger, EVERYONE, data)
+    assert refused.value.problems == {field: "Input should be greater than or equal to 0"}
+    assert motcua.service.get(code).version == 3
 
 
 def test_the_python_api_refuses_a_control_character_in_a_triggers_data(motcua: Motcua) -> None:

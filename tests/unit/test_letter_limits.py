@@ -142,6 +142,23 @@ def test_a_new_date_before_today_or_the_appointment_is_malformed(desk: Desk, off
     assert why in refused.problems["new_date"]
 
 
+@pytest.mark.parametrize("new_date", ["2200-01-01", "9999-12-31"])
+def test_a_new_date_after_the_last_day_a_person_may_name_is_malformed_and_keeps_the_re_dating(
+    desk: Desk, new_date: str
+) -> None:
+    """A typo (9999-12-31) would be stored, sent to DVCQG and use up the one re-dating a letter may make."""
+    case = desk.receive()
+    desk.at(1)
+
+    refused = desk.refused(case, "apologize", LEADER, MalformedData, reason="x", new_date=new_date)
+
+    assert isinstance(refused, MalformedData)
+    assert refused.problems["new_date"] == (
+        f"the new date {new_date} is outside the days motcua takes (1990-01-01 … 2199-12-31)")
+    case = desk.fire(case, "apologize", LEADER, reason="Chờ xác minh", new_date="2199-12-31")  # the last day: taken
+    assert records(case, "apologies")[0]["new_date"] == "2199-12-31"
+
+
 def test_the_new_date_may_be_the_appointment_day(desk: Desk) -> None:
     case = desk.receive()
     appointment = datetime.fromisoformat(str(case.attributes["appointment"])).date().isoformat()

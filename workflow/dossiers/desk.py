@@ -6,23 +6,31 @@ numbers the dossier ``<receiving unit's agency code>-<yyMMdd>-<sequence>`` and o
 received at once (opened and received in one unit of work of the service), an online one waits in
 ``submitted`` until an officer receives it. Who may do either is the definition's to say, and the
 engine's to check before anything is written.
+
+The applicant's texts are bounded here, for every path (HTTP, console, Python): the name, the telephone number and
+the e-mail one line each (:data:`APPLICANT_BOUNDS`), the address free text. The identity number's *shape* is the
+edges' to check (HTTP, console, API keys), not the desk's: numbers kept from elsewhere vary.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Final
 
 from motcua.workflow.dossiers.catalogue import Catalogue, Channel, RuleBook
+from motcua.workflow.engine.bounds import ADDRESS_MAX, NAME_MAX, PHONE_MAX, line_problem, text_problem
 from motcua.workflow.engine.clock import to_vietnam_time
+from motcua.workflow.engine.decisions import OPEN_TRIGGER
 from motcua.workflow.engine.model import Actor, Case, JsonValue
 from motcua.workflow.engine.ports import CaseStore
 from motcua.workflow.engine.service import CaseService
-from motcua.workflow.errors import InvalidInput
+from motcua.workflow.errors import InvalidInput, MalformedData
 from motcua.workflow.units.directory import Reception, UnitDirectory
 from motcua.workflow.units.model import UnitRegister
 
-__all__ = ["DOSSIER_WORKFLOW", "RECEIVE", "Applicant", "Desk"]
+__all__ = ["APPLICANT_BOUNDS", "DOSSIER_WORKFLOW", "RECEIVE", "Applicant", "Desk", "TextBound", "applicant_problems"]
 
 DOSSIER_WORKFLOW = "tthc-dossier"
 RECEIVE = "receive"  # the trigger of a dossier's reception
@@ -43,6 +51,39 @@ class Applicant:
             "phone": self.phone, "email": self.email, "address": self.address,
         }
         return {key: value for key, value in data.items() if value is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class TextBound:
+    """How long a text may be, and whether it is one line (else free text: tabs and line breaks allowed)."""
+
+    limit: int
+    one_line: bool = True
+
+    def problem(self, text: str) -> str | None:
+        """What is wrong with ``text`` (:mod:`~motcua.workflow.engine.bounds`), or ``None``; nothing of it quoted."""
+        check: Callable[[str, int], str | None] = line_problem if self.one_line else text_problem
+        return check(text, self.limit)
+
+
+APPLICANT_BOUNDS: Final[Mapping[str, TextBound]] = {
+    "applicant_name": TextBound(NAME_MAX), "phone": TextBound(PHONE_MAX), "email": TextBound(NAME_MAX),
+    "address": TextBound(ADDRESS_MAX, one_line=False),
+}
+"""The bounds of an applicant's texts, by the opening data's field: what the HTTP schema, the console's form and the
+desk apply. They travel to the DVCQG records (``ChuHoSo``, ``SoDienThoai``, ``Email``) and sheets as they are."""
+
+
+def applicant_problems(applicant: Applicant) -> dict[str, str]:
+    """The opening data's field → what is wrong with the ``applicant``'s text there (:data:`APPLICANT_BOUNDS`)."""
+    data = applicant.as_data()
+    problems: dict[str, str] = {}
+    for field, bound in APPLICANT_BOUNDS.items():
+        value = data.get(field)
+        problem = bound.problem(value) if isinstance(value, str) else None
+        if problem is not None:
+            problems[field] = problem
+    return problems
 
 
 class Desk:
@@ -114,6 +155,9 @@ class Desk:
     ) -> tuple[str, dict[str, JsonValue], str]:
         """The workflow, the opening data and the rule set in force today of a dossier for ``procedure``
         (InvalidInput for a procedure the catalogue does not have in force today)."""
+        problems = applicant_problems(applicant)
+        if problems:
+            raise MalformedData(OPEN_TRIGGER, problems)
         today = self._today()
         entry = self.catalogue.get(procedure)
         if not entry.valid_on(today):

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Final
 
 from motcua.workflow.dossiers.catalogue import RuleSet
 from motcua.workflow.dossiers.sla import attribute_instant
+from motcua.workflow.engine.bounds import day_problem
 from motcua.workflow.engine.clock import instant, text, to_vietnam_time
 from motcua.workflow.engine.model import JsonValue
 from motcua.workflow.engine.registry import Context, Outcome, Refusal, Registry
@@ -99,14 +100,18 @@ def redating_allowed(rules: RuleSet, context: Context) -> bool | Refusal:
 
 def checked_new_date(context: Context) -> date | None:
     """The apology's new date, if it has one, checked against the dossier: a date before today, or before the legal
-    appointment (the appointment after pauses), is refused as malformed data."""
+    appointment (the appointment after pauses), or after the last day a person may name
+    (:data:`~motcua.workflow.engine.bounds.LAST_DAY`), is refused as malformed data — before the one re-dating a
+    letter may make is used up by a typo."""
     value = context.data.get("new_date")
     if value is None:
         return None
     day = date.fromisoformat(str(value))
     today = to_vietnam_time(context.now).date()
     appointment = attribute_instant(context.attributes, "appointment")
-    if day < today:
+    if (outside := day_problem(day)) is not None:
+        problem = f"the new date {outside}"
+    elif day < today:
         problem = f"the new date {day.isoformat()} is before today ({today.isoformat()})"
     elif appointment is not None and day < (legal := to_vietnam_time(appointment).date()):
         problem = f"the new date {day.isoformat()} is before the appointment ({legal.isoformat()})"

@@ -15,7 +15,7 @@ small request into a large answer. So:
   make two names that look the same differ (Vietnamese, in NFC, needs none of them);
 - neither holds a lone surrogate (no UTF-8 encodes it: a JSON ``"\\ud800"`` parses, then fails the driver);
 - lengths are counted in characters: codes :data:`CODE_MAX`, a case's code :data:`CASE_CODE_MAX`, names
-  :data:`NAME_MAX`, free text :data:`TEXT_MAX`;
+  :data:`NAME_MAX`, a telephone number :data:`PHONE_MAX`, an address :data:`ADDRESS_MAX`, free text :data:`TEXT_MAX`;
 - a JSON value nests at most :data:`JSON_DEPTH_MAX` containers deep (a trigger's data is flat: one list at most);
 - a person's or an organisation's identity number (an applicant's, the one an applicant's API key acts for) is
   :func:`id_number_problem`'s shape: 1 to :data:`ID_NUMBER_MAX` ASCII letters and digits, one dash at most inside;
@@ -33,6 +33,7 @@ from datetime import date
 from typing import Final
 
 __all__ = [
+    "ADDRESS_MAX",
     "CASE_CODE_MAX",
     "CODE_MAX",
     "EXCERPT_MAX",
@@ -41,6 +42,7 @@ __all__ = [
     "JSON_DEPTH_MAX",
     "LAST_DAY",
     "NAME_MAX",
+    "PHONE_MAX",
     "TEXT_MAX",
     "checked_line",
     "day_problem",
@@ -61,6 +63,8 @@ __all__ = [
 CODE_MAX: Final = 64  # a code: a procedure's, a field's, a unit's, a plan's or a task's
 CASE_CODE_MAX: Final = 100  # a case's code (MaHoSo): a unit's code (64 at most), the day, the day's number
 NAME_MAX: Final = 500  # a name: a person's, an organisation's, a procedure's
+PHONE_MAX: Final = 100  # a telephone number, one line (a few numbers, an extension)
+ADDRESS_MAX: Final = 1_000  # an address: free text
 TEXT_MAX: Final = 2_000  # free text: a summary, a note, a reason (and any text of a trigger's data)
 JSON_DEPTH_MAX: Final = 8  # containers (objects, lists) nested in one JSON value
 EXCERPT_MAX: Final = 40  # characters of an input an error may show

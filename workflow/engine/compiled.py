@@ -22,7 +22,14 @@ from transitions import EventData, Machine
 
 from motcua.workflow.engine.bounds import CODE_MAX, TEXT_MAX, excerpt, free_text, text_problem
 from motcua.workflow.engine.checks import validate
-from motcua.workflow.engine.definition import DataField, DataType, TransitionSpec, TriggerSpec, WorkflowDefinition
+from motcua.workflow.engine.definition import (
+    SAFE_INTEGER,
+    DataField,
+    DataType,
+    TransitionSpec,
+    TriggerSpec,
+    WorkflowDefinition,
+)
 from motcua.workflow.engine.model import Case, JsonValue
 from motcua.workflow.engine.queries import index_order, indexed
 from motcua.workflow.engine.registry import Action, Context, Guard, Refusal, Registry
@@ -38,9 +45,10 @@ def _free_nfc(text: str) -> str:
 
 # Text of a trigger's data, on every path (HTTP, CLI, Python): trimmed, NFC, 1 to TEXT_MAX characters, no control
 # character but tabs and line breaks (bounds.py). Numbers are finite and integers exact in a JSON double (±2⁵³), so
-# that every host reads back what was stored, and no database refuses it.
+# that every host reads back what was stored, and no database refuses it; a field's own ``min`` and ``max`` narrow
+# that (:func:`_ranged`, and the quick path's :func:`_within`).
 _Text = Annotated[str, AfterValidator(_free_nfc), Field(min_length=1, max_length=TEXT_MAX)]
-_SAFE_INTEGER: Final = 2**53 - 1
+_SAFE_INTEGER: Final = SAFE_INTEGER
 _RATING: Final = (1, 5)  # an applicant's satisfaction, lowest to highest
 _Rating = Annotated[int, Field(ge=_RATING[0], le=_RATING[1])]
 _MAX_LIST: Final = 50
@@ -97,6 +105,17 @@ _TAKEN_AS_IS: dict[DataType, Callable[[object], bool]] = {
 }
 
 
+def _within(check: Callable[[object], bool], spec: DataField) -> Callable[[object], bool]:
+    """``check``, narrowed to the field's own ``min`` and ``max`` when it declares them (a number, once ``check``
+    vouched for it)."""
+    least, greatest = spec.min, spec.max
+    if least is None and greatest is None:
+        return check
+    low = -math.inf if least is None else least
+    high = math.inf if greatest is None else greatest
+    return lambda value: check(value) and low <= value <= high  # type: ignore[operator]
+
+
 def _one_of(choices: tuple[str, ...]) -> Callable[[object], bool] | None:
     if any(choice != choice.strip() for choice in choices):  # a choice pydantic's trimming might touch: no shortcut
         return None
@@ -125,7 +144,7 @@ class QuickData:
             check = _one_of(spec.choices) if spec.type is DataType.CHOICE else _TAKEN_AS_IS.get(spec.type)
             if check is None:
                 return None
-            compiled.append((name, check, spec.required))
+            compiled.append((name, _within(check, spec), spec.required))
         return cls(tuple(compiled))
 
     def __call__(self, data: Mapping[str, object]) -> dict[str, JsonValue] | None:
@@ -154,7 +173,16 @@ def _field_type(name: str, spec: DataField) -> Any:
     if spec.type is DataType.RECORD_LIST:  # each item validated like a trigger's data: declared fields only, typed
         item: Any = data_model(name, spec.fields)
         return Annotated[list[item], Field(min_length=1, max_length=_MAX_LIST)]
-    return _PLAIN_TYPES[spec.type]
+    return _ranged(spec)
+
+
+def _ranged(spec: DataField) -> Any:
+    """The field's plain type, narrowed to its own ``min`` and ``max`` (an integer's or a number's) when it has them:
+    a value outside is refused naming the field and the bound (``greater than or equal to 0``)."""
+    plain = _PLAIN_TYPES[spec.type]
+    if spec.min is None and spec.max is None:
+        return plain
+    return Annotated[plain, Field(ge=spec.min, le=spec.max)]  # a bound left None is no bound
 
 
 def data_model(name: str, fields: Mapping[str, DataField]) -> type[BaseModel]:

@@ -11,11 +11,12 @@ evaluated from text: guards and actions are names resolved against a registry
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Final
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 __all__ = [
+    "SAFE_INTEGER",
     "ClockMode",
     "DataField",
     "DataType",
@@ -28,6 +29,9 @@ __all__ = [
 ]
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+Bound = StrictInt | Annotated[float, Field(strict=True, allow_inf_nan=False)]  # a field's min or max, as YAML has it
+SAFE_INTEGER: Final = 2**53 - 1
+"""The greatest integer a trigger's data holds (and a JSON double exactly): every host reads back what was stored."""
 
 
 class _Frozen(BaseModel):
@@ -90,6 +94,9 @@ class DataField(_Frozen):
     # how a person reads each choice (forms, pages): every key one of ``choices``; a choice without one shows its code
     choice_labels: dict[str, str] = Field(default_factory=dict)
     personal: bool = True
+    # integer, number: the least and the greatest value taken (both included), e.g. ``min: 0`` for an amount of money
+    min: Bound | None = None
+    max: Bound | None = None
     # record_list: the fields of each item, scalars only (no list in a list); ``personal`` is the whole list's
     fields: dict[Name, DataField] = Field(default_factory=dict)
 
@@ -113,6 +120,21 @@ class DataField(_Frozen):
     def choice_label(self, value: str) -> str:
         """How a person reads ``value`` of this choice: its label, or the value itself."""
         return self.choice_labels.get(value, value)
+
+    @model_validator(mode="after")
+    def _bounds_only_for_numbers(self) -> DataField:
+        bounds = [bound for bound in (self.min, self.max) if bound is not None]
+        if not bounds:
+            return self
+        if self.type not in (DataType.INTEGER, DataType.NUMBER):
+            raise ValueError(f"`min` and `max` are given for an integer or a number only, not a {self.type.value}")
+        if self.type is DataType.INTEGER and not all(isinstance(bound, int) for bound in bounds):
+            raise ValueError("`min` and `max` of an integer are integers")
+        if any(abs(bound) > SAFE_INTEGER for bound in bounds):
+            raise ValueError(f"`min` and `max` are within ±{SAFE_INTEGER} (what a JSON double holds exactly)")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"`min` ({self.min}) is greater than `max` ({self.max})")
+        return self
 
     @model_validator(mode="after")
     def _fields_only_for_record_lists(self) -> DataField:

@@ -63,6 +63,26 @@ def test_missing_or_unknown_data_is_refused_in_words(office: Site) -> None:
     assert _post(browser, {**APPLICANT, "data.applicant_id": "0100109106-001"}).status_code == 303  # a branch
 
 
+def test_the_applicants_texts_have_the_http_apis_bounds_said_beside_the_field(office: Site) -> None:
+    """A name, a telephone number and an e-mail are one line each, the telephone number 100 characters at most: the
+    console stores nothing the HTTP API refuses, and says so in Vietnamese beside the field, what was typed kept."""
+    browser = office.browser("lan", ["officer"], units=[AN_THUONG])
+    before = office.motcua.store.find(CaseFilter(), limit=100).items
+    for field, value in (("applicant_name", "Lê Thị Hoa\nNguyễn Thị Giả mạo"), ("phone", "09" * 700),
+                         ("email", "a@b\tc")):
+        refused = _post(browser, {**APPLICANT, f"data.{field}": value})
+        assert refused.status_code == 422, field
+        assert "chỉ một dòng, tối đa" in refused.text and "Chưa hợp lệ" in refused.text, field
+    too_long = _post(browser, {**APPLICANT, "data.phone": "09" * 700})
+    assert "Chưa hợp lệ: chỉ một dòng, tối đa 100 ký tự" in too_long.text and 'value="Lê Thị Hoa"' in too_long.text
+    assert office.motcua.store.find(CaseFilter(), limit=100).items == before  # nothing written, no number drawn
+    form = browser.get("/console/dossiers/new").text
+    assert 'id="new-data-phone" name="data.phone" value="" maxlength="100"' in form
+    accepted = _post(browser, {**APPLICANT, "data.phone": "0912 345 678", "data.email": "hoa@example.vn",
+                               "data.address": "Số 12, ngõ 3\nPhố Huế"})
+    assert accepted.status_code == 303
+
+
 def test_only_officers_receive_and_only_with_the_csrf_token(office: Site) -> None:
     assert office.browser("hung", ["specialist"], units=[AN_THUONG]).get("/console/dossiers/new").status_code == 403
     browser = office.browser("lan", ["officer"], units=[AN_THUONG])

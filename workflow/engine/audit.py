@@ -393,6 +393,9 @@ def _hash_problem(entry: AuditEntry) -> str | None:
 def _head_problem(
     case: Case, length: int, last_hash: str, last_state: Mapping[str, str] | None
 ) -> ChainBreak | None:
+    if length == 0:  # a store writes a case row only with its first entry: a version-0 case is never stored
+        return ChainBreak(case.code, 1, f"case row at version {case.version} has no entries (a case row is only "
+                          "ever written with its first entry: entries removed)")
     if case.version != length:
         return ChainBreak(case.code, min(case.version, length) + 1,
                           f"case is at version {case.version} but its chain has {length} entries")

@@ -5,7 +5,9 @@ either way read back the same either way:
 
 - JSON is bound as the text of :func:`motcua.adapters.sql.engine.json_dumps` (UTF-8, no ``\\u`` escapes) on
   both databases (:mod:`motcua.adapters.sql.mapping` encodes it); PostgreSQL hands a ``json`` column back
-  decoded, SQLite hands back its text;
+  decoded, SQLite hands back its text; read with :meth:`Codec.json_checked_from` (an audit entry's texts, for
+  verify), a text that repeats a key in one object is named, since SQLite's ``json_extract`` and ``json.loads``
+  then read different values;
 - an instant is :class:`~motcua.adapters.sql.tables.UtcDateTime`'s: aware on PostgreSQL (``timestamptz``),
   naive UTC text to the microsecond on SQLite (``YYYY-MM-DD HH:MM:SS.ffffff``, SQLAlchemy's
   format), and an aware UTC datetime when read back; a naive datetime is refused;
@@ -37,6 +39,10 @@ class Codec(Protocol):
     def json_from(self, value: Any) -> Any:
         """A JSON document read back from a JSON column."""
 
+    def json_checked_from(self, value: Any) -> tuple[Any, str | None]:
+        """A JSON document read back as :meth:`json_from` reads it, with the first key its stored text repeats
+        within one object (``None``: every key once), which readers of the text may not agree on."""
+
     def day(self, value: date) -> object:
         """A calendar day as the driver binds it."""
 
@@ -66,6 +72,11 @@ class PostgresCodec:
     def json_from(self, value: Any) -> Any:
         return value
 
+    def json_checked_from(self, value: Any) -> tuple[Any, str | None]:
+        """Every reader of a ``json`` column agrees on a repeated key: PostgreSQL's operators and functions and
+        psycopg (``json.loads``) all take the last, as the hash does; and the log refuses UPDATE (migration 0004)."""
+        return value, None
+
     def day(self, value: date) -> object:
         return value
 
@@ -89,6 +100,14 @@ class SqliteCodec:
     def json_from(self, value: Any) -> Any:
         return json.loads(value)
 
+    def json_checked_from(self, value: Any) -> tuple[Any, str | None]:
+        """SQLite's ``json_extract`` takes the first of a repeated key, ``json.loads`` the last: such a text shows a
+        query of the file another value than the one read here. The key is named, the document read as ever."""
+        try:
+            return _UNIQUE_KEYS.decode(value), None
+        except _RepeatedKey as repeated:
+            return json.loads(value), repeated.key
+
     def day(self, value: date) -> object:
         return value.toordinal()
 
@@ -97,6 +116,28 @@ class SqliteCodec:
 
     def values(self, items: Sequence[object]) -> object:
         return json_dumps(list(items))
+
+
+class _RepeatedKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """One object of a JSON text, refused (:class:`_RepeatedKey`) when it holds a key twice."""
+    document = dict(pairs)
+    if len(document) == len(pairs):
+        return document
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise _RepeatedKey(key)
+        seen.add(key)
+    raise AssertionError("a dict shorter than its pairs holds a key twice")
+
+
+_UNIQUE_KEYS = json.JSONDecoder(object_pairs_hook=_unique_keys)
 
 
 def codec_for(dialect: str) -> Codec:

@@ -10,6 +10,7 @@ the column orders the statements name.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -23,6 +24,7 @@ from motcua.workflow.engine.model import Case, DueTimer, Effect, OutboxItem, Set
 __all__ = [
     "case_from_record",
     "case_params",
+    "checked_entry_from_record",
     "decision_params",
     "due_timer_from_record",
     "effect_from_record",
@@ -98,14 +100,33 @@ def entry_params(entry: AuditEntry, codec: Codec, state_text: str | None = None)
 
 def entry_from_record(record: Record, codec: Codec) -> AuditEntry:
     """An entry from a row of :data:`motcua.adapters.sql.queries.STORED_ENTRY_COLUMNS`."""
+    return _entry_from_record(record, codec, lambda _column, value: codec.json_from(value))
+
+
+def checked_entry_from_record(record: Record, codec: Codec) -> AuditEntry:
+    """:func:`entry_from_record`, its JSON texts also checked for a key repeated in one object: named in the entry's
+    ``stored_flaw``, which verify reports. What the log's readers for the auditor (``entries``, ``history``) decode."""
+    flaws: list[str] = []
+
+    def decode(column: str, value: Any) -> Any:
+        document, repeated = codec.json_checked_from(value)
+        if repeated is not None:
+            flaws.append(f"{column} repeats the key {json_dumps(repeated)} in one object")
+        return document
+
+    entry = _entry_from_record(record, codec, decode)
+    return replace(entry, stored_flaw="; ".join(flaws)) if flaws else entry
+
+
+def _entry_from_record(record: Record, codec: Codec, decode: Callable[[str, Any], Any]) -> AuditEntry:
     (case_code, sequence, occurred_at, actor, role, trigger, state_before, state_after, data, changes, reason,
      definition_key, definition_version, rule_set, prev_hash, hash_, schema_version, position, position_hash) = record
     return AuditEntry(
         case_code=case_code, sequence=sequence, occurred_at=codec.instant_from(occurred_at), actor=actor, role=role,
-        trigger=trigger, state_before=codec.json_from(state_before), state_after=codec.json_from(state_after),
-        data=codec.json_from(data), changes=codec.json_from(changes), reason=reason, definition_key=definition_key,
-        definition_version=definition_version, rule_set=rule_set, prev_hash=prev_hash, hash=hash_,
-        schema_version=schema_version, position=position, position_hash=position_hash,
+        trigger=trigger, state_before=decode("state_before", state_before),
+        state_after=decode("state_after", state_after), data=decode("data", data), changes=decode("changes", changes),
+        reason=reason, definition_key=definition_key, definition_version=definition_version, rule_set=rule_set,
+        prev_hash=prev_hash, hash=hash_, schema_version=schema_version, position=position, position_hash=position_hash,
     )
 
 

@@ -119,7 +119,7 @@ class SqlStore:
     def history(self, code: str) -> Sequence[AuditEntry]:
         with self._driver.reading() as unit:
             records = unit.all(self._sql.history, {"code": code})
-        return [mapping.entry_from_record(record, self._codec) for record in records]
+        return [mapping.checked_entry_from_record(record, self._codec) for record in records]
 
     def timers(self, code: str) -> Sequence[SetTimer]:
         with self._driver.reading() as unit:
@@ -139,7 +139,7 @@ class SqlStore:
     def entries(self) -> Iterator[AuditEntry]:
         with self._driver.scanning() as unit:
             for record in unit.stream(self._sql.entries, {}, STREAM_BATCH):
-                yield mapping.entry_from_record(record, self._codec)
+                yield mapping.checked_entry_from_record(record, self._codec)
 
     def find(self, where: CaseFilter, *, after: str | None = None, limit: int = 50) -> Page:
         check_page(limit)

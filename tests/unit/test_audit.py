@@ -94,3 +94,15 @@ def test_entries_without_case_row_are_reported() -> None:
     )
     breaks = list(verify_chains(store.cases(), [orphan]))
     assert [(b.case_code, b.sequence) for b in breaks] == [("ghost", 1)]
+
+
+def test_a_case_row_whose_entries_were_all_removed_is_named_even_put_back_to_version_0(motcua: Motcua) -> None:
+    """Every case row is written with its first entry (a version-0 case is only ever the engine's start, never
+    stored): a row with no entry at all is a break, whatever its version and head say."""
+    case, _ = story(motcua)
+    emptied = replace(case, version=0, head_hash=GENESIS_HASH)  # the row rewritten to look never decided on
+    for row in (emptied, replace(emptied, state={}), case):
+        found = check_chain(row, [])
+        assert found is not None and (found.case_code, found.sequence) == (case.code, 1)
+        assert "no entries" in found.problem
+    assert [(b.case_code, b.sequence) for b in verify_chains([emptied], [])] == [(case.code, 1)]

@@ -350,3 +350,25 @@ def test_each_step_is_judged_by_the_legal_appointment_right_after_it(wired: Motc
 
     custom = control_sheet(desk.store.history(case.code), deadline=step_deadlines)
     assert [h.result for h in custom.handovers] == [Timeliness.ON_TIME] * 3
+
+
+def test_compare_names_a_value_rewritten_to_another_json_type_that_python_finds_equal(wired: Motcua) -> None:
+    """``True == 1``, ``0 == False`` and ``3 == 3.0`` in Python, but the engine decides on the types (``is True``,
+    ``isinstance``): a stored value of another JSON type than its replay is a difference, named as JSON shows it."""
+    desk = fresh(wired)
+    case = story(desk)
+    replayed = replay(desk.store.history(case.code))
+    assert replayed is not None
+    typed = replace(replayed, attributes={**replayed.attributes, "paper_result": True, "fee": 0, "handovers": 3,
+                                          "rating": 5, "nested": {"ok": [True, 1.5]}})
+    rewritten = replace(typed, attributes={**typed.attributes, "paper_result": 1, "fee": False, "handovers": 3.0,
+                                           "rating": 5.0, "nested": {"ok": [1, 1.5]}})
+    assert compare(typed, typed) == []
+    found = {(d.field, d.stored, d.replayed) for d in compare(rewritten, typed)}
+    assert found == {
+        ("attributes.paper_result", "1", "true"),
+        ("attributes.fee", "false", "0"),
+        ("attributes.handovers", "3.0", "3"),
+        ("attributes.rating", "5.0", "5"),
+        ("attributes.nested", '{"ok": [1, 1.5]}', '{"ok": [true, 1.5]}'),
+    }

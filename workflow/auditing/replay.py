@@ -96,11 +96,13 @@ def _text(value: object) -> str:
 def _mapping_differences(
     code: str, prefix: str, stored: Mapping[str, JsonValue], replayed: Mapping[str, JsonValue]
 ) -> list[Difference]:
+    """The names whose values differ, compared as JSON text: of type and value both. Python's ``==`` would take
+    ``true`` for ``1``, ``0`` for ``false`` and ``3`` for ``3.0``, which the engine's decisions tell apart."""
     found = []
     for name in sorted(set(stored) | set(replayed)):
         left = _text(stored[name]) if name in stored else ABSENT
         right = _text(replayed[name]) if name in replayed else ABSENT
-        if name not in stored or name not in replayed or stored[name] != replayed[name]:
+        if left != right:
             found.append(Difference(code, f"{prefix}.{name}", left, right))
     return found
 

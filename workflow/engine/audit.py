@@ -4,7 +4,9 @@ Each entry's ``hash`` is SHA-256 over a canonical JSON encoding of every field b
 itself and the store-assigned global position; ``prev_hash`` links it to the case's previous
 entry (:data:`~motcua.workflow.engine.model.GENESIS_HASH` for the first). The case row keeps the head hash and
 version, so removing or adding an entry at the end of a chain is detected as surely as changing
-one in the middle.
+one in the middle; a case row without any entry is a break too (a store writes a case row only with its first
+entry). An entry whose stored JSON text repeats a key in one object is a break (``stored_flaw``, found by the store
+that read it): its readers disagree on the value, and the hash covers only one.
 
 The global position is given by the store when the entry is inserted, after the engine sealed it, so it
 cannot be under ``hash``. From schema 2 the store puts it under a second hash instead, in the same
@@ -90,6 +92,10 @@ class AuditEntry:
     # the position seal, written by the store with the position (schema 2 on); derived, like the position,
     # from what the store did, so two entries equal in content compare equal whatever their seals
     position_hash: str | None = field(default=None, compare=False)
+    # what the store found wrong with the entry's stored text itself when it read it — a JSON text that repeats a
+    # key in one object (``'data repeats the key "assignee" in one object'``), read two ways — or None;
+    # derived from the store's row like the seal, so not compared; verify names it (:func:`check_chain`)
+    stored_flaw: str | None = field(default=None, compare=False)
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -375,7 +381,7 @@ def _entry_problem(
         return f"written in unknown audit schema {entry.schema_version} (entry altered)"
     if entry.prev_hash != previous_hash:
         return "prev_hash does not match the previous entry (entry removed, inserted or rewritten)"
-    if (problem := _hash_problem(entry)) is not None:
+    if (problem := _hash_problem(entry) or _stored_text_problem(entry)) is not None:
         return problem
     if previous_state is not None and dict(entry.state_before) != dict(previous_state):
         return "state_before differs from the previous entry's state_after"
@@ -390,9 +396,21 @@ def _hash_problem(entry: AuditEntry) -> str | None:
     return None if entry.hash == digest else "hash does not match the entry's content (entry altered)"
 
 
+def _stored_text_problem(entry: AuditEntry) -> str | None:
+    """Whether the store found the entry's text readable two ways (a key repeated in one object): the value the hash
+    covers is then not the one every reader of the database sees."""
+    if entry.stored_flaw is None:
+        return None
+    return (f"stored JSON text of {entry.stored_flaw} (entry altered: a query of the database may read the "
+            "first, the hash covers the last)")
+
+
 def _head_problem(
     case: Case, length: int, last_hash: str, last_state: Mapping[str, str] | None
 ) -> ChainBreak | None:
+    if length == 0:  # a store writes a case row only with its first entry: a version-0 case is never stored
+        return ChainBreak(case.code, 1, f"case row at version {case.version} has no entries (a case row is only "
+                          "ever written with its first entry: entries removed)")
     if case.version != length:
         return ChainBreak(case.code, min(case.version, length) + 1,
                           f"case is at version {case.version} but its chain has {length} entries")

@@ -18,6 +18,7 @@ from motcua.adapters.sql.codec import Codec
 from motcua.adapters.sql.engine import json_dumps
 from motcua.adapters.sql.queries import INDEX_COLUMNS, STATE_COLUMNS
 from motcua.workflow.engine.audit import AuditEntry
+from motcua.workflow.engine.bounds import excerpt
 from motcua.workflow.engine.decisions import Decision
 from motcua.workflow.engine.model import Case, DueTimer, Effect, OutboxItem, SetTimer
 
@@ -111,7 +112,7 @@ def checked_entry_from_record(record: Record, codec: Codec) -> AuditEntry:
     def decode(column: str, value: Any) -> Any:
         document, repeated = codec.json_checked_from(value)
         if repeated is not None:
-            flaws.append(f"{column} repeats the key {json_dumps(repeated)} in one object")
+            flaws.append(f"{column} repeats the key {excerpt(repeated)} in one object")
         return document
 
     entry = _entry_from_record(record, codec, decode)

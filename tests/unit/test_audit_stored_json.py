@@ -70,7 +70,7 @@ def test_a_key_put_in_front_of_an_entrys_data_is_named_though_its_hash_still_mat
 
     [found] = breaks(app)
     assert (found.case_code, found.sequence) == (case.code, 3)
-    assert found.problem.startswith('stored JSON text of data repeats the key "assignee" in one object')
+    assert found.problem.startswith("stored JSON text of data repeats the key 'assignee' in one object")
     [entry] = [e for e in app.store.history(case.code) if e.position == position]
     assert entry.data["assignee"] == SPECIALIST.name  # the value the hash covers, as json.loads reads it
     assert check_chain(case, list(app.store.history(case.code))) == found  # the dossier's own check too
@@ -83,7 +83,7 @@ def test_a_key_repeated_deep_inside_an_object_or_spelled_with_an_escape_is_named
     position, text = stored(path, case.code, "state_after")
     rewrite(path, position, "state_after", f'{{"lif\\u0065cycle": "returned", {text.lstrip()[1:]}')
     [found] = breaks(app)
-    assert found.sequence == 3 and 'state_after repeats the key "lifecycle"' in found.problem
+    assert found.sequence == 3 and "state_after repeats the key 'lifecycle'" in found.problem
 
     rewrite(path, position, "state_after", text)
     assert breaks(app) == []
@@ -93,7 +93,7 @@ def test_a_key_repeated_deep_inside_an_object_or_spelled_with_an_escape_is_named
     assert '"appointment_history":[{"at":' in text
     rewrite(path, position, "changes", text.replace('[{"at":', '[{"kind":"forged","at":'))
     [found] = breaks(app)
-    assert found.sequence == 2 and 'changes repeats the key "kind"' in found.problem
+    assert found.sequence == 2 and "changes repeats the key 'kind'" in found.problem
 
 
 def test_a_text_written_otherwise_but_with_every_key_once_is_not_a_break(database: tuple[Motcua, Path, Case]) -> None:
@@ -117,4 +117,4 @@ def test_verify_names_the_repeated_key_from_the_command_line(database: tuple[Mot
     ran = subprocess.run([sys.executable, "-m", "motcua.entrypoints.cli", "verify", "--db", f"sqlite:///{path}"],
                          capture_output=True, text=True, timeout=120, check=False)
     assert ran.returncode == 1
-    assert f'{case.code} #3: stored JSON text of data repeats the key "assignee"' in ran.stderr, ran.stderr
+    assert f"{case.code} #3: stored JSON text of data repeats the key 'assignee'" in ran.stderr, ran.stderr

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Final, Protocol
 
@@ -55,7 +57,6 @@ _NAME_MAX: Final = 16  # a key longer than any of those names is never compared:
 _BELOW: Final = "\x00"  # the path of everything below those levels, and of a long key: never a name compared
 _OPENS: Final = frozenset({"start_map", "start_array"})
 _CLOSES: Final = frozenset({"end_map", "end_array"})
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,7 @@ class _HashingReader:
     """A binary file that hashes what it hands to the parser, and skips a UTF-8 byte-order mark."""
 
     def __init__(self, path: Path) -> None:
+        self.path = path
         self._file = path.open("rb")
         self._digest = hashlib.sha256()
         self._first = True
@@ -157,12 +159,44 @@ class _SyncFile:
             raise BadFile(self.path, error.strerror or str(error)) from None
         try:
             yield reader
-        except ijson.JSONError as error:
-            raise BadFile(self.path, f"not JSON: {_first_line(error)}") from None
-        except UnicodeDecodeError as error:  # a byte that is not UTF-8, or a lone surrogate escaped (\udfff)
-            raise BadFile(self.path, f"not UTF-8 text: {error.reason} at byte {error.start} of a value") from None
         finally:
             reader.close()
+
+
+def _events(reader: _HashingReader, *, use_float: bool) -> Iterator[tuple[str, object]]:
+    """ijson's basic events of ``reader``; what the parser raises on a file it cannot read, a :class:`BadFile`. Only
+    what the parser raises: a consumer's own error between two events is never read as the file's."""
+    step = partial(next, ijson.basic_parse(reader, use_float=use_float))  # checked: see :func:`_unreadable`
+    while True:
+        try:
+            event = step()
+        except StopIteration:
+            return
+        except (ijson.JSONError, ValueError, SystemError) as error:
+            problem = _unreadable(error)
+            if problem is None:
+                raise
+            raise BadFile(reader.path, problem) from None
+        yield event
+
+
+def _unreadable(error: BaseException | None) -> str | None:
+    """What the parser's ``error`` says is wrong with the file, or ``None`` when it is none of the parser's refusals.
+
+    ijson's C parser, on an integer Python will not convert, leaves the :class:`ValueError` pending and returns an
+    event whose value is missing (reading it crashes the interpreter). Python raises such an error at the next check,
+    wherever that is; a call made through :func:`functools.partial` is always checked (a builtin called from Python
+    code may not be, once the interpreter has specialised the call): it raises :class:`SystemError` from the error,
+    there and then."""
+    if isinstance(error, SystemError):
+        error = error.__cause__
+    if isinstance(error, ijson.JSONError):
+        return f"not JSON: {_first_line(error)}"
+    if isinstance(error, UnicodeDecodeError):  # a byte that is not UTF-8, or a lone low surrogate escaped (\udfff)
+        return f"not UTF-8 text: {error.reason} at byte {error.start} of a value"
+    if isinstance(error, ValueError):  # the parser's one other: Python converts no integer longer than its limit
+        return f"not JSON motcua reads: a number of more than {sys.get_int_max_str_digits():,} digits"
+    return None
 
 
 def _parsed(reader: _HashingReader, *, use_float: bool = True) -> Iterator[tuple[str, str, object]]:
@@ -170,7 +204,7 @@ def _parsed(reader: _HashingReader, *, use_float: bool = True) -> Iterator[tuple
     the path kept for the first :data:`_KEPT` levels only: ijson's own ``parse`` joins the whole path for every event,
     so a long key over many events (a 400,000-character key above 200,000 others: 7 s) costs their product."""
     path: list[str] = []  # each open container's key or "item"; below _KEPT levels only a placeholder
-    for event, value in _cut(ijson.basic_parse(reader, use_float=use_float)):
+    for event, value in _cut(_events(reader, use_float=use_float)):
         depth = len(path)
         if event == "map_key":
             yield _path(path[:-1], depth), event, value

@@ -29,7 +29,7 @@ from motcua.entrypoints.errors import BadFile, FileRefused
 from motcua.entrypoints.importer import _CUT, BATCH, ImportReport, _cut, _HashingReader, _parsed, import_file
 from motcua.workflow.auditing.replay import replay
 from motcua.workflow.dossiers.desk import Applicant
-from motcua.workflow.dvcqg.imports import check_dossier_workflow
+from motcua.workflow.dvcqg.imports import DvcqgImport, check_dossier_workflow
 from motcua.workflow.dvcqg.records import parse_record
 from motcua.workflow.engine.audit import verify_chains
 from motcua.workflow.engine.bounds import JSON_DEPTH_MAX
@@ -422,6 +422,9 @@ def test_the_cli_imports_then_verify_passes(tmp_path: Path) -> None:
         pytest.param(b'{"service": "DongBoHoSoMC", "isUpdating": true}', 'no "data" list', id="no-data"),
         pytest.param(b'{"data": {"MaHoSo": "x"}}', '"data" must be a list', id="data-not-a-list"),
         pytest.param(b'{"service": "CapNhatTienDoHoSoMC", "data": []}', "only DongBoHoSoMC", id="progress-records"),
+        pytest.param(b"[1" + b"0" * 5_000 + b"]", "a number of more than 4,300 digits", id="5001-digit-number"),
+        pytest.param(b'{"service": "DongBoHoSoMC", "isUpdating": ' + b"9" * 4_301 + b', "data": []}',
+                     "a number of more than 4,300 digits", id="4301-digit-isUpdating"),
     ],
 )
 def test_a_bad_file_is_one_line_and_exit_2(tmp_path: Path, content: bytes, expected: str) -> None:
@@ -586,12 +589,17 @@ def nested(depth: int) -> str:
 
 def write_raw(path: Path, records: list[dict[str, Any]], raw: dict[str, str]) -> Path:
     """A sync body whose last record also holds the ``raw`` JSON texts (field → JSON) as they are."""
+    path.write_text(raw_text(records, raw), encoding="utf-8")
+    return path
+
+
+def raw_text(records: list[dict[str, Any]], raw: dict[str, str]) -> str:
+    """The text :func:`write_raw` writes."""
     *first, last = records
     extra = "".join(f", {json.dumps(key)}: {value}" for key, value in raw.items())
     body = json.dumps(last, ensure_ascii=False)[:-1] + extra + "}"
     head = "".join(json.dumps(record, ensure_ascii=False) + ", " for record in first)
-    path.write_text('{"service": "DongBoHoSoMC", "data": [' + head + body + "]}", encoding="utf-8")
-    return path
+    return '{"service": "DongBoHoSoMC", "data": [' + head + body + "]}"
 
 
 HOSTILE_RECORDS = [
@@ -695,4 +703,55 @@ def test_a_lone_surrogate_the_parser_cannot_decode_is_a_bad_file_not_a_crash(app
     with pytest.raises(BadFile) as refused:
         import_file(path, app)
     assert "not UTF-8 text" in str(refused.value)
+    assert rows(app) == (0, 0)
+
+
+# -- what the parser would read otherwise than the file says (review of the import) ---------------------------------
+
+
+BUFFER = 64 * 1024  # ijson reads its file in chunks of this many bytes
+HUGE = "1" + "0" * 5_000  # more digits than Python converts to an integer (4,300)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(raw_text([rec(8), rec(9)], {"TrangThaiHoSo": HUGE}), id="a-record-field"),
+        pytest.param(raw_text([rec(8), rec(9)], {UNUSED: "-" + HUGE}), id="a-negative-number"),
+        pytest.param('{"service": "DongBoHoSoMC", "isUpdating": ' + HUGE + ', "data": []}', id="isUpdating"),
+        pytest.param('{"x": ' + HUGE + ', "service": "DongBoHoSoMC", "data": []}', id="before-the-records"),
+        pytest.param(json.dumps([rec(8)])[:-1] + ", " + HUGE + "]", id="a-bare-list"),
+        pytest.param(raw_text([rec(8), rec(9)], {UNUSED: "[" * 20 + HUGE + "]" * 20}), id="below-the-cut"),
+        pytest.param(raw_text([rec(8), rec(9)], {UNUSED: "{" + '"a": {' * 20 + f'"b": {HUGE}' + "}" * 21}),
+                     id="below-the-cut-in-an-object"),
+    ],
+)
+def test_a_number_python_cannot_convert_is_a_bad_file(app: Motcua, tmp_path: Path, text: str) -> None:
+    path = tmp_path / "huge.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(BadFile) as refused:
+        import_file(path, app)
+    assert refused.value.reason == "not JSON motcua reads: a number of more than 4,300 digits"
+    assert rows(app) == (0, 0)
+
+
+def test_a_long_number_past_the_first_chunk_is_refused_by_the_parser_itself(app: Motcua, tmp_path: Path) -> None:
+    """Past the head of the file, records are read with integers of at most 64 bits: the parser refuses longer ones."""
+    path = write_raw(tmp_path / "far.json", [rec(8, **{UNUSED: "x" * BUFFER}), rec(9)], {UNUSED: HUGE})
+    with pytest.raises(BadFile, match="not JSON: parse error: integer overflow"):
+        import_file(path, app)
+    assert rows(app) == (0, 0)
+
+
+@pytest.mark.parametrize("error", [ValueError("the importer's own"), UnicodeDecodeError("utf-8", b"\xff", 0, 1, "own")])
+def test_an_error_of_the_importers_own_code_is_not_read_as_the_files(
+    app: Motcua, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: ValueError
+) -> None:
+    def failing(self: DvcqgImport, raw: object, index: int) -> None:
+        raise error
+
+    monkeypatch.setattr(DvcqgImport, "read", failing)
+    with pytest.raises(type(error)) as raised:
+        import_file(write(tmp_path / "dvcqg.json", GOOD), app)
+    assert raised.value is error
     assert rows(app) == (0, 0)

@@ -33,7 +33,7 @@ from motcua.adapters.bulk import BulkWriter
 from motcua.entrypoints.errors import BadFile, FileRefused
 from motcua.workflow.dvcqg.imports import DvcqgImport
 from motcua.workflow.dvcqg.records import DvcqgRecord
-from motcua.workflow.engine.bounds import JSON_DEPTH_MAX
+from motcua.workflow.engine.bounds import JSON_DEPTH_MAX, excerpt
 from motcua.workflow.engine.decisions import Decision
 from motcua.workflow.engine.model import Case
 from motcua.workflow.errors import DossierNotImported, Problem, RecordRefused
@@ -57,6 +57,7 @@ _NAME_MAX: Final = 16  # a key longer than any of those names is never compared:
 _BELOW: Final = "\x00"  # the path of everything below those levels, and of a long key: never a name compared
 _OPENS: Final = frozenset({"start_map", "start_array"})
 _CLOSES: Final = frozenset({"end_map", "end_array"})
+_BODY_KEYS: Final = frozenset({"service", "isUpdating", "data"})  # the names of a sync body: each given once
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +149,7 @@ class _SyncFile:
     def records(self) -> Iterator[Iterator[object]]:
         """Every record, then the file's digest in :attr:`digest` (the parser reads it to the end)."""
         with self._parsing() as reader:
-            yield ijson.items(_parsed(reader), self.prefix)
+            yield _once(ijson.items(_parsed(reader), self.prefix, map_type=_OnceDict), self.path)
             self.digest = reader.hexdigest()
 
     @contextmanager
@@ -202,11 +203,15 @@ def _unreadable(error: BaseException | None) -> str | None:
 def _parsed(reader: _HashingReader, *, use_float: bool = True) -> Iterator[tuple[str, str, object]]:
     """ijson's parse events (path, event, value) of ``reader``, every container deeper than :data:`_CUT` cut first and
     the path kept for the first :data:`_KEPT` levels only: ijson's own ``parse`` joins the whole path for every event,
-    so a long key over many events (a 400,000-character key above 200,000 others: 7 s) costs their product."""
+    so a long key over many events (a 400,000-character key above 200,000 others: 7 s) costs their product. A name of
+    the sync body given twice is refused (:func:`_body_key`)."""
     path: list[str] = []  # each open container's key or "item"; below _KEPT levels only a placeholder
+    body: set[str] = set()  # the body's names read so far: three at most
     for event, value in _cut(_events(reader, use_float=use_float)):
         depth = len(path)
         if event == "map_key":
+            if depth == 1:
+                _body_key(reader.path, value, body)
             yield _path(path[:-1], depth), event, value
             if depth <= _KEPT:
                 path[-1] = value if isinstance(value, str) and len(value) <= _NAME_MAX else _BELOW
@@ -216,6 +221,44 @@ def _parsed(reader: _HashingReader, *, use_float: bool = True) -> Iterator[tuple
         yield _path(path, len(path)), event, value
         if event in _OPENS:
             path.append(_BELOW if event == "start_map" else "item")  # a map's key comes with its next event
+
+
+def _body_key(path: Path, key: object, seen: set[str]) -> None:
+    """Refuse ``key`` of the sync body when it is one of its names given again: JSON readers differ on which counts
+    (ijson would even read both ``data`` lists)."""
+    if isinstance(key, str) and key in _BODY_KEYS:
+        if key in seen:
+            raise BadFile(path, f'"{key}" given twice in the sync body: which of the two would be the truth?')
+        seen.add(key)
+
+
+class _RepeatedKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(excerpt(key))
+
+
+class _OnceDict(dict[str, object]):
+    """A record's object as the parser builds it: a key given twice in it raises :class:`_RepeatedKey` (JSON readers
+    differ on which of the two values counts). What it remembers is the object itself."""
+
+    def __setitem__(self, key: str, value: object) -> None:
+        if key in self:
+            raise _RepeatedKey(key)
+        super().__setitem__(key, value)
+
+
+def _once(records: Iterable[object], path: Path) -> Iterator[object]:
+    """``records`` as ijson builds them, a key given twice in one of their objects a :class:`BadFile` naming the
+    record and the key."""
+    index = 0
+    try:
+        for record in records:
+            yield record
+            index += 1
+    except _RepeatedKey as repeated:
+        raise BadFile(path, f"record {index}: key {excerpt(repeated.key)} given twice in one object: which of the "
+                            "two would be the truth?") from None
 
 
 def _path(path: list[str], depth: int) -> str:

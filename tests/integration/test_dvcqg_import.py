@@ -425,6 +425,8 @@ def test_the_cli_imports_then_verify_passes(tmp_path: Path) -> None:
         pytest.param(b"[1" + b"0" * 5_000 + b"]", "a number of more than 4,300 digits", id="5001-digit-number"),
         pytest.param(b'{"service": "DongBoHoSoMC", "isUpdating": ' + b"9" * 4_301 + b', "data": []}',
                      "a number of more than 4,300 digits", id="4301-digit-isUpdating"),
+        pytest.param(b'{"data": [], "data": [{"MaHoSo": "x"}]}', '"data" given twice', id="data-twice"),
+        pytest.param(b'[{"MaHoSo": "a", "MaHoSo": "b"}]', "record 0: key 'MaHoSo' given twice", id="key-twice"),
     ],
 )
 def test_a_bad_file_is_one_line_and_exit_2(tmp_path: Path, content: bytes, expected: str) -> None:
@@ -588,7 +590,8 @@ def nested(depth: int) -> str:
 
 
 def write_raw(path: Path, records: list[dict[str, Any]], raw: dict[str, str]) -> Path:
-    """A sync body whose last record also holds the ``raw`` JSON texts (field → JSON) as they are."""
+    """A sync body whose last record also holds the ``raw`` JSON texts (field → JSON) as they are, in place of the
+    fields of the same names (a key given twice is refused)."""
     path.write_text(raw_text(records, raw), encoding="utf-8")
     return path
 
@@ -596,6 +599,7 @@ def write_raw(path: Path, records: list[dict[str, Any]], raw: dict[str, str]) ->
 def raw_text(records: list[dict[str, Any]], raw: dict[str, str]) -> str:
     """The text :func:`write_raw` writes."""
     *first, last = records
+    last = {key: value for key, value in last.items() if key not in raw}
     extra = "".join(f", {json.dumps(key)}: {value}" for key, value in raw.items())
     body = json.dumps(last, ensure_ascii=False)[:-1] + extra + "}"
     head = "".join(json.dumps(record, ensure_ascii=False) + ", " for record in first)
@@ -755,3 +759,47 @@ def test_an_error_of_the_importers_own_code_is_not_read_as_the_files(
         import_file(write(tmp_path / "dvcqg.json", GOOD), app)
     assert raised.value is error
     assert rows(app) == (0, 0)
+
+
+DUPLICATES = [
+    pytest.param(raw_text([rec(8), rec(9)], {"MaHoSo": json.dumps(code(9)) + ', "MaHoSo": "X-9999"'}),
+                 "record 1: key 'MaHoSo' given twice in one object", id="MaHoSo-twice"),
+    pytest.param(raw_text([rec(8)], {"DanhSachLePhi": '[{"Gia": "8000", "Gia": "0"}]'}),
+                 "record 0: key 'Gia' given twice in one object", id="a-fee-amount-twice"),
+    pytest.param(raw_text([rec(8), rec(9)], {UNUSED: '[{"a": {"b": 1, "b": 2}}]'}),
+                 "record 1: key 'b' given twice in one object", id="twice-deep-in-an-unused-field"),
+    pytest.param(raw_text([rec(8)], {UNUSED: '{"' + "k" * 10_000 + '": 1, "' + "k" * 10_000 + '": 2}'}),
+                 f"record 0: key {'k' * 40!r}… (10000 characters) given twice", id="a-long-key-twice"),
+    pytest.param("[" + json.dumps(rec(8))[:-1] + ', "TrangThaiHoSo": "10"}]',
+                 "record 0: key 'TrangThaiHoSo' given twice", id="in-a-bare-list"),
+    pytest.param('{"data": [' + json.dumps(rec(31)) + '], "data": [' + json.dumps(rec(32)) + "]}",
+                 '"data" given twice in the sync body', id="two-data-lists"),
+    pytest.param('{"service": "DongBoHoSoMC", "data": [], "data": [' + json.dumps(rec(11)) + "]}",
+                 '"data" given twice in the sync body', id="an-empty-data-list-then-another"),
+    pytest.param('{"service": "DongBoHoSoMC", "service": "DongBoHoSoMC", "data": []}',
+                 '"service" given twice in the sync body', id="service-twice"),
+    pytest.param('{"isUpdating": false, "data": [], "isUpdating": true}', '"isUpdating" given twice in the sync body',
+                 id="isUpdating-twice-after-the-records"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), DUPLICATES)
+def test_a_key_given_twice_is_a_bad_file_and_nothing_is_written(
+    app: Motcua, tmp_path: Path, text: str, expected: str
+) -> None:
+    path = tmp_path / "twice.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(BadFile) as refused:
+        import_file(path, app)
+    assert expected in refused.value.reason
+    assert len(refused.value.reason) < 200
+    assert rows(app) == (0, 0)
+
+
+def test_the_same_key_in_two_objects_and_another_body_key_twice_import(app: Motcua, tmp_path: Path) -> None:
+    """Each object has its own keys; a key of the body motcua does not read is not remembered (memory stays bounded)."""
+    fees = json.dumps([{"Gia": "8000"}, {"Gia": "2000"}])
+    text = raw_text([rec(8), rec(9)], {"DanhSachLePhi": fees})
+    path = tmp_path / "ok.json"
+    path.write_text(text[:-1] + ', "note": 1, "note": 2}', encoding="utf-8")
+    assert counts(import_file(path, app)) == (2, 2, 0, 0)

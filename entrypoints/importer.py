@@ -58,6 +58,10 @@ _BELOW: Final = "\x00"  # the path of everything below those levels, and of a lo
 _OPENS: Final = frozenset({"start_map", "start_array"})
 _CLOSES: Final = frozenset({"end_map", "end_array"})
 _BODY_KEYS: Final = frozenset({"service", "isUpdating", "data"})  # the names of a sync body: each given once
+_ESCAPE: Final = 6  # bytes of one escaped character, \uXXXX
+_LONE_HIGH: Final = re.compile(rb"(?<!\\)(?:\\\\)*(\\u[dD][89abAB][0-9a-fA-F]{2})(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})")
+"""A high surrogate escaped (after an even run of backslashes: an escape, not an escaped backslash) and no low one
+escaped right after it. Matched on the bytes as they stream: no UTF-8 sequence holds the byte of ``\\``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,20 +115,27 @@ def import_file(
 
 
 class _HashingReader:
-    """A binary file that hashes what it hands to the parser, and skips a UTF-8 byte-order mark."""
+    """A binary file that hashes what it hands to the parser, skips a UTF-8 byte-order mark and refuses a lone high
+    surrogate escaped in its text (:class:`_SurrogateScan`)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._file = path.open("rb")
         self._digest = hashlib.sha256()
-        self._first = True
+        self._scan = _SurrogateScan()
+        self._skipped = -1  # bytes of a byte-order mark skipped; -1 before the first chunk
 
     def read(self, size: int = -1) -> bytes:
         chunk = self._file.read(size)
-        if self._first and chunk:
-            self._first = False
-            chunk = chunk.removeprefix(_BOM)
+        if self._skipped < 0 and chunk:
+            stripped = chunk.removeprefix(_BOM)
+            self._skipped, chunk = len(chunk) - len(stripped), stripped
         self._digest.update(chunk)
+        lone = self._scan.feed(chunk)
+        if lone is not None:
+            at = lone + max(self._skipped, 0)
+            raise BadFile(self.path, f"not UTF-8 text: a lone surrogate escaped at byte {at} (\\uD800–\\uDBFF not "
+                                     "followed by \\uDC00–\\uDFFF)")
         return chunk
 
     def hexdigest(self) -> str:
@@ -132,6 +143,34 @@ class _HashingReader:
 
     def close(self) -> None:
         self._file.close()
+
+
+class _SurrogateScan:
+    r"""Finds, in a JSON text read a chunk at a time, a high surrogate escaped (``\uD800``–``\uDBFF``) that no low one
+    (``\uDC00``–``\uDFFF``) follows at once. ijson's C parser reads the first as ``?`` and joins it with any escape
+    after it (``\ud800\u0041`` is U+10041): the text would not be what the file says, so the file is refused.
+
+    An escape is one only after an even run of backslashes (``\\ud800`` is a backslash, then the letters
+    ``ud800``). Of each chunk, the end that may still hold an undecided escape is kept for the next one: eleven bytes
+    at most, and a backslash before them when an odd run ends just there, never the run itself."""
+
+    def __init__(self) -> None:
+        self._tail = b""  # the end of the text read so far that may hold an undecided escape
+        self._at = 0  # the offset in the text of the tail's first byte
+
+    def feed(self, chunk: bytes) -> int | None:
+        """The offset of a lone high surrogate escape decided once ``chunk`` is read, or ``None``. The empty chunk is
+        the end of the text: every escape is decided then."""
+        window = self._tail + chunk
+        found = _LONE_HIGH.search(window)
+        if found is not None and (not chunk or found.end(1) + _ESCAPE <= len(window)):
+            return self._at + found.start(1)
+        cut = max(len(window) - (2 * _ESCAPE - 1), 0)
+        head = window[:cut]
+        escaped = (len(head) - len(head.rstrip(b"\\"))) % 2  # the byte at the cut follows an escaping backslash
+        self._tail = window[cut - escaped:]
+        self._at += cut - escaped
+        return None
 
 
 class _SyncFile:

@@ -26,7 +26,16 @@ from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.entrypoints.cli.import_cmd import register
 from motcua.entrypoints.cli.main import app as motcua_cli
 from motcua.entrypoints.errors import BadFile, FileRefused
-from motcua.entrypoints.importer import _CUT, BATCH, ImportReport, _cut, _HashingReader, _parsed, import_file
+from motcua.entrypoints.importer import (
+    _CUT,
+    BATCH,
+    ImportReport,
+    _cut,
+    _HashingReader,
+    _parsed,
+    _SurrogateScan,
+    import_file,
+)
 from motcua.workflow.auditing.replay import replay
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.dvcqg.imports import DvcqgImport, check_dossier_workflow
@@ -425,6 +434,7 @@ def test_the_cli_imports_then_verify_passes(tmp_path: Path) -> None:
         pytest.param(b"[1" + b"0" * 5_000 + b"]", "a number of more than 4,300 digits", id="5001-digit-number"),
         pytest.param(b'{"service": "DongBoHoSoMC", "isUpdating": ' + b"9" * 4_301 + b', "data": []}',
                      "a number of more than 4,300 digits", id="4301-digit-isUpdating"),
+        pytest.param(b'[{"MaHoSo": "Tr\\ud800n"}]', "a lone surrogate escaped at byte 15", id="lone-high-surrogate"),
         pytest.param(b'{"data": [], "data": [{"MaHoSo": "x"}]}', '"data" given twice', id="data-twice"),
         pytest.param(b'[{"MaHoSo": "a", "MaHoSo": "b"}]', "record 0: key 'MaHoSo' given twice", id="key-twice"),
     ],
@@ -759,6 +769,96 @@ def test_an_error_of_the_importers_own_code_is_not_read_as_the_files(
         import_file(write(tmp_path / "dvcqg.json", GOOD), app)
     assert raised.value is error
     assert rows(app) == (0, 0)
+
+
+def fed(text: bytes, size: int) -> int | None:
+    """What :class:`_SurrogateScan` finds in ``text`` handed over ``size`` bytes at a time, then the end."""
+    scan = _SurrogateScan()
+    for start in range(0, len(text), size):
+        if (found := scan.feed(text[start:start + size])) is not None:
+            return found
+    return scan.feed(b"")
+
+
+def split_twice(text: bytes, first: int, second: int) -> int | None:
+    scan = _SurrogateScan()
+    for chunk in (text[:first], text[first:second], text[second:]):
+        if chunk and (found := scan.feed(chunk)) is not None:  # an empty chunk is the end of the text
+            return found
+    return scan.feed(b"")
+
+
+SURROGATES = [
+    pytest.param(rb'["Tr\ud800n"]', 4, id="lone-high"),
+    pytest.param(rb'["Tr\uDBFFn"]', 4, id="lone-high-upper-case"),
+    pytest.param(rb'["Tr\ud800\u0041n"]', 4, id="high-then-another-escape"),
+    pytest.param(rb'["\ud800\ud800\udc00"]', 2, id="high-then-a-pair"),
+    pytest.param(rb'["\ud800\\udc00"]', 2, id="high-then-an-escaped-backslash"),
+    pytest.param(rb'["\\\ud800"]', 4, id="an-escaped-backslash-then-a-high"),
+    pytest.param(rb'["x", "' + b"\\" * 1_001 + rb'ud800"]', 7 + 1_000, id="after-an-odd-run-of-1001-backslashes"),
+    pytest.param(rb'["x\ud800', 3, id="high-at-the-end-of-the-text"),
+    pytest.param(rb'["\ud83d\ude00"]', None, id="a-pair"),
+    pytest.param(rb'["\uD83D\uDE00 \udbff\udfff"]', None, id="pairs-upper-case"),
+    pytest.param(rb'["\\ud800"]', None, id="an-escaped-backslash-then-text"),
+    pytest.param(rb'["\\\\ud800"]', None, id="two-escaped-backslashes-then-text"),
+    pytest.param(rb'["x", "' + b"\\" * 1_000 + rb'ud800"]', None, id="after-an-even-run-of-1000-backslashes"),
+    pytest.param(rb'["\udfff", "\uFFFF", "\ud7ff", "\ue000"]', None, id="no-high-surrogate"),  # the parser's own
+    pytest.param(rb'["\ud8"]', None, id="not-an-escape"),
+]
+
+
+@pytest.mark.parametrize(("text", "offset"), SURROGATES)
+def test_a_lone_high_surrogate_is_found_however_the_text_is_cut(text: bytes, offset: int | None) -> None:
+    assert fed(text, len(text) + 1) == offset
+    for size in (1, 2, 3, 5, 7, 11, 12, 13):
+        assert fed(text, size) == offset, size
+    for first in range(len(text) + 1):
+        for second in range(first, min(first + 14, len(text)) + 1):
+            assert split_twice(text, first, second) == offset, (first, second)
+
+
+@pytest.mark.parametrize(
+    ("escape", "imports"),
+    [
+        pytest.param("\\ud800", False, id="lone-high"),
+        pytest.param("\\ud800\\u0041", False, id="high-then-another-escape"),
+        pytest.param("\\ud83d\\ude00", True, id="a-pair"),
+        pytest.param("\\\\ud800", True, id="an-escaped-backslash"),
+    ],
+)
+@pytest.mark.parametrize("shift", [-12, -11, -6, -5, -3, -1, 0])
+def test_a_lone_high_surrogate_across_the_parsers_buffer_is_refused(
+    tmp_path: Path, escape: str, imports: bool, shift: int
+) -> None:
+    """The escape starts ``shift`` bytes from the end of the parser's first chunk: split across two reads, or not."""
+    app = open_motcua("memory://", clock=ManualClock(IMPORT_AT), observers=[])
+    marker = "MARKER"
+    text = raw_text([rec(8)], {UNUSED: json.dumps("x" * 10 + marker)})
+    pad = BUFFER + shift - text.encode().index(marker.encode())
+    text = text.replace(marker, "x" * pad + escape)
+    assert text.encode().index(escape.encode()) == BUFFER + shift
+    path = tmp_path / "across.json"
+    path.write_text(text, encoding="utf-8")
+    if imports:
+        assert counts(import_file(path, app)) == (1, 1, 0, 0)
+        return
+    with pytest.raises(BadFile) as refused:
+        import_file(path, app)
+    assert f"a lone surrogate escaped at byte {BUFFER + shift} " in refused.value.reason
+    assert rows(app) == (0, 0)
+
+
+def test_a_lone_high_surrogate_is_named_by_its_byte_in_the_file_a_byte_order_mark_counted(tmp_path: Path) -> None:
+    text = raw_text([rec(8), rec(9)], {"ChuHoSo": '"Tr\\ud800n"'}).encode()
+    at = 3 + text.index(rb"\ud800")
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + text)
+    url = f"sqlite:///{tmp_path / 'motcua.db'}"
+    result = CliRunner().invoke(cli, ["import", "dvcqg", str(path), "--db", url])
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line == (f"error: {path}: not UTF-8 text: a lone surrogate escaped at byte {at} "
+                    "(\\uD800–\\uDBFF not followed by \\uDC00–\\uDFFF)")
 
 
 DUPLICATES = [

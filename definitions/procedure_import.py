@@ -8,10 +8,10 @@ CatalogueStore`), all or nothing.
 
 The bounds: a file of at most :data:`MAX_FILE_BYTES`, at most :data:`MAX_ROWS` rows and :data:`MAX_COLUMNS`
 columns, each cell a text of at most 2,000 characters; a CSV in UTF-8 (a byte-order mark allowed, ``,`` ``;`` or a
-tab between cells); an XLSX without macros or formulas (its first sheet is read whole whatever its stored dimension
-says, uncompressed at most :data:`MAX_UNZIPPED_BYTES`; a row openpyxl cannot read is a refusal naming it). The
-header row is the first of the first :data:`HEADER_SEARCH_ROWS` rows naming a code column (rows above it, a title, are
-skipped).
+tab between cells), strictly quoted, each row with every cell of the header or none filled; an XLSX without macros
+or formulas (its first sheet is read whole whatever its stored dimension says, uncompressed at most
+:data:`MAX_UNZIPPED_BYTES`; a row openpyxl cannot read is a refusal naming it). The header row is the first of the
+first :data:`HEADER_SEARCH_ROWS` rows naming a code column (rows above it, a title, are skipped).
 """
 
 from __future__ import annotations
@@ -217,11 +217,11 @@ def read_table(path: Path, content: bytes | None = None) -> Table:
     data = _bounded_bytes(path) if content is None else content
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _table(str(path), _csv_rows(str(path), data))
+        return _table(str(path), _csv_rows(str(path), data), ragged=False)
     if suffix in _MACRO_SUFFIXES:
         raise _refused(path, 0, f"a {suffix} workbook is not read: save the list as .xlsx (without macros) or CSV")
     if suffix == ".xlsx":
-        return _table(str(path), _xlsx_rows(path, data))
+        return _table(str(path), _xlsx_rows(path, data), ragged=True)
     raise _refused(path, 0, "a list is .csv, .xlsx, or the catalogue's .yaml")
 
 
@@ -229,7 +229,9 @@ def _refused(path: Path | str, row: int, message: str, column: str = "") -> Cata
     return CatalogueImportRefused(str(path), [CellProblem(row, column, message)])
 
 
-def _table(source: str, rows: Iterator[tuple[int, list[str]]]) -> Table:
+def _table(source: str, rows: Iterator[tuple[int, list[str]]], *, ragged: bool) -> Table:
+    """The header row, the headers and the records of ``rows``. ``ragged``: a row may end before the last column (a
+    workbook stores no empty cell after the last one filled); a CSV writes every row whole."""
     header_row, headers = 0, []
     records: list[tuple[int, dict[str, str]]] = []
     scanned: list[tuple[int, list[str]]] = []
@@ -244,23 +246,28 @@ def _table(source: str, rows: Iterator[tuple[int, list[str]]]) -> Table:
                 header_row, headers = number, cells
             elif len(scanned) >= HEADER_SEARCH_ROWS:
                 header_row, headers = scanned[0]  # no code column: the first row, its problems named as such
-                records.extend(_record(source, n, c, headers) for n, c in scanned[1:])
+                records.extend(_record(source, n, c, headers, ragged) for n, c in scanned[1:])
             continue
-        records.append(_record(source, number, cells, headers))
+        records.append(_record(source, number, cells, headers, ragged))
     if not header_row:
         if not scanned:
             raise _refused(source, 0, "the list is empty")
         header_row, headers = scanned[0]
-        records.extend(_record(source, n, c, headers) for n, c in scanned[1:])
+        records.extend(_record(source, n, c, headers, ragged) for n, c in scanned[1:])
     if len(records) > MAX_ROWS:
         raise _refused(source, records[MAX_ROWS][0], f"more than {MAX_ROWS:,} rows")
     return header_row, headers, records
 
 
-def _record(source: str, number: int, cells: list[str], headers: list[str]) -> tuple[int, dict[str, str]]:
+def _record(
+    source: str, number: int, cells: list[str], headers: list[str], ragged: bool
+) -> tuple[int, dict[str, str]]:
     extra = [cell for cell in cells[len(headers):] if cell.strip()]
     if extra:
         raise _refused(source, number, f"{len(cells)} cells for {len(headers)} columns")
+    if not ragged and len(cells) < len(headers) and any(cell.strip() for cell in cells):  # an empty row is skipped
+        raise _refused(source, number, f"{len(cells)} cells for {len(headers)} columns: a cell is missing, or a "
+                                       "quote joined it to the one before")
     return number, {header: cell for header, cell in zip(headers, cells, strict=False) if header.strip()}
 
 
@@ -272,13 +279,20 @@ def _csv_rows(source: str, data: bytes) -> Iterator[tuple[int, list[str]]]:
         raise _refused(source, row, f"not UTF-8 text (byte {error.start}): save the list as 'CSV UTF-8'") from None
     first = text.split("\n", 1)[0]
     delimiter = max(_DELIMITERS, key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     number = 0
     try:
         for number, cells in enumerate(reader, start=1):
             yield number, cells
     except csv.Error as error:
-        raise _refused(source, number + 1, f"not CSV: {error}") from None
+        raise _refused(source, number + 1, f"not CSV: {_csv_problem(error)}") from None
+
+
+def _csv_problem(error: csv.Error) -> str:
+    """What ``csv`` (strict) found wrong, in words a clerk can act on."""
+    if str(error) == "unexpected end of data":
+        return "a quote opened in this row is never closed (a cell's text runs to the end of the file)"
+    return str(error)
 
 
 def _xlsx_rows(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:

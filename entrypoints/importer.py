@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Final, Protocol
 
@@ -31,7 +33,7 @@ from motcua.adapters.bulk import BulkWriter
 from motcua.entrypoints.errors import BadFile, FileRefused
 from motcua.workflow.dvcqg.imports import DvcqgImport
 from motcua.workflow.dvcqg.records import DvcqgRecord
-from motcua.workflow.engine.bounds import JSON_DEPTH_MAX
+from motcua.workflow.engine.bounds import JSON_DEPTH_MAX, excerpt
 from motcua.workflow.engine.decisions import Decision
 from motcua.workflow.engine.model import Case
 from motcua.workflow.errors import DossierNotImported, Problem, RecordRefused
@@ -55,7 +57,11 @@ _NAME_MAX: Final = 16  # a key longer than any of those names is never compared:
 _BELOW: Final = "\x00"  # the path of everything below those levels, and of a long key: never a name compared
 _OPENS: Final = frozenset({"start_map", "start_array"})
 _CLOSES: Final = frozenset({"end_map", "end_array"})
-
+_BODY_KEYS: Final = frozenset({"service", "isUpdating", "data"})  # the names of a sync body: each given once
+_ESCAPE: Final = 6  # bytes of one escaped character, \uXXXX
+_LONE_HIGH: Final = re.compile(rb"(?<!\\)(?:\\\\)*(\\u[dD][89abAB][0-9a-fA-F]{2})(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})")
+"""A high surrogate escaped (after an even run of backslashes: an escape, not an escaped backslash) and no low one
+escaped right after it. Matched on the bytes as they stream: no UTF-8 sequence holds the byte of ``\\``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,19 +115,27 @@ def import_file(
 
 
 class _HashingReader:
-    """A binary file that hashes what it hands to the parser, and skips a UTF-8 byte-order mark."""
+    """A binary file that hashes what it hands to the parser, skips a UTF-8 byte-order mark and refuses a lone high
+    surrogate escaped in its text (:class:`_SurrogateScan`)."""
 
     def __init__(self, path: Path) -> None:
+        self.path = path
         self._file = path.open("rb")
         self._digest = hashlib.sha256()
-        self._first = True
+        self._scan = _SurrogateScan()
+        self._skipped = -1  # bytes of a byte-order mark skipped; -1 before the first chunk
 
     def read(self, size: int = -1) -> bytes:
         chunk = self._file.read(size)
-        if self._first and chunk:
-            self._first = False
-            chunk = chunk.removeprefix(_BOM)
+        if self._skipped < 0 and chunk:
+            stripped = chunk.removeprefix(_BOM)
+            self._skipped, chunk = len(chunk) - len(stripped), stripped
         self._digest.update(chunk)
+        lone = self._scan.feed(chunk)
+        if lone is not None:
+            at = lone + max(self._skipped, 0)
+            raise BadFile(self.path, f"not UTF-8 text: a lone surrogate escaped at byte {at} (\\uD800–\\uDBFF not "
+                                     "followed by \\uDC00–\\uDFFF)")
         return chunk
 
     def hexdigest(self) -> str:
@@ -129,6 +143,34 @@ class _HashingReader:
 
     def close(self) -> None:
         self._file.close()
+
+
+class _SurrogateScan:
+    r"""Finds, in a JSON text read a chunk at a time, a high surrogate escaped (``\uD800``–``\uDBFF``) that no low one
+    (``\uDC00``–``\uDFFF``) follows at once. ijson's C parser reads the first as ``?`` and joins it with any escape
+    after it (``\ud800\u0041`` is U+10041): the text would not be what the file says, so the file is refused.
+
+    An escape is one only after an even run of backslashes (``\\ud800`` is a backslash, then the letters
+    ``ud800``). Of each chunk, the end that may still hold an undecided escape is kept for the next one: eleven bytes
+    at most, and a backslash before them when an odd run ends just there, never the run itself."""
+
+    def __init__(self) -> None:
+        self._tail = b""  # the end of the text read so far that may hold an undecided escape
+        self._at = 0  # the offset in the text of the tail's first byte
+
+    def feed(self, chunk: bytes) -> int | None:
+        """The offset of a lone high surrogate escape decided once ``chunk`` is read, or ``None``. The empty chunk is
+        the end of the text: every escape is decided then."""
+        window = self._tail + chunk
+        found = _LONE_HIGH.search(window)
+        if found is not None and (not chunk or found.end(1) + _ESCAPE <= len(window)):
+            return self._at + found.start(1)
+        cut = max(len(window) - (2 * _ESCAPE - 1), 0)
+        head = window[:cut]
+        escaped = (len(head) - len(head.rstrip(b"\\"))) % 2  # the byte at the cut follows an escaping backslash
+        self._tail = window[cut - escaped:]
+        self._at += cut - escaped
+        return None
 
 
 class _SyncFile:
@@ -146,7 +188,7 @@ class _SyncFile:
     def records(self) -> Iterator[Iterator[object]]:
         """Every record, then the file's digest in :attr:`digest` (the parser reads it to the end)."""
         with self._parsing() as reader:
-            yield ijson.items(_parsed(reader), self.prefix)
+            yield _once(ijson.items(_parsed(reader), self.prefix, map_type=_OnceDict), self.path)
             self.digest = reader.hexdigest()
 
     @contextmanager
@@ -157,22 +199,58 @@ class _SyncFile:
             raise BadFile(self.path, error.strerror or str(error)) from None
         try:
             yield reader
-        except ijson.JSONError as error:
-            raise BadFile(self.path, f"not JSON: {_first_line(error)}") from None
-        except UnicodeDecodeError as error:  # a byte that is not UTF-8, or a lone surrogate escaped (\udfff)
-            raise BadFile(self.path, f"not UTF-8 text: {error.reason} at byte {error.start} of a value") from None
         finally:
             reader.close()
+
+
+def _events(reader: _HashingReader, *, use_float: bool) -> Iterator[tuple[str, object]]:
+    """ijson's basic events of ``reader``; what the parser raises on a file it cannot read, a :class:`BadFile`. Only
+    what the parser raises: a consumer's own error between two events is never read as the file's."""
+    step = partial(next, ijson.basic_parse(reader, use_float=use_float))  # checked: see :func:`_unreadable`
+    while True:
+        try:
+            event = step()
+        except StopIteration:
+            return
+        except (ijson.JSONError, ValueError, SystemError) as error:
+            problem = _unreadable(error)
+            if problem is None:
+                raise
+            raise BadFile(reader.path, problem) from None
+        yield event
+
+
+def _unreadable(error: BaseException | None) -> str | None:
+    """What the parser's ``error`` says is wrong with the file, or ``None`` when it is none of the parser's refusals.
+
+    ijson's C parser, on an integer Python will not convert, leaves the :class:`ValueError` pending and returns an
+    event whose value is missing (reading it crashes the interpreter). Python raises such an error at the next check,
+    wherever that is; a call made through :func:`functools.partial` is always checked (a builtin called from Python
+    code may not be, once the interpreter has specialised the call): it raises :class:`SystemError` from the error,
+    there and then."""
+    if isinstance(error, SystemError):
+        error = error.__cause__
+    if isinstance(error, ijson.JSONError):
+        return f"not JSON: {_first_line(error)}"
+    if isinstance(error, UnicodeDecodeError):  # a byte that is not UTF-8, or a lone low surrogate escaped (\udfff)
+        return f"not UTF-8 text: {error.reason} at byte {error.start} of a value"
+    if isinstance(error, ValueError):  # the parser's one other: Python converts no integer longer than its limit
+        return f"not JSON motcua reads: a number of more than {sys.get_int_max_str_digits():,} digits"
+    return None
 
 
 def _parsed(reader: _HashingReader, *, use_float: bool = True) -> Iterator[tuple[str, str, object]]:
     """ijson's parse events (path, event, value) of ``reader``, every container deeper than :data:`_CUT` cut first and
     the path kept for the first :data:`_KEPT` levels only: ijson's own ``parse`` joins the whole path for every event,
-    so a long key over many events (a 400,000-character key above 200,000 others: 7 s) costs their product."""
+    so a long key over many events (a 400,000-character key above 200,000 others: 7 s) costs their product. A name of
+    the sync body given twice is refused (:func:`_body_key`)."""
     path: list[str] = []  # each open container's key or "item"; below _KEPT levels only a placeholder
-    for event, value in _cut(ijson.basic_parse(reader, use_float=use_float)):
+    body: set[str] = set()  # the body's names read so far: three at most
+    for event, value in _cut(_events(reader, use_float=use_float)):
         depth = len(path)
         if event == "map_key":
+            if depth == 1:
+                _body_key(reader.path, value, body)
             yield _path(path[:-1], depth), event, value
             if depth <= _KEPT:
                 path[-1] = value if isinstance(value, str) and len(value) <= _NAME_MAX else _BELOW
@@ -182,6 +260,44 @@ def _parsed(reader: _HashingReader, *, use_float: bool = True) -> Iterator[tuple
         yield _path(path, len(path)), event, value
         if event in _OPENS:
             path.append(_BELOW if event == "start_map" else "item")  # a map's key comes with its next event
+
+
+def _body_key(path: Path, key: object, seen: set[str]) -> None:
+    """Refuse ``key`` of the sync body when it is one of its names given again: JSON readers differ on which counts
+    (ijson would even read both ``data`` lists)."""
+    if isinstance(key, str) and key in _BODY_KEYS:
+        if key in seen:
+            raise BadFile(path, f'"{key}" given twice in the sync body: which of the two would be the truth?')
+        seen.add(key)
+
+
+class _RepeatedKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(excerpt(key))
+
+
+class _OnceDict(dict[str, object]):
+    """A record's object as the parser builds it: a key given twice in it raises :class:`_RepeatedKey` (JSON readers
+    differ on which of the two values counts). What it remembers is the object itself."""
+
+    def __setitem__(self, key: str, value: object) -> None:
+        if key in self:
+            raise _RepeatedKey(key)
+        super().__setitem__(key, value)
+
+
+def _once(records: Iterable[object], path: Path) -> Iterator[object]:
+    """``records`` as ijson builds them, a key given twice in one of their objects a :class:`BadFile` naming the
+    record and the key."""
+    index = 0
+    try:
+        for record in records:
+            yield record
+            index += 1
+    except _RepeatedKey as repeated:
+        raise BadFile(path, f"record {index}: key {excerpt(repeated.key)} given twice in one object: which of the "
+                            "two would be the truth?") from None
 
 
 def _path(path: list[str], depth: int) -> str:

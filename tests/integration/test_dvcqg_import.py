@@ -26,10 +26,19 @@ from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.entrypoints.cli.import_cmd import register
 from motcua.entrypoints.cli.main import app as motcua_cli
 from motcua.entrypoints.errors import BadFile, FileRefused
-from motcua.entrypoints.importer import _CUT, BATCH, ImportReport, _cut, _HashingReader, _parsed, import_file
+from motcua.entrypoints.importer import (
+    _CUT,
+    BATCH,
+    ImportReport,
+    _cut,
+    _HashingReader,
+    _parsed,
+    _SurrogateScan,
+    import_file,
+)
 from motcua.workflow.auditing.replay import replay
 from motcua.workflow.dossiers.desk import Applicant
-from motcua.workflow.dvcqg.imports import check_dossier_workflow
+from motcua.workflow.dvcqg.imports import DvcqgImport, check_dossier_workflow
 from motcua.workflow.dvcqg.records import parse_record
 from motcua.workflow.engine.audit import verify_chains
 from motcua.workflow.engine.bounds import JSON_DEPTH_MAX
@@ -422,6 +431,12 @@ def test_the_cli_imports_then_verify_passes(tmp_path: Path) -> None:
         pytest.param(b'{"service": "DongBoHoSoMC", "isUpdating": true}', 'no "data" list', id="no-data"),
         pytest.param(b'{"data": {"MaHoSo": "x"}}', '"data" must be a list', id="data-not-a-list"),
         pytest.param(b'{"service": "CapNhatTienDoHoSoMC", "data": []}', "only DongBoHoSoMC", id="progress-records"),
+        pytest.param(b"[1" + b"0" * 5_000 + b"]", "a number of more than 4,300 digits", id="5001-digit-number"),
+        pytest.param(b'{"service": "DongBoHoSoMC", "isUpdating": ' + b"9" * 4_301 + b', "data": []}',
+                     "a number of more than 4,300 digits", id="4301-digit-isUpdating"),
+        pytest.param(b'[{"MaHoSo": "Tr\\ud800n"}]', "a lone surrogate escaped at byte 15", id="lone-high-surrogate"),
+        pytest.param(b'{"data": [], "data": [{"MaHoSo": "x"}]}', '"data" given twice', id="data-twice"),
+        pytest.param(b'[{"MaHoSo": "a", "MaHoSo": "b"}]', "record 0: key 'MaHoSo' given twice", id="key-twice"),
     ],
 )
 def test_a_bad_file_is_one_line_and_exit_2(tmp_path: Path, content: bytes, expected: str) -> None:
@@ -585,13 +600,20 @@ def nested(depth: int) -> str:
 
 
 def write_raw(path: Path, records: list[dict[str, Any]], raw: dict[str, str]) -> Path:
-    """A sync body whose last record also holds the ``raw`` JSON texts (field → JSON) as they are."""
+    """A sync body whose last record also holds the ``raw`` JSON texts (field → JSON) as they are, in place of the
+    fields of the same names (a key given twice is refused)."""
+    path.write_text(raw_text(records, raw), encoding="utf-8")
+    return path
+
+
+def raw_text(records: list[dict[str, Any]], raw: dict[str, str]) -> str:
+    """The text :func:`write_raw` writes."""
     *first, last = records
+    last = {key: value for key, value in last.items() if key not in raw}
     extra = "".join(f", {json.dumps(key)}: {value}" for key, value in raw.items())
     body = json.dumps(last, ensure_ascii=False)[:-1] + extra + "}"
     head = "".join(json.dumps(record, ensure_ascii=False) + ", " for record in first)
-    path.write_text('{"service": "DongBoHoSoMC", "data": [' + head + body + "]}", encoding="utf-8")
-    return path
+    return '{"service": "DongBoHoSoMC", "data": [' + head + body + "]}"
 
 
 HOSTILE_RECORDS = [
@@ -696,3 +718,188 @@ def test_a_lone_surrogate_the_parser_cannot_decode_is_a_bad_file_not_a_crash(app
         import_file(path, app)
     assert "not UTF-8 text" in str(refused.value)
     assert rows(app) == (0, 0)
+
+
+# -- what the parser would read otherwise than the file says (review of the import) ---------------------------------
+
+
+BUFFER = 64 * 1024  # ijson reads its file in chunks of this many bytes
+HUGE = "1" + "0" * 5_000  # more digits than Python converts to an integer (4,300)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(raw_text([rec(8), rec(9)], {"TrangThaiHoSo": HUGE}), id="a-record-field"),
+        pytest.param(raw_text([rec(8), rec(9)], {UNUSED: "-" + HUGE}), id="a-negative-number"),
+        pytest.param('{"service": "DongBoHoSoMC", "isUpdating": ' + HUGE + ', "data": []}', id="isUpdating"),
+        pytest.param('{"x": ' + HUGE + ', "service": "DongBoHoSoMC", "data": []}', id="before-the-records"),
+        pytest.param(json.dumps([rec(8)])[:-1] + ", " + HUGE + "]", id="a-bare-list"),
+        pytest.param(raw_text([rec(8), rec(9)], {UNUSED: "[" * 20 + HUGE + "]" * 20}), id="below-the-cut"),
+        pytest.param(raw_text([rec(8), rec(9)], {UNUSED: "{" + '"a": {' * 20 + f'"b": {HUGE}' + "}" * 21}),
+                     id="below-the-cut-in-an-object"),
+    ],
+)
+def test_a_number_python_cannot_convert_is_a_bad_file(app: Motcua, tmp_path: Path, text: str) -> None:
+    path = tmp_path / "huge.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(BadFile) as refused:
+        import_file(path, app)
+    assert refused.value.reason == "not JSON motcua reads: a number of more than 4,300 digits"
+    assert rows(app) == (0, 0)
+
+
+def test_a_long_number_past_the_first_chunk_is_refused_by_the_parser_itself(app: Motcua, tmp_path: Path) -> None:
+    """Past the head of the file, records are read with integers of at most 64 bits: the parser refuses longer ones."""
+    path = write_raw(tmp_path / "far.json", [rec(8, **{UNUSED: "x" * BUFFER}), rec(9)], {UNUSED: HUGE})
+    with pytest.raises(BadFile, match="not JSON: parse error: integer overflow"):
+        import_file(path, app)
+    assert rows(app) == (0, 0)
+
+
+@pytest.mark.parametrize("error", [ValueError("the importer's own"), UnicodeDecodeError("utf-8", b"\xff", 0, 1, "own")])
+def test_an_error_of_the_importers_own_code_is_not_read_as_the_files(
+    app: Motcua, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: ValueError
+) -> None:
+    def failing(self: DvcqgImport, raw: object, index: int) -> None:
+        raise error
+
+    monkeypatch.setattr(DvcqgImport, "read", failing)
+    with pytest.raises(type(error)) as raised:
+        import_file(write(tmp_path / "dvcqg.json", GOOD), app)
+    assert raised.value is error
+    assert rows(app) == (0, 0)
+
+
+def fed(text: bytes, size: int) -> int | None:
+    """What :class:`_SurrogateScan` finds in ``text`` handed over ``size`` bytes at a time, then the end."""
+    scan = _SurrogateScan()
+    for start in range(0, len(text), size):
+        if (found := scan.feed(text[start:start + size])) is not None:
+            return found
+    return scan.feed(b"")
+
+
+def split_twice(text: bytes, first: int, second: int) -> int | None:
+    scan = _SurrogateScan()
+    for chunk in (text[:first], text[first:second], text[second:]):
+        if chunk and (found := scan.feed(chunk)) is not None:  # an empty chunk is the end of the text
+            return found
+    return scan.feed(b"")
+
+
+SURROGATES = [
+    pytest.param(rb'["Tr\ud800n"]', 4, id="lone-high"),
+    pytest.param(rb'["Tr\uDBFFn"]', 4, id="lone-high-upper-case"),
+    pytest.param(rb'["Tr\ud800\u0041n"]', 4, id="high-then-another-escape"),
+    pytest.param(rb'["\ud800\ud800\udc00"]', 2, id="high-then-a-pair"),
+    pytest.param(rb'["\ud800\\udc00"]', 2, id="high-then-an-escaped-backslash"),
+    pytest.param(rb'["\\\ud800"]', 4, id="an-escaped-backslash-then-a-high"),
+    pytest.param(rb'["x", "' + b"\\" * 1_001 + rb'ud800"]', 7 + 1_000, id="after-an-odd-run-of-1001-backslashes"),
+    pytest.param(rb'["x\ud800', 3, id="high-at-the-end-of-the-text"),
+    pytest.param(rb'["\ud83d\ude00"]', None, id="a-pair"),
+    pytest.param(rb'["\uD83D\uDE00 \udbff\udfff"]', None, id="pairs-upper-case"),
+    pytest.param(rb'["\\ud800"]', None, id="an-escaped-backslash-then-text"),
+    pytest.param(rb'["\\\\ud800"]', None, id="two-escaped-backslashes-then-text"),
+    pytest.param(rb'["x", "' + b"\\" * 1_000 + rb'ud800"]', None, id="after-an-even-run-of-1000-backslashes"),
+    pytest.param(rb'["\udfff", "\uFFFF", "\ud7ff", "\ue000"]', None, id="no-high-surrogate"),  # the parser's own
+    pytest.param(rb'["\ud8"]', None, id="not-an-escape"),
+]
+
+
+@pytest.mark.parametrize(("text", "offset"), SURROGATES)
+def test_a_lone_high_surrogate_is_found_however_the_text_is_cut(text: bytes, offset: int | None) -> None:
+    assert fed(text, len(text) + 1) == offset
+    for size in (1, 2, 3, 5, 7, 11, 12, 13):
+        assert fed(text, size) == offset, size
+    for first in range(len(text) + 1):
+        for second in range(first, min(first + 14, len(text)) + 1):
+            assert split_twice(text, first, second) == offset, (first, second)
+
+
+@pytest.mark.parametrize(
+    ("escape", "imports"),
+    [
+        pytest.param("\\ud800", False, id="lone-high"),
+        pytest.param("\\ud800\\u0041", False, id="high-then-another-escape"),
+        pytest.param("\\ud83d\\ude00", True, id="a-pair"),
+        pytest.param("\\\\ud800", True, id="an-escaped-backslash"),
+    ],
+)
+@pytest.mark.parametrize("shift", [-12, -11, -6, -5, -3, -1, 0])
+def test_a_lone_high_surrogate_across_the_parsers_buffer_is_refused(
+    tmp_path: Path, escape: str, imports: bool, shift: int
+) -> None:
+    """The escape starts ``shift`` bytes from the end of the parser's first chunk: split across two reads, or not."""
+    app = open_motcua("memory://", clock=ManualClock(IMPORT_AT), observers=[])
+    marker = "MARKER"
+    text = raw_text([rec(8)], {UNUSED: json.dumps("x" * 10 + marker)})
+    pad = BUFFER + shift - text.encode().index(marker.encode())
+    text = text.replace(marker, "x" * pad + escape)
+    assert text.encode().index(escape.encode()) == BUFFER + shift
+    path = tmp_path / "across.json"
+    path.write_text(text, encoding="utf-8")
+    if imports:
+        assert counts(import_file(path, app)) == (1, 1, 0, 0)
+        return
+    with pytest.raises(BadFile) as refused:
+        import_file(path, app)
+    assert f"a lone surrogate escaped at byte {BUFFER + shift} " in refused.value.reason
+    assert rows(app) == (0, 0)
+
+
+def test_a_lone_high_surrogate_is_named_by_its_byte_in_the_file_a_byte_order_mark_counted(tmp_path: Path) -> None:
+    text = raw_text([rec(8), rec(9)], {"ChuHoSo": '"Tr\\ud800n"'}).encode()
+    at = 3 + text.index(rb"\ud800")
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + text)
+    url = f"sqlite:///{tmp_path / 'motcua.db'}"
+    result = CliRunner().invoke(cli, ["import", "dvcqg", str(path), "--db", url])
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line == (f"error: {path}: not UTF-8 text: a lone surrogate escaped at byte {at} "
+                    "(\\uD800–\\uDBFF not followed by \\uDC00–\\uDFFF)")
+
+
+DUPLICATES = [
+    pytest.param(raw_text([rec(8), rec(9)], {"MaHoSo": json.dumps(code(9)) + ', "MaHoSo": "X-9999"'}),
+                 "record 1: key 'MaHoSo' given twice in one object", id="MaHoSo-twice"),
+    pytest.param(raw_text([rec(8)], {"DanhSachLePhi": '[{"Gia": "8000", "Gia": "0"}]'}),
+                 "record 0: key 'Gia' given twice in one object", id="a-fee-amount-twice"),
+    pytest.param(raw_text([rec(8), rec(9)], {UNUSED: '[{"a": {"b": 1, "b": 2}}]'}),
+                 "record 1: key 'b' given twice in one object", id="twice-deep-in-an-unused-field"),
+    pytest.param(raw_text([rec(8)], {UNUSED: '{"' + "k" * 10_000 + '": 1, "' + "k" * 10_000 + '": 2}'}),
+                 f"record 0: key {'k' * 40!r}… (10000 characters) given twice", id="a-long-key-twice"),
+    pytest.param("[" + json.dumps(rec(8))[:-1] + ', "TrangThaiHoSo": "10"}]',
+                 "record 0: key 'TrangThaiHoSo' given twice", id="in-a-bare-list"),
+    pytest.param('{"data": [' + json.dumps(rec(31)) + '], "data": [' + json.dumps(rec(32)) + "]}",
+                 '"data" given twice in the sync body', id="two-data-lists"),
+    pytest.param('{"service": "DongBoHoSoMC", "data": [], "data": [' + json.dumps(rec(11)) + "]}",
+                 '"data" given twice in the sync body', id="an-empty-data-list-then-another"),
+    pytest.param('{"service": "DongBoHoSoMC", "service": "DongBoHoSoMC", "data": []}',
+                 '"service" given twice in the sync body', id="service-twice"),
+    pytest.param('{"isUpdating": false, "data": [], "isUpdating": true}', '"isUpdating" given twice in the sync body',
+                 id="isUpdating-twice-after-the-records"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), DUPLICATES)
+def test_a_key_given_twice_is_a_bad_file_and_nothing_is_written(
+    app: Motcua, tmp_path: Path, text: str, expected: str
+) -> None:
+    path = tmp_path / "twice.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(BadFile) as refused:
+        import_file(path, app)
+    assert expected in refused.value.reason
+    assert len(refused.value.reason) < 200
+    assert rows(app) == (0, 0)
+
+
+def test_the_same_key_in_two_objects_and_another_body_key_twice_import(app: Motcua, tmp_path: Path) -> None:
+    """Each object has its own keys; a key of the body motcua does not read is not remembered (memory stays bounded)."""
+    fees = json.dumps([{"Gia": "8000"}, {"Gia": "2000"}])
+    text = raw_text([rec(8), rec(9)], {"DanhSachLePhi": fees})
+    path = tmp_path / "ok.json"
+    path.write_text(text[:-1] + ', "note": 1, "note": 2}', encoding="utf-8")
+    assert counts(import_file(path, app)) == (2, 2, 0, 0)

@@ -268,6 +268,54 @@ def test_a_csv_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
     assert "not UTF-8" in problems[0].message
 
 
+def csv_text(path: Path, rows: list[list[str]], ending: str) -> Path:
+    """The shipped list as a CSV whose text ends with ``ending`` (a row written by hand)."""
+    text = write_csv(path, rows).read_text(encoding="utf-8")
+    path.write_text(text + ending, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("ending", [
+    pytest.param('9.999999,"Thủ tục đăng ký khai sinh,Hộ tịch,Toàn trình,03 ngày làm việc,Không\n', id="at-the-end"),
+    pytest.param('9.999999,"Thủ tục đăng ký khai sinh,Hộ tịch,Toàn trình,03 ngày làm việc,Không', id="no-line-break"),
+    pytest.param('9.999999,"Thủ tục đăng ký khai sinh\n1.999999,Thủ tục thử,Hộ tịch\n', id="over-two-lines"),
+])
+def test_a_quote_never_closed_is_refused_naming_its_row(tmp_path: Path, ending: str) -> None:
+    rows = shipped_rows()
+    problems = refused(csv_text(tmp_path / "list.csv", rows, ending))
+    assert [(p.row, p.column) for p in problems] == [(len(rows) + 2, "")]
+    assert problems[0].message.startswith("not CSV: a quote opened in this row is never closed")
+
+
+def test_a_quote_followed_by_more_text_in_its_cell_is_refused(tmp_path: Path) -> None:
+    rows = shipped_rows()
+    problems = refused(csv_text(tmp_path / "list.csv", rows, '9.999999,"Khai sinh" cho con,Hộ tịch\n'))
+    assert [(p.row, p.column, p.message) for p in problems] == [(len(rows) + 2, "", "not CSV: ',' expected after '\"'")]
+
+
+@pytest.mark.parametrize("cells", [2, 7])
+def test_a_csv_row_with_fewer_cells_than_the_header_is_refused(tmp_path: Path, cells: int) -> None:
+    rows = shipped_rows()
+    rows[2] = rows[2][:cells]
+    problems = refused(write_csv(tmp_path / "list.csv", rows))
+    assert [(p.row, p.column) for p in problems] == [(4, "")]
+    assert problems[0].message.startswith(f"{cells} cells for {len(HEADERS)} columns")
+
+
+@pytest.mark.parametrize("ending", ["\n\n", ",,,\n", "\r\n\r\n"])
+def test_empty_rows_at_the_end_of_a_csv_are_skipped(tmp_path: Path, ending: str) -> None:
+    plan = plan_import(csv_text(tmp_path / "list.csv", shipped_rows(), ending), None, effective=DAY)
+    assert not plan.difference.added and not plan.difference.changed
+
+
+def test_an_xlsx_row_ends_at_its_last_cell_filled(tmp_path: Path) -> None:
+    """A workbook stores no empty cell after the last one filled: its rows may be shorter than the header."""
+    rows: list[list[object]] = [list(row) for row in shipped_rows()]
+    headers = [*HEADERS, "Căn cứ pháp lý"]  # known, not imported: empty in every row
+    plan = plan_import(write_xlsx(tmp_path / "list.xlsx", rows, headers), None, effective=DAY)
+    assert not plan.difference.added and not plan.difference.changed
+
+
 def test_a_file_too_large_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(procedure_import, "MAX_FILE_BYTES", 100)
     problems = refused(write_csv(tmp_path / "list.csv", shipped_rows()))

@@ -92,6 +92,19 @@ def test_a_refused_list_names_rows_and_writes_nothing(tmp_path: Path) -> None:
     assert not root.exists()
 
 
+def test_a_quote_never_closed_is_refused_with_apply_and_nothing_is_written(tmp_path: Path) -> None:
+    """A name that swallowed the rest of its row (Python's csv, not strict, reads an unclosed quote as one cell)."""
+    path = tmp_path / "list.csv"
+    path.write_text('Mã thủ tục,Tên thủ tục,Lĩnh vực,Mức độ DVC,Thời hạn giải quyết,"Phí, lệ phí"\n'
+                    '1.001193,"Thủ tục đăng ký khai sinh,Hộ tịch,Toàn trình,03 ngày làm việc,Không\n', encoding="utf-8")
+    root = tmp_path / "catalogue"
+    code, output = invoke("import", str(path), "--since", "2026-01-01", "--apply", root=root)
+    assert code == 2
+    assert "refused row 2: not CSV: a quote opened in this row is never closed" in output
+    assert "nothing was written" in output
+    assert not root.exists()
+
+
 def test_writing_needs_a_catalogue_directory(tmp_path: Path) -> None:
     code, output = invoke("import", str(changed_list(tmp_path)), "--apply")
     assert code == 2

@@ -44,6 +44,8 @@ class FormField:
     maxlength: int | None = None
     value: str | None = None
     suggestions: tuple[str, ...] = ()  # offered as the input's datalist (the people who may take a dossier)
+    least: str | None = None  # a number's ``min`` and ``max`` as the definition declares them (the engine checks)
+    greatest: str | None = None
 
 
 def has_form(data: Mapping[str, DataField]) -> bool:
@@ -68,7 +70,13 @@ def _field(name: str, spec: DataField) -> FormField:
     step = {DataType.INTEGER: "1", DataType.NUMBER: "any"}.get(spec.type)
     helps = {DataType.TEXT_LIST: "Mỗi dòng một giá trị.", DataType.DATETIME: "Giờ Việt Nam."}
     return FormField(f"{DATA_PREFIX}{name}", spec.label or name, kind, spec.required, choices, step,
-                     helps.get(spec.type), FIELD_MAX if kind in {"text", "textarea"} else None)
+                     helps.get(spec.type), FIELD_MAX if kind in {"text", "textarea"} else None,
+                     least=_bound(spec.min), greatest=_bound(spec.max))
+
+
+def _bound(value: float | None) -> str | None:
+    """A field's ``min`` or ``max`` as an input's attribute (``0``, ``0.5``)."""
+    return None if value is None else str(value)  # a float as its shortest exact text (0.5, 1e+20)
 
 
 def read_data(trigger: str, declared: Mapping[str, DataField], form: Mapping[str, str]) -> dict[str, JsonValue]:

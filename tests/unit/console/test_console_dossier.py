@@ -58,6 +58,8 @@ def test_each_role_is_offered_the_actions_its_roles_allow_from_this_state(office
         return _actions(office.browser(name, list(roles), units=[AN_THUONG]).get(f"/console/dossiers/{code}").text)
 
     assert {"request_supplement", "submit_for_approval", "request_payment"} <= offered_to("hung", "specialist")
+    page = office.browser("hung", ["specialist"], units=[AN_THUONG]).get(f"/console/dossiers/{code}").text
+    assert re.search(r'<input type="number" id="[^"]*" name="data\.amount" value="" required step="1" min="0">', page)
     assert "approve" not in offered_to("hung2", "specialist")
     assert {"stop", "assign"} <= offered_to("tuan", "leader") and "submit_for_approval" not in offered_to(
         "tuan2", "leader")
@@ -84,6 +86,8 @@ def test_form_fields_follow_the_declared_data_types() -> None:
     assert apology["data.new_date"].input == "date" and apology["data.reason"].input == "textarea"
     assert apology["data.reason"].label == "Lý do quá hạn"
     assert read_data("request_payment", triggers["request_payment"].data, {"data.amount": "50000"}) == {"amount": 50000}
+    amount = form_fields(triggers["request_payment"].data)[0]
+    assert (amount.name, amount.least, amount.greatest) == ("data.amount", "0", None)  # the definition's min: 0
     with pytest.raises(MalformedData) as refused:
         read_data("request_payment", triggers["request_payment"].data, {"data.amount": "năm mươi"})
     assert "amount" in refused.value.problems

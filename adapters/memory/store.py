@@ -27,7 +27,7 @@ from motcua.workflow.engine.model import (
     SetTimer,
 )
 from motcua.workflow.engine.ports import Claim
-from motcua.workflow.engine.queries import CaseFilter, Page, check_page, matches
+from motcua.workflow.engine.queries import CaseFilter, Page, check_page, filtered_states, matches
 from motcua.workflow.engine.retry import Park, Settlement
 from motcua.workflow.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict, StaleTimer
 
@@ -179,6 +179,12 @@ class MemoryStore:
     def entries(self) -> Iterator[AuditEntry]:
         with self._lock:
             snapshot = [entry for code in sorted(self._entries) for entry in self._entries[code]]
+        return iter(snapshot)
+
+    def found_by(self) -> Iterator[tuple[str, Mapping[str, str]]]:
+        with self._lock:  # the index kept with each case; the state is the case's own (queries read it there)
+            snapshot = [(code, {**self._index[code], **filtered_states(self._cases[code])})
+                        for code in sorted(self._cases)]
         return iter(snapshot)
 
     def timers(self, code: str) -> Sequence[SetTimer]:

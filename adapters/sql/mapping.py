@@ -32,6 +32,7 @@ __all__ = [
     "effect_params",
     "entry_from_record",
     "entry_params",
+    "found_by_from_record",
     "maybe",
     "outbox_item_from_record",
     "timer_from_record",
@@ -81,6 +82,14 @@ def case_from_record(record: Record, codec: Codec) -> Case:
         state=codec.json_from(state), attributes=codec.json_from(attributes), version=version, head_hash=head_hash,
         opened_at=codec.instant_from(opened_at), updated_at=codec.instant_from(updated_at),
     )
+
+
+def found_by_from_record(record: Record) -> tuple[str, dict[str, str]]:
+    """A case's code and its search columns (a row of ``code`` and :data:`~motcua.adapters.sql.queries.WRITTEN_INDEX`)
+    by :func:`~motcua.workflow.engine.queries.found_by`'s keys; a column left empty is no key."""
+    code, *values = record
+    keys = (*INDEX_COLUMNS, *(f"state.{region}" for region in STATE_COLUMNS))
+    return code, {key: value for key, value in zip(keys, values, strict=True) if value is not None}
 
 
 def entry_params(entry: AuditEntry, codec: Codec, state_text: str | None = None) -> dict[str, object]:

@@ -30,7 +30,7 @@ from motcua.adapters.sql.engine import SEAL_FUNCTION
 from motcua.adapters.sql.statement import Compiler, Statement, one_of, param
 from motcua.adapters.sql.tables import AuditEntryRow, CaseRow, OutboxRow, SequenceCounterRow, TimerRow, table_of
 from motcua.workflow.engine.model import GENESIS_HASH
-from motcua.workflow.engine.queries import INDEX_KEYS, CaseFilter, due_text
+from motcua.workflow.engine.queries import FILTERED_REGIONS, INDEX_KEYS, CaseFilter, due_text
 
 __all__ = [
     "CASE_COLUMNS",
@@ -59,7 +59,7 @@ CASE_COLUMNS: Final = (
 """The columns of a case read back (``load_case``, ``cases``), in the order of its rows."""
 INDEX_COLUMNS: Final = {key: f"index_{key}" for key in INDEX_KEYS}
 """The column of each search key of a case's index, written with the case."""
-STATE_COLUMNS: Final = {region: f"state_{region}" for region in ("lifecycle", "deadline")}
+STATE_COLUMNS: Final = {region: f"state_{region}" for region in FILTERED_REGIONS}
 """The column of each region a query filters on, copied from the case's state when it is written."""
 WRITTEN_INDEX: Final = (*INDEX_COLUMNS.values(), *STATE_COLUMNS.values())
 ENTRY_COLUMNS: Final = (
@@ -98,6 +98,7 @@ class StoreQueries:
         self.history = sql(_entries().where(AUDIT.c.case_code == code).order_by(AUDIT.c.sequence))
         self.entries = sql(_entries().order_by(AUDIT.c.case_code, AUDIT.c.sequence))
         self.cases = sql(_columns(CASE, CASE_COLUMNS).order_by(CASE.c.code))
+        self.found_by = sql(_columns(CASE, ("code", *WRITTEN_INDEX)).order_by(CASE.c.code))
         self.consume_timer = sql(sa.delete(TIMER).where(_claimed()).returning(TIMER.c.name))
         self.discard_timer = sql(sa.delete(TIMER).where(_claimed(), _unmoved()).returning(TIMER.c.name))
         self.cancel_timer = sql(sa.delete(TIMER).where(_timer()))

@@ -141,6 +141,11 @@ class SqlStore:
             for record in unit.stream(self._sql.entries, {}, STREAM_BATCH):
                 yield mapping.checked_entry_from_record(record, self._codec)
 
+    def found_by(self) -> Iterator[tuple[str, Mapping[str, str]]]:
+        with self._driver.scanning() as unit:
+            for record in unit.stream(self._sql.found_by, {}, STREAM_BATCH):
+                yield mapping.found_by_from_record(record)
+
     def find(self, where: CaseFilter, *, after: str | None = None, limit: int = 50) -> Page:
         check_page(limit)
         statement = self._sql.find(where, after=after is not None)

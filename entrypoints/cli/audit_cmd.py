@@ -42,14 +42,16 @@ from motcua.adapters.sql.engine import dialect_url
 from motcua.entrypoints.cli.usage import bounded_line
 from motcua.workflow.auditing.anchor import ANCHOR_MAX_BYTES, Anchor, AnchorReport, check, take
 from motcua.workflow.auditing.control_sheet import ControlSheet, StepCheck, control_sheet
-from motcua.workflow.auditing.replay import Difference, replay_all
+from motcua.workflow.auditing.replay import Difference, SearchColumns, replay_all
 from motcua.workflow.dossiers.internal_process import working_time_label
 from motcua.workflow.engine.audit import AuditEntry, verify_chains
 from motcua.workflow.engine.bounds import CASE_CODE_MAX, CODE_MAX, EXCERPT_MAX, day_problem, json_document
 from motcua.workflow.engine.clock import VN_TZ, to_vietnam_time
+from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.definition import WorkflowDefinition
 from motcua.workflow.engine.model import Case, JsonValue
-from motcua.workflow.errors import CaseNotFound, InvalidInput
+from motcua.workflow.engine.queries import found_by
+from motcua.workflow.errors import CaseNotFound, InvalidInput, UnknownDefinition
 
 __all__ = ["register", "subject_app"]
 
@@ -267,16 +269,18 @@ def replay(
 ) -> None:
     """Rebuild every case from the audit log alone and compare it with its stored row; exit 1 on any difference."""
     motcua = open_motcua(_kept(db), observers=[])
-    counted = _Counter()
+    counted, searched = _Counter(), _Searched(motcua.workflows)
     try:
-        differences = list(replay_all(counted.cases(motcua.store.cases()), motcua.store.entries()))
+        search = SearchColumns(motcua.store.found_by(), searched.expected)
+        differences = list(replay_all(counted.cases(motcua.store.cases()), motcua.store.entries(), search))
     finally:
         motcua.close()
-    _log.info("audit.replayed", cases=counted.count, differences=len(differences))
+    _log.info("audit.replayed", cases=counted.count, differences=len(differences), unchecked=searched.unknown)
     if output is ListFormat.JSON:
-        sys.stdout.write(_dump({"cases": counted.count, "differences": [_difference_json(d) for d in differences]}))
+        sys.stdout.write(_dump({"cases": counted.count, "differences": [_difference_json(d) for d in differences],
+                                "search_columns_unchecked": searched.unknown}))
     else:
-        _print_differences(differences, counted.count)
+        _print_differences(differences, counted.count, searched.unknown)
     if differences:
         raise typer.Exit(1)
 
@@ -291,12 +295,29 @@ class _Counter:
             yield case
 
 
+class _Searched:
+    """What each replayed case's search columns should hold (by its definition version's index), counting the cases
+    whose definition version this installation does not load (not checked)."""
+
+    def __init__(self, workflows: WorkflowSet) -> None:
+        self._workflows = workflows
+        self.unknown = 0
+
+    def expected(self, case: Case) -> dict[str, str] | None:
+        try:
+            compiled = self._workflows.get(case.definition_key, case.definition_version)
+        except UnknownDefinition:
+            self.unknown += 1
+            return None
+        return found_by(compiled.index_order, case)
+
+
 def _difference_json(difference: Difference) -> dict[str, JsonValue]:
     return {"code": difference.code, "field": difference.field, "stored": difference.stored,
             "replayed": difference.replayed}
 
 
-def _print_differences(differences: Sequence[Difference], cases: int) -> None:
+def _print_differences(differences: Sequence[Difference], cases: int, unchecked: int) -> None:
     for difference in differences:
         _out.print(f"[red]DIFFERS[/red] {difference.code}  {difference.field}: stored {difference.stored} "
                    f"≠ replayed {difference.replayed}", highlight=False, markup=True)
@@ -304,7 +325,10 @@ def _print_differences(differences: Sequence[Difference], cases: int) -> None:
         codes = len({difference.code for difference in differences})
         _err.print(f"[red]{len(differences)} differences on {codes} of {cases} cases[/red]")
     else:
-        _out.print(f"[green]replay identical[/green]: all {cases} case rows equal their replay from the audit log")
+        _out.print(f"[green]replay identical[/green]: all {cases} case rows equal their replay from the audit log, "
+                   "and their search columns what the log gives")
+    if unchecked:
+        _err.print(f"{unchecked} case rows' search columns not checked: their definition version is not loaded here")
 
 
 # -- anchor ------------------------------------------------------------------------------------------

@@ -164,6 +164,24 @@ def test_replay_is_clean_on_the_demo_and_lists_every_difference_of_a_rewritten_r
                                                                         (MARITAL, "attributes.rating")]
 
 
+def test_replay_names_a_search_column_rewritten_behind_the_logs_back(copy: Path) -> None:
+    """A dossier moved to another unit's lists and onto the overdue ones by its search columns alone: its row's values
+    and its chain untouched, every list, filter and report would read it there."""
+    sql(copy, """UPDATE "case" SET index_unit = 'LOCAL-HP-LE-CHAN', state_deadline = 'overdue' WHERE code = ?""",
+        MARITAL)
+    assert motcua("verify", *db(copy)).returncode == 0  # the chain covers the entries, not the row's columns…
+
+    ran = motcua("replay", *db(copy))
+    assert ran.returncode == 1  # … the replay holds them to the case the log gives
+    differs = [line for line in ran.stdout.splitlines() if line.startswith("DIFFERS")]
+    assert [line.split(":")[0] for line in differs] == [f"DIFFERS {MARITAL}  found_by.state.deadline",
+                                                        f"DIFFERS {MARITAL}  found_by.unit"]
+    assert 'stored "LOCAL-HP-LE-CHAN"' in differs[1]
+    listed = json.loads(motcua("replay", "--format", "json", *db(copy)).stdout)
+    assert {d["field"] for d in listed["differences"]} == {"found_by.state.deadline", "found_by.unit"}
+    assert listed["search_columns_unchecked"] == 0
+
+
 # -- anchor ----------------------------------------------------------------------------------------
 
 

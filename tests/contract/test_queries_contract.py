@@ -9,6 +9,7 @@ PostgreSQL.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from itertools import product
 
@@ -26,7 +27,7 @@ from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.decisions import Engine
 from motcua.workflow.engine.model import Actor, Case
 from motcua.workflow.engine.ports import Storage
-from motcua.workflow.engine.queries import MAX_PAGE, CaseFilter, matches
+from motcua.workflow.engine.queries import MAX_PAGE, CaseFilter, found_by, matches
 from motcua.workflow.engine.service import CaseService
 from motcua.workflow.errors import InvalidInput
 from motcua.workflow.feedback.actions import FeedbackServices, feedback_registry
@@ -117,6 +118,15 @@ def test_the_population_covers_what_the_filters_tell_apart(cases: list[Case]) ->
     assert {(u, u) for u in UNITS} | {(u, DECIDING) for u in UNITS} <= pairs  # received for another unit, too
     assert {c.attributes.get("applicant_id") for c in cases} == {*APPLICANTS, None}
     assert all(c.code.startswith(c.attributes["receiving_unit"] + "-") for c in cases)  # numbered per receiving unit
+
+
+def test_every_case_is_stored_with_what_its_definition_and_state_find_it_by(store: Storage,
+                                                                           cases: list[Case]) -> None:
+    stored = store.found_by()
+    assert isinstance(stored, Iterator)  # lazy, like cases(): replay reads it along with them
+    expected = [(c.code, found_by(WORKFLOWS.get(c.definition_key, c.definition_version).index_order, c)) for c in cases]
+    assert [(code, dict(values)) for code, values in stored] == expected
+    assert all({"unit", "received_by", "state.lifecycle", "state.deadline"} <= set(values) for _, values in expected)
 
 
 def test_find_selects_what_matches_selects_in_code_order(store: Storage, cases: list[Case]) -> None:

@@ -69,7 +69,7 @@ def insider_append(app: Motcua, code: str) -> Case:
         rule_set=case.rule_set, prev_hash=case.head_hash,
     )
     after = replace(case, state=entry.state_after, version=entry.sequence, head_hash=entry.hash)
-    app.store.commit(Decision(after, entry, {}))
+    app.store.commit(Decision(after, entry, app.workflows.index_of(after)))  # the row's search columns as written
     return after
 
 

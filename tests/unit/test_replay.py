@@ -14,7 +14,16 @@ from hypothesis import strategies as st
 from motcua.adapters.bootstrap import DEFAULT_AGENCY, Motcua, open_motcua
 from motcua.adapters.memory.store import MemoryStore
 from motcua.workflow.auditing.control_sheet import APPLICANT_UNIT, ONE_STOP_UNIT, control_sheet
-from motcua.workflow.auditing.replay import ABSENT, Difference, compare, replay, replay_all, replay_at, replay_steps
+from motcua.workflow.auditing.replay import (
+    ABSENT,
+    Difference,
+    SearchColumns,
+    compare,
+    replay,
+    replay_all,
+    replay_at,
+    replay_steps,
+)
 from motcua.workflow.auditing.upcasting import V0_CHANGES_KEY, UpcasterRegistry, stored_mapping, upcast, upcast_v0_to_v1
 from motcua.workflow.dossiers.catalogue import Channel
 from motcua.workflow.dossiers.desk import Applicant, Desk
@@ -200,6 +209,28 @@ def test_replay_all_reports_rows_without_entries_and_entries_without_rows(wired:
         Difference("0-orphan", "case", ABSENT, "replayed to version 2"),
         Difference("AAA-ghost", "entries", f"case row at version {case.version}", ABSENT),
     ]
+
+
+def test_search_columns_are_held_to_the_replayed_case_and_passed_over_when_they_cannot_be(wired: Motcua) -> None:
+    desk = fresh(wired)
+    case = story(desk)
+    entries = list(desk.store.history(case.code))
+    expected = {"unit": "LOCAL-HD-AN-THUONG", "state.lifecycle": case.state["lifecycle"]}
+    told: list[str] = []
+
+    def wanted(replayed: Case) -> dict[str, str]:
+        told.append(replayed.code)
+        return expected
+
+    stored = [("0-earlier", {"unit": "X"}), (case.code, {**expected, "state.lifecycle": "stopped", "officer": "Ai"})]
+    found = list(replay_all([case], entries, SearchColumns(stored, wanted)))
+    assert found == [  # a key stored that the case does not give, and one rewritten
+        Difference(case.code, "found_by.officer", '"Ai"', ABSENT),
+        Difference(case.code, "found_by.state.lifecycle", '"stopped"', f'"{case.state["lifecycle"]}"'),
+    ]
+    assert told == [case.code]  # asked of the replayed case only
+    assert list(replay_all([case], entries, SearchColumns([], wanted))) == []  # written after the columns were read
+    assert list(replay_all([case], entries, SearchColumns(stored, lambda _: None))) == []  # its definition not loaded
 
 
 def test_an_imported_dossier_replays_from_its_changes_not_its_data() -> None:

@@ -16,7 +16,7 @@ and without ever reading the stored case row. Entries are read upcast (:mod:`mot
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import groupby
@@ -26,7 +26,17 @@ from motcua.workflow.engine.audit import AuditEntry
 from motcua.workflow.engine.decisions import OPEN_TRIGGER
 from motcua.workflow.engine.model import Case, JsonValue
 
-__all__ = ["ABSENT", "Difference", "compare", "fold", "replay", "replay_all", "replay_at", "replay_steps"]
+__all__ = [
+    "ABSENT",
+    "Difference",
+    "SearchColumns",
+    "compare",
+    "fold",
+    "replay",
+    "replay_all",
+    "replay_at",
+    "replay_steps",
+]
 
 ABSENT = "(không có)"
 """How a value that is not there at all is shown in a :class:`Difference`."""
@@ -124,8 +134,10 @@ def compare(stored: Case, replayed: Case) -> list[Difference]:
     return found
 
 
-def replay_all(cases: Iterable[Case], entries: Iterable[AuditEntry]) -> Iterator[Difference]:
-    """Replay every case of a store and compare it with its row.
+def replay_all(
+    cases: Iterable[Case], entries: Iterable[AuditEntry], search: SearchColumns | None = None
+) -> Iterator[Difference]:
+    """Replay every case of a store and compare it with its row (and, given ``search``, its search columns).
 
     ``cases`` ordered by code, ``entries`` by code then sequence (what the stores stream). A case row
     without entries and entries without a case row are differences too.
@@ -143,9 +155,32 @@ def replay_all(cases: Iterable[Case], entries: Iterable[AuditEntry]) -> Iterator
         current = next(chains, None)
         if replayed is not None:
             yield from compare(case, replayed)
+            yield from search.differences(replayed) if search is not None else ()
     while current is not None:
         yield _orphan(current[0], current[1])
         current = next(chains, None)
+
+
+class SearchColumns:
+    """Every case row's search columns — what lists, filters and reports find it by (its unit, procedure, officer,
+    appointment; its lifecycle and deadline states) — held to what its replayed case gives (``expected``:
+    :func:`~motcua.workflow.engine.queries.found_by` by its definition's index; ``None`` when its definition is not
+    loaded: not checked). ``stored`` ordered by code, read along with :func:`replay_all`'s cases; a code it lacks (a
+    case written between the reads) is passed over."""
+
+    def __init__(self, stored: Iterable[tuple[str, Mapping[str, str]]],
+                 expected: Callable[[Case], Mapping[str, str] | None]) -> None:
+        self._rows = iter(stored)
+        self._current = next(self._rows, None)
+        self._expected = expected
+
+    def differences(self, replayed: Case) -> list[Difference]:
+        code = replayed.code
+        while self._current is not None and self._current[0] < code:
+            self._current = next(self._rows, None)
+        if self._current is None or self._current[0] != code or (wanted := self._expected(replayed)) is None:
+            return []
+        return _mapping_differences(code, "found_by", self._current[1], wanted)
 
 
 def _orphan(code: str, chain: list[AuditEntry]) -> Difference:

@@ -81,6 +81,12 @@ class CaseStore(Protocol):
         """Every audit entry, ordered by case code then sequence. Lazy, like :meth:`cases`."""
         ...
 
+    def found_by(self) -> Iterator[tuple[str, Mapping[str, str]]]:
+        """Every case's code with what queries find it by, as stored beside it
+        (:func:`~motcua.workflow.engine.queries.found_by`'s keys: the index, ``state.<region>``), ordered by code.
+        Lazy, like :meth:`cases`. What ``replay`` holds to the case it replays."""
+        ...
+
     def timers(self, code: str) -> Sequence[SetTimer]:
         """The timers currently armed on a case, ordered by name."""
         ...

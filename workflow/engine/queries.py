@@ -27,13 +27,15 @@ from motcua.workflow.engine.model import Case, JsonValue
 from motcua.workflow.errors import InvalidInput
 
 __all__ = [
-    "INDEX_KEYS", "MAX_PAGE", "CaseFilter", "Page", "check_page", "due_text", "index_order", "indexed", "indexed_by",
-    "matches",
+    "FILTERED_REGIONS", "INDEX_KEYS", "MAX_PAGE", "CaseFilter", "Page", "check_page", "due_text", "filtered_states",
+    "found_by", "index_order", "indexed", "indexed_by", "matches",
 ]
 
 MAX_PAGE: Final = 500
 INDEX_KEYS: Final = ("procedure", "officer", "due", "ended", "unit", "received_by", "applicant")
 """The search keys a definition's ``index`` may declare: what :class:`CaseFilter` asks of attributes."""
+FILTERED_REGIONS: Final = ("lifecycle", "deadline")
+"""The regions of a case's state a :class:`CaseFilter` selects on (a SQL store copies them to columns of their own)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,19 @@ def indexed_by(order: tuple[tuple[str, str], ...], attributes: Mapping[str, Json
         if isinstance(value, str) and value and key not in values:
             values[key] = value
     return values
+
+
+def found_by(order: tuple[tuple[str, str], ...], case: Case) -> dict[str, str]:
+    """Every value a query finds ``case`` by, as a store derives them when it writes the case: its index (by the
+    flattened index of its definition, :func:`index_order`) and ``state.<region>`` for each of
+    :data:`FILTERED_REGIONS` the case is in. What ``replay`` holds the stored search columns to."""
+    return {**indexed_by(order, case.attributes), **filtered_states(case)}
+
+
+def filtered_states(case: Case) -> dict[str, str]:
+    """``state.<region>`` → the case's state there, for each of :data:`FILTERED_REGIONS` it is in."""
+    return {f"state.{region}": state for region in FILTERED_REGIONS
+            if isinstance(state := case.state.get(region), str)}
 
 
 def due_text(instant: datetime) -> str:

@@ -265,10 +265,17 @@ def _record(
     extra = [cell for cell in cells[len(headers):] if cell.strip()]
     if extra:
         raise _refused(source, number, f"{len(cells)} cells for {len(headers)} columns")
-    if not ragged and len(cells) < len(headers) and any(cell.strip() for cell in cells):  # an empty row is skipped
-        raise _refused(source, number, f"{len(cells)} cells for {len(headers)} columns: a cell is missing, or a "
+    named = _named_width(headers)
+    if not ragged and len(cells) < named and any(cell.strip() for cell in cells):  # an empty row is skipped
+        raise _refused(source, number, f"{len(cells)} cells for {named} columns: a cell is missing, or a "
                                        "quote joined it to the one before")
     return number, {header: cell for header, cell in zip(headers, cells, strict=False) if header.strip()}
+
+
+def _named_width(headers: list[str]) -> int:
+    """The columns up to the last one with a name: an unnamed column after it (a header row ending in a delimiter, as
+    spreadsheet exports write) asks a row for no cell."""
+    return next((index + 1 for index in range(len(headers) - 1, -1, -1) if headers[index].strip()), 0)
 
 
 def _csv_rows(source: str, data: bytes) -> Iterator[tuple[int, list[str]]]:

@@ -24,7 +24,7 @@ from motcua.adapters.render.reports import bieu06_csv, bieu06_xlsx
 from motcua.definitions import catalogue_store, procedure_import
 from motcua.definitions.catalogue import PROCEDURES_DIR, load_procedures
 from motcua.definitions.catalogue_store import CURRENT_FILE, MANIFEST_FILE, CatalogueStore
-from motcua.definitions.procedure_import import apply_import, plan_import
+from motcua.definitions.procedure_import import apply_import, plan_import, read_table
 from motcua.workflow.dossiers.catalogue import Procedure
 from motcua.workflow.dossiers.catalogue_import import cell_text_problem, parse_fee, parse_level, parse_time
 from motcua.workflow.errors import CatalogueImportRefused, CellProblem, InvalidInput
@@ -300,6 +300,18 @@ def test_a_csv_row_with_fewer_cells_than_the_header_is_refused(tmp_path: Path, c
     problems = refused(write_csv(tmp_path / "list.csv", rows))
     assert [(p.row, p.column) for p in problems] == [(4, "")]
     assert problems[0].message.startswith(f"{cells} cells for {len(HEADERS)} columns")
+
+
+def test_a_header_ending_in_a_delimiter_asks_no_row_for_its_unnamed_column(tmp_path: Path) -> None:
+    rows = shipped_rows()
+    path = write_csv(tmp_path / "list.csv", rows, [*HEADERS, ""])  # "…,Cấp thực hiện," as spreadsheet exports write it
+    assert path.read_text(encoding="utf-8").splitlines()[0].endswith(",")
+    _, headers, records = read_table(path)
+    assert headers == [*HEADERS, ""] and len(records) == len(rows)
+    assert records[0][1] == dict(zip(HEADERS, rows[0], strict=True))
+    rows[2] = rows[2][:2]
+    short = refused(write_csv(tmp_path / "list.csv", rows, [*HEADERS, ""]))
+    assert short[0].message.startswith(f"2 cells for {len(HEADERS)} columns")  # a named one is still missing
 
 
 @pytest.mark.parametrize("ending", ["\n\n", ",,,\n", "\r\n\r\n"])

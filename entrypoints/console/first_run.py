@@ -35,8 +35,8 @@ from typing import Final, TextIO
 
 from motcua.adapters.users import SignInPolicy, UserStore
 
-__all__ = ["CODE_BYTES", "CODE_MAX", "NO_TERMINAL_MESSAGE", "WORKERS_MESSAGE", "FirstRun", "SetupCheck", "announce",
-           "refuse_with_workers", "setup_address"]
+__all__ = ["CODE_BYTES", "CODE_MAX", "NO_TERMINAL_IN_MEMORY_MESSAGE", "NO_TERMINAL_MESSAGE", "WORKERS_MESSAGE",
+           "FirstRun", "SetupCheck", "announce", "refuse_with_workers", "setup_address"]
 
 CODE_BYTES: Final = 20
 """Random bytes of a setup code: 160 bits (32 base32 characters)."""
@@ -52,6 +52,10 @@ NO_TERMINAL_MESSAGE: Final = (
     "Chưa có tài khoản bảng điều khiển nào. Lỗi chuẩn (stderr) không phải là một terminal — nó có thể đi cùng nhật "
     "ký — nên mã thiết lập không được in và trang /console/setup không mở: tạo tài khoản đầu tiên bằng `motcua user "
     "create --name TÊN --role operator --all-units --db URL`, hoặc chạy `motcua serve` một lần tại một terminal.")
+NO_TERMINAL_IN_MEMORY_MESSAGE: Final = (
+    "Chưa có tài khoản bảng điều khiển nào. Lỗi chuẩn (stderr) không phải là một terminal — nó có thể đi cùng nhật "
+    "ký — nên mã thiết lập không được in và trang /console/setup không mở. memory:// chỉ sống trong tiến trình này "
+    "(`motcua user create` không tới được): chạy `motcua serve` tại một terminal, hoặc dùng một cơ sở dữ liệu SQL.")
 
 
 class SetupCheck(enum.Enum):
@@ -129,15 +133,18 @@ def refuse_with_workers(users: UserStore, out: TextIO | None = None) -> bool:
     return _refuse(users, WORKERS_MESSAGE, sys.stderr if out is None else out)
 
 
-def announce(first_run: FirstRun, users: UserStore, address: str, out: TextIO | None = None) -> bool:
+def announce(first_run: FirstRun, users: UserStore, address: str, out: TextIO | None = None, *,
+             kept: bool = True) -> bool:
     """Open the setup and print its code on ``out`` (standard error) — one plain line, never a log line — when
     there is no user at all and ``out`` is a terminal; whether it did. Written anywhere else (a file, a pipe to a log
     shipper, a container's log), the code would sit beside the JSON log lines that share standard error: the setup
-    stays closed and :data:`NO_TERMINAL_MESSAGE` says how the first user is made instead."""
+    stays closed and :data:`NO_TERMINAL_MESSAGE` says how the first user is made instead — or, for a database that
+    keeps no user beyond this process (``kept`` False: ``memory://``, which ``motcua user create`` cannot reach),
+    :data:`NO_TERMINAL_IN_MEMORY_MESSAGE` that only a terminal opens its console."""
     stream = sys.stderr if out is None else out
     if users.has_users() or not stream.isatty():
         first_run.close()
-        _refuse(users, NO_TERMINAL_MESSAGE, stream)
+        _refuse(users, NO_TERMINAL_MESSAGE if kept else NO_TERMINAL_IN_MEMORY_MESSAGE, stream)
         return False
     code = first_run.open()
     stream.write(f"Mã thiết lập bảng điều khiển: {code}  — mở {address}\n")

@@ -162,7 +162,8 @@ def _offer_setup(app: FastAPI, options: ServeOptions) -> None:
 
     console = app.state.console
     assert isinstance(console, Console), "create_app keeps its console in app.state"
-    announce(console.first_run, console.users, setup_address(options.host, options.port))
+    announce(console.first_run, console.users, setup_address(options.host, options.port),
+             kept=not options.database_url.startswith("memory:"))
 
 
 @contextmanager

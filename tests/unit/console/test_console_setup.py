@@ -24,6 +24,7 @@ from motcua.adapters.logging import configure_logging
 from motcua.adapters.users import SignInPolicy, new_user, session_key
 from motcua.entrypoints.console.base import CONSOLE_POLICY, Console
 from motcua.entrypoints.console.first_run import (
+    NO_TERMINAL_IN_MEMORY_MESSAGE,
     NO_TERMINAL_MESSAGE,
     FirstRun,
     SetupCheck,
@@ -285,8 +286,17 @@ def test_the_code_never_reaches_a_log_line(office: Site) -> None:
 def test_no_code_is_made_when_standard_error_is_not_a_terminal(office: Site) -> None:
     buffer = io.StringIO()  # a file, a pipe to a log shipper, a container's log: where the JSON log lines go too
     with _logging_into(buffer):
-        _offer_setup(office.app, ServeOptions("memory://"))
+        _offer_setup(office.app, ServeOptions("sqlite:///motcua.db"))  # a database that keeps its users
         assert office.anonymous().get("/console/setup").status_code == 404
     said = buffer.getvalue()
     assert said.splitlines()[0] == NO_TERMINAL_MESSAGE and "motcua user create --name TÊN" in said
     assert not _BANNER.search(said) and not console_of(office).first_run.is_open
+
+
+def test_in_memory_without_a_terminal_the_server_says_only_a_terminal_opens_the_console(
+    office: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _offer_setup(office.app, ServeOptions("memory://"))  # captured: standard error is not a terminal
+    said = capsys.readouterr().err
+    assert said.splitlines() == [NO_TERMINAL_IN_MEMORY_MESSAGE] and "motcua user create --name" not in said
+    assert not console_of(office).first_run.is_open

@@ -14,7 +14,6 @@ from datetime import date
 
 from motcua.adapters.memory.store import MemoryStore
 from motcua.adapters.portal.status import SyncLog
-from motcua.workflow.auditing.upcasting import upcast
 from motcua.workflow.dvcqg.portal import SYNC_KIND
 from motcua.workflow.reports.par766 import IndicatorCounts, indicator_counts
 from motcua.workflow.reports.projection import Bieu06, DossierFacts, EligibleOf, StatusOf, bieu06, fold
@@ -39,7 +38,7 @@ class MemoryReports:
                 key=lambda entry: entry.position or 0,
             )
             for entry in fresh:
-                folded = fold(self._facts.get(entry.case_code), upcast(entry), self._status_of, self._eligible_of)
+                folded = fold(self._facts.get(entry.case_code), entry, self._status_of, self._eligible_of)
                 if folded is not None:
                     self._facts[entry.case_code] = folded
                 self._checkpoint = entry.position or self._checkpoint

@@ -4,7 +4,7 @@ one aggregation each over it, on SQLite or PostgreSQL.
 **Catching up.** The projection (``dossier_report``, ``dossier_pause``, ``report_field``, see
 :mod:`motcua.adapters.sql.report_tables`) remembers in ``projection_checkpoint`` the global position it has
 folded up to. :meth:`SqlReports.catch_up` reads the entries after it in position order, in batches,
-upcast to the current audit schema (:func:`motcua.workflow.auditing.upcasting.upcast`, as every reader reads them);
+read upcast to the current audit schema by the fold itself (as every reader of the facts reads them);
 each batch loads the facts of the dossiers it touches, folds the entries into them with
 :func:`motcua.workflow.reports.projection.fold` (the core's fold, never a copy), upserts the rows and advances the
 checkpoint, all in one transaction, so a crash anywhere leaves the projection at a batch boundary.
@@ -45,7 +45,6 @@ from motcua.adapters.sql.mapping import entry_from_record, maybe
 from motcua.adapters.sql.report_queries import FACT_COLUMNS, ReportQueries
 from motcua.adapters.sql.report_tables import OPEN
 from motcua.adapters.sql.statement import Statement
-from motcua.workflow.auditing.upcasting import upcast
 from motcua.workflow.engine.clock import to_vietnam_time
 from motcua.workflow.reports.par766 import IndicatorCounts
 from motcua.workflow.reports.projection import Bieu06, Bieu06Row, DossierFacts, EligibleOf, Pause, StatusOf, fold
@@ -125,7 +124,7 @@ class SqlReports:
         records = unit.all(self._sql.entries, {"after": after, "horizon": horizon, "batch": self._batch})
         if not records:
             return 0
-        entries = [upcast(entry_from_record(record, self._codec)) for record in records]
+        entries = [entry_from_record(record, self._codec) for record in records]  # read upcast by fold
         facts = self._load(unit, sorted({entry.case_code for entry in entries}))
         changed: set[str] = set()
         for entry in entries:

@@ -221,6 +221,40 @@ def test_leaving_a_supplement_request_closes_the_pause(app: Motcua, tmp_path: Pa
     assert (pause.start, pause.end) == (date(2024, 3, 2), date(2024, 4, 16))
 
 
+def test_a_second_supplement_request_seen_at_once_closes_the_first_pause(app: Motcua, tmp_path: Path) -> None:
+    """A sync that sees the first supplement supplied and a second one asked: the first pause ends where the second
+    starts. Left open, it paused the clock on every later day, and Biểu 06 counted the dossier within its time for
+    ever while the dossier itself said overdue."""
+    first = {"NgayBoSung": "20240302090000", "NgayHenTraTruoc": "20240305170000"}
+    supplied = {**first, "NgayTiepNhanBoSung": "20240304090000", "NgayHenTraMoi": "20240307170000"}
+    second = {"NgayBoSung": "20240306090000", "NgayHenTraTruoc": "20240307170000"}
+    syncs = [rec(2, TrangThaiHoSo=5, DanhSachHoSoBoSung=[first]),
+             rec(2, TrangThaiHoSo=5, DanhSachHoSoBoSung=[supplied, second]),
+             rec(2, TrangThaiHoSo=4, DanhSachHoSoBoSung=[supplied, {**second, "NgayTiepNhanBoSung": "20240308090000",
+                                                                    "NgayHenTraMoi": "20240312170000"}])]
+    for day, record in enumerate(syncs):
+        import_file(write(tmp_path / "dvcqg.json", [record]), app, at=IMPORT_AT + timedelta(days=day))
+    pauses = folded(app)[code(2)].pauses
+    assert [(p.start, p.end) for p in pauses] == [(date(2024, 3, 2), date(2024, 3, 6)),
+                                                  (date(2024, 3, 6), date(2024, 4, 17))]
+    app.reports.catch_up()
+    total = app.reports.bieu06(date(2024, 5, 1), date(2024, 5, 31)).total
+    assert (total.pending, total.pending_within, total.pending_overdue) == (1, 0, 1)  # past its appointment, 12/03
+    assert app.store.load(code(2)).state["deadline"] == "overdue"  # what the dossier itself says
+
+
+def test_a_field_named_two_ways_is_named_alike_on_every_path(app: Motcua, tmp_path: Path) -> None:
+    """Two dossiers of one field code, the portal's name of it changed between them: the report prints the name of
+    the dossier folded last, on the SQL projection as in the reference."""
+    records = [rec(1, TenLinhVuc="Hộ tịch"), rec(2, TenLinhVuc="Hộ tịch (tên mới)")]
+    import_file(write(tmp_path / "dvcqg.json", records), app)
+    app.reports.catch_up()
+    start, end = date(2024, 3, 1), date(2024, 3, 31)
+    printed = [(row.field_code, row.field_name, row.total) for row in app.reports.bieu06(start, end).rows]
+    reference = [(row.field_code, row.field_name, row.total) for row in bieu06(folded(app).values(), start, end).rows]
+    assert printed == reference == [("HT", "Hộ tịch (tên mới)", 2)]
+
+
 # -- refusals --------------------------------------------------------------------------------------
 
 BAD_RECORDS = [

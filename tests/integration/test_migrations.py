@@ -27,7 +27,7 @@ from motcua.workflow.engine.model import DueTimer, JsonValue, SetTimer
 from motcua.workflow.engine.queries import CaseFilter
 from tests.services import postgres_database, postgres_url, require_postgres
 
-HEAD = "0018"
+HEAD = "0019"
 
 
 @pytest.fixture(params=[
@@ -168,6 +168,25 @@ def test_a_database_at_0007_finds_its_cases_as_before(empty_url: str, connection
         assert found(procedure="1.004873") == ["D-2"]
         assert found(due_before=datetime(2025, 1, 15, tzinfo=UTC)) == ["D-1"]
         assert found(ended=True) == ["D-1"] and found(ended=False) == ["D-2", "T-1"]
+
+
+def test_0019_empties_the_reporting_projection_so_that_it_folds_again(empty_url: str,
+                                                                     connection: sa.Connection) -> None:
+    """A projection folded before 0019 may hold a pause left open for ever: the upgrade empties it, and the next
+    catch-up folds the whole log again."""
+    with connection.begin():
+        command.upgrade(alembic_config(connection), "0018")
+        connection.execute(sa.text("INSERT INTO report_field VALUES ('HT', 'Hộ tịch')"))
+        connection.execute(sa.text("UPDATE projection_checkpoint SET position = 42 WHERE name = 'reporting'"))
+        if connection.execute(sa.text("SELECT count(*) FROM projection_checkpoint")).scalar_one() == 0:
+            connection.execute(sa.text("INSERT INTO projection_checkpoint VALUES ('reporting', 42)"))
+
+    upgrade(empty_url)
+
+    with connection.begin():
+        assert connection.execute(sa.text("SELECT count(*) FROM report_field")).scalar_one() == 0
+        position = connection.execute(sa.text("SELECT position FROM projection_checkpoint")).scalars().all()
+        assert position == [0]
 
 
 def test_downgrade_to_base_removes_every_table(empty_url: str, connection: sa.Connection) -> None:

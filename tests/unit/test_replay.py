@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from hypothesis import event, given, settings
@@ -27,12 +27,14 @@ from motcua.workflow.auditing.replay import (
 from motcua.workflow.auditing.upcasting import V0_CHANGES_KEY, UpcasterRegistry, stored_mapping, upcast, upcast_v0_to_v1
 from motcua.workflow.dossiers.catalogue import Channel
 from motcua.workflow.dossiers.desk import Applicant, Desk
+from motcua.workflow.dossiers.tracking_book import tracking_book
 from motcua.workflow.engine.audit import AuditEntry, check_chain, entry_hash, seal_positions, sealed, verify_chains
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
 from motcua.workflow.engine.decisions import Engine
 from motcua.workflow.engine.model import GENESIS_HASH, Actor, Case, JsonValue
 from motcua.workflow.engine.service import CaseService
 from motcua.workflow.errors import InvalidInput, MotcuaError
+from motcua.workflow.plan.metrics import dossier_facts
 from motcua.workflow.worktime.hours import Timeliness
 from tests.conftest import APPLICANT, LEADER, OFFICER, SPECIALIST, START
 
@@ -263,6 +265,20 @@ def as_v0(entries: list[AuditEntry]) -> list[AuditEntry]:
         written.append(old)
         previous = old.hash
     return written
+
+
+def test_every_reader_of_the_facts_folds_a_schema_0_history_as_todays(wired: Motcua) -> None:
+    """The tracking book and the plan's figures read a pilot's schema-0 entries as the reports do: the fold reads
+    each entry upcast. (They used to fold them as stored and never saw a schema-0 dossier's reception.)"""
+    desk = fresh(wired)
+    case = story(desk)
+    entries = list(desk.store.history(case.code))
+    old = as_v0(entries)
+    status_of = wired.workflows.status_of
+    year = (date(START.year, 1, 1), date(START.year, 12, 31))
+    assert tracking_book(old, status_of, *year) == tracking_book(entries, status_of, *year) != ()
+    assert dossier_facts(old, status_of) == dossier_facts(entries, status_of)
+    assert dossier_facts(old, status_of)[0].received_at is not None
 
 
 def test_a_schema_0_entry_still_reads_and_still_verifies(wired: Motcua) -> None:

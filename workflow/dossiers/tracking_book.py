@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from motcua.workflow.auditing.upcasting import upcast
 from motcua.workflow.engine.audit import AuditEntry
 from motcua.workflow.engine.clock import to_vietnam_time
 from motcua.workflow.engine.model import JsonValue
@@ -123,7 +124,8 @@ def tracking_book(
     every dossier): a dossier is in the book of the unit the reports count it under (``DossierFacts.unit``)."""
     facts: dict[str, DossierFacts] = {}
     registers: dict[str, _Register] = {}
-    for entry in sorted(entries, key=lambda e: e.position or 0):
+    for stored in sorted(entries, key=lambda e: e.position or 0):
+        entry = upcast(stored)  # an old entry's changes where the current schema keeps them, as every reader reads it
         before = facts.get(entry.case_code)
         after = fold(before, entry, status_of)
         if after is None:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
+from motcua.workflow.auditing.upcasting import upcast
 from motcua.workflow.engine.audit import AuditEntry
 from motcua.workflow.engine.clock import to_vietnam_time
 from motcua.workflow.engine.model import JsonValue
@@ -130,7 +131,10 @@ def fold(
     ``eligible_of`` judges, whenever R is set, whether the dossier's procedure was eligible for full-online service
     on the date of R (the catalogue's :meth:`~motcua.workflow.dossiers.catalogue.Catalogue.full_online_eligible`), so
     a rebuild judges old dossiers too; without it (a reader that never reports on the online indicator, such as the
-    tracking book) ``full_online_eligible`` stays ``False``."""
+    tracking book) ``full_online_eligible`` stays ``False``. ``entry`` is read upcast (:func:`upcast`), whatever its
+    schema: every reader of the facts — the reports, the tracking book, the plan — sees an old entry's changes where
+    the current schema keeps them."""
+    entry = upcast(entry)
     status = status_of(entry.definition_key, entry.definition_version, entry.state_after.get("lifecycle", ""))
     if status is None:
         return facts
@@ -162,12 +166,24 @@ def _clock_changes(facts: DossierFacts, changed: Mapping[str, JsonValue], at: da
     if "paused_at" in changed:
         paused = _instant(changed["paused_at"])
         if paused is not None:
-            out["pauses"] = (*facts.pauses, Pause(_vn_date(paused), None))
+            out["pauses"] = _paused(facts.pauses, _vn_date(paused))
         elif facts.pauses and facts.pauses[-1].end is None:
             out["pauses"] = (*facts.pauses[:-1], Pause(facts.pauses[-1].start, _vn_date(at)))
     if "ended_at" in changed and facts.ended_at is None:
         out["ended_at"] = _instant(changed["ended_at"])
     return out
+
+
+def _paused(pauses: tuple[Pause, ...], start: date) -> tuple[Pause, ...]:
+    """``pauses`` with a pause from ``start``. One still open ends where this one starts: a sync of the portal
+    (DVCQG import) may see a supplement supplied and a second one asked at once — the engine's own dossiers never
+    pause twice — and left open, the first would pause the clock on every later day. Seen again (the same start),
+    the open pause stays as it is."""
+    if pauses and pauses[-1].end is None:
+        if pauses[-1].start == start:
+            return pauses
+        pauses = (*pauses[:-1], Pause(pauses[-1].start, start))
+    return (*pauses, Pause(start, None))
 
 
 def _record_changes(facts: DossierFacts, entry: AuditEntry) -> dict[str, object]:
@@ -269,11 +285,16 @@ def bieu06(
     """Biểu số 06/VPCP/KSTT for [start, end], one row per field ordered by code, and the total; of the dossiers
     counted under one of ``units`` (``None``: every dossier; see the module docstring for the rule)."""
     rows: dict[str, Bieu06Row] = {}
+    names: dict[str, tuple[int, str]] = {}  # field code → the name of its dossier folded last, of every dossier
     for item in facts:
+        if item.position >= names.get(item.field_code, (-1, ""))[0]:
+            names[item.field_code] = (item.position, item.field_name)
         if item.status in _NEVER_ACCEPTED or not item.counted_in(units):
             continue
         row = rows.setdefault(item.field_code, Bieu06Row(item.field_code, item.field_name))
         _count(row, item, start, end)
+    for code, row in rows.items():  # a field's name as the portal last gave it (the SQL projection keeps the same)
+        row.field_name = names[code][1]
     ordered = tuple(rows[code] for code in sorted(rows) if rows[code].total)
     report = Bieu06(start, end, ordered)
     for row in ordered:

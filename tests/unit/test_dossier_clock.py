@@ -136,3 +136,31 @@ def test_rule_set_in_force_at_reception_is_kept(motcua: Motcua, clock: ManualClo
     assert (old.rule_set, new.rule_set) == ("nd61-2018", "nd118-2025")
     old = fire(motcua, old, "assign", OFFICER, assignee=SPECIALIST.name)
     assert old.rule_set == "nd61-2018"
+
+
+def test_a_dossier_paused_past_its_warning_is_warned_when_it_resumes(motcua: Motcua, clock: ManualClock) -> None:
+    at(clock, 2024, 3, 4, 8, 0)  # Monday; appointment Thu 7 08:00, warning Wed 6 08:00
+    case = motcua.desk.receive(MARITAL, "direct", Applicant("A"), OFFICER)
+    case = fire(motcua, case, "assign", OFFICER, assignee=SPECIALIST.name)
+    at(clock, 2024, 3, 6, 8, 30)  # the warning fell due, but the pause came before it fired
+    case = fire(motcua, case, "request_supplement", SPECIALIST, reason="Bổ sung giấy chứng tử")
+    assert case.state["deadline"] == "on_time"
+    at(clock, 2024, 3, 6, 9, 0)  # half an hour later: the moved threshold (Wed 08:30) is past
+    case = fire(motcua, case, "supplement_received", OFFICER)
+    assert appointment(case) == datetime(2024, 3, 7, 8, 30, tzinfo=VN_TZ)
+    timers = {t.name: t for t in motcua.store.timers(case.code)}
+    assert timers["due_soon"].due_at == clock.now()  # owed since before the pause: given now, not skipped
+    assert timers["overdue"].due_at == appointment(case)
+
+
+def test_a_resumed_dossier_already_due_soon_is_not_warned_twice(motcua: Motcua, clock: ManualClock) -> None:
+    at(clock, 2024, 3, 4, 8, 0)
+    case = motcua.desk.receive(MARITAL, "direct", Applicant("A"), OFFICER)
+    case = fire(motcua, case, "assign", OFFICER, assignee=SPECIALIST.name)
+    at(clock, 2024, 3, 6, 9, 0)
+    case = fire(motcua, case, "mark_due_soon", SYSTEM)
+    case = fire(motcua, case, "request_supplement", SPECIALIST, reason="Bổ sung giấy chứng tử")
+    at(clock, 2024, 3, 6, 10, 0)
+    case = fire(motcua, case, "supplement_received", OFFICER)
+    assert case.state["deadline"] == "due_soon"
+    assert "due_soon" not in {t.name for t in motcua.store.timers(case.code)}

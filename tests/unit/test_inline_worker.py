@@ -147,3 +147,21 @@ def test_dispatcher_tick_sends_due_work(motcua: Motcua, clock: ManualClock) -> N
     events = [item.payload.get("event") for item in notifier.items if item.kind == "notify"]
     assert events[-2:] == ["due_soon", "overdue"]
     assert motcua.store.backlog() == 0
+
+
+def test_a_warning_cancelled_by_a_pause_is_delivered_after_it(motcua: Motcua, clock: ManualClock) -> None:
+    case = receive(motcua)  # Mon 4 March 08:00; the warning falls due Wed 6 08:00
+    clock.set(datetime(2024, 3, 6, 8, 30, tzinfo=VN_TZ))
+    claimed = motcua.store.claim_due(clock.now(), 10, timedelta(minutes=1))
+    assert [t.name for t in claimed] == ["due_soon"]  # claimed; its message is still in flight
+    motcua.service.fire(case.code, "request_supplement", SPECIALIST, {"reason": "Thiếu giấy"})
+    clock.set(datetime(2024, 3, 6, 9, 0, tzinfo=VN_TZ))
+    motcua.service.fire(case.code, "supplement_received", OFFICER)
+    notifier = Recorder()
+    handlers = Handlers(motcua.service, motcua.store, motcua.store, notifier, clock)
+    sink = InlineSink(handlers)
+    for timer in claimed:
+        sink.send_timer(timer)  # the message from before the pause arrives: stale
+    runner(motcua, clock, notifier).run_until(datetime(2024, 3, 31, tzinfo=VN_TZ))
+    events = [item.payload.get("event") for item in notifier.items if item.kind == "notify"]
+    assert events == ["due_soon", "overdue", "escalation"]

@@ -52,6 +52,10 @@ def _int(context: Context, name: str) -> int:
     return value if isinstance(value, int) else 0
 
 
+def _on_time(context: Context) -> bool:
+    return context.state.get("deadline") == "on_time"
+
+
 def _list(context: Context, name: str) -> list[JsonValue]:
     value = context.attributes.get(name)
     return list(value) if isinstance(value, list) else []
@@ -157,7 +161,7 @@ class _DossierActions:
                 "paused_at": None, "appointment": text(moved), "appointment_history": history,
                 "apology_due": text(self.s.clock_for(context).apology_deadline(rules, moved)),
             },
-            timers=self.s.clock_for(context).timers(rules, moved, context.now),
+            timers=self.s.clock_for(context).timers(rules, moved, context.now, warning_owed=_on_time(context)),
         )
 
     def stop_clock(self, context: Context) -> Outcome:

@@ -71,19 +71,31 @@ class SlaClock:
     def apology_deadline(self, rules: RuleSet, appointment: datetime) -> datetime:
         return self.working_days_from(appointment, -rules.apology_lead_working_days)
 
-    def timers(self, rules: RuleSet, appointment: datetime, now: datetime) -> tuple[TimerChange, ...]:
-        """Warning at the due-soon threshold, overdue at the appointment, then the ladder."""
+    def timers(
+        self, rules: RuleSet, appointment: datetime, now: datetime, *, warning_owed: bool = False,
+    ) -> tuple[TimerChange, ...]:
+        """Warning at the due-soon threshold, overdue at the appointment, then the ladder.
+
+        A threshold already past is not warned of (a procedure shorter than the warning's lead starts inside
+        it), unless ``warning_owed``: a resumed dossier still on time was promised its warning before the pause,
+        and gets it now when the moved threshold is past but the appointment is not."""
         changes: list[TimerChange] = [
             SetTimer(OVERDUE_TIMER, "mark_overdue", appointment),
         ]
-        due_soon = self.working_days_from(appointment, -rules.due_soon_working_days)
-        warn = due_soon > now
-        changes.append(SetTimer(DUE_SOON_TIMER, "mark_due_soon", due_soon) if warn else CancelTimer(DUE_SOON_TIMER))
+        changes.append(self._warning(rules, appointment, now, warning_owed))
         for step, rung in enumerate(rules.escalation, start=1):
             if rung.after_working_days > 0:
                 at = self.working_days_from(appointment, rung.after_working_days)
                 changes.append(SetTimer(_escalation_name(step), "escalate", at, {"step": step}))
         return tuple(changes)
+
+    def _warning(self, rules: RuleSet, appointment: datetime, now: datetime, owed: bool) -> TimerChange:
+        due_soon = self.working_days_from(appointment, -rules.due_soon_working_days)
+        if due_soon > now:
+            return SetTimer(DUE_SOON_TIMER, "mark_due_soon", due_soon)
+        if owed and appointment > now:
+            return SetTimer(DUE_SOON_TIMER, "mark_due_soon", now)
+        return CancelTimer(DUE_SOON_TIMER)
 
     def cancel_all(self, rules: RuleSet) -> tuple[TimerChange, ...]:
         names = [DUE_SOON_TIMER, OVERDUE_TIMER]

@@ -19,6 +19,7 @@ from openpyxl import Workbook  # type: ignore[import-untyped]  # openpyxl ships 
 from openpyxl.styles import Alignment, Border, Font, Side  # type: ignore[import-untyped]  # same
 
 from motcua.adapters.files import replacing
+from motcua.adapters.render.cells import texts_only
 from motcua.adapters.render.timeline import Timeline, minute
 from motcua.workflow.auditing.control_sheet import ControlSheet, HandOver, StepCheck
 from motcua.workflow.dossiers.internal_process import working_time_label
@@ -143,18 +144,7 @@ def control_sheet_workbook(control: ControlSheet, definition: WorkflowDefinition
     book = Workbook()
     _form(book.active, control)
     _data(book.create_sheet("Dữ liệu"), control, definition)
-    return _texts_only(book)
-
-
-def _texts_only(book: Any) -> Any:
-    """``book`` with every cell openpyxl took for a formula (a text starting with ``=``: a note, a name someone
-    typed) kept as the text it is, never run by the spreadsheet that opens it."""
-    for sheet in book.worksheets:
-        for row in sheet.iter_rows():
-            for cell in row:
-                if cell.data_type == "f":
-                    cell.data_type = "s"
-    return book
+    return texts_only(book)
 
 
 def write_control_sheet(control: ControlSheet, definition: WorkflowDefinition, path: Path) -> None:
@@ -199,7 +189,7 @@ def history_workbook(timeline: Timeline) -> Any:
     for sheet in book.worksheets:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
-    return _texts_only(book)
+    return texts_only(book)
 
 
 def write_history(timeline: Timeline, path: Path) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from rich.table import Table
 
 from motcua.adapters.files import replacing
-from motcua.workflow.dossiers.catalogue_import import runs_as_formula
+from motcua.adapters.render.cells import csv_text, texts_only
 from motcua.workflow.reports.par766 import Scorecard
 from motcua.workflow.reports.projection import BIEU06_COUNTS, Bieu06, Bieu06Row
 
@@ -117,17 +117,12 @@ def bieu06_table(report: Bieu06, *, heading: str | None = None) -> Table:
     return table
 
 
-def _csv_text(text: str) -> str:
-    """A text a spreadsheet opening the CSV would run as a formula, quoted with ``'`` (shown as text)."""
-    return f"'{text}" if runs_as_formula(text) else text
-
-
 def bieu06_csv(report: Bieu06) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["field_code", "field_name", *BIEU06_COUNTS])
     for row in report.rows:
-        writer.writerow([_csv_text(row.field_code), _csv_text(row.field_name), *row.counts().values()])
+        writer.writerow([csv_text(row.field_code), csv_text(row.field_name), *row.counts().values()])
     writer.writerow(["", TOTAL_LABEL, *report.total.counts().values()])
     return buffer.getvalue()
 
@@ -144,7 +139,6 @@ def bieu06_xlsx(report: Bieu06, out: Path, *, agency: str | None = None) -> None
     first = _HEADER_TOP + 4
     for number, row in enumerate(report.rows, start=1):
         sheet.append([number, _named(row), *row.counts().values()])
-        sheet.cell(row=sheet.max_row, column=_FIELD_COLUMN).data_type = "s"  # a name, never a formula
     sheet.append([TOTAL_LABEL, None, *report.total.counts().values()])  # A:B merged, the label in A
     last = sheet.max_row
     sheet.merge_cells(start_row=last, start_column=1, end_row=last, end_column=2)
@@ -152,7 +146,7 @@ def bieu06_xlsx(report: Bieu06, out: Path, *, agency: str | None = None) -> None
     _xlsx_signatures(sheet, last + 2)
     _xlsx_print_setup(sheet)
     with replacing(out) as temporary:
-        book.save(temporary)
+        texts_only(book).save(temporary)
 
 
 def _xlsx_heading(sheet: Worksheet, report: Bieu06, agency: str | None) -> None:
@@ -335,4 +329,4 @@ def par766_xlsx(card: Scorecard, out: Path, *, heading: str | None = None) -> No
         cell.font = xl.Font(bold=True)
     sheet.column_dimensions["B"].width = 52
     with replacing(out) as temporary:
-        book.save(temporary)
+        texts_only(book).save(temporary)

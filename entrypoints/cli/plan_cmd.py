@@ -29,6 +29,7 @@ from rich.table import Table
 
 from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.adapters.files import replacing, write_text
+from motcua.adapters.render.cells import csv_text, texts_only
 from motcua.definitions.plans import load_plan
 from motcua.entrypoints.cli.groups import report_group
 from motcua.entrypoints.cli.report_scope import UnitOption, report_scope
@@ -271,6 +272,10 @@ def _book_cells(row: BookRow) -> list[str]:
     ]
 
 
+def _book_csv_cells(row: BookRow) -> list[str]:
+    return [csv_text(cell) for cell in _book_cells(row)]  # the applicant's name as typed online: never a formula
+
+
 def _book_title(motcua: Motcua, start: date, end: date, heading: str) -> str:
     """The form's title, the period and ``heading``, the unit (or the province) the book covers."""
     period = f"từ {_shown(start)} đến {_shown(end)}"
@@ -286,7 +291,7 @@ def _book_csv(rows: tuple[BookRow, ...]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(BOOK_COLUMNS)
-    writer.writerows(_book_cells(row) for row in rows)
+    writer.writerows(_book_csv_cells(row) for row in rows)
     return buffer.getvalue()
 
 
@@ -321,7 +326,7 @@ def _book_xlsx(title: str, rows: tuple[BookRow, ...], out: Path) -> None:
     for letter, width in zip("ABCDEFGHIJ", (6, 26, 48, 24, 17, 17, 17, 17, 14, 48), strict=True):
         sheet.column_dimensions[letter].width = width
     with replacing(out) as temporary:
-        book.save(temporary)
+        texts_only(book).save(temporary)
 
 
 def _book_table(title: str, rows: tuple[BookRow, ...]) -> Table:

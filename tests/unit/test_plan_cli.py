@@ -308,6 +308,24 @@ def test_book_xlsx_opens(demo_db: str, tmp_path: Path) -> None:
     assert sheet.cell(row=3, column=5).number_format == "dd/mm/yyyy hh:mm"
 
 
+def test_book_never_writes_an_applicants_name_as_a_formula(demo_db: str, tmp_path: Path) -> None:
+    """The applicant's name is typed by the applicant online: a spreadsheet opening the book shows it, never runs it."""
+    name = '=HYPERLINK("http://example.invalid","Xem")'
+    clock = ManualClock(datetime(2024, 4, 22, 8, 30, tzinfo=VN_TZ))
+    motcua = open_motcua(demo_db, clock=clock, observers=[])
+    try:
+        motcua.desk.receive("1.001193", "direct", Applicant(name), Actor.of("Nguyễn Thị Lan", "officer"))
+    finally:
+        motcua.close()
+    assert book_rows(demo_db, *DEMO_PERIOD)[-1][3] == f"'{name}"  # quoted: shown as text
+    out = tmp_path / "so.xlsx"
+    ok("report", "book", *DEMO_PERIOD, "--db", demo_db, "--format", "xlsx", "--out", str(out))
+    sheet = openpyxl.load_workbook(out).active
+    assert sheet is not None
+    cell = sheet.cell(row=sheet.max_row, column=4)
+    assert (cell.value, cell.data_type) == (name, "s")
+
+
 def test_book_csv_file_and_xlsx_without_out(demo_db: str, tmp_path: Path) -> None:
     out = tmp_path / "so.csv"
     ok("report", "book", *DEMO_PERIOD, "--db", demo_db, "--format", "csv", "--out", str(out))

@@ -133,9 +133,27 @@ def test_a_split_unit_has_no_single_successor(tmp_path: Path) -> None:
         ((unit("A"),), SEASONS.format(summer_end="11-02"), "province thu: seasons overlap on 11-01, 11-02"),
         ((unit("LOCAL-A"),), "", "LOCAL-A (xã LOCAL-A, thu): a LOCAL-… code must be marked unconfirmed"),
         ((unit("A", valid_to="2025-06-30", successors="A"),), "", "succession cycle: A → A"),
+        (
+            (unit("A", valid_to="2024-12-31", successors="B"),
+             unit("A", valid_from="2025-01-01", valid_to="2025-06-30", successors="C"),
+             unit("B", valid_from="2025-01-01"), unit("C", valid_from="2025-07-01")),
+            "",
+            "A (xã A, thu): succeeded by B from 2025-01-01, but code A is in force again from 2025-01-01",
+        ),
+        (
+            (unit("A", valid_to="2024-12-31", successors="B"), unit("A", valid_from="2025-03-01"),
+             unit("B", valid_from="2025-01-01")),
+            "",
+            "A (xã A, thu): succeeded by B from 2025-01-01, but code A is in force again from 2025-03-01",
+        ),
+        (
+            (unit("A", valid_to="2025-06-30", successors="B, B"), unit("B", valid_from="2025-07-01")),
+            "",
+            "A (xã A, thu): successor B is named 2 times",
+        ),
     ],
     ids=["unknown-successor", "cycle", "overlap", "inverted", "successor-gap", "season-gap", "season-overlap",
-         "local-code", "self-successor"],
+         "local-code", "self-successor", "succeeded-twice", "back-after-succession", "repeated-successor"],
 )
 def test_each_check_refuses_a_bad_file_naming_the_offender(
     tmp_path: Path, units: tuple[str, ...], seasons: str, named: str

@@ -24,10 +24,12 @@ __all__ = [
     "CHECKS",
     "build_register",
     "check_acyclic_succession",
+    "check_distinct_successors",
     "check_known_successors",
     "check_local_codes_unconfirmed",
     "check_no_overlapping_codes",
     "check_seasons",
+    "check_succession_ends_the_code",
     "check_successions_recorded",
     "check_successors_follow",
     "check_unconfirmed_have_note",
@@ -96,6 +98,29 @@ def check_successions_recorded(register: UnitRegister) -> list[str]:
         if unit.succession and not unit.successors:
             problems.append(f"unit {_who(unit)}: names a succession resolution but no successors")
     return problems
+
+
+def check_distinct_successors(register: UnitRegister) -> list[str]:
+    """A successor is named once: a repeated one would read as a split among several units."""
+    return [
+        f"unit {_who(unit)}: successor {code} is named {count} times"
+        for unit in register.units
+        for code, count in Counter(unit.successors).items()
+        if count > 1
+    ]
+
+
+def check_succession_ends_the_code(register: UnitRegister) -> list[str]:
+    """A code whose unit was succeeded has no later version: a case names its unit by code alone, so a code in force
+    again after its succession would send that unit's later cases to the successor of the earlier one."""
+    return [
+        f"unit {_who(unit)}: succeeded by {', '.join(unit.successors)} from {next_day(unit.valid_to)}, but code "
+        f"{unit.code} is in force again from {later.valid_from} ({_span(later)}): a succeeded code ends there"
+        for unit in register.units
+        if unit.successors and unit.valid_to is not None
+        for later in register.units
+        if later.code == unit.code and later.valid_from is not None and later.valid_from > unit.valid_to
+    ]
 
 
 def check_successors_follow(register: UnitRegister) -> list[str]:
@@ -204,7 +229,9 @@ CHECKS: tuple[Callable[[UnitRegister], list[str]], ...] = (
     check_validity_order,
     check_no_overlapping_codes,
     check_known_successors,
+    check_distinct_successors,
     check_successions_recorded,
+    check_succession_ends_the_code,
     check_successors_follow,
     check_acyclic_succession,
     check_seasons,

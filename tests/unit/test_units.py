@@ -190,3 +190,28 @@ def test_the_command_refuses_a_bad_date() -> None:
     code, out, err = run("--at", "30/06/2025")
     assert (code, out) == (2, "")
     assert err == "error: --at: '30/06/2025' is not a date YYYY-MM-DD\n"
+
+
+@pytest.mark.parametrize(
+    ("validity", "units", "named"),
+    [
+        ("  valid_from: 2025-07-01\n  valid_to: 2025-06-30\n", (unit("A"),),
+         "province thu: valid_to 2025-06-30 is before valid_from 2025-07-01"),
+        ("  valid_to: 2025-06-30\n", (unit("A"),),
+         "unit A (xã A, thu): in force …–…, beyond its province's …–2025-06-30"),
+        ("  valid_to: 2025-06-30\n", (unit("A", valid_to="2025-07-31"),),
+         "unit A (xã A, thu): in force …–2025-07-31, beyond its province's …–2025-06-30"),
+        ("  valid_from: 2025-07-01\n", (unit("A", valid_from="2020-01-01"),),
+         "unit A (xã A, thu): in force 2020-01-01–…, beyond its province's 2025-07-01–…"),
+        ("  valid_from: 2025-07-01\n", (unit("A"),),  # no valid_from: in force on any day before (live_at)
+         "unit A (xã A, thu): in force …–…, beyond its province's 2025-07-01–…"),
+    ],
+    ids=["province-inverted", "outlives-province", "ends-after-province", "starts-before-province",
+         "open-start-in-a-later-province"],
+)
+def test_a_unit_lives_within_its_province(tmp_path: Path, validity: str, units: tuple[str, ...], named: str) -> None:
+    """A unit in force on a day its province is not would receive dossiers in a province that no longer exists."""
+    text = PROVINCE + validity + "units:\n" + "".join(units)
+    (tmp_path / "thu.yaml").write_text(text, encoding="utf-8")
+    assert named in refused(tmp_path)
+

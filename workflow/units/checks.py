@@ -34,6 +34,7 @@ __all__ = [
     "check_successors_follow",
     "check_unconfirmed_have_note",
     "check_unique_provinces",
+    "check_units_within_province",
     "check_validity_order",
 ]
 
@@ -44,7 +45,7 @@ def _who(unit: Unit) -> str:
     return f"{unit.code} ({unit.label}, {unit.province})"
 
 
-def _span(unit: Unit) -> str:
+def _span(unit: Unit | Province) -> str:
     start = unit.valid_from.isoformat() if unit.valid_from else "…"
     end = unit.valid_to.isoformat() if unit.valid_to else "…"
     return f"{start}–{end}"
@@ -56,17 +57,40 @@ def check_unique_provinces(register: UnitRegister) -> list[str]:
 
 
 def check_validity_order(register: UnitRegister) -> list[str]:
-    return [
+    problems = [
+        f"province {province.code}: valid_to {province.valid_to} is before valid_from {province.valid_from}"
+        for province in register.provinces
+        if province.valid_from and province.valid_to and province.valid_to < province.valid_from
+    ]
+    return problems + [
         f"unit {_who(unit)}: valid_to {unit.valid_to} is before valid_from {unit.valid_from}"
         for unit in register.units
         if unit.valid_from and unit.valid_to and unit.valid_to < unit.valid_from
     ]
 
 
+def _bounds(span: Unit | Province) -> tuple[date, date]:
+    """The first and last day of a validity, an open end read as unbounded (as ``live_at`` reads it)."""
+    return span.valid_from or date.min, span.valid_to or date.max
+
+
 def _overlap(first: Unit, second: Unit) -> bool:
-    first_start, second_start = first.valid_from or date.min, second.valid_from or date.min
-    first_end, second_end = first.valid_to or date.max, second.valid_to or date.max
+    (first_start, first_end), (second_start, second_end) = _bounds(first), _bounds(second)
     return first_start <= second_end and second_start <= first_end
+
+
+def check_units_within_province(register: UnitRegister) -> list[str]:
+    """A unit is in force only on days its province is: else it would receive dossiers in a province that has
+    ended, or not yet begun."""
+    problems = []
+    for province in register.provinces:
+        first, last = _bounds(province)
+        problems += [
+            f"unit {_who(unit)}: in force {_span(unit)}, beyond its province's {_span(province)}"
+            for unit in province.units
+            if _bounds(unit)[0] < first or _bounds(unit)[1] > last
+        ]
+    return problems
 
 
 def check_no_overlapping_codes(register: UnitRegister) -> list[str]:
@@ -227,6 +251,7 @@ def check_unconfirmed_have_note(register: UnitRegister) -> list[str]:
 CHECKS: tuple[Callable[[UnitRegister], list[str]], ...] = (
     check_unique_provinces,
     check_validity_order,
+    check_units_within_province,
     check_no_overlapping_codes,
     check_known_successors,
     check_distinct_successors,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from datetime import date, time
 from pathlib import Path
 
@@ -215,3 +216,28 @@ def test_a_unit_lives_within_its_province(tmp_path: Path, validity: str, units: 
     (tmp_path / "thu.yaml").write_text(text, encoding="utf-8")
     assert named in refused(tmp_path)
 
+
+
+@pytest.mark.parametrize(
+    ("entry", "named"),
+    [
+        ('  - code: A\n    name: "An\\nThượng"\n    kind: xã\n', "units.0.name: contains a control character (U+000A)"),
+        (f'  - code: A\n    name: "{"x" * 501}"\n    kind: xã\n', "units.0.name: longer than 500 characters (501)"),
+        ('  - code: A\n    name: "A"\n    kind: xã\n    valid_to: 2025-06-30\n    successors: [B]\n'
+         '    succession: {number: "1/NQ\\n2", signed: 2025-06-16}\n  - code: B\n    name: "B"\n    kind: xã\n'
+         "    valid_from: 2025-07-01\n", "units.0.succession.number: contains a control character (U+000A)"),
+    ],
+    ids=["line-break-in-name", "name-too-long", "line-break-in-resolution"],
+)
+def test_a_name_is_one_line_of_at_most_500_characters(tmp_path: Path, entry: str, named: str) -> None:
+    """A unit's name is printed in labels, reports and sheets, where a line break splits the row."""
+    assert named in refused(write(tmp_path, entry))
+
+
+def test_a_name_written_decomposed_is_read_composed(tmp_path: Path) -> None:
+    """Vietnamese typed on one system is composed (NFC), on another decomposed (NFD): the register holds NFC, so
+    that a label, a report and a search read one spelling."""
+    decomposed = unicodedata.normalize("NFD", "Thành Đông")
+    register = load_units(write(tmp_path, f'  - code: A\n    name: "{decomposed}"\n    kind: phường\n'))
+    assert register.units[0].name == unicodedata.normalize("NFC", "Thành Đông")
+    assert unicodedata.is_normalized("NFC", register.provinces[0].name)

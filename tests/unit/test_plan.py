@@ -400,6 +400,20 @@ def test_task_metrics(plan: Plan) -> None:
     assert statuses[5].overdue(date(2024, 3, 31)) and not statuses[3].overdue(date(2025, 1, 1))
 
 
+def test_task_metrics_of_a_past_period_read_the_tasks_as_of_its_end(plan: Plan) -> None:
+    """The first quarter measured in December counts the tasks as they stood on 31 March: one completed in May was
+    neither due nor done then, one cancelled in May was due and still open (docs/reference/reform-plan.md)."""
+    statuses = (
+        status("done-later", "cd-02", date(2024, 12, 31), "done", at(10, month=5)),
+        status("cancelled-later", "cd-03", date(2024, 3, 20), "cancelled", at(2, month=5)),
+        status("done-in-time", "cd-01", date(2024, 12, 31), "done", at(29)),
+    )
+    measured = measure("plan_task_on_time_rate", plan, inputs(statuses=statuses))
+    assert (measured.numerator, measured.denominator) == (1, 2)
+    assert statuses[1].overdue(date(2024, 3, 31)) and not statuses[1].overdue(date(2024, 5, 31))
+    assert not statuses[0].overdue(date(2024, 3, 31))
+
+
 def test_task_metrics_without_loaded_tasks_are_not_measured(plan: Plan) -> None:
     measured = measure("plan_task_on_time_rate", plan, inputs())
     assert measured.denominator is None and measured.reason is not None and "plan load" in measured.reason

@@ -281,6 +281,20 @@ def test_unknown_owner_task_and_bounds(tmp_path: Path, document: dict[str, objec
     assert "target ontime: unknown task 'zz-99'" in problems
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("value", 150), ("value", float("inf")), ("value", float("nan")), ("upper", 400), ("upper", float("inf"))],
+    ids=["above-100", "infinite", "not-a-number", "upper-above-100", "upper-infinite"],
+)
+def test_a_percentage_target_is_0_to_100(tmp_path: Path, document: dict[str, object], field: str, value: float) -> None:
+    """A ratio never passes 100 %: a target above it (a typo, 950 for 95,0) could never be met, and an infinite one
+    stopped the report (Fraction('inf')) and wrote `Infinity`, which is not JSON."""
+    self_inspection = next(t for t in targets(document) if t["id"] == "self-inspection")
+    self_inspection[field] = value
+    problems = problems_of(write(tmp_path, document))
+    assert any(p.startswith(f"target self-inspection: {field}:") for p in problems), problems
+
+
 def test_key_must_match_the_file_name(tmp_path: Path, document: dict[str, object]) -> None:
     problems = problems_of(write(tmp_path, document, name="other-plan"))
     assert problems == ["key: 'an-thuong-2023' must equal the file name 'other-plan'"]

@@ -295,6 +295,18 @@ def test_a_percentage_target_is_0_to_100(tmp_path: Path, document: dict[str, obj
     assert any(p.startswith(f"target self-inspection: {field}:") for p in problems), problems
 
 
+def test_names_are_one_line(tmp_path: Path, document: dict[str, object]) -> None:
+    """The plan's title, commune, issuer and owners' labels head tables, sheets and the owner column: one line each,
+    as a unit's or a procedure's name."""
+    document["title"] = "Kế hoạch\nCCHC"
+    owners = document["owners"]
+    assert isinstance(owners, dict)
+    owners["van_phong"]["label"] = "Văn phòng\r\nUBND xã"
+    problems = problems_of(write(tmp_path, document))
+    assert any(p.startswith("title: contains a control character (U+000A)") for p in problems), problems
+    assert any(p.startswith("owners.van_phong.label: contains a control character (U+000D)") for p in problems)
+
+
 def test_key_must_match_the_file_name(tmp_path: Path, document: dict[str, object]) -> None:
     problems = problems_of(write(tmp_path, document, name="other-plan"))
     assert problems == ["key: 'an-thuong-2023' must equal the file name 'other-plan'"]

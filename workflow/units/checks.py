@@ -137,13 +137,16 @@ def check_distinct_successors(register: UnitRegister) -> list[str]:
 def check_succession_ends_the_code(register: UnitRegister) -> list[str]:
     """A code whose unit was succeeded has no later version: a case names its unit by code alone, so a code in force
     again after its succession would send that unit's later cases to the successor of the earlier one."""
+    versions: dict[str, list[Unit]] = {}
+    for unit in register.units:
+        versions.setdefault(unit.code, []).append(unit)
     return [
         f"unit {_who(unit)}: succeeded by {', '.join(unit.successors)} from {next_day(unit.valid_to)}, but code "
         f"{unit.code} is in force again from {later.valid_from} ({_span(later)}): a succeeded code ends there"
         for unit in register.units
         if unit.successors and unit.valid_to is not None
-        for later in register.units
-        if later.code == unit.code and later.valid_from is not None and later.valid_from > unit.valid_to
+        for later in versions[unit.code]
+        if later.valid_from is not None and later.valid_from > unit.valid_to
     ]
 
 

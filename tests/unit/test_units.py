@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from motcua.definitions.units import load_units
 from motcua.entrypoints.cli.units_cmd import units_app
 from motcua.workflow.errors import InvalidDefinition, InvalidInput, NotFound
+from motcua.workflow.units.directory import UnitDirectory
 
 OLD = {"LOCAL-HD-AN-THUONG", "LOCAL-HD-CAM-THUONG", "LOCAL-HD-BINH-HAN", "LOCAL-HD-NGUYEN-TRAI"}
 THANH_DONG = "LOCAL-HP-THANH-DONG"
@@ -241,3 +242,15 @@ def test_a_name_written_decomposed_is_read_composed(tmp_path: Path) -> None:
     register = load_units(write(tmp_path, f'  - code: A\n    name: "{decomposed}"\n    kind: phường\n'))
     assert register.units[0].name == unicodedata.normalize("NFC", "Thành Đông")
     assert unicodedata.is_normalized("NFC", register.provinces[0].name)
+
+
+def test_a_renamed_unit_is_labelled_by_its_latest_version_whatever_the_file_order(tmp_path: Path) -> None:
+    """A unit renamed keeps its code: reports and the console name it as it is called now, even when the file lists
+    its new version before the old one."""
+    renamed = (
+        '  - code: A\n    name: "Tân Mới"\n    kind: phường\n    valid_from: 2025-07-01\n'
+        '  - code: A\n    name: "Cũ"\n    kind: xã\n    valid_to: 2025-06-30\n'
+    )
+    register = load_units(write(tmp_path, renamed))
+    assert UnitDirectory(register, "A").label("A") == "phường Tân Mới (A)"
+    assert UnitDirectory(register, "A").label("NOWHERE") == "NOWHERE"

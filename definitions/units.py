@@ -90,7 +90,7 @@ class UnitEntry(_Model):
 
 
 class ProvinceEntry(_Model):
-    code: Slug
+    code: Annotated[str, StringConstraints(pattern=PROVINCE_CODE_PATTERN, max_length=UNIT_CODE_MAX_LENGTH)]
     name: Name
     kind: Annotated[str, StringConstraints(pattern=r"^(tỉnh|thành phố)$")]
     valid_from: Day | None = None

@@ -254,3 +254,10 @@ def test_a_renamed_unit_is_labelled_by_its_latest_version_whatever_the_file_orde
     register = load_units(write(tmp_path, renamed))
     assert UnitDirectory(register, "A").label("A") == "phường Tân Mới (A)"
     assert UnitDirectory(register, "A").label("NOWHERE") == "NOWHERE"
+
+
+def test_a_province_code_is_at_most_64_characters(tmp_path: Path) -> None:
+    """The shape a key's or a user's ``--province`` accepts: a longer code would load, and no scope could name it."""
+    (tmp_path / "thu.yaml").write_text(PROVINCE.replace("code: thu", f"code: {'t' * 65}") + "units:\n" + unit("A"),
+                                       encoding="utf-8")
+    assert "province.code: String should have at most 64 characters" in refused(tmp_path)

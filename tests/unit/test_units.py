@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from datetime import date, time
+from datetime import date, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from motcua.definitions.units import load_units
 from motcua.entrypoints.cli.units_cmd import units_app
 from motcua.workflow.errors import InvalidDefinition, InvalidInput, NotFound
+from motcua.workflow.units.checks import build_register
 from motcua.workflow.units.directory import UnitDirectory
 
 OLD = {"LOCAL-HD-AN-THUONG", "LOCAL-HD-CAM-THUONG", "LOCAL-HD-BINH-HAN", "LOCAL-HD-NGUYEN-TRAI"}
@@ -261,3 +262,19 @@ def test_a_province_code_is_at_most_64_characters(tmp_path: Path) -> None:
     (tmp_path / "thu.yaml").write_text(PROVINCE.replace("code: thu", f"code: {'t' * 65}") + "units:\n" + unit("A"),
                                        encoding="utf-8")
     assert "province.code: String should have at most 64 characters" in refused(tmp_path)
+
+
+def test_the_cycle_check_is_linear_in_the_successions(tmp_path: Path) -> None:
+    """Forty days of units split in two and merged again: 2⁴⁰ paths, 80 units. The check walks each succession once
+    (it took hours), and still names a cycle added at the end."""
+    day, layers, units = date(2020, 1, 1), 40, []
+    for layer in range(layers):
+        start, end = day + timedelta(days=layer), day + timedelta(days=layer)
+        for half in "AB":
+            following = f"L{layer + 1}A, L{layer + 1}B" if layer + 1 < layers else ""
+            units.append(unit(f"L{layer}{half}", valid_from=start.isoformat() if layer else "",
+                              valid_to=end.isoformat() if following else "", successors=following))
+    register = build_register(load_units(write(tmp_path, *units)).provinces, "test")  # loads, at once
+    assert len(register.units) == 2 * layers
+    looped = [*units[:-1], unit("L39B", valid_from="2020-02-09", valid_to="2020-02-09", successors="L0A")]
+    assert "succession cycle: L0A → L1A → L2A" in refused(write(tmp_path, *looped))

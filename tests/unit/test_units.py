@@ -6,6 +6,7 @@ import json
 import unicodedata
 from datetime import date, time, timedelta
 from pathlib import Path
+from time import perf_counter
 
 import pytest
 from typer.testing import CliRunner
@@ -15,6 +16,7 @@ from motcua.entrypoints.cli.units_cmd import units_app
 from motcua.workflow.errors import InvalidDefinition, InvalidInput, NotFound
 from motcua.workflow.units.checks import build_register
 from motcua.workflow.units.directory import UnitDirectory
+from motcua.workflow.units.model import Province, Resolution, Unit, UnitKind
 
 OLD = {"LOCAL-HD-AN-THUONG", "LOCAL-HD-CAM-THUONG", "LOCAL-HD-BINH-HAN", "LOCAL-HD-NGUYEN-TRAI"}
 THANH_DONG = "LOCAL-HP-THANH-DONG"
@@ -278,3 +280,18 @@ def test_the_cycle_check_is_linear_in_the_successions(tmp_path: Path) -> None:
     assert len(register.units) == 2 * layers
     looped = [*units[:-1], unit("L39B", valid_from="2020-02-09", valid_to="2020-02-09", successors="L0A")]
     assert "succession cycle: L0A → L1A → L2A" in refused(write(tmp_path, *looped))
+
+
+def test_a_national_register_is_checked_in_linear_time() -> None:
+    """About Vietnam's 10,000 communes before 2025 and their 3,300 successors: every process checks the register when
+    it starts (the CLI, the HTTP server, each worker). Comparing every unit with every other took seconds at that
+    size, growing with its square; the checks now read each code's versions once (here 20,000 units, well within
+    the bound on a loaded machine)."""
+    resolution = Resolution("202/2025/QH15", date(2025, 6, 12))
+    old = [Unit(f"OLD-{number}", f"Cũ {number}", UnitKind.XA, "vn", None, date(2025, 6, 30), (f"NEW-{number // 3}",),
+                resolution) for number in range(15_000)]
+    new = [Unit(f"NEW-{number}", f"Mới {number}", UnitKind.XA, "vn", date(2025, 7, 1)) for number in range(5_000)]
+    started = perf_counter()
+    register = build_register([Province("vn", "Việt Nam", "tỉnh", (*old, *new))], "test")
+    assert perf_counter() - started < 5
+    assert register.successor_at("OLD-14999", date(2025, 7, 1)).code == "NEW-4999"

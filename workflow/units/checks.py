@@ -96,8 +96,9 @@ def check_units_within_province(register: UnitRegister) -> list[str]:
 def check_no_overlapping_codes(register: UnitRegister) -> list[str]:
     return [
         f"code {first.code}: {first.label} ({_span(first)}) and {second.label} ({_span(second)}) overlap"
-        for first, second in combinations(register.units, 2)
-        if first.code == second.code and _overlap(first, second)
+        for code in register.codes
+        for first, second in combinations(register.versions(code), 2)
+        if _overlap(first, second)
     ]
 
 
@@ -137,15 +138,12 @@ def check_distinct_successors(register: UnitRegister) -> list[str]:
 def check_succession_ends_the_code(register: UnitRegister) -> list[str]:
     """A code whose unit was succeeded has no later version: a case names its unit by code alone, so a code in force
     again after its succession would send that unit's later cases to the successor of the earlier one."""
-    versions: dict[str, list[Unit]] = {}
-    for unit in register.units:
-        versions.setdefault(unit.code, []).append(unit)
     return [
         f"unit {_who(unit)}: succeeded by {', '.join(unit.successors)} from {next_day(unit.valid_to)}, but code "
         f"{unit.code} is in force again from {later.valid_from} ({_span(later)}): a succeeded code ends there"
         for unit in register.units
         if unit.successors and unit.valid_to is not None
-        for later in versions[unit.code]
+        for later in register.versions(unit.code)
         if later.valid_from is not None and later.valid_from > unit.valid_to
     ]
 

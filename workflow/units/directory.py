@@ -34,7 +34,7 @@ class UnitDirectory:
     home: str
 
     def knows(self, code: str) -> bool:
-        return any(unit.code == code for unit in self.register.units)
+        return self.register.knows(code)
 
     def reception(self, receiving: str | None, deciding: str | None, day: date) -> Reception:
         """The units of a dossier received on `day`; InvalidInput naming the field for a unit that cannot."""

@@ -80,26 +80,28 @@ def _read(path: Path) -> dict[str, object]:
 
 
 _CODES = ("key", "default_owner")  # codes: CODE_MAX characters at most (the owners' keys are checked as keys)
-_NAMES = ("title", "commune", "issued_by")  # names: NAME_MAX
+_NAMES = ("title", "commune", "issued_by")  # names: one line of NAME_MAX characters at most
 _ITEM_CODES = {"tasks": ("id", "owners"), "targets": ("id", "task", "metric")}
 
 
 def _length_problems(document: dict[str, object]) -> list[tuple[tuple[int | str, ...], str]]:
     """A plan's codes and names against their bounds, before the schema reads them (every text is already at most
-    TEXT_MAX characters, with no control character)."""
+    TEXT_MAX characters, with no control character but tabs and line breaks, which a name may not hold either)."""
     found: list[tuple[tuple[int | str, ...], object, int]] = [((field,), document.get(field), CODE_MAX)
                                                               for field in _CODES]
-    found += [((field,), document.get(field), NAME_MAX) for field in _NAMES]
+    names: list[tuple[tuple[int | str, ...], object]] = [((field,), document.get(field)) for field in _NAMES]
     owners = document.get("owners")
     if isinstance(owners, dict):
-        found += [(("owners", key, "label"), owner.get("label"), NAME_MAX)
-                  for key, owner in owners.items() if isinstance(owner, dict)]
+        names += [(("owners", key, "label"), owner.get("label")) for key, owner in owners.items()
+                  if isinstance(owner, dict)]
     for items, fields in _ITEM_CODES.items():
         entries = document.get(items)
         for index, entry in enumerate(entries if isinstance(entries, list) else []):
             if isinstance(entry, dict):
                 found += [((items, index, field), entry.get(field), CODE_MAX) for field in fields]
-    return [(where, problem) for where, value, limit in found for problem in _too_long(value, limit)]
+    problems = [(where, problem) for where, value, limit in found for problem in _too_long(value, limit)]
+    return problems + [(where, problem) for where, value in names
+                       if isinstance(value, str) and (problem := line_problem(value, NAME_MAX))]
 
 
 def _too_long(value: object, limit: int) -> list[str]:

@@ -13,10 +13,12 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated, Final
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic_core import PydanticCustomError
 
 from motcua.definitions.offices import DEFAULT_OFFICE, OFFICES_DIR, Day, IntervalEntry, Text, load_office, office_names
 from motcua.definitions.yamlsafe import load_yaml
+from motcua.workflow.engine.bounds import NAME_MAX, line_problem
 from motcua.workflow.errors import InvalidDefinition, InvalidInput
 from motcua.workflow.units.checks import build_register
 from motcua.workflow.units.model import YEAR_ROUND, Province, Resolution, Season, Unit, UnitKind, UnitRegister
@@ -45,25 +47,37 @@ Slug = Annotated[str, StringConstraints(pattern=_SLUG)]
 Code = Annotated[str, StringConstraints(pattern=UNIT_CODE_PATTERN, max_length=UNIT_CODE_MAX_LENGTH)]
 
 
+def _one_line(text: str) -> str:
+    problem = line_problem(text, NAME_MAX)
+    if problem is not None:
+        raise PydanticCustomError("one_line", "{problem}", {"problem": problem})
+    return text
+
+
+Name = Annotated[Text, AfterValidator(_one_line)]
+"""A name printed in labels, reports and sheets (a unit's, a province's, a season's, a resolution's number): one line
+of at most NAME_MAX characters."""
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class SeasonEntry(_Model):
-    name: Text
+    name: Name
     first_day: MonthDayText
     last_day: MonthDayText
     office_hours: tuple[IntervalEntry, ...] = Field(min_length=1)
 
 
 class ResolutionEntry(_Model):
-    number: Text
+    number: Name
     signed: Day
 
 
 class UnitEntry(_Model):
     code: Code
-    name: Text
+    name: Name
     kind: UnitKind
     valid_from: Day | None = None
     valid_to: Day | None = None
@@ -76,8 +90,8 @@ class UnitEntry(_Model):
 
 
 class ProvinceEntry(_Model):
-    code: Slug
-    name: Text
+    code: Annotated[str, StringConstraints(pattern=PROVINCE_CODE_PATTERN, max_length=UNIT_CODE_MAX_LENGTH)]
+    name: Name
     kind: Annotated[str, StringConstraints(pattern=r"^(tỉnh|thành phố)$")]
     valid_from: Day | None = None
     valid_to: Day | None = None

@@ -7,13 +7,15 @@ booleans, reads ``13:30`` as the string it looks like, and refuses a mapping tha
 A definition is an input like any other (:mod:`motcua.workflow.engine.bounds`): a file of at most 1 MiB, nested at
 most 16 deep, with no anchors or aliases, checked before its values are built (building them recurses, and aliases
 multiply them); every key one line of at most 64 characters, every text at most 2,000 with no control character but
-tabs and line breaks. The loaders add their own bounds (a procedure's name, a plan's codes).
+tabs and line breaks. The loaders add their own bounds (a procedure's name, a plan's codes). Every text is read
+in NFC, as all text motcua stores: a name typed decomposed on one system is the same name typed composed on another.
 """
 
 from __future__ import annotations
 
 import datetime
 import re
+import unicodedata
 from collections.abc import Hashable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -119,14 +121,15 @@ def load_yaml(path: Path) -> object:
 def read_yaml(path: Path, loader: type[DefinitionLoader] = DefinitionLoader) -> object:
     """Parse one YAML file of at most :data:`DEFINITION_MAX_BYTES`, nested at most :data:`DEFINITION_DEPTH_MAX`
     deep, without anchors or aliases (a few lines of aliases expand into billions of values), checked before it is
-    built; the texts in it are :func:`bound_problems`' to check. ``loader`` is a :class:`DefinitionLoader`."""
+    built, its text read in NFC; the texts in it are :func:`bound_problems`' to check. ``loader`` is a
+    :class:`DefinitionLoader`."""
     source = str(path)
     try:
         with path.open("rb") as file:  # read up to the bound, whatever the file claims (a pipe, /dev/zero)
             content = file.read(DEFINITION_MAX_BYTES + 1)
         if len(content) > DEFINITION_MAX_BYTES:
             raise InvalidDefinition(source, [f"the file is larger than {DEFINITION_MAX_BYTES:,} bytes"])
-        text = content.decode("utf-8")
+        text = unicodedata.normalize("NFC", content.decode("utf-8"))  # Vietnamese typed decomposed reads composed
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidDefinition(source, [f"cannot read the file: {exc}"]) from exc
     try:

@@ -2,7 +2,8 @@
 ``units apply``, which carries the open cases of the units that ended over to their successors.
 
 Every bad input ends with exit code 2 and one line on stderr naming what was wrong. ``units apply`` ends with
-exit code 1 when a unit split among several successors still has open cases: a person must divide them.
+exit code 1 when a unit split among several successors, or ended without one, still has open cases: a person must
+divide them, or name the successor.
 """
 
 from __future__ import annotations
@@ -151,13 +152,23 @@ def _report_table(report: SuccessionReport) -> Table:
     for result in report.results:
         succession = result.succession
         new = f"{succession.new.label} ({succession.new.code})" if succession.new else (
-            "chia cho " + ", ".join(succession.successors))
+            "chia cho " + ", ".join(succession.successors) if succession.successors else "không có đơn vị kế thừa")
         table.add_row(
             f"{succession.old.label} ({succession.old.code})", new, f"{succession.effective:%d/%m/%Y}",
             succession.resolution.number if succession.resolution else "", str(len(result.moved)),
             str(len(result.skipped)), str(len(result.stranded)),
         )
     return table
+
+
+def _stranded_text(result: SuccessionResult) -> str:
+    old, count = result.succession.old, len(result.stranded)
+    if result.succession.successors:
+        return (f"{old.code} is split among {', '.join(result.succession.successors)}: {count} open case(s) left "
+                "where they are (a split is never applied automatically)")
+    ended = old.valid_to.isoformat() if old.valid_to else "?"
+    return (f"{old.code} ended on {ended} without a successor: {count} open case(s) left where they are (name its "
+            "successor in the units file, then run again)")
 
 
 @units_app.command("apply")
@@ -187,9 +198,7 @@ def apply_command(
     else:
         Console(width=_TABLE_WIDTH).print(_report_table(report))
     for result in report.stranded:
-        successors = ", ".join(result.succession.successors)
-        typer.echo(f"error: {result.succession.old.code} is split among {successors}: {len(result.stranded)} open "
-                   "case(s) left where they are (a split is never applied automatically)", err=True)
+        typer.echo(f"error: {_stranded_text(result)}", err=True)
     if report.stranded:
         raise typer.Exit(code=STRANDED)
 

@@ -13,7 +13,7 @@ from motcua.adapters.notifiers.smtp import compose
 from motcua.shop import OneStop
 from motcua.workflow.access.scope import Scope
 from motcua.workflow.dossiers.desk import Applicant
-from motcua.workflow.engine.clock import ManualClock, instant
+from motcua.workflow.engine.clock import VN_TZ, ManualClock, instant
 from motcua.workflow.engine.model import Case, OutboxItem
 from motcua.workflow.errors import (
     InvalidInput,
@@ -217,6 +217,29 @@ def test_counts_by_period_and_unit(shop: OneStop, motcua: Motcua, clock: ManualC
     assert (april.received, april.to_handle) == (0, 1)  # the one still pending carries over
     assert [row[2] for row in feedback_rows(counts)] == [3, 1, 1, 0, 1]
     assert [row[0] for row in feedback_rows(counts)] == [key for key, _ in FEEDBACK_ROWS]
+
+
+@pytest.mark.parametrize(
+    ("after_due", "row"),
+    [
+        (timedelta(hours=7), "answered_on_time"),  # the due date, after the due hour
+        (None, "answered_on_time"),  # 23:59 of the due date, Vietnam time (16:59 UTC)
+        (timedelta(days=1), "answered_late"),  # the next day
+    ],
+    ids=["due-date-after-the-hour", "due-date-last-minute", "next-day"],
+)
+def test_an_answer_is_on_time_or_late_by_its_vietnam_date(
+    shop: OneStop, clock: ManualClock, after_due: timedelta | None, row: str,
+) -> None:
+    """Biểu 06's rule (domain.md, [ours]): on time or late compare calendar dates in Asia/Ho_Chi_Minh — as the
+    pending side of the same counts does (a piece still open on its due date is within)."""
+    case = received(shop)
+    shop.fire(case.code, "assign", OFFICER, ASSIGN)
+    due = instant(case.attributes["answer_due_at"]).astimezone(VN_TZ)
+    clock.set(due + after_due if after_due else due.replace(hour=23, minute=59))
+    late_or_not = shop.fire(case.code, "answer", SPECIALIST, {"answer": "Đã chỉ đạo giải quyết"})
+    counts = feedback_counts([late_or_not], date(2024, 3, 1), date(2024, 4, 30))
+    assert (counts.answered_on_time, counts.answered_late) == ((1, 0) if row == "answered_on_time" else (0, 1))
 
 
 def test_par766_feedback_indicators_and_the_complaint_rate() -> None:

@@ -281,6 +281,32 @@ def test_unknown_owner_task_and_bounds(tmp_path: Path, document: dict[str, objec
     assert "target ontime: unknown task 'zz-99'" in problems
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("value", 150), ("value", float("inf")), ("value", float("nan")), ("upper", 400), ("upper", float("inf"))],
+    ids=["above-100", "infinite", "not-a-number", "upper-above-100", "upper-infinite"],
+)
+def test_a_percentage_target_is_0_to_100(tmp_path: Path, document: dict[str, object], field: str, value: float) -> None:
+    """A ratio never passes 100 %: a target above it (a typo, 950 for 95,0) could never be met, and an infinite one
+    stopped the report (Fraction('inf')) and wrote `Infinity`, which is not JSON."""
+    self_inspection = next(t for t in targets(document) if t["id"] == "self-inspection")
+    self_inspection[field] = value
+    problems = problems_of(write(tmp_path, document))
+    assert any(p.startswith(f"target self-inspection: {field}:") for p in problems), problems
+
+
+def test_names_are_one_line(tmp_path: Path, document: dict[str, object]) -> None:
+    """The plan's title, commune, issuer and owners' labels head tables, sheets and the owner column: one line each,
+    as a unit's or a procedure's name."""
+    document["title"] = "Kế hoạch\nCCHC"
+    owners = document["owners"]
+    assert isinstance(owners, dict)
+    owners["van_phong"]["label"] = "Văn phòng\r\nUBND xã"
+    problems = problems_of(write(tmp_path, document))
+    assert any(p.startswith("title: contains a control character (U+000A)") for p in problems), problems
+    assert any(p.startswith("owners.van_phong.label: contains a control character (U+000D)") for p in problems)
+
+
 def test_key_must_match_the_file_name(tmp_path: Path, document: dict[str, object]) -> None:
     problems = problems_of(write(tmp_path, document, name="other-plan"))
     assert problems == ["key: 'an-thuong-2023' must equal the file name 'other-plan'"]
@@ -398,6 +424,20 @@ def test_task_metrics(plan: Plan) -> None:
     assert (reports.numerator, reports.denominator) == (1, 2)
     assert statuses[1].overdue(date(2024, 3, 31)) and statuses[4].overdue(date(2024, 3, 31)) is False
     assert statuses[5].overdue(date(2024, 3, 31)) and not statuses[3].overdue(date(2025, 1, 1))
+
+
+def test_task_metrics_of_a_past_period_read_the_tasks_as_of_its_end(plan: Plan) -> None:
+    """The first quarter measured in December counts the tasks as they stood on 31 March: one completed in May was
+    neither due nor done then, one cancelled in May was due and still open (docs/reference/reform-plan.md)."""
+    statuses = (
+        status("done-later", "cd-02", date(2024, 12, 31), "done", at(10, month=5)),
+        status("cancelled-later", "cd-03", date(2024, 3, 20), "cancelled", at(2, month=5)),
+        status("done-in-time", "cd-01", date(2024, 12, 31), "done", at(29)),
+    )
+    measured = measure("plan_task_on_time_rate", plan, inputs(statuses=statuses))
+    assert (measured.numerator, measured.denominator) == (1, 2)
+    assert statuses[1].overdue(date(2024, 3, 31)) and not statuses[1].overdue(date(2024, 5, 31))
+    assert not statuses[0].overdue(date(2024, 3, 31))
 
 
 def test_task_metrics_without_loaded_tasks_are_not_measured(plan: Plan) -> None:

@@ -60,6 +60,14 @@ SPLIT: Final = register(
     xa("C", valid_from=date(2025, 7, 1)),
     xa("D", valid_to=date(2025, 6, 30), successors="B"),
 )
+ENDED: Final = register(
+    xa("A", valid_to=date(2025, 6, 30)),
+    xa("R", valid_to=date(2025, 6, 30)),
+    xa("R", valid_from=date(2025, 7, 1)),
+    xa("B", valid_from=date(2025, 7, 1)),
+)
+"""A ended without a successor (a register recording the end, not yet who carries it on); R was renamed, keeping
+its code."""
 CHAIN: Final = register(
     xa("A", valid_to=date(2025, 6, 30), successors="B"),
     xa("B", valid_from=date(2025, 7, 1), valid_to=date(2025, 12, 31), successors="C"),
@@ -217,6 +225,22 @@ def test_a_split_is_reported_with_its_open_cases_and_never_applied(service: Case
     assert transfers(service, stranded) == transfers(service, ended) == []
     assert (unit_of(service, stranded), unit_of(service, moved)) == ("A", "B")
     assert service_apply(service, SPLIT, dry_run=True).stranded == (split,)
+
+
+def test_a_unit_ended_without_a_successor_is_reported_with_its_open_cases(service: CaseService) -> None:
+    """Nobody carries its open cases on: like a split's, they are named, never left behind in silence. A unit renamed
+    under its own code has not ended."""
+    stranded, ended, renamed = task(service, "A", 1), task(service, "A", 2, done=True), task(service, "R", 1)
+    at(service, MERGER)
+
+    report = service_apply(service, ENDED)
+
+    (orphan,) = report.results
+    assert (orphan.succession.old.code, orphan.succession.new, orphan.succession.successors) == ("A", None, ())
+    assert (orphan.moved, orphan.stranded, report.stranded) == ((), (stranded,), (orphan,))
+    assert transfers(service, stranded) == transfers(service, ended) == transfers(service, renamed) == []
+    with pytest.raises(InvalidInput, match="A ended without a successor"):
+        orphan.succession.data()
 
 
 def test_a_unit_merged_twice_moves_along_the_chain_in_order(service: CaseService) -> None:
@@ -436,4 +460,23 @@ def test_the_command_fails_when_a_split_unit_keeps_open_cases(
     assert "chia cho B, C" in result.stdout
     assert result.stderr == ("error: A is split among B, C: 1 open case(s) left where they are (a split is never "
                              "applied automatically)\n")
+    assert stored(database)[stranded][1:] == (1, 1)
+
+
+def test_the_command_fails_when_a_unit_ended_without_a_successor_keeps_open_cases(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = open_motcua(database.url, clock=ManualClock(JUNE), observers=[])
+    try:
+        stranded = task(app.service, "A", 1)
+    finally:
+        app.close()
+    monkeypatch.setattr(units_cmd, "load_units", lambda: ENDED)
+
+    result = cli("--at", "2025-07-01", "--db", database.url)
+
+    assert result.exit_code == units_cmd.STRANDED == 1
+    assert "không có đơn vị kế thừa" in result.stdout
+    assert result.stderr == ("error: A ended on 2025-06-30 without a successor: 1 open case(s) left where they are "
+                             "(name its successor in the units file, then run again)\n")
     assert stored(database)[stranded][1:] == (1, 1)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import date, time
+import unicodedata
+from datetime import date, time, timedelta
 from pathlib import Path
+from time import perf_counter
 
 import pytest
 from typer.testing import CliRunner
@@ -12,6 +14,9 @@ from typer.testing import CliRunner
 from motcua.definitions.units import load_units
 from motcua.entrypoints.cli.units_cmd import units_app
 from motcua.workflow.errors import InvalidDefinition, InvalidInput, NotFound
+from motcua.workflow.units.checks import build_register
+from motcua.workflow.units.directory import UnitDirectory
+from motcua.workflow.units.model import Province, Resolution, Unit, UnitKind
 
 OLD = {"LOCAL-HD-AN-THUONG", "LOCAL-HD-CAM-THUONG", "LOCAL-HD-BINH-HAN", "LOCAL-HD-NGUYEN-TRAI"}
 THANH_DONG = "LOCAL-HP-THANH-DONG"
@@ -133,9 +138,27 @@ def test_a_split_unit_has_no_single_successor(tmp_path: Path) -> None:
         ((unit("A"),), SEASONS.format(summer_end="11-02"), "province thu: seasons overlap on 11-01, 11-02"),
         ((unit("LOCAL-A"),), "", "LOCAL-A (xã LOCAL-A, thu): a LOCAL-… code must be marked unconfirmed"),
         ((unit("A", valid_to="2025-06-30", successors="A"),), "", "succession cycle: A → A"),
+        (
+            (unit("A", valid_to="2024-12-31", successors="B"),
+             unit("A", valid_from="2025-01-01", valid_to="2025-06-30", successors="C"),
+             unit("B", valid_from="2025-01-01"), unit("C", valid_from="2025-07-01")),
+            "",
+            "A (xã A, thu): succeeded by B from 2025-01-01, but code A is in force again from 2025-01-01",
+        ),
+        (
+            (unit("A", valid_to="2024-12-31", successors="B"), unit("A", valid_from="2025-03-01"),
+             unit("B", valid_from="2025-01-01")),
+            "",
+            "A (xã A, thu): succeeded by B from 2025-01-01, but code A is in force again from 2025-03-01",
+        ),
+        (
+            (unit("A", valid_to="2025-06-30", successors="B, B"), unit("B", valid_from="2025-07-01")),
+            "",
+            "A (xã A, thu): successor B is named 2 times",
+        ),
     ],
     ids=["unknown-successor", "cycle", "overlap", "inverted", "successor-gap", "season-gap", "season-overlap",
-         "local-code", "self-successor"],
+         "local-code", "self-successor", "succeeded-twice", "back-after-succession", "repeated-successor"],
 )
 def test_each_check_refuses_a_bad_file_naming_the_offender(
     tmp_path: Path, units: tuple[str, ...], seasons: str, named: str
@@ -172,3 +195,103 @@ def test_the_command_refuses_a_bad_date() -> None:
     code, out, err = run("--at", "30/06/2025")
     assert (code, out) == (2, "")
     assert err == "error: --at: '30/06/2025' is not a date YYYY-MM-DD\n"
+
+
+@pytest.mark.parametrize(
+    ("validity", "units", "named"),
+    [
+        ("  valid_from: 2025-07-01\n  valid_to: 2025-06-30\n", (unit("A"),),
+         "province thu: valid_to 2025-06-30 is before valid_from 2025-07-01"),
+        ("  valid_to: 2025-06-30\n", (unit("A"),),
+         "unit A (xã A, thu): in force …–…, beyond its province's …–2025-06-30"),
+        ("  valid_to: 2025-06-30\n", (unit("A", valid_to="2025-07-31"),),
+         "unit A (xã A, thu): in force …–2025-07-31, beyond its province's …–2025-06-30"),
+        ("  valid_from: 2025-07-01\n", (unit("A", valid_from="2020-01-01"),),
+         "unit A (xã A, thu): in force 2020-01-01–…, beyond its province's 2025-07-01–…"),
+        ("  valid_from: 2025-07-01\n", (unit("A"),),  # no valid_from: in force on any day before (live_at)
+         "unit A (xã A, thu): in force …–…, beyond its province's 2025-07-01–…"),
+    ],
+    ids=["province-inverted", "outlives-province", "ends-after-province", "starts-before-province",
+         "open-start-in-a-later-province"],
+)
+def test_a_unit_lives_within_its_province(tmp_path: Path, validity: str, units: tuple[str, ...], named: str) -> None:
+    """A unit in force on a day its province is not would receive dossiers in a province that no longer exists."""
+    text = PROVINCE + validity + "units:\n" + "".join(units)
+    (tmp_path / "thu.yaml").write_text(text, encoding="utf-8")
+    assert named in refused(tmp_path)
+
+
+
+@pytest.mark.parametrize(
+    ("entry", "named"),
+    [
+        ('  - code: A\n    name: "An\\nThượng"\n    kind: xã\n', "units.0.name: contains a control character (U+000A)"),
+        (f'  - code: A\n    name: "{"x" * 501}"\n    kind: xã\n', "units.0.name: longer than 500 characters (501)"),
+        ('  - code: A\n    name: "A"\n    kind: xã\n    valid_to: 2025-06-30\n    successors: [B]\n'
+         '    succession: {number: "1/NQ\\n2", signed: 2025-06-16}\n  - code: B\n    name: "B"\n    kind: xã\n'
+         "    valid_from: 2025-07-01\n", "units.0.succession.number: contains a control character (U+000A)"),
+    ],
+    ids=["line-break-in-name", "name-too-long", "line-break-in-resolution"],
+)
+def test_a_name_is_one_line_of_at_most_500_characters(tmp_path: Path, entry: str, named: str) -> None:
+    """A unit's name is printed in labels, reports and sheets, where a line break splits the row."""
+    assert named in refused(write(tmp_path, entry))
+
+
+def test_a_name_written_decomposed_is_read_composed(tmp_path: Path) -> None:
+    """Vietnamese typed on one system is composed (NFC), on another decomposed (NFD): the register holds NFC, so
+    that a label, a report and a search read one spelling."""
+    decomposed = unicodedata.normalize("NFD", "Thành Đông")
+    register = load_units(write(tmp_path, f'  - code: A\n    name: "{decomposed}"\n    kind: phường\n'))
+    assert register.units[0].name == unicodedata.normalize("NFC", "Thành Đông")
+    assert unicodedata.is_normalized("NFC", register.provinces[0].name)
+
+
+def test_a_renamed_unit_is_labelled_by_its_latest_version_whatever_the_file_order(tmp_path: Path) -> None:
+    """A unit renamed keeps its code: reports and the console name it as it is called now, even when the file lists
+    its new version before the old one."""
+    renamed = (
+        '  - code: A\n    name: "Tân Mới"\n    kind: phường\n    valid_from: 2025-07-01\n'
+        '  - code: A\n    name: "Cũ"\n    kind: xã\n    valid_to: 2025-06-30\n'
+    )
+    register = load_units(write(tmp_path, renamed))
+    assert UnitDirectory(register, "A").label("A") == "phường Tân Mới (A)"
+    assert UnitDirectory(register, "A").label("NOWHERE") == "NOWHERE"
+
+
+def test_a_province_code_is_at_most_64_characters(tmp_path: Path) -> None:
+    """The shape a key's or a user's ``--province`` accepts: a longer code would load, and no scope could name it."""
+    (tmp_path / "thu.yaml").write_text(PROVINCE.replace("code: thu", f"code: {'t' * 65}") + "units:\n" + unit("A"),
+                                       encoding="utf-8")
+    assert "province.code: String should have at most 64 characters" in refused(tmp_path)
+
+
+def test_the_cycle_check_is_linear_in_the_successions(tmp_path: Path) -> None:
+    """Forty days of units split in two and merged again: 2⁴⁰ paths, 80 units. The check walks each succession once
+    (it took hours), and still names a cycle added at the end."""
+    day, layers, units = date(2020, 1, 1), 40, []
+    for layer in range(layers):
+        start, end = day + timedelta(days=layer), day + timedelta(days=layer)
+        for half in "AB":
+            following = f"L{layer + 1}A, L{layer + 1}B" if layer + 1 < layers else ""
+            units.append(unit(f"L{layer}{half}", valid_from=start.isoformat() if layer else "",
+                              valid_to=end.isoformat() if following else "", successors=following))
+    register = build_register(load_units(write(tmp_path, *units)).provinces, "test")  # loads, at once
+    assert len(register.units) == 2 * layers
+    looped = [*units[:-1], unit("L39B", valid_from="2020-02-09", valid_to="2020-02-09", successors="L0A")]
+    assert "succession cycle: L0A → L1A → L2A" in refused(write(tmp_path, *looped))
+
+
+def test_a_national_register_is_checked_in_linear_time() -> None:
+    """About Vietnam's 10,000 communes before 2025 and their 3,300 successors: every process checks the register when
+    it starts (the CLI, the HTTP server, each worker). Comparing every unit with every other took seconds at that
+    size, growing with its square; the checks now read each code's versions once (here 20,000 units, well within
+    the bound on a loaded machine)."""
+    resolution = Resolution("202/2025/QH15", date(2025, 6, 12))
+    old = [Unit(f"OLD-{number}", f"Cũ {number}", UnitKind.XA, "vn", None, date(2025, 6, 30), (f"NEW-{number // 3}",),
+                resolution) for number in range(15_000)]
+    new = [Unit(f"NEW-{number}", f"Mới {number}", UnitKind.XA, "vn", date(2025, 7, 1)) for number in range(5_000)]
+    started = perf_counter()
+    register = build_register([Province("vn", "Việt Nam", "tỉnh", (*old, *new))], "test")
+    assert perf_counter() - started < 5
+    assert register.successor_at("OLD-14999", date(2025, 7, 1)).code == "NEW-4999"

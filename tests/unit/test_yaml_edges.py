@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,11 @@ def test_without_libyaml_the_loader_is_the_pure_python_one_and_reads_the_same(
     path.write_text("a: 1\na: 2\n", encoding="utf-8")
     with pytest.raises(InvalidDefinition, match="duplicate key"):
         module.read_yaml(path)
+
+
+def test_every_text_is_read_in_nfc(tmp_path: Path) -> None:
+    """A definition typed decomposed (NFD, as some systems write Vietnamese) reads as the composed text stored."""
+    path = tmp_path / "decomposed.yaml"
+    path.write_text(unicodedata.normalize("NFD", 'tên: "Phường Thành Đông"\n'), encoding="utf-8")
+    assert read_yaml(path) == {"tên": "Phường Thành Đông"}
+    assert all(unicodedata.is_normalized("NFC", text) for text in ("tên", "Phường Thành Đông"))

@@ -4,9 +4,10 @@ reform plan's feedback rows read them.
 Period semantics are Biểu 06's (docs/explanation/one-stop-shop.md): a piece of feedback is *received* in the period
 when the date of its reception falls in it; *to handle* when it is within the unit's competence (not declined), was
 received by the period's end and was not answered before its start; *answered on time* when answered in the period
-by its deadline (as extended), *late* when after; *pending* when not answered by the period's end, *overdue* then
-when its deadline's date is before the period's end. A piece of feedback is counted under the unit that holds it
-(its ``unit``).
+by the date of its deadline (as extended), *late* when after it — calendar dates in Asia/Ho_Chi_Minh, as Biểu 06
+compares them (:func:`~motcua.workflow.worktime.hours.classify`); *pending* when not answered by the period's end,
+*overdue* then when its deadline's date is before the period's end. A piece of feedback is counted under the unit
+that holds it (its ``unit``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from motcua.workflow.engine.ports import CaseQueries
 from motcua.workflow.engine.queries import MAX_PAGE, CaseFilter
 from motcua.workflow.feedback.actions import FEEDBACK_WORKFLOW
 from motcua.workflow.reports.par766 import FeedbackCounts
+from motcua.workflow.worktime.hours import Timeliness, classify
 
 __all__ = ["FEEDBACK_ROWS", "FeedbackFacts", "feedback_cases", "feedback_counts", "feedback_facts", "feedback_rows"]
 
@@ -110,8 +112,8 @@ def feedback_counts(
         if item.declined or received > end or (ended is not None and ended < start):
             continue
         totals["to_handle"] += 1
-        if item.answered and ended is not None and ended <= end:
-            late = item.ended_at is not None and item.ended_at > item.due_at
+        if item.answered and item.ended_at is not None and _day(item.ended_at) <= end:
+            late = classify(item.ended_at, item.due_at) is Timeliness.LATE
             totals["answered_late" if late else "answered_on_time"] += 1
             totals["unsatisfied"] += int(item.satisfied is False)
         else:

@@ -180,17 +180,22 @@ class TaskStatus:
     def done_on_time(self) -> bool:
         return self.lifecycle == "done" and self.ended_on is not None and self.ended_on <= self.due
 
+    def ended_by(self, lifecycle: str, as_of: date) -> bool:
+        """Whether the task had reached ``lifecycle`` (done, cancelled) on ``as_of``: a task that ended after it was
+        still open then (one without an end recorded is taken as ended)."""
+        return self.lifecycle == lifecycle and (self.ended_on is None or self.ended_on <= as_of)
+
     def overdue(self, as_of: date) -> bool:
-        """Still open after its due date, or completed after it."""
-        if self.lifecycle == "cancelled":
+        """On ``as_of``: still open after its due date, or completed after it."""
+        if self.ended_by("cancelled", as_of):
             return False
-        if self.lifecycle == "done":
+        if self.ended_by("done", as_of):
             return not self.done_on_time
         return self.due < as_of
 
     def counts_by(self, as_of: date) -> bool:
-        """In the denominator of the task metrics: not cancelled, and due by ``as_of`` or already done."""
-        return self.lifecycle != "cancelled" and (self.due <= as_of or self.lifecycle == "done")
+        """In the denominator of the task metrics: on ``as_of``, not cancelled, and due or already done."""
+        return not self.ended_by("cancelled", as_of) and (self.due <= as_of or self.ended_by("done", as_of))
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,8 +121,8 @@ class PlanTarget(_Frozen):
     task: Key
     metric: Key
     comparison: Comparison
-    value: float = Field(ge=0)
-    upper: float | None = None  # only for "between"
+    value: float = Field(ge=0, le=100, allow_inf_nan=False)  # a percentage: a ratio never passes 100 %
+    upper: float | None = Field(default=None, ge=0, le=100, allow_inf_nan=False)  # only for "between"
     unit: Unit
     quote: Text
     implied: bool = False

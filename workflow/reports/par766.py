@@ -146,7 +146,7 @@ class FeedbackCounts:
 
     received: int = 0
     to_handle: int = 0
-    answered_on_time: int = 0  # to handle, answered in the period by the (extended) deadline
+    answered_on_time: int = 0  # to handle, answered in the period by the (extended) deadline's Vietnam date
     answered_late: int = 0
     pending_within: int = 0  # to handle, not answered at the period's end, deadline not passed
     pending_overdue: int = 0

@@ -34,7 +34,7 @@ class UnitDirectory:
     home: str
 
     def knows(self, code: str) -> bool:
-        return any(unit.code == code for unit in self.register.units)
+        return self.register.knows(code)
 
     def reception(self, receiving: str | None, deciding: str | None, day: date) -> Reception:
         """The units of a dossier received on `day`; InvalidInput naming the field for a unit that cannot."""
@@ -57,9 +57,11 @@ class UnitDirectory:
         return frozenset(unit.code for unit in self.register.province(province).units)
 
     def label(self, code: str) -> str:
-        """"phường Thành Đông (LOCAL-HP-THANH-DONG)"; the code alone for a unit not in the register."""
-        versions = [unit for unit in self.register.units if unit.code == code]
-        return f"{versions[-1].label} ({code})" if versions else code
+        """"phường Thành Đông (LOCAL-HP-THANH-DONG)", by its latest version; the code alone for a unit not in the
+        register."""
+        if not self.knows(code):
+            return code
+        return f"{self.register.versions(code)[-1].label} ({code})"
 
     def _in_force(self, field: str, code: str, day: date) -> Unit:
         if not self.knows(code):

@@ -134,9 +134,15 @@ class UnitRegister:
 
     provinces: tuple[Province, ...]
     _provinces: dict[str, Province] = field(init=False, repr=False, compare=False)
+    _versions: dict[str, tuple[Unit, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_provinces", {province.code: province for province in self.provinces})
+        versions: dict[str, list[Unit]] = {}
+        for unit in self.units:
+            versions.setdefault(unit.code, []).append(unit)
+        object.__setattr__(self, "_versions", {code: tuple(sorted(found, key=_start))
+                                               for code, found in versions.items()})
 
     @property
     def units(self) -> tuple[Unit, ...]:
@@ -149,10 +155,17 @@ class UnitRegister:
 
     def versions(self, code: str) -> tuple[Unit, ...]:
         """Every version of the unit `code`, oldest first; NotFound if none."""
-        found = sorted((unit for unit in self.units if unit.code == code), key=_start)
-        if not found:
+        if code not in self._versions:
             raise NotFound("unit", f"unknown unit code {code!r}")
-        return tuple(found)
+        return self._versions[code]
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """Every unit code, once."""
+        return tuple(self._versions)
+
+    def knows(self, code: str) -> bool:
+        return code in self._versions
 
     def live_at(self, day: date) -> tuple[Unit, ...]:
         """The units in force on `day`."""

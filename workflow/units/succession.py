@@ -17,7 +17,8 @@ are still at the desk — a dossier whose result is ready but not yet returned (
 asked but not yet confirmed — since the ``transfer`` trigger allows those states too.
 
 A unit split among several successors is never applied: which successor takes which case is a person's
-decision. It is reported with the cases left at the old unit.
+decision. It is reported with the cases left at the old unit; so is a unit that ended without a successor (its code
+not carried on by a later version of it either), whose open cases nobody would carry on.
 """
 
 from __future__ import annotations
@@ -67,8 +68,8 @@ ENDED_AT_THE_DESK: Final = ("result_ready", "withdrawal_requested")
 class Succession:
     """``old`` carried on by ``new`` from ``effective`` (the day after ``old.valid_to``), decided by ``resolution``.
 
-    ``new`` is ``None`` when the old unit was split among several successors (:attr:`successors`): such a
-    succession is reported, never applied."""
+    ``new`` is ``None`` when the old unit was split among several successors (:attr:`successors`), or ended without
+    one: such a succession is reported, never applied."""
 
     old: Unit
     new: Unit | None
@@ -87,8 +88,8 @@ class Succession:
     def data(self) -> dict[str, JsonValue]:
         """The ``transfer`` trigger's data (a single successor only)."""
         if self.new is None:
-            raise InvalidInput("successors", f"{self.old.code} is split among {', '.join(self.successors)}: "
-                                             "no single successor to transfer to")
+            shown = f"is split among {', '.join(self.successors)}" if self.successors else "ended without a successor"
+            raise InvalidInput("successors", f"{self.old.code} {shown}: no single successor to transfer to")
         return {
             "from_units": list(self.joined or (self.old.code,)), "to_unit": self.new.code,
             "resolution": self.resolution.number if self.resolution else "",
@@ -133,9 +134,10 @@ class SuccessionReport:
 
 def due_successions(register: UnitRegister, day: date) -> tuple[Succession, ...]:
     """Every succession in force on ``day`` (its unit ended before it), earliest first: the order a chain is
-    followed in."""
+    followed in. A unit that ended without a successor, its code ended too, is one without a new unit."""
     due = [_succession(register, unit, next_day(unit.valid_to)) for unit in register.units
-           if unit.successors and unit.valid_to is not None and unit.valid_to < day]
+           if unit.valid_to is not None and unit.valid_to < day
+           and (unit.successors or register.versions(unit.code)[-1] == unit)]
     merged: dict[tuple[object, ...], list[str]] = {}
     for succession in due:
         merged.setdefault(_merger(succession), []).append(succession.old.code)

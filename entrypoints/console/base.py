@@ -3,10 +3,10 @@
 A page module exposes ``routes(console) -> APIRouter`` built with :func:`router` (its routes are
 :class:`ConsoleRoute`: every answer carries :data:`HEADERS`, and an error becomes a page, never a stack trace).
 A route that needs a signed-in user takes ``Depends(console.signed_in)`` (a :class:`ConsoleUser`; a browser
-without a live session is sent to ``/console/sign-in?next=…``), or ``Depends(console.requires("operator",
-"auditor"))`` (the same, and a 403 page for a user with none of those roles). A POST takes
-``Depends(console.posted)`` — the user, once :func:`verify_csrf` found the session's token in the form field
-``csrf_token`` (or the ``X-CSRF-Token`` header, for htmx) — or calls :func:`verify_csrf` itself.
+without a live session is sent to ``/console/sign-in?next=…``: the page, or for a form posted the page it was on),
+or ``Depends(console.requires("operator", "auditor"))`` (the same, and a 403 page for a user with none of those
+roles). A POST takes ``Depends(console.posted)`` — the user, once :func:`verify_csrf` found the session's token in
+the form field ``csrf_token`` (or the ``X-CSRF-Token`` header, for htmx) — or calls :func:`verify_csrf` itself.
 
 A user sees and moves dossiers exactly as an API key with the same roles and scope would:
 :meth:`Console.cases` is the same :class:`~motcua.workflow.access.cases.ScopedCases` the HTTP API holds, so a
@@ -24,7 +24,7 @@ from datetime import datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
@@ -241,10 +241,20 @@ class Console:
         return user
 
 
+_READS: Final = frozenset({"GET", "HEAD"})
+
+
 def _local_url(request: Request) -> str:
-    """Where to come back after signing in: this path (and query), never another site."""
-    query = f"?{request.url.query}" if request.url.query else ""
-    return f"{request.url.path}{query}"
+    """Where to come back after signing in: this page (its path and query); for a form posted (a POST cannot be
+    followed again, and a GET of its address is a 405 page), the console page of this site it was posted from (the
+    ``Referer``, which the console's ``Referrer-Policy: same-origin`` sends), else the desk. Never another site."""
+    if request.method in _READS:
+        query = f"?{request.url.query}" if request.url.query else ""
+        return f"{request.url.path}{query}"
+    referer = urlsplit(request.headers.get("referer", ""))
+    if (referer.scheme, referer.netloc) != (request.url.scheme, request.url.netloc):
+        return f"{PREFIX}/"
+    return safe_next(f"{referer.path}?{referer.query}" if referer.query else referer.path)
 
 
 def safe_next(target: str | None) -> str:

@@ -276,8 +276,15 @@ async def verify_csrf(request: Request, user: ConsoleUser) -> None:
         raise PageError(403, CSRF_MESSAGE)
 
 
-def sign_in_redirect(next_url: str) -> RedirectResponse:
-    response = RedirectResponse(f"{PREFIX}/sign-in?next={quote(next_url, safe='')}", status_code=303)
+def sign_in_redirect(request: Request, next_url: str) -> Response:
+    """To the sign-in form, then back to ``next_url``. A request of htmx (``HX-Request``) is answered by an
+    ``HX-Redirect`` instead: htmx would follow a 303 inside its request and swap the sign-in page's results (none)
+    into the page, the address bar showing the sign-in form's; the whole page goes to the form instead."""
+    target = f"{PREFIX}/sign-in?next={quote(next_url, safe='')}"
+    if request.headers.get("hx-request") == "true":
+        response = Response(status_code=204, headers={"HX-Redirect": target})
+    else:
+        response = RedirectResponse(target, status_code=303)
     response.headers.update(HEADERS)
     return response
 
@@ -318,7 +325,7 @@ def _has_control(request: Request) -> bool:
 
 def _answer(console: Console, request: Request, error: Exception) -> Response:
     if isinstance(error, SignInRequired):
-        return sign_in_redirect(error.next_url)
+        return sign_in_redirect(request, error.next_url)
     status, message = _status_of(error)
     return console.error_page(request, status, message, _quietly_user(console, request))
 

@@ -61,6 +61,14 @@ def test_every_page_sends_a_browser_without_a_session_to_sign_in(office: Site) -
         assert answer.headers["content-security-policy"] == CONSOLE_POLICY
 
 
+def test_an_htmx_request_without_a_session_sends_the_whole_page_to_sign_in(office: Site) -> None:
+    """htmx follows a 303 inside its request (the list's results were swapped for the sign-in page's: none)."""
+    answer = office.anonymous().get("/console/dossiers?state=received", headers={"HX-Request": "true"})
+    assert answer.status_code == 204
+    assert answer.headers["hx-redirect"] == "/console/sign-in?next=%2Fconsole%2Fdossiers%3Fstate%3Dreceived"
+    assert answer.headers["content-security-policy"] == CONSOLE_POLICY
+
+
 def test_signing_in_makes_a_new_http_only_session_and_goes_back_to_the_page(office: Site) -> None:
     office.add_user("lan", ["officer"])
     browser = office.anonymous()

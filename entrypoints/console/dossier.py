@@ -9,7 +9,8 @@
 - ``POST /console/dossiers/{code}/fire``: fires the trigger through the user's
   :class:`~motcua.workflow.access.cases.ScopedCases`, with the version the page showed (a hidden field). A refusal
   is said in words on the page (422); a dossier changed by someone else since is 409 with "Hồ sơ đã được người
-  khác thay đổi" and a link to reload it.
+  khác thay đổi" and a link to reload it — unless the change was this very action, by this user, with the same data
+  (the form posted twice, a double click): then it is done, and the second post is answered as the first.
 - ``GET /console/dossiers/{code}/control-sheet.xlsx``: the process control sheet (Phiếu kiểm soát quá trình giải
   quyết hồ sơ), as ``motcua control-sheet --out FILE.xlsx`` writes it.
 
@@ -40,11 +41,11 @@ from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW
 from motcua.workflow.engine.audit import AuditEntry, check_chain
 from motcua.workflow.engine.bounds import CASE_CODE_MAX, CODE_MAX
 from motcua.workflow.engine.clock import VN_TZ
-from motcua.workflow.engine.compiled import WorkflowSet
+from motcua.workflow.engine.compiled import WorkflowSet, validate_data
 from motcua.workflow.engine.decisions import OPEN_TRIGGER
 from motcua.workflow.engine.definition import DataField, WorkflowDefinition
 from motcua.workflow.engine.labels import region_label, role_label, state_label, trigger_label
-from motcua.workflow.engine.model import Case
+from motcua.workflow.engine.model import Case, JsonValue
 from motcua.workflow.errors import (
     ConcurrencyConflict,
     InvalidInput,
@@ -202,9 +203,11 @@ def routes(console: Console) -> APIRouter:
         if spec is None or spec.timer or _VERSION.fullmatch(version) is None:
             raise PageError(400, "Thao tác không hợp lệ.")
         try:
-            cases.fire(code, trigger, user.actor, read_data(trigger, spec.data, posted), expected_version=int(version))
-        except ConcurrencyConflict:
-            return _page(console, request, user, cases.case(code), stale=True, status_code=409)
+            data = read_data(trigger, spec.data, posted)
+            cases.fire(code, trigger, user.actor, data, expected_version=int(version))
+        except ConcurrencyConflict:  # raised by the firing: the data were read
+            if not _done_already(console, cases.history(code), case, Fired(trigger, data, int(version)), user):
+                return _page(console, request, user, cases.case(code), stale=True, status_code=409)
         except _REFUSED as error:
             log.info("console.refused", extra={"trigger": trigger, "error": type(error).__name__})
             return _page(console, request, user, case, error=refusal_text(definition, trigger, error),
@@ -227,6 +230,29 @@ def routes(console: Console) -> APIRouter:
                         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
 
     return pages
+
+
+@dataclass(frozen=True, slots=True)
+class Fired:
+    """What a posted action asked: its trigger, its data as the form gave them, the version its page showed."""
+
+    trigger: str
+    data: Mapping[str, JsonValue]
+    seen: int
+
+
+def _done_already(console: Console, entries: Sequence[AuditEntry], case: Case, fired: Fired,
+                  user: ConsoleUser) -> bool:
+    """Whether the change that moved the dossier past the version the page showed was this action, by ``user``, with
+    the same data (as the engine keeps them): the same form posted twice (a double click), done by its first post."""
+    moved = next((entry for entry in entries if entry.sequence == fired.seen + 1), None)
+    if moved is None or moved.trigger != fired.trigger or moved.actor != user.actor.name:
+        return False
+    compiled = console.motcua.workflows.get(case.definition_key, case.definition_version).trigger(fired.trigger)
+    try:
+        return validate_data(fired.trigger, compiled.data, fired.data, compiled.quick) == moved.data
+    except MalformedData:
+        return False
 
 
 def _page(console: Console, request: Request, user: ConsoleUser, case: Case, *, at: str | None = None,

@@ -128,6 +128,26 @@ def test_a_stale_page_is_told_someone_else_changed_the_dossier(office: Site) -> 
     assert office.motcua.service.get(code).state["lifecycle"] == "processing"
 
 
+def test_an_action_posted_twice_is_done_once_and_the_second_post_is_told_it_was_done(office: Site) -> None:
+    """A double click on "Phê duyệt": the second post carries the version the first one moved past. It changes
+    nothing — and is not told that someone else changed the dossier (its own first post did): it is sent to the
+    page saying the action was done. Another user's, another action's or other data's stale post is still a 409."""
+    code = office.codes["an_open"]
+    browser = office.browser("lan", ["officer"], units=[AN_THUONG])
+    seen = office.motcua.service.get(code).version
+    first = _post(browser, code, "assign", {"assignee": "Phạm Văn Hùng"}, version=seen)
+    again = _post(browser, code, "assign", {"assignee": "Phạm Văn Hùng"}, version=seen)
+    assert first.status_code == again.status_code == 303
+    assert again.headers["location"] == first.headers["location"] == f"/console/dossiers/{code}?done=assign"
+    assert [entry.trigger for entry in office.motcua.service.history(code)].count("assign") == 1
+    other = _post(browser, code, "request_withdrawal", {"reason": "Không cần nữa"}, version=seen)
+    assert other.status_code == 409 and STALE_MESSAGE in other.text
+    otherwise = _post(browser, code, "assign", {"assignee": "Lê Minh Tuấn"}, version=seen)  # another tab's
+    assert otherwise.status_code == 409 and STALE_MESSAGE in otherwise.text
+    colleague = office.browser("mai", ["officer"], units=[AN_THUONG])
+    assert _post(colleague, code, "assign", {"assignee": "Phạm Văn Hùng"}, version=seen).status_code == 409
+
+
 def test_missing_data_is_refused_in_words_with_the_fields_label(office: Site) -> None:
     code = office.codes["an_assigned"]
     answer = _post(office.browser("hung", ["specialist"], units=[AN_THUONG]), code, "request_supplement")

@@ -70,6 +70,8 @@ _VERSION: Final = re.compile(r"[0-9]{1,18}")
 _FORM_MAX: Final = 64  # fields a posted form may carry
 log = logging.getLogger("motcua.console")
 CaseCode = Annotated[str, Path(max_length=CASE_CODE_MAX)]
+"""A case's code, slashes included: a reform-plan task's is ``PLAN/TASK[/PERIOD]`` (``an-thuong-2023/cd-09/q1``). The
+control sheet's route is declared before the page's, which would take ``…/control-sheet.xlsx`` for a code."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +182,22 @@ def routes(console: Console) -> APIRouter:
     pages = router(console)
     SignedIn = Annotated[ConsoleUser, Depends(console.signed_in)]  # noqa: N806 - a type alias local to the routes
 
-    @pages.get("/dossiers/{code}")
+    @pages.get("/dossiers/{code:path}/control-sheet.xlsx")
+    def control_sheet_xlsx(code: CaseCode, user: SignedIn) -> Response:
+        from motcua.adapters.render.audit_xlsx import control_sheet_workbook  # noqa: PLC0415 - openpyxl on demand
+
+        cases = console.cases(user)
+        case = cases.case(code)
+        if case.definition_key != DOSSIER_WORKFLOW:
+            raise PageError(404, "Phiếu kiểm soát chỉ có ở hồ sơ thủ tục hành chính.")
+        book = control_sheet_workbook(control_sheet(cases.history(code)), definition_of(console.motcua, case))
+        buffer = io.BytesIO()
+        book.save(buffer)
+        filename = f"phieu-kiem-soat-{code}.xlsx"
+        return Response(buffer.getvalue(), media_type=_XLSX,
+                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
+
+    @pages.get("/dossiers/{code:path}")
     def dossier(request: Request, code: CaseCode, user: SignedIn,
                 at: Annotated[str | None, Query(max_length=CODE_MAX)] = None,
                 done: Annotated[str | None, Query(max_length=CODE_MAX)] = None) -> Response:
@@ -190,7 +207,7 @@ def routes(console: Console) -> APIRouter:
             notice = f"Đã thực hiện «{trigger_label(definition, done)}»."
         return _page(console, request, user, case, at=at, notice=notice)
 
-    @pages.post("/dossiers/{code}/fire")
+    @pages.post("/dossiers/{code:path}/fire")
     async def fire(request: Request, code: CaseCode, user: SignedIn) -> Response:
         form = await request.form(max_fields=_FORM_MAX, max_files=0)
         await verify_csrf(request, user)  # reads the form parsed above
@@ -213,21 +230,6 @@ def routes(console: Console) -> APIRouter:
             return _page(console, request, user, case, error=refusal_text(definition, trigger, error),
                          status_code=422)
         return RedirectResponse(f"/console/dossiers/{quote(code, safe='')}?done={quote(trigger)}", status_code=303)
-
-    @pages.get("/dossiers/{code}/control-sheet.xlsx")
-    def control_sheet_xlsx(code: CaseCode, user: SignedIn) -> Response:
-        from motcua.adapters.render.audit_xlsx import control_sheet_workbook  # noqa: PLC0415 - openpyxl on demand
-
-        cases = console.cases(user)
-        case = cases.case(code)
-        if case.definition_key != DOSSIER_WORKFLOW:
-            raise PageError(404, "Phiếu kiểm soát chỉ có ở hồ sơ thủ tục hành chính.")
-        book = control_sheet_workbook(control_sheet(cases.history(code)), definition_of(console.motcua, case))
-        buffer = io.BytesIO()
-        book.save(buffer)
-        filename = f"phieu-kiem-soat-{code}.xlsx"
-        return Response(buffer.getvalue(), media_type=_XLSX,
-                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
 
     return pages
 

@@ -32,6 +32,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from motcua.adapters.bootstrap import Motcua
@@ -235,8 +236,9 @@ class Console:
         return dependency
 
     async def posted(self, request: Request) -> ConsoleUser:
-        """A FastAPI dependency for a POST: the signed-in user, once the form carried their CSRF token."""
-        user = self.signed_in(request)
+        """A FastAPI dependency for a POST: the signed-in user (their session read on the thread pool, as a ``def``
+        dependency's), once the form carried their CSRF token."""
+        user = await run_in_threadpool(self.signed_in, request)
         await verify_csrf(request, user)
         return user
 
@@ -307,8 +309,8 @@ class ConsoleRoute(APIRoute):
                 if _has_control(request):  # a NUL reaches no database: PostgreSQL refuses it (a misleading 409)
                     raise PageError(400, CONTROL_MESSAGE)
                 response = await handler(request)
-            except Exception as error:  # every failure of a page is answered by a page
-                response = _answer(console, request, error)
+            except Exception as error:  # every failure of a page is answered by a page (its user read on the pool)
+                response = await run_in_threadpool(_answer, console, request, error)
             for name, value in HEADERS.items():
                 response.headers.setdefault(name, value)
             return response
@@ -377,7 +379,8 @@ def router(console: Console) -> APIRouter:
 
 
 async def http_error_page(console: Console, request: Request, status: int) -> Response:
-    """The page for an error the framework raised before any console route ran (an unknown console address)."""
-    response = console.error_page(request, status, _http_message(status), _quietly_user(console, request))
-    return response
+    """The page for an error the framework raised before any console route ran (an unknown console address); its user
+    is read on the thread pool, as a page's."""
+    user = await run_in_threadpool(_quietly_user, console, request)
+    return console.error_page(request, status, _http_message(status), user)
 

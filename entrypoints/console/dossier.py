@@ -30,6 +30,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from motcua.adapters.render.timeline import Timeline, build_timeline
 from motcua.entrypoints.console.base import Console, ConsoleUser, PageError, router, verify_csrf
@@ -212,26 +213,31 @@ def routes(console: Console) -> APIRouter:
         form = await request.form(max_fields=_FORM_MAX, max_files=0)
         await verify_csrf(request, user)  # reads the form parsed above
         posted = {name: value for name, value in form.items() if isinstance(value, str)}
-        cases = console.cases(user)
-        case = cases.case(code)  # 404 outside the scope, before anything is read of the form
-        definition = definition_of(console.motcua, case)
-        trigger, version = posted.get("trigger", ""), posted.get("version", "")
-        spec = definition.triggers.get(trigger)
-        if spec is None or spec.timer or _VERSION.fullmatch(version) is None:
-            raise PageError(400, "Thao tác không hợp lệ.")
-        try:
-            data = read_data(trigger, spec.data, posted)
-            cases.fire(code, trigger, user.actor, data, expected_version=int(version))
-        except ConcurrencyConflict:  # raised by the firing: the data were read
-            if not _done_already(console, cases.history(code), case, Fired(trigger, data, int(version)), user):
-                return _page(console, request, user, cases.case(code), stale=True, status_code=409)
-        except _REFUSED as error:
-            log.info("console.refused", extra={"trigger": trigger, "error": type(error).__name__})
-            return _page(console, request, user, case, error=refusal_text(definition, trigger, error),
-                         status_code=422)
-        return RedirectResponse(f"/console/dossiers/{quote(code, safe='')}?done={quote(trigger)}", status_code=303)
+        return await run_in_threadpool(_fire, console, request, user, code, posted)  # the loop answers the others
 
     return pages
+
+
+def _fire(console: Console, request: Request, user: ConsoleUser, code: str, posted: Mapping[str, str]) -> Response:
+    """The posted action fired as ``user`` (303 back to the page, done), refused in words (422), or stale (409)."""
+    cases = console.cases(user)
+    case = cases.case(code)  # 404 outside the scope, before anything is read of the form
+    definition = definition_of(console.motcua, case)
+    trigger, version = posted.get("trigger", ""), posted.get("version", "")
+    spec = definition.triggers.get(trigger)
+    if spec is None or spec.timer or _VERSION.fullmatch(version) is None:
+        raise PageError(400, "Thao tác không hợp lệ.")
+    try:
+        data = read_data(trigger, spec.data, posted)
+        cases.fire(code, trigger, user.actor, data, expected_version=int(version))
+    except ConcurrencyConflict:  # raised by the firing: the data were read
+        if not _done_already(console, cases.history(code), case, Fired(trigger, data, int(version)), user):
+            return _page(console, request, user, cases.case(code), stale=True, status_code=409)
+    except _REFUSED as error:
+        log.info("console.refused", extra={"trigger": trigger, "error": type(error).__name__})
+        return _page(console, request, user, case, error=refusal_text(definition, trigger, error),
+                     status_code=422)
+    return RedirectResponse(f"/console/dossiers/{quote(code, safe='')}?done={quote(trigger)}", status_code=303)
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from motcua.adapters.keys import IdempotencyStore, StoredResponse
 from motcua.entrypoints.console.base import CSRF_FIELD, HEADERS, Console, ConsoleUser, PageError, router, verify_csrf
@@ -129,18 +130,23 @@ def routes(console: Console) -> APIRouter:
         form = await request.form(max_fields=_FORM_MAX, max_files=0)
         await verify_csrf(request, user)
         posted = {name: value for name, value in form.items() if isinstance(value, str)}
-        claim = _claim(console, user, posted)
-        if isinstance(claim, str):  # the same form again: the dossier its first post opened
-            return _see_other(claim)
-        try:
-            answer = _receive(console, request, user, posted, claim)
-        except BaseException:
-            claim.release()
-            raise
-        claim.settle(answer)
-        return answer
+        return await run_in_threadpool(_received, console, request, user, posted)  # the loop answers the others
 
     return pages
+
+
+def _received(console: Console, request: Request, user: ConsoleUser, posted: Mapping[str, str]) -> Response:
+    """The posted form received once, whatever number of times it is posted (its key claimed)."""
+    claim = _claim(console, user, posted)
+    if isinstance(claim, str):  # the same form again: the dossier its first post opened
+        return _see_other(claim)
+    try:
+        answer = _receive(console, request, user, posted, claim)
+    except BaseException:
+        claim.release()
+        raise
+    claim.settle(answer)
+    return answer
 
 
 def _receive(console: Console, request: Request, user: ConsoleUser, posted: Mapping[str, str],

@@ -3,10 +3,10 @@
 A page module exposes ``routes(console) -> APIRouter`` built with :func:`router` (its routes are
 :class:`ConsoleRoute`: every answer carries :data:`HEADERS`, and an error becomes a page, never a stack trace).
 A route that needs a signed-in user takes ``Depends(console.signed_in)`` (a :class:`ConsoleUser`; a browser
-without a live session is sent to ``/console/sign-in?next=…``), or ``Depends(console.requires("operator",
-"auditor"))`` (the same, and a 403 page for a user with none of those roles). A POST takes
-``Depends(console.posted)`` — the user, once :func:`verify_csrf` found the session's token in the form field
-``csrf_token`` (or the ``X-CSRF-Token`` header, for htmx) — or calls :func:`verify_csrf` itself.
+without a live session is sent to ``/console/sign-in?next=…``: the page, or for a form posted the page it was on),
+or ``Depends(console.requires("operator", "auditor"))`` (the same, and a 403 page for a user with none of those
+roles). A POST takes ``Depends(console.posted)`` — the user, once :func:`verify_csrf` found the session's token in
+the form field ``csrf_token`` (or the ``X-CSRF-Token`` header, for htmx) — or calls :func:`verify_csrf` itself.
 
 A user sees and moves dossiers exactly as an API key with the same roles and scope would:
 :meth:`Console.cases` is the same :class:`~motcua.workflow.access.cases.ScopedCases` the HTTP API holds, so a
@@ -24,7 +24,7 @@ from datetime import datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
@@ -32,6 +32,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from motcua.adapters.bootstrap import Motcua
@@ -235,16 +236,27 @@ class Console:
         return dependency
 
     async def posted(self, request: Request) -> ConsoleUser:
-        """A FastAPI dependency for a POST: the signed-in user, once the form carried their CSRF token."""
-        user = self.signed_in(request)
+        """A FastAPI dependency for a POST: the signed-in user (their session read on the thread pool, as a ``def``
+        dependency's), once the form carried their CSRF token."""
+        user = await run_in_threadpool(self.signed_in, request)
         await verify_csrf(request, user)
         return user
 
 
+_READS: Final = frozenset({"GET", "HEAD"})
+
+
 def _local_url(request: Request) -> str:
-    """Where to come back after signing in: this path (and query), never another site."""
-    query = f"?{request.url.query}" if request.url.query else ""
-    return f"{request.url.path}{query}"
+    """Where to come back after signing in: this page (its path and query); for a form posted (a POST cannot be
+    followed again, and a GET of its address is a 405 page), the console page of this site it was posted from (the
+    ``Referer``, which the console's ``Referrer-Policy: same-origin`` sends), else the desk. Never another site."""
+    if request.method in _READS:
+        query = f"?{request.url.query}" if request.url.query else ""
+        return f"{request.url.path}{query}"
+    referer = urlsplit(request.headers.get("referer", ""))
+    if (referer.scheme, referer.netloc) != (request.url.scheme, request.url.netloc):
+        return f"{PREFIX}/"
+    return safe_next(f"{referer.path}?{referer.query}" if referer.query else referer.path)
 
 
 def safe_next(target: str | None) -> str:
@@ -266,8 +278,15 @@ async def verify_csrf(request: Request, user: ConsoleUser) -> None:
         raise PageError(403, CSRF_MESSAGE)
 
 
-def sign_in_redirect(next_url: str) -> RedirectResponse:
-    response = RedirectResponse(f"{PREFIX}/sign-in?next={quote(next_url, safe='')}", status_code=303)
+def sign_in_redirect(request: Request, next_url: str) -> Response:
+    """To the sign-in form, then back to ``next_url``. A request of htmx (``HX-Request``) is answered by an
+    ``HX-Redirect`` instead: htmx would follow a 303 inside its request and swap the sign-in page's results (none)
+    into the page, the address bar showing the sign-in form's; the whole page goes to the form instead."""
+    target = f"{PREFIX}/sign-in?next={quote(next_url, safe='')}"
+    if request.headers.get("hx-request") == "true":
+        response = Response(status_code=204, headers={"HX-Redirect": target})
+    else:
+        response = RedirectResponse(target, status_code=303)
     response.headers.update(HEADERS)
     return response
 
@@ -290,8 +309,8 @@ class ConsoleRoute(APIRoute):
                 if _has_control(request):  # a NUL reaches no database: PostgreSQL refuses it (a misleading 409)
                     raise PageError(400, CONTROL_MESSAGE)
                 response = await handler(request)
-            except Exception as error:  # every failure of a page is answered by a page
-                response = _answer(console, request, error)
+            except Exception as error:  # every failure of a page is answered by a page (its user read on the pool)
+                response = await run_in_threadpool(_answer, console, request, error)
             for name, value in HEADERS.items():
                 response.headers.setdefault(name, value)
             return response
@@ -308,7 +327,7 @@ def _has_control(request: Request) -> bool:
 
 def _answer(console: Console, request: Request, error: Exception) -> Response:
     if isinstance(error, SignInRequired):
-        return sign_in_redirect(error.next_url)
+        return sign_in_redirect(request, error.next_url)
     status, message = _status_of(error)
     return console.error_page(request, status, message, _quietly_user(console, request))
 
@@ -360,7 +379,8 @@ def router(console: Console) -> APIRouter:
 
 
 async def http_error_page(console: Console, request: Request, status: int) -> Response:
-    """The page for an error the framework raised before any console route ran (an unknown console address)."""
-    response = console.error_page(request, status, _http_message(status), _quietly_user(console, request))
-    return response
+    """The page for an error the framework raised before any console route ran (an unknown console address); its user
+    is read on the thread pool, as a page's."""
+    user = await run_in_threadpool(_quietly_user, console, request)
+    return console.error_page(request, status, _http_message(status), user)
 

@@ -9,7 +9,8 @@
 - ``POST /console/dossiers/{code}/fire``: fires the trigger through the user's
   :class:`~motcua.workflow.access.cases.ScopedCases`, with the version the page showed (a hidden field). A refusal
   is said in words on the page (422); a dossier changed by someone else since is 409 with "Hồ sơ đã được người
-  khác thay đổi" and a link to reload it.
+  khác thay đổi" and a link to reload it — unless the change was this very action, by this user, with the same data
+  (the form posted twice, a double click): then it is done, and the second post is answered as the first.
 - ``GET /console/dossiers/{code}/control-sheet.xlsx``: the process control sheet (Phiếu kiểm soát quá trình giải
   quyết hồ sơ), as ``motcua control-sheet --out FILE.xlsx`` writes it.
 
@@ -29,6 +30,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from motcua.adapters.render.timeline import Timeline, build_timeline
 from motcua.entrypoints.console.base import Console, ConsoleUser, PageError, router, verify_csrf
@@ -40,11 +42,11 @@ from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW
 from motcua.workflow.engine.audit import AuditEntry, check_chain
 from motcua.workflow.engine.bounds import CASE_CODE_MAX, CODE_MAX
 from motcua.workflow.engine.clock import VN_TZ
-from motcua.workflow.engine.compiled import WorkflowSet
+from motcua.workflow.engine.compiled import WorkflowSet, validate_data
 from motcua.workflow.engine.decisions import OPEN_TRIGGER
 from motcua.workflow.engine.definition import DataField, WorkflowDefinition
 from motcua.workflow.engine.labels import region_label, role_label, state_label, trigger_label
-from motcua.workflow.engine.model import Case
+from motcua.workflow.engine.model import Case, JsonValue
 from motcua.workflow.errors import (
     ConcurrencyConflict,
     InvalidInput,
@@ -69,6 +71,8 @@ _VERSION: Final = re.compile(r"[0-9]{1,18}")
 _FORM_MAX: Final = 64  # fields a posted form may carry
 log = logging.getLogger("motcua.console")
 CaseCode = Annotated[str, Path(max_length=CASE_CODE_MAX)]
+"""A case's code, slashes included: a reform-plan task's is ``PLAN/TASK[/PERIOD]`` (``an-thuong-2023/cd-09/q1``). The
+control sheet's route is declared before the page's, which would take ``…/control-sheet.xlsx`` for a code."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,39 +183,7 @@ def routes(console: Console) -> APIRouter:
     pages = router(console)
     SignedIn = Annotated[ConsoleUser, Depends(console.signed_in)]  # noqa: N806 - a type alias local to the routes
 
-    @pages.get("/dossiers/{code}")
-    def dossier(request: Request, code: CaseCode, user: SignedIn,
-                at: Annotated[str | None, Query(max_length=CODE_MAX)] = None,
-                done: Annotated[str | None, Query(max_length=CODE_MAX)] = None) -> Response:
-        case = console.cases(user).case(code)
-        definition, notice = definition_of(console.motcua, case), None
-        if done in definition.triggers:
-            notice = f"Đã thực hiện «{trigger_label(definition, done)}»."
-        return _page(console, request, user, case, at=at, notice=notice)
-
-    @pages.post("/dossiers/{code}/fire")
-    async def fire(request: Request, code: CaseCode, user: SignedIn) -> Response:
-        form = await request.form(max_fields=_FORM_MAX, max_files=0)
-        await verify_csrf(request, user)  # reads the form parsed above
-        posted = {name: value for name, value in form.items() if isinstance(value, str)}
-        cases = console.cases(user)
-        case = cases.case(code)  # 404 outside the scope, before anything is read of the form
-        definition = definition_of(console.motcua, case)
-        trigger, version = posted.get("trigger", ""), posted.get("version", "")
-        spec = definition.triggers.get(trigger)
-        if spec is None or spec.timer or _VERSION.fullmatch(version) is None:
-            raise PageError(400, "Thao tác không hợp lệ.")
-        try:
-            cases.fire(code, trigger, user.actor, read_data(trigger, spec.data, posted), expected_version=int(version))
-        except ConcurrencyConflict:
-            return _page(console, request, user, cases.case(code), stale=True, status_code=409)
-        except _REFUSED as error:
-            log.info("console.refused", extra={"trigger": trigger, "error": type(error).__name__})
-            return _page(console, request, user, case, error=refusal_text(definition, trigger, error),
-                         status_code=422)
-        return RedirectResponse(f"/console/dossiers/{quote(code, safe='')}?done={quote(trigger)}", status_code=303)
-
-    @pages.get("/dossiers/{code}/control-sheet.xlsx")
+    @pages.get("/dossiers/{code:path}/control-sheet.xlsx")
     def control_sheet_xlsx(code: CaseCode, user: SignedIn) -> Response:
         from motcua.adapters.render.audit_xlsx import control_sheet_workbook  # noqa: PLC0415 - openpyxl on demand
 
@@ -226,7 +198,69 @@ def routes(console: Console) -> APIRouter:
         return Response(buffer.getvalue(), media_type=_XLSX,
                         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
 
+    @pages.get("/dossiers/{code:path}")
+    def dossier(request: Request, code: CaseCode, user: SignedIn,
+                at: Annotated[str | None, Query(max_length=CODE_MAX)] = None,
+                done: Annotated[str | None, Query(max_length=CODE_MAX)] = None) -> Response:
+        case = console.cases(user).case(code)
+        definition, notice = definition_of(console.motcua, case), None
+        if done in definition.triggers:
+            notice = f"Đã thực hiện «{trigger_label(definition, done)}»."
+        return _page(console, request, user, case, at=at, notice=notice)
+
+    @pages.post("/dossiers/{code:path}/fire")
+    async def fire(request: Request, code: CaseCode, user: SignedIn) -> Response:
+        form = await request.form(max_fields=_FORM_MAX, max_files=0)
+        await verify_csrf(request, user)  # reads the form parsed above
+        posted = {name: value for name, value in form.items() if isinstance(value, str)}
+        return await run_in_threadpool(_fire, console, request, user, code, posted)  # the loop answers the others
+
     return pages
+
+
+def _fire(console: Console, request: Request, user: ConsoleUser, code: str, posted: Mapping[str, str]) -> Response:
+    """The posted action fired as ``user`` (303 back to the page, done), refused in words (422), or stale (409)."""
+    cases = console.cases(user)
+    case = cases.case(code)  # 404 outside the scope, before anything is read of the form
+    definition = definition_of(console.motcua, case)
+    trigger, version = posted.get("trigger", ""), posted.get("version", "")
+    spec = definition.triggers.get(trigger)
+    if spec is None or spec.timer or _VERSION.fullmatch(version) is None:
+        raise PageError(400, "Thao tác không hợp lệ.")
+    try:
+        data = read_data(trigger, spec.data, posted)
+        cases.fire(code, trigger, user.actor, data, expected_version=int(version))
+    except ConcurrencyConflict:  # raised by the firing: the data were read
+        if not _done_already(console, cases.history(code), case, Fired(trigger, data, int(version)), user):
+            return _page(console, request, user, cases.case(code), stale=True, status_code=409)
+    except _REFUSED as error:
+        log.info("console.refused", extra={"trigger": trigger, "error": type(error).__name__})
+        return _page(console, request, user, case, error=refusal_text(definition, trigger, error),
+                     status_code=422)
+    return RedirectResponse(f"/console/dossiers/{quote(code, safe='')}?done={quote(trigger)}", status_code=303)
+
+
+@dataclass(frozen=True, slots=True)
+class Fired:
+    """What a posted action asked: its trigger, its data as the form gave them, the version its page showed."""
+
+    trigger: str
+    data: Mapping[str, JsonValue]
+    seen: int
+
+
+def _done_already(console: Console, entries: Sequence[AuditEntry], case: Case, fired: Fired,
+                  user: ConsoleUser) -> bool:
+    """Whether the change that moved the dossier past the version the page showed was this action, by ``user``, with
+    the same data (as the engine keeps them): the same form posted twice (a double click), done by its first post."""
+    moved = next((entry for entry in entries if entry.sequence == fired.seen + 1), None)
+    if moved is None or moved.trigger != fired.trigger or moved.actor != user.actor.name:
+        return False
+    compiled = console.motcua.workflows.get(case.definition_key, case.definition_version).trigger(fired.trigger)
+    try:
+        return validate_data(fired.trigger, compiled.data, fired.data, compiled.quick) == moved.data
+    except MalformedData:
+        return False
 
 
 def _page(console: Console, request: Request, user: ConsoleUser, case: Case, *, at: str | None = None,

@@ -31,6 +31,7 @@ from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from motcua.entrypoints.console.base import HEADERS, PREFIX, Console, ConsoleUser, PageError, router
 from motcua.entrypoints.console.operations_views import (
@@ -148,14 +149,20 @@ def _audit_routes(pages: APIRouter, console: Console) -> None:
             raise PageError(403, "Tài khoản của bạn không có quyền xem trang này.")
         _every_unit(user)
         content = await anchor_file.read(ANCHOR_MAX_BYTES + 1)
-        try:
-            if len(content) > ANCHOR_MAX_BYTES:
-                raise InvalidInput("anchor", "the file is larger than any anchor")
-            anchored = Anchor.from_json(json_document(content.decode("utf-8")))
-        except (InvalidInput, ValueError) as error:
-            message = error.message if isinstance(error, InvalidInput) else "the file is not an anchor's JSON"
-            return console.render(request, user, "audit_anchors.html", status_code=400, error=message,
-                                  anchor=take(motcua.store.entries(), console.clock.now()))
-        report = check(anchored, motcua.store.entries())
-        return console.render(request, user, "audit_anchors.html", anchored=anchored, report=report,
+        return await run_in_threadpool(_anchor_checked, console, request, user, content)  # the whole log is read
+
+
+def _anchor_checked(console: Console, request: Request, user: ConsoleUser, content: bytes) -> Response:
+    """The log checked against the anchor file ``content`` (``motcua verify --anchor``), or why it is no anchor."""
+    motcua = console.motcua
+    try:
+        if len(content) > ANCHOR_MAX_BYTES:
+            raise InvalidInput("anchor", "the file is larger than any anchor")
+        anchored = Anchor.from_json(json_document(content.decode("utf-8")))
+    except (InvalidInput, ValueError) as error:
+        message = error.message if isinstance(error, InvalidInput) else "the file is not an anchor's JSON"
+        return console.render(request, user, "audit_anchors.html", status_code=400, error=message,
                               anchor=take(motcua.store.entries(), console.clock.now()))
+    report = check(anchored, motcua.store.entries())
+    return console.render(request, user, "audit_anchors.html", anchored=anchored, report=report,
+                          anchor=take(motcua.store.entries(), console.clock.now()))

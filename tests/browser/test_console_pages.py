@@ -98,3 +98,18 @@ def test_the_list_filters_in_place(visitor: Callable[..., Visitor], desk_softwar
     assert moved not in results.inner_text()
     assert page.evaluate("() => window.sameDocument === true"), "the page was reloaded instead of updated"
     assert "state=received" in page.url
+
+
+def test_a_filter_changed_after_the_session_ended_goes_to_the_sign_in_page(visitor: Callable[..., Visitor]) -> None:
+    """htmx follows a redirect inside its request: without a live session the list's results were replaced by
+    nothing (the sign-in page has no results) and the user was never told to sign in again. The whole page goes to
+    the sign-in form instead, which brings the user back to the filtered list."""
+    person = visitor()
+    sign_in(person, OFFICER, next_path="/console/dossiers")
+    page = person.page
+    person.context.clear_cookies()  # the session ended (expired, signed out in another tab)
+    with page.expect_navigation():
+        page.get_by_label("Trạng thái").select_option(label="Được tiếp nhận")
+    page.wait_for_url("**/console/sign-in?next=*")
+    assert "state%3Dreceived" in page.url
+    assert page.get_by_label("Tên đăng nhập").is_visible()

@@ -98,6 +98,19 @@ def test_the_document_round_trips_and_refuses_what_is_not_an_anchor(
             Anchor.from_json(broken)
 
 
+@pytest.mark.parametrize("edited", [{"format": []}, {"format": {}}, {"format": [2]},
+                                    {"taken_at": "0001-01-01T00:00:00+14:00"},
+                                    {"taken_at": "9999-12-31T23:59:59-14:00"}])
+def test_a_format_that_is_no_number_or_an_instant_no_clock_can_show_is_refused_in_words(
+    anchored: tuple[list[Case], list[AuditEntry], Anchor], edited: dict[str, object],
+) -> None:
+    """Once a TypeError (a list is no member of a set of numbers) and an OverflowError (an instant at the calendar's
+    edge has no Vietnam time), which the console answered with a 500."""
+    document = {**json.loads(json.dumps(anchored[2].as_json())), **edited}
+    with pytest.raises(InvalidInput):
+        Anchor.from_json(document)
+
+
 def test_an_untouched_log_matches_and_growth_is_reported_not_judged(
     motcua: Motcua, clock: ManualClock, anchored: tuple[list[Case], list[AuditEntry], Anchor],
 ) -> None:

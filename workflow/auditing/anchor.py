@@ -135,7 +135,7 @@ class Anchor:
         if not isinstance(document, Mapping) or document.get("kind") != ANCHOR_KIND:
             raise InvalidInput("anchor", f"not a {ANCHOR_KIND} document")
         format_ = document.get("format")
-        if isinstance(format_, bool) or format_ not in READABLE_FORMATS:
+        if not isinstance(format_, int) or isinstance(format_, bool) or format_ not in READABLE_FORMATS:
             raise InvalidInput("anchor", f"format {format_!r} is not one of {sorted(READABLE_FORMATS)}")
         raw_heads = document.get("heads")
         if not isinstance(raw_heads, list):
@@ -162,6 +162,10 @@ def _instant(value: object) -> datetime:
         parsed = None
     if parsed is None or parsed.tzinfo is None:
         raise InvalidInput("anchor", f"taken_at {value!r} is not an ISO 8601 instant with its offset")
+    try:
+        to_vietnam_time(parsed)  # the report says when the anchor was taken, in Vietnam time
+    except OverflowError:
+        raise InvalidInput("anchor", f"taken_at {value!r} is at the calendar's edge: no anchor was taken") from None
     return parsed
 
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 import re
 
 from motcua.adapters.users import SignInPolicy, sign_in
-from tests.unit.console.console_a import AN_THUONG, PASSWORD, Site
+from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW
+from motcua.workflow.engine.queries import CaseFilter
+from tests.unit.console.console_a import AN_THUONG, PASSWORD, PROCEDURE, Site, csrf_of
 
 _SIGN_IN = re.compile(r'name="signin_token" value="([^"]+)"')
 
@@ -38,3 +40,20 @@ def test_guesses_lock_the_user_out_on_every_backend(office: Site) -> None:
     locked = office.users.user("lan")
     assert locked is not None and locked.locked(now) and locked.failures == 0
     assert sign_in(office.users, "lan", PASSWORD, now, policy) is None  # locked: even the right password
+
+
+def test_a_reception_form_posted_twice_opens_one_dossier_on_every_backend(office: Site) -> None:
+    """The form's key is claimed in the SQL idempotency records as in memory: the second post is sent to the first
+    post's dossier."""
+    browser = office.browser("lan", ["officer"], units=[AN_THUONG])
+    page = browser.get("/console/dossiers/new").text
+    key = re.search(r'name="form_key" value="([^"]+)"', page)
+    assert key is not None
+    form = {"csrf_token": csrf_of(page), "form_key": key[1], "data.procedure": PROCEDURE,
+            "data.channel": "direct", "data.applicant_name": "Lê Thị Hoa"}
+    first = browser.post("/console/dossiers/new", data=form)
+    again = browser.post("/console/dossiers/new", data=form)
+    assert first.status_code == again.status_code == 303
+    assert again.headers["location"] == first.headers["location"]
+    dossiers = office.motcua.store.find(CaseFilter(definition_key=DOSSIER_WORKFLOW), limit=100).items
+    assert len(dossiers) == 4  # the site's three, and this one

@@ -24,7 +24,11 @@ def test_a_day_at_the_desk_on_every_backend(office: Site) -> None:
     form = {"csrf_token": csrf_of(page.text), "trigger": "assign", "version": version, "data.assignee": "lan"}
     assert browser.post(f"/console/dossiers/{code}/fire", data=form).status_code == 303
     assert office.motcua.service.get(code).attributes["assignee"] == "lan"
-    stale = browser.post(f"/console/dossiers/{code}/fire", data=form)  # the same page posted again
+    again = browser.post(f"/console/dossiers/{code}/fire", data=form)  # the same form posted again: done once
+    assert again.status_code == 303 and again.headers["location"] == f"/console/dossiers/{code}?done=assign"
+    assert [entry.trigger for entry in office.motcua.service.history(code)].count("assign") == 1
+    stale = browser.post(f"/console/dossiers/{code}/fire",  # another action from the same page, now stale
+                         data={**form, "trigger": "request_withdrawal", "data.reason": "Không cần nữa"})
     assert stale.status_code == 409 and "Hồ sơ đã được người khác thay đổi" in stale.text
     assert browser.get(f"/console/dossiers/{office.codes['cam_open']}").status_code == 404
 

@@ -7,6 +7,7 @@ import re
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from fastapi import FastAPI
@@ -58,6 +59,14 @@ def test_every_page_sends_a_browser_without_a_session_to_sign_in(office: Site) -
         assert answer.status_code == 303, route
         assert answer.headers["location"].startswith("/console/sign-in?next=%2Fconsole%2F")
         assert answer.headers["content-security-policy"] == CONSOLE_POLICY
+
+
+def test_an_htmx_request_without_a_session_sends_the_whole_page_to_sign_in(office: Site) -> None:
+    """htmx follows a 303 inside its request (the list's results were swapped for the sign-in page's: none)."""
+    answer = office.anonymous().get("/console/dossiers?state=received", headers={"HX-Request": "true"})
+    assert answer.status_code == 204
+    assert answer.headers["hx-redirect"] == "/console/sign-in?next=%2Fconsole%2Fdossiers%3Fstate%3Dreceived"
+    assert answer.headers["content-security-policy"] == CONSOLE_POLICY
 
 
 def test_signing_in_makes_a_new_http_only_session_and_goes_back_to_the_page(office: Site) -> None:
@@ -164,6 +173,25 @@ def test_an_expired_session_signs_the_user_out(office: Site) -> None:
     browser = office.browser("lan", ["officer"], units=[AN_THUONG])
     office.clock.advance(timedelta(hours=8, seconds=1))
     assert browser.get("/console/").status_code == 303
+
+
+def test_a_form_posted_after_the_session_expired_goes_back_to_its_page_after_signing_in(office: Site) -> None:
+    """Signing in never lands on the address a form was posted to (a GET there is a 405 page: the sign-out, an
+    action of a dossier): the browser goes back to the page the form was on, or to the desk."""
+    browser = office.browser("lan", ["officer"], units=[AN_THUONG])
+    code = office.codes["an_open"]
+    page = f"http://testserver/console/dossiers/{code}?at=2025-06-02T10%3A00"
+    token = csrf_of(browser.get(f"/console/dossiers/{code}").text)
+    office.clock.advance(timedelta(hours=8, seconds=1))
+    fired = browser.post(f"/console/dossiers/{code}/fire", data={"csrf_token": token, "trigger": "assign"},
+                         headers={"referer": page})
+    assert fired.status_code == 303
+    back = quote(page.removeprefix("http://testserver"), safe="")
+    assert fired.headers["location"] == f"/console/sign-in?next={back}"
+    for referer in (None, "https://elsewhere.example/console/dossiers", "http://testserver/api/dossiers"):
+        headers = {} if referer is None else {"referer": referer}
+        out = browser.post("/console/sign-out", data={"csrf_token": token}, headers=headers)
+        assert out.status_code == 303 and out.headers["location"] == "/console/sign-in?next=%2Fconsole%2F", referer
 
 
 def test_a_disabled_user_is_signed_out_and_cannot_sign_in(office: Site) -> None:

@@ -7,15 +7,18 @@ import io
 import re
 from dataclasses import replace
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 from openpyxl import load_workbook
 
+from motcua.definitions.plans import load_plan, plan_paths
 from motcua.definitions.workflows import WORKFLOWS_DIR, load_definition
 from motcua.entrypoints.console.base import CONSOLE_POLICY
 from motcua.entrypoints.console.dossier import STALE_MESSAGE, offered
 from motcua.entrypoints.console.forms import form_fields, read_data
 from motcua.workflow.errors import MalformedData
+from motcua.workflow.plan.intake import load_tasks
 from tests.unit.console.console_a import AN_THUONG, CAM_THUONG, PROVINCE, Site, csrf_of, site
 
 DOSSIER = load_definition(WORKFLOWS_DIR / "tthc-dossier.v1.yaml")
@@ -128,6 +131,26 @@ def test_a_stale_page_is_told_someone_else_changed_the_dossier(office: Site) -> 
     assert office.motcua.service.get(code).state["lifecycle"] == "processing"
 
 
+def test_an_action_posted_twice_is_done_once_and_the_second_post_is_told_it_was_done(office: Site) -> None:
+    """A double click on "Phê duyệt": the second post carries the version the first one moved past. It changes
+    nothing — and is not told that someone else changed the dossier (its own first post did): it is sent to the
+    page saying the action was done. Another user's, another action's or other data's stale post is still a 409."""
+    code = office.codes["an_open"]
+    browser = office.browser("lan", ["officer"], units=[AN_THUONG])
+    seen = office.motcua.service.get(code).version
+    first = _post(browser, code, "assign", {"assignee": "Phạm Văn Hùng"}, version=seen)
+    again = _post(browser, code, "assign", {"assignee": "Phạm Văn Hùng"}, version=seen)
+    assert first.status_code == again.status_code == 303
+    assert again.headers["location"] == first.headers["location"] == f"/console/dossiers/{code}?done=assign"
+    assert [entry.trigger for entry in office.motcua.service.history(code)].count("assign") == 1
+    other = _post(browser, code, "request_withdrawal", {"reason": "Không cần nữa"}, version=seen)
+    assert other.status_code == 409 and STALE_MESSAGE in other.text
+    otherwise = _post(browser, code, "assign", {"assignee": "Lê Minh Tuấn"}, version=seen)  # another tab's
+    assert otherwise.status_code == 409 and STALE_MESSAGE in otherwise.text
+    colleague = office.browser("mai", ["officer"], units=[AN_THUONG])
+    assert _post(colleague, code, "assign", {"assignee": "Phạm Văn Hùng"}, version=seen).status_code == 409
+
+
 def test_missing_data_is_refused_in_words_with_the_fields_label(office: Site) -> None:
     code = office.codes["an_assigned"]
     answer = _post(office.browser("hung", ["specialist"], units=[AN_THUONG]), code, "request_supplement")
@@ -221,3 +244,28 @@ def test_a_field_naming_a_person_suggests_the_users_who_see_the_dossier(office: 
     datalist = re.search(r'<datalist id="assign-data-assignee-list">(.*?)</datalist>', page.text)
     assert datalist is not None and 'list="assign-data-assignee-list"' in page.text
     assert re.findall(r'<option value="([^"]+)">', datalist[1]) == ["hung"]
+
+
+def test_a_plan_task_whose_code_holds_slashes_opens_and_moves_like_a_dossier(office: Site) -> None:
+    """A reform-plan task's code is ``PLAN/TASK[/PERIOD]``: its page, its actions and the operations page's link to
+    it were 404s (the route's code stopped at the first slash), so an ``owner`` could move nothing in the console."""
+    plan = load_plan(plan_paths()[0])
+    load_tasks(office.motcua.service, office.motcua.rules, plan, unit=AN_THUONG)
+    code = plan.occurrences()[0].code
+    assert "/" in code
+    owner = office.browser("tuan", ["owner"], units=[AN_THUONG])
+    assert f'<a href="/console/dossiers/{code}">{code}</a>' in owner.get("/console/plan").text  # the plan links it
+    page = owner.get(f"/console/dossiers/{code}")
+    assert page.status_code == 200 and "Bắt đầu thực hiện" in page.text
+    started = _post(owner, code, "start")
+    assert started.status_code == 303
+    assert started.headers["location"] == f"/console/dossiers/{quote(code, safe='')}?done=start"
+    assert "Đã thực hiện «Bắt đầu thực hiện»" in owner.get(started.headers["location"]).text
+    assert office.motcua.service.get(code).state["lifecycle"] == "in_progress"
+    assert owner.get(f"/console/dossiers/{code}/control-sheet.xlsx").status_code == 404  # a dossier's only
+    elsewhere = office.browser("cam", ["owner"], units=[CAM_THUONG]).get(f"/console/dossiers/{code}")
+    assert elsewhere.status_code == 404  # another unit's task: not found, as a code never issued
+    operator = office.browser("van-hanh", ["operator"], units=[AN_THUONG])
+    links = set(re.findall(r'href="(/console/dossiers/[^"]+)"', operator.get("/console/operations").text))
+    task_links = [link for link in links if link.count("/") > 3]
+    assert task_links and all(operator.get(link).status_code == 200 for link in task_links)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from motcua.workflow.access.cases import ScopedCases
 from motcua.workflow.engine.queries import CaseFilter
 from tests.unit.console.console_a import AN_THUONG, CAM_THUONG, PROCEDURE, Site, csrf_of, site
 
@@ -87,3 +90,61 @@ def test_only_officers_receive_and_only_with_the_csrf_token(office: Site) -> Non
     assert office.browser("hung", ["specialist"], units=[AN_THUONG]).get("/console/dossiers/new").status_code == 403
     browser = office.browser("lan", ["officer"], units=[AN_THUONG])
     assert browser.post("/console/dossiers/new", data=APPLICANT).status_code == 403
+
+
+_FORM_KEY = re.compile(r'name="form_key" value="([^"]+)"')
+
+
+def _form_of(browser) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The hidden fields of a reception form as the browser got it (the CSRF token and the form's own key)."""
+    page = browser.get("/console/dossiers/new").text
+    key = _FORM_KEY.search(page)
+    assert key is not None, "the reception form carries its own key"
+    return {"csrf_token": csrf_of(page), "form_key": key[1]}
+
+
+def test_a_form_posted_twice_receives_one_dossier(office: Site) -> None:
+    """A double click, a reload of the answer, a retry after a lost answer: the same form posted again opens no second
+    dossier, and the browser is sent to the dossier the first post opened."""
+    browser = office.browser("lan", ["officer"], units=[AN_THUONG])
+    before = len(office.motcua.store.find(CaseFilter(), limit=100).items)
+    form = {**_form_of(browser), **APPLICANT}
+    first = browser.post("/console/dossiers/new", data=form)
+    again = browser.post("/console/dossiers/new", data=form)
+    assert first.status_code == again.status_code == 303
+    assert again.headers["location"] == first.headers["location"]
+    assert len(office.motcua.store.find(CaseFilter(), limit=100).items) == before + 1
+    other = browser.post("/console/dossiers/new", data={**form, "data.applicant_name": "Người khác"})
+    assert other.status_code == 409 and "đã được gửi" in other.text  # the key of a form already used, other values
+    assert len(office.motcua.store.find(CaseFilter(), limit=100).items) == before + 1
+    assert browser.post("/console/dossiers/new", data={**_form_of(browser), **APPLICANT}).status_code == 303
+
+
+def test_a_refused_form_comes_back_with_a_new_key_and_its_correction_is_received(office: Site) -> None:
+    browser = office.browser("lan", ["officer"], units=[AN_THUONG])
+    form = {**_form_of(browser), **APPLICANT}
+    refused = browser.post("/console/dossiers/new", data={**form, "data.applicant_name": ""})
+    assert refused.status_code == 422
+    key = _FORM_KEY.search(refused.text)
+    assert key is not None and key[1] != form["form_key"]
+    assert browser.post("/console/dossiers/new", data={**form, "form_key": key[1]}).status_code == 303
+    assert browser.post("/console/dossiers/new", data={**form, "form_key": "<short>"}).status_code == 400
+
+
+def test_a_form_whose_first_post_failed_half_way_opens_the_number_it_reserved(office: Site,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first post drew a number, kept it on its claim, then failed (a 500): the same form posted again opens
+    the dossier under that number — no second number is drawn for one form."""
+    browser = office.browser("lan", ["officer"], units=[AN_THUONG])
+    form = {**_form_of(browser), **APPLICANT}
+    register = ScopedCases.register
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(ScopedCases, "register", failing)
+    assert browser.post("/console/dossiers/new", data=form).status_code == 500
+    monkeypatch.setattr(ScopedCases, "register", register)
+    again = browser.post("/console/dossiers/new", data=form)
+    assert again.status_code == 303
+    assert again.headers["location"] == f"/console/dossiers/{AN_THUONG}-250602-0003?done=receive"

@@ -219,6 +219,11 @@ def test_an_anchor_downloaded_then_checked(fresh: Office) -> None:
     odd = auditor.post("/console/audit/anchors/check", data={"csrf_token": token},
                        files={"anchor": ("anchor.json", surrogate.encode(), "application/json")})
     assert odd.status_code == 400 and "Không đọc được dấu neo" in odd.text  # was a 500: the digest failed later
+    for edited in ({"format": []}, {"taken_at": "0001-01-01T00:00:00+14:00"}):  # were 500s
+        malformed = json.dumps({**kept.json(), **edited})
+        refused = auditor.post("/console/audit/anchors/check", data={"csrf_token": token},
+                               files={"anchor": ("anchor.json", malformed.encode(), "application/json")})
+        assert refused.status_code == 400 and "Không đọc được dấu neo" in refused.text, edited
     no_token = auditor.post("/console/audit/anchors/check",
                             files={"anchor": ("anchor.json", kept.content, "application/json")})
     assert no_token.status_code == 403

@@ -58,6 +58,8 @@ __all__ = [
     "KEY_CACHE_SIZE",
     "KEY_CACHE_TTL",
     "KEY_PREFIX",
+    "RECORDS_KEPT",
+    "SWEEP_EVERY",
     "SYSTEM_ROLE",
     "ApiKey",
     "ApiKeyStore",
@@ -66,6 +68,7 @@ __all__ = [
     "IdempotencyStore",
     "MemoryHttpStore",
     "NewKey",
+    "RecordSweep",
     "StoredResponse",
     "VerifiedKeys",
     "authenticate",
@@ -88,6 +91,11 @@ _SHOWN: Final = 3  # the characters of an applicant's identity number a listing 
 _ROLE_SHOWN: Final = 40  # the characters of an unknown role an error quotes
 IN_FLIGHT_LEASE: Final = timedelta(seconds=60)
 """A claim with no response after this long is taken as abandoned (its server died): a retry runs again."""
+RECORDS_KEPT: Final = timedelta(days=1)
+"""How long an idempotency record is kept at least: a retry within it gets the first answer; older records are
+deleted (:class:`RecordSweep`), and the same key then acts as a new request."""
+SWEEP_EVERY: Final = timedelta(hours=1)
+"""How often a server process deletes the records older than :data:`RECORDS_KEPT` (one indexed DELETE)."""
 KEY_CACHE_TTL: Final = timedelta(seconds=5)
 """How long a server process trusts a key it verified without reading it again: a key revoked is refused by every
 server at most this long after ``motcua apikey revoke`` (:class:`VerifiedKeys`)."""
@@ -221,6 +229,31 @@ class IdempotencyStore(Protocol):
         """Give a claim up after a server error: forgotten, or — when it reserved something — left for the
         next try to take over at once, reservation included."""
         ...
+
+
+    def purge(self, before: datetime) -> int:
+        """Delete the records claimed before ``before`` (answered, refused or abandoned); how many."""
+        ...
+
+
+@dataclass(slots=True)
+class RecordSweep:
+    """Deletes the idempotency records older than :data:`RECORDS_KEPT`, at most once every :data:`SWEEP_EVERY`:
+    what keeps the table from growing without end. Each server process's claims call :meth:`after_claim`; a sweep
+    twice in a row from two processes deletes nothing the second time."""
+
+    records: IdempotencyStore
+    every: timedelta = SWEEP_EVERY
+    kept: timedelta = RECORDS_KEPT
+    _next: datetime | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def after_claim(self, now: datetime) -> None:
+        with self._lock:
+            if self._next is not None and now < self._next:
+                return
+            self._next = now + self.every
+        self.records.purge(now - self.kept)
 
 
 class HttpStore(ApiKeyStore, IdempotencyStore, Protocol):
@@ -424,6 +457,14 @@ class MemoryHttpStore:
                 del self._records[(scope, key)]
             else:
                 record.created_at = claimed_at - IN_FLIGHT_LEASE  # abandoned now: the next try takes it over
+
+
+    def purge(self, before: datetime) -> int:
+        with self._lock:
+            old = [place for place, record in self._records.items() if record.created_at < before]
+            for place in old:
+                del self._records[place]
+            return len(old)
 
 
 def _abandoned(response: StoredResponse | None, created_at: datetime, now: datetime) -> bool:

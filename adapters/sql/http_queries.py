@@ -48,6 +48,7 @@ class HttpQueries:
             status_code=param("status_code"), headers=param("headers"), body=param("body")))
         self.forget = sql(sa.delete(RECORDS).where(_held(), RECORDS.c.reserved.is_(None)))
         self.abandon = sql(sa.update(RECORDS).where(_held()).values(created_at=param("abandoned_at")))
+        self.purge = sql(sa.delete(RECORDS).where(RECORDS.c.created_at < param("before")).returning(RECORDS.c.key_id))
 
 
 def _insert_record(sql: Compiler) -> sa.Insert:

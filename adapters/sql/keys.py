@@ -82,6 +82,10 @@ class SqlHttpStore:
             # a claim that reserved something is left abandoned, for the next try to take over at once
             unit.execute(self._sql.abandon, {**held, "abandoned_at": self._codec.instant(claimed_at - IN_FLIGHT_LEASE)})
 
+    def purge(self, before: datetime) -> int:
+        with self._driver.transaction() as unit:
+            return len(unit.all(self._sql.purge, {"before": self._codec.instant(before)}))
+
     def _held(self, scope: str, key: str, claimed_at: datetime) -> dict[str, object]:
         return {"key_id": scope, "idempotency_key": key, "claimed_at": self._codec.instant(claimed_at)}
 

@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Final
@@ -36,6 +37,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from motcua.adapters.bootstrap import Motcua
+from motcua.adapters.keys import RecordSweep
 from motcua.adapters.users import CONSOLE_ROLES, SignInPolicy, UserStore, session_key
 from motcua.entrypoints.console.first_run import FirstRun
 from motcua.workflow.access.cases import ScopedCases
@@ -180,6 +182,11 @@ class Console:
     policy: SignInPolicy = field(default_factory=SignInPolicy)
     templates: Jinja2Templates = field(default_factory=_templates)
     first_run: FirstRun = field(default_factory=FirstRun)
+
+    @cached_property
+    def record_sweep(self) -> RecordSweep:
+        """Deletes the reception forms' idempotency records older than a day, now and then."""
+        return RecordSweep(self.motcua.backend.keys)
 
     def cases(self, user: ConsoleUser) -> ScopedCases:
         """The dossiers as ``user`` may see and move them (as an API key with the same grant)."""

@@ -101,6 +101,7 @@ def _claim(console: Console, user: ConsoleUser, posted: Mapping[str, str]) -> _C
     records, scope, now = console.motcua.backend.keys, f"console:{user.name}", console.clock.now()
     printed = fingerprint("POST", _PATH, {name: value for name, value in posted.items() if name != CSRF_FIELD}, None)
     claimed = records.claim(scope, key, printed, now)
+    console.record_sweep.after_claim(now)
     if claimed.fresh:
         return _Claim(records, scope, key, now, claimed.reserved)
     if claimed.fingerprint != printed:

@@ -34,7 +34,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from motcua.adapters.bootstrap import DEFAULT_HTTP_MAX_BODY, Motcua
-from motcua.adapters.keys import ApiKey, HttpStore, VerifiedKeys
+from motcua.adapters.keys import ApiKey, HttpStore, RecordSweep, VerifiedKeys
 from motcua.definitions.units import UNIT_CODE_MAX_LENGTH, UNIT_CODE_PATTERN
 from motcua.entrypoints.console.app import console_of
 from motcua.entrypoints.http import limits
@@ -145,7 +145,8 @@ def create_app(motcua: Motcua, store: HttpStore, *, registry: CollectorRegistry 
     dossier's read or transition runs on the event loop when its request is alone (:mod:`.offload`; not on
     PostgreSQL, where the thread pool overlaps the waits of concurrent requests)."""
     chosen_clock = clock or SystemClock()
-    context = _Context(motcua, store, chosen_clock, Idempotency(store, chosen_clock), VerifiedKeys(store, chosen_clock),
+    idempotency = Idempotency(store, chosen_clock, RecordSweep(store))
+    context = _Context(motcua, store, chosen_clock, idempotency, VerifiedKeys(store, chosen_clock),
                        Offload(on_loop=short_on_loop))
     app = FastAPI(title=title, version="1", description=__doc__ or "", docs_url=None, redoc_url=None,
                   swagger_ui_oauth2_redirect_url=None)  # /docs is served by secure(), from motcua's own assets

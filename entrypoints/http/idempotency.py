@@ -29,7 +29,7 @@ from typing import Final
 
 from fastapi import Response
 
-from motcua.adapters.keys import IdempotencyStore, StoredResponse
+from motcua.adapters.keys import IdempotencyStore, RecordSweep, StoredResponse
 from motcua.entrypoints.http.problems import BAD_KEY, IN_FLIGHT, KEY_REUSED, ApiProblem, from_error, problem_response
 from motcua.workflow.engine.clock import Clock
 from motcua.workflow.errors import MotcuaError
@@ -80,8 +80,11 @@ def _answer(action: Callable[[Reservation], Response], reservation: Reservation)
 
 @dataclass(frozen=True)
 class Idempotency:
+    """``sweep``: deletes the records older than a day now and then (:class:`~motcua.adapters.keys.RecordSweep`)."""
+
     records: IdempotencyStore
     clock: Clock
+    sweep: RecordSweep
 
     def run(
         self, scope: str, key: str | None, printed: Callable[[], str], action: Callable[[Reservation], Response]
@@ -95,6 +98,7 @@ class Idempotency:
         request_print = printed()
         claimed_at = self.clock.now()
         claimed = self.records.claim(scope, key, request_print, claimed_at)
+        self.sweep.after_claim(claimed_at)
         if not claimed.fresh:
             return self._earlier(claimed.fingerprint, request_print, claimed.response, key)
         reservation = Reservation(claimed.reserved,

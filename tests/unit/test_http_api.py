@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -293,6 +294,20 @@ def test_a_retried_reception_registers_one_dossier(api: Api) -> None:
     leader = api.headers("leader", **{"Idempotency-Key": "receipt-0001"})
     other_key = api.client.post("/dossiers", json=body, headers=leader)
     _problem(other_key, 403, "role-not-allowed")  # another API key: another scope, and leaders do not receive
+
+
+def test_a_key_is_kept_a_day_then_forgotten_by_the_servers_sweep(api: Api, clock: ManualClock) -> None:
+    body = {"procedure": PROCEDURE, "channel": "direct", "applicant": {"name": "Trần Văn An"}}
+    headers = api.headers(**{"Idempotency-Key": "receipt-0001"})
+    first = api.client.post("/dossiers", json=body, headers=headers)
+    clock.advance(timedelta(hours=23))
+    assert api.client.post("/dossiers", json=body, headers=headers).json() == first.json()  # within the day
+    clock.advance(timedelta(hours=2))  # the first request is 25 hours old, the last sweep 23 hours
+    api.client.post("/dossiers", json=body, headers=api.headers(**{"Idempotency-Key": "receipt-0002"}))
+    assert api.store.purge(clock.now() - timedelta(hours=24)) == 0  # that claim swept the old record away
+    again = api.client.post("/dossiers", json=body, headers=headers)
+    assert again.status_code == 201 and "idempotent-replayed" not in again.headers
+    assert again.json()["code"] != first.json()["code"]  # a new request after a day: a new dossier
 
 
 def test_refusals_are_replayed_too_and_in_flight_duplicates_get_409(api: Api, clock: ManualClock) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,16 @@ import pytest
 from typer.testing import CliRunner
 
 from motcua.adapters.backends import MEMORY_URL, open_backend
-from motcua.adapters.keys import IN_FLIGHT_LEASE, HttpStore, StoredResponse, authenticate, key_roles, new_key
+from motcua.adapters.keys import (
+    IN_FLIGHT_LEASE,
+    RECORDS_KEPT,
+    HttpStore,
+    RecordSweep,
+    StoredResponse,
+    authenticate,
+    key_roles,
+    new_key,
+)
 from motcua.definitions.units import load_units
 from motcua.definitions.workflows import WORKFLOWS_DIR, load_definition
 from motcua.entrypoints.cli.main import app
@@ -20,18 +30,24 @@ from motcua.entrypoints.cli.usage import USAGE_ERROR
 from motcua.workflow.access.scope import EVERYTHING
 from motcua.workflow.errors import InvalidInput
 from motcua.workflow.units.directory import UnitDirectory
+from tests import services
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HttpStore]:
-    """The keys of the backend the factory opens (in memory, or on a SQLite file beside the dossiers)."""
-    backend = open_backend(MEMORY_URL if request.param == "memory" else f"sqlite:///{tmp_path / 'keys.db'}")
-    try:
+    """The keys of the backend the factory opens (in memory, on a SQLite file beside the dossiers, or on a fresh
+    PostgreSQL database)."""
+    with ExitStack() as stack:
+        if request.param == "postgres":
+            services.require_postgres()
+            url = services.postgres_url(stack.enter_context(services.postgres_database()))
+        else:
+            url = MEMORY_URL if request.param == "memory" else f"sqlite:///{tmp_path / 'keys.db'}"
+        backend = open_backend(url)
+        stack.callback(backend.close)
         yield backend.keys
-    finally:
-        backend.close()
 
 
 def test_a_key_is_stored_hashed_and_authenticates_until_revoked(store: HttpStore) -> None:
@@ -212,6 +228,49 @@ def test_a_released_claim_that_reserved_something_is_taken_over_at_once(store: H
     store.release("k1", "a", NOW)  # a 5xx after the dossier was opened
     again = store.claim("k1", "a", "print", NOW + timedelta(seconds=1))
     assert again.fresh and again.reserved == "000.00.00.H23-240304-0007"
+
+
+def test_records_older_than_the_purge_instant_are_deleted_and_their_key_acts_anew(store: HttpStore) -> None:
+    assert store.claim("k1", "old", "print", NOW).fresh
+    store.complete("k1", "old", NOW, StoredResponse(201, {}, '{"code": "FIRST"}'))
+    assert store.claim("k1", "abandoned", "print", NOW).fresh  # in flight, its server died
+    later = NOW + timedelta(hours=30)
+    assert store.claim("k1", "new", "print", later).fresh
+    assert store.purge(NOW + timedelta(hours=1)) == 2
+    assert store.purge(NOW + timedelta(hours=1)) == 0
+    assert store.claim("k1", "old", "print", later).fresh  # forgotten: a new request
+    assert not store.claim("k1", "new", "print", later).fresh  # kept
+
+
+def test_the_sweep_deletes_what_is_older_than_a_day_at_most_once_an_hour(store: HttpStore) -> None:
+    def answered(key: str, at: datetime) -> None:
+        assert store.claim("k1", key, "print", at).fresh
+        store.complete("k1", key, at, StoredResponse(201, {}, "{}"))
+
+    sweep = RecordSweep(store)
+    answered("a", NOW)
+    sweep.after_claim(NOW)  # the first claim of the process sweeps: nothing is a day old
+    answered("b", NOW + RECORDS_KEPT)
+    sweep.after_claim(NOW + RECORDS_KEPT)  # "a" is a day old, not older: kept
+    assert not store.claim("k1", "a", "print", NOW + RECORDS_KEPT).fresh
+    day_and_a_half = NOW + RECORDS_KEPT + timedelta(hours=12)
+    sweep.after_claim(day_and_a_half)  # an hour after the last sweep: "a" goes, "b" stays
+    assert store.claim("k1", "a", "print", day_and_a_half).fresh
+    assert not store.claim("k1", "b", "print", day_and_a_half).fresh
+
+
+def test_the_sweep_waits_an_hour_between_two_deletes() -> None:
+    deleted: list[datetime] = []
+
+    class Records:
+        def purge(self, before: datetime) -> int:
+            deleted.append(before)
+            return 0
+
+    sweep = RecordSweep(Records())  # type: ignore[arg-type]  # only purge is called
+    for minutes in (0, 1, 59, 60, 61, 125):
+        sweep.after_claim(NOW + timedelta(minutes=minutes))
+    assert deleted == [NOW + timedelta(minutes=m) - RECORDS_KEPT for m in (0, 60, 125)]
 
 
 def test_the_apikey_commands_create_list_and_revoke(tmp_path: Path) -> None:

@@ -122,6 +122,13 @@ def test_the_engine_refuses_data_out_of_bounds_naming_the_field(data: dict[str, 
     assert len(str(refused.value)) < 300
 
 
+def test_a_text_too_long_is_said_in_characters_as_every_bound_says_it() -> None:
+    with pytest.raises(MalformedData) as refused:
+        validate_data("note", data_model("note", FIELDS), {"text": "x" * 5_000, "names": ["ok", "y" * 2_001]})
+    assert refused.value.problems == {"text": "longer than 2000 characters (5000)",
+                                      "names.1": "longer than 2000 characters (2001)"}
+
+
 def test_the_engine_keeps_free_text_and_the_longest_values_in_bounds() -> None:
     data = {"text": "Dòng một\r\nDòng hai\tcột" + "x" * 1_970, "integer": 2**53 - 1, "number": 1e308,
             "names": ["Đ" * 2_000] * 50}

@@ -39,8 +39,13 @@ __all__ = ["CompiledTrigger", "CompiledWorkflow", "QuickData", "RegionRun", "Wor
 
 
 def _free_nfc(text: str) -> str:
-    """Free text (:func:`~motcua.workflow.engine.bounds.free_text`), then NFC: one validator, called once a field."""
-    return unicodedata.normalize("NFC", free_text(text))
+    """Free text (:func:`~motcua.workflow.engine.bounds.free_text`), then NFC, of at most ``TEXT_MAX`` characters: one
+    validator, called once a field. The length is said here, in characters, as every bound of motcua says it (the
+    field's own ``max_length`` after a validator would say "items"); it stays in the schema all the same."""
+    composed = unicodedata.normalize("NFC", free_text(text))
+    if len(composed) > TEXT_MAX:
+        raise ValueError(f"longer than {TEXT_MAX} characters ({len(composed)})")
+    return composed
 
 
 # Text of a trigger's data, on every path (HTTP, CLI, Python): trimmed, NFC, 1 to TEXT_MAX characters, no control

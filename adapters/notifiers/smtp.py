@@ -28,9 +28,9 @@ import structlog
 from motcua.adapters.notifiers.identity import EFFECT_ID_HEADER, effect_key
 from motcua.workflow.engine.clock import VN_TZ
 from motcua.workflow.engine.model import JsonValue, OutboxItem
-from motcua.workflow.errors import DeliveryFailed, delivery_failure
+from motcua.workflow.errors import DeliveryFailed, InvalidInput, delivery_failure
 
-__all__ = ["Letter", "SmtpNotifier", "compose"]
+__all__ = ["Letter", "SmtpNotifier", "checked_addresses", "compose"]
 
 _ROLES = {
     "officer": "Công chức Bộ phận Một cửa",
@@ -224,6 +224,18 @@ def _address(entry: str) -> Address:
         raise _BadAddress(entry)
     address: Address = found[0]
     return address
+
+
+def checked_addresses(setting: str, entries: Sequence[str]) -> tuple[str, ...]:
+    """``entries``, each an address :class:`SmtpNotifier` can send from or to; else :class:`InvalidInput` naming
+    ``setting`` and the place of the first that is not (not the address itself: it may name a person)."""
+    for place, entry in enumerate(entries, 1):
+        try:
+            _address(entry)
+        except _BadAddress:
+            raise InvalidInput(setting, f"address {place} is not one e-mail address (name@domain, or "
+                                        "Name <name@domain>; several are separated by commas)") from None
+    return tuple(entries)
 
 
 def _render(address: Address) -> str:

@@ -40,6 +40,7 @@ __all__ = ["WebhookNotifier", "verify_signature"]
 
 _SIGNATURE_PREFIX = "sha256="
 _RETRYABLE_STATUSES = frozenset({HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS})
+_TIMESTAMP_DIGITS = 20  # more than Unix seconds will need: a longer header is refused before int() reads it
 
 
 def _sign(secret: bytes, timestamp: str, body: bytes) -> str:
@@ -56,13 +57,16 @@ def verify_signature(
     ``timestamp`` and ``signature`` are the ``X-Motcua-Timestamp`` and ``X-Motcua-Signature``
     headers, ``body`` the raw request body (before any JSON parsing), ``now`` the receiver's Unix
     time. False when the timestamp is not a number or is more than ``tolerance`` seconds away from
-    ``now`` (a replayed request), or when the signature does not match; compared in constant time.
+    ``now`` (a replayed request), or when the signature does not match; compared in constant time. Never raises for
+    what a request holds: a hostile header is answered False like any other.
     """
     text = str(timestamp)
-    if not (text.isascii() and text.isdigit()) or abs(now - int(text)) > tolerance:
+    if not (len(text) <= _TIMESTAMP_DIGITS and text.isascii() and text.isdigit()) or abs(now - int(text)) > tolerance:
+        return False
+    if not signature.isascii():  # a signature is ASCII hex: anything else cannot match
         return False
     expected = _sign(secret, text, body)
-    return hmac.compare_digest(expected.encode("ascii"), signature.encode("utf-8"))
+    return hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii"))
 
 
 class WebhookNotifier:

@@ -16,9 +16,10 @@ with these headers:
     ``motcua-effect-<id>`` (:func:`~motcua.adapters.notifiers.identity.effect_key`, also ``idempotency_key`` in
     the body): the same on every attempt to deliver one effect, so a receiver can drop repeats.
 
-A receiver checks the request with :func:`verify_signature` before trusting it. A 2xx answer
-means delivered; 408, 429, 5xx, timeouts and connection errors are worth retrying; any other answer
-is final. Each delivery opens its own connection: nothing to close, and safe across worker forks.
+A receiver checks the request with :func:`verify_signature` before trusting it. Its answer is read by its status
+alone (the body is not read: one dripped or without end holds nothing). A 2xx answer means delivered; 408, 429,
+5xx, timeouts and connection errors are worth retrying; any other answer is final. Each delivery opens its own
+connection: nothing to close, and safe across worker forks.
 """
 
 from __future__ import annotations
@@ -90,14 +91,14 @@ class WebhookNotifier:
             "Idempotency-Key": effect_key(item),
         }
         try:
-            response = httpx.post(self.url, content=body, headers=headers, timeout=self.timeout)
+            with httpx.stream("POST", self.url, content=body, headers=headers, timeout=self.timeout) as response:
+                _check(item, response)  # the status alone: a body dripped or without end is never read
         except (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL) as error:
             raise DeliveryFailed(item.kind, f"webhook: {error}") from error
         except httpx.TimeoutException as error:
             raise DeliveryUnavailable(item.kind, f"webhook: timed out after {self.timeout}s") from error
         except httpx.RequestError as error:
             raise DeliveryUnavailable(item.kind, f"webhook: {type(error).__name__}: {error}") from error
-        _check(item, response)
 
 
 def _body(item: OutboxItem) -> bytes:

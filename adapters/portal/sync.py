@@ -31,6 +31,7 @@ retry) never takes the portal's dossier back to an older status; each progress r
 from __future__ import annotations
 
 import json
+import time
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ from motcua.workflow.errors import DeliveryFailed, DeliveryUnavailable, MotcuaEr
 
 __all__ = [
     "DUPLICATE_MARK",
+    "MAX_ANSWER",
     "PORTAL_KIND",
     "HttpxTransport",
     "PortalAddressInvalid",
@@ -76,6 +78,8 @@ PORTAL_KIND: Final = SYNC_KIND
 DUPLICATE_MARK: Final = "đã tồn tại"
 _RETRYABLE: Final = frozenset({HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS})
 _DETAIL_LIMIT: Final = 300  # characters of an answer quoted in an error
+MAX_ANSWER: Final = 4 << 20  # bytes of an answer read: the portal's are a few hundred (a refusal quoting megabytes
+# is still read whole, then quoted as an excerpt)
 
 
 # -- transport ------------------------------------------------------------------------------------
@@ -95,7 +99,10 @@ class PortalTransport(Protocol):
 
 
 class HttpxTransport:
-    """POSTs JSON (UTF-8) to the portal's URL with a bearer token; one connection per request."""
+    """POSTs JSON (UTF-8) to the portal's URL with a bearer token; one connection per request. The answer's body is
+    read up to :data:`MAX_ANSWER` bytes (what is beyond is dropped: the answer is then malformed) and within the
+    timeout (a body still coming after it is a timeout), so a portal that drips its answer, or sends one without
+    end, holds a worker no longer than the timeout and fills no memory."""
 
     def __init__(self, url: str, token: str, *, timeout: float = 10.0) -> None:
         self.url = url
@@ -105,14 +112,27 @@ class HttpxTransport:
     def send(self, document: Mapping[str, JsonValue]) -> PortalAnswer:
         body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         try:
-            response = httpx.post(self.url, content=body, headers=self._headers, timeout=self.timeout)
+            with httpx.stream("POST", self.url, content=body, headers=self._headers, timeout=self.timeout) as response:
+                return PortalAnswer(response.status_code, _bounded(response, time.monotonic() + self.timeout))
         except (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL) as error:
             raise PortalAddressInvalid(f"{error}") from error
         except httpx.TimeoutException as error:
             raise PortalUnreachable(f"timed out after {self.timeout}s") from error
         except httpx.RequestError as error:
             raise PortalUnreachable(f"{type(error).__name__}: {error}") from error
-        return PortalAnswer(response.status_code, response.content)
+
+
+def _bounded(response: httpx.Response, deadline: float) -> bytes:
+    """The first :data:`MAX_ANSWER` bytes of the answer's body, read by ``deadline`` (``time.monotonic()``), else
+    ``httpx.ReadTimeout``."""
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) >= MAX_ANSWER:
+            break
+        if time.monotonic() > deadline:
+            raise httpx.ReadTimeout("the answer's body took longer than the timeout", request=response.request)
+    return bytes(body[:MAX_ANSWER])
 
 
 # -- answers --------------------------------------------------------------------------------------

@@ -504,3 +504,17 @@ def test_every_attempt_on_every_channel_carries_the_effects_key(smtp: SmtpServic
         "motcua-effect-42", "motcua-effect-42", "motcua-effect-43"]
     assert [json.loads(request.body)["idempotency_key"] for request in requests] == [
         "motcua-effect-42", "motcua-effect-42", "motcua-effect-43"]
+
+
+def test_a_channel_failing_for_good_does_not_park_one_that_may_succeed_later(
+    smtp: SmtpService, receiver: Receiver
+) -> None:
+    """E-mail refused for good, the webhook's receiver away: the effect is retried (else it was parked at once, and
+    the receiver never got it without an operator), and the error names both failures."""
+    smtp.mailbox.data_reply = "554 5.6.0 Message rejected"
+    receiver.statuses = [503]
+
+    failed = failure(FanOut([smtp.notifier(), receiver.notifier()]), effect())
+
+    assert isinstance(failed, Retryable)
+    assert "554" in failed.detail and "HTTP 503" in failed.detail

@@ -239,7 +239,8 @@ def checked_addresses(setting: str, entries: Sequence[str]) -> tuple[str, ...]:
 
 
 def _render(address: Address) -> str:
-    return formataddr((address.display_name, address.addr_spec), charset="utf-8")
+    """The address as a header carries it, its display name in NFC (as the subject and body are)."""
+    return formataddr((unicodedata.normalize("NFC", address.display_name), address.addr_spec), charset="utf-8")
 
 
 def _failure(kind: str, error: Exception) -> DeliveryFailed:

@@ -518,3 +518,18 @@ def test_a_channel_failing_for_good_does_not_park_one_that_may_succeed_later(
 
     assert isinstance(failed, Retryable)
     assert "554" in failed.detail and "HTTP 503" in failed.detail
+
+
+def test_names_in_the_addresses_arrive_in_nfc(smtp: SmtpService) -> None:
+    """A display name typed decomposed (NFD, as some keyboards and macOS write it) is sent composed, as every other
+    Vietnamese text motcua writes."""
+    nfd = unicodedata.normalize("NFD", SENDER)
+    officer = unicodedata.normalize("NFD", RECIPIENTS["officer"][1])
+    notifier = SmtpNotifier("127.0.0.1", smtp.port, nfd, {"officer": [officer]}, timeout=5)
+
+    notifier.deliver(effect())
+
+    [message] = smtp.mailbox.messages()
+    assert message["From"] == SENDER and unicodedata.is_normalized("NFC", str(message["From"]))
+    assert message["To"] == "Phạm Văn Hùng <hung@tanlap.gov.vn>"
+    assert unicodedata.is_normalized("NFC", str(message["To"]))

@@ -206,13 +206,18 @@ class SmtpNotifier:
             return smtp.sendmail(sender.addr_spec, [to.addr_spec for to in recipients], message)
 
 
+_LONGEST_NAME = 100  # characters of a display name
+_LONGEST_ADDRESS = 254  # characters of an address (RFC 5321's path, less its angle brackets)
+
+
 class _BadAddress(ValueError):
     def __init__(self, entry: str) -> None:
         super().__init__(f"malformed address {entry!r}")
 
 
 def _address(entry: str) -> Address:
-    """One address, bare (``a@b.vn``) or with a display name (``Lê Minh Tuấn <tuan@b.vn>``)."""
+    """One address, bare (``a@b.vn``) or with a display name (``Lê Minh Tuấn <tuan@b.vn>``); the name at most
+    :data:`_LONGEST_NAME` characters, the address :data:`_LONGEST_ADDRESS`."""
     holder = EmailMessage()
     try:
         holder["To"] = entry
@@ -223,6 +228,8 @@ def _address(entry: str) -> Address:
     if header.defects or len(found) != 1 or not found[0].addr_spec.isascii() or not found[0].domain:
         raise _BadAddress(entry)
     address: Address = found[0]
+    if len(address.display_name) > _LONGEST_NAME or len(address.addr_spec) > _LONGEST_ADDRESS:
+        raise _BadAddress(entry)  # a header line holds no more than 998 bytes: the server would refuse every message
     return address
 
 

@@ -533,3 +533,19 @@ def test_names_in_the_addresses_arrive_in_nfc(smtp: SmtpService) -> None:
     assert message["From"] == SENDER and unicodedata.is_normalized("NFC", str(message["From"]))
     assert message["To"] == "Phạm Văn Hùng <hung@tanlap.gov.vn>"
     assert unicodedata.is_normalized("NFC", str(message["To"]))
+
+
+def test_the_longest_addresses_taken_fit_the_lines_of_a_message(smtp: SmtpService) -> None:
+    """A display name of 100 characters without a space, an address of 254: every line stays within the 998 bytes
+    SMTP allows (a longer name made the server refuse every message, 500 Line too long, and each notice was parked)."""
+    name, local = "Ộ" * 100, "a" * 64
+    address = f"{local}@{'b' * 60}.{'c' * 60}.{'d' * 60}.{'e' * (254 - 64 - 1 - 183)}.vn"[:254]
+    entry = f"{name} <{address}>"
+    notifier = SmtpNotifier("127.0.0.1", smtp.port, entry, {"officer": [entry, entry, entry]}, timeout=5)
+
+    notifier.deliver(effect())
+
+    [envelope] = smtp.mailbox.received
+    assert isinstance(envelope.content, bytes)
+    assert max(len(line) for line in envelope.content.split(b"\r\n")) <= 998
+    assert smtp.mailbox.messages()[0]["From"].addresses[0].display_name == name

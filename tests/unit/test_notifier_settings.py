@@ -26,6 +26,8 @@ PASSWORD = "mat-khau-bi-mat"
     ({**SMTP, "MOTCUA_SMTP_FROM": "motcua@tanlap.gov.vn\r\nBcc: x@y.vn"}, "MOTCUA_SMTP_FROM"),
     ({**SMTP, "MOTCUA_NOTIFY_LEADER": "tuan@tanlap.gov.vn, khong-co-ten-mien"}, "MOTCUA_NOTIFY_LEADER"),
     ({**SMTP, "MOTCUA_NOTIFY_OFFICER": "lan@tanlap.gov.vn; hung@tanlap.gov.vn"}, "MOTCUA_NOTIFY_OFFICER"),
+    ({**SMTP, "MOTCUA_SMTP_FROM": "A" * 3000 + " <motcua@tanlap.gov.vn>"}, "MOTCUA_SMTP_FROM"),  # no line holds it
+    ({**SMTP, "MOTCUA_NOTIFY_CHAIRMAN": "Bộ " * 1000 + "<chutich@tanlap.gov.vn>"}, "MOTCUA_NOTIFY_CHAIRMAN"),
     ({**WEBHOOK, "MOTCUA_WEBHOOK_URL": "ftp://one-stop.example.vn/hook"}, "MOTCUA_WEBHOOK_URL"),
     ({**WEBHOOK, "MOTCUA_WEBHOOK_URL": "one-stop.example.vn/hook"}, "MOTCUA_WEBHOOK_URL"),
     ({**WEBHOOK, "MOTCUA_WEBHOOK_URL": "https://"}, "MOTCUA_WEBHOOK_URL"),

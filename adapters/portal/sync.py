@@ -186,7 +186,9 @@ def _is_duplicate(message: str) -> bool:
 
 
 def _shown(body: bytes) -> str:
-    return body.decode("utf-8", errors="replace").strip()[:_DETAIL_LIMIT]
+    """An answer's body quoted in an error, as :func:`_said` quotes what the portal said: a NUL or another control
+    character (an HTML page's line breaks) would fail the sync log's column, or break the line it is shown on."""
+    return _said(body.decode("utf-8", errors="replace").strip())
 
 
 # -- the notifier ---------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from typing import Final
 
 import structlog
 
-from motcua.workflow.engine.bounds import excerpt
+from motcua.workflow.engine.bounds import excerpt, line_problem
 from motcua.workflow.engine.clock import Clock
 from motcua.workflow.engine.model import Case, DueTimer, OutboxItem
 from motcua.workflow.engine.ports import Claim, Notifier, Outbox, TimerQueue
@@ -46,6 +46,7 @@ SIDE_BY_SIDE: Final = 8  # the deliveries of a slow batch under way at once (per
 HEARTBEATS_PER_LEASE: Final = 3  # a delivery's claim is extended every third of its lease: two beats may fail
 MAX_HOLD: Final = timedelta(minutes=10)  # dramatiq's time limit of a message: a delivery is not held longer
 _ERROR_EXCERPT: Final = 300  # characters of an unexpected error's text kept with its effect
+_DETAIL_MAX: Final = 1000  # characters of a failure's detail kept with its effect as it came (else an excerpt)
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,7 @@ class Handlers:
             if failure is not None:
                 settlement = self.policy.after_failure(item.attempts + 1, self.clock.now(), failure)
                 try:
-                    if not self.outbox.failed(item.id, failure.detail, settlement, claim.token):
+                    if not self.outbox.failed(item.id, _recorded(failure.detail), settlement, claim.token):
                         log.info("effect.claim_lost", outcome="failed")
                 except Retryable as error:
                     log.warning("effect.failure_unrecorded", error=type(error).__name__)
@@ -230,7 +231,8 @@ class Handlers:
         failure = self._attempt(item)
         if failure is not None:
             settlement = self.policy.after_failure(item.attempts + 1, self.clock.now(), failure)
-            if not self.outbox.failed(item.id, failure.detail, settlement, None if claim is None else claim.token):
+            token = None if claim is None else claim.token
+            if not self.outbox.failed(item.id, _recorded(failure.detail), settlement, token):
                 log.info("effect.claim_lost", outcome="failed")  # another attempt records its own outcome
                 return None
             return settlement
@@ -268,6 +270,14 @@ class Handlers:
             if not held:
                 log.warning("effect.claim_lost", outcome="delivering")
                 return
+
+
+def _recorded(detail: str) -> str:
+    """A failure's detail as the outbox keeps it: as it came when it is one line of at most :data:`_DETAIL_MAX`
+    characters, else an excerpt (control characters and lone surrogates escaped, cut). What a notifier quotes — an
+    SMTP server's reply with a NUL or several lines, megabytes of an answer — would fail a store's text column, and
+    the failure would go unrecorded."""
+    return detail if line_problem(detail, _DETAIL_MAX) is None else excerpt(detail, _DETAIL_MAX)
 
 
 def _failed(failures: Sequence[TimerFailure]) -> None:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from motcua.adapters.bootstrap import PORTAL_PUBLISH, Motcua, open_motcua
 from motcua.entrypoints.cli.usage import bounded_line
@@ -62,7 +63,7 @@ def _entries(motcua: Motcua, code: str) -> Table:
         item: EntrySync | None = recorded.get(entry.sequence)
         table.add_row(str(entry.sequence), entry.trigger, _at(entry.occurred_at), item.status if item else "pending",
                       str(item.attempts if item else 0), _at(item.synced_at if item else None),
-                      (item.last_error or "") if item else "")
+                      Text((item.last_error or "") if item else ""))  # what the portal said: text, not markup
     return table
 
 

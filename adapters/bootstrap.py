@@ -255,14 +255,24 @@ def _smtp(host: str, env: Mapping[str, str]) -> SmtpNotifier:
     starttls = env.get("MOTCUA_SMTP_STARTTLS", "false").strip().lower()
     if starttls not in {"true", "false"}:
         raise InvalidInput("MOTCUA_SMTP_STARTTLS", "true or false")
-    username, password = env.get("MOTCUA_SMTP_USER"), env.get("MOTCUA_SMTP_PASSWORD")
-    if password and not username:
-        raise InvalidInput("MOTCUA_SMTP_USER", "MOTCUA_SMTP_PASSWORD is set: the user it logs in as is needed too")
+    username, password = _smtp_login(env)
     [sender] = checked_addresses("MOTCUA_SMTP_FROM", [env.get("MOTCUA_SMTP_FROM", "motcua@localhost")])
     recipients = {role: checked_addresses(name, _addresses(env.get(name, "")))
                   for role, name in ((role, f"MOTCUA_NOTIFY_{role.upper()}") for role in _ROLES)}
     return SmtpNotifier(host, int(port), sender, recipients, starttls=starttls == "true", username=username,
                         password=password)
+
+
+def _smtp_login(env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """MOTCUA_SMTP_USER and MOTCUA_SMTP_PASSWORD: a password needs its user, and both are ASCII (smtplib encodes its
+    AUTH command so: every login with another character would fail)."""
+    username, password = env.get("MOTCUA_SMTP_USER"), env.get("MOTCUA_SMTP_PASSWORD")
+    if password and not username:
+        raise InvalidInput("MOTCUA_SMTP_USER", "MOTCUA_SMTP_PASSWORD is set: the user it logs in as is needed too")
+    for name, value in (("MOTCUA_SMTP_USER", username), ("MOTCUA_SMTP_PASSWORD", password)):
+        if value is not None and not value.isascii():
+            raise InvalidInput(name, "ASCII characters only (Python's smtplib logs in with nothing else)")
+    return username, password
 
 
 def _addresses(text: str) -> list[str]:

@@ -22,6 +22,8 @@ PASSWORD = "mat-khau-bi-mat"
     ({**SMTP, "MOTCUA_SMTP_STARTTLS": "yes"}, "MOTCUA_SMTP_STARTTLS"),
     ({**SMTP, "MOTCUA_SMTP_STARTTLS": "1"}, "MOTCUA_SMTP_STARTTLS"),
     ({**SMTP, "MOTCUA_SMTP_PASSWORD": PASSWORD}, "MOTCUA_SMTP_USER"),
+    ({**SMTP, "MOTCUA_SMTP_USER": "motcua", "MOTCUA_SMTP_PASSWORD": "mật-khẩu"}, "MOTCUA_SMTP_PASSWORD"),
+    ({**SMTP, "MOTCUA_SMTP_USER": "bộ-phận-một-cửa", "MOTCUA_SMTP_PASSWORD": PASSWORD}, "MOTCUA_SMTP_USER"),
     ({**SMTP, "MOTCUA_SMTP_FROM": "Bộ phận Một cửa"}, "MOTCUA_SMTP_FROM"),
     ({**SMTP, "MOTCUA_SMTP_FROM": "motcua@tanlap.gov.vn\r\nBcc: x@y.vn"}, "MOTCUA_SMTP_FROM"),
     ({**SMTP, "MOTCUA_NOTIFY_LEADER": "tuan@tanlap.gov.vn, khong-co-ten-mien"}, "MOTCUA_NOTIFY_LEADER"),

@@ -17,7 +17,8 @@ with these headers:
     the body): the same on every attempt to deliver one effect, so a receiver can drop repeats.
 
 A receiver checks the request with :func:`verify_signature` before trusting it. Its answer is read by its status
-alone (the body is not read: one dripped or without end holds nothing). A 2xx answer means delivered; 408, 429,
+alone (the body is not read), all within the timeout (:func:`motcua.adapters.posting.post`: an answer dripped byte by
+byte holds nothing longer). A 2xx answer means delivered; 408, 429,
 5xx, timeouts and connection errors are worth retrying; any other answer is final. Each delivery opens its own
 connection: nothing to close, and safe across worker forks.
 """
@@ -34,6 +35,7 @@ from http import HTTPStatus
 import httpx
 
 from motcua.adapters.notifiers.identity import effect_key
+from motcua.adapters.posting import Answer, post
 from motcua.workflow.engine.model import OutboxItem
 from motcua.workflow.errors import DeliveryFailed, DeliveryUnavailable, delivery_failure
 
@@ -91,14 +93,14 @@ class WebhookNotifier:
             "Idempotency-Key": effect_key(item),
         }
         try:
-            with httpx.stream("POST", self.url, content=body, headers=headers, timeout=self.timeout) as response:
-                _check(item, response)  # the status alone: a body dripped or without end is never read
+            answer = post(self.url, body, headers, timeout=self.timeout)  # the status alone: no body is read
         except (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL) as error:
             raise DeliveryFailed(item.kind, f"webhook: {error}") from error
         except httpx.TimeoutException as error:
             raise DeliveryUnavailable(item.kind, f"webhook: timed out after {self.timeout}s") from error
         except httpx.RequestError as error:
             raise DeliveryUnavailable(item.kind, f"webhook: {type(error).__name__}: {error}") from error
+        _check(item, answer)
 
 
 def _body(item: OutboxItem) -> bytes:
@@ -118,9 +120,9 @@ def _json_default(value: object) -> object:
     raise TypeError(f"{type(value).__name__} is not a JSON value")
 
 
-def _check(item: OutboxItem, response: httpx.Response) -> None:
-    status = response.status_code
-    if response.is_success:
+def _check(item: OutboxItem, answer: Answer) -> None:
+    status = answer.status
+    if HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES:
         return
     retryable = status in _RETRYABLE_STATUSES or status >= HTTPStatus.INTERNAL_SERVER_ERROR
-    raise delivery_failure(item.kind, f"webhook: HTTP {status} {response.reason_phrase}".rstrip(), transient=retryable)
+    raise delivery_failure(item.kind, f"webhook: HTTP {status} {answer.reason}".rstrip(), transient=retryable)

@@ -31,7 +31,6 @@ retry) never takes the portal's dossier back to an older status; each progress r
 from __future__ import annotations
 
 import json
-import time
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ import httpx
 
 from motcua.adapters.errors import PortalAddressInvalid, PortalUnreachable
 from motcua.adapters.portal.status import SyncLog
+from motcua.adapters.posting import post
 from motcua.workflow.auditing.upcasting import upcast
 from motcua.workflow.dvcqg.portal import (
     DOSSIER_SERVICE,
@@ -99,10 +99,10 @@ class PortalTransport(Protocol):
 
 
 class HttpxTransport:
-    """POSTs JSON (UTF-8) to the portal's URL with a bearer token; one connection per request. The answer's body is
-    read up to :data:`MAX_ANSWER` bytes (what is beyond is dropped: the answer is then malformed) and within the
-    timeout (a body still coming after it is a timeout), so a portal that drips its answer, or sends one without
-    end, holds a worker no longer than the timeout and fills no memory."""
+    """POSTs JSON (UTF-8) to the portal's URL with a bearer token; one connection per request. The whole exchange ends
+    within the timeout, and the answer's body is read up to :data:`MAX_ANSWER` bytes (what is beyond is dropped: the
+    answer is then malformed) (:func:`motcua.adapters.posting.post`), so a portal that drips its answer, or sends one
+    without end, holds a worker no longer than the timeout and fills no memory."""
 
     def __init__(self, url: str, token: str, *, timeout: float = 10.0) -> None:
         self.url = url
@@ -112,27 +112,14 @@ class HttpxTransport:
     def send(self, document: Mapping[str, JsonValue]) -> PortalAnswer:
         body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         try:
-            with httpx.stream("POST", self.url, content=body, headers=self._headers, timeout=self.timeout) as response:
-                return PortalAnswer(response.status_code, _bounded(response, time.monotonic() + self.timeout))
+            answer = post(self.url, body, self._headers, timeout=self.timeout, read=MAX_ANSWER)
         except (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL) as error:
             raise PortalAddressInvalid(f"{error}") from error
         except httpx.TimeoutException as error:
             raise PortalUnreachable(f"timed out after {self.timeout}s") from error
         except httpx.RequestError as error:
             raise PortalUnreachable(f"{type(error).__name__}: {error}") from error
-
-
-def _bounded(response: httpx.Response, deadline: float) -> bytes:
-    """The first :data:`MAX_ANSWER` bytes of the answer's body, read by ``deadline`` (``time.monotonic()``), else
-    ``httpx.ReadTimeout``."""
-    body = bytearray()
-    for chunk in response.iter_bytes():
-        body += chunk
-        if len(body) >= MAX_ANSWER:
-            break
-        if time.monotonic() > deadline:
-            raise httpx.ReadTimeout("the answer's body took longer than the timeout", request=response.request)
-    return bytes(body[:MAX_ANSWER])
+        return PortalAnswer(answer.status, answer.body)
 
 
 # -- answers --------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from motcua.adapters.notifiers import WebhookNotifier
 from motcua.adapters.portal.sync import MAX_ANSWER, HttpxTransport, PortalUnreachable
 from motcua.workflow.engine.clock import VN_TZ
 from motcua.workflow.engine.model import OutboxItem
+from motcua.workflow.errors import DeliveryUnavailable
 
 MIB = 1 << 20
 ITEM = OutboxItem(id=7, case_code="000.00.06.H56-231027-0361", kind="notify", payload={"event": "due_soon"},
@@ -27,10 +28,11 @@ ITEM = OutboxItem(id=7, case_code="000.00.06.H56-231027-0361", kind="notify", pa
 
 
 @contextmanager
-def answering(status: int, length: int, chunk: bytes, pause: float) -> Iterator[tuple[str, list[int]]]:
-    """A receiver that reads one request, then answers ``status`` with a ``Content-Length`` of ``length`` and sends
-    ``chunk`` after ``chunk``, ``pause`` seconds apart, until the client hangs up or ``length`` is sent. Yields its
-    URL and [bytes of the body sent]."""
+def answering(status: int, length: int, chunk: bytes, pause: float, *,
+              head_pause: float = 0) -> Iterator[tuple[str, list[int]]]:
+    """A receiver that reads one request, then answers ``status`` with a ``Content-Length`` of ``length`` (its head a
+    byte every ``head_pause`` seconds, when given) and sends ``chunk`` after ``chunk``, ``pause`` seconds apart, until
+    the client hangs up or ``length`` is sent. Yields its URL and [bytes of the body sent]."""
     server = socket.create_server(("127.0.0.1", 0))
     sent = [0]
 
@@ -45,7 +47,10 @@ def answering(status: int, length: int, chunk: bytes, pause: float) -> Iterator[
                               if line.lower().startswith(b"content-length")))
             while len(body) < wanted:
                 body += connection.recv(65536)
-            connection.sendall(f"HTTP/1.1 {status} X\r\nContent-Length: {length}\r\n\r\n".encode("ascii"))
+            head = f"HTTP/1.1 {status} X\r\nX-Pad: {'a' * 40}\r\nContent-Length: {length}\r\n\r\n".encode("ascii")
+            for byte in head if head_pause else [head]:
+                time.sleep(head_pause)
+                connection.sendall(bytes([byte]) if isinstance(byte, int) else byte)
             while sent[0] < length:
                 time.sleep(pause)
                 connection.sendall(chunk)
@@ -71,6 +76,22 @@ def test_a_webhook_answer_whose_body_never_ends_is_still_a_delivery() -> None:
     with answering(200, 512 * MIB, b"x" * MIB, pause=0) as (url, sent):
         WebhookNotifier(url, b"khoa", timeout=1).deliver(ITEM)
     assert sent[0] < 256 * MIB  # not read to its end (nor into memory)
+
+
+def test_a_webhook_answer_whose_head_is_dripped_times_out_within_the_timeout() -> None:
+    with answering(200, 0, b"", pause=0, head_pause=0.25) as (url, _):  # 20 s of head, each byte within the timeout
+        started = time.monotonic()
+        with pytest.raises(DeliveryUnavailable, match="timed out"):
+            WebhookNotifier(url, b"khoa", timeout=1).deliver(ITEM)
+        assert time.monotonic() - started < 3
+
+
+def test_a_portal_answer_whose_head_is_dripped_times_out_within_the_timeout() -> None:
+    with answering(200, 0, b"", pause=0, head_pause=0.25) as (url, _):
+        started = time.monotonic()
+        with pytest.raises(PortalUnreachable, match="timed out"):
+            HttpxTransport(url, "tok", timeout=1).send({"service": "DongBoHoSoMC"})
+        assert time.monotonic() - started < 3
 
 
 def test_a_portal_answer_dripped_past_the_timeout_is_a_timeout() -> None:

@@ -72,8 +72,9 @@ def failed(db: DbOption = None) -> None:
         table.add_column(column)
     for item in parked:
         event = str(item.payload.get("event") or item.payload.get("form") or "")
-        # what a server or a portal said, and a payload's event: text, never console markup (a "[/]" failed the listing)
-        table.add_row(str(item.id), item.case_code, item.kind, str(item.attempts), Text(item.last_error or ""),
+        # what a server or a portal said, a code, a payload's event: text, never console markup (a "[/]" failed the
+        # listing)
+        table.add_row(str(item.id), Text(item.case_code), item.kind, str(item.attempts), Text(item.last_error or ""),
                       Text(event))
     _out.print(table)
 

@@ -4,6 +4,7 @@ fail (MarkupError), and the operator could not see what was parked, nor why."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -39,3 +40,27 @@ def test_a_last_error_is_shown_as_text_not_markup(tmp_path: Path) -> None:
         assert result.exit_code == 0, (args, result.output, result.exception)
         for part in ("554 [/] [bold red]từ chối[/bold red]", "[link=http://x.invalid]đây[/link]"):  # a cell wraps
             assert part in result.stdout, result.stdout
+
+
+def test_a_dossier_code_is_shown_as_text_not_markup(tmp_path: Path) -> None:
+    """An imported dossier's code (``MaHoSo``, any one line) holding ``[/]`` made ``motcua sync status`` fail."""
+    code = "000.00.06.H23-240301-[/]0001"
+    record = {
+        "MaHoSo": code, "MaTTHC": "1.001193", "TenTTHC": "Thủ tục đăng ký khai sinh", "MaLinhVuc": "HT",
+        "TenLinhVuc": "Hộ tịch", "ChuHoSo": "Trần Văn An", "LoaiDoiTuong": "1", "TrichYeuHoSo": "Đăng ký khai sinh",
+        "NgayTiepNhan": "20240301080000", "NgayHenTra": "20240305170000", "TrangThaiHoSo": "4", "NgayTra": "",
+        "HinhThuc": "0", "NgayKetThucXuLy": "", "DonViXuLy": "UBND xã An Thượng", "KenhThucHien": "1",
+        "HoSoCoThanhPhanSoHoa": "0", "DuocThanhToanTrucTuyen": "0", "TaiLieuNop": [], "DanhSachLePhi": [],
+        "DanhSachHoSoBoSung": [], "DanhSachGiayToKetQua": [],
+    }
+    source = tmp_path / "dvcqg.json"
+    source.write_text(json.dumps({"service": "DongBoHoSoMC", "isUpdating": False, "data": [record]},
+                                 ensure_ascii=False), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'motcua.db'}"
+    imported = CliRunner().invoke(app, ["import", "dvcqg", str(source), "--db", url], env=WIDE)
+    assert imported.exit_code == 0, (imported.output, imported.exception)
+
+    for args in (["sync", "status"], ["sync", "status", code]):
+        result = CliRunner().invoke(app, [*args, "--db", url], env=WIDE)
+        assert result.exit_code == 0, (args, result.output, result.exception)
+        assert code in result.stdout, result.stdout

@@ -11,16 +11,26 @@ puts a ``dvcqg.sync`` effect in the outbox and the worker's notifier sends it to
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
+
 from motcua.adapters.anchors import DirectoryPublisher, WebhookPublisher, log_failure, log_published
 from motcua.adapters.backends import Backend, open_backend
 from motcua.adapters.logging import LoggingObserver, Pseudonyms
-from motcua.adapters.notifiers import FanOut, LogNotifier, RoutingNotifier, SmtpNotifier, WebhookNotifier
+from motcua.adapters.notifiers import (
+    FanOut,
+    LogNotifier,
+    RoutingNotifier,
+    SmtpNotifier,
+    WebhookNotifier,
+    checked_addresses,
+)
 from motcua.adapters.portal.status import SyncLog
 from motcua.adapters.portal.sync import PORTAL_KIND, HttpxTransport, PortalNotifier, PortalTransport, UnconfiguredPortal
 from motcua.definitions.catalogue import load_procedures, load_rule_sets
@@ -107,14 +117,14 @@ class PortalSettings:
     """Where and how to reach the DVCQG portal (or the province's LGSP in front of it)."""
 
     url: str
-    token: str
+    token: str = field(repr=False)  # a secret: never in a repr, hence never in a log line or a traceback
     agency: str | None = None  # DonViXuLy; the desk's agency when not set
     timeout: float = DEFAULT_PORTAL_TIMEOUT_S
 
 
 def portal_settings(environ: Mapping[str, str] | None = None) -> PortalSettings | None:
-    """MOTCUA_DVCQG_URL (none: no portal), MOTCUA_DVCQG_TOKEN (required with a URL), MOTCUA_DVCQG_AGENCY,
-    MOTCUA_DVCQG_TIMEOUT (seconds, 10)."""
+    """MOTCUA_DVCQG_URL (none: no portal; else an ``http(s)://`` URL), MOTCUA_DVCQG_TOKEN (required with a URL:
+    printable ASCII, as an HTTP header carries it), MOTCUA_DVCQG_AGENCY, MOTCUA_DVCQG_TIMEOUT (seconds, 10)."""
     env = os.environ if environ is None else environ
     url = env.get("MOTCUA_DVCQG_URL")
     if not url:
@@ -122,11 +132,27 @@ def portal_settings(environ: Mapping[str, str] | None = None) -> PortalSettings 
     token = env.get("MOTCUA_DVCQG_TOKEN")
     if not token:
         raise InvalidInput("MOTCUA_DVCQG_TOKEN", "the DVCQG portal needs an access token")
+    if not (token.isascii() and token.isprintable() and token.strip() == token):
+        raise InvalidInput("MOTCUA_DVCQG_TOKEN", "printable ASCII, no space at either end (as the portal issued it)")
     try:
         timeout = float(env.get("MOTCUA_DVCQG_TIMEOUT", str(DEFAULT_PORTAL_TIMEOUT_S)))
     except ValueError:
-        raise InvalidInput("MOTCUA_DVCQG_TIMEOUT", "seconds, e.g. 10") from None
-    return PortalSettings(url, token, env.get("MOTCUA_DVCQG_AGENCY") or None, timeout)
+        timeout = math.nan
+    if not 0 < timeout < math.inf:
+        raise InvalidInput("MOTCUA_DVCQG_TIMEOUT", "a positive number of seconds, e.g. 10")
+    return PortalSettings(_http_url("MOTCUA_DVCQG_URL", url), token, env.get("MOTCUA_DVCQG_AGENCY") or None, timeout)
+
+
+def _http_url(setting: str, text: str) -> str:
+    """``text``, an absolute ``http://`` or ``https://`` URL with a host; else :class:`InvalidInput` naming
+    ``setting`` (not quoting the URL: it may carry credentials)."""
+    try:
+        url = httpx.URL(text)
+    except httpx.InvalidURL:
+        url = None
+    if url is None or url.scheme not in {"http", "https"} or not url.host:
+        raise InvalidInput(setting, "an http:// or https:// URL with a host, e.g. https://one-stop.example.vn/events")
+    return text
 
 
 PSEUDONYM_KEY_MIN = 16  # characters of MOTCUA_LOG_PSEUDONYM_KEY: a short key would let names be tried
@@ -209,18 +235,44 @@ def portal_notifier(
 def _channels(env: Mapping[str, str]) -> Notifier:
     notifiers: list[Notifier] = [LogNotifier()]
     if host := env.get("MOTCUA_SMTP_HOST"):
-        recipients = {role: _addresses(env.get(f"MOTCUA_NOTIFY_{role.upper()}", "")) for role in _ROLES}
-        notifiers.append(SmtpNotifier(
-            host, int(env.get("MOTCUA_SMTP_PORT", "25")), env.get("MOTCUA_SMTP_FROM", "motcua@localhost"),
-            recipients, starttls=env.get("MOTCUA_SMTP_STARTTLS", "false") == "true",
-            username=env.get("MOTCUA_SMTP_USER"), password=env.get("MOTCUA_SMTP_PASSWORD"),
-        ))
+        notifiers.append(_smtp(host, env))
     if url := env.get("MOTCUA_WEBHOOK_URL"):
         secret = env.get("MOTCUA_WEBHOOK_SECRET")
         if not secret:
             raise InvalidInput("MOTCUA_WEBHOOK_SECRET", "a webhook needs a secret to sign its requests")
-        notifiers.append(WebhookNotifier(url, secret.encode("utf-8")))
+        notifiers.append(WebhookNotifier(_http_url("MOTCUA_WEBHOOK_URL", url), secret.encode("utf-8")))
     return notifiers[0] if len(notifiers) == 1 else FanOut(notifiers)
+
+
+_MAX_PORT = 65_535
+
+
+def _smtp(host: str, env: Mapping[str, str]) -> SmtpNotifier:
+    """The e-mail channel; every setting checked now (:class:`InvalidInput` naming it), not at the first notice."""
+    port = env.get("MOTCUA_SMTP_PORT", "25").strip()
+    if not (port.isascii() and port.isdigit() and 0 < int(port) <= _MAX_PORT):
+        raise InvalidInput("MOTCUA_SMTP_PORT", f"a TCP port, 1 to {_MAX_PORT} (25, 587…)")
+    starttls = env.get("MOTCUA_SMTP_STARTTLS", "false").strip().lower()
+    if starttls not in {"true", "false"}:
+        raise InvalidInput("MOTCUA_SMTP_STARTTLS", "true or false")
+    username, password = _smtp_login(env)
+    [sender] = checked_addresses("MOTCUA_SMTP_FROM", [env.get("MOTCUA_SMTP_FROM", "motcua@localhost")])
+    recipients = {role: checked_addresses(name, _addresses(env.get(name, "")))
+                  for role, name in ((role, f"MOTCUA_NOTIFY_{role.upper()}") for role in _ROLES)}
+    return SmtpNotifier(host, int(port), sender, recipients, starttls=starttls == "true", username=username,
+                        password=password)
+
+
+def _smtp_login(env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """MOTCUA_SMTP_USER and MOTCUA_SMTP_PASSWORD: a password needs its user, and both are ASCII (smtplib encodes its
+    AUTH command so: every login with another character would fail)."""
+    username, password = env.get("MOTCUA_SMTP_USER"), env.get("MOTCUA_SMTP_PASSWORD")
+    if password and not username:
+        raise InvalidInput("MOTCUA_SMTP_USER", "MOTCUA_SMTP_PASSWORD is set: the user it logs in as is needed too")
+    for name, value in (("MOTCUA_SMTP_USER", username), ("MOTCUA_SMTP_PASSWORD", password)):
+        if value is not None and not value.isascii():
+            raise InvalidInput(name, "ASCII characters only (Python's smtplib logs in with nothing else)")
+    return username, password
 
 
 def _addresses(text: str) -> list[str]:

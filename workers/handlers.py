@@ -7,7 +7,10 @@ effect was delivered meanwhile or another claim took it over); while the deliver
 slow webhook) a heartbeat extends the lease every third of it, so no dispatcher hands the effect out again; a
 failed attempt is recorded only under that claim. A delivery slower than the lease is therefore sent once. A
 batch of effects is held, extended and marked delivered together, one transaction each
-(:meth:`Handlers.handle_effects`).
+(:meth:`Handlers.handle_effects`). A notifier that raises anything but ``DeliveryFailed`` (a bug, a payload or a
+setting it cannot use, its own database read failing) failed that attempt all the same (:meth:`Handlers._attempt`):
+recorded, retried with backoff, then parked — never left to come back unrecorded after every lease, nor to leave
+the rest of its batch unsent or unmarked.
 """
 
 from __future__ import annotations
@@ -24,12 +27,13 @@ from typing import Final
 
 import structlog
 
+from motcua.workflow.engine.bounds import excerpt, line_problem
 from motcua.workflow.engine.clock import Clock
 from motcua.workflow.engine.model import Case, DueTimer, OutboxItem
 from motcua.workflow.engine.ports import Claim, Notifier, Outbox, TimerQueue
 from motcua.workflow.engine.retry import RetryAt, RetryPolicy, Settlement
 from motcua.workflow.engine.service import CaseService, FiredTimers, TimerFailure
-from motcua.workflow.errors import DeliveryFailed, Retryable
+from motcua.workflow.errors import DeliveryFailed, DeliveryUnavailable, Retryable
 
 __all__ = ["HEARTBEATS_PER_LEASE", "MAX_HOLD", "Handlers"]
 
@@ -41,6 +45,8 @@ SERIAL_BUDGET: Final = timedelta(milliseconds=250)  # a batch's effects delivere
 SIDE_BY_SIDE: Final = 8  # the deliveries of a slow batch under way at once (per worker process)
 HEARTBEATS_PER_LEASE: Final = 3  # a delivery's claim is extended every third of its lease: two beats may fail
 MAX_HOLD: Final = timedelta(minutes=10)  # dramatiq's time limit of a message: a delivery is not held longer
+_ERROR_EXCERPT: Final = 300  # characters of an unexpected error's text kept with its effect
+_DETAIL_MAX: Final = 1000  # characters of a failure's detail kept with its effect as it came (else an excerpt)
 
 
 @dataclass(frozen=True)
@@ -167,12 +173,11 @@ class Handlers:
         """Deliver one effect of a batch; a failure is recorded under the claim (or, the database away, left to
         the claim's lease: the effect is still pending, so it is tried again, never delivered twice by this)."""
         with structlog.contextvars.bound_contextvars(case=item.case_code, effect=item.id):
-            try:
-                self.notifier.deliver(item)
-            except DeliveryFailed as failure:
+            failure = self._attempt(item)
+            if failure is not None:
                 settlement = self.policy.after_failure(item.attempts + 1, self.clock.now(), failure)
                 try:
-                    if not self.outbox.failed(item.id, failure.detail, settlement, claim.token):
+                    if not self.outbox.failed(item.id, _recorded(failure.detail), settlement, claim.token):
                         log.info("effect.claim_lost", outcome="failed")
                 except Retryable as error:
                     log.warning("effect.failure_unrecorded", error=type(error).__name__)
@@ -209,12 +214,25 @@ class Handlers:
         an effect whose delivery it cannot record."""
         return self.outbox.hold(item.id, claim.token, self.clock.now() + claim.lease)
 
-    def _deliver(self, item: OutboxItem, claim: Claim | None) -> Settlement | None:
+    def _attempt(self, item: OutboxItem) -> DeliveryFailed | None:
+        """Deliver ``item`` once; the failure, if it failed. Whatever else the notifier raises is a failure too, worth
+        retrying (as a timer whose trigger raised is): the log line names its type only (its text may quote a
+        payload), the outbox keeps an excerpt of it (``motcua outbox failed``)."""
         try:
             self.notifier.deliver(item)
         except DeliveryFailed as failure:
+            return failure
+        except Exception as error:
+            log.warning("effect.delivery_error", error=type(error).__name__)
+            return DeliveryUnavailable(item.kind, f"{type(error).__name__}: {excerpt(str(error), _ERROR_EXCERPT)}")
+        return None
+
+    def _deliver(self, item: OutboxItem, claim: Claim | None) -> Settlement | None:
+        failure = self._attempt(item)
+        if failure is not None:
             settlement = self.policy.after_failure(item.attempts + 1, self.clock.now(), failure)
-            if not self.outbox.failed(item.id, failure.detail, settlement, None if claim is None else claim.token):
+            token = None if claim is None else claim.token
+            if not self.outbox.failed(item.id, _recorded(failure.detail), settlement, token):
                 log.info("effect.claim_lost", outcome="failed")  # another attempt records its own outcome
                 return None
             return settlement
@@ -252,6 +270,14 @@ class Handlers:
             if not held:
                 log.warning("effect.claim_lost", outcome="delivering")
                 return
+
+
+def _recorded(detail: str) -> str:
+    """A failure's detail as the outbox keeps it: as it came when it is one line of at most :data:`_DETAIL_MAX`
+    characters, else an excerpt (control characters and lone surrogates escaped, cut). What a notifier quotes — an
+    SMTP server's reply with a NUL or several lines, megabytes of an answer — would fail a store's text column, and
+    the failure would go unrecorded."""
+    return detail if line_problem(detail, _DETAIL_MAX) is None else excerpt(detail, _DETAIL_MAX)
 
 
 def _failed(failures: Sequence[TimerFailure]) -> None:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from motcua.adapters.notifiers.identity import EFFECT_ID_HEADER, effect_key
 from motcua.adapters.notifiers.log import LogNotifier
 from motcua.adapters.notifiers.routing import FanOut, RoutingNotifier
-from motcua.adapters.notifiers.smtp import SmtpNotifier
+from motcua.adapters.notifiers.smtp import SmtpNotifier, checked_addresses
 from motcua.adapters.notifiers.webhook import WebhookNotifier, verify_signature
 
 __all__ = [
-    "EFFECT_ID_HEADER", "FanOut", "LogNotifier", "RoutingNotifier", "SmtpNotifier", "WebhookNotifier", "effect_key",
-    "verify_signature",
+    "EFFECT_ID_HEADER", "FanOut", "LogNotifier", "RoutingNotifier", "SmtpNotifier", "WebhookNotifier",
+    "checked_addresses", "effect_key", "verify_signature",
 ]

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 
 from motcua.workflow.engine.model import OutboxItem
 from motcua.workflow.engine.ports import Notifier
-from motcua.workflow.errors import DeliveryFailed
+from motcua.workflow.errors import DeliveryFailed, Retryable, delivery_failure
 
 __all__ = ["FanOut", "RoutingNotifier"]
 
@@ -23,7 +23,8 @@ class RoutingNotifier:
 
 
 class FanOut:
-    """Delivers each effect to every notifier, then raises the first failure, if any.
+    """Delivers each effect to every notifier, then raises their failures as one, if any: retryable when one of them
+    is (a channel that failed for good does not park the effect while another may succeed later), naming each.
 
     One failing channel does not hold back the others, but a retry delivers to all of them again:
     put only notifiers that tolerate repeats here (a webhook's ``Idempotency-Key``, a log line).
@@ -39,5 +40,9 @@ class FanOut:
                 notifier.deliver(item)
             except DeliveryFailed as failure:
                 failures.append(failure)
-        if failures:
+        if len(failures) == 1:
             raise failures[0]
+        if failures:
+            transient = any(isinstance(failure, Retryable) for failure in failures)
+            detail = "; ".join(failure.detail for failure in failures)
+            raise delivery_failure(item.kind, detail, transient=transient) from failures[0]

@@ -28,9 +28,9 @@ import structlog
 from motcua.adapters.notifiers.identity import EFFECT_ID_HEADER, effect_key
 from motcua.workflow.engine.clock import VN_TZ
 from motcua.workflow.engine.model import JsonValue, OutboxItem
-from motcua.workflow.errors import DeliveryFailed, delivery_failure
+from motcua.workflow.errors import DeliveryFailed, InvalidInput, delivery_failure
 
-__all__ = ["Letter", "SmtpNotifier", "compose"]
+__all__ = ["Letter", "SmtpNotifier", "checked_addresses", "compose"]
 
 _ROLES = {
     "officer": "Công chức Bộ phận Một cửa",
@@ -206,13 +206,18 @@ class SmtpNotifier:
             return smtp.sendmail(sender.addr_spec, [to.addr_spec for to in recipients], message)
 
 
+_LONGEST_NAME = 100  # characters of a display name
+_LONGEST_ADDRESS = 254  # characters of an address (RFC 5321's path, less its angle brackets)
+
+
 class _BadAddress(ValueError):
     def __init__(self, entry: str) -> None:
         super().__init__(f"malformed address {entry!r}")
 
 
 def _address(entry: str) -> Address:
-    """One address, bare (``a@b.vn``) or with a display name (``Lê Minh Tuấn <tuan@b.vn>``)."""
+    """One address, bare (``a@b.vn``) or with a display name (``Lê Minh Tuấn <tuan@b.vn>``); the name at most
+    :data:`_LONGEST_NAME` characters, the address :data:`_LONGEST_ADDRESS`."""
     holder = EmailMessage()
     try:
         holder["To"] = entry
@@ -223,11 +228,26 @@ def _address(entry: str) -> Address:
     if header.defects or len(found) != 1 or not found[0].addr_spec.isascii() or not found[0].domain:
         raise _BadAddress(entry)
     address: Address = found[0]
+    if len(address.display_name) > _LONGEST_NAME or len(address.addr_spec) > _LONGEST_ADDRESS:
+        raise _BadAddress(entry)  # a header line holds no more than 998 bytes: the server would refuse every message
     return address
 
 
+def checked_addresses(setting: str, entries: Sequence[str]) -> tuple[str, ...]:
+    """``entries``, each an address :class:`SmtpNotifier` can send from or to; else :class:`InvalidInput` naming
+    ``setting`` and the place of the first that is not (not the address itself: it may name a person)."""
+    for place, entry in enumerate(entries, 1):
+        try:
+            _address(entry)
+        except _BadAddress:
+            raise InvalidInput(setting, f"address {place} is not one e-mail address (name@domain, or "
+                                        "Name <name@domain>; several are separated by commas)") from None
+    return tuple(entries)
+
+
 def _render(address: Address) -> str:
-    return formataddr((address.display_name, address.addr_spec), charset="utf-8")
+    """The address as a header carries it, its display name in NFC (as the subject and body are)."""
+    return formataddr((unicodedata.normalize("NFC", address.display_name), address.addr_spec), charset="utf-8")
 
 
 def _failure(kind: str, error: Exception) -> DeliveryFailed:

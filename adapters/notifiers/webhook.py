@@ -16,9 +16,11 @@ with these headers:
     ``motcua-effect-<id>`` (:func:`~motcua.adapters.notifiers.identity.effect_key`, also ``idempotency_key`` in
     the body): the same on every attempt to deliver one effect, so a receiver can drop repeats.
 
-A receiver checks the request with :func:`verify_signature` before trusting it. A 2xx answer
-means delivered; 408, 429, 5xx, timeouts and connection errors are worth retrying; any other answer
-is final. Each delivery opens its own connection: nothing to close, and safe across worker forks.
+A receiver checks the request with :func:`verify_signature` before trusting it. Its answer is read by its status
+alone (the body is not read), all within the timeout (:func:`motcua.adapters.posting.post`: an answer dripped byte by
+byte holds nothing longer). A 2xx answer means delivered; 408, 429,
+5xx, timeouts and connection errors are worth retrying; any other answer is final. Each delivery opens its own
+connection: nothing to close, and safe across worker forks.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from http import HTTPStatus
 import httpx
 
 from motcua.adapters.notifiers.identity import effect_key
+from motcua.adapters.posting import Answer, post
 from motcua.workflow.engine.model import OutboxItem
 from motcua.workflow.errors import DeliveryFailed, DeliveryUnavailable, delivery_failure
 
@@ -40,6 +43,7 @@ __all__ = ["WebhookNotifier", "verify_signature"]
 
 _SIGNATURE_PREFIX = "sha256="
 _RETRYABLE_STATUSES = frozenset({HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS})
+_TIMESTAMP_DIGITS = 20  # more than Unix seconds will need: a longer header is refused before int() reads it
 
 
 def _sign(secret: bytes, timestamp: str, body: bytes) -> str:
@@ -56,13 +60,16 @@ def verify_signature(
     ``timestamp`` and ``signature`` are the ``X-Motcua-Timestamp`` and ``X-Motcua-Signature``
     headers, ``body`` the raw request body (before any JSON parsing), ``now`` the receiver's Unix
     time. False when the timestamp is not a number or is more than ``tolerance`` seconds away from
-    ``now`` (a replayed request), or when the signature does not match; compared in constant time.
+    ``now`` (a replayed request), or when the signature does not match; compared in constant time. Never raises for
+    what a request holds: a hostile header is answered False like any other.
     """
     text = str(timestamp)
-    if not (text.isascii() and text.isdigit()) or abs(now - int(text)) > tolerance:
+    if not (len(text) <= _TIMESTAMP_DIGITS and text.isascii() and text.isdigit()) or abs(now - int(text)) > tolerance:
+        return False
+    if not signature.isascii():  # a signature is ASCII hex: anything else cannot match
         return False
     expected = _sign(secret, text, body)
-    return hmac.compare_digest(expected.encode("ascii"), signature.encode("utf-8"))
+    return hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii"))
 
 
 class WebhookNotifier:
@@ -86,14 +93,14 @@ class WebhookNotifier:
             "Idempotency-Key": effect_key(item),
         }
         try:
-            response = httpx.post(self.url, content=body, headers=headers, timeout=self.timeout)
+            answer = post(self.url, body, headers, timeout=self.timeout)  # the status alone: no body is read
         except (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL) as error:
             raise DeliveryFailed(item.kind, f"webhook: {error}") from error
         except httpx.TimeoutException as error:
             raise DeliveryUnavailable(item.kind, f"webhook: timed out after {self.timeout}s") from error
         except httpx.RequestError as error:
             raise DeliveryUnavailable(item.kind, f"webhook: {type(error).__name__}: {error}") from error
-        _check(item, response)
+        _check(item, answer)
 
 
 def _body(item: OutboxItem) -> bytes:
@@ -113,9 +120,9 @@ def _json_default(value: object) -> object:
     raise TypeError(f"{type(value).__name__} is not a JSON value")
 
 
-def _check(item: OutboxItem, response: httpx.Response) -> None:
-    status = response.status_code
-    if response.is_success:
+def _check(item: OutboxItem, answer: Answer) -> None:
+    status = answer.status
+    if HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES:
         return
     retryable = status in _RETRYABLE_STATUSES or status >= HTTPStatus.INTERNAL_SERVER_ERROR
-    raise delivery_failure(item.kind, f"webhook: HTTP {status} {response.reason_phrase}".rstrip(), transient=retryable)
+    raise delivery_failure(item.kind, f"webhook: HTTP {status} {answer.reason}".rstrip(), transient=retryable)

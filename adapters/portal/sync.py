@@ -41,6 +41,7 @@ import httpx
 
 from motcua.adapters.errors import PortalAddressInvalid, PortalUnreachable
 from motcua.adapters.portal.status import SyncLog
+from motcua.adapters.posting import post
 from motcua.workflow.auditing.upcasting import upcast
 from motcua.workflow.dvcqg.portal import (
     DOSSIER_SERVICE,
@@ -61,6 +62,7 @@ from motcua.workflow.errors import DeliveryFailed, DeliveryUnavailable, MotcuaEr
 
 __all__ = [
     "DUPLICATE_MARK",
+    "MAX_ANSWER",
     "PORTAL_KIND",
     "HttpxTransport",
     "PortalAddressInvalid",
@@ -76,6 +78,8 @@ PORTAL_KIND: Final = SYNC_KIND
 DUPLICATE_MARK: Final = "đã tồn tại"
 _RETRYABLE: Final = frozenset({HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS})
 _DETAIL_LIMIT: Final = 300  # characters of an answer quoted in an error
+MAX_ANSWER: Final = 4 << 20  # bytes of an answer read: the portal's are a few hundred (a refusal quoting megabytes
+# is still read whole, then quoted as an excerpt)
 
 
 # -- transport ------------------------------------------------------------------------------------
@@ -95,7 +99,10 @@ class PortalTransport(Protocol):
 
 
 class HttpxTransport:
-    """POSTs JSON (UTF-8) to the portal's URL with a bearer token; one connection per request."""
+    """POSTs JSON (UTF-8) to the portal's URL with a bearer token; one connection per request. The whole exchange ends
+    within the timeout, and the answer's body is read up to :data:`MAX_ANSWER` bytes (what is beyond is dropped: the
+    answer is then malformed) (:func:`motcua.adapters.posting.post`), so a portal that drips its answer, or sends one
+    without end, holds a worker no longer than the timeout and fills no memory."""
 
     def __init__(self, url: str, token: str, *, timeout: float = 10.0) -> None:
         self.url = url
@@ -105,14 +112,14 @@ class HttpxTransport:
     def send(self, document: Mapping[str, JsonValue]) -> PortalAnswer:
         body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         try:
-            response = httpx.post(self.url, content=body, headers=self._headers, timeout=self.timeout)
+            answer = post(self.url, body, self._headers, timeout=self.timeout, read=MAX_ANSWER)
         except (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL) as error:
             raise PortalAddressInvalid(f"{error}") from error
         except httpx.TimeoutException as error:
             raise PortalUnreachable(f"timed out after {self.timeout}s") from error
         except httpx.RequestError as error:
             raise PortalUnreachable(f"{type(error).__name__}: {error}") from error
-        return PortalAnswer(response.status_code, response.content)
+        return PortalAnswer(answer.status, answer.body)
 
 
 # -- answers --------------------------------------------------------------------------------------
@@ -166,7 +173,9 @@ def _is_duplicate(message: str) -> bool:
 
 
 def _shown(body: bytes) -> str:
-    return body.decode("utf-8", errors="replace").strip()[:_DETAIL_LIMIT]
+    """An answer's body quoted in an error, as :func:`_said` quotes what the portal said: a NUL or another control
+    character (an HTML page's line breaks) would fail the sync log's column, or break the line it is shown on."""
+    return _said(body.decode("utf-8", errors="replace").strip())
 
 
 # -- the notifier ---------------------------------------------------------------------------------

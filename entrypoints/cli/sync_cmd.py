@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from motcua.adapters.bootstrap import PORTAL_PUBLISH, Motcua, open_motcua
 from motcua.entrypoints.cli.usage import bounded_line
@@ -46,7 +47,7 @@ def _dossiers(motcua: Motcua) -> Table:
         if case.definition_key not in PORTAL_PUBLISH:
             continue
         summary = summarize(case, motcua.sync.statuses(case.code))
-        table.add_row(case.code, summary.status, str(summary.synced), str(summary.entries),
+        table.add_row(Text(case.code), summary.status, str(summary.synced), str(summary.entries),
                       str(summary.last_synced_sequence or ""), _delay(summary.first_sync_delay))
     return table
 
@@ -55,14 +56,14 @@ def _entries(motcua: Motcua, code: str) -> Table:
     motcua.store.load(code)  # CaseNotFound (exit 2) for a code no case has, not an empty table
     history = motcua.store.history(code)
     recorded = {item.sequence: item for item in motcua.sync.statuses(code)}
-    table = Table(title=f"Đồng bộ hồ sơ {code}")
+    table = Table(title=Text(f"Đồng bộ hồ sơ {code}"))  # a code (an imported MaHoSo) is text, never markup
     for column in ("seq", "thao tác", "lúc", "trạng thái", "lần thử", "đồng bộ lúc", "lỗi cuối"):
         table.add_column(column)
     for entry in history:
         item: EntrySync | None = recorded.get(entry.sequence)
         table.add_row(str(entry.sequence), entry.trigger, _at(entry.occurred_at), item.status if item else "pending",
                       str(item.attempts if item else 0), _at(item.synced_at if item else None),
-                      (item.last_error or "") if item else "")
+                      Text((item.last_error or "") if item else ""))  # what the portal said: text, never markup
     return table
 
 

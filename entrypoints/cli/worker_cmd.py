@@ -8,6 +8,7 @@ from typing import Annotated, Final
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from motcua.adapters.bootstrap import Motcua, database_url, open_motcua
 from motcua.entrypoints.cli.usage import bounded_lines
@@ -71,7 +72,10 @@ def failed(db: DbOption = None) -> None:
         table.add_column(column)
     for item in parked:
         event = str(item.payload.get("event") or item.payload.get("form") or "")
-        table.add_row(str(item.id), item.case_code, item.kind, str(item.attempts), item.last_error or "", event)
+        # what a server or a portal said, a code, a payload's event: text, never console markup (a "[/]" failed the
+        # listing)
+        table.add_row(str(item.id), Text(item.case_code), item.kind, str(item.attempts), Text(item.last_error or ""),
+                      Text(event))
     _out.print(table)
 
 

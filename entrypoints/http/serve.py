@@ -96,11 +96,16 @@ def short_on_loop(url: str, *, alone: bool = True) -> bool:
     return alone and url.startswith(("sqlite:", "memory:"))
 
 
-def _dispatch(motcua: Motcua, options: ServeOptions, clock: Clock, stop: threading.Event) -> None:
+def _dispatcher(motcua: Motcua, options: ServeOptions, clock: Clock) -> Dispatcher:
+    """The dispatcher and its sink (with the notifier, when effects are delivered in this process): built before any
+    thread, so a setting that cannot work stops the command at start."""
     from motcua.entrypoints.worker import dispatch_sink  # noqa: PLC0415 - dramatiq loads only when dispatching
     from motcua.workers.dispatcher import Dispatcher  # noqa: PLC0415 - same
 
-    dispatcher = Dispatcher(motcua.store, motcua.store, dispatch_sink(motcua, clock, options.broker_url), clock)
+    return Dispatcher(motcua.store, motcua.store, dispatch_sink(motcua, clock, options.broker_url), clock)
+
+
+def _dispatch(dispatcher: Dispatcher, options: ServeOptions, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             report = dispatcher.tick()
@@ -168,17 +173,20 @@ def _offer_setup(app: FastAPI, options: ServeOptions) -> None:
 
 @contextmanager
 def _dispatching(motcua: Motcua, options: ServeOptions, clock: Clock) -> Iterator[None]:
-    """The dispatcher in a thread of this process while the block runs (unless ``--no-dispatch``)."""
+    """The dispatcher in a thread of this process while the block runs (unless ``--no-dispatch``); built here, so a
+    notifier setting that cannot work stops the command (a thread that failed to build it died, and the server
+    answered while nothing was dispatched)."""
     stop = threading.Event()
-    worker = threading.Thread(target=_dispatch, args=(motcua, options, clock, stop), name="motcua-dispatch",
-                              daemon=True)
+    worker: threading.Thread | None = None
     if options.dispatch:
+        worker = threading.Thread(target=_dispatch, args=(_dispatcher(motcua, options, clock), options, stop),
+                                  name="motcua-dispatch", daemon=True)
         worker.start()
     try:
         yield
     finally:
         stop.set()
-        if worker.is_alive():
+        if worker is not None and worker.is_alive():
             worker.join(10)
 
 

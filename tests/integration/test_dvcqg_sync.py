@@ -242,3 +242,18 @@ def test_the_sync_status_command(tmp_path: Path) -> None:
     one = CliRunner().invoke(cli, ["sync", "status", code, "--db", url])
     assert listed.exit_code == 0 and code in listed.output and "failed" in listed.output
     assert one.exit_code == 0 and "HTTP 503" in one.output and "synced" in one.output
+
+
+@pytest.mark.parametrize(("status", "body"), [(503, b"\x00busy"), (200, b"\x00<html>"), (403, b"\xff\x00denied")],
+                         ids=["503", "200-not-json", "403"])
+def test_an_answer_holding_a_nul_is_quoted_and_recorded(office: Office, status: int, body: bytes) -> None:
+    """The body an error quotes when the answer is not a refusal in JSON (a 5xx, a non-JSON answer, another 4xx)
+    holds a NUL: recorded all the same (PostgreSQL's text refused it, and the attempt went unrecorded)."""
+    office.portal.then(status, body)
+    code = office.app.desk.submit("1.004873", "online", APPLICANT, OFFICER).code
+    office.deliver()
+
+    [entry] = office.app.sync.statuses(code)
+    assert entry.attempts == 1 and entry.status in {"failed", "parked"}
+    assert "\x00" not in (entry.last_error or "") and f"HTTP {status}" in (entry.last_error or "")
+    assert [item.last_error for item in office.app.store.parked()] in ([], [entry.last_error])

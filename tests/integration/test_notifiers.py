@@ -504,3 +504,48 @@ def test_every_attempt_on_every_channel_carries_the_effects_key(smtp: SmtpServic
         "motcua-effect-42", "motcua-effect-42", "motcua-effect-43"]
     assert [json.loads(request.body)["idempotency_key"] for request in requests] == [
         "motcua-effect-42", "motcua-effect-42", "motcua-effect-43"]
+
+
+def test_a_channel_failing_for_good_does_not_park_one_that_may_succeed_later(
+    smtp: SmtpService, receiver: Receiver
+) -> None:
+    """E-mail refused for good, the webhook's receiver away: the effect is retried (else it was parked at once, and
+    the receiver never got it without an operator), and the error names both failures."""
+    smtp.mailbox.data_reply = "554 5.6.0 Message rejected"
+    receiver.statuses = [503]
+
+    failed = failure(FanOut([smtp.notifier(), receiver.notifier()]), effect())
+
+    assert isinstance(failed, Retryable)
+    assert "554" in failed.detail and "HTTP 503" in failed.detail
+
+
+def test_names_in_the_addresses_arrive_in_nfc(smtp: SmtpService) -> None:
+    """A display name typed decomposed (NFD, as some keyboards and macOS write it) is sent composed, as every other
+    Vietnamese text motcua writes."""
+    nfd = unicodedata.normalize("NFD", SENDER)
+    officer = unicodedata.normalize("NFD", RECIPIENTS["officer"][1])
+    notifier = SmtpNotifier("127.0.0.1", smtp.port, nfd, {"officer": [officer]}, timeout=5)
+
+    notifier.deliver(effect())
+
+    [message] = smtp.mailbox.messages()
+    assert message["From"] == SENDER and unicodedata.is_normalized("NFC", str(message["From"]))
+    assert message["To"] == "Phạm Văn Hùng <hung@tanlap.gov.vn>"
+    assert unicodedata.is_normalized("NFC", str(message["To"]))
+
+
+def test_the_longest_addresses_taken_fit_the_lines_of_a_message(smtp: SmtpService) -> None:
+    """A display name of 100 characters without a space, an address of 254: every line stays within the 998 bytes
+    SMTP allows (a longer name made the server refuse every message, 500 Line too long, and each notice was parked)."""
+    name, local = "Ộ" * 100, "a" * 64
+    address = f"{local}@{'b' * 60}.{'c' * 60}.{'d' * 60}.{'e' * (254 - 64 - 1 - 183)}.vn"[:254]
+    entry = f"{name} <{address}>"
+    notifier = SmtpNotifier("127.0.0.1", smtp.port, entry, {"officer": [entry, entry, entry]}, timeout=5)
+
+    notifier.deliver(effect())
+
+    [envelope] = smtp.mailbox.received
+    assert isinstance(envelope.content, bytes)
+    assert max(len(line) for line in envelope.content.split(b"\r\n")) <= 998
+    assert smtp.mailbox.messages()[0]["From"].addresses[0].display_name == name

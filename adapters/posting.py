@@ -1,0 +1,58 @@
+"""One HTTP POST bounded in time and in size: what the webhook notifier and the DVCQG portal's transport send.
+
+httpx's timeouts bound each phase of an exchange (connecting, each read, each write), not the exchange: a receiver
+that drips its answer a byte at a time, each byte within the timeout, held a delivery (and, in ``motcua serve``, the
+dispatcher's thread) for hours. :func:`post` ends the whole exchange — connecting, sending, the answer's headers and
+the part of its body it reads — within ``timeout`` seconds, else raises ``httpx.ReadTimeout``; it reads at most
+``read`` bytes of the body and never asks for the rest. One connection per POST: nothing to close, and safe across
+worker forks. The exchange runs on an event loop of its own (:func:`asyncio.run`): a caller's thread has none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import httpx
+
+__all__ = ["Answer", "post"]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int  # the HTTP status
+    reason: str  # its reason phrase, as the receiver wrote it
+    body: bytes  # the first bytes of the body, as many as were asked for
+
+
+def post(url: str, body: bytes, headers: Mapping[str, str], *, timeout: float, read: int = 0) -> Answer:
+    """POST ``body`` to ``url``; the answer's status and up to ``read`` bytes of its body, all within ``timeout``
+    seconds. httpx's errors are raised as they are (``httpx.TimeoutException`` for a timeout, the whole exchange's
+    included)."""
+    return asyncio.run(_within(url, body, dict(headers), timeout, read))
+
+
+async def _within(url: str, body: bytes, headers: dict[str, str], timeout: float, read: int) -> Answer:
+    try:
+        async with asyncio.timeout(timeout):
+            return await _exchange(url, body, headers, timeout, read)
+    except TimeoutError as error:  # the deadline of the whole exchange
+        raise httpx.ReadTimeout(f"the exchange took longer than {timeout}s") from error
+
+
+async def _exchange(url: str, body: bytes, headers: dict[str, str], timeout: float, read: int) -> Answer:
+    async with httpx.AsyncClient(timeout=timeout) as client, \
+            client.stream("POST", url, content=body, headers=headers) as response:
+        return Answer(response.status_code, response.reason_phrase, await _first(response, read))
+
+
+async def _first(response: httpx.Response, limit: int) -> bytes:
+    """The first ``limit`` bytes of the answer's body (none asked for when ``limit`` is 0)."""
+    body = bytearray()
+    if limit > 0:
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) >= limit:
+                break
+    return bytes(body[:limit])

@@ -1,0 +1,110 @@
+"""What a receiver answers is read within bounds: a webhook's answer by its status alone, the portal's up to a size
+and within the timeout. A receiver that drips its answer's body, or sends one without end, neither holds a worker
+past the timeout, nor fills its memory, nor turns a delivered notice into a retried one.
+
+The receiver is a raw socket on 127.0.0.1: it says exactly what the test scripts, at the pace it scripts.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import datetime
+
+import pytest
+
+from motcua.adapters.notifiers import WebhookNotifier
+from motcua.adapters.portal.sync import MAX_ANSWER, HttpxTransport, PortalUnreachable
+from motcua.workflow.engine.clock import VN_TZ
+from motcua.workflow.engine.model import OutboxItem
+from motcua.workflow.errors import DeliveryUnavailable
+
+MIB = 1 << 20
+ITEM = OutboxItem(id=7, case_code="000.00.06.H56-231027-0361", kind="notify", payload={"event": "due_soon"},
+                  attempts=0, status="pending", next_attempt_at=datetime.now(VN_TZ))
+
+
+@contextmanager
+def answering(status: int, length: int, chunk: bytes, pause: float, *,
+              head_pause: float = 0) -> Iterator[tuple[str, list[int]]]:
+    """A receiver that reads one request, then answers ``status`` with a ``Content-Length`` of ``length`` (its head a
+    byte every ``head_pause`` seconds, when given) and sends ``chunk`` after ``chunk``, ``pause`` seconds apart, until
+    the client hangs up or ``length`` is sent. Yields its URL and [bytes of the body sent]."""
+    server = socket.create_server(("127.0.0.1", 0))
+    sent = [0]
+
+    def serve() -> None:
+        connection, _ = server.accept()
+        with connection, suppress(OSError):
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += connection.recv(65536)
+            head, _, body = request.partition(b"\r\n\r\n")
+            wanted = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                              if line.lower().startswith(b"content-length")))
+            while len(body) < wanted:
+                body += connection.recv(65536)
+            head = f"HTTP/1.1 {status} X\r\nX-Pad: {'a' * 40}\r\nContent-Length: {length}\r\n\r\n".encode("ascii")
+            for byte in head if head_pause else [head]:
+                time.sleep(head_pause)
+                connection.sendall(bytes([byte]) if isinstance(byte, int) else byte)
+            while sent[0] < length:
+                time.sleep(pause)
+                connection.sendall(chunk)
+                sent[0] += len(chunk)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/hook", sent
+    finally:
+        server.close()
+        thread.join(timeout=30)
+
+
+def test_a_webhook_answer_is_read_by_its_status_however_slow_its_body() -> None:
+    with answering(200, 40, b"x", pause=0.25) as (url, _):  # 10 s of body, a byte at a time: no read times out
+        started = time.monotonic()
+        WebhookNotifier(url, b"khoa", timeout=1).deliver(ITEM)  # delivered: the receiver said 200
+        assert time.monotonic() - started < 3
+
+
+def test_a_webhook_answer_whose_body_never_ends_is_still_a_delivery() -> None:
+    with answering(200, 512 * MIB, b"x" * MIB, pause=0) as (url, sent):
+        WebhookNotifier(url, b"khoa", timeout=1).deliver(ITEM)
+    assert sent[0] < 256 * MIB  # not read to its end (nor into memory)
+
+
+def test_a_webhook_answer_whose_head_is_dripped_times_out_within_the_timeout() -> None:
+    with answering(200, 0, b"", pause=0, head_pause=0.25) as (url, _):  # 20 s of head, each byte within the timeout
+        started = time.monotonic()
+        with pytest.raises(DeliveryUnavailable, match="timed out"):
+            WebhookNotifier(url, b"khoa", timeout=1).deliver(ITEM)
+        assert time.monotonic() - started < 3
+
+
+def test_a_portal_answer_whose_head_is_dripped_times_out_within_the_timeout() -> None:
+    with answering(200, 0, b"", pause=0, head_pause=0.25) as (url, _):
+        started = time.monotonic()
+        with pytest.raises(PortalUnreachable, match="timed out"):
+            HttpxTransport(url, "tok", timeout=1).send({"service": "DongBoHoSoMC"})
+        assert time.monotonic() - started < 3
+
+
+def test_a_portal_answer_dripped_past_the_timeout_is_a_timeout() -> None:
+    with answering(200, 40, b" ", pause=0.25) as (url, _):
+        started = time.monotonic()
+        with pytest.raises(PortalUnreachable, match="timed out"):
+            HttpxTransport(url, "tok", timeout=1).send({"service": "DongBoHoSoMC"})
+        assert time.monotonic() - started < 3
+
+
+def test_a_portal_answer_is_read_up_to_a_bound() -> None:
+    with answering(200, 512 * MIB, b" " * MIB, pause=0) as (url, sent):
+        answer = HttpxTransport(url, "tok", timeout=5).send({"service": "DongBoHoSoMC"})
+    assert answer.status == 200
+    assert len(answer.body) <= MAX_ANSWER
+    assert sent[0] < 256 * MIB

@@ -1,0 +1,45 @@
+"""``motcua serve`` runs the dispatcher in a thread: a notifier setting that cannot work stops the command before it
+serves, as it stops ``motcua worker`` — the thread died building its notifier, and the server answered requests
+while no timer fired and no notice left, a traceback on its standard error the only sign."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+MOTCUA = [sys.executable, "-c", "from motcua.entrypoints.cli.main import main; main()"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.mark.parametrize(("settings", "variable"), [
+    ({"MOTCUA_SMTP_HOST": "127.0.0.1", "MOTCUA_SMTP_PORT": "hai mươi lăm"}, "MOTCUA_SMTP_PORT"),
+    ({"MOTCUA_SMTP_HOST": "127.0.0.1", "MOTCUA_SMTP_STARTTLS": "yes"}, "MOTCUA_SMTP_STARTTLS"),
+    ({"MOTCUA_WEBHOOK_URL": "one-stop.example.vn/hook", "MOTCUA_WEBHOOK_SECRET": "khoa-bi-mat"}, "MOTCUA_WEBHOOK_URL"),
+], ids=["port", "starttls", "webhook-url"])
+def test_serve_refuses_to_start_on_a_notifier_setting_that_cannot_work(
+    tmp_path: Path, settings: dict[str, str], variable: str
+) -> None:
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("MOTCUA_")}, **settings}
+    command = [*MOTCUA, "serve", "--db", f"sqlite:///{tmp_path / 'motcua.db'}", "--port", str(free_port())]
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        _, stderr = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, stderr = process.communicate()
+        pytest.fail(f"the server started: {stderr.decode('utf-8', 'replace')[-800:]}")
+    text = stderr.decode("utf-8", "replace")
+    assert process.returncode == 2, text[-800:]
+    assert f"error: {variable}" in text, text[-800:]
+    assert "Traceback" not in text

@@ -1,0 +1,69 @@
+"""The notifiers' settings are checked when a command starts: a value that cannot work stops it with an error naming
+the variable, rather than parking (or looping on) every effect at its first delivery, or sending a password in the
+clear because ``MOTCUA_SMTP_STARTTLS=yes`` was read as false."""
+
+from __future__ import annotations
+
+import pytest
+
+from motcua.adapters.bootstrap import notifier_from_settings, portal_settings
+from motcua.workflow.errors import InvalidInput
+
+SMTP = {"MOTCUA_SMTP_HOST": "smtp.tanlap.gov.vn"}
+WEBHOOK = {"MOTCUA_WEBHOOK_SECRET": "khoa-bi-mat-cua-xa"}
+PORTAL = {"MOTCUA_DVCQG_URL": "https://lgsp.example.vn/dvcqg", "MOTCUA_DVCQG_TOKEN": "tok-123"}
+PASSWORD = "mat-khau-bi-mat"
+
+
+@pytest.mark.parametrize(("settings", "variable"), [
+    ({**SMTP, "MOTCUA_SMTP_PORT": "hai mươi lăm"}, "MOTCUA_SMTP_PORT"),
+    ({**SMTP, "MOTCUA_SMTP_PORT": "0"}, "MOTCUA_SMTP_PORT"),
+    ({**SMTP, "MOTCUA_SMTP_PORT": "65536"}, "MOTCUA_SMTP_PORT"),
+    ({**SMTP, "MOTCUA_SMTP_STARTTLS": "yes"}, "MOTCUA_SMTP_STARTTLS"),
+    ({**SMTP, "MOTCUA_SMTP_STARTTLS": "1"}, "MOTCUA_SMTP_STARTTLS"),
+    ({**SMTP, "MOTCUA_SMTP_PASSWORD": PASSWORD}, "MOTCUA_SMTP_USER"),
+    ({**SMTP, "MOTCUA_SMTP_USER": "motcua", "MOTCUA_SMTP_PASSWORD": "mật-khẩu"}, "MOTCUA_SMTP_PASSWORD"),
+    ({**SMTP, "MOTCUA_SMTP_USER": "bộ-phận-một-cửa", "MOTCUA_SMTP_PASSWORD": PASSWORD}, "MOTCUA_SMTP_USER"),
+    ({**SMTP, "MOTCUA_SMTP_FROM": "Bộ phận Một cửa"}, "MOTCUA_SMTP_FROM"),
+    ({**SMTP, "MOTCUA_SMTP_FROM": "motcua@tanlap.gov.vn\r\nBcc: x@y.vn"}, "MOTCUA_SMTP_FROM"),
+    ({**SMTP, "MOTCUA_NOTIFY_LEADER": "tuan@tanlap.gov.vn, khong-co-ten-mien"}, "MOTCUA_NOTIFY_LEADER"),
+    ({**SMTP, "MOTCUA_NOTIFY_OFFICER": "lan@tanlap.gov.vn; hung@tanlap.gov.vn"}, "MOTCUA_NOTIFY_OFFICER"),
+    ({**SMTP, "MOTCUA_SMTP_FROM": "A" * 3000 + " <motcua@tanlap.gov.vn>"}, "MOTCUA_SMTP_FROM"),  # no line holds it
+    ({**SMTP, "MOTCUA_NOTIFY_CHAIRMAN": "Bộ " * 1000 + "<chutich@tanlap.gov.vn>"}, "MOTCUA_NOTIFY_CHAIRMAN"),
+    ({**WEBHOOK, "MOTCUA_WEBHOOK_URL": "ftp://one-stop.example.vn/hook"}, "MOTCUA_WEBHOOK_URL"),
+    ({**WEBHOOK, "MOTCUA_WEBHOOK_URL": "one-stop.example.vn/hook"}, "MOTCUA_WEBHOOK_URL"),
+    ({**WEBHOOK, "MOTCUA_WEBHOOK_URL": "https://"}, "MOTCUA_WEBHOOK_URL"),
+    ({**WEBHOOK, "MOTCUA_WEBHOOK_URL": "http://:8080/hook"}, "MOTCUA_WEBHOOK_URL"),
+    ({**PORTAL, "MOTCUA_DVCQG_URL": "lgsp.example.vn"}, "MOTCUA_DVCQG_URL"),
+    ({**PORTAL, "MOTCUA_DVCQG_TIMEOUT": "nan"}, "MOTCUA_DVCQG_TIMEOUT"),
+    ({**PORTAL, "MOTCUA_DVCQG_TIMEOUT": "-1"}, "MOTCUA_DVCQG_TIMEOUT"),
+    ({**PORTAL, "MOTCUA_DVCQG_TIMEOUT": "inf"}, "MOTCUA_DVCQG_TIMEOUT"),
+    ({**PORTAL, "MOTCUA_DVCQG_TOKEN": "tok-123\r\nX-Injected: 1"}, "MOTCUA_DVCQG_TOKEN"),
+    ({**PORTAL, "MOTCUA_DVCQG_TOKEN": "mã-bí-mật"}, "MOTCUA_DVCQG_TOKEN"),
+])
+def test_a_setting_that_cannot_work_stops_the_command_naming_it(settings: dict[str, str], variable: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        notifier_from_settings(settings)
+
+    assert refused.value.field == variable
+    assert PASSWORD not in str(refused.value) and "tok-123" not in str(refused.value)
+    assert "tanlap.gov.vn" not in str(refused.value)  # an address names a person: its place is named instead
+
+
+@pytest.mark.parametrize("settings", [
+    {**SMTP, "MOTCUA_SMTP_PORT": "587", "MOTCUA_SMTP_STARTTLS": "TRUE", "MOTCUA_SMTP_USER": "motcua",
+     "MOTCUA_SMTP_PASSWORD": PASSWORD, "MOTCUA_SMTP_FROM": "Bộ phận Một cửa <motcua@tanlap.gov.vn>",
+     "MOTCUA_NOTIFY_OFFICER": "lan@tanlap.gov.vn, Phạm Văn Hùng <hung@tanlap.gov.vn>"},
+    {**SMTP, "MOTCUA_SMTP_STARTTLS": "false"},
+    {**WEBHOOK, "MOTCUA_WEBHOOK_URL": "http://127.0.0.1:8080/motcua-events"},
+    {**PORTAL, "MOTCUA_DVCQG_TIMEOUT": "2.5"},
+])
+def test_settings_that_work_are_accepted(settings: dict[str, str]) -> None:
+    notifier_from_settings(settings)
+
+
+def test_the_portal_token_is_not_in_the_settings_repr() -> None:
+    settings = portal_settings(PORTAL)
+
+    assert settings is not None and settings.token == "tok-123"
+    assert "tok-123" not in repr(settings)

@@ -12,11 +12,9 @@ checks it) and with ``Idempotency-Key: motcua-anchor-<digest>``. The document is
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
-import time
+from http import HTTPStatus
 from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit, urlunsplit
@@ -24,6 +22,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import structlog
 
+from motcua.adapters.notifiers.webhook import signed_headers
+from motcua.adapters.posting import post
 from motcua.workflow.auditing.anchor import Anchor
 from motcua.workflow.engine.clock import to_vietnam_time
 from motcua.workflow.errors import delivery_failure
@@ -68,17 +68,16 @@ class WebhookPublisher:
         self.timeout = timeout
 
     def publish(self, anchor: Anchor) -> str:
+        """POST the document, signed; its answer read by its status alone, all within the timeout
+        (:func:`motcua.adapters.posting.post`: a receiver dripping its answer holds the worker no longer)."""
         body = document_text(anchor).encode("utf-8")
-        timestamp = str(int(time.time()))
-        signature = hmac.new(self.secret, timestamp.encode("ascii") + b"." + body, hashlib.sha256).hexdigest()
-        headers = {"Content-Type": "application/json", "X-Motcua-Timestamp": timestamp,
-                   "X-Motcua-Signature": f"sha256={signature}", "Idempotency-Key": f"motcua-anchor-{anchor.digest}"}
+        headers = signed_headers(self.secret, body, f"motcua-anchor-{anchor.digest}")
         try:
-            response = httpx.post(self.url, content=body, headers=headers, timeout=self.timeout)
-        except httpx.RequestError as error:
+            answer = post(self.url, body, headers, timeout=self.timeout)
+        except httpx.RequestError as error:  # the whole exchange's timeout included
             raise delivery_failure(ANCHOR_KIND, f"webhook: {type(error).__name__}", transient=True) from error
-        if not response.is_success:
-            raise delivery_failure(ANCHOR_KIND, f"webhook: HTTP {response.status_code}", transient=True)
+        if not HTTPStatus.OK <= answer.status < HTTPStatus.MULTIPLE_CHOICES:
+            raise delivery_failure(ANCHOR_KIND, f"webhook: HTTP {answer.status}", transient=True)
         return shown(self.url)
 
 

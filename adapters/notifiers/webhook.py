@@ -39,7 +39,7 @@ from motcua.adapters.posting import Answer, post
 from motcua.workflow.engine.model import OutboxItem
 from motcua.workflow.errors import DeliveryFailed, DeliveryUnavailable, delivery_failure
 
-__all__ = ["WebhookNotifier", "verify_signature"]
+__all__ = ["WebhookNotifier", "signed_headers", "verify_signature"]
 
 _SIGNATURE_PREFIX = "sha256="
 _RETRYABLE_STATUSES = frozenset({HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS})
@@ -50,6 +50,18 @@ def _sign(secret: bytes, timestamp: str, body: bytes) -> str:
     """The ``X-Motcua-Signature`` value for a body sent at ``timestamp`` (as written in the header)."""
     digest = hmac.new(secret, timestamp.encode("ascii") + b"." + body, hashlib.sha256).hexdigest()
     return _SIGNATURE_PREFIX + digest
+
+
+def signed_headers(secret: bytes, body: bytes, idempotency_key: str) -> dict[str, str]:
+    """The headers of a signed motcua webhook request carrying ``body`` (the contract in this module's docstring):
+    every motcua webhook — effects, audit anchors — is signed here."""
+    timestamp = str(int(time.time()))
+    return {
+        "Content-Type": "application/json",
+        "X-Motcua-Timestamp": timestamp,
+        "X-Motcua-Signature": _sign(secret, timestamp, body),
+        "Idempotency-Key": idempotency_key,
+    }
 
 
 def verify_signature(
@@ -85,13 +97,7 @@ class WebhookNotifier:
             body = _body(item)
         except (TypeError, ValueError) as error:
             raise DeliveryFailed(item.kind, f"webhook: payload is not JSON: {error}") from error
-        timestamp = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/json",
-            "X-Motcua-Timestamp": timestamp,
-            "X-Motcua-Signature": _sign(self.secret, timestamp, body),
-            "Idempotency-Key": effect_key(item),
-        }
+        headers = signed_headers(self.secret, body, effect_key(item))
         try:
             answer = post(self.url, body, headers, timeout=self.timeout)  # the status alone: no body is read
         except (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL) as error:

@@ -16,13 +16,16 @@ from datetime import datetime
 
 import pytest
 
+from motcua.adapters.anchors import WebhookPublisher
 from motcua.adapters.notifiers import WebhookNotifier
 from motcua.adapters.portal.sync import MAX_ANSWER, HttpxTransport, PortalUnreachable
+from motcua.workflow.auditing.anchor import take
 from motcua.workflow.engine.clock import VN_TZ
 from motcua.workflow.engine.model import OutboxItem
 from motcua.workflow.errors import DeliveryUnavailable
 
 MIB = 1 << 20
+ANCHOR = take([], datetime(2026, 12, 7, 8, 0, tzinfo=VN_TZ))  # an empty log's anchor: the document is all it needs
 ITEM = OutboxItem(id=7, case_code="000.00.06.H56-231027-0361", kind="notify", payload={"event": "due_soon"},
                   attempts=0, status="pending", next_attempt_at=datetime.now(VN_TZ))
 
@@ -84,6 +87,20 @@ def test_a_webhook_answer_whose_head_is_dripped_times_out_within_the_timeout() -
         with pytest.raises(DeliveryUnavailable, match="timed out"):
             WebhookNotifier(url, b"khoa", timeout=1).deliver(ITEM)
         assert time.monotonic() - started < 3
+
+
+def test_an_anchor_webhook_answer_whose_head_is_dripped_times_out_within_the_timeout() -> None:
+    with answering(200, 0, b"", pause=0, head_pause=0.25) as (url, _):
+        started = time.monotonic()
+        with pytest.raises(DeliveryUnavailable, match="ReadTimeout"):
+            WebhookPublisher(url, b"khoa", timeout=1).publish(ANCHOR)
+        assert time.monotonic() - started < 3
+
+
+def test_an_anchor_webhook_answer_whose_body_never_ends_is_still_published() -> None:
+    with answering(200, 512 * MIB, b"x" * MIB, pause=0) as (url, sent):
+        assert WebhookPublisher(url, b"khoa", timeout=1).publish(ANCHOR) == url
+    assert sent[0] < 256 * MIB
 
 
 def test_a_portal_answer_whose_head_is_dripped_times_out_within_the_timeout() -> None:

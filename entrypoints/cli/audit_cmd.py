@@ -39,6 +39,7 @@ from motcua.adapters.render.timeline import (
     timeline_tables,
 )
 from motcua.adapters.sql.engine import dialect_url
+from motcua.entrypoints.cli.terminal import flagged, terminal
 from motcua.entrypoints.cli.usage import bounded_line
 from motcua.workflow.auditing.anchor import ANCHOR_MAX_BYTES, Anchor, AnchorReport, check, take
 from motcua.workflow.auditing.control_sheet import ControlSheet, StepCheck, control_sheet
@@ -61,8 +62,8 @@ subject_app = typer.Typer(help="Dữ liệu cá nhân của người nộp hồ 
                           no_args_is_help=True, add_completion=False)
 
 _PIPE_WIDTH: Final = 160  # rich assumes 80 columns when not on a terminal: too narrow for timelines
-_out = Console(width=None if sys.stdout.isatty() else _PIPE_WIDTH)
-_err = Console(stderr=True, width=None if sys.stderr.isatty() else _PIPE_WIDTH)
+_out = terminal(pipe_width=_PIPE_WIDTH)
+_err = terminal(stderr=True, pipe_width=_PIPE_WIDTH)
 _log = structlog.get_logger("motcua.audit")
 _INSTANT_FORMATS: Final = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y")
 ANCHOR_FILES: Final = "anchor-*.json"  # what the worker's directory publisher writes (motcua.adapters.anchors)
@@ -175,7 +176,7 @@ def _print_tables(timeline: Timeline, out: Path | None) -> None:
         _print_to(_out, timeline)
         return
     with replacing(out) as temporary, temporary.open("w", encoding="utf-8") as file:
-        _print_to(Console(file=file, width=_PIPE_WIDTH), timeline)
+        _print_to(terminal(file=file, width=_PIPE_WIDTH), timeline)
 
 
 def _print_to(console: Console, timeline: Timeline) -> None:
@@ -201,14 +202,14 @@ def verify(
     finally:
         motcua.close()
     for found in breaks:
-        _err.print(f"[red]BROKEN[/red] {found}", highlight=False)
+        _err.print(flagged("BROKEN", "red", f" {found}"), highlight=False)
     _log.info("audit.verified", broken=len(breaks), anchor=anchored.digest if anchored else None,
               anchor_intact=report.intact if report else None)
     if report is not None and anchored is not None:
         _print_anchor_report(anchored, report)
     if breaks or (report is not None and not report.intact):
         raise typer.Exit(1)
-    _out.print("[green]audit log intact[/green]: every chain verifies")
+    _out.print(flagged("audit log intact", "green", ": every chain verifies"))
 
 
 def _kept(db: str | None) -> str:
@@ -252,8 +253,8 @@ def _bounded_text(path: Path) -> str:
 
 def _print_anchor_report(anchored: Anchor, report: AnchorReport) -> None:
     for finding in report.findings:
-        label = "[red]ANCHOR BROKEN[/red]" if finding.broken else "[yellow]ANCHOR WARNING[/yellow]"
-        _err.print(f"{label} {finding}", highlight=False)
+        label = flagged("ANCHOR BROKEN", "red") if finding.broken else flagged("ANCHOR WARNING", "yellow")
+        _err.print(label, f"{finding}", highlight=False)
     verdict = "matches" if report.intact else "does NOT match"
     _out.print(f"anchor {anchored.digest[:16]}… of {minute(anchored.taken_at)} ({report.chains_checked} chains, "
                f"{anchored.count} entries): the log {verdict} it", highlight=False)
@@ -319,14 +320,14 @@ def _difference_json(difference: Difference) -> dict[str, JsonValue]:
 
 def _print_differences(differences: Sequence[Difference], cases: int, unchecked: int) -> None:
     for difference in differences:
-        _out.print(f"[red]DIFFERS[/red] {difference.code}  {difference.field}: stored {difference.stored} "
-                   f"≠ replayed {difference.replayed}", highlight=False, markup=True)
+        _out.print(flagged("DIFFERS", "red", f" {difference.code}  {difference.field}: stored {difference.stored} "
+                           f"≠ replayed {difference.replayed}"), highlight=False)
     if differences:
         codes = len({difference.code for difference in differences})
-        _err.print(f"[red]{len(differences)} differences on {codes} of {cases} cases[/red]")
+        _err.print(f"{len(differences)} differences on {codes} of {cases} cases", style="red")
     else:
-        _out.print(f"[green]replay identical[/green]: all {cases} case rows equal their replay from the audit log, "
-                   "and their search columns what the log gives")
+        _out.print(flagged("replay identical", "green", f": all {cases} case rows equal their replay from the audit "
+                           "log, and their search columns what the log gives"))
     if unchecked:
         _err.print(f"{unchecked} case rows' search columns not checked: their definition version is not loaded here")
 

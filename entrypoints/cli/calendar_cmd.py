@@ -16,10 +16,10 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from motcua.definitions.offices import DEFAULT_OFFICE, load_office
+from motcua.entrypoints.cli.terminal import terminal
 from motcua.entrypoints.cli.usage import fail
 from motcua.workflow.engine.model import JsonValue
 from motcua.workflow.errors import InvalidInput, MotcuaError
@@ -176,4 +176,4 @@ def days_command(
     if output is DaysFormat.JSON:
         typer.echo(json.dumps(_document(settings.label, number, rows), ensure_ascii=False, indent=2))
         return
-    Console().print(_table(f"{settings.label} — năm {number}", rows))
+    terminal(pipe_width=None).print(_table(f"{settings.label} — năm {number}", rows))

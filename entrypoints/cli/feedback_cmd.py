@@ -17,7 +17,6 @@ Bad input exits with status 2 and one line on standard error naming the field
 from __future__ import annotations
 
 import json
-import sys
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from rich.console import Console
 from rich.table import Table
 
 from motcua.adapters.render.timeline import build_timeline, timeline_json, timeline_tables
+from motcua.entrypoints.cli.terminal import terminal
 from motcua.entrypoints.cli.usage import fail
 from motcua.shop import OneStop, connect
 from motcua.workflow.engine.bounds import (
@@ -78,7 +78,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _console() -> Console:
-    return Console(width=None if sys.stdout.isatty() else _PIPE_WIDTH)
+    return terminal(pipe_width=_PIPE_WIDTH)
 
 
 # -- the input: options and/or a JSON file, checked field by field -------------------------------------------------

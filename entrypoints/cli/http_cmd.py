@@ -12,19 +12,18 @@ successions.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from motcua.adapters.backends import open_backend
 from motcua.adapters.bootstrap import database_url, open_motcua
 from motcua.adapters.keys import APPLICANT_ROLE, ApiKey, ApiKeyStore, new_key
 from motcua.entrypoints.cli.scope_options import KeyAllUnits, KeyProvince, KeyUnits, one_scope
+from motcua.entrypoints.cli.terminal import terminal
 from motcua.entrypoints.cli.usage import bounded_line, fail
 from motcua.workflow.engine.bounds import CODE_MAX
 from motcua.workflow.engine.clock import SystemClock, to_vietnam_time
@@ -36,7 +35,7 @@ __all__ = ["apikey_app", "check_known", "register_http"]
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: sqlite:///motcua.db).")]
 apikey_app = typer.Typer(help="API keys of the HTTP API (stored hashed; a key is shown once).",
                          no_args_is_help=True, add_completion=False)
-_out = Console(width=None if sys.stdout.isatty() else 160)  # rich assumes 80 columns off a terminal: too narrow
+_out = terminal()
 
 
 def serve(

@@ -6,13 +6,10 @@ nothing; so does a file that is not a DVCQG sync file at all, in one line.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Final
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -25,6 +22,7 @@ from rich.progress import (
 from rich.text import Text
 
 from motcua.adapters.bootstrap import open_motcua
+from motcua.entrypoints.cli.terminal import flagged, terminal
 from motcua.entrypoints.cli.usage import refusal
 from motcua.entrypoints.errors import BadFile, FileRefused
 from motcua.entrypoints.importer import import_file
@@ -36,8 +34,8 @@ import_app = typer.Typer(help="Nhập hồ sơ từ hệ thống khác (import d
                          add_completion=False)
 
 _PIPE_WIDTH: Final = 160
-_out = Console(width=None if sys.stdout.isatty() else _PIPE_WIDTH)
-_err = Console(stderr=True, width=None if sys.stderr.isatty() else _PIPE_WIDTH)
+_out = terminal(pipe_width=_PIPE_WIDTH)
+_err = terminal(stderr=True, pipe_width=_PIPE_WIDTH)
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: sqlite:///motcua.db).")]
 FileArgument = Annotated[Path, typer.Argument(help="A JSON list of DongBoHoSoMC records, or a sync body "
@@ -108,11 +106,11 @@ def dvcqg(file: FileArgument, db: DbOption = None) -> None:
             report = import_file(file, motcua, progress=bar)
     except FileRefused as refused:
         for record in refused.refused:
-            _err.print(f"[red]refused[/red] {escape(str(record))}", highlight=False, soft_wrap=True)
+            _err.print(flagged("refused", "red", f" {record}"), highlight=False, soft_wrap=True)
         raise _fail(str(refused)) from None
     except MotcuaError as error:
         raise _fail(str(error)) from None
     finally:
         motcua.close()
-    _out.print(f"[green]{report.records:,} hồ sơ[/green]: {report.created:,} created, {report.updated:,} updated, "
-               f"{report.unchanged:,} unchanged — kiểm tra nhật ký: motcua verify", highlight=False)
+    _out.print(flagged(f"{report.records:,} hồ sơ", "green", f": {report.created:,} created, {report.updated:,} "
+                       f"updated, {report.unchanged:,} unchanged — kiểm tra nhật ký: motcua verify"), highlight=False)

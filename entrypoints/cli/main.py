@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.adapters.logging import configure_logging
@@ -26,6 +24,7 @@ from motcua.entrypoints.cli.procedures_cmd import register as register_procedure
 from motcua.entrypoints.cli.procedures_import_cmd import register as register_procedure_import
 from motcua.entrypoints.cli.report_cmd import register as register_reports
 from motcua.entrypoints.cli.sync_cmd import register_sync
+from motcua.entrypoints.cli.terminal import flagged, terminal
 from motcua.entrypoints.cli.units_cmd import units_app
 from motcua.entrypoints.cli.usage import USAGE_ERROR, shown
 from motcua.entrypoints.cli.user_cmd import register as register_users
@@ -58,8 +57,8 @@ register_http(app)
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: sqlite:///motcua.db).")]
 _PIPE_WIDTH = 160  # rich assumes 80 columns when not on a terminal: too narrow for timelines
 _WORKFLOW_KEY = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")  # what a definition's key is: its file names start with it
-_out = Console(width=None if sys.stdout.isatty() else _PIPE_WIDTH)
-_err = Console(stderr=True, width=None if sys.stderr.isatty() else _PIPE_WIDTH)
+_out = terminal(pipe_width=_PIPE_WIDTH)
+_err = terminal(stderr=True, pipe_width=_PIPE_WIDTH)
 
 
 @app.command()
@@ -125,7 +124,7 @@ def story(db: DbOption = None, quiet: Annotated[bool, typer.Option("--quiet", "-
         for case in cases:
             if not quiet:
                 _print_history(motcua, case)
-        _out.print(f"[green]{len(cases)} hồ sơ đã xử lý[/green] — kiểm tra nhật ký: motcua verify")
+        _out.print(flagged(f"{len(cases)} hồ sơ đã xử lý", "green", " — kiểm tra nhật ký: motcua verify"))
     finally:
         motcua.close()
 
@@ -163,5 +162,5 @@ def main() -> None:
 
 def _refuse(message: str) -> NoReturn:
     """End on a refusal: ``error: …`` on one line of stderr (never wrapped), exit status 2."""
-    _err.print(f"[red]error:[/red] {escape(shown(message))}", highlight=False, soft_wrap=True)
+    _err.print(flagged("error:", "red", f" {shown(message)}"), highlight=False, soft_wrap=True)
     sys.exit(USAGE_ERROR)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -33,6 +32,7 @@ from motcua.adapters.render.cells import csv_text, texts_only
 from motcua.definitions.plans import load_plan
 from motcua.entrypoints.cli.groups import report_group
 from motcua.entrypoints.cli.report_scope import UnitOption, report_scope
+from motcua.entrypoints.cli.terminal import terminal
 from motcua.workflow.dossiers.tracking_book import BookRow, tracking_book
 from motcua.workflow.engine.clock import to_vietnam_time
 from motcua.workflow.engine.model import JsonValue
@@ -73,7 +73,7 @@ class BookFormat(StrEnum):
 
 
 def _console() -> Console:
-    return Console(width=None if sys.stdout.isatty() else _PIPE_WIDTH)
+    return terminal(pipe_width=_PIPE_WIDTH)
 
 
 def _day(text: str | None, option: str) -> date | None:

@@ -9,10 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 import typer
-from rich.console import Console, Group
+from rich.console import Group
 from rich.table import Table
 
 from motcua.adapters.bootstrap import procedure_catalogue
+from motcua.entrypoints.cli.terminal import terminal
 from motcua.entrypoints.cli.usage import bounded_line, shown
 from motcua.workflow.dossiers.catalogue import (
     CHANNELS,
@@ -65,7 +66,7 @@ def procedures(
     if ctx.invoked_subcommand is not None:
         return
     catalogue = procedure_catalogue()  # MOTCUA_PROCEDURES_DIR's current revision, else the shipped one
-    console = Console()
+    console = terminal(pipe_width=None)
     rows = catalogue.by_field(field) if field else tuple(catalogue)
     if not rows:
         known = ", ".join(f"{code} ({name})" for code, name in catalogue.fields().items())
@@ -90,7 +91,7 @@ def show(
     if output is Format.json:
         typer.echo(json.dumps(_as_json(procedure), ensure_ascii=False, indent=2))
         return
-    Console().print(_details(procedure))
+    terminal(pipe_width=None).print(_details(procedure))
 
 
 def register(app: typer.Typer) -> None:

@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from motcua.adapters.bootstrap import procedures_dir
 from motcua.definitions.catalogue_store import CatalogueStore
 from motcua.definitions.procedure_import import ImportPlan, apply_import, plan_import
+from motcua.entrypoints.cli.terminal import flagged, terminal
 from motcua.entrypoints.cli.usage import refusal
 from motcua.workflow.dossiers.catalogue_import import CatalogueDiff
 from motcua.workflow.engine.bounds import day_problem
@@ -46,8 +46,8 @@ def register(group: typer.Typer) -> None:
 
 
 def _consoles() -> tuple[Console, Console]:
-    return (Console(width=None if sys.stdout.isatty() else _PIPE_WIDTH),
-            Console(stderr=True, width=None if sys.stderr.isatty() else _PIPE_WIDTH))
+    return (terminal(pipe_width=_PIPE_WIDTH),
+            terminal(stderr=True, pipe_width=_PIPE_WIDTH))
 
 
 
@@ -72,7 +72,7 @@ def import_procedures(
         plan = plan_import(file, root, effective=effective)
     except CatalogueImportRefused as refused:
         for problem in refused.cells:
-            err.print(f"[red]refused[/red] {escape(str(problem))}", highlight=False, soft_wrap=True)
+            err.print(flagged("refused", "red", f" {problem}"), highlight=False, soft_wrap=True)
         raise refusal(err, f"{file}: {len(refused.cells)} problem(s), nothing was written") from None
     except MotcuaError as error:
         raise refusal(err, str(error)) from None
@@ -91,9 +91,9 @@ def import_procedures(
         manifest = apply_import(plan, root, at=datetime.now(UTC))
     except MotcuaError as error:
         raise refusal(err, f"{error} (nothing was written)") from None
-    out.print(f"[green]Đã ghi phiên bản {manifest.revision}[/green] của {escape(str(root))} "
-              f"({manifest.procedures} thủ tục); phiên bản trước: {manifest.previous or 'danh mục kèm theo'}. "
-              "Khởi động lại các tiến trình (serve, worker) để dùng danh mục mới.", highlight=False)
+    out.print(flagged(f"Đã ghi phiên bản {manifest.revision}", "green", f" của {root} "
+                      f"({manifest.procedures} thủ tục); phiên bản trước: {manifest.previous or 'danh mục kèm theo'}. "
+                      "Khởi động lại các tiến trình (serve, worker) để dùng danh mục mới."), highlight=False)
 
 
 def rollback_procedures(
@@ -109,7 +109,7 @@ def rollback_procedures(
         manifest = CatalogueStore(root).rollback(to)
     except MotcuaError as error:
         raise refusal(err, str(error)) from None
-    out.print(f"Phiên bản {manifest.revision} ({escape(manifest.source)}, {manifest.written_at}) là phiên bản "
+    out.print(f"Phiên bản {manifest.revision} ({manifest.source}, {manifest.written_at}) là phiên bản "
               "đang dùng. Khởi động lại các tiến trình (serve, worker) để dùng nó.", highlight=False)
 
 
@@ -124,11 +124,11 @@ def _day(text: str | None) -> date:
 
 def _print_plan(out: Console, plan: ImportPlan, root: Path | None) -> None:
     base = f"phiên bản {plan.base_revision}" if plan.base_revision else "danh mục kèm theo gói"
-    where = escape(str(root)) if root is not None else "(chưa cấu hình MOTCUA_PROCEDURES_DIR)"
+    where = str(root) if root is not None else "(chưa cấu hình MOTCUA_PROCEDURES_DIR)"
     out.print(f"Danh mục đang dùng: {base} — {where}", highlight=False)
-    out.print(f"Tệp nhập: {escape(plan.source)} (sha256 {plan.sha256[:16]}…)", highlight=False)
+    out.print(f"Tệp nhập: {plan.source} (sha256 {plan.sha256[:16]}…)", highlight=False)
     for line in diff_lines(plan.difference):
-        out.print(escape(line), highlight=False, soft_wrap=True)
+        out.print(line, highlight=False, soft_wrap=True)
 
 
 def diff_lines(difference: CatalogueDiff) -> list[str]:

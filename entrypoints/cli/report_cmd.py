@@ -15,7 +15,6 @@ and a one-line message on standard error.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from motcua.adapters.render.reports import (
 )
 from motcua.entrypoints.cli.groups import report_group
 from motcua.entrypoints.cli.report_scope import UnitOption, report_scope
+from motcua.entrypoints.cli.terminal import terminal
 from motcua.entrypoints.cli.usage import USAGE_ERROR, shown
 from motcua.workflow.engine.model import JsonValue
 from motcua.workflow.errors import InvalidInput, MotcuaError
@@ -75,8 +75,8 @@ projections_app = typer.Typer(help="Reporting projections maintained from the au
 
 def _console(file: TextIO | None = None) -> Console:
     if file is not None:
-        return Console(file=file, width=_PIPE_WIDTH)
-    return Console(width=None if sys.stdout.isatty() else _PIPE_WIDTH)
+        return terminal(file=file, width=_PIPE_WIDTH)
+    return terminal(pipe_width=_PIPE_WIDTH)
 
 
 @contextmanager

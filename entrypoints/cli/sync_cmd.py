@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime, timedelta
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from motcua.adapters.bootstrap import PORTAL_PUBLISH, Motcua, open_motcua
+from motcua.entrypoints.cli.terminal import terminal
 from motcua.entrypoints.cli.usage import bounded_line
 from motcua.workflow.dvcqg.portal import EntrySync, summarize
 from motcua.workflow.engine.bounds import CASE_CODE_MAX
@@ -23,7 +22,7 @@ DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (defaul
 sync_app = typer.Typer(help="Đồng bộ Cổng DVCQG (DVCQG synchronisation).", no_args_is_help=True,
                        add_completion=False)
 _PIPE_WIDTH = 160  # rich assumes 80 columns when not on a terminal: too narrow for dossier codes
-_out = Console(width=None if sys.stdout.isatty() else _PIPE_WIDTH)
+_out = terminal(pipe_width=_PIPE_WIDTH)
 
 
 @sync_app.command("status")

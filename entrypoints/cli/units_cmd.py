@@ -13,11 +13,11 @@ from datetime import date, datetime, time
 from typing import Annotated, Final
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from motcua.adapters.bootstrap import open_motcua
 from motcua.definitions.units import load_units
+from motcua.entrypoints.cli.terminal import terminal
 from motcua.entrypoints.cli.usage import fail
 from motcua.workflow.engine.clock import VN_TZ, SystemClock, to_vietnam_time
 from motcua.workflow.errors import InvalidInput, MotcuaError
@@ -106,7 +106,7 @@ def list_command(
         typer.echo(json.dumps([_record(unit) for unit in units], ensure_ascii=False, indent=2))
         return
     title = f"Đơn vị hành chính cấp xã — {'ngày ' + day.isoformat() if day else 'tất cả'} ({len(units)})"
-    Console(width=_TABLE_WIDTH).print(_table(title, units))
+    terminal(width=_TABLE_WIDTH).print(_table(title, units))
 
 
 # -- apply ---------------------------------------------------------------------------------------------
@@ -196,7 +196,7 @@ def apply_command(
     if as_json:
         typer.echo(json.dumps(_report_record(report), ensure_ascii=False, indent=2))
     else:
-        Console(width=_TABLE_WIDTH).print(_report_table(report))
+        terminal(width=_TABLE_WIDTH).print(_report_table(report))
     for result in report.stranded:
         typer.echo(f"error: {_stranded_text(result)}", err=True)
     if report.stranded:

@@ -13,8 +13,8 @@ from typing import Final, NoReturn
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
+from motcua.entrypoints.cli.terminal import flagged
 from motcua.workflow.engine.bounds import line_problem
 from motcua.workflow.errors import InvalidDefinition, InvalidInput, MotcuaError
 
@@ -51,9 +51,10 @@ def bounded_lines(limit: int) -> Callable[[typer.CallbackParam, list[str] | None
 
 
 def refusal(err: Console, message: str) -> typer.Exit:
-    """Print ``message`` as a command's refusal on ``err`` (a rich console on stderr: the word ``error`` in red, the
-    message bounded by :func:`shown`, never read as markup) and the exit to raise: code :data:`USAGE_ERROR`."""
-    err.print(f"[red]error:[/red] {escape(shown(message))}", highlight=False, soft_wrap=True)
+    """Print ``message`` as a command's refusal on ``err`` (a :func:`~motcua.entrypoints.cli.terminal.terminal` on
+    stderr: the word ``error`` in red, the message bounded by :func:`shown`, as it is) and the exit to raise: code
+    :data:`USAGE_ERROR`."""
+    err.print(flagged("error:", "red", f" {shown(message)}"), highlight=False, soft_wrap=True)
     return typer.Exit(code=USAGE_ERROR)
 
 

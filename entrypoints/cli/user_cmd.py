@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from typing import Annotated, Final
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from motcua.adapters.backends import open_backend
@@ -25,6 +24,7 @@ from motcua.adapters.bootstrap import database_url, open_motcua
 from motcua.adapters.users import NAME_MAX, PASSWORD_MAX, UserStore, check_password, new_user
 from motcua.entrypoints.cli.http_cmd import check_known
 from motcua.entrypoints.cli.scope_options import UserAllUnits, UserProvince, UserUnits, one_scope
+from motcua.entrypoints.cli.terminal import terminal
 from motcua.entrypoints.cli.usage import bounded_line, fail
 from motcua.workflow.engine.clock import SystemClock, to_vietnam_time
 from motcua.workflow.errors import InvalidInput, MotcuaError, NotFound
@@ -34,7 +34,7 @@ __all__ = ["register", "user_app"]
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: sqlite:///motcua.db).")]
 user_app = typer.Typer(help="Users of the browser console (passwords stored as Argon2 hashes).",
                        no_args_is_help=True, add_completion=False)
-_out = Console(width=None if sys.stdout.isatty() else 160)
+_out = terminal()
 _SCOPE_FLAGS: Final = "--unit CODE…, --province CODE or --all-units"
 
 

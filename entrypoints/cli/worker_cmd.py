@@ -6,11 +6,11 @@ from datetime import timedelta
 from typing import Annotated, Final
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from motcua.adapters.bootstrap import Motcua, database_url, open_motcua
+from motcua.entrypoints.cli.terminal import terminal
 from motcua.entrypoints.cli.usage import bounded_lines
 from motcua.workers.dispatcher import DEFAULT_BATCH_SIZE, DEFAULT_MAX_IN_FLIGHT, DEFAULT_POLL, MAX_BATCH_SIZE
 from motcua.workflow.engine.bounds import CASE_CODE_MAX, excerpt
@@ -24,7 +24,7 @@ outbox_app = typer.Typer(help="Effects waiting in the outbox: list the parked on
                          no_args_is_help=True, add_completion=False)
 timers_app = typer.Typer(help="Timers parked after their trigger failed six times: list them, send them back.",
                          no_args_is_help=True, add_completion=False)
-_out = Console()
+_out = terminal(pipe_width=None)
 _IDS_SHOWN = 10  # ids an error names
 PARKED_SHOWN: Final = 1_000  # parked timers `motcua timers parked` lists (the count names them all)
 PARKED_MAX: Final = 100_000  # parked timers `motcua timers retry` reads to find the codes' (parked timers are rare)

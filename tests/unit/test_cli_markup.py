@@ -1,0 +1,58 @@
+"""Text from outside printed by the CLI as it is: a ``[/]`` or a ``[bold]`` in an applicant's name, a handover's note
+or an assignee's name is neither console markup that fails the command (rich's MarkupError) nor a style."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from motcua.adapters.bootstrap import open_motcua
+from motcua.entrypoints.cli.main import app
+from motcua.entrypoints.cli.terminal import terminal
+from motcua.entrypoints.cli.usage import refusal
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.engine.clock import VN_TZ, ManualClock
+from motcua.workflow.engine.model import Actor
+
+NAME = "Trần [/] Văn [bold]An"
+OFFICER = Actor.of("Nguyễn [/i] Lan", "officer")
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> tuple[str, str]:
+    url = f"sqlite:///{tmp_path / 'markup.db'}"
+    motcua = open_motcua(url, clock=ManualClock(datetime(2024, 4, 22, 8, 30, tzinfo=VN_TZ)), observers=[])
+    try:
+        case = motcua.desk.receive("1.004873", "direct", Applicant(NAME), OFFICER)
+        motcua.service.fire(case.code, "assign", OFFICER, {"assignee": "Phạm [/] Hùng"})
+    finally:
+        motcua.close()
+    return url, case.code
+
+
+def printed(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "400"})
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result.output
+
+
+def test_the_book_prints_an_applicants_name_with_brackets_as_it_is(db: tuple[str, str]) -> None:
+    url, _ = db
+    assert NAME in printed("report", "book", "--from", "2024-04-01", "--to", "2024-04-30", "--db", url)
+
+
+def test_a_dossiers_history_and_control_sheet_print_names_with_brackets_as_they_are(db: tuple[str, str]) -> None:
+    url, code = db
+    assert "Phạm [/] Hùng" in printed("history", code, "--db", url)
+    sheet = printed("control-sheet", code, "--format", "table", "--db", url)
+    assert "Nguyễn [/i] Lan" in sheet and "Phạm [/] Hùng" in sheet
+
+
+def test_a_refusal_quotes_brackets_as_they_are() -> None:
+    buffer = io.StringIO()
+    refusal(terminal(file=buffer), "no dossier 'KHÔNG-CÓ-[/]' [bold]here")
+    assert buffer.getvalue() == "error: no dossier 'KHÔNG-CÓ-[/]' [bold]here\n"

@@ -50,6 +50,7 @@ from motcua.workflow.plan.metrics import (
 )
 from motcua.workflow.plan.model import GROUP_LABELS, Occurrence, Plan
 from motcua.workflow.reports.par766 import FeedbackCounts
+from motcua.workflow.reports.periods import parse_date
 
 __all__ = ["plan_app", "register", "report_book", "report_plan"]
 
@@ -77,12 +78,9 @@ def _console() -> Console:
 
 
 def _day(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(option, f"{text!r} is not a date YYYY-MM-DD") from None
+    """``option``, read and bounded as every command reads a day
+    (:func:`~motcua.workflow.reports.periods.parse_date`)."""
+    return None if text is None else parse_date(text, option)
 
 
 def _period(start: date | None, end: date | None, default: tuple[date, date] | None) -> tuple[date, date]:

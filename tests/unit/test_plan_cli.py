@@ -249,6 +249,12 @@ def test_report_plan_refuses_a_reversed_period(demo_db: str) -> None:
     assert isinstance(result.exception, InvalidInput) and result.exception.field == "--from"
 
 
+@pytest.mark.parametrize(("option", "day"), [("--from", "20240301"), ("--from", "0001-01-01"), ("--to", "2200-01-01")])
+def test_report_plan_reads_its_days_as_every_report_does(demo_db: str, option: str, day: str) -> None:
+    result = run("report", "plan", str(PLAN), "--db", demo_db, option, day)
+    assert isinstance(result.exception, InvalidInput) and result.exception.field == option
+
+
 # -- report book -----------------------------------------------------------------------------------
 
 

@@ -197,6 +197,16 @@ def test_the_command_refuses_a_bad_date() -> None:
     assert err == "error: --at: '30/06/2025' is not a date YYYY-MM-DD\n"
 
 
+@pytest.mark.parametrize(("day", "message"), [
+    ("20250701", "'20250701' is not a date YYYY-MM-DD"),
+    ("0001-01-01", "0001-01-01 is outside the days motcua takes (1990-01-01 … 2199-12-31)"),
+])
+def test_the_command_reads_at_as_every_command_reads_a_day(day: str, message: str) -> None:
+    """``--at`` is read by the one parser of days (the reports' ``--from``/``--to``): dashes, and the bounds."""
+    code, out, err = run("--at", day)
+    assert (code, out, err) == (2, "", f"error: --at: {message}\n")
+
+
 @pytest.mark.parametrize(
     ("validity", "units", "named"),
     [

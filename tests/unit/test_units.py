@@ -166,6 +166,18 @@ def test_each_check_refuses_a_bad_file_naming_the_offender(
     assert named in refused(write(tmp_path, *units, seasons=seasons))
 
 
+@pytest.mark.parametrize(("entries", "named"), [
+    ((unit("local-a"),), "units.0.code: a unit code is written in capital letters: LOCAL-A"),
+    ((unit("000.00.06.h56"),), "units.0.code: a unit code is written in capital letters: 000.00.06.H56"),
+    ((unit("A", valid_to="2025-06-30", successors="b"), unit("B", valid_from="2025-07-01")),
+     "units.0.successors.0: a unit code is written in capital letters: B"),
+], ids=["local-code", "agency-code", "successor"])
+def test_a_unit_code_is_written_in_capitals(tmp_path: Path, entries: tuple[str, ...], named: str) -> None:
+    """Codes are compared exactly: ``local-a`` beside ``LOCAL-A`` would be a second unit, and one that escapes the
+    check that a ``LOCAL-…`` code is marked unconfirmed. A code is refused unless in its canonical shape, named."""
+    assert named in refused(write(tmp_path, *entries))
+
+
 def test_an_unknown_office_and_a_bad_month_day_are_refused(tmp_path: Path) -> None:
     assert "unknown office 'nowhere'" in refused(write(tmp_path, unit("A", office="nowhere")))
     bad = SEASONS.format(summer_end="02-30")

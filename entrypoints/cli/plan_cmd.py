@@ -105,14 +105,20 @@ def _shown(moment: datetime | date | None, with_time: bool = False) -> str:
 # -- plan load -------------------------------------------------------------------------------------
 
 
+LoadUnitOption = Annotated[str | None, typer.Option(
+    "--unit", help="The unit whose plan it is (its agency code: `motcua units list`), in force today; the home unit "
+                   "(MOTCUA_AGENCY) when omitted.")]
+
+
 @plan_app.command("load")
-def plan_load(path: PlanArgument, db: DbOption = None) -> None:
-    """Nạp nhiệm vụ của kế hoạch thành hồ sơ công việc (plan-task) của đơn vị MOTCUA_AGENCY; chạy lại không tạo
-    trùng."""
+def plan_load(path: PlanArgument, db: DbOption = None, unit: LoadUnitOption = None) -> None:
+    """Nạp nhiệm vụ của kế hoạch thành hồ sơ công việc (plan-task) của đơn vị --unit (mặc định MOTCUA_AGENCY); chạy
+    lại không tạo trùng. Đơn vị đã kết thúc (sáp nhập) bị từ chối, kèm tên đơn vị kế thừa."""
     plan = load_plan(path)
     motcua = open_motcua(db, observers=[])
     try:
-        result = load_tasks(motcua.service, motcua.rules, plan, unit=motcua.desk.agency)
+        result = load_tasks(motcua.service, motcua.rules, plan, unit=unit or motcua.desk.agency,
+                            units=motcua.desk.units)
     finally:
         motcua.close()
     typer.echo(f"{plan.title}: {len(result.created)} nhiệm vụ mới, {len(result.existing)} đã có "

@@ -2,7 +2,10 @@
 
 ``plan load`` turns a reform plan's tasks into ``plan-task`` cases, one per task and, for a recurring task,
 one per period (code ``<plan>/<task>`` or ``<plan>/<task>/<period>``); a second run creates nothing.
-``report plan`` shows the plan's targets (target, actual, verdict) and its tasks' own status. ``report book``
+``report plan`` shows the plan's targets (target, actual, verdict) and its tasks' own status, measured over the plan's
+own units (:func:`~motcua.workflow.plan.metrics.plan_units`) or one unit (``--unit``, checked as every report's), the
+units named on its first line. ``plan load`` opens the tasks at ``--unit`` or the home unit, which must be in force
+today (a unit that ended is refused, naming its successor). ``report book``
 prints the dossier tracking book (Sổ theo dõi hồ sơ) of a period as a table, CSV or an Excel workbook, of one
 unit (``--unit``) or of the province (every unit), its title naming which.
 
@@ -32,7 +35,7 @@ from motcua.adapters.files import replacing, write_text
 from motcua.adapters.render.cells import csv_text, texts_only
 from motcua.definitions.plans import load_plan
 from motcua.entrypoints.cli.groups import report_group
-from motcua.entrypoints.cli.report_scope import UnitOption, report_scope
+from motcua.entrypoints.cli.report_scope import ReportScope, UnitOption, report_scope
 from motcua.workflow.dossiers.tracking_book import BookRow, tracking_book
 from motcua.workflow.engine.clock import to_vietnam_time
 from motcua.workflow.engine.model import JsonValue
@@ -47,6 +50,7 @@ from motcua.workflow.plan.metrics import (
     Verdict,
     evaluate,
     plan_inputs,
+    plan_units,
 )
 from motcua.workflow.plan.model import GROUP_LABELS, Occurrence, Plan
 from motcua.workflow.reports.par766 import FeedbackCounts
@@ -215,10 +219,22 @@ def _tasks_table(plan: Plan, rows: list[dict[str, JsonValue]], as_of: date) -> T
     return table
 
 
-def _plan_inputs(motcua: Motcua, plan: Plan, start: date, end: date) -> tuple[PlanInputs, dict[str, TaskStatus]]:
+def _plan_scope(motcua: Motcua, plan: Plan, unit: str | None, start: date, end: date) -> ReportScope:
+    """``--unit``'s figures (checked as every report's ``--unit``), else those of the plan's own units
+    (:func:`~motcua.workflow.plan.metrics.plan_units`), with the heading that names them."""
+    if unit is not None:
+        return report_scope(motcua, unit)
+    directory = motcua.desk.units
+    units = plan_units(motcua.store.cases(), plan.key, directory.register, directory.home, start=start, end=end)
+    return ReportScope(units, "Đơn vị: " + "; ".join(directory.label(code) for code in sorted(units)))
+
+
+def _plan_inputs(
+    motcua: Motcua, plan: Plan, start: date, end: date, units: frozenset[str] | None,
+) -> tuple[PlanInputs, dict[str, TaskStatus]]:
     today = to_vietnam_time(motcua.service.engine.clock.now()).date()
     return plan_inputs(motcua.store.entries(), motcua.store.cases(), motcua.workflows.status_of, motcua.catalogue,
-                       plan, start=start, end=end, as_of=min(today, end))
+                       plan, start=start, end=end, as_of=min(today, end), units=units)
 
 
 def report_plan(
@@ -229,13 +245,18 @@ def report_plan(
     = None,
     end: Annotated[str | None, typer.Option("--to", help="Cuối kỳ (YYYY-MM-DD); mặc định 31/12 năm kế hoạch.")]
     = None,
+    *, unit: Annotated[str | None, typer.Option(
+        "--unit", help="One unit's figures (its agency code: `motcua units list`); the plan's own unit, and the units "
+                       "that held its place in the period, when omitted.")] = None,
 ) -> None:
-    """Chỉ tiêu của kế hoạch (mục tiêu, thực tế, đạt/không đạt) và tình trạng các nhiệm vụ."""
+    """Chỉ tiêu của kế hoạch (mục tiêu, thực tế, đạt/không đạt) và tình trạng các nhiệm vụ, đo trên hồ sơ và phản
+    ánh, kiến nghị của đơn vị có kế hoạch (hoặc của đơn vị --unit)."""
     plan = load_plan(path)
     first, last = _period(_day(start, "--from"), _day(end, "--to"), (plan.start, plan.end))
     motcua = open_motcua(db, observers=[])
     try:
-        inputs, statuses = _plan_inputs(motcua, plan, first, last)
+        scope = _plan_scope(motcua, plan, unit, first, last)
+        inputs, statuses = _plan_inputs(motcua, plan, first, last, scope.units)
         labels = {region: _labels(motcua, region) for region in ("lifecycle", "deadline")}
     finally:
         motcua.close()
@@ -245,7 +266,8 @@ def report_plan(
     if output is PlanFormat.JSON:
         document: dict[str, JsonValue] = {
             "plan": plan.key, "title": plan.title, "from": first.isoformat(), "to": last.isoformat(),
-            "as_of": inputs.as_of.isoformat(), "targets": [_target_json(r) for r in results],
+            "as_of": inputs.as_of.isoformat(), "units": list[JsonValue](sorted(scope.units or ())),
+            "heading": scope.heading, "targets": [_target_json(r) for r in results],
             "feedback": [{"key": key, "label": label, "count": count}
                          for key, label, count in feedback_rows(inputs.feedback)],
             "tasks": list[JsonValue](tasks),
@@ -253,6 +275,7 @@ def report_plan(
         typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
         return
     console = _console()
+    console.print(scope.heading)
     console.print(_targets_table(plan, results, first, last))
     console.print("(*) chỉ tiêu kế hoạch không ghi con số, lấy theo yêu cầu của văn bản "
                   "(xem docs/reference/reform-plan.md)")

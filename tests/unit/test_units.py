@@ -101,6 +101,29 @@ def test_seasonal_hours_of_hai_duong() -> None:
     assert an_thuong.office == "an-thuong"
 
 
+@pytest.mark.parametrize(("code", "year", "lineage"), [
+    ("LOCAL-HD-AN-THUONG", 2023, {"LOCAL-HD-AN-THUONG"}),
+    ("LOCAL-HD-AN-THUONG", 2025, {"LOCAL-HD-AN-THUONG", THANH_DONG}),  # merged on 1 July: never its sister wards
+    (THANH_DONG, 2025, OLD | {THANH_DONG}),
+    (THANH_DONG, 2026, {THANH_DONG}),
+    ("000.00.00.H23", 2025, {"000.00.00.H23"}),  # a standalone desk's code
+], ids=["before", "merged-away", "merged-into", "after", "unknown"])
+def test_a_units_lineage_over_a_period(code: str, year: int, lineage: set[str]) -> None:
+    """The units that held a unit's place in a period: those it was merged into, those merged into it."""
+    assert load_units().lineage(code, date(year, 1, 1), date(year, 12, 31)) == lineage
+
+
+def test_a_lineage_stops_at_a_split(tmp_path: Path) -> None:
+    register = load_units(write(
+        tmp_path,
+        unit("A", valid_to="2025-06-30", successors="B, C"),
+        unit("B", valid_from="2025-07-01"),
+        unit("C", valid_from="2025-07-01"),
+    ))
+    assert register.lineage("A", date(2025, 1, 1), date(2025, 12, 31)) == {"A"}
+    assert register.lineage("B", date(2025, 1, 1), date(2025, 12, 31)) == {"B"}
+
+
 def test_a_split_unit_has_no_single_successor(tmp_path: Path) -> None:
     register = load_units(write(
         tmp_path,

@@ -226,6 +226,8 @@ def _plan_scope(motcua: Motcua, plan: Plan, unit: str | None, start: date, end: 
         return report_scope(motcua, unit)
     directory = motcua.desk.units
     units = plan_units(motcua.store.cases(), plan.key, directory.register, directory.home, start=start, end=end)
+    if units is None:  # a standalone desk's plan: its whole database
+        return report_scope(motcua, None)
     return ReportScope(units, "Đơn vị: " + "; ".join(directory.label(code) for code in sorted(units)))
 
 
@@ -266,8 +268,9 @@ def report_plan(
     if output is PlanFormat.JSON:
         document: dict[str, JsonValue] = {
             "plan": plan.key, "title": plan.title, "from": first.isoformat(), "to": last.isoformat(),
-            "as_of": inputs.as_of.isoformat(), "units": list[JsonValue](sorted(scope.units or ())),
-            "heading": scope.heading, "targets": [_target_json(r) for r in results],
+            "as_of": inputs.as_of.isoformat(),
+            "units": None if scope.units is None else list[JsonValue](sorted(scope.units)), "heading": scope.heading,
+            "targets": [_target_json(r) for r in results],
             "feedback": [{"key": key, "label": label, "count": count}
                          for key, label, count in feedback_rows(inputs.feedback)],
             "tasks": list[JsonValue](tasks),

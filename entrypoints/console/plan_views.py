@@ -16,6 +16,7 @@ from datetime import date
 
 from motcua.adapters.bootstrap import Motcua
 from motcua.definitions.plans import load_plan, plan_paths
+from motcua.entrypoints.cli.report_scope import report_scope
 from motcua.workflow.access.scope import Scope
 from motcua.workflow.engine.model import Case
 from motcua.workflow.errors import InvalidInput, NotFound
@@ -105,17 +106,21 @@ def _line(motcua: Motcua, plan: Plan, occurrence: Occurrence, status: TaskStatus
 
 
 def _measured(motcua: Motcua, scope: Scope, plan: Plan, asked: frozenset[str] | None, period: tuple[date, date],
-              ) -> frozenset[str]:
-    """The units asked for, else the plan's own units that ``scope`` sees."""
+              ) -> frozenset[str] | None:
+    """The units asked for, else the plan's own units that ``scope`` sees (``None``: every unit)."""
     if asked is not None:
         return asked
     directory = motcua.desk.units
     units = plan_units(motcua.store.cases(), plan.key, directory.register, directory.home, start=period[0],
                        end=period[1])
-    return units if scope.units is None else units & scope.units
+    if units is None or scope.units is None:
+        return scope.units if units is None else units
+    return units & scope.units
 
 
-def _heading(motcua: Motcua, units: frozenset[str]) -> str:
+def _heading(motcua: Motcua, units: frozenset[str] | None) -> str:
+    if units is None:
+        return report_scope(motcua, None).heading
     if not units:
         return "Đơn vị: không có đơn vị nào của kế hoạch trong phạm vi được xem (chọn một đơn vị)"
     return "Đơn vị: " + "; ".join(motcua.desk.units.label(code) for code in sorted(units))

@@ -21,6 +21,7 @@ from motcua.definitions.plans import PLANS_DIR, load_plan
 from motcua.entrypoints.cli import plan_cmd
 from motcua.entrypoints.cli.main import app
 from motcua.entrypoints.cli.plan_cmd import BOOK_COLUMNS
+from motcua.entrypoints.cli.report_scope import EVERY_UNIT
 from motcua.shop import connect
 from motcua.simulation.story import DEMO_START, run_story
 from motcua.workflow.dossiers.desk import Applicant
@@ -271,6 +272,17 @@ def test_task_progress_moves_the_task_metrics(tmp_path: Path, plan: Plan) -> Non
     done = tasks["an-thuong-2023/cd-09/q1"]
     assert (done["lifecycle_label"], done["evidence"], done["overdue"]) == ("Đã hoàn thành", 1, False)
     assert tasks["an-thuong-2023/bm-03"]["lifecycle_label"] == "Hủy bỏ"
+
+
+def test_a_standalone_desks_plan_is_measured_over_its_whole_database(demo_db: str) -> None:
+    """The demo's desk (000.00.00.H23) is not in the unit register: its database is its own, so its plan is measured
+    over every dossier — those written before units too — and says so."""
+    ok("plan", "load", str(PLAN), "--db", demo_db)
+    document = report_json(demo_db, *DEMO_PERIOD)
+    assert (document["units"], document["heading"]) == (None, f"Đơn vị: {EVERY_UNIT}")
+    assert targets_of(document)["ontime"]["denominator"] == 4
+    asked = report_json(demo_db, *DEMO_PERIOD, "--unit", "000.00.00.H23")
+    assert asked["units"] == ["000.00.00.H23"] and targets_of(asked)["ontime"]["denominator"] == 4
 
 
 def test_report_plan_without_loaded_tasks(demo_db: str) -> None:

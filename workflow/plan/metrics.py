@@ -251,14 +251,18 @@ def plan_inputs(
 
 def plan_units(
     cases: Iterable[Case], plan_key: str, register: UnitRegister, home: str, *, start: date, end: date,
-) -> frozenset[str]:
+) -> frozenset[str] | None:
     """The units a plan is measured over when none is named: the unit whose plan it is — where its tasks were
     loaded (before any merger carried them on), else ``home``, where ``motcua plan load`` loads them — and the units
     that held that unit's place during [start, end] (:meth:`UnitRegister.lineage`: the successor it was merged into,
-    the units merged into it)."""
+    the units merged into it). ``None`` (every dossier) for the plan of a standalone desk, whose unit the register
+    does not know: its database is its own, dossiers from before units included."""
     loaded = {unit for case in cases if case.definition_key == PLAN_TASK_WORKFLOW
               and case.attributes.get("plan") == plan_key and (unit := _loaded_at(case)) is not None}
-    return frozenset().union(*(register.lineage(unit, start, end) for unit in loaded or {home}))
+    own = loaded or {home}
+    if not all(register.knows(unit) for unit in own):
+        return None
+    return frozenset().union(*(register.lineage(unit, start, end) for unit in own))
 
 
 def _loaded_at(case: Case) -> str | None:

@@ -323,8 +323,8 @@ def _check_scope(
     if units is not None and not units:
         raise InvalidInput("--unit", "give at least one unit code")
     if units is not None and not all(_shaped(_UNIT_CODE, code) for code in units):
-        raise InvalidInput("--unit", f"a unit code is 1 to {UNIT_CODE_MAX_LENGTH} letters, digits, dots and dashes "
-                                     "(`motcua units list` shows them)")
+        raise InvalidInput("--unit", f"a unit code is 1 to {UNIT_CODE_MAX_LENGTH} capital letters, digits, dots and "
+                                     "dashes (`motcua units list` shows them)")
     if province is not None and not _shaped(_PROVINCE_CODE, province):
         raise InvalidInput("--province", f"a province code is 1 to {UNIT_CODE_MAX_LENGTH} lowercase letters, digits "
                                          "and dashes (hai-phong)")

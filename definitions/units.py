@@ -13,7 +13,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated, Final
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 from pydantic_core import PydanticCustomError
 
 from motcua.definitions.offices import DEFAULT_OFFICE, OFFICES_DIR, Day, IntervalEntry, Text, load_office, office_names
@@ -38,13 +38,27 @@ __all__ = [
 
 UNITS_DIR = Path(__file__).with_name("units")
 _SLUG = r"^[a-z0-9][a-z0-9-]*$"
-UNIT_CODE_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9.-]*$"
-"""A unit's code (its DVCQG agency code, or a ``LOCAL-…`` code): the shape the HTTP API and the keys accept too."""
+UNIT_CODE_PATTERN: Final = r"^[A-Z0-9][A-Z0-9.-]*$"
+"""A unit's code (its DVCQG agency code, ``000.00.06.H56``, or a ``LOCAL-…`` code) in its one canonical shape: capital
+letters, digits, dots and dashes. Codes are compared exactly, so a ``local-…`` spelling would be another unit (and
+escape the check that a ``LOCAL-…`` code is marked unconfirmed): the unit files, the HTTP API and the keys accept
+only this shape."""
 UNIT_CODE_MAX_LENGTH: Final = 64
 PROVINCE_CODE_PATTERN: Final = _SLUG
 MonthDayText = Annotated[str, StringConstraints(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")]
 Slug = Annotated[str, StringConstraints(pattern=_SLUG)]
-Code = Annotated[str, StringConstraints(pattern=UNIT_CODE_PATTERN, max_length=UNIT_CODE_MAX_LENGTH)]
+
+
+def _capitals(value: object) -> object:
+    if isinstance(value, str) and value != value.upper():
+        raise PydanticCustomError("unit_code_case", "a unit code is written in capital letters: {code}",
+                                  {"code": value.upper()[:UNIT_CODE_MAX_LENGTH]})
+    return value
+
+
+Code = Annotated[str, BeforeValidator(_capitals),
+                 StringConstraints(pattern=UNIT_CODE_PATTERN, max_length=UNIT_CODE_MAX_LENGTH)]
+"""A unit code in a file: a lowercase letter is named as such (before the pattern), with the code as it must read."""
 
 
 def _one_line(text: str) -> str:

@@ -2,7 +2,10 @@
 
 ``plan load`` turns a reform plan's tasks into ``plan-task`` cases, one per task and, for a recurring task,
 one per period (code ``<plan>/<task>`` or ``<plan>/<task>/<period>``); a second run creates nothing.
-``report plan`` shows the plan's targets (target, actual, verdict) and its tasks' own status. ``report book``
+``report plan`` shows the plan's targets (target, actual, verdict) and its tasks' own status, measured over the plan's
+own units (:func:`~motcua.workflow.plan.metrics.plan_units`) or one unit (``--unit``, checked as every report's), the
+units named on its first line. ``plan load`` opens the tasks at ``--unit`` or the home unit, which must be in force
+today (a unit that ended is refused, naming its successor). ``report book``
 prints the dossier tracking book (Sổ theo dõi hồ sơ) of a period as a table, CSV or an Excel workbook, of one
 unit (``--unit``) or of the province (every unit), its title naming which.
 
@@ -31,7 +34,7 @@ from motcua.adapters.files import replacing, write_text
 from motcua.adapters.render.cells import csv_text, texts_only
 from motcua.definitions.plans import load_plan
 from motcua.entrypoints.cli.groups import report_group
-from motcua.entrypoints.cli.report_scope import UnitOption, report_scope
+from motcua.entrypoints.cli.report_scope import ReportScope, UnitOption, report_scope
 from motcua.entrypoints.cli.terminal import terminal
 from motcua.workflow.dossiers.tracking_book import BookRow, tracking_book
 from motcua.workflow.engine.clock import to_vietnam_time
@@ -47,9 +50,11 @@ from motcua.workflow.plan.metrics import (
     Verdict,
     evaluate,
     plan_inputs,
+    plan_units,
 )
 from motcua.workflow.plan.model import GROUP_LABELS, Occurrence, Plan
 from motcua.workflow.reports.par766 import FeedbackCounts
+from motcua.workflow.reports.periods import parse_date
 
 __all__ = ["plan_app", "register", "report_book", "report_plan"]
 
@@ -77,12 +82,9 @@ def _console() -> Console:
 
 
 def _day(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(option, f"{text!r} is not a date YYYY-MM-DD") from None
+    """``option``, read and bounded as every command reads a day
+    (:func:`~motcua.workflow.reports.periods.parse_date`)."""
+    return None if text is None else parse_date(text, option)
 
 
 def _period(start: date | None, end: date | None, default: tuple[date, date] | None) -> tuple[date, date]:
@@ -107,14 +109,20 @@ def _shown(moment: datetime | date | None, with_time: bool = False) -> str:
 # -- plan load -------------------------------------------------------------------------------------
 
 
+LoadUnitOption = Annotated[str | None, typer.Option(
+    "--unit", help="The unit whose plan it is (its agency code: `motcua units list`), in force today; the home unit "
+                   "(MOTCUA_AGENCY) when omitted.")]
+
+
 @plan_app.command("load")
-def plan_load(path: PlanArgument, db: DbOption = None) -> None:
-    """Nạp nhiệm vụ của kế hoạch thành hồ sơ công việc (plan-task) của đơn vị MOTCUA_AGENCY; chạy lại không tạo
-    trùng."""
+def plan_load(path: PlanArgument, db: DbOption = None, unit: LoadUnitOption = None) -> None:
+    """Nạp nhiệm vụ của kế hoạch thành hồ sơ công việc (plan-task) của đơn vị --unit (mặc định MOTCUA_AGENCY); chạy
+    lại không tạo trùng. Đơn vị đã kết thúc (sáp nhập) bị từ chối, kèm tên đơn vị kế thừa."""
     plan = load_plan(path)
     motcua = open_motcua(db, observers=[])
     try:
-        result = load_tasks(motcua.service, motcua.rules, plan, unit=motcua.desk.agency)
+        result = load_tasks(motcua.service, motcua.rules, plan, unit=unit or motcua.desk.agency,
+                            units=motcua.desk.units)
     finally:
         motcua.close()
     typer.echo(f"{plan.title}: {len(result.created)} nhiệm vụ mới, {len(result.existing)} đã có "
@@ -211,10 +219,24 @@ def _tasks_table(plan: Plan, rows: list[dict[str, JsonValue]], as_of: date) -> T
     return table
 
 
-def _plan_inputs(motcua: Motcua, plan: Plan, start: date, end: date) -> tuple[PlanInputs, dict[str, TaskStatus]]:
+def _plan_scope(motcua: Motcua, plan: Plan, unit: str | None, start: date, end: date) -> ReportScope:
+    """``--unit``'s figures (checked as every report's ``--unit``), else those of the plan's own units
+    (:func:`~motcua.workflow.plan.metrics.plan_units`), with the heading that names them."""
+    if unit is not None:
+        return report_scope(motcua, unit)
+    directory = motcua.desk.units
+    units = plan_units(motcua.store.cases(), plan.key, directory.register, directory.home, start=start, end=end)
+    if units is None:  # a standalone desk's plan: its whole database
+        return report_scope(motcua, None)
+    return ReportScope(units, "Đơn vị: " + "; ".join(directory.label(code) for code in sorted(units)))
+
+
+def _plan_inputs(
+    motcua: Motcua, plan: Plan, start: date, end: date, units: frozenset[str] | None,
+) -> tuple[PlanInputs, dict[str, TaskStatus]]:
     today = to_vietnam_time(motcua.service.engine.clock.now()).date()
     return plan_inputs(motcua.store.entries(), motcua.store.cases(), motcua.workflows.status_of, motcua.catalogue,
-                       plan, start=start, end=end, as_of=min(today, end))
+                       plan, start=start, end=end, as_of=min(today, end), units=units)
 
 
 def report_plan(
@@ -225,13 +247,18 @@ def report_plan(
     = None,
     end: Annotated[str | None, typer.Option("--to", help="Cuối kỳ (YYYY-MM-DD); mặc định 31/12 năm kế hoạch.")]
     = None,
+    *, unit: Annotated[str | None, typer.Option(
+        "--unit", help="One unit's figures (its agency code: `motcua units list`); the plan's own unit, and the units "
+                       "that held its place in the period, when omitted.")] = None,
 ) -> None:
-    """Chỉ tiêu của kế hoạch (mục tiêu, thực tế, đạt/không đạt) và tình trạng các nhiệm vụ."""
+    """Chỉ tiêu của kế hoạch (mục tiêu, thực tế, đạt/không đạt) và tình trạng các nhiệm vụ, đo trên hồ sơ và phản
+    ánh, kiến nghị của đơn vị có kế hoạch (hoặc của đơn vị --unit)."""
     plan = load_plan(path)
     first, last = _period(_day(start, "--from"), _day(end, "--to"), (plan.start, plan.end))
     motcua = open_motcua(db, observers=[])
     try:
-        inputs, statuses = _plan_inputs(motcua, plan, first, last)
+        scope = _plan_scope(motcua, plan, unit, first, last)
+        inputs, statuses = _plan_inputs(motcua, plan, first, last, scope.units)
         labels = {region: _labels(motcua, region) for region in ("lifecycle", "deadline")}
     finally:
         motcua.close()
@@ -241,7 +268,9 @@ def report_plan(
     if output is PlanFormat.JSON:
         document: dict[str, JsonValue] = {
             "plan": plan.key, "title": plan.title, "from": first.isoformat(), "to": last.isoformat(),
-            "as_of": inputs.as_of.isoformat(), "targets": [_target_json(r) for r in results],
+            "as_of": inputs.as_of.isoformat(),
+            "units": None if scope.units is None else list[JsonValue](sorted(scope.units)), "heading": scope.heading,
+            "targets": [_target_json(r) for r in results],
             "feedback": [{"key": key, "label": label, "count": count}
                          for key, label, count in feedback_rows(inputs.feedback)],
             "tasks": list[JsonValue](tasks),
@@ -249,6 +278,7 @@ def report_plan(
         typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
         return
     console = _console()
+    console.print(scope.heading)
     console.print(_targets_table(plan, results, first, last))
     console.print("(*) chỉ tiêu kế hoạch không ghi con số, lấy theo yêu cầu của văn bản "
                   "(xem docs/reference/reform-plan.md)")

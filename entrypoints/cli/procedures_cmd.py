@@ -29,6 +29,7 @@ from motcua.workflow.dossiers.catalogue import (
 from motcua.workflow.engine.bounds import CODE_MAX
 from motcua.workflow.engine.clock import to_vietnam_time
 from motcua.workflow.errors import UnknownProcedure
+from motcua.workflow.reports.periods import parse_date
 
 __all__ = ["fee_text", "procedures", "procedures_app", "register", "show"]
 
@@ -101,10 +102,7 @@ def register(app: typer.Typer) -> None:
 def _day(text: str | None) -> date:
     if text is None:
         return to_vietnam_time(datetime.now(UTC)).date()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"không phải ngày YYYY-MM-DD: {text!r}", param_hint="--on") from None
+    return parse_date(text, "--on")  # as every command reads a day: YYYY-MM-DD, 1990 … 2199
 
 
 def _table(rows: tuple[Procedure, ...], day: date) -> Table:

@@ -21,6 +21,7 @@ from motcua.entrypoints.cli.terminal import terminal
 from motcua.entrypoints.cli.usage import fail
 from motcua.workflow.engine.clock import VN_TZ, SystemClock, to_vietnam_time
 from motcua.workflow.errors import InvalidInput, MotcuaError
+from motcua.workflow.reports.periods import parse_date
 from motcua.workflow.units.model import Unit
 from motcua.workflow.units.succession import SuccessionReport, SuccessionResult, adopt_unitless, apply_successions
 
@@ -44,12 +45,8 @@ def units_group() -> None:
 
 
 def _day(text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput("--at", f"{text!r} is not a date YYYY-MM-DD") from None
+    """``--at``, read and bounded as every command reads a day (:func:`~motcua.workflow.reports.periods.parse_date`)."""
+    return None if text is None else parse_date(text, "--at")
 
 
 def _record(unit: Unit) -> dict[str, object]:

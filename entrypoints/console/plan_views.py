@@ -1,24 +1,34 @@
 """What the reform-plan page shows, built without HTTP: the plan's targets measured over a period and its tasks.
 
 The same measurement as ``motcua report plan`` (:func:`motcua.workflow.plan.metrics.plan_inputs` and
-:func:`~motcua.workflow.plan.metrics.evaluate`), limited to what the user sees: the plan tasks and the citizens'
-feedback of the scope's units, and the dossiers counted under them (``DossierFacts.counted_in``), so a commune's
-officer measures the commune's own dossiers and an unscoped user the whole database. Like the command, it folds the
-audit log in memory: fine at the size of a commune's year.
+:func:`~motcua.workflow.plan.metrics.evaluate`) over the same units: the unit asked for (``unit``, one the user's
+scope sees, as on the report pages), else the plan's own units (:func:`~motcua.workflow.plan.metrics.plan_units`) —
+those of them the user's scope sees. The dossiers are those counted under them (``DossierFacts.counted_in``), the
+citizens' feedback the feedback they hold, and the tasks the plan's tasks the user sees. An unscoped user therefore
+sees exactly what the command prints. Like the command, it folds the audit log in memory: fine at the size of a
+commune's year.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 from motcua.adapters.bootstrap import Motcua
 from motcua.definitions.plans import load_plan, plan_paths
+from motcua.entrypoints.cli.report_scope import report_scope
 from motcua.workflow.access.scope import Scope
 from motcua.workflow.engine.model import Case
 from motcua.workflow.errors import InvalidInput, NotFound
 from motcua.workflow.feedback.metrics import feedback_rows
-from motcua.workflow.plan.metrics import PLAN_TASK_WORKFLOW, TargetResult, TaskStatus, evaluate, plan_inputs
+from motcua.workflow.plan.metrics import (
+    PLAN_TASK_WORKFLOW,
+    TargetResult,
+    TaskStatus,
+    evaluate,
+    plan_inputs,
+    plan_units,
+)
 from motcua.workflow.plan.model import Occurrence, Plan
 from motcua.workflow.reports.periods import parse_date
 
@@ -50,6 +60,8 @@ class PlanPage:
     targets: tuple[TargetResult, ...]
     feedback: tuple[tuple[str, str, int], ...]
     tasks: tuple[TaskLine, ...]
+    heading: str = ""  # "Đơn vị: …", the units measured
+    unit: str | None = None  # the unit asked for, if any
 
 
 def _chosen(plans: list[Plan], key: str | None) -> Plan:
@@ -93,17 +105,39 @@ def _line(motcua: Motcua, plan: Plan, occurrence: Occurrence, status: TaskStatus
     )
 
 
+def _measured(motcua: Motcua, scope: Scope, plan: Plan, asked: frozenset[str] | None, period: tuple[date, date],
+              ) -> frozenset[str] | None:
+    """The units asked for, else the plan's own units that ``scope`` sees (``None``: every unit)."""
+    if asked is not None:
+        return asked
+    directory = motcua.desk.units
+    units = plan_units(motcua.store.cases(), plan.key, directory.register, directory.home, start=period[0],
+                       end=period[1])
+    if units is None or scope.units is None:
+        return scope.units if units is None else units
+    return units & scope.units
+
+
+def _heading(motcua: Motcua, units: frozenset[str] | None) -> str:
+    if units is None:
+        return report_scope(motcua, None).heading
+    if not units:
+        return "Đơn vị: không có đơn vị nào của kế hoạch trong phạm vi được xem (chọn một đơn vị)"
+    return "Đơn vị: " + "; ".join(motcua.desk.units.label(code) for code in sorted(units))
+
+
 def plan_page(motcua: Motcua, scope: Scope, key: str | None, *, start: str | None, end: str | None,
-              today: date) -> PlanPage:
+              today: date, unit: str | None = None, asked: frozenset[str] | None = None) -> PlanPage:
     """The plan ``key`` (the first shipped when None) measured over [start, end] (the plan's year by default), as
-    ``scope`` sees it. :class:`NotFound` for an unknown plan, :class:`InvalidInput` for a bad date."""
+    ``scope`` sees it: over ``asked`` (the units of ``unit``, already checked in scope), else the plan's own units.
+    :class:`NotFound` for an unknown plan, :class:`InvalidInput` for a bad date."""
     plans = [load_plan(path) for path in plan_paths()]
     plan = _chosen(plans, key)
     first, last = _period(plan, start, end)
+    units = _measured(motcua, scope, plan, asked, (first, last))
     inputs, statuses = plan_inputs(motcua.store.entries(), _seen(motcua, scope), motcua.workflows.status_of,
-                                   motcua.catalogue, plan, start=first, end=last, as_of=min(today, last))
-    inputs = replace(inputs, facts=tuple(facts for facts in inputs.facts if facts.counted_in(scope.units)))
+                                   motcua.catalogue, plan, start=first, end=last, as_of=min(today, last), units=units)
     tasks = tuple(_line(motcua, plan, occurrence, statuses.get(occurrence.code), inputs.as_of)
                   for occurrence in plan.occurrences())
     return PlanPage(tuple((p.key, p.title) for p in plans), plan, first, last, inputs.as_of, evaluate(plan, inputs),
-                    feedback_rows(inputs.feedback), tasks)
+                    feedback_rows(inputs.feedback), tasks, _heading(motcua, units), unit)

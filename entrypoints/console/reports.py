@@ -156,13 +156,18 @@ def routes(console: Console) -> APIRouter:
         return console.render(request, user, "reports_index.html")
 
     @pages.get("/plan")
-    def plan(request: Request, user: User, key: Annotated[str | None, Query(alias="plan", max_length=CODE_MAX)]
+    def plan(request: Request, user: User, *, key: Annotated[str | None, Query(alias="plan", max_length=CODE_MAX)]
              = None, start: Annotated[str | None, Query(alias="from", max_length=CODE_MAX)] = None,
-             end: Annotated[str | None, Query(alias="to", max_length=CODE_MAX)] = None) -> Response:
-        """The plan's targets and tasks within the user's scope (the first plan when none is named)."""
+             end: Annotated[str | None, Query(alias="to", max_length=CODE_MAX)] = None,
+             unit: Annotated[str | None, Query(max_length=UNIT_CODE_MAX_LENGTH)] = None) -> Response:
+        """The plan's targets and tasks within the user's scope (the first plan when none is named), measured over
+        ``unit`` (404 outside the scope) or the plan's own units, as ``motcua report plan [--unit]``."""
+        asked = _text(unit)
+        units = None if asked is None else console.cases(user).report_units(asked)
         page = plan_page(console.motcua, user.scope, _text(key), start=_text(start), end=_text(end),
-                         today=_today(console))
-        return console.render(request, user, "plan.html", page=page)
+                         today=_today(console), unit=asked, asked=units)
+        choices = unit_choices(console.motcua.desk.units, user.scope.units)
+        return console.render(request, user, "plan.html", page=page, units=choices)
 
     return pages
 

@@ -488,7 +488,8 @@ def test_a_key_for_applicants_stored_without_an_applicant_sees_nothing(http: Htt
 
 
 HOSTILE_UNITS: Final = {"nul": "LOCAL-HP\x00", "only-nul": "\x00", "long": "X" * 5000, "65": "X" * 65,
-                        "newline": f"{A}\n", "space": f" {A}", "dash-first": "-LOCAL", "vietnamese": "Thành-Đông"}
+                        "newline": f"{A}\n", "space": f" {A}", "dash-first": "-LOCAL", "vietnamese": "Thành-Đông",
+                        "lowercase": "local-hp-thanh-dong"}
 
 
 @pytest.mark.parametrize("route", ["/dossiers", "/reports/bieu06", "/reports/par766"])

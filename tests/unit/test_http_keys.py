@@ -164,11 +164,14 @@ def test_an_applicant_id_of_letters_and_digits_is_taken_as_it_is(applicant: str)
     ({"units": ["-LOCAL"]}, "--unit"),
     ({"units": [" LOCAL-HP-LE-CHAN"]}, "--unit"),
     ({"units": ["LOCAL-HP-LE-CHAN\n"]}, "--unit"),
+    ({"units": ["local-hp-le-chan"]}, "--unit"),
+    ({"units": ["000.00.00.h23"]}, "--unit"),
     ({"province": "h" * 65}, "--province"),
     ({"province": "Hai-Phong"}, "--province"),
     ({"province": "hai phong"}, "--province"),
     ({"province": ""}, "--province"),
-], ids=["unit-too-long", "unit-nul", "unit-dash-first", "unit-space", "unit-newline", "province-too-long",
+], ids=["unit-too-long", "unit-nul", "unit-dash-first", "unit-space", "unit-newline", "unit-lowercase",
+        "unit-lowercase-agency", "province-too-long",
         "province-capitals", "province-space", "province-empty"])
 def test_unit_and_province_codes_are_bounded_and_shaped(scope: dict[str, object], field: str) -> None:
     with pytest.raises(InvalidInput) as refused:

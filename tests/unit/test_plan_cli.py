@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import openpyxl
@@ -17,8 +18,10 @@ from typer.testing import CliRunner, Result
 
 from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.definitions.plans import PLANS_DIR, load_plan
+from motcua.entrypoints.cli import plan_cmd
 from motcua.entrypoints.cli.main import app
 from motcua.entrypoints.cli.plan_cmd import BOOK_COLUMNS
+from motcua.entrypoints.cli.report_scope import EVERY_UNIT
 from motcua.shop import connect
 from motcua.simulation.story import DEMO_START, run_story
 from motcua.workflow.dossiers.desk import Applicant
@@ -108,6 +111,8 @@ def test_the_tasks_belong_to_the_home_unit_and_follow_its_hours(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MOTCUA_AGENCY", "LOCAL-HD-AN-THUONG")
+    in_2023 = ManualClock(datetime(2023, 1, 3, 8, 0, tzinfo=VN_TZ))  # loaded in its year: An Thượng is in force
+    monkeypatch.setattr(plan_cmd, "open_motcua", partial(open_motcua, clock=in_2023))
     db = f"sqlite:///{tmp_path / 'plan.db'}"
     ok("plan", "load", str(PLAN), "--db", db)
     motcua = open_motcua(db, observers=[])
@@ -118,6 +123,51 @@ def test_the_tasks_belong_to_the_home_unit_and_follow_its_hours(
     assert winter.attributes["unit"] == summer.attributes["unit"] == "LOCAL-HD-AN-THUONG"
     assert winter.attributes["due_at"] == "2023-03-15T16:30:00+07:00"  # Hải Dương's winter closing
     assert summer.attributes["due_at"] == "2023-06-15T17:00:00+07:00"
+
+
+def test_plan_load_refuses_a_unit_that_has_ended_naming_its_successor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An Thượng ended on 30/6/2025: like a dossier or feedback received there today, a task is not opened there
+    (the successor carries a unit's open cases on by an audited transfer, never by a silent change of unit)."""
+    monkeypatch.setenv("MOTCUA_AGENCY", "LOCAL-HD-AN-THUONG")
+    db = f"sqlite:///{tmp_path / 'plan.db'}"
+    result = run("plan", "load", str(PLAN), "--db", db)
+    assert isinstance(result.exception, InvalidInput) and result.exception.field == "unit"
+    assert "LOCAL-HD-AN-THUONG is not in force on" in result.exception.message
+    assert "its successor is phường Thành Đông" in result.exception.message
+    result = run("plan", "load", str(PLAN), "--unit", "LOCAL-HP-NOWHERE", "--db", db)
+    assert isinstance(result.exception, InvalidInput) and "unknown unit 'LOCAL-HP-NOWHERE'" in result.exception.message
+    motcua = open_motcua(db, observers=[])
+    try:
+        assert list(motcua.store.cases()) == []
+    finally:
+        motcua.close()
+    assert "created 45, existing 0" in ok("plan", "load", str(PLAN), "--unit", "LOCAL-HP-THANH-DONG", "--db", db)
+    motcua = open_motcua(db, observers=[])
+    try:
+        assert {case.attributes["unit"] for case in motcua.store.cases()} == {"LOCAL-HP-THANH-DONG"}
+    finally:
+        motcua.close()
+
+
+def test_load_tasks_at_a_unit_before_its_merger_and_again_after_it(tmp_path: Path, plan: Plan) -> None:
+    """Loaded while An Thượng was in force, the tasks are its own; loading again after the merger creates nothing and
+    refuses nothing (there is nothing to open), but a task added to the plan since cannot be opened there."""
+    clock = ManualClock(datetime(2025, 6, 2, 8, 0, tzinfo=VN_TZ))
+    motcua = open_motcua(f"sqlite:///{tmp_path / 'plan.db'}", clock=clock, observers=[], agency="LOCAL-HD-AN-THUONG")
+    try:
+        home, units = motcua.desk.agency, motcua.desk.units
+        assert len(load_tasks(motcua.service, motcua.rules, plan, unit=home, units=units).created) == 45
+        clock.set(datetime(2025, 7, 1, 8, 0, tzinfo=VN_TZ))
+        assert len(load_tasks(motcua.service, motcua.rules, plan, unit=home, units=units).existing) == 45
+        added = plan.task("tc-01").model_copy(update={"id": "tc-99"})
+        grown = plan.model_copy(update={"tasks": (*plan.tasks, added)})
+        with pytest.raises(InvalidInput, match="not in force on 2025-07-01: its successor is phường Thành Đông"):
+            load_tasks(motcua.service, motcua.rules, grown, unit=home, units=units)
+        assert len([case for case in motcua.store.cases() if case.definition_key == "plan-task"]) == 45
+    finally:
+        motcua.close()
 
 
 def test_recurring_tasks_become_one_case_per_period(tmp_path: Path) -> None:
@@ -224,6 +274,17 @@ def test_task_progress_moves_the_task_metrics(tmp_path: Path, plan: Plan) -> Non
     assert tasks["an-thuong-2023/bm-03"]["lifecycle_label"] == "Hủy bỏ"
 
 
+def test_a_standalone_desks_plan_is_measured_over_its_whole_database(demo_db: str) -> None:
+    """The demo's desk (000.00.00.H23) is not in the unit register: its database is its own, so its plan is measured
+    over every dossier — those written before units too — and says so."""
+    ok("plan", "load", str(PLAN), "--db", demo_db)
+    document = report_json(demo_db, *DEMO_PERIOD)
+    assert (document["units"], document["heading"]) == (None, f"Đơn vị: {EVERY_UNIT}")
+    assert targets_of(document)["ontime"]["denominator"] == 4
+    asked = report_json(demo_db, *DEMO_PERIOD, "--unit", "000.00.00.H23")
+    assert asked["units"] == ["000.00.00.H23"] and targets_of(asked)["ontime"]["denominator"] == 4
+
+
 def test_report_plan_without_loaded_tasks(demo_db: str) -> None:
     document = report_json(demo_db, *DEMO_PERIOD)
     targets = targets_of(document)
@@ -247,6 +308,12 @@ def test_report_plan_refuses_a_reversed_period(demo_db: str) -> None:
     assert isinstance(result.exception, InvalidInput) and result.exception.field == "--to"
     result = run("report", "plan", str(PLAN), "--db", demo_db, "--from", "01/03/2024")
     assert isinstance(result.exception, InvalidInput) and result.exception.field == "--from"
+
+
+@pytest.mark.parametrize(("option", "day"), [("--from", "20240301"), ("--from", "0001-01-01"), ("--to", "2200-01-01")])
+def test_report_plan_reads_its_days_as_every_report_does(demo_db: str, option: str, day: str) -> None:
+    result = run("report", "plan", str(PLAN), "--db", demo_db, option, day)
+    assert isinstance(result.exception, InvalidInput) and result.exception.field == option
 
 
 # -- report book -----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import typer
 from typer.testing import CliRunner
 
 from motcua.entrypoints.cli.procedures_cmd import register
+from motcua.workflow.errors import InvalidInput
 
 WIDE = {"COLUMNS": "220"}
 
@@ -85,3 +86,9 @@ def test_show_an_unknown_code() -> None:
     result = CliRunner().invoke(make_app(), ["procedures", "show", "9.999999"], env=WIDE)
     assert result.exit_code == 1
     assert "9.999999" in result.output
+
+
+def test_on_is_read_as_every_command_reads_a_day() -> None:
+    for day in ("20230301", "0001-01-01", "01/03/2023"):
+        result = CliRunner().invoke(make_app(), ["procedures", "--on", day], env=WIDE)
+        assert isinstance(result.exception, InvalidInput) and result.exception.field == "--on", day

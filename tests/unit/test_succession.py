@@ -423,9 +423,14 @@ def test_the_command_counts_a_dossier_of_two_merged_units_once_under_the_first(d
     ("args", "message"),
     [
         (("--at", "30/06/2025"), "error: --at: '30/06/2025' is not a date YYYY-MM-DD\n"),
-        (("--at", "2999-01-01"), "error: --at: 2999-01-01 is after today"),
+        (("--at", "2199-01-01"), "error: --at: 2199-01-01 is after today"),
+        (("--at", "20250701"), "error: --at: '20250701' is not a date YYYY-MM-DD\n"),  # ISO's basic form: no
+        (("--at", "2025-W27-2"), "error: --at: '2025-W27-2' is not a date YYYY-MM-DD\n"),  # nor a week date
+        (("--at", "0001-01-01"), "error: --at: 0001-01-01 is outside the days motcua takes (1990-01-01 … "),
+        (("--at", "0001-01-01", "--dry-run"), "error: --at: 0001-01-01 is outside the days motcua takes"),
+        (("--at", "2200-01-01", "--dry-run"), "error: --at: 2200-01-01 is outside the days motcua takes"),
     ],
-    ids=["not-a-date", "future"],
+    ids=["not-a-date", "future", "basic-form", "week-date", "year-one", "year-one-dry-run", "past-the-last-day"],
 )
 def test_the_command_refuses_a_bad_date(database: Database, args: tuple[str, ...], message: str) -> None:
     before = stored(database)
@@ -438,7 +443,7 @@ def test_the_command_refuses_a_bad_date(database: Database, args: tuple[str, ...
 
 
 def test_the_command_previews_a_future_day(database: Database) -> None:
-    result = cli("--at", "2999-01-01", "--dry-run", "--json", "--db", database.url)
+    result = cli("--at", "2199-12-31", "--dry-run", "--json", "--db", database.url)  # the last day a person names
 
     assert result.exit_code == 0, (result.output, result.exception)
     assert json.loads(result.stdout)["moved"] == 3

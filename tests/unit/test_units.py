@@ -101,6 +101,29 @@ def test_seasonal_hours_of_hai_duong() -> None:
     assert an_thuong.office == "an-thuong"
 
 
+@pytest.mark.parametrize(("code", "year", "lineage"), [
+    ("LOCAL-HD-AN-THUONG", 2023, {"LOCAL-HD-AN-THUONG"}),
+    ("LOCAL-HD-AN-THUONG", 2025, {"LOCAL-HD-AN-THUONG", THANH_DONG}),  # merged on 1 July: never its sister wards
+    (THANH_DONG, 2025, OLD | {THANH_DONG}),
+    (THANH_DONG, 2026, {THANH_DONG}),
+    ("000.00.00.H23", 2025, {"000.00.00.H23"}),  # a standalone desk's code
+], ids=["before", "merged-away", "merged-into", "after", "unknown"])
+def test_a_units_lineage_over_a_period(code: str, year: int, lineage: set[str]) -> None:
+    """The units that held a unit's place in a period: those it was merged into, those merged into it."""
+    assert load_units().lineage(code, date(year, 1, 1), date(year, 12, 31)) == lineage
+
+
+def test_a_lineage_stops_at_a_split(tmp_path: Path) -> None:
+    register = load_units(write(
+        tmp_path,
+        unit("A", valid_to="2025-06-30", successors="B, C"),
+        unit("B", valid_from="2025-07-01"),
+        unit("C", valid_from="2025-07-01"),
+    ))
+    assert register.lineage("A", date(2025, 1, 1), date(2025, 12, 31)) == {"A"}
+    assert register.lineage("B", date(2025, 1, 1), date(2025, 12, 31)) == {"B"}
+
+
 def test_a_split_unit_has_no_single_successor(tmp_path: Path) -> None:
     register = load_units(write(
         tmp_path,
@@ -166,6 +189,18 @@ def test_each_check_refuses_a_bad_file_naming_the_offender(
     assert named in refused(write(tmp_path, *units, seasons=seasons))
 
 
+@pytest.mark.parametrize(("entries", "named"), [
+    ((unit("local-a"),), "units.0.code: a unit code is written in capital letters: LOCAL-A"),
+    ((unit("000.00.06.h56"),), "units.0.code: a unit code is written in capital letters: 000.00.06.H56"),
+    ((unit("A", valid_to="2025-06-30", successors="b"), unit("B", valid_from="2025-07-01")),
+     "units.0.successors.0: a unit code is written in capital letters: B"),
+], ids=["local-code", "agency-code", "successor"])
+def test_a_unit_code_is_written_in_capitals(tmp_path: Path, entries: tuple[str, ...], named: str) -> None:
+    """Codes are compared exactly: ``local-a`` beside ``LOCAL-A`` would be a second unit, and one that escapes the
+    check that a ``LOCAL-…`` code is marked unconfirmed. A code is refused unless in its canonical shape, named."""
+    assert named in refused(write(tmp_path, *entries))
+
+
 def test_an_unknown_office_and_a_bad_month_day_are_refused(tmp_path: Path) -> None:
     assert "unknown office 'nowhere'" in refused(write(tmp_path, unit("A", office="nowhere")))
     bad = SEASONS.format(summer_end="02-30")
@@ -195,6 +230,16 @@ def test_the_command_refuses_a_bad_date() -> None:
     code, out, err = run("--at", "30/06/2025")
     assert (code, out) == (2, "")
     assert err == "error: --at: '30/06/2025' is not a date YYYY-MM-DD\n"
+
+
+@pytest.mark.parametrize(("day", "message"), [
+    ("20250701", "'20250701' is not a date YYYY-MM-DD"),
+    ("0001-01-01", "0001-01-01 is outside the days motcua takes (1990-01-01 … 2199-12-31)"),
+])
+def test_the_command_reads_at_as_every_command_reads_a_day(day: str, message: str) -> None:
+    """``--at`` is read by the one parser of days (the reports' ``--from``/``--to``): dashes, and the bounds."""
+    code, out, err = run("--at", day)
+    assert (code, out, err) == (2, "", f"error: --at: {message}\n")
 
 
 @pytest.mark.parametrize(

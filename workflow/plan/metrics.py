@@ -27,6 +27,7 @@ from motcua.workflow.feedback.metrics import feedback_counts
 from motcua.workflow.plan.model import Plan, PlanTarget
 from motcua.workflow.reports.par766 import FeedbackCounts
 from motcua.workflow.reports.projection import DossierFacts, StatusOf, bieu06, fold
+from motcua.workflow.units.model import UnitRegister
 from motcua.workflow.worktime.hours import Timeliness, classify
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "evaluate",
     "measure",
     "plan_inputs",
+    "plan_units",
     "task_statuses",
 ]
 
@@ -234,15 +236,46 @@ def dossier_facts(entries: Iterable[AuditEntry], status_of: StatusOf) -> list[Do
 
 def plan_inputs(
     entries: Iterable[AuditEntry], cases: Iterable[Case], status_of: StatusOf, procedures: Iterable[Procedure],
-    plan: Plan, *, start: date, end: date, as_of: date,
+    plan: Plan, *, start: date, end: date, as_of: date, units: frozenset[str] | None = None,
 ) -> tuple[PlanInputs, dict[str, TaskStatus]]:
     """What ``plan``'s targets are measured on, from the audit log and the cases, for the period [start, end],
-    and its task cases by code."""
+    and its task cases by code: the dossiers counted under ``units`` (the rule of Biểu 06 per unit:
+    ``DossierFacts.counted_in``) and the feedback they hold (``None``: every unit's), and every task of the plan,
+    whichever unit carries it on now."""
     every = list(cases)
     statuses = task_statuses(every, plan.key)
-    facts = tuple(dossier_facts(entries, status_of))
-    feedback = feedback_counts(every, start, end)
+    facts = tuple(facts for facts in dossier_facts(entries, status_of) if facts.counted_in(units))
+    feedback = feedback_counts(every, start, end, units=units)
     return PlanInputs(facts, tuple(procedures), tuple(statuses.values()), start, end, as_of, feedback), statuses
+
+
+def plan_units(
+    cases: Iterable[Case], plan_key: str, register: UnitRegister, home: str, *, start: date, end: date,
+) -> frozenset[str] | None:
+    """The units a plan is measured over when none is named: the unit whose plan it is — where its tasks were
+    loaded (before any merger carried them on), else ``home``, where ``motcua plan load`` loads them — and the units
+    that held that unit's place during [start, end] (:meth:`UnitRegister.lineage`: the successor it was merged into,
+    the units merged into it). ``None`` (every dossier) for the plan of a standalone desk, whose unit the register
+    does not know: its database is its own, dossiers from before units included."""
+    loaded = {unit for case in cases if case.definition_key == PLAN_TASK_WORKFLOW
+              and case.attributes.get("plan") == plan_key and (unit := _loaded_at(case)) is not None}
+    own = loaded or {home}
+    if not all(register.knows(unit) for unit in own):
+        return None
+    return frozenset().union(*(register.lineage(unit, start, end) for unit in own))
+
+
+def _loaded_at(case: Case) -> str | None:
+    """The unit a plan task was opened at: its ``unit``, taken back through the transfers (mergers) that moved it
+    (an adoption is not taken back: it names the unit of record of a task that had none of the register)."""
+    unit = case.attributes.get("unit")
+    history = case.attributes.get("unit_history")
+    for item in reversed(history if isinstance(history, list) else []):
+        moved = isinstance(item, dict) and "reason" not in item and item.get("to") == unit
+        before = item.get("from") if isinstance(item, dict) else None
+        if moved and isinstance(before, list) and before and isinstance(before[0], str):
+            unit = before[0]
+    return unit if isinstance(unit, str) else None
 
 
 def task_statuses(cases: Iterable[Case], plan_key: str) -> dict[str, TaskStatus]:

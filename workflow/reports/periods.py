@@ -44,14 +44,18 @@ class Period:
 
 
 def parse_date(text: str, option: str) -> date:
-    """A ``YYYY-MM-DD`` date; :class:`InvalidInput` naming ``option`` otherwise."""
+    """A ``YYYY-MM-DD`` date between :data:`FIRST_DAY` and :data:`LAST_DAY`: the one way every command reads a day a
+    person names. :class:`InvalidInput` naming ``option`` otherwise (``20250701``, a week date, year 1)."""
     stripped = text.strip()
     try:
-        if _DATE.match(stripped):
-            return date.fromisoformat(stripped)
+        day = date.fromisoformat(stripped) if _DATE.match(stripped) else None
     except ValueError:
-        pass
-    raise InvalidInput(option, f"{text[:40]!r} is not a date (YYYY-MM-DD)") from None
+        day = None
+    if day is None:
+        raise InvalidInput(option, f"{text[:40]!r} is not a date YYYY-MM-DD")
+    if (problem := day_problem(day)) is not None:
+        raise InvalidInput(option, problem)
+    return day
 
 
 def parse_period(text: str, cutoff_day: int | None = None) -> Period:

@@ -52,6 +52,13 @@ class UnitDirectory:
                                                 "province")
         return chosen
 
+    def in_force(self, field: str, code: str, day: date) -> str:
+        """``code``, if a case opened on ``day`` may belong to it: a unit in force that day, or the home of a
+        standalone desk; :class:`InvalidInput` naming ``field`` otherwise (a unit that ended names its successor)."""
+        if code == self.home and not self.knows(code):
+            return code
+        return self._in_force(field, code, day).code
+
     def province_codes(self, province: str) -> frozenset[str]:
         """Every unit code the province has had (ended units included: their cases stay theirs)."""
         return frozenset(unit.code for unit in self.register.province(province).units)

@@ -191,6 +191,34 @@ class UnitRegister:
             code = self._single_successor(ended)
         return (*chain, current)
 
+    def lineage(self, code: str, start: date, end: date) -> frozenset[str]:
+        """``code`` and the units that held its place during [start, end]: the units it was merged into, each the
+        single successor of the one before, in force by ``end``; and the units merged into it (theirs too), in force
+        on or after ``start``. A split is not followed: which part carries ``code`` on is a person's decision. A code
+        the register does not know is its own lineage."""
+        if not self.knows(code):
+            return frozenset({code})
+        return frozenset({*self._carried_on_by(code, end), *self._merged_into(code, start)})
+
+    def _carried_on_by(self, code: str, end: date) -> list[str]:
+        codes = [code]
+        while (last := self.versions(codes[-1])[-1]).valid_to is not None and len(last.successors) == 1:
+            if next_day(last.valid_to) > end:
+                break
+            codes.append(last.successors[0])
+        return codes
+
+    def _merged_into(self, code: str, start: date) -> set[str]:
+        found, pending = {code}, [code]
+        while pending:
+            target = pending.pop()
+            for unit in self.units:
+                in_period = unit.valid_to is not None and unit.valid_to >= start
+                if unit.successors == (target,) and in_period and unit.code not in found:
+                    found.add(unit.code)
+                    pending.append(unit.code)
+        return found
+
     def hours_on(self, unit: Unit, day: date) -> OfficeHours:
         """The office hours of `unit` on `day`: its own seasons, else its province's."""
         seasons = unit.seasons or self.province(unit.province).seasons

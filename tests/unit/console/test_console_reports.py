@@ -4,6 +4,7 @@ workbooks, the reform plan; each user sees their own units' numbers and never an
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from datetime import date
 
@@ -147,6 +148,36 @@ def test_the_plans_tasks_are_seen_by_their_units_users_only() -> None:
         an = shop.browser("an-leader", ["leader"], units=[AN_THUONG]).get("/console/plan").text
         cam = shop.browser("cam-leader", ["leader"], units=[CAM_THUONG]).get("/console/plan").text
         assert an.count("Chưa nạp") == 0 and cam.count("Chưa nạp") == len(created) > 0
+    finally:
+        shop.motcua.close()
+
+
+def digitised(html: str) -> tuple[int, int]:
+    """The figures of the plan page's digitised-dossiers target: (digitised, received in the period)."""
+    found = re.search(r"Tỷ lệ hồ sơ được số hóa</th>.*?(\d+)/(\d+)</td>", html, re.S)
+    assert found is not None, "no digitised-dossiers figures"
+    return int(found[1]), int(found[2])
+
+
+def test_the_plan_page_measures_the_plans_own_unit_as_the_command_does() -> None:
+    """An Thượng's plan counts An Thượng's dossiers (three received in June), not the province's four, for an
+    unscoped user as for An Thượng's; another unit is measured when asked for, within the user's scope only."""
+    shop = office()
+    try:
+        load_tasks(shop.motcua.service, shop.motcua.rules, load_plan(plan_paths()[0]), unit=AN_THUONG,
+                   units=shop.motcua.desk.units)
+        june = "/console/plan?from=2025-06-01&to=2025-06-30"
+        operator = shop.browser("plan-operator", ["leader"]).get(june).text
+        an = shop.browser("plan-an", ["leader"], units=[AN_THUONG]).get(june).text
+        cam = shop.browser("plan-cam", ["leader"], units=[CAM_THUONG])
+        assert digitised(operator) == digitised(an) and digitised(an)[1] == 3
+        assert f"Đơn vị: xã An Thượng ({AN_THUONG})" in operator
+        assert "Đơn vị: không có đơn vị nào của kế hoạch" in cam.get(june).text
+        asked = cam.get(f"{june}&unit={CAM_THUONG}")
+        assert asked.status_code == 200 and digitised(asked.text)[1] == 1
+        assert f'<option value="{CAM_THUONG}" selected>' in asked.text
+        assert shop.browser("plan-an-2", ["leader"], units=[AN_THUONG]).get(f"{june}&unit={CAM_THUONG}"
+                                                                            ).status_code == 404
     finally:
         shop.motcua.close()
 

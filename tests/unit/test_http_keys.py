@@ -273,6 +273,34 @@ def test_the_sweep_waits_an_hour_between_two_deletes() -> None:
     assert deleted == [NOW + timedelta(minutes=m) - RECORDS_KEPT for m in (0, 60, 125)]
 
 
+
+def test_a_sweep_that_fails_fails_no_request_and_leaves_no_claim_held() -> None:
+    """The sweep is housekeeping: its DELETE failing (a lock timeout, SQLite busy) is logged, and the request whose
+    claim ran it goes on — it failed with the claim held in flight, answered 503 although nothing was done, and
+    its retries were refused as still running for a minute."""
+    from fastapi import Response  # noqa: PLC0415 - the HTTP layer, for this test only
+
+    from motcua.entrypoints.http.idempotency import Idempotency  # noqa: PLC0415 - same
+    from motcua.workflow.engine.clock import ManualClock  # noqa: PLC0415 - same
+    from motcua.workflow.errors import StorageUnavailable  # noqa: PLC0415 - same
+
+    backend = open_backend(MEMORY_URL)
+    keys = backend.keys
+
+    class Failing:
+        def purge(self, before: datetime) -> int:
+            raise StorageUnavailable("the database is busy")
+
+    sweep = RecordSweep(Failing())  # type: ignore[arg-type]  # only purge is called
+    sweep.after_claim(NOW)  # logged, not raised
+    idempotency = Idempotency(keys, ManualClock(NOW), RecordSweep(Failing()))  # type: ignore[arg-type]
+    answer = idempotency.run("k1", "once", lambda: "print", lambda _reservation: Response(status_code=201))
+    assert answer.status_code == 201
+    again = keys.claim("k1", "once", "print", NOW)
+    assert not again.fresh and again.response is not None and again.response.status_code == 201  # kept
+    backend.close()
+
+
 def test_the_apikey_commands_create_list_and_revoke(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     runner = CliRunner()

@@ -28,7 +28,9 @@ from typing import Annotated, Final, get_args
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from motcua.adapters.render.cells import table_texts
 from motcua.adapters.render.timeline import build_timeline, timeline_json, timeline_tables
 from motcua.entrypoints.cli.usage import fail
 from motcua.shop import OneStop, connect
@@ -351,13 +353,13 @@ def _summary(case: Case, definition: WorkflowDefinition) -> dict[str, JsonValue]
 
 def _details(case: Case, definition: WorkflowDefinition) -> Table:
     attributes = case.attributes
-    grid = Table(title=f"Phản ánh, kiến nghị {case.code}", show_header=False)
+    grid = Table(title=Text(f"Phản ánh, kiến nghị {case.code}"), show_header=False)
     grid.add_column(style="bold")
     grid.add_column(overflow="fold")
     for label, key in (("Người phản ánh", "sender_name"), ("Liên hệ", "contact"), ("Nội dung", "content"),
                        ("Đơn vị", "unit"), ("Hình thức", "channel"), ("Hồ sơ liên quan", "dossier"),
                        ("Nhóm phản ánh", "category"), ("Công chức xử lý", "assignee")):
-        grid.add_row(label, _shown(attributes.get(key)))
+        grid.add_row(label, *table_texts(_shown(attributes.get(key))))  # as the citizen typed it: never markup
     for region, state in case.state.items():
         grid.add_row(definition.regions[region].label if region in definition.regions else region,
                      state_label(definition, region, state))

@@ -26,10 +26,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.adapters.files import replacing, write_text
-from motcua.adapters.render.cells import csv_text, texts_only
+from motcua.adapters.render.cells import csv_text, table_texts, texts_only
 from motcua.definitions.plans import load_plan
 from motcua.entrypoints.cli.groups import report_group
 from motcua.entrypoints.cli.report_scope import UnitOption, report_scope
@@ -330,11 +331,11 @@ def _book_xlsx(title: str, rows: tuple[BookRow, ...], out: Path) -> None:
 
 
 def _book_table(title: str, rows: tuple[BookRow, ...]) -> Table:
-    table = Table(title=title, show_lines=True)
+    table = Table(title=Text(title), show_lines=True)
     for column in BOOK_COLUMNS:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*_book_cells(row))
+        table.add_row(*table_texts(*_book_cells(row)))  # the applicant's name as typed online: never markup
     return table
 
 

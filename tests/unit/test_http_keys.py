@@ -301,6 +301,41 @@ def test_a_sweep_that_fails_fails_no_request_and_leaves_no_claim_held() -> None:
     backend.close()
 
 
+
+@pytest.mark.integration
+def test_a_record_deleted_between_a_refused_insert_and_its_read_is_claimed_afresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On PostgreSQL a claim's statements each see what was committed before them: the record that refused the insert
+    may be gone when it is read — swept (a key used again after a day) or released by the request that held it (it
+    failed) — and the claim failed on an assertion (a 500) instead of claiming the key anew."""
+    from motcua.adapters.sql import driver  # noqa: PLC0415 - the statement hooked, for this test only
+
+    services.require_postgres()
+    with ExitStack() as stack:
+        url = services.postgres_url(stack.enter_context(services.postgres_database()))
+        backend, sweeper = open_backend(url), open_backend(url)
+        stack.callback(backend.close)
+        stack.callback(sweeper.close)
+        keys = backend.keys
+        assert keys.claim("k1", "again", "print", NOW).fresh
+        keys.complete("k1", "again", NOW, StoredResponse(201, {}, "{}"))
+        take_over = keys._sql.take_over  # type: ignore[attr-defined]  # the statement after the refused insert
+        first = driver.Unit.first
+
+        def swept_meanwhile(unit: driver.Unit, statement: object, params: object) -> object:
+            row = first(unit, statement, params)  # type: ignore[arg-type]
+            if statement == take_over:
+                assert sweeper.keys.purge(NOW + timedelta(days=3)) == 1  # another process's sweep, committed
+            return row
+
+        monkeypatch.setattr(driver.Unit, "first", swept_meanwhile)
+        later = NOW + timedelta(days=2)
+        assert keys.claim("k1", "again", "print", later).fresh
+        monkeypatch.undo()
+        assert not keys.claim("k1", "again", "print", later).fresh  # the new claim holds the key
+
+
 def test_the_apikey_commands_create_list_and_revoke(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     runner = CliRunner()

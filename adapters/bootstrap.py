@@ -135,12 +135,18 @@ def portal_settings(environ: Mapping[str, str] | None = None) -> PortalSettings 
     if not (token.isascii() and token.isprintable() and token.strip() == token):
         raise InvalidInput("MOTCUA_DVCQG_TOKEN", "printable ASCII, no space at either end (as the portal issued it)")
     try:
-        timeout = float(env.get("MOTCUA_DVCQG_TIMEOUT", str(DEFAULT_PORTAL_TIMEOUT_S)))
+        timeout = float(_setting(env, "MOTCUA_DVCQG_TIMEOUT", str(DEFAULT_PORTAL_TIMEOUT_S)))
     except ValueError:
         timeout = math.nan
     if not 0 < timeout < math.inf:
         raise InvalidInput("MOTCUA_DVCQG_TIMEOUT", "a positive number of seconds, e.g. 10")
     return PortalSettings(_http_url("MOTCUA_DVCQG_URL", url), token, env.get("MOTCUA_DVCQG_AGENCY") or None, timeout)
+
+
+def _setting(env: Mapping[str, str], name: str, default: str) -> str:
+    """The variable ``name``, trimmed; ``default`` when it is unset or set to nothing (``NAME=`` in an env file), as
+    every motcua setting reads a blank."""
+    return env.get(name, "").strip() or default
 
 
 def _http_url(setting: str, text: str) -> str:
@@ -249,14 +255,14 @@ _MAX_PORT = 65_535
 
 def _smtp(host: str, env: Mapping[str, str]) -> SmtpNotifier:
     """The e-mail channel; every setting checked now (:class:`InvalidInput` naming it), not at the first notice."""
-    port = env.get("MOTCUA_SMTP_PORT", "25").strip()
+    port = _setting(env, "MOTCUA_SMTP_PORT", "25")
     if not (port.isascii() and port.isdigit() and 0 < int(port) <= _MAX_PORT):
         raise InvalidInput("MOTCUA_SMTP_PORT", f"a TCP port, 1 to {_MAX_PORT} (25, 587…)")
-    starttls = env.get("MOTCUA_SMTP_STARTTLS", "false").strip().lower()
+    starttls = _setting(env, "MOTCUA_SMTP_STARTTLS", "false").lower()
     if starttls not in {"true", "false"}:
         raise InvalidInput("MOTCUA_SMTP_STARTTLS", "true or false")
     username, password = _smtp_login(env)
-    [sender] = checked_addresses("MOTCUA_SMTP_FROM", [env.get("MOTCUA_SMTP_FROM", "motcua@localhost")])
+    [sender] = checked_addresses("MOTCUA_SMTP_FROM", [_setting(env, "MOTCUA_SMTP_FROM", "motcua@localhost")])
     recipients = {role: checked_addresses(name, _addresses(env.get(name, "")))
                   for role, name in ((role, f"MOTCUA_NOTIFY_{role.upper()}") for role in _ROLES)}
     return SmtpNotifier(host, int(port), sender, recipients, starttls=starttls == "true", username=username,

@@ -43,13 +43,15 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Final, Protocol
 
+import structlog
+
 from motcua.definitions.units import PROVINCE_CODE_PATTERN, UNIT_CODE_MAX_LENGTH, UNIT_CODE_PATTERN
 from motcua.definitions.workflows import WORKFLOWS_DIR, load_definition
 from motcua.workflow.access.scope import EVERYTHING, Scope
 from motcua.workflow.engine.bounds import NAME_MAX, id_number_problem, line_problem
 from motcua.workflow.engine.clock import Clock
 from motcua.workflow.engine.model import Actor
-from motcua.workflow.errors import InvalidInput
+from motcua.workflow.errors import InvalidInput, MotcuaError
 from motcua.workflow.units.directory import UnitDirectory
 
 __all__ = [
@@ -89,6 +91,7 @@ _PROVINCE_CODE: Final = re.compile(PROVINCE_CODE_PATTERN)
 _NOTHING: Final = Scope(units=frozenset(), label="nothing: a key for applicants made without --applicant-id")
 _SHOWN: Final = 3  # the characters of an applicant's identity number a listing shows
 _ROLE_SHOWN: Final = 40  # the characters of an unknown role an error quotes
+_log = structlog.get_logger("motcua.http")
 IN_FLIGHT_LEASE: Final = timedelta(seconds=60)
 """A claim with no response after this long is taken as abandoned (its server died): a retry runs again."""
 RECORDS_KEPT: Final = timedelta(days=1)
@@ -240,7 +243,9 @@ class IdempotencyStore(Protocol):
 class RecordSweep:
     """Deletes the idempotency records older than :data:`RECORDS_KEPT`, at most once every :data:`SWEEP_EVERY`:
     what keeps the table from growing without end. Each server process's claims call :meth:`after_claim`; a sweep
-    twice in a row from two processes deletes nothing the second time."""
+    twice in a row from two processes deletes nothing the second time. A sweep that fails (the database busy or
+    away) is logged (``idempotency.sweep_failed``) and tried again an hour later: it is housekeeping, and never fails
+    the request whose claim ran it (that claim would stay in flight, its retries refused as still running)."""
 
     records: IdempotencyStore
     every: timedelta = SWEEP_EVERY
@@ -253,7 +258,10 @@ class RecordSweep:
             if self._next is not None and now < self._next:
                 return
             self._next = now + self.every
-        self.records.purge(now - self.kept)
+        try:
+            self.records.purge(now - self.kept)
+        except MotcuaError as error:  # the store's errors, translated (StorageUnavailable, ConcurrencyConflict)
+            _log.warning("idempotency.sweep_failed", error=type(error).__name__)
 
 
 class HttpStore(ApiKeyStore, IdempotencyStore, Protocol):

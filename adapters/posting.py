@@ -5,7 +5,9 @@ that drips its answer a byte at a time, each byte within the timeout, held a del
 dispatcher's thread) for hours. :func:`post` ends the whole exchange — connecting, sending, the answer's headers and
 the part of its body it reads — within ``timeout`` seconds, else raises ``httpx.ReadTimeout``; it reads at most
 ``read`` bytes of the body and never asks for the rest. One connection per POST: nothing to close, and safe across
-worker forks. The exchange runs on an event loop of its own (:func:`asyncio.run`): a caller's thread has none.
+worker forks. The exchange runs on an event loop of its own: a caller's thread has none. That loop is closed without
+waiting for its threads: the receiver's name is resolved on one, and a resolver that hangs (its DNS away: seconds
+per try, per server) would hold the caller past the deadline (:func:`asyncio.run` waits for them); it ends on its own.
 """
 
 from __future__ import annotations
@@ -30,7 +32,25 @@ def post(url: str, body: bytes, headers: Mapping[str, str], *, timeout: float, r
     """POST ``body`` to ``url``; the answer's status and up to ``read`` bytes of its body, all within ``timeout``
     seconds. httpx's errors are raised as they are (``httpx.TimeoutException`` for a timeout, the whole exchange's
     included)."""
-    return asyncio.run(_within(url, body, dict(headers), timeout, read))
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(_within(url, body, dict(headers), timeout, read))
+    finally:
+        _close(loop)
+
+
+def _close(loop: asyncio.AbstractEventLoop) -> None:
+    """Close ``loop`` as :func:`asyncio.run` does (its tasks cancelled, its generators closed), but leave its threads
+    to end on their own: ``close`` shuts its executor down without waiting."""
+    try:
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    finally:
+        loop.close()
 
 
 async def _within(url: str, body: bytes, headers: dict[str, str], timeout: float, read: int) -> Answer:

@@ -27,7 +27,9 @@ class FanOut:
     is (a channel that failed for good does not park the effect while another may succeed later), naming each.
 
     One failing channel does not hold back the others, but a retry delivers to all of them again:
-    put only notifiers that tolerate repeats here (a webhook's ``Idempotency-Key``, a log line).
+    put only notifiers that tolerate repeats here (a webhook's ``Idempotency-Key``, a log line). A channel that
+    raises anything else (a bug) holds back none either: the first such error is raised once every channel was tried
+    (the worker records it as a failed attempt, retried).
     """
 
     def __init__(self, notifiers: Iterable[Notifier]) -> None:
@@ -35,11 +37,16 @@ class FanOut:
 
     def deliver(self, item: OutboxItem) -> None:
         failures: list[DeliveryFailed] = []
+        unexpected: Exception | None = None
         for notifier in self.notifiers:
             try:
                 notifier.deliver(item)
             except DeliveryFailed as failure:
                 failures.append(failure)
+            except Exception as error:  # a bug: raised below, once the other channels were tried
+                unexpected = unexpected or error
+        if unexpected is not None:
+            raise unexpected
         if len(failures) == 1:
             raise failures[0]
         if failures:

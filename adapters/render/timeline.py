@@ -16,7 +16,9 @@ from itertools import groupby
 from typing import Final
 
 from rich.table import Table
+from rich.text import Text
 
+from motcua.adapters.render.cells import table_texts
 from motcua.workflow.auditing.replay import replay, replay_at
 from motcua.workflow.auditing.upcasting import upcast
 from motcua.workflow.engine.audit import AuditEntry
@@ -247,14 +249,14 @@ def _entries_table(timeline: Timeline) -> Table:
     title = f"Hồ sơ {timeline.code} — {timeline.title}"
     if timeline.at is not None:
         title += f" — đến {minute(timeline.at)}"
-    table = Table(title=title, show_lines=True)
+    table = Table(title=Text(title), show_lines=True)  # a code (an imported MaHoSo) is text, never markup
     for column in ("#", "Thời điểm", "Người thực hiện", "Thao tác", "Trạng thái (trước → sau)", "Lý do / ghi chú"):
         table.add_column(column)
     for row in timeline.rows:
         states = "\n".join(str(move) for move in row.moves)
         note = "\n".join(part for part in (row.reason or "", row.note) if part)
-        table.add_row(str(row.sequence), minute(row.at), f"{row.actor}\n({row.role_label})", row.trigger_label,
-                      states, note)
+        table.add_row(*table_texts(str(row.sequence), minute(row.at), f"{row.actor}\n({row.role_label})",
+                                   row.trigger_label, states, note))
     return table
 
 
@@ -263,7 +265,7 @@ def _appointments_table(timeline: Timeline) -> Table:
     for column in ("Thời điểm", "Ngày hẹn trả", "Loại", "Lý do"):
         table.add_column(column)
     for item in timeline.appointments:
-        table.add_row(item.at, item.appointment, item.kind_label, item.reason)
+        table.add_row(*table_texts(item.at, item.appointment, item.kind_label, item.reason))
     return table
 
 
@@ -272,11 +274,11 @@ def _state_table(timeline: Timeline, at: datetime) -> Table:
     table.add_column("Mục")
     table.add_column("Giá trị")
     for label, state, shown in timeline.states:
-        table.add_row(label, f"{shown} ({state})")
+        table.add_row(*table_texts(label, f"{shown} ({state})"))
     for name, label in _SHOWN_ATTRIBUTES.items():
         value = timeline.case.attributes.get(name)
         if isinstance(value, str):
-            table.add_row(label, minute(datetime.fromisoformat(value)) if name in _INSTANTS else value)
+            table.add_row(*table_texts(label, minute(datetime.fromisoformat(value)) if name in _INSTANTS else value))
     return table
 
 

@@ -20,8 +20,11 @@ from motcua.adapters.sql.engine import json_dumps
 from motcua.adapters.sql.http_queries import HttpQueries
 from motcua.adapters.sql.mapping import maybe
 from motcua.adapters.sql.statement import Statement
+from motcua.workflow.errors import StorageUnavailable
 
 __all__ = ["SqlHttpStore"]
+
+_CLAIM_TRIES = 3  # inserts of one claim: a record deleted as it was read is claimed again
 
 
 class SqlHttpStore:
@@ -55,17 +58,20 @@ class SqlHttpStore:
             return unit.first(self._sql.revoke, {"key_id": key_id, "at": self._codec.instant(at)}) is not None
 
     def claim(self, scope: str, key: str, fingerprint: str, now: datetime) -> Claimed:
+        """The record refusing the insert may be gone when it is read (PostgreSQL: each statement sees what was
+        committed before it — swept, or released by the request that held it): the key is then claimed again."""
         this = {"key_id": scope, "idempotency_key": key}
         claim = {**this, "fingerprint": fingerprint, "created_at": self._codec.instant(now)}
+        abandoned = {**claim, "lease_start": self._codec.instant(now - IN_FLIGHT_LEASE)}
         with self._driver.transaction() as unit:
-            if unit.first(self._sql.insert_record, claim) is not None:
-                return Claimed(fresh=True)
-            abandoned = {**claim, "lease_start": self._codec.instant(now - IN_FLIGHT_LEASE)}
-            if (taken := unit.first(self._sql.take_over, abandoned)) is not None:
-                return Claimed(fresh=True, reserved=taken[0])
-            record = unit.first(self._sql.record, this)
-        assert record is not None, "a record that refused the insert is there"
-        return self._claimed(record)
+            for _ in range(_CLAIM_TRIES):
+                if unit.first(self._sql.insert_record, claim) is not None:
+                    return Claimed(fresh=True)
+                if (taken := unit.first(self._sql.take_over, abandoned)) is not None:
+                    return Claimed(fresh=True, reserved=taken[0])
+                if (record := unit.first(self._sql.record, this)) is not None:
+                    return self._claimed(record)
+        raise StorageUnavailable(f"an idempotency record came and went {_CLAIM_TRIES} times while it was claimed")
 
     def reserve(self, scope: str, key: str, claimed_at: datetime, reserved: str) -> None:
         self._write(self._sql.reserve, {**self._held(scope, key, claimed_at), "reserved": reserved})

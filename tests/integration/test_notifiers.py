@@ -549,3 +549,16 @@ def test_the_longest_addresses_taken_fit_the_lines_of_a_message(smtp: SmtpServic
     assert isinstance(envelope.content, bytes)
     assert max(len(line) for line in envelope.content.split(b"\r\n")) <= 998
     assert smtp.mailbox.messages()[0]["From"].addresses[0].display_name == name
+
+
+def test_a_channel_that_raises_unexpectedly_holds_back_no_other(receiver: Receiver) -> None:
+    """A channel's bug (anything but DeliveryFailed) is raised once every channel was tried — the webhook after a
+    broken e-mail channel was never tried, on any attempt, until the effect was parked."""
+
+    class Broken:
+        def deliver(self, item: OutboxItem) -> None:
+            raise KeyError("step_label")
+
+    with pytest.raises(KeyError):
+        FanOut([LogNotifier(), Broken(), receiver.notifier()]).deliver(effect())
+    assert [json.loads(request.body)["kind"] for request in receiver.requests] == ["notify"]

@@ -125,3 +125,20 @@ def test_a_portal_answer_is_read_up_to_a_bound() -> None:
     assert answer.status == 200
     assert len(answer.body) <= MAX_ANSWER
     assert sent[0] < 256 * MIB
+
+
+def test_a_name_resolution_that_hangs_is_cut_at_the_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Resolving the receiver's name runs on a thread of the exchange's event loop: a resolver that hangs (a province's
+    DNS away: seconds per try, per server) is left to end on its own, not waited for past the timeout — the loop's
+    shutdown waited for it (asyncio.run), 4 s with a 0.5 s timeout here."""
+    resolve = socket.getaddrinfo
+
+    def hanging(*args: object, **kwargs: object) -> object:
+        time.sleep(3)
+        return resolve(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging)
+    started = time.monotonic()
+    with pytest.raises(DeliveryUnavailable, match="timed out"):
+        WebhookNotifier("http://receiver.invalid:9/hook", b"secret", timeout=0.5).deliver(ITEM)
+    assert time.monotonic() - started < 2

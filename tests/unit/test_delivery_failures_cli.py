@@ -64,3 +64,28 @@ def test_a_dossier_code_is_shown_as_text_not_markup(tmp_path: Path) -> None:
         result = CliRunner().invoke(app, [*args, "--db", url], env=WIDE)
         assert result.exit_code == 0, (args, result.output, result.exception)
         assert code in result.stdout, result.stdout
+
+
+def test_a_timeline_and_the_book_show_what_was_typed_as_text_not_markup(tmp_path: Path) -> None:
+    """An applicant's name typed online and a reason typed at the desk are shown as typed by ``motcua history`` and
+    ``motcua report book``: a ``[/]`` made both fail (MarkupError, a traceback), and ``Bổ sung [bản sao]`` lost its
+    ``[bản sao]`` on the screen, silently."""
+    url = f"sqlite:///{tmp_path / 'motcua.db'}"
+    officer, specialist = Actor.of("Nguyễn Thị Lan", "officer"), Actor.of("Phạm Văn Hùng", "specialist")
+    reason = "Bổ sung [bản sao] trang 2 [/]"
+    motcua = open_motcua(url, observers=[])
+    try:
+        case = motcua.desk.receive("1.004873", "online", Applicant("Trần [/]An"), officer)
+        motcua.service.fire(case.code, "assign", officer, {"assignee": specialist.name})
+        motcua.service.fire(case.code, "request_supplement", specialist, {"reason": reason})
+        day = case.attributes["received_at"]
+        assert isinstance(day, str)
+    finally:
+        motcua.close()
+
+    history = CliRunner().invoke(app, ["history", case.code, "--db", url], env=WIDE)
+    assert history.exit_code == 0, (history.output, history.exception)
+    assert "[bản sao]" in history.stdout and "[/]" in history.stdout, history.stdout
+    book = CliRunner().invoke(app, ["report", "book", "--from", day[:10], "--to", day[:10], "--db", url], env=WIDE)
+    assert book.exit_code == 0, (book.output, book.exception)
+    assert "Trần [/]An" in book.stdout, book.stdout

@@ -164,3 +164,19 @@ def test_a_resumed_dossier_already_due_soon_is_not_warned_twice(motcua: Motcua, 
     case = fire(motcua, case, "supplement_received", OFFICER)
     assert case.state["deadline"] == "due_soon"
     assert "due_soon" not in {t.name for t in motcua.store.timers(case.code)}
+
+
+def test_a_dossier_received_inside_its_warning_window_is_not_warned_when_it_resumes(
+    motcua: Motcua, clock: ManualClock,
+) -> None:
+    at(clock, 2024, 3, 4, 8, 0)  # Monday; within the day: the warning's threshold (1 working day before) is past
+    case = motcua.desk.receive(BIRTH, "direct", Applicant("A"), OFFICER)
+    assert "due_soon" not in {t.name for t in motcua.store.timers(case.code)}  # never armed: no warning promised
+    case = fire(motcua, case, "assign", OFFICER, assignee=SPECIALIST.name)
+    at(clock, 2024, 3, 4, 9, 0)
+    case = fire(motcua, case, "request_supplement", SPECIALIST, reason="Bổ sung giấy chứng sinh")
+    at(clock, 2024, 3, 4, 10, 0)
+    case = fire(motcua, case, "supplement_received", OFFICER)
+    timers = {t.name for t in motcua.store.timers(case.code)}
+    assert "overdue" in timers
+    assert "due_soon" not in timers  # it stays on time until its appointment, as before the pause

@@ -220,6 +220,17 @@ def test_show_gives_states_deadlines_and_timeline(db: str) -> None:
         assert text in table, text
 
 
+
+def test_show_gives_what_the_citizen_typed_as_text_not_markup(db: str) -> None:
+    """A sender's name or content holding ``[…]`` lost it on the screen (read as a style), and a ``[/]`` failed
+    ``feedback show`` with a traceback (MarkupError)."""
+    content = "Hồ sơ [mã 0001] trả chậm [/] hai lần"
+    code = str(receive(db, "--sender", "Trần [bold]An", "--content", content)["code"])
+    table = ok("feedback", "show", code, "--db", db)
+    for text in ("Trần [bold]An", "[mã 0001]", "[/]"):
+        assert text in table, table
+
+
 def test_show_refuses_a_dossier_and_an_unknown_code(db: str) -> None:
     with connect(db) as shop:
         dossier = shop.receive("1.001193", Applicant("Trần Văn An"), Actor.of("Nguyễn Thị Lan", "officer"))

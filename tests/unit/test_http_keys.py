@@ -276,6 +276,69 @@ def test_the_sweep_waits_an_hour_between_two_deletes() -> None:
     assert deleted == [NOW + timedelta(minutes=m) - RECORDS_KEPT for m in (0, 60, 125)]
 
 
+
+def test_a_sweep_that_fails_fails_no_request_and_leaves_no_claim_held() -> None:
+    """The sweep is housekeeping: its DELETE failing (a lock timeout, SQLite busy) is logged, and the request whose
+    claim ran it goes on — it failed with the claim held in flight, answered 503 although nothing was done, and
+    its retries were refused as still running for a minute."""
+    from fastapi import Response  # noqa: PLC0415 - the HTTP layer, for this test only
+
+    from motcua.entrypoints.http.idempotency import Idempotency  # noqa: PLC0415 - same
+    from motcua.workflow.engine.clock import ManualClock  # noqa: PLC0415 - same
+    from motcua.workflow.errors import StorageUnavailable  # noqa: PLC0415 - same
+
+    backend = open_backend(MEMORY_URL)
+    keys = backend.keys
+
+    class Failing:
+        def purge(self, before: datetime) -> int:
+            raise StorageUnavailable("the database is busy")
+
+    sweep = RecordSweep(Failing())  # type: ignore[arg-type]  # only purge is called
+    sweep.after_claim(NOW)  # logged, not raised
+    idempotency = Idempotency(keys, ManualClock(NOW), RecordSweep(Failing()))  # type: ignore[arg-type]
+    answer = idempotency.run("k1", "once", lambda: "print", lambda _reservation: Response(status_code=201))
+    assert answer.status_code == 201
+    again = keys.claim("k1", "once", "print", NOW)
+    assert not again.fresh and again.response is not None and again.response.status_code == 201  # kept
+    backend.close()
+
+
+
+@pytest.mark.integration
+def test_a_record_deleted_between_a_refused_insert_and_its_read_is_claimed_afresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On PostgreSQL a claim's statements each see what was committed before them: the record that refused the insert
+    may be gone when it is read — swept (a key used again after a day) or released by the request that held it (it
+    failed) — and the claim failed on an assertion (a 500) instead of claiming the key anew."""
+    from motcua.adapters.sql import driver  # noqa: PLC0415 - the statement hooked, for this test only
+
+    services.require_postgres()
+    with ExitStack() as stack:
+        url = services.postgres_url(stack.enter_context(services.postgres_database()))
+        backend, sweeper = open_backend(url), open_backend(url)
+        stack.callback(backend.close)
+        stack.callback(sweeper.close)
+        keys = backend.keys
+        assert keys.claim("k1", "again", "print", NOW).fresh
+        keys.complete("k1", "again", NOW, StoredResponse(201, {}, "{}"))
+        take_over = keys._sql.take_over  # type: ignore[attr-defined]  # the statement after the refused insert
+        first = driver.Unit.first
+
+        def swept_meanwhile(unit: driver.Unit, statement: object, params: object) -> object:
+            row = first(unit, statement, params)  # type: ignore[arg-type]
+            if statement == take_over:
+                assert sweeper.keys.purge(NOW + timedelta(days=3)) == 1  # another process's sweep, committed
+            return row
+
+        monkeypatch.setattr(driver.Unit, "first", swept_meanwhile)
+        later = NOW + timedelta(days=2)
+        assert keys.claim("k1", "again", "print", later).fresh
+        monkeypatch.undo()
+        assert not keys.claim("k1", "again", "print", later).fresh  # the new claim holds the key
+
+
 def test_the_apikey_commands_create_list_and_revoke(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     runner = CliRunner()

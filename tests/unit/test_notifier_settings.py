@@ -62,6 +62,19 @@ def test_settings_that_work_are_accepted(settings: dict[str, str]) -> None:
     notifier_from_settings(settings)
 
 
+
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_blank_setting_is_its_default(blank: str) -> None:
+    """A variable set to nothing (``MOTCUA_SMTP_STARTTLS=`` in an env file or a compose service) is unset, as every
+    other motcua setting reads it: no STARTTLS, port 25, the default sender, the portal's 10 s."""
+    notifier = notifier_from_settings({**SMTP, "MOTCUA_SMTP_STARTTLS": blank, "MOTCUA_SMTP_PORT": blank,
+                                       "MOTCUA_SMTP_FROM": blank})
+    smtp = next(channel for channel in getattr(notifier, "notifiers", ()) if hasattr(channel, "starttls"))
+    assert (smtp.starttls, smtp.port) == (False, 25)
+    settings = portal_settings({**PORTAL, "MOTCUA_DVCQG_TIMEOUT": blank})
+    assert settings is not None and settings.timeout == 10
+
+
 def test_the_portal_token_is_not_in_the_settings_repr() -> None:
     settings = portal_settings(PORTAL)
 

@@ -20,6 +20,7 @@ import yaml
 from openpyxl import Workbook, load_workbook  # type: ignore[import-untyped]
 
 from motcua.adapters.bootstrap import procedure_catalogue
+from motcua.adapters.render import cells
 from motcua.adapters.render.reports import bieu06_csv, bieu06_xlsx
 from motcua.definitions import catalogue_store, procedure_import
 from motcua.definitions.catalogue import PROCEDURES_DIR, load_procedures
@@ -618,7 +619,8 @@ def test_an_unreadable_xlsx_row_is_a_typed_refusal(tmp_path: Path, edit: Callabl
     assert len(problems) == 1 and problems[0].row > 0 and "unreadable row" in problems[0].message
 
 
-@pytest.mark.parametrize("text", ["=HYPERLINK(\"http://x\")", "+1+cmd", "@SUM(A1)", "-x+1", "Khai sinh \u202e"])
+@pytest.mark.parametrize("text", ["=HYPERLINK(\"http://x\")", "+1+cmd", "@SUM(A1)", "-x+1", "Khai sinh \u202e",
+                                  "-2+3+cmd|' /C calc'!A0", "-1*A1"])
 def test_a_cell_a_spreadsheet_would_run_is_refused(tmp_path: Path, text: str) -> None:
     rows = shipped_rows()
     rows[1][2] = text
@@ -629,6 +631,14 @@ def test_a_cell_a_spreadsheet_would_run_is_refused(tmp_path: Path, text: str) ->
 def test_a_negative_number_is_not_a_formula() -> None:
     assert cell_text_problem("-5") is None and cell_text_problem("Khai sinh - kết hôn") is None
     assert cell_text_problem("-") is None
+    assert cell_text_problem("-5,5") is None and cell_text_problem("-3 ngày làm việc") is None
+
+
+def test_a_number_then_an_operator_is_a_formula_in_an_export() -> None:
+    """``-2+3+cmd|' /C calc'!A0`` (the classic DDE payload) starts like a number, and a spreadsheet runs it: it was
+    written as it came into the tracking book's CSV (an applicant's name typed online)."""
+    assert cells.csv_text("-2+3+cmd|' /C calc'!A0") == "'-2+3+cmd|' /C calc'!A0"
+    assert cells.csv_text("-1-1") == "'-1-1" and cells.csv_text("-5") == "-5"
 
 
 def test_bieu06_exports_quote_what_a_spreadsheet_would_run(tmp_path: Path) -> None:

@@ -155,13 +155,14 @@ class _DossierActions:
         received = attribute_instant(context.attributes, "received_at") or paused_at  # the span counted: from reception
         provisional = self.s.clock_for(context).provisional_days(received, moved)
         history = _list(context, "appointment_history")
+        owed = _on_time(context) and self.s.clock_for(context).warning_promised(rules, history)
         history.append(appointment_entry(context.now, moved, "paused", context.trigger, provisional))
         return Outcome(
             attributes={
                 "paused_at": None, "appointment": text(moved), "appointment_history": history,
                 "apology_due": text(self.s.clock_for(context).apology_deadline(rules, moved)),
             },
-            timers=self.s.clock_for(context).timers(rules, moved, context.now, warning_owed=_on_time(context)),
+            timers=self.s.clock_for(context).timers(rules, moved, context.now, warning_owed=owed),
         )
 
     def stop_clock(self, context: Context) -> Outcome:

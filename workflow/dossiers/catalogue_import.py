@@ -77,7 +77,9 @@ _REQUIRED: Final = ("code", "name")
 _CODE: Final = re.compile(r"^(\d\.\d{6})(?:\.H\d{2})?$")  # a province's portal may add its suffix: 1.000948.H38
 _FIELD_CODE: Final = re.compile(r"^[A-Z][A-Z0-9_]*$")  # the catalogue model's Procedure.field_code
 _FIELD_CODE_MAX: Final = 32
-_FORMULA_START: Final = re.compile(r"^(?:[=+@]|-\D)")  # what a spreadsheet runs; -5 (a number) and - are not
+_FORMULA_START: Final = re.compile(r"^(?:[=+@]|-\D|-[\d.,\s]*[-+*/^&|!=<>(])")
+"""What a spreadsheet runs: ``=``, ``+``, ``@``, ``-`` not starting a number, or a number then an operator
+(``-2+3+cmd|' /C calc'!A0``, the classic DDE payload); ``-5``, ``-`` and ``-3 ngày`` are not."""
 _LEVELS: Final[Mapping[str, Level]] = {
     "toàn trình": "toan_trinh", "dvc trực tuyến toàn trình": "toan_trinh", "mức độ 4": "toan_trinh",
     "một phần": "mot_phan", "dvc trực tuyến một phần": "mot_phan", "mức độ 3": "mot_phan",

@@ -24,6 +24,7 @@ __all__ = [
 ]
 
 DUE_SOON_TIMER = "due_soon"
+_CLOCK_STARTS = frozenset({"initial", "paused"})  # appointment_history kinds that armed the timers
 OVERDUE_TIMER = "overdue"
 
 
@@ -96,6 +97,21 @@ class SlaClock:
         if owed and appointment > now:
             return SetTimer(DUE_SOON_TIMER, "mark_due_soon", now)
         return CancelTimer(DUE_SOON_TIMER)
+
+    def warning_promised(self, rules: RuleSet, history: Sequence[JsonValue]) -> bool:
+        """Whether the due-soon warning was armed at a start of the clock (the reception, a resume): its threshold was
+        then still ahead. A dossier received inside its warning window (a procedure shorter than the warning's lead)
+        never was, and is not warned on resuming either. A history without a start (none recorded): taken as armed."""
+        starts = [entry for entry in history if isinstance(entry, Mapping) and entry.get("kind") in _CLOCK_STARTS]
+        if not starts:
+            return True
+        return any(self._armed_at(rules, entry) for entry in starts)
+
+    def _armed_at(self, rules: RuleSet, start: Mapping[str, JsonValue]) -> bool:
+        at, appointment = attribute_instant(start, "at"), attribute_instant(start, "appointment")
+        if at is None or appointment is None:
+            return True
+        return self.working_days_from(appointment, -rules.due_soon_working_days) > at
 
     def cancel_all(self, rules: RuleSet) -> tuple[TimerChange, ...]:
         names = [DUE_SOON_TIMER, OVERDUE_TIMER]

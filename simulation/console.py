@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from motcua.simulation.files import write_outputs
 from motcua.simulation.run import DemoResult, run_demo
@@ -31,7 +32,7 @@ def run_and_print(options: DemoOptions, out: Console, err: Console, *, progress:
         out.print(table)
     written = write_outputs(result, options.out)
     database = result.scenario.fresh_file
-    out.print(f"\n[bold]Đã ghi vào {options.out}/[/bold] (written):")
+    out.print(Text.assemble("\n", (f"Đã ghi vào {options.out}/", "bold"), " (written):"))
     for path in ([database] if database else []) + written:
         out.print(f"  {path}")
     db = f"sqlite:///{database}" if database else result.scenario.database_url

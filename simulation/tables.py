@@ -7,6 +7,7 @@ the quarter summary and the plan's targets are the demo's own compact views.
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 
 from motcua.adapters.render.reports import BIEU06_LABELS, bieu06_table, par766_table
 from motcua.simulation.run import DemoResult
@@ -64,11 +65,11 @@ def quarters_table(result: DemoResult) -> Table:
     return table
 
 
-def _target_row(result: TargetResult) -> tuple[str, ...]:
+def _target_row(result: TargetResult) -> tuple[str | Text, ...]:
     measured = result.measurement
     counts = f"{measured.numerator}/{measured.denominator}" if measured.denominator else ""
     style = _VERDICT_STYLE.get(result.verdict)
-    verdict = f"[{style}]{result.verdict.label}[/{style}]" if style else result.verdict.label
+    verdict = Text(result.verdict.label, style=style or "")
     return (result.spec.label, result.target.shown(), _percent(measured.percent), counts, verdict)
 
 

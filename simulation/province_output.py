@@ -21,12 +21,13 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from motcua.adapters.files import replacing, write_text
 from motcua.adapters.render.reports import bieu06_table, bieu06_xlsx
 from motcua.simulation.charts import MONTHS
 from motcua.simulation.province import PROVINCE_YEAR, ProvinceOptions, ProvinceResult, UnitYear, run_province
-from motcua.simulation.tables import PERIOD_COLUMNS
+from motcua.simulation.tables import PERIOD_COLUMNS, written_heading
 from motcua.workflow.engine.model import JsonValue
 from motcua.workflow.feedback.metrics import feedback_rows
 from motcua.workflow.reports.par766 import FeedbackCounts, Scorecard
@@ -89,8 +90,8 @@ def _units_table(result: ProvinceResult) -> Table:
     table.add_section()
     table.add_row(PROVINCE_LABEL, "", *(str(value) for value in result.province.total.counts().values()),
                   style="bold")
-    check = "[green]bằng tổng các đơn vị[/green]" if units_add_up(result) else "[red]KHÁC tổng các đơn vị[/red]"
-    table.caption = f"Toàn tỉnh {check} (a dossier counts once, under the unit that holds it)"
+    check = ("bằng tổng các đơn vị", "green") if units_add_up(result) else ("KHÁC tổng các đơn vị", "red")
+    table.caption = Text.assemble("Toàn tỉnh ", check, " (a dossier counts once, under the unit that holds it)")
     return table
 
 
@@ -226,7 +227,7 @@ def run_and_print_province(options: ProvinceOptions, out: Console, err: Console,
     for table in province_tables(result):
         out.print(table)
     written = write_province_outputs(result, options.out)
-    out.print(f"\n[bold]Đã ghi vào {options.out}/[/bold] (written):")
+    out.print(written_heading(options.out))
     for path in ([result.database_file] if result.database_file else []) + written:
         out.print(f"  {path}")
     db = f"sqlite:///{result.database_file}" if result.database_file else result.database_url

@@ -78,3 +78,17 @@ def test_the_demos_print_their_closing_line_and_the_provinces_check_without_mark
     assert "Đã ghi vào demo-output/ (written):" in printed
     assert "Toàn tỉnh bằng tổng các đơn vị" in printed
     assert "[" not in printed
+
+
+def test_emoji_codes_in_a_text_are_printed_as_they_are(db: tuple[str, str]) -> None:
+    """rich replaces ``:name:`` emoji codes whether or not markup is read: a note's ratio or a ``:x:`` stays text."""
+    buffer = io.StringIO()
+    refusal(terminal(file=buffer), "ghi chú 'tỉ lệ 1:100:1000 :x: :warning:'")
+    assert buffer.getvalue() == "error: ghi chú 'tỉ lệ 1:100:1000 :x: :warning:'\n"
+    url, code = db
+    motcua = open_motcua(url, clock=ManualClock(datetime(2024, 4, 22, 9, 0, tzinfo=VN_TZ)), observers=[])
+    try:
+        motcua.service.fire(code, "assign", OFFICER, {"assignee": "Lê :x: Bình 1:100:2"})
+    finally:
+        motcua.close()
+    assert "Lê :x: Bình 1:100:2" in printed("history", code, "--db", url)

@@ -281,17 +281,17 @@ def key_roles() -> frozenset[str]:
 
 def new_key(
     actor: str, roles: Sequence[str], now: datetime, *, units: Sequence[str] | None = None,
-    province: str | None = None, applicant: str | None = None,
+    province: str | None = None, applicant: str | None = None, home: str | None = None,
 ) -> NewKey:
     """A fresh random key for ``actor`` with ``roles``, scoped to ``units``, a ``province`` or one ``applicant``
-    (none of them: every unit)."""
+    (none of them: every unit). ``home``: the server's home unit, taken as configured (:func:`check_grant`)."""
     if not actor.strip():
         raise InvalidInput("--actor", "an API key stands for a named actor")
     if (problem := line_problem(actor, NAME_MAX)) is not None:  # its decisions are sealed and listed under it
         raise InvalidInput("--actor", problem)
     if not roles or any(not role.strip() for role in roles):
         raise InvalidInput("--role", "give at least one role (officer, specialist, leader…)")
-    chosen = check_grant(roles, units, province, applicant)
+    chosen = check_grant(roles, units, province, applicant, home=home)
     key_id, secret, salt = secrets.token_hex(6), secrets.token_urlsafe(32), secrets.token_hex(16)
     name = unicodedata.normalize("NFC", actor.strip())  # the name its decisions are sealed under: NFC, as all text
     stored = ApiKey(key_id, _hash(salt, secret), salt, name, chosen, now,
@@ -302,16 +302,18 @@ def new_key(
 
 def check_grant(
     roles: Sequence[str], units: Sequence[str] | None, province: str | None, applicant: str | None,
-    *, known: frozenset[str] | None = None,
+    *, known: frozenset[str] | None = None, home: str | None = None,
 ) -> tuple[str, ...]:
     """``roles`` without repeats, if they and the scope are a grant a key (or a console user) may hold: no
-    ``system``, only the ``known`` roles (default: those the workflows declare), one scope of a valid shape."""
+    ``system``, only the ``known`` roles (default: those the workflows declare), one scope of a valid shape — unit
+    codes as the register writes them, or ``home``, the server's home unit as configured (``MOTCUA_AGENCY``): a
+    standalone desk's code is in no register, and its dossiers are held under it as it is written."""
     if any(role.strip().casefold() == SYSTEM_ROLE for role in roles):
         raise InvalidInput("--role", "no key may hold the role system: it belongs to motcua's own processes (timers, "
                                      "imports, successions)")
     _check_declared(roles, key_roles() if known is None else known)
     chosen = tuple(dict.fromkeys(roles))
-    _check_scope(chosen, units, province, applicant)
+    _check_scope(chosen, units, province, applicant, home)
     return chosen
 
 
@@ -324,13 +326,14 @@ def _check_declared(roles: Sequence[str], known: frozenset[str]) -> None:
 
 
 def _check_scope(
-    roles: tuple[str, ...], units: Sequence[str] | None, province: str | None, applicant: str | None
+    roles: tuple[str, ...], units: Sequence[str] | None, province: str | None, applicant: str | None,
+    home: str | None = None,
 ) -> None:
     if sum(kind is not None for kind in (units, province, applicant)) > 1:
         raise InvalidInput("--unit", "a key has one scope: units, a province or an applicant, not several")
     if units is not None and not units:
         raise InvalidInput("--unit", "give at least one unit code")
-    if units is not None and not all(_shaped(_UNIT_CODE, code) for code in units):
+    if units is not None and not all(_shaped(_UNIT_CODE, code) or code == home for code in units):
         raise InvalidInput("--unit", f"a unit code is 1 to {UNIT_CODE_MAX_LENGTH} capital letters, digits, dots and "
                                      "dashes (`motcua units list` shows them)")
     if province is not None and not _shaped(_PROVINCE_CODE, province):

@@ -296,15 +296,16 @@ def hash_password(password: str) -> str:
 
 def new_user(
     name: str, password: str, roles: Sequence[str], now: datetime, *, units: Sequence[str] | None = None,
-    province: str | None = None,
+    province: str | None = None, home: str | None = None,
 ) -> User:
-    """A user with the hash of ``password``, if the name, the roles and the scope are valid (as an API key's)."""
+    """A user with the hash of ``password``, if the name, the roles and the scope are valid (as an API key's;
+    ``home``: the server's home unit, taken as configured)."""
     check_name(name)
     if not roles:
         raise InvalidInput("--role", "give at least one role (officer, specialist, leader…)")
     if "applicant" in roles:
         raise InvalidInput("--role", "the console is for the one-stop's staff: a user never holds the role applicant")
-    chosen = check_grant(roles, units, province, None, known=user_roles())
+    chosen = check_grant(roles, units, province, None, known=user_roles(), home=home)
     return User(name, hash_password(password), chosen, now,
                 units=None if units is None else tuple(dict.fromkeys(units)), province=province)
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.text import Text
 
 from motcua.simulation.files import write_outputs
 from motcua.simulation.run import DemoResult, run_demo
 from motcua.simulation.scenario import DemoOptions
-from motcua.simulation.tables import tables
+from motcua.simulation.tables import tables, written_heading
 
 __all__ = ["run_and_print"]
 
@@ -32,7 +31,7 @@ def run_and_print(options: DemoOptions, out: Console, err: Console, *, progress:
         out.print(table)
     written = write_outputs(result, options.out)
     database = result.scenario.fresh_file
-    out.print(Text.assemble("\n", (f"Đã ghi vào {options.out}/", "bold"), " (written):"))
+    out.print(written_heading(options.out))
     for path in ([database] if database else []) + written:
         out.print(f"  {path}")
     db = f"sqlite:///{database}" if database else result.scenario.database_url

@@ -27,7 +27,7 @@ from motcua.adapters.files import replacing, write_text
 from motcua.adapters.render.reports import bieu06_table, bieu06_xlsx
 from motcua.simulation.charts import MONTHS
 from motcua.simulation.province import PROVINCE_YEAR, ProvinceOptions, ProvinceResult, UnitYear, run_province
-from motcua.simulation.tables import PERIOD_COLUMNS
+from motcua.simulation.tables import PERIOD_COLUMNS, written_heading
 from motcua.workflow.engine.model import JsonValue
 from motcua.workflow.feedback.metrics import feedback_rows
 from motcua.workflow.reports.par766 import FeedbackCounts, Scorecard
@@ -227,7 +227,7 @@ def run_and_print_province(options: ProvinceOptions, out: Console, err: Console,
     for table in province_tables(result):
         out.print(table)
     written = write_province_outputs(result, options.out)
-    out.print(Text.assemble("\n", (f"Đã ghi vào {options.out}/", "bold"), " (written):"))
+    out.print(written_heading(options.out))
     for path in ([result.database_file] if result.database_file else []) + written:
         out.print(f"  {path}")
     db = f"sqlite:///{result.database_file}" if result.database_file else result.database_url

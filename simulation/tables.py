@@ -6,6 +6,8 @@ the quarter summary and the plan's targets are the demo's own compact views.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.table import Table
 from rich.text import Text
 
@@ -15,7 +17,7 @@ from motcua.workflow.feedback.metrics import feedback_rows
 from motcua.workflow.plan.metrics import TargetResult, Verdict
 from motcua.workflow.reports.projection import BIEU06_COUNTS
 
-__all__ = ["PERIOD_COLUMNS", "plan_table", "quarters_table", "summary_table", "tables"]
+__all__ = ["PERIOD_COLUMNS", "plan_table", "quarters_table", "summary_table", "tables", "written_heading"]
 
 PERIOD_COLUMNS = {
     "total": "Tổng số", "online": "Trực tuyến", "direct_postal": "Trực tiếp, BCCI",
@@ -98,3 +100,9 @@ def feedback_table(result: DemoResult) -> Table:
 def tables(result: DemoResult) -> list[Table]:
     return [summary_table(result), quarters_table(result), bieu06_table(result.year_report),
             par766_table(result.card), plan_table(result), feedback_table(result)]
+
+
+def written_heading(out: Path) -> Text:
+    """The line before the files the demo wrote, the folder in bold: a :class:`Text`, since the CLI's consoles read
+    no markup (:mod:`motcua.entrypoints.cli.terminal`)."""
+    return Text.assemble("\n", (f"Đã ghi vào {out}/", "bold"), " (written):")

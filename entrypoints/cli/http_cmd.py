@@ -20,7 +20,7 @@ import typer
 from rich.table import Table
 
 from motcua.adapters.backends import open_backend
-from motcua.adapters.bootstrap import database_url, open_motcua
+from motcua.adapters.bootstrap import database_url, home_unit, open_motcua
 from motcua.adapters.keys import APPLICANT_ROLE, ApiKey, ApiKeyStore, new_key
 from motcua.entrypoints.cli.scope_options import KeyAllUnits, KeyProvince, KeyUnits, one_scope
 from motcua.entrypoints.cli.terminal import terminal
@@ -96,7 +96,7 @@ def create(  # noqa: PLR0917 - one parameter per option, as typer reads them
     try:
         _one_scope(role, unit, province, applicant_id, all_units)
         created = new_key(actor, role, SystemClock().now(), units=unit or None, province=province,
-                          applicant=applicant_id)
+                          applicant=applicant_id, home=home_unit())
         motcua = open_motcua(database_url(db), observers=[], publish={})  # for its unit register
         try:
             _durable(motcua.backend.durable)

@@ -20,7 +20,7 @@ import typer
 from rich.table import Table
 
 from motcua.adapters.backends import open_backend
-from motcua.adapters.bootstrap import database_url, open_motcua
+from motcua.adapters.bootstrap import database_url, home_unit, open_motcua
 from motcua.adapters.users import NAME_MAX, PASSWORD_MAX, UserStore, check_password, new_user
 from motcua.entrypoints.cli.http_cmd import check_known
 from motcua.entrypoints.cli.scope_options import UserAllUnits, UserProvince, UserUnits, one_scope
@@ -53,7 +53,8 @@ def create(  # noqa: PLR0917 - one parameter per option, as typer reads them
     try:
         one_scope(_SCOPE_FLAGS, unit, province, all_units)
         password = _password()
-        user = new_user(name, password, role, SystemClock().now(), units=unit or None, province=province)
+        user = new_user(name, password, role, SystemClock().now(), units=unit or None, province=province,
+                        home=home_unit())
         motcua = open_motcua(database_url(db), observers=[], publish={})  # for its unit register
         try:
             _durable(motcua.backend.durable)

@@ -494,3 +494,25 @@ def test_apikey_create_refuses_an_undeclared_role_naming_the_known_ones(tmp_path
     assert inspector.exit_code == 0, inspector.output
     listed = runner.invoke(app, ["apikey", "list", "--db", db]).stdout
     assert "API keys (1)" in listed and "superadmin" not in listed and "inspector" in listed
+
+
+def test_a_standalone_desks_home_is_granted_as_it_is_configured(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The capitals rule is the register's: a desk without a register configured as ``000.00.00.h23`` holds its
+    dossiers under that code, so a key or a console user scoped to it is granted as before (the home is exempt from
+    the register check too); any other code not in capitals is still refused, and so is the home's other spelling."""
+    monkeypatch.setenv("MOTCUA_AGENCY", "000.00.00.h23")
+    db = f"sqlite:///{tmp_path / 'keys.db'}"
+    runner = CliRunner()
+    key = runner.invoke(app, ["apikey", "create", "--actor", "Lan", "--role", "officer", "--unit", "000.00.00.h23",
+                              "--db", db])
+    assert key.exit_code == 0, key.output
+    user = runner.invoke(app, ["user", "create", "--name", "lan", "--role", "officer", "--unit", "000.00.00.h23",
+                               "--db", db], input="mot-mat-khau-dai\n")
+    assert user.exit_code == 0, user.output
+    for code in ("local-hp-le-chan", "000.00.00.H23"):
+        refused = runner.invoke(app, ["apikey", "create", "--actor", "Lan", "--role", "officer", "--unit", code,
+                                      "--db", db])
+        assert refused.exit_code == USAGE_ERROR, refused.output
+    with pytest.raises(InvalidInput, match="capital letters"):
+        new_key("Lan", ["officer"], NOW, units=["000.00.00.h23"])  # no home named: the register's shape only

@@ -149,3 +149,27 @@ def test_the_table_names_the_units_measured(db: str) -> None:
 
     assert result.exit_code == 0, result.output
     assert "Đơn vị: xã An Thượng (LOCAL-HD-AN-THUONG); phường Thành Đông (LOCAL-HP-THANH-DONG)" in result.stdout
+
+
+def test_a_task_added_after_the_merger_and_loaded_at_the_successor_leaves_the_plan_its_own_unit(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Loading a task added to An Thượng's plan after the merger is refused at An Thượng, naming Thành Đông; loaded
+    there as told, it makes Thành Đông a unit of the plan only as An Thượng's successor: the plan's figures over June
+    stay An Thượng's, never the four communes merged into Thành Đông."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('plan-grown') / 'motcua.db'}"
+    clock = ManualClock(at(date(2025, 6, 2), 7))
+    motcua = open_motcua(url, clock=clock, observers=[], agency=AN_THUONG)
+    plan = load_plan(PLAN)
+    added = plan.task("tc-01").model_copy(update={"id": "tc-99"})
+    grown = plan.model_copy(update={"tasks": (*plan.tasks, added)})
+    try:
+        load_tasks(motcua.service, motcua.rules, plan, unit=AN_THUONG, units=motcua.desk.units)
+        run_year(Province(motcua, clock))
+        with pytest.raises(InvalidInput, match="its successor is phường Thành Đông"):
+            load_tasks(motcua.service, motcua.rules, grown, unit=AN_THUONG, units=motcua.desk.units)
+        assert load_tasks(motcua.service, motcua.rules, grown, unit=THANH_DONG, units=motcua.desk.units).created
+    finally:
+        motcua.close()
+    june = ("--from", "2025-06-01", "--to", "2025-06-30")
+    assert document(url, *june)["units"] == [AN_THUONG]
+    assert document(url, *YEAR)["units"] == [AN_THUONG, THANH_DONG]

@@ -122,6 +122,14 @@ def test_a_lineage_stops_at_a_split(tmp_path: Path) -> None:
     ))
     assert register.lineage("A", date(2025, 1, 1), date(2025, 12, 31)) == {"A"}
     assert register.lineage("B", date(2025, 1, 1), date(2025, 12, 31)) == {"B"}
+    assert register.carried_on_by("A") == ()
+
+
+def test_the_units_that_carried_a_unit_on() -> None:
+    register = load_units()
+    assert register.carried_on_by("LOCAL-HD-AN-THUONG") == (THANH_DONG,)
+    assert register.carried_on_by(THANH_DONG) == ()
+    assert register.carried_on_by("000.00.00.H23") == ()
 
 
 def test_a_split_unit_has_no_single_successor(tmp_path: Path) -> None:

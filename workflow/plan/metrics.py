@@ -253,16 +253,25 @@ def plan_units(
     cases: Iterable[Case], plan_key: str, register: UnitRegister, home: str, *, start: date, end: date,
 ) -> frozenset[str] | None:
     """The units a plan is measured over when none is named: the unit whose plan it is — where its tasks were
-    loaded (before any merger carried them on), else ``home``, where ``motcua plan load`` loads them — and the units
+    loaded (before any merger carried them on; a unit carrying another of them on is that one's successor, not a unit
+    of its own), else ``home``, where ``motcua plan load`` loads them — and the units
     that held that unit's place during [start, end] (:meth:`UnitRegister.lineage`: the successor it was merged into,
     the units merged into it). ``None`` (every dossier) for the plan of a standalone desk, whose unit the register
     does not know: its database is its own, dossiers from before units included."""
     loaded = {unit for case in cases if case.definition_key == PLAN_TASK_WORKFLOW
               and case.attributes.get("plan") == plan_key and (unit := _loaded_at(case)) is not None}
-    own = loaded or {home}
+    own = _carrying_none_on(register, loaded) or {home}
     if not all(register.knows(unit) for unit in own):
         return None
     return frozenset().union(*(register.lineage(unit, start, end) for unit in own))
+
+
+def _carrying_none_on(register: UnitRegister, loaded: set[str]) -> set[str]:
+    """The units of ``loaded`` that carry no other one on: a task added after a merger and loaded, as the refusal at
+    the ended unit says, at its successor makes the successor a unit of the plan as that successor only — its own
+    lineage (the other communes merged into it) is not the plan's."""
+    successors = {code for unit in loaded for code in register.carried_on_by(unit)}
+    return (loaded - successors) or loaded
 
 
 def _loaded_at(case: Case) -> str | None:

@@ -200,6 +200,12 @@ class UnitRegister:
             return frozenset({code})
         return frozenset({*self._carried_on_by(code, end), *self._merged_into(code, start)})
 
+    def carried_on_by(self, code: str) -> tuple[str, ...]:
+        """The units that carried ``code`` on, in order: the one it was merged into, each the single successor of
+        the one before (a split ends the chain); none for a unit still in force, or a code the register does not
+        know."""
+        return tuple(self._carried_on_by(code, date.max)[1:]) if self.knows(code) else ()
+
     def _carried_on_by(self, code: str, end: date) -> list[str]:
         codes = [code]
         while (last := self.versions(codes[-1])[-1]).valid_to is not None and len(last.successors) == 1:

@@ -449,39 +449,25 @@ def test_the_command_previews_a_future_day(database: Database) -> None:
     assert json.loads(result.stdout)["moved"] == 3
 
 
-def test_the_command_fails_when_a_split_unit_keeps_open_cases(
-    database: Database, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("given", "shown", "said"), [
+    pytest.param(SPLIT, "chia cho B, C", "A is split among B, C: 1 open case(s) left where they are (a split is never "
+                 "applied automatically)", id="split"),
+    pytest.param(ENDED, "không có đơn vị kế thừa", "A ended on 2025-06-30 without a successor: 1 open case(s) left "
+                 "where they are (name its successor in the units file, then run again)", id="ended-without-successor"),
+])
+def test_the_command_fails_when_a_unit_it_cannot_follow_keeps_open_cases(
+    database: Database, monkeypatch: pytest.MonkeyPatch, given: UnitRegister, shown: str, said: str,
 ) -> None:
     app = open_motcua(database.url, clock=ManualClock(JUNE), observers=[])
     try:
         stranded = task(app.service, "A", 1)
     finally:
         app.close()
-    monkeypatch.setattr(units_cmd, "load_units", lambda: SPLIT)
+    monkeypatch.setattr(units_cmd, "load_units", lambda: given)
 
     result = cli("--at", "2025-07-01", "--db", database.url)
 
     assert result.exit_code == units_cmd.STRANDED == 1
-    assert "chia cho B, C" in result.stdout
-    assert result.stderr == ("error: A is split among B, C: 1 open case(s) left where they are (a split is never "
-                             "applied automatically)\n")
-    assert stored(database)[stranded][1:] == (1, 1)
-
-
-def test_the_command_fails_when_a_unit_ended_without_a_successor_keeps_open_cases(
-    database: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    app = open_motcua(database.url, clock=ManualClock(JUNE), observers=[])
-    try:
-        stranded = task(app.service, "A", 1)
-    finally:
-        app.close()
-    monkeypatch.setattr(units_cmd, "load_units", lambda: ENDED)
-
-    result = cli("--at", "2025-07-01", "--db", database.url)
-
-    assert result.exit_code == units_cmd.STRANDED == 1
-    assert "không có đơn vị kế thừa" in result.stdout
-    assert result.stderr == ("error: A ended on 2025-06-30 without a successor: 1 open case(s) left where they are "
-                             "(name its successor in the units file, then run again)\n")
+    assert shown in result.stdout
+    assert result.stderr == f"error: {said}\n"
     assert stored(database)[stranded][1:] == (1, 1)

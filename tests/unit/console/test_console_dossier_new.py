@@ -33,6 +33,18 @@ def test_the_form_is_labelled_from_the_opening_data(office: Site) -> None:
     assert '<label for="new-data-applicant_name">' in page.text and 'id="new-data-applicant_name"' in page.text
 
 
+def test_the_browser_keeps_no_applicants_details_for_the_next_one(office: Site) -> None:
+    """A desk's computer serves one applicant after another: the form asks the browser not to offer one's name,
+    identity number or telephone to the next (autofill)."""
+    browser = office.browser("lan", ["officer"], units=[AN_THUONG])
+    form = re.search(r'<form class="card" method="post" action="/console/dossiers/new"[^>]*>',
+                     browser.get("/console/dossiers/new").text)
+    assert form is not None and 'autocomplete="off"' in form.group(0)
+    code = _post(browser, APPLICANT).headers["location"].split("?")[0]
+    actions = re.findall(r'<form method="post" action="[^"]*/fire"[^>]*>', browser.get(code).text)
+    assert actions and all('autocomplete="off"' in action for action in actions)
+
+
 def test_an_officer_receives_a_dossier_at_their_unit(office: Site) -> None:
     answer = _post(office.browser("lan", ["officer"], units=[AN_THUONG]), APPLICANT)
     assert answer.status_code == 303

@@ -11,9 +11,12 @@ a server lacking a configured feature (STARTTLS, AUTH) will not.
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
+import threading
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from email.charset import QP, Charset
@@ -197,13 +200,44 @@ class SmtpNotifier:
         return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
 
     def _send(self, sender: Address, recipients: Sequence[Address], message: bytes) -> dict[str, tuple[int, bytes]]:
-        """Returns the recipients the server refused when it accepted others."""
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-            if self.starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if self.username is not None:
-                smtp.login(self.username, self.password or "")
-            return smtp.sendmail(sender.addr_spec, [to.addr_spec for to in recipients], message)
+        """Returns the recipients the server refused when it accepted others. The whole exchange ends within the
+        timeout (:func:`_deadline`), not each read alone: a server dripping its replies (a ``250-`` line every few
+        seconds, without end) held the delivery — and ``motcua serve``'s dispatcher — for ever."""
+        smtp = smtplib.SMTP(timeout=self.timeout)  # not connected yet: the deadline holds its QUIT too
+        with _deadline(smtp, self.timeout) as expired, smtp:
+            try:
+                smtp.connect(self.host, self.port)
+                if self.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                if self.username is not None:
+                    smtp.login(self.username, self.password or "")
+                return smtp.sendmail(sender.addr_spec, [to.addr_spec for to in recipients], message)
+            except (smtplib.SMTPException, OSError) as error:
+                if expired.is_set():
+                    raise TimeoutError(f"the exchange took longer than {self.timeout}s") from error
+                raise
+
+
+@contextmanager
+def _deadline(smtp: smtplib.SMTP, seconds: float) -> Iterator[threading.Event]:
+    """Cut ``smtp``'s connection ``seconds`` from now, unless the block ended first: a read waiting on it returns at
+    once (the socket shut down), and the event yielded says it was cut."""
+    expired = threading.Event()
+
+    def cut() -> None:
+        expired.set()
+        connection = smtp.sock  # the TLS socket after STARTTLS
+        if connection is not None:
+            with suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(seconds, cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield expired
+    finally:
+        timer.cancel()
 
 
 _LONGEST_NAME = 100  # characters of a display name

@@ -12,12 +12,13 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
 
 from motcua.adapters.anchors import WebhookPublisher
-from motcua.adapters.notifiers import WebhookNotifier
+from motcua.adapters.notifiers import SmtpNotifier, WebhookNotifier
 from motcua.adapters.portal.sync import MAX_ANSWER, HttpxTransport, PortalUnreachable
 from motcua.workflow.auditing.anchor import take
 from motcua.workflow.engine.clock import VN_TZ
@@ -142,3 +143,36 @@ def test_a_name_resolution_that_hangs_is_cut_at_the_timeout(monkeypatch: pytest.
     with pytest.raises(DeliveryUnavailable, match="timed out"):
         WebhookNotifier("http://receiver.invalid:9/hook", b"secret", timeout=0.5).deliver(ITEM)
     assert time.monotonic() - started < 2
+
+
+@contextmanager
+def dripping_smtp(pause: float) -> Iterator[int]:
+    """An SMTP server that greets, then answers EHLO with ``250-`` lines ``pause`` seconds apart, without end (each
+    within a read's timeout). Yields its port."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        connection, _ = server.accept()
+        with connection, suppress(OSError):
+            connection.sendall(b"220 slow.example ESMTP\r\n")
+            connection.recv(1024)  # EHLO
+            while True:
+                time.sleep(pause)
+                connection.sendall(b"250-still thinking\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        server.close()
+        thread.join(timeout=30)
+
+
+def test_an_smtp_server_dripping_its_replies_is_cut_at_the_timeout() -> None:
+    with dripping_smtp(pause=0.2) as port:
+        notifier = SmtpNotifier("127.0.0.1", port, "motcua@example.vn", {"officer": ["lan@example.vn"]}, timeout=1)
+        started = time.monotonic()
+        with pytest.raises(DeliveryUnavailable, match="longer than 1s"):
+            notifier.deliver(replace(ITEM, payload={"event": "due_soon", "role": "officer"}))
+        assert time.monotonic() - started < 3

@@ -143,8 +143,9 @@ def _durable(durable: bool) -> None:
 
 @apikey_app.command("list")
 def list_keys(db: DbOption = None) -> None:
-    """The keys (ids, actors, roles, scopes, when created and revoked): never the keys themselves, nor an
-    applicant's identity number in clear."""
+    """The keys: ids, actors, roles, scopes, when created and revoked.
+
+    Never the keys themselves, nor an applicant's identity number in clear."""
     with _keys(db) as keys:
         stored = keys.api_keys()
     table = Table(title=f"API keys ({len(stored)})")

@@ -115,8 +115,9 @@ def _province_demo(year: int | None, commune: str | None, broker: str | None, do
 
 @app.command()
 def story(db: DbOption = None, quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False) -> None:
-    """Six dossiers over six weeks, every path once (docs/explanation/audit-log.md walks through them); prints their
-    histories."""
+    """Six dossiers over six weeks, every path once; prints their histories.
+
+    docs/explanation/audit-log.md walks through them."""
     clock = ManualClock(DEMO_START)
     motcua = open_motcua(db, clock=clock, observers=[])
     try:

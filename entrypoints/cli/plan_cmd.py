@@ -116,8 +116,10 @@ LoadUnitOption = Annotated[str | None, typer.Option(
 
 @plan_app.command("load")
 def plan_load(path: PlanArgument, db: DbOption = None, unit: LoadUnitOption = None) -> None:
-    """Nạp nhiệm vụ của kế hoạch thành hồ sơ công việc (plan-task) của đơn vị --unit (mặc định MOTCUA_AGENCY); chạy
-    lại không tạo trùng. Đơn vị đã kết thúc (sáp nhập) bị từ chối, kèm tên đơn vị kế thừa."""
+    """Nạp nhiệm vụ của kế hoạch thành hồ sơ công việc (plan-task); chạy lại không tạo trùng.
+
+    Nạp vào đơn vị --unit (mặc định MOTCUA_AGENCY). Đơn vị đã kết thúc (sáp nhập) bị từ chối, kèm tên đơn vị kế
+    thừa."""
     plan = load_plan(path)
     motcua = open_motcua(db, observers=[])
     try:
@@ -251,8 +253,9 @@ def report_plan(
         "--unit", help="One unit's figures (its agency code: `motcua units list`); the plan's own unit, and the units "
                        "that held its place in the period, when omitted.")] = None,
 ) -> None:
-    """Chỉ tiêu của kế hoạch (mục tiêu, thực tế, đạt/không đạt) và tình trạng các nhiệm vụ, đo trên hồ sơ và phản
-    ánh, kiến nghị của đơn vị có kế hoạch (hoặc của đơn vị --unit)."""
+    """Chỉ tiêu của kế hoạch (mục tiêu, thực tế, đạt/không đạt) và tình trạng các nhiệm vụ.
+
+    Đo trên hồ sơ và phản ánh, kiến nghị của đơn vị có kế hoạch (hoặc của đơn vị --unit)."""
     plan = load_plan(path)
     first, last = _period(_day(start, "--from"), _day(end, "--to"), (plan.start, plan.end))
     motcua = open_motcua(db, observers=[])

@@ -62,8 +62,9 @@ def procedures(
     field: str | None = typer.Option(None, "--field", help="Chỉ liệt kê một lĩnh vực, theo mã (ví dụ HT)."),
     on: str | None = OnDay,
 ) -> None:
-    """Liệt kê danh mục thủ tục hành chính có hiệu lực trong ngày: mã, tên, lĩnh vực, phiên bản, mức độ, thời hạn,
-    lệ phí."""
+    """Liệt kê danh mục thủ tục hành chính có hiệu lực trong ngày.
+
+    Mỗi thủ tục: mã, tên, lĩnh vực, phiên bản, mức độ, thời hạn, lệ phí."""
     if ctx.invoked_subcommand is not None:
         return
     catalogue = procedure_catalogue()  # MOTCUA_PROCEDURES_DIR's current revision, else the shipped one

@@ -145,8 +145,9 @@ def bieu06(
     *, start: FromOption = None, end: ToOption = None, period: PeriodOption = None, cutoff_day: CutoffOption = None,
     unit: UnitOption = None, output: FormatOption = Format.TABLE, out: OutOption = None, db: DbOption = None,
 ) -> None:
-    """Biểu số 06/VPCP/KSTT: dossiers received, resolved and in progress in the period, per field; of one unit
-    (--unit), or of the province (every unit) when omitted."""
+    """Biểu số 06/VPCP/KSTT: dossiers received, resolved and in progress in the period, per field.
+
+    Of one unit (--unit), or of the province (every unit) when omitted."""
     chosen = _period(start, end, period, cutoff_day)
     with _reporting(db) as motcua:
         scope = report_scope(motcua, unit)
@@ -161,8 +162,9 @@ def par766(
     *, start: FromOption = None, end: ToOption = None, period: PeriodOption = None, cutoff_day: CutoffOption = None,
     unit: UnitOption = None, output: FormatOption = Format.TABLE, out: OutOption = None, db: DbOption = None,
 ) -> None:
-    """Decision 766 indicators computable from dossiers, scored with the rule set in force at the period's end;
-    of one unit (--unit), or of the province (every unit) when omitted.
+    """Decision 766 indicators computable from dossiers, scored with the rule set in force at the period's end.
+
+    Of one unit (--unit), or of the province (every unit) when omitted.
 
     The DVCQG status-sync indicator counts the period's dossiers that were published to the portal and,
     of those, the ones with every change synced (docs/how-to/sync-to-dvcqg.md), read from the database whatever

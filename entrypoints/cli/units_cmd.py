@@ -177,8 +177,10 @@ def apply_command(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document instead of a table.")] = False,
     db: DbOption = None,
 ) -> None:
-    """Move the open dossiers and plan tasks of the units that ended to their successor (one audited transfer per
-    case; timers kept). Idempotent: run it at or after 00:00 of the effective day, again whenever you like."""
+    """Move the open dossiers and plan tasks of the units that ended to their successor.
+
+    One audited transfer per case; timers kept. Idempotent: run it at or after 00:00 of the effective day, again
+    whenever you like."""
     clock = SystemClock()
     try:
         now = _apply_instant(_day(at), clock.now(), dry_run=dry_run)
@@ -208,8 +210,9 @@ def adopt_command(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document instead of a line.")] = False,
     db: DbOption = None,
 ) -> None:
-    """Give UNIT to every dossier and plan task written before units existed (one audited entry each), so that
-    scoped keys, per-unit reports and `units apply` see them. Idempotent."""
+    """Give UNIT to every dossier and plan task written before units existed. Idempotent.
+
+    One audited entry each, so that scoped keys, per-unit reports and `units apply` see them."""
     try:
         register = load_units()
         if len(unit) > _MAX_CODE or not any(known.code == unit for known in register.units):

@@ -124,8 +124,9 @@ def retry_timers(
     every: Annotated[bool, typer.Option("--all", help="send back every parked timer")] = False,
     db: DbOption = None,
 ) -> None:
-    """Arm parked timers again (after the cause was fixed), their failures forgotten; the next dispatcher tick fires
-    those due."""
+    """Arm parked timers again (after the cause was fixed), their failures forgotten.
+
+    The next dispatcher tick fires those due."""
     if bool(codes) == every:
         raise typer.BadParameter("name the dossiers whose parked timers to send back, or pass --all (not both)")
     motcua = open_motcua(db, observers=[])

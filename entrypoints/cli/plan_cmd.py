@@ -125,6 +125,10 @@ def plan_load(path: PlanArgument, db: DbOption = None, unit: LoadUnitOption = No
     try:
         result = load_tasks(motcua.service, motcua.rules, plan, unit=unit or motcua.desk.agency,
                             units=motcua.desk.units)
+    except InvalidInput as error:
+        if error.field != "unit":
+            raise
+        raise InvalidInput("--unit" if unit else "MOTCUA_AGENCY", error.message) from None
     finally:
         motcua.close()
     typer.echo(f"{plan.title}: {len(result.created)} nhiệm vụ mới, {len(result.existing)} đã có "

@@ -133,11 +133,12 @@ def test_plan_load_refuses_a_unit_that_has_ended_naming_its_successor(
     monkeypatch.setenv("MOTCUA_AGENCY", "LOCAL-HD-AN-THUONG")
     db = f"sqlite:///{tmp_path / 'plan.db'}"
     result = run("plan", "load", str(PLAN), "--db", db)
-    assert isinstance(result.exception, InvalidInput) and result.exception.field == "unit"
+    assert isinstance(result.exception, InvalidInput) and result.exception.field == "MOTCUA_AGENCY"
     assert "LOCAL-HD-AN-THUONG is not in force on" in result.exception.message
     assert "its successor is phường Thành Đông" in result.exception.message
     result = run("plan", "load", str(PLAN), "--unit", "LOCAL-HP-NOWHERE", "--db", db)
     assert isinstance(result.exception, InvalidInput) and "unknown unit 'LOCAL-HP-NOWHERE'" in result.exception.message
+    assert result.exception.field == "--unit"
     motcua = open_motcua(db, observers=[])
     try:
         assert list(motcua.store.cases()) == []

@@ -64,3 +64,23 @@ def test_feedback_is_stored_timed_and_counted_alike(shop: motcua.OneStop, clock:
     card = {i.key: i for i in shop.par766(*MARCH).indicators}
     assert (card["petition_on_time"].numerator, card["petition_on_time"].denominator) == (1, 2)
     assert (card["petition_satisfaction"].numerator, card["petition_satisfaction"].denominator) == (0, 1)
+
+
+def test_a_dossier_rated_unsatisfied_and_complained_of_is_one_complaint(shop: motcua.OneStop) -> None:
+    """The complaint rate of ``satisfaction`` counts each dossier once: rated below 4, or concerned by feedback
+    received in the period, or both (one dossier, one complaint)."""
+    rated_and_complained, rated_only, complained_only, _, _ = (
+        shop.receive("1.001193", motcua.Applicant("Trần Văn An"), OFFICER) for _ in range(5))
+    everyone = motcua.Actor.of("Nguyễn Thị Lan", "officer", "specialist", "leader", "applicant")
+    data: dict[str, dict[str, motcua.JsonValue]] = {
+        "assign": {"assignee": "Phạm Văn Hùng", "electronic": True},
+        "submit_for_approval": {"approver": "Lê Minh Tuấn", "electronic": True},
+        "mark_result_ready": {"electronic": True}, "rate": {"rating": 2}}
+    for dossier in (rated_and_complained, rated_only):
+        for trigger in ("assign", "submit_for_approval", "approve", "mark_result_ready", "return_result", "rate"):
+            shop.fire(dossier.code, trigger, everyone, data.get(trigger, {}))
+    for dossier in (rated_and_complained, complained_only, complained_only):  # two pieces on one: once
+        shop.receive_feedback(motcua.Feedback("Nguyễn Văn Bình", "Chậm", dossier=dossier.code), OFFICER)
+    day = START.date()  # the day all five were received: none late, so the clamp at 0 hides nothing
+    card = {i.key: i for i in shop.par766(day, day).indicators}
+    assert (card["satisfaction"].numerator, card["satisfaction"].denominator) == (5 - 3, 5)

@@ -4,6 +4,7 @@ rating, the legal deadlines and their timers, the link to a dossier, and what th
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -253,6 +254,9 @@ def test_par766_feedback_indicators_and_the_complaint_rate() -> None:
     assert (card["petition_on_time"].numerator, card["petition_on_time"].denominator) == (3, 5)
     assert (card["petition_satisfaction"].numerator, card["petition_satisfaction"].denominator) == (2, 3)
     assert (card["satisfaction"].numerator, card["satisfaction"].denominator) == (10 - 1 - 1 - 2, 10)
+    both = replace(feedback, on_dossiers_rated_unsatisfied=1)  # the rated one is complained of too: once
+    card = {i.key: i for i in scorecard(dossiers, rules, *MARCH, both).indicators}
+    assert (card["satisfaction"].numerator, card["satisfaction"].denominator) == (10 - 1 - 1 - 1, 10)
     without = scorecard(dossiers, rules, *MARCH)
     assert any(note.startswith("petition_on_time: no feedback") for note in without.notes)
 

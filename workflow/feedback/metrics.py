@@ -118,7 +118,7 @@ def feedback_counts(
             totals["unsatisfied"] += int(item.satisfied is False)
         else:
             totals["pending_overdue" if _day(item.due_at) < end else "pending_within"] += 1
-    return FeedbackCounts(**totals, on_dossiers=len(dossiers))
+    return FeedbackCounts(**totals, on_dossiers=len(dossiers), concerned=frozenset(dossiers))
 
 
 def feedback_rows(counts: FeedbackCounts) -> tuple[tuple[str, str, int], ...]:

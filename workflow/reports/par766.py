@@ -44,13 +44,14 @@ was published is reported "not measured" (0, 0 points and a note), never estimat
 The feedback indicators (``petition_on_time``, ``petition_satisfaction``) are counted over the citizens' feedback of
 the period (:class:`FeedbackCounts`, the ``pakn`` cases: :mod:`motcua.workflow.feedback.metrics`), and the
 *complaint rate* of ``satisfaction`` (100 % − (late rate + complaint rate)) counts, besides the dossiers rated
-unsatisfied, the dossiers that feedback received in the period concerns (docs/explanation/one-stop-shop.md).
+unsatisfied, the dossiers that feedback received in the period concerns, each dossier once
+(:func:`with_dossier_ratings`; docs/explanation/one-stop-shop.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
 
 from motcua.workflow.dossiers.catalogue import RuleSet
@@ -69,6 +70,7 @@ __all__ = [
     "indicator_counts",
     "par766",
     "scorecard",
+    "with_dossier_ratings",
 ]
 
 SATISFIED_RATING = 4  # ratings are 1–5; 4 "hài lòng" and 5 "rất hài lòng" count as satisfied
@@ -152,14 +154,34 @@ class FeedbackCounts:
     pending_overdue: int = 0
     unsatisfied: int = 0  # answered in the period, rated unsatisfied by the sender
     on_dossiers: int = 0  # the dossiers that feedback received in the period (not declined) concerns, each once
+    on_dossiers_rated_unsatisfied: int = 0  # of those, to handle in the period and rated below SATISFIED_RATING
+    concerned: frozenset[str] = field(default=frozenset(), compare=False, repr=False)  # on_dossiers' codes
 
     @property
     def answered(self) -> int:
         return self.answered_on_time + self.answered_late
 
     def as_json(self) -> dict[str, JsonValue]:
-        counts: dict[str, JsonValue] = {item.name: int(getattr(self, item.name)) for item in fields(self)}
+        counts: dict[str, JsonValue] = {item.name: int(getattr(self, item.name)) for item in fields(self)
+                                        if item.name != "concerned"}
         return {**counts, "answered": self.answered}
+
+
+def with_dossier_ratings(
+    feedback: FeedbackCounts, facts_of: Callable[[str], DossierFacts | None], start: date, end: date, *,
+    units: frozenset[str] | None = None,
+) -> FeedbackCounts:
+    """``feedback`` with ``on_dossiers_rated_unsatisfied`` counted: of the dossiers it concerns, those that the
+    complaint rate already counts as rated unsatisfied — to handle in [start, end], counted under ``units``, rated
+    below :data:`SATISFIED_RATING` — so that a dossier both rated so and complained of is one complaint."""
+    both = 0
+    for code in feedback.concerned:
+        item = facts_of(code)
+        if item is None or not item.counted_in(units):
+            continue
+        counts = _dossier_counts(item, start, end, frozenset(), frozenset())
+        both += int(counts.get("rated", 0) == 1 and counts.get("satisfied", 0) == 0)
+    return replace(feedback, on_dossiers_rated_unsatisfied=both)
 
 
 def indicator_counts(
@@ -271,9 +293,11 @@ def _progress(c: IndicatorCounts, f: FeedbackCounts) -> tuple[int, int]:
 
 
 def _satisfaction(c: IndicatorCounts, f: FeedbackCounts) -> tuple[int, int]:
-    """100 % − (late rate + complaint rate), as a share of the dossiers to handle: less the late ones, those rated
-    unsatisfied (a rating below 4) and those that feedback received in the period concerns."""
-    return c.total - c.late - (c.rated - c.satisfied) - f.on_dossiers, c.total
+    """100 % − (late rate + complaint rate), as a share of the dossiers to handle: less the late ones and the
+    complaints — the dossiers rated unsatisfied (a rating below 4) or concerned by feedback received in the period,
+    each dossier once."""
+    complaints = (c.rated - c.satisfied) + f.on_dossiers - f.on_dossiers_rated_unsatisfied
+    return c.total - c.late - complaints, c.total
 
 
 def _petition_on_time(c: IndicatorCounts, f: FeedbackCounts) -> tuple[int, int]:

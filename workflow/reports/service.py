@@ -23,7 +23,7 @@ from datetime import date
 from motcua.workflow.dossiers.catalogue import RuleBook
 from motcua.workflow.engine.ports import CaseQueries
 from motcua.workflow.feedback.metrics import feedback_cases, feedback_counts
-from motcua.workflow.reports.par766 import Scorecard, scorecard
+from motcua.workflow.reports.par766 import Scorecard, scorecard, with_dossier_ratings
 from motcua.workflow.reports.ports import Reports
 from motcua.workflow.reports.projection import Bieu06
 
@@ -55,5 +55,6 @@ class ReportService:
         counts = self.projection.indicator_counts(start, end, units=units)
         feedback = None
         if self.cases is not None:
-            feedback = feedback_counts(feedback_cases(self.cases, units), start, end, units=units)
+            counted = feedback_counts(feedback_cases(self.cases, units), start, end, units=units)
+            feedback = with_dossier_ratings(counted, self.projection.facts, start, end, units=units)
         return scorecard(counts, self.rules.in_force(end), start, end, feedback)

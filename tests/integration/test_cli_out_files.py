@@ -99,3 +99,28 @@ def test_replacing_refuses_a_directory_before_writing(tmp_path: Path) -> None:
     with pytest.raises(IsADirectoryError), replacing(tmp_path):
         pytest.fail("nothing may be written for a directory")
     assert _left(tmp_path) == []
+
+
+def test_an_out_through_a_symlink_writes_its_target_and_keeps_the_link(tmp_path: Path, story_db: str) -> None:
+    """As ``> latest.json`` in a shell would: a link kept pointing at the report of the day is written through,
+    whole or not at all beside its target (a target in another folder, or on another file system, included)."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    target = reports / "2024-Q1.json"
+    target.write_bytes(PREVIOUS)
+    link = tmp_path / "latest.json"
+    link.symlink_to(target)
+    done = CliRunner().invoke(app, ["history", CODE, "--format", "json", "--out", str(link), "--db", story_db])
+    assert done.exit_code == 0, done.output
+    assert link.is_symlink() and link.resolve() == target
+    assert target.read_text(encoding="utf-8").startswith("{")
+    assert _left(reports) == ["2024-Q1.json"] and _left(tmp_path) == ["latest.json", "reports"]
+
+
+def test_an_out_through_a_dangling_symlink_creates_its_target(tmp_path: Path) -> None:
+    target = tmp_path / "made.txt"
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    with replacing(link) as temporary:
+        temporary.write_text("ok", encoding="utf-8")
+    assert link.is_symlink() and target.read_text(encoding="utf-8") == "ok"

@@ -400,3 +400,15 @@ def test_a_count_back_is_not_moved_by_earlier_years_indexed_meanwhile() -> None:
     calendar = _indexing_earlier_years_at(12, 8)
 
     assert calendar.subtract_working(vn(2026, 12, 8, 9), timedelta(hours=8)) == vn(2026, 12, 7, 9)
+
+
+def test_a_count_ending_in_the_last_year_of_the_data_is_counted() -> None:
+    """Extending the index by a safe guess of years must not step past the data's last year when the count ends
+    before it: 240 working days from 21/12/2099 end in 2100, which the data covers."""
+    calendar = WorkingCalendar()
+    start = vn(2099, 12, 21, 9)
+
+    end = calendar.add_working(start, timedelta(hours=8 * 240))
+
+    assert end.year == 2100
+    assert calendar.elapsed_working(start, end) == timedelta(hours=8 * 240)

@@ -454,9 +454,14 @@ class WorkingCalendar:
             self._extend_to_index(index)
 
     def _extend_to_index(self, index: int) -> None:
+        """Index years after the last one until the index holds position `index`; the years guessed never step past
+        the data's last year (a count ending in it is counted), and one beyond it is refused naming that year."""
+        last = self.years[1]
         while index >= len(self._days):
+            if self._hi >= last:
+                self._check_year(self._hi + 1)
             missing_years = (index - len(self._days)) // _DAYS_PER_YEAR_FLOOR + 1
-            self._cover(self._lo, self._hi + missing_years)
+            self._cover(self._lo, min(self._hi + missing_years, last))
 
     def _cover(self, first: int, last: int) -> None:
         """Index the working days of every year from `first` to `last` (and those already indexed)."""

@@ -88,8 +88,9 @@ def _behind(found: list[str | None], error: StorageFailure) -> StorageFailure:
     if not found or found[0] == head:
         return error
     at = "without a schema" if found[0] is None else f"at revision {found[0]}"
-    return StorageFailure(f"the database is {at}, this motcua needs {head}, and migrating it failed ({error.detail}): "
-                          "migrate it as the owner of its tables (docs/how-to/set-up-postgresql-roles.md)")
+    return StorageFailure(f"the database is {at}, this motcua needs {head}; migrating it failed and changed nothing: "
+                          f"{error.detail} (on PostgreSQL, migrations run as the owner of the tables: "
+                          "docs/how-to/set-up-postgresql-roles.md)")
 
 
 def _refuse_foreign_file(url: URL) -> None:

@@ -26,7 +26,7 @@ from motcua.adapters.sql.store import SqlStore
 from motcua.adapters.sql.tables import UtcDateTime, metadata
 from motcua.workflow.engine.model import DueTimer, JsonValue, SetTimer
 from motcua.workflow.engine.queries import CaseFilter
-from motcua.workflow.errors import InvalidInput
+from motcua.workflow.errors import InvalidInput, StorageFailure
 from tests.services import postgres_database, postgres_url, require_postgres
 
 HEAD = "0019"
@@ -283,3 +283,28 @@ def test_a_database_of_a_newer_motcua_is_refused_untouched(empty_url: str, conne
         upgrade(empty_url)
 
     assert _heads(connection) == ("0999",)
+
+
+def test_a_migration_failing_half_way_leaves_the_database_as_it_was(tmp_path: Path) -> None:
+    """0008 reads each case's attributes: a row whose JSON SQLite cannot read (PostgreSQL's JSON column refuses it in
+    the first place) fails it after its columns were added. The whole upgrade is one transaction: the database stays
+    at 0007, as it was, and the error names the revision found and the one needed."""
+    url = f"sqlite:///{tmp_path / 'half-way.db'}"
+    at = sa.bindparam("at", datetime(2025, 1, 6, 1, 0, tzinfo=UTC), type_=UtcDateTime())
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            with connection.begin():
+                command.upgrade(alembic_config(connection), "0007")
+                connection.execute(sa.text(
+                    """INSERT INTO "case" VALUES ('X-1', 'k', 1, 'r', '{}', '{not json', 1, 'h', :at, :at)"""
+                ).bindparams(at))
+
+            with pytest.raises(StorageFailure, match="at revision 0007, this motcua needs 0019; migrating it failed "
+                                                     "and changed nothing: malformed JSON"):
+                upgrade(url)
+
+            assert _heads(connection) == ("0007",)
+            assert "index_due" not in {column["name"] for column in sa.inspect(connection).get_columns("case")}
+    finally:
+        engine.dispose()

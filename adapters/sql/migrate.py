@@ -21,6 +21,8 @@ from typing import Final
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection, Engine
@@ -57,19 +59,38 @@ def upgrade(url: str) -> None:
 
 
 def upgrade_engine(engine: Engine) -> None:
-    """Upgrade through an existing engine (needed for ``sqlite://``: its one database is the engine's)."""
+    """Upgrade through an existing engine (needed for ``sqlite://``: its one database is the engine's).
+
+    A database behind this motcua whose upgrade fails (on PostgreSQL, typically: opened as the application role,
+    which may not migrate) raises :class:`StorageFailure` naming the revision found and the one needed."""
     _refuse_foreign_file(engine.url)
-    with (
-        translated(),
-        engine.connect() as connection,
-        _exclusive(connection),
-        connection.execution_options(**WRITE).begin(),
-    ):
-        try:
-            command.upgrade(alembic_config(connection), "head")
-        except CommandError as error:  # a revision no migration of this motcua knows: a newer one's, or another's
-            raise InvalidInput("database", f"its schema is not one this motcua knows ({str(error)[:200]}): a "
-                                           "database of a newer motcua, or of another application") from None
+    found: list[str | None] = []
+    try:
+        with (
+            translated(),
+            engine.connect() as connection,
+            _exclusive(connection),
+            connection.execution_options(**WRITE).begin(),
+        ):
+            found.append(MigrationContext.configure(connection).get_current_revision())
+            try:
+                command.upgrade(alembic_config(connection), "head")
+            except CommandError as error:  # a revision no migration of this motcua knows: a newer one's, or another's
+                raise InvalidInput("database", f"its schema is not one this motcua knows ({str(error)[:200]}): a "
+                                               "database of a newer motcua, or of another application") from None
+    except StorageFailure as error:
+        raise _behind(found, error) from error
+
+
+def _behind(found: list[str | None], error: StorageFailure) -> StorageFailure:
+    """``error`` naming the revision the database is at and the one this motcua needs, when it was behind."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if not found or found[0] == head:
+        return error
+    at = "without a schema" if found[0] is None else f"at revision {found[0]}"
+    return StorageFailure(f"the database is {at}, this motcua needs {head}; migrating it failed and changed nothing: "
+                          f"{error.detail} (on PostgreSQL, migrations run as the owner of the tables: "
+                          "docs/how-to/set-up-postgresql-roles.md)")
 
 
 def _refuse_foreign_file(url: URL) -> None:

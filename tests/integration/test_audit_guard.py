@@ -119,16 +119,31 @@ def test_the_engine_still_appends_behind_the_guard(pg_demo: tuple[str, str]) -> 
     assert verify(url).returncode == 0
 
 
-@pytest.mark.integration
-def test_downgrading_0004_lifts_the_guard_and_upgrading_restores_it(pg_demo: tuple[str, str]) -> None:
-    url, _ = pg_demo
+def migrate_to(url: str, revision: str, *, down: bool = False) -> None:
     engine = create_engine(url)
     try:
         with engine.connect() as connection, connection.begin():
-            command.downgrade(alembic_config(connection), "0003")
+            (command.downgrade if down else command.upgrade)(alembic_config(connection), revision)
     finally:
         engine.dispose()
-    assert run_sql(url, "UPDATE audit_entry SET actor = actor WHERE sequence = 1") == 6
+
+
+@pytest.mark.integration
+def test_downgrading_0004_lifts_the_guard_and_upgrading_restores_it(pg_url: str) -> None:
+    """On a log written at 0003 (entries without position seals: a sealed log refuses the downgrade past 0012)."""
+    url = pg_url
+    migrate_to(url, "0003")
+    run_sql(url, """INSERT INTO "case" VALUES ('H-1', 'k', 1, 'r', '{}', '{}', 1, 'h', now(), now())""")
+    run_sql(url, """INSERT INTO audit_entry (case_code, sequence, occurred_at, actor, role, "trigger", state_before,
+                      state_after, data, changes, definition_key, definition_version, rule_set, prev_hash, hash,
+                      schema_version)
+                    VALUES ('H-1', 1, now(), 'a', 'officer', 'open', '{}', '{}', '{}', '{}', 'k', 1, 'r', 'p', 'h',
+                            1)""")
+    upgrade(url)
+    with pytest.raises(errors.InsufficientPrivilege):
+        run_sql(url, "UPDATE audit_entry SET actor = actor WHERE sequence = 1")
+    migrate_to(url, "0003", down=True)
+    assert run_sql(url, "UPDATE audit_entry SET actor = actor WHERE sequence = 1") == 1
     upgrade(url)
     with pytest.raises(errors.InsufficientPrivilege):
         run_sql(url, "UPDATE audit_entry SET actor = actor WHERE sequence = 1")

@@ -18,11 +18,14 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from alembic import command
 from psycopg import errors
 
 from motcua.adapters.bootstrap import Motcua, open_motcua
-from motcua.adapters.sql.migrate import upgrade
+from motcua.adapters.sql.engine import create_engine
+from motcua.adapters.sql.migrate import alembic_config, upgrade
 from motcua.workflow.auditing.anchor import Anchor, check
+from motcua.workflow.errors import StorageFailure
 from tests.integration.test_audit_guard import as_role, documented_roles, documented_step, libpq, populate
 from tests.services import postgres_database, postgres_url, require_postgres
 from tests.unit.test_anchor_schedule import insider_append
@@ -150,3 +153,27 @@ def test_positions_swapped_past_the_guard_are_named_on_postgresql() -> None:
     assert ran.returncode == 1
     assert ran.stderr.count("position seal does not match") == 2, ran.stderr
     assert f"BROKEN {first} #" in ran.stderr and f"BROKEN {second} #" in ran.stderr
+
+
+def test_the_application_on_a_schema_not_yet_migrated_is_told_to_migrate_as_the_owner() -> None:
+    """A new motcua started as the application before the owner migrated the schema: its own attempt to migrate
+    fails for want of privileges, and the error says so — the revision found, the one needed, who migrates —
+    rather than only the table it was denied; nothing of the attempt stays."""
+    require_postgres()
+    with documented_roles() as (url, owner, app, reader):
+        engine = create_engine(as_role(url, owner))
+        try:
+            with engine.connect() as connection, connection.begin():
+                command.upgrade(alembic_config(connection), "0018")
+        finally:
+            engine.dispose()
+        with psycopg.connect(libpq(url, owner), autocommit=True) as connection:
+            connection.execute(documented_step(2, {"motcua_app": app, "motcua_reader": reader}))
+
+        told = r"at revision 0018, this motcua needs 0019; migrating it failed.*owner"
+        for role in (app, reader):
+            with pytest.raises(StorageFailure, match=told):
+                open_motcua(as_role(url, role), observers=[])
+
+        with psycopg.connect(libpq(url, owner)) as connection:
+            assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [("0018",)]

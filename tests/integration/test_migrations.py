@@ -18,13 +18,15 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 
-from motcua.adapters.sql.engine import create_engine, json_dumps
+from motcua.adapters.sql.engine import WRITE, create_engine, json_dumps
 from motcua.adapters.sql.migrate import alembic_config, upgrade
 from motcua.adapters.sql.store import SqlStore
 from motcua.adapters.sql.tables import UtcDateTime, metadata
 from motcua.workflow.engine.model import DueTimer, JsonValue, SetTimer
 from motcua.workflow.engine.queries import CaseFilter
+from motcua.workflow.errors import InvalidInput, StorageFailure
 from tests.services import postgres_database, postgres_url, require_postgres
 
 HEAD = "0019"
@@ -220,3 +222,89 @@ def test_case_codes_sort_byte_wise_on_postgresql() -> None:
     assert collations == [("audit_entry", "case_code", "C"), ("case", "code", "C"), ("dossier_pause", "code", "C"),
                           ("dossier_report", "code", "C"), ("outbox", "case_code", "C"),
                           ("portal_sync", "case_code", "C"), ("timer", "case_code", "C"), ("timer", "name", "C")]
+
+
+def _entry(connection: sa.Connection, code: str, seal: str | None) -> None:
+    """One audit entry written at head (``seal``: its position seal, None for an entry of schema 0 or 1)."""
+    at = sa.bindparam("at", datetime(2026, 12, 7, 1, 0, tzinfo=UTC), type_=UtcDateTime())
+    connection.execute(sa.text(
+        """INSERT INTO "case" (code, definition_key, definition_version, rule_set, state, attributes, version,
+             head_hash, opened_at, updated_at) VALUES (:code, 'k', 1, 'r', '{}', '{}', 1, 'h', :at, :at)"""
+    ).bindparams(at), {"code": code})
+    connection.execute(sa.text(
+        """INSERT INTO audit_entry (case_code, sequence, occurred_at, actor, role, "trigger", state_before,
+             state_after, data, changes, definition_key, definition_version, rule_set, prev_hash, hash, schema_version,
+             position_hash)
+           VALUES (:code, 1, :at, 'a', 'officer', 'open', '{}', '{}', '{}', '{}', 'k', 1, 'r', 'p', 'h', :schema,
+                   :seal)"""
+    ).bindparams(at), {"code": code, "seal": seal, "schema": 1 if seal is None else 2})
+
+
+def _seals(connection: sa.Connection) -> list[str | None]:
+    with connection.begin():
+        return list(connection.execute(sa.text("SELECT position_hash FROM audit_entry ORDER BY case_code")).scalars())
+
+
+def test_a_downgrade_that_would_drop_position_seals_is_refused(empty_url: str, connection: sa.Connection) -> None:
+    """Dropping ``position_hash`` (0012) would strip every sealed entry of the seal its schema requires: ``motcua
+    verify`` would report them broken for ever, after any upgrade. Refused, nothing changed."""
+    upgrade(empty_url)
+    with connection.begin():
+        _entry(connection, "H-1", None)
+        _entry(connection, "H-2", "seal")
+
+    with pytest.raises(CommandError, match="position seals"), connection.execution_options(**WRITE).begin():
+        command.downgrade(alembic_config(connection), "0011")
+
+    assert _heads(connection) == (HEAD,)
+    assert _seals(connection) == [None, "seal"]
+
+
+def test_a_downgrade_that_would_drop_the_audit_log_is_refused(empty_url: str, connection: sa.Connection) -> None:
+    """Below 0001 there is no audit log: a log holding entries (even unsealed ones, which 0012's downgrade lets
+    through) is never dropped by a downgrade."""
+    upgrade(empty_url)
+    with connection.begin():
+        _entry(connection, "H-1", None)
+
+    with pytest.raises(CommandError, match="audit log holds entries"), connection.execution_options(**WRITE).begin():
+        command.downgrade(alembic_config(connection), "base")
+
+    assert _heads(connection) == (HEAD,)
+    assert _seals(connection) == [None]
+
+
+def test_a_database_of_a_newer_motcua_is_refused_untouched(empty_url: str, connection: sa.Connection) -> None:
+    upgrade(empty_url)
+    with connection.begin():
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = '0999'"))
+
+    with pytest.raises(InvalidInput, match="newer motcua"):
+        upgrade(empty_url)
+
+    assert _heads(connection) == ("0999",)
+
+
+def test_a_migration_failing_half_way_leaves_the_database_as_it_was(tmp_path: Path) -> None:
+    """0008 reads each case's attributes: a row whose JSON SQLite cannot read (PostgreSQL's JSON column refuses it in
+    the first place) fails it after its columns were added. The whole upgrade is one transaction: the database stays
+    at 0007, as it was, and the error names the revision found and the one needed."""
+    url = f"sqlite:///{tmp_path / 'half-way.db'}"
+    at = sa.bindparam("at", datetime(2025, 1, 6, 1, 0, tzinfo=UTC), type_=UtcDateTime())
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            with connection.begin():
+                command.upgrade(alembic_config(connection), "0007")
+                connection.execute(sa.text(
+                    """INSERT INTO "case" VALUES ('X-1', 'k', 1, 'r', '{}', '{not json', 1, 'h', :at, :at)"""
+                ).bindparams(at))
+
+            with pytest.raises(StorageFailure, match="at revision 0007, this motcua needs 0019; migrating it failed "
+                                                     "and changed nothing: malformed JSON"):
+                upgrade(url)
+
+            assert _heads(connection) == ("0007",)
+            assert "index_due" not in {column["name"] for column in sa.inspect(connection).get_columns("case")}
+    finally:
+        engine.dispose()

@@ -364,3 +364,51 @@ def test_classify_compares_vietnam_dates() -> None:
 def test_timeliness_labels() -> None:
     assert [item.label for item in Timeliness] == ["Trước hạn", "Đúng hạn", "Quá hạn"]
     assert Timeliness("late") is Timeliness.LATE
+
+
+# -- one calendar shared by threads: the index grows while a count runs ---------------------------------
+
+
+def _indexing_earlier_years_at(month: int, day: int) -> WorkingCalendar:
+    """A calendar indexing only 2026 whose season callback, on (`month`, `day`), asks about 2020: it stands for another
+    worker thread making the calendar index earlier years in the middle of a count (the callback runs inside it)."""
+    calendar: WorkingCalendar
+
+    def season(at_month: int, at_day: int) -> OfficeHours | None:
+        if (at_month, at_day) == (month, day):
+            calendar.is_working_day(date(2020, 1, 2))
+        return None
+
+    calendar = WorkingCalendar(seasonal=season)
+    calendar.is_working_day(date(2026, 6, 1))
+    return calendar
+
+
+def test_a_count_is_not_moved_by_earlier_years_indexed_meanwhile() -> None:
+    calendar = _indexing_earlier_years_at(12, 7)
+
+    assert calendar.add_working(vn(2026, 12, 7, 9), timedelta(hours=8)) == vn(2026, 12, 8, 9)
+
+
+def test_elapsed_time_is_not_moved_by_earlier_years_indexed_meanwhile() -> None:
+    calendar = _indexing_earlier_years_at(12, 8)
+
+    assert calendar.elapsed_working(vn(2026, 12, 7, 9), vn(2026, 12, 8, 9)) == timedelta(hours=8)
+
+
+def test_a_count_back_is_not_moved_by_earlier_years_indexed_meanwhile() -> None:
+    calendar = _indexing_earlier_years_at(12, 8)
+
+    assert calendar.subtract_working(vn(2026, 12, 8, 9), timedelta(hours=8)) == vn(2026, 12, 7, 9)
+
+
+def test_a_count_ending_in_the_last_year_of_the_data_is_counted() -> None:
+    """Extending the index by a safe guess of years must not step past the data's last year when the count ends
+    before it: 240 working days from 21/12/2099 end in 2100, which the data covers."""
+    calendar = WorkingCalendar()
+    start = vn(2099, 12, 21, 9)
+
+    end = calendar.add_working(start, timedelta(hours=8 * 240))
+
+    assert end.year == 2100
+    assert calendar.elapsed_working(start, end) == timedelta(hours=8 * 240)

@@ -7,7 +7,9 @@ a make-up Saturday the package lacks), then per office by :class:`CalendarOverri
 :meth:`WorkingCalendar.describe` tells of a day whether it is worked, its name, the legal text behind it and whether
 it is *provisional* (the package's guess for a holiday not announced yet). Working days are indexed per year as
 sorted ordinals, so a position in working time is ``index of the day × length of a working day + time worked that
-day``: walking 250 working days costs one bisection and one division, like walking one.
+day``: walking 250 working days costs one bisection and one division, like walking one. The index grows lazily, and
+worker threads share it: a list growing at its end keeps its indices, but indexing an earlier year replaces it, so
+every count reads one list (:meth:`WorkingCalendar._indexed`) from its first position to its last.
 """
 
 from __future__ import annotations
@@ -269,9 +271,9 @@ class WorkingCalendar:
     def is_working_day(self, day: date) -> bool:
         day = _as_date(day)
         self._cover(day.year, day.year)
-        ordinal = day.toordinal()
-        index = bisect_left(self._days, ordinal)
-        return index < len(self._days) and self._days[index] == ordinal
+        days, ordinal = self._indexed(), day.toordinal()
+        index = bisect_left(days, ordinal)
+        return index < len(days) and days[index] == ordinal
 
     def next_working_day(self, day: date) -> date:
         """The first working day strictly after `day`."""
@@ -383,11 +385,15 @@ class WorkingCalendar:
         if micros == 0:
             return local
         self._cover(local.year, local.year)
-        day_index, rest = divmod(self._position(local) + micros, self._day_us)
-        if rest == 0:  # exactly at a closing time: stay there, not at the next opening
-            day_index, rest = day_index - 1, self._day_us
-        self._extend_to_index(day_index)
-        ordinal = self._days[day_index]
+        while True:
+            days = self._indexed()
+            day_index, rest = divmod(self._position(days, local) + micros, self._day_us)
+            if rest == 0:  # exactly at a closing time: stay there, not at the next opening
+                day_index, rest = day_index - 1, self._day_us
+            if day_index < len(days):
+                break
+            self._extend_to_index(day_index)
+        ordinal = days[day_index]
         return _at(ordinal, self.hours_on(date.fromordinal(ordinal)).clock_reaching_us(rest))
 
     def subtract_working(self, end: datetime, amount: timedelta) -> datetime:
@@ -397,10 +403,10 @@ class WorkingCalendar:
         if micros == 0:
             return local
         self._cover(local.year, local.year)
-        while (target := self._position(local) - micros) < 0:
+        while (target := self._position(days := self._indexed(), local) - micros) < 0:
             self._cover(self._lo - 1 - (-target // self._day_us) // _DAYS_PER_YEAR_FLOOR, self._hi)
         day_index, rest = divmod(target, self._day_us)
-        ordinal = self._days[day_index]
+        ordinal = days[day_index]
         return _at(ordinal, self.hours_on(date.fromordinal(ordinal)).clock_leaving_us(rest))
 
     def elapsed_working(self, start: datetime, end: datetime) -> timedelta:
@@ -409,7 +415,8 @@ class WorkingCalendar:
         if last <= first:
             return timedelta(0)
         self._cover(first.year, last.year)
-        return timedelta(microseconds=self._position(last) - self._position(first))
+        days = self._indexed()
+        return timedelta(microseconds=self._position(days, last) - self._position(days, first))
 
     # -- internals ----------------------------------------------------------------------------------
 
@@ -423,25 +430,38 @@ class WorkingCalendar:
         moved = datetime.combine(self.next_working_day(landing), start.time(), tzinfo=VN_TZ)
         return self.effective_start(moved)
 
-    def _position(self, local: datetime) -> int:
-        """Working microseconds from the start of the index to `local` (its year must be indexed)."""
+    def _indexed(self) -> list[int]:
+        """The index as it is now: read once per count, since another thread indexing an earlier year replaces it
+        (positions in one list are consistent; a list only ever grows at its end)."""
+        return self._days
+
+    def _position(self, days: list[int], local: datetime) -> int:
+        """Working microseconds from the start of `days` (the index) to `local` (its year must be indexed)."""
         ordinal = local.toordinal()
-        index = bisect_left(self._days, ordinal)
+        index = bisect_left(days, ordinal)
         position = index * self._day_us
-        if index < len(self._days) and self._days[index] == ordinal:
+        if index < len(days) and days[index] == ordinal:
             position += self.hours_on(local.date()).offset_us(clock_us(local.time()))
         return position
 
     def _next_working_ordinal(self, ordinal: int, year: int) -> int:
         self._cover(year, year)
-        index = bisect_right(self._days, ordinal)
-        self._extend_to_index(index)
-        return self._days[index]
+        while True:
+            days = self._indexed()
+            index = bisect_right(days, ordinal)
+            if index < len(days):
+                return days[index]
+            self._extend_to_index(index)
 
     def _extend_to_index(self, index: int) -> None:
+        """Index years after the last one until the index holds position `index`; the years guessed never step past
+        the data's last year (a count ending in it is counted), and one beyond it is refused naming that year."""
+        last = self.years[1]
         while index >= len(self._days):
+            if self._hi >= last:
+                self._check_year(self._hi + 1)
             missing_years = (index - len(self._days)) // _DAYS_PER_YEAR_FLOOR + 1
-            self._cover(self._lo, self._hi + missing_years)
+            self._cover(self._lo, min(self._hi + missing_years, last))
 
     def _cover(self, first: int, last: int) -> None:
         """Index the working days of every year from `first` to `last` (and those already indexed)."""

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from alembic.util import CommandError
 
 revision: str = "0001"
 down_revision: str | Sequence[str] | None = None
@@ -34,6 +35,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Refused while the audit log holds an entry: it is append-only, and a downgrade never drops it."""
+    if op.get_bind().execute(sa.text("SELECT 1 FROM audit_entry LIMIT 1")).first() is not None:
+        raise CommandError("downgrade below 0001 refused: the audit log holds entries, which it would drop (the log "
+                           "is append-only); restore a backup taken before the upgrade")
     for table in ("sequence_counter", "outbox", "timer", "audit_entry", "case"):
         op.drop_table(table)
 

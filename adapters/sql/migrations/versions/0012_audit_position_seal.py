@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from alembic.util import CommandError
 
 revision: str = "0012"
 down_revision: str | Sequence[str] | None = "0011"
@@ -33,4 +34,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Refused while an entry carries its seal: schema 2 requires one, so dropping the column would leave every such
+    entry broken for ``motcua verify``, for ever (an upgrade adds the column back empty). Restore a backup taken
+    before the upgrade instead."""
+    sealed = op.get_bind().execute(sa.text("SELECT 1 FROM audit_entry WHERE position_hash IS NOT NULL LIMIT 1"))
+    if sealed.first() is not None:
+        raise CommandError("downgrade below 0012 refused: audit entries carry position seals, which it would drop "
+                           "(the audit log could never verify again); restore a backup taken before the upgrade")
     op.drop_column("audit_entry", "position_hash")

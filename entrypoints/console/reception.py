@@ -39,8 +39,8 @@ from starlette.concurrency import run_in_threadpool
 
 from motcua.adapters.keys import IdempotencyStore, StoredResponse
 from motcua.entrypoints.console.base import CSRF_FIELD, HEADERS, Console, ConsoleUser, PageError, router, verify_csrf
-from motcua.entrypoints.console.dossier import refusal_text
 from motcua.entrypoints.console.forms import DATA_PREFIX, FormField, form_fields, read_data
+from motcua.entrypoints.console.refusals import FormProblems, problem_words, refusal_text
 from motcua.entrypoints.http.idempotency import fingerprint
 from motcua.workflow.dossiers.catalogue import Channel
 from motcua.workflow.dossiers.desk import APPLICANT_BOUNDS, DOSSIER_WORKFLOW, Applicant, TextBound, applicant_problems
@@ -169,7 +169,7 @@ def _receive(console: Console, request: Request, user: ConsoleUser, posted: Mapp
         data = read_data(OPEN_TRIGGER, definition.opening.data, posted)
         code = _register(console, user, data, claim)
     except MotcuaError as error:
-        problems = error.problems if isinstance(error, MalformedData) else {}
+        problems = problem_words(definition.opening.data, error) if isinstance(error, MalformedData) else {}
         return _form(console, request, user, posted, error=refusal_text(definition, OPEN_TRIGGER, error),
                      problems=problems, status_code=422)
     return _see_other(f"/console/dossiers/{quote(code, safe='')}?done=receive")
@@ -192,16 +192,16 @@ def _register(console: Console, user: ConsoleUser, data: Mapping[str, JsonValue]
         raise InvalidInput("channel", "direct, online or postal")
     name = text("applicant_name")
     if name is None or not name.strip():
-        raise MalformedData(OPEN_TRIGGER, {"applicant_name": "bắt buộc"})
+        raise FormProblems(OPEN_TRIGGER, {"applicant_name": "bắt buộc"})
     identity = text("applicant_id")
     if identity is not None and id_number_problem(identity) is not None:  # the rule HTTP and API keys apply
-        raise MalformedData(OPEN_TRIGGER, {"applicant_id": "chỉ gồm chữ cái và chữ số (CCCD: 12 chữ số; mã số thuế "
+        raise FormProblems(OPEN_TRIGGER, {"applicant_id": "chỉ gồm chữ cái và chữ số (CCCD: 12 chữ số; mã số thuế "
                                                            "của chi nhánh có một dấu gạch ngang)"})
     applicant = Applicant(name, text("applicant_kind") or "citizen", text("applicant_id"), text("phone"),
                           text("email"), text("address"))
     problems = applicant_problems(applicant)  # the desk's bounds, said in Vietnamese before the desk refuses
     if problems:
-        raise MalformedData(OPEN_TRIGGER, {field: _bound_words(APPLICANT_BOUNDS[field]) for field in problems})
+        raise FormProblems(OPEN_TRIGGER, {field: _bound_words(APPLICANT_BOUNDS[field]) for field in problems})
     unit = text("receiving_unit") or (user.units[0] if user.units is not None and len(user.units) == 1 else None)
     cases, desk, procedure, summary = console.cases(user), console.motcua.desk, text("procedure") or "", text("summary")
     units = cases.vet_reception(applicant, unit, text("deciding_unit"))

@@ -14,6 +14,7 @@ from motcua.workflow.dossiers.limits import SUPPLEMENT_RULE
 from motcua.workflow.engine.decisions import OPEN_TRIGGER
 from motcua.workflow.engine.definition import WorkflowDefinition
 from motcua.workflow.engine.labels import trigger_label
+from motcua.workflow.engine.model import Actor
 from motcua.workflow.errors import (
     GuardRejected,
     InvalidInput,
@@ -23,6 +24,7 @@ from motcua.workflow.errors import (
     RuleRefused,
     StorageFailure,
 )
+from motcua.workflow.feedback.intake import Feedback, open_feedback
 from tests.unit.console.console_a import AN_THUONG, PROCEDURE, Site, csrf_of
 
 STATE = {"lifecycle": "processing"}
@@ -115,3 +117,15 @@ def test_the_pages_say_the_engines_refusals_in_vietnamese(office: Site) -> None:
     bad_period = officer.get("/console/reports/bieu06?period=2025-13")
     assert bad_period.status_code == 400 and "kỳ báo cáo là một năm (2026)" in bad_period.text
     assert "does not exist" not in bad_period.text
+
+
+def test_a_feedback_rules_refusal_from_the_engine_is_said_by_its_rule(office: Site) -> None:
+    """The citizens' feedback rules word their reasons in English (the API's): the page says the rule in Vietnamese,
+    by its key, as the engine really refuses it."""
+    case = open_feedback(office.motcua.service, office.motcua.store, office.motcua.rules,
+                         Feedback("Trần Văn An", "Niêm yết thiếu"), Actor.of("lan", "officer"), unit=AN_THUONG)
+    leader = office.browser("tuan", ["leader"], units=[AN_THUONG])
+    refused = _fire(leader, case.code, "extend", {"working_days": "999", "reason": "Cần xác minh thêm"})
+    assert refused.status_code == 422, refused.text
+    assert "số ngày làm việc gia hạn nằm ngoài mức cho phép" in refused.text
+    assert "an extension is" not in refused.text and "working days" not in refused.text

@@ -22,10 +22,10 @@ A dossier outside the user's scope is the same 404 page as a code never issued.
 import io
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Annotated, Any, Final
+from typing import Annotated, Final
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -36,6 +36,7 @@ from motcua.adapters.render.timeline import Timeline, build_timeline
 from motcua.entrypoints.console.base import Console, ConsoleUser, PageError, router, verify_csrf
 from motcua.entrypoints.console.dossier_views import DEADLINE_TONES, definition_of, shown_of, text_of, when_of
 from motcua.entrypoints.console.forms import DATA_PREFIX, FormField, form_fields, has_form, read_data
+from motcua.entrypoints.console.refusals import REFUSED, refusal_text
 from motcua.workflow.auditing.control_sheet import control_sheet
 from motcua.workflow.auditing.replay import compare, replay
 from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW
@@ -43,23 +44,16 @@ from motcua.workflow.engine.audit import AuditEntry, check_chain
 from motcua.workflow.engine.bounds import CASE_CODE_MAX, CODE_MAX
 from motcua.workflow.engine.clock import VN_TZ
 from motcua.workflow.engine.compiled import WorkflowSet, validate_data
-from motcua.workflow.engine.decisions import OPEN_TRIGGER
-from motcua.workflow.engine.definition import DataField, WorkflowDefinition
-from motcua.workflow.engine.labels import region_label, role_label, state_label, trigger_label
+from motcua.workflow.engine.definition import WorkflowDefinition
+from motcua.workflow.engine.labels import region_label, state_label, trigger_label
 from motcua.workflow.engine.model import Case, JsonValue
 from motcua.workflow.errors import (
     ConcurrencyConflict,
-    InvalidInput,
     MalformedData,
     MotcuaError,
-    OutsideScope,
-    RoleNotAllowed,
-    RuleRefused,
-    TransitionNotAllowed,
-    UnknownProcedure,
 )
 
-__all__ = ["PEOPLE", "STALE_MESSAGE", "Action", "offered", "refusal_text", "routes", "with_people"]
+__all__ = ["PEOPLE", "STALE_MESSAGE", "Action", "offered", "routes", "with_people"]
 
 STALE_MESSAGE: Final = "Hồ sơ đã được người khác thay đổi."
 _XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -124,61 +118,6 @@ def _from_here(region: str, sources: Sequence[str], when: Mapping[str, Sequence[
     return state.get(region) in sources and all(state.get(other) in states for other, states in when.items())
 
 
-Fields = Mapping[str, DataField]
-
-
-def _rule(label: str, fields: Fields, definition: WorkflowDefinition, error: Any) -> str:
-    return f"«{label}» bị từ chối theo quy định {error.rule} ({error.source}): {error.reason}"
-
-
-def _malformed(label: str, fields: Fields, definition: WorkflowDefinition, error: Any) -> str:
-    problems = "; ".join(f"{fields[name].label if name in fields else name}: {message}"
-                         for name, message in list(error.problems.items())[:10])
-    return f"Dữ liệu của «{label}» chưa hợp lệ — {problems}"
-
-
-def _role(label: str, fields: Fields, definition: WorkflowDefinition, error: Any) -> str:
-    allowed = ", ".join(role_label(definition, role) for role in error.allowed)
-    return f"Vai trò của bạn không được thực hiện «{label}» (chỉ: {allowed})."
-
-
-def _state(label: str, fields: Fields, definition: WorkflowDefinition, error: Any) -> str:
-    guards = getattr(error, "guards", ())
-    why = f" (điều kiện không thỏa: {', '.join(guards)})" if guards else ""
-    return f"Không thể thực hiện «{label}» ở trạng thái hiện tại của hồ sơ{why}."
-
-
-def _invalid(label: str, fields: Fields, definition: WorkflowDefinition, error: Any) -> str:
-    field = fields[error.field].label if error.field in fields else error.field
-    return f"Dữ liệu của «{label}» chưa hợp lệ — {field}: {error.message}"
-
-
-_REFUSALS: Final[tuple[tuple[type[MotcuaError], Callable[[str, Fields, WorkflowDefinition, Any], str]], ...]] = (
-    (RuleRefused, _rule),  # before TransitionNotAllowed: a legal rule is a guard that names its text
-    (MalformedData, _malformed),
-    (RoleNotAllowed, _role),
-    (TransitionNotAllowed, _state),
-    (InvalidInput, _invalid),
-    (OutsideScope, lambda label, *_: f"Không thể thực hiện «{label}»: đơn vị nằm ngoài phạm vi của tài khoản."),
-    (UnknownProcedure, lambda label, *_: f"Không thể thực hiện «{label}»: thủ tục không có trong danh mục."),
-)
-
-
-_REFUSED: Final = tuple(kind for kind, _ in _REFUSALS)
-"""The refusals the dossier page says in words (422), the page kept."""
-
-
-def refusal_text(definition: WorkflowDefinition, trigger: str, error: MotcuaError) -> str:
-    """A typed refusal in words, with the definition's labels (of the trigger and of its data's fields)."""
-    label = trigger_label(definition, trigger)
-    spec = definition.triggers.get(trigger)
-    fields = spec.data if spec is not None else definition.opening.data if trigger == OPEN_TRIGGER else {}
-    for kind, words in _REFUSALS:
-        if isinstance(error, kind):
-            return words(label, fields, definition, error)
-    return f"Không thể thực hiện «{label}»."
-
-
 def routes(console: Console) -> APIRouter:
     pages = router(console)
     SignedIn = Annotated[ConsoleUser, Depends(console.signed_in)]  # noqa: N806 - a type alias local to the routes
@@ -233,7 +172,7 @@ def _fire(console: Console, request: Request, user: ConsoleUser, code: str, post
     except ConcurrencyConflict:  # raised by the firing: the data were read
         if not _done_already(console, cases.history(code), case, Fired(trigger, data, int(version)), user):
             return _page(console, request, user, cases.case(code), stale=True, status_code=409)
-    except _REFUSED as error:
+    except REFUSED as error:
         log.info("console.refused", extra={"trigger": trigger, "error": type(error).__name__})
         return _page(console, request, user, case, error=refusal_text(definition, trigger, error),
                      status_code=422)

@@ -15,6 +15,11 @@ run's terminal, it dies with the process (a restart on a still empty database pr
 it is ever written anywhere. With ``--workers N`` no process holds it (each would count wrong codes apart): the
 page stays closed there and the first user is made by ``motcua user create`` (:data:`WORKERS_MESSAGE`).
 
+The form that made the first user is remembered (its one-time token's hash, :meth:`FirstRun.make_first`): the same
+form posted again — a double click, at once or after — is known (:meth:`FirstRun.made_with`) and sent on to the
+console rather than to the 404 of a page gone; the two posts of a double click at once are made one after the other,
+the second seeing the first's user.
+
 Wrong codes are counted like wrong passwords (:class:`~motcua.adapters.users.SignInPolicy`: after
 ``max_failures`` in a row the page refuses every code for ``lock_for``). The code is void as soon as any user
 exists — made here, or by ``motcua user create`` meanwhile — and the page then answers 404.
@@ -29,6 +34,7 @@ import hmac
 import secrets
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, TextIO
@@ -36,7 +42,7 @@ from typing import Final, TextIO
 from motcua.adapters.users import SignInPolicy, UserStore
 
 __all__ = ["CODE_BYTES", "CODE_MAX", "NO_TERMINAL_IN_MEMORY_MESSAGE", "NO_TERMINAL_MESSAGE", "WORKERS_MESSAGE",
-           "FirstRun", "SetupCheck", "announce", "refuse_with_workers", "setup_address"]
+           "FirstRun", "FirstUser", "SetupCheck", "announce", "refuse_with_workers", "setup_address"]
 
 CODE_BYTES: Final = 20
 """Random bytes of a setup code: 160 bits (32 base32 characters)."""
@@ -77,14 +83,50 @@ def _digest(code: str) -> bytes:
     return hashlib.sha256(_plain(code).encode("ascii", errors="replace")).digest()
 
 
+def _token_digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+class FirstUser(enum.Enum):
+    """What a setup form's post made: the first user (``MADE``); nothing, another user coming first (``TAKEN``); or
+    nothing, this very form having made it before (``AGAIN``: posted twice)."""
+
+    MADE = "made"
+    TAKEN = "taken"
+    AGAIN = "again"
+
+
 @dataclass
 class FirstRun:
-    """The setup code of this process: its hash, and the wrong codes counted against it."""
+    """The setup code of this process: its hash, the wrong codes counted against it, and the hash of the form token
+    that made the first user."""
 
     _hash: bytes | None = None
     _failures: int = 0
     _locked_until: datetime | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _made_by: bytes | None = None
+    _making: threading.Lock = field(default_factory=threading.Lock)
+
+    def make_first(self, form_token: str, add: Callable[[], bool]) -> FirstUser:
+        """Make the first user with ``add`` (True when it was added: there was still no user) for the setup form of
+        ``form_token``, one post at a time; the code is void after, whatever came of it."""
+        with self._making:
+            if self._made_with(form_token):
+                return FirstUser.AGAIN
+            made = add()
+            if made:
+                self._made_by = _token_digest(form_token)
+            self.close()
+            return FirstUser.MADE if made else FirstUser.TAKEN
+
+    def made_with(self, form_token: str) -> bool:
+        """Whether the setup form of ``form_token`` made the first user (waiting for a post making it now)."""
+        with self._making:
+            return self._made_with(form_token)
+
+    def _made_with(self, form_token: str) -> bool:
+        return self._made_by is not None and hmac.compare_digest(_token_digest(form_token), self._made_by)
 
     @property
     def is_open(self) -> bool:

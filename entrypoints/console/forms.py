@@ -4,7 +4,8 @@ Each declared field becomes a labelled input of its type (:data:`INPUTS`): text,
 date and time (Vietnam time), a rating 1–5, a choice, a list of texts (one a line). A ``record_list`` has no
 browser form: a trigger that *requires* one is not offered here (the HTTP API takes it), an optional one is left
 out. What comes back is parsed by the same types — an integer that is not one is named — and the engine checks
-the data as it checks any caller's (:class:`~motcua.workflow.errors.MalformedData`).
+the data as it checks any caller's (:class:`~motcua.workflow.errors.MalformedData`, said in words by
+:mod:`.refusals`).
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+from motcua.entrypoints.console.refusals import FormProblems, field_words
 from motcua.workflow.engine.clock import VN_TZ
 from motcua.workflow.engine.definition import DataField, DataType
 from motcua.workflow.engine.model import JsonValue
-from motcua.workflow.errors import MalformedData
 
 __all__ = ["DATA_PREFIX", "FIELD_MAX", "FormField", "form_fields", "has_form", "read_data"]
 
@@ -81,7 +82,7 @@ def _bound(value: float | None) -> str | None:
 
 def read_data(trigger: str, declared: Mapping[str, DataField], form: Mapping[str, str]) -> dict[str, JsonValue]:
     """The ``declared`` data of ``trigger`` from the posted ``form``: empty fields left out, each value parsed by its
-    type; :class:`MalformedData` naming the fields that are not of it."""
+    type; :class:`~.refusals.FormProblems` naming the fields that are not of it, in words."""
     data: dict[str, JsonValue] = {}
     problems: dict[str, str] = {}
     for name, field in declared.items():
@@ -97,9 +98,9 @@ def read_data(trigger: str, declared: Mapping[str, DataField], form: Mapping[str
         try:
             data[name] = _parsed(field.type, raw.strip())
         except ValueError:
-            problems[name] = f"không phải giá trị kiểu {field.type.value}"
+            problems[name] = field_words(field)
     if problems:
-        raise MalformedData(trigger, problems)
+        raise FormProblems(trigger, problems)
     return data
 
 

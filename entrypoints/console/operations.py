@@ -42,6 +42,7 @@ from motcua.entrypoints.console.operations_views import (
     sync_page,
     timer_board,
 )
+from motcua.entrypoints.console.refusals import NOT_AN_ANCHOR
 from motcua.workflow.auditing.anchor import ANCHOR_MAX_BYTES, Anchor, check, take
 from motcua.workflow.engine.bounds import CASE_CODE_MAX, json_document
 from motcua.workflow.engine.clock import to_vietnam_time
@@ -159,9 +160,8 @@ def _anchor_checked(console: Console, request: Request, user: ConsoleUser, conte
         if len(content) > ANCHOR_MAX_BYTES:
             raise InvalidInput("anchor", "the file is larger than any anchor")
         anchored = Anchor.from_json(json_document(content.decode("utf-8")))
-    except (InvalidInput, ValueError) as error:
-        message = error.message if isinstance(error, InvalidInput) else "the file is not an anchor's JSON"
-        return console.render(request, user, "audit_anchors.html", status_code=400, error=message,
+    except (InvalidInput, ValueError):
+        return console.render(request, user, "audit_anchors.html", status_code=400, error=NOT_AN_ANCHOR,
                               anchor=take(motcua.store.entries(), console.clock.now()))
     report = check(anchored, motcua.store.entries())
     return console.render(request, user, "audit_anchors.html", anchored=anchored, report=report,

@@ -4,13 +4,15 @@ The same measurement as ``motcua report plan`` (:func:`motcua.workflow.plan.metr
 :func:`~motcua.workflow.plan.metrics.evaluate`) over the same units: the unit asked for (``unit``, one the user's
 scope sees, as on the report pages), else the plan's own units (:func:`~motcua.workflow.plan.metrics.plan_units`) —
 those of them the user's scope sees. The dossiers are those counted under them (``DossierFacts.counted_in``), the
-citizens' feedback the feedback they hold, and the tasks the plan's tasks the user sees. An unscoped user therefore
-sees exactly what the command prints. Like the command, it folds the audit log in memory: fine at the size of a
-commune's year.
+citizens' feedback the feedback they hold, and the tasks the plan's tasks the user sees (a task loaded, when its
+case is in the scope; one not loaded, when the plan's own units are: another unit's plan lists no task, not even its
+texts "not loaded"). An unscoped user therefore sees exactly what the command prints. Like the command, it folds the
+audit log in memory: fine at the size of a commune's year.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -105,17 +107,35 @@ def _line(motcua: Motcua, plan: Plan, occurrence: Occurrence, status: TaskStatus
     )
 
 
-def _measured(motcua: Motcua, scope: Scope, plan: Plan, asked: frozenset[str] | None, period: tuple[date, date],
-              ) -> frozenset[str] | None:
-    """The units asked for, else the plan's own units that ``scope`` sees (``None``: every unit)."""
+def _own_units(motcua: Motcua, plan: Plan, period: tuple[date, date]) -> frozenset[str] | None:
+    """The plan's own units over ``period`` (:func:`plan_units`; ``None``: a standalone desk's plan)."""
+    directory = motcua.desk.units
+    return plan_units(motcua.store.cases(), plan.key, directory.register, directory.home, start=period[0],
+                      end=period[1])
+
+
+def _measured(scope: Scope, own: frozenset[str] | None, asked: frozenset[str] | None) -> frozenset[str] | None:
+    """The units asked for, else the plan's ``own`` units that ``scope`` sees (``None``: every unit)."""
     if asked is not None:
         return asked
-    directory = motcua.desk.units
-    units = plan_units(motcua.store.cases(), plan.key, directory.register, directory.home, start=period[0],
-                       end=period[1])
+    units = own
     if units is None or scope.units is None:
         return scope.units if units is None else units
     return units & scope.units
+
+
+def _tasks_seen(motcua: Motcua, scope: Scope, plan: Plan, own: frozenset[str] | None,
+                statuses: Mapping[str, TaskStatus]) -> list[Occurrence]:
+    """The plan's tasks ``scope`` sees: one loaded, if its case is in the scope (``statuses``: the cases seen); one
+    loaded nowhere, if the plan is of a unit of the scope (its ``own`` units; a standalone desk's plan is its
+    staff's) — the texts of another unit's plan, loaded or not, are not listed."""
+    if scope.unlimited:
+        return list(plan.occurrences())
+    loaded = {case.code for case in motcua.store.cases()
+              if case.definition_key == PLAN_TASK_WORKFLOW and case.attributes.get("plan") == plan.key}
+    ours = scope.units is not None and (own is None or bool(own & scope.units))
+    return [occurrence for occurrence in plan.occurrences()
+            if occurrence.code in statuses or (ours and occurrence.code not in loaded)]
 
 
 def _heading(motcua: Motcua, units: frozenset[str] | None) -> str:
@@ -134,10 +154,11 @@ def plan_page(motcua: Motcua, scope: Scope, key: str | None, *, start: str | Non
     plans = [load_plan(path) for path in plan_paths()]
     plan = _chosen(plans, key)
     first, last = _period(plan, start, end)
-    units = _measured(motcua, scope, plan, asked, (first, last))
+    own = _own_units(motcua, plan, (first, last))
+    units = _measured(scope, own, asked)
     inputs, statuses = plan_inputs(motcua.store.entries(), _seen(motcua, scope), motcua.workflows.status_of,
                                    motcua.catalogue, plan, start=first, end=last, as_of=min(today, last), units=units)
     tasks = tuple(_line(motcua, plan, occurrence, statuses.get(occurrence.code), inputs.as_of)
-                  for occurrence in plan.occurrences())
+                  for occurrence in _tasks_seen(motcua, scope, plan, own, statuses))
     return PlanPage(tuple((p.key, p.title) for p in plans), plan, first, last, inputs.as_of, evaluate(plan, inputs),
                     feedback_rows(inputs.feedback), tasks, _heading(motcua, units), unit)

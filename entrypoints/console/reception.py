@@ -13,8 +13,10 @@ Each form served carries its own random key (``form_key``), claimed in the HTTP 
 ``Idempotency-Key``, under the user's name) before anything is written: a form posted again — a double click, a
 reload of the answer, a retry after a lost one — opens no second dossier, and is sent to the one the first post
 opened; the dossier's number is reserved on the claim before it is opened, so a post retried after the server died
-half-way finishes the first one's dossier. The same key with other values, or while its first post still runs, is a
-409 page. A refused form comes back with a new key (the refusal is not kept). A post without a key (not from this
+half-way finishes the first one's dossier. A post of the form while its first post still runs (a double click)
+waits for it, :data:`IN_FLIGHT_WAIT` seconds at most, then goes where it went: to its dossier (or, the first refused,
+is received or refused as itself). The same key with other values, or a first post still running after the wait, is
+a 409 page. A refused form comes back with a new key (the refusal is not kept). A post without a key (not from this
 form) is received as posted.
 
 For users holding the role ``officer`` (the opening's and the reception's role at the desk); others get a 403 page.
@@ -24,6 +26,7 @@ For users holding the role ``officer`` (the opening's and the reception's role a
 
 import re
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -36,8 +39,8 @@ from starlette.concurrency import run_in_threadpool
 
 from motcua.adapters.keys import IdempotencyStore, StoredResponse
 from motcua.entrypoints.console.base import CSRF_FIELD, HEADERS, Console, ConsoleUser, PageError, router, verify_csrf
-from motcua.entrypoints.console.dossier import refusal_text
 from motcua.entrypoints.console.forms import DATA_PREFIX, FormField, form_fields, read_data
+from motcua.entrypoints.console.refusals import FormProblems, problem_words, refusal_text
 from motcua.entrypoints.http.idempotency import fingerprint
 from motcua.workflow.dossiers.catalogue import Channel
 from motcua.workflow.dossiers.desk import APPLICANT_BOUNDS, DOSSIER_WORKFLOW, Applicant, TextBound, applicant_problems
@@ -47,7 +50,7 @@ from motcua.workflow.engine.definition import WorkflowDefinition
 from motcua.workflow.engine.model import JsonValue
 from motcua.workflow.errors import CaseAlreadyExists, InvalidInput, MalformedData, MotcuaError
 
-__all__ = ["FORM_KEY_FIELD", "OFFICER", "routes"]
+__all__ = ["FORM_KEY_FIELD", "IN_FLIGHT_WAIT", "OFFICER", "routes"]
 
 OFFICER: Final = "officer"
 _UNIT_FIELDS: Final = ("receiving_unit", "deciding_unit")
@@ -59,6 +62,9 @@ _FORM_KEY: Final = re.compile(r"[A-Za-z0-9_-]{20,64}")
 _BAD_KEY: Final = "Biểu mẫu không hợp lệ. Hãy mở lại trang tiếp nhận hồ sơ."
 _SENT_OTHERWISE: Final = "Biểu mẫu này đã được gửi với nội dung khác. Hãy mở lại trang tiếp nhận hồ sơ."
 _IN_FLIGHT: Final = "Biểu mẫu này đang được tiếp nhận. Hãy xem danh sách hồ sơ sau giây lát."
+IN_FLIGHT_WAIT: Final = 10.0
+"""Seconds a post of a form waits for its first post still running (a double click), before a 409 page."""
+_POLL: Final = 0.1  # seconds between two looks at the first post's claim
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,24 +98,29 @@ class _Claim:
 
 
 def _claim(console: Console, user: ConsoleUser, posted: Mapping[str, str]) -> _Claim | str:
-    """The claim of the posted form's key, or the address the form's first post was sent to (posted again)."""
+    """The claim of the posted form's key, or the address the form's first post was sent to (posted again; a first
+    post still running waited for)."""
     key = posted.get(FORM_KEY_FIELD)
     if key is None:
         return _Claim()
     if _FORM_KEY.fullmatch(key) is None:
         raise PageError(400, _BAD_KEY)
-    records, scope, now = console.motcua.backend.keys, f"console:{user.name}", console.clock.now()
+    records, scope = console.motcua.backend.keys, f"console:{user.name}"
     printed = fingerprint("POST", _PATH, {name: value for name, value in posted.items() if name != CSRF_FIELD}, None)
-    claimed = records.claim(scope, key, printed, now)
-    console.record_sweep.after_claim(now)
-    if claimed.fresh:
-        return _Claim(records, scope, key, now, claimed.reserved)
-    if claimed.fingerprint != printed:
-        raise PageError(409, _SENT_OTHERWISE)
-    location = claimed.response.headers.get("location") if claimed.response is not None else None
-    if location is None:
-        raise PageError(409, _IN_FLIGHT)
-    return location
+    console.record_sweep.after_claim(console.clock.now())
+    waited_until = time.monotonic() + IN_FLIGHT_WAIT
+    while True:  # a first post still running is waited for; claimed anew once it gave up its claim (refused)
+        now = console.clock.now()
+        claimed = records.claim(scope, key, printed, now)
+        if claimed.fresh:
+            return _Claim(records, scope, key, now, claimed.reserved)
+        if claimed.fingerprint != printed:
+            raise PageError(409, _SENT_OTHERWISE)
+        if claimed.response is not None and (location := claimed.response.headers.get("location")) is not None:
+            return location
+        if time.monotonic() >= waited_until:
+            raise PageError(409, _IN_FLIGHT)
+        time.sleep(_POLL)
 
 
 def _see_other(location: str) -> Response:
@@ -158,7 +169,7 @@ def _receive(console: Console, request: Request, user: ConsoleUser, posted: Mapp
         data = read_data(OPEN_TRIGGER, definition.opening.data, posted)
         code = _register(console, user, data, claim)
     except MotcuaError as error:
-        problems = error.problems if isinstance(error, MalformedData) else {}
+        problems = problem_words(definition.opening.data, error) if isinstance(error, MalformedData) else {}
         return _form(console, request, user, posted, error=refusal_text(definition, OPEN_TRIGGER, error),
                      problems=problems, status_code=422)
     return _see_other(f"/console/dossiers/{quote(code, safe='')}?done=receive")
@@ -181,16 +192,16 @@ def _register(console: Console, user: ConsoleUser, data: Mapping[str, JsonValue]
         raise InvalidInput("channel", "direct, online or postal")
     name = text("applicant_name")
     if name is None or not name.strip():
-        raise MalformedData(OPEN_TRIGGER, {"applicant_name": "bắt buộc"})
+        raise FormProblems(OPEN_TRIGGER, {"applicant_name": "bắt buộc"})
     identity = text("applicant_id")
     if identity is not None and id_number_problem(identity) is not None:  # the rule HTTP and API keys apply
-        raise MalformedData(OPEN_TRIGGER, {"applicant_id": "chỉ gồm chữ cái và chữ số (CCCD: 12 chữ số; mã số thuế "
+        raise FormProblems(OPEN_TRIGGER, {"applicant_id": "chỉ gồm chữ cái và chữ số (CCCD: 12 chữ số; mã số thuế "
                                                            "của chi nhánh có một dấu gạch ngang)"})
     applicant = Applicant(name, text("applicant_kind") or "citizen", text("applicant_id"), text("phone"),
                           text("email"), text("address"))
     problems = applicant_problems(applicant)  # the desk's bounds, said in Vietnamese before the desk refuses
     if problems:
-        raise MalformedData(OPEN_TRIGGER, {field: _bound_words(APPLICANT_BOUNDS[field]) for field in problems})
+        raise FormProblems(OPEN_TRIGGER, {field: _bound_words(APPLICANT_BOUNDS[field]) for field in problems})
     unit = text("receiving_unit") or (user.units[0] if user.units is not None and len(user.units) == 1 else None)
     cases, desk, procedure, summary = console.cases(user), console.motcua.desk, text("procedure") or "", text("summary")
     units = cases.vet_reception(applicant, unit, text("deciding_unit"))

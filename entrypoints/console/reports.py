@@ -39,6 +39,7 @@ from motcua.entrypoints.cli.report_scope import report_scope
 from motcua.entrypoints.console import charts
 from motcua.entrypoints.console.base import Console, ConsoleUser, PageError, router
 from motcua.entrypoints.console.plan_views import plan_page
+from motcua.entrypoints.console.refusals import input_text
 from motcua.entrypoints.console.report_views import (
     CHART_MONTHS_MAX,
     Bieu06Of,
@@ -182,7 +183,7 @@ def _report_page(console: Console, request: Request, user: ConsoleUser, query: R
     except NotFound:
         raise  # a unit outside the scope: the same 404 page as a unit that does not exist
     except InvalidInput as error:
-        return console.render(request, user, template, status_code=400, error=error.message, **context)
+        return console.render(request, user, template, status_code=400, error=input_text(error), **context)
     return console.render(request, user, template, asked=asked, period_text=_period_text(asked.period),
                           **shown(asked), **context)
 

@@ -15,7 +15,9 @@ run the operations and audit pages, and make the others with ``motcua user creat
 those people — the first account is whoever set the server up.
 
 The page exists only while there is no user: once one exists (made here or by ``motcua user create``) it answers
-404 and the code is void.
+404 and the code is void — but for the form that made the user posted again (a double click, at once or after: its
+token and cookie), sent on to the console (``/console/``: the desk, or the sign-in form for a browser that did not
+keep the first post's session).
 """
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations.
@@ -26,12 +28,12 @@ import secrets
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from motcua.adapters.users import NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, check_name, check_password, new_user
 from motcua.entrypoints.console.auth import secure_cookie, start_session
 from motcua.entrypoints.console.base import NOT_FOUND_MESSAGE, PREFIX, Console, PageError, router
-from motcua.entrypoints.console.first_run import CODE_MAX, SetupCheck
+from motcua.entrypoints.console.first_run import CODE_MAX, FirstUser, SetupCheck
 from motcua.workflow.errors import InvalidInput
 
 __all__ = ["FIRST_USER_ROLES", "SETUP_COOKIE", "routes"]
@@ -67,9 +69,12 @@ def routes(console: Console) -> APIRouter:
         again: Annotated[str, Form(max_length=PASSWORD_MAX)],
         form_token: Annotated[str, Form(alias="setup_token", max_length=100)] = "",
     ) -> Response:
-        _still_open(console)
         expected = request.cookies.get(SETUP_COOKIE, "")
-        if not expected or not hmac.compare_digest(form_token.encode(), expected.encode()):
+        genuine = bool(expected) and hmac.compare_digest(form_token.encode(), expected.encode())
+        if genuine and console.first_run.made_with(form_token):  # the form that made the user, posted again
+            return _to_console()
+        _still_open(console)
+        if not genuine:
             raise PageError(403, _EXPIRED)
         refusal = _code_refusal(console, code)
         if refusal is not None:
@@ -78,16 +83,25 @@ def routes(console: Console) -> APIRouter:
         if problem is not None:
             return _form(console, request, name=name, error=problem, status_code=422)
         user = new_user(name.strip(), password, FIRST_USER_ROLES, console.clock.now())
-        if not console.users.add_first_user(user):  # another setup (or `motcua user create`) came first
-            console.first_run.close()
+        made = console.first_run.make_first(form_token, lambda: console.users.add_first_user(user))
+        if made is FirstUser.AGAIN:  # a double click: the other post made the user meanwhile
+            return _to_console()
+        if made is FirstUser.TAKEN:  # another setup (or `motcua user create`) came first
             raise PageError(404, NOT_FOUND_MESSAGE)
-        console.first_run.close()
         log.info("console.setup.done")
         response = start_session(console, request, user.name, f"{PREFIX}/")
         response.delete_cookie(SETUP_COOKIE, path=_PATH)
         return response
 
     return pages
+
+
+def _to_console() -> Response:
+    """The answer to the setup form posted again once it made the user: the desk (the sign-in form, for a browser
+    that did not keep the first post's session)."""
+    response = RedirectResponse(f"{PREFIX}/", status_code=303)
+    response.delete_cookie(SETUP_COOKIE, path=_PATH)
+    return response
 
 
 def _still_open(console: Console) -> None:

@@ -17,7 +17,7 @@ from tests.browser.conftest import OFFICER, Visitor, sign_in
 from tests.browser.harness import PageWatch, Server, inline_code
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, Route
 
 pytestmark = pytest.mark.browser
 
@@ -139,3 +139,37 @@ def test_the_watch_catches_what_the_policy_refuses(browser: Browser, console: Se
         assert sorted(inline_code(page)) == ["inline <script>", 'style="…" on <p>']
     finally:
         context.close()
+
+
+def test_a_list_update_the_server_fails_says_so_in_vietnamese(visitor: Callable[..., Visitor]) -> None:
+    """A filter of the dossier list is an htmx request: when the server (or the proxy before it) answers 5xx, or
+    nothing, the page says so in Vietnamese — it swapped nothing, silently, before — and the next update that works
+    takes the message away."""
+    person = visitor()
+    sign_in(person, OFFICER, next_path="/console/dossiers")
+    page = person.page
+    alert = page.locator("#update-error")
+    assert alert.is_hidden()
+
+    def failing(route: Route) -> None:
+        if route.request.headers.get("hx-request") == "true":
+            route.fulfill(status=502, body="Bad Gateway", headers={"Content-Type": "text/plain"})
+        else:
+            route.continue_()
+
+    page.route("**/console/dossiers?*", failing)
+    with page.expect_response(lambda answer: answer.status == 502):
+        page.get_by_label("Phạm vi").select_option("all")
+    alert.wait_for(state="visible")
+    assert alert.get_attribute("role") == "alert"
+    assert "Máy chủ gặp lỗi" in alert.inner_text() and "502" in alert.inner_text()
+
+    page.unroute("**/console/dossiers?*")
+    page.route("**/console/dossiers?*", lambda route: route.abort("connectionrefused"))
+    page.get_by_label("Phạm vi").select_option("ended")
+    page.wait_for_function("document.getElementById('update-error').textContent.includes('Không kết nối')")
+
+    page.unroute("**/console/dossiers?*")
+    with page.expect_response(lambda answer: answer.status == 200 and "scope=open" in answer.url):
+        page.get_by_label("Phạm vi").select_option("open")
+    alert.wait_for(state="hidden")

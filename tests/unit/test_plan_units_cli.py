@@ -7,16 +7,12 @@ tests/contract/test_report_units_contract.py (four Hải Dương communes in Jun
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from motcua.adapters.bootstrap import Motcua, open_motcua
+from motcua.adapters.bootstrap import Motcua
 from motcua.definitions.plans import PLANS_DIR, load_plan
-from motcua.entrypoints.cli.main import app
-from motcua.workflow.engine.clock import ManualClock
 from motcua.workflow.engine.model import Actor
 from motcua.workflow.errors import InvalidInput
 from motcua.workflow.feedback.intake import Feedback, open_feedback
@@ -26,10 +22,9 @@ from tests.contract.test_report_units_contract import (
     CAM_THUONG,
     THANH_DONG,
     THUY_NGUYEN,
-    Province,
-    at,
     run_year,
 )
+from tests.unit.province_cli import province_file, run
 
 PLAN = PLANS_DIR / "an-thuong-2023.yaml"
 YEAR = ("--from", "2025-01-01", "--to", "2025-12-31")
@@ -41,31 +36,20 @@ def receive_feedback(motcua: Motcua, unit: str) -> None:
                   unit=unit)
 
 
+pytestmark = pytest.mark.usefixtures("no_home")
+
+
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('plan-units') / 'motcua.db'}"
-    clock = ManualClock(at(date(2025, 6, 2), 7))
-    motcua = open_motcua(url, clock=clock, observers=[], agency=AN_THUONG)
-    try:
+def db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    with province_file(tmp_path_factory, "plan-units") as (url, province):
+        motcua = province.app
         load_tasks(motcua.service, motcua.rules, load_plan(PLAN), unit=AN_THUONG, units=motcua.desk.units)
         receive_feedback(motcua, AN_THUONG)
-        run_year(Province(motcua, clock))  # the merger carries the open tasks on to Thành Đông
-        clock.set(at(date(2025, 9, 2)))
+        run_year(province)  # the merger carries the open tasks on to Thành Đông
+        province.at(date(2025, 9, 2))
         receive_feedback(motcua, THUY_NGUYEN)
         receive_feedback(motcua, THUY_NGUYEN)
-    finally:
-        motcua.close()
-    yield url
-
-
-@pytest.fixture(autouse=True)
-def no_home(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The desk's home comes from MOTCUA_AGENCY: none (the demo's standalone code) unless a test sets one."""
-    monkeypatch.delenv("MOTCUA_AGENCY", raising=False)
-
-
-def run(*args: str) -> Result:
-    return CliRunner().invoke(app, list(args), env={"COLUMNS": "240"})
+    return url
 
 
 def document(db: str, *args: str) -> dict[str, object]:
@@ -156,20 +140,16 @@ def test_a_task_added_after_the_merger_and_loaded_at_the_successor_leaves_the_pl
     """Loading a task added to An Thượng's plan after the merger is refused at An Thượng, naming Thành Đông; loaded
     there as told, it makes Thành Đông a unit of the plan only as An Thượng's successor: the plan's figures over June
     stay An Thượng's, never the four communes merged into Thành Đông."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('plan-grown') / 'motcua.db'}"
-    clock = ManualClock(at(date(2025, 6, 2), 7))
-    motcua = open_motcua(url, clock=clock, observers=[], agency=AN_THUONG)
     plan = load_plan(PLAN)
     added = plan.task("tc-01").model_copy(update={"id": "tc-99"})
     grown = plan.model_copy(update={"tasks": (*plan.tasks, added)})
-    try:
+    with province_file(tmp_path_factory, "plan-grown") as (url, province):
+        motcua = province.app
         load_tasks(motcua.service, motcua.rules, plan, unit=AN_THUONG, units=motcua.desk.units)
-        run_year(Province(motcua, clock))
+        run_year(province)
         with pytest.raises(InvalidInput, match="its successor is phường Thành Đông"):
             load_tasks(motcua.service, motcua.rules, grown, unit=AN_THUONG, units=motcua.desk.units)
         assert load_tasks(motcua.service, motcua.rules, grown, unit=THANH_DONG, units=motcua.desk.units).created
-    finally:
-        motcua.close()
     june = ("--from", "2025-06-01", "--to", "2025-06-30")
     assert document(url, *june)["units"] == [AN_THUONG]
     assert document(url, *YEAR)["units"] == [AN_THUONG, THANH_DONG]

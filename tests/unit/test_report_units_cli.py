@@ -7,47 +7,32 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook  # type: ignore[import-untyped]
-from typer.testing import CliRunner, Result
 
 from motcua.adapters.bootstrap import open_motcua
-from motcua.entrypoints.cli.main import app
 from motcua.entrypoints.cli.report_scope import EVERY_UNIT
-from motcua.workflow.engine.clock import ManualClock
 from motcua.workflow.errors import InvalidInput
 from motcua.workflow.reports.projection import BIEU06_COUNTS
 from motcua.workflow.reports.service import ReportService
-from tests.contract.test_report_units_contract import AN_THUONG, THANH_DONG, THUY_NGUYEN, Province, at, run_year
+from tests.contract.test_report_units_contract import AN_THUONG, THANH_DONG, THUY_NGUYEN, run_year
+from tests.unit.province_cli import province_file, run
 
 YEAR = ("--period", "2025")
 THANH_DONG_HEADING = "Đơn vị: phường Thành Đông (LOCAL-HP-THANH-DONG)"
 
 
+pytestmark = pytest.mark.usefixtures("no_home")
+
+
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('unit-reports') / 'motcua.db'}"
-    clock = ManualClock(at(date(2025, 6, 2), 7))
-    motcua = open_motcua(url, clock=clock, observers=[], agency=AN_THUONG)
-    try:
-        run_year(Province(motcua, clock))
-    finally:
-        motcua.close()
-    yield url
-
-
-@pytest.fixture(autouse=True)
-def no_home(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The desk's home comes from MOTCUA_AGENCY: none unless a test sets one."""
-    monkeypatch.delenv("MOTCUA_AGENCY", raising=False)
-
-
-def run(*args: str) -> Result:
-    return CliRunner().invoke(app, list(args), env={"COLUMNS": "240"})
+def db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    with province_file(tmp_path_factory, "unit-reports") as (url, province):
+        run_year(province)
+    return url
 
 
 def ok(*args: str) -> str:

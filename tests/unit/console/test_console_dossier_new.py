@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 
 import pytest
 
+from motcua.entrypoints.console import reception
 from motcua.workflow.access.cases import ScopedCases
 from motcua.workflow.engine.queries import CaseFilter
 from tests.unit.console.console_a import AN_THUONG, CAM_THUONG, PROCEDURE, Site, csrf_of, site
@@ -160,3 +163,68 @@ def test_a_form_whose_first_post_failed_half_way_opens_the_number_it_reserved(of
     again = browser.post("/console/dossiers/new", data=form)
     assert again.status_code == 303
     assert again.headers["location"] == f"/console/dossiers/{AN_THUONG}-250602-0003?done=receive"
+
+
+def _held_reception(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """The reception's registration held until ``release`` is set (``registering`` set when it starts): the real
+    registration, slow as a busy database makes it."""
+    registering, release = threading.Event(), threading.Event()
+    register = ScopedCases.register
+
+    def held(*args, **kwargs):  # type: ignore[no-untyped-def]
+        registering.set()
+        assert release.wait(timeout=10)
+        return register(*args, **kwargs)
+
+    monkeypatch.setattr(ScopedCases, "register", held)
+    return registering, release
+
+
+def _post_in_thread(browser, form: dict[str, str], answers: list) -> threading.Thread:  # type: ignore[no-untyped-def]
+    thread = threading.Thread(target=lambda: answers.append(browser.post("/console/dossiers/new", data=form)))
+    thread.start()
+    return thread
+
+
+def test_a_form_posted_again_while_its_first_post_runs_waits_for_it_and_goes_to_its_dossier(
+        office: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A double click while the first post is still receiving: the second post waits for it (a few seconds at
+    most), then is sent to the dossier the first opened — not a 409 page, not a second dossier."""
+    browser = office.browser("lan", ["officer"], units=[AN_THUONG])
+    form = {**_form_of(browser), **APPLICANT}
+    before = len(office.motcua.store.find(CaseFilter(), limit=100).items)
+    registering, release = _held_reception(monkeypatch)
+    first: list = []  # type: ignore[type-arg]
+    second: list = []  # type: ignore[type-arg]
+    threads = [_post_in_thread(browser, form, first)]
+    try:
+        assert registering.wait(timeout=10)
+        threads.append(_post_in_thread(browser, form, second))
+        time.sleep(0.5)  # the second post is waiting on the first one's claim
+        assert not second, "the second post waits while the first runs"
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(timeout=20)
+    [done], [again] = first, second
+    assert done.status_code == again.status_code == 303, again.text
+    assert again.headers["location"] == done.headers["location"]
+    assert len(office.motcua.store.find(CaseFilter(), limit=100).items) == before + 1
+
+
+def test_a_first_post_running_longer_than_the_wait_leaves_the_second_a_409_in_words(
+        office: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    browser = office.browser("lan", ["officer"], units=[AN_THUONG])
+    form = {**_form_of(browser), **APPLICANT}
+    monkeypatch.setattr(reception, "IN_FLIGHT_WAIT", 0.2)
+    registering, release = _held_reception(monkeypatch)
+    first: list = []  # type: ignore[type-arg]
+    thread = _post_in_thread(browser, form, first)
+    try:
+        assert registering.wait(timeout=10)
+        again = browser.post("/console/dossiers/new", data=form)
+        assert again.status_code == 409 and "đang được tiếp nhận" in again.text
+    finally:
+        release.set()
+        thread.join(timeout=20)
+    assert first[0].status_code == 303

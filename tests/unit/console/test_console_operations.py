@@ -212,6 +212,7 @@ def test_an_anchor_downloaded_then_checked(fresh: Office) -> None:
     garbage = auditor.post("/console/audit/anchors/check", data={"csrf_token": token},
                            files={"anchor": ("anchor.json", b"{}", "application/json")})
     assert garbage.status_code == 400 and "Không đọc được dấu neo" in garbage.text
+    assert "tệp không phải một dấu neo của motcua" in garbage.text and "document" not in garbage.text  # no English
     deep = auditor.post("/console/audit/anchors/check", data={"csrf_token": token},
                         files={"anchor": ("anchor.json", b"[" * 100_000, "application/json")})
     assert deep.status_code == 400 and "Không đọc được dấu neo" in deep.text

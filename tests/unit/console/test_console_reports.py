@@ -141,13 +141,27 @@ def test_the_plan_page_shows_targets_and_tasks(shop: Office) -> None:
 
 
 def test_the_plans_tasks_are_seen_by_their_units_users_only() -> None:
+    """An Thượng's plan: its tasks, not yet loaded, are listed to An Thượng's users (to load), never to Cẩm Thượng's;
+    loaded at An Thượng, to An Thượng's users with their progress — to Cẩm Thượng's neither as tasks nor as tasks
+    "not loaded" (the plan file's texts are not theirs to read)."""
     shop = office()
     try:
         plan = load_plan(plan_paths()[0])
+        texts = {occurrence.task.text for occurrence in plan.occurrences()}
+        an_leader = shop.browser("an-leader", ["leader"], units=[AN_THUONG])
+        cam_leader = shop.browser("cam-leader", ["leader"], units=[CAM_THUONG])
+        before = an_leader.get("/console/plan").text
+        assert before.count("Chưa nạp") == len(plan.occurrences()) > 0
+        assert not any(text in cam_leader.get("/console/plan").text for text in texts)
         created = load_tasks(shop.motcua.service, shop.motcua.rules, plan, unit=AN_THUONG).created
-        an = shop.browser("an-leader", ["leader"], units=[AN_THUONG]).get("/console/plan").text
-        cam = shop.browser("cam-leader", ["leader"], units=[CAM_THUONG]).get("/console/plan").text
-        assert an.count("Chưa nạp") == 0 and cam.count("Chưa nạp") == len(created) > 0
+        an = an_leader.get("/console/plan").text
+        cam = cam_leader.get("/console/plan").text
+        assert an.count("Chưa nạp") == 0 and all(code in an for code in created)
+        assert "Chưa nạp" not in cam and not any(code in cam for code in created)
+        assert not any(text in cam for text in texts) and "Nhiệm vụ (0)" in cam
+        assert "Không có nhiệm vụ nào của kế hoạch trong phạm vi" in cam
+        operator = shop.browser("operator", ["leader"]).get("/console/plan").text
+        assert all(code in operator for code in created)
     finally:
         shop.motcua.close()
 

@@ -231,6 +231,62 @@ def test_two_setups_at_once_make_one_user(office: Site) -> None:
     assert answers[user.name] == 303 and sorted(answers.values()) == [303, 404]
 
 
+def test_the_setup_form_posted_twice_lands_on_the_console_not_a_404(office: Site) -> None:
+    """A double click on the setup form: the second post of the same form (its token, its cookie) is sent to the
+    console — the desk, signed in by the first post's session, else the sign-in form — not to a 404 page; a post of
+    another form stays a 404 once the user is made."""
+    code = opened(office)
+    browser = office.anonymous()
+    token = SETUP_TOKEN.search(browser.get("/console/setup").text)
+    assert token is not None
+    fields = {"code": code, "name": "quan-tri", "password": PASSWORD, "again": PASSWORD, "setup_token": token[1]}
+    cookie = browser.cookies.get("motcua_setup", path="/console/setup")
+    assert cookie is not None
+    first = browser.post("/console/setup", data=fields)
+    assert first.status_code == 303
+    # the second click was sent before the first answer came (the form's cookie with it): the browser kept the first
+    # answer's session, or not (it went on to the second post's answer)
+    browser.cookies.set("motcua_setup", cookie, domain="testserver.local", path="/console/setup")
+    without_session = office.anonymous()
+    without_session.cookies.set("motcua_setup", cookie, domain="testserver.local", path="/console/setup")
+    for again in (browser.post("/console/setup", data=fields), without_session.post("/console/setup", data=fields)):
+        assert again.status_code == 303 and again.headers["location"] == "/console/", again.text
+    assert browser.get("/console/").status_code == 200  # signed in by the first post
+    assert without_session.get("/console/").headers["location"].startswith("/console/sign-in")
+    assert [user.name for user in office.users.users()] == ["quan-tri"]
+    other = office.anonymous()
+    other.cookies.set("motcua_setup", "another-form", domain="testserver.local", path="/console/setup")
+    assert other.post("/console/setup", data={**fields, "setup_token": "another-form"}).status_code == 404
+
+
+def test_a_double_click_at_once_makes_one_user_and_both_posts_land_on_the_console(office: Site) -> None:
+    """The two posts of one form run at once: one makes the user, the other waits for it and is sent on."""
+    code = opened(office)
+    browser = office.anonymous()
+    token = SETUP_TOKEN.search(browser.get("/console/setup").text)
+    cookie = browser.cookies.get("motcua_setup", path="/console/setup")
+    assert token is not None and cookie is not None
+    clicks = [office.anonymous() for _ in range(2)]
+    for click in clicks:
+        click.cookies.set("motcua_setup", cookie, domain="testserver.local", path="/console/setup")
+    start = threading.Barrier(2)
+    answers: list[httpx2.Response] = []
+
+    def post(client: TestClient) -> None:
+        start.wait()
+        answers.append(client.post("/console/setup", data={
+            "code": code, "name": "quan-tri", "password": PASSWORD, "again": PASSWORD, "setup_token": token[1]}))
+
+    threads = [threading.Thread(target=post, args=(click,)) for click in clicks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [answer.status_code for answer in answers] == [303, 303]
+    assert {answer.headers["location"] for answer in answers} == {"/console/"}
+    assert [user.name for user in office.users.users()] == ["quan-tri"]
+
+
 def test_with_workers_the_server_says_to_use_user_create(tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path / 'motcua.db'}"

@@ -145,14 +145,17 @@ PASSWORDS = Passwords()
 
 @dataclass(frozen=True, slots=True)
 class SignInPolicy:
-    """After ``max_failures`` wrong passwords in a row a user is locked out for ``lock_for``; a session lasts
-    ``session_lifetime``. ``secure_cookie``: the session cookie is Secure always (True), never (False), or when the
-    request came over HTTPS (None)."""
+    """After ``max_failures`` wrong passwords in a row a user is locked out for ``lock_for``; after
+    ``address_failures`` failed sign-ins from one client address within ``lock_for``, that address is refused until
+    then (the console's throttle, whatever the names tried); a session lasts ``session_lifetime``.
+    ``secure_cookie``: the session cookie is Secure always (True), never (False), or when the request came over HTTPS
+    (None)."""
 
     max_failures: int = 5
     lock_for: timedelta = timedelta(minutes=15)
     session_lifetime: timedelta = timedelta(hours=8)
     secure_cookie: bool | None = None
+    address_failures: int = 20
 
 
 _WHOLE: Final = re.compile(r"[0-9]{1,6}")
@@ -160,8 +163,9 @@ _SECURE: Final[Mapping[str, bool | None]] = {"auto": None, "always": True, "neve
 
 
 def policy_from_settings(environ: Mapping[str, str] | None = None) -> SignInPolicy:
-    """MOTCUA_CONSOLE_MAX_FAILURES (5), MOTCUA_CONSOLE_LOCK_MINUTES (15), MOTCUA_CONSOLE_SESSION_HOURS (8),
-    MOTCUA_CONSOLE_SECURE_COOKIE (auto, always or never); InvalidInput naming a setting that is not one."""
+    """MOTCUA_CONSOLE_MAX_FAILURES (5), MOTCUA_CONSOLE_LOCK_MINUTES (15), MOTCUA_CONSOLE_ADDRESS_FAILURES (20),
+    MOTCUA_CONSOLE_SESSION_HOURS (8), MOTCUA_CONSOLE_SECURE_COOKIE (auto, always or never); InvalidInput naming a
+    setting that is not one."""
     env = os.environ if environ is None else environ
     default = SignInPolicy()
 
@@ -179,6 +183,7 @@ def policy_from_settings(environ: Mapping[str, str] | None = None) -> SignInPoli
     return SignInPolicy(
         max_failures=whole("MOTCUA_CONSOLE_MAX_FAILURES", default.max_failures),
         lock_for=timedelta(minutes=whole("MOTCUA_CONSOLE_LOCK_MINUTES", 15)),
+        address_failures=whole("MOTCUA_CONSOLE_ADDRESS_FAILURES", default.address_failures),
         session_lifetime=timedelta(hours=whole("MOTCUA_CONSOLE_SESSION_HOURS", 8)),
         secure_cookie=_SECURE[secure],
     )

@@ -2,12 +2,13 @@
 
 - ``GET /console/sign-in``: the form. It carries a one-time token also set in a short-lived cookie
   (``motcua_signin``, double submit): a form posted from another site, which cannot read that cookie, is refused.
-- ``POST /console/sign-in``: name and password (:func:`~motcua.adapters.users.sign_in`: Argon2 verification,
-  lock-out after repeated failures). On success a *new* session is made, whatever session id the browser brought
-  (no fixation), and set in an HttpOnly, SameSite=Strict cookie, Secure over HTTPS; the browser goes on to
-  ``next`` (a console page of this site only). A refusal says the same thing for a wrong name, a wrong password,
-  a disabled or a locked-out user. While no user exists at all, the page says how the first one is made: the
-  setup page with the code ``motcua serve`` printed (:mod:`.setup`), or ``motcua user create``.
+- ``POST /console/sign-in``: name and password (:func:`~motcua.adapters.users.sign_in`: Argon2 verification, lock-out
+  after repeated failures), unless the client's address has failed too often lately (:mod:`.throttle`: ``429`` with
+  ``Retry-After``, the password not checked). On success a *new* session is made, whatever session id the browser
+  brought (no fixation), and set in an HttpOnly, SameSite=Strict cookie, Secure over HTTPS; the browser goes on to
+  ``next`` (a console page of this site only). A refusal says the same thing for a wrong name, a wrong password, a
+  disabled or a locked-out user. While no user exists at all, the page says how the first one is made: the setup page
+  with the code ``motcua serve`` printed (:mod:`.setup`), or ``motcua user create``.
 - ``POST /console/sign-out`` (with the session's CSRF token): the session is deleted and the cookie cleared.
 """
 
@@ -15,7 +16,9 @@
 
 import hmac
 import logging
+import math
 import secrets
+from datetime import timedelta
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -62,9 +65,14 @@ def routes(console: Console) -> APIRouter:
         expected = request.cookies.get(SIGN_IN_COOKIE, "")
         if not expected or not hmac.compare_digest(form_token.encode(), expected.encode()):
             raise PageError(403, "Biểu mẫu đăng nhập đã hết hạn. Hãy tải lại trang đăng nhập.")
-        now = console.clock.now()
+        now, host = console.clock.now(), request.client.host if request.client else None
+        wait = console.throttle.wait(host, now)
+        if wait is not None:
+            log.info("console.sign_in.throttled")  # never the address: personal data
+            return _throttled(console, request, target, wait)
         user = sign_in(console.users, name.strip(), password, now, console.policy)
         if user is None:
+            console.throttle.failed(host, now)
             log.info("console.sign_in.refused")
             return _form(console, request, target, error=_REFUSED, status_code=401)
         log.info("console.sign_in")
@@ -96,6 +104,14 @@ def start_session(console: Console, request: Request, name: str, target: str) ->
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION_COOKIE, session_id, max_age=int(console.policy.session_lifetime.total_seconds()),
                         path=PREFIX, secure=secure_cookie(console, request), httponly=True, samesite="strict")
+    return response
+
+
+def _throttled(console: Console, request: Request, target: str, wait: timedelta) -> Response:
+    minutes = max(1, math.ceil(wait.total_seconds() / 60))
+    response = _form(console, request, target, status_code=429, error=(
+        f"Có quá nhiều lần đăng nhập không thành công từ địa chỉ này. Hãy thử lại sau {minutes} phút."))
+    response.headers["Retry-After"] = str(max(1, math.ceil(wait.total_seconds())))
     return response
 
 

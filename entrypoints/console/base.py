@@ -40,6 +40,7 @@ from motcua.adapters.bootstrap import Motcua
 from motcua.adapters.keys import RecordSweep
 from motcua.adapters.users import CONSOLE_ROLES, SignInPolicy, UserStore, session_key
 from motcua.entrypoints.console.first_run import FirstRun
+from motcua.entrypoints.console.throttle import AddressThrottle
 from motcua.workflow.access.cases import ScopedCases
 from motcua.workflow.access.scope import Scope
 from motcua.workflow.engine.clock import Clock, SystemClock, to_vietnam_time
@@ -182,6 +183,11 @@ class Console:
     policy: SignInPolicy = field(default_factory=SignInPolicy)
     templates: Jinja2Templates = field(default_factory=_templates)
     first_run: FirstRun = field(default_factory=FirstRun)
+
+    @cached_property
+    def throttle(self) -> AddressThrottle:
+        """Failed sign-ins per client address (:mod:`~motcua.entrypoints.console.throttle`), by the policy."""
+        return AddressThrottle(limit=self.policy.address_failures, window=self.policy.lock_for)
 
     @cached_property
     def record_sweep(self) -> RecordSweep:

@@ -27,6 +27,7 @@ from motcua.entrypoints.cli.main import app as cli
 from motcua.entrypoints.console import desk
 from motcua.entrypoints.console.app import mount_console
 from motcua.entrypoints.console.base import CONSOLE_POLICY, SESSION_COOKIE, Console, safe_next
+from motcua.entrypoints.console.throttle import AddressThrottle, address_key
 from motcua.entrypoints.http.serve import built_app
 from motcua.workflow.errors import InvalidInput, StorageUnavailable
 from tests.unit.console.console_a import (
@@ -321,10 +322,12 @@ def test_console_roles_are_known_to_no_workflow_and_names_are_shaped() -> None:
 def test_the_sign_in_policy_is_read_from_the_settings() -> None:
     assert policy_from_settings({}) == SignInPolicy()
     chosen = policy_from_settings({"MOTCUA_CONSOLE_MAX_FAILURES": "3", "MOTCUA_CONSOLE_LOCK_MINUTES": "60",
-                                   "MOTCUA_CONSOLE_SESSION_HOURS": "1", "MOTCUA_CONSOLE_SECURE_COOKIE": "always"})
-    assert chosen == SignInPolicy(3, timedelta(minutes=60), timedelta(hours=1), secure_cookie=True)
+                                   "MOTCUA_CONSOLE_SESSION_HOURS": "1", "MOTCUA_CONSOLE_SECURE_COOKIE": "always",
+                                   "MOTCUA_CONSOLE_ADDRESS_FAILURES": "50"})
+    assert chosen == SignInPolicy(3, timedelta(minutes=60), timedelta(hours=1), secure_cookie=True,
+                                  address_failures=50)
     for name, value in (("MOTCUA_CONSOLE_MAX_FAILURES", "0"), ("MOTCUA_CONSOLE_LOCK_MINUTES", "ten"),
-                        ("MOTCUA_CONSOLE_SECURE_COOKIE", "yes")):
+                        ("MOTCUA_CONSOLE_SECURE_COOKIE", "yes"), ("MOTCUA_CONSOLE_ADDRESS_FAILURES", "-1")):
         with pytest.raises(InvalidInput) as refused:
             policy_from_settings({name: value})
         assert refused.value.field == name
@@ -356,3 +359,68 @@ def test_the_server_motcua_serve_builds_serves_the_console() -> None:
         page = browser.get("/console/sign-in")
         assert page.status_code == 200 and "Đăng nhập" in page.text
         assert page.headers["content-security-policy"] == CONSOLE_POLICY
+
+
+# -- the per-address throttle --------------------------------------------------------------------------------------
+
+
+def _from(office: Site, host: str) -> TestClient:
+    return TestClient(office.app, follow_redirects=False, client=(host, 50000))
+
+
+def test_one_address_guessing_at_many_names_is_throttled_not_the_others(office: Site, caplog: pytest.LogCaptureFixture,
+                                                                        ) -> None:
+    """Password spraying: one guess at each of many users locks none of them out; the address is stopped instead,
+    the password not even checked — and an office at another address signs in as usual."""
+    limit = SignInPolicy().address_failures
+    for number in range(limit + 1):
+        office.add_user(f"user{number}", ["officer"])
+    sprayer = _from(office, "203.0.113.7")
+    with caplog.at_level(logging.INFO):
+        for number in range(limit):
+            assert office.sign_in(sprayer, f"user{number}", "Mat-khau-pho-bien-1").status_code == 401
+        stopped = office.sign_in(sprayer, f"user{limit}")  # the right password: refused all the same
+    assert stopped.status_code == 429 and int(stopped.headers["Retry-After"]) == 15 * 60
+    assert "quá nhiều lần đăng nhập không thành công từ địa chỉ này" in stopped.text
+    assert "Hãy thử lại sau 15 phút" in stopped.text and SESSION_COOKIE not in stopped.cookies
+    assert office.users.user(f"user{limit}").failures == 0  # not counted at the user: its password was not checked
+    assert all(office.users.user(f"user{number}").failures == 1 for number in range(limit))
+    assert "203.0.113.7" not in caplog.text  # an address is personal data: never logged
+    assert office.sign_in(_from(office, "198.51.100.20"), f"user{limit}").status_code == 303
+    office.clock.advance(SignInPolicy().lock_for)
+    assert office.sign_in(sprayer, f"user{limit}").status_code == 303  # the window has ended
+
+
+def test_an_ipv6_client_is_counted_by_its_64_network() -> None:
+    throttle = AddressThrottle(limit=2)
+    now = START
+    throttle.failed("2001:db8:1:2::10", now)
+    throttle.failed("2001:db8:1:2:ffff::99", now)  # another address of the same /64
+    assert throttle.wait("2001:db8:1:2::abcd", now) == throttle.window
+    assert throttle.wait("2001:db8:1:3::10", now) is None  # the next /64
+    assert address_key("::ffff:192.0.2.1") == "192.0.2.1" == address_key("192.0.2.1")
+    assert address_key(None) == address_key("") == ""
+
+
+def test_a_success_does_not_clear_the_address_count(office: Site) -> None:
+    """An account of the attacker's own, signed into now and then, must not reset the count; the limit is the
+    policy's (MOTCUA_CONSOLE_ADDRESS_FAILURES), the window its lock-out's."""
+    office.add_user("own", ["officer"])
+    console = Console(office.motcua, office.users, office.clock, SignInPolicy(address_failures=3))
+    assert console.throttle.limit == 3 and console.throttle.window == SignInPolicy().lock_for
+    app = FastAPI()
+    mount_console(app, console)
+    client = TestClient(app, follow_redirects=False, client=("192.0.2.9", 50000))
+    for _ in range(2):
+        assert office.sign_in(client, "own", "wrong-password!").status_code == 401
+    assert office.sign_in(client, "own").status_code == 303  # a success in between …
+    assert office.sign_in(client, "nobody", "wrong-password!").status_code == 401
+    assert office.sign_in(client, "own").status_code == 429  # … did not reset the count: three failures
+
+
+def test_the_throttle_forgets_the_least_recently_failed_address_past_its_capacity() -> None:
+    throttle = AddressThrottle(limit=1, capacity=2)
+    for host in ("192.0.2.1", "192.0.2.2", "192.0.2.3"):
+        throttle.failed(host, START)
+    assert throttle.wait("192.0.2.1", START) is None  # forgotten
+    assert throttle.wait("192.0.2.2", START) is not None and throttle.wait("192.0.2.3", START) is not None

@@ -1,0 +1,83 @@
+"""Failed sign-ins counted per client address, beside the per-user lock-out.
+
+The lock-out of :func:`~motcua.adapters.users.sign_in` stops guesses at one user; a guess at each of many users (one
+common password tried on every name of a province, *password spraying*) locks none of them out. So the console also
+counts the failed sign-ins of each client address: after ``limit`` of them within ``window`` of the address's first
+one, the address's sign-ins are refused, without checking the password, until the window ends (``429``, with
+``Retry-After``). A success does not clear the count (an account of the attacker's own would otherwise reset it).
+
+The address is the one uvicorn gives the request: the peer's, or the client a trusted proxy names in
+``X-Forwarded-For`` (``FORWARDED_ALLOW_IPS``). IPv6 addresses count by their /64 network, the block one machine is
+usually given. The counts are kept in the process's memory, at most ``capacity`` addresses (the least recently failed
+one is forgotten first), and never written to a log: an address is personal data. With ``motcua serve --workers N``
+each process counts on its own.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+__all__ = ["AddressThrottle", "address_key"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Count:
+    since: datetime
+    failures: int
+
+
+def address_key(host: str | None) -> str:
+    """The key an address is counted under: an IPv6 address's /64 network, any other address as given (a client
+    without an address — a test client, a Unix socket — is one key, ``""``)."""
+    if not host:
+        return ""
+    try:
+        parsed = ipaddress.ip_address(host)
+    except ValueError:
+        return host[:100]
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:  # ::ffff:a.b.c.d, an IPv4 client on a dual-stack socket
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return str(parsed)
+
+
+@dataclass
+class AddressThrottle:
+    """At most ``limit`` failed sign-ins from one address within ``window`` of its first (see the module doc)."""
+
+    limit: int = 20
+    window: timedelta = timedelta(minutes=15)
+    capacity: int = 10_000
+    _counts: OrderedDict[str, _Count] = field(default_factory=OrderedDict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def wait(self, host: str | None, now: datetime) -> timedelta | None:
+        """How long sign-ins from ``host`` are still refused at ``now``; None when they are not."""
+        key = address_key(host)
+        with self._lock:
+            count = self._current(key, now)
+            if count is None or count.failures < self.limit:
+                return None
+            return count.since + self.window - now
+
+    def failed(self, host: str | None, now: datetime) -> None:
+        """Count a failed sign-in from ``host`` at ``now``."""
+        key = address_key(host)
+        with self._lock:
+            count = self._current(key, now)
+            self._counts[key] = _Count(now, 1) if count is None else _Count(count.since, count.failures + 1)
+            self._counts.move_to_end(key)
+            while len(self._counts) > self.capacity:
+                self._counts.popitem(last=False)
+
+    def _current(self, key: str, now: datetime) -> _Count | None:
+        count = self._counts.get(key)
+        if count is not None and now >= count.since + self.window:
+            del self._counts[key]
+            return None
+        return count

@@ -124,6 +124,28 @@ def test_action_firing_an_undeclared_trigger(motcua: Motcua, tmp_path: Path) -> 
     assert any("fires triggers ['escalate']" in p for p in error.problems)
 
 
+def test_a_trigger_timers_fire_is_a_timer_the_system_may_fire(motcua: Motcua, tmp_path: Path) -> None:
+    """The worker fires a timer as the system: a trigger an action's timers fire that does not allow the role
+    ``system`` (or is not declared ``timer: true``) failed every time it fell due, long after the definition loaded."""
+    document = _document()
+    document["triggers"]["mark_overdue"]["roles"] = ["officer"]
+    document["triggers"]["escalate"]["timer"] = False
+    document["triggers"]["mark_due_soon"]["roles"] = ["officer", "system"]
+    error = _problems(motcua, tmp_path, document)
+    fired = "is fired by the timers of ['resume_clock', 'start_clock']"
+    assert [p for p in error.problems if "timer" in p] == [
+        f"trigger 'escalate' {fired} but is not declared 'timer: true'",
+        f"trigger 'mark_overdue' {fired} but does not allow the role 'system'",
+    ]
+
+
+def test_a_timer_trigger_the_system_may_not_fire_is_refused(motcua: Motcua, tmp_path: Path) -> None:
+    document = _document()
+    document["triggers"]["rate"]["timer"] = True
+    error = _problems(motcua, tmp_path, document)
+    assert error.problems == ("trigger 'rate' is declared 'timer: true' but does not allow the role 'system'",)
+
+
 def test_undeclared_role(motcua: Motcua, tmp_path: Path) -> None:
     document = _document()
     document["triggers"]["approve"]["roles"] = ["chairman"]

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Final
 
 from motcua.workflow.engine.definition import DataField, TransitionSpec, WorkflowDefinition
+from motcua.workflow.engine.model import SYSTEM_ROLE
 from motcua.workflow.engine.queries import INDEX_KEYS
 from motcua.workflow.engine.registry import Registry
 from motcua.workflow.errors import InvalidDefinition
@@ -26,6 +27,7 @@ __all__ = [
     "check_registered_names",
     "check_roles_declared",
     "check_states_reachable",
+    "check_timers",
     "validate",
 ]
 
@@ -142,6 +144,25 @@ def check_registered_names(definition: WorkflowDefinition, registry: Registry) -
     return problems
 
 
+def check_timers(definition: WorkflowDefinition, registry: Registry) -> list[str]:
+    """A trigger the timers of an action fire is declared ``timer: true``, and every timer trigger allows the role
+    :data:`SYSTEM_ROLE`: else each timer fails when it falls due, long after the definition loaded."""
+    used = {a for _, t in _transitions(definition) for a in t.actions} | set(definition.opening.actions)
+    firing: dict[str, list[str]] = {}
+    for action in sorted(used & set(registry.actions)):
+        for trigger in registry.actions[action].fires:
+            firing.setdefault(trigger, []).append(action)
+    problems = []
+    for trigger, spec in definition.triggers.items():
+        if trigger in firing and not spec.timer:
+            problems.append(f"trigger {trigger!r} is fired by the timers of {firing[trigger]} but is not declared "
+                            "'timer: true'")
+        if (trigger in firing or spec.timer) and SYSTEM_ROLE not in spec.roles:
+            why = f"is fired by the timers of {firing[trigger]}" if trigger in firing else "is declared 'timer: true'"
+            problems.append(f"trigger {trigger!r} {why} but does not allow the role {SYSTEM_ROLE!r}")
+    return problems
+
+
 def check_index(definition: WorkflowDefinition, registry: Registry) -> list[str]:
     """The index declares known search keys, each read from at least one attribute, none twice."""
     problems = []
@@ -193,6 +214,7 @@ CHECKS: tuple[Check, ...] = (
     check_final_states_are_final,
     check_states_reachable,
     check_registered_names,
+    check_timers,
     check_index,
     check_personal_fields,
 )

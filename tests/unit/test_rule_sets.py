@@ -106,6 +106,15 @@ def test_par766_points_are_data() -> None:
 # --- what the loader and the rule book refuse -------------------------------------------------
 
 
+def test_a_rule_set_without_an_indicator_the_reports_score_is_refused_at_load(tmp_path: Path) -> None:
+    """The Decision 766 scorecard reads every scored indicator's points from the rule set: one renamed (its points
+    still adding up) loaded, then every scorecard of its period failed with NotFound."""
+    copy_rules(tmp_path, nd118_2025="key: online_payment\n=>key: online_payments\n")
+    problem, = load_error(tmp_path).problems
+    assert problem.startswith("rule set nd118-2025: par766:")
+    assert "the reports score indicators this rule set lacks: online_payment" in problem
+
+
 def test_overlapping_rule_sets_are_rejected(tmp_path: Path) -> None:
     copy_rules(tmp_path, nd61_2018="effective_to: 2025-06-30=>effective_to: 2025-07-15")
     error = load_error(tmp_path)

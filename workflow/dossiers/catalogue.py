@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, time, timedelta
 from itertools import pairwise
-from typing import Literal, Protocol, TypeVar, get_args
+from typing import Final, Literal, Protocol, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -27,6 +27,7 @@ __all__ = [
     "ORIGIN_VERSION",
     "RECEIVED_FORMS",
     "REQUIRED_FORMS",
+    "SCORED_INDICATORS",
     "Authority",
     "Catalogue",
     "Channel",
@@ -670,10 +671,18 @@ class Par766(_Frozen):
         raise NotFound("indicator", f"no Decision 766 indicator {key!r} in this rule set")
 
 
+SCORED_INDICATORS: Final = ("progress", "online_share", "e_result", "digitised_dossiers", "handling_satisfaction",
+                             "online_payment", "dossier_sync", "petition_on_time", "petition_satisfaction")
+"""The indicators the Decision 766 scorecard scores (:mod:`motcua.workflow.reports.par766`): every rule set gives
+their points and thresholds."""
+
+
 def _par766_problems(par: Par766) -> list[str]:
     problems = [
         f"indicator {i.key!r} names unknown group {i.group!r}" for i in par.indicators if i.group not in par.groups
     ]
+    if lacking := [key for key in SCORED_INDICATORS if key not in {i.key for i in par.indicators}]:
+        problems.append(f"the reports score indicators this rule set lacks: {', '.join(lacking)}")
     keys = [i.key for i in par.indicators]
     problems.extend(f"indicator {key!r} is listed twice" for key in sorted({k for k in keys if keys.count(k) > 1}))
     for name, group in par.groups.items():

@@ -205,6 +205,42 @@ def test_a_fields_min_and_max_are_checked_when_the_definition_loads(
     assert problem in str(raised.value)
 
 
+@pytest.mark.parametrize(("field", "problem"), [
+    ({"type": "choice"}, "a choice lists at least one choice"),
+    ({"type": "choice", "choices": []}, "a choice lists at least one choice"),
+    ({"type": "integer", "choices": ["1", "2"]},
+     "`choices` are given for a choice only, not for a field of type integer"),
+])
+def test_a_fields_choices_are_a_choices_only_and_one_at_least(tmp_path: Path, field: dict[str, Any],
+                                                              problem: str) -> None:
+    """A choice without choices stopped the process with an AssertionError of pydantic's naming neither file nor
+    field; choices given to another type were dropped, the field taking any value."""
+    document = _document()
+    document["triggers"]["request_payment"]["data"]["amount"] = {"required": True, **field}
+    path = _write(tmp_path, document)
+    with pytest.raises(InvalidDefinition) as raised:
+        load_definition(path)
+    assert raised.value.source == str(path)
+    assert raised.value.problems == (f"triggers.request_payment.data.amount: Value error, {problem}",)
+
+
+def test_a_when_names_other_regions_only(motcua: Motcua, tmp_path: Path) -> None:
+    """``when`` holds the states *other* regions must be in: naming the transition's own region made a second,
+    silent source that, disjoint from the first, left the transition dead."""
+    document = _document()
+    document["triggers"]["approve"]["transitions"][0]["when"] = {"lifecycle": ["returned"]}
+    error = _problems(motcua, tmp_path, document)
+    assert error.problems == ("trigger 'approve': 'when' names the transition's own region 'lifecycle'",)
+
+
+def test_a_region_gives_every_state_a_status_code_or_none(motcua: Motcua, tmp_path: Path) -> None:
+    """A dossier in a lifecycle state without its DVCQG code was refused only when synchronised, long after loading."""
+    document = _document()
+    del document["regions"]["lifecycle"]["states"]["processing"]["status_code"]
+    error = _problems(motcua, tmp_path, document)
+    assert error.problems == ("region 'lifecycle': states ['processing'] have no status_code, the others have one",)
+
+
 def test_the_shipped_amounts_and_counts_are_never_negative(motcua: Motcua) -> None:
     triggers = motcua.workflows.latest("tthc-dossier").definition.triggers
     assert triggers["request_payment"].data["amount"].min == 0

@@ -27,6 +27,7 @@ __all__ = [
     "check_registered_names",
     "check_roles_declared",
     "check_states_reachable",
+    "check_status_codes",
     "check_timers",
     "validate",
 ]
@@ -67,6 +68,9 @@ def check_references(definition: WorkflowDefinition, registry: Registry) -> list
 def _when_problems(definition: WorkflowDefinition, trigger: str, transition: TransitionSpec) -> list[str]:
     problems = []
     for region_name, states in transition.when.items():
+        if region_name == transition.region:
+            problems.append(f"trigger {trigger!r}: 'when' names the transition's own region {region_name!r}")
+            continue
         region = definition.regions.get(region_name)
         if region is None:
             problems.append(f"trigger {trigger!r}: 'when' names unknown region {region_name!r}")
@@ -74,6 +78,16 @@ def _when_problems(definition: WorkflowDefinition, trigger: str, transition: Tra
         unknown = sorted(set(states) - set(region.states))
         if unknown:
             problems.append(f"trigger {trigger!r}: 'when' region {region_name!r} has no states {unknown}")
+    return problems
+
+
+def check_status_codes(definition: WorkflowDefinition, registry: Registry) -> list[str]:
+    """A region gives every state a status code (the DVCQG ``TrangThaiHoSo`` of a dossier) or none."""
+    problems = []
+    for name, region in definition.regions.items():
+        lacking = sorted(state for state, spec in region.states.items() if spec.status_code is None)
+        if lacking and len(lacking) < len(region.states):
+            problems.append(f"region {name!r}: states {lacking} have no status_code, the others have one")
     return problems
 
 
@@ -210,6 +224,7 @@ def check_personal_fields(definition: WorkflowDefinition, registry: Registry) ->
 CHECKS: tuple[Check, ...] = (
     check_one_initial_state,
     check_references,
+    check_status_codes,
     check_roles_declared,
     check_final_states_are_final,
     check_states_reachable,

@@ -20,6 +20,7 @@ from typing import Final, Literal, Protocol, TypeVar, get_args
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from motcua.workflow.dossiers.internal_process import ProcessStep, steps_problems
+from motcua.workflow.engine.definition import SAFE_INTEGER
 from motcua.workflow.errors import InvalidDefinition, NoRuleSetInForce, NotFound, UnknownProcedure, UnknownRuleSet
 
 __all__ = [
@@ -94,10 +95,16 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+PROCESSING_TIME_MAX: Final = 366
+"""The longest processing time, in any unit: a year of days (the longest shipped is 60 working days). A typo of a few
+digits more ran every reception past the years the calendar holds."""
+MONEY_MAX: Final = SAFE_INTEGER  # đồng: exact in the JSON a dossier's attributes are kept in
+
+
 class ProcessingTime(_Frozen):
     """A legal processing time: ``amount`` units; 0 working days means "within the day"."""
 
-    amount: int = Field(ge=0)
+    amount: int = Field(ge=0, le=PROCESSING_TIME_MAX)
     unit: TimeUnit
 
 
@@ -191,10 +198,10 @@ class FeeEntry(_Frozen):
     since: date | None = None
     until: date | None = None
     kind: FeeKind
-    amount: int | None = Field(default=None, ge=0)
+    amount: int | None = Field(default=None, ge=0, le=MONEY_MAX)
     first_pages: int | None = Field(default=None, ge=1)
-    then: int | None = Field(default=None, ge=0)
-    cap: int | None = Field(default=None, ge=1)
+    then: int | None = Field(default=None, ge=0, le=MONEY_MAX)
+    cap: int | None = Field(default=None, ge=1, le=MONEY_MAX)
     per: str | None = Field(default=None, min_length=1)
     basis: str | None = Field(default=None, min_length=1)
     resolution: str | None = Field(default=None, min_length=1)

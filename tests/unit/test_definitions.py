@@ -146,6 +146,18 @@ def test_a_timer_trigger_the_system_may_not_fire_is_refused(motcua: Motcua, tmp_
     assert error.problems == ("trigger 'rate' is declared 'timer: true' but does not allow the role 'system'",)
 
 
+def test_a_transition_an_earlier_unconditional_one_always_takes_first_is_refused(motcua: Motcua,
+                                                                                 tmp_path: Path) -> None:
+    """Of a trigger's transitions from one state of a region, the first whose guards and ``when`` hold is taken: one
+    after an unconditional transition from the same state was never taken, silently."""
+    document = _document()
+    transitions = document["triggers"]["approve"]["transitions"]
+    transitions.append({**transitions[0], "dest": "processing", "actions": []})
+    error = _problems(motcua, tmp_path, document)
+    assert error.problems == ("trigger 'approve': transition 2 of region 'lifecycle' is never taken from "
+                              "['awaiting_approval']: transition 1 has no guard and no 'when'",)
+
+
 def test_undeclared_role(motcua: Motcua, tmp_path: Path) -> None:
     document = _document()
     document["triggers"]["approve"]["roles"] = ["chairman"]

@@ -29,6 +29,7 @@ __all__ = [
     "check_states_reachable",
     "check_status_codes",
     "check_timers",
+    "check_transitions_taken",
     "validate",
 ]
 
@@ -88,6 +89,25 @@ def check_status_codes(definition: WorkflowDefinition, registry: Registry) -> li
         lacking = sorted(state for state, spec in region.states.items() if spec.status_code is None)
         if lacking and len(lacking) < len(region.states):
             problems.append(f"region {name!r}: states {lacking} have no status_code, the others have one")
+    return problems
+
+
+def check_transitions_taken(definition: WorkflowDefinition, registry: Registry) -> list[str]:
+    """Of a trigger's transitions from one state of a region the first whose guards and ``when`` hold is taken: none
+    may follow, from the same state, one that has neither (it would never be taken)."""
+    problems = []
+    for trigger, spec in definition.triggers.items():
+        taken_always: dict[tuple[str, str], int] = {}  # (region, state) → the unconditional transition, 1-based
+        for number, transition in enumerate(spec.transitions, start=1):
+            shadowed = {taken_always[(transition.region, state)] for state in transition.source
+                        if (transition.region, state) in taken_always}
+            if shadowed:
+                states = sorted(state for state in transition.source if (transition.region, state) in taken_always)
+                problems.append(f"trigger {trigger!r}: transition {number} of region {transition.region!r} is never "
+                                f"taken from {states}: transition {min(shadowed)} has no guard and no 'when'")
+            if not transition.guards and not transition.when:
+                for state in transition.source:
+                    taken_always.setdefault((transition.region, state), number)
     return problems
 
 
@@ -225,6 +245,7 @@ CHECKS: tuple[Check, ...] = (
     check_one_initial_state,
     check_references,
     check_status_codes,
+    check_transitions_taken,
     check_roles_declared,
     check_final_states_are_final,
     check_states_reachable,

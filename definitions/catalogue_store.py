@@ -111,7 +111,8 @@ class CatalogueStore:
         path = self.root / CURRENT_FILE
         try:
             with path.open("rb") as file:  # a revision number: a few bytes, whatever the file holds
-                text = file.read(_CURRENT_MAX_BYTES).decode("utf-8").strip()
+                content = file.read(_CURRENT_MAX_BYTES + 1)
+            text = "" if len(content) > _CURRENT_MAX_BYTES else content.decode("utf-8").strip()
         except FileNotFoundError:
             return None
         except (OSError, UnicodeDecodeError) as error:  # a directory, unreadable, not UTF-8

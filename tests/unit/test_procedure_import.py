@@ -651,7 +651,7 @@ def test_bieu06_exports_quote_what_a_spreadsheet_would_run(tmp_path: Path) -> No
     assert [(cell.value, cell.data_type) for cell in cells] == [("=HYPERLINK(\"http://x\") (HT)", "s")]
 
 
-@pytest.mark.parametrize("current", [b"\xc2\xb2\n", b"\xff1\n", b"-1\n", None])  # "²" passes str.isdigit; a directory
+@pytest.mark.parametrize("current", [b"\xc2\xb2\n", b"\xff1\n", b"-1\n", b"1" + b" " * 80 + b"2\n", None])
 def test_a_current_file_that_names_no_revision_is_an_invalid_definition_naming_it(tmp_path: Path,
                                                                                   current: bytes | None) -> None:
     root = tmp_path / "catalogue"

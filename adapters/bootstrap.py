@@ -103,8 +103,8 @@ def procedure_catalogue(environ: Mapping[str, str] | None = None) -> Catalogue:
     """The catalogue in use: the current revision of ``MOTCUA_PROCEDURES_DIR``, or the shipped one when it is unset
     or holds no revision yet."""
     root = procedures_dir(environ=environ)
-    current = CatalogueStore(root).current() if root is not None else None
-    return load_procedures() if current is None else load_procedures(current, legacy_fees=False)
+    current = CatalogueStore(root).current_catalogue() if root is not None else None
+    return load_procedures() if current is None else current
 
 
 def database_url(explicit: str | None = None) -> str:

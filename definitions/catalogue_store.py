@@ -35,6 +35,7 @@ from typing import Final
 import yaml
 
 from motcua.definitions.catalogue import load_procedures
+from motcua.workflow.dossiers.catalogue import Catalogue
 from motcua.workflow.engine.bounds import json_document
 from motcua.workflow.errors import InvalidDefinition, InvalidInput
 
@@ -46,6 +47,8 @@ _REVISIONS: Final = "revisions"
 _STAGING: Final = ".staging-"
 _LOCK: Final = ".lock"
 _STEM: Final = re.compile(r"[a-z][a-z0-9_-]*")
+_NUMBER: Final = re.compile(r"[0-9]{1,9}")  # a revision's number; str.isdigit() also takes "²", which int() refuses
+_CURRENT_MAX_BYTES: Final = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,12 +108,17 @@ class CatalogueStore:
 
     def current_revision(self) -> int | None:
         """The revision in use; ``None`` before the first one is written (the shipped catalogue is in use)."""
+        path = self.root / CURRENT_FILE
         try:
-            text = (self.root / CURRENT_FILE).read_text(encoding="utf-8").strip()
+            with path.open("rb") as file:  # a revision number: a few bytes, whatever the file holds
+                content = file.read(_CURRENT_MAX_BYTES + 1)
+            text = "" if len(content) > _CURRENT_MAX_BYTES else content.decode("utf-8").strip()
         except FileNotFoundError:
             return None
-        if not text.isdigit() or not self.directory(int(text)).is_dir():
-            raise InvalidDefinition(str(self.root / CURRENT_FILE), [f"names no revision of {self.revisions_dir}"])
+        except (OSError, UnicodeDecodeError) as error:  # a directory, unreadable, not UTF-8
+            raise InvalidDefinition(str(path), [f"cannot read the revision in use: {error}"]) from None
+        if not _NUMBER.fullmatch(text) or not self.directory(int(text)).is_dir():
+            raise InvalidDefinition(str(path), [f"names no revision of {self.revisions_dir}"])
         return int(text)
 
     def current(self) -> Path | None:
@@ -118,13 +126,31 @@ class CatalogueStore:
         revision = self.current_revision()
         return None if revision is None else self.directory(revision)
 
+    def current_catalogue(self) -> Catalogue | None:
+        """The catalogue of the revision in use (:meth:`load`), or ``None`` before the first one is written."""
+        revision = self.current_revision()
+        return None if revision is None else self.load(revision)
+
+    def load(self, revision: int) -> Catalogue:
+        """The catalogue of ``revision``, which must hold the procedures its manifest counts: a revision is written
+        whole and never edited, and one that lost a field file since (or all of them) is refused, not served with
+        procedures missing."""
+        directory = self.directory(revision)
+        catalogue = load_procedures(directory, legacy_fees=False)
+        counted = self.manifest(revision).procedures
+        if len(catalogue) != counted:
+            raise InvalidDefinition(str(directory), [
+                f"holds {len(catalogue)} procedures but its manifest counts {counted}: a revision is never edited "
+                "by hand — import the list again, or roll back to another revision"])
+        return catalogue
+
     def directory(self, revision: int) -> Path:
         return self.revisions_dir / f"{revision:06d}"
 
     def revisions(self) -> list[int]:
         if not self.revisions_dir.is_dir():
             return []
-        return sorted(int(path.name) for path in self.revisions_dir.iterdir() if path.name.isdigit())
+        return sorted(int(path.name) for path in self.revisions_dir.iterdir() if _NUMBER.fullmatch(path.name))
 
     def manifest(self, revision: int) -> Manifest:
         path = self.directory(revision) / MANIFEST_FILE
@@ -187,7 +213,7 @@ class CatalogueStore:
                 raise InvalidInput("revision", f"revision {current} replaced the shipped catalogue: give --to N")
             if target not in self.revisions():
                 raise InvalidInput("revision", f"no revision {target} in {self.revisions_dir}")
-            load_procedures(self.directory(target), legacy_fees=False)  # one that no longer loads stays unused
+            self.load(target)  # one that no longer loads stays unused
             try:
                 self._point(target)
             except OSError as error:
@@ -222,7 +248,7 @@ class CatalogueStore:
             text = (self.root / CURRENT_FILE).read_text(encoding="utf-8").strip()
         except OSError:
             return None
-        return int(text) if text.isdigit() else None
+        return int(text) if _NUMBER.fullmatch(text) else None
 
     def _point(self, revision: int) -> None:
         pending = self.root / f"{CURRENT_FILE}.tmp"

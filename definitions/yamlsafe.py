@@ -1,24 +1,27 @@
 """YAML loading without YAML 1.1 surprises.
 
-``yaml.safe_load`` turns ``on``/``off``/``yes``/``no`` into booleans and ``13:30`` into the base-60
-integer 810. Definitions are written by people, so this loader only accepts ``true``/``false`` as
-booleans, reads ``13:30`` as the string it looks like, and refuses a mapping that repeats a key.
+``yaml.safe_load`` turns ``on``/``off``/``yes``/``no`` into booleans, ``13:30`` into the base-60
+integer 810 and ``010`` into the octal 8. Definitions are written by people, so this loader only accepts
+``true``/``false`` as booleans, reads ``13:30`` and ``010`` as the strings they look like, refuses a mapping that
+repeats a key, and builds only what JSON has a type for (no ``!!binary``, ``!!set``, ``!!omap``, ``!!pairs``).
 
 A definition is an input like any other (:mod:`motcua.workflow.engine.bounds`): a file of at most 1 MiB, nested at
 most 16 deep, with no anchors or aliases, checked before its values are built (building them recurses, and aliases
 multiply them); every key one line of at most 64 characters, every text at most 2,000 with no control character but
-tabs and line breaks. The loaders add their own bounds (a procedure's name, a plan's codes). Every text is read
-in NFC, as all text motcua stores: a name typed decomposed on one system is the same name typed composed on another.
+tabs and line breaks, every number finite (no ``.inf``, ``.nan``). The loaders add their own bounds (a procedure's
+name, a plan's codes). Every text is read in NFC, as all text motcua stores: a name typed decomposed on one system is
+the same name typed composed on another.
 """
 
 from __future__ import annotations
 
 import datetime
+import math
 import re
 import unicodedata
 from collections.abc import Hashable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NoReturn
 
 import yaml
 
@@ -41,9 +44,9 @@ DEFINITION_DEPTH_MAX: Final = 16  # mappings and lists nested in one file; the d
 _BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 _INT = re.compile(
     r"""^(?:[-+]?0b[0-1_]+
-    |[-+]?0[0-7_]+
     |[-+]?(?:0|[1-9][0-9_]*)
-    |[-+]?0x[0-9a-fA-F_]+)$""",
+    |[-+]?0x[0-9a-fA-F_]+)$""",  # no YAML 1.1 octal: 010 is the text "010" (as 08 is), never 8
+
     re.X,
 )
 _FLOAT = re.compile(
@@ -54,6 +57,10 @@ _FLOAT = re.compile(
     re.X,
 )
 _REPLACED_TAGS = frozenset({"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
+# values JSON has no type for: bytes a text field would take as its text past every bound, an unordered set, mappings
+# that repeat their keys
+_REFUSED_TAGS = ("tag:yaml.org,2002:binary", "tag:yaml.org,2002:set", "tag:yaml.org,2002:omap",
+                 "tag:yaml.org,2002:pairs")
 
 
 if TYPE_CHECKING:
@@ -90,8 +97,15 @@ class DefinitionLoader(_SafeBase):
                 None, None, f"invalid date {node.value!r}: {exc}", node.start_mark
             ) from exc
 
+    def construct_refused(self, node: yaml.Node) -> NoReturn:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.tag} is not read in definitions (JSON has no type for it)", node.start_mark
+        )
+
 
 DefinitionLoader.add_constructor("tag:yaml.org,2002:timestamp", DefinitionLoader.construct_yaml_timestamp)
+for _tag in _REFUSED_TAGS:
+    DefinitionLoader.add_constructor(_tag, DefinitionLoader.construct_refused)
 
 
 def _install_resolvers() -> None:
@@ -175,13 +189,16 @@ def _line(event: yaml.Event) -> int:
 def bound_problems(document: object) -> list[tuple[tuple[int | str, ...], str]]:
     """Where (a path of keys and indexes) and what is wrong with each text of ``document``: every key is one line
     of at most :data:`~motcua.workflow.engine.bounds.CODE_MAX` characters, every text at most
-    :data:`~motcua.workflow.engine.bounds.TEXT_MAX`, with no control character but tabs and line breaks."""
+    :data:`~motcua.workflow.engine.bounds.TEXT_MAX`, with no control character but tabs and line breaks; every
+    number finite."""
     problems: list[tuple[tuple[int | str, ...], str]] = []
     pending: list[tuple[tuple[int | str, ...], object]] = [((), document)]
     while pending:
         where, value = pending.pop()
         if isinstance(value, str) and (problem := text_problem(value, TEXT_MAX)):
             problems.append((where, problem))
+        elif isinstance(value, float) and not math.isfinite(value):  # .inf, .nan, 1.0e999: never a bound nor a count
+            problems.append((where, "not a finite number"))
         elif isinstance(value, dict):
             for key, item in value.items():
                 key_problem = line_problem(key, CODE_MAX) if isinstance(key, str) else None

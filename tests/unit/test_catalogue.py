@@ -220,6 +220,20 @@ def test_rejects_negative_fee(tmp_path: Path) -> None:
     assert "procedure 1.000001: fee" in problems_of(tmp_path)
 
 
+@pytest.mark.parametrize(("edit", "problem"), [
+    (("direct: {amount: 3,", "direct: {amount: 999999999990,"),
+     "procedure 1.000001: processing_time.direct.amount: Input should be less than or equal to 366"),
+    (("fee: 0", "fee: 100000000000000000000"),
+     "procedure 1.000001: fee: Input should be less than or equal to 9007199254740991"),
+])
+def test_rejects_a_time_or_a_fee_no_calendar_or_ledger_holds(tmp_path: Path, edit: tuple[str, str],
+                                                              problem: str) -> None:
+    """A processing time of a trillion working days loaded, and every reception of the procedure then ran past the
+    calendar's years; a fee beyond 2⁵³ đồng is no longer exact in the JSON a dossier's attributes are kept in."""
+    write(tmp_path, "a.yaml", ENTRY.format(code="1.000001").replace(*edit))
+    assert problem in problems_of(tmp_path)
+
+
 def test_rejects_field_keys_in_entries(tmp_path: Path) -> None:
     write(tmp_path, "a.yaml", ENTRY.format(code="1.000001") + "    field_code: CT\n")
     assert "field_code" in problems_of(tmp_path)

@@ -124,6 +124,40 @@ def test_action_firing_an_undeclared_trigger(motcua: Motcua, tmp_path: Path) -> 
     assert any("fires triggers ['escalate']" in p for p in error.problems)
 
 
+def test_a_trigger_timers_fire_is_a_timer_the_system_may_fire(motcua: Motcua, tmp_path: Path) -> None:
+    """The worker fires a timer as the system: a trigger an action's timers fire that does not allow the role
+    ``system`` (or is not declared ``timer: true``) failed every time it fell due, long after the definition loaded."""
+    document = _document()
+    document["triggers"]["mark_overdue"]["roles"] = ["officer"]
+    document["triggers"]["escalate"]["timer"] = False
+    document["triggers"]["mark_due_soon"]["roles"] = ["officer", "system"]
+    error = _problems(motcua, tmp_path, document)
+    fired = "is fired by the timers of ['resume_clock', 'start_clock']"
+    assert [p for p in error.problems if "timer" in p] == [
+        f"trigger 'escalate' {fired} but is not declared 'timer: true'",
+        f"trigger 'mark_overdue' {fired} but does not allow the role 'system'",
+    ]
+
+
+def test_a_timer_trigger_the_system_may_not_fire_is_refused(motcua: Motcua, tmp_path: Path) -> None:
+    document = _document()
+    document["triggers"]["rate"]["timer"] = True
+    error = _problems(motcua, tmp_path, document)
+    assert error.problems == ("trigger 'rate' is declared 'timer: true' but does not allow the role 'system'",)
+
+
+def test_a_transition_an_earlier_unconditional_one_always_takes_first_is_refused(motcua: Motcua,
+                                                                                 tmp_path: Path) -> None:
+    """Of a trigger's transitions from one state of a region, the first whose guards and ``when`` hold is taken: one
+    after an unconditional transition from the same state was never taken, silently."""
+    document = _document()
+    transitions = document["triggers"]["approve"]["transitions"]
+    transitions.append({**transitions[0], "dest": "processing", "actions": []})
+    error = _problems(motcua, tmp_path, document)
+    assert error.problems == ("trigger 'approve': transition 2 of region 'lifecycle' is never taken from "
+                              "['awaiting_approval']: transition 1 has no guard and no 'when'",)
+
+
 def test_undeclared_role(motcua: Motcua, tmp_path: Path) -> None:
     document = _document()
     document["triggers"]["approve"]["roles"] = ["chairman"]
@@ -181,6 +215,42 @@ def test_a_fields_min_and_max_are_checked_when_the_definition_loads(
     with pytest.raises(InvalidDefinition) as raised:
         load_definition(_write(tmp_path, document))
     assert problem in str(raised.value)
+
+
+@pytest.mark.parametrize(("field", "problem"), [
+    ({"type": "choice"}, "a choice lists at least one choice"),
+    ({"type": "choice", "choices": []}, "a choice lists at least one choice"),
+    ({"type": "integer", "choices": ["1", "2"]},
+     "`choices` are given for a choice only, not for a field of type integer"),
+])
+def test_a_fields_choices_are_a_choices_only_and_one_at_least(tmp_path: Path, field: dict[str, Any],
+                                                              problem: str) -> None:
+    """A choice without choices stopped the process with an AssertionError of pydantic's naming neither file nor
+    field; choices given to another type were dropped, the field taking any value."""
+    document = _document()
+    document["triggers"]["request_payment"]["data"]["amount"] = {"required": True, **field}
+    path = _write(tmp_path, document)
+    with pytest.raises(InvalidDefinition) as raised:
+        load_definition(path)
+    assert raised.value.source == str(path)
+    assert raised.value.problems == (f"triggers.request_payment.data.amount: Value error, {problem}",)
+
+
+def test_a_when_names_other_regions_only(motcua: Motcua, tmp_path: Path) -> None:
+    """``when`` holds the states *other* regions must be in: naming the transition's own region made a second,
+    silent source that, disjoint from the first, left the transition dead."""
+    document = _document()
+    document["triggers"]["approve"]["transitions"][0]["when"] = {"lifecycle": ["returned"]}
+    error = _problems(motcua, tmp_path, document)
+    assert error.problems == ("trigger 'approve': 'when' names the transition's own region 'lifecycle'",)
+
+
+def test_a_region_gives_every_state_a_status_code_or_none(motcua: Motcua, tmp_path: Path) -> None:
+    """A dossier in a lifecycle state without its DVCQG code was refused only when synchronised, long after loading."""
+    document = _document()
+    del document["regions"]["lifecycle"]["states"]["processing"]["status_code"]
+    error = _problems(motcua, tmp_path, document)
+    assert error.problems == ("region 'lifecycle': states ['processing'] have no status_code, the others have one",)
 
 
 def test_the_shipped_amounts_and_counts_are_never_negative(motcua: Motcua) -> None:

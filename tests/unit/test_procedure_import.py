@@ -28,7 +28,7 @@ from motcua.definitions.catalogue_store import CURRENT_FILE, MANIFEST_FILE, Cata
 from motcua.definitions.procedure_import import apply_import, plan_import, read_table
 from motcua.workflow.dossiers.catalogue import Procedure
 from motcua.workflow.dossiers.catalogue_import import cell_text_problem, parse_fee, parse_level, parse_time
-from motcua.workflow.errors import CatalogueImportRefused, CellProblem, InvalidInput
+from motcua.workflow.errors import CatalogueImportRefused, CellProblem, InvalidDefinition, InvalidInput
 from motcua.workflow.reports.projection import Bieu06, Bieu06Row
 
 DAY = date(2026, 1, 1)
@@ -649,3 +649,35 @@ def test_bieu06_exports_quote_what_a_spreadsheet_would_run(tmp_path: Path) -> No
     sheet = load_workbook(tmp_path / "b.xlsx").active
     cells = [cell for line in sheet.iter_rows() for cell in line if str(cell.value).startswith("=HYPERLINK")]
     assert [(cell.value, cell.data_type) for cell in cells] == [("=HYPERLINK(\"http://x\") (HT)", "s")]
+
+
+@pytest.mark.parametrize("current", [b"\xc2\xb2\n", b"\xff1\n", b"-1\n", b"1" + b" " * 80 + b"2\n", None])
+def test_a_current_file_that_names_no_revision_is_an_invalid_definition_naming_it(tmp_path: Path,
+                                                                                  current: bytes | None) -> None:
+    root = tmp_path / "catalogue"
+    apply_import(plan_import(_changed_list(tmp_path, "Khai sinh A"), root, effective=DAY), root, at=datetime.now(UTC))
+    (root / CURRENT_FILE).unlink()
+    if current is None:
+        (root / CURRENT_FILE).mkdir()
+    else:
+        (root / CURRENT_FILE).write_bytes(current)
+    with pytest.raises(InvalidDefinition) as refused:
+        procedure_catalogue({"MOTCUA_PROCEDURES_DIR": str(root)})
+    assert refused.value.source == str(root / CURRENT_FILE)
+
+
+def test_a_revision_that_lost_a_field_file_is_refused_when_the_process_starts(tmp_path: Path) -> None:
+    """A revision is written whole; one edited by hand since (a field file deleted, or every one) no longer holds the
+    procedures its manifest counts, and is refused rather than served with procedures missing."""
+    root = tmp_path / "catalogue"
+    apply_import(plan_import(_changed_list(tmp_path, "Khai sinh A"), root, effective=DAY), root, at=datetime.now(UTC))
+    revision = root / "revisions" / "000001"
+    (revision / "ht.yaml").unlink()
+    with pytest.raises(InvalidDefinition) as refused:
+        procedure_catalogue({"MOTCUA_PROCEDURES_DIR": str(root)})
+    assert refused.value.source == str(revision)
+    assert "manifest" in str(refused.value)
+    for path in revision.glob("*.yaml"):
+        path.unlink()
+    with pytest.raises(InvalidDefinition, match="manifest"):
+        procedure_catalogue({"MOTCUA_PROCEDURES_DIR": str(root)})

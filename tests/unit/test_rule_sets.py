@@ -106,6 +106,23 @@ def test_par766_points_are_data() -> None:
 # --- what the loader and the rule book refuse -------------------------------------------------
 
 
+def test_a_rule_set_without_an_indicator_the_reports_score_is_refused_at_load(tmp_path: Path) -> None:
+    """The Decision 766 scorecard reads every scored indicator's points from the rule set: one renamed (its points
+    still adding up) loaded, then every scorecard of its period failed with NotFound."""
+    copy_rules(tmp_path, nd118_2025="key: online_payment\n=>key: online_payments\n")
+    problem, = load_error(tmp_path).problems
+    assert problem.startswith("rule set nd118-2025: par766:")
+    assert "the reports score indicators this rule set lacks: online_payment" in problem
+
+
+def test_a_rule_sets_working_days_are_bounded_like_a_processing_time(tmp_path: Path) -> None:
+    """A count of working days a timer is armed by (due soon, escalation) of a few digits too many loaded, and every
+    dossier then armed its timer past the calendar's years."""
+    copy_rules(tmp_path, nd118_2025="due_soon_working_days: 1\n=>due_soon_working_days: 20000\n")
+    problem, = load_error(tmp_path).problems
+    assert problem == "rule set nd118-2025: due_soon_working_days: Input should be less than or equal to 366"
+
+
 def test_overlapping_rule_sets_are_rejected(tmp_path: Path) -> None:
     copy_rules(tmp_path, nd61_2018="effective_to: 2025-06-30=>effective_to: 2025-07-15")
     error = load_error(tmp_path)

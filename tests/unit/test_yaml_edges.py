@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from motcua.definitions.yamlsafe import read_yaml
+from motcua.definitions.catalogue import PROCEDURES_DIR, load_procedures
+from motcua.definitions.yamlsafe import load_yaml, read_yaml
 from motcua.workflow.errors import InvalidDefinition
 
 YAMLSAFE = Path(__file__).resolve().parents[2] / "definitions" / "yamlsafe.py"
@@ -47,3 +48,46 @@ def test_every_text_is_read_in_nfc(tmp_path: Path) -> None:
     path.write_text(unicodedata.normalize("NFD", 'tên: "Phường Thành Đông"\n'), encoding="utf-8")
     assert read_yaml(path) == {"tên": "Phường Thành Đông"}
     assert all(unicodedata.is_normalized("NFC", text) for text in ("tên", "Phường Thành Đông"))
+
+
+@pytest.mark.parametrize("value", ["!!binary AAECGw==", "!!set {a, b}", "!!omap [a: 1, a: 2]", '!!pairs [a: "\\x01"]'])
+def test_a_value_json_has_no_type_for_is_refused_not_built_past_the_text_bounds(tmp_path: Path, value: str) -> None:
+    """``!!binary`` built bytes a text field took as its text, control characters and all (bound_problems reads only
+    str); ``!!set`` an unordered collection, ``!!omap``/``!!pairs`` a mapping that repeats its keys."""
+    path = tmp_path / "office.yaml"
+    path.write_text(f"label: {value}\n", encoding="utf-8")
+    with pytest.raises(InvalidDefinition) as refused:
+        load_yaml(path)
+    assert refused.value.source == str(path) and "invalid YAML value" in str(refused.value)
+
+
+def test_a_number_written_with_a_leading_zero_is_never_read_in_octal(tmp_path: Path) -> None:
+    """YAML 1.1 read ``010`` as 8 (and ``08`` as text): a processing time of 010 days was one of 8."""
+    path = tmp_path / "numbers.yaml"
+    path.write_text("a: 010\nb: 08\nc: 0\nd: -010\ne: 10\nf: 0x1F\n", encoding="utf-8")
+    assert load_yaml(path) == {"a": "010", "b": "08", "c": 0, "d": "-010", "e": 10, "f": 31}
+
+
+def test_a_processing_time_of_010_days_is_ten_days(tmp_path: Path) -> None:
+    source = (PROCEDURES_DIR / "nguoi-co-cong.yaml").read_text(encoding="utf-8")
+    written, typed = tmp_path / "as-written", tmp_path / "with-a-zero"
+    written.mkdir(), typed.mkdir()
+    (written / "nguoi-co-cong.yaml").write_text(source, encoding="utf-8")
+    edited = source.replace("{amount: 10, unit: working_days}", "{amount: 010, unit: working_days}", 1)
+    assert edited != source
+    (typed / "nguoi-co-cong.yaml").write_text(edited, encoding="utf-8")
+
+    def times(directory: Path) -> list[int]:
+        return [version.time_for("direct").amount
+                for procedure in load_procedures(directory, legacy_fees=False) for version in procedure.versions]
+
+    assert 10 in times(written) and times(typed) == times(written)
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan", "1.0e999"])
+def test_a_number_that_is_not_finite_is_refused_naming_where(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(f"par766:\n  groups:\n    - max_points: {value}\n", encoding="utf-8")
+    with pytest.raises(InvalidDefinition) as refused:
+        load_yaml(path)
+    assert refused.value.problems == ("par766.groups[0].max_points: not a finite number",)

@@ -15,11 +15,12 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, time, timedelta
 from itertools import pairwise
-from typing import Literal, Protocol, TypeVar, get_args
+from typing import Annotated, Final, Literal, Protocol, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from motcua.workflow.dossiers.internal_process import ProcessStep, steps_problems
+from motcua.workflow.engine.definition import SAFE_INTEGER
 from motcua.workflow.errors import InvalidDefinition, NoRuleSetInForce, NotFound, UnknownProcedure, UnknownRuleSet
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "ORIGIN_VERSION",
     "RECEIVED_FORMS",
     "REQUIRED_FORMS",
+    "SCORED_INDICATORS",
     "Authority",
     "Catalogue",
     "Channel",
@@ -93,10 +95,18 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+PROCESSING_TIME_MAX: Final = 366
+"""The longest processing time, in any unit: a year of days (the longest shipped is 60 working days). A typo of a few
+digits more ran every reception past the years the calendar holds."""
+MONEY_MAX: Final = SAFE_INTEGER  # đồng: exact in the JSON a dossier's attributes are kept in
+Days = Annotated[int, Field(ge=0, le=PROCESSING_TIME_MAX)]
+"""A count of working days of the law (a limit, a lead time): bounded as a processing time is."""
+
+
 class ProcessingTime(_Frozen):
     """A legal processing time: ``amount`` units; 0 working days means "within the day"."""
 
-    amount: int = Field(ge=0)
+    amount: int = Field(ge=0, le=PROCESSING_TIME_MAX)
     unit: TimeUnit
 
 
@@ -139,7 +149,7 @@ class ProcedureVersion(_Frozen):
     since: date | None = None
     processing_time: dict[Channel, ProcessingTime]
     extension: str | None = Field(default=None, min_length=1)
-    extension_working_days: int | None = Field(default=None, ge=1)
+    extension_working_days: int | None = Field(default=None, ge=1, le=PROCESSING_TIME_MAX)
     cutoff: time | None = None
     level: Level
     full_online: bool | None = None
@@ -190,10 +200,10 @@ class FeeEntry(_Frozen):
     since: date | None = None
     until: date | None = None
     kind: FeeKind
-    amount: int | None = Field(default=None, ge=0)
+    amount: int | None = Field(default=None, ge=0, le=MONEY_MAX)
     first_pages: int | None = Field(default=None, ge=1)
-    then: int | None = Field(default=None, ge=0)
-    cap: int | None = Field(default=None, ge=1)
+    then: int | None = Field(default=None, ge=0, le=MONEY_MAX)
+    cap: int | None = Field(default=None, ge=1, le=MONEY_MAX)
     per: str | None = Field(default=None, min_length=1)
     basis: str | None = Field(default=None, min_length=1)
     resolution: str | None = Field(default=None, min_length=1)
@@ -353,7 +363,7 @@ class Procedure(_Frozen):
     fees: tuple[FeeEntry, ...]
     valid_to: date | None = None
     full_online: tuple[FullOnlineChange, ...] = ()
-    supplement_request_within_working_days: int | None = Field(default=None, ge=0)  # sector law, else the rule set's
+    supplement_request_within_working_days: Days | None = None  # sector law, else the rule set's
     steps: tuple[ProcessStep, ...] = ()  # the province's internal process; none: no per-step judgement
     steps_source: str | None = Field(default=None, min_length=1)  # the decision that approved the steps
 
@@ -606,7 +616,7 @@ class SupplementRule(_Frozen):
     :attr:`Procedure.supplement_request_within_working_days`); ``source``, the text a refusal names."""
 
     allowed: int = Field(ge=1)
-    within_working_days: int = Field(ge=0)
+    within_working_days: Days
     source: str = Field(min_length=1)
 
 
@@ -616,9 +626,9 @@ class FeedbackRule(_Frozen):
     ``answer_within_working_days`` of reception, extended at most ``extensions`` time(s) by at most
     ``extension_max_working_days``; ``source``, the text a refusal names (docs/explanation/one-stop-shop.md)."""
 
-    classify_within_working_days: int = Field(ge=0)
-    answer_within_working_days: int = Field(ge=1)
-    extension_max_working_days: int = Field(ge=0)
+    classify_within_working_days: Days
+    answer_within_working_days: Annotated[Days, Field(ge=1)]
+    extension_max_working_days: Days
     extensions: int = Field(ge=0)
     source: str = Field(min_length=1)
 
@@ -626,7 +636,7 @@ class FeedbackRule(_Frozen):
 class EscalationStep(_Frozen):
     """Notify ``notify_role`` when the appointment is ``after_working_days`` away (negative: before)."""
 
-    after_working_days: int
+    after_working_days: int = Field(ge=-PROCESSING_TIME_MAX, le=PROCESSING_TIME_MAX)
     notify_role: Role
     label: str = Field(min_length=1)
 
@@ -670,10 +680,18 @@ class Par766(_Frozen):
         raise NotFound("indicator", f"no Decision 766 indicator {key!r} in this rule set")
 
 
+SCORED_INDICATORS: Final = ("progress", "online_share", "e_result", "digitised_dossiers", "handling_satisfaction",
+                             "online_payment", "dossier_sync", "petition_on_time", "petition_satisfaction")
+"""The indicators the Decision 766 scorecard scores (:mod:`motcua.workflow.reports.par766`): every rule set gives
+their points and thresholds."""
+
+
 def _par766_problems(par: Par766) -> list[str]:
     problems = [
         f"indicator {i.key!r} names unknown group {i.group!r}" for i in par.indicators if i.group not in par.groups
     ]
+    if lacking := [key for key in SCORED_INDICATORS if key not in {i.key for i in par.indicators}]:
+        problems.append(f"the reports score indicators this rule set lacks: {', '.join(lacking)}")
     keys = [i.key for i in par.indicators]
     problems.extend(f"indicator {key!r} is listed twice" for key in sorted({k for k in keys if keys.count(k) > 1}))
     for name, group in par.groups.items():
@@ -697,9 +715,10 @@ class RuleSet(_Frozen):
     effective_to: date | None = None
     forms: dict[FormKey, FormSpec]
     withdrawal: WithdrawalRule
-    apology_lead_working_days: int = Field(ge=0)
-    due_soon_working_days: int = Field(ge=0)
-    step_warning_working_hours: float = Field(ge=0, allow_inf_nan=False)  # warn a step's holder this early
+    apology_lead_working_days: Days
+    due_soon_working_days: Days
+    # warn a step's holder this early
+    step_warning_working_hours: float = Field(ge=0, le=PROCESSING_TIME_MAX, allow_inf_nan=False)
     escalation: tuple[EscalationStep, ...] = Field(min_length=1)
     redating: RedatingRule
     supplement_requests: SupplementRule

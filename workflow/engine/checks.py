@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Final
 
 from motcua.workflow.engine.definition import DataField, TransitionSpec, WorkflowDefinition
+from motcua.workflow.engine.model import SYSTEM_ROLE
 from motcua.workflow.engine.queries import INDEX_KEYS
 from motcua.workflow.engine.registry import Registry
 from motcua.workflow.errors import InvalidDefinition
@@ -26,6 +27,9 @@ __all__ = [
     "check_registered_names",
     "check_roles_declared",
     "check_states_reachable",
+    "check_status_codes",
+    "check_timers",
+    "check_transitions_taken",
     "validate",
 ]
 
@@ -65,6 +69,9 @@ def check_references(definition: WorkflowDefinition, registry: Registry) -> list
 def _when_problems(definition: WorkflowDefinition, trigger: str, transition: TransitionSpec) -> list[str]:
     problems = []
     for region_name, states in transition.when.items():
+        if region_name == transition.region:
+            problems.append(f"trigger {trigger!r}: 'when' names the transition's own region {region_name!r}")
+            continue
         region = definition.regions.get(region_name)
         if region is None:
             problems.append(f"trigger {trigger!r}: 'when' names unknown region {region_name!r}")
@@ -72,6 +79,35 @@ def _when_problems(definition: WorkflowDefinition, trigger: str, transition: Tra
         unknown = sorted(set(states) - set(region.states))
         if unknown:
             problems.append(f"trigger {trigger!r}: 'when' region {region_name!r} has no states {unknown}")
+    return problems
+
+
+def check_status_codes(definition: WorkflowDefinition, registry: Registry) -> list[str]:
+    """A region gives every state a status code (the DVCQG ``TrangThaiHoSo`` of a dossier) or none."""
+    problems = []
+    for name, region in definition.regions.items():
+        lacking = sorted(state for state, spec in region.states.items() if spec.status_code is None)
+        if lacking and len(lacking) < len(region.states):
+            problems.append(f"region {name!r}: states {lacking} have no status_code, the others have one")
+    return problems
+
+
+def check_transitions_taken(definition: WorkflowDefinition, registry: Registry) -> list[str]:
+    """Of a trigger's transitions from one state of a region the first whose guards and ``when`` hold is taken: none
+    may follow, from the same state, one that has neither (it would never be taken)."""
+    problems = []
+    for trigger, spec in definition.triggers.items():
+        taken_always: dict[tuple[str, str], int] = {}  # (region, state) → the unconditional transition, 1-based
+        for number, transition in enumerate(spec.transitions, start=1):
+            shadowed = {taken_always[(transition.region, state)] for state in transition.source
+                        if (transition.region, state) in taken_always}
+            if shadowed:
+                states = sorted(state for state in transition.source if (transition.region, state) in taken_always)
+                problems.append(f"trigger {trigger!r}: transition {number} of region {transition.region!r} is never "
+                                f"taken from {states}: transition {min(shadowed)} has no guard and no 'when'")
+            if not transition.guards and not transition.when:
+                for state in transition.source:
+                    taken_always.setdefault((transition.region, state), number)
     return problems
 
 
@@ -142,6 +178,25 @@ def check_registered_names(definition: WorkflowDefinition, registry: Registry) -
     return problems
 
 
+def check_timers(definition: WorkflowDefinition, registry: Registry) -> list[str]:
+    """A trigger the timers of an action fire is declared ``timer: true``, and every timer trigger allows the role
+    :data:`SYSTEM_ROLE`: else each timer fails when it falls due, long after the definition loaded."""
+    used = {a for _, t in _transitions(definition) for a in t.actions} | set(definition.opening.actions)
+    firing: dict[str, list[str]] = {}
+    for action in sorted(used & set(registry.actions)):
+        for trigger in registry.actions[action].fires:
+            firing.setdefault(trigger, []).append(action)
+    problems = []
+    for trigger, spec in definition.triggers.items():
+        if trigger in firing and not spec.timer:
+            problems.append(f"trigger {trigger!r} is fired by the timers of {firing[trigger]} but is not declared "
+                            "'timer: true'")
+        if (trigger in firing or spec.timer) and SYSTEM_ROLE not in spec.roles:
+            why = f"is fired by the timers of {firing[trigger]}" if trigger in firing else "is declared 'timer: true'"
+            problems.append(f"trigger {trigger!r} {why} but does not allow the role {SYSTEM_ROLE!r}")
+    return problems
+
+
 def check_index(definition: WorkflowDefinition, registry: Registry) -> list[str]:
     """The index declares known search keys, each read from at least one attribute, none twice."""
     problems = []
@@ -189,10 +244,13 @@ def check_personal_fields(definition: WorkflowDefinition, registry: Registry) ->
 CHECKS: tuple[Check, ...] = (
     check_one_initial_state,
     check_references,
+    check_status_codes,
+    check_transitions_taken,
     check_roles_declared,
     check_final_states_are_final,
     check_states_reachable,
     check_registered_names,
+    check_timers,
     check_index,
     check_personal_fields,
 )

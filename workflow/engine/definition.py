@@ -108,6 +108,14 @@ class DataField(_Frozen):
         return value
 
     @model_validator(mode="after")
+    def _choices_only_for_choices(self) -> DataField:
+        if self.type is DataType.CHOICE and not self.choices:
+            raise ValueError("a choice lists at least one choice")
+        if self.type is not DataType.CHOICE and self.choices:
+            raise ValueError(f"`choices` are given for a choice only, not for a field of type {self.type.value}")
+        return self
+
+    @model_validator(mode="after")
     def _labels_name_choices(self) -> DataField:
         unknown = sorted(set(self.choice_labels) - set(self.choices))
         if unknown:

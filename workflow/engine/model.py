@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeAlias
+from typing import Final, TypeAlias
 
 from motcua.workflow.engine.frozen import quick_init
 
 __all__ = [
     "GENESIS_HASH",
     "SYSTEM_ACTOR",
+    "SYSTEM_ROLE",
     "Actor",
     "ArmedTimer",
     "CancelTimer",
@@ -47,7 +48,9 @@ class Actor:
         return cls(name=name, roles=frozenset(roles))
 
 
-SYSTEM_ACTOR = Actor(name="motcua", roles=frozenset({"system"}))
+SYSTEM_ROLE: Final = "system"
+"""The role timers fire in: every trigger a timer fires allows it (checked when a definition loads)."""
+SYSTEM_ACTOR = Actor(name="motcua", roles=frozenset({SYSTEM_ROLE}))
 
 
 @quick_init

@@ -54,7 +54,7 @@ from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 
-from motcua.workflow.dossiers.catalogue import RuleSet
+from motcua.workflow.dossiers.catalogue import SCORED_INDICATORS, RuleSet
 from motcua.workflow.engine.model import JsonValue
 from motcua.workflow.reports.projection import DossierFacts, bieu06
 
@@ -86,18 +86,11 @@ FEE_UNKNOWN = (
 NOT_APPLICABLE = "{key}: no dossier in the denominator for this period (N/A, 0 points)"
 NO_FEEDBACK = "{key}: no feedback (phản ánh, kiến nghị) in the denominator for this period (N/A, 0 points)"
 
-# Output key → the key of the indicator in the rule set's ``par766`` (points and thresholds live there).
-INDICATOR_KEYS: Mapping[str, str] = {
-    "progress": "progress",
-    "online": "online_share",
-    "e_result": "e_result",
-    "digitized": "digitised_dossiers",
-    "satisfaction": "handling_satisfaction",
-    "payment": "online_payment",
-    "sync": "dossier_sync",
-    "petition_on_time": "petition_on_time",
-    "petition_satisfaction": "petition_satisfaction",
-}
+# Output key → the key of the indicator in the rule set's ``par766`` (points and thresholds live there), in the order
+# of SCORED_INDICATORS, the indicators every rule set is checked to give when it loads.
+INDICATOR_KEYS: Mapping[str, str] = dict(zip(
+    ("progress", "online", "e_result", "digitized", "satisfaction", "payment", "sync", "petition_on_time",
+     "petition_satisfaction"), SCORED_INDICATORS, strict=True))
 _FEEDBACK_KEYS = frozenset({"petition_on_time", "petition_satisfaction"})
 
 

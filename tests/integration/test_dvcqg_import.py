@@ -217,8 +217,25 @@ def test_leaving_a_supplement_request_closes_the_pause(app: Motcua, tmp_path: Pa
     import_file(write(tmp_path / "dvcqg.json", [resumed]), app, at=IMPORT_AT + timedelta(days=1))
     entry = app.store.history(code(2))[-1]
     assert entry.changes["paused_at"] is None and entry.changes["appointment"] == "2024-03-12T17:00:00+07:00"
-    (pause,) = folded(app)[code(2)].pauses
-    assert (pause.start, pause.end) == (date(2024, 3, 2), date(2024, 4, 16))
+    (pause,) = folded(app)[code(2)].pauses  # ended the day the record says it was supplied, not the sync's
+    assert (pause.start, pause.end) == (date(2024, 3, 2), date(2024, 3, 11))
+
+
+def test_a_pause_whose_end_the_record_does_not_say_ends_on_the_sync_day(app: Motcua, tmp_path: Path) -> None:
+    """A fee pause (6) the portal lists no item for, or a supplied date before the pause began (another pause's) or
+    after the sync (a date the portal cannot know yet): the clock ran again by the sync that saw it run."""
+    import_file(write(tmp_path / "dvcqg.json", [rec(2, TrangThaiHoSo=6)]), app, at=IMPORT_AT)
+    earlier = {"NgayBoSung": "20240302090000", "NgayTiepNhanBoSung": "20240304090000",
+               "NgayHenTraTruoc": "20240305170000", "NgayHenTraMoi": "20240307170000"}
+    import_file(write(tmp_path / "dvcqg.json", [rec(2, DanhSachHoSoBoSung=[earlier])]), app,
+                at=IMPORT_AT + timedelta(days=2))
+    import_file(write(tmp_path / "dvcqg.json", [rec(3, TrangThaiHoSo=6)]), app, at=IMPORT_AT)
+    future = {**earlier, "NgayBoSung": "", "NgayTiepNhanBoSung": "20240601090000"}
+    import_file(write(tmp_path / "dvcqg.json", [rec(3, DanhSachHoSoBoSung=[future])]), app,
+                at=IMPORT_AT + timedelta(days=3))
+    facts = folded(app)
+    assert [(p.start, p.end) for p in facts[code(2)].pauses] == [(date(2024, 4, 15), date(2024, 4, 17))]
+    assert [(p.start, p.end) for p in facts[code(3)].pauses] == [(date(2024, 4, 15), date(2024, 4, 18))]
 
 
 def test_a_second_supplement_request_seen_at_once_closes_the_first_pause(app: Motcua, tmp_path: Path) -> None:
@@ -236,7 +253,7 @@ def test_a_second_supplement_request_seen_at_once_closes_the_first_pause(app: Mo
         import_file(write(tmp_path / "dvcqg.json", [record]), app, at=IMPORT_AT + timedelta(days=day))
     pauses = folded(app)[code(2)].pauses
     assert [(p.start, p.end) for p in pauses] == [(date(2024, 3, 2), date(2024, 3, 6)),
-                                                  (date(2024, 3, 6), date(2024, 4, 17))]
+                                                  (date(2024, 3, 6), date(2024, 3, 8))]
     app.reports.catch_up()
     total = app.reports.bieu06(date(2024, 5, 1), date(2024, 5, 31)).total
     assert (total.pending, total.pending_within, total.pending_overdue) == (1, 0, 1)  # past its appointment, 12/03
@@ -937,3 +954,16 @@ def test_the_same_key_in_two_objects_and_another_body_key_twice_import(app: Motc
     path = tmp_path / "ok.json"
     path.write_text(text[:-1] + ', "note": 1, "note": 2}', encoding="utf-8")
     assert counts(import_file(path, app)) == (2, 2, 0, 0)
+
+
+def test_an_unchanged_record_of_a_dossier_imported_before_resumed_at_decides_nothing(
+    app: Motcua, tmp_path: Path
+) -> None:
+    """``resumed_at`` is read only when an import sees a pause end: a dossier already past its supplement is not
+    changed by the same record again."""
+    supplied = rec(2, DanhSachHoSoBoSung=[{"NgayBoSung": "20240302090000", "NgayTiepNhanBoSung": "20240304090000",
+                                           "NgayHenTraTruoc": "20240305170000", "NgayHenTraMoi": "20240307170000"}])
+    import_file(write(tmp_path / "dvcqg.json", [supplied]), app)
+    report = import_file(write(tmp_path / "dvcqg.json", [supplied]), app, at=IMPORT_AT + timedelta(days=1))
+    assert counts(report) == (1, 0, 0, 1)
+    assert "resumed_at" not in app.store.load(code(2)).attributes

@@ -159,6 +159,7 @@ _OWNED: Final = (
     "field_code", "field_name", "paper_result", "fee", "received_at", "appointment", "appointment_history",
     "ended_at", "end_state", "paused_at", "returned_at", "paid_online", "electronic_results", "dvcqg_status",
     "imported", "source", "supplement_requests", "component_files", "electronic_result_links", "payment_channel",
+    "resumed_at",
 )
 
 
@@ -177,7 +178,8 @@ def _attributes(
         "received_at": _iso(record.received_at), "appointment": _iso(due[1]) if due else None,
         "appointment_history": _history(record), "ended_at": _iso(record.end),
         "end_state": LIFECYCLE_OF_STATUS[record.status] if record.end else None,
-        "paused_at": _paused_at(record, at, current), "returned_at": _iso(record.returned_at),
+        "paused_at": _paused_at(record, at, current), "resumed_at": _resumed_at(record, current),
+        "returned_at": _iso(record.returned_at),
         "paid_online": record.online_payment in (1, 2), "electronic_results": _results(record),
         "payment_channel": PAYMENT_CHANNELS.get(record.online_payment) if record.online_payment else None,
         "component_files": _files(record), "electronic_result_links": _links(record),
@@ -214,6 +216,18 @@ def _paused_at(record: DvcqgRecord, at: datetime, current: Mapping[str, JsonValu
         return text(record.paused_since)
     kept = current.get("paused_at")
     return kept if isinstance(kept, str) else text(at)
+
+
+def _resumed_at(record: DvcqgRecord, current: Mapping[str, JsonValue]) -> JsonValue:
+    """When the clock ran again, as the record says it (its last ``NgayTiepNhanBoSung``), read when an import sees a
+    pause end and kept until the next pause: the report ends the pause on that day
+    (:func:`motcua.workflow.reports.projection.fold` keeps it between the pause's start and the import's day). Never
+    read otherwise, so a dossier imported before it was is not changed by an unchanged record."""
+    if record.status in PAUSED_STATUSES:
+        return None
+    if current.get("paused_at") is not None:
+        return _iso(record.supplements[-1].supplied_at) if record.supplements else None
+    return current.get("resumed_at")
 
 
 def _results(record: DvcqgRecord) -> list[JsonValue] | None:

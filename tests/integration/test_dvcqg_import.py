@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import tracemalloc
+import unicodedata
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -222,20 +223,14 @@ def test_leaving_a_supplement_request_closes_the_pause(app: Motcua, tmp_path: Pa
 
 
 def test_a_pause_whose_end_the_record_does_not_say_ends_on_the_sync_day(app: Motcua, tmp_path: Path) -> None:
-    """A fee pause (6) the portal lists no item for, or a supplied date before the pause began (another pause's) or
-    after the sync (a date the portal cannot know yet): the clock ran again by the sync that saw it run."""
+    """A fee pause (6) the portal lists no item for, the record's last supplied date another pause's (before this one
+    began): the clock ran again by the sync that saw it run. (A supplied date after the sync is refused.)"""
     import_file(write(tmp_path / "dvcqg.json", [rec(2, TrangThaiHoSo=6)]), app, at=IMPORT_AT)
     earlier = {"NgayBoSung": "20240302090000", "NgayTiepNhanBoSung": "20240304090000",
                "NgayHenTraTruoc": "20240305170000", "NgayHenTraMoi": "20240307170000"}
     import_file(write(tmp_path / "dvcqg.json", [rec(2, DanhSachHoSoBoSung=[earlier])]), app,
                 at=IMPORT_AT + timedelta(days=2))
-    import_file(write(tmp_path / "dvcqg.json", [rec(3, TrangThaiHoSo=6)]), app, at=IMPORT_AT)
-    future = {**earlier, "NgayBoSung": "", "NgayTiepNhanBoSung": "20240601090000"}
-    import_file(write(tmp_path / "dvcqg.json", [rec(3, DanhSachHoSoBoSung=[future])]), app,
-                at=IMPORT_AT + timedelta(days=3))
-    facts = folded(app)
-    assert [(p.start, p.end) for p in facts[code(2)].pauses] == [(date(2024, 4, 15), date(2024, 4, 17))]
-    assert [(p.start, p.end) for p in facts[code(3)].pauses] == [(date(2024, 4, 15), date(2024, 4, 18))]
+    assert [(p.start, p.end) for p in folded(app)[code(2)].pauses] == [(date(2024, 4, 15), date(2024, 4, 17))]
 
 
 def test_a_second_supplement_request_seen_at_once_closes_the_first_pause(app: Motcua, tmp_path: Path) -> None:
@@ -293,6 +288,14 @@ BAD_RECORDS = [
                  id="no-rule-set"),
     pytest.param({"DanhSachLePhi": [{"Gia": "8.000đ"}]}, code(9), "DanhSachLePhi[0].Gia", id="bad-fee"),
     pytest.param({"MaHoSo": code(5)}, code(5), "MaHoSo", id="twice-in-the-file"),
+    pytest.param({"MaHoSo": f" {code(5)}\u00a0"}, code(5), "MaHoSo", id="twice-in-the-file-but-for-spaces"),
+    pytest.param({"NgayTiepNhan": "20990301080000", "NgayHenTra": "20990305170000"}, code(9), "NgayTiepNhan",
+                 id="R-after-the-import"),
+    pytest.param({"TrangThaiHoSo": "10", "NgayKetThucXuLy": "20240416080000"}, code(9), "NgayKetThucXuLy",
+                 id="E-after-the-import"),
+    pytest.param({"NgayTra": "20240416080000"}, code(9), "NgayTra", id="returned-after-the-import"),
+    pytest.param({"TrangThaiHoSo": "5", "DanhSachHoSoBoSung": [{"NgayBoSung": "20240501080000"}]}, code(9),
+                 "DanhSachHoSoBoSung[0].NgayBoSung", id="supplement-asked-after-the-import"),
 ]
 
 
@@ -310,6 +313,24 @@ def test_a_bad_record_refuses_the_whole_file(
     assert f" {field}: " in f" {str(record).partition(': ')[2]}"
     assert (refused.value.count, refused.value.records) == (1, 3)
     assert (list(app.store.cases()), rows(app)) == before
+
+
+def test_a_code_in_another_unicode_form_is_the_same_dossier(app: Motcua, tmp_path: Path) -> None:
+    """``MaHoSo`` is read NFC (like every text of a record): "Ế" decomposed is the code composed, not a second
+    dossier counted twice by every report."""
+    composed = "000.00.06.H23-Ế-0001"
+    records = [rec(1, MaHoSo=composed), rec(2, MaHoSo=unicodedata.normalize("NFD", composed))]
+    with pytest.raises(FileRefused) as refused:
+        import_file(write(tmp_path / "dvcqg.json", records), app)
+    assert [(r.index, r.code) for r in refused.value.refused] == [(1, composed)]
+    import_file(write(tmp_path / "dvcqg.json", records[1:]), app)
+    assert [case.code for case in app.store.cases()] == [composed]
+
+
+def test_an_end_on_the_day_of_the_import_is_read(app: Motcua, tmp_path: Path) -> None:
+    """The portal's clock may run ahead of motcua's by minutes: a date later the same (Vietnam) day is no future."""
+    import_file(write(tmp_path / "dvcqg.json", [rec(1, TrangThaiHoSo="10", NgayKetThucXuLy="20240415235959")]), app)
+    assert app.store.load(code(1)).attributes["ended_at"] == "2024-04-15T23:59:59+07:00"
 
 
 def test_the_first_refusals_are_all_named(app: Motcua, tmp_path: Path) -> None:
@@ -536,7 +557,7 @@ def test_refused_records_are_listed_and_exit_2(tmp_path: Path) -> None:
         ({"NgayHenTra": ""}, "appointment", None),
         ({"DanhSachLePhi": None}, "fees", ()),
         ({"TenLinhVuc": "  Ho\u0302\u0323 tịch "}, "field_name", "Hộ tịch"),  # NFC, trimmed
-        ({"MaHoSo": " X-1 "}, "code", " X-1 "),  # MaHoSo as is
+        ({"MaHoSo": " X-1 "}, "code", "X-1"),  # MaHoSo trimmed: " X-1 " is no second dossier
     ],
 )
 def test_a_record_reads_what_portals_send(fields: dict[str, Any], attribute: str, value: object) -> None:
@@ -812,7 +833,7 @@ def test_a_long_number_past_the_first_chunk_is_refused_by_the_parser_itself(app:
 def test_an_error_of_the_importers_own_code_is_not_read_as_the_files(
     app: Motcua, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: ValueError
 ) -> None:
-    def failing(self: DvcqgImport, raw: object, index: int) -> None:
+    def failing(self: DvcqgImport, raw: object, index: int, at: datetime) -> None:
         raise error
 
     monkeypatch.setattr(DvcqgImport, "read", failing)

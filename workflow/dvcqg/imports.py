@@ -10,7 +10,7 @@ they see a native one: R = ``NgayTiepNhan``, E = ``NgayKetThucXuLy`` when ``Tran
 A = the last ``NgayHenTraMoi`` of ``DanhSachHoSoBoSung`` where one is given, else ``NgayHenTra``.
 
 The dossier is ``tthc-dossier`` (latest version at the first import, then pinned), its code is
-``MaHoSo`` as is, its rule set the one in force on the day of R (of the import, when there is no R).
+``MaHoSo`` (NFC, trimmed), its rule set the one in force on the day of R (of the import, when there is no R).
 Re-importing an unchanged record decides nothing; a changed one decides one new entry. What counts
 is what the dossier holds, not the clock: the deadline region (on time / overdue, judged at the
 import) is recomputed only when the record changed. Imported dossiers arm no timers and release no
@@ -20,7 +20,7 @@ effects: the portal, not motcua, runs their clock.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Final
 
 from motcua.workflow.dossiers.catalogue import Catalogue, RuleBook
@@ -31,6 +31,7 @@ from motcua.workflow.dvcqg.records import (
     PAYMENT_CHANNELS,
     DvcqgRecord,
     parse_record,
+    portal_text,
     vietnam_date,
 )
 from motcua.workflow.engine.audit import sealed
@@ -102,14 +103,18 @@ class DvcqgImport:
         self.rules = rules
         self.catalogue = catalogue
 
-    def read(self, raw: object, index: int) -> DvcqgRecord:
-        """The validated record, or :class:`RecordRefused` naming every problem found."""
+    def read(self, raw: object, index: int, at: datetime) -> DvcqgRecord:
+        """The validated record, or :class:`RecordRefused` naming every problem found. ``at`` is the instant of the
+        import: what the record says happened (R, E, the return, a supplement asked or supplied) happened by its day."""
         record = parse_record(raw, index)
+        problems = _after(record, vietnam_date(at))
         if record.received_at is not None:
             try:
                 self.rules.in_force(vietnam_date(record.received_at))
             except NoRuleSetInForce as error:
-                raise RecordRefused(index, record.code, [Problem("NgayTiepNhan", str(error))]) from None
+                problems.append(Problem("NgayTiepNhan", str(error)))
+        if problems:
+            raise RecordRefused(index, record.code, problems)
         return record
 
     def decide(self, record: DvcqgRecord, current: Case | None, at: datetime) -> Decision | None:
@@ -151,6 +156,18 @@ class DvcqgImport:
         day = to_vietnam_time(record.received_at).date()
         version, fee = procedure.version_on(day), procedure.fee_on(day)
         return {"name": procedure.name, "paper_result": version.paper_result, "fee": fee.base}
+
+
+def _after(record: DvcqgRecord, day: date) -> list[Problem]:
+    """The dates of things done that fall after ``day``, the import's (the appointments are promises: any day). A date
+    later the same day is read: the portal's clock may run minutes ahead of motcua's."""
+    done: list[tuple[str, datetime | None]] = [
+        ("NgayTiepNhan", record.received_at), ("NgayKetThucXuLy", record.ended_at), ("NgayTra", record.returned_at)]
+    for number, item in enumerate(record.supplements):
+        done += [(f"DanhSachHoSoBoSung[{number}].NgayBoSung", item.requested_at),
+                 (f"DanhSachHoSoBoSung[{number}].NgayTiepNhanBoSung", item.supplied_at)]
+    return [Problem(name, f"{portal_text(moment)} is after the day of the import, {day.strftime('%d/%m/%Y')}")
+            for name, moment in done if moment is not None and vietnam_date(moment) > day]
 
 
 # every attribute an import may set: a key the new record no longer gives is set to None

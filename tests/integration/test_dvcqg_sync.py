@@ -257,3 +257,23 @@ def test_an_answer_holding_a_nul_is_quoted_and_recorded(office: Office, status: 
     assert entry.attempts == 1 and entry.status in {"failed", "parked"}
     assert "\x00" not in (entry.last_error or "") and f"HTTP {status}" in (entry.last_error or "")
     assert [item.last_error for item in office.app.store.parked()] in ([], [entry.last_error])
+
+
+def test_the_sync_status_command_leaves_out_dossiers_imported_from_the_portal(tmp_path: Path) -> None:
+    """An imported dossier comes from the portal and releases no sync effect: listed, it stood "pending" for ever, a
+    sync the operator would chase; the ``sync`` indicator leaves it out too (only dossiers with a sync effect)."""
+    from typer.testing import CliRunner  # noqa: PLC0415 - the CLI's test client
+
+    from motcua.entrypoints.cli.main import app as cli  # noqa: PLC0415
+    from motcua.entrypoints.importer import import_file  # noqa: PLC0415
+    from tests.integration.test_dvcqg_import import code, rec, write  # noqa: PLC0415
+
+    url = f"sqlite:///{tmp_path / 'motcua.db'}"
+    motcua = open_motcua(url, clock=ManualClock(START), observers=[], publish=PORTAL_PUBLISH)
+    import_file(write(tmp_path / "dvcqg.json", [rec(1)]), motcua)
+    native = motcua.desk.receive("1.004873", "direct", APPLICANT, OFFICER).code
+    motcua.close()
+
+    listed = CliRunner().invoke(cli, ["sync", "status", "--db", url])
+    assert listed.exit_code == 0 and native in listed.output
+    assert code(1) not in listed.output

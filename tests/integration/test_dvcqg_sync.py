@@ -114,6 +114,19 @@ def test_a_dossier_the_portal_already_holds_is_sent_as_an_update(office: Office)
     assert office.statuses(code) == [(1, "synced", 1)]
 
 
+def test_an_update_answered_already_exists_is_a_refusal_not_a_sync(office: Office) -> None:
+    """"Already exists" says a new dossier record was not taken; said to the update, it says the update was not taken
+    either: the dossier's state never reached the portal, so the change is parked, never counted synced."""
+    duplicate = {"error_code": "-1", "message": "Hồ sơ đã tồn tại trên hệ thống"}
+    office.portal.then(200, duplicate).then(200, duplicate)
+    code = office.app.desk.submit("1.004873", "online", APPLICANT, OFFICER).code
+    office.deliver()
+
+    assert office.portal.services() == [("DongBoHoSoMC", False), ("DongBoHoSoMC", True)]
+    assert office.statuses(code) == [(1, "parked", 1)] and code not in office.portal.dossiers
+    assert "đã tồn tại" in (office.app.sync.statuses(code)[0].last_error or "")
+
+
 def test_transient_failures_are_retried_with_backoff(office: Office) -> None:
     office.portal.then(503, b"Service Unavailable").then(500, {"error_code": "500", "message": "Lỗi hệ thống"})
     code = office.app.desk.submit("1.004873", "online", APPLICANT, OFFICER).code

@@ -43,9 +43,12 @@ def _dossiers(motcua: Motcua) -> Table:
     for column in ("hồ sơ", "trạng thái", "đã đồng bộ", "thay đổi", "lần cuối (seq)", "đồng bộ lần đầu sau"):
         table.add_column(column)
     for case in motcua.store.cases():
-        if case.definition_key not in PORTAL_PUBLISH or not sent_to_portal(case):
+        if case.definition_key not in PORTAL_PUBLISH:
             continue
-        summary = summarize(case, motcua.sync.statuses(case.code))
+        statuses = motcua.sync.statuses(case.code)
+        if not sent_to_portal(case, statuses):
+            continue
+        summary = summarize(case, statuses)
         table.add_row(Text(case.code), summary.status, str(summary.synced), str(summary.entries),
                       str(summary.last_synced_sequence or ""), _delay(summary.first_sync_delay))
     return table

@@ -119,8 +119,9 @@ def sync_page(motcua: Motcua, cases: ScopedCases, after: str | None) -> tuple[tu
     """A page of the scope's dossiers (what is published to DVCQG) with their sync summary, and the next cursor. An
     imported dossier is left out (:func:`~motcua.workflow.dvcqg.portal.sent_to_portal`): a page may hold fewer."""
     found = cases.find(CaseFilter(definition_key=DOSSIER_WORKFLOW), after=after, limit=SYNC_PAGE)
-    sent = (case for case in found.items if sent_to_portal(case))
-    return tuple(summarize(case, motcua.sync.statuses(case.code)) for case in sent), found.next_cursor
+    pairs = [(case, motcua.sync.statuses(case.code)) for case in found.items]
+    return tuple(summarize(case, statuses) for case, statuses in pairs if sent_to_portal(case, statuses)), \
+        found.next_cursor
 
 
 @dataclass(frozen=True, slots=True)

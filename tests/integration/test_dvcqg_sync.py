@@ -282,11 +282,17 @@ def test_the_sync_status_command_leaves_out_dossiers_imported_from_the_portal(tm
     from tests.integration.test_dvcqg_import import code, rec, write  # noqa: PLC0415
 
     url = f"sqlite:///{tmp_path / 'motcua.db'}"
-    motcua = open_motcua(url, clock=ManualClock(START), observers=[], publish=PORTAL_PUBLISH)
-    import_file(write(tmp_path / "dvcqg.json", [rec(1)]), motcua)
-    native = motcua.desk.receive("1.004873", "direct", APPLICANT, OFFICER).code
-    motcua.close()
+    clock = ManualClock(START)
+    with fake_portal() as portal:
+        motcua = open_motcua(url, clock=clock, observers=[], publish=PORTAL_PUBLISH)
+        import_file(write(tmp_path / "dvcqg.json", [rec(1), rec(2)]), motcua)
+        native = motcua.desk.receive("1.004873", "direct", APPLICANT, OFFICER).code
+        motcua.service.fire(code(2), "assign", OFFICER, {"assignee": SPECIALIST.name})  # acted on in motcua: sent
+        notifier = RoutingNotifier({PORTAL_KIND: portal_notifier(motcua, HttpxTransport(portal.url, TOKEN), clock)},
+                                   LogNotifier())
+        InlineRunner(Handlers(motcua.service, motcua.store, motcua.store, notifier, clock), clock).deliver_effects()
+        motcua.close()
 
     listed = CliRunner().invoke(cli, ["sync", "status", "--db", url])
-    assert listed.exit_code == 0 and native in listed.output
+    assert listed.exit_code == 0 and native in listed.output and code(2) in listed.output
     assert code(1) not in listed.output

@@ -8,9 +8,9 @@ CatalogueStore`), all or nothing.
 
 The bounds: a file of at most :data:`MAX_FILE_BYTES`, at most :data:`MAX_ROWS` rows and :data:`MAX_COLUMNS`
 columns, each cell a text of at most 2,000 characters; a CSV in UTF-8 (a byte-order mark allowed, ``,`` ``;`` or a
-tab between cells), strictly quoted, each row with every cell of the header or none filled; an XLSX without macros
-or formulas (its first sheet is read whole whatever its stored dimension says, uncompressed at most
-:data:`MAX_UNZIPPED_BYTES`; a row openpyxl cannot read is a refusal naming it). The header row is the first of the
+tab between cells), strictly quoted, each row with every cell of the header or none filled; an XLSX without macros,
+formulas or cells merged down rows (its first sheet is read whole whatever its stored dimension says, uncompressed at
+most :data:`MAX_UNZIPPED_BYTES`; a row openpyxl cannot read is a refusal naming it). The header row is the first of the
 first :data:`HEADER_SEARCH_ROWS` rows naming a code column (rows above it, a title, are skipped).
 """
 
@@ -65,6 +65,11 @@ HEADER_SEARCH_ROWS: Final = 10
 _CODE_HEADERS: Final = frozenset(alias for alias, key in COLUMNS.items() if key == "code")
 _MACRO_SUFFIXES: Final = frozenset({".xlsm", ".xltm", ".xlsb", ".xls"})
 _DELIMITERS: Final = (",", ";", "\t")
+_MERGE_CELL: Final = re.compile(
+    rb"<(?:[A-Za-z_][\w.-]*:)?mergeCell\b[^>]*?\bref=[\"']((?P<column>[A-Z]{1,3})(?P<first>[0-9]{1,7}):[A-Z]{1,3}"
+    rb"(?P<last>[0-9]{1,7}))[\"']")
+_CHUNK: Final = 1 << 20  # bytes of a sheet's XML scanned at a time for its merged cells
+_CARRY: Final = 256  # bytes kept between two chunks: a <mergeCell …/> element is shorter
 
 Table = tuple[int, list[str], list[tuple[int, dict[str, str]]]]  # header row, headers, (row, cells by header)
 
@@ -322,6 +327,7 @@ def _xlsx_rows(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
     try:
         sheet = workbook.worksheets[0]
         sheet_name = sheet.title
+        _refuse_merged_down(path, data, getattr(sheet, "_worksheet_path", ""))
         sheet.reset_dimensions()  # the stored <dimension> may be stale: read every row the sheet holds
         rows = sheet.iter_rows()
         while True:
@@ -340,6 +346,28 @@ def _xlsx_rows(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
         raise _refused(path, 0, "the workbook has no sheet") from None
     finally:
         workbook.close()
+
+
+def _refuse_merged_down(path: Path, data: bytes, member: str) -> None:
+    """Refuse cells merged down rows: the sheet shows the value in every row, a reader finds it in the first only, and
+    an empty cell keeps what the catalogue has — a procedure would silently keep its old time or fee. (Merged along one
+    row, a title, is read.) ``member``: the sheet's XML in the workbook."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        try:
+            sheet = archive.open(member)
+        except KeyError:
+            raise _refused(path, 0, "not a readable XLSX workbook: its first sheet is missing") from None
+        with sheet:
+            carry = b""
+            while chunk := sheet.read(_CHUNK):
+                window = carry + chunk
+                for found in _MERGE_CELL.finditer(window):
+                    first, last = int(found["first"]), int(found["last"])
+                    if last > first:
+                        raise _refused(path, first + 1, f"merged cells {found[1].decode()}: unmerge them and write "
+                                       "the value in each row (a reader finds it in the first row only)",
+                                       found["column"].decode())
+                carry = window[-_CARRY:]
 
 
 def _xlsx_cell(path: Path, number: int, cell: Any) -> str:

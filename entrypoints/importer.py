@@ -101,10 +101,11 @@ def import_file(
     importer = DvcqgImport(motcua.workflows, motcua.rules, motcua.catalogue)
     sink = progress or _Silent()
     source = _SyncFile(path)
+    now = at or motcua.service.engine.clock.now()
     sink.phase("Kiểm tra (pass 1)", None)
-    count, digest = _check(source, importer, sink)
+    count, digest = _check(source, importer, sink, now)
     sink.phase("Ghi (pass 2)", count)
-    writer = _Writer(importer, at or motcua.service.engine.clock.now(), sink)
+    writer = _Writer(importer, now, sink)
     try:
         return writer.write(motcua.backend.bulk(), source, digest)
     except RecordRefused as refusal:  # a dossier motcua handles itself; nothing was written
@@ -355,7 +356,7 @@ def _records_prefix(path: Path, events: Iterator[tuple[str, str, object]]) -> st
 # -- pass 1 --------------------------------------------------------------------------------------
 
 
-def _check(source: _SyncFile, importer: DvcqgImport, sink: ProgressSink) -> tuple[int, str]:
+def _check(source: _SyncFile, importer: DvcqgImport, sink: ProgressSink, at: datetime) -> tuple[int, str]:
     """Read every record; refuse the file on the first problems. Returns the count and the digest."""
     refused: list[RecordRefused] = []
     refusals = 0
@@ -364,7 +365,7 @@ def _check(source: _SyncFile, importer: DvcqgImport, sink: ProgressSink) -> tupl
     with source.records() as records:
         for index, raw in enumerate(records):
             count = index + 1
-            problem = _problem(importer, raw, index, codes)
+            problem = _problem(importer, raw, index, codes, at)
             if problem is not None:
                 refusals += 1
                 if len(refused) < SHOWN_REFUSALS:
@@ -377,9 +378,11 @@ def _check(source: _SyncFile, importer: DvcqgImport, sink: ProgressSink) -> tupl
     return count, source.digest
 
 
-def _problem(importer: DvcqgImport, raw: object, index: int, codes: dict[str, int]) -> RecordRefused | None:
+def _problem(
+    importer: DvcqgImport, raw: object, index: int, codes: dict[str, int], at: datetime
+) -> RecordRefused | None:
     try:
-        record = importer.read(raw, index)
+        record = importer.read(raw, index, at)
     except RecordRefused as refusal:
         return refusal
     first = codes.setdefault(record.code, index)
@@ -415,7 +418,7 @@ class _Writer:
         """The records validated again (the file is read anew); the raw objects are dropped at once."""
         for index, raw in enumerate(raws):
             self.records += 1
-            yield index, self.importer.read(raw, index)
+            yield index, self.importer.read(raw, index, self.at)
 
     def _decide(self, records: list[tuple[int, DvcqgRecord]], current: dict[str, Case]) -> list[Decision]:
         decisions = []

@@ -14,7 +14,8 @@ see docs/how-to/sync-to-dvcqg.md) is JSON ``{"error_code": "0", "message": "…"
 
 - ``error_code`` 0: done;
 - a message containing ``đã tồn tại`` ("already exists"): the dossier record is sent again as an update,
-  a progress record is already there; both count as done;
+  a progress record is already there; both count as done — but said to an update, it is a refusal (the update was
+  not taken);
 - HTTP 408, 429, 5xx, timeouts, connection errors: ``DeliveryUnavailable`` (retryable: backoff, then park);
 - any other refusal (other 4xx, a non-zero ``error_code``) and malformed answers (not JSON, no
   ``error_code``): ``DeliveryFailed`` (final), parked at once for an operator
@@ -227,7 +228,10 @@ class PortalNotifier:
             raise DeliveryUnavailable(PORTAL_KIND, f"{service}: {error.detail}") from error
         except PortalAddressInvalid as error:
             raise DeliveryFailed(PORTAL_KIND, f"{service}: {error.detail}") from error
-        return read_answer(service, answer)
+        verdict = read_answer(service, answer)
+        if verdict == "duplicate" and updating:  # an update not taken: the portal keeps an older state
+            raise DeliveryFailed(PORTAL_KIND, f"{service}: update refused, HTTP {answer.status}: {_shown(answer.body)}")
+        return verdict
 
     def _failed_status(self, item: OutboxItem, failure: DeliveryFailed) -> SyncStatus:
         settlement = self.policy.after_failure(item.attempts + 1, self.clock.now(), failure)

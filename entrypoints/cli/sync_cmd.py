@@ -12,7 +12,7 @@ from rich.text import Text
 from motcua.adapters.bootstrap import PORTAL_PUBLISH, Motcua, open_motcua
 from motcua.entrypoints.cli.terminal import terminal
 from motcua.entrypoints.cli.usage import bounded_line
-from motcua.workflow.dvcqg.portal import EntrySync, summarize
+from motcua.workflow.dvcqg.portal import EntrySync, sent_to_portal, summarize
 from motcua.workflow.engine.bounds import CASE_CODE_MAX
 from motcua.workflow.engine.clock import to_vietnam_time
 
@@ -29,7 +29,7 @@ _out = terminal(pipe_width=_PIPE_WIDTH)
 def status(code: Annotated[str | None, typer.Argument(help="A dossier code: its changes one by one.",
                                                       callback=bounded_line(CASE_CODE_MAX))] = None,
            db: DbOption = None) -> None:
-    """Sync status per dossier (every dossier), or per change of one dossier."""
+    """Sync status per dossier (every dossier handled in motcua), or per change of one dossier."""
     motcua = open_motcua(db, observers=[])
     try:
         table = _entries(motcua, code) if code else _dossiers(motcua)
@@ -45,7 +45,10 @@ def _dossiers(motcua: Motcua) -> Table:
     for case in motcua.store.cases():
         if case.definition_key not in PORTAL_PUBLISH:
             continue
-        summary = summarize(case, motcua.sync.statuses(case.code))
+        statuses = motcua.sync.statuses(case.code)
+        if not sent_to_portal(case, statuses):
+            continue
+        summary = summarize(case, statuses)
         table.add_row(Text(case.code), summary.status, str(summary.synced), str(summary.entries),
                       str(summary.last_synced_sequence or ""), _delay(summary.first_sync_delay))
     return table

@@ -18,7 +18,7 @@ from typing import Final
 from motcua.adapters.bootstrap import Motcua
 from motcua.workflow.access.cases import ScopedCases
 from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW
-from motcua.workflow.dvcqg.portal import DossierSync, summarize
+from motcua.workflow.dvcqg.portal import DossierSync, sent_to_portal, summarize
 from motcua.workflow.engine.audit import AuditEntry, ChainBreak, verify_chains
 from motcua.workflow.engine.model import ArmedTimer, Case, OutboxItem, ParkedTimer
 from motcua.workflow.engine.queries import CaseFilter
@@ -116,9 +116,12 @@ def requeue(motcua: Motcua, cases: ScopedCases, ids: Sequence[int] | None, now: 
 
 
 def sync_page(motcua: Motcua, cases: ScopedCases, after: str | None) -> tuple[tuple[DossierSync, ...], str | None]:
-    """A page of the scope's dossiers (what is published to DVCQG) with their sync summary, and the next cursor."""
+    """A page of the scope's dossiers (what is published to DVCQG) with their sync summary, and the next cursor. An
+    imported dossier is left out (:func:`~motcua.workflow.dvcqg.portal.sent_to_portal`): a page may hold fewer."""
     found = cases.find(CaseFilter(definition_key=DOSSIER_WORKFLOW), after=after, limit=SYNC_PAGE)
-    return tuple(summarize(case, motcua.sync.statuses(case.code)) for case in found.items), found.next_cursor
+    pairs = [(case, motcua.sync.statuses(case.code)) for case in found.items]
+    return tuple(summarize(case, statuses) for case, statuses in pairs if sent_to_portal(case, statuses)), \
+        found.next_cursor
 
 
 @dataclass(frozen=True, slots=True)

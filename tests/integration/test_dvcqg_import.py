@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import tracemalloc
+import unicodedata
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -217,8 +218,19 @@ def test_leaving_a_supplement_request_closes_the_pause(app: Motcua, tmp_path: Pa
     import_file(write(tmp_path / "dvcqg.json", [resumed]), app, at=IMPORT_AT + timedelta(days=1))
     entry = app.store.history(code(2))[-1]
     assert entry.changes["paused_at"] is None and entry.changes["appointment"] == "2024-03-12T17:00:00+07:00"
-    (pause,) = folded(app)[code(2)].pauses
-    assert (pause.start, pause.end) == (date(2024, 3, 2), date(2024, 4, 16))
+    (pause,) = folded(app)[code(2)].pauses  # ended the day the record says it was supplied, not the sync's
+    assert (pause.start, pause.end) == (date(2024, 3, 2), date(2024, 3, 11))
+
+
+def test_a_pause_whose_end_the_record_does_not_say_ends_on_the_sync_day(app: Motcua, tmp_path: Path) -> None:
+    """A fee pause (6) the portal lists no item for, the record's last supplied date another pause's (before this one
+    began): the clock ran again by the sync that saw it run. (A supplied date after the sync is refused.)"""
+    import_file(write(tmp_path / "dvcqg.json", [rec(2, TrangThaiHoSo=6)]), app, at=IMPORT_AT)
+    earlier = {"NgayBoSung": "20240302090000", "NgayTiepNhanBoSung": "20240304090000",
+               "NgayHenTraTruoc": "20240305170000", "NgayHenTraMoi": "20240307170000"}
+    import_file(write(tmp_path / "dvcqg.json", [rec(2, DanhSachHoSoBoSung=[earlier])]), app,
+                at=IMPORT_AT + timedelta(days=2))
+    assert [(p.start, p.end) for p in folded(app)[code(2)].pauses] == [(date(2024, 4, 15), date(2024, 4, 17))]
 
 
 def test_a_second_supplement_request_seen_at_once_closes_the_first_pause(app: Motcua, tmp_path: Path) -> None:
@@ -236,7 +248,7 @@ def test_a_second_supplement_request_seen_at_once_closes_the_first_pause(app: Mo
         import_file(write(tmp_path / "dvcqg.json", [record]), app, at=IMPORT_AT + timedelta(days=day))
     pauses = folded(app)[code(2)].pauses
     assert [(p.start, p.end) for p in pauses] == [(date(2024, 3, 2), date(2024, 3, 6)),
-                                                  (date(2024, 3, 6), date(2024, 4, 17))]
+                                                  (date(2024, 3, 6), date(2024, 3, 8))]
     app.reports.catch_up()
     total = app.reports.bieu06(date(2024, 5, 1), date(2024, 5, 31)).total
     assert (total.pending, total.pending_within, total.pending_overdue) == (1, 0, 1)  # past its appointment, 12/03
@@ -276,6 +288,14 @@ BAD_RECORDS = [
                  id="no-rule-set"),
     pytest.param({"DanhSachLePhi": [{"Gia": "8.000đ"}]}, code(9), "DanhSachLePhi[0].Gia", id="bad-fee"),
     pytest.param({"MaHoSo": code(5)}, code(5), "MaHoSo", id="twice-in-the-file"),
+    pytest.param({"MaHoSo": f" {code(5)}\u00a0"}, code(5), "MaHoSo", id="twice-in-the-file-but-for-spaces"),
+    pytest.param({"NgayTiepNhan": "20990301080000", "NgayHenTra": "20990305170000"}, code(9), "NgayTiepNhan",
+                 id="R-after-the-import"),
+    pytest.param({"TrangThaiHoSo": "10", "NgayKetThucXuLy": "20240416080000"}, code(9), "NgayKetThucXuLy",
+                 id="E-after-the-import"),
+    pytest.param({"NgayTra": "20240416080000"}, code(9), "NgayTra", id="returned-after-the-import"),
+    pytest.param({"TrangThaiHoSo": "5", "DanhSachHoSoBoSung": [{"NgayBoSung": "20240501080000"}]}, code(9),
+                 "DanhSachHoSoBoSung[0].NgayBoSung", id="supplement-asked-after-the-import"),
 ]
 
 
@@ -293,6 +313,24 @@ def test_a_bad_record_refuses_the_whole_file(
     assert f" {field}: " in f" {str(record).partition(': ')[2]}"
     assert (refused.value.count, refused.value.records) == (1, 3)
     assert (list(app.store.cases()), rows(app)) == before
+
+
+def test_a_code_in_another_unicode_form_is_the_same_dossier(app: Motcua, tmp_path: Path) -> None:
+    """``MaHoSo`` is read NFC (like every text of a record): "Ế" decomposed is the code composed, not a second
+    dossier counted twice by every report."""
+    composed = "000.00.06.H23-Ế-0001"
+    records = [rec(1, MaHoSo=composed), rec(2, MaHoSo=unicodedata.normalize("NFD", composed))]
+    with pytest.raises(FileRefused) as refused:
+        import_file(write(tmp_path / "dvcqg.json", records), app)
+    assert [(r.index, r.code) for r in refused.value.refused] == [(1, composed)]
+    import_file(write(tmp_path / "dvcqg.json", records[1:]), app)
+    assert [case.code for case in app.store.cases()] == [composed]
+
+
+def test_an_end_on_the_day_of_the_import_is_read(app: Motcua, tmp_path: Path) -> None:
+    """The portal's clock may run ahead of motcua's by minutes: a date later the same (Vietnam) day is no future."""
+    import_file(write(tmp_path / "dvcqg.json", [rec(1, TrangThaiHoSo="10", NgayKetThucXuLy="20240415235959")]), app)
+    assert app.store.load(code(1)).attributes["ended_at"] == "2024-04-15T23:59:59+07:00"
 
 
 def test_the_first_refusals_are_all_named(app: Motcua, tmp_path: Path) -> None:
@@ -519,7 +557,7 @@ def test_refused_records_are_listed_and_exit_2(tmp_path: Path) -> None:
         ({"NgayHenTra": ""}, "appointment", None),
         ({"DanhSachLePhi": None}, "fees", ()),
         ({"TenLinhVuc": "  Ho\u0302\u0323 tịch "}, "field_name", "Hộ tịch"),  # NFC, trimmed
-        ({"MaHoSo": " X-1 "}, "code", " X-1 "),  # MaHoSo as is
+        ({"MaHoSo": " X-1 "}, "code", "X-1"),  # MaHoSo trimmed: " X-1 " is no second dossier
     ],
 )
 def test_a_record_reads_what_portals_send(fields: dict[str, Any], attribute: str, value: object) -> None:
@@ -795,7 +833,7 @@ def test_a_long_number_past_the_first_chunk_is_refused_by_the_parser_itself(app:
 def test_an_error_of_the_importers_own_code_is_not_read_as_the_files(
     app: Motcua, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: ValueError
 ) -> None:
-    def failing(self: DvcqgImport, raw: object, index: int) -> None:
+    def failing(self: DvcqgImport, raw: object, index: int, at: datetime) -> None:
         raise error
 
     monkeypatch.setattr(DvcqgImport, "read", failing)
@@ -937,3 +975,16 @@ def test_the_same_key_in_two_objects_and_another_body_key_twice_import(app: Motc
     path = tmp_path / "ok.json"
     path.write_text(text[:-1] + ', "note": 1, "note": 2}', encoding="utf-8")
     assert counts(import_file(path, app)) == (2, 2, 0, 0)
+
+
+def test_an_unchanged_record_of_a_dossier_imported_before_resumed_at_decides_nothing(
+    app: Motcua, tmp_path: Path
+) -> None:
+    """``resumed_at`` is read only when an import sees a pause end: a dossier already past its supplement is not
+    changed by the same record again."""
+    supplied = rec(2, DanhSachHoSoBoSung=[{"NgayBoSung": "20240302090000", "NgayTiepNhanBoSung": "20240304090000",
+                                           "NgayHenTraTruoc": "20240305170000", "NgayHenTraMoi": "20240307170000"}])
+    import_file(write(tmp_path / "dvcqg.json", [supplied]), app)
+    report = import_file(write(tmp_path / "dvcqg.json", [supplied]), app, at=IMPORT_AT + timedelta(days=1))
+    assert counts(report) == (1, 0, 0, 1)
+    assert "resumed_at" not in app.store.load(code(2)).attributes

@@ -114,6 +114,19 @@ def test_a_dossier_the_portal_already_holds_is_sent_as_an_update(office: Office)
     assert office.statuses(code) == [(1, "synced", 1)]
 
 
+def test_an_update_answered_already_exists_is_a_refusal_not_a_sync(office: Office) -> None:
+    """"Already exists" says a new dossier record was not taken; said to the update, it says the update was not taken
+    either: the dossier's state never reached the portal, so the change is parked, never counted synced."""
+    duplicate = {"error_code": "-1", "message": "Hồ sơ đã tồn tại trên hệ thống"}
+    office.portal.then(200, duplicate).then(200, duplicate)
+    code = office.app.desk.submit("1.004873", "online", APPLICANT, OFFICER).code
+    office.deliver()
+
+    assert office.portal.services() == [("DongBoHoSoMC", False), ("DongBoHoSoMC", True)]
+    assert office.statuses(code) == [(1, "parked", 1)] and code not in office.portal.dossiers
+    assert "đã tồn tại" in (office.app.sync.statuses(code)[0].last_error or "")
+
+
 def test_transient_failures_are_retried_with_backoff(office: Office) -> None:
     office.portal.then(503, b"Service Unavailable").then(500, {"error_code": "500", "message": "Lỗi hệ thống"})
     code = office.app.desk.submit("1.004873", "online", APPLICANT, OFFICER).code
@@ -257,3 +270,29 @@ def test_an_answer_holding_a_nul_is_quoted_and_recorded(office: Office, status: 
     assert entry.attempts == 1 and entry.status in {"failed", "parked"}
     assert "\x00" not in (entry.last_error or "") and f"HTTP {status}" in (entry.last_error or "")
     assert [item.last_error for item in office.app.store.parked()] in ([], [entry.last_error])
+
+
+def test_the_sync_status_command_leaves_out_dossiers_imported_from_the_portal(tmp_path: Path) -> None:
+    """An imported dossier comes from the portal and releases no sync effect: listed, it stood "pending" for ever, a
+    sync the operator would chase; the ``sync`` indicator leaves it out too (only dossiers with a sync effect)."""
+    from typer.testing import CliRunner  # noqa: PLC0415 - the CLI's test client
+
+    from motcua.entrypoints.cli.main import app as cli  # noqa: PLC0415
+    from motcua.entrypoints.importer import import_file  # noqa: PLC0415
+    from tests.integration.test_dvcqg_import import code, rec, write  # noqa: PLC0415
+
+    url = f"sqlite:///{tmp_path / 'motcua.db'}"
+    clock = ManualClock(START)
+    with fake_portal() as portal:
+        motcua = open_motcua(url, clock=clock, observers=[], publish=PORTAL_PUBLISH)
+        import_file(write(tmp_path / "dvcqg.json", [rec(1), rec(2)]), motcua)
+        native = motcua.desk.receive("1.004873", "direct", APPLICANT, OFFICER).code
+        motcua.service.fire(code(2), "assign", OFFICER, {"assignee": SPECIALIST.name})  # acted on in motcua: sent
+        notifier = RoutingNotifier({PORTAL_KIND: portal_notifier(motcua, HttpxTransport(portal.url, TOKEN), clock)},
+                                   LogNotifier())
+        InlineRunner(Handlers(motcua.service, motcua.store, motcua.store, notifier, clock), clock).deliver_effects()
+        motcua.close()
+
+    listed = CliRunner().invoke(cli, ["sync", "status", "--db", url])
+    assert listed.exit_code == 0 and native in listed.output and code(2) in listed.output
+    assert code(1) not in listed.output

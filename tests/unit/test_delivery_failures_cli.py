@@ -60,10 +60,9 @@ def test_a_dossier_code_is_shown_as_text_not_markup(tmp_path: Path) -> None:
     imported = CliRunner().invoke(app, ["import", "dvcqg", str(source), "--db", url], env=WIDE)
     assert imported.exit_code == 0, (imported.output, imported.exception)
 
-    for args in (["sync", "status"], ["sync", "status", code]):
-        result = CliRunner().invoke(app, [*args, "--db", url], env=WIDE)
-        assert result.exit_code == 0, (args, result.output, result.exception)
-        assert code in result.stdout, result.stdout
+    result = CliRunner().invoke(app, ["sync", "status", code, "--db", url], env=WIDE)
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert code in result.stdout, result.stdout  # (the listing of every dossier leaves imported ones out)
 
 
 def test_a_timeline_and_the_book_show_what_was_typed_as_text_not_markup(tmp_path: Path) -> None:

@@ -276,7 +276,7 @@ def test_an_imported_dossier_takes_the_fee_in_force_on_its_reception_day(motcua:
     fees: dict[str, JsonValue] = {}
     for received in ("20250602080000", "20250804080000"):
         raw = _record(MaHoSo=f"H-{received[:8]}", MaTTHC=MOVED, NgayTiepNhan=received, NgayHenTra=received)
-        decision = importer.decide(importer.read(raw, 0), None, at)
+        decision = importer.decide(importer.read(raw, 0, at), None, at)
         assert decision is not None
         fees[received[:4] + received[4:6]] = decision.case.attributes.get("fee")
     assert fees == {"202506": 20000, "202508": 0}  # per case until 30/6/2025; then set by the council, unknown

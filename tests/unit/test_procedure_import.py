@@ -374,6 +374,21 @@ def test_an_xlsx_with_a_formula_is_refused(tmp_path: Path) -> None:
     assert "formula" in problems[0].message
 
 
+def test_cells_merged_down_rows_are_refused_naming_them(tmp_path: Path) -> None:
+    """A time merged down two procedures' rows shows in both, but the second row's cell is empty to a reader: that
+    procedure's time was silently kept as the catalogue had it. A title merged across its row stays read."""
+    rows: list[list[object]] = [list(row) for row in shipped_rows()]
+    rows[1][5] = None  # the sheet shows rows[0]'s time there
+    path = write_xlsx(tmp_path / "list.xlsx", rows)
+    workbook = load_workbook(path)
+    workbook.active.merge_cells("A1:H1")  # the title
+    workbook.active.merge_cells("F3:F4")  # the first two procedures' time
+    workbook.save(path)
+    problems = refused(path)
+    assert [(p.row, p.column) for p in problems] == [(4, "F")]
+    assert "merged" in problems[0].message and "F3:F4" in problems[0].message
+
+
 def test_a_workbook_with_macros_is_refused(tmp_path: Path) -> None:
     path = write_xlsx(tmp_path / "list.xlsm", [list(row) for row in shipped_rows()])
     assert "macros" in refused(path)[0].message

@@ -10,7 +10,7 @@ they see a native one: R = ``NgayTiepNhan``, E = ``NgayKetThucXuLy`` when ``Tran
 A = the last ``NgayHenTraMoi`` of ``DanhSachHoSoBoSung`` where one is given, else ``NgayHenTra``.
 
 The dossier is ``tthc-dossier`` (latest version at the first import, then pinned), its code is
-``MaHoSo`` as is, its rule set the one in force on the day of R (of the import, when there is no R).
+``MaHoSo`` (NFC, trimmed), its rule set the one in force on the day of R (of the import, when there is no R).
 Re-importing an unchanged record decides nothing; a changed one decides one new entry. What counts
 is what the dossier holds, not the clock: the deadline region (on time / overdue, judged at the
 import) is recomputed only when the record changed. Imported dossiers arm no timers and release no
@@ -20,7 +20,7 @@ effects: the portal, not motcua, runs their clock.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Final
 
 from motcua.workflow.dossiers.catalogue import Catalogue, RuleBook
@@ -31,6 +31,7 @@ from motcua.workflow.dvcqg.records import (
     PAYMENT_CHANNELS,
     DvcqgRecord,
     parse_record,
+    portal_text,
     vietnam_date,
 )
 from motcua.workflow.engine.audit import sealed
@@ -102,14 +103,18 @@ class DvcqgImport:
         self.rules = rules
         self.catalogue = catalogue
 
-    def read(self, raw: object, index: int) -> DvcqgRecord:
-        """The validated record, or :class:`RecordRefused` naming every problem found."""
+    def read(self, raw: object, index: int, at: datetime) -> DvcqgRecord:
+        """The validated record, or :class:`RecordRefused` naming every problem found. ``at`` is the instant of the
+        import: what the record says happened (R, E, the return, a supplement asked or supplied) happened by its day."""
         record = parse_record(raw, index)
+        problems = _after(record, vietnam_date(at))
         if record.received_at is not None:
             try:
                 self.rules.in_force(vietnam_date(record.received_at))
             except NoRuleSetInForce as error:
-                raise RecordRefused(index, record.code, [Problem("NgayTiepNhan", str(error))]) from None
+                problems.append(Problem("NgayTiepNhan", str(error)))
+        if problems:
+            raise RecordRefused(index, record.code, problems)
         return record
 
     def decide(self, record: DvcqgRecord, current: Case | None, at: datetime) -> Decision | None:
@@ -153,12 +158,25 @@ class DvcqgImport:
         return {"name": procedure.name, "paper_result": version.paper_result, "fee": fee.base}
 
 
+def _after(record: DvcqgRecord, day: date) -> list[Problem]:
+    """The dates of things done that fall after ``day``, the import's (the appointments are promises: any day). A date
+    later the same day is read: the portal's clock may run minutes ahead of motcua's."""
+    done: list[tuple[str, datetime | None]] = [
+        ("NgayTiepNhan", record.received_at), ("NgayKetThucXuLy", record.ended_at), ("NgayTra", record.returned_at)]
+    for number, item in enumerate(record.supplements):
+        done += [(f"DanhSachHoSoBoSung[{number}].NgayBoSung", item.requested_at),
+                 (f"DanhSachHoSoBoSung[{number}].NgayTiepNhanBoSung", item.supplied_at)]
+    return [Problem(name, f"{portal_text(moment)} is after the day of the import, {day.strftime('%d/%m/%Y')}")
+            for name, moment in done if moment is not None and vietnam_date(moment) > day]
+
+
 # every attribute an import may set: a key the new record no longer gives is set to None
 _OWNED: Final = (
     "procedure", "procedure_name", "channel", "applicant_name", "applicant_kind", "phone", "email", "summary",
     "field_code", "field_name", "paper_result", "fee", "received_at", "appointment", "appointment_history",
     "ended_at", "end_state", "paused_at", "returned_at", "paid_online", "electronic_results", "dvcqg_status",
     "imported", "source", "supplement_requests", "component_files", "electronic_result_links", "payment_channel",
+    "resumed_at",
 )
 
 
@@ -177,7 +195,8 @@ def _attributes(
         "received_at": _iso(record.received_at), "appointment": _iso(due[1]) if due else None,
         "appointment_history": _history(record), "ended_at": _iso(record.end),
         "end_state": LIFECYCLE_OF_STATUS[record.status] if record.end else None,
-        "paused_at": _paused_at(record, at, current), "returned_at": _iso(record.returned_at),
+        "paused_at": _paused_at(record, at, current), "resumed_at": _resumed_at(record, current),
+        "returned_at": _iso(record.returned_at),
         "paid_online": record.online_payment in (1, 2), "electronic_results": _results(record),
         "payment_channel": PAYMENT_CHANNELS.get(record.online_payment) if record.online_payment else None,
         "component_files": _files(record), "electronic_result_links": _links(record),
@@ -214,6 +233,18 @@ def _paused_at(record: DvcqgRecord, at: datetime, current: Mapping[str, JsonValu
         return text(record.paused_since)
     kept = current.get("paused_at")
     return kept if isinstance(kept, str) else text(at)
+
+
+def _resumed_at(record: DvcqgRecord, current: Mapping[str, JsonValue]) -> JsonValue:
+    """When the clock ran again, as the record says it (its last ``NgayTiepNhanBoSung``), read when an import sees a
+    pause end and kept until the next pause: the report ends the pause on that day
+    (:func:`motcua.workflow.reports.projection.fold` keeps it between the pause's start and the import's day). Never
+    read otherwise, so a dossier imported before it was is not changed by an unchanged record."""
+    if record.status in PAUSED_STATUSES:
+        return None
+    if current.get("paused_at") is not None:
+        return _iso(record.supplements[-1].supplied_at) if record.supplements else None
+    return current.get("resumed_at")
 
 
 def _results(record: DvcqgRecord) -> list[JsonValue] | None:

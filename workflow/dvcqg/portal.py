@@ -53,6 +53,7 @@ __all__ = [
     "SyncStatus",
     "dossier_record",
     "progress_record",
+    "sent_to_portal",
     "status_code",
     "summarize",
 ]
@@ -383,6 +384,13 @@ class DossierSync:
     def complete(self) -> bool:
         """Every change of the dossier reached the portal (the ``sync`` indicator's numerator)."""
         return self.entries > 0 and self.synced == self.entries
+
+
+def sent_to_portal(case: Case, statuses: Sequence[EntrySync]) -> bool:
+    """Whether motcua sends the dossier's changes to the portal: not one imported from it (the portal holds it, and
+    an import releases no effect; the ``sync`` indicator of Decision 766 leaves it out), unless a change made in
+    motcua was sent since (``statuses``: the dossier's)."""
+    return case.attributes.get("imported") is not True or bool(statuses)
 
 
 def summarize(case: Case, statuses: Iterable[EntrySync]) -> DossierSync:

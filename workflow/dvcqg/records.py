@@ -173,13 +173,15 @@ def _required_code(value: object) -> str:
 
 
 def _dossier_code(value: object) -> str:
-    """``MaHoSo`` is the motcua code as is: a missing or blank one is refused, and so is one longer than
+    """``MaHoSo`` is the motcua code, read like every text of a record (NFC, trimmed: a code decomposed or followed by a
+    space is the same dossier, never a second one): a missing or blank one is refused, and so is one longer than
     :data:`~motcua.workflow.engine.bounds.CASE_CODE_MAX` or holding a control character."""
     if not isinstance(value, str):
         raise ValueError("missing" if value is None else f"expected text, got {excerpt(value)}")
-    if not value.strip():
+    cleaned = unicodedata.normalize("NFC", value).strip()
+    if not cleaned:
         raise ValueError("must not be empty")
-    return checked_line(value, CASE_CODE_MAX)
+    return checked_line(cleaned, CASE_CODE_MAX)
 
 
 def _listed(value: object) -> object:

@@ -168,10 +168,21 @@ def _clock_changes(facts: DossierFacts, changed: Mapping[str, JsonValue], at: da
         if paused is not None:
             out["pauses"] = _paused(facts.pauses, _vn_date(paused))
         elif facts.pauses and facts.pauses[-1].end is None:
-            out["pauses"] = (*facts.pauses[:-1], Pause(facts.pauses[-1].start, _vn_date(at)))
+            start = facts.pauses[-1].start
+            out["pauses"] = (*facts.pauses[:-1], Pause(start, _resumed(changed.get("resumed_at"), start, at)))
     if "ended_at" in changed and facts.ended_at is None:
         out["ended_at"] = _instant(changed["ended_at"])
     return out
+
+
+def _resumed(said: JsonValue, start: date, at: datetime) -> date:
+    """The day a pause ends: the entry's, or, for a dossier imported from DVCQG, the day the record says the clock ran
+    again (``resumed_at``, its last ``NgayTiepNhanBoSung``) when that day is between the pause's start and the
+    import's — a supplied date before the start is another pause's, one after the import a date the portal cannot
+    know yet."""
+    resumed = _instant(said)
+    day = _vn_date(at)
+    return _vn_date(resumed) if resumed is not None and start <= _vn_date(resumed) <= day else day
 
 
 def _paused(pauses: tuple[Pause, ...], start: date) -> tuple[Pause, ...]:

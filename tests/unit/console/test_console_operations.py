@@ -8,13 +8,16 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from motcua.adapters.memory.store import MemoryStore
 from motcua.entrypoints.console import operations_views
+from motcua.entrypoints.importer import import_file
 from motcua.workflow.engine.model import DueTimer, OutboxItem
 from motcua.workflow.engine.retry import Park, RetryAt
+from tests.integration.test_dvcqg_import import code, rec, write
 from tests.unit.console.pages_b import AN_THUONG, CAM_THUONG, Office, csrf_of, office
 
 OPERATIONS = ("/console/operations", "/console/operations/outbox", "/console/operations/sync")
@@ -182,6 +185,14 @@ def test_the_sync_page_lists_the_scopes_dossiers(shop: Office) -> None:
     page = shop.browser("ops-sync", ["operator"], units=[CAM_THUONG]).get("/console/operations/sync").text
     assert shop.codes["cam_open"] in page and shop.codes["an_open"] not in page
     assert "Đang chờ" in page  # no portal configured: nothing synced yet
+
+
+def test_the_sync_page_leaves_out_dossiers_imported_from_the_portal(fresh: Office, tmp_path: Path) -> None:
+    """An imported dossier comes from the portal and is never sent to it: listed, it stood "pending" for ever."""
+    report = import_file(write(tmp_path / "dvcqg.json", [rec(1)]), fresh.motcua, at=fresh.clock.now())
+    assert report.created == 1
+    page = fresh.browser("ops-sync-all", ["operator"]).get("/console/operations/sync").text
+    assert fresh.codes["an_open"] in page and code(1) not in page
 
 
 def test_every_chain_verifies_until_one_is_tampered_with(fresh: Office) -> None:

@@ -383,7 +383,7 @@ class MemoryStore:
             chosen = [item for item in self._outbox.values() if item.status == "parked"
                       and (item_ids is None or item.id in item_ids)]
             for item in chosen:
-                self._outbox[item.id] = replace(item, status="pending", next_attempt_at=now)
+                self._outbox[item.id] = replace(item, status="pending", attempts=0, next_attempt_at=now)
             return len(chosen)
 
 

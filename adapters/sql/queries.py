@@ -565,7 +565,8 @@ def _settle(status: Status, *, error: bool, retry: bool = False, held: bool = Fa
 
 
 def _requeue(chosen: sa.ColumnElement[bool]) -> sa.Update:
-    requeued = sa.update(OUTBOX).where(chosen).values(status=PENDING, next_attempt_at=param("now"))
+    """Parked effects pending again, due ``now``, their failures forgotten (as a requeued timer's), the last kept."""
+    requeued = sa.update(OUTBOX).where(chosen).values(status=PENDING, attempts=0, next_attempt_at=param("now"))
     return requeued.returning(OUTBOX.c.id)
 
 

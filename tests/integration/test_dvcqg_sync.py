@@ -142,7 +142,7 @@ def test_malformed_answers_park_at_once_and_a_requeue_delivers(office: Office, b
     assert "malformed answer (not JSON)" in error
     assert office.app.store.requeue(office.parked(), office.clock.now()) == 1
     office.deliver()
-    assert office.statuses(code) == [(1, "synced", 2)] and code in office.portal.dossiers
+    assert office.statuses(code) == [(1, "synced", 1)] and code in office.portal.dossiers  # counted since the requeue
 
 
 def test_refusals_park_and_nothing_is_lost(office: Office) -> None:
@@ -157,7 +157,7 @@ def test_refusals_park_and_nothing_is_lost(office: Office) -> None:
     office.portal.refused.clear()
     office.app.store.requeue(None, office.clock.now())
     office.deliver()
-    assert office.statuses(refused) == [(1, "synced", 2)]
+    assert office.statuses(refused) == [(1, "synced", 1)]  # the attempts since the requeue
 
 
 def test_an_unreachable_portal_fails_retryably(office: Office) -> None:

@@ -227,7 +227,9 @@ class Outbox(Protocol):
         ...
 
     def requeue(self, item_ids: Sequence[int] | None, now: datetime) -> int:
-        """Make parked effects pending again (all of them when ``item_ids`` is None); returns how many."""
+        """Make parked effects pending again (all of them when ``item_ids`` is None), due ``now``, their count of
+        failed attempts back to 0 (so the retry policy's backoff applies afresh; the last error is kept); returns how
+        many."""
         ...
 
 

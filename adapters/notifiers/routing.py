@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 
 from motcua.workflow.engine.model import OutboxItem
 from motcua.workflow.engine.ports import Notifier
-from motcua.workflow.errors import DeliveryFailed, Retryable, delivery_failure
+from motcua.workflow.errors import DeliveryFailed, DeliveryUnavailable, Retryable, delivery_failure
 
 __all__ = ["FanOut", "RoutingNotifier"]
 
@@ -52,4 +52,7 @@ class FanOut:
         if failures:
             transient = any(isinstance(failure, Retryable) for failure in failures)
             detail = "; ".join(failure.detail for failure in failures)
-            raise delivery_failure(item.kind, detail, transient=transient) from failures[0]
+            asked = [failure.retry_after for failure in failures
+                     if isinstance(failure, DeliveryUnavailable) and failure.retry_after is not None]
+            raise delivery_failure(item.kind, detail, transient=transient,
+                                   retry_after=max(asked, default=None)) from failures[0]

@@ -131,4 +131,5 @@ def _check(item: OutboxItem, answer: Answer) -> None:
     if HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES:
         return
     retryable = status in _RETRYABLE_STATUSES or status >= HTTPStatus.INTERNAL_SERVER_ERROR
-    raise delivery_failure(item.kind, f"webhook: HTTP {status} {answer.reason}".rstrip(), transient=retryable)
+    raise delivery_failure(item.kind, f"webhook: HTTP {status} {answer.reason}".rstrip(), transient=retryable,
+                           retry_after=answer.retry_after)

@@ -24,14 +24,14 @@ from motcua.workflow.dvcqg.portal import summarize
 from motcua.workflow.engine.clock import ManualClock
 from motcua.workflow.engine.model import OutboxItem
 from motcua.workflow.engine.retry import RetryPolicy
-from motcua.workflow.errors import DeliveryFailed, Retryable
+from motcua.workflow.errors import DeliveryFailed, DeliveryUnavailable, Retryable
 from motcua.workflow.reports.par766 import scorecard
 from tests import services
 from tests.conftest import OFFICER, SPECIALIST, START
 from tests.fake_portal import TOKEN, FakePortal, fake_portal
 
 APPLICANT = Applicant("Trần Văn An", phone="0912345678")
-POLICY = RetryPolicy()
+POLICY = RetryPolicy(random=lambda: 0.0)  # no jitter: each wait its whole step, as the test counts them
 
 
 @dataclass
@@ -257,3 +257,9 @@ def test_an_answer_holding_a_nul_is_quoted_and_recorded(office: Office, status: 
     assert entry.attempts == 1 and entry.status in {"failed", "parked"}
     assert "\x00" not in (entry.last_error or "") and f"HTTP {status}" in (entry.last_error or "")
     assert [item.last_error for item in office.app.store.parked()] in ([], [entry.last_error])
+
+
+def test_the_wait_a_busy_portal_asks_for_comes_with_the_failure() -> None:
+    with pytest.raises(DeliveryUnavailable) as raised:
+        read_answer("DongBoHoSoMC", PortalAnswer(503, b"", retry_after=timedelta(seconds=90)))
+    assert raised.value.retry_after == timedelta(seconds=90)

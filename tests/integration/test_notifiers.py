@@ -16,8 +16,9 @@ import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import MappingProxyType
 from typing import Any
@@ -38,7 +39,7 @@ from motcua.adapters.notifiers import (
 )
 from motcua.workflow.engine.clock import VN_TZ
 from motcua.workflow.engine.model import JsonValue, OutboxItem
-from motcua.workflow.errors import DeliveryFailed, Retryable
+from motcua.workflow.errors import DeliveryFailed, DeliveryUnavailable, Retryable
 
 DOSSIER = "000.00.06.H56-231027-0361"
 TASK = "KH-CCHC-2025-017"
@@ -312,6 +313,7 @@ class Receiver:
     statuses: list[int] = field(default_factory=list)
     delay: float = 0.0
     requests: list[Request] = field(default_factory=list)
+    retry_after: str | None = None  # the Retry-After header of every answer, when set
 
     @property
     def url(self) -> str:
@@ -334,6 +336,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             if not verified:
                 status = 401
             self.send_response(status)
+            if receiver.retry_after is not None:
+                self.send_header("Retry-After", receiver.retry_after)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
@@ -419,6 +423,23 @@ def test_webhook_answers_are_classified(receiver: Receiver, status: int, retryab
 
     assert isinstance(failed, Retryable) is retryable
     assert f"HTTP {status}" in failed.detail
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_the_wait_a_busy_receiver_asks_for_comes_with_the_failure(receiver: Receiver, status: int) -> None:
+    receiver.statuses, receiver.retry_after = [status, status], "120"
+    assert getattr(failure(receiver.notifier(), effect()), "retry_after", None) == timedelta(seconds=120)
+
+    in_a_minute = format_datetime(datetime.now(UTC) + timedelta(seconds=61), usegmt=True)
+    receiver.retry_after = in_a_minute
+    asked = getattr(failure(receiver.notifier(), effect()), "retry_after", None)
+    assert asked is not None and timedelta(seconds=50) < asked <= timedelta(seconds=61)
+
+
+def test_a_channel_failing_with_a_wait_asked_passes_it_on(smtp: SmtpService, receiver: Receiver) -> None:
+    receiver.statuses, receiver.retry_after = [503], "300"
+    failed = failure(FanOut([receiver.notifier(), smtp.notifier()]), effect())
+    assert isinstance(failed, DeliveryUnavailable) and failed.retry_after == timedelta(seconds=300)
 
 
 def test_webhook_2xx_answers_are_deliveries(receiver: Receiver) -> None:

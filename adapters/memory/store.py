@@ -160,7 +160,7 @@ class MemoryStore:
             item_id = next(self._outbox_ids)
             item = self._outbox[item_id] = OutboxItem(
                 id=item_id, case_code=code, kind=effect.kind, payload=effect.payload, attempts=0,
-                status="pending", next_attempt_at=decision.entry.occurred_at,
+                status="pending", next_attempt_at=decision.entry.occurred_at, created_at=decision.entry.occurred_at,
             )
             if claim is not None:
                 self._outbox_claims[item_id] = _Claim(claim.token, claim.until)

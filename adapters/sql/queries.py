@@ -71,7 +71,7 @@ STORED_ENTRY_COLUMNS: Final = (*ENTRY_COLUMNS, "position", "position_hash")
 """The columns of an entry read back, in the order :func:`motcua.adapters.sql.mapping.entry_from_record` decodes."""
 TIMER_COLUMNS: Final = ("case_code", "name", "trigger", "due_at", "data", "generation")
 OUTBOX_ITEM_COLUMNS: Final = (
-    "id", "case_code", "kind", "payload", "attempts", "status", "next_attempt_at", "last_error",
+    "id", "case_code", "kind", "payload", "attempts", "status", "next_attempt_at", "last_error", "created_at",
 )
 
 Status = sa.ColumnElement[str]

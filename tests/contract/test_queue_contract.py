@@ -326,6 +326,17 @@ def test_a_delivered_effect_is_kept_but_never_claimed_again(desk: Desk) -> None:
     assert desk.store.parked() == []
 
 
+def test_a_claimed_effect_carries_the_instant_it_was_written(desk: Desk) -> None:
+    """What makes an e-mail's Message-ID differ from another database's effect of the same id (stable: read again)."""
+    written = desk.clock.now()
+    [notify, *_] = _opened_with_effects(desk)
+
+    assert notify.created_at == written
+    desk.store.failed(notify.id, "máy chủ không trả lời", RetryAt(written))
+    [again] = [item for item in desk.store.claim_effects(written + LEASE, 10, LEASE) if item.id == notify.id]
+    assert again.created_at == written
+
+
 def test_a_failed_effect_is_retried_at_the_settled_instant(desk: Desk) -> None:
     [notify, *_] = _opened_with_effects(desk)
     retry_at = desk.clock.now() + timedelta(seconds=10)  # sooner than the lease: failing frees the claim

@@ -9,6 +9,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import re
 import socket
 import threading
 import time
@@ -525,6 +526,24 @@ def test_every_attempt_on_every_channel_carries_the_effects_key(smtp: SmtpServic
         "motcua-effect-42", "motcua-effect-42", "motcua-effect-43"]
     assert [json.loads(request.body)["idempotency_key"] for request in requests] == [
         "motcua-effect-42", "motcua-effect-42", "motcua-effect-43"]
+
+
+def test_message_ids_differ_between_databases_sharing_a_domain_and_hold_across_attempts(smtp: SmtpService) -> None:
+    """Effect 42 of case X in two databases (a restored copy, a second installation) sending from one domain were
+    both ``<motcua-effect-42@…>``: a mailbox that keeps one message per Message-ID dropped the second notice."""
+    one = replace(effect(), created_at=datetime(2026, 12, 7, 1, 0, 0, 123456, tzinfo=UTC))
+    created = one.created_at
+    assert created is not None
+    other = replace(one, created_at=created + timedelta(microseconds=1))  # the same id and case, elsewhere
+    notifier = smtp.notifier()
+
+    for item in (one, replace(one, attempts=1, created_at=created.astimezone(VN_TZ)), other):
+        notifier.deliver(item)
+
+    first, retried, elsewhere = (mail["Message-ID"] for mail in smtp.mailbox.messages())
+    assert first == retried != elsewhere
+    assert re.fullmatch(r"<motcua-effect-42\.[0-9a-f]{16}@tanlap\.gov\.vn>", first)
+    assert [mail["X-Motcua-Effect-Id"] for mail in smtp.mailbox.messages()] == ["motcua-effect-42"] * 3
 
 
 def test_a_channel_failing_for_good_does_not_park_one_that_may_succeed_later(

@@ -151,3 +151,4 @@ class OutboxItem:
     status: str
     next_attempt_at: datetime
     last_error: str | None = None
+    created_at: datetime | None = None  # when the decision wrote it (None: sent by a motcua before it was carried)

@@ -70,6 +70,7 @@ def _effect_fields(item: OutboxItem) -> dict[str, JsonValue]:
         "id": item.id, "case_code": item.case_code, "kind": item.kind, "payload": dict(item.payload),
         "attempts": item.attempts, "status": item.status, "next_attempt_at": item.next_attempt_at.isoformat(),
         "created_at": None if item.created_at is None else item.created_at.isoformat(),
+        "delivered": list[JsonValue](sorted(item.delivered)),
     }
 
 
@@ -109,6 +110,7 @@ def _effect(message: Mapping[str, Any]) -> OutboxItem:
         attempts=message["attempts"], status=message["status"],
         next_attempt_at=datetime.fromisoformat(message["next_attempt_at"]),
         created_at=_instant(message.get("created_at")),  # a message of an older motcua carries none
+        delivered=frozenset(message.get("delivered") or ()),
     )
 
 

@@ -254,9 +254,10 @@ class SuccessionHalted(MotcuaError):
 class DeliveryFailed(MotcuaError):
     """A notifier could not deliver an effect, and trying again will not help (the effect is parked)."""
 
-    def __init__(self, kind: str, detail: str) -> None:
+    def __init__(self, kind: str, detail: str, *, delivered: frozenset[str] = frozenset()) -> None:
         self.kind = kind
         self.detail = detail
+        self.delivered = delivered  # the channels of a fan-out this attempt did deliver to (a retry skips them)
         super().__init__(f"{kind} delivery failed: {detail}")
 
 
@@ -265,16 +266,21 @@ class DeliveryUnavailable(DeliveryFailed, Retryable):
     ``retry_after`` from now when the receiver asked for that wait (an HTTP ``Retry-After``; the retry policy bounds
     it)."""
 
-    def __init__(self, kind: str, detail: str, *, retry_after: timedelta | None = None) -> None:
-        super().__init__(kind, detail)
+    def __init__(
+        self, kind: str, detail: str, *, retry_after: timedelta | None = None, delivered: frozenset[str] = frozenset()
+    ) -> None:
+        super().__init__(kind, detail, delivered=delivered)
         self.retry_after = retry_after
 
 
 def delivery_failure(
-    kind: str, detail: str, *, transient: bool, retry_after: timedelta | None = None
+    kind: str, detail: str, *, transient: bool, retry_after: timedelta | None = None,
+    delivered: frozenset[str] = frozenset(),
 ) -> DeliveryFailed:
     """The failure for a delivery judged transient (retryable, with the wait the receiver asked for) or permanent."""
-    return DeliveryUnavailable(kind, detail, retry_after=retry_after) if transient else DeliveryFailed(kind, detail)
+    if transient:
+        return DeliveryUnavailable(kind, detail, retry_after=retry_after, delivered=delivered)
+    return DeliveryFailed(kind, detail, delivered=delivered)
 
 
 class DatabaseNotEmpty(MotcuaError):

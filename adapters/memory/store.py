@@ -346,7 +346,10 @@ class MemoryStore:
             self._outbox_claims.pop(item_id, None)
             return True
 
-    def failed(self, item_id: int, error: str, settlement: Settlement, token: str | None = None) -> bool:
+    def failed(
+        self, item_id: int, error: str, settlement: Settlement, token: str | None = None,
+        delivered: frozenset[str] = frozenset(),
+    ) -> bool:
         with self._lock:
             item = self._outbox[item_id]
             if item.status != "pending" or (token is not None and not self._held(item_id, token)):
@@ -354,7 +357,7 @@ class MemoryStore:
             retry_at = None if isinstance(settlement, Park) else settlement.at
             self._outbox[item_id] = replace(
                 item, attempts=item.attempts + 1, last_error=error, status="pending" if retry_at else "parked",
-                next_attempt_at=retry_at or item.next_attempt_at,
+                next_attempt_at=retry_at or item.next_attempt_at, delivered=frozenset(delivered),
             )
             self._outbox_claims.pop(item_id, None)
             return True

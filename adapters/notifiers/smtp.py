@@ -144,6 +144,8 @@ def _when(value: JsonValue | None) -> str:
 class SmtpNotifier:
     """Sends one e-mail per effect with :mod:`smtplib`: a new connection each time, nothing to close."""
 
+    channel = "email"  # its name in a fan-out
+
     def __init__(
         self, host: str, port: int, sender: str, recipients: Mapping[str, Sequence[str]], *,
         starttls: bool = False, username: str | None = None, password: str | None = None,

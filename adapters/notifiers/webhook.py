@@ -87,6 +87,8 @@ def verify_signature(
 class WebhookNotifier:
     """POSTs each effect to ``url`` as signed JSON (the contract is in this module's docstring)."""
 
+    channel = "webhook"  # its name in a fan-out
+
     def __init__(self, url: str, secret: bytes, timeout: float = 10) -> None:
         self.url = url
         self.secret = secret

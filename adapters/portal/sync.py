@@ -187,6 +187,8 @@ def _shown(body: bytes) -> str:
 class PortalNotifier:
     """Delivers ``dvcqg.sync`` effects to the portal and records each entry's sync status."""
 
+    channel = "dvcqg"  # its name in a fan-out
+
     def __init__(
         self, store: CaseStore, workflows: WorkflowSet, sync: SyncLog, transport: PortalTransport, clock: Clock,
         *, agency: str, policy: RetryPolicy | None = None,

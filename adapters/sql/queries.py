@@ -72,6 +72,7 @@ STORED_ENTRY_COLUMNS: Final = (*ENTRY_COLUMNS, "position", "position_hash")
 TIMER_COLUMNS: Final = ("case_code", "name", "trigger", "due_at", "data", "generation")
 OUTBOX_ITEM_COLUMNS: Final = (
     "id", "case_code", "kind", "payload", "attempts", "status", "next_attempt_at", "last_error", "created_at",
+    "delivered_channels",
 )
 
 Status = sa.ColumnElement[str]
@@ -557,6 +558,8 @@ def _settle(status: Status, *, error: bool, retry: bool = False, held: bool = Fa
     }
     if retry:
         changes["next_attempt_at"] = param("retry_at")
+    if error:  # the channels a failed attempt (or those before it) delivered to
+        changes["delivered_channels"] = param("channels")
     if status is DELIVERED:
         recordable = sa.and_(_chosen(many=many), OUTBOX.c.status != DELIVERED)
     else:

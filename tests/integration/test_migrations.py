@@ -27,7 +27,7 @@ from motcua.workflow.engine.model import DueTimer, JsonValue, SetTimer
 from motcua.workflow.engine.queries import CaseFilter
 from tests.services import postgres_database, postgres_url, require_postgres
 
-HEAD = "0019"
+HEAD = "0020"
 
 
 @pytest.fixture(params=[

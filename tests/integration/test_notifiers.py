@@ -512,6 +512,18 @@ def test_routing_by_kind_and_fanning_out_over_real_channels(smtp: SmtpService, r
     assert len(smtp.mailbox.received) == 2  # the e-mail went out although the webhook failed
 
 
+def test_a_retry_goes_only_to_the_channels_not_yet_delivered(smtp: SmtpService, receiver: Receiver) -> None:
+    receiver.statuses = [503]
+    fanout = FanOut([LogNotifier(), smtp.notifier(), receiver.notifier()])
+
+    failed = failure(fanout, effect())
+    assert failed.delivered == frozenset({"log", "email"})
+    fanout.deliver(replace(effect(attempts=1), delivered=failed.delivered))
+
+    assert len(smtp.mailbox.received) == 1  # the officials got the notice once
+    assert [json.loads(request.body)["attempt"] for request in receiver.requests] == [1, 2]
+
+
 def test_every_attempt_on_every_channel_carries_the_effects_key(smtp: SmtpService, receiver: Receiver) -> None:
     """So a receiver drops a repeat (a worker that delivered and died before its mark was written)."""
     for attempts in (0, 1):  # the first attempt, and the one after a crash
@@ -592,13 +604,15 @@ def test_the_longest_addresses_taken_fit_the_lines_of_a_message(smtp: SmtpServic
 
 
 def test_a_channel_that_raises_unexpectedly_holds_back_no_other(receiver: Receiver) -> None:
-    """A channel's bug (anything but DeliveryFailed) is raised once every channel was tried — the webhook after a
-    broken e-mail channel was never tried, on any attempt, until the effect was parked."""
+    """A channel's bug (anything but DeliveryFailed) fails the attempt once every channel was tried — the webhook after
+    a broken e-mail channel was never tried, on any attempt, until the effect was parked."""
 
     class Broken:
         def deliver(self, item: OutboxItem) -> None:
             raise KeyError("step_label")
 
-    with pytest.raises(KeyError):
-        FanOut([LogNotifier(), Broken(), receiver.notifier()]).deliver(effect())
+    failed = failure(FanOut([LogNotifier(), Broken(), receiver.notifier()]), effect())
+
+    assert isinstance(failed, Retryable) and "KeyError" in failed.detail  # recorded, retried as any bug of a notifier
+    assert failed.delivered == frozenset({"log", "webhook"})  # kept: the retry goes to the broken channel only
     assert [json.loads(request.body)["kind"] for request in receiver.requests] == ["notify"]

@@ -11,6 +11,7 @@ puts a ``dvcqg.sync`` effect in the outbox and the worker's notifier sends it to
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -238,23 +239,60 @@ def portal_notifier(
                           agency=agency or motcua.desk.agency, policy=policy)
 
 
+WEBHOOK_SECRET_MIN = 16  # characters of MOTCUA_WEBHOOK_SECRET: a short key would let signatures be forged by trying
+
+
 def _channels(env: Mapping[str, str]) -> Notifier:
     notifiers: list[Notifier] = [LogNotifier()]
+    lab = _insecure_lab(env)
     if host := env.get("MOTCUA_SMTP_HOST"):
-        notifiers.append(_smtp(host, env))
+        notifiers.append(_smtp(host, env, lab=lab))
     if url := env.get("MOTCUA_WEBHOOK_URL"):
-        secret = env.get("MOTCUA_WEBHOOK_SECRET")
-        if not secret:
-            raise InvalidInput("MOTCUA_WEBHOOK_SECRET", "a webhook needs a secret to sign its requests")
-        notifiers.append(WebhookNotifier(_http_url("MOTCUA_WEBHOOK_URL", url), secret.encode("utf-8")))
+        notifiers.append(_webhook(url, env.get("MOTCUA_WEBHOOK_SECRET"), lab=lab))
     return notifiers[0] if len(notifiers) == 1 else FanOut(notifiers)
+
+
+def _insecure_lab(env: Mapping[str, str]) -> bool:
+    """MOTCUA_INSECURE_LAB: ``true`` accepts the weak settings :func:`_webhook` and :func:`_smtp` otherwise refuse
+    (for a lab, never for a commune's data); ``false`` (the default) refuses them."""
+    value = _setting(env, "MOTCUA_INSECURE_LAB", "false").lower()
+    if value not in {"true", "false"}:
+        raise InvalidInput("MOTCUA_INSECURE_LAB", "true or false")
+    return value == "true"
+
+
+def _webhook(url: str, secret: str | None, *, lab: bool) -> WebhookNotifier:
+    """The webhook channel: an ``https://`` URL (``http://`` only to this machine, or in a lab: a notice names
+    people), signed by a secret of at least :data:`WEBHOOK_SECRET_MIN` characters (any, in a lab)."""
+    if not secret:
+        raise InvalidInput("MOTCUA_WEBHOOK_SECRET", "a webhook needs a secret to sign its requests")
+    checked = _http_url("MOTCUA_WEBHOOK_URL", url)
+    if not lab and httpx.URL(checked).scheme == "http" and not _loopback(httpx.URL(checked).host):
+        raise InvalidInput("MOTCUA_WEBHOOK_URL", "an https:// URL: http:// sends the notices in the clear (allowed "
+                                                 "to this machine only, or with MOTCUA_INSECURE_LAB=true in a lab)")
+    if not lab and len(secret) < WEBHOOK_SECRET_MIN:
+        raise InvalidInput("MOTCUA_WEBHOOK_SECRET", f"at least {WEBHOOK_SECRET_MIN} characters (a random secret; "
+                                                    "shorter only with MOTCUA_INSECURE_LAB=true in a lab)")
+    return WebhookNotifier(checked, secret.encode("utf-8"))
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` is this machine (``localhost``, ``127.0.0.0/8``, ``::1``): what is sent there crosses no
+    network."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 _MAX_PORT = 65_535
 
 
-def _smtp(host: str, env: Mapping[str, str]) -> SmtpNotifier:
-    """The e-mail channel; every setting checked now (:class:`InvalidInput` naming it), not at the first notice."""
+def _smtp(host: str, env: Mapping[str, str], *, lab: bool = False) -> SmtpNotifier:
+    """The e-mail channel; every setting checked now (:class:`InvalidInput` naming it), not at the first notice. A
+    login needs STARTTLS (else the password crosses the network in the clear), but to this machine or in a lab."""
     port = _setting(env, "MOTCUA_SMTP_PORT", "25")
     if not (port.isascii() and port.isdigit() and 0 < int(port) <= _MAX_PORT):
         raise InvalidInput("MOTCUA_SMTP_PORT", f"a TCP port, 1 to {_MAX_PORT} (25, 587…)")
@@ -262,6 +300,10 @@ def _smtp(host: str, env: Mapping[str, str]) -> SmtpNotifier:
     if starttls not in {"true", "false"}:
         raise InvalidInput("MOTCUA_SMTP_STARTTLS", "true or false")
     username, password = _smtp_login(env)
+    if username and starttls != "true" and not (lab or _loopback(host)):
+        raise InvalidInput("MOTCUA_SMTP_STARTTLS", "true when MOTCUA_SMTP_USER logs in: without STARTTLS the password "
+                                                   "crosses the network in the clear (allowed to this machine only, "
+                                                   "or with MOTCUA_INSECURE_LAB=true in a lab)")
     [sender] = checked_addresses("MOTCUA_SMTP_FROM", [_setting(env, "MOTCUA_SMTP_FROM", "motcua@localhost")])
     recipients = {role: checked_addresses(name, _addresses(env.get(name, "")))
                   for role, name in ((role, f"MOTCUA_NOTIFY_{role.upper()}") for role in _ROLES)}

@@ -4,10 +4,11 @@ httpx's timeouts bound each phase of an exchange (connecting, each read, each wr
 that drips its answer a byte at a time, each byte within the timeout, held a delivery (and, in ``motcua serve``, the
 dispatcher's thread) for hours. :func:`post` ends the whole exchange — connecting, sending, the answer's headers and
 the part of its body it reads — within ``timeout`` seconds, else raises ``httpx.ReadTimeout``; it reads at most
-``read`` bytes of the body and never asks for the rest. One connection per POST: nothing to close, and safe across
-worker forks. The exchange runs on an event loop of its own: a caller's thread has none. That loop is closed without
-waiting for its threads: the receiver's name is resolved on one, and a resolver that hangs (its DNS away: seconds
-per try, per server) would hold the caller past the deadline (:func:`asyncio.run` waits for them); it ends on its own.
+``read`` bytes of the body and never asks for the rest (it reads the wait a ``Retry-After`` header asks for too).
+One connection per POST: nothing to close, and safe across worker forks. The exchange runs on an event loop of its
+own: a caller's thread has none. That loop is closed without waiting for its threads: the receiver's name is resolved
+on one, and a resolver that hangs (its DNS away: seconds per try, per server) would hold the caller past the deadline
+(:func:`asyncio.run` waits for them); it ends on its own.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 import httpx
 
-__all__ = ["Answer", "post"]
+__all__ = ["Answer", "post", "retry_after"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +29,28 @@ class Answer:
     status: int  # the HTTP status
     reason: str  # its reason phrase, as the receiver wrote it
     body: bytes  # the first bytes of the body, as many as were asked for
+    retry_after: timedelta | None = None  # the wait its Retry-After header asks for (:func:`retry_after`)
+
+
+_RETRY_AFTER_LONGEST = 40  # characters of a Retry-After header read: an HTTP-date is 29
+_RETRY_AFTER_DIGITS = 10  # digits of a Retry-After in seconds: 300 years; the retry policy caps what it asks anyway
+
+
+def retry_after(value: str | None, now: datetime) -> timedelta | None:
+    """The wait a ``Retry-After`` header asks for (RFC 9110 §10.2.3): whole seconds, or an HTTP-date (0 when it is
+    gone by); None when there is none, or it is neither (a longer value is not read)."""
+    text = (value or "").strip()
+    if not text or len(text) > _RETRY_AFTER_LONGEST:
+        return None
+    if text.isascii() and text.isdigit():
+        return timedelta(seconds=int(text)) if len(text) <= _RETRY_AFTER_DIGITS else None
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000" or no zone: not an HTTP-date, whose zone is GMT
+        return None
+    return max(timedelta(0), when - now)
 
 
 def post(url: str, body: bytes, headers: Mapping[str, str], *, timeout: float, read: int = 0) -> Answer:
@@ -64,7 +89,8 @@ async def _within(url: str, body: bytes, headers: dict[str, str], timeout: float
 async def _exchange(url: str, body: bytes, headers: dict[str, str], timeout: float, read: int) -> Answer:
     async with httpx.AsyncClient(timeout=timeout) as client, \
             client.stream("POST", url, content=body, headers=headers) as response:
-        return Answer(response.status_code, response.reason_phrase, await _first(response, read))
+        asked = retry_after(response.headers.get("retry-after"), datetime.now(UTC))
+        return Answer(response.status_code, response.reason_phrase, await _first(response, read), asked)
 
 
 async def _first(response: httpx.Response, limit: int) -> bytes:

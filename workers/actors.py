@@ -58,11 +58,19 @@ def effect_message(item: OutboxItem, claim: Claim | None = None) -> dict[str, Js
     """The effect, and the claim it was sent under: its token, when it runs out (a message handled later is
     dropped: by then the dispatcher may have sent the effect again) and the lease its handler holds it for."""
     return {
-        "id": item.id, "case_code": item.case_code, "kind": item.kind, "payload": dict(item.payload),
-        "attempts": item.attempts, "status": item.status, "next_attempt_at": item.next_attempt_at.isoformat(),
+        **_effect_fields(item),
         "claimed_until": None if claim is None else claim.until.isoformat(),
         "claim": None if claim is None else claim.token,
         "lease_s": None if claim is None else claim.lease.total_seconds(),
+    }
+
+
+def _effect_fields(item: OutboxItem) -> dict[str, JsonValue]:
+    return {
+        "id": item.id, "case_code": item.case_code, "kind": item.kind, "payload": dict(item.payload),
+        "attempts": item.attempts, "status": item.status, "next_attempt_at": item.next_attempt_at.isoformat(),
+        "created_at": None if item.created_at is None else item.created_at.isoformat(),
+        "delivered": list[JsonValue](sorted(item.delivered)),
     }
 
 
@@ -74,11 +82,7 @@ def timers_message(timers: Sequence[DueTimer], lease: timedelta | None = None) -
 
 def effects_message(items: Sequence[OutboxItem], claim: Claim | None = None) -> dict[str, JsonValue]:
     """The effects of one claim, and that claim (its token, when it runs out, its lease), as one message."""
-    effects: list[JsonValue] = []
-    for item in _bounded(items):
-        effects.append({"id": item.id, "case_code": item.case_code, "kind": item.kind, "payload": dict(item.payload),
-                        "attempts": item.attempts, "status": item.status,
-                        "next_attempt_at": item.next_attempt_at.isoformat()})
+    effects: list[JsonValue] = [_effect_fields(item) for item in _bounded(items)]
     return {
         "effects": effects, "claimed_until": None if claim is None else claim.until.isoformat(),
         "claim": None if claim is None else claim.token,
@@ -105,7 +109,13 @@ def _effect(message: Mapping[str, Any]) -> OutboxItem:
         id=message["id"], case_code=message["case_code"], kind=message["kind"], payload=message["payload"],
         attempts=message["attempts"], status=message["status"],
         next_attempt_at=datetime.fromisoformat(message["next_attempt_at"]),
+        created_at=_instant(message.get("created_at")),  # a message of an older motcua carries none
+        delivered=frozenset(message.get("delivered") or ()),
     )
+
+
+def _instant(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
 
 
 class _Lazy:

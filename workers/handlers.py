@@ -176,8 +176,9 @@ class Handlers:
             failure = self._attempt(item)
             if failure is not None:
                 settlement = self.policy.after_failure(item.attempts + 1, self.clock.now(), failure)
+                delivered = item.delivered | failure.delivered
                 try:
-                    if not self.outbox.failed(item.id, _recorded(failure.detail), settlement, claim.token):
+                    if not self.outbox.failed(item.id, _recorded(failure.detail), settlement, claim.token, delivered):
                         log.info("effect.claim_lost", outcome="failed")
                 except Retryable as error:
                     log.warning("effect.failure_unrecorded", error=type(error).__name__)
@@ -232,7 +233,8 @@ class Handlers:
         if failure is not None:
             settlement = self.policy.after_failure(item.attempts + 1, self.clock.now(), failure)
             token = None if claim is None else claim.token
-            if not self.outbox.failed(item.id, _recorded(failure.detail), settlement, token):
+            delivered = item.delivered | failure.delivered
+            if not self.outbox.failed(item.id, _recorded(failure.detail), settlement, token, delivered):
                 log.info("effect.claim_lost", outcome="failed")  # another attempt records its own outcome
                 return None
             return settlement

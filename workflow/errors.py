@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 __all__ = [
     "ActionFailed",
@@ -254,19 +254,33 @@ class SuccessionHalted(MotcuaError):
 class DeliveryFailed(MotcuaError):
     """A notifier could not deliver an effect, and trying again will not help (the effect is parked)."""
 
-    def __init__(self, kind: str, detail: str) -> None:
+    def __init__(self, kind: str, detail: str, *, delivered: frozenset[str] = frozenset()) -> None:
         self.kind = kind
         self.detail = detail
+        self.delivered = delivered  # the channels of a fan-out this attempt did deliver to (a retry skips them)
         super().__init__(f"{kind} delivery failed: {detail}")
 
 
 class DeliveryUnavailable(DeliveryFailed, Retryable):
-    """A notifier could not deliver an effect now (receiver away, busy, timed out): tried again later."""
+    """A notifier could not deliver an effect now (receiver away, busy, timed out): tried again later, not before
+    ``retry_after`` from now when the receiver asked for that wait (an HTTP ``Retry-After``; the retry policy bounds
+    it)."""
+
+    def __init__(
+        self, kind: str, detail: str, *, retry_after: timedelta | None = None, delivered: frozenset[str] = frozenset()
+    ) -> None:
+        super().__init__(kind, detail, delivered=delivered)
+        self.retry_after = retry_after
 
 
-def delivery_failure(kind: str, detail: str, *, transient: bool) -> DeliveryFailed:
-    """The failure for a delivery judged transient (retryable) or permanent."""
-    return DeliveryUnavailable(kind, detail) if transient else DeliveryFailed(kind, detail)
+def delivery_failure(
+    kind: str, detail: str, *, transient: bool, retry_after: timedelta | None = None,
+    delivered: frozenset[str] = frozenset(),
+) -> DeliveryFailed:
+    """The failure for a delivery judged transient (retryable, with the wait the receiver asked for) or permanent."""
+    if transient:
+        return DeliveryUnavailable(kind, detail, retry_after=retry_after, delivered=delivered)
+    return DeliveryFailed(kind, detail, delivered=delivered)
 
 
 class DatabaseNotEmpty(MotcuaError):

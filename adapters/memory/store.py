@@ -160,7 +160,7 @@ class MemoryStore:
             item_id = next(self._outbox_ids)
             item = self._outbox[item_id] = OutboxItem(
                 id=item_id, case_code=code, kind=effect.kind, payload=effect.payload, attempts=0,
-                status="pending", next_attempt_at=decision.entry.occurred_at,
+                status="pending", next_attempt_at=decision.entry.occurred_at, created_at=decision.entry.occurred_at,
             )
             if claim is not None:
                 self._outbox_claims[item_id] = _Claim(claim.token, claim.until)
@@ -346,7 +346,10 @@ class MemoryStore:
             self._outbox_claims.pop(item_id, None)
             return True
 
-    def failed(self, item_id: int, error: str, settlement: Settlement, token: str | None = None) -> bool:
+    def failed(
+        self, item_id: int, error: str, settlement: Settlement, token: str | None = None,
+        delivered: frozenset[str] = frozenset(),
+    ) -> bool:
         with self._lock:
             item = self._outbox[item_id]
             if item.status != "pending" or (token is not None and not self._held(item_id, token)):
@@ -354,7 +357,7 @@ class MemoryStore:
             retry_at = None if isinstance(settlement, Park) else settlement.at
             self._outbox[item_id] = replace(
                 item, attempts=item.attempts + 1, last_error=error, status="pending" if retry_at else "parked",
-                next_attempt_at=retry_at or item.next_attempt_at,
+                next_attempt_at=retry_at or item.next_attempt_at, delivered=frozenset(delivered),
             )
             self._outbox_claims.pop(item_id, None)
             return True
@@ -383,7 +386,7 @@ class MemoryStore:
             chosen = [item for item in self._outbox.values() if item.status == "parked"
                       and (item_ids is None or item.id in item_ids)]
             for item in chosen:
-                self._outbox[item.id] = replace(item, status="pending", next_attempt_at=now)
+                self._outbox[item.id] = replace(item, status="pending", attempts=0, next_attempt_at=now)
             return len(chosen)
 
 

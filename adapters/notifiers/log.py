@@ -29,6 +29,8 @@ warning's step and limit."""
 class LogNotifier:
     """Logs ``effect.released`` with the case code bound (key ``case``); never fails for an effect's content."""
 
+    channel = "log"  # its name in a fan-out
+
     def __init__(self, logger_name: str = "motcua.effects") -> None:
         self.log = structlog.get_logger(logger_name)
 

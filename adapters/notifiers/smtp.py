@@ -28,7 +28,7 @@ from email.utils import format_datetime, formataddr
 
 import structlog
 
-from motcua.adapters.notifiers.identity import EFFECT_ID_HEADER, effect_key
+from motcua.adapters.notifiers.identity import EFFECT_ID_HEADER, effect_key, message_key
 from motcua.workflow.engine.clock import VN_TZ
 from motcua.workflow.engine.model import JsonValue, OutboxItem
 from motcua.workflow.errors import DeliveryFailed, InvalidInput, delivery_failure
@@ -144,6 +144,8 @@ def _when(value: JsonValue | None) -> str:
 class SmtpNotifier:
     """Sends one e-mail per effect with :mod:`smtplib`: a new connection each time, nothing to close."""
 
+    channel = "email"  # its name in a fan-out
+
     def __init__(
         self, host: str, port: int, sender: str, recipients: Mapping[str, Sequence[str]], *,
         starttls: bool = False, username: str | None = None, password: str | None = None,
@@ -194,7 +196,7 @@ class SmtpNotifier:
         message["From"] = _render(sender)
         message["To"] = ", ".join(_render(address) for address in recipients)
         message["Date"] = format_datetime(datetime.now(VN_TZ))
-        message["Message-ID"] = f"<{effect_key(item)}@{sender.domain}>"  # the same on every attempt
+        message["Message-ID"] = f"<{message_key(item)}@{sender.domain}>"  # the same on every attempt
         message[EFFECT_ID_HEADER] = effect_key(item)
         message["Auto-Submitted"] = "auto-generated"
         return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))

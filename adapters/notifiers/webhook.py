@@ -87,6 +87,8 @@ def verify_signature(
 class WebhookNotifier:
     """POSTs each effect to ``url`` as signed JSON (the contract is in this module's docstring)."""
 
+    channel = "webhook"  # its name in a fan-out
+
     def __init__(self, url: str, secret: bytes, timeout: float = 10) -> None:
         self.url = url
         self.secret = secret
@@ -131,4 +133,5 @@ def _check(item: OutboxItem, answer: Answer) -> None:
     if HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES:
         return
     retryable = status in _RETRYABLE_STATUSES or status >= HTTPStatus.INTERNAL_SERVER_ERROR
-    raise delivery_failure(item.kind, f"webhook: HTTP {status} {answer.reason}".rstrip(), transient=retryable)
+    raise delivery_failure(item.kind, f"webhook: HTTP {status} {answer.reason}".rstrip(), transient=retryable,
+                           retry_after=answer.retry_after)

@@ -35,6 +35,7 @@ import json
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from http import HTTPStatus
 from typing import Final, Literal, Protocol
 
@@ -90,6 +91,7 @@ MAX_ANSWER: Final = 4 << 20  # bytes of an answer read: the portal's are a few h
 class PortalAnswer:
     status: int  # HTTP status
     body: bytes
+    retry_after: timedelta | None = None  # the wait its Retry-After header asks for (408, 429, 5xx: honoured)
 
 
 class PortalTransport(Protocol):
@@ -120,7 +122,7 @@ class HttpxTransport:
             raise PortalUnreachable(f"timed out after {self.timeout}s") from error
         except httpx.RequestError as error:
             raise PortalUnreachable(f"{type(error).__name__}: {error}") from error
-        return PortalAnswer(answer.status, answer.body)
+        return PortalAnswer(answer.status, answer.body, answer.retry_after)
 
 
 # -- answers --------------------------------------------------------------------------------------
@@ -131,7 +133,8 @@ Verdict = Literal["done", "duplicate"]
 def read_answer(service: str, answer: PortalAnswer) -> Verdict:
     """What the portal said, or :class:`DeliveryFailed` (retryable for 408, 429 and 5xx only)."""
     if answer.status >= HTTPStatus.INTERNAL_SERVER_ERROR or answer.status in _RETRYABLE:
-        raise DeliveryUnavailable(PORTAL_KIND, f"{service}: HTTP {answer.status} {_shown(answer.body)}".rstrip())
+        raise DeliveryUnavailable(PORTAL_KIND, f"{service}: HTTP {answer.status} {_shown(answer.body)}".rstrip(),
+                                  retry_after=answer.retry_after)
     accepted = HTTPStatus.OK <= answer.status < HTTPStatus.MULTIPLE_CHOICES
     document, why = _document(answer)
     if document is None:
@@ -184,6 +187,8 @@ def _shown(body: bytes) -> str:
 
 class PortalNotifier:
     """Delivers ``dvcqg.sync`` effects to the portal and records each entry's sync status."""
+
+    channel = "dvcqg"  # its name in a fan-out
 
     def __init__(
         self, store: CaseStore, workflows: WorkflowSet, sync: SyncLog, transport: PortalTransport, clock: Clock,

@@ -179,8 +179,15 @@ def effect_from_record(record: Record, codec: Codec) -> Effect:
 
 def outbox_item_from_record(record: Record, codec: Codec) -> OutboxItem:
     """An outbox row from a row of :data:`motcua.adapters.sql.queries.OUTBOX_ITEM_COLUMNS`."""
-    item_id, case_code, kind, payload, attempts, status, next_attempt_at, last_error = record
+    item_id, case_code, kind, payload, attempts, status, next_attempt_at, last_error, created_at, channels = record
     return OutboxItem(
         id=item_id, case_code=case_code, kind=kind, payload=codec.json_from(payload), attempts=attempts,
         status=status, next_attempt_at=codec.instant_from(next_attempt_at), last_error=last_error,
+        created_at=codec.instant_from(created_at), delivered=frozenset(channels.split(",") if channels else ()),
     )
+
+
+def channels_text(channels: frozenset[str]) -> str | None:
+    """``outbox.delivered_channels``: the channels' names, sorted, comma-separated (a name holds no comma:
+    :class:`~motcua.adapters.notifiers.routing.FanOut` refuses one); NULL for none."""
+    return ",".join(sorted(channels)) or None

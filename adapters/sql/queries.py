@@ -71,7 +71,8 @@ STORED_ENTRY_COLUMNS: Final = (*ENTRY_COLUMNS, "position", "position_hash")
 """The columns of an entry read back, in the order :func:`motcua.adapters.sql.mapping.entry_from_record` decodes."""
 TIMER_COLUMNS: Final = ("case_code", "name", "trigger", "due_at", "data", "generation")
 OUTBOX_ITEM_COLUMNS: Final = (
-    "id", "case_code", "kind", "payload", "attempts", "status", "next_attempt_at", "last_error",
+    "id", "case_code", "kind", "payload", "attempts", "status", "next_attempt_at", "last_error", "created_at",
+    "delivered_channels",
 )
 
 Status = sa.ColumnElement[str]
@@ -557,6 +558,8 @@ def _settle(status: Status, *, error: bool, retry: bool = False, held: bool = Fa
     }
     if retry:
         changes["next_attempt_at"] = param("retry_at")
+    if error:  # the channels a failed attempt (or those before it) delivered to
+        changes["delivered_channels"] = param("channels")
     if status is DELIVERED:
         recordable = sa.and_(_chosen(many=many), OUTBOX.c.status != DELIVERED)
     else:
@@ -565,7 +568,8 @@ def _settle(status: Status, *, error: bool, retry: bool = False, held: bool = Fa
 
 
 def _requeue(chosen: sa.ColumnElement[bool]) -> sa.Update:
-    requeued = sa.update(OUTBOX).where(chosen).values(status=PENDING, next_attempt_at=param("now"))
+    """Parked effects pending again, due ``now``, their failures forgotten (as a requeued timer's), the last kept."""
+    requeued = sa.update(OUTBOX).where(chosen).values(status=PENDING, attempts=0, next_attempt_at=param("now"))
     return requeued.returning(OUTBOX.c.id)
 
 

@@ -412,8 +412,11 @@ class SqlStore:
     def delivered_many(self, item_ids: Sequence[int], now: datetime) -> set[int]:
         return self._changed_many(self._sql.delivered_many, item_ids, {})
 
-    def failed(self, item_id: int, error: str, settlement: Settlement, token: str | None = None) -> bool:
-        params: dict[str, object] = {"id": item_id, "error": error}
+    def failed(
+        self, item_id: int, error: str, settlement: Settlement, token: str | None = None,
+        delivered: frozenset[str] = frozenset(),
+    ) -> bool:
+        params: dict[str, object] = {"id": item_id, "error": error, "channels": mapping.channels_text(delivered)}
         if token is not None:
             params["token"] = token
         if isinstance(settlement, RetryAt):

@@ -205,6 +205,8 @@ class OutboxRow(Row, table=True):
     claimed_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
     # the token of the claim that holds the row (a worker delivering it extends ``claimed_until`` under it)
     claim_token: str | None = Field(default=None, sa_type=sa.String)
+    # the channels of a fan-out a failed attempt delivered to, comma-separated: a retry skips them (migration 0020)
+    delivered_channels: str | None = Field(default=None, sa_type=sa.String)
 
 
 class SequenceCounterRow(Row, table=True):

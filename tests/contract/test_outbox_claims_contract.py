@@ -118,6 +118,26 @@ def test_a_delivery_is_recorded_once_whoever_holds_the_claim(desk: Desk) -> None
     assert desk.store.backlog() == 0
 
 
+def test_the_channels_an_attempt_delivered_to_are_kept_with_its_failure(desk: Desk) -> None:
+    """So that a retry goes only to the others: officials got the e-mail again at every retry while a webhook's
+    receiver was away."""
+    item = _claimed(desk)
+    now = desk.clock.now()
+    assert item.delivered == frozenset()
+    sent = frozenset({"email", "log"})
+
+    assert desk.store.failed(item.id, "webhook: HTTP 503", RetryAt(now), TOKEN, delivered=sent) is True
+    [again] = desk.store.claim_effects(now, 10, LEASE, OTHER)
+    assert again == replace(item, attempts=1, last_error="webhook: HTTP 503", delivered=sent)
+
+    assert desk.store.failed(item.id, "x", RetryAt(now), TOKEN, delivered=frozenset({"webhook"})) is False  # lost
+    assert desk.store.failed(item.id, "webhook: HTTP 404", Park("permanent"), OTHER, delivered=sent) is True
+    assert [parked.delivered for parked in desk.store.parked()] == [sent]
+    assert desk.store.requeue(None, now) == 1
+    [requeued] = desk.store.claim_effects(now, 10, LEASE, TOKEN)
+    assert requeued.delivered == sent  # requeued: still not sent again to those
+
+
 def test_a_parked_effect_requeued_is_claimed_under_a_new_token(desk: Desk) -> None:
     item = _claimed(desk)
     now = desk.clock.now()

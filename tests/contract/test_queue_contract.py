@@ -326,6 +326,17 @@ def test_a_delivered_effect_is_kept_but_never_claimed_again(desk: Desk) -> None:
     assert desk.store.parked() == []
 
 
+def test_a_claimed_effect_carries_the_instant_it_was_written(desk: Desk) -> None:
+    """What makes an e-mail's Message-ID differ from another database's effect of the same id (stable: read again)."""
+    written = desk.clock.now()
+    [notify, *_] = _opened_with_effects(desk)
+
+    assert notify.created_at == written
+    desk.store.failed(notify.id, "máy chủ không trả lời", RetryAt(written))
+    [again] = [item for item in desk.store.claim_effects(written + LEASE, 10, LEASE) if item.id == notify.id]
+    assert again.created_at == written
+
+
 def test_a_failed_effect_is_retried_at_the_settled_instant(desk: Desk) -> None:
     [notify, *_] = _opened_with_effects(desk)
     retry_at = desk.clock.now() + timedelta(seconds=10)  # sooner than the lease: failing frees the claim
@@ -359,8 +370,8 @@ def test_a_parked_effect_is_listed_until_requeued(desk: Desk) -> None:
 
     assert desk.store.requeue([portal_sync.id, noted.id], later) == 1  # noted is not parked
     [requeued] = desk.store.claim_effects(later, 10, LEASE)
-    assert requeued == replace(portal_sync, attempts=2, status="pending", next_attempt_at=later,
-                               last_error="hết lần thử")
+    assert requeued == replace(portal_sync, attempts=0, status="pending", next_attempt_at=later,
+                               last_error="hết lần thử")  # its failures forgotten, the last kept
     assert [item.id for item in desk.store.parked()] == [notify.id]
     assert desk.store.backlog() == 2  # portal_sync requeued, noted
     assert desk.store.requeue(None, later) == 1

@@ -24,14 +24,14 @@ from motcua.workflow.dvcqg.portal import summarize
 from motcua.workflow.engine.clock import ManualClock
 from motcua.workflow.engine.model import OutboxItem
 from motcua.workflow.engine.retry import RetryPolicy
-from motcua.workflow.errors import DeliveryFailed, Retryable
+from motcua.workflow.errors import DeliveryFailed, DeliveryUnavailable, Retryable
 from motcua.workflow.reports.par766 import scorecard
 from tests import services
 from tests.conftest import OFFICER, SPECIALIST, START
 from tests.fake_portal import TOKEN, FakePortal, fake_portal
 
 APPLICANT = Applicant("Trần Văn An", phone="0912345678")
-POLICY = RetryPolicy()
+POLICY = RetryPolicy(random=lambda: 0.0)  # no jitter: each wait its whole step, as the test counts them
 
 
 @dataclass
@@ -155,7 +155,7 @@ def test_malformed_answers_park_at_once_and_a_requeue_delivers(office: Office, b
     assert "malformed answer (not JSON)" in error
     assert office.app.store.requeue(office.parked(), office.clock.now()) == 1
     office.deliver()
-    assert office.statuses(code) == [(1, "synced", 2)] and code in office.portal.dossiers
+    assert office.statuses(code) == [(1, "synced", 1)] and code in office.portal.dossiers  # counted since the requeue
 
 
 def test_refusals_park_and_nothing_is_lost(office: Office) -> None:
@@ -170,7 +170,7 @@ def test_refusals_park_and_nothing_is_lost(office: Office) -> None:
     office.portal.refused.clear()
     office.app.store.requeue(None, office.clock.now())
     office.deliver()
-    assert office.statuses(refused) == [(1, "synced", 2)]
+    assert office.statuses(refused) == [(1, "synced", 1)]  # the attempts since the requeue
 
 
 def test_an_unreachable_portal_fails_retryably(office: Office) -> None:
@@ -296,3 +296,9 @@ def test_the_sync_status_command_leaves_out_dossiers_imported_from_the_portal(tm
     listed = CliRunner().invoke(cli, ["sync", "status", "--db", url])
     assert listed.exit_code == 0 and native in listed.output and code(2) in listed.output
     assert code(1) not in listed.output
+
+
+def test_the_wait_a_busy_portal_asks_for_comes_with_the_failure() -> None:
+    with pytest.raises(DeliveryUnavailable) as raised:
+        read_answer("DongBoHoSoMC", PortalAnswer(503, b"", retry_after=timedelta(seconds=90)))
+    assert raised.value.retry_after == timedelta(seconds=90)

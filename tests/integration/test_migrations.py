@@ -29,7 +29,9 @@ from motcua.workflow.engine.queries import CaseFilter
 from motcua.workflow.errors import InvalidInput, StorageFailure
 from tests.services import postgres_database, postgres_url, require_postgres
 
-HEAD = "0019"
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()  # the revision this motcua needs
+
+HEAD = "0020"
 
 
 @pytest.fixture(params=[
@@ -300,7 +302,7 @@ def test_a_migration_failing_half_way_leaves_the_database_as_it_was(tmp_path: Pa
                     """INSERT INTO "case" VALUES ('X-1', 'k', 1, 'r', '{}', '{not json', 1, 'h', :at, :at)"""
                 ).bindparams(at))
 
-            with pytest.raises(StorageFailure, match="at revision 0007, this motcua needs 0019; migrating it failed "
+            with pytest.raises(StorageFailure, match=f"at revision 0007, this motcua needs {HEAD}; migrating it failed "
                                                      "and changed nothing: malformed JSON"):
                 upgrade(url)
 

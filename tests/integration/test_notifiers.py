@@ -9,6 +9,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import re
 import socket
 import threading
 import time
@@ -16,8 +17,9 @@ import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import MappingProxyType
 from typing import Any
@@ -38,7 +40,7 @@ from motcua.adapters.notifiers import (
 )
 from motcua.workflow.engine.clock import VN_TZ
 from motcua.workflow.engine.model import JsonValue, OutboxItem
-from motcua.workflow.errors import DeliveryFailed, Retryable
+from motcua.workflow.errors import DeliveryFailed, DeliveryUnavailable, Retryable
 
 DOSSIER = "000.00.06.H56-231027-0361"
 TASK = "KH-CCHC-2025-017"
@@ -312,6 +314,7 @@ class Receiver:
     statuses: list[int] = field(default_factory=list)
     delay: float = 0.0
     requests: list[Request] = field(default_factory=list)
+    retry_after: str | None = None  # the Retry-After header of every answer, when set
 
     @property
     def url(self) -> str:
@@ -334,6 +337,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             if not verified:
                 status = 401
             self.send_response(status)
+            if receiver.retry_after is not None:
+                self.send_header("Retry-After", receiver.retry_after)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
@@ -421,6 +426,23 @@ def test_webhook_answers_are_classified(receiver: Receiver, status: int, retryab
     assert f"HTTP {status}" in failed.detail
 
 
+@pytest.mark.parametrize("status", [429, 503])
+def test_the_wait_a_busy_receiver_asks_for_comes_with_the_failure(receiver: Receiver, status: int) -> None:
+    receiver.statuses, receiver.retry_after = [status, status], "120"
+    assert getattr(failure(receiver.notifier(), effect()), "retry_after", None) == timedelta(seconds=120)
+
+    in_a_minute = format_datetime(datetime.now(UTC) + timedelta(seconds=61), usegmt=True)
+    receiver.retry_after = in_a_minute
+    asked = getattr(failure(receiver.notifier(), effect()), "retry_after", None)
+    assert asked is not None and timedelta(seconds=50) < asked <= timedelta(seconds=61)
+
+
+def test_a_channel_failing_with_a_wait_asked_passes_it_on(smtp: SmtpService, receiver: Receiver) -> None:
+    receiver.statuses, receiver.retry_after = [503], "300"
+    failed = failure(FanOut([receiver.notifier(), smtp.notifier()]), effect())
+    assert isinstance(failed, DeliveryUnavailable) and failed.retry_after == timedelta(seconds=300)
+
+
 def test_webhook_2xx_answers_are_deliveries(receiver: Receiver) -> None:
     receiver.statuses = [200, 202, 204]
     for _ in range(3):
@@ -490,6 +512,18 @@ def test_routing_by_kind_and_fanning_out_over_real_channels(smtp: SmtpService, r
     assert len(smtp.mailbox.received) == 2  # the e-mail went out although the webhook failed
 
 
+def test_a_retry_goes_only_to_the_channels_not_yet_delivered(smtp: SmtpService, receiver: Receiver) -> None:
+    receiver.statuses = [503]
+    fanout = FanOut([LogNotifier(), smtp.notifier(), receiver.notifier()])
+
+    failed = failure(fanout, effect())
+    assert failed.delivered == frozenset({"log", "email"})
+    fanout.deliver(replace(effect(attempts=1), delivered=failed.delivered))
+
+    assert len(smtp.mailbox.received) == 1  # the officials got the notice once
+    assert [json.loads(request.body)["attempt"] for request in receiver.requests] == [1, 2]
+
+
 def test_every_attempt_on_every_channel_carries_the_effects_key(smtp: SmtpService, receiver: Receiver) -> None:
     """So a receiver drops a repeat (a worker that delivered and died before its mark was written)."""
     for attempts in (0, 1):  # the first attempt, and the one after a crash
@@ -504,6 +538,24 @@ def test_every_attempt_on_every_channel_carries_the_effects_key(smtp: SmtpServic
         "motcua-effect-42", "motcua-effect-42", "motcua-effect-43"]
     assert [json.loads(request.body)["idempotency_key"] for request in requests] == [
         "motcua-effect-42", "motcua-effect-42", "motcua-effect-43"]
+
+
+def test_message_ids_differ_between_databases_sharing_a_domain_and_hold_across_attempts(smtp: SmtpService) -> None:
+    """Effect 42 of case X in two databases (a restored copy, a second installation) sending from one domain were
+    both ``<motcua-effect-42@…>``: a mailbox that keeps one message per Message-ID dropped the second notice."""
+    one = replace(effect(), created_at=datetime(2026, 12, 7, 1, 0, 0, 123456, tzinfo=UTC))
+    created = one.created_at
+    assert created is not None
+    other = replace(one, created_at=created + timedelta(microseconds=1))  # the same id and case, elsewhere
+    notifier = smtp.notifier()
+
+    for item in (one, replace(one, attempts=1, created_at=created.astimezone(VN_TZ)), other):
+        notifier.deliver(item)
+
+    first, retried, elsewhere = (mail["Message-ID"] for mail in smtp.mailbox.messages())
+    assert first == retried != elsewhere
+    assert re.fullmatch(r"<motcua-effect-42\.[0-9a-f]{16}@tanlap\.gov\.vn>", first)
+    assert [mail["X-Motcua-Effect-Id"] for mail in smtp.mailbox.messages()] == ["motcua-effect-42"] * 3
 
 
 def test_a_channel_failing_for_good_does_not_park_one_that_may_succeed_later(
@@ -552,13 +604,15 @@ def test_the_longest_addresses_taken_fit_the_lines_of_a_message(smtp: SmtpServic
 
 
 def test_a_channel_that_raises_unexpectedly_holds_back_no_other(receiver: Receiver) -> None:
-    """A channel's bug (anything but DeliveryFailed) is raised once every channel was tried — the webhook after a
-    broken e-mail channel was never tried, on any attempt, until the effect was parked."""
+    """A channel's bug (anything but DeliveryFailed) fails the attempt once every channel was tried — the webhook after
+    a broken e-mail channel was never tried, on any attempt, until the effect was parked."""
 
     class Broken:
         def deliver(self, item: OutboxItem) -> None:
             raise KeyError("step_label")
 
-    with pytest.raises(KeyError):
-        FanOut([LogNotifier(), Broken(), receiver.notifier()]).deliver(effect())
+    failed = failure(FanOut([LogNotifier(), Broken(), receiver.notifier()]), effect())
+
+    assert isinstance(failed, Retryable) and "KeyError" in failed.detail  # recorded, retried as any bug of a notifier
+    assert failed.delivered == frozenset({"log", "webhook"})  # kept: the retry goes to the broken channel only
     assert [json.loads(request.body)["kind"] for request in receiver.requests] == ["notify"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import dramatiq
@@ -18,6 +18,7 @@ from dramatiq.brokers.stub import StubBroker
 
 from motcua.adapters.bootstrap import Motcua
 from motcua.adapters.memory.store import MemoryStore
+from motcua.adapters.notifiers import FanOut
 from motcua.workers.actors import QUEUE, declare_actors, effect_message
 from motcua.workers.handlers import Handlers
 from motcua.workflow.dossiers.desk import Applicant
@@ -187,8 +188,43 @@ def test_a_claim_is_held_no_longer_than_the_bound(motcua: Motcua) -> None:
     assert [each.id for each in claimed] == [item.id]
 
 
+@dataclass
+class Channel:
+    """One channel of a fan-out, named; fails its first ``failures`` deliveries."""
+
+    channel: str
+    failures: int = 0
+    items: list[int] = field(default_factory=list)
+
+    def deliver(self, item: OutboxItem) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise DeliveryUnavailable(item.kind, f"{self.channel}: away")
+        self.items.append(item.id)
+
+
+def test_a_retry_delivers_only_to_the_channels_not_yet_delivered(motcua: Motcua, clock: ManualClock) -> None:
+    """E-mail and a webhook whose receiver is away twice: the officials get one e-mail, not three."""
+    email, webhook = Channel("email"), Channel("webhook", failures=2)
+    handlers = Handlers(motcua.service, motcua.store, motcua.store, FanOut([email, webhook]), clock)
+    item, claim = _receipt(motcua, clock.now())
+
+    settlement = handlers.handle_effect(item, claim)  # one effect of a message
+    assert isinstance(settlement, RetryAt)
+    for _ in range(2):  # then a batch's, twice
+        clock.set(max(clock.now(), settlement.at) + timedelta(hours=1))
+        batch = Claim.new(clock.now(), LEASE)
+        claimed = motcua.store.claim_effects(clock.now(), 10, LEASE, batch.token)
+        assert [each.delivered for each in claimed] == [frozenset({"email"})]
+        handlers.handle_effects(claimed, batch)
+
+    assert (email.items, webhook.items) == ([item.id], [item.id])
+    assert motcua.store.backlog() == 0
+
+
 def test_an_effect_message_carries_its_claim_to_the_handler(motcua: Motcua, clock: ManualClock) -> None:
     item, claim = _receipt(motcua, clock.now())
+    item = replace(item, delivered=frozenset({"email", "log"}))  # what an attempt delivered is carried too
     seen: list[tuple[OutboxItem, Claim | None]] = []
 
     class Recording(Handlers):

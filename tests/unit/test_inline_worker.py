@@ -127,6 +127,24 @@ def test_failing_effects_are_retried_with_backoff_then_parked(motcua: Motcua, cl
     assert motcua.store.parked() == [] and len(notifier.items) == 1
 
 
+def test_a_requeued_effect_is_retried_with_backoff_again(motcua: Motcua, clock: ManualClock) -> None:
+    notifier = Recorder(failures=100)
+    work = runner(motcua, clock, notifier, RetryPolicy(max_attempts=2, base=timedelta(seconds=10)))
+    receive(motcua)
+    work.deliver_effects()
+    clock.advance(timedelta(seconds=10))
+    work.deliver_effects()
+    assert [item.attempts for item in motcua.store.parked()] == [2]
+    assert motcua.store.requeue(None, clock.now()) == 1  # requeued while the receiver is still away
+
+    work.deliver_effects()
+
+    assert motcua.store.parked() == []  # failed once more: tried again after the backoff, not parked at once
+    clock.advance(timedelta(seconds=10))
+    work.deliver_effects()
+    assert [item.attempts for item in motcua.store.parked()] == [2]
+
+
 def test_permanent_failures_park_at_once(motcua: Motcua, clock: ManualClock) -> None:
     work = runner(motcua, clock, Recorder(failures=1, retryable=False))
     receive(motcua)

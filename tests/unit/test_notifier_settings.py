@@ -80,3 +80,41 @@ def test_the_portal_token_is_not_in_the_settings_repr() -> None:
 
     assert settings is not None and settings.token == "tok-123"
     assert "tok-123" not in repr(settings)
+
+
+LOGIN = {"MOTCUA_SMTP_USER": "motcua", "MOTCUA_SMTP_PASSWORD": PASSWORD}
+
+
+@pytest.mark.parametrize(("settings", "variable"), [
+    ({**WEBHOOK, "MOTCUA_WEBHOOK_URL": "http://one-stop.example.vn/motcua-events"}, "MOTCUA_WEBHOOK_URL"),
+    ({**WEBHOOK, "MOTCUA_WEBHOOK_URL": "http://10.0.0.7:8080/motcua-events"}, "MOTCUA_WEBHOOK_URL"),
+    ({**SMTP, **LOGIN}, "MOTCUA_SMTP_STARTTLS"),
+    ({**SMTP, **LOGIN, "MOTCUA_SMTP_STARTTLS": "false"}, "MOTCUA_SMTP_STARTTLS"),
+    ({"MOTCUA_WEBHOOK_URL": "https://one-stop.example.vn/hook", "MOTCUA_WEBHOOK_SECRET": "x"}, "MOTCUA_WEBHOOK_SECRET"),
+    ({"MOTCUA_WEBHOOK_URL": "https://one-stop.example.vn/hook", "MOTCUA_WEBHOOK_SECRET": "a" * 15},
+     "MOTCUA_WEBHOOK_SECRET"),
+    ({**WEBHOOK, "MOTCUA_WEBHOOK_URL": "https://one-stop.example.vn/hook", "MOTCUA_INSECURE_LAB": "yes"},
+     "MOTCUA_INSECURE_LAB"),
+], ids=["http-webhook", "http-webhook-address", "login-without-tls", "login-tls-false", "one-character-secret",
+        "short-secret", "lab-not-a-boolean"])
+def test_a_weak_setting_stops_the_command_naming_it(settings: dict[str, str], variable: str) -> None:
+    """What would send a password, a signed notice's personal data or a guessable key in the clear over a network."""
+    with pytest.raises(InvalidInput) as refused:
+        notifier_from_settings(settings)
+
+    assert refused.value.field == variable
+    assert PASSWORD not in str(refused.value) and "example.vn" not in str(refused.value)
+
+
+@pytest.mark.parametrize("settings", [
+    {**WEBHOOK, "MOTCUA_WEBHOOK_URL": "http://localhost:8080/motcua-events"},  # never leaves the machine
+    {**WEBHOOK, "MOTCUA_WEBHOOK_URL": "http://[::1]:8080/motcua-events"},
+    {"MOTCUA_SMTP_HOST": "127.0.0.1", **LOGIN},  # a relay on this machine
+    {**WEBHOOK, "MOTCUA_WEBHOOK_URL": "http://one-stop.lab/hook", "MOTCUA_INSECURE_LAB": "true"},
+    {**SMTP, **LOGIN, "MOTCUA_INSECURE_LAB": "TRUE"},
+    {"MOTCUA_WEBHOOK_URL": "https://one-stop.example.vn/hook", "MOTCUA_WEBHOOK_SECRET": "x",
+     "MOTCUA_INSECURE_LAB": "true"},
+], ids=["localhost", "ipv6-loopback", "smtp-loopback", "lab-http", "lab-login", "lab-secret"])
+def test_a_weak_setting_is_taken_on_this_machine_or_in_a_lab(settings: dict[str, str]) -> None:
+    notifier_from_settings(settings)
+

@@ -210,10 +210,14 @@ class Outbox(Protocol):
         marked delivered already (another attempt delivered it too)."""
         ...
 
-    def failed(self, item_id: int, error: str, settlement: Settlement, token: str | None = None) -> bool:
-        """Record a failed attempt: retry at the settlement's instant, or park the effect. Only on a pending
-        effect, and, given a ``token``, only while that claim holds it; False (and nothing changes) otherwise:
-        another attempt delivered it, or holds it now and will record its own outcome."""
+    def failed(
+        self, item_id: int, error: str, settlement: Settlement, token: str | None = None,
+        delivered: frozenset[str] = frozenset(),
+    ) -> bool:
+        """Record a failed attempt: retry at the settlement's instant, or park the effect, with the channels it was
+        ``delivered`` to so far (a retry, a requeue included, goes only to the others). Only on a pending effect,
+        and, given a ``token``, only while that claim holds it; False (and nothing changes) otherwise: another
+        attempt delivered it, or holds it now and will record its own outcome."""
         ...
 
     def parked(self, where: CaseFilter | None = None) -> list[OutboxItem]:
@@ -227,7 +231,9 @@ class Outbox(Protocol):
         ...
 
     def requeue(self, item_ids: Sequence[int] | None, now: datetime) -> int:
-        """Make parked effects pending again (all of them when ``item_ids`` is None); returns how many."""
+        """Make parked effects pending again (all of them when ``item_ids`` is None), due ``now``, their count of
+        failed attempts back to 0 (so the retry policy's backoff applies afresh; the last error is kept); returns how
+        many."""
         ...
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from motcua.workflow.errors import Retryable
+from motcua.workflow.errors import DeliveryUnavailable, Retryable
 
 __all__ = ["Park", "RetryAt", "RetryPolicy", "Settlement", "TimerRetryPolicy"]
 
@@ -27,11 +29,19 @@ Settlement = RetryAt | Park
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Exponential backoff: ``base × 2^(attempt-1)``, capped, for at most ``max_attempts`` tries."""
+    """Exponential backoff: ``base × 2^(attempt-1)``, capped, for at most ``max_attempts`` tries — the one place the
+    wait before an effect's next attempt is decided.
+
+    Each wait is shortened by a random fraction of at most ``jitter`` (so the notices one outage failed together are
+    not all tried again at one instant, and a wait is never longer than its step), and is never shorter than what
+    the receiver asked for (:attr:`~motcua.workflow.errors.DeliveryUnavailable.retry_after`, an HTTP
+    ``Retry-After``), that too at most ``cap``."""
 
     max_attempts: int = 8
     base: timedelta = timedelta(seconds=10)
     cap: timedelta = timedelta(hours=1)
+    jitter: float = 0.2
+    random: Callable[[], float] = field(default=random.random, compare=False, repr=False)  # in [0, 1)
 
     def after_failure(self, attempts: int, now: datetime, failure: Exception) -> Settlement:
         """``attempts`` counts the failed try that just happened; only a :class:`Retryable` failure is tried again."""
@@ -39,7 +49,10 @@ class RetryPolicy:
             return Park("the failure is permanent")
         if attempts >= self.max_attempts:
             return Park(f"failed {attempts} times")
-        delay = min(self.cap, self.base * (2 ** (attempts - 1)))
+        delay = min(self.cap, self.base * (2 ** (attempts - 1))) * (1 - self.jitter * self.random())
+        asked = failure.retry_after if isinstance(failure, DeliveryUnavailable) else None
+        if asked is not None:
+            delay = max(delay, min(self.cap, asked))
         return RetryAt(now + delay)
 
 

@@ -96,6 +96,7 @@ ROUTE_NOT_FOUND = Spec(404, "not-found", "No such resource")
 METHOD = Spec(405, "method-not-allowed", "Method not allowed")
 TOO_LARGE = Spec(413, "request-too-large", "Request body too large")
 UNREADABLE = Spec(400, "unreadable-body", "Unreadable request body")
+MEDIA_TYPE = Spec(415, "unsupported-media-type", "Unsupported media type")
 
 
 class ApiProblem(Exception):
@@ -210,6 +211,7 @@ _DESCRIPTIONS: Final = {
     404: "No such dossier (or none in the key's scope)",
     409: "Not allowed in this state, or the same Idempotency-Key is in flight",
     412: "If-Match names a version that is no longer current", 413: "The body is larger than the server's limit",
+    415: "The body is not sent as application/json",
     422: "Invalid body, query, trigger or data",
     428: "If-Match is required", 503: "Storage unavailable, try again",
 }

@@ -42,6 +42,7 @@ from motcua.definitions.units import UNIT_CODE_MAX_LENGTH, unit_code_pattern
 from motcua.entrypoints.console.app import console_of
 from motcua.entrypoints.http import limits
 from motcua.entrypoints.http import problems as p
+from motcua.entrypoints.http.head import HeadAsGet, allowed
 from motcua.entrypoints.http.idempotency import Idempotency, Reservation, fingerprint
 from motcua.entrypoints.http.metrics import StoreGauges
 from motcua.entrypoints.http.offload import InFlight, Offload
@@ -92,12 +93,18 @@ __all__ = ["MAX_LIMIT", "create_app", "etag_of"]
 MAX_LIMIT: Final = 200
 _KEY_MAX: Final = 256  # characters of an X-API-Key worth looking up (a key is about 60)
 _IF_MATCH: Final = re.compile(r'^\s*"(\d{1,18})"\s*$')
+_TAG_ITEM: Final = re.compile(r'[ \t]*(?:(?P<weak>W/)?"(?P<tag>[\x21\x23-\x7e\x80-\xff]*)"[ \t]*)?(?:,|$)')
 log = logging.getLogger("motcua.http")
 
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="mc_<id>_<secret> from `motcua apikey create`")
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", description="Retries return the first answer.")]
 IfMatch = Annotated[str | None, Header(alias="If-Match", description='The dossier\'s ETag: "<version>".')]
+IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match",
+                                           description='ETags already held: 304 when one is the current "<version>".')]
 _ETAG_HEADER: Final = {"ETag": {"description": 'The dossier\'s version, "<version>"', "schema": {"type": "string"}}}
+_READ_ANSWERS: Final[dict[int | str, dict[str, Any]]] = {200: {"headers": _ETAG_HEADER},
+    304: {"description": "If-None-Match names the current version", "headers": _ETAG_HEADER},
+    **p.responses(400, 401, 404, 412, 503)}
 CaseCode = Annotated[str, Path(description="The dossier's code", max_length=CASE_CODE_MAX), OneLine]
 _Route = Callable[..., Awaitable[Response]]
 _EVENT_ARGUMENTS: Final = frozenset({"code", "body", "key", "if_match", "idempotency_key"})
@@ -115,6 +122,39 @@ def _expected_version(if_match: str | None) -> int:
     if match is None:
         raise p.ApiProblem(p.BAD_IF_MATCH, f'If-Match {excerpt(if_match)} is not one strong ETag "<version>"')
     return int(match[1])
+
+
+def _tags(header: str, value: str) -> tuple[tuple[bool, str], ...] | None:
+    """The entity tags of an ``If-Match`` or ``If-None-Match`` (RFC 9110, 13.1): ``None`` for ``*``, else each tag as
+    (weak, opaque text), empty list elements ignored; 400 naming the header for anything else."""
+    if value.strip() == "*":
+        return None
+    tags, at = [], 0
+    while at < len(value):
+        match = _TAG_ITEM.match(value, at)
+        if match is None or match.end() == at:
+            spec = p.BAD_IF_MATCH if header == "If-Match" else p.BAD_IF_NONE_MATCH
+            raise p.ApiProblem(spec, f"{header} {excerpt(value)} is not * or a list of entity tags (\"3\", W/\"3\")")
+        if match["tag"] is not None:
+            tags.append((match["weak"] is not None, match["tag"]))
+        at = match.end()
+    return tuple(tags)
+
+
+def _not_modified(version: int, if_match: str | None, if_none_match: str | None) -> bool:
+    """A read's preconditions against the dossier's ``version``, in RFC 9110's order: an If-Match no tag of which is
+    strongly the current one is 412 (a weak tag never is); an If-None-Match one tag of which weakly is (or ``*``)
+    makes the answer 304."""
+    current = str(version)
+    if if_match is not None:
+        tags = _tags("If-Match", if_match)
+        if tags is not None and (False, current) not in tags:
+            raise p.ApiProblem(p.STALE, f"the dossier is at version {version}, not the one If-Match names",
+                               current_version=version)
+    if if_none_match is None:
+        return False
+    tags = _tags("If-None-Match", if_none_match)
+    return tags is None or any(tag == current for _, tag in tags)
 
 
 @dataclass(frozen=True)
@@ -137,6 +177,12 @@ class _Context:
             headers["Location"] = f"/dossiers/{dossier.code}"
         return Response(_DOSSIER_JSON.dump_json(dossier), status_code=status, headers=headers,
                         media_type="application/json")
+
+    def read_response(self, dossier: Dossier, if_match: str | None, if_none_match: str | None) -> Response:
+        """A dossier read: 304 with its ETag when If-None-Match names it, 412 when If-Match does not (RFC 9110)."""
+        if _not_modified(dossier.version, if_match, if_none_match):
+            return Response(status_code=304, headers={"ETag": etag_of(dossier.version)})
+        return self.dossier_response(dossier)
 
 
 def create_app(motcua: Motcua, store: HttpStore, *, registry: CollectorRegistry | None = None,
@@ -163,7 +209,8 @@ def create_app(motcua: Motcua, store: HttpStore, *, registry: CollectorRegistry 
     _document(app)
     app.add_middleware(InFlight, offload=context.offload)  # counts what short routes wait for (offload.py)
     console_of(app, motcua, chosen_clock)  # the browser console under /console (before secure(): its headers too)
-    secure(app)  # last: its headers are added outside every other middleware, on every answer
+    secure(app)  # its headers are added outside every other middleware (HeadAsGet only drops bodies), on every answer
+    app.add_middleware(HeadAsGet)  # outermost: HEAD is GET without the body, on every route and answer (head.py)
     return app
 
 
@@ -365,13 +412,14 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
                                        lambda: fingerprint("POST", "/dossiers", body.model_dump(mode="json"), None),
                                        lambda reservation: _receive(context, body, key, reservation))
 
-    @app.get("/dossiers/{code}", response_model=Dossier, tags=["dossiers"],
-             responses={200: {"headers": _ETAG_HEADER}, **p.responses(401, 404, 503)})
+    @app.get("/dossiers/{code}", response_model=Dossier, tags=["dossiers"], responses=_READ_ANSWERS)
     @context.offload.short
-    def get_dossier(code: CaseCode, key: Principal) -> Response:
+    def get_dossier(code: CaseCode, key: Principal, if_match: IfMatch = None,
+                    if_none_match: IfNoneMatch = None) -> Response:
         """A dossier at its latest version; the ETag is what If-Match must carry to change it. 404 outside the key's
-        scope."""
-        return context.dossier_response(dossier_of(context.cases(key).case(code), context.motcua.workflows))
+        scope; 304 when If-None-Match names the current version, 412 when an If-Match does not."""
+        return context.read_response(dossier_of(context.cases(key).case(code), context.motcua.workflows), if_match,
+                                     if_none_match)
 
     @_quick_post(app, "/dossiers/{code}/events", _plain_event(context.keys, EventRequest),
                  response_model=Dossier, tags=["dossiers"],
@@ -461,12 +509,14 @@ def _feedback_routes(app: FastAPI, context: _Context) -> None:
                                        lambda: fingerprint("POST", "/feedback", body.model_dump(mode="json"), None),
                                        action)
 
-    @app.get("/feedback/{code}", response_model=FeedbackCase, tags=["feedback"],
-             responses={200: {"headers": _ETAG_HEADER}, **p.responses(401, 404, 503)})
+    @app.get("/feedback/{code}", response_model=FeedbackCase, tags=["feedback"], responses=_READ_ANSWERS)
     @context.offload.short
-    def get_feedback(code: CaseCode, key: Principal) -> Response:
-        """A piece of feedback at its latest version. 404 outside the key's scope."""
-        return context.dossier_response(dossier_of(feedback_case(key, code), context.motcua.workflows))
+    def get_feedback(code: CaseCode, key: Principal, if_match: IfMatch = None,
+                     if_none_match: IfNoneMatch = None) -> Response:
+        """A piece of feedback at its latest version. 404 outside the key's scope; If-None-Match and If-Match as for
+        a dossier."""
+        return context.read_response(dossier_of(feedback_case(key, code), context.motcua.workflows), if_match,
+                                     if_none_match)
 
     @_quick_post(app, "/feedback/{code}/events", _plain_event(context.keys, FeedbackEventRequest),
                  response_model=Dossier, tags=["feedback"],
@@ -661,7 +711,8 @@ def _handlers(app: FastAPI) -> None:
             return p.problem_response(p.unreadable_body(p.unreadable_cause(error.__cause__)))
         spec = {404: p.ROUTE_NOT_FOUND, 405: p.METHOD}.get(error.status_code, p.Spec(error.status_code, "http-error",
                                                                                       "HTTP error"))
-        return p.problem_response(p.ApiProblem(spec, str(error.detail)), headers=error.headers)
+        headers = allowed(error.headers) if error.status_code == 405 else error.headers  # noqa: PLR2004
+        return p.problem_response(p.ApiProblem(spec, str(error.detail)), headers=headers)
 
     app.add_exception_handler(p.ApiProblem, on_problem)
     app.add_exception_handler(MotcuaError, on_motcua)

@@ -6,7 +6,10 @@
 - ``?unit=`` of a standalone desk whose home code (``MOTCUA_AGENCY``) is not in a unit code's shape (``xa-an-lao``)
   was 422 for its own unit, which its keys are made with: now the home code is taken as it is configured;
 - a JSON body sent as ``text/plain`` (or with no Content-Type) was ``422`` "body: Input should be a valid dictionary",
-  as if the JSON were wrong: now ``415 unsupported-media-type`` saying to send ``application/json``.
+  as if the JSON were wrong: now ``415 unsupported-media-type`` saying to send ``application/json``;
+- a dossier's read ignored its preconditions: ``If-None-Match`` naming the current version was a full ``200``,
+  ``If-Match`` naming a stale one a ``200`` too; now ``304`` and ``412`` (RFC 9110, 13.1), the full syntax taken;
+- ``HEAD`` was ``405`` on every route (``HEAD /healthz`` of a monitor included): now ``GET`` without the body.
 """
 
 from __future__ import annotations
@@ -187,3 +190,87 @@ def test_json_of_any_json_media_type_is_still_read(api: Api, content_type: str) 
 
 def test_an_empty_body_is_still_422_naming_it(api: Api) -> None:
     assert list(_invalid(api.client.post("/dossiers", headers={"X-API-Key": api.key}))) == ["body"]
+
+
+# -- a dossier's GET evaluates If-None-Match and If-Match (RFC 9110, 13.1) ---------------------------------------
+
+
+@pytest.mark.parametrize("prefix", ["dossiers", "feedback"])
+@pytest.mark.parametrize("sent", ['"{v}"', 'W/"{v}"', '"99", "{v}"', '"99",W/"{v}"', "*"])
+def test_if_none_match_with_the_current_etag_is_304_with_it_and_no_body(api: Api, prefix: str, sent: str) -> None:
+    code = api.code if prefix == "dossiers" else api.client.post("/feedback", json={
+        "sender_name": "Nguyễn Văn Bình", "content": "Hồ sơ chậm"}, headers={"X-API-Key": api.key}).json()["code"]
+    read = api.get(f"/{prefix}/{code}")
+    version = read.json()["version"]
+    answer = api.get(f"/{prefix}/{code}", **{"If-None-Match": sent.format(v=version)})
+    assert answer.status_code == 304, answer.text
+    assert answer.content == b""
+    assert answer.headers["ETag"] == read.headers["ETag"]
+    assert answer.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("sent", ['"99"', 'W/"99"', '"99", "98"'])
+def test_if_none_match_with_another_etag_is_the_dossier(api: Api, sent: str) -> None:
+    answer = api.get(f"/dossiers/{api.code}", **{"If-None-Match": sent})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["code"] == api.code
+
+
+@pytest.mark.parametrize("sent", ['"99"', 'W/"{v}"', '"98", "99"'])
+def test_if_match_on_a_get_that_does_not_match_strongly_is_412_with_the_current_version(api: Api, sent: str) -> None:
+    version = api.get(f"/dossiers/{api.code}").json()["version"]
+    answer = api.get(f"/dossiers/{api.code}", **{"If-Match": sent.format(v=version)})
+    assert answer.status_code == 412, answer.text
+    body = answer.json()
+    assert (body["code"], body["current_version"]) == ("version-mismatch", version)
+
+
+@pytest.mark.parametrize("sent", ['"{v}"', '"99", "{v}"', "*"])
+def test_if_match_on_a_get_that_matches_is_the_dossier(api: Api, sent: str) -> None:
+    version = api.get(f"/dossiers/{api.code}").json()["version"]
+    answer = api.get(f"/dossiers/{api.code}", **{"If-Match": sent.format(v=version)})
+    assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize(("header", "code"), [("If-None-Match", "invalid-if-none-match"),
+                                              ("If-Match", "invalid-if-match")])
+@pytest.mark.parametrize("sent", ["3", '"3', "W/3", '"3" "4"', "**", '"a"b"', '*, "3"', 'w/"3"'])
+def test_a_malformed_precondition_on_a_get_is_400_naming_the_header(
+    api: Api, header: str, code: str, sent: str
+) -> None:
+    answer = api.get(f"/dossiers/{api.code}", **{header: sent})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["code"] == code
+
+
+def test_a_precondition_on_a_dossier_outside_the_scope_is_still_404(api: Api) -> None:
+    answer = api.get("/dossiers/NO-SUCH-0001", **{"If-None-Match": "*"})
+    assert answer.status_code == 404, answer.text
+
+
+# -- HEAD is GET without the body (RFC 9110, 9.3.2) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/dossiers/{code}", "/dossiers", "/dossiers/{code}/history", "/procedures",
+                                  "/healthz", "/openapi.json"])
+def test_head_answers_as_get_without_the_body(api: Api, path: str) -> None:
+    got = api.get(path.format(code=api.code))
+    head = api.client.head(path.format(code=api.code), headers={"X-API-Key": api.key})
+    assert (head.status_code, head.content) == (200, b""), head.text
+    for name in ("content-type", "content-length", "etag", "cache-control", "content-security-policy"):
+        assert head.headers.get(name) == got.headers.get(name), name
+
+
+def test_head_refusals_are_gets_refusals_without_the_body(api: Api) -> None:
+    unauthenticated = api.client.head(f"/dossiers/{api.code}")
+    assert (unauthenticated.status_code, unauthenticated.content) == (401, b"")
+    assert unauthenticated.headers["content-type"] == "application/problem+json"
+    post_only = api.client.head(f"/dossiers/{api.code}/events", headers={"X-API-Key": api.key})
+    assert (post_only.status_code, post_only.headers["allow"]) == (405, "POST")
+
+
+def test_a_405_of_a_get_route_allows_head_too(api: Api) -> None:
+    answer = api.client.delete(f"/dossiers/{api.code}", headers={"X-API-Key": api.key})
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == "GET, HEAD"
+    assert answer.json()["code"] == "method-not-allowed"

@@ -10,6 +10,7 @@ offenders. See docs/reference/units.md.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Annotated, Final
 
@@ -33,6 +34,7 @@ __all__ = [
     "load_province_file",
     "load_units",
     "unit_calendars",
+    "unit_code_pattern",
     "unit_files",
 ]
 
@@ -44,6 +46,15 @@ letters, digits, dots and dashes. Codes are compared exactly, so a ``local-…``
 escape the check that a ``LOCAL-…`` code is marked unconfirmed): the unit files, the HTTP API and the keys accept
 only this shape."""
 UNIT_CODE_MAX_LENGTH: Final = 64
+
+
+def unit_code_pattern(home: str | None = None) -> str:
+    """:data:`UNIT_CODE_PATTERN`, taking ``home`` as well, as it is written: a standalone desk's home code
+    (``MOTCUA_AGENCY``) is in no register, and its dossiers are held under it even when it has another shape — the rule
+    its keys are made with (:func:`motcua.adapters.keys.check_grant`)."""
+    if home is None or re.fullmatch(UNIT_CODE_PATTERN, home):
+        return UNIT_CODE_PATTERN
+    return f"^(?:{UNIT_CODE_PATTERN[1:-1]}|{re.escape(home)})$"
 PROVINCE_CODE_PATTERN: Final = _SLUG
 MonthDayText = Annotated[str, StringConstraints(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")]
 Slug = Annotated[str, StringConstraints(pattern=_SLUG)]

@@ -7,8 +7,9 @@ Every route but ``/healthz``, ``/metrics`` and the OpenAPI document needs an ``X
 A key sees only its scope (its units, its province, or its applicant's own dossiers): every dossier route goes
 through a :class:`~motcua.workflow.access.cases.ScopedCases`, where a dossier outside the scope is 404, as a code
 never issued; registering one outside it is 403 ``outside-scope``, before a dossier number is drawn. A unit a
-request names (``?unit=``, the body's ``unit`` and ``deciding_unit``) has a unit code's shape and length, or the
-request is 422 before anything reads it.
+request names (``?unit=``, the body's ``unit`` and ``deciding_unit``) has a unit code's shape and length (``?unit=``:
+or is the server's home code as configured), or the request is 422 before anything reads it; so is a query
+parameter the route does not take, one sent twice or empty.
 
 Every answer carries browser-facing headers (``Cache-Control: no-store``, a strict Content-Security-Policy, no
 framing, no sniffing, no referrer; HSTS over TLS), and ``/docs`` loads nothing from outside motcua
@@ -19,6 +20,7 @@ framing, no sniffing, no referrer; HSTS over TLS), and ``/docs`` loads nothing f
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, TypeGuard
@@ -27,6 +29,7 @@ from fastapi import Depends, FastAPI, Header, Path, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import AfterValidator, TypeAdapter
@@ -35,10 +38,11 @@ from starlette.exceptions import HTTPException
 
 from motcua.adapters.bootstrap import DEFAULT_HTTP_MAX_BODY, Motcua
 from motcua.adapters.keys import ApiKey, HttpStore, RecordSweep, VerifiedKeys
-from motcua.definitions.units import UNIT_CODE_MAX_LENGTH, UNIT_CODE_PATTERN
+from motcua.definitions.units import UNIT_CODE_MAX_LENGTH, unit_code_pattern
 from motcua.entrypoints.console.app import console_of
 from motcua.entrypoints.http import limits
 from motcua.entrypoints.http import problems as p
+from motcua.entrypoints.http.head import HeadAsGet, allowed
 from motcua.entrypoints.http.idempotency import Idempotency, Reservation, fingerprint
 from motcua.entrypoints.http.metrics import StoreGauges
 from motcua.entrypoints.http.offload import InFlight, Offload
@@ -89,12 +93,18 @@ __all__ = ["MAX_LIMIT", "create_app", "etag_of"]
 MAX_LIMIT: Final = 200
 _KEY_MAX: Final = 256  # characters of an X-API-Key worth looking up (a key is about 60)
 _IF_MATCH: Final = re.compile(r'^\s*"(\d{1,18})"\s*$')
+_TAG_ITEM: Final = re.compile(r'[ \t]*(?:(?P<weak>W/)?"(?P<tag>[\x21\x23-\x7e\x80-\xff]*)"[ \t]*)?(?:,|$)')
 log = logging.getLogger("motcua.http")
 
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="mc_<id>_<secret> from `motcua apikey create`")
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", description="Retries return the first answer.")]
 IfMatch = Annotated[str | None, Header(alias="If-Match", description='The dossier\'s ETag: "<version>".')]
+IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match",
+                                           description='ETags already held: 304 when one is the current "<version>".')]
 _ETAG_HEADER: Final = {"ETag": {"description": 'The dossier\'s version, "<version>"', "schema": {"type": "string"}}}
+_READ_ANSWERS: Final[dict[int | str, dict[str, Any]]] = {200: {"headers": _ETAG_HEADER},
+    304: {"description": "If-None-Match names the current version", "headers": _ETAG_HEADER},
+    **p.responses(400, 401, 404, 412, 503)}
 CaseCode = Annotated[str, Path(description="The dossier's code", max_length=CASE_CODE_MAX), OneLine]
 _Route = Callable[..., Awaitable[Response]]
 _EVENT_ARGUMENTS: Final = frozenset({"code", "body", "key", "if_match", "idempotency_key"})
@@ -112,6 +122,39 @@ def _expected_version(if_match: str | None) -> int:
     if match is None:
         raise p.ApiProblem(p.BAD_IF_MATCH, f'If-Match {excerpt(if_match)} is not one strong ETag "<version>"')
     return int(match[1])
+
+
+def _tags(header: str, value: str) -> tuple[tuple[bool, str], ...] | None:
+    """The entity tags of an ``If-Match`` or ``If-None-Match`` (RFC 9110, 13.1): ``None`` for ``*``, else each tag as
+    (weak, opaque text), empty list elements ignored; 400 naming the header for anything else."""
+    if value.strip() == "*":
+        return None
+    tags, at = [], 0
+    while at < len(value):
+        match = _TAG_ITEM.match(value, at)
+        if match is None or match.end() == at:
+            spec = p.BAD_IF_MATCH if header == "If-Match" else p.BAD_IF_NONE_MATCH
+            raise p.ApiProblem(spec, f"{header} {excerpt(value)} is not * or a list of entity tags (\"3\", W/\"3\")")
+        if match["tag"] is not None:
+            tags.append((match["weak"] is not None, match["tag"]))
+        at = match.end()
+    return tuple(tags)
+
+
+def _not_modified(version: int, if_match: str | None, if_none_match: str | None) -> bool:
+    """A read's preconditions against the dossier's ``version``, in RFC 9110's order: an If-Match no tag of which is
+    strongly the current one is 412 (a weak tag never is); an If-None-Match one tag of which weakly is (or ``*``)
+    makes the answer 304."""
+    current = str(version)
+    if if_match is not None:
+        tags = _tags("If-Match", if_match)
+        if tags is not None and (False, current) not in tags:
+            raise p.ApiProblem(p.STALE, f"the dossier is at version {version}, not the one If-Match names",
+                               current_version=version)
+    if if_none_match is None:
+        return False
+    tags = _tags("If-None-Match", if_none_match)
+    return tags is None or any(tag == current for _, tag in tags)
 
 
 @dataclass(frozen=True)
@@ -134,6 +177,12 @@ class _Context:
             headers["Location"] = f"/dossiers/{dossier.code}"
         return Response(_DOSSIER_JSON.dump_json(dossier), status_code=status, headers=headers,
                         media_type="application/json")
+
+    def read_response(self, dossier: Dossier, if_match: str | None, if_none_match: str | None) -> Response:
+        """A dossier read: 304 with its ETag when If-None-Match names it, 412 when If-Match does not (RFC 9110)."""
+        if _not_modified(dossier.version, if_match, if_none_match):
+            return Response(status_code=304, headers={"ETag": etag_of(dossier.version)})
+        return self.dossier_response(dossier)
 
 
 def create_app(motcua: Motcua, store: HttpStore, *, registry: CollectorRegistry | None = None,
@@ -160,22 +209,50 @@ def create_app(motcua: Motcua, store: HttpStore, *, registry: CollectorRegistry 
     _document(app)
     app.add_middleware(InFlight, offload=context.offload)  # counts what short routes wait for (offload.py)
     console_of(app, motcua, chosen_clock)  # the browser console under /console (before secure(): its headers too)
-    secure(app)  # last: its headers are added outside every other middleware, on every answer
+    secure(app)  # its headers are added outside every other middleware (HeadAsGet only drops bodies), on every answer
+    app.add_middleware(HeadAsGet)  # outermost: HEAD is GET without the body, on every route and answer (head.py)
     return app
 
 
-def _authenticated(keys: VerifiedKeys) -> Callable[[str | None], Awaitable[ApiKey]]:
-    """The key of a request. Run on the event loop: a key verified a moment ago is answered from memory
-    (:class:`~motcua.adapters.keys.VerifiedKeys`), only another is read from the store, on the thread pool."""
-    async def principal(presented: Annotated[str | None, Security(_api_key)] = None) -> ApiKey:
+def _authenticated(keys: VerifiedKeys) -> Callable[..., Awaitable[ApiKey]]:
+    """The key of a request, whose query then holds only what its route takes (:func:`_strict_query`). Run on the
+    event loop: a key verified a moment ago is answered from memory (:class:`~motcua.adapters.keys.VerifiedKeys`),
+    only another is read from the store, on the thread pool."""
+    async def principal(request: Request, presented: Annotated[str | None, Security(_api_key)] = None) -> ApiKey:
         key = None
         if _presentable(presented):
             key = keys.recent(presented) or await run_in_threadpool(keys.verify, presented)
         if key is None:
             raise p.ApiProblem(p.UNAUTHENTICATED, "send X-API-Key with a live key from `motcua apikey create`")
+        _strict_query(request)
         return key
 
     return principal
+
+
+def _strict_query(request: Request) -> None:
+    """Refuse, 422 naming each, a query parameter the route does not take (a typo would filter nothing), one sent
+    more than once (which one counts?) and one sent empty (a filter matching nothing would answer an empty page):
+    every route with a key, checked once the key is known, before the route's own parameters."""
+    if not request.scope.get("query_string"):
+        return
+    route = request.scope.get("route")
+    taken = {field.alias for field in route.dependant.query_params} if isinstance(route, APIRoute) else set()
+    counted = Counter(name for name, _ in request.query_params.multi_items())
+    empty = {name for name, value in request.query_params.multi_items() if not value}
+    errors = [{"type": "query_parameter", "loc": ("query", name), "msg": _query_problem(name, times, taken, empty)}
+              for name, times in counted.items() if name not in taken or times > 1 or name in empty]
+    if errors:
+        raise RequestValidationError(errors)
+
+
+def _query_problem(name: str, times: int, taken: set[str], empty: set[str]) -> str:
+    if name not in taken:
+        return f"unknown parameter: this route takes {', '.join(sorted(taken))}" if taken else \
+            "unknown parameter: this route takes no query parameter"
+    if times > 1:
+        return f"given {times} times: give it once"
+    return "empty: give a value or leave the parameter out"
 
 
 def _presentable(presented: str | None) -> TypeGuard[str]:
@@ -186,11 +263,13 @@ def _presentable(presented: str | None) -> TypeGuard[str]:
 
 def _plain_event(keys: VerifiedKeys, model: type[EventRequest]) -> PlainRequest:
     """An event route's quick path (:mod:`.quick`): the route function's arguments (:data:`_EVENT_ARGUMENTS`) when
-    FastAPI would pass them as they are — the path's code one line within its bound, a JSON body the route's model
-    accepts, sent as ``application/json``, a key verified a moment ago — else ``None``, and FastAPI answers. The key is
-    looked up once the body is read, as FastAPI does: a key revoked while a body trickles in is refused."""
+    FastAPI would pass them as they are — no query, the path's code one line within its bound, a JSON body the route's
+    model accepts, sent as ``application/json``, a key verified a moment ago — else ``None``, and FastAPI answers. The
+    key is looked up once the body is read, as FastAPI does: a key revoked while a body trickles in is refused."""
     async def plain(request: Request) -> dict[str, Any] | None:
         headers, code = request.headers, request.path_params.get("code")
+        if request.scope.get("query_string"):  # the route takes no query parameter: FastAPI's 422 (_strict_query)
+            return None
         if not isinstance(code, str) or line_problem(code, CASE_CODE_MAX) is not None:
             return None
         if headers.get("content-type") != "application/json":
@@ -313,7 +392,8 @@ def _state_filter(workflows: WorkflowSet, workflow: str, region: str, descriptio
             raise ValueError(f"not a {region} state of {workflow}: one of {taken}")
         return value
 
-    query = Query(description=f"{description}: {taken}", max_length=CODE_MAX, json_schema_extra={"enum": list(states)})
+    query = Query(description=f"{description}: {taken}", min_length=1, max_length=CODE_MAX,
+                  json_schema_extra={"enum": list(states)})
     return query, AfterValidator(declared)
 
 
@@ -322,7 +402,7 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
     Principal = Annotated[ApiKey, Depends(principal)]  # noqa: N806 - a type alias local to the routes
 
     @app.post("/dossiers", status_code=201, response_model=Dossier, tags=["dossiers"],
-              responses={201: {"headers": _ETAG_HEADER}, **p.responses(400, 401, 403, 409, 413, 422, 503)})
+              responses={201: {"headers": _ETAG_HEADER}, **p.responses(400, 401, 403, 409, 413, 415, 422, 503)})
     @context.offload.short
     def receive(body: ReceiveRequest, key: Principal, idempotency_key: IdempotencyKey = None) -> Response:
         """Register a dossier at ``unit`` for ``deciding_unit`` and (unless ``receive`` is false) receive it: the
@@ -332,18 +412,19 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
                                        lambda: fingerprint("POST", "/dossiers", body.model_dump(mode="json"), None),
                                        lambda reservation: _receive(context, body, key, reservation))
 
-    @app.get("/dossiers/{code}", response_model=Dossier, tags=["dossiers"],
-             responses={200: {"headers": _ETAG_HEADER}, **p.responses(401, 404, 503)})
+    @app.get("/dossiers/{code}", response_model=Dossier, tags=["dossiers"], responses=_READ_ANSWERS)
     @context.offload.short
-    def get_dossier(code: CaseCode, key: Principal) -> Response:
+    def get_dossier(code: CaseCode, key: Principal, if_match: IfMatch = None,
+                    if_none_match: IfNoneMatch = None) -> Response:
         """A dossier at its latest version; the ETag is what If-Match must carry to change it. 404 outside the key's
-        scope."""
-        return context.dossier_response(dossier_of(context.cases(key).case(code), context.motcua.workflows))
+        scope; 304 when If-None-Match names the current version, 412 when an If-Match does not."""
+        return context.read_response(dossier_of(context.cases(key).case(code), context.motcua.workflows), if_match,
+                                     if_none_match)
 
     @_quick_post(app, "/dossiers/{code}/events", _plain_event(context.keys, EventRequest),
                  response_model=Dossier, tags=["dossiers"],
                  responses={200: {"headers": _ETAG_HEADER},
-                            **p.responses(400, 401, 403, 404, 409, 412, 413, 422, 428, 503)})
+                            **p.responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 428, 503)})
     @context.offload.short
     def fire(code: CaseCode, body: EventRequest, key: Principal, if_match: IfMatch = None,
              idempotency_key: IdempotencyKey = None) -> Response:
@@ -369,14 +450,13 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
         key: Principal,
         state: Annotated[str | None, state_query, OneLine, known_state] = None,
         deadline: Annotated[str | None, deadline_query, OneLine, known_deadline] = None,
-        procedure: Annotated[str | None, Query(description="Procedure code, 1.004873", max_length=CODE_MAX),
-                             OneLine] = None,
-        officer: Annotated[str | None, Query(description="Who holds the dossier (assignee)", max_length=NAME_MAX),
-                           OneLine] = None,
-        unit: Annotated[str | None, Query(description="The unit that holds the dossier (its deciding unit)",
-                                          max_length=UNIT_CODE_MAX_LENGTH, pattern=UNIT_CODE_PATTERN)] = None,
+        procedure: Annotated[str | None, Query(description="Procedure code, 1.004873", min_length=1,
+                                               max_length=CODE_MAX), OneLine] = None,
+        officer: Annotated[str | None, Query(description="Who holds the dossier (assignee)", min_length=1,
+                                             max_length=NAME_MAX), OneLine] = None,
+        unit: Annotated[str | None, _unit_query(context, "The unit that holds the dossier (its deciding unit)")] = None,
         cursor: Annotated[str | None, Query(description="next_cursor of the previous page",
-                                            max_length=CASE_CODE_MAX), OneLine] = None,
+                                            min_length=1, max_length=CASE_CODE_MAX), OneLine] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     ) -> DossierPage:
         """Dossiers by code, a page at a time, within the key's scope: a unit's key lists what its units hold or
@@ -402,7 +482,7 @@ def _feedback_routes(app: FastAPI, context: _Context) -> None:
         return case
 
     @app.post("/feedback", status_code=201, response_model=Dossier, tags=["feedback"],
-              responses={201: {"headers": _ETAG_HEADER}, **p.responses(400, 401, 403, 409, 413, 422, 503)})
+              responses={201: {"headers": _ETAG_HEADER}, **p.responses(400, 401, 403, 409, 413, 415, 422, 503)})
     def receive_feedback(body: FeedbackRequest, key: Principal, idempotency_key: IdempotencyKey = None) -> Response:
         """Receive citizens' feedback at ``unit``: its answer is due within the legal time, its timers armed. A unit
         outside the key's scope, or another applicant's identity for a key acting for one applicant, is 403
@@ -429,17 +509,19 @@ def _feedback_routes(app: FastAPI, context: _Context) -> None:
                                        lambda: fingerprint("POST", "/feedback", body.model_dump(mode="json"), None),
                                        action)
 
-    @app.get("/feedback/{code}", response_model=FeedbackCase, tags=["feedback"],
-             responses={200: {"headers": _ETAG_HEADER}, **p.responses(401, 404, 503)})
+    @app.get("/feedback/{code}", response_model=FeedbackCase, tags=["feedback"], responses=_READ_ANSWERS)
     @context.offload.short
-    def get_feedback(code: CaseCode, key: Principal) -> Response:
-        """A piece of feedback at its latest version. 404 outside the key's scope."""
-        return context.dossier_response(dossier_of(feedback_case(key, code), context.motcua.workflows))
+    def get_feedback(code: CaseCode, key: Principal, if_match: IfMatch = None,
+                     if_none_match: IfNoneMatch = None) -> Response:
+        """A piece of feedback at its latest version. 404 outside the key's scope; If-None-Match and If-Match as for
+        a dossier."""
+        return context.read_response(dossier_of(feedback_case(key, code), context.motcua.workflows), if_match,
+                                     if_none_match)
 
     @_quick_post(app, "/feedback/{code}/events", _plain_event(context.keys, FeedbackEventRequest),
                  response_model=Dossier, tags=["feedback"],
                  responses={200: {"headers": _ETAG_HEADER},
-                            **p.responses(400, 401, 403, 404, 409, 412, 413, 422, 428, 503)})
+                            **p.responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 428, 503)})
     @context.offload.short
     def fire_feedback(code: CaseCode, body: FeedbackEventRequest, key: Principal, if_match: IfMatch = None,
                       idempotency_key: IdempotencyKey = None) -> Response:
@@ -459,10 +541,9 @@ def _feedback_routes(app: FastAPI, context: _Context) -> None:
         key: Principal,
         state: Annotated[str | None, state_query, OneLine, known_state] = None,
         deadline: Annotated[str | None, deadline_query, OneLine, known_deadline] = None,
-        unit: Annotated[str | None, Query(description="The unit that holds the feedback",
-                                          max_length=UNIT_CODE_MAX_LENGTH, pattern=UNIT_CODE_PATTERN)] = None,
+        unit: Annotated[str | None, _unit_query(context, "The unit that holds the feedback")] = None,
         cursor: Annotated[str | None, Query(description="next_cursor of the previous page",
-                                            max_length=CASE_CODE_MAX), OneLine] = None,
+                                            min_length=1, max_length=CASE_CODE_MAX), OneLine] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     ) -> FeedbackPage:
         """Feedback by code, a page at a time, within the key's scope."""
@@ -494,10 +575,12 @@ def _procedure_out(procedure: Procedure) -> ProcedureOut:
     })
 
 
-FromDay = Annotated[str | None, Query(alias="from", description="First day, YYYY-MM-DD", max_length=CODE_MAX), OneLine]
-ToDay = Annotated[str | None, Query(description="Last day, YYYY-MM-DD, included", max_length=CODE_MAX), OneLine]
+FromDay = Annotated[str | None, Query(alias="from", description="First day, YYYY-MM-DD", min_length=1,
+                                      max_length=CODE_MAX), OneLine]
+ToDay = Annotated[str | None, Query(description="Last day, YYYY-MM-DD, included", min_length=1, max_length=CODE_MAX),
+                  OneLine]
 PeriodText = Annotated[str | None, Query(description="2024-03, 2024-Q1 or 2024 (instead of from/to)",
-                                         max_length=CODE_MAX), OneLine]
+                                         min_length=1, max_length=CODE_MAX), OneLine]
 CutoffDay = Annotated[int | None, Query(ge=1, le=28, description="Data cut-off day (15: the 15th to the 14th)")]
 
 
@@ -508,8 +591,13 @@ def _period(start: str | None, end: str | None, period: str | None, cutoff: int 
         raise InvalidInput(error.field.lstrip("-").replace("-", "_"), error.message) from None
 
 
-UnitCode = Annotated[str | None, Query(description="One unit (default: every unit of the key's scope)",
-                                       max_length=UNIT_CODE_MAX_LENGTH, pattern=UNIT_CODE_PATTERN)]
+
+
+def _unit_query(context: _Context, description: str) -> Any:
+    """A unit a request names (``?unit=``): a unit code's shape, or the server's home code as it is written (a
+    standalone desk's, in no register: :func:`~motcua.definitions.units.unit_code_pattern`)."""
+    return Query(description=description, min_length=1, max_length=UNIT_CODE_MAX_LENGTH,
+                 pattern=unit_code_pattern(context.motcua.desk.units.home))
 
 
 def _report_units(context: _Context, key: ApiKey, unit: str | None) -> frozenset[str] | None:
@@ -523,6 +611,7 @@ def _report_units(context: _Context, key: ApiKey, unit: str | None) -> frozenset
 def _report_routes(app: FastAPI, context: _Context) -> None:
     principal = _authenticated(context.keys)
     reports = ReportService(context.motcua.reports, context.motcua.rules, context.motcua.store)
+    UnitCode = Annotated[str | None, _unit_query(context, "One unit (default: every unit of the key's scope)")]  # noqa: N806
 
     @app.get("/reports/bieu06", response_model=Bieu06Report, tags=["reports"],
              responses=p.responses(401, 404, 422, 503))
@@ -586,6 +675,15 @@ def _json_syntax_error(error: RequestValidationError) -> p.ApiProblem | None:
     return None
 
 
+def _not_json(error: RequestValidationError) -> p.ApiProblem | None:
+    """The 415 for a body sent under another media type than JSON (``text/plain``, a form, none at all): FastAPI reads
+    JSON only under ``application/json`` or ``application/*+json`` and hands the model the body's bytes, which it
+    refuses as a whole — else ``None``."""
+    if any(item.get("loc") == ("body",) and isinstance(item.get("input"), bytes) for item in error.errors()):
+        return p.ApiProblem(p.MEDIA_TYPE, "send the body as JSON, with Content-Type: application/json")
+    return None
+
+
 def _handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, error: Exception) -> Response:
         assert isinstance(error, p.ApiProblem)
@@ -600,7 +698,7 @@ def _handlers(app: FastAPI) -> None:
 
     async def on_invalid(request: Request, error: Exception) -> Response:
         assert isinstance(error, RequestValidationError)
-        unreadable = _json_syntax_error(error)
+        unreadable = _json_syntax_error(error) or _not_json(error)
         if unreadable is not None:
             return p.problem_response(unreadable)
         problems = _validation_problems(error)
@@ -613,7 +711,8 @@ def _handlers(app: FastAPI) -> None:
             return p.problem_response(p.unreadable_body(p.unreadable_cause(error.__cause__)))
         spec = {404: p.ROUTE_NOT_FOUND, 405: p.METHOD}.get(error.status_code, p.Spec(error.status_code, "http-error",
                                                                                       "HTTP error"))
-        return p.problem_response(p.ApiProblem(spec, str(error.detail)), headers=error.headers)
+        headers = allowed(error.headers) if error.status_code == 405 else error.headers  # noqa: PLR2004
+        return p.problem_response(p.ApiProblem(spec, str(error.detail)), headers=headers)
 
     app.add_exception_handler(p.ApiProblem, on_problem)
     app.add_exception_handler(MotcuaError, on_motcua)

@@ -88,6 +88,7 @@ INTERNAL = Spec(500, "internal-error", "Internal error")
 UNAUTHENTICATED = Spec(401, "unauthenticated", "A valid API key is required")
 IF_MATCH_REQUIRED = Spec(428, "if-match-required", "If-Match is required")
 BAD_IF_MATCH = Spec(400, "invalid-if-match", "Malformed If-Match")
+BAD_IF_NONE_MATCH = Spec(400, "invalid-if-none-match", "Malformed If-None-Match")
 INVALID_REQUEST = Spec(422, "invalid-request", "Invalid request")
 KEY_REUSED = Spec(422, "idempotency-key-reused", "Idempotency-Key reused with another request")
 IN_FLIGHT = Spec(409, "idempotency-request-in-flight", "The first request with this Idempotency-Key is running")
@@ -96,6 +97,7 @@ ROUTE_NOT_FOUND = Spec(404, "not-found", "No such resource")
 METHOD = Spec(405, "method-not-allowed", "Method not allowed")
 TOO_LARGE = Spec(413, "request-too-large", "Request body too large")
 UNREADABLE = Spec(400, "unreadable-body", "Unreadable request body")
+MEDIA_TYPE = Spec(415, "unsupported-media-type", "Unsupported media type")
 
 
 class ApiProblem(Exception):
@@ -210,6 +212,7 @@ _DESCRIPTIONS: Final = {
     404: "No such dossier (or none in the key's scope)",
     409: "Not allowed in this state, or the same Idempotency-Key is in flight",
     412: "If-Match names a version that is no longer current", 413: "The body is larger than the server's limit",
+    415: "The body is not sent as application/json",
     422: "Invalid body, query, trigger or data",
     428: "If-Match is required", 503: "Storage unavailable, try again",
 }

@@ -138,11 +138,12 @@ def _requests(draw: Callable[..., Any], pair: Pair) -> tuple[str, dict[str, Any]
         headers.insert(draw(st.integers(0, len(headers))), (name, draw(st.sampled_from(
             [pair.key, "mc_nope_nope", "text/plain", "application/json", '"1"', "retry-3"]))))
     form = draw(st.sampled_from(["json"] * 8 + ["broken", "empty", "array", "latin1", "nan", "bom", "surrogate"]))
-    return f"/{prefix}/{code}/events", {"content": _body(draw(_EVENT), form), "headers": headers}
+    query = draw(st.sampled_from([""] * 8 + ["?force=1", "?", "?trigger=assign&trigger=assign"]))  # none taken
+    return f"/{prefix}/{code}/events{query}", {"content": _body(draw(_EVENT), form), "headers": headers}
 
 
 def _current(pair: Pair, path: str) -> str:
-    read = pair.quick.get(path.removesuffix("/events"), headers={"X-API-Key": pair.key})
+    read = pair.quick.get(path.partition("?")[0].removesuffix("/events"), headers={"X-API-Key": pair.key})
     return read.headers.get("ETag", '"1"')
 
 

@@ -4,7 +4,10 @@ The lock-out of :func:`~motcua.adapters.users.sign_in` stops guesses at one user
 common password tried on every name of a province, *password spraying*) locks none of them out. So the console also
 counts the failed sign-ins of each client address: after ``limit`` of them within ``window`` of the address's first
 one, the address's sign-ins are refused, without checking the password, until the window ends (``429``, with
-``Retry-After``). A success does not clear the count (an account of the attacker's own would otherwise reset it).
+``Retry-After``). Each sign-in is counted before its password is checked (the server verifies on a thread pool:
+guesses sent at once would otherwise all pass before the first failure is written), and its count taken back when it
+succeeds or was never checked. A success does not clear the count (an account of the attacker's own would otherwise
+reset it).
 
 The address is the one uvicorn gives the request: the peer's, or the client a trusted proxy names in
 ``X-Forwarded-For`` (``FORWARDED_ALLOW_IPS``). IPv6 addresses count by their /64 network, the block one machine is
@@ -65,15 +68,42 @@ class AddressThrottle:
                 return None
             return count.since + self.window - now
 
+    def attempt(self, host: str | None, now: datetime) -> timedelta | None:
+        """A sign-in from ``host`` at ``now``, counted as failed *before* its password is checked, in one step with
+        the check of the limit: sign-ins sent at once cannot all pass before the first of them is answered. The wait
+        when refused (then not counted); None when it may go on — :meth:`take_back` its count if it succeeds."""
+        key = address_key(host)
+        with self._lock:
+            count = self._current(key, now)
+            if count is not None and count.failures >= self.limit:
+                return count.since + self.window - now
+            self._count(key, now, count)
+            return None
+
+    def take_back(self, host: str | None, now: datetime) -> None:
+        """Uncount the :meth:`attempt` made at ``now`` from ``host``: it signed in, or its password was never checked
+        (no turn to verify it). A success takes back its own count only, never the failures before it."""
+        key = address_key(host)
+        with self._lock:
+            count = self._counts.get(key)
+            if count is None or count.since > now:  # forgotten, or counted in a window that ended since
+                return
+            if count.failures <= 1:
+                del self._counts[key]
+            else:
+                self._counts[key] = _Count(count.since, count.failures - 1)
+
     def failed(self, host: str | None, now: datetime) -> None:
         """Count a failed sign-in from ``host`` at ``now``."""
         key = address_key(host)
         with self._lock:
-            count = self._current(key, now)
-            self._counts[key] = _Count(now, 1) if count is None else _Count(count.since, count.failures + 1)
-            self._counts.move_to_end(key)
-            while len(self._counts) > self.capacity:
-                self._counts.popitem(last=False)
+            self._count(key, now, self._current(key, now))
+
+    def _count(self, key: str, now: datetime, count: _Count | None) -> None:
+        self._counts[key] = _Count(now, 1) if count is None else _Count(count.since, count.failures + 1)
+        self._counts.move_to_end(key)
+        while len(self._counts) > self.capacity:
+            self._counts.popitem(last=False)
 
     def _current(self, key: str, now: datetime) -> _Count | None:
         count = self._counts.get(key)

@@ -11,8 +11,9 @@ reset it).
 
 The address is the one uvicorn gives the request: the peer's, or the client a trusted proxy names in
 ``X-Forwarded-For`` (``FORWARDED_ALLOW_IPS``). IPv6 addresses count by their /64 network, the block one machine is
-usually given. The counts are kept in the process's memory, at most ``capacity`` addresses (the least recently failed
-one is forgotten first), and never written to a log: an address is personal data. With ``motcua serve --workers N``
+usually given — those standing for an IPv4 address (mapped, NAT64, Teredo, 6to4) by that IPv4 address. The counts
+are kept in the process's memory, at most ``capacity`` addresses (the least recently failed one is forgotten first),
+and never written to a log: an address is personal data. With ``motcua serve --workers N``
 each process counts on its own.
 """
 
@@ -23,6 +24,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Final
 
 __all__ = ["AddressThrottle", "address_key"]
 
@@ -43,10 +45,25 @@ def address_key(host: str | None) -> str:
     except ValueError:
         return host[:100]
     if isinstance(parsed, ipaddress.IPv6Address):
-        if parsed.ipv4_mapped is not None:  # ::ffff:a.b.c.d, an IPv4 client on a dual-stack socket
-            return str(parsed.ipv4_mapped)
-        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+        carried = _carried_ipv4(parsed)
+        return str(carried) if carried is not None else str(ipaddress.IPv6Network((parsed, 64), strict=False))
     return str(parsed)
+
+
+_NAT64: Final = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def _carried_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one stands for: an IPv4 client on a dual-stack socket (::ffff:a.b.c.d), behind NAT64
+    (64:ff9b::a.b.c.d), by Teredo (the client's, not its server's), or by 6to4 (2002:aabb:ccdd::/48: a /48 for each
+    IPv4 address, 65,536 networks /64)."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.teredo is not None:
+        return address.teredo[1]
+    return address.sixtofour
 
 
 @dataclass

@@ -410,6 +410,15 @@ def test_an_ipv6_client_is_counted_by_its_64_network() -> None:
     assert address_key(None) == address_key("") == ""
 
 
+def test_an_ipv6_address_carrying_an_ipv4_one_is_counted_by_that_ipv4_address() -> None:
+    """6to4 gives the holder of one IPv4 address a /48 (65,536 networks /64: 65,536 times the limit); Teredo and the
+    NAT64 prefix put many IPv4 clients in one /64 (one of them would throttle all). Each is its IPv4 address."""
+    assert address_key("2002:c000:201:1::1") == address_key("2002:c000:201:ffff::2") == "192.0.2.1"
+    assert address_key("2001:0:4136:e378:8000:63bf:3fff:fdd2") == "192.0.2.45"  # Teredo: the client, not its server
+    assert address_key("2001:0:4136:e378:8000:63bf:3fff:fdd3") == "192.0.2.44"
+    assert address_key("64:ff9b::192.0.2.7") == "192.0.2.7" != address_key("64:ff9b::192.0.2.8")
+
+
 def test_a_success_does_not_clear_the_address_count(office: Site) -> None:
     """An account of the attacker's own, signed into now and then, must not reset the count; the limit is the
     policy's (MOTCUA_CONSOLE_ADDRESS_FAILURES), the window its lock-out's."""

@@ -10,6 +10,7 @@ published) and the sync status as they stand when the report is computed.
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection, Mapping
 from datetime import date
 
 from motcua.adapters.memory.store import MemoryStore
@@ -61,6 +62,10 @@ class MemoryReports:
     def facts(self, code: str) -> DossierFacts | None:
         with self._lock:
             return self._facts.get(code)
+
+    def facts_by_code(self, codes: Collection[str]) -> Mapping[str, DossierFacts]:
+        with self._lock:
+            return {code: facts for code in codes if (facts := self._facts.get(code)) is not None}
 
     def _fully_synced(self) -> set[str]:
         """The dossiers whose every entry is synced to DVCQG."""

@@ -36,7 +36,7 @@ return over the folded facts (the contract tests hold them to it).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Final
 
@@ -102,6 +102,10 @@ class SqlReports:
     def facts(self, code: str) -> DossierFacts | None:
         with self._driver.reading() as unit:
             return self._load(unit, [code]).get(code)
+
+    def facts_by_code(self, codes: Collection[str]) -> Mapping[str, DossierFacts]:
+        with self._driver.reading() as unit:
+            return self._load(unit, sorted(set(codes)))
 
     def _horizon(self) -> int:
         """The highest position below which no entry can still appear (PostgreSQL; see the module doc)."""

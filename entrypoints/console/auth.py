@@ -24,7 +24,7 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from motcua.adapters.users import NAME_MAX, PASSWORD_MAX, new_session, session_key, sign_in
+from motcua.adapters.users import NAME_MAX, PASSWORD_MAX, PasswordsBusy, new_session, session_key, sign_in
 from motcua.entrypoints.console.base import (
     HEADERS,
     PREFIX,
@@ -66,15 +66,19 @@ def routes(console: Console) -> APIRouter:
         if not expected or not hmac.compare_digest(form_token.encode(), expected.encode()):
             raise PageError(403, "Biểu mẫu đăng nhập đã hết hạn. Hãy tải lại trang đăng nhập.")
         now, host = console.clock.now(), request.client.host if request.client else None
-        wait = console.throttle.wait(host, now)
+        wait = console.throttle.attempt(host, now)  # counted as failed already, until it succeeds
         if wait is not None:
             log.info("console.sign_in.throttled")  # never the address: personal data
             return _throttled(console, request, target, wait)
-        user = sign_in(console.users, name.strip(), password, now, console.policy)
+        try:
+            user = sign_in(console.users, name.strip(), password, now, console.policy)
+        except PasswordsBusy:
+            console.throttle.take_back(host, now)  # no password checked: no guess
+            raise
         if user is None:
-            console.throttle.failed(host, now)
             log.info("console.sign_in.refused")
             return _form(console, request, target, error=_REFUSED, status_code=401)
+        console.throttle.take_back(host, now)
         log.info("console.sign_in")
         response = start_session(console, request, user.name, target)
         response.delete_cookie(SIGN_IN_COOKIE, path=f"{PREFIX}/sign-in")

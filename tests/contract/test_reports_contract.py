@@ -242,6 +242,8 @@ def test_facts_are_the_fold_of_the_log(office: Office) -> None:
     for item in folded_facts(office.app):
         assert office.app.reports.facts(item.code) == item
     assert office.app.reports.facts("000.00.00.H23-000000-9999") is None
+    every = {item.code: item for item in folded_facts(office.app)}
+    assert office.app.reports.facts_by_code([*every, "000.00.00.H23-000000-9999"]) == every  # one read
 
 
 def test_incremental_catch_up_equals_rebuild(office: Office) -> None:

@@ -5,6 +5,8 @@ was truncated in place)."""
 from __future__ import annotations
 
 import errno
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -124,3 +126,50 @@ def test_an_out_through_a_dangling_symlink_creates_its_target(tmp_path: Path) ->
     with replacing(link) as temporary:
         temporary.write_text("ok", encoding="utf-8")
     assert link.is_symlink() and target.read_text(encoding="utf-8") == "ok"
+
+
+def test_an_out_through_a_symlink_to_a_device_or_a_pipe_is_refused_and_left_as_it_is(tmp_path: Path) -> None:
+    """The write through a link replaced its target: a link to /dev/null, written by root, would have made /dev/null
+    a regular file. A file that is not a regular one (a pipe here, a device, a socket) is refused, named."""
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    link = tmp_path / "report.txt"
+    link.symlink_to(pipe)
+    for out in (link, pipe):
+        with pytest.raises(OSError, match="not a regular file") as refused, replacing(out):
+            pytest.fail("nothing may be written for a pipe")
+        assert refused.value.filename == str(out)
+    assert stat.S_ISFIFO(pipe.lstat().st_mode) and link.is_symlink()
+    assert _left(tmp_path) == ["pipe", "report.txt"]
+
+
+def test_an_out_through_a_symlink_loop_is_refused(tmp_path: Path) -> None:
+    loop = tmp_path / "loop.txt"
+    loop.symlink_to(loop)
+    with pytest.raises(OSError) as refused, replacing(loop):
+        pytest.fail("nothing may be written for a loop")
+    assert refused.value.errno == errno.ELOOP and loop.is_symlink()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a link owned by another user is made by root only")
+def test_a_symlink_someone_else_left_in_a_shared_folder_is_not_followed(tmp_path: Path) -> None:
+    """/tmp's attack: another user leaves /tmp/report.xlsx pointing at a file of the operator's; `--out
+    /tmp/report.xlsx` overwrote that file. Linux does not follow such a link (protected_symlinks) — the shell's > is
+    refused — and the link is resolved here, not by the kernel: the same rule is applied."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)  # sticky, writable by all: as /tmp
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(PREVIOUS)
+    planted = shared / "report.txt"
+    planted.symlink_to(victim)
+    os.lchown(planted, 12345, 12345)  # left by another user
+    with pytest.raises(PermissionError) as refused, replacing(planted) as temporary:
+        temporary.write_text("overwritten", encoding="utf-8")
+    assert refused.value.filename == str(planted)
+    assert victim.read_bytes() == PREVIOUS and _left(shared) == ["report.txt"]
+    own = shared / "own.txt"
+    own.symlink_to(victim)  # the operator's own link there is followed
+    with replacing(own) as temporary:
+        temporary.write_text("ok", encoding="utf-8")
+    assert victim.read_text(encoding="utf-8") == "ok"

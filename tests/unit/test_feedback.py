@@ -290,3 +290,21 @@ def test_the_overdue_e_mail_names_the_feedback(shop: OneStop, motcua: Motcua, cl
     assert letter is not None and letter.role == "leader"
     assert f"Phản ánh, kiến nghị {case.code} đã quá hạn trả lời" in letter.subject
     assert "Nguyễn Văn Bình" not in letter.body  # the sender's name is never e-mailed
+
+
+def test_the_complaint_rate_reads_the_facts_of_the_dossiers_feedback_concerns_in_one_read(
+        shop: OneStop, motcua: Motcua, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A province's year holds thousands of feedback items: the dossiers they concern are read from the projection
+    together, not one transaction (two queries) each."""
+    for _ in range(3):
+        dossier = shop.receive("1.004873", Applicant("Trần Văn An"), OFFICER)
+        received(shop, dossier=dossier.code)
+    reads: list[str] = []
+    for name in ("facts", "facts_by_code"):
+        real = getattr(motcua.reports, name, None)
+        if real is not None:  # the projection's own reads, counted as they run
+            monkeypatch.setattr(motcua.reports, name,
+                                lambda *args, _real=real, _name=name: reads.append(_name) or _real(*args))
+    card = {i.key: i for i in shop.par766(*YEAR).indicators}
+    assert reads == ["facts_by_code"]
+    assert (card["satisfaction"].numerator, card["satisfaction"].denominator) == (0, 3)

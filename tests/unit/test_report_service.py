@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -42,6 +43,9 @@ class CountingProjection:
 
     def facts(self, code: str) -> DossierFacts | None:
         return None
+
+    def facts_by_code(self, codes: Collection[str]) -> Mapping[str, DossierFacts]:
+        return {}
 
 
 def test_the_scorecard_is_scored_with_the_rules_in_force_on_the_last_day() -> None:

@@ -161,15 +161,16 @@ class FeedbackCounts:
 
 
 def with_dossier_ratings(
-    feedback: FeedbackCounts, facts_of: Callable[[str], DossierFacts | None], start: date, end: date, *,
+    feedback: FeedbackCounts, facts: Mapping[str, DossierFacts], start: date, end: date, *,
     units: frozenset[str] | None = None,
 ) -> FeedbackCounts:
     """``feedback`` with ``on_dossiers_rated_unsatisfied`` counted: of the dossiers it concerns, those that the
     complaint rate already counts as rated unsatisfied — to handle in [start, end], counted under ``units``, rated
-    below :data:`SATISFIED_RATING` — so that a dossier both rated so and complained of is one complaint."""
+    below :data:`SATISFIED_RATING` — so that a dossier both rated so and complained of is one complaint. ``facts``:
+    the folded facts of (at least) those dossiers, read together (``Reports.facts_by_code``)."""
     both = 0
     for code in feedback.concerned:
-        item = facts_of(code)
+        item = facts.get(code)
         if item is None or not item.counted_in(units):
             continue
         counts = _dossier_counts(item, start, end, frozenset(), frozenset())

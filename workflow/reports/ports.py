@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from datetime import date
 from typing import Protocol
 
@@ -40,4 +41,9 @@ class Reports(Protocol):
 
     def facts(self, code: str) -> DossierFacts | None:
         """A dossier's folded facts (``None`` for unknown codes and cases that are not dossiers)."""
+        ...
+
+    def facts_by_code(self, codes: Collection[str]) -> Mapping[str, DossierFacts]:
+        """The folded facts of the dossiers ``codes`` names, in one read (unknown codes and cases that are not
+        dossiers left out)."""
         ...

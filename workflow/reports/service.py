@@ -56,5 +56,6 @@ class ReportService:
         feedback = None
         if self.cases is not None:
             counted = feedback_counts(feedback_cases(self.cases, units), start, end, units=units)
-            feedback = with_dossier_ratings(counted, self.projection.facts, start, end, units=units)
+            concerned = self.projection.facts_by_code(counted.concerned)  # one read, however many dossiers
+            feedback = with_dossier_ratings(counted, concerned, start, end, units=units)
         return scorecard(counts, self.rules.in_force(end), start, end, feedback)

@@ -45,9 +45,10 @@ def mount_console(app: FastAPI, console: Console) -> None:
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="console-static")
 
     def home() -> RedirectResponse:
-        return RedirectResponse(f"{PREFIX}/", status_code=307)
+        return RedirectResponse(f"{PREFIX}/", status_code=307)  # a path, not a URL: the browser keeps its scheme
 
     app.add_api_route("/", home, methods=["GET"], include_in_schema=False)
+    app.add_api_route(PREFIX, home, methods=["GET"], include_in_schema=False)  # the app redirects no other slash
     _console_errors(app, console)
     app.add_middleware(ConsoleTooLarge, console=console)  # outside the request-size limit: it sees its 413
 

@@ -198,7 +198,11 @@ def create_app(motcua: Motcua, store: HttpStore, *, registry: CollectorRegistry 
     context = _Context(motcua, store, chosen_clock, idempotency, VerifiedKeys(store, chosen_clock),
                        Offload(on_loop=short_on_loop))
     app = FastAPI(title=title, version="1", description=__doc__ or "", docs_url=None, redoc_url=None,
-                  swagger_ui_oauth2_redirect_url=None)  # /docs is served by secure(), from motcua's own assets
+                  swagger_ui_oauth2_redirect_url=None,  # /docs is served by secure(), from motcua's own assets
+                  # a path with a slash too many is 404, not a redirect to an absolute URL built from the request's
+                  # scheme: behind a TLS proxy uvicorn does not trust, http://, and a client following it sends its
+                  # X-API-Key again in the clear
+                  redirect_slashes=False)
     _handlers(app)
     limits.install(app, max_body)  # inside secure(): a 413 carries its headers too
     _dossier_routes(app, context)
@@ -712,7 +716,10 @@ def _handlers(app: FastAPI) -> None:
         spec = {404: p.ROUTE_NOT_FOUND, 405: p.METHOD}.get(error.status_code, p.Spec(error.status_code, "http-error",
                                                                                       "HTTP error"))
         headers = allowed(error.headers) if error.status_code == 405 else error.headers  # noqa: PLR2004
-        return p.problem_response(p.ApiProblem(spec, str(error.detail)), headers=headers)
+        detail = str(error.detail)
+        if error.status_code == 404 and request.url.path.endswith("/") and request.url.path != "/":  # noqa: PLR2004
+            detail = f"{detail}: no route ends with '/'; send the path without its trailing slash"
+        return p.problem_response(p.ApiProblem(spec, detail), headers=headers)
 
     app.add_exception_handler(p.ApiProblem, on_problem)
     app.add_exception_handler(MotcuaError, on_motcua)

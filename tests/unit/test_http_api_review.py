@@ -274,3 +274,23 @@ def test_a_405_of_a_get_route_allows_head_too(api: Api) -> None:
     assert answer.status_code == 405
     assert answer.headers["allow"] == "GET, HEAD"
     assert answer.json()["code"] == "method-not-allowed"
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/dossiers/"), ("GET", "/healthz/"), ("GET", "/reports/bieu06/"), ("POST", "/dossiers/{code}/events/"),
+])
+def test_a_trailing_slash_is_a_404_saying_so_never_a_redirect(api: Api, method: str, path: str) -> None:
+    """Starlette answered ``/dossiers/`` with ``307`` to an absolute URL built from the request's scheme: behind a
+    TLS proxy uvicorn does not trust, ``http://…``, and a client following it sent its ``X-API-Key`` in the clear."""
+    answer = api.client.request(method, path.format(code=api.code), headers={"X-API-Key": api.key},
+                                json={"trigger": "assign", "data": {}}, follow_redirects=False)
+    assert answer.status_code == 404 and "location" not in answer.headers
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert "without its trailing slash" in answer.json()["detail"]
+
+
+def test_the_console_is_still_found_without_its_slash_by_a_relative_redirect(api: Api) -> None:
+    for path in ("/", "/console"):
+        answer = api.client.get(path, follow_redirects=False)
+        assert (answer.status_code, answer.headers["location"]) == (307, "/console/")
+    assert api.client.get("/console/sign-in/", follow_redirects=False).status_code == 404

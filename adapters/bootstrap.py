@@ -277,14 +277,16 @@ def _webhook(url: str, secret: str | None, *, lab: bool) -> WebhookNotifier:
 
 
 def _loopback(host: str) -> bool:
-    """Whether ``host`` is this machine (``localhost``, ``127.0.0.0/8``, ``::1``): what is sent there crosses no
-    network."""
+    """Whether ``host`` is this machine (``localhost``, ``127.0.0.0/8``, also written ``::ffff:127.…``, ``::1``): what
+    is sent there crosses no network."""
     if host.lower().rstrip(".") == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return False
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return (mapped or address).is_loopback
 
 
 _MAX_PORT = 65_535

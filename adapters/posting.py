@@ -14,6 +14,7 @@ on one, and a resolver that hangs (its DNS away: seconds per try, per server) wo
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,11 +35,12 @@ class Answer:
 
 _RETRY_AFTER_LONGEST = 40  # characters of a Retry-After header read: an HTTP-date is 29
 _RETRY_AFTER_DIGITS = 10  # digits of a Retry-After in seconds: 300 years; the retry policy caps what it asks anyway
+_ASCTIME = re.compile(r"[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}", re.ASCII)  # RFC 9110 §5.6.7
 
 
 def retry_after(value: str | None, now: datetime) -> timedelta | None:
-    """The wait a ``Retry-After`` header asks for (RFC 9110 §10.2.3): whole seconds, or an HTTP-date (0 when it is
-    gone by); None when there is none, or it is neither (a longer value is not read)."""
+    """The wait a ``Retry-After`` header asks for (RFC 9110 §10.2.3): whole seconds, or an HTTP-date in any of its
+    three forms (0 when it is gone by); None when there is none, or it is neither (a longer value is not read)."""
     text = (value or "").strip()
     if not text or len(text) > _RETRY_AFTER_LONGEST:
         return None
@@ -48,8 +50,10 @@ def retry_after(value: str | None, now: datetime) -> timedelta | None:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         return None
-    if when.tzinfo is None:  # "-0000" or no zone: not an HTTP-date, whose zone is GMT
-        return None
+    if when.tzinfo is None:  # no zone: an HTTP-date only in asctime's form, in GMT ("-0000" is not one)
+        if not _ASCTIME.fullmatch(text):
+            return None
+        when = when.replace(tzinfo=UTC)
     return max(timedelta(0), when - now)
 
 

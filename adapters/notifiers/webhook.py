@@ -17,10 +17,10 @@ with these headers:
     the body): the same on every attempt to deliver one effect, so a receiver can drop repeats.
 
 A receiver checks the request with :func:`verify_signature` before trusting it. Its answer is read by its status
-alone (the body is not read), all within the timeout (:func:`motcua.adapters.posting.post`: an answer dripped byte by
-byte holds nothing longer). A 2xx answer means delivered; 408, 429,
-5xx, timeouts and connection errors are worth retrying; any other answer is final. Each delivery opens its own
-connection: nothing to close, and safe across worker forks.
+and its ``Retry-After`` header (the body is not read), all within the timeout (:func:`motcua.adapters.posting.post`:
+an answer dripped byte by byte holds nothing longer). A 2xx answer means delivered; 408, 429, 5xx, timeouts and
+connection errors are worth retrying (not sooner than a ``Retry-After`` asks); any other answer is final. Each
+delivery opens its own connection: nothing to close, and safe across worker forks.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ class WebhookNotifier:
             raise DeliveryFailed(item.kind, f"webhook: payload is not JSON: {error}") from error
         headers = signed_headers(self.secret, body, effect_key(item))
         try:
-            answer = post(self.url, body, headers, timeout=self.timeout)  # the status alone: no body is read
+            answer = post(self.url, body, headers, timeout=self.timeout)  # status, Retry-After: no body is read
         except (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL) as error:
             raise DeliveryFailed(item.kind, f"webhook: {error}") from error
         except httpx.TimeoutException as error:

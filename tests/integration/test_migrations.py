@@ -31,8 +31,6 @@ from tests.services import postgres_database, postgres_url, require_postgres
 
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()  # the revision this motcua needs
 
-HEAD = "0020"
-
 
 @pytest.fixture(params=[
     pytest.param("sqlite", id="sqlite"),

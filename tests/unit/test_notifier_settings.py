@@ -109,12 +109,15 @@ def test_a_weak_setting_stops_the_command_naming_it(settings: dict[str, str], va
 @pytest.mark.parametrize("settings", [
     {**WEBHOOK, "MOTCUA_WEBHOOK_URL": "http://localhost:8080/motcua-events"},  # never leaves the machine
     {**WEBHOOK, "MOTCUA_WEBHOOK_URL": "http://[::1]:8080/motcua-events"},
+    {**WEBHOOK, "MOTCUA_WEBHOOK_URL": "http://[::ffff:127.0.0.1]:8080/motcua-events"},  # 127.0.0.1, in IPv6
+    {**WEBHOOK, "MOTCUA_WEBHOOK_URL": "http://localhost.:8080/motcua-events"},  # the name, fully qualified
     {"MOTCUA_SMTP_HOST": "127.0.0.1", **LOGIN},  # a relay on this machine
     {**WEBHOOK, "MOTCUA_WEBHOOK_URL": "http://one-stop.lab/hook", "MOTCUA_INSECURE_LAB": "true"},
     {**SMTP, **LOGIN, "MOTCUA_INSECURE_LAB": "TRUE"},
     {"MOTCUA_WEBHOOK_URL": "https://one-stop.example.vn/hook", "MOTCUA_WEBHOOK_SECRET": "x",
      "MOTCUA_INSECURE_LAB": "true"},
-], ids=["localhost", "ipv6-loopback", "smtp-loopback", "lab-http", "lab-login", "lab-secret"])
+], ids=["localhost", "ipv6-loopback", "ipv4-mapped-loopback", "localhost-dot",
+        "smtp-loopback", "lab-http", "lab-login", "lab-secret"])
 def test_a_weak_setting_is_taken_on_this_machine_or_in_a_lab(settings: dict[str, str]) -> None:
     notifier_from_settings(settings)
 

@@ -61,6 +61,9 @@ def test_a_wait_asked_keeps_neither_a_permanent_failure_nor_the_last_attempt_fro
         (" 0 ", timedelta(0)),
         ("Mon, 07 Dec 2026 09:05:00 GMT", timedelta(minutes=5)),
         ("Mon, 07 Dec 2026 08:00:00 GMT", timedelta(0)),  # a date gone by: no wait asked
+        # the two obsolete forms a recipient must accept too (RFC 9110 §5.6.7), the second in GMT without saying it
+        ("Monday, 07-Dec-26 09:05:00 GMT", timedelta(minutes=5)),
+        ("Mon Dec  7 09:05:00 2026", timedelta(minutes=5)),
         ("9999999999", timedelta(seconds=9_999_999_999)),  # long, but a timedelta: the policy caps it
     ],
 )

@@ -389,6 +389,25 @@ def test_cells_merged_down_rows_are_refused_naming_them(tmp_path: Path) -> None:
     assert "merged" in problems[0].message and "F3:F4" in problems[0].message
 
 
+def test_a_title_merged_over_two_rows_above_the_header_is_read(tmp_path: Path) -> None:
+    """Merged down rows above the header (a title two rows tall, as provinces' lists often have it) hides no value
+    of a procedure: the list is read, not refused."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["DANH MỤC THỦ TỤC HÀNH CHÍNH CẤP XÃ"])
+    sheet.append([])
+    sheet.append(HEADERS)
+    for row in shipped_rows():
+        sheet.append(row)
+    sheet.merge_cells("A1:H2")
+    path = tmp_path / "list.xlsx"
+    workbook.save(path)
+
+    plan = plan_import(path, None, effective=DAY)
+
+    assert plan.difference.empty and plan.difference.unchanged == len(load_procedures())
+
+
 def test_a_workbook_with_macros_is_refused(tmp_path: Path) -> None:
     path = write_xlsx(tmp_path / "list.xlsm", [list(row) for row in shipped_rows()])
     assert "macros" in refused(path)[0].message

@@ -113,6 +113,7 @@ def test_times_read(text: str, expected: dict[str, object]) -> None:
     ("ba ngày", "not a duration"),
     ("-3 ngày làm việc", "negative"),
     ("400 ngày làm việc", "longer than 365 working days"),
+    ("400 giờ làm việc", "more than 366 of its unit"),  # 50 working days, but the catalogue holds at most 366 hours
     ("2,5 ngày làm việc", "whole number"),
     ("Trực tuyến: 3 ngày làm việc; Bưu chính: 4 ngày làm việc", "without their channel"),
 ])

@@ -9,9 +9,10 @@ CatalogueStore`), all or nothing.
 The bounds: a file of at most :data:`MAX_FILE_BYTES`, at most :data:`MAX_ROWS` rows and :data:`MAX_COLUMNS`
 columns, each cell a text of at most 2,000 characters; a CSV in UTF-8 (a byte-order mark allowed, ``,`` ``;`` or a
 tab between cells), strictly quoted, each row with every cell of the header or none filled; an XLSX without macros,
-formulas or cells merged down rows (its first sheet is read whole whatever its stored dimension says, uncompressed at
-most :data:`MAX_UNZIPPED_BYTES`; a row openpyxl cannot read is a refusal naming it). The header row is the first of the
-first :data:`HEADER_SEARCH_ROWS` rows naming a code column (rows above it, a title, are skipped).
+formulas or cells merged down into the procedures' rows (its first sheet is read whole whatever its stored dimension
+says, uncompressed at most :data:`MAX_UNZIPPED_BYTES`; a row openpyxl cannot read is a refusal naming it). The header
+row is the first of the first :data:`HEADER_SEARCH_ROWS` rows naming a code column (rows above it, a title, are
+skipped).
 """
 
 from __future__ import annotations
@@ -226,7 +227,11 @@ def read_table(path: Path, content: bytes | None = None) -> Table:
     if suffix in _MACRO_SUFFIXES:
         raise _refused(path, 0, f"a {suffix} workbook is not read: save the list as .xlsx (without macros) or CSV")
     if suffix == ".xlsx":
-        return _table(str(path), _xlsx_rows(path, data), ragged=True)
+        merged: list[_Merge] = []  # the deepest merge down rows ending in the rows the header may be in
+        table = _table(str(path), _xlsx_rows(path, data, merged), ragged=True)
+        if merged and merged[0].last > table[0]:  # it reaches below the header: a procedure's cell reads empty
+            raise merged[0].refusal(path)
+        return table
     raise _refused(path, 0, "a list is .csv, .xlsx, or the catalogue's .yaml")
 
 
@@ -307,7 +312,7 @@ def _csv_problem(error: csv.Error) -> str:
     return str(error)
 
 
-def _xlsx_rows(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
+def _xlsx_rows(path: Path, data: bytes, merged: list[_Merge]) -> Iterator[tuple[int, list[str]]]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             entries = archive.infolist()
@@ -327,7 +332,7 @@ def _xlsx_rows(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
     try:
         sheet = workbook.worksheets[0]
         sheet_name = sheet.title
-        _refuse_merged_down(path, data, getattr(sheet, "_worksheet_path", ""))
+        merged.extend(_refuse_merged_down(path, data, getattr(sheet, "_worksheet_path", "")))
         sheet.reset_dimensions()  # the stored <dimension> may be stale: read every row the sheet holds
         rows = sheet.iter_rows()
         while True:
@@ -348,10 +353,27 @@ def _xlsx_rows(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
         workbook.close()
 
 
-def _refuse_merged_down(path: Path, data: bytes, member: str) -> None:
-    """Refuse cells merged down rows: the sheet shows the value in every row, a reader finds it in the first only, and
-    an empty cell keeps what the catalogue has — a procedure would silently keep its old time or fee. (Merged along one
-    row, a title, is read.) ``member``: the sheet's XML in the workbook."""
+@dataclass(frozen=True, slots=True)
+class _Merge:
+    """Cells merged down rows: ``ref`` (``F3:F4``), its column, its first and last row."""
+
+    ref: str
+    column: str
+    first: int
+    last: int
+
+    def refusal(self, path: Path) -> CatalogueImportRefused:
+        return _refused(path, self.first + 1, f"merged cells {self.ref}: unmerge them and write the value in each row "
+                        "(a reader finds it in the first row only)", self.column)
+
+
+def _refuse_merged_down(path: Path, data: bytes, member: str) -> list[_Merge]:
+    """Refuse cells merged down rows into the procedures' rows: the sheet shows the value in every row, a reader finds
+    it in the first only, and an empty cell keeps what the catalogue has — a procedure would silently keep its old time
+    or fee. (Merged along one row, a title, is read; so is a merge ending in the first :data:`HEADER_SEARCH_ROWS` rows,
+    a title two rows tall, unless it reaches below the header: the deepest such merge is returned, for the caller to
+    judge against the header row.) ``member``: the sheet's XML in the workbook."""
+    deepest: _Merge | None = None
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         try:
             sheet = archive.open(member)
@@ -363,11 +385,15 @@ def _refuse_merged_down(path: Path, data: bytes, member: str) -> None:
                 window = carry + chunk
                 for found in _MERGE_CELL.finditer(window):
                     first, last = int(found["first"]), int(found["last"])
-                    if last > first:
-                        raise _refused(path, first + 1, f"merged cells {found[1].decode()}: unmerge them and write "
-                                       "the value in each row (a reader finds it in the first row only)",
-                                       found["column"].decode())
+                    if last <= first:
+                        continue
+                    merge = _Merge(found[1].decode(), found["column"].decode(), first, last)
+                    if last > HEADER_SEARCH_ROWS:
+                        raise merge.refusal(path)
+                    if deepest is None or last > deepest.last:
+                        deepest = merge
                 carry = window[-_CARRY:]
+    return [] if deepest is None else [deepest]
 
 
 def _xlsx_cell(path: Path, number: int, cell: Any) -> str:

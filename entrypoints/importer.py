@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -394,6 +394,9 @@ def _problem(
 # -- pass 2 --------------------------------------------------------------------------------------
 
 
+_Read = tuple[int, DvcqgRecord, str | None]  # a record's index, the record, MaHoSo as written when not its code
+
+
 class _Writer:
     def __init__(self, importer: DvcqgImport, at: datetime, sink: ProgressSink) -> None:
         self.importer = importer
@@ -408,23 +411,29 @@ class _Writer:
         with bulk as writing:
             with source.records() as raws:
                 for records in _batches(self._read(raws)):
-                    current = writing.cases([record.code for _, record in records])
+                    codes = [record.code for _, record, _ in records]
+                    written = [code for _, _, code in records if code is not None]
+                    current = writing.cases(codes + written)
                     writing.write(self._decide(records, current))
                     self.sink.advance(len(records))
             self._same_file(source, digest)
         return self._report()
 
-    def _read(self, raws: Iterable[object]) -> Iterator[tuple[int, DvcqgRecord]]:
+    def _read(self, raws: Iterable[object]) -> Iterator[_Read]:
         """The records validated again (the file is read anew); the raw objects are dropped at once."""
         for index, raw in enumerate(raws):
             self.records += 1
-            yield index, self.importer.read(raw, index, self.at)
+            record = self.importer.read(raw, index, self.at)
+            written = raw.get("MaHoSo") if isinstance(raw, Mapping) else None
+            yield index, record, written if isinstance(written, str) and written != record.code else None
 
-    def _decide(self, records: list[tuple[int, DvcqgRecord]], current: dict[str, Case]) -> list[Decision]:
+    def _decide(self, records: list[_Read], current: dict[str, Case]) -> list[Decision]:
         decisions = []
-        for index, record in records:
+        for index, record, written in records:
+            # a dossier imported before MaHoSo was trimmed and read NFC holds the code as written: still that dossier
+            found = current.get(record.code) or (current.get(written) if written is not None else None)
             try:
-                decision = self.importer.decide(record, current.get(record.code), self.at)
+                decision = self.importer.decide(record, found, self.at)
             except DossierNotImported as error:
                 raise RecordRefused(index, record.code, [Problem("MaHoSo", str(error))]) from None
             if decision is not None:
@@ -441,8 +450,8 @@ class _Writer:
         return ImportReport(self.records, self.created, self.updated)
 
 
-def _batches(items: Iterable[tuple[int, DvcqgRecord]]) -> Iterator[list[tuple[int, DvcqgRecord]]]:
-    batch: list[tuple[int, DvcqgRecord]] = []
+def _batches(items: Iterable[_Read]) -> Iterator[list[_Read]]:
+    batch: list[_Read] = []
     for item in items:
         batch.append(item)
         if len(batch) == BATCH:

@@ -327,6 +327,30 @@ def test_a_code_in_another_unicode_form_is_the_same_dossier(app: Motcua, tmp_pat
     assert [case.code for case in app.store.cases()] == [composed]
 
 
+def _imported_as_written(app: Motcua, raw: dict[str, Any]) -> None:
+    """The dossier of ``raw`` as a motcua before MaHoSo was trimmed and read NFC imported it: its code as written."""
+    importer = DvcqgImport(app.workflows, app.rules, app.catalogue)
+    record = parse_record(raw, 0).model_copy(update={"code": raw["MaHoSo"]})
+    with app.backend.bulk() as writing:
+        writing.write([importer.decide(record, None, IMPORT_AT)])
+
+
+@pytest.mark.parametrize("written", [f" {code(1)} ", unicodedata.normalize("NFD", "000.00.06.H23-Ế-0001")])
+def test_a_dossier_imported_with_its_code_as_written_is_updated_not_imported_again(
+    app: Motcua, tmp_path: Path, written: str
+) -> None:
+    """A database imported into before codes were trimmed holds the code as the file wrote it: the portal's next
+    file, which still writes it so, updates that dossier — not a second one under the trimmed code."""
+    _imported_as_written(app, rec(1, MaHoSo=written))
+    changed = rec(1, MaHoSo=written, TrichYeuHoSo="Đăng ký khai sinh (bổ sung)")
+
+    report = import_file(write(tmp_path / "dvcqg.json", [changed]), app, at=IMPORT_AT + timedelta(hours=1))
+
+    assert (report.created, report.updated) == (0, 1)
+    assert [case.code for case in app.store.cases()] == [written]
+    assert app.store.load(written).attributes["summary"] == "Đăng ký khai sinh (bổ sung)"
+
+
 def test_an_end_on_the_day_of_the_import_is_read(app: Motcua, tmp_path: Path) -> None:
     """The portal's clock may run ahead of motcua's by minutes: a date later the same (Vietnam) day is no future."""
     import_file(write(tmp_path / "dvcqg.json", [rec(1, TrangThaiHoSo="10", NgayKetThucXuLy="20240415235959")]), app)

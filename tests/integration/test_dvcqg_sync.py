@@ -291,11 +291,14 @@ def test_the_sync_status_command_leaves_out_dossiers_imported_from_the_portal(tm
         notifier = RoutingNotifier({PORTAL_KIND: portal_notifier(motcua, HttpxTransport(portal.url, TOKEN), clock)},
                                    LogNotifier())
         InlineRunner(Handlers(motcua.service, motcua.store, motcua.store, notifier, clock), clock).deliver_effects()
+        acted_on = summarize(motcua.store.load(code(2)), motcua.sync.statuses(code(2)))
         motcua.close()
 
     listed = CliRunner().invoke(cli, ["sync", "status", "--db", url])
     assert listed.exit_code == 0 and native in listed.output and code(2) in listed.output
     assert code(1) not in listed.output
+    # its import (entry 1) came from the portal and is never sent: the change made in motcua, sent, is all it owes
+    assert (acted_on.status, acted_on.synced, acted_on.entries, acted_on.complete) == ("synced", 1, 1, True)
 
 
 def test_the_wait_a_busy_portal_asks_for_comes_with_the_failure() -> None:

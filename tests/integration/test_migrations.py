@@ -274,6 +274,19 @@ def test_a_downgrade_that_would_drop_the_audit_log_is_refused(empty_url: str, co
     assert _seals(connection) == [None]
 
 
+@pytest.mark.parametrize(("revisions", "below"), [("0012:0011", "0012"), ("0001:base", "0001")])
+def test_a_downgrade_that_must_look_at_the_audit_log_is_not_scripted_offline(
+    tmp_path: Path, revisions: str, below: str
+) -> None:
+    """``alembic downgrade --sql`` writes a script without a database: the check of the audit log cannot run there, so
+    the script is refused by name, not failed with an AttributeError (nor written without the check)."""
+    config = alembic_config()
+    config.set_main_option("sqlalchemy.url", f"sqlite:///{tmp_path / 'offline.db'}")
+
+    with pytest.raises(CommandError, match=f"below {below}.*offline"):
+        command.downgrade(config, revisions, sql=True)
+
+
 def test_a_database_of_a_newer_motcua_is_refused_untouched(empty_url: str, connection: sa.Connection) -> None:
     upgrade(empty_url)
     with connection.begin():

@@ -3,6 +3,8 @@ clock)."""
 
 from __future__ import annotations
 
+import sys
+import threading
 from datetime import UTC, date, datetime, time, timedelta
 
 import holidays
@@ -412,3 +414,49 @@ def test_a_count_ending_in_the_last_year_of_the_data_is_counted() -> None:
 
     assert end.year == 2100
     assert calendar.elapsed_working(start, end) == timedelta(hours=8 * 240)
+
+
+
+def _special_days_while_indexing(calendar: WorkingCalendar, year: int) -> tuple[list[BaseException], bool]:
+    """Lists `year`'s special days in one thread, over and over, while another indexes the years before it one by
+    one (a report on each, as far back as 1980), both switching as often as the interpreter allows: the errors the
+    listing raised, and whether every list it made was the single-threaded one."""
+    expected = WorkingCalendar().special_days(year)
+    failures: list[BaseException] = []
+    same = [True]
+    indexed = threading.Event()
+
+    def list_special_days() -> None:
+        try:
+            while not indexed.is_set():
+                same[0] = same[0] and calendar.special_days(year) == expected
+        except RuntimeError as error:
+            failures.append(error)
+
+    def index_earlier_years() -> None:
+        for earlier in range(year - 1, 1979, -1):
+            calendar.is_working_day(date(earlier, 1, 2))
+        indexed.set()
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=list_special_days), threading.Thread(target=index_earlier_years)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    return failures, same[0]
+
+
+def test_special_days_are_listed_while_another_thread_indexes_earlier_years() -> None:
+    """Listing a year's special days read the holiday package while another worker thread, indexing earlier years,
+    made it add theirs: 'dictionary changed size during iteration' failed a reception (its provisional days) or a
+    calendar page. Real threads; a few calendars, each indexing only its year at first."""
+    for _ in range(3):
+        calendar = WorkingCalendar()
+        calendar.special_days(2026)
+
+        assert _special_days_while_indexing(calendar, 2026) == ([], True)

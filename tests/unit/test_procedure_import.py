@@ -113,6 +113,7 @@ def test_times_read(text: str, expected: dict[str, object]) -> None:
     ("ba ngày", "not a duration"),
     ("-3 ngày làm việc", "negative"),
     ("400 ngày làm việc", "longer than 365 working days"),
+    ("400 giờ làm việc", "more than 366 of its unit"),  # 50 working days, but the catalogue holds at most 366 hours
     ("2,5 ngày làm việc", "whole number"),
     ("Trực tuyến: 3 ngày làm việc; Bưu chính: 4 ngày làm việc", "without their channel"),
 ])
@@ -387,6 +388,25 @@ def test_cells_merged_down_rows_are_refused_naming_them(tmp_path: Path) -> None:
     problems = refused(path)
     assert [(p.row, p.column) for p in problems] == [(4, "F")]
     assert "merged" in problems[0].message and "F3:F4" in problems[0].message
+
+
+def test_a_title_merged_over_two_rows_above_the_header_is_read(tmp_path: Path) -> None:
+    """Merged down rows above the header (a title two rows tall, as provinces' lists often have it) hides no value
+    of a procedure: the list is read, not refused."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["DANH MỤC THỦ TỤC HÀNH CHÍNH CẤP XÃ"])
+    sheet.append([])
+    sheet.append(HEADERS)
+    for row in shipped_rows():
+        sheet.append(row)
+    sheet.merge_cells("A1:H2")
+    path = tmp_path / "list.xlsx"
+    workbook.save(path)
+
+    plan = plan_import(path, None, effective=DAY)
+
+    assert plan.difference.empty and plan.difference.unchanged == len(load_procedures())
 
 
 def test_a_workbook_with_macros_is_refused(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Final, TypeVar
 
-from motcua.workflow.dossiers.catalogue import Channel, Level
+from motcua.workflow.dossiers.catalogue import PROCESSING_TIME_MAX, Channel, Level
 from motcua.workflow.engine.bounds import NAME_MAX, TEXT_MAX, line_problem, text_problem
 from motcua.workflow.errors import CatalogueImportRefused, CellProblem
 
@@ -345,6 +345,9 @@ def _duration(text: str) -> dict[str, object]:
     days = amount / _HOURS_PER_DAY if unit == "working_hours" else amount
     if days > MAX_WORKING_DAYS:
         raise ValueError(f"{amount} {unit_text} is longer than {MAX_WORKING_DAYS} working days: a typing error?")
+    if amount > PROCESSING_TIME_MAX:  # the catalogue's own bound, in any unit: hours too
+        raise ValueError(f"{amount} {unit_text} is more than {PROCESSING_TIME_MAX} of its unit, the catalogue's "
+                         "longest processing time: a typing error?")
     return {"amount": amount, "unit": unit}
 
 

@@ -394,19 +394,23 @@ def sent_to_portal(case: Case, statuses: Sequence[EntrySync]) -> bool:
 
 
 def summarize(case: Case, statuses: Iterable[EntrySync]) -> DossierSync:
-    """The summary of a case at its version from its entries' statuses (an entry without one is pending)."""
+    """The summary of a case at its version from its entries' statuses (an entry without one is pending). Of a dossier
+    imported from DVCQG, the entries before its first sent change are the import's, never sent: not counted."""
     recorded = {item.sequence: item for item in statuses if item.sequence <= case.version}
     synced = [item for item in recorded.values() if item.status == "synced"]
     first = min((item.synced_at for item in synced if item.synced_at is not None), default=None)
+    imported = case.attributes.get("imported") is True
+    since = min(recorded, default=case.version + 1) if imported else 1
     return DossierSync(
-        case_code=case.code, entries=case.version, synced=len(synced), status=_overall(case.version, recorded),
+        case_code=case.code, entries=case.version - since + 1, synced=len(synced),
+        status=_overall(since, case.version, recorded),
         last_synced_sequence=max((item.sequence for item in synced), default=None), first_synced_at=first,
         first_sync_delay=first - case.opened_at if first is not None else None,
     )
 
 
-def _overall(version: int, recorded: Mapping[int, EntrySync]) -> SyncStatus:
-    states = {recorded[n].status if n in recorded else "pending" for n in range(1, version + 1)}
+def _overall(since: int, version: int, recorded: Mapping[int, EntrySync]) -> SyncStatus:
+    states = {recorded[n].status if n in recorded else "pending" for n in range(since, version + 1)}
     return next((status for status in _WORST_FIRST if status in states), "synced")
 
 

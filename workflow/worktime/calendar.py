@@ -318,8 +318,9 @@ class WorkingCalendar:
         first, last = self.years
         self._cover(max(year - 1, first), min(year + 1, last))  # a swap may cross the new year
         overrides = self._overrides
-        candidates = {day for day in self._package if day.year == year}
-        candidates.update(day for day in self._package.weekend_workdays if day.year == year)
+        with self._indexing:  # the package adds a year's days only while a thread indexes it, under this lock
+            candidates = {day for day in self._package if day.year == year}
+            candidates.update(day for day in self._package.weekend_workdays if day.year == year)
         candidates.update(item.day for item in self._national.corrections if item.day.year == year)
         for days in (overrides.extra_days_off, overrides.extra_working_days, overrides.removed_days_off):
             candidates.update(day for day in days if day.year == year)

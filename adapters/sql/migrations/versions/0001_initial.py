@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 from alembic.util import CommandError
 
 revision: str = "0001"
@@ -36,6 +36,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Refused while the audit log holds an entry: it is append-only, and a downgrade never drops it."""
+    if context.is_offline_mode():  # a script written without a database cannot look
+        raise CommandError("downgrade below 0001 refused offline (--sql): it must first see whether the audit log "
+                           "holds entries, which only a downgrade run against the database can")
     if op.get_bind().execute(sa.text("SELECT 1 FROM audit_entry LIMIT 1")).first() is not None:
         raise CommandError("downgrade below 0001 refused: the audit log holds entries, which it would drop (the log "
                            "is append-only); restore a backup taken before the upgrade")

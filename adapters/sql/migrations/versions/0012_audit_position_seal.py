@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 from alembic.util import CommandError
 
 revision: str = "0012"
@@ -37,6 +37,9 @@ def downgrade() -> None:
     """Refused while an entry carries its seal: schema 2 requires one, so dropping the column would leave every such
     entry broken for ``motcua verify``, for ever (an upgrade adds the column back empty). Restore a backup taken
     before the upgrade instead."""
+    if context.is_offline_mode():  # a script written without a database cannot look
+        raise CommandError("downgrade below 0012 refused offline (--sql): it must first see whether audit entries "
+                           "carry seals, which only a downgrade run against the database can")
     sealed = op.get_bind().execute(sa.text("SELECT 1 FROM audit_entry WHERE position_hash IS NOT NULL LIMIT 1"))
     if sealed.first() is not None:
         raise CommandError("downgrade below 0012 refused: audit entries carry position seals, which it would drop "

@@ -141,7 +141,8 @@ def portal_settings(environ: Mapping[str, str] | None = None) -> PortalSettings 
         timeout = math.nan
     if not 0 < timeout < math.inf:
         raise InvalidInput("MOTCUA_DVCQG_TIMEOUT", "a positive number of seconds, e.g. 10")
-    return PortalSettings(_http_url("MOTCUA_DVCQG_URL", url), token, env.get("MOTCUA_DVCQG_AGENCY") or None, timeout)
+    checked = _private_url("MOTCUA_DVCQG_URL", url, "the token and the dossiers", lab=_insecure_lab(env))
+    return PortalSettings(checked, token, env.get("MOTCUA_DVCQG_AGENCY") or None, timeout)
 
 
 def _setting(env: Mapping[str, str], name: str, default: str) -> str:
@@ -253,7 +254,8 @@ def _channels(env: Mapping[str, str]) -> Notifier:
 
 
 def _insecure_lab(env: Mapping[str, str]) -> bool:
-    """MOTCUA_INSECURE_LAB: ``true`` accepts the weak settings :func:`_webhook` and :func:`_smtp` otherwise refuse
+    """MOTCUA_INSECURE_LAB: ``true`` accepts the weak settings :func:`_private_url`, :func:`_signing_secret` and
+    :func:`_smtp` otherwise refuse
     (for a lab, never for a commune's data); ``false`` (the default) refuses them."""
     value = _setting(env, "MOTCUA_INSECURE_LAB", "false").lower()
     if value not in {"true", "false"}:
@@ -266,14 +268,26 @@ def _webhook(url: str, secret: str | None, *, lab: bool) -> WebhookNotifier:
     people), signed by a secret of at least :data:`WEBHOOK_SECRET_MIN` characters (any, in a lab)."""
     if not secret:
         raise InvalidInput("MOTCUA_WEBHOOK_SECRET", "a webhook needs a secret to sign its requests")
-    checked = _http_url("MOTCUA_WEBHOOK_URL", url)
+    checked = _private_url("MOTCUA_WEBHOOK_URL", url, "the notices", lab=lab)
+    return WebhookNotifier(checked, _signing_secret("MOTCUA_WEBHOOK_SECRET", secret, lab=lab))
+
+
+def _private_url(name: str, url: str, what: str, *, lab: bool) -> str:
+    """``url`` checked (:func:`_http_url`): ``https://``, or ``http://`` to this machine only, or in a lab — ``what``
+    it carries would cross the network in the clear."""
+    checked = _http_url(name, url)
     if not lab and httpx.URL(checked).scheme == "http" and not _loopback(httpx.URL(checked).host):
-        raise InvalidInput("MOTCUA_WEBHOOK_URL", "an https:// URL: http:// sends the notices in the clear (allowed "
-                                                 "to this machine only, or with MOTCUA_INSECURE_LAB=true in a lab)")
+        raise InvalidInput(name, f"an https:// URL: http:// sends {what} in the clear (allowed to this machine only, "
+                                 "or with MOTCUA_INSECURE_LAB=true in a lab)")
+    return checked
+
+
+def _signing_secret(name: str, secret: str, *, lab: bool) -> bytes:
+    """A secret that signs requests: at least :data:`WEBHOOK_SECRET_MIN` characters (any, in a lab)."""
     if not lab and len(secret) < WEBHOOK_SECRET_MIN:
-        raise InvalidInput("MOTCUA_WEBHOOK_SECRET", f"at least {WEBHOOK_SECRET_MIN} characters (a random secret; "
-                                                    "shorter only with MOTCUA_INSECURE_LAB=true in a lab)")
-    return WebhookNotifier(checked, secret.encode("utf-8"))
+        raise InvalidInput(name, f"at least {WEBHOOK_SECRET_MIN} characters (a random secret; shorter only with "
+                                 "MOTCUA_INSECURE_LAB=true in a lab)")
+    return secret.encode("utf-8")
 
 
 def _loopback(host: str) -> bool:
@@ -351,10 +365,11 @@ def anchor_schedule_from_settings(
         raise InvalidInput("MOTCUA_ANCHOR_EVERY_MINUTES", "a positive number of minutes, e.g. 60")
     publisher: AnchorPublisher = DirectoryPublisher(Path(target))
     if target.startswith(("http://", "https://")):
-        secret = env.get("MOTCUA_ANCHOR_SECRET") or env.get("MOTCUA_WEBHOOK_SECRET")
+        name = "MOTCUA_ANCHOR_SECRET" if env.get("MOTCUA_ANCHOR_SECRET") else "MOTCUA_WEBHOOK_SECRET"
+        secret = env.get(name)
         if not secret:
             raise InvalidInput("MOTCUA_ANCHOR_SECRET", "anchors sent to a webhook need a secret to sign them")
-        publisher = WebhookPublisher(target, secret.encode("utf-8"))
+        publisher = WebhookPublisher(target, _signing_secret(name, secret, lab=_insecure_lab(env)))
     return AnchorSchedule(motcua.store.entries, publisher, clock, timedelta(minutes=minutes),
                           on_published=log_published, on_error=log_failure)
 

@@ -173,8 +173,15 @@ def test_the_settings_choose_a_directory_or_a_signed_webhook(app: Motcua, clock:
     default = anchor_schedule_from_settings(app, clock, {"MOTCUA_ANCHOR_TO": str(tmp_path)})
     assert default is not None and default.every == timedelta(hours=1)
     to_webhook = anchor_schedule_from_settings(app, clock, {"MOTCUA_ANCHOR_TO": "https://kho.example.vn/anchors",
-                                                            "MOTCUA_WEBHOOK_SECRET": "s"})
+                                                            "MOTCUA_WEBHOOK_SECRET": "s" * 16})
     assert to_webhook is not None and isinstance(to_webhook.publisher, WebhookPublisher)
+    for short in ({"MOTCUA_ANCHOR_SECRET": "s" * 15}, {"MOTCUA_WEBHOOK_SECRET": "s"}):  # a guessable signing key
+        with pytest.raises(InvalidInput) as refused:
+            anchor_schedule_from_settings(app, clock, {"MOTCUA_ANCHOR_TO": "https://kho.example.vn/anchors", **short})
+        assert refused.value.field == next(iter(short)) and "16 characters" in refused.value.message
+    lab = anchor_schedule_from_settings(app, clock, {"MOTCUA_ANCHOR_TO": "https://kho.example.vn/anchors",
+                                                     "MOTCUA_ANCHOR_SECRET": "s", "MOTCUA_INSECURE_LAB": "true"})
+    assert lab is not None
     for bad in ("0", "-5", "nan", "inf", "mười lăm", ""):
         with pytest.raises(InvalidInput, match="MOTCUA_ANCHOR_EVERY_MINUTES"):
             anchor_schedule_from_settings(app, clock, {"MOTCUA_ANCHOR_TO": str(tmp_path),

@@ -95,8 +95,9 @@ LOGIN = {"MOTCUA_SMTP_USER": "motcua", "MOTCUA_SMTP_PASSWORD": PASSWORD}
      "MOTCUA_WEBHOOK_SECRET"),
     ({**WEBHOOK, "MOTCUA_WEBHOOK_URL": "https://one-stop.example.vn/hook", "MOTCUA_INSECURE_LAB": "yes"},
      "MOTCUA_INSECURE_LAB"),
+    ({**PORTAL, "MOTCUA_DVCQG_URL": "http://lgsp.example.vn/dvcqg"}, "MOTCUA_DVCQG_URL"),  # the token, in the clear
 ], ids=["http-webhook", "http-webhook-address", "login-without-tls", "login-tls-false", "one-character-secret",
-        "short-secret", "lab-not-a-boolean"])
+        "short-secret", "lab-not-a-boolean", "http-portal"])
 def test_a_weak_setting_stops_the_command_naming_it(settings: dict[str, str], variable: str) -> None:
     """What would send a password, a signed notice's personal data or a guessable key in the clear over a network."""
     with pytest.raises(InvalidInput) as refused:
@@ -116,8 +117,10 @@ def test_a_weak_setting_stops_the_command_naming_it(settings: dict[str, str], va
     {**SMTP, **LOGIN, "MOTCUA_INSECURE_LAB": "TRUE"},
     {"MOTCUA_WEBHOOK_URL": "https://one-stop.example.vn/hook", "MOTCUA_WEBHOOK_SECRET": "x",
      "MOTCUA_INSECURE_LAB": "true"},
+    {**PORTAL, "MOTCUA_DVCQG_URL": "http://127.0.0.1:8080/dvcqg"},  # a gateway on this machine
+    {**PORTAL, "MOTCUA_DVCQG_URL": "http://lgsp.lab/dvcqg", "MOTCUA_INSECURE_LAB": "true"},
 ], ids=["localhost", "ipv6-loopback", "ipv4-mapped-loopback", "localhost-dot",
-        "smtp-loopback", "lab-http", "lab-login", "lab-secret"])
+        "smtp-loopback", "lab-http", "lab-login", "lab-secret", "portal-loopback", "lab-portal"])
 def test_a_weak_setting_is_taken_on_this_machine_or_in_a_lab(settings: dict[str, str]) -> None:
     notifier_from_settings(settings)
 

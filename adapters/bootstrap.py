@@ -14,10 +14,12 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Final
 
 import httpx
 
@@ -86,10 +88,23 @@ PORTAL_PUBLISH: Mapping[str, tuple[str, ...]] = {"tthc-dossier": (PORTAL_KIND,)}
 DEFAULT_PORTAL_TIMEOUT_S = 10.0
 
 
+HOME_CODE_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+"""The shape of a home unit's code: a unit code's (:data:`~motcua.definitions.units.UNIT_CODE_PATTERN`), lower-case
+letters and ``_`` allowed too for a standalone desk's own code, at most 64 characters — it begins every dossier's
+code, which travels in URLs, file names and the DVCQG records."""
+
+
 def home_unit(explicit: str | None = None) -> str:
-    """The unit a desk receives for unless told otherwise: ``agency`` wins, then ``MOTCUA_AGENCY``, then
-    :data:`DEFAULT_AGENCY` (a standalone commune)."""
-    return explicit or os.environ.get("MOTCUA_AGENCY") or DEFAULT_AGENCY
+    """The unit a desk receives for unless told otherwise: ``agency`` wins, then ``MOTCUA_AGENCY`` (blank: unset),
+    then :data:`DEFAULT_AGENCY` (a standalone commune); :class:`InvalidInput` naming the one given when it is not in
+    :data:`HOME_CODE_PATTERN`'s shape."""
+    name, code = ("agency", explicit) if explicit else ("MOTCUA_AGENCY", os.environ.get("MOTCUA_AGENCY", "").strip())
+    if not code:
+        return DEFAULT_AGENCY
+    if not HOME_CODE_PATTERN.fullmatch(code):
+        raise InvalidInput(name, "a unit code: letters, digits, '.', '-' and '_', at most 64 characters, beginning "
+                                 f"with a letter or a digit (e.g. {DEFAULT_AGENCY} or LOCAL-HP-THANH-DONG)")
+    return code
 
 
 def procedures_dir(explicit: Path | None = None, environ: Mapping[str, str] | None = None) -> Path | None:
@@ -421,6 +436,7 @@ def open_motcua(
     engine = Engine(workflows, clock or SystemClock(), published)
     # the observers first: a bad logging setting stops the call before anything is connected
     told: Sequence[Observer] = [logging_observer(workflows)] if observers is None else observers
+    home = home_unit(agency)  # a bad MOTCUA_AGENCY stops the call before anything is connected
     backend = open_backend(database_url(url))
     try:
         reports = backend.reports(workflows.status_of, catalogue.full_online_eligible)
@@ -428,6 +444,5 @@ def open_motcua(
         backend.close()  # opened, then refused: nothing of it may stay open
         raise
     service = CaseService(engine, backend.store, told)
-    home = home_unit(agency)
     desk = Desk(service, backend.store, catalogue, rules, home, units=UnitDirectory(register, home))
     return Motcua(service, desk, backend, workflows, catalogue, rules, calendar, reports, published)

@@ -55,7 +55,12 @@ def connect(
     """
     if unit is not None and agency is not None and unit != agency:
         raise InvalidInput("unit", f"the home unit is {unit!r} or {agency!r}, not both: give unit alone")
-    parts = open_motcua(url, clock=clock, agency=unit or agency, observers=observers)
+    try:
+        parts = open_motcua(url, clock=clock, agency=unit or agency, observers=observers)
+    except InvalidInput as error:
+        if error.field == "agency" and unit is not None:  # the home unit's code was given as ``unit``
+            raise InvalidInput("unit", error.message) from None
+        raise
     if unit is not None and not parts.desk.units.knows(unit):
         parts.close()
         raise InvalidInput("unit", f"unknown unit {unit!r}: `motcua units list` shows the codes")

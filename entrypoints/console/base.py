@@ -128,6 +128,13 @@ class ConsoleUser:
     def holds(self, *roles: str) -> bool:
         return bool(self.roles & set(roles))
 
+    @property
+    def scope_label(self) -> str:
+        """The scope as the pages name it: "tất cả đơn vị" for every unit (the scope's own label is the API's,
+        "every unit"), else the scope's label (its unit codes, or the province)."""
+        everywhere = self.scope.units is None and self.scope.applicant is None
+        return "tất cả đơn vị" if everywhere else self.scope.label
+
 
 class SignInRequired(Exception):
     """No live session: the browser is sent to the sign-in page, then back to ``next``."""

@@ -43,6 +43,18 @@ def test_a_province_user_counts_every_unit_of_the_province(office: Site) -> None
     assert "Hồ sơ đang giải quyết (3)" in page.text
 
 
+@pytest.mark.parametrize(("units", "province", "footer"), [
+    (None, None, "tất cả đơn vị"),  # the scope's own label, "every unit", is the API's
+    ([AN_THUONG], None, AN_THUONG),
+    (None, PROVINCE, f"tỉnh/thành phố {PROVINCE}"),
+], ids=["every-unit", "units", "province"])
+def test_the_footer_names_the_users_scope_in_vietnamese(office: Site, units: list[str] | None, province: str | None,
+                                                        footer: str) -> None:
+    page = office.browser(f"footer-{footer[:3]}", ["officer"], units=units, province=province).get("/console/")
+    foot = re.search(r'<footer class="foot">(.*?)</footer>', page.text, re.S)
+    assert foot is not None and foot[1].endswith(f" · {footer}") and "every unit" not in page.text
+
+
 def test_a_tile_links_to_the_list_it_counts(office: Site) -> None:
     browser = office.browser("lan2", ["officer"], units=[AN_THUONG])
     count, url = _tile(browser.get("/console/").text, "Yêu cầu bổ sung giấy tờ")

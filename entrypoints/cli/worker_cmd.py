@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Final
 
+import structlog
 import typer
 from rich.table import Table
 from rich.text import Text
@@ -24,6 +25,7 @@ outbox_app = typer.Typer(help="Effects waiting in the outbox: list the parked on
                          no_args_is_help=True, add_completion=False)
 timers_app = typer.Typer(help="Timers parked after their trigger failed six times: list them, send them back.",
                          no_args_is_help=True, add_completion=False)
+_log = structlog.get_logger("motcua.worker")
 _out = terminal(pipe_width=None)
 _IDS_SHOWN = 10  # ids an error names
 PARKED_SHOWN: Final = 1_000  # parked timers `motcua timers parked` lists (the count names them all)
@@ -98,6 +100,7 @@ def retry(
         count = motcua.store.requeue(None if every else ids, SystemClock().now())
     finally:
         motcua.close()
+    _log.info("outbox.requeued", count=count, every=every, by="cli")  # an operator's act, on the record
     _out.print(f"{count} hiệu ứng được đưa lại hàng đợi ({to_vietnam_time(SystemClock().now()):%d/%m/%Y %H:%M})")
 
 
@@ -134,6 +137,7 @@ def retry_timers(
         count = motcua.store.requeue_timers(None) if every else _requeue_of(motcua, codes or [])
     finally:
         motcua.close()
+    _log.info("timers.requeued", count=count, every=every, by="cli")  # an operator's act, on the record
     _out.print(f"{count} hẹn giờ được kích hoạt lại ({to_vietnam_time(SystemClock().now()):%d/%m/%Y %H:%M})")
 
 

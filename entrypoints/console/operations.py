@@ -29,6 +29,7 @@ What a user of some units sees is limited to their units' cases (:mod:`motcua.en
 
 from typing import Annotated, Final
 
+import structlog
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -47,6 +48,8 @@ from motcua.workflow.auditing.anchor import ANCHOR_MAX_BYTES, Anchor, check, tak
 from motcua.workflow.engine.bounds import CASE_CODE_MAX, json_document
 from motcua.workflow.engine.clock import to_vietnam_time
 from motcua.workflow.errors import InvalidInput
+
+_log = structlog.get_logger("motcua.console")  # an operator's acts, on the record (counts, never a name)
 
 __all__ = ["ANCHOR_MAX_BYTES", "AUDITOR", "OPERATOR", "routes"]
 
@@ -87,6 +90,7 @@ def _operations_routes(pages: APIRouter, console: Console) -> None:
         if every is None and not case:
             raise InvalidInput("case", "name the dossiers whose timers to arm again, or all")
         count = requeue_timers(motcua, console.cases(user), None if every is not None else case)
+        _log.info("timers.requeued", count=count, every=every is not None, by="console")
         answer = RedirectResponse(f"{PREFIX}/operations?rearmed={count}", status_code=303)
         answer.headers.update(HEADERS)
         return answer
@@ -106,6 +110,7 @@ def _operations_routes(pages: APIRouter, console: Console) -> None:
         if every is None and not effect:
             raise InvalidInput("effect", "name the effects to retry, or all")
         count = requeue(motcua, console.cases(user), None if every is not None else effect, console.clock.now())
+        _log.info("outbox.requeued", count=count, every=every is not None, by="console")
         answer = RedirectResponse(f"{PREFIX}/operations/outbox?retried={count}", status_code=303)
         answer.headers.update(HEADERS)
         return answer

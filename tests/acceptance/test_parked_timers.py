@@ -11,6 +11,7 @@ exactly once.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -129,6 +130,10 @@ def test_a_timer_failing_for_good_is_parked_once_listed_and_sent_back(
     _set_trigger(path, code, name, trigger)  # the cause fixed (here by hand, as a repair migration would)
     status, said = _cli(url, "timers", "retry", code)
     assert status == 0 and said.startswith("1 hẹn giờ được kích hoạt lại"), said
+    logged = [json.loads(line) for line in said.splitlines() if line.startswith("{")]  # an operator's act, on record
+    assert [(line["event"], line["count"], line["every"], line["by"]) for line in logged] == [
+        ("timers.requeued", 1, False, "cli")]
+    assert code not in "".join(line for line in said.splitlines() if line.startswith("{"))
     assert _run(one_stop, clock).timers == 1
     fired = [entry.trigger for entry in one_stop.history(code) if entry.actor == "motcua"]
     assert fired == [trigger]

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from motcua.adapters.memory.store import MemoryStore
 from motcua.entrypoints.console import operations_views
@@ -109,9 +110,14 @@ def test_a_parked_effect_is_retried_with_the_forms_token(fresh: Office) -> None:
     assert refused.status_code == 403
     assert [item.id for item in fresh.motcua.store.parked()] == [parked.id]
     token = csrf_of(operator, "/console/operations/outbox")
-    answer = operator.post("/console/operations/outbox/retry", data={"effect": str(parked.id), "csrf_token": token})
+    with capture_logs() as logged:
+        answer = operator.post("/console/operations/outbox/retry",
+                               data={"effect": str(parked.id), "csrf_token": token})
     assert answer.status_code == 303 and answer.headers["location"].endswith("retried=1")
     assert fresh.motcua.store.parked() == []
+    requeued = [line for line in logged if line["event"] == "outbox.requeued"]  # an operator's act, on the record
+    assert requeued == [{"event": "outbox.requeued", "count": 1, "every": False, "by": "console",
+                         "log_level": "info"}]
     assert "Không có hiệu ứng nào bị dừng" in operator.get("/console/operations/outbox").text
 
 

@@ -357,6 +357,26 @@ def test_an_end_on_the_day_of_the_import_is_read(app: Motcua, tmp_path: Path) ->
     assert app.store.load(code(1)).attributes["ended_at"] == "2024-04-15T23:59:59+07:00"
 
 
+@pytest.mark.parametrize(("ended", "read"), [
+    ("20240416000200", True),  # 4 minutes past the import, the next day: a portal's clock a little ahead
+    ("20240416005700", True),
+    ("20240416010100", False),  # more than an hour past it: the future
+], ids=["minutes-ahead-across-midnight", "within-the-hour", "past-the-hour"])
+def test_a_date_across_midnight_is_read_within_an_hour_of_the_import(
+    app: Motcua, tmp_path: Path, ended: str, read: bool,
+) -> None:
+    """Read at 23:58, a record the portal stamped 00:02 is not from the future: its clock runs minutes ahead."""
+    records = [rec(1, TrangThaiHoSo="10", NgayKetThucXuLy=ended)]
+    at = datetime(2024, 4, 15, 23, 58, tzinfo=VN_TZ)
+    if read:
+        import_file(write(tmp_path / "dvcqg.json", records), app, at=at)
+        assert app.store.load(code(1)).attributes["ended_at"] is not None
+        return
+    with pytest.raises(FileRefused) as refused:
+        import_file(write(tmp_path / "dvcqg.json", records), app, at=at)
+    assert "NgayKetThucXuLy" in str(refused.value.refused[0]) and rows(app) == (0, 0)
+
+
 def test_the_first_refusals_are_all_named(app: Motcua, tmp_path: Path) -> None:
     records = [rec(n, TrangThaiHoSo="12") if n % 2 else rec(n) for n in range(60)]
     with pytest.raises(FileRefused) as refused:

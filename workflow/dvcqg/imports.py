@@ -20,7 +20,7 @@ effects: the portal, not motcua, runs their clock.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import datetime, time, timedelta
 from typing import Final
 
 from motcua.workflow.dossiers.catalogue import Catalogue, RuleBook
@@ -35,7 +35,7 @@ from motcua.workflow.dvcqg.records import (
     vietnam_date,
 )
 from motcua.workflow.engine.audit import sealed
-from motcua.workflow.engine.clock import text, to_vietnam_time
+from motcua.workflow.engine.clock import VN_TZ, text, to_vietnam_time
 from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.decisions import Decision
 from motcua.workflow.engine.definition import WorkflowDefinition
@@ -107,7 +107,7 @@ class DvcqgImport:
         """The validated record, or :class:`RecordRefused` naming every problem found. ``at`` is the instant of the
         import: what the record says happened (R, E, the return, a supplement asked or supplied) happened by its day."""
         record = parse_record(raw, index)
-        problems = _after(record, vietnam_date(at))
+        problems = _after(record, at)
         if record.received_at is not None:
             try:
                 self.rules.in_force(vietnam_date(record.received_at))
@@ -158,16 +158,24 @@ class DvcqgImport:
         return {"name": procedure.name, "paper_result": version.paper_result, "fee": fee.base}
 
 
-def _after(record: DvcqgRecord, day: date) -> list[Problem]:
-    """The dates of things done that fall after ``day``, the import's (the appointments are promises: any day). A date
-    later the same day is read: the portal's clock may run minutes ahead of motcua's."""
+CLOCK_AHEAD: Final = timedelta(hours=1)
+"""How far past the import's instant a date of a thing done is still read: the portal's clock may run ahead of
+motcua's, across midnight too (a record stamped 00:02 read at 23:58)."""
+
+
+def _after(record: DvcqgRecord, at: datetime) -> list[Problem]:
+    """The dates of things done that fall after the import at ``at`` (the appointments are promises: any day): after
+    the end of its Vietnam day and more than :data:`CLOCK_AHEAD` after it. A date later the same day is read."""
+    day = vietnam_date(at)
+    latest = max(datetime.combine(day, time.max, tzinfo=VN_TZ), to_vietnam_time(at) + CLOCK_AHEAD)
     done: list[tuple[str, datetime | None]] = [
         ("NgayTiepNhan", record.received_at), ("NgayKetThucXuLy", record.ended_at), ("NgayTra", record.returned_at)]
     for number, item in enumerate(record.supplements):
         done += [(f"DanhSachHoSoBoSung[{number}].NgayBoSung", item.requested_at),
                  (f"DanhSachHoSoBoSung[{number}].NgayTiepNhanBoSung", item.supplied_at)]
-    return [Problem(name, f"{portal_text(moment)} is after the day of the import, {day.strftime('%d/%m/%Y')}")
-            for name, moment in done if moment is not None and vietnam_date(moment) > day]
+    return [Problem(name, f"{portal_text(moment)} is after the day of the import, {day.strftime('%d/%m/%Y')} (and "
+                          "more than an hour after the import itself)")
+            for name, moment in done if moment is not None and to_vietnam_time(moment) > latest]
 
 
 # every attribute an import may set: a key the new record no longer gives is set to None

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import click
 import pytest
 import typer.main
+import typer.rich_utils
 from typer.testing import CliRunner
 
 from motcua.entrypoints.cli.main import app
@@ -33,8 +35,14 @@ def test_a_command_summary_is_one_line(name: str, help_text: str) -> None:
     assert "\n" not in summary, f"{name}: its summary spans lines: {summary!r}"
 
 
-def test_the_group_listing_shows_a_summary_whole() -> None:
-    result = CliRunner().invoke(app, ["units", "--help"], env={"COLUMNS": "200"})
+@pytest.mark.parametrize("terminal", [None, True], ids=["plain", "forced-colours"])
+def test_the_group_listing_shows_a_summary_whole(terminal: bool | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever the environment says of the terminal: GITHUB_ACTIONS or FORCE_COLOR force colours (``terminal``),
+    TERMINAL_WIDTH sets the width typer reads at import (so the width is set here, not through the environment)."""
+    monkeypatch.setattr(typer.rich_utils, "FORCE_TERMINAL", terminal)
+    monkeypatch.setattr(typer.rich_utils, "MAX_WIDTH", 200)
+    result = CliRunner().invoke(app, ["units", "--help"])
     assert result.exit_code == 0
-    line = next(text for text in result.output.splitlines() if " apply " in text)
+    lines = click.unstyle(result.output).splitlines()
+    line = next((text for text in lines if " apply " in text), "")
     assert "to their successor." in line

@@ -132,8 +132,7 @@ class ConsoleUser:
     def scope_label(self) -> str:
         """The scope as the pages name it: "tất cả đơn vị" for every unit (the scope's own label is the API's,
         "every unit"), else the scope's label (its unit codes, or the province)."""
-        everywhere = self.scope.units is None and self.scope.applicant is None
-        return "tất cả đơn vị" if everywhere else self.scope.label
+        return "tất cả đơn vị" if self.scope.unlimited else self.scope.label
 
 
 class SignInRequired(Exception):

@@ -26,6 +26,7 @@ from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.adapters.keys import MemoryHttpStore, new_key
 from motcua.entrypoints.http.app import create_app
 from motcua.workflow.engine.clock import ManualClock
+from tests.unit.test_http_input_review import officers_client
 
 RECEPTION: Final = {"procedure": "1.004873", "channel": "direct", "applicant": {"name": "Trần Văn An"}}
 
@@ -43,15 +44,10 @@ class Api:
 
 @pytest.fixture
 def api(clock: ManualClock) -> Iterator[Api]:
-    motcua = open_motcua("memory://", clock=clock, observers=[])
-    store = MemoryHttpStore()
-    created = new_key("Nguyễn Thị Lan", ["officer", "specialist", "leader"], clock.now())
-    store.add_key(created.stored)
-    with TestClient(create_app(motcua, store, clock=clock)) as client:
-        answer = client.post("/dossiers", json=RECEPTION, headers={"X-API-Key": created.secret_text})
+    with officers_client(clock) as (client, key, motcua, _):
+        answer = client.post("/dossiers", json=RECEPTION, headers={"X-API-Key": key})
         assert answer.status_code == 201, answer.text
-        yield Api(client, created.secret_text, motcua, answer.json()["code"])
-    motcua.close()
+        yield Api(client, key, motcua, answer.json()["code"])
 
 
 def _invalid(answer: Any) -> dict[str, str]:

@@ -16,6 +16,7 @@ import asyncio
 import json
 import shutil
 from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -54,15 +55,25 @@ class Api:
         return self.client.post(path, json=body, headers=self.headers(**headers))
 
 
-@pytest.fixture
-def api(clock: ManualClock) -> Iterator[Api]:
+@contextmanager
+def officers_client(clock: ManualClock, **app: Any) -> Iterator[tuple[TestClient, str, Motcua, MemoryHttpStore]]:
+    """The HTTP app on ``memory://`` with one key of an officer, a specialist and a leader: the client, the key, the
+    engine and the key store (``app``: :func:`create_app`'s other arguments)."""
     motcua = open_motcua("memory://", clock=clock, observers=[])
     store = MemoryHttpStore()
     created = new_key("Nguyễn Thị Lan", ["officer", "specialist", "leader"], clock.now())
     store.add_key(created.stored)
-    with TestClient(create_app(motcua, store, clock=clock)) as client:
-        yield Api(client, created.secret_text, motcua, store)
-    motcua.close()
+    try:
+        with TestClient(create_app(motcua, store, clock=clock, **app)) as client:
+            yield client, created.secret_text, motcua, store
+    finally:
+        motcua.close()
+
+
+@pytest.fixture
+def api(clock: ManualClock) -> Iterator[Api]:
+    with officers_client(clock) as (client, key, motcua, store):
+        yield Api(client, key, motcua, store)
 
 
 def _problem(answer: Any, status: int, code: str) -> dict[str, Any]:

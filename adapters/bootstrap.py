@@ -52,7 +52,7 @@ from motcua.workflow.engine.decisions import Engine
 from motcua.workflow.engine.ports import Notifier, Observer, Storage
 from motcua.workflow.engine.retry import RetryPolicy
 from motcua.workflow.engine.service import CaseService
-from motcua.workflow.errors import InvalidInput
+from motcua.workflow.errors import InvalidDefinition, InvalidInput
 from motcua.workflow.feedback.actions import FEEDBACK_WORKFLOW, FeedbackServices, feedback_registry
 from motcua.workflow.plan.actions import TaskServices, task_registry
 from motcua.workflow.reports.ports import Reports
@@ -117,8 +117,13 @@ def procedures_dir(explicit: Path | None = None, environ: Mapping[str, str] | No
 
 def procedure_catalogue(environ: Mapping[str, str] | None = None) -> Catalogue:
     """The catalogue in use: the current revision of ``MOTCUA_PROCEDURES_DIR``, or the shipped one when it is unset
-    or holds no revision yet."""
+    or holds no revision yet. Set to what is not a directory (a typo), it is refused: serving the shipped catalogue
+    in place of a province's own would go unnoticed."""
     root = procedures_dir(environ=environ)
+    if root is not None and not root.is_dir():
+        raise InvalidDefinition("MOTCUA_PROCEDURES_DIR", [
+            f"{root} is not a directory: create it (or let 'motcua procedures import … --apply' write its first "
+            "revision), or unset the variable to use the shipped catalogue"])
     current = CatalogueStore(root).current_catalogue() if root is not None else None
     return load_procedures() if current is None else current
 

@@ -716,3 +716,21 @@ def test_a_revision_that_lost_a_field_file_is_refused_when_the_process_starts(tm
         path.unlink()
     with pytest.raises(InvalidDefinition, match="manifest"):
         procedure_catalogue({"MOTCUA_PROCEDURES_DIR": str(root)})
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_a_procedures_dir_that_is_not_a_directory_is_refused_rather_than_the_shipped_catalogue_served(
+        tmp_path: Path, kind: str) -> None:
+    """A misspelled ``MOTCUA_PROCEDURES_DIR`` (or one naming a file) served the shipped catalogue, silently: a province
+    that had imported its own would run on the package's. It is refused, naming the variable; an existing directory
+    without a revision yet still serves the shipped one (before the first import)."""
+    root = tmp_path / "catalouge"
+    if kind == "file":
+        root.write_text("1\n", encoding="utf-8")
+    with pytest.raises(InvalidDefinition) as refused:
+        procedure_catalogue({"MOTCUA_PROCEDURES_DIR": str(root)})
+    assert refused.value.source == "MOTCUA_PROCEDURES_DIR"
+    assert str(root) in str(refused.value) and "not a directory" in str(refused.value)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert procedure_catalogue({"MOTCUA_PROCEDURES_DIR": str(empty)}).get("1.001193").name == "Thủ tục đăng ký khai sinh"

@@ -47,6 +47,7 @@ import structlog
 
 from motcua.definitions.units import PROVINCE_CODE_PATTERN, UNIT_CODE_MAX_LENGTH, UNIT_CODE_PATTERN
 from motcua.definitions.workflows import WORKFLOWS_DIR, load_definition
+from motcua.definitions.yamlsafe import yaml_files
 from motcua.workflow.access.scope import EVERYTHING, Scope
 from motcua.workflow.engine.bounds import NAME_MAX, id_number_problem, line_problem
 from motcua.workflow.engine.clock import Clock
@@ -275,7 +276,7 @@ def _hash(salt: str, secret: str) -> str:
 @cache
 def key_roles() -> frozenset[str]:
     """The roles a key may hold: those some workflow definition declares (its ``roles:``), but ``system``."""
-    declared = (load_definition(path).roles for path in sorted(WORKFLOWS_DIR.glob("*.yaml")))
+    declared = (load_definition(path).roles for path in yaml_files(WORKFLOWS_DIR))
     return frozenset(role for roles in declared for role in roles) - {SYSTEM_ROLE}
 
 

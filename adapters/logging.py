@@ -36,6 +36,7 @@ from typing import Any, Final, TextIO
 import structlog
 
 from motcua.definitions.workflows import WORKFLOWS_DIR, load_definition
+from motcua.definitions.yamlsafe import yaml_files
 from motcua.workflow.engine.decisions import OPEN_TRIGGER, Decision
 from motcua.workflow.engine.definition import WorkflowDefinition
 from motcua.workflow.errors import ActionFailed
@@ -144,7 +145,7 @@ class Pseudonyms:
 
 def shipped_definitions() -> list[WorkflowDefinition]:
     """The workflow definitions of ``definitions/workflows/`` (what :func:`open_motcua` compiles)."""
-    return [load_definition(path) for path in sorted(WORKFLOWS_DIR.glob("*.yaml"))]
+    return [load_definition(path) for path in yaml_files(WORKFLOWS_DIR)]
 
 
 def _public_fields(definitions: Iterable[WorkflowDefinition]) -> dict[tuple[str, int], dict[str, frozenset[str]]]:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from motcua.definitions.yamlsafe import bound_problems, load_yaml, located, read_yaml
+from motcua.definitions.yamlsafe import bound_problems, load_yaml, located, read_yaml, yaml_files
 from motcua.workflow.dossiers.catalogue import (
     Catalogue,
     Procedure,
@@ -55,7 +55,7 @@ def load_procedures(directory: Path | None = None, *, legacy_fees: bool | None =
     lenient = legacy_fees if legacy_fees is not None else folder.resolve() != PROCEDURES_DIR.resolve()
     origin: dict[str, Path] = {}
     procedures: list[Procedure] = []
-    for path in sorted(folder.glob("*.yaml")):
+    for path in yaml_files(folder):
         for procedure in field_procedures(read_yaml(path), str(path), legacy_fees=lenient):
             if procedure.code in origin:
                 raise InvalidDefinition(
@@ -72,7 +72,7 @@ def load_procedures(directory: Path | None = None, *, legacy_fees: bool | None =
 def load_rule_sets(directory: Path | None = None) -> RuleBook:
     """Read every ``*.yaml`` of ``directory`` (default: the shipped rules) into a rule book."""
     folder = directory or RULES_DIR
-    rule_sets = [_read_rule_set(path) for path in sorted(folder.glob("*.yaml"))]
+    rule_sets = [_read_rule_set(path) for path in yaml_files(folder)]
     problems = check_continuity(rule_sets)
     if problems:
         raise InvalidDefinition(str(folder), problems)

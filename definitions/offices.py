@@ -21,7 +21,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
 from motcua.definitions.calendar import national_calendar
-from motcua.definitions.yamlsafe import load_yaml
+from motcua.definitions.yamlsafe import load_yaml, yaml_files
 from motcua.workflow.errors import InvalidDefinition, InvalidInput, NotFound
 from motcua.workflow.worktime.calendar import CalendarOverrides, OfficeHours, WorkingCalendar
 
@@ -99,7 +99,7 @@ class OfficeSettings:
 
 
 def office_names(directory: Path = OFFICES_DIR) -> list[str]:
-    return sorted(path.stem for path in directory.glob("*.yaml"))
+    return [path.stem for path in yaml_files(directory)]
 
 
 def load_office(name: str = DEFAULT_OFFICE, directory: Path = OFFICES_DIR) -> OfficeSettings:

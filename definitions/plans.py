@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from motcua.definitions.yamlsafe import DefinitionLoader, bound_problems, read_yaml
+from motcua.definitions.yamlsafe import DefinitionLoader, bound_problems, read_yaml, yaml_files
 from motcua.workflow.engine.bounds import CODE_MAX, NAME_MAX, line_problem
 from motcua.workflow.errors import InvalidDefinition
 from motcua.workflow.plan.metrics import METRIC_UNITS
@@ -47,7 +47,7 @@ _PlanLoader.add_constructor("tag:yaml.org,2002:timestamp", _PlanLoader.construct
 
 
 def plan_paths(directory: Path = PLANS_DIR) -> list[Path]:
-    return sorted(directory.glob("*.yaml"))
+    return yaml_files(directory)
 
 
 def load_plan(path: Path) -> Plan:

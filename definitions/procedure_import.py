@@ -31,7 +31,7 @@ from typing import Any, Final
 
 from motcua.definitions.catalogue import PROCEDURES_DIR, load_procedures
 from motcua.definitions.catalogue_store import CatalogueStore, Manifest, dump_document, file_names, inside
-from motcua.definitions.yamlsafe import load_yaml
+from motcua.definitions.yamlsafe import load_yaml, yaml_files
 from motcua.workflow.dossiers.catalogue_import import (
     COLUMNS,
     CatalogueDiff,
@@ -155,7 +155,7 @@ def _located(problem: str, rows: dict[str, int]) -> CellProblem:
 def read_documents(directory: Path) -> list[Document]:
     """The field documents of a catalogue directory, as their files hold them (bounded like every definition)."""
     documents = []
-    for path in sorted(directory.glob("*.yaml")):
+    for path in yaml_files(directory):
         document = load_yaml(path)
         if not isinstance(document, dict):
             raise InvalidDefinition(str(path), ["the file must be a mapping"])
@@ -198,7 +198,7 @@ def _field_code(document: Document) -> object:
 
 def _directory_digest(path: Path) -> str:
     digest = hashlib.sha256()
-    for file in sorted(path.glob("*.yaml")):
+    for file in yaml_files(path):
         digest.update(file.name.encode() + b"\0" + _bounded_bytes(file))
     return digest.hexdigest()
 

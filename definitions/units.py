@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_core import PydanticCustomError
 
 from motcua.definitions.offices import DEFAULT_OFFICE, OFFICES_DIR, Day, IntervalEntry, Text, load_office, office_names
-from motcua.definitions.yamlsafe import load_yaml
+from motcua.definitions.yamlsafe import load_yaml, yaml_files
 from motcua.workflow.engine.bounds import NAME_MAX, line_problem
 from motcua.workflow.errors import InvalidDefinition, InvalidInput
 from motcua.workflow.units.checks import build_register
@@ -132,7 +132,7 @@ class UnitsFile(_Model):
 
 
 def unit_files(directory: Path = UNITS_DIR) -> list[Path]:
-    return sorted(directory.glob("*.yaml"))
+    return yaml_files(directory)
 
 
 def load_units(directory: Path = UNITS_DIR, offices: Path = OFFICES_DIR) -> UnitRegister:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from motcua.definitions.yamlsafe import load_yaml
+from motcua.definitions.yamlsafe import load_yaml, yaml_files
 from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.definition import WorkflowDefinition
 from motcua.workflow.engine.registry import Registry
@@ -45,7 +45,7 @@ def _messages(error: ValidationError) -> list[str]:
 def load_workflows(registries: Mapping[str, Registry], directory: Path | None = None) -> WorkflowSet:
     """Every ``*.yaml`` of the directory, each compiled against the registry of its key."""
     workflows = WorkflowSet()
-    for path in sorted((directory or WORKFLOWS_DIR).glob("*.yaml")):
+    for path in yaml_files(directory or WORKFLOWS_DIR):
         definition = load_definition(path)
         registry = registries.get(definition.key)
         if registry is None:

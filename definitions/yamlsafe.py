@@ -36,10 +36,12 @@ __all__ = [
     "load_yaml",
     "located",
     "read_yaml",
+    "yaml_files",
 ]
 
 DEFINITION_MAX_BYTES: Final = 1_048_576  # one definition file; the largest shipped (a reform plan) is 26 kB
 DEFINITION_DEPTH_MAX: Final = 16  # mappings and lists nested in one file; the deepest shipped (a workflow) is 7
+_YAML_SUFFIXES: Final = frozenset({".yaml", ".yml"})  # compared lower-cased: .YAML, .Yml are YAML files too
 
 _BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 _INT = re.compile(
@@ -120,6 +122,19 @@ def _install_resolvers() -> None:
 
 
 _install_resolvers()
+
+
+def yaml_files(directory: Path, pattern: str = "*.yaml") -> list[Path]:
+    """The definition files of ``directory`` matching ``pattern``, sorted. A file spelled otherwise that YAML tools
+    also write (``.yml``, ``.YAML``) is an :class:`InvalidDefinition` naming it, not a file silently left unread: a
+    procedure, unit or plan in it would be missing without a word."""
+    if directory.is_dir():
+        stray = sorted(path.name for path in directory.iterdir()
+                       if path.suffix.lower() in _YAML_SUFFIXES and path.suffix != ".yaml")
+        if stray:
+            raise InvalidDefinition(str(directory), [f"{name}: definition files end in '.yaml' (rename it)"
+                                                     for name in stray])
+    return sorted(directory.glob(pattern))
 
 
 def load_yaml(path: Path) -> object:

@@ -13,6 +13,7 @@ from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.adapters.logging import configure_logging
 from motcua.adapters.render.timeline import build_timeline, timeline_tables
 from motcua.definitions.workflows import WORKFLOWS_DIR, load_definition
+from motcua.definitions.yamlsafe import yaml_files
 from motcua.entrypoints.cli.audit_cmd import register as register_audit
 from motcua.entrypoints.cli.calendar_cmd import calendar_app
 from motcua.entrypoints.cli.feedback_cmd import register as register_feedback
@@ -142,7 +143,7 @@ def diagram(key: str, version: Annotated[int | None, typer.Option("--version")] 
     """Print a Mermaid state diagram of a workflow definition (all regions)."""
     if not _WORKFLOW_KEY.fullmatch(key):  # a key, never a file pattern or a path
         raise UnknownDefinition(key, version)  # echoed bounded, as every error is (usage.shown)
-    paths = sorted(WORKFLOWS_DIR.glob(f"{key}.v*.yaml"))
+    paths = yaml_files(WORKFLOWS_DIR, f"{key}.v*.yaml")
     chosen = [p for p in paths if version is None or p.name == f"{key}.v{version}.yaml"]
     if not chosen:
         raise UnknownDefinition(key, version)

@@ -733,4 +733,5 @@ def test_a_procedures_dir_that_is_not_a_directory_is_refused_rather_than_the_shi
     assert str(root) in str(refused.value) and "not a directory" in str(refused.value)
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert procedure_catalogue({"MOTCUA_PROCEDURES_DIR": str(empty)}).get("1.001193").name == "Thủ tục đăng ký khai sinh"
+    shipped = procedure_catalogue({"MOTCUA_PROCEDURES_DIR": str(empty)})
+    assert shipped.get("1.001193").name == "Thủ tục đăng ký khai sinh"

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from motcua.definitions.catalogue import PROCEDURES_DIR, load_procedures
+from motcua.definitions.procedure_import import read_documents
 from motcua.definitions.yamlsafe import load_yaml, read_yaml
 from motcua.workflow.errors import InvalidDefinition
 
@@ -91,3 +92,21 @@ def test_a_number_that_is_not_finite_is_refused_naming_where(tmp_path: Path, val
     with pytest.raises(InvalidDefinition) as refused:
         load_yaml(path)
     assert refused.value.problems == ("par766.groups[0].max_points: not a finite number",)
+
+
+@pytest.mark.parametrize("name", ["ho-tich.yml", "ho-tich.YAML", "ho-tich.Yml"])
+def test_a_definition_file_not_ending_in_yaml_is_refused_naming_it_not_silently_unread(tmp_path: Path,
+                                                                                      name: str) -> None:
+    """A field file saved as ``.yml`` was never read: its procedures were simply missing from the catalogue (and a
+    directory import read them as removed). Every loader lists its files through one rule, which names the file."""
+    for shipped in sorted(PROCEDURES_DIR.glob("*.yaml"))[:2]:
+        (tmp_path / shipped.name).write_bytes(shipped.read_bytes())
+    (tmp_path / name).write_text("field: {}\n", encoding="utf-8")
+    with pytest.raises(InvalidDefinition) as refused:
+        load_procedures(tmp_path)
+    assert refused.value.source == str(tmp_path)
+    assert name in str(refused.value) and "'.yaml'" in str(refused.value)
+    with pytest.raises(InvalidDefinition, match=name):
+        read_documents(tmp_path)
+    (tmp_path / name).rename(tmp_path / "ho-tich.yaml.bak")  # another suffix is not a YAML file: left alone
+    assert len(load_procedures(tmp_path)) > 0

@@ -39,12 +39,13 @@ from motcua.adapters.portal.sync import PORTAL_KIND, HttpxTransport, PortalNotif
 from motcua.definitions.catalogue import load_procedures, load_rule_sets
 from motcua.definitions.catalogue_store import CatalogueStore
 from motcua.definitions.offices import DEFAULT_OFFICE, load_office
+from motcua.definitions.references import check_references
 from motcua.definitions.units import load_units, unit_calendars
 from motcua.definitions.workflows import load_workflows
 from motcua.workers.anchors import AnchorPublisher, AnchorSchedule
 from motcua.workflow.dossiers.actions import DossierServices, dossier_registry
 from motcua.workflow.dossiers.catalogue import Catalogue, RuleBook
-from motcua.workflow.dossiers.desk import Desk
+from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW, Desk
 from motcua.workflow.dossiers.sla import SlaClock
 from motcua.workflow.engine.clock import Clock, SystemClock
 from motcua.workflow.engine.compiled import WorkflowSet
@@ -433,10 +434,11 @@ def open_motcua(
     sla = SlaClock(calendar)
     clocks = {code: SlaClock(unit_calendar) for code, unit_calendar in unit_calendars(register).items()}
     workflows = load_workflows({
-        "tthc-dossier": dossier_registry(DossierServices(sla, catalogue, rules, clocks)),
+        DOSSIER_WORKFLOW: dossier_registry(DossierServices(sla, catalogue, rules, clocks)),
         "plan-task": task_registry(TaskServices(sla, rules, clocks)),
         FEEDBACK_WORKFLOW: feedback_registry(FeedbackServices(sla, rules, clocks)),
     })
+    check_references(catalogue, rules, workflows, {DOSSIER_WORKFLOW})
     published = publish_from_settings() if publish is None else publish
     engine = Engine(workflows, clock or SystemClock(), published)
     # the observers first: a bad logging setting stops the call before anything is connected

@@ -34,7 +34,7 @@ from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW
 from motcua.workflow.engine.bounds import CASE_CODE_MAX
 from motcua.workflow.engine.model import Case
 from motcua.workflow.engine.queries import MAX_PAGE, CaseFilter
-from motcua.workflow.errors import CaseNotFound, InvalidInput
+from motcua.workflow.errors import CaseNotFound, InvalidInput, NotFound
 
 __all__ = ["DESK_SCAN_MAX", "PAGE_SIZE", "DeskTally", "routes", "tally"]
 
@@ -188,7 +188,10 @@ def routes(console: Console) -> APIRouter:
             query.check(console.motcua.workflows)
         except InvalidInput:
             raise PageError(400, "Bộ lọc không hợp lệ.") from None
-        page = cases.find(query.where(), after=after or None, limit=PAGE_SIZE)
+        try:
+            page = cases.find(query.where(), after=after or None, limit=PAGE_SIZE)
+        except NotFound:
+            raise PageError(404, "Không có đơn vị nào mang mã này.") from None
         rows = [row_of(console.motcua, case) for case in page.items]
         return console.render(
             request, user, "desk_list.html", rows=rows, query=query, search=search,

@@ -73,7 +73,7 @@ from motcua.workflow.engine.bounds import CASE_CODE_MAX, CODE_MAX, EXCERPT_MAX, 
 from motcua.workflow.engine.clock import Clock, SystemClock
 from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.model import Actor, Case
-from motcua.workflow.engine.queries import CaseFilter
+from motcua.workflow.engine.queries import CaseFilter, Page
 from motcua.workflow.errors import (
     CaseAlreadyExists,
     CaseNotFound,
@@ -448,7 +448,7 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
     deadline_query, known_deadline = _state_filter(context.motcua.workflows, DOSSIER_WORKFLOW, "deadline",
                                                    "Deadline state")
 
-    @app.get("/dossiers", response_model=DossierPage, tags=["dossiers"], responses=p.responses(401, 422, 503))
+    @app.get("/dossiers", response_model=DossierPage, tags=["dossiers"], responses=p.responses(401, 404, 422, 503))
     def find(
         *,
         key: Principal,
@@ -468,7 +468,7 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
         no applicant identity (made before keys had scopes) sees none."""
         where = CaseFilter(definition_key=DOSSIER_WORKFLOW, lifecycle=state, deadline=deadline,
                            procedure=procedure, officer=officer, unit=unit)
-        page = context.cases(key).find(where, after=cursor, limit=limit)
+        page = _listed(context, key, where, cursor, limit)
         workflows = context.motcua.workflows
         return DossierPage(items=[dossier_of(case, workflows) for case in page.items], next_cursor=page.next_cursor)
 
@@ -539,7 +539,7 @@ def _feedback_routes(app: FastAPI, context: _Context) -> None:
     deadline_query, known_deadline = _state_filter(context.motcua.workflows, FEEDBACK_WORKFLOW, "deadline",
                                                    "Deadline state")
 
-    @app.get("/feedback", response_model=FeedbackPage, tags=["feedback"], responses=p.responses(401, 422, 503))
+    @app.get("/feedback", response_model=FeedbackPage, tags=["feedback"], responses=p.responses(401, 404, 422, 503))
     def find_feedback(
         *,
         key: Principal,
@@ -552,7 +552,7 @@ def _feedback_routes(app: FastAPI, context: _Context) -> None:
     ) -> FeedbackPage:
         """Feedback by code, a page at a time, within the key's scope."""
         where = CaseFilter(definition_key=FEEDBACK_WORKFLOW, lifecycle=state, deadline=deadline, unit=unit)
-        page = context.cases(key).find(where, after=cursor, limit=limit)
+        page = _listed(context, key, where, cursor, limit)
         workflows = context.motcua.workflows
         return FeedbackPage(items=[dossier_of(case, workflows) for case in page.items], next_cursor=page.next_cursor)
 
@@ -602,6 +602,14 @@ def _unit_query(context: _Context, description: str) -> Any:
     standalone desk's, in no register: :func:`~motcua.definitions.units.unit_code_pattern`)."""
     return Query(description=description, min_length=1, max_length=UNIT_CODE_MAX_LENGTH,
                  pattern=unit_code_pattern(context.motcua.desk.units.home))
+
+
+def _listed(context: _Context, key: ApiKey, where: CaseFilter, cursor: str | None, limit: int) -> Page:
+    """A page of a listing in ``key``'s scope; 404 ``unit-not-found`` for a unit no register knows."""
+    try:
+        return context.cases(key).find(where, after=cursor, limit=limit)
+    except NotFound as error:
+        raise p.ApiProblem(p.UNIT_NOT_FOUND, error.message) from None
 
 
 def _report_units(context: _Context, key: ApiKey, unit: str | None) -> frozenset[str] | None:

@@ -521,10 +521,10 @@ def test_a_unit_in_the_body_not_shaped_as_a_unit_code_is_422_and_draws_no_number
 
 def test_a_well_shaped_unknown_unit_of_the_longest_length_is_not_found_and_echoed_no_longer(http: Http) -> None:
     longest = "L" * 64
-    for route in ("/reports/bieu06", "/reports/par766"):
-        answer = http.client.get(route, params={"period": "2025-07", "unit": longest}, headers=http.as_("unscoped"))
+    for route, query in (("/reports/bieu06", {"period": "2025-07"}), ("/reports/par766", {"period": "2025-07"}),
+                         ("/dossiers", {}), ("/feedback", {})):
+        answer = http.client.get(route, params={**query, "unit": longest}, headers=http.as_("unscoped"))
         body = _problem(answer, 404, "unit-not-found")
         assert longest in body["detail"] and len(body["detail"]) < 64 + 100
-    assert http.codes("unscoped", unit=longest) == set()
     refused = _problem(http.receive("unscoped", longest, X), 422, "invalid-input")
     assert set(refused["problems"]) == {"receiving_unit"}

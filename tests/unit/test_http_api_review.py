@@ -114,6 +114,17 @@ def test_the_declared_parameters_still_work_and_routes_without_a_key_are_unchang
     assert api.client.get("/healthz").status_code == 200
 
 
+@pytest.mark.parametrize("route", ["/dossiers", "/feedback"])
+def test_a_listing_of_a_unit_no_register_knows_is_404_as_a_report_never_an_empty_page(api: Api, route: str) -> None:
+    """``?unit=000.00.00.H32`` (the home H23 mistyped) listed nothing, which read as "none"; the reports answered the
+    same typo 404. Both say so now."""
+    answer = api.get(f"{route}?unit=000.00.00.H32")
+    assert answer.status_code == 404, answer.text
+    assert answer.json()["code"] == "unit-not-found"
+    assert "000.00.00.H32" in answer.json()["detail"]
+    assert api.get(f"{route}?unit=000.00.00.H23").status_code == 200
+
+
 # -- a standalone desk's home code is a unit the API names as it is written -------------------------------------
 
 STANDALONE: Final = "xa-an-lao"  # MOTCUA_AGENCY of a desk before units: in no register, not in a unit code's shape

@@ -180,6 +180,13 @@ def test_nothing_of_another_unit_is_reached_through_any_console_route(office: Si
     assert moved.status_code == 404
 
 
+def test_a_list_of_a_unit_no_register_knows_is_a_404_page_not_an_empty_list(office: Site) -> None:
+    browser = office.browser("lan", ["officer", "specialist", "leader"], units=[AN_THUONG])
+    answer = browser.get("/console/dossiers?unit=LOCAL-HD-AN-THUONGG&scope=all")  # a letter too many
+    assert answer.status_code == 404
+    assert "Không có đơn vị nào mang mã này." in answer.text
+
+
 def test_a_grant_of_the_home_unit_sees_the_home_units_dossiers_only() -> None:
     standalone = open_motcua("memory://", clock=ManualClock(START), observers=[])  # home 000.00.00.H23: unregistered
     try:

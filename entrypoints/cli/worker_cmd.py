@@ -7,6 +7,7 @@ from typing import Annotated, Final
 
 import structlog
 import typer
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -26,10 +27,14 @@ outbox_app = typer.Typer(help="Effects waiting in the outbox: list the parked on
 timers_app = typer.Typer(help="Timers parked after their trigger failed six times: list them, send them back.",
                          no_args_is_help=True, add_completion=False)
 _log = structlog.get_logger("motcua.worker")
-_out = terminal(pipe_width=None)
 _IDS_SHOWN = 10  # ids an error names
 PARKED_SHOWN: Final = 1_000  # parked timers `motcua timers parked` lists (the count names them all)
 PARKED_MAX: Final = 100_000  # parked timers `motcua timers retry` reads to find the codes' (parked timers are rare)
+
+
+def _out() -> Console:
+    """Made when printing, not at import: the width rich reads from ``COLUMNS`` is then the command's own."""
+    return terminal(pipe_width=None)
 
 
 def worker(
@@ -78,7 +83,7 @@ def failed(db: DbOption = None) -> None:
         # listing)
         table.add_row(str(item.id), Text(item.case_code), item.kind, str(item.attempts), Text(item.last_error or ""),
                       Text(event))
-    _out.print(table)
+    _out().print(table)
 
 
 @outbox_app.command("retry")
@@ -101,7 +106,7 @@ def retry(
     finally:
         motcua.close()
     _log.info("outbox.requeued", count=count, every=every, by="cli")  # an operator's act, on the record
-    _out.print(f"{count} hiệu ứng được đưa lại hàng đợi ({to_vietnam_time(SystemClock().now()):%d/%m/%Y %H:%M})")
+    _out().print(f"{count} hiệu ứng được đưa lại hàng đợi ({to_vietnam_time(SystemClock().now()):%d/%m/%Y %H:%M})")
 
 
 @timers_app.command("parked")
@@ -113,10 +118,10 @@ def parked_timers(db: DbOption = None) -> None:
     finally:
         motcua.close()
     shown = f" (the {len(parked):,} due first)" if count > len(parked) else ""
-    _out.print(f"Hẹn giờ tạm dừng do lỗi: {count}{shown}", highlight=False)
+    _out().print(f"Hẹn giờ tạm dừng do lỗi: {count}{shown}", highlight=False)
     for timer in parked:  # lines, not a table: a code or a reason cut to a terminal's width would mislead
         due = f"{to_vietnam_time(timer.due_at):%d/%m/%Y %H:%M}"
-        _out.print(f"{timer.case_code}  {timer.name}  {timer.trigger}  đến hạn {due}  lần {timer.attempts}\n"
+        _out().print(f"{timer.case_code}  {timer.name}  {timer.trigger}  đến hạn {due}  lần {timer.attempts}\n"
                    f"    lỗi: {timer.error}", markup=False, highlight=False, soft_wrap=True)
 
 
@@ -138,7 +143,7 @@ def retry_timers(
     finally:
         motcua.close()
     _log.info("timers.requeued", count=count, every=every, by="cli")  # an operator's act, on the record
-    _out.print(f"{count} hẹn giờ được kích hoạt lại ({to_vietnam_time(SystemClock().now()):%d/%m/%Y %H:%M})")
+    _out().print(f"{count} hẹn giờ được kích hoạt lại ({to_vietnam_time(SystemClock().now()):%d/%m/%Y %H:%M})")
 
 
 def _requeue_of(motcua: Motcua, codes: list[str]) -> int:

@@ -28,8 +28,14 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/mypy --strict tests/typing/usage.py
 
+# The suite spends most of its time waiting (PostgreSQL commits and databases made per test, subprocesses, servers),
+# so it runs in TEST_WORKERS processes, more than the cores; the reliability scenarios (timing: leases, kills,
+# restarts) then run alone, one after another, as they were written to.
+TEST_WORKERS ?= 4
+
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) -m "not reliability"
+	$(BIN)/pytest -m reliability
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.calendar

@@ -98,7 +98,7 @@ def import_file(
 
     ``at`` is the instant of the import (default: the engine's clock): the entries' time.
     """
-    importer = DvcqgImport(motcua.workflows, motcua.rules, motcua.catalogue)
+    importer = DvcqgImport(motcua.workflows, motcua.rules, motcua.catalogue, motcua.desk.units)
     sink = progress or _Silent()
     source = _SyncFile(path)
     now = at or motcua.service.engine.clock.now()

@@ -69,7 +69,7 @@ class ScopedCases:
         """The cases of ``where`` this scope sees. :class:`NotFound` for a ``where.unit`` no register knows (a typo:
         an empty page would read as "none"). A known unit outside the scope is a filter like any other: a unit's
         key sees the dossiers it received for another unit, and lists them by that unit."""
-        if where.unit is not None and not self._knows(where.unit):
+        if where.unit is not None and not self.desk.units.holds(where.unit):
             raise NotFound("unit", f"no unit {where.unit!r}")
         return self.queries.find(self.scope.narrow(where), after=after, limit=limit)
 
@@ -128,12 +128,9 @@ class ScopedCases:
         (``None``: all of them, the province). :class:`NotFound` for a unit unknown or outside the scope."""
         if unit is None:
             return self.scope.units
-        if not self._knows(unit) or (self.scope.units is not None and unit not in self.scope.units):
+        if not self.desk.units.holds(unit) or (self.scope.units is not None and unit not in self.scope.units):
             raise NotFound("unit", f"no unit {unit!r} in this scope ({self.scope.label})")
         return frozenset({unit})
-
-    def _knows(self, unit: str) -> bool:
-        return self.desk.units.knows(unit) or unit == self.desk.units.home
 
     def index_of(self, case: Case) -> Mapping[str, str]:
         return self.service.engine.workflows.index_of(case)

@@ -47,6 +47,7 @@ from motcua.workflow.errors import (
     Problem,
     RecordRefused,
 )
+from motcua.workflow.units.directory import UnitDirectory
 from motcua.workflow.worktime.hours import Timeliness, classify
 
 __all__ = [
@@ -96,12 +97,25 @@ def check_dossier_workflow(definition: WorkflowDefinition) -> None:
 class DvcqgImport:
     """Reads portal records and decides what each one changes; writes nothing."""
 
-    def __init__(self, workflows: WorkflowSet, rules: RuleBook, catalogue: Catalogue) -> None:
+    def __init__(self, workflows: WorkflowSet, rules: RuleBook, catalogue: Catalogue,
+                 units: UnitDirectory | None = None) -> None:
+        """``units``: the deployment's units; a record's ``DonViXuLy`` that is one of them becomes the dossier's
+        receiving and deciding unit (``None``: no record gives a unit)."""
         self.workflows = workflows
         self.definition = workflows.latest(DOSSIER_WORKFLOW).definition
         check_dossier_workflow(self.definition)
         self.rules = rules
         self.catalogue = catalogue
+        self.units = units
+
+    def _units(self, record: DvcqgRecord) -> dict[str, JsonValue]:
+        """The dossier's units, from the record's ``DonViXuLy`` when the deployment has that unit; none otherwise
+        (the dossier then belongs to no unit: the province's reports count it, no unit's does). Read for a dossier
+        without units only: once it has them, they move by motcua's own decisions (a merger's), never back."""
+        agency = record.agency
+        if agency is None or self.units is None or not self.units.holds(agency):
+            return {}
+        return {"receiving_unit": agency, "deciding_unit": agency}
 
     def read(self, raw: object, index: int, at: datetime) -> DvcqgRecord:
         """The validated record, or :class:`RecordRefused` naming every problem found. ``at`` is the instant of the
@@ -128,6 +142,8 @@ class DvcqgImport:
             raise DossierNotImported(record.code)
         attributes = _attributes(record, self._procedure(record), at, current.attributes)
         changes = {k: attributes.get(k) for k in _OWNED if current.attributes.get(k) != attributes.get(k)}
+        if "deciding_unit" not in current.attributes:
+            changes |= self._units(record)
         state = _state(record, at)
         same_state = all(current.state.get(r) == state[r] for r in ("lifecycle", "records"))
         if not changes and same_state:
@@ -137,7 +153,7 @@ class DvcqgImport:
 
     def _first(self, record: DvcqgRecord, at: datetime) -> Decision:
         rule_set = self.rules.in_force(vietnam_date(record.received_at or at)).key
-        attributes = _attributes(record, self._procedure(record), at, {})
+        attributes = _attributes(record, self._procedure(record), at, {}) | self._units(record)
         case = Case(
             code=record.code, definition_key=self.definition.key, definition_version=self.definition.version,
             rule_set=rule_set, state={}, attributes={}, version=0, head_hash=GENESIS_HASH, opened_at=at, updated_at=at,

@@ -286,6 +286,7 @@ class DvcqgRecord(_Portal):
     ended_at: Instant = Field(default=None, alias="NgayKetThucXuLy")
     channel: Annotated[int | None, PlainValidator(_code_in(1, 3, optional=True))] = Field(
         default=None, alias="KenhThucHien")
+    agency: Name = Field(default=None, alias="DonViXuLy")  # the unit handling it: a unit code of motcua's, or a name
     digitized: Flag = Field(default=False, alias="HoSoCoThanhPhanSoHoa")
     online_payment: Annotated[int | None, PlainValidator(_code_in(0, 2, optional=True))] = Field(
         default=None, alias="DuocThanhToanTrucTuyen")

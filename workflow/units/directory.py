@@ -36,6 +36,11 @@ class UnitDirectory:
     def knows(self, code: str) -> bool:
         return self.register.knows(code)
 
+    def holds(self, code: str) -> bool:
+        """Whether a case may belong to unit ``code`` at some time: a unit of the register (ended ones included:
+        their cases stay theirs), or the desk's home."""
+        return code == self.home or self.knows(code)
+
     def reception(self, receiving: str | None, deciding: str | None, day: date) -> Reception:
         """The units of a dossier received on `day`; InvalidInput naming the field for a unit that cannot."""
         chosen = Reception(receiving or self.home, deciding or receiving or self.home)

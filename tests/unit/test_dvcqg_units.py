@@ -1,0 +1,58 @@
+"""An imported dossier belongs to the unit its record names (``DonViXuLy``), when the deployment has that unit: a
+unit's staff then see it and the unit's reports count it. It was read nowhere, so every imported dossier belonged to
+no unit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from motcua.adapters.bootstrap import Motcua, open_motcua
+from motcua.entrypoints.importer import import_file
+from motcua.workflow.engine.clock import VN_TZ, ManualClock
+from tests.integration.test_dvcqg_import import code, rec, write
+
+AN_THUONG = "LOCAL-HD-AN-THUONG"  # a unit of the shipped register (until 30/06/2025)
+AT = datetime(2024, 3, 6, 9, 0, tzinfo=VN_TZ)
+
+
+@pytest.fixture
+def app() -> Iterator[Motcua]:
+    motcua = open_motcua("memory://", clock=ManualClock(AT), observers=[])
+    yield motcua
+    motcua.close()
+
+
+def _units(app: Motcua, number: int) -> tuple[object, object, str | None]:
+    case = app.store.load(code(number))
+    return (case.attributes.get("receiving_unit"), case.attributes.get("deciding_unit"),
+            app.workflows.index_of(case).get("unit"))
+
+
+def test_a_record_naming_a_unit_of_the_deployment_is_that_units_dossier(app: Motcua, tmp_path: Path) -> None:
+    import_file(write(tmp_path / "a.json", [
+        rec(1, DonViXuLy=AN_THUONG),
+        rec(2),  # the fixture's DonViXuLy is a name, "UBND xã An Thượng": no unit
+        rec(3, DonViXuLy="LOCAL-HD-NOWHERE"),  # a code the register does not have
+        rec(4, DonViXuLy=app.desk.units.home),  # a standalone desk's home, in no register
+    ]), app, at=AT)
+    assert _units(app, 1) == (AN_THUONG, AN_THUONG, AN_THUONG)
+    assert _units(app, 2) == (None, None, None)
+    assert _units(app, 3) == (None, None, None)
+    home = app.desk.units.home
+    assert _units(app, 4) == (home, home, home)
+
+
+def test_units_are_set_once_and_then_move_only_by_motcuas_own_decisions(app: Motcua, tmp_path: Path) -> None:
+    """A dossier imported without a unit takes the one a later record names; one that has units keeps them (a
+    merger moves them, and a record of the old unit must not move them back)."""
+    import_file(write(tmp_path / "a.json", [rec(1), rec(2, DonViXuLy=AN_THUONG)]), app, at=AT)
+    home = app.desk.units.home
+    import_file(write(tmp_path / "b.json", [rec(1, DonViXuLy=AN_THUONG), rec(2, DonViXuLy=home)]), app, at=AT)
+    assert _units(app, 1) == (AN_THUONG, AN_THUONG, AN_THUONG)
+    assert _units(app, 2) == (AN_THUONG, AN_THUONG, AN_THUONG)
+    import_file(write(tmp_path / "c.json", [rec(1)]), app, at=AT)  # no unit given: the unit stays
+    assert _units(app, 1) == (AN_THUONG, AN_THUONG, AN_THUONG)

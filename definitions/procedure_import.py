@@ -31,6 +31,7 @@ from typing import Any, Final
 
 from motcua.definitions.catalogue import PROCEDURES_DIR, load_procedures
 from motcua.definitions.catalogue_store import CatalogueStore, Manifest, dump_document, file_names, inside
+from motcua.definitions.references import procedure_problems
 from motcua.definitions.yamlsafe import load_yaml, yaml_files
 from motcua.workflow.dossiers.catalogue_import import (
     COLUMNS,
@@ -43,6 +44,7 @@ from motcua.workflow.dossiers.catalogue_import import (
     merge,
     read_rows,
 )
+from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW
 from motcua.workflow.errors import CatalogueImportRefused, CellProblem, InvalidDefinition
 
 __all__ = [
@@ -136,9 +138,11 @@ def validate(source: str, documents: Sequence[Document], rows: dict[str, int]) -
         for name, document in zip(file_names(documents), documents, strict=True):
             inside(Path(scratch), name).write_text(dump_document(document), encoding="utf-8")
         try:
-            load_procedures(Path(scratch), legacy_fees=False)
+            problems = procedure_problems(load_procedures(Path(scratch), legacy_fees=False), {DOSSIER_WORKFLOW})
         except InvalidDefinition as error:
-            raise CatalogueImportRefused(source, [_located(problem, rows) for problem in error.problems]) from None
+            problems = list(error.problems)
+    if problems:
+        raise CatalogueImportRefused(source, [_located(problem, rows) for problem in problems])
 
 
 def _row_of(document: Document, rows: dict[str, int]) -> int:

@@ -130,7 +130,8 @@ def yaml_files(directory: Path, pattern: str = "*.yaml") -> list[Path]:
     procedure, unit or plan in it would be missing without a word."""
     if directory.is_dir():
         stray = sorted(path.name for path in directory.iterdir()
-                       if path.suffix.lower() in _YAML_SUFFIXES and path.suffix != ".yaml")
+                       if path.suffix.lower() in _YAML_SUFFIXES and path.suffix != ".yaml"
+                       and not path.name.startswith(".") and path.is_file())  # not ._x.yml, nor a folder
         if stray:
             raise InvalidDefinition(str(directory), [f"{name}: definition files end in '.yaml' (rename it)"
                                                      for name in stray])

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
 from motcua.adapters.bootstrap import open_motcua
 from motcua.definitions.catalogue import PROCEDURES_DIR, load_procedures, load_rule_sets
 from motcua.definitions.procedure_import import apply_import, plan_import
 from motcua.definitions.references import reference_problems
 from motcua.definitions.workflows import WORKFLOWS_DIR, load_definition, load_workflows
+from motcua.entrypoints.cli.main import app as cli
 from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.errors import InvalidDefinition
 
@@ -44,17 +46,34 @@ def test_a_workflow_naming_a_rule_set_not_in_the_rule_book_is_named(tmp_path: Pa
 
 def test_a_province_catalogue_whose_procedure_names_no_dossier_workflow_stops_the_process(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A procedure imported with ``workflow: tthc-dosier`` failed at the reception desk, on its first dossier; it
-    stops every process at start instead, naming the procedure and the key."""
-    document = yaml.safe_load((PROCEDURES_DIR / "chung-thuc.yaml").read_text(encoding="utf-8"))
-    code = document["procedures"][0]["code"]
-    document["procedures"][0]["workflow"] = "tthc-dosier"
-    path = tmp_path / "ct.yaml"
-    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    """A procedure of ``workflow: tthc-dosier`` (a revision edited by hand: the import refuses it) failed at the
+    reception desk, on its first dossier; it stops every process at start instead, naming the procedure and the
+    key."""
     root = tmp_path / "catalogue"
-    apply_import(plan_import(path, None, effective=datetime.now(UTC).date()), root, at=datetime.now(UTC))
+    source = tmp_path / "ct.yaml"
+    source.write_text((PROCEDURES_DIR / "chung-thuc.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    apply_import(plan_import(source, None, effective=datetime.now(UTC).date()), root, at=datetime.now(UTC))
+    code = yaml.safe_load(source.read_text(encoding="utf-8"))["procedures"][0]["code"]
+    [written] = [path for path in (root / "revisions" / "000001").glob("*.yaml")
+                 if f"'{code}'" in path.read_text(encoding="utf-8")]
+    document = yaml.safe_load(written.read_text(encoding="utf-8"))
+    assert document["procedures"][0]["code"] == code
+    document["procedures"][0]["workflow"] = "tthc-dosier"
+    written.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     monkeypatch.setenv("MOTCUA_PROCEDURES_DIR", str(root))
     with pytest.raises(InvalidDefinition) as refused:
         open_motcua("memory://", observers=[])
     assert refused.value.problems == (f"procedure {code}: workflow 'tthc-dosier' is not a dossier workflow "
                                       "(known: tthc-dossier)",)
+
+
+def test_procedures_import_refuses_a_procedure_of_no_dossier_workflow_before_writing(tmp_path: Path) -> None:
+    """The import wrote a revision every process then refused to start with (review rv1): it is refused first."""
+    source = tmp_path / "bao-tro-xa-hoi.yaml"
+    source.write_text((PROCEDURES_DIR / "bao-tro-xa-hoi.yaml").read_text(encoding="utf-8").replace(
+        "\n    name: >-", "\n    workflow: tthc-dosier\n    name: >-", 1), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["procedures", "import", str(source), "--apply", "--dir", str(tmp_path / "cat"),
+                                      "--since", "2026-01-01"])
+    assert result.exit_code == 2, result.output
+    assert "workflow 'tthc-dosier' is not a dossier workflow" in result.output
+    assert not (tmp_path / "cat" / "revisions").exists()

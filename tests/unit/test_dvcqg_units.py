@@ -56,3 +56,29 @@ def test_units_are_set_once_and_then_move_only_by_motcuas_own_decisions(app: Mot
     assert _units(app, 2) == (AN_THUONG, AN_THUONG, AN_THUONG)
     import_file(write(tmp_path / "c.json", [rec(1)]), app, at=AT)  # no unit given: the unit stays
     assert _units(app, 1) == (AN_THUONG, AN_THUONG, AN_THUONG)
+
+
+@pytest.mark.parametrize("agency", [12345, {"Ma": AN_THUONG}, "UBND xã\nAn Thượng", "x" * 501],
+                         ids=["number", "object", "line-break", "long"])
+def test_a_donvixuly_that_is_no_unit_code_never_refuses_the_record(app: Motcua, tmp_path: Path,
+                                                                     agency: object) -> None:
+    """The field was ignored before it was read: whatever a portal sends there imports the record, with no unit
+    (review rv1: a name over two lines refused the whole file)."""
+    import_file(write(tmp_path / "a.json", [rec(1, DonViXuLy=agency)]), app, at=AT)
+    assert _units(app, 1) == (None, None, None)
+
+
+def test_a_unit_that_had_ended_on_the_day_of_reception_is_not_given(tmp_path: Path) -> None:
+    """An Thượng ended on 30/06/2025: a record received there on 20/07/2025 is no dossier of it, as a desk would
+    have refused to receive it there that day (review rv1); it is left without a unit."""
+    at = datetime(2025, 8, 1, 9, 0, tzinfo=VN_TZ)
+    motcua = open_motcua("memory://", clock=ManualClock(at), observers=[])
+    try:
+        import_file(write(tmp_path / "a.json", [
+            rec(1, DonViXuLy=AN_THUONG, NgayTiepNhan="20250720080000", NgayHenTra="20250725170000"),
+            rec(2, DonViXuLy=AN_THUONG, NgayTiepNhan="20250620080000", NgayHenTra="20250625170000"),
+        ]), motcua, at=at)
+        assert _units(motcua, 1) == (None, None, None)
+        assert _units(motcua, 2) == (AN_THUONG, AN_THUONG, AN_THUONG)  # in force then: a merger moves it later
+    finally:
+        motcua.close()

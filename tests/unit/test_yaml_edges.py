@@ -109,4 +109,6 @@ def test_a_definition_file_not_ending_in_yaml_is_refused_naming_it_not_silently_
     with pytest.raises(InvalidDefinition, match=name):
         read_documents(tmp_path)
     (tmp_path / name).rename(tmp_path / "ho-tich.yaml.bak")  # another suffix is not a YAML file: left alone
+    (tmp_path / "cu.yml").mkdir()  # a folder, and a hidden file (macOS's ._ files): not definitions either
+    (tmp_path / "._ho-tich.yml").write_bytes(b"\x00\x05")
     assert len(load_procedures(tmp_path)) > 0

@@ -43,6 +43,7 @@ from motcua.workflow.engine.model import GENESIS_HASH, Case, JsonValue
 from motcua.workflow.errors import (
     DossierNotImported,
     InvalidDefinition,
+    InvalidInput,
     NoRuleSetInForce,
     Problem,
     RecordRefused,
@@ -108,14 +109,19 @@ class DvcqgImport:
         self.catalogue = catalogue
         self.units = units
 
-    def _units(self, record: DvcqgRecord) -> dict[str, JsonValue]:
-        """The dossier's units, from the record's ``DonViXuLy`` when the deployment has that unit; none otherwise
-        (the dossier then belongs to no unit: the province's reports count it, no unit's does). Read for a dossier
-        without units only: once it has them, they move by motcua's own decisions (a merger's), never back."""
+    def _units(self, record: DvcqgRecord, at: datetime) -> dict[str, JsonValue]:
+        """The dossier's units, from the record's ``DonViXuLy`` when it is a unit of the deployment in force on the
+        day of reception (of the import, when the record gives none), as a desk receiving it then would have; none
+        otherwise (the dossier then belongs to no unit: the province's reports count it, no unit's does). Read for a
+        dossier without units only: once it has them, they move by motcua's own decisions (a merger's), never back."""
         agency = record.agency
         if agency is None or self.units is None or not self.units.holds(agency):
             return {}
-        return {"receiving_unit": agency, "deciding_unit": agency}
+        try:
+            unit = self.units.in_force("DonViXuLy", agency, vietnam_date(record.received_at or at))
+        except InvalidInput:  # a unit that had ended (or not begun) that day
+            return {}
+        return {"receiving_unit": unit, "deciding_unit": unit}
 
     def read(self, raw: object, index: int, at: datetime) -> DvcqgRecord:
         """The validated record, or :class:`RecordRefused` naming every problem found. ``at`` is the instant of the
@@ -143,7 +149,7 @@ class DvcqgImport:
         attributes = _attributes(record, self._procedure(record), at, current.attributes)
         changes = {k: attributes.get(k) for k in _OWNED if current.attributes.get(k) != attributes.get(k)}
         if "deciding_unit" not in current.attributes:
-            changes |= self._units(record)
+            changes |= self._units(record, at)
         state = _state(record, at)
         same_state = all(current.state.get(r) == state[r] for r in ("lifecycle", "records"))
         if not changes and same_state:
@@ -153,7 +159,7 @@ class DvcqgImport:
 
     def _first(self, record: DvcqgRecord, at: datetime) -> Decision:
         rule_set = self.rules.in_force(vietnam_date(record.received_at or at)).key
-        attributes = _attributes(record, self._procedure(record), at, {}) | self._units(record)
+        attributes = _attributes(record, self._procedure(record), at, {}) | self._units(record, at)
         case = Case(
             code=record.code, definition_key=self.definition.key, definition_version=self.definition.version,
             rule_set=rule_set, state={}, attributes={}, version=0, head_hash=GENESIS_HASH, opened_at=at, updated_at=at,

@@ -165,6 +165,15 @@ def _text(limit: int, *, free: bool = False) -> Callable[[object], str | None]:
     return parse
 
 
+def _unit_code(value: object) -> str | None:
+    """``DonViXuLy`` when it may be a unit code (one line of at most 64 characters), else ``None``: the portal may
+    send a name, a number or anything else there, and a record is never refused for it — it then names no unit."""
+    if not isinstance(value, str):
+        return None
+    cleaned = unicodedata.normalize("NFC", value).strip()
+    return cleaned if cleaned and line_problem(cleaned, CODE_MAX) is None else None
+
+
 def _required_code(value: object) -> str:
     cleaned = _text(CODE_MAX)(value)
     if cleaned is None:
@@ -286,7 +295,7 @@ class DvcqgRecord(_Portal):
     ended_at: Instant = Field(default=None, alias="NgayKetThucXuLy")
     channel: Annotated[int | None, PlainValidator(_code_in(1, 3, optional=True))] = Field(
         default=None, alias="KenhThucHien")
-    agency: Name = Field(default=None, alias="DonViXuLy")  # the unit handling it: a unit code of motcua's, or a name
+    agency: Annotated[str | None, PlainValidator(_unit_code)] = Field(default=None, alias="DonViXuLy")
     digitized: Flag = Field(default=False, alias="HoSoCoThanhPhanSoHoa")
     online_payment: Annotated[int | None, PlainValidator(_code_in(0, 2, optional=True))] = Field(
         default=None, alias="DuocThanhToanTrucTuyen")

@@ -969,13 +969,14 @@ def test_a_lone_high_surrogate_across_the_parsers_buffer_is_refused(
     assert rows(app) == (0, 0)
 
 
-def test_a_lone_high_surrogate_is_named_by_its_byte_in_the_file_a_byte_order_mark_counted(tmp_path: Path) -> None:
+def test_a_lone_high_surrogate_is_named_by_its_byte_in_the_file_a_byte_order_mark_counted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # a short path: an error echoes at most 80 characters of it
     text = raw_text([rec(8), rec(9)], {"ChuHoSo": '"Tr\\ud800n"'}).encode()
     at = 3 + text.index(rb"\ud800")
-    path = tmp_path / "bom.json"
+    path = Path("bom.json")
     path.write_bytes(b"\xef\xbb\xbf" + text)
-    url = f"sqlite:///{tmp_path / 'motcua.db'}"
-    result = CliRunner().invoke(cli, ["import", "dvcqg", str(path), "--db", url])
+    result = CliRunner().invoke(cli, ["import", "dvcqg", str(path), "--db", "sqlite:///motcua.db"])
     assert result.exit_code == 2
     (line,) = result.stderr.strip().splitlines()
     assert line == (f"error: {path}: not UTF-8 text: a lone surrogate escaped at byte {at} "

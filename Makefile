@@ -30,8 +30,8 @@ typecheck: $(STAMP)
 	$(BIN)/mypy --strict tests/typing/usage.py
 
 # The suite spends most of its time waiting (PostgreSQL commits and databases made per test, subprocesses, servers),
-# so it runs in TEST_WORKERS processes, more than the cores; the reliability scenarios (timing: leases, kills,
-# restarts) then run alone, one after another, as they were written to.
+# so it runs in TEST_WORKERS processes, more than the cores (0: in this one process). The reliability scenarios
+# (timing: leases, kills, restarts) are left to `make test-long`.
 # Bytecode is cached under .venv even where PYTHONDONTWRITEBYTECODE is set: the suite starts hundreds of `motcua`
 # processes, and each would otherwise compile motcua again (a third of their time).
 TEST_WORKERS ?= 4

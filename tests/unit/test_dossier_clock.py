@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from motcua.adapters.bootstrap import Motcua
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
@@ -12,6 +14,7 @@ from tests.conftest import APPLICANT, LEADER, OFFICER, SPECIALIST, SYSTEM
 
 MARITAL = "1.004873"  # 3 working days
 BIRTH = "1.001193"  # within the day, cut-off 15:00
+CALENDAR_DAYS = "1.011609"  # 15 calendar days
 
 
 def at(clock: ManualClock, *parts: int) -> None:
@@ -74,6 +77,44 @@ def test_pause_over_a_weekend_counts_only_working_time(motcua: Motcua, clock: Ma
     # paused Mon 08:00 → Fri 16:00 = 7 + 3×8 + 7 = 38 working hours; Thu 7/3 08:00 + 38 h = Wed 13/3 16:00
     assert appointment(case) == datetime(2024, 3, 13, 16, 0, tzinfo=VN_TZ)
     assert case.attributes["paid_online"] is True
+
+
+def paused(motcua: Motcua, clock: ManualClock, procedure: str, pause: tuple[int, ...], resume: tuple[int, ...]) -> Case:
+    """A dossier of ``procedure`` received Monday 2024-03-04 08:00, waiting for a supplement from ``pause`` to
+    ``resume`` (month, day, hour of 2024)."""
+    at(clock, 2024, 3, 4, 8, 0)
+    case = motcua.desk.receive(procedure, "direct", Applicant("A"), OFFICER)
+    case = fire(motcua, case, "assign", OFFICER, assignee=SPECIALIST.name)
+    at(clock, 2024, *pause, 0)
+    case = fire(motcua, case, "request_supplement", SPECIALIST, reason="Bổ sung giấy xác nhận")
+    at(clock, 2024, *resume, 0)
+    return fire(motcua, case, "supplement_received", OFFICER)
+
+
+@pytest.mark.parametrize(("pause", "resume", "moved"), [
+    # Fri 16:00 → Mon 08:00 spans three calendar days (two working hours): Tue 19/3 → Fri 22/3, same clock time
+    ((3, 8, 16), (3, 11, 8), datetime(2024, 3, 22, 8, 0, tzinfo=VN_TZ)),
+    # four days would land on Saturday 23/3: the next working day at the same clock time
+    ((3, 8, 16), (3, 12, 8), datetime(2024, 3, 25, 8, 0, tzinfo=VN_TZ)),
+    # back the day it left: no calendar day passed, the appointment stays
+    ((3, 5, 9), (3, 5, 15), datetime(2024, 3, 19, 8, 0, tzinfo=VN_TZ)),
+])
+def test_a_pause_moves_a_calendar_day_deadline_by_the_calendar_days_it_spanned(
+    motcua: Motcua, clock: ManualClock, pause: tuple[int, ...], resume: tuple[int, ...], moved: datetime,
+) -> None:
+    """15 calendar days from Mon 4/3 08:00 is Tue 19/3 08:00; the time with the applicant does not count, in the
+    deadline's own unit (the same pause on a working-day deadline moves it by the working time only)."""
+    case = paused(motcua, clock, CALENDAR_DAYS, pause, resume)
+    assert appointment(case) == moved
+    assert {t.name: t.due_at for t in motcua.store.timers(case.code)}["overdue"] == moved
+    history = case.attributes["appointment_history"]
+    assert isinstance(history, list) and history[0]["appointment"] == "2024-03-19T08:00:00+07:00"  # type: ignore[index]
+
+
+def test_the_same_pause_moves_a_working_day_deadline_by_its_working_time(motcua: Motcua, clock: ManualClock) -> None:
+    # two working hours (Fri 16–17, Mon 07–08): Thu 7/3 08:00 → 10:00
+    case = paused(motcua, clock, MARITAL, (3, 8, 16), (3, 11, 8))
+    assert appointment(case) == datetime(2024, 3, 7, 10, 0, tzinfo=VN_TZ)
 
 
 def test_apology_is_recorded_but_never_moves_the_legal_appointment(motcua: Motcua, clock: ManualClock) -> None:

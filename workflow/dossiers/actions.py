@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from motcua.workflow.dossiers.catalogue import RECEIVED_FORMS, Catalogue, Channel, FormKey, RuleBook, RuleSet
+from motcua.workflow.dossiers.catalogue import (
+    RECEIVED_FORMS,
+    Catalogue,
+    Channel,
+    FormKey,
+    ProcedureVersion,
+    RuleBook,
+    RuleSet,
+)
 from motcua.workflow.dossiers.limits import checked_new_date, register_limits
 from motcua.workflow.dossiers.sla import SlaClock, appointment_entry, attribute_instant
 from motcua.workflow.dossiers.step_clock import register_steps
@@ -18,6 +26,7 @@ from motcua.workflow.engine.clock import text, to_vietnam_time
 from motcua.workflow.engine.model import Effect, JsonValue
 from motcua.workflow.engine.registry import Action, Context, Guard, Outcome, Refusal, Registry
 from motcua.workflow.units.transfer import register_transfer
+from motcua.workflow.worktime.hours import DurationUnit
 
 __all__ = ["DossierServices", "dossier_registry"]
 
@@ -121,12 +130,7 @@ class _DossierActions:
     def start_clock(self, context: Context) -> Outcome:
         """The appointment, counted by the catalogue version the dossier keeps (``catalogue_version``; a dossier
         without one, or whose version the catalogue no longer lists, by the version in force today)."""
-        procedure = self.s.catalogue.get(_str(context, "procedure"))
-        kept = _str(context, "catalogue_version")
-        today = to_vietnam_time(context.now).date()
-        known = {version.key for version in procedure.versions}
-        version = procedure.version(kept) if kept in known else procedure.version_on(today)
-        channel = _CHANNELS.get(_str(context, "channel"), "direct")
+        version, channel = self._counted_by(context)
         appointment = self.s.clock_for(context).appointment(version, channel, context.now)
         rules = self.s.rule_set(context)
         provisional = self.s.clock_for(context).provisional_days(context.now, appointment)
@@ -139,6 +143,15 @@ class _DossierActions:
             timers=self.s.clock_for(context).timers(rules, appointment, context.now),
         )
 
+    def _counted_by(self, context: Context) -> tuple[ProcedureVersion, Channel]:
+        """The catalogue version and channel the dossier's deadline is counted by."""
+        procedure = self.s.catalogue.get(_str(context, "procedure"))
+        kept = _str(context, "catalogue_version")
+        today = to_vietnam_time(context.now).date()
+        known = {version.key for version in procedure.versions}
+        version = procedure.version(kept) if kept in known else procedure.version_on(today)
+        return version, _CHANNELS.get(_str(context, "channel"), "direct")
+
     def pause_clock(self, context: Context) -> Outcome:
         attributes: dict[str, JsonValue] = {"paused_at": text(context.now)}
         if context.state.get("lifecycle") == "supplement_requested":
@@ -150,7 +163,9 @@ class _DossierActions:
         appointment = attribute_instant(context.attributes, "appointment")
         if paused_at is None or appointment is None:
             return Outcome()
-        moved = self.s.clock_for(context).shifted(appointment, paused_at, context.now)
+        version, channel = self._counted_by(context)
+        counted_in = DurationUnit(version.time_for(channel).unit)
+        moved = self.s.clock_for(context).shifted(appointment, paused_at, context.now, counted_in)
         rules = self.s.rule_set(context)
         received = attribute_instant(context.attributes, "received_at") or paused_at  # the span counted: from reception
         provisional = self.s.clock_for(context).provisional_days(received, moved)

@@ -124,8 +124,16 @@ class SlaClock:
         first, last = to_vietnam_time(start).date(), to_vietnam_time(appointment).date()
         return self.calendar.provisional_days(first, last)
 
-    def shifted(self, appointment: datetime, paused_at: datetime, resumed_at: datetime) -> datetime:
-        """The appointment moved by the working time the clock stood still."""
+    def shifted(
+        self, appointment: datetime, paused_at: datetime, resumed_at: datetime, counted_in: DurationUnit,
+    ) -> datetime:
+        """The appointment moved by the time the clock stood still, counted as the deadline is (``counted_in``, the
+        procedure's unit): a deadline in working days or hours by the working time of the pause; one in calendar
+        days by the calendar days it spanned (Vietnam dates: a pause ended the day it began moves nothing), landing
+        as a calendar-day deadline lands — the same clock time, the next working day when on a day off."""
+        if counted_in is DurationUnit.CALENDAR_DAYS:
+            days = (to_vietnam_time(resumed_at).date() - to_vietnam_time(paused_at).date()).days
+            return self.calendar.calendar_days_after(appointment, days) if days > 0 else appointment
         paused = self.calendar.elapsed_working(paused_at, resumed_at)
         return self.calendar.add_working(appointment, paused) if paused else appointment
 

@@ -374,7 +374,7 @@ class WorkingCalendar:
             raise InvalidInput("duration", f"expected a Duration, got {type(duration).__name__}")
         start = self.effective_start(received, cutoff)
         if duration.unit is DurationUnit.CALENDAR_DAYS:
-            return self._calendar_days_due(start, duration.amount)
+            return self.calendar_days_after(start, duration.amount)
         if duration.unit is DurationUnit.WORKING_DAYS and duration.amount == 0:
             return _at(start.toordinal(), clock_us(self.hours_on(start.date()).closing))
         return self.add_working(start, _working_amount(duration, self._hours.day_length))
@@ -419,9 +419,10 @@ class WorkingCalendar:
         days = self._indexed()
         return timedelta(microseconds=self._position(days, last) - self._position(days, first))
 
-    # -- internals ----------------------------------------------------------------------------------
-
-    def _calendar_days_due(self, start: datetime, days: int) -> datetime:
+    def calendar_days_after(self, start: datetime, days: int) -> datetime:
+        """``days`` calendar days after ``start`` at its clock time, as a deadline in calendar days lands: on a day
+        off, the next working day at the same clock time, moved into office hours (the legal clock)."""
+        start = to_vietnam_time(start)
         try:
             landing = start.date() + timedelta(days=days)
         except OverflowError:
@@ -430,6 +431,8 @@ class WorkingCalendar:
             return datetime.combine(landing, start.time(), tzinfo=VN_TZ)
         moved = datetime.combine(self.next_working_day(landing), start.time(), tzinfo=VN_TZ)
         return self.effective_start(moved)
+
+    # -- internals ----------------------------------------------------------------------------------
 
     def _indexed(self) -> list[int]:
         """The index as it is now: read once per count, since another thread indexing an earlier year replaces it

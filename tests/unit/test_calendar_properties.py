@@ -70,6 +70,10 @@ def test_subtract_working_inverts_add_working_on_working_instants(start: datetim
     end = CAL.add_working(start, amount)
     assert CAL.elapsed_working(CAL.subtract_working(end, amount), end) == amount
     assert CAL.subtract_working(end, amount) <= end
+    earliest = CAL.deadline_before(end, amount)
+    assert CAL.elapsed_working(earliest, end) == amount and earliest <= CAL.subtract_working(end, amount)
+    if amount:  # never an opening, whose closing before is the same working instant
+        assert earliest.time() not in {time(7), time(13, 30)}
 
 
 @given(minute_instants, short_amounts)

@@ -136,6 +136,21 @@ def test_apology_is_recorded_but_never_moves_the_legal_appointment(motcua: Motcu
     assert forms.count("apology") == 2
 
 
+def test_an_apology_for_a_17_00_appointment_is_due_by_17_00_the_working_day_before(
+    motcua: Motcua, clock: ManualClock,
+) -> None:
+    """One working day before Thu 7/3 17:00 is Wed 6/3 17:00 — not Thu 07:00, the same instant in working time but
+    the appointment's own date: a letter written on Wednesday evening is late."""
+    at(clock, 2024, 3, 5, 7, 0)  # Tuesday at opening: three working days end on Thursday at 17:00
+    case = motcua.desk.receive(MARITAL, "direct", Applicant("A"), OFFICER)
+    assert appointment(case) == datetime(2024, 3, 7, 17, 0, tzinfo=VN_TZ)
+    assert case.attributes["apology_due"] == "2024-03-06T17:00:00+07:00"
+    case = fire(motcua, case, "assign", OFFICER, assignee=SPECIALIST.name)
+    at(clock, 2024, 3, 6, 18, 30)
+    case = fire(motcua, case, "apologize", LEADER, reason="Cần xác minh", new_date="2024-03-12")
+    assert case.attributes["apologies"][0]["in_time"] is False  # type: ignore[index]
+
+
 def test_clock_stops_at_the_end_of_processing(motcua: Motcua, clock: ManualClock) -> None:
     at(clock, 2024, 3, 4, 8, 0)
     case = motcua.desk.receive(MARITAL, "direct", Applicant("A"), OFFICER)

@@ -70,7 +70,10 @@ class SlaClock:
         return self.calendar.add_working(appointment, span)
 
     def apology_deadline(self, rules: RuleSet, appointment: datetime) -> datetime:
-        return self.working_days_from(appointment, -rules.apology_lead_working_days)
+        """The latest the apology letter is in time: ``apology_lead_working_days`` working days before the
+        appointment, the day before by dates when the appointment is at a closing time (17:00 on the 8th: 17:00 on
+        the 7th, not 07:00 on the 8th)."""
+        return self.calendar.deadline_before(appointment, self.working_day * rules.apology_lead_working_days)
 
     def timers(
         self, rules: RuleSet, appointment: datetime, now: datetime, *, warning_owed: bool = False,

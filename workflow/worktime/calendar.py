@@ -398,17 +398,15 @@ class WorkingCalendar:
         return _at(ordinal, self.hours_on(date.fromordinal(ordinal)).clock_reaching_us(rest))
 
     def subtract_working(self, end: datetime, amount: timedelta) -> datetime:
-        """The latest instant before `end` from which `amount` of working time remains until `end`."""
-        micros = _amount_us(amount)
-        local = to_vietnam_time(end)
-        if micros == 0:
-            return local
-        self._cover(local.year, local.year)
-        while (target := self._position(days := self._indexed(), local) - micros) < 0:
-            self._cover(self._lo - 1 - (-target // self._day_us) // _DAYS_PER_YEAR_FLOOR, self._hi)
-        day_index, rest = divmod(target, self._day_us)
-        ordinal = days[day_index]
-        return _at(ordinal, self.hours_on(date.fromordinal(ordinal)).clock_leaving_us(rest))
+        """The latest instant before `end` from which `amount` of working time remains until `end` (exactly at a
+        closing, the opening after it: a warning two working hours before 09:00 comes at 07:00 that day)."""
+        return self._before(end, amount, latest=True)
+
+    def deadline_before(self, end: datetime, amount: timedelta) -> datetime:
+        """The earliest instant before `end` from which `amount` of working time remains until `end`: a duty due
+        `amount` before `end`, judged by dates as :meth:`add_working` keeps a closing time (one working day before
+        17:00 on the 8th is 17:00 on the 7th, not 07:00 on the 8th, the same working instant)."""
+        return self._before(end, amount, latest=False)
 
     def elapsed_working(self, start: datetime, end: datetime) -> timedelta:
         """Working time between two instants; zero when `end` is not after `start`."""
@@ -433,6 +431,23 @@ class WorkingCalendar:
         return self.effective_start(moved)
 
     # -- internals ----------------------------------------------------------------------------------
+
+    def _before(self, end: datetime, amount: timedelta, *, latest: bool) -> datetime:
+        micros = _amount_us(amount)
+        local = to_vietnam_time(end)
+        if micros == 0:
+            return local
+        self._cover(local.year, local.year)
+        while (target := self._position(days := self._indexed(), local) - micros) < int(not latest):
+            self._cover(self._lo - 1 - (-target // self._day_us) // _DAYS_PER_YEAR_FLOOR, self._hi)
+        day_index, rest = divmod(target, self._day_us)
+        if latest:
+            ordinal = days[day_index]
+            return _at(ordinal, self.hours_on(date.fromordinal(ordinal)).clock_leaving_us(rest))
+        if rest == 0:  # exactly at an opening: the closing of the working day before
+            day_index, rest = day_index - 1, self._day_us
+        ordinal = days[day_index]
+        return _at(ordinal, self.hours_on(date.fromordinal(ordinal)).clock_reaching_us(rest))
 
     def _indexed(self) -> list[int]:
         """The index as it is now: read once per count, since another thread indexing an earlier year replaces it

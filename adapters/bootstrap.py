@@ -328,19 +328,23 @@ _MAX_PORT = 65_535
 
 
 def _smtp(host: str, env: Mapping[str, str], *, lab: bool = False) -> SmtpNotifier:
-    """The e-mail channel; every setting checked now (:class:`InvalidInput` naming it), not at the first notice. A
-    login needs STARTTLS (else the password crosses the network in the clear), but to this machine or in a lab."""
+    """The e-mail channel; every setting checked now (:class:`InvalidInput` naming it), not at the first notice.
+    STARTTLS is on by default and required to another machine: without it the notices (which name officials and
+    carry dossier codes, and forms naming applicants) and any password cross the network in the clear — as a
+    webhook needs ``https://`` (:func:`_private_url`). Off only to this machine (its default there) or in a lab."""
     port = _setting(env, "MOTCUA_SMTP_PORT", "25")
     if not (port.isascii() and port.isdigit() and 0 < int(port) <= _MAX_PORT):
         raise InvalidInput("MOTCUA_SMTP_PORT", f"a TCP port, 1 to {_MAX_PORT} (25, 587…)")
-    starttls = _setting(env, "MOTCUA_SMTP_STARTTLS", "false").lower()
+    local = _loopback(host)
+    starttls = _setting(env, "MOTCUA_SMTP_STARTTLS", "false" if local else "true").lower()
     if starttls not in {"true", "false"}:
         raise InvalidInput("MOTCUA_SMTP_STARTTLS", "true or false")
     username, password = _smtp_login(env)
-    if username and starttls != "true" and not (lab or _loopback(host)):
-        raise InvalidInput("MOTCUA_SMTP_STARTTLS", "true when MOTCUA_SMTP_USER logs in: without STARTTLS the password "
-                                                   "crosses the network in the clear (allowed to this machine only, "
-                                                   "or with MOTCUA_INSECURE_LAB=true in a lab)")
+    if starttls != "true" and not (lab or local):
+        raise InvalidInput("MOTCUA_SMTP_STARTTLS", "true (the default) to another machine: without STARTTLS the "
+                                                   "notices, and any password, cross the network in the clear "
+                                                   "(allowed to this machine only, or with MOTCUA_INSECURE_LAB=true "
+                                                   "in a lab)")
     [sender] = checked_addresses("MOTCUA_SMTP_FROM", [_setting(env, "MOTCUA_SMTP_FROM", "motcua@localhost")])
     recipients = {role: checked_addresses(name, _addresses(env.get(name, "")))
                   for role, name in ((role, f"MOTCUA_NOTIFY_{role.upper()}") for role in _ROLES)}

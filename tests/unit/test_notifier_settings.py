@@ -13,6 +13,7 @@ SMTP = {"MOTCUA_SMTP_HOST": "smtp.tanlap.gov.vn"}
 WEBHOOK = {"MOTCUA_WEBHOOK_SECRET": "khoa-bi-mat-cua-xa"}
 PORTAL = {"MOTCUA_DVCQG_URL": "https://lgsp.example.vn/dvcqg", "MOTCUA_DVCQG_TOKEN": "tok-123"}
 PASSWORD = "mat-khau-bi-mat"
+LOGIN = {"MOTCUA_SMTP_USER": "motcua", "MOTCUA_SMTP_PASSWORD": PASSWORD}
 
 
 @pytest.mark.parametrize(("settings", "variable"), [
@@ -54,7 +55,7 @@ def test_a_setting_that_cannot_work_stops_the_command_naming_it(settings: dict[s
     {**SMTP, "MOTCUA_SMTP_PORT": "587", "MOTCUA_SMTP_STARTTLS": "TRUE", "MOTCUA_SMTP_USER": "motcua",
      "MOTCUA_SMTP_PASSWORD": PASSWORD, "MOTCUA_SMTP_FROM": "Bộ phận Một cửa <motcua@tanlap.gov.vn>",
      "MOTCUA_NOTIFY_OFFICER": "lan@tanlap.gov.vn, Phạm Văn Hùng <hung@tanlap.gov.vn>"},
-    {**SMTP, "MOTCUA_SMTP_STARTTLS": "false"},
+    {**SMTP, **LOGIN},  # STARTTLS is the default to another machine
     {**WEBHOOK, "MOTCUA_WEBHOOK_URL": "http://127.0.0.1:8080/motcua-events"},
     {**PORTAL, "MOTCUA_DVCQG_TIMEOUT": "2.5"},
 ])
@@ -66,11 +67,13 @@ def test_settings_that_work_are_accepted(settings: dict[str, str]) -> None:
 @pytest.mark.parametrize("blank", ["", "  "])
 def test_a_blank_setting_is_its_default(blank: str) -> None:
     """A variable set to nothing (``MOTCUA_SMTP_STARTTLS=`` in an env file or a compose service) is unset, as every
-    other motcua setting reads it: no STARTTLS, port 25, the default sender, the portal's 10 s."""
-    notifier = notifier_from_settings({**SMTP, "MOTCUA_SMTP_STARTTLS": blank, "MOTCUA_SMTP_PORT": blank,
-                                       "MOTCUA_SMTP_FROM": blank})
-    smtp = next(channel for channel in getattr(notifier, "notifiers", ()) if hasattr(channel, "starttls"))
-    assert (smtp.starttls, smtp.port) == (False, 25)
+    other motcua setting reads it: STARTTLS to another machine (none to this one), port 25, the default sender, the
+    portal's 10 s."""
+    for host, starttls in (("smtp.tanlap.gov.vn", True), ("127.0.0.1", False), ("localhost", False)):
+        notifier = notifier_from_settings({"MOTCUA_SMTP_HOST": host, "MOTCUA_SMTP_STARTTLS": blank,
+                                           "MOTCUA_SMTP_PORT": blank, "MOTCUA_SMTP_FROM": blank})
+        smtp = next(channel for channel in getattr(notifier, "notifiers", ()) if hasattr(channel, "starttls"))
+        assert (smtp.starttls, smtp.port) == (starttls, 25), host
     settings = portal_settings({**PORTAL, "MOTCUA_DVCQG_TIMEOUT": blank})
     assert settings is not None and settings.timeout == 10
 
@@ -82,13 +85,10 @@ def test_the_portal_token_is_not_in_the_settings_repr() -> None:
     assert "tok-123" not in repr(settings)
 
 
-LOGIN = {"MOTCUA_SMTP_USER": "motcua", "MOTCUA_SMTP_PASSWORD": PASSWORD}
-
-
 @pytest.mark.parametrize(("settings", "variable"), [
     ({**WEBHOOK, "MOTCUA_WEBHOOK_URL": "http://one-stop.example.vn/motcua-events"}, "MOTCUA_WEBHOOK_URL"),
     ({**WEBHOOK, "MOTCUA_WEBHOOK_URL": "http://10.0.0.7:8080/motcua-events"}, "MOTCUA_WEBHOOK_URL"),
-    ({**SMTP, **LOGIN}, "MOTCUA_SMTP_STARTTLS"),
+    ({**SMTP, "MOTCUA_SMTP_STARTTLS": "false"}, "MOTCUA_SMTP_STARTTLS"),  # the notices name people
     ({**SMTP, **LOGIN, "MOTCUA_SMTP_STARTTLS": "false"}, "MOTCUA_SMTP_STARTTLS"),
     ({"MOTCUA_WEBHOOK_URL": "https://one-stop.example.vn/hook", "MOTCUA_WEBHOOK_SECRET": "x"}, "MOTCUA_WEBHOOK_SECRET"),
     ({"MOTCUA_WEBHOOK_URL": "https://one-stop.example.vn/hook", "MOTCUA_WEBHOOK_SECRET": "a" * 15},
@@ -96,7 +96,7 @@ LOGIN = {"MOTCUA_SMTP_USER": "motcua", "MOTCUA_SMTP_PASSWORD": PASSWORD}
     ({**WEBHOOK, "MOTCUA_WEBHOOK_URL": "https://one-stop.example.vn/hook", "MOTCUA_INSECURE_LAB": "yes"},
      "MOTCUA_INSECURE_LAB"),
     ({**PORTAL, "MOTCUA_DVCQG_URL": "http://lgsp.example.vn/dvcqg"}, "MOTCUA_DVCQG_URL"),  # the token, in the clear
-], ids=["http-webhook", "http-webhook-address", "login-without-tls", "login-tls-false", "one-character-secret",
+], ids=["http-webhook", "http-webhook-address", "smtp-without-tls", "login-tls-false", "one-character-secret",
         "short-secret", "lab-not-a-boolean", "http-portal"])
 def test_a_weak_setting_stops_the_command_naming_it(settings: dict[str, str], variable: str) -> None:
     """What would send a password, a signed notice's personal data or a guessable key in the clear over a network."""
@@ -114,13 +114,15 @@ def test_a_weak_setting_stops_the_command_naming_it(settings: dict[str, str], va
     {**WEBHOOK, "MOTCUA_WEBHOOK_URL": "http://localhost.:8080/motcua-events"},  # the name, fully qualified
     {"MOTCUA_SMTP_HOST": "127.0.0.1", **LOGIN},  # a relay on this machine
     {**WEBHOOK, "MOTCUA_WEBHOOK_URL": "http://one-stop.lab/hook", "MOTCUA_INSECURE_LAB": "true"},
-    {**SMTP, **LOGIN, "MOTCUA_INSECURE_LAB": "TRUE"},
+    {**SMTP, **LOGIN, "MOTCUA_SMTP_STARTTLS": "false", "MOTCUA_INSECURE_LAB": "TRUE"},
+    {"MOTCUA_SMTP_HOST": "localhost", "MOTCUA_SMTP_STARTTLS": "false"},
     {"MOTCUA_WEBHOOK_URL": "https://one-stop.example.vn/hook", "MOTCUA_WEBHOOK_SECRET": "x",
      "MOTCUA_INSECURE_LAB": "true"},
     {**PORTAL, "MOTCUA_DVCQG_URL": "http://127.0.0.1:8080/dvcqg"},  # a gateway on this machine
     {**PORTAL, "MOTCUA_DVCQG_URL": "http://lgsp.lab/dvcqg", "MOTCUA_INSECURE_LAB": "true"},
 ], ids=["localhost", "ipv6-loopback", "ipv4-mapped-loopback", "localhost-dot",
-        "smtp-loopback", "lab-http", "lab-login", "lab-secret", "portal-loopback", "lab-portal"])
+        "smtp-loopback", "lab-http", "lab-login", "smtp-loopback-plain", "lab-secret", "portal-loopback",
+        "lab-portal"])
 def test_a_weak_setting_is_taken_on_this_machine_or_in_a_lab(settings: dict[str, str]) -> None:
     notifier_from_settings(settings)
 

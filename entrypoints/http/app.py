@@ -9,7 +9,9 @@ through a :class:`~motcua.workflow.access.cases.ScopedCases`, where a dossier ou
 never issued; registering one outside it is 403 ``outside-scope``, before a dossier number is drawn. A unit a
 request names (``?unit=``, the body's ``unit`` and ``deciding_unit``) has a unit code's shape and length (``?unit=``:
 or is the server's home code as configured), or the request is 422 before anything reads it; so is a query
-parameter the route does not take, one sent twice or empty.
+parameter the route does not take, one sent twice or empty, or one that is not UTF-8 text. The query's names and values
+and the path are read as NFC, as everything is stored (a filter typed decomposed finds what the composed one finds;
+a bound counts the NFC text); headers, the X-API-Key above all, are taken byte for byte.
 
 Every answer carries browser-facing headers (``Cache-Control: no-store``, a strict Content-Security-Policy, no
 framing, no sniffing, no referrer; HSTS over TLS), and ``/docs`` loads nothing from outside motcua

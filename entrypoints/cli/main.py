@@ -16,6 +16,7 @@ from motcua.definitions.workflows import WORKFLOWS_DIR, load_definition
 from motcua.definitions.yamlsafe import yaml_files
 from motcua.entrypoints.cli.audit_cmd import register as register_audit
 from motcua.entrypoints.cli.calendar_cmd import calendar_app
+from motcua.entrypoints.cli.composed import ComposedGroup
 from motcua.entrypoints.cli.feedback_cmd import register as register_feedback
 from motcua.entrypoints.cli.http_cmd import register_http
 from motcua.entrypoints.cli.import_cmd import register as register_import
@@ -39,8 +40,9 @@ from motcua.workflow.errors import InvalidInput, MotcuaError, UnknownDefinition
 
 __all__ = ["app", "main"]
 
+# ComposedGroup: every text given to a command is read as NFC before its checks and the command see it (composed.py)
 app = typer.Typer(help="motcua — workflow engine for commune one-stop shops (Bộ phận Một cửa).",
-                  no_args_is_help=True, add_completion=False)
+                  no_args_is_help=True, add_completion=False, cls=ComposedGroup)
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(units_app, name="units")
 register_procedures(app)

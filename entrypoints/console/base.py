@@ -41,6 +41,7 @@ from motcua.adapters.keys import RecordSweep
 from motcua.adapters.users import CONSOLE_ROLES, SignInPolicy, UserStore, session_key
 from motcua.entrypoints.console.first_run import FirstRun
 from motcua.entrypoints.console.throttle import AddressThrottle
+from motcua.entrypoints.http.composed import unreadable_query
 from motcua.workflow.access.cases import ScopedCases
 from motcua.workflow.access.scope import Scope
 from motcua.workflow.engine.clock import Clock, SystemClock, to_vietnam_time
@@ -156,6 +157,7 @@ NOT_FOUND_MESSAGE: Final = "Không tìm thấy trang hoặc hồ sơ này."
 FORBIDDEN_MESSAGE: Final = "Tài khoản của bạn không có quyền xem trang này."
 CSRF_MESSAGE: Final = "Biểu mẫu đã hết hạn hoặc không hợp lệ. Hãy tải lại trang rồi thử lại."
 CONTROL_MESSAGE: Final = "Địa chỉ có ký tự điều khiển không hợp lệ."
+UNREADABLE_MESSAGE: Final = "Địa chỉ có ký tự không đọc được (không phải văn bản UTF-8)."
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 FAILED_MESSAGE: Final = "Hệ thống gặp lỗi; lỗi đã được ghi lại. Hãy thử lại sau."
 _TITLES: Final = {400: "Yêu cầu không hợp lệ", 403: "Không có quyền", 404: "Không tìm thấy",
@@ -315,7 +317,9 @@ Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 class ConsoleRoute(APIRoute):
     """A console route: its answer carries :data:`HEADERS`; a refusal or a failure becomes an error page (a typed
-    error in words, a 404 identical for a code outside the scope and one never issued, a 500 without a trace)."""
+    error in words, a 404 identical for a code outside the scope and one never issued, a 500 without a trace). An
+    address holding a control character, or a query that is not UTF-8 text (its path and query reach the route in NFC:
+    :mod:`motcua.entrypoints.http.composed`), is a 400 page before the route runs."""
 
     console: Console  # set by router()
 
@@ -327,6 +331,8 @@ class ConsoleRoute(APIRoute):
             try:
                 if _has_control(request):  # a NUL reaches no database: PostgreSQL refuses it (a misleading 409)
                     raise PageError(400, CONTROL_MESSAGE)
+                if unreadable_query(request.scope):  # bytes that are no text: a filter of them would match nothing
+                    raise PageError(400, UNREADABLE_MESSAGE)
                 response = await handler(request)
             except Exception as error:  # every failure of a page is answered by a page (its user read on the pool)
                 response = await run_in_threadpool(_answer, console, request, error)

@@ -9,6 +9,10 @@
   shown) filtered by the workflow's declared states (``state``, ``deadline``) and the index's search keys
   (``procedure``, ``officer``, ``unit``, ``applicant`` = an identity number), of the open, ended or all dossiers
   (``scope``). ``q`` finds by code (a dossier the user may see opens at once), else by identity number.
+
+The filters and ``q`` are read as NFC, as every address of the application is (:mod:`motcua.entrypoints.http.composed`):
+a name typed decomposed (a Mac, Unikey's "tổ hợp" mode) finds what the composed one finds, and a bound counts the
+composed text; an address whose query is not UTF-8 text is a 400 page (:class:`~.base.ConsoleRoute`).
 """
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations.

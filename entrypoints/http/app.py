@@ -9,7 +9,9 @@ through a :class:`~motcua.workflow.access.cases.ScopedCases`, where a dossier ou
 never issued; registering one outside it is 403 ``outside-scope``, before a dossier number is drawn. A unit a
 request names (``?unit=``, the body's ``unit`` and ``deciding_unit``) has a unit code's shape and length (``?unit=``:
 or is the server's home code as configured), or the request is 422 before anything reads it; so is a query
-parameter the route does not take, one sent twice or empty.
+parameter the route does not take, one sent twice or empty, or one that is not UTF-8 text. The query's names and values
+and the path are read as NFC, as everything is stored (a filter typed decomposed finds what the composed one finds;
+a bound counts the NFC text); headers, the X-API-Key above all, are taken byte for byte.
 
 Every answer carries browser-facing headers (``Cache-Control: no-store``, a strict Content-Security-Policy, no
 framing, no sniffing, no referrer; HSTS over TLS), and ``/docs`` loads nothing from outside motcua
@@ -42,6 +44,7 @@ from motcua.definitions.units import UNIT_CODE_MAX_LENGTH, unit_code_pattern
 from motcua.entrypoints.console.app import console_of
 from motcua.entrypoints.http import limits
 from motcua.entrypoints.http import problems as p
+from motcua.entrypoints.http.composed import ComposedAddress, unreadable_query
 from motcua.entrypoints.http.head import HeadAsGet, allowed
 from motcua.entrypoints.http.idempotency import Idempotency, Reservation, fingerprint
 from motcua.entrypoints.http.metrics import StoreGauges
@@ -204,6 +207,7 @@ def create_app(motcua: Motcua, store: HttpStore, *, registry: CollectorRegistry 
                   # X-API-Key again in the clear
                   redirect_slashes=False)
     _handlers(app)
+    app.add_middleware(ComposedAddress)  # innermost: the router and every route read the query and path in NFC
     limits.install(app, max_body)  # inside secure(): a 413 carries its headers too
     _dossier_routes(app, context)
     _feedback_routes(app, context)
@@ -236,21 +240,27 @@ def _authenticated(keys: VerifiedKeys) -> Callable[..., Awaitable[ApiKey]]:
 
 def _strict_query(request: Request) -> None:
     """Refuse, 422 naming each, a query parameter the route does not take (a typo would filter nothing), one sent
-    more than once (which one counts?) and one sent empty (a filter matching nothing would answer an empty page):
-    every route with a key, checked once the key is known, before the route's own parameters."""
+    more than once (which one counts?), one sent empty (a filter matching nothing would answer an empty page) and one
+    that is not UTF-8 text (:mod:`.composed`: it could only be a filter matching nothing): every route with a key,
+    checked once the key is known, before the route's own parameters (which read the query in NFC)."""
     if not request.scope.get("query_string"):
         return
     route = request.scope.get("route")
     taken = {field.alias for field in route.dependant.query_params} if isinstance(route, APIRoute) else set()
     counted = Counter(name for name, _ in request.query_params.multi_items())
     empty = {name for name, value in request.query_params.multi_items() if not value}
-    errors = [{"type": "query_parameter", "loc": ("query", name), "msg": _query_problem(name, times, taken, empty)}
-              for name, times in counted.items() if name not in taken or times > 1 or name in empty]
+    unreadable = set(unreadable_query(request.scope))
+    errors = [{"type": "query_parameter", "loc": ("query", name),
+               "msg": _query_problem(name, times, taken, empty, unreadable)}
+              for name, times in counted.items()
+              if name not in taken or times > 1 or name in empty or name in unreadable]
     if errors:
         raise RequestValidationError(errors)
 
 
-def _query_problem(name: str, times: int, taken: set[str], empty: set[str]) -> str:
+def _query_problem(name: str, times: int, taken: set[str], empty: set[str], unreadable: set[str]) -> str:
+    if name in unreadable:
+        return "not UTF-8 text: send the text's UTF-8 bytes, percent-encoded"
     if name not in taken:
         return f"unknown parameter: this route takes {', '.join(sorted(taken))}" if taken else \
             "unknown parameter: this route takes no query parameter"

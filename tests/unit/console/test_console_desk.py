@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import pytest
 
 from motcua.entrypoints.console import desk
+from motcua.entrypoints.console.base import UNREADABLE_MESSAGE
 from tests.unit.console.console_a import AN_THUONG, APPLICANT, CAM_THUONG, PROVINCE, Site, site
 
 
@@ -119,6 +121,42 @@ def test_search_by_identity_number_lists_the_applicants_dossiers(office: Site) -
 def test_an_over_long_query_is_refused_as_a_page(office: Site) -> None:
     answer = office.browser("lan7", ["officer"], units=[AN_THUONG]).get("/console/dossiers", params={"q": "x" * 500})
     assert answer.status_code == 400 and answer.headers["content-type"].startswith("text/html")
+
+
+def test_a_filter_typed_decomposed_finds_what_the_composed_one_finds(office: Site) -> None:
+    """The list's filters read as NFC (motcua.entrypoints.http.composed): "Phạm Văn Hùng" typed on a Mac or with
+    Unikey's "tổ hợp" mode ("a" then U+0323) is the name the dossier holds, whether the form sends "+" or "%20"."""
+    browser = office.browser("lan-nfd", ["officer"], units=[AN_THUONG])
+    decomposed = unicodedata.normalize("NFD", "Phạm Văn Hùng")
+    assert decomposed != "Phạm Văn Hùng"
+    composed = _codes(browser.get("/console/dossiers", params={"officer": "Phạm Văn Hùng"}).text)
+    assert composed == {office.codes["an_assigned"]}
+    assert _codes(browser.get("/console/dossiers", params={"officer": decomposed}).text) == composed
+    assert _codes(browser.get("/console/dossiers?officer=Pha%CC%A3m+Va%CC%86n+Hu%CC%80ng").text) == composed
+    page = browser.get("/console/dossiers", params={"officer": decomposed})
+    assert "người xử lý Phạm Văn Hùng" in page.text  # the filter said back as the composed name
+
+
+def test_a_filter_is_bounded_by_its_composed_length(office: Site) -> None:
+    browser = office.browser("lan-bound", ["officer"], units=[AN_THUONG])
+    limit = 2 * 64  # the list's officer filter: desk._QUERY_MAX * 2
+    fits = browser.get("/console/dossiers", params={"officer": unicodedata.normalize("NFD", "ạ" * limit)})
+    assert fits.status_code == 200 and _codes(fits.text) == set()
+    over = browser.get("/console/dossiers", params={"officer": "ạ" * (limit + 1)})
+    assert over.status_code == 400
+
+
+@pytest.mark.parametrize("query", ["officer=%FF", "officer=Ph%E1%BA", "q=%C0%AF"])
+def test_a_query_that_is_not_utf8_is_a_page_saying_so(office: Site, query: str) -> None:
+    answer = office.browser(f"lan-{query[:3]}{len(query)}", ["officer"], units=[AN_THUONG]).get(
+        f"/console/dossiers?{query}")
+    assert answer.status_code == 400 and answer.headers["content-type"].startswith("text/html")
+    assert UNREADABLE_MESSAGE in answer.text
+
+
+def test_a_path_that_is_not_utf8_is_the_not_found_page(office: Site) -> None:
+    answer = office.browser("lan-path", ["officer"], units=[AN_THUONG]).get("/console/dossiers/%FF")
+    assert answer.status_code == 404 and answer.headers["content-type"].startswith("text/html")
 
 
 ROLES = ("officer", "specialist", "leader", "inspector", "owner", "operator", "auditor")

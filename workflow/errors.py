@@ -198,6 +198,18 @@ class CaseNotFound(MotcuaError, LookupError):
         super().__init__(f"no dossier or task with code {code!r}")
 
 
+class ImportedDossier(MotcuaError):
+    """A person asked to move a dossier imported from the DVCQG portal. Its record is the portal's: the system that
+    received it handles it, and only a later import of its record moves it here (a merger's transfer too, motcua's
+    own decision). Acting on it here would post the portal's own dossier back to it, and be undone by the next
+    import."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(f"dossier {code!r} was imported from the DVCQG portal: it is handled in the system that "
+                         "received it, and moves here only by a later import of its record")
+
+
 class CaseAlreadyExists(MotcuaError):
     def __init__(self, code: str) -> None:
         self.code = code

@@ -36,10 +36,11 @@ from motcua.adapters.render.timeline import Timeline, build_timeline
 from motcua.entrypoints.console.base import Console, ConsoleUser, PageError, router, verify_csrf
 from motcua.entrypoints.console.dossier_views import DEADLINE_TONES, definition_of, shown_of, text_of, when_of
 from motcua.entrypoints.console.forms import DATA_PREFIX, FormField, form_fields, has_form, read_data
-from motcua.entrypoints.console.refusals import REFUSED, refusal_text
+from motcua.entrypoints.console.refusals import IMPORTED_WORDS, REFUSED, refusal_text
 from motcua.workflow.auditing.control_sheet import control_sheet
 from motcua.workflow.auditing.replay import compare, replay
 from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW
+from motcua.workflow.dvcqg.imports import imported
 from motcua.workflow.engine.audit import AuditEntry, check_chain
 from motcua.workflow.engine.bounds import CASE_CODE_MAX, CODE_MAX
 from motcua.workflow.engine.clock import VN_TZ
@@ -218,7 +219,8 @@ def _page(console: Console, request: Request, user: ConsoleUser, case: Case, *, 
         applicant=[(label, shown_of(definition, case.attributes, name)) for name, label in _APPLICANT
                    if text_of(case.attributes, name)],
         facts=_facts(console, case), notice=notice,
-        actions=with_people(console, case, offered(definition, case.state, user.roles)), error=error, stale=stale,
+        actions=[] if imported(case) else with_people(console, case, offered(definition, case.state, user.roles)),
+        imported=imported(case), imported_words=IMPORTED_WORDS, error=error, stale=stale,
         chain=_chain(case, entries), is_dossier=case.definition_key == DOSSIER_WORKFLOW,
     )
 

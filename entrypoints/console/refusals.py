@@ -30,6 +30,7 @@ from motcua.workflow.engine.definition import DataField, DataType, WorkflowDefin
 from motcua.workflow.engine.labels import role_label, trigger_label
 from motcua.workflow.errors import (
     GuardRejected,
+    ImportedDossier,
     InvalidInput,
     MalformedData,
     MotcuaError,
@@ -41,8 +42,8 @@ from motcua.workflow.errors import (
 )
 from motcua.workflow.reports.periods import MAX_CUTOFF_DAY
 
-__all__ = ["NOT_AN_ANCHOR", "OTHERWISE", "REFUSED", "FormProblems", "field_words", "input_text", "problem_words",
-           "refusal_text"]
+__all__ = ["IMPORTED_WORDS", "NOT_AN_ANCHOR", "OTHERWISE", "REFUSED", "FormProblems", "field_words", "input_text",
+           "problem_words", "refusal_text"]
 
 Fields = Mapping[str, DataField]
 
@@ -176,6 +177,15 @@ def _unknown_procedure(label: str, *_: object) -> str:
 
 
 Words = Callable[[str, Fields, WorkflowDefinition, Any], str]  # each error's own type, paired below
+IMPORTED_WORDS: Final = ("Hồ sơ được đồng bộ từ Cổng Dịch vụ công quốc gia: hồ sơ do hệ thống đã tiếp nhận giải quyết, "
+                         "ở đây chỉ lưu bản sao và chỉ cập nhật khi đồng bộ lại.")
+"""Why an imported dossier offers no action, and why one was refused."""
+
+
+def _imported(label: str, *_: object) -> str:
+    return f"Không thực hiện «{label}» ở đây. {IMPORTED_WORDS}"
+
+
 _REFUSALS: Final[tuple[tuple[type[MotcuaError], Words], ...]] = (
     (RuleRefused, _rule),  # before TransitionNotAllowed: a legal rule is a guard that names its text
     (MalformedData, _malformed),
@@ -184,6 +194,7 @@ _REFUSALS: Final[tuple[tuple[type[MotcuaError], Words], ...]] = (
     (InvalidInput, _invalid),
     (OutsideScope, _outside),
     (UnknownProcedure, _unknown_procedure),
+    (ImportedDossier, _imported),
 )
 
 REFUSED: Final = tuple(kind for kind, _ in _REFUSALS)

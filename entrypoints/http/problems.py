@@ -80,6 +80,7 @@ UNIT_NOT_FOUND = Spec(404, "unit-not-found", "No such unit")
 MALFORMED = Spec(422, "malformed-data", "Malformed trigger data")
 STALE = Spec(412, "version-mismatch", "The dossier changed since that version")
 EXISTS = Spec(409, "case-already-exists", "Dossier code already used")
+IMPORTED = Spec(409, "imported-dossier", "Dossier handled in the system that received it (imported from DVCQG)")
 PROCEDURE = Spec(422, "unknown-procedure", "Unknown procedure")
 INPUT = Spec(422, "invalid-input", "Invalid input")
 RULES = Spec(422, "no-rule-set-in-force", "No rule set in force")
@@ -116,7 +117,7 @@ def _spec_of(error: errors.MotcuaError) -> Spec:
         (errors.TransitionNotAllowed, NOT_ALLOWED), (errors.RoleNotAllowed, ROLE), (errors.MalformedData, MALFORMED),
         (errors.ConcurrencyConflict, STALE), (errors.CaseAlreadyExists, EXISTS), (errors.UnknownProcedure, PROCEDURE),
         (errors.InvalidInput, INPUT), (errors.NoRuleSetInForce, RULES), (errors.StorageUnavailable, UNAVAILABLE),
-        (errors.OutsideScope, OUTSIDE),
+        (errors.OutsideScope, OUTSIDE), (errors.ImportedDossier, IMPORTED),
     )
     return next((spec for kind, spec in specs if isinstance(error, kind)), INTERNAL)
 
@@ -210,7 +211,8 @@ _DESCRIPTIONS: Final = {
     400: "Malformed header, or a body that is not JSON in UTF-8", 401: "Missing or unknown API key",
     403: "The key's roles or scope may not do this",
     404: "No such dossier (or none in the key's scope)",
-    409: "Not allowed in this state, or the same Idempotency-Key is in flight",
+    409: "Not allowed in this state, a dossier imported from DVCQG (handled where it was received), or the same "
+         "Idempotency-Key is in flight",
     412: "If-Match names a version that is no longer current", 413: "The body is larger than the server's limit",
     415: "The body is not sent as application/json",
     422: "Invalid body, query, trigger or data",

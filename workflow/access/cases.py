@@ -18,12 +18,13 @@ from dataclasses import dataclass, replace
 from motcua.workflow.access.scope import Scope
 from motcua.workflow.dossiers.catalogue import Channel
 from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW, Applicant, Desk
+from motcua.workflow.dvcqg.imports import imported
 from motcua.workflow.engine.audit import AuditEntry
 from motcua.workflow.engine.model import Actor, Case
 from motcua.workflow.engine.ports import CaseQueries
 from motcua.workflow.engine.queries import CaseFilter, Page
 from motcua.workflow.engine.service import CaseService
-from motcua.workflow.errors import CaseNotFound, InvalidInput, NotFound
+from motcua.workflow.errors import CaseNotFound, ImportedDossier, InvalidInput, NotFound
 from motcua.workflow.feedback.intake import Feedback, new_feedback_code, open_feedback
 from motcua.workflow.units.directory import Reception
 
@@ -55,9 +56,15 @@ class ScopedCases:
         """Fire ``trigger`` on a case in scope (and of ``workflow``, when given; the engine checks the actor's roles,
         as for anyone). The scope is checked on the case the engine reads for the decision, in its unit of work:
         the case moved is the one checked, and a case outside the scope is :class:`CaseNotFound` before its version
-        is compared (a 404, never a 409 that would tell it exists)."""
+        is compared (a 404, never a 409 that would tell it exists). A dossier imported from the DVCQG portal is
+        :class:`ImportedDossier`: read-only to people (:func:`~motcua.workflow.dvcqg.imports.imported`)."""
         return self.service.fire(code, trigger, actor, data, expected_version=expected_version,
-                                 admit=lambda case: self._admit(case, workflow))
+                                 admit=lambda case: self._movable(case, workflow))
+
+    def _movable(self, case: Case, workflow: str | None) -> None:
+        self._admit(case, workflow)
+        if imported(case):
+            raise ImportedDossier(case.code)
 
     def _admit(self, case: Case, workflow: str | None) -> None:
         if workflow is not None and case.definition_key != workflow:

@@ -60,6 +60,7 @@ __all__ = [
     "SOURCE",
     "DvcqgImport",
     "check_dossier_workflow",
+    "imported",
 ]
 
 IMPORT_TRIGGER: Final = "import"
@@ -76,6 +77,12 @@ _NEEDED_STATES: Final = {"deadline": ("on_time", "overdue"), "records": ("paper"
 
 
 # -- decisions ---------------------------------------------------------------------------------
+
+
+def imported(case: Case) -> bool:
+    """Whether ``case`` is a dossier imported from the portal (its import's decision marks it): read-only to people
+    (:class:`~motcua.workflow.errors.ImportedDossier`)."""
+    return case.attributes.get("imported") is True
 
 
 def check_dossier_workflow(definition: WorkflowDefinition) -> None:

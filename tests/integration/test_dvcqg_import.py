@@ -255,6 +255,24 @@ def test_a_second_supplement_request_seen_at_once_closes_the_first_pause(app: Mo
     assert app.store.load(code(2)).state["deadline"] == "overdue"  # what the dossier itself says
 
 
+def test_a_corrected_end_date_in_a_later_sync_is_the_dossiers_end(app: Motcua, tmp_path: Path) -> None:
+    """Section 5: E is the record's ``NgayKetThucXuLy`` when ``TrangThaiHoSo`` is 7–10, none otherwise — the latest
+    record's, not the first seen: the portal corrected a return logged a day early (4/3, early; really 6/3, late
+    against 5/3), then reopened the dossier. The engine's own dossiers keep their first end."""
+    march = (date(2024, 3, 1), date(2024, 3, 31))
+    syncs = [rec(1, TrangThaiHoSo="10", NgayKetThucXuLy="20240304100000", NgayTra="20240304100000"),
+             rec(1, TrangThaiHoSo="10", NgayKetThucXuLy="20240306100000", NgayTra="20240306100000"),
+             rec(1, TrangThaiHoSo="4")]
+    expected = [(datetime(2024, 3, 4, 10, tzinfo=VN_TZ), "resolved_early"),
+                (datetime(2024, 3, 6, 10, tzinfo=VN_TZ), "resolved_late"), (None, "pending_overdue")]
+    for day, (record, (ended, column)) in enumerate(zip(syncs, expected, strict=True)):
+        import_file(write(tmp_path / "dvcqg.json", [record]), app, at=IMPORT_AT + timedelta(days=day))
+        assert folded(app)[code(1)].ended_at == ended
+        app.reports.catch_up()
+        counts = app.reports.bieu06(*march).total.counts()
+        assert counts[column] == 1 and counts == bieu06(folded(app).values(), *march).total.counts(), day
+
+
 def test_a_field_named_two_ways_is_named_alike_on_every_path(app: Motcua, tmp_path: Path) -> None:
     """Two dossiers of one field code, the portal's name of it changed between them: the report prints the name of
     the dossier folded last, on the SQL projection as in the reference."""

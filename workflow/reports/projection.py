@@ -144,7 +144,7 @@ def fold(
 
 def _apply(facts: DossierFacts, entry: AuditEntry, status: int, eligible_of: EligibleOf | None) -> DossierFacts:
     changes: dict[str, object] = {"status": status, "position": entry.position or facts.position}
-    changes.update(_clock_changes(facts, entry.changes, entry.occurred_at))
+    changes.update(_clock_changes(facts, entry.changes, entry.occurred_at, imported=entry.trigger == "import"))
     if "received_at" in changes and eligible_of is not None:
         received = changes["received_at"]
         changes["full_online_eligible"] = isinstance(received, datetime) and eligible_of(
@@ -157,7 +157,12 @@ def _apply(facts: DossierFacts, entry: AuditEntry, status: int, eligible_of: Eli
     return replace(facts, **changes)  # type: ignore[arg-type]  # the keys are DossierFacts fields
 
 
-def _clock_changes(facts: DossierFacts, changed: Mapping[str, JsonValue], at: datetime) -> dict[str, object]:
+def _clock_changes(
+    facts: DossierFacts, changed: Mapping[str, JsonValue], at: datetime, *, imported: bool,
+) -> dict[str, object]:
+    """R, A, the pauses and E as ``changed`` moves them. E is the first end of the engine's own dossier; of an imported
+    one, what its latest record says (section 5: ``NgayKetThucXuLy`` when ``TrangThaiHoSo`` is 7–10, none otherwise),
+    so a corrected end date in a later sync replaces the first."""
     out: dict[str, object] = {}
     if "received_at" in changed:
         out["received_at"] = _instant(changed["received_at"])
@@ -170,7 +175,7 @@ def _clock_changes(facts: DossierFacts, changed: Mapping[str, JsonValue], at: da
         elif facts.pauses and facts.pauses[-1].end is None:
             start = facts.pauses[-1].start
             out["pauses"] = (*facts.pauses[:-1], Pause(start, _resumed(changed.get("resumed_at"), start, at)))
-    if "ended_at" in changed and facts.ended_at is None:
+    if "ended_at" in changed and (facts.ended_at is None or imported):
         out["ended_at"] = _instant(changed["ended_at"])
     return out
 

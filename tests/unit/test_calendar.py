@@ -285,12 +285,16 @@ def test_subtract_working() -> None:
     assert CAL.subtract_working(appointment, timedelta(hours=8)) == vn(2024, 5, 3, 16, 10)
     # One working day before Wed 17:00 is Wed 07:00 (the latest instant with a full day left).
     assert CAL.subtract_working(vn(2024, 6, 5, 17), timedelta(hours=8)) == vn(2024, 6, 5, 7)
-    # A duty due a working day before Wed 17:00 is due Tue 17:00: the earliest instant, the day before by dates.
+    # A duty due a working day before Wed 17:00 is due Tue 17:00 (the earliest instant): the day before by dates.
     assert CAL.deadline_before(vn(2024, 6, 5, 17), timedelta(hours=8)) == vn(2024, 6, 4, 17)
-    assert CAL.deadline_before(vn(2024, 6, 5, 15, 30), timedelta(hours=2)) == vn(2024, 6, 5, 11, 30)  # not 13:30
+    assert CAL.deadline_before(vn(2024, 6, 5, 15, 30), timedelta(hours=2)) == vn(2024, 6, 5, 13, 30)  # one date
     assert CAL.deadline_before(vn(2024, 6, 3, 17), timedelta(hours=8)) == vn(2024, 5, 31, 17)  # Mon → Fri
     assert CAL.deadline_before(appointment, timedelta(hours=8)) == vn(2024, 5, 3, 16, 10)  # inside a day: as before
     assert CAL.deadline_before(appointment, timedelta(0)) == appointment
+    # At an opening, the latest: one working day before Tue 07:00 is Mon 07:00, not Fri 17:00 (two dates early).
+    assert CAL.deadline_before(vn(2024, 6, 4, 7), timedelta(hours=8)) == vn(2024, 6, 3, 7)
+    assert CAL.deadline_before(vn(2024, 6, 5, 11, 30), timedelta(hours=8)) == vn(2024, 6, 4, 11, 30)  # not 13:30
+    assert CAL.deadline_before(vn(2024, 6, 5, 13, 30), timedelta(hours=8)) == vn(2024, 6, 4, 13, 30)  # not 11:30
     assert CAL.subtract_working(vn(2024, 5, 2, 8), timedelta(hours=2)) == vn(2024, 4, 26, 16)
     assert CAL.subtract_working(appointment, timedelta(0)) == appointment
 

@@ -70,10 +70,19 @@ def test_subtract_working_inverts_add_working_on_working_instants(start: datetim
     end = CAL.add_working(start, amount)
     assert CAL.elapsed_working(CAL.subtract_working(end, amount), end) == amount
     assert CAL.subtract_working(end, amount) <= end
-    earliest = CAL.deadline_before(end, amount)
-    assert CAL.elapsed_working(earliest, end) == amount and earliest <= CAL.subtract_working(end, amount)
-    if amount:  # never an opening, whose closing before is the same working instant
-        assert earliest.time() not in {time(7), time(13, 30)}
+    due = CAL.deadline_before(end, amount)
+    assert CAL.elapsed_working(due, end) == amount and due <= CAL.subtract_working(end, amount)
+
+
+@given(instants, st.integers(min_value=0, max_value=300))
+def test_a_duty_whole_working_days_before_keeps_the_clock_time(start: datetime, days: int) -> None:
+    """A working instant (openings and closings included) minus whole working days: the same clock time, on the
+    working day that many before — never the same instant in working time on another date."""
+    end = CAL.effective_start(start)  # an opening, or inside office hours
+    closing = CAL.due(start, Duration(0, DurationUnit.WORKING_DAYS))  # 17:00 of that day
+    for moment in (end, CAL.add_working(end, timedelta(minutes=30)), closing):
+        due = CAL.deadline_before(moment, timedelta(hours=8 * days))
+        assert due.time() == moment.time() and CAL.elapsed_working(due, moment) == timedelta(hours=8 * days)
 
 
 @given(minute_instants, short_amounts)

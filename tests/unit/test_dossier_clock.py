@@ -8,6 +8,7 @@ import pytest
 
 from motcua.adapters.bootstrap import Motcua
 from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.dossiers.sla import Pause, Resumed, SlaClock
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
 from motcua.workflow.engine.model import Case, SetTimer
 from tests.conftest import APPLICANT, LEADER, OFFICER, SPECIALIST, SYSTEM
@@ -109,6 +110,40 @@ def test_a_pause_moves_a_calendar_day_deadline_by_the_calendar_days_it_spanned(
     assert {t.name: t.due_at for t in motcua.store.timers(case.code)}["overdue"] == moved
     history = case.attributes["appointment_history"]
     assert isinstance(history, list) and history[0]["appointment"] == "2024-03-19T08:00:00+07:00"  # type: ignore[index]
+
+
+def test_a_calendar_day_deadline_is_counted_again_with_the_days_paused_not_moved_twice(
+    motcua: Motcua, clock: ManualClock,
+) -> None:
+    """Received Fri 8/3: day 15 is Sat 23/3, so the appointment is Mon 25/3. Paused one day (Mon 11 → Tue 12): day 16
+    is Sun 24/3, still Mon 25/3 — the day off is skipped once, at the end (Civil Code art. 148), not a day added to
+    the Monday it had moved to. Two more pauses add their days to the count: 16 + 2 + 3 = 21 days, Fri 29/3."""
+    at(clock, 2024, 3, 8, 8, 0)
+    case = motcua.desk.receive(CALENDAR_DAYS, "direct", Applicant("A"), OFFICER)
+    assert appointment(case) == datetime(2024, 3, 25, 8, 0, tzinfo=VN_TZ)
+    case = fire(motcua, case, "assign", OFFICER, assignee=SPECIALIST.name)
+    for pause, resume, moved in (((3, 11, 9), (3, 12, 9), datetime(2024, 3, 25, 8, 0, tzinfo=VN_TZ)),
+                                 ((3, 13, 9), (3, 15, 9), datetime(2024, 3, 26, 8, 0, tzinfo=VN_TZ)),
+                                 ((3, 15, 16), (3, 18, 8), datetime(2024, 3, 29, 8, 0, tzinfo=VN_TZ))):
+        at(clock, 2024, *pause, 0)
+        case = fire(motcua, case, "request_payment", SPECIALIST, amount=50000)
+        at(clock, 2024, *resume, 0)
+        case = fire(motcua, case, "payment_received", OFFICER, online=True)
+        assert appointment(case) == moved, pause
+    assert case.attributes["calendar_days_paused"] == 6
+
+
+def test_a_dossier_paused_before_the_days_were_kept_moves_its_appointment_as_it_stands(motcua: Motcua) -> None:
+    """No ``calendar_days_paused`` but a pause in its history: the earlier pauses' days are unknown, so the
+    appointment as it stands moves by this pause's days (the next working day when on a day off)."""
+    version = motcua.catalogue.get(CALENDAR_DAYS).versions[-1]
+    sla = SlaClock(motcua.calendar)
+    received, appointment = datetime(2024, 3, 4, 8, tzinfo=VN_TZ), datetime(2024, 3, 22, 8, tzinfo=VN_TZ)
+    pause = Pause(datetime(2024, 3, 11, 9, tzinfo=VN_TZ), datetime(2024, 3, 12, 9, tzinfo=VN_TZ), None)
+    assert sla.resumed(version, "direct", received, appointment, pause) == Resumed(
+        datetime(2024, 3, 25, 8, tzinfo=VN_TZ), None)  # Fri 22 + 1 = Sat 23: Mon 25
+    counted = sla.resumed(version, "direct", received, appointment, Pause(pause.start, pause.end, 3))
+    assert counted == Resumed(datetime(2024, 3, 25, 8, tzinfo=VN_TZ), 4)  # 15 + 4 days from Mon 4/3: Fri 23 → Mon 25
 
 
 def test_the_same_pause_moves_a_working_day_deadline_by_its_working_time(motcua: Motcua, clock: ManualClock) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from motcua.workflow.dossiers.catalogue import (
     RECEIVED_FORMS,
@@ -20,17 +21,17 @@ from motcua.workflow.dossiers.catalogue import (
     RuleSet,
 )
 from motcua.workflow.dossiers.limits import checked_new_date, register_limits
-from motcua.workflow.dossiers.sla import SlaClock, appointment_entry, attribute_instant
+from motcua.workflow.dossiers.sla import Pause, SlaClock, appointment_entry, attribute_instant
 from motcua.workflow.dossiers.step_clock import register_steps
 from motcua.workflow.engine.clock import text, to_vietnam_time
 from motcua.workflow.engine.model import Effect, JsonValue
 from motcua.workflow.engine.registry import Action, Context, Guard, Outcome, Refusal, Registry
 from motcua.workflow.units.transfer import register_transfer
-from motcua.workflow.worktime.hours import DurationUnit
 
 __all__ = ["DossierServices", "dossier_registry"]
 
 _CHANNELS: dict[str, Channel] = {"direct": "direct", "online": "online", "postal": "postal"}
+CALENDAR_DAYS_PAUSED = "calendar_days_paused"  # the calendar days a calendar-day deadline's pauses added
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,16 @@ class DossierServices:
     def clock_for(self, context: Context) -> SlaClock:
         unit = context.attributes.get("deciding_unit")
         return self.clocks.get(unit, self.clock) if isinstance(unit, str) else self.clock
+
+
+def _calendar_days_paused(context: Context, history: list[JsonValue]) -> int | None:
+    """The calendar days the dossier's earlier pauses added to a calendar-day deadline (``None``: a dossier paused
+    before they were kept, whose appointment moved as it stood)."""
+    kept = context.attributes.get(CALENDAR_DAYS_PAUSED)
+    if isinstance(kept, int) and not isinstance(kept, bool):
+        return kept
+    paused_before = any(isinstance(entry, Mapping) and entry.get("kind") == "paused" for entry in history)
+    return None if paused_before else 0
 
 
 def _str(context: Context, name: str) -> str:
@@ -130,7 +141,7 @@ class _DossierActions:
     def start_clock(self, context: Context) -> Outcome:
         """The appointment, counted by the catalogue version the dossier keeps (``catalogue_version``; a dossier
         without one, or whose version the catalogue no longer lists, by the version in force today)."""
-        version, channel = self._counted_by(context)
+        version, channel = self._counted_by(context, context.now)
         appointment = self.s.clock_for(context).appointment(version, channel, context.now)
         rules = self.s.rule_set(context)
         provisional = self.s.clock_for(context).provisional_days(context.now, appointment)
@@ -143,13 +154,13 @@ class _DossierActions:
             timers=self.s.clock_for(context).timers(rules, appointment, context.now),
         )
 
-    def _counted_by(self, context: Context) -> tuple[ProcedureVersion, Channel]:
-        """The catalogue version and channel the dossier's deadline is counted by."""
+    def _counted_by(self, context: Context, received: datetime) -> tuple[ProcedureVersion, Channel]:
+        """The catalogue version and channel the dossier's deadline is counted by: the version it keeps, else (one
+        the catalogue no longer lists) the version in force on the day it was ``received``."""
         procedure = self.s.catalogue.get(_str(context, "procedure"))
         kept = _str(context, "catalogue_version")
-        today = to_vietnam_time(context.now).date()
         known = {version.key for version in procedure.versions}
-        version = procedure.version(kept) if kept in known else procedure.version_on(today)
+        version = procedure.version(kept) if kept in known else procedure.version_on(to_vietnam_time(received).date())
         return version, _CHANNELS.get(_str(context, "channel"), "direct")
 
     def pause_clock(self, context: Context) -> Outcome:
@@ -163,22 +174,23 @@ class _DossierActions:
         appointment = attribute_instant(context.attributes, "appointment")
         if paused_at is None or appointment is None:
             return Outcome()
-        version, channel = self._counted_by(context)
-        counted_in = DurationUnit(version.time_for(channel).unit)
-        moved = self.s.clock_for(context).shifted(appointment, paused_at, context.now, counted_in)
-        rules = self.s.rule_set(context)
-        received = attribute_instant(context.attributes, "received_at") or paused_at  # the span counted: from reception
-        provisional = self.s.clock_for(context).provisional_days(received, moved)
+        received = attribute_instant(context.attributes, "received_at")
         history = _list(context, "appointment_history")
+        pause = Pause(paused_at, context.now, None if received is None else _calendar_days_paused(context, history))
+        version, channel = self._counted_by(context, received or paused_at)
+        resumed = self.s.clock_for(context).resumed(version, channel, received or paused_at, appointment, pause)
+        moved, rules = resumed.appointment, self.s.rule_set(context)
+        provisional = self.s.clock_for(context).provisional_days(received or paused_at, moved)  # from reception
         owed = _on_time(context) and self.s.clock_for(context).warning_promised(rules, history)
         history.append(appointment_entry(context.now, moved, "paused", context.trigger, provisional))
-        return Outcome(
-            attributes={
-                "paused_at": None, "appointment": text(moved), "appointment_history": history,
-                "apology_due": text(self.s.clock_for(context).apology_deadline(rules, moved)),
-            },
-            timers=self.s.clock_for(context).timers(rules, moved, context.now, warning_owed=owed),
-        )
+        attributes: dict[str, JsonValue] = {
+            "paused_at": None, "appointment": text(moved), "appointment_history": history,
+            "apology_due": text(self.s.clock_for(context).apology_deadline(rules, moved)),
+        }
+        if resumed.calendar_days_paused is not None:
+            attributes[CALENDAR_DAYS_PAUSED] = resumed.calendar_days_paused
+        return Outcome(attributes=attributes,
+                       timers=self.s.clock_for(context).timers(rules, moved, context.now, warning_owed=owed))
 
     def stop_clock(self, context: Context) -> Outcome:
         attributes: dict[str, JsonValue] = {}

@@ -19,6 +19,8 @@ from motcua.workflow.worktime.hours import Duration, DurationUnit
 __all__ = [
     "DUE_SOON_TIMER",
     "OVERDUE_TIMER",
+    "Pause",
+    "Resumed",
     "SlaClock",
     "appointment_entry",
 ]
@@ -127,18 +129,44 @@ class SlaClock:
         first, last = to_vietnam_time(start).date(), to_vietnam_time(appointment).date()
         return self.calendar.provisional_days(first, last)
 
-    def shifted(
-        self, appointment: datetime, paused_at: datetime, resumed_at: datetime, counted_in: DurationUnit,
-    ) -> datetime:
-        """The appointment moved by the time the clock stood still, counted as the deadline is (``counted_in``, the
-        procedure's unit): a deadline in working days or hours by the working time of the pause; one in calendar
-        days by the calendar days it spanned (Vietnam dates: a pause ended the day it began moves nothing), landing
-        as a calendar-day deadline lands — the same clock time, the next working day when on a day off."""
-        if counted_in is DurationUnit.CALENDAR_DAYS:
-            days = (to_vietnam_time(resumed_at).date() - to_vietnam_time(paused_at).date()).days
-            return self.calendar.calendar_days_after(appointment, days) if days > 0 else appointment
-        paused = self.calendar.elapsed_working(paused_at, resumed_at)
-        return self.calendar.add_working(appointment, paused) if paused else appointment
+    def resumed(
+        self, counted: ProcedureVersion, channel: Channel, received: datetime, appointment: datetime, pause: Pause,
+    ) -> Resumed:
+        """The appointment once the clock runs again after ``pause``, counted as the deadline is (``counted``: the
+        version the dossier keeps): a deadline in working days or hours moves by the working time of the pause; one
+        in calendar days is counted again from ``received`` with the calendar days paused added (Vietnam dates: a
+        pause ended the day it began adds none), so only its last day moves off a day off, as the Civil Code moves
+        a period's end (art. 148) — never a day added on top of an earlier move. A dossier whose earlier pauses were
+        not counted so (``pause.days_before`` ``None``) moves its appointment as it stands."""
+        allowed = counted.time_for(channel)
+        if DurationUnit(allowed.unit) is not DurationUnit.CALENDAR_DAYS:
+            paused = self.calendar.elapsed_working(pause.start, pause.end)
+            return Resumed(self.calendar.add_working(appointment, paused) if paused else appointment, None)
+        days = max((to_vietnam_time(pause.end).date() - to_vietnam_time(pause.start).date()).days, 0)
+        if pause.days_before is None:
+            return Resumed(self.calendar.calendar_days_after(appointment, days) if days else appointment, None)
+        total = pause.days_before + days
+        span = Duration(allowed.amount + total, DurationUnit.CALENDAR_DAYS)
+        return Resumed(self.calendar.due(received, span, counted.cutoff), total)
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """A stretch the legal clock stood still, from ``start`` to ``end``; ``days_before``: the calendar days the
+    dossier's earlier pauses added (``None``: not counted, for a dossier paused before they were kept)."""
+
+    start: datetime
+    end: datetime
+    days_before: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """The appointment after a pause; ``calendar_days_paused``: the calendar days all its pauses added, kept for a
+    deadline counted in calendar days (``None`` otherwise)."""
+
+    appointment: datetime
+    calendar_days_paused: int | None
 
 
 def _escalation_name(step: int) -> str:

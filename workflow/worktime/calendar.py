@@ -403,10 +403,14 @@ class WorkingCalendar:
         return self._before(end, amount, latest=True)
 
     def deadline_before(self, end: datetime, amount: timedelta) -> datetime:
-        """The earliest instant before `end` from which `amount` of working time remains until `end`: a duty due
-        `amount` before `end`, judged by dates as :meth:`add_working` keeps a closing time (one working day before
-        17:00 on the 8th is 17:00 on the 7th, not 07:00 on the 8th, the same working instant)."""
-        return self._before(end, amount, latest=False)
+        """The instant before `end` from which `amount` of working time remains until `end`, for a duty due that long
+        before `end` and judged by dates: at `end`'s own clock time where the two meet — `end` at a closing time, the
+        earliest such instant, as :meth:`add_working` keeps a closing time (one working day before 17:00 on the 8th is
+        17:00 on the 7th, not 07:00 on the 8th, the same working instant); otherwise the latest (one working day before
+        07:00 on the 8th is 07:00 on the 7th, not 17:00 on the 6th)."""
+        local = to_vietnam_time(end)
+        closing = self.is_working_day(local.date()) and self.hours_on(local.date()).closes_at_us(clock_us(local.time()))
+        return self._before(end, amount, latest=not closing)
 
     def elapsed_working(self, start: datetime, end: datetime) -> timedelta:
         """Working time between two instants; zero when `end` is not after `start`."""

@@ -127,6 +127,10 @@ class OfficeHours:
         index = min(bisect_right(self._before, offset) - 1, len(self._starts) - 1)
         return self._starts[index] + offset - self._before[index]
 
+    def closes_at_us(self, clock: int) -> bool:
+        """Whether `clock` is the end of one of the day's working intervals (11:30, 17:00 by default)."""
+        return clock in self._ends
+
     def next_open_us(self, clock: int) -> int | None:
         """The first working clock at or after `clock` (intervals are half-open), None after closing."""
         index = bisect_right(self._ends, clock)

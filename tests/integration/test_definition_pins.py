@@ -19,7 +19,7 @@ from alembic import command
 import motcua.definitions.catalogue as catalogue_files
 import motcua.definitions.workflows as workflow_files
 from motcua.adapters import bootstrap
-from motcua.adapters.backends import Backend
+from motcua.adapters.backends import Backend, open_backend
 from motcua.adapters.bootstrap import open_motcua
 from motcua.adapters.sql.engine import WRITE, create_engine
 from motcua.adapters.sql.migrate import alembic_config
@@ -129,10 +129,8 @@ def test_a_refused_start_leaves_no_database_open(sql_url: str, folders: tuple[Pa
     edit(folders[0], DOSSIER, a_specialist_may_refuse)
     opened: list[Backend] = []
     closed: list[Backend] = []
-    real = bootstrap.open_backend
-
     def watched(url: str) -> Backend:
-        backend = real(url)
+        backend = open_backend(url)
         opened.append(backend)
         close = backend.close
 

@@ -48,23 +48,17 @@ def parse_name(text: str) -> Pin:
     raise InvalidInput("NAME", _SHAPE)
 
 
-def _name(value: str) -> str:
-    parse_name(value)  # refused before anything is read, let alone a database opened
-    return value
-
-
 @definitions_app.command("repin")
 def repin(
     name: Annotated[str, typer.Argument(
-        help="tthc-dossier.v1 (a workflow version, as its file is named) or nd118-2025 (a rule set).",
-        callback=_name)],
+        help="tthc-dossier.v1 (a workflow version, as its file is named) or nd118-2025 (a rule set).")],
     *,
     apply: Annotated[bool, typer.Option("--apply", help="Ghim lại (without it: only the digests).")] = False,
     db: Annotated[str | None, typer.Option("--db", help="Database URL (default: sqlite:///motcua.db).")] = None,
 ) -> None:
     """Ghim lại một định nghĩa đã sửa tại chỗ: in mã băm đã ghim và mã băm mới; chỉ ghi khi có --apply."""
+    pinned_name = parse_name(name)  # refused before anything is read, let alone a database opened
     out, err = terminal(), terminal(stderr=True)
-    pinned_name = parse_name(name)
     loaded = loaded_digests()  # every file read as a start reads it: a broken one is refused here too
     new = loaded.get(pinned_name)
     if new is None:

@@ -6,7 +6,8 @@ outbox (:class:`~motcua.workflow.engine.ports.Storage`), the reporting projectio
 (:class:`~motcua.workflow.reports.ports.Reports`), the DVCQG sync status
 (:class:`~motcua.adapters.portal.status.SyncLog`), the HTTP API's keys and idempotency records
 (:class:`~motcua.adapters.keys.HttpStore`), the console's users and sessions
-(:class:`~motcua.adapters.users.UserStore`) and the bulk writer of file imports
+(:class:`~motcua.adapters.users.UserStore`), the definitions' pins
+(:class:`~motcua.workflow.engine.ports.DefinitionPins`) and the bulk writer of file imports
 (:class:`~motcua.adapters.bulk.BulkWriter`), all on one database. Nothing else asks which
 backend it holds: what differs between them is a capability of the backend (``durable``), never a
 type to test.
@@ -27,7 +28,7 @@ from motcua.adapters.keys import HttpStore
 from motcua.adapters.memory.backend import MemoryBackend
 from motcua.adapters.portal.status import SyncLog
 from motcua.adapters.users import UserStore
-from motcua.workflow.engine.ports import Storage
+from motcua.workflow.engine.ports import DefinitionPins, Storage
 from motcua.workflow.errors import InvalidInput
 from motcua.workflow.reports.ports import Reports
 from motcua.workflow.reports.projection import EligibleOf, StatusOf
@@ -66,6 +67,11 @@ class Backend(Protocol):
     @property
     def users(self) -> UserStore:
         """The browser console's users and sessions."""
+        ...
+
+    @property
+    def pins(self) -> DefinitionPins:
+        """The digest of each definition as the database was first opened with it."""
         ...
 
     def reports(self, status_of: StatusOf, eligible_of: EligibleOf) -> Reports:

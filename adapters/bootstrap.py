@@ -39,6 +39,7 @@ from motcua.adapters.portal.sync import PORTAL_KIND, HttpxTransport, PortalNotif
 from motcua.definitions.catalogue import load_procedures, load_rule_sets
 from motcua.definitions.catalogue_store import CatalogueStore
 from motcua.definitions.offices import DEFAULT_OFFICE, load_office
+from motcua.definitions.pins import definition_digests
 from motcua.definitions.references import check_references
 from motcua.definitions.units import load_units, unit_calendars
 from motcua.definitions.workflows import load_workflows
@@ -50,6 +51,7 @@ from motcua.workflow.dossiers.sla import SlaClock
 from motcua.workflow.engine.clock import Clock, SystemClock
 from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.decisions import Engine
+from motcua.workflow.engine.pins import check_pins
 from motcua.workflow.engine.ports import Notifier, Observer, Storage
 from motcua.workflow.engine.retry import RetryPolicy
 from motcua.workflow.engine.service import CaseService
@@ -432,7 +434,11 @@ def open_motcua(
     """``publish``: the effect kinds every decision of a workflow releases (:data:`PORTAL_PUBLISH` syncs the
     dossiers to DVCQG); by default :func:`publish_from_settings`. It changes only what decisions emit: the
     reports measure the ``sync`` indicator from the data (dossiers with ``dvcqg.sync`` effects), whatever
-    this process publishes."""
+    this process publishes.
+
+    Every workflow version and rule set loaded is pinned in the database the first time it is opened with it; one
+    whose digest differs from its pin (edited in place since) is refused with
+    :class:`~motcua.workflow.errors.DefinitionChanged` (:mod:`motcua.workflow.engine.pins`)."""
     catalogue, rules, register = procedure_catalogue(), load_rule_sets(), load_units()
     calendar = load_office(office).calendar()
     sla = SlaClock(calendar)
@@ -450,6 +456,9 @@ def open_motcua(
     home = home_unit(agency)  # a bad MOTCUA_AGENCY stops the call before anything is connected
     backend = open_backend(database_url(url))
     try:
+        # a workflow version or a rule set edited in place since the database pinned it stops the process here,
+        # before any case is read or moved under rules it did not run under
+        check_pins(backend.pins, definition_digests(workflows.definitions(), rules), engine.clock.now())
         reports = backend.reports(workflows.status_of, catalogue.full_online_eligible)
     except BaseException:
         backend.close()  # opened, then refused: nothing of it may stay open

@@ -17,7 +17,7 @@ from motcua.workflow.engine.definition import WorkflowDefinition
 from motcua.workflow.engine.registry import Registry
 from motcua.workflow.errors import InvalidDefinition
 
-__all__ = ["WORKFLOWS_DIR", "load_definition", "load_workflows"]
+__all__ = ["WORKFLOWS_DIR", "load_definition", "load_definitions", "load_workflows"]
 
 WORKFLOWS_DIR = Path(__file__).with_name("workflows")
 
@@ -42,11 +42,15 @@ def _messages(error: ValidationError) -> list[str]:
     ]
 
 
+def load_definitions(directory: Path | None = None) -> list[tuple[Path, WorkflowDefinition]]:
+    """Every ``*.yaml`` of the directory (default: the shipped workflows), parsed and validated, with its path."""
+    return [(path, load_definition(path)) for path in yaml_files(directory or WORKFLOWS_DIR)]
+
+
 def load_workflows(registries: Mapping[str, Registry], directory: Path | None = None) -> WorkflowSet:
     """Every ``*.yaml`` of the directory, each compiled against the registry of its key."""
     workflows = WorkflowSet()
-    for path in yaml_files(directory or WORKFLOWS_DIR):
-        definition = load_definition(path)
+    for path, definition in load_definitions(directory):
         registry = registries.get(definition.key)
         if registry is None:
             raise InvalidDefinition(str(path), [f"no guards and actions are registered for {definition.key!r}"])

@@ -22,8 +22,10 @@ __all__ = [
     "CaseNotFound",
     "CatalogueImportRefused",
     "CellProblem",
+    "ChangedDefinition",
     "ConcurrencyConflict",
     "DatabaseNotEmpty",
+    "DefinitionChanged",
     "DeliveryFailed",
     "DeliveryUnavailable",
     "DossierNotImported",
@@ -68,6 +70,43 @@ class InvalidDefinition(MotcuaError):
         self.source = source
         self.problems = tuple(problems)
         super().__init__(f"{source}: " + "; ".join(self.problems))
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedDefinition:
+    """A definition whose digest is not the one the database pinned: a workflow version (``kind`` ``workflow``, its
+    ``key`` and ``version``) or a rule set (``rule_set``, its ``key``, ``version`` 0), the digest ``pinned`` and the
+    digest of the definition loaded now (``loaded``), each 64 hexadecimal digits."""
+
+    kind: str
+    key: str
+    version: int
+    pinned: str
+    loaded: str
+
+    def __str__(self) -> str:
+        digests = f"pinned sha256 {self.pinned[:16]}…, loaded {self.loaded[:16]}…"
+        if self.kind == "workflow":
+            name = f"{self.key}.v{self.version}"
+            return (f"workflow {self.key} v{self.version} changed in place since this database pinned it ({digests}): "
+                    f"its running cases would go on under other rules. Restore {name}.yaml as it was and put the "
+                    f"change in a new version file ({self.key}.v<next>.yaml, version: <next>): new cases take it, "
+                    f"running ones keep v{self.version}; only for a correction that must reach the running cases too, "
+                    f"re-pin it: motcua definitions repin {name}")
+        return (f"rule set {self.key} changed in place since this database pinned it ({digests}): the cases received "
+                f"under it would go on under other rules. Restore {self.key}.yaml as it was and publish a change of "
+                f"the law as a new rule set from the day it takes effect; only for a correction that must reach the "
+                f"running cases too, re-pin it: motcua definitions repin {self.key}")
+
+
+class DefinitionChanged(InvalidDefinition):
+    """Definitions (workflow versions, rule sets) edited in place since the database pinned them: the process is
+    refused at start, before any case is read or moved (:mod:`motcua.workflow.engine.pins`). ``changed`` names each,
+    with both digests and what to do."""
+
+    def __init__(self, changed: Sequence[ChangedDefinition]) -> None:
+        self.changed = tuple(changed)
+        super().__init__("definitions", [str(item) for item in self.changed])
 
 
 class InvalidInput(MotcuaError):

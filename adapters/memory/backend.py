@@ -13,6 +13,7 @@ from typing import Final
 
 from motcua.adapters.bulk import require_plain
 from motcua.adapters.keys import MemoryHttpStore
+from motcua.adapters.memory.pins import MemoryPins
 from motcua.adapters.memory.reports import MemoryReports
 from motcua.adapters.memory.store import MemoryStore
 from motcua.adapters.portal.status import MemorySyncLog
@@ -33,6 +34,7 @@ class MemoryBackend:
         self.sync = MemorySyncLog()
         self.keys = MemoryHttpStore()
         self.users = MemoryUserStore()
+        self.pins = MemoryPins()
 
     def reports(self, status_of: StatusOf, eligible_of: EligibleOf) -> MemoryReports:
         return MemoryReports(self.store, status_of, eligible_of, self.sync)

@@ -16,6 +16,7 @@ from motcua.adapters.sql.bulk_queries import BulkQueries
 from motcua.adapters.sql.driver import Driver
 from motcua.adapters.sql.keys import SqlHttpStore
 from motcua.adapters.sql.listen import TimerListener, timer_listener
+from motcua.adapters.sql.pins import SqlPins
 from motcua.adapters.sql.portal_status import SqlSyncLog
 from motcua.adapters.sql.reports import SqlReports
 from motcua.adapters.sql.store import SqlStore
@@ -48,6 +49,10 @@ class SqlBackend:
     @cached_property
     def users(self) -> SqlUserStore:
         return SqlUserStore(self._driver)
+
+    @cached_property
+    def pins(self) -> SqlPins:
+        return SqlPins(self._driver)
 
     def reports(self, status_of: StatusOf, eligible_of: EligibleOf) -> SqlReports:
         return SqlReports(self._driver, status_of, eligible_of)

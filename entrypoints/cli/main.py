@@ -17,6 +17,7 @@ from motcua.definitions.yamlsafe import yaml_files
 from motcua.entrypoints.cli.audit_cmd import register as register_audit
 from motcua.entrypoints.cli.calendar_cmd import calendar_app
 from motcua.entrypoints.cli.composed import ComposedGroup
+from motcua.entrypoints.cli.definitions_cmd import definitions_app
 from motcua.entrypoints.cli.feedback_cmd import register as register_feedback
 from motcua.entrypoints.cli.http_cmd import register_http
 from motcua.entrypoints.cli.import_cmd import register as register_import
@@ -45,6 +46,7 @@ app = typer.Typer(help="motcua — workflow engine for commune one-stop shops (B
                   no_args_is_help=True, add_completion=False, cls=ComposedGroup)
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(units_app, name="units")
+app.add_typer(definitions_app, name="definitions")
 register_procedures(app)
 register_procedure_import(procedures_app)  # procedures import FILE, procedures rollback
 register_worker(app)

@@ -103,6 +103,7 @@ def migrations(url: str, *, upgrade: bool = False) -> dict[str, object]:
     from alembic.script import ScriptDirectory  # noqa: PLC0415
 
     import motcua.adapters.sql.http_tables  # noqa: PLC0415 - registers rows in the metadata, as env.py does
+    import motcua.adapters.sql.pin_tables  # noqa: PLC0415
     import motcua.adapters.sql.portal_tables  # noqa: PLC0415
     import motcua.adapters.sql.report_tables  # noqa: PLC0415, F401
     from motcua.adapters.sql import migrate  # noqa: PLC0415

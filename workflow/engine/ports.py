@@ -7,6 +7,8 @@ cases in one transaction, each only if its lone commit would succeed (a worker's
 :class:`TimerQueue` and :class:`Outbox` are what the worker needs from the same database;
 :class:`Notifier` delivers one effect (log, e-mail, webhook). :class:`Reports` is the reporting
 projection folded from the audit log by global position, and the official reports computed over it.
+:class:`DefinitionPins` keeps the digest of every definition the database was first opened with
+(:mod:`motcua.workflow.engine.pins`).
 """
 
 from __future__ import annotations
@@ -21,10 +23,21 @@ from motcua.workflow.engine.audit import AuditEntry
 from motcua.workflow.engine.batches import Committed, Unit
 from motcua.workflow.engine.decisions import Decision
 from motcua.workflow.engine.model import ArmedTimer, Case, DueTimer, Effect, OutboxItem, ParkedTimer, SetTimer
+from motcua.workflow.engine.pins import Pin
 from motcua.workflow.engine.queries import CaseFilter, Page
 from motcua.workflow.engine.retry import Settlement
 
-__all__ = ["CaseQueries", "CaseStore", "Claim", "Notifier", "Observer", "Outbox", "Storage", "TimerQueue"]
+__all__ = [
+    "CaseQueries",
+    "CaseStore",
+    "Claim",
+    "DefinitionPins",
+    "Notifier",
+    "Observer",
+    "Outbox",
+    "Storage",
+    "TimerQueue",
+]
 
 
 class CaseStore(Protocol):
@@ -253,3 +266,23 @@ class CaseQueries(Protocol):
 
 class Storage(CaseStore, CaseQueries, TimerQueue, Outbox, Protocol):
     """One database behind all four ports: what every shipped adapter implements."""
+
+
+class DefinitionPins(Protocol):
+    """The digest of each definition (a workflow version, a rule set: a :class:`~motcua.workflow.engine.pins.Pin`) as
+    the database was first opened with it; :func:`~motcua.workflow.engine.pins.check_pins` holds a start to them."""
+
+    def pinned(self) -> Mapping[Pin, str]:
+        """Every pin the database holds, and its digest."""
+        ...
+
+    def pin(self, digests: Mapping[Pin, str], at: datetime) -> Mapping[Pin, str]:
+        """Pin each of ``digests`` the database holds no pin of (at ``at``), in one transaction, and give the digest
+        pinned now of each: the first pin of a name wins, whichever process (or call) writes it; a pin there already
+        is never changed (insert if absent)."""
+        ...
+
+    def repin(self, name: Pin, old: str, new: str, at: datetime) -> bool:
+        """Replace the digest of ``name`` by ``new`` (at ``at``, keeping ``old`` as the digest replaced), only while it
+        is still ``old``; whether it was (False: no such pin, or another digest since)."""
+        ...

@@ -12,6 +12,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import motcua.adapters.sql.http_tables  # registers the HTTP API's rows in the metadata
+import motcua.adapters.sql.pin_tables  # registers the definitions' pins in the metadata
 import motcua.adapters.sql.portal_tables  # registers the DVCQG sync status rows in the metadata
 import motcua.adapters.sql.report_tables  # noqa: F401 - registers the reporting projection's rows in the metadata
 from motcua.adapters.sql.engine import WRITE, create_engine, dialect_url

@@ -48,6 +48,7 @@ from motcua.workflow.dossiers.actions import DossierServices, dossier_registry
 from motcua.workflow.dossiers.catalogue import Catalogue, RuleBook
 from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW, Desk
 from motcua.workflow.dossiers.sla import SlaClock
+from motcua.workflow.dvcqg.imports import imported
 from motcua.workflow.engine.clock import Clock, SystemClock
 from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.decisions import Engine
@@ -450,7 +451,7 @@ def open_motcua(
     })
     check_references(catalogue, rules, workflows, {DOSSIER_WORKFLOW})
     published = publish_from_settings() if publish is None else publish
-    engine = Engine(workflows, clock or SystemClock(), published)
+    engine = Engine(workflows, clock or SystemClock(), published, unpublished=imported)  # the portal's own records
     # the observers first: a bad logging setting stops the call before anything is connected
     told: Sequence[Observer] = [logging_observer(workflows)] if observers is None else observers
     home = home_unit(agency)  # a bad MOTCUA_AGENCY stops the call before anything is connected

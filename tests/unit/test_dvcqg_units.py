@@ -5,14 +5,17 @@ no unit."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from motcua.adapters.bootstrap import Motcua, open_motcua
+from motcua.adapters.bootstrap import PORTAL_PUBLISH, Motcua, open_motcua
 from motcua.entrypoints.importer import import_file
+from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
+from motcua.workflow.units.succession import adopt_unitless, apply_successions
+from tests.conftest import OFFICER
 from tests.integration.test_dvcqg_import import code, rec, write
 
 AN_THUONG = "LOCAL-HD-AN-THUONG"  # a unit of the shipped register (until 30/06/2025)
@@ -82,3 +85,27 @@ def test_a_unit_that_had_ended_on_the_day_of_reception_is_not_given(tmp_path: Pa
         assert _units(motcua, 2) == (AN_THUONG, AN_THUONG, AN_THUONG)  # in force then: a merger moves it later
     finally:
         motcua.close()
+
+
+def test_a_merger_moves_an_imported_dossier_without_posting_the_portals_own_record_back(tmp_path: Path) -> None:
+    """With the portal published to, the engine's own decisions on an imported dossier (a merger's transfer, the
+    adoption of a dossier without a unit) move it and release nothing: it is the portal's record, and a sync would
+    post motcua's copy back over it. A dossier received in motcua beside it is published as before."""
+    clock = ManualClock(datetime(2025, 6, 25, 9, 0, tzinfo=VN_TZ))
+    app = open_motcua("memory://", clock=clock, observers=[], publish=PORTAL_PUBLISH)
+    try:
+        received = {"NgayTiepNhan": "20250624080000", "NgayHenTra": "20250710170000"}
+        import_file(write(tmp_path / "a.json", [rec(1, DonViXuLy=AN_THUONG, **received),
+                                                rec(2, DonViXuLy="UBND xã Không Có", **received)]), app)
+        native = app.desk.receive("1.004873", "direct", Applicant("Trần Văn An"), OFFICER, unit=AN_THUONG).code
+        released = {item.case_code for item in app.store.claim_effects(clock.now(), 50, timedelta(minutes=1))}
+        assert released == {native}  # an import releases nothing; the native reception is published
+        clock.set(datetime(2025, 7, 1, 0, 5, tzinfo=VN_TZ))
+        moved = apply_successions(app.service, app.store, app.desk.units.register, clock.now()).moved
+        adopted = adopt_unitless(app.service, app.store, app.desk.units.register, "LOCAL-HP-THANH-DONG")
+        assert moved == 2 and adopted == (code(2),)  # the imported dossier and the native one; the unitless one
+        assert app.store.load(code(1)).version == 2 and app.store.load(code(2)).version == 2  # moved, both
+        released = {item.case_code for item in app.store.claim_effects(clock.now(), 50, timedelta(minutes=1))}
+        assert released == {native}
+    finally:
+        app.close()

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
+from motcua.workflow.dvcqg.imports import imported
 from motcua.workflow.dvcqg.records import (
     APPLICANT_KINDS,
     CHANNEL_NAMES,
@@ -390,7 +391,7 @@ def sent_to_portal(case: Case, statuses: Sequence[EntrySync]) -> bool:
     """Whether motcua sends the dossier's changes to the portal: not one imported from it (the portal holds it, and
     an import releases no effect; the ``sync`` indicator of Decision 766 leaves it out), unless a change made in
     motcua was sent since (``statuses``: the dossier's)."""
-    return case.attributes.get("imported") is not True or bool(statuses)
+    return not imported(case) or bool(statuses)
 
 
 def summarize(case: Case, statuses: Iterable[EntrySync]) -> DossierSync:

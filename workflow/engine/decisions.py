@@ -11,7 +11,7 @@ previous one left (a dossier opened and received at once), committed together or
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -69,15 +69,18 @@ class _Plan:
 class Engine:
     """Decides. ``publish`` maps a definition key to effect kinds released by *every* decision of its cases
     (``Effect(kind, {"sequence": n})``, after the actions' own effects): how a composition root has each
-    change of a dossier synchronised elsewhere, in the transaction that commits it. The core gives the
-    kinds no meaning."""
+    change of a dossier synchronised elsewhere, in the transaction that commits it — but of a case ``unpublished``
+    says is held elsewhere (a dossier imported from the national portal: publishing it would post the portal's own
+    record back to it). The core gives the kinds no meaning."""
 
     def __init__(
-        self, workflows: WorkflowSet, clock: Clock, publish: Mapping[str, tuple[str, ...]] | None = None
+        self, workflows: WorkflowSet, clock: Clock, publish: Mapping[str, tuple[str, ...]] | None = None,
+        unpublished: Callable[[Case], bool] | None = None,
     ) -> None:
         self.workflows = workflows
         self.clock = clock
         self.publish: Mapping[str, tuple[str, ...]] = {key: kinds for key, kinds in (publish or {}).items() if kinds}
+        self.unpublished = unpublished
 
     def open(
         self, key: str, code: str, actor: Actor, data: Mapping[str, object], *, rule_set: str,
@@ -141,7 +144,7 @@ class Engine:
         )
         after = Case(case.code, case.definition_key, case.definition_version, case.rule_set, state, plan.attributes,
                      entry.sequence, entry.hash, case.opened_at, context.now)
-        if self.publish and case.definition_key in self.publish:
+        if self.publish and case.definition_key in self.publish and not (self.unpublished and self.unpublished(case)):
             plan.effects.extend(_published(self.publish[case.definition_key], entry.sequence))
         index = indexed_by(compiled.index_order, plan.attributes)
         return Decision(after, entry, index, tuple(plan.timers) if plan.timers else (),

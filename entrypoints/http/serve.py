@@ -200,11 +200,13 @@ def _serve_processes(options: ServeOptions, clock: Clock) -> None:
     config = server_config(factory, options)  # a factory (factory=True): each process calls it
     with ExitStack() as stack:
         _no_setup_with_workers(options.database_url)
+        # what every worker process would refuse at start (a definition edited in place, a setting that cannot work)
+        # is refused here, once, before the socket is bound: uvicorn would respawn refused workers for ever
+        motcua = open_motcua(options.database_url, clock=clock, observers=[logging_observer()])
+        stack.callback(motcua.close)
         socket = config.bind_socket()
         stack.callback(socket.close)
         if options.dispatch:
-            motcua = open_motcua(options.database_url, clock=clock, observers=[logging_observer()])
-            stack.callback(motcua.close)
             stack.enter_context(_dispatching(motcua, options, clock))
         Multiprocess(config, sockets=[socket]).run()
 

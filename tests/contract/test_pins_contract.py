@@ -79,7 +79,9 @@ def test_check_pins_passes_a_database_as_pinned_and_refuses_another_digest(backe
         check_pins(backend.pins, {DOSSIER: C, RULES: B, DOSSIER_V2: C}, AT)
     assert [(item.key, item.version, item.pinned, item.loaded) for item in refused.value.changed] == [
         ("tthc-dossier", 1, A, C)]
-    assert backend.pins.pinned() == {DOSSIER: A, RULES: B, DOSSIER_V2: C}  # the new version is pinned all the same
+    assert backend.pins.pinned() == {DOSSIER: A, RULES: B}  # a refused start writes nothing: the draft v2 neither
+    check_pins(backend.pins, {DOSSIER: A, RULES: B, DOSSIER_V2: B}, AT)  # v1 restored, v2 finished: both start
+    assert backend.pins.pinned() == {DOSSIER: A, RULES: B, DOSSIER_V2: B}
 
 
 def test_pins_outlive_the_process(sql_url: str) -> None:

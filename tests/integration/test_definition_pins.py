@@ -179,3 +179,23 @@ def test_a_memory_database_is_new_at_every_start(folders: tuple[Path, Path]) -> 
     pinned = started("memory://")
     edit(folders[0], DOSSIER, a_specialist_may_refuse)
     assert started("memory://") != pinned
+
+
+@pytest.mark.parametrize("dispatch", [True, False], ids=["dispatching", "no-dispatch"])
+def test_serve_with_several_workers_refuses_before_any_process_starts(
+    tmp_path: Path, folders: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, dispatch: bool,
+) -> None:
+    """``motcua serve --workers N`` refuses in its own process, before binding the socket: each worker it spawned
+    would be refused at start, and uvicorn would spawn them again for ever (with or without the dispatcher)."""
+    import uvicorn  # noqa: PLC0415 - the server and its supervisor, replaced for the test
+    import uvicorn.supervisors  # noqa: PLC0415 - same
+
+    from motcua.entrypoints.http import serve  # noqa: PLC0415 - same
+
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    started(url)
+    edit(folders[0], DOSSIER, a_specialist_may_refuse)
+    monkeypatch.setattr(uvicorn.supervisors, "Multiprocess", lambda *_, **__: pytest.fail("workers were started"))
+    monkeypatch.setattr(uvicorn.Config, "bind_socket", lambda _: pytest.fail("the socket was bound"))
+    with pytest.raises(DefinitionChanged):
+        serve.serve(serve.ServeOptions(url, port=0, workers=2, dispatch=dispatch))

@@ -229,6 +229,14 @@ def test_a_rule_sets_texts_and_window_are_not_its_rules(edit: Callable[[Document
     assert rules_digest(data) == SHIPPED_RULES
 
 
+def test_a_rule_sets_start_is_its_rules() -> None:
+    """The frame's start is read after reception (a later sync's frame, a past period's scorecard): moving it in
+    place is a change of rules, closing the frame's end is not."""
+    data = copy.deepcopy(document(RULES_DIR, RULES))
+    data["effective_from"] = "2025-04-01"
+    assert rules_digest(data) != SHIPPED_RULES
+
+
 RULE_EDITS: dict[str, Callable[[Document], None]] = {
     "re-datings allowed": lambda d: d["redating"].update(allowed=d["redating"]["allowed"] + 1),
     "an escalation's day": lambda d: d["escalation"][-1].update(after_working_days=d["escalation"][-1]
@@ -275,8 +283,8 @@ def test_the_canonical_form_is_frozen() -> None:
 
 
 SHIPPED = {
-    "nd118-2025": "6550dd9a8c5653f08cac7981c01d2481ad04071393d5a957bf2aafcc54675cdf",
-    "nd61-2018": "418ced921888a2cb76e924f2350b37d088c35fd2377b583cc411ae2fca45b89e",
+    "nd118-2025": "5495b885d92eeb92718614208f79d725d49ef9c2ef276ab5750974b057b0ad44",
+    "nd61-2018": "75f0e4de3f5ca8b65607aeda24ddd9fce0b48df67e7c494a5c9b253c2b6ac4eb",
     "pakn.v1": "17bbe22836660a2e59639f1982c35fdf1e7327a4918329f986d88f17b1bc9d7f",
     "plan-task.v1": "0729f9ae91ad3722965fb972d2da4b9536420250dff10836a3bf890a5d7f4117",
     "tthc-dossier.v1": "316efc2a418c5ee367988d6cbad00a25550bbd9b8b07345032a5d3729b53ee0c",

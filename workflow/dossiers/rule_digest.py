@@ -12,9 +12,13 @@ What counts is every value a decision or a report computes with: the numbers, th
   ``source`` a refusal cites, an escalation's label, the Decision 766 decision, group and indicator labels and
   formula descriptions (the shipped files mark citations still to be checked against the texts: correcting one is
   not a change of rules);
-- the validity window (``effective_from``, ``effective_to``): it says which rule set a dossier received on a day
-  takes; a received case keeps its rule set's key and never reads the window again, and publishing the next legal
-  frame is done by closing this one's window (the rule book refuses a gap or an overlap between frames).
+- the end of the validity window (``effective_to``): publishing the next legal frame is done by closing this one's
+  window (the rule book refuses a gap or an overlap between frames), which must not need a re-pin.
+
+Its start (``effective_from``) counts: the window is read again after reception — a later sync of an imported
+dossier looks up the frame in force on its reception day, a period's Decision 766 scorecard the frame in force at its
+end — so moving a frame's start in place would refuse an imported dossier's next sync or score a past period by
+other points.
 """
 
 from __future__ import annotations
@@ -40,8 +44,7 @@ __all__ = ["RULE_SET_TREATMENTS", "rule_set_digest"]
 _CITED: Final = {"source": Treatment.OMIT}
 
 RULE_SET_TREATMENTS: Final[Treatments] = {
-    RuleSet: {"title": Treatment.OMIT, "legal_basis": Treatment.OMIT, "effective_from": Treatment.OMIT,
-              "effective_to": Treatment.OMIT},
+    RuleSet: {"title": Treatment.OMIT, "legal_basis": Treatment.OMIT, "effective_to": Treatment.OMIT},
     FormSpec: {"name": Treatment.OMIT, "note": Treatment.OMIT},
     WithdrawalRule: _CITED,
     RedatingRule: _CITED,

@@ -243,13 +243,19 @@ def workflow_digest(definition: WorkflowDefinition) -> str:
 
 
 def check_pins(pins: DefinitionPins, digests: Mapping[Pin, str], at: datetime) -> None:
-    """Pin every definition of ``digests`` the database has not pinned yet (at ``at``), then refuse, with
-    :class:`~motcua.workflow.errors.DefinitionChanged` naming each of them, the definitions whose digest is not the
-    one pinned. Writes only when a pin is missing: a database pinned already is only read."""
+    """Refuse, with :class:`~motcua.workflow.errors.DefinitionChanged` naming each of them, the definitions of
+    ``digests`` whose digest is not the one pinned; then pin (at ``at``) every one the database has not pinned yet.
+    A refused start writes nothing (a draft beside an edited file is not frozen by it); a database pinned already is
+    only read. Another process may pin a missing one first: its pin wins, and is checked like the others."""
     stored = dict(pins.pinned())
+    _refuse_changed(stored, digests)
     missing = {name: value for name, value in digests.items() if name not in stored}
     if missing:
         stored.update(pins.pin(missing, at))
+        _refuse_changed(stored, digests)
+
+
+def _refuse_changed(stored: Mapping[Pin, str], digests: Mapping[Pin, str]) -> None:
     changed = [ChangedDefinition(name.kind, name.key, name.version, stored[name], value)
                for name, value in sorted(digests.items()) if stored.get(name, value) != value]
     if changed:

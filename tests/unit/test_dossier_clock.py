@@ -6,16 +6,18 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from motcua.adapters.bootstrap import Motcua
+from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.dossiers.sla import Pause, Resumed, SlaClock
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
 from motcua.workflow.engine.model import Case, SetTimer
+from motcua.workflow.units.succession import apply_successions
 from tests.conftest import APPLICANT, LEADER, OFFICER, SPECIALIST, SYSTEM
 
 MARITAL = "1.004873"  # 3 working days
 BIRTH = "1.001193"  # within the day, cut-off 15:00
 CALENDAR_DAYS = "1.011609"  # 15 calendar days
+AN_THUONG = "LOCAL-HD-AN-THUONG"  # a commune of Hải Dương (winter hours 07:30–16:30) until 30/6/2025
 
 
 def at(clock: ManualClock, *parts: int) -> None:
@@ -271,3 +273,26 @@ def test_a_dossier_received_inside_its_warning_window_is_not_warned_when_it_resu
     timers = {t.name for t in motcua.store.timers(case.code)}
     assert "overdue" in timers
     assert "due_soon" not in timers  # it stays on time until its appointment, as before the pause
+
+
+def test_a_calendar_day_deadline_paused_across_a_merger_counts_from_the_receiving_offices_start() -> None:
+    """Received Thursday 20/3/2025 at 16:45, after Hải Dương's winter closing (16:30): 15 calendar days count from
+    Friday 21/3 07:30. Paused the next morning, merged into a Hải Phòng ward on 1/7 (closing at 17:00), resumed
+    10/7: the count starts where the receiving office started it — 15 + 111 paused days from 21/3 07:30 — not from
+    the reception under the successor's hours, which would have counted Thursday 16:45 as a working instant."""
+    clock = ManualClock(datetime(2025, 3, 20, 16, 45, tzinfo=VN_TZ))
+    app = open_motcua("memory://", clock=clock, observers=[], agency=AN_THUONG)
+    try:
+        case = app.desk.receive("1.011609", "direct", Applicant("A"), OFFICER, unit=AN_THUONG)
+        assert case.attributes["count_started_at"] == "2025-03-21T07:30:00+07:00"
+        case = app.service.fire(case.code, "assign", OFFICER, {"assignee": "Phạm Văn Hùng"})
+        clock.set(datetime(2025, 3, 21, 9, 0, tzinfo=VN_TZ))
+        case = app.service.fire(case.code, "request_supplement", SPECIALIST, {"reason": "Bổ sung giấy tờ"})
+        clock.set(datetime(2025, 7, 1, 0, 5, tzinfo=VN_TZ))
+        assert apply_successions(app.service, app.store, app.desk.units.register, clock.now()).moved == 1
+        clock.set(datetime(2025, 7, 10, 9, 0, tzinfo=VN_TZ))
+        case = app.service.fire(case.code, "supplement_received", OFFICER, {})
+        assert case.attributes["deciding_unit"] != AN_THUONG and case.attributes["calendar_days_paused"] == 111
+        assert case.attributes["appointment"] == "2025-07-25T07:30:00+07:00"  # 21/3 + 126 days: Friday 25/7
+    finally:
+        app.close()

@@ -109,3 +109,4 @@ def test_a_merger_moves_an_imported_dossier_without_posting_the_portals_own_reco
         assert released == {native}
     finally:
         app.close()
+

@@ -27,11 +27,13 @@ from motcua.workflow.engine.clock import text, to_vietnam_time
 from motcua.workflow.engine.model import Effect, JsonValue
 from motcua.workflow.engine.registry import Action, Context, Guard, Outcome, Refusal, Registry
 from motcua.workflow.units.transfer import register_transfer
+from motcua.workflow.worktime.hours import DurationUnit
 
 __all__ = ["DossierServices", "dossier_registry"]
 
 _CHANNELS: dict[str, Channel] = {"direct": "direct", "online": "online", "postal": "postal"}
 CALENDAR_DAYS_PAUSED = "calendar_days_paused"  # the calendar days a calendar-day deadline's pauses added
+COUNT_STARTED = "count_started_at"  # when a calendar-day deadline started counting, by the receiving office's hours
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,17 +144,18 @@ class _DossierActions:
         """The appointment, counted by the catalogue version the dossier keeps (``catalogue_version``; a dossier
         without one, or whose version the catalogue no longer lists, by the version in force today)."""
         version, channel = self._counted_by(context, context.now)
-        appointment = self.s.clock_for(context).appointment(version, channel, context.now)
+        clock = self.s.clock_for(context)
+        appointment = clock.appointment(version, channel, context.now)
         rules = self.s.rule_set(context)
-        provisional = self.s.clock_for(context).provisional_days(context.now, appointment)
-        return Outcome(
-            attributes={
-                "received_at": text(context.now), "appointment": text(appointment),
-                "apology_due": text(self.s.clock_for(context).apology_deadline(rules, appointment)),
-                "appointment_history": [appointment_entry(context.now, appointment, "initial", None, provisional)],
-            },
-            timers=self.s.clock_for(context).timers(rules, appointment, context.now),
-        )
+        provisional = clock.provisional_days(context.now, appointment)
+        attributes: dict[str, JsonValue] = {
+            "received_at": text(context.now), "appointment": text(appointment),
+            "apology_due": text(clock.apology_deadline(rules, appointment)),
+            "appointment_history": [appointment_entry(context.now, appointment, "initial", None, provisional)],
+        }
+        if DurationUnit(version.time_for(channel).unit) is DurationUnit.CALENDAR_DAYS:  # counted again on resuming
+            attributes[COUNT_STARTED] = text(clock.count_start(version, context.now))
+        return Outcome(attributes=attributes, timers=clock.timers(rules, appointment, context.now))
 
     def _counted_by(self, context: Context, received: datetime) -> tuple[ProcedureVersion, Channel]:
         """The catalogue version and channel the dossier's deadline is counted by: the version it keeps, else (one
@@ -178,7 +181,9 @@ class _DossierActions:
         history = _list(context, "appointment_history")
         pause = Pause(paused_at, context.now, None if received is None else _calendar_days_paused(context, history))
         version, channel = self._counted_by(context, received or paused_at)
-        resumed = self.s.clock_for(context).resumed(version, channel, received or paused_at, appointment, pause)
+        started = attribute_instant(context.attributes, COUNT_STARTED) or self.s.clock_for(context).count_start(
+            version, received or paused_at)  # a dossier received before the start was kept: counted again here
+        resumed = self.s.clock_for(context).resumed(version, channel, started, appointment, pause)
         moved, rules = resumed.appointment, self.s.rule_set(context)
         provisional = self.s.clock_for(context).provisional_days(received or paused_at, moved)  # from reception
         owed = _on_time(context) and self.s.clock_for(context).warning_promised(rules, history)

@@ -60,6 +60,11 @@ class SlaClock:
         duration = Duration(allowed.amount, DurationUnit(allowed.unit))
         return self.calendar.due(received, duration, procedure.cutoff)
 
+    def count_start(self, procedure: Procedure | ProcedureVersion, received: datetime) -> datetime:
+        """The instant a deadline starts counting for a dossier received at ``received``: the next working instant,
+        after the procedure's cut-off the next working day's opening (the legal clock)."""
+        return self.calendar.effective_start(received, procedure.cutoff)
+
     def due_in_working_days(self, received: datetime, days: int) -> datetime:
         """The deadline ``days`` working days counted from ``received`` (the legal clock's rules, no cutoff)."""
         return self.calendar.due(received, Duration(days, DurationUnit.WORKING_DAYS))
@@ -130,14 +135,15 @@ class SlaClock:
         return self.calendar.provisional_days(first, last)
 
     def resumed(
-        self, counted: ProcedureVersion, channel: Channel, received: datetime, appointment: datetime, pause: Pause,
+        self, counted: ProcedureVersion, channel: Channel, started: datetime, appointment: datetime, pause: Pause,
     ) -> Resumed:
         """The appointment once the clock runs again after ``pause``, counted as the deadline is (``counted``: the
         version the dossier keeps): a deadline in working days or hours moves by the working time of the pause; one
-        in calendar days is counted again from ``received`` with the calendar days paused added (Vietnam dates: a
-        pause ended the day it began adds none), so only its last day moves off a day off, as the Civil Code moves
-        a period's end (art. 148) — never a day added on top of an earlier move. A dossier whose earlier pauses were
-        not counted so (``pause.days_before`` ``None``) moves its appointment as it stands."""
+        in calendar days is counted again from ``started`` (:meth:`count_start`, as the reception's office counted
+        it) with the calendar days paused added (Vietnam dates: a pause ended the day it began adds none), so only
+        its last day moves off a day off, as the Civil Code moves a period's end (art. 148) — never a day added on
+        top of an earlier move. A dossier whose earlier pauses were not counted so (``pause.days_before`` ``None``)
+        moves its appointment as it stands."""
         allowed = counted.time_for(channel)
         if DurationUnit(allowed.unit) is not DurationUnit.CALENDAR_DAYS:
             paused = self.calendar.elapsed_working(pause.start, pause.end)
@@ -146,8 +152,7 @@ class SlaClock:
         if pause.days_before is None:
             return Resumed(self.calendar.calendar_days_after(appointment, days) if days else appointment, None)
         total = pause.days_before + days
-        span = Duration(allowed.amount + total, DurationUnit.CALENDAR_DAYS)
-        return Resumed(self.calendar.due(received, span, counted.cutoff), total)
+        return Resumed(self.calendar.calendar_days_after(started, allowed.amount + total), total)
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,7 +50,8 @@ def api(clock: ManualClock) -> Iterator[Api]:
         yield Api(client, key, motcua, answer.json()["code"])
 
 
-def _invalid(answer: Any) -> dict[str, str]:
+def invalid_request(answer: Any) -> dict[str, str]:
+    """The problems of a 422 ``invalid-request`` answer (asserted so)."""
     assert answer.status_code == 422, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
     body = answer.json()
@@ -72,7 +73,7 @@ def _invalid(answer: Any) -> dict[str, str]:
     ("/dossiers/{code}/history?limit=5", "query.limit"),
 ])
 def test_a_query_parameter_the_route_does_not_take_is_422_naming_it(api: Api, path: str, named: str) -> None:
-    problems = _invalid(api.get(path.format(code=api.code)))
+    problems = invalid_request(api.get(path.format(code=api.code)))
     assert list(problems) == [named]
     assert problems[named].startswith("unknown parameter"), problems
 
@@ -81,14 +82,14 @@ def test_a_query_parameter_on_an_event_route_is_422_on_the_quick_path_too(api: A
     read = api.get(f"/dossiers/{api.code}")
     answer = api.client.post(f"/dossiers/{api.code}/events?force=1", json={"trigger": "assign", "data": {
         "assignee": "Phạm Văn Hùng"}}, headers={"X-API-Key": api.key, "If-Match": read.headers["ETag"]})
-    assert list(_invalid(answer)) == ["query.force"]
+    assert list(invalid_request(answer)) == ["query.force"]
     assert api.get(f"/dossiers/{api.code}").headers["ETag"] == read.headers["ETag"]  # nothing moved
 
 
 @pytest.mark.parametrize("query", ["unit=000.00.00.H23&unit=LOCAL-HP-LE-CHAN", "limit=1&limit=2",
                                    "state=received&state=received"])
 def test_a_query_parameter_sent_twice_is_422_naming_it(api: Api, query: str) -> None:
-    problems = _invalid(api.get(f"/dossiers?{query}"))
+    problems = invalid_request(api.get(f"/dossiers?{query}"))
     (named,) = problems
     assert named == f"query.{query.split('=', maxsplit=1)[0]}"
     assert "2 times" in problems[named]
@@ -96,7 +97,7 @@ def test_a_query_parameter_sent_twice_is_422_naming_it(api: Api, query: str) -> 
 
 @pytest.mark.parametrize("parameter", ["procedure", "officer", "cursor", "unit", "state", "limit"])
 def test_an_empty_query_parameter_is_422_naming_it_never_an_empty_page(api: Api, parameter: str) -> None:
-    problems = _invalid(api.get(f"/dossiers?{parameter}="))
+    problems = invalid_request(api.get(f"/dossiers?{parameter}="))
     assert list(problems) == [f"query.{parameter}"]
     assert "empty" in problems[f"query.{parameter}"]
 
@@ -156,12 +157,12 @@ def test_a_standalone_desks_lower_case_home_is_a_unit_its_listings_and_reports_t
 
 @pytest.mark.parametrize("unit", ["xa-an-lao-2", "xa-an-lao\n", "local-hp-le-chan"])
 def test_any_other_lower_case_unit_is_still_422(standalone: Api, unit: str) -> None:
-    assert list(_invalid(standalone.client.get("/dossiers", params={"unit": unit}, headers={
+    assert list(invalid_request(standalone.client.get("/dossiers", params={"unit": unit}, headers={
         "X-API-Key": standalone.key}))) == ["query.unit"]
 
 
 def test_a_server_whose_home_has_the_shape_takes_only_the_shape(api: Api) -> None:
-    assert list(_invalid(api.get("/dossiers?unit=000.00.00.h23"))) == ["query.unit"]
+    assert list(invalid_request(api.get("/dossiers?unit=000.00.00.h23"))) == ["query.unit"]
 
 
 # -- a body of another media type is 415 -------------------------------------------------------------------------
@@ -196,7 +197,7 @@ def test_json_of_any_json_media_type_is_still_read(api: Api, content_type: str) 
 
 
 def test_an_empty_body_is_still_422_naming_it(api: Api) -> None:
-    assert list(_invalid(api.client.post("/dossiers", headers={"X-API-Key": api.key}))) == ["body"]
+    assert list(invalid_request(api.client.post("/dossiers", headers={"X-API-Key": api.key}))) == ["body"]
 
 
 # -- a dossier's GET evaluates If-None-Match and If-Match (RFC 9110, 13.1) ---------------------------------------

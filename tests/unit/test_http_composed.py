@@ -27,6 +27,7 @@ from motcua.adapters.keys import MemoryHttpStore, authenticate, new_key
 from motcua.entrypoints.http.composed import composed_query
 from motcua.workflow.engine.bounds import CASE_CODE_MAX, NAME_MAX
 from motcua.workflow.engine.clock import ManualClock
+from tests.unit.test_http_api_review import invalid_request
 from tests.unit.test_http_input_review import officers_client
 
 RECEPTION: Final = {"procedure": "1.004873", "channel": "direct", "applicant": {"name": "Trần Văn An"}}
@@ -72,15 +73,6 @@ def api(clock: ManualClock) -> Iterator[Api]:
         yield Api(client, key, motcua, store, *codes)
 
 
-def _invalid(answer: Any) -> dict[str, str]:
-    assert answer.status_code == 422, answer.text
-    assert answer.headers["content-type"] == "application/problem+json"
-    body = answer.json()
-    assert body["code"] == "invalid-request", body
-    problems: dict[str, str] = body["problems"]
-    return problems
-
-
 # -- an NFD filter finds what the NFC one finds ------------------------------------------------------------------
 
 
@@ -121,7 +113,7 @@ def test_a_dossier_code_in_the_path_is_composed_before_its_bound_is_counted(api:
     within = api.get(f"/dossiers/{quote(nfd('ạ' * CASE_CODE_MAX))}")
     assert within.status_code == 404 and within.json()["code"] == "case-not-found", within.text
     beyond = api.get(f"/dossiers/{quote('ạ' * (CASE_CODE_MAX + 1))}")
-    assert list(_invalid(beyond)) == ["path.code"]
+    assert list(invalid_request(beyond)) == ["path.code"]
 
 
 def test_a_filter_is_bounded_by_its_nfc_length(api: Api) -> None:
@@ -131,24 +123,24 @@ def test_a_filter_is_bounded_by_its_nfc_length(api: Api) -> None:
     assert len(fits) == 2 * NAME_MAX
     assert api.codes("/dossiers", officer=fits) == []
     for over in ("ạ" * (NAME_MAX + 1), nfd("ạ" * (NAME_MAX + 1))):
-        problems = _invalid(api.get("/dossiers", officer=over))
+        problems = invalid_request(api.get("/dossiers", officer=over))
         assert problems == {"query.officer": f"String should have at most {NAME_MAX} characters"}
 
 
 def test_control_characters_are_refused_after_composition_too(api: Api) -> None:
-    problems = _invalid(api.get("/dossiers", officer=nfd("Phạm\x00Hùng")))
+    problems = invalid_request(api.get("/dossiers", officer=nfd("Phạm\x00Hùng")))
     assert problems == {"query.officer": "contains a control character (U+0000) at position 5"}
 
 
 def test_strictness_of_the_query_is_unchanged(api: Api) -> None:
     """Unknown, duplicate and empty parameters are still refused, each named as composed."""
     unknown = api.client.get(f"/dossiers?{quote(nfd('người'))}=x", headers={"X-API-Key": api.key})
-    assert list(_invalid(unknown)) == ["query.người"]
+    assert list(invalid_request(unknown)) == ["query.người"]
     twice = api.client.get(f"/dossiers?{urlencode([('officer', OFFICER), ('officer', NFD_OFFICER)])}",
                            headers={"X-API-Key": api.key})
-    assert _invalid(twice) == {"query.officer": "given 2 times: give it once"}
+    assert invalid_request(twice) == {"query.officer": "given 2 times: give it once"}
     empty = api.client.get("/dossiers?officer=&state=processing", headers={"X-API-Key": api.key})
-    assert _invalid(empty) == {"query.officer": "empty: give a value or leave the parameter out"}
+    assert invalid_request(empty) == {"query.officer": "empty: give a value or leave the parameter out"}
 
 
 # -- a query that is not UTF-8 -----------------------------------------------------------------------------------
@@ -165,11 +157,11 @@ def test_strictness_of_the_query_is_unchanged(api: Api) -> None:
 def test_a_query_value_that_is_not_utf8_is_422_naming_it(api: Api, query: str) -> None:
     answer = api.client.get(f"/dossiers?{query}", headers={"X-API-Key": api.key})
     named = query.rsplit("&", 1)[-1].split("=", maxsplit=1)[0]
-    assert _invalid(answer) == {f"query.{named}": NOT_UTF8}
+    assert invalid_request(answer) == {f"query.{named}": NOT_UTF8}
 
 
 def test_a_query_name_that_is_not_utf8_is_422(api: Api) -> None:
-    problems = _invalid(api.client.get("/dossiers?officer%FF=x", headers={"X-API-Key": api.key}))
+    problems = invalid_request(api.client.get("/dossiers?officer%FF=x", headers={"X-API-Key": api.key}))
     assert problems == {"query.officer\ufffd": NOT_UTF8}
 
 
@@ -185,7 +177,7 @@ def test_a_query_that_is_not_utf8_waits_for_the_key_and_is_ignored_where_no_quer
 
 def test_an_overlong_query_is_refused_not_a_failure(api: Api) -> None:
     answer = api.get("/dossiers", officer=nfd("ạ") * 5_000)  # 35 kB of query, as httpx sends at most 64
-    assert list(_invalid(answer)) == ["query.officer"]
+    assert list(invalid_request(answer)) == ["query.officer"]
 
 
 # -- what is not text is not normalised ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import re
 import threading
 import time
 from contextlib import ExitStack
+from datetime import timedelta
 
 import pytest
 from argon2 import PasswordHasher
@@ -55,8 +56,8 @@ def test_one_address_guessing_at_many_names_is_throttled_not_the_others(office: 
 def test_an_ipv6_client_is_counted_by_its_64_network() -> None:
     throttle = AddressThrottle(limit=2)
     now = START
-    throttle.failed("2001:db8:1:2::10", now)
-    throttle.failed("2001:db8:1:2:ffff::99", now)  # another address of the same /64
+    throttle.failed("2001:db8:1:2::10", "lan", now)
+    throttle.failed("2001:db8:1:2:ffff::99", "hung", now)  # another address of the same /64
     assert throttle.wait("2001:db8:1:2::abcd", now) == throttle.window
     assert throttle.wait("2001:db8:1:3::10", now) is None  # the next /64
     assert address_key("::ffff:192.0.2.1") == "192.0.2.1" == address_key("192.0.2.1")
@@ -70,22 +71,6 @@ def test_an_ipv6_address_carrying_an_ipv4_one_is_counted_by_that_ipv4_address() 
     assert address_key("2001:0:4136:e378:8000:63bf:3fff:fdd2") == "192.0.2.45"  # Teredo: the client, not its server
     assert address_key("2001:0:4136:e378:8000:63bf:3fff:fdd3") == "192.0.2.44"
     assert address_key("64:ff9b::192.0.2.7") == "192.0.2.7" != address_key("64:ff9b::192.0.2.8")
-
-
-def test_a_success_does_not_clear_the_address_count(office: Site) -> None:
-    """An account of the attacker's own, signed into now and then, must not reset the count; the limit is the
-    policy's (MOTCUA_CONSOLE_ADDRESS_FAILURES), the window its lock-out's."""
-    office.add_user("own", ["officer"])
-    console = Console(office.motcua, office.users, office.clock, SignInPolicy(address_failures=3))
-    assert console.throttle.limit == 3 and console.throttle.window == SignInPolicy().lock_for
-    app = FastAPI()
-    mount_console(app, console)
-    client = TestClient(app, follow_redirects=False, client=("192.0.2.9", 50000))
-    for _ in range(2):
-        assert office.sign_in(client, "own", "wrong-password!").status_code == 401
-    assert office.sign_in(client, "own").status_code == 303  # a success in between …
-    assert office.sign_in(client, "nobody", "wrong-password!").status_code == 401
-    assert office.sign_in(client, "own").status_code == 429  # … did not reset the count: three failures
 
 
 def test_sign_ins_sent_at_once_from_one_address_are_checked_no_more_than_its_limit(office: Site) -> None:
@@ -135,6 +120,167 @@ def test_a_sign_in_answered_busy_is_not_counted_at_its_address(office: Site, mon
 def test_the_throttle_forgets_the_least_recently_failed_address_past_its_capacity() -> None:
     throttle = AddressThrottle(limit=1, capacity=2)
     for host in ("192.0.2.1", "192.0.2.2", "192.0.2.3"):
-        throttle.failed(host, START)
+        throttle.failed(host, "lan", START)
     assert throttle.wait("192.0.2.1", START) is None  # forgotten
     assert throttle.wait("192.0.2.2", START) is not None and throttle.wait("192.0.2.3", START) is not None
+
+
+# -- failures counted with their name: a name that signs in takes its own back ---------------------------------------
+
+OFFICE = "203.0.113.30"  # a commune office: every desk behind one NAT address
+
+
+def _policed(office: Site, limit: int, host: str = OFFICE) -> TestClient:
+    """A browser at ``host`` of a console whose address limit is ``limit``."""
+    app = FastAPI()
+    mount_console(app, Console(office.motcua, office.users, office.clock, SignInPolicy(address_failures=limit)))
+    return TestClient(app, follow_redirects=False, client=(host, 50000))
+
+
+def test_an_office_behind_one_address_whose_users_mistype_then_sign_in_is_never_throttled(
+        office: Site, caplog: pytest.LogCaptureFixture) -> None:
+    """40 officers behind one address, each mistyping once or twice before signing in: 60 failures in a morning,
+    three times the limit, and nobody is refused — a typo followed by the right password is not spraying."""
+    limit = SignInPolicy().address_failures
+    desks, mistyped = _from(office, OFFICE), 0
+    with caplog.at_level(logging.INFO):
+        for number in range(40):
+            office.add_user(f"can-bo{number}", ["officer"])
+            for _ in range(1 + number % 2):
+                assert office.sign_in(desks, f"can-bo{number}", "mat-khau-go-nham").status_code == 401
+                mistyped += 1
+            assert office.sign_in(desks, f"can-bo{number}").status_code == 303
+            office.clock.advance(timedelta(seconds=10))  # all within one window
+    assert mistyped == 60 > 2 * limit
+    assert "can-bo" not in caplog.text and OFFICE not in caplog.text  # neither the name nor the address logged
+
+
+def test_an_account_of_the_sprayers_own_takes_back_its_own_failures_only(office: Site) -> None:
+    """Signing in to an account of one's own between guesses at other names takes back the failures of that one
+    name: the guesses at the others stay counted, and the address is stopped at the limit as before."""
+    office.add_user("own", ["officer"])
+    console = Console(office.motcua, office.users, office.clock, SignInPolicy(address_failures=3))
+    assert console.throttle.limit == 3 and console.throttle.window == SignInPolicy().lock_for  # the policy's
+    client = _policed(office, limit=3)
+    assert office.sign_in(client, "nobody1", "wrong-password!").status_code == 401
+    assert office.sign_in(client, "own", "wrong-password!").status_code == 401
+    assert office.sign_in(client, "own").status_code == 303  # takes back the failure of "own" — not of "nobody1"
+    assert office.sign_in(client, "nobody2", "wrong-password!").status_code == 401
+    assert office.sign_in(client, "own").status_code == 303
+    assert office.sign_in(client, "nobody3", "wrong-password!").status_code == 401
+    assert office.sign_in(client, "own").status_code == 429  # three guesses at names that never signed in
+
+
+def test_a_name_is_the_one_the_store_looks_up_not_a_variant_of_it(office: Site) -> None:
+    """The store knows a name exactly as typed (``Lan`` and ``lan`` may be two users; a full-width ``ｌａｎ`` or one
+    with a zero-width space is nobody): a success as ``lan`` takes back none of the guesses at its variants. Spaces
+    around a name are not part of it (the form strips them before the store is asked)."""
+    office.add_user("lan", ["officer"])
+    office.add_user("Lan", ["officer"])
+    client = _policed(office, limit=6)
+    assert office.sign_in(client, " lan ", "wrong-password!").status_code == 401  # "lan" itself: taken back below
+    for variant in ("Lan", "LAN", "ｌａｎ", "lan\u200b"):
+        assert office.sign_in(client, variant, "wrong-password!").status_code == 401
+    assert office.sign_in(client, "lan").status_code == 303  # four guesses at other names left: two to the limit
+    for other in ("nobody1", "nobody2"):
+        assert office.sign_in(client, other, "wrong-password!").status_code == 401
+    assert office.sign_in(client, "lan").status_code == 429
+
+
+def test_a_success_takes_back_the_failures_of_its_name_only() -> None:
+    throttle = AddressThrottle(limit=4)
+    for name in ("lan", "hung", "lan"):
+        assert throttle.attempt(OFFICE, name, START) is None  # counted; its password then found wrong
+    assert throttle.attempt(OFFICE, "lan", START) is None
+    throttle.signed_in(OFFICE, "lan", START)  # both failures of "lan" and its own count taken back: "hung" stays
+    for name in ("mai", "tuan", "binh"):
+        assert throttle.attempt(OFFICE, name, START) is None
+    assert throttle.attempt(OFFICE, "lan", START) == throttle.window  # 1 + 3 failures: the limit
+    assert throttle.wait("198.51.100.1", START) is None  # another address counts on its own
+
+
+def test_a_name_whose_failures_were_taken_back_counts_again_when_it_fails() -> None:
+    """A success is no pass for its name: its later failures count toward the limit as any other."""
+    throttle = AddressThrottle(limit=3)
+    throttle.failed(OFFICE, "lan", START)
+    assert throttle.attempt(OFFICE, "lan", START) is None
+    throttle.signed_in(OFFICE, "lan", START)
+    assert throttle.wait(OFFICE, START) is None
+    for _ in range(3):
+        assert throttle.attempt(OFFICE, "lan", START) is None
+    assert throttle.wait(OFFICE, START) == throttle.window
+
+
+def test_an_attempt_never_checked_takes_back_one_count_of_its_name() -> None:
+    throttle = AddressThrottle(limit=3)
+    throttle.failed(OFFICE, "lan", START)
+    throttle.failed(OFFICE, "hung", START)
+    assert throttle.attempt(OFFICE, "lan", START) is None
+    throttle.take_back(OFFICE, "lan", START)  # answered busy: this attempt only, not the failure of "lan" before it
+    assert throttle.attempt(OFFICE, "mai", START) is None
+    assert throttle.wait(OFFICE, START) == throttle.window
+
+
+def test_a_success_whose_window_ended_takes_back_nothing_of_the_next() -> None:
+    """A sign-in counted in a window that ended while its password was checked: the failures of the next window,
+    made after it began, are not its to take back."""
+    throttle = AddressThrottle(limit=2)
+    throttle.failed(OFFICE, "hung", START)
+    later = START + throttle.window - timedelta(seconds=1)
+    assert throttle.attempt(OFFICE, "lan", later) is None
+    throttle.failed(OFFICE, "lan", later + timedelta(seconds=2))  # a new window, its first failure
+    throttle.failed(OFFICE, "lan", later + timedelta(seconds=3))
+    throttle.signed_in(OFFICE, "lan", later)
+    assert throttle.wait(OFFICE, later + timedelta(seconds=3)) is not None
+
+
+def test_guesses_sent_at_once_pass_no_more_than_the_limit_while_an_own_account_signs_in_over_and_over() -> None:
+    """Threads spraying names while another signs in to an account of the attacker's own as fast as it can: no
+    more guesses pass than the limit (each counted before it is checked; a success takes back its own name only)."""
+    throttle = AddressThrottle(limit=5)
+    passed: list[str] = []
+    start = threading.Barrier(9)
+
+    def spray(thread: int) -> None:
+        start.wait()
+        for number in range(200):
+            if throttle.attempt(OFFICE, f"victim{thread}-{number}", START) is None:
+                passed.append(f"victim{thread}-{number}")  # its password then found wrong: stays counted
+
+    def own() -> None:
+        start.wait()
+        for _ in range(500):
+            if throttle.attempt(OFFICE, "own", START) is None:
+                throttle.signed_in(OFFICE, "own", START)
+
+    threads = [threading.Thread(target=spray, args=(n,)) for n in range(8)] + [threading.Thread(target=own)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert 0 < len(passed) <= 5
+
+
+def test_an_address_remembers_the_names_of_its_latest_failures_only() -> None:
+    """At most ``names_kept`` failures of an address are remembered with their name (the latest): an older one stays
+    counted but can no longer be taken back — the memory an address takes is bounded whatever the limit."""
+    throttle = AddressThrottle(limit=6, names_kept=4)
+    throttle.failed(OFFICE, "lan", START)  # forgotten by name after the next four
+    for name in ("hung", "mai", "tuan", "binh"):
+        throttle.failed(OFFICE, name, START)
+    assert throttle.attempt(OFFICE, "lan", START) is None
+    throttle.signed_in(OFFICE, "lan", START)  # its own count only: its first failure is no longer known by name
+    assert throttle.wait(OFFICE, START) is None
+    throttle.failed(OFFICE, "nobody", START)
+    assert throttle.wait(OFFICE, START) == throttle.window
+
+
+def test_names_are_kept_as_keyed_digests_never_in_clear() -> None:
+    """A name is personal data too: the throttle keeps a digest keyed by a secret of its own process, not the name
+    (a dump of its memory cannot be matched against a list of names)."""
+    throttle = AddressThrottle()
+    throttle.failed(OFFICE, "nguyen.van.lan", START)
+    throttle.failed(OFFICE, "\ud800lan", START)  # a lone surrogate, as a form may carry: no error
+    kept = repr(vars(throttle))
+    assert "nguyen" not in kept and "lan" not in kept
+    assert AddressThrottle().wait(OFFICE, START) is None

@@ -23,7 +23,8 @@ are kept in the process's memory, at most ``capacity`` addresses (the least rece
 each remembering the names of its latest ``names_kept`` failures (an older failure stays counted, but can no longer
 be taken back); never written to a log: an address is personal data, and so is a name, kept only as a digest keyed by
 a secret of the process's own (a copy of the memory cannot be matched against a list of names). With
-``motcua serve --workers N`` each process counts on its own.
+``motcua serve --workers N`` each process counts on its own, and a success takes back only the failures its own
+process counted (a typo and the right password may reach two processes: the typo then stays counted in its).
 """
 
 from __future__ import annotations

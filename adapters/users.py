@@ -147,7 +147,8 @@ PASSWORDS = Passwords()
 class SignInPolicy:
     """After ``max_failures`` wrong passwords in a row a user is locked out for ``lock_for``; after
     ``address_failures`` failed sign-ins from one client address within ``lock_for``, that address is refused until
-    then (the console's throttle, whatever the names tried); a session lasts ``session_lifetime``.
+    then (the console's throttle, whatever the names tried — but for the failures of a name that signed in from there
+    since, taken back); a session lasts ``session_lifetime``.
     ``secure_cookie``: the session cookie is Secure always (True), never (False), or when the request came over HTTPS
     (None)."""
 

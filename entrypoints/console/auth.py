@@ -4,11 +4,12 @@
   (``motcua_signin``, double submit): a form posted from another site, which cannot read that cookie, is refused.
 - ``POST /console/sign-in``: name and password (:func:`~motcua.adapters.users.sign_in`: Argon2 verification, lock-out
   after repeated failures), unless the client's address has failed too often lately (:mod:`.throttle`: ``429`` with
-  ``Retry-After``, the password not checked). On success a *new* session is made, whatever session id the browser
-  brought (no fixation), and set in an HttpOnly, SameSite=Strict cookie, Secure over HTTPS; the browser goes on to
-  ``next`` (a console page of this site only). A refusal says the same thing for a wrong name, a wrong password, a
-  disabled or a locked-out user. While no user exists at all, the page says how the first one is made: the setup page
-  with the code ``motcua serve`` printed (:mod:`.setup`), or ``motcua user create``.
+  ``Retry-After``, the password not checked; the failures of a name that then signs in from there are taken back). On
+  success a *new* session is made, whatever session id the browser brought (no fixation), and set in an HttpOnly,
+  SameSite=Strict cookie, Secure over HTTPS; the browser goes on to ``next`` (a console page of this site only). A
+  refusal says the same thing for a wrong name, a wrong password, a disabled or a locked-out user. While no user exists
+  at all, the page says how the first one is made: the setup page with the code ``motcua serve`` printed
+  (:mod:`.setup`), or ``motcua user create``.
 - ``POST /console/sign-out`` (with the session's CSRF token): the session is deleted and the cookie cleared.
 """
 
@@ -66,19 +67,20 @@ def routes(console: Console) -> APIRouter:
         if not expected or not hmac.compare_digest(form_token.encode(), expected.encode()):
             raise PageError(403, "Biểu mẫu đăng nhập đã hết hạn. Hãy tải lại trang đăng nhập.")
         now, host = console.clock.now(), request.client.host if request.client else None
-        wait = console.throttle.attempt(host, now)  # counted as failed already, until it succeeds
+        name = name.strip()  # the name as the store is asked for it, and as the throttle counts it
+        wait = console.throttle.attempt(host, name, now)  # counted as failed already, until it succeeds
         if wait is not None:
-            log.info("console.sign_in.throttled")  # never the address: personal data
+            log.info("console.sign_in.throttled")  # never the address nor the name: personal data
             return _throttled(console, request, target, wait)
         try:
-            user = sign_in(console.users, name.strip(), password, now, console.policy)
+            user = sign_in(console.users, name, password, now, console.policy)
         except PasswordsBusy:
-            console.throttle.take_back(host, now)  # no password checked: no guess
+            console.throttle.take_back(host, name, now)  # no password checked: no guess
             raise
         if user is None:
             log.info("console.sign_in.refused")
             return _form(console, request, target, error=_REFUSED, status_code=401)
-        console.throttle.take_back(host, now)
+        console.throttle.signed_in(host, name, now)  # its earlier failures were typos, not guesses at other names
         log.info("console.sign_in")
         response = start_session(console, request, user.name, target)
         response.delete_cookie(SIGN_IN_COOKIE, path=f"{PREFIX}/sign-in")

@@ -6,20 +6,32 @@ counts the failed sign-ins of each client address: after ``limit`` of them withi
 one, the address's sign-ins are refused, without checking the password, until the window ends (``429``, with
 ``Retry-After``). Each sign-in is counted before its password is checked (the server verifies on a thread pool:
 guesses sent at once would otherwise all pass before the first failure is written), and its count taken back when it
-succeeds or was never checked. A success does not clear the count (an account of the attacker's own would otherwise
-reset it).
+was never checked.
+
+A failure is counted together with the name it was for, and when a name signs in from the address, the failures of
+*that name* from there in the window are taken back with its own count: a mistyped password followed by the right one
+is not spraying. A commune office puts its 20 to 40 officers behind one address; their typos of a morning would
+otherwise add up and lock every desk out. Taking back a name's failures needs that name's password: an account of the
+attacker's own takes back its own name's only, never the guesses at the others, which stay counted to the limit. A
+name is the one the user store is asked for (the form's, spaces around it stripped), compared exactly as the store
+compares it: ``Lan`` is not ``lan`` (they may be two users), a full-width or a zero-width variant is nobody.
 
 The address is the one uvicorn gives the request: the peer's, or the client a trusted proxy names in
 ``X-Forwarded-For`` (``FORWARDED_ALLOW_IPS``). IPv6 addresses count by their /64 network, the block one machine is
 usually given — those standing for an IPv4 address (mapped, NAT64, Teredo, 6to4) by that IPv4 address. The counts
 are kept in the process's memory, at most ``capacity`` addresses (the least recently failed one is forgotten first),
-and never written to a log: an address is personal data. With ``motcua serve --workers N``
-each process counts on its own.
+each remembering the names of its latest ``names_kept`` failures (an older failure stays counted, but can no longer
+be taken back); never written to a log: an address is personal data, and so is a name, kept only as a digest keyed by
+a secret of the process's own (a copy of the memory cannot be matched against a list of names). With
+``motcua serve --workers N`` each process counts on its own, and a success takes back only the failures its own
+process counted (a typo and the right password may reach two processes: the typo then stays counted in its).
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import secrets
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -31,8 +43,11 @@ __all__ = ["AddressThrottle", "address_key"]
 
 @dataclass(frozen=True, slots=True)
 class _Count:
+    """An address's failures since its first of the window; the names of the latest (keyed digests, oldest first)."""
+
     since: datetime
     failures: int
+    names: tuple[bytes, ...]
 
 
 def address_key(host: str | None) -> str:
@@ -68,11 +83,15 @@ def _carried_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | Non
 
 @dataclass
 class AddressThrottle:
-    """At most ``limit`` failed sign-ins from one address within ``window`` of its first (see the module doc)."""
+    """At most ``limit`` failed sign-ins from one address within ``window`` of its first, the failures of a name that
+    signed in from there since taken back; at most ``capacity`` addresses, each remembering the names of its latest
+    ``names_kept`` failures (see the module doc)."""
 
     limit: int = 20
     window: timedelta = timedelta(minutes=15)
     capacity: int = 10_000
+    names_kept: int = 32
+    _secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), init=False, repr=False)
     _counts: OrderedDict[str, _Count] = field(default_factory=OrderedDict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -85,42 +104,64 @@ class AddressThrottle:
                 return None
             return count.since + self.window - now
 
-    def attempt(self, host: str | None, now: datetime) -> timedelta | None:
-        """A sign-in from ``host`` at ``now``, counted as failed *before* its password is checked, in one step with
-        the check of the limit: sign-ins sent at once cannot all pass before the first of them is answered. The wait
-        when refused (then not counted); None when it may go on — :meth:`take_back` its count if it succeeds."""
-        key = address_key(host)
+    def attempt(self, host: str | None, name: str, now: datetime) -> timedelta | None:
+        """A sign-in as ``name`` from ``host`` at ``now``, counted as failed *before* its password is checked, in one
+        step with the check of the limit: sign-ins sent at once cannot all pass before the first of them is answered.
+        The wait when refused (then not counted); None when it may go on — then :meth:`signed_in` if it succeeds,
+        :meth:`take_back` if its password is not checked."""
+        key, digest = address_key(host), self._digest(name)
         with self._lock:
             count = self._current(key, now)
             if count is not None and count.failures >= self.limit:
                 return count.since + self.window - now
-            self._count(key, now, count)
+            self._count(key, digest, now, count)
             return None
 
-    def take_back(self, host: str | None, now: datetime) -> None:
-        """Uncount the :meth:`attempt` made at ``now`` from ``host``: it signed in, or its password was never checked
-        (no turn to verify it). A success takes back its own count only, never the failures before it."""
-        key = address_key(host)
+    def take_back(self, host: str | None, name: str, now: datetime) -> None:
+        """Uncount the :meth:`attempt` made as ``name`` at ``now`` from ``host``, its password never checked (no turn
+        to verify it): that one count only."""
+        self._uncount(address_key(host), self._digest(name), now, every=False)
+
+    def signed_in(self, host: str | None, name: str, now: datetime) -> None:
+        """The :meth:`attempt` made as ``name`` at ``now`` from ``host`` signed in: its count and the failures of the
+        same name from there in the window are taken back (mistyped passwords, not guesses at other names). The
+        failures of any other name stay counted."""
+        self._uncount(address_key(host), self._digest(name), now, every=True)
+
+    def failed(self, host: str | None, name: str, now: datetime) -> None:
+        """Count a failed sign-in as ``name`` from ``host`` at ``now``."""
+        key, digest = address_key(host), self._digest(name)
+        with self._lock:
+            self._count(key, digest, now, self._current(key, now))
+
+    def _digest(self, name: str) -> bytes:
+        """``name`` as kept: a digest keyed by this throttle's secret (never the name; not to be matched against a
+        list of names without the secret), as exact as the store's look-up (``Lan`` is not ``lan``)."""
+        return hashlib.blake2b(name.encode("utf-8", "surrogatepass"), key=self._secret, digest_size=16).digest()
+
+    def _count(self, key: str, digest: bytes, now: datetime, count: _Count | None) -> None:
+        if count is None:
+            self._counts[key] = _Count(now, 1, (digest,))
+        else:
+            names = (*count.names, digest)[-self.names_kept:]  # the oldest name forgotten: its failure still counted
+            self._counts[key] = _Count(count.since, count.failures + 1, names)
+        self._counts.move_to_end(key)
+        while len(self._counts) > self.capacity:
+            self._counts.popitem(last=False)
+
+    def _uncount(self, key: str, digest: bytes, now: datetime, *, every: bool) -> None:
+        """Take back the failures of ``digest`` at ``key`` (every one of them, or the latest), if counted in the
+        window the attempt made at ``now`` was."""
         with self._lock:
             count = self._counts.get(key)
             if count is None or count.since > now:  # forgotten, or counted in a window that ended since
                 return
-            if count.failures <= 1:
+            names = _without(count.names, digest, every=every)
+            failures = count.failures - (len(count.names) - len(names))
+            if failures <= 0:
                 del self._counts[key]
             else:
-                self._counts[key] = _Count(count.since, count.failures - 1)
-
-    def failed(self, host: str | None, now: datetime) -> None:
-        """Count a failed sign-in from ``host`` at ``now``."""
-        key = address_key(host)
-        with self._lock:
-            self._count(key, now, self._current(key, now))
-
-    def _count(self, key: str, now: datetime, count: _Count | None) -> None:
-        self._counts[key] = _Count(now, 1) if count is None else _Count(count.since, count.failures + 1)
-        self._counts.move_to_end(key)
-        while len(self._counts) > self.capacity:
-            self._counts.popitem(last=False)
+                self._counts[key] = _Count(count.since, failures, names)
 
     def _current(self, key: str, now: datetime) -> _Count | None:
         count = self._counts.get(key)
@@ -128,3 +169,13 @@ class AddressThrottle:
             del self._counts[key]
             return None
         return count
+
+
+def _without(names: tuple[bytes, ...], digest: bytes, *, every: bool) -> tuple[bytes, ...]:
+    """``names`` without ``digest``: every time it is there, or its latest time only."""
+    if every:
+        return tuple(name for name in names if name != digest)
+    if digest not in names:
+        return names
+    latest = len(names) - 1 - names[::-1].index(digest)
+    return names[:latest] + names[latest + 1:]

@@ -97,6 +97,8 @@ BAD_KEY = Spec(400, "invalid-idempotency-key", "Malformed Idempotency-Key")
 ROUTE_NOT_FOUND = Spec(404, "not-found", "No such resource")
 METHOD = Spec(405, "method-not-allowed", "Method not allowed")
 TOO_LARGE = Spec(413, "request-too-large", "Request body too large")
+HEAD_TOO_LARGE = Spec(431, "request-head-too-large", "Request line and headers too large")
+HEAD_TIMEOUT = Spec(408, "request-timeout", "Request line and headers not received in time")
 UNREADABLE = Spec(400, "unreadable-body", "Unreadable request body")
 MEDIA_TYPE = Spec(415, "unsupported-media-type", "Unsupported media type")
 

@@ -130,8 +130,11 @@ def server_config(app: ASGIApp | Callable[[], ASGIApp], options: ServeOptions) -
     """uvicorn's settings. ``log_config=None``: uvicorn installs no handler of its own, so its lines (the access log,
     an unhandled error) go through motcua's logging (:func:`motcua.adapters.logging.configure_logging`): rendered as
     JSON lines like every other, a path without its query string, a client without its address, a traceback as its
-    outline. No ``Server`` header: the answers do not name the server software."""
+    outline. No ``Server`` header: the answers do not name the server software. Each request's line and headers
+bounded in size and time (:class:`~motcua.entrypoints.http.wire.BoundedHead`: ``431``, ``408``)."""
     import uvicorn  # noqa: PLC0415 - the server loads only for this command
+
+    from motcua.entrypoints.http.wire import BoundedHead  # noqa: PLC0415 - uvicorn's protocol: same
 
     for name in _UVICORN_LOGGERS:  # handlers a uvicorn configured earlier in this process would bypass motcua's
         logger = logging.getLogger(name)
@@ -139,7 +142,8 @@ def server_config(app: ASGIApp | Callable[[], ASGIApp], options: ServeOptions) -
         logger.propagate = True
     return uvicorn.Config(app, host=options.host, port=options.port, log_level="info", log_config=None,
                           access_log=options.access_log, workers=options.workers, factory=options.workers > 1,
-                          server_header=False)  # "server: uvicorn" tells a stranger what to attack
+                          server_header=False,  # "server: uvicorn" tells a stranger what to attack
+                          http=BoundedHead)  # httptools, each request's head bounded in size and time (wire.py)
 
 
 def serve(options: ServeOptions) -> None:

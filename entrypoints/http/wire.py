@@ -1,0 +1,151 @@
+"""What ``motcua serve`` reads off the wire before the app sees a request: each request's *head* — its request line
+and its headers — bounded in size and in time.
+
+uvicorn's HTTP parser (httptools, chosen for its speed: ``docs/reference/benchmarks.md``) keeps a head in memory
+however large it grows, and waits for it however slowly it comes. One client could hold a gigabyte of headers in the
+server's memory; a few thousand connections each sending a byte now and then (*slowloris*) could hold every file
+descriptor of the process and keep every desk of the province out. :class:`BoundedHead` is uvicorn's httptools
+protocol with the two limits a reverse proxy would set in front of it:
+
+- a head over :data:`HEAD_MAX` bytes is answered ``431 request-head-too-large`` and the connection is closed — once
+  the head has passed the limit by at most one read of the socket, and before the app sees the request;
+- a head not complete :data:`HEAD_TIMEOUT` after its first byte (the first request's: after the connection opened)
+  is answered ``408 request-timeout`` and the connection is closed (a connection that sent nothing at all is closed
+  without an answer). Between two requests uvicorn's keep-alive timeout closes an idle connection, as before.
+
+Both are problem documents (:mod:`.problems`) with ``Connection: close``. The log line says which limit, never the
+client's address (personal data). A request body is bounded by :mod:`.limits` (``413``), after the head.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from http import HTTPStatus
+from typing import ClassVar, Final
+
+import structlog
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from motcua.entrypoints.http import problems as p
+
+__all__ = ["HEAD_MAX", "HEAD_TIMEOUT", "BoundedHead"]
+
+HEAD_MAX: Final = 32 * 1024
+"""Bytes of a request line and its headers (nginx's default in all: four buffers of 8 KiB); an API request's head
+is under 1 KiB, a browser's under 4 KiB."""
+HEAD_TIMEOUT: Final = 20.0
+"""Seconds for a head to arrive, from its first byte; an honest client sends it in one packet."""
+_HEADER_OVERHEAD: Final = 4  # ": " and the line's CRLF
+
+log = structlog.get_logger("motcua.http")
+
+
+class BoundedHead(HttpToolsProtocol):
+    """uvicorn's httptools protocol with each request's head bounded in size and time (see the module)."""
+
+    head_max: ClassVar[int] = HEAD_MAX
+    head_timeout: ClassVar[float] = HEAD_TIMEOUT
+
+    _head: int  # the request being read: counts from 1 on each connection, 0 before its first byte
+    _head_open: bool  # its head is incomplete
+    _pieces: int  # bytes of its request line and of its headers parsed whole so far
+    _whole_reads: int  # bytes of the socket reads that were its head from start to end
+    _refused: bool
+    _head_timer: asyncio.TimerHandle | None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self._head, self._head_open, self._pieces, self._whole_reads, self._refused = 0, True, 0, 0, False
+        self._head_timer = None
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
+        head, was_open = self._head, self._head_open
+        super().data_received(data)
+        if self.transport.is_closing():  # uvicorn refused it (400), or it upgraded the connection
+            return
+        if self._refused:
+            self._answer(p.HEAD_TOO_LARGE, f"the request line and headers are over {self.head_max:,} bytes")
+            return
+        if was_open and self._head_open and self._head == head:  # the whole read was this head's
+            self._whole_reads += len(data)
+        if self._head_open and max(self._pieces, self._whole_reads) > self.head_max:
+            self._answer(p.HEAD_TOO_LARGE, f"the request line and headers are over {self.head_max:,} bytes")
+
+    def on_message_begin(self) -> None:
+        if self._refused:
+            return
+        self._head, self._head_open, self._pieces, self._whole_reads = self._head + 1, True, 0, 0
+        super().on_message_begin()
+        if self._head_timer is None:
+            self._arm()
+
+    def on_url(self, url: bytes) -> None:
+        if not self._refused:
+            self._pieces += len(url)
+            super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if not self._refused:
+            self._pieces += len(name) + len(value) + _HEADER_OVERHEAD
+            super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        if self._refused:
+            return
+        if self._pieces > self.head_max:  # complete, but too large: the app never sees it
+            self._refused = True
+            return
+        self._head_open = False
+        self._disarm()
+        super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if not self._refused:
+            super().on_message_complete()
+
+    def _arm(self) -> None:
+        self._head_timer = self.loop.call_later(self.head_timeout, self._timed_out)
+
+    def _disarm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _timed_out(self) -> None:
+        self._head_timer = None
+        if not self._head_open or self._refused or self.transport.is_closing():
+            return
+        if self._head == 0:  # not a byte since the connection opened: nothing to answer
+            self.transport.close()
+            return
+        self._answer(p.HEAD_TIMEOUT, f"the request line and headers did not arrive within {self.head_timeout:g} s")
+
+    def _answer(self, spec: p.Spec, detail: str) -> None:
+        """Answer ``spec`` with ``detail`` and close: the rest of what the client sends is not read."""
+        self._refused = True
+        self._disarm()
+        log.warning("http.request_head_refused", code=spec.code)
+        if not self.transport.is_closing():
+            self.transport.write(_raw_problem(spec, detail))
+            self.transport.close()
+
+
+def _raw_problem(spec: p.Spec, detail: str) -> bytes:
+    body = json.dumps({"type": f"urn:motcua:problem:{spec.code}", "title": spec.title, "status": spec.status,
+                       "code": spec.code, "detail": detail}).encode()
+    head = (f"HTTP/1.1 {spec.status} {HTTPStatus(spec.status).phrase}\r\ncontent-type: {p.PROBLEM_MEDIA_TYPE}\r\n"
+            f"content-length: {len(body)}\r\ncache-control: no-store\r\nx-content-type-options: nosniff\r\n"
+            "connection: close\r\n\r\n")
+    return head.encode("ascii") + body

@@ -1,0 +1,195 @@
+"""A request's line and headers bounded in size and time under uvicorn (entrypoints/http/wire.py), over real sockets.
+
+Before: uvicorn's httptools parser kept a head of 64 MiB in memory and answered it 200, and a connection that sent
+half a head, or nothing, stayed open for ever (slowloris). Each test runs the server as ``motcua serve`` configures
+it (:func:`~motcua.entrypoints.http.serve.server_config`), on a free port, with smaller limits where a test needs
+them (a subclass of :class:`~motcua.entrypoints.http.wire.BoundedHead`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Final
+
+import pytest
+import structlog
+import uvicorn
+from structlog.testing import capture_logs
+
+from motcua.adapters.bootstrap import open_motcua
+from motcua.adapters.keys import MemoryHttpStore
+from motcua.entrypoints.http.app import create_app
+from motcua.entrypoints.http.serve import ServeOptions, server_config
+from motcua.entrypoints.http.wire import HEAD_MAX, BoundedHead
+
+HEALTH: Final = b"GET /healthz HTTP/1.1\r\nHost: motcua\r\n"
+
+
+class QuickHead(BoundedHead):
+    """Limits small enough to reach in a test."""
+
+    head_max = 1024
+    head_timeout = 0.4
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _server(protocol: type[BoundedHead] | None = None) -> Iterator[int]:
+    """``motcua serve``'s uvicorn over a memory store on a free port (``protocol`` instead of its own, if given)."""
+    motcua = open_motcua("memory://", observers=[])
+    port = _free_port()
+    config = server_config(create_app(motcua, MemoryHttpStore()), ServeOptions("memory://", port=port))
+    if protocol is not None:
+        config.http = protocol
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        motcua.close()
+
+
+def _exchange(port: int, request: bytes, *, wait: float = 5.0) -> bytes:
+    """Send ``request`` whole and read until the server closes the connection or ``wait`` passes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as connection:
+        connection.sendall(request)
+        return _read_all(connection)
+
+
+def _read_all(connection: socket.socket) -> bytes:
+    answer = b""
+    try:
+        while chunk := connection.recv(65536):
+            answer += chunk
+    except TimeoutError:  # kept open: what arrived so far
+        pass
+    return answer
+
+
+def _statuses(answer: bytes) -> list[int]:
+    """The status of each answer in ``answer`` (a pipelined answer starts right after the previous body)."""
+    return [int(status) for status in re.findall(rb"HTTP/1\.1 (\d{3}) ", answer)]
+
+
+def _problem(answer: bytes) -> dict[str, Any]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"content-type: application/problem+json" in head.lower() and b"connection: close" in head.lower()
+    problem: dict[str, Any] = json.loads(body)
+    return problem
+
+
+def _headers(count: int, size: int) -> bytes:
+    return b"".join(b"X-Extra-%d: %s\r\n" % (n, b"v" * size) for n in range(count))
+
+
+def test_motcua_serve_refuses_a_head_over_its_limit_before_the_app_sees_it() -> None:
+    with _server() as port:
+        answer = _exchange(port, HEALTH + b"X-Big: " + b"a" * HEAD_MAX + b"\r\n\r\n")
+        assert _statuses(answer) == [431]
+        problem = _problem(answer)
+        assert problem["code"] == "request-head-too-large" and problem["status"] == 431
+        assert f"{HEAD_MAX:,} bytes" in problem["detail"]
+        assert _statuses(_exchange(port, HEALTH + b"\r\n", wait=0.5)) == [200]  # the server is still there
+
+
+def test_a_head_under_the_limit_in_many_headers_is_answered() -> None:
+    head = HEALTH + _headers(200, 120)  # about 27 KiB, under 32 KiB
+    assert HEAD_MAX - 6000 < len(head) < HEAD_MAX
+    with _server() as port:
+        assert _statuses(_exchange(port, head + b"\r\n", wait=0.5)) == [200]
+
+
+def test_many_small_headers_over_the_limit_are_refused() -> None:
+    with _server(QuickHead) as port:
+        assert _statuses(_exchange(port, HEALTH + _headers(100, 1) + b"\r\n")) == [431]
+
+
+def test_a_huge_header_streamed_is_cut_off_after_the_limit_not_read_whole() -> None:
+    """64 MiB of one header value, sent in 64 KiB pieces: the server closes once the head passes the limit, the
+    client's sending fails long before the end (before: uvicorn read it all into memory and answered 200)."""
+    piece, sent = b"a" * 65536, 0
+    with _server(QuickHead) as port, socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        with pytest.raises((BrokenPipeError, ConnectionResetError)):
+            connection.sendall(HEALTH + b"X-Big: ")
+            for _ in range(1024):
+                connection.sendall(piece)
+                sent += len(piece)
+        assert sent < 16 * 1024 * 1024
+
+
+def test_a_head_sent_too_slowly_is_answered_408_and_closed() -> None:
+    with _server(QuickHead) as port, socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(HEALTH)  # the blank line never comes
+        started = time.monotonic()
+        answer = _read_all(connection)
+        assert _statuses(answer) == [408] and _problem(answer)["code"] == "request-timeout"
+        assert 0.3 < time.monotonic() - started < 4
+
+
+def test_a_connection_that_sends_nothing_is_closed_without_an_answer() -> None:
+    with _server(QuickHead) as port, socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        started = time.monotonic()
+        assert connection.recv(100) == b""  # closed: not kept open for ever
+        assert time.monotonic() - started < 4
+
+
+def test_the_time_limit_is_each_heads_not_the_connections() -> None:
+    """A keep-alive connection answering request after request for longer than the limit is never cut."""
+    with _server(QuickHead) as port, socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        started = time.monotonic()
+        while time.monotonic() - started < 1.2:  # three head timeouts
+            connection.sendall(HEALTH + b"\r\n")
+            assert connection.recv(65536).startswith(b"HTTP/1.1 200 ")
+            time.sleep(0.1)
+
+
+def test_each_head_is_counted_from_its_own_start_on_a_keep_alive_connection() -> None:
+    """Fifty heads of 600 bytes under a limit of 1 KiB, one connection: none is refused (the count is reset)."""
+    head = HEALTH + _headers(1, 550) + b"\r\n"
+    assert 600 < len(head) < QuickHead.head_max
+    with _server(QuickHead) as port, socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        for _ in range(50):
+            connection.sendall(head)
+            assert connection.recv(65536).startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_pipelined_body_is_not_counted_as_the_next_requests_head() -> None:
+    """One read holding the end of a head, its body of 2 kB and the start of the next head, under a head limit of
+    1 KiB: the next head is counted from its own start, and both requests are answered."""
+    body = json.dumps({"note": "x" * 2000}).encode()
+    reads = [b"POST /dossiers HTTP/1.1\r\nHost: motcua\r\n",
+             b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body + HEALTH,
+             b"\r\n"]
+    with _server(QuickHead) as port, socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
+        for read in reads:
+            connection.sendall(read)
+            time.sleep(0.1)  # each its own read of the server's socket
+        assert _statuses(_read_all(connection)) == [401, 200]
+
+
+def test_the_refusal_is_logged_without_the_clients_address() -> None:
+    structlog.reset_defaults()
+    with _server(QuickHead) as port, capture_logs() as logs:
+        assert _statuses(_exchange(port, HEALTH + _headers(1, 2000) + b"\r\n")) == [431]
+    refused = [entry for entry in logs if entry["event"] == "http.request_head_refused"]
+    assert refused == [{"event": "http.request_head_refused", "code": "request-head-too-large",
+                        "log_level": "warning"}]

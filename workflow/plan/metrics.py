@@ -52,7 +52,6 @@ PLAN_TASK_WORKFLOW = "plan-task"
 Source = Literal["dossiers", "catalogue", "tasks", "feedback", "none"]
 _SATISFIED = 4  # ratings 4 (hài lòng) and 5 (rất hài lòng) of the 1–5 scale
 _RESULT_CODES = frozenset({9, 10})  # a result exists: ready at the desk or returned
-_NEVER_ACCEPTED = frozenset({1, 3})
 _FINAL_TASK_STATES = frozenset({"done", "cancelled"})
 
 
@@ -315,7 +314,7 @@ def _day(instant: datetime) -> date:
 
 
 def _accepted(facts: Sequence[DossierFacts]) -> list[DossierFacts]:
-    return [f for f in facts if f.status not in _NEVER_ACCEPTED and f.received_at is not None]
+    return [f for f in facts if f.accepted and f.received_at is not None]
 
 
 def _received(inputs: PlanInputs) -> list[DossierFacts]:

@@ -28,7 +28,6 @@ from motcua.workflow.plan.model import Plan, PlanTarget
 from motcua.workflow.reports.par766 import FeedbackCounts
 from motcua.workflow.reports.projection import DossierFacts, StatusOf, bieu06, fold
 from motcua.workflow.units.model import UnitRegister
-from motcua.workflow.worktime.hours import Timeliness, classify
 
 __all__ = [
     "METRICS",
@@ -326,13 +325,10 @@ def _resolved(inputs: PlanInputs) -> list[DossierFacts]:
 
 
 def _late(item: DossierFacts, start: date, end: date) -> bool:
-    """Resolved late in the period, or still pending at its end past the appointment (Biểu 06)."""
-    if item.ended_at is not None and start <= _day(item.ended_at) <= end:
-        return classify(item.ended_at, item.appointment) is Timeliness.LATE
-    received = item.received_at
-    pending = received is not None and _day(received) <= end and (item.ended_at is None or _day(item.ended_at) > end)
-    overdue = item.appointment is not None and _day(item.appointment) < end and not item.paused_on(end)
-    return pending and overdue
+    """Resolved late in the period, or still pending at its end past the appointment: Biểu 06's own columns for the
+    one dossier, never a copy of their rule."""
+    row = bieu06([item], start, end).total
+    return row.resolved_late + row.pending_overdue > 0
 
 
 def _ratio(metric: str, population: Sequence[DossierFacts], good: Callable[[DossierFacts], bool],

@@ -179,7 +179,8 @@ class OneStop:
     def bieu06(self, start: date, end: date, *, unit: str | None = None) -> Bieu06:
         """Biểu số 06/VPCP/KSTT for [start, end], over the whole log up to now: of ``unit``, else of the scope's
         units (the sum of them; the province for a handle not scoped to units). ``NotFound`` for a unit unknown
-        or outside the scope."""
+        or outside the scope; ``InvalidInput`` for a period that is not one (``end`` before ``start``, a day outside
+        1990–2199)."""
         units = self._cases().report_units(unit)
         return self._reports().caught_up().bieu06(start, end, units=units)
 

@@ -267,7 +267,10 @@ PAR766_LABELS: dict[str, str] = {
     "satisfaction": "Mức độ hài lòng trong thực hiện TTHC",
     "payment": "Tỷ lệ hồ sơ thanh toán trực tuyến",
     "sync": "Tỷ lệ hồ sơ đồng bộ trạng thái với Cổng DVCQG",
+    "petition_on_time": "Tỷ lệ phản ánh, kiến nghị xử lý đúng hạn",
+    "petition_satisfaction": "Tỷ lệ hài lòng trong xử lý phản ánh, kiến nghị",
 }
+"""The Vietnamese name of every scored indicator (``par766.INDICATOR_KEYS``), as officials read it."""
 _PAR766_HEADER = ("key", "label", "numerator", "denominator", "value_percent", "points", "max_points")
 
 
@@ -285,7 +288,7 @@ def par766_table(card: Scorecard, *, heading: str | None = None) -> Table:
     for column, justify in columns:
         table.add_column(column, justify=justify)  # type: ignore[arg-type]  # literal justify values
     for indicator in card.indicators:
-        table.add_row(PAR766_LABELS.get(indicator.key, indicator.key), str(indicator.numerator),
+        table.add_row(PAR766_LABELS[indicator.key], str(indicator.numerator),
                       str(indicator.denominator), _value(indicator.value), f"{indicator.points:g}",
                       f"{indicator.max_points:g}")
     table.add_section()
@@ -298,7 +301,7 @@ def par766_csv(card: Scorecard) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(_PAR766_HEADER)
     for indicator in card.indicators:
-        writer.writerow([indicator.key, PAR766_LABELS.get(indicator.key, indicator.key), indicator.numerator,
+        writer.writerow([indicator.key, PAR766_LABELS[indicator.key], indicator.numerator,
                          indicator.denominator, "" if indicator.value is None else indicator.value, indicator.points,
                          indicator.max_points])
     writer.writerow(["total", "Tổng", "", "", "", card.total_points, card.max_points])
@@ -320,7 +323,7 @@ def par766_xlsx(card: Scorecard, out: Path, *, heading: str | None = None) -> No
     sheet.append([f"Bộ quy tắc: {card.rule_set}"])
     sheet.append(["Mã", "Chỉ số", "Tử số", "Mẫu số", "Tỷ lệ (%)", "Điểm", "Điểm tối đa"])
     for indicator in card.indicators:
-        sheet.append([indicator.key, PAR766_LABELS.get(indicator.key, indicator.key), indicator.numerator,
+        sheet.append([indicator.key, PAR766_LABELS[indicator.key], indicator.numerator,
                       indicator.denominator, indicator.value, indicator.points, indicator.max_points])
     sheet.append(["", "Tổng", None, None, None, card.total_points, card.max_points])
     for note in card.notes:

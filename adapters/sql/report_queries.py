@@ -31,7 +31,7 @@ from motcua.adapters.sql.statement import Compiler, one_of, param
 from motcua.adapters.sql.tables import table_of
 from motcua.workflow.dvcqg.portal import SYNC_KIND
 from motcua.workflow.reports.par766 import SATISFIED_RATING, SUPPLEMENT_REQUESTS_ON_TIME
-from motcua.workflow.reports.projection import ONLINE, DossierFacts
+from motcua.workflow.reports.projection import NEVER_ACCEPTED, ONLINE, DossierFacts
 
 __all__ = ["DAY_COLUMNS", "FACT_COLUMNS", "PAUSE_COLUMNS", "ReportQueries"]
 
@@ -46,7 +46,6 @@ FACT_COLUMNS: Final = tuple(item.name for item in fields(DossierFacts) if item.n
 DAY_COLUMNS: Final = ("received_on", "ended_on", "appointment_on")
 """The Vietnam dates the reports compare, written with the facts."""
 PAUSE_COLUMNS: Final = ("code", "seq", "start_on", "end_on")
-_NEVER_ACCEPTED = (1, 3)
 
 
 class ReportQueries:
@@ -155,7 +154,7 @@ class _Counts:
         ``of_units``, counted under one of the units of the list parameter ``units``: one range of
         ``ix_dossier_report_unit_bieu06`` per unit (its leading column), the same columns after it."""
         c = REPORT.c
-        period = sa.and_(c.ended_on >= self.start, c.received_on <= self.end, c.status.not_in(_NEVER_ACCEPTED))
+        period = sa.and_(c.ended_on >= self.start, c.received_on <= self.end, c.status.not_in(sorted(NEVER_ACCEPTED)))
         return sa.and_(one_of(c.unit, "units"), period) if of_units else period
 
     def bieu06(self) -> list[sa.ColumnElement[int]]:

@@ -51,6 +51,7 @@ from motcua.workflow.errors import (
     ConcurrencyConflict,
     InvalidInput,
     MotcuaError,
+    NoRuleSetInForce,
     NotFound,
     Retryable,
 )
@@ -363,6 +364,9 @@ _KNOWN: Final[tuple[tuple[type[Exception], int, str], ...]] = (
     (RequestValidationError, 400, "Dữ liệu gửi lên không hợp lệ."),
     (InvalidInput, 400, "Dữ liệu gửi lên không hợp lệ."),
     (ConcurrencyConflict, 409, "Hồ sơ đã được người khác thay đổi. Hãy tải lại trang."),
+    # a report of a period no rule set covers (the scorecard's points are the rule set's): a question, not a refusal
+    (NoRuleSetInForce, 400,
+     "Không lập được báo cáo: không có bộ quy tắc nào có hiệu lực vào ngày cuối của kỳ đã chọn."),
     (Retryable, 503, "Hệ thống tạm thời không sẵn sàng. Hãy thử lại sau ít phút."),  # the database is out of reach
     (MotcuaError, 409, "Yêu cầu không thực hiện được với hồ sơ ở trạng thái này."),
 )

@@ -39,6 +39,7 @@ from motcua.entrypoints.importer import (
 )
 from motcua.workflow.auditing.replay import replay
 from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.dossiers.tracking_book import tracking_book
 from motcua.workflow.dvcqg.imports import DvcqgImport, check_dossier_workflow
 from motcua.workflow.dvcqg.records import parse_record
 from motcua.workflow.engine.audit import verify_chains
@@ -528,6 +529,13 @@ def test_reports_see_r_e_a_as_section_5_defines_them(app: Motcua, tmp_path: Path
                   "pending": 3, "pending_within": 2, "pending_overdue": 1}
     year = bieu06(facts.values(), *YEAR_2023).total.counts()
     assert (year["total"], year["direct_postal"], year["resolved_late"], year["pending_within"]) == (2, 2, 1, 1)
+
+
+def test_the_tracking_book_lists_the_accepted_dossiers_alone(app: Motcua, tmp_path: Path) -> None:
+    """A record never accepted (i: refused, with a reception date) is in no report: not in Biểu 06, not in the book."""
+    import_file(write(tmp_path / "dvcqg.json", PERIOD_RECORDS), app)
+    book = tracking_book(app.store.entries(), app.workflows.status_of, *Q1)
+    assert [row.code for row in book] == [code(1), code(5), code(4), code(6), code(7), code(2)]
 
 
 def test_imported_facts_carry_fees_payment_and_digitisation(app: Motcua, tmp_path: Path) -> None:

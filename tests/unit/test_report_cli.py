@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,9 +19,11 @@ from openpyxl import load_workbook  # type: ignore[import-untyped]
 from typer.testing import CliRunner
 
 from motcua.adapters.bootstrap import open_motcua
+from motcua.adapters.render.reports import PAR766_LABELS
 from motcua.entrypoints.cli.report_cmd import register
 from motcua.simulation.story import DEMO_START, run_story
 from motcua.workflow.engine.clock import ManualClock
+from motcua.workflow.reports.par766 import INDICATOR_KEYS
 from motcua.workflow.reports.projection import BIEU06_COUNTS
 
 RUNNER = CliRunner()
@@ -174,3 +177,14 @@ def test_an_unknown_format_is_a_usage_error(db: str) -> None:
 def test_a_bad_database_url_exits_2(tmp_path: Path) -> None:
     code, _, err = run("report", "bieu06", "--period", "2024-03", "--db", "mysql://nowhere/db")
     assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_every_scored_indicator_is_labelled_in_vietnamese(db: str) -> None:
+    """The table, CSV and workbook officials read name each indicator in Vietnamese (NFC), never by its key."""
+    code, out, _ = run("report", "par766", "--period", "2024-03", "--format", "csv", "--db", db)
+    assert code == 0
+    rows = list(csv.reader(io.StringIO(out)))[1:-1]
+    assert [row[0] for row in rows] == list(INDICATOR_KEYS)
+    for key, label, *_ in rows:
+        assert label != key and label == unicodedata.normalize("NFC", label), key
+    assert PAR766_LABELS["petition_on_time"] == "Tỷ lệ phản ánh, kiến nghị xử lý đúng hạn"

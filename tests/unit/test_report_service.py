@@ -6,10 +6,13 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
+import pytest
+
 from motcua.definitions.catalogue import load_rule_sets
 from motcua.definitions.workflows import WORKFLOWS_DIR, load_definition
 from motcua.workflow.engine.decisions import OPEN_TRIGGER
 from motcua.workflow.engine.labels import region_label, role_label, state_label, trigger_label
+from motcua.workflow.errors import InvalidInput
 from motcua.workflow.reports.par766 import IndicatorCounts, scorecard
 from motcua.workflow.reports.projection import Bieu06, DossierFacts, bieu06
 from motcua.workflow.reports.service import ReportService
@@ -72,6 +75,23 @@ def test_the_units_asked_for_reach_the_projection() -> None:
     reports.scorecard(*YEAR, units=unit)
     reports.bieu06(*YEAR)
     assert projection.asked == [unit, unit, None]  # None: every dossier, the province's report
+
+
+@pytest.mark.parametrize(("start", "end"), [
+    (date(2024, 3, 31), date(2024, 1, 1)),  # reversed: not an empty report
+    (date(2024, 1, 1), date.max),  # the SQL projection's "still open" day: open dossiers would count as resolved late
+    (date.min, date(2024, 12, 31)),
+    (date(1989, 12, 31), date(2024, 12, 31)),
+])
+def test_a_period_out_of_range_is_refused_before_the_projection_is_read(start: date, end: date) -> None:
+    """Every caller's period is checked here — the Python API's too, which no parser of options reads first."""
+    projection = CountingProjection()
+    reports = ReportService(projection, RULES)
+    with pytest.raises(InvalidInput):
+        reports.bieu06(start, end)
+    with pytest.raises(InvalidInput):
+        reports.scorecard(start, end, units=frozenset({"X"}))
+    assert projection.asked == []
 
 
 def test_labels_come_from_the_definition_and_unknown_names_show_as_themselves() -> None:

@@ -1,6 +1,7 @@
 """The dossier tracking book (Sổ theo dõi hồ sơ: form 06 of Circular 01/2018, 07 of Circular 03/2025).
 
-One row per dossier *received* in the period (date(R) in [start, end], Vietnam dates), in reception order,
+One row per dossier *received* in the period (date(R) in [start, end], Vietnam dates; accepted ones alone, as in
+Biểu 06: ``DossierFacts.accepted``), in reception order,
 built from the audit log alone: the dossier's facts are folded as for Biểu 06, and the same pass picks up
 what the register shows besides (the applicant's name, the procedure's name, the first hand-over to the
 processing officer, the day the result was handed back, the pauses, apologies and withdrawals as notes).
@@ -134,7 +135,7 @@ def tracking_book(
         _record(registers.setdefault(entry.case_code, _Register()), entry, before, after)
     received = [
         item for item in facts.values()
-        if item.received_at is not None and start <= to_vietnam_time(item.received_at).date() <= end
+        if item.accepted and item.received_at is not None and start <= to_vietnam_time(item.received_at).date() <= end
         and item.counted_in(units)
     ]
     received.sort(key=lambda item: (item.received_at or datetime.min, item.code))

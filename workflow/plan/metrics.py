@@ -28,7 +28,6 @@ from motcua.workflow.plan.model import Plan, PlanTarget
 from motcua.workflow.reports.par766 import FeedbackCounts
 from motcua.workflow.reports.projection import DossierFacts, StatusOf, bieu06, fold
 from motcua.workflow.units.model import UnitRegister
-from motcua.workflow.worktime.hours import Timeliness, classify
 
 __all__ = [
     "METRICS",
@@ -52,7 +51,6 @@ PLAN_TASK_WORKFLOW = "plan-task"
 Source = Literal["dossiers", "catalogue", "tasks", "feedback", "none"]
 _SATISFIED = 4  # ratings 4 (hài lòng) and 5 (rất hài lòng) of the 1–5 scale
 _RESULT_CODES = frozenset({9, 10})  # a result exists: ready at the desk or returned
-_NEVER_ACCEPTED = frozenset({1, 3})
 _FINAL_TASK_STATES = frozenset({"done", "cancelled"})
 
 
@@ -315,7 +313,7 @@ def _day(instant: datetime) -> date:
 
 
 def _accepted(facts: Sequence[DossierFacts]) -> list[DossierFacts]:
-    return [f for f in facts if f.status not in _NEVER_ACCEPTED and f.received_at is not None]
+    return [f for f in facts if f.accepted and f.received_at is not None]
 
 
 def _received(inputs: PlanInputs) -> list[DossierFacts]:
@@ -327,13 +325,10 @@ def _resolved(inputs: PlanInputs) -> list[DossierFacts]:
 
 
 def _late(item: DossierFacts, start: date, end: date) -> bool:
-    """Resolved late in the period, or still pending at its end past the appointment (Biểu 06)."""
-    if item.ended_at is not None and start <= _day(item.ended_at) <= end:
-        return classify(item.ended_at, item.appointment) is Timeliness.LATE
-    received = item.received_at
-    pending = received is not None and _day(received) <= end and (item.ended_at is None or _day(item.ended_at) > end)
-    overdue = item.appointment is not None and _day(item.appointment) < end and not item.paused_on(end)
-    return pending and overdue
+    """Resolved late in the period, or still pending at its end past the appointment: Biểu 06's own columns for the
+    one dossier, never a copy of their rule."""
+    row = bieu06([item], start, end).total
+    return row.resolved_late + row.pending_overdue > 0
 
 
 def _ratio(metric: str, population: Sequence[DossierFacts], good: Callable[[DossierFacts], bool],

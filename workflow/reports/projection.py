@@ -32,6 +32,7 @@ from motcua.workflow.worktime.hours import Timeliness, classify
 
 __all__ = [
     "BIEU06_COUNTS",
+    "NEVER_ACCEPTED",
     "Bieu06",
     "Bieu06Row",
     "DossierFacts",
@@ -47,7 +48,7 @@ EligibleOf = Callable[[str, date], bool]  # (procedure code, Vietnam date of R) 
 _CHANNEL_CODES = {"direct": 1, "online": 2, "postal": 3}
 ONLINE = _CHANNEL_CODES["online"]
 _END_CODES = frozenset({7, 8, 9, 10})
-_NEVER_ACCEPTED = frozenset({1, 3})
+NEVER_ACCEPTED = frozenset({1, 3})  # TrangThaiHoSo of a dossier never accepted: left out of every report
 DECIDING_UNIT = "deciding_unit"  # the attribute naming the unit a dossier is counted under
 
 
@@ -94,6 +95,12 @@ class DossierFacts:
     def counted_in(self, units: Container[str] | None) -> bool:
         """Counted in a report of ``units`` (``None``: every dossier, the province's or the whole system's)."""
         return units is None or (self.unit is not None and self.unit in units)
+
+    @property
+    def accepted(self) -> bool:
+        """Accepted at the one-stop: a dossier never accepted (status 1 or 3, even with a reception date a portal
+        record gives) is in no report — not in Biểu 06, the indicators, the tracking book or the plan's metrics."""
+        return self.status not in NEVER_ACCEPTED
 
     def paused_on(self, day: date) -> bool:
         return any(p.start <= day and (p.end is None or p.end > day) for p in self.pauses)
@@ -305,7 +312,7 @@ def bieu06(
     for item in facts:
         if item.position >= names.get(item.field_code, (-1, ""))[0]:
             names[item.field_code] = (item.position, item.field_name)
-        if item.status in _NEVER_ACCEPTED or not item.counted_in(units):
+        if not item.accepted or not item.counted_in(units):
             continue
         row = rows.setdefault(item.field_code, Bieu06Row(item.field_code, item.field_name))
         _count(row, item, start, end)

@@ -120,6 +120,18 @@ def test_a_bad_period_is_said_in_words(shop: Office) -> None:
     assert "Traceback" not in page.text
 
 
+def test_a_period_no_rule_set_covers_is_said_in_words(shop: Office) -> None:
+    """The scorecard of a period before every rule set is a question that cannot be answered (400, in words), not a
+    dossier's refusal (409, "hồ sơ ở trạng thái này")."""
+    officer = shop.browser("before-rules", ["officer"], units=[AN_THUONG])
+    page = officer.get("/console/reports/par766?period=1995")
+    assert page.status_code == 400
+    assert "Không lập được báo cáo" in page.text and "bộ quy tắc" in page.text
+    assert "hồ sơ ở trạng thái này" not in page.text
+    workbook = officer.get("/console/reports/par766.xlsx?period=1995")
+    assert workbook.status_code == 400 and "hồ sơ ở trạng thái này" not in workbook.text
+
+
 def test_reports_need_a_signed_in_user(shop: Office) -> None:
     from fastapi.testclient import TestClient  # noqa: PLC0415
 

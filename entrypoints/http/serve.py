@@ -131,10 +131,11 @@ def server_config(app: ASGIApp | Callable[[], ASGIApp], options: ServeOptions) -
     an unhandled error) go through motcua's logging (:func:`motcua.adapters.logging.configure_logging`): rendered as
     JSON lines like every other, a path without its query string, a client without its address, a traceback as its
     outline. No ``Server`` header: the answers do not name the server software. Each request's line and headers
-bounded in size and time (:class:`~motcua.entrypoints.http.wire.BoundedHead`: ``431``, ``408``)."""
+bounded in size and time, each body in time (:class:`~motcua.entrypoints.http.wire.BoundedRequest`: ``431``,
+    ``408``)."""
     import uvicorn  # noqa: PLC0415 - the server loads only for this command
 
-    from motcua.entrypoints.http.wire import BoundedHead  # noqa: PLC0415 - uvicorn's protocol: same
+    from motcua.entrypoints.http.wire import BoundedRequest  # noqa: PLC0415 - uvicorn's protocol: same
 
     for name in _UVICORN_LOGGERS:  # handlers a uvicorn configured earlier in this process would bypass motcua's
         logger = logging.getLogger(name)
@@ -143,7 +144,7 @@ bounded in size and time (:class:`~motcua.entrypoints.http.wire.BoundedHead`: ``
     return uvicorn.Config(app, host=options.host, port=options.port, log_level="info", log_config=None,
                           access_log=options.access_log, workers=options.workers, factory=options.workers > 1,
                           server_header=False,  # "server: uvicorn" tells a stranger what to attack
-                          http=BoundedHead)  # httptools, each request's head bounded in size and time (wire.py)
+                          http=BoundedRequest)  # httptools, each request bounded in size and time (wire.py)
 
 
 def serve(options: ServeOptions) -> None:

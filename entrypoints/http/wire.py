@@ -1,17 +1,19 @@
 """What ``motcua serve`` reads off the wire before the app sees a request: each request's *head* — its request line
-and its headers — bounded in size and in time.
+and its headers — bounded in size and in time, and its body in time.
 
 uvicorn's HTTP parser (httptools, chosen for its speed: ``docs/reference/benchmarks.md``) keeps a head in memory
 however large it grows, and waits for it however slowly it comes. One client could hold a gigabyte of headers in the
 server's memory; a few thousand connections each sending a byte now and then (*slowloris*) could hold every file
-descriptor of the process and keep every desk of the province out. :class:`BoundedHead` is uvicorn's httptools
+descriptor of the process and keep every desk of the province out. :class:`BoundedRequest` is uvicorn's httptools
 protocol with the two limits a reverse proxy would set in front of it:
 
 - a head over :data:`HEAD_MAX` bytes is answered ``431 request-head-too-large`` and the connection is closed — once
   the head has passed the limit by at most one read of the socket, and before the app sees the request;
 - a head not complete :data:`HEAD_TIMEOUT` after its first byte (the first request's: after the connection opened)
   is answered ``408 request-timeout`` and the connection is closed (a connection that sent nothing at all is closed
-  without an answer). Between two requests uvicorn's keep-alive timeout closes an idle connection, as before.
+  without an answer). Between two requests uvicorn's keep-alive timeout closes an idle connection, as before;
+- a body not complete :data:`BODY_TIMEOUT` after its head closes the connection (the application, waiting for the
+  body, reads a disconnect: it may be answering already, so nothing is written in its place).
 
 Both are problem documents (:mod:`.problems`) with ``Connection: close``. The log line says which limit, never the
 client's address (personal data). A request body is bounded by :mod:`.limits` (``413``), after the head.
@@ -29,34 +31,39 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from motcua.entrypoints.http import problems as p
 
-__all__ = ["HEAD_MAX", "HEAD_TIMEOUT", "BoundedHead"]
+__all__ = ["BODY_TIMEOUT", "HEAD_MAX", "HEAD_TIMEOUT", "BoundedRequest"]
 
 HEAD_MAX: Final = 32 * 1024
 """Bytes of a request line and its headers (nginx's default in all: four buffers of 8 KiB); an API request's head
 is under 1 KiB, a browser's under 4 KiB."""
 HEAD_TIMEOUT: Final = 20.0
 """Seconds for a head to arrive, from its first byte; an honest client sends it in one packet."""
+BODY_TIMEOUT: Final = 60.0
+"""Seconds for a body to arrive after its head: the largest body the API reads (1 MiB by default) over a slow
+line of 200 kbit/s; an API request's body is under 10 kB."""
 _HEADER_OVERHEAD: Final = 4  # ": " and the line's CRLF
 
 log = structlog.get_logger("motcua.http")
 
 
-class BoundedHead(HttpToolsProtocol):
-    """uvicorn's httptools protocol with each request's head bounded in size and time (see the module)."""
+class BoundedRequest(HttpToolsProtocol):
+    """uvicorn's httptools protocol with each request's head bounded in size and time, its body in time (see the
+    module)."""
 
     head_max: ClassVar[int] = HEAD_MAX
     head_timeout: ClassVar[float] = HEAD_TIMEOUT
+    body_timeout: ClassVar[float] = BODY_TIMEOUT
 
     _head: int  # the request being read: counts from 1 on each connection, 0 before its first byte
     _head_open: bool  # its head is incomplete
     _pieces: int  # bytes of its request line and of its headers parsed whole so far
     _whole_reads: int  # bytes of the socket reads that were its head from start to end
     _refused: bool
-    _head_timer: asyncio.TimerHandle | None
+    _timer: asyncio.TimerHandle | None  # the time left for the head, then for its body
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._head, self._head_open, self._pieces, self._whole_reads, self._refused = 0, True, 0, 0, False
-        self._head_timer = None
+        self._timer = None
         super().connection_made(transport)
         self._arm()
 
@@ -84,7 +91,7 @@ class BoundedHead(HttpToolsProtocol):
             return
         self._head, self._head_open, self._pieces, self._whole_reads = self._head + 1, True, 0, 0
         super().on_message_begin()
-        if self._head_timer is None:
+        if self._timer is None:
             self._arm()
 
     def on_url(self, url: bytes) -> None:
@@ -105,7 +112,12 @@ class BoundedHead(HttpToolsProtocol):
             return
         self._head_open = False
         self._disarm()
+        self._timer = self.loop.call_later(self.body_timeout, self._body_timed_out)  # until the message ends
         super().on_headers_complete()
+
+    def handle_websocket_upgrade(self) -> None:
+        self._disarm()  # the connection is no longer HTTP's: its time is the WebSocket protocol's
+        super().handle_websocket_upgrade()
 
     def on_body(self, body: bytes) -> None:
         if not self._refused:
@@ -113,24 +125,32 @@ class BoundedHead(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         if not self._refused:
+            self._disarm()
             super().on_message_complete()
 
     def _arm(self) -> None:
-        self._head_timer = self.loop.call_later(self.head_timeout, self._timed_out)
+        self._timer = self.loop.call_later(self.head_timeout, self._timed_out)
 
     def _disarm(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def _timed_out(self) -> None:
-        self._head_timer = None
+        self._timer = None
         if not self._head_open or self._refused or self.transport.is_closing():
             return
         if self._head == 0:  # not a byte since the connection opened: nothing to answer
             self.transport.close()
             return
         self._answer(p.HEAD_TIMEOUT, f"the request line and headers did not arrive within {self.head_timeout:g} s")
+
+    def _body_timed_out(self) -> None:
+        self._timer = None
+        if not self._refused and not self.transport.is_closing():
+            self._refused = True
+            log.warning("http.request_body_timeout")
+            self.transport.close()
 
     def _answer(self, spec: p.Spec, detail: str) -> None:
         """Answer ``spec`` with ``detail`` and close: the rest of what the client sends is not read."""

@@ -1,9 +1,10 @@
-"""A request's line and headers bounded in size and time under uvicorn (entrypoints/http/wire.py), over real sockets.
+"""A request's line and headers bounded in size and time, its body in time, under uvicorn (entrypoints/http/wire.py),
+over real sockets.
 
 Before: uvicorn's httptools parser kept a head of 64 MiB in memory and answered it 200, and a connection that sent
-half a head, or nothing, stayed open for ever (slowloris). Each test runs the server as ``motcua serve`` configures
-it (:func:`~motcua.entrypoints.http.serve.server_config`), on a free port, with smaller limits where a test needs
-them (a subclass of :class:`~motcua.entrypoints.http.wire.BoundedHead`).
+half a head, or nothing, or a body a byte now and then, stayed open for ever (slowloris). Each test runs the server
+as ``motcua serve`` configures it (:func:`~motcua.entrypoints.http.serve.server_config`), on a free port, with
+smaller limits where a test needs them (a subclass of :class:`~motcua.entrypoints.http.wire.BoundedRequest`).
 """
 
 from __future__ import annotations
@@ -26,16 +27,17 @@ from motcua.adapters.bootstrap import open_motcua
 from motcua.adapters.keys import MemoryHttpStore
 from motcua.entrypoints.http.app import create_app
 from motcua.entrypoints.http.serve import ServeOptions, server_config
-from motcua.entrypoints.http.wire import HEAD_MAX, BoundedHead
+from motcua.entrypoints.http.wire import HEAD_MAX, BoundedRequest
 
 HEALTH: Final = b"GET /healthz HTTP/1.1\r\nHost: motcua\r\n"
 
 
-class QuickHead(BoundedHead):
+class Quick(BoundedRequest):
     """Limits small enough to reach in a test."""
 
     head_max = 1024
     head_timeout = 0.4
+    body_timeout = 0.6
 
 
 def _free_port() -> int:
@@ -46,7 +48,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _server(protocol: type[BoundedHead] | None = None) -> Iterator[int]:
+def _server(protocol: type[BoundedRequest] | None = None) -> Iterator[int]:
     """``motcua serve``'s uvicorn over a memory store on a free port (``protocol`` instead of its own, if given)."""
     motcua = open_motcua("memory://", observers=[])
     port = _free_port()
@@ -119,7 +121,7 @@ def test_a_head_under_the_limit_in_many_headers_is_answered() -> None:
 
 
 def test_many_small_headers_over_the_limit_are_refused() -> None:
-    with _server(QuickHead) as port:
+    with _server(Quick) as port:
         assert _statuses(_exchange(port, HEALTH + _headers(100, 1) + b"\r\n")) == [431]
 
 
@@ -127,7 +129,7 @@ def test_a_huge_header_streamed_is_cut_off_after_the_limit_not_read_whole() -> N
     """64 MiB of one header value, sent in 64 KiB pieces: the server closes once the head passes the limit, the
     client's sending fails long before the end (before: uvicorn read it all into memory and answered 200)."""
     piece, sent = b"a" * 65536, 0
-    with _server(QuickHead) as port, socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+    with _server(Quick) as port, socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
         with pytest.raises((BrokenPipeError, ConnectionResetError)):
             connection.sendall(HEALTH + b"X-Big: ")
             for _ in range(1024):
@@ -137,7 +139,7 @@ def test_a_huge_header_streamed_is_cut_off_after_the_limit_not_read_whole() -> N
 
 
 def test_a_head_sent_too_slowly_is_answered_408_and_closed() -> None:
-    with _server(QuickHead) as port, socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+    with _server(Quick) as port, socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
         connection.sendall(HEALTH)  # the blank line never comes
         started = time.monotonic()
         answer = _read_all(connection)
@@ -146,7 +148,7 @@ def test_a_head_sent_too_slowly_is_answered_408_and_closed() -> None:
 
 
 def test_a_connection_that_sends_nothing_is_closed_without_an_answer() -> None:
-    with _server(QuickHead) as port, socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+    with _server(Quick) as port, socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
         started = time.monotonic()
         assert connection.recv(100) == b""  # closed: not kept open for ever
         assert time.monotonic() - started < 4
@@ -154,7 +156,7 @@ def test_a_connection_that_sends_nothing_is_closed_without_an_answer() -> None:
 
 def test_the_time_limit_is_each_heads_not_the_connections() -> None:
     """A keep-alive connection answering request after request for longer than the limit is never cut."""
-    with _server(QuickHead) as port, socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+    with _server(Quick) as port, socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
         started = time.monotonic()
         while time.monotonic() - started < 1.2:  # three head timeouts
             connection.sendall(HEALTH + b"\r\n")
@@ -165,8 +167,8 @@ def test_the_time_limit_is_each_heads_not_the_connections() -> None:
 def test_each_head_is_counted_from_its_own_start_on_a_keep_alive_connection() -> None:
     """Fifty heads of 600 bytes under a limit of 1 KiB, one connection: none is refused (the count is reset)."""
     head = HEALTH + _headers(1, 550) + b"\r\n"
-    assert 600 < len(head) < QuickHead.head_max
-    with _server(QuickHead) as port, socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+    assert 600 < len(head) < Quick.head_max
+    with _server(Quick) as port, socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
         for _ in range(50):
             connection.sendall(head)
             assert connection.recv(65536).startswith(b"HTTP/1.1 200 ")
@@ -179,16 +181,40 @@ def test_a_pipelined_body_is_not_counted_as_the_next_requests_head() -> None:
     reads = [b"POST /dossiers HTTP/1.1\r\nHost: motcua\r\n",
              b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body + HEALTH,
              b"\r\n"]
-    with _server(QuickHead) as port, socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
+    with _server(Quick) as port, socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
         for read in reads:
             connection.sendall(read)
             time.sleep(0.1)  # each its own read of the server's socket
         assert _statuses(_read_all(connection)) == [401, 200]
 
 
+def test_a_body_sent_too_slowly_closes_the_connection() -> None:
+    head = (b"POST /dossiers HTTP/1.1\r\nHost: motcua\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n{\"note\": ")
+    with _server(Quick) as port, socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(head)  # 90 bytes of the body never come
+        started = time.monotonic()
+        assert _read_all(connection) == b""  # closed, nothing written in the application's place
+        assert 0.5 < time.monotonic() - started < 4
+        assert _statuses(_exchange(port, HEALTH + b"\r\n", wait=0.5)) == [200]
+
+
+def test_a_body_in_time_and_the_requests_after_it_are_not_cut() -> None:
+    """The body's time runs from its head to its end only: a keep-alive connection sending a body now and then, for
+    longer than the limit in all, is answered every time."""
+    body = json.dumps({"note": "x"}).encode()
+    request = (b"POST /dossiers HTTP/1.1\r\nHost: motcua\r\nContent-Type: application/json\r\n"
+               b"Content-Length: %d\r\n\r\n" % len(body)) + body
+    with _server(Quick) as port, socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        for _ in range(3):  # idle longer than the body's time after each answer, within the keep-alive timeout
+            connection.sendall(request)
+            assert connection.recv(65536).startswith(b"HTTP/1.1 401 ")
+            time.sleep(0.8)
+
+
 def test_the_refusal_is_logged_without_the_clients_address() -> None:
     structlog.reset_defaults()
-    with _server(QuickHead) as port, capture_logs() as logs:
+    with _server(Quick) as port, capture_logs() as logs:
         assert _statuses(_exchange(port, HEALTH + _headers(1, 2000) + b"\r\n")) == [431]
     refused = [entry for entry in logs if entry["event"] == "http.request_head_refused"]
     assert refused == [{"event": "http.request_head_refused", "code": "request-head-too-large",

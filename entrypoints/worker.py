@@ -91,6 +91,10 @@ def _on_send_error(what: str, error: Exception) -> None:
     log.warning("dispatch.send_failed", what=what, **error_fields(error))
 
 
+def _on_dropped(what: str, error: Exception) -> None:
+    log.warning("dispatch.message_failed", what=what, **error_fields(error))
+
+
 class _Fleet:
     """The dramatiq worker processes of this ``motcua worker``; one that dies is started again (a slot is
     restarted at most once per RESTART_DELAY, so a child failing at start does not spin)."""
@@ -273,7 +277,7 @@ def dispatch_sink(motcua: Motcua, clock: Clock, broker_url: str | None) -> Sink:
     """Where a dispatcher sends what it claims: handled in-process without a broker, else messages on Redis
     for the ``motcua worker`` processes (this process declares the actors only to send)."""
     if not broker_url:
-        return InlineSink(handlers_for(motcua, clock))
+        return InlineSink(handlers_for(motcua, clock), dropped=_on_dropped)
     broker = redis_broker(broker_url)
     return declare_actors(broker, _never_handles, lambda: queued_messages(broker))
 

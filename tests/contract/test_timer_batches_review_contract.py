@@ -13,7 +13,11 @@ from datetime import timedelta
 
 import pytest
 
+from motcua.adapters.notifiers import LogNotifier
 from motcua.adapters.sql.store import SqlStore
+from motcua.workers.dispatcher import Dispatcher
+from motcua.workers.handlers import Handlers
+from motcua.workers.inline import InlineSink
 from motcua.workflow.engine.clock import ManualClock
 from motcua.workflow.engine.compiled import WorkflowSet
 from motcua.workflow.engine.decisions import Engine
@@ -115,3 +119,33 @@ def test_a_database_error_on_one_case_holds_back_none_of_the_others(sql_url: str
         assert fired == {FIRST: ["remind"], SECOND: [], THIRD: ["remind"]}  # before: none of the three
         [left] = store.claim_due(desk.clock.now() + LEASE, 100, LEASE)
         assert (left.case_code, left.name) == (SECOND, "reminder")
+
+
+def test_a_worker_in_the_dispatchers_process_drops_a_failed_message_and_handles_the_next(
+    sql_url: str, workflows: WorkflowSet,
+) -> None:
+    """Without a broker the dispatcher hands each message to the handlers in its own process; one that failed for
+    good is dropped (told, and brought back by its lease), as a worker process drops it — it is no reason to leave the
+    tick's other messages unsent until their lease runs out, nor to claim no effect."""
+    with SqlStore.from_url(sql_url) as store:
+        clock = ManualClock(START)
+        desk = Desk(store, Engine(workflows, clock), clock)
+        codes = [FIRST, SECOND, THIRD]
+        for code in codes:
+            desk.open(code)
+            desk.fire(code, "start")
+        clock.advance(3 * DAY + timedelta(hours=1))
+        with store.engine.begin() as connection:
+            for statement in REFUSING[store.engine.dialect.name]:
+                connection.exec_driver_sql(statement)
+        handlers = Handlers(CaseService(desk.engine, store), store, store, LogNotifier(), clock)
+        dropped: list[tuple[str, str]] = []
+        sink = InlineSink(handlers, dropped=lambda what, error: dropped.append((what, type(error).__name__)))
+        dispatcher = Dispatcher(store, store, sink, clock, lease=LEASE, batch_size=1)
+
+        report = dispatcher.tick()
+
+        fired = {code: [e.trigger for e in store.history(code) if e.actor == "motcua"] for code in codes}
+        assert fired == {FIRST: ["remind"], SECOND: [], THIRD: ["remind"]}  # before: THIRD waited out the lease
+        assert dropped == [("timer", "StorageFailure")] and report.send_errors == 0
+        assert report.effects > 0  # the notices of the opened cases were claimed and delivered in the same tick

@@ -29,6 +29,7 @@ from motcua.adapters.logging import LoggingObserver, Pseudonyms
 from motcua.adapters.notifiers import (
     FanOut,
     LogNotifier,
+    ReceiverPause,
     RoutingNotifier,
     SmtpNotifier,
     WebhookNotifier,
@@ -250,8 +251,8 @@ def notifier_from_settings(
     portal: Notifier = UnconfiguredPortal()
     if settings is not None:
         transport = HttpxTransport(settings.url, settings.token, timeout=settings.timeout)
-        portal = FanOut([LogNotifier(), portal_notifier(motcua, transport, clock or SystemClock(),
-                                                         agency=settings.agency)])
+        portal = FanOut([LogNotifier(), ReceiverPause(portal_notifier(motcua, transport, clock or SystemClock(),
+                                                                       agency=settings.agency))])
     return RoutingNotifier({PORTAL_KIND: portal}, base)
 
 
@@ -273,7 +274,7 @@ def _channels(env: Mapping[str, str]) -> Notifier:
     if host := env.get("MOTCUA_SMTP_HOST"):
         notifiers.append(_smtp(host, env, lab=lab))
     if url := env.get("MOTCUA_WEBHOOK_URL"):
-        notifiers.append(_webhook(url, env.get("MOTCUA_WEBHOOK_SECRET"), lab=lab))
+        notifiers.append(ReceiverPause(_webhook(url, env.get("MOTCUA_WEBHOOK_SECRET"), lab=lab)))
     return notifiers[0] if len(notifiers) == 1 else FanOut(notifiers)
 
 

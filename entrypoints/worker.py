@@ -53,7 +53,7 @@ from motcua.workflow.engine.clock import Clock, SystemClock
 from motcua.workflow.errors import Retryable
 
 __all__ = [
-    "WorkerOptions", "dispatch_sink", "handlers_for", "run_worker", "worker_process",
+    "WorkerOptions", "dispatch_sink", "handlers_for", "log_send_error", "run_worker", "worker_process",
 ]
 
 log = structlog.get_logger("motcua.worker")
@@ -87,8 +87,13 @@ def handlers_for(motcua: Motcua, clock: Clock, stopping: threading.Event | None 
     return Handlers(motcua.service, store, store, notifier, clock, stopping=stopping or threading.Event())
 
 
-def _on_send_error(what: str, error: Exception) -> None:
+def log_send_error(what: str, error: Exception) -> None:
+    """What a dispatcher does when the broker does not answer: log it (``dispatch.send_failed``)."""
     log.warning("dispatch.send_failed", what=what, **error_fields(error))
+
+
+def _on_dropped(what: str, error: Exception) -> None:
+    log.warning("dispatch.message_failed", what=what, **error_fields(error))
 
 
 class _Fleet:
@@ -231,7 +236,7 @@ def run_worker(options: WorkerOptions, stop: threading.Event | None = None) -> N
             fleet.start()
         dispatcher = Dispatcher(motcua.store, motcua.store, sink, clock, batch=options.batch, lease=options.lease,
                                 max_in_flight=options.max_in_flight, batch_size=options.batch_size,
-                                on_send_error=_on_send_error)
+                                on_send_error=log_send_error)
         alarm = _Alarm(stop)
         listener = _listener(motcua.backend, alarm)
         log.info("worker.started", broker=_shown(options.broker_url), processes=options.processes if fleet else 0,
@@ -273,7 +278,7 @@ def dispatch_sink(motcua: Motcua, clock: Clock, broker_url: str | None) -> Sink:
     """Where a dispatcher sends what it claims: handled in-process without a broker, else messages on Redis
     for the ``motcua worker`` processes (this process declares the actors only to send)."""
     if not broker_url:
-        return InlineSink(handlers_for(motcua, clock))
+        return InlineSink(handlers_for(motcua, clock), dropped=_on_dropped)
     broker = redis_broker(broker_url)
     return declare_actors(broker, _never_handles, lambda: queued_messages(broker))
 

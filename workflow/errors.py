@@ -26,6 +26,7 @@ __all__ = [
     "ConcurrencyConflict",
     "DatabaseNotEmpty",
     "DefinitionChanged",
+    "DeliveryDeferred",
     "DeliveryFailed",
     "DeliveryUnavailable",
     "DossierNotImported",
@@ -322,6 +323,12 @@ class DeliveryUnavailable(DeliveryFailed, Retryable):
     ) -> None:
         super().__init__(kind, detail, delivered=delivered)
         self.retry_after = retry_after
+
+
+class DeliveryDeferred(DeliveryUnavailable):
+    """An effect not sent at all: its receiver asked, answering another effect, that nothing be sent to it before
+    ``retry_after`` from now (an HTTP ``Retry-After`` on a 408, 429 or 5xx). Tried again then, and not counted as an
+    attempt: an effect is parked for what its own attempts met, never for a wait asked on another's behalf."""
 
 
 def delivery_failure(

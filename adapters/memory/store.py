@@ -355,8 +355,9 @@ class MemoryStore:
             if item.status != "pending" or (token is not None and not self._held(item_id, token)):
                 return False
             retry_at = None if isinstance(settlement, Park) else settlement.at
+            counted = isinstance(settlement, Park) or settlement.counted
             self._outbox[item_id] = replace(
-                item, attempts=item.attempts + 1, last_error=error, status="pending" if retry_at else "parked",
+                item, attempts=item.attempts + counted, last_error=error, status="pending" if retry_at else "parked",
                 next_attempt_at=retry_at or item.next_attempt_at, delivered=frozenset(delivered),
             )
             self._outbox_claims.pop(item_id, None)

@@ -10,7 +10,14 @@ import structlog
 from motcua.workflow.engine.bounds import excerpt
 from motcua.workflow.engine.model import OutboxItem
 from motcua.workflow.engine.ports import Notifier
-from motcua.workflow.errors import DeliveryFailed, DeliveryUnavailable, InvalidInput, Retryable, delivery_failure
+from motcua.workflow.errors import (
+    DeliveryDeferred,
+    DeliveryFailed,
+    DeliveryUnavailable,
+    InvalidInput,
+    Retryable,
+    delivery_failure,
+)
 
 __all__ = ["FanOut", "RoutingNotifier"]
 
@@ -72,11 +79,14 @@ class FanOut:
 
 
 def _joined(kind: str, failures: list[DeliveryFailed], delivered: frozenset[str]) -> DeliveryFailed:
-    """The failures of one attempt's channels as one."""
+    """The failures of one attempt's channels as one: deferred (not an attempt) when every channel that failed was
+    only held back by its receiver's pause (:class:`~motcua.adapters.notifiers.pause.ReceiverPause`)."""
     transient = any(isinstance(failure, Retryable) for failure in failures)
     detail = "; ".join(failure.detail for failure in failures)
     asked = [failure.retry_after for failure in failures
              if isinstance(failure, DeliveryUnavailable) and failure.retry_after is not None]
+    if all(isinstance(failure, DeliveryDeferred) for failure in failures):
+        return DeliveryDeferred(kind, detail, retry_after=max(asked, default=None), delivered=delivered)
     return delivery_failure(kind, detail, transient=transient, retry_after=max(asked, default=None),
                             delivered=delivered)
 

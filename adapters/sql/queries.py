@@ -548,13 +548,13 @@ def _hold(*, many: bool = False) -> sa.Update:
 
 
 def _settle(status: Status, *, error: bool, retry: bool = False, held: bool = False, many: bool = False) -> sa.Update:
-    """End an attempt on an outbox row (``id``): count it, record how it went (``error``), free its claim,
-    and for a retry set when the next attempt is due (``retry_at``); returns the row's id, or no row when
-    the attempt may not be recorded. A delivery is recorded unless one was already; a failure only on a
-    pending row, and only under its claim (``token``) when ``held``."""
+    """End an attempt on an outbox row (``id``): count it (a failure by ``counted``: 0 for an effect deferred
+    unsent), record how it went (``error``), free its claim, and for a retry set when the next attempt is due
+    (``retry_at``); returns the row's id, or no row when the attempt may not be recorded. A delivery is recorded
+    unless one was already; a failure only on a pending row, and only under its claim (``token``) when ``held``."""
     changes: dict[str, Any] = {
-        "status": status, "attempts": OUTBOX.c.attempts + 1, "claimed_until": sa.null(), "claim_token": sa.null(),
-        "last_error": param("error") if error else sa.null(),
+        "status": status, "attempts": OUTBOX.c.attempts + (param("counted") if error else 1),
+        "claimed_until": sa.null(), "claim_token": sa.null(), "last_error": param("error") if error else sa.null(),
     }
     if retry:
         changes["next_attempt_at"] = param("retry_at")

@@ -416,7 +416,9 @@ class SqlStore:
         self, item_id: int, error: str, settlement: Settlement, token: str | None = None,
         delivered: frozenset[str] = frozenset(),
     ) -> bool:
-        params: dict[str, object] = {"id": item_id, "error": error, "channels": mapping.channels_text(delivered)}
+        counted = not isinstance(settlement, RetryAt) or settlement.counted
+        params: dict[str, object] = {"id": item_id, "error": error, "channels": mapping.channels_text(delivered),
+                                     "counted": int(counted)}
         if token is not None:
             params["token"] = token
         if isinstance(settlement, RetryAt):

@@ -99,10 +99,14 @@ def short_on_loop(url: str, *, alone: bool = True) -> bool:
 def _dispatcher(motcua: Motcua, options: ServeOptions, clock: Clock) -> Dispatcher:
     """The dispatcher and its sink (with the notifier, when effects are delivered in this process): built before any
     thread, so a setting that cannot work stops the command at start."""
-    from motcua.entrypoints.worker import dispatch_sink  # noqa: PLC0415 - dramatiq loads only when dispatching
+    from motcua.entrypoints.worker import (  # noqa: PLC0415 - dramatiq loads only when dispatching
+        dispatch_sink,
+        log_send_error,
+    )
     from motcua.workers.dispatcher import Dispatcher  # noqa: PLC0415 - same
 
-    return Dispatcher(motcua.store, motcua.store, dispatch_sink(motcua, clock, options.broker_url), clock)
+    return Dispatcher(motcua.store, motcua.store, dispatch_sink(motcua, clock, options.broker_url), clock,
+                      on_send_error=log_send_error)
 
 
 def _dispatch(dispatcher: Dispatcher, options: ServeOptions, stop: threading.Event) -> None:
@@ -111,6 +115,9 @@ def _dispatch(dispatcher: Dispatcher, options: ServeOptions, stop: threading.Eve
             report = dispatcher.tick()
         except Retryable as error:
             log.warning("dispatch.unavailable", **error_fields(error))
+            stop.wait(5 * options.poll.total_seconds())
+            continue
+        if report.broker_down:  # told by the dispatcher (dispatch.send_failed): wait as for the database
             stop.wait(5 * options.poll.total_seconds())
             continue
         stop.wait(0.05 if report.busy else _idle_wait(dispatcher, options.poll).total_seconds())

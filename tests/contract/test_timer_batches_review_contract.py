@@ -1,7 +1,8 @@
 """commit_each as its rule says (:mod:`motcua.workflow.engine.batches`), on every store: a unit opening a case (its
 first decision at version 0) is written when no case holds the code, beside the other units of the batch, and refused
 alone (``CaseAlreadyExists``) when one does — as its lone commit would be. The same claimed timers sent in two
-batches (two dispatchers, a lease run out) and fired at the same time by two workers fire once each."""
+batches (two dispatchers, a lease run out) and fired at the same time by two workers fire once each. A database
+that refuses one case's write fails that case's timers only, not the batch's."""
 
 from __future__ import annotations
 
@@ -10,10 +11,20 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
+
+from motcua.adapters.notifiers import LogNotifier
+from motcua.adapters.sql.store import SqlStore
+from motcua.workers.dispatcher import Dispatcher
+from motcua.workers.handlers import Handlers
+from motcua.workers.inline import InlineSink
+from motcua.workflow.engine.clock import ManualClock
+from motcua.workflow.engine.compiled import WorkflowSet
+from motcua.workflow.engine.decisions import Engine
 from motcua.workflow.engine.model import Case
 from motcua.workflow.engine.service import CaseService, FiredTimers
-from motcua.workflow.errors import CaseAlreadyExists
-from tests.contract.conftest import KEY, LEASE, OFFICER, OPENING, RULE_SET, Desk
+from motcua.workflow.errors import CaseAlreadyExists, StorageFailure
+from tests.contract.conftest import KEY, LEASE, OFFICER, OPENING, RULE_SET, START, Desk
 
 DAY = timedelta(days=1)
 FIRST, SECOND, THIRD = (f"000.00.12.H01-250303-{n:04d}" for n in (7, 8, 9))
@@ -72,3 +83,69 @@ def test_the_same_timers_in_two_batches_fired_at_once_fire_once_each(desk: Desk)
     fired = [[e.trigger for e in desk.store.history(code) if e.actor == "motcua"] for code in codes]
     assert fired == [["remind"]] * len(codes)
     assert desk.store.claim_due(desk.clock.now() + LEASE, 100, LEASE) == []
+
+
+REFUSING = {  # the database refuses any change of one case's row (a privilege it lacks, a constraint, a trigger)
+    "postgresql": [
+        "CREATE FUNCTION refuse_case() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "RAISE EXCEPTION 'permission denied' USING ERRCODE = '42501'; END $$",
+        f"CREATE TRIGGER refuse_case BEFORE UPDATE ON \"case\" FOR EACH ROW WHEN (NEW.code = '{SECOND}') "
+        "EXECUTE FUNCTION refuse_case()",
+    ],
+    "sqlite": [
+        f"CREATE TRIGGER refuse_case BEFORE UPDATE ON \"case\" FOR EACH ROW WHEN NEW.code = '{SECOND}' "
+        "BEGIN SELECT RAISE(ABORT, 'permission denied'); END",
+    ],
+}
+
+
+def test_a_database_error_on_one_case_holds_back_none_of_the_others(sql_url: str, workflows: WorkflowSet) -> None:
+    with SqlStore.from_url(sql_url) as store:
+        clock = ManualClock(START)
+        desk = Desk(store, Engine(workflows, clock), clock)
+        codes = [FIRST, SECOND, THIRD]
+        for code in codes:
+            desk.open(code)
+            desk.fire(code, "start")
+        claimed = desk.claim(3 * DAY + timedelta(hours=1))
+        with store.engine.begin() as connection:
+            for statement in REFUSING[store.engine.dialect.name]:
+                connection.exec_driver_sql(statement)
+
+        with pytest.raises(StorageFailure):  # the message is dropped: its lease brings the refused timer back
+            CaseService(desk.engine, store).fire_timers(claimed, store)
+
+        fired = {code: [e.trigger for e in store.history(code) if e.actor == "motcua"] for code in codes}
+        assert fired == {FIRST: ["remind"], SECOND: [], THIRD: ["remind"]}  # before: none of the three
+        [left] = store.claim_due(desk.clock.now() + LEASE, 100, LEASE)
+        assert (left.case_code, left.name) == (SECOND, "reminder")
+
+
+def test_a_worker_in_the_dispatchers_process_drops_a_failed_message_and_handles_the_next(
+    sql_url: str, workflows: WorkflowSet,
+) -> None:
+    """Without a broker the dispatcher hands each message to the handlers in its own process; one that failed for
+    good is dropped (told, and brought back by its lease), as a worker process drops it — it is no reason to leave the
+    tick's other messages unsent until their lease runs out, nor to claim no effect."""
+    with SqlStore.from_url(sql_url) as store:
+        clock = ManualClock(START)
+        desk = Desk(store, Engine(workflows, clock), clock)
+        codes = [FIRST, SECOND, THIRD]
+        for code in codes:
+            desk.open(code)
+            desk.fire(code, "start")
+        clock.advance(3 * DAY + timedelta(hours=1))
+        with store.engine.begin() as connection:
+            for statement in REFUSING[store.engine.dialect.name]:
+                connection.exec_driver_sql(statement)
+        handlers = Handlers(CaseService(desk.engine, store), store, store, LogNotifier(), clock)
+        dropped: list[tuple[str, str]] = []
+        sink = InlineSink(handlers, dropped=lambda what, error: dropped.append((what, type(error).__name__)))
+        dispatcher = Dispatcher(store, store, sink, clock, lease=LEASE, batch_size=1)
+
+        report = dispatcher.tick()
+
+        fired = {code: [e.trigger for e in store.history(code) if e.actor == "motcua"] for code in codes}
+        assert fired == {FIRST: ["remind"], SECOND: [], THIRD: ["remind"]}  # before: THIRD waited out the lease
+        assert dropped == [("timer", "StorageFailure")] and report.send_errors == 0
+        assert report.effects > 0  # the notices of the opened cases were claimed and delivered in the same tick

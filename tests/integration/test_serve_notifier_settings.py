@@ -43,3 +43,18 @@ def test_serve_refuses_to_start_on_a_notifier_setting_that_cannot_work(
     assert process.returncode == 2, text[-800:]
     assert f"error: {variable}" in text, text[-800:]
     assert "Traceback" not in text
+
+
+def test_serve_says_when_its_broker_does_not_answer(tmp_path: Path) -> None:
+    """``motcua serve --broker`` dispatching to a Redis that does not answer logs it (``dispatch.send_failed``), as
+    ``motcua worker`` does; before, its dispatcher had no one to tell, and it was silent while no timer was sent."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOTCUA_")}
+    command = [*MOTCUA, "serve", "--db", f"sqlite:///{tmp_path / 'motcua.db'}", "--port", str(free_port()),
+               "--broker", f"redis://127.0.0.1:{free_port()}/0"]
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        output, _ = process.communicate(timeout=6)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        output, _ = process.communicate(timeout=20)
+    assert b"dispatch.send_failed" in output

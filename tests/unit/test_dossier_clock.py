@@ -296,3 +296,41 @@ def test_a_calendar_day_deadline_paused_across_a_merger_counts_from_the_receivin
         assert case.attributes["appointment"] == "2025-07-25T07:30:00+07:00"  # 21/3 + 126 days: Friday 25/7
     finally:
         app.close()
+
+
+def test_a_dossier_escalated_before_a_pause_is_not_escalated_again_when_it_resumes(
+    motcua: Motcua, clock: ManualClock
+) -> None:
+    """The chairman told of an overdue dossier is not told again of the same step because it went back to the
+    applicant for a supplement: on resuming, the ladder's steps already notified are not armed again (the moved
+    appointment puts them in the past: they fired at once, a second notice of the same step)."""
+    at(clock, 2024, 3, 4, 8, 0)  # appointment Thu 7 08:00; the chairman's step 2 working days after it
+    case = motcua.desk.receive(MARITAL, "direct", Applicant("A"), OFFICER)
+    case = fire(motcua, case, "assign", OFFICER, assignee=SPECIALIST.name)
+    armed = sorted(motcua.store.timers(case.code), key=lambda timer: timer.due_at)
+    for timer in armed:
+        clock.set(timer.due_at + timedelta(seconds=1))
+        case = motcua.service.fire(case.code, timer.trigger, SYSTEM, dict(timer.data))
+    ladder = [timer.name for timer in armed if timer.trigger == "escalate"]
+    at(clock, 2024, 3, 12, 8, 0)
+    case = fire(motcua, case, "request_supplement", SPECIALIST, reason="Bổ sung giấy chứng tử")
+    at(clock, 2024, 3, 15, 8, 0)
+    case = fire(motcua, case, "supplement_received", OFFICER)
+
+    assert ladder and not {timer.name for timer in motcua.store.timers(case.code)} & set(ladder)
+    steps = [e.payload.get("step") for e in motcua.store.effects(case.code) if e.payload.get("event") == "escalation"]
+    assert len(steps) == len(set(steps)) == len(ladder)
+
+
+def test_a_dossier_paused_before_its_escalation_is_escalated_after_it_resumes(
+    motcua: Motcua, clock: ManualClock
+) -> None:
+    at(clock, 2024, 3, 4, 8, 0)
+    case = motcua.desk.receive(MARITAL, "direct", Applicant("A"), OFFICER)
+    case = fire(motcua, case, "assign", OFFICER, assignee=SPECIALIST.name)
+    at(clock, 2024, 3, 7, 9, 0)  # overdue, the chairman's step not yet due
+    case = fire(motcua, case, "request_supplement", SPECIALIST, reason="Bổ sung giấy chứng tử")
+    at(clock, 2024, 3, 8, 9, 0)
+    case = fire(motcua, case, "supplement_received", OFFICER)
+
+    assert any(timer.trigger == "escalate" for timer in motcua.store.timers(case.code))  # still owed: armed

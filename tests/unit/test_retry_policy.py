@@ -8,7 +8,7 @@ import pytest
 
 from motcua.adapters.posting import retry_after
 from motcua.workflow.engine.retry import Park, RetryAt, RetryPolicy
-from motcua.workflow.errors import DeliveryFailed, DeliveryUnavailable
+from motcua.workflow.errors import DeliveryDeferred, DeliveryFailed, DeliveryUnavailable
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 AWAY = DeliveryUnavailable("notify", "webhook: HTTP 503 Service Unavailable")
@@ -76,3 +76,24 @@ def test_a_retry_after_header_in_seconds_or_as_an_http_date(header: str, wait: t
 )
 def test_a_retry_after_header_that_is_not_one_asks_for_nothing(header: str | None) -> None:
     assert retry_after(header, NOW) is None
+
+
+def _deferred(left: timedelta | None) -> DeliveryDeferred:
+    return DeliveryDeferred("notify", "webhook: not sent, the receiver asked for a pause", retry_after=left)
+
+
+def test_an_effect_deferred_unsent_waits_for_the_pause_and_its_spread_uncounted() -> None:
+    first = RetryPolicy(random=lambda: 0.0).after_failure(8, NOW, _deferred(timedelta(minutes=2)))
+    last = RetryPolicy(random=lambda: 0.999_999).after_failure(8, NOW, _deferred(timedelta(minutes=2)))
+
+    assert first == RetryAt(NOW + timedelta(minutes=2), counted=False)  # its eighth try, and never parked for it
+    assert isinstance(last, RetryAt) and not last.counted
+    assert NOW + timedelta(minutes=2) < last.at < NOW + timedelta(minutes=2, seconds=24)  # after, within a fifth
+
+
+def test_a_deferral_is_bounded_by_the_cap_too() -> None:
+    settled = RetryPolicy(random=lambda: 0.0).after_failure(1, NOW, _deferred(timedelta(days=30)))
+
+    assert settled == RetryAt(NOW + timedelta(hours=1), counted=False)
+    assert RetryPolicy(random=lambda: 0.0).after_failure(1, NOW, _deferred(None)) == RetryAt(
+        NOW + timedelta(seconds=10), counted=False)  # no wait said: the first step of the backoff

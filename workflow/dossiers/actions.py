@@ -33,6 +33,7 @@ __all__ = ["DossierServices", "dossier_registry"]
 
 _CHANNELS: dict[str, Channel] = {"direct": "direct", "online": "online", "postal": "postal"}
 CALENDAR_DAYS_PAUSED = "calendar_days_paused"  # the calendar days a calendar-day deadline's pauses added
+ESCALATED = "escalated_steps"  # the steps of the escalation ladder already notified (not armed again on resuming)
 COUNT_STARTED = "count_started_at"  # when a calendar-day deadline started counting, by the receiving office's hours
 
 
@@ -81,6 +82,11 @@ def _on_time(context: Context) -> bool:
 def _list(context: Context, name: str) -> list[JsonValue]:
     value = context.attributes.get(name)
     return list(value) if isinstance(value, list) else []
+
+
+def _escalated(context: Context) -> frozenset[int]:
+    """The ladder's steps this dossier's escalations notified already (:data:`ESCALATED`)."""
+    return frozenset(step for step in _list(context, ESCALATED) if isinstance(step, int))
 
 
 def _form(services: DossierServices, context: Context, key: FormKey) -> Effect:
@@ -195,7 +201,8 @@ class _DossierActions:
         if resumed.calendar_days_paused is not None:
             attributes[CALENDAR_DAYS_PAUSED] = resumed.calendar_days_paused
         return Outcome(attributes=attributes,
-                       timers=self.s.clock_for(context).timers(rules, moved, context.now, warning_owed=owed))
+                       timers=self.s.clock_for(context).timers(rules, moved, context.now, warning_owed=owed,
+                                                               escalated=_escalated(context)))
 
     def stop_clock(self, context: Context) -> Outcome:
         attributes: dict[str, JsonValue] = {}
@@ -241,7 +248,11 @@ class _DossierActions:
         step = context.data.get("step")
         rungs = self.s.rule_set(context).escalation
         index = step - 1 if isinstance(step, int) and 0 < step <= len(rungs) else len(rungs) - 1
-        return Outcome(effects=(_notify(context, "escalation", rungs[index].notify_role, step=step),))
+        attributes: dict[str, JsonValue] = {}
+        if isinstance(step, int):  # a resumed dossier's ladder does not notify this step again
+            attributes[ESCALATED] = list[JsonValue](sorted(_escalated(context) | {step}))
+        return Outcome(attributes=attributes,
+                       effects=(_notify(context, "escalation", rungs[index].notify_role, step=step),))
 
 
 def _rung_role(rules: RuleSet, offset: int) -> str:

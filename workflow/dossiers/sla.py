@@ -6,7 +6,7 @@ is stored here. Instants travel in case attributes as ISO 8601 text with the Vie
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -84,8 +84,10 @@ class SlaClock:
 
     def timers(
         self, rules: RuleSet, appointment: datetime, now: datetime, *, warning_owed: bool = False,
+        escalated: Collection[int] = (),
     ) -> tuple[TimerChange, ...]:
-        """Warning at the due-soon threshold, overdue at the appointment, then the ladder.
+        """Warning at the due-soon threshold, overdue at the appointment, then the ladder, but for its steps already
+        notified (``escalated``: a resumed dossier escalated before its pause is not escalated twice for one step).
 
         A threshold already past is not warned of (a procedure shorter than the warning's lead starts inside
         it), unless ``warning_owed``: a resumed dossier still on time was promised its warning before the pause,
@@ -95,7 +97,7 @@ class SlaClock:
         ]
         changes.append(self._warning(rules, appointment, now, warning_owed))
         for step, rung in enumerate(rules.escalation, start=1):
-            if rung.after_working_days > 0:
+            if rung.after_working_days > 0 and step not in escalated:
                 at = self.working_days_from(appointment, rung.after_working_days)
                 changes.append(SetTimer(_escalation_name(step), "escalate", at, {"step": step}))
         return tuple(changes)

@@ -228,9 +228,11 @@ class Outbox(Protocol):
         delivered: frozenset[str] = frozenset(),
     ) -> bool:
         """Record a failed attempt: retry at the settlement's instant, or park the effect, with the channels it was
-        ``delivered`` to so far (a retry, a requeue included, goes only to the others). Only on a pending effect,
-        and, given a ``token``, only while that claim holds it; False (and nothing changes) otherwise: another
-        attempt delivered it, or holds it now and will record its own outcome."""
+        ``delivered`` to so far (a retry, a requeue included, goes only to the others). The attempt is counted
+        unless the settlement says not (:attr:`~motcua.workflow.engine.retry.RetryAt.counted`: an effect deferred
+        unsent while its receiver asked for a wait). Only on a pending effect, and, given a ``token``, only while
+        that claim holds it; False (and nothing changes) otherwise: another attempt delivered it, or holds it now and
+        will record its own outcome."""
         ...
 
     def parked(self, where: CaseFilter | None = None) -> list[OutboxItem]:

@@ -7,14 +7,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from motcua.workflow.errors import DeliveryUnavailable, Retryable
+from motcua.workflow.errors import DeliveryDeferred, DeliveryUnavailable, Retryable
 
 __all__ = ["Park", "RetryAt", "RetryPolicy", "Settlement", "TimerRetryPolicy"]
 
 
 @dataclass(frozen=True, slots=True)
 class RetryAt:
+    """Try again at ``at``; ``counted``: the attempt that failed counts towards parking the effect (not one deferred
+    unsent, :class:`~motcua.workflow.errors.DeliveryDeferred`)."""
+
     at: datetime
+    counted: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +39,12 @@ class RetryPolicy:
     Each wait is shortened by a random fraction of at most ``jitter`` (so the notices one outage failed together are
     not all tried again at one instant, and a wait is never longer than its step), and is never shorter than what
     the receiver asked for (:attr:`~motcua.workflow.errors.DeliveryUnavailable.retry_after`, an HTTP
-    ``Retry-After``), that too at most ``cap``."""
+    ``Retry-After``), that too at most ``cap``.
+
+    An effect deferred unsent (:class:`~motcua.workflow.errors.DeliveryDeferred`: its receiver asked, answering
+    another effect, to be left alone until then) is tried again when that wait ends, plus a random part of at most
+    ``jitter`` of it (so the effects held back together do not all reach the receiver at the instant it reopens), and
+    the deferral is not counted: it was no attempt."""
 
     max_attempts: int = 8
     base: timedelta = timedelta(seconds=10)
@@ -47,6 +56,9 @@ class RetryPolicy:
         """``attempts`` counts the failed try that just happened; only a :class:`Retryable` failure is tried again."""
         if not isinstance(failure, Retryable):
             return Park("the failure is permanent")
+        if isinstance(failure, DeliveryDeferred):
+            held = min(self.cap, failure.retry_after or self.base)
+            return RetryAt(now + held * (1 + self.jitter * self.random()), counted=False)
         if attempts >= self.max_attempts:
             return Park(f"failed {attempts} times")
         delay = min(self.cap, self.base * (2 ** (attempts - 1))) * (1 - self.jitter * self.random())

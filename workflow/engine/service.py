@@ -234,7 +234,7 @@ class CaseService:
         (``released``), for the caller to deliver at once; those of timers fired alone wait for a dispatcher.
         """
         units, alone = self._decide_batch(timers, queue)
-        committed = self.store.commit_each(units, claim) if units else Committed([])
+        committed = self._commit_each(units, claim)
         fired = 0
         for unit, refusal in zip(units, committed.refused, strict=True):
             if refusal is not None:
@@ -249,6 +249,18 @@ class CaseService:
         return FiredTimers(fired=fired + fired_alone, alone=len(alone),
                            stale=len(timers) - fired - fired_alone - len(failed), released=tuple(committed.released),
                            failed=tuple(failed))
+
+    def _commit_each(self, units: list[list[Decision]], claim: Claim | None) -> Committed:
+        """:meth:`~motcua.workflow.engine.ports.CaseStore.commit_each`; when the store refuses the batch's
+        transaction (:class:`StorageFailure`: one case's write refused by the database — a privilege, a constraint),
+        nothing was written, and every unit is refused, so each case is fired alone: the failure stays with the case
+        it belongs to instead of holding back every case batched with it, claim after claim."""
+        if not units:
+            return Committed([])
+        try:
+            return self.store.commit_each(units, claim)
+        except StorageFailure as error:
+            return Committed([error] * len(units))
 
     def _decide_batch(self, timers: Sequence[DueTimer], queue: TimerQueue) -> _Batch:
         """The batch's units (one per case, its cases loaded at once) and the timers left to fire alone; the timers

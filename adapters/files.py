@@ -26,7 +26,8 @@ _HOPS: Final = 40  # symbolic links followed in a row, as Linux's path walk (ELO
 def replacing(path: Path) -> Iterator[Path]:
     """A temporary path in the directory of ``path`` (of the file it links to, for a symbolic link) to write to;
     moved onto that file when the block ends, removed if it raises. A directory at ``path`` is refused before
-    anything is written."""
+    anything is written; an error of the system on the temporary (its folder missing, not writable, full) names
+    ``path``, the file the caller asked for."""
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     final = _written(path)  # the link's target: replacing the link itself would cut it
@@ -35,8 +36,10 @@ def replacing(path: Path) -> Iterator[Path]:
         yield temporary
         _flushed(temporary)  # on the disk before it takes the old file's name: a crash leaves one or the other
         os.replace(temporary, final)
-    except BaseException:
+    except BaseException as error:
         temporary.unlink(missing_ok=True)
+        if isinstance(error, OSError) and str(error.filename) == str(temporary):  # named as the caller named it
+            raise type(error)(error.errno, error.strerror, str(path)) from error
         raise
 
 

@@ -172,15 +172,20 @@ def history(
 
 
 def _print_tables(timeline: Timeline, out: Path | None) -> None:
+    _print_out(timeline_tables(timeline), out)
+
+
+def _print_out(tables: Sequence[Table], out: Path | None) -> None:
+    """``tables`` on the screen, or as text in ``out`` (written whole or not at all)."""
     if out is None:
-        _print_to(_out, timeline)
+        _print_to(_out, tables)
         return
     with replacing(out) as temporary, temporary.open("w", encoding="utf-8") as file:
-        _print_to(terminal(file=file, width=_PIPE_WIDTH), timeline)
+        _print_to(terminal(file=file, width=_PIPE_WIDTH), tables)
 
 
-def _print_to(console: Console, timeline: Timeline) -> None:
-    for table in timeline_tables(timeline):
+def _print_to(console: Console, tables: Sequence[Table]) -> None:
+    for table in tables:
         console.print(table)
 
 
@@ -379,7 +384,7 @@ def control_sheet_command(
     elif chosen is HistoryFormat.JSON:
         _emit(_dump(_sheet_json(sheet)), out)
     else:
-        _out.print(_sheet_table(sheet))
+        _print_out([_sheet_table(sheet)], out)
 
 
 def _sheet_json(sheet: ControlSheet) -> dict[str, JsonValue]:

@@ -49,7 +49,8 @@ def _left(folder: Path) -> list[str]:
     ["report", "bieu06", "--period", "2024-Q1", "--format", "csv"],
     ["report", "bieu06", "--period", "2024-Q1"],
     ["anchor"],
-], ids=["history-json", "history-table", "bieu06-csv", "bieu06-table", "anchor"])
+    ["control-sheet", CODE, "--format", "table"],
+], ids=["history-json", "history-table", "bieu06-csv", "bieu06-table", "anchor", "control-sheet-table"])
 def test_a_text_out_failing_half_way_leaves_the_previous_file(
     tmp_path: Path, story_db: str, monkeypatch: pytest.MonkeyPatch, args: list[str]
 ) -> None:
@@ -95,6 +96,30 @@ def test_an_out_written_whole_replaces_the_previous_file(tmp_path: Path, story_d
     done = CliRunner().invoke(app, ["history", CODE, "--format", "json", "--out", str(out), "--db", story_db])
     assert done.exit_code == 0, done.output
     assert out.read_text(encoding="utf-8").startswith("{") and _left(tmp_path) == ["h.json"]
+
+
+def test_a_control_sheet_table_goes_to_its_out(tmp_path: Path, story_db: str) -> None:
+    """Before: ``--format table --out FILE`` printed the sheet on the screen and left no file."""
+    out = tmp_path / "phieu.txt"
+    done = CliRunner().invoke(app, ["control-sheet", CODE, "--format", "table", "--out", str(out), "--db", story_db])
+    assert done.exit_code == 0, done.output
+    assert "PHIẾU KIỂM SOÁT" in out.read_text(encoding="utf-8") and "PHIẾU KIỂM SOÁT" not in done.stdout
+
+
+@pytest.mark.parametrize("args", [
+    ["history", CODE, "--format", "json"],
+    ["report", "bieu06", "--period", "2024-Q1", "--format", "xlsx"],
+    ["anchor"],
+    ["control-sheet", CODE],
+], ids=["history-json", "bieu06-xlsx", "anchor", "control-sheet"])
+def test_an_out_in_a_missing_folder_is_refused_naming_the_path_given(
+    tmp_path: Path, story_db: str, args: list[str]
+) -> None:
+    """Before: the refusal named motcua's temporary file (``/missing/.a.json.5819f464.tmp``), not the ``--out``."""
+    out = tmp_path / "missing" / "a.out"
+    done = CliRunner().invoke(app, [*args, "--out", str(out), "--db", story_db])
+    assert isinstance(done.exception, FileNotFoundError), done.output
+    assert done.exception.filename == str(out) and _left(tmp_path) == []
 
 
 def test_replacing_refuses_a_directory_before_writing(tmp_path: Path) -> None:

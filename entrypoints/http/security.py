@@ -48,7 +48,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from motcua.entrypoints.http.problems import INTERNAL, ApiProblem, problem_response
 
-__all__ = ["API_POLICY", "ASSETS_PATH", "DOCS_PATH", "HSTS", "SecurityHeaders", "docs_policy", "secure"]
+__all__ = [
+    "API_POLICY", "ASSETS_PATH", "DOCS_PATH", "HSTS", "SecurityHeaders", "api_headers", "docs_policy", "secure",
+]
 
 DOCS_PATH: Final = "/docs"
 ASSETS_PATH: Final = "/docs/assets"
@@ -136,13 +138,24 @@ class SecurityHeaders:
         return self._encoded[(kind, scope.get("scheme") == "https")]
 
     def _made(self, kind: str, tls: bool) -> list[tuple[bytes, bytes]]:
-        """The headers of an answer to a ``kind`` of path (``asset``, ``docs``, ``api``), over TLS or not, encoded as
-        ASGI sends them (made once: every answer of a kind carries the same)."""
-        added = [
-            ("cache-control", "no-cache" if kind == "asset" else "no-store"),
-            ("content-security-policy", self.docs_policy if kind == "docs" else API_POLICY),
-            *_ALWAYS,
-        ]
-        if tls:
-            added.append(("strict-transport-security", HSTS))
-        return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in added]
+        """The headers of an answer to a ``kind`` of path (``asset``, ``docs``, ``api``), over TLS or not (made once:
+        every answer of a kind carries the same)."""
+        return _headers(kind, tls, self.docs_policy)
+
+
+def api_headers(tls: bool) -> list[tuple[bytes, bytes]]:
+    """The headers :class:`SecurityHeaders` adds to an answer of the API (not ``/docs``), over TLS or not: for an
+    answer written before the application runs (:mod:`.wire`)."""
+    return _headers("api", tls, docs_policy="")
+
+
+def _headers(kind: str, tls: bool, docs_policy: str) -> list[tuple[bytes, bytes]]:
+    """The headers of an answer to a ``kind`` of path, encoded as ASGI sends them."""
+    added = [
+        ("cache-control", "no-cache" if kind == "asset" else "no-store"),
+        ("content-security-policy", docs_policy if kind == "docs" else API_POLICY),
+        *_ALWAYS,
+    ]
+    if tls:
+        added.append(("strict-transport-security", HSTS))
+    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in added]

@@ -15,7 +15,8 @@ protocol with the two limits a reverse proxy would set in front of it:
 - a body not complete :data:`BODY_TIMEOUT` after its head closes the connection (the application, waiting for the
   body, reads a disconnect: it may be answering already, so nothing is written in its place).
 
-Both are problem documents (:mod:`.problems`) with ``Connection: close``. The log line says which limit, never the
+Both are problem documents (:mod:`.problems`) with ``Connection: close`` and the headers of every answer
+(:mod:`.security`). The log line says which limit, never the
 client's address (personal data). A request body is bounded by :mod:`.limits` (``413``), after the head.
 """
 
@@ -30,6 +31,7 @@ import structlog
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from motcua.entrypoints.http import problems as p
+from motcua.entrypoints.http.security import api_headers
 
 __all__ = ["BODY_TIMEOUT", "HEAD_MAX", "HEAD_TIMEOUT", "BoundedRequest"]
 
@@ -158,14 +160,15 @@ class BoundedRequest(HttpToolsProtocol):
         self._disarm()
         log.warning("http.request_head_refused", code=spec.code)
         if not self.transport.is_closing():
-            self.transport.write(_raw_problem(spec, detail))
+            self.transport.write(_raw_problem(spec, detail, tls=self.scheme == "https"))
             self.transport.close()
 
 
-def _raw_problem(spec: p.Spec, detail: str) -> bytes:
+def _raw_problem(spec: p.Spec, detail: str, *, tls: bool) -> bytes:
+    """The problem as a whole HTTP/1.1 answer, with the headers every answer of the API carries (:mod:`.security`)."""
     body = json.dumps({"type": f"urn:motcua:problem:{spec.code}", "title": spec.title, "status": spec.status,
                        "code": spec.code, "detail": detail}).encode()
-    head = (f"HTTP/1.1 {spec.status} {HTTPStatus(spec.status).phrase}\r\ncontent-type: {p.PROBLEM_MEDIA_TYPE}\r\n"
-            f"content-length: {len(body)}\r\ncache-control: no-store\r\nx-content-type-options: nosniff\r\n"
-            "connection: close\r\n\r\n")
-    return head.encode("ascii") + body
+    headers = [(b"content-type", p.PROBLEM_MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode()),
+               *api_headers(tls), (b"connection", b"close")]
+    status = f"HTTP/1.1 {spec.status} {HTTPStatus(spec.status).phrase}\r\n".encode("ascii")
+    return status + b"".join(name + b": " + value + b"\r\n" for name, value in headers) + b"\r\n" + body

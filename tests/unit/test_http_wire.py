@@ -26,6 +26,7 @@ from structlog.testing import capture_logs
 from motcua.adapters.bootstrap import open_motcua
 from motcua.adapters.keys import MemoryHttpStore
 from motcua.entrypoints.http.app import create_app
+from motcua.entrypoints.http.security import API_POLICY
 from motcua.entrypoints.http.serve import ServeOptions, server_config
 from motcua.entrypoints.http.wire import HEAD_MAX, BoundedRequest
 
@@ -87,14 +88,36 @@ def _read_all(connection: socket.socket) -> bytes:
     return answer
 
 
+def _next_status(connection: socket.socket) -> int:
+    """The status of the next answer on a keep-alive ``connection``, read whole (its head, then its body)."""
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        chunk = connection.recv(65536)
+        assert chunk, f"closed after {answer!r}"
+        answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    length = int(re.search(rb"content-length: (\d+)", head.lower()).group(1))  # type: ignore[union-attr]
+    while len(body) < length:
+        chunk = connection.recv(65536)
+        assert chunk, "closed in the body"
+        body += chunk
+    assert len(body) == length, "more than one answer"
+    return int(head.split()[1])
+
+
 def _statuses(answer: bytes) -> list[int]:
     """The status of each answer in ``answer`` (a pipelined answer starts right after the previous body)."""
     return [int(status) for status in re.findall(rb"HTTP/1\.1 (\d{3}) ", answer)]
 
 
 def _problem(answer: bytes) -> dict[str, Any]:
+    """The problem document of ``answer``, checked to carry the headers of every answer of the API."""
     head, _, body = answer.partition(b"\r\n\r\n")
-    assert b"content-type: application/problem+json" in head.lower() and b"connection: close" in head.lower()
+    lines = set(head.lower().split(b"\r\n")[1:])
+    expected = {b"content-type: application/problem+json", b"connection: close", b"cache-control: no-store",
+                b"x-content-type-options: nosniff", b"referrer-policy: no-referrer", b"x-frame-options: deny",
+                b"content-security-policy: " + API_POLICY.lower().encode()}
+    assert expected <= lines, lines
     problem: dict[str, Any] = json.loads(body)
     return problem
 
@@ -160,7 +183,7 @@ def test_the_time_limit_is_each_heads_not_the_connections() -> None:
         started = time.monotonic()
         while time.monotonic() - started < 1.2:  # three head timeouts
             connection.sendall(HEALTH + b"\r\n")
-            assert connection.recv(65536).startswith(b"HTTP/1.1 200 ")
+            assert _next_status(connection) == 200
             time.sleep(0.1)
 
 
@@ -171,7 +194,7 @@ def test_each_head_is_counted_from_its_own_start_on_a_keep_alive_connection() ->
     with _server(Quick) as port, socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
         for _ in range(50):
             connection.sendall(head)
-            assert connection.recv(65536).startswith(b"HTTP/1.1 200 ")
+            assert _next_status(connection) == 200
 
 
 def test_a_pipelined_body_is_not_counted_as_the_next_requests_head() -> None:
@@ -208,7 +231,7 @@ def test_a_body_in_time_and_the_requests_after_it_are_not_cut() -> None:
     with _server(Quick) as port, socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
         for _ in range(3):  # idle longer than the body's time after each answer, within the keep-alive timeout
             connection.sendall(request)
-            assert connection.recv(65536).startswith(b"HTTP/1.1 401 ")
+            assert _next_status(connection) == 401
             time.sleep(0.8)
 
 

@@ -46,7 +46,7 @@ from motcua.workflow.engine.definition import WorkflowDefinition
 from motcua.workflow.engine.labels import state_label
 from motcua.workflow.engine.model import Actor, Case, JsonValue
 from motcua.workflow.engine.queries import MAX_PAGE, CaseFilter, Page
-from motcua.workflow.errors import CaseNotFound, InvalidInput, MotcuaError, NotFound
+from motcua.workflow.errors import InvalidInput, MotcuaError, NotFound
 from motcua.workflow.feedback.actions import FEEDBACK_WORKFLOW
 from motcua.workflow.feedback.intake import Feedback, FeedbackChannel
 
@@ -312,8 +312,9 @@ def show(
             raise InvalidInput("CODE", problem)
         with connect(db, observers=[]) as shop:
             case = shop.case(code)
-            if case.definition_key != FEEDBACK_WORKFLOW:
-                raise CaseNotFound(code)  # a dossier or a plan task: not feedback
+            if case.definition_key != FEEDBACK_WORKFLOW:  # a dossier or a plan task: `motcua history` shows it
+                raise InvalidInput("CODE", f"{code!r} is not feedback (PAKN-…) but a {case.definition_key} case: "
+                                           "`motcua history CODE` shows it")
             definition = _definition(shop, case)
             timeline = build_timeline(shop.history(code), definition)
     except MotcuaError as error:

@@ -235,5 +235,6 @@ def test_show_refuses_a_dossier_and_an_unknown_code(db: str) -> None:
     with connect(db) as shop:
         dossier = shop.receive("1.001193", Applicant("Trần Văn An"), Actor.of("Nguyễn Thị Lan", "officer"))
 
-    assert dossier.code in refused("feedback", "show", dossier.code, "--db", db)
+    said = refused("feedback", "show", dossier.code, "--db", db)
+    assert dossier.code in said and "not feedback" in said and "motcua history" in said  # not "no dossier": it is one
     assert "PAKN-NONE" in refused("feedback", "show", "PAKN-NONE", "--db", db)

@@ -10,10 +10,15 @@ from dramatiq.brokers.redis import RedisBroker
 from motcua.workers.actors import QUEUE
 from motcua.workflow.errors import InvalidInput
 
-__all__ = ["checked_url", "queued_messages", "redis_broker"]
+__all__ = ["DEAD_MESSAGE_TTL_MS", "checked_url", "queued_messages", "redis_broker"]
 
 REDIS_CONNECT_TIMEOUT_S: Final = 5  # a Redis that does not answer must not hang the dispatcher
 REDIS_SOCKET_TIMEOUT_S: Final = 10
+DEAD_MESSAGE_TTL_MS: Final = 60 * 60 * 1000
+"""How long Redis keeps a message that failed for good (dramatiq's dead letters; its default is a week). An effect's
+message carries its payload — an officer's name on a form, a dossier's record for the portal — and the work it
+carried is not lost with it: the database keeps the timer or the effect, which comes back after its lease or is
+parked there (``motcua outbox``, ``motcua timers``). An hour leaves a failure visible while it is looked into."""
 
 
 def checked_url(url: str) -> str:
@@ -27,11 +32,12 @@ def checked_url(url: str) -> str:
 
 
 def redis_broker(url: str) -> RedisBroker:
-    """A Redis broker whose connections time out (settings in the URL's query string win)."""
+    """A Redis broker whose connections time out (settings in the URL's query string win), keeping its dead letters
+    an hour (:data:`DEAD_MESSAGE_TTL_MS`)."""
     client = redis.Redis.from_url(
         url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S, socket_timeout=REDIS_SOCKET_TIMEOUT_S
     )
-    return RedisBroker(client=client)  # type: ignore[no-untyped-call]  # dramatiq leaves RedisBroker.__init__ unannotated
+    return RedisBroker(client=client, dead_message_ttl=DEAD_MESSAGE_TTL_MS)  # type: ignore[no-untyped-call]  # dramatiq leaves RedisBroker.__init__ unannotated
 
 
 def queued_messages(broker: RedisBroker) -> int:

@@ -11,10 +11,17 @@ protocol with the two limits a reverse proxy would set in front of it:
   the head has passed the limit by at most one read of the socket, and before the app sees the request;
 - a head not complete :data:`HEAD_TIMEOUT` after its first byte (the first request's: after the connection opened)
   is answered ``408 request-timeout`` and the connection is closed (a connection that sent nothing at all is closed
-  without an answer). Between two requests uvicorn's keep-alive timeout closes an idle connection, as before;
+  without an answer). Between two requests uvicorn's keep-alive timeout closes an idle connection, as before; bytes
+  that begin no request (blank lines, which stop that timeout) have the head's time, then the connection is closed
+  without an answer;
 - a body not complete :data:`BODY_TIMEOUT` after its head closes the connection (the application, waiting for the
-  body, reads a disconnect: it may be answering already, so nothing is written in its place).
+  body, reads a disconnect: it may be answering already, so nothing is written in its place); so do a chunked
+  body's trailers over :data:`HEAD_MAX` (trailers are dropped, never added to the headers the app has read).
 
+Neither time runs while uvicorn does not read the connection (it stops while it answers a request with another
+pipelined behind it, or while the app has not taken a body's first 64 KiB): the time is the server's. A refusal
+(``431``, ``408``, uvicorn's ``400``) of a request pipelined behind one being answered is written once the answers
+before it are whole, never into one or in its place (the client would take it for its earlier request's).
 Both are problem documents (:mod:`.problems`) with ``Connection: close`` and the headers of every answer
 (:mod:`.security`). The log line says which limit, never the
 client's address (personal data). A request body is bounded by :mod:`.limits` (``413``), after the head.
@@ -23,7 +30,9 @@ client's address (personal data). A request body is bounded by :mod:`.limits` (`
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import ClassVar, Final
 
@@ -57,15 +66,20 @@ class BoundedRequest(HttpToolsProtocol):
     body_timeout: ClassVar[float] = BODY_TIMEOUT
 
     _head: int  # the request being read: counts from 1 on each connection, 0 before its first byte
-    _head_open: bool  # its head is incomplete
+    _head_open: bool  # its head began and is incomplete
+    _body_open: bool  # its head is complete, its body (chunked: and trailers) is not
+    _body_read: bool  # the read being parsed carried body bytes
     _pieces: int  # bytes of its request line and of its headers parsed whole so far
     _whole_reads: int  # bytes of the socket reads that were its head from start to end
-    _refused: bool
+    _tail: int  # bytes of the reads inside its body that carried none of it since the last that did (trailers)
+    _refused: bool  # answered, or its answer is due, or closed: nothing more is read
+    _due: Callable[[], None] | None  # the refusal, written once the requests before it are answered
     _timer: asyncio.TimerHandle | None  # the time left for the head, then for its body
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        self._head, self._head_open, self._pieces, self._whole_reads, self._refused = 0, True, 0, 0, False
-        self._timer = None
+        self._head, self._head_open, self._body_open, self._body_read = 0, False, False, False
+        self._pieces, self._whole_reads, self._tail, self._refused = 0, 0, 0, False
+        self._due, self._timer = None, None
         super().connection_made(transport)
         self._arm()
 
@@ -76,17 +90,23 @@ class BoundedRequest(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
-        head, was_open = self._head, self._head_open
+        if self._timer is None:  # a byte between two requests: the next head's time runs (blank lines included)
+            self._arm()
+        head, was_open, was_body, self._body_read = self._head, self._head_open, self._body_open, False
         super().data_received(data)
-        if self.transport.is_closing():  # uvicorn refused it (400), or it upgraded the connection
-            return
-        if self._refused:
-            self._answer(p.HEAD_TOO_LARGE, f"the request line and headers are over {self.head_max:,} bytes")
+        if self._refused or self.transport.is_closing():  # refused, or uvicorn refused it (400) or upgraded it
             return
         if was_open and self._head_open and self._head == head:  # the whole read was this head's
             self._whole_reads += len(data)
         if self._head_open and max(self._pieces, self._whole_reads) > self.head_max:
             self._answer(p.HEAD_TOO_LARGE, f"the request line and headers are over {self.head_max:,} bytes")
+        elif was_body and self._body_open and not self._body_read:
+            self._tail += len(data)
+            if self._tail > self.head_max:  # trailers as large as a head: the app may be answering, nothing written
+                self._close("http.request_trailers_refused")
+
+    def send_400_response(self, msg: str) -> None:
+        self._refuse(functools.partial(super().send_400_response, msg))
 
     def on_message_begin(self) -> None:
         if self._refused:
@@ -104,15 +124,16 @@ class BoundedRequest(HttpToolsProtocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self._refused:
             self._pieces += len(name) + len(value) + _HEADER_OVERHEAD
-            super().on_header(name, value)
+            if self._head_open:  # a trailer is dropped (RFC 9110 6.5.1), not added to headers the app has read
+                super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         if self._refused:
             return
         if self._pieces > self.head_max:  # complete, but too large: the app never sees it
-            self._refused = True
+            self._answer(p.HEAD_TOO_LARGE, f"the request line and headers are over {self.head_max:,} bytes")
             return
-        self._head_open = False
+        self._head_open, self._body_open, self._tail = False, True, 0
         self._disarm()
         self._timer = self.loop.call_later(self.body_timeout, self._body_timed_out)  # until the message ends
         super().on_headers_complete()
@@ -123,12 +144,24 @@ class BoundedRequest(HttpToolsProtocol):
 
     def on_body(self, body: bytes) -> None:
         if not self._refused:
+            self._body_read, self._tail = True, 0
             super().on_body(body)
 
     def on_message_complete(self) -> None:
         if not self._refused:
+            self._body_open = False
             self._disarm()
             super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._due is not None and not self._answering() and not self.transport.is_closing():
+            due, self._due = self._due, None
+            due()
+
+    def _answering(self) -> bool:
+        """A request before the one being read is not answered whole yet."""
+        return bool(self.pipeline) or (self.cycle is not None and not self.cycle.response_complete)
 
     def _arm(self) -> None:
         self._timer = self.loop.call_later(self.head_timeout, self._timed_out)
@@ -140,28 +173,49 @@ class BoundedRequest(HttpToolsProtocol):
 
     def _timed_out(self) -> None:
         self._timer = None
-        if not self._head_open or self._refused or self.transport.is_closing():
+        if self._refused or self.transport.is_closing():
             return
-        if self._head == 0:  # not a byte since the connection opened: nothing to answer
-            self.transport.close()
-            return
-        self._answer(p.HEAD_TIMEOUT, f"the request line and headers did not arrive within {self.head_timeout:g} s")
+        if self.flow.read_paused:  # uvicorn stopped reading while it answers: the time is the server's
+            self._arm()
+        elif not self._head_open:  # nothing, or blank lines, since the last request: nothing to answer
+            if not self._answering():
+                self.transport.close()
+        else:
+            self._answer(p.HEAD_TIMEOUT, f"the request line and headers did not arrive within {self.head_timeout:g} s")
 
     def _body_timed_out(self) -> None:
         self._timer = None
-        if not self._refused and not self.transport.is_closing():
-            self._refused = True
-            log.warning("http.request_body_timeout")
-            self.transport.close()
+        if self._refused or self.transport.is_closing():
+            return
+        if self.flow.read_paused:  # as for the head
+            self._timer = self.loop.call_later(self.body_timeout, self._body_timed_out)
+        else:
+            self._close("http.request_body_timeout")
+
+    def _close(self, event: str) -> None:
+        self._refused = True
+        self._disarm()
+        log.warning(event)
+        self.transport.close()
 
     def _answer(self, spec: p.Spec, detail: str) -> None:
         """Answer ``spec`` with ``detail`` and close: the rest of what the client sends is not read."""
+        log.warning("http.request_head_refused", code=spec.code)
+        self._refuse(functools.partial(self._write_and_close, _raw_problem(spec, detail, tls=self.scheme == "https")))
+
+    def _refuse(self, answer: Callable[[], None]) -> None:
+        """Read no more; ``answer`` now, or once the requests before are answered (an answer is never written into
+        another, nor in its place)."""
         self._refused = True
         self._disarm()
-        log.warning("http.request_head_refused", code=spec.code)
-        if not self.transport.is_closing():
-            self.transport.write(_raw_problem(spec, detail, tls=self.scheme == "https"))
-            self.transport.close()
+        if self._answering():
+            self._due = answer
+        elif not self.transport.is_closing():
+            answer()
+
+    def _write_and_close(self, answer: bytes) -> None:
+        self.transport.write(answer)
+        self.transport.close()
 
 
 def _raw_problem(spec: p.Spec, detail: str, *, tls: bool) -> bytes:

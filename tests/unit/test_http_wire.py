@@ -9,6 +9,7 @@ smaller limits where a test needs them (a subclass of :class:`~motcua.entrypoint
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import socket
@@ -21,6 +22,7 @@ from typing import Any, Final
 import pytest
 import structlog
 import uvicorn
+from starlette.types import Receive, Scope, Send
 from structlog.testing import capture_logs
 
 from motcua.adapters.bootstrap import open_motcua
@@ -48,12 +50,37 @@ def _free_port() -> int:
         return port
 
 
+async def _slow(scope: Scope, receive: Receive, send: Send) -> None:
+    """An app taking its time: ``/slow/<s>`` answers after ``s`` seconds, ``/stream/<n>`` streams ``n`` pieces 0.1 s
+    apart, ``/read`` reads the body whole first; each answer names its path."""
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    path: str = scope["path"]
+    more = True
+    while path == "/read" and more:
+        more = (await receive()).get("more_body", False)
+    if path.startswith("/slow/"):
+        await asyncio.sleep(float(path.removeprefix("/slow/")))
+    pieces = int(path.removeprefix("/stream/")) if path.startswith("/stream/") else 0
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-length", b"%d" % (len(path) + 3 * pieces))]})
+    for n in range(pieces):
+        await send({"type": "http.response.body", "body": b"%02d " % n, "more_body": True})
+        await asyncio.sleep(0.1)
+    await send({"type": "http.response.body", "body": path.encode()})
+
+
 @contextmanager
-def _server(protocol: type[BoundedRequest] | None = None) -> Iterator[int]:
-    """``motcua serve``'s uvicorn over a memory store on a free port (``protocol`` instead of its own, if given)."""
+def _server(protocol: type[BoundedRequest] | None = None, *, slow: bool = False) -> Iterator[int]:
+    """``motcua serve``'s uvicorn over a memory store on a free port (``protocol`` instead of its own, if given; the
+    slow app instead of motcua's, if ``slow``)."""
     motcua = open_motcua("memory://", observers=[])
     port = _free_port()
-    config = server_config(create_app(motcua, MemoryHttpStore()), ServeOptions("memory://", port=port))
+    app = _slow if slow else create_app(motcua, MemoryHttpStore())
+    config = server_config(app, ServeOptions("memory://", port=port))
     if protocol is not None:
         config.http = protocol
     server = uvicorn.Server(config)
@@ -242,3 +269,87 @@ def test_the_refusal_is_logged_without_the_clients_address() -> None:
     refused = [entry for entry in logs if entry["event"] == "http.request_head_refused"]
     assert refused == [{"event": "http.request_head_refused", "code": "request-head-too-large",
                         "log_level": "warning"}]
+
+
+def _answers(answer: bytes) -> list[tuple[int, bytes]]:
+    """Each answer of ``answer`` (answers with a ``content-length``, one after the other): its status and body."""
+    answers = []
+    while answer:
+        head, _, rest = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 "), f"not an answer: {answer!r}"
+        length = int(re.search(rb"content-length: (\d+)", head.lower()).group(1))  # type: ignore[union-attr]
+        answers.append((int(head.split()[1]), rest[:length]))
+        answer = rest[length:]
+    return answers
+
+
+def test_a_head_refused_behind_a_request_being_answered_is_answered_after_it() -> None:
+    """A pipelined head that times out, or is too large, while the request before it is being answered: that answer
+    goes out whole first, then the refusal (before: the 408 or 431 was written in the middle of the streamed answer,
+    or in place of an answer not started, which the client took for its request's)."""
+    too_large = b"GET /b HTTP/1.1\r\nHost: motcua\r\n" + _headers(1, 2000) + b"\r\n"
+    with _server(Quick, slow=True) as port:
+        for late in (b"GET /b HTTP/1.1\r\nHost: motcua\r\n", too_large):
+            for first in (b"/stream/10", b"/slow/1"):
+                answer = _exchange(port, b"GET " + first + b" HTTP/1.1\r\nHost: motcua\r\n\r\n" + late)
+                answers = _answers(answer)
+                assert [status for status, _ in answers] == [200, 408 if late.endswith(b"motcua\r\n") else 431]
+                assert answers[0][1].endswith(first)
+
+
+def test_uvicorns_400_behind_a_request_being_answered_is_answered_after_it() -> None:
+    with _server(Quick, slow=True) as port:
+        answer = _exchange(port, b"GET /stream/8 HTTP/1.1\r\nHost: motcua\r\n\r\nGET /b HTTP/1.1\r\nHo st: x\r\n\r\n")
+        assert [status for status, _ in _answers(answer)] == [200, 400]
+
+
+def test_a_pipeline_behind_a_slow_answer_is_not_timed_while_the_server_does_not_read_it() -> None:
+    """An honest pipeline behind an answer slower than the limits: the server stops reading the connection while it
+    answers (uvicorn), so the rest of a head, or of a body, waits in the socket; neither limit runs meanwhile (before:
+    a 408 for a head split by the socket, or the connection closed in the middle of the first answer)."""
+    body = b"z" * 2_000_000
+    with _server(Quick, slow=True) as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+            connection.sendall(b"GET /slow/1.5 HTTP/1.1\r\nHost: motcua\r\n\r\nGET /b HTTP/1.1\r\nHost: motcua\r\n\r\n"
+                               b"GET /c HTTP/1.1\r\n")
+            time.sleep(0.1)
+            connection.sendall(b"Host: motcua\r\nConnection: close\r\n\r\n")
+            assert _answers(_read_all(connection)) == [(200, b"/slow/1.5"), (200, b"/b"), (200, b"/c")]
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+            connection.sendall(b"GET /slow/1.5 HTTP/1.1\r\nHost: motcua\r\n\r\nPOST /read HTTP/1.1\r\nHost: motcua\r\n"
+                               b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body))
+            sending = threading.Thread(target=connection.sendall, args=(body,), daemon=True)
+            sending.start()
+            assert _answers(_read_all(connection)) == [(200, b"/slow/1.5"), (200, b"/read")]
+            sending.join(5)
+
+
+def test_blank_lines_between_requests_do_not_hold_the_connection() -> None:
+    """A keep-alive connection sent an empty line now and then, never a request (each line stopped uvicorn's
+    keep-alive timeout, and no head began: before, the connection stayed open for ever)."""
+    with _server(Quick) as port, socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(HEALTH + b"\r\n")
+        assert _next_status(connection) == 200
+        started = time.monotonic()
+        with pytest.raises((BrokenPipeError, ConnectionResetError)):
+            while time.monotonic() - started < 4:
+                connection.sendall(b"\r\n")
+                time.sleep(0.1)
+        assert connection.recv(100) == b""  # closed without an answer: no request to answer
+
+
+def test_trailers_are_bounded_as_a_head_is() -> None:
+    """A chunked body's trailers (header lines after its last chunk) over the head's limit close the connection
+    (before: kept in memory however large, until the body's time ran out: 30 MB in 0.6 s)."""
+    head = b"POST /read HTTP/1.1\r\nHost: motcua\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n"
+    sent = 0
+    with _server(Quick, slow=True) as port, socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        with pytest.raises((BrokenPipeError, ConnectionResetError)):
+            connection.sendall(head + b"X-Trailer: ")
+            for _ in range(1024):
+                connection.sendall(b"a" * 4096)
+                sent += 4096
+                time.sleep(0.001)
+        assert sent < 512 * 1024
+    with _server(Quick, slow=True) as port:  # a trailer under the limit is no harm
+        assert _answers(_exchange(port, head + b"X-Trailer: a\r\n\r\n", wait=1)) == [(200, b"/read")]

@@ -42,7 +42,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from motcua.entrypoints.http import problems as p
 from motcua.entrypoints.http.security import api_headers
 
-__all__ = ["BODY_TIMEOUT", "HEAD_MAX", "HEAD_TIMEOUT", "BoundedRequest"]
+__all__ = ["BODY_TIMEOUT", "HEAD_MAX", "HEAD_TIMEOUT", "PIPELINE_MAX", "BoundedRequest"]
 
 HEAD_MAX: Final = 32 * 1024
 """Bytes of a request line and its headers (nginx's default in all: four buffers of 8 KiB); an API request's head
@@ -52,6 +52,10 @@ HEAD_TIMEOUT: Final = 20.0
 BODY_TIMEOUT: Final = 60.0
 """Seconds for a body to arrive after its head: the largest body the API reads (1 MiB by default) over a slow
 line of 200 kbit/s; an API request's body is under 10 kB."""
+PIPELINE_MAX: Final = 16
+"""Requests read ahead of the one being answered (pipelined): uvicorn parses a whole read of the socket, and each
+request waiting costs some 2 KB of memory for 18 bytes sent; the last of them is answered with ``Connection: close``,
+and a client sends the rest again on a new connection (RFC 9112 9.3.2)."""
 _HEADER_OVERHEAD: Final = 4  # ": " and the line's CRLF
 
 log = structlog.get_logger("motcua.http")
@@ -64,6 +68,7 @@ class BoundedRequest(HttpToolsProtocol):
     head_max: ClassVar[int] = HEAD_MAX
     head_timeout: ClassVar[float] = HEAD_TIMEOUT
     body_timeout: ClassVar[float] = BODY_TIMEOUT
+    pipeline_max: ClassVar[int] = PIPELINE_MAX
 
     _head: int  # the request being read: counts from 1 on each connection, 0 before its first byte
     _head_open: bool  # its head began and is incomplete
@@ -132,6 +137,11 @@ class BoundedRequest(HttpToolsProtocol):
             return
         if self._pieces > self.head_max:  # complete, but too large: the app never sees it
             self._answer(p.HEAD_TOO_LARGE, f"the request line and headers are over {self.head_max:,} bytes")
+            return
+        if len(self.pipeline) >= self.pipeline_max:  # read no further: answer those waiting, the last closes
+            self._refused = True
+            self._disarm()
+            self.pipeline[0][0].keep_alive = False
             return
         self._head_open, self._body_open, self._tail = False, True, 0
         self._disarm()

@@ -41,6 +41,7 @@ class Quick(BoundedRequest):
     head_max = 1024
     head_timeout = 0.4
     body_timeout = 0.6
+    pipeline_max = 4
 
 
 def _free_port() -> int:
@@ -353,3 +354,15 @@ def test_trailers_are_bounded_as_a_head_is() -> None:
         assert sent < 512 * 1024
     with _server(Quick, slow=True) as port:  # a trailer under the limit is no harm
         assert _answers(_exchange(port, head + b"X-Trailer: a\r\n\r\n", wait=1)) == [(200, b"/read")]
+
+
+def test_requests_pipelined_beyond_the_limit_are_not_read() -> None:
+    """128 KiB of small requests pipelined behind a slow one: the server answers the one and the few it read ahead,
+    the last with ``Connection: close``, and closes (before: uvicorn parsed a whole read of the socket into
+    thousands of waiting requests, some 15 MB of memory for each 128 KiB a connection sent)."""
+    pipeline = b"GET /slow/0.3 HTTP/1.1\r\n\r\n" + b"GET /b HTTP/1.1\r\n\r\n" * 7000
+    with _server(Quick, slow=True) as port:
+        answer = _exchange(port, pipeline)
+        assert _answers(answer) == [(200, b"/slow/0.3")] + [(200, b"/b")] * Quick.pipeline_max
+        assert answer.lower().count(b"connection: close") == 1
+        assert _answers(_exchange(port, b"GET /a HTTP/1.1\r\nConnection: close\r\n\r\n")) == [(200, b"/a")]

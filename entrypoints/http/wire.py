@@ -16,7 +16,8 @@ protocol with the two limits a reverse proxy would set in front of it:
   without an answer;
 - a body not complete :data:`BODY_TIMEOUT` after its head closes the connection (the application, waiting for the
   body, reads a disconnect: it may be answering already, so nothing is written in its place); so do a chunked
-  body's trailers over :data:`HEAD_MAX` (trailers are dropped, never added to the headers the app has read).
+  body's trailers (or a chunk's extension) over :data:`HEAD_MAX` (trailers are dropped, never added to the
+  headers the app has read).
 
 Neither time runs while uvicorn does not read the connection (it stops while it answers a request with another
 pipelined behind it, or while the app has not taken a body's first 64 KiB): the time is the server's. A refusal
@@ -76,7 +77,7 @@ class BoundedRequest(HttpToolsProtocol):
     _body_read: bool  # the read being parsed carried body bytes
     _pieces: int  # bytes of its request line and of its headers parsed whole so far
     _whole_reads: int  # bytes of the socket reads that were its head from start to end
-    _tail: int  # bytes of the reads inside its body that carried none of it since the last that did (trailers)
+    _tail: int  # bytes of its body's reads that carried none of it since one did (trailers, a chunk extension)
     _refused: bool  # answered, or its answer is due, or closed: nothing more is read
     _due: Callable[[], None] | None  # the refusal, written once the requests before it are answered
     _timer: asyncio.TimerHandle | None  # the time left for the head, then for its body

@@ -339,21 +339,23 @@ def test_blank_lines_between_requests_do_not_hold_the_connection() -> None:
         assert connection.recv(100) == b""  # closed without an answer: no request to answer
 
 
-def test_trailers_are_bounded_as_a_head_is() -> None:
+@pytest.mark.parametrize("start", [b"0\r\nX-Trailer: ", b"3;extension="], ids=["trailer", "chunk-extension"])
+def test_trailers_are_bounded_as_a_head_is(start: bytes) -> None:
     """A chunked body's trailers (header lines after its last chunk) over the head's limit close the connection
-    (before: kept in memory however large, until the body's time ran out: 30 MB in 0.6 s)."""
-    head = b"POST /read HTTP/1.1\r\nHost: motcua\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n"
+    (before: kept in memory however large, until the body's time ran out: 30 MB in 0.6 s); so does a chunk's
+    extension as large."""
+    head = b"POST /read HTTP/1.1\r\nHost: motcua\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"
     sent = 0
     with _server(Quick, slow=True) as port, socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
         with pytest.raises((BrokenPipeError, ConnectionResetError)):
-            connection.sendall(head + b"X-Trailer: ")
+            connection.sendall(head + start)
             for _ in range(1024):
                 connection.sendall(b"a" * 4096)
                 sent += 4096
                 time.sleep(0.001)
         assert sent < 512 * 1024
     with _server(Quick, slow=True) as port:  # a trailer under the limit is no harm
-        assert _answers(_exchange(port, head + b"X-Trailer: a\r\n\r\n", wait=1)) == [(200, b"/read")]
+        assert _answers(_exchange(port, head + b"0\r\nX-Trailer: a\r\n\r\n", wait=1)) == [(200, b"/read")]
 
 
 def test_requests_pipelined_beyond_the_limit_are_not_read() -> None:

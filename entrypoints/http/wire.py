@@ -22,10 +22,12 @@ protocol with the two limits a reverse proxy would set in front of it:
 Neither time runs while uvicorn does not read the connection (it stops while it answers a request with another
 pipelined behind it, or while the app has not taken a body's first 64 KiB): the time is the server's. A refusal
 (``431``, ``408``, uvicorn's ``400``) of a request pipelined behind one being answered is written once the answers
-before it are whole, never into one or in its place (the client would take it for its earlier request's).
-The 431 and the 408 are problem documents (:mod:`.problems`) with ``Connection: close`` and the headers of every answer
-(:mod:`.security`). The log line says which limit, never the
-client's address (personal data). A request body is bounded by :mod:`.limits` (``413``), after the head.
+before it are whole, never into one or in its place (the client would take it for its earlier request's). At most
+:data:`PIPELINE_MAX` requests are read ahead of the one being answered.
+
+The 431 and the 408 are problem documents (:mod:`.problems`) with ``Connection: close`` and the headers of every
+answer (:mod:`.security`). The log line says which limit, never the client's address (personal data). A request
+body is bounded in size by :mod:`.limits` (``413``), after the head.
 """
 
 from __future__ import annotations

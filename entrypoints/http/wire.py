@@ -7,8 +7,9 @@ server's memory; a few thousand connections each sending a byte now and then (*s
 descriptor of the process and keep every desk of the province out. :class:`BoundedRequest` is uvicorn's httptools
 protocol with the two limits a reverse proxy would set in front of it:
 
-- a head over :data:`HEAD_MAX` bytes is answered ``431 request-head-too-large`` and the connection is closed — once
-  the head has passed the limit by at most one read of the socket, and before the app sees the request;
+- a head over :data:`HEAD_MAX` bytes, or of more than :data:`HEADERS_MAX` headers, is answered ``431
+  request-head-too-large`` and the connection is closed — once the head has passed the limit by at most one read of
+  the socket, and before the app sees the request;
 - a head not complete :data:`HEAD_TIMEOUT` after its first byte (the first request's: after the connection opened)
   is answered ``408 request-timeout`` and the connection is closed (a connection that sent nothing at all is closed
   without an answer). Between two requests uvicorn's keep-alive timeout closes an idle connection, as before; bytes
@@ -17,7 +18,9 @@ protocol with the two limits a reverse proxy would set in front of it:
 - a body not complete :data:`BODY_TIMEOUT` after its head closes the connection (the application, waiting for the
   body, reads a disconnect: it may be answering already, so nothing is written in its place); so do a chunked
   body's trailers (or a chunk's extension) over :data:`HEAD_MAX` (trailers are dropped, never added to the
-  headers the app has read).
+  headers the app has read);
+- an answer the client reads nothing of for :data:`WRITE_TIMEOUT` (uvicorn has stopped writing it: the socket's
+  buffers are full) aborts the connection — a client that asks and never reads holds nothing for long.
 
 Neither time runs while uvicorn does not read the connection (it stops while it answers a request with another
 pipelined behind it, or while the app has not taken a body's first 64 KiB): the time is the server's. A refusal
@@ -45,16 +48,23 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from motcua.entrypoints.http import problems as p
 from motcua.entrypoints.http.security import api_headers
 
-__all__ = ["BODY_TIMEOUT", "HEAD_MAX", "HEAD_TIMEOUT", "PIPELINE_MAX", "BoundedRequest"]
+__all__ = [
+    "BODY_TIMEOUT", "HEADERS_MAX", "HEAD_MAX", "HEAD_TIMEOUT", "PIPELINE_MAX", "WRITE_TIMEOUT", "BoundedRequest",
+]
 
 HEAD_MAX: Final = 32 * 1024
 """Bytes of a request line and its headers (nginx's default in all: four buffers of 8 KiB); an API request's head
 is under 1 KiB, a browser's under 4 KiB."""
+HEADERS_MAX: Final = 100
+"""Headers of a request (Apache's and gunicorn's default): a browser sends some 20, a proxy adds a few; each costs
+some 70 bytes of memory for as few as 4 sent."""
 HEAD_TIMEOUT: Final = 20.0
 """Seconds for a head to arrive, from its first byte; an honest client sends it in one packet."""
 BODY_TIMEOUT: Final = 60.0
 """Seconds for a body to arrive after its head: the largest body the API reads (1 MiB by default) over a slow
 line of 200 kbit/s; an API request's body is under 10 kB."""
+WRITE_TIMEOUT: Final = 60.0
+"""Seconds an answer may wait for the client to read any of it."""
 PIPELINE_MAX: Final = 16
 """Requests read ahead of the one being answered (pipelined): uvicorn parses a whole read of the socket, and each
 request waiting costs some 2 KB of memory for 18 bytes sent; the last of them is answered with ``Connection: close``,
@@ -71,6 +81,8 @@ class BoundedRequest(HttpToolsProtocol):
     head_max: ClassVar[int] = HEAD_MAX
     head_timeout: ClassVar[float] = HEAD_TIMEOUT
     body_timeout: ClassVar[float] = BODY_TIMEOUT
+    write_timeout: ClassVar[float] = WRITE_TIMEOUT
+    headers_max: ClassVar[int] = HEADERS_MAX
     pipeline_max: ClassVar[int] = PIPELINE_MAX
 
     _head: int  # the request being read: counts from 1 on each connection, 0 before its first byte
@@ -83,17 +95,28 @@ class BoundedRequest(HttpToolsProtocol):
     _refused: bool  # answered, or its answer is due, or closed: nothing more is read
     _due: Callable[[], None] | None  # the refusal, written once the requests before it are answered
     _timer: asyncio.TimerHandle | None  # the time left for the head, then for its body
+    _stalled: asyncio.TimerHandle | None  # the time left for the client to read some of an answer
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._head, self._head_open, self._body_open, self._body_read = 0, False, False, False
         self._pieces, self._whole_reads, self._tail, self._refused = 0, 0, 0, False
-        self._due, self._timer = None, None
+        self._due, self._timer, self._stalled = None, None, None
         super().connection_made(transport)
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._unstall()
         super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._stalled is None:
+            self._stalled = self.loop.call_later(self.write_timeout, self._write_timed_out)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._unstall()
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
@@ -132,8 +155,12 @@ class BoundedRequest(HttpToolsProtocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self._refused:
             self._pieces += len(name) + len(value) + _HEADER_OVERHEAD
-            if self._head_open:  # a trailer is dropped (RFC 9110 6.5.1), not added to headers the app has read
-                super().on_header(name, value)
+            if not self._head_open:  # a trailer is dropped (RFC 9110 6.5.1), not added to headers the app has read
+                return
+            if len(self.headers) >= self.headers_max:
+                self._answer(p.HEAD_TOO_LARGE, f"the request has more than {self.headers_max} headers")
+                return
+            super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         if self._refused:
@@ -204,6 +231,19 @@ class BoundedRequest(HttpToolsProtocol):
             self._timer = self.loop.call_later(self.body_timeout, self._body_timed_out)
         else:
             self._close("http.request_body_timeout")
+
+    def _unstall(self) -> None:
+        if self._stalled is not None:
+            self._stalled.cancel()
+            self._stalled = None
+
+    def _write_timed_out(self) -> None:
+        """The client read nothing of an answer for :attr:`write_timeout`: the connection is aborted (a close would
+        wait for the client to read what is buffered)."""
+        self._stalled, self._refused = None, True
+        self._disarm()
+        log.warning("http.response_write_timeout")
+        self.transport.abort()
 
     def _close(self, event: str) -> None:
         self._refused = True

@@ -41,6 +41,7 @@ class Quick(BoundedRequest):
     head_max = 1024
     head_timeout = 0.4
     body_timeout = 0.6
+    write_timeout = 0.5
     pipeline_max = 4
 
 
@@ -53,13 +54,16 @@ def _free_port() -> int:
 
 async def _slow(scope: Scope, receive: Receive, send: Send) -> None:
     """An app taking its time: ``/slow/<s>`` answers after ``s`` seconds, ``/stream/<n>`` streams ``n`` pieces 0.1 s
-    apart, ``/read`` reads the body whole first; each answer names its path."""
+    apart, ``/read`` reads the body whole first; each answer names its path. ``/big/<n>`` answers ``n`` bytes."""
     if scope["type"] == "lifespan":
         while (await receive())["type"] != "lifespan.shutdown":
             await send({"type": "lifespan.startup.complete"})
         await send({"type": "lifespan.shutdown.complete"})
         return
     path: str = scope["path"]
+    if path.startswith("/big/"):
+        await _big(int(path.removeprefix("/big/")), send)
+        return
     more = True
     while path == "/read" and more:
         more = (await receive()).get("more_body", False)
@@ -72,6 +76,14 @@ async def _slow(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.body", "body": b"%02d " % n, "more_body": True})
         await asyncio.sleep(0.1)
     await send({"type": "http.response.body", "body": path.encode()})
+
+
+async def _big(size: int, send: Send) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % size)]})
+    piece = b"x" * 65536
+    for _ in range(size // len(piece)):
+        await send({"type": "http.response.body", "body": piece, "more_body": True})
+    await send({"type": "http.response.body", "body": b"x" * (size % len(piece))})
 
 
 @contextmanager
@@ -165,7 +177,7 @@ def test_motcua_serve_refuses_a_head_over_its_limit_before_the_app_sees_it() -> 
 
 
 def test_a_head_under_the_limit_in_many_headers_is_answered() -> None:
-    head = HEALTH + _headers(200, 120)  # about 27 KiB, under 32 KiB
+    head = HEALTH + _headers(98, 300)  # about 30 KiB in 99 headers, under 32 KiB and 100
     assert HEAD_MAX - 6000 < len(head) < HEAD_MAX
     with _server() as port:
         assert _statuses(_exchange(port, head + b"\r\n", wait=0.5)) == [200]
@@ -368,3 +380,30 @@ def test_requests_pipelined_beyond_the_limit_are_not_read() -> None:
         assert _answers(answer) == [(200, b"/slow/0.3")] + [(200, b"/b")] * Quick.pipeline_max
         assert answer.lower().count(b"connection: close") == 1
         assert _answers(_exchange(port, b"GET /a HTTP/1.1\r\nConnection: close\r\n\r\n")) == [(200, b"/a")]
+
+
+def test_more_headers_than_the_limit_are_refused() -> None:
+    """100 headers are answered, 101 are not (each costs memory out of proportion to its bytes)."""
+    with _server() as port:
+        assert _statuses(_exchange(port, HEALTH + _headers(99, 1) + b"\r\n", wait=0.5)) == [200]
+        answer = _exchange(port, HEALTH + _headers(100, 1) + b"\r\n")
+        assert _statuses(answer) == [431] and "more than 100 headers" in _problem(answer)["detail"]
+
+
+def test_an_answer_the_client_never_reads_aborts_the_connection() -> None:
+    """A client asks for 64 MiB and reads nothing: once the buffers are full the answer waits on the client, and after
+    the write timeout the server aborts the connection (before: it held the answer and the connection for ever)."""
+    size = 64 * 1024 * 1024
+    with _server(Quick, slow=True) as port, socket.socket() as connection:
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        connection.settimeout(5)
+        connection.connect(("127.0.0.1", port))
+        connection.sendall(b"GET /big/%d HTTP/1.1\r\nHost: motcua\r\n\r\n" % size)
+        time.sleep(2)  # reads nothing meanwhile
+        received, reset = 0, False
+        try:
+            while chunk := connection.recv(1 << 20):
+                received += len(chunk)
+        except ConnectionResetError:
+            reset = True
+        assert reset or received < size

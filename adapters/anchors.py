@@ -56,7 +56,7 @@ class DirectoryPublisher:
         partial.write_text(document_text(anchor), encoding="utf-8")
         partial.chmod(_READ_ONLY)
         os.replace(partial, target)
-        return str(target)
+        return str(self.directory)  # for the log: the file's name holds the instant's digits, which the log would mask
 
 
 class WebhookPublisher:

@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from motcua.adapters.anchors import DirectoryPublisher, WebhookPublisher
 from motcua.adapters.bootstrap import Motcua, anchor_schedule_from_settings, open_motcua
+from motcua.adapters.logging import mask_identifiers
 from motcua.adapters.notifiers import verify_signature
 from motcua.entrypoints.worker import WorkerOptions, run_worker
 from motcua.workers.anchors import AnchorSchedule
@@ -159,6 +161,24 @@ def test_a_failed_publication_is_reported_and_tried_again_soon(app: Motcua, cloc
 def test_an_interval_must_be_positive(app: Motcua, clock: ManualClock, tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="positive"):
         AnchorSchedule(app.store.entries, DirectoryPublisher(tmp_path), clock, timedelta(0))
+
+
+def test_a_published_anchor_is_logged_with_its_whole_digest_and_its_directory(
+    app: Motcua, clock: ManualClock, tmp_path: Path,
+) -> None:
+    """The log line's digest and place are the ones to look for: the file is the one named by the digest in that
+    directory (before, the file's name lost its instant's digits to the log's mask, and so did many digests)."""
+    published = tmp_path / "anchors"
+    schedule = anchor_schedule_from_settings(app, clock, {"MOTCUA_ANCHOR_TO": str(published)})
+    assert schedule is not None
+    dossier(app, "Trần Văn An")
+    with capture_logs(processors=[mask_identifiers]) as logs:
+        anchor = schedule.tick()
+    assert anchor is not None
+    [line] = [entry for entry in logs if entry["event"] == "audit.anchor.published"]
+    assert line["digest"] == anchor.digest and line["to"] == str(published)
+    assert [path.name for path in published.glob(f"anchor-*-{line['digest'][:12]}.json")] == \
+        [path.name for path in anchors_in(published)]
 
 
 # -- settings --------------------------------------------------------------------------------------------

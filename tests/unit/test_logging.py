@@ -50,6 +50,17 @@ def test_mask_text_keeps_only_the_last_digits() -> None:
     assert mask_text("hồ sơ 000.00.06.H56-231027-0361") == "hồ sơ 000.00.06.H56-231027-0361"
 
 
+def test_a_digest_is_logged_whole_though_it_holds_a_run_of_digits() -> None:
+    """A SHA-256 in hex is no one's number: an anchor's digest in its log line is the one to compare (before, about
+    two digests in three lost a run of 8 to 11 digits to the mask)."""
+    digest = "ab" + "0912345678" + "c" * 52
+    with capture_logs(processors=[mask_identifiers]) as logs:
+        structlog.get_logger().info("audit.anchor.published", digest=digest, note=f"ĐT 0912345678 {digest[:12]}")
+    assert logs[0]["digest"] == digest
+    assert logs[0]["note"] == "***"  # a personal key: withheld whole
+    assert mask_text(f"ĐT 0912345678 {digest[:12]}") == "ĐT *******678 ab*******678"  # a part of one: masked
+
+
 def test_committed_and_rejected_transitions_are_logged_by_allowlist(clock: ManualClock) -> None:
     motcua: Motcua = open_motcua("memory://", clock=clock, observers=[LoggingObserver()])
     applicant = Applicant("Trần Văn An", id_number="030201001234", phone="0912345678", address="12 Hàng Bạc")

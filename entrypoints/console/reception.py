@@ -38,7 +38,16 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from motcua.adapters.keys import IdempotencyStore, StoredResponse
-from motcua.entrypoints.console.base import CSRF_FIELD, HEADERS, Console, ConsoleUser, PageError, router, verify_csrf
+from motcua.entrypoints.console.base import (
+    CSRF_FIELD,
+    HEADERS,
+    Console,
+    ConsoleUser,
+    PageError,
+    posted_fields,
+    router,
+    verify_csrf,
+)
 from motcua.entrypoints.console.forms import DATA_PREFIX, FormField, form_fields, read_data
 from motcua.entrypoints.console.refusals import FormProblems, bound_words, problem_words, refusal_text
 from motcua.entrypoints.http.idempotency import fingerprint
@@ -141,7 +150,7 @@ def routes(console: Console) -> APIRouter:
     async def receive(request: Request, user: Officer) -> Response:
         form = await request.form(max_fields=_FORM_MAX, max_files=0)
         await verify_csrf(request, user)
-        posted = {name: value for name, value in form.items() if isinstance(value, str)}
+        posted = posted_fields(form)
         return await run_in_threadpool(_received, console, request, user, posted)  # the loop answers the others
 
     return pages

@@ -6,7 +6,8 @@ A route that needs a signed-in user takes ``Depends(console.signed_in)`` (a :cla
 without a live session is sent to ``/console/sign-in?next=…``: the page, or for a form posted the page it was on),
 or ``Depends(console.requires("operator", "auditor"))`` (the same, and a 403 page for a user with none of those
 roles). A POST takes ``Depends(console.posted)`` — the user, once :func:`verify_csrf` found the session's token in
-the form field ``csrf_token`` (or the ``X-CSRF-Token`` header, for htmx) — or calls :func:`verify_csrf` itself.
+the form field ``csrf_token`` (or the ``X-CSRF-Token`` header, for htmx) — or calls :func:`verify_csrf` itself,
+then reads the form it parsed by :func:`posted_fields` (a field sent twice: a 400 page).
 
 A user sees and moves dossiers exactly as an API key with the same roles and scope would:
 :meth:`Console.cases` is the same :class:`~motcua.workflow.access.cases.ScopedCases` the HTTP API holds, so a
@@ -34,6 +35,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 
 from motcua.adapters.bootstrap import Motcua
@@ -71,6 +73,7 @@ __all__ = [
     "NavItem",
     "PageError",
     "SignInRequired",
+    "posted_fields",
     "router",
     "verify_csrf",
 ]
@@ -159,6 +162,8 @@ FORBIDDEN_MESSAGE: Final = "Tài khoản của bạn không có quyền xem tran
 CSRF_MESSAGE: Final = "Biểu mẫu đã hết hạn hoặc không hợp lệ. Hãy tải lại trang rồi thử lại."
 CONTROL_MESSAGE: Final = "Địa chỉ có ký tự điều khiển không hợp lệ."
 UNREADABLE_MESSAGE: Final = "Địa chỉ có ký tự không đọc được (không phải văn bản UTF-8)."
+REPEATED_QUERY_MESSAGE: Final = "Địa chỉ có một tham số được gửi hai lần."
+REPEATED_FIELD_MESSAGE: Final = "Biểu mẫu có một trường được gửi hai lần. Hãy tải lại trang rồi thử lại."
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 FAILED_MESSAGE: Final = "Hệ thống gặp lỗi; lỗi đã được ghi lại. Hãy thử lại sau."
 _TITLES: Final = {400: "Yêu cầu không hợp lệ", 403: "Không có quyền", 404: "Không tìm thấy",
@@ -300,6 +305,15 @@ async def verify_csrf(request: Request, user: ConsoleUser) -> None:
         raise PageError(403, CSRF_MESSAGE)
 
 
+def posted_fields(form: FormData) -> dict[str, str]:
+    """The text fields of a form posted, by name; a 400 page for a field sent twice (a page's form sends each of its
+    fields once: which of two values is meant is no guess to make)."""
+    names = [name for name, _ in form.multi_items()]
+    if len(set(names)) != len(names):
+        raise PageError(400, REPEATED_FIELD_MESSAGE)
+    return {name: value for name, value in form.multi_items() if isinstance(value, str)}
+
+
 def sign_in_redirect(request: Request, next_url: str) -> Response:
     """To the sign-in form, then back to ``next_url``. A request of htmx (``HX-Request``) is answered by an
     ``HX-Redirect`` instead: htmx would follow a 303 inside its request and swap the sign-in page's results (none)
@@ -320,7 +334,8 @@ class ConsoleRoute(APIRoute):
     """A console route: its answer carries :data:`HEADERS`; a refusal or a failure becomes an error page (a typed
     error in words, a 404 identical for a code outside the scope and one never issued, a 500 without a trace). An
     address holding a control character, or a query that is not UTF-8 text (its path and query reach the route in NFC:
-    :mod:`motcua.entrypoints.http.composed`), is a 400 page before the route runs."""
+    :mod:`motcua.entrypoints.http.composed`), or a query naming a parameter twice, is a 400 page before the route
+    runs."""
 
     console: Console  # set by router()
 
@@ -334,6 +349,8 @@ class ConsoleRoute(APIRoute):
                     raise PageError(400, CONTROL_MESSAGE)
                 if unreadable_query(request.scope):  # bytes that are no text: a filter of them would match nothing
                     raise PageError(400, UNREADABLE_MESSAGE)
+                if _repeated(request):  # which of two values is meant is no guess to make (the API refuses it too)
+                    raise PageError(400, REPEATED_QUERY_MESSAGE)
                 response = await handler(request)
             except Exception as error:  # every failure of a page is answered by a page (its user read on the pool)
                 response = await run_in_threadpool(_answer, console, request, error)
@@ -349,6 +366,12 @@ def _has_control(request: Request) -> bool:
     state or date holds."""
     values = [*request.path_params.values(), *(value for _, value in request.query_params.multi_items())]
     return any(isinstance(value, str) and _CONTROL.search(value) for value in values)
+
+
+def _repeated(request: Request) -> bool:
+    """Whether a name is given twice in the query (no console page takes a list there)."""
+    names = [name for name, _ in request.query_params.multi_items()]
+    return len(set(names)) != len(names)
 
 
 def _answer(console: Console, request: Request, error: Exception) -> Response:

@@ -35,7 +35,7 @@ from motcua.entrypoints.console.dossier_views import (
 )
 from motcua.workflow.access.cases import ScopedCases
 from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW
-from motcua.workflow.engine.bounds import CASE_CODE_MAX
+from motcua.workflow.engine.bounds import CASE_CODE_MAX, NAME_MAX
 from motcua.workflow.engine.model import Case
 from motcua.workflow.engine.queries import MAX_PAGE, CaseFilter
 from motcua.workflow.errors import CaseNotFound, InvalidInput, NotFound
@@ -171,7 +171,7 @@ def routes(console: Console) -> APIRouter:
         state: Annotated[str | None, Query(max_length=_QUERY_MAX)] = None,
         deadline: Annotated[str | None, Query(max_length=_QUERY_MAX)] = None,
         procedure: Annotated[str | None, Query(max_length=_QUERY_MAX)] = None,
-        officer: Annotated[str | None, Query(max_length=_QUERY_MAX * 2)] = None,
+        officer: Annotated[str | None, Query(max_length=NAME_MAX)] = None,  # a name, as the HTTP API's filter
         unit: Annotated[str | None, Query(max_length=_QUERY_MAX)] = None,
         applicant: Annotated[str | None, Query(max_length=_QUERY_MAX)] = None,
         scope: Annotated[str, Query(max_length=8)] = "open",

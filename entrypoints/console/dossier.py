@@ -33,7 +33,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from motcua.adapters.render.timeline import Timeline, build_timeline
-from motcua.entrypoints.console.base import Console, ConsoleUser, PageError, router, verify_csrf
+from motcua.entrypoints.console.base import Console, ConsoleUser, PageError, posted_fields, router, verify_csrf
 from motcua.entrypoints.console.dossier_views import DEADLINE_TONES, definition_of, shown_of, text_of, when_of
 from motcua.entrypoints.console.forms import DATA_PREFIX, FormField, form_fields, has_form, read_data
 from motcua.entrypoints.console.refusals import IMPORTED_WORDS, REFUSED, refusal_text
@@ -152,7 +152,7 @@ def routes(console: Console) -> APIRouter:
     async def fire(request: Request, code: CaseCode, user: SignedIn) -> Response:
         form = await request.form(max_fields=_FORM_MAX, max_files=0)
         await verify_csrf(request, user)  # reads the form parsed above
-        posted = {name: value for name, value in form.items() if isinstance(value, str)}
+        posted = posted_fields(form)
         return await run_in_threadpool(_fire, console, request, user, code, posted)  # the loop answers the others
 
     return pages

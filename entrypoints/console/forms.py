@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Final
 
 from motcua.entrypoints.console.refusals import FormProblems, field_words
+from motcua.workflow.engine.bounds import TEXT_MAX
 from motcua.workflow.engine.clock import VN_TZ
 from motcua.workflow.engine.definition import DataField, DataType
 from motcua.workflow.engine.model import JsonValue
@@ -24,12 +25,15 @@ __all__ = ["DATA_PREFIX", "FIELD_MAX", "FormField", "form_fields", "has_form", "
 
 DATA_PREFIX: Final = "data."
 FIELD_MAX: Final = 4000
-"""Characters a posted field may hold (the engine bounds each type again)."""
+"""Characters a list of texts' field may hold (the engine bounds each of its lines again); a text's field holds the
+engine's own bound, :data:`~motcua.workflow.engine.bounds.TEXT_MAX`."""
 INPUTS: Final = {
     DataType.TEXT: "text", DataType.INTEGER: "number", DataType.NUMBER: "number", DataType.BOOLEAN: "checkbox",
     DataType.DATE: "date", DataType.DATETIME: "datetime-local", DataType.RATING: "select",
     DataType.CHOICE: "select", DataType.TEXT_LIST: "textarea",
 }
+_MAXLENGTH: Final = {DataType.TEXT: TEXT_MAX, DataType.TEXT_LIST: FIELD_MAX}
+"""The characters an input takes, by its field's type: a text as many as the engine takes."""
 _LONG_TEXTS: Final = frozenset({"reason", "note", "comment", "summary", "content", "answer"})
 
 
@@ -71,7 +75,7 @@ def _field(name: str, spec: DataField) -> FormField:
     step = {DataType.INTEGER: "1", DataType.NUMBER: "any"}.get(spec.type)
     helps = {DataType.TEXT_LIST: "Mỗi dòng một giá trị.", DataType.DATETIME: "Giờ Việt Nam."}
     return FormField(f"{DATA_PREFIX}{name}", spec.label or name, kind, spec.required, choices, step,
-                     helps.get(spec.type), FIELD_MAX if kind in {"text", "textarea"} else None,
+                     helps.get(spec.type), _MAXLENGTH.get(spec.type),
                      least=_bound(spec.min), greatest=_bound(spec.max))
 
 

@@ -38,9 +38,18 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from motcua.adapters.keys import IdempotencyStore, StoredResponse
-from motcua.entrypoints.console.base import CSRF_FIELD, HEADERS, Console, ConsoleUser, PageError, router, verify_csrf
+from motcua.entrypoints.console.base import (
+    CSRF_FIELD,
+    HEADERS,
+    Console,
+    ConsoleUser,
+    PageError,
+    posted_fields,
+    router,
+    verify_csrf,
+)
 from motcua.entrypoints.console.forms import DATA_PREFIX, FormField, form_fields, read_data
-from motcua.entrypoints.console.refusals import FormProblems, problem_words, refusal_text
+from motcua.entrypoints.console.refusals import FormProblems, bound_words, problem_words, refusal_text
 from motcua.entrypoints.http.idempotency import fingerprint
 from motcua.workflow.dossiers.catalogue import Channel
 from motcua.workflow.dossiers.desk import APPLICANT_BOUNDS, DOSSIER_WORKFLOW, Applicant, TextBound, applicant_problems
@@ -141,7 +150,7 @@ def routes(console: Console) -> APIRouter:
     async def receive(request: Request, user: Officer) -> Response:
         form = await request.form(max_fields=_FORM_MAX, max_files=0)
         await verify_csrf(request, user)
-        posted = {name: value for name, value in form.items() if isinstance(value, str)}
+        posted = posted_fields(form)
         return await run_in_threadpool(_received, console, request, user, posted)  # the loop answers the others
 
     return pages
@@ -220,11 +229,8 @@ def _register(console: Console, user: ConsoleUser, data: Mapping[str, JsonValue]
 
 
 def _bound_words(bound: TextBound) -> str:
-    """A text's bound in words: ``một dòng, tối đa 100 ký tự…``."""
-    limit = f"{bound.limit:,}".replace(",", ".")
-    if bound.one_line:
-        return f"chỉ một dòng, tối đa {limit} ký tự, không có ký tự điều khiển"
-    return f"tối đa {limit} ký tự, không có ký tự điều khiển (ngoài xuống dòng và tab)"
+    """An applicant's text's bound in words: ``chỉ một dòng, tối đa 100 ký tự…``."""
+    return bound_words(bound.limit, one_line=bound.one_line)
 
 
 def _form(console: Console, request: Request, user: ConsoleUser, posted: Mapping[str, str], *,

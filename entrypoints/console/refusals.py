@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from motcua.workflow.dossiers.limits import REDATING_RULE, SUPPLEMENT_RULE
-from motcua.workflow.engine.bounds import FIRST_DAY, LAST_DAY
+from motcua.workflow.engine.bounds import FIRST_DAY, LAST_DAY, TEXT_MAX
 from motcua.workflow.engine.decisions import OPEN_TRIGGER
 from motcua.workflow.engine.definition import DataField, DataType, WorkflowDefinition
 from motcua.workflow.engine.labels import role_label, trigger_label
@@ -42,8 +42,8 @@ from motcua.workflow.errors import (
 )
 from motcua.workflow.reports.periods import MAX_CUTOFF_DAY
 
-__all__ = ["IMPORTED_WORDS", "NOT_AN_ANCHOR", "OTHERWISE", "REFUSED", "FormProblems", "field_words", "input_text",
-           "problem_words", "refusal_text"]
+__all__ = ["IMPORTED_WORDS", "NOT_AN_ANCHOR", "OTHERWISE", "REFUSED", "FormProblems", "bound_words", "field_words",
+           "input_text", "problem_words", "refusal_text"]
 
 Fields = Mapping[str, DataField]
 
@@ -58,8 +58,18 @@ OTHERWISE: Final = "Không thể thực hiện «{label}»."
 _MISSING: Final = "bắt buộc"
 _UNDECLARED: Final = "trường không có trong quy trình"
 _SHOWN_PROBLEMS: Final = 10
+
+
+def bound_words(limit: int, *, one_line: bool) -> str:
+    """A text's bound in words: ``chỉ một dòng, tối đa 100 ký tự…`` (the thousands grouped with dots)."""
+    shown = f"{limit:,}".replace(",", ".")
+    if one_line:
+        return f"chỉ một dòng, tối đa {shown} ký tự, không có ký tự điều khiển"
+    return f"tối đa {shown} ký tự, không có ký tự điều khiển (ngoài xuống dòng và tab)"
+
+
 _TYPE_WORDS: Final[Mapping[DataType, str]] = {
-    DataType.TEXT: "văn bản không hợp lệ (quá dài hoặc có ký tự không được phép)",
+    DataType.TEXT: bound_words(TEXT_MAX, one_line=False),
     DataType.INTEGER: "phải là một số nguyên",
     DataType.NUMBER: "phải là một số",
     DataType.BOOLEAN: "phải là có hoặc không",

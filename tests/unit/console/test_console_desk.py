@@ -9,6 +9,7 @@ import pytest
 
 from motcua.entrypoints.console import desk
 from motcua.entrypoints.console.base import UNREADABLE_MESSAGE
+from motcua.workflow.engine.bounds import NAME_MAX
 from tests.unit.console.console_a import AN_THUONG, APPLICANT, CAM_THUONG, PROVINCE, Site, site
 
 
@@ -139,7 +140,7 @@ def test_a_filter_typed_decomposed_finds_what_the_composed_one_finds(office: Sit
 
 def test_a_filter_is_bounded_by_its_composed_length(office: Site) -> None:
     browser = office.browser("lan-bound", ["officer"], units=[AN_THUONG])
-    limit = 2 * 64  # the list's officer filter: desk._QUERY_MAX * 2
+    limit = NAME_MAX  # the list's officer filter: a name, as the HTTP API's
     fits = browser.get("/console/dossiers", params={"officer": unicodedata.normalize("NFD", "ạ" * limit)})
     assert fits.status_code == 200 and _codes(fits.text) == set()
     over = browser.get("/console/dossiers", params={"officer": "ạ" * (limit + 1)})

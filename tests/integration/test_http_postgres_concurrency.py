@@ -8,9 +8,7 @@ log holds exactly the winners' entries, in order, once each, and every chain ver
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ from motcua.adapters.keys import new_key
 from motcua.entrypoints.http.serve import built_app
 from motcua.workflow.engine.audit import verify_chains
 from motcua.workflow.engine.clock import SystemClock
+from tests.servers import free_port, serving
 from tests.services import postgres_database, postgres_url, require_postgres
 
 pytestmark = pytest.mark.integration
@@ -39,32 +38,15 @@ class Running:
     motcua: Motcua
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def running() -> Iterator[Running]:
     require_postgres()
     with postgres_database() as name, built_app(postgres_url(name)) as (app, motcua, store):
         created = new_key("Phần mềm một cửa", ["officer"], SystemClock().now())
         store.add_key(created.stored)
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-            time.sleep(0.05)
-        try:
-            yield Running(f"http://127.0.0.1:{port}", created.secret_text, motcua)
-        finally:
-            server.should_exit = True
-            thread.join(30)
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
+        with serving(server) as base:
+            yield Running(base, created.secret_text, motcua)
 
 
 def _round(running: Running, code: str, version: int, round_number: int) -> list[httpx.Response]:

@@ -12,9 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from html.parser import HTMLParser
@@ -33,6 +30,7 @@ from motcua.entrypoints.http.app import create_app
 from motcua.entrypoints.http.security import API_POLICY, HSTS
 from motcua.entrypoints.http.serve import ServeOptions, server_config
 from motcua.workflow.engine.clock import ManualClock, SystemClock
+from tests.servers import free_port, serving
 
 PROCEDURE: Final = "1.004873"
 EVERYWHERE: Final[Mapping[str, str]] = {
@@ -203,18 +201,11 @@ def test_hsts_only_over_tls(served: tuple[TestClient, Motcua, dict[str, str]]) -
             assert answer.headers.get("cache-control") == "no-store"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def test_motcua_serve_answers_without_naming_its_server(served: tuple[TestClient, Motcua, dict[str, str]]) -> None:
     app = served[0].app
     assert isinstance(app, FastAPI)
-    port = _free_port()
-    with _running(uvicorn.Server(server_config(app, ServeOptions("memory://", port=port)))) as base:
+    port = free_port()
+    with serving(uvicorn.Server(server_config(app, ServeOptions("memory://", port=port)))) as base:
         answers = [httpx.get(f"{base}/healthz"), httpx.get(f"{base}/dossiers/none")]
     assert [answer.status_code for answer in answers] == [200, 401]
     for answer in answers:
@@ -223,25 +214,10 @@ def test_motcua_serve_answers_without_naming_its_server(served: tuple[TestClient
 
 @contextmanager
 def _uvicorn(app: FastAPI, **options: str) -> Iterator[str]:
-    port = _free_port()
-    with _running(uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+    port = free_port()
+    with serving(uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                                 **options))) as base:
         yield base
-
-
-@contextmanager
-def _running(server: uvicorn.Server) -> Iterator[str]:
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{server.config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 @pytest.mark.parametrize(("trusted", "hsts"), [(None, True), ("192.0.2.1", False)],

@@ -31,6 +31,7 @@ from motcua.entrypoints.http.app import create_app
 from motcua.entrypoints.http.security import API_POLICY
 from motcua.entrypoints.http.serve import ServeOptions, server_config
 from motcua.entrypoints.http.wire import HEAD_MAX, BoundedRequest
+from tests.servers import free_port, serving
 
 HEALTH: Final = b"GET /healthz HTTP/1.1\r\nHost: motcua\r\n"
 
@@ -43,13 +44,6 @@ class Quick(BoundedRequest):
     body_timeout = 0.6
     write_timeout = 0.5
     pipeline_max = 4
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 async def _slow(scope: Scope, receive: Receive, send: Send) -> None:
@@ -91,23 +85,15 @@ def _server(protocol: type[BoundedRequest] | None = None, *, slow: bool = False)
     """``motcua serve``'s uvicorn over a memory store on a free port (``protocol`` instead of its own, if given; the
     slow app instead of motcua's, if ``slow``)."""
     motcua = open_motcua("memory://", observers=[])
-    port = _free_port()
+    port = free_port()
     app = _slow if slow else create_app(motcua, MemoryHttpStore())
     config = server_config(app, ServeOptions("memory://", port=port))
     if protocol is not None:
         config.http = protocol
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)
     try:
-        yield port
+        with serving(uvicorn.Server(config)):
+            yield port
     finally:
-        server.should_exit = True
-        thread.join(30)
         motcua.close()
 
 

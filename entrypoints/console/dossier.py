@@ -110,7 +110,7 @@ def offered(definition: WorkflowDefinition, state: Mapping[str, str], roles: fro
             continue
         if any(_from_here(transition.region, transition.source, transition.when, state)
                for transition in spec.transitions):
-            actions.append(Action(name, spec.label, form_fields(spec.data)))
+            actions.append(Action(name, spec.label, form_fields(spec.data, definition.searched)))
     return actions
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Final
 
 from motcua.entrypoints.console.refusals import FormProblems, field_words
-from motcua.workflow.engine.bounds import TEXT_MAX
+from motcua.workflow.engine.bounds import NAME_MAX, TEXT_MAX
 from motcua.workflow.engine.clock import VN_TZ
 from motcua.workflow.engine.definition import DataField, DataType
 from motcua.workflow.engine.model import JsonValue
@@ -58,12 +58,14 @@ def has_form(data: Mapping[str, DataField]) -> bool:
     return not any(field.required and field.type is DataType.RECORD_LIST for field in data.values())
 
 
-def form_fields(data: Mapping[str, DataField]) -> list[FormField]:
-    """The inputs of a trigger's (or the opening's) declared ``data``."""
-    return [_field(name, field) for name, field in data.items() if field.type is not DataType.RECORD_LIST]
+def form_fields(data: Mapping[str, DataField], searched: frozenset[str] = frozenset()) -> list[FormField]:
+    """The inputs of a trigger's (or the opening's) declared ``data``; a text ``searched`` by the definition's index
+    (:attr:`~motcua.workflow.engine.definition.WorkflowDefinition.searched`) holds a name's bound."""
+    return [_field(name, field, name in searched) for name, field in data.items()
+            if field.type is not DataType.RECORD_LIST]
 
 
-def _field(name: str, spec: DataField) -> FormField:
+def _field(name: str, spec: DataField, searched: bool = False) -> FormField:
     kind = INPUTS[spec.type]
     if spec.type is DataType.TEXT and name in _LONG_TEXTS:
         kind = "textarea"
@@ -75,7 +77,8 @@ def _field(name: str, spec: DataField) -> FormField:
     step = {DataType.INTEGER: "1", DataType.NUMBER: "any"}.get(spec.type)
     helps = {DataType.TEXT_LIST: "Mỗi dòng một giá trị.", DataType.DATETIME: "Giờ Việt Nam."}
     return FormField(f"{DATA_PREFIX}{name}", spec.label or name, kind, spec.required, choices, step,
-                     helps.get(spec.type), _MAXLENGTH.get(spec.type),
+                     helps.get(spec.type),
+                     NAME_MAX if searched and spec.type is DataType.TEXT else _MAXLENGTH.get(spec.type),
                      least=_bound(spec.min), greatest=_bound(spec.max))
 
 

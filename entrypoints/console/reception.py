@@ -178,7 +178,8 @@ def _receive(console: Console, request: Request, user: ConsoleUser, posted: Mapp
         data = read_data(OPEN_TRIGGER, definition.opening.data, posted)
         code = _register(console, user, data, claim)
     except MotcuaError as error:
-        problems = problem_words(definition.opening.data, error) if isinstance(error, MalformedData) else {}
+        problems = (problem_words(definition.opening.data, error, definition.searched)
+                    if isinstance(error, MalformedData) else {})
         return _form(console, request, user, posted, error=refusal_text(definition, OPEN_TRIGGER, error),
                      problems=problems, status_code=422)
     return _see_other(f"/console/dossiers/{quote(code, safe='')}?done=receive")
@@ -237,7 +238,7 @@ def _form(console: Console, request: Request, user: ConsoleUser, posted: Mapping
           error: str | None = None, problems: Mapping[str, str] | None = None, status_code: int = 200) -> Response:
     definition = _definition(console)
     fields = [_with_problem(_with_choices(console, user, field, posted.get(field.name)), problems or {})
-              for field in form_fields(definition.opening.data)]
+              for field in form_fields(definition.opening.data, definition.searched)]
     return console.render(request, user, "dossier_new.html", status_code=status_code, fields=fields,
                           title=definition.opening.label, error=error, form_key=secrets.token_urlsafe(24))
 

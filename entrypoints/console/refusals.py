@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from motcua.workflow.dossiers.limits import REDATING_RULE, SUPPLEMENT_RULE
-from motcua.workflow.engine.bounds import FIRST_DAY, LAST_DAY, TEXT_MAX
+from motcua.workflow.engine.bounds import FIRST_DAY, LAST_DAY, NAME_MAX, TEXT_MAX
 from motcua.workflow.engine.decisions import OPEN_TRIGGER
 from motcua.workflow.engine.definition import DataField, DataType, WorkflowDefinition
 from motcua.workflow.engine.labels import role_label, trigger_label
@@ -81,19 +81,22 @@ _TYPE_WORDS: Final[Mapping[DataType, str]] = {
 }
 
 
-def problem_words(fields: Fields, error: MalformedData) -> dict[str, str]:
+def problem_words(fields: Fields, error: MalformedData, searched: frozenset[str] = frozenset()) -> dict[str, str]:
     """Field name → what is wrong with it, in Vietnamese: the console's own words as they are; the engine's by the
-    field's declared type ("bắt buộc" for a field missing)."""
+    field's declared type ("bắt buộc" for a field missing), a text ``searched`` by the index as one line."""
     if isinstance(error, FormProblems):
         return dict(error.problems)
-    return {name: _MISSING if message == "missing" else field_words(fields.get(name))
+    return {name: _MISSING if message == "missing" else field_words(fields.get(name), searched=name in searched)
             for name, message in error.problems.items()}
 
 
-def field_words(spec: DataField | None) -> str:
-    """What a value of the field ``spec`` declares must be, in words (``None``: a field not declared)."""
+def field_words(spec: DataField | None, *, searched: bool = False) -> str:
+    """What a value of the field ``spec`` declares must be, in words (``None``: a field not declared); ``searched``:
+    a text a search key reads, one line of a name's bound."""
     if spec is None:
         return _UNDECLARED
+    if searched and spec.type is DataType.TEXT:
+        return bound_words(NAME_MAX, one_line=True)
     if spec.type is DataType.CHOICE:
         return "phải là một trong: " + ", ".join(spec.choice_label(choice) for choice in spec.choices)
     if spec.type in (DataType.INTEGER, DataType.NUMBER) and (spec.min is not None or spec.max is not None):
@@ -146,7 +149,8 @@ def _rule(label: str, fields: Fields, definition: WorkflowDefinition, error: Rul
 
 def _malformed(label: str, fields: Fields, definition: WorkflowDefinition, error: Any) -> str:
     problems = "; ".join(f"{_field_label(fields, name)}: {words}"
-                         for name, words in list(problem_words(fields, error).items())[:_SHOWN_PROBLEMS])
+                         for name, words in list(problem_words(fields, error, definition.searched).items())
+                         [:_SHOWN_PROBLEMS])
     return f"Dữ liệu của «{label}» chưa hợp lệ — {problems}"
 
 

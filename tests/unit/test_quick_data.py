@@ -17,6 +17,7 @@ from motcua.adapters.bootstrap import Motcua
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.engine.compiled import QuickData, data_model, validate_data
 from motcua.workflow.engine.definition import DataField, DataType
+from motcua.workflow.engine.queries import CaseFilter
 from motcua.workflow.errors import MalformedData
 from tests.conftest import OFFICER
 
@@ -28,14 +29,17 @@ FIELDS: Final = {
     "electronic": DataField(type=DataType.BOOLEAN),
     "stars": DataField(type=DataType.RATING),
     "outcome": DataField(type=DataType.CHOICE, choices=("approved", "refused", "Đạt")),
+    "assignee": DataField(type=DataType.TEXT),  # searched: one line of at most NAME_MAX characters
 }
-MODEL: Final = data_model("probe", FIELDS)
-QUICK: Final = QuickData.of(FIELDS)
+SEARCHED: Final = frozenset({"assignee"})
+MODEL: Final = data_model("probe", FIELDS, SEARCHED)
+QUICK: Final = QuickData.of(FIELDS, SEARCHED)
 
 _texts = st.one_of(
     st.text(max_size=12),
     st.sampled_from(["Phạm Văn Hùng", " lề ", "a\x00b", "x\u0085", "\u00a0y", unicodedata.normalize("NFD", "Đạt ổn"),
-                     "", "Dòng một\r\nDòng hai\tcột", "\x1c", "a" * 2_000, "a" * 2_001, "approved", "Đạt", "1"]),
+                     "", "Dòng một\r\nDòng hai\tcột", "\x1c", "a" * 2_000, "a" * 2_001, "approved", "Đạt", "1",
+                     "a" * 500, "a" * 501, "Phạm\tHùng", "Phạm\u2028Hùng"]),
 )
 _values = st.one_of(
     st.none(), st.booleans(), _texts,
@@ -100,6 +104,8 @@ def test_plain_data_takes_the_quick_path(data: dict[str, object]) -> None:
         pytest.param({"note": "x", "outcome": "maybe"}, "outcome", id="unknown-choice"),
         pytest.param({}, "note", id="missing"),
         pytest.param({"note": "x", "undeclared": 1}, "undeclared", id="undeclared"),
+        pytest.param({"note": "x", "assignee": "Phạm Văn\nHùng"}, "assignee", id="searched-text-of-two-lines"),
+        pytest.param({"note": "x", "assignee": "a" * 501}, "assignee", id="searched-text-too-long"),
     ],
 )
 def test_anything_else_is_the_models_to_take_or_refuse(data: dict[str, object], field: str | None) -> None:
@@ -133,3 +139,16 @@ def test_a_dossier_is_assigned_through_the_quick_path(motcua: Motcua) -> None:
     assert "assignee" in refused.value.problems
     assigned = motcua.service.fire(received.code, "assign", OFFICER, {"assignee": " Phạm Văn Hùng "})
     assert assigned.attributes["assignee"] == "Phạm Văn Hùng"  # trimmed by the model, as before
+
+
+def test_a_text_a_search_key_reads_is_one_line_a_filter_can_name(motcua: Motcua) -> None:
+    """The officer a dossier is assigned to is what the desk lists and filters it by: a name of several lines, or
+    longer than a filter takes, could never be found again (before: up to 2,000 characters of free text)."""
+    received = motcua.desk.receive("1.004873", "direct", Applicant("Trần Văn An"), OFFICER)
+    for name in ("Phạm Văn\nHùng", "a" * 501):
+        with pytest.raises(MalformedData) as refused:
+            motcua.service.fire(received.code, "assign", OFFICER, {"assignee": name})
+        assert "one line of at most 500 characters" in refused.value.problems["assignee"]
+    assert motcua.service.get(received.code).version == received.version  # nothing written
+    assigned = motcua.service.fire(received.code, "assign", OFFICER, {"assignee": "a" * 500})
+    assert [case.code for case in motcua.store.find(CaseFilter(officer="a" * 500)).items] == [assigned.code]

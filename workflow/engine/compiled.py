@@ -20,7 +20,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 from transitions import EventData, Machine
 
-from motcua.workflow.engine.bounds import CODE_MAX, TEXT_MAX, excerpt, free_text, text_problem
+from motcua.workflow.engine.bounds import CODE_MAX, NAME_MAX, TEXT_MAX, excerpt, free_text, line_problem, text_problem
 from motcua.workflow.engine.checks import validate
 from motcua.workflow.engine.definition import (
     SAFE_INTEGER,
@@ -48,11 +48,22 @@ def _free_nfc(text: str) -> str:
     return composed
 
 
+def _line_nfc(text: str) -> str:
+    """One line (:func:`~motcua.workflow.engine.bounds.line_problem`), then NFC, of at most ``NAME_MAX`` characters:
+    a text a search key reads (:func:`_searched`), which a filter must be able to name."""
+    composed = unicodedata.normalize("NFC", text)
+    problem = line_problem(composed, NAME_MAX)
+    if problem is not None:
+        raise ValueError(f"{problem}: a value a dossier is searched by is one line of at most {NAME_MAX} characters")
+    return composed
+
+
 # Text of a trigger's data, on every path (HTTP, CLI, Python): trimmed, NFC, 1 to TEXT_MAX characters, no control
 # character but tabs and line breaks (bounds.py). Numbers are finite and integers exact in a JSON double (±2⁵³), so
 # that every host reads back what was stored, and no database refuses it; a field's own ``min`` and ``max`` narrow
 # that (:func:`_ranged`, and the quick path's :func:`_within`).
 _Text = Annotated[str, AfterValidator(_free_nfc), Field(min_length=1, max_length=TEXT_MAX)]
+_Line = Annotated[str, AfterValidator(_line_nfc), Field(min_length=1, max_length=NAME_MAX)]
 _SAFE_INTEGER: Final = SAFE_INTEGER
 _RATING: Final = (1, 5)  # an applicant's satisfaction, lowest to highest
 _Rating = Annotated[int, Field(ge=_RATING[0], le=_RATING[1])]
@@ -83,6 +94,11 @@ _PLAIN_TYPES: dict[DataType, object] = {
 def _plain_text(value: object) -> bool:
     return (type(value) is str and value != "" and not value[0].isspace() and not value[-1].isspace()
             and text_problem(value, TEXT_MAX) is None and unicodedata.is_normalized("NFC", value))
+
+
+def _plain_line(value: object) -> bool:
+    return (type(value) is str and value != "" and not value[0].isspace() and not value[-1].isspace()
+            and line_problem(value, NAME_MAX) is None and unicodedata.is_normalized("NFC", value))
 
 
 def _exact_integer(value: object) -> bool:
@@ -142,11 +158,13 @@ class QuickData:
         self._fields = fields
 
     @classmethod
-    def of(cls, fields: Mapping[str, DataField]) -> QuickData | None:
-        """The quick path of these fields, or ``None`` when one of them is not a plain scalar."""
+    def of(cls, fields: Mapping[str, DataField], searched: frozenset[str] = frozenset()) -> QuickData | None:
+        """The quick path of these fields (``searched``: the names a search key reads, :func:`data_model`), or
+        ``None`` when one of them is not a plain scalar."""
         compiled: list[_QuickField] = []
         for name, spec in fields.items():
-            check = _one_of(spec.choices) if spec.type is DataType.CHOICE else _TAKEN_AS_IS.get(spec.type)
+            check = (_one_of(spec.choices) if spec.type is DataType.CHOICE
+                     else _plain_line if _searched(name, spec, searched) else _TAKEN_AS_IS.get(spec.type))
             if check is None:
                 return None
             compiled.append((name, _within(check, spec), spec.required))
@@ -172,7 +190,15 @@ class QuickData:
         return values if found == len(data) else None  # an undeclared field: the model names it
 
 
-def _field_type(name: str, spec: DataField) -> Any:
+def _searched(name: str, spec: DataField, searched: frozenset[str]) -> bool:
+    """Whether the field is a text a search key of the definition reads (its ``index``: the officer a dossier is
+    assigned to, a unit, an identity number): one line a filter can name, at most ``NAME_MAX`` characters."""
+    return spec.type is DataType.TEXT and name in searched
+
+
+def _field_type(name: str, spec: DataField, searched: bool = False) -> Any:
+    if searched:
+        return _Line
     if spec.type is DataType.CHOICE:
         return Literal[spec.choices]
     if spec.type is DataType.RECORD_LIST:  # each item validated like a trigger's data: declared fields only, typed
@@ -190,13 +216,13 @@ def _ranged(spec: DataField) -> Any:
     return Annotated[plain, Field(ge=spec.min, le=spec.max)]  # a bound left None is no bound
 
 
-def data_model(name: str, fields: Mapping[str, DataField]) -> type[BaseModel]:
-    """A pydantic model that validates a trigger's data: declared fields only, typed."""
-    definitions: dict[str, Any] = {
-        field: (_field_type(f"{name}_{field}", spec), ...) if spec.required
-        else (_field_type(f"{name}_{field}", spec) | None, None)
-        for field, spec in fields.items()
-    }
+def data_model(name: str, fields: Mapping[str, DataField], searched: frozenset[str] = frozenset()) -> type[BaseModel]:
+    """A pydantic model that validates a trigger's data: declared fields only, typed; a text ``searched`` by the
+    definition's index one line (:func:`_searched`)."""
+    definitions: dict[str, Any] = {}
+    for key, spec in fields.items():
+        kind = _field_type(f"{name}_{key}", spec, _searched(key, spec, searched))
+        definitions[key] = (kind, ...) if spec.required else (kind | None, None)
     config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     model: type[BaseModel] = create_model(f"{name}_data", __config__=config, **definitions)
     return model
@@ -262,8 +288,9 @@ class CompiledWorkflow:
     def __init__(self, definition: WorkflowDefinition, registry: Registry) -> None:
         self.definition = definition
         self.registry = registry
-        self.opening_data = data_model("open", definition.opening.data)
-        self.opening_quick = QuickData.of(definition.opening.data)
+        self.searched = definition.searched
+        self.opening_data = data_model("open", definition.opening.data, self.searched)
+        self.opening_quick = QuickData.of(definition.opening.data, self.searched)
         self.index_order = index_order(definition.index)  # what the case is found by, read once per decision
         self.triggers = {
             name: self._compile_trigger(name, spec) for name, spec in definition.triggers.items()
@@ -302,8 +329,8 @@ class CompiledWorkflow:
     def _compile_trigger(self, name: str, spec: TriggerSpec) -> CompiledTrigger:
         touched = {transition.region for transition in spec.transitions}
         regions = tuple(region for region in self.definition.regions if region in touched)
-        return CompiledTrigger(name, spec, frozenset(spec.roles), data_model(name, spec.data), regions,
-                               QuickData.of(spec.data))
+        return CompiledTrigger(name, spec, frozenset(spec.roles), data_model(name, spec.data, self.searched), regions,
+                               QuickData.of(spec.data, self.searched))
 
     def _machine(self, region: str) -> Machine:
         transitions = [

@@ -208,5 +208,11 @@ class WorkflowDefinition(_Frozen):
     def ref(self) -> str:
         return f"{self.key}@{self.version}"
 
+    @property
+    def searched(self) -> frozenset[str]:
+        """The attributes a search key reads (:attr:`index`): a text field of that name is one line a filter can
+        name (the engine's data model, and the console's inputs)."""
+        return frozenset(name for names in self.index.values() for name in names)
+
     def initial_state(self) -> dict[str, str]:
         return {name: region.initial for name, region in self.regions.items()}

@@ -97,3 +97,19 @@ def test_a_query_parameter_sent_twice_is_a_400_page(office: Site) -> None:
         answer = browser.get(address)
         assert answer.status_code == 400 and "gửi hai lần" in answer.text, address
     assert browser.get("/console/dossiers?state=received&deadline=on_time").status_code == 200
+
+
+def test_the_officer_a_dossier_goes_to_takes_a_names_bound_and_its_refusal_says_it(office: Site) -> None:
+    """The assignee is what the desk lists and filters a dossier by: one line of at most NAME_MAX characters, the
+    input holding that many, the refusal of a longer one saying so (not the 2,000 of free text)."""
+    code = office.codes["an_open"]
+    browser = office.browser("lan", ["officer", "specialist", "leader"], units=[AN_THUONG])
+    page = browser.get(f"/console/dossiers/{code}")
+    assignee = re.search(r'<input[^>]*name="data.assignee"[^>]*>', _action(page.text, "assign"))
+    assert assignee is not None and f'maxlength="{NAME_MAX}"' in assignee[0]
+    before = office.motcua.store.load(code)
+    refused = browser.post(f"/console/dossiers/{code}/fire", data={
+        "csrf_token": csrf_of(page.text), "trigger": "assign", "version": str(before.version),
+        "data.assignee": "x" * (NAME_MAX + 1)})
+    assert refused.status_code == 422 and "chỉ một dòng, tối đa 500 ký tự" in refused.text
+    assert office.motcua.store.load(code) == before

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Final
 
 import pytest
 
@@ -99,24 +100,40 @@ REFUSING = {  # the database refuses any change of one case's row (a privilege i
 }
 
 
+CODES: Final = (FIRST, SECOND, THIRD)
+
+
+def _started(store: SqlStore, workflows: WorkflowSet) -> Desk:
+    """The three cases opened and started on ``store``, their reminders due in three days."""
+    clock = ManualClock(START)
+    desk = Desk(store, Engine(workflows, clock), clock)
+    for code in CODES:
+        desk.open(code)
+        desk.fire(code, "start")
+    return desk
+
+
+def _refuse_second(store: SqlStore) -> None:
+    """From now on the database refuses every change of SECOND's row (:data:`REFUSING`)."""
+    with store.engine.begin() as connection:
+        for statement in REFUSING[store.engine.dialect.name]:
+            connection.exec_driver_sql(statement)
+
+
+def _fired(store: SqlStore) -> dict[str, list[str]]:
+    return {code: [e.trigger for e in store.history(code) if e.actor == "motcua"] for code in CODES}
+
+
 def test_a_database_error_on_one_case_holds_back_none_of_the_others(sql_url: str, workflows: WorkflowSet) -> None:
     with SqlStore.from_url(sql_url) as store:
-        clock = ManualClock(START)
-        desk = Desk(store, Engine(workflows, clock), clock)
-        codes = [FIRST, SECOND, THIRD]
-        for code in codes:
-            desk.open(code)
-            desk.fire(code, "start")
+        desk = _started(store, workflows)
         claimed = desk.claim(3 * DAY + timedelta(hours=1))
-        with store.engine.begin() as connection:
-            for statement in REFUSING[store.engine.dialect.name]:
-                connection.exec_driver_sql(statement)
+        _refuse_second(store)
 
         with pytest.raises(StorageFailure):  # the message is dropped: its lease brings the refused timer back
             CaseService(desk.engine, store).fire_timers(claimed, store)
 
-        fired = {code: [e.trigger for e in store.history(code) if e.actor == "motcua"] for code in codes}
-        assert fired == {FIRST: ["remind"], SECOND: [], THIRD: ["remind"]}  # before: none of the three
+        assert _fired(store) == {FIRST: ["remind"], SECOND: [], THIRD: ["remind"]}  # before: none of the three
         [left] = store.claim_due(desk.clock.now() + LEASE, 100, LEASE)
         assert (left.case_code, left.name) == (SECOND, "reminder")
 
@@ -128,16 +145,10 @@ def test_a_worker_in_the_dispatchers_process_drops_a_failed_message_and_handles_
     good is dropped (told, and brought back by its lease), as a worker process drops it — it is no reason to leave the
     tick's other messages unsent until their lease runs out, nor to claim no effect."""
     with SqlStore.from_url(sql_url) as store:
-        clock = ManualClock(START)
-        desk = Desk(store, Engine(workflows, clock), clock)
-        codes = [FIRST, SECOND, THIRD]
-        for code in codes:
-            desk.open(code)
-            desk.fire(code, "start")
+        desk = _started(store, workflows)
+        clock = desk.clock
         clock.advance(3 * DAY + timedelta(hours=1))
-        with store.engine.begin() as connection:
-            for statement in REFUSING[store.engine.dialect.name]:
-                connection.exec_driver_sql(statement)
+        _refuse_second(store)
         handlers = Handlers(CaseService(desk.engine, store), store, store, LogNotifier(), clock)
         dropped: list[tuple[str, str]] = []
         sink = InlineSink(handlers, dropped=lambda what, error: dropped.append((what, type(error).__name__)))
@@ -145,7 +156,6 @@ def test_a_worker_in_the_dispatchers_process_drops_a_failed_message_and_handles_
 
         report = dispatcher.tick()
 
-        fired = {code: [e.trigger for e in store.history(code) if e.actor == "motcua"] for code in codes}
-        assert fired == {FIRST: ["remind"], SECOND: [], THIRD: ["remind"]}  # before: THIRD waited out the lease
+        assert _fired(store) == {FIRST: ["remind"], SECOND: [], THIRD: ["remind"]}  # before: THIRD waited out the lease
         assert dropped == [("timer", "StorageFailure")] and report.send_errors == 0
         assert report.effects > 0  # the notices of the opened cases were claimed and delivered in the same tick

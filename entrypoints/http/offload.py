@@ -1,22 +1,27 @@
-"""Where a short route's blocking work runs: on the event loop when it is the process's only request, else on the
-thread pool.
+"""Where a short route's blocking work runs: on the event loop when every request in flight is a short one, else
+on the thread pool.
 
 FastAPI runs a ``def`` route on a thread of anyio's pool: the event loop hands the call to a worker thread and waits
 to be woken with its result — two thread switches per request. On an idle machine they cost ≈ 0.1 ms; on a loaded
 one each switch waits for the scheduler, and the hop cost more than the transition it carried (profile and figures
 in ``docs/reference/benchmarks.md``). :class:`Offload` removes it where that is safe:
 
-- :class:`InFlight` (a plain ASGI middleware) counts the HTTP requests the process is answering;
+- :class:`InFlight` (a plain ASGI middleware) counts the HTTP requests the process is answering, and which of them
+  have reached a short route;
 - a route marked :meth:`Offload.short` — one dossier read, or one transition: a single unit of work on the
-  database — runs straight on the event loop when its request is the only one in flight, and on the thread pool
-  otherwise (a report or a listing is running on a thread: it is not held up).
+  database — runs straight on the event loop when every request in flight is a short one (itself alone, or desks
+  each moving or reading a dossier), and on the thread pool as soon as any other request is in flight: a report,
+  a listing, an import, a console page, or a request not yet routed. Those are not held up by it.
 
-So one client, or clients taking turns, never pay the hop; a request on the loop holds it for one unit of work,
-its wait for SQLite's one writer included (a request arriving meanwhile waits that long — as a write would anyway,
-behind the same writer). Every other route stays on the pool. Not only behind this process's writes: while another
-process holds SQLite's writer — a ``motcua worker`` committing a batch of timers, another process of ``--workers N``,
-an import — a write run on the loop waits for it (up to the busy timeout, 30 s), and every request of this process
-waits with it, the reads and ``/healthz`` that WAL would let through on the pool included.
+So one client, or several clients each moving dossiers, never pay the hop. Short requests on the loop take turns:
+each holds it for one unit of work, its wait for SQLite's one writer included, and the next waits that long — as a
+write would anyway, behind the same writer; only a dossier's read, which WAL would let run beside a write on the
+pool, waits for it (a few milliseconds: one commit). With four clients moving dossiers, the pool's hops cost about a
+third of the server's rate (``bench.http`` ``ratio_4`` 0.41–0.54 with them, 0.59–0.62 without). Not only behind this
+process's writes: while another process holds SQLite's writer — a ``motcua worker`` committing a batch of timers,
+another process of ``--workers N``, an import — a write run on the loop waits for it (up to the busy timeout, 30 s),
+and every request of this process waits with it, the reads and ``/healthz`` that WAL would let through on the pool
+included.
 
 Only where a unit of work has nothing worth overlapping: SQLite (one writer at a time, in this process) and
 ``memory://``. On PostgreSQL a unit of work waits on the network and on the server's commit, and the requests of
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import ParamSpec, TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -39,12 +45,26 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+class _Request:
+    """What :class:`InFlight` knows of one request in flight: whether it has reached a short route."""
+
+    __slots__ = ("short",)
+
+    def __init__(self) -> None:
+        self.short = False
+
+
+_current: ContextVar[_Request | None] = ContextVar("motcua_http_request", default=None)
+
+
 class Offload:
-    """The count of requests in flight in this app, and the way to mark a route short."""
+    """The count of requests in flight in this app (``in_flight``) and of those that reached a short route
+    (``short_in_flight``), and the way to mark a route short."""
 
     def __init__(self, *, on_loop: bool = True) -> None:
         self.on_loop = on_loop
         self.in_flight = 0
+        self.short_in_flight = 0
 
     def short(self, work: Callable[P, R]) -> Callable[P, Awaitable[R]]:
         """``work`` (a route's function, its signature kept for FastAPI) run on the event loop when its request is
@@ -54,11 +74,18 @@ class Offload:
 
         @functools.wraps(work)
         async def route(*args: P.args, **kwargs: P.kwargs) -> R:
-            if self.in_flight <= 1:  # only this request: nothing waits on the loop
+            self._mark_short()
+            if self.in_flight <= max(1, self.short_in_flight):  # no other kind of request waits on the loop
                 return work(*args, **kwargs)
             return await run_in_threadpool(work, *args, **kwargs)
 
         return route
+
+    def _mark_short(self) -> None:
+        request = _current.get()
+        if request is not None and not request.short:
+            request.short = True
+            self.short_in_flight += 1
 
 
 def run_on_pool(work: Callable[P, R]) -> Callable[P, Awaitable[R]]:
@@ -72,7 +99,8 @@ def run_on_pool(work: Callable[P, R]) -> Callable[P, Awaitable[R]]:
 
 
 class InFlight:
-    """ASGI middleware: counts the HTTP requests of ``offload`` from their start to their last byte."""
+    """ASGI middleware: counts the HTTP requests of ``offload`` from their start to their last byte, and those of
+    them that reached a short route."""
 
     def __init__(self, app: ASGIApp, *, offload: Offload) -> None:
         self.app = app
@@ -82,8 +110,12 @@ class InFlight:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        request = _Request()
+        token = _current.set(request)
         self.offload.in_flight += 1
         try:
             await self.app(scope, receive, send)
         finally:
             self.offload.in_flight -= 1
+            self.offload.short_in_flight -= request.short
+            _current.reset(token)

@@ -18,7 +18,7 @@ from starlette.types import Scope as AsgiScope
 from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.adapters.keys import KEY_CACHE_TTL, MemoryHttpStore, VerifiedKeys, new_key
 from motcua.entrypoints.http.app import create_app
-from motcua.entrypoints.http.offload import Offload
+from motcua.entrypoints.http.offload import InFlight, Offload
 from motcua.entrypoints.http.serve import ServeOptions, server_config
 from motcua.workflow.access.cases import ScopedCases
 from motcua.workflow.access.scope import EVERYTHING, Scope
@@ -114,6 +114,49 @@ def test_a_short_route_runs_on_the_loop_alone_and_on_the_pool_beside_another_req
     assert ran_on == loop_thread
     loop_thread, ran_on = asyncio.run(where(2))
     assert ran_on != loop_thread
+
+
+def test_short_routes_take_turns_on_the_loop_and_step_aside_for_any_other_request() -> None:
+    offload = Offload()
+    short = offload.short(threading.get_ident)
+    ran_on: dict[str, int] = {}
+    release = asyncio.Event()
+
+    async def app(scope: AsgiScope, receive: Receive, send: Send) -> None:
+        name = scope["path"].strip("/")
+        if name != "report":  # a report never reaches a short route
+            ran_on[name] = await short()
+        if name in ("report", "sending"):  # still in flight: a report on the pool, an answer being written
+            await release.wait()
+
+    server = InFlight(app, offload=offload)
+
+    async def request(name: str) -> None:
+        await server({"type": "http", "path": f"/{name}"}, _asgi_receive, _asgi_send)
+
+    async def scenario() -> int:
+        sending = asyncio.create_task(request("sending"))
+        await asyncio.sleep(0)
+        await request("beside-a-short-one")  # the other request in flight reached a short route too: the loop
+        report = asyncio.create_task(request("report"))
+        await asyncio.sleep(0)
+        await request("beside-a-report")  # a report is in flight: the pool
+        release.set()
+        await asyncio.gather(sending, report)
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(scenario())
+    assert ran_on["sending"] == ran_on["beside-a-short-one"] == loop_thread
+    assert ran_on["beside-a-report"] != loop_thread
+    assert (offload.in_flight, offload.short_in_flight) == (0, 0)
+
+
+async def _asgi_receive() -> dict[str, object]:
+    raise AssertionError("never called: the test's requests have no body")
+
+
+async def _asgi_send(message: object) -> None:
+    raise AssertionError("never called: the test's requests answer nothing")
 
 
 def test_without_on_loop_a_short_route_always_runs_on_the_pool() -> None:

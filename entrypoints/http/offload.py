@@ -67,8 +67,8 @@ class Offload:
         self.short_in_flight = 0
 
     def short(self, work: Callable[P, R]) -> Callable[P, Awaitable[R]]:
-        """``work`` (a route's function, its signature kept for FastAPI) run on the event loop when its request is
-        alone in flight (and ``on_loop``), on the thread pool otherwise."""
+        """``work`` (a route's function, its signature kept for FastAPI) run on the event loop when every request in
+        flight has reached a short route (and ``on_loop``), on the thread pool otherwise."""
         if not self.on_loop:
             return run_on_pool(work)
 

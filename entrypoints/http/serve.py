@@ -90,7 +90,7 @@ def built_app(
 
 
 def short_on_loop(url: str, *, alone: bool = True) -> bool:
-    """Whether a dossier's read or transition runs on the event loop when its request is alone in flight
+    """Whether a dossier's read or transition runs on the event loop when every request in flight is such a one
     (:mod:`~motcua.entrypoints.http.offload`): on SQLite and in memory, in a process alone on its database; never on
     PostgreSQL, where the thread pool overlaps the waits of concurrent requests."""
     return alone and url.startswith(("sqlite:", "memory:"))

@@ -194,8 +194,8 @@ def create_app(motcua: Motcua, store: HttpStore, *, registry: CollectorRegistry 
     """The HTTP API over an opened engine. ``registry`` receives the store's gauges and serves /metrics (the
     caller registers a :class:`~motcua.entrypoints.http.metrics.MetricsObserver` on it and passes that observer to
     ``open_motcua``). A body over ``max_body`` bytes is answered 413 before it is read. ``short_on_loop``: a
-    dossier's read or transition runs on the event loop when its request is alone (:mod:`.offload`; not on
-    PostgreSQL, where the thread pool overlaps the waits of concurrent requests)."""
+    dossier's read or transition runs on the event loop when every request in flight is such a one (:mod:`.offload`;
+    not on PostgreSQL, where the thread pool overlaps the waits of concurrent requests)."""
     chosen_clock = clock or SystemClock()
     idempotency = Idempotency(store, chosen_clock, RecordSweep(store))
     context = _Context(motcua, store, chosen_clock, idempotency, VerifiedKeys(store, chosen_clock),

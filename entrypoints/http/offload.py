@@ -8,20 +8,25 @@ in ``docs/reference/benchmarks.md``). :class:`Offload` removes it where that is 
 
 - :class:`InFlight` (a plain ASGI middleware) counts the HTTP requests the process is answering, and which of them
   have reached a short route;
-- a route marked :meth:`Offload.short` — one dossier read, or one transition: a single unit of work on the
-  database — runs straight on the event loop when every request in flight is a short one (itself alone, or desks
-  each moving or reading a dossier), and on the thread pool as soon as any other request is in flight: a report,
-  a listing, an import, a console page, or a request not yet routed. Those are not held up by it.
+- a route marked :meth:`Offload.short` — one dossier read, or one transition (with an ``Idempotency-Key``, its
+  record's few writes too) — runs straight on the event loop when every request in flight is a short one (itself
+  alone, or desks each moving or reading a dossier) and none of them runs on the pool, and on the thread pool as
+  soon as any other request is in flight: a report, a listing, an import, a console page, or a request not yet
+  routed. Those are not held up by it.
 
 So one client, or several clients each moving dossiers, never pay the hop. Short requests on the loop take turns:
-each holds it for one unit of work, its wait for SQLite's one writer included, and the next waits that long — as a
-write would anyway, behind the same writer; only a dossier's read, which WAL would let run beside a write on the
-pool, waits for it (a few milliseconds: one commit). With four clients moving dossiers, the pool's hops cost about a
-third of the server's rate (``bench.http`` ``ratio_4`` 0.41–0.54 with them, 0.59–0.62 without). Not only behind this
-process's writes: while another process holds SQLite's writer — a ``motcua worker`` committing a batch of timers,
-another process of ``--workers N``, an import — a write run on the loop waits for it (up to the busy timeout, 30 s),
-and every request of this process waits with it, the reads and ``/healthz`` that WAL would let through on the pool
-included.
+each holds it for its unit, its wait for SQLite's one writer included, and the next waits that long — as a write
+would anyway, behind the same writer; only a dossier's read, which WAL would let run beside a write on the pool,
+waits for it (a few milliseconds: one commit). With four clients moving dossiers, the pool's hops cost about a
+third of the server's rate (``bench.http`` ``ratio_4`` 0.41–0.54 with them, 0.59–0.60 without, in one hour).
+
+The loop must not wait long for a writer it cannot see. While another connection holds SQLite's writer — a ``motcua
+worker`` committing a batch of timers, another process of ``--workers N``, an import, a short unit still on the pool
+— a write run on the loop waits for it (up to the busy timeout, 30 s), and every request of this process waits with
+it, the reads and ``/healthz`` that WAL would let through on the pool included. So a short unit never runs on the
+loop while another one runs on the pool, and once a unit has held the loop :data:`SLOW_ON_LOOP` seconds (a commit
+takes milliseconds), every short unit runs on the pool for :data:`POOL_AFTER_SLOW` seconds: such a stall happens once,
+not once per desk in the queue behind it.
 
 Only where a unit of work has nothing worth overlapping: SQLite (one writer at a time, in this process) and
 ``memory://``. On PostgreSQL a unit of work waits on the network and on the server's commit, and the requests of
@@ -32,6 +37,7 @@ clients measured at a third of the pool's rate): there ``Offload(on_loop=False)`
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import ParamSpec, TypeVar
@@ -45,12 +51,21 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+SLOW_ON_LOOP = 0.25
+"""Seconds: a short unit that held the event loop this long waited for something — another writer, a slow disk."""
+POOL_AFTER_SLOW = 5.0
+"""Seconds every short unit runs on the thread pool after one was slow on the loop: a writer that kept one waiting may
+keep the next one waiting too, and on the pool that wait holds up no one else."""
+
+
 class _Request:
-    """What :class:`InFlight` knows of one request in flight: whether it has reached a short route."""
+    """What :class:`InFlight` knows of one request in flight: whether it has reached a short route of its own
+    :class:`Offload`."""
 
-    __slots__ = ("short",)
+    __slots__ = ("offload", "short")
 
-    def __init__(self) -> None:
+    def __init__(self, offload: Offload) -> None:
+        self.offload = offload
         self.short = False
 
 
@@ -58,32 +73,56 @@ _current: ContextVar[_Request | None] = ContextVar("motcua_http_request", defaul
 
 
 class Offload:
-    """The count of requests in flight in this app (``in_flight``) and of those that reached a short route
-    (``short_in_flight``), and the way to mark a route short."""
+    """The count of requests in flight in this app (``in_flight``), of those that reached a short route
+    (``short_in_flight``) and of short units running on the pool (``short_on_pool``); the way to mark a route
+    short."""
 
-    def __init__(self, *, on_loop: bool = True) -> None:
+    def __init__(self, *, on_loop: bool = True, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.on_loop = on_loop
         self.in_flight = 0
         self.short_in_flight = 0
+        self.short_on_pool = 0
+        self._monotonic = monotonic
+        self._pool_until = 0.0
 
     def short(self, work: Callable[P, R]) -> Callable[P, Awaitable[R]]:
-        """``work`` (a route's function, its signature kept for FastAPI) run on the event loop when every request in
-        flight has reached a short route (and ``on_loop``), on the thread pool otherwise."""
+        """``work`` (a route's function, its signature kept for FastAPI) run on the event loop when :meth:`loop_free`,
+        on the thread pool otherwise."""
         if not self.on_loop:
             return run_on_pool(work)
 
         @functools.wraps(work)
         async def route(*args: P.args, **kwargs: P.kwargs) -> R:
             self._mark_short()
-            if self.in_flight <= max(1, self.short_in_flight):  # no other kind of request waits on the loop
-                return work(*args, **kwargs)
-            return await run_in_threadpool(work, *args, **kwargs)
+            if self.loop_free():
+                return self._on_loop(work, *args, **kwargs)
+            self.short_on_pool += 1
+            try:
+                return await run_in_threadpool(work, *args, **kwargs)
+            finally:
+                self.short_on_pool -= 1
 
         return route
 
+    def loop_free(self) -> bool:
+        """Whether a short unit may run on the event loop now: every request in flight reached a short route, none of
+        their units is running on the pool (one there may hold SQLite's writer, and the loop would wait for it), and
+        no unit was slow on the loop in the last :data:`POOL_AFTER_SLOW` seconds."""
+        return (self.in_flight <= max(1, self.short_in_flight) and self.short_on_pool == 0
+                and self._monotonic() >= self._pool_until)
+
+    def _on_loop(self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        started = self._monotonic()
+        try:
+            return work(*args, **kwargs)
+        finally:
+            ended = self._monotonic()
+            if ended - started >= SLOW_ON_LOOP:
+                self._pool_until = ended + POOL_AFTER_SLOW
+
     def _mark_short(self) -> None:
         request = _current.get()
-        if request is not None and not request.short:
+        if request is not None and request.offload is self and not request.short:
             request.short = True
             self.short_in_flight += 1
 
@@ -110,7 +149,7 @@ class InFlight:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request = _Request()
+        request = _Request(self.offload)
         token = _current.set(request)
         self.offload.in_flight += 1
         try:

@@ -1,6 +1,6 @@
 """What keeps a request close to the engine, and what it must not cost: keys verified a moment ago are not read again
-(a revoked key is refused within :data:`KEY_CACHE_TTL`), and a short route runs on the event loop only when its
-request is alone in flight."""
+(a revoked key is refused within :data:`KEY_CACHE_TTL`), and a short route runs on the event loop only when every
+request in flight is a short one, none of them on the pool, and none was slow on the loop a moment ago."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from starlette.types import Scope as AsgiScope
 from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.adapters.keys import KEY_CACHE_TTL, MemoryHttpStore, VerifiedKeys, new_key
 from motcua.entrypoints.http.app import create_app
-from motcua.entrypoints.http.offload import InFlight, Offload
+from motcua.entrypoints.http.offload import POOL_AFTER_SLOW, SLOW_ON_LOOP, InFlight, Offload
 from motcua.entrypoints.http.serve import ServeOptions, server_config
 from motcua.workflow.access.cases import ScopedCases
 from motcua.workflow.access.scope import EVERYTHING, Scope
@@ -149,6 +149,86 @@ def test_short_routes_take_turns_on_the_loop_and_step_aside_for_any_other_reques
     assert ran_on["sending"] == ran_on["beside-a-short-one"] == loop_thread
     assert ran_on["beside-a-report"] != loop_thread
     assert (offload.in_flight, offload.short_in_flight) == (0, 0)
+
+
+def test_a_short_unit_stays_off_the_loop_while_another_runs_on_the_pool() -> None:
+    offload = Offload()
+    holding = threading.Event()  # the unit on the pool holds (as it would hold SQLite's writer) until set
+    ran_on: dict[str, int] = {}
+
+    def unit(name: str) -> None:
+        ran_on[name] = threading.get_ident()
+        if name == "on-the-pool":
+            holding.wait(10)
+
+    short = offload.short(unit)
+    report_done = asyncio.Event()
+
+    async def app(scope: AsgiScope, receive: Receive, send: Send) -> None:
+        name = scope["path"].strip("/")
+        if name == "report":
+            await report_done.wait()
+            return
+        await short(name)
+
+    server = InFlight(app, offload=offload)
+
+    async def request(name: str) -> None:
+        await server({"type": "http", "path": f"/{name}"}, _asgi_receive, _asgi_send)
+
+    async def scenario() -> int:
+        report = asyncio.create_task(request("report"))
+        await asyncio.sleep(0)
+        pooled = asyncio.create_task(request("on-the-pool"))  # beside a report: the pool
+        while "on-the-pool" not in ran_on:
+            await asyncio.sleep(0.001)
+        report_done.set()
+        await report
+        assert (offload.in_flight, offload.short_in_flight, offload.short_on_pool) == (1, 1, 1)
+        beside = asyncio.create_task(request("beside-a-pooled-one"))  # only short requests, but one on the pool
+        while "beside-a-pooled-one" not in ran_on:
+            await asyncio.sleep(0.001)
+        holding.set()
+        await asyncio.gather(pooled, beside)
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(scenario())
+    assert ran_on["beside-a-pooled-one"] != loop_thread
+    assert (offload.in_flight, offload.short_in_flight, offload.short_on_pool) == (0, 0, 0)
+
+
+def test_a_unit_slow_on_the_loop_sends_the_next_ones_to_the_pool_for_a_while() -> None:
+    now = [100.0]
+    offload = Offload(monotonic=lambda: now[0])
+
+    def unit(waited: float) -> int:
+        now[0] += waited  # the unit waited this long (for another writer) where it ran
+        return threading.get_ident()
+
+    short = offload.short(unit)
+
+    async def where(waited: float = 0.0) -> bool:
+        return await short(waited) == threading.get_ident()  # True: it ran on the loop
+
+    assert asyncio.run(where(SLOW_ON_LOOP - 0.01))  # slow, but under the bound: nothing changes
+    assert asyncio.run(where())
+    assert asyncio.run(where(SLOW_ON_LOOP))  # ran on the loop and held it too long
+    assert not asyncio.run(where())  # the next ones go to the pool
+    now[0] += POOL_AFTER_SLOW - 0.01
+    assert not asyncio.run(where())
+    now[0] += 0.01
+    assert asyncio.run(where())  # back on the loop
+
+
+def test_a_short_route_counts_only_in_its_own_offload() -> None:
+    served, other = Offload(), Offload()
+    short = other.short(threading.get_ident)
+
+    async def app(scope: AsgiScope, receive: Receive, send: Send) -> None:
+        await short()
+
+    asyncio.run(InFlight(app, offload=served)({"type": "http", "path": "/"}, _asgi_receive, _asgi_send))
+    assert (served.in_flight, served.short_in_flight, other.short_in_flight) == (0, 0, 0)
 
 
 async def _asgi_receive() -> dict[str, object]:

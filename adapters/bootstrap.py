@@ -272,7 +272,7 @@ def _channels(env: Mapping[str, str]) -> Notifier:
     notifiers: list[Notifier] = [LogNotifier()]
     lab = _insecure_lab(env)
     if host := env.get("MOTCUA_SMTP_HOST"):
-        notifiers.append(_smtp(host, env, lab=lab))
+        notifiers.append(ReceiverPause(_smtp(host, env, lab=lab)))
     if url := env.get("MOTCUA_WEBHOOK_URL"):
         notifiers.append(ReceiverPause(_webhook(url, env.get("MOTCUA_WEBHOOK_SECRET"), lab=lab)))
     return notifiers[0] if len(notifiers) == 1 else FanOut(notifiers)

@@ -1,6 +1,9 @@
 """A receiver's ``Retry-After`` holds back every effect to it, not only the one it answered.
 
-A webhook receiver or the DVCQG portal answering 408, 429 or 5xx with a ``Retry-After`` asks its *sender* to wait.
+A webhook receiver or the DVCQG portal answering 408, 429 or 5xx with a ``Retry-After`` asks its *sender* to wait;
+so does an SMTP server that is unreachable, silent, or refuses the connection, the login, the sender or the message
+with a 4xx (SMTP has no ``Retry-After``: the e-mail channel waits
+:data:`~motcua.adapters.notifiers.smtp.SERVER_PAUSE`, as Postfix waits its ``minimal_backoff_time``).
 Before, only the effect it answered waited (the retry policy honours the header); every other effect to the same
 receiver was still sent, each meeting the same answer — an overloaded receiver was hammered by the whole backlog.
 :class:`ReceiverPause` wraps one channel's notifier: once an answer asks for a wait, the effects that come to that

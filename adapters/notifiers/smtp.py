@@ -18,13 +18,14 @@ import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.charset import QP, Charset
 from email.errors import HeaderParseError
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage, Message
 from email.utils import format_datetime, formataddr
+from typing import Final
 
 import structlog
 
@@ -33,7 +34,7 @@ from motcua.workflow.engine.clock import VN_TZ
 from motcua.workflow.engine.model import JsonValue, OutboxItem
 from motcua.workflow.errors import DeliveryFailed, InvalidInput, delivery_failure
 
-__all__ = ["Letter", "SmtpNotifier", "checked_addresses", "compose"]
+__all__ = ["SERVER_PAUSE", "Letter", "SmtpNotifier", "checked_addresses", "compose"]
 
 _ROLES = {
     "officer": "Công chức Bộ phận Một cửa",
@@ -208,7 +209,9 @@ class SmtpNotifier:
         smtp = smtplib.SMTP(timeout=self.timeout)  # not connected yet: the deadline holds its QUIT too
         with _deadline(smtp, self.timeout) as expired, smtp:
             try:
-                smtp.connect(self.host, self.port)
+                code, greeting = smtp.connect(self.host, self.port)
+                if code != 220:  # noqa: PLR2004 (RFC 5321 §4.2: 220 ready; 421 busy, 554 no service here)
+                    raise smtplib.SMTPConnectError(code, greeting)
                 if self.starttls:
                     smtp.starttls(context=ssl.create_default_context())
                 if self.username is not None:
@@ -241,6 +244,10 @@ def _deadline(smtp: smtplib.SMTP, seconds: float) -> Iterator[threading.Event]:
     finally:
         timer.cancel()
 
+
+SERVER_PAUSE: Final = timedelta(minutes=5)
+"""How long the e-mail channel waits after its server failed retryably (Postfix's ``minimal_backoff_time``): every
+other e-mail is held back unsent meanwhile, and none of them counts an attempt."""
 
 _LONGEST_NAME = 100  # characters of a display name
 _LONGEST_ADDRESS = 254  # characters of an address (RFC 5321's path, less its angle brackets)
@@ -287,7 +294,11 @@ def _render(address: Address) -> str:
 
 
 def _failure(kind: str, error: Exception) -> DeliveryFailed:
-    """Translate an smtplib or socket error: 4xx and network trouble are retryable, the rest final."""
+    """Translate an smtplib or socket error: 4xx and network trouble are retryable, the rest final. A retryable
+    failure of the server itself — unreachable, silent, disconnecting, or refusing the connection, the login, the
+    sender or the message with a 4xx — asks for :data:`SERVER_PAUSE` (SMTP has no ``Retry-After``), so that
+    :class:`~motcua.adapters.notifiers.pause.ReceiverPause` holds back the other e-mails meanwhile; a 4xx for the
+    recipients (a full mailbox, greylisting) is theirs, not the server's, and pauses nothing."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         replies = {address: (code, _text(reply)) for address, (code, reply) in error.recipients.items()}
         transient = all(400 <= code < 500 for code, _ in replies.values())  # noqa: PLR2004 (SMTP reply classes)
@@ -295,9 +306,10 @@ def _failure(kind: str, error: Exception) -> DeliveryFailed:
     if isinstance(error, smtplib.SMTPResponseException):
         permanent = 500 <= error.smtp_code < 600  # noqa: PLR2004 (SMTP reply classes)
         detail = f"e-mail: {type(error).__name__} {error.smtp_code} {_text(error.smtp_error)}"
-        return delivery_failure(kind, detail, transient=not permanent)
+        return delivery_failure(kind, detail, transient=not permanent, retry_after=SERVER_PAUSE)
     permanent = isinstance(error, smtplib.SMTPNotSupportedError | _BadAddress | ssl.SSLCertVerificationError)
-    return delivery_failure(kind, f"e-mail: {type(error).__name__}: {error}", transient=not permanent)
+    return delivery_failure(kind, f"e-mail: {type(error).__name__}: {error}", transient=not permanent,
+                            retry_after=SERVER_PAUSE)
 
 
 def _text(reply: bytes | str) -> str:

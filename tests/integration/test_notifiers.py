@@ -33,14 +33,16 @@ from motcua.adapters.logging import mask_identifiers
 from motcua.adapters.notifiers import (
     FanOut,
     LogNotifier,
+    ReceiverPause,
     RoutingNotifier,
     SmtpNotifier,
     WebhookNotifier,
     verify_signature,
 )
+from motcua.adapters.notifiers.smtp import SERVER_PAUSE
 from motcua.workflow.engine.clock import VN_TZ
 from motcua.workflow.engine.model import JsonValue, OutboxItem
-from motcua.workflow.errors import DeliveryFailed, DeliveryUnavailable, Retryable
+from motcua.workflow.errors import DeliveryDeferred, DeliveryFailed, DeliveryUnavailable, Retryable
 
 DOSSIER = "000.00.06.H56-231027-0361"
 TASK = "KH-CCHC-2025-017"
@@ -206,16 +208,16 @@ def test_forms_are_mailed_only_to_a_configured_role(smtp: SmtpService) -> None:
 
 
 @pytest.mark.parametrize(
-    ("rcpt_reply", "data_reply", "retryable"),
+    ("rcpt_reply", "data_reply", "retryable", "pause"),
     [
-        pytest.param("451 4.3.0 Mailbox busy, try later", None, True, id="rcpt-451"),
-        pytest.param("550 5.1.1 No such user", None, False, id="rcpt-550"),
-        pytest.param(None, "451 4.3.0 Queue full, try later", True, id="data-451"),
-        pytest.param(None, "554 5.6.0 Message rejected", False, id="data-554"),
+        pytest.param("451 4.3.0 Mailbox busy, try later", None, True, None, id="rcpt-451"),  # the recipient's
+        pytest.param("550 5.1.1 No such user", None, False, None, id="rcpt-550"),
+        pytest.param(None, "451 4.3.0 Queue full, try later", True, SERVER_PAUSE, id="data-451"),  # the server's
+        pytest.param(None, "554 5.6.0 Message rejected", False, None, id="data-554"),
     ],
 )
 def test_smtp_replies_are_classified_by_their_class(
-    smtp: SmtpService, rcpt_reply: str | None, data_reply: str | None, retryable: bool
+    smtp: SmtpService, rcpt_reply: str | None, data_reply: str | None, retryable: bool, pause: timedelta | None,
 ) -> None:
     if rcpt_reply is not None:
         smtp.mailbox.rcpt_replies = {"tuan@tanlap.gov.vn": rcpt_reply}
@@ -224,6 +226,7 @@ def test_smtp_replies_are_classified_by_their_class(
     failed = failure(smtp.notifier(), effect(role="leader"))
 
     assert isinstance(failed, Retryable) is retryable
+    assert (failed.retry_after if isinstance(failed, DeliveryUnavailable) else None) == pause
     assert failed.kind == "notify"
     assert (rcpt_reply or data_reply or "").split()[0] in failed.detail
     assert smtp.mailbox.received == []
@@ -274,13 +277,55 @@ def test_starttls_asked_of_a_server_without_it_is_a_permanent_failure(smtp: Smtp
     assert "STARTTLS" in failed.detail
 
 
-def test_smtp_connection_refused_is_retryable() -> None:
+def test_smtp_connection_refused_is_retryable_and_pauses_the_channel() -> None:
     notifier = SmtpNotifier("127.0.0.1", free_port(), SENDER, RECIPIENTS, timeout=2)
 
     failed = failure(notifier, effect())
 
-    assert isinstance(failed, Retryable)
+    assert isinstance(failed, DeliveryUnavailable) and failed.retry_after == SERVER_PAUSE
     assert "ConnectionRefusedError" in failed.detail
+
+
+@contextmanager
+def greeting_server(greeting: bytes) -> Iterator[tuple[int, list[int]]]:
+    """A server that answers every connection with ``greeting`` and hangs up; yields its port and the connections
+    it took (counted, to see what a pause spared it)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    taken: list[int] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                taken.append(1)
+                connection.sendall(greeting)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1], taken
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+
+
+def test_a_server_too_busy_to_greet_pauses_the_channel_and_the_next_mails_wait_unsent() -> None:
+    with greeting_server(b"421 4.3.2 Too many connections, try later\r\n") as (port, taken):
+        channel = ReceiverPause(SmtpNotifier("127.0.0.1", port, SENDER, RECIPIENTS, timeout=2))
+        failed = failure(channel, effect())
+        assert isinstance(failed, DeliveryUnavailable) and failed.retry_after == SERVER_PAUSE
+        assert "421" in failed.detail
+        for _ in range(3):
+            held = failure(channel, effect())
+            assert isinstance(held, DeliveryDeferred) and held.retry_after is not None
+            assert SERVER_PAUSE - timedelta(seconds=5) < held.retry_after <= SERVER_PAUSE
+        assert len(taken) == 1  # only the first mail reached the server
 
 
 def test_smtp_server_that_never_greets_times_out_retryably() -> None:
@@ -294,6 +339,13 @@ def test_smtp_server_that_never_greets_times_out_retryably() -> None:
 
     assert isinstance(failed, Retryable)
     assert time.monotonic() - started < 3
+
+
+def test_a_server_that_offers_no_service_is_a_permanent_failure() -> None:
+    with greeting_server(b"554 5.3.2 No SMTP service here\r\n") as (port, _):
+        failed = failure(SmtpNotifier("127.0.0.1", port, SENDER, RECIPIENTS, timeout=2), effect())
+    assert not isinstance(failed, Retryable)
+    assert "554" in failed.detail
 
 
 # -- Webhook ---------------------------------------------------------------------------------------

@@ -19,10 +19,10 @@ __all__ = ["PUBLIC_PAYLOAD", "LogNotifier"]
 
 PUBLIC_PAYLOAD: Final = frozenset({
     "event", "role", "dossier", "task", "at", "form", "number", "received", "step", "sequence", "process_step",
-    "step_due",
+    "step_due", "outrun",
 })
 """The payload keys of the effects motcua emits that carry no person: a notice's event, role, case and instant, a
-form's key and number and whether the desk received it, an escalation's step, a sync's entry sequence, a step
+form's key and number and whether the desk received it, a warning outrun by its deadline, an escalation's step, a sync's entry sequence, a step
 warning's step and limit."""
 
 

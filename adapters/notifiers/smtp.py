@@ -169,6 +169,9 @@ class SmtpNotifier:
         if letter is None:
             log.info("email.skipped", cause="kind not e-mailed")
             return
+        if item.payload.get("outrun") is True:  # a due-soon warning fired after its deadline: the overdue mail follows
+            log.info("email.skipped", cause="warning outrun by its deadline")
+            return
         addresses = self.recipients.get(letter.role, ())
         if not addresses:
             log.warning("email.skipped", cause="no recipient for role", role=letter.role)

@@ -232,6 +232,14 @@ def test_smtp_replies_are_classified_by_their_class(
     assert smtp.mailbox.received == []
 
 
+def test_a_warning_outrun_by_its_deadline_is_not_mailed(smtp: SmtpService) -> None:
+    with capture_logs() as logs:
+        smtp.notifier().deliver(effect(outrun=True))  # the overdue mail, released with it, says what is true
+
+    assert smtp.mailbox.received == []
+    assert [entry["cause"] for entry in logs if entry["event"] == "email.skipped"] == ["warning outrun by its deadline"]
+
+
 def test_one_refused_recipient_does_not_hold_back_the_others(smtp: SmtpService) -> None:
     smtp.mailbox.rcpt_replies = {"lan@tanlap.gov.vn": "550 5.1.1 No such user"}
 

@@ -166,6 +166,17 @@ def test_late_classification_then_overdue_then_escalation(
     assert after_deadline.value.rule == "feedback.extension_before_deadline"
 
 
+def test_a_warning_fired_after_the_answers_deadline_is_marked_outrun(
+    shop: OneStop, motcua: Motcua, clock: ManualClock,
+) -> None:
+    case = received(shop)
+    shop.fire(case.code, "assign", OFFICER, ASSIGN)
+    due = instant(case.attributes["answer_due_at"])
+    run_due(motcua, clock, due + timedelta(hours=1))  # the worker was down over the deadline
+    marks = {effect.payload.get("event"): effect.payload.get("outrun") for effect in motcua.store.effects(case.code)}
+    assert (marks["due_soon"], marks["overdue"]) == (True, None)
+
+
 def test_answer_before_the_deadline_cancels_the_timers(shop: OneStop, motcua: Motcua, clock: ManualClock) -> None:
     case = answered(shop, received(shop).code)
     assert timers(motcua, case.code) == {}

@@ -167,6 +167,39 @@ def test_dispatcher_tick_sends_due_work(motcua: Motcua, clock: ManualClock) -> N
     assert motcua.store.backlog() == 0
 
 
+def notices(notifier: Recorder) -> list[tuple[object, object]]:
+    """Each notice delivered: its event, and whether it says its warning was outrun by the deadline."""
+    return [(item.payload.get("event"), item.payload.get("outrun")) for item in notifier.items if item.kind == "notify"]
+
+
+def test_a_warning_fired_after_the_appointment_is_marked_outrun(motcua: Motcua, clock: ManualClock) -> None:
+    notifier = Recorder()
+    case = receive(motcua)  # Mon 4 March 08:00: the warning falls due Wed 6 08:00, the appointment Thu 7 08:00
+    clock.set(datetime(2024, 3, 7, 10, 0, tzinfo=VN_TZ))  # the worker is back two hours after the appointment
+    runner(motcua, clock, notifier).run_until(clock.now())
+    timed = [entry.trigger for entry in motcua.store.history(case.code) if entry.actor == "motcua"]
+    assert timed == ["mark_due_soon", "mark_overdue"]  # both fired, in their order, each with its notice
+    assert notices(notifier) == [("due_soon", True), ("overdue", None)]
+    assert motcua.store.load(case.code).state["deadline"] == "overdue"
+
+
+def test_a_worker_back_before_the_appointment_warns_as_ever(motcua: Motcua, clock: ManualClock) -> None:
+    notifier = Recorder()
+    receive(motcua)
+    clock.set(datetime(2024, 3, 7, 7, 59, tzinfo=VN_TZ))  # a minute before the appointment: still due soon
+    runner(motcua, clock, notifier).run_until(clock.now())
+    assert notices(notifier) == [("due_soon", None)]
+
+
+def test_a_plan_tasks_warning_fired_after_its_due_date_is_marked_outrun(motcua: Motcua, clock: ManualClock) -> None:
+    notifier = Recorder()
+    data = {"plan": "KH-2024", "task": "1", "title": "Rà soát thủ tục", "owner": "Văn phòng", "due": "2024-03-29"}
+    case = motcua.service.open("plan-task", "KH-2024/1", LEADER, data, rule_set="nd61-2018")
+    clock.set(datetime.fromisoformat(str(case.attributes["due_at"])) + timedelta(days=1))
+    runner(motcua, clock, notifier).run_until(clock.now())
+    assert notices(notifier)[:2] == [("due_soon", True), ("overdue", None)]
+
+
 def test_a_warning_cancelled_by_a_pause_is_delivered_after_it(motcua: Motcua, clock: ManualClock) -> None:
     case = receive(motcua)  # Mon 4 March 08:00; the warning falls due Wed 6 08:00
     clock.set(datetime(2024, 3, 6, 8, 30, tzinfo=VN_TZ))

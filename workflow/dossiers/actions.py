@@ -21,7 +21,7 @@ from motcua.workflow.dossiers.catalogue import (
     RuleSet,
 )
 from motcua.workflow.dossiers.limits import checked_new_date, register_limits
-from motcua.workflow.dossiers.sla import Pause, SlaClock, appointment_entry, attribute_instant
+from motcua.workflow.dossiers.sla import Pause, SlaClock, appointment_entry, attribute_instant, warning_marks
 from motcua.workflow.dossiers.step_clock import register_steps
 from motcua.workflow.engine.clock import text, to_vietnam_time
 from motcua.workflow.engine.model import Effect, JsonValue
@@ -239,7 +239,8 @@ class _DossierActions:
         return Outcome(attributes=attributes, effects=(_form(self.s, context, "apology"),))
 
     def notify_due_soon(self, context: Context) -> Outcome:
-        return Outcome(effects=(_notify(context, "due_soon", _rung_role(self.s.rule_set(context), -1)),))
+        marks = warning_marks(context.attributes, "appointment", context.now)
+        return Outcome(effects=(_notify(context, "due_soon", _rung_role(self.s.rule_set(context), -1), **marks),))
 
     def notify_overdue(self, context: Context) -> Outcome:
         return Outcome(effects=(_notify(context, "overdue", _rung_role(self.s.rule_set(context), 0)),))

@@ -24,9 +24,12 @@ The loop must not wait long for a writer it cannot see. While another connection
 worker`` committing a batch of timers, another process of ``--workers N``, an import, a short unit still on the pool
 — a write run on the loop waits for it (up to the busy timeout, 30 s), and every request of this process waits with
 it, the reads and ``/healthz`` that WAL would let through on the pool included. So a short unit never runs on the
-loop while another one runs on the pool, and once a unit has held the loop :data:`SLOW_ON_LOOP` seconds (a commit
-takes milliseconds), every short unit runs on the pool for :data:`POOL_AFTER_SLOW` seconds: such a stall happens once,
-not once per desk in the queue behind it.
+loop while another has been on the pool :data:`WAITING_ON_POOL` seconds (it is waiting for something; one that went
+there a moment ago — a key verified on the pool had kept a request unrouted — is a commit away from done, and
+keeping the loop from it would keep every desk on the pool as long as one of them is there), and once a unit has held
+the loop :data:`SLOW_ON_LOOP` seconds (a commit takes milliseconds), every short unit runs on the pool for
+:data:`POOL_AFTER_SLOW` seconds (``http.loop_stalled`` is logged): such a stall happens once, not once per desk in the
+queue behind it.
 
 Only where a unit of work has nothing worth overlapping: SQLite (one writer at a time, in this process) and
 ``memory://``. On PostgreSQL a unit of work waits on the network and on the server's commit, and the requests of
@@ -42,10 +45,13 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import ParamSpec, TypeVar
 
+import structlog
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["InFlight", "Offload", "run_on_pool"]
+
+log = structlog.get_logger("motcua.http")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -56,6 +62,9 @@ SLOW_ON_LOOP = 0.25
 POOL_AFTER_SLOW = 5.0
 """Seconds every short unit runs on the thread pool after one was slow on the loop: a writer that kept one waiting may
 keep the next one waiting too, and on the pool that wait holds up no one else."""
+WAITING_ON_POOL = 0.05
+"""Seconds: a short unit on the pool this long is waiting for something (a commit takes milliseconds); while one is,
+no short unit runs on the loop, which would wait behind it."""
 
 
 class _Request:
@@ -74,16 +83,15 @@ _current: ContextVar[_Request | None] = ContextVar("motcua_http_request", defaul
 
 class Offload:
     """The count of requests in flight in this app (``in_flight``), of those that reached a short route
-    (``short_in_flight``) and of short units running on the pool (``short_on_pool``); the way to mark a route
-    short."""
+    (``short_in_flight``), the short units running on the pool and since when; the way to mark a route short."""
 
     def __init__(self, *, on_loop: bool = True, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.on_loop = on_loop
         self.in_flight = 0
         self.short_in_flight = 0
-        self.short_on_pool = 0
         self._monotonic = monotonic
         self._pool_until = 0.0
+        self._on_pool: dict[object, float] = {}  # each short unit on the pool: when it went there
 
     def short(self, work: Callable[P, R]) -> Callable[P, Awaitable[R]]:
         """``work`` (a route's function, its signature kept for FastAPI) run on the event loop when :meth:`loop_free`,
@@ -96,20 +104,29 @@ class Offload:
             self._mark_short()
             if self.loop_free():
                 return self._on_loop(work, *args, **kwargs)
-            self.short_on_pool += 1
+            token = object()
+            self._on_pool[token] = self._monotonic()
             try:
                 return await run_in_threadpool(work, *args, **kwargs)
             finally:
-                self.short_on_pool -= 1
+                del self._on_pool[token]
 
         return route
 
+    @property
+    def short_on_pool(self) -> int:
+        """How many short units run on the pool now."""
+        return len(self._on_pool)
+
     def loop_free(self) -> bool:
         """Whether a short unit may run on the event loop now: every request in flight reached a short route, none of
-        their units is running on the pool (one there may hold SQLite's writer, and the loop would wait for it), and
-        no unit was slow on the loop in the last :data:`POOL_AFTER_SLOW` seconds."""
-        return (self.in_flight <= max(1, self.short_in_flight) and self.short_on_pool == 0
-                and self._monotonic() >= self._pool_until)
+        their units has been on the pool :data:`WAITING_ON_POOL` seconds (it waits for something — SQLite's writer
+        held elsewhere —, and the loop would wait behind it), and no unit was slow on the loop in the last
+        :data:`POOL_AFTER_SLOW` seconds."""
+        if self.in_flight > max(1, self.short_in_flight):
+            return False
+        now = self._monotonic()
+        return now >= self._pool_until and all(now - went < WAITING_ON_POOL for went in self._on_pool.values())
 
     def _on_loop(self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         started = self._monotonic()
@@ -119,6 +136,7 @@ class Offload:
             ended = self._monotonic()
             if ended - started >= SLOW_ON_LOOP:
                 self._pool_until = ended + POOL_AFTER_SLOW
+                log.warning("http.loop_stalled", held_s=round(ended - started, 3), pool_s=POOL_AFTER_SLOW)
 
     def _mark_short(self) -> None:
         request = _current.get()

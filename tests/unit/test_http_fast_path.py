@@ -18,7 +18,7 @@ from starlette.types import Scope as AsgiScope
 from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.adapters.keys import KEY_CACHE_TTL, MemoryHttpStore, VerifiedKeys, new_key
 from motcua.entrypoints.http.app import create_app
-from motcua.entrypoints.http.offload import POOL_AFTER_SLOW, SLOW_ON_LOOP, InFlight, Offload
+from motcua.entrypoints.http.offload import POOL_AFTER_SLOW, SLOW_ON_LOOP, WAITING_ON_POOL, InFlight, Offload
 from motcua.entrypoints.http.serve import ServeOptions, server_config
 from motcua.workflow.access.cases import ScopedCases
 from motcua.workflow.access.scope import EVERYTHING, Scope
@@ -151,9 +151,10 @@ def test_short_routes_take_turns_on_the_loop_and_step_aside_for_any_other_reques
     assert (offload.in_flight, offload.short_in_flight) == (0, 0)
 
 
-def test_a_short_unit_stays_off_the_loop_while_another_runs_on_the_pool() -> None:
-    offload = Offload()
-    holding = threading.Event()  # the unit on the pool holds (as it would hold SQLite's writer) until set
+def test_a_short_unit_stays_off_the_loop_while_another_waits_on_the_pool() -> None:
+    now = [100.0]
+    offload = Offload(monotonic=lambda: now[0])
+    holding = threading.Event()  # the unit on the pool waits (as for SQLite's writer held elsewhere) until set
     ran_on: dict[str, int] = {}
 
     def unit(name: str) -> None:
@@ -185,15 +186,19 @@ def test_a_short_unit_stays_off_the_loop_while_another_runs_on_the_pool() -> Non
         report_done.set()
         await report
         assert (offload.in_flight, offload.short_in_flight, offload.short_on_pool) == (1, 1, 1)
-        beside = asyncio.create_task(request("beside-a-pooled-one"))  # only short requests, but one on the pool
-        while "beside-a-pooled-one" not in ran_on:
+        now[0] += WAITING_ON_POOL / 2
+        await request("beside-a-unit-just-pooled")  # a commit's time: the loop may wait for it
+        now[0] += WAITING_ON_POOL / 2
+        beside = asyncio.create_task(request("beside-a-waiting-one"))  # it waits for something: not the loop
+        while "beside-a-waiting-one" not in ran_on:
             await asyncio.sleep(0.001)
         holding.set()
         await asyncio.gather(pooled, beside)
         return threading.get_ident()
 
     loop_thread = asyncio.run(scenario())
-    assert ran_on["beside-a-pooled-one"] != loop_thread
+    assert ran_on["beside-a-unit-just-pooled"] == loop_thread
+    assert ran_on["beside-a-waiting-one"] != loop_thread
     assert (offload.in_flight, offload.short_in_flight, offload.short_on_pool) == (0, 0, 0)
 
 

@@ -43,6 +43,7 @@ from motcua.adapters.notifiers.smtp import SERVER_PAUSE
 from motcua.workflow.engine.clock import VN_TZ
 from motcua.workflow.engine.model import JsonValue, OutboxItem
 from motcua.workflow.errors import DeliveryDeferred, DeliveryFailed, DeliveryUnavailable, Retryable
+from tests.servers import tcp_server
 
 DOSSIER = "000.00.06.H56-231027-0361"
 TASK = "KH-CCHC-2025-017"
@@ -298,29 +299,14 @@ def test_smtp_connection_refused_is_retryable_and_pauses_the_channel() -> None:
 def greeting_server(greeting: bytes) -> Iterator[tuple[int, list[int]]]:
     """A server that answers every connection with ``greeting`` and hangs up; yields its port and the connections
     it took (counted, to see what a pause spared it)."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.1)
     taken: list[int] = []
-    stop = threading.Event()
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = listener.accept()
-            except TimeoutError:
-                continue
-            with connection:
-                taken.append(1)
-                connection.sendall(greeting)
+    def greet(connection: socket.socket) -> None:
+        taken.append(1)
+        connection.sendall(greeting)
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1], taken
-    finally:
-        stop.set()
-        thread.join(5)
-        listener.close()
+    with tcp_server(greet) as port:
+        yield port, taken
 
 
 def test_a_server_too_busy_to_greet_pauses_the_channel_and_the_next_mails_wait_unsent() -> None:

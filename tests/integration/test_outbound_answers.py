@@ -8,10 +8,9 @@ The receiver is a raw socket on 127.0.0.1: it says exactly what the test scripts
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 
@@ -24,6 +23,7 @@ from motcua.workflow.auditing.anchor import take
 from motcua.workflow.engine.clock import VN_TZ
 from motcua.workflow.engine.model import OutboxItem
 from motcua.workflow.errors import DeliveryUnavailable
+from tests.servers import read_request, tcp_server
 
 MIB = 1 << 20
 ANCHOR = take([], datetime(2026, 12, 7, 8, 0, tzinfo=VN_TZ))  # an empty log's anchor: the document is all it needs
@@ -37,36 +37,21 @@ def answering(status: int, length: int, chunk: bytes, pause: float, *,
     """A receiver that reads one request, then answers ``status`` with a ``Content-Length`` of ``length`` (its head a
     byte every ``head_pause`` seconds, when given) and sends ``chunk`` after ``chunk``, ``pause`` seconds apart, until
     the client hangs up or ``length`` is sent. Yields its URL and [bytes of the body sent]."""
-    server = socket.create_server(("127.0.0.1", 0))
     sent = [0]
 
-    def serve() -> None:
-        connection, _ = server.accept()
-        with connection, suppress(OSError):
-            request = b""
-            while b"\r\n\r\n" not in request:
-                request += connection.recv(65536)
-            head, _, body = request.partition(b"\r\n\r\n")
-            wanted = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                              if line.lower().startswith(b"content-length")))
-            while len(body) < wanted:
-                body += connection.recv(65536)
-            head = f"HTTP/1.1 {status} X\r\nX-Pad: {'a' * 40}\r\nContent-Length: {length}\r\n\r\n".encode("ascii")
-            for byte in head if head_pause else [head]:
-                time.sleep(head_pause)
-                connection.sendall(bytes([byte]) if isinstance(byte, int) else byte)
-            while sent[0] < length:
-                time.sleep(pause)
-                connection.sendall(chunk)
-                sent[0] += len(chunk)
+    def answer(connection: socket.socket) -> None:
+        read_request(connection)
+        head = f"HTTP/1.1 {status} X\r\nX-Pad: {'a' * 40}\r\nContent-Length: {length}\r\n\r\n".encode("ascii")
+        for byte in head if head_pause else [head]:
+            time.sleep(head_pause)
+            connection.sendall(bytes([byte]) if isinstance(byte, int) else byte)
+        while sent[0] < length:
+            time.sleep(pause)
+            connection.sendall(chunk)
+            sent[0] += len(chunk)
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.getsockname()[1]}/hook", sent
-    finally:
-        server.close()
-        thread.join(timeout=30)
+    with tcp_server(answer) as port:
+        yield f"http://127.0.0.1:{port}/hook", sent
 
 
 def test_a_webhook_answer_is_read_by_its_status_however_slow_its_body() -> None:
@@ -148,25 +133,17 @@ def test_a_name_resolution_that_hangs_is_cut_at_the_timeout(monkeypatch: pytest.
 @contextmanager
 def dripping_smtp(pause: float) -> Iterator[int]:
     """An SMTP server that greets, then answers EHLO with ``250-`` lines ``pause`` seconds apart, without end (each
-    within a read's timeout). Yields its port."""
-    server = socket.create_server(("127.0.0.1", 0))
+    within a read's timeout) until the client hangs up. Yields its port."""
 
-    def serve() -> None:
-        connection, _ = server.accept()
-        with connection, suppress(OSError):
-            connection.sendall(b"220 slow.example ESMTP\r\n")
-            connection.recv(1024)  # EHLO
-            while True:
-                time.sleep(pause)
-                connection.sendall(b"250-still thinking\r\n")
+    def drip(connection: socket.socket) -> None:
+        connection.sendall(b"220 slow.example ESMTP\r\n")
+        connection.recv(1024)  # EHLO
+        while True:
+            time.sleep(pause)
+            connection.sendall(b"250-still thinking\r\n")
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield server.getsockname()[1]
-    finally:
-        server.close()
-        thread.join(timeout=30)
+    with tcp_server(drip) as port:
+        yield port
 
 
 def test_an_smtp_server_dripping_its_replies_is_cut_at_the_timeout() -> None:

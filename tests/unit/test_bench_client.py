@@ -3,50 +3,30 @@ refuses. A benchmark whose client misread an answer would measure something else
 
 from __future__ import annotations
 
-import contextlib
 import socket
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import pytest
 
 from bench._client import ClientError, KeepAlive
+from tests.servers import read_request, tcp_server
 
 
 @contextmanager
 def scripted(answers: Sequence[Sequence[bytes]]) -> Iterator[tuple[int, list[bytes]]]:
-    """A server that reads one request per entry of ``answers`` on one connection and writes that entry's pieces
-    one by one (an answer split over several TCP writes); yields its port and the requests it received."""
-    listener = socket.create_server(("127.0.0.1", 0))
+    """A server that reads one request per entry of ``answers`` on a connection and writes that entry's pieces one
+    by one (an answer split over several TCP writes); yields its port and the requests it received."""
     received: list[bytes] = []
 
-    def serve() -> None:
-        connection, _ = listener.accept()
-        with connection, contextlib.suppress(OSError):  # a client that refused an answer closes its end
-            for pieces in answers:
-                received.append(_request(connection))
-                for piece in pieces:
-                    connection.sendall(piece)
+    def answer(connection: socket.socket) -> None:
+        for pieces in answers:
+            received.append(read_request(connection))
+            for piece in pieces:
+                connection.sendall(piece)
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1], received
-    finally:
-        thread.join(10)
-        listener.close()
-
-
-def _request(connection: socket.socket) -> bytes:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        data += connection.recv(4096)
-    head, _, body = data.partition(b"\r\n\r\n")
-    size = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
-    while len(body) < size:
-        body += connection.recv(4096)
-    return data
+    with tcp_server(answer) as port:
+        yield port, received
 
 
 def test_two_answers_are_read_whole_on_one_connection_each_as_the_server_split_it() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -129,10 +129,7 @@ def test_short_routes_take_turns_on_the_loop_and_step_aside_for_any_other_reques
         if name in ("report", "sending"):  # still in flight: a report on the pool, an answer being written
             await release.wait()
 
-    server = InFlight(app, offload=offload)
-
-    async def request(name: str) -> None:
-        await server({"type": "http", "path": f"/{name}"}, _asgi_receive, _asgi_send)
+    request = _requests(InFlight(app, offload=offload))
 
     async def scenario() -> int:
         sending = asyncio.create_task(request("sending"))
@@ -172,10 +169,7 @@ def test_a_short_unit_stays_off_the_loop_while_another_waits_on_the_pool() -> No
             return
         await short(name)
 
-    server = InFlight(app, offload=offload)
-
-    async def request(name: str) -> None:
-        await server({"type": "http", "path": f"/{name}"}, _asgi_receive, _asgi_send)
+    request = _requests(InFlight(app, offload=offload))
 
     async def scenario() -> int:
         report = asyncio.create_task(request("report"))
@@ -234,6 +228,15 @@ def test_a_short_route_counts_only_in_its_own_offload() -> None:
 
     asyncio.run(InFlight(app, offload=served)({"type": "http", "path": "/"}, _asgi_receive, _asgi_send))
     assert (served.in_flight, served.short_in_flight, other.short_in_flight) == (0, 0, 0)
+
+
+def _requests(server: InFlight) -> Callable[[str], Awaitable[None]]:
+    """A request to ``server`` for the path ``/name``, with no body and no answer."""
+
+    async def request(name: str) -> None:
+        await server({"type": "http", "path": f"/{name}"}, _asgi_receive, _asgi_send)
+
+    return request
 
 
 async def _asgi_receive() -> dict[str, object]:

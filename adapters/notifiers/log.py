@@ -22,8 +22,8 @@ PUBLIC_PAYLOAD: Final = frozenset({
     "step_due", "outrun",
 })
 """The payload keys of the effects motcua emits that carry no person: a notice's event, role, case and instant, a
-form's key and number and whether the desk received it, a warning outrun by its deadline, an escalation's step, a sync's entry sequence, a step
-warning's step and limit."""
+form's key and number and whether the desk received it, a warning outrun by its deadline, an escalation's step, a
+sync's entry sequence, a step warning's step and limit."""
 
 
 class LogNotifier:

@@ -1,8 +1,8 @@
 """A receiver's ``Retry-After`` holds back every effect to it, not only the one it answered.
 
 A webhook receiver or the DVCQG portal answering 408, 429 or 5xx with a ``Retry-After`` asks its *sender* to wait;
-so does an SMTP server that is unreachable, silent, or refuses the connection, the login, the sender or the message
-with a 4xx (SMTP has no ``Retry-After``: the e-mail channel waits
+so does an SMTP server that is unreachable, silent or hangs up, refuses the connection, the greeting or the login
+with a 4xx, or answers ``421`` (SMTP has no ``Retry-After``: the e-mail channel waits
 :data:`~motcua.adapters.notifiers.smtp.SERVER_PAUSE`, as Postfix waits its ``minimal_backoff_time``).
 Before, only the effect it answered waited (the retry policy honours the header); every other effect to the same
 receiver was still sent, each meeting the same answer — an overloaded receiver was hammered by the whole backlog.
@@ -64,7 +64,7 @@ class ReceiverPause:
 
     def deliver(self, item: OutboxItem) -> None:
         left = self.paused_for()
-        if left is not None:
+        if left is not None and self._sends(item):
             raise DeliveryDeferred(
                 item.kind, f"{self.channel}: not sent, the receiver asked for a pause ({int(left.total_seconds())}s "
                            "left; Retry-After)", retry_after=left)
@@ -74,6 +74,12 @@ class ReceiverPause:
             if failure.retry_after is not None and not isinstance(failure, DeliveryDeferred):
                 self._pause(failure.retry_after)
             raise
+
+    def _sends(self, item: OutboxItem) -> bool:
+        """Whether the wrapped notifier would send ``item`` (its ``sends``, when it says; else yes): what it would
+        skip anyway is not held back by a pause."""
+        sends = getattr(self.notifier, "sends", None)
+        return True if sends is None else bool(sends(item))
 
     def paused_for(self) -> timedelta | None:
         """How much longer the receiver's pause lasts (None: it does not, or is over)."""

@@ -48,6 +48,7 @@ _DOSSIER_EVENTS = {
     "overdue": "đã quá hạn trả kết quả",
     "escalation": "đã quá hạn trả kết quả, báo cáo cấp trên",
     "step_due_soon": "sắp hết thời hạn của bước xử lý theo quy trình nội bộ",
+    "step_overdue": "đã hết thời hạn của bước xử lý theo quy trình nội bộ",
 }
 _TASK_EVENTS = {
     "due_soon": "sắp đến hạn hoàn thành",
@@ -61,6 +62,9 @@ _FEEDBACK_EVENTS = {
     "classification_late": "đã quá hạn phân loại, chuyển xử lý",
     "feedback_published": "đã được công khai kết quả trả lời",
 }
+# a warning outrun by its deadline (its payload's "outrun") is worded as what it now is
+_OUTRUN = {"due_soon": "overdue", "step_due_soon": "step_overdue"}
+_OUTRUN_LINE = "Thông báo sắp đến hạn không gửi được trước thời hạn (hệ thống tạm dừng); thời hạn đã qua."
 # what a notify payload names (its key) → the noun of the headline and its events; the first key present wins
 _SUBJECTS = (("task", "Nhiệm vụ", _TASK_EVENTS), ("feedback", "Phản ánh, kiến nghị", _FEEDBACK_EVENTS))
 _FOOTER = "Thư được gửi tự động từ hệ thống motcua, vui lòng không trả lời thư này."
@@ -91,9 +95,12 @@ def _notice(item: OutboxItem) -> Letter:
         key, noun, events = next((found for found in _SUBJECTS if found[0] in payload), (key, noun, events))
     code = _str(payload.get(key)) or item.case_code
     event = _str(payload.get("event"))
-    headline = f"{noun} {code} {events.get(event, 'có thông báo mới')}"
+    outrun = payload.get("outrun") is True and event in _OUTRUN
+    headline = f"{noun} {code} {events.get(_OUTRUN[event] if outrun else event, 'có thông báo mới')}"
     role = _str(payload.get("role"))
     lines = [f"Kính gửi: {_ROLES.get(role, role)},", "", f"{headline}.", "", f"Thời điểm: {_when(payload.get('at'))}"]
+    if outrun:
+        lines.append(_OUTRUN_LINE)
     if payload.get("step") is not None:
         lines.append(f"Lần báo cáo cấp trên: {payload['step']}")
     if payload.get("process_step") is not None:
@@ -163,14 +170,17 @@ class SmtpNotifier:
         self.form_role = form_role
         self.log = structlog.get_logger("motcua.notifiers.smtp")
 
+    def sends(self, item: OutboxItem) -> bool:
+        """Whether :meth:`deliver` would send ``item`` at all (a letter, to a role with addresses): what it would
+        skip, a pause of the channel does not hold back."""
+        letter = compose(item, self.form_role)
+        return letter is not None and bool(self.recipients.get(letter.role))
+
     def deliver(self, item: OutboxItem) -> None:
         letter = compose(item, self.form_role)
         log = self.log.bind(case=item.case_code, effect_id=item.id, kind=item.kind)
         if letter is None:
             log.info("email.skipped", cause="kind not e-mailed")
-            return
-        if item.payload.get("outrun") is True:  # a due-soon warning fired after its deadline: the overdue mail follows
-            log.info("email.skipped", cause="warning outrun by its deadline")
             return
         addresses = self.recipients.get(letter.role, ())
         if not addresses:
@@ -298,21 +308,38 @@ def _render(address: Address) -> str:
 
 def _failure(kind: str, error: Exception) -> DeliveryFailed:
     """Translate an smtplib or socket error: 4xx and network trouble are retryable, the rest final. A retryable
-    failure of the server itself — unreachable, silent, disconnecting, or refusing the connection, the login, the
-    sender or the message with a 4xx — asks for :data:`SERVER_PAUSE` (SMTP has no ``Retry-After``), so that
-    :class:`~motcua.adapters.notifiers.pause.ReceiverPause` holds back the other e-mails meanwhile; a 4xx for the
-    recipients (a full mailbox, greylisting) is theirs, not the server's, and pauses nothing."""
+    failure of the server itself — it cannot be reached, is silent or hangs up, refuses the connection, the greeting or
+    the login with a 4xx, or answers ``421`` (closing) at any step — asks for :data:`SERVER_PAUSE` (SMTP has no
+    ``Retry-After``), so that :class:`~motcua.adapters.notifiers.pause.ReceiverPause` holds back the other e-mails
+    meanwhile. A 4xx to the sender, the recipients or the message (a content scanner deferring it, greylisting, a
+    full mailbox) may be that e-mail's alone: it is retried by itself, and pauses nothing."""
+    pause = SERVER_PAUSE if _server_down(error) else None
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         replies = {address: (code, _text(reply)) for address, (code, reply) in error.recipients.items()}
         transient = all(400 <= code < 500 for code, _ in replies.values())  # noqa: PLR2004 (SMTP reply classes)
-        return delivery_failure(kind, f"e-mail: every recipient refused: {replies}", transient=transient)
+        return delivery_failure(kind, f"e-mail: every recipient refused: {replies}", transient=transient,
+                                retry_after=pause)
     if isinstance(error, smtplib.SMTPResponseException):
         permanent = 500 <= error.smtp_code < 600  # noqa: PLR2004 (SMTP reply classes)
         detail = f"e-mail: {type(error).__name__} {error.smtp_code} {_text(error.smtp_error)}"
-        return delivery_failure(kind, detail, transient=not permanent, retry_after=SERVER_PAUSE)
+        return delivery_failure(kind, detail, transient=not permanent, retry_after=pause)
     permanent = isinstance(error, smtplib.SMTPNotSupportedError | _BadAddress | ssl.SSLCertVerificationError)
     return delivery_failure(kind, f"e-mail: {type(error).__name__}: {error}", transient=not permanent,
-                            retry_after=SERVER_PAUSE)
+                            retry_after=pause)
+
+
+_CLOSING = 421  # RFC 5321 §3.8: the server is shutting the transmission channel, whatever was asked
+
+
+def _server_down(error: Exception) -> bool:
+    """Whether ``error`` says the server, not this e-mail, is failing (see :func:`_failure`)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return any(code == _CLOSING for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        before_mail = isinstance(error, smtplib.SMTPConnectError | smtplib.SMTPHeloError
+                                 | smtplib.SMTPAuthenticationError)
+        return error.smtp_code == _CLOSING or (before_mail and 400 <= error.smtp_code < 500)  # noqa: PLR2004
+    return isinstance(error, OSError | smtplib.SMTPServerDisconnected)
 
 
 def _text(reply: bytes | str) -> str:

@@ -213,7 +213,9 @@ def test_forms_are_mailed_only_to_a_configured_role(smtp: SmtpService) -> None:
     [
         pytest.param("451 4.3.0 Mailbox busy, try later", None, True, None, id="rcpt-451"),  # the recipient's
         pytest.param("550 5.1.1 No such user", None, False, None, id="rcpt-550"),
-        pytest.param(None, "451 4.3.0 Queue full, try later", True, SERVER_PAUSE, id="data-451"),  # the server's
+        pytest.param("421 4.3.2 Shutting down", None, True, SERVER_PAUSE, id="rcpt-421"),  # the server closing
+        pytest.param(None, "451 4.7.1 Content scan deferred", True, None, id="data-451"),  # this message's
+        pytest.param(None, "421 4.3.2 Shutting down", True, SERVER_PAUSE, id="data-421"),
         pytest.param(None, "554 5.6.0 Message rejected", False, None, id="data-554"),
     ],
 )
@@ -233,12 +235,26 @@ def test_smtp_replies_are_classified_by_their_class(
     assert smtp.mailbox.received == []
 
 
-def test_a_warning_outrun_by_its_deadline_is_not_mailed(smtp: SmtpService) -> None:
-    with capture_logs() as logs:
-        smtp.notifier().deliver(effect(outrun=True))  # the overdue mail, released with it, says what is true
+def test_a_warning_outrun_by_its_deadline_is_mailed_to_its_own_role_as_what_it_now_is(smtp: SmtpService) -> None:
+    smtp.notifier().deliver(effect(outrun=True))  # due_soon to the officers, fired after the appointment
 
-    assert smtp.mailbox.received == []
-    assert [entry["cause"] for entry in logs if entry["event"] == "email.skipped"] == ["warning outrun by its deadline"]
+    [envelope] = smtp.mailbox.received
+    assert envelope.rcpt_tos == ["lan@tanlap.gov.vn", "hung@tanlap.gov.vn"]  # the warning's recipients, not the leader
+    [message] = smtp.mailbox.messages()
+    assert message["Subject"] == f"[motcua] Hồ sơ {DOSSIER} đã quá hạn trả kết quả"
+    assert "không gửi được trước thời hạn" in message.get_content()
+
+
+def test_one_message_the_server_defers_holds_back_no_other() -> None:
+    with running_smtp() as service:
+        channel = ReceiverPause(service.notifier())
+        service.mailbox.data_reply = "451 4.7.1 Content scan deferred"
+        failed = failure(channel, effect())
+        service.mailbox.data_reply = None
+        channel.deliver(effect(dossier="000.00.06.H56-231027-0362"))  # sent at once: nothing paused
+
+    assert isinstance(failed, DeliveryUnavailable) and failed.retry_after is None
+    assert len(service.mailbox.received) == 1
 
 
 def test_one_refused_recipient_does_not_hold_back_the_others(smtp: SmtpService) -> None:
@@ -320,6 +336,7 @@ def test_a_server_too_busy_to_greet_pauses_the_channel_and_the_next_mails_wait_u
             assert isinstance(held, DeliveryDeferred) and held.retry_after is not None
             assert SERVER_PAUSE - timedelta(seconds=5) < held.retry_after <= SERVER_PAUSE
         assert len(taken) == 1  # only the first mail reached the server
+        channel.deliver(effect("form"))  # a form no role is mailed: skipped as ever, not held back by the pause
 
 
 def test_smtp_server_that_never_greets_times_out_retryably() -> None:
@@ -525,7 +542,7 @@ def test_a_url_that_cannot_work_is_a_permanent_failure() -> None:
 
 def test_the_log_notifier_binds_the_dossier_and_shows_the_payload_by_allowlist() -> None:
     contact = MappingProxyType({"note": "gọi lại số 0912345678", "phones": ["+84987654321"]})
-    item = effect(contact=contact, owner="Trần Văn Bình")  # type: ignore[arg-type]  # read-only, as a store hands back
+    item = effect(contact=contact, owner="Trần Văn Bình", outrun=True)  # type: ignore[arg-type]  # read-only, as stored
 
     with capture_logs(processors=[mask_identifiers]) as logs:
         LogNotifier().deliver(item)
@@ -536,6 +553,7 @@ def test_the_log_notifier_binds_the_dossier_and_shows_the_payload_by_allowlist()
     assert event["kind"] == "notify"
     assert event["effect_id"] == 42
     assert event["payload"]["event"] == "due_soon" and event["payload"]["dossier"] == DOSSIER
+    assert event["payload"]["outrun"] is True  # names no one: shown
     assert "contact" not in event["payload"] and "owner" not in event["payload"]
     assert event["withheld"] == ["contact", "owner"]  # named, never shown
     assert "0912345678" not in repr(event) and "Bình" not in repr(event)

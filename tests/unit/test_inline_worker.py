@@ -183,6 +183,14 @@ def test_a_warning_fired_after_the_appointment_is_marked_outrun(motcua: Motcua, 
     assert motcua.store.load(case.code).state["deadline"] == "overdue"
 
 
+def test_a_warning_fired_at_the_appointment_itself_is_outrun(motcua: Motcua, clock: ManualClock) -> None:
+    notifier = Recorder()
+    receive(motcua)
+    clock.set(datetime(2024, 3, 7, 8, 0, tzinfo=VN_TZ))  # the instant of the appointment: the overdue mark is due too
+    runner(motcua, clock, notifier).run_until(clock.now())
+    assert notices(notifier) == [("due_soon", True), ("overdue", None)]
+
+
 def test_a_worker_back_before_the_appointment_warns_as_ever(motcua: Motcua, clock: ManualClock) -> None:
     notifier = Recorder()
     receive(motcua)

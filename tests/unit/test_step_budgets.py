@@ -365,8 +365,8 @@ def test_the_warning_notifies_the_steps_holder_and_changes_nothing(motcua: Motcu
     assert step_names(motcua, case.code) == {"step_leader": at(2024, 3, 6, 9, 30)}
     runner(motcua, clock, notices).run_until(at(2024, 3, 6, 9, 31))
     leader = [item.payload for item in notices.items if item.payload.get("process_step") == "leader"]
-    assert [(p["role"], p["holder"], p["at"]) for p in leader] == [
-        ("leader", LEADER.name, "2024-03-06T09:30:00+07:00")]
+    assert [(p["role"], p["holder"], p["at"], p.get("outrun")) for p in leader] == [
+        ("leader", LEADER.name, "2024-03-06T09:30:00+07:00", True)]  # at the limit: its letter says it ran out
 
 
 def test_a_paused_dossier_is_not_warned_and_resumes_with_what_remains(motcua: Motcua, clock: ManualClock) -> None:

@@ -239,7 +239,7 @@ class _DossierActions:
         return Outcome(attributes=attributes, effects=(_form(self.s, context, "apology"),))
 
     def notify_due_soon(self, context: Context) -> Outcome:
-        marks = warning_marks(context.attributes, "appointment", context.now)
+        marks = warning_marks(attribute_instant(context.attributes, "appointment"), context.now)
         return Outcome(effects=(_notify(context, "due_soon", _rung_role(self.s.rule_set(context), -1), **marks),))
 
     def notify_overdue(self, context: Context) -> Outcome:

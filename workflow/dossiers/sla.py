@@ -31,13 +31,12 @@ _CLOCK_STARTS = frozenset({"initial", "paused"})  # appointment_history kinds th
 OVERDUE_TIMER = "overdue"
 
 
-def warning_marks(attributes: Mapping[str, JsonValue], deadline: str, now: datetime) -> dict[str, JsonValue]:
-    """What a due-soon warning's notice carries beyond its event: ``{"outrun": True}`` when it fires at ``now``, at or
-    after the deadline it warns of (the attribute ``deadline``) — the worker was down, or behind, over it. The notice
-    is still released and recorded, one per timer as every timer's; the e-mail channel does not send it (the overdue
-    notice, due as well, follows at once), and a webhook receives the mark. A deadline not recorded marks nothing."""
-    due = attribute_instant(attributes, deadline)
-    return {"outrun": True} if due is not None and now >= due else {}
+def warning_marks(deadline: datetime | None, now: datetime) -> dict[str, JsonValue]:
+    """What a warning's notice carries beyond its event: ``{"outrun": True}`` when it fires at ``now``, at or after
+    the ``deadline`` it warns of — the worker was down, or behind, over it. The notice is still released and recorded,
+    one per timer as every timer's; its letter tells its own recipients the deadline has passed, not that it is near
+    (:mod:`motcua.adapters.notifiers.smtp`), and a webhook receives the mark. No deadline known marks nothing."""
+    return {"outrun": True} if deadline is not None and now >= deadline else {}
 
 
 def appointment_entry(

@@ -28,7 +28,7 @@ from typing import Final, Protocol
 
 from motcua.workflow.dossiers.catalogue import Catalogue, RuleSet
 from motcua.workflow.dossiers.internal_process import STEP_KEYS, ProcessStep, StepKey
-from motcua.workflow.dossiers.sla import SlaClock
+from motcua.workflow.dossiers.sla import SlaClock, warning_marks
 from motcua.workflow.engine.clock import instant, text, to_vietnam_time
 from motcua.workflow.engine.model import CancelTimer, Effect, JsonValue, SetTimer, TimerChange
 from motcua.workflow.engine.registry import Context, Outcome, Registry
@@ -257,6 +257,7 @@ class _StepActions:
             "event": "step_due_soon", "role": STEP_HOLDERS[step], "dossier": context.case.code,
             "at": text(context.now), "process_step": step, "step_label": record.label,
             "holder": holder if isinstance(holder, str) else None, "step_due": _text(record.due),
+            **warning_marks(record.due, context.now),
         }
         return Outcome(effects=(Effect("notify", payload),))
 

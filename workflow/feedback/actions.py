@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from motcua.workflow.dossiers.catalogue import FeedbackRule, RuleBook
-from motcua.workflow.dossiers.sla import DUE_SOON_TIMER, OVERDUE_TIMER, SlaClock, warning_marks
+from motcua.workflow.dossiers.sla import DUE_SOON_TIMER, OVERDUE_TIMER, SlaClock, attribute_instant, warning_marks
 from motcua.workflow.engine.clock import instant, text
 from motcua.workflow.engine.model import CancelTimer, Effect, JsonValue, SetTimer
 from motcua.workflow.engine.registry import Action, Context, Guard, Outcome, Refusal, Registry
@@ -114,7 +114,7 @@ class _FeedbackActions:
         return Outcome(effects=(_notify(context, "classification_late", "leader"),))
 
     def notify_due_soon(self, context: Context) -> Outcome:
-        marks = warning_marks(context.attributes, "answer_due_at", context.now)
+        marks = warning_marks(attribute_instant(context.attributes, "answer_due_at"), context.now)
         return Outcome(effects=(_notify(context, DUE_SOON_TIMER, "specialist", **marks),))
 
     def notify_overdue(self, context: Context) -> Outcome:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from motcua.workflow.dossiers.catalogue import RuleBook
-from motcua.workflow.dossiers.sla import DUE_SOON_TIMER, OVERDUE_TIMER, SlaClock, warning_marks
+from motcua.workflow.dossiers.sla import DUE_SOON_TIMER, OVERDUE_TIMER, SlaClock, attribute_instant, warning_marks
 from motcua.workflow.engine.clock import VN_TZ, text
 from motcua.workflow.engine.model import Effect, JsonValue
 from motcua.workflow.engine.registry import Action, Context, Outcome, Registry
@@ -66,7 +66,7 @@ class _TaskActions:
         return Outcome(attributes={"evidence": documents})
 
     def notify_due_soon(self, context: Context) -> Outcome:
-        marks = warning_marks(context.attributes, "due_at", context.now)
+        marks = warning_marks(attribute_instant(context.attributes, "due_at"), context.now)
         return Outcome(effects=(_notify(context, DUE_SOON_TIMER, "owner", **marks),))
 
     def notify_overdue(self, context: Context) -> Outcome:

@@ -6,13 +6,13 @@ written, and compares them with the catalogue in use: an :class:`ImportPlan`, no
 writes the plan as a new revision of the catalogue directory (:class:`~motcua.definitions.catalogue_store.
 CatalogueStore`), all or nothing.
 
-The bounds: a file of at most :data:`MAX_FILE_BYTES`, at most :data:`MAX_ROWS` rows and :data:`MAX_COLUMNS`
-columns, each cell a text of at most 2,000 characters; a CSV in UTF-8 (a byte-order mark allowed, ``,`` ``;`` or a
-tab between cells), strictly quoted, each row with every cell of the header or none filled; an XLSX without macros,
-formulas or cells merged down into the procedures' rows (its first sheet is read whole whatever its stored dimension
-says, uncompressed at most :data:`MAX_UNZIPPED_BYTES`; a row openpyxl cannot read is a refusal naming it). The header
-row is the first of the first :data:`HEADER_SEARCH_ROWS` rows naming a code column (rows above it, a title, are
-skipped).
+The bounds: a file of at most :data:`MAX_FILE_BYTES`, at most :data:`MAX_ROWS` rows with a cell filled (of at most
+:data:`MAX_SCANNED_ROWS` read) and :data:`MAX_COLUMNS` columns, each cell a text of at most 2,000 characters; a CSV
+in UTF-8 (a byte-order mark allowed, ``,`` ``;`` or a tab between cells), strictly quoted, each row with every cell
+of the header or none filled; an XLSX without macros, formulas, hidden rows or cells merged down into the
+procedures' rows (its first visible sheet is read whole whatever its stored dimension says, uncompressed at most
+:data:`MAX_UNZIPPED_BYTES`; a row openpyxl cannot read is a refusal naming it). The header row is the first of the
+first :data:`HEADER_SEARCH_ROWS` rows naming a code column (rows above it, a title, are skipped).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ __all__ = [
     "MAX_COLUMNS",
     "MAX_FILE_BYTES",
     "MAX_ROWS",
+    "MAX_SCANNED_ROWS",
     "MAX_UNZIPPED_BYTES",
     "ImportPlan",
     "apply_import",
@@ -63,6 +64,7 @@ __all__ = [
 MAX_FILE_BYTES: Final = 5 * 1024 * 1024  # a province's whole list is a few hundred kB
 MAX_UNZIPPED_BYTES: Final = 50 * 1024 * 1024  # an XLSX is a zip: what it may expand to
 MAX_ROWS: Final = 5_000  # a province publishes about 2,000 procedures, a commune's list a few hundred
+MAX_SCANNED_ROWS: Final = 100_000  # rows read, empty ones included (borders drawn far below the list, ",,,," lines)
 MAX_COLUMNS: Final = 40
 HEADER_SEARCH_ROWS: Final = 10
 _CODE_HEADERS: Final = frozenset(alias for alias, key in COLUMNS.items() if key == "code")
@@ -71,6 +73,9 @@ _DELIMITERS: Final = (",", ";", "\t")
 _MERGE_CELL: Final = re.compile(
     rb"<(?:[A-Za-z_][\w.-]*:)?mergeCell\b[^>]*?\bref=[\"']((?P<column>[A-Z]{1,3})(?P<first>[0-9]{1,7}):[A-Z]{1,3}"
     rb"(?P<last>[0-9]{1,7}))[\"']")
+_HIDDEN_ROW: Final = re.compile(  # a row element with cells (not self-closing) that the sheet does not show
+    rb"<(?:[A-Za-z_][\w.-]*:)?row\b(?=[^>]*\bhidden=[\"'](?:1|true)[\"'])(?=[^>]*\br=[\"'](?P<row>[0-9]{1,7})[\"'])"
+    rb"[^>]*(?<!/)>")
 _CHUNK: Final = 1 << 20  # bytes of a sheet's XML scanned at a time for its merged cells
 _CARRY: Final = 256  # bytes kept between two chunks: a <mergeCell …/> element is shorter
 
@@ -250,10 +255,9 @@ def _table(source: str, rows: Iterator[tuple[int, list[str]]], *, ragged: bool) 
     records: list[tuple[int, dict[str, str]]] = []
     scanned: list[tuple[int, list[str]]] = []
     for number, cells in rows:
-        if number > MAX_ROWS + HEADER_SEARCH_ROWS:
-            raise _refused(source, number, f"more than {MAX_ROWS:,} rows")
-        if len(cells) > MAX_COLUMNS:
-            raise _refused(source, number, f"more than {MAX_COLUMNS} columns")
+        _check_bounds(source, number, cells)
+        if header_row and not any(cell.strip() for cell in cells):
+            continue  # an empty row below the header: skipped, not counted
         if not header_row:
             scanned.append((number, cells))
             if any(header_key(cell) in _CODE_HEADERS for cell in cells):
@@ -271,6 +275,13 @@ def _table(source: str, rows: Iterator[tuple[int, list[str]]], *, ragged: bool) 
     if len(records) > MAX_ROWS:
         raise _refused(source, records[MAX_ROWS][0], f"more than {MAX_ROWS:,} rows")
     return header_row, headers, records
+
+
+def _check_bounds(source: str, number: int, cells: list[str]) -> None:
+    if number > MAX_SCANNED_ROWS:
+        raise _refused(source, number, f"more than {MAX_SCANNED_ROWS:,} rows, empty ones included")
+    if len(cells) > MAX_COLUMNS:
+        raise _refused(source, number, f"more than {MAX_COLUMNS} columns")
 
 
 def _record(
@@ -334,7 +345,7 @@ def _xlsx_rows(path: Path, data: bytes, merged: list[_Merge]) -> Iterator[tuple[
         raise _refused(path, 0, f"not a readable XLSX workbook: {type(error).__name__}") from None
     number, sheet_name = 0, "?"
     try:
-        sheet = workbook.worksheets[0]
+        sheet = next(sheet for sheet in workbook.worksheets if sheet.sheet_state == "visible")
         sheet_name = sheet.title
         merged.extend(_refuse_merged_down(path, data, getattr(sheet, "_worksheet_path", "")))
         sheet.reset_dimensions()  # the stored <dimension> may be stale: read every row the sheet holds
@@ -348,11 +359,11 @@ def _xlsx_rows(path: Path, data: bytes, merged: list[_Merge]) -> Iterator[tuple[
                 raise _refused(path, number + 1, f"sheet {sheet_name!r}: unreadable row after row {number} "
                                                  f"({type(error).__name__})") from None
             number += 1
-            if number > MAX_ROWS + HEADER_SEARCH_ROWS:
-                raise _refused(path, number, f"more than {MAX_ROWS:,} rows")
+            if number > MAX_SCANNED_ROWS:
+                raise _refused(path, number, f"more than {MAX_SCANNED_ROWS:,} rows, empty ones included")
             yield number, [_xlsx_cell(path, number, cell) for cell in row]
-    except IndexError:
-        raise _refused(path, 0, "the workbook has no sheet") from None
+    except StopIteration:
+        raise _refused(path, 0, "the workbook has no visible sheet") from None
     finally:
         workbook.close()
 
@@ -376,7 +387,8 @@ def _refuse_merged_down(path: Path, data: bytes, member: str) -> list[_Merge]:
     it in the first only, and an empty cell keeps what the catalogue has — a procedure would silently keep its old time
     or fee. (Merged along one row, a title, is read; so is a merge ending in the first :data:`HEADER_SEARCH_ROWS` rows,
     a title two rows tall, unless it reaches below the header: the deepest such merge is returned, for the caller to
-    judge against the header row.) ``member``: the sheet's XML in the workbook."""
+    judge against the header row.) Refuse a hidden row below them too: the clerk does not see it (a filter), the
+    import would read it. ``member``: the sheet's XML in the workbook."""
     deepest: _Merge | None = None
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         try:
@@ -387,6 +399,10 @@ def _refuse_merged_down(path: Path, data: bytes, member: str) -> list[_Merge]:
             carry = b""
             while chunk := sheet.read(_CHUNK):
                 window = carry + chunk
+                for hidden in _HIDDEN_ROW.finditer(window):
+                    if int(hidden["row"]) > HEADER_SEARCH_ROWS:
+                        raise _refused(path, int(hidden["row"]), "a hidden row (hidden by hand or by a filter): "
+                                       "show every row, and delete the ones not meant for the catalogue")
                 for found in _MERGE_CELL.finditer(window):
                     first, last = int(found["first"]), int(found["last"])
                     if last <= first:

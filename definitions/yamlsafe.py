@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Final, NoReturn
 
 import yaml
 
-from motcua.workflow.engine.bounds import CODE_MAX, TEXT_MAX, excerpt, line_problem, text_problem
+from motcua.workflow.engine.bounds import CODE_MAX, TEXT_MAX, day_problem, excerpt, line_problem, text_problem
 from motcua.workflow.errors import InvalidDefinition
 
 __all__ = [
@@ -85,7 +85,7 @@ class DefinitionLoader(_SafeBase):
                 raise yaml.constructor.ConstructorError(
                     "while constructing a mapping",
                     node.start_mark,
-                    f"duplicate key {key!r}",
+                    f"duplicate key {excerpt(key)}",
                     key_node.start_mark,
                 )
             seen.add(key)
@@ -93,11 +93,16 @@ class DefinitionLoader(_SafeBase):
 
     def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> datetime.date:
         try:
-            return super().construct_yaml_timestamp(node)
+            value: datetime.date = super().construct_yaml_timestamp(node)
         except ValueError as exc:  # e.g. 2027-02-30: PyYAML lets the ValueError escape
             raise yaml.constructor.ConstructorError(
                 None, None, f"invalid date {node.value!r}: {exc}", node.start_mark
             ) from exc
+        day = value.date() if isinstance(value, datetime.datetime) else value
+        problem = day_problem(day)  # 9999-12-31 would overflow the first day after it, 0001-01-01 the day before
+        if problem is not None:
+            raise yaml.constructor.ConstructorError(None, None, f"invalid date: {problem}", node.start_mark)
+        return value
 
     def construct_refused(self, node: yaml.Node) -> NoReturn:
         raise yaml.constructor.ConstructorError(

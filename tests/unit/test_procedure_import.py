@@ -104,6 +104,8 @@ def row_of(code: str, rows: list[list[str]]) -> list[str]:
     ("30 ngày kể từ ngày nhận đủ hồ sơ hợp lệ", {"direct": {"amount": 30, "unit": "calendar_days"}}),
     ("Trực tiếp: 05 ngày làm việc; Trực tuyến: 03 ngày làm việc",
      {"direct": {"amount": 5, "unit": "working_days"}, "online": {"amount": 3, "unit": "working_days"}}),
+    ("Trong ngày làm việc, trường hợp nhận sau 15 giờ thì trả kết quả trong ngày làm việc tiếp theo",
+     {"direct": {"amount": 0, "unit": "working_days"}}),  # 15 giờ: the cut-off's hour, not a second time
 ])
 def test_times_read(text: str, expected: dict[str, object]) -> None:
     assert parse_time(text) == expected
@@ -116,6 +118,10 @@ def test_times_read(text: str, expected: dict[str, object]) -> None:
     ("400 giờ làm việc", "more than 366 of its unit"),  # 50 working days, but the catalogue holds at most 366 hours
     ("2,5 ngày làm việc", "whole number"),
     ("Trực tuyến: 3 ngày làm việc; Bưu chính: 4 ngày làm việc", "without their channel"),
+    ("Trực tiếp: 05 ngày làm việc, Trực tuyến: 03 ngày làm việc", "two times in one"),  # the online 3 was dropped
+    ("Trực tiếp: 05 ngày làm việc. Trực tuyến: 03 ngày làm việc", "two times in one"),
+    ("05 ngày làm việc (10 ngày làm việc nếu phải xác minh)", "two times in one"),
+    ("１０ ngày làm việc", "not a duration"),  # full-width digits: not the 10 they look like to a reader
 ])
 def test_impossible_times_refused(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -133,11 +139,16 @@ def test_fees_read() -> None:
     assert council == {"kind": "council", "resolution": "Nghị quyết số 12/2023/NQ-HĐND tỉnh Cao Bằng",
                        "basis": "Theo Nghị quyết số 12/2023/NQ-HĐND tỉnh Cao Bằng"}
     assert parse_fee("Theo Nghị quyết HĐND tỉnh", None)["kind"] == "council"
+    assert parse_fee("Lệ phí: 12 500 đồng", None) == {"kind": "per_case", "amount": 12500}  # grouped by spaces
+    assert parse_fee("1 200 000 đồng", None) == {"kind": "per_case", "amount": 1200000}
+    assert parse_fee("50.000đ", None) == {"kind": "per_case", "amount": 50000}
 
 
 @pytest.mark.parametrize(("text", "message"), [
     ("tuỳ trường hợp", "cannot read the fee"),
     ("5.000 đồng hoặc 10.000 đồng", "several amounts"),
+    ("Lệ phí: 8.000,5 đồng", "cannot read the fee"),  # was read as 5
+    ("0,1% giá trị hợp đồng, tối đa 70.000 đồng", "a share"),  # was read as a flat 70.000
 ])
 def test_unreadable_fees_refused(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -342,6 +353,30 @@ def test_too_many_rows_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         assert "more than 5 rows" in refused(path)[0].message
 
 
+def test_empty_rows_below_the_list_are_not_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(procedure_import, "MAX_ROWS", len(shipped_rows()))
+    padded = [*shipped_rows(), *[[""] * len(HEADERS)] * 50]  # borders drawn far below, ",,,," lines
+    for path in (write_csv(tmp_path / "list.csv", padded), write_xlsx(tmp_path / "list.xlsx", padded)):  # type: ignore[arg-type]
+        assert not plan_import(path, None, effective=DAY).difference.changed
+    monkeypatch.setattr(procedure_import, "MAX_SCANNED_ROWS", 40)
+    assert "empty ones included" in refused(write_csv(tmp_path / "list.csv", padded))[0].message
+
+
+def test_a_header_is_never_echoed_whole_nor_raw(tmp_path: Path) -> None:
+    headers = [*HEADERS, "Ghi chú\x1b]0;pwned\x07", "Z" * 5000]
+    rows = [[*row, "", ""] for row in shipped_rows()]
+    problems = refused(write_csv(tmp_path / "list.csv", rows, headers))
+    assert [(p.row, p.column) for p in problems] == [(1, "column 9"), (1, "column 10")]
+    assert "\x1b" not in str(problems) and "\\x1b" in problems[0].message  # escaped, never sent to a terminal
+    assert len(problems[1].message) < 200 and "(5000 characters)" in problems[1].message
+
+
+def test_a_code_in_other_digits_is_not_the_code_it_looks_like(tmp_path: Path) -> None:
+    rows = shipped_rows()
+    rows[0][1] = rows[0][1].translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    assert refused(write_csv(tmp_path / "list.csv", rows))[0].message.startswith("a code is d.dddddd")
+
+
 def test_a_cell_too_long_is_refused(tmp_path: Path) -> None:
     rows = shipped_rows()
     rows[0][2] = "Đ" * 600
@@ -350,6 +385,27 @@ def test_a_cell_too_long_is_refused(tmp_path: Path) -> None:
 
 
 # -- workbooks -----------------------------------------------------------------------------------
+
+
+def test_a_hidden_sheet_is_not_read(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "list.xlsx", shipped_rows())  # type: ignore[arg-type]
+    workbook = load_workbook(path)
+    old = workbook.create_sheet("Danh mục cũ", 0)  # first, hidden: an old list kept in the workbook
+    old.append(HEADERS)
+    old.append(shipped_rows()[0])
+    old.sheet_state = "hidden"
+    workbook.save(path)
+    plan = plan_import(path, None, effective=DAY)
+    assert not plan.difference.removed and not plan.difference.changed  # the visible list was read, whole
+
+
+def test_a_hidden_row_is_refused(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "list.xlsx", shipped_rows())  # type: ignore[arg-type]
+    workbook = load_workbook(path)
+    workbook.active.row_dimensions[20].hidden = True  # filtered out on screen, still in the file
+    workbook.save(path)
+    [problem] = refused(path)
+    assert problem.row == 20 and "hidden row" in problem.message
 
 
 def test_an_xlsx_list_with_a_title_row(tmp_path: Path) -> None:

@@ -112,3 +112,21 @@ def test_a_definition_file_not_ending_in_yaml_is_refused_naming_it_not_silently_
     (tmp_path / "cu.yml").mkdir()  # a folder, and a hidden file (macOS's ._ files): not definitions either
     (tmp_path / "._ho-tich.yml").write_bytes(b"\x00\x05")
     assert len(load_procedures(tmp_path)) > 0
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "9999-12-31T23:59:59+07:00"])
+def test_a_date_outside_the_days_motcua_takes_is_refused_where_it_is_written(tmp_path: Path, day: str) -> None:
+    path = tmp_path / "unit.yaml"
+    path.write_text(f"code: A\nvalid_to: {day}\n", encoding="utf-8")  # the day after 9999-12-31 overflows
+    with pytest.raises(InvalidDefinition, match="outside the days motcua takes") as caught:
+        read_yaml(path)
+    assert "line 2" in str(caught.value)
+
+
+def test_a_duplicate_key_is_named_by_an_excerpt(tmp_path: Path) -> None:
+    key = "ab " * 100_000
+    path = tmp_path / "plan.yaml"
+    path.write_text(f"? {key}\n: 1\n? {key}\n: 2\n", encoding="utf-8")  # explicit keys: an implicit one is short
+    with pytest.raises(InvalidDefinition, match="duplicate key") as caught:
+        read_yaml(path)
+    assert len(str(caught.value)) < 500 and "(299999 characters)" in str(caught.value)

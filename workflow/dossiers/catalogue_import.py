@@ -26,7 +26,7 @@ from datetime import date, timedelta
 from typing import Final, TypeVar
 
 from motcua.workflow.dossiers.catalogue import PROCESSING_TIME_MAX, Channel, Level
-from motcua.workflow.engine.bounds import NAME_MAX, TEXT_MAX, line_problem, text_problem
+from motcua.workflow.engine.bounds import NAME_MAX, TEXT_MAX, excerpt, line_problem, text_problem
 from motcua.workflow.errors import CatalogueImportRefused, CellProblem
 
 __all__ = [
@@ -74,7 +74,8 @@ IGNORED_COLUMNS: Final = frozenset({
 """Columns of the national list that are known and not imported: the catalogue dates who decides and its legal
 bases itself (``authority``, ``legal_bases``); a list cannot date them."""
 _REQUIRED: Final = ("code", "name")
-_CODE: Final = re.compile(r"^(\d\.\d{6})(?:\.H\d{2})?$")  # a province's portal may add its suffix: 1.000948.H38
+# a province's portal may add its suffix: 1.000948.H38; ASCII digits only (``\d`` takes any script's: １.００１６９９)
+_CODE: Final = re.compile(r"^([0-9]\.[0-9]{6})(?:\.H[0-9]{2})?$")
 _FIELD_CODE: Final = re.compile(r"^[A-Z][A-Z0-9_]*$")  # the catalogue model's Procedure.field_code
 _FIELD_CODE_MAX: Final = 32
 _FORMULA_START: Final = re.compile(r"^(?:[=+@]|-\D|-[\d.,\s]*[-+*/^&|!=<>(])")
@@ -89,11 +90,14 @@ _CHANNEL_LABELS: Final[Mapping[str, Channel]] = {
     "trực tiếp": "direct", "trực tuyến": "online", "dịch vụ bưu chính": "postal", "bưu chính": "postal",
 }
 _SAME_DAY: Final = re.compile(r"^(?:ngay\s+)?trong\s+(?:ngày|ngày làm việc)\b")
-_DURATION: Final = re.compile(r"^(-?\d+(?:[.,]\d+)?)\s*(ngày làm việc|giờ làm việc|ngày|giờ)\b")
+_DURATION: Final = re.compile(r"^(-?[0-9]+(?:[.,][0-9]+)?)\s*(ngày làm việc|giờ làm việc|ngày|giờ)\b")
+_ANOTHER_TIME: Final = re.compile(r"[0-9]\s*(?:ngày|giờ làm việc)|(?:trực tiếp|trực tuyến|bưu chính)\s*:")
+"""After a cell's duration: a second one (``…, Trực tuyến: 03 ngày làm việc`` joined by a comma), not read."""
 _EXEMPT: Final = frozenset({"", "không", "miễn phí", "miễn", "không thu", "miễn lệ phí", "không có", "0", "0 đồng"})
 _COUNCIL: Final = re.compile(r"nghị quyết|hđnd|hội đồng nhân dân")
-_RESOLUTION: Final = re.compile(r"Nghị quyết(?: số)? \d+/\d{4}/NQ-HĐND[^,;.]*", re.IGNORECASE)
-_AMOUNT: Final = re.compile(r"(\d{1,3}(?:[.,]\d{3})+|\d+)\s*(?:đồng|đ|vnđ|vnd)\b")
+_RESOLUTION: Final = re.compile(r"Nghị quyết(?: số)? [0-9]+/[0-9]{4}/NQ-HĐND[^,;.]*", re.IGNORECASE)
+_AMOUNT: Final = re.compile(  # thousands grouped by ".", "," or a space (12 500); never the tail of a number
+    r"(?<![0-9])(?<![0-9][.,\s])([0-9]{1,3}(?:[.,\s][0-9]{3})+|[0-9]+)\s*(?:đồng|đ|vnđ|vnd)\b")
 _PER_PAGE: Final = re.compile(r"/\s*trang|mỗi trang|từ trang")
 _PER_COPY: Final = re.compile(r"/\s*bản\b")
 
@@ -184,7 +188,11 @@ def _columns(headers: Sequence[str], header_row: int, problems: _Problems) -> di
     """Header as given → the key it is read as."""
     columns: dict[str, str] = {}
     seen: dict[str, str] = {}
-    for header in headers:
+    for place, header in enumerate(headers, 1):
+        unreadable = line_problem(header, NAME_MAX)
+        if unreadable is not None:  # never echoed: shown as an excerpt, its control characters escaped
+            problems.add(header_row, f"column {place}", f"header {excerpt(header)}: {unreadable}")
+            continue
         key = header_key(header)
         if not key or key in IGNORED_COLUMNS:
             continue
@@ -329,11 +337,15 @@ def _channel_of(part: str) -> tuple[str, str]:
 
 def _duration(text: str) -> dict[str, object]:
     spoken = unicodedata.normalize("NFC", text).casefold().strip()
-    if _SAME_DAY.match(spoken):
-        return {"amount": 0, "unit": "working_days"}
-    found = _DURATION.match(spoken)
+    same_day = _SAME_DAY.match(spoken)
+    found = same_day or _DURATION.match(spoken)
     if found is None:
         raise ValueError("not a duration: write e.g. '03 ngày làm việc', 'Trong ngày' or '08 giờ làm việc'")
+    if _ANOTHER_TIME.search(spoken, found.end()):
+        raise ValueError("two times in one: give one per channel, each labelled and separated by ';' ('Trực tiếp: "
+                         "05 ngày làm việc; Trực tuyến: 03 ngày làm việc'), or keep one")
+    if same_day:
+        return {"amount": 0, "unit": "working_days"}
     number, unit_text = found.group(1).replace(",", "."), found.group(2)
     if "." in number:
         raise ValueError("a duration is a whole number of days or hours")
@@ -375,7 +387,9 @@ def parse_fee(text: str, basis: str | None) -> dict[str, object]:
         resolution = _RESOLUTION.search(original)
         named = {"resolution": resolution.group(0).strip()} if resolution else {}
         return {"kind": "council", **named, "basis": basis or original}
-    amounts = {int(re.sub(r"[.,]", "", found)) for found in _AMOUNT.findall(spoken)}
+    if "%" in spoken:
+        raise ValueError("a fee as a share (%) of a value: write the fee schedule in the catalogue's YAML")
+    amounts = {int(re.sub(r"[.,\s]", "", found)) for found in _AMOUNT.findall(spoken)}
     if not amounts:
         raise ValueError("cannot read the fee: write one amount in đồng ('Lệ phí: 8.000 đồng'), 'Không' or "
                          "'Theo Nghị quyết … HĐND tỉnh'")

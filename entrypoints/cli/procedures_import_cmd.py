@@ -132,13 +132,15 @@ def _print_plan(out: Console, plan: ImportPlan, root: Path | None) -> None:
 
 
 def diff_lines(difference: CatalogueDiff) -> list[str]:
-    """The difference, one line a procedure: ``+`` added, ``-`` removed or ended, ``~`` changed (with the keys), then
-    the counts."""
+    """The difference, one line a procedure: ``+`` added, ``-`` removed or ended, ``~`` changed (with the keys, and
+    below it its level, time and fee before → after), then the counts."""
     lines = [f"+ {code}  {name}  [{field}]" for code, name, field in difference.added]
     lines.extend(f"- {code}  {name}  [{field}]" for code, name, field in difference.removed)
     lines.extend(f"- {code}  {name}  [{field}] (không còn trong danh sách: hết hiệu lực sau {last:%d/%m/%Y})"
                  for code, name, field, last in difference.ended)
-    lines.extend(f"~ {change.code}  {change.name}: {', '.join(change.keys)}" for change in difference.changed)
+    for change in difference.changed:
+        lines.append(f"~ {change.code}  {change.name}: {', '.join(change.keys)}")
+        lines.extend(f"    {what}: {before} → {after}" for what, before, after in change.shifts)
     gone = len(difference.removed) + len(difference.ended)
     lines.append(f"Thêm {len(difference.added)}, bỏ {gone}, thay đổi {len(difference.changed)}, "
                  f"giữ nguyên {difference.unchanged}.")

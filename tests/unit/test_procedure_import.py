@@ -26,6 +26,7 @@ from motcua.definitions import catalogue_store, procedure_import
 from motcua.definitions.catalogue import PROCEDURES_DIR, load_procedures
 from motcua.definitions.catalogue_store import CURRENT_FILE, MANIFEST_FILE, CatalogueStore
 from motcua.definitions.procedure_import import apply_import, plan_import, read_table
+from motcua.entrypoints.cli.procedures_import_cmd import diff_lines
 from motcua.workflow.dossiers.catalogue import Procedure
 from motcua.workflow.dossiers.catalogue_import import cell_text_problem, parse_fee, parse_level, parse_time
 from motcua.workflow.errors import CatalogueImportRefused, CellProblem, InvalidDefinition, InvalidInput
@@ -351,6 +352,28 @@ def test_too_many_rows_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(procedure_import, "MAX_ROWS", 5)
     for path in (write_csv(tmp_path / "list.csv", shipped_rows()), write_xlsx(tmp_path / "list.xlsx", shipped_rows())):
         assert "more than 5 rows" in refused(path)[0].message
+
+
+def test_a_change_says_its_time_before_and_after(tmp_path: Path) -> None:
+    rows = shipped_rows()
+    row_of("2.000815", rows)[5] = "Trực tiếp: 02 ngày làm việc; Trực tuyến: 01 ngày làm việc"
+    plan = plan_import(write_csv(tmp_path / "list.csv", rows), None, effective=DAY)
+    [change] = plan.difference.changed
+    assert change.shifts == (("thời hạn", "Trong ngày",  # the shipped catalogue: the same day, on every channel
+                              "Trực tiếp: 2 ngày làm việc; Trực tuyến: 1 ngày làm việc; Bưu chính: 2 ngày làm việc"),)
+    lines = diff_lines(plan.difference)
+    assert lines[lines.index(next(line for line in lines if line.startswith("~ 2.000815"))) + 1] == (
+        "    thời hạn: Trong ngày → Trực tiếp: 2 ngày làm việc; Trực tuyến: 1 ngày làm việc; "
+        "Bưu chính: 2 ngày làm việc")
+
+
+def test_a_fee_change_says_the_amounts(tmp_path: Path) -> None:
+    rows = [[*row, "Thông tư 85/2019/TT-BTC"] for row in shipped_rows()]
+    row_of("2.000815", rows)[6] = "Lệ phí: 12 500 đồng/bản"
+    plan = plan_import(write_csv(tmp_path / "list.csv", rows, [*HEADERS, "Căn cứ phí, lệ phí"]), None, effective=DAY)
+    [change] = plan.difference.changed
+    assert change.shifts[-1][0] == "phí, lệ phí" and change.shifts[-1][2] == "12.500 đồng/bản"
+    assert change.shifts[-1][1] != change.shifts[-1][2]
 
 
 def test_empty_rows_below_the_list_are_not_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

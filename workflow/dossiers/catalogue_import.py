@@ -119,11 +119,13 @@ class Published:
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """A procedure in both catalogues whose entry differs, and which of its keys."""
+    """A procedure in both catalogues whose entry differs, which of its keys, and what its level, time and fee in
+    force were and become (``shifts``: ``(what, before, after)`` in words, for the clerk to check before applying)."""
 
     code: str
     name: str
     keys: tuple[str, ...]
+    shifts: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -648,10 +650,56 @@ def diff(old: Sequence[Document], new: Sequence[Document]) -> CatalogueDiff:
             ended.append((code, str(new_entry.get("name")), new_field, last_day))
             keys.remove("valid_to")
         if keys:
-            changed.append(Change(code, str(new_entry.get("name")), tuple(keys)))
+            changed.append(Change(code, str(new_entry.get("name")), tuple(keys), _shifts(old_entry, new_entry)))
         elif not is_ended:
             unchanged += 1
     return CatalogueDiff(added, removed, tuple(changed), unchanged, tuple(ended))
+
+
+_UNIT_WORDS: Final = {"working_days": "ngày làm việc", "working_hours": "giờ làm việc", "calendar_days": "ngày"}
+_CHANNEL_WORDS: Final = {"direct": "Trực tiếp", "online": "Trực tuyến", "postal": "Bưu chính"}
+_LEVEL_WORDS: Final = {"toan_trinh": "Toàn trình", "mot_phan": "Một phần", "truc_tiep": "Trực tiếp"}
+
+
+def _shifts(old: Mapping[str, object], new: Mapping[str, object]) -> tuple[tuple[str, str, str], ...]:
+    """The level, time and fee in force of ``old`` and ``new`` where they differ, in words."""
+    old_version, new_version = _last(old.get("versions")), _last(new.get("versions"))
+    pairs = (
+        ("mức độ", _LEVEL_WORDS.get(str(old_version.get("level")), "—"),
+         _LEVEL_WORDS.get(str(new_version.get("level")), "—")),
+        ("thời hạn", _time_words(old_version.get("processing_time")), _time_words(new_version.get("processing_time"))),
+        ("phí, lệ phí", _fee_words(_last(old.get("fees"))), _fee_words(_last(new.get("fees")))),
+    )
+    return tuple((what, before, after) for what, before, after in pairs if before != after)
+
+
+def _last(value: object) -> Mapping[str, object]:
+    return value[-1] if isinstance(value, list) and value and isinstance(value[-1], Mapping) else {}
+
+
+def _time_words(value: object) -> str:
+    times = _times(value)
+    if not times:
+        return "—"
+    spoken = {channel: _duration_words(time) for channel, time in times.items()}
+    if len(set(spoken.values())) == 1:
+        return spoken["direct"]
+    return "; ".join(f"{_CHANNEL_WORDS[channel]}: {words}" for channel, words in spoken.items())
+
+
+def _duration_words(time: object) -> str:
+    if not isinstance(time, Mapping):
+        return "—"
+    amount, unit = time.get("amount"), str(time.get("unit"))
+    return "Trong ngày" if amount == 0 and unit == "working_days" else f"{amount} {_UNIT_WORDS.get(unit, unit)}"
+
+
+def _fee_words(fee: Mapping[str, object]) -> str:
+    kind, amount = fee.get("kind"), fee.get("amount")
+    money = f"{amount:,} đồng".replace(",", ".") if isinstance(amount, int) else "?"
+    words = {"exempt": "Không", "council": "Theo nghị quyết HĐND", "per_page": f"{money}/trang",
+             "per_case": f"{money}/bản" if fee.get("per") == "bản" else money}
+    return words.get(str(kind), "—")
 
 
 def _by_code(documents: Sequence[Document]) -> dict[str, tuple[str, dict[str, object]]]:

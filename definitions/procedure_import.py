@@ -45,6 +45,7 @@ from motcua.workflow.dossiers.catalogue_import import (
     read_rows,
 )
 from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW
+from motcua.workflow.engine.bounds import excerpt
 from motcua.workflow.errors import CatalogueImportRefused, CellProblem, InvalidDefinition
 
 __all__ = [
@@ -421,6 +422,9 @@ def _xlsx_cell(path: Path, number: int, cell: Any) -> str:
     if getattr(cell, "data_type", None) == "f":  # a text that would become one: catalogue_import.cell_text_problem
         column = getattr(cell, "column_letter", "")
         raise _refused(path, number, "a formula: paste the values, not the formulas", column)
+    if getattr(cell, "data_type", None) == "e":  # #N/A, #REF!…: what a formula left, not a value
+        column = getattr(cell, "column_letter", "")
+        raise _refused(path, number, f"a cell showing an error ({excerpt(value)}): write its value", column)
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -376,6 +376,14 @@ def test_a_fee_change_says_the_amounts(tmp_path: Path) -> None:
     assert change.shifts[-1][1] != change.shifts[-1][2]
 
 
+def test_a_field_written_with_the_old_tone_placement_is_the_same_field(tmp_path: Path) -> None:
+    rows = shipped_rows()
+    for row in rows:
+        row[3] = row[3].replace("Hòa", "Hoà")  # the old placement, as many lists still write it
+    plan = plan_import(write_csv(tmp_path / "list.csv", rows), None, effective=DAY)
+    assert plan.difference.empty
+
+
 def test_empty_rows_below_the_list_are_not_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(procedure_import, "MAX_ROWS", len(shipped_rows()))
     padded = [*shipped_rows(), *[[""] * len(HEADERS)] * 50]  # borders drawn far below, ",,,," lines
@@ -420,6 +428,20 @@ def test_a_hidden_sheet_is_not_read(tmp_path: Path) -> None:
     workbook.save(path)
     plan = plan_import(path, None, effective=DAY)
     assert not plan.difference.removed and not plan.difference.changed  # the visible list was read, whole
+
+
+def test_an_error_cell_and_a_code_read_as_a_number_are_refused_saying_why(tmp_path: Path) -> None:
+    rows: list[list[object]] = [list(row) for row in shipped_rows()]
+    rows[0][2] = "#N/A"
+    path = write_xlsx(tmp_path / "list.xlsx", rows)
+    workbook = load_workbook(path)
+    workbook.active["C3"].data_type = "e"  # as Excel stores an error a lookup left
+    workbook.save(path)
+    [problem] = refused(path)
+    assert (problem.row, problem.column) == (3, "C") and "an error ('#N/A')" in problem.message
+    rows[0][2], rows[0][1] = "Thủ tục", 1.00119  # 1.001190 typed into a number cell
+    problems = refused(write_xlsx(tmp_path / "numbers.xlsx", rows))
+    assert "format the column as Text" in problems[0].message
 
 
 def test_a_hidden_row_is_refused(tmp_path: Path) -> None:

@@ -76,6 +76,7 @@ bases itself (``authority``, ``legal_bases``); a list cannot date them."""
 _REQUIRED: Final = ("code", "name")
 # a province's portal may add its suffix: 1.000948.H38; ASCII digits only (``\d`` takes any script's: １.００１６９９)
 _CODE: Final = re.compile(r"^([0-9]\.[0-9]{6})(?:\.H[0-9]{2})?$")
+_SHORTENED: Final = re.compile(r"^[0-9]\.[0-9]{1,5}$")  # 1.001190 read from a number cell: 1.00119
 _FIELD_CODE: Final = re.compile(r"^[A-Z][A-Z0-9_]*$")  # the catalogue model's Procedure.field_code
 _FIELD_CODE_MAX: Final = 32
 _FORMULA_START: Final = re.compile(r"^(?:[=+@]|-\D|-[\d.,\s]*[-+*/^&|!=<>(])")
@@ -287,7 +288,10 @@ def _code(text: str | None, number: int, column: str, problems: _Problems) -> st
         return None
     found = _CODE.match(text)
     if found is None:
-        problems.add(number, column, "a code is d.dddddd (e.g. 1.001193), optionally with a province suffix .Hnn")
+        shortened = _SHORTENED.match(text) is not None
+        numeric = " (a number cell drops a code's last zeros: format the column as Text)" if shortened else ""
+        problems.add(number, column, "a code is d.dddddd (e.g. 1.001193), optionally with a province suffix .Hnn"
+                     + numeric)
         return None
     return found.group(1)
 
@@ -483,8 +487,21 @@ def _field_header(document: Mapping[str, object]) -> dict[str, object]:
 
 
 def _fields(current: Sequence[Document]) -> dict[str, dict[str, object]]:
-    """A field's name (as :func:`header_key` reads it) → its header."""
-    return {header_key(str(header.get("name"))): header for header in map(_field_header, current)}
+    """A field's name (as :func:`field_key` reads it) → its header."""
+    return {field_key(str(header.get("name"))): header for header in map(_field_header, current)}
+
+
+def field_key(name: str) -> str:
+    """A field's name as it is matched: :func:`header_key`, each word's marks kept in order but not where they sit —
+    the old and the new placement of a tone mark (``Hoà``/``Hòa``, ``Thuỷ``/``Thủy``) name the same field."""
+    return " ".join(_word_key(word) for word in header_key(name).split())
+
+
+def _word_key(word: str) -> str:
+    decomposed = unicodedata.normalize("NFD", word)
+    letters = "".join(char for char in decomposed if not unicodedata.combining(char))
+    marks = "".join(char for char in decomposed if unicodedata.combining(char))
+    return f"{letters}{marks}"
 
 
 def _field_of(row: Published, document: Document | None, fields: Mapping[str, dict[str, object]],
@@ -494,7 +511,7 @@ def _field_of(row: Published, document: Document | None, fields: Mapping[str, di
             return _field_header(document)
         problems.add(row.row, "Lĩnh vực", "a procedure new to the catalogue needs its field")
         return None
-    known = fields.get(header_key(row.field_name))
+    known = fields.get(field_key(row.field_name))
     if known is not None:
         if row.field_code is not None and row.field_code != known.get("code"):
             problems.add(row.row, "Mã lĩnh vực",

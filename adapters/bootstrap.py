@@ -25,7 +25,7 @@ import httpx
 
 from motcua.adapters.anchors import DirectoryPublisher, WebhookPublisher, log_failure, log_published
 from motcua.adapters.backends import Backend, open_backend
-from motcua.adapters.logging import LoggingObserver, Pseudonyms
+from motcua.adapters.logging import LoggingObserver, Pseudonyms, TolerantObserver
 from motcua.adapters.notifiers import (
     FanOut,
     LogNotifier,
@@ -454,7 +454,8 @@ def open_motcua(
     published = publish_from_settings() if publish is None else publish
     engine = Engine(workflows, clock or SystemClock(), published, unpublished=imported)  # the portal's own records
     # the observers first: a bad logging setting stops the call before anything is connected
-    told: Sequence[Observer] = [logging_observer(workflows)] if observers is None else observers
+    given: Sequence[Observer] = [logging_observer(workflows)] if observers is None else observers
+    told = [TolerantObserver(observer) for observer in given]  # an observer's failure is never the caller's
     home = home_unit(agency)  # a bad MOTCUA_AGENCY stops the call before anything is connected
     backend = open_backend(database_url(url))
     try:

@@ -39,6 +39,7 @@ from motcua.definitions.workflows import WORKFLOWS_DIR, load_definition
 from motcua.definitions.yamlsafe import yaml_files
 from motcua.workflow.engine.decisions import OPEN_TRIGGER, Decision
 from motcua.workflow.engine.definition import WorkflowDefinition
+from motcua.workflow.engine.ports import Observer
 from motcua.workflow.errors import ActionFailed
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "WITHHELD",
     "LoggingObserver",
     "Pseudonyms",
+    "TolerantObserver",
     "configure_logging",
     "error_fields",
     "mask_identifiers",
@@ -296,3 +298,31 @@ def configure_logging(json: bool | None = None, level: int = logging.INFO) -> No
         cache_logger_on_first_use=False,
     )
     _route_standard_logging(renderer, shared, level)
+
+
+_observer_log = structlog.get_logger("motcua.engine")
+
+
+class TolerantObserver:
+    """An observer whose failures are logged (``observer.failed``), never its caller's: :func:`open_motcua
+    <motcua.adapters.bootstrap.open_motcua>` wraps each observer it is given in one. A decision an observer failed
+    to hear of is committed all the same, and a caller told it failed would do it again (a second dossier); a
+    refusal stays that refusal, not the observer's error."""
+
+    def __init__(self, observer: Observer) -> None:
+        self.observer = observer
+        self._name = type(observer).__name__
+
+    def committed(self, decision: Decision) -> None:
+        try:
+            self.observer.committed(decision)
+        except Exception as error:  # an observer's failure (metrics away) is not the decision's
+            _observer_log.error("observer.failed", observer=self._name, hook="committed", case=decision.case.code,
+                                error=type(error).__name__)
+
+    def rejected(self, code: str, trigger: str, error: Exception) -> None:
+        try:
+            self.observer.rejected(code, trigger, error)
+        except Exception as failure:  # the refusal, not the observer's failure, is the caller's answer
+            _observer_log.error("observer.failed", observer=self._name, hook="rejected", case=code,
+                                error=type(failure).__name__)

@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from motcua.workflow.engine.bounds import excerpt
+
 __all__ = [
     "ActionFailed",
     "CaseAlreadyExists",
@@ -134,7 +136,7 @@ class UnknownDefinition(MotcuaError, LookupError):
 class UnknownProcedure(MotcuaError, LookupError):
     def __init__(self, code: str) -> None:
         self.code = code
-        super().__init__(f"no procedure {code!r} in the catalogue")
+        super().__init__(f"no procedure {excerpt(code, 100)} in the catalogue")
 
 
 class UnknownRuleSet(MotcuaError, LookupError):
@@ -235,7 +237,7 @@ class ActionFailed(MotcuaError):
 class CaseNotFound(MotcuaError, LookupError):
     def __init__(self, code: str) -> None:
         self.code = code
-        super().__init__(f"no dossier or task with code {code!r}")
+        super().__init__(f"no dossier or task with code {excerpt(code, 100)}")  # a code is at most 100 characters
 
 
 class ImportedDossier(MotcuaError):

@@ -27,21 +27,23 @@ pre-ping would add to every checkout.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import suppress
+from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.engine.interfaces import DBAPICursor, DBAPIModule
-from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection, StaticPool
 
 from motcua.adapters.sql.codec import Codec, codec_for
 from motcua.adapters.sql.engine import SQLITE_BEGIN, create_engine
 from motcua.adapters.sql.errors import translation, wrapped
 from motcua.adapters.sql.migrate import upgrade_engine
 from motcua.adapters.sql.statement import Statement
+from motcua.workflow.errors import InvalidInput
 
 __all__ = ["Driver", "Params", "Pending", "Pipeline", "Record", "Unit"]
 
@@ -79,6 +81,11 @@ class Driver:
         self._engine = engine
         self._reading, self._scanning, self._transaction = _MODES[self.dialect.name]
         self._disconnects = _Disconnects(engine)
+        self._closed = False
+        # An in-memory SQLite database is one connection shared by every thread (StaticPool): two threads on it at
+        # once crash the interpreter or interleave two transactions. Its units of work take turns.
+        self.turns: AbstractContextManager[object] = (
+            threading.RLock() if isinstance(engine.pool, StaticPool) else nullcontext())
 
     @classmethod
     def from_url(cls, url: str, *, migrate: bool = False) -> Driver:
@@ -98,7 +105,9 @@ class Driver:
         return self._engine
 
     def close(self) -> None:
-        """Close every pooled connection; the driver must not be used afterwards."""
+        """Close every pooled connection; a unit of work asked afterwards is refused (:meth:`connect`), rather than
+        silently opening the database again."""
+        self._closed = True
         self._engine.dispose()
 
     def reading(self) -> Unit:
@@ -115,6 +124,8 @@ class Driver:
 
     def connect(self) -> PoolProxiedConnection:
         """A connection checked out of the pool (which hands connect errors up unwrapped)."""
+        if self._closed:
+            raise InvalidInput("database", "this motcua was closed: open it again (open_motcua, motcua.connect)")
         try:
             return self._engine.raw_connection()
         except self.error as error:
@@ -222,7 +233,12 @@ class Unit:
             cursor.close()
 
     def __enter__(self) -> Unit:
-        connection = self._connection = self._driver.connect()
+        self._driver.turns.__enter__()
+        try:
+            connection = self._connection = self._driver.connect()
+        except BaseException:
+            self._driver.turns.__exit__(None, None, None)
+            raise
         try:
             self._cursor = self._driver.enter(connection, self._mode)
         except BaseException as error:
@@ -239,6 +255,7 @@ class Unit:
             raise driver.translated(late, connection) from late
         finally:
             connection.close()
+            driver.turns.__exit__(None, None, None)
         if failure is not None:
             raise failure from error
 

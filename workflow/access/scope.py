@@ -19,8 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
+from motcua.workflow.engine.bounds import id_number_problem
 from motcua.workflow.engine.queries import CaseFilter
-from motcua.workflow.errors import OutsideScope
+from motcua.workflow.errors import InvalidInput, OutsideScope
 
 __all__ = ["EVERYTHING", "Scope"]
 
@@ -36,13 +37,30 @@ class Scope:
     applicant: str | None = None
     label: str = "every unit"
 
+    def __post_init__(self) -> None:
+        """A scope that is not what it looks like is refused: a scope is what keeps one caller from another's cases."""
+        if self.units is not None and not (isinstance(self.units, frozenset)
+                                           and all(isinstance(code, str) and code for code in self.units)):
+            raise InvalidInput("units", "a frozenset of unit codes (texts): Scope.of_units(['CODE', …])")
+        if self.applicant is not None:
+            problem = id_number_problem(self.applicant) if isinstance(self.applicant, str) else "not a text"
+            if problem is not None:
+                raise InvalidInput("applicant", problem)
+
     @classmethod
     def of_units(cls, codes: Iterable[str], label: str | None = None) -> Scope:
+        if isinstance(codes, str | bytes):  # a str is iterable: its characters would be the units
+            raise InvalidInput("units", "a list of unit codes, not one text: Scope.of_units(['CODE'])")
         chosen = frozenset(codes)
         return cls(units=chosen, label=label or ", ".join(sorted(chosen)))
 
     @classmethod
     def of_applicant(cls, id_number: str) -> Scope:
+        """The dossiers of the applicant with ``id_number``; refused when it is not one (``None`` included: a scope
+        without its applicant would see every dossier)."""
+        if not isinstance(id_number, str) or id_number_problem(id_number) is not None:
+            raise InvalidInput("id_number", "an applicant's scope needs their identity number (1 to 32 letters and "
+                                            "digits)")
         return cls(applicant=id_number, label="one applicant's own dossiers")
 
     @property

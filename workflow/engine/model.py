@@ -7,12 +7,15 @@ so that what is stored, hashed and replayed is exactly what the engine saw.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, TypeAlias
 
+from motcua.workflow.engine.bounds import NAME_MAX, line_problem
 from motcua.workflow.engine.frozen import quick_init
+from motcua.workflow.errors import InvalidInput
 
 __all__ = [
     "GENESIS_HASH",
@@ -43,9 +46,36 @@ class Actor:
     name: str
     roles: frozenset[str]
 
+    def __post_init__(self) -> None:
+        """An actor's name goes into the audit log and is hashed there: one line of text, in NFC, of at most
+        :data:`~motcua.workflow.engine.bounds.NAME_MAX` characters (a number — a user id — would be hashed as a
+        number and stored as text, and the entry would no longer verify); its roles are texts."""
+        problem = _name_problem(self.name)
+        if problem is not None:
+            raise InvalidInput("actor", f"an actor's name is {problem}")
+        if not isinstance(self.roles, frozenset) or not all(isinstance(role, str) and role for role in self.roles):
+            raise InvalidInput("actor", "an actor's roles are texts (Actor.of(name, 'officer', 'leader'))")
+
     @classmethod
     def of(cls, name: str, *roles: str) -> Actor:
-        return cls(name=name, roles=frozenset(roles))
+        """``name`` (read as NFC) with ``roles``."""
+        if any(not isinstance(role, str) for role in roles):
+            raise InvalidInput("actor", "an actor's roles are texts, each its own argument: Actor.of(name, 'officer')")
+        chosen = unicodedata.normalize("NFC", name) if isinstance(name, str) else name
+        return cls(name=chosen, roles=frozenset(roles))
+
+
+def _name_problem(name: object) -> str | None:
+    if not isinstance(name, str):
+        return f"a text, not {type(name).__name__}"
+    if not name.strip():
+        return "not empty"
+    problem = line_problem(name, NAME_MAX)
+    if problem is not None:
+        return f"one line of at most {NAME_MAX} characters, without control characters ({problem})"
+    if not unicodedata.is_normalized("NFC", name):
+        return "in NFC (Actor.of normalises it)"
+    return None
 
 
 SYSTEM_ROLE: Final = "system"

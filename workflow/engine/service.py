@@ -15,6 +15,7 @@ from motcua.workflow.errors import (
     ActionFailed,
     CaseNotFound,
     ConcurrencyConflict,
+    InvalidInput,
     MotcuaError,
     Retryable,
     StaleTimer,
@@ -137,6 +138,10 @@ class CaseService:
     ) -> Case:
         """Fire ``trigger`` on the case ``code``. ``admit``, given, vets the case as read for this decision (before
         its version is compared): a caller's scope is checked on the very case moved, without a read of its own."""
+        if expected_version is not None and (isinstance(expected_version, bool) or not isinstance(expected_version, int)
+                                             or expected_version < 1):
+            # "2" read from a form would never equal the version: a retried ConcurrencyConflict for ever
+            raise InvalidInput("expected_version", "a case's version is a whole number from 1")
 
         def decide(decided: list[Decision]) -> None:
             case = self.store.load(code)

@@ -12,6 +12,7 @@ A case outside the scope is :class:`~motcua.workflow.errors.CaseNotFound`, as if
 
 from __future__ import annotations
 
+import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -163,12 +164,21 @@ class OneStop:
         return self.find(where, after=after, limit=limit)
 
     def in_state(self, lifecycle: str, *, after: str | None = None, limit: int = 50) -> Page:
-        """Dossiers whose lifecycle is in ``lifecycle`` (``"processing"``, ``"supplement_requested"``…)."""
+        """Dossiers whose lifecycle is in ``lifecycle`` (``"processing"``, ``"supplement_requested"``…); a state the
+        dossier workflow does not declare is ``InvalidInput`` naming those it does (a typo would answer nothing,
+        ``None`` every dossier)."""
+        states = self.parts.workflows.states(DOSSIER_WORKFLOW, "lifecycle")
+        if lifecycle not in states:
+            raise InvalidInput("lifecycle", f"one of {', '.join(states)}")
         return self.find(CaseFilter(DOSSIER_WORKFLOW, lifecycle=lifecycle), after=after, limit=limit)
 
     def assigned_to(self, officer: str, *, after: str | None = None, limit: int = 50) -> Page:
-        """Dossiers an officer holds now (the last hand-over's assignee) that are still being dealt with."""
-        return self.find(CaseFilter(DOSSIER_WORKFLOW, officer=officer, ended=False), after=after, limit=limit)
+        """Dossiers an officer holds now (the last hand-over's assignee) that are still being dealt with; the name is
+        read as NFC, as it is stored (``None`` or an empty name is ``InvalidInput``: it would answer every dossier)."""
+        if not isinstance(officer, str) or not officer.strip():
+            raise InvalidInput("officer", "an officer's name")
+        where = CaseFilter(DOSSIER_WORKFLOW, officer=unicodedata.normalize("NFC", officer), ended=False)
+        return self.find(where, after=after, limit=limit)
 
     def procedures(self) -> Sequence[Procedure]:
         """The procedure catalogue, by code."""

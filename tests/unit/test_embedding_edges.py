@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from motcua import connect as motcua_connect
 from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.workflow.access.scope import Scope
 from motcua.workflow.dossiers.desk import Applicant
@@ -131,3 +132,16 @@ def test_an_in_memory_sqlite_database_takes_two_threads_in_turn(in_memory_sqlite
     store = in_memory_sqlite.store
     assert len(list(store.cases())) == 30
     assert list(verify_chains(store.cases(), store.entries())) == []
+
+
+def test_a_desks_question_asked_wrong_is_refused_not_answered_with_everything_or_nothing() -> None:
+    with motcua_connect("memory://") as shop:
+        code = shop.receive(MARITAL, Applicant("Trần Văn An"), OFFICER).code
+        shop.fire(code, "assign", OFFICER, {"assignee": "Phạm Văn Hùng"})
+        for officer in (None, "", "  "):
+            with pytest.raises(InvalidInput, match="officer"):
+                shop.assigned_to(officer)  # type: ignore[arg-type]  # None had answered every dossier
+        with pytest.raises(InvalidInput, match="one of .*processing"):
+            shop.in_state("procesing")  # a typo had answered an empty page
+        assert [case.code for case in shop.assigned_to("Pha\u0323m Va\u0306n Hu\u0300ng").items] == [code]  # NFD
+        assert [case.code for case in shop.in_state("processing").items] == [code]

@@ -141,7 +141,7 @@ def test_a_desks_question_asked_wrong_is_refused_not_answered_with_everything_or
         for officer in (None, "", "  "):
             with pytest.raises(InvalidInput, match="officer"):
                 shop.assigned_to(officer)  # type: ignore[arg-type]  # None had answered every dossier
-        with pytest.raises(InvalidInput, match="one of .*processing"):
+        with pytest.raises(InvalidInput, match=r"one of .*processing"):
             shop.in_state("procesing")  # a typo had answered an empty page
         assert [case.code for case in shop.assigned_to("Pha\u0323m Va\u0306n Hu\u0300ng").items] == [code]  # NFD
         assert [case.code for case in shop.in_state("processing").items] == [code]

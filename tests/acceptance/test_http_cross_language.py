@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from tests.servers import free_port
+
 MOTCUA = [sys.executable, "-c", "from motcua.entrypoints.cli.main import main; main()"]
 STEPS = [  # (trigger, data) from reception to return: the host's only domain knowledge
     ("assign", {"assignee": "Phạm Văn Hùng"}),
@@ -33,13 +34,6 @@ STEPS = [  # (trigger, data) from reception to return: the host's only domain kn
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @dataclass
 class Server:
     base: str
@@ -48,7 +42,7 @@ class Server:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    db, port = f"sqlite:///{tmp_path / 'host.db'}", _free_port()
+    db, port = f"sqlite:///{tmp_path / 'host.db'}", free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     created = subprocess.run([*MOTCUA, "apikey", "create", "--actor", "Phần mềm một cửa", "--role", "officer",
                               "--role", "specialist", "--role", "leader", "--all-units", "--db", db],

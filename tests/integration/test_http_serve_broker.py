@@ -19,7 +19,7 @@ import pytest
 import redis
 
 from tests import services
-from tests.acceptance.test_http_cross_language import _free_port
+from tests.servers import free_port
 
 MOTCUA = [sys.executable, "-c", "from motcua.entrypoints.cli.main import main; main()"]
 REDIS_DB = 11  # a database of the test Redis no other test uses
@@ -79,7 +79,7 @@ def _stopped(process: subprocess.Popen[bytes]) -> None:
 @pytest.mark.integration
 def test_the_server_sends_through_redis_and_a_worker_delivers(tmp_path: Path, broker: str) -> None:
     db_file = tmp_path / "commune.db"
-    db, port = f"sqlite:///{db_file}", _free_port()
+    db, port = f"sqlite:///{db_file}", free_port()
     created = subprocess.run([*MOTCUA, "apikey", "create", "--actor", "Phần mềm một cửa", "--role", "officer",
                               "--all-units", "--db", db], capture_output=True, text=True, check=True, timeout=60)
     server = _started([*MOTCUA, "serve", "--port", str(port), "--db", db, "--broker", broker], tmp_path / "s.log")

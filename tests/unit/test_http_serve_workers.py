@@ -21,7 +21,7 @@ import pytest
 from motcua.adapters.bootstrap import open_motcua
 from motcua.adapters.keys import new_key
 from motcua.workflow.engine.clock import SystemClock
-from tests.acceptance.test_http_cross_language import _free_port
+from tests.servers import free_port
 
 MOTCUA = [sys.executable, "-c", "from motcua.entrypoints.cli.main import main; main()"]
 DOSSIERS = 4
@@ -62,7 +62,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
     created = new_key("Phần mềm một cửa", ["officer"], SystemClock().now())
     motcua.backend.keys.add_key(created.stored)
     motcua.close()
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([*MOTCUA, "serve", "--workers", "2", "--db", f"sqlite:///{db}", "--port", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
     served = Server(port, created.secret_text, db, process)

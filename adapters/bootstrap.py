@@ -134,7 +134,11 @@ def procedure_catalogue(environ: Mapping[str, str] | None = None) -> Catalogue:
 
 
 def database_url(explicit: str | None = None) -> str:
-    """``--db`` wins, then ``MOTCUA_DATABASE_URL``, then the embedded SQLite default."""
+    """``--db`` wins, then ``MOTCUA_DATABASE_URL`` (unset or empty: not set), then the embedded SQLite default. An
+    empty ``--db`` (``--db "$UNSET_VARIABLE"``, ``open_motcua("")``) is refused: it would open the default database,
+    where the caller meant another."""
+    if explicit is not None and not explicit.strip():
+        raise InvalidInput("database url", "empty: give sqlite:///FILE, postgresql://… or memory://, or leave it out")
     return explicit or os.environ.get("MOTCUA_DATABASE_URL") or DEFAULT_DATABASE_URL
 
 

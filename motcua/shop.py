@@ -25,6 +25,7 @@ from motcua.workflow.access.scope import EVERYTHING, Scope
 from motcua.workflow.dossiers.catalogue import Channel, Procedure
 from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW, Applicant
 from motcua.workflow.engine.audit import AuditEntry
+from motcua.workflow.engine.bounds import excerpt
 from motcua.workflow.engine.clock import Clock
 from motcua.workflow.engine.model import Actor, Case
 from motcua.workflow.engine.ports import Observer
@@ -36,7 +37,10 @@ from motcua.workflow.reports.par766 import Scorecard
 from motcua.workflow.reports.projection import Bieu06
 from motcua.workflow.reports.service import ReportService
 
-__all__ = ["OneStop", "connect"]
+__all__ = ["DUE_SOON_MAX", "OneStop", "connect"]
+
+DUE_SOON_MAX = timedelta(days=3_660)
+"""The farthest :meth:`OneStop.due_soon` looks ahead (ten years: past any appointment; further would overflow)."""
 
 
 def connect(
@@ -66,7 +70,22 @@ def connect(
         parts.close()
         raise InvalidInput("unit", f"unknown unit {unit!r}: `motcua units list` shows the codes")
     chosen = scope if scope is not None else Scope.of_units([unit]) if unit is not None else EVERYTHING
+    try:
+        _check_scope(parts, chosen)
+    except InvalidInput:
+        parts.close()
+        raise
     return OneStop(parts, chosen)
+
+
+def _check_scope(parts: Motcua, scope: Scope) -> None:
+    """A scope naming a unit neither the register nor the home unit knows is refused: a typo would answer every
+    question with nothing, as if the unit had no dossiers."""
+    if not isinstance(scope, Scope):
+        raise InvalidInput("scope", f"a Scope (Scope.of_units, Scope.of_applicant…), not {type(scope).__name__}")
+    unknown = sorted(code for code in scope.units or () if not parts.desk.units.holds(code))
+    if unknown:
+        raise InvalidInput("scope", f"unknown unit {excerpt(unknown[0])}: `motcua units list` shows the codes")
 
 
 @dataclass(frozen=True)
@@ -78,7 +97,9 @@ class OneStop:
     scope: Scope = EVERYTHING
 
     def scoped(self, scope: Scope) -> OneStop:
-        """The same shop seen through ``scope`` (one database: closing either handle closes both)."""
+        """The same shop seen through ``scope`` (one database: closing either handle closes both); a scope naming a
+        unit the register does not know is ``InvalidInput``."""
+        _check_scope(self.parts, scope)
         return replace(self, scope=scope)
 
     def _cases(self) -> ScopedCases:
@@ -158,7 +179,10 @@ class OneStop:
         return self.find(CaseFilter(DOSSIER_WORKFLOW, deadline="overdue", ended=False), after=after, limit=limit)
 
     def due_soon(self, within: timedelta, *, after: str | None = None, limit: int = 50) -> Page:
-        """Dossiers still being dealt with whose appointment falls within ``within`` from now (or has passed)."""
+        """Dossiers still being dealt with whose appointment falls within ``within`` from now (or has passed);
+        ``within`` is a timedelta from zero to :data:`DUE_SOON_MAX` (``InvalidInput`` otherwise)."""
+        if not isinstance(within, timedelta) or not timedelta(0) <= within <= DUE_SOON_MAX:
+            raise InvalidInput("within", f"a timedelta from 0 to {DUE_SOON_MAX.days} days, not {excerpt(within)}")
         bound = self.parts.service.engine.clock.now() + within
         where = CaseFilter(DOSSIER_WORKFLOW, due_before=bound, ended=False)
         return self.find(where, after=after, limit=limit)

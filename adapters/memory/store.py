@@ -203,7 +203,7 @@ class MemoryStore:
             return frozenset(item.case_code for item in self._outbox.values() if item.kind == kind)
 
     def find(self, where: CaseFilter, *, after: str | None = None, limit: int = 50) -> Page:
-        check_page(limit)
+        check_page(limit, after)
         with self._lock:
             codes = sorted(code for code in self._cases if after is None or code > after)
             found = [self._cases[code] for code in codes if matches(self._cases[code], where, self._index[code])]

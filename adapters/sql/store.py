@@ -147,7 +147,7 @@ class SqlStore:
                 yield mapping.found_by_from_record(record)
 
     def find(self, where: CaseFilter, *, after: str | None = None, limit: int = 50) -> Page:
-        check_page(limit)
+        check_page(limit, after)
         statement = self._sql.find(where, after=after is not None)
         with self._driver.reading() as unit:
             records = unit.all(statement, find_params(where, after, limit, self._codec))

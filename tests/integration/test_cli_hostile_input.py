@@ -59,6 +59,11 @@ def test_malformed_database_url_is_a_usage_error(tmp_path: Path) -> None:
 
 
 # 2. a database at a schema revision this motcua does not know (newer, or another project's alembic) -----------------
+def test_empty_database_url_is_a_usage_error_and_no_default_database_is_made(tmp_path: Path) -> None:
+    assert_usage_error(run(["verify", "--db", ""], tmp_path))  # `--db "$UNSET"` had opened ./motcua.db
+    assert not (tmp_path / "motcua.db").exists()
+
+
 def test_database_at_unknown_revision_is_a_usage_error(tmp_path: Path) -> None:
     path = tmp_path / "newer.db"
     with sqlite3.connect(path) as connection:

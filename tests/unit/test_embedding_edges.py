@@ -3,8 +3,10 @@ written — never a scope wider than asked, an audit entry that no longer verifi
 
 from __future__ import annotations
 
+import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,9 @@ from motcua.workflow.engine.audit import verify_chains
 from motcua.workflow.engine.clock import ManualClock
 from motcua.workflow.engine.model import Actor
 from motcua.workflow.engine.ports import Observer
+from motcua.workflow.engine.queries import CaseFilter
 from motcua.workflow.errors import CaseNotFound, InvalidInput, TransitionNotAllowed
+from motcua.workflow.reports.service import ReportService
 from tests.conftest import OFFICER, START
 
 MARITAL = "1.004873"
@@ -145,3 +149,110 @@ def test_a_desks_question_asked_wrong_is_refused_not_answered_with_everything_or
             shop.in_state("procesing")  # a typo had answered an empty page
         assert [case.code for case in shop.assigned_to("Pha\u0323m Va\u0306n Hu\u0300ng").items] == [code]  # NFD
         assert [case.code for case in shop.in_state("processing").items] == [code]
+
+
+def test_an_empty_database_url_is_refused_not_read_as_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for url in ("", "  "):
+        with pytest.raises(InvalidInput, match="database url: empty"):
+            open_motcua(url, observers=[])
+    assert list(tmp_path.iterdir()) == []  # no ./motcua.db made where another database was meant
+
+
+class NaiveClock:
+    """A host's clock that forgot its time zone (``datetime.now()``)."""
+
+    def now(self) -> datetime:
+        return START.replace(tzinfo=None)
+
+
+def test_a_clock_giving_naive_instants_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "naive.db"
+    with pytest.raises(InvalidInput, match=r"clock: now\(\) gave a naive datetime"):  # had been a StorageFailure
+        open_motcua(f"sqlite:///{path}", clock=NaiveClock(), observers=[])  # type: ignore[arg-type]
+    with sqlite3.connect(path) as db:  # the schema was made; no pin, no case
+        assert db.execute("SELECT count(*) FROM definition_pin").fetchone() == (0,)
+    with pytest.raises(InvalidInput, match="clock: object has no now"):
+        open_motcua("memory://", clock=object(), observers=[])  # type: ignore[arg-type]
+
+
+def test_a_manual_clock_moves_forward_only(clock: ManualClock) -> None:
+    with pytest.raises(InvalidInput, match="delta"):
+        clock.advance(timedelta(seconds=-1))
+    with pytest.raises(InvalidInput, match="start"):
+        ManualClock("2026-01-05T08:00:00+07:00")  # type: ignore[arg-type]
+    assert clock.now() == START
+
+
+@pytest.mark.parametrize(("code", "says"), [
+    ("HS\x00-1", "control character"),  # a NUL fails PostgreSQL's statement: a StorageFailure, not the caller's error
+    ("H" * 101, "longer than 100"),
+    (42, "a text"),
+])
+def test_a_case_code_opened_by_hand_is_one_line_of_text(motcua: Motcua, code: object, says: str) -> None:
+    data = {"plan": "KH-1", "task": "1", "title": "Nhiệm vụ", "owner": "Lan", "due": "2026-12-31"}
+    with pytest.raises(InvalidInput, match=says):
+        motcua.service.open("plan-task", code, OFFICER, data, rule_set="nd118-2025")  # type: ignore[arg-type]
+    assert list(motcua.store.cases()) == []
+
+
+@pytest.mark.parametrize(("where", "says"), [
+    (lambda: CaseFilter(units="LOCAL-HP-LE-CHAN"), "not one text"),  # type: ignore[arg-type]  # had been its letters
+    (lambda: CaseFilter(units=[""]), "units: '' is not a unit code"),
+    (lambda: CaseFilter(ended="no"), "ended: True, False or None"),  # type: ignore[arg-type]  # "no" had been true
+    (lambda: CaseFilter(due_before="2026-12-31"), "due_before: a datetime"),  # type: ignore[arg-type]
+    (lambda: CaseFilter(procedure=1004873), "procedure: a text"),  # type: ignore[arg-type]
+    (lambda: CaseFilter(officer="Lan\nadmin"), r"officer: .*control character"),
+])
+def test_a_filter_is_what_it_says(where: Callable[[], CaseFilter], says: str) -> None:
+    with pytest.raises(InvalidInput, match=says):
+        where()
+
+
+@pytest.mark.parametrize(("limit", "after", "says"), [
+    ("5", None, "limit: '5' is not a whole number"),
+    (True, None, "limit: True"),
+    (0, None, "limit: 0"),
+    (5, 42, "after: .*a text"),
+    (5, "X" * 101, "after: .*longer than 100"),
+])
+def test_a_page_is_asked_for_with_a_number_and_a_code(
+    motcua: Motcua, limit: object, after: object, says: str,
+) -> None:
+    with pytest.raises(InvalidInput, match=says):
+        motcua.store.find(CaseFilter(), after=after, limit=limit)  # type: ignore[arg-type]
+
+
+def test_a_shops_questions_with_wrong_values_are_refused() -> None:
+    with motcua_connect("memory://", clock=ManualClock(START)) as shop:
+        for within in (timedelta.max, timedelta(days=-1), 3):
+            with pytest.raises(InvalidInput, match="within"):  # timedelta.max had been an OverflowError
+                shop.due_soon(within)  # type: ignore[arg-type]
+        assert shop.due_soon(timedelta(days=3_660)).items == ()
+        with pytest.raises(InvalidInput, match=r"--from: a date .*not str"):
+            shop.bieu06("2026-01-01", date(2026, 12, 31))  # type: ignore[arg-type]  # had been a TypeError
+        with pytest.raises(InvalidInput, match=r"--to: a date .*not datetime"):
+            shop.par766(date(2026, 1, 1), START)
+        with pytest.raises(InvalidInput, match="limit"):
+            shop.find(limit="50")  # type: ignore[arg-type]
+
+
+def test_a_scope_naming_an_unknown_unit_is_refused_not_answered_with_nothing() -> None:
+    with pytest.raises(InvalidInput, match="scope: unknown unit 'LOCAL-HP-LE-CHANN'"):
+        motcua_connect("memory://", scope=Scope.of_units(["LOCAL-HP-LE-CHANN"]))
+    with motcua_connect("memory://") as shop:
+        with pytest.raises(InvalidInput, match="scope: unknown unit"):
+            shop.scoped(Scope.of_units(["LOCAL-HP-LE-CHAN", "NO-SUCH-UNIT"]))
+        with pytest.raises(InvalidInput, match="scope: a Scope"):
+            shop.scoped("LOCAL-HP-LE-CHAN")  # type: ignore[arg-type]
+        assert shop.scoped(Scope.of_units(["LOCAL-HP-LE-CHAN"])).find().items == ()
+
+
+def test_a_reports_units_are_a_set_of_codes(motcua: Motcua) -> None:
+    service = ReportService(motcua.reports, motcua.rules)
+    with pytest.raises(InvalidInput, match="units: a collection of unit codes, not one text"):
+        service.bieu06(date(2026, 1, 1), date(2026, 12, 31), units="LOCAL-HP-LE-CHAN")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="units"):
+        service.scorecard(date(2026, 1, 1), date(2026, 12, 31), units=frozenset({7}))  # type: ignore[arg-type]

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from motcua.workflow.engine.bounds import id_number_problem
-from motcua.workflow.engine.queries import CaseFilter
+from motcua.workflow.engine.queries import CaseFilter, unit_codes
 from motcua.workflow.errors import InvalidInput, OutsideScope
 
 __all__ = ["EVERYTHING", "Scope"]
@@ -39,9 +39,8 @@ class Scope:
 
     def __post_init__(self) -> None:
         """A scope that is not what it looks like is refused: a scope is what keeps one caller from another's cases."""
-        if self.units is not None and not (isinstance(self.units, frozenset)
-                                           and all(isinstance(code, str) and code for code in self.units)):
-            raise InvalidInput("units", "a frozenset of unit codes (texts): Scope.of_units(['CODE', …])")
+        if self.units is not None:
+            object.__setattr__(self, "units", unit_codes(self.units, "units"))
         if self.applicant is not None:
             problem = id_number_problem(self.applicant) if isinstance(self.applicant, str) else "not a text"
             if problem is not None:
@@ -49,9 +48,7 @@ class Scope:
 
     @classmethod
     def of_units(cls, codes: Iterable[str], label: str | None = None) -> Scope:
-        if isinstance(codes, str | bytes):  # a str is iterable: its characters would be the units
-            raise InvalidInput("units", "a list of unit codes, not one text: Scope.of_units(['CODE'])")
-        chosen = frozenset(codes)
+        chosen = unit_codes(codes, "units")  # one text is refused: its characters would be the units
         return cls(units=chosen, label=label or ", ".join(sorted(chosen)))
 
     @classmethod

@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo
 
 from motcua.workflow.errors import InvalidInput
 
-__all__ = ["VN_TZ", "Clock", "ManualClock", "SystemClock", "instant", "text", "to_vietnam_time"]
+__all__ = [
+    "VN_TZ", "CheckedClock", "Clock", "ManualClock", "SystemClock", "checked", "instant", "text", "to_vietnam_time",
+]
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -70,11 +72,40 @@ class ManualClock:
             self._now = instant
 
     def advance(self, delta: timedelta) -> datetime:
+        if not isinstance(delta, timedelta) or delta < timedelta(0):
+            raise InvalidInput("delta", "a clock moves forward: a timedelta of zero or more")
         with self._lock:
             self._now += delta
             return self._now
 
 
+class CheckedClock:
+    """A host's clock whose every reading is checked: a reading that is no aware datetime (a naive
+    ``datetime.now()``, a date, a text) is :class:`InvalidInput` naming the clock, before the engine decides or stores
+    anything by it. Naive instants would otherwise be read as Vietnam time in one place and fail to compare with
+    aware ones in another."""
+
+    def __init__(self, inner: Clock) -> None:
+        self._inner = inner
+
+    def now(self) -> datetime:
+        moment = self._inner.now()
+        if not isinstance(moment, datetime) or moment.tzinfo is None or moment.utcoffset() is None:
+            shown = type(moment).__name__ if not isinstance(moment, datetime) else "a naive datetime"
+            raise InvalidInput("clock", f"now() gave {shown}: a clock gives an aware datetime (datetime.now(UTC))")
+        return moment
+
+
+def checked(clock: Clock) -> Clock:
+    """``clock`` as the engine reads it: motcua's own clocks as they are, any other behind a :class:`CheckedClock`."""
+    if isinstance(clock, SystemClock | ManualClock | CheckedClock):
+        return clock
+    if not callable(getattr(clock, "now", None)):
+        raise InvalidInput("clock", f"{type(clock).__name__} has no now(): give a SystemClock, a ManualClock or an "
+                                    "object whose now() gives an aware datetime")
+    return CheckedClock(clock)
+
+
 def _require_aware(name: str, instant: datetime) -> None:
-    if instant.tzinfo is None:
+    if not isinstance(instant, datetime) or instant.tzinfo is None or instant.utcoffset() is None:
         raise InvalidInput(name, "a clock needs an aware datetime")

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from motcua.workflow.engine.audit import AuditEntry, sealed
-from motcua.workflow.engine.clock import Clock
+from motcua.workflow.engine.bounds import CASE_CODE_MAX, line_problem
+from motcua.workflow.engine.clock import Clock, checked
 from motcua.workflow.engine.compiled import CompiledTrigger, CompiledWorkflow, RegionRun, WorkflowSet, validate_data
 from motcua.workflow.engine.definition import TransitionSpec
 from motcua.workflow.engine.frozen import quick_init
@@ -78,7 +79,7 @@ class Engine:
         unpublished: Callable[[Case], bool] | None = None,
     ) -> None:
         self.workflows = workflows
-        self.clock = clock
+        self.clock = checked(clock)  # a host's clock giving naive instants is refused at its first reading
         self.publish: Mapping[str, tuple[str, ...]] = {key: kinds for key, kinds in (publish or {}).items() if kinds}
         self.unpublished = unpublished
 
@@ -87,8 +88,10 @@ class Engine:
         version: int | None = None,
     ) -> Decision:
         compiled = self.workflows.latest(key) if version is None else self.workflows.get(key, version)
-        if not code.strip():
-            raise InvalidInput("code", "a case needs a non-empty code")
+        if not isinstance(code, str) or not code.strip():
+            raise InvalidInput("code", "a case needs a non-empty code (a text)")
+        if (problem := line_problem(code, CASE_CODE_MAX)) is not None:  # a NUL fails PostgreSQL, a line break a sheet
+            raise InvalidInput("code", problem)
         opening = compiled.definition.opening
         role = _role(actor, frozenset(opening.roles), OPEN_TRIGGER)
         values = validate_data(OPEN_TRIGGER, compiled.opening_data, data, compiled.opening_quick)

@@ -17,21 +17,24 @@ the SQL store's query must select exactly the same cases (the contract suite che
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+from motcua.workflow.engine.bounds import CASE_CODE_MAX, CODE_MAX, NAME_MAX, excerpt, line_problem
 from motcua.workflow.engine.clock import text
 from motcua.workflow.engine.model import Case, JsonValue
 from motcua.workflow.errors import InvalidInput
 
 __all__ = [
-    "FILTERED_REGIONS", "INDEX_KEYS", "MAX_PAGE", "CaseFilter", "Page", "check_page", "due_text", "filtered_states",
-    "found_by", "index_order", "indexed", "indexed_by", "matches",
+    "FILTERED_REGIONS", "INDEX_KEYS", "MAX_PAGE", "UNITS_MAX", "CaseFilter", "Page", "check_page", "due_text",
+    "filtered_states", "found_by", "index_order", "indexed", "indexed_by", "matches", "unit_codes",
 ]
 
 MAX_PAGE: Final = 500
+UNITS_MAX: Final = 10_000  # unit codes in one set (a province has a few hundred units, with their history)
+_TEXT_FIELDS: Final = ("definition_key", "lifecycle", "deadline", "procedure", "officer", "unit", "applicant")
 INDEX_KEYS: Final = ("procedure", "officer", "due", "ended", "unit", "received_by", "applicant")
 """The search keys a definition's ``index`` may declare: what :class:`CaseFilter` asks of attributes."""
 FILTERED_REGIONS: Final = ("lifecycle", "deadline")
@@ -70,10 +73,20 @@ class CaseFilter:
     applicant: str | None = None
 
     def __post_init__(self) -> None:
-        if self.units is not None and not isinstance(self.units, frozenset):
-            object.__setattr__(self, "units", frozenset(self.units))
-        if self.due_before is not None and self.due_before.tzinfo is None:
+        """A filter that is not what it looks like is refused (a text's characters read as units, a naive instant, a
+        "no" read as true): it would answer another question than the one asked."""
+        for name in _TEXT_FIELDS:
+            value = getattr(self, name)
+            if value is not None and (problem := _search_text_problem(value)) is not None:
+                raise InvalidInput(name, problem)
+        if self.units is not None:
+            object.__setattr__(self, "units", unit_codes(self.units, "units"))
+        if self.due_before is not None and not isinstance(self.due_before, datetime):
+            raise InvalidInput("due_before", f"a datetime, not {excerpt(self.due_before)}")
+        if self.due_before is not None and self.due_before.utcoffset() is None:
             raise InvalidInput("due_before", f"{self.due_before.isoformat()} has no UTC offset")
+        if self.ended is not None and not isinstance(self.ended, bool):
+            raise InvalidInput("ended", f"True, False or None, not {excerpt(self.ended)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +97,37 @@ class Page:
     next_cursor: str | None
 
 
-def check_page(limit: int) -> None:
-    if not 1 <= limit <= MAX_PAGE:
-        raise InvalidInput("limit", f"{limit} is not between 1 and {MAX_PAGE}")
+def check_page(limit: int, after: str | None) -> None:
+    """A page's size and cursor, as every store takes them: 1 to :data:`MAX_PAGE` cases, after a case's code."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput("limit", f"{excerpt(limit)} is not a whole number between 1 and {MAX_PAGE}")
+    if after is not None and (problem := _search_text_problem(after, CASE_CODE_MAX)) is not None:
+        raise InvalidInput("after", f"a case's code (the page's next_cursor): {problem}")
+
+
+def unit_codes(units: object, field: str) -> frozenset[str]:
+    """``units`` as a set of unit codes: a collection (a set, a list…) of at most :data:`UNITS_MAX` one-line codes of
+    1 to :data:`CODE_MAX` characters; :class:`InvalidInput` naming ``field`` otherwise. One text is refused: its
+    characters would be read as the units, and a scope of them would see nothing, or another unit's cases."""
+    if isinstance(units, str | bytes):
+        raise InvalidInput(field, f"a collection of unit codes, not one text ({excerpt(units)}): ['CODE']")
+    if isinstance(units, Mapping) or not isinstance(units, Collection):
+        raise InvalidInput(field, f"a collection of unit codes (texts), not {excerpt(units)}")
+    if len(units) > UNITS_MAX:
+        raise InvalidInput(field, f"more than {UNITS_MAX} unit codes ({len(units)})")
+    for code in units:
+        problem = _search_text_problem(code, CODE_MAX) if code != "" else "empty"
+        if problem is not None:
+            raise InvalidInput(field, f"{excerpt(code)} is not a unit code: {problem}")
+    return units if isinstance(units, frozenset) else frozenset(units)
+
+
+def _search_text_problem(value: object, limit: int = NAME_MAX) -> str | None:
+    """What keeps ``value`` from being a text to search by (one line of at most ``limit`` characters), or None. An
+    empty text is one: it matches the cases whose value is empty (none, on every store), as ``None`` matches all."""
+    if not isinstance(value, str):
+        return f"a text, not {excerpt(value)}"
+    return line_problem(value, limit)
 
 
 def indexed(index: Mapping[str, tuple[str, ...]], attributes: Mapping[str, JsonValue]) -> dict[str, str]:

@@ -36,6 +36,9 @@ class Period:
     end: date
 
     def __post_init__(self) -> None:
+        for option, day in (("--from", self.start), ("--to", self.end)):
+            if type(day) is not date:  # a datetime is a date too, but compares with none
+                raise InvalidInput(option, f"a date (datetime.date), not {type(day).__name__}")
         if self.end < self.start:
             raise InvalidInput("--to", f"{self.end.isoformat()} is before --from {self.start.isoformat()}")
         for option, day in (("--from", self.start), ("--to", self.end)):

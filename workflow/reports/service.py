@@ -26,6 +26,7 @@ from datetime import date
 
 from motcua.workflow.dossiers.catalogue import RuleBook
 from motcua.workflow.engine.ports import CaseQueries
+from motcua.workflow.engine.queries import unit_codes
 from motcua.workflow.feedback.metrics import feedback_cases, feedback_counts
 from motcua.workflow.reports.par766 import Scorecard, scorecard, with_dossier_ratings
 from motcua.workflow.reports.periods import Period
@@ -54,12 +55,14 @@ class ReportService:
         """Biểu số 06/VPCP/KSTT for [start, end], of the dossiers of ``units`` (``None``: every dossier).
         :class:`~motcua.workflow.errors.InvalidInput` for a period that is not one (:class:`Period`)."""
         period = Period(start, end)
-        return self.projection.bieu06(period.start, period.end, units=units)
+        chosen = None if units is None else unit_codes(units, "units")  # a text is refused, not read as characters
+        return self.projection.bieu06(period.start, period.end, units=chosen)
 
     def scorecard(self, start: date, end: date, *, units: frozenset[str] | None = None) -> Scorecard:
         """The Decision 766 indicators and points for [start, end], under the rules in force at ``end``, of the
         dossiers of ``units`` (``None``: every dossier); a period that is not one refused as by :meth:`bieu06`."""
         Period(start, end)
+        units = None if units is None else unit_codes(units, "units")
         counts = self.projection.indicator_counts(start, end, units=units)
         feedback = None
         if self.cases is not None:
@@ -67,3 +70,4 @@ class ReportService:
             concerned = self.projection.facts_by_code(counted.concerned)  # one read, however many dossiers
             feedback = with_dossier_ratings(counted, concerned, start, end, units=units)
         return scorecard(counts, self.rules.in_force(end), start, end, feedback)
+

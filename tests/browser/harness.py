@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final, NoReturn
 
 import pytest
+
+from tests.servers import free_port
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Playwright
@@ -64,13 +65,6 @@ def _unavailable(why: str) -> NoReturn:
 def launch(playwright: Playwright) -> Browser:
     """Headless Chromium by its path; Playwright gives it a fresh, temporary profile (user-data-dir)."""
     return playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=list(CHROMIUM_ARGS))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def motcua(*args: str, stdin: str | None = None) -> str:

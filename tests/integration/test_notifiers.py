@@ -43,7 +43,7 @@ from motcua.adapters.notifiers.smtp import SERVER_PAUSE
 from motcua.workflow.engine.clock import VN_TZ
 from motcua.workflow.engine.model import JsonValue, OutboxItem
 from motcua.workflow.errors import DeliveryDeferred, DeliveryFailed, DeliveryUnavailable, Retryable
-from tests.servers import tcp_server
+from tests.servers import free_port, tcp_server
 
 DOSSIER = "000.00.06.H56-231027-0361"
 TASK = "KH-CCHC-2025-017"
@@ -65,13 +65,6 @@ def effect(kind: str = "notify", *, attempts: int = 0, **payload: JsonValue) -> 
     body.update(payload)
     return OutboxItem(id=42, case_code=DOSSIER, kind=kind, payload=body, attempts=attempts, status="pending",
                       next_attempt_at=datetime.now(VN_TZ))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def failure(notifier: SmtpNotifier | WebhookNotifier | FanOut, item: OutboxItem) -> DeliveryFailed:

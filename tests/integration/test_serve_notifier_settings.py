@@ -4,22 +4,20 @@ while no timer fired and no notice left, a traceback on its standard error the o
 
 from __future__ import annotations
 
+import contextlib
 import os
-import socket
+import queue
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
+from tests.servers import free_port
+
 MOTCUA = [sys.executable, "-c", "from motcua.entrypoints.cli.main import main; main()"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.mark.parametrize(("settings", "variable"), [
@@ -52,9 +50,22 @@ def test_serve_says_when_its_broker_does_not_answer(tmp_path: Path) -> None:
     command = [*MOTCUA, "serve", "--db", f"sqlite:///{tmp_path / 'motcua.db'}", "--port", str(free_port()),
                "--broker", f"redis://127.0.0.1:{free_port()}/0"]
     process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert process.stdout is not None
+    lines: queue.Queue[bytes] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or ()], daemon=True)
+    reader.start()
+    seen: list[bytes] = []
+    deadline = time.monotonic() + 90  # a loaded CI machine starts Python slowly: wait for the line, not a fixed time
     try:
-        output, _ = process.communicate(timeout=6)
-    except subprocess.TimeoutExpired:
+        while not any(b"dispatch.send_failed" in line for line in seen) and time.monotonic() < deadline:
+            with contextlib.suppress(queue.Empty):
+                seen.append(lines.get(timeout=0.5))
+            if process.poll() is not None and lines.empty():
+                break
+    finally:
         process.terminate()
-        output, _ = process.communicate(timeout=20)
-    assert b"dispatch.send_failed" in output
+        process.wait(timeout=20)
+        reader.join(timeout=20)  # the pipe ends with the process
+        process.stdout.close()
+    output = b"".join(seen)
+    assert b"dispatch.send_failed" in output, output[-800:]

@@ -31,6 +31,7 @@ import redis
 
 from motcua.adapters.sql.store import SqlStore
 from motcua.workflow.engine.audit import verify_chains
+from tests.servers import free_port
 
 __all__ = [
     "TIMER_TRIGGERS",
@@ -48,12 +49,6 @@ TIMER_TRIGGERS: Final = ("mark_due_soon", "mark_overdue", "escalate")  # each do
 NOTICE_OF: Final = {"mark_due_soon": "due_soon", "mark_overdue": "overdue", "escalate": "escalation"}  # notify event
 SYSTEM_ACTOR: Final = "motcua"
 _NOTIFIER_SETTINGS: Final = ("MOTCUA_SMTP_", "MOTCUA_WEBHOOK_", "MOTCUA_NOTIFY_")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, interval: float = 0.2) -> bool:

@@ -35,13 +35,17 @@ from motcua.definitions.references import procedure_problems
 from motcua.definitions.yamlsafe import load_yaml, yaml_files
 from motcua.workflow.dossiers.catalogue_import import (
     COLUMNS,
+    TIER_LABELS,
     CatalogueDiff,
     Document,
+    Published,
+    Tier,
     diff,
     end_missing,
     field_code_problem,
     header_key,
     merge,
+    of_tier,
     read_rows,
 )
 from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW
@@ -93,12 +97,24 @@ class ImportPlan:
     current: tuple[Document, ...]
     base_revision: int | None  # the revision compared with (None: the shipped catalogue)
     difference: CatalogueDiff
+    left_out: tuple[Published, ...] = ()  # rows of the list carried out by other tiers only, not imported
+
+    def left_out_by_tiers(self) -> dict[str, int]:
+        """How many procedures were left out, by the tiers the list names for them (``Cấp Tỉnh``, ``Cấp Bộ, Cấp
+        Tỉnh``…), most first."""
+        counts: dict[str, int] = {}
+        for row in self.left_out:
+            label = ", ".join(TIER_LABELS[tier] for tier in TIER_LABELS if row.tiers and tier in row.tiers)
+            counts[label] = counts.get(label, 0) + 1
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
-def plan_import(path: Path, root: Path | None, *, effective: date) -> ImportPlan:
+def plan_import(path: Path, root: Path | None, *, effective: date, tier: Tier | None = "commune") -> ImportPlan:
     """Read ``path`` against the catalogue in use under ``root`` (``None``: the shipped one).
 
-    CSV/XLSX: the province's whole list; a directory of YAML field files: the whole catalogue — a procedure of the
+    CSV/XLSX: the province's whole list, of which the procedures ``tier`` carries out (its column *Cấp thực hiện*
+    naming that tier among others, or not saying; ``None``: every procedure), the others left out and counted; a
+    directory of YAML field files: the whole catalogue — a procedure of the
     catalogue they no longer list is kept, ended the day before ``effective``
     (:func:`~motcua.workflow.dossiers.catalogue_import.end_missing`). One YAML field file: its procedures added or
     replaced whole, by code; nothing ended."""
@@ -110,20 +126,30 @@ def plan_import(path: Path, root: Path | None, *, effective: date) -> ImportPlan
     current = read_documents(current_dir)
     suffix = path.suffix.lower()
     rows: dict[str, int] = {}
+    left_out: list[Published] = []
     if path.is_dir():
         documents = end_missing(_yaml_directory(path), current, effective=effective)
     elif suffix in (".yaml", ".yml"):
         documents = _yaml_file(path, current)
     else:
         header_row, headers, cells = read_table(path, content)
-        published = read_rows(str(path), headers, cells, header_row=header_row)
+        published, left_out = of_tier(read_rows(str(path), headers, cells, header_row=header_row), tier)
+        if not published:
+            raise CatalogueImportRefused(str(path), [CellProblem(0, "Cấp thực hiện", _none_of_tier(tier, left_out))])
         note = (f"Nhập từ danh sách {path.name} (sha256 {digest[:12]}…) ngày {effective.isoformat()}: mã, tên, mức độ, "
                 "thời hạn và phí theo danh sách công bố; chưa kiểm chứng với quyết định công bố.")
         merged = merge(str(path), published, current, effective=effective, note=note)
         documents = end_missing(merged, current, effective=effective)
         rows = {row.code: row.row for row in published}
     validate(str(path), documents, rows)
-    return ImportPlan(path.name, digest, tuple(documents), tuple(current), base, diff(current, documents))
+    return ImportPlan(path.name, digest, tuple(documents), tuple(current), base, diff(current, documents),
+                      tuple(left_out))
+
+
+def _none_of_tier(tier: Tier | None, left_out: Sequence[Published]) -> str:
+    label = TIER_LABELS[tier] if tier is not None else "any tier"
+    return (f"no procedure of the list is carried out at {label} ({len(left_out)} of other tiers only): "
+            "--tier names the tier to import, --tier all every procedure")
 
 
 def apply_import(plan: ImportPlan, root: Path, *, at: datetime) -> Manifest:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Final
 from zoneinfo import ZoneInfo
@@ -23,7 +24,7 @@ from motcua.definitions.catalogue_store import CatalogueStore
 from motcua.definitions.procedure_import import ImportPlan, apply_import, plan_import
 from motcua.entrypoints.cli.terminal import flagged, terminal
 from motcua.entrypoints.cli.usage import refusal
-from motcua.workflow.dossiers.catalogue_import import CatalogueDiff
+from motcua.workflow.dossiers.catalogue_import import CatalogueDiff, Tier
 from motcua.workflow.engine.bounds import day_problem
 from motcua.workflow.errors import CatalogueImportRefused, InvalidInput, MotcuaError
 from motcua.workflow.reports.periods import parse_date
@@ -34,6 +35,18 @@ _PIPE_WIDTH: Final = 160
 _VIETNAM: Final = ZoneInfo("Asia/Ho_Chi_Minh")
 _NO_DIR: Final = ("the shipped catalogue is read-only: set MOTCUA_PROCEDURES_DIR (or give --dir) to a directory "
                   "of the province's catalogue; the first import writes its revision 1 there")
+
+class TierChoice(StrEnum):
+    """The tiers ``--tier`` takes (*cấp thực hiện*); since 1 July 2025 there is no district tier to import for."""
+
+    COMMUNE = "commune"
+    PROVINCE = "province"
+    ALL = "all"
+
+
+_TIERS: Final[dict[TierChoice, Tier | None]] = {
+    TierChoice.COMMUNE: "commune", TierChoice.PROVINCE: "province", TierChoice.ALL: None,
+}
 
 DirOption = Annotated[Path | None, typer.Option(
     "--dir", help="Thư mục danh mục của tỉnh (the catalogue directory; default MOTCUA_PROCEDURES_DIR).")]
@@ -60,6 +73,9 @@ def import_procedures(
     = False,
     since: Annotated[str | None, typer.Option(
         "--since", help="Ngày áp dụng thời hạn/mức độ/phí mới, YYYY-MM-DD (default: today in Vietnam).")] = None,
+    tier: Annotated[TierChoice, typer.Option(
+        "--tier", help="Cấp thực hiện nhập từ danh sách CSV/XLSX: commune (cấp xã, default), province (cấp tỉnh) "
+                       "hoặc all; a procedure the list gives no tier is always imported.")] = TierChoice.COMMUNE,
     directory: DirOption = None,
 ) -> None:
     """Nhập danh mục thủ tục của tỉnh: in các thay đổi; chỉ ghi khi có --apply (all or nothing)."""
@@ -69,7 +85,7 @@ def import_procedures(
         raise refusal(err, f"{file}: no such file")
     try:
         effective = _day(since)
-        plan = plan_import(file, root, effective=effective)
+        plan = plan_import(file, root, effective=effective, tier=_TIERS[tier])
     except CatalogueImportRefused as refused:
         for problem in refused.cells:
             err.print(flagged("refused", "red", f" {problem}"), highlight=False, soft_wrap=True)
@@ -129,6 +145,10 @@ def _print_plan(out: Console, plan: ImportPlan, root: Path | None) -> None:
     out.print(f"Tệp nhập: {plan.source} (sha256 {plan.sha256[:16]}…)", highlight=False)
     for line in diff_lines(plan.difference):
         out.print(line, highlight=False, soft_wrap=True)
+    if plan.left_out:
+        tiers = "; ".join(f"{label}: {count}" for label, count in plan.left_out_by_tiers().items())
+        out.print(f"Bỏ qua {len(plan.left_out)} thủ tục không thực hiện ở cấp đã chọn ({tiers}); --tier all để nhập "
+                  "tất cả.", highlight=False, soft_wrap=True)
 
 
 def diff_lines(difference: CatalogueDiff) -> list[str]:

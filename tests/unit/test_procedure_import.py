@@ -28,7 +28,7 @@ from motcua.definitions.catalogue_store import CURRENT_FILE, MANIFEST_FILE, Cata
 from motcua.definitions.procedure_import import apply_import, plan_import, read_table
 from motcua.entrypoints.cli.procedures_import_cmd import diff_lines
 from motcua.workflow.dossiers.catalogue import Procedure
-from motcua.workflow.dossiers.catalogue_import import cell_text_problem, parse_fee, parse_level, parse_time
+from motcua.workflow.dossiers.catalogue_import import cell_text_problem, parse_fee, parse_level, parse_tiers, parse_time
 from motcua.workflow.errors import CatalogueImportRefused, CellProblem, InvalidDefinition, InvalidInput
 from motcua.workflow.reports.projection import Bieu06, Bieu06Row
 
@@ -836,3 +836,46 @@ def test_a_procedures_dir_that_is_not_a_directory_is_refused_rather_than_the_shi
     empty.mkdir()
     shipped = procedure_catalogue({"MOTCUA_PROCEDURES_DIR": str(empty)})
     assert shipped.get("1.001193").name == "Thủ tục đăng ký khai sinh"
+
+
+@pytest.mark.parametrize(("text", "tiers"), [
+    ("Cấp Xã", {"commune"}),
+    ("Cấp Tỉnh, Cấp Xã", {"province", "commune"}),
+    ("UBND cấp xã; UBND cấp huyện", {"commune", "district"}),
+    ("cấp tỉnh và cấp xã", {"province", "commune"}),
+    ("Xã, phường, đặc khu", {"commune"}),
+    ("Cấp Bộ, ngành", {"central"}),
+    ("Cơ quan khác", {"other"}),
+])
+def test_the_tiers_that_carry_a_procedure_out_are_read(text: str, tiers: set[str]) -> None:
+    assert parse_tiers(text) == tiers
+
+
+@pytest.mark.parametrize("text", ["Cấp thôn", "Thành phố", ", ;"])
+def test_a_tier_no_one_knows_is_refused_by_name(text: str) -> None:
+    with pytest.raises(ValueError, match="level of execution"):
+        parse_tiers(text)
+
+
+def test_a_list_of_other_tiers_only_is_refused_whole(tmp_path: Path) -> None:
+    rows = [[*row[:7], "Cấp Tỉnh"] for row in shipped_rows()]
+    problems = refused(write_csv(tmp_path / "province.csv", rows))
+    assert [(problem.column, problem.message.split(" (")[0]) for problem in problems] == [
+        ("Cấp thực hiện", "no procedure of the list is carried out at Cấp Xã")]
+    bad = shipped_rows()
+    row_of("1.001193", bad)[7] = "Cấp thôn"
+    [problem] = refused(write_csv(tmp_path / "bad.csv", bad))
+    assert (problem.row, problem.column) == (int(row_of("1.001193", bad)[0]) + 1, "Cấp thực hiện")  # header: row 1
+
+
+def test_a_procedure_whose_tier_the_list_does_not_say_is_imported(tmp_path: Path) -> None:
+    rows = shipped_rows()
+    row_of("1.001193", rows)[7] = ""
+    rows.append(["99", "1.999999", "Thủ tục thử", "Hộ tịch", "Một phần", "05 ngày làm việc",
+                 "Theo Nghị quyết HĐND tỉnh", "Cấp Tỉnh"])
+    plan = plan_import(write_csv(tmp_path / "list.csv", rows), None, effective=DAY)
+    assert plan.difference.empty
+    assert [row.code for row in plan.left_out] == ["1.999999"]
+    assert plan.left_out_by_tiers() == {"Cấp Tỉnh": 1}
+    assert [code for code, *_ in plan_import(tmp_path / "list.csv", None, effective=DAY, tier=None).difference.added] \
+        == ["1.999999"]

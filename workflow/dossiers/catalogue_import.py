@@ -23,7 +23,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Final, TypeVar
+from typing import Final, Literal, TypeVar
 
 from motcua.workflow.dossiers.catalogue import PROCESSING_TIME_MAX, Channel, Level
 from motcua.workflow.engine.bounds import NAME_MAX, TEXT_MAX, excerpt, line_problem, text_problem
@@ -33,17 +33,21 @@ __all__ = [
     "COLUMNS",
     "IGNORED_COLUMNS",
     "MAX_WORKING_DAYS",
+    "TIER_LABELS",
     "CatalogueDiff",
     "Change",
     "Document",
     "Published",
+    "Tier",
     "diff",
     "end_missing",
     "field_code_problem",
     "header_key",
     "merge",
+    "of_tier",
     "parse_fee",
     "parse_level",
+    "parse_tiers",
     "parse_time",
     "read_rows",
     "runs_as_formula",
@@ -65,14 +69,30 @@ COLUMNS: Final[Mapping[str, str]] = {
     "thời hạn giải quyết": "time", "thời gian giải quyết": "time",
     "phí, lệ phí": "fee", "phí lệ phí": "fee", "lệ phí": "fee", "phí": "fee",
     "căn cứ phí, lệ phí": "fee_basis", "căn cứ thu phí, lệ phí": "fee_basis",
+    "cấp thực hiện": "tiers", "cấp giải quyết": "tiers",
 }
 """The columns read, by header (:func:`header_key`: case, spaces, a trailing ``:`` or ``*`` do not matter)."""
 IGNORED_COLUMNS: Final = frozenset({
-    "stt", "cấp thực hiện", "cơ quan thực hiện", "số quyết định", "loại thủ tục", "đối tượng thực hiện",
+    "stt", "cơ quan thực hiện", "số quyết định", "loại thủ tục", "đối tượng thực hiện",
     "căn cứ pháp lý",
 })
 """Columns of the national list that are known and not imported: the catalogue dates who decides and its legal
 bases itself (``authority``, ``legal_bases``); a list cannot date them."""
+Tier = Literal["central", "province", "district", "commune", "other"]
+"""The tiers of government that carry a procedure out (*cấp thực hiện*): a ministry, the province, the district (none
+since 1 July 2025: old lists still name it), the commune (xã, phường, đặc khu), another body."""
+TIER_LABELS: Final[Mapping[Tier, str]] = {
+    "central": "Cấp Bộ", "province": "Cấp Tỉnh", "district": "Cấp Huyện", "commune": "Cấp Xã", "other": "Cơ quan khác",
+}
+_TIERS: Final[Mapping[str, Tier]] = {
+    "bộ": "central", "trung ương": "central", "bộ, ngành": "central",
+    "tỉnh": "province", "thành phố trực thuộc trung ương": "province",
+    "huyện": "district", "quận": "district", "thị xã": "district", "thành phố thuộc tỉnh": "district",
+    "xã": "commune", "phường": "commune", "thị trấn": "commune", "đặc khu": "commune",
+    "cơ quan khác": "other",
+}
+_TIER_PREFIX: Final = re.compile(r"^(?:(?:ubnd|ủy ban nhân dân|uỷ ban nhân dân)\s+)?(?:cấp\s+)?")
+_TIER_SEPARATOR: Final = re.compile(r"[;/\n]|,(?!\s*ngành)|\s+và\s+|\s+-\s+")
 _REQUIRED: Final = ("code", "name")
 # a province's portal may add its suffix: 1.000948.H38; ASCII digits only (``\d`` takes any script's: １.００１６９９)
 _CODE: Final = re.compile(r"^([0-9]\.[0-9]{6})(?:\.H[0-9]{2})?$")
@@ -116,6 +136,7 @@ class Published:
     level: Level | None = None
     processing_time: dict[str, dict[str, object]] | None = None
     fee: dict[str, object] | None = None
+    tiers: frozenset[Tier] | None = None  # who carries it out (None: the list does not say)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,9 +277,35 @@ def _read_row(number: int, values: Mapping[str, str | None], names: Mapping[str,
             fee = parse_fee(fee_text or "", values.get("fee_basis"))
         except ValueError as error:
             problems.add(number, names["fee"], str(error))
+    tiers = _parsed(parse_tiers, values.get("tiers"), number, names["tiers"], problems)
     if len(problems.items) > before or code is None or name is None:
         return None
-    return Published(number, code, name, values.get("field"), field_code, level, times, fee)
+    return Published(number, code, name, values.get("field"), field_code, level, times, fee, tiers)
+
+
+def parse_tiers(text: str) -> frozenset[Tier]:
+    """``Cấp Xã`` / ``Cấp Tỉnh, Cấp Xã`` / ``UBND cấp xã; UBND cấp huyện`` / ``Cơ quan khác`` → the tiers named (a
+    province's list names every tier that carries the procedure out, one or several)."""
+    tiers: set[Tier] = set()
+    for part in _TIER_SEPARATOR.split(header_key(text)):
+        words = _TIER_PREFIX.sub("", part.strip(" .")).strip()
+        if not words:
+            continue
+        tier = _TIERS.get(words)
+        if tier is None:
+            raise ValueError(f"unknown level of execution {excerpt(words)} (known: {', '.join(TIER_LABELS.values())})")
+        tiers.add(tier)
+    if not tiers:
+        raise ValueError(f"no level of execution named (known: {', '.join(TIER_LABELS.values())})")
+    return frozenset(tiers)
+
+
+def of_tier(published: Sequence[Published], tier: Tier | None) -> tuple[list[Published], list[Published]]:
+    """The rows a catalogue of ``tier`` takes (those naming it, and those whose tier the list does not say), and the
+    rows left out (carried out by other tiers only); ``None``: every row taken."""
+    kept = [row for row in published if tier is None or row.tiers is None or tier in row.tiers]
+    taken = {row.code for row in kept}
+    return kept, [row for row in published if row.code not in taken]
 
 
 def field_code_problem(code: object) -> str | None:

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 import pytest
 
+from motcua.workflow.engine.decisions import Decision
 from motcua.workflow.engine.model import Case, DueTimer
 from motcua.workflow.engine.queries import CaseFilter
 from motcua.workflow.engine.retry import Park, RetryAt, TimerRetryPolicy
@@ -262,6 +263,50 @@ def test_an_action_that_raises_is_the_timers_failure_not_its_batchs(
     assert fired.fired == 2
     [failure] = fired.failed
     assert failure.error == "ActionFailed: an action or a guard of 'remind' raised KeyError"  # the type only
+
+
+def test_a_decision_the_store_refuses_to_write_is_the_timers_failure_not_handed_out_for_ever(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    claimed = _reminders(desk)
+    commit, commit_each = desk.store.commit, desk.store.commit_each
+
+    def refusing(decision: Decision, *then: Decision) -> None:
+        if decision.case.code == CODES[1]:  # a constraint of this database refuses this one case's row
+            raise StorageFailure('new row for relation "case" violates check constraint "case_local"')
+        commit(decision, *then)
+
+    def refusing_all(*args: object, **kwargs: object) -> object:
+        raise StorageFailure('new row for relation "case" violates check constraint "case_local"')
+
+    monkeypatch.setattr(desk.store, "commit", refusing)
+    monkeypatch.setattr(desk.store, "commit_each", refusing_all)  # the batch's transaction refused: each alone
+    heard: list[tuple[str, str]] = []
+    service = CaseService(desk.engine, desk.store, [Heard(heard)], timer_retry=POLICY)
+
+    fired = service.fire_timers(claimed, desk.store)
+
+    assert fired.fired == 2
+    [failure] = fired.failed
+    assert (failure.timer.case_code, failure.settlement) == (CODES[1], RetryAt(desk.clock.now() + POLICY.base))
+    assert failure.error.startswith("StorageFailure: storage failure: new row")
+    assert heard == [(CODES[1], "remind")]  # told once, not once by the commit and again by the failure
+    monkeypatch.setattr(desk.store, "commit_each", commit_each)
+    [armed] = [timer for timer in desk.store.armed_timers(100) if timer.name == "reminder"]
+    assert (armed.case_code, armed.attempts) == (CODES[1], 1)  # waits, then is parked: not claimed at every lease
+
+
+class Heard:
+    """An observer that notes the refusals it hears of."""
+
+    def __init__(self, heard: list[tuple[str, str]]) -> None:
+        self.heard = heard
+
+    def committed(self, decision: Decision) -> None:
+        """Nothing to note."""
+
+    def rejected(self, code: str, trigger: str, error: Exception) -> None:
+        self.heard.append((code, trigger))
 
 
 def test_a_timer_that_fires_is_returned_as_its_case(desk: Desk) -> None:

@@ -64,10 +64,12 @@ class FiredTimers:
 
 @dataclass(frozen=True, slots=True)
 class _Refused:
-    """A timer's trigger that failed on ``case`` (the case as read for the decision)."""
+    """A timer's trigger that failed on ``case`` (the case as read for the decision); ``told``: the observers have heard
+    of it already (a commit the store refused)."""
 
     error: Exception
     case: Case
+    told: bool = False
 
 
 def failing(error: Exception) -> bool:
@@ -75,7 +77,9 @@ def failing(error: Exception) -> bool:
     wait, then parked (:class:`~motcua.workflow.engine.retry.TimerRetryPolicy`) — rather than an outage the message's
     own retry covers: anything but a lost race or the database away (:class:`Retryable`) and a store that failed
     (:class:`StorageFailure`). So data that no longer fits the definition, a trigger, a role, a definition or a rule
-    set this worker lacks, an action that raised (a bug)."""
+    set this worker lacks, an action that raised (a bug). (A decision the store then refuses to write — a
+    :class:`StorageFailure` committing that one case alone — is the timer's failure too: :meth:`CaseService.
+    fire_claimed`.)"""
     return not isinstance(error, Retryable | StorageFailure)
 
 
@@ -169,8 +173,9 @@ class CaseService:
         return outcome
 
     def fire_claimed(self, timer: DueTimer, queue: TimerQueue) -> Case | TimerFailure | None:
-        """:meth:`fire_timer`, a lost race retried; a trigger that fails (:func:`failing`) is recorded as the timer's
-        failure — tried again after the policy's wait, or parked — unless the case's state no longer has the trigger
+        """:meth:`fire_timer`, a lost race retried; a trigger that fails (:func:`failing`), or whose decision the store
+        refuses to write (:class:`StorageFailure`), is recorded as the timer's failure — tried again after the policy's
+        wait, or parked — unless the case's state no longer has the trigger
         at all (its data aside), when the timer is discarded. ``None``: stale, discarded, or not recorded because the
         case moved meanwhile (judged afresh when its lease runs out)."""
         for attempt in range(ALONE_RETRIES):
@@ -203,6 +208,8 @@ class CaseService:
                              lambda decided: decided.append(replace(decision, consumes=timer)))
         except StaleTimer:
             return None
+        except StorageFailure as error:  # this case's write refused (a constraint, a value the schema refuses):
+            return _Refused(error, case, told=True)  # the timer's failure, or it would be handed out at every lease
 
     def _settle(self, timer: DueTimer, refused: _Refused, queue: TimerQueue) -> TimerFailure | None:
         """Record a failed trigger as the timer's failure, while its case is as the trigger failed on; or discard the
@@ -215,7 +222,7 @@ class CaseService:
                                self.timer_retry.after_failure(timer.attempts + 1, self.engine.clock.now()))
         if not queue.timer_failed(timer, failure.error, failure.settlement, case.version):
             return None  # recorded by another attempt, or the case moved: judged afresh when the lease runs out
-        for observer in self.observers:
+        for observer in () if refused.told else self.observers:
             observer.rejected(timer.case_code, timer.trigger, error)
         return failure
 

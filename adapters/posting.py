@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -91,18 +92,37 @@ async def _within(url: str, body: bytes, headers: dict[str, str], timeout: float
 
 
 async def _exchange(url: str, body: bytes, headers: dict[str, str], timeout: float, read: int) -> Answer:
+    asked_for = {"Accept-Encoding": "identity", **headers}  # an answer as it is: nothing to inflate
     async with httpx.AsyncClient(timeout=timeout) as client, \
-            client.stream("POST", url, content=body, headers=headers) as response:
+            client.stream("POST", url, content=body, headers=asked_for) as response:
         asked = retry_after(response.headers.get("retry-after"), datetime.now(UTC))
         return Answer(response.status_code, response.reason_phrase, await _first(response, read), asked)
 
 
 async def _first(response: httpx.Response, limit: int) -> bytes:
-    """The first ``limit`` bytes of the answer's body (none asked for when ``limit`` is 0)."""
+    """The first ``limit`` bytes of the answer's body (none asked for when ``limit`` is 0), inflated when it is gzip or
+    deflate — at most ``limit`` bytes of it, however far the receiver's bytes would expand (httpx inflates all it
+    reads, on the loop, beyond any deadline: a few kilobytes of nested gzip are gigabytes). Any other encoding, or two
+    stacked, is read as it came: the caller finds it malformed."""
     body = bytearray()
-    if limit > 0:
-        async for chunk in response.aiter_bytes():
-            body += chunk
+    if limit <= 0:
+        return b""
+    inflate = _inflater(response.headers.get("content-encoding", ""))
+    try:
+        async for chunk in response.aiter_raw():
+            body += inflate.decompress(chunk, limit - len(body)) if inflate is not None else chunk
             if len(body) >= limit:
                 break
+    except zlib.error:  # not what its header says: what was inflated so far, which the caller finds malformed
+        pass
     return bytes(body[:limit])
+
+
+def _inflater(encoding: str) -> zlib._Decompress | None:
+    """What inflates one ``Content-Encoding`` layer (``None``: the body is read as it came)."""
+    name = encoding.strip().lower()
+    if name in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if name == "deflate":
+        return zlib.decompressobj()
+    return None

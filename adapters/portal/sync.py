@@ -161,7 +161,7 @@ def _said(value: object) -> str:
 def _document(answer: PortalAnswer) -> tuple[Mapping[str, JsonValue] | None, str]:
     """The answer's JSON object with an ``error_code`` (a number or text), or ``None`` and why not."""
     try:
-        document = json_document(answer.body.decode("utf-8"))
+        document = json_document(answer.body.decode("utf-8-sig"))  # a byte-order mark first: IIS gateways add one
     except (UnicodeDecodeError, ValueError):
         return None, "not JSON"
     if not isinstance(document, dict) or "error_code" not in document:

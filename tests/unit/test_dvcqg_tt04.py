@@ -220,6 +220,33 @@ def test_a_bad_component_or_result_item_is_refused_naming_the_record_and_field(
     assert field in [problem.field for problem in refused.value.problems]
 
 
+@pytest.mark.parametrize(("stamp", "says"), [
+    ("18991231235959", "outside the days motcua takes"),  # before 1990: a typing error, or another sentinel
+    ("22000101000000", "outside the days motcua takes"),
+])
+def test_a_date_outside_the_years_motcua_takes_is_refused_naming_its_field(stamp: str, says: str) -> None:
+    with pytest.raises(RecordRefused) as refused:
+        parse_record(_record(NgayHenTra=stamp), 0)
+    [problem] = refused.value.problems
+    assert problem.field == "NgayHenTra" and says in problem.message
+
+
+def test_a_personal_field_of_the_wrong_type_is_refused_without_quoting_it() -> None:
+    with pytest.raises(RecordRefused) as refused:
+        parse_record(_record(SoDienThoai=912345678, ChuHoSo=["Nguyễn Văn An"]), 0)
+    shown = str(refused.value)
+    assert "912345678" not in shown and "Nguyễn" not in shown  # the refusal reaches stderr, cron mail, CI logs
+    assert {(problem.field, problem.message) for problem in refused.value.problems} == {
+        ("SoDienThoai", "expected text, got a number"), ("ChuHoSo", "expected text, got a list")}
+
+
+def test_dotnets_empty_date_is_no_date_not_year_one() -> None:
+    """``00010101000000`` (``DateTime.MinValue``) had been imported as year 1, before the first instant UTC holds: every
+    report folding the dossier failed with an OverflowError, for ever (the log is append-only)."""
+    record = parse_record(_record(TrangThaiHoSo="1", NgayTiepNhan="", NgayHenTra="00010101000000"), 0)
+    assert record.appointment is None
+
+
 def test_the_practices_fields_of_a_component_file_are_read() -> None:
     files = [{**FILE, "DuongDanTaiTepTin": "https://x/a.pdf", "DuocTaiSuDung": "2", "MaKetQuaThayThe": "KQ-9",
               "DuocLayTuKhoDMQG": "1"}, {**FILE, "IsDeleted": "1"}]

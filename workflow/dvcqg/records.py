@@ -43,6 +43,7 @@ from motcua.workflow.engine.bounds import (
     NAME_MAX,
     TEXT_MAX,
     checked_line,
+    day_problem,
     excerpt,
     json_shape,
     line_problem,
@@ -85,6 +86,7 @@ PAYMENT_CHANNELS: Final[Mapping[int, str]] = {1: "national", 2: "provincial"}
 TT04_2025_FROM: Final = date(2026, 1, 25)  # Circular 04/2025/TT-VPCP (issued 08/12/2025) in force
 RecordFormat = Literal["practice", "tt04-2025"]
 _STAMP: Final = re.compile(r"[0-9]{14}")
+_NO_DATE: Final = "00010101000000"  # .NET's DateTime.MinValue: what a portal's empty date serialises to
 _SMALL_NUMBER: Final = re.compile(r"[0-9]{1,2}")
 _AMOUNT: Final = re.compile(r"[0-9]{1,15}")
 RECORD_MAX: Final = 1_000_000  # characters of one record: a record is a few kilobytes, its documents are links
@@ -95,16 +97,22 @@ _SCALARS: Final = (str, int, float, type(None))
 
 
 def _instant(value: object) -> datetime | None:
-    """``yyyyMMddHHmmss`` in Vietnam time; absent, null or ``""`` (what portals send) is no date."""
-    if value is None or value == "":
+    """``yyyyMMddHHmmss`` in Vietnam time, a day from 1990 to 2199 (:func:`~motcua.workflow.engine.bounds.
+    day_problem`); absent, null, ``""`` or ``00010101000000`` (what portals send: the last is .NET's empty
+    ``DateTime.MinValue``) is no date. A day outside those years is refused: year 1 read as Vietnam time is before
+    the first instant a datetime holds in UTC, and every report that folded it would fail."""
+    if value is None or value in ("", _NO_DATE):
         return None
     if not isinstance(value, str) or not _STAMP.fullmatch(value):
         raise ValueError(f"expected a date yyyyMMddHHmmss (Vietnam time), got {excerpt(value)}")
     try:
-        return datetime(int(value[:4]), int(value[4:6]), int(value[6:8]), int(value[8:10]), int(value[10:12]),
-                        int(value[12:]), tzinfo=VN_TZ)
+        moment = datetime(int(value[:4]), int(value[4:6]), int(value[6:8]), int(value[8:10]), int(value[10:12]),
+                          int(value[12:]), tzinfo=VN_TZ)
     except ValueError as error:
         raise ValueError(f"{excerpt(value)} is not a real date and time ({error})") from None
+    if (problem := day_problem(moment.date())) is not None:
+        raise ValueError(problem)
+    return moment
 
 
 def _code_in(low: int, high: int, *, optional: bool) -> Callable[[object], int | None]:
@@ -155,7 +163,8 @@ def _text(limit: int, *, free: bool = False) -> Callable[[object], str | None]:
         if value is None:
             return None
         if not isinstance(value, str):
-            raise ValueError(f"expected text, got {excerpt(value)}")
+            # the type alone: a text field may be a name or a telephone number, sent as a number — never quoted
+            raise ValueError(f"expected text, got {_kind(value)}")
         cleaned = unicodedata.normalize("NFC", value).strip()
         problem = text_problem(cleaned, limit) if free else line_problem(cleaned, limit)
         if problem is not None:
@@ -163,6 +172,17 @@ def _text(limit: int, *, free: bool = False) -> Callable[[object], str | None]:
         return cleaned or None
 
     return parse
+
+
+def _kind(value: object) -> str:
+    """What ``value`` is, without a character of it (``a number``, ``a list``…)."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    return "an object" if isinstance(value, dict) else type(value).__name__
 
 
 def _unit_code(value: object) -> str | None:

@@ -50,7 +50,7 @@ from motcua.workflow.dossiers.catalogue_import import (
 )
 from motcua.workflow.dossiers.desk import DOSSIER_WORKFLOW
 from motcua.workflow.engine.bounds import excerpt
-from motcua.workflow.errors import CatalogueImportRefused, CellProblem, InvalidDefinition
+from motcua.workflow.errors import CatalogueImportRefused, CellProblem, InvalidDefinition, InvalidInput
 
 __all__ = [
     "HEADER_SEARCH_ROWS",
@@ -61,6 +61,7 @@ __all__ = [
     "MAX_UNZIPPED_BYTES",
     "ImportPlan",
     "apply_import",
+    "by_tiers",
     "plan_import",
     "read_documents",
     "read_table",
@@ -98,22 +99,28 @@ class ImportPlan:
     base_revision: int | None  # the revision compared with (None: the shipped catalogue)
     difference: CatalogueDiff
     left_out: tuple[Published, ...] = ()  # rows of the list carried out by other tiers only, not imported
+    beyond_commune: tuple[Published, ...] = ()  # rows imported (every tier) that the list gives no commune tier
 
     def left_out_by_tiers(self) -> dict[str, int]:
-        """How many procedures were left out, by the tiers the list names for them (``Cấp Tỉnh``, ``Cấp Bộ, Cấp
-        Tỉnh``…), most first."""
-        counts: dict[str, int] = {}
-        for row in self.left_out:
-            label = ", ".join(TIER_LABELS[tier] for tier in TIER_LABELS if row.tiers and tier in row.tiers)
-            counts[label] = counts.get(label, 0) + 1
-        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+        """How many procedures were left out, by the tiers the list names for them, most first."""
+        return by_tiers(self.left_out)
 
 
-def plan_import(path: Path, root: Path | None, *, effective: date, tier: Tier | None = "commune") -> ImportPlan:
+def by_tiers(rows: Sequence[Published]) -> dict[str, int]:
+    """How many of ``rows`` the list gives to each set of tiers (``Cấp Tỉnh``, ``Cấp Bộ, Cấp Tỉnh``…), most first."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        label = ", ".join(TIER_LABELS[tier] for tier in TIER_LABELS if row.tiers and tier in row.tiers)
+        counts[label] = counts.get(label, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def plan_import(path: Path, root: Path | None, *, effective: date, tier: Tier | None = None) -> ImportPlan:
     """Read ``path`` against the catalogue in use under ``root`` (``None``: the shipped one).
 
-    CSV/XLSX: the province's whole list, of which the procedures ``tier`` carries out (its column *Cấp thực hiện*
-    naming that tier among others, or not saying; ``None``: every procedure), the others left out and counted; a
+    CSV/XLSX: the province's whole list — with ``tier``, only the procedures that tier carries out (its column *Cấp
+    thực hiện* naming that tier among others, or not saying), the others left out and counted; without, every one,
+    those the list gives no commune tier counted (``beyond_commune``). A
     directory of YAML field files: the whole catalogue — a procedure of the
     catalogue they no longer list is kept, ended the day before ``effective``
     (:func:`~motcua.workflow.dossiers.catalogue_import.end_missing`). One YAML field file: its procedures added or
@@ -127,15 +134,21 @@ def plan_import(path: Path, root: Path | None, *, effective: date, tier: Tier | 
     suffix = path.suffix.lower()
     rows: dict[str, int] = {}
     left_out: list[Published] = []
+    beyond: list[Published] = []
+    if tier is not None and (path.is_dir() or suffix in (".yaml", ".yml")):
+        raise InvalidInput("--tier", "a YAML catalogue names no Cấp thực hiện: --tier chooses among a CSV/XLSX list's")
     if path.is_dir():
         documents = end_missing(_yaml_directory(path), current, effective=effective)
     elif suffix in (".yaml", ".yml"):
         documents = _yaml_file(path, current)
     else:
         header_row, headers, cells = read_table(path, content)
-        published, left_out = of_tier(read_rows(str(path), headers, cells, header_row=header_row), tier)
+        read = read_rows(str(path), headers, cells, header_row=header_row, tiers=tier is not None)
+        published, left_out = of_tier(read, tier)
+        beyond = of_tier(read, "commune")[1] if tier is None else []
         if not published:
-            raise CatalogueImportRefused(str(path), [CellProblem(0, "Cấp thực hiện", _none_of_tier(tier, left_out))])
+            column = next((header for header in headers if COLUMNS.get(header_key(header)) == "tiers"), "")
+            raise CatalogueImportRefused(str(path), [CellProblem(0, column, _none_of_tier(tier, left_out))])
         note = (f"Nhập từ danh sách {path.name} (sha256 {digest[:12]}…) ngày {effective.isoformat()}: mã, tên, mức độ, "
                 "thời hạn và phí theo danh sách công bố; chưa kiểm chứng với quyết định công bố.")
         merged = merge(str(path), published, current, effective=effective, note=note)
@@ -143,7 +156,7 @@ def plan_import(path: Path, root: Path | None, *, effective: date, tier: Tier | 
         rows = {row.code: row.row for row in published}
     validate(str(path), documents, rows)
     return ImportPlan(path.name, digest, tuple(documents), tuple(current), base, diff(current, documents),
-                      tuple(left_out))
+                      tuple(left_out), tuple(beyond))
 
 
 def _none_of_tier(tier: Tier | None, left_out: Sequence[Published]) -> str:

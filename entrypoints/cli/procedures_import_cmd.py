@@ -21,7 +21,7 @@ from rich.console import Console
 
 from motcua.adapters.bootstrap import procedures_dir
 from motcua.definitions.catalogue_store import CatalogueStore
-from motcua.definitions.procedure_import import ImportPlan, apply_import, plan_import
+from motcua.definitions.procedure_import import ImportPlan, apply_import, by_tiers, plan_import
 from motcua.entrypoints.cli.terminal import flagged, terminal
 from motcua.entrypoints.cli.usage import refusal
 from motcua.workflow.dossiers.catalogue_import import CatalogueDiff, Tier
@@ -74,8 +74,9 @@ def import_procedures(
     since: Annotated[str | None, typer.Option(
         "--since", help="Ngày áp dụng thời hạn/mức độ/phí mới, YYYY-MM-DD (default: today in Vietnam).")] = None,
     tier: Annotated[TierChoice, typer.Option(
-        "--tier", help="Cấp thực hiện nhập từ danh sách CSV/XLSX: commune (cấp xã, default), province (cấp tỉnh) "
-                       "hoặc all; a procedure the list gives no tier is always imported.")] = TierChoice.COMMUNE,
+        "--tier", help="Cấp thực hiện nhập từ danh sách CSV/XLSX: all (every procedure, default), commune (cấp "
+                       "xã) or province (cấp tỉnh); a procedure the list gives no tier is always imported.")]
+    = TierChoice.ALL,
     directory: DirOption = None,
 ) -> None:
     """Nhập danh mục thủ tục của tỉnh: in các thay đổi; chỉ ghi khi có --apply (all or nothing)."""
@@ -143,20 +144,25 @@ def _print_plan(out: Console, plan: ImportPlan, root: Path | None) -> None:
     where = str(root) if root is not None else "(chưa cấu hình MOTCUA_PROCEDURES_DIR)"
     out.print(f"Danh mục đang dùng: {base} — {where}", highlight=False)
     out.print(f"Tệp nhập: {plan.source} (sha256 {plan.sha256[:16]}…)", highlight=False)
-    for line in diff_lines(plan.difference):
+    for line in diff_lines(plan.difference, frozenset(row.code for row in plan.left_out)):
         out.print(line, highlight=False, soft_wrap=True)
     if plan.left_out:
         tiers = "; ".join(f"{label}: {count}" for label, count in plan.left_out_by_tiers().items())
         out.print(f"Bỏ qua {len(plan.left_out)} thủ tục không thực hiện ở cấp đã chọn ({tiers}); --tier all để nhập "
                   "tất cả.", highlight=False, soft_wrap=True)
+    elif plan.beyond_commune:
+        tiers = "; ".join(f"{label}: {count}" for label, count in by_tiers(plan.beyond_commune).items())
+        out.print(f"Danh sách có {len(plan.beyond_commune)} thủ tục không thực hiện ở cấp xã ({tiers}): --tier "
+                  "commune để chỉ nhập thủ tục cấp xã.", highlight=False, soft_wrap=True)
 
 
-def diff_lines(difference: CatalogueDiff) -> list[str]:
-    """The difference, one line a procedure: ``+`` added, ``-`` removed or ended, ``~`` changed (with the keys, and
-    below it its level, time and fee before → after), then the counts."""
+def diff_lines(difference: CatalogueDiff, other_tier: frozenset[str] = frozenset()) -> list[str]:
+    """The difference, one line a procedure: ``+`` added, ``-`` removed or ended (``other_tier``: the codes the list
+    holds for another tier than the one chosen, said so), ``~`` changed (with the keys, and below it its level, time
+    and fee before → after), then the counts."""
     lines = [f"+ {code}  {name}  [{field}]" for code, name, field in difference.added]
     lines.extend(f"- {code}  {name}  [{field}]" for code, name, field in difference.removed)
-    lines.extend(f"- {code}  {name}  [{field}] (không còn trong danh sách: hết hiệu lực sau {last:%d/%m/%Y})"
+    lines.extend(f"- {code}  {name}  [{field}] ({_why_ended(code, other_tier)}: hết hiệu lực sau {last:%d/%m/%Y})"
                  for code, name, field, last in difference.ended)
     for change in difference.changed:
         lines.append(f"~ {change.code}  {change.name}: {', '.join(change.keys)}")
@@ -165,3 +171,8 @@ def diff_lines(difference: CatalogueDiff) -> list[str]:
     lines.append(f"Thêm {len(difference.added)}, bỏ {gone}, thay đổi {len(difference.changed)}, "
                  f"giữ nguyên {difference.unchanged}.")
     return lines
+
+
+def _why_ended(code: str, other_tier: frozenset[str]) -> str:
+    return "danh sách giao cho cấp khác, không nhập với --tier đã chọn" if code in other_tier \
+        else "không còn trong danh sách"

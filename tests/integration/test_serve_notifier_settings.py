@@ -60,12 +60,14 @@ def test_serve_says_when_its_broker_does_not_answer(tmp_path: Path) -> None:
         while not any(b"dispatch.send_failed" in line for line in seen) and time.monotonic() < deadline:
             with contextlib.suppress(queue.Empty):
                 seen.append(lines.get(timeout=0.5))
-            if process.poll() is not None and lines.empty():
-                break
+            if process.poll() is not None and not reader.is_alive() and lines.empty():
+                break  # the process ended and every line it wrote was read
     finally:
         process.terminate()
         process.wait(timeout=20)
         reader.join(timeout=20)  # the pipe ends with the process
         process.stdout.close()
+    while not lines.empty():  # what it wrote last, before it ended
+        seen.append(lines.get_nowait())
     output = b"".join(seen)
     assert b"dispatch.send_failed" in output, output[-800:]

@@ -3,6 +3,7 @@ written — never a scope wider than asked, an audit entry that no longer verifi
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -13,14 +14,16 @@ import pytest
 
 from motcua import connect as motcua_connect
 from motcua.adapters.bootstrap import Motcua, open_motcua
+from motcua.definitions.plans import PLANS_DIR, load_plan
 from motcua.workflow.access.scope import Scope
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.engine.audit import verify_chains
-from motcua.workflow.engine.clock import ManualClock
+from motcua.workflow.engine.clock import VN_TZ, ManualClock
 from motcua.workflow.engine.model import Actor
 from motcua.workflow.engine.ports import Observer
 from motcua.workflow.engine.queries import CaseFilter
 from motcua.workflow.errors import CaseNotFound, InvalidInput, TransitionNotAllowed
+from motcua.workflow.plan.intake import load_tasks
 from motcua.workflow.reports.service import ReportService
 from tests.conftest import OFFICER, START
 
@@ -41,6 +44,10 @@ def test_a_scope_is_what_it_says() -> None:
     with pytest.raises(InvalidInput, match="applicant"):
         Scope(applicant="")
     assert Scope.of_applicant("030190000001").applicant == "030190000001"
+    assert Scope.of_units(code for code in ["B", "A"]).units == {"A", "B"}  # any iterable, a generator too
+    with pytest.raises(InvalidInput) as refused:
+        CaseFilter(applicant=30190000001)  # type: ignore[arg-type]
+    assert "30190000001" not in str(refused.value)  # an identity number is never echoed
 
 
 @pytest.mark.parametrize(("name", "roles", "says"), [
@@ -188,7 +195,7 @@ def test_a_manual_clock_moves_forward_only(clock: ManualClock) -> None:
 
 @pytest.mark.parametrize(("code", "says"), [
     ("HS\x00-1", "control character"),  # a NUL fails PostgreSQL's statement: a StorageFailure, not the caller's error
-    ("H" * 101, "longer than 100"),
+    ("H" * 201, "longer than 200"),  # a plan task's code (plan/task/period) may pass 100: no dossier's may
     (42, "a text"),
 ])
 def test_a_case_code_opened_by_hand_is_one_line_of_text(motcua: Motcua, code: object, says: str) -> None:
@@ -216,7 +223,7 @@ def test_a_filter_is_what_it_says(where: Callable[[], CaseFilter], says: str) ->
     (True, None, "limit: True"),
     (0, None, "limit: 0"),
     (5, 42, "after: .*a text"),
-    (5, "X" * 101, "after: .*longer than 100"),
+    (5, "X" * 201, r"after: .*longer than 200"),
 ])
 def test_a_page_is_asked_for_with_a_number_and_a_code(
     motcua: Motcua, limit: object, after: object, says: str,
@@ -256,3 +263,27 @@ def test_a_reports_units_are_a_set_of_codes(motcua: Motcua) -> None:
         service.bieu06(date(2026, 1, 1), date(2026, 12, 31), units="LOCAL-HP-LE-CHAN")  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="units"):
         service.scorecard(date(2026, 1, 1), date(2026, 12, 31), units=frozenset({7}))  # type: ignore[arg-type]
+
+
+def test_a_plan_with_the_longest_codes_loads_and_pages(tmp_path: Path) -> None:
+    """A plan's key and a task's id may be 64 characters each: a task's code (plan/task/period) passes a dossier's 100;
+    every task opens, and a page's own ``next_cursor`` is taken back."""
+    key, task = "k" * 64, "t" * 60
+    text = (PLANS_DIR / "an-thuong-2023.yaml").read_text(encoding="utf-8")
+    text = re.sub(r"(task: )cd-05\b", r"\g<1>" + task, text.replace("key: an-thuong-2023", f"key: {key}", 1))
+    path = tmp_path / f"{key}.yaml"
+    path.write_text(text.replace("  - id: cd-05", f"  - id: {task}", 1), encoding="utf-8")
+    plan = load_plan(path)
+    assert max(len(occurrence.code) for occurrence in plan.occurrences()) > 100
+    app = open_motcua("memory://", clock=ManualClock(datetime(2023, 1, 2, 8, tzinfo=VN_TZ)), observers=[])
+    try:
+        created = load_tasks(app.service, app.rules, plan).created
+        seen, after = [], None
+        while True:
+            page = app.store.find(CaseFilter(definition_key="plan-task"), after=after, limit=1)
+            seen += [case.code for case in page.items]
+            if (after := page.next_cursor) is None:
+                break
+        assert sorted(seen) == sorted(created)
+    finally:
+        app.close()

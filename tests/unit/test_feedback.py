@@ -191,7 +191,7 @@ def test_feedback_on_a_dossier_must_name_one_the_caller_sees(shop: OneStop, motc
         received(shop, dossier="000.00.00.H23-240304-9999")
     with pytest.raises(InvalidInput):  # a case, but not a dossier
         received(shop, dossier=linked.code)
-    elsewhere = shop.scoped(Scope.of_units(["SOMEWHERE-ELSE"]))
+    elsewhere = shop.scoped(Scope.of_units(["LOCAL-HP-LE-CHAN"]))  # another unit: sees none of these
     with pytest.raises(OutsideScope):
         elsewhere.receive_feedback(Feedback("A", "B"), OFFICER, unit=motcua.desk.agency)
     other = shop.scoped(Scope.of_applicant("030190000002"))  # another applicant's key sees no such dossier
@@ -278,7 +278,7 @@ def test_scorecard_and_plan_read_the_feedback_cases(shop: OneStop, motcua: Motcu
     card = {i.key: i for i in shop.par766(*EARLY).indicators}
     assert (card["petition_on_time"].numerator, card["petition_on_time"].denominator) == (2, 2)
     assert (card["petition_satisfaction"].numerator, card["petition_satisfaction"].denominator) == (1, 1)
-    elsewhere = shop.scoped(Scope.of_units(["SOMEWHERE-ELSE"]))
+    elsewhere = shop.scoped(Scope.of_units(["LOCAL-HP-LE-CHAN"]))  # another unit: sees none of these
     assert shop.par766(*EARLY, unit=motcua.desk.agency).indicators == shop.par766(*EARLY).indicators
     with pytest.raises(Exception, match="SOMEWHERE"):
         elsewhere.par766(*EARLY, unit="SOMEWHERE-ELSE")

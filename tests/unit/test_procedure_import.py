@@ -846,12 +846,18 @@ def test_a_procedures_dir_that_is_not_a_directory_is_refused_rather_than_the_shi
     ("Xã, phường, đặc khu", {"commune"}),
     ("Cấp Bộ, ngành", {"central"}),
     ("Cơ quan khác", {"other"}),
+    ("Cấp Tỉnh\nCấp Xã", {"province", "commune"}),  # a cell of two lines
+    ("Cấp Tỉnh – Cấp Xã", {"province", "commune"}),
+    ("Cấp bộ/ngành", {"central"}),
+    ("Cấp Thành phố", {"province"}),  # Hải Phòng's provincial tier
+    ("Cấp Xã, Ngành dọc", {"commune", "other"}),
+    ("Cấp Xã (Phường, Thị trấn)", {"commune"}),
 ])
 def test_the_tiers_that_carry_a_procedure_out_are_read(text: str, tiers: set[str]) -> None:
     assert parse_tiers(text) == tiers
 
 
-@pytest.mark.parametrize("text", ["Cấp thôn", "Thành phố", ", ;"])
+@pytest.mark.parametrize("text", ["Cấp thôn", "Tổ dân phố", ", ;"])
 def test_a_tier_no_one_knows_is_refused_by_name(text: str) -> None:
     with pytest.raises(ValueError, match="level of execution"):
         parse_tiers(text)
@@ -859,13 +865,22 @@ def test_a_tier_no_one_knows_is_refused_by_name(text: str) -> None:
 
 def test_a_list_of_other_tiers_only_is_refused_whole(tmp_path: Path) -> None:
     rows = [[*row[:7], "Cấp Tỉnh"] for row in shipped_rows()]
-    problems = refused(write_csv(tmp_path / "province.csv", rows))
-    assert [(problem.column, problem.message.split(" (")[0]) for problem in problems] == [
+    with pytest.raises(CatalogueImportRefused) as refusal:
+        plan_import(write_csv(tmp_path / "province.csv", rows), None, effective=DAY, tier="commune")
+    assert [(problem.column, problem.message.split(" (")[0]) for problem in refusal.value.cells] == [
         ("Cấp thực hiện", "no procedure of the list is carried out at Cấp Xã")]
     bad = shipped_rows()
     row_of("1.001193", bad)[7] = "Cấp thôn"
-    [problem] = refused(write_csv(tmp_path / "bad.csv", bad))
+    with pytest.raises(CatalogueImportRefused) as refusal:
+        plan_import(write_csv(tmp_path / "bad.csv", bad), None, effective=DAY, tier="commune")
+    [problem] = refusal.value.cells
     assert (problem.row, problem.column) == (int(row_of("1.001193", bad)[0]) + 1, "Cấp thực hiện")  # header: row 1
+    assert plan_import(tmp_path / "bad.csv", None, effective=DAY).difference.empty  # every tier: the cell not read
+
+
+def test_a_yaml_catalogue_has_no_tier_to_choose() -> None:
+    with pytest.raises(InvalidInput, match="--tier"):
+        plan_import(PROCEDURES_DIR, None, effective=DAY, tier="commune")
 
 
 def test_a_procedure_whose_tier_the_list_does_not_say_is_imported(tmp_path: Path) -> None:
@@ -873,9 +888,10 @@ def test_a_procedure_whose_tier_the_list_does_not_say_is_imported(tmp_path: Path
     row_of("1.001193", rows)[7] = ""
     rows.append(["99", "1.999999", "Thủ tục thử", "Hộ tịch", "Một phần", "05 ngày làm việc",
                  "Theo Nghị quyết HĐND tỉnh", "Cấp Tỉnh"])
-    plan = plan_import(write_csv(tmp_path / "list.csv", rows), None, effective=DAY)
+    plan = plan_import(write_csv(tmp_path / "list.csv", rows), None, effective=DAY, tier="commune")
     assert plan.difference.empty
     assert [row.code for row in plan.left_out] == ["1.999999"]
     assert plan.left_out_by_tiers() == {"Cấp Tỉnh": 1}
-    assert [code for code, *_ in plan_import(tmp_path / "list.csv", None, effective=DAY, tier=None).difference.added] \
-        == ["1.999999"]
+    every = plan_import(tmp_path / "list.csv", None, effective=DAY)  # the default: every tier, the others counted
+    assert [code for code, *_ in every.difference.added] == ["1.999999"]
+    assert [row.code for row in every.beyond_commune] == ["1.999999"] and every.left_out == ()

@@ -146,27 +146,27 @@ def test_the_catalogue_listing_reads_the_current_revision(tmp_path: Path) -> Non
     assert "1.999999" in result.output
 
 
-def test_a_province_wide_list_imports_the_communes_procedures_and_counts_the_others(tmp_path: Path) -> None:
+def test_a_province_wide_list_is_imported_whole_or_by_tier(tmp_path: Path) -> None:
     rows = shipped_rows()
     row_of("1.001193", rows)[7] = "Cấp Tỉnh, Cấp Xã"  # both: the commune's too
     rows.append(["98", "1.999998", "Cấp giấy phép của Sở", "Hộ tịch", "Một phần", "15 ngày làm việc",
                  "Theo Nghị quyết HĐND tỉnh", "Cấp Tỉnh"])
     rows.append(["99", "1.999999", "Thủ tục của huyện cũ", "Hộ tịch", "Một phần", "05 ngày làm việc",
                  "Theo Nghị quyết HĐND tỉnh", "Cấp Huyện"])
-    path = write_csv(tmp_path / "province.csv", rows)
-    code, output = invoke("import", str(path), "--since", "2026-01-01")
+    path, root = write_csv(tmp_path / "province.csv", rows), tmp_path / "catalogue"
+    code, output = invoke("import", str(path), "--since", "2026-01-01", root=root)  # every tier, as before
+    assert code == 0, output
+    assert "+ 1.999998" in output and "+ 1.999999" in output
+    assert "Danh sách có 2 thủ tục không thực hiện ở cấp xã (Cấp Huyện: 1; Cấp Tỉnh: 1): --tier commune" in output
+    code, output = invoke("import", str(path), "--since", "2026-01-01", "--tier", "commune", root=root)
     assert code == 0, output
     assert "1.999998" not in output and "1.999999" not in output
     assert "Bỏ qua 2 thủ tục không thực hiện ở cấp đã chọn (Cấp Huyện: 1; Cấp Tỉnh: 1)" in output
     assert "Không có thay đổi" in output
-    root = tmp_path / "catalogue"
     code, output = invoke("import", str(path), "--since", "2026-10-01", "--tier", "province", root=root)
     assert code == 0, output
     assert "+ 1.999998" in output and "1.999999" not in output
-    assert "hết hiệu lực" in output  # the commune's own procedures are not the province's: ended, shown first
-    code, output = invoke("import", str(path), "--since", "2026-01-01", "--tier", "all", root=root)
-    assert code == 0, output
-    assert "+ 1.999998" in output and "+ 1.999999" in output and "Bỏ qua" not in output
-    code, output = invoke("import", str(path), "--tier", "district")
+    assert "danh sách giao cho cấp khác, không nhập với --tier đã chọn: hết hiệu lực" in output  # said, not "gone"
+    code, output = invoke("import", str(path), "--tier", "district", root=root)
     assert code == 2 and "--tier" in output
     assert not root.exists()  # nothing written without --apply

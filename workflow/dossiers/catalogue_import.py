@@ -85,14 +85,16 @@ TIER_LABELS: Final[Mapping[Tier, str]] = {
     "central": "Cấp Bộ", "province": "Cấp Tỉnh", "district": "Cấp Huyện", "commune": "Cấp Xã", "other": "Cơ quan khác",
 }
 _TIERS: Final[Mapping[str, Tier]] = {
-    "bộ": "central", "trung ương": "central", "bộ, ngành": "central",
-    "tỉnh": "province", "thành phố trực thuộc trung ương": "province",
+    "bộ": "central", "ngành": "central", "trung ương": "central",
+    "tỉnh": "province", "thành phố": "province",  # since 1 July 2025 a city in a list is a province's tier (Hải Phòng)
+    "thành phố trực thuộc trung ương": "province",
     "huyện": "district", "quận": "district", "thị xã": "district", "thành phố thuộc tỉnh": "district",
     "xã": "commune", "phường": "commune", "thị trấn": "commune", "đặc khu": "commune",
-    "cơ quan khác": "other",
+    "cơ quan khác": "other", "ngành dọc": "other", "khác": "other",
 }
 _TIER_PREFIX: Final = re.compile(r"^(?:(?:ubnd|ủy ban nhân dân|uỷ ban nhân dân)\s+)?(?:cấp\s+)?")
-_TIER_SEPARATOR: Final = re.compile(r"[;/\n]|,(?!\s*ngành)|\s+và\s+|\s+-\s+")
+_TIER_SEPARATOR: Final = re.compile(r"[,;/\n\r+&]|\s+và\s+|[-–—]")
+_TIER_ASIDE: Final = re.compile(r"\([^()]*\)")  # ``Cấp Xã (Phường, Thị trấn)``: what the tier before it covers
 _REQUIRED: Final = ("code", "name")
 # a province's portal may add its suffix: 1.000948.H38; ASCII digits only (``\d`` takes any script's: １.００１６９９)
 _CODE: Final = re.compile(r"^([0-9]\.[0-9]{6})(?:\.H[0-9]{2})?$")
@@ -180,9 +182,12 @@ def header_key(header: str) -> str:
     return " ".join(text.split()).rstrip(":").strip()
 
 
-def read_rows(source: str, headers: Sequence[str], rows: Iterable[Row], *, header_row: int = 1) -> list[Published]:
+def read_rows(
+    source: str, headers: Sequence[str], rows: Iterable[Row], *, header_row: int = 1, tiers: bool = True,
+) -> list[Published]:
     """The rows of a list whose header row (``header_row`` of the file) is ``headers``; refused whole on any
-    problem."""
+    problem. ``tiers=False``: a *Cấp thực hiện* cell that is not read (no tier is chosen by it) is no problem, the
+    row's tiers left unknown."""
     problems = _Problems()
     columns = _columns(headers, header_row, problems)
     if problems.items:
@@ -193,7 +198,7 @@ def read_rows(source: str, headers: Sequence[str], rows: Iterable[Row], *, heade
         values = {columns[header]: _cell(cells.get(header)) for header in columns}
         if not any(values.values()):
             continue  # an empty row: spreadsheets end with some
-        row = _read_row(number, values, _names(columns), problems)
+        row = _read_row(number, values, _names(columns), problems, tiers=tiers)
         if row is None:
             continue
         if row.code in first_row:
@@ -252,7 +257,7 @@ def _cell(value: str | None) -> str | None:
 
 
 def _read_row(number: int, values: Mapping[str, str | None], names: Mapping[str, str],
-              problems: _Problems) -> Published | None:
+              problems: _Problems, *, tiers: bool = True) -> Published | None:
     before = len(problems.items)
     for key, text in values.items():
         if text is not None and (problem := text_problem(text, TEXT_MAX) or cell_text_problem(text)):
@@ -277,18 +282,19 @@ def _read_row(number: int, values: Mapping[str, str | None], names: Mapping[str,
             fee = parse_fee(fee_text or "", values.get("fee_basis"))
         except ValueError as error:
             problems.add(number, names["fee"], str(error))
-    tiers = _parsed(parse_tiers, values.get("tiers"), number, names["tiers"], problems)
+    tiers_read = _parsed(parse_tiers, values.get("tiers"), number, names["tiers"], problems if tiers else _Problems())
     if len(problems.items) > before or code is None or name is None:
         return None
-    return Published(number, code, name, values.get("field"), field_code, level, times, fee, tiers)
+    return Published(number, code, name, values.get("field"), field_code, level, times, fee, tiers_read)
 
 
 def parse_tiers(text: str) -> frozenset[Tier]:
-    """``Cấp Xã`` / ``Cấp Tỉnh, Cấp Xã`` / ``UBND cấp xã; UBND cấp huyện`` / ``Cơ quan khác`` → the tiers named (a
-    province's list names every tier that carries the procedure out, one or several)."""
+    """``Cấp Xã`` / ``Cấp Tỉnh, Cấp Xã`` / ``UBND cấp xã; UBND cấp huyện`` / ``Cấp bộ/ngành`` / ``Cơ quan khác`` →
+    the tiers named (a province's list names every tier that carries the procedure out, one or several, separated by
+    ``,`` ``;`` ``/`` ``-`` a line break or *và*; words in brackets are what the tier before them covers)."""
     tiers: set[Tier] = set()
-    for part in _TIER_SEPARATOR.split(header_key(text)):
-        words = _TIER_PREFIX.sub("", part.strip(" .")).strip()
+    for part in _TIER_SEPARATOR.split(_TIER_ASIDE.sub(" ", unicodedata.normalize("NFC", text).casefold())):
+        words = _TIER_PREFIX.sub("", " ".join(part.split()).strip(" .:")).strip()
         if not words:
             continue
         tier = _TIERS.get(words)

@@ -14,7 +14,8 @@ small request into a large answer. So:
   on the screen and another in the log), nor the zero-width ones (U+200B–U+200D, U+2060–U+2064, U+FEFF), which
   make two names that look the same differ (Vietnamese, in NFC, needs none of them);
 - neither holds a lone surrogate (no UTF-8 encodes it: a JSON ``"\\ud800"`` parses, then fails the driver);
-- lengths are counted in characters: codes :data:`CODE_MAX`, a case's code :data:`CASE_CODE_MAX`, names
+- lengths are counted in characters: codes :data:`CODE_MAX`, a dossier's code :data:`CASE_CODE_MAX` (any case's
+  :data:`STORED_CODE_MAX`: a plan task's joins its plan's and its own code and the period), names
   :data:`NAME_MAX`, a telephone number :data:`PHONE_MAX`, an address :data:`ADDRESS_MAX`, free text :data:`TEXT_MAX`;
 - a JSON value nests at most :data:`JSON_DEPTH_MAX` containers deep (a trigger's data is flat: one list at most);
 - a person's or an organisation's identity number (an applicant's, the one an applicant's API key acts for) is
@@ -43,6 +44,7 @@ __all__ = [
     "LAST_DAY",
     "NAME_MAX",
     "PHONE_MAX",
+    "STORED_CODE_MAX",
     "TEXT_MAX",
     "checked_line",
     "day_problem",
@@ -62,6 +64,7 @@ __all__ = [
 
 CODE_MAX: Final = 64  # a code: a procedure's, a field's, a unit's, a plan's or a task's
 CASE_CODE_MAX: Final = 100  # a case's code (MaHoSo): a unit's code (64 at most), the day, the day's number
+STORED_CODE_MAX: Final = 200  # any case's code a store keeps: a dossier's, a plan task's (plan/task/period: 64+64+…)
 NAME_MAX: Final = 500  # a name: a person's, an organisation's, a procedure's
 PHONE_MAX: Final = 100  # a telephone number, one line (a few numbers, an extension)
 ADDRESS_MAX: Final = 1_000  # an address: free text

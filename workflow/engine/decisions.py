@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from motcua.workflow.engine.audit import AuditEntry, sealed
-from motcua.workflow.engine.bounds import CASE_CODE_MAX, line_problem
+from motcua.workflow.engine.bounds import STORED_CODE_MAX, line_problem
 from motcua.workflow.engine.clock import Clock, checked
 from motcua.workflow.engine.compiled import CompiledTrigger, CompiledWorkflow, RegionRun, WorkflowSet, validate_data
 from motcua.workflow.engine.definition import TransitionSpec
@@ -90,7 +90,7 @@ class Engine:
         compiled = self.workflows.latest(key) if version is None else self.workflows.get(key, version)
         if not isinstance(code, str) or not code.strip():
             raise InvalidInput("code", "a case needs a non-empty code (a text)")
-        if (problem := line_problem(code, CASE_CODE_MAX)) is not None:  # a NUL fails PostgreSQL, a line break a sheet
+        if (problem := line_problem(code, STORED_CODE_MAX)) is not None:  # a NUL fails PostgreSQL, a line break a sheet
             raise InvalidInput("code", problem)
         opening = compiled.definition.opening
         role = _role(actor, frozenset(opening.roles), OPEN_TRIGGER)

@@ -17,12 +17,14 @@ the SQL store's query must select exactly the same cases (the contract suite che
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from itertools import islice
 from typing import Final
 
-from motcua.workflow.engine.bounds import CASE_CODE_MAX, CODE_MAX, NAME_MAX, excerpt, line_problem
+from motcua.workflow.engine.bounds import CODE_MAX, NAME_MAX, STORED_CODE_MAX, excerpt, line_problem
 from motcua.workflow.engine.clock import text
 from motcua.workflow.engine.model import Case, JsonValue
 from motcua.workflow.errors import InvalidInput
@@ -97,36 +99,54 @@ class Page:
     next_cursor: str | None
 
 
-def check_page(limit: int, after: str | None) -> None:
+def check_page(limit: int, after: str | None = None) -> None:
     """A page's size and cursor, as every store takes them: 1 to :data:`MAX_PAGE` cases, after a case's code."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
         raise InvalidInput("limit", f"{excerpt(limit)} is not a whole number between 1 and {MAX_PAGE}")
-    if after is not None and (problem := _search_text_problem(after, CASE_CODE_MAX)) is not None:
+    if after is not None and (problem := _search_text_problem(after, STORED_CODE_MAX)) is not None:
         raise InvalidInput("after", f"a case's code (the page's next_cursor): {problem}")
 
 
 def unit_codes(units: object, field: str) -> frozenset[str]:
-    """``units`` as a set of unit codes: a collection (a set, a list…) of at most :data:`UNITS_MAX` one-line codes of
-    1 to :data:`CODE_MAX` characters; :class:`InvalidInput` naming ``field`` otherwise. One text is refused: its
-    characters would be read as the units, and a scope of them would see nothing, or another unit's cases."""
+    """``units`` as a set of unit codes: any collection or iterable (a set, a list, a generator…) of at most
+    :data:`UNITS_MAX` one-line codes of 1 to :data:`CODE_MAX` characters; :class:`InvalidInput` naming ``field``
+    otherwise. One text is refused: its characters would be read as the units, and a scope of them would see nothing,
+    or another unit's cases. A set checked once is not checked again (a province's key builds its scope of hundreds
+    of codes at every request)."""
     if isinstance(units, str | bytes):
         raise InvalidInput(field, f"a collection of unit codes, not one text ({excerpt(units)}): ['CODE']")
-    if isinstance(units, Mapping) or not isinstance(units, Collection):
+    if isinstance(units, Mapping) or not isinstance(units, Iterable):
         raise InvalidInput(field, f"a collection of unit codes (texts), not {excerpt(units)}")
-    if len(units) > UNITS_MAX:
-        raise InvalidInput(field, f"more than {UNITS_MAX} unit codes ({len(units)})")
-    for code in units:
-        problem = _search_text_problem(code, CODE_MAX) if code != "" else "empty"
-        if problem is not None:
-            raise InvalidInput(field, f"{excerpt(code)} is not a unit code: {problem}")
-    return units if isinstance(units, frozenset) else frozenset(units)
+    try:
+        chosen = units if isinstance(units, frozenset) else frozenset(islice(units, UNITS_MAX + 1))
+    except TypeError:  # an element that is no text (a list) cannot be in a set
+        raise InvalidInput(field, "a collection of unit codes (texts)") from None
+    if len(chosen) > UNITS_MAX:
+        raise InvalidInput(field, f"more than {UNITS_MAX} unit codes")
+    if (problem := _unit_codes_problem(chosen)) is not None:
+        raise InvalidInput(field, problem)
+    return chosen
+
+
+@lru_cache(maxsize=4_096)
+def _unit_codes_problem(units: frozenset[object]) -> str | None:
+    """What keeps ``units`` from being unit codes, or None: one scan of them all (cached: a frozenset hashes once)."""
+    if not all(isinstance(code, str) and 0 < len(code) <= CODE_MAX for code in units) \
+            or line_problem("".join(units), CODE_MAX * len(units)) is not None:  # type: ignore[arg-type]
+        for code in units:  # the first that is not one, named
+            problem = "empty" if code == "" else _search_text_problem(code, CODE_MAX)
+            if problem is not None:
+                shown = excerpt(code) if isinstance(code, str) else type(code).__name__
+                return f"{shown} is not a unit code: {problem}"
+    return None
 
 
 def _search_text_problem(value: object, limit: int = NAME_MAX) -> str | None:
     """What keeps ``value`` from being a text to search by (one line of at most ``limit`` characters), or None. An
-    empty text is one: it matches the cases whose value is empty (none, on every store), as ``None`` matches all."""
+    empty text is one: it matches the cases whose value is empty (none, on every store), as ``None`` matches all. A
+    value that is no text is named by its type alone (an identity number given as a number is not echoed)."""
     if not isinstance(value, str):
-        return f"a text, not {excerpt(value)}"
+        return f"a text, not {type(value).__name__}"
     return line_problem(value, limit)
 
 

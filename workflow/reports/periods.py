@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from motcua.workflow.engine.bounds import FIRST_DAY, LAST_DAY, day_problem
 from motcua.workflow.errors import InvalidInput
@@ -37,7 +37,7 @@ class Period:
 
     def __post_init__(self) -> None:
         for option, day in (("--from", self.start), ("--to", self.end)):
-            if type(day) is not date:  # a datetime is a date too, but compares with none
+            if not isinstance(day, date) or isinstance(day, datetime):  # a datetime is a date too, comparing with none
                 raise InvalidInput(option, f"a date (datetime.date), not {type(day).__name__}")
         if self.end < self.start:
             raise InvalidInput("--to", f"{self.end.isoformat()} is before --from {self.start.isoformat()}")

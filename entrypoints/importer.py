@@ -69,10 +69,11 @@ class ImportReport:
     records: int
     created: int
     updated: int
+    skipped: int = 0  # records of dossiers motcua handles itself, left out (``skip_local``)
 
     @property
     def unchanged(self) -> int:
-        return self.records - self.created - self.updated
+        return self.records - self.created - self.updated - self.skipped
 
 
 class ProgressSink(Protocol):
@@ -92,11 +93,15 @@ class _Silent:
 
 
 def import_file(
-    path: Path, motcua: Motcua, *, at: datetime | None = None, progress: ProgressSink | None = None
+    path: Path, motcua: Motcua, *, at: datetime | None = None, progress: ProgressSink | None = None,
+    skip_local: bool = False,
 ) -> ImportReport:
     """Import every record of ``path``, or none: :class:`BadFile` / :class:`FileRefused` say why not.
 
-    ``at`` is the instant of the import (default: the engine's clock): the entries' time.
+    ``at`` is the instant of the import (default: the engine's clock): the entries' time. A record of a dossier motcua
+    handles itself (received here, then published to the portal: a portal's export of the commune holds it too) is
+    never written over: the file is refused, naming every such record (the first :data:`SHOWN_REFUSALS`), or with
+    ``skip_local`` those records are left out and counted (``skipped``).
     """
     importer = DvcqgImport(motcua.workflows, motcua.rules, motcua.catalogue, motcua.desk.units)
     sink = progress or _Silent()
@@ -105,10 +110,10 @@ def import_file(
     sink.phase("Kiểm tra (pass 1)", None)
     count, digest = _check(source, importer, sink, now)
     sink.phase("Ghi (pass 2)", count)
-    writer = _Writer(importer, now, sink)
+    writer = _Writer(importer, now, sink, skip_local=skip_local)
     try:
         return writer.write(motcua.backend.bulk(), source, digest)
-    except RecordRefused as refusal:  # a dossier motcua handles itself; nothing was written
+    except RecordRefused as refusal:  # read again in pass 2 (a file changed meanwhile): nothing was written
         raise FileRefused(path, [refusal], 1, count) from None
 
 
@@ -398,13 +403,16 @@ _Read = tuple[int, DvcqgRecord, str | None]  # a record's index, the record, MaH
 
 
 class _Writer:
-    def __init__(self, importer: DvcqgImport, at: datetime, sink: ProgressSink) -> None:
+    def __init__(self, importer: DvcqgImport, at: datetime, sink: ProgressSink, *, skip_local: bool = False) -> None:
         self.importer = importer
         self.at = at
         self.sink = sink
+        self.skip_local = skip_local
         self.created = 0
         self.updated = 0
         self.records = 0
+        self.local: list[RecordRefused] = []  # records of dossiers motcua handles itself, the first few
+        self.locals = 0
 
     def write(self, bulk: AbstractContextManager[BulkWriter], source: _SyncFile, digest: str) -> ImportReport:
         """Every batch in one unit of work: a refusal, a failure or a changed file leaves none of it."""
@@ -417,6 +425,8 @@ class _Writer:
                     writing.write(self._decide(records, current))
                     self.sink.advance(len(records))
             self._same_file(source, digest)
+            if self.locals and not self.skip_local:  # raised in the unit of work: none of it is written
+                raise FileRefused(source.path, self.local, self.locals, self.records)
         return self._report()
 
     def _read(self, raws: Iterable[object]) -> Iterator[_Read]:
@@ -434,8 +444,11 @@ class _Writer:
             found = current.get(record.code) or (current.get(written) if written is not None else None)
             try:
                 decision = self.importer.decide(record, found, self.at)
-            except DossierNotImported as error:
-                raise RecordRefused(index, record.code, [Problem("MaHoSo", str(error))]) from None
+            except DossierNotImported as error:  # every one is named (or skipped), not the first alone
+                self.locals += 1
+                if len(self.local) < SHOWN_REFUSALS:
+                    self.local.append(RecordRefused(index, record.code, [Problem("MaHoSo", str(error))]))
+                continue
             if decision is not None:
                 decisions.append(decision)
                 self.created += decision.expected_version == 0
@@ -447,7 +460,7 @@ class _Writer:
             raise BadFile(source.path, "the file changed while it was being imported; nothing was written")
 
     def _report(self) -> ImportReport:
-        return ImportReport(self.records, self.created, self.updated)
+        return ImportReport(self.records, self.created, self.updated, self.locals)
 
 
 def _batches(items: Iterable[_Read]) -> Iterator[list[_Read]]:

@@ -93,7 +93,12 @@ def _fail(message: str) -> typer.Exit:
 
 
 @import_app.command("dvcqg")
-def dvcqg(file: FileArgument, db: DbOption = None) -> None:
+def dvcqg(
+    file: FileArgument, db: DbOption = None,
+    skip_local: Annotated[bool, typer.Option(
+        "--skip-local", help="Bỏ qua hồ sơ do motcua xử lý (received here and published to the portal): without it, "
+                             "such records refuse the file, every one named.")] = False,
+) -> None:
     """Import DVCQG dossier records (service DongBoHoSoMC): every record checked first, then all written.
 
     Records are numbered from 0, as in the file's list. Re-importing a file changes only what changed.
@@ -103,7 +108,7 @@ def dvcqg(file: FileArgument, db: DbOption = None) -> None:
     motcua = open_motcua(db, observers=[])
     try:
         with _Bar() as bar:
-            report = import_file(file, motcua, progress=bar)
+            report = import_file(file, motcua, progress=bar, skip_local=skip_local)
     except FileRefused as refused:
         for record in refused.refused:
             _err.print(flagged("refused", "red", f" {record}"), highlight=False, soft_wrap=True)
@@ -112,5 +117,7 @@ def dvcqg(file: FileArgument, db: DbOption = None) -> None:
         raise _fail(str(error)) from None
     finally:
         motcua.close()
+    skipped = f", {report.skipped:,} skipped (handled in motcua)" if report.skipped else ""
     _out.print(flagged(f"{report.records:,} hồ sơ", "green", f": {report.created:,} created, {report.updated:,} "
-                       f"updated, {report.unchanged:,} unchanged — kiểm tra nhật ký: motcua verify"), highlight=False)
+                       f"updated, {report.unchanged:,} unchanged{skipped} — kiểm tra nhật ký: motcua verify"),
+               highlight=False)

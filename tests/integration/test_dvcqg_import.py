@@ -418,6 +418,27 @@ def test_a_dossier_handled_in_motcua_is_not_overwritten_and_nothing_is_written(a
     assert (list(app.store.cases()), rows(app)) == before
 
 
+def test_every_dossier_handled_in_motcua_is_named_at_once_or_skipped(app: Motcua, tmp_path: Path) -> None:
+    """A portal's export of the commune holds the dossiers motcua received and published: each run had named the next
+    one alone, after a whole first pass."""
+    officer = Actor.of("Nguyễn Thị Lan", "officer")
+    natives = [app.desk.receive("1.001193", "direct", Applicant("Lê Văn Bình"), officer).code for _ in range(3)]
+    records = [rec(1, MaHoSo=natives[0]), rec(10), rec(2, MaHoSo=natives[1]), rec(11), rec(3, MaHoSo=natives[2])]
+    path = write(tmp_path / "dvcqg.json", records)
+    before = (list(app.store.cases()), rows(app))
+    with pytest.raises(FileRefused) as refused:
+        import_file(path, app)
+    named = [(record.index, record.code) for record in refused.value.refused]
+    assert named == list(zip((0, 2, 4), natives, strict=True))
+    assert (list(app.store.cases()), rows(app)) == before  # nothing written
+
+    report = import_file(path, app, skip_local=True)
+
+    assert (report.records, report.created, report.skipped, report.unchanged) == (5, 2, 3, 0)
+    assert [app.store.load(code).version for code in natives] == [case.version for case in before[0]
+                                                                 if case.code in natives]  # untouched
+
+
 def test_a_database_failure_half_way_leaves_nothing(
     sql_app: Motcua, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

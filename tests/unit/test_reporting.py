@@ -171,3 +171,16 @@ def test_fold_of_the_demo_log_matches_the_dossiers(motcua: Motcua, clock: Manual
     marital = folded[cases[1].code]
     assert marital is not None and len(marital.pauses) == 1 and marital.pauses[0].end is not None
     assert marital.channel == 2 and marital.digitized
+
+
+def test_an_instant_of_year_one_in_the_log_is_folded_as_no_date(motcua: Motcua, clock: ManualClock) -> None:
+    """A portal's empty date (``00010101000000``) imported as year 1 before the importer refused it: every report that
+    folded it failed (Vietnam's year 1 begins before UTC's), for ever, the log being append-only."""
+    [case, *_] = run_story(motcua, clock)
+    folded: DossierFacts | None = None
+    for entry in sorted(motcua.store.history(case.code), key=lambda e: e.position or 0):
+        if "appointment" in entry.changes:
+            entry = replace(entry, changes={**entry.changes, "appointment": "0001-01-01T00:00:00+07:00"})
+        folded = fold(folded, entry, motcua.workflows.status_of)
+    assert folded is not None and folded.appointment is None
+    bieu06([folded], date(2024, 1, 1), date(2024, 12, 31))  # counted, not an OverflowError

@@ -26,6 +26,7 @@ from datetime import date, datetime
 
 from motcua.workflow.auditing.upcasting import upcast
 from motcua.workflow.engine.audit import AuditEntry
+from motcua.workflow.engine.bounds import day_problem
 from motcua.workflow.engine.clock import to_vietnam_time
 from motcua.workflow.engine.model import JsonValue
 from motcua.workflow.worktime.hours import Timeliness, classify
@@ -110,7 +111,13 @@ class DossierFacts:
 
 
 def _instant(value: JsonValue) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) else None
+    """An instant of the log, or None; one on a day outside those motcua takes is none: a portal's empty date
+    (``00010101000000``) imported as year 1 before the importer refused it, which no report could fold (Vietnam's
+    year 1 begins before UTC's)."""
+    if not isinstance(value, str):
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment if day_problem(moment.date()) is None else None
 
 
 def _vn_date(instant: datetime) -> date:

@@ -179,8 +179,8 @@ def test_an_instant_of_year_one_in_the_log_is_folded_as_no_date(motcua: Motcua, 
     [case, *_] = run_story(motcua, clock)
     folded: DossierFacts | None = None
     for entry in sorted(motcua.store.history(case.code), key=lambda e: e.position or 0):
-        if "appointment" in entry.changes:
-            entry = replace(entry, changes={**entry.changes, "appointment": "0001-01-01T00:00:00+07:00"})
-        folded = fold(folded, entry, motcua.workflows.status_of)
+        year_one = {**entry.changes, "appointment": "0001-01-01T00:00:00+07:00"}
+        read = replace(entry, changes=year_one) if "appointment" in entry.changes else entry
+        folded = fold(folded, read, motcua.workflows.status_of)
     assert folded is not None and folded.appointment is None
     bieu06([folded], date(2024, 1, 1), date(2024, 12, 31))  # counted, not an OverflowError

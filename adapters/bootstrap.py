@@ -449,8 +449,10 @@ def open_motcua(
     calendar = load_office(office).calendar()
     sla = SlaClock(calendar)
     clocks = {code: SlaClock(unit_calendar) for code, unit_calendar in unit_calendars(register).items()}
+    home = home_unit(agency)  # a bad MOTCUA_AGENCY stops the call before anything is connected
+    units = UnitDirectory(register, home)
     workflows = load_workflows({
-        DOSSIER_WORKFLOW: dossier_registry(DossierServices(sla, catalogue, rules, clocks)),
+        DOSSIER_WORKFLOW: dossier_registry(DossierServices(sla, catalogue, rules, clocks, units)),
         "plan-task": task_registry(TaskServices(sla, rules, clocks)),
         FEEDBACK_WORKFLOW: feedback_registry(FeedbackServices(sla, rules, clocks)),
     })
@@ -460,7 +462,6 @@ def open_motcua(
     # the observers first: a bad logging setting stops the call before anything is connected
     given: Sequence[Observer] = [logging_observer(workflows)] if observers is None else observers
     told = [TolerantObserver(observer) for observer in given]  # an observer's failure is never the caller's
-    home = home_unit(agency)  # a bad MOTCUA_AGENCY stops the call before anything is connected
     backend = open_backend(database_url(url))
     try:
         # a workflow version or a rule set edited in place since the database pinned it stops the process here,
@@ -471,5 +472,5 @@ def open_motcua(
         backend.close()  # opened, then refused: nothing of it may stay open
         raise
     service = CaseService(engine, backend.store, told)
-    desk = Desk(service, backend.store, catalogue, rules, home, units=UnitDirectory(register, home))
+    desk = Desk(service, backend.store, catalogue, rules, home, units=units)
     return Motcua(service, desk, backend, workflows, catalogue, rules, calendar, reports, published)

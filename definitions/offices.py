@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
 from motcua.definitions.calendar import national_calendar
 from motcua.definitions.yamlsafe import load_yaml, yaml_files
+from motcua.workflow.engine.bounds import day_problem
 from motcua.workflow.errors import InvalidDefinition, InvalidInput, NotFound
 from motcua.workflow.worktime.calendar import CalendarOverrides, OfficeHours, WorkingCalendar
 
@@ -47,7 +48,15 @@ def _reject_numbers(value: object) -> object:
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 ClockText = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
-Day = Annotated[dt.date, BeforeValidator(_reject_numbers)]
+def _within_bounds(day: dt.date) -> dt.date:
+    """A day a person may name (1990–2199): the YAML loader checks unquoted dates, a quoted one reaches here
+    unchecked (``"9999-12-31"`` had overflowed the first day after it, and stopped every command)."""
+    if (problem := day_problem(day)) is not None:
+        raise ValueError(problem)
+    return day
+
+
+Day = Annotated[dt.date, BeforeValidator(_reject_numbers), AfterValidator(_within_bounds)]
 
 
 class _Model(BaseModel):

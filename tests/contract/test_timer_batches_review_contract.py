@@ -98,6 +98,17 @@ REFUSING = {  # the database refuses any change of one case's row (a privilege i
         "BEGIN SELECT RAISE(ABORT, 'permission denied'); END",
     ],
 }
+REFUSING_TIMERS = {  # and the record of its timers' failures: not even that can be written (claims still can)
+    "postgresql": [
+        "CREATE TRIGGER refuse_timer BEFORE UPDATE ON timer FOR EACH ROW "
+        f"WHEN (NEW.case_code = '{SECOND}' AND NEW.attempts > OLD.attempts) EXECUTE FUNCTION refuse_case()",
+    ],
+    "sqlite": [
+        "CREATE TRIGGER refuse_timer BEFORE UPDATE ON timer FOR EACH ROW "
+        f"WHEN NEW.case_code = '{SECOND}' AND NEW.attempts > OLD.attempts "
+        "BEGIN SELECT RAISE(ABORT, 'permission denied'); END",
+    ],
+}
 
 
 CODES: Final = (FIRST, SECOND, THIRD)
@@ -113,10 +124,11 @@ def _started(store: SqlStore, workflows: WorkflowSet) -> Desk:
     return desk
 
 
-def _refuse_second(store: SqlStore) -> None:
-    """From now on the database refuses every change of SECOND's row (:data:`REFUSING`)."""
+def _refuse_second(store: SqlStore, refusing: dict[str, list[str]] = REFUSING) -> None:
+    """From now on the database refuses every change of SECOND's row (:data:`REFUSING`), or of its timers' rows
+    (:data:`REFUSING_TIMERS`)."""
     with store.engine.begin() as connection:
-        for statement in REFUSING[store.engine.dialect.name]:
+        for statement in refusing[store.engine.dialect.name]:
             connection.exec_driver_sql(statement)
 
 
@@ -130,12 +142,16 @@ def test_a_database_error_on_one_case_holds_back_none_of_the_others(sql_url: str
         claimed = desk.claim(3 * DAY + timedelta(hours=1))
         _refuse_second(store)
 
-        with pytest.raises(StorageFailure):  # the message is dropped: its lease brings the refused timer back
-            CaseService(desk.engine, store).fire_timers(claimed, store)
+        fired = CaseService(desk.engine, store).fire_timers(claimed, store)
 
         assert _fired(store) == {FIRST: ["remind"], SECOND: [], THIRD: ["remind"]}  # before: none of the three
-        [left] = store.claim_due(desk.clock.now() + LEASE, 100, LEASE)
-        assert (left.case_code, left.name) == (SECOND, "reminder")
+        [failure] = fired.failed  # the timer's failure: tried again after a growing wait, then parked
+        assert (failure.timer.case_code, failure.error.split(":")[0]) == (SECOND, "StorageFailure")
+        [left] = store.claim_due(desk.clock.now() + timedelta(minutes=1), 100, LEASE)  # the first wait: a minute
+        assert (left.case_code, left.name, left.attempts) == (SECOND, "reminder", 1)
+        with pytest.raises(StorageFailure):  # not even its failure can be recorded: the message's to retry
+            _refuse_second(store, REFUSING_TIMERS)
+            CaseService(desk.engine, store).fire_timers([left], store)
 
 
 def test_a_worker_in_the_dispatchers_process_drops_a_failed_message_and_handles_the_next(
@@ -149,6 +165,7 @@ def test_a_worker_in_the_dispatchers_process_drops_a_failed_message_and_handles_
         clock = desk.clock
         clock.advance(3 * DAY + timedelta(hours=1))
         _refuse_second(store)
+        _refuse_second(store, REFUSING_TIMERS)  # not even its timer's failure can be recorded: the message fails
         handlers = Handlers(CaseService(desk.engine, store), store, store, LogNotifier(), clock)
         dropped: list[tuple[str, str]] = []
         sink = InlineSink(handlers, dropped=lambda what, error: dropped.append((what, type(error).__name__)))

@@ -20,6 +20,7 @@ from motcua.workflow.engine.queries import CaseFilter
 from motcua.workflow.errors import CaseNotFound, InvalidInput, OutsideScope
 from motcua.workflow.units.directory import Reception, UnitDirectory
 from motcua.workflow.units.model import Province, Unit, UnitKind, UnitRegister
+from motcua.workflow.units.succession import apply_successions
 from motcua.workflow.worktime.calendar import WorkingCalendar
 from motcua.workflow.worktime.hours import Duration, DurationUnit, OfficeHours
 
@@ -207,3 +208,20 @@ def test_narrowing_never_widens() -> None:
     applicant = Scope.of_applicant("1")
     assert applicant.narrow(CaseFilter(applicant="2")).units == frozenset()
     assert EVERYTHING.narrow(CaseFilter(unit=AN_THUONG)) == CaseFilter(unit=AN_THUONG)
+
+
+def test_a_dossier_submitted_before_a_merger_is_not_received_at_the_ended_unit() -> None:
+    """Submitted online at An Thượng on 30/6/2025, received on 2/7: An Thượng had ended, its calendar and its place
+    with it. Refused, naming the successor, until the merger is applied; then received at Thành Đông."""
+    clock = ManualClock(datetime(2025, 6, 30, 10, 0, tzinfo=VN_TZ))
+    with closing(open_motcua("memory://", clock=clock, observers=[])) as app:
+        code = app.desk.submit("1.001776", "online", Applicant("Trần Văn An"), OFFICER, unit="LOCAL-HD-AN-THUONG").code
+        clock.set(datetime(2025, 7, 2, 9, 0, tzinfo=VN_TZ))
+        with pytest.raises(InvalidInput, match="receiving_unit: LOCAL-HD-AN-THUONG is not in force on 2025-07-02: "
+                                               "its successor is phường Thành Đông"):
+            app.service.fire(code, "receive", OFFICER)
+        assert app.store.load(code).state["lifecycle"] == "submitted"  # nothing written
+        assert apply_successions(app.service, app.store, app.desk.units.register, clock.now()).moved == 1
+        received = app.service.fire(code, "receive", OFFICER)
+        assert (received.state["lifecycle"], received.attributes["deciding_unit"]) == ("received",
+                                                                                      "LOCAL-HP-THANH-DONG")

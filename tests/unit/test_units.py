@@ -46,7 +46,8 @@ def unit(code: str, *, valid_from: str = "", valid_to: str = "", successors: str
     lines += [f"    valid_from: {valid_from}"] if valid_from else []
     lines += [f"    valid_to: {valid_to}"] if valid_to else []
     if successors:
-        lines += [f"    successors: [{successors}]", '    succession: {number: "1/NQ", signed: 2025-06-16}']
+        signed = valid_to or "2025-06-16"  # signed by the day its succession takes effect
+        lines += [f"    successors: [{successors}]", f'    succession: {{number: "1/NQ", signed: {signed}}}']
     lines += [f"    office: {office}"] if office else []
     return "\n".join(lines) + "\n"
 
@@ -187,14 +188,35 @@ def test_a_split_unit_has_no_single_successor(tmp_path: Path) -> None:
             "",
             "A (xã A, thu): successor B is named 2 times",
         ),
+        (
+            (unit("A", valid_to="2025-06-30", successors="B").replace("signed: 2025-06-30", "signed: 2100-01-01"),
+             unit("B", valid_from="2025-07-01")),
+            "",
+            "A (xã A, thu): its succession resolution 1/NQ is dated 2100-01-01, after the succession took effect",
+        ),
+        (
+            (unit("A", valid_to="2025-06-30", successors="B").replace("signed: 2025-06-30", "signed: 2025-07-02"),
+             unit("B", valid_from="2025-07-01")),
+            "",
+            "its succession resolution 1/NQ is dated 2025-07-02, after the succession took effect (2025-07-01)",
+        ),
     ],
     ids=["unknown-successor", "cycle", "overlap", "inverted", "successor-gap", "season-gap", "season-overlap",
-         "local-code", "self-successor", "succeeded-twice", "back-after-succession", "repeated-successor"],
+         "local-code", "self-successor", "succeeded-twice", "back-after-succession", "repeated-successor",
+         "signed-far-later", "signed-after-effect"],
 )
 def test_each_check_refuses_a_bad_file_naming_the_offender(
     tmp_path: Path, units: tuple[str, ...], seasons: str, named: str
 ) -> None:
     assert named in refused(write(tmp_path, *units, seasons=seasons))
+
+
+@pytest.mark.parametrize(("entry", "named"), [
+    ('    valid_to: "9999-12-31"\n', "9999-12-31 is outside the days motcua takes"),  # had overflowed: a traceback
+    ('    valid_from: "1200-01-01"\n', "1200-01-01 is outside the days motcua takes"),  # had loaded silently
+])
+def test_a_quoted_day_is_bounded_like_any_day(tmp_path: Path, entry: str, named: str) -> None:
+    assert named in refused(write(tmp_path, unit("A") + entry))
 
 
 @pytest.mark.parametrize(("entries", "named"), [

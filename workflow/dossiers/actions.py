@@ -26,6 +26,7 @@ from motcua.workflow.dossiers.step_clock import register_steps
 from motcua.workflow.engine.clock import text, to_vietnam_time
 from motcua.workflow.engine.model import Effect, JsonValue
 from motcua.workflow.engine.registry import Action, Context, Guard, Outcome, Refusal, Registry
+from motcua.workflow.units.directory import UnitDirectory
 from motcua.workflow.units.transfer import register_transfer
 from motcua.workflow.worktime.hours import DurationUnit
 
@@ -46,6 +47,7 @@ class DossierServices:
     catalogue: Catalogue
     rules: RuleBook
     clocks: Mapping[str, SlaClock] = field(default_factory=dict)
+    units: UnitDirectory | None = None  # given, a dossier is received only at units in force that day
 
     def rule_set(self, context: Context) -> RuleSet:
         return self.rules.get(context.case.rule_set)
@@ -149,6 +151,7 @@ class _DossierActions:
     def start_clock(self, context: Context) -> Outcome:
         """The appointment, counted by the catalogue version the dossier keeps (``catalogue_version``; a dossier
         without one, or whose version the catalogue no longer lists, by the version in force today)."""
+        self._units_in_force(context)
         version, channel = self._counted_by(context, context.now)
         clock = self.s.clock_for(context)
         appointment = clock.appointment(version, channel, context.now)
@@ -162,6 +165,17 @@ class _DossierActions:
         if DurationUnit(version.time_for(channel).unit) is DurationUnit.CALENDAR_DAYS:  # counted again on resuming
             attributes[COUNT_STARTED] = text(clock.count_start(version, context.now))
         return Outcome(attributes=attributes, timers=clock.timers(rules, appointment, context.now))
+
+    def _units_in_force(self, context: Context) -> None:
+        """A dossier submitted online at a unit that has ended since (a merger) is not received there, on its calendar:
+        :class:`InvalidInput` naming the unit and its successor, until ``motcua units apply`` carries it over."""
+        if self.s.units is None:
+            return
+        day = to_vietnam_time(context.now).date()
+        for name in ("receiving_unit", "deciding_unit"):
+            code = context.attributes.get(name)
+            if isinstance(code, str) and code:
+                self.s.units.in_force(name, code, day)
 
     def _counted_by(self, context: Context, received: datetime) -> tuple[ProcedureVersion, Channel]:
         """The catalogue version and channel the dossier's deadline is counted by: the version it keeps, else (one

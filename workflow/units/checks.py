@@ -148,6 +148,18 @@ def check_succession_ends_the_code(register: UnitRegister) -> list[str]:
     ]
 
 
+def check_succession_signed_in_time(register: UnitRegister) -> list[str]:
+    """A succession's resolution is signed by the day it takes effect (the day after the unit ends): one signed later
+    is a typing error in its date (it would read as a merger decided after it happened)."""
+    return [
+        f"unit {_who(unit)}: its succession resolution {unit.succession.number} is dated {unit.succession.signed}, "
+        f"after the succession took effect ({next_day(unit.valid_to)})"
+        for unit in register.units
+        if unit.succession is not None and unit.valid_to is not None
+        and unit.succession.signed > next_day(unit.valid_to)
+    ]
+
+
 def check_successors_follow(register: UnitRegister) -> list[str]:
     """Each successor is in force on the day after its predecessor ends."""
     known = {unit.code for unit in register.units}
@@ -263,6 +275,7 @@ CHECKS: tuple[Callable[[UnitRegister], list[str]], ...] = (
     check_distinct_successors,
     check_successions_recorded,
     check_succession_ends_the_code,
+    check_succession_signed_in_time,
     check_successors_follow,
     check_acyclic_succession,
     check_seasons,

@@ -42,6 +42,7 @@ from typing import Final, Literal, Protocol
 import httpx
 
 from motcua.adapters.errors import PortalAddressInvalid, PortalUnreachable
+from motcua.adapters.logging import mask_text
 from motcua.adapters.portal.status import SyncLog
 from motcua.adapters.posting import post
 from motcua.workflow.auditing.upcasting import upcast
@@ -153,8 +154,10 @@ def read_answer(service: str, answer: PortalAnswer) -> Verdict:
 
 def _said(value: object) -> str:
     """What the portal said, as it said it when that is one line of at most :data:`_DETAIL_LIMIT` characters, else an
-    excerpt (a NUL, a lone surrogate or megabytes of it would fail the sync log's column, or fill it)."""
-    text = str(value)
+    excerpt (a NUL, a lone surrogate or megabytes of it would fail the sync log's column, or fill it); an identity or
+    telephone number in it masked as the logs mask them (the sync log keeps it, the console and ``sync status`` show
+    it: a portal's refusal may quote the applicant's)."""
+    text = mask_text(str(value))
     return text if line_problem(text, _DETAIL_LIMIT) is None else excerpt(text, _DETAIL_LIMIT)
 
 

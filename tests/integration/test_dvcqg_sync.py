@@ -216,6 +216,11 @@ def test_a_refusal_is_quoted_within_bounds_and_parks(office: Office, message: st
 
 def test_answers_are_read_strictly() -> None:
     assert read_answer("DongBoHoSoMC", PortalAnswer(200, b'{"error_code": 0, "message": "OK"}')) == "done"
+    quoting = '{"error_code": "7", "message": "CCCD 030190000001 không khớp, SĐT 0912345678"}'.encode()
+    with pytest.raises(DeliveryFailed) as refused:  # kept in the sync log, shown by the console: masked
+        read_answer("DongBoHoSoMC", PortalAnswer(200, quoting))
+    assert "030190000001" not in str(refused.value) and "*********001" in str(refused.value)
+    assert "0912345678" not in str(refused.value)
     bom = "\ufeff".encode()  # what an IIS gateway in front of the portal may put first: had parked every sync
     assert read_answer("DongBoHoSoMC", PortalAnswer(200, bom + b'{"error_code": "0", "message": "OK"}')) == "done"
     for status, body, retryable in ((429, b"", True), (400, b"bad", False), (200, b'{"message": "x"}', False),

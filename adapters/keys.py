@@ -52,6 +52,7 @@ from motcua.workflow.access.scope import EVERYTHING, Scope
 from motcua.workflow.engine.bounds import NAME_MAX, id_number_problem, line_problem
 from motcua.workflow.engine.clock import Clock
 from motcua.workflow.engine.model import Actor
+from motcua.workflow.engine.queries import unit_codes
 from motcua.workflow.errors import InvalidInput, MotcuaError
 from motcua.workflow.units.directory import UnitDirectory
 
@@ -161,13 +162,16 @@ def scope_of(
 ) -> Scope:
     """The cases a key or a console user with these ``roles`` and this grant may see (the one rule for both): one
     applicant's own dossiers, a province's units (read from ``directory``), some units, else every unit — but
-    nothing at all for an unscoped grant whose only role is ``applicant``."""
+    nothing at all for an unscoped grant whose only role is ``applicant``. A unit or a province granted holds the
+    cases of the units and provinces merged into it (:meth:`UnitDirectory.held_by`): Thành Đông's people see An
+    Thượng's dossiers, Hải Phòng's those of Hải Dương's communes, ended before the merger included."""
     if applicant is not None:
         return Scope.of_applicant(applicant)
     if province is not None:
         return Scope.of_units(directory.province_codes(province), label=f"tỉnh/thành phố {province}")
     if units is not None:
-        return Scope.of_units(units)
+        granted = unit_codes(units, "units")
+        return Scope.of_units(directory.held_by(granted), label=", ".join(sorted(granted)))
     return _NOTHING if _for_no_one(roles, applicant) else EVERYTHING
 
 

@@ -114,12 +114,16 @@ class UnitEntry(_Model):
     note: str = ""
 
 
+ProvinceCode = Annotated[str, StringConstraints(pattern=PROVINCE_CODE_PATTERN, max_length=UNIT_CODE_MAX_LENGTH)]
+
+
 class ProvinceEntry(_Model):
-    code: Annotated[str, StringConstraints(pattern=PROVINCE_CODE_PATTERN, max_length=UNIT_CODE_MAX_LENGTH)]
+    code: ProvinceCode
     name: Name
     kind: Annotated[str, StringConstraints(pattern=r"^(tỉnh|thành phố)$")]
     valid_from: Day | None = None
     valid_to: Day | None = None
+    successor: ProvinceCode | None = None
     seasons: tuple[SeasonEntry, ...] = ()
     note: str = ""
 
@@ -194,6 +198,7 @@ def _province(document: UnitsFile) -> Province:
         valid_to=entry.valid_to,
         seasons=_seasons(entry.seasons) or YEAR_ROUND,
         note=entry.note,
+        successor=entry.successor,
     )
 
 

@@ -51,12 +51,12 @@ def connect(
     ``MOTCUA_DATABASE_URL``, else ``sqlite:///motcua.db``), its schema brought up to date.
 
     ``unit`` is the desk's home unit (a code of ``motcua units list``): where dossiers are received and numbered
-    unless a call names another, and, unless ``scope`` says otherwise, the only unit whose cases the handle sees.
-    ``scope`` is what the handle sees (default: the ``unit``'s cases, else everything). ``agency`` is the home
-    unit's code for a standalone commune, outside the unit register (default ``MOTCUA_AGENCY``, else
-    ``000.00.00.H23``); it does not scope the handle. ``clock`` is the wall clock unless given (tests and
-    simulations pass a ``ManualClock``); ``observers`` are called after each decision is committed or refused
-    (default: one structured log line each).
+    unless a call names another, and, unless ``scope`` says otherwise, the unit whose cases the handle sees — with
+    those of the units merged into it, as a key of that unit sees them. ``scope`` is what the handle sees (default:
+    as just said, else everything). ``agency`` is the home unit's code for a standalone commune, outside the unit
+    register (default ``MOTCUA_AGENCY``, else ``000.00.00.H23``); it does not scope the handle.
+    ``clock`` is the wall clock unless given (tests and simulations pass a ``ManualClock``); ``observers`` are
+    called after each decision is committed or refused (default: one structured log line each).
     """
     if unit is not None and agency is not None and unit != agency:
         raise InvalidInput("unit", f"the home unit is {unit!r} or {agency!r}, not both: give unit alone")
@@ -69,7 +69,8 @@ def connect(
     if unit is not None and not parts.desk.units.knows(unit):
         parts.close()
         raise InvalidInput("unit", f"unknown unit {unit!r}: `motcua units list` shows the codes")
-    chosen = scope if scope is not None else Scope.of_units([unit]) if unit is not None else EVERYTHING
+    chosen = scope if scope is not None else EVERYTHING if unit is None \
+        else Scope.of_units(parts.desk.units.held_by([unit]), label=unit)
     try:
         _check_scope(parts, chosen)
     except InvalidInput:

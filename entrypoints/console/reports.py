@@ -63,6 +63,7 @@ __all__ = ["XLSX_MEDIA_TYPE", "routes"]
 XLSX_MEDIA_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _CHARTS: Final = ("on-time", "overdue", "channels")
 _TOO_LONG: Final = f"Biểu đồ chỉ vẽ cho kỳ tối đa {CHART_MONTHS_MAX} tháng; hãy chọn kỳ ngắn hơn."
+_MERGED_TOO: Final = " (kể cả các đơn vị đã sáp nhập vào)"
 _UNITS_NAMED: Final = 3  # a report of a few units names them; of more, by the user's scope
 
 
@@ -114,11 +115,14 @@ def _heading(console: Console, user: ConsoleUser, unit: str | None, units: froze
         return report_scope(console.motcua, unit).heading
     directory = console.motcua.desk.units
     provinces = {unit.province for unit in directory.register.units if unit.code in units}
-    if len(provinces) == 1 and units == directory.province_codes(next(iter(provinces))):
-        province = directory.register.province(next(iter(provinces)))
+    province = next((directory.register.province(code) for code in sorted(provinces)
+                     if units == directory.province_codes(code)), None)
+    if province is not None:
         return f"Đơn vị: {province.kind} {province.name}"
-    if len(units) <= _UNITS_NAMED:
-        return "Đơn vị: " + "; ".join(directory.label(code) for code in sorted(units))
+    named = sorted(user.units) if user.units is not None and units == user.scope.units else sorted(units)
+    if len(named) <= _UNITS_NAMED:  # a unit's user: their units, and the communes merged into them said once
+        merged = _MERGED_TOO if len(named) < len(units) else ""
+        return "Đơn vị: " + "; ".join(directory.label(code) for code in named) + merged
     return f"Đơn vị: {user.scope.label}"
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "check_known_successors",
     "check_local_codes_unconfirmed",
     "check_no_overlapping_codes",
+    "check_province_successors",
     "check_seasons",
     "check_succession_ends_the_code",
     "check_successions_recorded",
@@ -100,6 +101,26 @@ def check_no_overlapping_codes(register: UnitRegister) -> list[str]:
         for first, second in combinations(register.versions(code), 2)
         if _overlap(first, second)
     ]
+
+
+def check_province_successors(register: UnitRegister) -> list[str]:
+    """A province merged into another (``successor``) names a known province other than itself, ends (valid_to), and
+    its successor is in force the day after: so a chain of provinces only moves forward in time and has no cycle."""
+    known = {province.code: province for province in register.provinces}
+    problems = []
+    for province in register.provinces:
+        successor = province.successor
+        if successor is None:
+            continue
+        if successor == province.code or successor not in known:
+            problems.append(f"province {province.code}: successor {successor} is "
+                            f"{'itself' if successor == province.code else 'not a known province'}")
+        elif province.valid_to is None:
+            problems.append(f"province {province.code}: has a successor but no valid_to")
+        elif not known[successor].live_at(next_day(province.valid_to)):
+            problems.append(f"province {province.code}: successor {successor} is not in force on "
+                            f"{next_day(province.valid_to)}")
+    return problems
 
 
 def check_known_successors(register: UnitRegister) -> list[str]:
@@ -269,6 +290,7 @@ def check_unconfirmed_have_note(register: UnitRegister) -> list[str]:
 CHECKS: tuple[Callable[[UnitRegister], list[str]], ...] = (
     check_unique_provinces,
     check_validity_order,
+    check_province_successors,
     check_units_within_province,
     check_no_overlapping_codes,
     check_known_successors,

@@ -11,6 +11,7 @@ it receives and decides at its home code only.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -65,8 +66,15 @@ class UnitDirectory:
         return self._in_force(field, code, day).code
 
     def province_codes(self, province: str) -> frozenset[str]:
-        """Every unit code the province has had (ended units included: their cases stay theirs)."""
-        return frozenset(unit.code for unit in self.register.province(province).units)
+        """Every unit code whose cases the province holds: every unit it has had (ended units included: their cases
+        stay theirs), those of the provinces merged into it, and the units merged into any of them
+        (:meth:`UnitRegister.province_held_by`)."""
+        return self.register.province_held_by(province)
+
+    def held_by(self, codes: Iterable[str]) -> frozenset[str]:
+        """``codes`` and every unit merged into one of them (:meth:`UnitRegister.held_by`): the cases a unit's
+        people see are their unit's and those of the communes merged into it, whose records it keeps."""
+        return frozenset().union(*(self.register.held_by(code) for code in codes))
 
     def label(self, code: str) -> str:
         """"phường Thành Đông (LOCAL-HP-THANH-DONG)", by its latest version; the code alone for a unit not in the

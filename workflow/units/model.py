@@ -123,6 +123,8 @@ class Province:
     valid_to: date | None = None
     seasons: tuple[Season, ...] = YEAR_ROUND
     note: str = ""
+    successor: str | None = None
+    """The province it was merged into (Hải Dương → Hải Phòng, from 1/7/2025): that province holds its records."""
 
     def live_at(self, day: date) -> bool:
         return _in_force(self.valid_from, self.valid_to, day)
@@ -135,14 +137,23 @@ class UnitRegister:
     provinces: tuple[Province, ...]
     _provinces: dict[str, Province] = field(init=False, repr=False, compare=False)
     _versions: dict[str, tuple[Unit, ...]] = field(init=False, repr=False, compare=False)
+    _merged: dict[str, tuple[Unit, ...]] = field(init=False, repr=False, compare=False)
+    _held: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
+    _held_by_unit: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_provinces", {province.code: province for province in self.provinces})
         versions: dict[str, list[Unit]] = {}
+        merged: dict[str, list[Unit]] = {}
         for unit in self.units:
             versions.setdefault(unit.code, []).append(unit)
+            if len(unit.successors) == 1:
+                merged.setdefault(unit.successors[0], []).append(unit)
         object.__setattr__(self, "_versions", {code: tuple(sorted(found, key=_start))
                                                for code, found in versions.items()})
+        object.__setattr__(self, "_merged", {code: tuple(found) for code, found in merged.items()})
+        object.__setattr__(self, "_held", {})
+        object.__setattr__(self, "_held_by_unit", {})
 
     @property
     def units(self) -> tuple[Unit, ...]:
@@ -214,13 +225,41 @@ class UnitRegister:
             codes.append(last.successors[0])
         return codes
 
-    def _merged_into(self, code: str, start: date) -> set[str]:
+    def held_by(self, code: str) -> frozenset[str]:
+        """The units whose cases ``code`` holds: itself and every unit merged into it, theirs too, whenever the merger
+        was — a merged commune's records pass to the unit it was merged into. A split is not followed (which part
+        holds the records is a person's decision). A code the register does not know holds its own only."""
+        if not self.knows(code):
+            return frozenset({code})
+        if code not in self._held_by_unit:  # the register's codes only: the cache is bounded by the register
+            self._held_by_unit[code] = frozenset(self._merged_into(code, date.min))
+        return self._held_by_unit[code]
+
+    def province_held_by(self, code: str) -> frozenset[str]:
+        """The units whose cases the province ``code`` holds: its own, those of the provinces merged into it (their
+        ``successor``, followed), and every unit merged into one of these (:meth:`held_by`). NotFound for an unknown
+        province. Computed once per province."""
+        if code not in self._held:
+            provinces = self._provinces_held_by(self.province(code).code)
+            own = {unit.code for province in provinces for unit in self._provinces[province].units}
+            self._held[code] = frozenset().union(*(self.held_by(unit) for unit in own))
+        return self._held[code]
+
+    def _provinces_held_by(self, code: str) -> set[str]:
         found, pending = {code}, [code]
         while pending:
             target = pending.pop()
-            for unit in self.units:
+            merged = {province.code for province in self.provinces if province.successor == target} - found
+            found |= merged
+            pending += merged
+        return found
+
+    def _merged_into(self, code: str, start: date) -> set[str]:
+        found, pending = {code}, [code]
+        while pending:
+            for unit in self._merged.get(pending.pop(), ()):
                 in_period = unit.valid_to is not None and unit.valid_to >= start
-                if unit.successors == (target,) and in_period and unit.code not in found:
+                if in_period and unit.code not in found:
                     found.add(unit.code)
                     pending.append(unit.code)
         return found

@@ -240,3 +240,19 @@ def test_the_series_are_read_from_bieu06() -> None:
     assert on_time_series(report_of, period) == (("T1/2025", 75.0), ("T2/2025", 75.0))
     assert overdue_series(report_of, period)[0] == (date(2025, 1, 5), 5)  # one-day report on the week's last day
     assert (date(2025, 1, 5), date(2025, 1, 5)) in asked
+
+
+def test_a_successors_user_sees_the_communes_merged_into_it_and_says_so(shop: Office) -> None:
+    """Thành Đông's people see An Thượng's and Cẩm Thượng's figures of June 2025 (their records passed to it on
+    1 July); Hải Phòng's inspector sees Hải Dương's; Lê Chân's sees none of them."""
+    thanh_dong = shop.browser("thanh-dong", ["leader"], units=["LOCAL-HP-THANH-DONG"])
+    page = thanh_dong.get(f"/console/reports/bieu06?{YEAR}").text
+    assert cells(page, "total") == totals(shop, None)
+    assert ("Đơn vị: phường Thành Đông (LOCAL-HP-THANH-DONG) (kể cả các đơn vị đã sáp nhập vào)" in page)
+    assert cells(thanh_dong.get(f"/console/reports/bieu06?{YEAR}&unit={CAM_THUONG}").text, "total")[0] == 1
+    hai_phong = shop.browser("hai-phong", ["inspector"], province="hai-phong").get(f"/console/reports/bieu06?{YEAR}")
+    assert cells(hai_phong.text, "total") == totals(shop, None)
+    assert "Đơn vị: thành phố Hải Phòng" in hai_phong.text
+    le_chan = shop.browser("le-chan", ["leader"], units=["LOCAL-HP-LE-CHAN"])
+    assert cells(le_chan.get(f"/console/reports/bieu06?{YEAR}").text, "total")[0] == 0
+    assert le_chan.get(f"/console/reports/bieu06?{YEAR}&unit={AN_THUONG}").status_code == 404

@@ -101,10 +101,14 @@ class OfficeSettings:
     overrides: CalendarOverrides
     source: str
 
-    def calendar(self, seasonal: Callable[[int, int], OfficeHours | None] | None = None) -> WorkingCalendar:
+    def calendar(
+        self, seasonal: Callable[[dt.date], OfficeHours | None] | None = None,
+        overrides: CalendarOverrides | None = None,
+    ) -> WorkingCalendar:
         """The office's working calendar: the package's days, corrected by the national calendar, then by the
-        office's overrides; ``seasonal``: the hours of a (month, day) when they change with the season."""
-        return WorkingCalendar(self.hours, self.overrides, seasonal, national_calendar())
+        office's overrides (or ``overrides``: a unit's, gathered from the offices of its versions); ``seasonal``: the
+        hours of a day when they change with the season or the unit's version."""
+        return WorkingCalendar(self.hours, overrides or self.overrides, seasonal, national_calendar())
 
 
 def office_names(directory: Path = OFFICES_DIR) -> list[str]:

@@ -17,13 +17,22 @@ from typing import Annotated, Final
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 from pydantic_core import PydanticCustomError
 
-from motcua.definitions.offices import DEFAULT_OFFICE, OFFICES_DIR, Day, IntervalEntry, Text, load_office, office_names
+from motcua.definitions.offices import (
+    DEFAULT_OFFICE,
+    OFFICES_DIR,
+    Day,
+    IntervalEntry,
+    OfficeSettings,
+    Text,
+    load_office,
+    office_names,
+)
 from motcua.definitions.yamlsafe import load_yaml, yaml_files
 from motcua.workflow.engine.bounds import NAME_MAX, line_problem
 from motcua.workflow.errors import InvalidDefinition, InvalidInput
 from motcua.workflow.units.checks import build_register
 from motcua.workflow.units.model import YEAR_ROUND, Province, Resolution, Season, Unit, UnitKind, UnitRegister
-from motcua.workflow.worktime.calendar import WorkingCalendar
+from motcua.workflow.worktime.calendar import CalendarOverrides, WorkingCalendar
 from motcua.workflow.worktime.hours import OfficeHours
 
 __all__ = [
@@ -146,17 +155,72 @@ def load_units(directory: Path = UNITS_DIR, offices: Path = OFFICES_DIR) -> Unit
 
 
 def unit_calendars(register: UnitRegister, offices: Path = OFFICES_DIR) -> dict[str, WorkingCalendar]:
-    """The working calendar of each unit code (its latest version): the national corrections and the days off and
-    worked of its office file (the default office's without one), and its hours — its own seasons, else its
-    province's; the office file's hours when neither declares seasons."""
-    latest = {unit.code: unit for unit in sorted(register.units, key=lambda unit: unit.valid_from or dt.date.min)}
+    """The working calendar of each unit code: the national corrections and the days off and worked of its office
+    file (the default office's without one), and its hours — its own seasons, else its province's; the office file's
+    hours when neither declares seasons. A code with several versions (renamed, moved to another province) counts
+    each day on the version that day belongs to (:meth:`UnitRegister.version_counting`): that version's office days
+    and hours. Every hours a code works by keep one working-day length, else :class:`InvalidDefinition` naming the
+    unit: a working day is the unit of legal time (checked here, once, rather than at a deadline)."""
     calendars: dict[str, WorkingCalendar] = {}
-    for code, unit in latest.items():
-        office = load_office(unit.office or DEFAULT_OFFICE, offices)
-        declared = unit.seasons or register.province(unit.province).seasons
-        seasonal = None if declared is YEAR_ROUND else register.seasonal_hours(unit)
-        calendars[code] = office.calendar(seasonal)
+    problems: list[str] = []
+    loaded: dict[str, OfficeSettings] = {}  # each office file read once, however many units name it
+    for code in register.codes:
+        versions = register.versions(code)
+        names = [unit.office or DEFAULT_OFFICE for unit in versions]
+        settings = [loaded.get(name) or loaded.setdefault(name, load_office(name, offices)) for name in names]
+        problems += _day_length_problems(register, versions, settings)
+        calendars[code] = _calendar(register, versions, settings)
+    if problems:
+        raise InvalidDefinition("unit calendars", problems)
     return calendars
+
+
+def _calendar(register: UnitRegister, versions: tuple[Unit, ...], settings: list[OfficeSettings]) -> WorkingCalendar:
+    if len(versions) == 1:
+        declared = versions[0].seasons or register.province(versions[0].province).seasons
+        return settings[0].calendar(None if declared is YEAR_ROUND else register.seasonal_hours(versions[0]))
+    position = {id(unit): index for index, unit in enumerate(versions)}
+    seasonal = [register.seasonal_hours(unit) for unit in versions]
+
+    def hours_on(day: dt.date) -> OfficeHours:
+        index = position[id(register.version_counting(versions[0].code, day))]
+        return seasonal[index](day) or settings[index].hours
+
+    overrides = CalendarOverrides(*(_counted(versions, settings, name) for name in _OVERRIDES))
+    return settings[-1].calendar(hours_on, overrides)
+
+
+_OVERRIDES: Final = ("extra_days_off", "extra_working_days", "removed_days_off")
+
+
+def _counted(versions: tuple[Unit, ...], settings: list[OfficeSettings], name: str) -> dict[dt.date, str]:
+    """The office corrections ``name`` of each version, on the days that version counts (from its start to the next
+    version's; the first from the beginning, the last to the end)."""
+    ends = [unit.valid_from or dt.date.min for unit in versions[1:]] + [dt.date.max]
+    counted: dict[dt.date, str] = {}
+    start = dt.date.min
+    for office, end in zip(settings, ends, strict=True):
+        counted.update((day, text) for day, text in getattr(office.overrides, name).items() if start <= day < end)
+        start = end
+    return counted
+
+
+def _day_length_problems(
+    register: UnitRegister, versions: tuple[Unit, ...], settings: list[OfficeSettings],
+) -> list[str]:
+    """Each version's hours (its seasons, else its province's, else its office file's) last as long a day as the
+    office hours of the code's latest version, which the calendar counts working time in."""
+    expected = settings[-1].hours.day_length
+    problems = []
+    for unit, office in zip(versions, settings, strict=True):
+        seasons = unit.seasons or register.province(unit.province).seasons
+        worked = [office.hours] if seasons is YEAR_ROUND else [season.hours for season in seasons]
+        other = sorted({str(hours.day_length) for hours in worked if hours.day_length != expected})
+        if other:
+            problems.append(f"unit {unit.code} ({unit.label}, {unit.province}): a working day of {', '.join(other)}, "
+                            f"not {expected} as its office hours count: a unit keeps one working-day length, the "
+                            "unit of legal time (a new code with successors starts a new one)")
+    return problems
 
 
 def load_province_file(path: Path, offices: Path = OFFICES_DIR) -> Province:

@@ -382,12 +382,12 @@ def test_timeliness_labels() -> None:
 
 
 def _indexing_earlier_years_at(month: int, day: int) -> WorkingCalendar:
-    """A calendar indexing only 2026 whose season callback, on (`month`, `day`), asks about 2020: it stands for another
+    """A calendar indexing only 2026 whose season callback, on `day` of `month`, asks about 2020: it stands for another
     worker thread making the calendar index earlier years in the middle of a count (the callback runs inside it)."""
     calendar: WorkingCalendar
 
-    def season(at_month: int, at_day: int) -> OfficeHours | None:
-        if (at_month, at_day) == (month, day):
+    def season(at: date) -> OfficeHours | None:
+        if (at.month, at.day) == (month, day):
             calendar.is_working_day(date(2020, 1, 2))
         return None
 

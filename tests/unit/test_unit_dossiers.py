@@ -69,7 +69,7 @@ def test_hai_phong_without_seasons_keeps_the_office_hours() -> None:
 
 def test_a_season_that_changes_the_working_day_length_is_refused() -> None:
     short = OfficeHours(((time(7, 30), time(11, 30)),))
-    calendar = WorkingCalendar(OfficeHours(), seasonal=lambda month, day: short if month == 12 else None)
+    calendar = WorkingCalendar(OfficeHours(), seasonal=lambda day: short if day.month == 12 else None)
     assert calendar.due(datetime(2025, 11, 3, 8, tzinfo=VN_TZ), ONE_DAY).day == 4
     with pytest.raises(InvalidInput, match="seasons move the hours, not the day's length"):
         calendar.due(datetime(2025, 12, 1, 8, tzinfo=VN_TZ), ONE_DAY)

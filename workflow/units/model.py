@@ -269,11 +269,20 @@ class UnitRegister:
         seasons = unit.seasons or self.province(unit.province).seasons
         return next(season.hours for season in seasons if season.covers(day))
 
-    def seasonal_hours(self, unit: Unit) -> Callable[[int, int], OfficeHours | None]:
-        """The office hours of `unit` by (month, day): what a unit's working calendar is built with."""
+    def seasonal_hours(self, unit: Unit) -> Callable[[date], OfficeHours | None]:
+        """The office hours of `unit` by day, from its seasons or its province's; None for a unit and province that
+        declare none (its office file's hours)."""
         seasons = unit.seasons or self.province(unit.province).seasons
+        if seasons is YEAR_ROUND:
+            return lambda day: None
         table = {index: season.hours for season in seasons for index in season.days()}
-        return lambda month, day: table.get(day_of_year((month, day)))
+        return lambda day: table.get(day_of_year((day.month, day.day)))
+
+    def version_counting(self, code: str, day: date) -> Unit:
+        """The version of `code` whose calendar counts `day`: the one in force, else the latest that began by then
+        (a gap between versions keeps the earlier one's), else the first (a day before the unit existed)."""
+        versions = self.versions(code)
+        return next((unit for unit in reversed(versions) if _start(unit) <= day), versions[0])
 
     def _ended_before(self, code: str, day: date) -> Unit:
         ended = [unit for unit in self.versions(code) if unit.valid_to is not None and unit.valid_to < day]

@@ -204,16 +204,17 @@ class WorkingCalendar:
 
     ``national`` are the country's corrections, applied before ``overrides`` (without it: the package's days as they
     are, every one of them provisional; the product's calendars get the shipped corrections from
-    :meth:`motcua.definitions.offices.OfficeSettings.calendar`). ``seasonal`` gives the office hours of a (month,
-    day) when they change with the season (Hải Dương's summer and winter hours); ``hours`` are then those of the
-    days it does not name. Every season's working day must be as long as ``hours``' (a working day is the unit of
+    :meth:`motcua.definitions.offices.OfficeSettings.calendar`). ``seasonal`` gives the office hours of a day when
+    they change with the season (Hải Dương's summer and winter hours) or with the unit's version (a unit that moved
+    to another province on 1 July 2025 keeps its old province's hours before); ``hours`` are then those of the days
+    it does not name. Every season's working day must be as long as ``hours``' (a working day is the unit of
     legal time: the hours move, the day's length does not), else :class:`InvalidInput` on the first day that
     differs.
     """
 
     def __init__(
         self, hours: OfficeHours | None = None, overrides: CalendarOverrides | None = None,
-        seasonal: Callable[[int, int], OfficeHours | None] | None = None,
+        seasonal: Callable[[date], OfficeHours | None] | None = None,
         national: NationalCalendar | None = None,
     ) -> None:
         self._hours = OfficeHours() if hours is None else hours
@@ -223,7 +224,7 @@ class WorkingCalendar:
         self._provisional: dict[int, tuple[date, ...]] = {}  # per year: the provisional days that move a count
         self._day_us = self._hours.day_length_us
         self._seasonal = seasonal
-        self._by_month_day: dict[tuple[int, int], OfficeHours] = {}
+        self._by_day: dict[date, OfficeHours] = {}
         self._lo, self._hi = 1, 0  # indexed years [lo, hi]; empty while hi < lo
         self._days: list[int] = []  # ordinals of the working days of years lo..hi, ascending
         self._indexing = threading.Lock()  # worker threads share one calendar; the index grows lazily
@@ -238,17 +239,16 @@ class WorkingCalendar:
         """The office hours of `day`: its season's, else :attr:`hours`."""
         if self._seasonal is None:
             return self._hours
-        key = (day.month, day.day)
-        found = self._by_month_day.get(key)
-        if found is None:
-            found = self._by_month_day[key] = self._season_hours(key)
+        found = self._by_day.get(day)
+        if found is None:  # at most one entry per day of the years 1990–2199 counted in
+            found = self._by_day[day] = self._season_hours(day)
         return found
 
-    def _season_hours(self, key: tuple[int, int]) -> OfficeHours:
+    def _season_hours(self, day: date) -> OfficeHours:
         assert self._seasonal is not None
-        found = self._seasonal(*key) or self._hours
+        found = self._seasonal(day) or self._hours
         if found.day_length_us != self._day_us:
-            message = (f"the working day of {key[1]:02d}/{key[0]:02d} lasts {found.day_length}, not "
+            message = (f"the working day of {day.isoformat()} lasts {found.day_length}, not "
                        f"{self._hours.day_length} like the others: seasons move the hours, not the day's length")
             raise InvalidInput("seasons", message)
         return found

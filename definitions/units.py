@@ -149,30 +149,34 @@ def unit_files(directory: Path = UNITS_DIR) -> list[Path]:
 
 
 def load_units(directory: Path = UNITS_DIR, offices: Path = OFFICES_DIR) -> UnitRegister:
-    """Every province file of `directory`, checked together (successors may cross provinces)."""
+    """Every province file of `directory`, checked together (successors may cross provinces), and every unit's working
+    day one length across its versions (:func:`_day_length_problems`)."""
     provinces = [load_province_file(path, offices) for path in unit_files(directory)]
-    return build_register(provinces, str(directory))
+    register = build_register(provinces, str(directory))
+    settings = _office_settings(register, offices)
+    problems = [problem for code in register.codes
+                for problem in _day_length_problems(register, register.versions(code), settings[code])]
+    if problems:
+        raise InvalidDefinition(str(directory), problems)
+    return register
 
 
 def unit_calendars(register: UnitRegister, offices: Path = OFFICES_DIR) -> dict[str, WorkingCalendar]:
-    """The working calendar of each unit code: the national corrections and the days off and worked of its office
-    file (the default office's without one), and its hours — its own seasons, else its province's; the office file's
-    hours when neither declares seasons. A code with several versions (renamed, moved to another province) counts
-    each day on the version that day belongs to (:meth:`UnitRegister.version_counting`): that version's office days
-    and hours. Every hours a code works by keep one working-day length, else :class:`InvalidDefinition` naming the
-    unit: a working day is the unit of legal time (checked here, once, rather than at a deadline)."""
-    calendars: dict[str, WorkingCalendar] = {}
-    problems: list[str] = []
-    loaded: dict[str, OfficeSettings] = {}  # each office file read once, however many units name it
-    for code in register.codes:
-        versions = register.versions(code)
-        names = [unit.office or DEFAULT_OFFICE for unit in versions]
-        settings = [loaded.get(name) or loaded.setdefault(name, load_office(name, offices)) for name in names]
-        problems += _day_length_problems(register, versions, settings)
-        calendars[code] = _calendar(register, versions, settings)
-    if problems:
-        raise InvalidDefinition("unit calendars", problems)
-    return calendars
+    """The working calendar of each unit code of a register :func:`load_units` loaded: the national corrections and
+    the days off and worked of its office file (the default office's without one), and its hours — its own seasons,
+    else its province's; the office file's hours when neither declares seasons. A code with several versions (renamed,
+    moved to another province) counts each day on the version that day belongs to
+    (:meth:`UnitRegister.version_counting`): that version's office days and hours."""
+    settings = _office_settings(register, offices)
+    return {code: _calendar(register, register.versions(code), settings[code]) for code in register.codes}
+
+
+def _office_settings(register: UnitRegister, offices: Path) -> dict[str, list[OfficeSettings]]:
+    """The office settings of each version of each code; each office file read once, however many units name it."""
+    loaded = {name: load_office(name, offices)
+              for name in {unit.office or DEFAULT_OFFICE for unit in register.units}}
+    return {code: [loaded[unit.office or DEFAULT_OFFICE] for unit in register.versions(code)]
+            for code in register.codes}
 
 
 def _calendar(register: UnitRegister, versions: tuple[Unit, ...], settings: list[OfficeSettings]) -> WorkingCalendar:

@@ -98,6 +98,28 @@ def test_a_unit_merged_across_provinces_is_held_without_a_province_succession(tm
     assert register.province_held_by("moi") == {"NEW-1", "OLD-1"}  # OLD-2 names no successor: not followed
 
 
+def test_a_province_holds_only_what_was_merged_into_it(tmp_path: Path) -> None:
+    """Commune X kept its code when it moved from province ``cu`` (still in force) to ``moi``, and W was merged into
+    it there: W's records are ``moi``'s, not ``cu``'s. And a commune of a merged province given to a third province
+    is that province's, not the merged province's successor's."""
+    province(tmp_path, "cu", unit("X", valid_to="2025-06-30"), unit("O1"))
+    province(tmp_path, "moi", unit("X", valid_from="2025-07-01"), unit("W", valid_to="2025-12-31", successors="X"))
+    register = load_units(tmp_path)
+    assert register.province_held_by("cu") == {"X", "O1"}
+    assert register.province_held_by("moi") == {"X", "W"}
+
+
+def test_a_commune_given_to_a_third_province_is_held_by_that_one(tmp_path: Path) -> None:
+    province(tmp_path, "p1", unit("A", valid_to="2025-06-30", successors="Q"), unit("B", valid_to="2025-06-30"),
+             extra="  valid_to: 2025-06-30\n  successor: p2\n")
+    province(tmp_path, "p2", unit("C", valid_from="2025-07-01"))
+    province(tmp_path, "p3", unit("Q", valid_from="2025-07-01"))
+    register = load_units(tmp_path)
+    assert register.province_held_by("p2") == {"B", "C"}
+    assert register.province_held_by("p3") == {"A", "Q"}
+    assert register.province_held_by("p1") == {"A", "B"}  # its own, always
+
+
 @pytest.mark.parametrize(("extra", "named"), [
     ("  valid_to: 2025-06-30\n  successor: nowhere\n", "province cu: successor nowhere is not a known province"),
     ("  valid_to: 2025-06-30\n  successor: cu\n", "province cu: successor cu is itself"),

@@ -102,7 +102,7 @@ def test_a_deadline_is_counted_on_the_hours_of_its_days(tmp_path: Path) -> None:
                                                                                          tzinfo=VN_TZ)
 
 
-def test_a_version_whose_working_day_is_longer_or_shorter_is_refused_at_load(tmp_path: Path) -> None:
+def test_a_version_whose_working_day_is_longer_or_shorter_is_refused_when_the_units_are_loaded(tmp_path: Path) -> None:
     short = """\
     seasons:
       - name: "Cả năm"
@@ -111,8 +111,8 @@ def test_a_version_whose_working_day_is_longer_or_shorter_is_refused_at_load(tmp
         office_hours: [{start: "07:30", end: "11:30"}, {start: "13:00", end: "16:30"}]
 """
     units, offices = _register(tmp_path, short)
-    with pytest.raises(InvalidDefinition) as refused:
-        unit_calendars(load_units(units, offices), offices)
+    with pytest.raises(InvalidDefinition) as refused:  # when the units are loaded: `motcua units list` says it too
+        load_units(units, offices)
     assert ("unit KEPT (phường Giữ mã, moi): a working day of 7:30:00, not 8:00:00 as its office hours count"
             in " | ".join(refused.value.problems))
 
@@ -120,3 +120,13 @@ def test_a_version_whose_working_day_is_longer_or_shorter_is_refused_at_load(tmp
 def test_the_shipped_units_keep_one_working_day_length() -> None:
     calendars = unit_calendars(load_units())
     assert {calendar.hours.day_length for calendar in calendars.values()} == {OfficeHours().day_length}
+
+
+def test_a_calendar_keeps_nothing_per_day_it_is_asked_about(tmp_path: Path) -> None:
+    """Hours are read from the versions' tables at each ask: walking two centuries leaves the calendar as it was."""
+    calendar = _calendar(tmp_path)
+    before = len(vars(calendar))
+    for year in range(1901, 2101):
+        calendar.hours_on(date(year, 1, 2))
+    assert len(vars(calendar)) == before and not any(
+        isinstance(value, dict) and len(value) > 400 for value in vars(calendar).values())

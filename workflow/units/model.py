@@ -241,9 +241,22 @@ class UnitRegister:
         province. Computed once per province."""
         if code not in self._held:
             provinces = self._provinces_held_by(self.province(code).code)
-            own = {unit.code for province in provinces for unit in self._provinces[province].units}
-            self._held[code] = frozenset().union(*(self.held_by(unit) for unit in own))
+            own = {unit.code for unit in self.province(code).units}
+            own |= {unit.code for held in provinces - {code} for unit in self._provinces[held].units
+                    if self._stays_within(unit, provinces)}
+            self._held[code] = frozenset(found for unit in own for found in self._merged_into(unit, date.min,
+                                                                                                 provinces))
         return self._held[code]
+
+    def _stays_within(self, unit: Unit, provinces: set[str]) -> bool:
+        """Whether ``unit`` was carried on within ``provinces``: no successor, or its single successor's version of
+        the next day is in one of them (a commune of a merged province given to a third province is that one's)."""
+        if not unit.successors or unit.valid_to is None:
+            return True
+        if len(unit.successors) > 1:
+            return True  # a split: the records stay with the province that held the unit
+        successor = self.unit_at(unit.successors[0], next_day(unit.valid_to))
+        return successor is None or successor.province in provinces
 
     def _provinces_held_by(self, code: str) -> set[str]:
         found, pending = {code}, [code]
@@ -254,14 +267,21 @@ class UnitRegister:
             pending += merged
         return found
 
-    def _merged_into(self, code: str, start: date) -> set[str]:
+    def _merged_into(self, code: str, start: date, provinces: set[str] | None = None) -> set[str]:
+        """``code`` and the units merged into it (theirs too) that ended on or after ``start``; with ``provinces``,
+        only mergers into a version of those provinces (a code that moved province holds, for its old province, only
+        what was merged into it there)."""
         found, pending = {code}, [code]
         while pending:
-            for unit in self._merged.get(pending.pop(), ()):
-                in_period = unit.valid_to is not None and unit.valid_to >= start
-                if in_period and unit.code not in found:
-                    found.add(unit.code)
-                    pending.append(unit.code)
+            target = pending.pop()
+            for unit in self._merged.get(target, ()):
+                if unit.valid_to is None or unit.valid_to < start or unit.code in found:
+                    continue
+                merged_into = self.unit_at(target, next_day(unit.valid_to))
+                if provinces is not None and (merged_into is None or merged_into.province not in provinces):
+                    continue
+                found.add(unit.code)
+                pending.append(unit.code)
         return found
 
     def hours_on(self, unit: Unit, day: date) -> OfficeHours:
@@ -275,8 +295,10 @@ class UnitRegister:
         seasons = unit.seasons or self.province(unit.province).seasons
         if seasons is YEAR_ROUND:
             return lambda day: None
-        table = {index: season.hours for season in seasons for index in season.days()}
-        return lambda day: table.get(day_of_year((day.month, day.day)))
+        first = date(_LEAP_YEAR, 1, 1).toordinal()
+        table = {(on.month, on.day): season.hours for season in seasons for index in season.days()
+                 if (on := date.fromordinal(first + index))}
+        return lambda day: table.get((day.month, day.day))
 
     def version_counting(self, code: str, day: date) -> Unit:
         """The version of `code` whose calendar counts `day`: the one in force, else the latest that began by then

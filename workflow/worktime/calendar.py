@@ -224,7 +224,6 @@ class WorkingCalendar:
         self._provisional: dict[int, tuple[date, ...]] = {}  # per year: the provisional days that move a count
         self._day_us = self._hours.day_length_us
         self._seasonal = seasonal
-        self._by_day: dict[date, OfficeHours] = {}
         self._lo, self._hi = 1, 0  # indexed years [lo, hi]; empty while hi < lo
         self._days: list[int] = []  # ordinals of the working days of years lo..hi, ascending
         self._indexing = threading.Lock()  # worker threads share one calendar; the index grows lazily
@@ -239,14 +238,7 @@ class WorkingCalendar:
         """The office hours of `day`: its season's, else :attr:`hours`."""
         if self._seasonal is None:
             return self._hours
-        found = self._by_day.get(day)
-        if found is None:  # at most one entry per day of the years 1990–2199 counted in
-            found = self._by_day[day] = self._season_hours(day)
-        return found
-
-    def _season_hours(self, day: date) -> OfficeHours:
-        assert self._seasonal is not None
-        found = self._seasonal(day) or self._hours
+        found = self._seasonal(day) or self._hours  # nothing kept per day: a calendar's memory does not grow with use
         if found.day_length_us != self._day_us:
             message = (f"the working day of {day.isoformat()} lasts {found.day_length}, not "
                        f"{self._hours.day_length} like the others: seasons move the hours, not the day's length")

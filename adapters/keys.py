@@ -175,6 +175,30 @@ def scope_of(
     return _NOTHING if _for_no_one(roles, applicant) else EVERYTHING
 
 
+def held_besides(
+    directory: UnitDirectory, *, units: Sequence[str] | None = None, province: str | None = None,
+) -> tuple[str, ...]:
+    """The units whose cases a grant of ``units`` or ``province`` sees besides those it names: the units and provinces
+    merged into them (:func:`scope_of`), for the one line that tells whoever issues the grant."""
+    if units is not None:
+        return tuple(sorted(directory.held_by(units) - set(units)))
+    if province is not None:
+        own = {unit.code for unit in directory.register.province(province).units}
+        return tuple(sorted(directory.province_codes(province) - own))
+    return ()
+
+
+def held_note(held: Sequence[str]) -> str:
+    """"; also the dossiers of 4 units merged into it: …" (at most 10 named), or nothing."""
+    if not held:
+        return ""
+    named = ", ".join(held[:_HELD_NAMED]) + (f" and {len(held) - _HELD_NAMED} more" if len(held) > _HELD_NAMED else "")
+    return f"; also the dossiers of {len(held)} unit(s) merged into it: {named}"
+
+
+_HELD_NAMED: Final = 10
+
+
 def _for_no_one(roles: Sequence[str], applicant: str | None) -> bool:
     return applicant is None and not set(roles) - {APPLICANT_ROLE, SYSTEM_ROLE}
 

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from motcua.adapters.backends import open_backend
 from motcua.adapters.bootstrap import database_url, home_unit, open_motcua
-from motcua.adapters.keys import APPLICANT_ROLE, ApiKey, ApiKeyStore, new_key
+from motcua.adapters.keys import APPLICANT_ROLE, ApiKey, ApiKeyStore, held_besides, held_note, new_key
 from motcua.entrypoints.cli.scope_options import KeyAllUnits, KeyProvince, KeyUnits, one_scope
 from motcua.entrypoints.cli.terminal import terminal
 from motcua.entrypoints.cli.usage import bounded_line, fail
@@ -101,6 +101,7 @@ def create(  # noqa: PLR0917 - one parameter per option, as typer reads them
         try:
             _durable(motcua.backend.durable)
             _check_known(created.stored, motcua.desk.units)
+            held = held_besides(motcua.desk.units, units=created.stored.units, province=province)
             motcua.backend.keys.add_key(created.stored)
         finally:
             motcua.close()
@@ -108,8 +109,8 @@ def create(  # noqa: PLR0917 - one parameter per option, as typer reads them
         fail(error, source="units file")
     stored = created.stored
     typer.echo(created.secret_text)
-    typer.echo(f"key id {stored.key_id} for {stored.actor} ({', '.join(stored.roles)}), {stored.scope_text}: "
-               "store the key now, it is not shown again", err=True)
+    typer.echo(f"key id {stored.key_id} for {stored.actor} ({', '.join(stored.roles)}), {stored.scope_text}"
+               f"{held_note(held)}: store the key now, it is not shown again", err=True)
 
 
 def _one_scope(

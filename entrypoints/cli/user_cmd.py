@@ -21,6 +21,7 @@ from rich.table import Table
 
 from motcua.adapters.backends import open_backend
 from motcua.adapters.bootstrap import database_url, home_unit, open_motcua
+from motcua.adapters.keys import held_besides, held_note
 from motcua.adapters.users import NAME_MAX, PASSWORD_MAX, UserStore, check_password, new_user
 from motcua.entrypoints.cli.http_cmd import check_known
 from motcua.entrypoints.cli.scope_options import UserAllUnits, UserProvince, UserUnits, one_scope
@@ -59,13 +60,14 @@ def create(  # noqa: PLR0917 - one parameter per option, as typer reads them
         try:
             _durable(motcua.backend.durable)
             check_known(user.units, user.province, motcua.desk.units)
+            held = held_besides(motcua.desk.units, units=user.units, province=user.province)
             if not motcua.backend.users.add_user(user):
                 raise InvalidInput("--name", f"there is already a user {user.name!r}")
         finally:
             motcua.close()
     except MotcuaError as error:
         fail(error, source="units file")
-    typer.echo(f"user {user.name} ({', '.join(user.roles)}), {user.scope_text}")
+    typer.echo(f"user {user.name} ({', '.join(user.roles)}), {user.scope_text}{held_note(held)}")
 
 
 def _password() -> str:

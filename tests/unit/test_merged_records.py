@@ -14,11 +14,13 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from motcua import connect
 from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.adapters.keys import MemoryHttpStore, new_key, scope_of
 from motcua.definitions.units import load_units
+from motcua.entrypoints.cli.main import app as cli
 from motcua.entrypoints.http.app import create_app
 from motcua.workflow.access.cases import ScopedCases
 from motcua.workflow.dossiers.desk import Applicant
@@ -245,3 +247,20 @@ def test_connect_with_a_unit_sees_what_a_key_of_that_unit_sees(tmp_path: Path) -
         assert le_chan.find().items == ()
         with pytest.raises(CaseNotFound):
             le_chan.case(ended)
+
+
+def test_whoever_issues_a_grant_is_told_what_it_holds_besides(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'keys.db'}"
+    runner = CliRunner()
+    key = runner.invoke(cli, ["apikey", "create", "--actor", "Thành Đông", "--role", "officer", "--unit", THANH_DONG,
+                              "--db", db])
+    assert key.exit_code == 0, key.output
+    assert (f"units {THANH_DONG}; also the dossiers of 4 unit(s) merged into it: LOCAL-HD-AN-THUONG, "
+            "LOCAL-HD-BINH-HAN, LOCAL-HD-CAM-THUONG, LOCAL-HD-NGUYEN-TRAI: store the key now") in key.stderr
+    user = runner.invoke(cli, ["user", "create", "--name", "hp", "--role", "inspector", "--province", "hai-phong",
+                               "--db", db], input="mot-mat-khau-dai\n")
+    assert user.exit_code == 0, user.output
+    assert "province hai-phong; also the dossiers of 4 unit(s) merged into it" in user.stdout
+    plain = runner.invoke(cli, ["apikey", "create", "--actor", "Lê Chân", "--role", "officer", "--unit", LE_CHAN,
+                                "--db", db])
+    assert plain.exit_code == 0 and "merged" not in plain.stderr

@@ -19,11 +19,18 @@ from motcua.adapters.bootstrap import open_motcua
 from motcua.definitions.units import load_units
 from motcua.entrypoints.cli.terminal import terminal
 from motcua.entrypoints.cli.usage import fail
+from motcua.workflow.dvcqg.imports import imported
 from motcua.workflow.engine.clock import VN_TZ, SystemClock, to_vietnam_time
 from motcua.workflow.errors import InvalidInput, MotcuaError
 from motcua.workflow.reports.periods import parse_date
 from motcua.workflow.units.model import Unit
-from motcua.workflow.units.succession import SuccessionReport, SuccessionResult, adopt_unitless, apply_successions
+from motcua.workflow.units.succession import (
+    SuccessionReport,
+    SuccessionResult,
+    adopt_unitless,
+    apply_successions,
+    unitless,
+)
 
 __all__ = ["units_app"]
 
@@ -207,12 +214,16 @@ def adopt_command(
     unit: Annotated[str, typer.Argument(help="The code of the unit that held this database's cases.")],
     *,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Write nothing: show what would be adopted.")] = False,
+    skip_imported: Annotated[bool, typer.Option(
+        "--skip-imported", help="Leave the dossiers imported from DVCQG as they are (their unit is the portal's)."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document instead of a line.")] = False,
     db: DbOption = None,
 ) -> None:
     """Give UNIT to every dossier and plan task written before units existed. Idempotent.
 
-    One audited entry each, so that scoped keys, per-unit reports and `units apply` see them."""
+    One audited entry each, so that scoped keys, per-unit reports and `units apply` see them. Dossiers imported from
+    DVCQG whose unit the register does not know are adopted too, and counted, unless --skip-imported."""
     try:
         register = load_units()
         if len(unit) > _MAX_CODE or not any(known.code == unit for known in register.units):
@@ -221,11 +232,26 @@ def adopt_command(
         fail(error, source="units file")
     motcua = open_motcua(db, clock=SystemClock(), observers=[])
     try:
-        adopted = adopt_unitless(motcua.service, motcua.store, register, unit, dry_run=dry_run)
+        from_portal = {case.code for case in unitless(motcua.store, register) if imported(case)}
+        adopted = adopt_unitless(motcua.service, motcua.store, register, unit, dry_run=dry_run,
+                                 leave=imported if skip_imported else None)
     finally:
         motcua.close()
     if as_json:
-        typer.echo(json.dumps({"unit": unit, "dry_run": dry_run, "adopted": list(adopted)}, ensure_ascii=False))
+        typer.echo(json.dumps({"unit": unit, "dry_run": dry_run, "adopted": list(adopted),
+                               "imported_adopted": sorted(from_portal & set(adopted)),
+                               "imported_left": sorted(from_portal - set(adopted))}, ensure_ascii=False))
     else:
         verb = "would be adopted by" if dry_run else "adopted by"
-        typer.echo(f"{len(adopted)} case(s) {verb} {unit}; run `motcua units apply` to carry them over if it ended")
+        typer.echo(f"{len(adopted)} case(s) {verb} {unit}{_portal_text(from_portal, adopted)}; run `motcua units "
+                   "apply` to carry them over if it ended")
+
+
+def _portal_text(from_portal: set[str], adopted: tuple[str, ...]) -> str:
+    """What the adoption line says of the dossiers imported from DVCQG, if there were any without a unit."""
+    taken = len(from_portal & set(adopted))
+    if not from_portal:
+        return ""
+    if taken:
+        return f" ({taken} of them imported from DVCQG: --skip-imported leaves those)"
+    return f" ({len(from_portal)} imported from DVCQG left as they are)"

@@ -4,13 +4,16 @@ no unit."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from motcua.adapters.bootstrap import PORTAL_PUBLISH, Motcua, open_motcua
+from motcua.entrypoints.cli.units_cmd import units_app
 from motcua.entrypoints.importer import import_file
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.engine.clock import VN_TZ, ManualClock
@@ -110,3 +113,28 @@ def test_a_merger_moves_an_imported_dossier_without_posting_the_portals_own_reco
     finally:
         app.close()
 
+
+
+def test_the_adopt_command_counts_the_imported_dossiers_and_may_leave_them(tmp_path: Path) -> None:
+    """A province's database holds records the portal exported for units the register does not know yet: adopting
+    them all into one commune would make them that commune's. The command says how many it took, and
+    ``--skip-imported`` leaves them (a native dossier without a unit is adopted all the same)."""
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    motcua = open_motcua(url, clock=ManualClock(AT), observers=[], agency="000.00.00.H23")
+    try:
+        import_file(write(tmp_path / "a.json", [rec(1, DonViXuLy="000.00.99.H99"), rec(2, DonViXuLy=AN_THUONG)]),
+                    motcua)
+        native = motcua.desk.receive("1.004873", "direct", Applicant("Trần Văn An"), OFFICER).code
+    finally:
+        motcua.close()
+    runner = CliRunner()
+    dry = runner.invoke(units_app, ["adopt", AN_THUONG, "--dry-run", "--db", url])
+    assert dry.exit_code == 0, dry.output
+    assert ("2 case(s) would be adopted by LOCAL-HD-AN-THUONG (1 of them imported from DVCQG: --skip-imported "
+            "leaves those)") in dry.stdout
+    left = runner.invoke(units_app, ["adopt", AN_THUONG, "--skip-imported", "--json", "--db", url])
+    assert left.exit_code == 0, left.output
+    assert json.loads(left.stdout) == {"unit": AN_THUONG, "dry_run": False, "adopted": [native],
+                                       "imported_adopted": [], "imported_left": [code(1)]}
+    again = runner.invoke(units_app, ["adopt", AN_THUONG, "--skip-imported", "--db", url])
+    assert "0 case(s) adopted by LOCAL-HD-AN-THUONG (1 imported from DVCQG left as they are)" in again.stdout

@@ -115,7 +115,8 @@ def test_the_adopt_command(tmp_path: Path, clock: ManualClock) -> None:
     assert too_long.exit_code == 2 and len(too_long.stderr) < 300
     dry = runner.invoke(units_app, ["adopt", AN_THUONG, "--dry-run", "--json", "--db", url])
     assert dry.exit_code == 0, dry.output
-    assert json.loads(dry.stdout) == {"unit": AN_THUONG, "dry_run": True, "adopted": sorted(codes)}
+    assert json.loads(dry.stdout) == {"unit": AN_THUONG, "dry_run": True, "adopted": sorted(codes),
+                                      "imported_adopted": [], "imported_left": []}
     done = runner.invoke(units_app, ["adopt", AN_THUONG, "--db", url])
     assert done.exit_code == 0 and "4 case(s) adopted by LOCAL-HD-AN-THUONG" in done.stdout
     again = runner.invoke(units_app, ["adopt", AN_THUONG, "--json", "--db", url])

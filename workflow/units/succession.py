@@ -23,7 +23,7 @@ not carried on by a later version of it either), whose open cases nobody would c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Final
@@ -54,6 +54,7 @@ __all__ = [
     "adopt_unitless",
     "apply_successions",
     "due_successions",
+    "unitless",
 ]
 
 PAGE: Final = 200
@@ -267,20 +268,28 @@ ADOPTION_REASON: Final = "Hồ sơ, nhiệm vụ lập trước khi hệ thống
 
 def adopt_unitless(
     service: CaseService, store: CaseStore, register: UnitRegister, unit: str, *, dry_run: bool = False,
+    leave: Callable[[Case], bool] | None = None,
 ) -> tuple[str, ...]:
     """Give ``unit`` to every case without a unit of the register — written before units existed, or by a
-    standalone desk under a code the register does not know: one audited ``adopt_unit`` entry each, by the
-    system, in any state, so that scopes, reports and a later :func:`apply_successions` see it. Idempotent (an
-    adopted case has a registered unit). Returns the codes adopted (with ``dry_run``: that would be, nothing
-    written). A lost race is retried (:data:`ATTEMPTS`)."""
+    standalone desk under a code the register does not know — but those ``leave`` says to leave as they are: one
+    audited ``adopt_unit`` entry each, by the system, in any state, so that scopes, reports and a later
+    :func:`apply_successions` see it. Idempotent (an adopted case has a registered unit). Returns the codes adopted
+    (with ``dry_run``: that would be, nothing written). A lost race is retried (:data:`ATTEMPTS`)."""
     known = {known.code for known in register.units}
     if unit not in known:
         raise InvalidInput("unit", f"unknown unit {unit!r}: `motcua units list` shows the codes")
-    found = {case.code: _unknown_units(case, known) for case in store.cases()}  # read fully before writing
+    found = {case.code: _unknown_units(case, known) for case in store.cases()  # read fully before writing
+             if leave is None or not leave(case)}
     chosen = {code: unknown for code, unknown in found.items() if unknown is not None}
     base: dict[str, JsonValue] = {"unit": unit, "reason": ADOPTION_REASON}
     return tuple(code for code, unknown in chosen.items()
                  if _adopt(service, code, {**base, "from_units": unknown} if unknown else base, dry_run=dry_run))
+
+
+def unitless(store: CaseStore, register: UnitRegister) -> tuple[Case, ...]:
+    """The cases :func:`adopt_unitless` would adopt, whatever it is told to leave."""
+    known = {known.code for known in register.units}
+    return tuple(case for case in store.cases() if _unknown_units(case, known) is not None)
 
 
 def _unknown_units(case: Case, known: set[str]) -> list[JsonValue] | None:

@@ -39,7 +39,7 @@ import threading
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Final, Protocol
 
@@ -129,9 +129,9 @@ class ApiKey:
         """The actor the key fires as: its roles but ``system``, which a key stored before keys refused it may hold."""
         return principal_of(self.actor, self.roles)
 
-    def scope(self, units: UnitDirectory) -> Scope:
-        """The cases this key may see, with the province's units read from ``units``."""
-        return scope_of(self.roles, units, units=self.units, province=self.province, applicant=self.applicant)
+    def scope(self, units: UnitDirectory, on: date) -> Scope:
+        """The cases this key may see on ``on``, with the province's units read from ``units``."""
+        return scope_of(self.roles, units, on, units=self.units, province=self.province, applicant=self.applicant)
 
     @property
     def for_no_one(self) -> bool:
@@ -157,43 +157,46 @@ def principal_of(name: str, roles: Sequence[str]) -> Actor:
 
 
 def scope_of(
-    roles: Sequence[str], directory: UnitDirectory, *, units: Sequence[str] | None = None,
+    roles: Sequence[str], directory: UnitDirectory, on: date, *, units: Sequence[str] | None = None,
     province: str | None = None, applicant: str | None = None,
 ) -> Scope:
     """The cases a key or a console user with these ``roles`` and this grant may see (the one rule for both): one
     applicant's own dossiers, a province's units (read from ``directory``), some units, else every unit — but
     nothing at all for an unscoped grant whose only role is ``applicant``. A unit or a province granted holds the
-    cases of the units and provinces merged into it (:meth:`UnitDirectory.held_by`): Thành Đông's people see An
-    Thượng's dossiers, Hải Phòng's those of Hải Dương's communes, ended before the merger included."""
+    cases of the units and provinces merged into it, from the day ``on`` that merger has taken effect
+    (:meth:`UnitDirectory.held_by`): from 1 July 2025 Thành Đông's people see An Thượng's dossiers, Hải Phòng's those
+    of Hải Dương's communes, ended before the merger included; not on 20 June, when An Thượng was still in force."""
     if applicant is not None:
         return Scope.of_applicant(applicant)
     if province is not None:
-        return Scope.of_units(directory.province_codes(province), label=f"tỉnh/thành phố {province}")
+        return Scope.of_units(directory.province_codes(province, on), label=f"tỉnh/thành phố {province}")
     if units is not None:
         granted = unit_codes(units, "units")
-        return Scope.of_units(directory.held_by(granted), label=", ".join(sorted(granted)))
+        return Scope.of_units(directory.held_by(granted, on), label=", ".join(sorted(granted)))
     return _NOTHING if _for_no_one(roles, applicant) else EVERYTHING
 
 
 def held_besides(
     directory: UnitDirectory, *, units: Sequence[str] | None = None, province: str | None = None,
 ) -> tuple[str, ...]:
-    """The units whose cases a grant of ``units`` or ``province`` sees besides those it names: the units and provinces
-    merged into them (:func:`scope_of`), for the one line that tells whoever issues the grant."""
+    """The units whose cases a grant of ``units`` or ``province`` sees besides those it names, now or once a merger the
+    register declares takes effect: the units and provinces merged into them (:func:`scope_of`), for the one line
+    that tells whoever issues the grant."""
     if units is not None:
-        return tuple(sorted(directory.held_by(units) - set(units)))
+        return tuple(sorted(directory.held_by(units, date.max) - set(units)))
     if province is not None:
         own = {unit.code for unit in directory.register.province(province).units}
-        return tuple(sorted(directory.province_codes(province) - own))
+        return tuple(sorted(directory.province_codes(province, date.max) - own))
     return ()
 
 
 def held_note(held: Sequence[str]) -> str:
-    """"; also the dossiers of 4 units merged into it: …" (at most 10 named), or nothing."""
+    """"; also the dossiers of 4 unit(s) merged into it, each from its merger's effective day: …" (at most 10
+    named), or nothing."""
     if not held:
         return ""
     named = ", ".join(held[:_HELD_NAMED]) + (f" and {len(held) - _HELD_NAMED} more" if len(held) > _HELD_NAMED else "")
-    return f"; also the dossiers of {len(held)} unit(s) merged into it: {named}"
+    return f"; also the dossiers of {len(held)} unit(s) merged into it, each from its merger's effective day: {named}"
 
 
 _HELD_NAMED: Final = 10

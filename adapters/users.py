@@ -29,7 +29,7 @@ import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import Final, Protocol
 
@@ -209,8 +209,9 @@ class User:
     def actor(self) -> Actor:
         return principal_of(self.name, self.roles)
 
-    def scope(self, directory: UnitDirectory) -> Scope:
-        return scope_of(self.roles, directory, units=self.units, province=self.province)
+    def scope(self, directory: UnitDirectory, on: date) -> Scope:
+        """The cases this user may see on ``on`` (:func:`~motcua.adapters.keys.scope_of`)."""
+        return scope_of(self.roles, directory, on, units=self.units, province=self.province)
 
     @property
     def scope_text(self) -> str:

@@ -70,7 +70,7 @@ def connect(
         parts.close()
         raise InvalidInput("unit", f"unknown unit {unit!r}: `motcua units list` shows the codes")
     chosen = scope if scope is not None else EVERYTHING if unit is None \
-        else Scope.of_units(parts.desk.units.held_by([unit]), label=unit)
+        else Scope.of_units(parts.desk.units.held_by([unit], parts.desk.today()), label=unit)
     try:
         _check_scope(parts, chosen)
     except InvalidInput:

@@ -242,7 +242,8 @@ class Console:
         user = self.users.user(session.user)
         if user is None or user.disabled_at is not None:
             return None
-        return ConsoleUser(user.name, frozenset(user.actor.roles), user.units, user.scope(self.motcua.desk.units),
+        desk = self.motcua.desk
+        return ConsoleUser(user.name, frozenset(user.actor.roles), user.units, user.scope(desk.units, desk.today()),
                            user.actor, session.csrf_token, key)
 
     def signed_in(self, request: Request) -> ConsoleUser:

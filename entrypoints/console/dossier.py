@@ -87,9 +87,9 @@ def with_people(console: Console, case: Case, actions: list[Action]) -> list[Act
     """``actions`` whose fields naming a person suggest the live console users holding the role that sees ``case``
     (the names the desk then counts as theirs)."""
     index = console.motcua.workflows.index_of(case)
-    directory = console.motcua.desk.units
+    directory, today = console.motcua.desk.units, console.motcua.desk.today()
     seeing = [user for user in console.users.users()
-              if user.disabled_at is None and user.scope(directory).admits(index)]
+              if user.disabled_at is None and user.scope(directory, today).admits(index)]
 
     def suggested(field: FormField) -> FormField:
         role = PEOPLE.get(field.name.removeprefix(DATA_PREFIX))

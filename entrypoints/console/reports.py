@@ -116,14 +116,14 @@ def _heading(console: Console, user: ConsoleUser, unit: str | None, units: froze
     directory = console.motcua.desk.units
     provinces = {unit.province for unit in directory.register.units if unit.code in units}
     province = next((directory.register.province(code) for code in sorted(provinces)
-                     if units == directory.province_codes(code)), None)
+                     if units == directory.province_codes(code, _today(console))), None)
     if province is not None:
         return f"Đơn vị: {province.kind} {province.name}"
     named = sorted(user.units) if user.units is not None and units == user.scope.units else sorted(units)
-    if len(named) <= _UNITS_NAMED:  # a unit's user: their units, and the communes merged into them said once
-        merged = _MERGED_TOO if len(named) < len(units) else ""
+    merged = _MERGED_TOO if len(named) < len(units) else ""  # a unit's user: the communes merged into theirs, said once
+    if len(named) <= _UNITS_NAMED:
         return "Đơn vị: " + "; ".join(directory.label(code) for code in named) + merged
-    return f"Đơn vị: {user.scope.label}"
+    return f"Đơn vị: {user.scope.label}{merged}"
 
 
 def _service(console: Console) -> ReportService:

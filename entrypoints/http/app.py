@@ -172,7 +172,7 @@ class _Context:
     def cases(self, key: ApiKey) -> ScopedCases:
         """The dossiers as ``key`` may see and move them."""
         motcua = self.motcua
-        return ScopedCases(motcua.service, motcua.store, motcua.desk, key.scope(motcua.desk.units))
+        return ScopedCases(motcua.service, motcua.store, motcua.desk, key.scope(motcua.desk.units, motcua.desk.today()))
 
     def dossier_response(self, dossier: Dossier, status: int = 200, location: bool = False) -> Response:
         headers = {"ETag": etag_of(dossier.version)}

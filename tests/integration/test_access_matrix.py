@@ -261,7 +261,8 @@ def _handle(shop: motcua.OneStop, name: str) -> motcua.OneStop:
     if caller.units is not None:
         return shop.scoped(motcua.Scope.of_units(caller.units))
     if caller.province is not None:
-        return shop.scoped(motcua.Scope.of_units(shop.parts.desk.units.province_codes(PROVINCE)))
+        desk = shop.parts.desk
+        return shop.scoped(motcua.Scope.of_units(desk.units.province_codes(PROVINCE, desk.today())))
     if caller.applicant is not None:
         assert caller.applicant.id_number is not None
         return shop.scoped(motcua.Scope.of_applicant(caller.applicant.id_number))

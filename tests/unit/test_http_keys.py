@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -124,21 +124,21 @@ def test_a_key_stored_with_the_system_role_fires_without_it_and_keeps_its_scope(
 
     assert legacy is not None and legacy.roles == ("officer", "system")  # stored as it was
     assert legacy.principal.roles == {"officer"} and legacy.principal.name == "Phần mềm cũ"
-    assert legacy.scope(_directory()) is EVERYTHING  # a staff key of before scopes, as documented
+    assert legacy.scope(_directory(), date(2026, 1, 1)) is EVERYTHING  # a staff key of before scopes, as documented
     assert alone.principal.roles == frozenset()
-    assert alone.scope(_directory()).units == frozenset()  # no role left: it sees nothing either
+    assert alone.scope(_directory(), date(2026, 1, 1)).units == frozenset()  # no role left: it sees nothing either
 
 
 def test_a_key_for_applicants_without_an_applicant_sees_nothing() -> None:
     """Made before --applicant-id existed (new_key still makes one for a host's own use): fail closed."""
     legacy = new_key("Cổng cũ", ["applicant"], NOW).stored
-    scope = legacy.scope(_directory())
+    scope = legacy.scope(_directory(), date(2026, 1, 1))
 
     assert (scope.units, scope.applicant, scope.unlimited) == (frozenset(), None, False)
     assert not scope.admits({"unit": "LOCAL-HP-LE-CHAN", "received_by": "LOCAL-HP-LE-CHAN", "applicant": ""})
     assert "--applicant-id" in scope.label and legacy.scope_text == "nothing (no --applicant-id: re-issue it)"
     staff = new_key("Vận hành", ["officer", "applicant"], NOW).stored
-    assert staff.scope(_directory()) is EVERYTHING and staff.scope_text == "every unit"
+    assert staff.scope(_directory(), date(2026, 1, 1)) is EVERYTHING and staff.scope_text == "every unit"
 
 
 @pytest.mark.parametrize("applicant", [

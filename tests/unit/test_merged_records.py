@@ -35,6 +35,7 @@ OLD = {AN_THUONG, CAM_THUONG, "LOCAL-HD-BINH-HAN", "LOCAL-HD-NGUYEN-TRAI"}
 THANH_DONG, LE_CHAN = "LOCAL-HP-THANH-DONG", "LOCAL-HP-LE-CHAN"
 OFFICER = Actor.of("Nguyễn Thị Lan", "officer")
 MARRIAGE = "1.001193"
+AFTER = date(2027, 1, 1)  # after every merger of these registers
 
 
 # -- the register -------------------------------------------------------------------------------------------------
@@ -42,17 +43,56 @@ MARRIAGE = "1.001193"
 
 def test_a_successor_holds_the_units_merged_into_it_and_no_other() -> None:
     register = load_units()
-    assert register.held_by(THANH_DONG) == OLD | {THANH_DONG}
-    assert register.held_by(AN_THUONG) == {AN_THUONG}  # an ended unit holds its own records, not its successor's
-    assert register.held_by(LE_CHAN) == {LE_CHAN}
-    assert register.held_by("NOT-IN-THE-REGISTER") == {"NOT-IN-THE-REGISTER"}
+    assert register.held_by(THANH_DONG, AFTER) == OLD | {THANH_DONG}
+    assert register.held_by(AN_THUONG, AFTER) == {AN_THUONG}  # an ended unit holds its own, not its successor's
+    assert register.held_by(LE_CHAN, AFTER) == {LE_CHAN}
+    assert register.held_by("NOT-IN-THE-REGISTER", AFTER) == {"NOT-IN-THE-REGISTER"}
+
+
+def test_a_merger_passes_the_records_on_the_day_it_takes_effect_not_when_it_is_written() -> None:
+    """The register declares the merger of 1 July 2025 weeks ahead (signed 16 June): until 30 June An Thượng is in
+    force and its records are its own, not Thành Đông's nor Hải Phòng's."""
+    register = load_units()
+    assert register.held_by(THANH_DONG, date(2025, 6, 30)) == {THANH_DONG}
+    assert register.held_by(THANH_DONG, date(2025, 7, 1)) == OLD | {THANH_DONG}
+    hai_phong = {unit.code for unit in register.province("hai-phong").units}
+    assert register.province_held_by("hai-phong", date(2025, 6, 30)) == hai_phong
+    assert register.province_held_by("hai-phong", date(2025, 7, 1)) == hai_phong | OLD
+
+
+def test_a_chain_is_held_once_every_merger_on_its_way_took_effect(tmp_path: Path) -> None:
+    province(tmp_path, "thu",
+             unit("A", valid_to="2020-12-31", successors="B"),
+             unit("B", valid_from="2021-01-01", valid_to="2025-06-30", successors="C"),
+             unit("C", valid_from="2025-07-01"))
+    register = load_units(tmp_path)
+    assert register.held_by("C", date(2025, 6, 30)) == {"C"}
+    assert register.held_by("B", date(2025, 6, 30)) == {"A", "B"}
+    assert register.held_by("C", date(2025, 7, 1)) == {"A", "B", "C"}
+
+
+def test_no_grant_reaches_a_unit_before_its_merger(clock: ManualClock) -> None:
+    """On 20 June 2025 a Hải Phòng or Thành Đông grant neither reads An Thượng's dossiers nor receives there."""
+    clock.set(datetime(2025, 6, 20, 9, 0, tzinfo=VN_TZ))
+    with closing(open_motcua("memory://", clock=clock, observers=[])) as app:
+        dossier = app.desk.receive(MARRIAGE, "direct", Applicant("Trần Văn Bình"), OFFICER, unit=AN_THUONG).code
+        for grant in ({"province": "hai-phong"}, {"units": [THANH_DONG]}):
+            scope = scope_of(["officer"], app.desk.units, app.desk.today(), **grant)  # type: ignore[arg-type]
+            cases = ScopedCases(app.service, app.store, app.desk, scope)
+            with pytest.raises(CaseNotFound):
+                cases.case(dossier)
+            with pytest.raises(OutsideScope):
+                cases.vet_reception(Applicant("Trần Văn Bình"), AN_THUONG, None)
+        clock.set(datetime(2025, 7, 1, 9, 0, tzinfo=VN_TZ))
+        scope = scope_of(["officer"], app.desk.units, app.desk.today(), province="hai-phong")
+        assert ScopedCases(app.service, app.store, app.desk, scope).case(dossier).code == dossier
 
 
 def test_a_province_holds_the_provinces_merged_into_it() -> None:
     register = load_units()
     hai_phong = {unit.code for unit in register.province("hai-phong").units}
-    assert register.province_held_by("hai-phong") == hai_phong | OLD
-    assert register.province_held_by("hai-duong") == OLD  # the merged province keeps its own, no more
+    assert register.province_held_by("hai-phong", AFTER) == hai_phong | OLD
+    assert register.province_held_by("hai-duong", AFTER) == OLD  # the merged province keeps its own, no more
 
 
 PROVINCE = """\
@@ -87,9 +127,9 @@ def test_a_chain_of_mergers_is_held_by_its_last_unit_and_a_split_by_none(tmp_pat
              unit("S", valid_to="2025-06-30", successors="C, D"),
              unit("D", valid_from="2025-07-01"))
     register = load_units(tmp_path)
-    assert register.held_by("C") == {"A", "B", "C"}  # a split unit's records are a person's to place
-    assert register.held_by("B") == {"A", "B"}
-    assert register.held_by("D") == {"D"}
+    assert register.held_by("C", AFTER) == {"A", "B", "C"}  # a split unit's records are a person's to place
+    assert register.held_by("B", AFTER) == {"A", "B"}
+    assert register.held_by("D", AFTER) == {"D"}
 
 
 def test_a_unit_merged_across_provinces_is_held_without_a_province_succession(tmp_path: Path) -> None:
@@ -97,7 +137,7 @@ def test_a_unit_merged_across_provinces_is_held_without_a_province_succession(tm
              unit("OLD-2", valid_to="2025-06-30"), extra="  valid_to: 2025-06-30\n")
     province(tmp_path, "moi", unit("NEW-1", valid_from="2025-07-01"))
     register = load_units(tmp_path)
-    assert register.province_held_by("moi") == {"NEW-1", "OLD-1"}  # OLD-2 names no successor: not followed
+    assert register.province_held_by("moi", AFTER) == {"NEW-1", "OLD-1"}  # OLD-2 names no successor: not followed
 
 
 def test_a_province_holds_only_what_was_merged_into_it(tmp_path: Path) -> None:
@@ -107,8 +147,8 @@ def test_a_province_holds_only_what_was_merged_into_it(tmp_path: Path) -> None:
     province(tmp_path, "cu", unit("X", valid_to="2025-06-30"), unit("O1"))
     province(tmp_path, "moi", unit("X", valid_from="2025-07-01"), unit("W", valid_to="2025-12-31", successors="X"))
     register = load_units(tmp_path)
-    assert register.province_held_by("cu") == {"X", "O1"}
-    assert register.province_held_by("moi") == {"X", "W"}
+    assert register.province_held_by("cu", AFTER) == {"X", "O1"}
+    assert register.province_held_by("moi", AFTER) == {"X", "W"}
 
 
 def test_a_commune_given_to_a_third_province_is_held_by_that_one(tmp_path: Path) -> None:
@@ -117,9 +157,9 @@ def test_a_commune_given_to_a_third_province_is_held_by_that_one(tmp_path: Path)
     province(tmp_path, "p2", unit("C", valid_from="2025-07-01"))
     province(tmp_path, "p3", unit("Q", valid_from="2025-07-01"))
     register = load_units(tmp_path)
-    assert register.province_held_by("p2") == {"B", "C"}
-    assert register.province_held_by("p3") == {"A", "Q"}
-    assert register.province_held_by("p1") == {"A", "B"}  # its own, always
+    assert register.province_held_by("p2", AFTER) == {"B", "C"}
+    assert register.province_held_by("p3", AFTER) == {"A", "Q"}
+    assert register.province_held_by("p1", AFTER) == {"A", "B"}  # its own, always
 
 
 @pytest.mark.parametrize(("extra", "named"), [
@@ -167,7 +207,7 @@ def merged() -> Iterator[tuple[Motcua, ManualClock, dict[str, str]]]:
 
 
 def _sees(app: Motcua, **grant: object) -> set[str]:
-    scope = scope_of(["officer"], app.desk.units, **grant)  # type: ignore[arg-type]
+    scope = scope_of(["officer"], app.desk.units, app.desk.today(), **grant)  # type: ignore[arg-type]
     cases = ScopedCases(app.service, app.store, app.desk, scope)
     listed = {case.code for case in cases.find(CaseFilter(definition_key="tthc-dossier")).items}
     readable = set()
@@ -197,7 +237,7 @@ def test_a_successors_key_reads_moves_and_reports_but_never_receives_at_the_ende
     merged: tuple[Motcua, ManualClock, dict[str, str]],
 ) -> None:
     app, _, codes = merged
-    scope = scope_of(["officer"], app.desk.units, units=[THANH_DONG])
+    scope = scope_of(["officer"], app.desk.units, app.desk.today(), units=[THANH_DONG])
     assert scope.label == THANH_DONG  # what the grant names, not the units it holds with it
     cases = ScopedCases(app.service, app.store, app.desk, scope)
     moved = cases.fire(codes["carried"], "assign", OFFICER, {"assignee": "Phạm Văn Hùng"})
@@ -255,12 +295,13 @@ def test_whoever_issues_a_grant_is_told_what_it_holds_besides(tmp_path: Path) ->
     key = runner.invoke(cli, ["apikey", "create", "--actor", "Thành Đông", "--role", "officer", "--unit", THANH_DONG,
                               "--db", db])
     assert key.exit_code == 0, key.output
-    assert (f"units {THANH_DONG}; also the dossiers of 4 unit(s) merged into it: LOCAL-HD-AN-THUONG, "
-            "LOCAL-HD-BINH-HAN, LOCAL-HD-CAM-THUONG, LOCAL-HD-NGUYEN-TRAI: store the key now") in key.stderr
+    assert (f"units {THANH_DONG}; also the dossiers of 4 unit(s) merged into it, each from its merger's effective "
+            "day: LOCAL-HD-AN-THUONG, LOCAL-HD-BINH-HAN, LOCAL-HD-CAM-THUONG, LOCAL-HD-NGUYEN-TRAI: store the key "
+            "now") in key.stderr
     user = runner.invoke(cli, ["user", "create", "--name", "hp", "--role", "inspector", "--province", "hai-phong",
                                "--db", db], input="mot-mat-khau-dai\n")
     assert user.exit_code == 0, user.output
-    assert "province hai-phong; also the dossiers of 4 unit(s) merged into it" in user.stdout
+    assert "province hai-phong; also the dossiers of 4 unit(s) merged into it, each" in user.stdout
     plain = runner.invoke(cli, ["apikey", "create", "--actor", "Lê Chân", "--role", "officer", "--unit", LE_CHAN,
                                 "--db", db])
     assert plain.exit_code == 0 and "merged" not in plain.stderr

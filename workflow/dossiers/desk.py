@@ -138,7 +138,7 @@ class Desk:
 
     def reception(self, unit: str | None, deciding_unit: str | None) -> Reception:
         """The receiving and deciding units of a dossier received now (InvalidInput for a unit that may not)."""
-        return self.units.reception(unit, deciding_unit, self._today())
+        return self.units.reception(unit, deciding_unit, self.today())
 
     def _register(
         self, procedure: str, channel: Channel, applicant: Applicant, actor: Actor, *, summary: str | None,
@@ -158,7 +158,7 @@ class Desk:
         problems = applicant_problems(applicant)
         if problems:
             raise MalformedData(OPEN_TRIGGER, problems)
-        today = self._today()
+        today = self.today()
         entry = self.catalogue.get(procedure)
         if not entry.valid_on(today):
             raise InvalidInput("procedure", f"procedure {procedure} is not in force on {today.isoformat()}"
@@ -172,7 +172,8 @@ class Desk:
             data["summary"] = summary
         return key, data, self.rules.in_force(today).key
 
-    def _today(self) -> date:
+    def today(self) -> date:
+        """Today in Vietnam, by the engine's clock: the day scopes, receptions and numbers are decided for."""
         return to_vietnam_time(self.service.engine.clock.now()).date()
 
     def new_code(self, unit: str | None = None) -> str:

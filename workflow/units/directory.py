@@ -65,16 +65,16 @@ class UnitDirectory:
             return code
         return self._in_force(field, code, day).code
 
-    def province_codes(self, province: str) -> frozenset[str]:
-        """Every unit code whose cases the province holds: every unit it has had (ended units included: their cases
-        stay theirs), those of the provinces merged into it, and the units merged into any of them
-        (:meth:`UnitRegister.province_held_by`)."""
-        return self.register.province_held_by(province)
+    def province_codes(self, province: str, on: date) -> frozenset[str]:
+        """Every unit code whose cases the province holds on ``on``: every unit it has had (ended units included:
+        their cases stay theirs), and, once their merger has taken effect, those of the provinces merged into it and
+        the units merged into any of them (:meth:`UnitRegister.province_held_by`)."""
+        return self.register.province_held_by(province, on)
 
-    def held_by(self, codes: Iterable[str]) -> frozenset[str]:
-        """``codes`` and every unit merged into one of them (:meth:`UnitRegister.held_by`): the cases a unit's
-        people see are their unit's and those of the communes merged into it, whose records it keeps."""
-        return frozenset().union(*(self.register.held_by(code) for code in codes))
+    def held_by(self, codes: Iterable[str], on: date) -> frozenset[str]:
+        """``codes`` and every unit merged into one of them by ``on`` (:meth:`UnitRegister.held_by`): the cases a
+        unit's people see are their unit's and those of the communes merged into it, whose records it keeps."""
+        return frozenset().union(*(self.register.held_by(code, on) for code in codes))
 
     def label(self, code: str) -> str:
         """"phường Thành Đông (LOCAL-HP-THANH-DONG)", by its latest version; the code alone for a unit not in the

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Final
 
 from motcua.workflow.errors import InvalidInput, NotFound
 from motcua.workflow.worktime.hours import OfficeHours
@@ -138,8 +139,8 @@ class UnitRegister:
     _provinces: dict[str, Province] = field(init=False, repr=False, compare=False)
     _versions: dict[str, tuple[Unit, ...]] = field(init=False, repr=False, compare=False)
     _merged: dict[str, tuple[Unit, ...]] = field(init=False, repr=False, compare=False)
-    _held: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
-    _held_by_unit: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
+    _held: dict[tuple[str, str], dict[str, date]] = field(init=False, repr=False, compare=False)
+    _held_on: dict[tuple[str, str, str], frozenset[str]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_provinces", {province.code: province for province in self.provinces})
@@ -152,8 +153,8 @@ class UnitRegister:
         object.__setattr__(self, "_versions", {code: tuple(sorted(found, key=_start))
                                                for code, found in versions.items()})
         object.__setattr__(self, "_merged", {code: tuple(found) for code, found in merged.items()})
-        object.__setattr__(self, "_held", {})
-        object.__setattr__(self, "_held_by_unit", {})
+        object.__setattr__(self, "_held", {})  # per unit or province code of the register: bounded by it
+        object.__setattr__(self, "_held_on", {})
 
     @property
     def units(self) -> tuple[Unit, ...]:
@@ -225,28 +226,64 @@ class UnitRegister:
             codes.append(last.successors[0])
         return codes
 
-    def held_by(self, code: str) -> frozenset[str]:
-        """The units whose cases ``code`` holds: itself and every unit merged into it, theirs too, whenever the merger
-        was — a merged commune's records pass to the unit it was merged into. A split is not followed (which part
-        holds the records is a person's decision). A code the register does not know holds its own only."""
+    def held_by(self, code: str, on: date) -> frozenset[str]:
+        """The units whose cases ``code`` holds on ``on``: itself and every unit merged into it, theirs too, once the
+        merger has taken effect (the day after the merged unit's ``valid_to``) — a merged commune's records pass to the
+        unit it was merged into then, not when the register is written. A split is not followed (which part holds the
+        records is a person's decision). A code the register does not know holds its own only."""
         if not self.knows(code):
             return frozenset({code})
-        if code not in self._held_by_unit:  # the register's codes only: the cache is bounded by the register
-            self._held_by_unit[code] = frozenset(self._merged_into(code, date.min))
-        return self._held_by_unit[code]
+        return self._on(("unit", code), on, lambda: self._held_since(code, date.min, None))
 
-    def province_held_by(self, code: str) -> frozenset[str]:
-        """The units whose cases the province ``code`` holds: its own, those of the provinces merged into it (their
-        ``successor``, followed), and every unit merged into one of these (:meth:`held_by`). NotFound for an unknown
-        province. Computed once per province."""
-        if code not in self._held:
-            provinces = self._provinces_held_by(self.province(code).code)
-            own = {unit.code for unit in self.province(code).units}
-            own |= {unit.code for held in provinces - {code} for unit in self._provinces[held].units
-                    if self._stays_within(unit, provinces)}
-            self._held[code] = frozenset(found for unit in own for found in self._merged_into(unit, date.min,
-                                                                                                 provinces))
-        return self._held[code]
+    def province_held_by(self, code: str, on: date) -> frozenset[str]:
+        """The units whose cases the province ``code`` holds on ``on``: every unit it has had, those of the provinces
+        merged into it (their ``successor``, followed) once that merger has taken effect, and every unit merged into
+        one of these once its own merger has (:meth:`held_by`; only mergers into a version of these provinces, and a
+        merged province's commune given to a third province is that province's). NotFound for an unknown province."""
+        self.province(code)
+        return self._on(("province", code), on, lambda: self._province_held_since(code))
+
+    def _on(self, key: tuple[str, str], on: date, since: Callable[[], dict[str, date]]) -> frozenset[str]:
+        """The units of the (cached) table ``key`` held by ``on``; the answers of recent days kept, boundedly."""
+        if key not in self._held:
+            self._held[key] = since()
+        asked = (*key, on.isoformat())
+        found = self._held_on.get(asked)
+        if found is None:
+            if len(self._held_on) >= _HELD_ON_KEPT:
+                self._held_on.clear()
+            found = self._held_on[asked] = frozenset(unit for unit, day in self._held[key].items() if day <= on)
+        return found
+
+    def _held_since(self, code: str, since: date, provinces: set[str] | None) -> dict[str, date]:
+        """``code`` (held from ``since``) and the units merged into it, theirs too, each with the first day ``code``
+        holds it: when every merger on its way has taken effect. With ``provinces``, only mergers into a version of
+        those provinces."""
+        found, pending = {code: since}, [code]
+        while pending:
+            target = pending.pop()
+            for unit in self._merged.get(target, ()):
+                if unit.valid_to is None or unit.code in found:
+                    continue
+                effective = next_day(unit.valid_to)
+                merged_into = self.unit_at(target, effective)
+                if provinces is not None and (merged_into is None or merged_into.province not in provinces):
+                    continue
+                found[unit.code] = max(found[target], effective)
+                pending.append(unit.code)
+        return found
+
+    def _province_held_since(self, code: str) -> dict[str, date]:
+        provinces = self._provinces_since(code)
+        within = set(provinces)
+        held: dict[str, date] = {}
+        for province, since in provinces.items():
+            for unit in self._provinces[province].units:
+                if province != code and not self._stays_within(unit, within):
+                    continue
+                for found, day in self._held_since(unit.code, since, within).items():
+                    held[found] = min(held.get(found, date.max), day)
+        return held
 
     def _stays_within(self, unit: Unit, provinces: set[str]) -> bool:
         """Whether ``unit`` was carried on within ``provinces``: no successor, or its single successor's version of
@@ -258,30 +295,26 @@ class UnitRegister:
         successor = self.unit_at(unit.successors[0], next_day(unit.valid_to))
         return successor is None or successor.province in provinces
 
-    def _provinces_held_by(self, code: str) -> set[str]:
-        found, pending = {code}, [code]
+    def _provinces_since(self, code: str) -> dict[str, date]:
+        """``code`` (from always) and the provinces merged into it, followed, each from the day its merger (and every
+        one on its way) took effect."""
+        found, pending = {code: date.min}, [code]
         while pending:
             target = pending.pop()
-            merged = {province.code for province in self.provinces if province.successor == target} - found
-            found |= merged
-            pending += merged
+            for province in self.provinces:
+                if province.successor == target and province.code not in found and province.valid_to is not None:
+                    found[province.code] = max(found[target], next_day(province.valid_to))
+                    pending.append(province.code)
         return found
 
-    def _merged_into(self, code: str, start: date, provinces: set[str] | None = None) -> set[str]:
-        """``code`` and the units merged into it (theirs too) that ended on or after ``start``; with ``provinces``,
-        only mergers into a version of those provinces (a code that moved province holds, for its old province, only
-        what was merged into it there)."""
+    def _merged_into(self, code: str, start: date) -> set[str]:
+        """``code`` and the units merged into it (theirs too) that ended on or after ``start``."""
         found, pending = {code}, [code]
         while pending:
-            target = pending.pop()
-            for unit in self._merged.get(target, ()):
-                if unit.valid_to is None or unit.valid_to < start or unit.code in found:
-                    continue
-                merged_into = self.unit_at(target, next_day(unit.valid_to))
-                if provinces is not None and (merged_into is None or merged_into.province not in provinces):
-                    continue
-                found.add(unit.code)
-                pending.append(unit.code)
+            for unit in self._merged.get(pending.pop(), ()):
+                if unit.valid_to is not None and unit.valid_to >= start and unit.code not in found:
+                    found.add(unit.code)
+                    pending.append(unit.code)
         return found
 
     def hours_on(self, unit: Unit, day: date) -> OfficeHours:
@@ -317,6 +350,11 @@ class UnitRegister:
             named = ", ".join(unit.successors) or "none"
             raise InvalidInput("unit", f"{unit.code} ({unit.label}) has {len(unit.successors)} successors: {named}")
         return unit.successors[0]
+
+
+_HELD_ON_KEPT: Final = 4_096
+"""Answers of :meth:`UnitRegister.held_by` and ``province_held_by`` kept (by code and day) before they are forgotten:
+a scope is built at every request, and a province key's is hundreds of codes."""
 
 
 def _start(unit: Unit) -> date:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 
 import openpyxl  # type: ignore[import-untyped]
 import pytest
@@ -245,9 +245,18 @@ def test_the_series_are_read_from_bieu06() -> None:
 def test_a_successors_user_sees_the_communes_merged_into_it_and_says_so(shop: Office) -> None:
     """Thành Đông's people see An Thượng's and Cẩm Thượng's figures of June 2025 (their records passed to it on
     1 July); Hải Phòng's inspector sees Hải Dương's; Lê Chân's sees none of them."""
+    merged = office()  # its own: the module's office stays in June, and a clock does not go back
+    merged.clock.set(merged.clock.now() + timedelta(days=3))  # 3 July 2025: the merger has taken effect
+    try:
+        _merged_pages(merged, totals(shop, None))
+    finally:
+        merged.motcua.close()
+
+
+def _merged_pages(shop: Office, everything: list[int]) -> None:
     thanh_dong = shop.browser("thanh-dong", ["leader"], units=["LOCAL-HP-THANH-DONG"])
     page = thanh_dong.get(f"/console/reports/bieu06?{YEAR}").text
-    assert cells(page, "total") == totals(shop, None)
+    assert cells(page, "total") == totals(shop, None) == everything
     assert ("Đơn vị: phường Thành Đông (LOCAL-HP-THANH-DONG) (kể cả các đơn vị đã sáp nhập vào)" in page)
     assert cells(thanh_dong.get(f"/console/reports/bieu06?{YEAR}&unit={CAM_THUONG}").text, "total")[0] == 1
     hai_phong = shop.browser("hai-phong", ["inspector"], province="hai-phong").get(f"/console/reports/bieu06?{YEAR}")
@@ -256,3 +265,14 @@ def test_a_successors_user_sees_the_communes_merged_into_it_and_says_so(shop: Of
     le_chan = shop.browser("le-chan", ["leader"], units=["LOCAL-HP-LE-CHAN"])
     assert cells(le_chan.get(f"/console/reports/bieu06?{YEAR}").text, "total")[0] == 0
     assert le_chan.get(f"/console/reports/bieu06?{YEAR}&unit={AN_THUONG}").status_code == 404
+
+    many = shop.browser("many", ["leader"], units=["LOCAL-HP-THANH-DONG", "LOCAL-HP-LE-CHAN", "LOCAL-HP-NGO-QUYEN",
+                                                   "LOCAL-HP-HONG-BANG"])
+    assert "(kể cả các đơn vị đã sáp nhập vào)" in many.get(f"/console/reports/bieu06?{YEAR}").text
+
+
+def test_before_the_merger_a_successors_user_sees_none_of_it(shop: Office) -> None:
+    assert shop.clock.now().date() < date(2025, 7, 1)
+    early = shop.browser("thanh-dong-early", ["leader"], units=["LOCAL-HP-THANH-DONG"])
+    assert cells(early.get(f"/console/reports/bieu06?{YEAR}").text, "total")[0] == 0
+    assert early.get(f"/console/reports/bieu06?{YEAR}&unit={AN_THUONG}").status_code == 404

@@ -196,11 +196,11 @@ def test_a_grant_of_the_home_unit_sees_the_home_units_dossiers_only() -> None:
         check_known([DEFAULT_AGENCY], None, directory)  # the home is a unit a grant may name
         with pytest.raises(InvalidInput, match="unknown unit"):
             check_known(["000.00.00.H99"], None, directory)
-        home = User("an", "h", ("officer",), NOW, units=(DEFAULT_AGENCY,)).scope(directory)
+        home = User("an", "h", ("officer",), NOW, units=(DEFAULT_AGENCY,)).scope(directory, date(2026, 1, 1))
         index = standalone.workflows.index_of
         assert home.admits(index(standalone.store.load(home_case)))
         assert not home.admits(index(standalone.store.load(an_case)))  # a unit of the register is not the home's
-        province = User("tinh", "h", ("inspector",), NOW, province="hai-duong").scope(directory)
+        province = User("tinh", "h", ("inspector",), NOW, province="hai-duong").scope(directory, date(2026, 1, 1))
         assert not province.admits(index(standalone.store.load(home_case)))  # nor is the home a province's unit
     finally:
         standalone.close()

@@ -56,7 +56,7 @@ def test_a_merger_passes_the_records_on_the_day_it_takes_effect_not_when_it_is_w
     assert register.held_by(THANH_DONG, date(2025, 6, 30)) == {THANH_DONG}
     assert register.held_by(THANH_DONG, date(2025, 7, 1)) == OLD | {THANH_DONG}
     hai_phong = {unit.code for unit in register.province("hai-phong").units}
-    assert register.province_held_by("hai-phong", date(2025, 6, 30)) == hai_phong
+    assert not register.province_held_by("hai-phong", date(2025, 6, 30)) & OLD  # (its listed wards start 1/7 too)
     assert register.province_held_by("hai-phong", date(2025, 7, 1)) == hai_phong | OLD
 
 
@@ -149,6 +149,20 @@ def test_a_province_holds_only_what_was_merged_into_it(tmp_path: Path) -> None:
     register = load_units(tmp_path)
     assert register.province_held_by("cu", AFTER) == {"X", "O1"}
     assert register.province_held_by("moi", AFTER) == {"X", "W"}
+    assert register.province_held_by("moi", date(2025, 6, 30)) == {"W"}  # X is cu's until it moves, on 1 July
+
+
+def test_a_commune_that_keeps_its_code_is_held_by_the_province_it_goes_to(tmp_path: Path) -> None:
+    """p1 was merged into p2 on 1 July; its commune K kept its code and went to p3, and L merged into K before."""
+    province(tmp_path, "p1", unit("K", valid_to="2025-06-30"), unit("L", valid_to="2024-12-31", successors="K"),
+             unit("M", valid_to="2025-06-30"), extra="  valid_to: 2025-06-30\n  successor: p2\n")
+    province(tmp_path, "p2", unit("N", valid_from="2025-07-01"))
+    province(tmp_path, "p3", unit("K", valid_from="2025-07-01"), unit("R"))
+    register = load_units(tmp_path)
+    assert register.province_held_by("p2", AFTER) == {"M", "N"}  # K and what it holds went to p3
+    assert register.province_held_by("p3", date(2025, 6, 30)) == {"R"}
+    assert register.province_held_by("p3", AFTER) == {"K", "L", "R"}  # K brought the records merged into it
+    assert register.province_held_by("p1", AFTER) == {"K", "L", "M"}
 
 
 def test_a_commune_given_to_a_third_province_is_held_by_that_one(tmp_path: Path) -> None:

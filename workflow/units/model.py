@@ -257,8 +257,10 @@ class UnitRegister:
 
     def _held_since(self, code: str, since: date, provinces: set[str] | None) -> dict[str, date]:
         """``code`` (held from ``since``) and the units merged into it, theirs too, each with the first day ``code``
-        holds it: when every merger on its way has taken effect. With ``provinces``, only mergers into a version of
-        those provinces."""
+        holds it: when every merger on its way has taken effect. With ``provinces``, a merged unit is held once a
+        version of the unit it was merged into, in force then or later, is in one of them: a commune carries the
+        records merged into it to the province it goes to, and a province does not get what was merged into a
+        commune after it left."""
         found, pending = {code: since}, [code]
         while pending:
             target = pending.pop()
@@ -266,9 +268,12 @@ class UnitRegister:
                 if unit.valid_to is None or unit.code in found:
                     continue
                 effective = next_day(unit.valid_to)
-                merged_into = self.unit_at(target, effective)
-                if provinces is not None and (merged_into is None or merged_into.province not in provinces):
-                    continue
+                if provinces is not None:
+                    joined = [max(effective, _start(version)) for version in self.versions(target)
+                              if version.province in provinces and (version.valid_to or date.max) >= effective]
+                    if not joined:
+                        continue
+                    effective = min(joined)
                 found[unit.code] = max(found[target], effective)
                 pending.append(unit.code)
         return found
@@ -281,19 +286,23 @@ class UnitRegister:
             for unit in self._provinces[province].units:
                 if province != code and not self._stays_within(unit, within):
                     continue
-                for found, day in self._held_since(unit.code, since, within).items():
+                joined = max(since, _start(unit))  # a code that came from another province: from the day it came
+                for found, day in self._held_since(unit.code, joined, within).items():
                     held[found] = min(held.get(found, date.max), day)
         return held
 
     def _stays_within(self, unit: Unit, provinces: set[str]) -> bool:
-        """Whether ``unit`` was carried on within ``provinces``: no successor, or its single successor's version of
-        the next day is in one of them (a commune of a merged province given to a third province is that one's)."""
-        if not unit.successors or unit.valid_to is None:
-            return True
-        if len(unit.successors) > 1:
-            return True  # a split: the records stay with the province that held the unit
-        successor = self.unit_at(unit.successors[0], next_day(unit.valid_to))
-        return successor is None or successor.province in provinces
+        """Whether the unit that carries ``unit`` on today is in one of ``provinces``: followed through each single
+        successor and each next version of the same code (a commune of a merged province given to a third province,
+        under a new code or its own, is that province's); a split, or an end without a successor, stops there."""
+        current = unit
+        while current.valid_to is not None and len(current.successors) <= 1:
+            following = current.successors[0] if current.successors else current.code
+            carried = self.unit_at(following, next_day(current.valid_to))
+            if carried is None:
+                break
+            current = carried  # later each time: the walk ends
+        return current.province in provinces
 
     def _provinces_since(self, code: str) -> dict[str, date]:
         """``code`` (from always) and the provinces merged into it, followed, each from the day its merger (and every

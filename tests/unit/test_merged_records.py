@@ -319,3 +319,27 @@ def test_whoever_issues_a_grant_is_told_what_it_holds_besides(tmp_path: Path) ->
     plain = runner.invoke(cli, ["apikey", "create", "--actor", "Lê Chân", "--role", "officer", "--unit", LE_CHAN,
                                 "--db", db])
     assert plain.exit_code == 0 and "merged" not in plain.stderr
+
+
+def test_what_was_merged_into_a_unit_comes_with_it_into_another_province(tmp_path: Path) -> None:
+    """A merged into B in p1 (2021), then B into C in p2 (2025): p2 holds A with B, from 1 July 2025."""
+    province(tmp_path, "p1", unit("A", valid_to="2020-12-31", successors="B"),
+             unit("B", valid_to="2025-06-30", successors="C"), unit("D"))
+    province(tmp_path, "p2", unit("C", valid_from="2025-07-01"))
+    register = load_units(tmp_path)
+    assert register.province_held_by("p2", date(2025, 6, 30)) == set()
+    assert register.province_held_by("p2", date(2025, 7, 1)) == {"A", "B", "C"} == register.held_by("C", AFTER)
+
+
+def test_a_commune_sent_to_a_third_province_comes_back_only_on_its_own_later_merger(tmp_path: Path) -> None:
+    """p1 merged into p2 in 2025, but its A went to Q of p3, and Q merges into Z of p2 only in 2028: until then A
+    is p3's, never p2's; and the same for K, which kept its code into p3 after a month's gap."""
+    province(tmp_path, "p1", unit("A", valid_to="2025-06-30", successors="Q"), unit("K", valid_to="2025-06-30"),
+             extra="  valid_to: 2025-06-30\n  successor: p2\n")
+    province(tmp_path, "p2", unit("Y", valid_from="2025-07-01"), unit("Z", valid_from="2028-01-01"))
+    province(tmp_path, "p3", unit("Q", valid_from="2025-07-01", valid_to="2027-12-31", successors="Z"),
+             unit("K", valid_from="2025-08-01"))
+    register = load_units(tmp_path)
+    assert register.province_held_by("p2", date(2026, 1, 1)) == {"Y"}
+    assert register.province_held_by("p3", date(2026, 1, 1)) == {"A", "Q", "K"}
+    assert register.province_held_by("p2", date(2028, 1, 1)) == {"A", "Q", "Y", "Z"}

@@ -257,10 +257,10 @@ class UnitRegister:
 
     def _held_since(self, code: str, since: date, provinces: set[str] | None) -> dict[str, date]:
         """``code`` (held from ``since``) and the units merged into it, theirs too, each with the first day ``code``
-        holds it: when every merger on its way has taken effect. With ``provinces``, a merged unit is held once a
-        version of the unit it was merged into, in force then or later, is in one of them: a commune carries the
-        records merged into it to the province it goes to, and a province does not get what was merged into a
-        commune after it left."""
+        holds it: when every merger on its way has taken effect. With ``provinces``, a unit merged into ``code`` is
+        held once a version of ``code`` in force then or later is in one of them (a commune carries the records merged
+        into it to the province it goes to, and a province does not get what was merged into a commune after it
+        left); what was merged into those units before them comes with them."""
         found, pending = {code: since}, [code]
         while pending:
             target = pending.pop()
@@ -268,7 +268,7 @@ class UnitRegister:
                 if unit.valid_to is None or unit.code in found:
                     continue
                 effective = next_day(unit.valid_to)
-                if provinces is not None:
+                if provinces is not None and target == code:  # deeper, it was merged before its holder was
                     joined = [max(effective, _start(version)) for version in self.versions(target)
                               if version.province in provinces and (version.valid_to or date.max) >= effective]
                     if not joined:
@@ -284,25 +284,33 @@ class UnitRegister:
         held: dict[str, date] = {}
         for province, since in provinces.items():
             for unit in self._provinces[province].units:
-                if province != code and not self._stays_within(unit, within):
-                    continue
                 joined = max(since, _start(unit))  # a code that came from another province: from the day it came
+                if province != code and not self._stays_within(unit, within, joined):
+                    continue
                 for found, day in self._held_since(unit.code, joined, within).items():
                     held[found] = min(held.get(found, date.max), day)
         return held
 
-    def _stays_within(self, unit: Unit, provinces: set[str]) -> bool:
-        """Whether the unit that carries ``unit`` on today is in one of ``provinces``: followed through each single
+    def _stays_within(self, unit: Unit, provinces: set[str], day: date) -> bool:
+        """Whether the unit that carries ``unit`` on at ``day`` is in one of ``provinces``: followed through each single
         successor and each next version of the same code (a commune of a merged province given to a third province,
-        under a new code or its own, is that province's); a split, or an end without a successor, stops there."""
+        under a new code or its own, even after a gap, is that province's); a split, or an end without a successor or
+        a later version, stops there."""
         current = unit
-        while current.valid_to is not None and len(current.successors) <= 1:
-            following = current.successors[0] if current.successors else current.code
-            carried = self.unit_at(following, next_day(current.valid_to))
+        while current.valid_to is not None and current.valid_to < day and len(current.successors) <= 1:
+            carried = self._carried_at(current)
             if carried is None:
                 break
             current = carried  # later each time: the walk ends
         return current.province in provinces
+
+    def _carried_at(self, unit: Unit) -> Unit | None:
+        """The unit that carries ``unit`` on after its ``valid_to``: its single successor on the next day, else its own
+        code's next version (after a gap too), else none."""
+        assert unit.valid_to is not None
+        if unit.successors:
+            return self.unit_at(unit.successors[0], next_day(unit.valid_to))
+        return next((version for version in self.versions(unit.code) if _start(version) > unit.valid_to), None)
 
     def _provinces_since(self, code: str) -> dict[str, date]:
         """``code`` (from always) and the provinces merged into it, followed, each from the day its merger (and every

@@ -10,7 +10,8 @@ no key, no validation, no scope, no problem documents, no middleware. The gap be
 in Python costs on these cores with the same server; the gap between ``motcua serve`` and it is what motcua's API
 adds. (A ceiling for this server, not a proof that no server could do better.)
 
-``python -c "from bench._bare_asgi import main; main()" DATABASE_URL PORT``
+``python -c "from bench._bare_asgi import main; main()" DATABASE_URL PORT [WORKERS]``: with ``WORKERS`` > 1 the
+processes of uvicorn's supervisor, as ``motcua serve --workers N`` runs them.
 """
 
 from __future__ import annotations
@@ -69,8 +70,15 @@ async def _answer(send: Send, body: bytes, *headers: tuple[bytes, bytes]) -> Non
 
 def main(argv: Sequence[str] | None = None) -> None:
     import uvicorn  # noqa: PLC0415 - as motcua serve does
+    from uvicorn.supervisors import Multiprocess  # noqa: PLC0415 - same
 
-    url, port = argv or sys.argv[1:3]
+    url, port, *more = argv or sys.argv[1:]
+    workers = int(more[0]) if more else 1
+    if workers > 1:  # each process builds its app (factory), the supervisor holds the socket, as motcua serve does
+        config = server_config(functools.partial(_app_of_process, url), ServeOptions(url, port=int(port),
+                                                                                    workers=workers))
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        return
     configure_logging()
     motcua = open_motcua(url, clock=SystemClock(), observers=[logging_observer(), MetricsObserver(CollectorRegistry())])
     try:
@@ -78,3 +86,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         uvicorn.Server(server_config(app, ServeOptions(url, port=int(port)))).run()
     finally:
         motcua.close()
+
+
+def _app_of_process(url: str) -> ASGIApp:
+    """The bare app of one process of several (its engine stays open until the process ends)."""
+    configure_logging()
+    motcua = open_motcua(url, clock=SystemClock(), observers=[logging_observer(), MetricsObserver(CollectorRegistry())])
+    return bare_app(motcua.service, on_loop=short_on_loop(url))

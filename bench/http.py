@@ -1,7 +1,9 @@
 """What the HTTP API costs over the transitions it carries, measured in one run.
 
-``python -m bench.http [--json] [--quick] [--db URL]`` starts ``motcua serve`` (uvicorn, its own process,
-no dispatcher) on a scratch SQLite file (or ``--db``), and reports the median of several repetitions of:
+``python -m bench.http [--json] [--quick] [--db URL] [--workers N]`` starts ``motcua serve --workers N`` (uvicorn,
+apart from this process, no dispatcher; N = 2 by default: one process per core of the 2-vCPU machines this was
+built on, as the deployment guide advises for several desks) on a scratch SQLite file (or ``--db``), and reports the
+median of several repetitions of:
 
 - ``http_events_per_s``: ``POST /dossiers/{code}/events`` answered per second, one client on one
   keep-alive connection, each request with its If-Match and API key (``assign`` from ``processing``,
@@ -13,10 +15,10 @@ no dispatcher) on a scratch SQLite file (or ``--db``), and reports the median of
   concurrent clients (``http_events_per_s_n``, ``floor_fire_per_s_n``, ``ratio_n``), each on its own dossier, the
   three crowds taking turns too (median of ``repeats`` rounds);
 - ``bare_events_per_s`` (and ``_n``): the same requests answered by a bare ASGI app doing nothing but the
-  transition (:mod:`bench._bare_asgi`: same uvicorn settings, database and observers; no key, validation, scope or
-  middleware; the transition on the loop or the thread pool as the server runs it), ``bare_ratio`` = bare ÷
-  floor — what HTTP in Python costs on these cores with this server — and ``http_over_bare`` = http ÷ bare, what
-  motcua's API adds.
+  transition (:mod:`bench._bare_asgi`: same uvicorn settings and number of processes, database and observers; no
+  key, validation, scope or middleware; the transition on the loop or the thread pool as the server runs it),
+  ``bare_ratio`` = bare ÷ floor — what HTTP in Python costs on these cores with this server — and
+  ``http_over_bare`` = http ÷ bare, what motcua's API adds.
 
 The two are timed round-robin after the same warm-up (``bench._util.round_robin``). Each client is
 :class:`bench._client.KeepAlive`, on a keep-alive connection opened afresh for each timed batch — real HTTP/1.1 over
@@ -38,7 +40,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,10 +71,11 @@ class Sizes:
     ops: int
     repeats: int
     clients: int
+    workers: int = 1  # server processes (motcua serve --workers N, and the bare app likewise)
 
 
-DEFAULT = Sizes(ops=200, repeats=5, clients=4)
-QUICK = Sizes(ops=10, repeats=1, clients=2)
+DEFAULT = Sizes(ops=200, repeats=5, clients=4, workers=2)
+QUICK = Sizes(ops=10, repeats=1, clients=2, workers=2)
 
 
 def _free_port() -> int:
@@ -83,11 +86,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _server(url: str, *, bare: bool = False) -> Iterator[str]:
-    """``motcua serve`` (or, ``bare``, the bare ASGI app of :mod:`bench._bare_asgi`) on ``url`` in its own process;
-    yields its base URL."""
+def _server(url: str, *, bare: bool = False, workers: int = 1) -> Iterator[str]:
+    """``motcua serve --workers N`` (or, ``bare``, the bare ASGI app of :mod:`bench._bare_asgi` in as many processes)
+    on ``url``, apart from this process; yields its base URL."""
     port = _free_port()
-    command = [*BARE, url, str(port)] if bare else [*SERVE, "--db", url, "--port", str(port)]
+    command = ([*BARE, url, str(port), str(workers)] if bare
+               else [*SERVE, "--workers", str(workers), "--db", url, "--port", str(port)])
     root = str(Path(__file__).resolve().parent.parent)  # where ``bench`` is importable from, whatever the cwd
     path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -211,13 +215,14 @@ def run(sizes: Sizes, url: str | None = None) -> dict[str, Any]:
         try:
             created = new_key("Phần mềm một cửa", ["officer"], SystemClock().now())
             motcua.backend.keys.add_key(created.stored)
-            with _server(chosen) as base, _server(chosen, bare=True) as bare:
+            with (_server(chosen, workers=sizes.workers) as base,
+                  _server(chosen, bare=True, workers=sizes.workers) as bare):
                 figures = _measure(motcua, {"http": base, "bare": bare}, created.secret_text, sizes)
         finally:
             motcua.close()
     database = "sqlite" if chosen.startswith("sqlite") else chosen.split(":", 1)[0]
-    return {**figures, "database": database, "clients": sizes.clients, "ops": sizes.ops, "repeats": sizes.repeats,
-            "machine": describe_machine()}
+    return {**figures, "database": database, "clients": sizes.clients, "workers": sizes.workers, "ops": sizes.ops,
+            "repeats": sizes.repeats, "machine": describe_machine()}
 
 
 def render_table(result: Mapping[str, Any]) -> str:
@@ -245,8 +250,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke tests, CI)")
     parser.add_argument("--db", help="database URL (default: a scratch SQLite file)")
+    parser.add_argument("--workers", type=int, choices=range(1, 9), metavar="N",
+                        help=f"server processes, 1 to 8 (default: {DEFAULT.workers}; --quick: {QUICK.workers})")
     args = parser.parse_args(argv)
-    result = run(QUICK if args.quick else DEFAULT, args.db)
+    sizes = QUICK if args.quick else DEFAULT
+    result = run(sizes if args.workers is None else replace(sizes, workers=args.workers), args.db)
     print(json.dumps(result, ensure_ascii=False) if args.json else render_table(result))
 
 

@@ -39,10 +39,11 @@ from sqlalchemy.engine.interfaces import DBAPICursor, DBAPIModule
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection, StaticPool
 
 from motcua.adapters.sql.codec import Codec, codec_for
-from motcua.adapters.sql.engine import SQLITE_BEGIN, create_engine
+from motcua.adapters.sql.engine import BUSY_TIMEOUT_MS, SQLITE_BEGIN, create_engine
 from motcua.adapters.sql.errors import translation, wrapped
 from motcua.adapters.sql.migrate import upgrade_engine
 from motcua.adapters.sql.statement import Statement
+from motcua.adapters.sql.writers import Turn, WriterQueue
 from motcua.workflow.errors import InvalidInput
 
 __all__ = ["Driver", "Params", "Pending", "Pipeline", "Record", "Unit"]
@@ -84,8 +85,11 @@ class Driver:
         self._closed = False
         # An in-memory SQLite database is one connection shared by every thread (StaticPool): two threads on it at
         # once crash the interpreter or interleave two transactions. Its units of work take turns.
-        self.turns: AbstractContextManager[object] = (
-            threading.RLock() if isinstance(engine.pool, StaticPool) else nullcontext())
+        in_memory = isinstance(engine.pool, StaticPool)
+        self.turns: AbstractContextManager[object] = threading.RLock() if in_memory else nullcontext()
+        # SQLite's writers queue before their BEGIN IMMEDIATE, rather than sleep in its busy handler (writers.py)
+        path = engine.url.database if self.dialect.name == "sqlite" and not in_memory else None
+        self.writers = WriterQueue(path, BUSY_TIMEOUT_MS / 1000)
 
     @classmethod
     def from_url(cls, url: str, *, migrate: bool = False) -> Driver:
@@ -109,6 +113,7 @@ class Driver:
         silently opening the database again."""
         self._closed = True
         self._engine.dispose()
+        self.writers.close()
 
     def reading(self) -> Unit:
         """Statements outside any transaction: ``with driver.reading() as unit: unit.first(…)``."""
@@ -193,11 +198,12 @@ class Unit:
     is the hot path). Its methods take the :data:`~motcua.adapters.sql.statement.Statement` texts of the
     ``*_queries`` modules and parameters as the driver binds them (:mod:`motcua.adapters.sql.codec`)."""
 
-    __slots__ = ("_connection", "_cursor", "_driver", "_mode")
+    __slots__ = ("_connection", "_cursor", "_driver", "_mode", "_turn")
 
     def __init__(self, driver: Driver, mode: _Mode) -> None:
         self._driver = driver
         self._mode = mode
+        self._turn: Turn | None = None  # its turn in the driver's writer queue, while it has one
 
     def execute(self, statement: Statement, params: Params) -> None:
         self._cursor.execute(statement, params)
@@ -240,6 +246,8 @@ class Unit:
             self._driver.turns.__exit__(None, None, None)
             raise
         try:
+            if self._mode.begin is not None:
+                self._turn = self._driver.writers.acquire()
             self._cursor = self._driver.enter(connection, self._mode)
         except BaseException as error:
             self.__exit__(type(error), error, error.__traceback__)  # raises the translation of a driver error
@@ -255,6 +263,9 @@ class Unit:
             raise driver.translated(late, connection) from late
         finally:
             connection.close()
+            if self._turn is not None:
+                turn, self._turn = self._turn, None
+                turn.release()
             driver.turns.__exit__(None, None, None)
         if failure is not None:
             raise failure from error

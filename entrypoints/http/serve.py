@@ -71,29 +71,29 @@ class ServeOptions:
 
 @contextmanager
 def built_app(
-    url: str, *, clock: Clock | None = None, max_body: int | None = None, alone: bool = True
+    url: str, *, clock: Clock | None = None, max_body: int | None = None
 ) -> Iterator[tuple[FastAPI, Motcua, HttpStore]]:
     """The engine on ``url`` with the metrics observer, and the app over it; closed on exit. ``max_body``: the
-    request-size limit in bytes (default: ``MOTCUA_HTTP_MAX_BODY``, else 1 MiB). ``alone``: this process is the only
-    server process on the database (not one of ``--workers N``, whose siblings hold SQLite's writer in turn: a
-    request run on the event loop would hold up every request of its process while a sibling writes — offload.py)."""
+    request-size limit in bytes (default: ``MOTCUA_HTTP_MAX_BODY``, else 1 MiB)."""
     limit = http_max_body() if max_body is None else max_body  # a bad setting stops the server before it opens
     registry = CollectorRegistry()
     motcua = open_motcua(url, clock=clock, observers=[logging_observer(), MetricsObserver(registry)])
     try:
         keys = motcua.backend.keys  # on the store's own database (in memory beside a memory store)
         app = create_app(motcua, keys, registry=registry, clock=clock, max_body=limit,
-                         short_on_loop=short_on_loop(url, alone=alone))
+                         short_on_loop=short_on_loop(url))
         yield app, motcua, keys
     finally:
         motcua.close()
 
 
-def short_on_loop(url: str, *, alone: bool = True) -> bool:
+def short_on_loop(url: str) -> bool:
     """Whether a dossier's read or transition runs on the event loop when every request in flight is such a one
-    (:mod:`~motcua.entrypoints.http.offload`): on SQLite and in memory, in a process alone on its database; never on
-    PostgreSQL, where the thread pool overlaps the waits of concurrent requests."""
-    return alone and url.startswith(("sqlite:", "memory:"))
+    (:mod:`~motcua.entrypoints.http.offload`): on SQLite and in memory — in each process of ``--workers N`` too,
+    whose writers hand SQLite's lock on through :mod:`~motcua.adapters.sql.writers` (a sibling's commit holds the loop
+    a fraction of a millisecond; a longer hold sends short units to the pool, offload.py); never on PostgreSQL, where
+    the thread pool overlaps the waits of concurrent requests."""
+    return url.startswith(("sqlite:", "memory:"))
 
 
 def _dispatcher(motcua: Motcua, options: ServeOptions, clock: Clock) -> Dispatcher:
@@ -244,7 +244,7 @@ def worker_app(database_url: str, max_body: int) -> ASGIApp:
 
     configure_logging()
     opened = ExitStack()
-    app, _, _ = opened.enter_context(built_app(database_url, clock=SystemClock(), max_body=max_body, alone=False))
+    app, _, _ = opened.enter_context(built_app(database_url, clock=SystemClock(), max_body=max_body))
     return _Closing(app, opened.close)
 
 

@@ -65,6 +65,7 @@ def test_the_bare_app_fires_through_the_engine_and_answers_its_etag(tmp_path: Pa
 
 def test_machine_and_table_are_described(report: Mapping[str, object]) -> None:
     assert report["database"] == "sqlite" and report["clients"] == bench_http.QUICK.clients
+    assert report["workers"] == bench_http.QUICK.workers == 2  # the server's processes and the bare app's alike
     machine = report["machine"]
     assert isinstance(machine, dict) and {"platform", "python", "cpu_count", "date"} <= set(machine)
     table = bench_http.render_table(report)

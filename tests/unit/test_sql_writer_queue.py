@@ -1,0 +1,230 @@
+"""SQLite's writer queue (:mod:`motcua.adapters.sql.writers`): writers of several processes take turns on a lock
+file beside the database, handed on without sleeping; a holder that dies frees it; a queue held too long is a typed
+``StorageUnavailable``; nothing is lost or half-written when processes write side by side. Real processes, a real
+file."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from motcua.adapters.bootstrap import open_motcua
+from motcua.adapters.sql.driver import Driver
+from motcua.adapters.sql.writers import WriterQueue
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.engine.audit import verify_chains
+from motcua.workflow.engine.model import Actor
+from motcua.workflow.errors import StorageUnavailable
+
+OFFICER = Actor.of("Nguyễn Thị Lan", "officer")
+HOLDER = """
+import fcntl, os, sys
+descriptor = os.open(sys.argv[1], os.O_RDONLY | os.O_CREAT, 0o644)
+fcntl.flock(descriptor, fcntl.LOCK_EX)
+print("held", flush=True)
+sys.stdin.read()  # until the test closes stdin (or kills this process)
+"""
+
+
+@contextmanager
+def held_by_another_process(lock_file: Path) -> Iterator[subprocess.Popen[str]]:
+    """Another process holding the queue's lock file until the block ends (or the test kills it)."""
+    process = subprocess.Popen([sys.executable, "-c", HOLDER, str(lock_file)], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None and process.stdout.readline().strip() == "held"
+        yield process
+    finally:
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.close()
+        process.stdout.close()
+        process.wait(timeout=30)
+
+
+def test_a_file_database_queues_beside_itself_and_memory_does_not(tmp_path: Path) -> None:
+    on_file = Driver.from_url(f"sqlite:///{tmp_path / 'desk.db'}", migrate=True)
+    in_memory = Driver.from_url("sqlite://", migrate=True)
+    try:
+        with on_file.transaction():
+            assert (tmp_path / "desk.db-writers").exists()
+        assert in_memory.writers.acquire() is None  # one connection taking turns already: nothing to queue
+    finally:
+        on_file.close()
+        in_memory.close()
+
+
+def test_a_writer_waits_for_another_process_and_goes_on_the_moment_it_lets_go(tmp_path: Path) -> None:
+    database = tmp_path / "desk.db"
+    queue = WriterQueue(str(database), timeout_s=30)
+    entered: list[float] = []
+
+    def write() -> None:
+        turn = queue.acquire()
+        entered.append(time.monotonic())
+        assert turn is not None
+        turn.release()
+
+    with held_by_another_process(tmp_path / "desk.db-writers") as holder:
+        writer = threading.Thread(target=write)
+        writer.start()
+        time.sleep(0.3)
+        assert entered == []  # still waiting for the other process
+        assert holder.stdin is not None
+        holder.stdin.close()  # it reads the end, exits, and the kernel lets its lock go
+        holder.wait(timeout=30)
+        let_go = time.monotonic()
+        writer.join(10)
+    assert entered and entered[0] - let_go < 1.0  # it looks again every millisecond at most: long before 30 s
+    queue.close()
+
+
+def test_a_holder_that_dies_frees_the_queue(tmp_path: Path) -> None:
+    queue = WriterQueue(str(tmp_path / "desk.db"), timeout_s=30)
+    with held_by_another_process(tmp_path / "desk.db-writers") as holder:
+        holder.kill()
+        holder.wait(timeout=30)
+        turn = queue.acquire()
+        assert turn is not None
+        turn.release()
+    queue.close()
+
+
+def test_a_queue_held_past_the_timeout_is_storage_unavailable_and_the_next_thread_is_not_stuck(tmp_path: Path) -> None:
+    queue = WriterQueue(str(tmp_path / "desk.db"), timeout_s=0.2)
+    with held_by_another_process(tmp_path / "desk.db-writers"):
+        started = time.monotonic()
+        with pytest.raises(StorageUnavailable, match=re.escape("database is locked: another writer held it for 0.2 s")):
+            queue.acquire()
+        assert 0.2 <= time.monotonic() - started < 5
+    turn = queue.acquire()  # the thread lock was given back with the refusal
+    assert turn is not None
+    turn.release()
+    queue.close()
+
+
+def test_one_thread_of_a_process_queues_at_a_time_the_others_go_to_sqlite_as_before(tmp_path: Path) -> None:
+    queue = WriterQueue(str(tmp_path / "desk.db"), timeout_s=30)
+    turn = queue.acquire()
+    assert turn is not None
+    answers: list[object] = []
+    other = threading.Thread(target=lambda: answers.append(queue.acquire()))
+    other.start()
+    other.join(10)
+    assert answers == [None]  # not queued (and so nothing to release): SQLite's lock orders it
+    assert queue.acquire() is None  # nor the same thread again (a nested transaction)
+    turn.release()
+    again = queue.acquire()  # and the next writer of the process queues again
+    assert again is not None
+    again.release()
+    queue.close()
+
+
+def test_a_folder_where_the_lock_file_cannot_be_made_queues_nothing_and_writes_still_work(tmp_path: Path) -> None:
+    queue = WriterQueue(str(tmp_path / "no such folder" / "desk.db"), timeout_s=30)
+    turn = queue.acquire()  # this process's turn, without a file to share with others
+    assert turn is not None
+    turn.release()
+    assert not (tmp_path / "no such folder").exists()
+    queue.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork: POSIX only")
+def test_a_forked_child_opens_its_own_lock_file_and_so_waits_for_its_parent(tmp_path: Path) -> None:
+    queue = WriterQueue(str(tmp_path / "desk.db"), timeout_s=0.3)
+    turn = queue.acquire()  # the parent holds the queue, its lock file open, its thread lock taken
+    assert turn is not None
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's outcome is reported through the pipe
+        os.close(read_end)
+        try:
+            outcome = b"entered" if queue.acquire() is not None else b"not queued"
+        except StorageUnavailable:
+            outcome = b"waited"
+        os.write(write_end, outcome)
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reading:
+        outcome = reading.read()
+    os.waitpid(child, 0)
+    turn.release()
+    queue.close()
+    # a shared descriptor would have let the child in beside its parent; a copied thread lock, never queue it again
+    assert outcome == b"waited"
+
+
+def test_a_failed_transaction_gives_its_turn_back(tmp_path: Path) -> None:
+    driver = Driver.from_url(f"sqlite:///{tmp_path / 'desk.db'}", migrate=True)
+    try:
+        with pytest.raises(RuntimeError), driver.transaction():
+            raise RuntimeError("a decision refused half-way")
+        descriptor = os.open(tmp_path / "desk.db-writers", os.O_RDONLY)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free: would raise BlockingIOError if kept
+        finally:
+            os.close(descriptor)
+        with driver.transaction():
+            pass
+    finally:
+        driver.close()
+
+
+def test_a_transaction_refused_by_a_held_queue_writes_nothing_and_leaves_the_driver_usable(tmp_path: Path) -> None:
+    database = tmp_path / "desk.db"
+    motcua = open_motcua(f"sqlite:///{database}", observers=[])
+    try:
+        case = motcua.desk.receive("1.004873", "direct", Applicant("Trần Văn An"), OFFICER)
+        driver = motcua.store._driver  # the store's driver, its queue's timeout shortened for the test
+        assert isinstance(driver, Driver)
+        driver.writers = WriterQueue(str(database), timeout_s=0.2)
+        with held_by_another_process(tmp_path / "desk.db-writers"), pytest.raises(StorageUnavailable):
+            motcua.service.fire(case.code, "assign", OFFICER, {"assignee": "Phạm Văn Hùng"})
+        assert motcua.store.load(case.code).version == case.version  # nothing written
+        moved = motcua.service.fire(case.code, "assign", OFFICER, {"assignee": "Phạm Văn Hùng"})
+        assert moved.version == case.version + 1  # the queue free again, the same driver writes
+    finally:
+        motcua.close()
+
+
+WRITER = """
+import sys
+from motcua.adapters.bootstrap import open_motcua
+from motcua.workflow.dossiers.desk import Applicant
+from motcua.workflow.engine.model import Actor
+officer = Actor.of("Nguyễn Thị Lan", "officer")
+motcua = open_motcua(sys.argv[1], observers=[])
+for n in range(int(sys.argv[2])):
+    case = motcua.desk.receive("1.004873", "direct", Applicant(f"Người nộp {sys.argv[3]} {n}"), officer)
+    motcua.service.fire(case.code, "assign", officer, {"assignee": "Phạm Văn Hùng"})
+motcua.close()
+"""
+
+
+def test_processes_writing_side_by_side_lose_nothing_and_keep_the_chain_whole(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    open_motcua(url, observers=[]).close()  # the schema, before the writers race to make it
+    each = 25
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, url, str(each), str(n)]) for n in range(3)]
+    motcua = open_motcua(url, observers=[])
+    try:
+        for n in range(each):  # and this process beside them
+            case = motcua.desk.receive("1.004873", "direct", Applicant(f"Người nộp chính {n}"), OFFICER)
+            motcua.service.fire(case.code, "assign", OFFICER, {"assignee": "Phạm Văn Hùng"})
+        assert [writer.wait(timeout=120) for writer in writers] == [0, 0, 0]
+        cases = list(motcua.store.cases())
+        assert len(cases) == 4 * each and len({case.version for case in cases}) == 1  # each received, then assigned
+        entries = list(motcua.store.entries())
+        assert len(entries) == sum(case.version for case in cases)
+        assert list(verify_chains(cases, entries)) == []  # every entry sealed in order, none lost or doubled
+    finally:
+        motcua.close()

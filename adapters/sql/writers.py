@@ -113,9 +113,10 @@ class Turn:
 
 
 def _opened(path: str) -> int:
-    """The lock file, opened (created if need be); -1 where it cannot be (a read-only folder)."""
+    """The lock file, opened (created if need be, never through a symbolic link); -1 where it cannot be (a
+    read-only folder, a link put in its place)."""
     try:
-        return os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        return os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
     except OSError:
         return -1
 

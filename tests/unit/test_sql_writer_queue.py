@@ -138,6 +138,17 @@ def test_a_folder_where_the_lock_file_cannot_be_made_queues_nothing_and_writes_s
     queue.close()
 
 
+def test_a_link_put_in_place_of_the_lock_file_is_not_followed(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    (tmp_path / "desk.db-writers").symlink_to(elsewhere)
+    queue = WriterQueue(str(tmp_path / "desk.db"), timeout_s=30)
+    turn = queue.acquire()  # not queued between processes, but this write goes on
+    assert turn is not None
+    turn.release()
+    queue.close()
+    assert not elsewhere.exists()  # nothing created where the link pointed
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork: POSIX only")
 def test_a_forked_child_opens_its_own_lock_file_and_so_waits_for_its_parent(tmp_path: Path) -> None:
     queue = WriterQueue(str(tmp_path / "desk.db"), timeout_s=0.3)

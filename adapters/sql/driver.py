@@ -88,8 +88,7 @@ class Driver:
         in_memory = isinstance(engine.pool, StaticPool)
         self.turns: AbstractContextManager[object] = threading.RLock() if in_memory else nullcontext()
         # SQLite's writers queue before their BEGIN IMMEDIATE, rather than sleep in its busy handler (writers.py)
-        path = engine.url.database if self.dialect.name == "sqlite" and not in_memory else None
-        self.writers = WriterQueue(path, BUSY_TIMEOUT_MS / 1000)
+        self.writers = WriterQueue(BUSY_TIMEOUT_MS / 1000, queued=self.dialect.name == "sqlite" and not in_memory)
 
     @classmethod
     def from_url(cls, url: str, *, migrate: bool = False) -> Driver:
@@ -247,7 +246,7 @@ class Unit:
             raise
         try:
             if self._mode.begin is not None:
-                self._turn = self._driver.writers.acquire()
+                self._turn = self._driver.writers.acquire(lambda: _database_file(connection))
             self._cursor = self._driver.enter(connection, self._mode)
         except BaseException as error:
             self.__exit__(type(error), error, error.__traceback__)  # raises the translation of a driver error
@@ -262,11 +261,13 @@ class Unit:
         except driver.error as late:  # the commit failed
             raise driver.translated(late, connection) from late
         finally:
-            connection.close()
-            if self._turn is not None:
+            try:
+                connection.close()
+            finally:  # the turn goes on whatever closing the connection raised
                 turn, self._turn = self._turn, None
-                turn.release()
-            driver.turns.__exit__(None, None, None)
+                if turn is not None:
+                    turn.release()
+                driver.turns.__exit__(None, None, None)
         if failure is not None:
             raise failure from error
 
@@ -330,6 +331,16 @@ def _cursor(connection: PoolProxiedConnection) -> DBAPICursor:
     if cursor is None:
         cursor = connection.info[_CURSOR] = connection.cursor()
     return cursor
+
+
+def _database_file(connection: PoolProxiedConnection) -> str:
+    """The file of SQLite's ``main`` database on ``connection``, as SQLite opened it (``""`` in memory)."""
+    cursor = connection.cursor()
+    try:
+        cursor.execute("PRAGMA database_list")
+        return next((str(row[2] or "") for row in cursor.fetchall() if row[1] == "main"), "")
+    finally:
+        cursor.close()
 
 
 def _set_autocommit(connection: PoolProxiedConnection, value: bool) -> None:

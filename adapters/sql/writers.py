@@ -16,83 +16,177 @@ its turn must then wait for the GIL, and the writer stands idle meanwhile.)
 The queue only orders motcua's own writers: SQLite's lock stays what keeps writes apart (a writer that does not
 queue — the ``sqlite3`` shell, a migration — is still waited for by the busy handler). A queue not entered within
 the busy timeout is :class:`~motcua.workflow.errors.StorageUnavailable`, as SQLite's own lock would be. The lock file
-is opened once per process (a process forked with it open gets its own); where it cannot be created (a read-only
-folder) nothing is queued. An ``flock`` is released by the kernel when its process dies: a crashed writer never
-holds the queue.
+is opened once per process, never through a link, readable and writable only by those who may write the database
+(a lock anyone could take would let anyone stop the writes); a forked child closes its parent's and opens its own.
+Where it cannot be opened (a read-only folder, a platform without ``flock``) nothing is queued. An ``flock`` is
+released by the kernel when its process dies: a crashed writer never holds the queue.
+
+**A writer that may not wait** (:func:`may_defer`): a unit of work run on the HTTP server's event loop must not
+wait for a writer it cannot see — a sibling process rebuilding projections, a worker's batch — since every request
+of its process would wait with it. Within :func:`may_defer`, the unit's *first* write transaction looks for its turn
+for at most :data:`DEFER_AFTER_S`, then raises :class:`WriterBusy` before anything is written: the caller runs the
+whole unit again where it may wait (the thread pool). Its later write transactions wait as usual (something is
+written by then).
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
+import stat
 import threading
 import time
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Final
 
 from motcua.workflow.errors import StorageUnavailable
 
-__all__ = ["Turn", "WriterQueue"]
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - no flock (Windows): nothing is queued
+    fcntl = None  # type: ignore[assignment]
 
+__all__ = ["DEFER_AFTER_S", "Turn", "WriterBusy", "WriterQueue", "may_defer"]
+
+DEFER_AFTER_S: Final = 0.005
+"""Seconds a unit that may not wait looks for its first turn before :class:`WriterBusy` (a commit takes a third of a
+millisecond)."""
 _FIRST_LOOK_S: Final = 0.00005
 _LONGEST_LOOK_S: Final = 0.001
 _SUFFIX: Final = "-writers"
 
 
+class WriterBusy(Exception):
+    """The writer was held elsewhere when a unit that may not wait (:func:`may_defer`) asked for its first turn:
+    nothing was written; run the unit again where it may wait."""
+
+
+class _Deferral:
+    __slots__ = ("first",)
+
+    def __init__(self) -> None:
+        self.first = True  # no write transaction of the unit has begun yet
+
+
+_DEFERRAL: ContextVar[_Deferral | None] = ContextVar("motcua_writer_deferral", default=None)
+
+
+@contextmanager
+def may_defer() -> Iterator[None]:
+    """The block's first write transaction raises :class:`WriterBusy` rather than wait for a writer held elsewhere."""
+    token = _DEFERRAL.set(_Deferral())
+    try:
+        yield
+    finally:
+        _DEFERRAL.reset(token)
+
+
 class WriterQueue:
     """One database's queue of write transactions (see the module's documentation); shared by every thread of a
-    process. ``path``: the database file (``None``: an in-memory database, whose one connection already takes
-    turns — nothing is queued)."""
+    process. ``queued=False``: nothing is queued (an in-memory database, whose one connection already takes turns)."""
 
-    def __init__(self, path: str | None, timeout_s: float) -> None:
-        self._path = None if path is None else path + _SUFFIX
+    def __init__(self, timeout_s: float, *, queued: bool = True) -> None:
+        self._queued = queued and fcntl is not None
+        self._path: str | None = None  # the lock file, once the database's file is known (first write)
+        self._database: str | None = None
         self._timeout_s = timeout_s
         self._place = _Place(os.getpid())
+        self._making = threading.Lock()
+        _QUEUES.add(self)
 
-    def acquire(self) -> Turn | None:
+    def acquire(self, locate: Callable[[], str]) -> Turn | None:
         """Wait for the database's turn, unless another thread of this process holds it (``None``: this thread did
-        not queue, SQLite's lock orders it as before); :class:`StorageUnavailable` after the timeout. The turn is
-        given back with :meth:`Turn.release` once the transaction has ended."""
-        if self._path is None:
+        not queue, SQLite's lock orders it as before); :class:`StorageUnavailable` after the timeout,
+        :class:`WriterBusy` for a first write within :func:`may_defer`. Give the turn back with :meth:`Turn.release`
+        once the transaction has ended. ``locate``: the database's file as SQLite opened it (asked once; ``""`` for a
+        database in memory, which queues nothing)."""
+        if not self._queued or (self._path is None and not self._located(locate)):
             return None
+        deferral = _DEFERRAL.get()
+        deferring = deferral is not None and deferral.first
+        if deferral is not None:
+            deferral.first = False
         place = self._here()
         if not place.threads.acquire(blocking=False):
+            if deferring:  # another thread of this process writes: SQLite's busy handler would hold up the loop
+                raise WriterBusy
             return None
         try:
-            if place.descriptor is None:
-                place.descriptor = _opened(self._path)
-            if place.descriptor >= 0:
-                _lock(place.descriptor, time.monotonic() + self._timeout_s, self._timeout_s)
+            assert self._path is not None
+            descriptor = place.opened(self._path, self._database)
+            if descriptor >= 0:
+                _lock(descriptor, DEFER_AFTER_S if deferring else self._timeout_s, self._timeout_s, deferring)
+            return Turn(place)
         except BaseException:
-            place.threads.release()
+            place.release()  # an interrupt right after the lock was taken must not keep it
             raise
-        return Turn(place)
 
     def close(self) -> None:
         """Close this process's lock file (a queue used afterwards opens it again)."""
-        place = self._place
-        if place.pid == os.getpid() and place.descriptor is not None and place.descriptor >= 0:
-            os.close(place.descriptor)
-        place.descriptor = None
+        self._place.close()
+
+    def _located(self, locate: Callable[[], str]) -> bool:
+        """Learn the database's file — absolute, links resolved, as SQLite names it — and so the lock file beside it;
+        whether there is one."""
+        with self._making:
+            if self._path is None and self._queued:
+                database = locate()
+                if not database:  # in memory, or a temporary database: nothing to share with other processes
+                    self._queued = False
+                    return False
+                self._database, self._path = database, database + _SUFFIX
+        return self._path is not None
 
     def _here(self) -> _Place:
-        """This process's place: a forked child makes its own (its parent's lock file is the parent's place in the
-        queue, and its thread lock may have been copied taken)."""
-        pid = os.getpid()
-        if self._place.pid != pid:
-            self._place = _Place(pid)
+        """This process's place (a forked child's is made when it forks: :func:`_after_fork`)."""
+        if self._place.pid != os.getpid():  # forked without the hook (os.fork from C): never the parent's place
+            with self._making:
+                if self._place.pid != os.getpid():
+                    self._place = _Place(os.getpid())
         return self._place
+
+    def _forked(self) -> None:
+        """In a forked child: close the parent's lock file here (a dead parent's lock would otherwise live on in its
+        children) and start afresh."""
+        self._place.close(inherited=True)
+        self._place = _Place(os.getpid())
+        self._making = threading.Lock()
 
 
 class _Place:
     """A process's place in the queue: one thread at a time, and the lock file it takes (``None``: not opened yet,
     ``-1``: cannot be)."""
 
-    __slots__ = ("descriptor", "pid", "threads")
+    __slots__ = ("__weakref__", "_closing", "descriptor", "pid", "threads")
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.threads = threading.Lock()
         self.descriptor: int | None = None
+        self._closing: weakref.finalize[[int], _Place] | None = None
+
+    def opened(self, path: str, database: str | None) -> int:
+        if self.descriptor is None:
+            self.descriptor = _opened(path, database)
+            if self.descriptor >= 0:  # a queue never closed (a driver dropped) closes its file when collected
+                self._closing = weakref.finalize(self, os.close, self.descriptor)
+        return self.descriptor
+
+    def release(self) -> None:
+        try:
+            if self.descriptor is not None and self.descriptor >= 0 and fcntl is not None:
+                fcntl.flock(self.descriptor, fcntl.LOCK_UN)
+        finally:
+            self.threads.release()
+
+    def close(self, *, inherited: bool = False) -> None:
+        if self._closing is not None:
+            self._closing()  # closes the descriptor, once
+        elif inherited and self.descriptor is not None and self.descriptor >= 0:
+            os.close(self.descriptor)
+        self.descriptor, self._closing = None, None
 
 
 class Turn:
@@ -105,30 +199,67 @@ class Turn:
 
     def release(self) -> None:
         """Give the turn on: to the next process waiting, and to this process's next writer."""
-        try:
-            if self._place.descriptor is not None and self._place.descriptor >= 0:
-                fcntl.flock(self._place.descriptor, fcntl.LOCK_UN)
-        finally:
-            self._place.threads.release()
+        self._place.release()
 
 
-def _opened(path: str) -> int:
-    """The lock file, opened (created if need be, never through a symbolic link); -1 where it cannot be (a
-    read-only folder, a link put in its place)."""
+_QUEUES: weakref.WeakSet[WriterQueue] = weakref.WeakSet()
+
+
+def _after_fork() -> None:
+    for queue in list(_QUEUES):
+        queue._forked()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+def _opened(path: str, database: str | None) -> int:
+    """The lock file, opened (created if need be) — never through a link, never anything but a plain file — with the
+    database's write permissions as its only permissions; -1 where it cannot be (a read-only folder, a link or a
+    FIFO put in its place)."""
     try:
-        return os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
     except OSError:
         return -1
+    try:
+        held = os.fstat(descriptor)
+        if not stat.S_ISREG(held.st_mode):
+            os.close(descriptor)
+            return -1
+        if held.st_uid == os.geteuid():
+            os.fchmod(descriptor, _writers_mode(database))
+    except OSError:
+        pass  # the owner's file as it is: still a lock
+    return descriptor
 
 
-def _lock(descriptor: int, deadline: float, timeout_s: float) -> None:
-    wait = _FIRST_LOOK_S
+def _writers_mode(database: str | None) -> int:
+    """Read and write for each class of users (owner, group, others) that may write the database, nothing else."""
+    try:
+        mode = os.stat(database).st_mode if database else stat.S_IWUSR
+    except OSError:
+        mode = stat.S_IWUSR
+    allowed = 0
+    for write, read in ((stat.S_IWUSR, stat.S_IRUSR), (stat.S_IWGRP, stat.S_IRGRP), (stat.S_IWOTH, stat.S_IROTH)):
+        if mode & write:
+            allowed |= write | read
+    return allowed or stat.S_IRUSR | stat.S_IWUSR
+
+
+def _lock(descriptor: int, patience_s: float, timeout_s: float, deferring: bool) -> None:
+    """The exclusive ``flock``, looked for again and again until ``patience_s`` has passed: then
+    :class:`WriterBusy` (``deferring``) or :class:`StorageUnavailable`."""
+    assert fcntl is not None
+    deadline, wait = time.monotonic() + patience_s, _FIRST_LOOK_S
     while True:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
         except BlockingIOError:
             if time.monotonic() >= deadline:
+                if deferring:
+                    raise WriterBusy from None
                 raise _busy(timeout_s) from None
             time.sleep(wait)
             wait = min(wait * 2, _LONGEST_LOOK_S)

@@ -20,10 +20,15 @@ would anyway, behind the same writer; only a dossier's read, which WAL would let
 waits for it (a few milliseconds: one commit). With four clients moving dossiers, the pool's hops cost about a
 third of the server's rate (``bench.http`` ``ratio_4`` 0.41–0.54 with them, 0.59–0.60 without, in one hour).
 
-The loop must not wait long for a writer it cannot see. While another connection holds SQLite's writer — a ``motcua
-worker`` committing a batch of timers, another process of ``--workers N``, an import, a short unit still on the pool
-— a write run on the loop waits for it (up to the busy timeout, 30 s), and every request of this process waits with
-it, the reads and ``/healthz`` that WAL would let through on the pool included. So a short unit never runs on the
+The loop must not wait long for a writer it cannot see. On an SQLite file, a unit on the loop looks for its first
+write's turn in the writer queue (:mod:`motcua.adapters.sql.writers`) for at most a few milliseconds; held longer
+elsewhere — a sibling process of ``--workers N`` rebuilding projections, a ``motcua worker`` batch, another thread
+of this process — the unit stops before writing anything (``WriterBusy``) and runs again on the pool, where its wait
+holds up no one else. What the queue does not see is still waited for on the loop: a writer that does not queue
+(the ``sqlite3`` shell, a migration), a held read, the unit's later writes (its first is done by then). While
+another connection holds SQLite's writer unseen, a write run on the loop waits for it (up to the busy timeout,
+30 s), and every request of this process waits with it, the reads and ``/healthz`` that WAL would let through on
+the pool included. So a short unit never runs on the
 loop while another has been on the pool :data:`WAITING_ON_POOL` seconds (it is waiting for something; one that went
 there a moment ago — a key verified on the pool had kept a request unrouted — is a commit away from done, and
 keeping the loop from it would keep every desk on the pool as long as one of them is there), and once a unit has held
@@ -48,6 +53,8 @@ from typing import ParamSpec, TypeVar
 import structlog
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from motcua.adapters.sql.writers import WriterBusy, may_defer
 
 __all__ = ["InFlight", "Offload", "run_on_pool"]
 
@@ -103,7 +110,10 @@ class Offload:
         async def route(*args: P.args, **kwargs: P.kwargs) -> R:
             self._mark_short()
             if self.loop_free():
-                return self._on_loop(work, *args, **kwargs)
+                try:
+                    return self._on_loop(work, *args, **kwargs)
+                except WriterBusy:  # SQLite's writer held elsewhere: nothing written; the unit waits on the pool
+                    pass
             token = object()
             self._on_pool[token] = self._monotonic()
             try:
@@ -131,7 +141,8 @@ class Offload:
     def _on_loop(self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         started = self._monotonic()
         try:
-            return work(*args, **kwargs)
+            with may_defer():  # its first write raises WriterBusy rather than wait for another writer
+                return work(*args, **kwargs)
         finally:
             ended = self._monotonic()
             if ended - started >= SLOW_ON_LOOP:

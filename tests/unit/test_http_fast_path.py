@@ -5,10 +5,14 @@ request in flight is a short one, none of them on the pool, and none was slow on
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,6 +21,7 @@ from starlette.types import Scope as AsgiScope
 
 from motcua.adapters.bootstrap import Motcua, open_motcua
 from motcua.adapters.keys import KEY_CACHE_TTL, MemoryHttpStore, VerifiedKeys, new_key
+from motcua.adapters.sql.writers import WriterQueue
 from motcua.entrypoints.http.app import create_app
 from motcua.entrypoints.http.offload import POOL_AFTER_SLOW, SLOW_ON_LOOP, WAITING_ON_POOL, InFlight, Offload
 from motcua.entrypoints.http.serve import ServeOptions, server_config
@@ -114,6 +119,44 @@ def test_a_short_route_runs_on_the_loop_alone_and_on_the_pool_beside_another_req
     assert ran_on == loop_thread
     loop_thread, ran_on = asyncio.run(where(2))
     assert ran_on != loop_thread
+
+
+def test_a_unit_whose_first_write_would_wait_on_the_loop_runs_again_on_the_pool(tmp_path: Path) -> None:
+    """The writer queue held by another process: the unit on the loop stops before writing (WriterBusy, within a
+    few milliseconds) and runs again, whole, on the pool, where it waits; nothing is written twice."""
+    queue = WriterQueue(30)
+    runs: list[tuple[int, str]] = []
+
+    def unit() -> str:
+        turn = queue.acquire(lambda: str(tmp_path / "desk.db"))
+        runs.append((threading.get_ident(), "wrote"))
+        assert turn is not None
+        turn.release()
+        return "done"
+
+    offload = Offload()
+    route = offload.short(unit)
+    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, os, sys, time\n"
+                               "d = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
+                               "fcntl.flock(d, fcntl.LOCK_EX); print('held', flush=True); time.sleep(1)",
+                               str(tmp_path / "desk.db-writers")], stdout=subprocess.PIPE, text=True)
+
+    async def scenario() -> tuple[int, str, float]:
+        offload.in_flight = 1
+        started = time.monotonic()
+        answer = await route()
+        return threading.get_ident(), answer, time.monotonic() - started
+
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        loop_thread, answer, took = asyncio.run(scenario())
+    finally:
+        holder.wait(timeout=30)
+        assert holder.stdout is not None
+        holder.stdout.close()
+        queue.close()
+    assert answer == "done" and len(runs) == 1 and runs[0][0] != loop_thread  # written once, on the pool
+    assert took >= 0.3  # it waited there for the other process to let go
 
 
 def test_short_routes_take_turns_on_the_loop_and_step_aside_for_any_other_request() -> None:

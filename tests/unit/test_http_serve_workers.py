@@ -125,3 +125,46 @@ def _receipts(db: Path) -> list[str]:
     with sqlite3.connect(db) as connection:
         rows = connection.execute("SELECT status, attempts FROM outbox WHERE kind = 'form' ORDER BY id").fetchall()
     return [f"{status} {attempts}" for status, attempts in rows]
+
+
+HOLD_WRITER = """
+import sys, time
+from motcua.adapters.sql.driver import Driver
+driver = Driver.from_url(sys.argv[1])
+with driver.transaction():  # as a projections rebuild, an import: the writer held for seconds
+    print("held", flush=True)
+    time.sleep(float(sys.argv[2]))
+driver.close()
+"""
+
+
+def test_a_writer_held_for_seconds_elsewhere_freezes_neither_process(server: Server) -> None:
+    """Short requests run on each process's event loop; one whose first write finds the writer held elsewhere goes
+    to the pool and waits there, and ``/healthz`` is answered meanwhile (a frozen process accepts nothing, so the
+    next desk's request lands on the other one and, waiting on its loop, would freeze it too)."""
+    dossiers = [_receive_and_fire(server, n) for n in range(3)]
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_WRITER, f"sqlite:///{server.db}", "3"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with ThreadPoolExecutor(len(dossiers)) as pool:
+            event = {"trigger": "assign", "data": {"assignee": "Cán bộ chờ"}}
+            moving = []
+            for code, version in dossiers:  # one after another: a process waiting on its loop accepts no more
+                moving.append(pool.submit(server.request, "POST", f"/dossiers/{code}/events", event,
+                                          **{"If-Match": f'"{version}"'}))
+                time.sleep(0.2)
+            slowest = 0.0
+            while holder.poll() is None:
+                started = time.monotonic()
+                assert server.request("GET", "/healthz")[0] == 200
+                slowest = max(slowest, time.monotonic() - started)
+                time.sleep(0.05)
+            answers = [future.result(timeout=60) for future in moving]
+    finally:
+        holder.wait(timeout=30)
+        assert holder.stdout is not None
+        holder.stdout.close()
+    for (_, version), (status, headers, text) in zip(dossiers, answers, strict=True):
+        assert status == 200 and headers["etag"] == f'"{version + 1}"', text  # moved once the writer was free
+    assert slowest < 1.0, slowest  # a frozen server answered only after the holder's 3 s

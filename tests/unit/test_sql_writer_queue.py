@@ -6,13 +6,16 @@ file."""
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
 import re
+import select
+import stat
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,13 +23,18 @@ import pytest
 
 from motcua.adapters.bootstrap import open_motcua
 from motcua.adapters.sql.driver import Driver
-from motcua.adapters.sql.writers import WriterQueue
+from motcua.adapters.sql.writers import WriterBusy, WriterQueue, may_defer
 from motcua.workflow.dossiers.desk import Applicant
 from motcua.workflow.engine.audit import verify_chains
 from motcua.workflow.engine.model import Actor
 from motcua.workflow.errors import StorageUnavailable
 
 OFFICER = Actor.of("Nguyễn Thị Lan", "officer")
+
+
+def queue_for(database: Path, timeout_s: float = 30) -> tuple[WriterQueue, Callable[[], str]]:
+    """A queue for the database file ``database`` and how it learns that file (as SQLite would name it)."""
+    return WriterQueue(timeout_s), lambda: str(database)
 HOLDER = """
 import fcntl, os, sys
 descriptor = os.open(sys.argv[1], os.O_RDONLY | os.O_CREAT, 0o644)
@@ -57,19 +65,18 @@ def test_a_file_database_queues_beside_itself_and_memory_does_not(tmp_path: Path
     try:
         with on_file.transaction():
             assert (tmp_path / "desk.db-writers").exists()
-        assert in_memory.writers.acquire() is None  # one connection taking turns already: nothing to queue
+        assert in_memory.writers.acquire(lambda: "") is None  # one connection taking turns already: nothing to queue
     finally:
         on_file.close()
         in_memory.close()
 
 
 def test_a_writer_waits_for_another_process_and_goes_on_the_moment_it_lets_go(tmp_path: Path) -> None:
-    database = tmp_path / "desk.db"
-    queue = WriterQueue(str(database), timeout_s=30)
+    queue, locate = queue_for(tmp_path / "desk.db")
     entered: list[float] = []
 
     def write() -> None:
-        turn = queue.acquire()
+        turn = queue.acquire(locate)
         entered.append(time.monotonic())
         assert turn is not None
         turn.release()
@@ -89,49 +96,49 @@ def test_a_writer_waits_for_another_process_and_goes_on_the_moment_it_lets_go(tm
 
 
 def test_a_holder_that_dies_frees_the_queue(tmp_path: Path) -> None:
-    queue = WriterQueue(str(tmp_path / "desk.db"), timeout_s=30)
+    queue, locate = queue_for(tmp_path / "desk.db", 30)
     with held_by_another_process(tmp_path / "desk.db-writers") as holder:
         holder.kill()
         holder.wait(timeout=30)
-        turn = queue.acquire()
+        turn = queue.acquire(locate)
         assert turn is not None
         turn.release()
     queue.close()
 
 
 def test_a_queue_held_past_the_timeout_is_storage_unavailable_and_the_next_thread_is_not_stuck(tmp_path: Path) -> None:
-    queue = WriterQueue(str(tmp_path / "desk.db"), timeout_s=0.2)
+    queue, locate = queue_for(tmp_path / "desk.db", 0.2)
     with held_by_another_process(tmp_path / "desk.db-writers"):
         started = time.monotonic()
         with pytest.raises(StorageUnavailable, match=re.escape("database is locked: another writer held it for 0.2 s")):
-            queue.acquire()
+            queue.acquire(locate)
         assert 0.2 <= time.monotonic() - started < 5
-    turn = queue.acquire()  # the thread lock was given back with the refusal
+    turn = queue.acquire(locate)  # the thread lock was given back with the refusal
     assert turn is not None
     turn.release()
     queue.close()
 
 
 def test_one_thread_of_a_process_queues_at_a_time_the_others_go_to_sqlite_as_before(tmp_path: Path) -> None:
-    queue = WriterQueue(str(tmp_path / "desk.db"), timeout_s=30)
-    turn = queue.acquire()
+    queue, locate = queue_for(tmp_path / "desk.db", 30)
+    turn = queue.acquire(locate)
     assert turn is not None
     answers: list[object] = []
-    other = threading.Thread(target=lambda: answers.append(queue.acquire()))
+    other = threading.Thread(target=lambda: answers.append(queue.acquire(locate)))
     other.start()
     other.join(10)
     assert answers == [None]  # not queued (and so nothing to release): SQLite's lock orders it
-    assert queue.acquire() is None  # nor the same thread again (a nested transaction)
+    assert queue.acquire(locate) is None  # nor the same thread again (a nested transaction)
     turn.release()
-    again = queue.acquire()  # and the next writer of the process queues again
+    again = queue.acquire(locate)  # and the next writer of the process queues again
     assert again is not None
     again.release()
     queue.close()
 
 
 def test_a_folder_where_the_lock_file_cannot_be_made_queues_nothing_and_writes_still_work(tmp_path: Path) -> None:
-    queue = WriterQueue(str(tmp_path / "no such folder" / "desk.db"), timeout_s=30)
-    turn = queue.acquire()  # this process's turn, without a file to share with others
+    queue, locate = queue_for(tmp_path / "no such folder" / "desk.db")
+    turn = queue.acquire(locate)  # this process's turn, without a file to share with others
     assert turn is not None
     turn.release()
     assert not (tmp_path / "no such folder").exists()
@@ -141,8 +148,8 @@ def test_a_folder_where_the_lock_file_cannot_be_made_queues_nothing_and_writes_s
 def test_a_link_put_in_place_of_the_lock_file_is_not_followed(tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     (tmp_path / "desk.db-writers").symlink_to(elsewhere)
-    queue = WriterQueue(str(tmp_path / "desk.db"), timeout_s=30)
-    turn = queue.acquire()  # not queued between processes, but this write goes on
+    queue, locate = queue_for(tmp_path / "desk.db", 30)
+    turn = queue.acquire(locate)  # not queued between processes, but this write goes on
     assert turn is not None
     turn.release()
     queue.close()
@@ -151,22 +158,25 @@ def test_a_link_put_in_place_of_the_lock_file_is_not_followed(tmp_path: Path) ->
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork: POSIX only")
 def test_a_forked_child_opens_its_own_lock_file_and_so_waits_for_its_parent(tmp_path: Path) -> None:
-    queue = WriterQueue(str(tmp_path / "desk.db"), timeout_s=0.3)
-    turn = queue.acquire()  # the parent holds the queue, its lock file open, its thread lock taken
+    queue, locate = queue_for(tmp_path / "desk.db", 0.3)
+    turn = queue.acquire(locate)  # the parent holds the queue, its lock file open, its thread lock taken
     assert turn is not None
     read_end, write_end = os.pipe()
     child = os.fork()
     if child == 0:  # pragma: no cover - the child's outcome is reported through the pipe
-        os.close(read_end)
+        outcome = b"failed"
         try:
-            outcome = b"entered" if queue.acquire() is not None else b"not queued"
+            os.close(read_end)
+            outcome = b"entered" if queue.acquire(locate) is not None else b"not queued"
         except StorageUnavailable:
             outcome = b"waited"
-        os.write(write_end, outcome)
-        os._exit(0)
+        finally:  # whatever happened, the child never returns into pytest
+            os.write(write_end, outcome)
+            os._exit(0)
     os.close(write_end)
+    ready, _, _ = select.select([read_end], [], [], 60)
     with os.fdopen(read_end, "rb") as reading:
-        outcome = reading.read()
+        outcome = reading.read() if ready else b"no answer in 60 s"
     os.waitpid(child, 0)
     turn.release()
     queue.close()
@@ -197,7 +207,8 @@ def test_a_transaction_refused_by_a_held_queue_writes_nothing_and_leaves_the_dri
         case = motcua.desk.receive("1.004873", "direct", Applicant("Trần Văn An"), OFFICER)
         driver = motcua.store._driver  # the store's driver, its queue's timeout shortened for the test
         assert isinstance(driver, Driver)
-        driver.writers = WriterQueue(str(database), timeout_s=0.2)
+        driver.writers.close()
+        driver.writers = WriterQueue(0.2)
         with held_by_another_process(tmp_path / "desk.db-writers"), pytest.raises(StorageUnavailable):
             motcua.service.fire(case.code, "assign", OFFICER, {"assignee": "Phạm Văn Hùng"})
         assert motcua.store.load(case.code).version == case.version  # nothing written
@@ -205,6 +216,139 @@ def test_a_transaction_refused_by_a_held_queue_writes_nothing_and_leaves_the_dri
         assert moved.version == case.version + 1  # the queue free again, the same driver writes
     finally:
         motcua.close()
+
+
+def test_the_turn_is_held_for_the_whole_transaction(tmp_path: Path) -> None:
+    driver = Driver.from_url(f"sqlite:///{tmp_path / 'desk.db'}", migrate=True)
+    probe = [sys.executable, "-c", "import fcntl, os, sys; d = os.open(sys.argv[1], os.O_RDONLY)\n"
+             "try: fcntl.flock(d, fcntl.LOCK_EX | fcntl.LOCK_NB); print('free')\n"
+             "except BlockingIOError: print('held')", str(tmp_path / "desk.db-writers")]
+    try:
+        with driver.transaction():
+            during = subprocess.run(probe, capture_output=True, text=True, check=True).stdout.strip()
+        after = subprocess.run(probe, capture_output=True, text=True, check=True).stdout.strip()
+    finally:
+        driver.close()
+    assert (during, after) == ("held", "free")
+
+
+def test_a_unit_that_may_not_wait_stops_before_writing_when_another_process_holds_the_writer(tmp_path: Path) -> None:
+    queue, locate = queue_for(tmp_path / "desk.db", 30)
+    with held_by_another_process(tmp_path / "desk.db-writers"), may_defer():
+        started = time.monotonic()
+        with pytest.raises(WriterBusy):
+            queue.acquire(locate)
+        assert time.monotonic() - started < 5  # a few milliseconds, not the 30 s timeout
+    turn = queue.acquire(locate)  # nothing kept: the next writer queues at once
+    assert turn is not None
+    turn.release()
+    queue.close()
+
+
+def test_only_the_first_write_of_a_unit_may_stop_its_later_ones_wait(tmp_path: Path) -> None:
+    queue, locate = queue_for(tmp_path / "desk.db", 0.3)
+    with may_defer():
+        first = queue.acquire(locate)  # free: taken, and from now on something of the unit may be written
+        assert first is not None
+        first.release()
+        with held_by_another_process(tmp_path / "desk.db-writers"), pytest.raises(StorageUnavailable):
+            queue.acquire(locate)  # waits its timeout like any writer: never WriterBusy half-way through a unit
+    queue.close()
+
+
+def test_a_unit_that_may_not_wait_stops_when_another_thread_of_its_process_writes(tmp_path: Path) -> None:
+    queue, locate = queue_for(tmp_path / "desk.db")
+    turn = queue.acquire(locate)
+    assert turn is not None
+    outcomes: list[str] = []
+
+    def on_the_loop() -> None:
+        with may_defer():
+            try:
+                queue.acquire(locate)
+                outcomes.append("went to SQLite's lock")
+            except WriterBusy:
+                outcomes.append("stopped")
+
+    thread = threading.Thread(target=on_the_loop)
+    thread.start()
+    thread.join(10)
+    turn.release()
+    queue.close()
+    assert outcomes == ["stopped"]  # SQLite's busy handler would have slept on the loop
+
+
+def test_a_writer_that_dies_holding_its_turn_frees_it_even_with_forked_children_alive(tmp_path: Path) -> None:
+    database = tmp_path / "desk.db"
+    script = f"""
+import os, time
+from motcua.adapters.sql.writers import WriterBusy, WriterQueue, may_defer
+queue = WriterQueue(30)
+turn = queue.acquire(lambda: {str(database)!r})
+if os.fork() == 0:
+    os.close(1), os.close(2)  # the test reads its parent's output to the end, not the child's
+    time.sleep(20)  # a child that outlives its parent
+    os._exit(0)
+print("holding", flush=True)
+os._exit(0)  # dies holding its turn
+"""
+    parent = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert parent.stdout.strip() == "holding"
+    queue, locate = queue_for(database, 2)
+    turn = queue.acquire(locate)  # the child closed its copy of the lock file when it was forked
+    assert turn is not None
+    turn.release()
+    queue.close()
+
+
+def test_the_lock_file_is_only_for_those_who_may_write_the_database(tmp_path: Path) -> None:
+    for mode, expected in ((0o600, 0o600), (0o640, 0o600), (0o664, 0o660), (0o666, 0o666)):
+        folder = tmp_path / oct(mode)
+        folder.mkdir()
+        database = folder / "desk.db"
+        database.touch()
+        database.chmod(mode)
+        queue, locate = queue_for(database)
+        turn = queue.acquire(locate)
+        assert turn is not None
+        turn.release()
+        queue.close()
+        assert stat.S_IMODE((folder / "desk.db-writers").stat().st_mode) == expected, oct(mode)
+
+
+def test_a_fifo_in_place_of_the_lock_file_is_not_waited_on(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "desk.db-writers")
+    queue, locate = queue_for(tmp_path / "desk.db")
+    turn = queue.acquire(locate)  # not queued between processes, not hung opening a FIFO
+    assert turn is not None
+    turn.release()
+    queue.close()
+
+
+def test_queues_never_closed_close_their_files_when_collected(tmp_path: Path) -> None:
+    before = len(os.listdir("/proc/self/fd"))
+    for n in range(50):
+        queue, locate = queue_for(tmp_path / f"desk{n}.db")
+        turn = queue.acquire(locate)
+        assert turn is not None
+        turn.release()
+        del queue, turn
+    gc.collect()
+    assert len(os.listdir("/proc/self/fd")) <= before + 2
+
+
+def test_the_lock_file_sits_beside_the_file_sqlite_opened(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "elsewhere").mkdir()
+    relative = Driver.from_url("sqlite:///desk.db", migrate=True)
+    monkeypatch.chdir(tmp_path / "elsewhere")  # a relative path is SQLite's, resolved when it opened the file
+    try:
+        with relative.transaction():
+            pass
+    finally:
+        relative.close()
+    assert (tmp_path / "desk.db-writers").exists()
+    assert list((tmp_path / "elsewhere").iterdir()) == []
 
 
 WRITER = """

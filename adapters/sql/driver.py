@@ -46,9 +46,11 @@ from motcua.adapters.sql.statement import Statement
 from motcua.adapters.sql.writers import Turn, WriterQueue
 from motcua.workflow.errors import InvalidInput
 
-__all__ = ["Driver", "Params", "Pending", "Pipeline", "Record", "Unit"]
+__all__ = ["SHORTEN_AFTER_S", "Driver", "Params", "Pending", "Pipeline", "Record", "Unit"]
 
 _CURSOR: Final = "motcua_cursor"
+SHORTEN_AFTER_S: Final = 1.0
+"""Seconds in the writer queue after which a write waits for SQLite's lock only the rest of the busy timeout."""
 _STREAM: Final = "motcua_stream"  # the name of a PostgreSQL server-side cursor
 
 Params = Mapping[str, object]
@@ -88,6 +90,7 @@ class Driver:
         in_memory = isinstance(engine.pool, StaticPool)
         self.turns: AbstractContextManager[object] = threading.RLock() if in_memory else nullcontext()
         # SQLite's writers queue before their BEGIN IMMEDIATE, rather than sleep in its busy handler (writers.py)
+        self.busy_timeout_ms = BUSY_TIMEOUT_MS  # SQLite's, set on each connection (engine.py)
         self.writers = WriterQueue(BUSY_TIMEOUT_MS / 1000, queued=self.dialect.name == "sqlite" and not in_memory)
 
     @classmethod
@@ -138,14 +141,33 @@ class Driver:
         except exc.SQLAlchemyError as error:  # the pool's own: overflow timeout, too many reconnects
             raise translation(error) from error
 
-    def enter(self, connection: PoolProxiedConnection, mode: _Mode) -> DBAPICursor:
-        """Prepare a checked-out connection for one unit of work and hand out its cursor."""
+    def enter(self, connection: PoolProxiedConnection, mode: _Mode, *, waited_s: float = 0.0) -> DBAPICursor:
+        """Prepare a checked-out connection for one unit of work and hand out its cursor. ``waited_s``: how long the
+        unit waited in the writer queue; after a long wait, SQLite's lock is waited for only the rest of the busy
+        timeout (one deadline for both: :meth:`restore_busy_timeout` puts it back)."""
         if mode.autocommit:
             _set_autocommit(connection, True)
         cursor = _cursor(connection)
         if mode.begin is not None:
+            if waited_s >= SHORTEN_AFTER_S:
+                left_ms = max(1, round(self.busy_timeout_ms - 1000 * waited_s))
+                cursor.execute(f"PRAGMA busy_timeout = {left_ms}")  # a number, never text from outside
             cursor.execute(mode.begin)
         return cursor
+
+    def restore_busy_timeout(self, connection: PoolProxiedConnection) -> None:
+        """The busy timeout of :meth:`enter` put back before the connection returns to the pool; a connection that
+        cannot take it leaves the pool."""
+        if not connection.is_valid:
+            return
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+            finally:
+                cursor.close()
+        except self.error as error:
+            connection.invalidate(error)
 
     def leave(self, connection: PoolProxiedConnection, mode: _Mode, *, failed: bool) -> None:
         """End the unit: commit (or roll back), or leave autocommit; raises if the commit fails."""
@@ -247,7 +269,8 @@ class Unit:
         try:
             if self._mode.begin is not None:
                 self._turn = self._driver.writers.acquire(lambda: _database_file(connection))
-            self._cursor = self._driver.enter(connection, self._mode)
+            waited = 0.0 if self._turn is None else self._turn.waited_s
+            self._cursor = self._driver.enter(connection, self._mode, waited_s=waited)
         except BaseException as error:
             self.__exit__(type(error), error, error.__traceback__)  # raises the translation of a driver error
             raise
@@ -262,6 +285,8 @@ class Unit:
             raise driver.translated(late, connection) from late
         finally:
             try:
+                if self._turn is not None and self._turn.waited_s >= SHORTEN_AFTER_S:
+                    driver.restore_busy_timeout(connection)
                 connection.close()
             finally:  # the turn goes on whatever closing the connection raised
                 turn, self._turn = self._turn, None

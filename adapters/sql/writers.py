@@ -116,9 +116,10 @@ class WriterQueue:
         try:
             assert self._path is not None
             descriptor = place.opened(self._path, self._database)
+            started = time.monotonic()
             if descriptor >= 0:
                 _lock(descriptor, DEFER_AFTER_S if deferring else self._timeout_s, self._timeout_s, deferring)
-            return Turn(place)
+            return Turn(place, time.monotonic() - started)
         except BaseException:
             place.release()  # an interrupt right after the lock was taken must not keep it
             raise
@@ -190,12 +191,14 @@ class _Place:
 
 
 class Turn:
-    """A writer's turn, held from its ``BEGIN IMMEDIATE`` until it has committed or rolled back."""
+    """A writer's turn, held from its ``BEGIN IMMEDIATE`` until it has committed or rolled back; ``waited_s``: how
+    long the writer waited for it (the rest of the busy timeout is what it may still wait for SQLite's lock)."""
 
-    __slots__ = ("_place",)
+    __slots__ = ("_place", "waited_s")
 
-    def __init__(self, place: _Place) -> None:
+    def __init__(self, place: _Place, waited_s: float) -> None:
         self._place = place
+        self.waited_s = waited_s
 
     def release(self) -> None:
         """Give the turn on: to the next process waiting, and to this process's next writer."""

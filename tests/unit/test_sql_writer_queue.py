@@ -10,6 +10,7 @@ import gc
 import os
 import re
 import select
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from motcua.adapters.bootstrap import open_motcua
+from motcua.adapters.sql import driver as driver_module
 from motcua.adapters.sql.driver import Driver
 from motcua.adapters.sql.writers import WriterBusy, WriterQueue, may_defer
 from motcua.workflow.dossiers.desk import Applicant
@@ -349,6 +351,44 @@ def test_the_lock_file_sits_beside_the_file_sqlite_opened(tmp_path: Path, monkey
         relative.close()
     assert (tmp_path / "desk.db-writers").exists()
     assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+def test_the_queue_and_sqlites_lock_share_one_deadline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer that waited long in the queue, then finds SQLite's lock held by a writer that does not queue (the
+    ``sqlite3`` shell), gives up when the busy timeout has passed in all, not after a second busy timeout."""
+    database = tmp_path / "desk.db"
+    driver = Driver.from_url(f"sqlite:///{database}", migrate=True)
+    monkeypatch.setattr(driver_module, "SHORTEN_AFTER_S", 0.3)
+    driver.busy_timeout_ms = 2000
+    driver.writers.close()
+    driver.writers = WriterQueue(2.0)
+    shell = sqlite3.connect(database, isolation_level=None)
+    try:
+        with held_by_another_process(tmp_path / "desk.db-writers") as holder:
+            shell.execute("BEGIN IMMEDIATE")  # SQLite's writer, taken outside the queue
+
+            def let_go_of_the_queue() -> None:
+                time.sleep(1.0)
+                assert holder.stdin is not None
+                holder.stdin.close()
+
+            threading.Thread(target=let_go_of_the_queue).start()
+            started = time.monotonic()
+            with pytest.raises(StorageUnavailable), driver.transaction():
+                pass
+            took = time.monotonic() - started
+        shell.execute("ROLLBACK")
+        connection = driver.connect()
+        try:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA busy_timeout")
+            assert cursor.fetchone()[0] == 2000  # put back before the connection went back to the pool
+        finally:
+            connection.close()
+    finally:
+        shell.close()
+        driver.close()
+    assert 1.0 <= took < 3.5, took  # ≈ 2 s in all: without one deadline, 1 s + the connection's 30 s
 
 
 WRITER = """

@@ -15,9 +15,11 @@ its turn must then wait for the GIL, and the writer stands idle meanwhile.)
 
 The queue only orders motcua's own writers: SQLite's lock stays what keeps writes apart (a writer that does not
 queue — the ``sqlite3`` shell, a migration — is still waited for by the busy handler). A queue not entered within
-the busy timeout is :class:`~motcua.workflow.errors.StorageUnavailable`, as SQLite's own lock would be. The lock file
-is opened once per process, never through a link, readable and writable only by those who may write the database
-(a lock anyone could take would let anyone stop the writes); a forked child closes its parent's and opens its own.
+the busy timeout is :class:`~motcua.workflow.errors.StorageUnavailable`, as SQLite's own lock would be, and a
+writer that waited long for its turn waits for SQLite's lock only the rest of it (one deadline for both:
+driver.py). The lock file is opened once per process, never through a link, readable and writable only by those who
+may write the database (a lock anyone could take would let anyone stop the writes); a forked child closes its
+parent's and opens its own.
 Where it cannot be opened (a read-only folder, a platform without ``flock``) nothing is queued. An ``flock`` is
 released by the kernel when its process dies: a crashed writer never holds the queue.
 

@@ -43,7 +43,7 @@ from motcua.adapters.sql.engine import BUSY_TIMEOUT_MS, SQLITE_BEGIN, create_eng
 from motcua.adapters.sql.errors import translation, wrapped
 from motcua.adapters.sql.migrate import upgrade_engine
 from motcua.adapters.sql.statement import Statement
-from motcua.adapters.sql.writers import Turn, WriterQueue
+from motcua.adapters.sql.writers import DEFER_AFTER_S, Turn, WriterBusy, WriterQueue
 from motcua.workflow.errors import InvalidInput
 
 __all__ = ["SHORTEN_AFTER_S", "Driver", "Params", "Pending", "Pipeline", "Record", "Unit"]
@@ -141,18 +141,32 @@ class Driver:
         except exc.SQLAlchemyError as error:  # the pool's own: overflow timeout, too many reconnects
             raise translation(error) from error
 
-    def enter(self, connection: PoolProxiedConnection, mode: _Mode, *, waited_s: float = 0.0) -> DBAPICursor:
-        """Prepare a checked-out connection for one unit of work and hand out its cursor. ``waited_s``: how long the
-        unit waited in the writer queue; after a long wait, SQLite's lock is waited for only the rest of the busy
-        timeout (one deadline for both: :meth:`restore_busy_timeout` puts it back)."""
+    def enter(self, connection: PoolProxiedConnection, mode: _Mode, turn: Turn | None = None) -> DBAPICursor:
+        """Prepare a checked-out connection for one unit of work and hand out its cursor. ``turn``: the writer
+        queue's. After a long wait in the queue, SQLite's lock is waited for only the rest of the busy timeout (one
+        deadline for both); for a unit that may not wait (``turn.deferring``), a few milliseconds, then
+        :class:`~motcua.adapters.sql.writers.WriterBusy` — SQLite's lock held by a writer that did not queue.
+        :meth:`restore_busy_timeout` puts the timeout back."""
         if mode.autocommit:
             _set_autocommit(connection, True)
         cursor = _cursor(connection)
         if mode.begin is not None:
-            if waited_s >= SHORTEN_AFTER_S:
-                left_ms = max(1, round(self.busy_timeout_ms - 1000 * waited_s))
-                cursor.execute(f"PRAGMA busy_timeout = {left_ms}")  # a number, never text from outside
-            cursor.execute(mode.begin)
+            waits_ms = None if turn is None else _busy_wait_ms(turn, self.busy_timeout_ms)
+            if waits_ms is None:
+                cursor.execute(mode.begin)
+                return cursor
+            assert turn is not None
+            turn.timeout_changed = True
+            cursor.execute(f"PRAGMA busy_timeout = {waits_ms}")  # a number, never text from outside
+            try:
+                cursor.execute(mode.begin)
+            except self.error as error:
+                if turn.deferring and getattr(error, "sqlite_errorname", None) == "SQLITE_BUSY":
+                    raise WriterBusy from error  # nothing begun, nothing written
+                raise
+            if turn.deferring:  # the writer is this unit's now: its statements wait as any others do
+                cursor.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+                turn.timeout_changed = False
         return cursor
 
     def restore_busy_timeout(self, connection: PoolProxiedConnection) -> None:
@@ -269,8 +283,7 @@ class Unit:
         try:
             if self._mode.begin is not None:
                 self._turn = self._driver.writers.acquire(lambda: _database_file(connection))
-            waited = 0.0 if self._turn is None else self._turn.waited_s
-            self._cursor = self._driver.enter(connection, self._mode, waited_s=waited)
+            self._cursor = self._driver.enter(connection, self._mode, self._turn)
         except BaseException as error:
             self.__exit__(type(error), error, error.__traceback__)  # raises the translation of a driver error
             raise
@@ -285,7 +298,7 @@ class Unit:
             raise driver.translated(late, connection) from late
         finally:
             try:
-                if self._turn is not None and self._turn.waited_s >= SHORTEN_AFTER_S:
+                if self._turn is not None and self._turn.timeout_changed:
                     driver.restore_busy_timeout(connection)
                 connection.close()
             finally:  # the turn goes on whatever closing the connection raised
@@ -356,6 +369,16 @@ def _cursor(connection: PoolProxiedConnection) -> DBAPICursor:
     if cursor is None:
         cursor = connection.info[_CURSOR] = connection.cursor()
     return cursor
+
+
+def _busy_wait_ms(turn: Turn, busy_timeout_ms: int) -> int | None:
+    """How long this transaction may wait for SQLite's lock, when not the connection's busy timeout: a few
+    milliseconds for a unit that may not wait, the rest of the timeout after a long wait in the queue."""
+    if turn.deferring:
+        return max(1, round(1000 * DEFER_AFTER_S))
+    if turn.waited_s >= SHORTEN_AFTER_S:
+        return max(1, round(busy_timeout_ms - 1000 * turn.waited_s))
+    return None
 
 
 def _database_file(connection: PoolProxiedConnection) -> str:

@@ -58,6 +58,7 @@ millisecond)."""
 _FIRST_LOOK_S: Final = 0.00005
 _LONGEST_LOOK_S: Final = 0.001
 _SUFFIX: Final = "-writers"
+_RETRY_OPEN_S: Final = 1.0
 
 
 class WriterBusy(Exception):
@@ -121,7 +122,7 @@ class WriterQueue:
             started = time.monotonic()
             if descriptor >= 0:
                 _lock(descriptor, DEFER_AFTER_S if deferring else self._timeout_s, self._timeout_s, deferring)
-            return Turn(place, time.monotonic() - started)
+            return Turn(place, time.monotonic() - started, deferring=deferring)
         except BaseException:
             place.release()  # an interrupt right after the lock was taken must not keep it
             raise
@@ -160,21 +161,24 @@ class WriterQueue:
 
 class _Place:
     """A process's place in the queue: one thread at a time, and the lock file it takes (``None``: not opened yet,
-    ``-1``: cannot be)."""
+    ``-1``: could not be used, tried again after :data:`_RETRY_OPEN_S`)."""
 
-    __slots__ = ("__weakref__", "_closing", "descriptor", "pid", "threads")
+    __slots__ = ("__weakref__", "_closing", "_retry_at", "descriptor", "pid", "threads")
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.threads = threading.Lock()
         self.descriptor: int | None = None
         self._closing: weakref.finalize[[int], _Place] | None = None
+        self._retry_at = 0.0  # a lock file that could not be used is tried again from then (a failure may pass)
 
     def opened(self, path: str, database: str | None) -> int:
-        if self.descriptor is None:
-            self.descriptor = _opened(path, database)
-            if self.descriptor >= 0:  # a queue never closed (a driver dropped) closes its file when collected
-                self._closing = weakref.finalize(self, os.close, self.descriptor)
+        if self.descriptor is None or (self.descriptor < 0 and time.monotonic() >= self._retry_at):
+            descriptor = _opened(path, database)
+            self._retry_at = time.monotonic() + _RETRY_OPEN_S
+            if descriptor >= 0:  # a queue never closed (a driver dropped) closes its file when collected
+                self._closing = weakref.finalize(self, os.close, descriptor)
+            self.descriptor = descriptor
         return self.descriptor
 
     def release(self) -> None:
@@ -193,14 +197,19 @@ class _Place:
 
 
 class Turn:
-    """A writer's turn, held from its ``BEGIN IMMEDIATE`` until it has committed or rolled back; ``waited_s``: how
-    long the writer waited for it (the rest of the busy timeout is what it may still wait for SQLite's lock)."""
+    """A writer's turn, held from its ``BEGIN IMMEDIATE`` until it has committed or rolled back. ``waited_s``: how
+    long the writer waited for it (the rest of the busy timeout is what it may still wait for SQLite's lock);
+    ``deferring``: the first write of a unit that may not wait (:func:`may_defer`) — SQLite's lock held by a writer
+    that did not queue is :class:`WriterBusy` for it too (driver.py); ``timeout_changed``: the connection's busy
+    timeout was changed for this transaction, and is put back before the connection returns to the pool."""
 
-    __slots__ = ("_place", "waited_s")
+    __slots__ = ("_place", "deferring", "timeout_changed", "waited_s")
 
-    def __init__(self, place: _Place, waited_s: float) -> None:
+    def __init__(self, place: _Place, waited_s: float, *, deferring: bool = False) -> None:
         self._place = place
         self.waited_s = waited_s
+        self.deferring = deferring
+        self.timeout_changed = False
 
     def release(self) -> None:
         """Give the turn on: to the next process waiting, and to this process's next writer."""
@@ -220,34 +229,51 @@ if hasattr(os, "register_at_fork"):
 
 
 def _opened(path: str, database: str | None) -> int:
-    """The lock file, opened (created if need be) — never through a link, never anything but a plain file — with the
-    database's write permissions as its only permissions; -1 where it cannot be (a read-only folder, a link or a
-    FIFO put in its place)."""
+    """The lock file, opened (created if need be) — never through a link, never anything but a plain file, never one
+    a stranger made — with the database's group and write permissions as its only permissions. -1 where it cannot be
+    used (a read-only folder, too many files open, a link, a FIFO or another user's file in its place): the process
+    then writes without queueing, and tries again a second later."""
     try:
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
     except OSError:
         return -1
     try:
-        held = os.fstat(descriptor)
-        if not stat.S_ISREG(held.st_mode):
-            os.close(descriptor)
-            return -1
-        if held.st_uid == os.geteuid():
-            os.fchmod(descriptor, _writers_mode(database))
+        if _usable(descriptor, database):
+            return descriptor
     except OSError:
-        pass  # the owner's file as it is: still a lock
-    return descriptor
+        pass
+    os.close(descriptor)
+    return -1
 
 
-def _writers_mode(database: str | None) -> int:
-    """Read and write for each class of users (owner, group, others) that may write the database, nothing else."""
+def _usable(descriptor: int, database: str | None) -> bool:
+    """A plain file, this process's own (made the database's writers' only: its group, its write bits) or the
+    database owner's with no more permissions than those."""
+    held = os.fstat(descriptor)
+    if not stat.S_ISREG(held.st_mode):
+        return False
     try:
-        mode = os.stat(database).st_mode if database else stat.S_IWUSR
-    except OSError:
-        mode = stat.S_IWUSR
+        owner = os.stat(database) if database else None
+    except OSError:  # not made yet: the lock is the owner's alone
+        owner = None
+    if held.st_uid == os.geteuid():
+        mode = _writers_mode(owner.st_mode if owner else stat.S_IWUSR)
+        if owner is not None and held.st_gid != owner.st_gid:
+            try:
+                os.fchown(descriptor, -1, owner.st_gid)
+            except OSError:  # not a member of the database's group: the group gets nothing
+                mode &= ~(stat.S_IRGRP | stat.S_IWGRP)
+        os.fchmod(descriptor, mode)
+        return True
+    return owner is not None and held.st_uid == owner.st_uid and held.st_gid == owner.st_gid \
+        and stat.S_IMODE(held.st_mode) & ~_writers_mode(owner.st_mode) == 0
+
+
+def _writers_mode(database_mode: int) -> int:
+    """Read and write for each class of users (owner, group, others) that may write the database, nothing else."""
     allowed = 0
     for write, read in ((stat.S_IWUSR, stat.S_IRUSR), (stat.S_IWGRP, stat.S_IRGRP), (stat.S_IWOTH, stat.S_IROTH)):
-        if mode & write:
+        if database_mode & write:
             allowed |= write | read
     return allowed or stat.S_IRUSR | stat.S_IWUSR
 

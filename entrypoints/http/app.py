@@ -417,7 +417,7 @@ def _dossier_routes(app: FastAPI, context: _Context) -> None:
 
     @app.post("/dossiers", status_code=201, response_model=Dossier, tags=["dossiers"],
               responses={201: {"headers": _ETAG_HEADER}, **p.responses(400, 401, 403, 409, 413, 415, 422, 503)})
-    @context.offload.short
+    # not short (offload.py): two writes — the dossier's number, then the dossier — so always on the pool
     def receive(body: ReceiveRequest, key: Principal, idempotency_key: IdempotencyKey = None) -> Response:
         """Register a dossier at ``unit`` for ``deciding_unit`` and (unless ``receive`` is false) receive it: the
         appointment is set. A unit outside the key's scope, or another applicant's dossier for a key acting for

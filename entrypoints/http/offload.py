@@ -8,9 +8,10 @@ in ``docs/reference/benchmarks.md``). :class:`Offload` removes it where that is 
 
 - :class:`InFlight` (a plain ASGI middleware) counts the HTTP requests the process is answering, and which of them
   have reached a short route;
-- a route marked :meth:`Offload.short` — one dossier read, or one transition (with an ``Idempotency-Key``, its
-  record's few writes too) — runs straight on the event loop when every request in flight is a short one (itself
-  alone, or desks each moving or reading a dossier) and none of them runs on the pool, and on the thread pool as
+- a route marked :meth:`Offload.short` — one dossier read, or one transition: one write at most (with an
+  ``Idempotency-Key``, whose record is written around it, the unit runs on the pool; receiving a dossier, which draws
+  its number first, is not short) — runs straight on the event loop when every request in flight is a short one
+  (itself alone, or desks each moving or reading a dossier) and none of them runs on the pool, and on the thread pool as
   soon as any other request is in flight: a report, a listing, an import, a console page, or a request not yet
   routed. Those are not held up by it.
 
@@ -64,6 +65,11 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+SEVERAL_WRITES = "idempotency_key"
+"""A short route's argument that, given, makes its unit write several times (an Idempotency-Key's record is claimed,
+then completed, around the transition): such a unit runs on the pool, since only its first write could step aside
+for a writer held elsewhere (:func:`~motcua.adapters.sql.writers.may_defer`) and the loop must not wait for the
+others."""
 SLOW_ON_LOOP = 0.25
 """Seconds: a short unit that held the event loop this long waited for something — another writer, a slow disk."""
 POOL_AFTER_SLOW = 5.0
@@ -109,7 +115,7 @@ class Offload:
         @functools.wraps(work)
         async def route(*args: P.args, **kwargs: P.kwargs) -> R:
             self._mark_short()
-            if self.loop_free():
+            if self.loop_free() and kwargs.get(SEVERAL_WRITES) is None:
                 try:
                     return self._on_loop(work, *args, **kwargs)
                 except WriterBusy:  # SQLite's writer held elsewhere: nothing written; the unit waits on the pool

@@ -167,4 +167,4 @@ def test_a_writer_held_for_seconds_elsewhere_freezes_neither_process(server: Ser
         holder.stdout.close()
     for (_, version), (status, headers, text) in zip(dossiers, answers, strict=True):
         assert status == 200 and headers["etag"] == f'"{version + 1}"', text  # moved once the writer was free
-    assert slowest < 1.0, slowest  # a frozen server answered only after the holder's 3 s
+    assert slowest < 2.0, slowest  # a frozen server answered only after the holder's 3 s

@@ -21,15 +21,14 @@ would anyway, behind the same writer; only a dossier's read, which WAL would let
 waits for it (a few milliseconds: one commit). With four clients moving dossiers, the pool's hops cost about a
 third of the server's rate (``bench.http`` ``ratio_4`` 0.41–0.54 with them, 0.59–0.60 without, in one hour).
 
-The loop must not wait long for a writer it cannot see. On an SQLite file, a unit on the loop looks for its first
-write's turn in the writer queue (:mod:`motcua.adapters.sql.writers`) for at most a few milliseconds; held longer
-elsewhere — a sibling process of ``--workers N`` rebuilding projections, a ``motcua worker`` batch, another thread
-of this process — the unit stops before writing anything (``WriterBusy``) and runs again on the pool, where its wait
-holds up no one else. What the queue does not see is still waited for on the loop: a writer that does not queue
-(the ``sqlite3`` shell, a migration), a held read, the unit's later writes (its first is done by then). While
-another connection holds SQLite's writer unseen, a write run on the loop waits for it (up to the busy timeout,
-30 s), and every request of this process waits with it, the reads and ``/healthz`` that WAL would let through on
-the pool included. So a short unit never runs on the
+The loop must not wait long for a writer it cannot see. On an SQLite file, a unit on the loop (it writes once at
+most) looks for its write's turn in the writer queue (:mod:`motcua.adapters.sql.writers`), then for SQLite's lock,
+for a few milliseconds each; held longer elsewhere — a sibling process of ``--workers N`` rebuilding projections, a
+``motcua worker`` batch, another thread of this process, the ``sqlite3`` shell — the unit stops before writing
+anything (``WriterBusy``) and runs again on the pool, where its wait holds up no one else. Other waits stay on the
+loop (a read behind a slow disk; ``memory://``'s one connection held by a thread on the pool), and a write run there
+would wait for them up to the busy timeout, 30 s, every request of this process with it, the reads and ``/healthz``
+that WAL would let through on the pool included. So a short unit never runs on the
 loop while another has been on the pool :data:`WAITING_ON_POOL` seconds (it is waiting for something; one that went
 there a moment ago — a key verified on the pool had kept a request unrouted — is a commit away from done, and
 keeping the loop from it would keep every desk on the pool as long as one of them is there), and once a unit has held
